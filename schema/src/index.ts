@@ -1,0 +1,4 @@
+export * from './organizations';
+export * from './alarm-signature';
+export * from './heartbeat';
+export * from './events';
