@@ -1,9 +1,99 @@
-# Shared settings for the shell scripts. Every variable can be overridden from the environment;
-# README.md documents them.
+# Shared settings and helpers for the shell scripts. Every variable below can be overridden from
+# the environment; README.md documents each one.
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
 : "${FABRIC_HOME:=${XDG_CACHE_HOME:-$HOME/.cache}/compliance-ledger/fabric}"
 : "${LEDGER_RUN_DIR:=${XDG_STATE_HOME:-$HOME/.local/state}/compliance-ledger/run}"
-export FABRIC_HOME LEDGER_RUN_DIR
+: "${LEDGER_CHANNEL:=compliance}"
+: "${LEDGER_CHAINCODE:=compliance}"
+: "${LEDGER_BATCH_TIMEOUT:=250ms}"
+: "${ORDERER_PORT:=7050}"
+: "${ORDERER_ADMIN_PORT:=7053}"
+: "${ORDERER_OPS_PORT:=8443}"
+: "${ENTERPRISE_PEER_PORT:=7051}"
+: "${ENTERPRISE_PEER_CC_PORT:=7052}"
+: "${ENTERPRISE_PEER_OPS_PORT:=9444}"
+: "${REGULATOR_PEER_PORT:=9051}"
+: "${REGULATOR_PEER_CC_PORT:=9052}"
+: "${REGULATOR_PEER_OPS_PORT:=9445}"
+: "${CHAINCODE_PORT:=9999}"
+: "${CHAINCODE_OPS_PORT:=9446}"
+: "${ENTERPRISE_CA_PORT:=7054}"
+: "${ENTERPRISE_CA_OPS_PORT:=9447}"
+: "${REGULATOR_CA_PORT:=8054}"
+: "${REGULATOR_CA_OPS_PORT:=9448}"
+export FABRIC_HOME LEDGER_RUN_DIR LEDGER_CHANNEL LEDGER_CHAINCODE LEDGER_BATCH_TIMEOUT \
+  ORDERER_PORT ORDERER_ADMIN_PORT ORDERER_OPS_PORT \
+  ENTERPRISE_PEER_PORT ENTERPRISE_PEER_CC_PORT ENTERPRISE_PEER_OPS_PORT \
+  REGULATOR_PEER_PORT REGULATOR_PEER_CC_PORT REGULATOR_PEER_OPS_PORT \
+  CHAINCODE_PORT CHAINCODE_OPS_PORT ENTERPRISE_CA_PORT ENTERPRISE_CA_OPS_PORT REGULATOR_CA_PORT REGULATOR_CA_OPS_PORT
 export PATH="$FABRIC_HOME/bin:$PATH"
+
+crypto_dir="$LEDGER_RUN_DIR/crypto"
+pid_dir="$LEDGER_RUN_DIR/pids"
+log_dir="$LEDGER_RUN_DIR/logs"
+orderer_org_dir="$crypto_dir/ordererOrganizations/orderer.ledger.local"
+orderer_node_dir="$orderer_org_dir/orderers/orderer0.orderer.ledger.local"
+orderer_tls_ca="$orderer_node_dir/tls/ca.crt"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# Org name (enterprise|regulator) → MSP id, peer port, directories.
+org_msp() { case "$1" in enterprise) echo EnterpriseMSP ;; regulator) echo RegulatorMSP ;; *) die "unknown org $1" ;; esac; }
+org_peer_port() { case "$1" in enterprise) echo "$ENTERPRISE_PEER_PORT" ;; regulator) echo "$REGULATOR_PEER_PORT" ;; esac; }
+org_peer_ops_port() { case "$1" in enterprise) echo "$ENTERPRISE_PEER_OPS_PORT" ;; regulator) echo "$REGULATOR_PEER_OPS_PORT" ;; esac; }
+org_dir() { echo "$crypto_dir/peerOrganizations/$1.ledger.local"; }
+peer_node_dir() { echo "$(org_dir "$1")/peers/peer0.$1.ledger.local"; }
+
+# Replaces ${NAME} with the environment's value; an unset name is an error, never an empty string.
+render() {
+  RENDER_SOURCE=$1 perl -pe 's/\$\{(\w+)\}/exists $ENV{$1} ? $ENV{$1} : die("render: \${$1} in $ENV{RENDER_SOURCE} is not set\n")/ge' "$1" > "$2"
+}
+
+# Environment for the peer CLI acting as an org's admin.
+peer_admin_env() {
+  local org=$1
+  export FABRIC_CFG_PATH="$LEDGER_RUN_DIR/peers/$org"
+  export CORE_PEER_LOCALMSPID
+  CORE_PEER_LOCALMSPID=$(org_msp "$org")
+  export CORE_PEER_MSPCONFIGPATH="$(org_dir "$org")/users/Admin@$org.ledger.local/msp"
+  export CORE_PEER_ADDRESS="127.0.0.1:$(org_peer_port "$org")"
+  export CORE_PEER_TLS_ENABLED=true
+  export CORE_PEER_TLS_ROOTCERT_FILE="$(peer_node_dir "$org")/tls/ca.crt"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Waits until a URL answers 200, or fails after $2 seconds with the log file named in $3.
+wait_http_ok() {
+  local url=$1 timeout=$2 logf=${3:-} i=0
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    i=$((i + 1))
+    if [ "$i" -ge $((timeout * 5)) ]; then
+      [ -n "$logf" ] && tail -n 30 "$logf" >&2
+      die "$url did not answer within ${timeout}s${logf:+ (log: $logf)}"
+    fi
+    sleep 0.2
+  done
+}
+
+wait_tcp() {
+  local port=$1 timeout=$2 i=0
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -ge $((timeout * 5)) ] && return 1; sleep 0.2
+  done
+}
+
+# Stops a process we started, by its pid file, and only if that pid still runs the expected program.
+stop_pid() {
+  local pidf=$1 expect=$2 pid
+  [ -f "$pidf" ] || return 0
+  pid=$(cat "$pidf")
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$expect"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidf"
+}

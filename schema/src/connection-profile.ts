@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * Where the network is and how to reach it, written by `scripts/network.sh up` to
+ * `$LEDGER_RUN_DIR/connection-profile.json`. Services read it instead of hard-coding ports and
+ * paths, so one file describes a deployment (native here, containers elsewhere).
+ */
+const endpoint = z.object({
+  /** host:port to dial */
+  endpoint: z.string().min(3),
+  /** TLS server name to verify (the node's certificate is issued for this name) */
+  hostAlias: z.string().min(1),
+  tlsCaFile: z.string().min(1),
+});
+
+const identityFiles = z.object({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+});
+
+export const organizationProfileSchema = z.object({
+  mspId: z.string().min(1),
+  peer: endpoint,
+  /** The org's administrator, created by cryptogen; used for network operations only. */
+  admin: identityFiles,
+  /** A plain client of the org, created by cryptogen (no role attributes). */
+  client: identityFiles,
+  /** The org's Fabric CA, which issues users' certificates with role attributes. */
+  ca: z.object({ url: z.string().url(), tlsCaFile: z.string().min(1), caName: z.string().min(1) }).optional(),
+});
+
+export const connectionProfileSchema = z.object({
+  channel: z.string().min(1),
+  chaincode: z.string().min(1),
+  orderer: endpoint,
+  organizations: z.object({
+    enterprise: organizationProfileSchema,
+    regulator: organizationProfileSchema,
+  }),
+});
+
+export type OrganizationProfile = z.infer<typeof organizationProfileSchema>;
+export type ConnectionProfile = z.infer<typeof connectionProfileSchema>;
+export type OrganizationName = keyof ConnectionProfile['organizations'];

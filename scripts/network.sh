@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# The native Fabric network: one Raft orderer, the enterprise's and the regulator's peers, TLS on,
+# no Docker. All state (crypto, ledgers, logs, pids) lives under $LEDGER_RUN_DIR.
+#
+#   network.sh up            start what is not running; create crypto and the channel on first run
+#   network.sh down [--wipe] stop the processes this script started; --wipe also deletes all state
+#   network.sh status        what runs, where, and each /healthz
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+
+require_binaries() {
+  local missing=()
+  for b in peer orderer configtxgen osnadmin cryptogen; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
+  [ -x "$FABRIC_HOME/ccaas_builder/bin/detect" ] || missing+=("ccaas_builder")
+  if [ ${#missing[@]} -gt 0 ]; then
+    die "missing Fabric binaries in $FABRIC_HOME: ${missing[*]}. Run 'bash scripts/install-fabric.sh' first (or point FABRIC_HOME at a directory holding Fabric 3.1.5's bin/ and ccaas_builder/bin/)."
+  fi
+}
+
+generate_artifacts() {
+  log "generating node and admin identities with cryptogen (TLS certificates for 127.0.0.1 and localhost)"
+  mkdir -p "$LEDGER_RUN_DIR/config"
+  cryptogen generate --config="$repo_root/network/crypto-config.yaml" --output="$crypto_dir" >/dev/null
+  log "writing the channel's genesis block with configtxgen (profile ComplianceChannel)"
+  render "$repo_root/network/configtx.yaml" "$LEDGER_RUN_DIR/config/configtx.yaml"
+  FABRIC_CFG_PATH="$LEDGER_RUN_DIR/config" configtxgen -profile ComplianceChannel \
+    -outputBlock "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" -channelID "$LEDGER_CHANNEL" 2>"$log_dir/configtxgen.log" \
+    || { cat "$log_dir/configtxgen.log" >&2; die "configtxgen failed"; }
+}
+
+render_node_configs() {
+  mkdir -p "$LEDGER_RUN_DIR/orderer" "$LEDGER_RUN_DIR/peers/enterprise" "$LEDGER_RUN_DIR/peers/regulator"
+  ORDERER_NODE_DIR="$orderer_node_dir" ORDERER_DATA_DIR="$LEDGER_RUN_DIR/orderer/data" \
+    render "$repo_root/network/orderer.yaml" "$LEDGER_RUN_DIR/orderer/orderer.yaml"
+  for org in enterprise regulator; do
+    local upper; upper=$(echo "$org" | tr a-z A-Z)
+    local port_var="${upper}_PEER_PORT" cc_var="${upper}_PEER_CC_PORT" ops_var="${upper}_PEER_OPS_PORT"
+    PEER_ID="peer0.$org.ledger.local" PEER_PORT="${!port_var}" PEER_CC_PORT="${!cc_var}" PEER_OPS_PORT="${!ops_var}" \
+      PEER_MSP_ID="$(org_msp "$org")" PEER_NODE_DIR="$(peer_node_dir "$org")" \
+      PEER_DATA_DIR="$LEDGER_RUN_DIR/peers/$org/data" CCAAS_BUILDER_DIR="$FABRIC_HOME/ccaas_builder" \
+      render "$repo_root/network/core.yaml" "$LEDGER_RUN_DIR/peers/$org/core.yaml"
+  done
+}
+
+start_orderer() {
+  local pidf="$pid_dir/orderer.pid"
+  if pid_alive "$pidf"; then log "orderer already running (pid $(cat "$pidf"))"; return; fi
+  log "starting orderer on 127.0.0.1:$ORDERER_PORT (admin $ORDERER_ADMIN_PORT, operations $ORDERER_OPS_PORT)"
+  FABRIC_CFG_PATH="$LEDGER_RUN_DIR/orderer" nohup orderer >>"$log_dir/orderer.log" 2>&1 &
+  echo $! >"$pidf"
+}
+
+start_peer() {
+  local org=$1 pidf="$pid_dir/peer-$1.pid"
+  if pid_alive "$pidf"; then log "$org peer already running (pid $(cat "$pidf"))"; return; fi
+  log "starting $org peer on 127.0.0.1:$(org_peer_port "$org") (operations $(org_peer_ops_port "$org"))"
+  # CORE_VM_ENDPOINT empty: no Docker; chaincode runs as a service (ccaas builder).
+  FABRIC_CFG_PATH="$LEDGER_RUN_DIR/peers/$org" CORE_VM_ENDPOINT= nohup peer node start >>"$log_dir/peer-$org.log" 2>&1 &
+  echo $! >"$pidf"
+}
+
+orderer_admin_args() {
+  local admin="$orderer_org_dir/users/Admin@orderer.ledger.local/tls"
+  echo "-o 127.0.0.1:$ORDERER_ADMIN_PORT --ca-file $orderer_tls_ca --client-cert $admin/client.crt --client-key $admin/client.key"
+}
+
+join_channel() {
+  # shellcheck disable=SC2046
+  if osnadmin channel list $(orderer_admin_args) 2>/dev/null | grep -q "\"name\": *\"$LEDGER_CHANNEL\""; then
+    log "orderer already in channel $LEDGER_CHANNEL"
+  else
+    log "joining the orderer to channel $LEDGER_CHANNEL (osnadmin)"
+    # shellcheck disable=SC2046
+    osnadmin channel join --channelID "$LEDGER_CHANNEL" --config-block "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" $(orderer_admin_args) >/dev/null
+  fi
+  for org in enterprise regulator; do
+    (
+      peer_admin_env "$org"
+      if peer channel list 2>/dev/null | grep -qx "$LEDGER_CHANNEL"; then
+        log "$org peer already in channel $LEDGER_CHANNEL"
+      else
+        log "joining the $org peer to channel $LEDGER_CHANNEL"
+        peer channel join -b "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" 2>>"$log_dir/cli.log" \
+          || { tail -n 5 "$log_dir/cli.log" >&2; die "the $org peer could not join $LEDGER_CHANNEL"; }
+      fi
+    )
+  done
+}
+
+wait_channel_height() {
+  # The peers have the channel only once each has pulled the genesis block from the orderer.
+  for org in enterprise regulator; do
+    (
+      peer_admin_env "$org"
+      for _ in $(seq 1 100); do
+        peer channel getinfo -c "$LEDGER_CHANNEL" >/dev/null 2>&1 && exit 0
+        sleep 0.3
+      done
+      die "the $org peer does not serve channel $LEDGER_CHANNEL (log: $log_dir/peer-$org.log)"
+    )
+  done
+}
+
+write_connection_profile() {
+  # Plain JSON that services and tests read (schema: schema/src/connection-profile.ts).
+  local out="$LEDGER_RUN_DIR/connection-profile.json"
+  node - "$out" <<'JS'
+const fs = require('node:fs');
+const e = process.env;
+const run = e.LEDGER_RUN_DIR;
+const crypto = `${run}/crypto`;
+const org = (name, port) => {
+  const dom = `${name}.ledger.local`;
+  const base = `${crypto}/peerOrganizations/${dom}`;
+  const user = (u) => ({
+    certFile: `${base}/users/${u}@${dom}/msp/signcerts/${u}@${dom}-cert.pem`,
+    keyFile: `${base}/users/${u}@${dom}/msp/keystore/priv_sk`,
+  });
+  return {
+    mspId: name === 'enterprise' ? 'EnterpriseMSP' : 'RegulatorMSP',
+    peer: { endpoint: `127.0.0.1:${port}`, hostAlias: `peer0.${dom}`, tlsCaFile: `${base}/peers/peer0.${dom}/tls/ca.crt` },
+    admin: user('Admin'),
+    client: user('User1'),
+  };
+};
+const profile = {
+  channel: e.LEDGER_CHANNEL,
+  chaincode: e.LEDGER_CHAINCODE,
+  orderer: {
+    endpoint: `127.0.0.1:${e.ORDERER_PORT}`,
+    hostAlias: 'orderer0.orderer.ledger.local',
+    tlsCaFile: `${crypto}/ordererOrganizations/orderer.ledger.local/orderers/orderer0.orderer.ledger.local/tls/ca.crt`,
+  },
+  organizations: { enterprise: org('enterprise', e.ENTERPRISE_PEER_PORT), regulator: org('regulator', e.REGULATOR_PEER_PORT) },
+};
+fs.writeFileSync(process.argv[2], JSON.stringify(profile, null, 2) + '\n');
+JS
+  log "connection profile: $out"
+}
+
+cmd_up() {
+  require_binaries
+  local t0; t0=$(date +%s)
+  mkdir -p "$pid_dir" "$log_dir"
+  if [ ! -f "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" ]; then
+    if [ -d "$crypto_dir" ]; then
+      die "$LEDGER_RUN_DIR holds crypto material but no channel block: an earlier 'up' stopped half-way. Run 'bash scripts/network.sh down --wipe' and then 'up' again."
+    fi
+    log "new network in $LEDGER_RUN_DIR"
+    generate_artifacts
+  else
+    log "existing network in $LEDGER_RUN_DIR: starting what is not running"
+  fi
+  render_node_configs
+  start_orderer
+  start_peer enterprise
+  start_peer regulator
+  log "waiting for /healthz of the orderer and both peers"
+  wait_http_ok "http://127.0.0.1:$ORDERER_OPS_PORT/healthz" 60 "$log_dir/orderer.log"
+  wait_http_ok "http://127.0.0.1:$ENTERPRISE_PEER_OPS_PORT/healthz" 60 "$log_dir/peer-enterprise.log"
+  wait_http_ok "http://127.0.0.1:$REGULATOR_PEER_OPS_PORT/healthz" 60 "$log_dir/peer-regulator.log"
+  join_channel
+  wait_channel_height
+  write_connection_profile
+  log "network up in $(( $(date +%s) - t0 ))s: channel $LEDGER_CHANNEL, orderer 127.0.0.1:$ORDERER_PORT, peers 127.0.0.1:$ENTERPRISE_PEER_PORT (EnterpriseMSP) and 127.0.0.1:$REGULATOR_PEER_PORT (RegulatorMSP); state in $LEDGER_RUN_DIR"
+}
+
+cmd_down() {
+  local wipe=${1:-}
+  [ -f "$pid_dir/chaincode.pid" ] && { log "stopping the chaincode server"; stop_pid "$pid_dir/chaincode.pid" "fabric-shim/cli.js server"; }
+  for org in enterprise regulator; do
+    [ -f "$pid_dir/ca-$org.pid" ] && { log "stopping the $org CA"; stop_pid "$pid_dir/ca-$org.pid" "fabric-ca-server"; }
+  done
+  for org in regulator enterprise; do
+    [ -f "$pid_dir/peer-$org.pid" ] && { log "stopping $org peer"; stop_pid "$pid_dir/peer-$org.pid" "peer node start"; }
+  done
+  [ -f "$pid_dir/orderer.pid" ] && { log "stopping orderer"; stop_pid "$pid_dir/orderer.pid" "orderer"; }
+  if [ "$wipe" = "--wipe" ]; then
+    log "wiping $LEDGER_RUN_DIR"
+    rm -rf "$LEDGER_RUN_DIR"
+  fi
+  log "network down"
+}
+
+cmd_status() {
+  local rc=0
+  for p in orderer peer-enterprise peer-regulator chaincode ca-enterprise ca-regulator; do
+    if pid_alive "$pid_dir/$p.pid"; then
+      printf '%-16s running  pid %s\n' "$p" "$(cat "$pid_dir/$p.pid")"
+    else
+      printf '%-16s stopped\n' "$p"
+      case $p in orderer|peer-*) rc=1 ;; esac
+    fi
+  done
+  for u in "orderer $ORDERER_OPS_PORT" "peer-enterprise $ENTERPRISE_PEER_OPS_PORT" "peer-regulator $REGULATOR_PEER_OPS_PORT"; do
+    set -- $u
+    printf '%-16s /healthz %s\n' "$1" "$(curl -fsS "http://127.0.0.1:$2/healthz" 2>/dev/null || echo unreachable)"
+  done
+  return $rc
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down "${2:-}" ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 up | down [--wipe] | status" >&2; exit 2 ;;
+esac
