@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# `npm test`: bootstraps what is missing, starts the Fabric network and the test servers when they
+# are not running, runs every package's tests, stops what it started, and ends with one line
+# "N passed, N failed, N skipped".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+cd "$repo_root"
+t0=$(date +%s)
+
+# 1. Bootstrap (packages, build, Fabric binaries).
+boot=$(bash "$here/bootstrap.sh") || die "bootstrap failed (see above)"
+unavailable=$(echo "$boot" | sed -n 's/^LEDGER_NETWORK_UNAVAILABLE=//p')
+if [ -n "$unavailable" ] && [ "${LEDGER_REQUIRE_NETWORK:-0}" = 1 ]; then
+  die "LEDGER_REQUIRE_NETWORK=1 but there is no Fabric network: $unavailable"
+fi
+
+started_network=0 started_services=0
+cleanup() {
+  if [ "$started_network" = 1 ]; then log "stopping the network this run started"; bash "$here/network.sh" down >/dev/null 2>&1 || true; fi
+  if [ "$started_services" = 1 ]; then log "stopping the test servers this run started"; bash "$here/services.sh" stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+# 2. The real network, unless it cannot be had.
+if [ -z "$unavailable" ]; then
+  if bash "$here/network.sh" status >/dev/null 2>&1; then
+    log "using the running network in $LEDGER_RUN_DIR"
+  else
+    started_network=1
+    bash "$here/network.sh" up || die "the network did not start (logs in $LEDGER_RUN_DIR/logs)"
+  fi
+  bash "$here/deploy-chaincode.sh" || die "chaincode deployment failed (logs in $LEDGER_RUN_DIR/logs)"
+  export LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json"
+else
+  export LEDGER_NETWORK_UNAVAILABLE="$unavailable"
+fi
+
+# 3. PostgreSQL and Mosquitto (the real servers; the embedded ones are tested too).
+if [ ! -f "$pid_dir/mosquitto.pid" ] || [ ! -f "$LEDGER_RUN_DIR/services/postgres/postmaster.pid" ]; then started_services=1; fi
+svc_env=$(bash "$here/services.sh" start) || die "could not start PostgreSQL and Mosquitto"
+while IFS= read -r line; do [ -n "$line" ] && export "${line?}"; done <<<"$svc_env"
+
+# 4. Every package's tests; a failing package does not stop the others.
+summary=$(mktemp)
+export TEST_SUMMARY_FILE="$summary"
+status=0
+packages=(schema chaincode indexer gateway ingest)
+for pkg in "${packages[@]}"; do
+  [ -n "$(find "$pkg/test" -name '*.test.ts' 2>/dev/null | head -n1)" ] || continue
+  log "tests: $pkg"
+  (cd "$pkg" && TEST_SUITE_NAME="$pkg" npx mocha) || status=1
+done
+
+# 5. The totals.
+node - "$summary" "$unavailable" <<'JS'
+const fs = require('node:fs');
+const [file, unavailable] = process.argv.slice(2);
+const rows = fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const total = { passed: 0, failed: 0, skipped: 0 };
+console.log('\n──────── test summary ────────');
+for (const r of rows) {
+  console.log(`${r.suite.padEnd(12)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(4)} failed ${String(r.skipped).padStart(4)} skipped`);
+  for (const k of Object.keys(total)) total[k] += r[k];
+}
+if (unavailable) {
+  console.log(`\nNOT TESTED against a real Fabric network (${total.skipped} tests skipped): ${unavailable}`);
+}
+console.log(`\n${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+JS
+rm -f "$summary"
+log "npm test finished in $(( $(date +%s) - t0 ))s"
+exit $status
