@@ -1,0 +1,177 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { CHAINCODE_NAME, CHANNEL_NAME, ENTERPRISE_MSP } from '@compliance-ledger/schema';
+import type { FabricLedgerConfig } from './fabric-ledger.js';
+import type { GradingRules } from './grading.js';
+
+/**
+ * Every environment variable the service reads, parsed and checked once at start-up. Domain code
+ * receives the frozen result and never looks at process.env, so tests pass plain objects.
+ */
+const DEFAULT_MANIFEST = fileURLToPath(new URL('../model/manifest.json', import.meta.url));
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const num = (def: number) => z.coerce.number().finite().default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+export const environmentSchema = z
+  .object({
+    INGEST_MQTT_URL: optionalText.describe('Broker URL (mqtt://host:port). Unset: start the embedded aedes broker.'),
+    INGEST_MQTT_CLIENT_ID: z.string().min(1).default('compliance-ingest').describe('Fixed client id: the broker keeps this persistent session (clean: false) and its queued QoS 1 messages.'),
+    INGEST_MQTT_USERNAME: optionalText.describe('Broker user name, if the broker wants one.'),
+    INGEST_MQTT_PASSWORD: optionalText.describe('Broker password.'),
+    INGEST_EMBEDDED_MQTT_HOST: z.string().default('127.0.0.1').describe('Listen address of the embedded broker.'),
+    INGEST_EMBEDDED_MQTT_PORT: int(1883).describe('Listen port of the embedded broker.'),
+    INGEST_TOPIC_ROOT: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ledger').describe('First topic level; the service subscribes to {root}/v1/#.'),
+    INGEST_DATA_DIR: z.string().min(1).default('./data').describe('Folder of the outbox and the dead-letter store; must survive restarts.'),
+    INGEST_KEY_FILE: z.string().min(1).describe('Device key file (JSON, see `simulator keys`); required.'),
+    INGEST_GATEWAY_DEVICE_ID: optionalText.describe('Device whose key signs alarms raised by devices without a key of their own.'),
+    INGEST_REQUIRE_SIGNED_MESSAGES: bool(false).describe('Refuse standard messages without a valid device signature (vendor payloads then fail too).'),
+    INGEST_MODEL_MANIFEST: z.string().default(DEFAULT_MANIFEST).describe('Model manifest; the .onnx it names must match its sha256.'),
+    INGEST_INFERENCE_BATCH: int(256, 1).describe('Largest inference batch.'),
+    INGEST_INFERENCE_MAX_DELAY_MS: int(0).describe('How long a partial batch may wait for more rows (0: next event-loop turn).'),
+    INGEST_INFERENCE_THREADS: int(1, 1).describe('onnxruntime intra-op threads.'),
+    INGEST_DEDUP_WINDOW_MS: int(60_000, 1).describe('One alarm per area and kind per window of this length.'),
+    INGEST_READING_TTL_MS: int(120_000, 1).describe('A reading older than this no longer describes its area.'),
+    INGEST_DETECTION_TTL_MS: int(60_000, 1).describe('How long a detection counts for its area.'),
+    INGEST_SITE_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480).describe('Site clock offset from UTC, for the time-of-day features (480: China).'),
+    INGEST_DEFAULT_GAS_LEL_VOL_PCT: num(5).describe("LEL (% by volume) assumed when a reading does not name its gas (methane's)."),
+    INGEST_O2_LOW_VOL_PCT: num(19.5).describe('Oxygen below this (% by volume) is a hard-rule alarm.'),
+    INGEST_O2_NEVER_ABOVE_VOL_PCT: num(23.5).describe('Oxygen above this (% by volume) is a hard-rule alarm.'),
+    INGEST_H2S_LIMIT_PPM: num(7).describe('H2S limit in ppm (GBZ 2.1 MAC 10 mg/m3 converted; unverified, set per site).'),
+    INGEST_CO_LIMIT_PPM: num(26).describe('CO limit in ppm (GBZ 2.1 PC-STEL 30 mg/m3 converted; unverified, set per site).'),
+    INGEST_HTTP_HOST: z.string().default('127.0.0.1').describe('Listen address of /healthz and /metrics.'),
+    INGEST_HTTP_PORT: int(9464).describe('Listen port of /healthz and /metrics (0: any free port).'),
+    INGEST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+    INGEST_RETRY_INITIAL_MS: int(200, 1).describe('First delay before retrying the ledger.'),
+    INGEST_RETRY_MAX_MS: int(15_000, 1).describe('Longest delay between ledger retries.'),
+    INGEST_FABRIC_PEER_ENDPOINT: optionalText.describe('Gateway peer host:port. Unset: no ledger; alarms wait in the outbox.'),
+    INGEST_FABRIC_PEER_HOST_ALIAS: optionalText.describe("TLS name of the peer when it differs from the endpoint's host."),
+    INGEST_FABRIC_TLS_CA_CERT: optionalText.describe("PEM of the peer's TLS CA."),
+    INGEST_FABRIC_MSP_ID: z.string().default(ENTERPRISE_MSP).describe('MSP of the submitting identity.'),
+    INGEST_FABRIC_CERT: optionalText.describe('PEM certificate of the device-gateway identity.'),
+    INGEST_FABRIC_KEY: optionalText.describe('PEM private key of that identity.'),
+    INGEST_FABRIC_CHANNEL: z.string().default(CHANNEL_NAME).describe('Channel name.'),
+    INGEST_FABRIC_CHAINCODE: z.string().default(CHAINCODE_NAME).describe('Chaincode name.'),
+    INGEST_FABRIC_TIMEOUT_MS: int(15_000, 1).describe('Deadline of each gateway call.'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.INGEST_FABRIC_PEER_ENDPOINT) {
+      for (const k of ['INGEST_FABRIC_TLS_CA_CERT', 'INGEST_FABRIC_CERT', 'INGEST_FABRIC_KEY'] as const) {
+        if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'required when INGEST_FABRIC_PEER_ENDPOINT is set' });
+      }
+    }
+    if (env.INGEST_O2_LOW_VOL_PCT >= env.INGEST_O2_NEVER_ABOVE_VOL_PCT) {
+      ctx.addIssue({ code: 'custom', path: ['INGEST_O2_LOW_VOL_PCT'], message: 'must be below INGEST_O2_NEVER_ABOVE_VOL_PCT' });
+    }
+  });
+
+export interface IngestConfig {
+  mqtt: {
+    url: string | undefined;
+    clientId: string;
+    username: string | undefined;
+    password: string | undefined;
+    embeddedHost: string;
+    embeddedPort: number;
+    topicRoot: string;
+  };
+  dataDir: string;
+  keyFile: string;
+  gatewayDeviceId: string | undefined;
+  requireSignedMessages: boolean;
+  model: { manifestPath: string; batch: number; maxDelayMs: number; threads: number };
+  dedupWindowMs: number;
+  area: { readingTtlMs: number; detectionTtlMs: number; defaultGasLelVolPct: number };
+  siteUtcOffsetMinutes: number;
+  rules: Omit<GradingRules, 'gradeThresholds'>;
+  http: { host: string; port: number };
+  logLevel: string;
+  retry: { initialBackoffMs: number; maxBackoffMs: number };
+  fabric: FabricLedgerConfig | undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): IngestConfig {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    mqtt: {
+      url: e.INGEST_MQTT_URL,
+      clientId: e.INGEST_MQTT_CLIENT_ID,
+      username: e.INGEST_MQTT_USERNAME,
+      password: e.INGEST_MQTT_PASSWORD,
+      embeddedHost: e.INGEST_EMBEDDED_MQTT_HOST,
+      embeddedPort: e.INGEST_EMBEDDED_MQTT_PORT,
+      topicRoot: e.INGEST_TOPIC_ROOT,
+    },
+    dataDir: e.INGEST_DATA_DIR,
+    keyFile: e.INGEST_KEY_FILE,
+    gatewayDeviceId: e.INGEST_GATEWAY_DEVICE_ID,
+    requireSignedMessages: e.INGEST_REQUIRE_SIGNED_MESSAGES,
+    model: {
+      manifestPath: e.INGEST_MODEL_MANIFEST,
+      batch: e.INGEST_INFERENCE_BATCH,
+      maxDelayMs: e.INGEST_INFERENCE_MAX_DELAY_MS,
+      threads: e.INGEST_INFERENCE_THREADS,
+    },
+    dedupWindowMs: e.INGEST_DEDUP_WINDOW_MS,
+    area: {
+      readingTtlMs: e.INGEST_READING_TTL_MS,
+      detectionTtlMs: e.INGEST_DETECTION_TTL_MS,
+      defaultGasLelVolPct: e.INGEST_DEFAULT_GAS_LEL_VOL_PCT,
+    },
+    siteUtcOffsetMinutes: e.INGEST_SITE_UTC_OFFSET_MINUTES,
+    rules: {
+      o2LowVolPct: e.INGEST_O2_LOW_VOL_PCT,
+      o2NeverAboveVolPct: e.INGEST_O2_NEVER_ABOVE_VOL_PCT,
+      h2sLimitPpm: e.INGEST_H2S_LIMIT_PPM,
+      coLimitPpm: e.INGEST_CO_LIMIT_PPM,
+    },
+    http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
+    logLevel: e.INGEST_LOG_LEVEL,
+    retry: { initialBackoffMs: e.INGEST_RETRY_INITIAL_MS, maxBackoffMs: e.INGEST_RETRY_MAX_MS },
+    fabric: e.INGEST_FABRIC_PEER_ENDPOINT
+      ? {
+          peerEndpoint: e.INGEST_FABRIC_PEER_ENDPOINT,
+          peerHostAlias: e.INGEST_FABRIC_PEER_HOST_ALIAS,
+          tlsCaCertPath: e.INGEST_FABRIC_TLS_CA_CERT!,
+          mspId: e.INGEST_FABRIC_MSP_ID,
+          certPath: e.INGEST_FABRIC_CERT!,
+          keyPath: e.INGEST_FABRIC_KEY!,
+          channel: e.INGEST_FABRIC_CHANNEL,
+          chaincode: e.INGEST_FABRIC_CHAINCODE,
+          timeoutMs: e.INGEST_FABRIC_TIMEOUT_MS,
+        }
+      : undefined,
+  });
+}
+
+/** One line per variable with its description and default, for `main --help`. */
+export function describeEnvironment(): string {
+  const shape = (environmentSchema as unknown as { shape?: Record<string, z.ZodType> }).shape ??
+    (environmentSchema as unknown as { _def: { schema?: { shape: Record<string, z.ZodType> } } })._def.schema?.shape ?? {};
+  return Object.entries(shape)
+    .map(([name, schema]) => `${name}\n    ${schema.description ?? ''}`)
+    .join('\n');
+}

@@ -1,0 +1,76 @@
+import { ALARM_GRADES, type AlarmGrade } from '@compliance-ledger/schema';
+import type { AreaSnapshot } from './area-state.js';
+import { criterionRatio } from './gas-criterion.js';
+import type { StandardMessage } from './message.js';
+
+export interface GradingRules {
+  /** Minimum score per grade; from the model manifest, falling from grade 1 to grade 4. */
+  gradeThresholds: Readonly<Record<`${AlarmGrade}`, number>>;
+  /** Confined-space oxygen range, % by volume. */
+  o2LowVolPct: number;
+  o2NeverAboveVolPct: number;
+  /** Occupational exposure limits (GBZ 2.1) in ppm; configurable because the conversion is ours. */
+  h2sLimitPpm: number;
+  coLimitPpm: number;
+}
+
+export interface AlarmCandidate {
+  kind: string;
+  grade: AlarmGrade;
+  /** 'rule' when a hard rule decided the grade, 'score' when the model did. */
+  basis: 'rule' | 'score';
+}
+
+export const KIND_FLAMMABLE_GAS = 'flammable_gas_above_permit_criterion';
+export const KIND_OXYGEN = 'oxygen_out_of_range';
+export const KIND_H2S = 'h2s_above_limit';
+export const KIND_CO = 'co_above_limit';
+export const KIND_RISK = 'risk_score';
+
+/** The most severe grade whose threshold the score reaches (at the threshold counts), or none. */
+export function gradeForScore(score: number, thresholds: GradingRules['gradeThresholds']): AlarmGrade | undefined {
+  for (const grade of ALARM_GRADES) {
+    if (score >= thresholds[`${grade}`]) return grade;
+  }
+  return undefined;
+}
+
+/**
+ * Rules that no score can override. Flammable gas above the permit criterion is always grade I,
+ * even far below the detector's own alarm set-point (an alarm is not a gas-test pass, and no
+ * alarm is not one either). Oxygen and toxic gases are grade I where people are inside a
+ * confined space, grade II elsewhere.
+ */
+export function hardRuleAlarms(snapshot: AreaSnapshot, rules: GradingRules): AlarmCandidate[] {
+  const r = snapshot.reading;
+  const confined = snapshot.permitTypes.includes('confined_space');
+  const out: AlarmCandidate[] = [];
+  if (criterionRatio(r.flammableLelPct, r.flammableGasLelVolPct) > 1) {
+    out.push({ kind: KIND_FLAMMABLE_GAS, grade: 1, basis: 'rule' });
+  }
+  if (r.o2VolPct < rules.o2LowVolPct || r.o2VolPct > rules.o2NeverAboveVolPct) {
+    out.push({ kind: KIND_OXYGEN, grade: confined ? 1 : 2, basis: 'rule' });
+  }
+  if (r.h2sPpm > rules.h2sLimitPpm) out.push({ kind: KIND_H2S, grade: confined ? 1 : 2, basis: 'rule' });
+  if (r.coPpm > rules.coLimitPpm) out.push({ kind: KIND_CO, grade: confined ? 1 : 2, basis: 'rule' });
+  return out;
+}
+
+/**
+ * The alarms a message raises: the hard rules on the area's state, plus one scored alarm named
+ * after what triggered it (a detection's behaviour, else the area's overall risk).
+ */
+export function gradeMessage(
+  trigger: StandardMessage,
+  snapshot: AreaSnapshot,
+  score: number,
+  rules: GradingRules,
+): AlarmCandidate[] {
+  const out = hardRuleAlarms(snapshot, rules);
+  const grade = gradeForScore(score, rules.gradeThresholds);
+  if (grade !== undefined) {
+    const kind = trigger.kind === 'ai' ? `behaviour.${trigger.detection.behaviour}` : KIND_RISK;
+    out.push({ kind, grade, basis: 'score' });
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+import { mkdirSync } from 'node:fs';
+import type { AlarmLedger } from './alarm-ledger.js';
+import { AlarmDeduper } from './alarm-dedup.js';
+import { AreaStateStore } from './area-state.js';
+import type { IngestConfig } from './config.js';
+import { DeadLetterStore } from './dead-letter.js';
+import { DeviceKeyring } from './device-keys.js';
+import { startEmbeddedBroker } from './embedded-broker.js';
+import { FabricAlarmLedger } from './fabric-ledger.js';
+import { startHttpServer } from './http-server.js';
+import { InferenceBatcher } from './inference-batcher.js';
+import { IngestPipeline, type PipelineDeps } from './ingest-pipeline.js';
+import { createLogger, type Logger } from './logger.js';
+import { IngestMetrics } from './metrics.js';
+import { loadModelFile } from './model-manifest.js';
+import { MqttConsumer } from './mqtt-consumer.js';
+import { Outbox } from './outbox.js';
+import { OutboxDelivery } from './outbox-delivery.js';
+import { RiskModel } from './risk-model.js';
+import { subscriptionFilter } from './topics.js';
+
+export interface IngestOverrides {
+  /** Replaces the ledger built from configuration (none when Fabric is not configured). */
+  ledger?: AlarmLedger;
+  log?: Logger;
+  onAccepted?: PipelineDeps['onAccepted'];
+}
+
+export interface IngestService {
+  brokerUrl: string;
+  httpPort: number;
+  outbox: Outbox;
+  deadLetters: DeadLetterStore;
+  metrics: IngestMetrics;
+  pipeline: IngestPipeline;
+  consumer: MqttConsumer;
+  stop(): Promise<void>;
+}
+
+/** Builds every part from the configuration and starts consuming. */
+export async function startIngest(config: IngestConfig, overrides: IngestOverrides = {}): Promise<IngestService> {
+  const log = overrides.log ?? createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true });
+  const metrics = new IngestMetrics({ defaultMetrics: true });
+  const keyring = DeviceKeyring.load(config.keyFile);
+  const modelFile = loadModelFile(config.model.manifestPath);
+  const model = await RiskModel.load(modelFile, { threads: config.model.threads });
+  const batcher = new InferenceBatcher(model, config.model.batch, config.model.maxDelayMs, (rows) => metrics.inferenceBatch.observe(rows));
+  const outbox = await Outbox.open(config.dataDir);
+  const deadLetters = await DeadLetterStore.open(config.dataDir);
+  metrics.outboxDepth.set(outbox.depth);
+  log.info({ model: modelFile.manifest.version, sha256: modelFile.manifest.sha256, pending: outbox.depth }, 'ingest starting');
+
+  const ledger = overrides.ledger ?? (config.fabric ? FabricAlarmLedger.connect(config.fabric) : undefined);
+  let delivery: OutboxDelivery | undefined;
+  if (ledger) {
+    delivery = new OutboxDelivery(outbox, ledger, config.retry, {
+      settled(entry, outcome) {
+        metrics.ledgerOutcomes.inc({ status: outcome.status });
+        metrics.outboxDepth.set(outbox.depth);
+        if (outcome.status === 'rejected') {
+          log.error({ alarmId: entry.alarm.fields.alarmId, reason: outcome.reason }, 'ledger rejected alarm; kept in the outbox log');
+        } else {
+          metrics.endToEnd.observe(Math.max(0, Date.now() - entry.alarm.fields.observedAt) / 1000);
+        }
+      },
+      retrying(entry, error, delayMs) {
+        metrics.ledgerRetries.inc();
+        log.warn({ alarmId: entry.alarm.fields.alarmId, err: String(error), delayMs }, 'ledger unavailable; will retry');
+      },
+    });
+    delivery.start();
+  } else {
+    log.warn('no ledger configured (INGEST_FABRIC_PEER_ENDPOINT unset): alarms accumulate in the outbox');
+  }
+
+  const broker = config.mqtt.url ? undefined : await startEmbeddedBroker(config.mqtt.embeddedHost, config.mqtt.embeddedPort);
+  const brokerUrl = config.mqtt.url ?? broker!.url;
+
+  const pipeline = new IngestPipeline({
+    decode: {
+      topicRoot: config.mqtt.topicRoot,
+      deviceAddresses: keyring.addresses(),
+      requireSignature: config.requireSignedMessages,
+    },
+    deadLetters,
+    areas: new AreaStateStore(config.area),
+    batcher,
+    manifest: modelFile.manifest,
+    rules: { ...config.rules, gradeThresholds: modelFile.manifest.gradeThresholds },
+    deduper: new AlarmDeduper(config.dedupWindowMs),
+    keyring,
+    gatewayDeviceId: config.gatewayDeviceId,
+    outbox,
+    siteUtcOffsetMinutes: config.siteUtcOffsetMinutes,
+    metrics,
+    log,
+    ...(overrides.onAccepted ? { onAccepted: overrides.onAccepted } : {}),
+  });
+
+  const consumer = new MqttConsumer({
+    url: brokerUrl,
+    clientId: config.mqtt.clientId,
+    username: config.mqtt.username,
+    password: config.mqtt.password,
+    filter: subscriptionFilter(config.mqtt.topicRoot),
+    handle: async (topic, payload) => {
+      await pipeline.handle(topic, payload);
+    },
+    log,
+  });
+
+  const http = await startHttpServer(config.http.host, config.http.port, metrics.registry, () => ({
+    ok: consumer.connected,
+    mqtt: consumer.connected ? 'connected' : 'disconnected',
+    outboxDepth: outbox.depth,
+    ledger: ledger ? 'configured' : 'none',
+    model: `${modelFile.manifest.name}@${modelFile.manifest.version}`,
+  }));
+  await consumer.ready();
+  log.info({ brokerUrl, httpPort: http.port }, 'ingest ready');
+
+  return {
+    brokerUrl,
+    httpPort: http.port,
+    outbox,
+    deadLetters,
+    metrics,
+    pipeline,
+    consumer,
+    async stop() {
+      await consumer.close();
+      await delivery?.stop();
+      await http.close();
+      await ledger?.close?.();
+      await outbox.close();
+      await deadLetters.close();
+      await model.release();
+      await broker?.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { pino } from 'pino';
+import { AlarmDeduper } from '../../src/alarm-dedup.js';
+import { AreaStateStore } from '../../src/area-state.js';
+import { DeadLetterStore } from '../../src/dead-letter.js';
+import { DeviceKeyring, generateKeyFile } from '../../src/device-keys.js';
+import { InferenceBatcher } from '../../src/inference-batcher.js';
+import { IngestPipeline } from '../../src/ingest-pipeline.js';
+import { IngestMetrics } from '../../src/metrics.js';
+import { loadModelFile, type ModelManifest } from '../../src/model-manifest.js';
+import { Outbox } from '../../src/outbox.js';
+import { RiskModel } from '../../src/risk-model.js';
+import { defaultLayout, layoutDeviceIds } from '../../src/site-layout.js';
+import { MANIFEST_PATH } from './paths.js';
+
+export interface PipelineFixture {
+  pipeline: IngestPipeline;
+  outbox: Outbox;
+  deadLetters: DeadLetterStore;
+  keyring: DeviceKeyring;
+  metrics: IngestMetrics;
+  manifest: ModelManifest;
+  close(): Promise<void>;
+}
+
+let shared: Promise<{ model: RiskModel; manifest: ModelManifest }> | undefined;
+export function sharedModel(): Promise<{ model: RiskModel; manifest: ModelManifest }> {
+  shared ??= (async () => {
+    const file = loadModelFile(MANIFEST_PATH);
+    return { model: await RiskModel.load(file), manifest: file.manifest };
+  })();
+  return shared;
+}
+
+/** The real pipeline on a temporary data folder, without MQTT. */
+export async function pipelineFixture(dataDir: string, options: { requireSignature?: boolean } = {}): Promise<PipelineFixture> {
+  const { model, manifest } = await sharedModel();
+  const keyring = new DeviceKeyring(generateKeyFile(layoutDeviceIds(defaultLayout())));
+  const outbox = await Outbox.open(dataDir);
+  const deadLetters = await DeadLetterStore.open(dataDir);
+  const metrics = new IngestMetrics();
+  const pipeline = new IngestPipeline({
+    decode: { topicRoot: 'ledger', deviceAddresses: keyring.addresses(), requireSignature: options.requireSignature ?? false },
+    deadLetters,
+    areas: new AreaStateStore({ readingTtlMs: 120_000, detectionTtlMs: 60_000, defaultGasLelVolPct: 5 }),
+    batcher: new InferenceBatcher(model, 256, 0),
+    manifest,
+    rules: { gradeThresholds: manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, h2sLimitPpm: 7, coLimitPpm: 26 },
+    deduper: new AlarmDeduper(60_000),
+    keyring,
+    gatewayDeviceId: 'gw-site-1',
+    outbox,
+    siteUtcOffsetMinutes: 480,
+    metrics,
+    log: pino({ level: 'silent' }),
+  });
+  return {
+    pipeline,
+    outbox,
+    deadLetters,
+    keyring,
+    metrics,
+    manifest,
+    close: async () => {
+      await outbox.close();
+      await deadLetters.close();
+    },
+  };
+}
