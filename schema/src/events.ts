@@ -1,4 +1,18 @@
 import type { HeartbeatRecord } from './heartbeat';
+import type { PermitAction, PermitStatus } from './domain';
+import type {
+  AlarmRecord,
+  CertificateRecord,
+  DeviceRecord,
+  EvidenceRecord,
+  GateCheckRecord,
+  InvestigationFlag,
+  LedgerPolicy,
+  PermitRecord,
+  PersonalDataAccessRecord,
+  WorkerRecord,
+  WorkflowTemplate,
+} from './records';
 
 /**
  * Every transaction emits exactly one chaincode event. The event name equals `type`, and the
@@ -17,4 +31,84 @@ export interface LedgerEventEnvelope<T extends string, P> {
 
 export type HeartbeatRecordedEvent = LedgerEventEnvelope<'HeartbeatRecorded', HeartbeatRecord>;
 
-export type LedgerEvent = HeartbeatRecordedEvent;
+/** Payload of every permit lifecycle event: the transition and the whole permit after it. */
+export interface PermitTransitionPayload {
+  permitNo: string;
+  action: PermitAction;
+  from: PermitStatus | null;
+  to: PermitStatus;
+  permit: PermitRecord;
+}
+
+/** Event type per permit action. */
+export const PERMIT_EVENT_TYPES = {
+  apply: 'PermitApplied',
+  assess_risk: 'PermitRiskAssessed',
+  gas_test: 'GasTestRecorded',
+  sign_off: 'PermitSignedOff',
+  issue: 'PermitIssued',
+  brief: 'PermitBriefed',
+  activate: 'PermitActivated',
+  suspend: 'PermitSuspended',
+  resume: 'PermitResumed',
+  complete: 'PermitCompleted',
+  close: 'PermitClosed',
+  reject: 'PermitRejected',
+  cancel: 'PermitCancelled',
+  revoke: 'PermitRevoked',
+  expire: 'PermitExpired',
+} as const satisfies Record<PermitAction, string>;
+export type PermitEventType = (typeof PERMIT_EVENT_TYPES)[PermitAction];
+
+export type PermitLifecycleEvent = {
+  [K in PermitEventType]: LedgerEventEnvelope<K, PermitTransitionPayload>;
+}[PermitEventType];
+
+export type PermitFlaggedEvent = LedgerEventEnvelope<'PermitFlagged', InvestigationFlag>;
+export type TemplatePublishedEvent = LedgerEventEnvelope<'TemplatePublished', WorkflowTemplate>;
+export type PolicyPublishedEvent = LedgerEventEnvelope<'PolicyPublished', LedgerPolicy>;
+export type WorkerRegisteredEvent = LedgerEventEnvelope<'WorkerRegistered', WorkerRecord>;
+export type WorkerStatusChangedEvent = LedgerEventEnvelope<'WorkerStatusChanged', WorkerRecord>;
+/** Says that personal data was stored privately; carries no personal field. */
+export type WorkerPersonalDataStoredEvent = LedgerEventEnvelope<'WorkerPersonalDataStored', { workerId: string; collection: string }>;
+export type CertificateAddedEvent = LedgerEventEnvelope<'CertificateAdded', CertificateRecord>;
+export type CertificateStatusChangedEvent = LedgerEventEnvelope<'CertificateStatusChanged', CertificateRecord>;
+export type CertificateReviewedEvent = LedgerEventEnvelope<'CertificateReviewed', CertificateRecord>;
+export type CertificateNumberStoredEvent = LedgerEventEnvelope<'CertificateNumberStored', { certificateId: string; collection: string }>;
+export type GateCheckRecordedEvent = LedgerEventEnvelope<'GateCheckRecorded', GateCheckRecord>;
+/** `duplicate` is true when the same CID was already recorded for the step (nothing written). */
+export type EvidenceRecordedEvent = LedgerEventEnvelope<'EvidenceRecorded', { evidence: EvidenceRecord; duplicate: boolean }>;
+export type DeviceRegisteredEvent = LedgerEventEnvelope<'DeviceRegistered', DeviceRecord>;
+export type DeviceStatusChangedEvent = LedgerEventEnvelope<'DeviceStatusChanged', DeviceRecord>;
+/** `suspendedPermits` are the permits this alarm suspended in the same transaction, after the change. */
+export type AlarmRecordedEvent = LedgerEventEnvelope<'AlarmRecorded', { alarm: AlarmRecord; suspendedPermits: PermitRecord[] }>;
+export type AlarmAcknowledgedEvent = LedgerEventEnvelope<'AlarmAcknowledged', AlarmRecord>;
+export type AlarmClosedEvent = LedgerEventEnvelope<'AlarmClosed', AlarmRecord>;
+export type DetectionReviewedEvent = LedgerEventEnvelope<'DetectionReviewed', AlarmRecord>;
+export type PersonalDataAccessLoggedEvent = LedgerEventEnvelope<'PersonalDataAccessLogged', PersonalDataAccessRecord>;
+
+export type LedgerEvent =
+  | HeartbeatRecordedEvent
+  | PermitLifecycleEvent
+  | PermitFlaggedEvent
+  | TemplatePublishedEvent
+  | PolicyPublishedEvent
+  | WorkerRegisteredEvent
+  | WorkerStatusChangedEvent
+  | WorkerPersonalDataStoredEvent
+  | CertificateAddedEvent
+  | CertificateStatusChangedEvent
+  | CertificateReviewedEvent
+  | CertificateNumberStoredEvent
+  | GateCheckRecordedEvent
+  | EvidenceRecordedEvent
+  | DeviceRegisteredEvent
+  | DeviceStatusChangedEvent
+  | AlarmRecordedEvent
+  | AlarmAcknowledgedEvent
+  | AlarmClosedEvent
+  | DetectionReviewedEvent
+  | PersonalDataAccessLoggedEvent;
+
+export type LedgerEventType = LedgerEvent['type'];
+export type LedgerEventOf<T extends LedgerEventType> = Extract<LedgerEvent, { type: T }>;

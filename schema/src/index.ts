@@ -2,3 +2,8 @@ export * from './organizations';
 export * from './alarm-signature';
 export * from './heartbeat';
 export * from './events';
+export * from './errors';
+export * from './domain';
+export * from './records';
+export * from './inputs';
+export * from './connection-profile';

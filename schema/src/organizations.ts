@@ -29,3 +29,18 @@ export const ROLES = [
   'admin',
 ] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * Optional companion attributes. `ledger.department` says which department or unit a signer
+ * belongs to, so the chaincode can check the approver level and named co-signs (GB 30871 B.1).
+ * `ledger.workerId` carries the person's pseudonymous worker id, so the chaincode can check that
+ * an approver, co-signer or acceptor is not also a worker on the permit.
+ */
+export const DEPARTMENT_ATTRIBUTE = 'ledger.department';
+export const WORKER_ID_ATTRIBUTE = 'ledger.workerId';
+
+/**
+ * Fabric's implicit per-org collection of the enterprise. Only enterprise peers hold the values;
+ * the channel only sees salted hashes. Personal fields go here, and only through transient data.
+ */
+export const ENTERPRISE_PRIVATE_COLLECTION = `_implicit_org_${ENTERPRISE_MSP}`;

@@ -1,0 +1,74 @@
+import type { CertificateRecord } from '@compliance-ledger/schema';
+import { DAY_MS, parseIso } from './clock';
+
+/** Reviews are applied for within 60 days before the due date (特种作业操作证 复审). */
+export const REVIEW_WINDOW_DAYS = 60;
+/** Regulators report certificates expiring within this many days. */
+export const EXPIRY_WARNING_DAYS = 60;
+
+export type CertificateCondition = 'valid' | 'suspended' | 'revoked' | 'not_yet_valid' | 'expired' | 'review_overdue';
+
+/** What a certificate is worth at a moment: a missed review invalidates it just like expiry. */
+export function certificateConditionAt(cert: CertificateRecord, atMs: number): CertificateCondition {
+  if (cert.status !== 'valid') return cert.status;
+  if (atMs < parseIso(cert.validFrom)) return 'not_yet_valid';
+  if (atMs >= parseIso(cert.validUntil)) return 'expired';
+  if (atMs > parseIso(cert.reviewDue)) return 'review_overdue';
+  return 'valid';
+}
+
+/**
+ * A certificate qualifies a worker for a window when it is in force, of the right category,
+ * valid over the whole window, and its review does not fall due before the window ends (a
+ * missed review would invalidate it mid-work).
+ */
+export function certificateProblem(cert: CertificateRecord, category: string, windowStartMs: number, windowEndMs: number, nowMs: number): string | null {
+  if (cert.category !== category) return `category is ${cert.category}, not ${category}`;
+  if (cert.status !== 'valid') return `certificate is ${cert.status}`;
+  if (parseIso(cert.validFrom) > windowStartMs) return `certificate is valid only from ${cert.validFrom}, after the window starts`;
+  if (parseIso(cert.validUntil) < windowEndMs) return `certificate is valid only until ${cert.validUntil}, before the window ends`;
+  if (parseIso(cert.reviewDue) < nowMs) return `review was due ${cert.reviewDue} and is overdue`;
+  if (parseIso(cert.reviewDue) < windowEndMs) return `review falls due ${cert.reviewDue}, before the window ends`;
+  return null;
+}
+
+/** For each required category, whether the worker holds a qualifying certificate; returns the problems. */
+export function workerCertificateProblems(
+  certs: CertificateRecord[],
+  categories: string[],
+  windowStartMs: number,
+  windowEndMs: number,
+  nowMs: number,
+): string[] {
+  const problems: string[] = [];
+  for (const category of categories) {
+    const candidates = certs.filter((c) => c.category === category);
+    if (candidates.some((c) => certificateProblem(c, category, windowStartMs, windowEndMs, nowMs) === null)) continue;
+    if (candidates.length === 0) {
+      problems.push(`no ${category} certificate`);
+    } else {
+      problems.push(`${category}: ${candidates.map((c) => `${c.certificateId} ${certificateProblem(c, category, windowStartMs, windowEndMs, nowMs)}`).join('; ')}`);
+    }
+  }
+  return problems;
+}
+
+/** A review may be recorded from 60 days before the due date up to the due date itself. */
+export function reviewWindowProblem(cert: CertificateRecord, nowMs: number): string | null {
+  const due = parseIso(cert.reviewDue);
+  if (nowMs < due - REVIEW_WINDOW_DAYS * DAY_MS) {
+    return `the review window opens ${new Date(due - REVIEW_WINDOW_DAYS * DAY_MS).toISOString()} (${REVIEW_WINDOW_DAYS} days before the due date)`;
+  }
+  if (nowMs > due) return `the review was due ${cert.reviewDue} and was missed; the certificate is invalid and needs a new examination`;
+  return null;
+}
+
+export function certificateAlerts(cert: CertificateRecord, nowMs: number): { reviewWindowOpen: boolean; reviewOverdue: boolean; expiresWithin60Days: boolean } {
+  const due = parseIso(cert.reviewDue);
+  const until = parseIso(cert.validUntil);
+  return {
+    reviewWindowOpen: nowMs >= due - REVIEW_WINDOW_DAYS * DAY_MS && nowMs <= due,
+    reviewOverdue: nowMs > due,
+    expiresWithin60Days: nowMs < until && until - nowMs <= EXPIRY_WARNING_DAYS * DAY_MS,
+  };
+}

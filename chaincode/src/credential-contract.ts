@@ -1,0 +1,364 @@
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import {
+  addCertificateInput,
+  certificateRefInput,
+  certificateReviewInput,
+  certificateStatusInput,
+  certificatePersonalTransient,
+  ENTERPRISE_PRIVATE_COLLECTION,
+  gateCheckInput,
+  LIVE_PERMIT_STATUSES,
+  logPersonalDataAccessInput,
+  permitNoListInput,
+  readPersonalDataInput,
+  registerWorkerInput,
+  storeCertificateNumberInput,
+  storeWorkerPersonalDataInput,
+  workerPersonalTransient,
+  workerRefInput,
+  workerStatusInput,
+  type CertificateRecord,
+  type CertificateStatus,
+  type DeviceRecord,
+  type GateCheckRecord,
+  type PersonalDataAccessRecord,
+  type WorkerRecord,
+} from '@compliance-ledger/schema';
+import type { z } from 'zod';
+import { authorize } from './access';
+import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
+import { certificateAlerts, certificateConditionAt, certificateProblem, reviewWindowProblem } from './certificate-rules';
+import { listGateChecks, listWorkerCertificates, loadWorker } from './credential-store';
+import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
+import { faceMatchPassed, gateCheckPassed } from './gate-rules';
+import { canonicalJson, toBytes } from './json';
+import { loadPermit } from './permit-store';
+import { exists, getJson, key, KEYS, mustGetJson, putJson, putMarker } from './store';
+import { loadPolicy } from './template-contract';
+import { emit, guarded, parseInput } from './tx';
+import { assertNotExpired } from './validity';
+
+const CERTIFICATE_STATUS_MOVES: Record<CertificateStatus, readonly CertificateStatus[]> = {
+  valid: ['suspended', 'revoked'],
+  suspended: ['valid', 'revoked'],
+  revoked: [],
+};
+
+/** Reads and validates a transient entry; personal fields never travel as ordinary arguments. */
+function readTransient<S extends z.ZodType>(ctx: Context, name: string, schema: S): z.output<S> {
+  const raw = ctx.stub.getTransient().get(name);
+  if (raw === undefined || raw.length === 0) throw new ValidationError(`put the personal fields in the transient map under "${name}"`);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(raw).toString('utf8'));
+  } catch {
+    throw new ValidationError(`transient "${name}" is not valid JSON`);
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    throw new ValidationError(`fix transient "${name}": ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}
+
+async function hasPrivate(ctx: Context, k: string): Promise<boolean> {
+  const h = await ctx.stub.getPrivateDataHash(ENTERPRISE_PRIVATE_COLLECTION, k);
+  return !!h && h.length > 0;
+}
+
+/**
+ * Worker registry, certificates and gate checks. Public state holds only pseudonymous ids and
+ * outcomes; names, ID numbers and certificate numbers live in the enterprise's implicit
+ * collection, written by transactions that touch nothing else, so that only enterprise peers
+ * need to endorse them and see the transient data.
+ */
+@Info({ title: 'Credentials', description: 'Worker registry, special-operation certificates, gate checks' })
+export class CredentialContract extends Contract {
+  constructor() {
+    super('credential');
+  }
+
+  @Transaction()
+  @Returns('string')
+  async RegisterWorker(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:RegisterWorker');
+      const d = parseInput(registerWorkerInput, input);
+      const k = key(ctx, KEYS.worker, [d.workerId]);
+      if (await exists(ctx, k)) throw new AlreadyExistsError('this worker id is already registered');
+      const w: WorkerRecord = { docType: 'worker', workerId: d.workerId, status: 'active', registeredBy: actor, registeredAt: txTimeIso(ctx), statusHistory: [] };
+      await putJson(ctx, k, w);
+      emit(ctx, 'WorkerRegistered', w);
+      return canonicalJson(w);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async SetWorkerStatus(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:SetWorkerStatus');
+      const d = parseInput(workerStatusInput, input);
+      const w = await loadWorker(ctx, d.workerId);
+      if (w.status === d.status) throw new InvalidStateError(`the worker is already ${d.status}`);
+      const after: WorkerRecord = { ...w, status: d.status, statusHistory: [...w.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }] };
+      await putJson(ctx, key(ctx, KEYS.worker, [d.workerId]), after);
+      emit(ctx, 'WorkerStatusChanged', after);
+      return canonicalJson(after);
+    });
+  }
+
+  /** Transient `personal`: {name, idNumber, phone?, salt}. Writes only the private collection. */
+  @Transaction()
+  @Returns('string')
+  async StoreWorkerPersonalData(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'credential:StoreWorkerPersonalData');
+      const d = parseInput(storeWorkerPersonalDataInput, input);
+      const personal = readTransient(ctx, 'personal', workerPersonalTransient);
+      await loadWorker(ctx, d.workerId);
+      await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.workerPersonal, [d.workerId]), toBytes(personal));
+      const payload = { workerId: d.workerId, collection: ENTERPRISE_PRIVATE_COLLECTION };
+      emit(ctx, 'WorkerPersonalDataStored', payload);
+      return canonicalJson(payload);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async AddCertificate(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:AddCertificate');
+      const d = parseInput(addCertificateInput, input);
+      const k = key(ctx, KEYS.certificate, [d.certificateId]);
+      if (await exists(ctx, k)) throw new AlreadyExistsError(`certificate ${d.certificateId} is already recorded`);
+      await loadWorker(ctx, d.workerId);
+      const c: CertificateRecord = {
+        docType: 'certificate',
+        ...d,
+        validFrom: toIso(parseIso(d.validFrom)),
+        validUntil: toIso(parseIso(d.validUntil)),
+        reviewDue: toIso(parseIso(d.reviewDue)),
+        status: 'valid',
+        addedBy: actor,
+        addedAt: txTimeIso(ctx),
+        reviews: [],
+        statusHistory: [],
+      };
+      await putJson(ctx, k, c);
+      await putMarker(ctx, key(ctx, KEYS.certificateByWorker, [d.workerId, d.certificateId]));
+      emit(ctx, 'CertificateAdded', c);
+      return canonicalJson(c);
+    });
+  }
+
+  /** Transient `personal`: {certificateNo, salt}. The number often equals the ID number. */
+  @Transaction()
+  @Returns('string')
+  async StoreCertificateNumber(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'credential:StoreCertificateNumber');
+      const d = parseInput(storeCertificateNumberInput, input);
+      const personal = readTransient(ctx, 'personal', certificatePersonalTransient);
+      await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
+      await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.certificatePersonal, [d.certificateId]), toBytes(personal));
+      const payload = { certificateId: d.certificateId, collection: ENTERPRISE_PRIVATE_COLLECTION };
+      emit(ctx, 'CertificateNumberStored', payload);
+      return canonicalJson(payload);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async SetCertificateStatus(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:SetCertificateStatus');
+      const d = parseInput(certificateStatusInput, input);
+      const k = key(ctx, KEYS.certificate, [d.certificateId]);
+      const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
+      if (!CERTIFICATE_STATUS_MOVES[c.status].includes(d.status)) {
+        throw new InvalidStateError(`a ${c.status} certificate cannot become ${d.status}${c.status === 'revoked' ? '; revocation is final' : ''}`);
+      }
+      const after: CertificateRecord = { ...c, status: d.status, statusHistory: [...c.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }] };
+      await putJson(ctx, k, after);
+      emit(ctx, 'CertificateStatusChanged', after);
+      return canonicalJson(after);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async RecordCertificateReview(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:RecordCertificateReview');
+      const d = parseInput(certificateReviewInput, input);
+      const k = key(ctx, KEYS.certificate, [d.certificateId]);
+      const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
+      if (c.status !== 'valid') throw new InvalidStateError(`a ${c.status} certificate cannot be reviewed`);
+      const problem = reviewWindowProblem(c, txTimeMs(ctx));
+      if (problem !== null) throw new RuleViolationError(problem);
+      const next = parseIso(d.nextReviewDue);
+      if (next <= parseIso(c.reviewDue)) throw new ValidationError('nextReviewDue must be after the current review due date');
+      if (next > parseIso(c.validUntil)) throw new ValidationError('nextReviewDue must not be after the certificate expires');
+      const after: CertificateRecord = {
+        ...c,
+        reviewDue: toIso(next),
+        reviews: [...c.reviews, { previousDue: c.reviewDue, nextDue: toIso(next), actor, at: txTimeIso(ctx) }],
+      };
+      await putJson(ctx, k, after);
+      emit(ctx, 'CertificateReviewed', after);
+      return canonicalJson(after);
+    });
+  }
+
+  /**
+   * One person, one code: records the outcome of each method. The chaincode judges the face
+   * score against the policy and the certificate against the permit itself; QR and health
+   * declaration are the gate's observations.
+   */
+  @Transaction()
+  @Returns('string')
+  async RecordGateCheck(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:RecordGateCheck');
+      const d = parseInput(gateCheckInput, input);
+      const now = txTimeMs(ctx);
+      const permit = await loadPermit(ctx, d.permitNo);
+      assertNotExpired(permit, now);
+      if (!LIVE_PERMIT_STATUSES.includes(permit.status)) {
+        throw new InvalidStateError(`gate checks are for issued permits; permit ${permit.permitNo} is ${permit.status}`);
+      }
+      if (!permit.workers.includes(d.workerId)) throw new RuleViolationError('this worker is not on the permit and may not enter under it');
+      const k = key(ctx, KEYS.gateCheck, [d.permitNo, d.workerId, d.gateCheckId]);
+      if (await exists(ctx, k)) throw new AlreadyExistsError(`gate check ${d.gateCheckId} is already recorded`);
+      const device = await getJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [d.face.deviceId]));
+      if (device === undefined) throw new NotFoundError(`face device ${d.face.deviceId} is not registered`);
+      if (device.status !== 'active' || (device.kind !== 'gate' && device.kind !== 'camera')) {
+        throw new RuleViolationError(`device ${device.deviceId} is ${device.status} ${device.kind}; face checks need an active gate or camera`);
+      }
+      const policy = await loadPolicy(ctx);
+      const worker = await loadWorker(ctx, d.workerId);
+      const certs = await listWorkerCertificates(ctx, d.workerId);
+      const start = parseIso(permit.plannedStart);
+      const end = parseIso(permit.plannedEnd);
+      const qualifying = certs.filter((c) => permit.template.requiredCertificateCategories.some((cat) => certificateProblem(c, cat, start, end, now) === null));
+      const missingCats = permit.template.requiredCertificateCategories.filter((cat) => !qualifying.some((c) => c.category === cat));
+      const certPassed = worker.status === 'active' && missingCats.length === 0;
+      const methods: GateCheckRecord['methods'] = {
+        qr: { passed: d.qr.passed },
+        face: { scoreBp: d.face.scoreBp, deviceId: d.face.deviceId, templateSha256: d.face.templateSha256, passed: faceMatchPassed(d.face.scoreBp, policy.faceMatchMinScoreBp) },
+        certificate: {
+          certificateIds: qualifying.map((c) => c.certificateId),
+          passed: certPassed,
+          reason: worker.status !== 'active' ? `worker is ${worker.status}` : missingCats.length > 0 ? `no qualifying ${missingCats.join(', ')} certificate` : 'ok',
+        },
+        health: { passed: d.health.passed },
+      };
+      const record: GateCheckRecord = {
+        docType: 'gate_check',
+        gateCheckId: d.gateCheckId,
+        permitNo: d.permitNo,
+        workerId: d.workerId,
+        at: toIso(now),
+        methods,
+        passed: gateCheckPassed(methods),
+        recordedBy: actor,
+        txId: ctx.stub.getTxID(),
+      };
+      await putJson(ctx, k, record);
+      emit(ctx, 'GateCheckRecorded', record);
+      return canonicalJson(record);
+    });
+  }
+
+  /** Every read of personal data is preceded by this logged transaction (PIPL: access is logged). */
+  @Transaction()
+  @Returns('string')
+  async LogPersonalDataAccess(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:LogPersonalDataAccess');
+      const d = parseInput(logPersonalDataAccessInput, input);
+      const k = key(ctx, KEYS.personalDataAccess, [d.accessId]);
+      if (await exists(ctx, k)) throw new AlreadyExistsError(`access ${d.accessId} is already logged; use a new id`);
+      const subjectKey = d.subject.kind === 'worker' ? key(ctx, KEYS.worker, [d.subject.id]) : key(ctx, KEYS.certificate, [d.subject.id]);
+      if (!(await exists(ctx, subjectKey))) throw new NotFoundError(`${d.subject.kind} ${d.subject.id} does not exist`);
+      const rec: PersonalDataAccessRecord = { docType: 'personal_data_access', accessId: d.accessId, subject: d.subject, purpose: d.purpose, accessor: actor, at: txTimeIso(ctx), txId: ctx.stub.getTxID() };
+      await putJson(ctx, k, rec);
+      emit(ctx, 'PersonalDataAccessLogged', rec);
+      return canonicalJson(rec);
+    });
+  }
+
+  /**
+   * Evaluate only (never submit: a submitted response lands in the block). Needs a logged access
+   * by the same identity within the policy's window; must be evaluated on an enterprise peer.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async ReadPersonalData(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:ReadPersonalData');
+      const d = parseInput(readPersonalDataInput, input);
+      const access = await getJson<PersonalDataAccessRecord>(ctx, key(ctx, KEYS.personalDataAccess, [d.accessId]));
+      if (access === undefined) throw new ForbiddenError(`log the access first with LogPersonalDataAccess (access ${d.accessId} not found)`);
+      if (access.accessor.certificateId !== actor.certificateId) throw new ForbiddenError('the access was logged by another identity');
+      const policy = await loadPolicy(ctx);
+      if (txTimeMs(ctx) - parseIso(access.at) > policy.personalDataAccessWindowMinutes * MINUTE_MS) {
+        throw new ForbiddenError(`the logged access is older than ${policy.personalDataAccessWindowMinutes} min; log a new one`);
+      }
+      const k = access.subject.kind === 'worker' ? key(ctx, KEYS.workerPersonal, [access.subject.id]) : key(ctx, KEYS.certificatePersonal, [access.subject.id]);
+      const bytes = await ctx.stub.getPrivateData(ENTERPRISE_PRIVATE_COLLECTION, k);
+      if (!bytes || bytes.length === 0) throw new NotFoundError(`no personal data stored for ${access.subject.kind} ${access.subject.id}`);
+      return Buffer.from(bytes).toString('utf8');
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetWorker(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'credential:GetWorker');
+      const d = parseInput(workerRefInput, input);
+      const w = await loadWorker(ctx, d.workerId);
+      return canonicalJson({ ...w, personalDataStored: await hasPrivate(ctx, key(ctx, KEYS.workerPersonal, [d.workerId])) });
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetCertificate(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'credential:GetCertificate');
+      const d = parseInput(certificateRefInput, input);
+      const c = await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
+      const now = txTimeMs(ctx);
+      return canonicalJson({
+        ...c,
+        condition: certificateConditionAt(c, now),
+        alerts: certificateAlerts(c, now),
+        numberStored: await hasPrivate(ctx, key(ctx, KEYS.certificatePersonal, [d.certificateId])),
+      });
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async ListCertificates(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'credential:ListCertificates');
+      const d = parseInput(workerRefInput, input);
+      const now = txTimeMs(ctx);
+      return canonicalJson((await listWorkerCertificates(ctx, d.workerId)).map((c) => ({ ...c, condition: certificateConditionAt(c, now) })));
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async ListGateChecks(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'credential:ListGateChecks');
+      const d = parseInput(permitNoListInput, input);
+      return canonicalJson(await listGateChecks(ctx, d.permitNo));
+    });
+  }
+}

@@ -1,0 +1,53 @@
+import type { Context } from 'fabric-contract-api';
+import type { CertificateRecord, GateCheckRecord, WorkerRecord } from '@compliance-ledger/schema';
+import { NotFoundError, RuleViolationError } from './errors';
+import { getJson, key, KEYS, listByPartialKey } from './store';
+import { workerCertificateProblems } from './certificate-rules';
+
+export async function loadWorker(ctx: Context, workerId: string): Promise<WorkerRecord> {
+  const w = await getJson<WorkerRecord>(ctx, key(ctx, KEYS.worker, [workerId]));
+  if (w === undefined) throw new NotFoundError(`worker ${workerId.slice(0, 12)}… is not registered; register the worker first`);
+  return w;
+}
+
+export async function loadActiveWorker(ctx: Context, workerId: string): Promise<WorkerRecord> {
+  const w = await loadWorker(ctx, workerId);
+  if (w.status !== 'active') throw new RuleViolationError(`worker ${workerId.slice(0, 12)}… is ${w.status} and cannot be assigned`);
+  return w;
+}
+
+export async function listWorkerCertificates(ctx: Context, workerId: string): Promise<CertificateRecord[]> {
+  const entries = await listByPartialKey<unknown>(ctx, KEYS.certificateByWorker, [workerId]);
+  const out: CertificateRecord[] = [];
+  for (const e of entries) {
+    const id = e.attributes[1];
+    if (id === undefined) continue;
+    const c = await getJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [id]));
+    if (c !== undefined) out.push(c);
+  }
+  return out;
+}
+
+/** Throws RULE_VIOLATION naming every worker whose certificates do not qualify them. */
+export async function assertWorkersQualified(
+  ctx: Context,
+  workers: string[],
+  categories: string[],
+  windowStartMs: number,
+  windowEndMs: number,
+  nowMs: number,
+): Promise<void> {
+  if (categories.length === 0) return;
+  const problems: string[] = [];
+  for (const w of workers) {
+    const p = workerCertificateProblems(await listWorkerCertificates(ctx, w), categories, windowStartMs, windowEndMs, nowMs);
+    if (p.length > 0) problems.push(`worker ${w.slice(0, 12)}…: ${p.join(', ')}`);
+  }
+  if (problems.length > 0) {
+    throw new RuleViolationError(`workers lack a qualifying certificate for the whole window: ${problems.join(' | ')}`);
+  }
+}
+
+export async function listGateChecks(ctx: Context, permitNo: string): Promise<GateCheckRecord[]> {
+  return (await listByPartialKey<GateCheckRecord>(ctx, KEYS.gateCheck, [permitNo])).map((e) => e.value);
+}

@@ -1,0 +1,74 @@
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { deviceRefInput, deviceStatusInput, registerDeviceInput, type DeviceRecord } from '@compliance-ledger/schema';
+import { getAddress } from 'ethers';
+import { authorize } from './access';
+import { txTimeIso } from './clock';
+import { AlreadyExistsError, ForbiddenError, InvalidStateError } from './errors';
+import { canonicalJson } from './json';
+import { exists, key, KEYS, mustGetJson, putJson } from './store';
+import { emit, guarded, parseInput } from './tx';
+
+export async function loadDevice(ctx: Context, deviceId: string): Promise<DeviceRecord> {
+  return mustGetJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [deviceId]), `device ${deviceId}`);
+}
+
+/** Cameras, sensors and gates with the ethers address of the key that signs their alarms. */
+@Info({ title: 'Devices', description: 'Edge device registry with signing addresses' })
+export class DeviceContract extends Contract {
+  constructor() {
+    super('device');
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Register(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'device:Register');
+      const d = parseInput(registerDeviceInput, input);
+      const k = key(ctx, KEYS.device, [d.deviceId]);
+      if (await exists(ctx, k)) throw new AlreadyExistsError(`device ${d.deviceId} is already registered; disable it and register a new id to rotate keys`);
+      const device: DeviceRecord = {
+        docType: 'device',
+        deviceId: d.deviceId,
+        ownerMsp: actor.mspId,
+        siteId: d.siteId,
+        areaId: d.areaId,
+        address: getAddress(d.address.toLowerCase()),
+        kind: d.kind,
+        status: 'active',
+        registeredBy: actor,
+        registeredAt: txTimeIso(ctx),
+        statusHistory: [],
+      };
+      await putJson(ctx, k, device);
+      emit(ctx, 'DeviceRegistered', device);
+      return canonicalJson(device);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async SetStatus(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'device:SetStatus');
+      const d = parseInput(deviceStatusInput, input);
+      const device = await loadDevice(ctx, d.deviceId);
+      if (device.ownerMsp !== actor.mspId) throw new ForbiddenError(`device ${d.deviceId} belongs to ${device.ownerMsp}`);
+      if (device.status === d.status) throw new InvalidStateError(`device ${d.deviceId} is already ${d.status}`);
+      const after: DeviceRecord = { ...device, status: d.status, statusHistory: [...device.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }] };
+      await putJson(ctx, key(ctx, KEYS.device, [d.deviceId]), after);
+      emit(ctx, 'DeviceStatusChanged', after);
+      return canonicalJson(after);
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async Get(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'device:Get');
+      const d = parseInput(deviceRefInput, input);
+      return canonicalJson(await loadDevice(ctx, d.deviceId));
+    });
+  }
+}

@@ -1,0 +1,456 @@
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import {
+  applyPermitInput,
+  assessRiskInput,
+  briefInput,
+  closeInput,
+  completeInput,
+  flagPermitInput,
+  LIVE_PERMIT_STATUSES,
+  listInput,
+  permitRefInput,
+  reasonedPermitInput,
+  recordGasTestInput,
+  signOffInput,
+  suspendInput,
+  type Actor,
+  type GasTestRecord,
+  type InvestigationFlag,
+  type PermitAction,
+  type PermitRecord,
+  type PermitStatus,
+} from '@compliance-ledger/schema';
+import type { z } from 'zod';
+import { authorize } from './access';
+import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
+import { assertWorkersQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
+import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
+import { evaluateGasReading, findStartingTest, needsRetestAfterInterruption } from './gas-test-rules';
+import { workersWithoutRecentPass } from './gate-rules';
+import { canonicalJson } from './json';
+import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
+import { emitPermitEvent, listLivePermits, loadPermit, permitKey, recordStep, savePermit, severeOpenAlarms } from './permit-store';
+import { checkSignOff, currentStep } from './signoff-rules';
+import { findSimopsConflicts } from './simops';
+import { exists, getJson, key, KEYS, listByPartialKey, putJson } from './store';
+import { loadPolicy, loadTemplate } from './template-contract';
+import { isKnownLevel } from './templates';
+import { emit, guarded, parseInput } from './tx';
+import { assertNotExpired, checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt, permitEndMs } from './validity';
+
+interface Begun<S extends z.ZodType> {
+  actor: Actor;
+  data: z.output<S>;
+  permit: PermitRecord;
+  now: number;
+}
+
+/**
+ * The permit lifecycle. Each step is its own transaction that records who and when; the order
+ * is enforced by permit-state.ts and the rules by the pure functions it calls. All checks run
+ * before the first write, so a refused step leaves the ledger untouched.
+ */
+@Info({ title: 'Permits', description: 'Special-operation permits (GB 30871) from application to close' })
+export class PermitContract extends Contract {
+  constructor() {
+    super('permit');
+  }
+
+  /** Authorizes, parses, loads the permit, refuses expired permits and out-of-order steps. */
+  private async begin<S extends z.ZodType<{ permitNo: string }, unknown>>(
+    ctx: Context,
+    tx: string,
+    schema: S,
+    input: string,
+    action: PermitAction | null,
+  ): Promise<Begun<S>> {
+    const actor = authorize(ctx, tx);
+    const data = parseInput(schema, input);
+    const permit = await loadPermit(ctx, data.permitNo);
+    const now = txTimeMs(ctx);
+    if (action !== null) {
+      assertNotExpired(permit, now);
+      if (action !== 'sign_off') assertCanStart(action, permit.status);
+    }
+    return { actor, data, permit, now };
+  }
+
+  private async commit(ctx: Context, action: PermitAction, before: PermitRecord, after: PermitRecord): Promise<string> {
+    await savePermit(ctx, before.status, after);
+    emitPermitEvent(ctx, action, before.status, after);
+    return canonicalJson(after);
+  }
+
+  private async transition(ctx: Context, action: PermitAction, b: Begun<z.ZodType>, patch: Partial<PermitRecord> = {}): Promise<string> {
+    const to = TRANSITIONS[action].to;
+    if (to === null) throw new InvalidStateError(`action ${action} has no single target status`);
+    const after = recordStep(ctx, { ...b.permit, ...patch }, action, to, b.actor);
+    return this.commit(ctx, action, b.permit, after);
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Apply(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'permit:Apply');
+      const data = parseInput(applyPermitInput, input);
+      const now = txTimeMs(ctx);
+      if (!isKnownLevel(data.operationType, data.level)) {
+        throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
+      }
+      const level = effectiveLevel(data.operationType, data.level, data.nightOrHoliday);
+      if (await exists(ctx, permitKey(ctx, data.permitNo))) {
+        throw new AlreadyExistsError(`permit ${data.permitNo} already exists; permit numbers are unique, and a change needs a new permit`);
+      }
+      const template = await loadTemplate(ctx, data.operationType, level);
+      checkPlannedWindow(data.plannedStart, data.plannedEnd, template.maxValidityMinutes, now);
+      if (data.workers.includes(data.guardianId)) throw new RuleViolationError('the guardian cannot also be a worker on the permit; name another guardian');
+      const hazardIds = new Set(data.hazards.map((h) => h.hazardId));
+      const orphan = data.measures.find((m) => m.hazardId !== null && !hazardIds.has(m.hazardId));
+      if (orphan !== undefined) throw new ValidationError(`measure ${orphan.measureId} refers to unknown hazard ${orphan.hazardId}`);
+      for (const w of new Set([...data.workers, data.guardianId, data.personInChargeId])) await loadActiveWorker(ctx, w);
+      await assertWorkersQualified(ctx, data.workers, template.requiredCertificateCategories, parseIso(data.plannedStart), parseIso(data.plannedEnd), now);
+      for (const r of data.relatedPermitNos) {
+        if (!(await exists(ctx, permitKey(ctx, r)))) throw new NotFoundError(`related permit ${r} does not exist`);
+      }
+      if (data.servesPermitNo !== null) {
+        if (data.operationType !== 'temporary_electricity') throw new ValidationError('servesPermitNo is only for temporary electricity permits');
+        const served = await getJson<PermitRecord>(ctx, permitKey(ctx, data.servesPermitNo));
+        if (served === undefined) throw new NotFoundError(`served permit ${data.servesPermitNo} does not exist`);
+      }
+      const base: PermitRecord = {
+        docType: 'permit',
+        permitNo: data.permitNo,
+        operationType: data.operationType,
+        level,
+        requestedLevel: data.level,
+        nightOrHoliday: data.nightOrHoliday,
+        location: data.location,
+        workUnit: data.workUnit,
+        description: data.description,
+        plannedStart: toIso(parseIso(data.plannedStart)),
+        plannedEnd: toIso(parseIso(data.plannedEnd)),
+        workers: data.workers,
+        personInChargeId: data.personInChargeId,
+        guardianId: data.guardianId,
+        hazards: data.hazards,
+        measures: data.measures,
+        activities: data.activities,
+        relatedPermitNos: data.relatedPermitNos,
+        servesPermitNo: data.servesPermitNo,
+        templateVersion: template.version,
+        template,
+        status: 'applied',
+        confirmations: [],
+        gasTests: [],
+        signOffs: [],
+        briefedWorkerIds: [],
+        validFrom: null,
+        validUntil: null,
+        suspension: null,
+        history: [],
+      };
+      const permit = recordStep(ctx, base, 'apply', 'applied', actor);
+      await savePermit(ctx, null, permit);
+      emitPermitEvent(ctx, 'apply', null, permit);
+      return canonicalJson(permit);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async AssessRisk(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:AssessRisk', assessRiskInput, input, 'assess_risk');
+      const measureIds = b.permit.measures.map((m) => m.measureId);
+      const confirmed = b.data.confirmations.map((c) => c.measureId);
+      if (new Set(confirmed).size !== confirmed.length) throw new ValidationError('each measure is confirmed once');
+      const unknown = confirmed.filter((m) => !measureIds.includes(m));
+      if (unknown.length > 0) throw new ValidationError(`unknown measures: ${unknown.join(', ')}`);
+      const missing = measureIds.filter((m) => !confirmed.includes(m));
+      if (missing.length > 0) throw new RuleViolationError(`every measure needs a named person's confirmation; missing: ${missing.join(', ')}`);
+      for (const c of b.data.confirmations) await loadWorker(ctx, c.confirmedBy);
+      return this.transition(ctx, 'assess_risk', b, { confirmations: b.data.confirmations });
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async RecordGasTest(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:RecordGasTest', recordGasTestInput, input, 'gas_test');
+      const d = b.data;
+      if (b.permit.gasTests.some((t) => t.testId === d.testId)) throw new AlreadyExistsError(`gas test ${d.testId} is already recorded on this permit`);
+      const taken = parseIso(d.sampleTakenAt);
+      if (taken > b.now) throw new ValidationError('sampleTakenAt is after the transaction time; a sample cannot be recorded before it is taken');
+      const rule = b.permit.template.gasTest;
+      const result = evaluateGasReading(rule, d);
+      const test: GasTestRecord = {
+        testId: d.testId,
+        sampleTakenAt: toIso(taken),
+        recordedAt: txTimeIso(ctx),
+        lelClass: d.lelClass,
+        flammableVolPct: d.flammableVolPct,
+        oxygenVolPct: d.oxygenVolPct,
+        toxic: d.toxic,
+        passed: result.passed,
+        failures: result.failures,
+        analyst: b.actor,
+        txId: ctx.stub.getTxID(),
+      };
+      const to: PermitStatus = b.permit.status === 'risk_assessed' && rule.required && result.passed ? 'gas_tested' : b.permit.status;
+      const after = recordStep(ctx, { ...b.permit, gasTests: [...b.permit.gasTests, test] }, 'gas_test', to, b.actor);
+      return this.commit(ctx, 'gas_test', b.permit, after);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async SignOff(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:SignOff', signOffInput, input, 'sign_off');
+      assertSignOffPrecondition(b.permit.status, b.permit.template.gasTest.required);
+      checkSignOff(b.permit, b.actor, b.data.stepId, b.data.atSite);
+      const signed: PermitRecord = {
+        ...b.permit,
+        signOffs: [
+          ...b.permit.signOffs,
+          { stepId: b.data.stepId, actor: b.actor, at: txTimeIso(ctx), txId: ctx.stub.getTxID(), atSite: b.data.atSite, opinion: b.data.opinion },
+        ],
+      };
+      const to: PermitStatus = currentStep(signed) === undefined ? 'signed_off' : 'signing_off';
+      return this.commit(ctx, 'sign_off', b.permit, recordStep(ctx, signed, 'sign_off', to, b.actor));
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Issue(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Issue', permitRefInput, input, 'issue');
+      const p = b.permit;
+      if (p.template.gasTest.required && !p.gasTests.some((t) => t.passed)) {
+        throw new RuleViolationError('this permit requires a passing gas test before issue');
+      }
+      await assertWorkersQualified(ctx, p.workers, p.template.requiredCertificateCategories, parseIso(p.plannedStart), parseIso(p.plannedEnd), b.now);
+      const policy = await loadPolicy(ctx);
+      const live = await listLivePermits(ctx, p.location.siteId, undefined, b.now);
+      const conflicts = findSimopsConflicts(p, live, policy.simopsRules);
+      if (conflicts.length > 0) {
+        throw new RuleViolationError(
+          `simultaneous operations conflict: ${conflicts.map((c) => `${c.permitNo} (${c.ruleIds.join(', ')})`).join('; ')}; wait until they end or move the work`,
+        );
+      }
+      let servedEnd: string | null = null;
+      if (p.servesPermitNo !== null) {
+        const served = await loadPermit(ctx, p.servesPermitNo);
+        if (!LIVE_PERMIT_STATUSES.includes(served.status) || isExpiredAt(served, b.now)) {
+          throw new RuleViolationError(`the served permit ${served.permitNo} is ${served.status}; temporary electricity needs a live permit to serve`);
+        }
+        servedEnd = toIso(permitEndMs(served));
+      }
+      const v = computeValidity(b.now, p.plannedEnd, p.template.maxValidityMinutes, servedEnd);
+      if (v.validUntil <= b.now) throw new ExpiredError('the validity would end before it starts; apply again with a new window');
+      return this.transition(ctx, 'issue', b, { validFrom: toIso(v.validFrom), validUntil: toIso(v.validUntil) });
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Brief(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Brief', briefInput, input, 'brief');
+      const briefed = new Set(b.data.briefedWorkerIds);
+      const notOnPermit = [...briefed].filter((w) => !b.permit.workers.includes(w));
+      if (notOnPermit.length > 0) throw new ValidationError(`briefedWorkerIds contains people who are not workers on the permit`);
+      const missing = b.permit.workers.filter((w) => !briefed.has(w));
+      if (missing.length > 0) throw new RuleViolationError(`every worker must be briefed; ${missing.length} worker(s) missing`);
+      return this.transition(ctx, 'brief', b, { briefedWorkerIds: b.permit.workers });
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Activate(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Activate', permitRefInput, input, 'activate');
+      const p = b.permit;
+      if (b.now < parseIso(p.plannedStart)) throw new RuleViolationError(`work cannot start before the planned start ${p.plannedStart}`);
+      const rule = p.template.gasTest;
+      if (rule.required && findStartingTest(p.gasTests, b.now, rule) === undefined) {
+        throw new RuleViolationError(`no passing gas test taken within ${rule.maxAgeMinutes} min before the start; test again`);
+      }
+      const policy = await loadPolicy(ctx);
+      if (p.template.gateCheckRequired) {
+        const missing = workersWithoutRecentPass(p.workers, await listGateChecks(ctx, p.permitNo), b.now, policy.gateCheckWindowMinutes);
+        if (missing.length > 0) {
+          throw new RuleViolationError(`${missing.length} worker(s) have not passed a gate check in the last ${policy.gateCheckWindowMinutes} min`);
+        }
+      }
+      await this.assertNoSevereAlarm(ctx, p, policy.alarmSuspendMaxGrade);
+      return this.transition(ctx, 'activate', b);
+    });
+  }
+
+  private async assertNoSevereAlarm(ctx: Context, p: PermitRecord, maxGrade: number): Promise<void> {
+    const alarms = await severeOpenAlarms(ctx, p.location.siteId, p.location.zoneId, maxGrade);
+    if (alarms.length > 0) {
+      throw new RuleViolationError(`alarm(s) ${alarms.map((a) => a.alarmId).join(', ')} are open in this area; close them before work (re)starts`);
+    }
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Suspend(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Suspend', suspendInput, input, 'suspend');
+      return this.transition(ctx, 'suspend', b, { suspension: { reason: b.data.reason, alarmId: null, note: b.data.note, at: txTimeIso(ctx) } });
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Resume(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Resume', permitRefInput, input, 'resume');
+      const p = b.permit;
+      const suspension = p.suspension;
+      if (suspension === null) throw new InvalidStateError('the permit has no recorded suspension');
+      if (suspension.alarmId !== null) {
+        const alarm = await getJson<{ status: string }>(ctx, key(ctx, KEYS.alarm, [suspension.alarmId]));
+        if (alarm?.status !== 'closed') throw new InvalidStateError(`suspended by alarm ${suspension.alarmId}; close the alarm before resuming`);
+      }
+      const policy = await loadPolicy(ctx);
+      await this.assertNoSevereAlarm(ctx, p, policy.alarmSuspendMaxGrade);
+      const suspendedAt = parseIso(suspension.at);
+      const rule = p.template.gasTest;
+      if (needsRetestAfterInterruption(b.now - suspendedAt, rule) && findStartingTest(p.gasTests, b.now, rule, suspendedAt) === undefined) {
+        throw new RuleViolationError(
+          `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min; record a passing gas test taken after the suspension and within ${rule.maxAgeMinutes} min before resuming`,
+        );
+      }
+      return this.transition(ctx, 'resume', b, { suspension: null });
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Complete(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Complete', completeInput, input, 'complete');
+      return this.transition(ctx, 'complete', b);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Close(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Close', closeInput, input, 'close');
+      const w = b.actor.workerId;
+      if (w !== null && (b.permit.workers.includes(w) || w === b.permit.guardianId)) {
+        throw new RuleViolationError('acceptance must be done by someone who is neither a worker nor the guardian of the permit');
+      }
+      return this.transition(ctx, 'close', b);
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Reject(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => this.transition(ctx, 'reject', await this.begin(ctx, 'permit:Reject', reasonedPermitInput, input, 'reject')));
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Cancel(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => this.transition(ctx, 'cancel', await this.begin(ctx, 'permit:Cancel', reasonedPermitInput, input, 'cancel')));
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Revoke(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => this.transition(ctx, 'revoke', await this.begin(ctx, 'permit:Revoke', reasonedPermitInput, input, 'revoke')));
+  }
+
+  /** Records that the validity ran out. Anyone involved may record it; it only states a fact. */
+  @Transaction()
+  @Returns('string')
+  async Expire(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Expire', permitRefInput, input, null);
+      assertCanStart('expire', b.permit.status);
+      if (!isExpiredAt(b.permit, b.now)) {
+        throw new InvalidStateError(`permit ${b.permit.permitNo} is valid until ${toIso(permitEndMs(b.permit))}; it has not expired`);
+      }
+      return this.transition(ctx, 'expire', b);
+    });
+  }
+
+  /** A regulator's or auditor's flag; it never changes the permit itself. */
+  @Transaction()
+  @Returns('string')
+  async Flag(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Flag', flagPermitInput, input, null);
+      const k = key(ctx, KEYS.flag, [b.permit.permitNo, b.data.flagId]);
+      if (await exists(ctx, k)) throw new AlreadyExistsError(`flag ${b.data.flagId} already exists on permit ${b.permit.permitNo}`);
+      const flag: InvestigationFlag = {
+        docType: 'investigation_flag',
+        permitNo: b.permit.permitNo,
+        flagId: b.data.flagId,
+        reason: b.data.reason,
+        flaggedBy: b.actor,
+        at: txTimeIso(ctx),
+        txId: ctx.stub.getTxID(),
+      };
+      await putJson(ctx, k, flag);
+      emit(ctx, 'PermitFlagged', flag);
+      return canonicalJson(flag);
+    });
+  }
+
+  /** The permit as it reads now: a permit whose validity ran out reads as expired. */
+  @Transaction(false)
+  @Returns('string')
+  async Get(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:Get', permitRefInput, input, null);
+      return canonicalJson(readView(b.permit, b.now));
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetHistory(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:GetHistory', permitRefInput, input, null);
+      return canonicalJson({ permitNo: b.permit.permitNo, steps: b.permit.history, gasTests: b.permit.gasTests, signOffs: b.permit.signOffs });
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetFlags(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:GetFlags', permitRefInput, input, null);
+      return canonicalJson((await listByPartialKey<InvestigationFlag>(ctx, KEYS.flag, [b.permit.permitNo])).map((e) => e.value));
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async ListLive(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'permit:ListLive');
+      const q = parseInput(listInput, input);
+      const now = txTimeMs(ctx);
+      return canonicalJson((await listLivePermits(ctx, q.siteId, q.areaId, now)).map((p) => readView(p, now)));
+    });
+  }
+}
+
+export function readView(p: PermitRecord, nowMs: number): PermitRecord & { recordedStatus: PermitStatus; expiredAt: string | null } {
+  const expired = isExpiredAt(p, nowMs);
+  return { ...p, status: expired ? 'expired' : p.status, recordedStatus: p.status, expiredAt: expired ? toIso(permitEndMs(p)) : null };
+}

@@ -1,0 +1,82 @@
+import type { Context } from 'fabric-contract-api';
+import { NotFoundError } from './errors';
+import { toBytes } from './json';
+
+/** Object types of composite keys. Changing one orphans existing data, so they are fixed here. */
+export const KEYS = {
+  permit: 'permit',
+  livePermit: 'live~site~zone~permit',
+  template: 'template',
+  templateLatest: 'template_latest',
+  policy: 'policy',
+  policyLatest: 'policy_latest',
+  worker: 'worker',
+  certificate: 'certificate',
+  certificateByWorker: 'cert~worker~cert',
+  gateCheck: 'gatecheck~permit~worker~id',
+  evidence: 'evidence~permit~step~cid',
+  device: 'device',
+  alarm: 'alarm',
+  openAlarm: 'open_alarm~site~area~alarm',
+  flag: 'flag~permit~id',
+  personalDataAccess: 'pd_access',
+  workerPersonal: 'worker_personal',
+  certificatePersonal: 'certificate_personal',
+} as const;
+
+export function key(ctx: Context, type: string, attrs: string[]): string {
+  return ctx.stub.createCompositeKey(type, attrs);
+}
+
+export async function getJson<T>(ctx: Context, k: string): Promise<T | undefined> {
+  const bytes = await ctx.stub.getState(k);
+  if (!bytes || bytes.length === 0) return undefined;
+  return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+}
+
+export async function mustGetJson<T>(ctx: Context, k: string, what: string): Promise<T> {
+  const v = await getJson<T>(ctx, k);
+  if (v === undefined) throw new NotFoundError(`${what} does not exist; check the id or create it first`);
+  return v;
+}
+
+export async function exists(ctx: Context, k: string): Promise<boolean> {
+  const bytes = await ctx.stub.getState(k);
+  return !!bytes && bytes.length > 0;
+}
+
+export async function putJson(ctx: Context, k: string, value: unknown): Promise<void> {
+  await ctx.stub.putState(k, toBytes(value));
+}
+
+/** Index entries carry no data: their presence is the information. */
+export async function putMarker(ctx: Context, k: string): Promise<void> {
+  await ctx.stub.putState(k, toBytes({}));
+}
+
+export interface KeyValue<T> {
+  key: string;
+  attributes: string[];
+  value: T;
+}
+
+/** Reads every entry under a partial composite key, in key order. */
+export async function listByPartialKey<T>(ctx: Context, type: string, attrs: string[], parse = true): Promise<KeyValue<T>[]> {
+  const iterator = await ctx.stub.getStateByPartialCompositeKey(type, attrs);
+  const out: KeyValue<T>[] = [];
+  try {
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+      const { attributes } = ctx.stub.splitCompositeKey(r.value.key);
+      const raw = Buffer.from(r.value.value).toString('utf8');
+      out.push({ key: r.value.key, attributes, value: (parse ? JSON.parse(raw) : raw) as T });
+    }
+  } finally {
+    await iterator.close();
+  }
+  return out;
+}
+
+/** Zero-padded so that lexical key order is numeric order. */
+export function padVersion(v: number): string {
+  return String(v).padStart(10, '0');
+}

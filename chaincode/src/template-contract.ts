@@ -1,0 +1,114 @@
+import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import {
+  ENTERPRISE_MSP,
+  getTemplateInput,
+  publishPolicyInput,
+  publishTemplateInput,
+  type LedgerPolicy,
+  type OperationType,
+  type WorkflowTemplate,
+} from '@compliance-ledger/schema';
+import { emptyInput } from '@compliance-ledger/schema';
+import { authorize, TX_ACCESS } from './access';
+import { txTimeIso } from './clock';
+import { NotFoundError, ValidationError } from './errors';
+import { canonicalJson } from './json';
+import { getJson, key, KEYS, padVersion, putJson } from './store';
+import { DEFAULT_POLICY, defaultTemplate, isKnownLevel } from './templates';
+import { emit, guarded, parseInput } from './tx';
+
+/** The newest template for a type and level: the latest published version, else built-in v1. */
+export async function loadTemplate(ctx: Context, operationType: OperationType, level: string, version?: number): Promise<WorkflowTemplate> {
+  if (version === 1) {
+    const d = defaultTemplate(operationType, level);
+    if (d === undefined) throw new NotFoundError(`no template for ${operationType} level ${level}`);
+    return d;
+  }
+  if (version !== undefined) {
+    const t = await getJson<WorkflowTemplate>(ctx, key(ctx, KEYS.template, [operationType, level, padVersion(version)]));
+    if (t === undefined) throw new NotFoundError(`template ${operationType} level ${level} has no version ${version}`);
+    return t;
+  }
+  const latest = await getJson<{ version: number }>(ctx, key(ctx, KEYS.templateLatest, [operationType, level]));
+  return loadTemplate(ctx, operationType, level, latest?.version ?? 1);
+}
+
+export async function loadPolicy(ctx: Context): Promise<LedgerPolicy> {
+  const latest = await getJson<{ version: number }>(ctx, key(ctx, KEYS.policyLatest, []));
+  if (latest === undefined) return DEFAULT_POLICY;
+  const p = await getJson<LedgerPolicy>(ctx, key(ctx, KEYS.policy, [padVersion(latest.version)]));
+  if (p === undefined) throw new NotFoundError(`policy version ${latest.version} is missing`);
+  return p;
+}
+
+/**
+ * Workflow templates and the ledger policy as versioned data. Publishing appends a version;
+ * nothing is overwritten, and permits keep a copy of the version they were created under.
+ */
+@Info({ title: 'Templates', description: 'Versioned workflow templates per operation type and level, and the ledger policy' })
+export class TemplateContract extends Contract {
+  constructor() {
+    super('template');
+  }
+
+  @Transaction()
+  @Returns('string')
+  async Publish(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'template:Publish');
+      const data = parseInput(publishTemplateInput, input);
+      if (!isKnownLevel(data.operationType, data.level)) {
+        throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
+      }
+      const signerRoles = TX_ACCESS['permit:SignOff']?.[ENTERPRISE_MSP] ?? [];
+      const badStep = data.signOffSteps.find((s) => !signerRoles.includes(s.role));
+      if (badStep !== undefined) {
+        throw new ValidationError(`step ${badStep.stepId} names role ${badStep.role}, which cannot sign permits; use one of ${signerRoles.join(', ')}`);
+      }
+      const current = await loadTemplate(ctx, data.operationType, data.level);
+      const template: WorkflowTemplate = { ...data, version: current.version + 1, publishedBy: actor, publishedAt: txTimeIso(ctx) };
+      await putJson(ctx, key(ctx, KEYS.template, [data.operationType, data.level, padVersion(template.version)]), template);
+      await putJson(ctx, key(ctx, KEYS.templateLatest, [data.operationType, data.level]), { version: template.version });
+      emit(ctx, 'TemplatePublished', template);
+      return canonicalJson(template);
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async Get(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'template:Get');
+      const q = parseInput(getTemplateInput, input);
+      if (!isKnownLevel(q.operationType, q.level)) throw new ValidationError(`level ${q.level} does not exist for ${q.operationType}`);
+      return canonicalJson(await loadTemplate(ctx, q.operationType, q.level, q.version));
+    });
+  }
+
+  @Transaction()
+  @Returns('string')
+  async PublishPolicy(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'template:PublishPolicy');
+      const data = parseInput(publishPolicyInput, input);
+      const ids = data.simopsRules.map((r) => r.ruleId);
+      if (new Set(ids).size !== ids.length) throw new ValidationError('simopsRules ruleId values must be unique');
+      const current = await loadPolicy(ctx);
+      const policy: LedgerPolicy = { ...data, version: current.version + 1, publishedBy: actor, publishedAt: txTimeIso(ctx) };
+      await putJson(ctx, key(ctx, KEYS.policy, [padVersion(policy.version)]), policy);
+      await putJson(ctx, key(ctx, KEYS.policyLatest, []), { version: policy.version });
+      emit(ctx, 'PolicyPublished', policy);
+      return canonicalJson(policy);
+    });
+  }
+
+  @Transaction(false)
+  @Returns('string')
+  async GetPolicy(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      authorize(ctx, 'template:GetPolicy');
+      parseInput(emptyInput, input);
+      return canonicalJson(await loadPolicy(ctx));
+    });
+  }
+}

@@ -1,0 +1,44 @@
+import type { Context } from 'fabric-contract-api';
+import type { z } from 'zod';
+import { EVENT_SCHEMA_VERSION, type LedgerEventOf, type LedgerEventType } from '@compliance-ledger/schema';
+import { toLedgerError, ValidationError } from './errors';
+import { txTimeIso } from './clock';
+import { canonicalJson } from './json';
+
+/**
+ * Parses the single JSON argument of a transaction. Runs before any state access, so that bad
+ * input can never leave a partial write behind.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  let value: unknown;
+  if (typeof raw !== 'string') throw new ValidationError('the argument must be a JSON string');
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ValidationError('the argument is not valid JSON');
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const detail = result.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(input)'}: ${i.message}`)
+      .join('; ');
+    throw new ValidationError(`fix the input: ${detail}`);
+  }
+  return result.data;
+}
+
+/** Emits the transaction's single event. Fabric keeps only the last setEvent, so call it once. */
+export function emit<T extends LedgerEventType>(ctx: Context, type: T, payload: LedgerEventOf<T>['payload']): void {
+  const event = { schemaVersion: EVENT_SCHEMA_VERSION, type, txId: ctx.stub.getTxID(), at: txTimeIso(ctx), payload };
+  ctx.stub.setEvent(type, Buffer.from(canonicalJson(event), 'utf8'));
+}
+
+/** Runs a transaction body and turns any failure into a coded LedgerError. */
+export async function guarded<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    throw toLedgerError(err);
+  }
+}

@@ -1,0 +1,143 @@
+import { createHmac } from 'node:crypto';
+import { expect } from 'chai';
+import type { Context } from 'fabric-contract-api';
+import {
+  DEPARTMENT_ATTRIBUTE,
+  ENTERPRISE_MSP,
+  REGULATOR_MSP,
+  ROLE_ATTRIBUTE,
+  WORKER_ID_ATTRIBUTE,
+  type ErrorCode,
+  type LedgerEvent,
+  type Role,
+} from '@compliance-ledger/schema';
+import { AlarmContract } from '../../src/alarm-contract';
+import { CredentialContract } from '../../src/credential-contract';
+import { DeviceContract } from '../../src/device-contract';
+import { EvidenceContract } from '../../src/evidence-contract';
+import { HeartbeatContract } from '../../src/heartbeat-contract';
+import { PermitContract } from '../../src/permit-contract';
+import { TemplateContract } from '../../src/template-contract';
+import { FakeClientIdentity, FakeLedger, FakeStub, type FakeIdentityOptions } from './fake-stub';
+
+export const CONTRACTS = {
+  heartbeat: new HeartbeatContract(),
+  template: new TemplateContract(),
+  permit: new PermitContract(),
+  credential: new CredentialContract(),
+  evidence: new EvidenceContract(),
+  device: new DeviceContract(),
+  alarm: new AlarmContract(),
+};
+export type ContractName = keyof typeof CONTRACTS;
+
+export interface Caller extends FakeIdentityOptions {}
+
+let counter = 0;
+/** A caller with a CA-issued role; each call makes a distinct certificate id unless `id` is given. */
+export function caller(role: Role | string, o: { msp?: string; dept?: string; workerId?: string; id?: string } = {}): Caller {
+  const attrs: Record<string, string> = { [ROLE_ATTRIBUTE]: role };
+  if (o.dept !== undefined) attrs[DEPARTMENT_ATTRIBUTE] = o.dept;
+  if (o.workerId !== undefined) attrs[WORKER_ID_ATTRIBUTE] = o.workerId;
+  const msp = o.msp ?? (role === 'regulator' || role === 'auditor' ? REGULATOR_MSP : ENTERPRISE_MSP);
+  return { mspId: msp, id: o.id ?? `x509::/CN=${role}-${++counter}::/CN=ca.${msp}`, attrs };
+}
+
+/** Pseudonymous worker id as the enterprise computes it outside the chaincode. */
+export function workerId(idNumber: string): string {
+  return createHmac('sha256', 'test-enterprise-key').update(idNumber).digest('hex');
+}
+
+export interface TxResult {
+  ok: boolean;
+  result?: string;
+  error?: Error;
+  events: { name: string; payload: string }[];
+  attemptedWrites: number;
+}
+
+export const T0 = Date.parse('2026-06-01T08:00:00.000Z');
+
+export class Harness {
+  readonly ledger = new FakeLedger();
+  now = T0;
+  private seq = 0;
+
+  at(iso: string): this {
+    this.now = Date.parse(iso);
+    return this;
+  }
+  advance(ms: number): this {
+    this.now += ms;
+    return this;
+  }
+
+  private async run(contract: ContractName, fn: string, who: Caller, input: unknown, transient: Record<string, unknown> | undefined, commit: boolean): Promise<TxResult> {
+    const arg = typeof input === 'string' ? input : JSON.stringify(input);
+    const tmap = new Map<string, Uint8Array>();
+    for (const [k, v] of Object.entries(transient ?? {})) tmap.set(k, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+    const stub = new FakeStub(this.ledger, `tx${String(++this.seq).padStart(6, '0')}`, this.now, tmap, `${contract}:${fn}`, [arg]);
+    const ctx = { stub, clientIdentity: new FakeClientIdentity(who) } as unknown as Context;
+    const c = CONTRACTS[contract] as unknown as Record<string, (ctx: Context, ...args: string[]) => Promise<string>>;
+    const method = c[fn];
+    if (typeof method !== 'function') throw new Error(`no transaction ${contract}:${fn}`);
+    const attemptedWrites = () => stub.writes.size + [...stub.privateWrites.values()].reduce((n, m) => n + m.size, 0);
+    try {
+      const result = await method.call(c, ctx, arg);
+      const events = stub.events.map((e) => ({ name: e.name, payload: e.payload.toString('utf8') }));
+      if (commit) stub.commit(result);
+      return { ok: true, result, events, attemptedWrites: attemptedWrites() };
+    } catch (error) {
+      // A failed proposal is never ordered: nothing is committed.
+      return { ok: false, error: error as Error, events: [], attemptedWrites: attemptedWrites() };
+    }
+  }
+
+  /** Submits: commits on success. */
+  submit(contract: ContractName, fn: string, who: Caller, input: unknown, transient?: Record<string, unknown>): Promise<TxResult> {
+    return this.run(contract, fn, who, input, transient, true);
+  }
+
+  /** Evaluates: never commits. */
+  evaluate(contract: ContractName, fn: string, who: Caller, input: unknown): Promise<TxResult> {
+    return this.run(contract, fn, who, input, undefined, false);
+  }
+
+  /** Submits and expects success with exactly one event; returns the parsed result. */
+  async ok<T = any>(contract: ContractName, fn: string, who: Caller, input: unknown, transient?: Record<string, unknown>): Promise<T> {
+    const r = await this.submit(contract, fn, who, input, transient);
+    if (!r.ok) throw new Error(`${contract}:${fn} failed unexpectedly: ${r.error?.message}`);
+    expect(r.events, `${contract}:${fn} must emit exactly one event`).to.have.length(1);
+    return JSON.parse(r.result as string) as T;
+  }
+
+  async read<T = any>(contract: ContractName, fn: string, who: Caller, input: unknown): Promise<T> {
+    const r = await this.evaluate(contract, fn, who, input);
+    if (!r.ok) throw new Error(`${contract}:${fn} failed unexpectedly: ${r.error?.message}`);
+    return JSON.parse(r.result as string) as T;
+  }
+
+  /**
+   * Submits, expects the coded error, and checks the refusal changed nothing: no write was even
+   * attempted, no event set, and the ledger snapshot is identical.
+   */
+  async fails(code: ErrorCode, contract: ContractName, fn: string, who: Caller, input: unknown, transient?: Record<string, unknown>): Promise<string> {
+    const before = this.ledger.snapshot();
+    const blocks = this.ledger.blocks.length;
+    const r = await this.submit(contract, fn, who, input, transient);
+    expect(r.ok, `${contract}:${fn} should have failed with ${code}`).to.equal(false);
+    const message = r.error?.message ?? '';
+    expect(message, message).to.match(new RegExp(`^${code}: \\S`));
+    expect(r.attemptedWrites, `${contract}:${fn} attempted writes before failing with ${code}`).to.equal(0);
+    expect(this.ledger.snapshot()).to.equal(before);
+    expect(this.ledger.blocks.length).to.equal(blocks);
+    return message;
+  }
+
+  lastEvent(): LedgerEvent {
+    const b = this.ledger.blocks[this.ledger.blocks.length - 1];
+    const e = b?.events[0];
+    if (e === undefined) throw new Error('no event');
+    return JSON.parse(e.payload) as LedgerEvent;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Vocabulary of GB 30871-2022 special operations, shared by every package so that the
+ * chaincode, the indexer and the gateway agree on spelling.
+ */
+export const OPERATION_TYPES = [
+  'hot_work',
+  'confined_space',
+  'blind_plate',
+  'work_at_height',
+  'lifting',
+  'temporary_electricity',
+  'excavation',
+  'road_breaking',
+] as const;
+export type OperationType = (typeof OPERATION_TYPES)[number];
+
+/**
+ * Levels per operation. Hot work: special (特级), 1 (一级), 2 (二级). Work at height: I..IV.
+ * Lifting: 1 (> 100 t), 2 (40–100 t), 3 (< 40 t). The rest have a single level.
+ */
+export const OPERATION_LEVELS: Record<OperationType, readonly string[]> = {
+  hot_work: ['special', '1', '2'],
+  confined_space: ['single'],
+  blind_plate: ['single'],
+  work_at_height: ['I', 'II', 'III', 'IV'],
+  lifting: ['1', '2', '3'],
+  temporary_electricity: ['single'],
+  excavation: ['single'],
+  road_breaking: ['single'],
+};
+
+export const PERMIT_STATUSES = [
+  'applied',
+  'risk_assessed',
+  'gas_tested',
+  'signing_off',
+  'signed_off',
+  'issued',
+  'briefed',
+  'active',
+  'suspended',
+  'completed',
+  'closed',
+  'rejected',
+  'cancelled',
+  'revoked',
+  'expired',
+] as const;
+export type PermitStatus = (typeof PERMIT_STATUSES)[number];
+
+/** Statuses in which a permit still grants (or will grant) the right to work on site. */
+export const LIVE_PERMIT_STATUSES: readonly PermitStatus[] = ['issued', 'briefed', 'active', 'suspended'];
+/** Statuses that never change again. */
+export const TERMINAL_PERMIT_STATUSES: readonly PermitStatus[] = ['closed', 'rejected', 'cancelled', 'revoked', 'expired'];
+
+export const PERMIT_ACTIONS = [
+  'apply',
+  'assess_risk',
+  'gas_test',
+  'sign_off',
+  'issue',
+  'brief',
+  'activate',
+  'suspend',
+  'resume',
+  'complete',
+  'close',
+  'reject',
+  'cancel',
+  'revoke',
+  'expire',
+] as const;
+export type PermitAction = (typeof PERMIT_ACTIONS)[number];
+
+/** Activities declared on a permit that matter for simultaneous-operation (SIMOPS) conflicts. */
+export const SIMOPS_ACTIVITIES = [
+  'flammable_gas_release',
+  'flammable_liquid_release',
+  'solvent_cleaning',
+  'painting',
+  'dust_sweeping',
+  'tank_draining',
+  'sampling',
+] as const;
+export type SimopsActivity = (typeof SIMOPS_ACTIVITIES)[number];
+
+export const SUSPENSION_REASONS = ['interruption', 'gas_alarm', 'alarm', 'weather', 'guardian_left', 'violation', 'other'] as const;
+export type SuspensionReason = (typeof SUSPENSION_REASONS)[number];
+
+/** Flammable-gas criterion classes: the gas's LEL is ≥ 4 % vol, or < 4 % vol. */
+export const LEL_CLASSES = ['lel_ge_4', 'lel_lt_4'] as const;
+export type LelClass = (typeof LEL_CLASSES)[number];
+
+/** Certificate categories (作业类别) used by the default templates. Templates may name others. */
+export const CERTIFICATE_CATEGORIES = {
+  electrician: '电工作业',
+  welding_cutting: '焊接与热切割作业',
+  work_at_height: '高处作业',
+  lifting_equipment: '起重机械作业',
+  hazardous_chemicals: '危险化学品安全作业',
+} as const;
+
+export const CERTIFICATE_STATUSES = ['valid', 'suspended', 'revoked'] as const;
+export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
+export const WORKER_STATUSES = ['active', 'suspended', 'left'] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+export const DEVICE_KINDS = ['camera', 'sensor', 'gate'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+export const DEVICE_STATUSES = ['active', 'disabled'] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+export const ALARM_STATUSES = ['open', 'acknowledged', 'closed'] as const;
+export type AlarmStatus = (typeof ALARM_STATUSES)[number];
+export const DETECTION_VERDICTS = ['true_positive', 'false_positive'] as const;
+export type DetectionVerdict = (typeof DETECTION_VERDICTS)[number];
+
+/** The permit step a piece of evidence belongs to. */
+export const EVIDENCE_STEPS = [
+  'application',
+  'risk_assessment',
+  'gas_test',
+  'sign_off',
+  'issue',
+  'briefing',
+  'gate_check',
+  'execution',
+  'suspension',
+  'resume',
+  'completion',
+  'closure',
+] as const;
+export type EvidenceStep = (typeof EVIDENCE_STEPS)[number];
+
+/** Special value of a sign-off step's department: the unit where the work happens. */
+export const WORK_UNIT_DEPARTMENT = '$work_unit';

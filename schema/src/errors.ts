@@ -1,0 +1,45 @@
+/**
+ * Stable error codes. Every error the chaincode throws has a message of the form
+ * `CODE: human explanation of what to fix`, so clients can branch on the code without parsing prose.
+ * Codes are part of the public API: never rename one, only add.
+ */
+export const ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'INVALID_STATE',
+  'RULE_VIOLATION',
+  'FORBIDDEN',
+  'EXPIRED',
+  'SIGNATURE_INVALID',
+  'REPLAY',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Suggested HTTP status per code for the gateway. */
+export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  INVALID_STATE: 409,
+  RULE_VIOLATION: 422,
+  FORBIDDEN: 403,
+  EXPIRED: 410,
+  SIGNATURE_INVALID: 401,
+  REPLAY: 409,
+  INTERNAL: 500,
+};
+
+/**
+ * Extracts the code from an error message coming back from the peer. Fabric wraps chaincode
+ * errors in its own text, so the code is searched for, not only matched at the start.
+ */
+export function parseErrorCode(message: string): ErrorCode | undefined {
+  let best: { code: ErrorCode; at: number } | undefined;
+  for (const code of ERROR_CODES) {
+    const at = message.indexOf(`${code}: `);
+    if (at >= 0 && (best === undefined || at < best.at)) best = { code, at };
+  }
+  return best?.code;
+}

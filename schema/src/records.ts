@@ -1,0 +1,320 @@
+import type { AlarmGrade, SignedAlarmFields } from './alarm-signature';
+import type {
+  AlarmStatus,
+  CertificateStatus,
+  DetectionVerdict,
+  DeviceKind,
+  DeviceStatus,
+  EvidenceStep,
+  LelClass,
+  OperationType,
+  PermitAction,
+  PermitStatus,
+  SimopsActivity,
+  SuspensionReason,
+  WorkerStatus,
+} from './domain';
+import type { Role } from './organizations';
+
+/**
+ * Shapes of the JSON records the chaincode keeps in public state. They are also the payloads of
+ * the chaincode events, so the indexer stores exactly what the ledger holds.
+ */
+
+/** Who did something: taken from the caller's certificate, never from the input. */
+export interface Actor {
+  mspId: string;
+  certificateId: string;
+  role: Role;
+  department: string | null;
+  workerId: string | null;
+}
+
+export interface SignOffStepTemplate {
+  stepId: string;
+  name: string;
+  kind: 'review' | 'cosign' | 'approval';
+  role: Role;
+  /** Department the signer must belong to (`ledger.department`), or `$work_unit`, or null for any. */
+  department: string | null;
+  /** Number of distinct people who must sign this step (2 = dual review). */
+  distinctSigners: number;
+  /** The signer declares being at the work site (GB 30871: the approver approves at the site). */
+  atSite: boolean;
+}
+
+export interface GasTestRule {
+  required: boolean;
+  /** A sample older than this at the start of work (or entry) does not count. */
+  maxAgeMinutes: number;
+  /** An interruption longer than this needs a fresh passing test before resuming. */
+  retestAfterInterruptionMinutes: number;
+  /** Maximum flammable concentration in % by volume, per LEL class. */
+  flammableMaxVolPct: Record<LelClass, number>;
+  /** Oxygen window for confined spaces, % by volume; null where not required. */
+  oxygen: { minVolPct: number; maxVolPct: number; absoluteMaxVolPct: number } | null;
+  /** Recording interval for continuous monitoring; null where not required. Recorded, not enforced. */
+  continuousMonitoringIntervalMinutes: number | null;
+}
+
+export interface WorkflowTemplate {
+  operationType: OperationType;
+  level: string;
+  version: number;
+  title: string;
+  maxValidityMinutes: number;
+  signOffSteps: SignOffStepTemplate[];
+  gasTest: GasTestRule;
+  /** Every worker must hold a valid certificate of each listed category for the whole window. */
+  requiredCertificateCategories: string[];
+  /** True when every worker must pass a gate check before the permit becomes active. */
+  gateCheckRequired: boolean;
+  publishedBy: Actor | null;
+  publishedAt: string | null;
+}
+
+/** Selects permits by type or by a declared activity. */
+export interface SimopsSelector {
+  operationType?: OperationType;
+  activity?: SimopsActivity;
+}
+
+export interface SimopsRule {
+  ruleId: string;
+  a: SimopsSelector;
+  b: SimopsSelector;
+  /** Conflict when both are in the same zone, or when both have coordinates within this many metres. */
+  withinMetres: number | null;
+  /** Conflict only when both declare the same dike. */
+  sameDike: boolean;
+  /** Conflict only when both declare the same pipeline. */
+  samePipeline: boolean;
+  /** The rule applies only when one of the two permits is in a fire/explosion zone. */
+  fireExplosionZoneOnly: boolean;
+}
+
+export interface LedgerPolicy {
+  version: number;
+  /** Alarms of this grade or more severe (numerically ≤) suspend the active permits of their area. */
+  alarmSuspendMaxGrade: AlarmGrade;
+  /** A gate check counts for activation if it passed within this many minutes. */
+  gateCheckWindowMinutes: number;
+  /** Minimum face-match score, basis points. */
+  faceMatchMinScoreBp: number;
+  /** How long a logged personal-data access allows reading the private record. */
+  personalDataAccessWindowMinutes: number;
+  simopsRules: SimopsRule[];
+  publishedBy: Actor | null;
+  publishedAt: string | null;
+}
+
+export interface PermitLocation {
+  siteId: string;
+  zoneId: string;
+  /** Site grid coordinates in metres. */
+  coordinates: { x: number; y: number } | null;
+  fireExplosionZone: boolean;
+  dikeId: string | null;
+  pipelineId: string | null;
+}
+
+export interface Hazard {
+  hazardId: string;
+  description: string;
+}
+export interface Measure {
+  measureId: string;
+  hazardId: string | null;
+  description: string;
+}
+export interface MeasureConfirmation {
+  measureId: string;
+  /** Pseudonymous worker id of the person who confirmed the measure is in place. */
+  confirmedBy: string;
+}
+
+export interface PermitStep {
+  action: PermitAction;
+  from: PermitStatus | null;
+  to: PermitStatus;
+  actor: Actor;
+  at: string;
+  txId: string;
+}
+
+export interface ToxicReading {
+  substance: string;
+  measured: number;
+  limit: number;
+  unit: 'ppm' | 'mg/m3';
+}
+
+export interface GasTestRecord {
+  testId: string;
+  sampleTakenAt: string;
+  recordedAt: string;
+  lelClass: LelClass;
+  flammableVolPct: number;
+  oxygenVolPct: number | null;
+  toxic: ToxicReading[];
+  passed: boolean;
+  failures: string[];
+  analyst: Actor;
+  txId: string;
+}
+
+export interface SignOffRecord {
+  stepId: string;
+  actor: Actor;
+  at: string;
+  txId: string;
+  atSite: boolean;
+  opinion: string;
+}
+
+export interface PermitRecord {
+  docType: 'permit';
+  permitNo: string;
+  operationType: OperationType;
+  level: string;
+  requestedLevel: string;
+  nightOrHoliday: boolean;
+  location: PermitLocation;
+  workUnit: string;
+  description: string;
+  plannedStart: string;
+  plannedEnd: string;
+  workers: string[];
+  personInChargeId: string;
+  guardianId: string;
+  hazards: Hazard[];
+  measures: Measure[];
+  activities: SimopsActivity[];
+  relatedPermitNos: string[];
+  servesPermitNo: string | null;
+  templateVersion: number;
+  template: WorkflowTemplate;
+  status: PermitStatus;
+  confirmations: MeasureConfirmation[];
+  gasTests: GasTestRecord[];
+  signOffs: SignOffRecord[];
+  briefedWorkerIds: string[];
+  validFrom: string | null;
+  validUntil: string | null;
+  suspension: { reason: SuspensionReason; alarmId: string | null; note: string; at: string } | null;
+  history: PermitStep[];
+}
+
+export interface InvestigationFlag {
+  docType: 'investigation_flag';
+  permitNo: string;
+  flagId: string;
+  reason: string;
+  flaggedBy: Actor;
+  at: string;
+  txId: string;
+}
+
+export interface WorkerRecord {
+  docType: 'worker';
+  workerId: string;
+  status: WorkerStatus;
+  registeredBy: Actor;
+  registeredAt: string;
+  statusHistory: { status: WorkerStatus; reason: string; actor: Actor; at: string }[];
+}
+
+export interface CertificateRecord {
+  docType: 'certificate';
+  /** Opaque id (the certificate number can equal the ID number, so the number itself is private). */
+  certificateId: string;
+  workerId: string;
+  category: string;
+  item: string;
+  authority: string;
+  validFrom: string;
+  validUntil: string;
+  reviewDue: string;
+  status: CertificateStatus;
+  scanSha256: string;
+  addedBy: Actor;
+  addedAt: string;
+  reviews: { previousDue: string; nextDue: string; actor: Actor; at: string }[];
+  statusHistory: { status: CertificateStatus; reason: string; actor: Actor; at: string }[];
+}
+
+export interface GateCheckRecord {
+  docType: 'gate_check';
+  gateCheckId: string;
+  permitNo: string;
+  workerId: string;
+  at: string;
+  methods: {
+    qr: { passed: boolean };
+    face: { scoreBp: number; deviceId: string; templateSha256: string | null; passed: boolean };
+    certificate: { certificateIds: string[]; passed: boolean; reason: string };
+    health: { passed: boolean };
+  };
+  passed: boolean;
+  recordedBy: Actor;
+  txId: string;
+}
+
+export interface EvidenceRecord {
+  docType: 'evidence';
+  permitNo: string;
+  step: EvidenceStep;
+  cid: string;
+  sha256: string;
+  sizeBytes: number;
+  mediaType: string;
+  capturedAt: string;
+  deviceId: string | null;
+  recordedBy: Actor;
+  recordedAt: string;
+  txId: string;
+}
+
+export interface DeviceRecord {
+  docType: 'device';
+  deviceId: string;
+  ownerMsp: string;
+  siteId: string;
+  areaId: string;
+  address: string;
+  kind: DeviceKind;
+  status: DeviceStatus;
+  registeredBy: Actor;
+  registeredAt: string;
+  statusHistory: { status: DeviceStatus; reason: string; actor: Actor; at: string }[];
+}
+
+export interface AlarmRecord extends SignedAlarmFields {
+  docType: 'alarm';
+  signature: string;
+  signer: string;
+  deviceKind: DeviceKind;
+  status: AlarmStatus;
+  recordedBy: Actor;
+  recordedAt: string;
+  txId: string;
+  suspendedPermitNos: string[];
+  acknowledgedBy: Actor | null;
+  acknowledgedAt: string | null;
+  /** Milliseconds from the ledger recording the alarm to its acknowledgement. */
+  responseMs: number | null;
+  closedBy: Actor | null;
+  closedAt: string | null;
+  resolution: string | null;
+  review: { verdict: DetectionVerdict; note: string; reviewer: Actor; at: string } | null;
+}
+
+export interface PersonalDataAccessRecord {
+  docType: 'personal_data_access';
+  accessId: string;
+  subject: { kind: 'worker' | 'certificate'; id: string };
+  purpose: string;
+  accessor: Actor;
+  at: string;
+  txId: string;
+}
