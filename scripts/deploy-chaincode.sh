@@ -43,7 +43,9 @@ ensure_chaincode_tls() {
 ensure_chaincode_tls
 
 # The label names the code: same code, same package id; changed code, new package and sequence.
-code_hash=$(cd "$repo_root" && find chaincode/dist schema/dist -type f -name '*.js' -print0 | sort -z | xargs -0 cat chaincode/package.json schema/package.json | sha256sum | cut -c1-12)
+# LEDGER_CHAINCODE_SALT forces a new package for unchanged code (for example to roll the chaincode
+# server's TLS material); it is empty normally.
+code_hash=$(cd "$repo_root" && { find chaincode/dist schema/dist -type f -name '*.js' -print0 | sort -z | xargs -0 cat chaincode/package.json schema/package.json; printf '%s' "${LEDGER_CHAINCODE_SALT:-}"; } | sha256sum | cut -c1-12)
 label="${LEDGER_CHAINCODE}_${code_hash}"
 pkg="$cc_dir/$label.tar.gz"
 

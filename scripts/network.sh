@@ -12,7 +12,7 @@ source "$here/lib.sh"
 
 require_binaries() {
   local missing=()
-  for b in peer orderer configtxgen osnadmin cryptogen; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
+  for b in peer orderer configtxgen osnadmin cryptogen fabric-ca-server fabric-ca-client; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
   [ -x "$FABRIC_HOME/ccaas_builder/bin/detect" ] || missing+=("ccaas_builder")
   if [ ${#missing[@]} -gt 0 ]; then
     die "missing Fabric binaries in $FABRIC_HOME: ${missing[*]}. Run 'bash scripts/install-fabric.sh' first (or point FABRIC_HOME at a directory holding Fabric 3.1.5's bin/ and ccaas_builder/bin/)."
@@ -59,6 +59,28 @@ start_peer() {
   # CORE_VM_ENDPOINT empty: no Docker; chaincode runs as a service (ccaas builder).
   FABRIC_CFG_PATH="$LEDGER_RUN_DIR/peers/$org" CORE_VM_ENDPOINT= nohup peer node start >>"$log_dir/peer-$org.log" 2>&1 &
   echo $! >"$pidf"
+}
+
+# One Fabric CA per peer org. It signs with the org's cryptogen root, so the users it enrols (with
+# role attributes, which cryptogen cannot issue) belong to the same MSP as the org's nodes.
+start_ca() {
+  local org=$1 pidf="$pid_dir/ca-$1.pid" home="$LEDGER_RUN_DIR/ca/$1" upper port ops
+  upper=$(echo "$org" | tr a-z A-Z); port="${upper}_CA_PORT"; ops="${upper}_CA_OPS_PORT"
+  if pid_alive "$pidf"; then log "$org CA already running (pid $(cat "$pidf"))"; return; fi
+  mkdir -p "$home"
+  if [ ! -f "$home/bootstrap-password" ]; then
+    (umask 077; openssl rand -hex 16 >"$home/bootstrap-password")
+  fi
+  local cadir; cadir="$(org_dir "$org")/ca"
+  log "starting the $org CA on https://127.0.0.1:${!port} (operations ${!ops})"
+  (
+    cd "$home"
+    nohup fabric-ca-server start --home "$home" -b "admin:$(cat "$home/bootstrap-password")" --ca.name "ca-$org" \
+      --ca.certfile "$cadir/ca.$org.ledger.local-cert.pem" --ca.keyfile "$cadir/priv_sk" \
+      --address 127.0.0.1 --port "${!port}" --tls.enabled --csr.hosts localhost,127.0.0.1 \
+      --operations.listenaddress "127.0.0.1:${!ops}" >>"$log_dir/ca-$org.log" 2>&1 &
+    echo $! >"$pidf"
+  )
 }
 
 orderer_admin_args() {
@@ -111,7 +133,7 @@ const fs = require('node:fs');
 const e = process.env;
 const run = e.LEDGER_RUN_DIR;
 const crypto = `${run}/crypto`;
-const org = (name, port) => {
+const org = (name, port, caPort) => {
   const dom = `${name}.ledger.local`;
   const base = `${crypto}/peerOrganizations/${dom}`;
   const user = (u) => ({
@@ -123,6 +145,7 @@ const org = (name, port) => {
     peer: { endpoint: `127.0.0.1:${port}`, hostAlias: `peer0.${dom}`, tlsCaFile: `${base}/peers/peer0.${dom}/tls/ca.crt` },
     admin: user('Admin'),
     client: user('User1'),
+    ca: { url: `https://127.0.0.1:${caPort}`, tlsCaFile: `${base}/ca/ca.${dom}-cert.pem`, caName: `ca-${name}` },
   };
 };
 const profile = {
@@ -133,7 +156,7 @@ const profile = {
     hostAlias: 'orderer0.orderer.ledger.local',
     tlsCaFile: `${crypto}/ordererOrganizations/orderer.ledger.local/orderers/orderer0.orderer.ledger.local/tls/ca.crt`,
   },
-  organizations: { enterprise: org('enterprise', e.ENTERPRISE_PEER_PORT), regulator: org('regulator', e.REGULATOR_PEER_PORT) },
+  organizations: { enterprise: org('enterprise', e.ENTERPRISE_PEER_PORT, e.ENTERPRISE_CA_PORT), regulator: org('regulator', e.REGULATOR_PEER_PORT, e.REGULATOR_CA_PORT) },
 };
 fs.writeFileSync(process.argv[2], JSON.stringify(profile, null, 2) + '\n');
 JS
@@ -157,10 +180,14 @@ cmd_up() {
   start_orderer
   start_peer enterprise
   start_peer regulator
-  log "waiting for /healthz of the orderer and both peers"
+  start_ca enterprise
+  start_ca regulator
+  log "waiting for /healthz of the orderer, both peers and both CAs"
   wait_http_ok "http://127.0.0.1:$ORDERER_OPS_PORT/healthz" 60 "$log_dir/orderer.log"
   wait_http_ok "http://127.0.0.1:$ENTERPRISE_PEER_OPS_PORT/healthz" 60 "$log_dir/peer-enterprise.log"
   wait_http_ok "http://127.0.0.1:$REGULATOR_PEER_OPS_PORT/healthz" 60 "$log_dir/peer-regulator.log"
+  wait_http_ok "http://127.0.0.1:$ENTERPRISE_CA_OPS_PORT/healthz" 60 "$log_dir/ca-enterprise.log"
+  wait_http_ok "http://127.0.0.1:$REGULATOR_CA_OPS_PORT/healthz" 60 "$log_dir/ca-regulator.log"
   join_channel
   wait_channel_height
   write_connection_profile
@@ -191,10 +218,10 @@ cmd_status() {
       printf '%-16s running  pid %s\n' "$p" "$(cat "$pid_dir/$p.pid")"
     else
       printf '%-16s stopped\n' "$p"
-      case $p in orderer|peer-*) rc=1 ;; esac
+      case $p in orderer|peer-*|ca-*) rc=1 ;; esac
     fi
   done
-  for u in "orderer $ORDERER_OPS_PORT" "peer-enterprise $ENTERPRISE_PEER_OPS_PORT" "peer-regulator $REGULATOR_PEER_OPS_PORT"; do
+  for u in "orderer $ORDERER_OPS_PORT" "peer-enterprise $ENTERPRISE_PEER_OPS_PORT" "peer-regulator $REGULATOR_PEER_OPS_PORT" "ca-enterprise $ENTERPRISE_CA_OPS_PORT" "ca-regulator $REGULATOR_CA_OPS_PORT"; do
     set -- $u
     printf '%-16s /healthz %s\n' "$1" "$(curl -fsS "http://127.0.0.1:$2/healthz" 2>/dev/null || echo unreachable)"
   done

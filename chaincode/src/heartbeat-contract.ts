@@ -1,6 +1,6 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import type { HeartbeatRecord, HeartbeatRecordedEvent } from '@compliance-ledger/schema';
-import { EVENT_SCHEMA_VERSION } from '@compliance-ledger/schema';
+import { EVENT_SCHEMA_VERSION, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
 
 const KEY_PREFIX = 'heartbeat';
 
@@ -31,7 +31,11 @@ export class HeartbeatContract extends Contract {
     const record: HeartbeatRecord = {
       id,
       note,
-      recordedBy: { mspId: ctx.clientIdentity.getMSPID(), certificateId: ctx.clientIdentity.getID() },
+      recordedBy: {
+        mspId: ctx.clientIdentity.getMSPID(),
+        certificateId: ctx.clientIdentity.getID(),
+        role: ctx.clientIdentity.getAttributeValue(ROLE_ATTRIBUTE),
+      },
       recordedAt: at,
       txId: ctx.stub.getTxID(),
     };

@@ -5,7 +5,8 @@
 export interface HeartbeatRecord {
   id: string;
   note: string;
-  recordedBy: { mspId: string; certificateId: string };
+  /** role is the `ledger.role` attribute of a Fabric CA user, or null for node/admin identities */
+  recordedBy: { mspId: string; certificateId: string; role: string | null };
   recordedAt: string;
   txId: string;
 }

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { common, peer, msp } from '@hyperledger/fabric-protos';
 import type { ChaincodeEvent, CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
 import type { ConnectionProfile, HeartbeatRecordedEvent } from '@compliance-ledger/schema';
-import { connectAs, requireNetwork, uniqueId, type OrgConnection } from '../support/network';
+import { connectAs, connectAsUser, requireNetwork, uniqueId, type OrgConnection } from '../support/network';
 
 const decoder = new TextDecoder();
 
@@ -109,5 +109,30 @@ describe('network: the write path through both orgs (real Fabric)', function () 
     expect(message).to.match(/ALREADY_EXISTS/);
     const read = JSON.parse(decoder.decode(await heartbeat(regulator).evaluateTransaction('Read', id)));
     expect(read.note).to.equal('first');
+  });
+});
+
+describe('network: users enrolled with Fabric CA carry their role to the chaincode (real Fabric)', function () {
+  this.timeout(120_000);
+  let profile: ConnectionProfile;
+
+  before(function () {
+    profile = requireNetwork(this);
+  });
+
+  it('records the ledger.role attribute of a CA-enrolled user, and none for a cryptogen client', async () => {
+    const user = connectAsUser(profile, 'enterprise', 'network-test-approver', 'approver');
+    const plain = connectAs(profile, 'enterprise');
+    try {
+      const contract = (c: OrgConnection) => c.gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat');
+      const byUser = JSON.parse(decoder.decode(await contract(user).submitTransaction('Record', uniqueId('hb-ca'), 'ca user')));
+      expect(byUser.recordedBy).to.include({ mspId: 'EnterpriseMSP', role: 'approver' });
+      expect(byUser.recordedBy.certificateId).to.match(/CN=network-test-approver/);
+      const byPlain = JSON.parse(decoder.decode(await contract(plain).submitTransaction('Record', uniqueId('hb-plain'), 'plain')));
+      expect(byPlain.recordedBy.role).to.equal(null);
+    } finally {
+      user.close();
+      plain.close();
+    }
   });
 });

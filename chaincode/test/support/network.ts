@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import * as crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
 import {
@@ -55,11 +56,18 @@ export function connectAs(
   org: OrganizationName,
   who: 'admin' | 'client' = 'client',
 ): OrgConnection {
+  return connectWithFiles(profile, org, profile.organizations[org][who]);
+}
+
+function connectWithFiles(
+  profile: ConnectionProfile,
+  org: OrganizationName,
+  ids: { certFile: string; keyFile: string },
+): OrgConnection {
   const o = profile.organizations[org];
   const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
     'grpc.ssl_target_name_override': o.peer.hostAlias,
   });
-  const ids = o[who];
   const gateway = connect({
     client,
     identity: { mspId: o.mspId, credentials: fs.readFileSync(ids.certFile) },
@@ -79,6 +87,22 @@ export function connectAs(
       client.close();
     },
   };
+}
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * Registers (once) and enrols a user at the org's Fabric CA with a `ledger.role` attribute, and
+ * connects as that user. Uses scripts/enroll-user.sh so tests and operators share one procedure.
+ */
+export function connectAsUser(profile: ConnectionProfile, org: OrganizationName, name: string, role: string): OrgConnection {
+  const dir = execFileSync('bash', [path.join(repoRoot, 'scripts', 'enroll-user.sh'), org, name, role], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  const keystore = path.join(dir, 'msp', 'keystore');
+  const keyFile = path.join(keystore, fs.readdirSync(keystore).find((f) => f.endsWith('_sk'))!);
+  return connectWithFiles(profile, org, { certFile: path.join(dir, 'msp', 'signcerts', 'cert.pem'), keyFile });
 }
 
 export function uniqueId(prefix: string): string {
