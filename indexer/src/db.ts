@@ -1,0 +1,45 @@
+/**
+ * Opens the database: real PostgreSQL through pg when a URL is given, otherwise embedded PGlite
+ * through knex-pglite. Both speak PostgreSQL, so the same migrations and queries run on each; the
+ * few differences (bigint decoding, one connection) are absorbed here and in block-store.ts.
+ */
+import * as fs from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import { migrationSource } from './migrations/index.js';
+
+export interface DbOptions {
+  databaseUrl?: string | undefined;
+  pgliteDir?: string | undefined;
+  poolMax?: number;
+}
+
+export function openDb(options: DbOptions): Knex {
+  if (options.databaseUrl) {
+    return knexFactory({
+      client: 'pg',
+      connection: options.databaseUrl,
+      // min 0: after a Postgres restart no dead idle connection is handed out first.
+      pool: { min: 0, max: options.poolMax ?? 5, idleTimeoutMillis: 10_000 },
+      acquireConnectionTimeout: 10_000,
+    });
+  }
+  const dir = options.pgliteDir ?? 'memory';
+  if (dir !== 'memory') fs.mkdirSync(dir, { recursive: true });
+  return knexFactory({
+    client: ClientPgLite as unknown as typeof Knex.Client,
+    dialect: 'postgres',
+    connection: dir === 'memory' ? {} : { filename: dir },
+  });
+}
+
+export async function migrate(db: Knex): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}
+
+/** Postgres bigint arrives as a string from pg and as a number or bigint from PGlite. */
+export function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint' || typeof value === 'string') return Number(value);
+  throw new TypeError(`not a number: ${String(value)}`);
+}

@@ -1,0 +1,21 @@
+/**
+ * Migrations are listed in code rather than discovered in a folder: the same list then works from
+ * TypeScript sources (tsx, tests) and from the compiled dist/, and the order is explicit.
+ */
+import type { Knex } from 'knex';
+import * as rawLedger from './001-raw-ledger.js';
+import * as domain from './002-domain.js';
+
+interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const migrations: readonly Migration[] = [rawLedger, domain];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => [...migrations],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m,
+};

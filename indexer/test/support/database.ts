@@ -1,0 +1,96 @@
+/**
+ * Databases for tests: a fresh PostgreSQL database per suite on the server named by
+ * TEST_DATABASE_URL (created with a unique name, dropped afterwards), or an in-memory PGlite.
+ */
+import * as crypto from 'node:crypto';
+import knexFactory, { type Knex } from 'knex';
+import { migrate, openDb } from '../../src/db.js';
+
+export function testDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      "TEST_DATABASE_URL is not set: start PostgreSQL with 'LEDGER_RUN_DIR=/tmp/ledger-dev bash scripts/services.sh start postgres' and export the TEST_DATABASE_URL it prints",
+    );
+  }
+  return url;
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  db: Knex;
+  drop(): Promise<void>;
+}
+
+function adminConnection(): Knex {
+  return knexFactory({ client: 'pg', connection: testDatabaseUrl(), pool: { min: 0, max: 1 } });
+}
+
+/** Creates an empty, migrated database with a unique name; `drop()` removes it. */
+export async function createTestDatabase(prefix: string, { runMigrations = true } = {}): Promise<TestDatabase> {
+  const name = `idx_${prefix}_${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`.toLowerCase();
+  const admin = adminConnection();
+  try {
+    await admin.raw(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.destroy();
+  }
+  const u = new URL(testDatabaseUrl());
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const db = openDb({ databaseUrl: url, poolMax: 4 });
+  if (runMigrations) await migrate(db);
+  return {
+    url,
+    name,
+    db,
+    async drop() {
+      await db.destroy();
+      const a = adminConnection();
+      try {
+        await a.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await a.destroy();
+      }
+    },
+  };
+}
+
+export async function createPglite(): Promise<Knex> {
+  const db = openDb({ pgliteDir: 'memory' });
+  await migrate(db);
+  return db;
+}
+
+/** Every row of a table in a stable order, with volatile columns removed, for equality checks. */
+export async function dumpTable(db: Knex, table: string, orderBy: string[], omit: string[] = []): Promise<unknown[]> {
+  const rows = (await db(table).select('*').orderBy(orderBy)) as Record<string, unknown>[];
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      if (omit.includes(k)) continue;
+      out[k] = normalise(v);
+    }
+    return out;
+  });
+}
+
+/** pg and PGlite decode types differently (bigint, bytea, timestamps): compare canonical forms. */
+function normalise(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v) && v.length < 16) return Number(v);
+  return v;
+}
+
+export const RAW_TABLES: Record<string, string[]> = {
+  blocks: ['number'],
+  transactions: ['block_number', 'tx_index'],
+  events: ['block_number', 'tx_index', 'event_index'],
+  writes: ['block_number', 'tx_index', 'write_index'],
+  heartbeats: ['id'],
+  checkpoint: ['id'],
+};

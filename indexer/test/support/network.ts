@@ -1,0 +1,103 @@
+/**
+ * Test access to the real Fabric network (no mock): the connection profile written by
+ * `scripts/network.sh up`, a guard that skips integration suites with a reason, and helpers that
+ * create blocks by submitting heartbeat transactions (valid ones and invalid one-org ones).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as crypto from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
+import type { ConnectionProfile } from '@compliance-ledger/schema';
+import { loadProfile } from '../../src/fabric-source.js';
+
+export function connectionProfilePath(): string {
+  if (process.env.LEDGER_CONNECTION_PROFILE) return process.env.LEDGER_CONNECTION_PROFILE;
+  const runDir =
+    process.env.LEDGER_RUN_DIR ??
+    path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
+  return path.join(runDir, 'connection-profile.json');
+}
+
+/** Call first in an integration suite's `before`: skips with the reason when no network is available. */
+export function requireNetwork(ctx: Mocha.Context): ConnectionProfile {
+  const unavailable = process.env.LEDGER_NETWORK_UNAVAILABLE;
+  if (unavailable) {
+    if (ctx.test) ctx.test.title += ` (skipped: ${unavailable})`;
+    ctx.skip();
+  }
+  const file = connectionProfilePath();
+  if (!fs.existsSync(file)) {
+    throw new Error(`no Fabric network: ${file} is missing. Run 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh', or set LEDGER_NETWORK_UNAVAILABLE=<reason> to skip.`);
+  }
+  return loadProfile(file);
+}
+
+export interface Submitter {
+  heartbeat: Contract;
+  close(): void;
+}
+
+/** The enterprise's client, which submits heartbeats endorsed by both orgs. */
+export function enterpriseSubmitter(profile: ConnectionProfile): Submitter {
+  const o = profile.organizations.enterprise;
+  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
+    'grpc.ssl_target_name_override': o.peer.hostAlias,
+  });
+  const gateway: Gateway = connect({
+    client,
+    identity: { mspId: o.mspId, credentials: fs.readFileSync(o.client.certFile) },
+    signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(o.client.keyFile))),
+    hash: hash.sha256,
+    endorseOptions: () => ({ deadline: Date.now() + 30_000 }),
+    submitOptions: () => ({ deadline: Date.now() + 30_000 }),
+    commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
+  });
+  const heartbeat = gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat');
+  return {
+    heartbeat,
+    close() {
+      gateway.close();
+      client.close();
+    },
+  };
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+export interface SubmitResult {
+  txId: string;
+  blockNumber: number;
+  valid: boolean;
+  /** Date.now() when the commit status came back: the transaction is in a committed block. */
+  committedAt: number;
+}
+
+/** Submits one heartbeat; with `oneOrg` it is endorsed by the enterprise only and is invalidated. */
+export async function submitHeartbeat(s: Submitter, note: string, oneOrg = false): Promise<SubmitResult> {
+  const proposal = s.heartbeat.newProposal('Record', {
+    arguments: [uniqueId('hb-idx'), note],
+    ...(oneOrg ? { endorsingOrganizations: ['EnterpriseMSP'] } : {}),
+  });
+  const submitted = await (await proposal.endorse()).submit();
+  const status = await submitted.getStatus();
+  return { txId: submitted.getTransactionId(), blockNumber: Number(status.blockNumber), valid: status.successful, committedAt: Date.now() };
+}
+
+/** Submits `count` heartbeats with `concurrency` in flight; every `invalidEvery`-th is one-org (invalid). */
+export async function submitMany(s: Submitter, count: number, concurrency: number, invalidEvery = 0): Promise<SubmitResult[]> {
+  const results: SubmitResult[] = [];
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < count) {
+      const i = next++;
+      const oneOrg = invalidEvery > 0 && i % invalidEvery === invalidEvery - 1;
+      results.push(await submitHeartbeat(s, `load ${i}`, oneOrg));
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return results;
+}

@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { DomainBatch, projectEvent, projectors } from '../../src/projection.js';
+import { PERMIT_EVENT_TYPES } from '@compliance-ledger/schema';
+
+const ctx = { blockNumber: 7, txId: 'tx-1' };
+const encode = (type: string, payload: unknown) => Buffer.from(JSON.stringify({ schemaVersion: 1, type, txId: 'tx-1', at: 'x', payload }));
+
+describe('projection: event type to domain rows (unit)', () => {
+  it('has a projector for every permit lifecycle event type of the schema', () => {
+    for (const type of Object.values(PERMIT_EVENT_TYPES)) expect(projectors, type).to.have.property(type);
+  });
+
+  it('projects a heartbeat, and reports unknown types and foreign payloads without failing', () => {
+    const hb = projectEvent(encode('HeartbeatRecorded', { id: 'h1', note: 'n', recordedBy: { mspId: 'EnterpriseMSP', certificateId: 'c' }, recordedAt: '2026-01-01T00:00:00Z', txId: 'tx-1' }), ctx);
+    expect(hb.outcome).to.equal('projected');
+    expect(hb.ops[0]).to.deep.include({ table: 'heartbeats', onConflict: 'merge' });
+    expect(projectEvent(encode('SomethingNew', {}), ctx)).to.deep.include({ outcome: 'unknown_type', type: 'SomethingNew' });
+    expect(projectEvent(Buffer.from('not json'), ctx).outcome).to.equal('undecodable');
+    expect(projectEvent(Buffer.from(JSON.stringify({ schemaVersion: 2, type: 'HeartbeatRecorded' })), ctx).outcome).to.equal('undecodable');
+  });
+
+  it('keeps the last version of an upserted key and the first of an insert-once key within a batch', () => {
+    const batch = new DomainBatch();
+    batch.add([{ table: 'devices', key: ['device_id'], row: { device_id: 'd1', status: 'active' }, onConflict: 'merge' }]);
+    batch.add([{ table: 'devices', key: ['device_id'], row: { device_id: 'd1', status: 'disabled' }, onConflict: 'merge' }]);
+    batch.add([{ table: 'gas_tests', key: ['test_id'], row: { test_id: 'g1', passed: true }, onConflict: 'ignore' }]);
+    batch.add([{ table: 'gas_tests', key: ['test_id'], row: { test_id: 'g1', passed: false }, onConflict: 'ignore' }]);
+    const groups = Object.fromEntries(batch.groups().map((g) => [g.table, g.rows]));
+    expect(groups.devices).to.deep.equal([{ device_id: 'd1', status: 'disabled' }]);
+    expect(groups.gas_tests).to.deep.equal([{ test_id: 'g1', passed: true }]);
+  });
+});
