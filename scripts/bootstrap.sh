@@ -27,8 +27,8 @@ fi
 
 log "bootstrap 2/4: npm packages"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # Optional dependencies stay out: pkcs11js (HSM support) would need node-gyp and is not used.
-  npm ci --no-audit --no-fund --omit=optional --loglevel=error
+  # pkcs11js (HSM support, optional in fabric-gateway) has its install script denied in allowScripts: no HSM is used.
+  npm ci --no-audit --no-fund --loglevel=error
 else
   log "    node_modules is up to date with package-lock.json"
 fi

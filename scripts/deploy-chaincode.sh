@@ -85,7 +85,13 @@ done
 log "[4/6] starting the chaincode server for $package_id"
 pidf="$pid_dir/chaincode.pid"
 running_id=$(cat "$cc_dir/running-package-id" 2>/dev/null || true)
-if pid_alive "$pidf" && [ "$running_id" = "$package_id" ]; then
+if [ "${LEDGER_CHAINCODE_SERVER:-local}" = external ]; then
+  # Someone else (the chaincode container of docker-compose.yml) runs the server: it waits for
+  # this file and restarts when the id in it changes.
+  echo "$package_id" >"$cc_dir/running-package-id"
+  wait_tcp "$CHAINCODE_PORT" 120 || die "no chaincode server on 127.0.0.1:$CHAINCODE_PORT (LEDGER_CHAINCODE_SERVER=external)"
+  log "    external chaincode server on 127.0.0.1:$CHAINCODE_PORT"
+elif pid_alive "$pidf" && [ "$running_id" = "$package_id" ]; then
   log "    already running (pid $(cat "$pidf"))"
 else
   stop_pid "$pidf" "fabric-shim/cli.js server"

@@ -5,15 +5,22 @@
 #   network.sh up            start what is not running; create crypto and the channel on first run
 #   network.sh down [--wipe] stop the processes this script started; --wipe also deletes all state
 #   network.sh status        what runs, where, and each /healthz
+#   network.sh generate      only create crypto, the channel block and the node configs (used by
+#                            docker-compose.yml, whose containers then run the nodes)
+#
+# LEDGER_NODES=external makes `up` start no node itself: it waits for nodes started by someone else
+# (docker compose) on the same ports, then joins the channel and writes the connection profile.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
 
 require_binaries() {
-  local missing=()
-  for b in peer orderer configtxgen osnadmin cryptogen fabric-ca-server fabric-ca-client; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
-  [ -x "$FABRIC_HOME/ccaas_builder/bin/detect" ] || missing+=("ccaas_builder")
+  local missing=() needed=(peer configtxgen osnadmin cryptogen fabric-ca-client)
+  # Nodes run here unless LEDGER_NODES=external (containers), which needs the CLI tools only.
+  [ "${LEDGER_NODES:-local}" = external ] || needed+=(orderer fabric-ca-server)
+  for b in "${needed[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
+  [ "${LEDGER_NODES:-local}" = external ] || [ -x "$FABRIC_HOME/ccaas_builder/bin/detect" ] || missing+=("ccaas_builder")
   if [ ${#missing[@]} -gt 0 ]; then
     die "missing Fabric binaries in $FABRIC_HOME: ${missing[*]}. Run 'bash scripts/install-fabric.sh' first (or point FABRIC_HOME at a directory holding Fabric 3.1.5's bin/ and ccaas_builder/bin/)."
   fi
@@ -39,7 +46,7 @@ render_node_configs() {
     local port_var="${upper}_PEER_PORT" cc_var="${upper}_PEER_CC_PORT" ops_var="${upper}_PEER_OPS_PORT"
     PEER_ID="peer0.$org.ledger.local" PEER_PORT="${!port_var}" PEER_CC_PORT="${!cc_var}" PEER_OPS_PORT="${!ops_var}" \
       PEER_MSP_ID="$(org_msp "$org")" PEER_NODE_DIR="$(peer_node_dir "$org")" \
-      PEER_DATA_DIR="$LEDGER_RUN_DIR/peers/$org/data" CCAAS_BUILDER_DIR="$FABRIC_HOME/ccaas_builder" \
+      PEER_DATA_DIR="$LEDGER_RUN_DIR/peers/$org/data" CCAAS_BUILDER_DIR="${FABRIC_CCAAS_BUILDER_DIR:-$FABRIC_HOME/ccaas_builder}" \
       render "$repo_root/network/core.yaml" "$LEDGER_RUN_DIR/peers/$org/core.yaml"
   done
 }
@@ -163,9 +170,8 @@ JS
   log "connection profile: $out"
 }
 
-cmd_up() {
-  require_binaries
-  local t0; t0=$(date +%s)
+cmd_generate() {
+  command -v cryptogen >/dev/null 2>&1 && command -v configtxgen >/dev/null 2>&1 || die "cryptogen and configtxgen are needed: run 'bash scripts/install-fabric.sh'"
   mkdir -p "$pid_dir" "$log_dir"
   if [ ! -f "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" ]; then
     if [ -d "$crypto_dir" ]; then
@@ -174,14 +180,24 @@ cmd_up() {
     log "new network in $LEDGER_RUN_DIR"
     generate_artifacts
   else
-    log "existing network in $LEDGER_RUN_DIR: starting what is not running"
+    log "existing network in $LEDGER_RUN_DIR"
   fi
   render_node_configs
-  start_orderer
-  start_peer enterprise
-  start_peer regulator
-  start_ca enterprise
-  start_ca regulator
+}
+
+cmd_up() {
+  require_binaries
+  local t0; t0=$(date +%s)
+  cmd_generate
+  if [ "${LEDGER_NODES:-local}" = external ]; then
+    log "LEDGER_NODES=external: waiting for nodes started elsewhere"
+  else
+    start_orderer
+    start_peer enterprise
+    start_peer regulator
+    start_ca enterprise
+    start_ca regulator
+  fi
   log "waiting for /healthz of the orderer, both peers and both CAs"
   wait_http_ok "http://127.0.0.1:$ORDERER_OPS_PORT/healthz" 60 "$log_dir/orderer.log"
   wait_http_ok "http://127.0.0.1:$ENTERPRISE_PEER_OPS_PORT/healthz" 60 "$log_dir/peer-enterprise.log"
@@ -232,5 +248,6 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down "${2:-}" ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up | down [--wipe] | status" >&2; exit 2 ;;
+  generate) cmd_generate ;;
+  *) echo "usage: $0 up | down [--wipe] | status | generate" >&2; exit 2 ;;
 esac

@@ -46,7 +46,7 @@ while IFS= read -r line; do [ -n "$line" ] && export "${line?}"; done <<<"$svc_e
 summary=$(mktemp)
 export TEST_SUMMARY_FILE="$summary"
 status=0
-packages=(schema chaincode indexer gateway ingest)
+packages=(network schema chaincode indexer gateway ingest)
 for pkg in "${packages[@]}"; do
   [ -n "$(find "$pkg/test" -name '*.test.ts' 2>/dev/null | head -n1)" ] || continue
   log "tests: $pkg"
