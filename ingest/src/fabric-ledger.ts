@@ -11,12 +11,13 @@ import type { SignedAlarm } from './alarm-signature.js';
  * else, so a rename on the chaincode side is a one-line change.
  */
 export const ALARM_CONTRACT = 'alarm';
-export const RAISE_ALARM_TRANSACTION = 'RaiseAlarm';
+export const RAISE_ALARM_TRANSACTION = 'Record';
 /** Refusals that mean "this alarm is already on the ledger": the outbox counts them as done. */
 export const DUPLICATE_CODES = ['ALREADY_EXISTS', 'REPLAY'] as const;
 
+/** The chaincode's `recordAlarmInput`: the signed fields under `alarm`, and the signature. */
 export function raiseAlarmArgument(alarm: SignedAlarm): string {
-  return JSON.stringify({ fields: alarm.fields, signature: alarm.signature });
+  return JSON.stringify({ alarm: alarm.fields, signature: alarm.signature });
 }
 
 export interface FabricLedgerConfig {

@@ -56,6 +56,13 @@ export class IngestPipeline {
     d.metrics.messagesIn.inc({ kind: message.kind });
 
     const snapshot = d.areas.apply(message);
+    if (message.kind === 'permits') {
+      // The permit set only changes the context. Alarms are raised by the area's sensors and
+      // cameras, whose keys the ledger has registered for this area; the next reading or
+      // detection (seconds away) scores the area with the new permits.
+      d.onAccepted?.(message, []);
+      return { status: 'accepted', alarms: [] };
+    }
     const features = toFeatures(snapshot, d.siteUtcOffsetMinutes);
     const score = await d.batcher.score(features);
     const candidates = gradeMessage(message, snapshot, score, d.rules);
