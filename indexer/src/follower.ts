@@ -1,0 +1,250 @@
+/**
+ * Follows the channel and keeps Postgres an exact mirror. One loop: read the checkpoint, open a
+ * block stream at the next block, parse blocks as they arrive (in a pump, so parsing overlaps the
+ * database writes), write them in batches, each batch one transaction with the checkpoint. Any
+ * error of the peer or of Postgres closes the stream and restarts the loop from the checkpoint
+ * after a backoff: the checkpoint is the only state, so a restart can neither skip nor repeat.
+ * A broken hash chain or an unreadable block is fatal: the mirror must not continue past it.
+ */
+import type { Logger } from 'pino';
+import { parseBlock, type ParsedBlock } from './block-parser.js';
+import { GapError, type BlockStore } from './block-store.js';
+import { ChainIntegrityError } from './chain-verifier.js';
+import type { BlockSource, BlockStream } from './fabric-source.js';
+import type { IndexerMetrics } from './metrics.js';
+
+export interface FollowerOptions {
+  batchMaxBlocks: number;
+  batchMaxTxs: number;
+  queueMaxBlocks: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  chainPollMs: number;
+  /** Resolve run() once this block is indexed. */
+  stopAtBlock?: number | undefined;
+}
+
+type Cause = 'peer' | 'postgres' | 'gap';
+
+/** An error tagged with the side that failed, for logs and the restarts metric. */
+class StageError extends Error {
+  constructor(
+    readonly side: Cause,
+    readonly inner: unknown,
+  ) {
+    super(inner instanceof Error ? inner.message : String(inner));
+  }
+}
+
+export class BlockParseError extends Error {
+  override readonly name = 'BlockParseError';
+}
+
+async function stage<T>(cause: Cause, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ChainIntegrityError || err instanceof StageError) throw err;
+    throw new StageError(err instanceof GapError ? 'gap' : cause, err);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Follower {
+  private stopped = false;
+  private stream: BlockStream | undefined;
+  private wakeWriter: (() => void) | undefined;
+  private wakeSleeper: (() => void) | undefined;
+  private delay: number;
+  private poller: NodeJS.Timeout | undefined;
+  private blockTimes = new Map<number, number>();
+
+  constructor(
+    private readonly store: BlockStore,
+    private readonly source: BlockSource,
+    private readonly metrics: IndexerMetrics,
+    private readonly log: Logger,
+    private readonly options: FollowerOptions,
+  ) {
+    this.delay = options.retryMinMs;
+  }
+
+  /** Runs until stop() or stopAtBlock; rejects only on a fatal integrity error. */
+  async run(): Promise<void> {
+    this.startChainPoller();
+    try {
+      while (!this.stopped) {
+        try {
+          const cp = await stage('postgres', () => this.store.checkpoint());
+          this.metrics.setLastBlock(cp.lastBlock);
+          if (this.reachedStop(cp.lastBlock)) return;
+          await this.follow(cp.lastBlock);
+          if (this.reachedStop(this.metrics.state.lastBlock)) return;
+        } catch (err) {
+          if (err instanceof ChainIntegrityError || err instanceof BlockParseError) {
+            this.metrics.state.fatal = `${err.name}: ${err.message}`;
+            this.metrics.setStreaming(false);
+            this.log.fatal({ err }, `CHAIN INTEGRITY FAILURE, indexing stopped: ${err.message}`);
+            throw err;
+          }
+          if (this.stopped) return;
+          const cause = err instanceof StageError ? err.side : 'peer';
+          const inner = err instanceof StageError ? err.inner : err;
+          this.metrics.setStreaming(false);
+          this.metrics.recordError(cause, inner);
+          const wait = Math.round(this.delay * (0.75 + Math.random() * 0.5));
+          this.log.warn({ cause, err: inner, retryInMs: wait }, `${cause} unavailable or failed; resuming from the checkpoint after a backoff`);
+          await new Promise<void>((resolve) => {
+            this.wakeSleeper = resolve;
+            setTimeout(resolve, wait);
+          });
+          this.delay = Math.min(this.delay * 2, this.options.retryMaxMs);
+        }
+      }
+    } finally {
+      if (this.poller) clearInterval(this.poller);
+      this.metrics.setStreaming(false);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stream?.close();
+    this.wakeWriter?.();
+    this.wakeSleeper?.();
+  }
+
+  private reachedStop(lastBlock: number): boolean {
+    return this.options.stopAtBlock !== undefined && lastBlock >= this.options.stopAtBlock;
+  }
+
+  private async follow(lastBlock: number): Promise<void> {
+    const stream = await stage('peer', () => this.source.blocks(lastBlock + 1));
+    this.stream = stream;
+    if (this.stopped) stream.close();
+    this.log.info({ startBlock: lastBlock + 1 }, 'block stream open');
+    const queue: ParsedBlock[] = [];
+    let pumpError: unknown;
+    let pumpDone = false;
+    let wakePump: (() => void) | undefined;
+    const wake = () => {
+      const w = this.wakeWriter;
+      this.wakeWriter = undefined;
+      w?.();
+    };
+
+    const pump = (async () => {
+      try {
+        for await (const block of stream) {
+          let parsed: ParsedBlock;
+          try {
+            parsed = parseBlock(block);
+          } catch (err) {
+            throw new BlockParseError(`block ${block.getHeader()?.getNumber()} cannot be parsed: ${(err as Error).message}`);
+          }
+          queue.push(parsed);
+          this.metrics.setChainHeight(parsed.number + 1);
+          wake();
+          while (queue.length >= this.options.queueMaxBlocks && !this.stopped) {
+            await new Promise<void>((r) => (wakePump = r));
+          }
+          if (this.stopped) break;
+        }
+      } catch (err) {
+        pumpError = err;
+      } finally {
+        pumpDone = true;
+        wake();
+      }
+    })();
+
+    try {
+      while (!this.stopped) {
+        if (queue.length === 0) {
+          if (pumpError !== undefined) {
+            if (pumpError instanceof BlockParseError) throw pumpError;
+            throw new StageError('peer', pumpError);
+          }
+          if (pumpDone) throw new StageError('peer', new Error('block stream ended'));
+          await new Promise<void>((r) => (this.wakeWriter = r));
+          continue;
+        }
+        const batch = this.takeBatch(queue);
+        const w = wakePump;
+        wakePump = undefined;
+        w?.();
+        await this.writeBatch(batch);
+        if (this.reachedStop(this.metrics.state.lastBlock)) return;
+      }
+    } finally {
+      stream.close();
+      this.stream = undefined;
+      const w = wakePump as (() => void) | undefined;
+      w?.();
+      await pump;
+    }
+  }
+
+  /** Up to batchMaxBlocks blocks, closing early once batchMaxTxs transactions are taken. */
+  private takeBatch(queue: ParsedBlock[]): ParsedBlock[] {
+    let txs = 0;
+    let n = 0;
+    while (n < queue.length && n < this.options.batchMaxBlocks) {
+      txs += queue[n]!.transactions.length;
+      n += 1;
+      if (txs >= this.options.batchMaxTxs) break;
+    }
+    return queue.splice(0, n);
+  }
+
+  private async writeBatch(batch: ParsedBlock[]): Promise<void> {
+    const end = this.metrics.batchSeconds.startTimer();
+    const result = await stage('postgres', () => this.store.writeBatch(batch));
+    end();
+    const now = Date.now();
+    const last = batch[batch.length - 1]!;
+    this.metrics.setStreaming(true);
+    this.delay = this.options.retryMinMs;
+    if (result.blocks > 0 && result.rows) {
+      let valid = 0;
+      for (const block of batch) {
+        for (const tx of block.transactions) {
+          if (tx.valid) valid += 1;
+          if (tx.timestamp) this.metrics.visibleDelay.observe(Math.max(0, (now - Date.parse(tx.timestamp)) / 1000));
+        }
+      }
+      this.metrics.blocks.inc(result.blocks);
+      this.metrics.transactions.inc({ valid: 'true' }, valid);
+      this.metrics.transactions.inc({ valid: 'false' }, result.transactions - valid);
+      for (const type of result.rows.unprojected) this.metrics.unprojected.inc({ type });
+    }
+    this.metrics.setLastBlock(last.number);
+    this.log.debug({ from: batch[0]!.number, to: last.number, transactions: result.transactions }, 'batch committed');
+  }
+
+  /** Polls the chain height, and the age of the oldest unindexed block for lag in seconds. */
+  private startChainPoller(): void {
+    const poll = async () => {
+      try {
+        const info = await this.source.chainInfo();
+        this.metrics.setChainHeight(info.height);
+        const next = this.metrics.state.lastBlock + 1;
+        if ((this.metrics.state.lagBlocks ?? 0) > 0) {
+          let t = this.blockTimes.get(next);
+          if (t === undefined) {
+            t = (await this.source.blockTime(next)) ?? Date.now();
+            this.blockTimes.clear();
+            this.blockTimes.set(next, t);
+          }
+          this.metrics.setLagSeconds(Math.max(0, (Date.now() - t) / 1000));
+        }
+      } catch (err) {
+        this.log.debug({ err }, 'chain height poll failed');
+      }
+    };
+    void poll();
+    this.poller = setInterval(() => void poll(), this.options.chainPollMs);
+    this.poller.unref();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Entry point: configuration, logger, database (migrated), Fabric source, HTTP endpoints, follower.
+ * Exit codes: 0 after SIGINT/SIGTERM or INDEXER_STOP_AT_BLOCK; 2 on a chain integrity failure;
+ * 1 on a start-up error.
+ */
+import { config } from './config.js';
+import { createLogger } from './logger.js';
+import { migrate, openDb } from './db.js';
+import { BlockStore } from './block-store.js';
+import { openFabricSource } from './fabric-source.js';
+import { IndexerMetrics } from './metrics.js';
+import { startHttpServer } from './http-server.js';
+import { BlockParseError, Follower } from './follower.js';
+import { ChainIntegrityError } from './chain-verifier.js';
+
+async function main(): Promise<number> {
+  const cfg = config();
+  const log = createLogger(cfg.LOG_LEVEL);
+  const db = openDb({ databaseUrl: cfg.DATABASE_URL, pgliteDir: cfg.PGLITE_DIR, poolMax: cfg.DATABASE_POOL_MAX });
+  log.info({ database: cfg.DATABASE_URL ? 'postgres' : `pglite:${cfg.PGLITE_DIR}`, org: cfg.INDEXER_ORG }, 'indexer starting');
+
+  // Postgres may still be starting: retry the migrations with the same backoff as the follower.
+  for (let delay = cfg.INDEXER_RETRY_MIN_MS; ; delay = Math.min(delay * 2, cfg.INDEXER_RETRY_MAX_MS)) {
+    try {
+      await migrate(db);
+      break;
+    } catch (err) {
+      log.warn({ err, retryInMs: delay }, 'database unavailable for migrations; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  const metrics = new IndexerMetrics();
+  const http = await startHttpServer(metrics, cfg.INDEXER_HTTP_HOST, cfg.INDEXER_HTTP_PORT);
+  log.info({ port: http.port }, 'health and metrics listening (/healthz, /metrics)');
+  const source = openFabricSource({
+    profilePath: cfg.LEDGER_CONNECTION_PROFILE,
+    org: cfg.INDEXER_ORG,
+    identity: cfg.INDEXER_IDENTITY,
+    peerEndpoint: cfg.INDEXER_PEER_ENDPOINT,
+  });
+  const follower = new Follower(new BlockStore(db, { testDelayInTxMs: cfg.INDEXER_TEST_DELAY_IN_TX_MS }), source, metrics, log, {
+    batchMaxBlocks: cfg.INDEXER_BATCH_MAX_BLOCKS,
+    batchMaxTxs: cfg.INDEXER_BATCH_MAX_TXS,
+    queueMaxBlocks: cfg.INDEXER_QUEUE_MAX_BLOCKS,
+    retryMinMs: cfg.INDEXER_RETRY_MIN_MS,
+    retryMaxMs: cfg.INDEXER_RETRY_MAX_MS,
+    chainPollMs: cfg.INDEXER_CHAIN_POLL_MS,
+    stopAtBlock: cfg.INDEXER_STOP_AT_BLOCK,
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'stopping');
+      follower.stop();
+    });
+  }
+  let code = 0;
+  try {
+    await follower.run();
+    log.info({ lastBlock: metrics.state.lastBlock }, 'indexer stopped');
+  } catch (err) {
+    code = err instanceof ChainIntegrityError || err instanceof BlockParseError ? 2 : 1;
+  } finally {
+    source.close();
+    await http.close();
+    await db.destroy();
+  }
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(JSON.stringify({ level: 'fatal', msg: 'indexer failed to start', err: String(err instanceof Error ? err.stack : err) }));
+    process.exit(1);
+  },
+);
