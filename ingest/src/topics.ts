@@ -13,7 +13,8 @@ export const TOPIC_VERSION = 'v1';
 export const CHANNELS = ['env', 'ai', 'permits'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-const SEGMENT = /^[A-Za-z0-9_.-]{1,64}$/;
+export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const SEGMENT = IDENTIFIER_PATTERN;
 
 export interface TopicAddress {
   siteId: string;

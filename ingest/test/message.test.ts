@@ -168,3 +168,12 @@ describe('message standard', () => {
     });
   });
 });
+
+describe('message JSON Schema', () => {
+  it('the committed schema/message-v1.schema.json is generated from the zod schema', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { messageJsonSchemaText } = await import('../src/message-json-schema.js');
+    const committed = readFileSync(new URL('../schema/message-v1.schema.json', import.meta.url), 'utf8');
+    expect(committed, 'regenerate with: npx tsx src/message-json-schema.ts schema/message-v1.schema.json').to.equal(messageJsonSchemaText());
+  });
+});
