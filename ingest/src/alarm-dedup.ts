@@ -1,5 +1,11 @@
 import type { AlarmGrade } from '@compliance-ledger/schema';
 
+export interface Admission {
+  windowStart: number;
+  /** Undoes the admission (the alarm could not be queued). */
+  release(): void;
+}
+
 /**
  * One alarm per area and kind per fixed time window. Windows are aligned to the epoch and taken
  * from the source's timestamp, so a redelivered message falls into the same window on any
@@ -19,8 +25,12 @@ export class AlarmDeduper {
     return Math.floor(observedAt / this.windowMs) * this.windowMs;
   }
 
-  /** Returns the window start when the alarm should be raised, undefined when it is a repeat. */
-  admit(siteId: string, areaId: string, kind: string, grade: AlarmGrade, observedAt: number): number | undefined {
+  /**
+   * Returns the window start when the alarm should be raised, undefined when it is a repeat.
+   * Admitting records the alarm at once, so that concurrent messages cannot both pass; a caller
+   * that then fails to queue the alarm must `release` it, or the retry would be taken for a repeat.
+   */
+  admit(siteId: string, areaId: string, kind: string, grade: AlarmGrade, observedAt: number): Admission | undefined {
     const key = `${siteId}\u0000${areaId}\u0000${kind}`;
     const start = this.windowStart(observedAt);
     let windows = this.seen.get(key);
@@ -28,11 +38,16 @@ export class AlarmDeduper {
       windows = new Map();
       this.seen.set(key, windows);
     }
-    const raised = windows.get(start);
-    if (raised !== undefined && raised <= grade) return undefined;
+    const previous = windows.get(start);
+    if (previous !== undefined && previous <= grade) return undefined;
     windows.set(start, grade);
     const oldest = start - AlarmDeduper.KEEP_WINDOWS * this.windowMs;
     for (const w of windows.keys()) if (w < oldest) windows.delete(w);
-    return start;
+    const release = () => {
+      if (windows.get(start) !== grade) return;
+      if (previous === undefined) windows.delete(start);
+      else windows.set(start, previous);
+    };
+    return { windowStart: start, release };
   }
 }

@@ -169,9 +169,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): I
 
 /** One line per variable with its description and default, for `main --help`. */
 export function describeEnvironment(): string {
-  const shape = (environmentSchema as unknown as { shape?: Record<string, z.ZodType> }).shape ??
-    (environmentSchema as unknown as { _def: { schema?: { shape: Record<string, z.ZodType> } } })._def.schema?.shape ?? {};
-  return Object.entries(shape)
+  return Object.entries(environmentSchema.shape as Record<string, z.ZodType>)
     .map(([name, schema]) => `${name}\n    ${schema.description ?? ''}`)
     .join('\n');
 }

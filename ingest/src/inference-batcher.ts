@@ -14,7 +14,7 @@ interface Pending {
  */
 export class InferenceBatcher {
   private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private timer: { cancel(): void } | undefined;
   private running = Promise.resolve();
   batches = 0;
 
@@ -29,18 +29,24 @@ export class InferenceBatcher {
     return new Promise((resolve, reject) => {
       this.queue.push({ features, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.flushNow();
-      else this.timer ??= this.maxDelayMs > 0 ? setTimeout(() => this.flushNow(), this.maxDelayMs) : setImmediate(() => this.flushNow());
+      else this.timer ??= this.schedule();
     });
   }
 
-  private flushNow(): void {
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = undefined;
+  private schedule(): { cancel(): void } {
+    if (this.maxDelayMs > 0) {
+      const t = setTimeout(() => this.flushNow(), this.maxDelayMs);
+      return { cancel: () => clearTimeout(t) };
     }
+    const i = setImmediate(() => this.flushNow());
+    return { cancel: () => clearImmediate(i) };
+  }
+
+  private flushNow(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
     const batch = this.queue.splice(0, this.maxBatch);
-    if (this.queue.length > 0) this.timer = setImmediate(() => this.flushNow());
+    if (this.queue.length > 0) this.timer = this.schedule();
     if (batch.length === 0) return;
     // Batches run one after another so that results come back in the order requests were made.
     this.running = this.running.then(() => this.run(batch));

@@ -1,13 +1,12 @@
-import type { AlarmGrade } from '@compliance-ledger/schema';
 import { buildAlarmFields } from './alarm.js';
 import { AlarmDeduper } from './alarm-dedup.js';
 import { signAlarm, type SignedAlarm } from './alarm-signature.js';
-import type { AreaStateStore } from './area-state.js';
+import type { AreaSnapshot, AreaStateStore } from './area-state.js';
 import type { DeadLetterStore } from './dead-letter.js';
 import { decodeMessage, type DecodeOptions } from './decode.js';
 import type { DeviceKeyring } from './device-keys.js';
 import { toFeatures } from './features.js';
-import { gradeMessage, type GradingRules } from './grading.js';
+import { gradeMessage, type AlarmCandidate, type GradingRules } from './grading.js';
 import type { InferenceBatcher } from './inference-batcher.js';
 import type { Logger } from './logger.js';
 import type { StandardMessage } from './message.js';
@@ -42,6 +41,48 @@ export type HandleResult = { status: 'invalid'; reason: string } | { status: 'ac
 export class IngestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
+  private async raise(
+    topic: string,
+    payload: Uint8Array,
+    message: StandardMessage,
+    c: AlarmCandidate,
+    snapshot: AreaSnapshot,
+    features: Float32Array,
+    score: number,
+    windowStart: number,
+  ): Promise<SignedAlarm | undefined> {
+    const d = this.deps;
+    const signerId = d.keyring.wallet(message.deviceId) ? message.deviceId : d.gatewayDeviceId;
+    const wallet = signerId ? d.keyring.wallet(signerId) : undefined;
+    if (!signerId || !wallet) {
+      const reason = `no key to sign a grade ${c.grade} ${c.kind} alarm for device ${message.deviceId}`;
+      d.metrics.invalid.inc({ code: 'unsigned_alarm' });
+      await d.deadLetters.put(topic, payload, 'unsigned_alarm', reason);
+      d.log.error({ topic, kind: c.kind, grade: c.grade }, reason);
+      return undefined;
+    }
+    const fields = buildAlarmFields({
+      deviceId: signerId,
+      snapshot,
+      features,
+      kind: c.kind,
+      grade: c.grade,
+      score,
+      windowStart,
+      observedAt: message.observedAt,
+      modelVersion: `${d.manifest.name}@${d.manifest.version}`,
+      modelSha256: d.manifest.sha256,
+    });
+    const alarm = await signAlarm(wallet, fields);
+    if (!(await d.outbox.enqueue(alarm))) return undefined;
+    d.metrics.alarms.inc({ grade: String(c.grade) });
+    d.log.info(
+      { alarmId: fields.alarmId, kind: c.kind, grade: c.grade, basis: c.basis, areaId: fields.areaId, scoreBp: fields.scoreBp },
+      'alarm queued',
+    );
+    return alarm;
+  }
+
   async handle(topic: string, payload: Uint8Array): Promise<HandleResult> {
     const d = this.deps;
     const decoded = decodeMessage(topic, payload, d.decode);
@@ -69,34 +110,15 @@ export class IngestPipeline {
 
     const alarms: SignedAlarm[] = [];
     for (const c of candidates) {
-      const windowStart = d.deduper.admit(snapshot.siteId, snapshot.areaId, c.kind, c.grade, message.observedAt);
-      if (windowStart === undefined) continue;
-      const signerId = d.keyring.wallet(message.deviceId) ? message.deviceId : d.gatewayDeviceId;
-      const wallet = signerId ? d.keyring.wallet(signerId) : undefined;
-      if (!signerId || !wallet) {
-        const reason = `no key to sign a grade ${c.grade} ${c.kind} alarm for device ${message.deviceId}`;
-        d.metrics.invalid.inc({ code: 'unsigned_alarm' });
-        await d.deadLetters.put(topic, payload, 'unsigned_alarm', reason);
-        d.log.error({ topic, kind: c.kind, grade: c.grade }, reason);
-        continue;
-      }
-      const fields = buildAlarmFields({
-        deviceId: signerId,
-        snapshot,
-        features,
-        kind: c.kind,
-        grade: c.grade,
-        score,
-        windowStart,
-        observedAt: message.observedAt,
-        modelVersion: `${d.manifest.name}@${d.manifest.version}`,
-        modelSha256: d.manifest.sha256,
-      });
-      const alarm = await signAlarm(wallet, fields);
-      if (await d.outbox.enqueue(alarm)) {
-        alarms.push(alarm);
-        d.metrics.alarms.inc({ grade: String(c.grade as AlarmGrade) });
-        d.log.info({ alarmId: fields.alarmId, kind: c.kind, grade: c.grade, basis: c.basis, areaId: fields.areaId, scoreBp: fields.scoreBp }, 'alarm queued');
+      const admission = d.deduper.admit(snapshot.siteId, snapshot.areaId, c.kind, c.grade, message.observedAt);
+      if (admission === undefined) continue;
+      try {
+        const alarm = await this.raise(topic, payload, message, c, snapshot, features, score, admission.windowStart);
+        if (alarm) alarms.push(alarm);
+      } catch (e) {
+        // Not queued, so not raised: the consumer retries the message and must not find it deduplicated.
+        admission.release();
+        throw e;
       }
     }
     d.metrics.outboxDepth.set(d.outbox.depth);

@@ -9,7 +9,7 @@ import { BEHAVIOURS, PERMIT_TYPES } from './vocabulary.js';
  */
 export const MESSAGE_VERSION = 1;
 
-const identifier = z.string().regex(IDENTIFIER_PATTERN, 'must match [A-Za-z0-9_.-]{1,64}');
+const identifier = z.string().regex(IDENTIFIER_PATTERN, '1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit');
 
 // CIDv0 (base58btc sha2-256) or CIDv1 in base32, the two forms kubo prints.
 const CID = /^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$/;

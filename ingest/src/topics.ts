@@ -13,7 +13,8 @@ export const TOPIC_VERSION = 'v1';
 export const CHANNELS = ['env', 'ai', 'permits'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+// Starts with a letter or digit, like the ledger's ids, so every topic id is a valid ledger id.
+export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const SEGMENT = IDENTIFIER_PATTERN;
 
 export interface TopicAddress {

@@ -13,21 +13,30 @@ describe('alarms', () => {
   describe('dedup window', () => {
     it('raises one alarm per area and kind per window', () => {
       const d = new AlarmDeduper(W);
-      expect(d.admit('s', 'a', 'k', 3, T0)).to.equal(T0);
-      expect(d.admit('s', 'a', 'k', 3, T0 + W - 1)).to.equal(undefined);
-      expect(d.admit('s', 'a', 'k', 4, T0 + 10)).to.equal(undefined);
+      expect(d.admit('s', 'a', 'k', 3, T0)?.windowStart).to.equal(T0);
+      expect(d.admit('s', 'a', 'k', 3, T0 + W - 1)?.windowStart).to.equal(undefined);
+      expect(d.admit('s', 'a', 'k', 4, T0 + 10)?.windowStart).to.equal(undefined);
       // Another kind or another area is another alarm.
-      expect(d.admit('s', 'a', 'other', 3, T0 + 10)).to.equal(T0);
-      expect(d.admit('s', 'b', 'k', 3, T0 + 10)).to.equal(T0);
+      expect(d.admit('s', 'a', 'other', 3, T0 + 10)?.windowStart).to.equal(T0);
+      expect(d.admit('s', 'b', 'k', 3, T0 + 10)?.windowStart).to.equal(T0);
       // The window boundary belongs to the next window.
-      expect(d.admit('s', 'a', 'k', 3, T0 + W)).to.equal(T0 + W);
+      expect(d.admit('s', 'a', 'k', 3, T0 + W)?.windowStart).to.equal(T0 + W);
     });
     it('lets an escalation through within the window, once', () => {
       const d = new AlarmDeduper(W);
-      expect(d.admit('s', 'a', 'k', 3, T0)).to.equal(T0);
-      expect(d.admit('s', 'a', 'k', 1, T0 + 5)).to.equal(T0);
-      expect(d.admit('s', 'a', 'k', 1, T0 + 6)).to.equal(undefined);
-      expect(d.admit('s', 'a', 'k', 2, T0 + 7)).to.equal(undefined);
+      expect(d.admit('s', 'a', 'k', 3, T0)?.windowStart).to.equal(T0);
+      expect(d.admit('s', 'a', 'k', 1, T0 + 5)?.windowStart).to.equal(T0);
+      expect(d.admit('s', 'a', 'k', 1, T0 + 6)?.windowStart).to.equal(undefined);
+      expect(d.admit('s', 'a', 'k', 2, T0 + 7)?.windowStart).to.equal(undefined);
+    });
+    it('a released admission lets the same alarm through again (it could not be queued)', () => {
+      const d = new AlarmDeduper(W);
+      expect(d.admit('s', 'a', 'k', 3, T0)?.windowStart).to.equal(T0);
+      const escalation = d.admit('s', 'a', 'k', 1, T0 + 1)!;
+      escalation.release();
+      // Back to grade 3 raised: the escalation passes again, a repeat of grade 3 still does not.
+      expect(d.admit('s', 'a', 'k', 3, T0 + 2)).to.equal(undefined);
+      expect(d.admit('s', 'a', 'k', 1, T0 + 3)?.windowStart).to.equal(T0);
     });
     it('windows come from the source time, so a redelivery hours later lands in the same window', () => {
       const a = new AlarmDeduper(W);
