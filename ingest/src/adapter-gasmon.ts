@@ -13,7 +13,7 @@ import { isRecord, type AdapterResult, type VendorAdapter } from './vendor-adapt
  */
 
 // LEL of the calibration gas in % by volume; the permit criterion depends on it.
-const GAS_LEL_VOL_PCT: Record<string, number> = { CH4: 5.0, H2: 4.0, C3H8: 2.1, C4H10: 1.8, C2H4: 2.7, C2H6: 3.0 };
+export const GASMON_GAS_LEL_VOL_PCT: Readonly<Record<string, number>> = { CH4: 5.0, H2: 4.0, C3H8: 2.1, C4H10: 1.8, C2H4: 2.7, C2H6: 3.0 };
 // mg/m³ → ppm at 25 °C and 1 atm: ppm = mg/m³ × 24.45 / molar mass.
 const MOLAR_MASS: Record<string, number> = { CO: 28.01, H2S: 34.08 };
 
@@ -43,7 +43,7 @@ export const gasmonAdapter: VendorAdapter = {
         case 'EX': {
           if (unit !== '%LEL') return { ok: false, reason: `gasmon: EX unit ${unit}, expected %LEL` };
           const gas = typeof c.gas === 'string' ? c.gas : 'CH4';
-          const lel = GAS_LEL_VOL_PCT[gas];
+          const lel = GASMON_GAS_LEL_VOL_PCT[gas];
           if (lel === undefined) return { ok: false, reason: `gasmon: unknown calibration gas ${gas}` };
           reading.flammableLelPct = value;
           reading.flammableGasLelVolPct = lel;

@@ -10,7 +10,7 @@ import { isRecord, type AdapterResult, type VendorAdapter } from './vendor-adapt
  *     "box": [x1, y1, x2, y2], "frame": { "w": 1920, "h": 1080 }, "time": 1764493200,
  *     "clip": { "cid": "bafy..." } }
  */
-const CODES: Record<number, Behaviour> = {
+export const VISIONBOX_CODES: Readonly<Record<number, Behaviour>> = {
   101: 'no_helmet',
   102: 'no_harness',
   103: 'no_protective_clothing',
@@ -33,7 +33,7 @@ export const visionboxAdapter: VendorAdapter = {
     if (typeof eventId !== 'string' || typeof cam !== 'string' || !isRecord(event) || typeof score !== 'number') {
       return { ok: false, reason: 'visionbox: eventId, cam, event and score are required' };
     }
-    const behaviour = typeof event.code === 'number' ? CODES[event.code] : undefined;
+    const behaviour = typeof event.code === 'number' ? VISIONBOX_CODES[event.code] : undefined;
     if (!behaviour) return { ok: false, reason: `visionbox: unknown event code ${String(event.code)}` };
     if (!Array.isArray(box) || box.length !== 4 || !box.every((n) => typeof n === 'number')) {
       return { ok: false, reason: 'visionbox: box must be [x1, y1, x2, y2]' };

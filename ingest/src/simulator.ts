@@ -9,6 +9,7 @@ import { signStandardMessage } from './message-signature.js';
 import { SCENARIOS, scenarioMessages, type Scenario } from './scenarios.js';
 import { defaultLayout, layoutDeviceIds, type SiteLayout } from './site-layout.js';
 import { topicFor } from './topics.js';
+import { toGasmon, toVisionbox } from './vendor-payloads.js';
 
 /**
  * Edge simulator. Publishes a site's streams over MQTT (QoS 1) as its devices would, each message
@@ -17,6 +18,7 @@ import { topicFor } from './topics.js';
  *   tsx src/simulator.ts keys --out keys.json [--site site-1]
  *   tsx src/simulator.ts run --url mqtt://127.0.0.1:1883 --keys keys.json --scenario gas-leak \
  *       [--site site-1] [--ticks 90] [--tick-ms 1000] [--fast] [--start ISO] [--seed 1] [--unsigned]
+ *       [--vendor]   (readings as gasmon frames, detections as visionbox events, on raw/ topics)
  *
  * `--fast` publishes as quickly as the broker acknowledges, with simulated timestamps; without it
  * one tick is published per tick interval in real time.
@@ -32,6 +34,8 @@ export interface SimulationOptions {
   seed: number;
   fast: boolean;
   sign: boolean;
+  /** Publish readings as gasmon frames and detections as visionbox events on raw/ topics. */
+  vendorPayloads?: boolean;
   topicRoot?: string;
   clientId?: string;
 }
@@ -58,6 +62,7 @@ export async function runSimulation(o: SimulationOptions): Promise<StandardMessa
   const sent: StandardMessage[] = [];
   const root = o.topicRoot ?? 'ledger';
   let tickAt = -1;
+  let vendorSeq = 0;
   const started = Date.now();
   try {
     for (const raw of scenarioMessages(o.layout, { scenario: o.scenario, startMs: o.startMs, ticks: o.ticks, tickMs: o.tickMs, seed: o.seed })) {
@@ -67,8 +72,17 @@ export async function runSimulation(o: SimulationOptions): Promise<StandardMessa
         const wait = due - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
+      const address = { siteId: raw.siteId, areaId: raw.areaId, deviceId: raw.deviceId };
+      if (o.vendorPayloads && raw.kind !== 'permits') {
+        // Vendor devices cannot sign our envelope; their payloads go out as they are.
+        const vendor = raw.kind === 'env' ? toGasmon(raw, ++vendorSeq) : toVisionbox(raw);
+        const topic = topicFor(root, { ...address, channel: 'raw', vendor: raw.kind === 'env' ? 'gasmon' : 'visionbox' });
+        await client.publishAsync(topic, JSON.stringify(vendor.payload), { qos: 1 });
+        sent.push({ ...raw, messageId: vendor.messageId });
+        continue;
+      }
       const message = await prepareMessage(o.keyring, raw, o.sign);
-      const topic = topicFor(root, { siteId: message.siteId, areaId: message.areaId, deviceId: message.deviceId, channel: message.kind });
+      const topic = topicFor(root, { ...address, channel: message.kind });
       await client.publishAsync(topic, JSON.stringify(message), { qos: 1, retain: message.kind === 'permits' });
       sent.push(message);
     }
@@ -102,6 +116,7 @@ async function cli(argv: string[]): Promise<void> {
       'utc-offset-minutes': { type: 'string', default: '480' },
       fast: { type: 'boolean', default: false },
       unsigned: { type: 'boolean', default: false },
+      vendor: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
     },
   });
@@ -132,6 +147,7 @@ async function cli(argv: string[]): Promise<void> {
       seed: Number(values.seed),
       fast: values.fast,
       sign: !values.unsigned,
+      vendorPayloads: values.vendor,
     });
     process.stdout.write(`${JSON.stringify({ scenario, site: layout.siteId, published: sent.length })}\n`);
     return;

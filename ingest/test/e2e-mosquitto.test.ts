@@ -121,6 +121,20 @@ describe('end to end over a real Mosquitto', function () {
     expect(recoverAlarmSigner(alarm!)).to.equal(keyring.wallet('cam-reactor-3')!.address);
   });
 
+  it('vendor payloads (gasmon, visionbox) go through their adapters to the same alarms', async () => {
+    const s = await start();
+    const leak = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: false, vendorPayloads: true });
+    const guardian = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0 + 3_600_000, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: false, vendorPayloads: true });
+    await waitFor(handledAll([...leak, ...guardian]), 20_000, 'every vendor message to be handled');
+    expect(s.deadLetters.readAll()).to.deep.equal([]);
+    expect(accepted.some((m) => m.messageId === 'gas-tank-farm-1')).to.equal(true);
+    const kinds = s.outbox.pending().map((e) => `${e.alarm.fields.areaId} ${e.alarm.fields.kind} ${e.alarm.fields.grade}`);
+    expect(kinds).to.include('tank-farm flammable_gas_above_permit_criterion 1');
+    const camera = s.outbox.pending().find((e) => e.alarm.fields.kind === 'behaviour.guardian_absent')?.alarm.fields;
+    expect(camera?.clipCid).to.match(/^bafkrei/);
+    expect(camera?.deviceId).to.equal('cam-reactor-3');
+  });
+
   it('a broker restart during a burst of 1,000 messages loses nothing', async () => {
     const s = await start();
     // 1,000 readings 100 ms apart: two dedup windows. Three incidents with hard-rule alarms; oxygen
