@@ -133,7 +133,22 @@ export async function toSignedOff(h: Harness, permitNo: string, o: Record<string
   await h.ok('permit', 'Apply', who.applicant, application(permitNo, o));
   await h.ok('permit', 'AssessRisk', who.pic, { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
   await h.ok('permit', 'RecordGasTest', who.analyst, gasTest(permitNo, {}, h.now));
-  await h.ok('permit', 'SignOff', who.approverUnit, { permitNo, stepId: 'approval', atSite: true });
+  await signAll(h, permitNo);
+}
+
+/** Signs every remaining step with suitable, distinct signers (the work unit's approver for its steps). */
+export async function signAll(h: Harness, permitNo: string): Promise<void> {
+  const p = await h.read('permit', 'Get', who.pic, { permitNo });
+  for (const step of p.template.signOffSteps as { stepId: string; role: string; department: string | null; distinctSigners: number }[]) {
+    for (let i = 0; i < step.distinctSigners; i++) {
+      const dept = step.department === '$work_unit' ? p.workUnit : (step.department ?? undefined);
+      const signer =
+        step.role === 'approver' && dept === WORK_UNIT
+          ? who.approverUnit
+          : caller(step.role, { dept, workerId: workerId(`signer-${step.stepId}-${i}`) });
+      await h.ok('permit', 'SignOff', signer, { permitNo, stepId: step.stepId, atSite: true });
+    }
+  }
 }
 
 export async function gateAll(h: Harness, permitNo: string, workers: string[] = [W1, W2]): Promise<void> {

@@ -1,3 +1,4 @@
+import './quiet-logs';
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import type { Context } from 'fabric-contract-api';

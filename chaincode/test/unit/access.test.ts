@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import { ENTERPRISE_MSP, REGULATOR_MSP, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
+import { TX_ACCESS } from '../../src/access';
+import { CONTRACTS, caller, type ContractName } from '../support/harness';
+import { application, CONFIRMER, fresh, seed, toActive, W1, who } from '../support/fixtures';
+
+describe('access control', () => {
+  it('every transaction of every contract has an access rule, and every rule names a real transaction', () => {
+    const names: string[] = [];
+    for (const [cname, c] of Object.entries(CONTRACTS)) {
+      if (cname === 'heartbeat') continue;
+      const proto = Object.getPrototypeOf(c) as Record<string, unknown>;
+      for (const m of Object.getOwnPropertyNames(proto)) {
+        if (m !== 'constructor' && /^[A-Z]/.test(m) && typeof proto[m] === 'function') names.push(`${cname}:${m}`);
+      }
+    }
+    expect(names.filter((n) => TX_ACCESS[n] === undefined)).to.deep.equal([]);
+    expect(Object.keys(TX_ACCESS).filter((k) => !names.includes(k))).to.deep.equal([]);
+  });
+
+  it('a certificate without ledger.role, or with an unknown role, is FORBIDDEN', async () => {
+    const h = fresh();
+    const noRole = { mspId: ENTERPRISE_MSP, id: 'x509::/CN=nobody', attrs: {} };
+    const m = await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', noRole, { workerId: W1 });
+    expect(m).to.contain(ROLE_ATTRIBUTE);
+    await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', { ...noRole, attrs: { [ROLE_ATTRIBUTE]: 'superuser' } }, { workerId: W1 });
+  });
+
+  it('wrong role is refused for each enterprise write', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('FORBIDDEN', 'permit', 'Apply', who.pic, application('A-1'));
+    await h.fails('FORBIDDEN', 'permit', 'Apply', who.gateway, application('A-1'));
+    await h.ok('permit', 'Apply', who.applicant, application('A-1'));
+    await h.fails('FORBIDDEN', 'permit', 'AssessRisk', who.applicant, { permitNo: 'A-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
+    await h.fails('FORBIDDEN', 'permit', 'RecordGasTest', who.pic, { permitNo: 'A-1', testId: 't', sampleTakenAt: '2026-06-01T08:00:00Z', lelClass: 'lel_ge_4', flammableVolPct: 0 });
+    await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', who.applicant, { workerId: CONFIRMER });
+    await h.fails('FORBIDDEN', 'device', 'Register', who.gateway, { deviceId: 'd', siteId: 's', areaId: 'a', address: '0x' + '1'.repeat(40), kind: 'camera' });
+    await h.fails('FORBIDDEN', 'alarm', 'Acknowledge', who.gateway, { alarmId: 'a' });
+    await h.fails('FORBIDDEN', 'alarm', 'ReviewDetection', who.safety1, { alarmId: 'a', verdict: 'true_positive' });
+    await h.fails('FORBIDDEN', 'template', 'Publish', who.applicant, {});
+  });
+
+  it('the right role in the wrong org is refused', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('FORBIDDEN', 'permit', 'Apply', caller('applicant', { msp: REGULATOR_MSP }), application('A-2'));
+    await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', caller('credential_officer', { msp: 'OtherMSP' }), { workerId: CONFIRMER });
+    await h.fails('FORBIDDEN', 'permit', 'Flag', caller('regulator', { msp: ENTERPRISE_MSP }), { permitNo: 'A-2', flagId: 'f', reason: 'x' });
+    await h.fails('FORBIDDEN', 'permit', 'Get', caller('regulator', { msp: 'OtherMSP' }), { permitNo: 'A-2' });
+  });
+
+  it('regulators and auditors read and flag, but cannot run the permit', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'A-3');
+    for (const r of [who.regulator, who.auditor]) {
+      await h.fails('FORBIDDEN', 'permit', 'Suspend', r, { permitNo: 'A-3', reason: 'violation' });
+      await h.fails('FORBIDDEN', 'permit', 'Revoke', r, { permitNo: 'A-3', reason: 'x' });
+      await h.fails('FORBIDDEN', 'permit', 'SignOff', r, { permitNo: 'A-3', stepId: 'approval' });
+      await h.fails('FORBIDDEN', 'credential', 'RecordGateCheck', r, { gateCheckId: 'g', permitNo: 'A-3', workerId: W1, qr: { passed: true }, face: { scoreBp: 1, deviceId: 'gate-1' }, health: { passed: true } });
+      await h.fails('FORBIDDEN', 'credential', 'ReadPersonalData', r, { accessId: 'x' });
+      const p = await h.read('permit', 'Get', r, { permitNo: 'A-3' });
+      expect(p.status).to.equal('active');
+    }
+    const flag = await h.ok('permit', 'Flag', who.auditor, { permitNo: 'A-3', flagId: 'f-1', reason: 'Gas test times look copied' });
+    expect(flag.flaggedBy.role).to.equal('auditor');
+    await h.fails('ALREADY_EXISTS', 'permit', 'Flag', who.regulator, { permitNo: 'A-3', flagId: 'f-1', reason: 'again' });
+    const flags = await h.read('permit', 'GetFlags', who.applicant, { permitNo: 'A-3' });
+    expect(flags).to.have.length(1);
+    // flagging changes nothing on the permit itself
+    const p = await h.read('permit', 'Get', who.regulator, { permitNo: 'A-3' });
+    expect(p.history.map((s: { action: string }) => s.action)).to.not.include('flag');
+  });
+
+  it('only the step role signs; SignOff is closed to device gateways', async () => {
+    expect(TX_ACCESS['permit:SignOff']?.[ENTERPRISE_MSP]).to.not.include('device_gateway');
+    expect(TX_ACCESS['permit:SignOff']?.[REGULATOR_MSP]).to.equal(undefined);
+  });
+});
+
+describe('bad input returns a coded error and changes no state', () => {
+  it('malformed JSON, wrong types, missing and unknown fields', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, '{not json');
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, '[]');
+    const app = application('V-1') as Record<string, unknown>;
+    const { workers: _w, ...noWorkers } = app;
+    const m = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, noWorkers);
+    expect(m).to.contain('workers');
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, plannedStart: 1234 });
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, plannedStart: 'tomorrow' });
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, operationType: 'diving' });
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, level: 'IV' });
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, workers: ['110101199001011234'] });
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, workers: [W1, W1] });
+    const extra = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, workerNames: ['Zhang San'] });
+    expect(extra).to.contain('workerNames');
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, permitNo: '../x' });
+    await h.fails('VALIDATION_FAILED', 'permit', 'Complete', who.pic, { permitNo: 'V-1', siteRestored: false });
+    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, { permitNo: 'V-1', testId: 't', sampleTakenAt: '2026-06-01T08:00:00Z', lelClass: 'lel_ge_4', flammableVolPct: '0.1' });
+    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, { permitNo: 'V-1', testId: 't', sampleTakenAt: '2026-06-01T08:00:00Z', lelClass: 'lel_ge_4', flammableVolPct: -1 });
+  });
+
+  it('unknown permit is NOT_FOUND; wrong state INVALID_STATE; a sample from the future VALIDATION_FAILED', async () => {
+    const h = fresh();
+    await seed(h);
+    for (const fn of ['Issue', 'Activate', 'Expire', 'Get'] as const) {
+      const who_ = fn === 'Issue' ? who.approverUnit : fn === 'Expire' ? who.safety1 : who.pic;
+      const c: ContractName = 'permit';
+      await h.fails('NOT_FOUND', c, fn, who_, { permitNo: 'NOPE-1' });
+    }
+    await h.ok('permit', 'Apply', who.applicant, application('V-2'));
+    await h.fails('INVALID_STATE', 'permit', 'Suspend', who.pic, { permitNo: 'V-2', reason: 'weather' });
+    await h.ok('permit', 'AssessRisk', who.pic, { permitNo: 'V-2', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, { permitNo: 'V-2', testId: 't', sampleTakenAt: new Date(h.now + 1000).toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0 });
+  });
+});

@@ -1,0 +1,162 @@
+import { expect } from 'chai';
+import { Wallet } from 'ethers';
+import type { AlarmRecord, DeviceRecord, PermitRecord } from '@compliance-ledger/schema';
+import { caller, T0 } from '../support/harness';
+import { alarmFields, CAMERA_KEY, fresh, gasTest, gateAll, HOUR, iso, MIN, seed, SENSOR_KEY, signAlarm, SITE, toActive, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
+
+async function alarmInput(o: Parameters<typeof alarmFields>[0] = {}, key = CAMERA_KEY) {
+  const alarm = alarmFields(o);
+  return { alarm, signature: await signAlarm(key, alarm) };
+}
+
+describe('devices', () => {
+  it('registers with a checksummed address, refuses duplicates, disables and re-enables', async () => {
+    const h = fresh();
+    const d = await h.ok<DeviceRecord>('device', 'Register', who.admin, { deviceId: 'cam-9', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address.toLowerCase(), kind: 'camera' });
+    expect(d.address).to.equal(CAMERA_KEY.address);
+    expect(d.ownerMsp).to.equal('EnterpriseMSP');
+    await h.fails('ALREADY_EXISTS', 'device', 'Register', who.admin, { deviceId: 'cam-9', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'camera' });
+    await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, { deviceId: 'cam-8', siteId: SITE, areaId: ZONE, address: '0x123', kind: 'camera' });
+    await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, { deviceId: 'cam-8', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'drone' });
+    await h.ok('device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'Lens cracked' });
+    await h.fails('INVALID_STATE', 'device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'again' });
+    const back = await h.ok<DeviceRecord>('device', 'SetStatus', who.admin, { deviceId: 'cam-9', status: 'active', reason: 'Repaired' });
+    expect(back.statusHistory.map((s) => s.status)).to.deep.equal(['disabled', 'active']);
+  });
+});
+
+describe('alarms: signature, replay, devices', () => {
+  it('accepts an alarm signed by the registered key', async () => {
+    const h = fresh();
+    await seed(h);
+    const a = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, await alarmInput({ grade: 4 }));
+    expect(a).to.include({ status: 'open', signer: CAMERA_KEY.address, grade: 4, deviceKind: 'camera' });
+    expect(a.recordedAt).to.equal(iso(h.now));
+  });
+  it('refuses a replay of the same alarm id with REPLAY', async () => {
+    const h = fresh();
+    await seed(h);
+    const input = await alarmInput({ grade: 4 });
+    await h.ok('alarm', 'Record', who.gateway, input);
+    await h.fails('REPLAY', 'alarm', 'Record', who.gateway, input);
+  });
+  it('refuses a signature by another key, a tampered field, and a malformed signature', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({}, Wallet.createRandom()));
+    const good = await alarmInput({ grade: 3 });
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...good.alarm, grade: 4 } });
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: '0x' + '00'.repeat(65) });
+    await h.fails('VALIDATION_FAILED', 'alarm', 'Record', who.gateway, { ...good, signature: '0x1234' });
+    // the sensor's key signing as the camera is refused too
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({ deviceId: 'cam-1' }, SENSOR_KEY));
+  });
+  it('refuses unknown and disabled devices, and devices of another area', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('NOT_FOUND', 'alarm', 'Record', who.gateway, await alarmInput({ deviceId: 'cam-404' }));
+    await h.ok('device', 'SetStatus', who.admin, { deviceId: 'cam-1', status: 'disabled', reason: 'Decommissioned' });
+    await h.fails('FORBIDDEN', 'alarm', 'Record', who.gateway, await alarmInput());
+    await h.ok('device', 'SetStatus', who.admin, { deviceId: 'cam-1', status: 'active', reason: 'Back' });
+    await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, await alarmInput({ areaId: 'zone-z' }));
+  });
+});
+
+describe('alarms: automatic suspension', () => {
+  it('a grade I alarm suspends the active permits of its area in the same transaction', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'AL-1');
+    h.now = T0 + 2 * HOUR;
+    const r = await h.submit('alarm', 'Record', who.gateway, await alarmInput({ grade: 1, kind: 'flammable_gas' }));
+    expect(r.ok, r.error?.message).to.equal(true);
+    expect(r.events).to.have.length(1);
+    const event = JSON.parse(r.events[0]?.payload as string);
+    expect(event.type).to.equal('AlarmRecorded');
+    expect(event.payload.suspendedPermits.map((p: PermitRecord) => p.permitNo)).to.deep.equal(['AL-1']);
+    const p = await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-1' });
+    expect(p.status).to.equal('suspended');
+    expect(p.suspension).to.deep.equal({ reason: 'alarm', alarmId: 'alarm-1', note: 'flammable_gas grade 1', at: iso(T0 + 2 * HOUR) });
+    expect(p.history[p.history.length - 1]?.actor.role).to.equal('device_gateway');
+  });
+
+  it('grade II suspends, grade III does not (default threshold II); a stricter policy changes that', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'AL-3');
+    await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'g3', grade: 3 }));
+    expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-3' })).status).to.equal('active');
+    await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'g2', grade: 2 }));
+    expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-3' })).status).to.equal('suspended');
+  });
+
+  it('only permits of the alarm area are suspended, only active ones, and others cannot start meanwhile', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('device', 'Register', who.admin, { deviceId: 'cam-b', siteId: SITE, areaId: 'zone-b', address: CAMERA_KEY.address, kind: 'camera' });
+    await toActive(h, 'AL-A');
+    await toActive(h, 'AL-B', { location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x: 200, y: 0 }, fireExplosionZone: false } });
+    await toSignedOff(h, 'AL-C');
+    await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'AL-C' });
+    const rec = await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'b-1', deviceId: 'cam-b', areaId: 'zone-b', grade: 1 }));
+    expect(rec.suspendedPermitNos).to.deep.equal(['AL-B']);
+    expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-A' })).status).to.equal('active');
+    expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-B' })).status).to.equal('suspended');
+    // an alarm in zone-a suspends AL-A; the issued permit AL-C stays issued but cannot become active
+    await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'a-1', grade: 2 }));
+    expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-A' })).status).to.equal('suspended');
+    expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-C' })).status).to.equal('issued');
+    await h.ok('permit', 'Brief', who.pic, { permitNo: 'AL-C', briefedWorkerIds: [W1, W2] });
+    await gateAll(h, 'AL-C');
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('AL-C', {}, h.now));
+    const m = await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'AL-C' });
+    expect(m).to.contain('a-1');
+  });
+
+  it('resuming needs the alarm closed; acknowledgement and closure record who, when and response time', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'AL-5');
+    h.now = T0 + 2 * HOUR;
+    await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'x-1', grade: 1 }));
+    await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'x-2', areaId: 'elsewhere' }));
+    h.now = T0 + 2 * HOUR + 38_000;
+    await h.fails('INVALID_STATE', 'alarm', 'Close', who.safety1, { alarmId: 'x-1', note: 'Gas source isolated' });
+    const ack = await h.ok<AlarmRecord>('alarm', 'Acknowledge', who.guardian, { alarmId: 'x-1' });
+    expect(ack.responseMs).to.equal(38_000);
+    expect(ack.acknowledgedBy?.role).to.equal('guardian');
+    expect(ack.acknowledgedAt).to.equal(iso(T0 + 2 * HOUR + 38_000));
+    await h.fails('INVALID_STATE', 'alarm', 'Acknowledge', who.safety1, { alarmId: 'x-1' });
+    await h.fails('INVALID_STATE', 'permit', 'Resume', who.pic, { permitNo: 'AL-5' });
+    await h.fails('RULE_VIOLATION', 'alarm', 'Close', who.safety1, { alarmId: 'x-1' });
+    h.now = T0 + 2 * HOUR + 20 * MIN;
+    const closed = await h.ok<AlarmRecord>('alarm', 'Close', who.safety1, { alarmId: 'x-1', note: 'Gas source isolated' });
+    expect(closed).to.include({ status: 'closed', resolution: 'Gas source isolated', closedAt: iso(T0 + 2 * HOUR + 20 * MIN) });
+    expect(await h.read('alarm', 'ListOpen', who.regulator, { siteId: SITE })).to.deep.equal([]);
+    // 20 min interruption of level-2 hot work: no re-test needed
+    const resumed = await h.ok<PermitRecord>('permit', 'Resume', who.pic, { permitNo: 'AL-5' });
+    expect(resumed.status).to.equal('active');
+  });
+
+});
+
+describe('alarms: review of AI detections', () => {
+  it('a reviewer marks a camera detection true or false positive once', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'ai-1', grade: 4 }));
+    const regReviewer = caller('reviewer', { msp: 'RegulatorMSP' });
+    const r = await h.ok<AlarmRecord>('alarm', 'ReviewDetection', regReviewer, { alarmId: 'ai-1', verdict: 'false_positive', note: 'Helmet present, occluded' });
+    expect(r.review).to.deep.include({ verdict: 'false_positive', note: 'Helmet present, occluded' });
+    expect(r.review?.reviewer.mspId).to.equal('RegulatorMSP');
+    await h.fails('ALREADY_EXISTS', 'alarm', 'ReviewDetection', who.reviewer, { alarmId: 'ai-1', verdict: 'true_positive' });
+    await h.fails('VALIDATION_FAILED', 'alarm', 'ReviewDetection', who.reviewer, { alarmId: 'ai-1', verdict: 'maybe' });
+    await h.fails('NOT_FOUND', 'alarm', 'ReviewDetection', who.reviewer, { alarmId: 'ai-404', verdict: 'true_positive' });
+  });
+  it('sensor readings are not AI detections', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 's-1', deviceId: 'gas-1', kind: 'lel_high', grade: 4 }, SENSOR_KEY));
+    await h.fails('RULE_VIOLATION', 'alarm', 'ReviewDetection', who.reviewer, { alarmId: 's-1', verdict: 'true_positive' });
+  });
+});

@@ -1,0 +1,344 @@
+import { expect } from 'chai';
+import type { PermitRecord } from '@compliance-ledger/schema';
+import { caller, T0, workerId } from '../support/harness';
+import {
+  application,
+  certificate,
+  CONFIRMER,
+  DAY,
+  fresh,
+  gasTest,
+  gateAll,
+  GUARDIAN,
+  HOUR,
+  iso,
+  MIN,
+  PIC,
+  seed,
+  SITE,
+  toActive,
+  toSignedOff,
+  W1,
+  W2,
+  who,
+  ZONE,
+} from '../support/fixtures';
+
+const confirmAll = (permitNo: string) => ({ permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+
+describe('permit rules at application', () => {
+  it('hot work level 1: an 8 h window is accepted, 8 h + 1 s is refused', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('L1-A', { level: '1', plannedEnd: iso(T0 + 9 * HOUR + 1000) }));
+    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('L1-B', { level: '1', plannedEnd: iso(T0 + 9 * HOUR) }));
+    expect(p.template.maxValidityMinutes).to.equal(480);
+  });
+  it('hot work level 2: 72 h accepted, 72 h + 1 s refused', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application('L2-A', { plannedEnd: iso(T0 + 73 * HOUR) }));
+    await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('L2-B', { plannedEnd: iso(T0 + 73 * HOUR + 1000) }));
+  });
+  it('night or holiday raises level 2 to level 1 and its 8 h limit', async () => {
+    const h = fresh();
+    await seed(h);
+    const m = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('N-1', { nightOrHoliday: true, plannedEnd: iso(T0 + 10 * HOUR) }));
+    expect(m).to.contain('8 h');
+    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('N-2', { nightOrHoliday: true }));
+    expect(p.level).to.equal('1');
+    expect(p.requestedLevel).to.equal('2');
+    expect(p.template.signOffSteps.map((s) => s.stepId)).to.deep.equal(['safety-review', 'approval']);
+  });
+  it('the guardian cannot be a worker', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('G-1', { guardianId: W1 }));
+  });
+  it('permit numbers are unique', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application('U-1'));
+    await h.fails('ALREADY_EXISTS', 'permit', 'Apply', who.applicant, application('U-1'));
+  });
+  it('workers must be registered, active and hold the required certificate for the whole window', async () => {
+    const h = fresh();
+    await seed(h);
+    const stranger = workerId('never-registered');
+    await h.fails('NOT_FOUND', 'permit', 'Apply', who.applicant, application('C-1', { workers: [W1, stranger] }));
+    // CONFIRMER is registered but holds no welding certificate
+    const m = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('C-2', { workers: [W1, CONFIRMER] }));
+    expect(m).to.contain('no welding_cutting certificate');
+    // W2's certificate review falls due inside a long window
+    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-w1-b', CONFIRMER, 'welding_cutting', { reviewDue: iso(T0 + 5 * HOUR) }));
+    const m2 = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('C-3', { workers: [CONFIRMER] }));
+    expect(m2).to.contain('review falls due');
+    await h.ok('credential', 'SetWorkerStatus', who.officer, { workerId: W2, status: 'suspended', reason: 'Medical leave' });
+    await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('C-4'));
+  });
+  it('every measure needs a named confirmation during risk assessment', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application('R-1'));
+    await h.fails('RULE_VIOLATION', 'permit', 'AssessRisk', who.pic, { permitNo: 'R-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
+    await h.fails('VALIDATION_FAILED', 'permit', 'AssessRisk', who.pic, { permitNo: 'R-1', confirmations: [{ measureId: 'm9', confirmedBy: CONFIRMER }, { measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    const p = await h.ok<PermitRecord>('permit', 'AssessRisk', who.pic, confirmAll('R-1'));
+    expect(p.confirmations).to.have.length(2);
+  });
+});
+
+describe('permit rules at sign-off', () => {
+  async function assessedSpecial(h: ReturnType<typeof fresh>, permitNo: string) {
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application(permitNo, { level: 'special', plannedEnd: iso(T0 + 8 * HOUR) }));
+    await h.ok('permit', 'AssessRisk', who.pic, confirmAll(permitNo));
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest(permitNo, {}, h.now));
+  }
+  it('special hot work: dual safety review by two distinct people, then the leader approves at the site', async () => {
+    const h = fresh();
+    await assessedSpecial(h, 'S-1');
+    await h.fails('INVALID_STATE', 'permit', 'SignOff', who.approverLeader, { permitNo: 'S-1', stepId: 'approval', atSite: true });
+    const one = await h.ok<PermitRecord>('permit', 'SignOff', who.safety1, { permitNo: 'S-1', stepId: 'safety-review' });
+    expect(one.status).to.equal('signing_off');
+    // the same person again (same certificate) is refused
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', who.safety1, { permitNo: 'S-1', stepId: 'safety-review' });
+    // a second certificate of the same person (same worker id) is refused too
+    const sameHuman = caller('safety_officer', { dept: 'safety', workerId: who.safety1.attrs['ledger.workerId'] });
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', sameHuman, { permitNo: 'S-1', stepId: 'safety-review' });
+    await h.ok('permit', 'SignOff', who.safety2, { permitNo: 'S-1', stepId: 'safety-review' });
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', who.approverLeader, { permitNo: 'S-1', stepId: 'approval', atSite: false });
+    await h.fails('FORBIDDEN', 'permit', 'SignOff', who.approverUnit, { permitNo: 'S-1', stepId: 'approval', atSite: true });
+    const done = await h.ok<PermitRecord>('permit', 'SignOff', who.approverLeader, { permitNo: 'S-1', stepId: 'approval', atSite: true });
+    expect(done.status).to.equal('signed_off');
+    expect(done.signOffs.map((s) => s.stepId)).to.deep.equal(['safety-review', 'safety-review', 'approval']);
+  });
+  it('the step role is enforced: an approver cannot sign a safety review', async () => {
+    const h = fresh();
+    await assessedSpecial(h, 'S-2');
+    const m = await h.fails('FORBIDDEN', 'permit', 'SignOff', caller('approver', { dept: 'safety', workerId: workerId('a') }), { permitNo: 'S-2', stepId: 'safety-review' });
+    expect(m).to.contain('safety_officer');
+  });
+  it('an approver who is a worker or the guardian on the permit is refused; a signer without ledger.workerId too', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application('S-3'));
+    await h.ok('permit', 'AssessRisk', who.pic, confirmAll('S-3'));
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('S-3', {}, h.now));
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: W1 }), { permitNo: 'S-3', stepId: 'approval', atSite: true });
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: GUARDIAN }), { permitNo: 'S-3', stepId: 'approval', atSite: true });
+    await h.fails('FORBIDDEN', 'permit', 'SignOff', caller('approver', { dept: 'unit-a' }), { permitNo: 'S-3', stepId: 'approval', atSite: true });
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', who.approverUnit, { permitNo: 'S-3', stepId: 'no-such-step', atSite: true });
+  });
+  it('acceptance by a worker on the permit is refused', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'S-4');
+    await h.ok('permit', 'Complete', who.pic, { permitNo: 'S-4', siteRestored: true });
+    await h.fails('RULE_VIOLATION', 'permit', 'Close', caller('acceptor', { workerId: W2 }), { permitNo: 'S-4', accepted: true });
+  });
+});
+
+describe('permit rules at issue and start', () => {
+  it('the gas test must be at most 30 min old when work starts: 30 min passes, 30 min + 1 s fails', async () => {
+    for (const [age, ok] of [[30 * MIN, true], [30 * MIN + 1000, false]] as const) {
+      const h = fresh();
+      await seed(h);
+      await toSignedOff(h, 'G-1');
+      await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'G-1' });
+      await h.ok('permit', 'Brief', who.pic, { permitNo: 'G-1', briefedWorkerIds: [W1, W2] });
+      h.now = T0 + HOUR - age;
+      await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('G-1', {}, h.now));
+      h.now = T0 + HOUR - 5 * MIN;
+      await gateAll(h, 'G-1');
+      h.now = T0 + HOUR;
+      if (ok) await h.ok('permit', 'Activate', who.pic, { permitNo: 'G-1' });
+      else await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'G-1' });
+    }
+  });
+  it('a failing fresh test does not count', async () => {
+    const h = fresh();
+    await seed(h);
+    await toSignedOff(h, 'G-2');
+    await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'G-2' });
+    await h.ok('permit', 'Brief', who.pic, { permitNo: 'G-2', briefedWorkerIds: [W1, W2] });
+    h.now = T0 + HOUR - 5 * MIN;
+    await gateAll(h, 'G-2');
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('G-2', { lelClass: 'lel_lt_4', flammableVolPct: 0.21 }, h.now));
+    h.now = T0 + HOUR;
+    await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'G-2' });
+  });
+  it('every worker must pass a gate check within 60 min: exactly 60 min passes, 60 min + 1 s and failed checks do not', async () => {
+    const h = fresh();
+    await seed(h);
+    await toSignedOff(h, 'GC-1');
+    await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'GC-1' });
+    await h.ok('permit', 'Brief', who.pic, { permitNo: 'GC-1', briefedWorkerIds: [W1, W2] });
+    h.now = T0;
+    await gateAll(h, 'GC-1', [W1]);
+    h.now = T0 + 1000;
+    await gateAll(h, 'GC-1', [W2]);
+    h.now = T0 + HOUR - 5 * MIN;
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('GC-1', {}, h.now));
+    h.now = T0 + HOUR + 1000;
+    // W1 passed 60 min + 1 s ago
+    await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'GC-1' });
+    // W1 fails the face match (below 80 %), then passes
+    h.now = T0 + HOUR - 2 * MIN;
+    const failed = await h.ok('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'gc-x', permitNo: 'GC-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 7999, deviceId: 'gate-1' }, health: { passed: true } });
+    expect(failed.passed).to.equal(false);
+    expect(failed.methods.face.passed).to.equal(false);
+    h.now = T0 + HOUR + 1000;
+    await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'GC-1' });
+    h.now = T0 + HOUR - MIN;
+    const passed = await h.ok('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'gc-y', permitNo: 'GC-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 8000, deviceId: 'gate-1' }, health: { passed: true } });
+    expect(passed.passed).to.equal(true);
+    // W2 passed exactly 60 min ago, W1 just now: both count
+    h.now = T0 + HOUR + 1000;
+    await h.ok('permit', 'Activate', who.pic, { permitNo: 'GC-1' });
+  });
+  it('work cannot start before the planned start', async () => {
+    const h = fresh();
+    await seed(h);
+    await toSignedOff(h, 'PS-1');
+    await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'PS-1' });
+    await h.ok('permit', 'Brief', who.pic, { permitNo: 'PS-1', briefedWorkerIds: [W1, W2] });
+    h.now = T0 + HOUR - 10 * MIN;
+    await gateAll(h, 'PS-1');
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('PS-1', {}, h.now));
+    h.now = T0 + HOUR - 1;
+    await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'PS-1' });
+    h.now = T0 + HOUR;
+    await h.ok('permit', 'Activate', who.pic, { permitNo: 'PS-1' });
+  });
+  it('briefing must cover every worker', async () => {
+    const h = fresh();
+    await seed(h);
+    await toSignedOff(h, 'B-1');
+    await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'B-1' });
+    await h.fails('RULE_VIOLATION', 'permit', 'Brief', who.pic, { permitNo: 'B-1', briefedWorkerIds: [W1] });
+    await h.fails('VALIDATION_FAILED', 'permit', 'Brief', who.pic, { permitNo: 'B-1', briefedWorkerIds: [W1, W2, PIC] });
+  });
+});
+
+describe('permit rules: interruption and re-test', () => {
+  async function suspendedFor(minutes: number, level: string, retest: boolean) {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'I-1', level === '1' ? { level: '1' } : {});
+    await h.ok('permit', 'Suspend', who.pic, { permitNo: 'I-1', reason: 'interruption' });
+    const suspendedAt = h.now;
+    if (retest) {
+      h.now = suspendedAt + minutes * MIN - 5 * MIN;
+      await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('I-1', {}, h.now));
+    }
+    h.now = suspendedAt + minutes * MIN;
+    return h;
+  }
+  it('level 2: resuming after exactly 60 min needs no re-test', async () => {
+    const h = await suspendedFor(60, '2', false);
+    await h.ok('permit', 'Resume', who.pic, { permitNo: 'I-1' });
+  });
+  it('level 2: after 60 min + 1 ms a new passing test is required', async () => {
+    const h = await suspendedFor(60, '2', false);
+    h.advance(1);
+    await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'I-1' });
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('I-1', {}, h.now));
+    await h.ok('permit', 'Resume', who.pic, { permitNo: 'I-1' });
+  });
+  it('level 1: after 30 min + 1 ms a re-test is required; exactly 30 min is fine', async () => {
+    const a = await suspendedFor(30, '1', false);
+    await a.ok('permit', 'Resume', who.pic, { permitNo: 'I-1' });
+    const b = await suspendedFor(30, '1', false);
+    b.advance(1);
+    await b.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'I-1' });
+  });
+  it('a test taken before the suspension does not count for resuming', async () => {
+    const h = await suspendedFor(90, '2', false);
+    const p = await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'I-1' });
+    expect(p.gasTests.every((t) => t.passed)).to.equal(true);
+    await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'I-1' });
+  });
+  it('a re-test taken after the suspension lets work resume', async () => {
+    const h = await suspendedFor(90, '2', true);
+    await h.ok('permit', 'Resume', who.pic, { permitNo: 'I-1' });
+  });
+});
+
+describe('permit rules: expiry', () => {
+  it('after the validity ends nothing succeeds and the permit reads as expired, then Expire records it', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'E-1', { level: '1', plannedEnd: iso(T0 + 9 * HOUR) });
+    const issued = await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'E-1' });
+    // issued at T0 with an 8 h maximum
+    expect(issued.validUntil).to.equal(iso(T0 + 8 * HOUR));
+    h.now = T0 + 8 * HOUR - 1;
+    await h.fails('INVALID_STATE', 'permit', 'Expire', who.safety1, { permitNo: 'E-1' });
+    await h.ok('permit', 'Suspend', who.pic, { permitNo: 'E-1', reason: 'weather' });
+    h.now = T0 + 8 * HOUR;
+    const m = await h.fails('EXPIRED', 'permit', 'Resume', who.pic, { permitNo: 'E-1' });
+    expect(m).to.contain('new permit');
+    await h.fails('EXPIRED', 'permit', 'Revoke', who.safety1, { permitNo: 'E-1', reason: 'x' });
+    await h.fails('EXPIRED', 'permit', 'RecordGasTest', who.analyst, gasTest('E-1', {}, h.now));
+    await h.fails('EXPIRED', 'credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'late', permitNo: 'E-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9000, deviceId: 'gate-1' }, health: { passed: true } });
+    const view = await h.read('permit', 'Get', who.regulator, { permitNo: 'E-1' });
+    expect(view.status).to.equal('expired');
+    expect(view.recordedStatus).to.equal('suspended');
+    expect(view.expiredAt).to.equal(iso(T0 + 8 * HOUR));
+    const live = await h.read('permit', 'ListLive', who.regulator, { siteId: SITE, areaId: ZONE });
+    expect(live).to.deep.equal([]);
+    const expired = await h.ok<PermitRecord>('permit', 'Expire', who.regulator, { permitNo: 'E-1' });
+    expect(expired.status).to.equal('expired');
+    await h.fails('INVALID_STATE', 'permit', 'Expire', who.regulator, { permitNo: 'E-1' });
+  });
+  it('an application whose planned window ended expires without issue', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application('E-2'));
+    h.now = T0 + 9 * HOUR;
+    await h.fails('EXPIRED', 'permit', 'AssessRisk', who.pic, confirmAll('E-2'));
+  });
+});
+
+describe('permit rules: SIMOPS at issue', () => {
+  it('hot work is not issued while a live permit releasing flammable gas is within 30 m; it is at 31 m', async () => {
+    for (const [x, conflict] of [[30, true], [31, false]] as const) {
+      const h = fresh();
+      await seed(h);
+      // a blind-plate job that releases flammable gas, issued first
+      await h.ok('permit', 'Apply', who.applicant, application('BP-1', {
+        operationType: 'blind_plate', level: 'single', workers: [W1], activities: ['flammable_gas_release'],
+        location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x, y: 0 }, fireExplosionZone: false, pipelineId: 'L-7' },
+      }));
+      await h.ok('permit', 'AssessRisk', who.pic, confirmAll('BP-1'));
+      await h.ok('permit', 'SignOff', who.approverUnit, { permitNo: 'BP-1', stepId: 'approval', atSite: true });
+      await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'BP-1' });
+      await toSignedOff(h, 'HW-S', { workers: [W2] });
+      if (conflict) {
+        const m = await h.fails('RULE_VIOLATION', 'permit', 'Issue', caller('approver', { dept: 'unit-a', workerId: workerId('other-approver') }), { permitNo: 'HW-S' });
+        expect(m).to.contain('BP-1').and.contain('hot-vs-flammable-gas-30m');
+        // once the blind-plate job is revoked, hot work can be issued
+        await h.ok('permit', 'Revoke', who.safety1, { permitNo: 'BP-1', reason: 'Gas release finished early' });
+      }
+      await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'HW-S' });
+    }
+  });
+});
+
+describe('permit rules: temporary electricity serves another permit', () => {
+  it('its validity never goes beyond the permit it serves', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e', W1, 'electrician'));
+    await toSignedOff(h, 'HW-E', { workers: [W2] });
+    await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'HW-E' });
+    await h.ok('permit', 'Apply', who.applicant, application('TE-1', {
+      operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'HW-E', plannedEnd: iso(T0 + 5 * DAY),
+      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false },
+    }));
+    await h.ok('permit', 'AssessRisk', who.pic, confirmAll('TE-1'));
+    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), { permitNo: 'TE-1', stepId: 'approval', atSite: true });
+    const te = await h.ok<PermitRecord>('permit', 'Issue', who.approverUnit, { permitNo: 'TE-1' });
+    expect(te.validUntil).to.equal(iso(T0 + 9 * HOUR));
+  });
+});
