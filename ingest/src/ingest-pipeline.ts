@@ -108,19 +108,27 @@ export class IngestPipeline {
     const score = await d.batcher.score(features);
     const candidates = gradeMessage(message, snapshot, score, d.rules);
 
-    const alarms: SignedAlarm[] = [];
-    for (const c of candidates) {
+    // Admissions are taken synchronously (so no concurrent message can take the same slot); the
+    // alarms are then signed and queued together, sharing one fsync.
+    const admitted = candidates.flatMap((c) => {
       const admission = d.deduper.admit(snapshot.siteId, snapshot.areaId, c.kind, c.grade, message.observedAt);
-      if (admission === undefined) continue;
-      try {
-        const alarm = await this.raise(topic, payload, message, c, snapshot, features, score, admission.windowStart);
-        if (alarm) alarms.push(alarm);
-      } catch (e) {
+      return admission ? [{ c, admission }] : [];
+    });
+    const results = await Promise.allSettled(
+      admitted.map(({ c, admission }) => this.raise(topic, payload, message, c, snapshot, features, score, admission.windowStart)),
+    );
+    const alarms: SignedAlarm[] = [];
+    let failure: unknown;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        if (r.value) alarms.push(r.value);
+      } else {
         // Not queued, so not raised: the consumer retries the message and must not find it deduplicated.
-        admission.release();
-        throw e;
+        admitted[i]!.admission.release();
+        failure ??= r.reason;
       }
-    }
+    });
+    if (failure !== undefined) throw failure;
     d.metrics.outboxDepth.set(d.outbox.depth);
     d.onAccepted?.(message, alarms);
     return { status: 'accepted', alarms };

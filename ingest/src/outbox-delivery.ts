@@ -62,7 +62,7 @@ export class OutboxDelivery {
   private async run(): Promise<void> {
     let backoff = this.options.initialBackoffMs;
     while (!this.stopped) {
-      const entry = this.outbox.pending()[0];
+      const entry = this.outbox.oldest();
       if (!entry) {
         this.idle = true;
         await this.sleep(Infinity);

@@ -80,6 +80,11 @@ export class Outbox extends EventEmitter {
     return true;
   }
 
+  /** The oldest pending alarm, without copying the queue (a long outage can leave many). */
+  oldest(): OutboxEntry | undefined {
+    return this.pendingById.values().next().value;
+  }
+
   /** Pending alarms, oldest first. */
   pending(): OutboxEntry[] {
     return [...this.pendingById.values()];
