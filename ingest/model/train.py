@@ -92,7 +92,7 @@ def criterion_ratio(lel_pct: np.ndarray, gas_lel_vol: np.ndarray) -> np.ndarray:
     return vol_pct / criterion
 
 
-def generate(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def generate(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     hour = rng.uniform(0, 24, n)
     night = ((hour < 6) | (hour >= 20)).astype(float)
     permit = {p: (rng.random(n) < q).astype(float) for p, q in zip(
@@ -161,10 +161,21 @@ def generate(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     columns += [np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24), night]
     columns += [permit[p] for p in PERMIT_TYPES]
     x = np.stack(columns, axis=1).astype(np.float32)
-    return x, label
+    # Situations named in DOMAIN.md, to report how well each is caught (evaluation only).
+    situations = {
+        "gas_above_permit_criterion": ratio > 1.0,
+        "gas_near_criterion_during_hot_work": (ratio > 0.6) & (ratio <= 1.0) & (hot > 0),
+        "o2_out_of_range_in_confined_space": o2_out & (confined > 0),
+        "guardian_absent_during_hot_work_or_confined_space": (det["guardian_absent"] > 0) & (guarded_work > 0),
+        "hot_work_at_night": (hot > 0) & (night > 0),
+        "wind_force5_during_hot_work_or_height": (wind >= WIND_FORCE5_MS) & (np.maximum(hot, height) > 0),
+        "smoking_during_hot_work": (det["smoking"] > 0) & (hot > 0),
+        "no_harness_at_height": (det["no_harness"] > 0) & (height > 0),
+    }
+    return x, label, situations
 
 
-def evaluate(y: np.ndarray, score: np.ndarray) -> dict:
+def evaluate(y: np.ndarray, score: np.ndarray, situations: dict[str, np.ndarray]) -> dict:
     report = {"samples": int(len(y)), "positives": int(y.sum()),
               "rocAuc": round(float(roc_auc_score(y, score)), 4), "byThreshold": {}}
     for grade, t in sorted(GRADE_THRESHOLDS.items()):
@@ -174,6 +185,17 @@ def evaluate(y: np.ndarray, score: np.ndarray) -> dict:
             "alarms": int(pred.sum()),
             "precision": round(float(precision_score(y, pred, zero_division=0)), 4),
             "recall": round(float(recall_score(y, pred, zero_division=0)), 4),
+        }
+    # Per situation: how often it is labelled risky, and how many of those the lowest alarm
+    # threshold catches (the service's hard rules cover gas above the criterion regardless).
+    alarm = score >= GRADE_THRESHOLDS["4"]
+    report["bySituation"] = {}
+    for name, mask in situations.items():
+        positives = mask & (y == 1)
+        report["bySituation"][name] = {
+            "samples": int(mask.sum()),
+            "labelledRisky": round(float(y[mask].mean()), 4) if mask.any() else None,
+            "recallAtGrade4": round(float(alarm[positives].mean()), 4) if positives.any() else None,
         }
     return report
 
@@ -185,8 +207,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     rng = np.random.default_rng(SEED)
-    x_train, y_train = generate(rng, N_TRAIN)
-    x_test, y_test = generate(rng, N_TEST)
+    x_train, y_train, _ = generate(rng, N_TRAIN)
+    x_test, y_test, situations = generate(rng, N_TEST)
 
     model = Pipeline([
         ("scale", StandardScaler()),
@@ -208,7 +230,7 @@ def main() -> None:
     sha256 = hashlib.sha256(data).hexdigest()
 
     evaluation = {"model": MODEL_NAME, "version": MODEL_VERSION, "sha256": sha256,
-                  "heldOut": evaluate(y_test, score)}
+                  "heldOut": evaluate(y_test, score, situations)}
     # Golden vectors let the Node side prove onnxruntime-node reproduces scikit-learn's scores.
     golden_idx = np.linspace(0, N_TEST - 1, 16).astype(int)
     goldens = [{"features": [float(v) for v in x_test[i]], "score": float(score[i])}
