@@ -1,4 +1,4 @@
-import { verifyTypedData, type TypedDataField, type Wallet } from 'ethers';
+import { verifyTypedData, type BaseWallet, type TypedDataField } from 'ethers';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type SignedAlarmFields } from '@compliance-ledger/schema';
 
 /** What goes to the ledger: the fields as signed and the device's EIP-712 signature. */
@@ -13,7 +13,7 @@ const TYPES: Record<string, TypedDataField[]> = {
 };
 const DOMAIN = { ...ALARM_EIP712_DOMAIN };
 
-export async function signAlarm(wallet: Wallet, fields: SignedAlarmFields): Promise<SignedAlarm> {
+export async function signAlarm(wallet: BaseWallet, fields: SignedAlarmFields): Promise<SignedAlarm> {
   return { fields, signature: await wallet.signTypedData(DOMAIN, TYPES, fields) };
 }
 

@@ -1,4 +1,4 @@
-import { Wallet, verifyMessage } from 'ethers';
+import { verifyMessage, type BaseWallet } from 'ethers';
 import { canonicalJson } from './canonical-json.js';
 import type { StandardMessage } from './message.js';
 
@@ -12,7 +12,7 @@ function signedText(message: Omit<StandardMessage, 'sig'> | StandardMessage): st
   return canonicalJson(rest);
 }
 
-export async function signStandardMessage<T extends StandardMessage>(wallet: Wallet, message: T): Promise<T> {
+export async function signStandardMessage<T extends StandardMessage>(wallet: BaseWallet, message: T): Promise<T> {
   const sig = await wallet.signMessage(signedText(message));
   return { ...message, sig };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { decodeMessage } from '../src/decode.js';
-import { messageSchema } from '../src/message.js';
+import { messageSchema, type StandardMessage } from '../src/message.js';
 import { signStandardMessage } from '../src/message-signature.js';
 import { rawCid } from '../src/scenarios.js';
 import { parseTopic, topicFor } from '../src/topics.js';
@@ -158,9 +158,9 @@ describe('message standard', () => {
       const other = Wallet.createRandom();
       const addresses = new Map([['gas-a', device.address.toLowerCase()]]);
       const topic = 'ledger/v1/site-1/tank-farm/gas-a/env';
-      const good = await signStandardMessage(device, env as never);
+      const good = await signStandardMessage(device, env as StandardMessage);
       expect(decodeMessage(topic, bytes(good), { ...opts, deviceAddresses: addresses, requireSignature: true }).ok).to.equal(true);
-      const forged = await signStandardMessage(other, env as never);
+      const forged = await signStandardMessage(other, env as StandardMessage);
       expect(decodeMessage(topic, bytes(forged), { ...opts, deviceAddresses: addresses })).to.deep.include({ ok: false, code: 'signature' });
       const tampered = { ...good, reading: { ...env.reading, flammableLelPct: 0 } };
       expect(decodeMessage(topic, bytes(tampered), { ...opts, deviceAddresses: addresses })).to.deep.include({ ok: false, code: 'signature' });

@@ -49,7 +49,7 @@ describe('risk model', () => {
       const manifest = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8'));
       copyFileSync(join(INGEST_DIR, 'model', manifest.file), join(dir.path, manifest.file));
       const onnx = readFileSync(join(dir.path, manifest.file));
-      onnx[onnx.length - 1] ^= 0xff;
+      onnx.writeUInt8(onnx.readUInt8(onnx.length - 1) ^ 0xff, onnx.length - 1);
       writeFileSync(join(dir.path, manifest.file), onnx);
       writeFileSync(join(dir.path, 'manifest.json'), JSON.stringify(manifest));
       expect(() => loadModelFile(join(dir.path, 'manifest.json'))).to.throw(/sha256/);
