@@ -46,7 +46,7 @@ export const SENSOR_KEY = new Wallet('0x' + '22'.repeat(32));
 export const SITE = 'site-1';
 export const ZONE = 'zone-a';
 
-export async function signAlarm(wallet: Wallet, alarm: SignedAlarmFields): Promise<string> {
+export async function signAlarm(wallet: Pick<Wallet, 'signTypedData'>, alarm: SignedAlarmFields): Promise<string> {
   const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) };
   return wallet.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
 }

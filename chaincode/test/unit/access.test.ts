@@ -117,3 +117,14 @@ describe('bad input returns a coded error and changes no state', () => {
     await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, { permitNo: 'V-2', testId: 't', sampleTakenAt: new Date(h.now + 1000).toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0 });
   });
 });
+
+describe('README documents the API', () => {
+  it('names every transaction and every error code', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { ERROR_CODES } = await import('@compliance-ledger/schema');
+    const readme = readFileSync(new URL('../../README.md', `file://${__filename}`), 'utf8');
+    const missing = Object.keys(TX_ACCESS).filter((k) => !readme.includes(`\`${k}\``));
+    expect(missing).to.deep.equal([]);
+    expect(ERROR_CODES.filter((c) => !readme.includes(`\`${c}\``))).to.deep.equal([]);
+  });
+});

@@ -4,7 +4,7 @@ import type { AlarmRecord, DeviceRecord, PermitRecord } from '@compliance-ledger
 import { caller, T0 } from '../support/harness';
 import { alarmFields, CAMERA_KEY, fresh, gasTest, gateAll, HOUR, iso, MIN, seed, SENSOR_KEY, signAlarm, SITE, toActive, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
 
-async function alarmInput(o: Parameters<typeof alarmFields>[0] = {}, key = CAMERA_KEY) {
+async function alarmInput(o: Parameters<typeof alarmFields>[0] = {}, key: Pick<Wallet, 'signTypedData'> = CAMERA_KEY) {
   const alarm = alarmFields(o);
   return { alarm, signature: await signAlarm(key, alarm) };
 }
