@@ -33,7 +33,8 @@ export const environmentSchema = z
     INGEST_TOPIC_ROOT: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ledger').describe('First topic level; the service subscribes to {root}/v1/#.'),
     INGEST_DATA_DIR: z.string().min(1).default('./data').describe('Folder of the outbox and the dead-letter store; must survive restarts.'),
     INGEST_KEY_FILE: z.string().min(1).describe('Device key file (JSON, see `simulator keys`); required.'),
-    INGEST_GATEWAY_DEVICE_ID: optionalText.describe('Device whose key signs alarms raised by devices without a key of their own.'),
+    INGEST_GATEWAY_DEVICE_ID: optionalText.describe('Device whose key signs alarms raised by devices without a key of their own (the ledger accepts it only for the area it is registered to).'),
+    INGEST_MAX_FUTURE_SKEW_MS: int(300_000).describe('Messages stamped more than this into the future go to the dead-letter store (device clock off).'),
     INGEST_REQUIRE_SIGNED_MESSAGES: bool(false).describe('Refuse standard messages without a valid device signature (vendor payloads then fail too).'),
     INGEST_MODEL_MANIFEST: z.string().default(DEFAULT_MANIFEST).describe('Model manifest; the .onnx it names must match its sha256.'),
     INGEST_INFERENCE_BATCH: int(256, 1).describe('Largest inference batch.'),
@@ -88,6 +89,7 @@ export interface IngestConfig {
   keyFile: string;
   gatewayDeviceId: string | undefined;
   requireSignedMessages: boolean;
+  maxFutureSkewMs: number;
   model: { manifestPath: string; batch: number; maxDelayMs: number; threads: number };
   dedupWindowMs: number;
   area: { readingTtlMs: number; detectionTtlMs: number; defaultGasLelVolPct: number };
@@ -129,6 +131,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): I
     keyFile: e.INGEST_KEY_FILE,
     gatewayDeviceId: e.INGEST_GATEWAY_DEVICE_ID,
     requireSignedMessages: e.INGEST_REQUIRE_SIGNED_MESSAGES,
+    maxFutureSkewMs: e.INGEST_MAX_FUTURE_SKEW_MS,
     model: {
       manifestPath: e.INGEST_MODEL_MANIFEST,
       batch: e.INGEST_INFERENCE_BATCH,

@@ -13,6 +13,9 @@ export interface DecodeOptions {
   /** deviceId → lower-case address; a signed message from a device not listed is refused. */
   deviceAddresses?: ReadonlyMap<string, string>;
   requireSignature?: boolean;
+  /** Messages stamped further than this into the future are refused (a device clock is off). */
+  maxFutureSkewMs?: number;
+  now?: () => number;
 }
 
 export type DecodeResult =
@@ -20,7 +23,7 @@ export type DecodeResult =
   | { ok: false; reason: string; code: InvalidCode };
 
 /** Short codes label the invalid-message metric; the reason text goes to the dead-letter store. */
-export type InvalidCode = 'topic' | 'json' | 'adapter' | 'schema' | 'mismatch' | 'signature';
+export type InvalidCode = 'topic' | 'json' | 'adapter' | 'schema' | 'mismatch' | 'signature' | 'clock';
 
 export function decodeMessage(topic: string, payload: Uint8Array, options: DecodeOptions): DecodeResult {
   const address = parseTopic(options.topicRoot, topic);
@@ -53,6 +56,15 @@ export function decodeMessage(topic: string, payload: Uint8Array, options: Decod
   }
   if (address.channel !== 'raw' && address.channel !== message.kind) {
     return { ok: false, code: 'mismatch', reason: `kind ${message.kind} published on channel ${address.channel}` };
+  }
+
+  // A wrong device clock would put the reading in the wrong dedup window and the wrong time of
+  // day; the past is allowed because queued messages arrive late after an outage.
+  if (options.maxFutureSkewMs !== undefined) {
+    const ahead = message.observedAt - (options.now ?? Date.now)();
+    if (ahead > options.maxFutureSkewMs) {
+      return { ok: false, code: 'clock', reason: `observedAt is ${Math.round(ahead / 1000)} s in the future` };
+    }
   }
 
   if (message.sig !== undefined || options.requireSignature) {

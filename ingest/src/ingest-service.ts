@@ -82,6 +82,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
       topicRoot: config.mqtt.topicRoot,
       deviceAddresses: keyring.addresses(),
       requireSignature: config.requireSignedMessages,
+      maxFutureSkewMs: config.maxFutureSkewMs,
     },
     deadLetters,
     areas: new AreaStateStore(config.area),

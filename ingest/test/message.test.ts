@@ -91,6 +91,14 @@ describe('message standard', () => {
       if (!r.ok) expect(r.reason).to.contain('reading.o2VolPct');
     });
 
+    it('refuses messages stamped too far in the future, not late ones', () => {
+      const topic = 'ledger/v1/site-1/tank-farm/gas-a/env';
+      const clock = { ...opts, maxFutureSkewMs: 300_000, now: () => T0 };
+      expect(decodeMessage(topic, bytes({ ...env, observedAt: T0 + 300_000 }), clock).ok).to.equal(true);
+      expect(decodeMessage(topic, bytes({ ...env, observedAt: T0 + 300_001 }), clock)).to.deep.include({ ok: false, code: 'clock' });
+      expect(decodeMessage(topic, bytes({ ...env, observedAt: T0 - 86_400_000 }), clock).ok).to.equal(true);
+    });
+
     it('maps the gasmon vendor payload with unit conversions', () => {
       const payload = {
         sn: 'GM-0042',
