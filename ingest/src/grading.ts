@@ -57,19 +57,27 @@ export function hardRuleAlarms(snapshot: AreaSnapshot, rules: GradingRules): Ala
 }
 
 /**
- * The alarms a message raises: the hard rules on the area's state, plus one scored alarm named
- * after what triggered it (a detection's behaviour, else the area's overall risk).
+ * The alarms a message raises: the hard rules on the area's state, plus one scored alarm. The
+ * scored alarm is named after the triggering detection's behaviour only when that behaviour is
+ * what lifts the grade (`scoreWithout` is the area's score with the behaviour left out); otherwise a phone
+ * seen during a gas leak would be reported as a grade I phone alarm. Everything else is the
+ * area's overall `risk_score`, deduplicated with the readings' alarms.
  */
 export function gradeMessage(
   trigger: StandardMessage,
   snapshot: AreaSnapshot,
   score: number,
   rules: GradingRules,
+  scoreWithout?: number,
 ): AlarmCandidate[] {
   const out = hardRuleAlarms(snapshot, rules);
   const grade = gradeForScore(score, rules.gradeThresholds);
   if (grade !== undefined) {
-    const kind = trigger.kind === 'ai' ? `behaviour.${trigger.detection.behaviour}` : KIND_RISK;
+    let kind = KIND_RISK;
+    if (trigger.kind === 'ai' && scoreWithout !== undefined) {
+      const before = gradeForScore(scoreWithout, rules.gradeThresholds);
+      if (before === undefined || grade < before) kind = `behaviour.${trigger.detection.behaviour}`;
+    }
     out.push({ kind, grade, basis: 'score' });
   }
   return out;

@@ -105,8 +105,15 @@ export class IngestPipeline {
       return { status: 'accepted', alarms: [] };
     }
     const features = toFeatures(snapshot, d.siteUtcOffsetMinutes);
+    let scoreWithout: Promise<number> | undefined;
+    if (message.kind === 'ai') {
+      // The same area without this behaviour, to tell whether the behaviour is what raised the
+      // grade (both rows go into the same batch).
+      const others = { ...snapshot, detections: { ...snapshot.detections, [message.detection.behaviour]: 0 } };
+      scoreWithout = d.batcher.score(toFeatures(others, d.siteUtcOffsetMinutes));
+    }
     const score = await d.batcher.score(features);
-    const candidates = gradeMessage(message, snapshot, score, d.rules);
+    const candidates = gradeMessage(message, snapshot, score, d.rules, await scoreWithout);
 
     // Admissions are taken synchronously (so no concurrent message can take the same slot); the
     // alarms are then signed and queued together, sharing one fsync.

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { localHour } from './features.js';
 import type { StandardMessage } from './message.js';
 import type { SiteLayout, SimArea } from './site-layout.js';
 import type { Behaviour } from './vocabulary.js';
@@ -17,6 +18,8 @@ export interface ScenarioOptions {
   ticks: number;
   tickMs: number;
   seed: number;
+  /** Site clock offset from UTC, for the daily temperature curve. */
+  utcOffsetMinutes?: number;
 }
 
 export function seededRandom(seed: number): () => number {
@@ -95,6 +98,9 @@ export function* scenarioMessages(layout: SiteLayout, options: ScenarioOptions):
         };
       }
     }
+    // Normal hours: air warms towards 15:00 and cools at night.
+    const hour = localHour(at, options.utcOffsetMinutes ?? 480);
+    const daily = 16 + 6 * Math.sin(((hour - 9) / 24) * 2 * Math.PI);
     for (const area of layout.areas) {
       const hit = area === incident && progress > 0;
       const reading = {
@@ -103,7 +109,7 @@ export function* scenarioMessages(layout: SiteLayout, options: ScenarioOptions):
         o2VolPct: round(20.8 + rnd() * 0.2),
         h2sPpm: round(rnd() * 0.8),
         coPpm: round(rnd() * 4),
-        temperatureC: round(18 + rnd() * 6),
+        temperatureC: round(daily + rnd() * 2),
         windMs: round(1 + rnd() * 2.5),
       };
       if (hit && options.scenario === 'gas-leak') reading.flammableLelPct = round(2 + progress * 28);
@@ -113,6 +119,19 @@ export function* scenarioMessages(layout: SiteLayout, options: ScenarioOptions):
 
       const behaviour: Behaviour | undefined =
         hit && options.scenario === 'guardian-absent' ? 'guardian_absent' : hit && options.scenario === 'high-wind' ? 'no_harness' : undefined;
+      // Everyday sightings that are no alarm on their own: a phone out away from hot work.
+      if (!behaviour && area.permitType !== 'hot_work' && rnd() < 0.02) {
+        yield {
+          ...header(area.cameraDeviceId, area.areaId, at),
+          kind: 'ai',
+          detection: {
+            behaviour: 'phone_use',
+            confidence: round(0.5 + rnd() * 0.15),
+            bbox: { x: round(rnd() * 0.6), y: round(rnd() * 0.5), w: 0.15, h: 0.3 },
+            cameraId: area.cameraDeviceId,
+          },
+        };
+      }
       if (behaviour && tick % 2 === 0) {
         yield {
           ...header(area.cameraDeviceId, area.areaId, at),

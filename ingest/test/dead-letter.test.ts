@@ -62,37 +62,3 @@ describe('dead letters', () => {
     expect(f.deadLetters.readAll().at(-1)?.code).to.equal('signature');
   });
 });
-
-describe('pipeline failure before the alarm is queued', () => {
-  it('the retried message raises the alarm instead of being taken for a repeat', async () => {
-    const dir = tempDir();
-    const f = await pipelineFixture(dir.path);
-    try {
-      const topic = 'ledger/v1/site-1/tank-farm/gas-tank-farm/env';
-      const payload = reading('gas-tank-farm', 1, { flammableLelPct: 30 });
-      const enqueue = f.outbox.enqueue.bind(f.outbox);
-      let failures = 1;
-      f.outbox.enqueue = async (alarm) => {
-        if (failures-- > 0) throw new Error('ENOSPC: no space left on device');
-        return enqueue(alarm);
-      };
-      let error: unknown;
-      try {
-        await f.pipeline.handle(topic, payload);
-      } catch (e) {
-        error = e;
-      }
-      expect(String(error)).to.contain('ENOSPC');
-      const gasKind = 'flammable_gas_above_permit_criterion';
-      expect(f.outbox.pending().map((e) => e.alarm.fields.kind)).to.not.include(gasKind);
-      const retried = await f.pipeline.handle(topic, payload);
-      expect(retried.status).to.equal('accepted');
-      expect(f.outbox.pending().map((e) => e.alarm.fields.kind)).to.include(gasKind);
-      // The alarm that was queued the first time is not queued twice.
-      expect(new Set(f.outbox.pending().map((e) => e.alarm.fields.alarmId)).size).to.equal(f.outbox.depth);
-    } finally {
-      await f.close();
-      dir.remove();
-    }
-  });
-});

@@ -82,9 +82,13 @@ describe('grading', () => {
   });
 
   describe('scored alarms', () => {
-    it('are named after the detection that triggered them, else risk_score', () => {
-      const ai = { kind: 'ai', detection: { behaviour: 'smoking' } } as StandardMessage;
-      expect(gradeMessage(ai, snapshot({}), 0.9, rules)).to.deep.equal([{ kind: 'behaviour.smoking', grade: 2, basis: 'score' }]);
+    const ai = { kind: 'ai', detection: { behaviour: 'smoking' } } as StandardMessage;
+    it('are named after the detection when its behaviour is what lifts the grade', () => {
+      expect(gradeMessage(ai, snapshot({}), 0.9, rules, 0.2)).to.deep.equal([{ kind: 'behaviour.smoking', grade: 2, basis: 'score' }]);
+      expect(gradeMessage(ai, snapshot({}), 0.96, rules, 0.9)).to.deep.equal([{ kind: 'behaviour.smoking', grade: 1, basis: 'score' }]);
+    });
+    it('are the area’s risk_score when the grade is the same without the behaviour (e.g. a phone during a gas leak)', () => {
+      expect(gradeMessage(ai, snapshot({}), 0.97, rules, 0.96)).to.deep.equal([{ kind: 'risk_score', grade: 1, basis: 'score' }]);
       expect(gradeMessage({ kind: 'env' } as StandardMessage, snapshot({}), 0.5, rules)).to.deep.equal([{ kind: 'risk_score', grade: 4, basis: 'score' }]);
       expect(gradeMessage({ kind: 'env' } as StandardMessage, snapshot({}), 0.49, rules)).to.deep.equal([]);
     });

@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import type { StandardMessage } from '../src/message.js';
+import { rawCid } from '../src/scenarios.js';
+import { topicFor } from '../src/topics.js';
+import { pipelineFixture, type PipelineFixture } from './helpers/pipeline.js';
+import { tempDir } from './helpers/temp.js';
+
+const T0 = Date.parse('2026-11-30T02:00:00Z'); // 10:00 at the site
+const reading = (deviceId: string, n: number, r: object) =>
+  Buffer.from(JSON.stringify({ v: 1, kind: 'env', messageId: `${deviceId}-${n}`, siteId: 'site-1', areaId: 'tank-farm', deviceId, observedAt: T0 + n * 1000, reading: r }));
+
+describe('pipeline', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let f: PipelineFixture;
+  beforeEach(async () => {
+    dir = tempDir();
+    f = await pipelineFixture(dir.path);
+  });
+  afterEach(async () => {
+    await f.close();
+    dir.remove();
+  });
+
+  const send = (m: StandardMessage) => f.pipeline.handle(topicFor('ledger', { ...m, channel: m.kind }), Buffer.from(JSON.stringify(m)));
+  const permits = (areaId: string, type: string, at = T0): StandardMessage =>
+    ({ v: 1, kind: 'permits', messageId: `p-${areaId}-${at}`, siteId: 'site-1', areaId, deviceId: 'gw-site-1', observedAt: at, permits: { active: [{ permitId: `P-${areaId}`, type }] } }) as StandardMessage;
+  const detection = (areaId: string, behaviour: string, at: number, confidence = 0.95): StandardMessage =>
+    ({
+      v: 1,
+      kind: 'ai',
+      messageId: `d-${areaId}-${behaviour}-${at}`,
+      siteId: 'site-1',
+      areaId,
+      deviceId: `cam-${areaId}`,
+      observedAt: at,
+      detection: { behaviour, confidence, bbox: { x: 0.1, y: 0.1, w: 0.2, h: 0.4 }, cameraId: `cam-${areaId}`, clipCid: rawCid(`${areaId}${at}`) },
+    }) as StandardMessage;
+  const env = (areaId: string, at: number, r: object): StandardMessage =>
+    ({ v: 1, kind: 'env', messageId: `e-${areaId}-${at}`, siteId: 'site-1', areaId, deviceId: `gas-${areaId}`, observedAt: at, reading: r }) as StandardMessage;
+  const kinds = () => f.outbox.pending().map((e) => `${e.alarm.fields.areaId} ${e.alarm.fields.kind}`);
+
+  it('a guardian leaving a confined space is a behaviour alarm with the clip; a phone during a gas leak is not', async () => {
+    await send(permits('reactor-3', 'confined_space'));
+    await send(env('reactor-3', T0 + 1000, { o2VolPct: 20.9, flammableLelPct: 0.5 }));
+    expect(kinds()).to.deep.equal([]);
+    const absent = detection('reactor-3', 'guardian_absent', T0 + 2000);
+    await send(absent);
+    const alarm = f.outbox.pending().find((e) => e.alarm.fields.kind === 'behaviour.guardian_absent')?.alarm.fields;
+    expect(alarm?.deviceId).to.equal('cam-reactor-3');
+    expect(alarm?.clipCid).to.equal(absent.kind === 'ai' ? absent.detection.clipCid : '');
+
+    await send(permits('tank-farm', 'hot_work'));
+    await send(env('tank-farm', T0 + 3000, { flammableLelPct: 40, flammableGasLelVolPct: 5 }));
+    await send(detection('tank-farm', 'phone_use', T0 + 4000, 0.6));
+    expect(kinds()).to.include('tank-farm flammable_gas_above_permit_criterion');
+    expect(kinds()).to.not.include('tank-farm behaviour.phone_use');
+  });
+
+  it('hot work at night with wind at force 5 raises a scored alarm; the same afternoon in calm air does not', async () => {
+    const night = Date.parse('2026-11-30T14:30:00Z'); // 22:30 at the site
+    await send(permits('tank-farm', 'hot_work', night));
+    await send(env('tank-farm', night + 1000, { windMs: 9.5, flammableLelPct: 1 }));
+    expect(kinds()).to.include('tank-farm risk_score');
+
+    await send(permits('pipe-rack', 'hot_work', T0));
+    await send(env('pipe-rack', T0 + 1000, { windMs: 2, flammableLelPct: 1 }));
+    expect(kinds().filter((k) => k.startsWith('pipe-rack'))).to.deep.equal([]);
+  });
+
+  it('a redelivered message raises nothing new', async () => {
+    const topic = 'ledger/v1/site-1/tank-farm/gas-tank-farm/env';
+    const payload = reading('gas-tank-farm', 1, { flammableLelPct: 30 });
+    const first = await f.pipeline.handle(topic, payload);
+    expect(first.status === 'accepted' && first.alarms.length).to.be.greaterThan(0);
+    const depth = f.outbox.depth;
+    const again = await f.pipeline.handle(topic, payload);
+    expect(again).to.deep.equal({ status: 'accepted', alarms: [] });
+    expect(f.outbox.depth).to.equal(depth);
+  });
+});
+
+describe('pipeline failure before the alarm is queued', () => {
+  it('the retried message raises the alarm instead of being taken for a repeat', async () => {
+    const dir = tempDir();
+    const f = await pipelineFixture(dir.path);
+    try {
+      const topic = 'ledger/v1/site-1/tank-farm/gas-tank-farm/env';
+      const payload = reading('gas-tank-farm', 1, { flammableLelPct: 30 });
+      const enqueue = f.outbox.enqueue.bind(f.outbox);
+      let failures = 1;
+      f.outbox.enqueue = async (alarm) => {
+        if (failures-- > 0) throw new Error('ENOSPC: no space left on device');
+        return enqueue(alarm);
+      };
+      let error: unknown;
+      try {
+        await f.pipeline.handle(topic, payload);
+      } catch (e) {
+        error = e;
+      }
+      expect(String(error)).to.contain('ENOSPC');
+      const gasKind = 'flammable_gas_above_permit_criterion';
+      expect(f.outbox.pending().map((e) => e.alarm.fields.kind)).to.not.include(gasKind);
+      const retried = await f.pipeline.handle(topic, payload);
+      expect(retried.status).to.equal('accepted');
+      expect(f.outbox.pending().map((e) => e.alarm.fields.kind)).to.include(gasKind);
+      // The alarm that was queued the first time is not queued twice.
+      expect(new Set(f.outbox.pending().map((e) => e.alarm.fields.alarmId)).size).to.equal(f.outbox.depth);
+    } finally {
+      await f.close();
+      dir.remove();
+    }
+  });
+});
