@@ -112,3 +112,33 @@ export type LedgerEvent =
 
 export type LedgerEventType = LedgerEvent['type'];
 export type LedgerEventOf<T extends LedgerEventType> = Extract<LedgerEvent, { type: T }>;
+
+/** Every event type, for consumers that validate or route events at run time. */
+export const LEDGER_EVENT_TYPES = [
+  'HeartbeatRecorded',
+  ...Object.values(PERMIT_EVENT_TYPES),
+  'PermitFlagged',
+  'TemplatePublished',
+  'PolicyPublished',
+  'WorkerRegistered',
+  'WorkerStatusChanged',
+  'WorkerPersonalDataStored',
+  'CertificateAdded',
+  'CertificateStatusChanged',
+  'CertificateReviewed',
+  'CertificateNumberStored',
+  'GateCheckRecorded',
+  'EvidenceRecorded',
+  'DeviceRegistered',
+  'DeviceStatusChanged',
+  'AlarmRecorded',
+  'AlarmAcknowledged',
+  'AlarmClosed',
+  'DetectionReviewed',
+  'PersonalDataAccessLogged',
+] as const satisfies readonly LedgerEventType[];
+
+// Compile-time check that the list above names every member of the union.
+type MissingEventType = Exclude<LedgerEventType, (typeof LEDGER_EVENT_TYPES)[number]>;
+const everyEventTypeListed: MissingEventType extends never ? true : MissingEventType = true;
+void everyEventTypeListed;

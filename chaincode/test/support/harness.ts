@@ -8,6 +8,8 @@ import {
   REGULATOR_MSP,
   ROLE_ATTRIBUTE,
   WORKER_ID_ATTRIBUTE,
+  EVENT_SCHEMA_VERSION,
+  LEDGER_EVENT_TYPES,
   type ErrorCode,
   type LedgerEvent,
   type Role,
@@ -109,6 +111,12 @@ export class Harness {
     const r = await this.submit(contract, fn, who, input, transient);
     if (!r.ok) throw new Error(`${contract}:${fn} failed unexpectedly: ${r.error?.message}`);
     expect(r.events, `${contract}:${fn} must emit exactly one event`).to.have.length(1);
+    const event = JSON.parse(r.events[0]?.payload as string) as LedgerEvent;
+    expect(LEDGER_EVENT_TYPES as readonly string[]).to.include(event.type);
+    expect(r.events[0]?.name).to.equal(event.type);
+    expect(event.schemaVersion).to.equal(EVENT_SCHEMA_VERSION);
+    expect(event.at).to.equal(new Date(this.now).toISOString());
+    expect(event.txId).to.equal(this.ledger.blocks[this.ledger.blocks.length - 1]?.txId);
     return JSON.parse(r.result as string) as T;
   }
 

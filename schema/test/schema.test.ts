@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import {
+  applyPermitInput,
+  ERROR_CODES,
+  ERROR_HTTP_STATUS,
+  LEDGER_EVENT_TYPES,
+  parseErrorCode,
+  PERMIT_ACTIONS,
+  PERMIT_EVENT_TYPES,
+  recordAlarmInput,
+  workerPersonalTransient,
+} from '../src';
+
+describe('schema: error codes', () => {
+  it('every code has an HTTP status', () => {
+    for (const c of ERROR_CODES) expect(ERROR_HTTP_STATUS[c]).to.be.a('number');
+  });
+  it('finds the code at the start or inside Fabric wrapping, and nothing in plain text', () => {
+    expect(parseErrorCode('EXPIRED: permit P-1 expired')).to.equal('EXPIRED');
+    expect(parseErrorCode('10 ABORTED: failed to endorse transaction, see attached details for more info; message=chaincode response 500, RULE_VIOLATION: the planned window…')).to.equal('RULE_VIOLATION');
+    expect(parseErrorCode('something unexpected')).to.equal(undefined);
+  });
+});
+
+describe('schema: events', () => {
+  it('one event type per permit action, all listed', () => {
+    expect(Object.keys(PERMIT_EVENT_TYPES).sort()).to.deep.equal([...PERMIT_ACTIONS].sort());
+    for (const t of Object.values(PERMIT_EVENT_TYPES)) expect(LEDGER_EVENT_TYPES).to.include(t);
+    expect(new Set(LEDGER_EVENT_TYPES).size).to.equal(LEDGER_EVENT_TYPES.length);
+  });
+});
+
+describe('schema: inputs', () => {
+  it('applies defaults and refuses unknown fields', () => {
+    const base = {
+      permitNo: 'P-1', operationType: 'hot_work', level: '2',
+      location: { siteId: 's', zoneId: 'z', fireExplosionZone: false },
+      workUnit: 'u', description: 'd', plannedStart: '2026-01-01T08:00:00Z', plannedEnd: '2026-01-01T10:00:00Z',
+      workers: ['a'.repeat(64)], personInChargeId: 'b'.repeat(64), guardianId: 'c'.repeat(64),
+      hazards: [{ hazardId: 'h', description: 'x' }], measures: [{ measureId: 'm', description: 'y' }],
+    };
+    const ok = applyPermitInput.parse(base);
+    expect(ok.nightOrHoliday).to.equal(false);
+    expect(ok.location.coordinates).to.equal(null);
+    expect(ok.activities).to.deep.equal([]);
+    expect(applyPermitInput.safeParse({ ...base, idNumber: '110101199001011234' }).success).to.equal(false);
+  });
+  it('personal data needs a salt', () => {
+    expect(workerPersonalTransient.safeParse({ name: 'n', idNumber: 'i' }).success).to.equal(false);
+    expect(workerPersonalTransient.safeParse({ name: 'n', idNumber: 'i', salt: 'x'.repeat(22) }).success).to.equal(true);
+  });
+  it('alarm grades are 1..4 and signatures 65 bytes', () => {
+    const alarm = { alarmId: 'a', deviceId: 'd', siteId: 's', areaId: 'z', grade: 1, kind: 'k', scoreBp: 1, modelVersion: 'm', modelSha256: '0x' + '0'.repeat(64), inputSha256: '0x' + '0'.repeat(64), clipCid: '', observedAt: 1 };
+    const signature = '0x' + '1'.repeat(130);
+    expect(recordAlarmInput.safeParse({ alarm, signature }).success).to.equal(true);
+    expect(recordAlarmInput.safeParse({ alarm: { ...alarm, grade: 5 }, signature }).success).to.equal(false);
+    expect(recordAlarmInput.safeParse({ alarm, signature: '0x12' }).success).to.equal(false);
+  });
+});
