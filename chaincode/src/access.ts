@@ -59,6 +59,7 @@ export const TX_ACCESS: Record<string, AccessRule> = {
   'credential:SetCertificateStatus': { [ENTERPRISE_MSP]: ['credential_officer'], [REGULATOR_MSP]: ['regulator'] },
   'credential:RecordCertificateReview': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:RecordGateCheck': { [ENTERPRISE_MSP]: ['device_gateway', 'guardian', 'safety_officer'] },
+  'credential:ErasePersonalData': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:LogPersonalDataAccess': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:ReadPersonalData': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:GetWorker': READERS,

@@ -8,6 +8,7 @@ import {
   ENTERPRISE_PRIVATE_COLLECTION,
   gateCheckInput,
   LIVE_PERMIT_STATUSES,
+  erasePersonalDataInput,
   logPersonalDataAccessInput,
   permitNoListInput,
   readPersonalDataInput,
@@ -268,6 +269,25 @@ export class CredentialContract extends Contract {
       await putJson(ctx, k, record);
       emit(ctx, 'GateCheckRecorded', record);
       return canonicalJson(record);
+    });
+  }
+
+  /**
+   * Erasure on request (PIPL): purges the private value and its history from the enterprise's
+   * peers. Only the hash stays on the chain, and without the salt it reveals nothing.
+   */
+  @Transaction()
+  @Returns('string')
+  async ErasePersonalData(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const actor = authorize(ctx, 'credential:ErasePersonalData');
+      const d = parseInput(erasePersonalDataInput, input);
+      const k = d.subject.kind === 'worker' ? key(ctx, KEYS.workerPersonal, [d.subject.id]) : key(ctx, KEYS.certificatePersonal, [d.subject.id]);
+      if (!(await hasPrivate(ctx, k))) throw new NotFoundError(`no personal data stored for ${d.subject.kind} ${d.subject.id}`);
+      await ctx.stub.purgePrivateData(ENTERPRISE_PRIVATE_COLLECTION, k);
+      const payload = { subject: d.subject, reason: d.reason, collection: ENTERPRISE_PRIVATE_COLLECTION, erasedBy: actor };
+      emit(ctx, 'PersonalDataErased', payload);
+      return canonicalJson(payload);
     });
   }
 

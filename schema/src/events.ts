@@ -1,6 +1,7 @@
 import type { HeartbeatRecord } from './heartbeat';
 import type { PermitAction, PermitStatus } from './domain';
 import type {
+  Actor,
   AlarmRecord,
   CertificateRecord,
   DeviceRecord,
@@ -85,6 +86,11 @@ export type AlarmRecordedEvent = LedgerEventEnvelope<'AlarmRecorded', { alarm: A
 export type AlarmAcknowledgedEvent = LedgerEventEnvelope<'AlarmAcknowledged', AlarmRecord>;
 export type AlarmClosedEvent = LedgerEventEnvelope<'AlarmClosed', AlarmRecord>;
 export type DetectionReviewedEvent = LedgerEventEnvelope<'DetectionReviewed', AlarmRecord>;
+/** Personal data purged from the private collection (PIPL erasure); carries no personal field. */
+export type PersonalDataErasedEvent = LedgerEventEnvelope<
+  'PersonalDataErased',
+  { subject: { kind: 'worker' | 'certificate'; id: string }; reason: string; collection: string; erasedBy: Actor }
+>;
 export type PersonalDataAccessLoggedEvent = LedgerEventEnvelope<'PersonalDataAccessLogged', PersonalDataAccessRecord>;
 
 export type LedgerEvent =
@@ -108,7 +114,8 @@ export type LedgerEvent =
   | AlarmAcknowledgedEvent
   | AlarmClosedEvent
   | DetectionReviewedEvent
-  | PersonalDataAccessLoggedEvent;
+  | PersonalDataAccessLoggedEvent
+  | PersonalDataErasedEvent;
 
 export type LedgerEventType = LedgerEvent['type'];
 export type LedgerEventOf<T extends LedgerEventType> = Extract<LedgerEvent, { type: T }>;
@@ -136,6 +143,7 @@ export const LEDGER_EVENT_TYPES = [
   'AlarmClosed',
   'DetectionReviewed',
   'PersonalDataAccessLogged',
+  'PersonalDataErased',
 ] as const satisfies readonly LedgerEventType[];
 
 // Compile-time check that the list above names every member of the union.

@@ -307,3 +307,7 @@ export const deviceRefInput = z.strictObject({ deviceId: idSchema });
 export const alarmIdInput = z.strictObject({ alarmId: idSchema });
 export const permitNoListInput = z.strictObject({ permitNo: permitNoSchema });
 export const emptyInput = z.strictObject({});
+export const erasePersonalDataInput = z.strictObject({
+  subject: z.strictObject({ kind: z.enum(['worker', 'certificate']), id: idSchema }),
+  reason: textSchema(500),
+});

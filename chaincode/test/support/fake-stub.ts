@@ -186,6 +186,9 @@ export class FakeStub {
     if (m === undefined) this.privateWrites.set(collection, (m = new Map()));
     m.set(key, null);
   }
+  async purgePrivateData(collection: string, key: string): Promise<void> {
+    await this.deletePrivateData(collection, key);
+  }
   getPrivateDataByPartialCompositeKey(collection: string, objectType: string, attributes: string[]) {
     const prefix = this.createCompositeKey(objectType, attributes);
     return iterator(this.scan(this.ledger.privateState.get(collection) ?? new Map(), prefix, prefix + MAX_UNICODE));

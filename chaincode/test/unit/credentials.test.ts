@@ -161,6 +161,22 @@ describe('privacy: personal fields never reach public state', () => {
     expect(JSON.stringify(h.ledger.blocks).includes(NAME)).to.equal(false);
   });
 
+  it('erasure purges the private value and leaves a public trace without personal fields', async () => {
+    const h = fresh();
+    await storeAll(h);
+    const r = await h.ok('credential', 'ErasePersonalData', who.officer, { subject: { kind: 'worker', id: W1 }, reason: 'Worker left; erasure requested' });
+    expect(r.erasedBy.role).to.equal('credential_officer');
+    const privKeys = [...(h.ledger.privateState.get(ENTERPRISE_PRIVATE_COLLECTION) ?? new Map()).keys()];
+    expect(privKeys.some((k) => k.includes(W1))).to.equal(false);
+    expect(privKeys.some((k) => k.includes('cert-w1'))).to.equal(true);
+    expect((await h.read('credential', 'GetWorker', who.regulator, { workerId: W1 })).personalDataStored).to.equal(false);
+    await h.fails('NOT_FOUND', 'credential', 'ErasePersonalData', who.officer, { subject: { kind: 'worker', id: W1 }, reason: 'again' });
+    await h.fails('FORBIDDEN', 'credential', 'ErasePersonalData', who.regulator, { subject: { kind: 'certificate', id: 'cert-w1' }, reason: 'x' });
+    expect(JSON.stringify(h.ledger.blocks).includes(NAME)).to.equal(false);
+    // the certificate number is still there
+    expect((await h.read('credential', 'GetCertificate', who.regulator, { certificateId: 'cert-w1' })).numberStored).to.equal(true);
+  });
+
   it('a certificate expiring inside the window is caught at application', async () => {
     const h = fresh();
     await seed(h);
