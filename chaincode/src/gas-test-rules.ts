@@ -62,3 +62,26 @@ export function findStartingTest(
     .reverse()
     .find((t) => parseIso(t.sampleTakenAt) >= notBeforeMs && isFreshPass(t, nowMs, rule.maxAgeMinutes));
 }
+
+/** The newest passing sample, or undefined. */
+export function lastPassingSampleMs(tests: Pick<GasTestRecord, 'passed' | 'sampleTakenAt'>[]): number | undefined {
+  const passing = tests.filter((t) => t.passed).map((t) => parseIso(t.sampleTakenAt));
+  return passing.length === 0 ? undefined : Math.max(...passing);
+}
+
+/** Daily re-test: the newest passing sample must be at most retestEveryMinutes old (inclusive). */
+export function dailyRetestDue(tests: Pick<GasTestRecord, 'passed' | 'sampleTakenAt'>[], nowMs: number, rule: GasTestRule): boolean {
+  if (!rule.required) return false;
+  const last = lastPassingSampleMs(tests);
+  return last === undefined || nowMs - last > rule.retestEveryMinutes * MINUTE_MS;
+}
+
+/**
+ * Where continuous monitoring is required (特级 hot work, confined spaces), when the next reading
+ * is due; the ledger reports it, it cannot force a sensor to report.
+ */
+export function monitoringDueAt(tests: Pick<GasTestRecord, 'passed' | 'sampleTakenAt'>[], rule: GasTestRule): number | null {
+  if (rule.continuousMonitoringIntervalMinutes === null || tests.length === 0) return null;
+  const last = Math.max(...tests.map((t) => parseIso(t.sampleTakenAt)));
+  return last + rule.continuousMonitoringIntervalMinutes * MINUTE_MS;
+}

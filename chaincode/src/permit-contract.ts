@@ -25,7 +25,7 @@ import { authorize } from './access';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { assertWorkersQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
 import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
-import { evaluateGasReading, findStartingTest, needsRetestAfterInterruption } from './gas-test-rules';
+import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestAfterInterruption } from './gas-test-rules';
 import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
@@ -329,6 +329,9 @@ export class PermitContract extends Contract {
           `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min; record a passing gas test taken after the suspension and within ${rule.maxAgeMinutes} min before resuming`,
         );
       }
+      if (dailyRetestDue(p.gasTests, b.now, rule)) {
+        throw new RuleViolationError(`the last passing gas test is older than ${rule.retestEveryMinutes} min; gas is re-tested daily, record a new test`);
+      }
       return this.transition(ctx, 'resume', b, { suspension: null });
     });
   }
@@ -450,7 +453,26 @@ export class PermitContract extends Contract {
   }
 }
 
-export function readView(p: PermitRecord, nowMs: number): PermitRecord & { recordedStatus: PermitStatus; expiredAt: string | null } {
+export interface PermitView extends PermitRecord {
+  recordedStatus: PermitStatus;
+  expiredAt: string | null;
+  gasMonitoring: { lastPassingSampleAt: string | null; dailyRetestDue: boolean; continuousReadingDueAt: string | null };
+}
+
+/** The permit as it reads at nowMs, with what the clock implies: expiry and gas-test due dates. */
+export function readView(p: PermitRecord, nowMs: number): PermitView {
   const expired = isExpiredAt(p, nowMs);
-  return { ...p, status: expired ? 'expired' : p.status, recordedStatus: p.status, expiredAt: expired ? toIso(permitEndMs(p)) : null };
+  const last = lastPassingSampleMs(p.gasTests);
+  const due = monitoringDueAt(p.gasTests, p.template.gasTest);
+  return {
+    ...p,
+    status: expired ? 'expired' : p.status,
+    recordedStatus: p.status,
+    expiredAt: expired ? toIso(permitEndMs(p)) : null,
+    gasMonitoring: {
+      lastPassingSampleAt: last === undefined ? null : toIso(last),
+      dailyRetestDue: dailyRetestDue(p.gasTests, nowMs, p.template.gasTest),
+      continuousReadingDueAt: due === null ? null : toIso(due),
+    },
+  };
 }

@@ -51,6 +51,7 @@ export const gasTestRuleSchema = z.strictObject({
   required: z.boolean(),
   maxAgeMinutes: z.number().int().min(1).max(24 * 60),
   retestAfterInterruptionMinutes: z.number().int().min(1).max(24 * 60),
+  retestEveryMinutes: z.number().int().min(1).max(7 * 24 * 60),
   flammableMaxVolPct: z.strictObject({ lel_ge_4: z.number().min(0).max(100), lel_lt_4: z.number().min(0).max(100) }),
   oxygen: z
     .strictObject({

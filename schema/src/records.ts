@@ -51,6 +51,8 @@ export interface GasTestRule {
   retestAfterInterruptionMinutes: number;
   /** Maximum flammable concentration in % by volume, per LEL class. */
   flammableMaxVolPct: Record<LelClass, number>;
+  /** Even without an interruption, a new passing test is needed this often (daily re-test). */
+  retestEveryMinutes: number;
   /** Oxygen window for confined spaces, % by volume; null where not required. */
   oxygen: { minVolPct: number; maxVolPct: number; absoluteMaxVolPct: number } | null;
   /** Recording interval for continuous monitoring; null where not required. Recorded, not enforced. */

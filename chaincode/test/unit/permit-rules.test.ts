@@ -264,6 +264,27 @@ describe('permit rules: interruption and re-test', () => {
   });
 });
 
+describe('permit rules: daily re-test', () => {
+  it('resuming a multi-day permit needs a passing test at most 24 h old even after a short break', async () => {
+    for (const [extra, ok] of [[0, true], [1, false]] as const) {
+      const h = fresh();
+      await seed(h);
+      await toActive(h, 'D-1', { plannedEnd: iso(T0 + 48 * HOUR) });
+      // toActive's last passing sample was taken at T0 + 50 min
+      h.now = T0 + 24 * HOUR + 40 * MIN;
+      await h.ok('permit', 'Suspend', who.pic, { permitNo: 'D-1', reason: 'interruption' });
+      h.now = T0 + 24 * HOUR + 50 * MIN + extra;
+      const view = await h.read('permit', 'Get', who.pic, { permitNo: 'D-1' });
+      expect(view.gasMonitoring.dailyRetestDue).to.equal(!ok);
+      if (ok) await h.ok('permit', 'Resume', who.pic, { permitNo: 'D-1' });
+      else {
+        const m = await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'D-1' });
+        expect(m).to.contain('daily');
+      }
+    }
+  });
+});
+
 describe('permit rules: expiry', () => {
   it('after the validity ends nothing succeeds and the permit reads as expired, then Expire records it', async () => {
     const h = fresh();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { CertificateRecord, GasTestRule, GateCheckRecord, PermitRecord, SimopsRule } from '@compliance-ledger/schema';
 import { alarmSuspendsPermits, responseMs } from '../../src/alarm-rules';
 import { certificateAlerts, certificateConditionAt, reviewWindowProblem, workerCertificateProblems } from '../../src/certificate-rules';
-import { evaluateGasReading, findStartingTest, isFreshPass, needsRetestAfterInterruption } from '../../src/gas-test-rules';
+import { dailyRetestDue, evaluateGasReading, findStartingTest, isFreshPass, monitoringDueAt, needsRetestAfterInterruption } from '../../src/gas-test-rules';
 import { gateCheckPassed, workersWithoutRecentPass } from '../../src/gate-rules';
 import { assertCanStart, TRANSITIONS } from '../../src/permit-state';
 import { findSimopsConflicts, ruleConflicts, type SimopsPermit } from '../../src/simops';
@@ -154,6 +154,17 @@ describe('rules: gas analysis', () => {
     expect(needsRetestAfterInterruption(60 * MIN, cs)).to.equal(false);
     expect(needsRetestAfterInterruption(60 * MIN + 1, cs)).to.equal(true);
     expect(needsRetestAfterInterruption(10 * HOUR, template('work_at_height', 'I').gasTest)).to.equal(false);
+  });
+  it('daily re-test: the newest passing sample may be exactly 24 h old, not 24 h + 1 ms', () => {
+    const tests = [{ passed: true, sampleTakenAt: iso(T) }, { passed: false, sampleTakenAt: iso(T + HOUR) }];
+    expect(dailyRetestDue(tests, T + DAY, hot)).to.equal(false);
+    expect(dailyRetestDue(tests, T + DAY + 1, hot)).to.equal(true);
+    expect(dailyRetestDue([], T, hot)).to.equal(true);
+    expect(dailyRetestDue([], T, template('work_at_height', 'I').gasTest)).to.equal(false);
+  });
+  it('continuous monitoring (confined space, special hot work): next reading due 2 h after the last', () => {
+    expect(monitoringDueAt([{ passed: true, sampleTakenAt: iso(T) }], cs)).to.equal(T + 2 * HOUR);
+    expect(monitoringDueAt([{ passed: true, sampleTakenAt: iso(T) }], hot)).to.equal(null);
   });
   it('the starting test must be taken after the suspension when one is required', () => {
     const tests = [{ testId: 'a', passed: true, sampleTakenAt: iso(T) }] as never[];
