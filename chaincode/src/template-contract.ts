@@ -11,10 +11,10 @@ import {
 import { emptyInput } from '@compliance-ledger/schema';
 import { authorize, TX_ACCESS } from './access';
 import { txTimeIso } from './clock';
-import { NotFoundError, ValidationError } from './errors';
+import { NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { getJson, key, KEYS, padVersion, putJson } from './store';
-import { DEFAULT_POLICY, defaultTemplate, isKnownLevel } from './templates';
+import { DEFAULT_POLICY, defaultTemplate, isKnownLevel, loosenings } from './templates';
 import { emit, guarded, parseInput } from './tx';
 
 /** The newest template for a type and level: the latest published version, else built-in v1. */
@@ -64,6 +64,11 @@ export class TemplateContract extends Contract {
       const badStep = data.signOffSteps.find((s) => !signerRoles.includes(s.role));
       if (badStep !== undefined) {
         throw new ValidationError(`step ${badStep.stepId} names role ${badStep.role}, which cannot sign permits; use one of ${signerRoles.join(', ')}`);
+      }
+      const standard = defaultTemplate(data.operationType, data.level);
+      const looser = standard === undefined ? [] : loosenings(data, standard);
+      if (looser.length > 0 && actor.mspId === ENTERPRISE_MSP) {
+        throw new RuleViolationError(`this template is looser than GB 30871 (${looser.join('; ')}); only the regulator may publish that`);
       }
       const current = await loadTemplate(ctx, data.operationType, data.level);
       const template: WorkflowTemplate = { ...data, version: current.version + 1, publishedBy: actor, publishedAt: txTimeIso(ctx) };

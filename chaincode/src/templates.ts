@@ -168,3 +168,48 @@ export const DEFAULT_POLICY: LedgerPolicy = {
   publishedBy: null,
   publishedAt: null,
 };
+
+/** Operation types whose maximum validity is set by GB 30871 (the others are enterprise policy). */
+const STANDARD_VALIDITY: readonly OperationType[] = ['hot_work', 'confined_space', 'work_at_height', 'temporary_electricity'];
+
+/**
+ * How a candidate template is looser than the built-in one that encodes GB 30871. The enterprise
+ * may add steps and tighten limits on its own; loosening the national standard is the
+ * regulator's call, so such a template from the enterprise is refused.
+ */
+export function loosenings(candidate: Omit<WorkflowTemplate, 'version' | 'publishedBy' | 'publishedAt'>, baseline: WorkflowTemplate): string[] {
+  const out: string[] = [];
+  if (STANDARD_VALIDITY.includes(baseline.operationType) && candidate.maxValidityMinutes > baseline.maxValidityMinutes) {
+    out.push(`maxValidityMinutes ${candidate.maxValidityMinutes} > ${baseline.maxValidityMinutes}`);
+  }
+  const g = candidate.gasTest;
+  const b = baseline.gasTest;
+  if (b.required) {
+    if (!g.required) out.push('gasTest.required is false');
+    if (g.maxAgeMinutes > b.maxAgeMinutes) out.push(`gasTest.maxAgeMinutes ${g.maxAgeMinutes} > ${b.maxAgeMinutes}`);
+    if (g.retestAfterInterruptionMinutes > b.retestAfterInterruptionMinutes) {
+      out.push(`gasTest.retestAfterInterruptionMinutes ${g.retestAfterInterruptionMinutes} > ${b.retestAfterInterruptionMinutes}`);
+    }
+    if (g.retestEveryMinutes > b.retestEveryMinutes) out.push(`gasTest.retestEveryMinutes ${g.retestEveryMinutes} > ${b.retestEveryMinutes}`);
+    for (const cls of ['lel_ge_4', 'lel_lt_4'] as const) {
+      if (g.flammableMaxVolPct[cls] > b.flammableMaxVolPct[cls]) out.push(`gasTest.flammableMaxVolPct.${cls} ${g.flammableMaxVolPct[cls]} > ${b.flammableMaxVolPct[cls]}`);
+    }
+  }
+  if (b.oxygen !== null) {
+    const o = g.oxygen;
+    if (o === null || o.minVolPct < b.oxygen.minVolPct || o.maxVolPct > b.oxygen.maxVolPct || o.absoluteMaxVolPct > b.oxygen.absoluteMaxVolPct) {
+      out.push(`gasTest.oxygen wider than ${b.oxygen.minVolPct}–${b.oxygen.maxVolPct} % (max ${b.oxygen.absoluteMaxVolPct} %)`);
+    }
+  }
+  for (const step of baseline.signOffSteps) {
+    const kept = candidate.signOffSteps.find((s) => s.stepId === step.stepId);
+    if (kept === undefined || kept.role !== step.role || kept.department !== step.department || kept.distinctSigners < step.distinctSigners || (step.atSite && !kept.atSite)) {
+      out.push(`sign-off step ${step.stepId} (${step.role}${step.department === null ? '' : ` of ${step.department}`}) removed or weakened`);
+    }
+  }
+  for (const cat of baseline.requiredCertificateCategories) {
+    if (!candidate.requiredCertificateCategories.includes(cat)) out.push(`certificate category ${cat} no longer required`);
+  }
+  if (baseline.gateCheckRequired && !candidate.gateCheckRequired) out.push('gate checks no longer required');
+  return out;
+}

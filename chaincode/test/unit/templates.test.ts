@@ -64,6 +64,34 @@ describe('workflow templates as ledger data', () => {
     expect((await h.read<WorkflowTemplate>('template', 'Get', who.auditor, { operationType: 'hot_work', level: '2' })).maxValidityMinutes).to.equal(480);
   });
 
+  it('the enterprise may tighten but not loosen GB 30871; the regulator may', async () => {
+    const h = fresh();
+    const t = withEia();
+    const gas = t.gasTest as Record<string, unknown>;
+    const loose: Record<string, unknown>[] = [
+      { ...t, maxValidityMinutes: 72 * 60 + 1 },
+      { ...t, gasTest: { ...gas, maxAgeMinutes: 31 } },
+      { ...t, gasTest: { ...gas, retestAfterInterruptionMinutes: 61 } },
+      { ...t, gasTest: { ...gas, flammableMaxVolPct: { lel_ge_4: 0.6, lel_lt_4: 0.2 } } },
+      { ...t, gasTest: { ...gas, required: false } },
+      { ...t, signOffSteps: (t.signOffSteps as Record<string, unknown>[]).slice(0, 1) },
+      { ...t, requiredCertificateCategories: [] },
+      { ...t, gateCheckRequired: false },
+    ];
+    for (const l of loose) await h.fails('RULE_VIOLATION', 'template', 'Publish', who.safety1, l);
+    const tighter = await h.ok<WorkflowTemplate>('template', 'Publish', who.safety1, { ...t, maxValidityMinutes: 8 * 60, gasTest: { ...gas, maxAgeMinutes: 15, flammableMaxVolPct: { lel_ge_4: 0.3, lel_lt_4: 0.1 } } });
+    expect(tighter.version).to.equal(2);
+    const cs = defaultTemplate('confined_space', 'single') as WorkflowTemplate;
+    const { version: _v, publishedAt: _a, publishedBy: _b, ...csBase } = cs;
+    await h.fails('RULE_VIOLATION', 'template', 'Publish', who.safety1, { ...csBase, gasTest: { ...cs.gasTest, oxygen: { minVolPct: 19, maxVolPct: 21, absoluteMaxVolPct: 23.5 } } });
+    // lifting validity is enterprise policy: longer is allowed
+    const lift = defaultTemplate('lifting', '3') as WorkflowTemplate;
+    const { version: _v2, publishedAt: _a2, publishedBy: _b2, ...liftBase } = lift;
+    await h.ok('template', 'Publish', who.safety1, { ...liftBase, maxValidityMinutes: 72 * 60 });
+    const special = await h.ok<WorkflowTemplate>('template', 'Publish', who.regulator, { ...t, maxValidityMinutes: 96 * 60 });
+    expect(special.version).to.equal(3);
+  });
+
   it('refuses invalid templates: unknown level, duplicate steps, a step no enterprise role can sign, bad oxygen window', async () => {
     const h = fresh();
     await h.fails('VALIDATION_FAILED', 'template', 'Publish', who.safety1, { ...withEia(), level: '3' });
