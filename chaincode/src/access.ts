@@ -48,6 +48,7 @@ export const TX_ACCESS: Record<string, AccessRule> = {
   'permit:Flag': { [REGULATOR_MSP]: ['regulator', 'auditor'] },
   'permit:Get': READERS,
   'permit:GetHistory': READERS,
+  'permit:GetLedgerHistory': READERS,
   'permit:GetFlags': READERS,
   'permit:ListLive': READERS,
 

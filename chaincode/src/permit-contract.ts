@@ -432,6 +432,34 @@ export class PermitContract extends Contract {
     });
   }
 
+  /**
+   * The permit's versions as committed on the ledger (not the record's own history array), so an
+   * auditor can match each step to its block transaction.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async GetLedgerHistory(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const b = await this.begin(ctx, 'permit:GetLedgerHistory', permitRefInput, input, null);
+      const iterator = await ctx.stub.getHistoryForKey(permitKey(ctx, b.permit.permitNo));
+      const versions: { txId: string; at: string; isDelete: boolean; status: PermitStatus | null; action: PermitAction | null }[] = [];
+      try {
+        for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+          const m = r.value;
+          const rec = m.isDelete ? null : (JSON.parse(Buffer.from(m.value).toString('utf8')) as PermitRecord);
+          const at = Number(m.timestamp.seconds) * 1000 + Math.floor(m.timestamp.nanos / 1e6);
+          versions.push({ txId: m.txId, at: toIso(at), isDelete: m.isDelete, status: rec?.status ?? null, action: rec?.history[rec.history.length - 1]?.action ?? null });
+        }
+      } finally {
+        await iterator.close();
+      }
+      // Peers (Fabric ≥ 2.0) return newest first, block order; auditors read a trail oldest first.
+      // Sorting by time would scramble steps committed within the same second.
+      versions.reverse();
+      return canonicalJson({ permitNo: b.permit.permitNo, versions });
+    });
+  }
+
   @Transaction(false)
   @Returns('string')
   async GetFlags(ctx: Context, input: string): Promise<string> {

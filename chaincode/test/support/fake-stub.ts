@@ -30,6 +30,7 @@ export class FakeLedger {
   readonly state = new Map<string, Buffer>();
   readonly privateState = new Map<string, Map<string, Buffer>>();
   readonly blocks: Block[] = [];
+  readonly history = new Map<string, { txId: string; timeMs: number; value: Buffer; isDelete: boolean }[]>();
 
   snapshot(): string {
     const entries = [...this.state.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.toString('utf8')]);
@@ -162,6 +163,21 @@ export class FakeStub {
     const items = this.scan(this.ledger.state, startKey, endKey === '' ? MAX_UNICODE : endKey).filter((kv) => !kv.key.startsWith(NS));
     return iterator(items);
   }
+  /** Newest first, as Fabric 2.x/3.x peers return it. */
+  getHistoryForKey(key: string) {
+    const entries = [...(this.ledger.history.get(key) ?? [])].reverse();
+    let i = 0;
+    const it = {
+      next: async () => {
+        const e = entries[i++];
+        if (e === undefined) return { value: undefined as never, done: true };
+        const seconds = Math.floor(e.timeMs / 1000);
+        return { value: { txId: e.txId, value: e.value, isDelete: e.isDelete, timestamp: { seconds, nanos: (e.timeMs - seconds * 1000) * 1e6 } }, done: false };
+      },
+      close: async () => {},
+    };
+    return Promise.resolve(it);
+  }
   setEvent(name: string, payload: Uint8Array): void {
     this.events.push({ name, payload: Buffer.from(payload) });
   }
@@ -208,6 +224,9 @@ export class FakeStub {
     for (const [k, v] of [...this.writes.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (v === null) this.ledger.state.delete(k);
       else this.ledger.state.set(k, v);
+      const h = this.ledger.history.get(k) ?? [];
+      h.push({ txId: this.txId, timeMs: this.timeMs, value: v ?? Buffer.alloc(0), isDelete: v === null });
+      this.ledger.history.set(k, h);
       block.writes.push({ key: k, value: v === null ? null : v.toString('utf8') });
     }
     for (const [collection, m] of this.privateWrites) {

@@ -45,6 +45,12 @@ describe('permit lifecycle (hot work level 2)', () => {
     expect(first.at).to.equal(iso(T0));
     expect(first.txId).to.match(/^tx\d+$/);
     expect(history.steps[history.steps.length - 1].at).to.equal(iso(T0 + HOUR));
+
+    // the ledger's own history of the permit key agrees with the record's steps, transaction by transaction
+    const ledger = await h.read('permit', 'GetLedgerHistory', who.auditor, { permitNo: 'HW-1' });
+    expect(ledger.versions.map((v: { action: string }) => v.action)).to.deep.equal(history.steps.map((s: { action: string }) => s.action));
+    expect(ledger.versions.map((v: { txId: string }) => v.txId)).to.deep.equal(history.steps.map((s: { txId: string }) => s.txId));
+    expect(ledger.versions[ledger.versions.length - 1].status).to.equal('closed');
   });
 
   it('refuses to skip steps: issue before sign-off, activate before brief, close before complete', async () => {
