@@ -3,6 +3,27 @@ import { DAY_MS, parseIso } from './clock';
 
 /** Reviews are applied for within 60 days before the due date (特种作业操作证 复审). */
 export const REVIEW_WINDOW_DAYS = 60;
+/** 特种作业操作证: valid 6 years nationwide, reviewed every 3 years. */
+export const CERTIFICATE_VALIDITY_YEARS = 6;
+export const REVIEW_INTERVAL_YEARS = 3;
+
+/** Calendar years in UTC (29 Feb + 1 year → 1 Mar), without any local time zone. */
+export function addYearsMs(ms: number, years: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear() + years, d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+}
+
+/** A certificate spanning more than 6 years, or a review set more than 3 years ahead, is not a real 操作证. */
+export function certificateTermsProblem(validFromMs: number, validUntilMs: number): string | null {
+  if (validUntilMs > addYearsMs(validFromMs, CERTIFICATE_VALIDITY_YEARS)) return `a certificate is valid for at most ${CERTIFICATE_VALIDITY_YEARS} years`;
+  return null;
+}
+
+export function nextReviewProblem(previousDueMs: number, nextDueMs: number): string | null {
+  if (nextDueMs > addYearsMs(previousDueMs, REVIEW_INTERVAL_YEARS)) return `the next review is due at most ${REVIEW_INTERVAL_YEARS} years after the previous due date`;
+  return null;
+}
+
 /** Regulators report certificates expiring within this many days. */
 export const EXPIRY_WARNING_DAYS = 60;
 

@@ -28,7 +28,7 @@ import {
 import type { z } from 'zod';
 import { authorize } from './access';
 import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
-import { certificateAlerts, certificateConditionAt, certificateProblem, reviewWindowProblem } from './certificate-rules';
+import { certificateAlerts, certificateConditionAt, certificateProblem, certificateTermsProblem, nextReviewProblem, reviewWindowProblem } from './certificate-rules';
 import { listGateChecks, listWorkerCertificates, loadWorker } from './credential-store';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
@@ -133,6 +133,8 @@ export class CredentialContract extends Contract {
       const d = parseInput(addCertificateInput, input);
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`certificate ${d.certificateId} is already recorded`);
+      const terms = certificateTermsProblem(parseIso(d.validFrom), parseIso(d.validUntil));
+      if (terms !== null) throw new ValidationError(`${terms}; check validFrom and validUntil`);
       await loadWorker(ctx, d.workerId);
       const c: CertificateRecord = {
         docType: 'certificate',
@@ -201,6 +203,8 @@ export class CredentialContract extends Contract {
       const next = parseIso(d.nextReviewDue);
       if (next <= parseIso(c.reviewDue)) throw new ValidationError('nextReviewDue must be after the current review due date');
       if (next > parseIso(c.validUntil)) throw new ValidationError('nextReviewDue must not be after the certificate expires');
+      const interval = nextReviewProblem(parseIso(c.reviewDue), next);
+      if (interval !== null) throw new ValidationError(interval);
       const after: CertificateRecord = {
         ...c,
         reviewDue: toIso(next),

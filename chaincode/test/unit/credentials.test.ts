@@ -25,6 +25,7 @@ describe('credentials: workers and certificates', () => {
     await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { validUntil: '2023-01-01T00:00:00Z' }));
     await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { reviewDue: '2031-01-01T00:00:00Z' }));
     await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { scanSha256: 'nothex' }));
+    await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { validUntil: '2030-01-01T00:00:00.001Z', reviewDue: '2027-01-01T00:00:00Z', validFrom: '2024-01-01T00:00:00Z' }));
     const c = await h.ok<CertificateRecord>('credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician'));
     expect(c.status).to.equal('valid');
     await h.fails('ALREADY_EXISTS', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician'));

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { CertificateRecord, GasTestRule, GateCheckRecord, PermitRecord, SimopsRule } from '@compliance-ledger/schema';
 import { alarmSuspendsPermits, responseMs } from '../../src/alarm-rules';
-import { certificateAlerts, certificateConditionAt, reviewWindowProblem, workerCertificateProblems } from '../../src/certificate-rules';
+import { addYearsMs, certificateAlerts, certificateConditionAt, certificateTermsProblem, nextReviewProblem, reviewWindowProblem, workerCertificateProblems } from '../../src/certificate-rules';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, isFreshPass, monitoringDueAt, needsRetestAfterInterruption } from '../../src/gas-test-rules';
 import { gateCheckPassed, workersWithoutRecentPass } from '../../src/gate-rules';
 import { assertCanStart, TRANSITIONS } from '../../src/permit-state';
@@ -230,6 +230,15 @@ describe('rules: certificates', () => {
     expect(certificateConditionAt(c, Date.parse('2027-01-01T00:00:00Z'))).to.equal('valid');
     expect(certificateConditionAt(c, Date.parse('2027-01-01T00:00:00.001Z'))).to.equal('review_overdue');
     expect(certificateConditionAt(c, Date.parse('2030-01-01T00:00:00Z'))).to.equal('expired');
+  });
+  it('terms: valid at most 6 calendar years, reviews at most 3 years apart', () => {
+    const from = Date.parse('2024-02-29T00:00:00Z');
+    expect(addYearsMs(from, 6)).to.equal(Date.parse('2030-03-01T00:00:00Z'));
+    expect(certificateTermsProblem(from, addYearsMs(from, 6))).to.equal(null);
+    expect(certificateTermsProblem(from, addYearsMs(from, 6) + 1)).to.contain('6 years');
+    const due = Date.parse('2027-01-01T00:00:00Z');
+    expect(nextReviewProblem(due, Date.parse('2030-01-01T00:00:00Z'))).to.equal(null);
+    expect(nextReviewProblem(due, Date.parse('2030-01-01T00:00:00.001Z'))).to.contain('3 years');
   });
   it('alerts: expiring within 60 days is inclusive', () => {
     const until = Date.parse('2030-01-01T00:00:00Z');
