@@ -125,6 +125,19 @@ describe('README documents the API', () => {
     const readme = readFileSync(new URL('../../README.md', `file://${__filename}`), 'utf8');
     const missing = Object.keys(TX_ACCESS).filter((k) => !readme.includes(`\`${k}\``));
     expect(missing).to.deep.equal([]);
+    // and the access table row of each says exactly what TX_ACCESS says
+    const { ROLES } = await import('@compliance-ledger/schema');
+    const enterpriseRoles = ROLES.filter((r) => r !== 'regulator' && r !== 'auditor');
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+    const describe = (roles: readonly string[]) =>
+      same(roles, ROLES) ? 'any role'
+        : same(roles, enterpriseRoles) ? 'any enterprise role'
+          : same(roles, enterpriseRoles.filter((r) => r !== 'device_gateway')) ? 'any enterprise role except device_gateway (the template step names the exact role)'
+            : roles.join(', ');
+    const wrong = Object.entries(TX_ACCESS)
+      .map(([k, rule]) => `| \`${k}\` | ${Object.entries(rule).map(([msp, roles]) => `${msp}: ${describe(roles)}`).join('; ')} |`)
+      .filter((row) => !readme.includes(row));
+    expect(wrong).to.deep.equal([]);
     expect(ERROR_CODES.filter((c) => !readme.includes(`\`${c}\``))).to.deep.equal([]);
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import type { AlarmRecord, DeviceRecord, PermitRecord } from '@compliance-ledger/schema';
+import type { AlarmRecord, DeviceRecord, LedgerPolicy, PermitRecord } from '@compliance-ledger/schema';
 import { caller, T0 } from '../support/harness';
 import { alarmFields, CAMERA_KEY, fresh, gasTest, gateAll, HOUR, iso, MIN, seed, SENSOR_KEY, signAlarm, SITE, toActive, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
 
@@ -88,6 +88,17 @@ describe('alarms: automatic suspension', () => {
     expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-3' })).status).to.equal('active');
     await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'g2', grade: 2 }));
     expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'AL-3' })).status).to.equal('suspended');
+
+    // with policy v2 (grade III and above suspend), a grade III alarm suspends another active permit
+    const policy = await h.read<LedgerPolicy>('template', 'GetPolicy', who.pic, {});
+    const { version: _v, publishedAt: _a, publishedBy: _b, ...rest } = policy;
+    await h.ok('template', 'PublishPolicy', who.regulator, { ...rest, alarmSuspendMaxGrade: 3 });
+    await h.ok('device', 'Register', who.admin, { deviceId: 'cam-c', siteId: SITE, areaId: 'zone-c', address: CAMERA_KEY.address, kind: 'camera' });
+    await toActive(h, 'AL-3C', { location: { siteId: SITE, zoneId: 'zone-c', coordinates: { x: 900, y: 0 }, fireExplosionZone: false } });
+    const r = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'c3', deviceId: 'cam-c', areaId: 'zone-c', grade: 3 }));
+    expect(r.suspendedPermitNos).to.deep.equal(['AL-3C']);
+    const r4 = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'c4', deviceId: 'cam-c', areaId: 'zone-c', grade: 4 }));
+    expect(r4.suspendedPermitNos).to.deep.equal([]);
   });
 
   it('only permits of the alarm area are suspended, only active ones, and others cannot start meanwhile', async () => {
