@@ -43,7 +43,7 @@ const schema = z.object({
   /** First and largest wait between reconnect attempts (peer or Postgres), ms; doubles each failure. */
   INDEXER_RETRY_MIN_MS: positiveInt(250),
   INDEXER_RETRY_MAX_MS: positiveInt(10_000),
-  /** Exit with code 0 once this block is indexed (benchmarks and tests). */
+  /** Index up to and including this block, then exit with code 0 (benchmarks and tests). */
   INDEXER_STOP_AT_BLOCK: z.coerce.number().int().min(0).optional(),
   /** Test only: sleep this long inside each write transaction, before COMMIT, to widen the crash window. */
   INDEXER_TEST_DELAY_IN_TX_MS: z.coerce.number().int().min(0).default(0),

@@ -20,7 +20,7 @@ export interface FollowerOptions {
   retryMinMs: number;
   retryMaxMs: number;
   chainPollMs: number;
-  /** Resolve run() once this block is indexed. */
+  /** Index up to and including this block, then resolve run(). */
   stopAtBlock?: number | undefined;
 }
 
@@ -191,9 +191,10 @@ export class Follower {
     let txs = 0;
     let n = 0;
     while (n < queue.length && n < this.options.batchMaxBlocks) {
-      txs += queue[n]!.transactions.length;
+      const block = queue[n]!;
+      txs += block.transactions.length;
       n += 1;
-      if (txs >= this.options.batchMaxTxs) break;
+      if (txs >= this.options.batchMaxTxs || block.number === this.options.stopAtBlock) break;
     }
     return queue.splice(0, n);
   }

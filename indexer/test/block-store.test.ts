@@ -116,7 +116,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(await store.verifyStoredChain()).to.equal(6);
     });
 
-    it('detects a tampered stored block hash at the next checkpoint read', async () => {
+    it('detects an altered stored block hash at the next checkpoint read', async () => {
       await db('blocks').where({ number: 5 }).update({ header_hash: Buffer.alloc(32, 1) });
       const err = await store.checkpoint().catch((e) => e);
       expect(err).to.be.instanceOf(ChainIntegrityError);

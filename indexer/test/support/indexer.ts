@@ -25,11 +25,11 @@ export interface RunningIndexer {
   stop(): Promise<void>;
 }
 
-export function startIndexer(db: Knex, options: Partial<FollowerOptions> & { peerEndpoint?: string } = {}): RunningIndexer {
+export function startIndexer(db: Knex, options: Partial<FollowerOptions> & { peerEndpoint?: string; testDelayInTxMs?: number } = {}): RunningIndexer {
   const source = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client', peerEndpoint: options.peerEndpoint });
   const metrics = new IndexerMetrics();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const follower = new Follower(new BlockStore(db), source, metrics, log, {
+  const follower = new Follower(new BlockStore(db, { testDelayInTxMs: options.testDelayInTxMs ?? 0 }), source, metrics, log, {
     batchMaxBlocks: 100,
     batchMaxTxs: 5000,
     queueMaxBlocks: 500,
@@ -101,5 +101,20 @@ export async function chainHeight(): Promise<number> {
     return (await source.chainInfo()).height;
   } finally {
     source.close();
+  }
+}
+
+/** Indexes blocks 0..top into `reference` without interruption and compares every raw table. */
+export async function expectSameAsUninterrupted(db: Knex, reference: Knex, top: number): Promise<void> {
+  const ref = startIndexer(reference, { stopAtBlock: top });
+  await ref.done;
+  ref.source.close();
+  const { dumpTable, RAW_TABLES } = await import('./database.js');
+  const { expect } = await import('chai');
+  for (const [table, order] of Object.entries(RAW_TABLES)) {
+    const a = await dumpTable(db, table, order, ['indexed_at', 'updated_at']);
+    const b = await dumpTable(reference, table, order, ['indexed_at', 'updated_at']);
+    expect(a.length, `${table} row count`).to.equal(b.length);
+    expect(a, table).to.deep.equal(b);
   }
 }

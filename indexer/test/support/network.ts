@@ -78,6 +78,18 @@ export interface SubmitResult {
 
 /** Submits one heartbeat; with `oneOrg` it is endorsed by the enterprise only and is invalidated. */
 export async function submitHeartbeat(s: Submitter, note: string, oneOrg = false): Promise<SubmitResult> {
+  // The network is shared: a chaincode redeploy by another session briefly fails endorsements.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await submitOnce(s, note, oneOrg);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+async function submitOnce(s: Submitter, note: string, oneOrg: boolean): Promise<SubmitResult> {
   const proposal = s.heartbeat.newProposal('Record', {
     arguments: [uniqueId('hb-idx'), note],
     ...(oneOrg ? { endorsingOrganizations: ['EnterpriseMSP'] } : {}),

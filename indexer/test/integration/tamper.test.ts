@@ -1,0 +1,72 @@
+/**
+ * A tampered mirror is detected and indexing stops loudly: a stored header hash that no longer
+ * matches its fields (at start-up), a stored block rewritten consistently (when the next real block
+ * does not link to it), a block in the middle (by the full audit), and the real process exits 2.
+ */
+import { expect } from 'chai';
+import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../support/database.js';
+import { requireNetwork } from '../support/network.js';
+import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer } from '../support/indexer.js';
+import { BlockStore } from '../../src/block-store.js';
+import { ChainIntegrityError } from '../../src/chain-verifier.js';
+import { blockHeaderHash } from '../../src/header-hash.js';
+
+describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', function () {
+  this.timeout(120_000);
+  let t: TestDatabase;
+  let top: number;
+
+  before(async function () {
+    requireNetwork(this);
+    testDatabaseUrl();
+    t = await createTestDatabase('tamper');
+    top = (await chainHeight()) - 1;
+    expect(top).to.be.greaterThan(3);
+    // Stop one block short of the head, so the next block already exists on the peer.
+    const run = startIndexer(t.db, { stopAtBlock: top - 1 });
+    await run.done;
+    run.source.close();
+    expect(await lastIndexedBlock(t.db)).to.equal(top - 1);
+  });
+  after(async () => {
+    await t?.drop();
+  });
+
+  it('refuses to start when the stored header hash of the last block was altered', async () => {
+    const original = await t.db('blocks').where({ number: top - 1 }).first('header_hash');
+    await t.db('blocks').where({ number: top - 1 }).update({ header_hash: Buffer.alloc(32, 0xee) });
+    const run = startIndexer(t.db, { stopAtBlock: top });
+    const err = await run.done.catch((e) => e);
+    run.source.close();
+    expect(err).to.be.instanceOf(ChainIntegrityError);
+    expect(run.metrics.state.fatal).to.match(/corrupt/);
+    await t.db('blocks').where({ number: top - 1 }).update({ header_hash: original.header_hash });
+  });
+
+  it('stops at the next real block when a stored block was rewritten with a consistent hash', async () => {
+    const row = await t.db('blocks').where({ number: top - 1 }).first('previous_hash', 'data_hash', 'header_hash');
+    const forgedData = Buffer.alloc(32, 0x42);
+    const forgedHash = blockHeaderHash(BigInt(top - 1), Buffer.from(row.previous_hash), forgedData);
+    await t.db('blocks').where({ number: top - 1 }).update({ data_hash: forgedData, header_hash: forgedHash });
+    const run = startIndexer(t.db, { stopAtBlock: top });
+    const err = await run.done.catch((e) => e);
+    run.source.close();
+    expect(err).to.be.instanceOf(ChainIntegrityError);
+    expect(String(err.message)).to.match(new RegExp(`hash chain broken at block ${top}`));
+    expect(await lastIndexedBlock(t.db)).to.equal(top - 1); // nothing written past the break
+  });
+
+  it('the indexer process exits with code 2 and a loud log line', async () => {
+    const child = spawnIndexer({ DATABASE_URL: t.url, INDEXER_STOP_AT_BLOCK: String(top) });
+    const exit = await child.exit;
+    expect(exit.code, child.output()).to.equal(2);
+    expect(child.output()).to.match(/CHAIN INTEGRITY FAILURE/);
+  });
+
+  it('the full audit finds a tampered block in the middle of the stored chain', async () => {
+    await t.db('blocks').where({ number: 2 }).update({ header_hash: Buffer.alloc(32, 1) });
+    const err = await new BlockStore(t.db).verifyStoredChain().catch((e) => e);
+    expect(err).to.be.instanceOf(ChainIntegrityError);
+    expect(String(err.message)).to.match(/stored block 2 is corrupt/);
+  });
+});
