@@ -8,6 +8,7 @@ import {
   WORKER_ID_ATTRIBUTE,
   type Actor,
   type Role,
+  type TxName,
 } from '@compliance-ledger/schema';
 import { ForbiddenError } from './errors';
 
@@ -23,7 +24,7 @@ const READERS: AccessRule = { [ENTERPRISE_MSP]: ROLES, [REGULATOR_MSP]: ROLES };
  * Who may call what: one table, so the README and the checks cannot drift apart. Keys are
  * `contract:Transaction` as a Fabric client names them.
  */
-export const TX_ACCESS: Record<string, AccessRule> = {
+export const TX_ACCESS: Record<TxName, AccessRule> = {
   'template:Publish': { [ENTERPRISE_MSP]: ['safety_officer'], [REGULATOR_MSP]: ['regulator'] },
   'template:PublishPolicy': { [ENTERPRISE_MSP]: ['safety_officer', 'admin'], [REGULATOR_MSP]: ['regulator'] },
   'template:Get': READERS,
@@ -106,7 +107,7 @@ export function callerActor(ctx: Context): Actor {
 
 /** Checks role and MSP of the caller against TX_ACCESS and returns who is calling. */
 export function authorize(ctx: Context, tx: string): Actor {
-  const rule = TX_ACCESS[tx];
+  const rule = (TX_ACCESS as Record<string, AccessRule | undefined>)[tx];
   if (rule === undefined) throw new ForbiddenError(`transaction ${tx} has no access rule; nobody may call it`);
   const actor = callerActor(ctx);
   const allowed = rule[actor.mspId];

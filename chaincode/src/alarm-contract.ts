@@ -1,6 +1,5 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { alarmIdInput, alarmRefInput, listInput, recordAlarmInput, reviewDetectionInput, type AlarmRecord, type PermitRecord } from '@compliance-ledger/schema';
-import { authorize } from './access';
+import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
 import { alarmSuspendsPermits, responseMs } from './alarm-rules';
 import { assertSignedBy } from './alarm-signature';
 import { txTimeIso, txTimeMs } from './clock';
@@ -10,7 +9,7 @@ import { canonicalJson } from './json';
 import { listLivePermits, recordStep, savePermit } from './permit-store';
 import { exists, key, KEYS, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
-import { emit, guarded, parseInput } from './tx';
+import { emit, enter, guarded } from './tx';
 
 /**
  * Device-signed alarms. The signature is checked against the registered address before anything
@@ -27,8 +26,7 @@ export class AlarmContract extends Contract {
   @Returns('string')
   async Record(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'alarm:Record');
-      const d = parseInput(recordAlarmInput, input);
+      const { actor, data: d } = enter(ctx, 'alarm:Record', input);
       const a = d.alarm;
       const k = key(ctx, KEYS.alarm, [a.alarmId]);
       if (await exists(ctx, k)) throw new ReplayError(`alarm ${a.alarmId} is already on the ledger; alarm ids are single-use`);
@@ -80,8 +78,7 @@ export class AlarmContract extends Contract {
   @Returns('string')
   async Acknowledge(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'alarm:Acknowledge');
-      const d = parseInput(alarmRefInput, input);
+      const { actor, data: d } = enter(ctx, 'alarm:Acknowledge', input);
       const k = key(ctx, KEYS.alarm, [d.alarmId]);
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.status !== 'open') throw new InvalidStateError(`alarm ${d.alarmId} is already ${alarm.status}`);
@@ -97,8 +94,7 @@ export class AlarmContract extends Contract {
   @Returns('string')
   async Close(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'alarm:Close');
-      const d = parseInput(alarmRefInput, input);
+      const { actor, data: d } = enter(ctx, 'alarm:Close', input);
       const k = key(ctx, KEYS.alarm, [d.alarmId]);
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.status !== 'acknowledged') {
@@ -118,8 +114,7 @@ export class AlarmContract extends Contract {
   @Returns('string')
   async ReviewDetection(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'alarm:ReviewDetection');
-      const d = parseInput(reviewDetectionInput, input);
+      const { actor, data: d } = enter(ctx, 'alarm:ReviewDetection', input);
       const k = key(ctx, KEYS.alarm, [d.alarmId]);
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.deviceKind !== 'camera') throw new RuleViolationError(`alarm ${d.alarmId} comes from a ${alarm.deviceKind}, not an AI camera detection`);
@@ -135,8 +130,7 @@ export class AlarmContract extends Contract {
   @Returns('string')
   async Get(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'alarm:Get');
-      const d = parseInput(alarmIdInput, input);
+      const { data: d } = enter(ctx, 'alarm:Get', input);
       return canonicalJson(await mustGetJson<AlarmRecord>(ctx, key(ctx, KEYS.alarm, [d.alarmId]), `alarm ${d.alarmId}`));
     });
   }
@@ -145,8 +139,7 @@ export class AlarmContract extends Contract {
   @Returns('string')
   async ListOpen(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'alarm:ListOpen');
-      const q = parseInput(listInput, input);
+      const { data: q } = enter(ctx, 'alarm:ListOpen', input);
       const entries = await listByPartialKey<unknown>(ctx, KEYS.openAlarm, q.areaId === undefined ? [q.siteId] : [q.siteId, q.areaId]);
       const out: AlarmRecord[] = [];
       for (const e of entries) {

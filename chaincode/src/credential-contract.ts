@@ -1,23 +1,9 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
-  addCertificateInput,
-  certificateRefInput,
-  certificateReviewInput,
-  certificateStatusInput,
-  certificatePersonalTransient,
   ENTERPRISE_PRIVATE_COLLECTION,
-  gateCheckInput,
   LIVE_PERMIT_STATUSES,
-  erasePersonalDataInput,
-  logPersonalDataAccessInput,
-  permitNoListInput,
-  readPersonalDataInput,
-  registerWorkerInput,
-  storeCertificateNumberInput,
-  storeWorkerPersonalDataInput,
-  workerPersonalTransient,
-  workerRefInput,
-  workerStatusInput,
+  TRANSIENT_KEY,
+  TX_TRANSIENT_SCHEMAS,
   type CertificateRecord,
   type CertificateStatus,
   type DeviceRecord,
@@ -26,7 +12,6 @@ import {
   type WorkerRecord,
 } from '@compliance-ledger/schema';
 import type { z } from 'zod';
-import { authorize } from './access';
 import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { certificateAlerts, certificateConditionAt, certificateProblem, certificateTermsProblem, nextReviewProblem, reviewWindowProblem } from './certificate-rules';
 import { listGateChecks, listWorkerCertificates, loadWorker } from './credential-store';
@@ -36,7 +21,7 @@ import { canonicalJson, toBytes } from './json';
 import { loadPermit } from './permit-store';
 import { exists, getJson, key, KEYS, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
-import { emit, guarded, parseInput } from './tx';
+import { emit, enter, guarded } from './tx';
 import { assertNotExpired } from './validity';
 
 const CERTIFICATE_STATUS_MOVES: Record<CertificateStatus, readonly CertificateStatus[]> = {
@@ -83,8 +68,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async RegisterWorker(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:RegisterWorker');
-      const d = parseInput(registerWorkerInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:RegisterWorker', input);
       const k = key(ctx, KEYS.worker, [d.workerId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError('this worker id is already registered');
       const w: WorkerRecord = { docType: 'worker', workerId: d.workerId, status: 'active', registeredBy: actor, registeredAt: txTimeIso(ctx), statusHistory: [] };
@@ -98,8 +82,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async SetWorkerStatus(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:SetWorkerStatus');
-      const d = parseInput(workerStatusInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:SetWorkerStatus', input);
       const w = await loadWorker(ctx, d.workerId);
       if (w.status === d.status) throw new InvalidStateError(`the worker is already ${d.status}`);
       const after: WorkerRecord = { ...w, status: d.status, statusHistory: [...w.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }] };
@@ -114,9 +97,8 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async StoreWorkerPersonalData(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'credential:StoreWorkerPersonalData');
-      const d = parseInput(storeWorkerPersonalDataInput, input);
-      const personal = readTransient(ctx, 'personal', workerPersonalTransient);
+      const { data: d } = enter(ctx, 'credential:StoreWorkerPersonalData', input);
+      const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreWorkerPersonalData']);
       await loadWorker(ctx, d.workerId);
       await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.workerPersonal, [d.workerId]), toBytes(personal));
       const payload = { workerId: d.workerId, collection: ENTERPRISE_PRIVATE_COLLECTION };
@@ -129,8 +111,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async AddCertificate(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:AddCertificate');
-      const d = parseInput(addCertificateInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:AddCertificate', input);
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`certificate ${d.certificateId} is already recorded`);
       const terms = certificateTermsProblem(parseIso(d.validFrom), parseIso(d.validUntil));
@@ -160,9 +141,8 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async StoreCertificateNumber(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'credential:StoreCertificateNumber');
-      const d = parseInput(storeCertificateNumberInput, input);
-      const personal = readTransient(ctx, 'personal', certificatePersonalTransient);
+      const { data: d } = enter(ctx, 'credential:StoreCertificateNumber', input);
+      const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreCertificateNumber']);
       await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
       await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.certificatePersonal, [d.certificateId]), toBytes(personal));
       const payload = { certificateId: d.certificateId, collection: ENTERPRISE_PRIVATE_COLLECTION };
@@ -175,8 +155,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async SetCertificateStatus(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:SetCertificateStatus');
-      const d = parseInput(certificateStatusInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:SetCertificateStatus', input);
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
       if (!CERTIFICATE_STATUS_MOVES[c.status].includes(d.status)) {
@@ -193,8 +172,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async RecordCertificateReview(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:RecordCertificateReview');
-      const d = parseInput(certificateReviewInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:RecordCertificateReview', input);
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
       if (c.status !== 'valid') throw new InvalidStateError(`a ${c.status} certificate cannot be reviewed`);
@@ -225,8 +203,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async RecordGateCheck(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:RecordGateCheck');
-      const d = parseInput(gateCheckInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:RecordGateCheck', input);
       const now = txTimeMs(ctx);
       const permit = await loadPermit(ctx, d.permitNo);
       assertNotExpired(permit, now);
@@ -284,8 +261,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async ErasePersonalData(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:ErasePersonalData');
-      const d = parseInput(erasePersonalDataInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:ErasePersonalData', input);
       const k = d.subject.kind === 'worker' ? key(ctx, KEYS.workerPersonal, [d.subject.id]) : key(ctx, KEYS.certificatePersonal, [d.subject.id]);
       if (!(await hasPrivate(ctx, k))) throw new NotFoundError(`no personal data stored for ${d.subject.kind} ${d.subject.id}`);
       await ctx.stub.purgePrivateData(ENTERPRISE_PRIVATE_COLLECTION, k);
@@ -300,8 +276,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async LogPersonalDataAccess(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:LogPersonalDataAccess');
-      const d = parseInput(logPersonalDataAccessInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:LogPersonalDataAccess', input);
       const k = key(ctx, KEYS.personalDataAccess, [d.accessId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`access ${d.accessId} is already logged; use a new id`);
       const subjectKey = d.subject.kind === 'worker' ? key(ctx, KEYS.worker, [d.subject.id]) : key(ctx, KEYS.certificate, [d.subject.id]);
@@ -321,8 +296,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async ReadPersonalData(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'credential:ReadPersonalData');
-      const d = parseInput(readPersonalDataInput, input);
+      const { actor, data: d } = enter(ctx, 'credential:ReadPersonalData', input);
       const access = await getJson<PersonalDataAccessRecord>(ctx, key(ctx, KEYS.personalDataAccess, [d.accessId]));
       if (access === undefined) throw new ForbiddenError(`log the access first with LogPersonalDataAccess (access ${d.accessId} not found)`);
       if (access.accessor.certificateId !== actor.certificateId) throw new ForbiddenError('the access was logged by another identity');
@@ -341,8 +315,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async GetWorker(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'credential:GetWorker');
-      const d = parseInput(workerRefInput, input);
+      const { data: d } = enter(ctx, 'credential:GetWorker', input);
       const w = await loadWorker(ctx, d.workerId);
       return canonicalJson({ ...w, personalDataStored: await hasPrivate(ctx, key(ctx, KEYS.workerPersonal, [d.workerId])) });
     });
@@ -352,8 +325,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async GetCertificate(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'credential:GetCertificate');
-      const d = parseInput(certificateRefInput, input);
+      const { data: d } = enter(ctx, 'credential:GetCertificate', input);
       const c = await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
       const now = txTimeMs(ctx);
       return canonicalJson({
@@ -369,8 +341,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async ListCertificates(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'credential:ListCertificates');
-      const d = parseInput(workerRefInput, input);
+      const { data: d } = enter(ctx, 'credential:ListCertificates', input);
       const now = txTimeMs(ctx);
       return canonicalJson((await listWorkerCertificates(ctx, d.workerId)).map((c) => ({ ...c, condition: certificateConditionAt(c, now) })));
     });
@@ -380,8 +351,7 @@ export class CredentialContract extends Contract {
   @Returns('string')
   async ListGateChecks(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'credential:ListGateChecks');
-      const d = parseInput(permitNoListInput, input);
+      const { data: d } = enter(ctx, 'credential:ListGateChecks', input);
       return canonicalJson(await listGateChecks(ctx, d.permitNo));
     });
   }

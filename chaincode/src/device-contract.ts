@@ -1,12 +1,11 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { deviceRefInput, deviceStatusInput, registerDeviceInput, type DeviceRecord } from '@compliance-ledger/schema';
+import type { DeviceRecord } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
-import { authorize } from './access';
 import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError } from './errors';
 import { canonicalJson } from './json';
 import { exists, key, KEYS, mustGetJson, putJson } from './store';
-import { emit, guarded, parseInput } from './tx';
+import { emit, enter, guarded } from './tx';
 
 export async function loadDevice(ctx: Context, deviceId: string): Promise<DeviceRecord> {
   return mustGetJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [deviceId]), `device ${deviceId}`);
@@ -23,8 +22,7 @@ export class DeviceContract extends Contract {
   @Returns('string')
   async Register(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'device:Register');
-      const d = parseInput(registerDeviceInput, input);
+      const { actor, data: d } = enter(ctx, 'device:Register', input);
       const k = key(ctx, KEYS.device, [d.deviceId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`device ${d.deviceId} is already registered; disable it and register a new id to rotate keys`);
       const device: DeviceRecord = {
@@ -50,8 +48,7 @@ export class DeviceContract extends Contract {
   @Returns('string')
   async SetStatus(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'device:SetStatus');
-      const d = parseInput(deviceStatusInput, input);
+      const { actor, data: d } = enter(ctx, 'device:SetStatus', input);
       const device = await loadDevice(ctx, d.deviceId);
       if (device.ownerMsp !== actor.mspId) throw new ForbiddenError(`device ${d.deviceId} belongs to ${device.ownerMsp}`);
       if (device.status === d.status) throw new InvalidStateError(`device ${d.deviceId} is already ${d.status}`);
@@ -66,8 +63,7 @@ export class DeviceContract extends Contract {
   @Returns('string')
   async Get(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'device:Get');
-      const d = parseInput(deviceRefInput, input);
+      const { data: d } = enter(ctx, 'device:Get', input);
       return canonicalJson(await loadDevice(ctx, d.deviceId));
     });
   }

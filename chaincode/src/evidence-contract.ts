@@ -1,13 +1,12 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
-import { permitNoListInput, recordEvidenceInput, type EvidenceRecord } from '@compliance-ledger/schema';
-import { authorize } from './access';
+import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { loadDevice } from './device-contract';
 import { AlreadyExistsError, ExpiredError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { loadPermit } from './permit-store';
 import { getJson, key, KEYS, listByPartialKey, putJson } from './store';
-import { emit, guarded, parseInput } from './tx';
+import { emit, enter, guarded } from './tx';
 import { isExpiredAt, permitEndMs } from './validity';
 
 /**
@@ -24,8 +23,7 @@ export class EvidenceContract extends Contract {
   @Returns('string')
   async Record(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'evidence:Record');
-      const d = parseInput(recordEvidenceInput, input);
+      const { actor, data: d } = enter(ctx, 'evidence:Record', input);
       const now = txTimeMs(ctx);
       const captured = parseIso(d.capturedAt);
       if (captured > now) throw new ValidationError('capturedAt is after the transaction time');
@@ -68,8 +66,7 @@ export class EvidenceContract extends Contract {
   @Returns('string')
   async List(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'evidence:List');
-      const d = parseInput(permitNoListInput, input);
+      const { data: d } = enter(ctx, 'evidence:List', input);
       return canonicalJson((await listByPartialKey<EvidenceRecord>(ctx, KEYS.evidence, [d.permitNo])).map((e) => e.value));
     });
   }

@@ -1,27 +1,15 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
-  applyPermitInput,
-  assessRiskInput,
-  briefInput,
-  closeInput,
-  completeInput,
-  flagPermitInput,
   LIVE_PERMIT_STATUSES,
-  listInput,
-  permitRefInput,
-  reasonedPermitInput,
-  recordGasTestInput,
-  signOffInput,
-  suspendInput,
   type Actor,
   type GasTestRecord,
   type InvestigationFlag,
   type PermitAction,
   type PermitRecord,
   type PermitStatus,
+  type TxData,
+  type TxName,
 } from '@compliance-ledger/schema';
-import type { z } from 'zod';
-import { authorize } from './access';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { assertWorkersQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
 import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
@@ -35,12 +23,15 @@ import { findSimopsConflicts } from './simops';
 import { exists, getJson, key, KEYS, listByPartialKey, putJson } from './store';
 import { loadPolicy, loadTemplate } from './template-contract';
 import { isKnownLevel } from './templates';
-import { emit, guarded, parseInput } from './tx';
+import { emit, enter, guarded } from './tx';
 import { assertNotExpired, checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt, permitEndMs } from './validity';
 
-interface Begun<S extends z.ZodType> {
+/** Transactions whose input names a permit. */
+type PermitTx = { [K in TxName]: TxData<K> extends { permitNo: string } ? (K extends `permit:${string}` ? K : never) : never }[TxName];
+
+interface Begun<T extends TxName> {
   actor: Actor;
-  data: z.output<S>;
+  data: TxData<T>;
   permit: PermitRecord;
   now: number;
 }
@@ -57,16 +48,9 @@ export class PermitContract extends Contract {
   }
 
   /** Authorizes, parses, loads the permit, refuses expired permits and out-of-order steps. */
-  private async begin<S extends z.ZodType<{ permitNo: string }, unknown>>(
-    ctx: Context,
-    tx: string,
-    schema: S,
-    input: string,
-    action: PermitAction | null,
-  ): Promise<Begun<S>> {
-    const actor = authorize(ctx, tx);
-    const data = parseInput(schema, input);
-    const permit = await loadPermit(ctx, data.permitNo);
+  private async begin<T extends PermitTx>(ctx: Context, tx: T, input: string, action: PermitAction | null): Promise<Begun<T>> {
+    const { actor, data } = enter(ctx, tx, input);
+    const permit = await loadPermit(ctx, (data as { permitNo: string }).permitNo);
     const now = txTimeMs(ctx);
     if (action !== null) {
       assertNotExpired(permit, now);
@@ -81,7 +65,7 @@ export class PermitContract extends Contract {
     return canonicalJson(after);
   }
 
-  private async transition(ctx: Context, action: PermitAction, b: Begun<z.ZodType>, patch: Partial<PermitRecord> = {}): Promise<string> {
+  private async transition(ctx: Context, action: PermitAction, b: { actor: Actor; permit: PermitRecord }, patch: Partial<PermitRecord> = {}): Promise<string> {
     const to = TRANSITIONS[action].to;
     if (to === null) throw new InvalidStateError(`action ${action} has no single target status`);
     const after = recordStep(ctx, { ...b.permit, ...patch }, action, to, b.actor);
@@ -92,8 +76,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Apply(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'permit:Apply');
-      const data = parseInput(applyPermitInput, input);
+      const { actor, data: data } = enter(ctx, 'permit:Apply', input);
       const now = txTimeMs(ctx);
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
@@ -161,7 +144,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async AssessRisk(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:AssessRisk', assessRiskInput, input, 'assess_risk');
+      const b = await this.begin(ctx, 'permit:AssessRisk', input, 'assess_risk');
       const measureIds = b.permit.measures.map((m) => m.measureId);
       const confirmed = b.data.confirmations.map((c) => c.measureId);
       if (new Set(confirmed).size !== confirmed.length) throw new ValidationError('each measure is confirmed once');
@@ -178,7 +161,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async RecordGasTest(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:RecordGasTest', recordGasTestInput, input, 'gas_test');
+      const b = await this.begin(ctx, 'permit:RecordGasTest', input, 'gas_test');
       const d = b.data;
       if (b.permit.gasTests.some((t) => t.testId === d.testId)) throw new AlreadyExistsError(`gas test ${d.testId} is already recorded on this permit`);
       const taken = parseIso(d.sampleTakenAt);
@@ -208,7 +191,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async SignOff(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:SignOff', signOffInput, input, 'sign_off');
+      const b = await this.begin(ctx, 'permit:SignOff', input, 'sign_off');
       assertSignOffPrecondition(b.permit.status, b.permit.template.gasTest.required);
       checkSignOff(b.permit, b.actor, b.data.stepId, b.data.atSite);
       const signed: PermitRecord = {
@@ -227,7 +210,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Issue(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Issue', permitRefInput, input, 'issue');
+      const b = await this.begin(ctx, 'permit:Issue', input, 'issue');
       const p = b.permit;
       if (p.template.gasTest.required && !p.gasTests.some((t) => t.passed)) {
         throw new RuleViolationError('this permit requires a passing gas test before issue');
@@ -259,7 +242,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Brief(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Brief', briefInput, input, 'brief');
+      const b = await this.begin(ctx, 'permit:Brief', input, 'brief');
       const briefed = new Set(b.data.briefedWorkerIds);
       const notOnPermit = [...briefed].filter((w) => !b.permit.workers.includes(w));
       if (notOnPermit.length > 0) throw new ValidationError(`briefedWorkerIds contains people who are not workers on the permit`);
@@ -273,7 +256,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Activate(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Activate', permitRefInput, input, 'activate');
+      const b = await this.begin(ctx, 'permit:Activate', input, 'activate');
       const p = b.permit;
       if (b.now < parseIso(p.plannedStart)) throw new RuleViolationError(`work cannot start before the planned start ${p.plannedStart}`);
       const rule = p.template.gasTest;
@@ -303,7 +286,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Suspend(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Suspend', suspendInput, input, 'suspend');
+      const b = await this.begin(ctx, 'permit:Suspend', input, 'suspend');
       return this.transition(ctx, 'suspend', b, { suspension: { reason: b.data.reason, alarmId: null, note: b.data.note, at: txTimeIso(ctx) } });
     });
   }
@@ -312,7 +295,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Resume(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Resume', permitRefInput, input, 'resume');
+      const b = await this.begin(ctx, 'permit:Resume', input, 'resume');
       const p = b.permit;
       const suspension = p.suspension;
       if (suspension === null) throw new InvalidStateError('the permit has no recorded suspension');
@@ -340,7 +323,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Complete(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Complete', completeInput, input, 'complete');
+      const b = await this.begin(ctx, 'permit:Complete', input, 'complete');
       return this.transition(ctx, 'complete', b);
     });
   }
@@ -349,7 +332,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Close(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Close', closeInput, input, 'close');
+      const b = await this.begin(ctx, 'permit:Close', input, 'close');
       const w = b.actor.workerId;
       if (w !== null && (b.permit.workers.includes(w) || w === b.permit.guardianId)) {
         throw new RuleViolationError('acceptance must be done by someone who is neither a worker nor the guardian of the permit');
@@ -361,19 +344,19 @@ export class PermitContract extends Contract {
   @Transaction()
   @Returns('string')
   async Reject(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => this.transition(ctx, 'reject', await this.begin(ctx, 'permit:Reject', reasonedPermitInput, input, 'reject')));
+    return guarded(async () => this.transition(ctx, 'reject', await this.begin(ctx, 'permit:Reject', input, 'reject')));
   }
 
   @Transaction()
   @Returns('string')
   async Cancel(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => this.transition(ctx, 'cancel', await this.begin(ctx, 'permit:Cancel', reasonedPermitInput, input, 'cancel')));
+    return guarded(async () => this.transition(ctx, 'cancel', await this.begin(ctx, 'permit:Cancel', input, 'cancel')));
   }
 
   @Transaction()
   @Returns('string')
   async Revoke(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => this.transition(ctx, 'revoke', await this.begin(ctx, 'permit:Revoke', reasonedPermitInput, input, 'revoke')));
+    return guarded(async () => this.transition(ctx, 'revoke', await this.begin(ctx, 'permit:Revoke', input, 'revoke')));
   }
 
   /** Records that the validity ran out. Anyone involved may record it; it only states a fact. */
@@ -381,7 +364,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Expire(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Expire', permitRefInput, input, null);
+      const b = await this.begin(ctx, 'permit:Expire', input, null);
       assertCanStart('expire', b.permit.status);
       if (!isExpiredAt(b.permit, b.now)) {
         throw new InvalidStateError(`permit ${b.permit.permitNo} is valid until ${toIso(permitEndMs(b.permit))}; it has not expired`);
@@ -395,7 +378,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Flag(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Flag', flagPermitInput, input, null);
+      const b = await this.begin(ctx, 'permit:Flag', input, null);
       const k = key(ctx, KEYS.flag, [b.permit.permitNo, b.data.flagId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`flag ${b.data.flagId} already exists on permit ${b.permit.permitNo}`);
       const flag: InvestigationFlag = {
@@ -418,7 +401,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async Get(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Get', permitRefInput, input, null);
+      const b = await this.begin(ctx, 'permit:Get', input, null);
       return canonicalJson(readView(b.permit, b.now));
     });
   }
@@ -427,7 +410,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async GetHistory(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:GetHistory', permitRefInput, input, null);
+      const b = await this.begin(ctx, 'permit:GetHistory', input, null);
       return canonicalJson({ permitNo: b.permit.permitNo, steps: b.permit.history, gasTests: b.permit.gasTests, signOffs: b.permit.signOffs });
     });
   }
@@ -440,7 +423,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async GetLedgerHistory(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:GetLedgerHistory', permitRefInput, input, null);
+      const b = await this.begin(ctx, 'permit:GetLedgerHistory', input, null);
       const iterator = await ctx.stub.getHistoryForKey(permitKey(ctx, b.permit.permitNo));
       const versions: { txId: string; at: string; isDelete: boolean; status: PermitStatus | null; action: PermitAction | null }[] = [];
       try {
@@ -464,7 +447,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async GetFlags(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:GetFlags', permitRefInput, input, null);
+      const b = await this.begin(ctx, 'permit:GetFlags', input, null);
       return canonicalJson((await listByPartialKey<InvestigationFlag>(ctx, KEYS.flag, [b.permit.permitNo])).map((e) => e.value));
     });
   }
@@ -473,8 +456,7 @@ export class PermitContract extends Contract {
   @Returns('string')
   async ListLive(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'permit:ListLive');
-      const q = parseInput(listInput, input);
+      const { data: q } = enter(ctx, 'permit:ListLive', input);
       const now = txTimeMs(ctx);
       return canonicalJson((await listLivePermits(ctx, q.siteId, q.areaId, now)).map((p) => readView(p, now)));
     });

@@ -1,21 +1,17 @@
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   ENTERPRISE_MSP,
-  getTemplateInput,
-  publishPolicyInput,
-  publishTemplateInput,
   type LedgerPolicy,
   type OperationType,
   type WorkflowTemplate,
 } from '@compliance-ledger/schema';
-import { emptyInput } from '@compliance-ledger/schema';
-import { authorize, TX_ACCESS } from './access';
+import { TX_ACCESS } from './access';
 import { txTimeIso } from './clock';
 import { NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { getJson, key, KEYS, padVersion, putJson } from './store';
 import { DEFAULT_POLICY, defaultTemplate, isKnownLevel, loosenings } from './templates';
-import { emit, guarded, parseInput } from './tx';
+import { emit, enter, guarded } from './tx';
 
 /** The newest template for a type and level: the latest published version, else built-in v1. */
 export async function loadTemplate(ctx: Context, operationType: OperationType, level: string, version?: number): Promise<WorkflowTemplate> {
@@ -55,8 +51,7 @@ export class TemplateContract extends Contract {
   @Returns('string')
   async Publish(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'template:Publish');
-      const data = parseInput(publishTemplateInput, input);
+      const { actor, data: data } = enter(ctx, 'template:Publish', input);
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
       }
@@ -83,8 +78,7 @@ export class TemplateContract extends Contract {
   @Returns('string')
   async Get(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'template:Get');
-      const q = parseInput(getTemplateInput, input);
+      const { data: q } = enter(ctx, 'template:Get', input);
       if (!isKnownLevel(q.operationType, q.level)) throw new ValidationError(`level ${q.level} does not exist for ${q.operationType}`);
       return canonicalJson(await loadTemplate(ctx, q.operationType, q.level, q.version));
     });
@@ -94,8 +88,7 @@ export class TemplateContract extends Contract {
   @Returns('string')
   async PublishPolicy(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const actor = authorize(ctx, 'template:PublishPolicy');
-      const data = parseInput(publishPolicyInput, input);
+      const { actor, data: data } = enter(ctx, 'template:PublishPolicy', input);
       const ids = data.simopsRules.map((r) => r.ruleId);
       if (new Set(ids).size !== ids.length) throw new ValidationError('simopsRules ruleId values must be unique');
       const current = await loadPolicy(ctx);
@@ -111,8 +104,7 @@ export class TemplateContract extends Contract {
   @Returns('string')
   async GetPolicy(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      authorize(ctx, 'template:GetPolicy');
-      parseInput(emptyInput, input);
+      enter(ctx, 'template:GetPolicy', input);
       return canonicalJson(await loadPolicy(ctx));
     });
   }

@@ -1,6 +1,7 @@
 import type { Context } from 'fabric-contract-api';
 import type { z } from 'zod';
-import { EVENT_SCHEMA_VERSION, type LedgerEventOf, type LedgerEventType } from '@compliance-ledger/schema';
+import { EVENT_SCHEMA_VERSION, TX_INPUT_SCHEMAS, type Actor, type LedgerEventOf, type LedgerEventType, type TxData, type TxName } from '@compliance-ledger/schema';
+import { authorize } from './access';
 import { toLedgerError, ValidationError } from './errors';
 import { txTimeIso } from './clock';
 import { canonicalJson } from './json';
@@ -26,6 +27,16 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.outp
     throw new ValidationError(`fix the input: ${detail}`);
   }
   return result.data;
+}
+
+/**
+ * The start of every domain transaction: who is calling (role and MSP checked against
+ * TX_ACCESS), then the input parsed with the schema registered for the same transaction name.
+ */
+export function enter<T extends TxName>(ctx: Context, tx: T, input: unknown): { actor: Actor; data: TxData<T> } {
+  const actor = authorize(ctx, tx);
+  const data = parseInput(TX_INPUT_SCHEMAS[tx], input) as TxData<T>;
+  return { actor, data };
 }
 
 /** Emits the transaction's single event. Fabric keeps only the last setEvent, so call it once. */

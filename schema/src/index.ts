@@ -7,3 +7,4 @@ export * from './domain';
 export * from './records';
 export * from './inputs';
 export * from './connection-profile';
+export * from './transactions';

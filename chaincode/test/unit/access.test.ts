@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ENTERPRISE_MSP, REGULATOR_MSP, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
+import { ENTERPRISE_MSP, REGULATOR_MSP, ROLE_ATTRIBUTE, TX_INPUT_SCHEMAS } from '@compliance-ledger/schema';
 import { TX_ACCESS } from '../../src/access';
 import { CONTRACTS, caller, type ContractName } from '../support/harness';
 import { application, CONFIRMER, fresh, seed, toActive, W1, who } from '../support/fixtures';
@@ -14,7 +14,8 @@ describe('access control', () => {
         if (m !== 'constructor' && /^[A-Z]/.test(m) && typeof proto[m] === 'function') names.push(`${cname}:${m}`);
       }
     }
-    expect(names.filter((n) => TX_ACCESS[n] === undefined)).to.deep.equal([]);
+    expect(names.filter((n) => (TX_ACCESS as Record<string, unknown>)[n] === undefined)).to.deep.equal([]);
+    expect(Object.keys(TX_INPUT_SCHEMAS).sort()).to.deep.equal(Object.keys(TX_ACCESS).sort());
     expect(Object.keys(TX_ACCESS).filter((k) => !names.includes(k))).to.deep.equal([]);
   });
 

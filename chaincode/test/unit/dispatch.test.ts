@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { ENTERPRISE_MSP, REGULATOR_MSP, parseErrorCode } from '@compliance-ledger/schema';
+import { ENTERPRISE_MSP, EVALUATE_TXS, REGULATOR_MSP, TX_INPUT_SCHEMAS, parseErrorCode } from '@compliance-ledger/schema';
 import { FakeLedger, FakeStub } from '../support/fake-stub';
 import { T0, workerId } from '../support/harness';
 
@@ -80,6 +80,18 @@ describe('compiled chaincode through the fabric-shim dispatcher (dist/)', functi
     const names = meta.contracts.permit.transactions.map((t: { name: string }) => t.name);
     expect(names).to.not.include('begin');
     expect(names).to.include.members(['Apply', 'SignOff', 'Issue', 'Expire', 'Get']);
+    // what is declared evaluate-only in schema matches @Transaction(false), and every domain tx is registered
+    const all: string[] = [];
+    const evaluate: string[] = [];
+    for (const [cname, c] of Object.entries(meta.contracts as Record<string, { transactions: { name: string; tag?: string[] }[] }>)) {
+      if (cname === 'heartbeat' || cname === 'org.hyperledger.fabric') continue;
+      for (const t of c.transactions) {
+        all.push(`${cname}:${t.name}`);
+        if (!(t.tag ?? []).includes('SUBMIT') && !(t.tag ?? []).includes('submitTx')) evaluate.push(`${cname}:${t.name}`);
+      }
+    }
+    expect(all.sort()).to.deep.equal(Object.keys(TX_INPUT_SCHEMAS).sort());
+    expect(evaluate.sort()).to.deep.equal([...EVALUATE_TXS].sort());
   });
 
   it('reads ledger.role from a CA certificate, writes, emits one event and returns JSON', async () => {
