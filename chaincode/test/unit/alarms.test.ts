@@ -21,6 +21,10 @@ describe('devices', () => {
     await h.ok('device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'Lens cracked' });
     await h.fails('INVALID_STATE', 'device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'again' });
     const back = await h.ok<DeviceRecord>('device', 'SetStatus', who.admin, { deviceId: 'cam-9', status: 'active', reason: 'Repaired' });
+    expect((await h.read<DeviceRecord>('device', 'Get', who.regulator, { deviceId: 'cam-9' })).status).to.equal('active');
+    await h.fails('NOT_FOUND', 'device', 'Get', who.regulator, { deviceId: 'cam-404' });
+    // another org's admin cannot disable the enterprise's device
+    await h.fails('FORBIDDEN', 'device', 'SetStatus', caller('admin', { msp: 'RegulatorMSP' }), { deviceId: 'cam-9', status: 'disabled', reason: 'x' });
     expect(back.statusHistory.map((s) => s.status)).to.deep.equal(['disabled', 'active']);
   });
 });
@@ -138,12 +142,17 @@ describe('alarms: automatic suspension', () => {
     expect(ack.acknowledgedBy?.role).to.equal('guardian');
     expect(ack.acknowledgedAt).to.equal(iso(T0 + 2 * HOUR + 38_000));
     await h.fails('INVALID_STATE', 'alarm', 'Acknowledge', who.safety1, { alarmId: 'x-1' });
+    const open = await h.read<AlarmRecord[]>('alarm', 'ListOpen', who.regulator, { siteId: SITE, areaId: ZONE });
+    expect(open.map((a) => [a.alarmId, a.status])).to.deep.equal([['x-1', 'acknowledged']]);
+    expect(await h.read('alarm', 'ListOpen', who.regulator, { siteId: SITE, areaId: 'zone-z' })).to.deep.equal([]);
     await h.fails('INVALID_STATE', 'permit', 'Resume', who.pic, { permitNo: 'AL-5' });
     await h.fails('RULE_VIOLATION', 'alarm', 'Close', who.safety1, { alarmId: 'x-1' });
     h.now = T0 + 2 * HOUR + 20 * MIN;
     const closed = await h.ok<AlarmRecord>('alarm', 'Close', who.safety1, { alarmId: 'x-1', note: 'Gas source isolated' });
     expect(closed).to.include({ status: 'closed', resolution: 'Gas source isolated', closedAt: iso(T0 + 2 * HOUR + 20 * MIN) });
     expect(await h.read('alarm', 'ListOpen', who.regulator, { siteId: SITE })).to.deep.equal([]);
+    expect((await h.read<AlarmRecord>('alarm', 'Get', who.auditor, { alarmId: 'x-1' })).closedBy?.role).to.equal('safety_officer');
+    await h.fails('NOT_FOUND', 'alarm', 'Get', who.auditor, { alarmId: 'x-404' });
     // 20 min interruption of level-2 hot work: no re-test needed
     const resumed = await h.ok<PermitRecord>('permit', 'Resume', who.pic, { permitNo: 'AL-5' });
     expect(resumed.status).to.equal('active');

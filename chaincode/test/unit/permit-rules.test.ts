@@ -346,6 +346,37 @@ describe('permit rules: SIMOPS at issue', () => {
   });
 });
 
+describe('permit rules: related and served permits', () => {
+  it('related and served permits must exist; only temporary electricity serves another permit', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.fails('NOT_FOUND', 'permit', 'Apply', who.applicant, application('RP-1', { relatedPermitNos: ['NOPE-9'] }));
+    await h.ok('permit', 'Apply', who.applicant, application('RP-2'));
+    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('RP-3', { relatedPermitNos: ['RP-2'] }));
+    expect(p.relatedPermitNos).to.deep.equal(['RP-2']);
+    await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, application('RP-4', { servesPermitNo: 'RP-2' }));
+    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e1', W1, 'electrician'));
+    await h.fails('NOT_FOUND', 'permit', 'Apply', who.applicant, application('RP-5', { operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'NOPE-9' }));
+  });
+  it('temporary electricity cannot be issued for a permit that is no longer live', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e', W1, 'electrician'));
+    await h.ok('permit', 'Apply', who.applicant, application('HW-X', { workers: [W2] }));
+    await h.ok('permit', 'Apply', who.applicant, application('TE-X', {
+      operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'HW-X',
+      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false },
+    }));
+    await h.ok('permit', 'AssessRisk', who.pic, confirmAll('TE-X'));
+    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), { permitNo: 'TE-X', stepId: 'approval', atSite: true });
+    // the served hot-work permit is not issued yet, then cancelled
+    await h.fails('RULE_VIOLATION', 'permit', 'Issue', who.approverUnit, { permitNo: 'TE-X' });
+    await h.ok('permit', 'Cancel', who.applicant, { permitNo: 'HW-X', reason: 'Job dropped' });
+    const m = await h.fails('RULE_VIOLATION', 'permit', 'Issue', who.approverUnit, { permitNo: 'TE-X' });
+    expect(m).to.contain('cancelled');
+  });
+});
+
 describe('permit rules: temporary electricity serves another permit', () => {
   it('its validity never goes beyond the permit it serves', async () => {
     const h = fresh();
