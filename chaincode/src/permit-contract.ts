@@ -81,7 +81,7 @@ export class PermitContract extends Contract {
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
       }
-      const level = effectiveLevel(data.operationType, data.level, data.nightOrHoliday);
+      const level = effectiveLevel(data.operationType, data.level, data.nightOrHoliday, data.heightHazardFactors);
       if (await exists(ctx, permitKey(ctx, data.permitNo))) {
         throw new AlreadyExistsError(`permit ${data.permitNo} already exists; permit numbers are unique, and a change needs a new permit`);
       }
@@ -108,6 +108,7 @@ export class PermitContract extends Contract {
         level,
         requestedLevel: data.level,
         nightOrHoliday: data.nightOrHoliday,
+        heightHazardFactors: data.heightHazardFactors,
         location: data.location,
         workUnit: data.workUnit,
         description: data.description,

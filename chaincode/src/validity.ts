@@ -4,13 +4,15 @@ import { ExpiredError, RuleViolationError, ValidationError } from './errors';
 import { EXPIRABLE_STATUSES } from './permit-state';
 
 /**
- * Hot work is raised one level on holidays, rest days and at night (GB 30871), so the permit is
- * governed by the template of the raised level.
+ * GB 30871 raises the level in some conditions, so the permit is governed by the template of the
+ * raised level: hot work on holidays, rest days and at night; work at height under hazard
+ * factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …). The top level stays the top level.
  */
-export function effectiveLevel(operationType: string, level: string, nightOrHoliday: boolean): string {
-  if (operationType !== 'hot_work' || !nightOrHoliday) return level;
-  if (level === '2') return '1';
-  return 'special';
+export function effectiveLevel(operationType: string, level: string, nightOrHoliday: boolean, heightHazardFactors = false): string {
+  const raise = (order: string[]) => order[Math.min(order.indexOf(level) + 1, order.length - 1)] ?? level;
+  if (operationType === 'hot_work' && nightOrHoliday) return raise(['2', '1', 'special']);
+  if (operationType === 'work_at_height' && heightHazardFactors) return raise(['I', 'II', 'III', 'IV']);
+  return level;
 }
 
 /** The planned window must be non-empty and no longer than the template's maximum validity. */

@@ -117,6 +117,8 @@ export const applyPermitInput = z
     operationType: z.enum(OPERATION_TYPES),
     level: z.string().min(1).max(16),
     nightOrHoliday: z.boolean().default(false),
+    /** Work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher. */
+    heightHazardFactors: z.boolean().default(false),
     location: z.strictObject({
       siteId: idSchema,
       zoneId: idSchema,

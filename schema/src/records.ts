@@ -181,6 +181,7 @@ export interface PermitRecord {
   level: string;
   requestedLevel: string;
   nightOrHoliday: boolean;
+  heightHazardFactors: boolean;
   location: PermitLocation;
   workUnit: string;
   description: string;

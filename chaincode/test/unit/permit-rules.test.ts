@@ -50,6 +50,14 @@ describe('permit rules at application', () => {
     expect(p.requestedLevel).to.equal('2');
     expect(p.template.signOffSteps.map((s) => s.stepId)).to.deep.equal(['safety-review', 'approval']);
   });
+  it('work at height under hazard factors is approved one class higher (II: specialist department)', async () => {
+    const h = fresh();
+    await seed(h);
+    for (const w of [W1, W2]) await h.ok('credential', 'AddCertificate', who.officer, certificate(`cert-h-${w.slice(0, 4)}`, w, 'work_at_height'));
+    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('WH-1', { operationType: 'work_at_height', level: 'I', heightHazardFactors: true }));
+    expect([p.requestedLevel, p.level]).to.deep.equal(['I', 'II']);
+    expect(p.template.signOffSteps[0]?.department).to.equal('specialist');
+  });
   it('the guardian cannot be a worker', async () => {
     const h = fresh();
     await seed(h);

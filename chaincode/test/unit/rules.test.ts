@@ -68,12 +68,16 @@ describe('rules: maximum validity per type and level', () => {
     expect(isExpiredAt({ ...p, status: 'completed' }, T + 9 * HOUR)).to.equal(false);
     expect(isExpiredAt({ status: 'applied', validUntil: null, plannedEnd: iso(T) }, T)).to.equal(true);
   });
-  it('hot work is raised one level at night and on holidays', () => {
+  it('hot work is raised one level at night and on holidays; work at height under hazard factors', () => {
     expect(effectiveLevel('hot_work', '2', true)).to.equal('1');
     expect(effectiveLevel('hot_work', '1', true)).to.equal('special');
     expect(effectiveLevel('hot_work', 'special', true)).to.equal('special');
     expect(effectiveLevel('hot_work', '2', false)).to.equal('2');
     expect(effectiveLevel('work_at_height', 'I', true)).to.equal('I');
+    expect(effectiveLevel('work_at_height', 'I', false, true)).to.equal('II');
+    expect(effectiveLevel('work_at_height', 'III', false, true)).to.equal('IV');
+    expect(effectiveLevel('work_at_height', 'IV', false, true)).to.equal('IV');
+    expect(effectiveLevel('hot_work', '2', false, true)).to.equal('2');
   });
 });
 
