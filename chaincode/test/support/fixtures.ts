@@ -43,6 +43,7 @@ export const who = {
 
 export const CAMERA_KEY = new Wallet('0x' + '11'.repeat(32));
 export const SENSOR_KEY = new Wallet('0x' + '22'.repeat(32));
+export const GATE_KEY = new Wallet('0x' + '33'.repeat(32));
 export const SITE = 'site-1';
 export const ZONE = 'zone-a';
 
@@ -89,7 +90,7 @@ export async function seed(h: Harness): Promise<void> {
   for (const w of [W1, W2, GUARDIAN, PIC, CONFIRMER, OUTSIDER]) await h.ok('credential', 'RegisterWorker', who.officer, { workerId: w });
   await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-w1', W1, 'welding_cutting'));
   await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-w2', W2, 'welding_cutting'));
-  await h.ok('device', 'Register', who.admin, { deviceId: 'gate-1', siteId: SITE, areaId: ZONE, address: Wallet.createRandom().address, kind: 'gate' });
+  await h.ok('device', 'Register', who.admin, { deviceId: 'gate-1', siteId: SITE, areaId: ZONE, address: GATE_KEY.address, kind: 'gate' });
   await h.ok('device', 'Register', who.admin, { deviceId: 'cam-1', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'camera' });
   await h.ok('device', 'Register', who.admin, { deviceId: 'gas-1', siteId: SITE, areaId: ZONE, address: SENSOR_KEY.address, kind: 'sensor' });
 }
@@ -176,7 +177,9 @@ export async function toActive(h: Harness, permitNo: string, o: Record<string, u
   await h.ok('permit', 'Activate', who.pic, { permitNo });
 }
 
+/** A new ledger; fixture counters restart so that the same scenario yields the same transactions. */
 export function fresh(): Harness {
+  gasSeq = 0;
   return new Harness();
 }
 
