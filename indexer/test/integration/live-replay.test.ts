@@ -73,10 +73,10 @@ describe('indexer live and replay (real Fabric, real PostgreSQL, PGlite)', funct
     await waitFor(async () => indexer.metrics.state.chainHeight !== null && indexer.metrics.state.lagBlocks === 0, 10_000, 'lag 0');
     const http = await startHttpServer(indexer.metrics, '127.0.0.1', 0);
     try {
-      const health = await (await fetch(`http://127.0.0.1:${http.port}/healthz`)).json();
+      const health = (await (await fetch(`http://127.0.0.1:${http.port}/healthz`)).json()) as Record<string, number>;
       expect(health).to.include({ status: 'ok', lagBlocks: 0, lagSeconds: 0, streaming: true });
       expect(health.lastBlock).to.equal(await lastIndexedBlock(live.db));
-      expect(health.chainHeight).to.equal(health.lastBlock + 1);
+      expect(health.chainHeight).to.equal(health.lastBlock! + 1);
       const text = await (await fetch(`http://127.0.0.1:${http.port}/metrics`)).text();
       expect(text).to.match(new RegExp(`^indexer_last_block_indexed ${health.lastBlock}$`, 'm'));
       expect(text).to.match(new RegExp(`^indexer_chain_height ${health.chainHeight}$`, 'm'));

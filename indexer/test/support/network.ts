@@ -77,13 +77,13 @@ export interface SubmitResult {
 }
 
 /** Submits one heartbeat; with `oneOrg` it is endorsed by the enterprise only and is invalidated. */
-export async function submitHeartbeat(s: Submitter, note: string, oneOrg = false): Promise<SubmitResult> {
+export async function submitHeartbeat(s: Submitter, note: string, oneOrg = false, attempts = 5): Promise<SubmitResult> {
   // The network is shared: a chaincode redeploy by another session briefly fails endorsements.
   for (let attempt = 1; ; attempt++) {
     try {
       return await submitOnce(s, note, oneOrg);
     } catch (err) {
-      if (attempt >= 5) throw err;
+      if (attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

@@ -1,0 +1,135 @@
+/**
+ * Indexer benchmark on the real network and real PostgreSQL.
+ *
+ *   1. Load: makes sure the channel holds at least BENCH_MIN_TXS transactions (default 10,000),
+ *      submitting heartbeats (BENCH_CONCURRENCY in flight) when it holds fewer.
+ *   2. Catch-up: indexes the whole channel from block 0 into a fresh PostgreSQL database (and,
+ *      with BENCH_PGLITE=1, into PGlite) and reports transactions per second.
+ *   3. Live lag: with the indexer caught up, submits BENCH_LIVE_TXS heartbeats and measures, per
+ *      transaction, the time from its commit status (the client learns it is committed) to its row
+ *      being visible in Postgres: p50, p99, max.
+ *
+ * Run: TEST_DATABASE_URL=postgres://… LEDGER_RUN_DIR=… npx tsx bench/catchup.bench.ts
+ * Prints one JSON object with the figures at the end.
+ */
+import { performance } from 'node:perf_hooks';
+import { createPglite, createTestDatabase } from '../test/support/database.js';
+import { enterpriseSubmitter, submitMany, type SubmitResult } from '../test/support/network.js';
+import { chainHeight, lastIndexedBlock, startIndexer } from '../test/support/indexer.js';
+import { loadProfile } from '../src/fabric-source.js';
+import { connectionProfilePath } from '../test/support/network.js';
+import { toNumber } from '../src/db.js';
+
+const MIN_TXS = Number(process.env.BENCH_MIN_TXS ?? 10_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
+const LIVE_TXS = Number(process.env.BENCH_LIVE_TXS ?? 500);
+const LIVE_CONCURRENCY = Number(process.env.BENCH_LIVE_CONCURRENCY ?? 20);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const log = (msg: string, extra: object = {}) => console.error(JSON.stringify({ t: new Date().toISOString(), msg, ...extra }));
+
+async function main(): Promise<void> {
+  const profile = loadProfile(connectionProfilePath());
+  const result: Record<string, unknown> = {};
+
+  // 1. Load: count the channel's transactions with a first indexing pass, then top up.
+  const db = await createTestDatabase('bench');
+  try {
+    const submitter = enterpriseSubmitter(profile);
+    let top = (await chainHeight()) - 1;
+    {
+      const pre = startIndexer(db.db, { stopAtBlock: top });
+      await pre.done;
+      pre.source.close();
+    }
+    const existing = toNumber((await db.db('transactions').count<{ n: unknown }[]>({ n: '*' }))[0]!.n);
+    log('channel before load', { blocks: top + 1, transactions: existing });
+    if (existing < MIN_TXS) {
+      const missing = MIN_TXS - existing;
+      const t0 = performance.now();
+      const submitted = await submitMany(submitter, missing, CONCURRENCY, 0);
+      const seconds = (performance.now() - t0) / 1000;
+      result.load = { submitted: submitted.length, seconds: +seconds.toFixed(1), submitTps: +(submitted.length / seconds).toFixed(0) };
+      log('load submitted', result.load as object);
+    }
+    top = (await chainHeight()) - 1;
+    await db.drop();
+
+    // 2. Catch-up from empty into PostgreSQL.
+    const fresh = await createTestDatabase('benchcatchup');
+    try {
+      const t0 = performance.now();
+      const run = startIndexer(fresh.db, { stopAtBlock: top });
+      await run.done;
+      run.source.close();
+      const seconds = (performance.now() - t0) / 1000;
+      const txs = toNumber((await fresh.db('transactions').count<{ n: unknown }[]>({ n: '*' }))[0]!.n);
+      result.catchupPostgres = { blocks: top + 1, transactions: txs, seconds: +seconds.toFixed(2), txPerSecond: +(txs / seconds).toFixed(0), blocksPerSecond: +((top + 1) / seconds).toFixed(0) };
+      log('catch-up into PostgreSQL', result.catchupPostgres as object);
+
+      if (process.env.BENCH_PGLITE === '1') {
+        const lite = await createPglite();
+        const l0 = performance.now();
+        const r = startIndexer(lite, { stopAtBlock: top });
+        await r.done;
+        r.source.close();
+        const ls = (performance.now() - l0) / 1000;
+        result.catchupPglite = { transactions: txs, seconds: +ls.toFixed(2), txPerSecond: +(txs / ls).toFixed(0) };
+        log('catch-up into PGlite', result.catchupPglite as object);
+        await lite.destroy();
+      }
+
+      // 3. Live lag: the indexer follows the head while transactions are submitted.
+      const live = startIndexer(fresh.db, {});
+      const visible = new Map<string, number>();
+      let polling = true;
+      let seen = await lastIndexedBlock(fresh.db);
+      const poller = (async () => {
+        while (polling) {
+          const rows = await fresh.db('transactions').where('block_number', '>', seen).select('tx_id', 'block_number');
+          const now = Date.now();
+          for (const r of rows) {
+            if (!visible.has(r.tx_id)) visible.set(r.tx_id, now);
+            seen = Math.max(seen, toNumber(r.block_number));
+          }
+          await new Promise((res) => setTimeout(res, 5));
+        }
+      })();
+      const submitted: SubmitResult[] = await submitMany(submitter, LIVE_TXS, LIVE_CONCURRENCY, 0);
+      const deadline = Date.now() + 30_000;
+      while (submitted.some((s) => !visible.has(s.txId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      polling = false;
+      await poller;
+      await live.stop();
+      const lags = submitted.filter((s) => visible.has(s.txId)).map((s) => Math.max(0, visible.get(s.txId)! - s.committedAt)).sort((a, b) => a - b);
+      result.liveLagMs = {
+        transactions: submitted.length,
+        visible: lags.length,
+        p50: percentile(lags, 50),
+        p99: percentile(lags, 99),
+        max: lags[lags.length - 1],
+        note: 'from the client receiving the commit status to the row being visible in Postgres; negative values (indexer faster than the status) count as 0',
+      };
+      log('live lag', result.liveLagMs as object);
+    } finally {
+      await fresh.drop();
+    }
+    submitter.close();
+  } catch (err) {
+    await db.drop().catch(() => undefined);
+    throw err;
+  }
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
