@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds chaincode/, packages it as chaincode-as-a-service, installs it on both peers, approves it
-# for both orgs and commits it, then (re)starts the one chaincode server that serves both peers.
-# A changed chaincode gets a new package label and the next sequence number; the ledger is kept.
+# for both orgs and commits it, and runs the one chaincode server that serves both peers.
+#
+# Upgrades have no gap: the new code's server starts on the idle one of two ports
+# (CHAINCODE_PORT, CHAINCODE_STANDBY_PORT) before the new definition is committed, peers switch to
+# it at commit, and only then is the old server stopped. The ledger is never touched.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -12,9 +15,14 @@ source "$here/lib.sh"
 : "${LEDGER_ENDORSEMENT_POLICY:=AND('EnterpriseMSP.peer','RegulatorMSP.peer')}"
 cc_dir="$LEDGER_RUN_DIR/chaincode"
 cc_tls="$cc_dir/tls"
+external=$([ "${LEDGER_CHAINCODE_SERVER:-local}" = external ] && echo 1 || echo 0)
 mkdir -p "$cc_dir" "$pid_dir" "$log_dir"
 
 [ -f "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" ] || die "no network in $LEDGER_RUN_DIR: run 'bash scripts/network.sh up' first"
+
+# One deployment at a time: two at once would race for the sequence number and the server ports.
+exec 9>"$cc_dir/.deploy.lock"
+flock -w 600 9 || die "another deployment holds $cc_dir/.deploy.lock"
 
 log "[1/6] building the chaincode (tsc -b chaincode)"
 (cd "$repo_root" && npx tsc -b chaincode)
@@ -42,34 +50,102 @@ ensure_chaincode_tls() {
 }
 ensure_chaincode_tls
 
-# The label names the code: same code, same package id; changed code, new package and sequence.
+# The label names the code: same code, same label; changed code, a new package and sequence.
 # LEDGER_CHAINCODE_SALT forces a new package for unchanged code (for example to roll the chaincode
 # server's TLS material); it is empty normally.
 code_hash=$(cd "$repo_root" && { find chaincode/dist schema/dist -type f -name '*.js' -print0 | sort -z | xargs -0 cat chaincode/package.json schema/package.json; printf '%s' "${LEDGER_CHAINCODE_SALT:-}"; } | sha256sum | cut -c1-12)
 label="${LEDGER_CHAINCODE}_${code_hash}"
-pkg="$cc_dir/$label.tar.gz"
 
-log "[2/6] packaging $label as chaincode-as-a-service (127.0.0.1:$CHAINCODE_PORT, mutual TLS)"
-if [ ! -f "$pkg" ]; then
-  work=$(mktemp -d)
-  node -e '
-    const fs = require("fs");
-    const [dir, addr] = process.argv.slice(1);
-    const pem = (f) => fs.readFileSync(`${dir}/${f}`, "utf8");
-    process.stdout.write(JSON.stringify({
-      address: addr, dial_timeout: "10s", tls_required: true, client_auth_required: true,
-      root_cert: pem("ca.crt"), client_cert: pem("client.crt"), client_key: pem("client.key"),
-    }, null, 2));' "$cc_tls" "127.0.0.1:$CHAINCODE_PORT" >"$work/connection.json"
-  printf '{"type":"ccaas","label":"%s"}\n' "$label" >"$work/metadata.json"
-  tar -C "$work" -czf "$work/code.tar.gz" connection.json
-  tar -C "$work" -czf "$pkg" metadata.json code.tar.gz
-  rm -rf "$work"
-fi
-package_id=$(peer_admin_env enterprise; peer lifecycle chaincode calculatepackageid "$pkg")
+# A package is the label plus the server address it points the peers to.
+make_package() {
+  local port=$1 pkg="$cc_dir/$label-$1.tar.gz"
+  if [ ! -f "$pkg" ]; then
+    local work; work=$(mktemp -d)
+    node -e '
+      const fs = require("fs");
+      const [dir, addr] = process.argv.slice(1);
+      const pem = (f) => fs.readFileSync(`${dir}/${f}`, "utf8");
+      process.stdout.write(JSON.stringify({
+        address: addr, dial_timeout: "10s", tls_required: true, client_auth_required: true,
+        root_cert: pem("ca.crt"), client_cert: pem("client.crt"), client_key: pem("client.key"),
+      }, null, 2));' "$cc_tls" "127.0.0.1:$port" >"$work/connection.json"
+    printf '{"type":"ccaas","label":"%s"}\n' "$label" >"$work/metadata.json"
+    tar -C "$work" -czf "$work/code.tar.gz" connection.json
+    tar -C "$work" -czf "$pkg" metadata.json code.tar.gz
+    rm -rf "$work"
+  fi
+  echo "$pkg"
+}
+package_id_of() { (peer_admin_env enterprise; peer lifecycle chaincode calculatepackageid "$1"); }
+
+# Starts a chaincode server for a package id on a port; its pid goes to chaincode-<port>.pid.
+start_server() {
+  local id=$1 port=$2 pidf="$pid_dir/chaincode-$2.pid"
+  stop_pid "$pidf" "fabric-shim/cli.js server"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port is taken by a process this script did not start; stop it or set CHAINCODE_PORT / CHAINCODE_STANDBY_PORT"
+  fi
+  (
+    cd "$repo_root/chaincode"
+    nohup node "$repo_root/node_modules/fabric-shim/cli.js" server \
+      --chaincode-address "127.0.0.1:$port" --chaincode-id "$id" \
+      --chaincode-tls-cert-file "$cc_tls/server.crt" --chaincode-tls-key-file "$cc_tls/server.key" \
+      --chaincode-tls-client-cacert-file "$cc_tls/ca.crt" --module-path "$repo_root/chaincode" \
+      >>"$log_dir/chaincode.log" 2>&1 9>&- &
+    echo $! >"$pidf"
+  )
+  wait_tcp "$port" 30 || { tail -n 20 "$log_dir/chaincode.log" >&2; die "the chaincode server did not listen on $port"; }
+  log "    chaincode server for $id on 127.0.0.1:$port (pid $(cat "$pidf"), log $log_dir/chaincode.log)"
+}
+
+# The active server: chaincode.pid and running-package-id describe it; active-port names its port.
+activate() {
+  local id=$1 port=$2
+  cp "$pid_dir/chaincode-$port.pid" "$pid_dir/chaincode.pid" 2>/dev/null || true
+  echo "$id" >"$cc_dir/running-package-id"
+  echo "$port" >"$cc_dir/active-port"
+}
 
 orderer_args=(-o "127.0.0.1:$ORDERER_PORT" --ordererTLSHostnameOverride orderer0.orderer.ledger.local --tls --cafile "$orderer_tls_ca")
 
-log "[3/6] installing $package_id on both peers"
+json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(v??"")}catch{console.log("")}})' "$1"; }
+committed_sequence=$( (peer_admin_env enterprise; peer lifecycle chaincode querycommitted -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" -O json 2>/dev/null) | json_field sequence || true)
+committed_sequence=${committed_sequence:-0}
+# The package of the committed sequence (an approval of a later, uncommitted sequence does not count).
+approved_id=""
+if [ "$committed_sequence" != 0 ]; then
+  approved_id=$( (peer_admin_env enterprise; peer lifecycle chaincode queryapproved -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" --sequence "$committed_sequence" -O json 2>/dev/null) | json_field source.Type.LocalPackage.package_id || true)
+fi
+active_port=$(cat "$cc_dir/active-port" 2>/dev/null || echo "$CHAINCODE_PORT")
+
+if [ "$committed_sequence" != 0 ] && [ "${approved_id%%:*}" = "$label" ]; then
+  log "[2/6] $LEDGER_CHAINCODE sequence $committed_sequence already runs this code ($approved_id)"
+  if [ "$external" = 1 ]; then
+    echo "$approved_id" >"$cc_dir/running-package-id"
+  elif pid_alive "$pid_dir/chaincode.pid" && [ "$(cat "$cc_dir/running-package-id" 2>/dev/null)" = "$approved_id" ]; then
+    log "[3/6] chaincode server running (pid $(cat "$pid_dir/chaincode.pid"))"
+  else
+    log "[3/6] starting the chaincode server again"
+    start_server "$approved_id" "$active_port"
+    activate "$approved_id" "$active_port"
+  fi
+  log "[6/6] deployed"
+  exit 0
+fi
+
+# The new server goes to the port the current one does not use (containers: always CHAINCODE_PORT).
+if [ "$external" = 1 ] || [ "$committed_sequence" = 0 ]; then
+  new_port=$CHAINCODE_PORT
+elif [ "$active_port" = "$CHAINCODE_PORT" ]; then
+  new_port=$CHAINCODE_STANDBY_PORT
+else
+  new_port=$CHAINCODE_PORT
+fi
+pkg=$(make_package "$new_port")
+package_id=$(package_id_of "$pkg")
+log "[2/6] packaged $label as chaincode-as-a-service for 127.0.0.1:$new_port (mutual TLS): $package_id"
+
+log "[3/6] installing on both peers"
 for org in enterprise regulator; do
   (
     peer_admin_env "$org"
@@ -82,48 +158,16 @@ for org in enterprise regulator; do
   )
 done
 
-log "[4/6] starting the chaincode server for $package_id"
-pidf="$pid_dir/chaincode.pid"
-running_id=$(cat "$cc_dir/running-package-id" 2>/dev/null || true)
-if [ "${LEDGER_CHAINCODE_SERVER:-local}" = external ]; then
-  # Someone else (the chaincode container of docker-compose.yml) runs the server: it waits for
-  # this file and restarts when the id in it changes.
+log "[4/6] starting the new chaincode server before the switch"
+if [ "$external" = 1 ]; then
   echo "$package_id" >"$cc_dir/running-package-id"
   wait_tcp "$CHAINCODE_PORT" 120 || die "no chaincode server on 127.0.0.1:$CHAINCODE_PORT (LEDGER_CHAINCODE_SERVER=external)"
   log "    external chaincode server on 127.0.0.1:$CHAINCODE_PORT"
-elif pid_alive "$pidf" && [ "$running_id" = "$package_id" ]; then
-  log "    already running (pid $(cat "$pidf"))"
 else
-  stop_pid "$pidf" "fabric-shim/cli.js server"
-  if (exec 3<>"/dev/tcp/127.0.0.1/$CHAINCODE_PORT") 2>/dev/null; then
-    die "port $CHAINCODE_PORT is taken by a process this script did not start; stop it or set CHAINCODE_PORT (then run 'network.sh down --wipe' and 'up', since the port is part of the package)"
-  fi
-  (
-    cd "$repo_root/chaincode"
-    nohup node "$repo_root/node_modules/fabric-shim/cli.js" server \
-      --chaincode-address "127.0.0.1:$CHAINCODE_PORT" --chaincode-id "$package_id" \
-      --chaincode-tls-cert-file "$cc_tls/server.crt" --chaincode-tls-key-file "$cc_tls/server.key" \
-      --chaincode-tls-client-cacert-file "$cc_tls/ca.crt" --module-path "$repo_root/chaincode" \
-      >>"$log_dir/chaincode.log" 2>&1 &
-    echo $! >"$pidf"
-  )
-  echo "$package_id" >"$cc_dir/running-package-id"
-  wait_tcp "$CHAINCODE_PORT" 30 || { tail -n 20 "$log_dir/chaincode.log" >&2; die "the chaincode server did not listen on $CHAINCODE_PORT"; }
-  log "    listening on 127.0.0.1:$CHAINCODE_PORT (pid $(cat "$pidf"), log $log_dir/chaincode.log)"
+  start_server "$package_id" "$new_port"
 fi
 
-# What is committed now, and is it this package with this policy?
-committed=$(peer_admin_env enterprise; peer lifecycle chaincode querycommitted -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" -O json 2>/dev/null || true)
-sequence=$(echo "${committed:-{\}}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).sequence||0)}catch{console.log(0)}})')
-approved_id=$(peer_admin_env enterprise; peer lifecycle chaincode queryapproved -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" -O json 2>/dev/null \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);console.log(j.source?.Type?.LocalPackage?.package_id||"")}catch{console.log("")}})' || true)
-
-if [ "$sequence" != "0" ] && [ "$approved_id" = "$package_id" ]; then
-  log "[5/6] $LEDGER_CHAINCODE sequence $sequence already runs $package_id: nothing to approve"
-  log "[6/6] deployed"
-  exit 0
-fi
-next=$((sequence + 1))
+next=$((committed_sequence + 1))
 log "[5/6] approving $LEDGER_CHAINCODE sequence $next for both orgs (endorsement policy $LEDGER_ENDORSEMENT_POLICY)"
 for org in enterprise regulator; do
   (
@@ -143,4 +187,11 @@ log "[6/6] committing sequence $next"
     --peerAddresses "127.0.0.1:$REGULATOR_PEER_PORT" --tlsRootCertFiles "$(peer_node_dir regulator)/tls/ca.crt" \
     --waitForEvent >>"$log_dir/cli.log" 2>&1 || { tail -n 5 "$log_dir/cli.log" >&2; die "commit failed"; }
 )
+if [ "$external" = 0 ]; then
+  [ "$new_port" != "$active_port" ] && stop_pid "$pid_dir/chaincode-$active_port.pid" "fabric-shim/cli.js server"
+  if [ -f "$pid_dir/chaincode.pid" ] && [ "$(cat "$pid_dir/chaincode.pid")" != "$(cat "$pid_dir/chaincode-$new_port.pid")" ]; then
+    stop_pid "$pid_dir/chaincode.pid" "fabric-shim/cli.js server"
+  fi
+  activate "$package_id" "$new_port"
+fi
 log "deployed $LEDGER_CHAINCODE sequence $next ($package_id) on channel $LEDGER_CHANNEL"

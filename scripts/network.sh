@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 require_binaries() {
-  local missing=() needed=(peer configtxgen osnadmin cryptogen fabric-ca-client)
+  local missing=() needed=(peer configtxgen osnadmin cryptogen discover fabric-ca-client)
   # Nodes run here unless LEDGER_NODES=external (containers), which needs the CLI tools only.
   [ "${LEDGER_NODES:-local}" = external ] || needed+=(orderer fabric-ca-server)
   for b in "${needed[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
@@ -170,6 +170,27 @@ JS
   log "connection profile: $out"
 }
 
+wait_discovery() {
+  # Healthy processes are not enough: each peer's gateway must see the other org's peer through
+  # gossip before it can collect both endorsements. After a restart that takes a few seconds.
+  local t0; t0=$(date +%s)
+  for org in enterprise regulator; do
+    local base; base=$(org_dir "$org")
+    local admin="$base/users/Admin@$org.ledger.local/msp"
+    for i in $(seq 1 120); do
+      local seen
+      seen=$(discover --peerTLSCA "$(peer_node_dir "$org")/tls/ca.crt" --userKey "$admin/keystore/priv_sk" \
+        --userCert "$admin/signcerts/Admin@$org.ledger.local-cert.pem" --MSP "$(org_msp "$org")" \
+        peers --channel "$LEDGER_CHANNEL" --server "127.0.0.1:$(org_peer_port "$org")" 2>/dev/null | grep -o '"MSPID": *"[A-Za-z]*"' | sort -u | wc -l)
+      [ "$seen" -ge 2 ] && break
+      [ "$i" = 1 ] && log "waiting for the $org peer to discover the other org's peer (gossip)"
+      [ "$i" = 120 ] && die "the $org peer still does not see the other org's peer after 120s (logs: $log_dir/peer-*.log)"
+      sleep 1
+    done
+  done
+  log "both peers see each other (discovery) after $(( $(date +%s) - t0 ))s"
+}
+
 cmd_generate() {
   command -v cryptogen >/dev/null 2>&1 && command -v configtxgen >/dev/null 2>&1 || die "cryptogen and configtxgen are needed: run 'bash scripts/install-fabric.sh'"
   mkdir -p "$pid_dir" "$log_dir"
@@ -206,13 +227,16 @@ cmd_up() {
   wait_http_ok "http://127.0.0.1:$REGULATOR_CA_OPS_PORT/healthz" 60 "$log_dir/ca-regulator.log"
   join_channel
   wait_channel_height
+  wait_discovery
   write_connection_profile
   log "network up in $(( $(date +%s) - t0 ))s: channel $LEDGER_CHANNEL, orderer 127.0.0.1:$ORDERER_PORT, peers 127.0.0.1:$ENTERPRISE_PEER_PORT (EnterpriseMSP) and 127.0.0.1:$REGULATOR_PEER_PORT (RegulatorMSP); state in $LEDGER_RUN_DIR"
 }
 
 cmd_down() {
   local wipe=${1:-}
-  [ -f "$pid_dir/chaincode.pid" ] && { log "stopping the chaincode server"; stop_pid "$pid_dir/chaincode.pid" "fabric-shim/cli.js server"; }
+  for f in "$pid_dir"/chaincode*.pid; do
+    [ -f "$f" ] && { log "stopping the chaincode server ($(basename "$f" .pid))"; stop_pid "$f" "fabric-shim/cli.js server"; }
+  done
   for org in enterprise regulator; do
     [ -f "$pid_dir/ca-$org.pid" ] && { log "stopping the $org CA"; stop_pid "$pid_dir/ca-$org.pid" "fabric-ca-server"; }
   done

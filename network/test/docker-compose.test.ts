@@ -55,7 +55,7 @@ describe('docker-compose.yml agrees with the native network', () => {
     const env = compose.services.setup!.environment!;
     const portVars = Object.keys(defaults).filter((k) => k.endsWith('_PORT') && !k.startsWith('LEDGER_TEST'));
     expect(portVars.length).to.be.greaterThan(10);
-    for (const k of portVars.filter((k) => k !== 'CHAINCODE_OPS_PORT')) expect(env[k], k).to.equal(defaults[k]);
+    for (const k of portVars.filter((k) => k !== 'CHAINCODE_STANDBY_PORT')) expect(env[k], k).to.equal(defaults[k]);
     const ca = entry(compose.services['ca-enterprise']!);
     expect(ca).to.contain(`--port ${defaults.ENTERPRISE_CA_PORT}`);
     expect(ca).to.contain(`127.0.0.1:${defaults.ENTERPRISE_CA_OPS_PORT}`);

@@ -15,7 +15,7 @@ const deployScript = path.resolve(__dirname, '..', '..', '..', 'scripts', 'deplo
 
 async function deploy(salt: string): Promise<{ sequence: number; packageId: string }> {
   const { stderr } = await run('bash', [deployScript], { env: { ...process.env, LEDGER_CHAINCODE_SALT: salt } });
-  const done = /deployed \S+ sequence (\d+) \(([^)]+)\)|sequence (\d+) already runs (\S+):/.exec(stderr);
+  const done = /deployed \S+ sequence (\d+) \(([^)]+)\)|sequence (\d+) already runs this code \(([^)]+)\)/.exec(stderr);
   if (!done) throw new Error(`unexpected deploy output:\n${stderr}`);
   return { sequence: Number(done[1] ?? done[3]), packageId: (done[2] ?? done[4])! };
 }
