@@ -49,8 +49,10 @@ export function openFabricSource(options: FabricSourceOptions): BlockSource {
     {
       'grpc.ssl_target_name_override': org.peer.hostAlias,
       // Keepalive makes a silently dead peer surface as a stream error instead of an endless wait.
-      'grpc.keepalive_time_ms': 10_000,
-      'grpc.keepalive_timeout_ms': 5_000,
+      // Fabric peers refuse pings more often than keepalive.minInterval (60 s by default) and
+      // drop such clients, so ping just above it.
+      'grpc.keepalive_time_ms': 65_000,
+      'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_receive_message_length': 110 * 1024 * 1024,
     },
