@@ -6,6 +6,8 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { parse } from 'yaml';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -25,9 +27,15 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   volumes: Record<string, unknown>;
 };
 
-/** The defaults of scripts/lib.sh, `: "${NAME:=value}"`. */
-const defaults = Object.fromEntries(
-  [...read('scripts/lib.sh').matchAll(/^: "\$\{(\w+):=([^}]*)\}"/gm)].map((m) => [m[1]!, m[2]!]),
+/** The settings scripts/lib.sh gives a clean environment (no overrides, port offset 0). */
+const defaults: Record<string, string> = Object.fromEntries(
+  execFileSync('env', ['-i', `HOME=${os.homedir()}`, `PATH=${process.env.PATH}`, 'bash', '-c', 'source scripts/lib.sh && env'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
 const pinned = (name: string) => new RegExp(`^${name}=v?(\\S+)$`, 'm').exec(read('scripts/install-fabric.sh'))![1]!;
 const entry = (s: Service) => (s.entrypoint ?? []).join(' ');
@@ -53,7 +61,7 @@ describe('docker-compose.yml agrees with the native network', () => {
 
   it('uses the same ports as scripts/lib.sh', () => {
     const env = compose.services.setup!.environment!;
-    const portVars = Object.keys(defaults).filter((k) => k.endsWith('_PORT') && !k.startsWith('LEDGER_TEST'));
+    const portVars = Object.keys(defaults).filter((k) => /^(ORDERER|ENTERPRISE|REGULATOR|CHAINCODE)_\w*PORT$/.test(k));
     expect(portVars.length).to.be.greaterThan(10);
     for (const k of portVars.filter((k) => k !== 'CHAINCODE_STANDBY_PORT')) expect(env[k], k).to.equal(defaults[k]);
     const ca = entry(compose.services['ca-enterprise']!);
