@@ -91,12 +91,29 @@ function connectWithFiles(
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
+/** The companion attributes of a CA-enrolled user (`ledger.department`, `ledger.workerId`). */
+export interface UserAttributes {
+  department?: string;
+  workerId?: string;
+}
+
 /**
- * Registers (once) and enrols a user at the org's Fabric CA with a `ledger.role` attribute, and
- * connects as that user. Uses scripts/enroll-user.sh so tests and operators share one procedure.
+ * Registers (once) and enrols a user at the org's Fabric CA with a `ledger.role` attribute (and
+ * `ledger.department` / `ledger.workerId` when given), and connects as that user. Uses
+ * scripts/enroll-user.sh so tests and operators share one procedure. A name's attributes are
+ * fixed when it is first registered: use a new name for other attributes.
  */
-export function connectAsUser(profile: ConnectionProfile, org: OrganizationName, name: string, role: string): OrgConnection {
-  const dir = execFileSync('bash', [path.join(repoRoot, 'scripts', 'enroll-user.sh'), org, name, role], {
+export function connectAsUser(
+  profile: ConnectionProfile,
+  org: OrganizationName,
+  name: string,
+  role: string,
+  attrs: UserAttributes = {},
+): OrgConnection {
+  const extra: string[] = [];
+  if (attrs.department !== undefined) extra.push('--department', attrs.department);
+  if (attrs.workerId !== undefined) extra.push('--worker-id', attrs.workerId);
+  const dir = execFileSync('bash', [path.join(repoRoot, 'scripts', 'enroll-user.sh'), org, name, role, ...extra], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();

@@ -1,0 +1,193 @@
+/**
+ * Domain-level helpers for the integration tests: CA-enrolled people with roles, JSON-argument
+ * transactions through @hyperledger/fabric-gateway, coded refusals, chaincode events and the
+ * channel height. Everything runs against the real network; there is no stub here.
+ */
+import * as crypto from 'node:crypto';
+import { expect } from 'chai';
+import { common } from '@hyperledger/fabric-protos';
+import {
+  parseErrorCode,
+  type ConnectionProfile,
+  type ErrorCode,
+  type LedgerEvent,
+  type OrganizationName,
+} from '@compliance-ledger/schema';
+import { connectAs, connectAsUser, type OrgConnection, type UserAttributes } from './network';
+
+const decoder = new TextDecoder();
+
+export interface Submitted<T> {
+  value: T;
+  txId: string;
+  blockNumber: bigint;
+}
+
+export interface SubmitOptions {
+  transient?: Record<string, unknown>;
+  endorsingOrganizations?: string[];
+}
+
+/** The whole text of a fabric-gateway error: its message and every peer's detail. */
+export function errorText(err: unknown): string {
+  const e = err as { message?: string; details?: { message?: string; mspId?: string }[] };
+  return [e.message ?? String(err), ...(e.details ?? []).map((d) => `${d.mspId ?? ''}: ${d.message ?? ''}`)].join(' | ');
+}
+
+/** A person: a CA-enrolled identity with a role (and department/workerId), connected to its org's peer. */
+export class Party {
+  constructor(
+    readonly name: string,
+    readonly conn: OrgConnection,
+    private readonly profile: ConnectionProfile,
+  ) {}
+
+  contract(name: string) {
+    return this.conn.gateway.getNetwork(this.profile.channel).getContract(this.profile.chaincode, name);
+  }
+
+  /** Submits `contract:tx` with one JSON argument, waits for the commit and requires VALID. */
+  async submit<T = any>(tx: string, input: unknown, o: SubmitOptions = {}): Promise<Submitted<T>> {
+    const [c, fn] = splitTx(tx);
+    const transientData: Record<string, Uint8Array> = {};
+    for (const [k, v] of Object.entries(o.transient ?? {})) transientData[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+    let commit;
+    try {
+      commit = await this.contract(c).submitAsync(fn, {
+        arguments: [typeof input === 'string' ? input : JSON.stringify(input)],
+        ...(o.transient !== undefined ? { transientData } : {}),
+        ...(o.endorsingOrganizations !== undefined ? { endorsingOrganizations: o.endorsingOrganizations } : {}),
+      });
+    } catch (err) {
+      throw new Error(`${tx} by ${this.name} failed: ${errorText(err)}`);
+    }
+    const status = await commit.getStatus();
+    if (!status.successful) throw new Error(`${tx} by ${this.name} was committed invalid: validation code ${status.code}`);
+    return { value: JSON.parse(decoder.decode(commit.getResult())) as T, txId: commit.getTransactionId(), blockNumber: status.blockNumber };
+  }
+
+  async evaluate<T = any>(tx: string, input: unknown): Promise<T> {
+    const [c, fn] = splitTx(tx);
+    try {
+      return JSON.parse(decoder.decode(await this.contract(c).evaluateTransaction(fn, typeof input === 'string' ? input : JSON.stringify(input)))) as T;
+    } catch (err) {
+      throw new Error(`${tx} (evaluate) by ${this.name} failed: ${errorText(err)}`);
+    }
+  }
+
+  /** Submits and expects the coded refusal at endorsement (so nothing is ordered); returns the message. */
+  async refused(code: ErrorCode, tx: string, input: unknown, o: SubmitOptions = {}): Promise<string> {
+    const [c, fn] = splitTx(tx);
+    const transientData: Record<string, Uint8Array> = {};
+    for (const [k, v] of Object.entries(o.transient ?? {})) transientData[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+    let text: string | undefined;
+    try {
+      await this.contract(c).submit(fn, {
+        arguments: [typeof input === 'string' ? input : JSON.stringify(input)],
+        ...(o.transient !== undefined ? { transientData } : {}),
+        ...(o.endorsingOrganizations !== undefined ? { endorsingOrganizations: o.endorsingOrganizations } : {}),
+      });
+    } catch (err) {
+      text = errorText(err);
+    }
+    expect(text, `${tx} by ${this.name} should have been refused with ${code}`).to.be.a('string');
+    expect(parseErrorCode(text!), text).to.equal(code);
+    expect(text).to.match(new RegExp(`${code}: \\S`));
+    return text!;
+  }
+
+  async evaluateRefused(code: ErrorCode, tx: string, input: unknown): Promise<string> {
+    let text: string | undefined;
+    try {
+      await this.evaluate(tx, input);
+    } catch (err) {
+      text = (err as Error).message;
+    }
+    expect(text, `${tx} by ${this.name} should have been refused with ${code}`).to.be.a('string');
+    expect(parseErrorCode(text!), text).to.equal(code);
+    return text!;
+  }
+}
+
+function splitTx(tx: string): [string, string] {
+  const [c, fn] = tx.split(':');
+  if (c === undefined || fn === undefined) throw new Error(`name transactions contract:Transaction, not ${tx}`);
+  return [c, fn];
+}
+
+/**
+ * One test run's people. User names carry a run id, because Fabric CA fixes a name's attributes
+ * at registration and every run uses fresh worker ids.
+ */
+export class Cast {
+  readonly run = crypto.randomBytes(3).toString('hex');
+  private readonly parties: Party[] = [];
+  private readonly plain: OrgConnection[] = [];
+
+  constructor(readonly profile: ConnectionProfile) {}
+
+  person(label: string, org: OrganizationName, role: string, attrs: UserAttributes = {}): Party {
+    const name = `${label}-${this.run}`;
+    const p = new Party(name, connectAsUser(this.profile, org, name, role, attrs), this.profile);
+    this.parties.push(p);
+    return p;
+  }
+
+  /** A cryptogen identity (no ledger.role attribute). */
+  cryptogen(org: OrganizationName): Party {
+    const conn = connectAs(this.profile, org);
+    this.plain.push(conn);
+    return new Party(`cryptogen-${org}`, conn, this.profile);
+  }
+
+  close(): void {
+    for (const p of this.parties) p.conn.close();
+    for (const c of this.plain) c.close();
+  }
+}
+
+/** Pseudonymous worker id: HMAC-SHA256 of the ID number with the enterprise's key (outside the chaincode). */
+export const TEST_ENTERPRISE_KEY = crypto.randomBytes(32);
+export function workerIdOf(idNumber: string): string {
+  return crypto.createHmac('sha256', TEST_ENTERPRISE_KEY).update(idNumber).digest('hex');
+}
+
+/** A random, plausible 18-digit resident ID number (never a real person's: random digits). */
+export function randomIdNumber(): string {
+  let s = '1101011980';
+  for (let i = 0; i < 8; i++) s += String(crypto.randomInt(10));
+  return s;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const MIN = 60_000;
+export const HOUR = 60 * MIN;
+export const DAY = 24 * HOUR;
+
+/** Reads the chain info through qscc: height of the channel. */
+export async function heightOf(conn: OrgConnection, channel: string): Promise<bigint> {
+  const qscc = conn.gateway.getNetwork(channel).getContract('qscc');
+  const bytes = await qscc.evaluateTransaction('GetChainInfo', channel);
+  return BigInt(common.BlockchainInfo.deserializeBinary(bytes).getHeight());
+}
+
+/**
+ * Collects the chaincode events of the given transactions, replaying from startBlock. Returns
+ * them by transaction id; fails when a transaction has no event or more than one.
+ */
+export async function eventsOf(conn: OrgConnection, profile: ConnectionProfile, startBlock: bigint, txIds: string[]): Promise<Map<string, { name: string; body: LedgerEvent; blockNumber: bigint }>> {
+  const want = new Set(txIds);
+  const out = new Map<string, { name: string; body: LedgerEvent; blockNumber: bigint }>();
+  const events = await conn.gateway.getNetwork(profile.channel).getChaincodeEvents(profile.chaincode, { startBlock });
+  try {
+    for await (const e of events) {
+      if (!want.has(e.transactionId)) continue;
+      expect(out.has(e.transactionId), `transaction ${e.transactionId} has more than one chaincode event`).to.equal(false);
+      out.set(e.transactionId, { name: e.eventName, body: JSON.parse(decoder.decode(e.payload)) as LedgerEvent, blockNumber: e.blockNumber });
+      if (out.size === want.size) break;
+    }
+  } finally {
+    events.close();
+  }
+  return out;
+}
