@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { connect, GatewayError, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
+import { parseErrorCode, type ErrorCode } from '@compliance-ledger/schema';
 import type { AlarmLedger, LedgerOutcome } from './alarm-ledger.js';
 import type { SignedAlarm } from './alarm-signature.js';
 
@@ -33,6 +34,12 @@ export interface FabricLedgerConfig {
   timeoutMs: number;
 }
 
+/**
+ * Chaincode refusals that retrying cannot change: the input, the device, the signature or the
+ * rules are wrong. `INTERNAL` (and anything without a code) may be transient and is retried.
+ */
+export const FINAL_CODES = ['VALIDATION_FAILED', 'NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'FORBIDDEN', 'EXPIRED', 'SIGNATURE_INVALID'] as const;
+
 function texts(err: unknown): string[] {
   const out: string[] = [];
   if (err instanceof Error) out.push(err.message);
@@ -40,18 +47,36 @@ function texts(err: unknown): string[] {
   return out;
 }
 
+/** The chaincode's `CODE` in a peer's "chaincode response 500, CODE: what to fix", if it is one. */
+function chaincodeCode(message: string): ErrorCode | undefined {
+  return /chaincode response \d+/.test(message) ? parseErrorCode(message) : undefined;
+}
+
 /**
  * Maps a submit failure onto an outcome, or undefined when it may be transient (the caller then
- * throws and the outbox retries). A chaincode error comes back as ABORTED with the chaincode's
- * message in the details; unavailable peers, timeouts and unknown commit status do not.
+ * throws and the outbox retries). What the real network returns (checked by
+ * test/network-ledger.test.ts):
+ *
+ * - a chaincode refusal: `EndorseError` ABORTED, one detail per refusing peer,
+ *   `chaincode response 500, CODE: …` — duplicates (`REPLAY`) are done, final codes are rejected;
+ * - a peer of the other org down: ABORTED "failed to collect enough transaction endorsements"
+ *   with a detail `rpc error: code = Unavailable …` — retried;
+ * - the gateway peer down, deadlines, an unknown commit status: other gRPC codes — retried.
+ *
+ * A refusal counts as final only when every failing peer refused with a final code and the
+ * submitting org's own peer (`ownMspId`, the gateway's first endorser) is among them: a refusal by
+ * the other org's peer alone means the two peers disagree, which happens while a restarted peer
+ * catches up on blocks, and is retried.
  */
-export function classifySubmitError(err: unknown): LedgerOutcome | undefined {
+export function classifySubmitError(err: unknown, ownMspId?: string): LedgerOutcome | undefined {
   const all = texts(err);
-  const duplicate = DUPLICATE_CODES.find((code) => all.some((t) => t.includes(code)));
+  const duplicate = DUPLICATE_CODES.find((code) => all.some((t) => t.includes(`${code}:`)));
   if (duplicate) return { status: 'duplicate', code: duplicate };
-  if (err instanceof GatewayError && err.code === grpc.status.ABORTED && err.details.some((d) => /chaincode response/.test(d.message))) {
-    return { status: 'rejected', reason: all.join(' | ') };
-  }
+  if (!(err instanceof GatewayError) || err.code !== grpc.status.ABORTED || err.details.length === 0) return undefined;
+  const codes = err.details.map((d) => chaincodeCode(d.message));
+  const final = codes.every((c) => c !== undefined && (FINAL_CODES as readonly string[]).includes(c));
+  const fromOwnPeer = ownMspId === undefined || err.details.some((d) => d.mspId === ownMspId);
+  if (final && fromOwnPeer) return { status: 'rejected', reason: all.join(' | ') };
   return undefined;
 }
 
@@ -60,6 +85,7 @@ export class FabricAlarmLedger implements AlarmLedger {
     private readonly client: grpc.Client,
     private readonly gateway: Gateway,
     private readonly contract: Contract,
+    private readonly mspId: string,
   ) {}
 
   static connect(config: FabricLedgerConfig): FabricAlarmLedger {
@@ -81,7 +107,7 @@ export class FabricAlarmLedger implements AlarmLedger {
       commitStatusOptions: deadline,
     });
     const contract = gateway.getNetwork(config.channel).getContract(config.chaincode, ALARM_CONTRACT);
-    return new FabricAlarmLedger(client, gateway, contract);
+    return new FabricAlarmLedger(client, gateway, contract, config.mspId);
   }
 
   async submitAlarm(alarm: SignedAlarm): Promise<LedgerOutcome> {
@@ -95,7 +121,7 @@ export class FabricAlarmLedger implements AlarmLedger {
       }
       return { status: 'committed', txId: status.transactionId };
     } catch (err) {
-      const outcome = classifySubmitError(err);
+      const outcome = classifySubmitError(err, this.mspId);
       if (outcome) return outcome;
       throw err;
     }

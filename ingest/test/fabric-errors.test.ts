@@ -6,9 +6,9 @@ import { sampleAlarm } from './helpers/alarms.js';
 
 // Only the mapping of gateway errors onto outbox outcomes; the ledger itself is exercised against
 // the real network by the network tests, not here.
-function gatewayError(code: grpc.status, messages: string[]): GatewayError {
+function gatewayError(code: grpc.status, messages: string[], mspId = 'EnterpriseMSP'): GatewayError {
   const cause = Object.assign(new Error('rpc failed'), { code, details: '', metadata: new grpc.Metadata() });
-  return new GatewayError({ code, details: messages.map((message) => ({ address: 'peer0:7051', mspId: 'EnterpriseMSP', message })), cause, message: 'endorse failed' });
+  return new GatewayError({ code, details: messages.map((message) => ({ address: 'peer0:7051', mspId, message })), cause, message: 'endorse failed' });
 }
 
 describe('Fabric submit error classification', () => {
@@ -23,6 +23,19 @@ describe('Fabric submit error classification', () => {
     const o = classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, SIGNATURE_INVALID: not signed by the registered key']));
     expect(o?.status).to.equal('rejected');
     expect(o && 'reason' in o ? o.reason : '').to.contain('SIGNATURE_INVALID');
+  });
+  it('a refusal by the other org’s peer alone (peers disagree while one catches up) is retried', () => {
+    const notFound = ['chaincode response 500, NOT_FOUND: device gas-1 does not exist; check the id or create it first'];
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, notFound, 'RegulatorMSP'), 'EnterpriseMSP')).to.equal(undefined);
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, notFound, 'EnterpriseMSP'), 'EnterpriseMSP')?.status).to.equal('rejected');
+  });
+  it('INTERNAL and uncoded chaincode errors are retried', () => {
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, INTERNAL: unexpected failure']))).to.equal(undefined);
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, something broke']))).to.equal(undefined);
+  });
+  it('the other org’s peer down, as the gateway reports it, is retried', () => {
+    const down = 'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:9051: connect: connection refused"';
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [down], 'RegulatorMSP'), 'EnterpriseMSP')).to.equal(undefined);
   });
   it('unavailable peers, timeouts and plain errors are retried', () => {
     expect(classifySubmitError(gatewayError(grpc.status.UNAVAILABLE, []))).to.equal(undefined);

@@ -1,0 +1,400 @@
+/**
+ * The real Fabric network for ingest's integration tests: the connection profile that
+ * `scripts/network.sh up` writes, users enrolled with the enterprise's Fabric CA (role and, for
+ * permit signers, department and worker id attributes), a hot-work permit driven to `active`
+ * through the permit contract, and the regulator's peer stopped and started again.
+ *
+ * There is no mock network. Suites call `requireLedgerNetwork(this)` in `before`: it skips with
+ * the reason when `LEDGER_NETWORK_UNAVAILABLE` is set (what scripts/test.sh sets when Fabric
+ * cannot be built) and fails when the profile is missing.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { createHmac, createPrivateKey, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
+import {
+  connectionProfileSchema,
+  DEPARTMENT_ATTRIBUTE,
+  ROLE_ATTRIBUTE,
+  WORKER_ID_ATTRIBUTE,
+  type AlarmRecord,
+  type ConnectionProfile,
+  type PermitRecord,
+} from '@compliance-ledger/schema';
+import type { FabricLedgerConfig } from '../../src/fabric-ledger.js';
+import { INGEST_DIR } from '../helpers/paths.js';
+
+const run = promisify(execFile);
+const decoder = new TextDecoder();
+const REPO_ROOT = join(INGEST_DIR, '..');
+
+/** `LEDGER_CONNECTION_PROFILE`, else `$LEDGER_RUN_DIR/connection-profile.json` (scripts/lib.sh's default run dir). */
+export function connectionProfilePath(): string {
+  if (process.env.LEDGER_CONNECTION_PROFILE) return process.env.LEDGER_CONNECTION_PROFILE;
+  const state = process.env.LEDGER_RUN_DIR || join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'compliance-ledger', 'run');
+  return join(state, 'connection-profile.json');
+}
+
+/** Call in a suite's `before`: skips the suite, with the reason, when no network is available. */
+export function requireLedgerNetwork(ctx: Mocha.Context): ConnectionProfile {
+  const unavailable = process.env.LEDGER_NETWORK_UNAVAILABLE;
+  if (unavailable) {
+    ctx.test!.title += ` (skipped: ${unavailable})`;
+    ctx.skip();
+  }
+  const file = connectionProfilePath();
+  if (!existsSync(file)) {
+    throw new Error(
+      `no Fabric network: ${file} is missing. Run 'npm test' (which starts one) or 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh'.`,
+    );
+  }
+  return connectionProfileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+}
+
+/** The network's state folder: the profile sits at its top. */
+export function runDir(): string {
+  return dirname(connectionProfilePath());
+}
+
+export interface Identity {
+  name: string;
+  certPath: string;
+  keyPath: string;
+}
+
+function identityIn(dir: string, name: string): Identity {
+  const keystore = join(dir, 'msp', 'keystore');
+  const keyFile = readdirSync(keystore).find((f) => f.endsWith('_sk'));
+  if (!keyFile) throw new Error(`no private key in ${keystore}`);
+  return { name, certPath: join(dir, 'msp', 'signcerts', 'cert.pem'), keyPath: join(keystore, keyFile) };
+}
+
+function scriptEnv(profile: ConnectionProfile): NodeJS.ProcessEnv {
+  const port = (url: string) => new URL(url).port;
+  return {
+    ...process.env,
+    LEDGER_RUN_DIR: runDir(),
+    ENTERPRISE_CA_PORT: port(profile.organizations.enterprise.ca.url),
+    REGULATOR_CA_PORT: port(profile.organizations.regulator.ca.url),
+  };
+}
+
+/** A user with `ledger.role` only, through scripts/enroll-user.sh (the operators' procedure). */
+export function enrollRoleUser(profile: ConnectionProfile, name: string, role: string): Identity {
+  const dir = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'enroll-user.sh'), 'enterprise', name, role], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: scriptEnv(profile),
+  }).trim();
+  return identityIn(dir, name);
+}
+
+function fabricCaClient(): string {
+  const home = process.env.FABRIC_HOME || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'compliance-ledger', 'fabric');
+  const bin = join(home, 'bin', 'fabric-ca-client');
+  return existsSync(bin) ? bin : 'fabric-ca-client';
+}
+
+/**
+ * A user whose certificate also carries `ledger.department` and/or `ledger.workerId`, which
+ * permit sign-offs need and scripts/enroll-user.sh cannot set. Registered with the enterprise
+ * CA's registrar that enroll-user.sh keeps under `$LEDGER_RUN_DIR/users/enterprise/.registrar`;
+ * idempotent like that script (the secret is kept next to the enrolled identity).
+ */
+export async function enrollAttributeUser(
+  profile: ConnectionProfile,
+  name: string,
+  attrs: { role: string; department?: string; workerId?: string },
+): Promise<Identity> {
+  const ca = profile.organizations.enterprise.ca;
+  const dir = join(runDir(), 'ingest-test-users', name);
+  if (existsSync(join(dir, 'msp', 'signcerts', 'cert.pem'))) return identityIn(dir, name);
+  const registrar = join(runDir(), 'users', 'enterprise', '.registrar');
+  if (!existsSync(join(registrar, 'msp', 'signcerts', 'cert.pem'))) enrollRoleUser(profile, 'ingest-test-bootstrap', 'auditor');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const secretFile = join(dir, 'secret');
+  const common = ['--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile];
+  const bin = fabricCaClient();
+  if (!existsSync(secretFile)) {
+    const secret = randomBytes(16).toString('hex');
+    const list = [`${ROLE_ATTRIBUTE}=${attrs.role}:ecert`];
+    if (attrs.department) list.push(`${DEPARTMENT_ATTRIBUTE}=${attrs.department}:ecert`);
+    if (attrs.workerId) list.push(`${WORKER_ID_ATTRIBUTE}=${attrs.workerId}:ecert`);
+    await run(bin, ['register', '-u', ca.url, ...common, '-H', registrar, '--id.name', name, '--id.secret', secret, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', list.join(',')]);
+    writeFileSync(secretFile, secret, { mode: 0o600 });
+  }
+  // A failed earlier enrolment may have left a key without a certificate: start from an empty msp.
+  rmSync(join(dir, 'msp'), { recursive: true, force: true });
+  const { protocol, host } = new URL(ca.url);
+  const enrollUrl = `${protocol}//${name}:${readFileSync(secretFile, 'utf8').trim()}@${host}`;
+  await run(bin, ['enroll', '-u', enrollUrl, ...common, '-H', dir]);
+  return identityIn(dir, name);
+}
+
+/** FabricAlarmLedger's settings for an enterprise identity, from the profile. */
+export function ledgerConfig(profile: ConnectionProfile, id: Identity, timeoutMs = 15_000): FabricLedgerConfig {
+  const org = profile.organizations.enterprise;
+  return {
+    peerEndpoint: org.peer.endpoint,
+    peerHostAlias: org.peer.hostAlias,
+    tlsCaCertPath: org.peer.tlsCaFile,
+    mspId: org.mspId,
+    certPath: id.certPath,
+    keyPath: id.keyPath,
+    channel: profile.channel,
+    chaincode: profile.chaincode,
+    timeoutMs,
+  };
+}
+
+/** A gateway connection as one enterprise user, with JSON in and out of the chaincode. */
+export class LedgerClient {
+  private constructor(
+    private readonly client: grpc.Client,
+    private readonly gateway: Gateway,
+    private readonly profile: ConnectionProfile,
+  ) {}
+
+  static connect(profile: ConnectionProfile, id: Identity, org: 'enterprise' | 'regulator' = 'enterprise'): LedgerClient {
+    const o = profile.organizations[org];
+    const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(readFileSync(o.peer.tlsCaFile)), {
+      'grpc.ssl_target_name_override': o.peer.hostAlias,
+    });
+    const gateway = connect({
+      client,
+      identity: { mspId: o.mspId, credentials: readFileSync(id.certPath) },
+      signer: signers.newPrivateKeySigner(createPrivateKey(readFileSync(id.keyPath))),
+      hash: hash.sha256,
+      evaluateOptions: () => ({ deadline: Date.now() + 15_000 }),
+      endorseOptions: () => ({ deadline: Date.now() + 30_000 }),
+      submitOptions: () => ({ deadline: Date.now() + 15_000 }),
+      commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
+    });
+    return new LedgerClient(client, gateway, profile);
+  }
+
+  private contract(name: string): Contract {
+    return this.gateway.getNetwork(this.profile.channel).getContract(this.profile.chaincode, name);
+  }
+
+  async submit<T = unknown>(tx: string, input: unknown): Promise<T> {
+    const [contract, fn] = tx.split(':') as [string, string];
+    return JSON.parse(decoder.decode(await this.contract(contract).submitTransaction(fn, JSON.stringify(input)))) as T;
+  }
+
+  async evaluate<T = unknown>(tx: string, input: unknown): Promise<T> {
+    const [contract, fn] = tx.split(':') as [string, string];
+    return JSON.parse(decoder.decode(await this.contract(contract).evaluateTransaction(fn, JSON.stringify(input)))) as T;
+  }
+
+  /** The chaincode's coded message of a refused call, e.g. `NOT_FOUND: …`. */
+  async refusal(tx: string, input: unknown): Promise<string> {
+    try {
+      await this.submit(tx, input);
+    } catch (err) {
+      const details = (err as { details?: { message: string }[] }).details ?? [];
+      return [String((err as Error).message), ...details.map((d) => d.message)].join(' | ');
+    }
+    throw new Error(`${tx} was expected to be refused`);
+  }
+
+  getAlarm(alarmId: string): Promise<AlarmRecord> {
+    return this.evaluate<AlarmRecord>('alarm:Get', { alarmId });
+  }
+
+  listOpenAlarms(siteId: string, areaId?: string): Promise<AlarmRecord[]> {
+    return this.evaluate<AlarmRecord[]>('alarm:ListOpen', areaId === undefined ? { siteId } : { siteId, areaId });
+  }
+
+  getPermit(permitNo: string): Promise<PermitRecord> {
+    return this.evaluate<PermitRecord>('permit:Get', { permitNo });
+  }
+
+  close(): void {
+    this.gateway.close();
+    this.client.close();
+  }
+}
+
+/** Pseudonymous worker id, as the enterprise computes it outside the chaincode. */
+export function workerId(label: string): string {
+  return createHmac('sha256', 'ingest-test-enterprise-key').update(label).digest('hex');
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Everyone the tests act as. The role-only users come from enroll-user.sh; the person in charge
+ * and the work unit's approver carry department and worker id attributes.
+ */
+export interface Cast {
+  gateway: Identity;
+  admin: Identity;
+  officer: Identity;
+  applicant: Identity;
+  analyst: Identity;
+  pic: Identity;
+  approver: Identity;
+  picWorkerId: string;
+  approverWorkerId: string;
+  workUnit: string;
+}
+
+export async function enrollCast(profile: ConnectionProfile): Promise<Cast> {
+  const workUnit = 'unit-ingest';
+  const picWorkerId = workerId('person-in-charge');
+  const approverWorkerId = workerId('approver-unit');
+  return {
+    gateway: enrollRoleUser(profile, 'ingest-gateway', 'device_gateway'),
+    admin: enrollRoleUser(profile, 'ingest-admin', 'admin'),
+    officer: enrollRoleUser(profile, 'ingest-credential-officer', 'credential_officer'),
+    applicant: enrollRoleUser(profile, 'ingest-applicant', 'applicant'),
+    analyst: enrollRoleUser(profile, 'ingest-gas-analyst', 'gas_analyst'),
+    pic: await enrollAttributeUser(profile, 'ingest-person-in-charge', { role: 'person_in_charge', workerId: picWorkerId }),
+    approver: await enrollAttributeUser(profile, 'ingest-approver-unit', { role: 'approver', department: workUnit, workerId: approverWorkerId }),
+    picWorkerId,
+    approverWorkerId,
+    workUnit,
+  };
+}
+
+/** Registers devices (admin) with their ethers addresses, unless already registered. */
+export async function registerDevices(
+  admin: LedgerClient,
+  devices: { deviceId: string; siteId: string; areaId: string; address: string; kind: 'camera' | 'sensor' | 'gate' }[],
+): Promise<void> {
+  for (const d of devices) {
+    try {
+      await admin.evaluate('device:Get', { deviceId: d.deviceId });
+      continue;
+    } catch {
+      // not registered yet
+    }
+    await admin.submit('device:Register', d);
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * A level-2 hot-work permit in (siteId, zoneId) taken from application to `active` through the
+ * chaincode's permit contract, as the enterprise's people would: workers registered with welding
+ * certificates, risk assessment, gas test, the work unit's approval, issue, briefing, gate checks
+ * at a registered gate, a fresh gas test, activation. Returns the active permit.
+ */
+export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast, siteId: string, zoneId: string): Promise<PermitRecord> {
+  const as = (id: Identity) => LedgerClient.connect(profile, id);
+  const [officer, admin, applicant, analyst, pic, approver, gateway] = [cast.officer, cast.admin, cast.applicant, cast.analyst, cast.pic, cast.approver, cast.gateway].map(as) as LedgerClient[];
+  try {
+    const tag = uniqueId('w');
+    const workers = [workerId(`${tag}-1`), workerId(`${tag}-2`)];
+    const guardian = workerId(`${tag}-guardian`);
+    const confirmer = workerId(`${tag}-confirmer`);
+    for (const w of [...workers, guardian, confirmer, cast.picWorkerId]) {
+      try {
+        await officer!.submit('credential:RegisterWorker', { workerId: w });
+      } catch (err) {
+        // the person in charge is registered once per network
+        if (!/ALREADY_EXISTS/.test(JSON.stringify((err as { details?: unknown }).details ?? String(err)))) throw err;
+      }
+    }
+    for (const [i, w] of workers.entries()) {
+      await officer!.submit('credential:AddCertificate', {
+        certificateId: `${tag}-cert-${i}`,
+        workerId: w,
+        category: 'welding_cutting',
+        item: '熔化焊接与热切割作业',
+        authority: 'Provincial emergency management department',
+        validFrom: '2025-01-01T00:00:00Z',
+        validUntil: '2030-01-01T00:00:00Z',
+        reviewDue: '2028-01-01T00:00:00Z',
+        scanSha256: 'e3'.repeat(32),
+      });
+    }
+    const gateId = `gate-${siteId}-${zoneId}`.slice(0, 64);
+    await registerDevices(admin!, [{ deviceId: gateId, siteId, areaId: zoneId, address: '0x' + randomBytes(20).toString('hex'), kind: 'gate' }]);
+
+    const permitNo = uniqueId('HW');
+    const now = Date.now();
+    await applicant!.submit('permit:Apply', {
+      permitNo,
+      operationType: 'hot_work',
+      level: '2',
+      location: { siteId, zoneId, coordinates: { x: 0, y: 0 }, fireExplosionZone: false },
+      workUnit: cast.workUnit,
+      description: 'Weld a support bracket on the tank farm pipe rack',
+      plannedStart: iso(now - 60_000),
+      plannedEnd: iso(now + 8 * 3_600_000),
+      workers,
+      personInChargeId: cast.picWorkerId,
+      guardianId: guardian,
+      hazards: [{ hazardId: 'h1', description: 'Sparks near flammable material' }],
+      measures: [
+        { measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' },
+        { measureId: 'm2', hazardId: 'h1', description: 'Fire extinguisher and blanket at hand' },
+      ],
+    });
+    await pic!.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: confirmer }, { measureId: 'm2', confirmedBy: confirmer }] });
+    const gasTest = (n: number) => ({ permitNo, testId: `${permitNo}-gt-${n}`, sampleTakenAt: iso(Date.now() - 5_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 });
+    await analyst!.submit('permit:RecordGasTest', gasTest(1));
+    await approver!.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+    await approver!.submit('permit:Issue', { permitNo });
+    await pic!.submit('permit:Brief', { permitNo, briefedWorkerIds: workers });
+    for (const [i, w] of workers.entries()) {
+      await gateway!.submit('credential:RecordGateCheck', {
+        gateCheckId: `${permitNo}-gc-${i}`,
+        permitNo,
+        workerId: w,
+        qr: { passed: true },
+        face: { scoreBp: 9300, deviceId: gateId },
+        health: { passed: true },
+      });
+    }
+    await analyst!.submit('permit:RecordGasTest', gasTest(2));
+    return await pic!.submit<PermitRecord>('permit:Activate', { permitNo });
+  } finally {
+    for (const c of [officer, admin, applicant, analyst, pic, approver, gateway]) c?.close();
+  }
+}
+
+/** Environment for the network scripts, pointing at this network. */
+function networkEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LEDGER_RUN_DIR: runDir() };
+}
+
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  // A killed process not yet reaped by its parent still answers signal 0.
+  try {
+    return /^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** Kills the regulator's peer process (SIGKILL, as a crash would) and waits until it is gone. */
+export async function killRegulatorPeer(): Promise<number> {
+  const pid = Number(readFileSync(join(runDir(), 'pids', 'peer-regulator.pid'), 'utf8').trim());
+  process.kill(pid, 'SIGKILL');
+  const started = Date.now();
+  while (!gone(pid)) {
+    if (Date.now() - started > 10_000) throw new Error(`peer process ${pid} did not exit`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return pid;
+}
+
+/** `scripts/network.sh up`: starts whatever node is not running (here the regulator's peer). */
+export async function networkUp(): Promise<void> {
+  await run('bash', [join(REPO_ROOT, 'scripts', 'network.sh'), 'up'], { env: networkEnv(), maxBuffer: 16 * 1024 * 1024 });
+}
