@@ -99,6 +99,10 @@ async function main(): Promise<void> {
           await new Promise((res) => setTimeout(res, 5));
         }
       })();
+      // Warm up: connections open and the indexer at the head before anything is measured.
+      await submitMany(submitter, LIVE_CONCURRENCY, LIVE_CONCURRENCY, 0);
+      const head = (await chainHeight()) - 1;
+      while ((await lastIndexedBlock(fresh.db)) < head) await new Promise((r) => setTimeout(r, 20));
       const submitted: SubmitResult[] = await submitMany(submitter, LIVE_TXS, LIVE_CONCURRENCY, 0);
       const deadline = Date.now() + 30_000;
       while (submitted.some((s) => !visible.has(s.txId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -123,6 +127,7 @@ async function main(): Promise<void> {
     await db.drop().catch(() => undefined);
     throw err;
   }
+  result.machine = { cpus: (await import('node:os')).cpus().length, loadAverage1m: (await import('node:os')).loadavg()[0] };
   console.log(JSON.stringify(result, null, 2));
 }
 

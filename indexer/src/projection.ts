@@ -360,7 +360,8 @@ export type ProjectionOutcome = 'projected' | 'unknown_type' | 'undecodable';
 export function projectEvent(payload: Uint8Array, ctx: EventContext): { outcome: ProjectionOutcome; type: string | null; ops: RowOp[] } {
   let envelope: Envelope;
   try {
-    envelope = JSON.parse(Buffer.from(payload).toString('utf8')) as Envelope;
+    // Decode without copying: the payload is usually a view into the block's buffer already.
+    envelope = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as Envelope;
   } catch {
     return { outcome: 'undecodable', type: null, ops: [] };
   }
