@@ -51,6 +51,15 @@ export function needsRetestAfterInterruption(interruptionMs: number, rule: GasTe
   return rule.required && interruptionMs > rule.retestAfterInterruptionMinutes * MINUTE_MS;
 }
 
+/**
+ * Before resuming: a new test is needed after an interruption longer than the template's limit,
+ * and always after a suspension by a gas alarm (a sensor alarm, or reason gas_alarm), however
+ * short: the alarm says the atmosphere changed, and closing the alarm does not measure it again.
+ */
+export function needsRetestBeforeResuming(interruptionMs: number, byGasAlarm: boolean, rule: GasTestRule): boolean {
+  return rule.required && (byGasAlarm || needsRetestAfterInterruption(interruptionMs, rule));
+}
+
 /** The newest test that counts for starting or resuming work now, taken no earlier than notBeforeMs. */
 export function findStartingTest(
   tests: GasTestRecord[],

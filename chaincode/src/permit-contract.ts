@@ -2,6 +2,7 @@ import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-a
 import {
   LIVE_PERMIT_STATUSES,
   type Actor,
+  type AlarmRecord,
   type GasTestRecord,
   type InvestigationFlag,
   type PermitAction,
@@ -13,7 +14,7 @@ import {
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { assertWorkersQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
 import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
-import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestAfterInterruption } from './gas-test-rules';
+import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestBeforeResuming } from './gas-test-rules';
 import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
@@ -300,18 +301,19 @@ export class PermitContract extends Contract {
       const p = b.permit;
       const suspension = p.suspension;
       if (suspension === null) throw new InvalidStateError('the permit has no recorded suspension');
+      let byGasAlarm = suspension.reason === 'gas_alarm';
       if (suspension.alarmId !== null) {
-        const alarm = await getJson<{ status: string }>(ctx, key(ctx, KEYS.alarm, [suspension.alarmId]));
+        const alarm = await getJson<AlarmRecord>(ctx, key(ctx, KEYS.alarm, [suspension.alarmId]));
         if (alarm?.status !== 'closed') throw new InvalidStateError(`suspended by alarm ${suspension.alarmId}; close the alarm before resuming`);
+        byGasAlarm ||= alarm.deviceKind === 'sensor';
       }
       const policy = await loadPolicy(ctx);
       await this.assertNoSevereAlarm(ctx, p, policy.alarmSuspendMaxGrade);
       const suspendedAt = parseIso(suspension.at);
       const rule = p.template.gasTest;
-      if (needsRetestAfterInterruption(b.now - suspendedAt, rule) && findStartingTest(p.gasTests, b.now, rule, suspendedAt) === undefined) {
-        throw new RuleViolationError(
-          `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min; record a passing gas test taken after the suspension and within ${rule.maxAgeMinutes} min before resuming`,
-        );
+      if (needsRetestBeforeResuming(b.now - suspendedAt, byGasAlarm, rule) && findStartingTest(p.gasTests, b.now, rule, suspendedAt) === undefined) {
+        const why = byGasAlarm ? 'the permit was suspended by a gas alarm' : `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min`;
+        throw new RuleViolationError(`${why}; record a passing gas test taken after the suspension and within ${rule.maxAgeMinutes} min before resuming`);
       }
       if (dailyRetestDue(p.gasTests, b.now, rule)) {
         throw new RuleViolationError(`the last passing gas test is older than ${rule.retestEveryMinutes} min; gas is re-tested daily, record a new test`);

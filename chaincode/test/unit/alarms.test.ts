@@ -158,6 +158,36 @@ describe('alarms: automatic suspension', () => {
     expect(resumed.status).to.equal('active');
   });
 
+  // Found on the real network, where an interruption lasts seconds: a permit suspended by a gas
+  // sensor's alarm resumed without any new gas test once the alarm was closed.
+  it('after a gas (sensor) alarm, resuming needs a passing gas test taken after the suspension, however short the interruption', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'AL-G');
+    h.now = T0 + 2 * HOUR;
+    const gas = await alarmInput({ alarmId: 'lel-1', deviceId: 'gas-1', kind: 'flammable_gas', grade: 1, clipCid: '' }, SENSOR_KEY);
+    expect((await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, gas)).suspendedPermitNos).to.deep.equal(['AL-G']);
+    h.now += MIN;
+    await h.ok('alarm', 'Acknowledge', who.safety1, { alarmId: 'lel-1' });
+    await h.ok('alarm', 'Close', who.safety1, { alarmId: 'lel-1', note: 'Leak at flange fixed' });
+    // 2 min after the suspension: the passing test from before the alarm no longer counts
+    h.now = T0 + 2 * HOUR + 2 * MIN;
+    const m = await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'AL-G' });
+    expect(m).to.contain('gas alarm');
+    // a sample taken before the suspension does not count either, even if recorded after it
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('AL-G', {}, T0 + 2 * HOUR - 1));
+    await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'AL-G' });
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('AL-G', {}, T0 + 2 * HOUR));
+    expect((await h.ok<PermitRecord>('permit', 'Resume', who.pic, { permitNo: 'AL-G' })).status).to.equal('active');
+
+    // a manual suspension with reason gas_alarm needs the same
+    h.now += MIN;
+    await h.ok('permit', 'Suspend', who.guardian, { permitNo: 'AL-G', reason: 'gas_alarm', note: 'Portable detector beeped' });
+    h.now += MIN;
+    await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'AL-G' });
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('AL-G', {}, h.now));
+    await h.ok('permit', 'Resume', who.pic, { permitNo: 'AL-G' });
+  });
 });
 
 describe('alarms: review of AI detections', () => {
