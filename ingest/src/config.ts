@@ -1,6 +1,8 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { CHAINCODE_NAME, CHANNEL_NAME, ENTERPRISE_MSP } from '@compliance-ledger/schema';
+import { CHAINCODE_NAME, CHANNEL_NAME, connectionProfileSchema, ENTERPRISE_MSP, type ConnectionProfile } from '@compliance-ledger/schema';
 import type { FabricLedgerConfig } from './fabric-ledger.js';
 import type { GradingRules } from './grading.js';
 
@@ -54,20 +56,34 @@ export const environmentSchema = z
     INGEST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
     INGEST_RETRY_INITIAL_MS: int(200, 1).describe('First delay before retrying the ledger.'),
     INGEST_RETRY_MAX_MS: int(15_000, 1).describe('Longest delay between ledger retries.'),
-    INGEST_FABRIC_PEER_ENDPOINT: optionalText.describe('Gateway peer host:port. Unset: no ledger; alarms wait in the outbox.'),
+    INGEST_FABRIC_CONNECTION_PROFILE: optionalText.describe(
+      "Connection profile written by scripts/network.sh up ($LEDGER_RUN_DIR/connection-profile.json): the gateway peer's endpoint, TLS name and TLS CA, the MSP id, channel and chaincode of INGEST_FABRIC_ORG. Any INGEST_FABRIC_* variable below overrides its value. Unset with INGEST_FABRIC_PEER_ENDPOINT unset: no ledger; alarms wait in the outbox.",
+    ),
+    INGEST_FABRIC_ORG: z.enum(['enterprise', 'regulator']).default('enterprise').describe('Organization of the connection profile whose peer and MSP the service uses (devices belong to the enterprise).'),
+    INGEST_FABRIC_IDENTITY_DIR: optionalText.describe(
+      'Folder of the device-gateway identity as scripts/enroll-user.sh prints it (msp/signcerts/cert.pem and one msp/keystore/*_sk), e.g. after `enroll-user.sh enterprise ingest-gw device_gateway`. Alternative to INGEST_FABRIC_CERT and INGEST_FABRIC_KEY.',
+    ),
+    INGEST_FABRIC_PEER_ENDPOINT: optionalText.describe('Gateway peer host:port (overrides the connection profile).'),
     INGEST_FABRIC_PEER_HOST_ALIAS: optionalText.describe("TLS name of the peer when it differs from the endpoint's host."),
     INGEST_FABRIC_TLS_CA_CERT: optionalText.describe("PEM of the peer's TLS CA."),
-    INGEST_FABRIC_MSP_ID: z.string().default(ENTERPRISE_MSP).describe('MSP of the submitting identity.'),
-    INGEST_FABRIC_CERT: optionalText.describe('PEM certificate of the device-gateway identity.'),
+    INGEST_FABRIC_MSP_ID: optionalText.describe(`MSP of the submitting identity (default: the profile's, else ${ENTERPRISE_MSP}).`),
+    INGEST_FABRIC_CERT: optionalText.describe('PEM certificate of the device-gateway identity (Fabric CA attribute ledger.role=device_gateway).'),
     INGEST_FABRIC_KEY: optionalText.describe('PEM private key of that identity.'),
-    INGEST_FABRIC_CHANNEL: z.string().default(CHANNEL_NAME).describe('Channel name.'),
-    INGEST_FABRIC_CHAINCODE: z.string().default(CHAINCODE_NAME).describe('Chaincode name.'),
-    INGEST_FABRIC_TIMEOUT_MS: int(15_000, 1).describe('Deadline of each gateway call.'),
+    INGEST_FABRIC_CHANNEL: optionalText.describe(`Channel name (default: the profile's, else ${CHANNEL_NAME}).`),
+    INGEST_FABRIC_CHAINCODE: optionalText.describe(`Chaincode name (default: the profile's, else ${CHAINCODE_NAME}).`),
+    INGEST_FABRIC_TIMEOUT_MS: int(15_000, 1).describe('Deadline of each gateway call (endorse, submit, commit status).'),
   })
   .superRefine((env, ctx) => {
-    if (env.INGEST_FABRIC_PEER_ENDPOINT) {
-      for (const k of ['INGEST_FABRIC_TLS_CA_CERT', 'INGEST_FABRIC_CERT', 'INGEST_FABRIC_KEY'] as const) {
-        if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'required when INGEST_FABRIC_PEER_ENDPOINT is set' });
+    if (env.INGEST_FABRIC_PEER_ENDPOINT && !env.INGEST_FABRIC_CONNECTION_PROFILE && !env.INGEST_FABRIC_TLS_CA_CERT) {
+      ctx.addIssue({ code: 'custom', path: ['INGEST_FABRIC_TLS_CA_CERT'], message: 'required when INGEST_FABRIC_PEER_ENDPOINT is set without a connection profile' });
+    }
+    if (env.INGEST_FABRIC_PEER_ENDPOINT || env.INGEST_FABRIC_CONNECTION_PROFILE) {
+      if (env.INGEST_FABRIC_IDENTITY_DIR && (env.INGEST_FABRIC_CERT || env.INGEST_FABRIC_KEY)) {
+        ctx.addIssue({ code: 'custom', path: ['INGEST_FABRIC_IDENTITY_DIR'], message: 'set either INGEST_FABRIC_IDENTITY_DIR or INGEST_FABRIC_CERT and INGEST_FABRIC_KEY, not both' });
+      } else if (!env.INGEST_FABRIC_IDENTITY_DIR) {
+        for (const k of ['INGEST_FABRIC_CERT', 'INGEST_FABRIC_KEY'] as const) {
+          if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'required for the ledger (or set INGEST_FABRIC_IDENTITY_DIR)' });
+        }
       }
     }
     if (env.INGEST_O2_LOW_VOL_PCT >= env.INGEST_O2_NEVER_ABOVE_VOL_PCT) {
@@ -154,20 +170,59 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): I
     http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
     logLevel: e.INGEST_LOG_LEVEL,
     retry: { initialBackoffMs: e.INGEST_RETRY_INITIAL_MS, maxBackoffMs: e.INGEST_RETRY_MAX_MS },
-    fabric: e.INGEST_FABRIC_PEER_ENDPOINT
-      ? {
-          peerEndpoint: e.INGEST_FABRIC_PEER_ENDPOINT,
-          peerHostAlias: e.INGEST_FABRIC_PEER_HOST_ALIAS,
-          tlsCaCertPath: e.INGEST_FABRIC_TLS_CA_CERT!,
-          mspId: e.INGEST_FABRIC_MSP_ID,
-          certPath: e.INGEST_FABRIC_CERT!,
-          keyPath: e.INGEST_FABRIC_KEY!,
-          channel: e.INGEST_FABRIC_CHANNEL,
-          chaincode: e.INGEST_FABRIC_CHAINCODE,
-          timeoutMs: e.INGEST_FABRIC_TIMEOUT_MS,
-        }
-      : undefined,
+    fabric: fabricConfig(e),
   });
+}
+
+type Environment = z.infer<typeof environmentSchema>;
+
+function readProfile(path: string): ConnectionProfile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: INGEST_FABRIC_CONNECTION_PROFILE: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const parsed = connectionProfileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: INGEST_FABRIC_CONNECTION_PROFILE: ${path} is not a connection profile: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** cert.pem and the one *_sk key of an enroll-user.sh folder. */
+function identityFiles(dir: string): { certPath: string; keyPath: string } {
+  const certPath = join(dir, 'msp', 'signcerts', 'cert.pem');
+  const keystore = join(dir, 'msp', 'keystore');
+  let keys: string[] = [];
+  try {
+    keys = readdirSync(keystore).filter((f) => f.endsWith('_sk'));
+  } catch {
+    // reported below
+  }
+  if (!existsSync(certPath) || keys.length !== 1) {
+    throw new ConfigError(`invalid configuration: INGEST_FABRIC_IDENTITY_DIR: ${dir} must hold msp/signcerts/cert.pem and exactly one msp/keystore/*_sk (found ${keys.length})`);
+  }
+  return { certPath, keyPath: join(keystore, keys[0]!) };
+}
+
+function fabricConfig(e: Environment): FabricLedgerConfig | undefined {
+  if (!e.INGEST_FABRIC_PEER_ENDPOINT && !e.INGEST_FABRIC_CONNECTION_PROFILE) return undefined;
+  const profile = e.INGEST_FABRIC_CONNECTION_PROFILE ? readProfile(e.INGEST_FABRIC_CONNECTION_PROFILE) : undefined;
+  const org = profile?.organizations[e.INGEST_FABRIC_ORG];
+  const identity = e.INGEST_FABRIC_IDENTITY_DIR
+    ? identityFiles(e.INGEST_FABRIC_IDENTITY_DIR)
+    : { certPath: e.INGEST_FABRIC_CERT!, keyPath: e.INGEST_FABRIC_KEY! };
+  return {
+    peerEndpoint: e.INGEST_FABRIC_PEER_ENDPOINT ?? org!.peer.endpoint,
+    peerHostAlias: e.INGEST_FABRIC_PEER_HOST_ALIAS ?? org?.peer.hostAlias,
+    tlsCaCertPath: e.INGEST_FABRIC_TLS_CA_CERT ?? org!.peer.tlsCaFile,
+    mspId: e.INGEST_FABRIC_MSP_ID ?? org?.mspId ?? ENTERPRISE_MSP,
+    ...identity,
+    channel: e.INGEST_FABRIC_CHANNEL ?? profile?.channel ?? CHANNEL_NAME,
+    chaincode: e.INGEST_FABRIC_CHAINCODE ?? profile?.chaincode ?? CHAINCODE_NAME,
+    timeoutMs: e.INGEST_FABRIC_TIMEOUT_MS,
+  };
 }
 
 /** One line per variable with its description and default, for `main --help`. */

@@ -1,5 +1,8 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { ConfigError, describeEnvironment, loadConfig } from '../src/config.js';
+import { tempDir } from './helpers/temp.js';
 
 describe('config', () => {
   it('applies documented defaults and freezes the result', () => {
@@ -39,6 +42,50 @@ describe('config', () => {
       INGEST_FABRIC_KEY: 'key.pem',
     });
     expect(c.fabric).to.deep.include({ peerEndpoint: 'localhost:7051', channel: 'compliance', chaincode: 'compliance', mspId: 'EnterpriseMSP' });
+  });
+
+  it('takes the peer, TLS, MSP, channel and chaincode from a connection profile and the identity from an enroll-user.sh folder', () => {
+    const dir = tempDir('ingest-config-');
+    try {
+      const org = (name: string, msp: string, port: number) => ({
+        mspId: msp,
+        peer: { endpoint: `127.0.0.1:${port}`, hostAlias: `peer0.${name}.ledger.local`, tlsCaFile: `/run/${name}/tls-ca.pem` },
+        admin: { certFile: '/a.pem', keyFile: '/a_sk' },
+        client: { certFile: '/c.pem', keyFile: '/c_sk' },
+        ca: { url: 'https://127.0.0.1:7054', tlsCaFile: '/ca.pem', caName: `ca-${name}` },
+      });
+      const profile = join(dir.path, 'connection-profile.json');
+      writeFileSync(profile, JSON.stringify({
+        channel: 'ch1',
+        chaincode: 'cc1',
+        orderer: { endpoint: '127.0.0.1:7050', hostAlias: 'orderer0', tlsCaFile: '/o.pem' },
+        organizations: { enterprise: org('enterprise', 'EnterpriseMSP', 37051), regulator: org('regulator', 'RegulatorMSP', 39051) },
+      }));
+      const user = join(dir.path, 'user');
+      mkdirSync(join(user, 'msp', 'signcerts'), { recursive: true });
+      mkdirSync(join(user, 'msp', 'keystore'), { recursive: true });
+      writeFileSync(join(user, 'msp', 'signcerts', 'cert.pem'), 'cert');
+      writeFileSync(join(user, 'msp', 'keystore', 'abc_sk'), 'key');
+      const c = loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile, INGEST_FABRIC_IDENTITY_DIR: user });
+      expect(c.fabric).to.deep.equal({
+        peerEndpoint: '127.0.0.1:37051',
+        peerHostAlias: 'peer0.enterprise.ledger.local',
+        tlsCaCertPath: '/run/enterprise/tls-ca.pem',
+        mspId: 'EnterpriseMSP',
+        certPath: join(user, 'msp', 'signcerts', 'cert.pem'),
+        keyPath: join(user, 'msp', 'keystore', 'abc_sk'),
+        channel: 'ch1',
+        chaincode: 'cc1',
+        timeoutMs: 15_000,
+      });
+      const o = loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile, INGEST_FABRIC_IDENTITY_DIR: user, INGEST_FABRIC_PEER_ENDPOINT: 'peer.example:443', INGEST_FABRIC_CHANNEL: 'other' });
+      expect(o.fabric).to.deep.include({ peerEndpoint: 'peer.example:443', channel: 'other', tlsCaCertPath: '/run/enterprise/tls-ca.pem' });
+      expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile })).to.throw(ConfigError, /INGEST_FABRIC_CERT/);
+      expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: join(dir.path, 'missing.json'), INGEST_FABRIC_IDENTITY_DIR: user })).to.throw(ConfigError, /INGEST_FABRIC_CONNECTION_PROFILE/);
+      expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile, INGEST_FABRIC_IDENTITY_DIR: dir.path })).to.throw(ConfigError, /INGEST_FABRIC_IDENTITY_DIR/);
+    } finally {
+      dir.remove();
+    }
   });
 
   it('documents every variable', () => {

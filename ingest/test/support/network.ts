@@ -10,7 +10,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHmac, createPrivateKey, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,9 +18,6 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import {
   connectionProfileSchema,
-  DEPARTMENT_ATTRIBUTE,
-  ROLE_ATTRIBUTE,
-  WORKER_ID_ATTRIBUTE,
   type AlarmRecord,
   type ConnectionProfile,
   type PermitRecord,
@@ -74,64 +71,25 @@ function identityIn(dir: string, name: string): Identity {
 }
 
 function scriptEnv(profile: ConnectionProfile): NodeJS.ProcessEnv {
-  const port = (url: string) => new URL(url).port;
-  return {
-    ...process.env,
-    LEDGER_RUN_DIR: runDir(),
-    ENTERPRISE_CA_PORT: port(profile.organizations.enterprise.ca.url),
-    REGULATOR_CA_PORT: port(profile.organizations.regulator.ca.url),
-  };
-}
-
-/** A user with `ledger.role` only, through scripts/enroll-user.sh (the operators' procedure). */
-export function enrollRoleUser(profile: ConnectionProfile, name: string, role: string): Identity {
-  const dir = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'enroll-user.sh'), 'enterprise', name, role], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: scriptEnv(profile),
-  }).trim();
-  return identityIn(dir, name);
-}
-
-function fabricCaClient(): string {
-  const home = process.env.FABRIC_HOME || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'compliance-ledger', 'fabric');
-  const bin = join(home, 'bin', 'fabric-ca-client');
-  return existsSync(bin) ? bin : 'fabric-ca-client';
+  // enroll-user.sh finds the CA by port; take it from the profile so the script reaches this
+  // network whatever LEDGER_PORT_OFFSET the caller's environment has.
+  const env: NodeJS.ProcessEnv = { ...process.env, LEDGER_RUN_DIR: runDir() };
+  const enterpriseCa = profile.organizations.enterprise.ca;
+  const regulatorCa = profile.organizations.regulator.ca;
+  if (enterpriseCa) env.ENTERPRISE_CA_PORT = new URL(enterpriseCa.url).port;
+  if (regulatorCa) env.REGULATOR_CA_PORT = new URL(regulatorCa.url).port;
+  return env;
 }
 
 /**
- * A user whose certificate also carries `ledger.department` and/or `ledger.workerId`, which
- * permit sign-offs need and scripts/enroll-user.sh cannot set. Registered with the enterprise
- * CA's registrar that enroll-user.sh keeps under `$LEDGER_RUN_DIR/users/enterprise/.registrar`;
- * idempotent like that script (the secret is kept next to the enrolled identity).
+ * A user enrolled with the enterprise's Fabric CA through scripts/enroll-user.sh (the operators'
+ * procedure): `ledger.role`, and for permit signers `ledger.department` and `ledger.workerId`.
  */
-export async function enrollAttributeUser(
-  profile: ConnectionProfile,
-  name: string,
-  attrs: { role: string; department?: string; workerId?: string },
-): Promise<Identity> {
-  const ca = profile.organizations.enterprise.ca;
-  const dir = join(runDir(), 'ingest-test-users', name);
-  if (existsSync(join(dir, 'msp', 'signcerts', 'cert.pem'))) return identityIn(dir, name);
-  const registrar = join(runDir(), 'users', 'enterprise', '.registrar');
-  if (!existsSync(join(registrar, 'msp', 'signcerts', 'cert.pem'))) enrollRoleUser(profile, 'ingest-test-bootstrap', 'auditor');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const secretFile = join(dir, 'secret');
-  const common = ['--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile];
-  const bin = fabricCaClient();
-  if (!existsSync(secretFile)) {
-    const secret = randomBytes(16).toString('hex');
-    const list = [`${ROLE_ATTRIBUTE}=${attrs.role}:ecert`];
-    if (attrs.department) list.push(`${DEPARTMENT_ATTRIBUTE}=${attrs.department}:ecert`);
-    if (attrs.workerId) list.push(`${WORKER_ID_ATTRIBUTE}=${attrs.workerId}:ecert`);
-    await run(bin, ['register', '-u', ca.url, ...common, '-H', registrar, '--id.name', name, '--id.secret', secret, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', list.join(',')]);
-    writeFileSync(secretFile, secret, { mode: 0o600 });
-  }
-  // A failed earlier enrolment may have left a key without a certificate: start from an empty msp.
-  rmSync(join(dir, 'msp'), { recursive: true, force: true });
-  const { protocol, host } = new URL(ca.url);
-  const enrollUrl = `${protocol}//${name}:${readFileSync(secretFile, 'utf8').trim()}@${host}`;
-  await run(bin, ['enroll', '-u', enrollUrl, ...common, '-H', dir]);
+export function enrollUser(profile: ConnectionProfile, name: string, role: string, o: { department?: string; workerId?: string } = {}): Identity {
+  const args = [join(REPO_ROOT, 'scripts', 'enroll-user.sh'), 'enterprise', name, role];
+  if (o.department) args.push('--department', o.department);
+  if (o.workerId) args.push('--worker-id', o.workerId);
+  const dir = execFileSync('bash', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: scriptEnv(profile) }).trim();
   return identityIn(dir, name);
 }
 
@@ -246,18 +204,18 @@ export interface Cast {
   workUnit: string;
 }
 
-export async function enrollCast(profile: ConnectionProfile): Promise<Cast> {
+export function enrollCast(profile: ConnectionProfile): Cast {
   const workUnit = 'unit-ingest';
   const picWorkerId = workerId('person-in-charge');
   const approverWorkerId = workerId('approver-unit');
   return {
-    gateway: enrollRoleUser(profile, 'ingest-gateway', 'device_gateway'),
-    admin: enrollRoleUser(profile, 'ingest-admin', 'admin'),
-    officer: enrollRoleUser(profile, 'ingest-credential-officer', 'credential_officer'),
-    applicant: enrollRoleUser(profile, 'ingest-applicant', 'applicant'),
-    analyst: enrollRoleUser(profile, 'ingest-gas-analyst', 'gas_analyst'),
-    pic: await enrollAttributeUser(profile, 'ingest-person-in-charge', { role: 'person_in_charge', workerId: picWorkerId }),
-    approver: await enrollAttributeUser(profile, 'ingest-approver-unit', { role: 'approver', department: workUnit, workerId: approverWorkerId }),
+    gateway: enrollUser(profile, 'ingest-gateway', 'device_gateway'),
+    admin: enrollUser(profile, 'ingest-admin', 'admin'),
+    officer: enrollUser(profile, 'ingest-credential-officer', 'credential_officer'),
+    applicant: enrollUser(profile, 'ingest-applicant', 'applicant'),
+    analyst: enrollUser(profile, 'ingest-gas-analyst', 'gas_analyst'),
+    pic: enrollUser(profile, 'ingest-pic', 'person_in_charge', { workerId: picWorkerId }),
+    approver: enrollUser(profile, 'ingest-approver', 'approver', { department: workUnit, workerId: approverWorkerId }),
     picWorkerId,
     approverWorkerId,
     workUnit,
@@ -368,15 +326,11 @@ function networkEnv(): NodeJS.ProcessEnv {
   return { ...process.env, LEDGER_RUN_DIR: runDir() };
 }
 
+/** No such process any more: exited and reaped (scripts/lib.sh's `kill -0` still sees a zombie). */
 function gone(pid: number): boolean {
   try {
     process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  // A killed process not yet reaped by its parent still answers signal 0.
-  try {
-    return /^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return false;
   } catch {
     return true;
   }
@@ -388,7 +342,7 @@ export async function killRegulatorPeer(): Promise<number> {
   process.kill(pid, 'SIGKILL');
   const started = Date.now();
   while (!gone(pid)) {
-    if (Date.now() - started > 10_000) throw new Error(`peer process ${pid} did not exit`);
+    if (Date.now() - started > 30_000) throw new Error(`peer process ${pid} did not exit`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return pid;
