@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { LedgerContract } from './ledger-contract';
 import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
 import { alarmSuspendsPermits, responseMs } from './alarm-rules';
 import { assertSignedBy } from './alarm-signature';
@@ -17,7 +18,7 @@ import { emit, enter, guarded } from './tx';
  * transaction, so there is no window in which work continues on a recorded alarm.
  */
 @Info({ title: 'Alarms', description: 'Signed alarms from edge devices, automatic suspension, response and review' })
-export class AlarmContract extends Contract {
+export class AlarmContract extends LedgerContract {
   constructor() {
     super('alarm');
   }

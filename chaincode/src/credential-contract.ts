@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { LedgerContract } from './ledger-contract';
 import {
   ENTERPRISE_PRIVATE_COLLECTION,
   LIVE_PERMIT_STATUSES,
@@ -59,7 +60,7 @@ async function hasPrivate(ctx: Context, k: string): Promise<boolean> {
  * need to endorse them and see the transient data.
  */
 @Info({ title: 'Credentials', description: 'Worker registry, special-operation certificates, gate checks' })
-export class CredentialContract extends Contract {
+export class CredentialContract extends LedgerContract {
   constructor() {
     super('credential');
   }

@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { LedgerContract } from './ledger-contract';
 import type { DeviceRecord } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
 import { txTimeIso } from './clock';
@@ -13,7 +14,7 @@ export async function loadDevice(ctx: Context, deviceId: string): Promise<Device
 
 /** Cameras, sensors and gates with the ethers address of the key that signs their alarms. */
 @Info({ title: 'Devices', description: 'Edge device registry with signing addresses' })
-export class DeviceContract extends Contract {
+export class DeviceContract extends LedgerContract {
   constructor() {
     super('device');
   }

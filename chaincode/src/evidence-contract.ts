@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { LedgerContract } from './ledger-contract';
 import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { loadDevice } from './device-contract';
@@ -14,7 +15,7 @@ import { isExpiredAt, permitEndMs } from './validity';
  * upload of the same file for the same step is a no-op rather than a second record.
  */
 @Info({ title: 'Evidence', description: 'Hashes and IPFS CIDs of evidence files linked to permit steps' })
-export class EvidenceContract extends Contract {
+export class EvidenceContract extends LedgerContract {
   constructor() {
     super('evidence');
   }

@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { LedgerContract } from './ledger-contract';
 import type { HeartbeatRecord, HeartbeatRecordedEvent } from '@compliance-ledger/schema';
 import { EVENT_SCHEMA_VERSION, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
 
@@ -10,7 +11,7 @@ const KEY_PREFIX = 'heartbeat';
  * end-to-end liveness probe that touches no domain data.
  */
 @Info({ title: 'Heartbeat', description: 'End-to-end liveness probe of the ledger write path' })
-export class HeartbeatContract extends Contract {
+export class HeartbeatContract extends LedgerContract {
   constructor() {
     super('heartbeat');
   }

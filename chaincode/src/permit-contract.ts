@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { LedgerContract } from './ledger-contract';
 import {
   LIVE_PERMIT_STATUSES,
   type Actor,
@@ -43,7 +44,7 @@ interface Begun<T extends TxName> {
  * before the first write, so a refused step leaves the ledger untouched.
  */
 @Info({ title: 'Permits', description: 'Special-operation permits (GB 30871) from application to close' })
-export class PermitContract extends Contract {
+export class PermitContract extends LedgerContract {
   constructor() {
     super('permit');
   }

@@ -1,4 +1,5 @@
-import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { LedgerContract } from './ledger-contract';
 import {
   ENTERPRISE_MSP,
   type LedgerPolicy,
@@ -42,7 +43,7 @@ export async function loadPolicy(ctx: Context): Promise<LedgerPolicy> {
  * nothing is overwritten, and permits keep a copy of the version they were created under.
  */
 @Info({ title: 'Templates', description: 'Versioned workflow templates per operation type and level, and the ledger policy' })
-export class TemplateContract extends Contract {
+export class TemplateContract extends LedgerContract {
   constructor() {
     super('template');
   }

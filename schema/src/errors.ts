@@ -32,8 +32,20 @@ export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
 };
 
 /**
+ * Calls that fabric-contract-api's dispatcher refuses before any chaincode code runs come back
+ * with the library's own uncoded text; these are their stable codes.
+ */
+export const DISPATCHER_ERROR_CODES: readonly { pattern: RegExp; code: ErrorCode }[] = [
+  { pattern: /Expected \d+ parameters, but \d+ have been supplied/, code: 'VALIDATION_FAILED' },
+  { pattern: /Contract name is not known/, code: 'NOT_FOUND' },
+  { pattern: /You've asked to invoke a function that does not exist/, code: 'NOT_FOUND' },
+];
+
+/**
  * Extracts the code from an error message coming back from the peer. Fabric wraps chaincode
- * errors in its own text, so the code is searched for, not only matched at the start.
+ * errors in its own text, so the code is searched for, not only matched at the start. Messages
+ * of fabric-contract-api's dispatcher (wrong number of arguments, unknown contract) map to
+ * DISPATCHER_ERROR_CODES.
  */
 export function parseErrorCode(message: string): ErrorCode | undefined {
   let best: { code: ErrorCode; at: number } | undefined;
@@ -41,5 +53,5 @@ export function parseErrorCode(message: string): ErrorCode | undefined {
     const at = message.indexOf(`${code}: `);
     if (at >= 0 && (best === undefined || at < best.at)) best = { code, at };
   }
-  return best?.code;
+  return best?.code ?? DISPATCHER_ERROR_CODES.find((d) => d.pattern.test(message))?.code;
 }

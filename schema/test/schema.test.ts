@@ -20,6 +20,13 @@ describe('schema: error codes', () => {
     expect(parseErrorCode('10 ABORTED: failed to endorse transaction, see attached details for more info; message=chaincode response 500, RULE_VIOLATION: the planned window…')).to.equal('RULE_VIOLATION');
     expect(parseErrorCode('something unexpected')).to.equal(undefined);
   });
+  it('maps the texts of fabric-contract-api\'s dispatcher (seen on the real network) to codes', () => {
+    const wrap = (m: string) => `10 ABORTED: failed to endorse transaction, see attached details for more info | EnterpriseMSP: chaincode response 500, ${m}`;
+    expect(parseErrorCode(wrap('Expected 1 parameters, but 2 have been supplied'))).to.equal('VALIDATION_FAILED');
+    expect(parseErrorCode(wrap('Expected 1 parameters, but 0 have been supplied'))).to.equal('VALIDATION_FAILED');
+    expect(parseErrorCode(wrap('Contract name is not known: nosuch'))).to.equal('NOT_FOUND');
+    expect(parseErrorCode(wrap("You've asked to invoke a function that does not exist: Nope"))).to.equal('NOT_FOUND');
+  });
 });
 
 describe('schema: events', () => {

@@ -118,4 +118,12 @@ describe('compiled chaincode through the fabric-shim dispatcher (dist/)', functi
     expect(missing.res.message).to.match(/^NOT_FOUND: /);
     expect(bad.stub.writes.size + missing.stub.writes.size).to.equal(0);
   });
+
+  // Found on the real network: the dispatcher answered an unknown transaction with uncoded text.
+  it('an unknown transaction of a known contract is a coded NOT_FOUND naming what exists', async () => {
+    const r = await invoke('applicant', 'permit:Approve', { permitNo: 'P-1' });
+    expect(r.res.status).to.equal(500);
+    expect(r.res.message).to.match(/^NOT_FOUND: transaction permit:Approve does not exist; permit has Apply, /);
+    expect(r.stub.writes.size).to.equal(0);
+  });
 });

@@ -1,0 +1,204 @@
+/**
+ * On the real network, with CA-issued identities: actions by the wrong role or the wrong org are
+ * refused with FORBIDDEN, and bad input with a stable code (VALIDATION_FAILED, NOT_FOUND,
+ * INVALID_STATE, EXPIRED, ALREADY_EXISTS). A refusal is an endorsement failure: nothing is
+ * ordered, so the channel height and the records stay as they were.
+ */
+import { expect } from 'chai';
+import { Wallet } from 'ethers';
+import { parseErrorCode, type ConnectionProfile, type ErrorCode, type PermitRecord } from '@compliance-ledger/schema';
+import { requireNetwork, uniqueId } from '../support/network';
+import { Cast, errorText, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+
+describe('network: refusals change nothing (real Fabric, CA users)', function () {
+  this.timeout(300_000);
+  let profile: ConnectionProfile;
+  let cast: Cast;
+  let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party;
+  let regulator: Party, regAuditor: Party, regApplicant: Party, regAdmin: Party, entRegulator: Party, entAuditor: Party, noRole: Party, oddRole: Party;
+  let approverOtherUnit: Party, approverNoWorkerId: Party;
+  const W1 = workerIdOf(randomIdNumber());
+  const GUARDIAN = workerIdOf(randomIdNumber());
+  const PIC = workerIdOf(randomIdNumber());
+  const site = uniqueId('site');
+  const zone = 'pump-house';
+  const workUnit = 'unit-pumps';
+  const permitNo = uniqueId('CS-R');
+  const deviceId = uniqueId('cam');
+
+  const application = (no: string, o: Record<string, unknown> = {}) => {
+    const start = Date.now();
+    return {
+      permitNo: no,
+      operationType: 'confined_space',
+      level: 'single',
+      location: { siteId: site, zoneId: zone, fireExplosionZone: false },
+      workUnit,
+      description: 'Clean the sump of pump P-7',
+      plannedStart: iso(start),
+      plannedEnd: iso(start + 2 * HOUR),
+      workers: [W1],
+      personInChargeId: PIC,
+      guardianId: GUARDIAN,
+      hazards: [{ hazardId: 'h1', description: 'Oxygen deficiency' }],
+      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Ventilate' }],
+      ...o,
+    };
+  };
+
+  /** The refusal left the channel height and the permit exactly as they were. */
+  async function unchanged(run: () => Promise<unknown>): Promise<void> {
+    const height = await heightOf(regulator.conn, profile.channel);
+    const before = await regulator.evaluate<PermitRecord>('permit:Get', { permitNo });
+    await run();
+    const after = await regulator.evaluate<PermitRecord>('permit:Get', { permitNo });
+    expect(await heightOf(regulator.conn, profile.channel)).to.equal(height);
+    expect(after).to.deep.equal(before);
+  }
+
+  before(function () {
+    profile = requireNetwork(this);
+    cast = new Cast(profile);
+    officer = cast.person('rf-officer', 'enterprise', 'credential_officer');
+    admin = cast.person('rf-admin', 'enterprise', 'admin');
+    applicant = cast.person('rf-applicant', 'enterprise', 'applicant');
+    pic = cast.person('rf-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
+    analyst = cast.person('rf-analyst', 'enterprise', 'gas_analyst');
+    approver = cast.person('rf-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    approverOtherUnit = cast.person('rf-approver-x', 'enterprise', 'approver', { department: 'unit-other', workerId: workerIdOf(randomIdNumber()) });
+    approverNoWorkerId = cast.person('rf-approver-nw', 'enterprise', 'approver', { department: workUnit });
+    regulator = cast.person('rf-regulator', 'regulator', 'regulator');
+    regAuditor = cast.person('rf-reg-auditor', 'regulator', 'auditor');
+    // The regulator's CA can write any role into a certificate; the MSP id still decides.
+    regApplicant = cast.person('rf-reg-applicant', 'regulator', 'applicant');
+    regAdmin = cast.person('rf-reg-admin', 'regulator', 'admin');
+    // Likewise the enterprise's CA cannot make an enterprise user a regulator.
+    entRegulator = cast.person('rf-ent-regulator', 'enterprise', 'regulator');
+    entAuditor = cast.person('rf-ent-auditor', 'enterprise', 'auditor');
+    oddRole = cast.person('rf-odd-role', 'enterprise', 'superuser');
+    noRole = cast.cryptogen('enterprise');
+  });
+  after(() => cast?.close());
+
+  it('sets up a permit awaiting sign-off and a camera', async () => {
+    for (const w of [W1, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await admin.submit('device:Register', { deviceId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'camera' });
+    await applicant.submit('permit:Apply', application(permitNo));
+    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+    const p = await analyst.submit<PermitRecord>('permit:RecordGasTest', {
+      permitNo,
+      testId: 'gt-1',
+      sampleTakenAt: iso(Date.now() - 2_000),
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0.05,
+      oxygenVolPct: 20.8,
+    });
+    expect(p.value.status).to.equal('gas_tested');
+  });
+
+  it('wrong role: FORBIDDEN, nothing changes', async () => {
+    await unchanged(async () => {
+      const m = await applicant.refused('FORBIDDEN', 'permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+      expect(m).to.contain('role applicant');
+      await pic.refused('FORBIDDEN', 'permit:RecordGasTest', { permitNo, testId: 'gt-x', sampleTakenAt: iso(Date.now() - 1000), lelClass: 'lel_ge_4', flammableVolPct: 0.1, oxygenVolPct: 20.9 });
+      await analyst.refused('FORBIDDEN', 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+      await applicant.refused('FORBIDDEN', 'device:Register', { deviceId: uniqueId('cam'), siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'camera' });
+      await oddRole.refused('FORBIDDEN', 'permit:Apply', application(uniqueId('CS-R')));
+      const none = await noRole.refused('FORBIDDEN', 'permit:Apply', application(uniqueId('CS-R')));
+      expect(none).to.contain('ledger.role');
+    });
+  });
+
+  it('the step names the department and needs a worker id: FORBIDDEN for another unit or no ledger.workerId', async () => {
+    await unchanged(async () => {
+      const m = await approverOtherUnit.refused('FORBIDDEN', 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+      expect(m).to.contain(workUnit);
+      const n = await approverNoWorkerId.refused('FORBIDDEN', 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+      expect(n).to.contain('ledger.workerId');
+    });
+  });
+
+  it('wrong org: FORBIDDEN whatever role the certificate claims, nothing changes', async () => {
+    await unchanged(async () => {
+      const m = await regApplicant.refused('FORBIDDEN', 'permit:Apply', application(uniqueId('CS-R')));
+      expect(m).to.contain('RegulatorMSP');
+      await regulator.refused('FORBIDDEN', 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+      await regulator.refused('FORBIDDEN', 'permit:Cancel', { permitNo, reason: 'The regulator cannot cancel' });
+      await regAdmin.refused('FORBIDDEN', 'device:SetStatus', { deviceId, status: 'disabled', reason: 'not theirs' });
+      await entRegulator.refused('FORBIDDEN', 'permit:Flag', { permitNo, flagId: 'f-ent', reason: 'enterprise posing as regulator' });
+      await entAuditor.refused('FORBIDDEN', 'permit:Flag', { permitNo, flagId: 'f-ent-aud', reason: 'enterprise auditor' });
+      await entRegulator.refused('FORBIDDEN', 'credential:SetCertificateStatus', { certificateId: 'any', status: 'suspended', reason: 'x' });
+      await regulator.evaluateRefused('FORBIDDEN', 'credential:ReadPersonalData', { accessId: 'any' });
+    });
+    expect(await regulator.evaluate('device:Get', { deviceId })).to.include({ status: 'active' });
+  });
+
+  it('what is the regulator\'s own succeeds: a flag by the regulator and by its auditor, without touching the permit', async () => {
+    const before = await regulator.evaluate<PermitRecord>('permit:Get', { permitNo });
+    await regulator.submit('permit:Flag', { permitNo, flagId: 'f-reg', reason: 'Check the ventilation record' });
+    await regAuditor.submit('permit:Flag', { permitNo, flagId: 'f-aud', reason: 'Sample for the annual audit' });
+    await regulator.refused('ALREADY_EXISTS', 'permit:Flag', { permitNo, flagId: 'f-reg', reason: 'again' });
+    expect((await pic.evaluate<{ flagId: string }[]>('permit:GetFlags', { permitNo })).map((f) => f.flagId).sort()).to.deep.equal(['f-aud', 'f-reg']);
+    expect(await regulator.evaluate('permit:Get', { permitNo })).to.deep.equal(before);
+  });
+
+  it('bad input: a stable code and a message, nothing changes', async () => {
+    await unchanged(async () => {
+      await applicant.refused('VALIDATION_FAILED', 'permit:Apply', '{not json');
+      const { workers: _w, ...noWorkers } = application(uniqueId('CS-R'));
+      const missing = await applicant.refused('VALIDATION_FAILED', 'permit:Apply', noWorkers);
+      expect(missing).to.contain('workers');
+      await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { workers: 'W1' }));
+      await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { priority: 'high' }));
+      await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { level: '1' }));
+      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', { permitNo, testId: 'gt-2', sampleTakenAt: iso(Date.now()), lelClass: 'lel_ge_4', flammableVolPct: '0.1' });
+      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', { permitNo, testId: 'gt-2', sampleTakenAt: iso(Date.now() + HOUR), lelClass: 'lel_ge_4', flammableVolPct: 0.1, oxygenVolPct: 20.9 });
+      await applicant.refused('ALREADY_EXISTS', 'permit:Apply', application(permitNo));
+      await pic.refused('NOT_FOUND', 'permit:AssessRisk', { permitNo: 'NO-SUCH-PERMIT', confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+      await regulator.evaluateRefused('NOT_FOUND', 'permit:Get', { permitNo: 'NO-SUCH-PERMIT' });
+      await pic.refused('INVALID_STATE', 'permit:Activate', { permitNo });
+      await pic.refused('INVALID_STATE', 'permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+      await applicant.refused('EXPIRED', 'permit:Apply', application(uniqueId('CS-R'), { plannedStart: iso(Date.now() - 2 * HOUR), plannedEnd: iso(Date.now() - HOUR) }));
+      await applicant.refused('RULE_VIOLATION', 'permit:Apply', application(uniqueId('CS-R'), { plannedEnd: iso(Date.now() + 25 * HOUR) }));
+    });
+  });
+
+  it('malformed calls: an unknown transaction is coded by the chaincode; what the dispatcher refuses first maps to a code', async () => {
+    const call = async (run: () => Promise<unknown>): Promise<string> => {
+      try {
+        await run();
+      } catch (err) {
+        return errorText(err);
+      }
+      throw new Error('should have been refused');
+    };
+    await unchanged(async () => {
+      // Reaches the chaincode (LedgerContract.unknownTransaction): a coded message.
+      expect(await call(() => pic.contract('permit').submitTransaction('Approve', JSON.stringify({ permitNo })))).to.match(/NOT_FOUND: transaction permit:Approve does not exist/);
+      // Refused by fabric-contract-api before any chaincode code runs: its own text, which
+      // parseErrorCode maps (DISPATCHER_ERROR_CODES).
+      const cases: [ErrorCode, () => Promise<unknown>][] = [
+        ['VALIDATION_FAILED', () => pic.contract('permit').submitTransaction('Get')],
+        ['VALIDATION_FAILED', () => pic.contract('permit').submitTransaction('Get', JSON.stringify({ permitNo }), 'extra')],
+        ['NOT_FOUND', () => pic.contract('nosuchcontract').submitTransaction('Get', JSON.stringify({ permitNo }))],
+      ];
+      for (const [code, run] of cases) expect(parseErrorCode(await call(run))).to.equal(code);
+    });
+  });
+
+  it('after the validity ends: EXPIRED for every step, the permit reads expired, Expire records it', async () => {
+    const short = uniqueId('CS-E');
+    const start = Date.now();
+    await applicant.submit('permit:Apply', application(short, { plannedStart: iso(start), plannedEnd: iso(start + 4_000) }));
+    await new Promise((r) => setTimeout(r, Math.max(0, start + 4_500 - Date.now())));
+    const height = await heightOf(regulator.conn, profile.channel);
+    await pic.refused('EXPIRED', 'permit:AssessRisk', { permitNo: short, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+    await applicant.refused('EXPIRED', 'permit:Cancel', { permitNo: short, reason: 'too late' });
+    expect(await heightOf(regulator.conn, profile.channel)).to.equal(height);
+    const view = await regulator.evaluate<PermitRecord & { recordedStatus: string; expiredAt: string }>('permit:Get', { permitNo: short });
+    expect(view).to.include({ status: 'expired', recordedStatus: 'applied', expiredAt: iso(start + 4_000) });
+    const expired = await regulator.submit<PermitRecord>('permit:Expire', { permitNo: short });
+    expect(expired.value.status).to.equal('expired');
+    await regulator.refused('INVALID_STATE', 'permit:Expire', { permitNo: short });
+  });
+});
