@@ -1,0 +1,99 @@
+/**
+ * Builds the Express application from the declared routes: request ids and JSON logs, metrics,
+ * the JSON body parser, every route through the pipeline of http.ts, Swagger UI served from
+ * swagger-ui-dist (no CDN), and coded errors for everything else.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { Authenticator } from './auth.js';
+import { ApiError } from './errors.js';
+import { mountRoutes, sendError, toApiError, type RouteDef } from './http.js';
+import type { IdempotencyStore } from './idempotency.js';
+import type { Logger } from './logger.js';
+import { buildOpenApi } from './openapi.js';
+import { RateLimiter } from './rate-limit.js';
+import { enterpriseRoutes } from './routes/enterprise.js';
+import { ocrRoutes } from './routes/ocr.js';
+import { regulatorRoutes } from './routes/regulator.js';
+import { systemRoutes } from './routes/system.js';
+import type { Services } from './services.js';
+import type { Wallet } from './wallet.js';
+
+const require = createRequire(import.meta.url);
+export const VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface AppDeps {
+  services: Services;
+  wallet: Wallet;
+  idempotency: IdempotencyStore | undefined;
+  logger: Logger;
+}
+
+export function allRoutes(s: Services, openapi: () => unknown): RouteDef[] {
+  return [...systemRoutes(s, openapi), ...enterpriseRoutes(s), ...ocrRoutes(s), ...regulatorRoutes(s)];
+}
+
+export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; openapi: Record<string, unknown> } {
+  const s = d.services;
+  const cfg = s.config;
+  let doc: Record<string, unknown> = {};
+  const routes = allRoutes(s, () => doc);
+  doc = buildOpenApi(routes, { version: VERSION, serverUrl: cfg.GATEWAY_PUBLIC_URL });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(incoming) ? incoming : crypto.randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const log = d.logger.child({ requestId });
+    res.locals.log = log;
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = (res.locals.route as string | undefined) ?? 'unmatched';
+      s.metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      s.metrics.duration.observe({ method: req.method, route }, seconds);
+      log.info({ method: req.method, path: req.originalUrl.split('?')[0], route, status: res.statusCode, ms: Math.round(seconds * 1000), principal: res.locals.principal }, 'request');
+    });
+    next();
+  });
+
+  app.use(express.json({ limit: cfg.GATEWAY_JSON_LIMIT_BYTES, strict: true }));
+
+  const router = express.Router();
+  mountRoutes(router, routes, {
+    auth: new Authenticator(cfg),
+    wallet: d.wallet,
+    idempotency: d.idempotency,
+    rateLimiter: new RateLimiter(cfg.GATEWAY_RATE_LIMIT_PER_WINDOW, cfg.GATEWAY_RATE_LIMIT_WINDOW_MS),
+    metrics: s.metrics,
+    logger: d.logger,
+    retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
+  });
+  app.use(router);
+
+  // Swagger UI from the local swagger-ui-dist package, pointed at /openapi.json.
+  const uiDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  app.get('/docs/swagger-initializer.js', (_req, res) => {
+    res.type('application/javascript').send(
+      `window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };\n`,
+    );
+  });
+  app.get('/docs', (req, res, next) => (req.path === '/docs' && !req.originalUrl.endsWith('/') ? res.redirect(301, '/docs/') : next()));
+  app.use('/docs', express.static(uiDir, { index: 'index.html', fallthrough: true }));
+
+  app.use((req: Request, res: Response) => {
+    sendError(res, new ApiError('ROUTE_NOT_FOUND', 404, `no route ${req.method} ${req.path}; see /openapi.json`), res.locals.requestId as string);
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, toApiError(err, (res.locals.log as Logger) ?? d.logger), res.locals.requestId as string);
+  });
+  return { app, routes, openapi: doc };
+}

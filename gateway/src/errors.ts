@@ -1,0 +1,165 @@
+/**
+ * Typed errors with stable codes. Every error response has the body
+ * `{ error: { code, message, status, requestId, details? } }`; clients branch on `code`, never on the
+ * prose. Codes are public API: never rename one, only add. Chaincode codes (schema's ERROR_CODES)
+ * pass through unchanged, with the chaincode's reason as the message.
+ */
+import type { ZodError } from 'zod';
+import { ERROR_HTTP_STATUS, parseErrorCode, type ErrorCode as ChaincodeErrorCode } from '@compliance-ledger/schema';
+
+export const GATEWAY_ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'ROUTE_NOT_FOUND',
+  'ALREADY_EXISTS',
+  'INVALID_STATE',
+  'RULE_VIOLATION',
+  'EXPIRED',
+  'SIGNATURE_INVALID',
+  'REPLAY',
+  'CONFLICT',
+  'IDEMPOTENCY_KEY_REQUIRED',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_IN_PROGRESS',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
+  'IDENTITY_UNAVAILABLE',
+  'LEDGER_UNAVAILABLE',
+  'STORE_UNAVAILABLE',
+  'NOT_CONFIGURED',
+  'INTERNAL',
+] as const;
+export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
+
+export interface FieldError {
+  /** Dotted path of the field in the request (body, query or path parameter). */
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly code: GatewayErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: GatewayErrorCode, status: number, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+  toJSON(requestId?: string): { error: Record<string, unknown> } {
+    return { error: { code: this.code, status: this.status, message: this.message, requestId, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export class ValidationError extends ApiError {
+  readonly fields: FieldError[];
+  constructor(fields: FieldError[], message = 'the request does not match the schema') {
+    super('VALIDATION_FAILED', 400, message, { fields });
+    this.fields = fields;
+  }
+  static fromZod(error: ZodError, where: 'body' | 'query' | 'params' | 'form'): ValidationError {
+    return new ValidationError(
+      error.issues.map((i) => ({
+        path: [where, ...i.path.map(String)].join('.'),
+        message: i.code === 'unrecognized_keys' ? `unknown field(s): ${(i as { keys: string[] }).keys.join(', ')}` : i.message,
+      })),
+    );
+  }
+}
+export class UnauthenticatedError extends ApiError {
+  constructor(message = 'authenticate with a Bearer JWT or an X-API-Key') {
+    super('UNAUTHENTICATED', 401, message);
+  }
+}
+export class ForbiddenError extends ApiError {
+  constructor(message: string) {
+    super('FORBIDDEN', 403, message);
+  }
+}
+export class NotFoundError extends ApiError {
+  constructor(message: string, code: GatewayErrorCode = 'NOT_FOUND') {
+    super(code, 404, message);
+  }
+}
+export class ConflictError extends ApiError {
+  constructor(code: GatewayErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, 409, message, details);
+  }
+}
+export class PayloadTooLargeError extends ApiError {
+  constructor(limit: number) {
+    super('PAYLOAD_TOO_LARGE', 413, `the content is larger than the limit of ${limit} bytes`, { limitBytes: limit });
+  }
+}
+export class UnsupportedMediaTypeError extends ApiError {
+  constructor(mediaType: string, allowed: readonly string[]) {
+    super('UNSUPPORTED_MEDIA_TYPE', 415, `media type ${mediaType} is not accepted; use one of ${allowed.join(', ')}`, { allowed });
+  }
+}
+export class RateLimitedError extends ApiError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('RATE_LIMITED', 429, `too many requests; retry after ${retryAfterSeconds} s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+/** A dependency (ledger, Postgres, IPFS, Fabric CA) cannot be reached: 503 with Retry-After. */
+export class UnavailableError extends ApiError {
+  readonly retryAfterSeconds: number;
+  constructor(code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE', message: string, retryAfterSeconds: number) {
+    super(code, 503, message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+/** The chaincode refused the transaction: its code and reason pass through. */
+export class ChaincodeError extends ApiError {
+  readonly chaincodeCode: ChaincodeErrorCode;
+  constructor(code: ChaincodeErrorCode, reason: string, transactionId?: string) {
+    super(code, ERROR_HTTP_STATUS[code], reason, transactionId ? { transactionId } : undefined);
+    this.chaincodeCode = code;
+  }
+}
+
+/** Finds the chaincode's `CODE: reason` inside Fabric's wrapping text; undefined when there is none. */
+export function chaincodeErrorFrom(messages: string[], transactionId?: string): ChaincodeError | undefined {
+  for (const m of messages) {
+    const code = parseErrorCode(m);
+    if (code) {
+      const reason = m.slice(m.indexOf(`${code}: `));
+      return new ChaincodeError(code, reason, transactionId);
+    }
+  }
+  return undefined;
+}
+
+/** Every code with its status, for the OpenAPI document. */
+export const ERROR_STATUS: Record<GatewayErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  INVALID_STATE: 409,
+  RULE_VIOLATION: 422,
+  EXPIRED: 410,
+  SIGNATURE_INVALID: 401,
+  REPLAY: 409,
+  CONFLICT: 409,
+  IDEMPOTENCY_KEY_REQUIRED: 400,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  IDENTITY_UNAVAILABLE: 503,
+  LEDGER_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
+  NOT_CONFIGURED: 501,
+  INTERNAL: 500,
+};

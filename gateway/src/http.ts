@@ -1,0 +1,215 @@
+/**
+ * Routes are declared as data (method, path, access, zod schemas of params/query/body, responses,
+ * handler); the Express router and the OpenAPI document are both built from the same list, so the
+ * two cannot disagree (a test walks the mounted router and compares it with the document).
+ * This module also holds the request pipeline every declared route goes through: authentication,
+ * the per-user rate limit, the gateway's own role check, validation (400 with field errors),
+ * idempotency of POSTs, and error rendering.
+ */
+import * as crypto from 'node:crypto';
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Role } from '@compliance-ledger/schema';
+import { requireRole, type Authenticator, type Org, type Principal } from './auth.js';
+import { ApiError, ChaincodeError, RateLimitedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
+import type { IdempotencyStore } from './idempotency.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { Wallet, WalletIdentity } from './wallet.js';
+
+export type Access = Partial<Record<Org, readonly Role[] | 'any'>>;
+
+export interface RouteContext<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+  req: Request;
+  res: Response;
+  principal: Principal;
+  params: P;
+  query: Q;
+  body: B;
+  requestId: string;
+  log: Logger;
+  /** The caller's own Fabric identity (enrolled on first use). */
+  identity(): Promise<WalletIdentity>;
+}
+
+export interface RouteResult {
+  status?: number;
+  body: unknown;
+  /** Default application/json. */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ResponseDoc {
+  status: number;
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+}
+
+export interface RouteDef {
+  method: 'get' | 'post';
+  /** OpenAPI-style path: /v1/permits/{permitNo} */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** false: health and docs only. */
+  auth: boolean;
+  access?: Access;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** multipart/form-data: the handler streams it; fields and file are documented here. */
+  multipart?: { fields: z.ZodObject; fileField: string; fileDescription: string };
+  responses: ResponseDoc[];
+  /** Error codes this route may answer with, beyond the common ones. */
+  errors?: GatewayErrorCode[];
+  /** A POST that writes nothing anywhere (OCR): no Idempotency-Key needed, nothing stored. */
+  sideEffectFree?: boolean;
+  /** Chaincode transaction written (documentation and metrics). */
+  tx?: string;
+  handler(ctx: RouteContext<any, any, any>): Promise<RouteResult>;
+}
+
+export interface Pipeline {
+  auth: Authenticator;
+  wallet: Wallet;
+  idempotency: IdempotencyStore | undefined;
+  rateLimiter: RateLimiter;
+  metrics: Metrics;
+  logger: Logger;
+  retryAfterSeconds: number;
+}
+
+export const expressPath = (p: string): string => p.replace(/\{(\w+)\}/g, ':$1');
+
+const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9._:-]{8,128}$/, 'Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -');
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+export function sendError(res: Response, err: ApiError, requestId: string): void {
+  if (err instanceof UnavailableError || err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+  res.status(err.status).type('application/json').send(JSON.stringify(err.toJSON(requestId)));
+}
+
+function send(res: Response, r: RouteResult, replayed = false): void {
+  const status = r.status ?? 200;
+  for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
+  if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+  if (r.contentType && r.contentType !== 'application/json') {
+    res.status(status).type(r.contentType).send(r.body as string);
+  } else {
+    res.status(status).type('application/json').send(JSON.stringify(r.body));
+  }
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params'): T {
+  if (!schema) return value as T;
+  const r = schema.safeParse(value);
+  if (!r.success) throw ValidationError.fromZod(r.error, where);
+  return r.data;
+}
+
+/** Mounts every declared route on the router. */
+export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipeline): void {
+  for (const def of routes) {
+    router[def.method](expressPath(def.path), async (req: Request, res: Response) => {
+      const requestId = (res.locals.requestId as string) ?? crypto.randomUUID();
+      const log = (res.locals.log as Logger) ?? p.logger;
+      res.locals.route = def.path;
+      let idem: { scope: string; key: string } | undefined;
+      try {
+        let principal: Principal | undefined;
+        if (def.auth) {
+          principal = await p.auth.authenticate(req.headers as never);
+          res.locals.principal = `${principal.org}/${principal.sub}`;
+          p.rateLimiter.take(`${principal.org}/${principal.sub}`);
+          if (def.access) requireRole(principal, def.access);
+        }
+        const params = parse(def.params, { ...req.params }, 'params');
+        const query = parse(def.query, { ...(req.query as object) }, 'query');
+        let body: unknown;
+        if (def.body) {
+          const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+          if (hasBody && !req.is('application/json')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, 'send the body as application/json');
+          body = parse(def.body, req.body ?? {}, 'body');
+        }
+        if (def.method === 'post' && def.auth && !def.sideEffectFree) {
+          const keyHeader = req.headers['idempotency-key'];
+          if (keyHeader === undefined) throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 400, 'every POST needs an Idempotency-Key header (a unique value per intended operation)');
+          const key = idempotencyKeySchema.safeParse(keyHeader);
+          if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
+          if (!p.idempotency) throw new UnavailableError('STORE_UNAVAILABLE', 'no database is configured for idempotency keys (DATABASE_URL)', p.retryAfterSeconds);
+          const fingerprint = crypto
+            .createHash('sha256')
+            .update(`${def.method} ${req.path}\n${def.multipart ? `multipart:${req.headers['content-length'] ?? ''}` : canonical(body)}`)
+            .digest('hex');
+          const scope = `${principal!.org}/${principal!.sub}`;
+          const claim = await p.idempotency.claim(scope, key.data, fingerprint);
+          if (claim.kind === 'replay') {
+            const stored = claim.body as { body: unknown; contentType?: string; status: number };
+            if (claim.status >= 400) {
+              res.setHeader('Idempotent-Replayed', 'true');
+              res.status(claim.status).type('application/json').send(JSON.stringify(stored.body));
+            } else send(res, { status: claim.status, body: stored.body, ...(stored.contentType ? { contentType: stored.contentType } : {}) }, true);
+            return;
+          }
+          idem = { scope, key: key.data };
+        }
+        const ctx: RouteContext = {
+          req,
+          res,
+          principal: principal!,
+          params: params as Record<string, string>,
+          query: query as Record<string, unknown>,
+          body,
+          requestId,
+          log,
+          identity: () => p.wallet.identityFor(principal!),
+        };
+        const result = await def.handler(ctx);
+        if (idem) {
+          await p.idempotency!.complete(idem.scope, idem.key, result.status ?? 200, { body: result.body, contentType: result.contentType });
+          idem = undefined;
+        }
+        send(res, result);
+      } catch (e) {
+        const err = toApiError(e, log);
+        if (idem) {
+          // A refusal by the chaincode is the deterministic answer to this request: keep it so a
+          // replay gets it too. Anything else wrote nothing and may be retried with the same key.
+          try {
+            if (err instanceof ChaincodeError) await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) });
+            else await p.idempotency!.release(idem.scope, idem.key);
+          } catch (e2) {
+            log.warn({ err: e2 }, 'idempotency store update failed');
+          }
+        }
+        if (err instanceof ChaincodeError && def.tx) p.metrics.ledgerRefusals.inc({ tx: def.tx, code: err.code });
+        sendError(res, err, requestId);
+      }
+    });
+  }
+}
+
+export function toApiError(e: unknown, log: Logger): ApiError {
+  if (e instanceof ApiError) return e;
+  const err = e as { type?: string; status?: number; message?: string; body?: unknown };
+  if (err && err.type === 'entity.parse.failed') return new ValidationError([{ path: 'body', message: `not valid JSON: ${err.message}` }]);
+  if (err && err.type === 'entity.too.large') return new ApiError('PAYLOAD_TOO_LARGE', 413, 'the JSON body is too large');
+  if (err && err.status === 415) return new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, err.message ?? 'unsupported media type');
+  log.error({ err: e }, 'unhandled error');
+  return new ApiError('INTERNAL', 500, 'internal error; report the request id');
+}

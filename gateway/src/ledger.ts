@@ -1,0 +1,150 @@
+/**
+ * The ledger repository: every call to Fabric goes through here. It connects each user with their
+ * own identity (one fabric-gateway Gateway per user over one gRPC channel per org), submits and
+ * evaluates chaincode transactions with their single JSON argument, reads qscc, and turns Fabric's
+ * failures into the gateway's typed errors (the chaincode's `CODE: reason` passes through).
+ */
+import * as fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { connect, hash, signers, GatewayError, type Gateway, type Network } from '@hyperledger/fabric-gateway';
+import { TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
+import type { Org } from './auth.js';
+import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
+import type { WalletIdentity } from './wallet.js';
+
+export interface LedgerOptions {
+  profile: ConnectionProfile;
+  evaluateTimeoutMs: number;
+  endorseTimeoutMs: number;
+  commitTimeoutMs: number;
+  retryAfterSeconds: number;
+}
+
+export interface SubmitResult<T> {
+  result: T;
+  transactionId: string;
+  blockNumber: number | undefined;
+}
+
+// grpc status codes that mean "cannot reach / no answer in time"
+const UNREACHABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.RESOURCE_EXHAUSTED]);
+
+export class LedgerClient {
+  private readonly clients = new Map<Org, grpc.Client>();
+  private readonly gateways = new Map<string, Gateway>();
+
+  constructor(private readonly o: LedgerOptions) {}
+
+  private client(org: Org): grpc.Client {
+    let c = this.clients.get(org);
+    if (!c) {
+      const peer = this.o.profile.organizations[org].peer;
+      c = new grpc.Client(peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(peer.tlsCaFile)), {
+        'grpc.ssl_target_name_override': peer.hostAlias,
+        'grpc.keepalive_time_ms': 120_000,
+      });
+      this.clients.set(org, c);
+    }
+    return c;
+  }
+
+  private network(id: WalletIdentity): Network {
+    const key = `${id.org}/${id.sub}`;
+    let g = this.gateways.get(key);
+    if (!g) {
+      g = connect({
+        client: this.client(id.org),
+        identity: { mspId: id.mspId, credentials: id.certificate },
+        signer: signers.newPrivateKeySigner(id.privateKey),
+        hash: hash.sha256,
+        evaluateOptions: () => ({ deadline: Date.now() + this.o.evaluateTimeoutMs }),
+        endorseOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
+        submitOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
+        commitStatusOptions: () => ({ deadline: Date.now() + this.o.commitTimeoutMs }),
+      });
+      this.gateways.set(key, g);
+    }
+    return g.getNetwork(this.o.profile.channel);
+  }
+
+  /** Endorses, orders and waits for the commit; throws unless the transaction is valid. */
+  async submit<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown, transient?: unknown): Promise<SubmitResult<T>> {
+    const contract = this.network(id).getContract(this.o.profile.chaincode);
+    let txId: string | undefined;
+    try {
+      const proposal = contract.newProposal(tx, {
+        arguments: [JSON.stringify(input)],
+        ...(transient !== undefined ? { transientData: { [TRANSIENT_KEY]: JSON.stringify(transient) } } : {}),
+      });
+      txId = proposal.getTransactionId();
+      const transaction = await proposal.endorse();
+      const submitted = await transaction.submit();
+      const status = await submitted.getStatus();
+      if (!status.successful) {
+        throw new ConflictError('CONFLICT', `the transaction ${txId} was not committed (validation code ${status.code}); nothing was written, retry with a new idempotency key`, {
+          transactionId: txId,
+          validationCode: status.code,
+        });
+      }
+      const text = Buffer.from(transaction.getResult()).toString('utf8');
+      return { result: (text ? JSON.parse(text) : null) as T, transactionId: txId, blockNumber: Number(status.blockNumber) };
+    } catch (e) {
+      throw this.translate(e, txId);
+    }
+  }
+
+  async evaluate<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown): Promise<T> {
+    const contract = this.network(id).getContract(this.o.profile.chaincode);
+    try {
+      const bytes = await contract.evaluate(tx, { arguments: [JSON.stringify(input)] });
+      const text = Buffer.from(bytes).toString('utf8');
+      return (text ? JSON.parse(text) : null) as T;
+    } catch (e) {
+      throw this.translate(e);
+    }
+  }
+
+  /** qscc (query system chaincode) of the user's own peer: raw protobuf bytes. */
+  async qscc(id: WalletIdentity, fn: 'GetTransactionByID' | 'GetBlockByTxID' | 'GetChainInfo', ...args: string[]): Promise<Uint8Array> {
+    const contract = this.network(id).getContract('qscc');
+    try {
+      return await contract.evaluateTransaction(fn, this.o.profile.channel, ...args);
+    } catch (e) {
+      const err = this.translate(e);
+      if (err.code === 'INTERNAL' && /not found|no such transaction/i.test(err.message)) {
+        throw new ApiError('NOT_FOUND', 404, `transaction ${args[0]} is not on the channel`);
+      }
+      throw err;
+    }
+  }
+
+  translate(e: unknown, transactionId?: string): ApiError {
+    if (e instanceof ApiError) return e;
+    if (e instanceof GatewayError) {
+      const messages = [e.message, ...e.details.map((d) => d.message)];
+      const cc = chaincodeErrorFrom(messages, transactionId);
+      if (cc) return cc;
+      if (UNREACHABLE.has(e.code)) {
+        return new UnavailableError('LEDGER_UNAVAILABLE', `the ledger is unreachable: ${e.message}`, this.o.retryAfterSeconds);
+      }
+      return new ApiError('INTERNAL', 500, `ledger error: ${messages.join(' | ')}`, transactionId ? { transactionId } : undefined);
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    const cc = chaincodeErrorFrom([msg], transactionId);
+    return cc ?? new ApiError('INTERNAL', 500, `ledger error: ${msg}`);
+  }
+
+  /** Whether the org's peer accepts a connection within the deadline. */
+  ping(org: Org, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.client(org).waitForReady(Date.now() + timeoutMs, (err) => resolve(!err));
+    });
+  }
+
+  close(): void {
+    for (const g of this.gateways.values()) g.close();
+    for (const c of this.clients.values()) c.close();
+    this.gateways.clear();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same route list that builds the Express router:
+ * paths, parameters, bodies and responses come from the routes' zod schemas (z.toJSONSchema,
+ * JSON Schema 2020-12 as OpenAPI 3.1 uses), error responses from the error codes.
+ */
+import { z } from 'zod';
+import { ERROR_STATUS, type GatewayErrorCode } from './errors.js';
+import type { RouteDef } from './http.js';
+import { errorBodySchema } from './routes/common.js';
+
+type Json = Record<string, unknown>;
+
+function schemaOf(s: z.ZodType): Json {
+  const j = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  delete j.$schema;
+  return j;
+}
+
+const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', 'IDENTITY_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'INTERNAL'];
+
+export function buildOpenApi(routes: readonly RouteDef[], opts: { version: string; serverUrl?: string | undefined }): Json {
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const r of routes) {
+    const parameters: Json[] = [];
+    for (const [where, obj] of [
+      ['path', r.params],
+      ['query', r.query],
+    ] as const) {
+      if (!obj) continue;
+      const js = schemaOf(obj);
+      const props = (js.properties ?? {}) as Record<string, Json>;
+      const required = new Set((js.required ?? []) as string[]);
+      for (const [name, schema] of Object.entries(props)) {
+        const { description, ...rest } = schema;
+        parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: rest, ...(description ? { description } : {}) });
+      }
+    }
+    if (r.method === 'post' && r.auth && !r.sideEffectFree) {
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: true,
+        description: 'unique per intended operation; a replay returns the first result and writes nothing again',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
+      });
+    }
+    const op: Json = {
+      operationId: r.operationId,
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: r.tags,
+      ...(r.tx ? { 'x-ledger-transaction': r.tx } : {}),
+      ...(r.access ? { 'x-roles': r.access } : {}),
+      security: r.auth ? [{ bearerJwt: [] }, { apiKey: [] }] : [],
+      parameters,
+    };
+    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(r.body) } } };
+    if (r.multipart) {
+      const fields = schemaOf(r.multipart.fields);
+      op.requestBody = {
+        required: true,
+        content: {
+          'multipart/form-data': {
+            schema: {
+              type: 'object',
+              properties: { ...((fields.properties ?? {}) as Json), [r.multipart.fileField]: { type: 'string', contentMediaType: 'application/octet-stream', description: r.multipart.fileDescription } },
+              required: [...((fields.required ?? []) as string[]), r.multipart.fileField],
+            },
+          },
+        },
+      };
+    }
+    const responses: Record<string, Json> = {};
+    for (const res of r.responses) {
+      const key = String(res.status);
+      const entry = (responses[key] ??= { description: res.description, content: {} });
+      (entry.content as Json)[res.contentType ?? 'application/json'] = res.schema ? { schema: schemaOf(res.schema) } : { schema: { type: 'string' } };
+    }
+    const codes = new Set<GatewayErrorCode>([...(r.auth ? COMMON_AUTH_ERRORS : ['INTERNAL' as const]), ...(r.errors ?? [])]);
+    if (r.params || r.query || r.body || r.multipart) codes.add('VALIDATION_FAILED');
+    if (r.method === 'post' && r.auth && !r.sideEffectFree) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'STORE_UNAVAILABLE'].forEach((c) => codes.add(c as GatewayErrorCode));
+    const byStatus = new Map<number, GatewayErrorCode[]>();
+    for (const c of codes) byStatus.set(ERROR_STATUS[c], [...(byStatus.get(ERROR_STATUS[c]) ?? []), c]);
+    for (const [status, cs] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+      responses[String(status)] = {
+        description: `error: ${cs.join(', ')}`,
+        ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait' } } } : {}),
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, 'x-error-codes': cs } },
+      };
+    }
+    op.responses = responses;
+    (paths[r.path] ??= {})[r.method] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Compliance ledger gateway',
+      version: opts.version,
+      description:
+        'REST API of the compliance ledger for high-risk special operations (GB 30871). Enterprise writes are chaincode transactions submitted as the caller\'s own Fabric identity; regulator reads come from the indexer\'s PostgreSQL; auditor reads come from the peer (qscc) and IPFS. Every error has a stable `code`.',
+    },
+    ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths,
+    components: {
+      securitySchemes: {
+        bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'claims: sub, org (enterprise|regulator), role, department?, workerId?' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+      schemas: { Error: schemaOf(errorBodySchema), ErrorCodes: { type: 'string', enum: Object.keys(ERROR_STATUS) } },
+    },
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Regulator and auditor reads from the indexer's PostgreSQL mirror (tables of
+ * indexer/src/migrations). Every query is parameterised; sort columns come from a fixed list.
+ */
+import type { Pool } from 'pg';
+import { NotFoundError, UnavailableError } from './errors.js';
+
+export const PERMIT_SORT_COLUMNS = ['applied_at', 'status_changed_at', 'planned_start', 'permit_no', 'valid_until'] as const;
+
+export interface PermitFilter {
+  org?: string | undefined;
+  site?: string | undefined;
+  area?: string | undefined;
+  type?: string | undefined;
+  level?: string | undefined;
+  state?: string[] | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  sort: (typeof PERMIT_SORT_COLUMNS)[number];
+  order: 'asc' | 'desc';
+  limit: number;
+  offset: number;
+}
+
+export interface AlarmFilter {
+  site?: string | undefined;
+  area?: string | undefined;
+  grade?: number | undefined;
+  status?: string | undefined;
+  kind?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
+const num = (v: unknown): number | null => (v == null ? null : Number(v));
+
+export class RegulatorRepository {
+  constructor(
+    private readonly pool: Pool,
+    private readonly retryAfterSeconds: number,
+  ) {}
+
+  private async q<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.pool.query(sql, params)).rows as T[];
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code && /^(08|57P|53)/.test(code)) throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unavailable: ${(e as Error).message}`, this.retryAfterSeconds);
+      if (!code || code === 'ECONNREFUSED' || code === 'ETIMEDOUT') throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unreachable: ${(e as Error).message}`, this.retryAfterSeconds);
+      throw e;
+    }
+  }
+
+  async listPermits(f: PermitFilter): Promise<{ items: Record<string, unknown>[]; total: number; limit: number; offset: number }> {
+    const where: string[] = [];
+    const p: unknown[] = [];
+    const add = (cond: string, v: unknown) => {
+      p.push(v);
+      where.push(cond.replace('?', `$${p.length}`));
+    };
+    if (f.org) add('org_msp = ?', f.org);
+    if (f.site) add('site_id = ?', f.site);
+    if (f.area) add('zone_id = ?', f.area);
+    if (f.type) add('operation_type = ?', f.type);
+    if (f.level) add('level = ?', f.level);
+    if (f.state?.length) add('status = ANY(?)', f.state);
+    if (f.from) add('applied_at >= ?', f.from);
+    if (f.to) add('applied_at < ?', f.to);
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [{ total }] = (await this.q<{ total: string }>(`SELECT count(*) AS total FROM permits ${w}`, p)) as [{ total: string }];
+    const rows = await this.q(
+      `SELECT permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
+              night_or_holiday, planned_start, planned_end, valid_from, valid_until, suspension_reason, template_version,
+              applied_at, status_changed_at, block_number, tx_id
+         FROM permits ${w} ORDER BY ${f.sort} ${f.order === 'asc' ? 'ASC' : 'DESC'}, permit_no ASC LIMIT ${f.limit} OFFSET ${f.offset}`,
+      p,
+    );
+    return { items: rows.map(permitRow), total: Number(total), limit: f.limit, offset: f.offset };
+  }
+
+  async timeline(permitNo: string): Promise<Record<string, unknown>> {
+    const [permit] = await this.q(`SELECT * FROM permits WHERE permit_no = $1`, [permitNo]);
+    if (!permit) throw new NotFoundError(`permit ${permitNo} is not in the index (unknown, or the indexer has not caught up)`);
+    const [steps, signOffs, gas, gates, evidence, flags] = await Promise.all([
+      this.q(`SELECT step_index, action, from_status, to_status, actor_msp, actor_role, at, tx_id, block_number FROM permit_steps WHERE permit_no = $1 ORDER BY step_index`, [permitNo]),
+      this.q(`SELECT step_id, actor_msp, actor_role, actor_department, at_site, opinion, at, tx_id, block_number FROM sign_offs WHERE permit_no = $1 ORDER BY at`, [permitNo]),
+      this.q(`SELECT test_id, lel_class, flammable_vol_pct, oxygen_vol_pct, toxic, passed, failures, sample_taken_at, recorded_at, analyst_msp, tx_id, block_number FROM gas_tests WHERE permit_no = $1 ORDER BY recorded_at`, [permitNo]),
+      this.q(`SELECT gate_check_id, worker_id, at, passed, qr_passed, face_passed, face_score_bp, certificate_passed, certificate_reason, health_passed, tx_id, block_number FROM gate_checks WHERE permit_no = $1 ORDER BY at`, [permitNo]),
+      this.q(`SELECT step, cid, sha256, size_bytes, media_type, captured_at, device_id, recorded_by_msp, recorded_at, tx_id, block_number FROM evidence WHERE permit_no = $1 ORDER BY recorded_at`, [permitNo]),
+      this.q(`SELECT flag_id, reason, flagged_by_msp, at, tx_id, block_number FROM investigation_flags WHERE permit_no = $1 ORDER BY at`, [permitNo]),
+    ]);
+    const events: { at: string; kind: string; txId: unknown; blockNumber: number | null; detail: Record<string, unknown> }[] = [];
+    const push = (kind: string, at: unknown, r: Record<string, unknown>) => {
+      const { tx_id, block_number, ...rest } = r;
+      events.push({ at: iso(at)!, kind, txId: tx_id, blockNumber: num(block_number), detail: normalise(rest) });
+    };
+    for (const r of steps) push('step', r.at, r);
+    for (const r of signOffs) push('sign_off', r.at, r);
+    for (const r of gas) push('gas_test', r.recorded_at, r);
+    for (const r of gates) push('gate_check', r.at, r);
+    for (const r of evidence) push('evidence', r.recorded_at, r);
+    for (const r of flags) push('flag', r.at, r);
+    events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return { permit: permitRow(permit), events, evidence: evidence.map(normalise) };
+  }
+
+  async listAlarms(f: AlarmFilter): Promise<Record<string, unknown>> {
+    const where: string[] = [];
+    const p: unknown[] = [];
+    const add = (cond: string, v: unknown) => {
+      p.push(v);
+      where.push(cond.replace('?', `$${p.length}`));
+    };
+    if (f.site) add('site_id = ?', f.site);
+    if (f.area) add('area_id = ?', f.area);
+    if (f.grade !== undefined) add('grade = ?', f.grade);
+    if (f.status) add('status = ?', f.status);
+    if (f.kind) add('kind = ?', f.kind);
+    if (f.from) add('recorded_at >= ?', f.from);
+    if (f.to) add('recorded_at < ?', f.to);
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [agg] = await this.q(
+      `SELECT count(*) AS total, avg(response_ms) AS avg_ms,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY response_ms) AS p50_ms,
+              percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms,
+              count(response_ms) AS responded
+         FROM alarms ${w}`,
+      p,
+    );
+    const rows = await this.q(
+      `SELECT alarm_id, device_id, device_kind, site_id, area_id, grade, kind, score_bp, model_version, status, observed_at, recorded_at,
+              acknowledged_at, response_ms, closed_at, review_verdict, suspended_permit_nos, tx_id, block_number
+         FROM alarms ${w} ORDER BY recorded_at DESC, alarm_id LIMIT ${f.limit} OFFSET ${f.offset}`,
+      p,
+    );
+    return {
+      items: rows.map(normalise),
+      total: Number(agg!.total),
+      limit: f.limit,
+      offset: f.offset,
+      responseTime: {
+        responded: Number(agg!.responded),
+        averageSeconds: agg!.avg_ms == null ? null : Number(agg!.avg_ms) / 1000,
+        p50Seconds: agg!.p50_ms == null ? null : Number(agg!.p50_ms) / 1000,
+        p90Seconds: agg!.p90_ms == null ? null : Number(agg!.p90_ms) / 1000,
+      },
+    };
+  }
+
+  /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
+  async kpis(from: string, to: string): Promise<Record<string, unknown>> {
+    const [alarm] = await this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]);
+    const [coverage] = await this.q(
+      `SELECT count(*) AS active,
+              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
+                                              AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
+         FROM workers w WHERE w.status = 'active'`,
+    );
+    const [repeat] = await this.q(
+      `WITH v AS (
+         SELECT p.work_unit FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+         UNION ALL
+         SELECT work_unit FROM permits WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)
+       SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
+      [from, to],
+    );
+    const byTypeState = await this.q(`SELECT operation_type, status, count(*) AS n FROM permits GROUP BY operation_type, status ORDER BY operation_type, status`);
+    const [reviews] = await this.q(
+      `SELECT count(*) FILTER (WHERE review_due < now()) AS overdue,
+              count(*) FILTER (WHERE valid_until >= now() AND valid_until < now() + interval '60 days') AS expiring60
+         FROM certificates WHERE status = 'valid'`,
+    );
+    const active = Number(coverage!.active);
+    const units = Number(repeat!.units);
+    return {
+      window: { from, to },
+      averageAlarmResponseSeconds: alarm!.avg_ms == null ? null : Number(alarm!.avg_ms) / 1000,
+      alarms: Number(alarm!.n),
+      alarmsResponded: Number(alarm!.responded),
+      trainingCoverage: { activeWorkers: active, coveredWorkers: Number(coverage!.covered), ratio: active ? Number(coverage!.covered) / active : null },
+      repeatViolationRate: { workUnitsWithViolations: units, workUnitsWithRepeats: Number(repeat!.repeat_units), ratio: units ? Number(repeat!.repeat_units) / units : null },
+      permitsByTypeAndState: byTypeState.map((r) => ({ operationType: r.operation_type, status: r.status, count: Number(r.n) })),
+      overdueReviews: Number(reviews!.overdue),
+      certificatesExpiringWithin60Days: Number(reviews!.expiring60),
+    };
+  }
+
+  async monthlyReport(month: string): Promise<Record<string, unknown>> {
+    const from = `${month}-01T00:00:00Z`;
+    const d = new Date(from);
+    const to = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)).toISOString();
+    const [permits, gas, gates, alarms, evidence, flags, kpis] = await Promise.all([
+      this.q(`SELECT operation_type, level, status, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [from, to]),
+      this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
+      this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2`, [from, to]),
+      this.q(`SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY grade ORDER BY grade`, [from, to]),
+      this.q(`SELECT count(*) AS n FROM evidence WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
+      this.q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2`, [from, to]),
+      this.kpis(from, to),
+    ]);
+    return {
+      month,
+      window: { from, to },
+      permits: permits.map((r) => ({ operationType: r.operation_type, level: r.level, status: r.status, count: Number(r.n) })),
+      permitsTotal: permits.reduce((a, r) => a + Number(r.n), 0),
+      gasTests: { total: Number(gas[0]!.n), failed: Number(gas[0]!.failed) },
+      gateChecks: { total: Number(gates[0]!.n), failed: Number(gates[0]!.failed) },
+      alarms: alarms.map((r) => ({ grade: Number(r.grade), count: Number(r.n), averageResponseSeconds: r.avg_ms == null ? null : Number(r.avg_ms) / 1000 })),
+      evidenceRecords: Number(evidence[0]!.n),
+      investigationFlags: Number(flags[0]!.n),
+      kpis,
+    };
+  }
+
+  async expiringCertificates(days: number, limit: number, offset: number): Promise<Record<string, unknown>> {
+    const rows = await this.q(
+      `SELECT certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, count(*) OVER () AS total
+         FROM certificates WHERE status = 'valid' AND valid_until >= now() AND valid_until < now() + make_interval(days => $1)
+         ORDER BY valid_until, certificate_id LIMIT ${limit} OFFSET ${offset}`,
+      [days],
+    );
+    return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset, days };
+  }
+
+  /** Where the indexer put a transaction (block, validation), if it has it. */
+  async transaction(txId: string): Promise<Record<string, unknown> | undefined> {
+    const [r] = await this.q(
+      `SELECT block_number, tx_index, tx_id, validation_code, validation_code_name, valid, creator_msp, timestamp, chaincode, function FROM transactions WHERE tx_id = $1 ORDER BY validation_code LIMIT 1`,
+      [txId],
+    );
+    return r ? normalise(r) : undefined;
+  }
+}
+
+function camel(k: string): string {
+  return k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+function normalise(r: Record<string, unknown>): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) {
+    o[camel(k)] = v instanceof Date ? v.toISOString() : k === 'block_number' || k === 'size_bytes' || k === 'response_ms' ? num(v) : v;
+  }
+  return o;
+}
+function permitRow(r: Record<string, unknown>): Record<string, unknown> {
+  const { record: _record, ...rest } = r;
+  return normalise(rest);
+}

@@ -1,0 +1,312 @@
+/**
+ * Enterprise endpoints: each write maps onto one chaincode transaction, submitted as the caller's
+ * own Fabric identity. Bodies are the chaincode's input schemas from @compliance-ledger/schema
+ * (minus the permit number, which is in the path), so the gateway refuses exactly what the
+ * chaincode would, before anything reaches the ledger.
+ */
+import busboy from 'busboy';
+import { z } from 'zod';
+import {
+  EVIDENCE_STEPS,
+  TX_INPUT_SCHEMAS,
+  addCertificateInput,
+  applyPermitInput,
+  assessRiskInput,
+  briefInput,
+  closeInput,
+  completeInput,
+  gateCheckInput,
+  idSchema,
+  isoTimeSchema,
+  permitNoSchema,
+  reasonedPermitInput,
+  recordGasTestInput,
+  registerWorkerInput,
+  signOffInput,
+  suspendInput,
+  workerIdSchema,
+  ROLES,
+  type Role,
+  type TxName,
+} from '@compliance-ledger/schema';
+import { ApiError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
+import type { Services } from '../services.js';
+import { ledgerRecordSchema, txResultSchema } from './common.js';
+
+const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway'].includes(r));
+const ANY: Access = { enterprise: 'any', regulator: 'any' };
+const permitParams = z.strictObject({ permitNo: permitNoSchema });
+const emptyBody = z.strictObject({});
+
+/** Submits one transaction as the caller; the input is checked again with the chaincode's own schema. */
+export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input: unknown, transient?: unknown): Promise<RouteResult & { body: { transactionId: string; blockNumber: number | undefined; record: unknown } }> {
+  const checked = TX_INPUT_SCHEMAS[tx].safeParse(input);
+  if (!checked.success) throw ValidationError.fromZod(checked.error, 'body');
+  const id = await ctx.identity();
+  const r = await s.ledger.submit(id, tx, input, transient);
+  s.metrics.ledgerTx.inc({ tx });
+  ctx.log.info({ tx, transactionId: r.transactionId, block: r.blockNumber }, 'transaction committed');
+  return { status: 200, body: { transactionId: r.transactionId, blockNumber: r.blockNumber, record: r.result } };
+}
+
+interface ActionSpec {
+  path: string;
+  operationId: string;
+  summary: string;
+  tx: TxName;
+  roles: readonly Role[];
+  /** Body schema: the chaincode input without permitNo. */
+  body: z.ZodObject;
+  status?: number;
+}
+
+function permitAction(s: Services, a: ActionSpec): RouteDef {
+  return {
+    method: 'post',
+    path: `/v1/permits/{permitNo}/${a.path}`,
+    operationId: a.operationId,
+    summary: a.summary,
+    tags: ['enterprise: permits'],
+    auth: true,
+    access: { enterprise: a.roles },
+    params: permitParams,
+    body: a.body,
+    tx: a.tx,
+    responses: [{ status: a.status ?? 200, description: `committed; the record after ${a.tx}`, schema: txResultSchema }],
+    errors: ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'EXPIRED', 'ALREADY_EXISTS', 'CONFLICT'],
+    handler: async (ctx) => ({ ...(await submitTx(s, ctx, a.tx, { ...(ctx.body as object), permitNo: ctx.params.permitNo })), status: a.status ?? 200 }),
+  };
+}
+
+const omitPermitNo = <T extends z.ZodObject>(schema: T) => schema.omit({ permitNo: true } as never) as z.ZodObject;
+
+export const evidenceFieldsSchema = z.strictObject({
+  step: z.enum(EVIDENCE_STEPS),
+  capturedAt: isoTimeSchema,
+  deviceId: idSchema.optional(),
+});
+
+export function enterpriseRoutes(s: Services): RouteDef[] {
+  const actions: ActionSpec[] = [
+    { path: 'risk-assessment', operationId: 'assessRisk', summary: 'Record the risk assessment: every measure confirmed by a named person', tx: 'permit:AssessRisk', roles: ['person_in_charge', 'safety_officer'], body: omitPermitNo(assessRiskInput) },
+    { path: 'gas-tests', operationId: 'recordGasTest', summary: 'Record a gas test (the chaincode judges pass/fail)', tx: 'permit:RecordGasTest', roles: ['gas_analyst'], body: omitPermitNo(recordGasTestInput), status: 201 },
+    { path: 'sign-offs', operationId: 'signOff', summary: 'Sign off the next step of the template (review, co-sign, approval)', tx: 'permit:SignOff', roles: ENTERPRISE_SIGNERS, body: omitPermitNo(signOffInput), status: 201 },
+    { path: 'reject', operationId: 'rejectPermit', summary: 'Reject the permit', tx: 'permit:Reject', roles: ['approver', 'safety_officer'], body: omitPermitNo(reasonedPermitInput) },
+    { path: 'issue', operationId: 'issuePermit', summary: 'Issue the permit (validity clock starts)', tx: 'permit:Issue', roles: ['approver', 'safety_officer'], body: emptyBody },
+    { path: 'brief', operationId: 'briefPermit', summary: 'Record the safety briefing of every worker', tx: 'permit:Brief', roles: ['person_in_charge'], body: omitPermitNo(briefInput) },
+    { path: 'start', operationId: 'startWork', summary: 'Start the work (activate)', tx: 'permit:Activate', roles: ['person_in_charge'], body: emptyBody },
+    { path: 'suspend', operationId: 'suspendWork', summary: 'Suspend the work', tx: 'permit:Suspend', roles: ['person_in_charge', 'safety_officer', 'guardian'], body: omitPermitNo(suspendInput) },
+    { path: 'resume', operationId: 'resumeWork', summary: 'Resume suspended work', tx: 'permit:Resume', roles: ['person_in_charge'], body: emptyBody },
+    { path: 'complete', operationId: 'completeWork', summary: 'Complete the work (site restored)', tx: 'permit:Complete', roles: ['person_in_charge'], body: omitPermitNo(completeInput) },
+    { path: 'close', operationId: 'closePermit', summary: 'Close the permit after acceptance', tx: 'permit:Close', roles: ['acceptor'], body: omitPermitNo(closeInput) },
+    { path: 'cancel', operationId: 'cancelPermit', summary: 'Cancel the permit before work starts', tx: 'permit:Cancel', roles: ['applicant', 'person_in_charge'], body: omitPermitNo(reasonedPermitInput) },
+    { path: 'revoke', operationId: 'revokePermit', summary: 'Revoke an issued permit', tx: 'permit:Revoke', roles: ['approver', 'safety_officer'], body: omitPermitNo(reasonedPermitInput) },
+    { path: 'gate-checks', operationId: 'recordGateCheck', summary: "Record a worker's gate check (QR, face match result, certificate, health)", tx: 'credential:RecordGateCheck', roles: ['device_gateway', 'guardian', 'safety_officer'], body: omitPermitNo(gateCheckInput), status: 201 },
+  ];
+
+  const routes: RouteDef[] = [
+    {
+      method: 'post',
+      path: '/v1/permits',
+      operationId: 'applyPermit',
+      summary: 'Apply for a permit',
+      tags: ['enterprise: permits'],
+      auth: true,
+      access: { enterprise: ['applicant'] },
+      body: applyPermitInput,
+      tx: 'permit:Apply',
+      responses: [{ status: 201, description: 'committed; the permit as applied', schema: txResultSchema }],
+      errors: ['ALREADY_EXISTS', 'NOT_FOUND', 'RULE_VIOLATION'],
+      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'permit:Apply', ctx.body)), status: 201 }),
+    },
+    ...actions.map((a) => permitAction(s, a)),
+    {
+      method: 'get',
+      path: '/v1/permits/{permitNo}',
+      operationId: 'getPermit',
+      summary: 'The permit as the ledger holds it now',
+      tags: ['enterprise: permits'],
+      auth: true,
+      access: ANY,
+      params: permitParams,
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'the PermitRecord', schema: ledgerRecordSchema }],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'permit:Get', { permitNo: ctx.params.permitNo }) }),
+    },
+    {
+      method: 'get',
+      path: '/v1/permits/{permitNo}/evidence',
+      operationId: 'listEvidence',
+      summary: "The permit's evidence records",
+      tags: ['enterprise: evidence'],
+      auth: true,
+      access: ANY,
+      params: permitParams,
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'EvidenceRecord[]', schema: z.array(ledgerRecordSchema) }],
+      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'evidence:List', { permitNo: ctx.params.permitNo }) }),
+    },
+    {
+      method: 'post',
+      path: '/v1/permits/{permitNo}/evidence',
+      operationId: 'uploadEvidence',
+      summary: 'Upload evidence for a permit step (multipart, streamed to IPFS, sha256 computed on the way)',
+      description:
+        'multipart/form-data with the fields `step`, `capturedAt`, optional `deviceId`, then one part `file`. The fields must come before the file. The content is stored in IPFS (CIDv1, kubo-compatible DAG) and recorded with evidence:Record.',
+      tags: ['enterprise: evidence'],
+      auth: true,
+      access: { enterprise: ['applicant', 'person_in_charge', 'safety_officer', 'gas_analyst', 'guardian', 'approver', 'acceptor', 'device_gateway'] },
+      params: permitParams,
+      multipart: { fields: evidenceFieldsSchema, fileField: 'file', fileDescription: 'the evidence file; its media type must be on the allow-list' },
+      tx: 'evidence:Record',
+      responses: [{ status: 201, description: 'stored and committed; the EvidenceRecord', schema: txResultSchema }],
+      errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'ALREADY_EXISTS', 'EXPIRED'],
+      handler: async (ctx) => ({ ...(await uploadEvidence(s, ctx)), status: 201 }),
+    },
+    {
+      method: 'post',
+      path: '/v1/workers',
+      operationId: 'registerWorker',
+      summary: 'Register a worker by pseudonymous id (HMAC of the ID number)',
+      tags: ['enterprise: credentials'],
+      auth: true,
+      access: { enterprise: ['credential_officer'] },
+      body: registerWorkerInput,
+      tx: 'credential:RegisterWorker',
+      responses: [{ status: 201, description: 'committed; the WorkerRecord', schema: txResultSchema }],
+      errors: ['ALREADY_EXISTS'],
+      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'credential:RegisterWorker', ctx.body)), status: 201 }),
+    },
+    {
+      method: 'get',
+      path: '/v1/workers/{workerId}',
+      operationId: 'getWorker',
+      summary: 'A worker record',
+      tags: ['enterprise: credentials'],
+      auth: true,
+      access: ANY,
+      params: z.strictObject({ workerId: workerIdSchema }),
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'the WorkerRecord', schema: ledgerRecordSchema }],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'credential:GetWorker', { workerId: ctx.params.workerId }) }),
+    },
+    {
+      method: 'post',
+      path: '/v1/certificates',
+      operationId: 'addCertificate',
+      summary: "Register a worker's special-operation certificate (after a person confirmed OCR output, if OCR was used)",
+      tags: ['enterprise: credentials'],
+      auth: true,
+      access: { enterprise: ['credential_officer'] },
+      body: addCertificateInput,
+      tx: 'credential:AddCertificate',
+      responses: [{ status: 201, description: 'committed; the CertificateRecord', schema: txResultSchema }],
+      errors: ['ALREADY_EXISTS', 'NOT_FOUND', 'RULE_VIOLATION'],
+      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'credential:AddCertificate', ctx.body)), status: 201 }),
+    },
+    {
+      method: 'get',
+      path: '/v1/certificates/{certificateId}',
+      operationId: 'getCertificate',
+      summary: 'A certificate record',
+      tags: ['enterprise: credentials'],
+      auth: true,
+      access: ANY,
+      params: z.strictObject({ certificateId: idSchema }),
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'the CertificateRecord', schema: ledgerRecordSchema }],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'credential:GetCertificate', { certificateId: ctx.params.certificateId }) }),
+    },
+  ];
+  return routes;
+}
+
+async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string }>): Promise<RouteResult> {
+  const { req } = ctx;
+  if (!req.is('multipart/form-data')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, 'send multipart/form-data with the fields step, capturedAt, deviceId? and one part named file');
+  const id = await ctx.identity();
+  // Refuse an unknown permit before storing anything.
+  await s.ledger.evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo });
+  const max = s.config.GATEWAY_EVIDENCE_MAX_BYTES;
+  const allowed = s.config.GATEWAY_EVIDENCE_MEDIA_TYPES;
+
+  const stored = await new Promise<{ fields: z.infer<typeof evidenceFieldsSchema>; mediaType: string; cid: string; sha256: string; sizeBytes: number }>((resolve, reject) => {
+    const fields: Record<string, string> = {};
+    let settled = false;
+    let work: Promise<void> | undefined;
+    let result: { fields: z.infer<typeof evidenceFieldsSchema>; mediaType: string; cid: string; sha256: string; sizeBytes: number } | undefined;
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.unpipe(bb);
+      req.resume();
+      ctx.res.setHeader('Connection', 'close');
+      reject(e);
+    };
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({ headers: req.headers, limits: { files: 1, fields: 10, fieldSize: 1024, parts: 12 } });
+    } catch (e) {
+      reject(new ValidationError([{ path: 'form', message: (e as Error).message }]));
+      return;
+    }
+    bb.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    bb.on('file', (name, stream, info) => {
+      if (name !== 'file') {
+        stream.resume();
+        return fail(new ValidationError([{ path: `form.${name}`, message: 'unknown part; the file part must be named "file"' }]));
+      }
+      const parsed = evidenceFieldsSchema.safeParse(fields);
+      if (!parsed.success) {
+        stream.resume();
+        return fail(ValidationError.fromZod(parsed.error, 'form'));
+      }
+      const mediaType = info.mimeType.toLowerCase();
+      if (!allowed.includes(mediaType)) {
+        stream.resume();
+        return fail(new UnsupportedMediaTypeError(mediaType, allowed));
+      }
+      work = s.content.add(stream, max, () => new PayloadTooLargeError(max)).then(
+        (c) => {
+          result = { fields: parsed.data, mediaType, ...c };
+        },
+        (e) => fail(e),
+      );
+    });
+    bb.on('filesLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one file' }])));
+    bb.on('fieldsLimit', () => fail(new ValidationError([{ path: 'form', message: 'too many fields' }])));
+    bb.on('error', (e) => fail(new ValidationError([{ path: 'form', message: `malformed multipart body: ${(e as Error).message}` }])));
+    bb.on('close', () => {
+      if (settled) return;
+      if (!work) return fail(new ValidationError([{ path: 'form.file', message: 'the part "file" is missing' }]));
+      void work.then(() => {
+        if (settled) return;
+        if (!result) return;
+        if (result.sizeBytes === 0) return fail(new ValidationError([{ path: 'form.file', message: 'the file is empty' }]));
+        settled = true;
+        resolve(result);
+      });
+    });
+    req.pipe(bb);
+  });
+
+  const input = {
+    permitNo: ctx.params.permitNo,
+    step: stored.fields.step,
+    cid: stored.cid,
+    sha256: stored.sha256,
+    sizeBytes: stored.sizeBytes,
+    mediaType: stored.mediaType,
+    capturedAt: stored.fields.capturedAt,
+    deviceId: stored.fields.deviceId ?? null,
+  };
+  return submitTx(s, ctx, 'evidence:Record', input);
+}
+
+export { NotFoundError };

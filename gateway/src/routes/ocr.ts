@@ -1,0 +1,103 @@
+/** Certificate OCR: image in, candidate fields out, for a person to confirm. No ledger write. */
+import * as crypto from 'node:crypto';
+import busboy from 'busboy';
+import { z } from 'zod';
+import { ApiError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import type { RouteContext, RouteDef } from '../http.js';
+import type { Services } from '../services.js';
+
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/tiff', 'image/bmp', 'image/webp'];
+const field = z.object({ value: z.string(), confidence: z.number() }).nullable();
+export const ocrResponseSchema = z.object({
+  fields: z.object({
+    certificateNo: field,
+    name: field,
+    category: field,
+    categoryId: z.string().nullable(),
+    item: field,
+    validFrom: field,
+    validUntil: field,
+    reviewDue: field,
+  }),
+  text: z.string(),
+  confidence: z.number(),
+  language: z.string(),
+  requiresConfirmation: z.literal(true),
+  scanSha256: z.string(),
+  sizeBytes: z.number().int(),
+});
+
+function readImage(ctx: RouteContext, max: number): Promise<{ bytes: Buffer; mediaType: string }> {
+  const { req } = ctx;
+  if (!req.is('multipart/form-data')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, 'send multipart/form-data with one part named image');
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let got: { bytes: Buffer; mediaType: string } | undefined;
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.unpipe(bb);
+      req.resume();
+      ctx.res.setHeader('Connection', 'close');
+      reject(e);
+    };
+    const bb = busboy({ headers: req.headers, limits: { files: 1, fields: 0, parts: 1, fileSize: max + 1 } });
+    bb.on('field', (name) => fail(new ValidationError([{ path: `form.${name}`, message: 'unknown field' }])));
+    bb.on('file', (name, stream, info) => {
+      if (name !== 'image') {
+        stream.resume();
+        return fail(new ValidationError([{ path: `form.${name}`, message: 'the image part must be named "image"' }]));
+      }
+      if (!IMAGE_TYPES.includes(info.mimeType)) {
+        stream.resume();
+        return fail(new UnsupportedMediaTypeError(info.mimeType, IMAGE_TYPES));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max) return fail(new PayloadTooLargeError(max));
+        chunks.push(c);
+      });
+      stream.on('end', () => {
+        got = { bytes: Buffer.concat(chunks), mediaType: info.mimeType };
+      });
+    });
+    bb.on('filesLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one image' }])));
+    bb.on('partsLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one part, image' }])));
+    bb.on('error', (e) => fail(new ValidationError([{ path: 'form', message: `malformed multipart body: ${(e as Error).message}` }])));
+    bb.on('close', () => {
+      if (settled) return;
+      if (!got || got.bytes.length === 0) return fail(new ValidationError([{ path: 'form.image', message: 'the part "image" is missing or empty' }]));
+      settled = true;
+      resolve(got);
+    });
+    req.pipe(bb);
+  });
+}
+
+export function ocrRoutes(s: Services): RouteDef[] {
+  return [
+    {
+      method: 'post',
+      path: '/v1/certificates/ocr',
+      operationId: 'ocrCertificate',
+      summary: 'Read a 特种作业操作证 image: candidate fields with confidence, for a person to confirm (nothing is written)',
+      description:
+        'multipart/form-data with one part `image`. The response is a proposal only; after a person confirmed or corrected the fields, register the certificate with POST /v1/certificates (scanSha256 is the image hash to record). Side-effect free, so no Idempotency-Key is needed and nothing is stored.',
+      tags: ['enterprise: credentials'],
+      auth: true,
+      sideEffectFree: true,
+      access: { enterprise: ['credential_officer'] },
+      multipart: { fields: z.strictObject({}), fileField: 'image', fileDescription: `the certificate image (${IMAGE_TYPES.join(', ')})` },
+      responses: [{ status: 200, description: 'recognised fields', schema: ocrResponseSchema }],
+      errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_CONFIGURED'],
+      handler: async (ctx) => {
+        if (!s.ocr) throw new ApiError('NOT_CONFIGURED', 501, 'OCR is disabled (GATEWAY_OCR_ENABLED=0)');
+        const img = await readImage(ctx, s.config.GATEWAY_OCR_MAX_BYTES);
+        const r = await s.ocr.recognize(img.bytes);
+        return { body: { ...r, scanSha256: crypto.createHash('sha256').update(img.bytes).digest('hex'), sizeBytes: img.bytes.length } };
+      },
+    },
+  ];
+}

@@ -1,0 +1,240 @@
+/**
+ * Regulator endpoints (from the indexer's Postgres) and auditor endpoints (from the peer through
+ * qscc, and from IPFS). Regulators and auditors are users of the regulator org; enterprise users may
+ * read the certificate-expiry list of their own workers.
+ */
+import { z } from 'zod';
+import { OPERATION_TYPES, PERMIT_STATUSES, idSchema, permitNoSchema, type EvidenceRecord, type PermitRecord } from '@compliance-ledger/schema';
+import { ledgerFacts, checkEvidence } from '../audit.js';
+import { ApiError } from '../errors.js';
+import type { Access, RouteContext, RouteDef } from '../http.js';
+import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import type { Services } from '../services.js';
+import { pageSchema } from './common.js';
+
+const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
+const AUDITORS: Access = { regulator: ['auditor', 'regulator'] };
+const isoTime = z.iso.datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' });
+const limit = z.coerce.number().int().min(1).max(500).default(50);
+const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
+const row = z.object({}).catchall(z.unknown());
+
+function repo(s: Services): RegulatorRepository {
+  if (!s.regulator) throw new ApiError('NOT_CONFIGURED', 501, 'regulator queries need the indexer database: set DATABASE_URL');
+  return s.regulator;
+}
+
+export const permitQuerySchema = z.strictObject({
+  org: z.string().min(1).max(64).optional().describe('MSP id of the applicant org, e.g. EnterpriseMSP'),
+  site: idSchema.optional(),
+  area: idSchema.optional().describe('zone id'),
+  type: z.enum(OPERATION_TYPES).optional(),
+  level: z.string().min(1).max(16).optional(),
+  state: z
+    .string()
+    .regex(/^[a-z_]+(,[a-z_]+)*$/)
+    .optional()
+    .describe(`comma-separated statuses: ${PERMIT_STATUSES.join(', ')}`),
+  from: isoTime.optional().describe('applied at or after'),
+  to: isoTime.optional().describe('applied before'),
+  sort: z.enum(PERMIT_SORT_COLUMNS).default('applied_at'),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  limit,
+  offset,
+});
+
+const csvCell = (v: unknown) => {
+  const s = v == null ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function reportCsv(r: Record<string, any>): string {
+  const lines = [['section', 'key', 'value'].join(',')];
+  const add = (section: string, key: string, value: unknown) => lines.push([section, key, value].map(csvCell).join(','));
+  add('report', 'month', r.month);
+  add('report', 'permits_total', r.permitsTotal);
+  for (const p of r.permits) add('permits', `${p.operationType}/${p.level}/${p.status}`, p.count);
+  add('gas_tests', 'total', r.gasTests.total);
+  add('gas_tests', 'failed', r.gasTests.failed);
+  add('gate_checks', 'total', r.gateChecks.total);
+  add('gate_checks', 'failed', r.gateChecks.failed);
+  for (const a of r.alarms) {
+    add('alarms', `grade_${a.grade}_count`, a.count);
+    add('alarms', `grade_${a.grade}_average_response_seconds`, a.averageResponseSeconds);
+  }
+  add('evidence', 'records', r.evidenceRecords);
+  add('flags', 'investigation_flags', r.investigationFlags);
+  const k = r.kpis;
+  add('kpi', 'average_alarm_response_seconds', k.averageAlarmResponseSeconds);
+  add('kpi', 'training_coverage_ratio', k.trainingCoverage.ratio);
+  add('kpi', 'repeat_violation_rate', k.repeatViolationRate.ratio);
+  add('kpi', 'overdue_reviews', k.overdueReviews);
+  add('kpi', 'certificates_expiring_within_60_days', k.certificatesExpiringWithin60Days);
+  for (const p of k.permitsByTypeAndState) add('kpi_permits_by_type_state', `${p.operationType}/${p.status}`, p.count);
+  return `${lines.join('\n')}\n`;
+}
+
+export function regulatorRoutes(s: Services): RouteDef[] {
+  return [
+    {
+      method: 'get',
+      path: '/v1/regulator/permits',
+      operationId: 'regulatorListPermits',
+      summary: 'Permits with filters, pagination and sorting',
+      tags: ['regulator'],
+      auth: true,
+      access: REGULATORS,
+      query: permitQuerySchema,
+      responses: [{ status: 200, description: 'a page of permits', schema: pageSchema(row) }],
+      errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
+      handler: async (ctx: RouteContext<never, z.infer<typeof permitQuerySchema>>) => {
+        const q = ctx.query;
+        return { body: await repo(s).listPermits({ ...q, state: q.state?.split(',') }) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/regulator/permits/{permitNo}/timeline',
+      operationId: 'regulatorPermitTimeline',
+      summary: "A permit's whole timeline: steps, sign-offs, gas tests, gate checks, evidence, flags",
+      tags: ['regulator'],
+      auth: true,
+      access: REGULATORS,
+      params: z.strictObject({ permitNo: permitNoSchema }),
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'permit, ordered events and evidence', schema: row }],
+      errors: ['NOT_FOUND', 'NOT_CONFIGURED'],
+      handler: async (ctx) => ({ body: await repo(s).timeline(ctx.params.permitNo) }),
+    },
+    {
+      method: 'get',
+      path: '/v1/regulator/alarms',
+      operationId: 'regulatorListAlarms',
+      summary: 'Alarms with response times (acknowledged − recorded)',
+      tags: ['regulator'],
+      auth: true,
+      access: REGULATORS,
+      query: z.strictObject({
+        site: idSchema.optional(),
+        area: idSchema.optional(),
+        grade: z.coerce.number().int().min(1).max(4).optional(),
+        status: z.string().regex(/^[a-z_]+$/).optional(),
+        kind: idSchema.optional(),
+        from: isoTime.optional(),
+        to: isoTime.optional(),
+        limit,
+        offset,
+      }),
+      responses: [{ status: 200, description: 'a page of alarms and response-time statistics of all matching alarms', schema: row }],
+      handler: async (ctx) => ({ body: await repo(s).listAlarms(ctx.query as never) }),
+    },
+    {
+      method: 'get',
+      path: '/v1/regulator/kpis',
+      operationId: 'regulatorKpis',
+      summary: 'KPIs: average alarm response, training coverage, repeat violation rate, permits by type and state, overdue reviews',
+      tags: ['regulator'],
+      auth: true,
+      access: REGULATORS,
+      query: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }),
+      responses: [{ status: 200, description: 'KPI figures; window defaults to the last 30 days', schema: row }],
+      handler: async (ctx) => {
+        const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
+        const from = (ctx.query.from as string | undefined) ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
+        return { body: await repo(s).kpis(from, to) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/regulator/reports/monthly',
+      operationId: 'regulatorMonthlyReport',
+      summary: 'Monthly safety report as JSON or CSV',
+      tags: ['regulator'],
+      auth: true,
+      access: REGULATORS,
+      query: z.strictObject({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM'), format: z.enum(['json', 'csv']).default('json') }),
+      responses: [
+        { status: 200, description: 'the report (JSON; text/csv with format=csv)', schema: row },
+        { status: 200, description: 'CSV: section,key,value', contentType: 'text/csv' },
+      ],
+      handler: async (ctx) => {
+        const r = await repo(s).monthlyReport(ctx.query.month as string);
+        if (ctx.query.format === 'csv') {
+          return { body: reportCsv(r), contentType: 'text/csv; charset=utf-8', headers: { 'Content-Disposition': `attachment; filename="report-${ctx.query.month}.csv"` } };
+        }
+        return { body: r };
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/certificates-expiring',
+      operationId: 'listExpiringCertificates',
+      summary: 'Certificates expiring within N days (default 60)',
+      tags: ['regulator', 'enterprise: credentials'],
+      auth: true,
+      access: { regulator: ['regulator', 'auditor'], enterprise: ['credential_officer', 'safety_officer', 'admin'] },
+      query: z.strictObject({ days: z.coerce.number().int().min(1).max(3650).default(60), limit, offset }),
+      responses: [{ status: 200, description: 'a page of certificates', schema: pageSchema(row) }],
+      handler: async (ctx) => ({ body: await repo(s).expiringCertificates(ctx.query.days as number, ctx.query.limit as number, ctx.query.offset as number) }),
+    },
+    {
+      method: 'get',
+      path: '/v1/audit/transactions/{txId}',
+      operationId: 'auditTransaction',
+      summary: 'Ledger facts of a transaction from the peer (qscc): block, validation code, creator and endorsing orgs',
+      tags: ['auditor'],
+      auth: true,
+      access: AUDITORS,
+      params: z.strictObject({ txId: z.string().regex(/^[0-9a-f]{64}$/, 'a Fabric transaction id: 64 lowercase hex characters') }),
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'ledger facts, and where the indexer mirrored it', schema: row }],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => {
+        const facts = await ledgerFacts(s.ledger, await ctx.identity(), ctx.params.txId);
+        const mirrored = s.regulator ? ((await s.regulator.transaction(ctx.params.txId)) ?? null) : null;
+        return { body: { ...facts, mirror: mirrored } };
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/audit/permits/{permitNo}',
+      operationId: 'auditPermit',
+      summary: "Ledger facts of every transaction in a permit's history",
+      tags: ['auditor'],
+      auth: true,
+      access: AUDITORS,
+      params: z.strictObject({ permitNo: permitNoSchema }),
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'the permit status and each step with its ledger facts', schema: row }],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => {
+        const id = await ctx.identity();
+        const permit = await s.ledger.evaluate<PermitRecord>(id, 'permit:Get', { permitNo: ctx.params.permitNo });
+        const steps = [];
+        for (const h of permit.history) steps.push({ action: h.action, from: h.from, to: h.to, at: h.at, actorMsp: h.actor.mspId, actorRole: h.actor.role, ledger: await ledgerFacts(s.ledger, id, h.txId) });
+        return { body: { permitNo: permit.permitNo, status: permit.status, steps, allValid: steps.every((x) => x.ledger.valid), allEndorsedByBothOrgs: steps.every((x) => x.ledger.endorsingOrgs.length >= 2) } };
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/audit/permits/{permitNo}/evidence-check',
+      operationId: 'auditEvidenceCheck',
+      summary: "Re-read each evidence file of a permit from IPFS and compare sha256 and CID with the ledger's record",
+      tags: ['auditor'],
+      auth: true,
+      access: AUDITORS,
+      params: z.strictObject({ permitNo: permitNoSchema }),
+      query: z.strictObject({ timeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000) }),
+      responses: [{ status: 200, description: 'one check per evidence record; ok is true only when every file matches', schema: row }],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => {
+        const id = await ctx.identity();
+        await s.ledger.evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo });
+        const records = await s.ledger.evaluate<EvidenceRecord[]>(id, 'evidence:List', { permitNo: ctx.params.permitNo });
+        const checks = [];
+        for (const e of records) checks.push(await checkEvidence(s.content, e, ctx.query.timeoutMs as number));
+        return { body: { permitNo: ctx.params.permitNo, store: s.content.kind, ok: checks.every((c) => c.ok), checks } };
+      },
+    },
+  ];
+}

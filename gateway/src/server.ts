@@ -1,0 +1,104 @@
+/**
+ * Wires the gateway from a configuration: connection profile, wallet, ledger client, PostgreSQL
+ * pool, idempotency store, content store, OCR, and the HTTP server. Tests start it in-process with
+ * their own configuration and talk to it over real HTTP.
+ */
+import * as fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { connectionProfileSchema } from '@compliance-ledger/schema';
+import { createApp } from './app.js';
+import type { GatewayConfig } from './config.js';
+import { IdempotencyStore } from './idempotency.js';
+import { createContentStore } from './ipfs.js';
+import { LedgerClient } from './ledger.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { OcrService, languageDir } from './ocr.js';
+import { RegulatorRepository } from './regulator-repository.js';
+import type { Services } from './services.js';
+import { Wallet } from './wallet.js';
+
+export interface RunningGateway {
+  url: string;
+  server: Server;
+  services: Services;
+  openapi: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+function findCaClient(cfg: GatewayConfig): string {
+  if (cfg.FABRIC_CA_CLIENT) return cfg.FABRIC_CA_CLIENT;
+  try {
+    return execFileSync('sh', ['-c', 'command -v fabric-ca-client'], { encoding: 'utf8' }).trim() || fallback();
+  } catch {
+    return fallback();
+  }
+  function fallback(): string {
+    const home = process.env.FABRIC_HOME ?? path.join(process.env.HOME ?? '', '.cache', 'compliance-ledger', 'fabric');
+    return path.join(home, 'bin', 'fabric-ca-client');
+  }
+}
+
+export async function startGateway(cfg: GatewayConfig, logger: Logger = createLogger(cfg.LOG_LEVEL)): Promise<RunningGateway> {
+  if (!fs.existsSync(cfg.LEDGER_CONNECTION_PROFILE)) throw new Error(`no connection profile at ${cfg.LEDGER_CONNECTION_PROFILE} (LEDGER_CONNECTION_PROFILE); start the network first`);
+  const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(cfg.LEDGER_CONNECTION_PROFILE, 'utf8')));
+  const metrics = new Metrics();
+  const ledger = new LedgerClient({
+    profile,
+    evaluateTimeoutMs: cfg.GATEWAY_EVALUATE_TIMEOUT_MS,
+    endorseTimeoutMs: cfg.GATEWAY_ENDORSE_TIMEOUT_MS,
+    commitTimeoutMs: cfg.GATEWAY_COMMIT_TIMEOUT_MS,
+    retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
+  });
+  const wallet = new Wallet({
+    dir: cfg.GATEWAY_WALLET_DIR,
+    profile,
+    caClient: findCaClient(cfg),
+    registrarId: cfg.GATEWAY_CA_REGISTRAR_ID,
+    registrarSecretFiles: { enterprise: cfg.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE, regulator: cfg.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE },
+    retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
+    logger,
+  });
+  const pool = cfg.DATABASE_URL ? new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.DATABASE_POOL_MAX, connectionTimeoutMillis: 5000 }) : undefined;
+  const statePool =
+    cfg.GATEWAY_STATE_DATABASE_URL && cfg.GATEWAY_STATE_DATABASE_URL !== cfg.DATABASE_URL
+      ? new pg.Pool({ connectionString: cfg.GATEWAY_STATE_DATABASE_URL, max: cfg.DATABASE_POOL_MAX, connectionTimeoutMillis: 5000 })
+      : pool;
+  pool?.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
+  if (statePool && statePool !== pool) statePool.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
+  const idempotency = statePool ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined;
+  await idempotency?.migrate();
+  fs.mkdirSync(cfg.GATEWAY_BLOCKSTORE_DIR, { recursive: true, mode: 0o700 });
+  const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });
+  const ocr = cfg.GATEWAY_OCR_ENABLED ? new OcrService(languageDir(cfg.GATEWAY_OCR_LANG_DIR)) : undefined;
+  const services: Services = { config: cfg, ledger, content, metrics, pool, regulator: pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined, ocr };
+  const { app, openapi } = createApp({ services, wallet, idempotency, logger });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const srv = app.listen(cfg.GATEWAY_PORT, cfg.GATEWAY_HOST, (err?: Error) => (err ? reject(err) : resolve(srv)));
+  });
+  const purge = setInterval(() => void idempotency?.purgeExpired().catch(() => undefined), 3_600_000);
+  purge.unref();
+  const addr = server.address() as AddressInfo;
+  const url = `http://${cfg.GATEWAY_HOST.includes(':') ? `[${cfg.GATEWAY_HOST}]` : cfg.GATEWAY_HOST}:${addr.port}`;
+  logger.info({ url, contentStore: content.kind, ocr: Boolean(ocr), database: Boolean(pool) }, 'gateway listening');
+  return {
+    url,
+    server,
+    services,
+    openapi,
+    async close() {
+      clearInterval(purge);
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      ledger.close();
+      await ocr?.close();
+      await content.close();
+      await pool?.end();
+      if (statePool && statePool !== pool) await statePool.end();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Each user's own Fabric identity: registered at their org's Fabric CA with the role attributes
+ * the chaincode checks (ledger.role, ledger.department, ledger.workerId, all in the ecert), enrolled
+ * once, and kept in a wallet directory only the service can read (0700 directories, 0600 keys).
+ * Registration and enrolment go through fabric-ca-client, the same tool scripts/enroll-user.sh uses.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, WORKER_ID_ATTRIBUTE, type ConnectionProfile } from '@compliance-ledger/schema';
+import type { Org, PrincipalClaims } from './auth.js';
+import { ApiError, ForbiddenError, UnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
+
+const run = promisify(execFile);
+
+export interface WalletIdentity {
+  org: Org;
+  mspId: string;
+  sub: string;
+  role: string;
+  department: string | null;
+  workerId: string | null;
+  certificate: Buffer;
+  privateKey: crypto.KeyObject;
+}
+
+interface StoredMeta {
+  sub: string;
+  role: string;
+  department: string | null;
+  workerId: string | null;
+  enrolledAt: string;
+}
+
+export interface WalletOptions {
+  dir: string;
+  profile: ConnectionProfile;
+  caClient: string;
+  registrarId: string;
+  registrarSecretFiles: Record<Org, string>;
+  retryAfterSeconds: number;
+  logger: Logger;
+}
+
+export class Wallet {
+  private readonly cache = new Map<string, WalletIdentity>();
+  private readonly pending = new Map<string, Promise<WalletIdentity>>();
+
+  constructor(private readonly o: WalletOptions) {
+    fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(o.dir, 0o700);
+  }
+
+  /** The user's identity, registering and enrolling it at the CA the first time. */
+  async identityFor(claims: PrincipalClaims): Promise<WalletIdentity> {
+    const key = `${claims.org}/${claims.sub}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.checkSame(hit, claims);
+      return hit;
+    }
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.load(claims).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    const id = await p;
+    this.checkSame(id, claims);
+    return id;
+  }
+
+  private checkSame(id: WalletIdentity, c: PrincipalClaims): void {
+    if (id.role !== c.role || id.department !== (c.department ?? null) || id.workerId !== (c.workerId ?? null)) {
+      throw new ForbiddenError(
+        `${c.sub} is enrolled at the ${c.org} CA as role ${id.role}${id.department ? `, department ${id.department}` : ''}; the token claims other attributes. A changed role needs a new enrollment id`,
+      );
+    }
+  }
+
+  private userDir(org: Org, sub: string): string {
+    return path.join(this.o.dir, org, sub);
+  }
+
+  private async load(c: PrincipalClaims): Promise<WalletIdentity> {
+    const dir = this.userDir(c.org, c.sub);
+    const metaFile = path.join(dir, 'identity.json');
+    if (!fs.existsSync(metaFile)) await this.enroll(c, dir);
+    const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as StoredMeta;
+    const keystore = path.join(dir, 'msp', 'keystore');
+    const keyFile = fs.readdirSync(keystore).find((f) => f.endsWith('_sk'));
+    if (!keyFile) throw new ApiError('INTERNAL', 500, `wallet entry of ${c.sub} has no private key`);
+    const id: WalletIdentity = {
+      org: c.org,
+      mspId: this.o.profile.organizations[c.org].mspId,
+      sub: meta.sub,
+      role: meta.role,
+      department: meta.department,
+      workerId: meta.workerId,
+      certificate: fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem')),
+      privateKey: crypto.createPrivateKey(fs.readFileSync(path.join(keystore, keyFile))),
+    };
+    this.cache.set(`${c.org}/${c.sub}`, id);
+    return id;
+  }
+
+  private caArgs(org: Org): { url: URL; common: string[] } {
+    const ca = this.o.profile.organizations[org].ca;
+    if (!ca) throw new UnavailableError('IDENTITY_UNAVAILABLE', `the ${org} org has no Fabric CA in the connection profile`, this.o.retryAfterSeconds);
+    return { url: new URL(ca.url), common: ['--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile] };
+  }
+
+  private async ca(args: string[], what: string): Promise<string> {
+    try {
+      const { stdout, stderr } = await run(this.o.caClient, args, { timeout: 60_000, env: { ...process.env, FABRIC_CA_CLIENT_HOME: '' } });
+      return stdout + stderr;
+    } catch (e) {
+      const err = e as { stderr?: string; message: string; code?: string };
+      const out = `${err.stderr ?? ''} ${err.message}`.replace(/\/\/[^@/\s]*@/g, '//***@').replace(/--id\.secret \S+/g, '--id.secret ***');
+      if (/already registered/i.test(out)) throw new ForbiddenError(`${what}: the enrollment id is already registered at the CA outside this gateway's wallet`);
+      this.o.logger.warn({ err: out.slice(-2000) }, `fabric-ca-client failed: ${what}`);
+      throw new UnavailableError('IDENTITY_UNAVAILABLE', `${what} failed at the Fabric CA`, this.o.retryAfterSeconds);
+    }
+  }
+
+  private async registrarHome(org: Org): Promise<string> {
+    const home = path.join(this.o.dir, org, '.registrar');
+    if (fs.existsSync(path.join(home, 'msp', 'signcerts', 'cert.pem'))) return home;
+    const { url, common } = this.caArgs(org);
+    const secret = fs.readFileSync(this.o.registrarSecretFiles[org], 'utf8').trim();
+    const u = new URL(url);
+    u.username = this.o.registrarId;
+    u.password = secret;
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    await this.ca(['enroll', '-u', origin(u), ...common, '-H', home], `enrolling the ${org} registrar`);
+    return home;
+  }
+
+  private async enroll(c: PrincipalClaims, dir: string): Promise<void> {
+    const registrar = await this.registrarHome(c.org);
+    const { url, common } = this.caArgs(c.org);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const secretFile = path.join(dir, 'secret');
+    if (!fs.existsSync(secretFile)) {
+      const secret = crypto.randomBytes(18).toString('hex');
+      const attrs = [`${ROLE_ATTRIBUTE}=${c.role}:ecert`];
+      if (c.department) attrs.push(`${DEPARTMENT_ATTRIBUTE}=${c.department}:ecert`);
+      if (c.workerId) attrs.push(`${WORKER_ID_ATTRIBUTE}=${c.workerId}:ecert`);
+      await this.ca(
+        ['register', '-u', origin(url), ...common, '-H', registrar, '--id.name', c.sub, '--id.secret', secret, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', attrs.join(',')],
+        `registering ${c.sub}`,
+      );
+      fs.writeFileSync(secretFile, secret, { mode: 0o600 });
+    }
+    const u = new URL(url);
+    u.username = c.sub;
+    u.password = fs.readFileSync(secretFile, 'utf8').trim();
+    await this.ca(['enroll', '-u', origin(u), ...common, '-H', dir], `enrolling ${c.sub}`);
+    for (const f of walk(dir)) fs.chmodSync(f.path, f.dir ? 0o700 : 0o600);
+    const meta: StoredMeta = { sub: c.sub, role: c.role, department: c.department ?? null, workerId: c.workerId ?? null, enrolledAt: new Date().toISOString() };
+    fs.writeFileSync(path.join(dir, 'identity.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
+    this.o.logger.info({ sub: c.sub, org: c.org, role: c.role }, 'enrolled a user at the Fabric CA');
+  }
+}
+
+function* walk(dir: string): Generator<{ path: string; dir: boolean }> {
+  yield { path: dir, dir: true };
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walk(p);
+    else yield { path: p, dir: false };
+  }
+}
+
+/** scheme://user:secret@host:port without a path: fabric-ca-client appends its own. */
+function origin(u: URL): string {
+  const auth = u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  return `${u.protocol}//${auth}${u.host}`;
+}

@@ -1,0 +1,134 @@
+/**
+ * Test support: the real network (skipped with the reason when LEDGER_NETWORK_UNAVAILABLE is set),
+ * a private PostgreSQL database per suite, JWTs signed with the test secret, and a gateway started
+ * in-process on a free port that tests talk to over real HTTP.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SignJWT } from 'jose';
+import pg from 'pg';
+import { parseConfig, type GatewayConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startGateway, type RunningGateway } from '../../src/server.js';
+import type { PrincipalClaims } from '../../src/auth.js';
+
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+export function runDir(): string {
+  return process.env.LEDGER_RUN_DIR ?? path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
+}
+export function profilePath(): string {
+  return process.env.LEDGER_CONNECTION_PROFILE ?? path.join(runDir(), 'connection-profile.json');
+}
+
+/** Call in a suite's `before`: skips the suite, with the reason, when no network is available. */
+export function requireNetwork(ctx: Mocha.Context): void {
+  const unavailable = process.env.LEDGER_NETWORK_UNAVAILABLE;
+  if (unavailable) {
+    if (ctx.test) ctx.test.title += ` (skipped: ${unavailable})`;
+    ctx.skip();
+  }
+  if (!fs.existsSync(profilePath())) {
+    throw new Error(`no Fabric network: ${profilePath()} is missing. Run 'npm test' or 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh'.`);
+  }
+}
+
+export function databaseUrl(): string | undefined {
+  return process.env.TEST_DATABASE_URL;
+}
+
+/** A fresh database on the test server; returns its URL. */
+export async function createDatabase(prefix: string): Promise<string> {
+  const base = databaseUrl();
+  if (!base) throw new Error('TEST_DATABASE_URL is not set (npm test exports it)');
+  const name = `${prefix}_${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`.toLowerCase();
+  const c = new pg.Client({ connectionString: base });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+export async function token(claims: PrincipalClaims, opts: { expiresIn?: string; secret?: string } = {}): Promise<string> {
+  const { sub, ...rest } = claims;
+  return new SignJWT({ ...rest })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? '1h')
+    .sign(new TextEncoder().encode(opts.secret ?? TEST_SECRET));
+}
+
+export function testConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-test-'));
+  return parseConfig({
+    LEDGER_RUN_DIR: runDir(),
+    LEDGER_CONNECTION_PROFILE: profilePath(),
+    GATEWAY_PORT: '0',
+    GATEWAY_JWT_HS256_SECRET: TEST_SECRET,
+    GATEWAY_WALLET_DIR: path.join(runDir(), 'gateway-test-wallet'),
+    GATEWAY_BLOCKSTORE_DIR: path.join(scratch, 'blockstore'),
+    LOG_LEVEL: process.env.GATEWAY_TEST_LOG_LEVEL ?? 'silent',
+    FABRIC_CA_CLIENT: process.env.FABRIC_CA_CLIENT ?? path.join(process.env.FABRIC_HOME ?? path.join(os.homedir(), '.cache', 'compliance-ledger', 'fabric'), 'bin', 'fabric-ca-client'),
+    ...env,
+  });
+}
+
+export async function startTestGateway(env: Record<string, string | undefined> = {}): Promise<RunningGateway> {
+  const cfg = testConfig(env);
+  return startGateway(cfg, createLogger(cfg.LOG_LEVEL));
+}
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+  text: string;
+}
+
+export class Client {
+  constructor(
+    readonly base: string,
+    private readonly auth: Record<string, string> = {},
+  ) {}
+  as(tokenValue: string): Client {
+    return new Client(this.base, { authorization: `Bearer ${tokenValue}` });
+  }
+  async request<T = any>(method: string, p: string, opts: { json?: unknown; body?: BodyInit; headers?: Record<string, string>; idem?: string | false } = {}): Promise<Reply<T>> {
+    const headers: Record<string, string> = { ...this.auth, ...(opts.headers ?? {}) };
+    let body = opts.body;
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    }
+    if (method === 'POST' && opts.idem !== false) headers['idempotency-key'] ??= opts.idem ?? crypto.randomUUID();
+    const res = await fetch(this.base + p, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers, text };
+  }
+  get<T = any>(p: string, headers?: Record<string, string>) {
+    return this.request<T>('GET', p, headers ? { headers } : {});
+  }
+  post<T = any>(p: string, json: unknown, opts: { idem?: string | false; headers?: Record<string, string> } = {}) {
+    return this.request<T>('POST', p, { json, ...opts });
+  }
+}
+
+/** A pseudonymous worker id as the enterprise would derive it (HMAC-SHA256 of an ID number). */
+export function workerId(seed: string): string {
+  return crypto.createHmac('sha256', 'test-enterprise-key').update(seed).digest('hex');
+}
