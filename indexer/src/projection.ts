@@ -17,6 +17,7 @@ import type {
   LedgerEventEnvelope,
   PermitRecord,
   PermitTransitionPayload,
+  PersonalDataErasedEvent,
   PersonalDataAccessRecord,
   WorkerRecord,
 } from '@compliance-ledger/schema';
@@ -232,8 +233,8 @@ const nothing: Projector = () => [];
  * One entry per event type. Types not listed are kept in the raw `events` table only and counted
  * by the `indexer_events_unprojected_total` metric, so a new chaincode event is visible at once.
  */
-export const projectors: Readonly<Record<string, Projector>> = Object.freeze({
-  HeartbeatRecorded: (e, ctx) => {
+const projectorTable = {
+  HeartbeatRecorded: (e: Envelope, ctx: EventContext) => {
     const h = e.payload as HeartbeatRecord;
     return [
       upsert('heartbeats', ['id'], {
@@ -352,7 +353,27 @@ export const projectors: Readonly<Record<string, Projector>> = Object.freeze({
       }),
     ];
   },
-});
+  PersonalDataErased: (e, ctx) => {
+    const p = e.payload as PersonalDataErasedEvent['payload'];
+    return [
+      insertOnce('personal_data_erasures', ['tx_id', 'subject_kind', 'subject_id'], {
+        tx_id: ctx.txId,
+        subject_kind: p.subject.kind,
+        subject_id: p.subject.id,
+        collection: p.collection,
+        reason: p.reason,
+        erased_by_msp: p.erasedBy.mspId,
+        erased_by_role: p.erasedBy.role,
+        at: e.at,
+        block_number: ctx.blockNumber,
+      }),
+    ];
+  },
+} satisfies Record<string, Projector>;
+
+/** Event types with a projector; test/unit/projection-coverage.ts compares them with the schema's. */
+export type ProjectedEventType = keyof typeof projectorTable;
+export const projectors: Readonly<Record<string, Projector>> = Object.freeze(projectorTable);
 
 export type ProjectionOutcome = 'projected' | 'unknown_type' | 'undecodable';
 

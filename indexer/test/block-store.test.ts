@@ -97,6 +97,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
             syntheticTx(1, [{ type: 'PermitCancelled', payload: { permitNo: 'P-1', action: 'cancel', from: 'gas_tested', to: 'cancelled', permit: permit('P-1', 'cancelled', 3) } }], false),
             syntheticTx(2, [{ type: 'DeviceRegistered', payload: { docType: 'device', deviceId: 'D-1', ownerMsp: 'EnterpriseMSP', siteId: 'S1', areaId: 'Z1', address: '0xabc', kind: 'sensor', status: 'active', registeredBy: actor('EnterpriseMSP'), registeredAt: '2026-11-30T10:00:00Z', statusHistory: [] } }]),
             syntheticTx(3, [{ type: 'BrandNewEvent', payload: {} }]),
+            syntheticTx(4, [{ type: 'PersonalDataErased', payload: { subject: { kind: 'worker', id: 'W-9' }, reason: 'PIPL request', collection: 'enterprisePersonal', erasedBy: actor('EnterpriseMSP') } }]),
           ],
         ],
         4,
@@ -111,6 +112,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(await db('permit_steps').where({ permit_no: 'P-1' }).select('step_index').orderBy('step_index')).to.have.length(2);
       expect(await db('gas_tests').select('test_id')).to.deep.equal([{ test_id: 'P-1-g1' }]);
       expect(await db('devices').select('device_id', 'status')).to.deep.equal([{ device_id: 'D-1', status: 'active' }]);
+      expect(await db('personal_data_erasures').select('subject_id', 'erased_by_msp')).to.deep.equal([{ subject_id: 'W-9', erased_by_msp: 'EnterpriseMSP' }]);
       const invalid = await db('transactions').where({ valid: false }).select('validation_code_name');
       expect(invalid.map((r) => r.validation_code_name)).to.include('MVCC_READ_CONFLICT');
       expect(await store.verifyStoredChain()).to.equal(6);

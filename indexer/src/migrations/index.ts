@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as rawLedger from './001-raw-ledger.js';
 import * as domain from './002-domain.js';
+import * as erasures from './003-personal-data-erasures.js';
 
 interface Migration {
   name: string;
@@ -12,7 +13,7 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [rawLedger, domain];
+const migrations: readonly Migration[] = [rawLedger, domain, erasures];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

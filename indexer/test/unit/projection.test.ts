@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DomainBatch, projectEvent, projectors } from '../../src/projection.js';
-import { PERMIT_EVENT_TYPES } from '@compliance-ledger/schema';
+import { LEDGER_EVENT_TYPES, PERMIT_EVENT_TYPES } from '@compliance-ledger/schema';
 
 const ctx = { blockNumber: 7, txId: 'tx-1' };
 const encode = (type: string, payload: unknown) => Buffer.from(JSON.stringify({ schemaVersion: 1, type, txId: 'tx-1', at: 'x', payload }));
@@ -8,6 +8,10 @@ const encode = (type: string, payload: unknown) => Buffer.from(JSON.stringify({ 
 describe('projection: event type to domain rows (unit)', () => {
   it('has a projector for every permit lifecycle event type of the schema', () => {
     for (const type of Object.values(PERMIT_EVENT_TYPES)) expect(projectors, type).to.have.property(type);
+  });
+
+  it('has a projector for every event type the schema lists at run time', () => {
+    expect(LEDGER_EVENT_TYPES.filter((t) => !(t in projectors))).to.deep.equal([]);
   });
 
   it('projects a heartbeat, and reports unknown types and foreign payloads without failing', () => {
