@@ -22,6 +22,7 @@ import {
   reasonedPermitInput,
   recordGasTestInput,
   registerWorkerInput,
+  registerDeviceInput,
   signOffInput,
   suspendInput,
   workerIdSchema,
@@ -29,7 +30,7 @@ import {
   type Role,
   type TxName,
 } from '@compliance-ledger/schema';
-import { ApiError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { ApiError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import type { Services } from '../services.js';
 import { ledgerRecordSchema, txResultSchema } from './common.js';
@@ -221,6 +222,34 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       errors: ['NOT_FOUND'],
       handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'credential:GetCertificate', { certificateId: ctx.params.certificateId }) }),
     },
+    {
+      method: 'post',
+      path: '/v1/devices',
+      operationId: 'registerDevice',
+      summary: 'Register a site device (gate, camera, sensor) with its signing address',
+      tags: ['enterprise: devices'],
+      auth: true,
+      access: { enterprise: ['admin', 'safety_officer'] },
+      body: registerDeviceInput,
+      tx: 'device:Register',
+      responses: [{ status: 201, description: 'committed; the DeviceRecord', schema: txResultSchema }],
+      errors: ['ALREADY_EXISTS'],
+      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'device:Register', ctx.body)), status: 201 }),
+    },
+    {
+      method: 'get',
+      path: '/v1/devices/{deviceId}',
+      operationId: 'getDevice',
+      summary: 'A device record',
+      tags: ['enterprise: devices'],
+      auth: true,
+      access: ANY,
+      params: z.strictObject({ deviceId: idSchema }),
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'the DeviceRecord', schema: ledgerRecordSchema }],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'device:Get', { deviceId: ctx.params.deviceId }) }),
+    },
   ];
   return routes;
 }
@@ -309,4 +338,3 @@ async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string 
   return submitTx(s, ctx, 'evidence:Record', input);
 }
 
-export { NotFoundError };

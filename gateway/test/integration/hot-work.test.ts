@@ -1,0 +1,215 @@
+/**
+ * A whole hot-work permit through the API, over real HTTP, against the real Fabric network and
+ * PostgreSQL (with the real indexer), and then what regulators and auditors see of it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import { Client, createDatabase, requireNetwork, startTestGateway } from '../support/env.js';
+import { startIndexer, type RunningIndexer } from '../support/indexer.js';
+import { applyBody, iso, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
+import type { RunningGateway } from '../../src/server.js';
+
+describe('gateway: a hot-work permit end to end (real network, Postgres, indexer)', function () {
+  this.timeout(180_000);
+  let gw: RunningGateway;
+  let indexer: RunningIndexer;
+  let cast: Cast;
+  let permitNo: string;
+  let lastBlock = 0;
+  let blockstoreDir: string;
+  const txIds: string[] = [];
+
+  before(async function () {
+    requireNetwork(this);
+    const db = await createDatabase('gw_hotwork');
+    indexer = startIndexer(db);
+    gw = await startTestGateway({ DATABASE_URL: db });
+    blockstoreDir = gw.services.config.GATEWAY_BLOCKSTORE_DIR;
+    cast = await makeCast(new Client(gw.url));
+    await registerCast(cast);
+    permitNo = uniqueId('HW');
+  });
+  after(async () => {
+    await gw?.close();
+    await indexer?.stop();
+  });
+
+  const step = async (client: Client, p: string, body: unknown, status = 200) => {
+    const r = await client.post(p, body);
+    expect(r.status, `${p}: ${r.text}`).to.equal(status);
+    txIds.push(r.body.transactionId);
+    lastBlock = Math.max(lastBlock, r.body.blockNumber);
+    return r.body.record;
+  };
+
+  it('applies, and a replay with the same Idempotency-Key returns the first result without a second transaction', async () => {
+    const body = applyBody(cast, permitNo);
+    const first = await cast.clients.applicant.post('/v1/permits', body, { idem: `apply-${permitNo}` });
+    expect(first.status, first.text).to.equal(201);
+    expect(first.body.record.status).to.equal('applied');
+    txIds.push(first.body.transactionId);
+    const replay = await cast.clients.applicant.post('/v1/permits', body, { idem: `apply-${permitNo}` });
+    expect(replay.status).to.equal(201);
+    expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+    expect(replay.body.transactionId).to.equal(first.body.transactionId);
+    const reused = await cast.clients.applicant.post('/v1/permits', { ...body, description: 'other' }, { idem: `apply-${permitNo}` });
+    expect(reused.status).to.equal(422);
+    expect(reused.body.error.code).to.equal('IDEMPOTENCY_KEY_REUSED');
+    // A new key for the same permit reaches the chaincode, which refuses the duplicate number: 409 with its reason.
+    const dup = await cast.clients.applicant.post('/v1/permits', body);
+    expect(dup.status).to.equal(409);
+    expect(dup.body.error.code).to.equal('ALREADY_EXISTS');
+    expect(dup.body.error.message).to.match(/^ALREADY_EXISTS: /);
+    const now = await cast.clients.applicant.get(`/v1/permits/${permitNo}`);
+    expect(now.body.history).to.have.length(1);
+  });
+
+  it('refuses a step out of order with 409 carrying the chaincode reason', async () => {
+    const r = await cast.clients.pic.post(`/v1/permits/${permitNo}/start`, {});
+    expect(r.status).to.equal(409);
+    expect(r.body.error.code).to.equal('INVALID_STATE');
+    expect(r.body.error.message).to.match(/^INVALID_STATE: /);
+  });
+
+  it('runs risk assessment, gas test, approval, issue, briefing, gate checks, start, suspend, resume, complete, close', async () => {
+    const c = cast.clients;
+    const base = `/v1/permits/${permitNo}`;
+    await step(c.pic, `${base}/risk-assessment`, {
+      confirmations: [
+        { measureId: 'm1', confirmedBy: cast.personInCharge },
+        { measureId: 'm2', confirmedBy: cast.personInCharge },
+      ],
+    });
+    const gas = await step(c.analyst, `${base}/gas-tests`, { testId: `gt-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    expect(gas.status).to.equal('gas_tested');
+    const signed = await step(c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
+    expect(signed.status).to.equal('signed_off');
+    expect((await step(c.approver, `${base}/issue`, {})).status).to.equal('issued');
+    expect((await step(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] })).status).to.equal('briefed');
+    for (const [i, w] of [cast.welder, cast.helper].entries()) {
+      const g = await step(c.gate, `${base}/gate-checks`, { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } }, 201);
+      expect(g.passed).to.equal(true);
+    }
+    expect((await step(c.pic, `${base}/start`, {})).status).to.equal('active');
+    expect((await step(c.pic, `${base}/suspend`, { reason: 'interruption', note: 'lunch' })).status).to.equal('suspended');
+    expect((await step(c.pic, `${base}/resume`, {})).status).to.equal('active');
+    expect((await step(c.pic, `${base}/complete`, { siteRestored: true })).status).to.equal('completed');
+    const closed = await step(c.acceptor, `${base}/close`, { accepted: true, note: 'site clean' });
+    expect(closed.status).to.equal('closed');
+    expect(closed.history.map((h: { action: string }) => h.action)).to.have.length(11);
+  });
+
+  it('uploads evidence (multipart, streamed to IPFS) linked to a step, and lists it', async () => {
+    const content = Buffer.alloc(700_000, 7); // three chunks: a real DAG, not a single raw block
+    content.write('gas meter photo', 0);
+    const form = new FormData();
+    form.set('step', 'gas_test');
+    form.set('capturedAt', iso(Date.now() - 30_000));
+    form.set('deviceId', cast.deviceId);
+    form.set('file', new Blob([content], { type: 'image/jpeg' }), 'meter.jpg');
+    const r = await cast.clients.analyst.request('POST', `/v1/permits/${permitNo}/evidence`, { body: form });
+    // the analyst may record evidence; a closed permit still accepts its trail? The chaincode decides.
+    if (r.status !== 201) expect.fail(`evidence upload: ${r.status} ${r.text}`);
+    const rec = r.body.record;
+    expect(rec.sha256).to.equal((await import('node:crypto')).createHash('sha256').update(content).digest('hex'));
+    expect(rec.sizeBytes).to.equal(content.length);
+    expect(rec.cid).to.match(/^bafy/);
+    txIds.push(r.body.transactionId);
+    lastBlock = Math.max(lastBlock, r.body.blockNumber);
+    const list = await cast.clients.regulator.get(`/v1/permits/${permitNo}/evidence`);
+    expect(list.status).to.equal(200);
+    expect(list.body).to.have.length(1);
+  });
+
+  it('auditor: ledger facts of each step (block, validation code, both orgs endorsed) via qscc', async () => {
+    const r = await cast.clients.auditor.get(`/v1/audit/permits/${permitNo}`);
+    expect(r.status, r.text).to.equal(200);
+    expect(r.body.allValid).to.equal(true);
+    expect(r.body.allEndorsedByBothOrgs).to.equal(true);
+    const t = await cast.clients.auditor.get(`/v1/audit/transactions/${txIds[0]}`);
+    expect(t.status).to.equal(200);
+    expect(t.body).to.include({ transactionId: txIds[0], validationCodeName: 'VALID', creatorMsp: 'EnterpriseMSP', valid: true });
+    expect(t.body.endorsingOrgs).to.deep.equal(['EnterpriseMSP', 'RegulatorMSP']);
+    expect(t.body.blockNumber).to.be.a('number');
+    const missing = await cast.clients.auditor.get(`/v1/audit/transactions/${'0'.repeat(64)}`);
+    expect(missing.status).to.equal(404);
+  });
+
+  it('auditor: the evidence check re-reads IPFS and matches, then detects tampered content', async () => {
+    const ok = await cast.clients.auditor.get(`/v1/audit/permits/${permitNo}/evidence-check`);
+    expect(ok.status, ok.text).to.equal(200);
+    expect(ok.body.ok).to.equal(true);
+    expect(ok.body.checks[0]).to.include({ sha256Matches: true, cidMatches: true });
+    // Tamper with one stored leaf block on disk.
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name)));
+    };
+    walk(blockstoreDir);
+    const leaf = files.find((f) => fs.statSync(f).size === 262_144)!;
+    const bytes = fs.readFileSync(leaf);
+    bytes[100] = bytes[100]! ^ 0xff;
+    fs.writeFileSync(leaf, bytes);
+    const bad = await cast.clients.auditor.get(`/v1/audit/permits/${permitNo}/evidence-check`);
+    expect(bad.status).to.equal(200);
+    expect(bad.body.ok).to.equal(false);
+    expect(bad.body.checks[0].sha256Matches).to.equal(false);
+    expect(bad.body.checks[0].cidMatches).to.equal(false);
+  });
+
+  it('regulator: permits with filters, sorting and pagination once the indexer caught up', async () => {
+    await indexer.waitForBlock(lastBlock);
+    const r = await cast.clients.regulator.get(`/v1/regulator/permits?site=${cast.siteId}&type=hot_work&state=closed&sort=applied_at&order=asc&limit=10`);
+    expect(r.status, r.text).to.equal(200);
+    expect(r.body.total).to.equal(1);
+    expect(r.body.items[0]).to.include({ permitNo, status: 'closed', operationType: 'hot_work', level: '2', orgMsp: 'EnterpriseMSP' });
+    const none = await cast.clients.regulator.get(`/v1/regulator/permits?site=${cast.siteId}&state=active`);
+    expect(none.body.total).to.equal(0);
+    const page = await cast.clients.regulator.get(`/v1/regulator/permits?limit=1&offset=0&sort=permit_no`);
+    expect(page.body.items).to.have.length(1);
+    expect(page.body.total).to.be.greaterThan(0);
+  });
+
+  it("regulator: the permit's timeline with sign-offs, gas tests, gate checks and evidence", async () => {
+    const r = await cast.clients.regulator.get(`/v1/regulator/permits/${permitNo}/timeline`);
+    expect(r.status, r.text).to.equal(200);
+    const kinds = new Set(r.body.events.map((e: { kind: string }) => e.kind));
+    for (const k of ['step', 'sign_off', 'gas_test', 'gate_check', 'evidence']) expect(kinds.has(k), k).to.equal(true);
+    expect(r.body.evidence).to.have.length(1);
+    const missing = await cast.clients.regulator.get(`/v1/regulator/permits/NO-SUCH-PERMIT/timeline`);
+    expect(missing.status).to.equal(404);
+    expect(missing.body.error.code).to.equal('NOT_FOUND');
+  });
+
+  it('regulator: alarms, KPIs, monthly report as JSON and CSV, expiring certificates', async () => {
+    const alarms = await cast.clients.regulator.get('/v1/regulator/alarms?limit=5');
+    expect(alarms.status, alarms.text).to.equal(200);
+    expect(alarms.body).to.have.property('responseTime');
+    const kpis = await cast.clients.regulator.get('/v1/regulator/kpis');
+    expect(kpis.status, kpis.text).to.equal(200);
+    expect(kpis.body.trainingCoverage.activeWorkers).to.be.greaterThan(0);
+    expect(kpis.body.permitsByTypeAndState.some((p: { operationType: string; status: string }) => p.operationType === 'hot_work' && p.status === 'closed')).to.equal(true);
+    const month = new Date().toISOString().slice(0, 7);
+    const json = await cast.clients.regulator.get(`/v1/regulator/reports/monthly?month=${month}`);
+    expect(json.status).to.equal(200);
+    expect(json.body.permitsTotal).to.be.greaterThan(0);
+    const csv = await cast.clients.regulator.get(`/v1/regulator/reports/monthly?month=${month}&format=csv`);
+    expect(csv.status).to.equal(200);
+    expect(csv.headers.get('content-type')).to.match(/^text\/csv/);
+    expect(csv.text.split('\n')[0]).to.equal('section,key,value');
+    expect(csv.text).to.match(/permits,hot_work\/2\/closed,\d+/);
+    const exp = await cast.clients.regulator.get('/v1/certificates-expiring?days=3650');
+    expect(exp.status).to.equal(200);
+    expect(exp.body.total).to.be.greaterThan(0);
+  });
+
+  it('regulator endpoints refuse enterprise users (403) and everyone unauthenticated (401)', async () => {
+    const r = await cast.clients.applicant.get('/v1/regulator/kpis');
+    expect(r.status).to.equal(403);
+    expect(r.body.error.code).to.equal('FORBIDDEN');
+    const anon = await new Client(gw.url).get('/v1/regulator/kpis');
+    expect(anon.status).to.equal(401);
+    expect(anon.body.error.code).to.equal('UNAUTHENTICATED');
+  });
+});
