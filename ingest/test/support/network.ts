@@ -144,6 +144,47 @@ export class LedgerClient {
     return JSON.parse(decoder.decode(await this.contract(contract).submitTransaction(fn, JSON.stringify(input)))) as T;
   }
 
+  /** Submits and waits for the commit; returns the block and transaction id as well. */
+  async submitCommitted<T = unknown>(tx: string, input: unknown): Promise<{ result: T; blockNumber: bigint; txId: string }> {
+    const [contract, fn] = tx.split(':') as [string, string];
+    const submitted = await this.contract(contract).submitAsync(fn, { arguments: [JSON.stringify(input)] });
+    const status = await submitted.getStatus();
+    if (!status.successful) throw new Error(`${tx} invalid at commit, code ${status.code}`);
+    return { result: JSON.parse(decoder.decode(submitted.getResult())) as T, blockNumber: status.blockNumber, txId: status.transactionId };
+  }
+
+  /**
+   * Counts `AlarmRecorded` events of one site per alarm id, from `startBlock` up to the
+   * transaction `untilTxId` (a marker committed after everything of interest), from the blocks
+   * themselves: a count above 1 would be an alarm committed twice.
+   */
+  async alarmRecordings(siteId: string, startBlock: bigint, untilTxId: string, timeoutMs = 60_000): Promise<Map<string, number>> {
+    const events = await this.gateway.getNetwork(this.profile.channel).getChaincodeEvents(this.profile.chaincode, { startBlock });
+    const counts = new Map<string, number>();
+    const timer = setTimeout(() => events.close(), timeoutMs);
+    let reached = false;
+    try {
+      for await (const event of events) {
+        if (event.eventName === 'AlarmRecorded') {
+          const body = JSON.parse(decoder.decode(event.payload)) as { payload: { alarm: AlarmRecord } };
+          const a = body.payload.alarm;
+          if (a.siteId === siteId) counts.set(a.alarmId, (counts.get(a.alarmId) ?? 0) + 1);
+        }
+        if (event.transactionId === untilTxId) {
+          reached = true;
+          break;
+        }
+      }
+    } catch (err) {
+      if (!reached) throw new Error(`chaincode events ended before the marker transaction: ${String(err)}`);
+    } finally {
+      clearTimeout(timer);
+      events.close();
+    }
+    if (!reached) throw new Error(`timed out reading chaincode events up to ${untilTxId}`);
+    return counts;
+  }
+
   async evaluate<T = unknown>(tx: string, input: unknown): Promise<T> {
     const [contract, fn] = tx.split(':') as [string, string];
     return JSON.parse(decoder.decode(await this.contract(contract).evaluateTransaction(fn, JSON.stringify(input)))) as T;
@@ -222,11 +263,15 @@ export function enrollCast(profile: ConnectionProfile): Cast {
   };
 }
 
-/** Registers devices (admin) with their ethers addresses, unless already registered. */
+/**
+ * Registers devices (admin) with their ethers addresses, unless already registered. Returns the
+ * block of the last registration (0n when there was none).
+ */
 export async function registerDevices(
   admin: LedgerClient,
   devices: { deviceId: string; siteId: string; areaId: string; address: string; kind: 'camera' | 'sensor' | 'gate' }[],
-): Promise<void> {
+): Promise<bigint> {
+  let block = 0n;
   for (const d of devices) {
     try {
       await admin.evaluate('device:Get', { deviceId: d.deviceId });
@@ -234,8 +279,9 @@ export async function registerDevices(
     } catch {
       // not registered yet
     }
-    await admin.submit('device:Register', d);
+    block = (await admin.submitCommitted('device:Register', d)).blockNumber;
   }
+  return block;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
