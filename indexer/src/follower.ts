@@ -127,6 +127,8 @@ export class Follower {
     const queue: ParsedBlock[] = [];
     let pumpError: unknown;
     let pumpDone = false;
+    // Set when this stream is being abandoned: the pump must not wait for a writer that is gone.
+    let abandoned = false;
     let wakePump: (() => void) | undefined;
     const wake = () => {
       const w = this.wakeWriter;
@@ -146,10 +148,10 @@ export class Follower {
           queue.push(parsed);
           this.metrics.setChainHeight(parsed.number + 1);
           wake();
-          while (queue.length >= this.options.queueMaxBlocks && !this.stopped) {
+          while (queue.length >= this.options.queueMaxBlocks && !this.stopped && !abandoned) {
             await new Promise<void>((r) => (wakePump = r));
           }
-          if (this.stopped) break;
+          if (this.stopped || abandoned) break;
         }
       } catch (err) {
         pumpError = err;
@@ -178,6 +180,7 @@ export class Follower {
         if (this.reachedStop(this.metrics.state.lastBlock)) return;
       }
     } finally {
+      abandoned = true;
       stream.close();
       this.stream = undefined;
       const w = wakePump as (() => void) | undefined;

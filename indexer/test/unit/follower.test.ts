@@ -1,0 +1,110 @@
+/**
+ * The follower's loop against a scripted block source (serving real captured blocks 0..3) and
+ * PGlite: recovery from a failed write with a full queue (no hang, nothing lost), and the lag
+ * figures it derives from the chain height.
+ */
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { pino } from 'pino';
+import type { common } from '@hyperledger/fabric-protos';
+import { BlockStore } from '../../src/block-store.js';
+import type { ParsedBlock } from '../../src/block-parser.js';
+import type { BlockSource, BlockStream } from '../../src/fabric-source.js';
+import { Follower } from '../../src/follower.js';
+import { IndexerMetrics } from '../../src/metrics.js';
+import { createPglite } from '../support/database.js';
+import { fixtureBlock } from '../support/fixtures.js';
+import { lastIndexedBlock } from '../support/indexer.js';
+
+/** Serves fixture blocks from `start` to 3, then waits (like a live stream) until closed. */
+function scriptedSource(height: number, blockTimeMs: number): BlockSource & { opened: number[] } {
+  const opened: number[] = [];
+  return {
+    opened,
+    async blocks(start) {
+      opened.push(start);
+      let closed = false;
+      let release: (() => void) | undefined;
+      const stream: BlockStream = {
+        close() {
+          closed = true;
+          release?.();
+        },
+        async *[Symbol.asyncIterator](): AsyncGenerator<common.Block> {
+          for (let n = start; n <= 3 && !closed; n++) yield fixtureBlock(n);
+          if (!closed) await new Promise<void>((r) => (release = r));
+        },
+      };
+      return stream;
+    },
+    async chainInfo() {
+      return { height, currentBlockHash: Buffer.alloc(32) };
+    },
+    async blockTime() {
+      return blockTimeMs;
+    },
+    close() {},
+  };
+}
+
+class FlakyStore extends BlockStore {
+  failuresLeft: number;
+  constructor(db: Knex, failures: number) {
+    super(db);
+    this.failuresLeft = failures;
+  }
+  override async writeBatch(blocks: readonly ParsedBlock[]) {
+    if (blocks[0]!.number >= 1 && this.failuresLeft > 0) {
+      this.failuresLeft -= 1;
+      throw new Error('connection terminated unexpectedly');
+    }
+    return super.writeBatch(blocks);
+  }
+}
+
+const options = { batchMaxBlocks: 1, batchMaxTxs: 100, queueMaxBlocks: 1, retryMinMs: 10, retryMaxMs: 50, chainPollMs: 20 };
+
+describe('follower loop with a scripted source (unit, PGlite)', () => {
+  let db: Knex;
+  beforeEach(async () => {
+    db = await createPglite();
+  });
+  afterEach(async () => {
+    await db.destroy();
+  });
+
+  it('recovers from failed writes with a full queue and resumes at the checkpoint', async () => {
+    const source = scriptedSource(4, Date.now());
+    const metrics = new IndexerMetrics();
+    const follower = new Follower(new FlakyStore(db, 2), source, metrics, pino({ level: 'silent' }), { ...options, stopAtBlock: 3 });
+    await follower.run();
+    expect(await lastIndexedBlock(db)).to.equal(3);
+    expect(source.opened).to.deep.equal([0, 1, 1]);
+    const restarts = (await metrics.restarts.get()).values.find((v) => v.labels.cause === 'postgres');
+    expect(restarts?.value).to.equal(2);
+    expect(await new BlockStore(db).verifyStoredChain()).to.equal(4);
+  });
+
+  it('reports lag in blocks and seconds from the chain height and the oldest unindexed block', async () => {
+    const source = scriptedSource(10, Date.now() - 5000);
+    const metrics = new IndexerMetrics();
+    const follower = new Follower(new BlockStore(db), source, metrics, pino({ level: 'silent' }), options);
+    const done = follower.run();
+    const deadline = Date.now() + 5000;
+    while ((metrics.state.lastBlock < 3 || (metrics.state.lagSeconds ?? 0) < 4.5) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    follower.stop();
+    await done;
+    expect(metrics.state).to.include({ lastBlock: 3, chainHeight: 10, lagBlocks: 6 });
+    expect(metrics.state.lagSeconds).to.be.within(4.5, 7);
+  });
+
+  it('stops promptly while waiting for the next block', async () => {
+    const follower = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), new IndexerMetrics(), pino({ level: 'silent' }), options);
+    const done = follower.run();
+    while ((await lastIndexedBlock(db)) < 3) await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    follower.stop();
+    await done;
+    expect(Date.now() - t0).to.be.lessThan(1000);
+  });
+});
