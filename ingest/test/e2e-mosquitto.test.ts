@@ -12,7 +12,7 @@ import { connectPublisher, runSimulation } from '../src/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../src/site-layout.js';
 import { topicFor } from '../src/topics.js';
 import { LedgerDouble } from './helpers/ledger-doubles.js';
-import { Mosquitto } from './helpers/mosquitto.js';
+import { startTestBroker, type TestBroker } from './helpers/broker.js';
 import { sharedModel } from './helpers/pipeline.js';
 import { tempDir, waitFor } from './helpers/temp.js';
 
@@ -21,7 +21,9 @@ const T0 = Date.parse('2026-11-30T02:00:00Z'); // 10:00 at the site, aligned to 
 describe('end to end over a real Mosquitto', function () {
   this.timeout(120_000);
   const layout = defaultLayout();
-  let broker: Mosquitto;
+  let broker: TestBroker;
+  // Its own topic root: on the shared broker of `npm test`, sessions of other runs never see these messages.
+  const topicRoot = `ingest-e2e-${randomUUID().slice(0, 8)}`;
   let dir: ReturnType<typeof tempDir>;
   let keysPath: string;
   let keyring: DeviceKeyring;
@@ -29,9 +31,8 @@ describe('end to end over a real Mosquitto', function () {
   let accepted: StandardMessage[];
 
   before(async function () {
-    if (!Mosquitto.available()) throw new Error('mosquitto is not installed: apt-get install -y mosquitto');
     dir = tempDir('ingest-e2e-');
-    broker = await Mosquitto.start(dir.path);
+    broker = await startTestBroker(dir.path);
     keysPath = join(dir.path, 'keys.json');
     writeKeyFile(keysPath, generateKeyFile(layoutDeviceIds(layout)));
     keyring = DeviceKeyring.load(keysPath);
@@ -62,6 +63,7 @@ describe('end to end over a real Mosquitto', function () {
       INGEST_KEY_FILE: keysPath,
       INGEST_HTTP_PORT: '0',
       INGEST_LOG_LEVEL: 'silent',
+      INGEST_TOPIC_ROOT: topicRoot,
       ...extra,
     });
     service = await startIngest(config, { onAccepted: (m) => accepted.push(m), ...(ledger ? { ledger } : {}) });
@@ -70,7 +72,7 @@ describe('end to end over a real Mosquitto', function () {
 
   it('gas-leak scenario from the simulator ends as a signed grade I alarm in the outbox', async () => {
     const s = await start({ INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true });
+    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot });
     await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
     expect(s.deadLetters.readAll()).to.deep.equal([]);
 
@@ -109,7 +111,7 @@ describe('end to end over a real Mosquitto', function () {
 
   it('guardian-absent scenario carries the clip CID of the detection', async () => {
     const s = await start();
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: true });
+    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: true, topicRoot });
     await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
     const alarm = s.outbox.pending().find((e) => e.alarm.fields.kind === 'behaviour.guardian_absent')?.alarm;
     expect(alarm, 'a guardian_absent alarm').to.not.equal(undefined);
@@ -123,8 +125,8 @@ describe('end to end over a real Mosquitto', function () {
 
   it('vendor payloads (gasmon, visionbox) go through their adapters to the same alarms', async () => {
     const s = await start();
-    const leak = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: false, vendorPayloads: true });
-    const guardian = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0 + 3_600_000, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: false, vendorPayloads: true });
+    const leak = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: false, vendorPayloads: true, topicRoot });
+    const guardian = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0 + 3_600_000, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: false, vendorPayloads: true, topicRoot });
     await waitFor(handledAll([...leak, ...guardian]), 20_000, 'every vendor message to be handled');
     expect(s.deadLetters.readAll()).to.deep.equal([]);
     expect(accepted.some((m) => m.messageId === 'gas-tank-farm-1')).to.equal(true);
@@ -157,7 +159,7 @@ describe('end to end over a real Mosquitto', function () {
     let restarted: Promise<void> | undefined;
     let handledWhenRestarting = -1;
     const publishes = messages.map((m) =>
-      publisher.publishAsync(topicFor('ledger', { ...m, channel: m.kind }), JSON.stringify(m), { qos: 1 }).then(() => {
+      publisher.publishAsync(topicFor(topicRoot, { ...m, channel: m.kind }), JSON.stringify(m), { qos: 1 }).then(() => {
         acked++;
         if (acked === 300) {
           handledWhenRestarting = accepted.length;
@@ -201,7 +203,7 @@ describe('end to end over a real Mosquitto', function () {
     service = undefined;
 
     // Ingest is away: the gas leak happens now.
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true });
+    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot });
     const s = await start(identity);
     await waitFor(handledAll(sent), 20_000, 'the queued messages after the restart');
     expect(s.outbox.pending().some((e) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion')).to.equal(true);
@@ -211,7 +213,7 @@ describe('end to end over a real Mosquitto', function () {
     const ledger = new LedgerDouble();
     ledger.down = true;
     const s = await start({ INGEST_RETRY_INITIAL_MS: '10', INGEST_RETRY_MAX_MS: '50' }, ledger);
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'oxygen-deficiency', startMs: T0, ticks: 45, tickMs: 1000, seed: 4, fast: true, sign: true });
+    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'oxygen-deficiency', startMs: T0, ticks: 45, tickMs: 1000, seed: 4, fast: true, sign: true, topicRoot });
     await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
     const queued = s.outbox.pending().map((e) => e.alarm.fields.alarmId);
     expect(queued.length).to.be.greaterThan(0);
@@ -232,7 +234,7 @@ describe('end to end over a real Mosquitto', function () {
     const s = await start({ INGEST_MQTT_URL: '', INGEST_EMBEDDED_MQTT_PORT: '0' });
     expect(s.brokerUrl).to.match(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(s.brokerUrl).to.not.equal(broker.url);
-    const sent = await runSimulation({ url: s.brokerUrl, keyring, layout, scenario: 'oxygen-deficiency', startMs: T0, ticks: 30, tickMs: 1000, seed: 2, fast: true, sign: true });
+    const sent = await runSimulation({ url: s.brokerUrl, keyring, layout, scenario: 'oxygen-deficiency', startMs: T0, ticks: 30, tickMs: 1000, seed: 2, fast: true, sign: true, topicRoot });
     await waitFor(handledAll(sent), 20_000, 'every message through the embedded broker');
     const oxygen = s.outbox.pending().find((e) => e.alarm.fields.kind === 'oxygen_out_of_range');
     expect(oxygen?.alarm.fields).to.deep.include({ areaId: 'reactor-3', grade: 1, deviceId: 'gas-reactor-3' });
