@@ -1,6 +1,7 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { LedgerContract } from './ledger-contract';
 import {
+  ENTERPRISE_MSP,
   ENTERPRISE_PRIVATE_COLLECTION,
   LIVE_PERMIT_STATUSES,
   TRANSIENT_KEY,
@@ -46,6 +47,26 @@ function readTransient<S extends z.ZodType>(ctx: Context, name: string, schema: 
     throw new ValidationError(`fix transient "${name}": ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
   }
   return r.data;
+}
+
+/**
+ * Personal data is handled by the enterprise's own peers only. A peer's MSP id reaches the
+ * chaincode when its chaincode server runs with CORE_PEER_LOCALMSPID (one server per org); then
+ * any other org's peer refuses, so a client that sends transient personal data to the
+ * regulator's peer gets FORBIDDEN instead of an endorsement. A server shared by the peers of
+ * both orgs has no such variable and cannot tell: clients must then endorse these transactions
+ * on EnterpriseMSP only (the chaincode README says how).
+ */
+function assertEnterprisePeer(ctx: Context): void {
+  let peerMsp: string;
+  try {
+    peerMsp = ctx.stub.getMspID();
+  } catch {
+    return;
+  }
+  if (peerMsp !== ENTERPRISE_MSP) {
+    throw new ForbiddenError(`personal data is handled only by ${ENTERPRISE_MSP} peers, not by this ${peerMsp} peer; endorse with endorsingOrganizations [${ENTERPRISE_MSP}]`);
+  }
 }
 
 async function hasPrivate(ctx: Context, k: string): Promise<boolean> {
@@ -99,6 +120,7 @@ export class CredentialContract extends LedgerContract {
   async StoreWorkerPersonalData(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
       const { data: d } = enter(ctx, 'credential:StoreWorkerPersonalData', input);
+      assertEnterprisePeer(ctx);
       const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreWorkerPersonalData']);
       await loadWorker(ctx, d.workerId);
       await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.workerPersonal, [d.workerId]), toBytes(personal));
@@ -143,6 +165,7 @@ export class CredentialContract extends LedgerContract {
   async StoreCertificateNumber(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
       const { data: d } = enter(ctx, 'credential:StoreCertificateNumber', input);
+      assertEnterprisePeer(ctx);
       const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreCertificateNumber']);
       await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
       await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.certificatePersonal, [d.certificateId]), toBytes(personal));
@@ -263,6 +286,7 @@ export class CredentialContract extends LedgerContract {
   async ErasePersonalData(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
       const { actor, data: d } = enter(ctx, 'credential:ErasePersonalData', input);
+      assertEnterprisePeer(ctx);
       const k = d.subject.kind === 'worker' ? key(ctx, KEYS.workerPersonal, [d.subject.id]) : key(ctx, KEYS.certificatePersonal, [d.subject.id]);
       if (!(await hasPrivate(ctx, k))) throw new NotFoundError(`no personal data stored for ${d.subject.kind} ${d.subject.id}`);
       await ctx.stub.purgePrivateData(ENTERPRISE_PRIVATE_COLLECTION, k);
@@ -298,6 +322,7 @@ export class CredentialContract extends LedgerContract {
   async ReadPersonalData(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
       const { actor, data: d } = enter(ctx, 'credential:ReadPersonalData', input);
+      assertEnterprisePeer(ctx);
       const access = await getJson<PersonalDataAccessRecord>(ctx, key(ctx, KEYS.personalDataAccess, [d.accessId]));
       if (access === undefined) throw new ForbiddenError(`log the access first with LogPersonalDataAccess (access ${d.accessId} not found)`);
       if (access.accessor.certificateId !== actor.certificateId) throw new ForbiddenError('the access was logged by another identity');

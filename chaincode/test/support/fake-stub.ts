@@ -125,6 +125,12 @@ export class FakeStub {
   getFunctionAndParameters() {
     return { fcn: this.fcn, params: this.args };
   }
+  /** As fabric-shim: the executing peer's MSP id from the chaincode process's environment. */
+  getMspID(): string {
+    const msp = process.env.CORE_PEER_LOCALMSPID;
+    if (msp === undefined) throw new Error('CORE_PEER_LOCALMSPID is unset in chaincode process');
+    return msp;
+  }
 
   // ------------------------------------------------------------- public state
   async getState(key: string): Promise<Uint8Array> {

@@ -5,7 +5,7 @@
  */
 import * as crypto from 'node:crypto';
 import { expect } from 'chai';
-import { common } from '@hyperledger/fabric-protos';
+import { common, msp, peer } from '@hyperledger/fabric-protos';
 import {
   parseErrorCode,
   type ConnectionProfile,
@@ -163,6 +163,21 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
 export const DAY = 24 * HOUR;
+
+/** The validation code of a committed transaction and the MSP ids that endorsed it, through qscc. */
+export async function endorsementOf(conn: OrgConnection, channel: string, txId: string): Promise<{ validationCode: number; endorsers: string[] }> {
+  const qscc = conn.gateway.getNetwork(channel).getContract('qscc');
+  const processed = peer.ProcessedTransaction.deserializeBinary(await qscc.evaluateTransaction('GetTransactionByID', channel, txId));
+  const payload = common.Payload.deserializeBinary(processed.getTransactionenvelope()!.getPayload_asU8());
+  const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
+  const action = peer.ChaincodeActionPayload.deserializeBinary(tx.getActionsList()[0]!.getPayload_asU8());
+  const endorsers = action
+    .getAction()!
+    .getEndorsementsList()
+    .map((e) => msp.SerializedIdentity.deserializeBinary(e.getEndorser_asU8()).getMspid())
+    .sort();
+  return { validationCode: processed.getValidationcode(), endorsers };
+}
 
 /** Reads the chain info through qscc: height of the channel. */
 export async function heightOf(conn: OrgConnection, channel: string): Promise<bigint> {

@@ -162,6 +162,34 @@ describe('privacy: personal fields never reach public state', () => {
     expect(JSON.stringify(h.ledger.blocks).includes(NAME)).to.equal(false);
   });
 
+  // Found on the real network: a client that names the regulator among the endorsing orgs sends
+  // the transient personal data to the regulator's peer, which executes and endorses it.
+  it('a chaincode server that knows its peer refuses personal data on any peer but the enterprise\'s', async () => {
+    const saved = process.env.CORE_PEER_LOCALMSPID;
+    try {
+      const h = fresh();
+      await seed(h);
+      const personal = { personal: { name: NAME, idNumber: ID_NUMBER, salt: SALT } };
+      process.env.CORE_PEER_LOCALMSPID = 'RegulatorMSP';
+      const m = await h.fails('FORBIDDEN', 'credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 }, personal);
+      expect(m).to.contain('EnterpriseMSP peers');
+      await h.fails('FORBIDDEN', 'credential', 'StoreCertificateNumber', who.officer, { certificateId: 'cert-w1' }, { personal: { certificateNo: CERT_NO, salt: SALT } });
+      await h.fails('FORBIDDEN', 'credential', 'ErasePersonalData', who.officer, { subject: { kind: 'worker', id: W1 }, reason: 'x' });
+      process.env.CORE_PEER_LOCALMSPID = 'EnterpriseMSP';
+      await h.ok('credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 }, personal);
+      await h.ok('credential', 'LogPersonalDataAccess', who.officer, { accessId: 'acc-p', subject: { kind: 'worker', id: W1 }, purpose: 'Identity check' });
+      expect(await h.read('credential', 'ReadPersonalData', who.officer, { accessId: 'acc-p' })).to.include({ name: NAME });
+      process.env.CORE_PEER_LOCALMSPID = 'RegulatorMSP';
+      expect((await h.evaluate('credential', 'ReadPersonalData', who.officer, { accessId: 'acc-p' })).error?.message).to.match(/^FORBIDDEN: /);
+      // a shared server (no CORE_PEER_LOCALMSPID) cannot tell and leaves it to the client
+      delete process.env.CORE_PEER_LOCALMSPID;
+      await h.ok('credential', 'StoreCertificateNumber', who.officer, { certificateId: 'cert-w1' }, { personal: { certificateNo: CERT_NO, salt: SALT } });
+    } finally {
+      if (saved === undefined) delete process.env.CORE_PEER_LOCALMSPID;
+      else process.env.CORE_PEER_LOCALMSPID = saved;
+    }
+  });
+
   it('erasure purges the private value and leaves a public trace without personal fields', async () => {
     const h = fresh();
     await storeAll(h);

@@ -1,0 +1,219 @@
+/**
+ * Personal data on the real network. Names, ID numbers, phones and certificate numbers travel in
+ * the transient map into the enterprise's implicit collection `_implicit_org_EnterpriseMSP`,
+ * under the chaincode's AND(Enterprise, Regulator) endorsement policy. What Fabric 3.1 does:
+ *
+ * - a transaction that writes only that collection is validated against the collection's own
+ *   endorsement policy, which for an implicit collection is the org's
+ *   `/Channel/Application/Enterprise/Endorsement` (OR('EnterpriseMSP.peer')): the enterprise's
+ *   endorsement alone makes it valid;
+ * - the enterprise's gateway, seeing transient data, endorses on its own org first and then only
+ *   on members of the collections written: without any option the regulator's peer never sees
+ *   the data. Naming `endorsingOrganizations: ['EnterpriseMSP']` does the same explicitly, and
+ *   also from another org's gateway.
+ *
+ * Then every block of the channel is read (qscc GetBlockByNumber), parsed with
+ * @hyperledger/fabric-protos, and searched for the names, ID numbers, phones, certificate
+ * numbers, salts and face template used here.
+ */
+import { expect } from 'chai';
+import * as crypto from 'node:crypto';
+import { Wallet } from 'ethers';
+import { ENTERPRISE_PRIVATE_COLLECTION, type ConnectionProfile } from '@compliance-ledger/schema';
+import { requireNetwork, uniqueId } from '../support/network';
+import { readAllBlocks } from '../support/blocks';
+import { Cast, endorsementOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+
+const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴'];
+const GIVEN = ['建', '国', '伟', '芳', '娜', '秀', '英', '敏', '静', '丽', '强', '磊', '军', '洋', '勇', '艳', '杰', '涛', '明', '超'];
+const pick = <T>(a: T[]) => a[crypto.randomInt(a.length)]!;
+const randomName = () => pick(SURNAMES) + pick(GIVEN) + pick(GIVEN) + pick(GIVEN);
+const salt = () => crypto.randomBytes(24).toString('base64');
+/** The bytes the chaincode writes: canonical JSON, keys sorted. */
+const canonical = (o: Record<string, string>) => Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)))), 'utf8');
+
+describe('network: personal data only in the enterprise implicit collection, never in a block (real Fabric)', function () {
+  this.timeout(600_000);
+  let profile: ConnectionProfile;
+  let cast: Cast;
+  let officer: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, gate: Party, admin: Party, regulator: Party;
+
+  const id1 = randomIdNumber();
+  const id2 = randomIdNumber();
+  const people = [
+    { idNumber: id1, name: randomName(), phone: `139${crypto.randomInt(1e7, 1e8)}`, salt: salt() },
+    { idNumber: id2, name: randomName(), phone: `138${crypto.randomInt(1e7, 1e8)}`, salt: salt() },
+  ];
+  const W1 = workerIdOf(id1);
+  const W2 = workerIdOf(id2);
+  const GUARDIAN = workerIdOf(randomIdNumber());
+  const PIC = workerIdOf(randomIdNumber());
+  // The certificate number is often the ID number itself.
+  const certificateNo = { certificateNo: id1, salt: salt() };
+  const faceTemplate = crypto.randomBytes(512);
+  const site = uniqueId('site');
+  const zone = 'gate-3';
+  const workUnit = 'unit-privacy';
+  const permitNo = uniqueId('CS-P');
+  const certificateId = uniqueId('cert');
+  const gateId = uniqueId('gate');
+  const privateTxIds: string[] = [];
+
+  before(function () {
+    profile = requireNetwork(this);
+    cast = new Cast(profile);
+    officer = cast.person('pv-officer', 'enterprise', 'credential_officer');
+    applicant = cast.person('pv-applicant', 'enterprise', 'applicant');
+    pic = cast.person('pv-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
+    analyst = cast.person('pv-analyst', 'enterprise', 'gas_analyst');
+    approver = cast.person('pv-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    gate = cast.person('pv-gate', 'enterprise', 'device_gateway');
+    admin = cast.person('pv-admin', 'enterprise', 'admin');
+    regulator = cast.person('pv-regulator', 'regulator', 'regulator');
+  });
+  after(() => cast?.close());
+
+  it('stores personal data by transient data; the gateway endorses on the enterprise alone and the transaction is valid', async () => {
+    for (const w of [W1, W2, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+
+    // No option: the enterprise's gateway protects transient data by itself.
+    const byDefault = await officer.submit('credential:StoreWorkerPersonalData', { workerId: W1 }, { transient: { personal: people[0] } });
+    expect(byDefault.value).to.deep.equal({ workerId: W1, collection: ENTERPRISE_PRIVATE_COLLECTION });
+    expect(await endorsementOf(regulator.conn, profile.channel, byDefault.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP'] });
+    privateTxIds.push(byDefault.txId);
+
+    // Explicitly, as the gateway service should (it also protects a client of another org's gateway).
+    const explicit = await officer.submit('credential:StoreWorkerPersonalData', { workerId: W2 }, { transient: { personal: people[1] }, endorsingOrganizations: ['EnterpriseMSP'] });
+    expect(await endorsementOf(regulator.conn, profile.channel, explicit.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP'] });
+    privateTxIds.push(explicit.txId);
+
+    const now = Date.now();
+    await officer.submit('credential:AddCertificate', {
+      certificateId,
+      workerId: W1,
+      category: 'confined_space',
+      item: '有限空间作业',
+      authority: 'Provincial emergency management department',
+      validFrom: iso(now - 100 * 24 * HOUR),
+      validUntil: iso(now + 1000 * 24 * HOUR),
+      reviewDue: iso(now + 500 * 24 * HOUR),
+      scanSha256: crypto.createHash('sha256').update('scan').digest('hex'),
+    });
+    const cert = await officer.submit('credential:StoreCertificateNumber', { certificateId }, { transient: { personal: certificateNo }, endorsingOrganizations: ['EnterpriseMSP'] });
+    expect(await endorsementOf(regulator.conn, profile.channel, cert.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP'] });
+    privateTxIds.push(cert.txId);
+
+    // The regulator sees that the data exists (from the hash), never the data.
+    expect(await regulator.evaluate('credential:GetWorker', { workerId: W1 })).to.include({ personalDataStored: true });
+    expect(await regulator.evaluate('credential:GetCertificate', { certificateId })).to.include({ numberStored: true });
+    await regulator.evaluateRefused('FORBIDDEN', 'credential:ReadPersonalData', { accessId: 'x' });
+  });
+
+  it('reads it back on the enterprise peer after a logged access, and erases it (purge) on request', async () => {
+    const accessId = uniqueId('acc');
+    await officer.submit('credential:LogPersonalDataAccess', { accessId, subject: { kind: 'worker', id: W1 }, purpose: 'Identity check for the gate incident' });
+    expect(await officer.evaluate('credential:ReadPersonalData', { accessId })).to.deep.equal(people[0]);
+    const certAccess = uniqueId('acc');
+    await officer.submit('credential:LogPersonalDataAccess', { accessId: certAccess, subject: { kind: 'certificate', id: certificateId }, purpose: 'Authority verification' });
+    expect(await officer.evaluate('credential:ReadPersonalData', { accessId: certAccess })).to.deep.equal(certificateNo);
+
+    const erased = await officer.submit('credential:ErasePersonalData', { subject: { kind: 'worker', id: W2 }, reason: 'Worker left; erasure requested' }, { endorsingOrganizations: ['EnterpriseMSP'] });
+    expect(await endorsementOf(regulator.conn, profile.channel, erased.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP'] });
+    privateTxIds.push(erased.txId);
+    expect(await regulator.evaluate('credential:GetWorker', { workerId: W2 })).to.include({ personalDataStored: false });
+    const again = uniqueId('acc');
+    await officer.submit('credential:LogPersonalDataAccess', { accessId: again, subject: { kind: 'worker', id: W2 }, purpose: 'After erasure' });
+    await officer.evaluateRefused('NOT_FOUND', 'credential:ReadPersonalData', { accessId: again });
+    await officer.refused('NOT_FOUND', 'credential:ErasePersonalData', { subject: { kind: 'worker', id: W2 }, reason: 'again' }, { endorsingOrganizations: ['EnterpriseMSP'] });
+  });
+
+  it('a gate check records the face match score, the device and a hash of the template, never the template', async () => {
+    await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
+    const start = Date.now();
+    await applicant.submit('permit:Apply', {
+      permitNo,
+      operationType: 'confined_space',
+      level: 'single',
+      location: { siteId: site, zoneId: zone, fireExplosionZone: false },
+      workUnit,
+      description: 'Inspect the valve pit',
+      plannedStart: iso(start),
+      plannedEnd: iso(start + 2 * HOUR),
+      workers: [W1],
+      personInChargeId: PIC,
+      guardianId: GUARDIAN,
+      hazards: [{ hazardId: 'h1', description: 'Oxygen deficiency' }],
+      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Ventilate' }],
+    });
+    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+    await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9 });
+    await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+    await approver.submit('permit:Issue', { permitNo });
+    const g = await gate.submit('credential:RecordGateCheck', {
+      gateCheckId: uniqueId('gc'),
+      permitNo,
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9250, deviceId: gateId, templateSha256: crypto.createHash('sha256').update(faceTemplate).digest('hex') },
+      health: { passed: true },
+    });
+    expect(g.value.passed).to.equal(true);
+    expect(g.value.methods.face).to.include({ scoreBp: 9250, deviceId: gateId, passed: true });
+  });
+
+  it('no name, ID number, phone, certificate number, salt or face data is anywhere in any block of the channel', async () => {
+    const blocks = await readAllBlocks(regulator.conn, profile.channel);
+    expect(blocks.length).to.be.above(10);
+    const texts = (s: string) => [s, Buffer.from(s, 'utf8').toString('hex'), Buffer.from(s, 'utf8').toString('base64'), JSON.stringify(s).slice(1, -1).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)];
+    const needles = new Map<string, string>();
+    for (const [i, p] of people.entries()) {
+      for (const [field, value] of Object.entries(p)) for (const t of texts(value)) needles.set(t, `person ${i} ${field}`);
+    }
+    for (const t of texts(certificateNo.certificateNo)) needles.set(t, 'certificate number');
+    for (const t of texts(certificateNo.salt)) needles.set(t, 'certificate salt');
+    needles.set(faceTemplate.toString('hex'), 'face template (hex)');
+    needles.set(faceTemplate.toString('base64'), 'face template (base64)');
+    const faceRaw = faceTemplate.subarray(0, 64);
+
+    let txCount = 0;
+    // Positive control: the scan does see what is public (the pseudonymous id, the permit number).
+    const seen = { worker: false, permit: false };
+    for (const b of blocks) {
+      const raw = Buffer.from(b.raw);
+      const haystacks = [raw.toString('latin1'), raw.toString('utf8')];
+      for (const tx of b.txs) {
+        txCount++;
+        expect(tx.transientKeys, `block ${b.number} tx ${tx.txId} kept a transient map`).to.deep.equal([]);
+        haystacks.push(
+          ...tx.args.map((a) => Buffer.from(a).toString('utf8')),
+          ...tx.publicWrites.map((w) => `${w.key} ${Buffer.from(w.value).toString('utf8')}`),
+          tx.event === null ? '' : Buffer.from(tx.event.payload).toString('utf8'),
+          Buffer.from(tx.response).toString('utf8'),
+        );
+      }
+      for (const h of haystacks) {
+        for (const [n, what] of needles) expect(h.includes(n), `${what} found in block ${b.number}`).to.equal(false);
+        seen.worker ||= h.includes(W1);
+        seen.permit ||= h.includes(permitNo);
+      }
+      expect(raw.includes(faceRaw), `face template bytes found in block ${b.number}`).to.equal(false);
+    }
+    expect(txCount).to.be.at.least(blocks.length);
+    expect(seen).to.deep.equal({ worker: true, permit: true });
+
+    // The private-only transactions are in the blocks as hashes only, with no public write.
+    const byId = new Map(blocks.flatMap((b) => b.txs).map((t) => [t.txId, t]));
+    const stored = [people[0], people[1], certificateNo];
+    for (const [i, txId] of privateTxIds.entries()) {
+      const tx = byId.get(txId)!;
+      expect(tx, `transaction ${txId} is on the channel`).to.not.equal(undefined);
+      expect(tx.publicWrites.filter((w) => w.namespace === profile.chaincode), 'a private-only transaction wrote public state').to.deep.equal([]);
+      expect(tx.privateWriteHashes.map((w) => w.collection)).to.deep.equal([ENTERPRISE_PRIVATE_COLLECTION]);
+      const value = stored[i];
+      if (value !== undefined) {
+        // The block holds sha256 of exactly the canonical value (the purge in the erasure has no value hash).
+        expect(Buffer.from(tx.privateWriteHashes[0]!.valueHash).equals(crypto.createHash('sha256').update(canonical(value)).digest())).to.equal(true);
+      }
+    }
+  });
+});
