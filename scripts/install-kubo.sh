@@ -23,8 +23,20 @@ src=$(go mod download -json "github.com/ipfs/kubo@$KUBO_VERSION" 2>"$KUBO_HOME/i
 [ -n "$src" ] && [ -d "$src" ] || { log "could not download github.com/ipfs/kubo@$KUBO_VERSION through $(go env GOPROXY | cut -d, -f1): see $KUBO_HOME/install.log"; exit 1; }
 work="$KUBO_HOME/src"
 rm -rf "$work"; cp -r "$src" "$work"; chmod -R u+w "$work"
-(cd "$work" && go build -trimpath -o "$KUBO_HOME/bin/ipfs" ./cmd/ipfs) >>"$KUBO_HOME/install.log" 2>&1 \
-  || { log "building kubo failed: see $KUBO_HOME/install.log"; exit 1; }
+if ! (cd "$work" && go build -trimpath -o "$KUBO_HOME/bin/ipfs" ./cmd/ipfs) >>"$KUBO_HOME/install.log" 2>&1; then
+  # v0.43.1 replaces go-libp2p with a fork (github.com/lidel/go-libp2p) that some proxies refuse
+  # (403). Without the fork, go-libp2p v0.49.0 builds with the quic-go and webtransport-go it was
+  # released with; the IPFS data model (UnixFS, chunking, CIDs) does not depend on that transport.
+  if grep -q "lidel/go-libp2p" "$work/go.mod" && grep -q "403\|not available" "$KUBO_HOME/install.log"; then
+    log "the go-libp2p fork kubo replaces with is not available from the proxy; building with go-libp2p as released"
+    (cd "$work" && go mod edit -dropreplace github.com/libp2p/go-libp2p \
+        -require github.com/quic-go/quic-go@v0.60.0 -require github.com/quic-go/webtransport-go@v0.11.1 &&
+      go build -trimpath -o "$KUBO_HOME/bin/ipfs" ./cmd/ipfs) >>"$KUBO_HOME/install.log" 2>&1 \
+      || { log "building kubo failed: see $KUBO_HOME/install.log"; exit 1; }
+  else
+    log "building kubo failed: see $KUBO_HOME/install.log"; exit 1
+  fi
+fi
 rm -rf "$work"
 "$bin" version >&2
 echo "$bin"

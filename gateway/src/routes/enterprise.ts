@@ -258,8 +258,6 @@ async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string 
   const { req } = ctx;
   if (!req.is('multipart/form-data')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, 'send multipart/form-data with the fields step, capturedAt, deviceId? and one part named file');
   const id = await ctx.identity();
-  // Refuse an unknown permit before storing anything.
-  await s.ledger.evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo });
   const max = s.config.GATEWAY_EVIDENCE_MAX_BYTES;
   const allowed = s.config.GATEWAY_EVIDENCE_MEDIA_TYPES;
 
@@ -301,11 +299,18 @@ async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string 
         stream.resume();
         return fail(new UnsupportedMediaTypeError(mediaType, allowed));
       }
-      work = s.content.add(stream, max, () => new PayloadTooLargeError(max)).then(
+      // Refuse an unknown permit before storing anything; the file stream waits meanwhile.
+      work = s.ledger
+        .evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo })
+        .then(() => s.content.add(stream, max, () => new PayloadTooLargeError(max)))
+        .then(
         (c) => {
           result = { fields: parsed.data, mediaType, ...c };
         },
-        (e) => fail(e),
+        (e) => {
+          stream.resume();
+          fail(e);
+        },
       );
     });
     bb.on('filesLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one file' }])));

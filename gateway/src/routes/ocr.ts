@@ -41,7 +41,7 @@ function readImage(ctx: RouteContext, max: number): Promise<{ bytes: Buffer; med
       ctx.res.setHeader('Connection', 'close');
       reject(e);
     };
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fields: 0, parts: 1, fileSize: max + 1 } });
+    const bb = busboy({ headers: req.headers, limits: { files: 1, fields: 0, fileSize: max + 1 } });
     bb.on('field', (name) => fail(new ValidationError([{ path: `form.${name}`, message: 'unknown field' }])));
     bb.on('file', (name, stream, info) => {
       if (name !== 'image') {
@@ -64,7 +64,7 @@ function readImage(ctx: RouteContext, max: number): Promise<{ bytes: Buffer; med
       });
     });
     bb.on('filesLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one image' }])));
-    bb.on('partsLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one part, image' }])));
+    bb.on('fieldsLimit', () => fail(new ValidationError([{ path: 'form', message: 'send only one part, image' }])));
     bb.on('error', (e) => fail(new ValidationError([{ path: 'form', message: `malformed multipart body: ${(e as Error).message}` }])));
     bb.on('close', () => {
       if (settled) return;

@@ -1,0 +1,237 @@
+/**
+ * For every endpoint in the OpenAPI document: unauthenticated → 401; missing, extra and
+ * wrong-typed fields (body, query, path) → 4xx with its code; multipart without file, with a
+ * refused media type or too large → 400/415/413; POST without Idempotency-Key → 400. And the
+ * channel height is the same afterwards: none of it reached the ledger.
+ */
+import { expect } from 'chai';
+import { Client, chainHeight, createDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
+import type { RunningGateway } from '../../src/server.js';
+import { ROLES, type Role } from '@compliance-ledger/schema';
+
+type Json = Record<string, any>;
+
+function wrongValue(schema: Json): unknown {
+  const types = new Set<string>();
+  const collect = (s: Json) => {
+    if (typeof s.type === 'string') types.add(s.type);
+    if (Array.isArray(s.type)) s.type.forEach((t: string) => types.add(t));
+    if ('const' in s) types.add(typeof s.const);
+    if (s.enum) s.enum.forEach((v: unknown) => types.add(typeof v));
+    for (const sub of [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])]) collect(sub);
+  };
+  collect(schema);
+  types.delete('null');
+  if (types.has('string')) return 12345;
+  if (types.has('number') || types.has('integer')) return 'not-a-number';
+  if (types.has('boolean')) return 'yes';
+  if (types.has('array')) return 'not-an-array';
+  if (types.has('object')) return 'not-an-object';
+  return Symbol.for('skip');
+}
+
+function resolvePath(p: string, bad?: string): string {
+  return p.replace(/\{(\w+)\}/g, (_, name: string) => bad ?? (name === 'workerId' ? 'a'.repeat(64) : name === 'txId' ? 'b'.repeat(64) : 'NOPE-123'));
+}
+
+describe('gateway: every endpoint refuses missing, extra and wrong-typed input with a coded 4xx and writes nothing', function () {
+  this.timeout(180_000);
+  let gw: RunningGateway;
+  let doc: Json;
+  let heightBefore: number;
+  const tokens = new Map<string, string>();
+
+  async function clientFor(op: Json): Promise<Client> {
+    const roles = op['x-roles'] as Record<string, Role[] | 'any'> | undefined;
+    let org: 'enterprise' | 'regulator' = 'enterprise';
+    let role: Role = 'applicant';
+    if (roles) {
+      const [o, r] = Object.entries(roles)[0]!;
+      org = o as typeof org;
+      role = r === 'any' ? (org === 'enterprise' ? 'applicant' : 'regulator') : r[0]!;
+    }
+    const key = `${org}/${role}`;
+    if (!tokens.has(key)) tokens.set(key, await token({ sub: `gw-val-${org}-${role}`.replace(/_/g, '-'), org, role }));
+    return new Client(gw.url).as(tokens.get(key)!);
+  }
+
+  before(async function () {
+    requireNetwork(this);
+    gw = await startTestGateway({ DATABASE_URL: await createDatabase('gw_validation'), GATEWAY_EVIDENCE_MAX_BYTES: '1000', GATEWAY_OCR_MAX_BYTES: '1000' });
+    doc = (await new Client(gw.url).get('/openapi.json')).body;
+    heightBefore = await chainHeight();
+  });
+  after(async () => {
+    await gw?.close();
+  });
+
+  const ops = () =>
+    Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ path: p, method: m.toUpperCase(), op })));
+
+  it('answers 401 UNAUTHENTICATED on every authenticated endpoint without credentials, or with a bad or expired token', async () => {
+    let n = 0;
+    for (const { path, method, op } of ops()) {
+      if (!op.security?.length) continue;
+      const anon = await new Client(gw.url).request(method, resolvePath(path), method === 'POST' ? { json: {} } : {});
+      expect(anon.status, `${method} ${path}`).to.equal(401);
+      expect(anon.body.error.code).to.equal('UNAUTHENTICATED');
+      n++;
+    }
+    expect(n).to.be.greaterThan(25);
+    const forged = await token({ sub: 'x', org: 'enterprise', role: 'applicant' }, { secret: 'another-secret-another-secret-another-secret' });
+    expect((await new Client(gw.url).as(forged).get('/v1/permits/NOPE-123')).status).to.equal(401);
+    const expired = await token({ sub: 'x', org: 'enterprise', role: 'applicant' }, { expiresIn: '-1m' });
+    expect((await new Client(gw.url).as(expired).get('/v1/permits/NOPE-123')).status).to.equal(401);
+    const badClaims = await token({ sub: 'x', org: 'enterprise', role: 'wizard' as Role });
+    expect((await new Client(gw.url).as(badClaims).get('/v1/permits/NOPE-123')).status).to.equal(401);
+  });
+
+  it('answers 403 FORBIDDEN to a role the route does not allow (checked by the gateway before the ledger)', async () => {
+    let n = 0;
+    for (const { path, method, op } of ops()) {
+      const roles = op['x-roles'] as Record<string, Role[] | 'any'> | undefined;
+      if (!roles || Object.values(roles).includes('any')) continue;
+      const allowed = new Set(Object.entries(roles).flatMap(([org, r]) => (r as Role[]).map((x) => `${org}/${x}`)));
+      const wrong = ROLES.map((r) => `enterprise/${r}`).find((k) => !allowed.has(k)) ?? 'regulator/regulator';
+      const [org, role] = wrong.split('/') as ['enterprise', Role];
+      const c = new Client(gw.url).as(await token({ sub: `gw-val-wrong-${role}`.replace(/_/g, '-'), org, role }));
+      const r = await c.request(method, resolvePath(path), method === 'POST' ? { json: {} } : {});
+      expect(r.status, `${method} ${path} as ${wrong}`).to.equal(403);
+      expect(r.body.error.code).to.equal('FORBIDDEN');
+      n++;
+    }
+    expect(n).to.be.greaterThan(15);
+  });
+
+  it('JSON bodies: missing fields, an extra field and each wrong-typed field get 400 VALIDATION_FAILED naming the field', async () => {
+    let cases = 0;
+    for (const { path, method, op } of ops()) {
+      const schema = op.requestBody?.content?.['application/json']?.schema as Json | undefined;
+      if (method !== 'POST' || !schema || !op.security?.length) continue;
+      const c = await clientFor(op);
+      const url = resolvePath(path);
+      const required: string[] = schema.required ?? [];
+      if (required.length) {
+        const r = await c.post(url, {});
+        expect(r.status, `${path} {}`).to.equal(400);
+        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+        const paths = r.body.error.details.fields.map((f: { path: string }) => f.path);
+        for (const f of required) expect(paths, `${path} missing ${f}`).to.include(`body.${f}`);
+        cases++;
+      }
+      const extra = await c.post(url, { unexpectedField: 1 });
+      expect(extra.status, `${path} extra`).to.equal(400);
+      expect(JSON.stringify(extra.body.error.details.fields)).to.contain('unexpectedField');
+      cases++;
+      for (const [name, prop] of Object.entries((schema.properties ?? {}) as Record<string, Json>)) {
+        const v = wrongValue(prop);
+        if (v === Symbol.for('skip')) continue;
+        const r = await c.post(url, { [name]: v });
+        expect(r.status, `${path} ${name}=${JSON.stringify(v)}`).to.equal(400);
+        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+        expect(r.body.error.details.fields.map((f: { path: string }) => f.path), `${path} ${name}`).to.include(`body.${name}`);
+        cases++;
+      }
+      const notJson = await c.request('POST', url, { body: 'permitNo=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(notJson.status, `${path} form`).to.equal(415);
+      const broken = await c.request('POST', url, { body: '{"permitNo": ', headers: { 'content-type': 'application/json' } });
+      expect(broken.status, `${path} broken JSON`).to.equal(400);
+      expect(broken.body.error.code).to.equal('VALIDATION_FAILED');
+      cases += 2;
+    }
+    expect(cases).to.be.greaterThan(100);
+  });
+
+  it('POSTs need an Idempotency-Key (400 IDEMPOTENCY_KEY_REQUIRED), and a malformed one is a 400', async () => {
+    for (const { path, method, op } of ops()) {
+      if (method !== 'POST' || !op.parameters?.some((p: Json) => p.name === 'Idempotency-Key')) continue;
+      const c = await clientFor(op);
+      const r = await c.request('POST', resolvePath(path), { json: {}, idem: false });
+      expect(r.status, path).to.equal(400);
+      expect(['IDEMPOTENCY_KEY_REQUIRED', 'VALIDATION_FAILED']).to.include(r.body.error.code);
+      const bad = await c.request('POST', resolvePath(path), { json: {}, headers: { 'idempotency-key': 'x' } });
+      expect(bad.status, path).to.equal(400);
+    }
+  });
+
+  it('path parameters and query strings: bad formats, unknown and wrong-typed parameters get 400', async () => {
+    let cases = 0;
+    for (const { path, method, op } of ops()) {
+      if (!op.security?.length) continue;
+      const c = await clientFor(op);
+      if (path.includes('{')) {
+        const r = await c.request(method, resolvePath(path, 'bad!id'), method === 'POST' ? { json: {} } : {});
+        expect(r.status, `${method} ${path} bad id`).to.equal(400);
+        expect(r.body.error.details.fields[0].path).to.match(/^params\./);
+        cases++;
+      }
+      if (method === 'GET') {
+        const r = await c.get(`${resolvePath(path)}?unexpectedParam=1`);
+        expect(r.status, `${path} unknown query`).to.equal(400);
+        cases++;
+        for (const p of (op.parameters ?? []) as Json[]) {
+          if (p.in !== 'query') continue;
+          const v = wrongValue(p.schema);
+          const bad = typeof v === 'number' ? (p.schema.pattern || p.schema.format || p.schema.enum ? '!!' : null) : v === Symbol.for('skip') ? null : String(v);
+          if (bad === null) continue;
+          const r2 = await c.get(`${resolvePath(path)}?${p.name}=${encodeURIComponent(bad)}`);
+          expect(r2.status, `${path} ${p.name}=${bad}`).to.equal(400);
+          expect(r2.body.error.details.fields.map((f: { path: string }) => f.path)).to.include(`query.${p.name}`);
+          cases++;
+        }
+      }
+    }
+    expect(cases).to.be.greaterThan(20);
+    const missingMonth = await (await clientFor({ 'x-roles': { regulator: ['regulator'] } })).get('/v1/regulator/reports/monthly');
+    expect(missingMonth.status).to.equal(400);
+  });
+
+  it('multipart uploads: no file → 400, wrong media type → 415, over the size limit → 413, JSON instead → 415', async () => {
+    const evidence = await clientFor({ 'x-roles': { enterprise: ['safety_officer'] } });
+    const url = '/v1/permits/NOPE-123/evidence';
+    const fields = (f: FormData) => {
+      f.set('step', 'execution');
+      f.set('capturedAt', '2026-01-01T00:00:00Z');
+      return f;
+    };
+    const noFile = await evidence.request('POST', url, { body: fields(new FormData()) });
+    expect(noFile.status).to.equal(400);
+    expect(noFile.body.error.code).to.equal('VALIDATION_FAILED');
+    const badFields = new FormData();
+    badFields.set('step', 'dancing');
+    badFields.set('file', new Blob(['x'], { type: 'text/plain' }));
+    const r1 = await evidence.request('POST', url, { body: badFields });
+    expect(r1.status).to.equal(400);
+    expect(JSON.stringify(r1.body.error.details.fields)).to.contain('form.step');
+    const exe = fields(new FormData());
+    exe.set('file', new Blob(['MZ'], { type: 'application/x-msdownload' }), 'a.exe');
+    const r2 = await evidence.request('POST', url, { body: exe });
+    expect(r2.status).to.equal(415);
+    expect(r2.body.error.code).to.equal('UNSUPPORTED_MEDIA_TYPE');
+    const json = await evidence.post(url, { step: 'execution' });
+    expect(json.status).to.equal(415);
+    // An unknown permit is refused before anything is stored.
+    const big = fields(new FormData());
+    big.set('file', new Blob([Buffer.alloc(5000)], { type: 'text/plain' }));
+    const r3 = await evidence.request('POST', url, { body: big });
+    expect(r3.status).to.equal(404);
+    const ocr = await clientFor({ 'x-roles': { enterprise: ['credential_officer'] } });
+    const img = new FormData();
+    img.set('image', new Blob([Buffer.alloc(5000)], { type: 'image/png' }), 'c.png');
+    const r4 = await ocr.request('POST', '/v1/certificates/ocr', { body: img });
+    expect(r4.status, r4.text).to.equal(413);
+    expect(r4.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
+    const none = await ocr.request('POST', '/v1/certificates/ocr', { body: new FormData() });
+    expect(none.status).to.equal(400);
+  });
+
+  it('unknown routes get 404 ROUTE_NOT_FOUND', async () => {
+    const r = await new Client(gw.url).get('/v1/nothing-here');
+    expect(r.status).to.equal(404);
+    expect(r.body.error.code).to.equal('ROUTE_NOT_FOUND');
+  });
+
+  it('wrote nothing to the ledger', async () => {
+    expect(await chainHeight()).to.equal(heightBefore);
+  });
+});
