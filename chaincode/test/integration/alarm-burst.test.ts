@@ -1,0 +1,126 @@
+/**
+ * A burst of signed alarms from one area on the real network. Each suspending alarm reads the
+ * area's live permits (a range, re-checked at commit) and writes the permits it suspends, so two
+ * alarms ordered into the same block conflict: Fabric commits the first and marks the other
+ * MVCC_READ_CONFLICT (or PHANTOM_READ_CONFLICT), which records nothing. The sender resubmits;
+ * the alarm id makes that safe (REPLAY if it had in fact committed).
+ */
+import { expect } from 'chai';
+import { Wallet } from 'ethers';
+import { peer } from '@hyperledger/fabric-protos';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
+import { requireNetwork, uniqueId } from '../support/network';
+import { Cast, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+
+describe('network: a burst of alarms from one area (real Fabric)', function () {
+  this.timeout(300_000);
+  let profile: ConnectionProfile;
+  let cast: Cast;
+  let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, gateway: Party, regulator: Party;
+  const W1 = workerIdOf(randomIdNumber());
+  const GUARDIAN = workerIdOf(randomIdNumber());
+  const PIC = workerIdOf(randomIdNumber());
+  const site = uniqueId('site');
+  const zone = 'reactor-4';
+  const workUnit = 'unit-burst';
+  const camKey = Wallet.createRandom();
+  const camId = uniqueId('cam');
+  const gateId = uniqueId('gate');
+
+  before(function () {
+    profile = requireNetwork(this);
+    cast = new Cast(profile);
+    officer = cast.person('ab-officer', 'enterprise', 'credential_officer');
+    admin = cast.person('ab-admin', 'enterprise', 'admin');
+    applicant = cast.person('ab-applicant', 'enterprise', 'applicant');
+    pic = cast.person('ab-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
+    analyst = cast.person('ab-analyst', 'enterprise', 'gas_analyst');
+    approver = cast.person('ab-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    gateway = cast.person('ab-gateway', 'enterprise', 'device_gateway');
+    regulator = cast.person('ab-regulator', 'regulator', 'regulator');
+  });
+  after(() => cast?.close());
+
+  async function activePermit(permitNo: string): Promise<void> {
+    const start = Date.now();
+    await applicant.submit('permit:Apply', {
+      permitNo,
+      operationType: 'confined_space',
+      level: 'single',
+      location: { siteId: site, zoneId: zone, fireExplosionZone: false },
+      workUnit,
+      description: 'Inspect the reactor jacket',
+      plannedStart: iso(start),
+      plannedEnd: iso(start + 2 * HOUR),
+      workers: [W1],
+      personInChargeId: PIC,
+      guardianId: GUARDIAN,
+      hazards: [{ hazardId: 'h1', description: 'Residual solvent' }],
+      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Purge with nitrogen, then air' }],
+    });
+    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+    await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9 });
+    await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+    await approver.submit('permit:Issue', { permitNo });
+    await pic.submit('permit:Brief', { permitNo, briefedWorkerIds: [W1] });
+    await gateway.submit('credential:RecordGateCheck', { gateCheckId: uniqueId('gc'), permitNo, workerId: W1, qr: { passed: true }, face: { scoreBp: 9000, deviceId: gateId }, health: { passed: true } });
+    await pic.submit('permit:Activate', { permitNo });
+  }
+
+  async function signed(grade: 1 | 2 | 3 | 4): Promise<{ alarm: SignedAlarmFields; signature: string }> {
+    const alarm: SignedAlarmFields = {
+      alarmId: uniqueId('burst'),
+      deviceId: camId,
+      siteId: site,
+      areaId: zone,
+      grade,
+      kind: 'no_harness',
+      scoreBp: 8800,
+      modelVersion: 'yolo-ppe-3.2',
+      modelSha256: '0x' + '12'.repeat(32),
+      inputSha256: '0x' + '34'.repeat(32),
+      clipCid: '',
+      observedAt: Date.now(),
+    };
+    const signature = await camKey.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
+    return { alarm, signature };
+  }
+
+  it('concurrent suspending alarms: one commits, the others conflict and record nothing; resubmitted, every alarm is recorded once', async () => {
+    for (const w of [W1, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await admin.submit('device:Register', { deviceId: camId, siteId: site, areaId: zone, address: camKey.address, kind: 'camera' });
+    await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
+    const permitNo = uniqueId('CS-B');
+    await activePermit(permitNo);
+
+    const burst = await Promise.all([1, 1, 2, 2].map((g) => signed(g as 1 | 2)));
+    const contract = gateway.contract('alarm');
+    // Endorse all first, then submit together, so that they land in the same block.
+    const endorsed = await Promise.all(burst.map((b) => contract.newProposal('Record', { arguments: [JSON.stringify(b)] }).endorse()));
+    const statuses = await Promise.all(endorsed.map(async (t) => (await t.submit()).getStatus()));
+    const valid = statuses.filter((s) => s.successful);
+    const conflicts = statuses.filter((s) => !s.successful);
+    expect(valid).to.have.length(1);
+    for (const s of conflicts) expect([peer.TxValidationCode.MVCC_READ_CONFLICT, peer.TxValidationCode.PHANTOM_READ_CONFLICT]).to.include(s.code);
+
+    const p = await regulator.evaluate<PermitRecord>('permit:Get', { permitNo });
+    expect(p.status).to.equal('suspended');
+    expect(p.history.filter((h) => h.action === 'suspend')).to.have.length(1);
+
+    // The sender resubmits every alarm: the committed one is a REPLAY, the others are recorded
+    // (the permit is already suspended, so they suspend nothing more).
+    let replays = 0;
+    for (const b of burst) {
+      try {
+        const r = await gateway.submit<{ suspendedPermitNos: string[] }>('alarm:Record', b);
+        expect(r.value.suspendedPermitNos).to.deep.equal([]);
+      } catch (err) {
+        expect(String(err)).to.match(/REPLAY: /);
+        replays++;
+      }
+    }
+    expect(replays).to.equal(1);
+    const open = await regulator.evaluate<{ alarmId: string }[]>('alarm:ListOpen', { siteId: site, areaId: zone });
+    expect(open.map((a) => a.alarmId).sort()).to.deep.equal(burst.map((b) => b.alarm.alarmId).sort());
+  });
+});
