@@ -15,7 +15,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
+import { connect, hash, signers, type ChaincodeEvent, type CloseableAsyncIterable, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import {
   connectionProfileSchema,
   type AlarmRecord,
@@ -185,6 +185,11 @@ export class LedgerClient {
     return counts;
   }
 
+  /** The chaincode's events from the next block on (or from `startBlock`). */
+  chaincodeEvents(startBlock?: bigint): Promise<CloseableAsyncIterable<ChaincodeEvent>> {
+    return this.gateway.getNetwork(this.profile.channel).getChaincodeEvents(this.profile.chaincode, startBlock === undefined ? {} : { startBlock });
+  }
+
   async evaluate<T = unknown>(tx: string, input: unknown): Promise<T> {
     const [contract, fn] = tx.split(':') as [string, string];
     return JSON.parse(decoder.decode(await this.contract(contract).evaluateTransaction(fn, JSON.stringify(input)))) as T;
@@ -240,6 +245,8 @@ export interface Cast {
   analyst: Identity;
   pic: Identity;
   approver: Identity;
+  /** Acknowledges and closes alarms. */
+  safety: Identity;
   picWorkerId: string;
   approverWorkerId: string;
   workUnit: string;
@@ -257,6 +264,7 @@ export function enrollCast(profile: ConnectionProfile): Cast {
     analyst: enrollUser(profile, 'ingest-gas-analyst', 'gas_analyst'),
     pic: enrollUser(profile, 'ingest-pic', 'person_in_charge', { workerId: picWorkerId }),
     approver: enrollUser(profile, 'ingest-approver', 'approver', { department: workUnit, workerId: approverWorkerId }),
+    safety: enrollUser(profile, 'ingest-safety-officer', 'safety_officer', { department: 'safety', workerId: workerId('safety-officer') }),
     picWorkerId,
     approverWorkerId,
     workUnit,

@@ -1,0 +1,165 @@
+/**
+ * End-to-end latency on the real network: MQTT publish of a gas reading above the permit
+ * criterion → ingest (decode, score, grade, EIP-712 sign, outbox fsync) → Fabric (endorsed by
+ * both orgs, ordered, committed) → the `AlarmRecorded` block event that names the area's active
+ * hot-work permit among `suspendedPermits` (the alarm and the suspension are one transaction),
+ * as a client listening on the enterprise peer sees it.
+ *
+ *   cd ingest && LEDGER_CONNECTION_PROFILE=$LEDGER_RUN_DIR/connection-profile.json \
+ *     npx tsx bench/ledger-latency.bench.ts [--url mqtt://127.0.0.1:18830] [--samples 60] [--pause-ms 200]
+ *
+ * One incident at a time: after each sample the safety officer acknowledges and closes the open
+ * alarms and the person in charge resumes the permit (not timed), so every sample meets an
+ * active permit. The dedup window is 1 s so each sample raises a new alarm. Without --url (or
+ * TEST_MQTT_URL) the embedded aedes broker is used. Not part of the tests.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
+import { loadConfig } from '../src/config.js';
+import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/device-keys.js';
+import { startIngest } from '../src/ingest-service.js';
+import type { StandardMessage } from '../src/message.js';
+import { connectPublisher } from '../src/simulator.js';
+import { topicFor } from '../src/topics.js';
+import {
+  activeHotWorkPermit,
+  connectionProfilePath,
+  enrollCast,
+  LedgerClient,
+  registerDevices,
+  requireLedgerNetwork,
+  uniqueId,
+} from '../test/support/network.js';
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    samples: { type: 'string', default: '60' },
+    'pause-ms': { type: 'string', default: '200' },
+  },
+});
+const SAMPLES = Number(values.samples);
+const url = values.url ?? process.env.TEST_MQTT_URL ?? '';
+
+const ctx = { test: { title: '' }, skip: () => { throw new Error(`no network: ${process.env.LEDGER_NETWORK_UNAVAILABLE}`); } } as unknown as Mocha.Context;
+const profile = requireLedgerNetwork(ctx);
+const cast = enrollCast(profile);
+const tag = uniqueId('bench');
+const siteId = `site-${tag}`;
+const areaId = 'tank-farm';
+const deviceId = `${tag}-gas`;
+const dir = mkdtempSync(join(tmpdir(), 'ledger-latency-'));
+const keysPath = join(dir, 'keys.json');
+writeKeyFile(keysPath, generateKeyFile([deviceId]));
+const keyring = DeviceKeyring.load(keysPath);
+
+const admin = LedgerClient.connect(profile, cast.admin);
+const safety = LedgerClient.connect(profile, cast.safety);
+const pic = LedgerClient.connect(profile, cast.pic);
+const listener = LedgerClient.connect(profile, cast.gateway);
+await registerDevices(admin, [{ deviceId, siteId, areaId, address: keyring.wallet(deviceId)!.address, kind: 'sensor' }]);
+const permit = await activeHotWorkPermit(profile, cast, siteId, areaId);
+process.stderr.write(`permit ${permit.permitNo} active in ${siteId}/${areaId}\n`);
+
+const service = await startIngest(
+  loadConfig({
+    INGEST_MQTT_URL: url,
+    INGEST_EMBEDDED_MQTT_PORT: '0',
+    INGEST_MQTT_CLIENT_ID: `ledger-latency-${randomUUID()}`,
+    INGEST_TOPIC_ROOT: `bench-${tag.replace(/[^A-Za-z0-9_-]/g, '')}`,
+    INGEST_DATA_DIR: join(dir, 'data'),
+    INGEST_KEY_FILE: keysPath,
+    INGEST_DEDUP_WINDOW_MS: '1000',
+    INGEST_HTTP_PORT: '0',
+    INGEST_LOG_LEVEL: 'silent',
+    INGEST_RETRY_INITIAL_MS: '50',
+    INGEST_FABRIC_CONNECTION_PROFILE: connectionProfilePath(),
+    INGEST_FABRIC_IDENTITY_DIR: dirname(dirname(dirname(cast.gateway.certPath))),
+  }),
+);
+const topicRoot = `bench-${tag.replace(/[^A-Za-z0-9_-]/g, '')}`;
+const publisher = await connectPublisher(service.brokerUrl, `ledger-latency-pub-${randomUUID()}`);
+
+// Block events: resolve the waiting sample when its alarm commits with the permit suspended.
+const events = await listener.chaincodeEvents();
+let waiting: ((at: number) => void) | undefined;
+const decoder = new TextDecoder();
+void (async () => {
+  try {
+    for await (const e of events) {
+      if (e.eventName !== 'AlarmRecorded') continue;
+      const body = JSON.parse(decoder.decode(e.payload)) as { payload: { alarm: AlarmRecord; suspendedPermits: PermitRecord[] } };
+      if (body.payload.suspendedPermits.some((p) => p.permitNo === permit.permitNo)) waiting?.(performance.now());
+    }
+  } catch {
+    // closed at the end
+  }
+})();
+
+const e2e: number[] = [];
+for (let i = 0; i < SAMPLES; i++) {
+  const m: StandardMessage = {
+    v: 1,
+    kind: 'env',
+    messageId: `${tag}-${i}`,
+    siteId,
+    areaId,
+    deviceId,
+    observedAt: Date.now(),
+    reading: { flammableLelPct: 30, flammableGasLelVolPct: 5, o2VolPct: 20.9, windMs: 2 },
+  };
+  const committed = new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`sample ${i}: no suspension within 30 s`)), 30_000);
+    waiting = (at) => {
+      clearTimeout(t);
+      resolve(at);
+    };
+  });
+  const t0 = performance.now();
+  await publisher.publishAsync(topicFor(topicRoot, { siteId, areaId, deviceId, channel: 'env' }), JSON.stringify(m), { qos: 1 });
+  e2e.push((await committed) - t0);
+  waiting = undefined;
+
+  // Reset, not timed: every alarm of the sample on the ledger, closed; the permit resumed.
+  while (service.outbox.depth > 0) await new Promise((r) => setTimeout(r, 20));
+  for (const a of await safety.evaluate<AlarmRecord[]>('alarm:ListOpen', { siteId, areaId })) {
+    await safety.submit('alarm:Acknowledge', { alarmId: a.alarmId });
+    await safety.submit('alarm:Close', { alarmId: a.alarmId, note: 'bench: source isolated' });
+  }
+  await pic.submit('permit:Resume', { permitNo: permit.permitNo });
+  // Next sample in another dedup window.
+  await new Promise((r) => setTimeout(r, Math.max(Number(values['pause-ms']), 1000 - (Date.now() % 1000) + 5)));
+  if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1}/${SAMPLES}\n`);
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!);
+}
+const metrics = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
+console.log(
+  JSON.stringify(
+    {
+      what: 'MQTT publish → alarm committed with the active permit suspended (block event on the enterprise peer)',
+      broker: url || 'embedded aedes',
+      samples: e2e.length,
+      p50Ms: pct(e2e, 50),
+      p90Ms: pct(e2e, 90),
+      p99Ms: pct(e2e, 99),
+      maxMs: pct(e2e, 100),
+      minMs: Math.round(Math.min(...e2e)),
+      ledgerOutcomes: metrics.split('\n').filter((l) => l.startsWith('ingest_ledger_outcomes_total')),
+    },
+    null,
+    2,
+  ),
+);
+events.close();
+await publisher.endAsync();
+await service.stop();
+for (const c of [admin, safety, pic, listener]) c.close();
+rmSync(dir, { recursive: true, force: true });
