@@ -115,7 +115,7 @@ function permitOps(permit: PermitRecord, ctx: EventContext): RowOp[] {
   }
   for (const g of permit.gasTests ?? []) {
     ops.push(
-      insertOnce('gas_tests', ['test_id'], {
+      insertOnce('gas_tests', ['permit_no', 'test_id'], {
         test_id: g.testId,
         permit_no: permit.permitNo,
         lel_class: g.lelClass,
@@ -265,7 +265,7 @@ const projectorTable = {
   PermitFlagged: (e, ctx) => {
     const f = e.payload as InvestigationFlag;
     return [
-      insertOnce('investigation_flags', ['flag_id'], {
+      insertOnce('investigation_flags', ['permit_no', 'flag_id'], {
         flag_id: f.flagId,
         permit_no: f.permitNo,
         reason: f.reason,
@@ -288,7 +288,7 @@ const projectorTable = {
   GateCheckRecorded: (e, ctx) => {
     const g = e.payload as GateCheckRecord;
     return [
-      insertOnce('gate_checks', ['gate_check_id'], {
+      insertOnce('gate_checks', ['permit_no', 'worker_id', 'gate_check_id'], {
         gate_check_id: g.gateCheckId,
         permit_no: g.permitNo,
         worker_id: g.workerId,

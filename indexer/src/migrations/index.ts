@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as rawLedger from './001-raw-ledger.js';
 import * as domain from './002-domain.js';
 import * as erasures from './003-personal-data-erasures.js';
+import * as perPermitKeys from './004-per-permit-keys.js';
 
 interface Migration {
   name: string;
@@ -13,7 +14,7 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [rawLedger, domain, erasures];
+const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],
