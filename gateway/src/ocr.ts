@@ -71,6 +71,7 @@ export function normaliseLine(s: string): string {
     .replace(/）/g, ')')
     .replace(/[—–－~～]/g, '-')
     .replace(/\s+/g, ' ')
+    .replace(/\s*:\s*/g, ': ')
     .trim();
 }
 

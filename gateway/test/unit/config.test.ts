@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { parseConfig } from '../../src/config.js';
+
+describe('gateway: configuration', () => {
+  const base = { GATEWAY_JWT_HS256_SECRET: 's'.repeat(40), LEDGER_RUN_DIR: '/run/x' };
+
+  it('fills defaults from LEDGER_RUN_DIR and freezes the result', () => {
+    const c = parseConfig(base);
+    expect(c.GATEWAY_PORT).to.equal(8080);
+    expect(c.LEDGER_CONNECTION_PROFILE).to.equal('/run/x/connection-profile.json');
+    expect(c.GATEWAY_WALLET_DIR).to.equal('/run/x/gateway/wallet');
+    expect(c.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE).to.equal('/run/x/ca/enterprise/bootstrap-password');
+    expect(c.GATEWAY_EVIDENCE_MEDIA_TYPES).to.include('video/mp4');
+    expect(Object.isFrozen(c)).to.equal(true);
+    expect(Object.isFrozen(c.GATEWAY_EVIDENCE_MEDIA_TYPES)).to.equal(true);
+  });
+
+  it('names every bad variable in one error', () => {
+    expect(() => parseConfig({ ...base, GATEWAY_PORT: 'eighty', IPFS_API_URL: 'not a url', GATEWAY_OCR_ENABLED: 'maybe' })).to.throw(/GATEWAY_PORT.*IPFS_API_URL.*GATEWAY_OCR_ENABLED/);
+  });
+
+  it('refuses to start without any way to authenticate, and a short HS256 secret', () => {
+    expect(() => parseConfig({ LEDGER_RUN_DIR: '/x' })).to.throw(/no way to authenticate/);
+    expect(() => parseConfig({ GATEWAY_JWT_HS256_SECRET: 'short' })).to.throw(/GATEWAY_JWT_HS256_SECRET/);
+  });
+
+  it('parses lists and booleans', () => {
+    const c = parseConfig({ ...base, GATEWAY_EVIDENCE_MEDIA_TYPES: 'image/png, video/mp4', GATEWAY_OCR_ENABLED: 'false' });
+    expect(c.GATEWAY_EVIDENCE_MEDIA_TYPES).to.deep.equal(['image/png', 'video/mp4']);
+    expect(c.GATEWAY_OCR_ENABLED).to.equal(false);
+  });
+});

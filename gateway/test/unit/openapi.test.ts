@@ -1,0 +1,112 @@
+/**
+ * The OpenAPI document and the mounted Express routes must agree: every route the router serves
+ * is documented with the same method and path, and every documented operation is served. The
+ * document must also be a well-formed OpenAPI 3.1 document in the parts clients rely on.
+ */
+import { expect } from 'chai';
+import { createApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Metrics } from '../../src/metrics.js';
+import { ERROR_STATUS } from '../../src/errors.js';
+import type { Services } from '../../src/services.js';
+
+export function offlineApp() {
+  const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), LEDGER_RUN_DIR: '/nonexistent' });
+  const services = { config, ledger: {}, content: { kind: 'embedded' }, metrics: new Metrics(), pool: undefined, regulator: undefined, ocr: undefined } as unknown as Services;
+  return createApp({ services, wallet: {} as never, idempotency: undefined, logger: createLogger('silent') });
+}
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
+function mounted(stack: Layer[], out: Set<string> = new Set()): Set<string> {
+  for (const l of stack) {
+    if (l.route) for (const [m, on] of Object.entries(l.route.methods)) if (on && m !== '_all') out.add(`${m.toUpperCase()} ${l.route.path}`);
+    if (l.handle?.stack) mounted(l.handle.stack, out);
+  }
+  return out;
+}
+
+describe('gateway: OpenAPI document', () => {
+  const { app, openapi } = offlineApp();
+  const doc = openapi as { openapi: string; paths: Record<string, Record<string, any>>; components: any };
+
+  it('documents exactly the routes the router serves (besides the Swagger UI assets)', () => {
+    const served = mounted((app as unknown as { router: { stack: Layer[] } }).router.stack);
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`)),
+    );
+    const ui = [...served].filter((r) => r.includes('/docs'));
+    const api = new Set([...served].filter((r) => !r.includes('/docs')));
+    expect([...api].filter((r) => !documented.has(r)), 'served but not documented').to.deep.equal([]);
+    expect([...documented].filter((r) => !api.has(r)), 'documented but not served').to.deep.equal([]);
+    expect(ui.length).to.be.greaterThan(0);
+    expect(api.size).to.be.greaterThan(30);
+  });
+
+  it('is OpenAPI 3.1 with unique operation ids, path parameters declared, error responses with codes', () => {
+    expect(doc.openapi).to.equal('3.1.0');
+    const ids = new Set<string>();
+    for (const [p, methods] of Object.entries(doc.paths)) {
+      for (const [m, op] of Object.entries(methods)) {
+        expect(ids.has(op.operationId), `duplicate ${op.operationId}`).to.equal(false);
+        ids.add(op.operationId);
+        for (const name of [...p.matchAll(/\{(\w+)\}/g)].map((x) => x[1])) {
+          expect(op.parameters.some((q: any) => q.in === 'path' && q.name === name && q.required), `${m} ${p} declares ${name}`).to.equal(true);
+        }
+        const statuses = Object.keys(op.responses).map(Number);
+        expect(statuses.some((s) => s >= 200 && s < 300), `${m} ${p} has a success response`).to.equal(true);
+        if (op.security.length) {
+          expect(statuses, `${m} ${p}`).to.include.members([401, 403, 503]);
+          expect(op.responses['503'].headers['Retry-After']).to.be.an('object');
+        }
+        if (m === 'post' && op.security.length && op.operationId !== 'ocrCertificate') {
+          expect(op.parameters.some((q: any) => q.name === 'Idempotency-Key' && q.in === 'header' && q.required), `${p} Idempotency-Key`).to.equal(true);
+        }
+        for (const [status, r] of Object.entries<any>(op.responses)) {
+          if (Number(status) >= 400) for (const code of r.content['application/json']['x-error-codes'] ?? []) expect(ERROR_STATUS[code as keyof typeof ERROR_STATUS]).to.equal(Number(status));
+        }
+      }
+    }
+  });
+
+  it('request bodies are the chaincode input schemas: strict objects with their required fields', () => {
+    const apply = doc.paths['/v1/permits']!.post.requestBody.content['application/json'].schema;
+    expect(apply.additionalProperties).to.equal(false);
+    expect(apply.required).to.include.members(['permitNo', 'operationType', 'level', 'location', 'workers', 'plannedStart', 'plannedEnd']);
+    expect(apply.required).to.not.include('nightOrHoliday');
+    const gas = doc.paths['/v1/permits/{permitNo}/gas-tests']!.post.requestBody.content['application/json'].schema;
+    expect(gas.properties).to.not.have.property('permitNo');
+    const ev = doc.paths['/v1/permits/{permitNo}/evidence']!.post.requestBody.content['multipart/form-data'].schema;
+    expect(ev.required).to.include.members(['step', 'capturedAt', 'file']);
+  });
+
+  it('serves Swagger UI from the local swagger-ui-dist package and the document without authentication', async () => {
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const html = await fetch(`${base}/docs/`);
+      expect(html.status).to.equal(200);
+      const text = await html.text();
+      expect(text).to.contain('swagger-ui');
+      expect(text).to.not.match(/https?:\/\/(cdn|unpkg|cdnjs)/);
+      const init = await (await fetch(`${base}/docs/swagger-initializer.js`)).text();
+      expect(init).to.contain("url: '/openapi.json'");
+      expect((await fetch(`${base}/docs/swagger-ui-bundle.js`)).status).to.equal(200);
+      const j = await fetch(`${base}/openapi.json`);
+      expect(j.status).to.equal(200);
+      expect(((await j.json()) as { openapi: string }).openapi).to.equal('3.1.0');
+      const m = await fetch(`${base}/metrics`);
+      expect(await m.text()).to.contain('gateway_http_requests_total');
+      const e = await fetch(`${base}/v1/permits/X-1`);
+      expect(e.status).to.equal(401);
+      expect(e.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    } finally {
+      server.close();
+    }
+  });
+});
