@@ -92,7 +92,7 @@ const LABELS = {
   certificateNo: /^(?:证\s*号|证书编号|操作证号|certificate\s*no\.?|cert(?:ificate)?\s*number|no\.)\s*[:.]?\s*(.+)$/i,
   name: /^(?:姓\s*名|name)\s*[:.]?\s*(.+)$/i,
   category: /^(?:作业类别|category)\s*[:.]?\s*(.+)$/i,
-  item: /^(?:准操项目|操作项目|item|operation\s*item)\s*[:.]?\s*(.+)$/i,
+  item: /^(?:准操项目|操作项目|[il1|]tem|operation\s*[il1|]tem)\s*[:.]?\s*(.+)$/i,
   validFrom: /^(?:初领日期|有效期起|valid\s*from|issued?(?:\s*on)?)\s*[:.]?\s*(.+)$/i,
   validUntil: /^(?:有效期至|有效期止|valid\s*until|expires?(?:\s*on)?)\s*[:.]?\s*(.+)$/i,
   period: /^(?:有效期限|有效期|validity|valid)\s*[:.]?\s*(.+)$/i,
