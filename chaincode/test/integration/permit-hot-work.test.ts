@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import { Wallet } from 'ethers';
 import { PERMIT_EVENT_TYPES, type ConnectionProfile, type PermitRecord, type WorkflowTemplate } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, eventsOf, HOUR, iso, MIN, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, endorsementOf, eventsOf, HOUR, iso, MIN, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a hot-work permit from application to close (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -215,6 +215,11 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
     expect(ledger.versions.map((v) => v.txId)).to.deep.equal(history.steps.map((s) => s.txId));
     expect(ledger.versions.map((v) => [v.action, v.status])).to.deep.equal(expected.map((e) => [e[0], e[2]]));
     expect(ledger.versions.map((v) => v.at)).to.deep.equal(history.steps.map((s) => s.at));
+
+    // Every step was endorsed by both orgs and committed valid.
+    for (const step of history.steps) {
+      expect(await endorsementOf(regulator.conn, profile.channel, step.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP', 'RegulatorMSP'] });
+    }
 
     const events = await eventsOf(regulator.conn, profile, firstBlock, txIds);
     expect(events.size).to.equal(txIds.length);

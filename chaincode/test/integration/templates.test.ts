@@ -1,0 +1,108 @@
+/**
+ * Workflow templates as ledger data on the real network: the enterprise's safety officer
+ * publishes a new version of the blind-plate template that adds an environmental impact
+ * assessment step, with no code change; a permit applied before keeps its version, a permit
+ * applied after must pass the new step, signed by the environment department.
+ */
+import { expect } from 'chai';
+import type { ConnectionProfile, PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
+import { requireNetwork, uniqueId } from '../support/network';
+import { Cast, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+
+describe('network: publishing a template version that adds a step (real Fabric, CA users)', function () {
+  this.timeout(300_000);
+  let profile: ConnectionProfile;
+  let cast: Cast;
+  let officer: Party, applicant: Party, pic: Party, safety: Party, envOfficer: Party, approver2: Party, regulator: Party;
+  const W1 = workerIdOf(randomIdNumber());
+  const GUARDIAN = workerIdOf(randomIdNumber());
+  const PIC = workerIdOf(randomIdNumber());
+  const site = uniqueId('site');
+  const workUnit = 'unit-pipes';
+
+  const application = (permitNo: string, zoneId: string) => {
+    const start = Date.now();
+    return {
+      permitNo,
+      operationType: 'blind_plate',
+      level: 'single',
+      location: { siteId: site, zoneId, fireExplosionZone: false, pipelineId: uniqueId('line') },
+      workUnit,
+      description: 'Insert a blind plate at flange F-12',
+      plannedStart: iso(start),
+      plannedEnd: iso(start + 4 * HOUR),
+      workers: [W1],
+      personInChargeId: PIC,
+      guardianId: GUARDIAN,
+      hazards: [{ hazardId: 'h1', description: 'Residual pressure' }],
+      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Depressurise and drain' }],
+    };
+  };
+
+  before(function () {
+    profile = requireNetwork(this);
+    cast = new Cast(profile);
+    officer = cast.person('tp-officer', 'enterprise', 'credential_officer');
+    applicant = cast.person('tp-applicant', 'enterprise', 'applicant');
+    pic = cast.person('tp-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
+    safety = cast.person('tp-safety', 'enterprise', 'safety_officer', { department: 'safety', workerId: workerIdOf(randomIdNumber()) });
+    envOfficer = cast.person('tp-env', 'enterprise', 'safety_officer', { department: 'environment', workerId: workerIdOf(randomIdNumber()) });
+    approver2 = cast.person('tp-approver2', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    regulator = cast.person('tp-regulator', 'regulator', 'regulator');
+  });
+  after(() => cast?.close());
+
+  it('new permits follow the published version, old permits keep theirs', async () => {
+    for (const w of [W1, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    const oldNo = uniqueId('BP-OLD');
+    const old = await applicant.submit<PermitRecord>('permit:Apply', application(oldNo, 'rack-1'));
+
+    const current = await regulator.evaluate<WorkflowTemplate>('template:Get', { operationType: 'blind_plate', level: 'single' });
+    expect(old.value.templateVersion).to.equal(current.version);
+    const { version: _v, publishedAt: _a, publishedBy: _b, ...rest } = current;
+    const withEia = {
+      ...rest,
+      title: 'Blind plate with environmental impact assessment',
+      signOffSteps: [
+        { stepId: 'eia', name: 'Environmental impact assessment', kind: 'review', role: 'safety_officer', department: 'environment', distinctSigners: 1, atSite: false },
+        // Without the environment steps earlier runs of this test on the same ledger added.
+        ...current.signOffSteps.filter((s) => s.department !== 'environment'),
+      ],
+    };
+    // An applicant may not publish; the safety officer may (adding a step only tightens).
+    await applicant.refused('FORBIDDEN', 'template:Publish', withEia);
+    const published = await safety.submit<WorkflowTemplate>('template:Publish', withEia);
+    expect(published.value.version).to.equal(current.version + 1);
+    expect(published.value.publishedBy).to.include({ role: 'safety_officer', mspId: 'EnterpriseMSP' });
+    expect(await regulator.evaluate<WorkflowTemplate>('template:Get', { operationType: 'blind_plate', level: 'single' })).to.deep.equal(published.value);
+    const eiaStep = withEia.signOffSteps[0]!.stepId;
+
+    const newNo = uniqueId('BP-NEW');
+    const fresh = await applicant.submit<PermitRecord>('permit:Apply', application(newNo, 'rack-2'));
+    expect(fresh.value.templateVersion).to.equal(published.value.version);
+    for (const no of [oldNo, newNo]) await pic.submit('permit:AssessRisk', { permitNo: no, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+
+    // The old permit keeps the steps of the version it was applied under (an earlier run of this
+    // test on the same ledger may already have published one with an EIA step).
+    expect(old.value.template.signOffSteps).to.deep.equal(current.signOffSteps);
+    let oldDone = old.value;
+    for (const [i, step] of current.signOffSteps.entries()) {
+      const department = step.department === '$work_unit' ? workUnit : (step.department ?? undefined);
+      const signer = cast.person(`tp-old-${i}`, 'enterprise', step.role, { department, workerId: workerIdOf(randomIdNumber()) });
+      oldDone = (await signer.submit<PermitRecord>('permit:SignOff', { permitNo: oldNo, stepId: step.stepId, atSite: step.atSite })).value;
+    }
+    expect(oldDone.status).to.equal('signed_off');
+    expect(oldDone.signOffs.map((x) => x.stepId)).to.deep.equal(current.signOffSteps.map((x) => x.stepId));
+
+    await approver2.refused('INVALID_STATE', 'permit:SignOff', { permitNo: newNo, stepId: 'approval', atSite: true });
+    await safety.refused('FORBIDDEN', 'permit:SignOff', { permitNo: newNo, stepId: eiaStep });
+    const mid = await envOfficer.submit<PermitRecord>('permit:SignOff', { permitNo: newNo, stepId: eiaStep });
+    expect(mid.value.status).to.equal('signing_off');
+    const done = await approver2.submit<PermitRecord>('permit:SignOff', { permitNo: newNo, stepId: 'approval', atSite: true });
+    expect(done.value.status).to.equal('signed_off');
+    expect(done.value.signOffs.map((s) => [s.stepId, s.actor.department])).to.deep.equal([
+      [eiaStep, 'environment'],
+      ['approval', workUnit],
+    ]);
+  });
+});
