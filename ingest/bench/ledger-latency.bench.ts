@@ -6,11 +6,13 @@
  * as a client listening on the enterprise peer sees it.
  *
  *   cd ingest && LEDGER_CONNECTION_PROFILE=$LEDGER_RUN_DIR/connection-profile.json \
- *     npx tsx bench/ledger-latency.bench.ts [--url mqtt://127.0.0.1:18830] [--samples 60] [--pause-ms 200]
+ *     npx tsx bench/ledger-latency.bench.ts [--url mqtt://127.0.0.1:18830] [--samples 60] [--incidents 1] [--pause-ms 200]
  *
- * One incident at a time: after each sample the safety officer acknowledges and closes the open
- * alarms and the person in charge resumes the permit (not timed), so every sample meets an
- * active permit. The dedup window is 1 s so each sample raises a new alarm. Without --url (or
+ * Each sample publishes `--incidents` readings at once, one per site, each site with its own
+ * detector and active permit (1: one incident at a time; more: simultaneous incidents, queueing
+ * in ingest's outbox included). After each sample the safety officer acknowledges and closes the
+ * open alarms and the person in charge resumes the permits (not timed), so every sample meets
+ * active permits. The dedup window is 1 s so each sample raises new alarms. Without --url (or
  * TEST_MQTT_URL) the embedded aedes broker is used. Not part of the tests.
  */
 import { randomUUID } from 'node:crypto';
@@ -40,30 +42,50 @@ const { values } = parseArgs({
     url: { type: 'string' },
     samples: { type: 'string', default: '60' },
     'pause-ms': { type: 'string', default: '200' },
+    incidents: { type: 'string', default: '1' },
   },
 });
 const SAMPLES = Number(values.samples);
+const INCIDENTS = Number(values.incidents);
 const url = values.url ?? process.env.TEST_MQTT_URL ?? '';
 
 const ctx = { test: { title: '' }, skip: () => { throw new Error(`no network: ${process.env.LEDGER_NETWORK_UNAVAILABLE}`); } } as unknown as Mocha.Context;
 const profile = requireLedgerNetwork(ctx);
 const cast = enrollCast(profile);
 const tag = uniqueId('bench');
-const siteId = `site-${tag}`;
 const areaId = 'tank-farm';
-const deviceId = `${tag}-gas`;
+const sites = Array.from({ length: INCIDENTS }, (_, k) => ({ siteId: `site-${tag}-${k}`, deviceId: `${tag}-gas-${k}` }));
 const dir = mkdtempSync(join(tmpdir(), 'ledger-latency-'));
 const keysPath = join(dir, 'keys.json');
-writeKeyFile(keysPath, generateKeyFile([deviceId]));
+writeKeyFile(keysPath, generateKeyFile(sites.map((x) => x.deviceId)));
 const keyring = DeviceKeyring.load(keysPath);
 
 const admin = LedgerClient.connect(profile, cast.admin);
 const safety = LedgerClient.connect(profile, cast.safety);
 const pic = LedgerClient.connect(profile, cast.pic);
+const analyst = LedgerClient.connect(profile, cast.analyst);
+
+/**
+ * The gateway returns once its own (enterprise) peer has committed; the regulator's peer may be a
+ * block behind and refuse the next step of the reset (e.g. closing an alarm whose
+ * acknowledgement it has not committed yet). Retry briefly.
+ */
+async function settle(step: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await step();
+      return;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 const listener = LedgerClient.connect(profile, cast.gateway);
-await registerDevices(admin, [{ deviceId, siteId, areaId, address: keyring.wallet(deviceId)!.address, kind: 'sensor' }]);
-const permit = await activeHotWorkPermit(profile, cast, siteId, areaId);
-process.stderr.write(`permit ${permit.permitNo} active in ${siteId}/${areaId}\n`);
+await registerDevices(admin, sites.map((x) => ({ deviceId: x.deviceId, siteId: x.siteId, areaId, address: keyring.wallet(x.deviceId)!.address, kind: 'sensor' as const })));
+const permits = new Map<string, string>(); // permitNo → siteId
+for (const x of sites) permits.set((await activeHotWorkPermit(profile, cast, x.siteId, areaId)).permitNo, x.siteId);
+process.stderr.write(`${permits.size} active permit(s) in ${INCIDENTS} site(s)\n`);
 
 const service = await startIngest(
   loadConfig({
@@ -84,16 +106,19 @@ const service = await startIngest(
 const topicRoot = `bench-${tag.replace(/[^A-Za-z0-9_-]/g, '')}`;
 const publisher = await connectPublisher(service.brokerUrl, `ledger-latency-pub-${randomUUID()}`);
 
-// Block events: resolve the waiting sample when its alarm commits with the permit suspended.
+// Block events: resolve a site's waiting sample when its alarm commits with its permit suspended.
 const events = await listener.chaincodeEvents();
-let waiting: ((at: number) => void) | undefined;
+const waiting = new Map<string, (at: number) => void>(); // siteId → resolve
 const decoder = new TextDecoder();
 void (async () => {
   try {
     for await (const e of events) {
       if (e.eventName !== 'AlarmRecorded') continue;
       const body = JSON.parse(decoder.decode(e.payload)) as { payload: { alarm: AlarmRecord; suspendedPermits: PermitRecord[] } };
-      if (body.payload.suspendedPermits.some((p) => p.permitNo === permit.permitNo)) waiting?.(performance.now());
+      for (const p of body.payload.suspendedPermits) {
+        const siteId = permits.get(p.permitNo);
+        if (siteId !== undefined) waiting.get(siteId)?.(performance.now());
+      }
     }
   } catch {
     // closed at the end
@@ -102,35 +127,46 @@ void (async () => {
 
 const e2e: number[] = [];
 for (let i = 0; i < SAMPLES; i++) {
-  const m: StandardMessage = {
-    v: 1,
-    kind: 'env',
-    messageId: `${tag}-${i}`,
-    siteId,
-    areaId,
-    deviceId,
-    observedAt: Date.now(),
-    reading: { flammableLelPct: 30, flammableGasLelVolPct: 5, o2VolPct: 20.9, windMs: 2 },
-  };
-  const committed = new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`sample ${i}: no suspension within 30 s`)), 30_000);
-    waiting = (at) => {
-      clearTimeout(t);
-      resolve(at);
-    };
-  });
+  const committed = sites.map(
+    (x) =>
+      new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`sample ${i}: no suspension in ${x.siteId} within 60 s`)), 60_000);
+        waiting.set(x.siteId, (at) => {
+          clearTimeout(t);
+          waiting.delete(x.siteId);
+          resolve(at);
+        });
+      }),
+  );
   const t0 = performance.now();
-  await publisher.publishAsync(topicFor(topicRoot, { siteId, areaId, deviceId, channel: 'env' }), JSON.stringify(m), { qos: 1 });
-  e2e.push((await committed) - t0);
-  waiting = undefined;
+  await Promise.all(
+    sites.map((x) => {
+      const m: StandardMessage = {
+        v: 1,
+        kind: 'env',
+        messageId: `${tag}-${i}-${x.siteId}`,
+        siteId: x.siteId,
+        areaId,
+        deviceId: x.deviceId,
+        observedAt: Date.now(),
+        reading: { flammableLelPct: 30, flammableGasLelVolPct: 5, o2VolPct: 20.9, windMs: 2 },
+      };
+      return publisher.publishAsync(topicFor(topicRoot, { siteId: x.siteId, areaId, deviceId: x.deviceId, channel: 'env' }), JSON.stringify(m), { qos: 1 });
+    }),
+  );
+  for (const at of await Promise.all(committed)) e2e.push(at - t0);
 
-  // Reset, not timed: every alarm of the sample on the ledger, closed; the permit resumed.
+  // Reset, not timed: every alarm of the sample on the ledger, closed; the permits resumed.
   while (service.outbox.depth > 0) await new Promise((r) => setTimeout(r, 20));
-  for (const a of await safety.evaluate<AlarmRecord[]>('alarm:ListOpen', { siteId, areaId })) {
-    await safety.submit('alarm:Acknowledge', { alarmId: a.alarmId });
-    await safety.submit('alarm:Close', { alarmId: a.alarmId, note: 'bench: source isolated' });
+  // A gas alarm needs a passing re-test after the suspension before the work resumes.
+  for (const [permitNo, siteId] of permits) {
+    for (const a of await safety.evaluate<AlarmRecord[]>('alarm:ListOpen', { siteId, areaId })) {
+      await settle(() => safety.submit('alarm:Acknowledge', { alarmId: a.alarmId }));
+      await settle(() => safety.submit('alarm:Close', { alarmId: a.alarmId, note: 'bench: source isolated' }));
+    }
+    await settle(() => analyst.submit('permit:RecordGasTest', { permitNo, testId: `${permitNo}-bench-${i}`, sampleTakenAt: new Date(Date.now() - 2_000).toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }));
+    await settle(() => pic.submit('permit:Resume', { permitNo }));
   }
-  await pic.submit('permit:Resume', { permitNo: permit.permitNo });
   // Next sample in another dedup window.
   await new Promise((r) => setTimeout(r, Math.max(Number(values['pause-ms']), 1000 - (Date.now() % 1000) + 5)));
   if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1}/${SAMPLES}\n`);
@@ -146,6 +182,7 @@ console.log(
     {
       what: 'MQTT publish → alarm committed with the active permit suspended (block event on the enterprise peer)',
       broker: url || 'embedded aedes',
+      simultaneousIncidents: INCIDENTS,
       samples: e2e.length,
       p50Ms: pct(e2e, 50),
       p90Ms: pct(e2e, 90),
@@ -161,5 +198,5 @@ console.log(
 events.close();
 await publisher.endAsync();
 await service.stop();
-for (const c of [admin, safety, pic, listener]) c.close();
+for (const c of [admin, safety, pic, analyst, listener]) c.close();
 rmSync(dir, { recursive: true, force: true });

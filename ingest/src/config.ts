@@ -56,6 +56,7 @@ export const environmentSchema = z
     INGEST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
     INGEST_RETRY_INITIAL_MS: int(200, 1).describe('First delay before retrying the ledger.'),
     INGEST_RETRY_MAX_MS: int(15_000, 1).describe('Longest delay between ledger retries.'),
+    INGEST_LEDGER_CONCURRENCY: int(8, 1).describe('Most alarms submitted to the ledger at once; alarms of one site and area always go one at a time, in the order raised.'),
     INGEST_FABRIC_CONNECTION_PROFILE: optionalText.describe(
       "Connection profile written by scripts/network.sh up ($LEDGER_RUN_DIR/connection-profile.json): the gateway peer's endpoint, TLS name and TLS CA, the MSP id, channel and chaincode of INGEST_FABRIC_ORG. Any INGEST_FABRIC_* variable below overrides its value. Unset with INGEST_FABRIC_PEER_ENDPOINT unset: no ledger; alarms wait in the outbox.",
     ),
@@ -114,6 +115,7 @@ export interface IngestConfig {
   http: { host: string; port: number };
   logLevel: string;
   retry: { initialBackoffMs: number; maxBackoffMs: number };
+  ledgerConcurrency: number;
   fabric: FabricLedgerConfig | undefined;
 }
 
@@ -170,6 +172,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): I
     http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
     logLevel: e.INGEST_LOG_LEVEL,
     retry: { initialBackoffMs: e.INGEST_RETRY_INITIAL_MS, maxBackoffMs: e.INGEST_RETRY_MAX_MS },
+    ledgerConcurrency: e.INGEST_LEDGER_CONCURRENCY,
     fabric: fabricConfig(e),
   });
 }

@@ -63,7 +63,8 @@ function chaincodeCode(message: string): ErrorCode | undefined {
  *   with a detail `rpc error: code = Unavailable …` — retried;
  * - the gateway peer down, deadlines, an unknown commit status: other gRPC codes — retried.
  *
- * A refusal counts as final only when every failing peer refused with a final code and the
+ * A refusal counts as final only when every failing peer refused with a final code (FORBIDDEN only
+ * for a disabled device, not for the caller's identity) and the
  * submitting org's own peer (`ownMspId`, the gateway's first endorser) is among them: a refusal by
  * the other org's peer alone means the two peers disagree, which happens while a restarted peer
  * catches up on blocks, and is retried.
@@ -73,8 +74,14 @@ export function classifySubmitError(err: unknown, ownMspId?: string): LedgerOutc
   const duplicate = DUPLICATE_CODES.find((code) => all.some((t) => t.includes(`${code}:`)));
   if (duplicate) return { status: 'duplicate', code: duplicate };
   if (!(err instanceof GatewayError) || err.code !== grpc.status.ABORTED || err.details.length === 0) return undefined;
-  const codes = err.details.map((d) => chaincodeCode(d.message));
-  const final = codes.every((c) => c !== undefined && (FINAL_CODES as readonly string[]).includes(c));
+  const final = err.details.every((d) => {
+    const code = chaincodeCode(d.message);
+    if (code === undefined || !(FINAL_CODES as readonly string[]).includes(code)) return false;
+    // FORBIDDEN about the device (disabled) is final for this alarm; FORBIDDEN about the caller
+    // (no device_gateway role, wrong MSP) is the service's configuration and would refuse every
+    // alarm: it is retried until the identity is fixed, so no alarm is set aside for it.
+    return code !== 'FORBIDDEN' || /FORBIDDEN: device /.test(d.message);
+  });
   const fromOwnPeer = ownMspId === undefined || err.details.some((d) => d.mspId === ownMspId);
   if (final && fromOwnPeer) return { status: 'rejected', reason: all.join(' | ') };
   return undefined;

@@ -54,7 +54,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
   const ledger = overrides.ledger ?? (config.fabric ? FabricAlarmLedger.connect(config.fabric) : undefined);
   let delivery: OutboxDelivery | undefined;
   if (ledger) {
-    delivery = new OutboxDelivery(outbox, ledger, config.retry, {
+    delivery = new OutboxDelivery(outbox, ledger, { ...config.retry, concurrency: config.ledgerConcurrency }, {
       settled(entry, outcome) {
         metrics.ledgerOutcomes.inc({ status: outcome.status });
         metrics.outboxDepth.set(outbox.depth);
@@ -70,6 +70,10 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
       },
     });
     delivery.start();
+    if (config.fabric && !overrides.ledger) {
+      const f = config.fabric;
+      log.info({ peer: f.peerEndpoint, mspId: f.mspId, channel: f.channel, chaincode: f.chaincode, cert: f.certPath }, 'ledger: Fabric gateway');
+    }
   } else {
     log.warn('no ledger configured (INGEST_FABRIC_PEER_ENDPOINT unset): alarms accumulate in the outbox');
   }

@@ -85,6 +85,11 @@ export class Outbox extends EventEmitter {
     return this.pendingById.values().next().value;
   }
 
+  /** Pending alarms, oldest first, without copying the queue. */
+  pendingEntries(): IterableIterator<OutboxEntry> {
+    return this.pendingById.values();
+  }
+
   /** Pending alarms, oldest first. */
   pending(): OutboxEntry[] {
     return [...this.pendingById.values()];

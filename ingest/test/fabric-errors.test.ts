@@ -29,6 +29,11 @@ describe('Fabric submit error classification', () => {
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, notFound, 'RegulatorMSP'), 'EnterpriseMSP')).to.equal(undefined);
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, notFound, 'EnterpriseMSP'), 'EnterpriseMSP')?.status).to.equal('rejected');
   });
+  it('FORBIDDEN for a disabled device is final; FORBIDDEN for the caller (a configuration fault) is retried', () => {
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, FORBIDDEN: device gas-1 is disabled; its alarms are refused']))?.status).to.equal('rejected');
+    const role = 'chaincode response 500, FORBIDDEN: alarm:Record is not open to role admin of EnterpriseMSP; it needs EnterpriseMSP: device_gateway';
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [role]), 'EnterpriseMSP')).to.equal(undefined);
+  });
   it('INTERNAL and uncoded chaincode errors are retried', () => {
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, INTERNAL: unexpected failure']))).to.equal(undefined);
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, something broke']))).to.equal(undefined);

@@ -189,7 +189,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     expect(health).to.deep.include({ ok: true, ledger: 'configured', outboxDepth: 0 });
   });
 
-  it('the chaincode refuses a forged signature and an unknown device; the adapter classifies both as final, a repeat as done', async () => {
+  it('the chaincode refuses a forged signature, an unknown and a disabled device (final), a repeat is done, a caller without the role is retried', async () => {
     const { layout, keyring } = await prepareSite();
     const area = layout.areas[1]!;
     const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
@@ -214,10 +214,33 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       expect(unknownOutcome.status).to.equal('rejected');
       expect(unknownOutcome.status === 'rejected' && unknownOutcome.reason).to.match(/NOT_FOUND: device/);
 
-      for (const a of [forged, borrowed, unknown]) expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
+      // A disabled device: final.
+      await admin.submit('device:SetStatus', { deviceId: area.cameraDeviceId, status: 'disabled', reason: 'camera replaced' });
+      const disabled = await signAlarm(keyring.wallet(area.cameraDeviceId)!, fieldsFor(area.cameraDeviceId, layout.siteId, area.areaId));
+      const disabledOutcome = await ledger.submitAlarm(disabled);
+      expect(disabledOutcome.status === 'rejected' && disabledOutcome.reason).to.match(/FORBIDDEN: device .* disabled/);
+
+      for (const a of [forged, borrowed, unknown, disabled]) expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
       expect(recoverAlarmSigner(forged)).to.not.equal(keyring.wallet(area.gasDeviceId)!.address);
     } finally {
       await ledger.close();
+    }
+
+    // The service's identity without the device_gateway role: the chaincode refuses the caller,
+    // which is a configuration fault, not the alarm's: retried (thrown), never set aside.
+    const wrongIdentity = FabricAlarmLedger.connect(ledgerConfig(profile, cast.admin));
+    try {
+      const genuine = await signAlarm(keyring.wallet(area.gasDeviceId)!, fieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+      let thrown: unknown;
+      try {
+        await wrongIdentity.submitAlarm(genuine);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(JSON.stringify((thrown as { details?: unknown })?.details)).to.match(/FORBIDDEN: alarm:Record is not open to role admin/);
+      expect(await refusalOf(reader, genuine.fields.alarmId)).to.match(/NOT_FOUND/);
+    } finally {
+      await wrongIdentity.close();
     }
   });
 

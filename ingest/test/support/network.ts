@@ -15,7 +15,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, type ChaincodeEvent, type CloseableAsyncIterable, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
+import { connect, EndorseError, hash, signers, type ChaincodeEvent, type CloseableAsyncIterable, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import {
   connectionProfileSchema,
   type AlarmRecord,
@@ -115,6 +115,7 @@ export class LedgerClient {
     private readonly client: grpc.Client,
     private readonly gateway: Gateway,
     private readonly profile: ConnectionProfile,
+    private readonly mspId: string,
   ) {}
 
   static connect(profile: ConnectionProfile, id: Identity, org: 'enterprise' | 'regulator' = 'enterprise'): LedgerClient {
@@ -132,16 +133,30 @@ export class LedgerClient {
       submitOptions: () => ({ deadline: Date.now() + 15_000 }),
       commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
     });
-    return new LedgerClient(client, gateway, profile);
+    return new LedgerClient(client, gateway, profile, o.mspId);
   }
 
   private contract(name: string): Contract {
     return this.gateway.getNetwork(this.profile.channel).getContract(this.profile.chaincode, name);
   }
 
+  /**
+   * Submits and waits for the commit on this client's (gateway) peer. The other org's peer may
+   * still be a block behind and refuse a step that depends on the previous one; such an
+   * endorsement failure (refused by the other org's peer only, nothing ordered) is retried briefly.
+   */
   async submit<T = unknown>(tx: string, input: unknown): Promise<T> {
     const [contract, fn] = tx.split(':') as [string, string];
-    return JSON.parse(decoder.decode(await this.contract(contract).submitTransaction(fn, JSON.stringify(input)))) as T;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return JSON.parse(decoder.decode(await this.contract(contract).submitTransaction(fn, JSON.stringify(input)))) as T;
+      } catch (err) {
+        const details = (err as { details?: { mspId: string }[] }).details;
+        const otherPeerOnly = err instanceof EndorseError && Array.isArray(details) && details.length > 0 && details.every((d) => d.mspId !== this.mspId);
+        if (!otherPeerOnly || attempt >= 30) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   /** Submits and waits for the commit; returns the block and transaction id as well. */
