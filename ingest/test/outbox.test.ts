@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { Outbox } from '../src/outbox.js';
 import { OutboxDelivery } from '../src/outbox-delivery.js';
+import { Wallet } from 'ethers';
+import type { LedgerOutcome } from '../src/alarm-ledger.js';
+import { signAlarm, type SignedAlarm } from '../src/alarm-signature.js';
 import { sampleAlarm } from './helpers/alarms.js';
 import { LedgerDouble } from './helpers/ledger-doubles.js';
 import { tempDir, waitFor } from './helpers/temp.js';
@@ -145,6 +148,62 @@ describe('outbox', () => {
     expect(ledger.commits.size).to.equal(30);
     expect([...ledger.commits.values()].every((n) => n === 1)).to.equal(true);
     for (const a of alarms) expect(ledger.commits.has(a.fields.alarmId)).to.equal(true);
+    await outbox.close();
+  });
+
+  it('with concurrency, areas go out together; within an area one at a time, in the order raised, also across an outage', async () => {
+    const outbox = await Outbox.open(dir.path);
+    const inFlightByArea = new Map<string, number>();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let maxPerArea = 0;
+    let down = true;
+    const order: string[] = [];
+    const committed = new Map<string, number>();
+    const ledger = {
+      async submitAlarm(alarm: SignedAlarm): Promise<LedgerOutcome> {
+        const area = alarm.fields.areaId;
+        inFlight++;
+        inFlightByArea.set(area, (inFlightByArea.get(area) ?? 0) + 1);
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        maxPerArea = Math.max(maxPerArea, inFlightByArea.get(area)!);
+        try {
+          await new Promise((r) => setTimeout(r, 5));
+          if (down) throw new Error('UNAVAILABLE');
+          committed.set(alarm.fields.alarmId, (committed.get(alarm.fields.alarmId) ?? 0) + 1);
+          order.push(`${area} ${alarm.fields.alarmId}`);
+          return { status: 'committed', txId: alarm.fields.alarmId };
+        } finally {
+          inFlight--;
+          inFlightByArea.set(area, inFlightByArea.get(area)! - 1);
+        }
+      },
+    };
+    let retries = 0;
+    const delivery = new OutboxDelivery(outbox, ledger, { ...fast, concurrency: 4 }, { retrying: () => retries++ });
+    delivery.start();
+    const areas = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const alarms: SignedAlarm[] = [];
+    for (let i = 0; i < 30; i++) {
+      const a = await sampleAlarm(i);
+      alarms.push(await signAlarm(Wallet.createRandom(), { ...a.fields, areaId: areas[i % areas.length]! }));
+    }
+    for (const a of alarms) await outbox.enqueue(a);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(committed.size).to.equal(0);
+    // one pause for the alarms that failed together: the backoff did not run away
+    expect(retries).to.be.greaterThan(1);
+    down = false;
+    await waitFor(() => outbox.depth === 0, 5_000, 'the outbox to drain');
+    await delivery.stop();
+    expect(maxInFlight).to.equal(4);
+    expect(maxPerArea).to.equal(1);
+    expect([...committed.values()].every((n) => n === 1)).to.equal(true);
+    expect(committed.size).to.equal(30);
+    for (const area of areas) {
+      const raised = alarms.filter((a) => a.fields.areaId === area).map((a) => `${area} ${a.fields.alarmId}`);
+      expect(order.filter((o) => o.startsWith(`${area} `))).to.deep.equal(raised);
+    }
     await outbox.close();
   });
 
