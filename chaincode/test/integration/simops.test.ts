@@ -1,0 +1,100 @@
+/**
+ * SIMOPS on the real network: two conflicting permits in the same area (hot work, and hot work
+ * with painting 5 m away) issued at the same moment.
+ * Each Issue reads the site's live permits with a range query and adds its own entry, so Fabric
+ * re-checks the range at commit: the second in the block is PHANTOM_READ_CONFLICT (or
+ * MVCC_READ_CONFLICT) and writes nothing; issued again, it sees the first and is refused.
+ */
+import { expect } from 'chai';
+import * as crypto from 'node:crypto';
+import { peer } from '@hyperledger/fabric-protos';
+import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
+import { requireNetwork, uniqueId } from '../support/network';
+import { Cast, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+
+describe('network: SIMOPS, two conflicting permits in one area issued at once (real Fabric)', function () {
+  this.timeout(300_000);
+  let profile: ConnectionProfile;
+  let cast: Cast;
+  let officer: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, regulator: Party;
+  const W1 = workerIdOf(randomIdNumber());
+  const W2 = workerIdOf(randomIdNumber());
+  const GUARDIAN = workerIdOf(randomIdNumber());
+  const PIC = workerIdOf(randomIdNumber());
+  const site = uniqueId('site');
+  const zone = 'pipe-rack-3';
+  const workUnit = 'unit-rack';
+
+  before(function () {
+    profile = requireNetwork(this);
+    cast = new Cast(profile);
+    officer = cast.person('sm-officer', 'enterprise', 'credential_officer');
+    applicant = cast.person('sm-applicant', 'enterprise', 'applicant');
+    pic = cast.person('sm-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
+    analyst = cast.person('sm-analyst', 'enterprise', 'gas_analyst');
+    approver = cast.person('sm-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    regulator = cast.person('sm-regulator', 'regulator', 'regulator');
+  });
+  after(() => cast?.close());
+
+  async function signedOff(permitNo: string, worker: string, x: number, activities: string[]): Promise<void> {
+    const start = Date.now();
+    await applicant.submit('permit:Apply', {
+      permitNo,
+      operationType: 'hot_work',
+      level: '2',
+      location: { siteId: site, zoneId: zone, coordinates: { x, y: 0 }, fireExplosionZone: false },
+      workUnit,
+      description: 'Weld a support bracket',
+      plannedStart: iso(start),
+      plannedEnd: iso(start + 8 * HOUR),
+      workers: [worker],
+      personInChargeId: PIC,
+      guardianId: GUARDIAN,
+      activities,
+      hazards: [{ hazardId: 'h1', description: 'Sparks' }],
+      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
+    });
+    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
+    await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0.2 });
+    await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+  }
+
+  it('one is issued, the other is invalidated at commit and then refused as a conflict', async () => {
+    for (const w of [W1, W2, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    const now = Date.now();
+    for (const [i, w] of [W1, W2].entries()) {
+      await officer.submit('credential:AddCertificate', {
+        certificateId: uniqueId(`weld-${i}`),
+        workerId: w,
+        category: 'welding_cutting',
+        item: '熔化焊接与热切割作业',
+        authority: 'Provincial emergency management department',
+        validFrom: iso(now - 100 * 24 * HOUR),
+        validUntil: iso(now + 1000 * 24 * HOUR),
+        reviewDue: iso(now + 500 * 24 * HOUR),
+        scanSha256: crypto.createHash('sha256').update(w).digest('hex'),
+      });
+    }
+    // Hot work, and painting (with hot work) 5 m away in the same area: DOMAIN.md's "no painting
+    // within 10 m during hot work".
+    const a = uniqueId('HW-A');
+    const b = uniqueId('HW-B');
+    await signedOff(a, W1, 0, []);
+    await signedOff(b, W2, 5, ['painting']);
+
+    const contract = approver.contract('permit');
+    const endorsed = await Promise.all([a, b].map((no) => contract.newProposal('Issue', { arguments: [JSON.stringify({ permitNo: no })] }).endorse()));
+    const statuses = await Promise.all(endorsed.map(async (t) => (await t.submit()).getStatus()));
+    expect(statuses.filter((s) => s.successful)).to.have.length(1);
+    const loser = statuses.findIndex((s) => !s.successful);
+    expect([peer.TxValidationCode.PHANTOM_READ_CONFLICT, peer.TxValidationCode.MVCC_READ_CONFLICT]).to.include(statuses[loser]!.code);
+    const [winnerNo, loserNo] = loser === 0 ? [b, a] : [a, b];
+
+    expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: winnerNo })).status).to.equal('issued');
+    expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: loserNo })).status).to.equal('signed_off');
+    const m = await approver.refused('RULE_VIOLATION', 'permit:Issue', { permitNo: loserNo });
+    expect(m).to.contain(winnerNo);
+    expect((await regulator.evaluate<{ permitNo: string }[]>('permit:ListLive', { siteId: site, areaId: zone })).map((p) => p.permitNo)).to.deep.equal([winnerNo]);
+  });
+});
