@@ -24,6 +24,8 @@ export interface BlockSource {
   chainInfo(): Promise<ChainInfo>;
   /** Timestamp (ms) of the first transaction of a block, for lag in seconds. */
   blockTime(number: number): Promise<number | null>;
+  /** One block by number, from the peer's ledger (qscc GetBlockByNumber). */
+  block(number: number): Promise<common.Block>;
   close(): void;
 }
 
@@ -80,9 +82,11 @@ export function openFabricSource(options: FabricSourceOptions): BlockSource {
       const info = common.BlockchainInfo.deserializeBinary(bytes);
       return { height: info.getHeight(), currentBlockHash: Buffer.from(info.getCurrentblockhash_asU8()) };
     },
+    async block(number) {
+      return common.Block.deserializeBinary(await qscc.evaluateTransaction('GetBlockByNumber', profile.channel, String(number)));
+    },
     async blockTime(number) {
-      const bytes = await qscc.evaluateTransaction('GetBlockByNumber', profile.channel, String(number));
-      const block = common.Block.deserializeBinary(bytes);
+      const block = await this.block(number);
       const first = block.getData()?.getDataList_asU8()[0];
       if (!first) return null;
       const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(first).getPayload_asU8());

@@ -10,6 +10,9 @@ import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer } from '../su
 import { BlockStore } from '../../src/block-store.js';
 import { ChainIntegrityError } from '../../src/chain-verifier.js';
 import { blockHeaderHash } from '../../src/header-hash.js';
+import { auditMirror } from '../../src/audit.js';
+import { openFabricSource } from '../../src/fabric-source.js';
+import { connectionProfilePath } from '../support/network.js';
 
 describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', function () {
   this.timeout(120_000);
@@ -30,6 +33,15 @@ describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', fun
   });
   after(async () => {
     await t?.drop();
+  });
+
+  it('the audit anchors the untouched mirror to the peer: the next real block points to its last header', async () => {
+    const source = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client' });
+    try {
+      expect(await auditMirror(new BlockStore(t.db), source)).to.deep.equal({ storedBlocks: top, anchoredTo: 'next-block' });
+    } finally {
+      source.close();
+    }
   });
 
   it('refuses to start when the stored header hash of the last block was altered', async () => {
@@ -54,6 +66,15 @@ describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', fun
     expect(err).to.be.instanceOf(ChainIntegrityError);
     expect(String(err.message)).to.match(new RegExp(`hash chain broken at block ${top}`));
     expect(await lastIndexedBlock(t.db)).to.equal(top - 1); // nothing written past the break
+    // The on-demand audit sees it too: the stored chain is self-consistent, but not the ledger's.
+    const source = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client' });
+    try {
+      const audit = await auditMirror(new BlockStore(t.db), source).catch((e) => e);
+      expect(audit).to.be.instanceOf(ChainIntegrityError);
+      expect(String(audit.message)).to.match(/points to/);
+    } finally {
+      source.close();
+    }
   });
 
   it('the indexer process exits with code 2 and a loud log line', async () => {

@@ -43,6 +43,9 @@ function scriptedSource(height: number, blockTimeMs: number): BlockSource & { op
     async blockTime() {
       return blockTimeMs;
     },
+    async block(n) {
+      return fixtureBlock(n);
+    },
     close() {},
   };
 }
