@@ -36,8 +36,11 @@ const schema = z.object({
   INDEXER_BATCH_MAX_BLOCKS: positiveInt(100),
   /** Most transactions written in one Postgres transaction (a batch closes at the first limit hit). */
   INDEXER_BATCH_MAX_TXS: positiveInt(5000),
-  /** Parsed blocks buffered ahead of the writer before the block stream is paused. */
-  INDEXER_QUEUE_MAX_BLOCKS: positiveInt(500),
+  /**
+   * Parsed blocks buffered ahead of the writer before the block stream is paused. Bounds memory:
+   * with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB.
+   */
+  INDEXER_QUEUE_MAX_BLOCKS: positiveInt(100),
   /** How often the chain height is asked from the peer (qscc GetChainInfo), ms. */
   INDEXER_CHAIN_POLL_MS: positiveInt(2000),
   /** First and largest wait between reconnect attempts (peer or Postgres), ms; doubles each failure. */
