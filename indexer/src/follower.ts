@@ -233,6 +233,8 @@ export class Follower {
       try {
         const info = await this.source.chainInfo();
         this.metrics.setChainHeight(info.height);
+        // The peer answers and a stream is open: healthy even when the channel is quiet.
+        if (this.stream) this.metrics.setStreaming(true);
         const next = this.metrics.state.lastBlock + 1;
         if ((this.metrics.state.lagBlocks ?? 0) > 0) {
           let t = this.blockTimes.get(next);
@@ -244,6 +246,7 @@ export class Follower {
           this.metrics.setLagSeconds(Math.max(0, (Date.now() - t) / 1000));
         }
       } catch (err) {
+        this.metrics.setStreaming(false);
         this.log.debug({ err }, 'chain height poll failed');
       }
     };

@@ -101,6 +101,20 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     expect(metrics.state.lagSeconds).to.be.within(4.5, 7);
   });
 
+  it('is healthy (streaming) after a restart on a quiet channel, before any new block', async () => {
+    const first = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), new IndexerMetrics(), pino({ level: 'silent' }), { ...options, stopAtBlock: 3 });
+    await first.run();
+    const metrics = new IndexerMetrics();
+    const again = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), metrics, pino({ level: 'silent' }), options);
+    const done = again.run();
+    const deadline = Date.now() + 3000;
+    while (!metrics.state.streaming && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    again.stop();
+    await done;
+    expect(metrics.state).to.include({ lastBlock: 3, lagBlocks: 0 });
+    expect(Date.now()).to.be.lessThan(deadline);
+  });
+
   it('stops promptly while waiting for the next block', async () => {
     const follower = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), new IndexerMetrics(), pino({ level: 'silent' }), options);
     const done = follower.run();
