@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { EVENT_SCHEMA_VERSION, TX_INPUT_SCHEMAS, type Actor, type LedgerEventOf, type LedgerEventType, type TxData, type TxName } from '@compliance-ledger/schema';
 import { authorize } from './access';
 import { toLedgerError, ValidationError } from './errors';
-import { txTimeIso } from './clock';
+import { assertTxTimePlausible, txTimeIso } from './clock';
 import { canonicalJson } from './json';
 
 /**
@@ -31,10 +31,12 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.outp
 
 /**
  * The start of every domain transaction: who is calling (role and MSP checked against
- * TX_ACCESS), then the input parsed with the schema registered for the same transaction name.
+ * TX_ACCESS), a proposal timestamp close to the peer's clock, then the input parsed with the
+ * schema registered for the same transaction name.
  */
 export function enter<T extends TxName>(ctx: Context, tx: T, input: unknown): { actor: Actor; data: TxData<T> } {
   const actor = authorize(ctx, tx);
+  assertTxTimePlausible(ctx);
   const data = parseInput(TX_INPUT_SCHEMAS[tx], input) as TxData<T>;
   return { actor, data };
 }

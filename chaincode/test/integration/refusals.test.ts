@@ -197,6 +197,32 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     expect(await heightOf(regulator.conn, profile.channel)).to.equal(height);
     const view = await regulator.evaluate<PermitRecord & { recordedStatus: string; expiredAt: string }>('permit:Get', { permitNo: short });
     expect(view).to.include({ status: 'expired', recordedStatus: 'applied', expiredAt: iso(start + 4_000) });
+    // Fabric does not check the timestamp a client puts into its proposal, and every rule uses
+    // it: a step backdated into the validity must not pass (both peers would endorse it).
+    for (const shift of [-10 * 60_000, 10 * 60_000]) {
+      let text = '';
+      try {
+        const tx = await pic.proposalAt('permit:AssessRisk', { permitNo: short, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] }, Date.now() + shift).endorse();
+        await tx.submit();
+      } catch (err) {
+        text = errorText(err);
+      }
+      expect(parseErrorCode(text), `a proposal ${shift / 60_000} min off was not refused: ${text}`).to.equal('RULE_VIOLATION');
+      expect(text).to.contain("peers' clocks");
+    }
+    expect(await heightOf(regulator.conn, profile.channel)).to.equal(height);
+    // Evaluations too: a backdated read would show the permit as still valid.
+    let read = '';
+    try {
+      await pic.proposalAt('permit:Get', { permitNo: short }, Date.now() - 10 * 60_000).evaluate();
+    } catch (err) {
+      read = errorText(err);
+    }
+    expect(parseErrorCode(read)).to.equal('RULE_VIOLATION');
+    // A clock a little off (here 1 min) is tolerated, so time can be shifted that much at most.
+    const slightly = new TextDecoder().decode(await pic.proposalAt('permit:Get', { permitNo: short }, Date.now() - 60_000).evaluate());
+    expect(JSON.parse(slightly)).to.include({ permitNo: short, recordedStatus: 'applied' });
+
     const expired = await regulator.submit<PermitRecord>('permit:Expire', { permitNo: short });
     expect(expired.value.status).to.equal('expired');
     await regulator.refused('INVALID_STATE', 'permit:Expire', { permitNo: short });

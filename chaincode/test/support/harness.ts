@@ -22,6 +22,7 @@ import { HeartbeatContract } from '../../src/heartbeat-contract';
 import { PermitContract } from '../../src/permit-contract';
 import { TemplateContract } from '../../src/template-contract';
 import { FakeClientIdentity, FakeLedger, FakeStub, type FakeIdentityOptions } from './fake-stub';
+import { peerClock } from '../../src/clock';
 
 export const CONTRACTS = {
   heartbeat: new HeartbeatContract(),
@@ -64,6 +65,8 @@ export const T0 = Date.parse('2026-06-01T08:00:00.000Z');
 export class Harness {
   readonly ledger = new FakeLedger();
   now = T0;
+  /** How far the client's clock (the proposal timestamp, `now`) is ahead of the peers' clocks. */
+  clientClockSkewMs = 0;
   private seq = 0;
 
   at(iso: string): this {
@@ -80,6 +83,9 @@ export class Harness {
     const tmap = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(transient ?? {})) tmap.set(k, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
     const stub = new FakeStub(this.ledger, `tx${String(++this.seq).padStart(6, '0')}`, this.now, tmap, `${contract}:${fn}`, [arg]);
+    // The peers' clocks agree with the proposal unless a test sets a skew.
+    const proposalTime = this.now;
+    peerClock.nowMs = () => proposalTime - this.clientClockSkewMs;
     const ctx = { stub, clientIdentity: new FakeClientIdentity(who) } as unknown as Context;
     const c = CONTRACTS[contract] as unknown as Record<string, (ctx: Context, ...args: string[]) => Promise<string>>;
     const method = c[fn];

@@ -5,7 +5,9 @@
  */
 import * as crypto from 'node:crypto';
 import { expect } from 'chai';
-import { common, msp, peer } from '@hyperledger/fabric-protos';
+import { common, gateway as gatewayProtos, msp, peer } from '@hyperledger/fabric-protos';
+import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
+import type { Proposal } from '@hyperledger/fabric-gateway';
 import {
   parseErrorCode,
   type ConnectionProfile,
@@ -73,6 +75,30 @@ export class Party {
     } catch (err) {
       throw new Error(`${tx} (evaluate) by ${this.name} failed: ${errorText(err)}`);
     }
+  }
+
+  /**
+   * A proposal whose channel header carries another timestamp than now (the client chooses it:
+   * fabric-gateway's offline-signing API takes the edited bytes and signs them).
+   */
+  proposalAt(tx: string, input: unknown, timeMs: number) {
+    const [c, fn] = splitTx(tx);
+    const unsigned = this.contract(c).newProposal(fn, { arguments: [JSON.stringify(input)] });
+    const proposed = gatewayProtos.ProposedTransaction.deserializeBinary(unsigned.getBytes());
+    const signed = proposed.getProposal()!;
+    const proposal = peer.Proposal.deserializeBinary(signed.getProposalBytes_asU8());
+    const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+    const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+    const ts = new Timestamp();
+    ts.setSeconds(Math.floor(timeMs / 1000));
+    ts.setNanos((timeMs % 1000) * 1e6);
+    channelHeader.setTimestamp(ts);
+    header.setChannelHeader(channelHeader.serializeBinary());
+    proposal.setHeader(header.serializeBinary());
+    signed.setProposalBytes(proposal.serializeBinary());
+    proposed.setProposal(signed);
+    // Gateway.newProposal(bytes) (used by newSignedProposal): endorse() signs the edited bytes.
+    return (this.conn.gateway as unknown as { newProposal(bytes: Uint8Array): Proposal }).newProposal(proposed.serializeBinary());
   }
 
   /** Submits and expects the coded refusal at endorsement (so nothing is ordered); returns the message. */

@@ -60,6 +60,9 @@ describe('compiled chaincode through the fabric-shim dispatcher (dist/)', functi
     certs.noRole = { mspid: ENTERPRISE_MSP, idBytes: certificateWith(dir, 'peer-admin', {}) };
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { contracts } = require(dist);
+    // The compiled chaincode's own clock module: its peers' clocks read T0, as the proposals do.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(join(__dirname, '../../dist/clock.js')).peerClock.nowMs = () => T0;
     cc = new ChaincodeFromContract([...contracts], { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } }, {}, 'compliance', '1');
   });
 

@@ -402,3 +402,36 @@ describe('permit rules: temporary electricity serves another permit', () => {
     expect(te.validUntil).to.equal(iso(T0 + 9 * HOUR));
   });
 });
+
+// Found on the real network: Fabric accepts any timestamp a client writes into its proposal, so
+// a step backdated into a permit's validity was endorsed by both orgs and committed.
+describe('rules: the proposal timestamp must be close to the peers\' clocks', () => {
+  it('2 min either way is tolerated, 2 min + 1 ms is refused, for submits and evaluations alike', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application('SK-1'));
+    h.clientClockSkewMs = -2 * MIN;
+    await h.ok('permit', 'AssessRisk', who.pic, { permitNo: 'SK-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    h.clientClockSkewMs = 2 * MIN;
+    await h.read('permit', 'Get', who.pic, { permitNo: 'SK-1' });
+    for (const skew of [-2 * MIN - 1, 2 * MIN + 1, -2 * HOUR]) {
+      h.clientClockSkewMs = skew;
+      const m = await h.fails('RULE_VIOLATION', 'permit', 'RecordGasTest', who.analyst, gasTest('SK-1', {}, h.now));
+      expect(m).to.contain("peers' clocks");
+      expect((await h.evaluate('permit', 'Get', who.pic, { permitNo: 'SK-1' })).error?.message).to.match(/^RULE_VIOLATION: the proposal's timestamp/);
+    }
+  });
+
+  it('a permit that expired cannot be worked on by backdating the proposal into its validity', async () => {
+    const h = fresh();
+    await seed(h);
+    await h.ok('permit', 'Apply', who.applicant, application('SK-2', { plannedStart: iso(T0), plannedEnd: iso(T0 + HOUR) }));
+    // the peers' clocks say T0 + 1 h 10 min; the client claims T0 + 50 min
+    h.now = T0 + 50 * MIN;
+    h.clientClockSkewMs = -20 * MIN;
+    await h.fails('RULE_VIOLATION', 'permit', 'AssessRisk', who.pic, { permitNo: 'SK-2', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    h.now = T0 + 70 * MIN;
+    h.clientClockSkewMs = 0;
+    await h.fails('EXPIRED', 'permit', 'AssessRisk', who.pic, { permitNo: 'SK-2', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+  });
+});
