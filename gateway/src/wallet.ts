@@ -118,8 +118,8 @@ export class Wallet {
       return stdout + stderr;
     } catch (e) {
       const err = e as { stderr?: string; message: string; code?: string };
-      const out = `${err.stderr ?? ''} ${err.message}`.replace(/\/\/[^@/\s]*@/g, '//***@').replace(/--id\.secret \S+/g, '--id.secret ***');
-      if (/already registered/i.test(out)) throw new ForbiddenError(`${what}: the enrollment id is already registered at the CA outside this gateway's wallet`);
+      const out = `${err.stderr ?? ''} ${err.message}`.replace(/\/\/[^@/\s]*@/g, '//***@').replace(/--(id\.)?secret \S+/g, '--secret ***');
+      if (/already registered/i.test(out)) throw new AlreadyRegistered(`${what}: the enrollment id is already registered at the CA`);
       this.o.logger.warn({ err: out.slice(-2000) }, `fabric-ca-client failed: ${what}`);
       throw new UnavailableError('IDENTITY_UNAVAILABLE', `${what} failed at the Fabric CA`, this.o.retryAfterSeconds);
     }
@@ -135,6 +135,7 @@ export class Wallet {
     u.password = secret;
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     await this.ca(['enroll', '-u', origin(u), ...common, '-H', home], `enrolling the ${org} registrar`);
+    lockDown(home);
     return home;
   }
 
@@ -148,21 +149,34 @@ export class Wallet {
       const attrs = [`${ROLE_ATTRIBUTE}=${c.role}:ecert`];
       if (c.department) attrs.push(`${DEPARTMENT_ATTRIBUTE}=${c.department}:ecert`);
       if (c.workerId) attrs.push(`${WORKER_ID_ATTRIBUTE}=${c.workerId}:ecert`);
-      await this.ca(
-        ['register', '-u', origin(url), ...common, '-H', registrar, '--id.name', c.sub, '--id.secret', secret, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', attrs.join(',')],
-        `registering ${c.sub}`,
-      );
+      try {
+        await this.ca(
+          ['register', '-u', origin(url), ...common, '-H', registrar, '--id.name', c.sub, '--id.secret', secret, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', attrs.join(',')],
+          `registering ${c.sub}`,
+        );
+      } catch (e) {
+        if (!(e instanceof AlreadyRegistered)) throw e;
+        // Registered before, but not in this wallet (a lost or moved wallet): the gateway is the
+        // authority for its users, so it resets the secret and attributes and enrols again.
+        await this.ca(['identity', 'modify', c.sub, '-u', origin(url), ...common, '-H', registrar, '--secret', secret, '--attrs', attrs.join(',')], `re-registering ${c.sub}`);
+        this.o.logger.warn({ sub: c.sub, org: c.org }, 'the user was registered at the CA outside this wallet; secret and attributes reset');
+      }
       fs.writeFileSync(secretFile, secret, { mode: 0o600 });
     }
     const u = new URL(url);
     u.username = c.sub;
     u.password = fs.readFileSync(secretFile, 'utf8').trim();
     await this.ca(['enroll', '-u', origin(u), ...common, '-H', dir], `enrolling ${c.sub}`);
-    for (const f of walk(dir)) fs.chmodSync(f.path, f.dir ? 0o700 : 0o600);
+    lockDown(dir);
     const meta: StoredMeta = { sub: c.sub, role: c.role, department: c.department ?? null, workerId: c.workerId ?? null, enrolledAt: new Date().toISOString() };
     fs.writeFileSync(path.join(dir, 'identity.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
     this.o.logger.info({ sub: c.sub, org: c.org, role: c.role }, 'enrolled a user at the Fabric CA');
   }
+}
+
+/** Only the service's user may read a wallet entry: 0700 directories, 0600 files. */
+function lockDown(dir: string): void {
+  for (const f of walk(dir)) fs.chmodSync(f.path, f.dir ? 0o700 : 0o600);
 }
 
 function* walk(dir: string): Generator<{ path: string; dir: boolean }> {
@@ -179,3 +193,5 @@ function origin(u: URL): string {
   const auth = u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
   return `${u.protocol}//${auth}${u.host}`;
 }
+
+class AlreadyRegistered extends ForbiddenError {}

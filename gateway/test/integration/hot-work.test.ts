@@ -24,7 +24,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     requireNetwork(this);
     const db = await createDatabase('gw_hotwork');
     indexer = startIndexer(db);
-    gw = await startTestGateway({ DATABASE_URL: db });
+    gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_EVIDENCE_MAX_BYTES: '1000000' });
     blockstoreDir = gw.services.config.GATEWAY_BLOCKSTORE_DIR;
     cast = await makeCast(new Client(gw.url));
     await registerCast(cast);
@@ -108,9 +108,19 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     form.set('capturedAt', iso(Date.now() - 30_000));
     form.set('deviceId', cast.deviceId);
     form.set('file', new Blob([content], { type: 'image/jpeg' }), 'meter.jpg');
-    const r = await cast.clients.analyst.request('POST', `/v1/permits/${permitNo}/evidence`, { body: form });
-    // the analyst may record evidence; a closed permit still accepts its trail? The chaincode decides.
+    const r = await cast.clients.analyst.request('POST', `/v1/permits/${permitNo}/evidence`, { body: form, idem: `ev-${permitNo}` });
     if (r.status !== 201) expect.fail(`evidence upload: ${r.status} ${r.text}`);
+    const replay = await cast.clients.analyst.request('POST', `/v1/permits/${permitNo}/evidence`, { body: form, idem: `ev-${permitNo}` });
+    expect(replay.status).to.equal(201);
+    expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+    expect(replay.body.transactionId).to.equal(r.body.transactionId);
+    const big = new FormData();
+    big.set('step', 'execution');
+    big.set('capturedAt', iso(Date.now() - 30_000));
+    big.set('file', new Blob([Buffer.alloc(1_500_000, 1)], { type: 'video/mp4' }), 'clip.mp4');
+    const tooBig = await cast.clients.analyst.request('POST', `/v1/permits/${permitNo}/evidence`, { body: big });
+    expect(tooBig.status, tooBig.text).to.equal(413);
+    expect(tooBig.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
     const rec = r.body.record;
     expect(rec.sha256).to.equal((await import('node:crypto')).createHash('sha256').update(content).digest('hex'));
     expect(rec.sizeBytes).to.equal(content.length);
