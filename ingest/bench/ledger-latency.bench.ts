@@ -6,7 +6,7 @@
  * as a client listening on the enterprise peer sees it.
  *
  *   cd ingest && LEDGER_CONNECTION_PROFILE=$LEDGER_RUN_DIR/connection-profile.json \
- *     npx tsx bench/ledger-latency.bench.ts [--url mqtt://127.0.0.1:18830] [--samples 60] [--incidents 1] [--pause-ms 200]
+ *     npx tsx bench/ledger-latency.bench.ts [--url mqtt://127.0.0.1:18830] [--samples 60] [--incidents 1] [--concurrency 8] [--pause-ms 200]
  *
  * Each sample publishes `--incidents` readings at once, one per site, each site with its own
  * detector and active permit (1: one incident at a time; more: simultaneous incidents, queueing
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '60' },
     'pause-ms': { type: 'string', default: '200' },
     incidents: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '8' },
   },
 });
 const SAMPLES = Number(values.samples);
@@ -96,6 +97,7 @@ const service = await startIngest(
     INGEST_DATA_DIR: join(dir, 'data'),
     INGEST_KEY_FILE: keysPath,
     INGEST_DEDUP_WINDOW_MS: '1000',
+    INGEST_LEDGER_CONCURRENCY: values.concurrency,
     INGEST_HTTP_PORT: '0',
     INGEST_LOG_LEVEL: 'silent',
     INGEST_RETRY_INITIAL_MS: '50',
@@ -164,7 +166,7 @@ for (let i = 0; i < SAMPLES; i++) {
       await settle(() => safety.submit('alarm:Acknowledge', { alarmId: a.alarmId }));
       await settle(() => safety.submit('alarm:Close', { alarmId: a.alarmId, note: 'bench: source isolated' }));
     }
-    await settle(() => analyst.submit('permit:RecordGasTest', { permitNo, testId: `${permitNo}-bench-${i}`, sampleTakenAt: new Date(Date.now() - 2_000).toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }));
+    await settle(() => analyst.submit('permit:RecordGasTest', { permitNo, testId: `${permitNo}-bench-${i}`, sampleTakenAt: new Date().toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }));
     await settle(() => pic.submit('permit:Resume', { permitNo }));
   }
   // Next sample in another dedup window.
@@ -183,6 +185,7 @@ console.log(
       what: 'MQTT publish → alarm committed with the active permit suspended (block event on the enterprise peer)',
       broker: url || 'embedded aedes',
       simultaneousIncidents: INCIDENTS,
+      ledgerConcurrency: Number(values.concurrency),
       samples: e2e.length,
       p50Ms: pct(e2e, 50),
       p90Ms: pct(e2e, 90),
