@@ -5,6 +5,9 @@
 import type { Pool } from 'pg';
 import { NotFoundError, UnavailableError } from './errors.js';
 
+/** Largest exact `total` a permit listing reports. */
+export const COUNT_CAP = 10_000;
+
 export const PERMIT_SORT_COLUMNS = ['applied_at', 'status_changed_at', 'planned_start', 'permit_no', 'valid_until'] as const;
 
 export interface PermitFilter {
@@ -54,7 +57,7 @@ export class RegulatorRepository {
     }
   }
 
-  async listPermits(f: PermitFilter): Promise<{ items: Record<string, unknown>[]; total: number; limit: number; offset: number }> {
+  async listPermits(f: PermitFilter): Promise<{ items: Record<string, unknown>[]; total: number; totalIsExact: boolean; limit: number; offset: number }> {
     const where: string[] = [];
     const p: unknown[] = [];
     const add = (cond: string, v: unknown) => {
@@ -70,15 +73,19 @@ export class RegulatorRepository {
     if (f.from) add('applied_at >= ?', f.from);
     if (f.to) add('applied_at < ?', f.to);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [{ total }] = (await this.q<{ total: string }>(`SELECT count(*) AS total FROM permits ${w}`, p)) as [{ total: string }];
-    const rows = await this.q(
+    // The count stops at COUNT_CAP matching rows: an exact count of a huge match costs a scan for a
+    // number nobody pages through; `totalIsExact` says whether it was capped.
+    const countQ = this.q<{ total: string }>(`SELECT count(*) AS total FROM (SELECT 1 FROM permits ${w} LIMIT ${COUNT_CAP + 1}) x`, p);
+    const rowsQ = this.q(
       `SELECT permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
               night_or_holiday, planned_start, planned_end, valid_from, valid_until, suspension_reason, template_version,
               applied_at, status_changed_at, block_number, tx_id
          FROM permits ${w} ORDER BY ${f.sort} ${f.order === 'asc' ? 'ASC' : 'DESC'}, permit_no ASC LIMIT ${f.limit} OFFSET ${f.offset}`,
       p,
     );
-    return { items: rows.map(permitRow), total: Number(total), limit: f.limit, offset: f.offset };
+    const [[count], rows] = await Promise.all([countQ, rowsQ]);
+    const total = Number(count!.total);
+    return { items: rows.map(permitRow), total: Math.min(total, COUNT_CAP), totalIsExact: total <= COUNT_CAP, limit: f.limit, offset: f.offset };
   }
 
   async timeline(permitNo: string): Promise<Record<string, unknown>> {
@@ -152,27 +159,29 @@ export class RegulatorRepository {
 
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
   async kpis(from: string, to: string): Promise<Record<string, unknown>> {
-    const [alarm] = await this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]);
-    const [coverage] = await this.q(
+    const [[alarm], [coverage], [repeat], byTypeState, [reviews]] = await Promise.all([
+      this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
+      this.q(
       `SELECT count(*) AS active,
               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
                                               AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
          FROM workers w WHERE w.status = 'active'`,
-    );
-    const [repeat] = await this.q(
+      ),
+      this.q(
       `WITH v AS (
          SELECT p.work_unit FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
          UNION ALL
          SELECT work_unit FROM permits WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)
        SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
-      [from, to],
-    );
-    const byTypeState = await this.q(`SELECT operation_type, status, count(*) AS n FROM permits GROUP BY operation_type, status ORDER BY operation_type, status`);
-    const [reviews] = await this.q(
+        [from, to],
+      ),
+      this.q(`SELECT operation_type, status, count(*) AS n FROM permits GROUP BY operation_type, status ORDER BY operation_type, status`),
+      this.q(
       `SELECT count(*) FILTER (WHERE review_due < now()) AS overdue,
               count(*) FILTER (WHERE valid_until >= now() AND valid_until < now() + interval '60 days') AS expiring60
          FROM certificates WHERE status = 'valid'`,
-    );
+      ),
+    ]);
     const active = Number(coverage!.active);
     const units = Number(repeat!.units);
     return {

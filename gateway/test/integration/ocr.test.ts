@@ -87,7 +87,7 @@ describe('gateway: certificate OCR on generated images (Chinese and English)', f
   function score(kind: keyof typeof tally, truth: Truth, fields: Record<string, { value: string } | string | null>) {
     for (const f of FIELDS) {
       const got = fields[f];
-      const value = typeof got === 'string' || got === null ? got : got.value;
+      const value = typeof got === 'string' || got == null ? got : got.value;
       tally[kind].total++;
       if (value === truth[f]) tally[kind].ok++;
       else misses.push(`${kind} ${f}: ${JSON.stringify(value)} ≠ ${JSON.stringify(truth[f])}`);

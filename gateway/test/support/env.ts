@@ -102,7 +102,7 @@ export class Client {
   as(tokenValue: string): Client {
     return new Client(this.base, { authorization: `Bearer ${tokenValue}` });
   }
-  async request<T = any>(method: string, p: string, opts: { json?: unknown; body?: BodyInit; headers?: Record<string, string>; idem?: string | false } = {}): Promise<Reply<T>> {
+  async request<T = any>(method: string, p: string, opts: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string>; idem?: string | false } = {}): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...this.auth, ...(opts.headers ?? {}) };
     let body = opts.body;
     if (opts.json !== undefined) {

@@ -1,0 +1,172 @@
+/**
+ * Benchmark (not part of `npm test`):
+ *  1. permit:Apply throughput through the API versus the same transactions sent straight with the
+ *     fabric-gateway client as the same Fabric identity, in the same run: permits/s, the ratio
+ *     (target ≥ 0.8), p50 and p99 latency.
+ *  2. Regulator query latency with ≥ 100,000 permits in the indexer's tables (synthetic rows, the
+ *     indexer's own schema): p50/p99 per query shape (target p99 ≤ 50 ms).
+ * Needs the network (connection profile) and TEST_DATABASE_URL. Writes bench/RESULTS.md.
+ *
+ *   BENCH_PERMITS=300 BENCH_CONCURRENCY=16 BENCH_QUERY_ROWS=100000 npm run bench -w gateway
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { connect, hash, signers } from '@hyperledger/fabric-gateway';
+import pg from 'pg';
+import { connectionProfileSchema } from '@compliance-ledger/schema';
+import { Client, createDatabase, profilePath, startTestGateway } from '../test/support/env.js';
+import { startIndexer } from '../test/support/indexer.js';
+import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
+
+const PERMITS = Number(process.env.BENCH_PERMITS ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const QUERY_ROWS = Number(process.env.BENCH_QUERY_ROWS ?? 100_000);
+const QUERY_RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 200);
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
+async function timed(n: number, fn: (i: number) => Promise<void>): Promise<{ perSecond: number; p50: number; p99: number; seconds: number }> {
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await pool(n, CONCURRENCY, async (i) => {
+    const t = performance.now();
+    await fn(i);
+    lat.push(performance.now() - t);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  return { perSecond: n / seconds, p50: pct(lat, 50), p99: pct(lat, 99), seconds };
+}
+
+async function main(): Promise<void> {
+  const db = await createDatabase('gw_bench');
+  const gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000' });
+  const lines: string[] = [];
+  const out = (s: string) => {
+    console.log(s);
+    lines.push(s);
+  };
+  try {
+    const cast = await makeCast(new Client(gw.url));
+    await registerCast(cast);
+    // Warm up: enrol the applicant, open connections.
+    await cast.clients.applicant.post('/v1/permits', applyBody(cast, `BW-${cast.tag}`));
+
+    // The same identity the gateway uses for this applicant, straight through fabric-gateway.
+    const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
+    const wallet = path.join(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-applicant-${cast.tag}`, 'msp');
+    const keyFile = fs.readdirSync(path.join(wallet, 'keystore')).find((f) => f.endsWith('_sk'))!;
+    const o = profile.organizations.enterprise;
+    const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), { 'grpc.ssl_target_name_override': o.peer.hostAlias });
+    const direct = connect({
+      client,
+      identity: { mspId: o.mspId, credentials: fs.readFileSync(path.join(wallet, 'signcerts', 'cert.pem')) },
+      signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(path.join(wallet, 'keystore', keyFile)))),
+      hash: hash.sha256,
+    });
+    const contract = direct.getNetwork(profile.channel).getContract(profile.chaincode);
+
+    const run = crypto.randomBytes(3).toString('hex');
+    const viaDirect = await timed(PERMITS, async (i) => {
+      await contract.submit('permit:Apply', { arguments: [JSON.stringify(applyBody(cast, `BD-${run}-${i}`))] });
+    });
+    const viaApi = await timed(PERMITS, async (i) => {
+      const r = await cast.clients.applicant.post('/v1/permits', applyBody(cast, `BA-${run}-${i}`));
+      if (r.status !== 201) throw new Error(`${r.status} ${r.text}`);
+    });
+    direct.close();
+    client.close();
+
+    out(`# Gateway benchmark (${new Date().toISOString()})`);
+    out('');
+    out(`## permit:Apply, ${PERMITS} permits, concurrency ${CONCURRENCY}`);
+    out('');
+    out('| path | permits/s | p50 ms | p99 ms |');
+    out('|---|---|---|---|');
+    out(`| fabric-gateway client, direct | ${viaDirect.perSecond.toFixed(1)} | ${viaDirect.p50.toFixed(0)} | ${viaDirect.p99.toFixed(0)} |`);
+    out(`| REST API (JWT, validation, idempotency in Postgres) | ${viaApi.perSecond.toFixed(1)} | ${viaApi.p50.toFixed(0)} | ${viaApi.p99.toFixed(0)} |`);
+    out('');
+    out(`API / direct throughput ratio: **${(viaApi.perSecond / viaDirect.perSecond).toFixed(2)}** (target ≥ 0.8)`);
+    out('');
+
+    // Regulator queries over ≥ 100,000 permits in the indexer's schema.
+    const idx = startIndexer(db, { INDEXER_STOP_AT_BLOCK: '0' });
+    await new Promise<void>((r) => idx.process.once('exit', () => r()));
+    const c = new pg.Client({ connectionString: db });
+    await c.connect();
+    await c.query(
+      `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
+                            night_or_holiday, planned_start, planned_end, template_version, applied_at, status_changed_at, record, block_number, tx_id)
+       SELECT 'SYN-' || g, 'EnterpriseMSP', (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
+              '2', '2', (ARRAY['applied','issued','active','suspended','completed','closed','cancelled','rejected'])[1 + (g / 8) % 8],
+              'site-' || (g % 50), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
+              now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '8 hours', 1,
+              now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval, '{}'::jsonb, 1, md5(g::text)
+         FROM generate_series(1, $1) g`,
+      [QUERY_ROWS],
+    );
+    await c.query('ANALYZE permits');
+    const total = Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
+    await c.end();
+    await idx.stop();
+    const reg = cast.clients.regulator;
+    const shapes: [string, string][] = [
+      ['site + state', '/v1/regulator/permits?site=site-7&state=active,suspended&limit=50'],
+      ['type + level, sorted by applied_at', '/v1/regulator/permits?type=hot_work&level=2&sort=applied_at&order=desc&limit=50'],
+      ['time range, page 20', `/v1/regulator/permits?from=${new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 19)}Z&limit=50&offset=1000`],
+      ['no filter, newest first', '/v1/regulator/permits?limit=50'],
+      ['KPIs', '/v1/regulator/kpis'],
+    ];
+    const measure = async (title: string) => {
+      out(`## Regulator queries, ${total} permits in Postgres, ${QUERY_RUNS} runs each (sequential)${title}`);
+      out('');
+      out('| query | p50 ms | p99 ms |');
+      out('|---|---|---|');
+      for (const [name, url] of shapes) {
+        const lat: number[] = [];
+        for (let i = 0; i < 10; i++) await reg.get(url); // warm-up: plans, connections, JIT
+        for (let i = 0; i < QUERY_RUNS; i++) {
+          const t = performance.now();
+          const r = await reg.get(url);
+          if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text}`);
+          lat.push(performance.now() - t);
+        }
+        out(`| ${name} | ${pct(lat, 50).toFixed(1)} | ${pct(lat, 99).toFixed(1)} |`);
+      }
+      out('');
+    };
+    await measure(', indexer schema as is');
+    // The index this benchmark proposes for the indexer's 002-domain migration (not created by the
+    // gateway itself: the indexer owns its schema).
+    const c2 = new pg.Client({ connectionString: db });
+    await c2.connect();
+    await c2.query('CREATE INDEX bench_permits_applied_at ON permits (applied_at)');
+    await c2.query('ANALYZE permits');
+    await c2.end();
+    await measure(', with the proposed index permits (applied_at)');
+    fs.writeFileSync(new URL('./RESULTS.md', import.meta.url), `${lines.join('\n')}\n`);
+  } finally {
+    await gw.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
