@@ -80,6 +80,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Every variable the gateway reads (the README documents each; a test checks it). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
 type Parsed = z.infer<typeof schema>;
 export type GatewayConfig = Readonly<
   Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {

@@ -30,3 +30,12 @@ describe('gateway: configuration', () => {
     expect(c.GATEWAY_OCR_ENABLED).to.equal(false);
   });
 });
+
+describe('gateway: README documents every configuration variable', () => {
+  it('names each variable config.ts reads', async () => {
+    const fs = await import('node:fs');
+    const { CONFIG_VARIABLES } = await import('../../src/config.js');
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(CONFIG_VARIABLES.filter((v) => !readme.includes(`\`${v}\``))).to.deep.equal([]);
+  });
+});
