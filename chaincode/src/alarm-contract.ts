@@ -1,5 +1,4 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { LedgerContract } from './ledger-contract';
 import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
 import { alarmSuspendsPermits, responseMs } from './alarm-rules';
 import { assertSignedBy } from './alarm-signature';
@@ -7,6 +6,7 @@ import { txTimeIso, txTimeMs } from './clock';
 import { loadDevice } from './device-contract';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, ReplayError, RuleViolationError } from './errors';
 import { canonicalJson } from './json';
+import { LedgerContract } from './ledger-contract';
 import { listLivePermits, recordStep, savePermit } from './permit-store';
 import { exists, key, KEYS, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';

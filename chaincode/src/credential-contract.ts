@@ -1,5 +1,4 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { LedgerContract } from './ledger-contract';
 import {
   ENTERPRISE_MSP,
   ENTERPRISE_PRIVATE_COLLECTION,
@@ -20,6 +19,7 @@ import { listGateChecks, listWorkerCertificates, loadWorker } from './credential
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { canonicalJson, toBytes } from './json';
+import { LedgerContract } from './ledger-contract';
 import { loadPermit } from './permit-store';
 import { exists, getJson, key, KEYS, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';

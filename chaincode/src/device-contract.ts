@@ -1,10 +1,10 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { LedgerContract } from './ledger-contract';
 import type { DeviceRecord } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
 import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError } from './errors';
 import { canonicalJson } from './json';
+import { LedgerContract } from './ledger-contract';
 import { exists, key, KEYS, mustGetJson, putJson } from './store';
 import { emit, enter, guarded } from './tx';
 

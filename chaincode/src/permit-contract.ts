@@ -1,5 +1,4 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { LedgerContract } from './ledger-contract';
 import {
   LIVE_PERMIT_STATUSES,
   type Actor,
@@ -18,6 +17,7 @@ import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, Rul
 import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestBeforeResuming } from './gas-test-rules';
 import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
+import { LedgerContract } from './ledger-contract';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
 import { emitPermitEvent, listLivePermits, loadPermit, permitKey, recordStep, savePermit, severeOpenAlarms } from './permit-store';
 import { checkSignOff, currentStep } from './signoff-rules';

@@ -1,5 +1,4 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { LedgerContract } from './ledger-contract';
 import {
   ENTERPRISE_MSP,
   type LedgerPolicy,
@@ -10,6 +9,7 @@ import { TX_ACCESS } from './access';
 import { txTimeIso } from './clock';
 import { NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { canonicalJson } from './json';
+import { LedgerContract } from './ledger-contract';
 import { getJson, key, KEYS, padVersion, putJson } from './store';
 import { DEFAULT_POLICY, defaultTemplate, isKnownLevel, loosenings } from './templates';
 import { emit, enter, guarded } from './tx';
