@@ -40,11 +40,26 @@ export class BlockParseError extends Error {
   override readonly name = 'BlockParseError';
 }
 
+/**
+ * Postgres refused the rows of a block (SQLSTATE class 23: a unique, foreign key, not-null or
+ * check violation). The same block would be refused again, so retrying forever would only hide
+ * it: stop loudly instead, like a broken hash chain.
+ */
+export class MirrorConstraintError extends Error {
+  override readonly name = 'MirrorConstraintError';
+}
+
+function isConstraintViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('23');
+}
+
 async function stage<T>(cause: Cause, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof ChainIntegrityError || err instanceof StageError) throw err;
+    if (isConstraintViolation(err)) throw new MirrorConstraintError(`Postgres refused a block's rows: ${(err as Error).message.slice(-300)}`);
     throw new StageError(err instanceof GapError ? 'gap' : cause, err);
   }
 }
@@ -82,10 +97,10 @@ export class Follower {
           await this.follow(cp.lastBlock);
           if (this.reachedStop(this.metrics.state.lastBlock)) return;
         } catch (err) {
-          if (err instanceof ChainIntegrityError || err instanceof BlockParseError) {
+          if (err instanceof ChainIntegrityError || err instanceof BlockParseError || err instanceof MirrorConstraintError) {
             this.metrics.state.fatal = `${err.name}: ${err.message}`;
             this.metrics.setStreaming(false);
-            this.log.fatal({ err }, `CHAIN INTEGRITY FAILURE, indexing stopped: ${err.message}`);
+            this.log.fatal({ err }, `${err instanceof MirrorConstraintError ? 'ROWS REFUSED BY POSTGRES' : 'CHAIN INTEGRITY FAILURE'}, indexing stopped: ${err.message}`);
             throw err;
           }
           if (this.stopped) return;

@@ -38,8 +38,10 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['timestamp']);
   });
   // A transaction id is unique on the ledger. Fabric itself records a replayed envelope again,
-  // marked DUPLICATE_TXID (code 2), and config transactions may carry no id: those rows are the
-  // only ones outside the constraint, so any other repeat is refused by Postgres.
+  // marked DUPLICATE_TXID, and config transactions may carry no id: those rows are the only ones
+  // outside the constraint, so any other repeat is refused by Postgres. (The code here is wrong:
+  // DUPLICATE_TXID is 9, not 2; migration 005 replaces this index. Released migrations stay as
+  // they were.)
   await knex.raw(
     `CREATE UNIQUE INDEX transactions_tx_id_unique ON transactions (tx_id) WHERE tx_id <> '' AND validation_code <> 2`,
   );

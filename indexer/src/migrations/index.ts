@@ -7,6 +7,7 @@ import * as rawLedger from './001-raw-ledger.js';
 import * as domain from './002-domain.js';
 import * as erasures from './003-personal-data-erasures.js';
 import * as perPermitKeys from './004-per-permit-keys.js';
+import * as duplicateTxid from './005-duplicate-txid-code.js';
 
 interface Migration {
   name: string;
@@ -14,7 +15,7 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys];
+const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

@@ -9,7 +9,7 @@ import { peer } from '@hyperledger/fabric-protos';
 import { startHttpServer } from '../../src/http-server.js';
 import { BlockStore } from '../../src/block-store.js';
 import { createPglite, createTestDatabase, dumpTable, RAW_TABLES, testDatabaseUrl, type TestDatabase } from '../support/database.js';
-import { enterpriseSubmitter, requireNetwork, submitMany, type SubmitResult, type Submitter } from '../support/network.js';
+import { enterpriseSubmitter, requireNetwork, submitMany, uniqueId, type SubmitResult, type Submitter } from '../support/network.js';
 import { lastIndexedBlock, startIndexer, waitFor, type RunningIndexer } from '../support/indexer.js';
 
 async function dumpAll(db: Knex): Promise<Record<string, unknown[]>> {
@@ -67,6 +67,24 @@ describe('indexer live and replay (real Fabric, real PostgreSQL, PGlite)', funct
     expect(invalidEvents).to.have.length(invalid.length);
     expect(invalidEvents.every((e) => e.valid === false)).to.equal(true);
     expect(await new BlockStore(live.db).verifyStoredChain()).to.equal((await lastIndexedBlock(live.db)) + 1);
+  });
+
+  it('stores a re-submitted envelope as DUPLICATE_TXID next to the original, which alone changes the domain', async () => {
+    const tx = await submitter.heartbeat.newProposal('Record', { arguments: [uniqueId('hb-dup'), 'twice'] }).endorse();
+    const first = await tx.submit();
+    const status = await first.getStatus();
+    expect(status.successful).to.equal(true);
+    // The same signed envelope again: ordered into a later block, which Fabric marks DUPLICATE_TXID.
+    await tx.submit();
+    const txId = tx.getTransactionId();
+    await waitFor(async () => (await live.db('transactions').where({ tx_id: txId })).length === 2, 30_000, 'both copies indexed');
+    const rows = await live.db('transactions').where({ tx_id: txId }).orderBy('block_number').select('block_number', 'validation_code', 'valid');
+    expect(rows.map((r) => [r.validation_code, r.valid])).to.deep.equal([
+      [peer.TxValidationCode.VALID, true],
+      [peer.TxValidationCode.DUPLICATE_TXID, false],
+    ]);
+    const heartbeat = await live.db('heartbeats').where({ tx_id: txId }).select('block_number');
+    expect(heartbeat.map((h) => Number(h.block_number))).to.deep.equal([Number(status.blockNumber)]);
   });
 
   it('serves /healthz and /metrics with last block, chain height and lag', async () => {

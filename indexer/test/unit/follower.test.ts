@@ -10,7 +10,7 @@ import type { common } from '@hyperledger/fabric-protos';
 import { BlockStore } from '../../src/block-store.js';
 import type { ParsedBlock } from '../../src/block-parser.js';
 import type { BlockSource, BlockStream } from '../../src/fabric-source.js';
-import { Follower } from '../../src/follower.js';
+import { Follower, MirrorConstraintError } from '../../src/follower.js';
 import { IndexerMetrics } from '../../src/metrics.js';
 import { createPglite } from '../support/database.js';
 import { fixtureBlock } from '../support/fixtures.js';
@@ -86,6 +86,26 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     const restarts = (await metrics.restarts.get()).values.find((v) => v.labels.cause === 'postgres');
     expect(restarts?.value).to.equal(2);
     expect(await new BlockStore(db).verifyStoredChain()).to.equal(4);
+  });
+
+  it('stops loudly, without retrying, when Postgres refuses a block\'s rows (constraint violation)', async () => {
+    class RefusingStore extends BlockStore {
+      calls = 0;
+      override async writeBatch(blocks: readonly ParsedBlock[]) {
+        if (blocks[0]!.number === 2) {
+          this.calls += 1;
+          throw Object.assign(new Error('duplicate key value violates unique constraint "transactions_tx_id_unique"'), { code: '23505' });
+        }
+        return super.writeBatch(blocks);
+      }
+    }
+    const store = new RefusingStore(db);
+    const metrics = new IndexerMetrics();
+    const err = await new Follower(store, scriptedSource(4, Date.now()), metrics, pino({ level: 'silent' }), options).run().catch((e) => e);
+    expect(err).to.be.instanceOf(MirrorConstraintError);
+    expect(store.calls).to.equal(1);
+    expect(metrics.state.fatal).to.match(/MirrorConstraintError/);
+    expect(await lastIndexedBlock(db)).to.equal(1);
   });
 
   it('reports lag in blocks and seconds from the chain height and the oldest unindexed block', async () => {
