@@ -65,6 +65,21 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(now.body.history).to.have.length(1);
   });
 
+  it('two concurrent requests with one Idempotency-Key make one transaction', async () => {
+    const wid = (await import('../support/env.js')).workerId(`concurrent-${permitNo}`);
+    const [a, b] = await Promise.all([
+      cast.clients.credential.post('/v1/workers', { workerId: wid }, { idem: `w-${permitNo}` }),
+      cast.clients.credential.post('/v1/workers', { workerId: wid }, { idem: `w-${permitNo}` }),
+    ]);
+    const statuses = [a.status, b.status].sort();
+    expect([[201, 201], [201, 409]]).to.deep.include(statuses);
+    if (statuses[1] === 409) expect([a, b].find((r) => r.status === 409)!.body.error.code).to.equal('IDEMPOTENCY_IN_PROGRESS');
+    else expect(a.body.transactionId).to.equal(b.body.transactionId);
+    const again = await cast.clients.credential.post('/v1/workers', { workerId: wid }, { idem: `w-${permitNo}` });
+    expect(again.status).to.equal(201);
+    expect(again.headers.get('idempotent-replayed')).to.equal('true');
+  });
+
   it('refuses a step out of order with 409 carrying the chaincode reason', async () => {
     const r = await cast.clients.pic.post(`/v1/permits/${permitNo}/start`, {});
     expect(r.status).to.equal(409);
