@@ -43,6 +43,7 @@ export function batchRows(blocks: readonly ParsedBlock[]): BatchRows {
         timestamp: tx.timestamp,
         chaincode: tx.chaincode,
         function: tx.functionName,
+        parse_error: tx.parseError,
       });
       tx.events.forEach((event, i) => {
         out.events.push({

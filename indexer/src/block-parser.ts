@@ -48,6 +48,8 @@ export interface ParsedTransaction {
   functionName: string | null;
   events: ParsedEvent[];
   writes: ParsedWrite[];
+  /** Why an invalid transaction could not be read completely (null when it could). */
+  parseError: string | null;
 }
 
 export interface ParsedBlock {
@@ -183,29 +185,49 @@ function parseEndorserTransaction(data: Uint8Array, tx: ParsedTransaction): void
 }
 
 function parseTransaction(index: number, envelopeBytes: Uint8Array, validationCode: number): ParsedTransaction {
-  const envelope = common.Envelope.deserializeBinary(envelopeBytes);
-  const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-  const header = payload.getHeader();
-  const channelHeader = common.ChannelHeader.deserializeBinary(header?.getChannelHeader_asU8() ?? new Uint8Array());
-  const signatureHeader = common.SignatureHeader.deserializeBinary(header?.getSignatureHeader_asU8() ?? new Uint8Array());
-  const headerType = channelHeader.getType();
   const tx: ParsedTransaction = {
     index,
-    txId: channelHeader.getTxId(),
-    headerType,
-    headerTypeName: headerTypeNames.get(headerType) ?? `UNKNOWN_${headerType}`,
+    txId: '',
+    headerType: -1,
+    headerTypeName: 'UNPARSED',
     validationCode,
     validationCodeName: validationCodeNames.get(validationCode) ?? `UNKNOWN_${validationCode}`,
     valid: validationCode === peer.TxValidationCode.VALID,
     creatorMsp: null,
     creatorId: null,
     creatorCertSha256: null,
-    timestamp: timestampToIso(channelHeader.getTimestamp()),
+    timestamp: null,
     chaincode: null,
     functionName: null,
     events: [],
     writes: [],
+    parseError: null,
   };
+  try {
+    fillTransaction(tx, envelopeBytes);
+  } catch (err) {
+    // Anyone allowed to broadcast can put a malformed envelope into a block; the committer then
+    // marks it invalid. Such a transaction changed nothing, so it is stored with what could be read
+    // and the reason. A valid transaction that cannot be read is a real problem: stop.
+    if (tx.valid) throw err;
+    tx.parseError = err instanceof Error ? err.message : String(err);
+    tx.events = [];
+    tx.writes = [];
+  }
+  return tx;
+}
+
+function fillTransaction(tx: ParsedTransaction, envelopeBytes: Uint8Array): void {
+  const envelope = common.Envelope.deserializeBinary(envelopeBytes);
+  const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+  const header = payload.getHeader();
+  const channelHeader = common.ChannelHeader.deserializeBinary(header?.getChannelHeader_asU8() ?? new Uint8Array());
+  const headerType = channelHeader.getType();
+  tx.txId = channelHeader.getTxId();
+  tx.headerType = headerType;
+  tx.headerTypeName = headerTypeNames.get(headerType) ?? `UNKNOWN_${headerType}`;
+  tx.timestamp = timestampToIso(channelHeader.getTimestamp());
+  const signatureHeader = common.SignatureHeader.deserializeBinary(header?.getSignatureHeader_asU8() ?? new Uint8Array());
   const creatorBytes = signatureHeader.getCreator_asU8();
   if (creatorBytes.length > 0) {
     const creator = msp.SerializedIdentity.deserializeBinary(creatorBytes);
@@ -215,10 +237,12 @@ function parseTransaction(index: number, envelopeBytes: Uint8Array, validationCo
     tx.creatorCertSha256 = info.sha256;
   }
   if (headerType === common.HeaderType.ENDORSER_TRANSACTION) parseEndorserTransaction(payload.getData_asU8(), tx);
-  return tx;
 }
 
-/** Parses a block. Throws on malformed protobuf: the caller must not index a block it cannot read. */
+/**
+ * Parses a block. Throws when the block itself or a valid transaction cannot be read: the caller
+ * must not index what it cannot read.
+ */
 export function parseBlock(block: common.Block): ParsedBlock {
   const header = block.getHeader();
   if (!header) throw new Error('block without header');

@@ -8,6 +8,7 @@ import * as domain from './002-domain.js';
 import * as erasures from './003-personal-data-erasures.js';
 import * as perPermitKeys from './004-per-permit-keys.js';
 import * as duplicateTxid from './005-duplicate-txid-code.js';
+import * as parseError from './006-transaction-parse-error.js';
 
 interface Migration {
   name: string;
@@ -15,7 +16,7 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid];
+const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid, parseError];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

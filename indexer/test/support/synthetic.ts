@@ -29,6 +29,7 @@ export function syntheticTx(index: number, events: { type: string; payload: unkn
       name: e.type,
       payload: Buffer.from(JSON.stringify({ schemaVersion: 1, type: e.type, txId, at: '2026-11-30T10:00:00.123Z', payload: e.payload })),
     })),
+    parseError: null,
     writes: [{ namespace: 'compliance', collection: null, key: `\u0000k\u0000${txId}\u0000`, isDelete: false, value: Buffer.from('{}'), valueHash: null, isPurge: false }],
   };
 }

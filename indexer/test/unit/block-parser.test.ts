@@ -45,3 +45,26 @@ describe('block-parser: real blocks captured from the network (unit)', () => {
     }
   });
 });
+
+describe('block-parser: malformed envelopes (unit, real blocks altered)', () => {
+  function withGarbage(n: number): ReturnType<typeof fixtureBlock> {
+    const block = fixtureBlock(n);
+    const data = block.getData()!;
+    // Field 1 (payload) declares 5 bytes but carries 3: a truncated envelope.
+    data.setDataList([Buffer.from('0a05010203', 'hex')]);
+    return block;
+  }
+
+  it('stores an unreadable invalid transaction with the reason instead of stopping', () => {
+    const b = parseBlock(withGarbage(manifest.invalid.blockNumber));
+    const tx = b.transactions[0]!;
+    expect(tx.valid).to.equal(false);
+    expect(tx.parseError).to.be.a('string');
+    expect(tx.events).to.deep.equal([]);
+    expect(tx.writes).to.deep.equal([]);
+  });
+
+  it('refuses to go on when a valid transaction cannot be read', () => {
+    expect(() => parseBlock(withGarbage(manifest.valid.blockNumber))).to.throw();
+  });
+});
