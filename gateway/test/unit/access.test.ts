@@ -1,0 +1,27 @@
+/**
+ * The gateway checks roles itself before the ledger does. Its per-route roles must never be wider
+ * than the chaincode's own table (chaincode/src/access.ts, TX_ACCESS), and for every route that
+ * submits a transaction they must be the same, so a caller refused by one is refused by the other.
+ */
+import { expect } from 'chai';
+import { ENTERPRISE_MSP, REGULATOR_MSP, ROLES } from '@compliance-ledger/schema';
+import { TX_ACCESS } from '../../../chaincode/src/access.js';
+import { offlineApp } from './openapi.test.js';
+
+const MSP = { enterprise: ENTERPRISE_MSP, regulator: REGULATOR_MSP } as const;
+
+describe("gateway: route roles match the chaincode's access table", () => {
+  const { routes } = offlineApp();
+  for (const r of routes.filter((x) => x.tx)) {
+    it(`${r.method.toUpperCase()} ${r.path} = ${r.tx}`, () => {
+      const rule = (TX_ACCESS as Record<string, Record<string, readonly string[]>>)[r.tx!];
+      expect(rule, r.tx).to.be.an('object');
+      for (const org of ['enterprise', 'regulator'] as const) {
+        const gatewayRoles = r.access?.[org];
+        const chaincodeRoles = rule![MSP[org]] ?? [];
+        const expanded = gatewayRoles === 'any' ? ROLES : (gatewayRoles ?? []);
+        expect([...expanded].sort(), `${org}`).to.deep.equal([...chaincodeRoles].sort());
+      }
+    });
+  }
+});
