@@ -1,6 +1,6 @@
 /**
  * Latency from MQTT publish to the signed alarm being durable in the outbox (the part of
- * "publish → committed" that ingest owns; the ledger's share is measured with the network).
+ * "publish → committed" that ingest owns; the whole path on the real network is bench/ledger-latency.bench.ts).
  *
  *   cd ingest && npx tsx bench/latency.bench.ts [--url mqtt://127.0.0.1:1883] [--alarms 500] [--interval-ms 20]
  *
