@@ -23,6 +23,11 @@ import {
   recordGasTestInput,
   registerWorkerInput,
   registerDeviceInput,
+  alarmRefInput,
+  certificateReviewInput,
+  certificateStatusInput,
+  flagPermitInput,
+  workerStatusInput,
   signOffInput,
   suspendInput,
   workerIdSchema,
@@ -80,6 +85,39 @@ function permitAction(s: Services, a: ActionSpec): RouteDef {
   };
 }
 
+interface KeyedActionSpec {
+  /** e.g. /v1/alarms/{alarmId}/acknowledge */
+  path: string;
+  key: 'alarmId' | 'certificateId' | 'workerId' | 'permitNo';
+  keySchema: z.ZodType;
+  operationId: string;
+  summary: string;
+  tag: string;
+  tx: TxName;
+  access: Access;
+  body: z.ZodObject;
+  status?: number;
+}
+
+/** A write on a record named in the path: the body is the input without that key. */
+function keyedAction(s: Services, a: KeyedActionSpec): RouteDef {
+  return {
+    method: 'post',
+    path: a.path,
+    operationId: a.operationId,
+    summary: a.summary,
+    tags: [a.tag],
+    auth: true,
+    access: a.access,
+    params: z.strictObject({ [a.key]: a.keySchema }),
+    body: a.body.omit({ [a.key]: true } as never) as z.ZodObject,
+    tx: a.tx,
+    responses: [{ status: a.status ?? 200, description: `committed; the record after ${a.tx}`, schema: txResultSchema }],
+    errors: ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'ALREADY_EXISTS', 'CONFLICT'],
+    handler: async (ctx) => ({ ...(await submitTx(s, ctx, a.tx, { ...(ctx.body as object), [a.key]: ctx.params[a.key] })), status: a.status ?? 200 }),
+  };
+}
+
 const omitPermitNo = <T extends z.ZodObject>(schema: T) => schema.omit({ permitNo: true } as never) as z.ZodObject;
 
 export const evidenceFieldsSchema = z.strictObject({
@@ -122,6 +160,12 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'permit:Apply', ctx.body)), status: 201 }),
     },
     ...actions.map((a) => permitAction(s, a)),
+    keyedAction(s, { path: '/v1/permits/{permitNo}/flags', key: 'permitNo', keySchema: permitNoSchema, operationId: 'flagPermit', summary: 'Flag a permit for investigation (regulator, auditor)', tag: 'regulator', tx: 'permit:Flag', access: { regulator: ['regulator', 'auditor'] }, body: flagPermitInput, status: 201 }),
+    keyedAction(s, { path: '/v1/workers/{workerId}/status', key: 'workerId', keySchema: workerIdSchema, operationId: 'setWorkerStatus', summary: "Change a worker's status (active, suspended, left)", tag: 'enterprise: credentials', tx: 'credential:SetWorkerStatus', access: { enterprise: ['credential_officer'] }, body: workerStatusInput }),
+    keyedAction(s, { path: '/v1/certificates/{certificateId}/status', key: 'certificateId', keySchema: idSchema, operationId: 'setCertificateStatus', summary: "Change a certificate's status (valid, suspended, revoked)", tag: 'enterprise: credentials', tx: 'credential:SetCertificateStatus', access: { enterprise: ['credential_officer'], regulator: ['regulator'] }, body: certificateStatusInput }),
+    keyedAction(s, { path: '/v1/certificates/{certificateId}/reviews', key: 'certificateId', keySchema: idSchema, operationId: 'recordCertificateReview', summary: "Record a certificate's periodic review (复审) and the next due date", tag: 'enterprise: credentials', tx: 'credential:RecordCertificateReview', access: { enterprise: ['credential_officer'] }, body: certificateReviewInput, status: 201 }),
+    keyedAction(s, { path: '/v1/alarms/{alarmId}/acknowledge', key: 'alarmId', keySchema: idSchema, operationId: 'acknowledgeAlarm', summary: 'Acknowledge an alarm (its response time is measured to this moment)', tag: 'enterprise: alarms', tx: 'alarm:Acknowledge', access: { enterprise: ['safety_officer', 'person_in_charge', 'guardian'] }, body: alarmRefInput }),
+    keyedAction(s, { path: '/v1/alarms/{alarmId}/close', key: 'alarmId', keySchema: idSchema, operationId: 'closeAlarm', summary: 'Close an alarm', tag: 'enterprise: alarms', tx: 'alarm:Close', access: { enterprise: ['safety_officer'] }, body: alarmRefInput }),
     {
       method: 'get',
       path: '/v1/permits/{permitNo}',

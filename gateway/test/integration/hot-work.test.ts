@@ -147,6 +147,15 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(list.body).to.have.length(1);
   });
 
+  it('regulator flags the permit for investigation (201), once only (409 ALREADY_EXISTS)', async () => {
+    const flagId = `flag-${cast.tag}`;
+    const r = await step(cast.clients.regulator, `/v1/permits/${permitNo}/flags`, { flagId, reason: 'gas test taken by the welder himself?' }, 201);
+    expect(r).to.be.an('object');
+    const again = await cast.clients.regulator.post(`/v1/permits/${permitNo}/flags`, { flagId, reason: 'again' });
+    expect(again.status).to.equal(409);
+    expect(again.body.error.code).to.equal('ALREADY_EXISTS');
+  });
+
   it('auditor: ledger facts of each step (block, validation code, both orgs endorsed) via qscc', async () => {
     const r = await cast.clients.auditor.get(`/v1/audit/permits/${permitNo}`);
     expect(r.status, r.text).to.equal(200);
@@ -200,7 +209,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     const r = await cast.clients.regulator.get(`/v1/regulator/permits/${permitNo}/timeline`);
     expect(r.status, r.text).to.equal(200);
     const kinds = new Set(r.body.events.map((e: { kind: string }) => e.kind));
-    for (const k of ['step', 'sign_off', 'gas_test', 'gate_check', 'evidence']) expect(kinds.has(k), k).to.equal(true);
+    for (const k of ['step', 'sign_off', 'gas_test', 'gate_check', 'evidence', 'flag']) expect(kinds.has(k), k).to.equal(true);
     expect(r.body.evidence).to.have.length(1);
     const missing = await cast.clients.regulator.get(`/v1/regulator/permits/NO-SUCH-PERMIT/timeline`);
     expect(missing.status).to.equal(404);
