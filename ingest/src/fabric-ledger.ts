@@ -63,11 +63,12 @@ function chaincodeCode(message: string): ErrorCode | undefined {
  *   with a detail `rpc error: code = Unavailable …` — retried;
  * - the gateway peer down, deadlines, an unknown commit status: other gRPC codes — retried.
  *
- * A refusal counts as final only when every failing peer refused with a final code (FORBIDDEN only
- * for a disabled device, not for the caller's identity) and the
- * submitting org's own peer (`ownMspId`, the gateway's first endorser) is among them: a refusal by
- * the other org's peer alone means the two peers disagree, which happens while a restarted peer
- * catches up on blocks, and is retried.
+ * A refusal counts as final only when every failing peer refused with a final code (FORBIDDEN
+ * only for a disabled device, not for the caller's identity) and the submitting org's own peer
+ * (`ownMspId`, the gateway's first endorser) is among them: a refusal by the other org's peer
+ * alone means the two peers disagree, which happens while a restarted peer catches up on blocks,
+ * and is retried. A peer of the other org left out by discovery comes back as FAILED_PRECONDITION
+ * "no combination of peers can be derived which satisfy the endorsement policy": retried.
  */
 export function classifySubmitError(err: unknown, ownMspId?: string): LedgerOutcome | undefined {
   const all = texts(err);
