@@ -111,8 +111,10 @@ export class RateLimitedError extends ApiError {
 /** A dependency (ledger, Postgres, IPFS, Fabric CA) cannot be reached: 503 with Retry-After. */
 export class UnavailableError extends ApiError {
   readonly retryAfterSeconds: number;
-  constructor(code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE', message: string, retryAfterSeconds: number) {
-    super(code, 503, message);
+  /** Set when the transaction was ordered but its commit status never arrived. */
+  mayHaveCommitted = false;
+  constructor(code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE', message: string, retryAfterSeconds: number, details?: Record<string, unknown>) {
+    super(code, 503, message, details);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

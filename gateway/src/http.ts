@@ -192,6 +192,10 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
           // replay gets it too. Anything else wrote nothing and may be retried with the same key.
           try {
             if (err instanceof ChaincodeError) await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) });
+            // Ordered but unconfirmed: keep the key, with the answer naming the transaction id, so a
+            // retry with this key cannot submit a second transaction; the client checks the id
+            // (GET /v1/audit/transactions/{txId}) and uses a new key only if it is not on the ledger.
+            else if (err instanceof UnavailableError && err.mayHaveCommitted) await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) });
             else await p.idempotency!.release(idem.scope, idem.key);
           } catch (e2) {
             log.warn({ err: e2 }, 'idempotency store update failed');

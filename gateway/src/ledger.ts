@@ -79,7 +79,15 @@ export class LedgerClient {
       txId = proposal.getTransactionId();
       const transaction = await proposal.endorse();
       const submitted = await transaction.submit();
-      const status = await submitted.getStatus();
+      let status;
+      try {
+        status = await submitted.getStatus();
+      } catch (e) {
+        // Ordered, but the commit status did not arrive: the transaction may well be on the ledger.
+        const err = this.translate(e, txId);
+        if (err instanceof UnavailableError) err.mayHaveCommitted = true;
+        throw err;
+      }
       if (!status.successful) {
         throw new ConflictError('CONFLICT', `the transaction ${txId} was not committed (validation code ${status.code}); nothing was written, retry with a new idempotency key`, {
           transactionId: txId,
@@ -125,7 +133,7 @@ export class LedgerClient {
       const cc = chaincodeErrorFrom(messages, transactionId);
       if (cc) return cc;
       if (UNREACHABLE.has(e.code)) {
-        return new UnavailableError('LEDGER_UNAVAILABLE', `the ledger is unreachable: ${e.message}`, this.o.retryAfterSeconds);
+        return new UnavailableError('LEDGER_UNAVAILABLE', `the ledger is unreachable: ${e.message}`, this.o.retryAfterSeconds, transactionId ? { transactionId } : undefined);
       }
       return new ApiError('INTERNAL', 500, `ledger error: ${messages.join(' | ')}`, transactionId ? { transactionId } : undefined);
     }
