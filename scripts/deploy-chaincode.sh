@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds chaincode/, packages it as chaincode-as-a-service, installs it on both peers, approves it
-# for both orgs and commits it, and runs the one chaincode server that serves both peers.
+# for both orgs and commits it. Each org runs its own chaincode server for its own peer, as it
+# would in production: the server knows its peer's MSP id (CORE_PEER_LOCALMSPID), which the
+# chaincode uses to keep personal data off any peer but the enterprise's.
 #
-# Upgrades have no gap: the new code's server starts on the idle one of two ports
-# (CHAINCODE_PORT, CHAINCODE_STANDBY_PORT) before the new definition is committed, peers switch to
-# it at commit, and only then is the old server stopped. The ledger is never touched.
+# Upgrades have no gap: each org's new server starts on the idle one of its two ports (active and
+# standby) before the new definition is committed, its peer switches at commit, and only then is
+# the old server stopped. The ledger is never touched.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -56,9 +58,10 @@ ensure_chaincode_tls
 code_hash=$(cd "$repo_root" && { find chaincode/dist schema/dist -type f -name '*.js' -print0 | sort -z | xargs -0 cat chaincode/package.json schema/package.json; printf '%s' "${LEDGER_CHAINCODE_SALT:-}"; } | sha256sum | cut -c1-12)
 label="${LEDGER_CHAINCODE}_${code_hash}"
 
-# A package is the label plus the server address it points the peers to.
+# An org's package: the label plus the address of that org's server. Each org approves its own
+# package id, so the orgs' servers can live on different hosts.
 make_package() {
-  local port=$1 pkg="$cc_dir/$label-$1.tar.gz"
+  local org=$1 port=$2 pkg="$cc_dir/$label-$1-$2.tar.gz"
   if [ ! -f "$pkg" ]; then
     local work; work=$(mktemp -d)
     node -e '
@@ -76,34 +79,35 @@ make_package() {
   fi
   echo "$pkg"
 }
+
 package_id_of() { (peer_admin_env enterprise; peer lifecycle chaincode calculatepackageid "$1"); }
 
-# Starts a chaincode server for a package id on a port; its pid goes to chaincode-<port>.pid.
+# Starts an org's chaincode server for a package id on a port; pid in chaincode-<org>-<port>.pid.
 start_server() {
-  local id=$1 port=$2 pidf="$pid_dir/chaincode-$2.pid"
+  local org=$1 id=$2 port=$3 pidf="$pid_dir/chaincode-$1-$3.pid"
   stop_pid "$pidf" "fabric-shim/cli.js server"
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "port $port is taken by a process this script did not start; stop it or set CHAINCODE_PORT / CHAINCODE_STANDBY_PORT"
+    die "port $port is taken by a process this script did not start; stop it or set the ${org^^}_CHAINCODE_*PORT variables"
   fi
   (
     cd "$repo_root/chaincode"
-    nohup node "$repo_root/node_modules/fabric-shim/cli.js" server \
+    CORE_PEER_LOCALMSPID=$(org_msp "$org") nohup node "$repo_root/node_modules/fabric-shim/cli.js" server \
       --chaincode-address "127.0.0.1:$port" --chaincode-id "$id" \
       --chaincode-tls-cert-file "$cc_tls/server.crt" --chaincode-tls-key-file "$cc_tls/server.key" \
       --chaincode-tls-client-cacert-file "$cc_tls/ca.crt" --module-path "$repo_root/chaincode" \
-      >>"$log_dir/chaincode.log" 2>&1 9>&- &
+      >>"$log_dir/chaincode-$org.log" 2>&1 9>&- &
     echo $! >"$pidf"
   )
-  wait_tcp "$port" 30 || { tail -n 20 "$log_dir/chaincode.log" >&2; die "the chaincode server did not listen on $port"; }
-  log "    chaincode server for $id on 127.0.0.1:$port (pid $(cat "$pidf"), log $log_dir/chaincode.log)"
+  wait_tcp "$port" 30 || { tail -n 20 "$log_dir/chaincode-$org.log" >&2; die "the $org chaincode server did not listen on $port"; }
+  log "    $org chaincode server on 127.0.0.1:$port (pid $(cat "$pidf"), log $log_dir/chaincode-$org.log)"
 }
 
-# The active server: chaincode.pid and running-package-id describe it; active-port names its port.
+# An org's active server: chaincode-<org>.pid, package-id-<org> and active-port-<org> describe it.
 activate() {
-  local id=$1 port=$2
-  cp "$pid_dir/chaincode-$port.pid" "$pid_dir/chaincode.pid" 2>/dev/null || true
-  echo "$id" >"$cc_dir/running-package-id"
-  echo "$port" >"$cc_dir/active-port"
+  local org=$1 id=$2 port=$3
+  cp "$pid_dir/chaincode-$org-$port.pid" "$pid_dir/chaincode-$org.pid" 2>/dev/null || true
+  echo "$id" >"$cc_dir/package-id-$org"
+  echo "$port" >"$cc_dir/active-port-$org"
 }
 
 orderer_args=(-o "127.0.0.1:$ORDERER_PORT" --ordererTLSHostnameOverride orderer0.orderer.ledger.local --tls --cafile "$orderer_tls_ca")
@@ -111,61 +115,64 @@ orderer_args=(-o "127.0.0.1:$ORDERER_PORT" --ordererTLSHostnameOverride orderer0
 json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(v??"")}catch{console.log("")}})' "$1"; }
 committed_sequence=$( (peer_admin_env enterprise; peer lifecycle chaincode querycommitted -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" -O json 2>/dev/null) | json_field sequence || true)
 committed_sequence=${committed_sequence:-0}
-# The package of the committed sequence (an approval of a later, uncommitted sequence does not count).
-approved_id=""
-if [ "$committed_sequence" != 0 ]; then
-  approved_id=$( (peer_admin_env enterprise; peer lifecycle chaincode queryapproved -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" --sequence "$committed_sequence" -O json 2>/dev/null) | json_field source.Type.LocalPackage.package_id || true)
-fi
-active_port=$(cat "$cc_dir/active-port" 2>/dev/null || echo "$CHAINCODE_PORT")
+# The package each org approved for the committed sequence (a later, uncommitted approval does not count).
+approved_id() {
+  [ "$committed_sequence" = 0 ] && return 0
+  (peer_admin_env "$1"; peer lifecycle chaincode queryapproved -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" --sequence "$committed_sequence" -O json 2>/dev/null) \
+    | json_field source.Type.LocalPackage.package_id || true
+}
+active_port() { cat "$cc_dir/active-port-$1" 2>/dev/null || org_cc_port "$1"; }
 
-if [ "$committed_sequence" != 0 ] && [ "${approved_id%%:*}" = "$label" ]; then
-  log "[2/6] $LEDGER_CHAINCODE sequence $committed_sequence already runs this code ($approved_id)"
-  if [ "$external" = 1 ]; then
-    echo "$approved_id" >"$cc_dir/running-package-id"
-  elif pid_alive "$pid_dir/chaincode.pid" && [ "$(cat "$cc_dir/running-package-id" 2>/dev/null)" = "$approved_id" ]; then
-    log "[3/6] chaincode server running (pid $(cat "$pid_dir/chaincode.pid"))"
-  else
-    log "[3/6] starting the chaincode server again"
-    start_server "$approved_id" "$active_port"
-    activate "$approved_id" "$active_port"
-  fi
+declare -A approved
+for org in enterprise regulator; do approved[$org]=$(approved_id "$org"); done
+
+if [ "$committed_sequence" != 0 ] && [ "${approved[enterprise]%%:*}" = "$label" ] && [ "${approved[regulator]%%:*}" = "$label" ]; then
+  log "[2/6] $LEDGER_CHAINCODE sequence $committed_sequence already runs this code ($label)"
+  for org in enterprise regulator; do
+    id=${approved[$org]}
+    if [ "$external" = 1 ]; then
+      echo "$id" >"$cc_dir/package-id-$org"
+    elif pid_alive "$pid_dir/chaincode-$org.pid" && [ "$(cat "$cc_dir/package-id-$org" 2>/dev/null)" = "$id" ]; then
+      log "[3/6] $org chaincode server running (pid $(cat "$pid_dir/chaincode-$org.pid"))"
+    else
+      log "[3/6] starting the $org chaincode server again"
+      start_server "$org" "$id" "$(active_port "$org")"
+      activate "$org" "$id" "$(active_port "$org")"
+    fi
+  done
   log "[6/6] deployed"
   exit 0
 fi
 
-# The new server goes to the port the current one does not use (containers: always CHAINCODE_PORT).
-if [ "$external" = 1 ] || [ "$committed_sequence" = 0 ]; then
-  new_port=$CHAINCODE_PORT
-elif [ "$active_port" = "$CHAINCODE_PORT" ]; then
-  new_port=$CHAINCODE_STANDBY_PORT
-else
-  new_port=$CHAINCODE_PORT
-fi
-pkg=$(make_package "$new_port")
-package_id=$(package_id_of "$pkg")
-log "[2/6] packaged $label as chaincode-as-a-service for 127.0.0.1:$new_port (mutual TLS): $package_id"
-
-log "[3/6] installing on both peers"
+declare -A new_port new_id
 for org in enterprise regulator; do
+  # The new server goes to the port the current one does not use (containers: always the first).
+  if [ "$external" = 1 ] || [ "$committed_sequence" = 0 ] || [ "$(active_port "$org")" != "$(org_cc_port "$org")" ]; then
+    new_port[$org]=$(org_cc_port "$org")
+  else
+    new_port[$org]=$(org_cc_standby_port "$org")
+  fi
+  pkg=$(make_package "$org" "${new_port[$org]}")
+  new_id[$org]=$(package_id_of "$pkg")
+  log "[2/6] $org: packaged $label for its server at 127.0.0.1:${new_port[$org]} (mutual TLS): ${new_id[$org]}"
   (
     peer_admin_env "$org"
-    if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: $package_id,"; then
-      log "    $org: already installed"
+    if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: ${new_id[$org]},"; then
+      log "[3/6] $org: already installed on its peer"
     else
       peer lifecycle chaincode install "$pkg" >>"$log_dir/cli.log" 2>&1 || { tail -n 5 "$log_dir/cli.log" >&2; die "install on the $org peer failed"; }
-      log "    $org: installed"
+      log "[3/6] $org: installed on its peer"
     fi
   )
+  if [ "$external" = 1 ]; then
+    echo "${new_id[$org]}" >"$cc_dir/package-id-$org"
+    wait_tcp "$(org_cc_port "$org")" 120 || die "no $org chaincode server on 127.0.0.1:$(org_cc_port "$org") (LEDGER_CHAINCODE_SERVER=external)"
+    log "[4/6] $org: external chaincode server on 127.0.0.1:$(org_cc_port "$org")"
+  else
+    log "[4/6] $org: starting the new chaincode server before the switch"
+    start_server "$org" "${new_id[$org]}" "${new_port[$org]}"
+  fi
 done
-
-log "[4/6] starting the new chaincode server before the switch"
-if [ "$external" = 1 ]; then
-  echo "$package_id" >"$cc_dir/running-package-id"
-  wait_tcp "$CHAINCODE_PORT" 120 || die "no chaincode server on 127.0.0.1:$CHAINCODE_PORT (LEDGER_CHAINCODE_SERVER=external)"
-  log "    external chaincode server on 127.0.0.1:$CHAINCODE_PORT"
-else
-  start_server "$package_id" "$new_port"
-fi
 
 next=$((committed_sequence + 1))
 log "[5/6] approving $LEDGER_CHAINCODE sequence $next for both orgs (endorsement policy $LEDGER_ENDORSEMENT_POLICY)"
@@ -173,7 +180,7 @@ for org in enterprise regulator; do
   (
     peer_admin_env "$org"
     peer lifecycle chaincode approveformyorg "${orderer_args[@]}" --channelID "$LEDGER_CHANNEL" --name "$LEDGER_CHAINCODE" \
-      --version "$code_hash" --package-id "$package_id" --sequence "$next" \
+      --version "$code_hash" --package-id "${new_id[$org]}" --sequence "$next" \
       --signature-policy "$LEDGER_ENDORSEMENT_POLICY" --waitForEvent >>"$log_dir/cli.log" 2>&1 \
       || { tail -n 5 "$log_dir/cli.log" >&2; die "approval by $org failed"; }
   )
@@ -188,10 +195,10 @@ log "[6/6] committing sequence $next"
     --waitForEvent >>"$log_dir/cli.log" 2>&1 || { tail -n 5 "$log_dir/cli.log" >&2; die "commit failed"; }
 )
 if [ "$external" = 0 ]; then
-  [ "$new_port" != "$active_port" ] && stop_pid "$pid_dir/chaincode-$active_port.pid" "fabric-shim/cli.js server"
-  if [ -f "$pid_dir/chaincode.pid" ] && [ "$(cat "$pid_dir/chaincode.pid")" != "$(cat "$pid_dir/chaincode-$new_port.pid")" ]; then
-    stop_pid "$pid_dir/chaincode.pid" "fabric-shim/cli.js server"
-  fi
-  activate "$package_id" "$new_port"
+  for org in enterprise regulator; do
+    old=$(active_port "$org")
+    [ "${new_port[$org]}" != "$old" ] && stop_pid "$pid_dir/chaincode-$org-$old.pid" "fabric-shim/cli.js server"
+    activate "$org" "${new_id[$org]}" "${new_port[$org]}"
+  done
 fi
-log "deployed $LEDGER_CHAINCODE sequence $next ($package_id) on channel $LEDGER_CHANNEL"
+log "deployed $LEDGER_CHAINCODE sequence $next ($label) on channel $LEDGER_CHANNEL"

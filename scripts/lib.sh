@@ -17,8 +17,10 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${REGULATOR_PEER_PORT:=$((9051 + LEDGER_PORT_OFFSET))}"
 : "${REGULATOR_PEER_CC_PORT:=$((9052 + LEDGER_PORT_OFFSET))}"
 : "${REGULATOR_PEER_OPS_PORT:=$((9445 + LEDGER_PORT_OFFSET))}"
-: "${CHAINCODE_PORT:=$((9999 + LEDGER_PORT_OFFSET))}"
-: "${CHAINCODE_STANDBY_PORT:=$((9998 + LEDGER_PORT_OFFSET))}"
+: "${ENTERPRISE_CHAINCODE_PORT:=$((9999 + LEDGER_PORT_OFFSET))}"
+: "${ENTERPRISE_CHAINCODE_STANDBY_PORT:=$((9998 + LEDGER_PORT_OFFSET))}"
+: "${REGULATOR_CHAINCODE_PORT:=$((9997 + LEDGER_PORT_OFFSET))}"
+: "${REGULATOR_CHAINCODE_STANDBY_PORT:=$((9996 + LEDGER_PORT_OFFSET))}"
 : "${ENTERPRISE_CA_PORT:=$((7054 + LEDGER_PORT_OFFSET))}"
 : "${ENTERPRISE_CA_OPS_PORT:=$((9447 + LEDGER_PORT_OFFSET))}"
 : "${REGULATOR_CA_PORT:=$((8054 + LEDGER_PORT_OFFSET))}"
@@ -27,7 +29,8 @@ export LEDGER_PORT_OFFSET FABRIC_HOME LEDGER_RUN_DIR LEDGER_CHANNEL LEDGER_CHAIN
   ORDERER_PORT ORDERER_ADMIN_PORT ORDERER_OPS_PORT \
   ENTERPRISE_PEER_PORT ENTERPRISE_PEER_CC_PORT ENTERPRISE_PEER_OPS_PORT \
   REGULATOR_PEER_PORT REGULATOR_PEER_CC_PORT REGULATOR_PEER_OPS_PORT \
-  CHAINCODE_PORT CHAINCODE_STANDBY_PORT ENTERPRISE_CA_PORT ENTERPRISE_CA_OPS_PORT REGULATOR_CA_PORT REGULATOR_CA_OPS_PORT
+  ENTERPRISE_CHAINCODE_PORT ENTERPRISE_CHAINCODE_STANDBY_PORT REGULATOR_CHAINCODE_PORT REGULATOR_CHAINCODE_STANDBY_PORT \
+  ENTERPRISE_CA_PORT ENTERPRISE_CA_OPS_PORT REGULATOR_CA_PORT REGULATOR_CA_OPS_PORT
 export PATH="$FABRIC_HOME/bin:$PATH"
 
 crypto_dir="$LEDGER_RUN_DIR/crypto"
@@ -44,6 +47,9 @@ die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 org_msp() { case "$1" in enterprise) echo EnterpriseMSP ;; regulator) echo RegulatorMSP ;; *) die "unknown org $1" ;; esac; }
 org_peer_port() { case "$1" in enterprise) echo "$ENTERPRISE_PEER_PORT" ;; regulator) echo "$REGULATOR_PEER_PORT" ;; esac; }
 org_peer_ops_port() { case "$1" in enterprise) echo "$ENTERPRISE_PEER_OPS_PORT" ;; regulator) echo "$REGULATOR_PEER_OPS_PORT" ;; esac; }
+# Each org runs its own chaincode server (two ports: active and standby for upgrades).
+org_cc_port() { case "$1" in enterprise) echo "$ENTERPRISE_CHAINCODE_PORT" ;; regulator) echo "$REGULATOR_CHAINCODE_PORT" ;; esac; }
+org_cc_standby_port() { case "$1" in enterprise) echo "$ENTERPRISE_CHAINCODE_STANDBY_PORT" ;; regulator) echo "$REGULATOR_CHAINCODE_STANDBY_PORT" ;; esac; }
 org_dir() { echo "$crypto_dir/peerOrganizations/$1.ledger.local"; }
 peer_node_dir() { echo "$(org_dir "$1")/peers/peer0.$1.ledger.local"; }
 

@@ -253,17 +253,17 @@ cmd_down() {
 
 cmd_status() {
   local rc=0
-  for p in orderer peer-enterprise peer-regulator chaincode ca-enterprise ca-regulator; do
+  for p in orderer peer-enterprise peer-regulator chaincode-enterprise chaincode-regulator ca-enterprise ca-regulator; do
     if pid_alive "$pid_dir/$p.pid"; then
-      printf '%-16s running  pid %s\n' "$p" "$(cat "$pid_dir/$p.pid")"
+      printf '%-21s running  pid %s\n' "$p" "$(cat "$pid_dir/$p.pid")"
     else
-      printf '%-16s stopped\n' "$p"
+      printf '%-21s stopped\n' "$p"
       case $p in orderer|peer-*|ca-*) rc=1 ;; esac
     fi
   done
   for u in "orderer $ORDERER_OPS_PORT" "peer-enterprise $ENTERPRISE_PEER_OPS_PORT" "peer-regulator $REGULATOR_PEER_OPS_PORT" "ca-enterprise $ENTERPRISE_CA_OPS_PORT" "ca-regulator $REGULATOR_CA_OPS_PORT"; do
     set -- $u
-    printf '%-16s /healthz %s\n' "$1" "$(curl -fsS "http://127.0.0.1:$2/healthz" 2>/dev/null || echo unreachable)"
+    printf '%-21s /healthz %s\n' "$1" "$(curl -fsS "http://127.0.0.1:$2/healthz" 2>/dev/null || echo unreachable)"
   done
   return $rc
 }

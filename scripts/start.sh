@@ -27,7 +27,7 @@ enterprise peer    127.0.0.1:$ENTERPRISE_PEER_PORT        health http://127.0.0.
 regulator peer     127.0.0.1:$REGULATOR_PEER_PORT        health http://127.0.0.1:$REGULATOR_PEER_OPS_PORT/healthz
 enterprise CA      https://127.0.0.1:$ENTERPRISE_CA_PORT
 regulator CA       https://127.0.0.1:$REGULATOR_CA_PORT
-chaincode server   127.0.0.1:$CHAINCODE_PORT (mutual TLS with the peers)
+chaincode servers  one per org, for its own peer (mutual TLS); ports in $LEDGER_RUN_DIR/chaincode/active-port-*
 connection profile $LEDGER_CONNECTION_PROFILE
 state and logs     $LEDGER_RUN_DIR (logs/ holds one file per process)
 

@@ -43,7 +43,7 @@ const entry = (s: Service) => (s.entrypoint ?? []).join(' ');
 describe('docker-compose.yml agrees with the native network', () => {
   it('has exactly the native network’s processes, plus setup', () => {
     expect(Object.keys(compose.services).sort()).to.deep.equal(
-      ['ca-enterprise', 'ca-regulator', 'chaincode', 'orderer', 'peer-enterprise', 'peer-regulator', 'setup'].sort(),
+      ['ca-enterprise', 'ca-regulator', 'chaincode-enterprise', 'chaincode-regulator', 'orderer', 'peer-enterprise', 'peer-regulator', 'setup'].sort(),
     );
     for (const [name, s] of Object.entries(compose.services)) expect(s.network_mode, name).to.equal('host');
   });
@@ -63,20 +63,24 @@ describe('docker-compose.yml agrees with the native network', () => {
     const env = compose.services.setup!.environment!;
     const portVars = Object.keys(defaults).filter((k) => /^(ORDERER|ENTERPRISE|REGULATOR|CHAINCODE)_\w*PORT$/.test(k));
     expect(portVars.length).to.be.greaterThan(10);
-    for (const k of portVars.filter((k) => k !== 'CHAINCODE_STANDBY_PORT')) expect(env[k], k).to.equal(defaults[k]);
+    for (const k of portVars.filter((k) => !k.endsWith('CHAINCODE_STANDBY_PORT'))) expect(env[k], k).to.equal(defaults[k]);
     const ca = entry(compose.services['ca-enterprise']!);
     expect(ca).to.contain(`--port ${defaults.ENTERPRISE_CA_PORT}`);
     expect(ca).to.contain(`127.0.0.1:${defaults.ENTERPRISE_CA_OPS_PORT}`);
     const rca = entry(compose.services['ca-regulator']!);
     expect(rca).to.contain(`--port ${defaults.REGULATOR_CA_PORT}`);
     expect(rca).to.contain(`127.0.0.1:${defaults.REGULATOR_CA_OPS_PORT}`);
-    expect(entry(compose.services.chaincode!)).to.contain(`--chaincode-address 127.0.0.1:${defaults.CHAINCODE_PORT}`);
+    expect(entry(compose.services['chaincode-enterprise']!)).to.contain(`--chaincode-address 127.0.0.1:${defaults.ENTERPRISE_CHAINCODE_PORT}`);
+    expect(entry(compose.services['chaincode-regulator']!)).to.contain(`--chaincode-address 127.0.0.1:${defaults.REGULATOR_CHAINCODE_PORT}`);
+    // Each org's server knows its peer's MSP id (the chaincode keeps personal data off other peers).
+    expect(compose.services['chaincode-enterprise']!.environment).to.include({ CORE_PEER_LOCALMSPID: 'EnterpriseMSP' });
+    expect(compose.services['chaincode-regulator']!.environment).to.include({ CORE_PEER_LOCALMSPID: 'RegulatorMSP' });
   });
 
   it('mounts one ledger volume at the run directory the configs are rendered for', () => {
     const runDir = compose.services.setup!.environment!.LEDGER_RUN_DIR!;
     expect(compose.volumes).to.have.property('ledger-run');
-    for (const name of ['setup', 'orderer', 'peer-enterprise', 'peer-regulator', 'ca-enterprise', 'ca-regulator', 'chaincode']) {
+    for (const name of Object.keys(compose.services)) {
       expect(compose.services[name]!.volumes, name).to.include(`ledger-run:${runDir}`);
     }
     // network.sh renders orderer.yaml into <run>/orderer and core.yaml into <run>/peers/<org>.

@@ -13,11 +13,12 @@ import { connectAs, requireNetwork, uniqueId, type OrgConnection } from '../supp
 const run = promisify(execFile);
 const deployScript = path.resolve(__dirname, '..', '..', '..', 'scripts', 'deploy-chaincode.sh');
 
-async function deploy(salt: string): Promise<{ sequence: number; packageId: string }> {
+/** The sequence now committed and the package label (one per code build; each org has its own package id). */
+async function deploy(salt: string): Promise<{ sequence: number; label: string }> {
   const { stderr } = await run('bash', [deployScript], { env: { ...process.env, LEDGER_CHAINCODE_SALT: salt } });
   const done = /deployed \S+ sequence (\d+) \(([^)]+)\)|sequence (\d+) already runs this code \(([^)]+)\)/.exec(stderr);
   if (!done) throw new Error(`unexpected deploy output:\n${stderr}`);
-  return { sequence: Number(done[1] ?? done[3]), packageId: (done[2] ?? done[4])! };
+  return { sequence: Number(done[1] ?? done[3]), label: (done[2] ?? done[4])! };
 }
 
 describe('network: redeploying a changed chaincode (real Fabric)', function () {
@@ -41,7 +42,7 @@ describe('network: redeploying a changed chaincode (real Fabric)', function () {
     const current = await deploy('');
     const changed = await deploy(`redeploy-test-${Date.now()}`);
     expect(changed.sequence).to.equal(current.sequence + 1);
-    expect(changed.packageId).to.not.equal(current.packageId);
+    expect(changed.label).to.not.equal(current.label);
 
     const read = JSON.parse(Buffer.from(await heartbeat().evaluateTransaction('Read', id)).toString('utf8'));
     expect(read.note).to.equal('written before the upgrade');
@@ -51,6 +52,6 @@ describe('network: redeploying a changed chaincode (real Fabric)', function () {
     // Back to the package built from the working tree, as the next sequence.
     const back = await deploy('');
     expect(back.sequence).to.equal(changed.sequence + 1);
-    expect(back.packageId).to.equal(current.packageId);
+    expect(back.label).to.equal(current.label);
   });
 });
