@@ -55,7 +55,17 @@ ensure_chaincode_tls
 # The label names the code: same code, same label; changed code, a new package and sequence.
 # LEDGER_CHAINCODE_SALT forces a new package for unchanged code (for example to roll the chaincode
 # server's TLS material); it is empty normally.
-code_hash=$(cd "$repo_root" && { find chaincode/dist schema/dist -type f -name '*.js' -print0 | sort -z | xargs -0 cat chaincode/package.json schema/package.json; printf '%s' "${LEDGER_CHAINCODE_SALT:-}"; } | sha256sum | cut -c1-12)
+# The layout number changes when the packaging itself changes (2: one server per org).
+package_layout=2
+code_hash=$(cd "$repo_root" && { find chaincode/dist schema/dist -type f -name '*.js' -print0 | sort -z | xargs -0 cat chaincode/package.json schema/package.json; printf '%s' "layout-$package_layout ${LEDGER_CHAINCODE_SALT:-}"; } | sha256sum | cut -c1-12)
+
+# Networks deployed by the first layout ran one server for both peers: stop it once (a short gap).
+for f in "$pid_dir/chaincode.pid" "$pid_dir"/chaincode-[0-9]*.pid; do
+  [ -f "$f" ] || continue
+  log "stopping a chaincode server of the earlier one-server layout ($(basename "$f"))"
+  stop_pid "$f" "fabric-shim/cli.js server"
+done
+rm -f "$cc_dir/running-package-id" "$cc_dir/active-port"
 label="${LEDGER_CHAINCODE}_${code_hash}"
 
 # An org's package: the label plus the address of that org's server. Each org approves its own
