@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { ENTERPRISE_MSP, REGULATOR_MSP, ROLES } from '@compliance-ledger/schema';
 import { TX_ACCESS } from '../../../chaincode/src/access.js';
-import { offlineApp } from './openapi.test.js';
+import { offlineApp } from '../support/offline.js';
 
 const MSP = { enterprise: ENTERPRISE_MSP, regulator: REGULATOR_MSP } as const;
 

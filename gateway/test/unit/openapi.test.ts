@@ -4,18 +4,9 @@
  * document must also be a well-formed OpenAPI 3.1 document in the parts clients rely on.
  */
 import { expect } from 'chai';
-import { createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { Metrics } from '../../src/metrics.js';
+import { validate, compileErrors } from '@readme/openapi-parser';
 import { ERROR_STATUS } from '../../src/errors.js';
-import type { Services } from '../../src/services.js';
-
-export function offlineApp() {
-  const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), LEDGER_RUN_DIR: '/nonexistent' });
-  const services = { config, ledger: {}, content: { kind: 'embedded' }, metrics: new Metrics(), pool: undefined, regulator: undefined, ocr: undefined } as unknown as Services;
-  return createApp({ services, wallet: {} as never, idempotency: undefined, logger: createLogger('silent') });
-}
+import { offlineApp } from '../support/offline.js';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
@@ -45,6 +36,11 @@ describe('gateway: OpenAPI document', () => {
     expect([...documented].filter((r) => !api.has(r)), 'documented but not served').to.deep.equal([]);
     expect(ui.length).to.be.greaterThan(0);
     expect(api.size).to.be.greaterThan(30);
+  });
+
+  it('passes an OpenAPI 3.1 validator', async () => {
+    const result = await validate(structuredClone(doc) as never);
+    expect(result.valid, result.valid ? '' : compileErrors(result)).to.equal(true);
   });
 
   it('is OpenAPI 3.1 with unique operation ids, path parameters declared, error responses with codes', () => {

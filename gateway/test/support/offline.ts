@@ -1,0 +1,13 @@
+/** The app with services that do no I/O: enough to inspect routes and the OpenAPI document. */
+import { createApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { Metrics } from '../../src/metrics.js';
+import type { Services } from '../../src/services.js';
+
+export function offlineApp() {
+  const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), LEDGER_RUN_DIR: '/nonexistent' });
+  const services = { config, ledger: {}, content: { kind: 'embedded' }, metrics: new Metrics(), pool: undefined, regulator: undefined, ocr: undefined } as unknown as Services;
+  return createApp({ services, wallet: {} as never, idempotency: undefined, logger: createLogger('silent') });
+}
+
