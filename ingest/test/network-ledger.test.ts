@@ -28,6 +28,7 @@ import {
   activeHotWorkPermit,
   connectionProfilePath,
   enrollCast,
+  killPeer,
   killRegulatorPeer,
   ledgerConfig,
   LedgerClient,
@@ -281,6 +282,32 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     expect(outcome(a1.gasDeviceId)).to.deep.include({ status: 'committed' });
     const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
     expect(metrics).to.contain('ingest_ledger_outcomes_total{status="rejected"} 2');
+  });
+
+  it('the gateway peer (the enterprise’s) down: alarms wait in the outbox, then each is committed once it is back', async () => {
+    const { layout, keysPath } = await prepareSite();
+    const { s, raised } = await start(keysPath);
+    const now = Date.now();
+    try {
+      await killPeer('enterprise');
+      const publisher = await connectPublisher(broker.url, `pub-${randomUUID()}`);
+      for (const [i, area] of layout.areas.entries()) {
+        const m: StandardMessage = { v: 1, kind: 'env', messageId: `gw-down-${i}`, siteId: layout.siteId, areaId: area.areaId, deviceId: area.gasDeviceId, observedAt: now + i, reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 } };
+        await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
+      }
+      await publisher.endAsync();
+      await waitFor(() => raised.length >= layout.areas.length, 30_000, 'an alarm per area');
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(s.outbox.depth, 'nothing reaches a ledger whose gateway peer is down').to.equal(raised.length);
+      expect(await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text()).to.match(/ingest_ledger_retries_total [1-9]/);
+    } finally {
+      await networkUp();
+    }
+    await waitFor(() => s.outbox.depth === 0, 120_000, 'the outbox to drain after the gateway peer is back');
+    for (const e of raised) {
+      expect(s.outbox.outcome(e.alarm.fields.alarmId)?.status).to.be.oneOf(['committed', 'duplicate']);
+      expect((await reader.getAlarm(e.alarm.fields.alarmId)).alarmId).to.equal(e.alarm.fields.alarmId);
+    }
   });
 
   it('broker restart and the regulator peer killed and restarted during 1,000 messages: every alarm committed exactly once', async () => {

@@ -390,9 +390,18 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
   }
 }
 
-/** Environment for the network scripts, pointing at this network. */
+/**
+ * Environment for the network scripts, pointing at this network. `npm test` exports every port
+ * (scripts/lib.sh); with only a profile given, the port offset is the orderer's port minus its
+ * default, so `network.sh up` restarts the peer on the ports it had.
+ */
 function networkEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LEDGER_RUN_DIR: runDir() };
+  const env: NodeJS.ProcessEnv = { ...process.env, LEDGER_RUN_DIR: runDir() };
+  if (!env.LEDGER_PORT_OFFSET && !env.ORDERER_PORT) {
+    const profile = connectionProfileSchema.parse(JSON.parse(readFileSync(connectionProfilePath(), 'utf8')));
+    env.LEDGER_PORT_OFFSET = String(Number(profile.orderer.endpoint.split(':').pop()) - 7050);
+  }
+  return env;
 }
 
 /** No such process any more: exited and reaped (scripts/lib.sh's `kill -0` still sees a zombie). */
@@ -406,8 +415,13 @@ function gone(pid: number): boolean {
 }
 
 /** Kills the regulator's peer process (SIGKILL, as a crash would) and waits until it is gone. */
-export async function killRegulatorPeer(): Promise<number> {
-  const pid = Number(readFileSync(join(runDir(), 'pids', 'peer-regulator.pid'), 'utf8').trim());
+export function killRegulatorPeer(): Promise<number> {
+  return killPeer('regulator');
+}
+
+/** Kills an org's peer process (SIGKILL, as a crash would) and waits until it is gone. */
+export async function killPeer(org: 'enterprise' | 'regulator'): Promise<number> {
+  const pid = Number(readFileSync(join(runDir(), 'pids', `peer-${org}.pid`), 'utf8').trim());
   process.kill(pid, 'SIGKILL');
   const started = Date.now();
   while (!gone(pid)) {
@@ -417,7 +431,20 @@ export async function killRegulatorPeer(): Promise<number> {
   return pid;
 }
 
-/** `scripts/network.sh up`: starts whatever node is not running (here the regulator's peer). */
+/**
+ * `scripts/network.sh up`: starts whatever node is not running (here a killed peer). Tried up to
+ * three times: after restarting the enterprise's peer, `up` can ask `peer channel list` before
+ * the peer has opened its ledger, try to join again and fail with "ledger [compliance] already
+ * exists"; a second `up` finds the peer in the channel (a race in network.sh, reported).
+ */
 export async function networkUp(): Promise<void> {
-  await run('bash', [join(REPO_ROOT, 'scripts', 'network.sh'), 'up'], { env: networkEnv(), maxBuffer: 16 * 1024 * 1024 });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run('bash', [join(REPO_ROOT, 'scripts', 'network.sh'), 'up'], { env: networkEnv(), maxBuffer: 16 * 1024 * 1024 });
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }
