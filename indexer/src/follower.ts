@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { parseBlock, type ParsedBlock } from './block-parser.js';
 import { GapError, type BlockStore } from './block-store.js';
 import { ChainIntegrityError } from './chain-verifier.js';
+import { ProjectionError } from './projection.js';
 import type { BlockSource, BlockStream } from './fabric-source.js';
 import type { IndexerMetrics } from './metrics.js';
 
@@ -49,6 +50,11 @@ export class MirrorConstraintError extends Error {
   override readonly name = 'MirrorConstraintError';
 }
 
+/** Errors that would recur on every retry: indexing stops with exit code 2. */
+export function isFatal(err: unknown): err is Error {
+  return err instanceof ChainIntegrityError || err instanceof BlockParseError || err instanceof MirrorConstraintError || err instanceof ProjectionError;
+}
+
 function isConstraintViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('23');
@@ -58,7 +64,7 @@ async function stage<T>(cause: Cause, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ChainIntegrityError || err instanceof StageError) throw err;
+    if (err instanceof ChainIntegrityError || err instanceof StageError || err instanceof ProjectionError) throw err;
     if (isConstraintViolation(err)) throw new MirrorConstraintError(`Postgres refused a block's rows: ${(err as Error).message.slice(-300)}`);
     throw new StageError(err instanceof GapError ? 'gap' : cause, err);
   }
@@ -97,10 +103,10 @@ export class Follower {
           await this.follow(cp.lastBlock);
           if (this.reachedStop(this.metrics.state.lastBlock)) return;
         } catch (err) {
-          if (err instanceof ChainIntegrityError || err instanceof BlockParseError || err instanceof MirrorConstraintError) {
+          if (isFatal(err)) {
             this.metrics.state.fatal = `${err.name}: ${err.message}`;
             this.metrics.setStreaming(false);
-            this.log.fatal({ err }, `${err instanceof MirrorConstraintError ? 'ROWS REFUSED BY POSTGRES' : 'CHAIN INTEGRITY FAILURE'}, indexing stopped: ${err.message}`);
+            this.log.fatal({ err }, `${err instanceof ChainIntegrityError ? 'CHAIN INTEGRITY FAILURE, indexing stopped' : `INDEXING STOPPED (${err.name})`}: ${err.message}`);
             throw err;
           }
           if (this.stopped) return;

@@ -1,7 +1,7 @@
 /**
  * Entry point: configuration, logger, database (migrated), Fabric source, HTTP endpoints, follower.
  * Exit codes: 0 after SIGINT/SIGTERM or INDEXER_STOP_AT_BLOCK; 2 on a chain integrity failure or
- * rows Postgres refuses;
+ * rows Postgres refuses or an event that cannot be projected;
  * 1 on a start-up error.
  */
 import { config } from './config.js';
@@ -11,8 +11,7 @@ import { BlockStore } from './block-store.js';
 import { openFabricSource } from './fabric-source.js';
 import { IndexerMetrics } from './metrics.js';
 import { startHttpServer } from './http-server.js';
-import { BlockParseError, Follower, MirrorConstraintError } from './follower.js';
-import { ChainIntegrityError } from './chain-verifier.js';
+import { Follower, isFatal } from './follower.js';
 
 async function main(): Promise<number> {
   const cfg = config();
@@ -60,7 +59,7 @@ async function main(): Promise<number> {
     await follower.run();
     log.info({ lastBlock: metrics.state.lastBlock }, 'indexer stopped');
   } catch (err) {
-    code = err instanceof ChainIntegrityError || err instanceof BlockParseError || err instanceof MirrorConstraintError ? 2 : 1;
+    code = isFatal(err) ? 2 : 1;
   } finally {
     source.close();
     await http.close();

@@ -38,6 +38,15 @@ export interface EventContext {
   txId: string;
 }
 
+/**
+ * An event of a known type whose payload does not have the shape its projector expects (a
+ * chaincode/schema mismatch). Fatal: a domain table silently missing a change would mislead the
+ * regulator; the raw tables up to the previous batch stay committed and exact.
+ */
+export class ProjectionError extends Error {
+  override readonly name = 'ProjectionError';
+}
+
 type Envelope = LedgerEventEnvelope<string, unknown>;
 export type Projector = (event: Envelope, ctx: EventContext) => RowOp[];
 
@@ -391,7 +400,13 @@ export function projectEvent(payload: Uint8Array, ctx: EventContext): { outcome:
   }
   const projector = projectors[envelope.type];
   if (!projector) return { outcome: 'unknown_type', type: envelope.type, ops: [] };
-  return { outcome: 'projected', type: envelope.type, ops: projector(envelope, ctx) };
+  let ops: RowOp[];
+  try {
+    ops = projector(envelope, ctx);
+  } catch (err) {
+    throw new ProjectionError(`block ${ctx.blockNumber} tx ${ctx.txId}: ${envelope.type} payload cannot be projected: ${(err as Error).message}`);
+  }
+  return { outcome: 'projected', type: envelope.type, ops };
 }
 
 /**

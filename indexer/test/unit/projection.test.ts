@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DomainBatch, projectEvent, projectors } from '../../src/projection.js';
+import { DomainBatch, ProjectionError, projectEvent, projectors } from '../../src/projection.js';
 import { LEDGER_EVENT_TYPES, PERMIT_EVENT_TYPES } from '@compliance-ledger/schema';
 
 const ctx = { blockNumber: 7, txId: 'tx-1' };
@@ -21,6 +21,10 @@ describe('projection: event type to domain rows (unit)', () => {
     expect(projectEvent(encode('SomethingNew', {}), ctx)).to.deep.include({ outcome: 'unknown_type', type: 'SomethingNew' });
     expect(projectEvent(Buffer.from('not json'), ctx).outcome).to.equal('undecodable');
     expect(projectEvent(Buffer.from(JSON.stringify({ schemaVersion: 2, type: 'HeartbeatRecorded' })), ctx).outcome).to.equal('undecodable');
+  });
+
+  it('refuses, loudly, a known event type whose payload does not have the expected shape', () => {
+    expect(() => projectEvent(encode('PermitApplied', { permitNo: 'P-1' }), ctx)).to.throw(ProjectionError, /block 7 tx tx-1: PermitApplied/);
   });
 
   it('keeps the last version of an upserted key and the first of an insert-once key within a batch', () => {
