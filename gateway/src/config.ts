@@ -76,6 +76,8 @@ const schema = z.object({
   GATEWAY_RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   /** Largest JSON body, bytes. */
   GATEWAY_JSON_LIMIT_BYTES: positiveInt(256 * 1024),
+  /** Bearer token a Prometheus scraper may use for /metrics (else /metrics needs a user: enterprise admin, regulator or auditor). */
+  GATEWAY_METRICS_TOKEN: z.string().min(24, 'use at least 24 characters').optional(),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

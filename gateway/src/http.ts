@@ -67,6 +67,8 @@ export interface RouteDef {
   responses: ResponseDoc[];
   /** Error codes this route may answer with, beyond the common ones. */
   errors?: GatewayErrorCode[];
+  /** Alternative credential for machines (the /metrics scrape token): true lets the request through without a principal. */
+  tokenAuth?: (req: Request) => boolean;
   /** A POST that writes nothing anywhere (OCR): no Idempotency-Key needed, nothing stored. */
   sideEffectFree?: boolean;
   /** Chaincode transaction written (documentation and metrics). */
@@ -132,7 +134,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
       let idem: { scope: string; key: string } | undefined;
       try {
         let principal: Principal | undefined;
-        if (def.auth) {
+        if (def.auth && !(def.tokenAuth?.(req) ?? false)) {
           principal = await p.auth.authenticate(req.headers as never);
           res.locals.principal = `${principal.org}/${principal.sub}`;
           p.rateLimiter.take(`${principal.org}/${principal.sub}`);

@@ -51,7 +51,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       tags: r.tags,
       ...(r.tx ? { 'x-ledger-transaction': r.tx } : {}),
       ...(r.access ? { 'x-roles': r.access } : {}),
-      security: r.auth ? [{ bearerJwt: [] }, { apiKey: [] }] : [],
+      security: r.auth ? [{ bearerJwt: [] }, { apiKey: [] }, ...(r.tokenAuth ? [{ metricsToken: [] }] : [])] : [],
       parameters,
     };
     if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(r.body) } } };
@@ -106,6 +106,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       securitySchemes: {
         bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'claims: sub, org (enterprise|regulator), role, department?, workerId?' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'GATEWAY_METRICS_TOKEN, for Prometheus scrapers (only /metrics)' },
       },
       schemas: { Error: schemaOf(errorBodySchema), ErrorCodes: { type: 'string', enum: Object.keys(ERROR_STATUS) } },
     },

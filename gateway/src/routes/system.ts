@@ -1,4 +1,5 @@
-/** Health, metrics and the OpenAPI document: the only routes without authentication (with /docs). */
+/** Health, metrics and the OpenAPI document. Only health and the docs (/openapi.json, /docs/) need no authentication. */
+import * as crypto from 'node:crypto';
 import { z } from 'zod';
 import type { RouteDef } from '../http.js';
 import type { Services } from '../services.js';
@@ -36,9 +37,18 @@ export function systemRoutes(s: Services, openapi: () => unknown): RouteDef[] {
       method: 'get',
       path: '/metrics',
       operationId: 'metrics',
-      summary: 'Prometheus metrics',
+      summary: 'Prometheus metrics (scrape token, or a user: enterprise admin, regulator, auditor)',
       tags: ['system'],
-      auth: false,
+      auth: true,
+      access: { enterprise: ['admin'], regulator: ['regulator', 'auditor'] },
+      tokenAuth: (req) => {
+        const token = s.config.GATEWAY_METRICS_TOKEN;
+        const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        if (!token || !given) return false;
+        const a = crypto.createHash('sha256').update(given).digest();
+        const b = crypto.createHash('sha256').update(token).digest();
+        return crypto.timingSafeEqual(a, b);
+      },
       query: z.strictObject({}),
       responses: [{ status: 200, description: 'Prometheus text format', contentType: 'text/plain' }],
       handler: async () => ({ body: await s.metrics.registry.metrics(), contentType: s.metrics.registry.contentType }),
