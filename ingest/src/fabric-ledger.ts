@@ -40,6 +40,16 @@ export interface FabricLedgerConfig {
  */
 export const FINAL_CODES = ['VALIDATION_FAILED', 'NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'FORBIDDEN', 'EXPIRED', 'SIGNATURE_INVALID'] as const;
 
+/**
+ * Refusals with a final code that are about this service, not the alarm, and would refuse every
+ * alarm alike: retried until fixed, so that no alarm is set aside for them.
+ * - FORBIDDEN about the caller (no device_gateway role, wrong MSP); FORBIDDEN about the device
+ *   (`FORBIDDEN: device … is disabled`) stays final.
+ * - RULE_VIOLATION for a proposal timestamp more than 2 min from the peers' clocks (this host's
+ *   clock is off; a retry sends a new proposal with a new timestamp).
+ */
+export const SERVICE_FAULTS: readonly RegExp[] = [/FORBIDDEN: (?!device )/, /RULE_VIOLATION: the proposal's timestamp/];
+
 function texts(err: unknown): string[] {
   const out: string[] = [];
   if (err instanceof Error) out.push(err.message);
@@ -63,8 +73,8 @@ function chaincodeCode(message: string): ErrorCode | undefined {
  *   with a detail `rpc error: code = Unavailable …` — retried;
  * - the gateway peer down, deadlines, an unknown commit status: other gRPC codes — retried.
  *
- * A refusal counts as final only when every failing peer refused with a final code (FORBIDDEN
- * only for a disabled device, not for the caller's identity) and the submitting org's own peer
+ * A refusal counts as final only when every failing peer refused with a final code (not one of
+ * the SERVICE_FAULTS: the caller's identity, this host's clock) and the submitting org's own peer
  * (`ownMspId`, the gateway's first endorser) is among them: a refusal by the other org's peer
  * alone means the two peers disagree, which happens while a restarted peer catches up on blocks,
  * and is retried. A peer of the other org left out by discovery comes back as FAILED_PRECONDITION
@@ -78,10 +88,7 @@ export function classifySubmitError(err: unknown, ownMspId?: string): LedgerOutc
   const final = err.details.every((d) => {
     const code = chaincodeCode(d.message);
     if (code === undefined || !(FINAL_CODES as readonly string[]).includes(code)) return false;
-    // FORBIDDEN about the device (disabled) is final for this alarm; FORBIDDEN about the caller
-    // (no device_gateway role, wrong MSP) is the service's configuration and would refuse every
-    // alarm: it is retried until the identity is fixed, so no alarm is set aside for it.
-    return code !== 'FORBIDDEN' || /FORBIDDEN: device /.test(d.message);
+    return !SERVICE_FAULTS.some((re) => re.test(d.message));
   });
   const fromOwnPeer = ownMspId === undefined || err.details.some((d) => d.mspId === ownMspId);
   if (final && fromOwnPeer) return { status: 'rejected', reason: all.join(' | ') };

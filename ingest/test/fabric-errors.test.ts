@@ -34,6 +34,12 @@ describe('Fabric submit error classification', () => {
     const role = 'chaincode response 500, FORBIDDEN: alarm:Record is not open to role admin of EnterpriseMSP; it needs EnterpriseMSP: device_gateway';
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [role]), 'EnterpriseMSP')).to.equal(undefined);
   });
+  it('a proposal timestamp off the peers’ clocks (this host’s clock) is retried, not set aside', () => {
+    const skew = "chaincode response 500, RULE_VIOLATION: the proposal's timestamp 2026-11-30T10:00:00.000Z is 300 s behind the peers' clocks (at most 2 min); sync the client's clock and send a new proposal";
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [skew]), 'EnterpriseMSP')).to.equal(undefined);
+    const area = 'chaincode response 500, RULE_VIOLATION: device gas-1 is registered to site-1/a, not site-1/b';
+    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [area]), 'EnterpriseMSP')?.status).to.equal('rejected');
+  });
   it('INTERNAL and uncoded chaincode errors are retried', () => {
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, INTERNAL: unexpected failure']))).to.equal(undefined);
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, something broke']))).to.equal(undefined);
