@@ -156,6 +156,50 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(again.body.error.code).to.equal('ALREADY_EXISTS');
   });
 
+  it('alarms: a device-signed alarm, acknowledged and closed through the API, shows its response time to regulators', async () => {
+    const { Wallet } = await import('ethers');
+    const { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } = await import('@compliance-ledger/schema');
+    const crypto = await import('node:crypto');
+    const device = Wallet.createRandom();
+    const cameraId = `cam-${cast.tag}`;
+    await step(cast.clients.safety, '/v1/devices', { deviceId: cameraId, siteId: cast.siteId, areaId: 'zone-9', address: device.address, kind: 'camera' }, 201);
+    const alarm = {
+      alarmId: `al-${cast.tag}`,
+      deviceId: cameraId,
+      siteId: cast.siteId,
+      areaId: 'zone-9',
+      grade: 3 as const,
+      kind: 'no_helmet',
+      scoreBp: 8700,
+      modelVersion: 'yolo-helmet-1',
+      modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+      inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+      clipCid: '',
+      observedAt: Date.now() - 2000,
+    };
+    const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
+    const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
+    // Alarms come from ingest, not from this API: submit as the device gateway's own identity.
+    const { connectAsWalletUser } = await import('../support/direct.js');
+    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
+    try {
+      await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
+    } finally {
+      conn.close();
+    }
+    await new Promise((r) => setTimeout(r, 1200));
+    const ack = await step(cast.clients.safety, `/v1/alarms/${alarm.alarmId}/acknowledge`, { note: 'helmet put on' });
+    expect(ack.status).to.equal('acknowledged');
+    await step(cast.clients.safety, `/v1/alarms/${alarm.alarmId}/close`, { note: 'resolved' });
+    await indexer.waitForBlock(lastBlock);
+    const list = await cast.clients.regulator.get(`/v1/regulator/alarms?site=${cast.siteId}`);
+    expect(list.status, list.text).to.equal(200);
+    expect(list.body.total).to.equal(1);
+    expect(list.body.items[0]).to.include({ alarmId: alarm.alarmId, grade: 3 });
+    expect(list.body.items[0].responseMs).to.be.greaterThan(1000);
+    expect(list.body.responseTime.averageSeconds).to.be.greaterThan(1);
+  });
+
   it('auditor: ledger facts of each step (block, validation code, both orgs endorsed) via qscc', async () => {
     const r = await cast.clients.auditor.get(`/v1/audit/permits/${permitNo}`);
     expect(r.status, r.text).to.equal(200);
