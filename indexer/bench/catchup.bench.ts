@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { createPglite, createTestDatabase } from '../test/support/database.js';
 import { enterpriseSubmitter, submitMany, type SubmitResult } from '../test/support/network.js';
 import { chainHeight, lastIndexedBlock, startIndexer } from '../test/support/indexer.js';
-import { loadProfile } from '../src/fabric-source.js';
+import { loadProfile, openFabricSource } from '../src/fabric-source.js';
 import { connectionProfilePath } from '../test/support/network.js';
 import { toNumber } from '../src/db.js';
 
@@ -103,11 +103,34 @@ async function main(): Promise<void> {
       await submitMany(submitter, LIVE_CONCURRENCY, LIVE_CONCURRENCY, 0);
       const head = (await chainHeight()) - 1;
       while ((await lastIndexedBlock(fresh.db)) < head) await new Promise((r) => setTimeout(r, 20));
+      // A second block stream from the same (regulator) peer records when each block reaches a
+      // client at all: it splits the lag into the peer's part and the indexer's part.
+      const observer = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client' });
+      const arrivals = new Map<number, number>();
+      const observed = await observer.blocks(head + 1);
+      const watching = (async () => {
+        try {
+          for await (const b of observed) arrivals.set(b.getHeader()!.getNumber(), Date.now());
+        } catch {
+          // closed at the end of the measurement
+        }
+      })();
       const submitted: SubmitResult[] = await submitMany(submitter, LIVE_TXS, LIVE_CONCURRENCY, 0);
       const deadline = Date.now() + 30_000;
       while (submitted.some((s) => !visible.has(s.txId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       polling = false;
       await poller;
+      observed.close();
+      await watching;
+      observer.close();
+      const split = (f: (s: SubmitResult) => number | undefined) => {
+        const v = submitted.map(f).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+        return { p50: percentile(v, 50), p99: percentile(v, 99) };
+      };
+      result.liveLagSplitMs = {
+        commitStatusToBlockAtRegulatorClient: split((s) => (arrivals.has(s.blockNumber) ? arrivals.get(s.blockNumber)! - s.committedAt : undefined)),
+        blockAtRegulatorClientToRowVisible: split((s) => (arrivals.has(s.blockNumber) && visible.has(s.txId) ? visible.get(s.txId)! - arrivals.get(s.blockNumber)! : undefined)),
+      };
       await live.stop();
       const lags = submitted.filter((s) => visible.has(s.txId)).map((s) => Math.max(0, visible.get(s.txId)! - s.committedAt)).sort((a, b) => a - b);
       result.liveLagMs = {
