@@ -104,3 +104,12 @@ stop_pid() {
   fi
   rm -f "$pidf"
 }
+
+# The services of `npm start` (scripts/stack.sh), offset like the network ports. Not exported: stack.sh
+# hands each service its own port, so other scripts and tests keep the services' own defaults.
+: "${GATEWAY_PORT:=$((8080 + LEDGER_PORT_OFFSET))}"
+: "${INDEXER_HTTP_PORT:=$((9464 + LEDGER_PORT_OFFSET))}"
+: "${INGEST_HTTP_PORT:=$((9465 + LEDGER_PORT_OFFSET))}"
+: "${INGEST_MQTT_PORT:=$((1883 + LEDGER_PORT_OFFSET))}"
+: "${LEDGER_STACK_PG_PORT:=$((5433 + LEDGER_PORT_OFFSET))}"   # only when the gateway needs PostgreSQL for its state
+: "${LEDGER_DEMO_SITE:=site-1}"

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The services of `npm start` on top of the network, each a background process with its pid file
+# ($LEDGER_RUN_DIR/pids/<service>.pid), its log ($LEDGER_RUN_DIR/logs/<service>.log) and its state
+# under $LEDGER_RUN_DIR, on ports offset by LEDGER_PORT_OFFSET (scripts/lib.sh):
+#
+#   indexer  channel → PGlite mirror ($LEDGER_RUN_DIR/indexer-pglite)      /healthz :INDEXER_HTTP_PORT
+#   gateway  REST API, embedded blockstore, users enrolled at the Fabric CAs  :GATEWAY_PORT (/docs/)
+#   ingest   embedded MQTT broker :INGEST_MQTT_PORT → risk model → signed alarms → ledger
+#                                                                           /healthz :INGEST_HTTP_PORT
+#
+#   stack.sh up      start what is not running (the network must be up, the chaincode deployed)
+#   stack.sh down    stop what this script started, by pid file; state is kept
+#   stack.sh status  what runs, and each /healthz; exit 1 when a service is down
+#
+# LEDGER_STACK_DATABASE=postgres runs a private PostgreSQL ($LEDGER_RUN_DIR/stack/postgres, port
+# LEDGER_STACK_PG_PORT) for the indexer and the gateway instead of PGlite: then the regulator's
+# queries work, which read the indexer's tables through PostgreSQL only. With the default (pglite),
+# a gateway that has no embedded store for its idempotency records still gets that private
+# PostgreSQL for them alone (GATEWAY_STATE_DATABASE_URL): without it the gateway refuses every write.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+
+: "${LEDGER_STACK_DATABASE:=pglite}"
+services=(indexer gateway ingest)
+stack_dir="$LEDGER_RUN_DIR/stack"
+jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
+device_keys="$LEDGER_RUN_DIR/ingest/device-keys.json"
+ingest_identity="$LEDGER_RUN_DIR/users/enterprise/ingest-gw"
+pg_data="$stack_dir/postgres"
+pg_url_base="postgres://postgres@127.0.0.1:$LEDGER_STACK_PG_PORT"
+
+health_url() {
+  case "$1" in
+    indexer) echo "http://127.0.0.1:$INDEXER_HTTP_PORT/healthz" ;;
+    gateway) echo "http://127.0.0.1:$GATEWAY_PORT/healthz" ;;
+    ingest) echo "http://127.0.0.1:$INGEST_HTTP_PORT/healthz" ;;
+  esac
+}
+# Each service runs its own source with tsx, as its package's `npm start` does; the absolute path
+# of main.ts in the command line is what stop_pid checks before it signals a pid.
+main_of() { echo "$repo_root/$1/src/main.ts"; }
+service_alive() { pid_alive "$pid_dir/$1.pid" && tr '\0' ' ' <"/proc/$(cat "$pid_dir/$1.pid")/cmdline" 2>/dev/null | grep -q -- "$(main_of "$1")"; }
+
+# --- the private PostgreSQL (see the header) ----------------------------------------------------
+pg_bin() {
+  local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -n "$d" ] || d=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/pg_ctl)")
+  [ -x "$d/pg_ctl" ] || die "PostgreSQL server binaries are missing: install them with 'apt-get install -y postgresql' (as root)"
+  echo "$d"
+}
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
+as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+gateway_has_embedded_state() { grep -qi pglite "$repo_root"/gateway/src/*.ts 2>/dev/null; }
+needs_postgres() { [ "$LEDGER_STACK_DATABASE" = postgres ] || ! gateway_has_embedded_state; }
+
+start_postgres() {
+  local bin; bin=$(pg_bin)
+  if as_pg "$bin/pg_ctl -D '$pg_data' status" >/dev/null 2>&1; then log "stack PostgreSQL already running on $LEDGER_STACK_PG_PORT"; return; fi
+  if [ ! -f "$pg_data/PG_VERSION" ]; then
+    log "creating a private PostgreSQL cluster in $pg_data"
+    mkdir -p "$pg_data"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$pg_data"; chmod 700 "$pg_data"
+    as_pg "$bin/initdb -D '$pg_data' -A trust -U postgres -E UTF8" >"$log_dir/stack-postgres-init.log" 2>&1 \
+      || { cat "$log_dir/stack-postgres-init.log" >&2; die "initdb failed"; }
+  fi
+  log "starting the stack's PostgreSQL on 127.0.0.1:$LEDGER_STACK_PG_PORT (log $log_dir/stack-postgres.log)"
+  touch "$log_dir/stack-postgres.log"; [ "$(id -u)" = 0 ] && chown postgres "$log_dir/stack-postgres.log"
+  as_pg "$bin/pg_ctl -D '$pg_data' -l '$log_dir/stack-postgres.log' -w -o \"-p $LEDGER_STACK_PG_PORT -k /tmp -c listen_addresses=127.0.0.1\" start" >/dev/null \
+    || { tail -n 20 "$log_dir/stack-postgres.log" >&2; die "the stack's PostgreSQL did not start"; }
+  for db in ledger_indexer gateway_state; do
+    as_pg "$bin/psql -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='$db'\"" | grep -q 1 \
+      || as_pg "$bin/createdb -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres $db"
+  done
+}
+
+stop_postgres() {
+  [ -f "$pg_data/postmaster.pid" ] || return 0
+  local bin; bin=$(pg_bin)
+  log "stopping the stack's PostgreSQL"
+  as_pg "$bin/pg_ctl -D '$pg_data' -m fast -w stop" >/dev/null 2>&1 || true
+}
+
+# --- one-time material: JWT secret, device keys, ingest's Fabric identity -------------------------
+prepare() {
+  mkdir -p "$pid_dir" "$log_dir" "$stack_dir" "$(dirname "$jwt_secret_file")" "$(dirname "$device_keys")"
+  if [ ! -s "$jwt_secret_file" ]; then
+    log "generating the gateway's HS256 JWT secret for the demo: $jwt_secret_file"
+    (umask 077; openssl rand -hex 32 >"$jwt_secret_file")
+  fi
+  if [ ! -s "$device_keys" ]; then
+    log "generating the simulated site's device keys: $device_keys"
+    (umask 077; cd "$repo_root/ingest" && npx tsx src/simulator.ts keys --out "$device_keys" --site "$LEDGER_DEMO_SITE" >/dev/null)
+  fi
+  if [ ! -f "$ingest_identity/msp/signcerts/cert.pem" ]; then
+    log "enrolling ingest's Fabric identity ingest-gw (ledger.role=device_gateway) at the enterprise CA"
+  fi
+  bash "$here/enroll-user.sh" enterprise ingest-gw device_gateway >/dev/null
+}
+
+# --- services -------------------------------------------------------------------------------------
+launch() {
+  local name=$1; shift
+  local pidf="$pid_dir/$name.pid" logf="$log_dir/$name.log"
+  if service_alive "$name"; then log "$name already running (pid $(cat "$pidf"))"; return 1; fi
+  (
+    cd "$repo_root/$name"
+    # Only what is given here: no DATABASE_URL or broker URL leaks in from the caller's shell.
+    exec env -u DATABASE_URL -u GATEWAY_STATE_DATABASE_URL -u INGEST_MQTT_URL -u PGLITE_DIR \
+      LEDGER_RUN_DIR="$LEDGER_RUN_DIR" LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" FABRIC_HOME="$FABRIC_HOME" \
+      "$@" nohup node --import tsx "$(main_of "$name")" >>"$logf" 2>&1
+  ) &
+  echo $! >"$pidf"
+}
+
+wait_healthy() {
+  local name=$1 timeout=$2 url i=0; url=$(health_url "$name")
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    if ! service_alive "$name"; then
+      tail -n 30 "$log_dir/$name.log" >&2
+      die "$name exited during start (log: $log_dir/$name.log)"
+    fi
+    i=$((i + 1))
+    if [ "$i" -ge $((timeout * 5)) ]; then
+      tail -n 30 "$log_dir/$name.log" >&2
+      die "$url did not answer 200 within ${timeout}s (log: $log_dir/$name.log)"
+    fi
+    sleep 0.2
+  done
+  log "$name healthy: $url"
+}
+
+start_indexer() {
+  local db=()
+  if [ "$LEDGER_STACK_DATABASE" = postgres ]; then db=(DATABASE_URL="$pg_url_base/ledger_indexer"); fi
+  local where="PGlite in $LEDGER_RUN_DIR/indexer-pglite"; [ ${#db[@]} -eq 0 ] || where="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
+  log "starting the indexer ($where), /healthz on 127.0.0.1:$INDEXER_HTTP_PORT"
+  launch indexer ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$INDEXER_HTTP_PORT" INDEXER_ORG=regulator PGLITE_DIR="$LEDGER_RUN_DIR/indexer-pglite" || true
+}
+
+start_gateway() {
+  local db=()
+  if [ "$LEDGER_STACK_DATABASE" = postgres ]; then
+    db=(DATABASE_URL="$pg_url_base/ledger_indexer" GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
+  elif ! gateway_has_embedded_state; then
+    db=(GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
+  fi
+  log "starting the gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)"
+  launch gateway ${db[@]+"${db[@]}"} GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
+    GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
+    FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
+    GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/enterprise/bootstrap-password" \
+    GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/regulator/bootstrap-password" \
+    GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore" || true
+}
+
+start_ingest() {
+  log "starting ingest: embedded MQTT broker on 127.0.0.1:$INGEST_MQTT_PORT, /healthz on 127.0.0.1:$INGEST_HTTP_PORT"
+  launch ingest INGEST_KEY_FILE="$device_keys" INGEST_DATA_DIR="$LEDGER_RUN_DIR/ingest/data" \
+    INGEST_EMBEDDED_MQTT_HOST=127.0.0.1 INGEST_EMBEDDED_MQTT_PORT="$INGEST_MQTT_PORT" INGEST_MQTT_CLIENT_ID="compliance-ingest-$LEDGER_PORT_OFFSET" \
+    INGEST_HTTP_HOST=127.0.0.1 INGEST_HTTP_PORT="$INGEST_HTTP_PORT" INGEST_GATEWAY_DEVICE_ID="gw-$LEDGER_DEMO_SITE" \
+    INGEST_FABRIC_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" INGEST_FABRIC_ORG=enterprise \
+    INGEST_FABRIC_IDENTITY_DIR="$ingest_identity" || true
+}
+
+cmd_up() {
+  [ -f "$LEDGER_RUN_DIR/connection-profile.json" ] || die "no network in $LEDGER_RUN_DIR: run 'bash scripts/network.sh up' and 'bash scripts/deploy-chaincode.sh' first"
+  local t0; t0=$(date +%s)
+  prepare
+  needs_postgres && start_postgres
+  if [ "$LEDGER_STACK_DATABASE" != postgres ] && ! gateway_has_embedded_state; then
+    log "NOTE: the gateway has no embedded store for its idempotency records yet; it keeps them in the stack's private PostgreSQL"
+  fi
+  start_indexer
+  start_gateway
+  start_ingest
+  wait_healthy indexer 120
+  wait_healthy gateway 180
+  wait_healthy ingest 120
+  log "services up in $(( $(date +%s) - t0 ))s: gateway :$GATEWAY_PORT, indexer :$INDEXER_HTTP_PORT, ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT)"
+}
+
+cmd_down() {
+  local i
+  for ((i = ${#services[@]} - 1; i >= 0; i--)); do
+    local s=${services[$i]}
+    [ -f "$pid_dir/$s.pid" ] && { log "stopping $s"; stop_pid "$pid_dir/$s.pid" "$(main_of "$s")"; }
+  done
+  stop_postgres
+  return 0
+}
+
+cmd_status() {
+  local rc=0 s
+  for s in "${services[@]}"; do
+    if service_alive "$s"; then
+      printf '%-10s running  pid %-7s /healthz %s\n' "$s" "$(cat "$pid_dir/$s.pid")" "$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "$(health_url "$s")" 2>/dev/null || echo unreachable)"
+    else
+      printf '%-10s stopped\n' "$s"; rc=1
+    fi
+  done
+  if [ -f "$pg_data/postmaster.pid" ]; then printf '%-10s running  127.0.0.1:%s (%s)\n' postgres "$LEDGER_STACK_PG_PORT" "$pg_data"; fi
+  return $rc
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 up | down | status" >&2; exit 2 ;;
+esac
