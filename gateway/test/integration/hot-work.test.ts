@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { Client, createDatabase, requireNetwork, startTestGateway } from '../support/env.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
 import { startIndexer, type RunningIndexer } from '../support/indexer.js';
 import { applyBody, iso, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
 import type { RunningGateway } from '../../src/server.js';
@@ -18,11 +18,12 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
   let permitNo: string;
   let lastBlock = 0;
   let blockstoreDir: string;
+  let db: string | undefined;
   const txIds: string[] = [];
 
   before(async function () {
     requireNetwork(this);
-    const db = await createDatabase('gw_hotwork');
+    db = await createDatabase('gw_hotwork');
     indexer = startIndexer(db);
     gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_EVIDENCE_MAX_BYTES: '1000000' });
     blockstoreDir = gw.services.config.GATEWAY_BLOCKSTORE_DIR;
@@ -33,6 +34,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
   after(async () => {
     await gw?.close();
     await indexer?.stop();
+    await dropDatabase(db);
   });
 
   const step = async (client: Client, p: string, body: unknown, status = 200) => {

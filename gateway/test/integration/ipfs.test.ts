@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { EmbeddedContentStore, KuboContentStore, computeCid } from '../../src/ipfs.js';
 import { kuboBinary, startKubo, type Kubo } from '../support/kubo.js';
-import { Client, createDatabase, requireNetwork, startTestGateway, uniqueId } from '../support/env.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, uniqueId } from '../support/env.js';
 import { applyBody, iso, makeCast, registerCast } from '../support/scenario.js';
 
 const SIZES = [1, 1000, 262_144, 262_145, 700_000, 174 * 262_144, 174 * 262_144 + 1, 200 * 262_144 + 12_345];
@@ -78,7 +78,8 @@ describe('gateway: IPFS — embedded blockstore and kubo give the same CIDs', fu
   describe('gateway in kubo mode (IPFS_API_URL)', () => {
     it('uploads evidence into kubo and the evidence check reads it back from kubo', async function () {
       requireNetwork(this);
-      const gw = await startTestGateway({ DATABASE_URL: await createDatabase('gw_kubo'), IPFS_API_URL: kubo.apiUrl });
+      const db = await createDatabase('gw_kubo');
+      const gw = await startTestGateway({ DATABASE_URL: db, IPFS_API_URL: kubo.apiUrl });
       try {
         const cast = await makeCast(new Client(gw.url));
         await registerCast(cast);
@@ -101,6 +102,7 @@ describe('gateway: IPFS — embedded blockstore and kubo give the same CIDs', fu
         expect(check.body).to.include({ ok: true, store: 'kubo' });
       } finally {
         await gw.close();
+        await dropDatabase(db);
       }
     });
   });

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { Client, chainHeight, createDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
 import type { RunningGateway } from '../../src/server.js';
 
 const CONVERT = '/usr/bin/convert';
@@ -58,6 +58,7 @@ describe('gateway: certificate OCR on generated images (Chinese and English)', f
   let gw: RunningGateway;
   let officer: Client;
   let dir: string;
+  let db: string | undefined;
   const tally = { cn: { ok: 0, total: 0 }, en: { ok: 0, total: 0 }, noisy: { ok: 0, total: 0 } };
   const misses: string[] = [];
 
@@ -68,11 +69,13 @@ describe('gateway: certificate OCR on generated images (Chinese and English)', f
       this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ocr-'));
-    gw = await startTestGateway({ DATABASE_URL: await createDatabase('gw_ocr') });
+    db = await createDatabase('gw_ocr');
+    gw = await startTestGateway({ DATABASE_URL: db });
     officer = new Client(gw.url).as(await token({ sub: 'gw-ocr-officer', org: 'enterprise', role: 'credential_officer' }));
   });
   after(async () => {
     await gw?.close();
+    await dropDatabase(db);
     const pct = (x: { ok: number; total: number }) => (x.total ? `${((100 * x.ok) / x.total).toFixed(1)} % (${x.ok}/${x.total})` : 'n/a');
     console.log(`      OCR field accuracy — Chinese: ${pct(tally.cn)}, English: ${pct(tally.en)}, noisy/rotated Chinese: ${pct(tally.noisy)}`);
     if (misses.length) console.log(`      misses: ${misses.join('; ')}`);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
-import { Client, createDatabase, profilePath, requireNetwork, startTestGateway, token } from '../support/env.js';
+import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway, token } from '../support/env.js';
 import type { RunningGateway } from '../../src/server.js';
 
 describe('gateway: unreachable dependencies and rate limits', function () {
@@ -48,6 +48,7 @@ describe('gateway: unreachable dependencies and rate limits', function () {
   after(async () => {
     await bad?.close();
     await good?.close();
+    await dropDatabase(stateDb);
   });
 
   it("keeps users' identities in a wallet only the service can read (0700 directories, 0600 files) with their role attributes", () => {

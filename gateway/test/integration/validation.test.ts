@@ -5,7 +5,7 @@
  * channel height is the same afterwards: none of it reached the ledger.
  */
 import { expect } from 'chai';
-import { Client, chainHeight, createDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 import type { RunningGateway } from '../../src/server.js';
 import { ROLES, type Role } from '@compliance-ledger/schema';
 
@@ -39,6 +39,7 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
   let gw: RunningGateway;
   let doc: Json;
   let heightBefore: number;
+  let db: string | undefined;
   const tokens = new Map<string, string>();
 
   async function clientFor(op: Json): Promise<Client> {
@@ -57,12 +58,14 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
 
   before(async function () {
     requireNetwork(this);
-    gw = await startTestGateway({ DATABASE_URL: await createDatabase('gw_validation'), GATEWAY_EVIDENCE_MAX_BYTES: '1000', GATEWAY_OCR_MAX_BYTES: '1000' });
+    db = await createDatabase('gw_validation');
+    gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_EVIDENCE_MAX_BYTES: '1000', GATEWAY_OCR_MAX_BYTES: '1000' });
     doc = (await new Client(gw.url).get('/openapi.json')).body;
     heightBefore = await chainHeight();
   });
   after(async () => {
     await gw?.close();
+    await dropDatabase(db);
   });
 
   const ops = () =>

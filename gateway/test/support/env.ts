@@ -156,3 +156,18 @@ export async function chainHeight(): Promise<number> {
     client.close();
   }
 }
+
+/** Drops a database made by createDatabase (after the suite closed its connections). */
+export async function dropDatabase(url: string | undefined): Promise<void> {
+  const base = databaseUrl();
+  if (!url || !base) return;
+  const name = new URL(url).pathname.slice(1);
+  if (!/^gw_[a-z0-9_]+$/.test(name)) return;
+  const c = new pg.Client({ connectionString: base });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
