@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers } from '@hyperledger/fabric-gateway';
 import pg from 'pg';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
-import { Client, createDatabase, profilePath, startTestGateway } from '../test/support/env.js';
+import { Client, createDatabase, dropDatabase, profilePath, startTestGateway } from '../test/support/env.js';
 import { startIndexer } from '../test/support/indexer.js';
 import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
 
@@ -160,6 +160,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(new URL('./RESULTS.md', import.meta.url), `${lines.join('\n')}\n`);
   } finally {
     await gw.close();
+    await dropDatabase(db);
   }
 }
 
