@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
 # `npm start`: bootstraps what is missing, brings the network up, deploys the chaincode, proves the
-# write path with one heartbeat transaction, prints where everything is, and stays up until Ctrl-C.
+# write path with one heartbeat transaction, starts the services (scripts/stack.sh: indexer,
+# gateway, ingest), runs the demo flow (scripts/demo.mts; LEDGER_START_DEMO=0 skips it), prints
+# where everything is, and stays up until Ctrl-C, which stops services and network and keeps state.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
 cd "$repo_root"
+: "${LEDGER_START_DEMO:=1}"
 
 boot=$(bash "$here/bootstrap.sh") || die "bootstrap failed (see above)"
 unavailable=$(echo "$boot" | sed -n 's/^LEDGER_NETWORK_UNAVAILABLE=//p')
 [ -z "$unavailable" ] || die "cannot start without a Fabric network: $unavailable"
+
+stop_all() {
+  trap - INT TERM
+  echo >&2
+  log "stopping the services and the network (state is kept in $LEDGER_RUN_DIR)"
+  bash "$here/stack.sh" down || true
+  bash "$here/network.sh" down || true
+  exit 0
+}
+# From here on, Ctrl-C stops whatever has been started so far (by pid file), keeping all state.
+trap stop_all INT TERM
 
 bash "$here/network.sh" up
 bash "$here/deploy-chaincode.sh"
@@ -18,6 +32,30 @@ export LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json"
 log "demo: recording a heartbeat through both orgs' endorsement"
 npx tsx "$repo_root/scripts/heartbeat.mts"
 
+bash "$here/stack.sh" up
+
+gateway_url="http://127.0.0.1:$GATEWAY_PORT"
+indexer_url="http://127.0.0.1:$INDEXER_HTTP_PORT"
+ingest_url="http://127.0.0.1:$INGEST_HTTP_PORT"
+mqtt_url="mqtt://127.0.0.1:$INGEST_MQTT_PORT"
+demo_log="$log_dir/demo.log"
+demo_result="skipped (LEDGER_START_DEMO=0)"
+if [ "$LEDGER_START_DEMO" != 0 ]; then
+  log "demo flow (scripts/demo.mts), also written to $demo_log"
+  echo >&2
+  if LEDGER_RUN_DIR="$LEDGER_RUN_DIR" GATEWAY_URL="$gateway_url" INDEXER_URL="$indexer_url" INGEST_URL="$ingest_url" \
+    INGEST_MQTT_URL="$mqtt_url" LEDGER_DEMO_SITE="$LEDGER_DEMO_SITE" npx tsx "$repo_root/scripts/demo.mts" 2>&1 | tee "$demo_log" >&2; then
+    demo_result="done (narrative in $demo_log)"
+  else
+    demo_result="FAILED (see $demo_log and the service logs); the stack stays up"
+    log "WARNING: the demo flow failed; the services keep running"
+  fi
+fi
+
+stack_db="PGlite ($LEDGER_RUN_DIR/indexer-pglite)"
+[ "${LEDGER_STACK_DATABASE:-pglite}" = postgres ] && stack_db="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
+gateway_state=""
+[ -f "$LEDGER_RUN_DIR/stack/postgres/postmaster.pid" ] && gateway_state="; its idempotency records in PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
 cat >&2 <<INFO
 
 ──────── compliance ledger is up ────────
@@ -29,14 +67,29 @@ enterprise CA      https://127.0.0.1:$ENTERPRISE_CA_PORT
 regulator CA       https://127.0.0.1:$REGULATOR_CA_PORT
 chaincode servers  one per org, for its own peer (mutual TLS); ports in $LEDGER_RUN_DIR/chaincode/active-port-*
 connection profile $LEDGER_CONNECTION_PROFILE
-state and logs     $LEDGER_RUN_DIR (logs/ holds one file per process)
 
-Stop with Ctrl-C (the ledger is kept), or from another shell: npm run network:down
+gateway (REST)     $gateway_url           health $gateway_url/healthz
+  Swagger UI       $gateway_url/docs/       OpenAPI $gateway_url/openapi.json
+  content store    embedded IPFS blockstore $LEDGER_RUN_DIR/gateway/blockstore; wallet $LEDGER_RUN_DIR/gateway/wallet$gateway_state
+  JWT secret       $LEDGER_RUN_DIR/gateway/jwt-hs256.secret (HS256, generated for this demo)
+  demo users' JWTs $LEDGER_RUN_DIR/demo/tokens.json, e.g.
+                   curl -H "Authorization: Bearer \$(jq -r .users.regulator.token $LEDGER_RUN_DIR/demo/tokens.json)" $gateway_url/v1/audit/transactions/<txId>
+indexer            $indexer_url/healthz   metrics $indexer_url/metrics   database $stack_db
+ingest             MQTT $mqtt_url (embedded broker)   health $ingest_url/healthz   metrics $ingest_url/metrics
+  device keys      $LEDGER_RUN_DIR/ingest/device-keys.json; Fabric identity $LEDGER_RUN_DIR/users/enterprise/ingest-gw (device_gateway)
+  simulator        (cd ingest && npx tsx src/simulator.ts run --url $mqtt_url --keys $LEDGER_RUN_DIR/ingest/device-keys.json --scenario gas-leak)
+demo flow          $demo_result
+logs               $log_dir (one file per process: gateway.log, indexer.log, ingest.log, peer-*.log, …)
+pid files          $pid_dir
+
+Stop with Ctrl-C (services and network stop, the ledger and all state are kept),
+  or from another shell: bash scripts/stack.sh down && npm run network:down
+Service status:    bash scripts/stack.sh status; network: npm run network:status
 Wipe all state:    npm run network:down -- --wipe
 INFO
 
-trap 'echo >&2; bash "$here/network.sh" down; exit 0' INT TERM
-# Stay in the foreground, and say so if a node dies.
+# Stay in the foreground, and say so if a node or a service dies.
 while sleep 15; do
   bash "$here/network.sh" status >/dev/null 2>&1 || { log "WARNING: a node is down:"; bash "$here/network.sh" status >&2 || true; }
+  bash "$here/stack.sh" status >/dev/null 2>&1 || { log "WARNING: a service is down:"; bash "$here/stack.sh" status >&2 || true; }
 done
