@@ -112,13 +112,18 @@ export class Wallet {
     return { url: new URL(ca.url), common: ['--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile] };
   }
 
-  private async ca(args: string[], what: string): Promise<string> {
+  /**
+   * Runs fabric-ca-client. Credentials travel in its environment (FABRIC_CA_CLIENT_URL with the
+   * enrollment secret, FABRIC_CA_CLIENT_ID_SECRET for a registration), not on the command line
+   * where any local user could read them.
+   */
+  private async ca(args: string[], what: string, env: Record<string, string> = {}): Promise<string> {
     try {
-      const { stdout, stderr } = await run(this.o.caClient, args, { timeout: 60_000, env: { ...process.env, FABRIC_CA_CLIENT_HOME: '' } });
+      const { stdout, stderr } = await run(this.o.caClient, args, { timeout: 60_000, env: { ...process.env, FABRIC_CA_CLIENT_HOME: '', ...env } });
       return stdout + stderr;
     } catch (e) {
       const err = e as { stderr?: string; message: string; code?: string };
-      const out = `${err.stderr ?? ''} ${err.message}`.replace(/\/\/[^@/\s]*@/g, '//***@').replace(/--(id\.)?secret \S+/g, '--secret ***');
+      const out = `${err.stderr ?? ''} ${err.message}`.replace(/\/\/[^@/\s]*@/g, '//***@').replace(/--(id\.)?secret \S+/g, '--secret ***').replace(/Password: \S+/g, 'Password: ***');
       if (/already registered/i.test(out)) throw new AlreadyRegistered(`${what}: the enrollment id is already registered at the CA`);
       this.o.logger.warn({ err: out.slice(-2000) }, `fabric-ca-client failed: ${what}`);
       throw new UnavailableError('IDENTITY_UNAVAILABLE', `${what} failed at the Fabric CA`, this.o.retryAfterSeconds);
@@ -134,7 +139,7 @@ export class Wallet {
     u.username = this.o.registrarId;
     u.password = secret;
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    await this.ca(['enroll', '-u', origin(u), ...common, '-H', home], `enrolling the ${org} registrar`);
+    await this.ca(['enroll', ...common, '-H', home], `enrolling the ${org} registrar`, { FABRIC_CA_CLIENT_URL: origin(u) });
     lockDown(home);
     return home;
   }
@@ -151,14 +156,16 @@ export class Wallet {
       if (c.workerId) attrs.push(`${WORKER_ID_ATTRIBUTE}=${c.workerId}:ecert`);
       try {
         await this.ca(
-          ['register', '-u', origin(url), ...common, '-H', registrar, '--id.name', c.sub, '--id.secret', secret, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', attrs.join(',')],
+          ['register', ...common, '-H', registrar, '--id.name', c.sub, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', attrs.join(',')],
           `registering ${c.sub}`,
+          { FABRIC_CA_CLIENT_URL: origin(url), FABRIC_CA_CLIENT_ID_SECRET: secret },
         );
       } catch (e) {
         if (!(e instanceof AlreadyRegistered)) throw e;
         // Registered before, but not in this wallet (a lost or moved wallet): the gateway is the
         // authority for its users, so it resets the secret and attributes and enrols again.
-        await this.ca(['identity', 'modify', c.sub, '-u', origin(url), ...common, '-H', registrar, '--secret', secret, '--attrs', attrs.join(',')], `re-registering ${c.sub}`);
+        // (fabric-ca-client reads this secret from the command line only.)
+        await this.ca(['identity', 'modify', c.sub, ...common, '-H', registrar, '--secret', secret, '--attrs', attrs.join(',')], `re-registering ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(url) });
         this.o.logger.warn({ sub: c.sub, org: c.org }, 'the user was registered at the CA outside this wallet; secret and attributes reset');
       }
       fs.writeFileSync(secretFile, secret, { mode: 0o600 });
@@ -166,7 +173,7 @@ export class Wallet {
     const u = new URL(url);
     u.username = c.sub;
     u.password = fs.readFileSync(secretFile, 'utf8').trim();
-    await this.ca(['enroll', '-u', origin(u), ...common, '-H', dir], `enrolling ${c.sub}`);
+    await this.ca(['enroll', ...common, '-H', dir], `enrolling ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(u) });
     lockDown(dir);
     const meta: StoredMeta = { sub: c.sub, role: c.role, department: c.department ?? null, workerId: c.workerId ?? null, enrolledAt: new Date().toISOString() };
     fs.writeFileSync(path.join(dir, 'identity.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
