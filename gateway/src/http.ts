@@ -183,8 +183,13 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
         };
         const result = await def.handler(ctx);
         if (idem) {
-          await p.idempotency!.complete(idem.scope, idem.key, result.status ?? 200, { body: result.body, contentType: result.contentType });
+          const done = idem;
           idem = undefined;
+          // The write happened: answer it even if its record cannot be stored. The key then stays
+          // pending (replays get IDEMPOTENCY_IN_PROGRESS), never released for a second transaction.
+          await p.idempotency!.complete(done.scope, done.key, result.status ?? 200, { body: result.body, contentType: result.contentType }).catch((e2: unknown) => {
+            log.error({ err: e2, idempotencyKey: done.key }, 'could not store the result of an idempotent request');
+          });
         }
         send(res, result);
       } catch (e) {
