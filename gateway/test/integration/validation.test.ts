@@ -228,6 +228,13 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
     expect(none.status).to.equal(400);
   });
 
+  it('a JSON body over the limit gets 413 PAYLOAD_TOO_LARGE', async () => {
+    const c = await clientFor({ 'x-roles': { enterprise: ['applicant'] } });
+    const r = await c.post('/v1/permits', { permitNo: 'BIG-001', description: 'x'.repeat(300_000) });
+    expect(r.status).to.equal(413);
+    expect(r.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
+  });
+
   it('unknown routes get 404 ROUTE_NOT_FOUND', async () => {
     const r = await new Client(gw.url).get('/v1/nothing-here');
     expect(r.status).to.equal(404);
