@@ -53,9 +53,18 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
 
   const ledger = overrides.ledger ?? (config.fabric ? FabricAlarmLedger.connect(config.fabric) : undefined);
   let delivery: OutboxDelivery | undefined;
+  // For /healthz: whether the last ledger call went through, and the last error while it does not.
+  const ledgerHealth: { delivery: 'ok' | 'retrying'; lastError: string | undefined; lastSettledAt: string | undefined } = {
+    delivery: 'ok',
+    lastError: undefined,
+    lastSettledAt: undefined,
+  };
   if (ledger) {
     delivery = new OutboxDelivery(outbox, ledger, { ...config.retry, concurrency: config.ledgerConcurrency }, {
       settled(entry, outcome) {
+        ledgerHealth.delivery = 'ok';
+        ledgerHealth.lastError = undefined;
+        ledgerHealth.lastSettledAt = new Date().toISOString();
         metrics.ledgerOutcomes.inc({ status: outcome.status });
         metrics.outboxDepth.set(outbox.depth);
         if (outcome.status === 'rejected') {
@@ -65,6 +74,8 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
         }
       },
       retrying(entry, error, delayMs) {
+        ledgerHealth.delivery = 'retrying';
+        ledgerHealth.lastError = String(error).slice(0, 500);
         metrics.ledgerRetries.inc();
         log.warn({ alarmId: entry.alarm.fields.alarmId, err: String(error), delayMs }, 'ledger unavailable; will retry');
       },
@@ -120,6 +131,9 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     mqtt: consumer.connected ? 'connected' : 'disconnected',
     outboxDepth: outbox.depth,
     ledger: ledger ? 'configured' : 'none',
+    // Alarms keep being accepted into the durable outbox while the ledger is away, so a retrying
+    // ledger does not make the service unhealthy; it is reported here for operators.
+    ...(ledger ? { ledgerDelivery: ledgerHealth.delivery, ledgerLastError: ledgerHealth.lastError, ledgerLastSettledAt: ledgerHealth.lastSettledAt } : {}),
     model: `${modelFile.manifest.name}@${modelFile.manifest.version}`,
   }));
   await consumer.ready();

@@ -187,7 +187,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
     expect(metrics).to.contain(`ingest_ledger_outcomes_total{status="committed"} ${raised.length}`);
     const health = (await (await fetch(`http://127.0.0.1:${s.httpPort}/healthz`)).json()) as Record<string, unknown>;
-    expect(health).to.deep.include({ ok: true, ledger: 'configured', outboxDepth: 0 });
+    expect(health).to.deep.include({ ok: true, ledger: 'configured', outboxDepth: 0, ledgerDelivery: 'ok' });
   });
 
   it('the chaincode refuses a forged signature, an unknown and a disabled device (final), a repeat is done, a caller without the role is retried', async () => {
@@ -300,6 +300,9 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       await new Promise((r) => setTimeout(r, 1_500));
       expect(s.outbox.depth, 'nothing reaches a ledger whose gateway peer is down').to.equal(raised.length);
       expect(await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text()).to.match(/ingest_ledger_retries_total [1-9]/);
+      const down = (await (await fetch(`http://127.0.0.1:${s.httpPort}/healthz`)).json()) as Record<string, unknown>;
+      expect(down).to.deep.include({ ok: true, ledger: 'configured', ledgerDelivery: 'retrying', outboxDepth: raised.length });
+      expect(String(down.ledgerLastError)).to.match(/UNAVAILABLE|No connection|ECONNREFUSED/i);
     } finally {
       await networkUp();
     }
