@@ -70,7 +70,12 @@ peer_admin_env() {
   export CORE_PEER_TLS_ROOTCERT_FILE="$(peer_node_dir "$org")/tls/ca.crt"
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Alive means running: a killed process its parent has not reaped yet (a zombie) does not count.
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid; pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
 
 # Waits until a URL answers 200, or fails after $2 seconds with the log file named in $3.
 wait_http_ok() {

@@ -111,8 +111,13 @@ join_channel() {
         log "$org peer already in channel $LEDGER_CHANNEL"
       else
         log "joining the $org peer to channel $LEDGER_CHANNEL"
-        peer channel join -b "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" 2>>"$log_dir/cli.log" \
-          || { tail -n 5 "$log_dir/cli.log" >&2; die "the $org peer could not join $LEDGER_CHANNEL"; }
+        # A peer that has just restarted may not list its channel yet while it reopens the ledger:
+        # "already exists" then means it is joined.
+        if ! out=$(peer channel join -b "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" 2>&1); then
+          echo "$out" >>"$log_dir/cli.log"
+          echo "$out" | grep -q "already exists" || { echo "$out" | tail -n 5 >&2; die "the $org peer could not join $LEDGER_CHANNEL"; }
+          log "$org peer already in channel $LEDGER_CHANNEL (ledger reopening)"
+        fi
       fi
     )
   done
@@ -234,6 +239,8 @@ cmd_up() {
 
 cmd_down() {
   local wipe=${1:-}
+  # The services (indexer, gateway, ingest) depend on the network: they go first.
+  [ -x "$here/stack.sh" ] && [ -d "$pid_dir" ] && { bash "$here/stack.sh" down || true; }
   for f in "$pid_dir"/chaincode*.pid; do
     [ -f "$f" ] && { log "stopping the chaincode server ($(basename "$f" .pid))"; stop_pid "$f" "fabric-shim/cli.js server"; }
   done
@@ -245,6 +252,8 @@ cmd_down() {
   done
   [ -f "$pid_dir/orderer.pid" ] && { log "stopping orderer"; stop_pid "$pid_dir/orderer.pid" "orderer"; }
   if [ "$wipe" = "--wipe" ]; then
+    # The test servers keep their data under the run directory too: stop them before it goes.
+    bash "$here/services.sh" stop >/dev/null 2>&1 || true
     log "wiping $LEDGER_RUN_DIR"
     rm -rf "$LEDGER_RUN_DIR"
   fi
