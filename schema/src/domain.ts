@@ -15,6 +15,26 @@ export const OPERATION_TYPES = [
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
 /**
+ * The high-risk behaviours that edge cameras detect (the message standard's `behaviour` and an
+ * alarm's `behaviour.<name>` kind). The order is also the order of the risk model's features.
+ */
+export const BEHAVIOURS = [
+  'no_helmet',
+  'no_harness',
+  'no_protective_clothing',
+  'smoking',
+  'warning_zone_intrusion',
+  'fatigue',
+  'guardian_absent',
+  'fire_smoke',
+  'phone_use',
+  'unauthorized_person',
+  'person_down',
+  'extinguisher_missing',
+] as const;
+export type Behaviour = (typeof BEHAVIOURS)[number];
+
+/**
  * Levels per operation. Hot work: special (特级), 1 (一级), 2 (二级). Work at height: I..IV.
  * Lifting: 1 (> 100 t), 2 (40–100 t), 3 (< 40 t). The rest have a single level.
  */
