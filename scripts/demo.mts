@@ -366,57 +366,76 @@ async function main(): Promise<number> {
   section('4. gas leak at the site → ingest → device-signed alarm → permit suspended');
   const simStart = Date.now();
   item(`ingest simulator: scenario gas-leak at ${siteId} (24 ticks of 0.5 s, leak from tick 8), signed by the device keys, to ${mqttUrl}`);
-  const simOut = await runSimulator(['run', '--url', mqttUrl, '--keys', keysFile, '--site', siteId, '--scenario', 'gas-leak', '--ticks', '24', '--tick-ms', '500']);
-  item(`simulator: ${simOut.split('\n').at(-1)}`);
+  const sim = runSimulator(['run', '--url', mqttUrl, '--keys', keysFile, '--site', siteId, '--scenario', 'gas-leak', '--ticks', '24', '--tick-ms', '500']).then(
+    (out) => ({ out, err: undefined as Error | undefined }),
+    (err: Error) => ({ out: '', err }),
+  );
+  // The person in charge watches the permit while the leak goes on.
   let suspended: any;
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(500)) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
     const p = await as.personInCharge.get(base);
     if (p.status === 200 && p.body.status === 'suspended') {
       suspended = p.body;
       break;
     }
   }
-  const raised = outboxAlarms(simStart);
-  item(`ingest raised ${raised.length} alarm(s) for ${zoneId} (from its outbox ${outboxFile}):`);
-  for (const a of raised) {
-    const o = a.outcome;
-    item(`   grade ${a.grade} ${a.kind.padEnd(22)} score ${(a.scoreBp / 100).toFixed(2)} %  device ${a.deviceId}  ${o ? (o.status === 'committed' ? `committed tx ${short(o.txId ?? '')}` : `${o.status} ${o.reason ?? o.code ?? ''}`) : 'still in the outbox'}`);
-  }
   if (!suspended) {
-    item(`FAILED: the permit is not suspended 60 s after the simulated leak (ingest log: ${join(runDir, 'logs', 'ingest.log')})`);
+    const r = await sim;
+    item(`simulator: ${r.err ? `FAILED ${r.err.message}` : r.out.split('\n').at(-1)}`);
+    item(`FAILED: the permit is not suspended 60 s after the simulated leak began (ingest log: ${join(runDir, 'logs', 'ingest.log')})`);
+    for (const a of outboxAlarms(simStart)) item(`   ingest alarm grade ${a.grade} ${a.kind}: ${a.outcome ? JSON.stringify(a.outcome) : 'still in the outbox'}`);
     return 1;
   }
   const susp = suspended.suspension;
   const step = (suspended.history as { action: string; to: string; txId: string; at: string; actor?: { id?: string; role?: string; msp?: string } }[]).filter((h) => h.to === 'suspended').at(-1);
-  item(`permit ${permitNo} is SUSPENDED: reason ${susp?.reason}, by alarm ${short(String(susp?.alarmId))} at ${susp?.at}`);
-  if (step) item(`suspension step: tx ${short(step.txId)} by ${step.actor?.role ?? JSON.stringify(step.actor)}`);
-  const suspendingAlarm = raised.find((a) => a.alarmId === susp?.alarmId);
-  if (suspendingAlarm) {
-    item(`reading observed ${new Date(suspendingAlarm.observedAt).toISOString()} → alarm in ingest's outbox after ${suspendingAlarm.enqueuedAt - suspendingAlarm.observedAt} ms → suspension on the ledger at ${susp?.at} (${Date.parse(susp?.at) - suspendingAlarm.observedAt} ms after the reading)`);
-  }
+  item(`permit ${permitNo} is SUSPENDED ${((Date.now() - simStart) / 1000).toFixed(1)} s after the simulator started: reason ${susp?.reason}, by alarm ${short(String(susp?.alarmId))} at ${susp?.at} (ledger time)`);
+  if (step) item(`suspension step: tx ${short(step.txId)} by ${step.actor?.role ?? JSON.stringify(step.actor)} (ingest's identity)`);
 
-  section('5. the safety officer responds: acknowledge and close the alarm(s)');
+  section('5. the safety officer responds: acknowledge, then close the alarm(s)');
   const alarmTxs: string[] = [];
-  const toHandle = raised.filter((a) => a.outcome?.status === 'committed');
-  if (susp?.alarmId && !toHandle.some((a) => a.alarmId === susp.alarmId)) {
-    toHandle.unshift({ alarmId: susp.alarmId, siteId, areaId: zoneId, deviceId: '?', grade: 0, kind: '?', scoreBp: 0, observedAt: 0, enqueuedAt: 0 });
-  }
-  for (const a of toHandle) {
-    if (a.outcome?.txId) alarmTxs.push(a.outcome.txId);
-    const ack = await as.safetyOfficer.post(`/v1/alarms/${a.alarmId}/acknowledge`, { note: 'Work stopped, area evacuated, leak located at a tank vent valve' });
+  const acknowledge = async (alarmId: string, fallback?: OutboxAlarm): Promise<boolean> => {
+    const ack = await as.safetyOfficer.post(`/v1/alarms/${alarmId}/acknowledge`, { note: 'Work stopped, area evacuated, leak located at a tank vent valve' });
     if (ack.status !== 200 && ack.status !== 201) {
-      notPossible(`acknowledge alarm ${short(a.alarmId)}`, errorOf(ack));
-      continue;
+      notPossible(`acknowledge alarm ${short(alarmId)}`, errorOf(ack));
+      return false;
     }
     lastBlock = Math.max(lastBlock, Number(ack.body.blockNumber ?? 0));
     const rec = ack.body.record ?? {};
-    item(`alarm ${short(a.alarmId)} grade ${rec.grade ?? a.grade} (${rec.kind ?? a.kind}) acknowledged: response time ${rec.responseMs ?? '?'} ms (recorded ${rec.recordedAt} → acknowledged ${rec.acknowledgedAt}); block ${ack.body.blockNumber}`);
+    item(`alarm ${short(alarmId)} grade ${rec.grade ?? fallback?.grade ?? '?'} (${rec.kind ?? fallback?.kind ?? '?'}) acknowledged: response time ${rec.responseMs ?? '?'} ms (recorded ${rec.recordedAt} → acknowledged ${rec.acknowledgedAt}); block ${ack.body.blockNumber}`);
     if (Array.isArray(rec.suspendedPermitNos) && rec.suspendedPermitNos.length) item(`   this alarm's transaction suspended: ${rec.suspendedPermitNos.join(', ')}`);
-    const close = await as.safetyOfficer.post(`/v1/alarms/${a.alarmId}/close`, { note: 'Valve replaced; area re-tested before any restart' });
+    return true;
+  };
+  // The alarm that stopped the work first, as soon as the suspension is seen.
+  const suspendingAcked = susp?.alarmId ? await acknowledge(String(susp.alarmId)) : false;
+  const simResult = await sim;
+  item(`simulator finished: ${simResult.err ? `FAILED ${simResult.err.message}` : simResult.out.split('\n').at(-1)}`);
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(250)) {
+    const h = await json(`${ingestUrl}/healthz`);
+    if (h.outboxDepth === 0) break;
+  }
+  const raised = outboxAlarms(simStart);
+  item(`ingest raised ${raised.length} alarm(s) for ${zoneId} during the leak (from its outbox ${outboxFile}):`);
+  for (const a of raised) {
+    const o = a.outcome;
+    item(`   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} score ${(a.scoreBp / 100).toFixed(2)} %  device ${a.deviceId}  ${o ? (o.status === 'committed' ? `committed tx ${short(o.txId ?? '')}` : `${o.status} ${o.reason ?? o.code ?? ''}`) : 'still in the outbox'}`);
+  }
+  const suspendingAlarm = raised.find((a) => a.alarmId === susp?.alarmId);
+  if (suspendingAlarm) {
+    item(`suspending alarm: reading observed ${new Date(suspendingAlarm.observedAt).toISOString()} → signed and in ingest's outbox ${suspendingAlarm.enqueuedAt - suspendingAlarm.observedAt} ms later → its transaction (which suspended the permit) timestamped ${Date.parse(susp?.at) - suspendingAlarm.observedAt} ms after the reading`);
+  }
+  const committed = raised.filter((a) => a.outcome?.status === 'committed');
+  for (const a of committed) if (a.outcome?.txId) alarmTxs.push(a.outcome.txId);
+  const toClose = new Set<string>(suspendingAcked ? [String(susp.alarmId)] : []);
+  for (const a of committed) {
+    if (a.alarmId === susp?.alarmId) continue;
+    if (await acknowledge(a.alarmId, a)) toClose.add(a.alarmId);
+  }
+  for (const id of toClose) {
+    const close = await as.safetyOfficer.post(`/v1/alarms/${id}/close`, { note: 'Valve replaced; area re-tested before any restart' });
     if (close.status === 200 || close.status === 201) {
       lastBlock = Math.max(lastBlock, Number(close.body.blockNumber ?? 0));
-      item(`   closed in block ${close.body.blockNumber}`);
-    } else notPossible(`close alarm ${short(a.alarmId)}`, errorOf(close));
+      item(`alarm ${short(id)} closed in block ${close.body.blockNumber}`);
+    } else notPossible(`close alarm ${short(id)}`, errorOf(close));
   }
 
   section('6. regulator: queries over the indexer\'s mirror');
