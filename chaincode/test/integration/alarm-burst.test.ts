@@ -10,7 +10,7 @@ import { Wallet } from 'ethers';
 import { peer } from '@hyperledger/fabric-protos';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a burst of alarms from one area (real Fabric)', function () {
   this.timeout(300_000);
@@ -42,22 +42,13 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
   after(() => cast?.close());
 
   async function activePermit(permitNo: string): Promise<void> {
-    const start = Date.now();
-    await applicant.submit('permit:Apply', {
-      permitNo,
-      operationType: 'confined_space',
-      level: 'single',
-      location: { siteId: site, zoneId: zone, fireExplosionZone: false },
-      workUnit,
-      description: 'Inspect the reactor jacket',
-      plannedStart: iso(start),
-      plannedEnd: iso(start + 2 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Residual solvent' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Purge with nitrogen, then air' }],
-    });
+    await applicant.submit(
+      'permit:Apply',
+      confinedSpaceApplication(
+        { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+        { description: 'Inspect the reactor jacket', hazard: 'Residual solvent', measure: 'Purge with nitrogen, then air' },
+      ),
+    );
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
     await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9 });
     await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });

@@ -15,7 +15,7 @@ import {
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, eventsOf, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, eventsOf, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 async function sign(wallet: Wallet, alarm: SignedAlarmFields): Promise<string> {
   return wallet.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
@@ -72,22 +72,18 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   it('runs to active with gas tests judged by the chaincode (a low-oxygen sample fails and moves nothing)', async () => {
     for (const w of [W1, GUARDIAN, PIC, CONFIRMER]) await officer.submit('credential:RegisterWorker', { workerId: w });
     await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
-    const start = Date.now();
-    await applicant.submit('permit:Apply', {
-      permitNo,
-      operationType: 'confined_space',
-      level: 'single',
-      location: { siteId: site, zoneId: zone, fireExplosionZone: false },
-      workUnit,
-      description: 'Inspect the internals of tank T-101',
-      plannedStart: iso(start),
-      plannedEnd: iso(start + 6 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Oxygen deficiency and H2S' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Forced ventilation for 30 min before entry' }],
-    });
+    await applicant.submit(
+      'permit:Apply',
+      confinedSpaceApplication(
+        { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+        {
+          description: 'Inspect the internals of tank T-101',
+          hazard: 'Oxygen deficiency and H2S',
+          measure: 'Forced ventilation for 30 min before entry',
+          hours: 6,
+        },
+      ),
+    );
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
     // Sign-off before a passing gas test is out of order.
     await approver.refused('INVALID_STATE', 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });

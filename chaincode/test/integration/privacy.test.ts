@@ -22,7 +22,7 @@ import { Wallet } from 'ethers';
 import { ENTERPRISE_PRIVATE_COLLECTION, type ConnectionProfile } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
 import { readAllBlocks } from '../support/blocks';
-import { Cast, endorsementOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, endorsementOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴'];
 const GIVEN = ['建', '国', '伟', '芳', '娜', '秀', '英', '敏', '静', '丽', '强', '磊', '军', '洋', '勇', '艳', '杰', '涛', '明', '超'];
@@ -130,22 +130,13 @@ describe('network: personal data only in the enterprise implicit collection, nev
 
   it('a gate check records the face match score, the device and a hash of the template, never the template', async () => {
     await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
-    const start = Date.now();
-    await applicant.submit('permit:Apply', {
-      permitNo,
-      operationType: 'confined_space',
-      level: 'single',
-      location: { siteId: site, zoneId: zone, fireExplosionZone: false },
-      workUnit,
-      description: 'Inspect the valve pit',
-      plannedStart: iso(start),
-      plannedEnd: iso(start + 2 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Oxygen deficiency' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Ventilate' }],
-    });
+    await applicant.submit(
+      'permit:Apply',
+      confinedSpaceApplication(
+        { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+        { description: 'Inspect the valve pit', hazard: 'Oxygen deficiency', measure: 'Ventilate' },
+      ),
+    );
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
     await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9 });
     await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });

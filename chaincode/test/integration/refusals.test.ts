@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { parseErrorCode, type ConnectionProfile, type ErrorCode, type PermitRecord } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, errorText, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, errorText, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: refusals change nothing (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -27,23 +27,11 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
   const deviceId = uniqueId('cam');
 
   const application = (no: string, o: Record<string, unknown> = {}) => {
-    const start = Date.now();
-    return {
-      permitNo: no,
-      operationType: 'confined_space',
-      level: 'single',
-      location: { siteId: site, zoneId: zone, fireExplosionZone: false },
-      workUnit,
-      description: 'Clean the sump of pump P-7',
-      plannedStart: iso(start),
-      plannedEnd: iso(start + 2 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Oxygen deficiency' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Ventilate' }],
-      ...o,
-    };
+    return confinedSpaceApplication(
+      { permitNo: no, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { description: 'Clean the sump of pump P-7', hazard: 'Oxygen deficiency', measure: 'Ventilate' },
+      o,
+    );
   };
 
   /** The refusal left the channel height and the permit exactly as they were. */

@@ -232,3 +232,42 @@ export async function eventsOf(conn: OrgConnection, profile: ConnectionProfile, 
   }
   return out;
 }
+
+/** Who and where for a one-worker confined-space permit in the integration tests. */
+export interface ConfinedSpaceCrew {
+  permitNo: string;
+  siteId: string;
+  zoneId: string;
+  workUnit: string;
+  worker: string;
+  personInCharge: string;
+  guardian: string;
+}
+
+/**
+ * A `permit:Apply` input for a single-level confined-space permit with one hazard and one
+ * measure, valid from now for `hours`; `overrides` replace any field.
+ */
+export function confinedSpaceApplication(
+  crew: ConfinedSpaceCrew,
+  work: { description: string; hazard: string; measure: string; hours?: number },
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const start = Date.now();
+  return {
+    permitNo: crew.permitNo,
+    operationType: 'confined_space',
+    level: 'single',
+    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false },
+    workUnit: crew.workUnit,
+    description: work.description,
+    plannedStart: iso(start),
+    plannedEnd: iso(start + (work.hours ?? 2) * HOUR),
+    workers: [crew.worker],
+    personInChargeId: crew.personInCharge,
+    guardianId: crew.guardian,
+    hazards: [{ hazardId: 'h1', description: work.hazard }],
+    measures: [{ measureId: 'm1', hazardId: 'h1', description: work.measure }],
+    ...overrides,
+  };
+}
