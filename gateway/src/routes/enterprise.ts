@@ -210,6 +210,29 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'ALREADY_EXISTS', 'EXPIRED'],
       handler: async (ctx) => ({ ...(await uploadEvidence(s, ctx)), status: 201 }),
     },
+    ...(
+      [
+        ['/v1/permits/{permitNo}/history', 'getPermitLedgerHistory', "The permit's committed versions from the ledger's history (getHistoryForKey)", 'permit:GetLedgerHistory', 'permitNo', permitNoSchema, 'enterprise: permits'],
+        ['/v1/permits/{permitNo}/gate-checks', 'listGateChecks', "The permit's gate checks", 'credential:ListGateChecks', 'permitNo', permitNoSchema, 'enterprise: credentials'],
+        ['/v1/workers/{workerId}/certificates', 'listWorkerCertificates', "A worker's certificates", 'credential:ListCertificates', 'workerId', workerIdSchema, 'enterprise: credentials'],
+        ['/v1/alarms/{alarmId}', 'getAlarm', 'An alarm record', 'alarm:Get', 'alarmId', idSchema, 'enterprise: alarms'],
+      ] as const
+    ).map(
+      ([p, operationId, summary, tx, key, keySchema, tag]): RouteDef => ({
+        method: 'get',
+        path: p,
+        operationId,
+        summary,
+        tags: [tag],
+        auth: true,
+        access: ANY,
+        params: z.strictObject({ [key]: keySchema }),
+        query: z.strictObject({}),
+        responses: [{ status: 200, description: `the result of ${tx}`, schema: z.union([ledgerRecordSchema, z.array(ledgerRecordSchema)]) }],
+        errors: ['NOT_FOUND'],
+        handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), tx, { [key]: ctx.params[key] }) }),
+      }),
+    ),
     {
       method: 'post',
       path: '/v1/workers',

@@ -112,7 +112,17 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect((await step(c.pic, `${base}/suspend`, { reason: 'interruption', note: 'lunch' })).status).to.equal('suspended');
     expect((await step(c.pic, `${base}/resume`, {})).status).to.equal('active');
     expect((await step(c.pic, `${base}/complete`, { siteRestored: true })).status).to.equal('completed');
+    const gates = await c.pic.get(`${base}/gate-checks`);
+    expect(gates.status, gates.text).to.equal(200);
+    expect(gates.body).to.have.length(2);
+    const certs = await c.regulator.get(`/v1/workers/${cast.welder}/certificates`);
+    expect(certs.status, certs.text).to.equal(200);
+    expect(certs.body[0].category).to.equal('welding_cutting');
     const closed = await step(c.acceptor, `${base}/close`, { accepted: true, note: 'site clean' });
+    const history = await c.auditor.get(`${base}/history`);
+    expect(history.status, history.text).to.equal(200);
+    expect(history.body.permitNo).to.equal(permitNo);
+    expect(history.body.versions.length).to.be.greaterThan(5);
     expect(closed.status).to.equal('closed');
     expect(closed.history.map((h: { action: string }) => h.action)).to.have.length(11);
   });
