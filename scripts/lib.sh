@@ -118,8 +118,3 @@ stop_pid() {
 : "${INGEST_MQTT_PORT:=$((1883 + LEDGER_PORT_OFFSET))}"
 : "${LEDGER_STACK_PG_PORT:=$((5433 + LEDGER_PORT_OFFSET))}"   # only when the gateway needs PostgreSQL for its state
 : "${LEDGER_DEMO_SITE:=site-1}"
-# `network.sh down [--wipe]` stops the services of scripts/stack.sh first: they use the network, and
-# a wipe deletes their state. (network.sh sources this file with its own arguments visible here.)
-if [ "$(basename "${BASH_SOURCE[1]:-}")" = network.sh ] && [ "${1:-}" = down ] && [ -f "$repo_root/scripts/stack.sh" ]; then
-  bash "$repo_root/scripts/stack.sh" down || true
-fi
