@@ -3,15 +3,12 @@
  * a typo fails at start-up instead of at the first block. Each variable is documented where it is
  * declared; `npm start` with no variable set indexes the local network into PGlite.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { connectionProfilePath, defaultLedgerRunDir } from '@compliance-ledger/schema';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-function defaultRunDir(env: NodeJS.ProcessEnv): string {
-  return env.LEDGER_RUN_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
-}
 
 const schema = z.object({
   /** PostgreSQL URL (postgres://user@host:port/db). Unset: an embedded PGlite database (see PGLITE_DIR). */
@@ -68,8 +65,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): IndexerConfig {
   const c = result.data;
   return Object.freeze({
     ...c,
-    LEDGER_CONNECTION_PROFILE: c.LEDGER_CONNECTION_PROFILE ?? path.join(defaultRunDir(env), 'connection-profile.json'),
-    PGLITE_DIR: c.PGLITE_DIR ?? path.join(defaultRunDir(env), 'indexer-pglite'),
+    LEDGER_CONNECTION_PROFILE: connectionProfilePath(env),
+    PGLITE_DIR: c.PGLITE_DIR ?? path.join(defaultLedgerRunDir(env), 'indexer-pglite'),
   });
 }
 

@@ -1,3 +1,5 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -42,3 +44,18 @@ export const connectionProfileSchema = z.object({
 export type OrganizationProfile = z.infer<typeof organizationProfileSchema>;
 export type ConnectionProfile = z.infer<typeof connectionProfileSchema>;
 export type OrganizationName = keyof ConnectionProfile['organizations'];
+
+type Env = Record<string, string | undefined>;
+
+/** The run directory of scripts/lib.sh: `LEDGER_RUN_DIR`, else `$XDG_STATE_HOME/compliance-ledger/run`. */
+export function defaultLedgerRunDir(env: Env): string {
+  return (
+    env.LEDGER_RUN_DIR ||
+    path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run')
+  );
+}
+
+/** `LEDGER_CONNECTION_PROFILE`, else the profile `network.sh up` writes into the run directory. */
+export function connectionProfilePath(env: Env): string {
+  return env.LEDGER_CONNECTION_PROFILE || path.join(defaultLedgerRunDir(env), 'connection-profile.json');
+}

@@ -5,23 +5,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as os from 'node:os';
 import * as crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
 import {
+  connectionProfilePath as profilePathFromEnv,
   connectionProfileSchema,
   type ConnectionProfile,
   type OrganizationName,
 } from '@compliance-ledger/schema';
 
 export function connectionProfilePath(): string {
-  if (process.env.LEDGER_CONNECTION_PROFILE) return process.env.LEDGER_CONNECTION_PROFILE;
-  const runDir =
-    process.env.LEDGER_RUN_DIR ??
-    path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
-  return path.join(runDir, 'connection-profile.json');
+  return profilePathFromEnv(process.env);
 }
 
 export function loadConnectionProfile(): ConnectionProfile {

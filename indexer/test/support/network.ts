@@ -4,20 +4,15 @@
  * create blocks by submitting heartbeat transactions (valid ones and invalid one-org ones).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
-import type { ConnectionProfile } from '@compliance-ledger/schema';
+import { connectionProfilePath as profilePathFromEnv, type ConnectionProfile } from '@compliance-ledger/schema';
 import { loadProfile } from '../../src/fabric-source.js';
 
 export function connectionProfilePath(): string {
-  if (process.env.LEDGER_CONNECTION_PROFILE) return process.env.LEDGER_CONNECTION_PROFILE;
-  const runDir =
-    process.env.LEDGER_RUN_DIR ??
-    path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
-  return path.join(runDir, 'connection-profile.json');
+  return profilePathFromEnv(process.env);
 }
 
 /** Call first in an integration suite's `before`: skips with the reason when no network is available. */

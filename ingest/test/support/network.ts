@@ -11,12 +11,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHmac, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { connect, EndorseError, hash, signers, type ChaincodeEvent, type CloseableAsyncIterable, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import {
+  connectionProfilePath as profilePathFromEnv,
   connectionProfileSchema,
   type AlarmRecord,
   type ConnectionProfile,
@@ -31,9 +31,7 @@ const REPO_ROOT = join(INGEST_DIR, '..');
 
 /** `LEDGER_CONNECTION_PROFILE`, else `$LEDGER_RUN_DIR/connection-profile.json` (scripts/lib.sh's default run dir). */
 export function connectionProfilePath(): string {
-  if (process.env.LEDGER_CONNECTION_PROFILE) return process.env.LEDGER_CONNECTION_PROFILE;
-  const state = process.env.LEDGER_RUN_DIR || join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'compliance-ledger', 'run');
-  return join(state, 'connection-profile.json');
+  return profilePathFromEnv(process.env);
 }
 
 /** Call in a suite's `before`: skips the suite, with the reason, when no network is available. */
