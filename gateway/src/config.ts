@@ -4,9 +4,9 @@
  * documented where it is declared. With nothing set, the gateway serves the local network
  * (`$LEDGER_RUN_DIR/connection-profile.json`) on 127.0.0.1:8080 with the embedded IPFS blockstore.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { connectionProfilePath, defaultLedgerRunDir } from '@compliance-ledger/schema';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const bool = (fallback: boolean) =>
@@ -19,10 +19,6 @@ const csv = (fallback: string) =>
     .string()
     .default(fallback)
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
-
-function defaultRunDir(env: NodeJS.ProcessEnv): string {
-  return env.LEDGER_RUN_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
-}
 
 const schema = z.object({
   /** Address and port of the HTTP API (0 picks a free port). */
@@ -110,11 +106,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       'invalid gateway configuration: no way to authenticate: set GATEWAY_JWT_HS256_SECRET, GATEWAY_JWT_PUBLIC_KEY_FILE or GATEWAY_API_KEYS_FILE',
     );
   }
-  const runDir = defaultRunDir(env);
+  const runDir = defaultLedgerRunDir(env);
   return Object.freeze({
     ...c,
     GATEWAY_EVIDENCE_MEDIA_TYPES: Object.freeze([...c.GATEWAY_EVIDENCE_MEDIA_TYPES]),
-    LEDGER_CONNECTION_PROFILE: c.LEDGER_CONNECTION_PROFILE ?? path.join(runDir, 'connection-profile.json'),
+    LEDGER_CONNECTION_PROFILE: connectionProfilePath(env),
     GATEWAY_WALLET_DIR: c.GATEWAY_WALLET_DIR ?? path.join(runDir, 'gateway', 'wallet'),
     GATEWAY_BLOCKSTORE_DIR: c.GATEWAY_BLOCKSTORE_DIR ?? path.join(runDir, 'gateway', 'blockstore'),
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE:

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SignJWT } from 'jose';
 import pg from 'pg';
+import { connectionProfilePath, defaultLedgerRunDir } from '@compliance-ledger/schema';
 import { parseConfig, type GatewayConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
@@ -17,10 +18,10 @@ import type { PrincipalClaims } from '../../src/auth.js';
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
 export function runDir(): string {
-  return process.env.LEDGER_RUN_DIR ?? path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
+  return defaultLedgerRunDir(process.env);
 }
 export function profilePath(): string {
-  return process.env.LEDGER_CONNECTION_PROFILE ?? path.join(runDir(), 'connection-profile.json');
+  return connectionProfilePath(process.env);
 }
 
 /** Call in a suite's `before`: skips the suite, with the reason, when no network is available. */
