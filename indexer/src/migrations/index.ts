@@ -9,6 +9,7 @@ import * as erasures from './003-personal-data-erasures.js';
 import * as perPermitKeys from './004-per-permit-keys.js';
 import * as duplicateTxid from './005-duplicate-txid-code.js';
 import * as parseError from './006-transaction-parse-error.js';
+import * as permitsAppliedAt from './007-permits-applied-at.js';
 
 interface Migration {
   name: string;
@@ -16,7 +17,15 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid, parseError];
+const migrations: readonly Migration[] = [
+  rawLedger,
+  domain,
+  erasures,
+  perPermitKeys,
+  duplicateTxid,
+  parseError,
+  permitsAppliedAt,
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],
