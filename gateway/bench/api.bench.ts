@@ -5,7 +5,7 @@
  *     (target ≥ 0.8), p50 and p99 latency.
  *  2. Regulator query latency with ≥ 100,000 permits in the indexer's tables (synthetic rows, the
  *     indexer's own schema): p50/p99 per query shape (target p99 ≤ 50 ms).
- * Needs the network (connection profile) and TEST_DATABASE_URL. Writes bench/RESULTS.md.
+ * Needs the network (connection profile) and TEST_DATABASE_URL. Prints Markdown for bench/RESULTS.md.
  *
  *   BENCH_PERMITS=300 BENCH_CONCURRENCY=16 BENCH_QUERY_ROWS=100000 npm run bench -w gateway
  */
@@ -54,11 +54,8 @@ async function timed(n: number, fn: (i: number) => Promise<void>): Promise<{ per
 async function main(): Promise<void> {
   const db = await createDatabase('gw_bench');
   const gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000' });
-  const lines: string[] = [];
-  const out = (s: string) => {
-    console.log(s);
-    lines.push(s);
-  };
+  // Markdown on stdout, for bench/RESULTS.md.
+  const out = (s: string) => console.log(s);
   try {
     const cast = await makeCast(new Client(gw.url));
     await registerCast(cast);
@@ -155,7 +152,6 @@ async function main(): Promise<void> {
     await c2.query('VACUUM ANALYZE permits');
     await c2.end();
     await measure(', indexer schema (migrations 001-007)');
-    fs.writeFileSync(new URL('./RESULTS.md', import.meta.url), `${lines.join('\n')}\n`);
   } finally {
     await gw.close();
     await dropDatabase(db);
