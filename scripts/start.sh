@@ -26,7 +26,14 @@ stop_all() {
 trap stop_all INT TERM
 
 bash "$here/network.sh" up
-bash "$here/deploy-chaincode.sh"
+# Right after the orderer restarts, Raft may not have a leader yet and the deployment's approval
+# fails with "SERVICE_UNAVAILABLE -- no Raft leader"; the deployment is idempotent, so try again.
+for attempt in 1 2 3; do
+  bash "$here/deploy-chaincode.sh" && break
+  [ "$attempt" = 3 ] && die "the chaincode deployment failed three times (see above)"
+  log "the chaincode deployment failed (attempt $attempt of 3); trying again in 5 s"
+  sleep 5
+done
 export LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json"
 
 log "demo: recording a heartbeat through both orgs' endorsement"
