@@ -391,6 +391,18 @@ async function main(): Promise<number> {
   item(`permit ${permitNo} is SUSPENDED ${((Date.now() - simStart) / 1000).toFixed(1)} s after the simulator started: reason ${susp?.reason}, by alarm ${short(String(susp?.alarmId))} at ${susp?.at} (ledger time)`);
   if (step) item(`suspension step: tx ${short(step.txId)} by ${step.actor?.role ?? JSON.stringify(step.actor)} (ingest's identity)`);
 
+  if (susp?.alarmId) {
+    const ar = await as.regulator.get(`/v1/alarms/${susp.alarmId}`);
+    if (ar.status === 200) {
+      const a = ar.body;
+      item(`the alarm as the ledger holds it (read by the regulator): grade ${a.grade}, ${a.kind}, score ${(Number(a.scoreBp) / 100).toFixed(2)} %, model ${a.modelVersion}, device ${a.deviceId} (${a.deviceKind}), status ${a.status}`);
+      const dev = await as.regulator.get(`/v1/devices/${a.deviceId}`);
+      const registered = dev.status === 200 ? String(dev.body.address) : undefined;
+      const same = registered !== undefined && registered.toLowerCase() === String(a.signer).toLowerCase();
+      item(`EIP-712 signature ${String(a.signature).slice(0, 18)}… by ${a.signer}: ${registered === undefined ? `device record not readable (${errorOf(dev)})` : same ? `the key registered for ${a.deviceId}` : `NOT the registered key ${registered}`}`);
+    } else notPossible('reading the alarm record', errorOf(ar));
+  }
+
   section('5. the safety officer responds: acknowledge, then close the alarm(s)');
   const alarmTxs: string[] = [];
   const acknowledge = async (alarmId: string, fallback?: OutboxAlarm): Promise<boolean> => {
