@@ -470,9 +470,9 @@ async function main(): Promise<number> {
     const rt = al.body.responseTime ?? {};
     const secs = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)} s` : 'n/a');
     item(`alarms at ${siteId}/${zoneId}: ${al.body.total ?? al.body.items?.length} on record; responded ${rt.responded ?? '?'}, response time average ${secs(rt.averageSeconds)}, p50 ${secs(rt.p50Seconds)}, p90 ${secs(rt.p90Seconds)}`);
-    const ours = ((al.body.items ?? []) as { alarmId: string; grade: number; kind: string; status: string; recordedAt: string; responseMs: number | null; blockNumber: number; suspendedPermitNos: string[] }[]).filter((a) => Date.parse(a.recordedAt) >= simStart);
+    const ours = ((al.body.items ?? []) as { alarmId: string; grade: number; kind: string; status: string; recordedAt: string; responseMs: number | null; suspendedPermitNos: string[] }[]).filter((a) => Date.parse(a.recordedAt) >= simStart);
     for (const a of ours) {
-      item(`   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} ${a.status.padEnd(12)} response ${a.responseMs ?? '—'} ms  block ${a.blockNumber}${a.suspendedPermitNos.length ? `  suspended ${a.suspendedPermitNos.join(', ')}` : ''}`);
+      item(`   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} ${a.status.padEnd(12)} response ${a.responseMs ?? '—'} ms${a.suspendedPermitNos.length ? `  suspended ${a.suspendedPermitNos.join(', ')}` : ''}`);
     }
   } else notPossible('regulator alarms with response time', errorOf(al));
   const kp = await as.regulator.get('/v1/regulator/kpis');
