@@ -90,7 +90,7 @@ logs               $log_dir (one file per process: gateway.log, indexer.log, ing
 pid files          $pid_dir
 
 Stop with Ctrl-C (services and network stop, the ledger and all state are kept),
-  or from another shell: bash scripts/stack.sh down && npm run network:down
+  or from another shell: npm run network:down (services first, then the network)
 Service status:    bash scripts/stack.sh status; network: npm run network:status
 Wipe all state:    npm run network:down -- --wipe
 INFO
