@@ -99,10 +99,12 @@ prepare() {
 }
 
 # --- services -------------------------------------------------------------------------------------
+# launch <service> <what it is, for the log> <VAR=value ...>
 launch() {
-  local name=$1; shift
+  local name=$1 what=$2; shift 2
   local pidf="$pid_dir/$name.pid" logf="$log_dir/$name.log"
-  if service_alive "$name"; then log "$name already running (pid $(cat "$pidf"))"; return 1; fi
+  if service_alive "$name"; then log "$name already running (pid $(cat "$pidf"))"; return 0; fi
+  log "starting $what"
   (
     cd "$repo_root/$name"
     # Only what is given here: no DATABASE_URL or broker URL leaks in from the caller's shell.
@@ -134,8 +136,7 @@ start_indexer() {
   local db=()
   if [ "$LEDGER_STACK_DATABASE" = postgres ]; then db=(DATABASE_URL="$pg_url_base/ledger_indexer"); fi
   local where="PGlite in $LEDGER_RUN_DIR/indexer-pglite"; [ ${#db[@]} -eq 0 ] || where="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
-  log "starting the indexer ($where), /healthz on 127.0.0.1:$INDEXER_HTTP_PORT"
-  launch indexer ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$INDEXER_HTTP_PORT" INDEXER_ORG=regulator PGLITE_DIR="$LEDGER_RUN_DIR/indexer-pglite" || true
+  launch indexer "the indexer ($where), /healthz on 127.0.0.1:$INDEXER_HTTP_PORT" ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$INDEXER_HTTP_PORT" INDEXER_ORG=regulator PGLITE_DIR="$LEDGER_RUN_DIR/indexer-pglite"
 }
 
 start_gateway() {
@@ -145,22 +146,20 @@ start_gateway() {
   elif ! gateway_has_embedded_state; then
     db=(GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
   fi
-  log "starting the gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)"
-  launch gateway ${db[@]+"${db[@]}"} GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
+  launch gateway "the gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
     FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/enterprise/bootstrap-password" \
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/regulator/bootstrap-password" \
-    GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore" || true
+    GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore"
 }
 
 start_ingest() {
-  log "starting ingest: embedded MQTT broker on 127.0.0.1:$INGEST_MQTT_PORT, /healthz on 127.0.0.1:$INGEST_HTTP_PORT"
-  launch ingest INGEST_KEY_FILE="$device_keys" INGEST_DATA_DIR="$LEDGER_RUN_DIR/ingest/data" \
+  launch ingest "ingest: embedded MQTT broker on 127.0.0.1:$INGEST_MQTT_PORT, /healthz on 127.0.0.1:$INGEST_HTTP_PORT" INGEST_KEY_FILE="$device_keys" INGEST_DATA_DIR="$LEDGER_RUN_DIR/ingest/data" \
     INGEST_EMBEDDED_MQTT_HOST=127.0.0.1 INGEST_EMBEDDED_MQTT_PORT="$INGEST_MQTT_PORT" INGEST_MQTT_CLIENT_ID="compliance-ingest-$LEDGER_PORT_OFFSET" \
     INGEST_HTTP_HOST=127.0.0.1 INGEST_HTTP_PORT="$INGEST_HTTP_PORT" INGEST_GATEWAY_DEVICE_ID="gw-$LEDGER_DEMO_SITE" \
     INGEST_FABRIC_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" INGEST_FABRIC_ORG=enterprise \
-    INGEST_FABRIC_IDENTITY_DIR="$ingest_identity" || true
+    INGEST_FABRIC_IDENTITY_DIR="$ingest_identity"
 }
 
 cmd_up() {
