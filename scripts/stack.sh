@@ -52,7 +52,8 @@ pg_bin() {
 }
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
-gateway_has_embedded_state() { grep -qi pglite "$repo_root"/gateway/src/*.ts 2>/dev/null; }
+# The gateway declares every variable in its config.ts: an embedded (PGlite) state store would show there.
+gateway_has_embedded_state() { grep -qi pglite "$repo_root/gateway/src/config.ts" 2>/dev/null; }
 needs_postgres() { [ "$LEDGER_STACK_DATABASE" = postgres ] || ! gateway_has_embedded_state; }
 
 start_postgres() {
