@@ -12,17 +12,19 @@
 #   stack.sh down    stop what this script started, by pid file; state is kept
 #   stack.sh status  what runs, and each /healthz; exit 1 when a service is down
 #
+# Default (pglite): the indexer mirrors into PGlite and serves it over the PostgreSQL protocol on
+# 127.0.0.1:INDEXER_PGLITE_SOCKET_PORT (one connection; indexer/src/pglite-socket.ts). The gateway's
+# DATABASE_URL points there with a pool of one, for the regulator's queries and, in the same
+# database (table gateway_idempotency), its idempotency records: no database server runs.
 # LEDGER_STACK_DATABASE=postgres runs a private PostgreSQL ($LEDGER_RUN_DIR/stack/postgres, port
-# LEDGER_STACK_PG_PORT) for the indexer and the gateway instead of PGlite: then the regulator's
-# queries work, which read the indexer's tables through PostgreSQL only. With the default (pglite),
-# a gateway that has no embedded store for its idempotency records still gets that private
-# PostgreSQL for them alone (GATEWAY_STATE_DATABASE_URL): without it the gateway refuses every write.
+# LEDGER_STACK_PG_PORT) for the indexer and the gateway instead.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
 
 : "${LEDGER_STACK_DATABASE:=pglite}"
+: "${INDEXER_PGLITE_SOCKET_PORT:=$((5434 + LEDGER_PORT_OFFSET))}"
 services=(indexer gateway ingest)
 stack_dir="$LEDGER_RUN_DIR/stack"
 jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
@@ -52,9 +54,8 @@ pg_bin() {
 }
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
-# The gateway declares every variable in its config.ts: an embedded (PGlite) state store would show there.
-gateway_has_embedded_state() { grep -qi pglite "$repo_root/gateway/src/config.ts" 2>/dev/null; }
-needs_postgres() { [ "$LEDGER_STACK_DATABASE" = postgres ] || ! gateway_has_embedded_state; }
+needs_postgres() { [ "$LEDGER_STACK_DATABASE" = postgres ]; }
+mirror_url="postgres://postgres@127.0.0.1:$INDEXER_PGLITE_SOCKET_PORT/postgres"
 
 start_postgres() {
   local bin; bin=$(pg_bin)
@@ -134,9 +135,9 @@ wait_healthy() {
 }
 
 start_indexer() {
-  local db=()
-  if [ "$LEDGER_STACK_DATABASE" = postgres ]; then db=(DATABASE_URL="$pg_url_base/ledger_indexer"); fi
-  local where="PGlite in $LEDGER_RUN_DIR/indexer-pglite"; [ ${#db[@]} -eq 0 ] || where="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
+  local db=(INDEXER_PGLITE_SOCKET_PORT="$INDEXER_PGLITE_SOCKET_PORT")
+  local where="PGlite in $LEDGER_RUN_DIR/indexer-pglite, served on 127.0.0.1:$INDEXER_PGLITE_SOCKET_PORT"
+  if [ "$LEDGER_STACK_DATABASE" = postgres ]; then db=(DATABASE_URL="$pg_url_base/ledger_indexer"); where="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"; fi
   launch indexer "the indexer ($where), /healthz on 127.0.0.1:$INDEXER_HTTP_PORT" ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$INDEXER_HTTP_PORT" INDEXER_ORG=regulator PGLITE_DIR="$LEDGER_RUN_DIR/indexer-pglite"
 }
 
@@ -144,8 +145,9 @@ start_gateway() {
   local db=()
   if [ "$LEDGER_STACK_DATABASE" = postgres ]; then
     db=(DATABASE_URL="$pg_url_base/ledger_indexer" GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
-  elif ! gateway_has_embedded_state; then
-    db=(GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
+  else
+    # The indexer's PGlite socket takes one connection; its idempotency records go there too.
+    db=(DATABASE_URL="$mirror_url" DATABASE_POOL_MAX=1)
   fi
   launch gateway "the gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
@@ -167,14 +169,12 @@ cmd_up() {
   [ -f "$LEDGER_RUN_DIR/connection-profile.json" ] || die "no network in $LEDGER_RUN_DIR: run 'bash scripts/network.sh up' and 'bash scripts/deploy-chaincode.sh' first"
   local t0; t0=$(date +%s)
   prepare
-  needs_postgres && start_postgres
-  if [ "$LEDGER_STACK_DATABASE" != postgres ] && ! gateway_has_embedded_state; then
-    log "NOTE: the gateway has no embedded store for its idempotency records yet; it keeps them in the stack's private PostgreSQL"
-  fi
+  if needs_postgres; then start_postgres; else stop_postgres; fi
   start_indexer
+  # The gateway opens its database at start: the indexer (and its socket) must be up first.
+  wait_healthy indexer 120
   start_gateway
   start_ingest
-  wait_healthy indexer 120
   wait_healthy gateway 180
   wait_healthy ingest 120
   log "services up in $(( $(date +%s) - t0 ))s: gateway :$GATEWAY_PORT, indexer :$INDEXER_HTTP_PORT, ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT)"

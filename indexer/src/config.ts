@@ -15,6 +15,13 @@ const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   /** Directory of the PGlite database when DATABASE_URL is unset; `memory` keeps it in memory. */
   PGLITE_DIR: z.string().min(1).optional(),
+  /**
+   * With PGlite only: serve the mirror over the PostgreSQL wire protocol on 127.0.0.1 and this port,
+   * so that another process (the gateway's DATABASE_URL) can read it. Unset: not served. One client
+   * connection at a time (a client pool must have one connection); no authentication, loopback
+   * only. See src/pglite-socket.ts for how its queries and the indexer's batches take turns.
+   */
+  INDEXER_PGLITE_SOCKET_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Maximum PostgreSQL connections (ignored by PGlite, which has exactly one). */
   DATABASE_POOL_MAX: positiveInt(5),
   /** Connection profile written by scripts/network.sh; default $LEDGER_RUN_DIR/connection-profile.json. */

@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { migrationSource } from './migrations/index.js';
+import { indexerView, SessionLock } from './pglite-socket.js';
 
 export interface DbOptions {
   databaseUrl?: string | undefined;
@@ -14,23 +16,39 @@ export interface DbOptions {
   poolMax?: number;
 }
 
+export interface OpenedDb {
+  db: Knex;
+  /** PGlite only: the instance and the session lock its socket server must share (pglite-socket.ts). */
+  pglite?: { instance: PGlite; lock: SessionLock };
+}
+
 export function openDb(options: DbOptions): Knex {
+  return openDatabase(options).db;
+}
+
+export function openDatabase(options: DbOptions): OpenedDb {
   if (options.databaseUrl) {
-    return knexFactory({
+    const db = knexFactory({
       client: 'pg',
       connection: options.databaseUrl,
       // min 0: after a Postgres restart no dead idle connection is handed out first.
       pool: { min: 0, max: options.poolMax ?? 5, idleTimeoutMillis: 10_000 },
       acquireConnectionTimeout: 10_000,
     });
+    return { db };
   }
   const dir = options.pgliteDir ?? 'memory';
   if (dir !== 'memory') fs.mkdirSync(dir, { recursive: true });
-  return knexFactory({
+  // The indexer's own queries go through the session lock, which a socket server (if any) shares.
+  const instance = dir === 'memory' ? new PGlite() : new PGlite(dir);
+  const lock = new SessionLock();
+  const view = indexerView(instance, lock);
+  const db = knexFactory({
     client: ClientPgLite as unknown as typeof Knex.Client,
     dialect: 'postgres',
-    connection: dir === 'memory' ? {} : { filename: dir },
+    connection: { pglite: view } as unknown as Knex.StaticConnectionConfig,
   });
+  return { db, pglite: { instance, lock } };
 }
 
 export async function migrate(db: Knex): Promise<void> {

@@ -6,7 +6,8 @@
  */
 import { config } from './config.js';
 import { createLogger } from './logger.js';
-import { migrate, openDb } from './db.js';
+import { migrate, openDatabase } from './db.js';
+import { startPgliteSocket, type PgliteSocket } from './pglite-socket.js';
 import { BlockStore } from './block-store.js';
 import { openFabricSource } from './fabric-source.js';
 import { IndexerMetrics } from './metrics.js';
@@ -16,7 +17,7 @@ import { Follower, isFatal } from './follower.js';
 async function main(): Promise<number> {
   const cfg = config();
   const log = createLogger(cfg.LOG_LEVEL);
-  const db = openDb({ databaseUrl: cfg.DATABASE_URL, pgliteDir: cfg.PGLITE_DIR, poolMax: cfg.DATABASE_POOL_MAX });
+  const { db, pglite } = openDatabase({ databaseUrl: cfg.DATABASE_URL, pgliteDir: cfg.PGLITE_DIR, poolMax: cfg.DATABASE_POOL_MAX });
   log.info({ database: cfg.DATABASE_URL ? 'postgres' : `pglite:${cfg.PGLITE_DIR}`, org: cfg.INDEXER_ORG }, 'indexer starting');
 
   // Postgres may still be starting: retry the migrations with the same backoff as the follower.
@@ -28,6 +29,13 @@ async function main(): Promise<number> {
       log.warn({ err, retryInMs: delay }, 'database unavailable for migrations; retrying');
       await new Promise((r) => setTimeout(r, delay));
     }
+  }
+
+  let socket: PgliteSocket | undefined;
+  if (cfg.INDEXER_PGLITE_SOCKET_PORT !== undefined) {
+    if (!pglite) throw new Error('INDEXER_PGLITE_SOCKET_PORT serves the PGlite mirror: it needs DATABASE_URL unset');
+    socket = await startPgliteSocket(pglite.instance, pglite.lock, '127.0.0.1', cfg.INDEXER_PGLITE_SOCKET_PORT);
+    log.info({ url: `postgres://postgres@127.0.0.1:${socket.port}/postgres` }, 'PGlite mirror served over the PostgreSQL protocol (one connection)');
   }
 
   const metrics = new IndexerMetrics();
@@ -63,6 +71,7 @@ async function main(): Promise<number> {
   } finally {
     source.close();
     await http.close();
+    await socket?.close();
     await db.destroy();
   }
   return code;
