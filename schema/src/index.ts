@@ -8,3 +8,4 @@ export * from './records';
 export * from './inputs';
 export * from './connection-profile';
 export * from './transactions';
+export * from './access';
