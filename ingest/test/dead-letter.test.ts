@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { pipelineFixture, type PipelineFixture } from './helpers/pipeline.js';
+import { tankFarmReading } from './helpers/burst.js';
 import { tempDir } from './helpers/temp.js';
 import { DeadLetterStore } from '../src/dead-letter.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z');
-const reading = (deviceId: string, n: number, r: object) =>
-  Buffer.from(JSON.stringify({ v: 1, kind: 'env', messageId: `${deviceId}-${n}`, siteId: 'site-1', areaId: 'tank-farm', deviceId, observedAt: T0 + n * 1000, reading: r }));
+const reading = (deviceId: string, n: number, r: object) => tankFarmReading(T0, deviceId, n, r);
 
 describe('dead letters', () => {
   let dir: ReturnType<typeof tempDir>;

@@ -11,6 +11,7 @@ import type { StandardMessage } from '../src/message.js';
 import { connectPublisher, runSimulation } from '../src/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../src/site-layout.js';
 import { topicFor } from '../src/topics.js';
+import { burstMessages } from './helpers/burst.js';
 import { LedgerDouble } from './helpers/ledger-doubles.js';
 import { startTestBroker, type TestBroker } from './helpers/broker.js';
 import { sharedModel } from './helpers/pipeline.js';
@@ -141,19 +142,8 @@ describe('end to end over a real Mosquitto', function () {
     const s = await start();
     // 1,000 readings 100 ms apart: two dedup windows. Three incidents with hard-rule alarms; oxygen
     // is grade I because reactor-3 has an active confined-space permit.
-    const areas = layout.areas;
-    const messages: StandardMessage[] = [];
     // The gateway's permit set first, so the area context is known (confined space in reactor-3).
-    for (const area of areas) {
-      messages.push({ v: 1, kind: 'permits', messageId: `burst-permits-${area.areaId}`, siteId: layout.siteId, areaId: area.areaId, deviceId: layout.gatewayDeviceId, observedAt: T0, permits: { active: [{ permitId: area.permitId, type: area.permitType }] } });
-    }
-    for (let i = 0; i < 1000; i++) {
-      const area = areas[i % areas.length]!;
-      const reading = { flammableLelPct: 1, flammableGasLelVolPct: area.gasLelVolPct, o2VolPct: 20.9, windMs: 2 };
-      if (area.areaId === 'tank-farm' && (i === 99 || i === 900)) reading.flammableLelPct = 15;
-      if (area.areaId === 'reactor-3' && i === 502) reading.o2VolPct = 18;
-      messages.push({ v: 1, kind: 'env', messageId: `burst-${i}`, siteId: layout.siteId, areaId: area.areaId, deviceId: area.gasDeviceId, observedAt: T0 + i * 100, reading });
-    }
+    const messages = burstMessages(layout, T0);
     const publisher = await connectPublisher(broker.url, `burst-${randomUUID()}`);
     let acked = 0;
     let restarted: Promise<void> | undefined;

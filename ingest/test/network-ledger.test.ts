@@ -38,6 +38,7 @@ import {
   uniqueId,
   type Cast,
 } from './support/network.js';
+import { burstMessages } from './helpers/burst.js';
 
 const WINDOW_MS = 60_000;
 
@@ -317,18 +318,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     const { layout, keysPath, registeredAt } = await prepareSite();
     const { s, raised } = await start(keysPath);
     const T0 = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-    const areas = layout.areas;
-    const messages: StandardMessage[] = [];
-    for (const area of areas) {
-      messages.push({ v: 1, kind: 'permits', messageId: `burst-permits-${area.areaId}`, siteId: layout.siteId, areaId: area.areaId, deviceId: layout.gatewayDeviceId, observedAt: T0, permits: { active: [{ permitId: area.permitId, type: area.permitType }] } });
-    }
-    for (let i = 0; i < 1000; i++) {
-      const area = areas[i % areas.length]!;
-      const reading = { flammableLelPct: 1, flammableGasLelVolPct: area.gasLelVolPct, o2VolPct: 20.9, windMs: 2 };
-      if (area.areaId === 'tank-farm' && (i === 99 || i === 900)) reading.flammableLelPct = 15;
-      if (area.areaId === 'reactor-3' && i === 502) reading.o2VolPct = 18;
-      messages.push({ v: 1, kind: 'env', messageId: `burst-${i}`, siteId: layout.siteId, areaId: area.areaId, deviceId: area.gasDeviceId, observedAt: T0 + i * 100, reading });
-    }
+    const messages = burstMessages(layout, T0);
 
     let peerDown: Promise<number> | undefined;
     let brokerRestart: Promise<void> | undefined;

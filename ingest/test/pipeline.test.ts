@@ -3,11 +3,11 @@ import type { StandardMessage } from '../src/message.js';
 import { rawCid } from '../src/scenarios.js';
 import { topicFor } from '../src/topics.js';
 import { pipelineFixture, type PipelineFixture } from './helpers/pipeline.js';
+import { tankFarmReading } from './helpers/burst.js';
 import { tempDir } from './helpers/temp.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z'); // 10:00 at the site
-const reading = (deviceId: string, n: number, r: object) =>
-  Buffer.from(JSON.stringify({ v: 1, kind: 'env', messageId: `${deviceId}-${n}`, siteId: 'site-1', areaId: 'tank-farm', deviceId, observedAt: T0 + n * 1000, reading: r }));
+const reading = (deviceId: string, n: number, r: object) => tankFarmReading(T0, deviceId, n, r);
 
 describe('pipeline', () => {
   let dir: ReturnType<typeof tempDir>;
