@@ -14,6 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
+# shellcheck source=scripts/pg-cluster.sh
+source "$here/pg-cluster.sh"
 
 require_binaries() {
   local missing=() needed=(peer configtxgen osnadmin cryptogen discover fabric-ca-client)
@@ -254,7 +256,9 @@ cmd_down() {
   if [ "$wipe" = "--wipe" ]; then
     # The test servers keep their data under the run directory too: stop them before it goes.
     bash "$here/services.sh" stop >/dev/null 2>&1 || true
+    bash "$here/stack.sh" down >/dev/null 2>&1 || true
     log "wiping $LEDGER_RUN_DIR"
+    pg_clusters_wipe
     rm -rf "$LEDGER_RUN_DIR"
   fi
   log "network down"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real servers the tests use besides Fabric: PostgreSQL and Mosquitto from Debian, each a
-# private instance on its own loopback port with state under $LEDGER_RUN_DIR/services.
+# private instance on its own loopback port with state under $LEDGER_RUN_DIR/services (PostgreSQL's
+# where pg-cluster.sh puts it).
 #
 #   services.sh start [postgres|mosquitto ...]   start (idempotent); prints the URLs as env lines
 #   services.sh stop                             stop what this script started
@@ -9,41 +10,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
+# shellcheck source=scripts/pg-cluster.sh
+source "$here/pg-cluster.sh"
 
 : "${LEDGER_TEST_PG_PORT:=55432}"
 : "${LEDGER_TEST_MQTT_PORT:=18830}"
 svc_dir="$LEDGER_RUN_DIR/services"
 mkdir -p "$svc_dir" "$pid_dir" "$log_dir"
 
-pg_bin() {
-  local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
-  [ -n "$d" ] || die "PostgreSQL server binaries are missing: install them with 'apt-get install -y postgresql' (as root)"
-  echo "$d"
-}
-
-# PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
-as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
-
-start_postgres() {
-  local bin data="$svc_dir/postgres"; bin=$(pg_bin)
-  if as_pg "$bin/pg_ctl -D '$data' status" >/dev/null 2>&1; then log "PostgreSQL already running on $LEDGER_TEST_PG_PORT"; return; fi
-  if [ ! -f "$data/PG_VERSION" ]; then
-    log "creating a private PostgreSQL cluster in $data"
-    mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$data" && chmod 700 "$data"
-    as_pg "$bin/initdb -D '$data' -A trust -U postgres -E UTF8" >"$log_dir/postgres-init.log" 2>&1 || { cat "$log_dir/postgres-init.log" >&2; die "initdb failed"; }
-  fi
-  log "starting PostgreSQL on 127.0.0.1:$LEDGER_TEST_PG_PORT"
-  touch "$log_dir/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres "$log_dir/postgres.log"
-  as_pg "$bin/pg_ctl -D '$data' -l '$log_dir/postgres.log' -w -o \"-p $LEDGER_TEST_PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on\" start" >/dev/null \
-    || { tail -n 20 "$log_dir/postgres.log" >&2; die "PostgreSQL did not start"; }
-}
-
-stop_postgres() {
-  local data="$svc_dir/postgres" bin
-  [ -f "$data/postmaster.pid" ] || return 0
-  bin=$(pg_bin); log "stopping PostgreSQL"
-  as_pg "$bin/pg_ctl -D '$data' -m fast -w stop" >/dev/null 2>&1 || true
-}
+start_postgres() { pg_cluster_start tests "$LEDGER_TEST_PG_PORT"; }
+stop_postgres() { pg_cluster_stop tests; }
 
 start_mosquitto() {
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || die "Mosquitto is missing: install it with 'apt-get install -y mosquitto' (as root)"

@@ -16,12 +16,14 @@
 # 127.0.0.1:INDEXER_PGLITE_SOCKET_PORT (one connection; indexer/src/pglite-socket.ts). The gateway's
 # DATABASE_URL points there with a pool of one, for the regulator's queries and, in the same
 # database (table gateway_idempotency), its idempotency records: no database server runs.
-# LEDGER_STACK_DATABASE=postgres runs a private PostgreSQL ($LEDGER_RUN_DIR/stack/postgres, port
+# LEDGER_STACK_DATABASE=postgres runs a private PostgreSQL (scripts/pg-cluster.sh, cluster "stack", port
 # LEDGER_STACK_PG_PORT) for the indexer and the gateway instead.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
+# shellcheck source=scripts/pg-cluster.sh
+source "$here/pg-cluster.sh"
 
 : "${LEDGER_STACK_DATABASE:=pglite}"
 : "${INDEXER_PGLITE_SOCKET_PORT:=$((5434 + LEDGER_PORT_OFFSET))}"
@@ -30,7 +32,6 @@ stack_dir="$LEDGER_RUN_DIR/stack"
 jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
 device_keys="$LEDGER_RUN_DIR/ingest/device-keys.json"
 ingest_identity="$LEDGER_RUN_DIR/users/enterprise/ingest-gw"
-pg_data="$stack_dir/postgres"
 pg_url_base="postgres://postgres@127.0.0.1:$LEDGER_STACK_PG_PORT"
 
 health_url() {
@@ -46,42 +47,19 @@ main_of() { echo "$repo_root/$1/src/main.ts"; }
 service_alive() { pid_alive "$pid_dir/$1.pid" && tr '\0' ' ' <"/proc/$(cat "$pid_dir/$1.pid")/cmdline" 2>/dev/null | grep -q -- "$(main_of "$1")"; }
 
 # --- the private PostgreSQL (see the header) ----------------------------------------------------
-pg_bin() {
-  local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
-  [ -n "$d" ] || d=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/pg_ctl)")
-  [ -x "$d/pg_ctl" ] || die "PostgreSQL server binaries are missing: install them with 'apt-get install -y postgresql' (as root)"
-  echo "$d"
-}
-# PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
-as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
 needs_postgres() { [ "$LEDGER_STACK_DATABASE" = postgres ]; }
 mirror_url="postgres://postgres@127.0.0.1:$INDEXER_PGLITE_SOCKET_PORT/postgres"
 
 start_postgres() {
   local bin; bin=$(pg_bin)
-  if as_pg "$bin/pg_ctl -D '$pg_data' status" >/dev/null 2>&1; then log "stack PostgreSQL already running on $LEDGER_STACK_PG_PORT"; return; fi
-  if [ ! -f "$pg_data/PG_VERSION" ]; then
-    log "creating a private PostgreSQL cluster in $pg_data"
-    mkdir -p "$pg_data"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$pg_data"; chmod 700 "$pg_data"
-    as_pg "$bin/initdb -D '$pg_data' -A trust -U postgres -E UTF8" >"$log_dir/stack-postgres-init.log" 2>&1 \
-      || { cat "$log_dir/stack-postgres-init.log" >&2; die "initdb failed"; }
-  fi
-  log "starting the stack's PostgreSQL on 127.0.0.1:$LEDGER_STACK_PG_PORT (log $log_dir/stack-postgres.log)"
-  touch "$log_dir/stack-postgres.log"; [ "$(id -u)" = 0 ] && chown postgres "$log_dir/stack-postgres.log"
-  as_pg "$bin/pg_ctl -D '$pg_data' -l '$log_dir/stack-postgres.log' -w -o \"-p $LEDGER_STACK_PG_PORT -k /tmp -c listen_addresses=127.0.0.1\" start" >/dev/null \
-    || { tail -n 20 "$log_dir/stack-postgres.log" >&2; die "the stack's PostgreSQL did not start"; }
+  pg_cluster_start stack "$LEDGER_STACK_PG_PORT"
   for db in ledger_indexer gateway_state; do
-    as_pg "$bin/psql -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='$db'\"" | grep -q 1 \
-      || as_pg "$bin/createdb -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres $db"
+    pg_as_owner "$bin/psql -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='$db'\"" | grep -q 1 \
+      || pg_as_owner "$bin/createdb -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres $db"
   done
 }
 
-stop_postgres() {
-  [ -f "$pg_data/postmaster.pid" ] || return 0
-  local bin; bin=$(pg_bin)
-  log "stopping the stack's PostgreSQL"
-  as_pg "$bin/pg_ctl -D '$pg_data' -m fast -w stop" >/dev/null 2>&1 || true
-}
+stop_postgres() { pg_cluster_stop stack; }
 
 # --- one-time material: JWT secret, device keys, ingest's Fabric identity -------------------------
 prepare() {
@@ -199,7 +177,7 @@ cmd_status() {
       printf '%-10s stopped\n' "$s"; rc=1
     fi
   done
-  if [ -f "$pg_data/postmaster.pid" ]; then printf '%-10s running  127.0.0.1:%s (%s)\n' postgres "$LEDGER_STACK_PG_PORT" "$pg_data"; fi
+  if pg_cluster_running stack; then printf '%-10s running  127.0.0.1:%s (%s)\n' postgres "$LEDGER_STACK_PG_PORT" "$(pg_cluster_data stack)"; fi
   return $rc
 }
 

@@ -7,6 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
+# shellcheck source=scripts/pg-cluster.sh
+source "$here/pg-cluster.sh"
 cd "$repo_root"
 : "${LEDGER_START_DEMO:=1}"
 
@@ -62,7 +64,7 @@ fi
 stack_db="PGlite ($LEDGER_RUN_DIR/indexer-pglite)"
 [ "${LEDGER_STACK_DATABASE:-pglite}" = postgres ] && stack_db="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
 gateway_state=""
-[ -f "$LEDGER_RUN_DIR/stack/postgres/postmaster.pid" ] && gateway_state="; its idempotency records in PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
+pg_cluster_running stack && gateway_state="; its idempotency records in PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
 cat >&2 <<INFO
 
 ──────── compliance ledger is up ────────

@@ -6,6 +6,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
+# shellcheck source=scripts/pg-cluster.sh
+source "$here/pg-cluster.sh"
 cd "$repo_root"
 t0=$(date +%s)
 
@@ -38,7 +40,7 @@ else
 fi
 
 # 3. PostgreSQL and Mosquitto (the real servers; the embedded ones are tested too).
-if [ ! -f "$pid_dir/mosquitto.pid" ] || [ ! -f "$LEDGER_RUN_DIR/services/postgres/postmaster.pid" ]; then started_services=1; fi
+if [ ! -f "$pid_dir/mosquitto.pid" ] || ! pg_cluster_running tests; then started_services=1; fi
 svc_env=$(bash "$here/services.sh" start) || die "could not start PostgreSQL and Mosquitto"
 while IFS= read -r line; do [ -n "$line" ] && export "${line?}"; done <<<"$svc_env"
 
