@@ -305,7 +305,7 @@ async function main(): Promise<number> {
     permitNo,
     operationType: 'hot_work',
     level: '2',
-    location: { siteId, zoneId, coordinates: { x: 12, y: 34 }, fireExplosionZone: false },
+    location: { siteId, zoneId, coordinates: { x: 12, y: 34 }, fireExplosionZone: false, outdoor: true },
     workUnit,
     description: 'Weld a support bracket on the tank farm pipe rack',
     plannedStart: iso(applyAt - 60_000),

@@ -1,6 +1,6 @@
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
-import { alarmSuspendsPermits, responseMs } from './alarm-rules';
+import { alarmStopReason, responseMs } from './alarm-rules';
 import { assertSignedBy } from './alarm-signature';
 import { txTimeIso, txTimeMs } from './clock';
 import { loadDevice } from './device-contract';
@@ -14,8 +14,9 @@ import { emit, enter, guarded } from './tx';
 
 /**
  * Device-signed alarms. The signature is checked against the registered address before anything
- * is written, and a severe alarm suspends the active permits of its area in the same
- * transaction, so there is no window in which work continues on a recorded alarm.
+ * is written, and a severe alarm (or a wind alarm, for the outdoor work it stops) suspends the
+ * active permits of its area in the same transaction, so there is no window in which work
+ * continues on a recorded alarm.
  */
 @Info({ title: 'Alarms', description: 'Signed alarms from edge devices, automatic suspension, response and review' })
 export class AlarmContract extends LedgerContract {
@@ -41,13 +42,13 @@ export class AlarmContract extends LedgerContract {
       const at = txTimeIso(ctx);
       const policy = await loadPolicy(ctx);
       const suspended: PermitRecord[] = [];
-      if (alarmSuspendsPermits(a.grade, policy.alarmSuspendMaxGrade)) {
-        for (const p of await listLivePermits(ctx, a.siteId, a.areaId, now)) {
-          if (p.status !== 'active') continue;
-          const after = recordStep(ctx, { ...p, suspension: { reason: 'alarm', alarmId: a.alarmId, note: `${a.kind} grade ${a.grade}`, at } }, 'suspend', 'suspended', actor);
-          await savePermit(ctx, p.status, after);
-          suspended.push(after);
-        }
+      for (const p of await listLivePermits(ctx, a.siteId, a.areaId, now)) {
+        if (p.status !== 'active') continue;
+        const reason = alarmStopReason(a, p, policy.alarmSuspendMaxGrade);
+        if (reason === null) continue;
+        const after = recordStep(ctx, { ...p, suspension: { reason, alarmId: a.alarmId, note: `${a.kind} grade ${a.grade}`, at } }, 'suspend', 'suspended', actor);
+        await savePermit(ctx, p.status, after);
+        suspended.push(after);
       }
       const alarm: AlarmRecord = {
         docType: 'alarm',

@@ -13,13 +13,14 @@ import {
 } from '@compliance-ledger/schema';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { assertWorkersQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
+import { alarmStopReason } from './alarm-rules';
 import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestBeforeResuming } from './gas-test-rules';
 import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
-import { emitPermitEvent, listLivePermits, loadPermit, permitKey, recordStep, savePermit, severeOpenAlarms } from './permit-store';
+import { emitPermitEvent, listLivePermits, loadPermit, permitKey, openAlarms, recordStep, savePermit } from './permit-store';
 import { checkSignOff, currentStep } from './signoff-rules';
 import { findSimopsConflicts } from './simops';
 import { exists, getJson, key, KEYS, listByPartialKey, putJson } from './store';
@@ -111,6 +112,8 @@ export class PermitContract extends LedgerContract {
         requestedLevel: data.level,
         nightOrHoliday: data.nightOrHoliday,
         heightHazardFactors: data.heightHazardFactors,
+        workHeightMetres: data.workHeightMetres,
+        liftLoadTonnes: data.liftLoadTonnes,
         location: data.location,
         workUnit: data.workUnit,
         description: data.description,
@@ -278,10 +281,16 @@ export class PermitContract extends LedgerContract {
     });
   }
 
+  /** Work does not (re)start while an alarm that would stop it is open in its area. */
   private async assertNoSevereAlarm(ctx: Context, p: PermitRecord, maxGrade: number): Promise<void> {
-    const alarms = await severeOpenAlarms(ctx, p.location.siteId, p.location.zoneId, maxGrade);
-    if (alarms.length > 0) {
-      throw new RuleViolationError(`alarm(s) ${alarms.map((a) => a.alarmId).join(', ')} are open in this area; close them before work (re)starts`);
+    const stopping = (await openAlarms(ctx, p.location.siteId, p.location.zoneId)).filter((a) => alarmStopReason(a, p, maxGrade) !== null);
+    if (stopping.some((a) => alarmStopReason(a, p, maxGrade) === 'alarm')) {
+      throw new RuleViolationError(`alarm(s) ${stopping.map((a) => a.alarmId).join(', ')} are open in this area; close them before work (re)starts`);
+    }
+    if (stopping.length > 0) {
+      throw new RuleViolationError(
+        `wind alarm(s) ${stopping.map((a) => `${a.alarmId} (${a.kind})`).join(', ')} are open in this area and stop outdoor ${p.operationType.replace(/_/g, ' ')}; close them when the wind has dropped`,
+      );
     }
   }
 
@@ -306,7 +315,8 @@ export class PermitContract extends LedgerContract {
       if (suspension.alarmId !== null) {
         const alarm = await getJson<AlarmRecord>(ctx, key(ctx, KEYS.alarm, [suspension.alarmId]));
         if (alarm?.status !== 'closed') throw new InvalidStateError(`suspended by alarm ${suspension.alarmId}; close the alarm before resuming`);
-        byGasAlarm ||= alarm.deviceKind === 'sensor';
+        // A sensor's alarm is about the atmosphere unless it was the wind that stopped the work.
+        byGasAlarm ||= alarm.deviceKind === 'sensor' && suspension.reason !== 'weather';
       }
       const policy = await loadPolicy(ctx);
       await this.assertNoSevereAlarm(ctx, p, policy.alarmSuspendMaxGrade);

@@ -64,15 +64,15 @@ export async function listLivePermits(ctx: Context, siteId: string, zoneId: stri
   return out;
 }
 
-/** Open alarms of an area that are at least as severe as the suspension grade. */
-export async function severeOpenAlarms(ctx: Context, siteId: string, areaId: string, suspendMaxGrade: number): Promise<AlarmRecord[]> {
+/** Open (not yet closed) alarms of an area. */
+export async function openAlarms(ctx: Context, siteId: string, areaId: string): Promise<AlarmRecord[]> {
   const entries = await listByPartialKey<unknown>(ctx, KEYS.openAlarm, [siteId, areaId]);
   const out: AlarmRecord[] = [];
   for (const e of entries) {
     const alarmId = e.attributes[2];
     if (alarmId === undefined) continue;
     const a = await getJson<AlarmRecord>(ctx, key(ctx, KEYS.alarm, [alarmId]));
-    if (a !== undefined && a.status !== 'closed' && a.grade <= suspendMaxGrade) out.push(a);
+    if (a !== undefined && a.status !== 'closed') out.push(a);
   }
   return out;
 }

@@ -21,7 +21,7 @@ function permit(permitNo: string, status: string, steps: number) {
   }));
   return {
     docType: 'permit', permitNo, operationType: 'hot_work', level: '1', requestedLevel: '1', nightOrHoliday: false,
-    location: { siteId: 'S1', zoneId: 'Z1', coordinates: null, fireExplosionZone: true, dikeId: null, pipelineId: null },
+    location: { siteId: 'S1', zoneId: 'Z1', coordinates: null, fireExplosionZone: true, outdoor: true, dikeId: null, pipelineId: null },
     workUnit: 'maintenance', description: 'd', plannedStart: '2026-11-30T10:00:00Z', plannedEnd: '2026-11-30T18:00:00Z',
     workers: [], personInChargeId: 'w1', guardianId: 'w2', hazards: [], measures: [], activities: [], relatedPermitNos: [], servesPermitNo: null,
     templateVersion: 1, template: {}, status, confirmations: [],

@@ -49,6 +49,51 @@ export const OPERATION_LEVELS: Record<OperationType, readonly string[]> = {
   road_breaking: ['single'],
 };
 
+/**
+ * GB 30871 classes work at height by the height of the work surface: I 2–5 m, II over 5 to 15 m,
+ * III over 15 to 30 m, IV over 30 m. Below 2 m it is not work at height and needs no such permit.
+ */
+export const WORK_AT_HEIGHT_FLOOR_METRES = 2;
+export function heightClassFor(metres: number): 'I' | 'II' | 'III' | 'IV' | null {
+  if (metres < WORK_AT_HEIGHT_FLOOR_METRES) return null;
+  if (metres <= 5) return 'I';
+  if (metres <= 15) return 'II';
+  if (metres <= 30) return 'III';
+  return 'IV';
+}
+
+/**
+ * GB 30871 lifting levels by the load's mass: 1 over 100 t, 2 from 40 to 100 t, 3 under 40 t.
+ * Under 10 t no permit is issued: the lift is covered by a risk analysis only.
+ */
+export const LIFTING_PERMIT_FLOOR_TONNES = 10;
+export function liftingLevelFor(tonnes: number): '1' | '2' | '3' | null {
+  if (tonnes < LIFTING_PERMIT_FLOOR_TONNES) return null;
+  if (tonnes > 100) return '1';
+  if (tonnes >= 40) return '2';
+  return '3';
+}
+
+/**
+ * Outdoor work stops in strong wind: hot work and work at height at Beaufort force 5 (≥ 8.0 m/s),
+ * lifting at force 6 (≥ 10.8 m/s). Ingest raises these alarm kinds from anemometer readings; the
+ * chaincode suspends the outdoor permits they stop and refuses to start or resume them while such
+ * an alarm is open in the area.
+ */
+export const WIND_FORCE_5_MS = 8.0;
+export const WIND_FORCE_6_MS = 10.8;
+export const ALARM_KIND_WIND_FORCE_5 = 'wind_at_or_above_force_5';
+export const ALARM_KIND_WIND_FORCE_6 = 'wind_at_or_above_force_6';
+/** Operations that need `location.outdoor` declared, because wind stops them when outdoors. */
+export const WIND_SENSITIVE_OPERATIONS: readonly OperationType[] = ['hot_work', 'work_at_height', 'lifting'];
+
+/** Whether an open alarm of this kind stops this operation (outdoors). */
+export function windStopsOperation(alarmKind: string, operationType: OperationType): boolean {
+  if (alarmKind === ALARM_KIND_WIND_FORCE_6) return WIND_SENSITIVE_OPERATIONS.includes(operationType);
+  if (alarmKind === ALARM_KIND_WIND_FORCE_5) return operationType === 'hot_work' || operationType === 'work_at_height';
+  return false;
+}
+
 export const PERMIT_STATUSES = [
   'applied',
   'risk_assessed',

@@ -4,11 +4,17 @@ import {
   DETECTION_VERDICTS,
   DEVICE_KINDS,
   EVIDENCE_STEPS,
+  heightClassFor,
   LEL_CLASSES,
+  LIFTING_PERMIT_FLOOR_TONNES,
+  liftingLevelFor,
   OPERATION_TYPES,
   SIMOPS_ACTIVITIES,
   SUSPENSION_REASONS,
+  WIND_SENSITIVE_OPERATIONS,
+  WORK_AT_HEIGHT_FLOOR_METRES,
   WORKER_STATUSES,
+  type OperationType,
 } from './domain';
 import { ROLES } from './organizations';
 
@@ -111,6 +117,37 @@ export type PublishPolicyInput = z.infer<typeof publishPolicyInput>;
 
 export const permitRefInput = z.strictObject({ permitNo: permitNoSchema });
 
+/**
+ * The measures that decide a level must agree with it (GB 30871): the height for work at height,
+ * the load for lifting (and no permit under 10 t). Outdoor or not must be declared where wind
+ * stops the work. Only the type's own measure may be given, so nothing is recorded that no rule reads.
+ */
+function checkOperationMeasures(
+  p: { operationType: OperationType; level: string; workHeightMetres: number | null; liftLoadTonnes: number | null; location: { outdoor: boolean | null } },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (p.operationType === 'work_at_height') {
+    if (p.workHeightMetres === null) issue(['workHeightMetres'], 'work at height needs workHeightMetres, the height of the work surface in metres');
+    else {
+      const cls = heightClassFor(p.workHeightMetres);
+      if (cls === null) issue(['workHeightMetres'], `below ${WORK_AT_HEIGHT_FLOOR_METRES} m is not work at height; no work-at-height permit is needed`);
+      else if (cls !== p.level) issue(['level'], `${p.workHeightMetres} m is class ${cls}, not ${p.level}; apply for class ${cls} (hazard factors raise it by themselves)`);
+    }
+  } else if (p.workHeightMetres !== null) issue(['workHeightMetres'], 'workHeightMetres is only for work at height');
+  if (p.operationType === 'lifting') {
+    if (p.liftLoadTonnes === null) issue(['liftLoadTonnes'], 'lifting needs liftLoadTonnes, the mass of the load in tonnes');
+    else {
+      const lvl = liftingLevelFor(p.liftLoadTonnes);
+      if (lvl === null) issue(['liftLoadTonnes'], `a lift under ${LIFTING_PERMIT_FLOOR_TONNES} t needs no lifting permit, only a risk analysis`);
+      else if (lvl !== p.level) issue(['level'], `${p.liftLoadTonnes} t is lifting level ${lvl}, not ${p.level}; apply for level ${lvl}`);
+    }
+  } else if (p.liftLoadTonnes !== null) issue(['liftLoadTonnes'], 'liftLoadTonnes is only for lifting');
+  if (WIND_SENSITIVE_OPERATIONS.includes(p.operationType) && p.location.outdoor === null) {
+    issue(['location', 'outdoor'], `say whether the ${p.operationType.replace(/_/g, ' ')} is outdoors (location.outdoor): strong wind stops outdoor work`);
+  }
+}
+
 export const applyPermitInput = z
   .strictObject({
     permitNo: permitNoSchema,
@@ -119,11 +156,17 @@ export const applyPermitInput = z
     nightOrHoliday: z.boolean().default(false),
     /** Work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher. */
     heightHazardFactors: z.boolean().default(false),
+    /** Work at height: height of the work surface in metres; it must fall in the requested class. */
+    workHeightMetres: z.number().finite().min(0).max(1000).nullable().default(null),
+    /** Lifting: mass of the load in tonnes; it must fall in the requested level, and be ≥ 10 t. */
+    liftLoadTonnes: z.number().finite().min(0).max(100_000).nullable().default(null),
     location: z.strictObject({
       siteId: idSchema,
       zoneId: idSchema,
       coordinates: z.strictObject({ x: z.number().finite(), y: z.number().finite() }).nullable().default(null),
       fireExplosionZone: z.boolean(),
+      /** Required for hot work, work at height and lifting: outdoors, strong wind stops them. */
+      outdoor: z.boolean().nullable().default(null),
       dikeId: idSchema.nullable().default(null),
       pipelineId: idSchema.nullable().default(null),
     }),
@@ -147,7 +190,8 @@ export const applyPermitInput = z
   .refine((p) => new Set(p.measures.map((m) => m.measureId)).size === p.measures.length, {
     message: 'measureId values must be unique',
     path: ['measures'],
-  });
+  })
+  .superRefine(checkOperationMeasures);
 export type ApplyPermitInput = z.infer<typeof applyPermitInput>;
 
 export const assessRiskInput = z.strictObject({

@@ -116,6 +116,8 @@ export interface PermitLocation {
   /** Site grid coordinates in metres. */
   coordinates: { x: number; y: number } | null;
   fireExplosionZone: boolean;
+  /** Declared for hot work, work at height and lifting (null elsewhere): outdoors, wind stops them. */
+  outdoor: boolean | null;
   dikeId: string | null;
   pipelineId: string | null;
 }
@@ -182,6 +184,10 @@ export interface PermitRecord {
   requestedLevel: string;
   nightOrHoliday: boolean;
   heightHazardFactors: boolean;
+  /** Work at height only: the height that decided the class. */
+  workHeightMetres: number | null;
+  /** Lifting only: the load that decided the level. */
+  liftLoadTonnes: number | null;
   location: PermitLocation;
   workUnit: string;
   description: string;

@@ -41,7 +41,7 @@ describe('schema: inputs', () => {
   it('applies defaults and refuses unknown fields', () => {
     const base = {
       permitNo: 'P-1', operationType: 'hot_work', level: '2',
-      location: { siteId: 's', zoneId: 'z', fireExplosionZone: false },
+      location: { siteId: 's', zoneId: 'z', fireExplosionZone: false, outdoor: true },
       workUnit: 'u', description: 'd', plannedStart: '2026-01-01T08:00:00Z', plannedEnd: '2026-01-01T10:00:00Z',
       workers: ['a'.repeat(64)], personInChargeId: 'b'.repeat(64), guardianId: 'c'.repeat(64),
       hazards: [{ hazardId: 'h', description: 'x' }], measures: [{ measureId: 'm', description: 'y' }],

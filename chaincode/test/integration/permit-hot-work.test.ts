@@ -98,7 +98,7 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
         permitNo,
         operationType: 'hot_work',
         level: 'special',
-        location: { siteId: site, zoneId: zone, coordinates: { x: 120, y: 40 }, fireExplosionZone: true, dikeId: 'dike-2' },
+        location: { siteId: site, zoneId: zone, coordinates: { x: 120, y: 40 }, fireExplosionZone: true, outdoor: true, dikeId: 'dike-2' },
         workUnit: 'tank-farm-unit',
         description: 'Weld a patch on the running transfer line inside dike 2',
         plannedStart: iso(start),

@@ -43,7 +43,7 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
       permitNo,
       operationType: 'hot_work',
       level: '2',
-      location: { siteId: site, zoneId: zone, coordinates: { x, y: 0 }, fireExplosionZone: false },
+      location: { siteId: site, zoneId: zone, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true },
       workUnit,
       description: 'Weld a support bracket',
       plannedStart: iso(start),

@@ -100,7 +100,7 @@ export function application(permitNo: string, o: Record<string, unknown> = {}) {
     permitNo,
     operationType: 'hot_work',
     level: '2',
-    location: { siteId: SITE, zoneId: ZONE, coordinates: { x: 0, y: 0 }, fireExplosionZone: false },
+    location: { siteId: SITE, zoneId: ZONE, coordinates: { x: 0, y: 0 }, fireExplosionZone: false, outdoor: true },
     workUnit: WORK_UNIT,
     description: 'Weld a support bracket on pipe rack 3',
     plannedStart: iso(T0 + HOUR),

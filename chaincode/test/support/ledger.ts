@@ -258,7 +258,7 @@ export function confinedSpaceApplication(
     permitNo: crew.permitNo,
     operationType: 'confined_space',
     level: 'single',
-    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false },
+    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false, outdoor: true },
     workUnit: crew.workUnit,
     description: work.description,
     plannedStart: iso(start),

@@ -98,11 +98,41 @@ describe('alarms: automatic suspension', () => {
     const { version: _v, publishedAt: _a, publishedBy: _b, ...rest } = policy;
     await h.ok('template', 'PublishPolicy', who.regulator, { ...rest, alarmSuspendMaxGrade: 3 });
     await h.ok('device', 'Register', who.admin, { deviceId: 'cam-c', siteId: SITE, areaId: 'zone-c', address: CAMERA_KEY.address, kind: 'camera' });
-    await toActive(h, 'AL-3C', { location: { siteId: SITE, zoneId: 'zone-c', coordinates: { x: 900, y: 0 }, fireExplosionZone: false } });
+    await toActive(h, 'AL-3C', { location: { siteId: SITE, zoneId: 'zone-c', coordinates: { x: 900, y: 0 }, fireExplosionZone: false, outdoor: true } });
     const r = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'c3', deviceId: 'cam-c', areaId: 'zone-c', grade: 3 }));
     expect(r.suspendedPermitNos).to.deep.equal(['AL-3C']);
     const r4 = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'c4', deviceId: 'cam-c', areaId: 'zone-c', grade: 4 }));
     expect(r4.suspendedPermitNos).to.deep.equal([]);
+  });
+
+  it('a wind alarm suspends outdoor hot work but not indoor work, holds outdoor starts until closed, and needs no gas re-test', async () => {
+    const h = fresh();
+    await seed(h);
+    const here = (outdoor: boolean, x: number) => ({ location: { siteId: SITE, zoneId: ZONE, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor } });
+    await toActive(h, 'W-OUT', here(true, 0));
+    await toActive(h, 'W-IN', here(false, 5));
+    await toSignedOff(h, 'W-NEXT', here(true, 10));
+    await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'W-NEXT' });
+    await h.ok('permit', 'Brief', who.pic, { permitNo: 'W-NEXT', briefedWorkerIds: [W1, W2] });
+    await gateAll(h, 'W-NEXT');
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('W-NEXT', {}, h.now));
+
+    // grade III is below the default suspension grade: only the wind rule acts
+    const wind = await alarmInput({ alarmId: 'wind-1', deviceId: 'gas-1', grade: 3, kind: 'wind_at_or_above_force_5' }, SENSOR_KEY);
+    const rec = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, wind);
+    expect(rec.suspendedPermitNos).to.deep.equal(['W-OUT']);
+    const out = await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'W-OUT' });
+    expect(out.suspension).to.include({ reason: 'weather', alarmId: 'wind-1' });
+    expect((await h.read<PermitRecord>('permit', 'Get', who.pic, { permitNo: 'W-IN' })).status).to.equal('active');
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'W-NEXT' })).to.contain('wind alarm(s) wind-1');
+    await h.fails('INVALID_STATE', 'permit', 'Resume', who.pic, { permitNo: 'W-OUT' });
+
+    h.now += 10 * MIN;
+    await h.ok('alarm', 'Acknowledge', who.safety1, { alarmId: 'wind-1' });
+    await h.ok('alarm', 'Close', who.safety1, { alarmId: 'wind-1', note: 'Wind below force 5 for 10 min' });
+    // a short weather stop needs no new gas test, unlike a gas alarm from the same sensor
+    expect((await h.ok<PermitRecord>('permit', 'Resume', who.pic, { permitNo: 'W-OUT' })).status).to.equal('active');
+    expect((await h.ok<PermitRecord>('permit', 'Activate', who.pic, { permitNo: 'W-NEXT' })).status).to.equal('active');
   });
 
   it('only permits of the alarm area are suspended, only active ones, and others cannot start meanwhile', async () => {
@@ -110,7 +140,7 @@ describe('alarms: automatic suspension', () => {
     await seed(h);
     await h.ok('device', 'Register', who.admin, { deviceId: 'cam-b', siteId: SITE, areaId: 'zone-b', address: CAMERA_KEY.address, kind: 'camera' });
     await toActive(h, 'AL-A');
-    await toActive(h, 'AL-B', { location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x: 200, y: 0 }, fireExplosionZone: false } });
+    await toActive(h, 'AL-B', { location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x: 200, y: 0 }, fireExplosionZone: false, outdoor: true } });
     await toSignedOff(h, 'AL-C');
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'AL-C' });
     const rec = await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'b-1', deviceId: 'cam-b', areaId: 'zone-b', grade: 1 }));

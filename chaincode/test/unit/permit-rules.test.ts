@@ -54,9 +54,50 @@ describe('permit rules at application', () => {
     const h = fresh();
     await seed(h);
     for (const w of [W1, W2]) await h.ok('credential', 'AddCertificate', who.officer, certificate(`cert-h-${w.slice(0, 4)}`, w, 'work_at_height'));
-    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('WH-1', { operationType: 'work_at_height', level: 'I', heightHazardFactors: true }));
+    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('WH-1', { operationType: 'work_at_height', level: 'I', workHeightMetres: 4, heightHazardFactors: true }));
     expect([p.requestedLevel, p.level]).to.deep.equal(['I', 'II']);
     expect(p.template.signOffSteps[0]?.department).to.equal('specialist');
+  });
+  it('work at height: the class follows the height at the GB 30871 boundaries (2, 5, 15, 30 m)', async () => {
+    const h = fresh();
+    await seed(h);
+    for (const w of [W1, W2]) await h.ok('credential', 'AddCertificate', who.officer, certificate(`cert-hb-${w.slice(0, 4)}`, w, 'work_at_height'));
+    const height = (no: string, level: string, workHeightMetres: number | null) => application(no, { operationType: 'work_at_height', level, workHeightMetres });
+    const cases: [number, string][] = [[2, 'I'], [5, 'I'], [5.01, 'II'], [15, 'II'], [15.01, 'III'], [30, 'III'], [30.01, 'IV']];
+    for (const [i, [m, cls]] of cases.entries()) {
+      const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, height(`HB-${i}`, cls, m));
+      expect([p.level, p.workHeightMetres]).to.deep.equal([cls, m]);
+    }
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, height('HB-low', 'I', 1.99))).to.contain('below 2 m is not work at height');
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, height('HB-wrong', 'I', 5.01))).to.contain('5.01 m is class II, not I');
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, height('HB-none', 'I', null))).to.contain('needs workHeightMetres');
+  });
+  it('lifting: no permit under 10 t; the level follows the load (40 t and 100 t boundaries)', async () => {
+    const h = fresh();
+    await seed(h);
+    for (const w of [W1, W2]) await h.ok('credential', 'AddCertificate', who.officer, certificate(`cert-l-${w.slice(0, 4)}`, w, 'lifting_equipment'));
+    const lift = (no: string, level: string, liftLoadTonnes: number | null) => application(no, { operationType: 'lifting', level, liftLoadTonnes });
+    const cases: [number, string][] = [[10, '3'], [39.9, '3'], [40, '2'], [100, '2'], [100.1, '1']];
+    for (const [i, [t, lvl]] of cases.entries()) {
+      const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, lift(`LB-${i}`, lvl, t));
+      expect([p.level, p.liftLoadTonnes]).to.deep.equal([lvl, t]);
+    }
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, lift('LB-9', '3', 9.99))).to.contain('under 10 t needs no lifting permit');
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, lift('LB-wrong', '3', 40))).to.contain('40 t is lifting level 2, not 3');
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, lift('LB-none', '3', null))).to.contain('needs liftLoadTonnes');
+    // A measure that no rule of this operation reads is refused rather than stored.
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, application('LB-hot', { liftLoadTonnes: 12 }))).to.contain('only for lifting');
+    expect((await h.read<PermitRecord>('permit', 'Get', who.applicant, { permitNo: 'LB-0' })).liftLoadTonnes).to.equal(10);
+    await h.fails('NOT_FOUND', 'permit', 'Get', who.applicant, { permitNo: 'LB-9' });
+  });
+  it('hot work, work at height and lifting must say whether they are outdoors; other operations need not', async () => {
+    const h = fresh();
+    await seed(h);
+    const base = application('OUT-1');
+    const indoorUnknown = { ...base, location: { ...base.location, outdoor: null } };
+    expect(await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, indoorUnknown)).to.contain('location.outdoor');
+    const confined = application('OUT-2', { operationType: 'confined_space', level: 'single' });
+    await h.ok('permit', 'Apply', who.applicant, { ...confined, location: { ...confined.location, outdoor: null } });
   });
   it('the guardian cannot be a worker', async () => {
     const h = fresh();
@@ -337,7 +378,7 @@ describe('permit rules: SIMOPS at issue', () => {
       // a blind-plate job that releases flammable gas, issued first
       await h.ok('permit', 'Apply', who.applicant, application('BP-1', {
         operationType: 'blind_plate', level: 'single', workers: [W1], activities: ['flammable_gas_release'],
-        location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x, y: 0 }, fireExplosionZone: false, pipelineId: 'L-7' },
+        location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true, pipelineId: 'L-7' },
       }));
       await h.ok('permit', 'AssessRisk', who.pic, confirmAll('BP-1'));
       await h.ok('permit', 'SignOff', who.approverUnit, { permitNo: 'BP-1', stepId: 'approval', atSite: true });
@@ -373,7 +414,7 @@ describe('permit rules: related and served permits', () => {
     await h.ok('permit', 'Apply', who.applicant, application('HW-X', { workers: [W2] }));
     await h.ok('permit', 'Apply', who.applicant, application('TE-X', {
       operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'HW-X',
-      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false },
+      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false, outdoor: true },
     }));
     await h.ok('permit', 'AssessRisk', who.pic, confirmAll('TE-X'));
     await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), { permitNo: 'TE-X', stepId: 'approval', atSite: true });
@@ -394,7 +435,7 @@ describe('permit rules: temporary electricity serves another permit', () => {
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'HW-E' });
     await h.ok('permit', 'Apply', who.applicant, application('TE-1', {
       operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'HW-E', plannedEnd: iso(T0 + 5 * DAY),
-      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false },
+      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false, outdoor: true },
     }));
     await h.ok('permit', 'AssessRisk', who.pic, confirmAll('TE-1'));
     await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), { permitNo: 'TE-1', stepId: 'approval', atSite: true });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { CertificateRecord, GasTestRule, GateCheckRecord, PermitRecord, SimopsRule } from '@compliance-ledger/schema';
-import { alarmSuspendsPermits, responseMs } from '../../src/alarm-rules';
+import { alarmStopReason, alarmSuspendsPermits, responseMs } from '../../src/alarm-rules';
 import { addYearsMs, certificateAlerts, certificateConditionAt, certificateTermsProblem, nextReviewProblem, reviewWindowProblem, workerCertificateProblems } from '../../src/certificate-rules';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, isFreshPass, monitoringDueAt, needsRetestAfterInterruption } from '../../src/gas-test-rules';
 import { gateCheckPassed, workersWithoutRecentPass } from '../../src/gate-rules';
@@ -272,7 +272,7 @@ describe('rules: SIMOPS', () => {
     permitNo: no,
     operationType: o.operationType ?? 'hot_work',
     activities: o.activities ?? [],
-    location: { siteId: 's', zoneId: 'z1', coordinates: { x: 0, y: 0 }, fireExplosionZone: false, dikeId: null, pipelineId: null, ...o.loc },
+    location: { siteId: 's', zoneId: 'z1', coordinates: { x: 0, y: 0 }, fireExplosionZone: false, outdoor: true, dikeId: null, pipelineId: null, ...o.loc },
   });
   const rules: SimopsRule[] = DEFAULT_POLICY.simopsRules;
   const rule = (id: string) => rules.find((r) => r.ruleId === id) as SimopsRule;
@@ -300,7 +300,7 @@ describe('rules: SIMOPS', () => {
     expect(findSimopsConflicts(hotDike, [drain('dike-2')], rules)).to.have.length(0);
   });
   it('blind plate within 30 m only in a fire/explosion zone; two blind plates on one pipeline', () => {
-    const bp = (fire: boolean) => p('B', { operationType: 'blind_plate', loc: { zoneId: 'z2', coordinates: { x: 20, y: 0 }, fireExplosionZone: fire } });
+    const bp = (fire: boolean) => p('B', { operationType: 'blind_plate', loc: { zoneId: 'z2', coordinates: { x: 20, y: 0 }, fireExplosionZone: fire, outdoor: true } });
     expect(findSimopsConflicts(hot, [bp(true)], rules)).to.have.length(1);
     expect(findSimopsConflicts(hot, [bp(false)], rules)).to.have.length(0);
     const line = (no: string, pipe: string) => p(no, { operationType: 'blind_plate', loc: { zoneId: no, coordinates: null, pipelineId: pipe } });
@@ -318,6 +318,19 @@ describe('rules: alarms, state machine, canonical JSON', () => {
   it('grade 1 is the most severe: with threshold 2, grades 1 and 2 suspend, 3 and 4 do not', () => {
     expect([1, 2, 3, 4].map((g) => alarmSuspendsPermits(g, 2))).to.deep.equal([true, true, false, false]);
     expect(responseMs(iso(T), T + 38_000)).to.equal(38_000);
+  });
+  it('wind stops outdoor hot work and work at height at force 5, outdoor lifting only at force 6, indoor work never', () => {
+    const permit = (operationType: PermitRecord['operationType'], outdoor: boolean | null) =>
+      ({ operationType, location: { siteId: 's', zoneId: 'z', coordinates: null, fireExplosionZone: false, outdoor, dikeId: null, pipelineId: null } }) as const;
+    const f5 = { grade: 3, kind: 'wind_at_or_above_force_5' };
+    const f6 = { grade: 3, kind: 'wind_at_or_above_force_6' };
+    const stop = (a: { grade: number; kind: string }, op: PermitRecord['operationType'], outdoor: boolean | null) => alarmStopReason(a, permit(op, outdoor), 2);
+    expect([stop(f5, 'hot_work', true), stop(f5, 'work_at_height', true), stop(f5, 'lifting', true)]).to.deep.equal(['weather', 'weather', null]);
+    expect([stop(f6, 'hot_work', true), stop(f6, 'work_at_height', true), stop(f6, 'lifting', true)]).to.deep.equal(['weather', 'weather', 'weather']);
+    expect([stop(f6, 'hot_work', false), stop(f6, 'confined_space', true), stop(f6, 'excavation', null)]).to.deep.equal([null, null, null]);
+    // a severe wind alarm stops everything in the area, as any severe alarm does
+    expect(stop({ ...f5, grade: 2 }, 'confined_space', false)).to.equal('alarm');
+    expect(stop({ grade: 3, kind: 'risk_score' }, 'hot_work', true)).to.equal(null);
   });
   it('every non-apply action has a from-list; terminal states allow nothing but reads', () => {
     for (const status of ['closed', 'rejected', 'cancelled', 'revoked', 'expired'] as const) {

@@ -90,7 +90,7 @@ export function applyBody(c: Cast, permitNo: string): Record<string, unknown> {
     permitNo,
     operationType: 'hot_work',
     level: '2',
-    location: { siteId: c.siteId, zoneId: 'zone-1', coordinates: { x: 10, y: 20 }, fireExplosionZone: false },
+    location: { siteId: c.siteId, zoneId: 'zone-1', coordinates: { x: 10, y: 20 }, fireExplosionZone: false, outdoor: true },
     workUnit: c.workUnit,
     description: 'Weld a support bracket on pipe rack 3',
     plannedStart: iso(now - 60_000),

@@ -351,7 +351,7 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
       permitNo,
       operationType: 'hot_work',
       level: '2',
-      location: { siteId, zoneId, coordinates: { x: 0, y: 0 }, fireExplosionZone: false },
+      location: { siteId, zoneId, coordinates: { x: 0, y: 0 }, fireExplosionZone: false, outdoor: true },
       workUnit: cast.workUnit,
       description: 'Weld a support bracket on the tank farm pipe rack',
       plannedStart: iso(now - 60_000),
