@@ -1,4 +1,12 @@
-import { ALARM_GRADES, type AlarmGrade } from '@compliance-ledger/schema';
+import {
+  ALARM_GRADES,
+  ALARM_KIND_WIND_FORCE_5,
+  ALARM_KIND_WIND_FORCE_6,
+  WIND_FORCE_5_MS,
+  WIND_FORCE_6_MS,
+  windStopsOperation,
+  type AlarmGrade,
+} from '@compliance-ledger/schema';
 import type { AreaSnapshot } from './area-state.js';
 import { criterionRatio } from './gas-criterion.js';
 import type { StandardMessage } from './message.js';
@@ -39,7 +47,7 @@ export function gradeForScore(score: number, thresholds: GradingRules['gradeThre
  * Rules that no score can override. Flammable gas above the permit criterion is always grade I,
  * even far below the detector's own alarm set-point (an alarm is not a gas-test pass, and no
  * alarm is not one either). Oxygen and toxic gases are grade I where people are inside a
- * confined space, grade II elsewhere.
+ * confined space, grade II elsewhere. Strong wind where outdoor work may be under way: see windAlarmKind.
  */
 export function hardRuleAlarms(snapshot: AreaSnapshot, rules: GradingRules): AlarmCandidate[] {
   const r = snapshot.reading;
@@ -53,7 +61,21 @@ export function hardRuleAlarms(snapshot: AreaSnapshot, rules: GradingRules): Ala
   }
   if (r.h2sPpm > rules.h2sLimitPpm) out.push({ kind: KIND_H2S, grade: confined ? 1 : 2, basis: 'rule' });
   if (r.coPpm > rules.coLimitPpm) out.push({ kind: KIND_CO, grade: confined ? 1 : 2, basis: 'rule' });
+  const wind = windAlarmKind(r.windMs, snapshot.permitTypes);
+  if (wind !== null) out.push({ kind: wind, grade: 3, basis: 'rule' });
   return out;
+}
+
+/**
+ * Strong wind is raised only where it stops some live permit's type (outdoors; whether the work
+ * is outdoors is on the permit, so the chaincode decides which permits it stops). Grade III: a
+ * stop condition, not an emergency, so it does not suspend the area's other work.
+ */
+export function windAlarmKind(windMs: number, permitTypes: AreaSnapshot['permitTypes']): string | null {
+  const stops = (kind: string) => permitTypes.some((t) => windStopsOperation(kind, t));
+  if (windMs >= WIND_FORCE_6_MS && stops(ALARM_KIND_WIND_FORCE_6)) return ALARM_KIND_WIND_FORCE_6;
+  if (windMs >= WIND_FORCE_5_MS && stops(ALARM_KIND_WIND_FORCE_5)) return ALARM_KIND_WIND_FORCE_5;
+  return null;
 }
 
 /**

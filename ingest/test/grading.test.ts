@@ -44,6 +44,24 @@ describe('grading', () => {
     });
   });
 
+  describe('wind: GB 30871 stops outdoor hot work and height at force 5, lifting at force 6', () => {
+    const F5 = 'wind_at_or_above_force_5';
+    const F6 = 'wind_at_or_above_force_6';
+    it('force 5 starts at 8.0 m/s and force 6 at 10.8 m/s, for the permit types they stop', () => {
+      expect(kinds(snapshot({ windMs: 7.99 }, ['hot_work']))).to.deep.equal([]);
+      expect(kinds(snapshot({ windMs: 8.0 }, ['hot_work']))).to.deep.equal([`${F5}:3`]);
+      expect(kinds(snapshot({ windMs: 10.79 }, ['work_at_height']))).to.deep.equal([`${F5}:3`]);
+      expect(kinds(snapshot({ windMs: 10.8 }, ['hot_work']))).to.deep.equal([`${F6}:3`]);
+      // lifting carries on in force 5 and stops at force 6
+      expect(kinds(snapshot({ windMs: 10.79 }, ['lifting']))).to.deep.equal([]);
+      expect(kinds(snapshot({ windMs: 10.8 }, ['lifting']))).to.deep.equal([`${F6}:3`]);
+    });
+    it('no wind alarm where no live permit is of a type that wind stops', () => {
+      expect(kinds(snapshot({ windMs: 20 }, ['confined_space', 'excavation']))).to.deep.equal([]);
+      expect(kinds(snapshot({ windMs: 20 }))).to.deep.equal([]);
+    });
+  });
+
   describe('flammable gas: the permit criterion is by volume', () => {
     it('LEL ≥ 4 % allows 0.5 % by volume, LEL < 4 % only 0.2 %', () => {
       expect(permitCriterionVolPct(4)).to.equal(0.5);
