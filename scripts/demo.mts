@@ -256,12 +256,17 @@ async function main(): Promise<number> {
   item('(the first request of each user enrols it at its org\'s Fabric CA with ledger.role in the certificate)');
   for (const [label, w] of Object.entries(people)) await register(as.credentialOfficer, `worker ${label} ${w.slice(0, 8)}…`, '/v1/workers', { workerId: w });
   const now = Date.now();
-  for (const [label, w] of [['welder', people.welder], ['helper', people.helper]] as const) {
-    await register(as.credentialOfficer, `welding certificate of the ${label}`, '/v1/certificates', {
+  const certificates = [
+    ['welder', people.welder, 'welding_cutting', '熔化焊接与热切割作业', 'welding certificate'],
+    ['helper', people.helper, 'welding_cutting', '熔化焊接与热切割作业', 'welding certificate'],
+    ['guardian', people.guardian, 'guardian', '特殊作业监护人', 'guardian training certificate'],
+  ] as const;
+  for (const [label, w, category, certItem, what] of certificates) {
+    await register(as.credentialOfficer, `${what} of the ${label}`, '/v1/certificates', {
       certificateId: `demo-cert-${label}-${w.slice(0, 8)}`,
       workerId: w,
-      category: 'welding_cutting',
-      item: '熔化焊接与热切割作业',
+      category,
+      item: certItem,
       authority: '应急管理局',
       validFrom: iso(now - 365 * 86_400_000),
       validUntil: iso(now + 4 * 365 * 86_400_000),
@@ -332,7 +337,7 @@ async function main(): Promise<number> {
   const issued = await write(as.approver, 'issue', `${base}/issue`, {});
   if (issued?.validUntil) item(`   valid ${issued.validFrom} → ${issued.validUntil}`);
   await write(as.personInCharge, 'safety briefing of both workers', `${base}/brief`, { briefedWorkerIds: [people.welder, people.helper] });
-  for (const [i, [label, w]] of ([['welder', people.welder], ['helper', people.helper]] as const).entries()) {
+  for (const [i, [label, w]] of ([['welder', people.welder], ['helper', people.helper], ['guardian', people.guardian]] as const).entries()) {
     const g = await write(as.gateTerminal, `gate check ${label}: QR, face 93 %, certificate`, `${base}/gate-checks`, {
       gateCheckId: `${permitNo}-gc-${i}`,
       workerId: w,

@@ -15,7 +15,7 @@ import {
 import type { z } from 'zod';
 import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { certificateAlerts, certificateConditionAt, certificateProblem, certificateTermsProblem, nextReviewProblem, reviewWindowProblem } from './certificate-rules';
-import { listGateChecks, listWorkerCertificates, loadWorker } from './credential-store';
+import { categoriesFor, listGateChecks, listWorkerCertificates, loadWorker } from './credential-store';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { canonicalJson, toBytes } from './json';
@@ -234,7 +234,9 @@ export class CredentialContract extends LedgerContract {
       if (!LIVE_PERMIT_STATUSES.includes(permit.status)) {
         throw new InvalidStateError(`gate checks are for issued permits; permit ${permit.permitNo} is ${permit.status}`);
       }
-      if (!permit.workers.includes(d.workerId)) throw new RuleViolationError('this worker is not on the permit and may not enter under it');
+      if (!permit.workers.includes(d.workerId) && d.workerId !== permit.guardianId) {
+        throw new RuleViolationError('this person is neither a worker nor the guardian on the permit and may not enter under it');
+      }
       const k = key(ctx, KEYS.gateCheck, [d.permitNo, d.workerId, d.gateCheckId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`gate check ${d.gateCheckId} is already recorded`);
       const device = await getJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [d.face.deviceId]));
@@ -247,8 +249,9 @@ export class CredentialContract extends LedgerContract {
       const certs = await listWorkerCertificates(ctx, d.workerId);
       const start = parseIso(permit.plannedStart);
       const end = parseIso(permit.plannedEnd);
-      const qualifying = certs.filter((c) => permit.template.requiredCertificateCategories.some((cat) => certificateProblem(c, cat, start, end, now) === null));
-      const missingCats = permit.template.requiredCertificateCategories.filter((cat) => !qualifying.some((c) => c.category === cat));
+      const required = categoriesFor(permit, permit.template, d.workerId);
+      const qualifying = certs.filter((c) => required.some((cat) => certificateProblem(c, cat, start, end, now) === null));
+      const missingCats = required.filter((cat) => !qualifying.some((c) => c.category === cat));
       const certPassed = worker.status === 'active' && missingCats.length === 0;
       const methods: GateCheckRecord['methods'] = {
         qr: { passed: d.qr.passed },

@@ -1,8 +1,9 @@
 import type { Context } from 'fabric-contract-api';
-import type { CertificateRecord, GateCheckRecord, WorkerRecord } from '@compliance-ledger/schema';
+import type { CertificateRecord, GateCheckRecord, WorkerRecord, WorkflowTemplate } from '@compliance-ledger/schema';
 import { NotFoundError, RuleViolationError } from './errors';
 import { getJson, key, KEYS, listByPartialKey } from './store';
 import { workerCertificateProblems } from './certificate-rules';
+import { guardianCategories } from './templates';
 
 export async function loadWorker(ctx: Context, workerId: string): Promise<WorkerRecord> {
   const w = await getJson<WorkerRecord>(ctx, key(ctx, KEYS.worker, [workerId]));
@@ -28,23 +29,34 @@ export async function listWorkerCertificates(ctx: Context, workerId: string): Pr
   return out;
 }
 
-/** Throws RULE_VIOLATION naming every worker whose certificates do not qualify them. */
-export async function assertWorkersQualified(
+/** The categories a person on the permit must hold: the workers' or the guardian's. */
+export function categoriesFor(crew: Crew, template: WorkflowTemplate, personId: string): string[] {
+  return personId === crew.guardianId ? guardianCategories(template) : template.requiredCertificateCategories;
+}
+
+export interface Crew {
+  workers: string[];
+  guardianId: string;
+}
+
+/** Throws RULE_VIOLATION naming every worker, and the guardian, whose certificates do not qualify them. */
+export async function assertCrewQualified(
   ctx: Context,
-  workers: string[],
-  categories: string[],
+  crew: Crew,
+  template: WorkflowTemplate,
   windowStartMs: number,
   windowEndMs: number,
   nowMs: number,
 ): Promise<void> {
-  if (categories.length === 0) return;
   const problems: string[] = [];
-  for (const w of workers) {
+  for (const w of [...crew.workers, crew.guardianId]) {
+    const categories = categoriesFor(crew, template, w);
+    if (categories.length === 0) continue;
     const p = workerCertificateProblems(await listWorkerCertificates(ctx, w), categories, windowStartMs, windowEndMs, nowMs);
-    if (p.length > 0) problems.push(`worker ${w.slice(0, 12)}…: ${p.join(', ')}`);
+    if (p.length > 0) problems.push(`${w === crew.guardianId ? 'guardian' : 'worker'} ${w.slice(0, 12)}…: ${p.join(', ')}`);
   }
   if (problems.length > 0) {
-    throw new RuleViolationError(`workers lack a qualifying certificate for the whole window: ${problems.join(' | ')}`);
+    throw new RuleViolationError(`the crew lacks a qualifying certificate for the whole window: ${problems.join(' | ')}`);
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type TxName,
 } from '@compliance-ledger/schema';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
-import { assertWorkersQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
+import { assertCrewQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
 import { alarmStopReason } from './alarm-rules';
 import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestBeforeResuming } from './gas-test-rules';
@@ -95,7 +95,7 @@ export class PermitContract extends LedgerContract {
       const orphan = data.measures.find((m) => m.hazardId !== null && !hazardIds.has(m.hazardId));
       if (orphan !== undefined) throw new ValidationError(`measure ${orphan.measureId} refers to unknown hazard ${orphan.hazardId}`);
       for (const w of new Set([...data.workers, data.guardianId, data.personInChargeId])) await loadActiveWorker(ctx, w);
-      await assertWorkersQualified(ctx, data.workers, template.requiredCertificateCategories, parseIso(data.plannedStart), parseIso(data.plannedEnd), now);
+      await assertCrewQualified(ctx, data, template, parseIso(data.plannedStart), parseIso(data.plannedEnd), now);
       for (const r of data.relatedPermitNos) {
         if (!(await exists(ctx, permitKey(ctx, r)))) throw new NotFoundError(`related permit ${r} does not exist`);
       }
@@ -221,7 +221,7 @@ export class PermitContract extends LedgerContract {
       if (p.template.gasTest.required && !p.gasTests.some((t) => t.passed)) {
         throw new RuleViolationError('this permit requires a passing gas test before issue');
       }
-      await assertWorkersQualified(ctx, p.workers, p.template.requiredCertificateCategories, parseIso(p.plannedStart), parseIso(p.plannedEnd), b.now);
+      await assertCrewQualified(ctx, p, p.template, parseIso(p.plannedStart), parseIso(p.plannedEnd), b.now);
       const policy = await loadPolicy(ctx);
       const live = await listLivePermits(ctx, p.location.siteId, undefined, b.now);
       const conflicts = findSimopsConflicts(p, live, policy.simopsRules);
@@ -271,9 +271,12 @@ export class PermitContract extends LedgerContract {
       }
       const policy = await loadPolicy(ctx);
       if (p.template.gateCheckRequired) {
-        const missing = workersWithoutRecentPass(p.workers, await listGateChecks(ctx, p.permitNo), b.now, policy.gateCheckWindowMinutes);
+        // The guardian is checked in too: work does not start without them on site.
+        const missing = workersWithoutRecentPass([...p.workers, p.guardianId], await listGateChecks(ctx, p.permitNo), b.now, policy.gateCheckWindowMinutes);
         if (missing.length > 0) {
-          throw new RuleViolationError(`${missing.length} worker(s) have not passed a gate check in the last ${policy.gateCheckWindowMinutes} min`);
+          const workers = missing.filter((w) => w !== p.guardianId).length;
+          const who = [...(workers > 0 ? [`${workers} worker(s)`] : []), ...(missing.includes(p.guardianId) ? ['the guardian'] : [])];
+          throw new RuleViolationError(`${who.join(' and ')} ${workers === 0 ? 'has' : 'have'} not passed a gate check in the last ${policy.gateCheckWindowMinutes} min`);
         }
       }
       await this.assertNoSevereAlarm(ctx, p, policy.alarmSuspendMaxGrade);
@@ -325,6 +328,9 @@ export class PermitContract extends LedgerContract {
       if (needsRetestBeforeResuming(b.now - suspendedAt, byGasAlarm, rule) && findStartingTest(p.gasTests, b.now, rule, suspendedAt) === undefined) {
         const why = byGasAlarm ? 'the permit was suspended by a gas alarm' : `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min`;
         throw new RuleViolationError(`${why}; record a passing gas test taken after the suspension and within ${rule.maxAgeMinutes} min before resuming`);
+      }
+      if (suspension.reason === 'guardian_left' && !(await guardianCheckedInSince(ctx, p, suspendedAt))) {
+        throw new RuleViolationError('work stopped because the guardian left; the guardian must pass a gate check again before work resumes');
       }
       if (dailyRetestDue(p.gasTests, b.now, rule)) {
         throw new RuleViolationError(`the last passing gas test is older than ${rule.retestEveryMinutes} min; gas is re-tested daily, record a new test`);
@@ -475,6 +481,11 @@ export class PermitContract extends LedgerContract {
       return canonicalJson((await listLivePermits(ctx, q.siteId, q.areaId, now)).map((p) => readView(p, now)));
     });
   }
+}
+
+/** GB 30871: the guardian never leaves; if they do, work stops until they are back and checked in. */
+async function guardianCheckedInSince(ctx: Context, p: PermitRecord, sinceMs: number): Promise<boolean> {
+  return (await listGateChecks(ctx, p.permitNo)).some((c) => c.workerId === p.guardianId && c.passed && parseIso(c.at) >= sinceMs);
 }
 
 export interface PermitView extends PermitRecord {

@@ -78,6 +78,7 @@ function t(
     signOffSteps,
     gasTest,
     requiredCertificateCategories,
+    guardianCertificateCategories: ['guardian'],
     gateCheckRequired: true,
     publishedBy: null,
     publishedAt: null,
@@ -210,6 +211,14 @@ export function loosenings(candidate: Omit<WorkflowTemplate, 'version' | 'publis
   for (const cat of baseline.requiredCertificateCategories) {
     if (!candidate.requiredCertificateCategories.includes(cat)) out.push(`certificate category ${cat} no longer required`);
   }
+  for (const cat of guardianCategories(baseline)) {
+    if (!guardianCategories(candidate).includes(cat)) out.push(`guardian certificate category ${cat} no longer required`);
+  }
   if (baseline.gateCheckRequired && !candidate.gateCheckRequired) out.push('gate checks no longer required');
   return out;
+}
+
+/** Templates stored before guardian certificates were modelled have no such field: none required. */
+export function guardianCategories(t: Pick<WorkflowTemplate, 'guardianCertificateCategories'>): string[] {
+  return (t as Partial<Pick<WorkflowTemplate, 'guardianCertificateCategories'>>).guardianCertificateCategories ?? [];
 }

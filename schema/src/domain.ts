@@ -163,6 +163,8 @@ export const CERTIFICATE_CATEGORIES = {
   work_at_height: '高处作业',
   lifting_equipment: '起重机械作业',
   hazardous_chemicals: '危险化学品安全作业',
+  // The enterprise's own training certificate for guardians (监护人); not a state-issued category.
+  guardian: '监护人培训合格',
 } as const;
 
 export const CERTIFICATE_STATUSES = ['valid', 'suspended', 'revoked'] as const;

@@ -79,6 +79,7 @@ export const publishTemplateInput = z
     signOffSteps: z.array(signOffStepSchema).min(1).max(30),
     gasTest: gasTestRuleSchema,
     requiredCertificateCategories: z.array(idSchema).max(10),
+    guardianCertificateCategories: z.array(idSchema).max(10).default([]),
     gateCheckRequired: z.boolean(),
   })
   .refine((t) => new Set(t.signOffSteps.map((s) => s.stepId)).size === t.signOffSteps.length, 'stepId values must be unique');

@@ -69,7 +69,12 @@ export interface WorkflowTemplate {
   gasTest: GasTestRule;
   /** Every worker must hold a valid certificate of each listed category for the whole window. */
   requiredCertificateCategories: string[];
-  /** True when every worker must pass a gate check before the permit becomes active. */
+  /**
+   * The guardian (监护人) must be trained and certified too: a valid certificate of each listed
+   * category for the whole window. Templates published before this field existed read as [].
+   */
+  guardianCertificateCategories: string[];
+  /** True when every worker and the guardian must pass a gate check before the permit becomes active. */
   gateCheckRequired: boolean;
   publishedBy: Actor | null;
   publishedAt: string | null;

@@ -10,7 +10,7 @@ import { Wallet } from 'ethers';
 import { peer } from '@hyperledger/fabric-protos';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, guardianCertificate, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a burst of alarms from one area (real Fabric)', function () {
   this.timeout(300_000);
@@ -54,7 +54,7 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
     await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
     await approver.submit('permit:Issue', { permitNo });
     await pic.submit('permit:Brief', { permitNo, briefedWorkerIds: [W1] });
-    await gateway.submit('credential:RecordGateCheck', { gateCheckId: uniqueId('gc'), permitNo, workerId: W1, qr: { passed: true }, face: { scoreBp: 9000, deviceId: gateId }, health: { passed: true } });
+    for (const person of [W1, GUARDIAN]) await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), permitNo, person, gateId));
     await pic.submit('permit:Activate', { permitNo });
   }
 
@@ -79,6 +79,7 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
 
   it('concurrent suspending alarms: one commits, the others conflict and record nothing; resubmitted, every alarm is recorded once', async () => {
     for (const w of [W1, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
     await admin.submit('device:Register', { deviceId: camId, siteId: site, areaId: zone, address: camKey.address, kind: 'camera' });
     await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
     const permitNo = uniqueId('CS-B');

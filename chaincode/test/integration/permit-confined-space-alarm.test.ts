@@ -15,7 +15,7 @@ import {
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, eventsOf, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, eventsOf, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 async function sign(wallet: Wallet, alarm: SignedAlarmFields): Promise<string> {
   return wallet.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
@@ -71,6 +71,7 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
 
   it('runs to active with gas tests judged by the chaincode (a low-oxygen sample fails and moves nothing)', async () => {
     for (const w of [W1, GUARDIAN, PIC, CONFIRMER]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
     await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
     await applicant.submit(
       'permit:Apply',
@@ -106,6 +107,9 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
       face: { scoreBp: 9100, deviceId: gateId },
       health: { passed: true },
     });
+    // the guardian too: work does not start without them on site
+    await pic.refused('RULE_VIOLATION', 'permit:Activate', { permitNo });
+    await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), permitNo, GUARDIAN, gateId));
     const active = await pic.submit<PermitRecord>('permit:Activate', { permitNo });
     expect(active.value.status).to.equal('active');
     const view = await regulator.evaluate<{ gasMonitoring: { continuousReadingDueAt: string | null } }>('permit:Get', { permitNo });

@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import { Wallet } from 'ethers';
 import { PERMIT_EVENT_TYPES, type ConnectionProfile, type PermitRecord, type WorkflowTemplate } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, endorsementOf, eventsOf, HOUR, iso, MIN, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, endorsementOf, eventsOf, guardianCertificate, HOUR, iso, MIN, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a hot-work permit from application to close (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -59,6 +59,7 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
 
   it('registers the workers with welding certificates, and a gate device', async () => {
     for (const w of [W1, W2, GUARDIAN, PIC, CONFIRMER]) track(await officer.submit('credential:RegisterWorker', { workerId: w }));
+    track(await officer.submit('credential:AddCertificate', guardianCertificate(`${permitNo}-cert-guardian`, GUARDIAN)));
     const now = Date.now();
     for (const [i, w] of [W1, W2].entries()) {
       const c = track(
@@ -145,9 +146,9 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
     expect(Date.parse(issued.value.validUntil!) - Date.parse(issued.value.validFrom!)).to.be.at.most(4 * HOUR);
     track(await pic.submit('permit:Brief', { permitNo, briefedWorkerIds: [W1, W2] }));
 
-    // Activation needs every worker's gate check: refused before, accepted after.
+    // Activation needs the gate checks of every worker and the guardian: refused before, accepted after.
     await pic.refused('RULE_VIOLATION', 'permit:Activate', { permitNo });
-    for (const w of [W1, W2]) {
+    for (const w of [W1, W2, GUARDIAN]) {
       const g = track(
         await gate.submit('credential:RecordGateCheck', {
           gateCheckId: uniqueId('gc'),

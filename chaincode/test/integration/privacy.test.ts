@@ -22,7 +22,7 @@ import { Wallet } from 'ethers';
 import { ENTERPRISE_PRIVATE_COLLECTION, type ConnectionProfile } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
 import { readAllBlocks } from '../support/blocks';
-import { Cast, confinedSpaceApplication, endorsementOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, endorsementOf, guardianCertificate, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴'];
 const GIVEN = ['建', '国', '伟', '芳', '娜', '秀', '英', '敏', '静', '丽', '强', '磊', '军', '洋', '勇', '艳', '杰', '涛', '明', '超'];
@@ -75,6 +75,7 @@ describe('network: personal data only in the enterprise implicit collection, nev
 
   it('stores personal data by transient data; the gateway endorses on the enterprise alone and the transaction is valid', async () => {
     for (const w of [W1, W2, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
 
     // No option: the enterprise's gateway protects transient data by itself.
     const byDefault = await officer.submit('credential:StoreWorkerPersonalData', { workerId: W1 }, { transient: { personal: people[0] } });

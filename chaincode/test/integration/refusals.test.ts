@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { parseErrorCode, type ConnectionProfile, type ErrorCode, type PermitRecord } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, errorText, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, errorText, guardianCertificate, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: refusals change nothing (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -70,6 +70,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
 
   it('sets up a permit awaiting sign-off and a camera', async () => {
     for (const w of [W1, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
     await admin.submit('device:Register', { deviceId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'camera' });
     await applicant.submit('permit:Apply', application(permitNo));
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });

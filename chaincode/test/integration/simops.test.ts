@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import { peer } from '@hyperledger/fabric-protos';
 import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, guardianCertificate, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: SIMOPS, two conflicting permits in one area issued at once (real Fabric)', function () {
   this.timeout(300_000);
@@ -62,6 +62,7 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
 
   it('one is issued, the other is invalidated at commit and then refused as a conflict', async () => {
     for (const w of [W1, W2, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
     const now = Date.now();
     for (const [i, w] of [W1, W2].entries()) {
       await officer.submit('credential:AddCertificate', {

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type { ConnectionProfile, PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, guardianCertificate, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: publishing a template version that adds a step (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -54,6 +54,7 @@ describe('network: publishing a template version that adds a step (real Fabric, 
 
   it('new permits follow the published version, old permits keep theirs', async () => {
     for (const w of [W1, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
     const oldNo = uniqueId('BP-OLD');
     const old = await applicant.submit<PermitRecord>('permit:Apply', application(oldNo, 'rack-1'));
 

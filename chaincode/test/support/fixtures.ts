@@ -90,6 +90,7 @@ export async function seed(h: Harness): Promise<void> {
   for (const w of [W1, W2, GUARDIAN, PIC, CONFIRMER, OUTSIDER]) await h.ok('credential', 'RegisterWorker', who.officer, { workerId: w });
   await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-w1', W1, 'welding_cutting'));
   await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-w2', W2, 'welding_cutting'));
+  await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-guardian', GUARDIAN, 'guardian'));
   await h.ok('device', 'Register', who.admin, { deviceId: 'gate-1', siteId: SITE, areaId: ZONE, address: GATE_KEY.address, kind: 'gate' });
   await h.ok('device', 'Register', who.admin, { deviceId: 'cam-1', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'camera' });
   await h.ok('device', 'Register', who.admin, { deviceId: 'gas-1', siteId: SITE, areaId: ZONE, address: SENSOR_KEY.address, kind: 'sensor' });
@@ -152,7 +153,8 @@ export async function signAll(h: Harness, permitNo: string): Promise<void> {
   }
 }
 
-export async function gateAll(h: Harness, permitNo: string, workers: string[] = [W1, W2]): Promise<void> {
+/** Gate checks for the crew: the workers and the guardian, unless told otherwise. */
+export async function gateAll(h: Harness, permitNo: string, workers: string[] = [W1, W2, GUARDIAN]): Promise<void> {
   for (const w of workers) {
     await h.ok('credential', 'RecordGateCheck', who.gateway, {
       gateCheckId: `gc-${permitNo}-${w.slice(0, 6)}-${h.now}`,

@@ -258,7 +258,7 @@ export function confinedSpaceApplication(
     permitNo: crew.permitNo,
     operationType: 'confined_space',
     level: 'single',
-    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false, outdoor: true },
+    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false, outdoor: false },
     workUnit: crew.workUnit,
     description: work.description,
     plannedStart: iso(start),
@@ -270,4 +270,28 @@ export function confinedSpaceApplication(
     measures: [{ measureId: 'm1', hazardId: 'h1', description: work.measure }],
     ...overrides,
   };
+}
+
+/**
+ * The guardian training certificate (category `guardian`) that the default templates require of
+ * a permit's guardian, valid from a year ago for four years.
+ */
+export function guardianCertificate(certificateId: string, workerId: string): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    certificateId,
+    workerId,
+    category: 'guardian',
+    item: '特殊作业监护人',
+    authority: 'Enterprise safety training centre',
+    validFrom: iso(now - 365 * 24 * HOUR),
+    validUntil: iso(now + 3 * 365 * 24 * HOUR),
+    reviewDue: iso(now + 365 * 24 * HOUR),
+    scanSha256: crypto.createHash('sha256').update(`guardian-scan-${workerId}`).digest('hex'),
+  };
+}
+
+/** A passing gate check (QR, face, health) of one person on the permit at a gate device. */
+export function passingGateCheck(gateCheckId: string, permitNo: string, personId: string, gateDeviceId: string): Record<string, unknown> {
+  return { gateCheckId, permitNo, workerId: personId, qr: { passed: true }, face: { scoreBp: 9200, deviceId: gateDeviceId }, health: { passed: true } };
 }

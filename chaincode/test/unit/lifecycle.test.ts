@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { PermitRecord } from '@compliance-ledger/schema';
 import { T0 } from '../support/harness';
-import { application, CONFIRMER, fresh, gasTest, gateAll, HOUR, iso, MIN, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
+import { application, CONFIRMER, fresh, gasTest, gateAll, GUARDIAN, HOUR, iso, MIN, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 
 describe('permit lifecycle (hot work level 2)', () => {
   it('runs from application to close, one event per step, recording who and when', async () => {
@@ -97,6 +97,9 @@ describe('permit lifecycle (hot work level 2)', () => {
     await h.fails('INVALID_STATE', 'permit', 'Suspend', who.guardian, { permitNo: 'HW-5', reason: 'guardian_left' });
     await h.fails('INVALID_STATE', 'permit', 'Complete', who.pic, { permitNo: 'HW-5', siteRestored: true });
     h.advance(10 * MIN);
+    // the guardian left: work resumes only once they are back through the gate
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'HW-5' })).to.contain('guardian must pass a gate check again');
+    await gateAll(h, 'HW-5', [GUARDIAN]);
     const r = await h.ok<PermitRecord>('permit', 'Resume', who.pic, { permitNo: 'HW-5' });
     expect(r.status).to.equal('active');
     expect(r.suspension).to.equal(null);

@@ -125,6 +125,23 @@ describe('permit rules at application', () => {
     await h.ok('credential', 'SetWorkerStatus', who.officer, { workerId: W2, status: 'suspended', reason: 'Medical leave' });
     await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('C-4'));
   });
+  it('the guardian must hold a guardian certificate for the whole window, and the enterprise cannot publish a template that drops that', async () => {
+    const h = fresh();
+    await seed(h);
+    // CONFIRMER is registered but has no guardian training certificate
+    const m = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('GU-1', { guardianId: CONFIRMER }));
+    expect(m).to.match(/guardian [0-9a-f]{12}…: no guardian certificate/);
+    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-gu-c', CONFIRMER, 'guardian', { validUntil: iso(T0 + 5 * HOUR), reviewDue: iso(T0 + 5 * HOUR) }));
+    // valid, but not for the whole window
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('GU-2', { guardianId: CONFIRMER }))).to.contain('before the window ends');
+    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('GU-3'));
+    expect(p.template.guardianCertificateCategories).to.deep.equal(['guardian']);
+    const t = await h.read('template', 'Get', who.applicant, { operationType: 'hot_work', level: '2' });
+    const { version: _v, publishedAt: _a, publishedBy: _b, ...rest } = t;
+    // looser than the standard: the enterprise may not publish it (only the regulator may)
+    const weaker = await h.fails('RULE_VIOLATION', 'template', 'Publish', who.safety1, { ...rest, guardianCertificateCategories: [] });
+    expect(weaker).to.contain('guardian certificate category guardian no longer required');
+  });
   it('every measure needs a named confirmation during risk assessment', async () => {
     const h = fresh();
     await seed(h);
@@ -216,7 +233,7 @@ describe('permit rules at issue and start', () => {
     h.now = T0 + HOUR;
     await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'G-2' });
   });
-  it('every worker must pass a gate check within 60 min: exactly 60 min passes, 60 min + 1 s and failed checks do not', async () => {
+  it('every worker and the guardian must pass a gate check within 60 min: exactly 60 min passes, 60 min + 1 s and failed checks do not', async () => {
     const h = fresh();
     await seed(h);
     await toSignedOff(h, 'GC-1');
@@ -241,8 +258,10 @@ describe('permit rules at issue and start', () => {
     h.now = T0 + HOUR - MIN;
     const passed = await h.ok('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'gc-y', permitNo: 'GC-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 8000, deviceId: 'gate-1' }, health: { passed: true } });
     expect(passed.passed).to.equal(true);
-    // W2 passed exactly 60 min ago, W1 just now: both count
+    // W2 passed exactly 60 min ago, W1 just now: both count, but the guardian has not checked in
     h.now = T0 + HOUR + 1000;
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'GC-1' })).to.contain('the guardian has not passed');
+    await gateAll(h, 'GC-1', [GUARDIAN]);
     await h.ok('permit', 'Activate', who.pic, { permitNo: 'GC-1' });
   });
   it('work cannot start before the planned start', async () => {

@@ -104,7 +104,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(signed.status).to.equal('signed_off');
     expect((await step(c.approver, `${base}/issue`, {})).status).to.equal('issued');
     expect((await step(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] })).status).to.equal('briefed');
-    for (const [i, w] of [cast.welder, cast.helper].entries()) {
+    for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
       const g = await step(c.gate, `${base}/gate-checks`, { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } }, 201);
       expect(g.passed).to.equal(true);
     }
@@ -114,7 +114,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect((await step(c.pic, `${base}/complete`, { siteRestored: true })).status).to.equal('completed');
     const gates = await c.pic.get(`${base}/gate-checks`);
     expect(gates.status, gates.text).to.equal(200);
-    expect(gates.body).to.have.length(2);
+    expect(gates.body).to.have.length(3);
     const certs = await c.regulator.get(`/v1/workers/${cast.welder}/certificates`);
     expect(certs.status, certs.text).to.equal(200);
     expect(certs.body[0].category).to.equal('welding_cutting');

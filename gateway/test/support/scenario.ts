@@ -53,19 +53,24 @@ export async function makeCast(base: Client): Promise<Cast> {
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** Registers every person, the welders' certificates and the gate device. */
+/** Registers every person, the welders' certificates, the guardian's training certificate and the gate device. */
 export async function registerCast(c: Cast): Promise<void> {
   const now = Date.now();
   for (const w of [c.welder, c.helper, c.guardian, c.personInCharge, c.approverWorker]) {
     const r = await c.clients.credential.post('/v1/workers', { workerId: w });
     if (r.status !== 201) throw new Error(`register worker: ${r.status} ${r.text}`);
   }
-  for (const [i, w] of [c.welder, c.helper].entries()) {
+  const certificates: [string, string, string][] = [
+    [c.welder, 'welding_cutting', '熔化焊接与热切割作业'],
+    [c.helper, 'welding_cutting', '熔化焊接与热切割作业'],
+    [c.guardian, 'guardian', '特殊作业监护人'],
+  ];
+  for (const [i, [w, category, item]] of certificates.entries()) {
     const r = await c.clients.credential.post('/v1/certificates', {
       certificateId: `cert-${c.tag}-${i}`,
       workerId: w,
-      category: 'welding_cutting',
-      item: '熔化焊接与热切割作业',
+      category,
+      item,
       authority: '应急管理局',
       validFrom: iso(now - 365 * 86_400_000),
       validUntil: iso(now + 4 * 365 * 86_400_000),

@@ -329,12 +329,14 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
         if (!/ALREADY_EXISTS/.test(JSON.stringify((err as { details?: unknown }).details ?? String(err)))) throw err;
       }
     }
-    for (const [i, w] of workers.entries()) {
+    // The welders' certificates, and the guardian's training certificate that the templates require.
+    const certificates = [...workers.map((w) => [w, 'welding_cutting', '熔化焊接与热切割作业'] as const), [guardian, 'guardian', '特殊作业监护人'] as const];
+    for (const [i, [w, category, item]] of certificates.entries()) {
       await officer!.submit('credential:AddCertificate', {
         certificateId: `${tag}-cert-${i}`,
         workerId: w,
-        category: 'welding_cutting',
-        item: '熔化焊接与热切割作业',
+        category,
+        item,
         authority: 'Provincial emergency management department',
         validFrom: '2025-01-01T00:00:00Z',
         validUntil: '2030-01-01T00:00:00Z',
@@ -371,7 +373,7 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
     await approver!.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
     await approver!.submit('permit:Issue', { permitNo });
     await pic!.submit('permit:Brief', { permitNo, briefedWorkerIds: workers });
-    for (const [i, w] of workers.entries()) {
+    for (const [i, w] of [...workers, guardian].entries()) {
       await gateway!.submit('credential:RecordGateCheck', {
         gateCheckId: `${permitNo}-gc-${i}`,
         permitNo,
