@@ -19,8 +19,15 @@ export class AppendLog {
   }
 
   append(record: unknown): Promise<void> {
+    return this.appendAll([record]);
+  }
+
+  /** Appends the records together: one write, one fsync, all on disk or none acknowledged. */
+  appendAll(records: readonly unknown[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`append log ${this.path} is closed`));
-    const line = `${JSON.stringify(record)}\n`;
+    if (records.length === 0) return Promise.resolve();
+    let line = '';
+    for (const record of records) line += `${JSON.stringify(record)}\n`;
     return new Promise((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
       this.flushing ??= this.flush();

@@ -46,15 +46,35 @@ export class AreaStateStore {
 
   constructor(private readonly options: AreaStateOptions) {}
 
-  /** Applies a message and returns the area's snapshot at the message's time. */
-  apply(message: StandardMessage): AreaSnapshot {
+  /**
+   * Applies a message and returns the area's snapshot at the message's time. With `undo`, a
+   * closure that restores the state from before is appended to it: a batch whose alarms could
+   * not be stored is rolled back in reverse order, so its retry sees what the first try saw
+   * (re-applied later readings would otherwise count as current for the earlier items).
+   */
+  apply(message: StandardMessage, undo?: (() => void)[]): AreaSnapshot {
     const key = `${message.siteId}/${message.areaId}`;
     let area = this.areas.get(key);
     if (!area) {
       area = new Area();
       this.areas.set(key, area);
+      if (undo) undo.push(() => this.areas.delete(key));
     }
     const at = message.observedAt;
+    if (undo) {
+      const a = area;
+      const { detections, permitTypes } = a;
+      const reading = message.kind === 'env' ? a.readings.get(message.deviceId) : undefined;
+      undo.push(() => {
+        a.detections = detections;
+        a.permitTypes = permitTypes;
+        if (message.kind !== 'env') return;
+        if (reading) a.readings.set(message.deviceId, reading);
+        else a.readings.delete(message.deviceId);
+      });
+    }
+    // A fresh array (filter before push), so that an undo restores the previous one as it was.
+    area.detections = area.detections.filter((d) => at - d.at <= this.options.detectionTtlMs);
     if (message.kind === 'env') {
       area.readings.set(message.deviceId, { at, value: message.reading });
     } else if (message.kind === 'ai') {
@@ -62,7 +82,6 @@ export class AreaStateStore {
     } else {
       area.permitTypes = [...new Set(message.permits.active.map((p) => p.type))];
     }
-    area.detections = area.detections.filter((d) => at - d.at <= this.options.detectionTtlMs);
     return this.snapshot(message.siteId, message.areaId, area, at);
   }
 

@@ -1,6 +1,6 @@
 import { gasmonAdapter } from './adapter-gasmon.js';
 import { visionboxAdapter } from './adapter-visionbox.js';
-import { describeIssues, messageSchema, type StandardMessage } from './message.js';
+import { batchEnvelopeSchema, describeIssues, messageSchema, type StandardMessage } from './message.js';
 import { messageSigner } from './message-signature.js';
 import { parseTopic } from './topics.js';
 import type { VendorAdapter } from './vendor-adapter.js';
@@ -18,44 +18,50 @@ export interface DecodeOptions {
   now?: () => number;
 }
 
-export type DecodeResult =
-  | { ok: true; message: StandardMessage; vendor?: string }
-  | { ok: false; reason: string; code: InvalidCode };
-
 /** Short codes label the invalid-message metric; the reason text goes to the dead-letter store. */
 export type InvalidCode = 'topic' | 'json' | 'adapter' | 'schema' | 'mismatch' | 'signature' | 'clock';
 
-export function decodeMessage(topic: string, payload: Uint8Array, options: DecodeOptions): DecodeResult {
-  const address = parseTopic(options.topicRoot, topic);
-  if ('error' in address) return { ok: false, code: 'topic', reason: address.error };
+export type Refusal = { ok: false; reason: string; code: InvalidCode };
 
-  let body: unknown;
+export type DecodeResult = { ok: true; message: StandardMessage; vendor?: string } | Refusal;
+
+/** One item of a batch envelope: the message, or why it was refused, with the item as sent. */
+export type BatchItemResult = ({ ok: true; message: StandardMessage } | Refusal) & { index: number; item: unknown };
+
+/** A single message, or a batch envelope whose items were checked one by one. */
+export type DecodedPayload =
+  | { ok: true; batch: undefined; message: StandardMessage }
+  | { ok: true; batch: { batchId: string; deviceId: string }; items: BatchItemResult[] }
+  | Refusal;
+
+function parseJson(payload: Uint8Array): { ok: true; body: unknown } | Refusal {
   try {
-    body = JSON.parse(Buffer.from(payload).toString('utf8'));
+    return { ok: true, body: JSON.parse(Buffer.from(payload).toString('utf8')) };
   } catch (e) {
     return { ok: false, code: 'json', reason: `payload is not JSON: ${(e as Error).message}` };
   }
+}
 
-  let vendor: string | undefined;
-  if (address.channel === 'raw') {
-    const adapter = (options.adapters ?? DEFAULT_ADAPTERS).find((a) => a.vendor === address.vendor);
-    if (!adapter) return { ok: false, code: 'adapter', reason: `no adapter for vendor ${address.vendor}` };
-    const adapted = adapter.adapt(body, address);
-    if (!adapted.ok) return { ok: false, code: 'adapter', reason: adapted.reason };
-    body = adapted.message;
-    vendor = adapter.vendor;
-  }
-
+/**
+ * The checks every standard message passes wherever it came from: schema, origin, clock and
+ * signature. `origin` is what the topic vouches for (the broker's ACLs protect topics).
+ */
+function checkMessage(
+  body: unknown,
+  origin: { siteId: string; areaId?: string; deviceId?: string; kind?: string },
+  options: DecodeOptions,
+): { ok: true; message: StandardMessage } | Refusal {
   const parsed = messageSchema.safeParse(body);
   if (!parsed.success) return { ok: false, code: 'schema', reason: describeIssues(parsed.error) };
   const message = parsed.data;
 
-  // The topic is what the broker's ACLs protect, so the payload may not claim another origin.
-  if (message.siteId !== address.siteId || message.areaId !== address.areaId || message.deviceId !== address.deviceId) {
+  if (origin.areaId === undefined || origin.deviceId === undefined) {
+    if (message.siteId !== origin.siteId) return { ok: false, code: 'mismatch', reason: `item of site ${message.siteId} in a batch of site ${origin.siteId}` };
+  } else if (message.siteId !== origin.siteId || message.areaId !== origin.areaId || message.deviceId !== origin.deviceId) {
     return { ok: false, code: 'mismatch', reason: 'site, area or device in the payload differ from the topic' };
   }
-  if (address.channel !== 'raw' && address.channel !== message.kind) {
-    return { ok: false, code: 'mismatch', reason: `kind ${message.kind} published on channel ${address.channel}` };
+  if (origin.kind !== undefined && origin.kind !== message.kind) {
+    return { ok: false, code: 'mismatch', reason: `kind ${message.kind} published on channel ${origin.kind}` };
   }
 
   // A wrong device clock would put the reading in the wrong dedup window and the wrong time of
@@ -76,5 +82,58 @@ export function decodeMessage(topic: string, payload: Uint8Array, options: Decod
       return { ok: false, code: 'signature', reason: `signature does not match device ${message.deviceId}` };
     }
   }
-  return vendor ? { ok: true, message, vendor } : { ok: true, message };
+  return { ok: true, message };
+}
+
+/** A message on a device topic (standard or a vendor's raw payload). */
+export function decodeMessage(topic: string, payload: Uint8Array, options: DecodeOptions): DecodeResult {
+  const address = parseTopic(options.topicRoot, topic);
+  if ('error' in address) return { ok: false, code: 'topic', reason: address.error };
+  if (address.channel === 'batch') return { ok: false, code: 'topic', reason: 'a batch topic carries a batch envelope, not one message' };
+
+  const json = parseJson(payload);
+  if (!json.ok) return json;
+  let body = json.body;
+
+  let vendor: string | undefined;
+  if (address.channel === 'raw') {
+    const adapter = (options.adapters ?? DEFAULT_ADAPTERS).find((a) => a.vendor === address.vendor);
+    if (!adapter) return { ok: false, code: 'adapter', reason: `no adapter for vendor ${address.vendor}` };
+    const adapted = adapter.adapt(body, address);
+    if (!adapted.ok) return { ok: false, code: 'adapter', reason: adapted.reason };
+    body = adapted.message;
+    vendor = adapter.vendor;
+  }
+
+  const checked = checkMessage(body, { ...address, ...(address.channel === 'raw' ? {} : { kind: address.channel }) }, options);
+  if (!checked.ok) return checked;
+  return vendor ? { ok: true, message: checked.message, vendor } : checked;
+}
+
+/**
+ * Any payload the layout allows. A batch envelope that is itself wrong (not JSON, another
+ * site, too many items) is refused whole; a wrong item is refused alone, with its index.
+ */
+export function decodePayload(topic: string, payload: Uint8Array, options: DecodeOptions): DecodedPayload {
+  const address = parseTopic(options.topicRoot, topic);
+  if ('error' in address) return { ok: false, code: 'topic', reason: address.error };
+  if (address.channel !== 'batch') {
+    const single = decodeMessage(topic, payload, options);
+    return single.ok ? { ok: true, batch: undefined, message: single.message } : single;
+  }
+
+  const json = parseJson(payload);
+  if (!json.ok) return json;
+  const envelope = batchEnvelopeSchema.safeParse(json.body);
+  if (!envelope.success) return { ok: false, code: 'schema', reason: `batch envelope: ${describeIssues(envelope.error)}` };
+  const { batchId, siteId, deviceId, items } = envelope.data;
+  if (siteId !== address.siteId || deviceId !== address.deviceId) {
+    return { ok: false, code: 'mismatch', reason: 'site or gateway of the batch envelope differ from the topic' };
+  }
+  return {
+    ok: true,
+    batch: { batchId, deviceId },
+    // Items may come from any area and device of the site, not from another site.
+    items: items.map((item, index) => ({ ...checkMessage(item, { siteId }, options), index, item })),
+  };
 }

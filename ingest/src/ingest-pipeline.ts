@@ -1,9 +1,9 @@
 import { buildAlarmFields } from './alarm.js';
-import { AlarmDeduper } from './alarm-dedup.js';
+import { AlarmDeduper, type Admission } from './alarm-dedup.js';
 import { signAlarm, type SignedAlarm } from './alarm-signature.js';
 import type { AreaSnapshot, AreaStateStore } from './area-state.js';
-import type { DeadLetterStore } from './dead-letter.js';
-import { decodeMessage, type DecodeOptions } from './decode.js';
+import type { DeadLetterStore, Refused } from './dead-letter.js';
+import { decodePayload, type DecodeOptions } from './decode.js';
 import type { DeviceKeyring } from './device-keys.js';
 import { toFeatures } from './features.js';
 import { gradeMessage, type AlarmCandidate, type GradingRules } from './grading.js';
@@ -28,64 +28,64 @@ export interface PipelineDeps {
   siteUtcOffsetMinutes: number;
   metrics: IngestMetrics;
   log: Logger;
-  /** Called for each accepted message, after its alarms are durable (tests, tracing). */
+  /**
+   * Called for each accepted message (each valid item of a batch, in order), after its alarms
+   * are durable (tests, tracing).
+   */
   onAccepted?: (message: StandardMessage, alarms: SignedAlarm[]) => void;
 }
 
-export type HandleResult = { status: 'invalid'; reason: string } | { status: 'accepted'; alarms: SignedAlarm[] };
+/** A batch item sent to the dead-letter store, as the handler reports it. */
+export interface ItemRefusal {
+  index: number;
+  code: string;
+  reason: string;
+}
+
+export type HandleResult =
+  | { status: 'invalid'; reason: string }
+  /** `refusedItems` is present for a batch envelope: its items that went to the dead-letter store. */
+  | { status: 'accepted'; alarms: SignedAlarm[]; refusedItems?: ItemRefusal[] };
+
+/** Where a message came from, for the dead-letter store; an item's bytes are made only when needed. */
+interface Origin {
+  topic: string;
+  payload(): Uint8Array;
+  item?: { index: number; batchId: string };
+}
+
+interface Accepted {
+  message: StandardMessage;
+  origin: Origin;
+}
+
+/** An accepted message once its area state is applied and its rows are with the batcher. */
+interface Applied extends Accepted {
+  snapshot: AreaSnapshot;
+  features: Float32Array | undefined;
+  /** The score, and for a detection the score of the area without the detected behaviour. */
+  scores: Promise<[number, number | undefined]> | undefined;
+}
+
+interface Planned {
+  applied: Applied;
+  candidate: AlarmCandidate;
+  admission: Admission;
+  score: number;
+}
 
 /**
- * One MQTT message in, zero or more signed alarms durably queued out:
- * decode → area state → features → batched score → grade → dedup → sign → outbox.
+ * One MQTT message in (a single message or a gateway's batch envelope), zero or more signed
+ * alarms durably queued out: decode → area state → features → batched score → grade → dedup →
+ * sign → outbox. A batch envelope's messages go through each step together: their area-state
+ * updates in message order, their rows in one inference batch, their alarms in one fsync.
  */
 export class IngestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  private async raise(
-    topic: string,
-    payload: Uint8Array,
-    message: StandardMessage,
-    c: AlarmCandidate,
-    snapshot: AreaSnapshot,
-    features: Float32Array,
-    score: number,
-    windowStart: number,
-  ): Promise<SignedAlarm | undefined> {
-    const d = this.deps;
-    const signerId = d.keyring.wallet(message.deviceId) ? message.deviceId : d.gatewayDeviceId;
-    const wallet = signerId ? d.keyring.wallet(signerId) : undefined;
-    if (!signerId || !wallet) {
-      const reason = `no key to sign a grade ${c.grade} ${c.kind} alarm for device ${message.deviceId}`;
-      d.metrics.invalid.inc({ code: 'unsigned_alarm' });
-      await d.deadLetters.put(topic, payload, 'unsigned_alarm', reason);
-      d.log.error({ topic, kind: c.kind, grade: c.grade }, reason);
-      return undefined;
-    }
-    const fields = buildAlarmFields({
-      deviceId: signerId,
-      snapshot,
-      features,
-      kind: c.kind,
-      grade: c.grade,
-      score,
-      windowStart,
-      observedAt: message.observedAt,
-      modelVersion: `${d.manifest.name}@${d.manifest.version}`,
-      modelSha256: d.manifest.sha256,
-    });
-    const alarm = await signAlarm(wallet, fields);
-    if (!(await d.outbox.enqueue(alarm))) return undefined;
-    d.metrics.alarms.inc({ grade: String(c.grade) });
-    d.log.info(
-      { alarmId: fields.alarmId, kind: c.kind, grade: c.grade, basis: c.basis, areaId: fields.areaId, scoreBp: fields.scoreBp },
-      'alarm queued',
-    );
-    return alarm;
-  }
-
   async handle(topic: string, payload: Uint8Array): Promise<HandleResult> {
     const d = this.deps;
-    const decoded = decodeMessage(topic, payload, d.decode);
+    const decoded = decodePayload(topic, payload, d.decode);
     if (!decoded.ok) {
       d.metrics.messagesIn.inc({ kind: 'invalid' });
       d.metrics.invalid.inc({ code: decoded.code });
@@ -93,51 +93,172 @@ export class IngestPipeline {
       d.log.warn({ topic, code: decoded.code, reason: decoded.reason }, 'message sent to dead letters');
       return { status: 'invalid', reason: decoded.reason };
     }
-    const message = decoded.message;
-    d.metrics.messagesIn.inc({ kind: message.kind });
+    if (decoded.batch === undefined) {
+      d.metrics.messagesIn.inc({ kind: decoded.message.kind });
+      const alarms = await this.process([{ message: decoded.message, origin: { topic, payload: () => payload } }], []);
+      return { status: 'accepted', alarms };
+    }
 
-    const snapshot = d.areas.apply(message);
+    const { batchId } = decoded.batch;
+    const accepted: Accepted[] = [];
+    const refused: Refused[] = [];
+    const perKind = new Map<string, number>();
+    for (const r of decoded.items) {
+      const item = { index: r.index, batchId };
+      if (r.ok) {
+        accepted.push({ message: r.message, origin: { topic, payload: () => Buffer.from(JSON.stringify(r.item)), item } });
+        perKind.set(r.message.kind, (perKind.get(r.message.kind) ?? 0) + 1);
+      } else {
+        refused.push({ topic, payload: Buffer.from(JSON.stringify(r.item) ?? 'null'), code: r.code, reason: r.reason, item });
+        perKind.set('invalid', (perKind.get('invalid') ?? 0) + 1);
+        d.metrics.invalid.inc({ code: r.code });
+        d.log.warn({ topic, batchId, index: r.index, code: r.code, reason: r.reason }, 'batch item sent to dead letters');
+      }
+    }
+    for (const [kind, n] of perKind) d.metrics.messagesIn.inc({ kind }, n);
+    const alarms = await this.process(accepted, refused);
+    return { status: 'accepted', alarms, refusedItems: refused.flatMap((r) => (r.item ? [{ index: r.item.index, code: r.code, reason: r.reason }] : [])) };
+  }
+
+  /**
+   * Scores, grades and queues the accepted messages in their order; `refused` (and any alarm
+   * that has no key to sign it) goes to the dead-letter store after the alarms are durable.
+   * Throws when something local fails (disk); nothing is then acknowledged and the caller retries.
+   */
+  private async process(accepted: readonly Accepted[], refused: Refused[]): Promise<SignedAlarm[]> {
+    // Every row reaches the batcher before any score is awaited, so one envelope is one batch;
+    // the area state is updated in message order, and each snapshot is taken at its message.
+    const undo: (() => void)[] = [];
+    const applied = accepted.map((a) => this.apply(a, undo));
+    try {
+      return await this.raise(applied, refused);
+    } catch (e) {
+      // Nothing was acknowledged, so nothing of it may remain: the retry must see the same state.
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      throw e;
+    }
+  }
+
+  private async raise(applied: readonly Applied[], refused: Refused[]): Promise<SignedAlarm[]> {
+    const d = this.deps;
+    const scores = await Promise.all(applied.map((a) => a.scores));
+
+    // Admissions are taken synchronously and in message order, so the same messages always
+    // admit the same alarms, and no concurrent handler can take the same slot.
+    const planned: Planned[] = [];
+    applied.forEach((a, i) => {
+      const s = scores[i];
+      if (!s) return;
+      const [score, scoreWithout] = s;
+      for (const candidate of gradeMessage(a.message, a.snapshot, score, d.rules, scoreWithout)) {
+        const admission = d.deduper.admit(a.snapshot.siteId, a.snapshot.areaId, candidate.kind, candidate.grade, a.message.observedAt);
+        if (admission) planned.push({ applied: a, candidate, admission, score });
+      }
+    });
+
+    const signable: { p: Planned; alarm: Promise<SignedAlarm> }[] = [];
+    const unsigned: Planned[] = [];
+    for (const p of planned) {
+      const alarm = this.sign(p);
+      if (alarm) signable.push({ p, alarm });
+      else unsigned.push(p);
+    }
+    for (const p of unsigned) refused.push(this.unsignedAlarm(p));
+
+    let signed: SignedAlarm[];
+    let added: Set<SignedAlarm>;
+    try {
+      signed = await Promise.all(signable.map((s) => s.alarm));
+      added = new Set(await d.outbox.enqueueAll(signed));
+    } catch (e) {
+      // Not queued, so not raised: the consumer retries the message and must not find it
+      // deduplicated. Newest first: an escalation in a window undoes onto the grade before it.
+      for (let i = planned.length - 1; i >= 0; i--) planned[i]!.admission.release();
+      throw e;
+    }
+    if (refused.length > 0) {
+      try {
+        await d.deadLetters.putAll(refused);
+      } catch (e) {
+        // The queued alarms stay admitted (a retry finds them repeats); the unsigned ones must be
+        // raised, and stored, again.
+        for (let i = unsigned.length - 1; i >= 0; i--) unsigned[i]!.admission.release();
+        throw e;
+      }
+    }
+
+    const byMessage = new Map<Applied, SignedAlarm[]>();
+    const all: SignedAlarm[] = [];
+    for (const [i, a] of signed.entries()) {
+      if (!added.has(a)) continue;
+      const { p } = signable[i]!;
+      all.push(a);
+      const list = byMessage.get(p.applied);
+      if (list) list.push(a);
+      else byMessage.set(p.applied, [a]);
+      d.metrics.alarms.inc({ grade: String(p.candidate.grade) });
+      const f = a.fields;
+      d.log.info({ alarmId: f.alarmId, kind: f.kind, grade: f.grade, basis: p.candidate.basis, areaId: f.areaId, scoreBp: f.scoreBp }, 'alarm queued');
+    }
+    if (all.length > 0) d.metrics.outboxDepth.set(d.outbox.depth);
+    if (d.onAccepted) for (const a of applied) d.onAccepted(a.message, byMessage.get(a) ?? []);
+    return all;
+  }
+
+  private apply(a: Accepted, undo: (() => void)[]): Applied {
+    const d = this.deps;
+    const { message } = a;
+    const snapshot = d.areas.apply(message, undo);
     if (message.kind === 'permits') {
       // The permit set only changes the context. Alarms are raised by the area's sensors and
       // cameras, whose keys the ledger has registered for this area; the next reading or
       // detection (seconds away) scores the area with the new permits.
-      d.onAccepted?.(message, []);
-      return { status: 'accepted', alarms: [] };
+      return { ...a, snapshot, features: undefined, scores: undefined };
     }
     const features = toFeatures(snapshot, d.siteUtcOffsetMinutes);
-    let scoreWithout: Promise<number> | undefined;
-    if (message.kind === 'ai') {
-      // The same area without this behaviour, to tell whether the behaviour is what raised the
-      // grade (both rows go into the same batch).
-      const others = { ...snapshot, detections: { ...snapshot.detections, [message.detection.behaviour]: 0 } };
-      scoreWithout = d.batcher.score(toFeatures(others, d.siteUtcOffsetMinutes));
-    }
-    const score = await d.batcher.score(features);
-    const candidates = gradeMessage(message, snapshot, score, d.rules, await scoreWithout);
+    const score = d.batcher.score(features);
+    if (message.kind !== 'ai') return { ...a, snapshot, features, scores: score.then((s) => [s, undefined]) };
+    // The same area without this behaviour, to tell whether the behaviour is what raised the
+    // grade (both rows go into the same batch).
+    const others = { ...snapshot, detections: { ...snapshot.detections, [message.detection.behaviour]: 0 } };
+    const without = d.batcher.score(toFeatures(others, d.siteUtcOffsetMinutes));
+    return { ...a, snapshot, features, scores: Promise.all([score, without]) };
+  }
 
-    // Admissions are taken synchronously (so no concurrent message can take the same slot); the
-    // alarms are then signed and queued together, sharing one fsync.
-    const admitted = candidates.flatMap((c) => {
-      const admission = d.deduper.admit(snapshot.siteId, snapshot.areaId, c.kind, c.grade, message.observedAt);
-      return admission ? [{ c, admission }] : [];
+  private signer(deviceId: string): { signerId: string; wallet: NonNullable<ReturnType<DeviceKeyring['wallet']>> } | undefined {
+    const d = this.deps;
+    const signerId = d.keyring.wallet(deviceId) ? deviceId : d.gatewayDeviceId;
+    const wallet = signerId ? d.keyring.wallet(signerId) : undefined;
+    return signerId && wallet ? { signerId, wallet } : undefined;
+  }
+
+  private sign(p: Planned): Promise<SignedAlarm> | undefined {
+    const d = this.deps;
+    const { message, snapshot, features } = p.applied;
+    const signer = this.signer(message.deviceId);
+    if (!signer || !features) return undefined;
+    const fields = buildAlarmFields({
+      deviceId: signer.signerId,
+      snapshot,
+      features,
+      kind: p.candidate.kind,
+      grade: p.candidate.grade,
+      score: p.score,
+      windowStart: p.admission.windowStart,
+      observedAt: message.observedAt,
+      modelVersion: `${d.manifest.name}@${d.manifest.version}`,
+      modelSha256: d.manifest.sha256,
     });
-    const results = await Promise.allSettled(
-      admitted.map(({ c, admission }) => this.raise(topic, payload, message, c, snapshot, features, score, admission.windowStart)),
-    );
-    const alarms: SignedAlarm[] = [];
-    let failure: unknown;
-    results.forEach((r, i) => {
-      if (r.status === 'fulfilled') {
-        if (r.value) alarms.push(r.value);
-      } else {
-        // Not queued, so not raised: the consumer retries the message and must not find it deduplicated.
-        admitted[i]!.admission.release();
-        failure ??= r.reason;
-      }
-    });
-    if (failure !== undefined) throw failure;
-    d.metrics.outboxDepth.set(d.outbox.depth);
-    d.onAccepted?.(message, alarms);
-    return { status: 'accepted', alarms };
+    return signAlarm(signer.wallet, fields);
+  }
+
+  private unsignedAlarm(p: Planned): Refused {
+    const d = this.deps;
+    const { message, origin } = p.applied;
+    const { kind, grade } = p.candidate;
+    const reason = `no key to sign a grade ${grade} ${kind} alarm for device ${message.deviceId}`;
+    d.metrics.invalid.inc({ code: 'unsigned_alarm' });
+    d.log.error({ topic: origin.topic, kind, grade }, reason);
+    return { topic: origin.topic, payload: origin.payload(), code: 'unsigned_alarm', reason, ...(origin.item ? { item: origin.item } : {}) };
   }
 }

@@ -79,6 +79,40 @@ export type EnvMessage = Extract<StandardMessage, { kind: 'env' }>;
 export type AiMessage = Extract<StandardMessage, { kind: 'ai' }>;
 export type PermitsMessage = Extract<StandardMessage, { kind: 'permits' }>;
 
+/**
+ * Most items in one batch envelope. 1,000 readings of about 300 bytes stay far below brokers'
+ * default packet limits, and a batch is acknowledged as a whole, so a redelivery after a crash
+ * repeats at most this much work.
+ */
+export const MAX_BATCH_ITEMS = 1_000;
+
+const batchHeader = {
+  v: z.literal(MESSAGE_VERSION),
+  kind: z.literal('batch'),
+  /** Unique per gateway, for tracing; the items keep their own messageIds. */
+  batchId: z.string().min(1).max(128),
+  siteId: identifier,
+  /** The edge gateway that publishes the batch (the topic's device level). */
+  deviceId: identifier,
+};
+
+/**
+ * A batch envelope: an edge gateway's many standard messages of one site in one MQTT message,
+ * in the order observed. The envelope is checked here; each item is checked on its own against
+ * `messageSchema`, so one bad item goes to the dead-letter store without its siblings.
+ */
+export const batchEnvelopeSchema = z.strictObject({
+  ...batchHeader,
+  items: z.array(z.unknown()).min(1).max(MAX_BATCH_ITEMS),
+});
+export type BatchEnvelope = z.infer<typeof batchEnvelopeSchema>;
+
+/** The envelope with its items' schema spelled out, for the published JSON Schema. */
+export const batchDocumentSchema = z.strictObject({
+  ...batchHeader,
+  items: z.array(messageSchema).min(1).max(MAX_BATCH_ITEMS),
+});
+
 /** zod's issues, flattened into one line that a person can read in the dead-letter store. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

@@ -66,18 +66,32 @@ export class Outbox extends EventEmitter {
 
   /** Durably adds the alarm; false when this alarm id is already pending or settled. */
   async enqueue(alarm: SignedAlarm, now = Date.now()): Promise<boolean> {
-    const id = alarm.fields.alarmId;
-    if (this.pendingById.has(id) || this.settledById.has(id)) return false;
-    const entry = { alarm, enqueuedAt: now };
-    this.pendingById.set(id, entry);
+    return (await this.enqueueAll([alarm], now)).length === 1;
+  }
+
+  /**
+   * Durably adds the alarms, in their order, with one write and one fsync (a batch envelope's
+   * alarms). Returns those added: an id already pending or settled, or repeated in the list, is
+   * skipped, which is what makes a redelivered batch raise nothing twice. On failure none is added.
+   */
+  async enqueueAll(alarms: readonly SignedAlarm[], now = Date.now()): Promise<SignedAlarm[]> {
+    const entries: OutboxEntry[] = [];
+    for (const alarm of alarms) {
+      const id = alarm.fields.alarmId;
+      if (this.pendingById.has(id) || this.settledById.has(id)) continue;
+      const entry = { alarm, enqueuedAt: now };
+      // Taken at once, so that a concurrent caller with the same id is refused.
+      this.pendingById.set(id, entry);
+      entries.push(entry);
+    }
     try {
-      await this.log.append({ op: 'put', ...entry } satisfies Record);
+      await this.log.appendAll(entries.map((e): Record => ({ op: 'put', ...e })));
     } catch (e) {
-      this.pendingById.delete(id);
+      for (const entry of entries) this.pendingById.delete(entry.alarm.fields.alarmId);
       throw e;
     }
-    this.emit('enqueued', entry);
-    return true;
+    for (const entry of entries) this.emit('enqueued', entry);
+    return entries.map((e) => e.alarm);
   }
 
   /** The oldest pending alarm, without copying the queue (a long outage can leave many). */

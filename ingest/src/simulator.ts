@@ -4,11 +4,11 @@ import { pathToFileURL } from 'node:url';
 import { connect, type MqttClient } from 'mqtt';
 import { DeviceKeyring, generateKeyFile, writeKeyFile } from './device-keys.js';
 import { localHour } from './features.js';
-import type { StandardMessage } from './message.js';
+import { MAX_BATCH_ITEMS, type BatchEnvelope, type StandardMessage } from './message.js';
 import { signStandardMessage } from './message-signature.js';
 import { SCENARIOS, scenarioMessages, type Scenario } from './scenarios.js';
 import { defaultLayout, layoutDeviceIds, type SiteLayout } from './site-layout.js';
-import { topicFor } from './topics.js';
+import { batchTopicFor, topicFor } from './topics.js';
 import { toGasmon, toVisionbox } from './vendor-payloads.js';
 
 /**
@@ -19,6 +19,7 @@ import { toGasmon, toVisionbox } from './vendor-payloads.js';
  *   tsx src/simulator.ts run --url mqtt://127.0.0.1:1883 --keys keys.json --scenario gas-leak \
  *       [--site site-1] [--ticks 90] [--tick-ms 1000] [--fast] [--start ISO] [--seed 1] [--unsigned]
  *       [--vendor]   (readings as gasmon frames, detections as visionbox events, on raw/ topics)
+ *       [--batch N]  (readings and detections in batch envelopes of up to N items from the gateway)
  *
  * `--fast` publishes as quickly as the broker acknowledges, with simulated timestamps; without it
  * one tick is published per tick interval in real time.
@@ -36,6 +37,11 @@ export interface SimulationOptions {
   sign: boolean;
   /** Publish readings as gasmon frames and detections as visionbox events on raw/ topics. */
   vendorPayloads?: boolean;
+  /**
+   * Publish readings and detections as the site's edge gateway does: batch envelopes of up to
+   * this many items on its batch topic. Permit sets still go out alone and retained, in order.
+   */
+  batchSize?: number;
   topicRoot?: string;
   clientId?: string;
 }
@@ -56,17 +62,36 @@ export async function prepareMessage(keyring: DeviceKeyring, message: StandardMe
   return signStandardMessage(wallet, message);
 }
 
-/** Publishes the scenario; returns the messages sent, in order. */
+/** The envelope an edge gateway publishes on its batch topic. */
+export function batchEnvelope(layout: SiteLayout, batchId: string, items: readonly StandardMessage[]): BatchEnvelope {
+  return { v: 1, kind: 'batch', batchId, siteId: layout.siteId, deviceId: layout.gatewayDeviceId, items: [...items] };
+}
+
+/** Publishes the scenario; returns the messages sent, in order (a batch's items one by one). */
 export async function runSimulation(o: SimulationOptions): Promise<StandardMessage[]> {
+  if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > MAX_BATCH_ITEMS)) {
+    throw new Error(`batch size must be 1..${MAX_BATCH_ITEMS}`);
+  }
+  if (o.batchSize !== undefined && o.vendorPayloads) throw new Error('vendor payloads are not batched: choose one');
   const client = await connectPublisher(o.url, o.clientId ?? `sim-${o.layout.siteId}`);
   const sent: StandardMessage[] = [];
   const root = o.topicRoot ?? 'ledger';
   let tickAt = -1;
   let vendorSeq = 0;
+  let batch: StandardMessage[] = [];
+  let batchSeq = 0;
+  const flushBatch = async () => {
+    if (batch.length === 0) return;
+    const envelope = batchEnvelope(o.layout, `${o.layout.gatewayDeviceId}-${o.startMs}-${batchSeq++}`, batch);
+    batch = [];
+    await client.publishAsync(batchTopicFor(root, envelope), JSON.stringify(envelope), { qos: 1 });
+  };
   const started = Date.now();
   try {
     for (const raw of scenarioMessages(o.layout, { scenario: o.scenario, startMs: o.startMs, ticks: o.ticks, tickMs: o.tickMs, seed: o.seed })) {
       if (!o.fast && raw.observedAt !== tickAt) {
+        // A gateway sends what it collected before it waits for the next tick.
+        await flushBatch();
         tickAt = raw.observedAt;
         const due = started + (raw.observedAt - o.startMs);
         const wait = due - Date.now();
@@ -82,10 +107,18 @@ export async function runSimulation(o: SimulationOptions): Promise<StandardMessa
         continue;
       }
       const message = await prepareMessage(o.keyring, raw, o.sign);
+      sent.push(message);
+      if (o.batchSize !== undefined && message.kind !== 'permits') {
+        batch.push(message);
+        if (batch.length >= o.batchSize) await flushBatch();
+        continue;
+      }
+      // What was collected before the permit set was observed before it, so it goes out first.
+      await flushBatch();
       const topic = topicFor(root, { ...address, channel: message.kind });
       await client.publishAsync(topic, JSON.stringify(message), { qos: 1, retain: message.kind === 'permits' });
-      sent.push(message);
     }
+    await flushBatch();
   } finally {
     await client.endAsync();
   }
@@ -117,6 +150,7 @@ async function cli(argv: string[]): Promise<void> {
       fast: { type: 'boolean', default: false },
       unsigned: { type: 'boolean', default: false },
       vendor: { type: 'boolean', default: false },
+      batch: { type: 'string' },
       force: { type: 'boolean', default: false },
     },
   });
@@ -148,6 +182,7 @@ async function cli(argv: string[]): Promise<void> {
       fast: values.fast,
       sign: !values.unsigned,
       vendorPayloads: values.vendor,
+      ...(values.batch !== undefined ? { batchSize: Number(values.batch) } : {}),
     });
     process.stdout.write(`${JSON.stringify({ scenario, site: layout.siteId, published: sent.length })}\n`);
     return;

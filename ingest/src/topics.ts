@@ -5,6 +5,12 @@
  *   ledger/v1/{siteId}/{areaId}/{deviceId}/ai             AI detection (standard payload)
  *   ledger/v1/{siteId}/{areaId}/{deviceId}/permits        permits active in the area (standard)
  *   ledger/v1/{siteId}/{areaId}/{deviceId}/raw/{vendor}   a vendor's own payload, mapped by an adapter
+ *   ledger/v1/{siteId}/{deviceId}/batch                   batch envelope: many standard messages of the
+ *                                                         site, published by its edge gateway {deviceId}
+ *
+ * The batch topic has one level fewer than a device's, so no device topic can be read as one.
+ * It names no area because a site's gateway collects every area of the site; the broker's ACL
+ * on this topic is what lets the gateway speak for the site's devices.
  *
  * The version sits in the topic so that a v2 layout can run beside v1 during a migration, with
  * its own subscription. Segments are plain identifiers: MQTT wildcards and separators are refused.
@@ -24,6 +30,13 @@ export interface TopicAddress {
   channel: Channel | 'raw';
   /** Present when channel is 'raw'. */
   vendor?: string;
+}
+
+/** The topic of a batch envelope: the site and the gateway that publishes it. */
+export interface BatchTopicAddress {
+  siteId: string;
+  deviceId: string;
+  channel: 'batch';
 }
 
 export function isIdentifier(value: string): boolean {
@@ -46,13 +59,25 @@ export function topicFor(root: string, address: TopicAddress): string {
   return `${base}/${address.channel}`;
 }
 
+export function batchTopicFor(root: string, address: Omit<BatchTopicAddress, 'channel'>): string {
+  for (const id of [address.siteId, address.deviceId]) {
+    if (!isIdentifier(id)) throw new Error(`not a topic identifier: ${JSON.stringify(id)}`);
+  }
+  return `${root}/${TOPIC_VERSION}/${address.siteId}/${address.deviceId}/batch`;
+}
+
 /** Returns the address, or a reason why the topic is not part of the layout. */
-export function parseTopic(root: string, topic: string): TopicAddress | { error: string } {
+export function parseTopic(root: string, topic: string): TopicAddress | BatchTopicAddress | { error: string } {
   const prefix = `${root}/`;
   if (!topic.startsWith(prefix)) return { error: `topic outside ${root}/` };
   const parts = topic.slice(prefix.length).split('/');
   const [version, siteId, areaId, deviceId, channel, vendor, ...rest] = parts;
   if (version !== TOPIC_VERSION) return { error: `unsupported topic version ${String(version)}` };
+  if (parts.length === 4 && deviceId === 'batch') {
+    // Here the third level is the gateway, not an area.
+    if (!siteId || !areaId || ![siteId, areaId].every(isIdentifier)) return { error: 'topic identifiers malformed' };
+    return { siteId, deviceId: areaId, channel: 'batch' };
+  }
   if (!siteId || !areaId || !deviceId || !channel) return { error: 'topic has too few levels' };
   if (![siteId, areaId, deviceId].every(isIdentifier)) return { error: 'topic identifiers malformed' };
   if (channel === 'raw') {

@@ -110,6 +110,23 @@ describe('end to end over a real Mosquitto', function () {
     expect(await health.json()).to.deep.include({ ok: true, mqtt: 'connected', ledger: 'none' });
   });
 
+  it("the gateway's batch envelopes raise the same alarms as the devices' single messages", async () => {
+    const run = async (batchSize?: number) => {
+      const s = await start({ INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
+      const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot, ...(batchSize ? { batchSize } : {}) });
+      await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
+      expect(s.deadLetters.readAll()).to.deep.equal([]);
+      const alarms = s.outbox.pending().map((e) => e.alarm);
+      await s.stop();
+      service = undefined;
+      return alarms;
+    };
+    const single = await run();
+    const batched = await run(40);
+    expect(single.map((a) => a.fields.kind)).to.include('flammable_gas_above_permit_criterion');
+    expect(batched).to.deep.equal(single);
+  });
+
   it('guardian-absent scenario carries the clip CID of the detection', async () => {
     const s = await start();
     const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: true, topicRoot });

@@ -178,10 +178,13 @@ describe('message standard', () => {
 });
 
 describe('message JSON Schema', () => {
-  it('the committed schema/message-v1.schema.json is generated from the zod schema', async () => {
+  it('the committed schema/*.schema.json files are generated from the zod schemas', async () => {
     const { readFileSync } = await import('node:fs');
-    const { messageJsonSchemaText } = await import('../src/message-json-schema.js');
-    const committed = readFileSync(new URL('../schema/message-v1.schema.json', import.meta.url), 'utf8');
-    expect(committed, 'regenerate with: npx tsx src/message-json-schema.ts schema/message-v1.schema.json').to.equal(messageJsonSchemaText());
+    const { SCHEMA_FILES } = await import('../src/message-json-schema.js');
+    expect(Object.keys(SCHEMA_FILES)).to.deep.equal(['message-v1.schema.json', 'batch-v1.schema.json']);
+    for (const [name, make] of Object.entries(SCHEMA_FILES)) {
+      const committed = readFileSync(new URL(`../schema/${name}`, import.meta.url), 'utf8');
+      expect(committed, `regenerate with: npm run message-schema (${name})`).to.equal(make());
+    }
   });
 });

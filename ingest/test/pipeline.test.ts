@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { StandardMessage } from '../src/message.js';
 import { rawCid } from '../src/scenarios.js';
 import { topicFor } from '../src/topics.js';
-import { pipelineFixture, type PipelineFixture } from './helpers/pipeline.js';
+import { failOutboxWrites, pipelineFixture, type PipelineFixture } from './helpers/pipeline.js';
 import { tankFarmReading } from './helpers/burst.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -86,12 +86,7 @@ describe('pipeline failure before the alarm is queued', () => {
     try {
       const topic = 'ledger/v1/site-1/tank-farm/gas-tank-farm/env';
       const payload = reading('gas-tank-farm', 1, { flammableLelPct: 30 });
-      const enqueue = f.outbox.enqueue.bind(f.outbox);
-      let failures = 1;
-      f.outbox.enqueue = async (alarm) => {
-        if (failures-- > 0) throw new Error('ENOSPC: no space left on device');
-        return enqueue(alarm);
-      };
+      failOutboxWrites(f.outbox, 1);
       let error: unknown;
       try {
         await f.pipeline.handle(topic, payload);

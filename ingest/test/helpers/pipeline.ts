@@ -4,7 +4,7 @@ import { AreaStateStore } from '../../src/area-state.js';
 import { DeadLetterStore } from '../../src/dead-letter.js';
 import { DeviceKeyring, generateKeyFile } from '../../src/device-keys.js';
 import { InferenceBatcher } from '../../src/inference-batcher.js';
-import { IngestPipeline } from '../../src/ingest-pipeline.js';
+import { IngestPipeline, type PipelineDeps } from '../../src/ingest-pipeline.js';
 import { IngestMetrics } from '../../src/metrics.js';
 import { loadModelFile, type ModelManifest } from '../../src/model-manifest.js';
 import { Outbox } from '../../src/outbox.js';
@@ -14,6 +14,7 @@ import { MANIFEST_PATH } from './paths.js';
 
 export interface PipelineFixture {
   pipeline: IngestPipeline;
+  batcher: InferenceBatcher;
   outbox: Outbox;
   deadLetters: DeadLetterStore;
   keyring: DeviceKeyring;
@@ -32,17 +33,21 @@ export function sharedModel(): Promise<{ model: RiskModel; manifest: ModelManife
 }
 
 /** The real pipeline on a temporary data folder, without MQTT. */
-export async function pipelineFixture(dataDir: string, options: { requireSignature?: boolean } = {}): Promise<PipelineFixture> {
+export async function pipelineFixture(
+  dataDir: string,
+  options: { requireSignature?: boolean; keyring?: DeviceKeyring; onAccepted?: PipelineDeps['onAccepted'] } = {},
+): Promise<PipelineFixture> {
   const { model, manifest } = await sharedModel();
-  const keyring = new DeviceKeyring(generateKeyFile(layoutDeviceIds(defaultLayout())));
+  const keyring = options.keyring ?? new DeviceKeyring(generateKeyFile(layoutDeviceIds(defaultLayout())));
   const outbox = await Outbox.open(dataDir);
   const deadLetters = await DeadLetterStore.open(dataDir);
   const metrics = new IngestMetrics();
+  const batcher = new InferenceBatcher(model, 256, 0);
   const pipeline = new IngestPipeline({
     decode: { topicRoot: 'ledger', deviceAddresses: keyring.addresses(), requireSignature: options.requireSignature ?? false },
     deadLetters,
     areas: new AreaStateStore({ readingTtlMs: 120_000, detectionTtlMs: 60_000, defaultGasLelVolPct: 5 }),
-    batcher: new InferenceBatcher(model, 256, 0),
+    batcher,
     manifest,
     rules: { gradeThresholds: manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, h2sLimitPpm: 7, coLimitPpm: 26 },
     deduper: new AlarmDeduper(60_000),
@@ -52,9 +57,11 @@ export async function pipelineFixture(dataDir: string, options: { requireSignatu
     siteUtcOffsetMinutes: 480,
     metrics,
     log: pino({ level: 'silent' }),
+    ...(options.onAccepted ? { onAccepted: options.onAccepted } : {}),
   });
   return {
     pipeline,
+    batcher,
     outbox,
     deadLetters,
     keyring,
@@ -64,5 +71,15 @@ export async function pipelineFixture(dataDir: string, options: { requireSignatu
       await outbox.close();
       await deadLetters.close();
     },
+  };
+}
+
+/** The outbox's next `times` writes fail as a full disk would, before anything is written. */
+export function failOutboxWrites(outbox: Outbox, times: number): void {
+  const enqueueAll = outbox.enqueueAll.bind(outbox);
+  let failures = times;
+  outbox.enqueueAll = async (alarms) => {
+    if (failures-- > 0) throw new Error('ENOSPC: no space left on device');
+    return enqueueAll(alarms);
   };
 }
