@@ -1,0 +1,147 @@
+/**
+ * GB 30871's measures and stop conditions on the real network: the height and the load decide
+ * the level (no lifting permit under 10 t); a signed wind alarm from an anemometer suspends the
+ * outdoor work at height in its area but not the indoor work, in the alarm's own transaction;
+ * and a permit stopped because the guardian left resumes only after the guardian's gate check.
+ */
+import { expect } from 'chai';
+import { Wallet } from 'ethers';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type AlarmRecord, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
+import { requireNetwork, uniqueId } from '../support/network';
+import { Cast, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+
+describe('network: GB 30871 measures and stop conditions, wind and the guardian (real Fabric, CA users)', function () {
+  this.timeout(300_000);
+  let profile: ConnectionProfile;
+  let cast: Cast;
+  let officer: Party, admin: Party, applicant: Party, pic: Party, approver: Party, safety: Party, gateway: Party, regulator: Party;
+  const W1 = workerIdOf(randomIdNumber());
+  const GUARDIAN = workerIdOf(randomIdNumber());
+  const PIC = workerIdOf(randomIdNumber());
+  const CONFIRMER = workerIdOf(randomIdNumber());
+  const APPROVER = workerIdOf(randomIdNumber());
+  const site = uniqueId('site');
+  const zone = 'rack-3';
+  const workUnit = 'unit-maintenance';
+  const gateId = uniqueId('gate');
+  const anemometerKey = Wallet.createRandom();
+  const anemometerId = uniqueId('wind');
+  const outdoor = uniqueId('WH-OUT');
+  const indoor = uniqueId('WH-IN');
+
+  const height = (permitNo: string, o: Record<string, unknown> = {}) => {
+    const now = Date.now();
+    return {
+      permitNo,
+      operationType: 'work_at_height',
+      level: 'I',
+      workHeightMetres: 4.5,
+      location: { siteId: site, zoneId: zone, fireExplosionZone: false, outdoor: true },
+      workUnit,
+      description: 'Replace insulation on the pipe rack',
+      plannedStart: iso(now - 60_000),
+      plannedEnd: iso(now + 4 * HOUR),
+      workers: [W1],
+      personInChargeId: PIC,
+      guardianId: GUARDIAN,
+      hazards: [{ hazardId: 'h1', description: 'Fall from height' }],
+      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Full-body harness on a fixed anchor' }],
+      ...o,
+    };
+  };
+
+  before(function () {
+    profile = requireNetwork(this);
+    cast = new Cast(profile);
+    officer = cast.person('sc-officer', 'enterprise', 'credential_officer');
+    admin = cast.person('sc-admin', 'enterprise', 'admin');
+    applicant = cast.person('sc-applicant', 'enterprise', 'applicant');
+    pic = cast.person('sc-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
+    approver = cast.person('sc-approver', 'enterprise', 'approver', { department: workUnit, workerId: APPROVER });
+    safety = cast.person('sc-safety', 'enterprise', 'safety_officer', { department: 'safety' });
+    gateway = cast.person('sc-gateway', 'enterprise', 'device_gateway');
+    regulator = cast.person('sc-regulator', 'regulator', 'regulator');
+  });
+  after(() => cast?.close());
+
+  it('the height and the load must match the level; no lifting permit under 10 t; outdoor must be declared', async () => {
+    for (const w of [W1, GUARDIAN, PIC, CONFIRMER]) await officer.submit('credential:RegisterWorker', { workerId: w });
+    const now = Date.now();
+    await officer.submit('credential:AddCertificate', {
+      certificateId: uniqueId('cert-height'),
+      workerId: W1,
+      category: 'work_at_height',
+      item: '登高架设作业',
+      authority: 'Provincial emergency management department',
+      validFrom: iso(now - 365 * 24 * HOUR),
+      validUntil: iso(now + 3 * 365 * 24 * HOUR),
+      reviewDue: iso(now + 365 * 24 * HOUR),
+      scanSha256: 'ab'.repeat(32),
+    });
+    await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
+    await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
+    await safety.submit('device:Register', { deviceId: anemometerId, siteId: site, areaId: zone, address: anemometerKey.address, kind: 'sensor' });
+
+    const before = await heightOf(regulator.conn, profile.channel);
+    expect(await applicant.refused('VALIDATION_FAILED', 'permit:Apply', height(uniqueId('L'), { operationType: 'lifting', level: '3', workHeightMetres: null, liftLoadTonnes: 9.5 }))).to.contain(
+      'under 10 t needs no lifting permit',
+    );
+    expect(await applicant.refused('VALIDATION_FAILED', 'permit:Apply', height(uniqueId('H'), { workHeightMetres: 6 }))).to.contain('6 m is class II, not I');
+    const hot = height(uniqueId('HW'), { operationType: 'hot_work', level: '2', workHeightMetres: null });
+    expect(await applicant.refused('VALIDATION_FAILED', 'permit:Apply', { ...hot, location: { siteId: site, zoneId: zone, fireExplosionZone: false } })).to.contain('location.outdoor');
+    expect(await heightOf(regulator.conn, profile.channel)).to.equal(before);
+  });
+
+  it('outdoor and indoor work at height run; a signed force-5 wind alarm suspends only the outdoor one, in its own transaction', async () => {
+    for (const [permitNo, isOutdoor, x] of [[outdoor, true, 0], [indoor, false, 40]] as const) {
+      const applied = await applicant.submit<PermitRecord>('permit:Apply', height(permitNo, { location: { siteId: site, zoneId: zone, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: isOutdoor } }));
+      expect([applied.value.level, applied.value.workHeightMetres, applied.value.location.outdoor]).to.deep.equal(['I', 4.5, isOutdoor]);
+      await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
+      await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+      await approver.submit('permit:Issue', { permitNo });
+      await pic.submit('permit:Brief', { permitNo, briefedWorkerIds: [W1] });
+      await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), permitNo, W1, gateId));
+      // without the guardian at the gate, work does not start
+      expect(await pic.refused('RULE_VIOLATION', 'permit:Activate', { permitNo })).to.contain('the guardian has not passed a gate check');
+      await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), permitNo, GUARDIAN, gateId));
+      expect((await pic.submit<PermitRecord>('permit:Activate', { permitNo })).value.status).to.equal('active');
+    }
+
+    const alarm: SignedAlarmFields = {
+      alarmId: uniqueId('wind-alarm'),
+      deviceId: anemometerId,
+      siteId: site,
+      areaId: zone,
+      grade: 3,
+      kind: 'wind_at_or_above_force_5',
+      scoreBp: 10000,
+      modelVersion: 'rule',
+      modelSha256: '0x' + '00'.repeat(32),
+      inputSha256: '0x' + 'cd'.repeat(32),
+      clipCid: '',
+      observedAt: Date.now() - 1_000,
+    };
+    const signature = await anemometerKey.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
+    const recorded = await gateway.submit<AlarmRecord>('alarm:Record', { alarm, signature });
+    expect(recorded.value.suspendedPermitNos).to.deep.equal([outdoor]);
+    const out = await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: outdoor });
+    expect(out.status).to.equal('suspended');
+    expect(out.suspension).to.include({ reason: 'weather', alarmId: alarm.alarmId });
+    const ledger = await regulator.evaluate<{ versions: { txId: string; status: string }[] }>('permit:GetLedgerHistory', { permitNo: outdoor });
+    expect(ledger.versions[ledger.versions.length - 1]).to.deep.include({ txId: recorded.txId, status: 'suspended' });
+    expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: indoor })).status).to.equal('active');
+
+    // Not while the wind alarm is open; once closed, the weather stop needs no gas re-test.
+    await pic.refused('INVALID_STATE', 'permit:Resume', { permitNo: outdoor });
+    await safety.submit('alarm:Acknowledge', { alarmId: alarm.alarmId });
+    await safety.submit('alarm:Close', { alarmId: alarm.alarmId, note: 'Wind below force 5 for 15 min' });
+    expect((await pic.submit<PermitRecord>('permit:Resume', { permitNo: outdoor })).value.status).to.equal('active');
+  });
+
+  it('work stopped because the guardian left resumes only after the guardian is back through the gate', async () => {
+    expect((await pic.submit<PermitRecord>('permit:Suspend', { permitNo: indoor, reason: 'guardian_left', note: 'Guardian called away' })).value.status).to.equal('suspended');
+    expect(await pic.refused('RULE_VIOLATION', 'permit:Resume', { permitNo: indoor })).to.contain('guardian must pass a gate check again');
+    await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), indoor, GUARDIAN, gateId));
+    expect((await pic.submit<PermitRecord>('permit:Resume', { permitNo: indoor })).value.status).to.equal('active');
+  });
+});
