@@ -72,6 +72,7 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
     auth: new Authenticator(cfg),
     wallet: d.wallet,
     idempotency: d.idempotency,
+    ledger: s.ledger,
     rateLimiter: new RateLimiter(cfg.GATEWAY_RATE_LIMIT_PER_WINDOW, cfg.GATEWAY_RATE_LIMIT_WINDOW_MS),
     metrics: s.metrics,
     logger: d.logger,

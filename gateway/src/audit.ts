@@ -5,14 +5,12 @@
  * kubo-compatible CID, compare them with what the ledger recorded.
  */
 import * as crypto from 'node:crypto';
-import { common, msp, peer } from '@hyperledger/fabric-protos';
 import type { EvidenceRecord } from '@compliance-ledger/schema';
 import type { ContentStore } from './ipfs.js';
 import { computeCid } from './ipfs.js';
 import type { LedgerClient } from './ledger.js';
+import { blockNumberOf, decodeProcessedTransaction, validationCodeName } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
-
-const VALIDATION_NAMES = Object.fromEntries(Object.entries(peer.TxValidationCode).map(([k, v]) => [v as number, k]));
 
 export interface LedgerFacts {
   transactionId: string;
@@ -28,39 +26,8 @@ export interface LedgerFacts {
 
 export async function ledgerFacts(ledger: LedgerClient, id: WalletIdentity, txId: string): Promise<LedgerFacts> {
   const [txBytes, blockBytes] = await Promise.all([ledger.qscc(id, 'GetTransactionByID', txId), ledger.qscc(id, 'GetBlockByTxID', txId)]);
-  const processed = peer.ProcessedTransaction.deserializeBinary(txBytes);
-  const envelope = processed.getTransactionenvelope()!;
-  const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-  const header = payload.getHeader()!;
-  const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
-  const signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
-  const creator = msp.SerializedIdentity.deserializeBinary(signatureHeader.getCreator_asU8());
-  const endorsers = new Set<string>();
-  let chaincode: string | null = null;
-  if (channelHeader.getType() === common.HeaderType.ENDORSER_TRANSACTION) {
-    const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
-    for (const action of tx.getActionsList()) {
-      const cap = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
-      for (const e of cap.getAction()?.getEndorsementsList() ?? []) endorsers.add(msp.SerializedIdentity.deserializeBinary(e.getEndorser_asU8()).getMspid());
-      const prp = peer.ProposalResponsePayload.deserializeBinary(cap.getAction()!.getProposalResponsePayload_asU8());
-      const ccAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
-      chaincode = ccAction.getChaincodeId()?.getName() ?? null;
-    }
-  }
-  const block = common.Block.deserializeBinary(blockBytes);
-  const ts = channelHeader.getTimestamp();
-  const code = processed.getValidationcode();
-  return {
-    transactionId: channelHeader.getTxId(),
-    blockNumber: block.getHeader()!.getNumber(),
-    validationCode: code,
-    validationCodeName: VALIDATION_NAMES[code] ?? String(code),
-    valid: code === peer.TxValidationCode.VALID,
-    timestamp: ts ? new Date(ts.getSeconds() * 1000 + Math.floor(ts.getNanos() / 1e6)).toISOString() : null,
-    creatorMsp: creator.getMspid(),
-    endorsingOrgs: [...endorsers].sort(),
-    chaincode,
-  };
+  const { result: _result, ...tx } = decodeProcessedTransaction(txBytes);
+  return { ...tx, blockNumber: blockNumberOf(blockBytes), validationCodeName: validationCodeName(tx.validationCode) };
 }
 
 export interface EvidenceCheck {

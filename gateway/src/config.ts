@@ -49,6 +49,13 @@ const schema = z.object({
   DATABASE_POOL_MAX: positiveInt(10),
   /** How long an idempotency record is kept, hours. */
   GATEWAY_IDEMPOTENCY_TTL_HOURS: positiveInt(24 * 7),
+  /**
+   * A key whose transaction was ordered but whose commit status was lost stays `unknown` while the
+   * ledger does not have the transaction; this long after its first request ended it is released
+   * (nothing was written). Default: twice GATEWAY_COMMIT_TIMEOUT_MS, time for an ordered
+   * transaction to have been committed.
+   */
+  GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: z.coerce.number().int().positive().optional(),
   /** JWT verification: an HS256 shared secret, and/or a PEM public key file (RS256/ES256). At least one, or API keys. */
   GATEWAY_JWT_HS256_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   GATEWAY_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
@@ -83,8 +90,9 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 type Parsed = z.infer<typeof schema>;
 export type GatewayConfig = Readonly<
-  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
+  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
     LEDGER_CONNECTION_PROFILE: string;
+    GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: number;
     GATEWAY_WALLET_DIR: string;
     GATEWAY_BLOCKSTORE_DIR: string;
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: string;
@@ -111,6 +119,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     ...c,
     GATEWAY_EVIDENCE_MEDIA_TYPES: Object.freeze([...c.GATEWAY_EVIDENCE_MEDIA_TYPES]),
     LEDGER_CONNECTION_PROFILE: connectionProfilePath(env),
+    GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: c.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS ?? 2 * c.GATEWAY_COMMIT_TIMEOUT_MS,
     GATEWAY_WALLET_DIR: c.GATEWAY_WALLET_DIR ?? path.join(runDir, 'gateway', 'wallet'),
     GATEWAY_BLOCKSTORE_DIR: c.GATEWAY_BLOCKSTORE_DIR ?? path.join(runDir, 'gateway', 'blockstore'),
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE:

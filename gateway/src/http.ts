@@ -11,11 +11,13 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Role } from '@compliance-ledger/schema';
 import { requireRole, type Authenticator, type Org, type Principal } from './auth.js';
-import { ApiError, ChaincodeError, RateLimitedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
+import { ApiError, ChaincodeError, ConflictError, RateLimitedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
 import type { IdempotencyStore } from './idempotency.js';
+import type { LedgerClient } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
+import { txResultBody } from './routes/common.js';
 import type { Wallet, WalletIdentity } from './wallet.js';
 
 export type Access = Partial<Record<Org, readonly Role[] | 'any'>>;
@@ -80,6 +82,8 @@ export interface Pipeline {
   auth: Authenticator;
   wallet: Wallet;
   idempotency: IdempotencyStore | undefined;
+  /** Looks up the outcome of a write whose commit status was lost. */
+  ledger: Pick<LedgerClient, 'committed'>;
   rateLimiter: RateLimiter;
   metrics: Metrics;
   logger: Logger;
@@ -101,6 +105,12 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** What makes two requests "the same" for an Idempotency-Key: method, path and canonical JSON body (a multipart body: its length). */
+export function requestFingerprint(method: string, path: string, payload: { json: unknown } | { multipartLength: string }): string {
+  const content = 'json' in payload ? canonical(payload.json) : `multipart:${payload.multipartLength}`;
+  return crypto.createHash('sha256').update(`${method} ${path}\n${content}`).digest('hex');
+}
+
 export function sendError(res: Response, err: ApiError, requestId: string): void {
   if (err instanceof UnavailableError || err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
   res.status(err.status).type('application/json').send(JSON.stringify(err.toJSON(requestId)));
@@ -114,6 +124,67 @@ function send(res: Response, r: RouteResult, replayed = false): void {
     res.status(status).type(r.contentType).send(r.body as string);
   } else {
     res.status(status).type('application/json').send(JSON.stringify(r.body));
+  }
+}
+
+/** The status a route answers when its write committed: the one it declares. */
+function successStatus(def: RouteDef): number {
+  return def.responses.find((r) => r.status >= 200 && r.status < 300)?.status ?? 200;
+}
+
+function sendStored(res: Response, status: number, stored: { body: unknown; contentType?: string }): void {
+  if (status >= 400) {
+    res.setHeader('Idempotent-Replayed', 'true');
+    res.status(status).type('application/json').send(JSON.stringify(stored.body));
+  } else send(res, { status, body: stored.body, ...(stored.contentType ? { contentType: stored.contentType } : {}) }, true);
+}
+
+interface KeyedRequest {
+  res: Response;
+  principal: Principal;
+  scope: string;
+  key: string;
+  fingerprint: string;
+  requestId: string;
+}
+
+/**
+ * Claims the key; true when the request was answered from it (a stored result, or the outcome of a
+ * lost commit status found on the ledger), false when the request is to run as new. Throws the
+ * claim's refusals, and 503 while the outcome of an `unknown` key cannot be found.
+ */
+async function replayed(p: Pipeline, def: RouteDef, r: KeyedRequest): Promise<boolean> {
+  const store = p.idempotency!;
+  // A second round only when another replay changed an `unknown` key under this one.
+  for (let round = 0; ; round++) {
+    const claim = await store.claim(r.scope, r.key, r.fingerprint);
+    if (claim.kind === 'new') return false;
+    if (claim.kind === 'replay') {
+      sendStored(r.res, claim.status, claim.body as { body: unknown; contentType?: string });
+      return true;
+    }
+    const txId = claim.transactionId;
+    let stored: { status: number; body: unknown };
+    try {
+      const found = await p.ledger.committed(await p.wallet.identityFor(r.principal), txId);
+      if (!found) {
+        if (claim.releasable && (await store.takeOver(r.scope, r.key, txId))) return false;
+        if (claim.releasable && round === 0) continue;
+        throw new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} of the first request with this Idempotency-Key is not on the ledger yet; retry with the same key`, p.retryAfterSeconds, {
+          transactionId: txId,
+        });
+      }
+      stored = { status: claim.status, body: txResultBody(found) };
+      if (def.tx) p.metrics.ledgerTx.inc({ tx: def.tx });
+    } catch (e) {
+      if (!(e instanceof ConflictError && e.code === 'CONFLICT')) throw e;
+      stored = { status: e.status, body: e.toJSON(r.requestId) };
+    }
+    if (await store.resolve(r.scope, r.key, txId, stored.status, { body: stored.body })) {
+      sendStored(r.res, stored.status, stored);
+      return true;
+    }
+    if (round > 0) throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'another request with this Idempotency-Key is settling its outcome; retry later');
   }
 }
 
@@ -154,20 +225,9 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
           const key = idempotencyKeySchema.safeParse(keyHeader);
           if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
           if (!p.idempotency) throw new UnavailableError('STORE_UNAVAILABLE', 'no database is configured for idempotency keys (DATABASE_URL)', p.retryAfterSeconds);
-          const fingerprint = crypto
-            .createHash('sha256')
-            .update(`${def.method} ${req.path}\n${def.multipart ? `multipart:${req.headers['content-length'] ?? ''}` : canonical(body)}`)
-            .digest('hex');
+          const fingerprint = requestFingerprint(def.method, req.path, def.multipart ? { multipartLength: req.headers['content-length'] ?? '' } : { json: body });
           const scope = `${principal!.org}/${principal!.sub}`;
-          const claim = await p.idempotency.claim(scope, key.data, fingerprint);
-          if (claim.kind === 'replay') {
-            const stored = claim.body as { body: unknown; contentType?: string; status: number };
-            if (claim.status >= 400) {
-              res.setHeader('Idempotent-Replayed', 'true');
-              res.status(claim.status).type('application/json').send(JSON.stringify(stored.body));
-            } else send(res, { status: claim.status, body: stored.body, ...(stored.contentType ? { contentType: stored.contentType } : {}) }, true);
-            return;
-          }
+          if (await replayed(p, def, { res, principal: principal!, scope, key: key.data, fingerprint, requestId })) return;
           idem = { scope, key: key.data };
         }
         const ctx: RouteContext = {
@@ -198,12 +258,15 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
           // A refusal by the chaincode is the deterministic answer to this request: keep it so a
           // replay gets it too. Anything else wrote nothing and may be retried with the same key.
           try {
-            if (err instanceof ChaincodeError) await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) });
-            // Ordered but unconfirmed: keep the key, with the answer naming the transaction id, so a
-            // retry with this key cannot submit a second transaction; the client checks the id
-            // (GET /v1/audit/transactions/{txId}) and uses a new key only if it is not on the ledger.
-            else if (err instanceof UnavailableError && err.mayHaveCommitted) await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) });
-            else await p.idempotency!.release(idem.scope, idem.key);
+            if (err instanceof ChaincodeError) {
+              await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) });
+            } else if (err instanceof UnavailableError && err.mayHaveCommitted && typeof err.details?.transactionId === 'string') {
+              // Ordered but unconfirmed: neither released (a retry would write it twice) nor answered
+              // for good (it was probably committed); a replay asks the ledger (see idempotency.ts).
+              await p.idempotency!.markUnknown(idem.scope, idem.key, err.details.transactionId, successStatus(def));
+            } else {
+              await p.idempotency!.release(idem.scope, idem.key);
+            }
           } catch (e2) {
             log.warn({ err: e2 }, 'idempotency store update failed');
           }

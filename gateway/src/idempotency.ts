@@ -1,37 +1,67 @@
 /**
  * Idempotency keys, kept durably in PostgreSQL. The first request with a key claims it (a row in
- * state `pending`); its result (status and body) is stored when it ends; a replay with the same key
- * and the same request gets the stored result and makes no second transaction. A key reused for
- * another request is refused, and a key whose first request is still running answers 409.
- * Failures that leave nothing written (503, 429, 5xx) release the key so the client may retry.
+ * state `pending`); its result (status and body) is stored when it ends (state `done`); a replay
+ * with the same key and the same request gets the stored result and makes no second transaction. A
+ * key reused for another request is refused, and a key whose first request is still running
+ * answers 409. Failures that leave nothing written (503, 429, 5xx) release the key so the client
+ * may retry.
+ *
+ * One failure leaves the outcome open: the transaction was ordered but its commit status never
+ * arrived (peer lost, commit deadline passed). It may well be on the ledger, so the key must not be
+ * released (a retry would write it twice), and a stored 503 would be wrong forever. Such a key is
+ * kept in state `unknown` with the transaction id (`transaction_id`) and the status the route
+ * answers on success (`status`); `completed_at` is when the first request ended. Each replay asks
+ * the ledger (http.ts): committed and valid → the first request's answer, stored as `done`;
+ * committed but invalid → the CONFLICT of the live path, stored as `done`; not on the peer → 503
+ * again, still `unknown`, until `completed_at` is older than the release bound: by then an ordered
+ * transaction would have been committed, so nothing was written and the key is taken over as a new
+ * `pending` claim by that replay. Every transition out of `unknown` names the transaction id it
+ * expects, so concurrent replays cannot overwrite each other's answer or a new claim.
  */
 import type { Pool } from 'pg';
 import { ApiError, ConflictError, UnavailableError } from './errors.js';
 
-export type Claim = { kind: 'new' } | { kind: 'replay'; status: number; body: unknown };
+export type Claim =
+  | { kind: 'new' }
+  | { kind: 'replay'; status: number; body: unknown }
+  /** The first request's transaction was ordered but its outcome is not known; `releasable`: older than the release bound. */
+  | { kind: 'unknown'; transactionId: string; status: number; releasable: boolean };
 
 /** A pending claim older than this is taken over (its request died with the process). */
 const STALE_PENDING_MS = 10 * 60_000;
+
+const STATES = ['pending', 'done', 'unknown'] as const;
 
 export class IdempotencyStore {
   constructor(
     private readonly pool: Pool,
     private readonly ttlHours: number,
     private readonly retryAfterSeconds: number,
+    /** How long after its first request ended an `unknown` key may be released when the ledger does not have its transaction. */
+    private readonly unknownReleaseMs: number,
   ) {}
 
   async migrate(): Promise<void> {
+    const stateCheck = `CHECK (state IN (${STATES.map((s) => `'${s}'`).join(', ')}))`;
     await this.pool.query(`CREATE TABLE IF NOT EXISTS gateway_idempotency (
       scope text NOT NULL,
       key text NOT NULL,
       fingerprint text NOT NULL,
-      state text NOT NULL CHECK (state IN ('pending', 'done')),
+      state text NOT NULL CONSTRAINT gateway_idempotency_state_check ${stateCheck},
       status integer,
       body jsonb,
+      transaction_id text,
       created_at timestamptz NOT NULL DEFAULT now(),
       completed_at timestamptz,
       PRIMARY KEY (scope, key))`);
     await this.pool.query('CREATE INDEX IF NOT EXISTS gateway_idempotency_created ON gateway_idempotency (created_at)');
+    // Tables made before the `unknown` state: the column and the wider check, added once.
+    await this.pool.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS transaction_id text');
+    const check = await this.pool.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'gateway_idempotency'::regclass AND conname = 'gateway_idempotency_state_check'`);
+    const def = (check.rows[0] as { def: string } | undefined)?.def ?? '';
+    if (!def.includes("'unknown'")) {
+      await this.pool.query(`ALTER TABLE gateway_idempotency DROP CONSTRAINT IF EXISTS gateway_idempotency_state_check, ADD CONSTRAINT gateway_idempotency_state_check ${stateCheck}`);
+    }
   }
 
   async claim(scope: string, key: string, fingerprint: string): Promise<Claim> {
@@ -45,18 +75,22 @@ export class IdempotencyStore {
         [scope, key, fingerprint, String(STALE_PENDING_MS)],
       );
       if (ins.rowCount === 1) return { kind: 'new' };
-      const row = (await this.pool.query('SELECT fingerprint, state, status, body FROM gateway_idempotency WHERE scope = $1 AND key = $2', [scope, key])).rows[0] as
-        | { fingerprint: string; state: string; status: number; body: unknown }
-        | undefined;
+      const row = (
+        await this.pool.query(
+          `SELECT fingerprint, state, status, body, transaction_id, completed_at < now() - ($3 || ' milliseconds')::interval AS releasable
+           FROM gateway_idempotency WHERE scope = $1 AND key = $2`,
+          [scope, key, String(this.unknownReleaseMs)],
+        )
+      ).rows[0] as { fingerprint: string; state: (typeof STATES)[number]; status: number; body: unknown; transaction_id: string | null; releasable: boolean | null } | undefined;
       if (!row) return this.claim(scope, key, fingerprint);
       if (row.fingerprint !== fingerprint) {
         throw new ApiError('IDEMPOTENCY_KEY_REUSED', 422, 'this Idempotency-Key was used for a different request; use a new key');
       }
       if (row.state === 'pending') throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still running; retry later');
+      if (row.state === 'unknown') return { kind: 'unknown', transactionId: row.transaction_id!, status: row.status, releasable: row.releasable === true };
       return { kind: 'replay', status: row.status, body: row.body };
     } catch (e) {
-      if (e instanceof ApiError) throw e;
-      throw new UnavailableError('STORE_UNAVAILABLE', `idempotency store: ${(e as Error).message}`, this.retryAfterSeconds);
+      throw this.storeError(e);
     }
   }
 
@@ -67,6 +101,46 @@ export class IdempotencyStore {
     );
   }
 
+  /** The first request's transaction was ordered but its outcome is not known; `status` is the route's success status. */
+  async markUnknown(scope: string, key: string, transactionId: string, status: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE gateway_idempotency SET state = 'unknown', transaction_id = $3, status = $4, body = NULL, completed_at = now()
+       WHERE scope = $1 AND key = $2 AND state = 'pending'`,
+      [scope, key, transactionId, status],
+    );
+  }
+
+  /** Stores the outcome found on the ledger for an `unknown` key; false when another replay changed the key first. */
+  async resolve(scope: string, key: string, transactionId: string, status: number, body: unknown): Promise<boolean> {
+    try {
+      const r = await this.pool.query(
+        `UPDATE gateway_idempotency SET state = 'done', status = $4, body = $5::jsonb, completed_at = now()
+         WHERE scope = $1 AND key = $2 AND state = 'unknown' AND transaction_id = $3`,
+        [scope, key, transactionId, status, JSON.stringify(body)],
+      );
+      return r.rowCount === 1;
+    } catch (e) {
+      throw this.storeError(e);
+    }
+  }
+
+  /**
+   * Turns an `unknown` key whose transaction is not on the ledger past the release bound into a new
+   * `pending` claim for the caller; false when another replay got there first or it is not yet due.
+   */
+  async takeOver(scope: string, key: string, transactionId: string): Promise<boolean> {
+    try {
+      const r = await this.pool.query(
+        `UPDATE gateway_idempotency SET state = 'pending', transaction_id = NULL, status = NULL, body = NULL, created_at = now(), completed_at = NULL
+         WHERE scope = $1 AND key = $2 AND state = 'unknown' AND transaction_id = $3 AND completed_at < now() - ($4 || ' milliseconds')::interval`,
+        [scope, key, transactionId, String(this.unknownReleaseMs)],
+      );
+      return r.rowCount === 1;
+    } catch (e) {
+      throw this.storeError(e);
+    }
+  }
+
   async release(scope: string, key: string): Promise<void> {
     await this.pool.query(`DELETE FROM gateway_idempotency WHERE scope = $1 AND key = $2 AND state = 'pending'`, [scope, key]);
   }
@@ -74,5 +148,10 @@ export class IdempotencyStore {
   async purgeExpired(): Promise<number> {
     const r = await this.pool.query(`DELETE FROM gateway_idempotency WHERE created_at < now() - ($1 || ' hours')::interval`, [String(this.ttlHours)]);
     return r.rowCount ?? 0;
+  }
+
+  private storeError(e: unknown): ApiError {
+    if (e instanceof ApiError) return e;
+    return new UnavailableError('STORE_UNAVAILABLE', `idempotency store: ${(e as Error).message}`, this.retryAfterSeconds);
   }
 }

@@ -10,6 +10,7 @@ import { connect, hash, signers, GatewayError, type Gateway, type Network } from
 import { TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
 import type { Org } from './auth.js';
 import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
+import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
 
 export interface LedgerOptions {
@@ -28,6 +29,19 @@ export interface SubmitResult<T> {
 
 // grpc status codes that mean "cannot reach / no answer in time"
 const UNREACHABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.RESOURCE_EXHAUSTED]);
+
+function parseResult<T>(bytes: Uint8Array): T {
+  const text = Buffer.from(bytes).toString('utf8');
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** Ordered and committed into a block, but marked invalid by the peers: nothing was written. */
+function notCommitted(txId: string, validationCode: number): ConflictError {
+  return new ConflictError('CONFLICT', `the transaction ${txId} was not committed (validation code ${validationCode}); nothing was written, retry with a new idempotency key`, {
+    transactionId: txId,
+    validationCode,
+  });
+}
 
 export class LedgerClient {
   private readonly clients = new Map<Org, grpc.Client>();
@@ -83,30 +97,49 @@ export class LedgerClient {
       try {
         status = await submitted.getStatus();
       } catch (e) {
-        // Ordered, but the commit status did not arrive: the transaction may well be on the ledger.
-        const err = this.translate(e, txId);
-        if (err instanceof UnavailableError) err.mayHaveCommitted = true;
-        throw err;
+        // Ordered, but the commit status did not arrive: the transaction may well be on the ledger,
+        // whatever the failure was, so it is never a plain error that would let the key be reused.
+        throw this.outcomeUnknown(e, txId);
       }
-      if (!status.successful) {
-        throw new ConflictError('CONFLICT', `the transaction ${txId} was not committed (validation code ${status.code}); nothing was written, retry with a new idempotency key`, {
-          transactionId: txId,
-          validationCode: status.code,
-        });
-      }
-      const text = Buffer.from(transaction.getResult()).toString('utf8');
-      return { result: (text ? JSON.parse(text) : null) as T, transactionId: txId, blockNumber: Number(status.blockNumber) };
+      if (!status.successful) throw notCommitted(txId, status.code);
+      return { result: parseResult<T>(transaction.getResult()), transactionId: txId, blockNumber: Number(status.blockNumber) };
     } catch (e) {
       throw this.translate(e, txId);
     }
   }
 
+  /**
+   * The outcome of a transaction whose commit status was lost, as the user's own peer has it: what
+   * submit() would have returned, the same CONFLICT for an invalid transaction, or undefined while
+   * the peer does not have it (still in flight, or never ordered).
+   */
+  async committed<T = unknown>(id: WalletIdentity, txId: string): Promise<SubmitResult<T> | undefined> {
+    let txBytes: Uint8Array;
+    try {
+      txBytes = await this.qscc(id, 'GetTransactionByID', txId);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'NOT_FOUND') return undefined;
+      throw e;
+    }
+    const tx = decodeProcessedTransaction(txBytes);
+    if (!tx.valid) throw notCommitted(txId, tx.validationCode);
+    const blockNumber = blockNumberOf(await this.qscc(id, 'GetBlockByTxID', txId));
+    return { result: parseResult<T>(tx.result ?? new Uint8Array()), transactionId: txId, blockNumber };
+  }
+
+  private outcomeUnknown(e: unknown, txId: string): UnavailableError {
+    const cause = e instanceof Error ? e.message : String(e);
+    const err = new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} was ordered but its commit status did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`, this.o.retryAfterSeconds, {
+      transactionId: txId,
+    });
+    err.mayHaveCommitted = true;
+    return err;
+  }
+
   async evaluate<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown): Promise<T> {
     const contract = this.network(id).getContract(this.o.profile.chaincode);
     try {
-      const bytes = await contract.evaluate(tx, { arguments: [JSON.stringify(input)] });
-      const text = Buffer.from(bytes).toString('utf8');
-      return (text ? JSON.parse(text) : null) as T;
+      return parseResult<T>(await contract.evaluate(tx, { arguments: [JSON.stringify(input)] }));
     } catch (e) {
       throw this.translate(e);
     }

@@ -16,6 +16,14 @@ function schemaOf(s: z.ZodType): Json {
   return j;
 }
 
+const IDEMPOTENCY_KEY_DOC =
+  'unique per intended operation; a replay with the same request returns the first result (header `Idempotent-Replayed: true`) and writes nothing again. ' +
+  'After a 503 that names `details.transactionId` (the transaction was ordered but its commit status was lost), retry with the same key: the gateway looks the transaction up on the ledger and answers what the first request would have (or 409 CONFLICT if it was invalid), and never submits it twice.';
+const LOST_COMMIT_STATUS_DOC =
+  '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was ordered but its commit status did not arrive, so it may be on the ledger; the key is kept in state `unknown`. ' +
+  'Retry with the same Idempotency-Key after Retry-After: the answer is the committed result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer does not have it. ' +
+  'If it never reaches the ledger, the key is released after GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS and that retry is processed as a new request.';
+
 const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', 'IDENTITY_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'INTERNAL'];
 
 export function buildOpenApi(routes: readonly RouteDef[], opts: { version: string; serverUrl?: string | undefined }): Json {
@@ -35,12 +43,13 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
         parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: rest, ...(description ? { description } : {}) });
       }
     }
-    if (r.method === 'post' && r.auth && !r.sideEffectFree) {
+    const idempotent = r.method === 'post' && r.auth && !r.sideEffectFree;
+    if (idempotent) {
       parameters.push({
         name: 'Idempotency-Key',
         in: 'header',
         required: true,
-        description: 'unique per intended operation; a replay returns the first result and writes nothing again',
+        description: IDEMPOTENCY_KEY_DOC,
         schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
       });
     }
@@ -78,12 +87,12 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     }
     const codes = new Set<GatewayErrorCode>([...(r.auth ? COMMON_AUTH_ERRORS : ['INTERNAL' as const]), ...(r.errors ?? [])]);
     if (r.params || r.query || r.body || r.multipart) codes.add('VALIDATION_FAILED');
-    if (r.method === 'post' && r.auth && !r.sideEffectFree) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'STORE_UNAVAILABLE'].forEach((c) => codes.add(c as GatewayErrorCode));
+    if (idempotent) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'STORE_UNAVAILABLE'].forEach((c) => codes.add(c as GatewayErrorCode));
     const byStatus = new Map<number, GatewayErrorCode[]>();
     for (const c of codes) byStatus.set(ERROR_STATUS[c], [...(byStatus.get(ERROR_STATUS[c]) ?? []), c]);
     for (const [status, cs] of [...byStatus].sort((a, b) => a[0] - b[0])) {
       responses[String(status)] = {
-        description: `error: ${cs.join(', ')}`,
+        description: `error: ${cs.join(', ')}${status === 503 && idempotent ? LOST_COMMIT_STATUS_DOC : ''}`,
         ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait' } } } : {}),
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, 'x-error-codes': cs } },
       };

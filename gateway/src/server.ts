@@ -70,7 +70,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
       : pool;
   pool?.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
   if (statePool && statePool !== pool) statePool.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
-  const idempotency = statePool ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined;
+  const idempotency = statePool ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS, cfg.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS) : undefined;
   await idempotency?.migrate();
   fs.mkdirSync(cfg.GATEWAY_BLOCKSTORE_DIR, { recursive: true, mode: 0o700 });
   const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });

@@ -38,7 +38,7 @@ import {
 import { ApiError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import type { Services } from '../services.js';
-import { ledgerRecordSchema, txResultSchema } from './common.js';
+import { ledgerRecordSchema, txResultBody, txResultSchema } from './common.js';
 
 const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway'].includes(r));
 const ANY: Access = { enterprise: 'any', regulator: 'any' };
@@ -46,14 +46,14 @@ const permitParams = z.strictObject({ permitNo: permitNoSchema });
 const emptyBody = z.strictObject({});
 
 /** Submits one transaction as the caller; the input is checked again with the chaincode's own schema. */
-export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input: unknown, transient?: unknown): Promise<RouteResult & { body: { transactionId: string; blockNumber: number | undefined; record: unknown } }> {
+export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input: unknown, transient?: unknown): Promise<RouteResult & { body: ReturnType<typeof txResultBody> }> {
   const checked = TX_INPUT_SCHEMAS[tx].safeParse(input);
   if (!checked.success) throw ValidationError.fromZod(checked.error, 'body');
   const id = await ctx.identity();
   const r = await s.ledger.submit(id, tx, input, transient);
   s.metrics.ledgerTx.inc({ tx });
   ctx.log.info({ tx, transactionId: r.transactionId, block: r.blockNumber }, 'transaction committed');
-  return { status: 200, body: { transactionId: r.transactionId, blockNumber: r.blockNumber, record: r.result } };
+  return { status: 200, body: txResultBody(r) };
 }
 
 interface ActionSpec {

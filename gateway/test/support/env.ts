@@ -103,6 +103,10 @@ export class Client {
   as(tokenValue: string): Client {
     return new Client(this.base, { authorization: `Bearer ${tokenValue}` });
   }
+  /** The same user at another gateway. */
+  at(base: string): Client {
+    return new Client(base, this.auth);
+  }
   async request<T = any>(method: string, p: string, opts: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string>; idem?: string | false } = {}): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...this.auth, ...(opts.headers ?? {}) };
     let body = opts.body;

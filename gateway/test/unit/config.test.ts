@@ -24,6 +24,13 @@ describe('gateway: configuration', () => {
     expect(() => parseConfig({ GATEWAY_JWT_HS256_SECRET: 'short' })).to.throw(/GATEWAY_JWT_HS256_SECRET/);
   });
 
+  it('releases unknown idempotency keys after twice the commit deadline unless told otherwise', () => {
+    expect(parseConfig(base).GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS).to.equal(120_000);
+    expect(parseConfig({ ...base, GATEWAY_COMMIT_TIMEOUT_MS: '5000' }).GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS).to.equal(10_000);
+    expect(parseConfig({ ...base, GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '900000' }).GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS).to.equal(900_000);
+    expect(() => parseConfig({ ...base, GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '0' })).to.throw(/GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS/);
+  });
+
   it('parses lists and booleans', () => {
     const c = parseConfig({ ...base, GATEWAY_EVIDENCE_MEDIA_TYPES: 'image/png, video/mp4', GATEWAY_OCR_ENABLED: 'false' });
     expect(c.GATEWAY_EVIDENCE_MEDIA_TYPES).to.deep.equal(['image/png', 'video/mp4']);

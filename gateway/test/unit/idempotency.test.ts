@@ -16,7 +16,7 @@ describe('gateway: idempotency store (PostgreSQL)', function () {
     }
     url = await createDatabase('gw_idem');
     pool = new pg.Pool({ connectionString: url });
-    store = new IdempotencyStore(pool, 24, 5);
+    store = new IdempotencyStore(pool, 24, 5, 60_000);
     await store.migrate();
     await store.migrate(); // idempotent
   });
@@ -58,10 +58,89 @@ describe('gateway: idempotency store (PostgreSQL)', function () {
     expect((await pool.query('SELECT count(*) FROM gateway_idempotency')).rows[0].count).to.equal('0');
   });
 
+  const ageUnknown = (key: string, ms: number) => pool.query(`UPDATE gateway_idempotency SET completed_at = now() - ($2 || ' milliseconds')::interval WHERE key = $1`, [key, String(ms)]);
+  const row = async (key: string) => (await pool.query('SELECT state, status, body, transaction_id FROM gateway_idempotency WHERE key = $1', [key])).rows[0];
+
+  it('keeps a key whose commit status was lost as unknown with its transaction id: not released, not replayed, not reusable for another request', async () => {
+    expect(await store.claim('enterprise/u4', 'key-lost-1', 'f1')).to.deep.equal({ kind: 'new' });
+    await store.markUnknown('enterprise/u4', 'key-lost-1', 'tx-1', 201);
+    expect(await row('key-lost-1')).to.deep.equal({ state: 'unknown', status: 201, body: null, transaction_id: 'tx-1' });
+    await store.release('enterprise/u4', 'key-lost-1');
+    expect(await store.claim('enterprise/u4', 'key-lost-1', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-1', status: 201, releasable: false });
+    try {
+      await store.claim('enterprise/u4', 'key-lost-1', 'f2');
+      expect.fail('reused');
+    } catch (e) {
+      expect((e as { code: string }).code).to.equal('IDEMPOTENCY_KEY_REUSED');
+    }
+    // Only a pending claim becomes unknown: a stored answer is never reopened.
+    await store.claim('enterprise/u4', 'key-done-1', 'f1');
+    await store.complete('enterprise/u4', 'key-done-1', 200, { body: { ok: true } });
+    await store.markUnknown('enterprise/u4', 'key-done-1', 'tx-x', 200);
+    expect((await row('key-done-1')).state).to.equal('done');
+  });
+
+  it('stores the outcome found for an unknown key as done, once, and only for the transaction id it names', async () => {
+    await store.claim('enterprise/u5', 'key-lost-2', 'f1');
+    await store.markUnknown('enterprise/u5', 'key-lost-2', 'tx-2', 200);
+    expect(await store.resolve('enterprise/u5', 'key-lost-2', 'tx-other', 200, { body: {} })).to.equal(false);
+    expect(await store.resolve('enterprise/u5', 'key-lost-2', 'tx-2', 200, { body: { transactionId: 'tx-2' } })).to.equal(true);
+    expect(await store.resolve('enterprise/u5', 'key-lost-2', 'tx-2', 409, { body: { error: {} } })).to.equal(false);
+    expect(await store.claim('enterprise/u5', 'key-lost-2', 'f1')).to.deep.equal({ kind: 'replay', status: 200, body: { body: { transactionId: 'tx-2' } } });
+  });
+
+  it('releases an unknown key only past the bound and only to one taker, as a new pending claim', async () => {
+    await store.claim('enterprise/u6', 'key-lost-3', 'f1');
+    await store.markUnknown('enterprise/u6', 'key-lost-3', 'tx-3', 201);
+    expect(await store.takeOver('enterprise/u6', 'key-lost-3', 'tx-3')).to.equal(false);
+    await ageUnknown('key-lost-3', 61_000);
+    expect(await store.claim('enterprise/u6', 'key-lost-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-3', status: 201, releasable: true });
+    expect(await store.takeOver('enterprise/u6', 'key-lost-3', 'tx-other')).to.equal(false);
+    const takers = await Promise.all([1, 2, 3].map(() => store.takeOver('enterprise/u6', 'key-lost-3', 'tx-3')));
+    expect(takers.filter(Boolean)).to.have.length(1);
+    expect(await row('key-lost-3')).to.deep.equal({ state: 'pending', status: null, body: null, transaction_id: null });
+    try {
+      await store.claim('enterprise/u6', 'key-lost-3', 'f1');
+      expect.fail('claimed twice');
+    } catch (e) {
+      expect((e as { code: string }).code).to.equal('IDEMPOTENCY_IN_PROGRESS');
+    }
+    // The taker's own outcome may be lost again, under a new transaction id.
+    await store.markUnknown('enterprise/u6', 'key-lost-3', 'tx-3b', 201);
+    expect(await store.claim('enterprise/u6', 'key-lost-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-3b', status: 201, releasable: false });
+  });
+
+  it('widens the state check of a table created before the unknown state', async () => {
+    const oldUrl = await createDatabase('gw_idem_old');
+    const old = new pg.Pool({ connectionString: oldUrl });
+    try {
+      await old.query(`CREATE TABLE gateway_idempotency (scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'done')), status integer, body jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz, PRIMARY KEY (scope, key))`);
+      await old.query(`INSERT INTO gateway_idempotency (scope, key, fingerprint, state, status, body) VALUES ('a/b', 'key-old-1', 'f', 'done', 201, '{"body":{}}')`);
+      const s = new IdempotencyStore(old, 24, 5, 60_000);
+      await s.migrate();
+      await s.migrate();
+      await s.claim('a/b', 'key-new-1', 'f');
+      await s.markUnknown('a/b', 'key-new-1', 'tx-9', 201);
+      expect(await s.claim('a/b', 'key-new-1', 'f')).to.include({ kind: 'unknown', transactionId: 'tx-9' });
+      expect(await s.claim('a/b', 'key-old-1', 'f')).to.deep.equal({ kind: 'replay', status: 201, body: { body: {} } });
+      try {
+        await old.query(`UPDATE gateway_idempotency SET state = 'bogus'`);
+        expect.fail('the check is gone');
+      } catch (e) {
+        expect((e as { code: string }).code).to.equal('23514');
+      }
+    } finally {
+      await old.end();
+      await dropDatabase(oldUrl);
+    }
+  });
+
   it('answers STORE_UNAVAILABLE (503) when PostgreSQL is unreachable', async () => {
     const dead = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 1000 });
     try {
-      await new IdempotencyStore(dead, 24, 9).claim('a/b', 'key-0002', 'f');
+      await new IdempotencyStore(dead, 24, 9, 60_000).claim('a/b', 'key-0002', 'f');
       expect.fail('claimed');
     } catch (e) {
       expect(e).to.include({ code: 'STORE_UNAVAILABLE', status: 503, retryAfterSeconds: 9 });

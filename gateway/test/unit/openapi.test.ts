@@ -69,6 +69,15 @@ describe('gateway: OpenAPI document', () => {
     }
   });
 
+  it('tells clients of writes to retry a 503 that names a transaction with the same Idempotency-Key', () => {
+    for (const [p, op] of [['/v1/permits', doc.paths['/v1/permits']!.post], ['/v1/permits/{permitNo}/cancel', doc.paths['/v1/permits/{permitNo}/cancel']!.post]] as const) {
+      const key = op.parameters.find((q: any) => q.name === 'Idempotency-Key');
+      expect(key.description, p).to.match(/details\.transactionId/).and.match(/same key/);
+      expect(op.responses['503'].description, p).to.match(/LEDGER_UNAVAILABLE/).and.match(/`unknown`/).and.match(/GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS/);
+    }
+    expect(doc.paths['/v1/permits/{permitNo}']!.get.responses['503'].description).to.not.match(/unknown/);
+  });
+
   it('request bodies are the chaincode input schemas: strict objects with their required fields', () => {
     const apply = doc.paths['/v1/permits']!.post.requestBody.content['application/json'].schema;
     expect(apply.additionalProperties).to.equal(false);
