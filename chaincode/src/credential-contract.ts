@@ -93,7 +93,7 @@ export class CredentialContract extends LedgerContract {
       const { actor, data: d } = enter(ctx, 'credential:RegisterWorker', input);
       const k = key(ctx, KEYS.worker, [d.workerId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError('this worker id is already registered');
-      const w: WorkerRecord = { docType: 'worker', workerId: d.workerId, status: 'active', registeredBy: actor, registeredAt: txTimeIso(ctx), statusHistory: [] };
+      const w: WorkerRecord = { docType: 'worker', workerId: d.workerId, status: 'active', registeredBy: actor, registeredAt: txTimeIso(ctx), lastWorkedAt: null, statusHistory: [] };
       await putJson(ctx, k, w);
       emit(ctx, 'WorkerRegistered', w);
       return canonicalJson(w);
@@ -150,6 +150,7 @@ export class CredentialContract extends LedgerContract {
         addedBy: actor,
         addedAt: txTimeIso(ctx),
         reviews: [],
+        practicalExams: [],
         statusHistory: [],
       };
       await putJson(ctx, k, c);
@@ -219,6 +220,28 @@ export class CredentialContract extends LedgerContract {
   }
 
   /**
+   * A practical exam passed again after six months or more off the job (特种作业). It counts from
+   * the day it was taken, which may not lie in the future or before the certificate's start.
+   */
+  @Transaction()
+  @Returns('string')
+  async RecordPracticalExam(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const { actor, data: d } = enter(ctx, 'credential:RecordPracticalExam', input);
+      const k = key(ctx, KEYS.certificate, [d.certificateId]);
+      const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
+      if (c.status !== 'valid') throw new InvalidStateError(`a ${c.status} certificate cannot be re-examined; it needs a new certificate`);
+      const examined = parseIso(d.examinedAt);
+      if (examined > txTimeMs(ctx)) throw new ValidationError('examinedAt lies in the future; record the exam once it has been passed');
+      if (examined < parseIso(c.validFrom)) throw new ValidationError(`examinedAt is before the certificate's start ${c.validFrom}`);
+      const after: CertificateRecord = { ...c, practicalExams: [...(c.practicalExams ?? []), { examinedAt: toIso(examined), actor, at: txTimeIso(ctx) }] };
+      await putJson(ctx, k, after);
+      emit(ctx, 'PracticalExamRecorded', after);
+      return canonicalJson(after);
+    });
+  }
+
+  /**
    * One person, one code: records the outcome of each method. The chaincode judges the face
    * score against the policy and the certificate against the permit itself; QR and health
    * declaration are the gate's observations.
@@ -250,7 +273,8 @@ export class CredentialContract extends LedgerContract {
       const start = parseIso(permit.plannedStart);
       const end = parseIso(permit.plannedEnd);
       const required = categoriesFor(permit, permit.template, d.workerId);
-      const qualifying = certs.filter((c) => required.some((cat) => certificateProblem(c, cat, start, end, now) === null));
+      const holder = d.workerId === permit.guardianId ? undefined : worker;
+      const qualifying = certs.filter((c) => required.some((cat) => certificateProblem(c, cat, start, end, now, holder) === null));
       const missingCats = required.filter((cat) => !qualifying.some((c) => c.category === cat));
       const certPassed = worker.status === 'active' && missingCats.length === 0;
       const methods: GateCheckRecord['methods'] = {

@@ -344,6 +344,12 @@ export class PermitContract extends LedgerContract {
   async Complete(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
       const b = await this.begin(ctx, 'permit:Complete', input, 'complete');
+      // The workers were on the job: their off-the-job clock (six months → practical exam) restarts.
+      const at = txTimeIso(ctx);
+      for (const w of b.permit.workers) {
+        const worker = await loadWorker(ctx, w);
+        await putJson(ctx, key(ctx, KEYS.worker, [w]), { ...worker, lastWorkedAt: at });
+      }
       return this.transition(ctx, 'complete', b);
     });
   }

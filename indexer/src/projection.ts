@@ -293,6 +293,7 @@ const projectorTable = {
   CertificateAdded: certificate,
   CertificateStatusChanged: certificate,
   CertificateReviewed: certificate,
+  PracticalExamRecorded: certificate,
   CertificateNumberStored: nothing,
   GateCheckRecorded: (e, ctx) => {
     const g = e.payload as GateCheckRecord;

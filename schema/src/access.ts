@@ -50,6 +50,7 @@ export const TX_ACCESS: Record<TxName, AccessRule> = {
   'credential:StoreCertificateNumber': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:SetCertificateStatus': { [ENTERPRISE_MSP]: ['credential_officer'], [REGULATOR_MSP]: ['regulator'] },
   'credential:RecordCertificateReview': { [ENTERPRISE_MSP]: ['credential_officer'] },
+  'credential:RecordPracticalExam': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:RecordGateCheck': { [ENTERPRISE_MSP]: ['device_gateway', 'guardian', 'safety_officer'] },
   'credential:ErasePersonalData': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:LogPersonalDataAccess': { [ENTERPRISE_MSP]: ['credential_officer'] },

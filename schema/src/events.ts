@@ -75,6 +75,7 @@ export type WorkerPersonalDataStoredEvent = LedgerEventEnvelope<'WorkerPersonalD
 export type CertificateAddedEvent = LedgerEventEnvelope<'CertificateAdded', CertificateRecord>;
 export type CertificateStatusChangedEvent = LedgerEventEnvelope<'CertificateStatusChanged', CertificateRecord>;
 export type CertificateReviewedEvent = LedgerEventEnvelope<'CertificateReviewed', CertificateRecord>;
+export type PracticalExamRecordedEvent = LedgerEventEnvelope<'PracticalExamRecorded', CertificateRecord>;
 export type CertificateNumberStoredEvent = LedgerEventEnvelope<'CertificateNumberStored', { certificateId: string; collection: string }>;
 export type GateCheckRecordedEvent = LedgerEventEnvelope<'GateCheckRecorded', GateCheckRecord>;
 /** `duplicate` is true when the same CID was already recorded for the step (nothing written). */
@@ -105,6 +106,7 @@ export type LedgerEvent =
   | CertificateAddedEvent
   | CertificateStatusChangedEvent
   | CertificateReviewedEvent
+  | PracticalExamRecordedEvent
   | CertificateNumberStoredEvent
   | GateCheckRecordedEvent
   | EvidenceRecordedEvent
@@ -133,6 +135,7 @@ export const LEDGER_EVENT_TYPES = [
   'CertificateAdded',
   'CertificateStatusChanged',
   'CertificateReviewed',
+  'PracticalExamRecorded',
   'CertificateNumberStored',
   'GateCheckRecorded',
   'EvidenceRecorded',

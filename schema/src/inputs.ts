@@ -279,6 +279,8 @@ export const certificateStatusInput = z.strictObject({
   reason: textSchema(500),
 });
 export const certificateReviewInput = z.strictObject({ certificateId: idSchema, nextReviewDue: isoTimeSchema });
+/** A practical exam passed again, after six months or more off the job (when it was taken). */
+export const practicalExamInput = z.strictObject({ certificateId: idSchema, examinedAt: isoTimeSchema });
 
 export const gateCheckInput = z.strictObject({
   gateCheckId: idSchema,

@@ -235,6 +235,11 @@ export interface WorkerRecord {
   status: WorkerStatus;
   registeredBy: Actor;
   registeredAt: string;
+  /**
+   * When a permit this worker worked on was last completed (null: none on the ledger yet). With
+   * the registration time it tells how long the worker has been off the job.
+   */
+  lastWorkedAt: string | null;
   statusHistory: { status: WorkerStatus; reason: string; actor: Actor; at: string }[];
 }
 
@@ -254,6 +259,8 @@ export interface CertificateRecord {
   addedBy: Actor;
   addedAt: string;
   reviews: { previousDue: string; nextDue: string; actor: Actor; at: string }[];
+  /** Practical exams passed again after six months or more off the job. */
+  practicalExams: { examinedAt: string; actor: Actor; at: string }[];
   statusHistory: { status: CertificateStatus; reason: string; actor: Actor; at: string }[];
 }
 

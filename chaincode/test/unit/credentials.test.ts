@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { ENTERPRISE_PRIVATE_COLLECTION, type CertificateRecord, type GateCheckRecord } from '@compliance-ledger/schema';
+import { ENTERPRISE_PRIVATE_COLLECTION, type CertificateRecord, type GateCheckRecord, type WorkerRecord } from '@compliance-ledger/schema';
 import { T0, workerId } from '../support/harness';
-import { application, certificate, DAY, fresh, HOUR, iso, OUTSIDER, seed, toSignedOff, W1, W2, who } from '../support/fixtures';
+import { application, certificate, DAY, fresh, HOUR, iso, OUTSIDER, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 
 const NAME = '张三丰';
 const ID_NUMBER = '11010119900101123X';
@@ -65,6 +65,38 @@ describe('credentials: workers and certificates', () => {
     const c2 = await h.read('credential', 'GetCertificate', who.regulator, { certificateId: 'c-2' });
     expect(c2.condition).to.equal('review_overdue');
     expect(c2.alerts.reviewOverdue).to.equal(true);
+  });
+});
+
+describe('credentials: six months off the job', () => {
+  it('a window starting six months after the last time on the job needs the practical exam again; completing a permit restarts the clock', async () => {
+    const h = fresh();
+    await seed(h); // every worker registered at T0
+    const sixMonths = Date.parse('2026-12-01T08:00:00.000Z');
+    const from = (permitNo: string, start: number) => application(permitNo, { plannedStart: iso(start), plannedEnd: iso(start + 8 * HOUR) });
+    await h.ok('permit', 'Apply', who.applicant, from('OJ-1', sixMonths - 1000));
+    const m = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, from('OJ-2', sixMonths));
+    expect(m).to.contain('cert-w1 off the job since 2026-06-01T08:00:00.000Z').and.to.contain('cert-w2 off the job');
+
+    h.now = T0 + 2 * HOUR;
+    await h.fails('VALIDATION_FAILED', 'credential', 'RecordPracticalExam', who.officer, { certificateId: 'cert-w1', examinedAt: iso(T0 + 3 * HOUR) });
+    await h.fails('VALIDATION_FAILED', 'credential', 'RecordPracticalExam', who.officer, { certificateId: 'cert-w1', examinedAt: '2023-12-31T00:00:00Z' });
+    await h.fails('NOT_FOUND', 'credential', 'RecordPracticalExam', who.officer, { certificateId: 'cert-404', examinedAt: iso(T0) });
+    await h.fails('FORBIDDEN', 'credential', 'RecordPracticalExam', who.applicant, { certificateId: 'cert-w1', examinedAt: iso(T0 + HOUR) });
+    const c = await h.ok<CertificateRecord>('credential', 'RecordPracticalExam', who.officer, { certificateId: 'cert-w1', examinedAt: iso(T0 + HOUR) });
+    expect(c.practicalExams.map((e) => e.examinedAt)).to.deep.equal([iso(T0 + HOUR)]);
+    // W1 was examined an hour after registration; W2 still counts from registration
+    const m2 = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, from('OJ-3', sixMonths));
+    expect(m2).to.contain('cert-w2 off the job').and.not.to.contain('cert-w1');
+
+    // W2 works on a permit to completion: the clock restarts at completion
+    h.now = T0;
+    await toActive(h, 'OJ-W');
+    h.now = T0 + 3 * HOUR;
+    await h.ok('permit', 'Complete', who.pic, { permitNo: 'OJ-W', siteRestored: true });
+    const w2 = await h.read<WorkerRecord>('credential', 'GetWorker', who.officer, { workerId: W2 });
+    expect(w2.lastWorkedAt).to.equal(iso(T0 + 3 * HOUR));
+    await h.ok('permit', 'Apply', who.applicant, from('OJ-4', sixMonths));
   });
 });
 

@@ -1,7 +1,19 @@
 import { expect } from 'chai';
 import type { CertificateRecord, GasTestRule, GateCheckRecord, PermitRecord, SimopsRule } from '@compliance-ledger/schema';
 import { alarmStopReason, alarmSuspendsPermits, responseMs } from '../../src/alarm-rules';
-import { addYearsMs, certificateAlerts, certificateConditionAt, certificateTermsProblem, nextReviewProblem, reviewWindowProblem, workerCertificateProblems } from '../../src/certificate-rules';
+import {
+  addMonthsMs,
+  addYearsMs,
+  certificateAlerts,
+  certificateConditionAt,
+  certificateProblem,
+  certificateTermsProblem,
+  lastOnJobMs,
+  nextReviewProblem,
+  offJobProblem,
+  reviewWindowProblem,
+  workerCertificateProblems,
+} from '../../src/certificate-rules';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, isFreshPass, monitoringDueAt, needsRetestAfterInterruption } from '../../src/gas-test-rules';
 import { gateCheckPassed, workersWithoutRecentPass } from '../../src/gate-rules';
 import { assertCanStart, TRANSITIONS } from '../../src/permit-state';
@@ -193,10 +205,31 @@ function cert(o: Partial<CertificateRecord> = {}): CertificateRecord {
     addedBy: null as never,
     addedAt: '',
     reviews: [],
+    practicalExams: [],
     statusHistory: [],
     ...o,
   };
 }
+
+describe('rules: six months off the job', () => {
+  const holder = (lastWorkedAt: string | null) => ({ registeredAt: '2026-01-31T08:00:00.000Z', lastWorkedAt });
+  const c = cert({ validFrom: '2025-01-01T00:00:00.000Z' });
+  it('counts calendar months from the latest of registration, last completed permit, certificate start and practical exam', () => {
+    expect(addMonthsMs(Date.parse('2026-01-31T08:00:00.000Z'), 6)).to.equal(Date.parse('2026-07-31T08:00:00.000Z'));
+    expect(offJobProblem(holder(null), c, Date.parse('2026-07-31T07:59:59.999Z'))).to.equal(null);
+    expect(offJobProblem(holder(null), c, Date.parse('2026-07-31T08:00:00.000Z'))).to.contain('off the job since 2026-01-31T08:00:00.000Z');
+    expect(offJobProblem(holder('2026-03-01T00:00:00.000Z'), c, Date.parse('2026-08-31T23:59:59.999Z'))).to.equal(null);
+    expect(offJobProblem(holder('2026-03-01T00:00:00.000Z'), c, Date.parse('2026-09-01T00:00:00.000Z'))).to.contain('2026-03-01');
+    const examined = cert({ validFrom: '2025-01-01T00:00:00.000Z', practicalExams: [{ examinedAt: '2026-05-10T00:00:00.000Z', actor: null as never, at: '' }] });
+    expect(offJobProblem(holder(null), examined, Date.parse('2026-11-09T23:59:59.999Z'))).to.equal(null);
+    expect(lastOnJobMs(holder(null), cert({ validFrom: '2026-04-01T00:00:00.000Z' }))).to.equal(Date.parse('2026-04-01T00:00:00.000Z'));
+  });
+  it('is part of the certificate check only when the holder is known', () => {
+    const at = Date.parse('2026-09-01T00:00:00.000Z');
+    expect(certificateProblem(c, 'welding_cutting', at, at + HOUR, at)).to.equal(null);
+    expect(certificateProblem(c, 'welding_cutting', at, at + HOUR, at, holder(null))).to.contain('practical exam');
+  });
+});
 
 describe('rules: certificates', () => {
   const start = Date.parse('2026-06-01T09:00:00Z');
