@@ -302,6 +302,11 @@ export class PermitContract extends LedgerContract {
   async Suspend(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
       const b = await this.begin(ctx, 'permit:Suspend', input, 'suspend');
+      if (b.data.reason === 'monitoring_overdue') {
+        const due = monitoringDueAt(b.permit.gasTests, b.permit.template.gasTest);
+        if (due === null) throw new RuleViolationError('this permit has no continuous gas monitoring; choose another reason');
+        if (b.now <= due) throw new RuleViolationError(`the next continuous gas reading is due at ${toIso(due)}; it is not overdue yet`);
+      }
       return this.transition(ctx, 'suspend', b, { suspension: { reason: b.data.reason, alarmId: null, note: b.data.note, at: txTimeIso(ctx) } });
     });
   }
@@ -314,7 +319,8 @@ export class PermitContract extends LedgerContract {
       const p = b.permit;
       const suspension = p.suspension;
       if (suspension === null) throw new InvalidStateError('the permit has no recorded suspension');
-      let byGasAlarm = suspension.reason === 'gas_alarm';
+      // Both leave the atmosphere unknown: a passing test after the stop comes before work.
+      let byGasAlarm = suspension.reason === 'gas_alarm' || suspension.reason === 'monitoring_overdue';
       if (suspension.alarmId !== null) {
         const alarm = await getJson<AlarmRecord>(ctx, key(ctx, KEYS.alarm, [suspension.alarmId]));
         if (alarm?.status !== 'closed') throw new InvalidStateError(`suspended by alarm ${suspension.alarmId}; close the alarm before resuming`);
@@ -326,7 +332,10 @@ export class PermitContract extends LedgerContract {
       const suspendedAt = parseIso(suspension.at);
       const rule = p.template.gasTest;
       if (needsRetestBeforeResuming(b.now - suspendedAt, byGasAlarm, rule) && findStartingTest(p.gasTests, b.now, rule, suspendedAt) === undefined) {
-        const why = byGasAlarm ? 'the permit was suspended by a gas alarm' : `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min`;
+        const why =
+          suspension.reason === 'monitoring_overdue' ? 'the continuous gas reading was overdue'
+            : byGasAlarm ? 'the permit was suspended by a gas alarm'
+              : `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min`;
         throw new RuleViolationError(`${why}; record a passing gas test taken after the suspension and within ${rule.maxAgeMinutes} min before resuming`);
       }
       if (suspension.reason === 'guardian_left' && !(await guardianCheckedInSince(ctx, p, suspendedAt))) {

@@ -149,7 +149,11 @@ export const SIMOPS_ACTIVITIES = [
 ] as const;
 export type SimopsActivity = (typeof SIMOPS_ACTIVITIES)[number];
 
-export const SUSPENSION_REASONS = ['interruption', 'gas_alarm', 'alarm', 'weather', 'guardian_left', 'violation', 'other'] as const;
+/**
+ * Why work stopped. `monitoring_overdue`: the continuous gas reading (特级 hot work, confined space)
+ * was not recorded within its interval; the chaincode accepts it only once the reading is overdue.
+ */
+export const SUSPENSION_REASONS = ['interruption', 'gas_alarm', 'alarm', 'weather', 'guardian_left', 'monitoring_overdue', 'violation', 'other'] as const;
 export type SuspensionReason = (typeof SUSPENSION_REASONS)[number];
 
 /** Flammable-gas criterion classes: the gas's LEL is ≥ 4 % vol, or < 4 % vol. */

@@ -114,6 +114,8 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
     expect(active.value.status).to.equal('active');
     const view = await regulator.evaluate<{ gasMonitoring: { continuousReadingDueAt: string | null } }>('permit:Get', { permitNo });
     expect(view.gasMonitoring.continuousReadingDueAt).to.be.a('string');
+    // The 2-hourly continuous reading is not overdue yet: the work cannot be stopped for it.
+    expect(await safety.refused('RULE_VIOLATION', 'permit:Suspend', { permitNo, reason: 'monitoring_overdue' })).to.contain('not overdue yet');
   });
 
   it('a gas sensor registered with an ethers key raises a signed alarm that suspends the permit in the same transaction', async () => {

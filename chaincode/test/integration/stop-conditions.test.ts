@@ -3,10 +3,21 @@
  * the level (no lifting permit under 10 t); a signed wind alarm from an anemometer suspends the
  * outdoor work at height in its area but not the indoor work, in the alarm's own transaction;
  * and a permit stopped because the guardian left resumes only after the guardian's gate check.
+ * Completing a permit restarts its workers' off-the-job clock; a practical exam is recorded. (Six
+ * months off the job itself needs the clock to move, so its boundaries are in the unit tests.)
  */
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type AlarmRecord, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
+import {
+  ALARM_EIP712_DOMAIN,
+  ALARM_EIP712_TYPES,
+  type AlarmRecord,
+  type CertificateRecord,
+  type ConnectionProfile,
+  type PermitRecord,
+  type SignedAlarmFields,
+  type WorkerRecord,
+} from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
 import { Cast, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
@@ -27,6 +38,7 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
   const anemometerKey = Wallet.createRandom();
   const anemometerId = uniqueId('wind');
   const outdoor = uniqueId('WH-OUT');
+  const heightCert = uniqueId('cert-height');
   const indoor = uniqueId('WH-IN');
 
   const height = (permitNo: string, o: Record<string, unknown> = {}) => {
@@ -68,7 +80,7 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
     for (const w of [W1, GUARDIAN, PIC, CONFIRMER]) await officer.submit('credential:RegisterWorker', { workerId: w });
     const now = Date.now();
     await officer.submit('credential:AddCertificate', {
-      certificateId: uniqueId('cert-height'),
+      certificateId: heightCert,
       workerId: W1,
       category: 'work_at_height',
       item: '登高架设作业',
@@ -143,5 +155,16 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
     expect(await pic.refused('RULE_VIOLATION', 'permit:Resume', { permitNo: indoor })).to.contain('guardian must pass a gate check again');
     await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), indoor, GUARDIAN, gateId));
     expect((await pic.submit<PermitRecord>('permit:Resume', { permitNo: indoor })).value.status).to.equal('active');
+  });
+
+  it('completing a permit restarts its workers\' off-the-job clock; a practical exam passed again is recorded on the certificate', async () => {
+    expect((await pic.submit<PermitRecord>('permit:Complete', { permitNo: outdoor, siteRestored: true })).value.status).to.equal('completed');
+    const w = await officer.evaluate<WorkerRecord>('credential:GetWorker', { workerId: W1 });
+    expect(Date.now() - Date.parse(w.lastWorkedAt!)).to.be.within(0, 60_000);
+    const examinedAt = iso(Date.now() - 24 * HOUR);
+    await pic.refused('FORBIDDEN', 'credential:RecordPracticalExam', { certificateId: heightCert, examinedAt });
+    await officer.refused('VALIDATION_FAILED', 'credential:RecordPracticalExam', { certificateId: heightCert, examinedAt: iso(Date.now() + HOUR) });
+    const exam = await officer.submit<CertificateRecord>('credential:RecordPracticalExam', { certificateId: heightCert, examinedAt });
+    expect(exam.value.practicalExams.map((e) => e.examinedAt)).to.deep.equal([examinedAt]);
   });
 });

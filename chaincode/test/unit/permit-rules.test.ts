@@ -204,6 +204,32 @@ describe('permit rules at sign-off', () => {
   });
 });
 
+describe('continuous gas monitoring (特级 hot work, confined space)', () => {
+  it('work may be stopped as monitoring_overdue only once the 2-hourly reading is overdue; resuming needs a fresh passing test', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'MON-1', { level: 'special', plannedEnd: iso(T0 + 8 * HOUR) }); // last sample T0 + 50 min
+    const due = T0 + 50 * MIN + 2 * HOUR;
+    const overdue = { permitNo: 'MON-1', reason: 'monitoring_overdue', note: 'No reading recorded' };
+    h.now = due;
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Suspend', who.safety1, overdue)).to.contain('not overdue yet');
+    h.now = due + 1;
+    const s = await h.ok<PermitRecord>('permit', 'Suspend', who.safety1, overdue);
+    expect(s.suspension).to.include({ reason: 'monitoring_overdue' });
+    h.now = due + 5 * MIN;
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Resume', who.pic, { permitNo: 'MON-1' })).to.contain('continuous gas reading was overdue');
+    await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('MON-1', {}, h.now));
+    expect((await h.ok<PermitRecord>('permit', 'Resume', who.pic, { permitNo: 'MON-1' })).status).to.equal('active');
+  });
+  it('a permit without continuous monitoring cannot be stopped for it', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'MON-2');
+    h.now = T0 + 8 * HOUR;
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Suspend', who.safety1, { permitNo: 'MON-2', reason: 'monitoring_overdue' })).to.contain('no continuous gas monitoring');
+  });
+});
+
 describe('permit rules at issue and start', () => {
   it('the gas test must be at most 30 min old when work starts: 30 min passes, 30 min + 1 s fails', async () => {
     for (const [age, ok] of [[30 * MIN, true], [30 * MIN + 1000, false]] as const) {
