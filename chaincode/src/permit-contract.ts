@@ -28,6 +28,7 @@ import { loadPolicy, loadTemplate } from './template-contract';
 import { isKnownLevel } from './templates';
 import { emit, enter, guarded } from './tx';
 import { assertNotExpired, checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt, permitEndMs } from './validity';
+import { nightOrHolidayReason } from './work-calendar';
 
 /** Transactions whose input names a permit. */
 type PermitTx = { [K in TxName]: TxData<K> extends { permitNo: string } ? (K extends `permit:${string}` ? K : never) : never }[TxName];
@@ -84,12 +85,16 @@ export class PermitContract extends LedgerContract {
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
       }
-      const level = effectiveLevel(data.operationType, data.level, data.nightOrHoliday, data.heightHazardFactors);
+      // With a site calendar the ledger itself finds night, rest days and holidays; the flag can only add.
+      const calendar = (await loadPolicy(ctx)).workCalendar ?? null;
+      const fromCalendar = data.operationType === 'hot_work' ? nightOrHolidayReason(parseIso(data.plannedStart), parseIso(data.plannedEnd), calendar) : null;
+      const nightOrHoliday = data.nightOrHoliday || fromCalendar !== null;
+      const level = effectiveLevel(data.operationType, data.level, nightOrHoliday, data.heightHazardFactors);
       if (await exists(ctx, permitKey(ctx, data.permitNo))) {
         throw new AlreadyExistsError(`permit ${data.permitNo} already exists; permit numbers are unique, and a change needs a new permit`);
       }
       const template = await loadTemplate(ctx, data.operationType, level);
-      checkPlannedWindow(data.plannedStart, data.plannedEnd, template.maxValidityMinutes, now);
+      checkPlannedWindow(data.plannedStart, data.plannedEnd, template.maxValidityMinutes, now, fromCalendar);
       if (data.workers.includes(data.guardianId)) throw new RuleViolationError('the guardian cannot also be a worker on the permit; name another guardian');
       const hazardIds = new Set(data.hazards.map((h) => h.hazardId));
       const orphan = data.measures.find((m) => m.hazardId !== null && !hazardIds.has(m.hazardId));
@@ -110,7 +115,8 @@ export class PermitContract extends LedgerContract {
         operationType: data.operationType,
         level,
         requestedLevel: data.level,
-        nightOrHoliday: data.nightOrHoliday,
+        nightOrHoliday,
+        nightOrHolidayFromCalendar: fromCalendar,
         heightHazardFactors: data.heightHazardFactors,
         workHeightMetres: data.workHeightMetres,
         liftLoadTonnes: data.liftLoadTonnes,

@@ -166,6 +166,8 @@ export const DEFAULT_POLICY: LedgerPolicy = {
   faceMatchMinScoreBp: 8000,
   personalDataAccessWindowMinutes: 15,
   simopsRules: DEFAULT_SIMOPS_RULES,
+  // No site calendar is assumed: the regulator or enterprise publishes the site's own.
+  workCalendar: null,
   publishedBy: null,
   publishedAt: null,
 };

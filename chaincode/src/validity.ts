@@ -16,13 +16,13 @@ export function effectiveLevel(operationType: string, level: string, nightOrHoli
 }
 
 /** The planned window must be non-empty and no longer than the template's maximum validity. */
-export function checkPlannedWindow(plannedStartIso: string, plannedEndIso: string, maxValidityMinutes: number, nowMs: number): void {
+export function checkPlannedWindow(plannedStartIso: string, plannedEndIso: string, maxValidityMinutes: number, nowMs: number, levelWhy: string | null = null): void {
   const start = parseIso(plannedStartIso);
   const end = parseIso(plannedEndIso);
   if (end <= start) throw new ValidationError('plannedEnd must be after plannedStart');
   if (end - start > maxValidityMinutes * MINUTE_MS) {
     throw new RuleViolationError(
-      `the planned window is ${formatMinutes((end - start) / MINUTE_MS)} but this operation and level allow at most ${formatMinutes(maxValidityMinutes)}; shorten the window or apply for several permits`,
+      `the planned window is ${formatMinutes((end - start) / MINUTE_MS)} but this operation and level allow at most ${formatMinutes(maxValidityMinutes)}${levelWhy === null ? '' : ` (the level was raised: ${levelWhy})`}; shorten the window or apply for several permits`,
     );
   }
   if (end <= nowMs) throw new ExpiredError('the planned window has already ended; apply with a window in the future');

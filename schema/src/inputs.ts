@@ -105,12 +105,24 @@ export const simopsRuleSchema = z.strictObject({
   fireExplosionZoneOnly: z.boolean(),
 });
 
+const localDateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a local date YYYY-MM-DD');
+const minuteOfDaySchema = z.number().int().min(0).max(24 * 60 - 1);
+export const workCalendarSchema = z.strictObject({
+  utcOffsetMinutes: z.number().int().min(-12 * 60).max(14 * 60),
+  nightStartMinute: minuteOfDaySchema,
+  nightEndMinute: minuteOfDaySchema,
+  restDays: z.array(z.number().int().min(0).max(6)).max(7),
+  holidays: z.array(localDateSchema).max(400),
+  workdays: z.array(localDateSchema).max(100),
+});
+
 export const publishPolicyInput = z.strictObject({
   alarmSuspendMaxGrade: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
   gateCheckWindowMinutes: z.number().int().min(1).max(24 * 60),
   faceMatchMinScoreBp: z.number().int().min(0).max(10000),
   personalDataAccessWindowMinutes: z.number().int().min(1).max(24 * 60),
   simopsRules: z.array(simopsRuleSchema).max(100),
+  workCalendar: workCalendarSchema.nullable().default(null),
 });
 export type PublishPolicyInput = z.infer<typeof publishPolicyInput>;
 

@@ -100,6 +100,25 @@ export interface SimopsRule {
   fireExplosionZoneOnly: boolean;
 }
 
+/**
+ * The site's local calendar, for GB 30871's night, rest-day and holiday raise of hot work. Times
+ * are local to the site (a fixed UTC offset, as in China); null in a policy: not configured, and
+ * the applicant's `nightOrHoliday` flag alone decides.
+ */
+export interface WorkCalendar {
+  utcOffsetMinutes: number;
+  /** Night from this minute of the local day… */
+  nightStartMinute: number;
+  /** …to this one (exclusive; across midnight when smaller). Equal: no night hours. */
+  nightEndMinute: number;
+  /** Weekly rest days, 0 = Sunday … 6 = Saturday. */
+  restDays: number[];
+  /** Public holidays, local dates YYYY-MM-DD. */
+  holidays: string[];
+  /** Adjusted working days (调休) that fall on a rest day, local dates YYYY-MM-DD. */
+  workdays: string[];
+}
+
 export interface LedgerPolicy {
   version: number;
   /** Alarms of this grade or more severe (numerically ≤) suspend the active permits of their area. */
@@ -111,6 +130,8 @@ export interface LedgerPolicy {
   /** How long a logged personal-data access allows reading the private record. */
   personalDataAccessWindowMinutes: number;
   simopsRules: SimopsRule[];
+  /** Policies published before this field existed read as null. */
+  workCalendar: WorkCalendar | null;
   publishedBy: Actor | null;
   publishedAt: string | null;
 }
@@ -189,6 +210,8 @@ export interface PermitRecord {
   requestedLevel: string;
   nightOrHoliday: boolean;
   heightHazardFactors: boolean;
+  /** Why the work calendar found the window at night or on a rest day/holiday; null if it did not. */
+  nightOrHolidayFromCalendar: string | null;
   /** Work at height only: the height that decided the class. */
   workHeightMetres: number | null;
   /** Lifting only: the load that decided the level. */

@@ -5,6 +5,7 @@
  * and a permit stopped because the guardian left resumes only after the guardian's gate check.
  * Completing a permit restarts its workers' off-the-job clock; a practical exam is recorded. (Six
  * months off the job itself needs the clock to move, so its boundaries are in the unit tests.)
+ * With the site's work calendar in the policy, the ledger raises hot work on a holiday itself.
  */
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
@@ -14,6 +15,7 @@ import {
   type AlarmRecord,
   type CertificateRecord,
   type ConnectionProfile,
+  type LedgerPolicy,
   type PermitRecord,
   type SignedAlarmFields,
   type WorkerRecord,
@@ -91,6 +93,17 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
       scanSha256: 'ab'.repeat(32),
     });
     await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
+    await officer.submit('credential:AddCertificate', {
+      certificateId: uniqueId('cert-weld'),
+      workerId: W1,
+      category: 'welding_cutting',
+      item: '熔化焊接与热切割作业',
+      authority: 'Provincial emergency management department',
+      validFrom: iso(now - 365 * 24 * HOUR),
+      validUntil: iso(now + 3 * 365 * 24 * HOUR),
+      reviewDue: iso(now + 365 * 24 * HOUR),
+      scanSha256: 'cd'.repeat(32),
+    });
     await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
     await safety.submit('device:Register', { deviceId: anemometerId, siteId: site, areaId: zone, address: anemometerKey.address, kind: 'sensor' });
 
@@ -166,5 +179,20 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
     await officer.refused('VALIDATION_FAILED', 'credential:RecordPracticalExam', { certificateId: heightCert, examinedAt: iso(Date.now() + HOUR) });
     const exam = await officer.submit<CertificateRecord>('credential:RecordPracticalExam', { certificateId: heightCert, examinedAt });
     expect(exam.value.practicalExams.map((e) => e.examinedAt)).to.deep.equal([examinedAt]);
+  });
+
+  it('with the site calendar in the policy, hot work on a holiday is raised a level by the ledger, whatever the applicant declares', async () => {
+    // Only a holiday far ahead, no night hours, no rest days: other suites sharing the channel are unaffected.
+    const policy = await regulator.evaluate<LedgerPolicy>('template:GetPolicy', {});
+    const { version: _v, publishedAt: _a, publishedBy: _b, ...rest } = policy;
+    const holiday = '2027-02-17';
+    const calendar = { utcOffsetMinutes: 480, nightStartMinute: 0, nightEndMinute: 0, restDays: [], holidays: [...(policy.workCalendar?.holidays ?? []), holiday], workdays: [] };
+    const published = await regulator.submit<LedgerPolicy>('template:PublishPolicy', { ...rest, workCalendar: calendar });
+    expect(published.value.version).to.equal(policy.version + 1);
+    const start = Date.parse(`${holiday}T09:00:00+08:00`);
+    const hot = { ...height(uniqueId('HW-HOL'), { operationType: 'hot_work', level: '2', workHeightMetres: null }), plannedStart: iso(start), plannedEnd: iso(start + 4 * HOUR) };
+    const applied = await applicant.submit<PermitRecord>('permit:Apply', hot);
+    expect([applied.value.requestedLevel, applied.value.level, applied.value.nightOrHoliday]).to.deep.equal(['2', '1', true]);
+    expect(applied.value.nightOrHolidayFromCalendar).to.equal(`${holiday} is a holiday in the site's work calendar`);
   });
 });
