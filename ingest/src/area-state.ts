@@ -86,7 +86,8 @@ export class AreaStateStore {
   }
 
   private snapshot(siteId: string, areaId: string, area: Area, at: number): AreaSnapshot {
-    const fresh = [...area.readings.values()].filter((r) => Math.abs(at - r.at) <= this.options.readingTtlMs);
+    const fresh: Reading[] = [];
+    for (const r of area.readings.values()) if (Math.abs(at - r.at) <= this.options.readingTtlMs) fresh.push(r.value);
     const detections: Partial<Record<Behaviour, number>> = {};
     let clipCid = '';
     let clipAt = -Infinity;
@@ -102,17 +103,26 @@ export class AreaStateStore {
       siteId,
       areaId,
       observedAt: at,
-      reading: worstReading(fresh.map((r) => r.value), this.options.defaultGasLelVolPct),
+      reading: worstReading(fresh, this.options.defaultGasLelVolPct),
       detections,
       clipCid,
-      permitTypes: [...area.permitTypes],
+      permitTypes: area.permitTypes.slice(),
     };
   }
 }
 
 /** Per quantity the most dangerous value: highest gas and wind, O₂ and temperature furthest from normal. */
 export function worstReading(readings: readonly Reading[], defaultGasLelVolPct: number): AreaSnapshot['reading'] {
-  const out = { ...NEUTRAL, flammableGasLelVolPct: defaultGasLelVolPct };
+  // Spelled out rather than spread from NEUTRAL: this runs per reading (see IngestPipeline.apply).
+  const out = {
+    flammableLelPct: NEUTRAL.flammableLelPct,
+    flammableGasLelVolPct: defaultGasLelVolPct,
+    o2VolPct: NEUTRAL.o2VolPct,
+    h2sPpm: NEUTRAL.h2sPpm,
+    coPpm: NEUTRAL.coPpm,
+    temperatureC: NEUTRAL.temperatureC,
+    windMs: NEUTRAL.windMs,
+  };
   let worstGasRatio = -1;
   for (const r of readings) {
     if (r.flammableLelPct !== undefined) {

@@ -34,9 +34,31 @@ export type DecodedPayload =
   | { ok: true; batch: { batchId: string; deviceId: string }; items: BatchItemResult[] }
   | Refusal;
 
+// Each device publishes on the same topic again and again; parsing one (three regular
+// expressions) costs more than looking it up. Bounded: a flood of new topics only empties it.
+const TOPIC_CACHE_LIMIT = 10_000;
+const topicCaches = new Map<string, Map<string, ReturnType<typeof parseTopic>>>();
+
+function addressOf(root: string, topic: string): ReturnType<typeof parseTopic> {
+  let cache = topicCaches.get(root);
+  if (!cache) {
+    cache = new Map();
+    topicCaches.set(root, cache);
+  }
+  let address = cache.get(topic);
+  if (address === undefined) {
+    address = parseTopic(root, topic);
+    if (cache.size >= TOPIC_CACHE_LIMIT) cache.clear();
+    cache.set(topic, address);
+  }
+  return address;
+}
+
 function parseJson(payload: Uint8Array): { ok: true; body: unknown } | Refusal {
   try {
-    return { ok: true, body: JSON.parse(Buffer.from(payload).toString('utf8')) };
+    // mqtt.js hands over a Buffer already; copying it would cost as much as parsing a reading.
+    const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    return { ok: true, body: JSON.parse(bytes.toString('utf8')) };
   } catch (e) {
     return { ok: false, code: 'json', reason: `payload is not JSON: ${(e as Error).message}` };
   }
@@ -48,7 +70,7 @@ function parseJson(payload: Uint8Array): { ok: true; body: unknown } | Refusal {
  */
 function checkMessage(
   body: unknown,
-  origin: { siteId: string; areaId?: string; deviceId?: string; kind?: string },
+  origin: { siteId: string; areaId: string | undefined; deviceId: string | undefined; kind: string | undefined },
   options: DecodeOptions,
 ): { ok: true; message: StandardMessage } | Refusal {
   const parsed = messageSchema.safeParse(body);
@@ -87,7 +109,7 @@ function checkMessage(
 
 /** A message on a device topic (standard or a vendor's raw payload). */
 export function decodeMessage(topic: string, payload: Uint8Array, options: DecodeOptions): DecodeResult {
-  const address = parseTopic(options.topicRoot, topic);
+  const address = addressOf(options.topicRoot, topic);
   if ('error' in address) return { ok: false, code: 'topic', reason: address.error };
   if (address.channel === 'batch') return { ok: false, code: 'topic', reason: 'a batch topic carries a batch envelope, not one message' };
 
@@ -105,7 +127,8 @@ export function decodeMessage(topic: string, payload: Uint8Array, options: Decod
     vendor = adapter.vendor;
   }
 
-  const checked = checkMessage(body, { ...address, ...(address.channel === 'raw' ? {} : { kind: address.channel }) }, options);
+  const kind = address.channel === 'raw' ? undefined : address.channel;
+  const checked = checkMessage(body, { siteId: address.siteId, areaId: address.areaId, deviceId: address.deviceId, kind }, options);
   if (!checked.ok) return checked;
   return vendor ? { ok: true, message: checked.message, vendor } : checked;
 }
@@ -115,7 +138,7 @@ export function decodeMessage(topic: string, payload: Uint8Array, options: Decod
  * site, too many items) is refused whole; a wrong item is refused alone, with its index.
  */
 export function decodePayload(topic: string, payload: Uint8Array, options: DecodeOptions): DecodedPayload {
-  const address = parseTopic(options.topicRoot, topic);
+  const address = addressOf(options.topicRoot, topic);
   if ('error' in address) return { ok: false, code: 'topic', reason: address.error };
   if (address.channel !== 'batch') {
     const single = decodeMessage(topic, payload, options);
@@ -134,6 +157,9 @@ export function decodePayload(topic: string, payload: Uint8Array, options: Decod
     ok: true,
     batch: { batchId, deviceId },
     // Items may come from any area and device of the site, not from another site.
-    items: items.map((item, index) => ({ ...checkMessage(item, { siteId }, options), index, item })),
+    items: items.map((item, index): BatchItemResult => {
+      const r = checkMessage(item, { siteId, areaId: undefined, deviceId: undefined, kind: undefined }, options);
+      return r.ok ? { ok: true, message: r.message, index, item } : { ok: false, code: r.code, reason: r.reason, index, item };
+    }),
   };
 }

@@ -1,19 +1,23 @@
 import { FEATURE_COUNT } from './features.js';
 import type { RiskModel } from './risk-model.js';
 
+/** Rows that one caller wants scored together; their scores come back in one array. */
 interface Pending {
-  features: Float32Array;
-  resolve: (score: number) => void;
+  rows: readonly Float32Array[];
+  resolve: (scores: Float32Array) => void;
   reject: (e: unknown) => void;
 }
 
 /**
- * Collects single scoring requests into batches: one ONNX call per batch costs about as much as
- * one call per row, so throughput grows with the batch. A batch runs when it is full, or after
+ * Collects scoring requests into batches: one ONNX call per batch costs about as much as one
+ * call per row, so throughput grows with the batch. A batch runs when it is full, or after
  * `maxDelayMs` (0: at the next turn of the event loop, which batches whatever arrived together).
+ * A caller with many rows (a batch envelope) hands them over at once and gets one promise:
+ * per-row promises cost more than the inference of a row.
  */
 export class InferenceBatcher {
   private queue: Pending[] = [];
+  private queuedRows = 0;
   private timer: { cancel(): void } | undefined;
   private running = Promise.resolve();
   batches = 0;
@@ -25,10 +29,17 @@ export class InferenceBatcher {
     private readonly observeBatch: (rows: number) => void = () => {},
   ) {}
 
-  score(features: Float32Array): Promise<number> {
+  async score(features: Float32Array): Promise<number> {
+    return (await this.scoreAll([features]))[0]!;
+  }
+
+  /** The scores of `rows`, in their order. */
+  scoreAll(rows: readonly Float32Array[]): Promise<Float32Array> {
+    if (rows.length === 0) return Promise.resolve(new Float32Array(0));
     return new Promise((resolve, reject) => {
-      this.queue.push({ features, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flushNow();
+      this.queue.push({ rows, resolve, reject });
+      this.queuedRows += rows.length;
+      if (this.queuedRows >= this.maxBatch) this.flushNow();
       else this.timer ??= this.schedule();
     });
   }
@@ -45,21 +56,34 @@ export class InferenceBatcher {
   private flushNow(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    const batch = this.queue.splice(0, this.maxBatch);
-    if (this.queue.length > 0) this.timer = this.schedule();
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedRows = 0;
     if (batch.length === 0) return;
     // Batches run one after another so that results come back in the order requests were made.
     this.running = this.running.then(() => this.run(batch));
   }
 
   private async run(batch: Pending[]): Promise<void> {
-    const rows = new Float32Array(batch.length * FEATURE_COUNT);
-    batch.forEach((p, i) => rows.set(p.features, i * FEATURE_COUNT));
+    let count = 0;
+    for (const p of batch) count += p.rows.length;
+    const rows = new Float32Array(count * FEATURE_COUNT);
+    let at = 0;
+    for (const p of batch) for (const r of p.rows) rows.set(r, at++ * FEATURE_COUNT);
     try {
-      const scores = await this.model.scoreRows(rows, batch.length);
-      this.batches++;
-      this.observeBatch(batch.length);
-      batch.forEach((p, i) => p.resolve(scores[i]!));
+      // More rows than maxBatch (a large envelope) go to the model in several calls.
+      const scores = new Float32Array(count);
+      for (let from = 0; from < count; from += this.maxBatch) {
+        const n = Math.min(this.maxBatch, count - from);
+        scores.set(await this.model.scoreRows(rows.subarray(from * FEATURE_COUNT, (from + n) * FEATURE_COUNT), n), from);
+        this.batches++;
+        this.observeBatch(n);
+      }
+      let offset = 0;
+      for (const p of batch) {
+        p.resolve(scores.subarray(offset, offset + p.rows.length));
+        offset += p.rows.length;
+      }
     } catch (e) {
       for (const p of batch) p.reject(e);
     }
