@@ -113,6 +113,7 @@ export class Follower {
           const cause = err instanceof StageError ? err.side : 'peer';
           const inner = err instanceof StageError ? err.inner : err;
           this.metrics.setStreaming(false);
+          if (cause === 'peer') this.metrics.setPeerReachable(false);
           this.metrics.recordError(cause, inner);
           const wait = Math.round(this.delay * (0.75 + Math.random() * 0.5));
           this.log.warn({ cause, err: inner, retryInMs: wait }, `${cause} unavailable or failed; resuming from the checkpoint after a backoff`);
@@ -167,6 +168,7 @@ export class Follower {
             throw new BlockParseError(`block ${block.getHeader()?.getNumber()} cannot be parsed: ${(err as Error).message}`);
           }
           queue.push(parsed);
+          this.metrics.setPeerReachable(true);
           this.metrics.setChainHeight(parsed.number + 1);
           wake();
           while (queue.length >= this.options.queueMaxBlocks && !this.stopped && !abandoned) {
@@ -253,6 +255,7 @@ export class Follower {
     const poll = async () => {
       try {
         const info = await this.source.chainInfo();
+        this.metrics.setPeerReachable(true);
         this.metrics.setChainHeight(info.height);
         // The peer answers and a stream is open: healthy even when the channel is quiet.
         if (this.stream) this.metrics.setStreaming(true);
@@ -268,6 +271,7 @@ export class Follower {
         }
       } catch (err) {
         this.metrics.setStreaming(false);
+        this.metrics.setPeerReachable(false);
         this.log.debug({ err }, 'chain height poll failed');
       }
     };

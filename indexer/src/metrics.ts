@@ -27,6 +27,7 @@ export class IndexerMetrics {
   });
   readonly restarts = new Counter({ name: 'indexer_restarts_total', help: 'Follower restarts after an error, by cause', labelNames: ['cause'], registers: [this.registry] });
   readonly up = new Gauge({ name: 'indexer_streaming', help: '1 while a block stream is open and Postgres answers', registers: [this.registry] });
+  readonly peerReachable = new Gauge({ name: 'indexer_peer_reachable', help: '1 while the followed peer answers (blocks or chain height), 0 after it failed', registers: [this.registry] });
 
   /** Snapshot for /healthz. */
   state = {
@@ -39,6 +40,9 @@ export class IndexerMetrics {
     lastErrorAt: null as string | null,
     fatal: null as string | null,
     lastCommitAt: null as string | null,
+    /** null until the peer first answers or fails. While false, chainHeight and lag are the last known values. */
+    peerReachable: null as boolean | null,
+    peerUnreachableSince: null as string | null,
   };
 
   constructor() {
@@ -76,6 +80,14 @@ export class IndexerMetrics {
   setStreaming(on: boolean): void {
     this.state.streaming = on;
     this.up.set(on ? 1 : 0);
+  }
+
+  setPeerReachable(on: boolean): void {
+    // Keep the moment of the first failure: the outage's start, not its latest symptom.
+    if (!on) this.state.peerUnreachableSince = this.state.peerReachable === false ? this.state.peerUnreachableSince : new Date().toISOString();
+    else this.state.peerUnreachableSince = null;
+    this.state.peerReachable = on;
+    this.peerReachable.set(on ? 1 : 0);
   }
 
   recordError(cause: string, error: unknown): void {

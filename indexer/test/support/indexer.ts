@@ -94,6 +94,24 @@ export function spawnIndexer(env: Record<string, string>): ChildIndexer {
   return { child, output: () => output, exit };
 }
 
+/** Base URL of a child indexer's /healthz and /metrics, read from its start-up log line (port 0 picks one). */
+export async function indexerHttpBase(indexer: ChildIndexer, timeoutMs = 60_000): Promise<string> {
+  let port: number | undefined;
+  await waitFor(
+    async () => {
+      for (const line of indexer.output().split('\n')) {
+        if (!line.includes('health and metrics listening')) continue;
+        port = (JSON.parse(line) as { port: number }).port;
+      }
+      return port !== undefined || indexer.child.exitCode !== null;
+    },
+    timeoutMs,
+    'the indexer\'s HTTP port in its log',
+  );
+  if (port === undefined) throw new Error(`the indexer exited with ${indexer.child.exitCode}: ${indexer.output()}`);
+  return `http://127.0.0.1:${port}`;
+}
+
 /** Current channel height from the peer. */
 export async function chainHeight(): Promise<number> {
   const source = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client' });
