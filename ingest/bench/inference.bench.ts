@@ -7,8 +7,9 @@
  * 2. features + batcher: readings applied to the area state, turned into features, scored via
  *    the InferenceBatcher as concurrent requests (how a multi-source ingest batches);
  * 3. the whole pipeline (decode + zod + area state + batched score + grade + dedup), one message
- *    after another as the MQTT consumer does it, and 256 at a time. No alarms are raised (normal
- *    air), so this measures the per-reading path, not signing or fsync.
+ *    after another as the MQTT consumer does it, 256 at a time, and batch envelopes of 100
+ *    readings one after another. No alarms are raised (normal air), so this measures the
+ *    per-reading path, not signing or fsync. Over real MQTT: bench/live-mqtt.bench.ts.
  * Not part of the tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { loadModelFile } from '../src/model-manifest.js';
 import { Outbox } from '../src/outbox.js';
 import { RiskModel } from '../src/risk-model.js';
 import { seededRandom } from '../src/scenarios.js';
-import { topicFor } from '../src/topics.js';
+import { batchTopicFor, topicFor } from '../src/topics.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' } } });
 const ROWS = Number(values.rows);
@@ -84,8 +85,10 @@ for (const batch of [1, 16, 64, 256, 1024]) {
   results['state + features + batcher (256 concurrent)'] = rate(ROWS, performance.now() - t);
 }
 
-// 3. The whole pipeline.
-for (const concurrency of [1, 256]) {
+// 3. The whole pipeline: single messages one after another (the MQTT consumer), 256 at a time,
+//    and batch envelopes of 100 readings one after another (an edge gateway's batches).
+for (const concurrency of [1, 256, 100]) {
+  const envelopes = concurrency === 100;
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const outbox = await Outbox.open(dir);
   const deadLetters = await DeadLetterStore.open(dir);
@@ -104,15 +107,23 @@ for (const concurrency of [1, 256]) {
     log: pino({ level: 'silent' }),
   });
   const n = concurrency === 1 ? Math.min(ROWS, 50_000) : ROWS;
-  const encoded = Array.from({ length: n }, (_, i) => {
-    const m = reading(i);
-    return { topic: topicFor('ledger', { ...m, channel: m.kind }), payload: Buffer.from(JSON.stringify(m)) };
-  });
+  const encoded = envelopes
+    ? Array.from({ length: Math.ceil(n / 100) }, (_, b) => {
+        const items = Array.from({ length: Math.min(100, n - b * 100) }, (_, k) => reading(b * 100 + k));
+        const envelope = { v: 1, kind: 'batch', batchId: `b-${b}`, siteId: 'site-1', deviceId: 'gw', items };
+        return { topic: batchTopicFor('ledger', { siteId: 'site-1', deviceId: 'gw' }), payload: Buffer.from(JSON.stringify(envelope)) };
+      })
+    : Array.from({ length: n }, (_, i) => {
+        const m = reading(i);
+        return { topic: topicFor('ledger', { ...m, channel: m.kind }), payload: Buffer.from(JSON.stringify(m)) };
+      });
+  const inFlight = envelopes ? 1 : concurrency;
   const t = performance.now();
-  for (let i = 0; i < n; i += concurrency) {
-    await Promise.all(encoded.slice(i, i + concurrency).map((e) => pipeline.handle(e.topic, e.payload)));
+  for (let i = 0; i < encoded.length; i += inFlight) {
+    await Promise.all(encoded.slice(i, i + inFlight).map((e) => pipeline.handle(e.topic, e.payload)));
   }
-  results[`full pipeline, ${concurrency === 1 ? 'one at a time (MQTT consumer)' : '256 concurrent'}`] = rate(n, performance.now() - t);
+  const label = envelopes ? 'batch envelopes of 100, one at a time' : concurrency === 1 ? 'one at a time (MQTT consumer)' : '256 concurrent';
+  results[`full pipeline, ${label}`] = rate(n, performance.now() - t);
   if (outbox.depth !== 0) throw new Error(`normal readings raised ${outbox.depth} alarms`);
   await outbox.close();
   await deadLetters.close();
