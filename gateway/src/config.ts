@@ -40,6 +40,8 @@ const schema = z.object({
   GATEWAY_EVALUATE_TIMEOUT_MS: positiveInt(15_000),
   GATEWAY_ENDORSE_TIMEOUT_MS: positiveInt(30_000),
   GATEWAY_COMMIT_TIMEOUT_MS: positiveInt(60_000),
+  /** Deadline of handing an endorsed transaction to the ordering service, ms (default: GATEWAY_ENDORSE_TIMEOUT_MS). */
+  GATEWAY_SUBMIT_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   /** Retry-After (seconds) sent with 503 when the ledger or a store is unreachable. */
   GATEWAY_RETRY_AFTER_SECONDS: positiveInt(5),
   /** PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records. */
@@ -90,9 +92,10 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 type Parsed = z.infer<typeof schema>;
 export type GatewayConfig = Readonly<
-  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
+  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'GATEWAY_SUBMIT_TIMEOUT_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
     LEDGER_CONNECTION_PROFILE: string;
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: number;
+    GATEWAY_SUBMIT_TIMEOUT_MS: number;
     GATEWAY_WALLET_DIR: string;
     GATEWAY_BLOCKSTORE_DIR: string;
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: string;
@@ -120,6 +123,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     GATEWAY_EVIDENCE_MEDIA_TYPES: Object.freeze([...c.GATEWAY_EVIDENCE_MEDIA_TYPES]),
     LEDGER_CONNECTION_PROFILE: connectionProfilePath(env),
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: c.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS ?? 2 * c.GATEWAY_COMMIT_TIMEOUT_MS,
+    GATEWAY_SUBMIT_TIMEOUT_MS: c.GATEWAY_SUBMIT_TIMEOUT_MS ?? c.GATEWAY_ENDORSE_TIMEOUT_MS,
     GATEWAY_WALLET_DIR: c.GATEWAY_WALLET_DIR ?? path.join(runDir, 'gateway', 'wallet'),
     GATEWAY_BLOCKSTORE_DIR: c.GATEWAY_BLOCKSTORE_DIR ?? path.join(runDir, 'gateway', 'blockstore'),
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE:

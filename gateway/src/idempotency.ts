@@ -7,7 +7,7 @@
  * may retry.
  *
  * One failure leaves the outcome open: the transaction was ordered but its commit status never
- * arrived (peer lost, commit deadline passed). It may well be on the ledger, so the key must not be
+ * arrived (peer lost, commit deadline passed), or its hand-over to the orderer got no answer. It may well be on the ledger, so the key must not be
  * released (a retry would write it twice), and a stored 503 would be wrong forever. Such a key is
  * kept in state `unknown` with the transaction id (`transaction_id`) and the status the route
  * answers on success (`status`); `completed_at` is when the first request ended. Each replay asks

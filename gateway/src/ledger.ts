@@ -17,6 +17,7 @@ export interface LedgerOptions {
   profile: ConnectionProfile;
   evaluateTimeoutMs: number;
   endorseTimeoutMs: number;
+  submitTimeoutMs: number;
   commitTimeoutMs: number;
   retryAfterSeconds: number;
 }
@@ -29,6 +30,8 @@ export interface SubmitResult<T> {
 
 // grpc status codes that mean "cannot reach / no answer in time"
 const UNREACHABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.RESOURCE_EXHAUSTED]);
+// ... of which these leave open whether a submitted transaction reached the ordering service
+const SUBMIT_UNANSWERED = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
 
 function parseResult<T>(bytes: Uint8Array): T {
   const text = Buffer.from(bytes).toString('utf8');
@@ -73,7 +76,7 @@ export class LedgerClient {
         hash: hash.sha256,
         evaluateOptions: () => ({ deadline: Date.now() + this.o.evaluateTimeoutMs }),
         endorseOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
-        submitOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
+        submitOptions: () => ({ deadline: Date.now() + this.o.submitTimeoutMs }),
         commitStatusOptions: () => ({ deadline: Date.now() + this.o.commitTimeoutMs }),
       });
       this.gateways.set(key, g);
@@ -92,7 +95,15 @@ export class LedgerClient {
       });
       txId = proposal.getTransactionId();
       const transaction = await proposal.endorse();
-      const submitted = await transaction.submit();
+      let submitted;
+      try {
+        submitted = await transaction.submit();
+      } catch (e) {
+        // No answer from the hand-over to the orderer is not a "no": the peer may have passed the
+        // transaction on before the call was cut, so it is treated like a lost commit status.
+        if (e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code)) throw this.outcomeUnknown(e, txId);
+        throw e;
+      }
       let status;
       try {
         status = await submitted.getStatus();
@@ -129,7 +140,7 @@ export class LedgerClient {
 
   private outcomeUnknown(e: unknown, txId: string): UnavailableError {
     const cause = e instanceof Error ? e.message : String(e);
-    const err = new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} was ordered but its commit status did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`, this.o.retryAfterSeconds, {
+    const err = new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} was submitted but its outcome did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`, this.o.retryAfterSeconds, {
       transactionId: txId,
     });
     err.mayHaveCommitted = true;

@@ -51,6 +51,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     profile,
     evaluateTimeoutMs: cfg.GATEWAY_EVALUATE_TIMEOUT_MS,
     endorseTimeoutMs: cfg.GATEWAY_ENDORSE_TIMEOUT_MS,
+    submitTimeoutMs: cfg.GATEWAY_SUBMIT_TIMEOUT_MS,
     commitTimeoutMs: cfg.GATEWAY_COMMIT_TIMEOUT_MS,
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
   });

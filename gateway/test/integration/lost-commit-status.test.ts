@@ -62,6 +62,7 @@ describe('gateway: a write whose commit status was lost (real network)', functio
     walletDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-lost-wallet-'));
     db = await createDatabase('gw_lost');
     state = new pg.Pool({ connectionString: db });
+    state.on('error', () => undefined); // dropDatabase cuts its idle connections at the end
     const common = { GATEWAY_STATE_DATABASE_URL: db, GATEWAY_WALLET_DIR: walletDir, GATEWAY_RETRY_AFTER_SECONDS: '2' };
     good = await startTestGateway(common);
     // The bound is far away here: these keys must be resolved from the ledger, never released.
@@ -154,6 +155,41 @@ describe('gateway: a write whose commit status was lost (real network)', functio
     expect(facts.body, facts.text).to.include({ valid: false, validationCodeName: 'MVCC_READ_CONFLICT' });
     const now = await cast.clients.applicant.get(`/v1/permits/${permitNo}`);
     expect(now.body.history.map((h: { txId: string }) => h.txId)).to.deep.equal([applied.transactionId, txIds[winner]]);
+  });
+
+  it('a hand-over to the orderer cut off by its deadline is an unknown outcome too: retries on another gateway end with one permit, whether or not that transaction got through', async function () {
+    const env = { GATEWAY_STATE_DATABASE_URL: db, GATEWAY_WALLET_DIR: walletDir, GATEWAY_RETRY_AFTER_SECONDS: '2', GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '5000' };
+    const cut = await startTestGateway({ ...env, GATEWAY_SUBMIT_TIMEOUT_MS: '1' });
+    const other = await startTestGateway(env);
+    try {
+      const no = uniqueId('CUT');
+      const key = `cut-apply-${no}`;
+      const body = applyBody(cast, no);
+      const lostTx = expectLost(await cast.clients.applicant.at(cut.url).post('/v1/permits', body, { idem: key }));
+      expect(await row(key)).to.deep.include({ state: 'unknown', transaction_id: lostTx });
+      // Retry as a client would, after Retry-After, until the key settles (at the latest past the bound).
+      const deadline = Date.now() + 30_000;
+      let r: Reply;
+      for (;;) {
+        r = await cast.clients.applicant.at(other.url).post('/v1/permits', body, { idem: key });
+        if (r.status !== 503) break;
+        expect(r.body.error.details.transactionId).to.equal(lostTx);
+        if (Date.now() > deadline) expect.fail('the key never settled');
+        await sleep(1000);
+      }
+      expect(r.status, r.text).to.equal(201);
+      const history = (await cast.clients.applicant.get(`/v1/permits/${no}`)).body.history.map((h: { txId: string }) => h.txId);
+      expect(history).to.deep.equal([r.body.transactionId]);
+      if (r.body.transactionId !== lostTx) {
+        // Released: the cut-off transaction never reached the ledger, and the retry wrote the permit.
+        expect(r.headers.get('idempotent-replayed')).to.equal(null);
+        expect((await cast.clients.auditor.get(`/v1/audit/transactions/${lostTx}`)).status).to.equal(404);
+      } else expect(r.headers.get('idempotent-replayed')).to.equal('true');
+      this.test!.title += ` (this run: ${r.body.transactionId === lostTx ? 'it had been ordered' : 'it had not been ordered; the key was released'})`;
+    } finally {
+      await other.close();
+      await cut.close();
+    }
   });
 
   describe('a transaction the peer does not have', () => {

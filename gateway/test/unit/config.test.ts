@@ -31,6 +31,11 @@ describe('gateway: configuration', () => {
     expect(() => parseConfig({ ...base, GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '0' })).to.throw(/GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS/);
   });
 
+  it('gives the hand-over to the orderer the endorsement deadline unless told otherwise', () => {
+    expect(parseConfig({ ...base, GATEWAY_ENDORSE_TIMEOUT_MS: '7000' }).GATEWAY_SUBMIT_TIMEOUT_MS).to.equal(7000);
+    expect(parseConfig({ ...base, GATEWAY_SUBMIT_TIMEOUT_MS: '2500' }).GATEWAY_SUBMIT_TIMEOUT_MS).to.equal(2500);
+  });
+
   it('parses lists and booleans', () => {
     const c = parseConfig({ ...base, GATEWAY_EVIDENCE_MEDIA_TYPES: 'image/png, video/mp4', GATEWAY_OCR_ENABLED: 'false' });
     expect(c.GATEWAY_EVIDENCE_MEDIA_TYPES).to.deep.equal(['image/png', 'video/mp4']);
