@@ -18,9 +18,9 @@ function schemaOf(s: z.ZodType): Json {
 
 const IDEMPOTENCY_KEY_DOC =
   'unique per intended operation; a replay with the same request returns the first result (header `Idempotent-Replayed: true`) and writes nothing again. ' +
-  'After a 503 that names `details.transactionId` (the transaction was ordered but its commit status was lost), retry with the same key: the gateway looks the transaction up on the ledger and answers what the first request would have (or 409 CONFLICT if it was invalid), and never submits it twice.';
+  'After a 503 that names `details.transactionId` (the transaction was submitted but its outcome was lost), retry with the same key: the gateway looks the transaction up on the ledger and answers what the first request would have (or 409 CONFLICT if it was invalid), and the operation is never written twice.';
 const LOST_COMMIT_STATUS_DOC =
-  '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was ordered but its commit status did not arrive, so it may be on the ledger; the key is kept in state `unknown`. ' +
+  '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but its commit status (or the orderer\'s acknowledgement) did not arrive, so it may be on the ledger; the key is kept in state `unknown`. ' +
   'Retry with the same Idempotency-Key after Retry-After: the answer is the committed result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer does not have it. ' +
   'If it never reaches the ledger, the key is released after GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS and that retry is processed as a new request.';
 
