@@ -14,6 +14,11 @@ t0=$(date +%s)
 # 1. Bootstrap (packages, build, Fabric binaries).
 boot=$(bash "$here/bootstrap.sh") || die "bootstrap failed (see above)"
 unavailable=$(echo "$boot" | sed -n 's/^LEDGER_NETWORK_UNAVAILABLE=//p')
+# The model's training test runs train.py with the interpreter of the virtualenv bootstrap built.
+model_python=$(echo "$boot" | sed -n 's/^LEDGER_MODEL_PYTHON=//p')
+model_unavailable=$(echo "$boot" | sed -n 's/^LEDGER_MODEL_UNAVAILABLE=//p')
+[ -z "$model_python" ] || export LEDGER_MODEL_PYTHON="$model_python"
+[ -z "$model_unavailable" ] || export LEDGER_MODEL_UNAVAILABLE="$model_unavailable"
 if [ -n "$unavailable" ] && [ "${LEDGER_REQUIRE_NETWORK:-0}" = 1 ]; then
   die "LEDGER_REQUIRE_NETWORK=1 but there is no Fabric network: $unavailable"
 fi
@@ -56,9 +61,9 @@ for pkg in "${packages[@]}"; do
 done
 
 # 5. The totals.
-node - "$summary" "$unavailable" <<'JS'
+node - "$summary" "$unavailable" "$model_unavailable" <<'JS'
 const fs = require('node:fs');
-const [file, unavailable] = process.argv.slice(2);
+const [file, unavailable, modelUnavailable] = process.argv.slice(2);
 const rows = fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const total = { passed: 0, failed: 0, skipped: 0 };
 console.log('\n──────── test summary ────────');
@@ -68,6 +73,9 @@ for (const r of rows) {
 }
 if (unavailable) {
   console.log(`\nNOT TESTED against a real Fabric network (${total.skipped} tests skipped): ${unavailable}`);
+}
+if (modelUnavailable) {
+  console.log(`\nNOT TESTED that training reproduces the committed risk model: ${modelUnavailable}`);
 }
 console.log(`\n${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 JS

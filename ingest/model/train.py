@@ -8,7 +8,8 @@ rules on top (flammable gas above the permit criterion is always grade I), so th
 to rank everything that the hard rules do not decide.
 
 Usage:  python train.py [--out DIR]      (writes risk-model.onnx, manifest.json, evaluation.json)
-Everything is seeded: the same pinned requirements give the same model file and hash.
+Everything is seeded: the same pinned requirements give the same model file and hash on a CPU
+that OpenBLAS drives with the same kernels (the manifest records which: training.blas).
 """
 
 from __future__ import annotations
@@ -26,12 +27,16 @@ from sklearn.metrics import precision_score, recall_score, roc_auc_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
 
 MODEL_NAME = "site-risk-mlp"
 MODEL_VERSION = "1.0.0"
 SEED = 20260601
 N_TRAIN = 60_000
 N_TEST = 20_000
+# OpenBLAS's single-threaded matrix products round differently from its threaded ones (any number
+# of threads from 2 up gives the same bytes), so a one-core machine would train another model.
+BLAS_THREADS = 2
 
 # Keep in the same order as ingest/src/features.ts; a test compares the two through the manifest.
 BEHAVIOURS = [
@@ -215,8 +220,13 @@ def main() -> None:
         ("mlp", MLPClassifier(hidden_layer_sizes=(32, 16), alpha=1e-4, max_iter=200,
                               early_stopping=True, random_state=SEED)),
     ])
-    model.fit(x_train, y_train)
-    score = model.predict_proba(x_test)[:, 1]
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        model.fit(x_train, y_train)
+        score = model.predict_proba(x_test)[:, 1]
+        # The CPU kernels OpenBLAS picked decide the rounding too: another architecture (say
+        # Haswell instead of SkylakeX) trains an equally good model with another hash.
+        blas = sorted({f"{lib['internal_api']} {lib['architecture']}, {lib['num_threads']} threads"
+                       for lib in threadpool_info() if lib["user_api"] == "blas"})
 
     onx = convert_sklearn(model, name=MODEL_NAME,
                           initial_types=[("features", FloatTensorType([None, len(FEATURES)]))],
@@ -249,7 +259,7 @@ def main() -> None:
         "gradeThresholds": GRADE_THRESHOLDS,
         "training": {"seed": SEED, "train": N_TRAIN, "test": N_TEST,
                      "estimator": "StandardScaler + MLPClassifier(32, 16)",
-                     "iterations": int(model.named_steps["mlp"].n_iter_)},
+                     "iterations": int(model.named_steps["mlp"].n_iter_), "blas": blas},
         "evaluationFile": "evaluation.json",
         "goldens": goldens,
     }
