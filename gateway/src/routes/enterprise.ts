@@ -25,6 +25,7 @@ import {
   registerDeviceInput,
   alarmRefInput,
   certificateReviewInput,
+  practicalExamInput,
   certificateStatusInput,
   flagPermitInput,
   workerStatusInput,
@@ -164,6 +165,7 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
     keyedAction(s, { path: '/v1/workers/{workerId}/status', key: 'workerId', keySchema: workerIdSchema, operationId: 'setWorkerStatus', summary: "Change a worker's status (active, suspended, left)", tag: 'enterprise: credentials', tx: 'credential:SetWorkerStatus', access: { enterprise: ['credential_officer'] }, body: workerStatusInput }),
     keyedAction(s, { path: '/v1/certificates/{certificateId}/status', key: 'certificateId', keySchema: idSchema, operationId: 'setCertificateStatus', summary: "Change a certificate's status (valid, suspended, revoked)", tag: 'enterprise: credentials', tx: 'credential:SetCertificateStatus', access: { enterprise: ['credential_officer'], regulator: ['regulator'] }, body: certificateStatusInput }),
     keyedAction(s, { path: '/v1/certificates/{certificateId}/reviews', key: 'certificateId', keySchema: idSchema, operationId: 'recordCertificateReview', summary: "Record a certificate's periodic review (复审) and the next due date", tag: 'enterprise: credentials', tx: 'credential:RecordCertificateReview', access: { enterprise: ['credential_officer'] }, body: certificateReviewInput, status: 201 }),
+    keyedAction(s, { path: '/v1/certificates/{certificateId}/practical-exams', key: 'certificateId', keySchema: idSchema, operationId: 'recordPracticalExam', summary: 'Record a practical exam passed again after six months or more off the job (it restarts the off-the-job clock)', tag: 'enterprise: credentials', tx: 'credential:RecordPracticalExam', access: { enterprise: ['credential_officer'] }, body: practicalExamInput, status: 201 }),
     keyedAction(s, { path: '/v1/alarms/{alarmId}/acknowledge', key: 'alarmId', keySchema: idSchema, operationId: 'acknowledgeAlarm', summary: 'Acknowledge an alarm (its response time is measured to this moment)', tag: 'enterprise: alarms', tx: 'alarm:Acknowledge', access: { enterprise: ['safety_officer', 'person_in_charge', 'guardian'] }, body: alarmRefInput }),
     keyedAction(s, { path: '/v1/alarms/{alarmId}/close', key: 'alarmId', keySchema: idSchema, operationId: 'closeAlarm', summary: 'Close an alarm', tag: 'enterprise: alarms', tx: 'alarm:Close', access: { enterprise: ['safety_officer'] }, body: alarmRefInput }),
     {
