@@ -53,6 +53,10 @@ export class RegulatorRepository {
       const code = (e as { code?: string }).code;
       if (code && /^(08|57P|53)/.test(code)) throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unavailable: ${(e as Error).message}`, this.retryAfterSeconds);
       if (!code || code === 'ECONNREFUSED' || code === 'ETIMEDOUT') throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unreachable: ${(e as Error).message}`, this.retryAfterSeconds);
+      // 42P01 undefined_table: DATABASE_URL names a database the indexer has not migrated (yet).
+      if (code === '42P01') {
+        throw new UnavailableError('STORE_UNAVAILABLE', `the query database has no indexer tables (${(e as Error).message}); point DATABASE_URL at the indexer's database, or wait for the indexer to migrate it`, this.retryAfterSeconds);
+      }
       throw e;
     }
   }
