@@ -138,6 +138,8 @@ export class IngestPipeline {
       return await this.raise(applied, rows, refused);
     } catch (e) {
       // Nothing was acknowledged, so nothing of it may remain: the retry must see the same state.
+      // (The MQTT consumer hands over one message at a time, so no other message's update lies
+      // on top of these.)
       for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
       throw e;
     }
