@@ -33,6 +33,12 @@ export interface RouteContext<P = Record<string, string>, Q = Record<string, unk
   log: Logger;
   /** The caller's own Fabric identity (enrolled on first use). */
   identity(): Promise<WalletIdentity>;
+  /**
+   * For a request under an Idempotency-Key: records the transaction on the key before it is handed
+   * to the orderer (pass it to LedgerClient.submit); throws, and nothing may be submitted, when that
+   * is not possible. At most one transaction per request.
+   */
+  beforeSubmit?: (transactionId: string) => Promise<void>;
 }
 
 export interface RouteResult {
@@ -139,6 +145,16 @@ function sendStored(res: Response, status: number, stored: { body: unknown; cont
   } else send(res, { status, body: stored.body, ...(stored.contentType ? { contentType: stored.contentType } : {}) }, true);
 }
 
+/** This request's claim on its Idempotency-Key. */
+interface KeyClaim {
+  scope: string;
+  key: string;
+  /** Recorded on the key: about to be, or already, submitted. */
+  transactionId?: string;
+  /** The key turned out not to be this request's (recordTransaction refused): left untouched. */
+  lost?: boolean;
+}
+
 interface KeyedRequest {
   res: Response;
   principal: Principal;
@@ -188,6 +204,22 @@ async function replayed(p: Pipeline, def: RouteDef, r: KeyedRequest): Promise<bo
   }
 }
 
+/**
+ * The request's beforeSubmit: a transaction goes to the orderer only once the key durably names it,
+ * so a request lost after that point leaves a key that replays resolve from the ledger.
+ */
+function recordTransaction(p: Pipeline, def: RouteDef, idem: KeyClaim): (transactionId: string) => Promise<void> {
+  return async (transactionId) => {
+    if (!(await p.idempotency!.recordTransaction(idem.scope, idem.key, transactionId, successStatus(def)))) {
+      // The claim already names a transaction, or another request took it over: the key is no
+      // longer this request's to complete or free.
+      idem.lost = true;
+      throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'another request with this Idempotency-Key owns its transaction; retry later');
+    }
+    idem.transactionId = transactionId;
+  };
+}
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params'): T {
   if (!schema) return value as T;
   const r = schema.safeParse(value);
@@ -202,7 +234,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
       const requestId = (res.locals.requestId as string) ?? crypto.randomUUID();
       const log = (res.locals.log as Logger) ?? p.logger;
       res.locals.route = def.path;
-      let idem: { scope: string; key: string } | undefined;
+      let idem: KeyClaim | undefined;
       try {
         let principal: Principal | undefined;
         if (def.auth && !(def.tokenAuth?.(req) ?? false)) {
@@ -241,31 +273,33 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
           log,
           identity: () => p.wallet.identityFor(principal!),
         };
+        if (idem) ctx.beforeSubmit = recordTransaction(p, def, idem);
         const result = await def.handler(ctx);
         if (idem) {
           const done = idem;
           idem = undefined;
           // The write happened: answer it even if its record cannot be stored. The key then stays
-          // pending (replays get IDEMPOTENCY_IN_PROGRESS), never released for a second transaction.
-          await p.idempotency!.complete(done.scope, done.key, result.status ?? 200, { body: result.body, contentType: result.contentType }).catch((e2: unknown) => {
+          // pending with its transaction id (replays get IDEMPOTENCY_IN_PROGRESS), and once it is
+          // stale a replay finds the outcome on the ledger: never released for a second transaction.
+          await p.idempotency!.complete(done.scope, done.key, result.status ?? 200, { body: result.body, contentType: result.contentType }, done.transactionId).catch((e2: unknown) => {
             log.error({ err: e2, idempotencyKey: done.key }, 'could not store the result of an idempotent request');
           });
         }
         send(res, result);
       } catch (e) {
         const err = toApiError(e, log);
-        if (idem) {
+        if (idem && !idem.lost) {
           // A refusal by the chaincode is the deterministic answer to this request: keep it so a
           // replay gets it too. Anything else wrote nothing and may be retried with the same key.
           try {
             if (err instanceof ChaincodeError) {
-              await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) });
+              await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) }, idem.transactionId);
             } else if (err instanceof UnavailableError && err.mayHaveCommitted && typeof err.details?.transactionId === 'string') {
               // Ordered but unconfirmed: neither released (a retry would write it twice) nor answered
               // for good (it was probably committed); a replay asks the ledger (see idempotency.ts).
               await p.idempotency!.markUnknown(idem.scope, idem.key, err.details.transactionId, successStatus(def));
             } else {
-              await p.idempotency!.release(idem.scope, idem.key);
+              await p.idempotency!.release(idem.scope, idem.key, idem.transactionId);
             }
           } catch (e2) {
             log.warn({ err: e2 }, 'idempotency store update failed');

@@ -7,16 +7,28 @@
  * may retry.
  *
  * One failure leaves the outcome open: the transaction was ordered but its commit status never
- * arrived (peer lost, commit deadline passed), or its hand-over to the orderer got no answer. It may well be on the ledger, so the key must not be
- * released (a retry would write it twice), and a stored 503 would be wrong forever. Such a key is
- * kept in state `unknown` with the transaction id (`transaction_id`) and the status the route
- * answers on success (`status`); `completed_at` is when the first request ended. Each replay asks
- * the ledger (http.ts): committed and valid → the first request's answer, stored as `done`;
- * committed but invalid → the CONFLICT of the live path, stored as `done`; not on the peer → 503
- * again, still `unknown`, until `completed_at` is older than the release bound: by then an ordered
- * transaction would have been committed, so nothing was written and the key is taken over as a new
- * `pending` claim by that replay. Every transition out of `unknown` names the transaction id it
- * expects, so concurrent replays cannot overwrite each other's answer or a new claim.
+ * arrived (peer lost, commit deadline passed), or its hand-over to the orderer got no answer. It
+ * may well be on the ledger, so the key must not be released (a retry would write it twice), and a
+ * stored 503 would be wrong forever. Such a key is kept in state `unknown` with the transaction id
+ * (`transaction_id`) and the status the route answers on success (`status`); `completed_at` is when
+ * the first request ended. Each replay asks the ledger (http.ts): committed and valid → the first
+ * request's answer, stored as `done`; committed but invalid → the CONFLICT of the live path, stored
+ * as `done`; not on the peer → 503 again, still `unknown`, until `completed_at` is older than the
+ * release bound: by then an ordered transaction would have been committed, so nothing was written
+ * and the key is taken over as a new `pending` claim by that replay. Every transition out of
+ * `unknown` names the transaction id it expects, so concurrent replays cannot overwrite each
+ * other's answer or a new claim.
+ *
+ * The first request may also end without any of these updates: its process dies, or the store
+ * fails, after the transaction went to the orderer. So the transaction id (and the success status)
+ * is written onto the `pending` row before the transaction is handed to the orderer
+ * (recordTransaction), and nothing is submitted unless that write succeeded. A `pending` claim
+ * older than STALE_PENDING_MS counts as abandoned: without a transaction id it never submitted
+ * anything and is taken over by the next request; with one, its transaction may be on the ledger,
+ * so the key turns `unknown` (`completed_at` = then) and is resolved from the ledger like any
+ * other. Transitions out of `pending` name the transaction id the row must carry (none for a claim
+ * that submitted nothing), so a request that outlived its claim cannot overwrite the outcome of the
+ * one that took it over, nor delete a claim whose transaction may have been written.
  */
 import type { Pool } from 'pg';
 import { ApiError, ConflictError, UnavailableError } from './errors.js';
@@ -27,7 +39,7 @@ export type Claim =
   /** The first request's transaction was ordered but its outcome is not known; `releasable`: older than the release bound. */
   | { kind: 'unknown'; transactionId: string; status: number; releasable: boolean };
 
-/** A pending claim older than this is taken over (its request died with the process). */
+/** A pending claim older than this is abandoned (its request died with the process, or its store updates failed). */
 const STALE_PENDING_MS = 10 * 60_000;
 
 const STATES = ['pending', 'done', 'unknown'] as const;
@@ -70,21 +82,34 @@ export class IdempotencyStore {
         `INSERT INTO gateway_idempotency (scope, key, fingerprint, state) VALUES ($1, $2, $3, 'pending')
          ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now()
            WHERE gateway_idempotency.state = 'pending' AND gateway_idempotency.created_at < now() - ($4 || ' milliseconds')::interval
-             AND gateway_idempotency.fingerprint = EXCLUDED.fingerprint
+             AND gateway_idempotency.fingerprint = EXCLUDED.fingerprint AND gateway_idempotency.transaction_id IS NULL
          RETURNING state`,
         [scope, key, fingerprint, String(STALE_PENDING_MS)],
       );
       if (ins.rowCount === 1) return { kind: 'new' };
       const row = (
         await this.pool.query(
-          `SELECT fingerprint, state, status, body, transaction_id, completed_at < now() - ($3 || ' milliseconds')::interval AS releasable
+          `SELECT fingerprint, state, status, body, transaction_id, completed_at < now() - ($3 || ' milliseconds')::interval AS releasable,
+             created_at < now() - ($4 || ' milliseconds')::interval AS stale
            FROM gateway_idempotency WHERE scope = $1 AND key = $2`,
-          [scope, key, String(this.unknownReleaseMs)],
+          [scope, key, String(this.unknownReleaseMs), String(STALE_PENDING_MS)],
         )
-      ).rows[0] as { fingerprint: string; state: (typeof STATES)[number]; status: number; body: unknown; transaction_id: string | null; releasable: boolean | null } | undefined;
+      ).rows[0] as
+        | { fingerprint: string; state: (typeof STATES)[number]; status: number; body: unknown; transaction_id: string | null; releasable: boolean | null; stale: boolean }
+        | undefined;
       if (!row) return this.claim(scope, key, fingerprint);
       if (row.fingerprint !== fingerprint) {
         throw new ApiError('IDEMPOTENCY_KEY_REUSED', 422, 'this Idempotency-Key was used for a different request; use a new key');
+      }
+      if (row.state === 'pending' && row.stale && row.transaction_id !== null) {
+        // Its transaction may have been submitted before the request was lost; whichever replay
+        // turns it `unknown` first, the next round resolves it from the ledger.
+        await this.pool.query(
+          `UPDATE gateway_idempotency SET state = 'unknown', completed_at = now()
+           WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id = $3 AND created_at < now() - ($4 || ' milliseconds')::interval`,
+          [scope, key, row.transaction_id, String(STALE_PENDING_MS)],
+        );
+        return this.claim(scope, key, fingerprint);
       }
       if (row.state === 'pending') throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still running; retry later');
       if (row.state === 'unknown') return { kind: 'unknown', transactionId: row.transaction_id!, status: row.status, releasable: row.releasable === true };
@@ -94,10 +119,31 @@ export class IdempotencyStore {
     }
   }
 
-  async complete(scope: string, key: string, status: number, body: unknown): Promise<void> {
+  /**
+   * Durably ties the pending claim to the transaction about to be submitted (and the route's success
+   * status, the answer should the transaction have to be looked up later). False when the claim is
+   * no longer this request's to submit under: it already names a transaction, or it is gone. Must
+   * succeed before the transaction is handed to the orderer.
+   */
+  async recordTransaction(scope: string, key: string, transactionId: string, status: number): Promise<boolean> {
+    try {
+      const r = await this.pool.query(
+        `UPDATE gateway_idempotency SET transaction_id = $3, status = $4
+         WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id IS NULL`,
+        [scope, key, transactionId, status],
+      );
+      return r.rowCount === 1;
+    } catch (e) {
+      throw this.storeError(e);
+    }
+  }
+
+  /** `transactionId`: the one recorded for this request, if it submitted one. */
+  async complete(scope: string, key: string, status: number, body: unknown, transactionId?: string): Promise<void> {
     await this.pool.query(
-      `UPDATE gateway_idempotency SET state = 'done', status = $3, body = $4::jsonb, completed_at = now() WHERE scope = $1 AND key = $2`,
-      [scope, key, status, JSON.stringify(body)],
+      `UPDATE gateway_idempotency SET state = 'done', status = $3, body = $4::jsonb, completed_at = now()
+       WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id IS NOT DISTINCT FROM $5`,
+      [scope, key, status, JSON.stringify(body), transactionId ?? null],
     );
   }
 
@@ -105,7 +151,7 @@ export class IdempotencyStore {
   async markUnknown(scope: string, key: string, transactionId: string, status: number): Promise<void> {
     await this.pool.query(
       `UPDATE gateway_idempotency SET state = 'unknown', transaction_id = $3, status = $4, body = NULL, completed_at = now()
-       WHERE scope = $1 AND key = $2 AND state = 'pending'`,
+       WHERE scope = $1 AND key = $2 AND state = 'pending' AND (transaction_id IS NULL OR transaction_id = $3)`,
       [scope, key, transactionId, status],
     );
   }
@@ -141,8 +187,13 @@ export class IdempotencyStore {
     }
   }
 
-  async release(scope: string, key: string): Promise<void> {
-    await this.pool.query(`DELETE FROM gateway_idempotency WHERE scope = $1 AND key = $2 AND state = 'pending'`, [scope, key]);
+  /** Frees a pending claim that wrote nothing; `transactionId`: the one recorded for this request, if any (its submit was refused). */
+  async release(scope: string, key: string, transactionId?: string): Promise<void> {
+    await this.pool.query(`DELETE FROM gateway_idempotency WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id IS NOT DISTINCT FROM $3`, [
+      scope,
+      key,
+      transactionId ?? null,
+    ]);
   }
 
   async purgeExpired(): Promise<number> {

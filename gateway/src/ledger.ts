@@ -22,6 +22,13 @@ export interface LedgerOptions {
   retryAfterSeconds: number;
 }
 
+export interface SubmitOptions {
+  /** Private data for the chaincode (transient map), not written to the ledger. */
+  transient?: unknown;
+  /** Makes the transaction id durable where a lost outcome can be looked up again (the idempotency record). */
+  beforeSubmit?: (transactionId: string) => Promise<void>;
+}
+
 export interface SubmitResult<T> {
   result: T;
   transactionId: string;
@@ -84,8 +91,13 @@ export class LedgerClient {
     return g.getNetwork(this.o.profile.channel);
   }
 
-  /** Endorses, orders and waits for the commit; throws unless the transaction is valid. */
-  async submit<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown, transient?: unknown): Promise<SubmitResult<T>> {
+  /**
+   * Endorses, orders and waits for the commit; throws unless the transaction is valid. `beforeSubmit`
+   * runs once the transaction is endorsed and before it goes to the orderer: if it throws, nothing
+   * is submitted and its error is what submit() throws.
+   */
+  async submit<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown, opts: SubmitOptions = {}): Promise<SubmitResult<T>> {
+    const { transient, beforeSubmit } = opts;
     const contract = this.network(id).getContract(this.o.profile.chaincode);
     let txId: string | undefined;
     try {
@@ -95,6 +107,7 @@ export class LedgerClient {
       });
       txId = proposal.getTransactionId();
       const transaction = await proposal.endorse();
+      await beforeSubmit?.(txId);
       let submitted;
       try {
         submitted = await transaction.submit();

@@ -51,7 +51,7 @@ export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input
   const checked = TX_INPUT_SCHEMAS[tx].safeParse(input);
   if (!checked.success) throw ValidationError.fromZod(checked.error, 'body');
   const id = await ctx.identity();
-  const r = await s.ledger.submit(id, tx, input, transient);
+  const r = await s.ledger.submit(id, tx, input, { transient, beforeSubmit: ctx.beforeSubmit });
   s.metrics.ledgerTx.inc({ tx });
   ctx.log.info({ tx, transactionId: r.transactionId, block: r.blockNumber }, 'transaction committed');
   return { status: 200, body: txResultBody(r) };

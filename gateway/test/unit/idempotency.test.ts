@@ -110,6 +110,95 @@ describe('gateway: idempotency store (PostgreSQL)', function () {
     expect(await store.claim('enterprise/u6', 'key-lost-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-3b', status: 201, releasable: false });
   });
 
+  const agePending = (key: string) => pool.query(`UPDATE gateway_idempotency SET created_at = now() - interval '11 minutes' WHERE key = $1`, [key]);
+  const expectInProgress = async (claim: Promise<unknown>) => {
+    try {
+      await claim;
+      expect.fail('claimed twice');
+    } catch (e) {
+      expect((e as { code: string }).code).to.equal('IDEMPOTENCY_IN_PROGRESS');
+    }
+  };
+
+  it('records the transaction on the pending claim once, before it is submitted; the claim stays in progress', async () => {
+    await store.claim('enterprise/u7', 'key-rec-1', 'f1');
+    expect(await store.recordTransaction('enterprise/u7', 'key-rec-1', 'tx-7', 201)).to.equal(true);
+    expect(await row('key-rec-1')).to.deep.equal({ state: 'pending', status: 201, body: null, transaction_id: 'tx-7' });
+    // One transaction per claim: a second one (or another request's) is refused.
+    expect(await store.recordTransaction('enterprise/u7', 'key-rec-1', 'tx-7b', 201)).to.equal(false);
+    await expectInProgress(store.claim('enterprise/u7', 'key-rec-1', 'f1'));
+    // Only the request that recorded the transaction completes or frees the claim.
+    await store.complete('enterprise/u7', 'key-rec-1', 201, { body: { wrong: true } });
+    await store.release('enterprise/u7', 'key-rec-1');
+    await store.release('enterprise/u7', 'key-rec-1', 'tx-7b');
+    expect(await row('key-rec-1')).to.deep.include({ state: 'pending', transaction_id: 'tx-7' });
+    await store.complete('enterprise/u7', 'key-rec-1', 201, { body: { transactionId: 'tx-7' } }, 'tx-7');
+    expect(await store.claim('enterprise/u7', 'key-rec-1', 'f1')).to.deep.equal({ kind: 'replay', status: 201, body: { body: { transactionId: 'tx-7' } } });
+    // A stored answer or an unknown key takes no transaction.
+    expect(await store.recordTransaction('enterprise/u7', 'key-rec-1', 'tx-7c', 201)).to.equal(false);
+    expect(await store.recordTransaction('enterprise/u7', 'key-absent', 'tx-7d', 201)).to.equal(false);
+
+    // A submit refused for good frees the claim that names its transaction.
+    await store.claim('enterprise/u7', 'key-rec-2', 'f1');
+    await store.recordTransaction('enterprise/u7', 'key-rec-2', 'tx-8', 200);
+    await store.release('enterprise/u7', 'key-rec-2', 'tx-8');
+    expect(await row('key-rec-2')).to.equal(undefined);
+    // A lost outcome keeps the transaction it recorded.
+    await store.claim('enterprise/u7', 'key-rec-3', 'f1');
+    await store.recordTransaction('enterprise/u7', 'key-rec-3', 'tx-9', 200);
+    await store.markUnknown('enterprise/u7', 'key-rec-3', 'tx-other', 200);
+    expect((await row('key-rec-3')).state).to.equal('pending');
+    await store.markUnknown('enterprise/u7', 'key-rec-3', 'tx-9', 200);
+    expect(await store.claim('enterprise/u7', 'key-rec-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-9', status: 200, releasable: false });
+  });
+
+  it('turns a stale pending claim that names a transaction into an unknown key (never taken over blindly); its late first request changes nothing', async () => {
+    await store.claim('enterprise/u8', 'key-crash-1', 'f1');
+    await store.recordTransaction('enterprise/u8', 'key-crash-1', 'tx-10', 201);
+    await expectInProgress(store.claim('enterprise/u8', 'key-crash-1', 'f1'));
+    await agePending('key-crash-1');
+    try {
+      await store.claim('enterprise/u8', 'key-crash-1', 'f2');
+      expect.fail('reused');
+    } catch (e) {
+      expect((e as { code: string }).code).to.equal('IDEMPOTENCY_KEY_REUSED');
+    }
+    expect((await row('key-crash-1')).state).to.equal('pending');
+    const claims = await Promise.all([1, 2, 3].map(() => store.claim('enterprise/u8', 'key-crash-1', 'f1')));
+    for (const c of claims) expect(c).to.deep.equal({ kind: 'unknown', transactionId: 'tx-10', status: 201, releasable: false });
+    expect(await row('key-crash-1')).to.deep.equal({ state: 'unknown', status: 201, body: null, transaction_id: 'tx-10' });
+    // The first request, were it alive after all, can no longer answer for the key: replays do, from the ledger.
+    await store.complete('enterprise/u8', 'key-crash-1', 201, { body: { late: true } }, 'tx-10');
+    await store.release('enterprise/u8', 'key-crash-1', 'tx-10');
+    expect((await row('key-crash-1')).state).to.equal('unknown');
+    expect(await store.resolve('enterprise/u8', 'key-crash-1', 'tx-10', 201, { body: { transactionId: 'tx-10' } })).to.equal(true);
+    expect(await store.claim('enterprise/u8', 'key-crash-1', 'f1')).to.deep.equal({ kind: 'replay', status: 201, body: { body: { transactionId: 'tx-10' } } });
+  });
+
+  it('releases such a key, like any unknown one, only past the release bound counted from when it was found stale', async () => {
+    await store.claim('enterprise/u9', 'key-crash-2', 'f1');
+    await store.recordTransaction('enterprise/u9', 'key-crash-2', 'tx-11', 200);
+    await agePending('key-crash-2');
+    expect(await store.claim('enterprise/u9', 'key-crash-2', 'f1')).to.include({ kind: 'unknown', releasable: false });
+    expect(await store.takeOver('enterprise/u9', 'key-crash-2', 'tx-11')).to.equal(false);
+    await ageUnknown('key-crash-2', 61_000);
+    expect(await store.claim('enterprise/u9', 'key-crash-2', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-11', status: 200, releasable: true });
+    expect(await store.takeOver('enterprise/u9', 'key-crash-2', 'tx-11')).to.equal(true);
+    expect(await row('key-crash-2')).to.deep.equal({ state: 'pending', status: null, body: null, transaction_id: null });
+    // The taker submits under a transaction of its own.
+    expect(await store.recordTransaction('enterprise/u9', 'key-crash-2', 'tx-11b', 200)).to.equal(true);
+  });
+
+  it('still takes over a stale pending claim that never named a transaction (it submitted nothing)', async () => {
+    await store.claim('enterprise/u10', 'key-crash-3', 'f1');
+    await agePending('key-crash-3');
+    expect(await store.claim('enterprise/u10', 'key-crash-3', 'f1')).to.deep.equal({ kind: 'new' });
+    // The abandoned request cannot record a transaction under the new claim after the taker did.
+    expect(await store.recordTransaction('enterprise/u10', 'key-crash-3', 'tx-12', 201)).to.equal(true);
+    expect(await store.recordTransaction('enterprise/u10', 'key-crash-3', 'tx-12-late', 201)).to.equal(false);
+    expect((await row('key-crash-3')).transaction_id).to.equal('tx-12');
+  });
+
   it('widens the state check of a table created before the unknown state', async () => {
     const oldUrl = await createDatabase('gw_idem_old');
     const old = new pg.Pool({ connectionString: oldUrl });
@@ -137,13 +226,18 @@ describe('gateway: idempotency store (PostgreSQL)', function () {
     }
   });
 
-  it('answers STORE_UNAVAILABLE (503) when PostgreSQL is unreachable', async () => {
+  it('answers STORE_UNAVAILABLE (503) when PostgreSQL is unreachable, to a claim and to recording a transaction', async () => {
     const dead = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 1000 });
+    const deadStore = new IdempotencyStore(dead, 24, 9, 60_000);
     try {
-      await new IdempotencyStore(dead, 24, 9, 60_000).claim('a/b', 'key-0002', 'f');
-      expect.fail('claimed');
-    } catch (e) {
-      expect(e).to.include({ code: 'STORE_UNAVAILABLE', status: 503, retryAfterSeconds: 9 });
+      for (const attempt of [() => deadStore.claim('a/b', 'key-0002', 'f'), () => deadStore.recordTransaction('a/b', 'key-0002', 'tx', 201)]) {
+        try {
+          await attempt();
+          expect.fail('stored');
+        } catch (e) {
+          expect(e).to.include({ code: 'STORE_UNAVAILABLE', status: 503, retryAfterSeconds: 9 });
+        }
+      }
     } finally {
       await dead.end();
     }
