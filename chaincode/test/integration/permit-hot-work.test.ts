@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import { Wallet } from 'ethers';
 import { PERMIT_EVENT_TYPES, type ConnectionProfile, type PermitRecord, type WorkflowTemplate } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, endorsementOf, eventsOf, guardianCertificate, HOUR, iso, MIN, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, certificateInput, endorsementOf, eventsOf, guardianCertificate, HOUR, iso, MIN, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a hot-work permit from application to close (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -60,21 +60,8 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
   it('registers the workers with welding certificates, and a gate device', async () => {
     for (const w of [W1, W2, GUARDIAN, PIC, CONFIRMER]) track(await officer.submit('credential:RegisterWorker', { workerId: w }));
     track(await officer.submit('credential:AddCertificate', guardianCertificate(`${permitNo}-cert-guardian`, GUARDIAN)));
-    const now = Date.now();
     for (const [i, w] of [W1, W2].entries()) {
-      const c = track(
-        await officer.submit('credential:AddCertificate', {
-          certificateId: `${permitNo}-cert-${i}`,
-          workerId: w,
-          category: 'welding_cutting',
-          item: '熔化焊接与热切割作业',
-          authority: 'Provincial emergency management department',
-          validFrom: iso(now - 365 * 24 * HOUR),
-          validUntil: iso(now + 3 * 365 * 24 * HOUR),
-          reviewDue: iso(now + 365 * 24 * HOUR),
-          scanSha256: crypto.createHash('sha256').update(`scan-${w}`).digest('hex'),
-        }),
-      );
+      const c = track(await officer.submit('credential:AddCertificate', certificateInput(`${permitNo}-cert-${i}`, w, 'welding_cutting', '熔化焊接与热切割作业')));
       expect(c.value.status).to.equal('valid');
     }
     const device = track(

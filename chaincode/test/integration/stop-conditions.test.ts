@@ -21,7 +21,7 @@ import {
   type WorkerRecord,
 } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, certificateInput, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: GB 30871 measures and stop conditions, wind and the guardian (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -80,30 +80,9 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
 
   it('the height and the load must match the level; no lifting permit under 10 t; outdoor must be declared', async () => {
     for (const w of [W1, GUARDIAN, PIC, CONFIRMER]) await officer.submit('credential:RegisterWorker', { workerId: w });
-    const now = Date.now();
-    await officer.submit('credential:AddCertificate', {
-      certificateId: heightCert,
-      workerId: W1,
-      category: 'work_at_height',
-      item: '登高架设作业',
-      authority: 'Provincial emergency management department',
-      validFrom: iso(now - 365 * 24 * HOUR),
-      validUntil: iso(now + 3 * 365 * 24 * HOUR),
-      reviewDue: iso(now + 365 * 24 * HOUR),
-      scanSha256: 'ab'.repeat(32),
-    });
+    await officer.submit('credential:AddCertificate', certificateInput(heightCert, W1, 'work_at_height', '登高架设作业'));
+    await officer.submit('credential:AddCertificate', certificateInput(uniqueId('cert-weld'), W1, 'welding_cutting', '熔化焊接与热切割作业'));
     await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
-    await officer.submit('credential:AddCertificate', {
-      certificateId: uniqueId('cert-weld'),
-      workerId: W1,
-      category: 'welding_cutting',
-      item: '熔化焊接与热切割作业',
-      authority: 'Provincial emergency management department',
-      validFrom: iso(now - 365 * 24 * HOUR),
-      validUntil: iso(now + 3 * 365 * 24 * HOUR),
-      reviewDue: iso(now + 365 * 24 * HOUR),
-      scanSha256: 'cd'.repeat(32),
-    });
     await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
     await safety.submit('device:Register', { deviceId: anemometerId, siteId: site, areaId: zone, address: anemometerKey.address, kind: 'sensor' });
 

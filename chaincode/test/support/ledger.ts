@@ -277,17 +277,22 @@ export function confinedSpaceApplication(
  * a permit's guardian, valid from a year ago for four years.
  */
 export function guardianCertificate(certificateId: string, workerId: string): Record<string, unknown> {
+  return certificateInput(certificateId, workerId, 'guardian', '特殊作业监护人', 'Enterprise safety training centre');
+}
+
+/** A `credential:AddCertificate` input valid from a year ago for four years, review due in a year. */
+export function certificateInput(certificateId: string, workerId: string, category: string, item: string, authority = 'Provincial emergency management department'): Record<string, unknown> {
   const now = Date.now();
   return {
     certificateId,
     workerId,
-    category: 'guardian',
-    item: '特殊作业监护人',
-    authority: 'Enterprise safety training centre',
+    category,
+    item,
+    authority,
     validFrom: iso(now - 365 * 24 * HOUR),
     validUntil: iso(now + 3 * 365 * 24 * HOUR),
     reviewDue: iso(now + 365 * 24 * HOUR),
-    scanSha256: crypto.createHash('sha256').update(`guardian-scan-${workerId}`).digest('hex'),
+    scanSha256: crypto.createHash('sha256').update(`scan-${category}-${workerId}`).digest('hex'),
   };
 }
 
