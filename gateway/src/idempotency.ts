@@ -40,7 +40,7 @@ export type Claim =
   | { kind: 'unknown'; transactionId: string; status: number; releasable: boolean };
 
 /** A pending claim older than this is abandoned (its request died with the process, or its store updates failed). */
-const STALE_PENDING_MS = 10 * 60_000;
+export const STALE_PENDING_MS = 10 * 60_000;
 
 const STATES = ['pending', 'done', 'unknown'] as const;
 

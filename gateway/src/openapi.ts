@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ERROR_STATUS, type GatewayErrorCode } from './errors.js';
+import { STALE_PENDING_MS } from './idempotency.js';
 import type { RouteDef } from './http.js';
 import { errorBodySchema } from './routes/common.js';
 
@@ -18,7 +19,9 @@ function schemaOf(s: z.ZodType): Json {
 
 const IDEMPOTENCY_KEY_DOC =
   'unique per intended operation; a replay with the same request returns the first result (header `Idempotent-Replayed: true`) and writes nothing again. ' +
-  'After a 503 that names `details.transactionId` (the transaction was submitted but its outcome was lost), retry with the same key: the gateway looks the transaction up on the ledger and answers what the first request would have (or 409 CONFLICT if it was invalid), and the operation is never written twice.';
+  'After a 503 that names `details.transactionId` (the transaction was submitted but its outcome was lost), retry with the same key: the gateway looks the transaction up on the ledger and answers what the first request would have (or 409 CONFLICT if it was invalid), and the operation is never written twice. ' +
+  'The same holds when no answer came at all (connection cut, gateway restarted): the transaction id is stored with the key before the transaction is submitted, so a retry gets 409 IDEMPOTENCY_IN_PROGRESS while the first request may still be running ' +
+  `(at most ${STALE_PENDING_MS / 60_000} minutes), then that transaction's outcome as above, or, if nothing was submitted, the retry runs as a new request.`;
 const LOST_COMMIT_STATUS_DOC =
   '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but its commit status (or the orderer\'s acknowledgement) did not arrive, so it may be on the ledger; the key is kept in state `unknown`. ' +
   'Retry with the same Idempotency-Key after Retry-After: the answer is the committed result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer does not have it. ' +
