@@ -47,7 +47,10 @@ const schema = z.object({
   INDEXER_QUEUE_MAX_BLOCKS: positiveInt(100),
   /** How often the chain height is asked from the peer (qscc GetChainInfo), ms. */
   INDEXER_CHAIN_POLL_MS: positiveInt(2000),
-  /** First and largest wait between reconnect attempts (peer or Postgres), ms; doubles each failure. */
+  /**
+   * First and largest wait between reconnect attempts (peer or Postgres), ms; doubles each failure.
+   * Also bounds gRPC's own reconnect backoff to the peer.
+   */
   INDEXER_RETRY_MIN_MS: positiveInt(250),
   INDEXER_RETRY_MAX_MS: positiveInt(10_000),
   /** Index up to and including this block, then exit with code 0 (benchmarks and tests). */

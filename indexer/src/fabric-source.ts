@@ -35,6 +35,13 @@ export interface FabricSourceOptions {
   identity: 'client' | 'admin';
   /** Override the peer endpoint of the profile (host:port); useful behind a proxy. */
   peerEndpoint?: string | undefined;
+  /**
+   * First and largest wait of gRPC's own reconnect backoff, ms. gRPC's default grows to 120 s, so
+   * a peer that was down for a minute would otherwise be reconnected to only tens of seconds
+   * after it is back, whatever the follower's retry backoff says.
+   */
+  reconnectMinMs?: number | undefined;
+  reconnectMaxMs?: number | undefined;
 }
 
 export function loadProfile(path: string): ConnectionProfile {
@@ -57,6 +64,8 @@ export function openFabricSource(options: FabricSourceOptions): BlockSource {
       'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_receive_message_length': 110 * 1024 * 1024,
+      ...(options.reconnectMinMs === undefined ? {} : { 'grpc.initial_reconnect_backoff_ms': options.reconnectMinMs }),
+      ...(options.reconnectMaxMs === undefined ? {} : { 'grpc.max_reconnect_backoff_ms': options.reconnectMaxMs }),
     },
   );
   const gateway: Gateway = connect({

@@ -46,6 +46,8 @@ async function main(): Promise<number> {
     org: cfg.INDEXER_ORG,
     identity: cfg.INDEXER_IDENTITY,
     peerEndpoint: cfg.INDEXER_PEER_ENDPOINT,
+    reconnectMinMs: cfg.INDEXER_RETRY_MIN_MS,
+    reconnectMaxMs: cfg.INDEXER_RETRY_MAX_MS,
   });
   const follower = new Follower(new BlockStore(db, { testDelayInTxMs: cfg.INDEXER_TEST_DELAY_IN_TX_MS }), source, metrics, log, {
     batchMaxBlocks: cfg.INDEXER_BATCH_MAX_BLOCKS,

@@ -13,15 +13,16 @@ import { chainHeight, expectSameAsUninterrupted, indexerDir, lastIndexedBlock, s
 import { loadProfile } from '../../src/fabric-source.js';
 
 const runDir = process.env.LEDGER_RUN_DIR ?? path.dirname(connectionProfilePath());
-const servicesScript = path.join(indexerDir, '..', 'scripts', 'services.sh');
+const scriptsDir = path.join(indexerDir, '..', 'scripts');
+const servicesScript = path.join(scriptsDir, 'services.sh');
 
-/** Stops only PostgreSQL (services.sh stop would stop Mosquitto too, which others use). */
+/**
+ * Stops only PostgreSQL (services.sh stop would stop Mosquitto too, which others use), through
+ * scripts/pg-cluster.sh, which knows where the tests' cluster lives (elsewhere when run as root).
+ */
 function stopPostgres(): void {
-  const bin = execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1']).toString().trim();
-  const data = path.join(runDir, 'services', 'postgres');
-  const cmd = `${bin}/pg_ctl -D '${data}' -m fast -w stop`;
-  if (process.getuid?.() === 0) execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', cmd], { stdio: 'ignore' });
-  else execFileSync('bash', ['-c', cmd], { stdio: 'ignore' });
+  const script = `source '${scriptsDir}/lib.sh' && source '${scriptsDir}/pg-cluster.sh' && pg_cluster_stop tests`;
+  execFileSync('bash', ['-c', script], { env: { ...process.env, LEDGER_RUN_DIR: runDir }, stdio: 'ignore' });
 }
 
 function startPostgres(): void {

@@ -95,6 +95,10 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
       expect(down.peerUnreachableSince).to.be.a('string');
       expect(metric(await metrics(), 'indexer_peer_reachable')).to.equal(0);
 
+      // Down long enough for the follower to back off several times (and gRPC's own reconnect
+      // backoff to grow), as in an outage an operator has to notice first.
+      await waitFor(async () => (metric(await metrics(), 'indexer_restarts_total{cause="peer"}') ?? 0) >= 5, 120_000, 'five reconnect attempts');
+
       for (let i = 0; i < 4; i++) during.push(await submitHeartbeat(regulator, `enterprise peer down ${i}`, true, 3));
       expect(during.map((d) => d.valid)).to.deep.equal([false, false, false, false]);
       // Those blocks exist only on the orderer and the regulator's peer: the indexer cannot have them.
@@ -102,7 +106,10 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
     } finally {
       networkUp();
     }
+    const restartedAt = Date.now();
     expect(peerRunning('enterprise'), 'the enterprise peer after network.sh up').to.equal(true);
+    await waitFor(async () => (await health()).peerReachable === true, 120_000, 'the indexer to reach the restarted peer');
+    const reconnectMs = Date.now() - restartedAt;
 
     const after = await submitMany(enterprise, 6, 3);
     const submitted = [...before, ...during, ...after];
@@ -159,6 +166,6 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
     } finally {
       await reference.destroy();
     }
-    console.log(`      peer pid ${killed} killed; ${during.length} blocks cut while it was down; caught up to block ${checkpoint}`);
+    console.log(`      peer pid ${killed} killed; ${during.length} blocks cut while it was down; peer reached ${reconnectMs} ms after network.sh up; caught up to block ${checkpoint}`);
   });
 });
