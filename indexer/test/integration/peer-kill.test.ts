@@ -49,6 +49,7 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
   let enterprise: Submitter;
   let regulator: Submitter;
   let indexer: ChildIndexer | undefined;
+  let killed: number | undefined;
 
   before(async function () {
     const profile = requireNetwork(this);
@@ -59,7 +60,7 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
   });
   after(async () => {
     // Later suites need both peers: restart the killed one even when the test failed half-way.
-    if (!peerRunning('enterprise')) networkUp();
+    if (killed !== undefined && !peerRunning('enterprise')) networkUp();
     if (indexer && indexer.child.exitCode === null) {
       indexer.child.kill('SIGTERM');
       await indexer.exit;
@@ -86,7 +87,7 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
     await waitFor(async () => (await lastIndexedBlock(t.db)) >= beforeTop, 300_000, `block ${beforeTop} indexed before the kill`);
     await waitFor(async () => (await health()).peerReachable === true, 30_000, 'health to report the peer reachable');
 
-    const killed = await killPeer('enterprise');
+    killed = await killPeer('enterprise');
     const during: SubmitResult[] = [];
     try {
       await waitFor(async () => (await health()).peerReachable === false, 60_000, 'health to report the peer unreachable');

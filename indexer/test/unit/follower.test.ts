@@ -1,7 +1,7 @@
 /**
  * The follower's loop against a scripted block source (serving real captured blocks 0..3) and
  * PGlite: recovery from a failed write with a full queue (no hang, nothing lost), and the lag
- * figures it derives from the chain height.
+ * figures it derives from the chain height, and the peer reported unreachable while it fails.
  */
 import { expect } from 'chai';
 import type { Knex } from 'knex';
@@ -14,7 +14,7 @@ import { Follower, MirrorConstraintError } from '../../src/follower.js';
 import { IndexerMetrics } from '../../src/metrics.js';
 import { createPglite } from '../support/database.js';
 import { fixtureBlock } from '../support/fixtures.js';
-import { lastIndexedBlock } from '../support/indexer.js';
+import { lastIndexedBlock, waitFor } from '../support/indexer.js';
 
 /** Serves fixture blocks from `start` to 3, then waits (like a live stream) until closed. */
 function scriptedSource(height: number, blockTimeMs: number): BlockSource & { opened: number[] } {
@@ -133,6 +133,35 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     await done;
     expect(metrics.state).to.include({ lastBlock: 3, lagBlocks: 0 });
     expect(Date.now()).to.be.lessThan(deadline);
+  });
+
+  it('reports the peer unreachable from its first failure until it answers again', async () => {
+    const live = scriptedSource(4, Date.now());
+    let down = true;
+    const unavailable = () => Promise.reject(new Error('14 UNAVAILABLE: connect ECONNREFUSED'));
+    const source: BlockSource = {
+      ...live,
+      blocks: (start) => (down ? unavailable() : live.blocks(start)),
+      chainInfo: () => (down ? unavailable() : live.chainInfo()),
+    };
+    const metrics = new IndexerMetrics();
+    const follower = new Follower(new BlockStore(db), source, metrics, pino({ level: 'silent' }), options);
+    const done = follower.run();
+    try {
+      await waitFor(async () => metrics.state.peerReachable === false, 5000, 'peer unreachable');
+      const since = metrics.state.peerUnreachableSince;
+      expect(since).to.be.a('string');
+      await waitFor(async () => ((await metrics.restarts.get()).values.find((v) => v.labels.cause === 'peer')?.value ?? 0) >= 3, 5000, 'three retries');
+      expect(metrics.state).to.include({ peerReachable: false, peerUnreachableSince: since, streaming: false });
+      expect((await metrics.peerReachable.get()).values[0]?.value).to.equal(0);
+      down = false;
+      await waitFor(async () => metrics.state.peerReachable === true && metrics.state.lastBlock === 3, 5000, 'peer back and blocks indexed');
+      expect(metrics.state).to.include({ peerUnreachableSince: null, lagBlocks: 0 });
+      expect((await metrics.peerReachable.get()).values[0]?.value).to.equal(1);
+    } finally {
+      follower.stop();
+      await done;
+    }
   });
 
   it('stops promptly while waiting for the next block', async () => {
