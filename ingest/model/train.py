@@ -34,9 +34,9 @@ MODEL_VERSION = "1.0.0"
 SEED = 20260601
 N_TRAIN = 60_000
 N_TEST = 20_000
-# OpenBLAS's single-threaded matrix products round differently from its threaded ones (any number
-# of threads from 2 up gives the same bytes), so a one-core machine would train another model.
-BLAS_THREADS = 2
+# Threaded OpenBLAS products are not reproducible from run to run (two runs with 2 threads on the
+# same machine gave two different models); single-threaded ones are, on any number of cores.
+BLAS_THREADS = 1
 
 # Keep in the same order as ingest/src/features.ts; a test compares the two through the manifest.
 BEHAVIOURS = [
