@@ -170,8 +170,17 @@ for org in enterprise regulator; do
     if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: ${new_id[$org]},"; then
       log "[3/6] $org: already installed on its peer"
     else
-      peer lifecycle chaincode install "$pkg" >>"$log_dir/cli.log" 2>&1 || { tail -n 5 "$log_dir/cli.log" >&2; die "install on the $org peer failed"; }
-      log "[3/6] $org: installed on its peer"
+      # queryinstalled can miss a package (a busy peer, an answer cut off): the peer's own
+      # "already successfully installed" refusal then means the same as success.
+      ok=1; out=$(peer lifecycle chaincode install "$pkg" 2>&1) || ok=0
+      printf '%s\n' "$out" >>"$log_dir/cli.log"
+      if [ "$ok" = 1 ]; then
+        log "[3/6] $org: installed on its peer"
+      elif grep -q "chaincode already successfully installed" <<<"$out"; then
+        log "[3/6] $org: already installed on its peer"
+      else
+        tail -n 5 <<<"$out" >&2; die "install on the $org peer failed"
+      fi
     fi
   )
   if [ "$external" = 1 ]; then
