@@ -74,6 +74,7 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
     idempotency: d.idempotency,
     ledger: s.ledger,
     rateLimiter: new RateLimiter(cfg.GATEWAY_RATE_LIMIT_PER_WINDOW, cfg.GATEWAY_RATE_LIMIT_WINDOW_MS),
+    authFailureLimiter: new RateLimiter(cfg.GATEWAY_AUTH_FAILURES_PER_WINDOW, cfg.GATEWAY_RATE_LIMIT_WINDOW_MS),
     metrics: s.metrics,
     logger: d.logger,
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,

@@ -79,6 +79,11 @@ const schema = z.object({
   /** Per-user rate limit: requests per window (token bucket refilled over the window). */
   GATEWAY_RATE_LIMIT_PER_WINDOW: positiveInt(600),
   GATEWAY_RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  /**
+   * Failed authentications per client address and window: past it, that address gets 429 before
+   * its credentials are even checked, so API keys and tokens cannot be guessed at speed.
+   */
+  GATEWAY_AUTH_FAILURES_PER_WINDOW: positiveInt(30),
   /** Largest JSON body, bytes. */
   GATEWAY_JSON_LIMIT_BYTES: positiveInt(256 * 1024),
   /** Bearer token a Prometheus scraper may use for /metrics (else /metrics needs a user: enterprise admin, regulator or auditor). */

@@ -91,6 +91,8 @@ export interface Pipeline {
   /** Looks up the outcome of a write whose commit status was lost. */
   ledger: Pick<LedgerClient, 'committed'>;
   rateLimiter: RateLimiter;
+  /** Failed authentications per client address. */
+  authFailureLimiter: RateLimiter;
   metrics: Metrics;
   logger: Logger;
   retryAfterSeconds: number;
@@ -238,7 +240,14 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
       try {
         let principal: Principal | undefined;
         if (def.auth && !(def.tokenAuth?.(req) ?? false)) {
-          principal = await p.auth.authenticate(req.headers as never);
+          const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+          p.authFailureLimiter.check(address);
+          try {
+            principal = await p.auth.authenticate(req.headers as never);
+          } catch (e) {
+            p.authFailureLimiter.charge(address);
+            throw e;
+          }
           res.locals.principal = `${principal.org}/${principal.sub}`;
           p.rateLimiter.take(`${principal.org}/${principal.sub}`);
           if (def.access) requireRole(principal, def.access);

@@ -1,7 +1,8 @@
 /**
  * When a dependency is down the gateway answers 503 with Retry-After and a stable code (ledger,
  * query database, Fabric CA), releases the idempotency key so the client can retry, and reports
- * itself degraded. Per-user rate limits answer 429 with Retry-After.
+ * itself degraded. Per-user rate limits answer 429 with Retry-After, and so do repeated failed
+ * sign-ins from one address.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -42,6 +43,7 @@ describe('gateway: unreachable dependencies and rate limits', function () {
       GATEWAY_ENDORSE_TIMEOUT_MS: '3000',
       GATEWAY_RETRY_AFTER_SECONDS: '7',
       GATEWAY_RATE_LIMIT_PER_WINDOW: '8',
+      GATEWAY_AUTH_FAILURES_PER_WINDOW: '4',
       GATEWAY_RATE_LIMIT_WINDOW_MS: '60000',
     });
   });
@@ -116,5 +118,18 @@ describe('gateway: unreachable dependencies and rate limits', function () {
     expect(Number(limited.headers.get('retry-after'))).to.be.greaterThan(0);
     const other = new Client(bad.url).as(await token({ sub: 'gw-unavail-calm', org: 'regulator', role: 'regulator' }));
     expect((await other.get('/v1/regulator/kpis?from=bad')).status).to.equal(400);
+  });
+
+  // Last: it blocks this gateway for every caller on loopback for the rest of the window.
+  it('failed sign-ins from one address: 401 four times, then 429 RATE_LIMITED even with valid credentials', async () => {
+    const wrong = new Client(bad.url).as('not-a-token');
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await wrong.get('/v1/regulator/kpis')).status);
+    expect(statuses).to.deep.equal([401, 401, 401, 401, 429]);
+    const valid = new Client(bad.url).as(await token({ sub: 'gw-unavail-late', org: 'regulator', role: 'regulator' }));
+    const r = await valid.get('/v1/regulator/kpis');
+    expect(r.status).to.equal(429);
+    expect(r.body.error.code).to.equal('RATE_LIMITED');
+    expect(Number(r.headers.get('retry-after'))).to.be.greaterThan(0);
   });
 });

@@ -65,6 +65,19 @@ describe('gateway: authentication', () => {
 });
 
 describe('gateway: per-user rate limit', () => {
+  it('counts failures after the fact: check never takes a token, charge never throws', () => {
+    let now = 0;
+    const rl = new RateLimiter(2, 2000, () => now);
+    rl.check('10.0.0.1');
+    rl.check('10.0.0.1');
+    rl.charge('10.0.0.1');
+    rl.charge('10.0.0.1');
+    rl.charge('10.0.0.1'); // past empty: stays at zero
+    expect(() => rl.check('10.0.0.1')).to.throw().with.property('code', 'RATE_LIMITED');
+    rl.check('10.0.0.2');
+    now = 1000; // one token back
+    rl.check('10.0.0.1');
+  });
   it('allows the window capacity per user, then answers RATE_LIMITED with Retry-After, and refills', () => {
     let now = 0;
     const rl = new RateLimiter(3, 3000, () => now);
