@@ -245,7 +245,8 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
           try {
             principal = await p.auth.authenticate(req.headers as never);
           } catch (e) {
-            p.authFailureLimiter.charge(address);
+            // Only presented credentials that fail are guesses; a request without any is not.
+            if (req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined) p.authFailureLimiter.charge(address);
             throw e;
           }
           res.locals.principal = `${principal.org}/${principal.sub}`;
