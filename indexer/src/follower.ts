@@ -267,7 +267,8 @@ export class Follower {
             this.blockTimes.clear();
             this.blockTimes.set(next, t);
           }
-          this.metrics.setLagSeconds(Math.max(0, (Date.now() - t) / 1000));
+          // The block may have been indexed while its time was fetched: then its age is no lag.
+          if (this.metrics.state.lastBlock < next) this.metrics.setLagSeconds(Math.max(0, (Date.now() - t) / 1000));
         }
       } catch (err) {
         this.metrics.setStreaming(false);

@@ -64,9 +64,11 @@ export class IndexerMetrics {
     this.updateLag();
   }
 
+  /** Caught up means no lag in seconds either, whatever a late measurement says. */
   setLagSeconds(seconds: number): void {
-    this.state.lagSeconds = seconds;
-    this.lagSeconds.set(seconds);
+    const s = this.state.lagBlocks === 0 ? 0 : seconds;
+    this.state.lagSeconds = s;
+    this.lagSeconds.set(s);
   }
 
   private updateLag(): void {

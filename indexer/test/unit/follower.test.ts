@@ -121,6 +121,18 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     expect(metrics.state.lagSeconds).to.be.within(4.5, 7);
   });
 
+  it('caught up means 0 s of lag, even when a measurement of an older block arrives late', () => {
+    const metrics = new IndexerMetrics();
+    metrics.setChainHeight(10);
+    metrics.setLastBlock(7);
+    metrics.setLagSeconds(2.5);
+    expect(metrics.state).to.include({ lagBlocks: 2, lagSeconds: 2.5 });
+    metrics.setLastBlock(9);
+    expect(metrics.state).to.include({ lagBlocks: 0, lagSeconds: 0 });
+    metrics.setLagSeconds(0.558); // the poll that read block 8's time before it was indexed
+    expect(metrics.state.lagSeconds).to.equal(0);
+  });
+
   it('is healthy (streaming) after a restart on a quiet channel, before any new block', async () => {
     const first = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), new IndexerMetrics(), pino({ level: 'silent' }), { ...options, stopAtBlock: 3 });
     await first.run();
