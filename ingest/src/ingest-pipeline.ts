@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { buildAlarmFields } from './alarm.js';
 import { AlarmDeduper, type Admission } from './alarm-dedup.js';
 import { signAlarm, type SignedAlarm } from './alarm-signature.js';
@@ -96,9 +97,11 @@ export class IngestPipeline {
       d.log.warn({ topic, code: decoded.code, reason: decoded.reason }, 'message sent to dead letters');
       return { status: 'invalid', reason: decoded.reason };
     }
+    // Hashed only when the delivery raises alarms (see raise): normal readings skip the cost.
+    const delivery = () => createHash('sha256').update(topic).update('\0').update(payload).digest('hex');
     if (decoded.batch === undefined) {
       d.metrics.messagesIn.inc({ kind: decoded.message.kind });
-      const alarms = await this.process([{ message: decoded.message, origin: { topic, payload: () => payload } }], []);
+      const alarms = await this.process([{ message: decoded.message, origin: { topic, payload: () => payload } }], [], delivery);
       return { status: 'accepted', alarms };
     }
 
@@ -119,7 +122,7 @@ export class IngestPipeline {
       }
     }
     for (const [kind, n] of perKind) d.metrics.messagesIn.inc({ kind }, n);
-    const alarms = await this.process(accepted, refused);
+    const alarms = await this.process(accepted, refused, delivery);
     return { status: 'accepted', alarms, refusedItems: refused.flatMap((r) => (r.item ? [{ index: r.item.index, code: r.code, reason: r.reason }] : [])) };
   }
 
@@ -128,14 +131,14 @@ export class IngestPipeline {
    * that has no key to sign it) goes to the dead-letter store after the alarms are durable.
    * Throws when something local fails (disk); nothing is then acknowledged and the caller retries.
    */
-  private async process(accepted: readonly Accepted[], refused: Refused[]): Promise<SignedAlarm[]> {
+  private async process(accepted: readonly Accepted[], refused: Refused[], delivery: () => string): Promise<SignedAlarm[]> {
     // Every row reaches the batcher before any score is awaited, so one envelope is one batch;
     // the area state is updated in message order, and each snapshot is taken at its message.
     const undo: (() => void)[] = [];
     const rows: Float32Array[] = [];
     const applied = accepted.map((a) => this.apply(a, undo, rows));
     try {
-      return await this.raise(applied, rows, refused);
+      return await this.raise(applied, rows, refused, delivery);
     } catch (e) {
       // Nothing was acknowledged, so nothing of it may remain: the retry must see the same state.
       // (The MQTT consumer hands over one message at a time, so no other message's update lies
@@ -145,7 +148,7 @@ export class IngestPipeline {
     }
   }
 
-  private async raise(applied: readonly Applied[], rows: readonly Float32Array[], refused: Refused[]): Promise<SignedAlarm[]> {
+  private async raise(applied: readonly Applied[], rows: readonly Float32Array[], refused: Refused[], delivery: () => string): Promise<SignedAlarm[]> {
     const d = this.deps;
     const scores = await d.batcher.scoreAll(rows);
 
@@ -159,6 +162,19 @@ export class IngestPipeline {
       for (const candidate of gradeMessage(a.message, a.snapshot, score, d.rules, scoreWithout)) {
         const admission = d.deduper.admit(a.snapshot.siteId, a.snapshot.areaId, candidate.kind, candidate.grade, a.message.observedAt);
         if (admission) planned.push({ applied: a, candidate, admission, score });
+      }
+    }
+    // The same delivery again after a crash before its PUBACK: its alarms are already queued, and
+    // the area state it was graded on is gone, so grading it again could raise other alarm ids.
+    // Its new grading is dropped, admissions included (newest first), so the next message is judged
+    // on its own; refused items are stored again, since the crash may have come before they were.
+    let source: string | undefined;
+    if (planned.length > 0) {
+      source = delivery();
+      if (d.outbox.raisedBy(source)) {
+        d.log.info({ alarms: planned.length }, 'redelivered message: its alarms were queued before a restart');
+        for (let i = planned.length - 1; i >= 0; i--) planned[i]!.admission.release();
+        planned.length = 0;
       }
     }
     if (planned.length === 0 && refused.length === 0) {
@@ -180,7 +196,7 @@ export class IngestPipeline {
     let added: Set<SignedAlarm>;
     try {
       signed = await Promise.all(signable.map((s) => s.alarm));
-      added = new Set(await d.outbox.enqueueAll(signed));
+      added = new Set(await d.outbox.enqueueAll(signed, Date.now(), source));
     } catch (e) {
       // Not queued, so not raised: the consumer retries the message and must not find it
       // deduplicated. Newest first: an escalation in a window undoes onto the grade before it.

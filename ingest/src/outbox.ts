@@ -9,11 +9,13 @@ export interface OutboxEntry {
   alarm: SignedAlarm;
   /** When the alarm entered the outbox (ms since epoch). */
   enqueuedAt: number;
+  /** The MQTT delivery that raised it (sha256 of topic and payload), when known. */
+  source?: string;
 }
 
 type Record =
-  | { op: 'put'; alarm: SignedAlarm; enqueuedAt: number }
-  | { op: 'settle'; alarmId: string; outcome: LedgerOutcome; at: number };
+  | { op: 'put'; alarm: SignedAlarm; enqueuedAt: number; source?: string }
+  | { op: 'settle'; alarmId: string; outcome: LedgerOutcome; at: number; source?: string };
 
 // Settled ids kept across compactions, so a redelivered message does not even reach the ledger.
 const KEEP_SETTLED = 100_000;
@@ -27,6 +29,9 @@ const KEEP_SETTLED = 100_000;
 export class Outbox extends EventEmitter {
   private readonly pendingById = new Map<string, OutboxEntry>();
   private readonly settledById = new Map<string, LedgerOutcome>();
+  /** Which delivery raised each alarm, for as long as the alarm is remembered (pending or kept settled). */
+  private readonly sourceById = new Map<string, string>();
+  private readonly sources = new Set<string>();
 
   private constructor(private readonly log: AppendLog) {
     super();
@@ -37,22 +42,30 @@ export class Outbox extends EventEmitter {
     const path = join(dataDir, 'outbox.jsonl');
     const pending = new Map<string, OutboxEntry>();
     const settled = new Map<string, LedgerOutcome>();
+    const sourceById = new Map<string, string>();
     for (const r of readAppendLog<Record>(path)) {
+      const id = r.op === 'put' ? r.alarm.fields.alarmId : r.alarmId;
+      if (r.source !== undefined && !sourceById.has(id)) sourceById.set(id, r.source);
       if (r.op === 'put') {
-        if (!settled.has(r.alarm.fields.alarmId)) pending.set(r.alarm.fields.alarmId, { alarm: r.alarm, enqueuedAt: r.enqueuedAt });
+        if (!settled.has(id)) pending.set(id, { alarm: r.alarm, enqueuedAt: r.enqueuedAt, ...(r.source !== undefined ? { source: r.source } : {}) });
       } else {
-        pending.delete(r.alarmId);
-        settled.set(r.alarmId, r.outcome);
+        pending.delete(id);
+        settled.set(id, r.outcome);
       }
     }
     const keep = [...settled].slice(-KEEP_SETTLED);
+    const sourced = (id: string) => (sourceById.has(id) ? { source: sourceById.get(id)! } : {});
     rewriteAppendLog(path, [
-      ...keep.map(([alarmId, outcome]): Record => ({ op: 'settle', alarmId, outcome, at: 0 })),
+      ...keep.map(([alarmId, outcome]): Record => ({ op: 'settle', alarmId, outcome, at: 0, ...sourced(alarmId) })),
       ...[...pending.values()].map((e): Record => ({ op: 'put', ...e })),
     ]);
     const outbox = new Outbox(await AppendLog.open(path));
     for (const [id, e] of pending) outbox.pendingById.set(id, e);
     for (const [id, o] of keep) outbox.settledById.set(id, o);
+    for (const id of [...pending.keys(), ...keep.map(([k]) => k)]) {
+      const source = sourceById.get(id);
+      if (source !== undefined) outbox.remember(id, source);
+    }
     return outbox;
   }
 
@@ -74,12 +87,12 @@ export class Outbox extends EventEmitter {
    * alarms). Returns those added: an id already pending or settled, or repeated in the list, is
    * skipped, which is what makes a redelivered batch raise nothing twice. On failure none is added.
    */
-  async enqueueAll(alarms: readonly SignedAlarm[], now = Date.now()): Promise<SignedAlarm[]> {
+  async enqueueAll(alarms: readonly SignedAlarm[], now = Date.now(), source?: string): Promise<SignedAlarm[]> {
     const entries: OutboxEntry[] = [];
     for (const alarm of alarms) {
       const id = alarm.fields.alarmId;
       if (this.pendingById.has(id) || this.settledById.has(id)) continue;
-      const entry = { alarm, enqueuedAt: now };
+      const entry: OutboxEntry = { alarm, enqueuedAt: now, ...(source !== undefined ? { source } : {}) };
       // Taken at once, so that a concurrent caller with the same id is refused.
       this.pendingById.set(id, entry);
       entries.push(entry);
@@ -90,8 +103,25 @@ export class Outbox extends EventEmitter {
       for (const entry of entries) this.pendingById.delete(entry.alarm.fields.alarmId);
       throw e;
     }
-    for (const entry of entries) this.emit('enqueued', entry);
+    for (const entry of entries) {
+      if (source !== undefined) this.remember(entry.alarm.fields.alarmId, source);
+      this.emit('enqueued', entry);
+    }
     return entries.map((e) => e.alarm);
+  }
+
+  /**
+   * Whether this delivery (sha256 of topic and payload) already queued alarms: a process that
+   * crashed after the fsync but before the PUBACK gets the message again with its area state
+   * gone, and may grade it differently; the alarms it raised the first time stand.
+   */
+  raisedBy(source: string): boolean {
+    return this.sources.has(source);
+  }
+
+  private remember(alarmId: string, source: string): void {
+    this.sourceById.set(alarmId, source);
+    this.sources.add(source);
   }
 
   /** The oldest pending alarm, without copying the queue (a long outage can leave many). */
@@ -114,7 +144,8 @@ export class Outbox extends EventEmitter {
   }
 
   async settle(alarmId: string, outcome: LedgerOutcome, now = Date.now()): Promise<void> {
-    await this.log.append({ op: 'settle', alarmId, outcome, at: now } satisfies Record);
+    const source = this.sourceById.get(alarmId);
+    await this.log.append({ op: 'settle', alarmId, outcome, at: now, ...(source !== undefined ? { source } : {}) } satisfies Record);
     this.pendingById.delete(alarmId);
     this.settledById.set(alarmId, outcome);
   }

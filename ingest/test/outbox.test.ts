@@ -33,6 +33,22 @@ describe('outbox', () => {
     await reopened.close();
   });
 
+  it('remembers which delivery raised its alarms, pending or delivered, across reopening and compaction', async () => {
+    const outbox = await Outbox.open(dir.path);
+    const [a, b] = [await sampleAlarm(1), await sampleAlarm(2)];
+    await outbox.enqueueAll([a], Date.now(), 'delivery-a');
+    await outbox.enqueueAll([b], Date.now(), 'delivery-b');
+    await outbox.settle(a.fields.alarmId, { status: 'committed', txId: 't' });
+    expect([outbox.raisedBy('delivery-a'), outbox.raisedBy('delivery-b'), outbox.raisedBy('delivery-c')]).to.deep.equal([true, true, false]);
+    await outbox.close();
+    for (let i = 0; i < 2; i++) {
+      // each opening compacts the log: the settled alarm keeps its delivery too
+      const reopened = await Outbox.open(dir.path);
+      expect([reopened.raisedBy('delivery-a'), reopened.raisedBy('delivery-b'), reopened.raisedBy('delivery-c')]).to.deep.equal([true, true, false]);
+      await reopened.close();
+    }
+  });
+
   it('keeps every acknowledged alarm when the writing process is killed (SIGKILL)', async function () {
     this.timeout(30_000);
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./helpers/outbox-writer.ts', import.meta.url)), dir.path, '100000'], {

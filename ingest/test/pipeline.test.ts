@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { StandardMessage } from '../src/message.js';
 import { rawCid } from '../src/scenarios.js';
+import { DeviceKeyring, generateKeyFile } from '../src/device-keys.js';
+import { defaultLayout, layoutDeviceIds } from '../src/site-layout.js';
 import { topicFor } from '../src/topics.js';
 import { failOutboxWrites, pipelineFixture, type PipelineFixture } from './helpers/pipeline.js';
 import { tankFarmReading } from './helpers/burst.js';
@@ -76,6 +78,39 @@ describe('pipeline', () => {
     const again = await f.pipeline.handle(topic, payload);
     expect(again).to.deep.equal({ status: 'accepted', alarms: [] });
     expect(f.outbox.depth).to.equal(depth);
+  });
+});
+
+describe('pipeline crash after queuing, before the PUBACK', () => {
+  it('the message redelivered to a new process keeps the alarms it raised, although its area state is gone', async () => {
+    const dir = tempDir();
+    const keyring = new DeviceKeyring(generateKeyFile(layoutDeviceIds(defaultLayout())));
+    let f = await pipelineFixture(dir.path, { keyring });
+    try {
+      const send = (m: StandardMessage) => f.pipeline.handle(topicFor('ledger', { ...m, channel: m.kind }), Buffer.from(JSON.stringify(m)));
+      // The area is a confined space (an earlier, acknowledged message): H2S above the limit is grade I there.
+      await send({ v: 1, kind: 'permits', messageId: 'p-1', siteId: 'site-1', areaId: 'reactor-3', deviceId: 'gw-site-1', observedAt: T0, permits: { active: [{ permitId: 'P-1', type: 'confined_space' }] } } as StandardMessage);
+      const h2s = { v: 1, kind: 'env', messageId: 'e-1', siteId: 'site-1', areaId: 'reactor-3', deviceId: 'gas-reactor-3', observedAt: T0 + 1000, reading: { h2sPpm: 20 } } as StandardMessage;
+      const first = await send(h2s);
+      if (first.status !== 'accepted') throw new Error(first.reason);
+      expect(first.alarms.map((a) => `${a.fields.kind} ${a.fields.grade}`)).to.include('h2s_above_limit 1');
+      const queued = f.outbox.pending().map((e) => e.alarm.fields.alarmId);
+
+      // Crash before the PUBACK. The new process has not seen the permit set, so the same reading
+      // would now be grade II, a different alarm id; the first delivery's alarms stand instead.
+      await f.close();
+      f = await pipelineFixture(dir.path, { keyring });
+      const again = await send(h2s);
+      expect(again).to.deep.equal({ status: 'accepted', alarms: [] });
+      expect(f.outbox.pending().map((e) => e.alarm.fields.alarmId)).to.deep.equal(queued);
+      // A new reading is graded as usual (grade II now: no confined space known to this process).
+      const next = await send({ ...h2s, messageId: 'e-2', observedAt: T0 + 2000 } as StandardMessage);
+      if (next.status !== 'accepted') throw new Error(next.reason);
+      expect(next.alarms.map((a) => `${a.fields.kind} ${a.fields.grade}`)).to.include('h2s_above_limit 2');
+    } finally {
+      await f.close();
+      dir.remove();
+    }
   });
 });
 
