@@ -15,7 +15,7 @@ import {
 import type { z } from 'zod';
 import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { certificateAlerts, certificateConditionAt, certificateProblem, certificateTermsProblem, nextReviewProblem, reviewWindowProblem } from './certificate-rules';
-import { categoriesFor, listGateChecks, listWorkerCertificates, loadWorker } from './credential-store';
+import { categoriesFor, listGateChecks, listWorkerCertificates, loadWorker, offJobHolder } from './credential-store';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { canonicalJson, toBytes } from './json';
@@ -273,7 +273,7 @@ export class CredentialContract extends LedgerContract {
       const start = parseIso(permit.plannedStart);
       const end = parseIso(permit.plannedEnd);
       const required = categoriesFor(permit, permit.template, d.workerId);
-      const holder = d.workerId === permit.guardianId ? undefined : worker;
+      const holder = offJobHolder(permit, worker);
       const qualifying = certs.filter((c) => required.some((cat) => certificateProblem(c, cat, start, end, now, holder) === null));
       const missingCats = required.filter((cat) => !qualifying.some((c) => c.category === cat));
       const certPassed = worker.status === 'active' && missingCats.length === 0;

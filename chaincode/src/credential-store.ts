@@ -43,8 +43,8 @@ export interface Crew {
  * Whose off-the-job time counts: the workers', who hold state-issued special-operation
  * certificates. The guardian's training certificate is the enterprise's own and has no such rule.
  */
-async function offJobHolder(ctx: Context, crew: Crew, personId: string): Promise<WorkerRecord | undefined> {
-  return personId === crew.guardianId ? undefined : loadWorker(ctx, personId);
+export function offJobHolder(crew: Crew, person: WorkerRecord): WorkerRecord | undefined {
+  return person.workerId === crew.guardianId ? undefined : person;
 }
 
 /** Throws RULE_VIOLATION naming every worker, and the guardian, whose certificates do not qualify them. */
@@ -60,7 +60,7 @@ export async function assertCrewQualified(
   for (const w of [...crew.workers, crew.guardianId]) {
     const categories = categoriesFor(crew, template, w);
     if (categories.length === 0) continue;
-    const p = workerCertificateProblems(await listWorkerCertificates(ctx, w), categories, windowStartMs, windowEndMs, nowMs, await offJobHolder(ctx, crew, w));
+    const p = workerCertificateProblems(await listWorkerCertificates(ctx, w), categories, windowStartMs, windowEndMs, nowMs, offJobHolder(crew, await loadWorker(ctx, w)));
     if (p.length > 0) problems.push(`${w === crew.guardianId ? 'guardian' : 'worker'} ${w.slice(0, 12)}…: ${p.join(', ')}`);
   }
   if (problems.length > 0) {

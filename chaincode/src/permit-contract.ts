@@ -285,20 +285,23 @@ export class PermitContract extends LedgerContract {
           throw new RuleViolationError(`${who.join(' and ')} ${workers === 0 ? 'has' : 'have'} not passed a gate check in the last ${policy.gateCheckWindowMinutes} min`);
         }
       }
-      await this.assertNoSevereAlarm(ctx, p, policy.alarmSuspendMaxGrade);
+      await this.assertNoStoppingAlarm(ctx, p, policy.alarmSuspendMaxGrade);
       return this.transition(ctx, 'activate', b);
     });
   }
 
   /** Work does not (re)start while an alarm that would stop it is open in its area. */
-  private async assertNoSevereAlarm(ctx: Context, p: PermitRecord, maxGrade: number): Promise<void> {
-    const stopping = (await openAlarms(ctx, p.location.siteId, p.location.zoneId)).filter((a) => alarmStopReason(a, p, maxGrade) !== null);
-    if (stopping.some((a) => alarmStopReason(a, p, maxGrade) === 'alarm')) {
-      throw new RuleViolationError(`alarm(s) ${stopping.map((a) => a.alarmId).join(', ')} are open in this area; close them before work (re)starts`);
+  private async assertNoStoppingAlarm(ctx: Context, p: PermitRecord, maxGrade: number): Promise<void> {
+    const stopping = (await openAlarms(ctx, p.location.siteId, p.location.zoneId)).flatMap((a) => {
+      const why = alarmStopReason(a, p, maxGrade);
+      return why === null ? [] : [{ a, why }];
+    });
+    if (stopping.some((s) => s.why === 'alarm')) {
+      throw new RuleViolationError(`alarm(s) ${stopping.map((s) => s.a.alarmId).join(', ')} are open in this area; close them before work (re)starts`);
     }
     if (stopping.length > 0) {
       throw new RuleViolationError(
-        `wind alarm(s) ${stopping.map((a) => `${a.alarmId} (${a.kind})`).join(', ')} are open in this area and stop outdoor ${p.operationType.replace(/_/g, ' ')}; close them when the wind has dropped`,
+        `wind alarm(s) ${stopping.map((s) => `${s.a.alarmId} (${s.a.kind})`).join(', ')} are open in this area and stop outdoor ${p.operationType.replace(/_/g, ' ')}; close them when the wind has dropped`,
       );
     }
   }
@@ -334,7 +337,7 @@ export class PermitContract extends LedgerContract {
         byGasAlarm ||= alarm.deviceKind === 'sensor' && suspension.reason !== 'weather';
       }
       const policy = await loadPolicy(ctx);
-      await this.assertNoSevereAlarm(ctx, p, policy.alarmSuspendMaxGrade);
+      await this.assertNoStoppingAlarm(ctx, p, policy.alarmSuspendMaxGrade);
       const suspendedAt = parseIso(suspension.at);
       const rule = p.template.gasTest;
       if (needsRetestBeforeResuming(b.now - suspendedAt, byGasAlarm, rule) && findStartingTest(p.gasTests, b.now, rule, suspendedAt) === undefined) {

@@ -56,7 +56,7 @@ export class Authenticator {
       return { ...claims, via: 'api_key' };
     }
     const auth = headers.authorization;
-    if (!auth) throw new UnauthenticatedError();
+    if (!auth) throw new UnauthenticatedError(undefined, false);
     const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(auth);
     if (!m) throw new UnauthenticatedError('the Authorization header must be "Bearer <JWT>"');
     let payload: Record<string, unknown>;

@@ -72,8 +72,11 @@ export class ValidationError extends ApiError {
   }
 }
 export class UnauthenticatedError extends ApiError {
-  constructor(message = 'authenticate with a Bearer JWT or an X-API-Key') {
+  /** False when the request carried no credentials at all (not a guess, see the sign-in limit). */
+  readonly credentialsPresented: boolean;
+  constructor(message = 'authenticate with a Bearer JWT or an X-API-Key', credentialsPresented = true) {
     super('UNAUTHENTICATED', 401, message);
+    this.credentialsPresented = credentialsPresented;
   }
 }
 export class ForbiddenError extends ApiError {

@@ -11,7 +11,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Role } from '@compliance-ledger/schema';
 import { requireRole, type Authenticator, type Org, type Principal } from './auth.js';
-import { ApiError, ChaincodeError, ConflictError, RateLimitedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
+import { ApiError, ChaincodeError, ConflictError, RateLimitedError, UnauthenticatedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { LedgerClient } from './ledger.js';
 import type { Logger } from './logger.js';
@@ -246,7 +246,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
             principal = await p.auth.authenticate(req.headers as never);
           } catch (e) {
             // Only presented credentials that fail are guesses; a request without any is not.
-            if (req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined) p.authFailureLimiter.charge(address);
+            if (e instanceof UnauthenticatedError && e.credentialsPresented) p.authFailureLimiter.charge(address);
             throw e;
           }
           res.locals.principal = `${principal.org}/${principal.sub}`;

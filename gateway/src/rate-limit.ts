@@ -13,13 +13,18 @@ export class RateLimiter {
   }
   /** Takes one token for the user or throws RATE_LIMITED with the seconds until the next one. */
   take(user: string): void {
-    this.check(user);
-    this.charge(user);
+    const b = this.available(user);
+    b.tokens -= 1;
+    if (this.buckets.size > 100_000) this.sweep(b.at);
   }
   /** Throws RATE_LIMITED when the key has no token left, without taking one. */
   check(key: string): void {
+    this.available(key);
+  }
+  private available(key: string): { tokens: number; at: number } {
     const b = this.refill(key);
     if (b.tokens < 1) throw new RateLimitedError(Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000)));
+    return b;
   }
   /** Takes a token if there is one left (for counting events after the fact, such as failures). */
   charge(key: string): void {
