@@ -125,6 +125,17 @@ join_channel() {
   done
 }
 
+# A restarted orderer answers /healthz before its Raft node has taken the lead again; until then it
+# refuses every transaction ("no Raft leader"). The network has one orderer, so it must be leader.
+wait_raft_leader() {
+  local i=0
+  until curl -fsS "http://127.0.0.1:$ORDERER_OPS_PORT/metrics" 2>/dev/null | grep -q "^consensus_etcdraft_is_leader{channel=\"$LEDGER_CHANNEL\"} 1"; do
+    i=$((i + 1))
+    [ "$i" -ge 300 ] && die "the orderer has no Raft leader for $LEDGER_CHANNEL after 60s (log: $log_dir/orderer.log)"
+    sleep 0.2
+  done
+}
+
 wait_channel_height() {
   # The peers have the channel only once each has pulled the genesis block from the orderer.
   for org in enterprise regulator; do
@@ -233,6 +244,7 @@ cmd_up() {
   wait_http_ok "http://127.0.0.1:$ENTERPRISE_CA_OPS_PORT/healthz" 60 "$log_dir/ca-enterprise.log"
   wait_http_ok "http://127.0.0.1:$REGULATOR_CA_OPS_PORT/healthz" 60 "$log_dir/ca-regulator.log"
   join_channel
+  wait_raft_leader
   wait_channel_height
   wait_discovery
   write_connection_profile
