@@ -4,7 +4,6 @@
  * (minus the permit number, which is in the path), so the gateway refuses exactly what the
  * chaincode would, before anything reaches the ledger.
  */
-import busboy from 'busboy';
 import { z } from 'zod';
 import {
   EVIDENCE_STEPS,
@@ -36,8 +35,9 @@ import {
   type Role,
   type TxName,
 } from '@compliance-ledger/schema';
-import { ApiError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
+import { readMultipart } from '../multipart.js';
 import type { Services } from '../services.js';
 import { ledgerRecordSchema, txResultBody, txResultSchema } from './common.js';
 
@@ -324,32 +324,16 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
 }
 
 async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string }>): Promise<RouteResult> {
-  const { req } = ctx;
-  if (!req.is('multipart/form-data')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, 'send multipart/form-data with the fields step, capturedAt, deviceId? and one part named file');
-  const id = await ctx.identity();
   const max = s.config.GATEWAY_EVIDENCE_MAX_BYTES;
   const allowed = s.config.GATEWAY_EVIDENCE_MEDIA_TYPES;
 
-  const stored = await new Promise<{ fields: z.infer<typeof evidenceFieldsSchema>; mediaType: string; cid: string; sha256: string; sizeBytes: number }>((resolve, reject) => {
+  type Stored = { fields: z.infer<typeof evidenceFieldsSchema>; mediaType: string; cid: string; sha256: string; sizeBytes: number };
+  const expected = 'the fields step, capturedAt, deviceId? and one part named file';
+  const stored = await readMultipart<Stored>(ctx, { files: 1, fields: 10, fieldSize: 1024, parts: 12 }, expected, (bb, upload) => {
+    const fail = (e: unknown) => upload.fail(e);
     const fields: Record<string, string> = {};
-    let settled = false;
     let work: Promise<void> | undefined;
-    let result: { fields: z.infer<typeof evidenceFieldsSchema>; mediaType: string; cid: string; sha256: string; sizeBytes: number } | undefined;
-    const fail = (e: unknown) => {
-      if (settled) return;
-      settled = true;
-      req.unpipe(bb);
-      req.resume();
-      ctx.res.setHeader('Connection', 'close');
-      reject(e);
-    };
-    let bb: busboy.Busboy;
-    try {
-      bb = busboy({ headers: req.headers, limits: { files: 1, fields: 10, fieldSize: 1024, parts: 12 } });
-    } catch (e) {
-      reject(new ValidationError([{ path: 'form', message: (e as Error).message }]));
-      return;
-    }
+    let result: Stored | undefined;
     bb.on('field', (name, value) => {
       fields[name] = value;
     });
@@ -369,8 +353,9 @@ async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string 
         return fail(new UnsupportedMediaTypeError(mediaType, allowed));
       }
       // Refuse an unknown permit before storing anything; the file stream waits meanwhile.
-      work = s.ledger
-        .evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo })
+      work = ctx
+        .identity()
+        .then((id) => s.ledger.evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo }))
         .then(() => s.content.add(stream, max, () => new PayloadTooLargeError(max)))
         .then(
         (c) => {
@@ -384,19 +369,15 @@ async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string 
     });
     bb.on('filesLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one file' }])));
     bb.on('fieldsLimit', () => fail(new ValidationError([{ path: 'form', message: 'too many fields' }])));
-    bb.on('error', (e) => fail(new ValidationError([{ path: 'form', message: `malformed multipart body: ${(e as Error).message}` }])));
     bb.on('close', () => {
-      if (settled) return;
+      if (upload.settled) return;
       if (!work) return fail(new ValidationError([{ path: 'form.file', message: 'the part "file" is missing' }]));
       void work.then(() => {
-        if (settled) return;
-        if (!result) return;
+        if (upload.settled || !result) return;
         if (result.sizeBytes === 0) return fail(new ValidationError([{ path: 'form.file', message: 'the file is empty' }]));
-        settled = true;
-        resolve(result);
+        upload.succeed(result);
       });
     });
-    req.pipe(bb);
   });
 
   const input = {

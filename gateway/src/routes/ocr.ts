@@ -1,9 +1,9 @@
 /** Certificate OCR: image in, candidate fields out, for a person to confirm. No ledger write. */
 import * as crypto from 'node:crypto';
-import busboy from 'busboy';
 import { z } from 'zod';
 import { ApiError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { RouteContext, RouteDef } from '../http.js';
+import { readMultipart } from '../multipart.js';
 import type { Services } from '../services.js';
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/tiff', 'image/bmp', 'image/webp'];
@@ -28,20 +28,9 @@ export const ocrResponseSchema = z.object({
 });
 
 function readImage(ctx: RouteContext, max: number): Promise<{ bytes: Buffer; mediaType: string }> {
-  const { req } = ctx;
-  if (!req.is('multipart/form-data')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, 'send multipart/form-data with one part named image');
-  return new Promise((resolve, reject) => {
-    let settled = false;
+  return readMultipart(ctx, { files: 1, fields: 0, fileSize: max + 1 }, 'one part named image', (bb, upload) => {
+    const fail = (e: unknown) => upload.fail(e);
     let got: { bytes: Buffer; mediaType: string } | undefined;
-    const fail = (e: unknown) => {
-      if (settled) return;
-      settled = true;
-      req.unpipe(bb);
-      req.resume();
-      ctx.res.setHeader('Connection', 'close');
-      reject(e);
-    };
-    const bb = busboy({ headers: req.headers, limits: { files: 1, fields: 0, fileSize: max + 1 } });
     bb.on('field', (name) => fail(new ValidationError([{ path: `form.${name}`, message: 'unknown field' }])));
     bb.on('file', (name, stream, info) => {
       if (name !== 'image') {
@@ -65,14 +54,11 @@ function readImage(ctx: RouteContext, max: number): Promise<{ bytes: Buffer; med
     });
     bb.on('filesLimit', () => fail(new ValidationError([{ path: 'form', message: 'send exactly one image' }])));
     bb.on('fieldsLimit', () => fail(new ValidationError([{ path: 'form', message: 'send only one part, image' }])));
-    bb.on('error', (e) => fail(new ValidationError([{ path: 'form', message: `malformed multipart body: ${(e as Error).message}` }])));
     bb.on('close', () => {
-      if (settled) return;
+      if (upload.settled) return;
       if (!got || got.bytes.length === 0) return fail(new ValidationError([{ path: 'form.image', message: 'the part "image" is missing or empty' }]));
-      settled = true;
-      resolve(got);
+      upload.succeed(got);
     });
-    req.pipe(bb);
   });
 }
 

@@ -189,7 +189,7 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
     expect(missingMonth.status).to.equal(400);
   });
 
-  it('multipart uploads: no file → 400, wrong media type → 415, over the size limit → 413, JSON instead → 415', async () => {
+  it('multipart uploads: no file or no boundary → 400, wrong media type → 415, over the size limit → 413, JSON instead → 415', async () => {
     const evidence = await clientFor({ 'x-roles': { enterprise: ['safety_officer'] } });
     const url = '/v1/permits/NOPE-123/evidence';
     const fields = (f: FormData) => {
@@ -226,6 +226,12 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
     expect(r4.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
     const none = await ocr.request('POST', '/v1/certificates/ocr', { body: new FormData() });
     expect(none.status).to.equal(400);
+    // A multipart Content-Type without a boundary is the client's error on both upload routes.
+    for (const [client, path] of [[evidence, url], [ocr, '/v1/certificates/ocr']] as const) {
+      const r = await client.request('POST', path, { body: 'x', headers: { 'content-type': 'multipart/form-data' } });
+      expect(r.status, `${path}: ${r.text}`).to.equal(400);
+      expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+    }
   });
 
   it('a JSON body over the limit gets 413 PAYLOAD_TOO_LARGE', async () => {
