@@ -3,12 +3,14 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** `destination` is for tests, which read the production logger's lines; the service logs to stdout. */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name: 'gateway',
     level,
     base: { service: 'gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

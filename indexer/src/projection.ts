@@ -15,6 +15,7 @@ import type {
   HeartbeatRecord,
   InvestigationFlag,
   LedgerEventEnvelope,
+  LedgerEventType,
   PermitRecord,
   PermitTransitionPayload,
   PersonalDataErasedEvent,
@@ -379,10 +380,10 @@ const projectorTable = {
       }),
     ];
   },
-} satisfies Record<string, Projector>;
+  // Exactly the schema's event types: a type the chaincode adds to schema/src/events.ts without a
+  // projector here, or a projector for a type the schema does not declare, fails the build.
+} satisfies Record<LedgerEventType, Projector>;
 
-/** Event types with a projector; test/unit/projection-coverage.ts compares them with the schema's. */
-export type ProjectedEventType = keyof typeof projectorTable;
 export const projectors: Readonly<Record<string, Projector>> = Object.freeze(projectorTable);
 
 export type ProjectionOutcome = 'projected' | 'unknown_type' | 'undecodable';

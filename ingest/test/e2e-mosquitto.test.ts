@@ -12,7 +12,6 @@ import { connectPublisher, runSimulation } from '../src/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../src/site-layout.js';
 import { topicFor } from '../src/topics.js';
 import { burstMessages } from './helpers/burst.js';
-import { LedgerDouble } from './helpers/ledger-doubles.js';
 import { startTestBroker, type TestBroker } from './helpers/broker.js';
 import { sharedModel } from './helpers/pipeline.js';
 import { tempDir, waitFor } from './helpers/temp.js';
@@ -214,27 +213,6 @@ describe('end to end over a real Mosquitto', function () {
     const s = await start(identity);
     await waitFor(handledAll(sent), 20_000, 'the queued messages after the restart');
     expect(s.outbox.pending().some((e) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion')).to.equal(true);
-  });
-
-  it('with the ledger down alarms wait in the outbox, then each is committed once', async () => {
-    const ledger = new LedgerDouble();
-    ledger.down = true;
-    const s = await start({ INGEST_RETRY_INITIAL_MS: '10', INGEST_RETRY_MAX_MS: '50' }, ledger);
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'oxygen-deficiency', startMs: T0, ticks: 45, tickMs: 1000, seed: 4, fast: true, sign: true, topicRoot });
-    await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
-    const queued = s.outbox.pending().map((e) => e.alarm.fields.alarmId);
-    expect(queued.length).to.be.greaterThan(0);
-    expect(ledger.commits.size).to.equal(0);
-
-    ledger.down = false;
-    await waitFor(() => s.outbox.depth === 0, 10_000, 'the outbox to drain');
-    expect([...ledger.commits.keys()].sort()).to.deep.equal([...queued].sort());
-    expect([...ledger.commits.values()].every((n) => n === 1)).to.equal(true);
-    const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
-    expect(metrics).to.contain(`ingest_ledger_outcomes_total{status="committed"} ${queued.length}`);
-    expect(metrics).to.contain(`ingest_end_to_end_latency_seconds_count ${queued.length}`);
-    expect(metrics).to.contain('ingest_outbox_depth 0');
-    expect(metrics).to.match(/ingest_ledger_retries_total [1-9]/);
   });
 
   it('with no broker URL it runs the embedded aedes broker', async () => {

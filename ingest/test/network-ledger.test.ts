@@ -39,6 +39,7 @@ import {
   type Cast,
 } from './support/network.js';
 import { burstMessages } from './helpers/burst.js';
+import { alarmFieldsFor } from './helpers/alarms.js';
 
 const WINDOW_MS = 60_000;
 
@@ -58,24 +59,6 @@ function layoutDevices(layout: SiteLayout, keyring: DeviceKeyring) {
     { deviceId: a.gasDeviceId, siteId: layout.siteId, areaId: a.areaId, address: keyring.wallet(a.gasDeviceId)!.address, kind: 'sensor' as const },
     { deviceId: a.cameraDeviceId, siteId: layout.siteId, areaId: a.areaId, address: keyring.wallet(a.cameraDeviceId)!.address, kind: 'camera' as const },
   ]);
-}
-
-function fieldsFor(deviceId: string, siteId: string, areaId: string, o: Partial<SignedAlarmFields> = {}): SignedAlarmFields {
-  return {
-    alarmId: uniqueId('alarm'),
-    deviceId,
-    siteId,
-    areaId,
-    grade: 3,
-    kind: 'risk_score',
-    scoreBp: 7200,
-    modelVersion: 'test@1',
-    modelSha256: '0x' + 'ab'.repeat(32),
-    inputSha256: '0x' + 'cd'.repeat(32),
-    clipCid: '',
-    observedAt: Date.now(),
-    ...o,
-  };
 }
 
 async function refusalOf(reader: LedgerClient, alarmId: string): Promise<string> {
@@ -196,29 +179,29 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     const area = layout.areas[1]!;
     const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
     try {
-      const genuine = await signAlarm(keyring.wallet(area.gasDeviceId)!, fieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+      const genuine = await signAlarm(keyring.wallet(area.gasDeviceId)!, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
       expect(await ledger.submitAlarm(genuine)).to.deep.include({ status: 'committed' });
       expect(await ledger.submitAlarm(genuine)).to.deep.equal({ status: 'duplicate', code: 'REPLAY' });
 
-      const forged = await signAlarm(Wallet.createRandom(), fieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }));
+      const forged = await signAlarm(Wallet.createRandom(), alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }));
       const forgedOutcome = await ledger.submitAlarm(forged);
       expect(forgedOutcome.status).to.equal('rejected');
       expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(/SIGNATURE_INVALID/);
 
       // A signature by a registered device's key over another device's id is forged too.
-      const borrowed = await signAlarm(keyring.wallet(area.cameraDeviceId)!, fieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+      const borrowed = await signAlarm(keyring.wallet(area.cameraDeviceId)!, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
       const borrowedOutcome = await ledger.submitAlarm(borrowed);
       expect(borrowedOutcome.status === 'rejected' && borrowedOutcome.reason).to.match(/SIGNATURE_INVALID/);
 
       const ghost = Wallet.createRandom();
-      const unknown = await signAlarm(ghost, fieldsFor(`${area.gasDeviceId}-ghost`, layout.siteId, area.areaId, { grade: 1 }));
+      const unknown = await signAlarm(ghost, alarmFieldsFor(`${area.gasDeviceId}-ghost`, layout.siteId, area.areaId, { grade: 1 }));
       const unknownOutcome = await ledger.submitAlarm(unknown);
       expect(unknownOutcome.status).to.equal('rejected');
       expect(unknownOutcome.status === 'rejected' && unknownOutcome.reason).to.match(/NOT_FOUND: device/);
 
       // A disabled device: final.
       await admin.submit('device:SetStatus', { deviceId: area.cameraDeviceId, status: 'disabled', reason: 'camera replaced' });
-      const disabled = await signAlarm(keyring.wallet(area.cameraDeviceId)!, fieldsFor(area.cameraDeviceId, layout.siteId, area.areaId));
+      const disabled = await signAlarm(keyring.wallet(area.cameraDeviceId)!, alarmFieldsFor(area.cameraDeviceId, layout.siteId, area.areaId));
       const disabledOutcome = await ledger.submitAlarm(disabled);
       expect(disabledOutcome.status === 'rejected' && disabledOutcome.reason).to.match(/FORBIDDEN: device .* disabled/);
 
@@ -232,7 +215,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     // which is a configuration fault, not the alarm's: retried (thrown), never set aside.
     const wrongIdentity = FabricAlarmLedger.connect(ledgerConfig(profile, cast.admin));
     try {
-      const genuine = await signAlarm(keyring.wallet(area.gasDeviceId)!, fieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+      const genuine = await signAlarm(keyring.wallet(area.gasDeviceId)!, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
       let thrown: unknown;
       try {
         await wrongIdentity.submitAlarm(genuine);
@@ -312,6 +295,9 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       expect(s.outbox.outcome(e.alarm.fields.alarmId)?.status).to.be.oneOf(['committed', 'duplicate']);
       expect((await reader.getAlarm(e.alarm.fields.alarmId)).alarmId).to.equal(e.alarm.fields.alarmId);
     }
+    const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+    expect(metrics).to.contain('ingest_outbox_depth 0');
+    expect(metrics).to.contain(`ingest_end_to_end_latency_seconds_count ${raised.length}`);
   });
 
   it('broker restart and the regulator peer killed and restarted during 1,000 messages: every alarm committed exactly once', async () => {

@@ -12,8 +12,18 @@ import {
 } from '../src';
 
 describe('schema: error codes', () => {
-  it('every code has an HTTP status', () => {
-    for (const c of ERROR_CODES) expect(ERROR_HTTP_STATUS[c]).to.be.a('number');
+  it('only INTERNAL is a server error: every other code tells the caller what to fix (4xx)', () => {
+    const serverErrors = ERROR_CODES.filter((c) => ERROR_HTTP_STATUS[c] >= 500);
+    expect(serverErrors).to.deep.equal(['INTERNAL']);
+    for (const c of ERROR_CODES.filter((code) => code !== 'INTERNAL')) {
+      expect(ERROR_HTTP_STATUS[c], c).to.be.within(400, 499);
+    }
+  });
+  it('each code is found again in a chaincode error as Fabric wraps it, and no code hides inside another', () => {
+    for (const c of ERROR_CODES) {
+      const wrapped = `10 ABORTED: failed to endorse transaction | EnterpriseMSP: chaincode response 500, ${c}: detail`;
+      expect(parseErrorCode(wrapped), c).to.equal(c);
+    }
   });
   it('finds the code at the start or inside Fabric wrapping, and nothing in plain text', () => {
     expect(parseErrorCode('EXPIRED: permit P-1 expired')).to.equal('EXPIRED');

@@ -14,6 +14,11 @@ describe('projection: event type to domain rows (unit)', () => {
     expect(LEDGER_EVENT_TYPES.filter((t) => !(t in projectors))).to.deep.equal([]);
   });
 
+  it('has no projector for a type the schema does not list (it would hide a renamed event)', () => {
+    const declared: readonly string[] = LEDGER_EVENT_TYPES;
+    expect(Object.keys(projectors).filter((t) => !declared.includes(t))).to.deep.equal([]);
+  });
+
   it('projects a heartbeat, and reports unknown types and foreign payloads without failing', () => {
     const hb = projectEvent(encode('HeartbeatRecorded', { id: 'h1', note: 'n', recordedBy: { mspId: 'EnterpriseMSP', certificateId: 'c' }, recordedAt: '2026-01-01T00:00:00Z', txId: 'tx-1' }), ctx);
     expect(hb.outcome).to.equal('projected');

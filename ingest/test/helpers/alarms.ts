@@ -1,5 +1,6 @@
 import { Wallet } from 'ethers';
 import type { SignedAlarmFields } from '@compliance-ledger/schema';
+import { randomUUID } from 'node:crypto';
 import { alarmId } from '../../src/alarm.js';
 import { signAlarm, type SignedAlarm } from '../../src/alarm-signature.js';
 
@@ -24,4 +25,23 @@ export async function sampleAlarm(i: number): Promise<SignedAlarm> {
     observedAt: windowStart + 1,
   };
   return signAlarm(wallet, fields);
+}
+
+/** Fields of a grade III risk-score alarm of a device, with a fresh id, for tests on the real ledger. */
+export function alarmFieldsFor(deviceId: string, siteId: string, areaId: string, o: Partial<SignedAlarmFields> = {}): SignedAlarmFields {
+  return {
+    alarmId: `alarm-${randomUUID()}`,
+    deviceId,
+    siteId,
+    areaId,
+    grade: 3,
+    kind: 'risk_score',
+    scoreBp: 7200,
+    modelVersion: 'test@1',
+    modelSha256: '0x' + 'ab'.repeat(32),
+    inputSha256: '0x' + 'cd'.repeat(32),
+    clipCid: '',
+    observedAt: Date.now(),
+    ...o,
+  };
 }
