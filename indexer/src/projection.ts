@@ -10,16 +10,12 @@ import type {
   AlarmRecord,
   CertificateRecord,
   DeviceRecord,
-  EvidenceRecord,
-  GateCheckRecord,
-  HeartbeatRecord,
-  InvestigationFlag,
   LedgerEventEnvelope,
+  LedgerEvent,
+  LedgerEventOf,
   LedgerEventType,
   PermitRecord,
   PermitTransitionPayload,
-  PersonalDataErasedEvent,
-  PersonalDataAccessRecord,
   WorkerRecord,
 } from '@compliance-ledger/schema';
 
@@ -49,7 +45,9 @@ export class ProjectionError extends Error {
 }
 
 type Envelope = LedgerEventEnvelope<string, unknown>;
-export type Projector = (event: Envelope, ctx: EventContext) => RowOp[];
+/** Projects one decoded event; each entry of the table receives its own event type's payload. */
+export type Projector<T extends LedgerEventType = LedgerEventType> = (event: LedgerEventOf<T>, ctx: EventContext) => RowOp[];
+type ProjectorTable = { readonly [T in LedgerEventType]: Projector<T> };
 
 const json = (value: unknown): string => JSON.stringify(value);
 
@@ -231,21 +229,21 @@ function deviceOp(d: DeviceRecord, ctx: EventContext): RowOp {
   });
 }
 
-const permitTransition: Projector = (e, ctx) => permitOps((e.payload as PermitTransitionPayload).permit, ctx);
-const worker: Projector = (e, ctx) => [workerOp(e.payload as WorkerRecord, ctx)];
-const certificate: Projector = (e, ctx) => [certificateOp(e.payload as CertificateRecord, ctx)];
-const device: Projector = (e, ctx) => [deviceOp(e.payload as DeviceRecord, ctx)];
-const alarm: Projector = (e, ctx) => [alarmOp(e.payload as AlarmRecord, ctx)];
+const permitTransition = (e: { payload: PermitTransitionPayload }, ctx: EventContext) => permitOps(e.payload.permit, ctx);
+const worker = (e: { payload: WorkerRecord }, ctx: EventContext) => [workerOp(e.payload, ctx)];
+const certificate = (e: { payload: CertificateRecord }, ctx: EventContext) => [certificateOp(e.payload, ctx)];
+const device = (e: { payload: DeviceRecord }, ctx: EventContext) => [deviceOp(e.payload, ctx)];
+const alarm = (e: { payload: AlarmRecord }, ctx: EventContext) => [alarmOp(e.payload, ctx)];
 /** Events that change nothing the domain tables hold (the raw events table keeps them). */
-const nothing: Projector = () => [];
+const nothing = (): RowOp[] => [];
 
 /**
  * One entry per event type. Types not listed are kept in the raw `events` table only and counted
  * by the `indexer_events_unprojected_total` metric, so a new chaincode event is visible at once.
  */
-const projectorTable = {
-  HeartbeatRecorded: (e: Envelope, ctx: EventContext) => {
-    const h = e.payload as HeartbeatRecord;
+const projectorTable: ProjectorTable = {
+  HeartbeatRecorded: (e, ctx) => {
+    const h = e.payload;
     return [
       upsert('heartbeats', ['id'], {
         id: h.id,
@@ -273,7 +271,7 @@ const projectorTable = {
   PermitRevoked: permitTransition,
   PermitExpired: permitTransition,
   PermitFlagged: (e, ctx) => {
-    const f = e.payload as InvestigationFlag;
+    const f = e.payload;
     return [
       insertOnce('investigation_flags', ['permit_no', 'flag_id'], {
         flag_id: f.flagId,
@@ -297,7 +295,7 @@ const projectorTable = {
   PracticalExamRecorded: certificate,
   CertificateNumberStored: nothing,
   GateCheckRecorded: (e, ctx) => {
-    const g = e.payload as GateCheckRecord;
+    const g = e.payload;
     return [
       insertOnce('gate_checks', ['permit_no', 'worker_id', 'gate_check_id'], {
         gate_check_id: g.gateCheckId,
@@ -319,7 +317,7 @@ const projectorTable = {
     ];
   },
   EvidenceRecorded: (e, ctx) => {
-    const { evidence, duplicate } = e.payload as { evidence: EvidenceRecord; duplicate: boolean };
+    const { evidence, duplicate } = e.payload;
     // A duplicate wrote nothing on the ledger, so it changes nothing here either.
     if (duplicate) return [];
     return [
@@ -342,14 +340,15 @@ const projectorTable = {
   DeviceRegistered: device,
   DeviceStatusChanged: device,
   AlarmRecorded: (e, ctx) => {
-    const p = e.payload as { alarm: AlarmRecord; suspendedPermits: PermitRecord[] };
+    const p = e.payload;
+    // Events of chaincode versions before suspensions were recorded have no suspendedPermits.
     return [alarmOp(p.alarm, ctx), ...(p.suspendedPermits ?? []).flatMap((permit) => permitOps(permit, ctx))];
   },
   AlarmAcknowledged: alarm,
   AlarmClosed: alarm,
   DetectionReviewed: alarm,
   PersonalDataAccessLogged: (e, ctx) => {
-    const a = e.payload as PersonalDataAccessRecord;
+    const a = e.payload;
     return [
       insertOnce('personal_data_accesses', ['access_id'], {
         access_id: a.accessId,
@@ -365,7 +364,7 @@ const projectorTable = {
     ];
   },
   PersonalDataErased: (e, ctx) => {
-    const p = e.payload as PersonalDataErasedEvent['payload'];
+    const p = e.payload;
     return [
       insertOnce('personal_data_erasures', ['tx_id', 'subject_kind', 'subject_id'], {
         tx_id: ctx.txId,
@@ -380,11 +379,14 @@ const projectorTable = {
       }),
     ];
   },
-  // Exactly the schema's event types: a type the chaincode adds to schema/src/events.ts without a
-  // projector here, or a projector for a type the schema does not declare, fails the build.
-} satisfies Record<LedgerEventType, Projector>;
+};
 
-export const projectors: Readonly<Record<string, Projector>> = Object.freeze(projectorTable);
+/**
+ * Exactly the schema's event types (ProjectorTable is a mapped type over them): a type the
+ * chaincode adds to schema/src/events.ts without a projector here, or a projector for a type the
+ * schema does not declare, fails the build.
+ */
+export const projectors: Readonly<ProjectorTable> = Object.freeze(projectorTable);
 
 export type ProjectionOutcome = 'projected' | 'unknown_type' | 'undecodable';
 
@@ -400,11 +402,13 @@ export function projectEvent(payload: Uint8Array, ctx: EventContext): { outcome:
   if (typeof envelope !== 'object' || envelope === null || typeof envelope.type !== 'string' || envelope.schemaVersion !== 1) {
     return { outcome: 'undecodable', type: null, ops: [] };
   }
-  const projector = projectors[envelope.type];
+  const projector = (projectors as Readonly<Record<string, Projector | undefined>>)[envelope.type];
   if (!projector) return { outcome: 'unknown_type', type: envelope.type, ops: [] };
   let ops: RowOp[];
   try {
-    ops = projector(envelope, ctx);
+    // The type names its projector; the payload's shape is the chaincode's promise, and a payload
+    // that breaks it surfaces below as a ProjectionError rather than a wrong row.
+    ops = projector(envelope as LedgerEvent, ctx);
   } catch (err) {
     throw new ProjectionError(`block ${ctx.blockNumber} tx ${ctx.txId}: ${envelope.type} payload cannot be projected: ${(err as Error).message}`);
   }
