@@ -4,6 +4,7 @@ import { toBytes } from './json';
 
 /** Object types of composite keys. Changing one orphans existing data, so they are fixed here. */
 export const KEYS = {
+  heartbeat: 'heartbeat',
   permit: 'permit',
   livePermit: 'live~site~zone~permit',
   template: 'template',

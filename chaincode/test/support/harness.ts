@@ -62,6 +62,14 @@ export interface TxResult {
 
 export const T0 = Date.parse('2026-06-01T08:00:00.000Z');
 
+/** Arguments passed as they are, one string each, for the heartbeat's positional transactions. */
+export class Positional {
+  readonly args: string[];
+  constructor(...args: string[]) {
+    this.args = args;
+  }
+}
+
 export class Harness {
   readonly ledger = new FakeLedger();
   now = T0;
@@ -79,10 +87,10 @@ export class Harness {
   }
 
   private async run(contract: ContractName, fn: string, who: Caller, input: unknown, transient: Record<string, unknown> | undefined, commit: boolean): Promise<TxResult> {
-    const arg = typeof input === 'string' ? input : JSON.stringify(input);
+    const args = input instanceof Positional ? input.args : [typeof input === 'string' ? input : JSON.stringify(input)];
     const tmap = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(transient ?? {})) tmap.set(k, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
-    const stub = new FakeStub(this.ledger, `tx${String(++this.seq).padStart(6, '0')}`, this.now, tmap, `${contract}:${fn}`, [arg]);
+    const stub = new FakeStub(this.ledger, `tx${String(++this.seq).padStart(6, '0')}`, this.now, tmap, `${contract}:${fn}`, args);
     // The peers' clocks agree with the proposal unless a test sets a skew.
     const proposalTime = this.now;
     peerClock.nowMs = () => proposalTime - this.clientClockSkewMs;
@@ -92,7 +100,7 @@ export class Harness {
     if (typeof method !== 'function') throw new Error(`no transaction ${contract}:${fn}`);
     const attemptedWrites = () => stub.writes.size + [...stub.privateWrites.values()].reduce((n, m) => n + m.size, 0);
     try {
-      const result = await method.call(c, ctx, arg);
+      const result = await method.call(c, ctx, ...args);
       const events = stub.events.map((e) => ({ name: e.name, payload: e.payload.toString('utf8') }));
       if (commit) stub.commit(result);
       return { ok: true, result, events, attemptedWrites: attemptedWrites() };
