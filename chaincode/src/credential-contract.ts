@@ -2,6 +2,7 @@ import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
   ENTERPRISE_MSP,
   ENTERPRISE_PRIVATE_COLLECTION,
+  formatZodIssues,
   LIVE_PERMIT_STATUSES,
   TRANSIENT_KEY,
   TX_TRANSIENT_SCHEMAS,
@@ -44,7 +45,7 @@ function readTransient<S extends z.ZodType>(ctx: Context, name: string, schema: 
   }
   const r = schema.safeParse(value);
   if (!r.success) {
-    throw new ValidationError(`fix transient "${name}": ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+    throw new ValidationError(`fix transient "${name}": ${formatZodIssues(r.error, 5)}`);
   }
   return r.data;
 }

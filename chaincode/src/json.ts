@@ -1,23 +1,7 @@
-/**
- * Canonical JSON: object keys sorted at every depth. Endorsers must produce byte-identical write
- * sets, and key order of objects built from parsed input is not something to rely on.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortDeep(value));
-}
+import { canonicalJson } from '@compliance-ledger/schema';
 
-function sortDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortDeep);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortDeep(v);
-    }
-    return out;
-  }
-  return value;
-}
+// One canonical JSON for the chaincode, the services and the verifier: see schema/src/canonical-json.ts.
+export { canonicalJson };
 
 export function toBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');

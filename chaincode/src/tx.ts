@@ -1,6 +1,6 @@
 import type { Context } from 'fabric-contract-api';
 import type { z } from 'zod';
-import { EVENT_SCHEMA_VERSION, TX_INPUT_SCHEMAS, type Actor, type LedgerEventOf, type LedgerEventType, type TxData, type TxName } from '@compliance-ledger/schema';
+import { EVENT_SCHEMA_VERSION, formatZodIssues, TX_INPUT_SCHEMAS, type Actor, type LedgerEventOf, type LedgerEventType, type TxData, type TxName } from '@compliance-ledger/schema';
 import { authorize } from './access';
 import { toLedgerError, ValidationError } from './errors';
 import { assertTxTimePlausible, txTimeIso } from './clock';
@@ -20,11 +20,7 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.outp
   }
   const result = schema.safeParse(value);
   if (!result.success) {
-    const detail = result.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(input)'}: ${i.message}`)
-      .join('; ');
-    throw new ValidationError(`fix the input: ${detail}`);
+    throw new ValidationError(`fix the input: ${formatZodIssues(result.error, 5)}`);
   }
   return result.data;
 }

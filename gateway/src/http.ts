@@ -9,7 +9,7 @@
 import * as crypto from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import type { Role } from '@compliance-ledger/schema';
+import { canonicalJson, type Role } from '@compliance-ledger/schema';
 import { requireRole, type Authenticator, type Org, type Principal } from './auth.js';
 import { ApiError, ChaincodeError, ConflictError, RateLimitedError, UnauthenticatedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
 import type { IdempotencyStore } from './idempotency.js';
@@ -102,20 +102,10 @@ export const expressPath = (p: string): string => p.replace(/\{(\w+)\}/g, ':$1')
 
 const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9._:-]{8,128}$/, 'Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -');
 
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}
-
 /** What makes two requests "the same" for an Idempotency-Key: method, path and canonical JSON body (a multipart body: its length). */
 export function requestFingerprint(method: string, path: string, payload: { json: unknown } | { multipartLength: string }): string {
-  const content = 'json' in payload ? canonical(payload.json) : `multipart:${payload.multipartLength}`;
+  // A request without a body fingerprints like a JSON null body.
+  const content = 'json' in payload ? canonicalJson(payload.json ?? null) : `multipart:${payload.multipartLength}`;
   return crypto.createHash('sha256').update(`${method} ${path}\n${content}`).digest('hex');
 }
 

@@ -4,7 +4,8 @@
  * rows Postgres refuses or an event that cannot be projected;
  * 1 on a start-up error.
  */
-import { config } from './config.js';
+import { ConfigError } from '@compliance-ledger/schema';
+import { config, configHelp } from './config.js';
 import { createLogger } from './logger.js';
 import { migrate, openDatabase } from './db.js';
 import { startPgliteSocket, type PgliteSocket } from './pglite-socket.js';
@@ -15,6 +16,10 @@ import { startHttpServer } from './http-server.js';
 import { Follower, isFatal } from './follower.js';
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${configHelp()}\n`);
+    return 0;
+  }
   const cfg = config();
   const log = createLogger(cfg.LOG_LEVEL);
   const { db, pglite } = openDatabase({ databaseUrl: cfg.DATABASE_URL, pgliteDir: cfg.PGLITE_DIR, poolMax: cfg.DATABASE_POOL_MAX });
@@ -82,7 +87,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(JSON.stringify({ level: 'fatal', msg: 'indexer failed to start', err: String(err instanceof Error ? err.stack : err) }));
+    const detail = err instanceof ConfigError ? err.message : String(err instanceof Error ? err.stack : err);
+    console.error(JSON.stringify({ level: 'fatal', msg: 'indexer failed to start', err: detail }));
     process.exit(1);
   },
 );

@@ -39,7 +39,7 @@ const service = await startIngest(
     INGEST_KEY_FILE: join(dir, 'keys.json'),
     INGEST_GATEWAY_DEVICE_ID: 'gw',
     INGEST_HTTP_PORT: '0',
-    INGEST_LOG_LEVEL: 'silent',
+    LOG_LEVEL: 'silent',
   }),
   {
     onAccepted: (m, alarms) => {

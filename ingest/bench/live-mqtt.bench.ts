@@ -66,7 +66,7 @@ async function child(expected: number, url: string | undefined, cpuProfDir: stri
       INGEST_KEY_FILE: join(dir, 'keys.json'),
       INGEST_GATEWAY_DEVICE_ID: GATEWAY,
       INGEST_HTTP_PORT: '0',
-      INGEST_LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'silent',
   });
   if (backlog) {
     // Subscribe once (persistent session), go away, and come back when the broker holds everything.

@@ -2,7 +2,18 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { CHAINCODE_NAME, CHANNEL_NAME, connectionProfileSchema, ENTERPRISE_MSP, type ConnectionProfile } from '@compliance-ledger/schema';
+import {
+  CHAINCODE_NAME,
+  CHANNEL_NAME,
+  ConfigError,
+  connectionProfileSchema,
+  ENTERPRISE_MSP,
+  env,
+  environmentHelp,
+  formatZodIssues,
+  parseEnvironment,
+  type ConnectionProfile,
+} from '@compliance-ledger/schema';
 import type { FabricLedgerConfig } from './fabric-ledger.js';
 import type { GradingRules } from './grading.js';
 
@@ -12,17 +23,7 @@ import type { GradingRules } from './grading.js';
  */
 const DEFAULT_MANIFEST = fileURLToPath(new URL('../model/manifest.json', import.meta.url));
 
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const num = (def: number) => z.coerce.number().finite().default(def);
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+const optionalText = env.optionalText();
 
 export const environmentSchema = z
   .object({
@@ -31,32 +32,32 @@ export const environmentSchema = z
     INGEST_MQTT_USERNAME: optionalText.describe('Broker user name, if the broker wants one.'),
     INGEST_MQTT_PASSWORD: optionalText.describe('Broker password.'),
     INGEST_EMBEDDED_MQTT_HOST: z.string().default('127.0.0.1').describe('Listen address of the embedded broker.'),
-    INGEST_EMBEDDED_MQTT_PORT: int(1883).describe('Listen port of the embedded broker.'),
+    INGEST_EMBEDDED_MQTT_PORT: env.port(1883).describe('Listen port of the embedded broker.'),
     INGEST_TOPIC_ROOT: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ledger').describe('First topic level; the service subscribes to {root}/v1/#.'),
     INGEST_DATA_DIR: z.string().min(1).default('./data').describe('Folder of the outbox and the dead-letter store; must survive restarts.'),
     INGEST_KEY_FILE: z.string().min(1).describe('Device key file (JSON, see `simulator keys`); required.'),
     INGEST_GATEWAY_DEVICE_ID: optionalText.describe('Device whose key signs alarms raised by devices without a key of their own (the ledger accepts it only for the area it is registered to).'),
-    INGEST_MAX_FUTURE_SKEW_MS: int(300_000).describe('Messages stamped more than this into the future go to the dead-letter store (device clock off).'),
-    INGEST_REQUIRE_SIGNED_MESSAGES: bool(false).describe('Refuse standard messages without a valid device signature (vendor payloads then fail too).'),
+    INGEST_MAX_FUTURE_SKEW_MS: env.durationMs(300_000, { min: 0 }).describe('Messages stamped more than this into the future go to the dead-letter store (device clock off).'),
+    INGEST_REQUIRE_SIGNED_MESSAGES: env.bool(false).describe('Refuse standard messages without a valid device signature (vendor payloads then fail too).'),
     INGEST_MODEL_MANIFEST: z.string().default(DEFAULT_MANIFEST).describe('Model manifest; the .onnx it names must match its sha256.'),
-    INGEST_INFERENCE_BATCH: int(256, 1).describe('Largest inference batch.'),
-    INGEST_INFERENCE_MAX_DELAY_MS: int(0).describe('How long a partial batch may wait for more rows (0: next event-loop turn).'),
-    INGEST_INFERENCE_THREADS: int(1, 1).describe('onnxruntime intra-op threads.'),
-    INGEST_DEDUP_WINDOW_MS: int(60_000, 1).describe('One alarm per area and kind per window of this length.'),
-    INGEST_READING_TTL_MS: int(120_000, 1).describe('A reading older than this no longer describes its area.'),
-    INGEST_DETECTION_TTL_MS: int(60_000, 1).describe('How long a detection counts for its area.'),
+    INGEST_INFERENCE_BATCH: env.positiveInt(256).describe('Largest inference batch.'),
+    INGEST_INFERENCE_MAX_DELAY_MS: env.durationMs(0, { min: 0 }).describe('How long a partial batch may wait for more rows (0: next event-loop turn).'),
+    INGEST_INFERENCE_THREADS: env.positiveInt(1).describe('onnxruntime intra-op threads.'),
+    INGEST_DEDUP_WINDOW_MS: env.durationMs(60_000).describe('One alarm per area and kind per window of this length.'),
+    INGEST_READING_TTL_MS: env.durationMs(120_000).describe('A reading older than this no longer describes its area.'),
+    INGEST_DETECTION_TTL_MS: env.durationMs(60_000).describe('How long a detection counts for its area.'),
     INGEST_SITE_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480).describe('Site clock offset from UTC, for the time-of-day features (480: China).'),
-    INGEST_DEFAULT_GAS_LEL_VOL_PCT: num(5).describe("LEL (% by volume) assumed when a reading does not name its gas (methane's)."),
-    INGEST_O2_LOW_VOL_PCT: num(19.5).describe('Oxygen below this (% by volume) is a hard-rule alarm.'),
-    INGEST_O2_NEVER_ABOVE_VOL_PCT: num(23.5).describe('Oxygen above this (% by volume) is a hard-rule alarm.'),
-    INGEST_H2S_LIMIT_PPM: num(7).describe('H2S limit in ppm (GBZ 2.1 MAC 10 mg/m3 converted; unverified, set per site).'),
-    INGEST_CO_LIMIT_PPM: num(26).describe('CO limit in ppm (GBZ 2.1 PC-STEL 30 mg/m3 converted; unverified, set per site).'),
+    INGEST_DEFAULT_GAS_LEL_VOL_PCT: env.number(5).describe("LEL (% by volume) assumed when a reading does not name its gas (methane's)."),
+    INGEST_O2_LOW_VOL_PCT: env.number(19.5).describe('Oxygen below this (% by volume) is a hard-rule alarm.'),
+    INGEST_O2_NEVER_ABOVE_VOL_PCT: env.number(23.5).describe('Oxygen above this (% by volume) is a hard-rule alarm.'),
+    INGEST_H2S_LIMIT_PPM: env.number(7).describe('H2S limit in ppm (GBZ 2.1 MAC 10 mg/m3 converted; unverified, set per site).'),
+    INGEST_CO_LIMIT_PPM: env.number(26).describe('CO limit in ppm (GBZ 2.1 PC-STEL 30 mg/m3 converted; unverified, set per site).'),
     INGEST_HTTP_HOST: z.string().default('127.0.0.1').describe('Listen address of /healthz and /metrics.'),
-    INGEST_HTTP_PORT: int(9464).describe('Listen port of /healthz and /metrics (0: any free port).'),
-    INGEST_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
-    INGEST_RETRY_INITIAL_MS: int(200, 1).describe('First delay before retrying the ledger.'),
-    INGEST_RETRY_MAX_MS: int(15_000, 1).describe('Longest delay between ledger retries.'),
-    INGEST_LEDGER_CONCURRENCY: int(8, 1).describe('Most alarms submitted to the ledger at once; alarms of one site and area always go one at a time, in the order raised.'),
+    INGEST_HTTP_PORT: env.port(9465).describe('Listen port of /healthz and /metrics (0: any free port).'),
+    LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
+    INGEST_RETRY_MIN_MS: env.durationMs(200).describe('First delay before retrying the ledger.'),
+    INGEST_RETRY_MAX_MS: env.durationMs(15_000).describe('Longest delay between ledger retries.'),
+    INGEST_LEDGER_CONCURRENCY: env.positiveInt(8).describe('Most alarms submitted to the ledger at once; alarms of one site and area always go one at a time, in the order raised.'),
     INGEST_FABRIC_CONNECTION_PROFILE: optionalText.describe(
       "Connection profile written by scripts/network.sh up ($LEDGER_RUN_DIR/connection-profile.json): the gateway peer's endpoint, TLS name and TLS CA, the MSP id, channel and chaincode of INGEST_FABRIC_ORG. Any INGEST_FABRIC_* variable below overrides its value. Unset with INGEST_FABRIC_PEER_ENDPOINT unset: no ledger; alarms wait in the outbox.",
     ),
@@ -72,22 +73,22 @@ export const environmentSchema = z
     INGEST_FABRIC_KEY: optionalText.describe('PEM private key of that identity.'),
     INGEST_FABRIC_CHANNEL: optionalText.describe(`Channel name (default: the profile's, else ${CHANNEL_NAME}).`),
     INGEST_FABRIC_CHAINCODE: optionalText.describe(`Chaincode name (default: the profile's, else ${CHAINCODE_NAME}).`),
-    INGEST_FABRIC_TIMEOUT_MS: int(15_000, 1).describe('Deadline of each gateway call (endorse, submit, commit status).'),
+    INGEST_FABRIC_TIMEOUT_MS: env.durationMs(15_000).describe('Deadline of each gateway call (endorse, submit, commit status).'),
   })
-  .superRefine((env, ctx) => {
-    if (env.INGEST_FABRIC_PEER_ENDPOINT && !env.INGEST_FABRIC_CONNECTION_PROFILE && !env.INGEST_FABRIC_TLS_CA_CERT) {
+  .superRefine((e, ctx) => {
+    if (e.INGEST_FABRIC_PEER_ENDPOINT && !e.INGEST_FABRIC_CONNECTION_PROFILE && !e.INGEST_FABRIC_TLS_CA_CERT) {
       ctx.addIssue({ code: 'custom', path: ['INGEST_FABRIC_TLS_CA_CERT'], message: 'required when INGEST_FABRIC_PEER_ENDPOINT is set without a connection profile' });
     }
-    if (env.INGEST_FABRIC_PEER_ENDPOINT || env.INGEST_FABRIC_CONNECTION_PROFILE) {
-      if (env.INGEST_FABRIC_IDENTITY_DIR && (env.INGEST_FABRIC_CERT || env.INGEST_FABRIC_KEY)) {
+    if (e.INGEST_FABRIC_PEER_ENDPOINT || e.INGEST_FABRIC_CONNECTION_PROFILE) {
+      if (e.INGEST_FABRIC_IDENTITY_DIR && (e.INGEST_FABRIC_CERT || e.INGEST_FABRIC_KEY)) {
         ctx.addIssue({ code: 'custom', path: ['INGEST_FABRIC_IDENTITY_DIR'], message: 'set either INGEST_FABRIC_IDENTITY_DIR or INGEST_FABRIC_CERT and INGEST_FABRIC_KEY, not both' });
-      } else if (!env.INGEST_FABRIC_IDENTITY_DIR) {
+      } else if (!e.INGEST_FABRIC_IDENTITY_DIR) {
         for (const k of ['INGEST_FABRIC_CERT', 'INGEST_FABRIC_KEY'] as const) {
-          if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'required for the ledger (or set INGEST_FABRIC_IDENTITY_DIR)' });
+          if (!e[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'required for the ledger (or set INGEST_FABRIC_IDENTITY_DIR)' });
         }
       }
     }
-    if (env.INGEST_O2_LOW_VOL_PCT >= env.INGEST_O2_NEVER_ABOVE_VOL_PCT) {
+    if (e.INGEST_O2_LOW_VOL_PCT >= e.INGEST_O2_NEVER_ABOVE_VOL_PCT) {
       ctx.addIssue({ code: 'custom', path: ['INGEST_O2_LOW_VOL_PCT'], message: 'must be below INGEST_O2_NEVER_ABOVE_VOL_PCT' });
     }
   });
@@ -127,14 +128,10 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): IngestConfig {
-  const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const e = parsed.data;
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>): IngestConfig {
+  const e = parseEnvironment('ingest', environmentSchema, environment);
   return deepFreeze({
     mqtt: {
       url: e.INGEST_MQTT_URL,
@@ -170,8 +167,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): I
       coLimitPpm: e.INGEST_CO_LIMIT_PPM,
     },
     http: { host: e.INGEST_HTTP_HOST, port: e.INGEST_HTTP_PORT },
-    logLevel: e.INGEST_LOG_LEVEL,
-    retry: { initialBackoffMs: e.INGEST_RETRY_INITIAL_MS, maxBackoffMs: e.INGEST_RETRY_MAX_MS },
+    logLevel: e.LOG_LEVEL,
+    retry: { initialBackoffMs: e.INGEST_RETRY_MIN_MS, maxBackoffMs: e.INGEST_RETRY_MAX_MS },
     ledgerConcurrency: e.INGEST_LEDGER_CONCURRENCY,
     fabric: fabricConfig(e),
   });
@@ -184,11 +181,11 @@ function readProfile(path: string): ConnectionProfile {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`invalid configuration: INGEST_FABRIC_CONNECTION_PROFILE: cannot read ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`invalid ingest configuration: INGEST_FABRIC_CONNECTION_PROFILE: cannot read ${path}: ${(err as Error).message}`);
   }
   const parsed = connectionProfileSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration: INGEST_FABRIC_CONNECTION_PROFILE: ${path} is not a connection profile: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`invalid ingest configuration: INGEST_FABRIC_CONNECTION_PROFILE: ${path} is not a connection profile: ${formatZodIssues(parsed.error)}`);
   }
   return parsed.data;
 }
@@ -204,7 +201,7 @@ function identityFiles(dir: string): { certPath: string; keyPath: string } {
     // reported below
   }
   if (!existsSync(certPath) || keys.length !== 1) {
-    throw new ConfigError(`invalid configuration: INGEST_FABRIC_IDENTITY_DIR: ${dir} must hold msp/signcerts/cert.pem and exactly one msp/keystore/*_sk (found ${keys.length})`);
+    throw new ConfigError(`invalid ingest configuration: INGEST_FABRIC_IDENTITY_DIR: ${dir} must hold msp/signcerts/cert.pem and exactly one msp/keystore/*_sk (found ${keys.length})`);
   }
   return { certPath, keyPath: join(keystore, keys[0]!) };
 }
@@ -228,9 +225,7 @@ function fabricConfig(e: Environment): FabricLedgerConfig | undefined {
   };
 }
 
-/** One line per variable with its description and default, for `main --help`. */
-export function describeEnvironment(): string {
-  return Object.entries(environmentSchema.shape as Record<string, z.ZodType>)
-    .map(([name, schema]) => `${name}\n    ${schema.description ?? ''}`)
-    .join('\n');
+/** What `ingest --help` prints: every variable, its default and what it does. */
+export function configHelp(): string {
+  return environmentHelp('ingest', environmentSchema, 'MQTT readings and detections → graded, device-signed alarms → ledger.');
 }

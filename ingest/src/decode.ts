@@ -1,6 +1,7 @@
 import { gasmonAdapter } from './adapter-gasmon.js';
 import { visionboxAdapter } from './adapter-visionbox.js';
-import { batchEnvelopeSchema, describeIssues, messageSchema, type StandardMessage } from './message.js';
+import { formatZodIssues } from '@compliance-ledger/schema';
+import { batchEnvelopeSchema, messageSchema, type StandardMessage } from './message.js';
 import { messageSigner } from './message-signature.js';
 import { parseTopic } from './topics.js';
 import type { VendorAdapter } from './vendor-adapter.js';
@@ -74,7 +75,7 @@ function checkMessage(
   options: DecodeOptions,
 ): { ok: true; message: StandardMessage } | Refusal {
   const parsed = messageSchema.safeParse(body);
-  if (!parsed.success) return { ok: false, code: 'schema', reason: describeIssues(parsed.error) };
+  if (!parsed.success) return { ok: false, code: 'schema', reason: formatZodIssues(parsed.error) };
   const message = parsed.data;
 
   if (origin.areaId === undefined || origin.deviceId === undefined) {
@@ -148,7 +149,7 @@ export function decodePayload(topic: string, payload: Uint8Array, options: Decod
   const json = parseJson(payload);
   if (!json.ok) return json;
   const envelope = batchEnvelopeSchema.safeParse(json.body);
-  if (!envelope.success) return { ok: false, code: 'schema', reason: `batch envelope: ${describeIssues(envelope.error)}` };
+  if (!envelope.success) return { ok: false, code: 'schema', reason: `batch envelope: ${formatZodIssues(envelope.error)}` };
   const { batchId, siteId, deviceId, items } = envelope.data;
   if (siteId !== address.siteId || deviceId !== address.deviceId) {
     return { ok: false, code: 'mismatch', reason: 'site or gateway of the batch envelope differ from the topic' };

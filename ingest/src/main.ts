@@ -1,11 +1,11 @@
-import { ConfigError, describeEnvironment, loadConfig } from './config.js';
+import { ConfigError, configHelp, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startIngest } from './ingest-service.js';
 
 /** Entry point: read the environment once, wire the service, stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    process.stdout.write(`ingest: MQTT readings and detections → graded, device-signed alarms → ledger\n\n${describeEnvironment()}\n`);
+    process.stdout.write(`${configHelp()}\n`);
     return;
   }
   const config = loadConfig(process.env);

@@ -113,7 +113,3 @@ export const batchDocumentSchema = z.strictObject({
   items: z.array(messageSchema).min(1).max(MAX_BATCH_ITEMS),
 });
 
-/** zod's issues, flattened into one line that a person can read in the dead-letter store. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}

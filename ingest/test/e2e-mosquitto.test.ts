@@ -62,7 +62,7 @@ describe('end to end over a real Mosquitto', function () {
       INGEST_DATA_DIR: join(dir.path, `data-${randomUUID()}`),
       INGEST_KEY_FILE: keysPath,
       INGEST_HTTP_PORT: '0',
-      INGEST_LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'silent',
       INGEST_TOPIC_ROOT: topicRoot,
       ...extra,
     });

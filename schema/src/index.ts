@@ -9,3 +9,5 @@ export * from './inputs';
 export * from './connection-profile';
 export * from './transactions';
 export * from './access';
+export * from './config';
+export * from './canonical-json';

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   applyPermitInput,
+  canonicalJson,
   ERROR_CODES,
   ERROR_HTTP_STATUS,
   LEDGER_EVENT_TYPES,
@@ -72,5 +73,19 @@ describe('schema: inputs', () => {
     expect(recordAlarmInput.safeParse({ alarm, signature }).success).to.equal(true);
     expect(recordAlarmInput.safeParse({ alarm: { ...alarm, grade: 5 }, signature }).success).to.equal(false);
     expect(recordAlarmInput.safeParse({ alarm, signature: '0x12' }).success).to.equal(false);
+  });
+});
+
+describe('schema: canonical JSON (the one the chaincode, the services and the verifier share)', () => {
+  it('sorts keys at every depth, leaves out undefined members and adds no whitespace', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined })).to.equal('{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}');
+    expect(canonicalJson({ b: 2, a: 1 })).to.equal(canonicalJson({ a: 1, b: 2 }));
+    expect(canonicalJson([])).to.equal('[]');
+    expect(canonicalJson('é"\n')).to.equal(JSON.stringify('é"\n'));
+  });
+  it('refuses what JSON cannot represent instead of writing null', () => {
+    expect(() => canonicalJson({ a: Number.NaN })).to.throw(TypeError, /\(value\)\.a is NaN/);
+    expect(() => canonicalJson([1, undefined])).to.throw(TypeError, /\(value\)\[1\] is of type undefined/);
+    expect(() => canonicalJson({ n: 10n })).to.throw(TypeError, /bigint/);
   });
 });
