@@ -31,7 +31,7 @@ const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const keysFile = join(runDir, 'ingest', 'device-keys.json');
 const outboxFile = join(runDir, 'ingest', 'data', 'outbox.jsonl');
 const demoDir = join(runDir, 'demo');
-const zoneId = 'tank-farm'; // the simulator's hot-work area (ingest/src/site-layout.ts)
+const zoneId = 'tank-farm'; // the simulator's hot-work area (ingest/tools/site-layout.ts)
 
 // ---------------------------------------------------------------- output
 const t0 = Date.now();
@@ -225,7 +225,7 @@ function committedAlarmIds(): string[] {
 
 function runSimulator(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'ingest', 'src', 'simulator.ts'), ...args], { cwd: join(repoRoot, 'ingest'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'ingest', 'tools', 'simulator.ts'), ...args], { cwd: join(repoRoot, 'ingest'), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

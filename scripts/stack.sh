@@ -70,7 +70,7 @@ prepare() {
   fi
   if [ ! -s "$device_keys" ]; then
     log "generating the simulated site's device keys: $device_keys"
-    (umask 077; cd "$repo_root/ingest" && npx tsx src/simulator.ts keys --out "$device_keys" --site "$LEDGER_DEMO_SITE" >/dev/null)
+    (umask 077; cd "$repo_root/ingest" && npx tsx tools/simulator.ts keys --out "$device_keys" --site "$LEDGER_DEMO_SITE" >/dev/null)
   fi
   if [ ! -f "$ingest_identity/msp/signcerts/cert.pem" ]; then
     log "enrolling ingest's Fabric identity ingest-gw (ledger.role=device_gateway) at the enterprise CA"

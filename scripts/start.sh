@@ -86,7 +86,7 @@ gateway (REST)     $gateway_url           health $gateway_url/healthz
 indexer            $indexer_url/healthz   metrics $indexer_url/metrics   database $stack_db
 ingest             MQTT $mqtt_url (embedded broker)   health $ingest_url/healthz   metrics $ingest_url/metrics
   device keys      $LEDGER_RUN_DIR/ingest/device-keys.json; Fabric identity $LEDGER_RUN_DIR/users/enterprise/ingest-gw (device_gateway)
-  simulator        (cd ingest && npx tsx src/simulator.ts run --url $mqtt_url --keys $LEDGER_RUN_DIR/ingest/device-keys.json --scenario gas-leak)
+  simulator        (cd ingest && npx tsx tools/simulator.ts run --url $mqtt_url --keys $LEDGER_RUN_DIR/ingest/device-keys.json --scenario gas-leak)
 demo flow          $demo_result
 logs               $log_dir (one file per process: gateway.log, indexer.log, ingest.log, peer-*.log, …)
 pid files          $pid_dir

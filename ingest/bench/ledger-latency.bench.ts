@@ -22,11 +22,11 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
 import { loadConfig } from '../src/config.js';
-import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/device-keys.js';
+import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import { startIngest } from '../src/ingest-service.js';
-import type { StandardMessage } from '../src/message.js';
-import { connectPublisher } from '../src/simulator.js';
-import { topicFor } from '../src/topics.js';
+import type { StandardMessage } from '../src/pipeline/message.js';
+import { connectPublisher } from '../tools/simulator.js';
+import { topicFor } from '../src/mqtt/topics.js';
 import {
   activeHotWorkPermit,
   connectionProfilePath,

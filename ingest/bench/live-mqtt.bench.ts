@@ -23,12 +23,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
-import { generateKeyFile, writeKeyFile } from '../src/device-keys.js';
+import { generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import { startIngest } from '../src/ingest-service.js';
-import type { StandardMessage } from '../src/message.js';
-import { seededRandom } from '../src/scenarios.js';
-import { connectPublisher } from '../src/simulator.js';
-import { batchTopicFor, topicFor } from '../src/topics.js';
+import type { StandardMessage } from '../src/pipeline/message.js';
+import { seededRandom } from '../tools/scenarios.js';
+import { connectPublisher } from '../tools/simulator.js';
+import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z');
 const ROOT = 'bench';

@@ -14,8 +14,8 @@ import {
   parseEnvironment,
   type ConnectionProfile,
 } from '@compliance-ledger/schema';
-import type { FabricLedgerConfig } from './fabric-ledger.js';
-import type { GradingRules } from './grading.js';
+import type { FabricLedgerConfig } from './outbox/fabric-ledger.js';
+import type { GradingRules } from './pipeline/grading.js';
 
 /**
  * Every environment variable the service reads, parsed and checked once at start-up. Domain code

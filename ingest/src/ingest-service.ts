@@ -1,23 +1,23 @@
 import { mkdirSync } from 'node:fs';
-import type { AlarmLedger } from './alarm-ledger.js';
-import { AlarmDeduper } from './alarm-dedup.js';
-import { AreaStateStore } from './area-state.js';
+import type { AlarmLedger } from './outbox/alarm-ledger.js';
+import { AlarmDeduper } from './pipeline/alarm-dedup.js';
+import { AreaStateStore } from './pipeline/area-state.js';
 import type { IngestConfig } from './config.js';
-import { DeadLetterStore } from './dead-letter.js';
-import { DeviceKeyring } from './device-keys.js';
-import { startEmbeddedBroker } from './embedded-broker.js';
-import { FabricAlarmLedger } from './fabric-ledger.js';
+import { DeadLetterStore } from './outbox/dead-letter.js';
+import { DeviceKeyring } from './pipeline/device-keys.js';
+import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
+import { FabricAlarmLedger } from './outbox/fabric-ledger.js';
 import { startHttpServer } from './http-server.js';
-import { InferenceBatcher } from './inference-batcher.js';
-import { IngestPipeline, type PipelineDeps } from './ingest-pipeline.js';
+import { InferenceBatcher } from './model/inference-batcher.js';
+import { IngestPipeline, type PipelineDeps } from './pipeline/ingest-pipeline.js';
 import { createLogger, type Logger } from './logger.js';
 import { IngestMetrics } from './metrics.js';
-import { loadModelFile } from './model-manifest.js';
-import { MqttConsumer } from './mqtt-consumer.js';
-import { Outbox } from './outbox.js';
-import { OutboxDelivery } from './outbox-delivery.js';
-import { RiskModel } from './risk-model.js';
-import { subscriptionFilter } from './topics.js';
+import { loadModelFile } from './model/model-manifest.js';
+import { MqttConsumer } from './mqtt/mqtt-consumer.js';
+import { Outbox } from './outbox/outbox.js';
+import { OutboxDelivery } from './outbox/outbox-delivery.js';
+import { RiskModel } from './model/risk-model.js';
+import { subscriptionFilter } from './mqtt/topics.js';
 
 export interface IngestOverrides {
   /** Replaces the ledger built from configuration (none when Fabric is not configured). */

@@ -22,8 +22,8 @@ import {
   type ConnectionProfile,
   type PermitRecord,
 } from '@compliance-ledger/schema';
-import type { FabricLedgerConfig } from '../../src/fabric-ledger.js';
-import { INGEST_DIR } from '../helpers/paths.js';
+import type { FabricLedgerConfig } from '../../src/outbox/fabric-ledger.js';
+import { INGEST_DIR } from './paths.js';
 
 const run = promisify(execFile);
 const decoder = new TextDecoder();

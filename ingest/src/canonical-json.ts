@@ -1,9 +1,0 @@
-import { createHash } from 'node:crypto';
-
-// One canonical JSON for the chaincode, the services and the verifier: see schema/src/canonical-json.ts.
-export { canonicalJson } from '@compliance-ledger/schema';
-
-/** sha256 as 0x-prefixed hex, the form EIP-712 `bytes32` fields take. */
-export function sha256Hex32(data: string | Uint8Array): string {
-  return `0x${createHash('sha256').update(data).digest('hex')}`;
-}

@@ -1,0 +1,85 @@
+import { pino } from 'pino';
+import { AlarmDeduper } from '../../src/pipeline/alarm-dedup.js';
+import { AreaStateStore } from '../../src/pipeline/area-state.js';
+import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
+import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
+import { InferenceBatcher } from '../../src/model/inference-batcher.js';
+import { IngestPipeline, type PipelineDeps } from '../../src/pipeline/ingest-pipeline.js';
+import { IngestMetrics } from '../../src/metrics.js';
+import { loadModelFile, type ModelManifest } from '../../src/model/model-manifest.js';
+import { Outbox } from '../../src/outbox/outbox.js';
+import { RiskModel } from '../../src/model/risk-model.js';
+import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
+import { MANIFEST_PATH } from './paths.js';
+
+export interface PipelineFixture {
+  pipeline: IngestPipeline;
+  batcher: InferenceBatcher;
+  outbox: Outbox;
+  deadLetters: DeadLetterStore;
+  keyring: DeviceKeyring;
+  metrics: IngestMetrics;
+  manifest: ModelManifest;
+  close(): Promise<void>;
+}
+
+let shared: Promise<{ model: RiskModel; manifest: ModelManifest }> | undefined;
+export function sharedModel(): Promise<{ model: RiskModel; manifest: ModelManifest }> {
+  shared ??= (async () => {
+    const file = loadModelFile(MANIFEST_PATH);
+    return { model: await RiskModel.load(file), manifest: file.manifest };
+  })();
+  return shared;
+}
+
+/** The real pipeline on a temporary data folder, without MQTT. */
+export async function pipelineFixture(
+  dataDir: string,
+  options: { requireSignature?: boolean; keyring?: DeviceKeyring; onAccepted?: PipelineDeps['onAccepted'] } = {},
+): Promise<PipelineFixture> {
+  const { model, manifest } = await sharedModel();
+  const keyring = options.keyring ?? new DeviceKeyring(generateKeyFile(layoutDeviceIds(defaultLayout())));
+  const outbox = await Outbox.open(dataDir);
+  const deadLetters = await DeadLetterStore.open(dataDir);
+  const metrics = new IngestMetrics();
+  const batcher = new InferenceBatcher(model, 256, 0);
+  const pipeline = new IngestPipeline({
+    decode: { topicRoot: 'ledger', deviceAddresses: keyring.addresses(), requireSignature: options.requireSignature ?? false },
+    deadLetters,
+    areas: new AreaStateStore({ readingTtlMs: 120_000, detectionTtlMs: 60_000, defaultGasLelVolPct: 5 }),
+    batcher,
+    manifest,
+    rules: { gradeThresholds: manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, h2sLimitPpm: 7, coLimitPpm: 26 },
+    deduper: new AlarmDeduper(60_000),
+    keyring,
+    gatewayDeviceId: 'gw-site-1',
+    outbox,
+    siteUtcOffsetMinutes: 480,
+    metrics,
+    log: pino({ level: 'silent' }),
+    ...(options.onAccepted ? { onAccepted: options.onAccepted } : {}),
+  });
+  return {
+    pipeline,
+    batcher,
+    outbox,
+    deadLetters,
+    keyring,
+    metrics,
+    manifest,
+    close: async () => {
+      await outbox.close();
+      await deadLetters.close();
+    },
+  };
+}
+
+/** The outbox's next `times` writes fail as a full disk would, before anything is written. */
+export function failOutboxWrites(outbox: Outbox, times: number): void {
+  const enqueueAll = outbox.enqueueAll.bind(outbox);
+  let failures = times;
+  outbox.enqueueAll = async (alarms) => {
+    if (failures-- > 0) throw new Error('ENOSPC: no space left on device');
+    return enqueueAll(alarms);
+  };
+}
