@@ -6,90 +6,79 @@
  */
 import * as path from 'node:path';
 import { z } from 'zod';
-import { connectionProfilePath, defaultLedgerRunDir } from '@compliance-ledger/schema';
+import { ConfigError, connectionProfilePath, defaultLedgerRunDir, env, environmentHelp, parseEnvironment } from '@compliance-ledger/schema';
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const bool = (fallback: boolean) =>
-  z
-    .enum(['0', '1', 'true', 'false'])
-    .default(fallback ? '1' : '0')
-    .transform((v) => v === '1' || v === 'true');
 const csv = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
 
 const schema = z.object({
-  /** Address and port of the HTTP API (0 picks a free port). */
-  GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
-  GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  /** Public base URL written into the OpenAPI document's `servers` (default: relative). */
-  GATEWAY_PUBLIC_URL: z.string().url().optional(),
-  /** Connection profile written by scripts/network.sh; default $LEDGER_RUN_DIR/connection-profile.json. */
-  LEDGER_CONNECTION_PROFILE: z.string().min(1).optional(),
-  /** Directory of the users' Fabric identities (created 0700; each user's key file 0600). */
-  GATEWAY_WALLET_DIR: z.string().min(1).optional(),
-  /** fabric-ca-client binary used to register and enrol users (default: on PATH, else $FABRIC_HOME/bin). */
-  FABRIC_CA_CLIENT: z.string().min(1).optional(),
-  /** Registrar of each org's Fabric CA: enrollment id and a file holding its secret (default: the CA's bootstrap admin). */
-  GATEWAY_CA_REGISTRAR_ID: z.string().min(1).default('admin'),
-  GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: z.string().min(1).optional(),
-  GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: z.string().min(1).optional(),
-  /** Deadlines of ledger calls, ms. */
-  GATEWAY_EVALUATE_TIMEOUT_MS: positiveInt(15_000),
-  GATEWAY_ENDORSE_TIMEOUT_MS: positiveInt(30_000),
-  GATEWAY_COMMIT_TIMEOUT_MS: positiveInt(60_000),
-  /** Deadline of handing an endorsed transaction to the ordering service, ms (default: GATEWAY_ENDORSE_TIMEOUT_MS). */
-  GATEWAY_SUBMIT_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
-  /** Retry-After (seconds) sent with 503 when the ledger or a store is unreachable. */
-  GATEWAY_RETRY_AFTER_SECONDS: positiveInt(5),
-  /** PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records. */
-  DATABASE_URL: z.string().url().optional(),
-  /** Separate PostgreSQL for idempotency records (default: DATABASE_URL). */
-  GATEWAY_STATE_DATABASE_URL: z.string().url().optional(),
-  DATABASE_POOL_MAX: positiveInt(10),
-  /** How long an idempotency record is kept, hours. */
-  GATEWAY_IDEMPOTENCY_TTL_HOURS: positiveInt(24 * 7),
-  /**
-   * A key whose transaction was ordered but whose commit status was lost stays `unknown` while the
-   * ledger does not have the transaction; this long after its first request ended it is released
-   * (nothing was written). Default: twice GATEWAY_COMMIT_TIMEOUT_MS, time for an ordered
-   * transaction to have been committed.
-   */
-  GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: z.coerce.number().int().positive().optional(),
-  /** JWT verification: an HS256 shared secret, and/or a PEM public key file (RS256/ES256). At least one, or API keys. */
-  GATEWAY_JWT_HS256_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
-  GATEWAY_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
-  /** Expected `iss` and `aud` of JWTs (checked when set). */
-  GATEWAY_JWT_ISSUER: z.string().min(1).optional(),
-  GATEWAY_JWT_AUDIENCE: z.string().min(1).optional(),
-  /** JSON file of machine API keys: [{ "sha256": hex of the key, "sub", "org", "role", "department"?, "workerId"? }]. */
-  GATEWAY_API_KEYS_FILE: z.string().min(1).optional(),
-  /** IPFS: kubo RPC API URL (e.g. http://127.0.0.1:5001). Unset: the embedded blockstore in GATEWAY_BLOCKSTORE_DIR. */
-  IPFS_API_URL: z.string().url().optional(),
-  GATEWAY_BLOCKSTORE_DIR: z.string().min(1).optional(),
-  /** Evidence upload: largest file, bytes, and the allowed media types (comma-separated). */
-  GATEWAY_EVIDENCE_MAX_BYTES: positiveInt(200 * 1024 * 1024),
-  GATEWAY_EVIDENCE_MEDIA_TYPES: csv('image/jpeg,image/png,video/mp4,application/pdf,text/plain'),
-  /** Certificate OCR: largest image, bytes; language data directory (default: the @tesseract.js-data packages). */
-  GATEWAY_OCR_MAX_BYTES: positiveInt(10 * 1024 * 1024),
-  GATEWAY_OCR_ENABLED: bool(true),
-  GATEWAY_OCR_LANG_DIR: z.string().min(1).optional(),
-  /** Per-user rate limit: requests per window (token bucket refilled over the window). */
-  GATEWAY_RATE_LIMIT_PER_WINDOW: positiveInt(600),
-  GATEWAY_RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
-  /**
-   * Failed authentications per client address and window: past it, that address gets 429 before
-   * its credentials are even checked, so API keys and tokens cannot be guessed at speed.
-   */
-  GATEWAY_AUTH_FAILURES_PER_WINDOW: positiveInt(30),
-  /** Largest JSON body, bytes. */
-  GATEWAY_JSON_LIMIT_BYTES: positiveInt(256 * 1024),
-  /** Bearer token a Prometheus scraper may use for /metrics (else /metrics needs a user: enterprise admin, regulator or auditor). */
-  GATEWAY_METRICS_TOKEN: z.string().min(24, 'use at least 24 characters').optional(),
-  /** pino level: fatal, error, warn, info, debug, trace, silent. */
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API binds to.'),
+  GATEWAY_PORT: env.port(8080).describe('Port of the HTTP API (0 picks a free port).'),
+  GATEWAY_PUBLIC_URL: env.url().optional().describe("Public base URL written into the OpenAPI document's `servers` (default: relative)."),
+  LEDGER_CONNECTION_PROFILE: z.string().min(1).optional().describe('Connection profile written by scripts/network.sh. Default $LEDGER_RUN_DIR/connection-profile.json.'),
+  GATEWAY_WALLET_DIR: z.string().min(1).optional().describe("Directory of the users' Fabric identities (created 0700; each key file 0600). Default $LEDGER_RUN_DIR/gateway/wallet."),
+  FABRIC_CA_CLIENT: z.string().min(1).optional().describe('fabric-ca-client binary used to register and enrol users (default: on PATH, else $FABRIC_HOME/bin).'),
+  GATEWAY_CA_REGISTRAR_ID: z.string().min(1).default('admin').describe("Enrollment id of the registrar of each org's Fabric CA."),
+  GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("File holding the enterprise CA registrar's secret. Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/enterprise."),
+  GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("File holding the regulator CA registrar's secret. Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/regulator."),
+  GATEWAY_EVALUATE_TIMEOUT_MS: env.durationMs(15_000).describe('Deadline of a ledger query (evaluate).'),
+  GATEWAY_ENDORSE_TIMEOUT_MS: env.durationMs(30_000).describe('Deadline of collecting endorsements.'),
+  GATEWAY_COMMIT_TIMEOUT_MS: env.durationMs(60_000).describe('Deadline of waiting for the commit status.'),
+  GATEWAY_SUBMIT_TIMEOUT_MS: env.optionalDurationMs().describe('Deadline of handing an endorsed transaction to the ordering service (default: GATEWAY_ENDORSE_TIMEOUT_MS).'),
+  GATEWAY_RETRY_AFTER_SECONDS: env.positiveInt(5).describe('Retry-After (seconds) sent with 503 when the ledger or a store is unreachable.'),
+  DATABASE_URL: env.url().optional().describe("PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records."),
+  GATEWAY_STATE_DATABASE_URL: env.url().optional().describe('Separate PostgreSQL for idempotency records (default: DATABASE_URL).'),
+  DATABASE_POOL_MAX: env.positiveInt(10).describe('Maximum PostgreSQL connections per pool.'),
+  GATEWAY_IDEMPOTENCY_TTL_HOURS: env.positiveInt(24 * 7).describe('How long an idempotency record is kept, hours.'),
+  GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: env
+    .optionalDurationMs()
+    .describe(
+      'A key whose transaction was ordered but whose commit status was lost stays `unknown` while the ledger does not have the transaction; this long after its first request ended it is released (nothing was written). Default: twice GATEWAY_COMMIT_TIMEOUT_MS, time for an ordered transaction to have been committed.',
+    ),
+  GATEWAY_JWT_HS256_SECRET: z.string().min(32, 'use at least 32 characters').optional().describe('HS256 shared secret that verifies JWTs. At least one way to authenticate is needed.'),
+  GATEWAY_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional().describe('PEM public key file (RS256/ES256) that verifies JWTs.'),
+  GATEWAY_JWT_ISSUER: z.string().min(1).optional().describe('Expected `iss` of JWTs (checked when set).'),
+  GATEWAY_JWT_AUDIENCE: z.string().min(1).optional().describe('Expected `aud` of JWTs (checked when set).'),
+  GATEWAY_API_KEYS_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('JSON file of machine API keys: [{ "sha256": hex of the key, "sub", "org", "role", "department"?, "workerId"? }].'),
+  IPFS_API_URL: env.url().optional().describe('kubo RPC API URL (e.g. http://127.0.0.1:5001). Unset: the embedded blockstore in GATEWAY_BLOCKSTORE_DIR.'),
+  GATEWAY_BLOCKSTORE_DIR: z.string().min(1).optional().describe('Directory of the embedded IPFS blockstore. Default $LEDGER_RUN_DIR/gateway/blockstore.'),
+  GATEWAY_EVIDENCE_MAX_BYTES: env.positiveInt(200 * 1024 * 1024).describe('Largest evidence file, bytes.'),
+  GATEWAY_EVIDENCE_MEDIA_TYPES: csv('image/jpeg,image/png,video/mp4,application/pdf,text/plain').describe('Media types accepted as evidence (comma-separated).'),
+  GATEWAY_OCR_MAX_BYTES: env.positiveInt(10 * 1024 * 1024).describe('Largest certificate image for OCR, bytes.'),
+  GATEWAY_OCR_ENABLED: env.bool(true).describe('Serve certificate OCR.'),
+  GATEWAY_OCR_LANG_DIR: z.string().min(1).optional().describe('OCR language data directory (default: the @tesseract.js-data packages).'),
+  GATEWAY_RATE_LIMIT_PER_WINDOW: env.positiveInt(600).describe('Per-user rate limit: requests per window (token bucket refilled over the window).'),
+  GATEWAY_RATE_LIMIT_WINDOW_MS: env.durationMs(60_000).describe('The rate limit window.'),
+  GATEWAY_AUTH_FAILURES_PER_WINDOW: env
+    .positiveInt(30)
+    .describe('Failed authentications per client address and window: past it, that address gets 429 before its credentials are even checked, so API keys and tokens cannot be guessed at speed.'),
+  GATEWAY_JSON_LIMIT_BYTES: env.positiveInt(256 * 1024).describe('Largest JSON body, bytes.'),
+  GATEWAY_METRICS_TOKEN: z
+    .string()
+    .min(24, 'use at least 24 characters')
+    .optional()
+    .describe('Bearer token a Prometheus scraper may use for /metrics (else /metrics needs a user: enterprise admin, regulator or auditor).'),
+  LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 });
 
 /** Every variable the gateway reads (the README documents each; a test checks it). */
@@ -109,24 +98,24 @@ export type GatewayConfig = Readonly<
   }
 >;
 
-/** Parses a given environment (tests pass their own); throws one error naming every bad variable. */
-export function parseConfig(env: NodeJS.ProcessEnv): GatewayConfig {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid gateway configuration: ${problems}`);
-  }
-  const c = result.data;
+/** What `gateway --help` prints. */
+export function configHelp(): string {
+  return environmentHelp('gateway', schema, 'With a JWT secret set it serves the local network on 127.0.0.1:8080.');
+}
+
+/** Parses a given environment (tests pass their own); throws one ConfigError naming every bad variable. */
+export function parseConfig(environment: NodeJS.ProcessEnv): GatewayConfig {
+  const c = parseEnvironment('gateway', schema, environment);
   if (!c.GATEWAY_JWT_HS256_SECRET && !c.GATEWAY_JWT_PUBLIC_KEY_FILE && !c.GATEWAY_API_KEYS_FILE) {
-    throw new Error(
+    throw new ConfigError(
       'invalid gateway configuration: no way to authenticate: set GATEWAY_JWT_HS256_SECRET, GATEWAY_JWT_PUBLIC_KEY_FILE or GATEWAY_API_KEYS_FILE',
     );
   }
-  const runDir = defaultLedgerRunDir(env);
+  const runDir = defaultLedgerRunDir(environment);
   return Object.freeze({
     ...c,
     GATEWAY_EVIDENCE_MEDIA_TYPES: Object.freeze([...c.GATEWAY_EVIDENCE_MEDIA_TYPES]),
-    LEDGER_CONNECTION_PROFILE: connectionProfilePath(env),
+    LEDGER_CONNECTION_PROFILE: connectionProfilePath(environment),
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: c.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS ?? 2 * c.GATEWAY_COMMIT_TIMEOUT_MS,
     GATEWAY_SUBMIT_TIMEOUT_MS: c.GATEWAY_SUBMIT_TIMEOUT_MS ?? c.GATEWAY_ENDORSE_TIMEOUT_MS,
     GATEWAY_WALLET_DIR: c.GATEWAY_WALLET_DIR ?? path.join(runDir, 'gateway', 'wallet'),

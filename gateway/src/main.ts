@@ -1,8 +1,12 @@
 /** Entry point: validate the configuration once, start the gateway, stop cleanly on SIGINT/SIGTERM. */
-import { config } from './config.js';
+import { config, configHelp } from './config.js';
 import { createLogger } from './logger.js';
 import { startGateway } from './server.js';
 
+if (process.argv.includes('--help')) {
+  process.stdout.write(`${configHelp()}\n`);
+  process.exit(0);
+}
 let cfg;
 try {
   cfg = config();

@@ -18,6 +18,17 @@ export function parseDurationMs(text: string): number | undefined {
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
+function toDurationMs(min: number) {
+  return (v: string, ctx: z.RefinementCtx): number => {
+    const ms = parseDurationMs(v);
+    if (ms === undefined || ms < min) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${min} ms, such as 250, 250ms, 10s, 5m or 2h; got "${v}"` });
+      return z.NEVER;
+    }
+    return ms;
+  };
+}
+
 /** Declarations of environment variables; every one coerces the string the environment holds. */
 export const env = {
   /** A whole number in [min, max]. */
@@ -40,20 +51,10 @@ export const env = {
       .enum(['true', 'false', '1', '0'])
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
-  /** A duration in milliseconds: a number of ms, or with a unit (`250ms`, `10s`, `5m`, `2h`); at least `min` ms. */
-  durationMs: (fallback: number, o: { min?: number } = {}) =>
-    z
-      .string()
-      .default(String(fallback))
-      .transform((v, ctx) => {
-        const ms = parseDurationMs(v);
-        const min = o.min ?? 1;
-        if (ms === undefined || ms < min) {
-          ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${min} ms, such as 250, 250ms, 10s, 5m or 2h; got "${v}"` });
-          return z.NEVER;
-        }
-        return ms;
-      }),
+  /** A duration in milliseconds: a number of ms, or with a unit (`250ms`, `10s`, `5m`, `2h`); at least `min` ms (default 1). */
+  durationMs: (fallback: number, o: { min?: number } = {}) => z.string().default(String(fallback)).transform(toDurationMs(o.min ?? 1)),
+  /** A duration that may stay unset (the service derives it from others). */
+  optionalDurationMs: (o: { min?: number } = {}) => z.string().optional().transform((v, ctx) => (v === undefined ? undefined : toDurationMs(o.min ?? 1)(v, ctx))),
   /** An absolute URL. */
   url: () => z.string().url(),
   /** The pino log level. */

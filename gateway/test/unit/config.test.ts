@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseConfig } from '../../src/config.js';
+import { ConfigError } from '@compliance-ledger/schema';
+import { configHelp, parseConfig } from '../../src/config.js';
 
 describe('gateway: configuration', () => {
   const base = { GATEWAY_JWT_HS256_SECRET: 's'.repeat(40), LEDGER_RUN_DIR: '/run/x' };
@@ -34,6 +35,16 @@ describe('gateway: configuration', () => {
   it('gives the hand-over to the orderer the endorsement deadline unless told otherwise', () => {
     expect(parseConfig({ ...base, GATEWAY_ENDORSE_TIMEOUT_MS: '7000' }).GATEWAY_SUBMIT_TIMEOUT_MS).to.equal(7000);
     expect(parseConfig({ ...base, GATEWAY_SUBMIT_TIMEOUT_MS: '2500' }).GATEWAY_SUBMIT_TIMEOUT_MS).to.equal(2500);
+  });
+
+  it('takes durations with units, and --help lists every variable with its default and description', () => {
+    expect(parseConfig({ ...base, GATEWAY_COMMIT_TIMEOUT_MS: '90s', GATEWAY_RATE_LIMIT_WINDOW_MS: '1m' })).to.include({ GATEWAY_COMMIT_TIMEOUT_MS: 90_000, GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000 });
+    expect(() => parseConfig({ ...base, GATEWAY_COMMIT_TIMEOUT_MS: 'a while' })).to.throw(ConfigError, /GATEWAY_COMMIT_TIMEOUT_MS: expected a duration/);
+    const help = configHelp();
+    expect(help).to.match(/GATEWAY_PORT \(default 8080\)\n\s+Port of the HTTP API/);
+    expect(help).to.match(/GATEWAY_SUBMIT_TIMEOUT_MS \(unset\)/);
+    expect(help).to.match(/LOG_LEVEL \(default info\)/);
+    expect(help).to.not.contain('no description');
   });
 
   it('parses lists and booleans', () => {
