@@ -5,7 +5,7 @@
  * pass through unchanged, with the chaincode's reason as the message.
  */
 import type { ZodError } from 'zod';
-import { ERROR_HTTP_STATUS, parseErrorCode, type ErrorCode as ChaincodeErrorCode } from '@compliance-ledger/schema';
+import { ERROR_HTTP_STATUS, parseChaincodeError, type ErrorCode as ChaincodeErrorCode } from '@compliance-ledger/schema';
 
 export const GATEWAY_ERROR_CODES = [
   'VALIDATION_FAILED',
@@ -130,14 +130,11 @@ export class ChaincodeError extends ApiError {
   }
 }
 
-/** Finds the chaincode's `CODE: reason` inside Fabric's wrapping text; undefined when there is none. */
+/** Finds the chaincode's `CODE: reason` inside Fabric's wrapping text (the message is the reason alone, without the code); undefined when there is none. */
 export function chaincodeErrorFrom(messages: string[], transactionId?: string): ChaincodeError | undefined {
   for (const m of messages) {
-    const code = parseErrorCode(m);
-    if (code) {
-      const reason = m.slice(m.indexOf(`${code}: `));
-      return new ChaincodeError(code, reason, transactionId);
-    }
+    const parsed = parseChaincodeError(m);
+    if (parsed) return new ChaincodeError(parsed.code, parsed.reason, transactionId);
   }
   return undefined;
 }
