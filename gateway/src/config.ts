@@ -4,6 +4,7 @@
  * documented where it is declared. With nothing set, the gateway serves the local network
  * (`$LEDGER_RUN_DIR/connection-profile.json`) on 127.0.0.1:8080 with the embedded IPFS blockstore.
  */
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { connectionProfilePath, defaultLedgerRunDir } from '@compliance-ledger/schema';
@@ -19,6 +20,14 @@ const csv = (fallback: string) =>
     .string()
     .default(fallback)
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+function isAddressOrBlock(v: string): boolean {
+  const [address, prefix, ...rest] = v.split('/');
+  const family = net.isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const schema = z.object({
   /** Address and port of the HTTP API (0 picks a free port). */
@@ -80,10 +89,21 @@ const schema = z.object({
   GATEWAY_RATE_LIMIT_PER_WINDOW: positiveInt(600),
   GATEWAY_RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   /**
-   * Failed authentications per client address and window: past it, that address gets 429 before
-   * its credentials are even checked, so API keys and tokens cannot be guessed at speed.
+   * Failed authentications per client address, and per claimed subject, and window: past it, only
+   * credentials that cannot be guessed get through (see signIn in http.ts), so API keys and tokens
+   * cannot be guessed at speed while the signed-in users behind the same address keep working.
    */
   GATEWAY_AUTH_FAILURES_PER_WINDOW: positiveInt(30),
+  /**
+   * Reverse proxies in front of the gateway (comma-separated IP addresses or CIDR blocks). Only a
+   * request arriving from one of them has its client address taken from X-Forwarded-For; by default
+   * none is trusted, so a client cannot pick the address its failed sign-ins are counted against.
+   */
+  GATEWAY_TRUSTED_PROXIES: csv('').pipe(
+    z.array(
+      z.string().refine(isAddressOrBlock, { error: (iss) => `${String(iss.input)} is not an IP address or CIDR block (e.g. 10.0.0.5, 10.0.0.0/24, ::1)` }),
+    ),
+  ),
   /** Largest JSON body, bytes. */
   GATEWAY_JSON_LIMIT_BYTES: positiveInt(256 * 1024),
   /** Bearer token a Prometheus scraper may use for /metrics (else /metrics needs a user: enterprise admin, regulator or auditor). */
@@ -97,7 +117,7 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 type Parsed = z.infer<typeof schema>;
 export type GatewayConfig = Readonly<
-  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'GATEWAY_SUBMIT_TIMEOUT_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
+  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_TRUSTED_PROXIES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'GATEWAY_SUBMIT_TIMEOUT_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
     LEDGER_CONNECTION_PROFILE: string;
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: number;
     GATEWAY_SUBMIT_TIMEOUT_MS: number;
@@ -106,6 +126,7 @@ export type GatewayConfig = Readonly<
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: string;
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: string;
     GATEWAY_EVIDENCE_MEDIA_TYPES: readonly string[];
+    GATEWAY_TRUSTED_PROXIES: readonly string[];
   }
 >;
 
@@ -126,6 +147,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   return Object.freeze({
     ...c,
     GATEWAY_EVIDENCE_MEDIA_TYPES: Object.freeze([...c.GATEWAY_EVIDENCE_MEDIA_TYPES]),
+    GATEWAY_TRUSTED_PROXIES: Object.freeze([...c.GATEWAY_TRUSTED_PROXIES]),
     LEDGER_CONNECTION_PROFILE: connectionProfilePath(env),
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: c.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS ?? 2 * c.GATEWAY_COMMIT_TIMEOUT_MS,
     GATEWAY_SUBMIT_TIMEOUT_MS: c.GATEWAY_SUBMIT_TIMEOUT_MS ?? c.GATEWAY_ENDORSE_TIMEOUT_MS,
