@@ -11,6 +11,7 @@ export const GATEWAY_ERROR_CODES = [
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'IDENTITY_MISMATCH',
   'NOT_FOUND',
   'ROUTE_NOT_FOUND',
   'ALREADY_EXISTS',
@@ -84,6 +85,29 @@ export class ForbiddenError extends ApiError {
     super('FORBIDDEN', 403, message);
   }
 }
+export interface IdentityDifference {
+  claim: 'role' | 'department' | 'workerId';
+  /** null: the token does not carry the claim / the certificate has no such attribute. */
+  token: string | null;
+  certificate: string | null;
+}
+/**
+ * The token's role, department or workerId differ from the attributes in the certificate the
+ * subject is enrolled with. The certificate decides: it is what the chaincode checks.
+ */
+export class IdentityMismatchError extends ApiError {
+  constructor(id: { sub: string; org: string }, differences: IdentityDifference[]) {
+    const show = (v: string | null) => (v === null ? 'none' : v);
+    const list = differences.map((d) => `${d.claim} (token: ${show(d.token)}, certificate: ${show(d.certificate)})`).join('; ');
+    super(
+      'IDENTITY_MISMATCH',
+      403,
+      `the token's claims differ from the certificate ${id.sub} is enrolled with at the ${id.org} CA: ${list}. ` +
+        "An identity's attributes come from its certificate: get a token whose claims match it, or have a CA admin change the registration and re-enrol the user (gateway README, Identity)",
+      { sub: id.sub, org: id.org, differences },
+    );
+  }
+}
 export class NotFoundError extends ApiError {
   constructor(message: string, code: GatewayErrorCode = 'NOT_FOUND') {
     super(code, 404, message);
@@ -144,6 +168,7 @@ export const ERROR_STATUS: Record<GatewayErrorCode, number> = {
   VALIDATION_FAILED: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  IDENTITY_MISMATCH: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   ALREADY_EXISTS: 409,

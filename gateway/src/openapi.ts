@@ -31,7 +31,7 @@ const RATE_LIMITED_DOC =
   '. The per-user request limit, or the sign-in limits: after GATEWAY_AUTH_FAILURES_PER_WINDOW failed sign-ins from the client address or for the claimed subject, only credentials that signed in before (and, from such an address, valid JWTs) are checked; others get 429 until Retry-After. ' +
   'The client address is the TCP peer, or X-Forwarded-For only from proxies in GATEWAY_TRUSTED_PROXIES (none by default).';
 
-const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', 'IDENTITY_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'INTERNAL'];
+const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'IDENTITY_MISMATCH', 'RATE_LIMITED', 'IDENTITY_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'INTERNAL'];
 
 export function buildOpenApi(routes: readonly RouteDef[], opts: { version: string; serverUrl?: string | undefined }): Json {
   const paths: Record<string, Record<string, Json>> = {};
