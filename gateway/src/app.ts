@@ -14,7 +14,7 @@ import { mountRoutes, sendError, toApiError, type RouteDef } from './http.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { Logger } from './logger.js';
 import { buildOpenApi } from './openapi.js';
-import { RateLimiter } from './rate-limit.js';
+import { KnownCredentials, RateLimiter } from './rate-limit.js';
 import { enterpriseRoutes } from './routes/enterprise.js';
 import { ocrRoutes } from './routes/ocr.js';
 import { regulatorRoutes } from './routes/regulator.js';
@@ -46,6 +46,8 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // req.ip, which the sign-in limits count by, reads X-Forwarded-For only from these proxies.
+  app.set('trust proxy', cfg.GATEWAY_TRUSTED_PROXIES.length > 0 ? [...cfg.GATEWAY_TRUSTED_PROXIES] : false);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
@@ -75,6 +77,8 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
     ledger: s.ledger,
     rateLimiter: new RateLimiter(cfg.GATEWAY_RATE_LIMIT_PER_WINDOW, cfg.GATEWAY_RATE_LIMIT_WINDOW_MS),
     authFailureLimiter: new RateLimiter(cfg.GATEWAY_AUTH_FAILURES_PER_WINDOW, cfg.GATEWAY_RATE_LIMIT_WINDOW_MS),
+    subjectFailureLimiter: new RateLimiter(cfg.GATEWAY_AUTH_FAILURES_PER_WINDOW, cfg.GATEWAY_RATE_LIMIT_WINDOW_MS),
+    knownCredentials: new KnownCredentials(),
     metrics: s.metrics,
     logger: d.logger,
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,

@@ -6,7 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { ROLES, workerIdSchema, type Role } from '@compliance-ledger/schema';
 import { ForbiddenError, UnauthenticatedError } from './errors.js';
@@ -27,6 +27,39 @@ export const principalSchema = z.object({
 export type PrincipalClaims = z.infer<typeof principalSchema>;
 export interface Principal extends PrincipalClaims {
   via: 'jwt' | 'api_key';
+  /** A JWT's `exp`, ms. */
+  expiresAtMs?: number;
+}
+
+/**
+ * What the sign-in limits count a presented credential by, before it is checked: its sha256
+ * (`fingerprint`), and the subject it claims (`subject`: a JWT's unverified `sub`; an API key is
+ * its own subject). Nothing here is trusted: it only names buckets.
+ */
+export interface PresentedCredential {
+  kind: 'jwt' | 'api_key';
+  fingerprint: string;
+  subject: string;
+}
+
+/** The credential a request presents, as authenticate() would pick it; undefined when it presents none. */
+export function presentedCredential(headers: { authorization?: string | undefined; 'x-api-key'?: string | string[] | undefined }): PresentedCredential | undefined {
+  const sha = (v: string) => crypto.createHash('sha256').update(v).digest('hex');
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.length > 0) {
+    const fingerprint = sha(`api_key\n${apiKey}`);
+    return { kind: 'api_key', fingerprint, subject: `api_key:${fingerprint}` };
+  }
+  const auth = headers.authorization;
+  if (!auth) return undefined;
+  const fingerprint = sha(`authorization\n${auth}`);
+  let sub: unknown;
+  try {
+    sub = decodeJwt(auth.replace(/^Bearer /, '')).sub;
+  } catch {
+    /* not a JWT: counted by its fingerprint alone */
+  }
+  return { kind: 'jwt', fingerprint, subject: typeof sub === 'string' && subjectSchema.safeParse(sub).success ? `sub:${sub}` : `jwt:${fingerprint}` };
 }
 
 const apiKeyFileSchema = z.array(principalSchema.extend({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
@@ -72,7 +105,7 @@ export class Authenticator {
     }
     const claims = principalSchema.safeParse({ sub: payload.sub, org: payload.org, role: payload.role, department: payload.department, workerId: payload.workerId });
     if (!claims.success) throw new UnauthenticatedError(`invalid token claims: ${claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    return { ...claims.data, via: 'jwt' };
+    return { ...claims.data, via: 'jwt', ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}) };
   }
 
   private keyResolver(): JWTVerifyGetKey {

@@ -4,6 +4,7 @@
  * documented where it is declared. With nothing set, the gateway serves the local network
  * (`$LEDGER_RUN_DIR/connection-profile.json`) on 127.0.0.1:8080 with the embedded IPFS blockstore.
  */
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, connectionProfilePath, defaultLedgerRunDir, env, environmentHelp, parseEnvironment } from '@compliance-ledger/schema';
@@ -18,6 +19,14 @@ const csv = (fallback: string) =>
         .map((s) => s.trim())
         .filter(Boolean),
     );
+
+function isAddressOrBlock(v: string): boolean {
+  const [address, prefix, ...rest] = v.split('/');
+  const family = net.isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const schema = z.object({
   GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API binds to.'),
@@ -71,7 +80,18 @@ const schema = z.object({
   GATEWAY_RATE_LIMIT_WINDOW_MS: env.durationMs(60_000).describe('The rate limit window.'),
   GATEWAY_AUTH_FAILURES_PER_WINDOW: env
     .positiveInt(30)
-    .describe('Failed authentications per client address and window: past it, that address gets 429 before its credentials are even checked, so API keys and tokens cannot be guessed at speed.'),
+    .describe(
+      'Failed authentications per client address, and per claimed subject, and window: past it, only credentials that cannot be guessed get through (see signIn in http.ts), so API keys and tokens cannot be guessed at speed while the signed-in users behind the same address keep working.',
+    ),
+  GATEWAY_TRUSTED_PROXIES: csv('')
+    .pipe(
+      z.array(
+        z.string().refine(isAddressOrBlock, { error: (iss) => `${String(iss.input)} is not an IP address or CIDR block (e.g. 10.0.0.5, 10.0.0.0/24, ::1)` }),
+      ),
+    )
+    .describe(
+      'Reverse proxies in front of the gateway (comma-separated IP addresses or CIDR blocks). Only a request arriving from one of them has its client address taken from X-Forwarded-For; by default none is trusted, so a client cannot pick the address its failed sign-ins are counted against.',
+    ),
   GATEWAY_JSON_LIMIT_BYTES: env.positiveInt(256 * 1024).describe('Largest JSON body, bytes.'),
   GATEWAY_METRICS_TOKEN: z
     .string()
@@ -86,7 +106,7 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 type Parsed = z.infer<typeof schema>;
 export type GatewayConfig = Readonly<
-  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'GATEWAY_SUBMIT_TIMEOUT_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
+  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_TRUSTED_PROXIES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'GATEWAY_SUBMIT_TIMEOUT_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
     LEDGER_CONNECTION_PROFILE: string;
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: number;
     GATEWAY_SUBMIT_TIMEOUT_MS: number;
@@ -95,6 +115,7 @@ export type GatewayConfig = Readonly<
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: string;
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: string;
     GATEWAY_EVIDENCE_MEDIA_TYPES: readonly string[];
+    GATEWAY_TRUSTED_PROXIES: readonly string[];
   }
 >;
 
@@ -115,6 +136,7 @@ export function parseConfig(environment: NodeJS.ProcessEnv): GatewayConfig {
   return Object.freeze({
     ...c,
     GATEWAY_EVIDENCE_MEDIA_TYPES: Object.freeze([...c.GATEWAY_EVIDENCE_MEDIA_TYPES]),
+    GATEWAY_TRUSTED_PROXIES: Object.freeze([...c.GATEWAY_TRUSTED_PROXIES]),
     LEDGER_CONNECTION_PROFILE: connectionProfilePath(environment),
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: c.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS ?? 2 * c.GATEWAY_COMMIT_TIMEOUT_MS,
     GATEWAY_SUBMIT_TIMEOUT_MS: c.GATEWAY_SUBMIT_TIMEOUT_MS ?? c.GATEWAY_ENDORSE_TIMEOUT_MS,

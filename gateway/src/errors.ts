@@ -5,12 +5,13 @@
  * pass through unchanged, with the chaincode's reason as the message.
  */
 import type { ZodError } from 'zod';
-import { ERROR_HTTP_STATUS, parseErrorCode, type ErrorCode as ChaincodeErrorCode } from '@compliance-ledger/schema';
+import { ERROR_HTTP_STATUS, parseChaincodeError, type ErrorCode as ChaincodeErrorCode } from '@compliance-ledger/schema';
 
 export const GATEWAY_ERROR_CODES = [
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'IDENTITY_MISMATCH',
   'NOT_FOUND',
   'ROUTE_NOT_FOUND',
   'ALREADY_EXISTS',
@@ -84,6 +85,29 @@ export class ForbiddenError extends ApiError {
     super('FORBIDDEN', 403, message);
   }
 }
+export interface IdentityDifference {
+  claim: 'role' | 'department' | 'workerId';
+  /** null: the token does not carry the claim / the certificate has no such attribute. */
+  token: string | null;
+  certificate: string | null;
+}
+/**
+ * The token's role, department or workerId differ from the attributes in the certificate the
+ * subject is enrolled with. The certificate decides: it is what the chaincode checks.
+ */
+export class IdentityMismatchError extends ApiError {
+  constructor(id: { sub: string; org: string }, differences: IdentityDifference[]) {
+    const show = (v: string | null) => (v === null ? 'none' : v);
+    const list = differences.map((d) => `${d.claim} (token: ${show(d.token)}, certificate: ${show(d.certificate)})`).join('; ');
+    super(
+      'IDENTITY_MISMATCH',
+      403,
+      `the token's claims differ from the certificate ${id.sub} is enrolled with at the ${id.org} CA: ${list}. ` +
+        "An identity's attributes come from its certificate: get a token whose claims match it, or have a CA admin change the registration and re-enrol the user (gateway README, Identity)",
+      { sub: id.sub, org: id.org, differences },
+    );
+  }
+}
 export class NotFoundError extends ApiError {
   constructor(message: string, code: GatewayErrorCode = 'NOT_FOUND') {
     super(code, 404, message);
@@ -130,14 +154,11 @@ export class ChaincodeError extends ApiError {
   }
 }
 
-/** Finds the chaincode's `CODE: reason` inside Fabric's wrapping text; undefined when there is none. */
+/** Finds the chaincode's `CODE: reason` inside Fabric's wrapping text (the message is the reason alone, without the code); undefined when there is none. */
 export function chaincodeErrorFrom(messages: string[], transactionId?: string): ChaincodeError | undefined {
   for (const m of messages) {
-    const code = parseErrorCode(m);
-    if (code) {
-      const reason = m.slice(m.indexOf(`${code}: `));
-      return new ChaincodeError(code, reason, transactionId);
-    }
+    const parsed = parseChaincodeError(m);
+    if (parsed) return new ChaincodeError(parsed.code, parsed.reason, transactionId);
   }
   return undefined;
 }
@@ -147,6 +168,7 @@ export const ERROR_STATUS: Record<GatewayErrorCode, number> = {
   VALIDATION_FAILED: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  IDENTITY_MISMATCH: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   ALREADY_EXISTS: 409,

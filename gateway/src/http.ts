@@ -10,13 +10,13 @@ import * as crypto from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { canonicalJson, type Role } from '@compliance-ledger/schema';
-import { requireRole, type Authenticator, type Org, type Principal } from './auth.js';
+import { presentedCredential, requireRole, type Authenticator, type Org, type Principal } from './auth.js';
 import { ApiError, ChaincodeError, ConflictError, RateLimitedError, UnauthenticatedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { LedgerClient } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { KnownCredentials, RateLimiter } from './rate-limit.js';
 import { txResultBody } from './routes/common.js';
 import type { Wallet, WalletIdentity } from './wallet.js';
 
@@ -84,6 +84,41 @@ export interface RouteDef {
   handler(ctx: RouteContext<any, any, any>): Promise<RouteResult>;
 }
 
+/**
+ * Authenticates under the sign-in limits. Failed credentials are counted per client address
+ * (`req.ip`: the socket's peer, or X-Forwarded-For only from GATEWAY_TRUSTED_PROXIES) and per
+ * subject they claim. Past either limit:
+ * - a credential that authenticated before (KnownCredentials) passes, checked as always;
+ * - an API key (the credential one can guess by trial) from a blocked address, and any credential
+ *   for a blocked subject, gets 429 without being checked, so trying gives away nothing;
+ * - a JWT from a blocked address is checked, since its signature cannot be guessed online (the
+ *   HS256 secret has at least 32 characters; RS256/ES256 need the private key): a valid one passes,
+ *   a failing one gets 429 instead of 401.
+ * Requests without credentials are not guesses and are neither counted nor blocked.
+ */
+async function signIn(p: Pipeline, req: Request): Promise<Principal> {
+  const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  const presented = presentedCredential(req.headers as never);
+  const known = presented !== undefined && p.knownCredentials.has(presented.fingerprint);
+  const addressWait = p.authFailureLimiter.retryAfterSeconds(address);
+  const subjectWait = presented ? p.subjectFailureLimiter.retryAfterSeconds(presented.subject) : undefined;
+  if (presented && !known) {
+    if (subjectWait !== undefined) throw new RateLimitedError(subjectWait);
+    if (addressWait !== undefined && presented.kind === 'api_key') throw new RateLimitedError(addressWait);
+  }
+  try {
+    const principal = await p.auth.authenticate(req.headers as never);
+    if (presented) p.knownCredentials.remember(presented.fingerprint, principal.expiresAtMs);
+    return principal;
+  } catch (e) {
+    if (!(e instanceof UnauthenticatedError && e.credentialsPresented) || !presented) throw e;
+    p.authFailureLimiter.charge(address);
+    p.subjectFailureLimiter.charge(presented.subject);
+    if (addressWait !== undefined) throw new RateLimitedError(addressWait);
+    throw e;
+  }
+}
+
 export interface Pipeline {
   auth: Authenticator;
   wallet: Wallet;
@@ -93,6 +128,10 @@ export interface Pipeline {
   rateLimiter: RateLimiter;
   /** Failed authentications per client address. */
   authFailureLimiter: RateLimiter;
+  /** Failed authentications per claimed subject (a JWT's `sub`, an API key's fingerprint). */
+  subjectFailureLimiter: RateLimiter;
+  /** Credentials that authenticated successfully: they pass a blocked address or subject. */
+  knownCredentials: KnownCredentials;
   metrics: Metrics;
   logger: Logger;
   retryAfterSeconds: number;
@@ -230,15 +269,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
       try {
         let principal: Principal | undefined;
         if (def.auth && !(def.tokenAuth?.(req) ?? false)) {
-          const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-          p.authFailureLimiter.check(address);
-          try {
-            principal = await p.auth.authenticate(req.headers as never);
-          } catch (e) {
-            // Only presented credentials that fail are guesses; a request without any is not.
-            if (e instanceof UnauthenticatedError && e.credentialsPresented) p.authFailureLimiter.charge(address);
-            throw e;
-          }
+          principal = await signIn(p, req);
           res.locals.principal = `${principal.org}/${principal.sub}`;
           p.rateLimiter.take(`${principal.org}/${principal.sub}`);
           if (def.access) requireRole(principal, def.access);

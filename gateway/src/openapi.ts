@@ -27,7 +27,11 @@ const LOST_COMMIT_STATUS_DOC =
   'Retry with the same Idempotency-Key after Retry-After: the answer is the committed result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer does not have it. ' +
   'If it never reaches the ledger, the key is released after GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS and that retry is processed as a new request.';
 
-const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED', 'IDENTITY_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'INTERNAL'];
+const RATE_LIMITED_DOC =
+  '. The per-user request limit, or the sign-in limits: after GATEWAY_AUTH_FAILURES_PER_WINDOW failed sign-ins from the client address or for the claimed subject, only credentials that signed in before (and, from such an address, valid JWTs) are checked; others get 429 until Retry-After. ' +
+  'The client address is the TCP peer, or X-Forwarded-For only from proxies in GATEWAY_TRUSTED_PROXIES (none by default).';
+
+const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'IDENTITY_MISMATCH', 'RATE_LIMITED', 'IDENTITY_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'INTERNAL'];
 
 export function buildOpenApi(routes: readonly RouteDef[], opts: { version: string; serverUrl?: string | undefined }): Json {
   const paths: Record<string, Record<string, Json>> = {};
@@ -95,7 +99,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     for (const c of codes) byStatus.set(ERROR_STATUS[c], [...(byStatus.get(ERROR_STATUS[c]) ?? []), c]);
     for (const [status, cs] of [...byStatus].sort((a, b) => a[0] - b[0])) {
       responses[String(status)] = {
-        description: `error: ${cs.join(', ')}${status === 503 && idempotent ? LOST_COMMIT_STATUS_DOC : ''}`,
+        description: `error: ${cs.join(', ')}${status === 503 && idempotent ? LOST_COMMIT_STATUS_DOC : ''}${status === 429 ? RATE_LIMITED_DOC : ''}`,
         ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds to wait' } } } : {}),
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' }, 'x-error-codes': cs } },
       };

@@ -21,6 +21,16 @@ export class RateLimiter {
   check(key: string): void {
     this.available(key);
   }
+  /** Seconds until the key has a token again, or undefined when it has one now (nothing taken). */
+  retryAfterSeconds(key: string): number | undefined {
+    try {
+      this.available(key);
+      return undefined;
+    } catch (e) {
+      if (e instanceof RateLimitedError) return e.retryAfterSeconds;
+      throw e;
+    }
+  }
   private available(key: string): { tokens: number; at: number } {
     const b = this.refill(key);
     if (b.tokens < 1) throw new RateLimitedError(Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000)));
@@ -42,5 +52,26 @@ export class RateLimiter {
   }
   private sweep(t: number): void {
     for (const [k, b] of this.buckets) if (b.tokens + (t - b.at) * this.perMs >= this.capacity) this.buckets.delete(k);
+  }
+}
+
+/**
+ * Fingerprints (sha256) of credentials that authenticated successfully, each until its token
+ * expires (at most a day). A blocked address or subject refuses unchecked whatever is not in here,
+ * so that the plant's signed-in users behind one NAT keep working while guesses from the same
+ * address get 429; a guess can only pass by being a credential that already worked.
+ */
+export class KnownCredentials {
+  static readonly MAX_AGE_MS = 24 * 3_600_000;
+  private readonly until = new Map<string, number>();
+  constructor(private readonly now: () => number = Date.now) {}
+  remember(fingerprint: string, expiresAtMs?: number): void {
+    const t = this.now();
+    this.until.set(fingerprint, Math.min(expiresAtMs ?? Number.POSITIVE_INFINITY, t + KnownCredentials.MAX_AGE_MS));
+    if (this.until.size > 100_000) for (const [k, u] of this.until) if (u <= t) this.until.delete(k);
+  }
+  has(fingerprint: string): boolean {
+    const u = this.until.get(fingerprint);
+    return u !== undefined && u > this.now();
   }
 }

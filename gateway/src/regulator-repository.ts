@@ -203,8 +203,9 @@ export class RegulatorRepository {
 
   async monthlyReport(month: string): Promise<Record<string, unknown>> {
     const from = `${month}-01T00:00:00Z`;
-    const d = new Date(from);
-    const to = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)).toISOString();
+    // Written out, not toISOString(): after 9999-12 that gives "+010000-…", which PostgreSQL refuses.
+    const [y, m] = month.split('-').map(Number) as [number, number];
+    const to = m === 12 ? `${y + 1}-01-01T00:00:00Z` : `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}-01T00:00:00Z`;
     const [permits, gas, gates, alarms, evidence, flags, kpis] = await Promise.all([
       this.q(`SELECT operation_type, level, status, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [from, to]),
       this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, WORKER_ID_ATTRIBUTE, type ConnectionProfile } from '@compliance-ledger/schema';
 import type { Org, PrincipalClaims } from './auth.js';
-import { ApiError, ForbiddenError, UnavailableError } from './errors.js';
+import { ApiError, ForbiddenError, IdentityMismatchError, UnavailableError, type IdentityDifference } from './errors.js';
 import type { Logger } from './logger.js';
 
 const run = promisify(execFile);
@@ -58,10 +58,10 @@ export class Wallet {
   async identityFor(claims: PrincipalClaims): Promise<WalletIdentity> {
     const key = `${claims.org}/${claims.sub}`;
     const hit = this.cache.get(key);
-    if (hit) {
-      this.checkSame(hit, claims);
-      return hit;
-    }
+    if (hit && identityDifferences(hit, claims).length === 0) return hit;
+    // A mismatch is checked against the wallet entry as it is now: an admin may have re-enrolled
+    // the user with other attributes (README, Identity), which needs no restart.
+    if (hit) this.cache.delete(key);
     let p = this.pending.get(key);
     if (!p) {
       p = this.load(claims).finally(() => this.pending.delete(key));
@@ -72,12 +72,13 @@ export class Wallet {
     return id;
   }
 
+  /**
+   * The token's claims must be the certificate's attributes: the certificate is what the chaincode
+   * checks, so a token claiming something else would sign as someone it does not say.
+   */
   private checkSame(id: WalletIdentity, c: PrincipalClaims): void {
-    if (id.role !== c.role || id.department !== (c.department ?? null) || id.workerId !== (c.workerId ?? null)) {
-      throw new ForbiddenError(
-        `${c.sub} is enrolled at the ${c.org} CA as role ${id.role}${id.department ? `, department ${id.department}` : ''}; the token claims other attributes. A changed role needs a new enrollment id`,
-      );
-    }
+    const differences = identityDifferences(id, c);
+    if (differences.length > 0) throw new IdentityMismatchError(id, differences);
   }
 
   private userDir(org: Org, sub: string): string {
@@ -92,14 +93,17 @@ export class Wallet {
     const keystore = path.join(dir, 'msp', 'keystore');
     const keyFile = fs.readdirSync(keystore).find((f) => f.endsWith('_sk'));
     if (!keyFile) throw new ApiError('INTERNAL', 500, `wallet entry of ${c.sub} has no private key`);
+    const certificate = fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem'));
+    // The attributes are the certificate's, not the stored copy's: they are what the chaincode sees.
+    const attrs = certificateAttributes(certificate);
     const id: WalletIdentity = {
       org: c.org,
       mspId: this.o.profile.organizations[c.org].mspId,
       sub: meta.sub,
-      role: meta.role,
-      department: meta.department,
-      workerId: meta.workerId,
-      certificate: fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem')),
+      role: attrs[ROLE_ATTRIBUTE] ?? '',
+      department: attrs[DEPARTMENT_ATTRIBUTE] ?? null,
+      workerId: attrs[WORKER_ID_ATTRIBUTE] ?? null,
+      certificate,
       privateKey: crypto.createPrivateKey(fs.readFileSync(path.join(keystore, keyFile))),
     };
     this.cache.set(`${c.org}/${c.sub}`, id);
@@ -162,11 +166,12 @@ export class Wallet {
         );
       } catch (e) {
         if (!(e instanceof AlreadyRegistered)) throw e;
-        // Registered before, but not in this wallet (a lost or moved wallet): the gateway is the
-        // authority for its users, so it resets the secret and attributes and enrols again.
+        // Registered before, but not in this wallet (a lost or moved wallet, or registered by an
+        // admin): the registration's attributes stand; only the secret is reset so that this
+        // gateway can enrol, and a token claiming other attributes is then refused like any other.
         // (fabric-ca-client reads this secret from the command line only.)
-        await this.ca(['identity', 'modify', c.sub, ...common, '-H', registrar, '--secret', secret, '--attrs', attrs.join(',')], `re-registering ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(url) });
-        this.o.logger.warn({ sub: c.sub, org: c.org }, 'the user was registered at the CA outside this wallet; secret and attributes reset');
+        await this.ca(['identity', 'modify', c.sub, ...common, '-H', registrar, '--secret', secret], `resetting the secret of ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(url) });
+        this.o.logger.warn({ sub: c.sub, org: c.org }, 'the user was registered at the CA outside this wallet; secret reset, attributes kept');
       }
       fs.writeFileSync(secretFile, secret, { mode: 0o600 });
     }
@@ -175,9 +180,11 @@ export class Wallet {
     u.password = fs.readFileSync(secretFile, 'utf8').trim();
     await this.ca(['enroll', ...common, '-H', dir], `enrolling ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(u) });
     lockDown(dir);
-    const meta: StoredMeta = { sub: c.sub, role: c.role, department: c.department ?? null, workerId: c.workerId ?? null, enrolledAt: new Date().toISOString() };
+    const attrs = certificateAttributes(fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem')));
+    // A copy for people reading the wallet; load() reads the certificate.
+    const meta: StoredMeta = { sub: c.sub, role: attrs[ROLE_ATTRIBUTE] ?? '', department: attrs[DEPARTMENT_ATTRIBUTE] ?? null, workerId: attrs[WORKER_ID_ATTRIBUTE] ?? null, enrolledAt: new Date().toISOString() };
     fs.writeFileSync(path.join(dir, 'identity.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
-    this.o.logger.info({ sub: c.sub, org: c.org, role: c.role }, 'enrolled a user at the Fabric CA');
+    this.o.logger.info({ sub: c.sub, org: c.org, role: meta.role }, 'enrolled a user at the Fabric CA');
   }
 }
 
@@ -202,3 +209,38 @@ function origin(u: URL): string {
 }
 
 class AlreadyRegistered extends ForbiddenError {}
+
+/** The claims of a token that differ from the attributes in the identity's certificate. */
+export function identityDifferences(id: Pick<WalletIdentity, 'role' | 'department' | 'workerId'>, c: PrincipalClaims): IdentityDifference[] {
+  const out: IdentityDifference[] = [];
+  const compare = (claim: IdentityDifference['claim'], token: string | null, certificate: string | null) => {
+    if (token !== certificate) out.push({ claim, token, certificate });
+  };
+  compare('role', c.role, id.role);
+  compare('department', c.department ?? null, id.department);
+  compare('workerId', c.workerId ?? null, id.workerId);
+  return out;
+}
+
+// Fabric CA's attribute extension: OID 1.2.3.4.5.6.7.8.1, an OCTET STRING of {"attrs":{name:value}}.
+const ATTRIBUTES_OID = Buffer.from([0x06, 0x08, 0x2a, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x01]);
+
+/** The Fabric CA attributes (`ledger.role` …) of a PEM certificate; empty when it has none. */
+export function certificateAttributes(pem: Buffer | string): Record<string, string> {
+  const der = new crypto.X509Certificate(pem).raw;
+  const at = der.indexOf(ATTRIBUTES_OID);
+  if (at < 0) return {};
+  let i = at + ATTRIBUTES_OID.length;
+  if (der[i] === 0x01) i += 2 + der[i + 1]!; // the extension's optional `critical` BOOLEAN
+  if (der[i] !== 0x04) throw new ApiError('INTERNAL', 500, 'the certificate\'s attribute extension is not an OCTET STRING');
+  let len = der[i + 1]!;
+  i += 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let k = 0; k < n; k++) len = len * 256 + der[i + k]!;
+    i += n;
+  }
+  const parsed = JSON.parse(der.subarray(i, i + len).toString('utf8')) as { attrs?: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(parsed.attrs ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}

@@ -98,7 +98,7 @@ for (const concurrency of [1, 256, 100]) {
     areas: new AreaStateStore({ readingTtlMs: 120_000, detectionTtlMs: 60_000, defaultGasLelVolPct: 5 }),
     batcher: new InferenceBatcher(model, 256, 0),
     manifest: file.manifest,
-    rules: { gradeThresholds: file.manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, h2sLimitPpm: 7, coLimitPpm: 26 },
+    rules: { gradeThresholds: file.manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, o2ConfinedMaxVolPct: 21, h2sLimitPpm: 7, coLimitPpm: 26 },
     deduper: new AlarmDeduper(60_000),
     keyring: new DeviceKeyring(generateKeyFile(['gw'])),
     outbox,

@@ -49,7 +49,8 @@ export const environmentSchema = z
     INGEST_SITE_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480).describe('Site clock offset from UTC, for the time-of-day features (480: China).'),
     INGEST_DEFAULT_GAS_LEL_VOL_PCT: env.number(5).describe("LEL (% by volume) assumed when a reading does not name its gas (methane's)."),
     INGEST_O2_LOW_VOL_PCT: env.number(19.5).describe('Oxygen below this (% by volume) is a hard-rule alarm.'),
-    INGEST_O2_NEVER_ABOVE_VOL_PCT: env.number(23.5).describe('Oxygen above this (% by volume) is a hard-rule alarm.'),
+    INGEST_O2_NEVER_ABOVE_VOL_PCT: env.number(23.5).describe('Oxygen above this (% by volume) is a hard-rule alarm where no confined-space permit is live.'),
+    INGEST_O2_CONFINED_MAX_VOL_PCT: env.number(21).describe("Oxygen above this (% by volume) is a grade I alarm where a confined-space permit is live: the permit's gas-test maximum (built-in template 21 %)."),
     INGEST_H2S_LIMIT_PPM: env.number(7).describe('H2S limit in ppm (GBZ 2.1 MAC 10 mg/m3 converted; unverified, set per site).'),
     INGEST_CO_LIMIT_PPM: env.number(26).describe('CO limit in ppm (GBZ 2.1 PC-STEL 30 mg/m3 converted; unverified, set per site).'),
     INGEST_HTTP_HOST: z.string().default('127.0.0.1').describe('Listen address of /healthz and /metrics.'),
@@ -90,6 +91,9 @@ export const environmentSchema = z
     }
     if (e.INGEST_O2_LOW_VOL_PCT >= e.INGEST_O2_NEVER_ABOVE_VOL_PCT) {
       ctx.addIssue({ code: 'custom', path: ['INGEST_O2_LOW_VOL_PCT'], message: 'must be below INGEST_O2_NEVER_ABOVE_VOL_PCT' });
+    }
+    if (e.INGEST_O2_CONFINED_MAX_VOL_PCT <= e.INGEST_O2_LOW_VOL_PCT || e.INGEST_O2_CONFINED_MAX_VOL_PCT > e.INGEST_O2_NEVER_ABOVE_VOL_PCT) {
+      ctx.addIssue({ code: 'custom', path: ['INGEST_O2_CONFINED_MAX_VOL_PCT'], message: 'must be above INGEST_O2_LOW_VOL_PCT and at most INGEST_O2_NEVER_ABOVE_VOL_PCT' });
     }
   });
 
@@ -163,6 +167,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
     rules: {
       o2LowVolPct: e.INGEST_O2_LOW_VOL_PCT,
       o2NeverAboveVolPct: e.INGEST_O2_NEVER_ABOVE_VOL_PCT,
+      o2ConfinedMaxVolPct: e.INGEST_O2_CONFINED_MAX_VOL_PCT,
       h2sLimitPpm: e.INGEST_H2S_LIMIT_PPM,
       coLimitPpm: e.INGEST_CO_LIMIT_PPM,
     },

@@ -48,10 +48,23 @@ export const DISPATCHER_ERROR_CODES: readonly { pattern: RegExp; code: ErrorCode
  * DISPATCHER_ERROR_CODES.
  */
 export function parseErrorCode(message: string): ErrorCode | undefined {
+  return parseChaincodeError(message)?.code;
+}
+
+/**
+ * The code and the chaincode's own reason in a peer's message. The reason is what follows
+ * `CODE: ` (for a dispatcher text: what follows Fabric's `chaincode response NNN, ` prefix),
+ * so a client that shows "code: reason" does not show the code twice.
+ */
+export function parseChaincodeError(message: string): { code: ErrorCode; reason: string } | undefined {
   let best: { code: ErrorCode; at: number } | undefined;
   for (const code of ERROR_CODES) {
     const at = message.indexOf(`${code}: `);
     if (at >= 0 && (best === undefined || at < best.at)) best = { code, at };
   }
-  return best?.code ?? DISPATCHER_ERROR_CODES.find((d) => d.pattern.test(message))?.code;
+  if (best) return { code: best.code, reason: message.slice(best.at + best.code.length + 2).trim() };
+  const dispatcher = DISPATCHER_ERROR_CODES.find((d) => d.pattern.test(message));
+  if (!dispatcher) return undefined;
+  const wrapped = /chaincode response \d+, /.exec(message);
+  return { code: dispatcher.code, reason: (wrapped ? message.slice(wrapped.index + wrapped[0].length) : message).trim() };
 }

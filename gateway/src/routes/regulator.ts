@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { OPERATION_TYPES, PERMIT_STATUSES, idSchema, permitNoSchema, type EvidenceRecord, type PermitRecord } from '@compliance-ledger/schema';
 import { ledgerFacts, checkEvidence } from '../audit.js';
-import { ApiError } from '../errors.js';
+import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
 import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
 import type { Services } from '../services.js';
@@ -14,7 +14,42 @@ import { pageSchema } from './common.js';
 
 const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
 const AUDITORS: Access = { regulator: ['auditor', 'regulator'] };
-const isoTime = z.iso.datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' });
+/**
+ * The instants the regulator's queries accept. Wider inputs pass ISO-8601 but not PostgreSQL
+ * (year 0000 does not exist there, and a five-digit year is not ISO-8601 any more), so they are
+ * refused here with 400 instead of failing in the database with 500; no ledger record lies
+ * outside 1970–9999.
+ */
+export const EARLIEST_QUERY_TIME = '1970-01-01T00:00:00Z';
+export const LATEST_QUERY_TIME = '9999-12-31T23:59:59.999Z';
+const EARLIEST_MONTH = EARLIEST_QUERY_TIME.slice(0, 7);
+const LATEST_MONTH = LATEST_QUERY_TIME.slice(0, 7);
+const RANGE = `between ${EARLIEST_QUERY_TIME} and ${LATEST_QUERY_TIME}`;
+const isoTime = (description: string) =>
+  z.iso
+    .datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' })
+    .refine((v) => Date.parse(v) >= Date.parse(EARLIEST_QUERY_TIME) && Date.parse(v) <= Date.parse(LATEST_QUERY_TIME), `must be ${RANGE}`)
+    .optional()
+    .describe(`${description}; ISO-8601 UTC, ${RANGE}`);
+const month = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM')
+  .refine((v) => v >= EARLIEST_MONTH && v <= LATEST_MONTH, `must be between ${EARLIEST_MONTH} and ${LATEST_MONTH}`)
+  .describe(`the calendar month (UTC), YYYY-MM between ${EARLIEST_MONTH} and ${LATEST_MONTH}`);
+
+/** `from` after `to` selects nothing and is almost always a swapped pair: refused, naming both. */
+function assertWindow(from: string | undefined, to: string | undefined): void {
+  if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) {
+    throw new ValidationError([{ path: 'query.from', message: `from (${from}) is later than to (${to}); swap them, or leave one out` }]);
+  }
+}
+const orderedWindow = (q: { from?: string | undefined; to?: string | undefined }, ctx: z.RefinementCtx) => {
+  try {
+    assertWindow(q.from, q.to);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', path: ['from'], message: (e as ValidationError).fields[0]!.message });
+  }
+};
 const limit = z.coerce.number().int().min(1).max(500).default(50);
 const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
 const row = z.object({}).catchall(z.unknown());
@@ -35,13 +70,13 @@ export const permitQuerySchema = z.strictObject({
     .regex(/^[a-z_]+(,[a-z_]+)*$/)
     .optional()
     .describe(`comma-separated statuses: ${PERMIT_STATUSES.join(', ')}`),
-  from: isoTime.optional().describe('applied at or after'),
-  to: isoTime.optional().describe('applied before'),
+  from: isoTime('applied at or after'),
+  to: isoTime('applied before'),
   sort: z.enum(PERMIT_SORT_COLUMNS).default('applied_at'),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit,
   offset,
-});
+}).superRefine(orderedWindow);
 
 const csvCell = (v: unknown) => {
   const s = v == null ? '' : String(v);
@@ -120,11 +155,11 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         grade: z.coerce.number().int().min(1).max(4).optional(),
         status: z.string().regex(/^[a-z_]+$/).optional(),
         kind: idSchema.optional(),
-        from: isoTime.optional(),
-        to: isoTime.optional(),
+        from: isoTime('recorded at or after'),
+        to: isoTime('recorded before'),
         limit,
         offset,
-      }),
+      }).superRefine(orderedWindow),
       responses: [{ status: 200, description: 'a page of alarms and response-time statistics of all matching alarms', schema: row }],
       handler: async (ctx) => ({ body: await repo(s).listAlarms(ctx.query as never) }),
     },
@@ -136,10 +171,12 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
-      query: z.strictObject({ from: isoTime.optional(), to: isoTime.optional() }),
+      query: z.strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') }).superRefine(orderedWindow),
       responses: [{ status: 200, description: 'KPI figures; window defaults to the last 30 days', schema: row }],
       handler: async (ctx) => {
         const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
+        // Only a given `from` can be later than the defaulted `to` (now): the same 400 as for two given ones.
+        assertWindow(ctx.query.from as string | undefined, to);
         const from = (ctx.query.from as string | undefined) ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
         return { body: await repo(s).kpis(from, to) };
       },
@@ -152,7 +189,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
-      query: z.strictObject({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM'), format: z.enum(['json', 'csv']).default('json') }),
+      query: z.strictObject({ month, format: z.enum(['json', 'csv']).default('json') }),
       responses: [
         { status: 200, description: 'the report (JSON; text/csv with format=csv)', schema: row },
         { status: 200, description: 'CSV: section,key,value', contentType: 'text/csv' },

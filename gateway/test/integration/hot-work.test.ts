@@ -37,6 +37,15 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     await dropDatabase(db);
   });
 
+  /** The message is the chaincode's reason alone: no code in front of it, and no code inside it (Fabric's wrapping is gone too). */
+  const expectReasonWithoutCode = (error: { code: string; message: string }, code: string, reason: RegExp) => {
+    expect(error.code).to.equal(code);
+    expect(error.message).to.match(reason);
+    expect(error.message.startsWith(code), error.message).to.equal(false);
+    expect(error.message, error.message).not.to.match(/\b[A-Z]+(_[A-Z]+)*: /);
+    expect(error.message).not.to.contain('chaincode response');
+  };
+
   const step = async (client: Client, p: string, body: unknown, status = 200) => {
     const r = await client.post(p, body);
     expect(r.status, `${p}: ${r.text}`).to.equal(status);
@@ -62,7 +71,11 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     const dup = await cast.clients.applicant.post('/v1/permits', body);
     expect(dup.status).to.equal(409);
     expect(dup.body.error.code).to.equal('ALREADY_EXISTS');
-    expect(dup.body.error.message).to.match(/^ALREADY_EXISTS: /);
+    expectReasonWithoutCode(dup.body.error, 'ALREADY_EXISTS', /already exists/);
+    // The chaincode's rule refusal reaches the client as its code and its reason, the code once.
+    const guardianWorks = await cast.clients.applicant.post('/v1/permits', { ...applyBody(cast, uniqueId('HW')), guardianId: cast.welder });
+    expect(guardianWorks.status, guardianWorks.text).to.equal(422);
+    expectReasonWithoutCode(guardianWorks.body.error, 'RULE_VIOLATION', /^the guardian cannot also be a worker on the permit/);
     const now = await cast.clients.applicant.get(`/v1/permits/${permitNo}`);
     expect(now.body.history).to.have.length(1);
   });
@@ -86,7 +99,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     const r = await cast.clients.pic.post(`/v1/permits/${permitNo}/start`, {});
     expect(r.status).to.equal(409);
     expect(r.body.error.code).to.equal('INVALID_STATE');
-    expect(r.body.error.message).to.match(/^INVALID_STATE: /);
+    expectReasonWithoutCode(r.body.error, 'INVALID_STATE', /./);
   });
 
   it('runs risk assessment, gas test, approval, issue, briefing, gate checks, start, suspend, resume, complete, close', async () => {

@@ -47,6 +47,14 @@ describe('gateway: configuration', () => {
     expect(help).to.not.contain('no description');
   });
 
+  it('trusts no proxy by default, and takes only IP addresses and CIDR blocks as proxies', () => {
+    expect(parseConfig(base).GATEWAY_TRUSTED_PROXIES).to.deep.equal([]);
+    expect(parseConfig({ ...base, GATEWAY_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,::1,fd00::/8' }).GATEWAY_TRUSTED_PROXIES).to.deep.equal(['10.0.0.5', '10.1.0.0/16', '::1', 'fd00::/8']);
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.1/8/1', 'loopback']) {
+      expect(() => parseConfig({ ...base, GATEWAY_TRUSTED_PROXIES: `127.0.0.1,${bad}` }), bad).to.throw(/GATEWAY_TRUSTED_PROXIES.*is not an IP address or CIDR block/);
+    }
+  });
+
   it('parses lists and booleans', () => {
     const c = parseConfig({ ...base, GATEWAY_EVIDENCE_MEDIA_TYPES: 'image/png, video/mp4', GATEWAY_OCR_ENABLED: 'false' });
     expect(c.GATEWAY_EVIDENCE_MEDIA_TYPES).to.deep.equal(['image/png', 'video/mp4']);

@@ -17,13 +17,16 @@ describe('gateway: errors', () => {
       expect(ERROR_STATUS[c]).to.equal(ERROR_HTTP_STATUS[c]);
     }
   });
-  it("finds the chaincode's CODE: reason inside Fabric's wrapping text", () => {
+  it("finds the chaincode's CODE: reason inside Fabric's wrapping text; the message is the reason, without the code", () => {
     const e = chaincodeErrorFrom(['10 ABORTED: failed to endorse', 'chaincode response 500, INVALID_STATE: permit P-1 is applied; issue needs signed_off'], 'tx1');
     expect(e).to.be.instanceOf(ChaincodeError);
     expect(e!.status).to.equal(409);
-    expect(e!.message).to.equal('INVALID_STATE: permit P-1 is applied; issue needs signed_off');
+    expect(e!.message).to.equal('permit P-1 is applied; issue needs signed_off');
     expect(e!.toJSON('r1').error).to.include({ code: 'INVALID_STATE', requestId: 'r1' });
     expect(chaincodeErrorFrom(['connection refused'])).to.equal(undefined);
+    const dispatcher = chaincodeErrorFrom(['10 ABORTED: failed to endorse', 'chaincode response 500, Expected 1 parameters, but 2 have been supplied']);
+    expect(dispatcher!.code).to.equal('VALIDATION_FAILED');
+    expect(dispatcher!.message).to.equal('Expected 1 parameters, but 2 have been supplied');
   });
 });
 

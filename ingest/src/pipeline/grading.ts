@@ -14,9 +14,15 @@ import type { StandardMessage } from './message.js';
 export interface GradingRules {
   /** Minimum score per grade; from the model manifest, falling from grade 1 to grade 4. */
   gradeThresholds: Readonly<Record<`${AlarmGrade}`, number>>;
-  /** Confined-space oxygen range, % by volume. */
+  /**
+   * Oxygen, % by volume. Below o2LowVolPct is deficiency everywhere. Above: where a confined-space
+   * permit is live, its gas-test maximum (o2ConfinedMaxVolPct, 21 %), since a reading the permit's
+   * gas test would fail must not go unalarmed while people are inside; elsewhere no permit has an
+   * oxygen criterion and only enrichment (o2NeverAboveVolPct, 23.5 %) is alarmed.
+   */
   o2LowVolPct: number;
   o2NeverAboveVolPct: number;
+  o2ConfinedMaxVolPct: number;
   /** Occupational exposure limits (GBZ 2.1) in ppm; configurable because the conversion is ours. */
   h2sLimitPpm: number;
   coLimitPpm: number;
@@ -56,7 +62,7 @@ export function hardRuleAlarms(snapshot: AreaSnapshot, rules: GradingRules): Ala
   if (criterionRatio(r.flammableLelPct, r.flammableGasLelVolPct) > 1) {
     out.push({ kind: KIND_FLAMMABLE_GAS, grade: 1, basis: 'rule' });
   }
-  if (r.o2VolPct < rules.o2LowVolPct || r.o2VolPct > rules.o2NeverAboveVolPct) {
+  if (r.o2VolPct < rules.o2LowVolPct || r.o2VolPct > (confined ? rules.o2ConfinedMaxVolPct : rules.o2NeverAboveVolPct)) {
     out.push({ kind: KIND_OXYGEN, grade: confined ? 1 : 2, basis: 'rule' });
   }
   if (r.h2sPpm > rules.h2sLimitPpm) out.push({ kind: KIND_H2S, grade: confined ? 1 : 2, basis: 'rule' });

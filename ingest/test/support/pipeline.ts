@@ -49,7 +49,7 @@ export async function pipelineFixture(
     areas: new AreaStateStore({ readingTtlMs: 120_000, detectionTtlMs: 60_000, defaultGasLelVolPct: 5 }),
     batcher,
     manifest,
-    rules: { gradeThresholds: manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, h2sLimitPpm: 7, coLimitPpm: 26 },
+    rules: { gradeThresholds: manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, o2ConfinedMaxVolPct: 21, h2sLimitPpm: 7, coLimitPpm: 26 },
     deduper: new AlarmDeduper(60_000),
     keyring,
     gatewayDeviceId: 'gw-site-1',

@@ -11,7 +11,7 @@ describe('config', () => {
     expect(c.mqtt.url).to.equal(undefined);
     expect(c.mqtt.clientId).to.equal('compliance-ingest');
     expect(c.dedupWindowMs).to.equal(60_000);
-    expect(c.rules).to.deep.equal({ o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, h2sLimitPpm: 7, coLimitPpm: 26 });
+    expect(c.rules).to.deep.equal({ o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, o2ConfinedMaxVolPct: 21, h2sLimitPpm: 7, coLimitPpm: 26 });
     expect(c.fabric).to.equal(undefined);
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.mqtt)).to.equal(true);
@@ -31,6 +31,8 @@ describe('config', () => {
     expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_DEDUP_WINDOW_MS: 'soon' })).to.throw(ConfigError, /INGEST_DEDUP_WINDOW_MS/);
     expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_REQUIRE_SIGNED_MESSAGES: 'yes' })).to.throw(ConfigError);
     expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_O2_LOW_VOL_PCT: '24' })).to.throw(ConfigError, /INGEST_O2_LOW_VOL_PCT/);
+    expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_O2_CONFINED_MAX_VOL_PCT: '24' })).to.throw(ConfigError, /INGEST_O2_CONFINED_MAX_VOL_PCT/);
+    expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_O2_CONFINED_MAX_VOL_PCT: '19.5' })).to.throw(ConfigError, /INGEST_O2_CONFINED_MAX_VOL_PCT/);
   });
 
   it('needs TLS and identity files once a Fabric peer is named', () => {

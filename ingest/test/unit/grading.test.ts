@@ -10,6 +10,7 @@ const rules: GradingRules = {
   gradeThresholds: { '1': 0.95, '2': 0.85, '3': 0.7, '4': 0.5 },
   o2LowVolPct: 19.5,
   o2NeverAboveVolPct: 23.5,
+  o2ConfinedMaxVolPct: 21,
   h2sLimitPpm: 7,
   coLimitPpm: 26,
 };
@@ -87,11 +88,24 @@ describe('grading', () => {
   });
 
   describe('oxygen and toxic gases', () => {
-    it('19.5 % and 23.5 % are inside the range; beyond them is an alarm, grade I in a confined space', () => {
-      expect(kinds(snapshot({ o2VolPct: 19.5 }))).to.deep.equal([]);
-      expect(kinds(snapshot({ o2VolPct: 23.5 }))).to.deep.equal([]);
-      expect(kinds(snapshot({ o2VolPct: 19.49 }))).to.deep.equal([`${KIND_OXYGEN}:2`]);
-      expect(kinds(snapshot({ o2VolPct: 23.51 }, ['confined_space']))).to.deep.equal([`${KIND_OXYGEN}:1`]);
+    it('where no confined-space permit is live: 19.5 % and 23.5 % pass (no permit has an oxygen criterion), beyond them grade II', () => {
+      for (const types of [[], ['hot_work'], ['hot_work', 'work_at_height']] as AreaSnapshot['permitTypes'][]) {
+        expect(kinds(snapshot({ o2VolPct: 19.5 }, types))).to.deep.equal([]);
+        expect(kinds(snapshot({ o2VolPct: 22 }, types))).to.deep.equal([]);
+        expect(kinds(snapshot({ o2VolPct: 23.5 }, types))).to.deep.equal([]);
+        expect(kinds(snapshot({ o2VolPct: 19.49 }, types))).to.deep.equal([`${KIND_OXYGEN}:2`]);
+        expect(kinds(snapshot({ o2VolPct: 23.51 }, types))).to.deep.equal([`${KIND_OXYGEN}:2`]);
+      }
+    });
+    it("where a confined-space permit is live: the permit's gas-test range 19.5–21 % (limits inclusive, as the chaincode judges), grade I outside it", () => {
+      const confined = ['confined_space', 'hot_work'] as AreaSnapshot['permitTypes'];
+      expect(kinds(snapshot({ o2VolPct: 19.5 }, confined))).to.deep.equal([]);
+      expect(kinds(snapshot({ o2VolPct: 21 }, confined))).to.deep.equal([]);
+      // A gas test fails above 21 %: the same reading in the space is an alarm, not only above 23.5 %.
+      expect(kinds(snapshot({ o2VolPct: 21.01 }, confined))).to.deep.equal([`${KIND_OXYGEN}:1`]);
+      expect(kinds(snapshot({ o2VolPct: 22 }, confined))).to.deep.equal([`${KIND_OXYGEN}:1`]);
+      expect(kinds(snapshot({ o2VolPct: 23.51 }, confined))).to.deep.equal([`${KIND_OXYGEN}:1`]);
+      expect(kinds(snapshot({ o2VolPct: 19.49 }, confined))).to.deep.equal([`${KIND_OXYGEN}:1`]);
     });
     it('H2S and CO at their limits pass, above them alarm', () => {
       expect(kinds(snapshot({ h2sPpm: 7, coPpm: 26 }))).to.deep.equal([]);

@@ -5,6 +5,7 @@ import {
   ERROR_CODES,
   ERROR_HTTP_STATUS,
   LEDGER_EVENT_TYPES,
+  parseChaincodeError,
   parseErrorCode,
   PERMIT_ACTIONS,
   PERMIT_EVENT_TYPES,
@@ -37,6 +38,13 @@ describe('schema: error codes', () => {
     expect(parseErrorCode(wrap('Expected 1 parameters, but 0 have been supplied'))).to.equal('VALIDATION_FAILED');
     expect(parseErrorCode(wrap('Contract name is not known: nosuch'))).to.equal('NOT_FOUND');
     expect(parseErrorCode(wrap("You've asked to invoke a function that does not exist: Nope"))).to.equal('NOT_FOUND');
+  });
+  it('gives the reason without the code or Fabric\'s wrapping, so "code: reason" names the code once', () => {
+    const wrapped = '10 ABORTED: failed to endorse transaction | EnterpriseMSP: chaincode response 500, RULE_VIOLATION: the guardian cannot also be a worker on the permit; name another guardian';
+    expect(parseChaincodeError(wrapped)).to.deep.equal({ code: 'RULE_VIOLATION', reason: 'the guardian cannot also be a worker on the permit; name another guardian' });
+    expect(parseChaincodeError('EXPIRED: permit P-1 expired')).to.deep.equal({ code: 'EXPIRED', reason: 'permit P-1 expired' });
+    expect(parseChaincodeError('chaincode response 500, Contract name is not known: nosuch')).to.deep.equal({ code: 'NOT_FOUND', reason: 'Contract name is not known: nosuch' });
+    expect(parseChaincodeError('something unexpected')).to.equal(undefined);
   });
 });
 
