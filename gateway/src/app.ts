@@ -96,7 +96,7 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   app.use('/docs', express.static(uiDir, { index: 'index.html', fallthrough: true }));
 
   app.use((req: Request, res: Response) => {
-    sendError(res, new ApiError('ROUTE_NOT_FOUND', 404, `no route ${req.method} ${req.path}; see /openapi.json`), res.locals.requestId as string);
+    sendError(res, new ApiError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}; see /openapi.json`), res.locals.requestId as string);
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     sendError(res, toApiError(err, (res.locals.log as Logger) ?? d.logger), res.locals.requestId as string);

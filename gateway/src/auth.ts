@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { decodeJwt, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { ROLES, workerIdSchema, type Role } from '@compliance-ledger/schema';
+import { formatZodIssues, ROLES, workerIdSchema, type Role } from '@compliance-ledger/schema';
 import { ForbiddenError, UnauthenticatedError } from './errors.js';
 import type { GatewayConfig } from './config.js';
 
@@ -75,7 +75,7 @@ export class Authenticator {
     this.publicKeyPem = cfg.GATEWAY_JWT_PUBLIC_KEY_FILE ? fs.readFileSync(cfg.GATEWAY_JWT_PUBLIC_KEY_FILE, 'utf8') : undefined;
     if (cfg.GATEWAY_API_KEYS_FILE) {
       const parsed = apiKeyFileSchema.safeParse(JSON.parse(fs.readFileSync(cfg.GATEWAY_API_KEYS_FILE, 'utf8')));
-      if (!parsed.success) throw new Error(`GATEWAY_API_KEYS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success) throw new Error(`GATEWAY_API_KEYS_FILE: ${formatZodIssues(parsed.error)}`);
       for (const { sha256, ...claims } of parsed.data) this.apiKeys.set(sha256, claims);
     }
   }
@@ -104,7 +104,7 @@ export class Authenticator {
       throw new UnauthenticatedError(`invalid token: ${(e as Error).message}`);
     }
     const claims = principalSchema.safeParse({ sub: payload.sub, org: payload.org, role: payload.role, department: payload.department, workerId: payload.workerId });
-    if (!claims.success) throw new UnauthenticatedError(`invalid token claims: ${claims.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!claims.success) throw new UnauthenticatedError(`invalid token claims: ${formatZodIssues(claims.error)}`);
     return { ...claims.data, via: 'jwt', ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}) };
   }
 

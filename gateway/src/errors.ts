@@ -35,6 +35,29 @@ export const GATEWAY_ERROR_CODES = [
 ] as const;
 export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
 
+/**
+ * The one table of HTTP statuses: the chaincode's codes keep the status the schema gives them,
+ * the gateway's own codes are declared here. ApiError looks its status up in it; the OpenAPI
+ * document lists it.
+ */
+export const ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = Object.freeze({
+  ...ERROR_HTTP_STATUS,
+  UNAUTHENTICATED: 401,
+  IDENTITY_MISMATCH: 403,
+  ROUTE_NOT_FOUND: 404,
+  CONFLICT: 409,
+  IDEMPOTENCY_KEY_REQUIRED: 400,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  IDEMPOTENCY_IN_PROGRESS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  IDENTITY_UNAVAILABLE: 503,
+  LEDGER_UNAVAILABLE: 503,
+  STORE_UNAVAILABLE: 503,
+  NOT_CONFIGURED: 501,
+});
+
 export interface FieldError {
   /** Dotted path of the field in the request (body, query or path parameter). */
   path: string;
@@ -45,11 +68,11 @@ export class ApiError extends Error {
   readonly code: GatewayErrorCode;
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
-  constructor(code: GatewayErrorCode, status: number, message: string, details?: Record<string, unknown>) {
+  constructor(code: GatewayErrorCode, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = new.target.name;
     this.code = code;
-    this.status = status;
+    this.status = ERROR_STATUS[code];
     this.details = details;
   }
   toJSON(requestId?: string): { error: Record<string, unknown> } {
@@ -60,7 +83,7 @@ export class ApiError extends Error {
 export class ValidationError extends ApiError {
   readonly fields: FieldError[];
   constructor(fields: FieldError[], message = 'the request does not match the schema') {
-    super('VALIDATION_FAILED', 400, message, { fields });
+    super('VALIDATION_FAILED', message, { fields });
     this.fields = fields;
   }
   static fromZod(error: ZodError, where: 'body' | 'query' | 'params' | 'form'): ValidationError {
@@ -76,13 +99,13 @@ export class UnauthenticatedError extends ApiError {
   /** False when the request carried no credentials at all (not a guess, see the sign-in limit). */
   readonly credentialsPresented: boolean;
   constructor(message = 'authenticate with a Bearer JWT or an X-API-Key', credentialsPresented = true) {
-    super('UNAUTHENTICATED', 401, message);
+    super('UNAUTHENTICATED', message);
     this.credentialsPresented = credentialsPresented;
   }
 }
 export class ForbiddenError extends ApiError {
   constructor(message: string) {
-    super('FORBIDDEN', 403, message);
+    super('FORBIDDEN', message);
   }
 }
 export interface IdentityDifference {
@@ -101,7 +124,6 @@ export class IdentityMismatchError extends ApiError {
     const list = differences.map((d) => `${d.claim} (token: ${show(d.token)}, certificate: ${show(d.certificate)})`).join('; ');
     super(
       'IDENTITY_MISMATCH',
-      403,
       `the token's claims differ from the certificate ${id.sub} is enrolled with at the ${id.org} CA: ${list}. ` +
         "An identity's attributes come from its certificate: get a token whose claims match it, or have a CA admin change the registration and re-enrol the user (gateway README, Identity)",
       { sub: id.sub, org: id.org, differences },
@@ -110,28 +132,28 @@ export class IdentityMismatchError extends ApiError {
 }
 export class NotFoundError extends ApiError {
   constructor(message: string, code: GatewayErrorCode = 'NOT_FOUND') {
-    super(code, 404, message);
+    super(code, message);
   }
 }
 export class ConflictError extends ApiError {
   constructor(code: GatewayErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, 409, message, details);
+    super(code, message, details);
   }
 }
 export class PayloadTooLargeError extends ApiError {
   constructor(limit: number) {
-    super('PAYLOAD_TOO_LARGE', 413, `the content is larger than the limit of ${limit} bytes`, { limitBytes: limit });
+    super('PAYLOAD_TOO_LARGE', `the content is larger than the limit of ${limit} bytes`, { limitBytes: limit });
   }
 }
 export class UnsupportedMediaTypeError extends ApiError {
   constructor(mediaType: string, allowed: readonly string[]) {
-    super('UNSUPPORTED_MEDIA_TYPE', 415, `media type ${mediaType} is not accepted; use one of ${allowed.join(', ')}`, { allowed });
+    super('UNSUPPORTED_MEDIA_TYPE', `media type ${mediaType} is not accepted; use one of ${allowed.join(', ')}`, { allowed });
   }
 }
 export class RateLimitedError extends ApiError {
   readonly retryAfterSeconds: number;
   constructor(retryAfterSeconds: number) {
-    super('RATE_LIMITED', 429, `too many requests; retry after ${retryAfterSeconds} s`);
+    super('RATE_LIMITED', `too many requests; retry after ${retryAfterSeconds} s`);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
@@ -141,7 +163,7 @@ export class UnavailableError extends ApiError {
   /** Set when the transaction was ordered but its commit status never arrived. */
   mayHaveCommitted = false;
   constructor(code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE', message: string, retryAfterSeconds: number, details?: Record<string, unknown>) {
-    super(code, 503, message, details);
+    super(code, message, details);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
@@ -149,7 +171,7 @@ export class UnavailableError extends ApiError {
 export class ChaincodeError extends ApiError {
   readonly chaincodeCode: ChaincodeErrorCode;
   constructor(code: ChaincodeErrorCode, reason: string, transactionId?: string) {
-    super(code, ERROR_HTTP_STATUS[code], reason, transactionId ? { transactionId } : undefined);
+    super(code, reason, transactionId ? { transactionId } : undefined);
     this.chaincodeCode = code;
   }
 }
@@ -163,30 +185,3 @@ export function chaincodeErrorFrom(messages: string[], transactionId?: string): 
   return undefined;
 }
 
-/** Every code with its status, for the OpenAPI document. */
-export const ERROR_STATUS: Record<GatewayErrorCode, number> = {
-  VALIDATION_FAILED: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  IDENTITY_MISMATCH: 403,
-  NOT_FOUND: 404,
-  ROUTE_NOT_FOUND: 404,
-  ALREADY_EXISTS: 409,
-  INVALID_STATE: 409,
-  RULE_VIOLATION: 422,
-  EXPIRED: 410,
-  SIGNATURE_INVALID: 401,
-  REPLAY: 409,
-  CONFLICT: 409,
-  IDEMPOTENCY_KEY_REQUIRED: 400,
-  IDEMPOTENCY_KEY_REUSED: 422,
-  IDEMPOTENCY_IN_PROGRESS: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  IDENTITY_UNAVAILABLE: 503,
-  LEDGER_UNAVAILABLE: 503,
-  STORE_UNAVAILABLE: 503,
-  NOT_CONFIGURED: 501,
-  INTERNAL: 500,
-};

@@ -13,11 +13,10 @@ import { canonicalJson, type Role } from '@compliance-ledger/schema';
 import { presentedCredential, requireRole, type Authenticator, type Org, type Principal } from './auth.js';
 import { ApiError, ChaincodeError, ConflictError, RateLimitedError, UnauthenticatedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
 import type { IdempotencyStore } from './idempotency.js';
-import type { LedgerClient } from './ledger.js';
+import { txResultBody, type LedgerClient } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { KnownCredentials, RateLimiter } from './rate-limit.js';
-import { txResultBody } from './routes/common.js';
 import type { Wallet, WalletIdentity } from './wallet.js';
 
 export type Access = Partial<Record<Org, readonly Role[] | 'any'>>;
@@ -279,12 +278,12 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipe
         let body: unknown;
         if (def.body) {
           const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-          if (hasBody && !req.is('application/json')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, 'send the body as application/json');
+          if (hasBody && !req.is('application/json')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
           body = parse(def.body, req.body ?? {}, 'body');
         }
         if (def.method === 'post' && def.auth && !def.sideEffectFree) {
           const keyHeader = req.headers['idempotency-key'];
-          if (keyHeader === undefined) throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 400, 'every POST needs an Idempotency-Key header (a unique value per intended operation)');
+          if (keyHeader === undefined) throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'every POST needs an Idempotency-Key header (a unique value per intended operation)');
           const key = idempotencyKeySchema.safeParse(keyHeader);
           if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
           if (!p.idempotency) throw new UnavailableError('STORE_UNAVAILABLE', 'no database is configured for idempotency keys (DATABASE_URL)', p.retryAfterSeconds);
@@ -347,8 +346,8 @@ export function toApiError(e: unknown, log: Logger): ApiError {
   if (e instanceof ApiError) return e;
   const err = e as { type?: string; status?: number; message?: string; body?: unknown };
   if (err && err.type === 'entity.parse.failed') return new ValidationError([{ path: 'body', message: `not valid JSON: ${err.message}` }]);
-  if (err && err.type === 'entity.too.large') return new ApiError('PAYLOAD_TOO_LARGE', 413, 'the JSON body is too large');
-  if (err && err.status === 415) return new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, err.message ?? 'unsupported media type');
+  if (err && err.type === 'entity.too.large') return new ApiError('PAYLOAD_TOO_LARGE', 'the JSON body is too large');
+  if (err && err.status === 415) return new ApiError('UNSUPPORTED_MEDIA_TYPE', err.message ?? 'unsupported media type');
   log.error({ err: e }, 'unhandled error');
-  return new ApiError('INTERNAL', 500, 'internal error; report the request id');
+  return new ApiError('INTERNAL', 'internal error; report the request id');
 }

@@ -99,7 +99,7 @@ export class IdempotencyStore {
         | undefined;
       if (!row) return this.claim(scope, key, fingerprint);
       if (row.fingerprint !== fingerprint) {
-        throw new ApiError('IDEMPOTENCY_KEY_REUSED', 422, 'this Idempotency-Key was used for a different request; use a new key');
+        throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request; use a new key');
       }
       if (row.state === 'pending' && row.stale && row.transaction_id !== null) {
         // Its transaction may have been submitted before the request was lost; whichever replay

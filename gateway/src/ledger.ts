@@ -35,6 +35,18 @@ export interface SubmitResult<T> {
   blockNumber: number | undefined;
 }
 
+/** The answer of every write (routes/common.ts txResultSchema documents it in the OpenAPI). */
+export interface TxResultBody {
+  transactionId: string;
+  blockNumber: number | undefined;
+  record: Record<string, unknown>;
+}
+
+/** The body of a write's answer; also rebuilt from the ledger for a replay whose first request lost the commit status. */
+export function txResultBody(r: SubmitResult<unknown>): TxResultBody {
+  return { transactionId: r.transactionId, blockNumber: r.blockNumber, record: r.result as Record<string, unknown> };
+}
+
 // grpc status codes that mean "cannot reach / no answer in time"
 const UNREACHABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.RESOURCE_EXHAUSTED]);
 // ... of which these leave open whether a submitted transaction reached the ordering service
@@ -177,7 +189,7 @@ export class LedgerClient {
     } catch (e) {
       const err = this.translate(e);
       if (err.code === 'INTERNAL' && /not found|no such transaction/i.test(err.message)) {
-        throw new ApiError('NOT_FOUND', 404, `transaction ${args[0]} is not on the channel`);
+        throw new ApiError('NOT_FOUND', `transaction ${args[0]} is not on the channel`);
       }
       throw err;
     }
@@ -192,11 +204,11 @@ export class LedgerClient {
       if (UNREACHABLE.has(e.code)) {
         return new UnavailableError('LEDGER_UNAVAILABLE', `the ledger is unreachable: ${e.message}`, this.o.retryAfterSeconds, transactionId ? { transactionId } : undefined);
       }
-      return new ApiError('INTERNAL', 500, `ledger error: ${messages.join(' | ')}`, transactionId ? { transactionId } : undefined);
+      return new ApiError('INTERNAL', `ledger error: ${messages.join(' | ')}`, transactionId ? { transactionId } : undefined);
     }
     const msg = e instanceof Error ? e.message : String(e);
     const cc = chaincodeErrorFrom([msg], transactionId);
-    return cc ?? new ApiError('INTERNAL', 500, `ledger error: ${msg}`);
+    return cc ?? new ApiError('INTERNAL', `ledger error: ${msg}`);
   }
 
   /** Whether the org's peer accepts a connection within the deadline. */

@@ -23,7 +23,7 @@ export function readMultipart<T>(
   read: (bb: busboy.Busboy, upload: Upload<T>) => void,
 ): Promise<T> {
   const { req } = ctx;
-  if (!req.is('multipart/form-data')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 415, `send multipart/form-data with ${expected}`);
+  if (!req.is('multipart/form-data')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send multipart/form-data with ${expected}`);
   return new Promise<T>((resolve, reject) => {
     let bb: busboy.Busboy;
     try {

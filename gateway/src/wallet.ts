@@ -92,7 +92,7 @@ export class Wallet {
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as StoredMeta;
     const keystore = path.join(dir, 'msp', 'keystore');
     const keyFile = fs.readdirSync(keystore).find((f) => f.endsWith('_sk'));
-    if (!keyFile) throw new ApiError('INTERNAL', 500, `wallet entry of ${c.sub} has no private key`);
+    if (!keyFile) throw new ApiError('INTERNAL', `wallet entry of ${c.sub} has no private key`);
     const certificate = fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem'));
     // The attributes are the certificate's, not the stored copy's: they are what the chaincode sees.
     const attrs = certificateAttributes(certificate);
@@ -232,7 +232,7 @@ export function certificateAttributes(pem: Buffer | string): Record<string, stri
   if (at < 0) return {};
   let i = at + ATTRIBUTES_OID.length;
   if (der[i] === 0x01) i += 2 + der[i + 1]!; // the extension's optional `critical` BOOLEAN
-  if (der[i] !== 0x04) throw new ApiError('INTERNAL', 500, 'the certificate\'s attribute extension is not an OCTET STRING');
+  if (der[i] !== 0x04) throw new ApiError('INTERNAL', 'the certificate\'s attribute extension is not an OCTET STRING');
   let len = der[i + 1]!;
   i += 2;
   if (len & 0x80) {

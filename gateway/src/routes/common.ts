@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { SubmitResult } from '../ledger.js';
 
 /** A ledger record as the chaincode returns it (types in @compliance-ledger/schema records.ts). */
 export const ledgerRecordSchema = z.object({}).catchall(z.unknown()).meta({ description: 'record as returned by the chaincode (canonical JSON)' });
@@ -8,10 +7,6 @@ export const txResultSchema = z.object({
   blockNumber: z.number().int().optional(),
   record: ledgerRecordSchema,
 });
-/** The answer of every write: also rebuilt from the ledger for a replay whose first request lost the commit status. */
-export function txResultBody(r: SubmitResult<unknown>): z.infer<typeof txResultSchema> & { blockNumber: number | undefined } {
-  return { transactionId: r.transactionId, blockNumber: r.blockNumber, record: r.result as Record<string, unknown> };
-}
 export const errorBodySchema = z.object({
   error: z.object({
     code: z.string(),

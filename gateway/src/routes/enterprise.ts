@@ -39,7 +39,8 @@ import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import { readMultipart } from '../multipart.js';
 import type { Services } from '../services.js';
-import { ledgerRecordSchema, txResultBody, txResultSchema } from './common.js';
+import { ledgerRecordSchema, txResultSchema } from './common.js';
+import { txResultBody, type TxResultBody } from '../ledger.js';
 
 const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway'].includes(r));
 const ANY: Access = { enterprise: 'any', regulator: 'any' };
@@ -47,7 +48,7 @@ const permitParams = z.strictObject({ permitNo: permitNoSchema });
 const emptyBody = z.strictObject({});
 
 /** Submits one transaction as the caller; the input is checked again with the chaincode's own schema. */
-export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input: unknown, transient?: unknown): Promise<RouteResult & { body: ReturnType<typeof txResultBody> }> {
+export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input: unknown, transient?: unknown): Promise<RouteResult & { body: TxResultBody }> {
   const checked = TX_INPUT_SCHEMAS[tx].safeParse(input);
   if (!checked.success) throw ValidationError.fromZod(checked.error, 'body');
   const id = await ctx.identity();

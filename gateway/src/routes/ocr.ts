@@ -79,7 +79,7 @@ export function ocrRoutes(s: Services): RouteDef[] {
       responses: [{ status: 200, description: 'recognised fields', schema: ocrResponseSchema }],
       errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_CONFIGURED'],
       handler: async (ctx) => {
-        if (!s.ocr) throw new ApiError('NOT_CONFIGURED', 501, 'OCR is disabled (GATEWAY_OCR_ENABLED=0)');
+        if (!s.ocr) throw new ApiError('NOT_CONFIGURED', 'OCR is disabled (GATEWAY_OCR_ENABLED=0)');
         const img = await readImage(ctx, s.config.GATEWAY_OCR_MAX_BYTES);
         const r = await s.ocr.recognize(img.bytes);
         return { body: { ...r, scanSha256: crypto.createHash('sha256').update(img.bytes).digest('hex'), sizeBytes: img.bytes.length } };

@@ -55,7 +55,7 @@ const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
 const row = z.object({}).catchall(z.unknown());
 
 function repo(s: Services): RegulatorRepository {
-  if (!s.regulator) throw new ApiError('NOT_CONFIGURED', 501, 'regulator queries need the indexer database: set DATABASE_URL');
+  if (!s.regulator) throw new ApiError('NOT_CONFIGURED', 'regulator queries need the indexer database: set DATABASE_URL');
   return s.regulator;
 }
 
