@@ -9,3 +9,4 @@ export * from './inputs';
 export * from './connection-profile';
 export * from './transactions';
 export * from './access';
+export * from './default-templates';
