@@ -72,19 +72,24 @@ export const gasTestRuleSchema = z.strictObject({
   continuousMonitoringIntervalMinutes: z.number().int().min(1).nullable(),
 });
 
+// The step-id check sits on the array, not the object, so the gateway can take operationType and
+// level from the path (omit works on an object without refinements).
 export const publishTemplateInput = z
   .strictObject({
     operationType: z.enum(OPERATION_TYPES),
     level: z.string().min(1).max(16),
     title: textSchema(200),
     maxValidityMinutes: z.number().int().min(1).max(30 * 24 * 60),
-    signOffSteps: z.array(signOffStepSchema).min(1).max(30),
+    signOffSteps: z
+      .array(signOffStepSchema)
+      .min(1)
+      .max(30)
+      .refine((steps) => new Set(steps.map((s) => s.stepId)).size === steps.length, 'stepId values must be unique'),
     gasTest: gasTestRuleSchema,
     requiredCertificateCategories: z.array(idSchema).max(10),
     guardianCertificateCategories: z.array(idSchema).max(10).default([]),
     gateCheckRequired: z.boolean(),
-  })
-  .refine((t) => new Set(t.signOffSteps.map((s) => s.stepId)).size === t.signOffSteps.length, 'stepId values must be unique');
+  });
 export type PublishTemplateInput = z.infer<typeof publishTemplateInput>;
 
 export const getTemplateInput = z.strictObject({
