@@ -102,8 +102,8 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
         {
           status: 200,
           description: 'the stored value and the access that was logged',
-          schema: z.object({ accessId: z.string(), accessTransactionId: z.string(), subject: z.object({ kind: z.string(), id: z.string() }), personal: z.object({}).catchall(z.unknown()) }),
-          example: { accessId: 'pda-0b0c…', accessTransactionId: '4f1e…', subject: { kind: subj.kind, id: '…' }, personal: subj.example },
+          schema: z.object({ accessId: z.string(), accessTransactionId: z.string(), accessBlockNumber: z.number().int().optional(), subject: z.object({ kind: z.string(), id: z.string() }), personal: z.object({}).catchall(z.unknown()) }),
+          example: { accessId: 'pda-0b0c…', accessTransactionId: '4f1e…', accessBlockNumber: 42, subject: { kind: subj.kind, id: '…' }, personal: subj.example },
         },
       ],
       errors: ['NOT_FOUND', 'CONFLICT'],
@@ -115,7 +115,7 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
         s.metrics.ledgerTx.inc({ tx: 'credential:LogPersonalDataAccess' });
         ctx.log.info({ tx: 'credential:LogPersonalDataAccess', transactionId: logged.transactionId, accessId }, 'personal data access logged');
         const personal = await s.ledger.evaluate<Record<string, unknown>>(id, 'credential:ReadPersonalData', { accessId });
-        return { body: { accessId, accessTransactionId: logged.transactionId, subject, personal }, headers: { 'Cache-Control': 'no-store' } };
+        return { body: { accessId, accessTransactionId: logged.transactionId, accessBlockNumber: logged.blockNumber, subject, personal }, headers: { 'Cache-Control': 'no-store' } };
       },
     },
     {
