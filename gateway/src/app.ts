@@ -17,8 +17,10 @@ import { buildOpenApi } from './openapi.js';
 import { KnownCredentials, RateLimiter } from './rate-limit.js';
 import { enterpriseRoutes } from './routes/enterprise.js';
 import { ocrRoutes } from './routes/ocr.js';
+import { personalDataRoutes } from './routes/personal-data.js';
 import { regulatorRoutes } from './routes/regulator.js';
 import { systemRoutes } from './routes/system.js';
+import { templateRoutes } from './routes/templates.js';
 import type { Services } from './services.js';
 import type { Wallet } from './wallet.js';
 
@@ -33,7 +35,7 @@ export interface AppDeps {
 }
 
 export function allRoutes(s: Services, openapi: () => unknown): RouteDef[] {
-  return [...systemRoutes(s, openapi), ...enterpriseRoutes(s), ...ocrRoutes(s), ...regulatorRoutes(s)];
+  return [...systemRoutes(s, openapi), ...enterpriseRoutes(s), ...personalDataRoutes(s), ...templateRoutes(s), ...ocrRoutes(s), ...regulatorRoutes(s)];
 }
 
 export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; openapi: Record<string, unknown> } {

@@ -53,6 +53,8 @@ export interface ResponseDoc {
   description: string;
   schema?: z.ZodType;
   contentType?: string;
+  /** Shown in the OpenAPI document. */
+  example?: unknown;
 }
 
 export interface RouteDef {
@@ -69,6 +71,8 @@ export interface RouteDef {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** Named request examples for the OpenAPI document; a unit test parses each with `body`. */
+  bodyExamples?: Record<string, { summary: string; value: unknown }>;
   /** multipart/form-data: the handler streams it; fields and file are documented here. */
   multipart?: { fields: z.ZodObject; fileField: string; fileDescription: string };
   responses: ResponseDoc[];

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, GatewayError, type Gateway, type Network } from '@hyperledger/fabric-gateway';
-import { TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
+import { ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
 import type { Org } from './auth.js';
 import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
@@ -116,6 +116,7 @@ export class LedgerClient {
       const proposal = contract.newProposal(tx, {
         arguments: [JSON.stringify(input)],
         ...(transient !== undefined ? { transientData: { [TRANSIENT_KEY]: JSON.stringify(transient) } } : {}),
+        ...this.endorsers(tx),
       });
       txId = proposal.getTransactionId();
       const transaction = await proposal.endorse();
@@ -163,6 +164,11 @@ export class LedgerClient {
     return { result: parseResult<T>(tx.result ?? new Uint8Array()), transactionId: txId, blockNumber };
   }
 
+  /** Personal data goes to the enterprise's peers only, never to another org's (see ENTERPRISE_ONLY_TXS). */
+  private endorsers(tx: TxName): { endorsingOrganizations?: string[] } {
+    return (ENTERPRISE_ONLY_TXS as readonly TxName[]).includes(tx) ? { endorsingOrganizations: [this.o.profile.organizations.enterprise.mspId] } : {};
+  }
+
   private outcomeUnknown(e: unknown, txId: string): UnavailableError {
     const cause = e instanceof Error ? e.message : String(e);
     const err = new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} was submitted but its outcome did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`, this.o.retryAfterSeconds, {
@@ -175,7 +181,7 @@ export class LedgerClient {
   async evaluate<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown): Promise<T> {
     const contract = this.network(id).getContract(this.o.profile.chaincode);
     try {
-      return parseResult<T>(await contract.evaluate(tx, { arguments: [JSON.stringify(input)] }));
+      return parseResult<T>(await contract.evaluate(tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) }));
     } catch (e) {
       throw this.translate(e);
     }

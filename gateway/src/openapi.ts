@@ -11,10 +11,55 @@ import { errorBodySchema } from './routes/common.js';
 
 type Json = Record<string, unknown>;
 
-function schemaOf(s: z.ZodType): Json {
-  const j = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+/** A zod discriminated union becomes `oneOf` with an OpenAPI `discriminator`, so generated clients pick the member by that field. */
+const markDiscriminator = (ctx: { zodSchema: unknown; jsonSchema: Json }) => {
+  const def = (ctx.zodSchema as { _zod: { def: { type: string; discriminator?: unknown } } })._zod.def;
+  if (def.type === 'union' && typeof def.discriminator === 'string') ctx.jsonSchema.discriminator = { propertyName: def.discriminator };
+};
+
+function rewriteRefs(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(rewriteRefs);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace(/^#\/\$defs\//, '#/components/schemas/') : rewriteRefs(x)]));
+  }
+  return v;
+}
+
+/**
+ * The JSON Schema of a zod schema. Schemas named with `.meta({ id })` (the permit application's
+ * members) go into `components.schemas` and are referenced from there.
+ */
+function schemaOf(s: z.ZodType, named?: Record<string, Json>): Json {
+  const j = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12', override: markDiscriminator }) as Json;
   delete j.$schema;
-  return j;
+  const defs = j.$defs as Record<string, Json> | undefined;
+  delete j.$defs;
+  if (!defs) return j;
+  if (!named) throw new Error('a schema with named parts needs the components map');
+  for (const [id, def] of Object.entries(defs)) named[id] = rewriteRefs(def) as Json;
+  return rewriteRefs(j) as Json;
+}
+
+/** The `mapping` of each discriminator: value of the property → the member's component. */
+function mapDiscriminators(named: Record<string, Json>): void {
+  const valueOf = (ref: string, prop: string): unknown => {
+    const target = named[ref.replace('#/components/schemas/', '')];
+    if (!target) return undefined;
+    const own = (target.properties as Record<string, Json> | undefined)?.[prop]?.const;
+    if (own !== undefined) return own;
+    const first = (target.oneOf as Json[] | undefined)?.[0]?.$ref;
+    return typeof first === 'string' ? valueOf(first, prop) : undefined;
+  };
+  for (const schema of Object.values(named)) {
+    const d = schema.discriminator as { propertyName: string; mapping?: Record<string, string> } | undefined;
+    if (!d || !Array.isArray(schema.oneOf)) continue;
+    const mapping: Record<string, string> = {};
+    for (const m of schema.oneOf as Json[]) {
+      const value = typeof m.$ref === 'string' ? valueOf(m.$ref, d.propertyName) : undefined;
+      if (typeof value === 'string') mapping[value] = m.$ref as string;
+    }
+    d.mapping = mapping;
+  }
 }
 
 const IDEMPOTENCY_KEY_DOC =
@@ -35,6 +80,7 @@ const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 
 
 export function buildOpenApi(routes: readonly RouteDef[], opts: { version: string; serverUrl?: string | undefined }): Json {
   const paths: Record<string, Record<string, Json>> = {};
+  const named: Record<string, Json> = {};
   for (const r of routes) {
     const parameters: Json[] = [];
     for (const [where, obj] of [
@@ -70,7 +116,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       security: r.auth ? [{ bearerJwt: [] }, { apiKey: [] }, ...(r.tokenAuth ? [{ metricsToken: [] }] : [])] : [],
       parameters,
     };
-    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(r.body) } } };
+    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(r.body, named), ...(r.bodyExamples ? { examples: r.bodyExamples } : {}) } } };
     if (r.multipart) {
       const fields = schemaOf(r.multipart.fields);
       op.requestBody = {
@@ -90,7 +136,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     for (const res of r.responses) {
       const key = String(res.status);
       const entry = (responses[key] ??= { description: res.description, content: {} });
-      (entry.content as Json)[res.contentType ?? 'application/json'] = res.schema ? { schema: schemaOf(res.schema) } : { schema: { type: 'string' } };
+      (entry.content as Json)[res.contentType ?? 'application/json'] = res.schema ? { schema: schemaOf(res.schema, named), ...(res.example !== undefined ? { example: res.example } : {}) } : { schema: { type: 'string' } };
     }
     const codes = new Set<GatewayErrorCode>([...(r.auth ? COMMON_AUTH_ERRORS : ['INTERNAL' as const]), ...(r.errors ?? [])]);
     if (r.params || r.query || r.body || r.multipart) codes.add('VALIDATION_FAILED');
@@ -107,6 +153,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     op.responses = responses;
     (paths[r.path] ??= {})[r.method] = op;
   }
+  mapDiscriminators(named);
   return {
     openapi: '3.1.0',
     info: {
@@ -124,7 +171,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'GATEWAY_METRICS_TOKEN, for Prometheus scrapers (only /metrics)' },
       },
-      schemas: { Error: schemaOf(errorBodySchema), ErrorCodes: { type: 'string', enum: Object.keys(ERROR_STATUS) } },
+      schemas: { ...named, Error: schemaOf(errorBodySchema), ErrorCodes: { type: 'string', enum: Object.keys(ERROR_STATUS) } },
     },
   };
 }

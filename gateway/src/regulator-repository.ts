@@ -239,6 +239,17 @@ export class RegulatorRepository {
     return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset, days };
   }
 
+  /** The public access log of a subject's personal data (credential:LogPersonalDataAccess), newest first. */
+  async personalDataAccesses(kind: 'worker' | 'certificate', subjectId: string, limit: number, offset: number): Promise<Record<string, unknown>> {
+    const rows = await this.q(
+      `SELECT access_id, subject_kind, subject_id, purpose, accessor_msp, accessor_role, at, block_number, tx_id, count(*) OVER () AS total
+         FROM personal_data_accesses WHERE subject_kind = $1 AND subject_id = $2
+         ORDER BY at DESC, access_id LIMIT ${limit} OFFSET ${offset}`,
+      [kind, subjectId],
+    );
+    return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset };
+  }
+
   /** Where the indexer put a transaction (block, validation), if it has it. */
   async transaction(txId: string): Promise<Record<string, unknown> | undefined> {
     const [r] = await this.q(

@@ -11,3 +11,4 @@ export * from './transactions';
 export * from './access';
 export * from './config';
 export * from './canonical-json';
+export * from './default-templates';

@@ -14,8 +14,10 @@ import {
   WIND_SENSITIVE_OPERATIONS,
   WORK_AT_HEIGHT_FLOOR_METRES,
   WORKER_STATUSES,
+  OPERATION_LEVELS,
   type OperationType,
 } from './domain';
+import { levelSignOffDescription } from './default-templates';
 import { ROLES } from './organizations';
 
 /**
@@ -70,19 +72,24 @@ export const gasTestRuleSchema = z.strictObject({
   continuousMonitoringIntervalMinutes: z.number().int().min(1).nullable(),
 });
 
+// The step-id check sits on the array, not the object, so the gateway can take operationType and
+// level from the path (omit works on an object without refinements).
 export const publishTemplateInput = z
   .strictObject({
     operationType: z.enum(OPERATION_TYPES),
     level: z.string().min(1).max(16),
     title: textSchema(200),
     maxValidityMinutes: z.number().int().min(1).max(30 * 24 * 60),
-    signOffSteps: z.array(signOffStepSchema).min(1).max(30),
+    signOffSteps: z
+      .array(signOffStepSchema)
+      .min(1)
+      .max(30)
+      .refine((steps) => new Set(steps.map((s) => s.stepId)).size === steps.length, 'stepId values must be unique'),
     gasTest: gasTestRuleSchema,
     requiredCertificateCategories: z.array(idSchema).max(10),
     guardianCertificateCategories: z.array(idSchema).max(10).default([]),
     gateCheckRequired: z.boolean(),
-  })
-  .refine((t) => new Set(t.signOffSteps.map((s) => s.stepId)).size === t.signOffSteps.length, 'stepId values must be unique');
+  });
 export type PublishTemplateInput = z.infer<typeof publishTemplateInput>;
 
 export const getTemplateInput = z.strictObject({
@@ -130,81 +137,164 @@ export type PublishPolicyInput = z.infer<typeof publishPolicyInput>;
 
 export const permitRefInput = z.strictObject({ permitNo: permitNoSchema });
 
-/**
- * The measures that decide a level must agree with it (GB 30871): the height for work at height,
- * the load for lifting (and no permit under 10 t). Outdoor or not must be declared where wind
- * stops the work. Only the type's own measure may be given, so nothing is recorded that no rule reads.
- */
-function checkOperationMeasures(
-  p: { operationType: OperationType; level: string; workHeightMetres: number | null; liftLoadTonnes: number | null; location: { outdoor: boolean | null } },
-  ctx: z.RefinementCtx,
-): void {
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-  if (p.operationType === 'work_at_height') {
-    if (p.workHeightMetres === null) issue(['workHeightMetres'], 'work at height needs workHeightMetres, the height of the work surface in metres');
-    else {
-      const cls = heightClassFor(p.workHeightMetres);
-      if (cls === null) issue(['workHeightMetres'], `below ${WORK_AT_HEIGHT_FLOOR_METRES} m is not work at height; no work-at-height permit is needed`);
-      else if (cls !== p.level) issue(['level'], `${p.workHeightMetres} m is class ${cls}, not ${p.level}; apply for class ${cls} (hazard factors raise it by themselves)`);
-    }
-  } else if (p.workHeightMetres !== null) issue(['workHeightMetres'], 'workHeightMetres is only for work at height');
-  if (p.operationType === 'lifting') {
-    if (p.liftLoadTonnes === null) issue(['liftLoadTonnes'], 'lifting needs liftLoadTonnes, the mass of the load in tonnes');
-    else {
-      const lvl = liftingLevelFor(p.liftLoadTonnes);
-      if (lvl === null) issue(['liftLoadTonnes'], `a lift under ${LIFTING_PERMIT_FLOOR_TONNES} t needs no lifting permit, only a risk analysis`);
-      else if (lvl !== p.level) issue(['level'], `${p.liftLoadTonnes} t is lifting level ${lvl}, not ${p.level}; apply for level ${lvl}`);
-    }
-  } else if (p.liftLoadTonnes !== null) issue(['liftLoadTonnes'], 'liftLoadTonnes is only for lifting');
-  if (WIND_SENSITIVE_OPERATIONS.includes(p.operationType) && p.location.outdoor === null) {
-    issue(['location', 'outdoor'], `say whether the ${p.operationType.replace(/_/g, ' ')} is outdoors (location.outdoor): strong wind stops outdoor work`);
-  }
+const words = (operationType: OperationType) => operationType.replace(/_/g, ' ');
+
+/** Outdoors or not must be declared where wind stops the work. */
+function permitLocation(operationType: OperationType) {
+  const outdoor = WIND_SENSITIVE_OPERATIONS.includes(operationType)
+    ? z
+        .boolean({
+          error: (iss) =>
+            iss.input === undefined || iss.input === null
+              ? `say whether the ${words(operationType)} is outdoors (location.outdoor): strong wind stops outdoor work`
+              : 'location.outdoor must be true or false',
+        })
+        .describe('required: outdoors, strong wind stops this work (force 5 for hot work and work at height, force 6 for lifting)')
+    : z.boolean().nullable().default(null);
+  return z.strictObject({
+    siteId: idSchema,
+    zoneId: idSchema,
+    coordinates: z.strictObject({ x: z.number().finite(), y: z.number().finite() }).nullable().default(null),
+    fireExplosionZone: z.boolean(),
+    outdoor,
+    dikeId: idSchema.nullable().default(null),
+    pipelineId: idSchema.nullable().default(null),
+  });
 }
 
+/** A measure no rule of this operation reads is refused rather than stored. */
+const onlyFor = (field: string, what: string) => z.null({ error: `${field} is only for ${what}` }).default(null).describe(`only for ${what}: leave it out`);
+
+/**
+ * GB 30871 classes work at height by the height of the work surface (I 2–5 m, II over 5 to 15,
+ * III over 15 to 30, IV over 30): each class's range is part of its schema, so a generated request
+ * is in range, and a height outside it is told which class it is.
+ */
+function workHeightFor(level: 'I' | 'II' | 'III' | 'IV') {
+  const error = (iss: { input?: unknown }) => {
+    const m = iss.input;
+    if (typeof m !== 'number') return 'work at height needs workHeightMetres, the height of the work surface in metres';
+    const cls = heightClassFor(m);
+    if (cls === null) return `below ${WORK_AT_HEIGHT_FLOOR_METRES} m is not work at height; no work-at-height permit is needed`;
+    if (cls !== level) return `${m} m is class ${cls}, not ${level}; apply for class ${cls} (hazard factors raise it by themselves)`;
+    return 'workHeightMetres must be at most 1000';
+  };
+  const n = z.number({ error });
+  const ranged = { I: n.min(2, { error }).max(5, { error }), II: n.gt(5, { error }).max(15, { error }), III: n.gt(15, { error }).max(30, { error }), IV: n.gt(30, { error }).max(1000, { error }) }[level];
+  return ranged.describe('height of the work surface in metres; it must fall in the class (I 2–5, II over 5 to 15, III over 15 to 30, IV over 30)');
+}
+
+/** GB 30871 lifting levels by the load's mass: 1 over 100 t, 2 from 40 to 100 t, 3 from 10 to under 40 t. */
+function liftLoadFor(level: '1' | '2' | '3') {
+  const error = (iss: { input?: unknown }) => {
+    const t = iss.input;
+    if (typeof t !== 'number') return 'lifting needs liftLoadTonnes, the mass of the load in tonnes';
+    const lvl = liftingLevelFor(t);
+    if (lvl === null) return `a lift under ${LIFTING_PERMIT_FLOOR_TONNES} t needs no lifting permit, only a risk analysis`;
+    if (lvl !== level) return `${t} t is lifting level ${lvl}, not ${level}; apply for level ${lvl}`;
+    return 'liftLoadTonnes must be at most 100000';
+  };
+  const n = z.number({ error });
+  const ranged = { '1': n.gt(100, { error }).max(100_000, { error }), '2': n.min(40, { error }).max(100, { error }), '3': n.min(LIFTING_PERMIT_FLOOR_TONNES, { error }).lt(40, { error }) }[level];
+  return ranged.describe('mass of the load in tonnes; it must fall in the level (1 over 100, 2 from 40 to 100, 3 from 10 to under 40; under 10 t no permit)');
+}
+
+const OPERATION_TITLES: Record<OperationType, string> = {
+  hot_work: 'Hot work (动火)',
+  confined_space: 'Confined space entry (受限空间)',
+  blind_plate: 'Blind plate (盲板抽堵)',
+  work_at_height: 'Work at height (高处作业)',
+  lifting: 'Lifting (吊装)',
+  temporary_electricity: 'Temporary electricity (临时用电)',
+  excavation: 'Excavation (动土)',
+  road_breaking: 'Road breaking (断路)',
+};
+
+/**
+ * One application per operation type (and, where a measure decides the level, per level), with
+ * exactly the fields the chaincode requires of it. Levels name their sign-off departments.
+ */
+function permitApplication<Op extends OperationType>(
+  operationType: Op,
+  levels: readonly [string, ...string[]],
+  measures: { workHeightMetres?: z.ZodType<number, number>; liftLoadTonnes?: z.ZodType<number, number>; servesPermitNo?: z.ZodType<string | null, string | null | undefined> } = {},
+) {
+  const id = levels.length === 1 && OPERATION_LEVELS[operationType].length > 1 ? `ApplyPermit.${operationType}.${levels[0]}` : `ApplyPermit.${operationType}`;
+  return z
+    .strictObject({
+      permitNo: permitNoSchema,
+      operationType: z.literal(operationType),
+      level: z.enum(levels).describe(levelSignOffDescription(operationType, levels)),
+      /** Hot work at night, on rest days or holidays: one level higher. */
+      nightOrHoliday: z.boolean().default(false).describe('hot work at night, on a rest day or holiday: governed by the template one level higher (a published work calendar also finds it); other operations ignore it'),
+      /** Work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher. */
+      heightHazardFactors: z.boolean().default(false).describe('work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher; other operations ignore it'),
+      workHeightMetres: measures.workHeightMetres ?? onlyFor('workHeightMetres', 'work at height'),
+      liftLoadTonnes: measures.liftLoadTonnes ?? onlyFor('liftLoadTonnes', 'lifting'),
+      location: permitLocation(operationType),
+      workUnit: idSchema.describe('the unit where the work happens; steps of department `$work_unit` are signed by its approver'),
+      description: textSchema(2000),
+      plannedStart: isoTimeSchema,
+      plannedEnd: isoTimeSchema,
+      workers: z.array(workerIdSchema).min(1).max(50),
+      personInChargeId: workerIdSchema,
+      guardianId: workerIdSchema,
+      hazards: z.array(z.strictObject({ hazardId: idSchema, description: textSchema(500) })).min(1).max(50),
+      measures: z
+        .array(z.strictObject({ measureId: idSchema, hazardId: idSchema.nullable().default(null), description: textSchema(500) }))
+        .min(1)
+        .max(100),
+      activities: z.array(z.enum(SIMOPS_ACTIVITIES)).max(SIMOPS_ACTIVITIES.length).default([]),
+      relatedPermitNos: z.array(permitNoSchema).max(20).default([]),
+      servesPermitNo: measures.servesPermitNo ?? onlyFor('servesPermitNo', 'temporary electricity permits'),
+    })
+    .meta({ id, title: `${OPERATION_TITLES[operationType]}${id.split('.').length > 2 ? `, level ${levels[0]}` : ''}` });
+}
+
+const singleOrLevels = (op: OperationType) => OPERATION_LEVELS[op] as unknown as readonly [string, ...string[]];
+const levelUnionError = (op: OperationType) => (iss: { code?: string }) =>
+  iss.code === 'invalid_union' ? `level must be one of ${OPERATION_LEVELS[op].join(', ')} for ${words(op)}` : undefined;
+
+/**
+ * A permit application: a union discriminated by `operationType`, each member strict with its own
+ * level enum and the fields its rules read (location.outdoor where wind stops the work, the height
+ * for work at height and the load for lifting, each within its level's range; servesPermitNo only
+ * for temporary electricity). Generated clients and fuzzers thus build requests the chaincode accepts.
+ */
 export const applyPermitInput = z
-  .strictObject({
-    permitNo: permitNoSchema,
-    operationType: z.enum(OPERATION_TYPES),
-    level: z.string().min(1).max(16),
-    nightOrHoliday: z.boolean().default(false),
-    /** Work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher. */
-    heightHazardFactors: z.boolean().default(false),
-    /** Work at height: height of the work surface in metres; it must fall in the requested class. */
-    workHeightMetres: z.number().finite().min(0).max(1000).nullable().default(null),
-    /** Lifting: mass of the load in tonnes; it must fall in the requested level, and be ≥ 10 t. */
-    liftLoadTonnes: z.number().finite().min(0).max(100_000).nullable().default(null),
-    location: z.strictObject({
-      siteId: idSchema,
-      zoneId: idSchema,
-      coordinates: z.strictObject({ x: z.number().finite(), y: z.number().finite() }).nullable().default(null),
-      fireExplosionZone: z.boolean(),
-      /** Required for hot work, work at height and lifting: outdoors, strong wind stops them. */
-      outdoor: z.boolean().nullable().default(null),
-      dikeId: idSchema.nullable().default(null),
-      pipelineId: idSchema.nullable().default(null),
-    }),
-    workUnit: idSchema,
-    description: textSchema(2000),
-    plannedStart: isoTimeSchema,
-    plannedEnd: isoTimeSchema,
-    workers: z.array(workerIdSchema).min(1).max(50),
-    personInChargeId: workerIdSchema,
-    guardianId: workerIdSchema,
-    hazards: z.array(z.strictObject({ hazardId: idSchema, description: textSchema(500) })).min(1).max(50),
-    measures: z
-      .array(z.strictObject({ measureId: idSchema, hazardId: idSchema.nullable().default(null), description: textSchema(500) }))
-      .min(1)
-      .max(100),
-    activities: z.array(z.enum(SIMOPS_ACTIVITIES)).max(SIMOPS_ACTIVITIES.length).default([]),
-    relatedPermitNos: z.array(permitNoSchema).max(20).default([]),
-    servesPermitNo: permitNoSchema.nullable().default(null),
+  .discriminatedUnion(
+    'operationType',
+    [
+      permitApplication('hot_work', singleOrLevels('hot_work')),
+      permitApplication('confined_space', singleOrLevels('confined_space')),
+      permitApplication('blind_plate', singleOrLevels('blind_plate')),
+      z
+        .discriminatedUnion(
+          'level',
+          (['I', 'II', 'III', 'IV'] as const).map((l) => permitApplication('work_at_height', [l], { workHeightMetres: workHeightFor(l) })) as [ReturnType<typeof permitApplication>, ...ReturnType<typeof permitApplication>[]],
+          { error: levelUnionError('work_at_height') },
+        )
+        .meta({ id: 'ApplyPermit.work_at_height', title: OPERATION_TITLES.work_at_height }),
+      z
+        .discriminatedUnion(
+          'level',
+          (['1', '2', '3'] as const).map((l) => permitApplication('lifting', [l], { liftLoadTonnes: liftLoadFor(l) })) as [ReturnType<typeof permitApplication>, ...ReturnType<typeof permitApplication>[]],
+          { error: levelUnionError('lifting') },
+        )
+        .meta({ id: 'ApplyPermit.lifting', title: OPERATION_TITLES.lifting }),
+      permitApplication('temporary_electricity', singleOrLevels('temporary_electricity'), {
+        servesPermitNo: permitNoSchema.nullable().default(null).describe('the permit this supply serves; the validity never outlasts it'),
+      }),
+      permitApplication('excavation', singleOrLevels('excavation')),
+      permitApplication('road_breaking', singleOrLevels('road_breaking')),
+    ],
+    { error: (iss) => (iss.code === 'invalid_union' ? `operationType must be one of ${OPERATION_TYPES.join(', ')}` : undefined) },
+  )
+  .superRefine((p, ctx) => {
+    if (new Set(p.workers).size !== p.workers.length) ctx.addIssue({ code: 'custom', path: ['workers'], message: 'workers must not repeat' });
+    if (new Set(p.measures.map((m) => m.measureId)).size !== p.measures.length) ctx.addIssue({ code: 'custom', path: ['measures'], message: 'measureId values must be unique' });
   })
-  .refine((p) => new Set(p.workers).size === p.workers.length, { message: 'workers must not repeat', path: ['workers'] })
-  .refine((p) => new Set(p.measures.map((m) => m.measureId)).size === p.measures.length, {
-    message: 'measureId values must be unique',
-    path: ['measures'],
-  })
-  .superRefine(checkOperationMeasures);
+  .meta({ id: 'ApplyPermit' });
 export type ApplyPermitInput = z.infer<typeof applyPermitInput>;
 
 export const assessRiskInput = z.strictObject({

@@ -122,6 +122,13 @@ export const TX_TRANSIENT_SCHEMAS = {
 export const TRANSIENT_KEY = 'personal';
 
 /**
+ * Transactions that write only the enterprise's implicit private collection: clients must have
+ * them endorsed by EnterpriseMSP alone, so that no other org's peer receives the personal data
+ * (chaincode README, "Personal data on the real network").
+ */
+export const ENTERPRISE_ONLY_TXS = ['credential:StoreWorkerPersonalData', 'credential:StoreCertificateNumber', 'credential:ErasePersonalData', 'credential:ReadPersonalData'] as const satisfies readonly TxName[];
+
+/**
  * Queries: evaluate them, never submit. `credential:ReadPersonalData` in particular must not be
  * submitted, because a submitted response is written into the block.
  */

@@ -26,6 +26,8 @@ import {
   certificateReviewInput,
   practicalExamInput,
   certificateStatusInput,
+  deviceStatusInput,
+  reviewDetectionInput,
   flagPermitInput,
   workerStatusInput,
   signOffInput,
@@ -90,7 +92,7 @@ function permitAction(s: Services, a: ActionSpec): RouteDef {
 interface KeyedActionSpec {
   /** e.g. /v1/alarms/{alarmId}/acknowledge */
   path: string;
-  key: 'alarmId' | 'certificateId' | 'workerId' | 'permitNo';
+  key: 'alarmId' | 'certificateId' | 'workerId' | 'permitNo' | 'deviceId';
   keySchema: z.ZodType;
   operationId: string;
   summary: string;
@@ -99,6 +101,7 @@ interface KeyedActionSpec {
   access: Access;
   body: z.ZodObject;
   status?: number;
+  bodyExamples?: RouteDef['bodyExamples'];
 }
 
 /** A write on a record named in the path: the body is the input without that key. */
@@ -113,6 +116,7 @@ function keyedAction(s: Services, a: KeyedActionSpec): RouteDef {
     access: a.access,
     params: z.strictObject({ [a.key]: a.keySchema }),
     body: a.body.omit({ [a.key]: true } as never) as z.ZodObject,
+    ...(a.bodyExamples ? { bodyExamples: a.bodyExamples } : {}),
     tx: a.tx,
     responses: [{ status: a.status ?? 200, description: `committed; the record after ${a.tx}`, schema: txResultSchema }],
     errors: ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'ALREADY_EXISTS', 'CONFLICT'],
@@ -168,6 +172,8 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
     keyedAction(s, { path: '/v1/certificates/{certificateId}/reviews', key: 'certificateId', keySchema: idSchema, operationId: 'recordCertificateReview', summary: "Record a certificate's periodic review (复审) and the next due date", tag: 'enterprise: credentials', tx: 'credential:RecordCertificateReview', access: { enterprise: ['credential_officer'] }, body: certificateReviewInput, status: 201 }),
     keyedAction(s, { path: '/v1/certificates/{certificateId}/practical-exams', key: 'certificateId', keySchema: idSchema, operationId: 'recordPracticalExam', summary: 'Record a practical exam passed again after six months or more off the job (it restarts the off-the-job clock)', tag: 'enterprise: credentials', tx: 'credential:RecordPracticalExam', access: { enterprise: ['credential_officer'] }, body: practicalExamInput, status: 201 }),
     keyedAction(s, { path: '/v1/alarms/{alarmId}/acknowledge', key: 'alarmId', keySchema: idSchema, operationId: 'acknowledgeAlarm', summary: 'Acknowledge an alarm (its response time is measured to this moment)', tag: 'enterprise: alarms', tx: 'alarm:Acknowledge', access: { enterprise: ['safety_officer', 'person_in_charge', 'guardian'] }, body: alarmRefInput }),
+    keyedAction(s, { path: '/v1/devices/{deviceId}/status', key: 'deviceId', keySchema: idSchema, operationId: 'setDeviceStatus', summary: "Disable or re-enable a device (owner org only); a disabled device's alarms are refused", tag: 'enterprise: devices', tx: 'device:SetStatus', access: { enterprise: ['admin', 'safety_officer'] }, body: deviceStatusInput, bodyExamples: { disable: { summary: 'key compromised', value: { status: 'disabled', reason: 'signing key may be compromised; replaced by gate-2' } } } }),
+    keyedAction(s, { path: '/v1/alarms/{alarmId}/review', key: 'alarmId', keySchema: idSchema, operationId: 'reviewDetection', summary: "A reviewer's verdict on an AI camera detection (true_positive / false_positive), once per alarm; it feeds model precision", tag: 'enterprise: alarms', tx: 'alarm:ReviewDetection', access: { enterprise: ['reviewer'], regulator: ['reviewer'] }, body: reviewDetectionInput, status: 201, bodyExamples: { falsePositive: { summary: 'a shadow taken for a person without a helmet', value: { verdict: 'false_positive', note: 'shadow of the rack, helmet worn' } } } }),
     keyedAction(s, { path: '/v1/alarms/{alarmId}/close', key: 'alarmId', keySchema: idSchema, operationId: 'closeAlarm', summary: 'Close an alarm', tag: 'enterprise: alarms', tx: 'alarm:Close', access: { enterprise: ['safety_officer'] }, body: alarmRefInput }),
     {
       method: 'get',

@@ -30,8 +30,26 @@ function wrongValue(schema: Json): unknown {
   return Symbol.for('skip');
 }
 
+const VALID_PATH_VALUES: Record<string, string> = { workerId: 'a'.repeat(64), txId: 'b'.repeat(64), operationType: 'hot_work', level: '2' };
+
 function resolvePath(p: string, bad?: string): string {
-  return p.replace(/\{(\w+)\}/g, (_, name: string) => bad ?? (name === 'workerId' ? 'a'.repeat(64) : name === 'txId' ? 'b'.repeat(64) : 'NOPE-123'));
+  return p.replace(/\{(\w+)\}/g, (_, name: string) => bad ?? VALID_PATH_VALUES[name] ?? 'NOPE-123');
+}
+
+/**
+ * The object schemas a JSON body may take, each with the discriminator values that select it: a
+ * plain object is one, a discriminated union (the permit application) one per member.
+ */
+function bodyMembers(schema: Json, components: Record<string, Json>, fixed: Json = {}): { schema: Json; fixed: Json }[] {
+  const s = schema.$ref ? components[(schema.$ref as string).replace('#/components/schemas/', '')]! : schema;
+  if (!Array.isArray(s.oneOf)) return [{ schema: s, fixed }];
+  return s.oneOf.flatMap((m: Json) => {
+    const member = m.$ref ? components[(m.$ref as string).replace('#/components/schemas/', '')]! : m;
+    const prop = s.discriminator?.propertyName as string | undefined;
+    const first = (x: Json): Json => (x.$ref ? first(components[(x.$ref as string).replace('#/components/schemas/', '')]!) : x.oneOf ? first(x.oneOf[0]) : x);
+    const value = prop ? (first(member).properties[prop].const ?? first(member).properties[prop].enum?.[0]) : undefined;
+    return bodyMembers(member, components, prop ? { ...fixed, [prop]: value } : fixed);
+  });
 }
 
 describe('gateway: every endpoint refuses missing, extra and wrong-typed input with a coded 4xx and writes nothing', function () {
@@ -113,27 +131,39 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
       if (method !== 'POST' || !schema || !op.security?.length) continue;
       const c = await clientFor(op);
       const url = resolvePath(path);
-      const required: string[] = schema.required ?? [];
-      if (required.length) {
-        const r = await c.post(url, {});
-        expect(r.status, `${path} {}`).to.equal(400);
-        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
-        const paths = r.body.error.details.fields.map((f: { path: string }) => f.path);
-        for (const f of required) expect(paths, `${path} missing ${f}`).to.include(`body.${f}`);
+      const members = bodyMembers(schema, doc.components?.schemas ?? {});
+      for (const [name] of Object.entries(members[0]!.fixed)) {
+        // A union refuses a body whose discriminator selects no member, naming the discriminator.
+        const r = await c.post(url, { [name]: 12345 });
+        expect(r.status, `${path} ${name}`).to.equal(400);
+        expect(r.body.error.details.fields.map((f: { path: string }) => f.path)).to.include(`body.${name}`);
         cases++;
       }
-      const extra = await c.post(url, { unexpectedField: 1 });
-      expect(extra.status, `${path} extra`).to.equal(400);
-      expect(JSON.stringify(extra.body.error.details.fields)).to.contain('unexpectedField');
-      cases++;
-      for (const [name, prop] of Object.entries((schema.properties ?? {}) as Record<string, Json>)) {
-        const v = wrongValue(prop);
-        if (v === Symbol.for('skip')) continue;
-        const r = await c.post(url, { [name]: v });
-        expect(r.status, `${path} ${name}=${JSON.stringify(v)}`).to.equal(400);
-        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
-        expect(r.body.error.details.fields.map((f: { path: string }) => f.path), `${path} ${name}`).to.include(`body.${name}`);
+      for (const { schema: member, fixed } of members) {
+        const label = `${path} ${JSON.stringify(fixed)}`;
+        const required = ((member.required ?? []) as string[]).filter((f) => !(f in fixed));
+        if (required.length) {
+          const r = await c.post(url, fixed);
+          expect(r.status, `${label} {}`).to.equal(400);
+          expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+          const paths = r.body.error.details.fields.map((f: { path: string }) => f.path);
+          for (const f of required) expect(paths, `${label} missing ${f}`).to.include(`body.${f}`);
+          cases++;
+        }
+        const extra = await c.post(url, { ...fixed, unexpectedField: 1 });
+        expect(extra.status, `${label} extra`).to.equal(400);
+        expect(JSON.stringify(extra.body.error.details.fields)).to.contain('unexpectedField');
         cases++;
+        for (const [name, prop] of Object.entries((member.properties ?? {}) as Record<string, Json>)) {
+          if (name in fixed) continue;
+          const v = wrongValue(prop);
+          if (v === Symbol.for('skip')) continue;
+          const r = await c.post(url, { ...fixed, [name]: v });
+          expect(r.status, `${label} ${name}=${JSON.stringify(v)}`).to.equal(400);
+          expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+          expect(r.body.error.details.fields.map((f: { path: string }) => f.path), `${label} ${name}`).to.include(`body.${name}`);
+          cases++;
+        }
       }
       const notJson = await c.request('POST', url, { body: 'permitNo=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       expect(notJson.status, `${path} form`).to.equal(415);

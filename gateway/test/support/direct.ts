@@ -7,7 +7,7 @@ import { connect, hash, signers, type Contract } from '@hyperledger/fabric-gatew
 import { connectionProfileSchema } from '@compliance-ledger/schema';
 import { profilePath } from './env.js';
 
-export function connectAsWalletUser(walletDir: string, org: 'enterprise' | 'regulator', sub: string): { contract: Contract; close(): void } {
+export function connectAsWalletUser(walletDir: string, org: 'enterprise' | 'regulator', sub: string, chaincode?: string): { contract: Contract; close(): void } {
   const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
   const msp = path.join(walletDir, org, sub, 'msp');
   const keyFile = fs.readdirSync(path.join(msp, 'keystore')).find((f) => f.endsWith('_sk'))!;
@@ -20,7 +20,7 @@ export function connectAsWalletUser(walletDir: string, org: 'enterprise' | 'regu
     hash: hash.sha256,
   });
   return {
-    contract: gateway.getNetwork(profile.channel).getContract(profile.chaincode),
+    contract: gateway.getNetwork(profile.channel).getContract(chaincode ?? profile.chaincode),
     close() {
       gateway.close();
       client.close();

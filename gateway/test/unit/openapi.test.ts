@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { validate, compileErrors } from '@readme/openapi-parser';
+import { DEFAULT_TEMPLATES, OPERATION_LEVELS, OPERATION_TYPES, WIND_SENSITIVE_OPERATIONS, WORK_UNIT_DEPARTMENT } from '@compliance-ledger/schema';
 import { ERROR_STATUS } from '../../src/errors.js';
 import { offlineApp } from '../support/offline.js';
 
@@ -22,7 +23,7 @@ function mounted(stack: Layer[], out: Set<string> = new Set()): Set<string> {
 }
 
 describe('gateway: OpenAPI document', () => {
-  const { app, openapi } = offlineApp();
+  const { app, openapi, routes } = offlineApp();
   const doc = openapi as { openapi: string; paths: Record<string, Record<string, any>>; components: any };
 
   it('documents exactly the routes the router serves (besides the Swagger UI assets)', () => {
@@ -79,10 +80,10 @@ describe('gateway: OpenAPI document', () => {
   });
 
   it('request bodies are the chaincode input schemas: strict objects with their required fields', () => {
-    const apply = doc.paths['/v1/permits']!.post.requestBody.content['application/json'].schema;
-    expect(apply.additionalProperties).to.equal(false);
-    expect(apply.required).to.include.members(['permitNo', 'operationType', 'level', 'location', 'workers', 'plannedStart', 'plannedEnd']);
-    expect(apply.required).to.not.include('nightOrHoliday');
+    const hotWork = doc.components.schemas['ApplyPermit.hot_work'];
+    expect(hotWork.additionalProperties).to.equal(false);
+    expect(hotWork.required).to.include.members(['permitNo', 'operationType', 'level', 'location', 'workers', 'plannedStart', 'plannedEnd']);
+    expect(hotWork.required).to.not.include('nightOrHoliday');
     const gas = doc.paths['/v1/permits/{permitNo}/gas-tests']!.post.requestBody.content['application/json'].schema;
     expect(gas.properties).to.not.have.property('permitNo');
     const ev = doc.paths['/v1/permits/{permitNo}/evidence']!.post.requestBody.content['multipart/form-data'].schema;
@@ -116,5 +117,92 @@ describe('gateway: OpenAPI document', () => {
     } finally {
       server.close();
     }
+  });
+
+  describe('POST /v1/permits: one member per operation type, with what the chaincode requires of it', () => {
+    const schemas = doc.components.schemas as Record<string, any>;
+    const deref = (x: any): any => (x.$ref ? schemas[x.$ref.replace('#/components/schemas/', '')] : x);
+    /** Every object member (a nested union on level is opened up) of an operation type. */
+    const membersOf = (type: string): any[] => {
+      const top = deref(doc.paths['/v1/permits']!.post.requestBody.content['application/json'].schema);
+      const m = deref({ $ref: top.discriminator.mapping[type] });
+      return m.oneOf ? m.oneOf.map(deref) : [m];
+    };
+
+    it('is a oneOf with a discriminator on operationType that maps every operation type', () => {
+      const body = doc.paths['/v1/permits']!.post.requestBody.content['application/json'].schema;
+      expect(body.$ref).to.equal('#/components/schemas/ApplyPermit');
+      const top = deref(body);
+      expect(top.discriminator.propertyName).to.equal('operationType');
+      expect(Object.keys(top.discriminator.mapping).sort()).to.deep.equal([...OPERATION_TYPES].sort());
+      expect(top.oneOf).to.have.length(OPERATION_TYPES.length);
+      for (const t of ['work_at_height', 'lifting']) expect(deref({ $ref: top.discriminator.mapping[t] }).discriminator.propertyName, t).to.equal('level');
+    });
+
+    it('gives each operation type its level enum, and each member its required fields', () => {
+      for (const type of OPERATION_TYPES) {
+        const members = membersOf(type);
+        const levels = members.flatMap((m) => m.properties.level.enum ?? [m.properties.level.const]);
+        expect(levels.sort(), type).to.deep.equal([...OPERATION_LEVELS[type]].sort());
+        for (const m of members) {
+          expect(m.additionalProperties, type).to.equal(false);
+          expect(m.properties.operationType.const).to.equal(type);
+          const location = m.properties.location;
+          expect(location.required.includes('outdoor'), `${type} location.outdoor`).to.equal(WIND_SENSITIVE_OPERATIONS.includes(type));
+          expect(m.required.includes('workHeightMetres'), `${type} workHeightMetres`).to.equal(type === 'work_at_height');
+          expect(m.required.includes('liftLoadTonnes'), `${type} liftLoadTonnes`).to.equal(type === 'lifting');
+          if (type !== 'work_at_height') expect(m.properties.workHeightMetres.type, type).to.equal('null');
+          if (type !== 'lifting') expect(m.properties.liftLoadTonnes.type, type).to.equal('null');
+          expect(m.properties.servesPermitNo.type === 'null', `${type} servesPermitNo`).to.equal(type !== 'temporary_electricity');
+        }
+      }
+    });
+
+    it('puts the GB 30871 ranges of each work-at-height class and lifting level into the member', () => {
+      const range = (type: string, field: string) =>
+        Object.fromEntries(membersOf(type).map((m) => {
+          const p = m.properties[field];
+          return [m.properties.level.enum?.[0] ?? m.properties.level.const, [p.minimum ?? `>${p.exclusiveMinimum}`, p.maximum ?? `<${p.exclusiveMaximum}`]];
+        }));
+      expect(range('work_at_height', 'workHeightMetres')).to.deep.equal({ I: [2, 5], II: ['>5', 15], III: ['>15', 30], IV: ['>30', 1000] });
+      expect(range('lifting', 'liftLoadTonnes')).to.deep.equal({ '1': ['>100', 100000], '2': [40, 100], '3': [10, '<40'] });
+    });
+
+    it('says who signs off each level: the departments of the built-in templates', () => {
+      for (const type of OPERATION_TYPES) {
+        for (const m of membersOf(type)) {
+          const description: string = m.properties.level.description;
+          for (const level of m.properties.level.enum ?? [m.properties.level.const]) {
+            const part = description.split('. ').find((x) => x.startsWith(`\`${level}\``));
+            expect(part, `${type} ${level}`).to.be.a('string');
+            const template = DEFAULT_TEMPLATES.find((t) => t.operationType === type && t.level === level)!;
+            for (const step of template.signOffSteps) {
+              expect(part, `${type} ${level} ${step.stepId}`).to.contain(step.department === WORK_UNIT_DEPARTMENT ? 'of the work unit' : `of department ${step.department}`);
+              expect(part).to.contain(step.role);
+            }
+          }
+        }
+      }
+      // The issue's own reading: special → leadership, 1 → safety, 2 → the work unit.
+      const hot = membersOf('hot_work')[0].properties.level.description as string;
+      expect(hot).to.match(/`special`:[^`]*approval by approver of department leadership/);
+      expect(hot).to.match(/`1`:[^`]*approval by approver of department safety/);
+      expect(hot).to.match(/`2`:[^`]*approval by approver of the work unit/);
+    });
+  });
+
+  it('every request example parses with the route body schema', () => {
+    let n = 0;
+    for (const [p, methods] of Object.entries(doc.paths)) {
+      for (const [m, op] of Object.entries(methods)) {
+        for (const [name, ex] of Object.entries<any>(op.requestBody?.content?.['application/json']?.examples ?? {})) {
+          const route = routes.find((r) => r.path === p && r.method === m)!;
+          const parsed = route.body!.safeParse(ex.value);
+          expect(parsed.success, `${m} ${p} example ${name}: ${parsed.error?.message}`).to.equal(true);
+          n++;
+        }
+      }
+    }
+    expect(n).to.be.greaterThan(5);
   });
 });
