@@ -20,7 +20,7 @@ import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
-import { emitPermitEvent, listLivePermits, loadPermit, permitKey, openAlarms, recordStep, savePermit } from './permit-store';
+import { emitPermitEvent, listLivePermits, listSimopsNeighbours, loadPermit, permitKey, openAlarms, recordStep, savePermit } from './permit-store';
 import { checkSignOff, currentStep } from './signoff-rules';
 import { findSimopsConflicts } from './simops';
 import { exists, getJson, key, KEYS, listByPartialKey, putJson } from './store';
@@ -229,8 +229,8 @@ export class PermitContract extends LedgerContract {
       }
       await assertCrewQualified(ctx, p, p.template, parseIso(p.plannedStart), parseIso(p.plannedEnd), b.now);
       const policy = await loadPolicy(ctx);
-      const live = await listLivePermits(ctx, p.location.siteId, undefined, b.now);
-      const conflicts = findSimopsConflicts(p, live, policy.simopsRules);
+      const neighbours = await listSimopsNeighbours(ctx, p, policy.simopsRules, b.now);
+      const conflicts = findSimopsConflicts(p, neighbours, policy.simopsRules);
       if (conflicts.length > 0) {
         throw new RuleViolationError(
           `simultaneous operations conflict: ${conflicts.map((c) => `${c.permitNo} (${c.ruleIds.join(', ')})`).join('; ')}; wait until they end or move the work`,

@@ -7,11 +7,13 @@ import {
   type PermitAction,
   type PermitRecord,
   type PermitStatus,
+  type SimopsRule,
 } from '@compliance-ledger/schema';
-import { txTimeIso } from './clock';
-import { getJson, key, KEYS, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
+import { parseIso, toIso, txTimeIso } from './clock';
+import { simopsScans, simopsSlots, type SimopsPermit } from './simops';
+import { exists, getJson, key, KEYS, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { emit } from './tx';
-import { isExpiredAt } from './validity';
+import { isExpiredAt, permitEndMs } from './validity';
 
 export function permitKey(ctx: Context, permitNo: string): string {
   return key(ctx, KEYS.permit, [permitNo]);
@@ -19,6 +21,19 @@ export function permitKey(ctx: Context, permitNo: string): string {
 
 export function livePermitKey(ctx: Context, p: Pick<PermitRecord, 'location' | 'permitNo'>): string {
   return key(ctx, KEYS.livePermit, [p.location.siteId, p.location.zoneId, p.permitNo]);
+}
+
+export function legacyLivePermitKey(ctx: Context, p: Pick<PermitRecord, 'location' | 'permitNo'>): string {
+  return key(ctx, KEYS.legacyLivePermit, [p.location.siteId, p.location.zoneId, p.permitNo]);
+}
+
+/** What the SIMOPS check needs of a live permit: facts fixed by the time it is issued. */
+export interface SimopsEntry extends SimopsPermit {
+  validUntil: string;
+}
+
+export function simopsEntryKeys(ctx: Context, p: SimopsPermit): string[] {
+  return simopsSlots(p).map((s) => key(ctx, KEYS.simopsPermit, [p.location.siteId, s.selector, s.kind, s.scope, p.permitNo]));
 }
 
 export async function loadPermit(ctx: Context, permitNo: string): Promise<PermitRecord> {
@@ -36,24 +51,40 @@ export function recordStep(ctx: Context, permit: PermitRecord, action: PermitAct
 }
 
 /**
- * Writes the permit and keeps the live-permit index in step with its status: the index is what
- * SIMOPS checks and alarm suspensions scan, so it must hold exactly the live permits.
+ * Writes the permit and keeps the live-permit and SIMOPS indexes in step with its status: alarm
+ * suspensions scan the one and SIMOPS checks the other, so both must hold exactly the live
+ * permits. The SIMOPS entries are written once, when the permit becomes live, and deleted when it
+ * stops being live; the steps in between never touch them, so they never disturb another Issue.
  */
 export async function savePermit(ctx: Context, before: PermitStatus | null, permit: PermitRecord): Promise<void> {
   await putJson(ctx, permitKey(ctx, permit.permitNo), permit);
   const wasLive = before !== null && LIVE_PERMIT_STATUSES.includes(before);
   const isLive = LIVE_PERMIT_STATUSES.includes(permit.status);
-  if (isLive && !wasLive) await putMarker(ctx, livePermitKey(ctx, permit));
-  if (!isLive && wasLive) await ctx.stub.deleteState(livePermitKey(ctx, permit));
+  if (isLive && !wasLive) {
+    await putMarker(ctx, livePermitKey(ctx, permit));
+    const entry: SimopsEntry = { permitNo: permit.permitNo, operationType: permit.operationType, activities: permit.activities, location: permit.location, validUntil: toIso(permitEndMs(permit)) };
+    for (const k of simopsEntryKeys(ctx, permit)) await putJson(ctx, k, entry);
+  }
+  if (!isLive && wasLive) {
+    // A permit made live by the chaincode before the SIMOPS index has only its old entry.
+    const legacy = legacyLivePermitKey(ctx, permit);
+    if (await exists(ctx, legacy)) {
+      await ctx.stub.deleteState(legacy);
+    } else {
+      await ctx.stub.deleteState(livePermitKey(ctx, permit));
+      for (const k of simopsEntryKeys(ctx, permit)) await ctx.stub.deleteState(k);
+    }
+  }
 }
 
 export function emitPermitEvent(ctx: Context, action: PermitAction, from: PermitStatus | null, permit: PermitRecord): void {
   emit(ctx, PERMIT_EVENT_TYPES[action], { permitNo: permit.permitNo, action, from, to: permit.status, permit });
 }
 
-/** Live permits of a site (optionally one zone) whose validity has not run out at nowMs. */
+/** Live permits of a site (optionally one zone) whose validity has not run out at nowMs, by zone and number. */
 export async function listLivePermits(ctx: Context, siteId: string, zoneId: string | undefined, nowMs: number): Promise<PermitRecord[]> {
-  const entries = await listByPartialKey<unknown>(ctx, KEYS.livePermit, zoneId === undefined ? [siteId] : [siteId, zoneId]);
+  const partial = zoneId === undefined ? [siteId] : [siteId, zoneId];
+  const entries = [...(await listByPartialKey<unknown>(ctx, KEYS.livePermit, partial)), ...(await listByPartialKey<unknown>(ctx, KEYS.legacyLivePermit, partial))];
   const out: PermitRecord[] = [];
   for (const e of entries) {
     const permitNo = e.attributes[2];
@@ -61,7 +92,31 @@ export async function listLivePermits(ctx: Context, siteId: string, zoneId: stri
     const p = await getJson<PermitRecord>(ctx, permitKey(ctx, permitNo));
     if (p !== undefined && !isExpiredAt(p, nowMs)) out.push(p);
   }
-  return out;
+  return out.sort((a, b) => (a.location.zoneId === b.location.zoneId ? (a.permitNo < b.permitNo ? -1 : 1) : a.location.zoneId < b.location.zoneId ? -1 : 1));
+}
+
+/**
+ * The live permits, not expired at nowMs, that could conflict with the candidate under the rules:
+ * the SIMOPS index ranges `simopsScans` names, never another permit's record, so another
+ * permit's steps never invalidate this read. Permits made live before the index existed are in the
+ * old live index, which nothing adds to: they are read whole, as before, until they end.
+ */
+export async function listSimopsNeighbours(ctx: Context, candidate: SimopsPermit, rules: SimopsRule[], nowMs: number): Promise<SimopsPermit[]> {
+  const out = new Map<string, SimopsPermit>();
+  const siteId = candidate.location.siteId;
+  for (const s of simopsScans(candidate, rules)) {
+    const partial = [siteId, s.selector, s.kind, ...(s.scope === null ? [] : [s.scope])];
+    for (const e of await listByPartialKey<SimopsEntry>(ctx, KEYS.simopsPermit, partial)) {
+      if (nowMs < parseIso(e.value.validUntil)) out.set(e.value.permitNo, e.value);
+    }
+  }
+  for (const e of await listByPartialKey<unknown>(ctx, KEYS.legacyLivePermit, [siteId])) {
+    const permitNo = e.attributes[2];
+    if (permitNo === undefined) continue;
+    const p = await getJson<PermitRecord>(ctx, permitKey(ctx, permitNo));
+    if (p !== undefined && !isExpiredAt(p, nowMs)) out.set(p.permitNo, p);
+  }
+  return [...out.values()].sort((a, b) => (a.permitNo < b.permitNo ? -1 : 1));
 }
 
 /** Open (not yet closed) alarms of an area. */

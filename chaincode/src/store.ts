@@ -6,7 +6,14 @@ import { toBytes } from './json';
 export const KEYS = {
   heartbeat: 'heartbeat',
   permit: 'permit',
-  livePermit: 'live~site~zone~permit',
+  // Live permits, for alarm suspensions and ListLive; written since the SIMOPS index exists.
+  livePermit: 'live_permit~site~zone~permit',
+  // The live index of chaincode before the SIMOPS index: its permits have no SIMOPS entries, so
+  // Issue still reads them whole. Nothing adds to it any more; entries go when their permit stops
+  // being live.
+  legacyLivePermit: 'live~site~zone~permit',
+  // Each live permit's immutable SIMOPS facts, once per selector and scope (see simops.ts).
+  simopsPermit: 'simops~site~selector~kind~scope~permit',
   template: 'template',
   templateLatest: 'template_latest',
   policy: 'policy',

@@ -1,8 +1,9 @@
 /**
  * SIMOPS on the real network: two conflicting permits in the same area (hot work, and hot work
  * with painting 5 m away) issued at the same moment.
- * Each Issue reads the site's live permits with a range query and adds its own entry, so Fabric
- * re-checks the range at commit: the second in the block is PHANTOM_READ_CONFLICT (or
+ * Each Issue range-reads the SIMOPS index partitions the other one is filed in (hot work reads the
+ * painting partition; painting with hot work reads the hot-work one) and adds its own entries, so
+ * Fabric re-checks the ranges at commit: the second in the block is PHANTOM_READ_CONFLICT (or
  * MVCC_READ_CONFLICT) and writes nothing; issued again, it sees the first and is refused.
  */
 import { expect } from 'chai';

@@ -90,7 +90,13 @@ function iterator(items: Kv[]) {
   return p;
 }
 
+/** How Fabric's validator would mark a transaction endorsed against an older state. */
+export type ReadConflict = 'MVCC_READ_CONFLICT' | 'PHANTOM_READ_CONFLICT';
+
 export class FakeStub {
+  /** The read set as Fabric records it: keys read, and the [from, to) ranges scanned. */
+  readonly reads = new Set<string>();
+  readonly rangeReads: [string, string][] = [];
   readonly writes = new Map<string, Buffer | null>();
   readonly privateWrites = new Map<string, Map<string, Buffer | null>>();
   readonly events: { name: string; payload: Buffer }[] = [];
@@ -134,6 +140,7 @@ export class FakeStub {
 
   // ------------------------------------------------------------- public state
   async getState(key: string): Promise<Uint8Array> {
+    this.reads.add(key);
     return this.ledger.state.get(key) ?? Buffer.alloc(0);
   }
   async putState(key: string, value: Uint8Array): Promise<void> {
@@ -162,12 +169,26 @@ export class FakeStub {
   }
   getStateByPartialCompositeKey(objectType: string, attributes: string[]) {
     const prefix = this.createCompositeKey(objectType, attributes);
+    this.rangeReads.push([prefix, prefix + MAX_UNICODE]);
     return iterator(this.scan(this.ledger.state, prefix, prefix + MAX_UNICODE));
   }
   getStateByRange(startKey: string, endKey: string) {
+    const to = endKey === '' ? MAX_UNICODE : endKey;
+    this.rangeReads.push([startKey, to]);
     // Fabric keeps simple-key range queries away from composite keys.
-    const items = this.scan(this.ledger.state, startKey, endKey === '' ? MAX_UNICODE : endKey).filter((kv) => !kv.key.startsWith(NS));
+    const items = this.scan(this.ledger.state, startKey, to).filter((kv) => !kv.key.startsWith(NS));
     return iterator(items);
+  }
+
+  /**
+   * What Fabric's validator would say of this transaction if `committed` (the keys written by
+   * transactions committed since it was endorsed) came first: a key it read was written (MVCC),
+   * or a range it scanned gained, changed or lost a key (phantom). Null: valid.
+   */
+  conflictWith(committed: ReadonlySet<string>): ReadConflict | null {
+    for (const k of this.reads) if (committed.has(k)) return 'MVCC_READ_CONFLICT';
+    for (const k of committed) if (this.rangeReads.some(([from, to]) => k >= from && k < to)) return 'PHANTOM_READ_CONFLICT';
+    return null;
   }
   /** Newest first, as Fabric 2.x/3.x peers return it. */
   getHistoryForKey(key: string) {

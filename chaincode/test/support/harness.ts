@@ -21,7 +21,7 @@ import { EvidenceContract } from '../../src/evidence-contract';
 import { HeartbeatContract } from '../../src/heartbeat-contract';
 import { PermitContract } from '../../src/permit-contract';
 import { TemplateContract } from '../../src/template-contract';
-import { FakeClientIdentity, FakeLedger, FakeStub, type FakeIdentityOptions } from './fake-stub';
+import { FakeClientIdentity, FakeLedger, FakeStub, type FakeIdentityOptions, type ReadConflict } from './fake-stub';
 import { peerClock } from '../../src/clock';
 
 export const CONTRACTS = {
@@ -60,6 +60,20 @@ export interface TxResult {
   attemptedWrites: number;
 }
 
+export interface ConcurrentCall {
+  contract: ContractName;
+  fn: string;
+  who: Caller;
+  input: unknown;
+}
+
+/** `validation` null: refused at endorsement, never ordered. */
+export interface ConcurrentOutcome {
+  validation: 'VALID' | ReadConflict | null;
+  result?: string;
+  error?: Error;
+}
+
 export const T0 = Date.parse('2026-06-01T08:00:00.000Z');
 
 /** Arguments passed as they are, one string each, for the heartbeat's positional transactions. */
@@ -86,7 +100,8 @@ export class Harness {
     return this;
   }
 
-  private async run(contract: ContractName, fn: string, who: Caller, input: unknown, transient: Record<string, unknown> | undefined, commit: boolean): Promise<TxResult> {
+  /** Executes a proposal against the committed state; nothing is committed. */
+  private async execute(contract: ContractName, fn: string, who: Caller, input: unknown, transient: Record<string, unknown> | undefined): Promise<{ stub: FakeStub; result?: string; error?: Error }> {
     const args = input instanceof Positional ? input.args : [typeof input === 'string' ? input : JSON.stringify(input)];
     const tmap = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(transient ?? {})) tmap.set(k, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
@@ -98,16 +113,41 @@ export class Harness {
     const c = CONTRACTS[contract] as unknown as Record<string, (ctx: Context, ...args: string[]) => Promise<string>>;
     const method = c[fn];
     if (typeof method !== 'function') throw new Error(`no transaction ${contract}:${fn}`);
-    const attemptedWrites = () => stub.writes.size + [...stub.privateWrites.values()].reduce((n, m) => n + m.size, 0);
     try {
-      const result = await method.call(c, ctx, ...args);
-      const events = stub.events.map((e) => ({ name: e.name, payload: e.payload.toString('utf8') }));
-      if (commit) stub.commit(result);
-      return { ok: true, result, events, attemptedWrites: attemptedWrites() };
+      return { stub, result: await method.call(c, ctx, ...args) };
     } catch (error) {
-      // A failed proposal is never ordered: nothing is committed.
-      return { ok: false, error: error as Error, events: [], attemptedWrites: attemptedWrites() };
+      return { stub, error: error as Error };
     }
+  }
+
+  private async run(contract: ContractName, fn: string, who: Caller, input: unknown, transient: Record<string, unknown> | undefined, commit: boolean): Promise<TxResult> {
+    const { stub, result, error } = await this.execute(contract, fn, who, input, transient);
+    const attemptedWrites = stub.writes.size + [...stub.privateWrites.values()].reduce((n, m) => n + m.size, 0);
+    // A failed proposal is never ordered: nothing is committed.
+    if (error !== undefined) return { ok: false, error, events: [], attemptedWrites };
+    const events = stub.events.map((e) => ({ name: e.name, payload: e.payload.toString('utf8') }));
+    if (commit) stub.commit(result as string);
+    return { ok: true, result: result as string, events, attemptedWrites };
+  }
+
+  /**
+   * Proposals sent at the same moment: each is endorsed against the same committed state, then
+   * the successful ones are committed in the given order as one block, and each is marked invalid
+   * as Fabric's validator would if it read a key, or scanned a range, that an earlier valid one
+   * in the block wrote. An invalid transaction writes nothing.
+   */
+  async concurrently(calls: ConcurrentCall[]): Promise<ConcurrentOutcome[]> {
+    const endorsed = [];
+    for (const c of calls) endorsed.push(await this.execute(c.contract, c.fn, c.who, c.input, undefined));
+    const written = new Set<string>();
+    return endorsed.map(({ stub, result, error }) => {
+      if (error !== undefined) return { validation: null, error };
+      const conflict = stub.conflictWith(written);
+      if (conflict !== null) return { validation: conflict };
+      for (const k of stub.writes.keys()) written.add(k);
+      stub.commit(result as string);
+      return { validation: 'VALID', result: result as string };
+    });
   }
 
   /** Submits: commits on success. */

@@ -72,4 +72,15 @@ describe('test support: the in-memory stub behaves like Fabric where the rules d
     expect(Number(r.getTxTimestamp().seconds) * 1000 + r.getTxTimestamp().nanos / 1e6).to.equal(Date.parse('2026-06-01T08:00:00.123Z'));
     expect(r.getTxID()).to.equal('tx1');
   });
+  it('judges a transaction endorsed before others committed as Fabric validates it: MVCC on a read key, phantom on a scanned range', async () => {
+    const ledger = new FakeLedger();
+    const s = stub(ledger);
+    await s.getState('k');
+    await all(s.getStateByPartialCompositeKey('idx', ['s1']) as never);
+    expect(s.conflictWith(new Set(['other', s.createCompositeKey('idx', ['s2', 'z'])]))).to.equal(null);
+    expect(s.conflictWith(new Set(['k']))).to.equal('MVCC_READ_CONFLICT');
+    expect(s.conflictWith(new Set([s.createCompositeKey('idx', ['s1', 'z9'])]))).to.equal('PHANTOM_READ_CONFLICT');
+    // a partial key is a whole attribute: s1 does not cover s10
+    expect(s.conflictWith(new Set([s.createCompositeKey('idx', ['s10', 'z'])]))).to.equal(null);
+  });
 });
