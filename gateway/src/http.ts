@@ -2,9 +2,10 @@
  * Routes are declared as data (method, path, access, zod schemas of params/query/body, responses,
  * handler); the Express router and the OpenAPI document are both built from the same list, so the
  * two cannot disagree (a test walks the mounted router and compares it with the document).
- * This module also holds the request pipeline every declared route goes through: authentication,
- * the per-user rate limit, the gateway's own role check, validation (400 with field errors),
- * idempotency of POSTs, and error rendering.
+ * This module also holds the request pipeline every declared route goes through, in stages (see
+ * `handle`): authenticate (with the sign-in limits and the per-user rate limit), authorize (the
+ * gateway's own role check), validate (400 with field errors), the idempotency wrapper around the
+ * handler (POSTs), and error rendering.
  */
 import * as crypto from 'node:crypto';
 import type { Request, Response, Router } from 'express';
@@ -261,89 +262,144 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body
   return r.data;
 }
 
-/** Mounts every declared route on the router. */
-export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipeline): void {
-  for (const def of routes) {
-    router[def.method](expressPath(def.path), async (req: Request, res: Response) => {
-      const requestId = (res.locals.requestId as string) ?? crypto.randomUUID();
-      const log = (res.locals.log as Logger) ?? p.logger;
-      res.locals.route = def.path;
-      let idem: KeyClaim | undefined;
-      try {
-        let principal: Principal | undefined;
-        if (def.auth && !(def.tokenAuth?.(req) ?? false)) {
-          principal = await signIn(p, req);
-          res.locals.principal = `${principal.org}/${principal.sub}`;
-          p.rateLimiter.take(`${principal.org}/${principal.sub}`);
-          if (def.access) requireRole(principal, def.access);
-        }
-        const params = parse(def.params, { ...req.params }, 'params');
-        const query = parse(def.query, { ...(req.query as object) }, 'query');
-        let body: unknown;
-        if (def.body) {
-          const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-          if (hasBody && !req.is('application/json')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
-          body = parse(def.body, req.body ?? {}, 'body');
-        }
-        if (def.method === 'post' && def.auth && !def.sideEffectFree) {
-          const keyHeader = req.headers['idempotency-key'];
-          if (keyHeader === undefined) throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'every POST needs an Idempotency-Key header (a unique value per intended operation)');
-          const key = idempotencyKeySchema.safeParse(keyHeader);
-          if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
-          if (!p.idempotency) throw new UnavailableError('STORE_UNAVAILABLE', 'no database is configured for idempotency keys (DATABASE_URL)', p.retryAfterSeconds);
-          const fingerprint = requestFingerprint(def.method, req.path, def.multipart ? { multipartLength: req.headers['content-length'] ?? '' } : { json: body });
-          const scope = `${principal!.org}/${principal!.sub}`;
-          if (await replayed(p, def, { res, principal: principal!, scope, key: key.data, fingerprint, requestId })) return;
-          idem = { scope, key: key.data };
-        }
-        const ctx: RouteContext = {
-          req,
-          res,
-          principal: principal!,
-          params: params as Record<string, string>,
-          query: query as Record<string, unknown>,
-          body,
-          requestId,
-          log,
-          identity: () => p.wallet.identityFor(principal!),
-        };
-        if (idem) ctx.beforeSubmit = recordTransaction(p, def, idem);
-        const result = await def.handler(ctx);
-        if (idem) {
-          const done = idem;
-          idem = undefined;
-          // The write happened: answer it even if its record cannot be stored. The key then stays
-          // pending with its transaction id (replays get IDEMPOTENCY_IN_PROGRESS), and once it is
-          // stale a replay finds the outcome on the ledger: never released for a second transaction.
-          await p.idempotency!.complete(done.scope, done.key, result.status ?? 200, { body: result.body, contentType: result.contentType }, done.transactionId).catch((e2: unknown) => {
-            log.error({ err: e2, idempotencyKey: done.key }, 'could not store the result of an idempotent request');
-          });
-        }
-        send(res, result);
-      } catch (e) {
-        const err = toApiError(e, log);
-        if (idem && !idem.lost) {
-          // A refusal by the chaincode is the deterministic answer to this request: keep it so a
-          // replay gets it too. Anything else wrote nothing and may be retried with the same key.
-          try {
-            if (err instanceof ChaincodeError) {
-              await p.idempotency!.complete(idem.scope, idem.key, err.status, { body: err.toJSON(requestId) }, idem.transactionId);
-            } else if (err instanceof UnavailableError && err.mayHaveCommitted && typeof err.details?.transactionId === 'string') {
-              // Ordered but unconfirmed: neither released (a retry would write it twice) nor answered
-              // for good (it was probably committed); a replay asks the ledger (see idempotency.ts).
-              await p.idempotency!.markUnknown(idem.scope, idem.key, err.details.transactionId, successStatus(def));
-            } else {
-              await p.idempotency!.release(idem.scope, idem.key, idem.transactionId);
-            }
-          } catch (e2) {
-            log.warn({ err: e2 }, 'idempotency store update failed');
-          }
-        }
-        if (err instanceof ChaincodeError && def.tx) p.metrics.ledgerRefusals.inc({ tx: def.tx, code: err.code });
-        sendError(res, err, requestId);
-      }
-    });
+/** Stage 1, authenticate: the caller's principal, or none for public routes and the scrape token. */
+async function authenticate(p: Pipeline, def: RouteDef, req: Request, res: Response): Promise<Principal | undefined> {
+  if (!def.auth || (def.tokenAuth?.(req) ?? false)) return undefined;
+  const principal = await signIn(p, req);
+  res.locals.principal = `${principal.org}/${principal.sub}`;
+  p.rateLimiter.take(`${principal.org}/${principal.sub}`);
+  return principal;
+}
+
+/** Stage 2, authorize: the gateway's own role check, mirroring the chaincode's access table. */
+function authorize(def: RouteDef, principal: Principal | undefined): void {
+  if (principal && def.access) requireRole(principal, def.access);
+}
+
+interface ValidInput {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+}
+
+/** Stage 3, validate: path, query and JSON body against the route's schemas (400 with field errors). */
+function validate(def: RouteDef, req: Request): ValidInput {
+  const params = parse(def.params, { ...req.params }, 'params') as Record<string, string>;
+  const query = parse(def.query, { ...(req.query as object) }, 'query') as Record<string, unknown>;
+  let body: unknown;
+  if (def.body) {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.is('application/json')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    body = parse(def.body, req.body ?? {}, 'body');
   }
+  return { params, query, body };
+}
+
+interface Exchange {
+  req: Request;
+  res: Response;
+  principal: Principal | undefined;
+  body: unknown;
+  requestId: string;
+  log: Logger;
+}
+
+/** The request was answered from its Idempotency-Key: nothing more to send. */
+const REPLAYED = Symbol('replayed');
+
+/**
+ * Stage 4, the idempotency wrapper around the handler: a POST that writes needs an Idempotency-Key;
+ * a key seen before is answered from its record (or from the ledger when the first request lost its
+ * commit status); a new one is claimed, the handler runs with a `beforeSubmit` that records its
+ * transaction on the key, and the outcome settles the key.
+ */
+async function idempotent(p: Pipeline, def: RouteDef, x: Exchange, run: (beforeSubmit?: (transactionId: string) => Promise<void>) => Promise<RouteResult>): Promise<RouteResult | typeof REPLAYED> {
+  if (def.method !== 'post' || !def.auth || def.sideEffectFree || !x.principal) return run();
+  const keyHeader = x.req.headers['idempotency-key'];
+  if (keyHeader === undefined) throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'every POST needs an Idempotency-Key header (a unique value per intended operation)');
+  const key = idempotencyKeySchema.safeParse(keyHeader);
+  if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
+  const store = p.idempotency;
+  if (!store) throw new UnavailableError('STORE_UNAVAILABLE', 'no database is configured for idempotency keys (DATABASE_URL)', p.retryAfterSeconds);
+  const fingerprint = requestFingerprint(def.method, x.req.path, def.multipart ? { multipartLength: x.req.headers['content-length'] ?? '' } : { json: x.body });
+  const scope = `${x.principal.org}/${x.principal.sub}`;
+  if (await replayed(p, def, { res: x.res, principal: x.principal, scope, key: key.data, fingerprint, requestId: x.requestId })) return REPLAYED;
+  const idem: KeyClaim = { scope, key: key.data };
+  let result: RouteResult;
+  try {
+    result = await run(recordTransaction(p, def, idem));
+  } catch (e) {
+    const err = toApiError(e, x.log);
+    if (!idem.lost) await settleRefused(p, def, idem, err, x);
+    throw err;
+  }
+  // The write happened: answer it even if its record cannot be stored. The key then stays pending
+  // with its transaction id (replays get IDEMPOTENCY_IN_PROGRESS), and once it is stale a replay
+  // finds the outcome on the ledger: never released for a second transaction.
+  await store.complete(scope, key.data, result.status ?? 200, { body: result.body, contentType: result.contentType }, idem.transactionId).catch((e2: unknown) => {
+    x.log.error({ err: e2, idempotencyKey: key.data }, 'could not store the result of an idempotent request');
+  });
+  return result;
+}
+
+/** What a failed request leaves on its key. */
+async function settleRefused(p: Pipeline, def: RouteDef, idem: KeyClaim, err: ApiError, x: Exchange): Promise<void> {
+  const store = p.idempotency!;
+  try {
+    if (err instanceof ChaincodeError) {
+      // A refusal by the chaincode is the deterministic answer to this request: kept, so a replay gets it too.
+      await store.complete(idem.scope, idem.key, err.status, { body: err.toJSON(x.requestId) }, idem.transactionId);
+    } else if (err instanceof UnavailableError && err.mayHaveCommitted && typeof err.details?.transactionId === 'string') {
+      // Ordered but unconfirmed: neither released (a retry would write it twice) nor answered for
+      // good (it was probably committed); a replay asks the ledger (see idempotency.ts).
+      await store.markUnknown(idem.scope, idem.key, err.details.transactionId, successStatus(def));
+    } else {
+      // Anything else wrote nothing and may be retried with the same key.
+      await store.release(idem.scope, idem.key, idem.transactionId);
+    }
+  } catch (e2) {
+    x.log.warn({ err: e2 }, 'idempotency store update failed');
+  }
+}
+
+/** Stage 6, errors: every failure as a coded ApiError body, chaincode refusals counted per transaction. */
+function answerError(p: Pipeline, def: RouteDef, res: Response, e: unknown, requestId: string, log: Logger): void {
+  const err = toApiError(e, log);
+  if (err instanceof ChaincodeError && def.tx) p.metrics.ledgerRefusals.inc({ tx: def.tx, code: err.code });
+  sendError(res, err, requestId);
+}
+
+/** One request through the stages: authenticate, authorize, validate, idempotency around the handler, errors. */
+async function handle(p: Pipeline, def: RouteDef, req: Request, res: Response): Promise<void> {
+  const requestId = (res.locals.requestId as string) ?? crypto.randomUUID();
+  const log = (res.locals.log as Logger) ?? p.logger;
+  res.locals.route = def.path;
+  try {
+    const principal = await authenticate(p, def, req, res);
+    authorize(def, principal);
+    const input = validate(def, req);
+    const result = await idempotent(p, def, { req, res, principal, body: input.body, requestId, log }, (beforeSubmit) =>
+      // Stage 5, the handler. Routes with auth always have a principal here; the scrape token's does not use one.
+      def.handler({
+        req,
+        res,
+        principal: principal!,
+        ...input,
+        requestId,
+        log,
+        identity: () => p.wallet.identityFor(principal!),
+        ...(beforeSubmit ? { beforeSubmit } : {}),
+      }),
+    );
+    if (result !== REPLAYED) send(res, result);
+  } catch (e) {
+    answerError(p, def, res, e, requestId, log);
+  }
+}
+
+/** Mounts every declared route on the router; the same list builds the OpenAPI document. */
+export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipeline): void {
+  for (const def of routes) router[def.method](expressPath(def.path), (req: Request, res: Response) => handle(p, def, req, res));
 }
 
 export function toApiError(e: unknown, log: Logger): ApiError {
