@@ -37,7 +37,7 @@ import {
   type Role,
   type TxName,
 } from '@compliance-ledger/schema';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type GatewayErrorCode } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import { readMultipart } from '../multipart.js';
 import type { Services } from '../services.js';
@@ -46,8 +46,8 @@ import { txResultBody, type TxResultBody } from '../ledger.js';
 
 const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway'].includes(r));
 const ANY: Access = { enterprise: 'any', regulator: 'any' };
-const permitParams = z.strictObject({ permitNo: permitNoSchema });
-const emptyBody = z.strictObject({});
+/** The input of the permit steps that take nothing but the permit. */
+const permitRef = z.strictObject({ permitNo: permitNoSchema });
 
 /** Submits one transaction as the caller; the input is checked again with the chaincode's own schema. */
 export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input: unknown, transient?: unknown): Promise<RouteResult & { body: TxResultBody }> {
@@ -60,71 +60,87 @@ export async function submitTx(s: Services, ctx: RouteContext, tx: TxName, input
   return { status: 200, body: txResultBody(r) };
 }
 
-interface ActionSpec {
-  path: string;
-  operationId: string;
-  summary: string;
-  tx: TxName;
-  roles: readonly Role[];
-  /** Body schema: the chaincode input without permitNo. */
-  body: z.ZodObject;
-  status?: number;
+/** A path parameter that names the record a route writes or reads. */
+interface KeyParam {
+  name: 'permitNo' | 'workerId' | 'certificateId' | 'alarmId' | 'deviceId';
+  schema: z.ZodType;
 }
+const PERMIT_NO: KeyParam = { name: 'permitNo', schema: permitNoSchema };
+const WORKER_ID: KeyParam = { name: 'workerId', schema: workerIdSchema };
+const CERTIFICATE_ID: KeyParam = { name: 'certificateId', schema: idSchema };
+const ALARM_ID: KeyParam = { name: 'alarmId', schema: idSchema };
+const DEVICE_ID: KeyParam = { name: 'deviceId', schema: idSchema };
 
-function permitAction(s: Services, a: ActionSpec): RouteDef {
-  return {
-    method: 'post',
-    path: `/v1/permits/{permitNo}/${a.path}`,
-    operationId: a.operationId,
-    summary: a.summary,
-    tags: ['enterprise: permits'],
-    auth: true,
-    access: { enterprise: a.roles },
-    params: permitParams,
-    body: a.body,
-    tx: a.tx,
-    responses: [{ status: a.status ?? 200, description: `committed; the record after ${a.tx}`, schema: txResultSchema }],
-    errors: ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'EXPIRED', 'ALREADY_EXISTS', 'CONFLICT'],
-    handler: async (ctx) => ({ ...(await submitTx(s, ctx, a.tx, { ...(ctx.body as object), permitNo: ctx.params.permitNo })), status: a.status ?? 200 }),
-  };
-}
+const PERMIT_STEP_ERRORS: GatewayErrorCode[] = ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'EXPIRED', 'ALREADY_EXISTS', 'CONFLICT'];
+const RECORD_ERRORS: GatewayErrorCode[] = ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'ALREADY_EXISTS', 'CONFLICT'];
 
-interface KeyedActionSpec {
-  /** e.g. /v1/alarms/{alarmId}/acknowledge */
+/** Every write: one chaincode transaction; the body is its input without the key in the path. */
+interface WriteSpec {
   path: string;
-  key: 'alarmId' | 'certificateId' | 'workerId' | 'permitNo' | 'deviceId';
-  keySchema: z.ZodType;
   operationId: string;
   summary: string;
   tag: string;
   tx: TxName;
   access: Access;
-  body: z.ZodObject;
-  status?: number;
+  /** The chaincode's input schema (the key in the path is left out of the body). */
+  input: z.ZodType;
+  key?: KeyParam;
+  /** 201 for writes that add a record. */
+  status?: 200 | 201;
+  errors: GatewayErrorCode[];
   bodyExamples?: RouteDef['bodyExamples'];
 }
 
-/** A write on a record named in the path: the body is the input without that key. */
-function keyedAction(s: Services, a: KeyedActionSpec): RouteDef {
+function ledgerWrite(s: Services, w: WriteSpec): RouteDef {
+  const status = w.status ?? 200;
+  const key = w.key;
   return {
     method: 'post',
-    path: a.path,
-    operationId: a.operationId,
-    summary: a.summary,
-    tags: [a.tag],
+    path: w.path,
+    operationId: w.operationId,
+    summary: w.summary,
+    tags: [w.tag],
     auth: true,
-    access: a.access,
-    params: z.strictObject({ [a.key]: a.keySchema }),
-    body: a.body.omit({ [a.key]: true } as never) as z.ZodObject,
-    ...(a.bodyExamples ? { bodyExamples: a.bodyExamples } : {}),
-    tx: a.tx,
-    responses: [{ status: a.status ?? 200, description: `committed; the record after ${a.tx}`, schema: txResultSchema }],
-    errors: ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'ALREADY_EXISTS', 'CONFLICT'],
-    handler: async (ctx) => ({ ...(await submitTx(s, ctx, a.tx, { ...(ctx.body as object), [a.key]: ctx.params[a.key] })), status: a.status ?? 200 }),
+    access: w.access,
+    ...(key ? { params: z.strictObject({ [key.name]: key.schema }) } : {}),
+    body: key ? (w.input as z.ZodObject).omit({ [key.name]: true } as never) : w.input,
+    ...(w.bodyExamples ? { bodyExamples: w.bodyExamples } : {}),
+    tx: w.tx,
+    responses: [{ status, description: `committed; the record after ${w.tx}`, schema: txResultSchema }],
+    errors: w.errors,
+    handler: async (ctx) => ({ ...(await submitTx(s, ctx, w.tx, key ? { ...(ctx.body as object), [key.name]: ctx.params[key.name] } : ctx.body)), status }),
   };
 }
 
-const omitPermitNo = <T extends z.ZodObject>(schema: T) => schema.omit({ permitNo: true } as never) as z.ZodObject;
+/** Every read: one chaincode query, as the caller, of the record (or list) named in the path. */
+interface ReadSpec {
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  tx: TxName;
+  key: KeyParam;
+  /** What the answer is, for the OpenAPI document. */
+  answer: string;
+  list?: boolean;
+}
+
+function ledgerRead(s: Services, r: ReadSpec): RouteDef {
+  return {
+    method: 'get',
+    path: r.path,
+    operationId: r.operationId,
+    summary: r.summary,
+    tags: [r.tag],
+    auth: true,
+    access: ANY,
+    params: z.strictObject({ [r.key.name]: r.key.schema }),
+    query: z.strictObject({}),
+    responses: [{ status: 200, description: r.answer, schema: r.list ? z.array(ledgerRecordSchema) : ledgerRecordSchema }],
+    errors: ['NOT_FOUND'],
+    handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), r.tx, { [r.key.name]: ctx.params[r.key.name] }) }),
+  };
+}
 
 export const evidenceFieldsSchema = z.strictObject({
   step: z.enum(EVIDENCE_STEPS),
@@ -132,76 +148,59 @@ export const evidenceFieldsSchema = z.strictObject({
   deviceId: idSchema.optional(),
 });
 
-export function enterpriseRoutes(s: Services): RouteDef[] {
-  const actions: ActionSpec[] = [
-    { path: 'risk-assessment', operationId: 'assessRisk', summary: 'Record the risk assessment: every measure confirmed by a named person', tx: 'permit:AssessRisk', roles: ['person_in_charge', 'safety_officer'], body: omitPermitNo(assessRiskInput) },
-    { path: 'gas-tests', operationId: 'recordGasTest', summary: 'Record a gas test (the chaincode judges pass/fail)', tx: 'permit:RecordGasTest', roles: ['gas_analyst'], body: omitPermitNo(recordGasTestInput), status: 201 },
-    { path: 'sign-offs', operationId: 'signOff', summary: 'Sign off the next step of the template (review, co-sign, approval)', tx: 'permit:SignOff', roles: ENTERPRISE_SIGNERS, body: omitPermitNo(signOffInput), status: 201 },
-    { path: 'reject', operationId: 'rejectPermit', summary: 'Reject the permit', tx: 'permit:Reject', roles: ['approver', 'safety_officer'], body: omitPermitNo(reasonedPermitInput) },
-    { path: 'issue', operationId: 'issuePermit', summary: 'Issue the permit (validity clock starts)', tx: 'permit:Issue', roles: ['approver', 'safety_officer'], body: emptyBody },
-    { path: 'brief', operationId: 'briefPermit', summary: 'Record the safety briefing of every worker', tx: 'permit:Brief', roles: ['person_in_charge'], body: omitPermitNo(briefInput) },
-    { path: 'start', operationId: 'startWork', summary: 'Start the work (activate)', tx: 'permit:Activate', roles: ['person_in_charge'], body: emptyBody },
-    { path: 'suspend', operationId: 'suspendWork', summary: 'Suspend the work', tx: 'permit:Suspend', roles: ['person_in_charge', 'safety_officer', 'guardian'], body: omitPermitNo(suspendInput) },
-    { path: 'resume', operationId: 'resumeWork', summary: 'Resume suspended work', tx: 'permit:Resume', roles: ['person_in_charge'], body: emptyBody },
-    { path: 'complete', operationId: 'completeWork', summary: 'Complete the work (site restored)', tx: 'permit:Complete', roles: ['person_in_charge'], body: omitPermitNo(completeInput) },
-    { path: 'close', operationId: 'closePermit', summary: 'Close the permit after acceptance', tx: 'permit:Close', roles: ['acceptor'], body: omitPermitNo(closeInput) },
-    { path: 'cancel', operationId: 'cancelPermit', summary: 'Cancel the permit before work starts', tx: 'permit:Cancel', roles: ['applicant', 'person_in_charge'], body: omitPermitNo(reasonedPermitInput) },
-    { path: 'revoke', operationId: 'revokePermit', summary: 'Revoke an issued permit', tx: 'permit:Revoke', roles: ['approver', 'safety_officer'], body: omitPermitNo(reasonedPermitInput) },
-    { path: 'gate-checks', operationId: 'recordGateCheck', summary: "Record a worker's gate check (QR, face match result, certificate, health)", tx: 'credential:RecordGateCheck', roles: ['device_gateway', 'guardian', 'safety_officer'], body: omitPermitNo(gateCheckInput), status: 201 },
-  ];
+const PERMITS = 'enterprise: permits';
+const CREDENTIALS = 'enterprise: credentials';
+const ALARMS = 'enterprise: alarms';
+const DEVICES = 'enterprise: devices';
 
-  const routes: RouteDef[] = [
-    {
-      method: 'post',
-      path: '/v1/permits',
-      operationId: 'applyPermit',
-      summary: 'Apply for a permit',
-      tags: ['enterprise: permits'],
-      auth: true,
-      access: { enterprise: ['applicant'] },
-      body: applyPermitInput,
-      tx: 'permit:Apply',
-      responses: [{ status: 201, description: 'committed; the permit as applied', schema: txResultSchema }],
-      errors: ['ALREADY_EXISTS', 'NOT_FOUND', 'RULE_VIOLATION'],
-      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'permit:Apply', ctx.body)), status: 201 }),
-    },
-    ...actions.map((a) => permitAction(s, a)),
-    keyedAction(s, { path: '/v1/permits/{permitNo}/flags', key: 'permitNo', keySchema: permitNoSchema, operationId: 'flagPermit', summary: 'Flag a permit for investigation (regulator, auditor)', tag: 'regulator', tx: 'permit:Flag', access: { regulator: ['regulator', 'auditor'] }, body: flagPermitInput, status: 201 }),
-    keyedAction(s, { path: '/v1/workers/{workerId}/status', key: 'workerId', keySchema: workerIdSchema, operationId: 'setWorkerStatus', summary: "Change a worker's status (active, suspended, left)", tag: 'enterprise: credentials', tx: 'credential:SetWorkerStatus', access: { enterprise: ['credential_officer'] }, body: workerStatusInput }),
-    keyedAction(s, { path: '/v1/certificates/{certificateId}/status', key: 'certificateId', keySchema: idSchema, operationId: 'setCertificateStatus', summary: "Change a certificate's status (valid, suspended, revoked)", tag: 'enterprise: credentials', tx: 'credential:SetCertificateStatus', access: { enterprise: ['credential_officer'], regulator: ['regulator'] }, body: certificateStatusInput }),
-    keyedAction(s, { path: '/v1/certificates/{certificateId}/reviews', key: 'certificateId', keySchema: idSchema, operationId: 'recordCertificateReview', summary: "Record a certificate's periodic review (复审) and the next due date", tag: 'enterprise: credentials', tx: 'credential:RecordCertificateReview', access: { enterprise: ['credential_officer'] }, body: certificateReviewInput, status: 201 }),
-    keyedAction(s, { path: '/v1/certificates/{certificateId}/practical-exams', key: 'certificateId', keySchema: idSchema, operationId: 'recordPracticalExam', summary: 'Record a practical exam passed again after six months or more off the job (it restarts the off-the-job clock)', tag: 'enterprise: credentials', tx: 'credential:RecordPracticalExam', access: { enterprise: ['credential_officer'] }, body: practicalExamInput, status: 201 }),
-    keyedAction(s, { path: '/v1/alarms/{alarmId}/acknowledge', key: 'alarmId', keySchema: idSchema, operationId: 'acknowledgeAlarm', summary: 'Acknowledge an alarm (its response time is measured to this moment)', tag: 'enterprise: alarms', tx: 'alarm:Acknowledge', access: { enterprise: ['safety_officer', 'person_in_charge', 'guardian'] }, body: alarmRefInput }),
-    keyedAction(s, { path: '/v1/devices/{deviceId}/status', key: 'deviceId', keySchema: idSchema, operationId: 'setDeviceStatus', summary: "Disable or re-enable a device (owner org only); a disabled device's alarms are refused", tag: 'enterprise: devices', tx: 'device:SetStatus', access: { enterprise: ['admin', 'safety_officer'] }, body: deviceStatusInput, bodyExamples: { disable: { summary: 'key compromised', value: { status: 'disabled', reason: 'signing key may be compromised; replaced by gate-2' } } } }),
-    keyedAction(s, { path: '/v1/alarms/{alarmId}/review', key: 'alarmId', keySchema: idSchema, operationId: 'reviewDetection', summary: "A reviewer's verdict on an AI camera detection (true_positive / false_positive), once per alarm; it feeds model precision", tag: 'enterprise: alarms', tx: 'alarm:ReviewDetection', access: { enterprise: ['reviewer'], regulator: ['reviewer'] }, body: reviewDetectionInput, status: 201, bodyExamples: { falsePositive: { summary: 'a shadow taken for a person without a helmet', value: { verdict: 'false_positive', note: 'shadow of the rack, helmet worn' } } } }),
-    keyedAction(s, { path: '/v1/alarms/{alarmId}/close', key: 'alarmId', keySchema: idSchema, operationId: 'closeAlarm', summary: 'Close an alarm', tag: 'enterprise: alarms', tx: 'alarm:Close', access: { enterprise: ['safety_officer'] }, body: alarmRefInput }),
-    {
-      method: 'get',
-      path: '/v1/permits/{permitNo}',
-      operationId: 'getPermit',
-      summary: 'The permit as the ledger holds it now',
-      tags: ['enterprise: permits'],
-      auth: true,
-      access: ANY,
-      params: permitParams,
-      query: z.strictObject({}),
-      responses: [{ status: 200, description: 'the PermitRecord', schema: ledgerRecordSchema }],
-      errors: ['NOT_FOUND'],
-      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'permit:Get', { permitNo: ctx.params.permitNo }) }),
-    },
-    {
-      method: 'get',
-      path: '/v1/permits/{permitNo}/evidence',
-      operationId: 'listEvidence',
-      summary: "The permit's evidence records",
-      tags: ['enterprise: evidence'],
-      auth: true,
-      access: ANY,
-      params: permitParams,
-      query: z.strictObject({}),
-      responses: [{ status: 200, description: 'EvidenceRecord[]', schema: z.array(ledgerRecordSchema) }],
-      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'evidence:List', { permitNo: ctx.params.permitNo }) }),
-    },
+/** A step of a permit's lifecycle: POST /v1/permits/{permitNo}/<step>. */
+const permitStep = (step: string, w: Omit<WriteSpec, 'path' | 'tag' | 'key' | 'errors'>): WriteSpec => ({ ...w, path: `/v1/permits/{permitNo}/${step}`, tag: PERMITS, key: PERMIT_NO, errors: PERMIT_STEP_ERRORS });
+
+export function enterpriseRoutes(s: Services): RouteDef[] {
+  const writes: WriteSpec[] = [
+    { path: '/v1/permits', operationId: 'applyPermit', summary: 'Apply for a permit', tag: PERMITS, tx: 'permit:Apply', access: { enterprise: ['applicant'] }, input: applyPermitInput, status: 201, errors: ['ALREADY_EXISTS', 'NOT_FOUND', 'RULE_VIOLATION'] },
+    permitStep('risk-assessment', { operationId: 'assessRisk', summary: 'Record the risk assessment: every measure confirmed by a named person', tx: 'permit:AssessRisk', access: { enterprise: ['person_in_charge', 'safety_officer'] }, input: assessRiskInput }),
+    permitStep('gas-tests', { operationId: 'recordGasTest', summary: 'Record a gas test (the chaincode judges pass/fail)', tx: 'permit:RecordGasTest', access: { enterprise: ['gas_analyst'] }, input: recordGasTestInput, status: 201 }),
+    permitStep('sign-offs', { operationId: 'signOff', summary: 'Sign off the next step of the template (review, co-sign, approval)', tx: 'permit:SignOff', access: { enterprise: ENTERPRISE_SIGNERS }, input: signOffInput, status: 201 }),
+    permitStep('reject', { operationId: 'rejectPermit', summary: 'Reject the permit', tx: 'permit:Reject', access: { enterprise: ['approver', 'safety_officer'] }, input: reasonedPermitInput }),
+    permitStep('issue', { operationId: 'issuePermit', summary: 'Issue the permit (validity clock starts)', tx: 'permit:Issue', access: { enterprise: ['approver', 'safety_officer'] }, input: permitRef }),
+    permitStep('brief', { operationId: 'briefPermit', summary: 'Record the safety briefing of every worker', tx: 'permit:Brief', access: { enterprise: ['person_in_charge'] }, input: briefInput }),
+    permitStep('start', { operationId: 'startWork', summary: 'Start the work (activate)', tx: 'permit:Activate', access: { enterprise: ['person_in_charge'] }, input: permitRef }),
+    permitStep('suspend', { operationId: 'suspendWork', summary: 'Suspend the work', tx: 'permit:Suspend', access: { enterprise: ['person_in_charge', 'safety_officer', 'guardian'] }, input: suspendInput }),
+    permitStep('resume', { operationId: 'resumeWork', summary: 'Resume suspended work', tx: 'permit:Resume', access: { enterprise: ['person_in_charge'] }, input: permitRef }),
+    permitStep('complete', { operationId: 'completeWork', summary: 'Complete the work (site restored)', tx: 'permit:Complete', access: { enterprise: ['person_in_charge'] }, input: completeInput }),
+    permitStep('close', { operationId: 'closePermit', summary: 'Close the permit after acceptance', tx: 'permit:Close', access: { enterprise: ['acceptor'] }, input: closeInput }),
+    permitStep('cancel', { operationId: 'cancelPermit', summary: 'Cancel the permit before work starts', tx: 'permit:Cancel', access: { enterprise: ['applicant', 'person_in_charge'] }, input: reasonedPermitInput }),
+    permitStep('revoke', { operationId: 'revokePermit', summary: 'Revoke an issued permit', tx: 'permit:Revoke', access: { enterprise: ['approver', 'safety_officer'] }, input: reasonedPermitInput }),
+    permitStep('gate-checks', { operationId: 'recordGateCheck', summary: "Record a worker's gate check (QR, face match result, certificate, health)", tx: 'credential:RecordGateCheck', access: { enterprise: ['device_gateway', 'guardian', 'safety_officer'] }, input: gateCheckInput, status: 201 }),
+    { path: '/v1/permits/{permitNo}/flags', key: PERMIT_NO, operationId: 'flagPermit', summary: 'Flag a permit for investigation (regulator, auditor)', tag: 'regulator', tx: 'permit:Flag', access: { regulator: ['regulator', 'auditor'] }, input: flagPermitInput, status: 201, errors: RECORD_ERRORS },
+    { path: '/v1/workers', operationId: 'registerWorker', summary: 'Register a worker by pseudonymous id (HMAC of the ID number)', tag: CREDENTIALS, tx: 'credential:RegisterWorker', access: { enterprise: ['credential_officer'] }, input: registerWorkerInput, status: 201, errors: ['ALREADY_EXISTS'] },
+    { path: '/v1/workers/{workerId}/status', key: WORKER_ID, operationId: 'setWorkerStatus', summary: "Change a worker's status (active, suspended, left)", tag: CREDENTIALS, tx: 'credential:SetWorkerStatus', access: { enterprise: ['credential_officer'] }, input: workerStatusInput, errors: RECORD_ERRORS },
+    { path: '/v1/certificates', operationId: 'addCertificate', summary: "Register a worker's special-operation certificate (after a person confirmed OCR output, if OCR was used)", tag: CREDENTIALS, tx: 'credential:AddCertificate', access: { enterprise: ['credential_officer'] }, input: addCertificateInput, status: 201, errors: ['ALREADY_EXISTS', 'NOT_FOUND', 'RULE_VIOLATION'] },
+    { path: '/v1/certificates/{certificateId}/status', key: CERTIFICATE_ID, operationId: 'setCertificateStatus', summary: "Change a certificate's status (valid, suspended, revoked)", tag: CREDENTIALS, tx: 'credential:SetCertificateStatus', access: { enterprise: ['credential_officer'], regulator: ['regulator'] }, input: certificateStatusInput, errors: RECORD_ERRORS },
+    { path: '/v1/certificates/{certificateId}/reviews', key: CERTIFICATE_ID, operationId: 'recordCertificateReview', summary: "Record a certificate's periodic review (复审) and the next due date", tag: CREDENTIALS, tx: 'credential:RecordCertificateReview', access: { enterprise: ['credential_officer'] }, input: certificateReviewInput, status: 201, errors: RECORD_ERRORS },
+    { path: '/v1/certificates/{certificateId}/practical-exams', key: CERTIFICATE_ID, operationId: 'recordPracticalExam', summary: 'Record a practical exam passed again after six months or more off the job (it restarts the off-the-job clock)', tag: CREDENTIALS, tx: 'credential:RecordPracticalExam', access: { enterprise: ['credential_officer'] }, input: practicalExamInput, status: 201, errors: RECORD_ERRORS },
+    { path: '/v1/alarms/{alarmId}/acknowledge', key: ALARM_ID, operationId: 'acknowledgeAlarm', summary: 'Acknowledge an alarm (its response time is measured to this moment)', tag: ALARMS, tx: 'alarm:Acknowledge', access: { enterprise: ['safety_officer', 'person_in_charge', 'guardian'] }, input: alarmRefInput, errors: RECORD_ERRORS },
+    { path: '/v1/alarms/{alarmId}/review', key: ALARM_ID, operationId: 'reviewDetection', summary: "A reviewer's verdict on an AI camera detection (true_positive / false_positive), once per alarm; it feeds model precision", tag: ALARMS, tx: 'alarm:ReviewDetection', access: { enterprise: ['reviewer'], regulator: ['reviewer'] }, input: reviewDetectionInput, status: 201, errors: RECORD_ERRORS, bodyExamples: { falsePositive: { summary: 'a shadow taken for a person without a helmet', value: { verdict: 'false_positive', note: 'shadow of the rack, helmet worn' } } } },
+    { path: '/v1/alarms/{alarmId}/close', key: ALARM_ID, operationId: 'closeAlarm', summary: 'Close an alarm', tag: ALARMS, tx: 'alarm:Close', access: { enterprise: ['safety_officer'] }, input: alarmRefInput, errors: RECORD_ERRORS },
+    { path: '/v1/devices', operationId: 'registerDevice', summary: 'Register a site device (gate, camera, sensor) with its signing address', tag: DEVICES, tx: 'device:Register', access: { enterprise: ['admin', 'safety_officer'] }, input: registerDeviceInput, status: 201, errors: ['ALREADY_EXISTS'] },
+    { path: '/v1/devices/{deviceId}/status', key: DEVICE_ID, operationId: 'setDeviceStatus', summary: "Disable or re-enable a device (owner org only); a disabled device's alarms are refused", tag: DEVICES, tx: 'device:SetStatus', access: { enterprise: ['admin', 'safety_officer'] }, input: deviceStatusInput, errors: RECORD_ERRORS, bodyExamples: { disable: { summary: 'key compromised', value: { status: 'disabled', reason: 'signing key may be compromised; replaced by gate-2' } } } },
+  ];
+  const reads: ReadSpec[] = [
+    { path: '/v1/permits/{permitNo}', key: PERMIT_NO, operationId: 'getPermit', summary: 'The permit as the ledger holds it now', tag: PERMITS, tx: 'permit:Get', answer: 'the PermitRecord' },
+    { path: '/v1/permits/{permitNo}/history', key: PERMIT_NO, operationId: 'getPermitLedgerHistory', summary: "The permit's committed versions from the ledger's history (getHistoryForKey)", tag: PERMITS, tx: 'permit:GetLedgerHistory', answer: 'the committed versions, oldest first', list: true },
+    { path: '/v1/permits/{permitNo}/evidence', key: PERMIT_NO, operationId: 'listEvidence', summary: "The permit's evidence records", tag: 'enterprise: evidence', tx: 'evidence:List', answer: 'EvidenceRecord[]', list: true },
+    { path: '/v1/permits/{permitNo}/gate-checks', key: PERMIT_NO, operationId: 'listGateChecks', summary: "The permit's gate checks", tag: CREDENTIALS, tx: 'credential:ListGateChecks', answer: 'GateCheckRecord[]', list: true },
+    { path: '/v1/workers/{workerId}', key: WORKER_ID, operationId: 'getWorker', summary: 'A worker record', tag: CREDENTIALS, tx: 'credential:GetWorker', answer: 'the WorkerRecord' },
+    { path: '/v1/workers/{workerId}/certificates', key: WORKER_ID, operationId: 'listWorkerCertificates', summary: "A worker's certificates", tag: CREDENTIALS, tx: 'credential:ListCertificates', answer: 'CertificateRecord[]', list: true },
+    { path: '/v1/certificates/{certificateId}', key: CERTIFICATE_ID, operationId: 'getCertificate', summary: 'A certificate record', tag: CREDENTIALS, tx: 'credential:GetCertificate', answer: 'the CertificateRecord' },
+    { path: '/v1/alarms/{alarmId}', key: ALARM_ID, operationId: 'getAlarm', summary: 'An alarm record', tag: ALARMS, tx: 'alarm:Get', answer: 'the AlarmRecord' },
+    { path: '/v1/devices/{deviceId}', key: DEVICE_ID, operationId: 'getDevice', summary: 'A device record', tag: DEVICES, tx: 'device:Get', answer: 'the DeviceRecord' },
+  ];
+  return [
+    ...writes.map((w) => ledgerWrite(s, w)),
+    ...reads.map((r) => ledgerRead(s, r)),
+    // The one route that is not a plain transaction: the file streams to IPFS before evidence:Record.
     {
       method: 'post',
       path: '/v1/permits/{permitNo}/evidence',
@@ -212,122 +211,14 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       tags: ['enterprise: evidence'],
       auth: true,
       access: { enterprise: ['applicant', 'person_in_charge', 'safety_officer', 'gas_analyst', 'guardian', 'approver', 'acceptor', 'device_gateway'] },
-      params: permitParams,
+      params: z.strictObject({ permitNo: permitNoSchema }),
       multipart: { fields: evidenceFieldsSchema, fileField: 'file', fileDescription: 'the evidence file; its media type must be on the allow-list' },
       tx: 'evidence:Record',
       responses: [{ status: 201, description: 'stored and committed; the EvidenceRecord', schema: txResultSchema }],
       errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'ALREADY_EXISTS', 'EXPIRED'],
       handler: async (ctx) => ({ ...(await uploadEvidence(s, ctx)), status: 201 }),
     },
-    ...(
-      [
-        ['/v1/permits/{permitNo}/history', 'getPermitLedgerHistory', "The permit's committed versions from the ledger's history (getHistoryForKey)", 'permit:GetLedgerHistory', 'permitNo', permitNoSchema, 'enterprise: permits'],
-        ['/v1/permits/{permitNo}/gate-checks', 'listGateChecks', "The permit's gate checks", 'credential:ListGateChecks', 'permitNo', permitNoSchema, 'enterprise: credentials'],
-        ['/v1/workers/{workerId}/certificates', 'listWorkerCertificates', "A worker's certificates", 'credential:ListCertificates', 'workerId', workerIdSchema, 'enterprise: credentials'],
-        ['/v1/alarms/{alarmId}', 'getAlarm', 'An alarm record', 'alarm:Get', 'alarmId', idSchema, 'enterprise: alarms'],
-      ] as const
-    ).map(
-      ([p, operationId, summary, tx, key, keySchema, tag]): RouteDef => ({
-        method: 'get',
-        path: p,
-        operationId,
-        summary,
-        tags: [tag],
-        auth: true,
-        access: ANY,
-        params: z.strictObject({ [key]: keySchema }),
-        query: z.strictObject({}),
-        responses: [{ status: 200, description: `the result of ${tx}`, schema: z.union([ledgerRecordSchema, z.array(ledgerRecordSchema)]) }],
-        errors: ['NOT_FOUND'],
-        handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), tx, { [key]: ctx.params[key] }) }),
-      }),
-    ),
-    {
-      method: 'post',
-      path: '/v1/workers',
-      operationId: 'registerWorker',
-      summary: 'Register a worker by pseudonymous id (HMAC of the ID number)',
-      tags: ['enterprise: credentials'],
-      auth: true,
-      access: { enterprise: ['credential_officer'] },
-      body: registerWorkerInput,
-      tx: 'credential:RegisterWorker',
-      responses: [{ status: 201, description: 'committed; the WorkerRecord', schema: txResultSchema }],
-      errors: ['ALREADY_EXISTS'],
-      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'credential:RegisterWorker', ctx.body)), status: 201 }),
-    },
-    {
-      method: 'get',
-      path: '/v1/workers/{workerId}',
-      operationId: 'getWorker',
-      summary: 'A worker record',
-      tags: ['enterprise: credentials'],
-      auth: true,
-      access: ANY,
-      params: z.strictObject({ workerId: workerIdSchema }),
-      query: z.strictObject({}),
-      responses: [{ status: 200, description: 'the WorkerRecord', schema: ledgerRecordSchema }],
-      errors: ['NOT_FOUND'],
-      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'credential:GetWorker', { workerId: ctx.params.workerId }) }),
-    },
-    {
-      method: 'post',
-      path: '/v1/certificates',
-      operationId: 'addCertificate',
-      summary: "Register a worker's special-operation certificate (after a person confirmed OCR output, if OCR was used)",
-      tags: ['enterprise: credentials'],
-      auth: true,
-      access: { enterprise: ['credential_officer'] },
-      body: addCertificateInput,
-      tx: 'credential:AddCertificate',
-      responses: [{ status: 201, description: 'committed; the CertificateRecord', schema: txResultSchema }],
-      errors: ['ALREADY_EXISTS', 'NOT_FOUND', 'RULE_VIOLATION'],
-      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'credential:AddCertificate', ctx.body)), status: 201 }),
-    },
-    {
-      method: 'get',
-      path: '/v1/certificates/{certificateId}',
-      operationId: 'getCertificate',
-      summary: 'A certificate record',
-      tags: ['enterprise: credentials'],
-      auth: true,
-      access: ANY,
-      params: z.strictObject({ certificateId: idSchema }),
-      query: z.strictObject({}),
-      responses: [{ status: 200, description: 'the CertificateRecord', schema: ledgerRecordSchema }],
-      errors: ['NOT_FOUND'],
-      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'credential:GetCertificate', { certificateId: ctx.params.certificateId }) }),
-    },
-    {
-      method: 'post',
-      path: '/v1/devices',
-      operationId: 'registerDevice',
-      summary: 'Register a site device (gate, camera, sensor) with its signing address',
-      tags: ['enterprise: devices'],
-      auth: true,
-      access: { enterprise: ['admin', 'safety_officer'] },
-      body: registerDeviceInput,
-      tx: 'device:Register',
-      responses: [{ status: 201, description: 'committed; the DeviceRecord', schema: txResultSchema }],
-      errors: ['ALREADY_EXISTS'],
-      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'device:Register', ctx.body)), status: 201 }),
-    },
-    {
-      method: 'get',
-      path: '/v1/devices/{deviceId}',
-      operationId: 'getDevice',
-      summary: 'A device record',
-      tags: ['enterprise: devices'],
-      auth: true,
-      access: ANY,
-      params: z.strictObject({ deviceId: idSchema }),
-      query: z.strictObject({}),
-      responses: [{ status: 200, description: 'the DeviceRecord', schema: ledgerRecordSchema }],
-      errors: ['NOT_FOUND'],
-      handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), 'device:Get', { deviceId: ctx.params.deviceId }) }),
-    },
   ];
-  return routes;
 }
 
 async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string }>): Promise<RouteResult> {
