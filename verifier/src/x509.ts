@@ -74,6 +74,8 @@ export function parseCertificate(der: Uint8Array): Certificate {
       for (const ext of children(children(rest)[0]!)) {
         const parts = children(ext);
         const id = oid(parts[0]!);
+        // Only the extensions read here are DER; others (e.g. Fabric CA's attribute JSON) are opaque.
+        if (!['2.5.29.19', '2.5.29.14', '2.5.29.35'].includes(id)) continue;
         const value = parseOne(parts[parts.length - 1]!.content);
         if (id === '2.5.29.19') isCa = children(value)[0]?.tag === 0x01 && children(value)[0]!.content[0] !== 0;
         if (id === '2.5.29.14') subjectKeyId = toHex(value.content);
