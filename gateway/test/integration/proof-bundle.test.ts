@@ -152,6 +152,11 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
       source.close();
     }
     files = readTar(archive);
+    // Kept for the benchmark (verifier/bench) and for trying the CLI by hand.
+    const keep = path.join(process.env.LEDGER_RUN_DIR ?? os.tmpdir(), 'bundles');
+    fs.mkdirSync(keep, { recursive: true });
+    fs.writeFileSync(path.join(keep, 'permit.tar'), archive);
+    fs.writeFileSync(path.join(keep, 'permit.trust'), `${trusted}\n`);
     expect(manifest.transactions.length).to.be.greaterThan(14);
     expect(manifest.evidenceFiles).to.deep.equal([evidenceCid]);
     const kinds = new Set(manifest.records.map((r) => (r.value as { docType: string }).docType));
