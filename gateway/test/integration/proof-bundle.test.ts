@@ -1,0 +1,349 @@
+/**
+ * Proof bundles on the real network: a hot-work permit from application to close, with a
+ * device-signed alarm that suspends it and an evidence file, exported as a bundle and verified
+ * offline against the pinned checkpoint hash; then one-byte and structural tampers, each of which
+ * must fail with its own check and reason.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import { Wallet } from 'ethers';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
+import { readTar, writeTar, verifyBundle, decodeBlock, headerHash, toHex, type Report, type Manifest, type HeaderEntry } from '@compliance-ledger/verifier';
+import { common, msp, peer } from '@hyperledger/fabric-protos';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
+import { applyBody, iso, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
+import { connectAsWalletUser } from '../support/direct.js';
+import { regulatorBlockSource } from '../support/blocks.js';
+import { buildBundle } from '../../src/bundle-builder.js';
+import type { RunningGateway } from '../../src/server.js';
+
+type Files = Map<string, Uint8Array>;
+const enc = new TextEncoder();
+
+function failed(report: Report): { id: string; detail: string }[] {
+  return report.checks.filter((c) => c.status === 'fail').map(({ id, detail }) => ({ id, detail }));
+}
+
+function rewrap(files: Files, change: (f: Files) => void): Uint8Array {
+  const copy: Files = new Map([...files].map(([k, v]) => [k, new Uint8Array(v)]));
+  change(copy);
+  return writeTar(copy);
+}
+
+function manifestOf(files: Files): Manifest {
+  return JSON.parse(new TextDecoder().decode(files.get('manifest.json')!)) as Manifest;
+}
+
+describe('proof bundle: a permit trail verified offline (real network)', function () {
+  this.timeout(240_000);
+  let gw: RunningGateway;
+  let cast: Cast;
+  let permitNo: string;
+  let archive: Uint8Array;
+  let files: Files;
+  let manifest: Manifest;
+  let trusted: string;
+  const alarmId = `al-${crypto.randomBytes(4).toString('hex')}`;
+  let evidenceCid: string;
+  let db: string | undefined;
+
+  before(async function () {
+    requireNetwork(this);
+    db = await createDatabase('gw_bundle');
+    gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_EVIDENCE_MAX_BYTES: '1000000' });
+    cast = await makeCast(new Client(gw.url));
+    await registerCast(cast);
+    permitNo = uniqueId('PB');
+  });
+  after(async () => {
+    await gw?.close();
+    await dropDatabase(db);
+  });
+
+  const step = async (client: Client, p: string, body: unknown, status = 200) => {
+    const r = await client.post(p, body);
+    expect(r.status, `${p}: ${r.text}`).to.equal(status);
+    return r.body.record;
+  };
+
+  it('runs the permit from application to close, with a device-signed alarm that suspends it and an evidence file', async () => {
+    const c = cast.clients;
+    const base = `/v1/permits/${permitNo}`;
+    expect((await c.applicant.post('/v1/permits', applyBody(cast, permitNo))).status).to.equal(201);
+    await step(c.pic, `${base}/risk-assessment`, { confirmations: [{ measureId: 'm1', confirmedBy: cast.personInCharge }, { measureId: 'm2', confirmedBy: cast.personInCharge }] });
+    await step(c.analyst, `${base}/gas-tests`, { testId: `gt1-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    await step(c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
+    await step(c.approver, `${base}/issue`, {});
+    await step(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] });
+    for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
+      await step(c.gate, `${base}/gate-checks`, { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } }, 201);
+    }
+    expect((await step(c.pic, `${base}/start`, {})).status).to.equal('active');
+
+    const content = Buffer.alloc(300_000, 3); // two chunks: a dag-pb root over raw leaves
+    content.write('gas meter photo', 0);
+    const form = new FormData();
+    form.set('step', 'gas_test');
+    form.set('capturedAt', iso(Date.now() - 30_000));
+    form.set('file', new Blob([content], { type: 'image/jpeg' }), 'meter.jpg');
+    const ev = await c.analyst.request('POST', `${base}/evidence`, { body: form });
+    expect(ev.status, ev.text).to.equal(201);
+    evidenceCid = ev.body.record.cid;
+
+    const device = Wallet.createRandom();
+    const cameraId = `cam-${cast.tag}`;
+    await step(c.safety, '/v1/devices', { deviceId: cameraId, siteId: cast.siteId, areaId: 'zone-1', address: device.address, kind: 'camera' }, 201);
+    const alarm = {
+      alarmId,
+      deviceId: cameraId,
+      siteId: cast.siteId,
+      areaId: 'zone-1',
+      grade: 1 as const,
+      kind: 'gas_leak',
+      scoreBp: 9700,
+      modelVersion: 'risk-1',
+      modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+      inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+      clipCid: '',
+      observedAt: Date.now() - 2000,
+    };
+    const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
+    const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
+    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
+    try {
+      await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
+    } finally {
+      conn.close();
+    }
+    const suspended = await c.pic.get(base);
+    expect(suspended.body.status ?? suspended.body.record?.status, suspended.text).to.equal('suspended');
+    await step(c.safety, `/v1/alarms/${alarmId}/acknowledge`, { note: 'valve closed' });
+    await step(c.safety, `/v1/alarms/${alarmId}/close`, { note: 'resolved' });
+    await step(c.analyst, `${base}/gas-tests`, { testId: `gt2-${cast.tag}`, sampleTakenAt: iso(Date.now() - 10_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    expect((await step(c.pic, `${base}/resume`, {})).status).to.equal('active');
+    await step(c.pic, `${base}/complete`, { siteRestored: true });
+    expect((await step(c.acceptor, `${base}/close`, { accepted: true, note: 'site clean' })).status).to.equal('closed');
+  });
+
+  it("builds the permit's bundle from the regulator's peer and it verifies against the pinned checkpoint hash", async () => {
+    const source = regulatorBlockSource();
+    try {
+      const built = await buildBundle({
+        source,
+        channel: source.channel,
+        chaincode: source.chaincode,
+        subject: { kind: 'permit', permitNo },
+        evidence: async (cid) => {
+          const chunks: Uint8Array[] = [];
+          for await (const c of gw.services.content.cat(cid, 10_000)) chunks.push(c);
+          return Buffer.concat(chunks);
+        },
+      });
+      archive = built.archive;
+      manifest = built.manifest;
+      // The auditor pins the hash of the newest block as their own peer reports it.
+      const top = decodeBlock(await source.block((await source.height()) - 1));
+      trusted = toHex(await headerHash(top.header));
+    } finally {
+      source.close();
+    }
+    files = readTar(archive);
+    // Kept for the benchmark (verifier/bench) and for trying the CLI by hand.
+    const keep = path.join(process.env.LEDGER_RUN_DIR ?? os.tmpdir(), 'bundles');
+    fs.mkdirSync(keep, { recursive: true });
+    fs.writeFileSync(path.join(keep, 'permit.tar'), archive);
+    fs.writeFileSync(path.join(keep, 'permit.trust'), `${trusted}\n`);
+    expect(manifest.transactions.length).to.be.greaterThan(14);
+    expect(manifest.evidenceFiles).to.deep.equal([evidenceCid]);
+    const kinds = new Set(manifest.records.map((r) => (r.value as { docType: string }).docType));
+    for (const k of ['permit', 'alarm', 'device', 'evidence']) expect(kinds.has(k), `${k} records in ${[...kinds].join(',')}`).to.equal(true);
+    const report = await verifyBundle(archive, { blockHash: trusted });
+    expect(failed(report)).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+    const ids = report.checks.map((c) => c.id);
+    for (const re of [/^chain\.trust$/, /^block\.\d+\.ordererSignature$/, /^tx\..+\.creator$/, /^tx\..+\.endorsement\.1$/, /^tx\..+\.policy$/, /^record\./, /^evidence\./, /^alarm\..+\.deviceSignature$/]) {
+      expect(ids.some((id) => re.test(id)), String(re)).to.equal(true);
+    }
+    const policy = report.checks.find((c) => c.id === `tx.${manifest.transactions[0]!.txId}.policy`)!;
+    expect(policy.detail).to.contain("AND('EnterpriseMSP.peer','RegulatorMSP.peer')");
+    // Trusting the config block instead of a hash verifies the same bundle.
+    const configBlock = files.get(`blocks/${manifest.blocks[0]}.block`)!;
+    expect((await verifyBundle(archive, { configBlock })).ok).to.equal(true);
+  });
+
+  const tamperCases: { name: string; expect: RegExp; change: (f: Files) => void }[] = [];
+  const txBlock = () => manifest.transactions.find((t) => t.blockNumber !== manifest.checkpoint.number)!.blockNumber;
+  function editBlock(f: Files, n: number, edit: (b: InstanceType<typeof common.Block>) => void) {
+    const b = common.Block.deserializeBinary(f.get(`blocks/${n}.block`)!);
+    edit(b);
+    f.set(`blocks/${n}.block`, b.serializeBinary());
+  }
+  function editEnvelope(f: Files, n: number, edit: (e: InstanceType<typeof common.Envelope>) => void) {
+    editBlock(f, n, (b) => {
+      const data = b.getData()!.getDataList_asU8();
+      const e = common.Envelope.deserializeBinary(data[0]!);
+      edit(e);
+      b.getData()!.setDataList([e.serializeBinary(), ...data.slice(1)]);
+    });
+  }
+
+  it('fails a one-byte change of a transaction payload: data hash of its block', async () => {
+    const n = txBlock();
+    const bad = rewrap(files, (f) => editEnvelope(f, n, (e) => { const p = e.getPayload_asU8().slice(); p[p.length - 3]! ^= 1; e.setPayload(p); }));
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    expect(report.ok).to.equal(false);
+    expect(failed(report).map((c) => c.id)).to.include(`block.${n}.dataHash`);
+  });
+
+  it('fails a one-byte change of a creator signature (data hash kept consistent), naming the creator check', async () => {
+    const n = txBlock();
+    const bad = rewrap(files, (f) => {
+      editEnvelope(f, n, (e) => { const s = e.getSignature_asU8().slice(); s[s.length - 1]! ^= 1; e.setSignature(s); });
+      editBlock(f, n, (b) => b.getHeader()!.setDataHash(toHexless(b)));
+    });
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    const ids = failed(report).map((c) => c.id);
+    expect(ids.some((id) => /^tx\..+\.creator$/.test(id)), JSON.stringify(failed(report))).to.equal(true);
+  });
+
+  it('fails a one-byte change of an endorsement signature, naming the endorsement and the policy', async () => {
+    const n = txBlock();
+    const bad = rewrap(files, (f) => {
+      editEnvelope(f, n, (e) => {
+        const payload = common.Payload.deserializeBinary(e.getPayload_asU8());
+        const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
+        const action = tx.getActionsList()[0]!;
+        const cap = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
+        const endorsement = cap.getAction()!.getEndorsementsList()[1]!;
+        const sig = endorsement.getSignature_asU8().slice();
+        sig[sig.length - 1]! ^= 1;
+        endorsement.setSignature(sig);
+        action.setPayload(cap.serializeBinary());
+        payload.setData(tx.serializeBinary());
+        e.setPayload(payload.serializeBinary());
+      });
+      editBlock(f, n, (b) => b.getHeader()!.setDataHash(toHexless(b)));
+    });
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    const ids = failed(report).map((c) => c.id);
+    expect(ids.some((id) => /^tx\..+\.endorsement\.1$/.test(id)), JSON.stringify(failed(report))).to.equal(true);
+    expect(ids.some((id) => /^tx\..+\.policy$/.test(id))).to.equal(true);
+  });
+
+  it('fails a one-byte change of an orderer signature', async () => {
+    const n = txBlock();
+    const bad = rewrap(files, (f) => editBlock(f, n, (b) => {
+      const md = b.getMetadata()!.getMetadataList_asU8();
+      const sigs = common.Metadata.deserializeBinary(md[0]!);
+      const s = sigs.getSignaturesList()[0]!;
+      const bytes = s.getSignature_asU8().slice();
+      bytes[bytes.length - 1]! ^= 1;
+      s.setSignature(bytes);
+      b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
+    }));
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    expect(failed(report).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
+  });
+
+  it('fails a one-byte change of a block header in headers.json: the chain to the trusted hash breaks', async () => {
+    const n = txBlock();
+    const bad = rewrap(files, (f) => {
+      const headers = JSON.parse(new TextDecoder().decode(f.get('headers.json')!)) as HeaderEntry[];
+      const h = headers.find((x) => x.number === n)!;
+      h.dataHash = `${h.dataHash.slice(0, -2)}${(parseInt(h.dataHash.slice(-2), 16) ^ 1).toString(16).padStart(2, '0')}`;
+      f.set('headers.json', enc.encode(JSON.stringify(headers)));
+    });
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    expect(failed(report)[0]!.id).to.equal('chain.headers');
+    expect(failed(report)[0]!.detail).to.match(new RegExp(`hash chain broken at block ${n + 1}`));
+  });
+
+  it('fails a config block whose MSP root was swapped for another CA', async () => {
+    const bad = rewrap(files, (f) => editEnvelope(f, 0, (e) => {
+      const payload = common.Payload.deserializeBinary(e.getPayload_asU8());
+      const env = common.ConfigEnvelope.deserializeBinary(payload.getData_asU8());
+      const org = env.getConfig()!.getChannelGroup()!.getGroupsMap().get('Application')!.getGroupsMap().get('RegulatorMSP')!;
+      const value = org.getValuesMap().get('MSP')!;
+      const mspConfig = msp.MSPConfig.deserializeBinary(value.getValue_asU8());
+      const fabric = msp.FabricMSPConfig.deserializeBinary(mspConfig.getConfig_asU8());
+      fabric.setRootCertsList([selfSignedCaPem()]);
+      mspConfig.setConfig(fabric.serializeBinary());
+      value.setValue(mspConfig.serializeBinary());
+      payload.setData(env.serializeBinary());
+      e.setPayload(payload.serializeBinary());
+    }));
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    const ids = failed(report).map((c) => c.id);
+    expect(ids).to.include('block.0.dataHash');
+  });
+
+  it('fails when an evidence byte changes: sha256 and CID', async () => {
+    const bad = rewrap(files, (f) => { const b = f.get(`evidence/${evidenceCid}`)!; b[1000]! ^= 1; });
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    expect(failed(report).map((c) => c.id)).to.deep.equal([`evidence.${evidenceCid}`]);
+    expect(failed(report)[0]!.detail).to.match(/sha256 is .*CID/);
+  });
+
+  it('fails an alarm whose device signature was changed in the manifest (the record no longer matches, and the signer differs)', async () => {
+    const bad = rewrap(files, (f) => {
+      const m = manifestOf(f);
+      for (const r of m.records) {
+        const v = r.value as { docType: string; signature: string };
+        if (v.docType === 'alarm') v.signature = `${v.signature.slice(0, 10)}${v.signature[10] === 'a' ? 'b' : 'a'}${v.signature.slice(11)}`;
+      }
+      f.set('manifest.json', enc.encode(JSON.stringify(m)));
+    });
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    const ids = failed(report).map((c) => c.id);
+    expect(ids.every((id) => id.startsWith('record.')), JSON.stringify(failed(report))).to.equal(true);
+    expect(ids.length).to.be.greaterThan(0);
+  });
+
+  it('fails a manifest record that no longer matches the write set', async () => {
+    const bad = rewrap(files, (f) => {
+      const m = manifestOf(f);
+      const permit = m.records.find((r) => (r.value as { docType: string }).docType === 'permit')!;
+      (permit.value as { status: string }).status = 'closed_ok';
+      f.set('manifest.json', enc.encode(JSON.stringify(m)));
+    });
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    expect(failed(report)).to.have.length(1);
+    expect(failed(report)[0]!.detail).to.match(/differs from what transaction/);
+  });
+
+  it('fails a bundle whose chain does not reach the trusted hash', async () => {
+    const report = await verifyBundle(archive, { blockHash: 'ab'.repeat(32) });
+    expect(failed(report).map((c) => c.id)).to.deep.equal(['chain.trust']);
+  });
+
+  it('the CLI verifies with networking disabled (unshare -n), and exits 1 with the reason on a tamper', function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-'));
+    fs.writeFileSync(path.join(dir, 'permit.tar'), archive);
+    const cli = path.resolve('../verifier/bin/ledger-verify.mjs');
+    const probe = spawnSync('unshare', ['-rn', 'true']);
+    const wrap = probe.status === 0 ? ['unshare', '-rn'] : null;
+    if (!wrap) this.skip();
+    const out = execFileSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', trusted], { encoding: 'utf8' });
+    expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
+    const bad = spawnSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', 'cd'.repeat(32)], { encoding: 'utf8' });
+    expect(bad.status).to.equal(1);
+    expect(bad.stdout).to.match(/FAIL chain\.trust: the chain ends at block/);
+  });
+});
+
+/** Recomputes a block's data hash after an edit, so the tamper reaches the signature checks. */
+function toHexless(b: InstanceType<typeof common.Block>): Uint8Array {
+  const h = crypto.createHash('sha256');
+  for (const d of b.getData()!.getDataList_asU8()) h.update(d);
+  return h.digest();
+}
+
+function selfSignedCaPem(): Uint8Array {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=ca.regulator.ledger.local/O=regulator.ledger.local', '-days', '3650'], { stdio: 'ignore' });
+  return fs.readFileSync(path.join(dir, 'c.pem'));
+}

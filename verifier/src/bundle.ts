@@ -1,0 +1,83 @@
+/** The proof bundle format, version 1 (documented in verifier/README.md). */
+import { fromUtf8 } from './bytes.js';
+import { readTar } from './tar.js';
+
+export const BUNDLE_FORMAT = 'compliance-ledger-proof-bundle';
+export const BUNDLE_VERSION = 1;
+
+export type BundleSubject = { kind: 'permit'; permitNo: string } | { kind: 'transaction'; txId: string } | { kind: 'range'; from: string; to: string };
+
+export interface ManifestRecord {
+  /** The transaction that wrote the record. */
+  txId: string;
+  /** The world-state key in the chaincode's namespace (composite keys keep their \u0000 separators). */
+  key: string;
+  /** The record as the bundle shows it; must equal the JSON value the transaction wrote. */
+  value: unknown;
+}
+
+export interface Manifest {
+  format: typeof BUNDLE_FORMAT;
+  version: typeof BUNDLE_VERSION;
+  channel: string;
+  chaincode: string;
+  subject: BundleSubject;
+  createdAt: string;
+  /** The newest block of the bundle: its header hash is what an auditor pins. */
+  checkpoint: { number: number; headerHash: string };
+  /** Blocks included whole, as blocks/<number>.block. */
+  blocks: number[];
+  /** The subject's transactions. */
+  transactions: { txId: string; blockNumber: number }[];
+  records: ManifestRecord[];
+  /** Evidence files included, by CID: evidence/<cid>. */
+  evidenceFiles: string[];
+}
+
+export interface HeaderEntry {
+  number: number;
+  previousHash: string;
+  dataHash: string;
+}
+
+export interface Bundle {
+  manifest: Manifest;
+  headers: HeaderEntry[];
+  blocks: Map<number, Uint8Array>;
+  evidence: Map<string, Uint8Array>;
+}
+
+export class BundleFormatError extends Error {
+  override readonly name = 'BundleFormatError';
+}
+
+function json<T>(files: Map<string, Uint8Array>, name: string): T {
+  const bytes = files.get(name);
+  if (!bytes) throw new BundleFormatError(`the bundle has no ${name}`);
+  try {
+    return JSON.parse(fromUtf8(bytes)) as T;
+  } catch (e) {
+    throw new BundleFormatError(`${name} is not JSON (${(e as Error).message})`);
+  }
+}
+
+export function readBundle(archive: Uint8Array): Bundle {
+  const files = readTar(archive);
+  const manifest = json<Manifest>(files, 'manifest.json');
+  if (manifest.format !== BUNDLE_FORMAT) throw new BundleFormatError(`manifest.json format is ${String(manifest.format)}, not ${BUNDLE_FORMAT}`);
+  if (manifest.version !== BUNDLE_VERSION) throw new BundleFormatError(`bundle version ${String(manifest.version)} is not supported (this verifier reads version ${BUNDLE_VERSION})`);
+  const headers = json<HeaderEntry[]>(files, 'headers.json');
+  const blocks = new Map<number, Uint8Array>();
+  for (const n of manifest.blocks) {
+    const b = files.get(`blocks/${n}.block`);
+    if (!b) throw new BundleFormatError(`manifest lists block ${n} but blocks/${n}.block is missing`);
+    blocks.set(n, b);
+  }
+  const evidence = new Map<string, Uint8Array>();
+  for (const cid of manifest.evidenceFiles) {
+    const e = files.get(`evidence/${cid}`);
+    if (!e) throw new BundleFormatError(`manifest lists evidence ${cid} but evidence/${cid} is missing`);
+    evidence.set(cid, e);
+  }
+  return { manifest, headers, blocks, evidence };
+}

@@ -1,0 +1,76 @@
+/**
+ * The bundle container: a POSIX ustar archive, uncompressed, so `tar -xf` opens it anywhere and
+ * the verifier reads it with a few lines in a browser. Regular files only.
+ */
+import { concat, fromUtf8, utf8 } from './bytes.js';
+
+export class TarError extends Error {
+  override readonly name = 'TarError';
+}
+
+function octal(field: Uint8Array): number {
+  const s = fromUtf8(field).replace(/\0.*$/s, '').trim();
+  if (!/^[0-7]*$/.test(s)) throw new TarError(`bad octal field "${s}"`);
+  return s === '' ? 0 : parseInt(s, 8);
+}
+
+export function readTar(archive: Uint8Array): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  let at = 0;
+  while (at + 512 <= archive.length) {
+    const header = archive.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const stored = octal(header.subarray(148, 156));
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
+    if (sum !== stored) throw new TarError(`tar header checksum mismatch at offset ${at}`);
+    const name = fromUtf8(header.subarray(0, 100)).replace(/\0.*$/s, '');
+    const prefix = fromUtf8(header.subarray(345, 500)).replace(/\0.*$/s, '');
+    const size = octal(header.subarray(124, 136));
+    const type = String.fromCharCode(header[156]!);
+    const start = at + 512;
+    if (start + size > archive.length) throw new TarError(`tar entry ${name} runs past the end of the archive`);
+    if (type === '0' || type === '\0') {
+      const path = prefix ? `${prefix}/${name}` : name;
+      if (files.has(path)) throw new TarError(`tar holds ${path} twice`);
+      files.set(path, archive.subarray(start, start + size));
+    }
+    at = start + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
+
+function putString(header: Uint8Array, offset: number, length: number, value: string): void {
+  const bytes = utf8(value);
+  if (bytes.length > length) throw new TarError(`tar field too long: ${value}`);
+  header.set(bytes, offset);
+}
+
+function putOctal(header: Uint8Array, offset: number, length: number, value: number): void {
+  putString(header, offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`);
+}
+
+/** Writes files in the given order; mtime is fixed so the same content gives the same archive. */
+export function writeTar(files: Iterable<[string, Uint8Array]>, mtimeSeconds = 0): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const [path, content] of files) {
+    const header = new Uint8Array(512);
+    if (utf8(path).length > 100) throw new TarError(`tar path too long: ${path}`);
+    putString(header, 0, 100, path);
+    putOctal(header, 100, 8, 0o644);
+    putOctal(header, 108, 8, 0);
+    putOctal(header, 116, 8, 0);
+    putOctal(header, 124, 12, content.length);
+    putOctal(header, 136, 12, mtimeSeconds);
+    header.fill(32, 148, 156);
+    header[156] = '0'.charCodeAt(0);
+    putString(header, 257, 6, 'ustar\0');
+    putString(header, 263, 2, '00');
+    let sum = 0;
+    for (const b of header) sum += b;
+    putString(header, 148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
+    parts.push(header, content, new Uint8Array((512 - (content.length % 512)) % 512));
+  }
+  parts.push(new Uint8Array(1024));
+  return concat(...parts);
+}

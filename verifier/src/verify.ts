@@ -1,0 +1,402 @@
+/**
+ * Verifies a proof bundle against one trusted fact (a block hash, or a config block) and reports
+ * every check with its reason. Nothing here reaches a network, a file or a clock: the bundle and
+ * the trust anchor are all it needs, so it runs the same in Node and in a browser.
+ */
+import { equal, fromHex, fromUtf8, sha256, toHex } from './bytes.js';
+import { decodeBlock, dataHash, headerHash, HEADER_TYPE, type BlockHeader, type DecodedBlock, type TransactionEntry } from './block.js';
+import { BundleFormatError, readBundle, type Bundle, type ManifestRecord } from './bundle.js';
+import { computeCid } from './cid.js';
+import { verifyEcdsa } from './ecdsa.js';
+import { getAddress, recoverAlarmSigner } from './eip712.js';
+import { channelConfig, validateIdentity, type ChannelConfig, type ValidIdentity } from './msp.js';
+import { evaluateConfigPolicy, evaluateSignaturePolicy, parseSignaturePolicy } from './policy.js';
+import { lifecycle, peer } from './protos.js';
+
+export type Trust = { blockHash: string } | { configBlock: Uint8Array };
+
+export interface Check {
+  /** Stable identifier, e.g. `block.12.ordererSignature`, `tx.<id>.creator`. */
+  id: string;
+  status: 'pass' | 'fail' | 'skipped';
+  detail: string;
+}
+
+export interface Report {
+  ok: boolean;
+  checks: Check[];
+  /** The first failed check's id and reason, for one-line output. */
+  firstFailure: Check | null;
+  signaturesVerified: number;
+}
+
+/** Exit codes of the CLI: every check passed, a check failed, or the bundle or arguments are unusable. */
+export const EXIT = { OK: 0, FAILED: 1, UNUSABLE: 2 } as const;
+
+const VALID = 0;
+const CHAINCODE_DEFINITION = /^namespaces\/fields\/([^/]+)\/ValidationInfo$/;
+
+interface Located {
+  block: DecodedBlock;
+  tx: TransactionEntry;
+}
+
+interface Definition {
+  chaincode: string;
+  at: [number, number];
+  txId: string;
+  policy: { kind: 'signature'; bytes: Uint8Array } | { kind: 'reference'; path: string };
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const before = (a: [number, number], b: [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+
+class Verification {
+  readonly checks: Check[] = [];
+  signatures = 0;
+  private readonly verifiedTx = new Map<string, boolean>();
+  private readonly byTxId = new Map<string, Located>();
+  private readonly configs = new Map<number, ChannelConfig>();
+  private readonly definitions: Definition[] = [];
+  private readonly chain = new Map<number, BlockHeader>();
+  private readonly blocks = new Map<number, DecodedBlock>();
+
+  constructor(private readonly bundle: Bundle) {}
+
+  add(id: string, ok: boolean, detail: string): boolean {
+    this.checks.push({ id, status: ok ? 'pass' : 'fail', detail });
+    return ok;
+  }
+
+  skip(id: string, detail: string): void {
+    this.checks.push({ id, status: 'skipped', detail });
+  }
+
+  async run(trust: Trust): Promise<void> {
+    const m = this.bundle.manifest;
+    for (const [n, bytes] of this.bundle.blocks) {
+      try {
+        const block = decodeBlock(bytes);
+        if (block.header.number !== n) throw new Error(`blocks/${n}.block holds block ${block.header.number}`);
+        this.blocks.set(n, block);
+        for (const tx of block.transactions) if (tx.txId) this.byTxId.set(tx.txId, { block, tx });
+      } catch (e) {
+        this.add(`block.${n}.decode`, false, `blocks/${n}.block is not a readable Fabric block (${(e as Error).message})`);
+      }
+    }
+    const chainOk = (await this.headerChain()) && (await this.trustAnchor(trust));
+    for (const [n, block] of [...this.blocks].sort(([a], [b]) => a - b)) await this.blockChecks(n, block);
+    if (!chainOk) return;
+    for (const block of this.blocks.values()) for (const tx of block.transactions) this.collectDefinition(block, tx);
+    // Definitions first: every chaincode transaction's policy check relies on its definition being genuine.
+    for (const d of this.definitions) await this.transaction(d.txId);
+    const wanted = new Set([...m.transactions.map((t) => t.txId), ...m.records.map((r) => r.txId)]);
+    for (const txId of wanted) await this.transaction(txId);
+    for (const record of m.records) this.record(record);
+    await this.evidence();
+    this.alarms();
+  }
+
+  private async headerChain(): Promise<boolean> {
+    const m = this.bundle.manifest;
+    try {
+      for (const h of this.bundle.headers) this.chain.set(h.number, { number: h.number, previousHash: fromHex(h.previousHash), dataHash: fromHex(h.dataHash) });
+    } catch (e) {
+      return this.add('chain.headers', false, `headers.json is malformed (${(e as Error).message})`);
+    }
+    const low = Math.min(...this.blocks.keys(), m.checkpoint.number);
+    for (let n = low; n <= m.checkpoint.number; n++) {
+      if (!this.chain.has(n)) return this.add('chain.headers', false, `headers.json has no header for block ${n}, so block ${low} cannot be linked to checkpoint block ${m.checkpoint.number}`);
+    }
+    for (let n = low + 1; n <= m.checkpoint.number; n++) {
+      const expected = await headerHash(this.chain.get(n - 1)!);
+      if (!equal(this.chain.get(n)!.previousHash, expected)) {
+        return this.add('chain.headers', false, `hash chain broken at block ${n}: its previous_hash is ${toHex(this.chain.get(n)!.previousHash)} but block ${n - 1}'s header hashes to ${toHex(expected)}`);
+      }
+    }
+    return this.add('chain.headers', true, `blocks ${low}..${m.checkpoint.number} form one hash chain`);
+  }
+
+  private async trustAnchor(trust: Trust): Promise<boolean> {
+    const m = this.bundle.manifest;
+    const top = await headerHash(this.chain.get(m.checkpoint.number)!);
+    if ('blockHash' in trust) {
+      const pinned = trust.blockHash.toLowerCase().replace(/^0x/, '');
+      return this.add('chain.trust', toHex(top) === pinned, toHex(top) === pinned ? `checkpoint block ${m.checkpoint.number} hashes to the trusted ${pinned}` : `the chain ends at block ${m.checkpoint.number} with hash ${toHex(top)}, not the trusted ${pinned}`);
+    }
+    let trusted: DecodedBlock;
+    try {
+      trusted = decodeBlock(trust.configBlock);
+    } catch (e) {
+      return this.add('chain.trust', false, `the trusted config block is not a readable block (${(e as Error).message})`);
+    }
+    const n = trusted.header.number;
+    const onChain = this.chain.get(n);
+    if (!onChain || !equal(await headerHash(onChain), await headerHash(trusted.header))) {
+      return this.add('chain.trust', false, `the trusted config block ${n} is not on the bundle's hash chain`);
+    }
+    if (!trusted.transactions.some((t) => t.config) || !equal(await dataHash(trusted.data), trusted.header.dataHash)) {
+      return this.add('chain.trust', false, `the trusted block ${n} is not a config block with intact data`);
+    }
+    const checkpoint = this.blocks.get(m.checkpoint.number);
+    if (!checkpoint) return this.add('chain.trust', false, `trusting a config block needs the checkpoint block ${m.checkpoint.number} in full, and the bundle lacks it`);
+    const config = channelConfig(n, trusted.transactions.find((t) => t.config)!.config!);
+    const signed = await this.ordererSignature(checkpoint, config);
+    return this.add('chain.trust', signed.ok, signed.ok ? `checkpoint block ${m.checkpoint.number} is signed by the orderer of the trusted config block ${n}, which is on its hash chain` : `checkpoint block ${m.checkpoint.number} is not signed by the orderer of the trusted config block ${n}: ${signed.detail}`);
+  }
+
+  private configFor(block: DecodedBlock): ChannelConfig | string {
+    const n = block.lastConfigIndex;
+    if (n === null) return `block ${block.header.number} names no last config block`;
+    const cached = this.configs.get(n);
+    if (cached) return cached;
+    const configBlock = this.blocks.get(n);
+    const configTx = configBlock?.transactions.find((t) => t.config);
+    if (!configBlock || !configTx?.config) return `config block ${n}, in force for block ${block.header.number}, is not in the bundle`;
+    try {
+      const config = channelConfig(n, configTx.config);
+      this.configs.set(n, config);
+      return config;
+    } catch (e) {
+      return `config block ${n} cannot be read (${(e as Error).message})`;
+    }
+  }
+
+  private blockTime(block: DecodedBlock): number {
+    return Math.max(0, ...block.transactions.map((t) => t.timestampMs));
+  }
+
+  private async ordererSignature(block: DecodedBlock, config: ChannelConfig): Promise<{ ok: boolean; detail: string }> {
+    if (block.ordererSignatures.length === 0) return { ok: false, detail: 'it carries no orderer signature' };
+    const signers: ValidIdentity[] = [];
+    const reasons: string[] = [];
+    for (const s of block.ordererSignatures) {
+      if (!s.signer) {
+        reasons.push('a signature names its signer by identifier (BFT), which this verifier does not resolve');
+        continue;
+      }
+      try {
+        const id = await validateIdentity(s.signer, this.blockTime(block), config);
+        this.signatures++;
+        if (await verifyEcdsa(id.cert.spki, id.cert.curve, 'SHA-256', s.signature, s.signedBytes, true)) signers.push(id);
+        else reasons.push(`the signature of ${id.cert.subjectText} (${id.mspId}) does not match the block`);
+      } catch (e) {
+        reasons.push((e as Error).message);
+      }
+    }
+    const policy = evaluateConfigPolicy(config, '/Channel/Orderer/BlockValidation', signers);
+    if (policy.ok) return { ok: true, detail: `signed by ${signers.map((s) => `${s.cert.subjectText} (${s.mspId})`).join(', ')}; /Channel/Orderer/BlockValidation (${policy.text}) satisfied with config block ${config.blockNumber}` };
+    return { ok: false, detail: `/Channel/Orderer/BlockValidation (${policy.text}) of config block ${config.blockNumber} is not satisfied${reasons.length ? `: ${reasons.join('; ')}` : ''}` };
+  }
+
+  private async blockChecks(n: number, block: DecodedBlock): Promise<void> {
+    const h = this.chain.get(n);
+    const sameHeader = !!h && equal(h.previousHash, block.header.previousHash) && equal(h.dataHash, block.header.dataHash);
+    this.add(`block.${n}.header`, sameHeader, sameHeader ? 'the block header is the one on the hash chain' : h ? `block ${n}'s header differs from the header on the hash chain` : `block ${n} is outside the hash chain`);
+    const computed = await dataHash(block.data);
+    const dataOk = equal(computed, block.header.dataHash);
+    this.add(`block.${n}.dataHash`, dataOk, dataOk ? 'data_hash matches the block data' : `data_hash ${toHex(block.header.dataHash)} but the data hashes to ${toHex(computed)}`);
+    if (n === 0 && block.ordererSignatures.length === 0 && block.transactions[0]?.config) {
+      this.add('block.0.ordererSignature', true, 'the genesis block is not signed; it is trusted through the hash chain');
+      return;
+    }
+    const config = this.configFor(block);
+    if (typeof config === 'string') {
+      this.add(`block.${n}.ordererSignature`, false, config);
+      return;
+    }
+    const signed = await this.ordererSignature(block, config);
+    this.add(`block.${n}.ordererSignature`, signed.ok, signed.detail);
+  }
+
+  private collectDefinition(block: DecodedBlock, tx: TransactionEntry): void {
+    if (tx.headerType !== HEADER_TYPE.ENDORSER_TRANSACTION || block.validationCodes[tx.index] !== VALID) return;
+    for (const w of tx.writes) {
+      const match = w.namespace === '_lifecycle' ? CHAINCODE_DEFINITION.exec(w.key) : null;
+      if (!match || w.isDelete) continue;
+      const data = lifecycle.StateData.deserializeBinary(w.value).getBytes_asU8();
+      const info = lifecycle.ChaincodeValidationInfo.deserializeBinary(data);
+      const app = peer.ApplicationPolicy.deserializeBinary(info.getValidationParameter_asU8());
+      const signaturePolicy = app.getSignaturePolicy();
+      this.definitions.push({
+        chaincode: match[1]!,
+        at: [block.header.number, tx.index],
+        txId: tx.txId,
+        policy: signaturePolicy ? { kind: 'signature', bytes: signaturePolicy.serializeBinary() } : { kind: 'reference', path: app.getChannelConfigPolicyReference() },
+      });
+    }
+  }
+
+  private async transaction(txId: string): Promise<boolean> {
+    const done = this.verifiedTx.get(txId);
+    if (done !== undefined) return done;
+    this.verifiedTx.set(txId, false);
+    const found = this.byTxId.get(txId);
+    if (!found) return this.add(`tx.${txId}`, false, `transaction ${txId} is in none of the bundle's blocks`);
+    const { block, tx } = found;
+    const n = block.header.number;
+    let ok = true;
+    const code = block.validationCodes[tx.index];
+    ok = this.add(`tx.${txId}.validation`, code === VALID, code === VALID ? `VALID in block ${n} at index ${tx.index}` : `the block's transaction filter marks it ${code === undefined ? 'absent' : `invalid (code ${code})`}`) && ok;
+    if (tx.parseError) ok = this.add(`tx.${txId}.payload`, false, `the transaction payload cannot be read (${tx.parseError})`) && ok;
+    if (tx.headerType !== HEADER_TYPE.ENDORSER_TRANSACTION) return this.add(`tx.${txId}.type`, false, `header type ${tx.headerType} is not an endorser transaction`);
+    const config = this.configFor(block);
+    if (typeof config === 'string') return this.add(`tx.${txId}.config`, false, config);
+    try {
+      const creator = await validateIdentity(tx.creator, tx.timestampMs, config);
+      this.signatures++;
+      const sigOk = await verifyEcdsa(creator.cert.spki, creator.cert.curve, 'SHA-256', tx.envelopeSignature, tx.payload, true);
+      ok = this.add(`tx.${txId}.creator`, sigOk, sigOk ? `signed by ${creator.cert.subjectText} (${creator.mspId})` : `the creator signature of ${creator.cert.subjectText} (${creator.mspId}) does not match the transaction payload`) && ok;
+    } catch (e) {
+      ok = this.add(`tx.${txId}.creator`, false, `creator: ${(e as Error).message}`) && ok;
+    }
+    const endorsers: ValidIdentity[] = [];
+    for (const [i, e] of tx.endorsements.entries()) {
+      try {
+        const id = await validateIdentity(e.endorser, tx.timestampMs, config);
+        this.signatures++;
+        const sigOk = await verifyEcdsa(id.cert.spki, id.cert.curve, 'SHA-256', e.signature, e.signedBytes, true);
+        if (sigOk) endorsers.push(id);
+        ok = this.add(`tx.${txId}.endorsement.${i}`, sigOk, sigOk ? `endorsed by ${id.cert.subjectText} (${id.mspId})` : `the endorsement signature of ${id.cert.subjectText} (${id.mspId}) does not match the proposal response`) && ok;
+      } catch (err) {
+        ok = this.add(`tx.${txId}.endorsement.${i}`, false, `endorser ${e.endorser.mspId}: ${(err as Error).message}`) && ok;
+      }
+    }
+    ok = this.policy(txId, n, tx, endorsers, config) && ok;
+    this.verifiedTx.set(txId, ok);
+    return ok;
+  }
+
+  private policy(txId: string, n: number, tx: TransactionEntry, endorsers: ValidIdentity[], config: ChannelConfig): boolean {
+    const id = `tx.${txId}.policy`;
+    try {
+      if (tx.chaincode === '_lifecycle') {
+        const r = evaluateConfigPolicy(config, '/Channel/Application/LifecycleEndorsement', endorsers);
+        return this.add(id, r.ok, `${r.ok ? 'satisfied' : 'not satisfied'}: /Channel/Application/LifecycleEndorsement (${r.text}) by ${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`);
+      }
+      const at: [number, number] = [n, tx.index];
+      const definition = this.definitions.filter((d) => d.chaincode === tx.chaincode && before(d.at, at)).at(-1);
+      if (!definition) return this.add(id, false, `the bundle holds no definition of chaincode ${tx.chaincode ?? '(none)'} committed before block ${n}, so its endorsement policy is unknown`);
+      const keyPolicies = this.bundleKeyPolicies(tx);
+      if (keyPolicies.length > 0) return this.add(id, false, `keys ${keyPolicies.join(', ')} carry key-level endorsement policies, which this verifier does not evaluate`);
+      const defTx = this.byTxId.get(definition.txId);
+      if (!defTx || this.verifiedTx.get(definition.txId) !== true) return this.add(id, false, `the chaincode definition transaction ${definition.txId} is not verified`);
+      if (definition.policy.kind === 'reference') {
+        const r = evaluateConfigPolicy(config, definition.policy.path, endorsers);
+        return this.add(id, r.ok, `${r.ok ? 'satisfied' : 'not satisfied'}: ${definition.policy.path} (${r.text}) from the definition in tx ${definition.txId}, endorsed by ${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`);
+      }
+      const sp = parseSignaturePolicy(definition.policy.bytes);
+      const ok = evaluateSignaturePolicy(sp, endorsers);
+      return this.add(id, ok, `${ok ? 'satisfied' : 'not satisfied'}: ${sp.text} (chaincode definition in tx ${definition.txId}, block ${definition.at[0]}) by valid endorsements from ${endorsers.map((e) => `${e.mspId}.${[...e.roles].filter((r) => r !== 'member').join('+')}`).join(', ') || 'nobody'}`);
+    } catch (e) {
+      return this.add(id, false, (e as Error).message);
+    }
+  }
+
+  private bundleKeyPolicies(tx: TransactionEntry): string[] {
+    const written = new Set(tx.writes.map((w) => `${w.namespace}\u0001${w.key}`));
+    const out: string[] = [];
+    for (const b of this.blocks.values()) for (const t of b.transactions) for (const k of t.keyPolicyWrites) if (written.has(`${k.namespace}\u0001${k.key}`)) out.push(JSON.stringify(k.key));
+    return out;
+  }
+
+  private record(r: ManifestRecord): void {
+    const id = `record.${r.txId}.${JSON.stringify(r.key)}`;
+    const found = this.byTxId.get(r.txId);
+    if (!found) return void this.add(id, false, `the record's transaction ${r.txId} is not in the bundle`);
+    if (this.verifiedTx.get(r.txId) !== true) return void this.add(id, false, `the record's transaction ${r.txId} failed verification`);
+    const write = found.tx.writes.filter((w) => w.namespace === this.bundle.manifest.chaincode && w.key === r.key).at(-1);
+    if (!write) return void this.add(id, false, `transaction ${r.txId} wrote no key ${JSON.stringify(r.key)} in ${this.bundle.manifest.chaincode}`);
+    let written: unknown;
+    try {
+      written = JSON.parse(fromUtf8(write.value));
+    } catch {
+      return void this.add(id, false, `the value transaction ${r.txId} wrote for ${JSON.stringify(r.key)} is not JSON`);
+    }
+    const same = canonical(written) === canonical(r.value);
+    this.add(id, same, same ? `equals what transaction ${r.txId} wrote` : `differs from what transaction ${r.txId} wrote: the manifest shows ${canonical(r.value).slice(0, 200)}, the write set holds ${canonical(written).slice(0, 200)}`);
+  }
+
+  private verifiedRecords(docType: string): { record: ManifestRecord; value: Record<string, unknown>; at: [number, number] }[] {
+    return this.bundle.manifest.records
+      .filter((r) => (r.value as { docType?: unknown })?.docType === docType && this.checks.some((c) => c.id === `record.${r.txId}.${JSON.stringify(r.key)}` && c.status === 'pass'))
+      .map((r) => {
+        const f = this.byTxId.get(r.txId)!;
+        return { record: r, value: r.value as Record<string, unknown>, at: [f.block.header.number, f.tx.index] as [number, number] };
+      });
+  }
+
+  private async evidence(): Promise<void> {
+    const seen = new Set<string>();
+    for (const { value } of this.verifiedRecords('evidence')) {
+      const cid = String(value.cid);
+      if (seen.has(cid)) continue;
+      seen.add(cid);
+      const bytes = this.bundle.evidence.get(cid);
+      if (!bytes) {
+        this.skip(`evidence.${cid}`, 'the bundle carries the CID only, not the file: fetch it and check sha256 and CID');
+        continue;
+      }
+      const digest = toHex(await sha256(bytes));
+      const recomputed = await computeCid(bytes);
+      const problems = [
+        digest !== value.sha256 ? `sha256 is ${digest}, the ledger recorded ${String(value.sha256)}` : '',
+        bytes.length !== value.sizeBytes ? `size is ${bytes.length} bytes, the ledger recorded ${String(value.sizeBytes)}` : '',
+        recomputed !== cid ? `the bytes have CID ${recomputed}, the ledger recorded ${cid}` : '',
+      ].filter(Boolean);
+      this.add(`evidence.${cid}`, problems.length === 0, problems.length === 0 ? `${bytes.length} bytes match the recorded sha256 and CID` : problems.join('; '));
+    }
+  }
+
+  private alarms(): void {
+    const devices = this.verifiedRecords('device');
+    const seen = new Set<string>();
+    for (const { value, at } of this.verifiedRecords('alarm')) {
+      const key = `${String(value.alarmId)}|${String(value.signature)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const id = `alarm.${String(value.alarmId)}.deviceSignature`;
+      let signer: string;
+      try {
+        signer = recoverAlarmSigner(value, String(value.signature));
+      } catch (e) {
+        this.add(id, false, `the EIP-712 signature cannot be recovered (${(e as Error).message.split('(')[0]!.trim()})`);
+        continue;
+      }
+      const registration = devices.filter((d) => d.value.deviceId === value.deviceId && before(d.at, at)).at(-1);
+      if (!registration) {
+        this.add(id, false, `signed by ${signer}, but the bundle holds no ledger registration of device ${String(value.deviceId)} before the alarm`);
+        continue;
+      }
+      const registered = getAddress(String(registration.value.address));
+      this.add(id, signer === registered, signer === registered ? `signed by ${signer}, the key registered for device ${String(value.deviceId)} in tx ${registration.record.txId}` : `signed by ${signer}, but device ${String(value.deviceId)} is registered with ${registered} (tx ${registration.record.txId})`);
+    }
+  }
+}
+
+export async function verifyBundle(archive: Uint8Array, trust: Trust): Promise<Report> {
+  let bundle: Bundle;
+  try {
+    bundle = readBundle(archive);
+  } catch (e) {
+    const check: Check = { id: 'bundle.format', status: 'fail', detail: e instanceof BundleFormatError ? e.message : `the bundle cannot be read (${(e as Error).message})` };
+    return { ok: false, checks: [check], firstFailure: check, signaturesVerified: 0 };
+  }
+  const v = new Verification(bundle);
+  v.add('bundle.format', true, `${bundle.manifest.format} version ${bundle.manifest.version}, channel ${bundle.manifest.channel}, chaincode ${bundle.manifest.chaincode}`);
+  try {
+    await v.run(trust);
+  } catch (e) {
+    v.add('verifier.internal', false, `verification stopped: ${(e as Error).message}`);
+  }
+  const firstFailure = v.checks.find((c) => c.status === 'fail') ?? null;
+  return { ok: firstFailure === null, checks: v.checks, firstFailure, signaturesVerified: v.signatures };
+}
