@@ -80,7 +80,7 @@ export class PermitContract extends LedgerContract {
   @Returns('string')
   async Apply(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const { actor, data: data } = enter(ctx, 'permit:Apply', input);
+      const { actor, data } = enter(ctx, 'permit:Apply', input);
       const now = txTimeMs(ctx);
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);

@@ -52,7 +52,7 @@ export class TemplateContract extends LedgerContract {
   @Returns('string')
   async Publish(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const { actor, data: data } = enter(ctx, 'template:Publish', input);
+      const { actor, data } = enter(ctx, 'template:Publish', input);
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
       }
@@ -89,7 +89,7 @@ export class TemplateContract extends LedgerContract {
   @Returns('string')
   async PublishPolicy(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const { actor, data: data } = enter(ctx, 'template:PublishPolicy', input);
+      const { actor, data } = enter(ctx, 'template:PublishPolicy', input);
       const ids = data.simopsRules.map((r) => r.ruleId);
       if (new Set(ids).size !== ids.length) throw new ValidationError('simopsRules ruleId values must be unique');
       const current = await loadPolicy(ctx);

@@ -125,7 +125,7 @@ export class Authenticator {
 export function requireRole(p: Principal, allowed: Partial<Record<Org, readonly Role[] | 'any'>>): void {
   const roles = allowed[p.org];
   if (roles === 'any') return;
-  if (!roles || !roles.includes(p.role)) {
+  if (!roles?.includes(p.role)) {
     const who = Object.entries(allowed)
       .map(([org, r]) => `${org}: ${r === 'any' ? 'any role' : (r as readonly Role[]).join(', ')}`)
       .join('; ');

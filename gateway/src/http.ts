@@ -85,7 +85,7 @@ export interface RouteDef {
   sideEffectFree?: boolean;
   /** Chaincode transaction written (documentation and metrics). */
   tx?: string;
-  handler(ctx: RouteContext<any, any, any>): Promise<RouteResult>;
+  handler(ctx: RouteContext): Promise<RouteResult>;
 }
 
 /**

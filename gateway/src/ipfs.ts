@@ -71,7 +71,7 @@ const discardBlockstore = {
   async has() {
     return false;
   },
-  async *get() {
+  get(): AsyncGenerator<Uint8Array> {
     throw new Error('discard blockstore holds nothing');
   },
 };

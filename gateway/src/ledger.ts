@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, GatewayError, type Gateway, type Network } from '@hyperledger/fabric-gateway';
+import { connect, hash, signers, GatewayError, type Gateway, type Network, type Status, type SubmittedTransaction } from '@hyperledger/fabric-gateway';
 import { ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
 import type { Org } from './auth.js';
 import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
@@ -121,7 +121,7 @@ export class LedgerClient {
       txId = proposal.getTransactionId();
       const transaction = await proposal.endorse();
       await beforeSubmit?.(txId);
-      let submitted;
+      let submitted: SubmittedTransaction;
       try {
         submitted = await transaction.submit();
       } catch (e) {
@@ -130,7 +130,7 @@ export class LedgerClient {
         if (e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code)) throw this.outcomeUnknown(e, txId);
         throw e;
       }
-      let status;
+      let status: Status;
       try {
         status = await submitted.getStatus();
       } catch (e) {

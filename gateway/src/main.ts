@@ -1,5 +1,5 @@
 /** Entry point: validate the configuration once, start the gateway, stop cleanly on SIGINT/SIGTERM. */
-import { config, configHelp } from './config.js';
+import { config, configHelp, type GatewayConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startGateway } from './server.js';
 
@@ -7,7 +7,7 @@ if (process.argv.includes('--help')) {
   process.stdout.write(`${configHelp()}\n`);
   process.exit(0);
 }
-let cfg;
+let cfg: GatewayConfig;
 try {
   cfg = config();
 } catch (e) {

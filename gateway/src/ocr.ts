@@ -99,6 +99,15 @@ const LABELS = {
   reviewDue: /^(?:应复审日期|复审日期|review\s*due)\s*[:.]?\s*(.+)$/i,
 };
 
+/** The order in which a line's label is looked for. */
+const LINE_LABELS = ['certificateNo', 'name', 'category', 'item', 'reviewDue', 'validFrom', 'validUntil', 'period'] as const satisfies readonly (keyof typeof LABELS)[];
+const TEXT_FIELDS: ReadonlySet<string> = new Set(['certificateNo', 'name', 'category', 'item']);
+
+function dated(text: string, confidence: number): { value: string; confidence: number } | null {
+  const d = normaliseDate(text);
+  return d === null ? null : { value: d, confidence };
+}
+
 /** Pulls the fields out of recognised lines (exported for unit tests). */
 export function extractFields(lines: Line[]): OcrResult['fields'] {
   const f: OcrResult['fields'] = { certificateNo: null, name: null, category: null, categoryId: null, item: null, validFrom: null, validUntil: null, reviewDue: null };
@@ -106,28 +115,33 @@ export function extractFields(lines: Line[]): OcrResult['fields'] {
   for (const raw of lines) {
     const text = normaliseLine(raw.text);
     if (!text) continue;
-    let m: RegExpExecArray | null;
-    if (!f.certificateNo && (m = LABELS.certificateNo.exec(text))) {
-      const v = m[1]!.replace(/\s+/g, '').toUpperCase();
-      f.certificateNo = { value: v, confidence: conf(raw.confidence) };
-    } else if (!f.name && (m = LABELS.name.exec(text))) f.name = { value: m[1]!.trim(), confidence: conf(raw.confidence) };
-    else if (!f.category && (m = LABELS.category.exec(text))) f.category = { value: m[1]!.trim(), confidence: conf(raw.confidence) };
-    else if (!f.item && (m = LABELS.item.exec(text))) f.item = { value: m[1]!.trim(), confidence: conf(raw.confidence) };
-    else if ((m = LABELS.reviewDue.exec(text))) {
-      const d = normaliseDate(m[1]!);
-      if (d) f.reviewDue = { value: d, confidence: conf(raw.confidence) };
-    } else if ((m = LABELS.validFrom.exec(text))) {
-      const d = normaliseDate(m[1]!);
-      if (d) f.validFrom = { value: d, confidence: conf(raw.confidence) };
-    } else if ((m = LABELS.validUntil.exec(text))) {
-      const d = normaliseDate(m[1]!);
-      if (d) f.validUntil = { value: d, confidence: conf(raw.confidence) };
-    } else if ((m = LABELS.period.exec(text))) {
-      const parts = m[1]!.split(/\s*(?:至|到|to|-{1,2}(?=\s*\d{4}))\s*/i).map(normaliseDate).filter((x): x is string => x !== null);
-      if (parts.length >= 2) {
-        f.validFrom ??= { value: parts[0]!, confidence: conf(raw.confidence) };
-        f.validUntil = { value: parts[parts.length - 1]!, confidence: conf(raw.confidence) };
-      } else if (parts.length === 1) f.validUntil = { value: parts[0]!, confidence: conf(raw.confidence) };
+    const confidence = conf(raw.confidence);
+    // The first label the line carries decides what it is; text fields keep their first reading.
+    const label = LINE_LABELS.find((l) => !(TEXT_FIELDS.has(l) && f[l as keyof typeof f]) && LABELS[l].test(text));
+    if (label === undefined) continue;
+    const v = LABELS[label].exec(text)![1]!;
+    switch (label) {
+      case 'certificateNo':
+        f.certificateNo = { value: v.replace(/\s+/g, '').toUpperCase(), confidence };
+        break;
+      case 'name':
+      case 'category':
+      case 'item':
+        f[label] = { value: v.trim(), confidence };
+        break;
+      case 'reviewDue':
+      case 'validFrom':
+      case 'validUntil':
+        f[label] = dated(v, confidence) ?? f[label];
+        break;
+      case 'period': {
+        const parts = v.split(/\s*(?:至|到|to|-{1,2}(?=\s*\d{4}))\s*/i).map(normaliseDate).filter((x): x is string => x !== null);
+        if (parts.length >= 2) {
+          f.validFrom ??= { value: parts[0]!, confidence };
+          f.validUntil = { value: parts[parts.length - 1]!, confidence };
+        } else if (parts.length === 1) f.validUntil = { value: parts[0]!, confidence };
+        break;
+      }
     }
   }
   if (f.category) f.categoryId = CATEGORY_IDS.find((c) => c.names.test(f.category!.value))?.id ?? null;

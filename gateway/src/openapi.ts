@@ -40,22 +40,24 @@ function schemaOf(s: z.ZodType, named?: Record<string, Json>): Json {
   return rewriteRefs(j) as Json;
 }
 
+const IDEMPOTENCY_ERRORS: readonly GatewayErrorCode[] = ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'STORE_UNAVAILABLE'];
+
 /** The `mapping` of each discriminator: value of the property → the member's component. */
 function mapDiscriminators(named: Record<string, Json>): void {
-  const valueOf = (ref: string, prop: string): unknown => {
+  const discriminatorValue = (ref: string, prop: string): unknown => {
     const target = named[ref.replace('#/components/schemas/', '')];
     if (!target) return undefined;
     const own = (target.properties as Record<string, Json> | undefined)?.[prop]?.const;
     if (own !== undefined) return own;
     const first = (target.oneOf as Json[] | undefined)?.[0]?.$ref;
-    return typeof first === 'string' ? valueOf(first, prop) : undefined;
+    return typeof first === 'string' ? discriminatorValue(first, prop) : undefined;
   };
   for (const schema of Object.values(named)) {
     const d = schema.discriminator as { propertyName: string; mapping?: Record<string, string> } | undefined;
     if (!d || !Array.isArray(schema.oneOf)) continue;
     const mapping: Record<string, string> = {};
     for (const m of schema.oneOf as Json[]) {
-      const value = typeof m.$ref === 'string' ? valueOf(m.$ref, d.propertyName) : undefined;
+      const value = typeof m.$ref === 'string' ? discriminatorValue(m.$ref, d.propertyName) : undefined;
       if (typeof value === 'string') mapping[value] = m.$ref as string;
     }
     d.mapping = mapping;
@@ -135,12 +137,13 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     const responses: Record<string, Json> = {};
     for (const res of r.responses) {
       const key = String(res.status);
-      const entry = (responses[key] ??= { description: res.description, content: {} });
+      responses[key] ??= { description: res.description, content: {} };
+      const entry = responses[key];
       (entry.content as Json)[res.contentType ?? 'application/json'] = res.schema ? { schema: schemaOf(res.schema, named), ...(res.example !== undefined ? { example: res.example } : {}) } : { schema: { type: 'string' } };
     }
     const codes = new Set<GatewayErrorCode>([...(r.auth ? COMMON_AUTH_ERRORS : ['INTERNAL' as const]), ...(r.errors ?? [])]);
     if (r.params || r.query || r.body || r.multipart) codes.add('VALIDATION_FAILED');
-    if (idempotent) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'STORE_UNAVAILABLE'].forEach((c) => codes.add(c as GatewayErrorCode));
+    if (idempotent) for (const c of IDEMPOTENCY_ERRORS) codes.add(c);
     const byStatus = new Map<number, GatewayErrorCode[]>();
     for (const c of codes) byStatus.set(ERROR_STATUS[c], [...(byStatus.get(ERROR_STATUS[c]) ?? []), c]);
     for (const [status, cs] of [...byStatus].sort((a, b) => a[0] - b[0])) {
@@ -151,7 +154,8 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       };
     }
     op.responses = responses;
-    (paths[r.path] ??= {})[r.method] = op;
+    paths[r.path] ??= {};
+    paths[r.path]![r.method] = op;
   }
   mapDiscriminators(named);
   return {

@@ -40,6 +40,33 @@ export interface AlarmFilter {
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
 
+/** The regulator's KPIs over a window (also the last section of the monthly report). */
+export interface Kpis {
+  window: { from: string; to: string };
+  averageAlarmResponseSeconds: number | null;
+  alarms: number;
+  alarmsResponded: number;
+  trainingCoverage: { activeWorkers: number; coveredWorkers: number; ratio: number | null };
+  repeatViolationRate: { workUnitsWithViolations: number; workUnitsWithRepeats: number; ratio: number | null };
+  permitsByTypeAndState: { operationType: string; status: string; count: number }[];
+  overdueReviews: number;
+  certificatesExpiringWithin60Days: number;
+}
+
+/** One month's figures, as JSON and, field by field, as CSV. */
+export interface MonthlyReport {
+  month: string;
+  window: { from: string; to: string };
+  permits: { operationType: string; level: string; status: string; count: number }[];
+  permitsTotal: number;
+  gasTests: { total: number; failed: number };
+  gateChecks: { total: number; failed: number };
+  alarms: { grade: number; count: number; averageResponseSeconds: number | null }[];
+  evidenceRecords: number;
+  investigationFlags: number;
+  kpis: Kpis;
+}
+
 export class RegulatorRepository {
   constructor(
     private readonly pool: Pool,
@@ -162,7 +189,7 @@ export class RegulatorRepository {
   }
 
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
-  async kpis(from: string, to: string): Promise<Record<string, unknown>> {
+  async kpis(from: string, to: string): Promise<Kpis> {
     const [[alarm], [coverage], [repeat], byTypeState, [reviews]] = await Promise.all([
       this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
       this.q(
@@ -195,13 +222,13 @@ export class RegulatorRepository {
       alarmsResponded: Number(alarm!.responded),
       trainingCoverage: { activeWorkers: active, coveredWorkers: Number(coverage!.covered), ratio: active ? Number(coverage!.covered) / active : null },
       repeatViolationRate: { workUnitsWithViolations: units, workUnitsWithRepeats: Number(repeat!.repeat_units), ratio: units ? Number(repeat!.repeat_units) / units : null },
-      permitsByTypeAndState: byTypeState.map((r) => ({ operationType: r.operation_type, status: r.status, count: Number(r.n) })),
+      permitsByTypeAndState: byTypeState.map((r) => ({ operationType: String(r.operation_type), status: String(r.status), count: Number(r.n) })),
       overdueReviews: Number(reviews!.overdue),
       certificatesExpiringWithin60Days: Number(reviews!.expiring60),
     };
   }
 
-  async monthlyReport(month: string): Promise<Record<string, unknown>> {
+  async monthlyReport(month: string): Promise<MonthlyReport> {
     const from = `${month}-01T00:00:00Z`;
     // Written out, not toISOString(): after 9999-12 that gives "+010000-…", which PostgreSQL refuses.
     const [y, m] = month.split('-').map(Number) as [number, number];
@@ -218,7 +245,7 @@ export class RegulatorRepository {
     return {
       month,
       window: { from, to },
-      permits: permits.map((r) => ({ operationType: r.operation_type, level: r.level, status: r.status, count: Number(r.n) })),
+      permits: permits.map((r) => ({ operationType: String(r.operation_type), level: String(r.level), status: String(r.status), count: Number(r.n) })),
       permitsTotal: permits.reduce((a, r) => a + Number(r.n), 0),
       gasTests: { total: Number(gas[0]!.n), failed: Number(gas[0]!.failed) },
       gateChecks: { total: Number(gates[0]!.n), failed: Number(gates[0]!.failed) },

@@ -70,8 +70,6 @@ async function stage<T>(cause: Cause, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export class Follower {
   private stopped = false;
   private stream: BlockStream | undefined;

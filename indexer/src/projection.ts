@@ -89,7 +89,7 @@ function permitOps(permit: PermitRecord, ctx: EventContext): RowOp[] {
       tx_id: ctx.txId,
     }),
   ];
-  history.forEach((step, i) =>
+  for (const [i, step] of history.entries()) {
     ops.push(
       insertOnce('permit_steps', ['permit_no', 'step_index'], {
         permit_no: permit.permitNo,
@@ -103,8 +103,8 @@ function permitOps(permit: PermitRecord, ctx: EventContext): RowOp[] {
         tx_id: step.txId,
         block_number: ctx.blockNumber,
       }),
-    ),
-  );
+    );
+  }
   for (const s of permit.signOffs ?? []) {
     ops.push(
       insertOnce('sign_offs', ['permit_no', 'step_id', 'tx_id'], {

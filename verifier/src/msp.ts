@@ -4,7 +4,7 @@
  * roots, every certificate on the chain is valid at the transaction's time, and the identity's
  * roles follow from its OU (NodeOUs), as Fabric's MSP derives them.
  */
-import { common, msp } from './protos.js';
+import { type common, msp } from './protos.js';
 import { children, parseOne } from './der.js';
 import { equal, fromUtf8, pemToDer, toHex } from './bytes.js';
 import { parseCertificate, type Certificate } from './x509.js';
@@ -84,7 +84,9 @@ function parseMsp(bytes: Uint8Array): Msp {
 
 function node(group: InstanceType<typeof common.ConfigGroup>, msps: Map<string, Msp>): ConfigNode {
   const groups = new Map<string, ConfigNode>();
-  group.getGroupsMap().forEach((g: InstanceType<typeof common.ConfigGroup>, name: string) => groups.set(name, node(g, msps)));
+  group.getGroupsMap().forEach((g: InstanceType<typeof common.ConfigGroup>, name: string) => {
+    groups.set(name, node(g, msps));
+  });
   const policies = new Map<string, ConfigPolicy>();
   group.getPoliciesMap().forEach((p: InstanceType<typeof common.ConfigPolicy>, name: string) => {
     const policy = p.getPolicy();

@@ -73,7 +73,7 @@ function evaluate(rule: Rule, principals: Principal[], ids: ValidIdentity[], use
     const trial = [...used];
     if (evaluate(sub, principals, ids, trial)) {
       verified++;
-      trial.forEach((u, k) => (used[k] = u));
+      for (const [k, u] of trial.entries()) used[k] = u;
     }
   }
   return verified >= rule.n;

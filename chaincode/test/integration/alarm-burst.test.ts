@@ -10,7 +10,7 @@ import { Wallet } from 'ethers';
 import { peer } from '@hyperledger/fabric-protos';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, guardianCertificate, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, guardianCertificate, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a burst of alarms from one area (real Fabric)', function () {
   this.timeout(300_000);
@@ -68,8 +68,8 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
       kind: 'no_harness',
       scoreBp: 8800,
       modelVersion: 'yolo-ppe-3.2',
-      modelSha256: '0x' + '12'.repeat(32),
-      inputSha256: '0x' + '34'.repeat(32),
+      modelSha256: `0x${'12'.repeat(32)}`,
+      inputSha256: `0x${'34'.repeat(32)}`,
       clipCid: '',
       observedAt: Date.now(),
     };

@@ -15,7 +15,7 @@ import {
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, eventsOf, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, eventsOf, guardianCertificate, heightOf, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 async function sign(wallet: Wallet, alarm: SignedAlarmFields): Promise<string> {
   return wallet.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
@@ -130,8 +130,8 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
       kind: 'h2s_high',
       scoreBp: 9650,
       modelVersion: 'risk-onnx-1.4',
-      modelSha256: '0x' + 'ab'.repeat(32),
-      inputSha256: '0x' + 'cd'.repeat(32),
+      modelSha256: `0x${'ab'.repeat(32)}`,
+      inputSha256: `0x${'cd'.repeat(32)}`,
       clipCid: '',
       observedAt: Date.now() - 1_500,
     };

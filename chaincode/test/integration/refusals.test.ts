@@ -14,7 +14,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
   this.timeout(300_000);
   let profile: ConnectionProfile;
   let cast: Cast;
-  let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party;
+  let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party;
   let regulator: Party, regAuditor: Party, regApplicant: Party, regAdmin: Party, entRegulator: Party, entAuditor: Party, noRole: Party, oddRole: Party;
   let approverOtherUnit: Party, approverNoWorkerId: Party;
   const W1 = workerIdOf(randomIdNumber());
@@ -52,7 +52,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     applicant = cast.person('rf-applicant', 'enterprise', 'applicant');
     pic = cast.person('rf-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
     analyst = cast.person('rf-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('rf-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    cast.person('rf-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
     approverOtherUnit = cast.person('rf-approver-x', 'enterprise', 'approver', { department: 'unit-other', workerId: workerIdOf(randomIdNumber()) });
     approverNoWorkerId = cast.person('rf-approver-nw', 'enterprise', 'approver', { department: workUnit });
     regulator = cast.person('rf-regulator', 'regulator', 'regulator');

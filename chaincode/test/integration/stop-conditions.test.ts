@@ -120,8 +120,8 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
       kind: 'wind_at_or_above_force_5',
       scoreBp: 10000,
       modelVersion: 'rule',
-      modelSha256: '0x' + '00'.repeat(32),
-      inputSha256: '0x' + 'cd'.repeat(32),
+      modelSha256: `0x${'00'.repeat(32)}`,
+      inputSha256: `0x${'cd'.repeat(32)}`,
       clipCid: '',
       observedAt: Date.now() - 1_000,
     };

@@ -99,6 +99,11 @@ export class FakeStub {
   readonly rangeReads: [string, string][] = [];
   readonly writes = new Map<string, Buffer | null>();
   readonly privateWrites = new Map<string, Map<string, Buffer | null>>();
+  private privateWritesOf(collection: string): Map<string, Buffer | null> {
+    const writes = this.privateWrites.get(collection) ?? new Map<string, Buffer | null>();
+    this.privateWrites.set(collection, writes);
+    return writes;
+  }
   readonly events: { name: string; payload: Buffer }[] = [];
 
   constructor(
@@ -220,14 +225,10 @@ export class FakeStub {
   async putPrivateData(collection: string, key: string, value: Uint8Array): Promise<void> {
     if (!collection.startsWith('_implicit_org_')) throw new Error(`collection ${collection} is not defined`);
     if (!value || value.length === 0) throw new Error('value must not be empty');
-    let m = this.privateWrites.get(collection);
-    if (m === undefined) this.privateWrites.set(collection, (m = new Map()));
-    m.set(key, Buffer.from(value));
+    this.privateWritesOf(collection).set(key, Buffer.from(value));
   }
   async deletePrivateData(collection: string, key: string): Promise<void> {
-    let m = this.privateWrites.get(collection);
-    if (m === undefined) this.privateWrites.set(collection, (m = new Map()));
-    m.set(key, null);
+    this.privateWritesOf(collection).set(key, null);
   }
   async purgePrivateData(collection: string, key: string): Promise<void> {
     await this.deletePrivateData(collection, key);
@@ -257,8 +258,8 @@ export class FakeStub {
       block.writes.push({ key: k, value: v === null ? null : v.toString('utf8') });
     }
     for (const [collection, m] of this.privateWrites) {
-      let target = this.ledger.privateState.get(collection);
-      if (target === undefined) this.ledger.privateState.set(collection, (target = new Map()));
+      const target = this.ledger.privateState.get(collection) ?? new Map();
+      this.ledger.privateState.set(collection, target);
       for (const [k, v] of m) {
         if (v === null) target.delete(k);
         else target.set(k, v);

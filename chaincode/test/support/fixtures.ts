@@ -41,9 +41,9 @@ export const who = {
   auditor: caller('auditor'),
 };
 
-export const CAMERA_KEY = new Wallet('0x' + '11'.repeat(32));
-export const SENSOR_KEY = new Wallet('0x' + '22'.repeat(32));
-export const GATE_KEY = new Wallet('0x' + '33'.repeat(32));
+export const CAMERA_KEY = new Wallet(`0x${'11'.repeat(32)}`);
+export const SENSOR_KEY = new Wallet(`0x${'22'.repeat(32)}`);
+export const GATE_KEY = new Wallet(`0x${'33'.repeat(32)}`);
 export const SITE = 'site-1';
 export const ZONE = 'zone-a';
 
@@ -62,8 +62,8 @@ export function alarmFields(o: Partial<SignedAlarmFields> = {}): SignedAlarmFiel
     kind: 'no_helmet',
     scoreBp: 9100,
     modelVersion: 'yolo-ppe-3.2',
-    modelSha256: '0x' + 'ab'.repeat(32),
-    inputSha256: '0x' + 'cd'.repeat(32),
+    modelSha256: `0x${'ab'.repeat(32)}`,
+    inputSha256: `0x${'cd'.repeat(32)}`,
     clipCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
     observedAt: T0,
     ...o,

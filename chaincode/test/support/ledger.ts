@@ -53,7 +53,7 @@ export class Party {
     const [c, fn] = splitTx(tx);
     const transientData: Record<string, Uint8Array> = {};
     for (const [k, v] of Object.entries(o.transient ?? {})) transientData[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
-    let commit;
+    let commit: Awaited<ReturnType<Contract['submitAsync']>>;
     try {
       commit = await this.contract(c).submitAsync(fn, {
         arguments: [typeof input === 'string' ? input : JSON.stringify(input)],

@@ -36,7 +36,7 @@ describe('access control', () => {
     await h.fails('FORBIDDEN', 'permit', 'AssessRisk', who.applicant, { permitNo: 'A-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
     await h.fails('FORBIDDEN', 'permit', 'RecordGasTest', who.pic, { permitNo: 'A-1', testId: 't', sampleTakenAt: '2026-06-01T08:00:00Z', lelClass: 'lel_ge_4', flammableVolPct: 0 });
     await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', who.applicant, { workerId: CONFIRMER });
-    await h.fails('FORBIDDEN', 'device', 'Register', who.gateway, { deviceId: 'd', siteId: 's', areaId: 'a', address: '0x' + '1'.repeat(40), kind: 'camera' });
+    await h.fails('FORBIDDEN', 'device', 'Register', who.gateway, { deviceId: 'd', siteId: 's', areaId: 'a', address: `0x${'1'.repeat(40)}`, kind: 'camera' });
     await h.fails('FORBIDDEN', 'alarm', 'Acknowledge', who.gateway, { alarmId: 'a' });
     await h.fails('FORBIDDEN', 'alarm', 'ReviewDetection', who.safety1, { alarmId: 'a', verdict: 'true_positive' });
     await h.fails('FORBIDDEN', 'template', 'Publish', who.applicant, {});

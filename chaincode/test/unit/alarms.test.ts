@@ -50,7 +50,7 @@ describe('alarms: signature, replay, devices', () => {
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({}, Wallet.createRandom()));
     const good = await alarmInput({ grade: 3 });
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...good.alarm, grade: 4 } });
-    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: '0x' + '00'.repeat(65) });
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: `0x${'00'.repeat(65)}` });
     await h.fails('VALIDATION_FAILED', 'alarm', 'Record', who.gateway, { ...good, signature: '0x1234' });
     // the sensor's key signing as the camera is refused too
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({ deviceId: 'cam-1' }, SENSOR_KEY));

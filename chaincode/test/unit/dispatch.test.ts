@@ -45,13 +45,13 @@ class ShimStub extends FakeStub {
   }
 }
 
-describe('compiled chaincode through the fabric-shim dispatcher (dist/)', function () {
+describe('compiled chaincode through the fabric-shim dispatcher (dist/)', () => {
   let cc: { metadata?: unknown; Invoke(stub: unknown): Promise<{ status: number; message?: string; payload?: Uint8Array }> };
   const certs: Record<string, { mspid: string; idBytes: Buffer }> = {};
   const ledger = new FakeLedger();
   let seq = 0;
 
-  before(function () {
+  before(() => {
     if (!existsSync(dist)) throw new Error('dist/ is missing: run `npx tsc -b` at the repository root first');
     const dir = mkdtempSync(join(tmpdir(), 'cc-certs-'));
     certs.officer = { mspid: ENTERPRISE_MSP, idBytes: certificateWith(dir, 'officer-1', { 'ledger.role': 'credential_officer' }) };

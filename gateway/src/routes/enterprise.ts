@@ -221,7 +221,8 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
   ];
 }
 
-async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string }>): Promise<RouteResult> {
+async function uploadEvidence(s: Services, ctx: RouteContext): Promise<RouteResult> {
+  const permitNo = ctx.params.permitNo!;
   const max = s.config.GATEWAY_EVIDENCE_MAX_BYTES;
   const allowed = s.config.GATEWAY_EVIDENCE_MEDIA_TYPES;
 
@@ -253,7 +254,7 @@ async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string 
       // Refuse an unknown permit before storing anything; the file stream waits meanwhile.
       work = ctx
         .identity()
-        .then((id) => s.ledger.evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo }))
+        .then((id) => s.ledger.evaluate(id, 'permit:Get', { permitNo }))
         .then(() => s.content.add(stream, max, () => new PayloadTooLargeError(max)))
         .then(
         (c) => {
@@ -279,7 +280,7 @@ async function uploadEvidence(s: Services, ctx: RouteContext<{ permitNo: string 
   });
 
   const input = {
-    permitNo: ctx.params.permitNo,
+    permitNo,
     step: stored.fields.step,
     cid: stored.cid,
     sha256: stored.sha256,

@@ -8,7 +8,7 @@ import { OPERATION_TYPES, PERMIT_STATUSES, idSchema, permitNoSchema, type Eviden
 import { ledgerFacts, checkEvidence } from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
-import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import { PERMIT_SORT_COLUMNS, type MonthlyReport, type RegulatorRepository } from '../regulator-repository.js';
 import type { Services } from '../services.js';
 import { pageSchema } from './common.js';
 
@@ -83,7 +83,7 @@ const csvCell = (v: unknown) => {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-export function reportCsv(r: Record<string, any>): string {
+export function reportCsv(r: MonthlyReport): string {
   const lines = [['section', 'key', 'value'].join(',')];
   const add = (section: string, key: string, value: unknown) => lines.push([section, key, value].map(csvCell).join(','));
   add('report', 'month', r.month);
@@ -139,7 +139,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       query: z.strictObject({}),
       responses: [{ status: 200, description: 'permit, ordered events and evidence', schema: row }],
       errors: ['NOT_FOUND', 'NOT_CONFIGURED'],
-      handler: async (ctx) => ({ body: await repo(s).timeline(ctx.params.permitNo) }),
+      handler: async (ctx) => ({ body: await repo(s).timeline(ctx.params.permitNo!) }),
     },
     {
       method: 'get',
@@ -227,8 +227,8 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       responses: [{ status: 200, description: 'ledger facts, and where the indexer mirrored it', schema: row }],
       errors: ['NOT_FOUND'],
       handler: async (ctx) => {
-        const facts = await ledgerFacts(s.ledger, await ctx.identity(), ctx.params.txId);
-        const mirrored = s.regulator ? ((await s.regulator.transaction(ctx.params.txId)) ?? null) : null;
+        const facts = await ledgerFacts(s.ledger, await ctx.identity(), ctx.params.txId!);
+        const mirrored = s.regulator ? ((await s.regulator.transaction(ctx.params.txId!)) ?? null) : null;
         return { body: { ...facts, mirror: mirrored } };
       },
     },

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { IdempotencyStore } from '../../src/idempotency.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../support/env.js';
 
-describe('gateway: idempotency store (PostgreSQL)', function () {
+describe('gateway: idempotency store (PostgreSQL)', () => {
   let url: string | undefined;
   let pool: pg.Pool;
   let store: IdempotencyStore;

@@ -214,7 +214,7 @@ describe('gateway: a write whose commit status was lost (real network)', functio
       releasing = await startTestGateway(env);
       const t = await token({ sub, org: 'enterprise', role: 'credential_officer' });
       client = new Client(releasing.url).as(t);
-      expect((await client.get('/v1/workers/' + workerId('nobody'))).status).to.equal(404); // enrolled while the CA is up
+      expect((await client.get(`/v1/workers/${workerId('nobody')}`)).status).to.equal(404); // enrolled while the CA is up
       const profile = JSON.parse(fs.readFileSync(profilePath(), 'utf8'));
       for (const org of Object.values<{ peer: { endpoint: string } }>(profile.organizations)) org.peer.endpoint = '127.0.0.1:1';
       const deadProfile = path.join(walletDir, 'dead-profile.json');

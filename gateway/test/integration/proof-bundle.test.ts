@@ -175,7 +175,6 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect((await verifyBundle(archive, { configBlock })).ok).to.equal(true);
   });
 
-  const tamperCases: { name: string; expect: RegExp; change: (f: Files) => void }[] = [];
   const txBlock = () => manifest.transactions.find((t) => t.blockNumber !== manifest.checkpoint.number)!.blockNumber;
   function editBlock(f: Files, n: number, edit: (b: InstanceType<typeof common.Block>) => void) {
     const b = common.Block.deserializeBinary(f.get(`blocks/${n}.block`)!);

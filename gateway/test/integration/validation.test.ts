@@ -15,9 +15,9 @@ function wrongValue(schema: Json): unknown {
   const types = new Set<string>();
   const collect = (s: Json) => {
     if (typeof s.type === 'string') types.add(s.type);
-    if (Array.isArray(s.type)) s.type.forEach((t: string) => types.add(t));
+    if (Array.isArray(s.type)) for (const t of s.type as string[]) types.add(t);
     if ('const' in s) types.add(typeof s.const);
-    if (s.enum) s.enum.forEach((v: unknown) => types.add(typeof v));
+    if (s.enum) for (const v of s.enum as unknown[]) types.add(typeof v);
     for (const sub of [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])]) collect(sub);
   };
   collect(schema);

@@ -3,7 +3,7 @@
  * roles (and the approver's department and worker id), workers with welding certificates, a gate.
  */
 import * as crypto from 'node:crypto';
-import { Client, token, uniqueId, workerId } from './env.js';
+import { type Client, token, uniqueId, workerId } from './env.js';
 import type { PrincipalClaims } from '../../src/auth.js';
 
 export interface Cast {

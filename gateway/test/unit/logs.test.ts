@@ -19,7 +19,9 @@ function capturedLogger() {
         raw.push(text);
         const line = JSON.parse(text) as LogLine;
         lines.push(line);
-        waiters = waiters.filter((w) => (w.match(line) ? (w.resolve(line), false) : true));
+        const ready = waiters.filter((w) => w.match(line));
+        waiters = waiters.filter((w) => !ready.includes(w));
+        for (const w of ready) w.resolve(line);
       }
       cb();
     },
@@ -29,7 +31,13 @@ function capturedLogger() {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('no matching log line within 5 s')), 5000);
-      waiters.push({ match, resolve: (l) => (clearTimeout(t), resolve(l)) });
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
     });
   };
   return { logger: createLogger('info', sink), raw, next };

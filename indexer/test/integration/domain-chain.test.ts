@@ -37,7 +37,10 @@ interface Expected {
 function expectedFrom(blocks: ParsedBlock[]): Expected {
   const permits: Expected['permits'] = new Map();
   const sets: Record<string, Set<string>> = {};
-  const add = (t: string, k: string) => (sets[t] ??= new Set()).add(k);
+  const add = (t: string, k: string) => {
+    sets[t] ??= new Set();
+    sets[t].add(k);
+  };
   const types = new Set<string>();
   const permit = (p: { permitNo: string; status: string; history: unknown[]; gasTests: { testId: string }[]; signOffs: unknown[] }) =>
     permits.set(p.permitNo, { status: p.status, steps: p.history.length, gasTests: new Set(p.gasTests.map((g) => g.testId)), signOffs: p.signOffs.length });

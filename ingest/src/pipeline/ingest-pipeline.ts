@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { buildAlarmFields } from './alarm.js';
-import { AlarmDeduper, type Admission } from './alarm-dedup.js';
+import type { AlarmDeduper, Admission } from './alarm-dedup.js';
 import { signAlarm, type SignedAlarm } from './alarm-signature.js';
 import type { AreaSnapshot, AreaStateStore } from './area-state.js';
 import type { DeadLetterStore, Refused } from '../outbox/dead-letter.js';

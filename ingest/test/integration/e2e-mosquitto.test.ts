@@ -30,7 +30,7 @@ describe('end to end over a real Mosquitto', function () {
   let service: IngestService | undefined;
   let accepted: StandardMessage[];
 
-  before(async function () {
+  before(async () => {
     dir = tempDir('ingest-e2e-');
     broker = await startTestBroker(dir.path);
     keysPath = join(dir.path, 'keys.json');

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import type { ConnectionProfile, SignedAlarmFields } from '@compliance-ledger/schema';
+import type { ConnectionProfile, } from '@compliance-ledger/schema';
 import { signAlarm, recoverAlarmSigner, type SignedAlarm } from '../../src/pipeline/alarm-signature.js';
 import { loadConfig } from '../../src/config.js';
 import { DeviceKeyring, generateKeyFile, writeKeyFile, type KeyFile } from '../../src/pipeline/device-keys.js';

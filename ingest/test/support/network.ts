@@ -345,7 +345,7 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
       });
     }
     const gateId = `gate-${siteId}-${zoneId}`.slice(0, 64);
-    await registerDevices(admin!, [{ deviceId: gateId, siteId, areaId: zoneId, address: '0x' + randomBytes(20).toString('hex'), kind: 'gate' }]);
+    await registerDevices(admin!, [{ deviceId: gateId, siteId, areaId: zoneId, address: `0x${randomBytes(20).toString('hex')}`, kind: 'gate' }]);
 
     const permitNo = uniqueId('HW');
     const now = Date.now();

@@ -112,7 +112,7 @@ describe('batch envelopes', () => {
       [3, 'mismatch'],
       [4, 'schema'],
     ]);
-    expect(accepted).to.deep.equal(['p-tank-farm-' + T0, 'leak', 'fine']);
+    expect(accepted).to.deep.equal([`p-tank-farm-${T0}`, 'leak', 'fine']);
     expect(r.alarms.map(describeAlarm)).to.include('tank-farm flammable_gas_above_permit_criterion 1');
 
     const letters = g.deadLetters.readAll();

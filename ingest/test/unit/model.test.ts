@@ -63,7 +63,7 @@ describe('risk model', () => {
     expect(manifest.goldens.length).to.be.greaterThan(5);
     const rows = new Float32Array(manifest.goldens.flatMap((g) => g.features));
     const scores = await model.scoreRows(rows, manifest.goldens.length);
-    manifest.goldens.forEach((g, i) => expect(scores[i]).to.be.closeTo(g.score, 1e-5));
+    for (const [i, g] of manifest.goldens.entries()) expect(scores[i]).to.be.closeTo(g.score, 1e-5);
   });
 
   it('a batch gives the same scores as one call per row', async () => {
@@ -88,7 +88,7 @@ describe('risk model', () => {
     const scores = await Promise.all(
       Array.from({ length: n }, (_, i) => batcher.score(rows.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT))),
     );
-    scores.forEach((s, i) => expect(s).to.be.closeTo(expected[i]!, 1e-6));
+    for (const [i, s] of scores.entries()) expect(s).to.be.closeTo(expected[i]!, 1e-6);
     expect(batcher.batches).to.equal(Math.ceil(n / 32));
   });
 

@@ -37,7 +37,9 @@ describe('install-fabric.sh: proxy, then the source archive, checked before anyt
       this.skip();
     }
   });
-  after(() => homes.forEach((h) => fs.rmSync(h, { recursive: true, force: true })));
+  after(() => {
+    for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
+  });
 
   it('uses the binaries already in FABRIC_HOME and builds nothing (way 1)', function () {
     if (!fs.existsSync(path.join(installedHome, 'bin', 'peer'))) this.skip();
