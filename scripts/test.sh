@@ -69,7 +69,13 @@ for cfg in network/tsconfig.json schema/tsconfig.test.json verifier/tsconfig.tes
 done
 printf '{"suite":"types","passed":%d,"failed":%d,"skipped":0}\n' "$types_passed" "$types_failed" >>"$summary"
 
-# 6. The totals.
+# 6. One style everywhere: Biome's formatter and linter over the whole tree (biome.json), with no
+# warning allowed. `npm run format` rewrites what the check would refuse.
+log "lint and format check (biome ci)"
+if npx biome ci --error-on-warnings --colors=off .; then lint='"passed":1,"failed":0'; else lint='"passed":0,"failed":1'; status=1; log "lint or format errors (above); npm run format fixes the formatting"; fi
+printf '{"suite":"lint",%s,"skipped":0}\n' "$lint" >>"$summary"
+
+# 7. The totals.
 node - "$summary" "$unavailable" "$model_unavailable" <<'JS'
 const fs = require('node:fs');
 const [file, unavailable, modelUnavailable] = process.argv.slice(2);

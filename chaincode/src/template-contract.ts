@@ -1,16 +1,11 @@
+import { ENTERPRISE_MSP, type LedgerPolicy, type OperationType, type WorkflowTemplate } from '@compliance-ledger/schema';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import {
-  ENTERPRISE_MSP,
-  type LedgerPolicy,
-  type OperationType,
-  type WorkflowTemplate,
-} from '@compliance-ledger/schema';
 import { TX_ACCESS } from './access';
 import { txTimeIso } from './clock';
 import { NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
-import { getJson, key, KEYS, padVersion, putJson } from './store';
+import { getJson, KEYS, key, padVersion, putJson } from './store';
 import { DEFAULT_POLICY, defaultTemplate, isKnownLevel, loosenings } from './templates';
 import { emit, enter, guarded } from './tx';
 

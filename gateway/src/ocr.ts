@@ -6,9 +6,9 @@
  * and caches nothing into the working directory.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { createWorker, type Worker } from 'tesseract.js';
 
 const require = createRequire(import.meta.url);
@@ -100,7 +100,16 @@ const LABELS = {
 };
 
 /** The order in which a line's label is looked for. */
-const LINE_LABELS = ['certificateNo', 'name', 'category', 'item', 'reviewDue', 'validFrom', 'validUntil', 'period'] as const satisfies readonly (keyof typeof LABELS)[];
+const LINE_LABELS = [
+  'certificateNo',
+  'name',
+  'category',
+  'item',
+  'reviewDue',
+  'validFrom',
+  'validUntil',
+  'period',
+] as const satisfies readonly (keyof typeof LABELS)[];
 const TEXT_FIELDS: ReadonlySet<string> = new Set(['certificateNo', 'name', 'category', 'item']);
 
 function dated(text: string, confidence: number): { value: string; confidence: number } | null {
@@ -110,7 +119,16 @@ function dated(text: string, confidence: number): { value: string; confidence: n
 
 /** Pulls the fields out of recognised lines (exported for unit tests). */
 export function extractFields(lines: Line[]): OcrResult['fields'] {
-  const f: OcrResult['fields'] = { certificateNo: null, name: null, category: null, categoryId: null, item: null, validFrom: null, validUntil: null, reviewDue: null };
+  const f: OcrResult['fields'] = {
+    certificateNo: null,
+    name: null,
+    category: null,
+    categoryId: null,
+    item: null,
+    validFrom: null,
+    validUntil: null,
+    reviewDue: null,
+  };
   const conf = (c: number) => Math.round(c * 10) / 10;
   for (const raw of lines) {
     const text = normaliseLine(raw.text);
@@ -135,7 +153,10 @@ export function extractFields(lines: Line[]): OcrResult['fields'] {
         f[label] = dated(v, confidence) ?? f[label];
         break;
       case 'period': {
-        const parts = v.split(/\s*(?:至|到|to|-{1,2}(?=\s*\d{4}))\s*/i).map(normaliseDate).filter((x): x is string => x !== null);
+        const parts = v
+          .split(/\s*(?:至|到|to|-{1,2}(?=\s*\d{4}))\s*/i)
+          .map(normaliseDate)
+          .filter((x): x is string => x !== null);
         if (parts.length >= 2) {
           f.validFrom ??= { value: parts[0]!, confidence };
           f.validUntil = { value: parts[parts.length - 1]!, confidence };
