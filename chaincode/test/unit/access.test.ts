@@ -133,7 +133,7 @@ describe('README documents the API', () => {
     const describe = (roles: readonly string[]) =>
       same(roles, ROLES) ? 'any role'
         : same(roles, enterpriseRoles) ? 'any enterprise role'
-          : same(roles, enterpriseRoles.filter((r) => r !== 'device_gateway')) ? 'any enterprise role except device_gateway (the template step names the exact role)'
+          : same(roles, enterpriseRoles.filter((r) => r !== 'device_gateway' && r !== 'sweeper')) ? 'any enterprise role except device_gateway and sweeper (the template step names the exact role)'
             : roles.join(', ');
     const wrong = Object.entries(TX_ACCESS)
       .map(([k, rule]) => `| \`${k}\` | ${Object.entries(rule).map(([msp, roles]) => `${msp}: ${describe(roles)}`).join('; ')} |`)

@@ -44,7 +44,7 @@ import type { Services } from '../services.js';
 import { ledgerRecordSchema, txResultSchema } from './common.js';
 import { txResultBody, type TxResultBody } from '../ledger.js';
 
-const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway'].includes(r));
+const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway', 'sweeper'].includes(r));
 const ANY: Access = { enterprise: 'any', regulator: 'any' };
 /** The input of the permit steps that take nothing but the permit. */
 const permitRef = z.strictObject({ permitNo: permitNoSchema });
@@ -166,7 +166,7 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
     permitStep('issue', { operationId: 'issuePermit', summary: 'Issue the permit (validity clock starts)', tx: 'permit:Issue', access: { enterprise: ['approver', 'safety_officer'] }, input: permitRef }),
     permitStep('brief', { operationId: 'briefPermit', summary: 'Record the safety briefing of every worker', tx: 'permit:Brief', access: { enterprise: ['person_in_charge'] }, input: briefInput }),
     permitStep('start', { operationId: 'startWork', summary: 'Start the work (activate)', tx: 'permit:Activate', access: { enterprise: ['person_in_charge'] }, input: permitRef }),
-    permitStep('suspend', { operationId: 'suspendWork', summary: 'Suspend the work', tx: 'permit:Suspend', access: { enterprise: ['person_in_charge', 'safety_officer', 'guardian'] }, input: suspendInput }),
+    permitStep('suspend', { operationId: 'suspendWork', summary: 'Suspend the work', tx: 'permit:Suspend', access: { enterprise: ['person_in_charge', 'safety_officer', 'guardian', 'sweeper'] }, input: suspendInput }),
     permitStep('resume', { operationId: 'resumeWork', summary: 'Resume suspended work', tx: 'permit:Resume', access: { enterprise: ['person_in_charge'] }, input: permitRef }),
     permitStep('complete', { operationId: 'completeWork', summary: 'Complete the work (site restored)', tx: 'permit:Complete', access: { enterprise: ['person_in_charge'] }, input: completeInput }),
     permitStep('close', { operationId: 'closePermit', summary: 'Close the permit after acceptance', tx: 'permit:Close', access: { enterprise: ['acceptor'] }, input: closeInput }),
