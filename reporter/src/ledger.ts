@@ -1,8 +1,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type ErrorCode, parseErrorCode } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, GatewayError, hash, signers, type Gateway } from '@hyperledger/fabric-gateway';
-import { parseErrorCode, type ErrorCode } from '@compliance-ledger/schema';
+import { connect, type Gateway, GatewayError, hash, signers } from '@hyperledger/fabric-gateway';
 import type { FabricIdentityConfig } from './config.js';
 
 const decoder = new TextDecoder();
@@ -47,7 +47,11 @@ export class FabricSweeperLedger implements SweeperLedger {
   ) {}
 
   static connect(config: FabricIdentityConfig): FabricSweeperLedger {
-    const client = new grpc.Client(config.peerEndpoint, grpc.credentials.createSsl(readFileSync(config.tlsCaCertPath)), config.peerHostAlias ? { 'grpc.ssl_target_name_override': config.peerHostAlias } : {});
+    const client = new grpc.Client(
+      config.peerEndpoint,
+      grpc.credentials.createSsl(readFileSync(config.tlsCaCertPath)),
+      config.peerHostAlias ? { 'grpc.ssl_target_name_override': config.peerHostAlias } : {},
+    );
     const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
     const gateway = connect({
       client,

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ConfigError } from '@compliance-ledger/schema';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { helpText, loadConfig, type ReporterConfig } from './config.js';
 import { startHttpServer } from './http-server.js';
 import { FabricSweeperLedger } from './ledger.js';
@@ -16,8 +16,17 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
   const log = createLogger(config.logLevel);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const actions = new Counter({ name: 'reporter_sweep_actions_total', help: 'Sweeper actions by kind and result (committed, refused, conflict, failed).', labelNames: ['action', 'result'], registers: [registry] });
-  const lastSweep = new Gauge({ name: 'reporter_sweep_last_success_seconds', help: 'Unix time of the last sweep that read the due list.', registers: [registry] });
+  const actions = new Counter({
+    name: 'reporter_sweep_actions_total',
+    help: 'Sweeper actions by kind and result (committed, refused, conflict, failed).',
+    labelNames: ['action', 'result'],
+    registers: [registry],
+  });
+  const lastSweep = new Gauge({
+    name: 'reporter_sweep_last_success_seconds',
+    help: 'Unix time of the last sweep that read the due list.',
+    registers: [registry],
+  });
   const ledger = FabricSweeperLedger.connect(config.fabric);
   const sweeper = new Sweeper(ledger, config.sweep, log, (r) => {
     lastSweep.set(Date.parse(r.asOf) / 1000);
@@ -27,7 +36,11 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
   // Healthy once a sweep read the ledger within three periods: a stuck sweeper is visible.
   const http = await startHttpServer(config.http.host, config.http.port, registry, () => {
     const last = sweeper.lastSweepAt === null ? null : Date.parse(sweeper.lastSweepAt);
-    return { ok: last !== null && Date.now() - last < 3 * config.sweep.periodMs + config.fabric.timeoutMs, lastSweepAt: sweeper.lastSweepAt, lastError: sweeper.lastError };
+    return {
+      ok: last !== null && Date.now() - last < 3 * config.sweep.periodMs + config.fabric.timeoutMs,
+      lastSweepAt: sweeper.lastSweepAt,
+      lastError: sweeper.lastError,
+    };
   });
   log.info({ port: http.port, periodMs: config.sweep.periodMs, mspId: config.fabric.mspId }, 'reporter started');
   return {

@@ -120,7 +120,17 @@ export const LIVE_PERMIT_STATUSES: readonly PermitStatus[] = ['issued', 'briefed
  * Statuses whose clock still runs: once the validity (before issue, the planned window) has ended,
  * a permit in one of these reads as expired, whether or not anyone recorded permit:Expire yet.
  */
-export const EXPIRABLE_PERMIT_STATUSES: readonly PermitStatus[] = ['applied', 'risk_assessed', 'gas_tested', 'signing_off', 'signed_off', 'issued', 'briefed', 'active', 'suspended'];
+export const EXPIRABLE_PERMIT_STATUSES: readonly PermitStatus[] = [
+  'applied',
+  'risk_assessed',
+  'gas_tested',
+  'signing_off',
+  'signed_off',
+  'issued',
+  'briefed',
+  'active',
+  'suspended',
+];
 export const TERMINAL_PERMIT_STATUSES: readonly PermitStatus[] = ['closed', 'rejected', 'cancelled', 'revoked', 'expired'];
 
 export const PERMIT_ACTIONS = [

@@ -2,10 +2,11 @@
  * What the clock makes due (issue 14): temporary electricity's special case of up to 30 days with
  * a recorded reason, the sweeper identity's narrow rights, and ListDue, the sweeper's one read.
  */
-import { expect } from 'chai';
+
 import type { PermitRecord } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { application, CONFIRMER, certificate, DAY, fresh, HOUR, iso, MIN, SITE, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 import { caller, T0, workerId } from '../support/harness';
-import { application, certificate, CONFIRMER, DAY, fresh, HOUR, iso, MIN, seed, SITE, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 
 const sweeper = caller('sweeper', { id: 'reporter-sweeper' });
 const regulatorSweeper = caller('sweeper', { msp: 'RegulatorMSP', id: 'reg-sweeper' });
@@ -24,7 +25,12 @@ describe('temporary electricity: 15 days, 30 in a special case with a recorded r
   it('16 days is refused without a reason and accepted with one; 30 days + 1 s is refused either way', async () => {
     const h = fresh();
     await seed(h);
-    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e', W1, 'electrician', { validUntil: iso(T0 + 400 * DAY), reviewDue: iso(T0 + 300 * DAY) }));
+    await h.ok(
+      'credential',
+      'AddCertificate',
+      who.officer,
+      certificate('cert-e', W1, 'electrician', { validUntil: iso(T0 + 400 * DAY), reviewDue: iso(T0 + 300 * DAY) }),
+    );
     const refused = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, electricity('TE-16', 16, null));
     expect(refused).to.contain('allow at most 15 d').and.to.contain('specialCaseReason');
     const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, electricity('TE-16', 16, 'Plant turnaround: supply for the whole overhaul'));
@@ -36,10 +42,25 @@ describe('temporary electricity: 15 days, 30 in a special case with a recorded r
   it('the special-case maximum bounds the validity at issue, and other operations have no special case', async () => {
     const h = fresh();
     await seed(h);
-    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e', W1, 'electrician', { validUntil: iso(T0 + 400 * DAY), reviewDue: iso(T0 + 300 * DAY) }));
+    await h.ok(
+      'credential',
+      'AddCertificate',
+      who.officer,
+      certificate('cert-e', W1, 'electrician', { validUntil: iso(T0 + 400 * DAY), reviewDue: iso(T0 + 300 * DAY) }),
+    );
     await h.ok('permit', 'Apply', who.applicant, electricity('TE-20', 20, 'Turnaround'));
-    await h.ok('permit', 'AssessRisk', who.pic, { permitNo: 'TE-20', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
-    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), { permitNo: 'TE-20', stepId: 'approval', atSite: true });
+    await h.ok('permit', 'AssessRisk', who.pic, {
+      permitNo: 'TE-20',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
+    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), {
+      permitNo: 'TE-20',
+      stepId: 'approval',
+      atSite: true,
+    });
     const issued = await h.ok<PermitRecord>('permit', 'Issue', who.approverUnit, { permitNo: 'TE-20' });
     expect(issued.validUntil).to.equal(iso(T0 + HOUR + 20 * DAY));
     const m = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('HW-S', { specialCaseReason: 'Because' }));

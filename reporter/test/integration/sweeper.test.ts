@@ -3,14 +3,15 @@
  * ledger by the sweeper, running with its own service identity, and two copies running at once
  * record it exactly once.
  */
-import { expect } from 'chai';
+
 import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
 import { connectionProfilePath } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
-import { startReporter, type RunningReporter } from '../../src/main.js';
+import { type RunningReporter, startReporter } from '../../src/main.js';
 import { connectAs, enroll, issuedPermitEndingSoon, requireNetwork } from '../support/network.js';
 
-describe('reporter: the sweeper expires permits on the ledger (real network)', function () {
+describe('reporter: the sweeper expires permits on the ledger (real network)', () => {
   let profile: ConnectionProfile;
   const running: RunningReporter[] = [];
   before(function () {
@@ -26,7 +27,10 @@ describe('reporter: the sweeper expires permits on the ledger (real network)', f
     try {
       const before = await reader.evaluate<PermitRecord & { recordedStatus: string }>('permit:Get', { permitNo });
       expect(before.recordedStatus).to.equal('issued');
-      for (const [org, name] of [['enterprise', 'rep-sweeper'], ['regulator', 'rep-reg-sweeper']] as const) {
+      for (const [org, name] of [
+        ['enterprise', 'rep-sweeper'],
+        ['regulator', 'rep-reg-sweeper'],
+      ] as const) {
         const config = loadConfig({
           REPORTER_FABRIC_CONNECTION_PROFILE: connectionProfilePath(process.env),
           REPORTER_FABRIC_ORG: org,

@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectionProfilePath, connectionProfileSchema, type ConnectionProfile } from '@compliance-ledger/schema';
+import { type ConnectionProfile, connectionProfilePath, connectionProfileSchema } from '@compliance-ledger/schema';
 import { FabricSweeperLedger } from '../../src/ledger.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -23,7 +23,13 @@ export function requireNetwork(ctx: Mocha.Context): ConnectionProfile {
 }
 
 /** Enrols (idempotently) and returns the identity folder. */
-export function enroll(profile: ConnectionProfile, org: 'enterprise' | 'regulator', name: string, role: string, o: { department?: string; workerId?: string } = {}): string {
+export function enroll(
+  profile: ConnectionProfile,
+  org: 'enterprise' | 'regulator',
+  name: string,
+  role: string,
+  o: { department?: string; workerId?: string } = {},
+): string {
   const env: NodeJS.ProcessEnv = { ...process.env, LEDGER_RUN_DIR: dirname(connectionProfilePath(process.env)) };
   const ca = profile.organizations[org].ca;
   if (ca) env[`${org.toUpperCase()}_CA_PORT`] = new URL(ca.url).port;
@@ -36,7 +42,9 @@ export function enroll(profile: ConnectionProfile, org: 'enterprise' | 'regulato
 export function connectAs(profile: ConnectionProfile, org: 'enterprise' | 'regulator', identityDir: string): FabricSweeperLedger {
   const o = profile.organizations[org];
   const keystore = join(identityDir, 'msp', 'keystore');
-  const key = execFileSync('ls', [keystore], { encoding: 'utf8' }).split('\n').find((f) => f.endsWith('_sk'))!;
+  const key = execFileSync('ls', [keystore], { encoding: 'utf8' })
+    .split('\n')
+    .find((f) => f.endsWith('_sk'))!;
   return FabricSweeperLedger.connect({
     peerEndpoint: o.peer.endpoint,
     peerHostAlias: o.peer.hostAlias,
@@ -73,7 +81,9 @@ export async function issuedPermitEndingSoon(profile: ConnectionProfile, validFo
     pic: enroll(profile, 'enterprise', 'rep-pic', 'person_in_charge', { workerId: picW }),
     approver: enroll(profile, 'enterprise', 'rep-approver', 'approver', { department: unit, workerId: approverW }),
   };
-  const [officer, applicant, pic, approver] = [ids.officer, ids.applicant, ids.pic, ids.approver].map((d) => connectAs(profile, 'enterprise', d)) as FabricSweeperLedger[];
+  const [officer, applicant, pic, approver] = [ids.officer, ids.applicant, ids.pic, ids.approver].map((d) =>
+    connectAs(profile, 'enterprise', d),
+  ) as FabricSweeperLedger[];
   try {
     const tag = uniqueId('w');
     const worker = workerId(`${tag}-worker`);
@@ -83,20 +93,41 @@ export async function issuedPermitEndingSoon(profile: ConnectionProfile, validFo
       const r = await officer!.submit('credential:RegisterWorker', { workerId: w });
       if (r.status !== 'committed' && r.status === 'refused' && r.code !== 'ALREADY_EXISTS') throw new Error(`RegisterWorker: ${r.reason}`);
     }
-    for (const [i, [w, category]] of ([[worker, 'work_at_height'], [guardian, 'guardian']] as const).entries()) {
+    for (const [i, [w, category]] of (
+      [
+        [worker, 'work_at_height'],
+        [guardian, 'guardian'],
+      ] as const
+    ).entries()) {
       await must(officer!, 'credential:AddCertificate', {
-        certificateId: `${tag}-cert-${i}`, workerId: w, category, item: category, authority: 'Provincial emergency management department',
-        validFrom: '2025-01-01T00:00:00Z', validUntil: '2030-01-01T00:00:00Z', reviewDue: '2028-01-01T00:00:00Z', scanSha256: 'e3'.repeat(32),
+        certificateId: `${tag}-cert-${i}`,
+        workerId: w,
+        category,
+        item: category,
+        authority: 'Provincial emergency management department',
+        validFrom: '2025-01-01T00:00:00Z',
+        validUntil: '2030-01-01T00:00:00Z',
+        reviewDue: '2028-01-01T00:00:00Z',
+        scanSha256: 'e3'.repeat(32),
       });
     }
     const permitNo = uniqueId('WH');
     const now = Date.now();
     await must(applicant!, 'permit:Apply', {
-      permitNo, operationType: 'work_at_height', level: 'I', workHeightMetres: 3,
+      permitNo,
+      operationType: 'work_at_height',
+      level: 'I',
+      workHeightMetres: 3,
       location: { siteId: uniqueId('site'), zoneId: 'zone-1', coordinates: null, fireExplosionZone: false, outdoor: true },
-      workUnit: unit, description: 'Replace a lamp on the rack', plannedStart: iso(now - 60_000), plannedEnd: iso(now + validForMs),
-      workers: [worker], personInChargeId: picW, guardianId: guardian,
-      hazards: [{ hazardId: 'h1', description: 'Fall from height' }], measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Harness clipped on' }],
+      workUnit: unit,
+      description: 'Replace a lamp on the rack',
+      plannedStart: iso(now - 60_000),
+      plannedEnd: iso(now + validForMs),
+      workers: [worker],
+      personInChargeId: picW,
+      guardianId: guardian,
+      hazards: [{ hazardId: 'h1', description: 'Fall from height' }],
+      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Harness clipped on' }],
     });
     await must(pic!, 'permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: confirmer }] });
     await must(approver!, 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
