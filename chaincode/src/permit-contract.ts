@@ -14,20 +14,20 @@ import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { alarmStopReason } from './alarm-rules';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { assertCrewQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
-import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
+import { AlreadyExistsError, ExpiredError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestBeforeResuming } from './gas-test-rules';
 import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
-import { emitPermitEvent, listLivePermits, listSimopsNeighbours, loadPermit, openAlarms, permitKey, recordStep, savePermit } from './permit-store';
+import { emitPermitEvent, listDue, listLivePermits, listSimopsNeighbours, loadPermit, openAlarms, permitKey, recordStep, savePermit } from './permit-store';
 import { checkSignOff, currentStep } from './signoff-rules';
 import { findSimopsConflicts } from './simops';
 import { exists, getJson, KEYS, key, listByPartialKey, putJson } from './store';
 import { loadPolicy, loadTemplate } from './template-contract';
 import { isKnownLevel } from './templates';
 import { emit, enter, guarded } from './tx';
-import { assertNotExpired, checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt, permitEndMs } from './validity';
+import { assertNotExpired, checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt, maxValidityMinutesFor, permitEndMs } from './validity';
 import { nightOrHolidayReason } from './work-calendar';
 
 /** Transactions whose input names a permit. */
@@ -94,7 +94,13 @@ export class PermitContract extends LedgerContract {
         throw new AlreadyExistsError(`permit ${data.permitNo} already exists; permit numbers are unique, and a change needs a new permit`);
       }
       const template = await loadTemplate(ctx, data.operationType, level);
-      checkPlannedWindow(data.plannedStart, data.plannedEnd, template.maxValidityMinutes, now, fromCalendar);
+      const maxValidity = maxValidityMinutesFor(template, data.specialCaseReason);
+      const special = template.specialCaseMaxValidityMinutes ?? null;
+      const hint =
+        data.specialCaseReason === null && special !== null && special > template.maxValidityMinutes
+          ? `, or flag it as a special case (specialCaseReason) for up to ${special / 1440} d`
+          : '';
+      checkPlannedWindow(data.plannedStart, data.plannedEnd, maxValidity, now, fromCalendar, hint);
       if (data.workers.includes(data.guardianId)) throw new RuleViolationError('the guardian cannot also be a worker on the permit; name another guardian');
       const hazardIds = new Set(data.hazards.map((h) => h.hazardId));
       const orphan = data.measures.find((m) => m.hazardId !== null && !hazardIds.has(m.hazardId));
@@ -133,6 +139,7 @@ export class PermitContract extends LedgerContract {
         activities: data.activities,
         relatedPermitNos: data.relatedPermitNos,
         servesPermitNo: data.servesPermitNo,
+        specialCaseReason: data.specialCaseReason,
         templateVersion: template.version,
         template,
         status: 'applied',
@@ -244,7 +251,7 @@ export class PermitContract extends LedgerContract {
         }
         servedEnd = toIso(permitEndMs(served));
       }
-      const v = computeValidity(b.now, p.plannedEnd, p.template.maxValidityMinutes, servedEnd);
+      const v = computeValidity(b.now, p.plannedEnd, maxValidityMinutesFor(p.template, p.specialCaseReason), servedEnd);
       if (v.validUntil <= b.now) throw new ExpiredError('the validity would end before it starts; apply again with a new window');
       return this.transition(ctx, 'issue', b, { validFrom: toIso(v.validFrom), validUntil: toIso(v.validUntil) });
     });
@@ -313,6 +320,9 @@ export class PermitContract extends LedgerContract {
   async Suspend(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
       const b = await this.begin(ctx, 'permit:Suspend', input, 'suspend');
+      if (b.actor.role === 'sweeper' && b.data.reason !== 'monitoring_overdue') {
+        throw new ForbiddenError("the sweeper suspends only for reason monitoring_overdue; other stops are people's decisions");
+      }
       if (b.data.reason === 'monitoring_overdue') {
         const due = monitoringDueAt(b.permit.gasTests, b.permit.template.gasTest);
         if (due === null) throw new RuleViolationError('this permit has no continuous gas monitoring; choose another reason');
@@ -513,6 +523,22 @@ export class PermitContract extends LedgerContract {
       const { data: q } = enter(ctx, 'permit:ListLive', input);
       const now = txTimeMs(ctx);
       return canonicalJson((await listLivePermits(ctx, q.siteId, q.areaId, now)).map((p) => readView(p, now)));
+    });
+  }
+
+  /**
+   * What the clock has made due on live permits of every site, for the sweeper: permits whose
+   * validity ended (to record with Expire) and active permits whose continuous gas reading is
+   * overdue (to suspend with reason monitoring_overdue). A read; acting on it is the caller's
+   * transaction, which the chaincode checks again.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async ListDue(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const { data: q } = enter(ctx, 'permit:ListDue', input);
+      const now = txTimeMs(ctx);
+      return canonicalJson(await listDue(ctx, now, q.limit));
     });
   }
 }

@@ -10,6 +10,7 @@ import {
 } from '@compliance-ledger/schema';
 import type { Context } from 'fabric-contract-api';
 import { parseIso, toIso, txTimeIso } from './clock';
+import { monitoringDueAt } from './gas-test-rules';
 import { type SimopsPermit, simopsScans, simopsSlots } from './simops';
 import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { emit } from './tx';
@@ -139,4 +140,46 @@ export async function openAlarms(ctx: Context, siteId: string, areaId: string): 
     if (a !== undefined && a.status !== 'closed') out.push(a);
   }
   return out;
+}
+
+export interface DuePermits {
+  asOf: string;
+  expired: { permitNo: string; status: PermitStatus; endedAt: string }[];
+  monitoringOverdue: { permitNo: string; dueAt: string }[];
+}
+
+/**
+ * Scans the live-permit index of every site (it holds only issued, briefed, active and suspended
+ * permits, so it stays small) for what the clock made due at nowMs, oldest first, at most `limit`
+ * of each kind.
+ */
+export async function listDue(ctx: Context, nowMs: number, limit: number): Promise<DuePermits> {
+  const entries = [...(await listByPartialKey<unknown>(ctx, KEYS.livePermit, [])), ...(await listByPartialKey<unknown>(ctx, KEYS.legacyLivePermit, []))];
+  const expired: (DuePermits['expired'][number] & { at: number })[] = [];
+  const overdue: (DuePermits['monitoringOverdue'][number] & { at: number })[] = [];
+  for (const e of entries) {
+    const permitNo = e.attributes[2];
+    if (permitNo === undefined) continue;
+    const p = await getJson<PermitRecord>(ctx, permitKey(ctx, permitNo));
+    if (p === undefined) continue;
+    if (isExpiredAt(p, nowMs)) {
+      const end = permitEndMs(p);
+      expired.push({ permitNo, status: p.status, endedAt: toIso(end), at: end });
+    } else if (p.status === 'active') {
+      const due = monitoringDueAt(p.gasTests, p.template.gasTest);
+      if (due !== null && nowMs > due) overdue.push({ permitNo, dueAt: toIso(due), at: due });
+    }
+  }
+  const byTime = <T extends { at: number; permitNo: string }>(a: T, b: T) => a.at - b.at || (a.permitNo < b.permitNo ? -1 : 1);
+  return {
+    asOf: toIso(nowMs),
+    expired: expired
+      .sort(byTime)
+      .slice(0, limit)
+      .map(({ at: _at, ...r }) => r),
+    monitoringOverdue: overdue
+      .sort(byTime)
+      .slice(0, limit)
+      .map(({ at: _at, ...r }) => r),
+  };
 }

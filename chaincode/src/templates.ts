@@ -71,6 +71,11 @@ export function loosenings(candidate: Omit<WorkflowTemplate, 'version' | 'publis
   if (STANDARD_VALIDITY.includes(baseline.operationType) && candidate.maxValidityMinutes > baseline.maxValidityMinutes) {
     out.push(`maxValidityMinutes ${candidate.maxValidityMinutes} > ${baseline.maxValidityMinutes}`);
   }
+  const special = candidate.specialCaseMaxValidityMinutes ?? null;
+  const baselineSpecial = baseline.specialCaseMaxValidityMinutes ?? null;
+  if (STANDARD_VALIDITY.includes(baseline.operationType) && special !== null && (baselineSpecial === null || special > baselineSpecial)) {
+    out.push(`specialCaseMaxValidityMinutes ${special} > ${baselineSpecial ?? 'none'}`);
+  }
   const g = candidate.gasTest;
   const b = baseline.gasTest;
   if (b.required) {

@@ -1,4 +1,4 @@
-import type { PermitRecord } from '@compliance-ledger/schema';
+import type { PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
 import { MINUTE_MS, parseIso } from './clock';
 import { ExpiredError, RuleViolationError, ValidationError } from './errors';
 import { EXPIRABLE_STATUSES } from './permit-state';
@@ -15,6 +15,24 @@ export function effectiveLevel(operationType: string, level: string, nightOrHoli
   return level;
 }
 
+/**
+ * The longest validity the permit may have: the template's maximum, or its special-case maximum
+ * when the application recorded a reason for it (temporary electricity: 30 days instead of 15).
+ */
+export function maxValidityMinutesFor(
+  template: Pick<WorkflowTemplate, 'maxValidityMinutes' | 'specialCaseMaxValidityMinutes' | 'operationType' | 'level'>,
+  specialCaseReason: string | null | undefined,
+): number {
+  if (specialCaseReason === null || specialCaseReason === undefined) return template.maxValidityMinutes;
+  const special = template.specialCaseMaxValidityMinutes ?? null;
+  if (special === null) {
+    throw new RuleViolationError(
+      `${template.operationType.replace(/_/g, ' ')} level ${template.level} has no special case with a longer validity; send specialCaseReason null`,
+    );
+  }
+  return Math.max(special, template.maxValidityMinutes);
+}
+
 /** The planned window must be non-empty and no longer than the template's maximum validity. */
 export function checkPlannedWindow(
   plannedStartIso: string,
@@ -22,13 +40,14 @@ export function checkPlannedWindow(
   maxValidityMinutes: number,
   nowMs: number,
   levelWhy: string | null = null,
+  specialCaseHint = '',
 ): void {
   const start = parseIso(plannedStartIso);
   const end = parseIso(plannedEndIso);
   if (end <= start) throw new ValidationError('plannedEnd must be after plannedStart');
   if (end - start > maxValidityMinutes * MINUTE_MS) {
     throw new RuleViolationError(
-      `the planned window is ${formatMinutes((end - start) / MINUTE_MS)} but this operation and level allow at most ${formatMinutes(maxValidityMinutes)}${levelWhy === null ? '' : ` (the level was raised: ${levelWhy})`}; shorten the window or apply for several permits`,
+      `the planned window is ${formatMinutes((end - start) / MINUTE_MS)} but this operation and level allow at most ${formatMinutes(maxValidityMinutes)}${levelWhy === null ? '' : ` (the level was raised: ${levelWhy})`}; shorten the window, apply for several permits${specialCaseHint}`,
     );
   }
   if (end <= nowMs) throw new ExpiredError('the planned window has already ended; apply with a window in the future');

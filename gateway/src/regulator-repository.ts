@@ -2,6 +2,8 @@
  * Regulator and auditor reads from the indexer's PostgreSQL mirror (tables of
  * indexer/src/migrations). Every query is parameterised; sort columns come from a fixed list.
  */
+
+import { EXPIRABLE_PERMIT_STATUSES } from '@compliance-ledger/schema';
 import type { Pool } from 'pg';
 import { NotFoundError, UnavailableError } from './errors.js';
 
@@ -36,6 +38,16 @@ export interface AlarmFilter {
   limit: number;
   offset: number;
 }
+
+/**
+ * A permit's status as it reads now: one whose validity (before issue, its planned window) has
+ * ended is expired even before the sweeper's permit:Expire reaches the index, exactly as the
+ * chaincode's permit:Get reads it, so no list, timeline or KPI shows it as active.
+ */
+const PERMIT_END = `coalesce(valid_until, planned_end)`;
+const READS_EXPIRED = `(status IN (${EXPIRABLE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ')}) AND ${PERMIT_END} <= now())`;
+export const EFFECTIVE_STATUS = `CASE WHEN ${READS_EXPIRED} THEN 'expired' ELSE status END`;
+const STATUS_COLUMNS = `${EFFECTIVE_STATUS} AS status, status AS recorded_status, CASE WHEN ${READS_EXPIRED} OR status = 'expired' THEN ${PERMIT_END} END AS expired_at`;
 
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
@@ -106,7 +118,7 @@ export class RegulatorRepository {
     if (f.area) add('zone_id = ?', f.area);
     if (f.type) add('operation_type = ?', f.type);
     if (f.level) add('level = ?', f.level);
-    if (f.state?.length) add('status = ANY(?)', f.state);
+    if (f.state?.length) add(`${EFFECTIVE_STATUS} = ANY(?)`, f.state);
     if (f.from) add('applied_at >= ?', f.from);
     if (f.to) add('applied_at < ?', f.to);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
@@ -114,7 +126,7 @@ export class RegulatorRepository {
     // number nobody pages through; `totalIsExact` says whether it was capped.
     const countQ = this.q<{ total: string }>(`SELECT count(*) AS total FROM (SELECT 1 FROM permits ${w} LIMIT ${COUNT_CAP + 1}) x`, p);
     const rowsQ = this.q(
-      `SELECT permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
+      `SELECT permit_no, org_msp, operation_type, level, requested_level, ${STATUS_COLUMNS}, site_id, zone_id, work_unit, fire_explosion_zone,
               night_or_holiday, planned_start, planned_end, valid_from, valid_until, suspension_reason, template_version,
               applied_at, status_changed_at, block_number, tx_id
          FROM permits ${w} ORDER BY ${f.sort} ${f.order === 'asc' ? 'ASC' : 'DESC'}, permit_no ASC LIMIT ${f.limit} OFFSET ${f.offset}`,
@@ -126,7 +138,7 @@ export class RegulatorRepository {
   }
 
   async timeline(permitNo: string): Promise<Record<string, unknown>> {
-    const [permit] = await this.q(`SELECT * FROM permits WHERE permit_no = $1`, [permitNo]);
+    const [permit] = await this.q(`SELECT *, ${STATUS_COLUMNS} FROM permits WHERE permit_no = $1`, [permitNo]);
     if (!permit) throw new NotFoundError(`permit ${permitNo} is not in the index (unknown, or the indexer has not caught up)`);
     const [steps, signOffs, gas, gates, evidence, flags] = await Promise.all([
       this.q(
@@ -230,7 +242,7 @@ export class RegulatorRepository {
        SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
         [from, to],
       ),
-      this.q(`SELECT operation_type, status, count(*) AS n FROM permits GROUP BY operation_type, status ORDER BY operation_type, status`),
+      this.q(`SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits GROUP BY 1, 2 ORDER BY 1, 2`),
       this.q(
         `SELECT count(*) FILTER (WHERE review_due < now()) AS overdue,
               count(*) FILTER (WHERE valid_until >= now() AND valid_until < now() + interval '60 days') AS expiring60
@@ -262,10 +274,10 @@ export class RegulatorRepository {
     const [y, m] = month.split('-').map(Number) as [number, number];
     const to = m === 12 ? `${y + 1}-01-01T00:00:00Z` : `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}-01T00:00:00Z`;
     const [permits, gas, gates, alarms, evidence, flags, kpis] = await Promise.all([
-      this.q(`SELECT operation_type, level, status, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [
-        from,
-        to,
-      ]),
+      this.q(
+        `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+        [from, to],
+      ),
       this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
       this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2`, [from, to]),
       this.q(`SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY grade ORDER BY grade`, [

@@ -7,6 +7,8 @@ export interface AccessRule {
 }
 
 const ENTERPRISE_ROLES: readonly Role[] = ROLES.filter((r) => r !== 'regulator' && r !== 'auditor');
+/** People who act on permits; the service identities (device gateway, sweeper) never sign anything off. */
+const ENTERPRISE_PEOPLE: readonly Role[] = ENTERPRISE_ROLES.filter((r) => r !== 'device_gateway' && r !== 'sweeper');
 const READERS: AccessRule = { [ENTERPRISE_MSP]: ROLES, [REGULATOR_MSP]: ROLES };
 
 /**
@@ -24,24 +26,26 @@ export const TX_ACCESS: Record<TxName, AccessRule> = {
   'permit:AssessRisk': { [ENTERPRISE_MSP]: ['person_in_charge', 'safety_officer'] },
   'permit:RecordGasTest': { [ENTERPRISE_MSP]: ['gas_analyst'] },
   // The template step names the exact role; this only admits enterprise identities.
-  'permit:SignOff': { [ENTERPRISE_MSP]: ENTERPRISE_ROLES.filter((r) => r !== 'device_gateway') },
+  'permit:SignOff': { [ENTERPRISE_MSP]: ENTERPRISE_PEOPLE },
   'permit:Issue': { [ENTERPRISE_MSP]: ['approver', 'safety_officer'] },
   'permit:Brief': { [ENTERPRISE_MSP]: ['person_in_charge'] },
   'permit:Activate': { [ENTERPRISE_MSP]: ['person_in_charge'] },
-  'permit:Suspend': { [ENTERPRISE_MSP]: ['person_in_charge', 'safety_officer', 'guardian'] },
+  // The sweeper may suspend only for an overdue continuous gas reading, which the chaincode checks.
+  'permit:Suspend': { [ENTERPRISE_MSP]: ['person_in_charge', 'safety_officer', 'guardian', 'sweeper'] },
   'permit:Resume': { [ENTERPRISE_MSP]: ['person_in_charge'] },
   'permit:Complete': { [ENTERPRISE_MSP]: ['person_in_charge'] },
   'permit:Close': { [ENTERPRISE_MSP]: ['acceptor'] },
   'permit:Reject': { [ENTERPRISE_MSP]: ['approver', 'safety_officer'] },
   'permit:Cancel': { [ENTERPRISE_MSP]: ['applicant', 'person_in_charge'] },
   'permit:Revoke': { [ENTERPRISE_MSP]: ['approver', 'safety_officer'] },
-  'permit:Expire': { [ENTERPRISE_MSP]: ENTERPRISE_ROLES, [REGULATOR_MSP]: ['regulator'] },
+  'permit:Expire': { [ENTERPRISE_MSP]: ENTERPRISE_ROLES, [REGULATOR_MSP]: ['regulator', 'sweeper'] },
   'permit:Flag': { [REGULATOR_MSP]: ['regulator', 'auditor'] },
   'permit:Get': READERS,
   'permit:GetHistory': READERS,
   'permit:GetLedgerHistory': READERS,
   'permit:GetFlags': READERS,
   'permit:ListLive': READERS,
+  'permit:ListDue': READERS,
 
   'credential:RegisterWorker': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:SetWorkerStatus': { [ENTERPRISE_MSP]: ['credential_officer'] },

@@ -67,6 +67,7 @@ function t(
     version: 1,
     title,
     maxValidityMinutes,
+    specialCaseMaxValidityMinutes: null,
     signOffSteps,
     gasTest,
     requiredCertificateCategories,
@@ -96,8 +97,11 @@ export const DEFAULT_TEMPLATES: WorkflowTemplate[] = [
   t('lifting', '1', 'Lifting level 1, > 100 t (一级吊装)', 24 * HOUR, [approval('plant_head')], NO_GAS_TEST, ['lifting_equipment']),
   t('lifting', '2', 'Lifting level 2, 40–100 t (二级吊装)', 24 * HOUR, [approval('specialist')], NO_GAS_TEST, ['lifting_equipment']),
   t('lifting', '3', 'Lifting level 3, < 40 t (三级吊装)', 24 * HOUR, [approval('specialist')], NO_GAS_TEST, ['lifting_equipment']),
-  // 15 days; never beyond the permit it serves (enforced at issue).
-  t('temporary_electricity', 'single', 'Temporary electricity (临时用电)', 15 * DAY, [approval('power_supply')], NO_GAS_TEST, ['electrician']),
+  // 15 days, 30 in a special case with a recorded reason; never beyond the permit it serves (enforced at issue).
+  {
+    ...t('temporary_electricity', 'single', 'Temporary electricity (临时用电)', 15 * DAY, [approval('power_supply')], NO_GAS_TEST, ['electrician']),
+    specialCaseMaxValidityMinutes: 30 * DAY,
+  },
   t(
     'excavation',
     'single',

@@ -116,6 +116,21 @@ export type PermitStatus = (typeof PERMIT_STATUSES)[number];
 /** Statuses in which a permit still grants (or will grant) the right to work on site. */
 export const LIVE_PERMIT_STATUSES: readonly PermitStatus[] = ['issued', 'briefed', 'active', 'suspended'];
 /** Statuses that never change again. */
+/**
+ * Statuses whose clock still runs: once the validity (before issue, the planned window) has ended,
+ * a permit in one of these reads as expired, whether or not anyone recorded permit:Expire yet.
+ */
+export const EXPIRABLE_PERMIT_STATUSES: readonly PermitStatus[] = [
+  'applied',
+  'risk_assessed',
+  'gas_tested',
+  'signing_off',
+  'signed_off',
+  'issued',
+  'briefed',
+  'active',
+  'suspended',
+];
 export const TERMINAL_PERMIT_STATUSES: readonly PermitStatus[] = ['closed', 'rejected', 'cancelled', 'revoked', 'expired'];
 
 export const PERMIT_ACTIONS = [

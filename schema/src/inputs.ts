@@ -93,6 +93,16 @@ export const publishTemplateInput = z.strictObject({
     .int()
     .min(1)
     .max(30 * 24 * 60),
+  specialCaseMaxValidityMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 60)
+    .nullable()
+    .default(null)
+    .describe(
+      'the longest validity of an application flagged as a special case with a recorded reason (temporary electricity: 30 days); null: no special case',
+    ),
   signOffSteps: z
     .array(signOffStepSchema)
     .min(1)
@@ -304,6 +314,12 @@ function permitApplication<Op extends OperationType>(
       activities: z.array(z.enum(SIMOPS_ACTIVITIES)).max(SIMOPS_ACTIVITIES.length).default([]),
       relatedPermitNos: z.array(permitNoSchema).max(20).default([]),
       servesPermitNo: measures.servesPermitNo ?? onlyFor('servesPermitNo', 'temporary electricity permits'),
+      specialCaseReason: textSchema(500)
+        .nullable()
+        .default(null)
+        .describe(
+          "why this is a special case allowed the template's longer validity (specialCaseMaxValidityMinutes; temporary electricity: 30 days instead of 15); recorded on the permit. Null: the normal maximum",
+        ),
     })
     .meta({ id, title: `${OPERATION_TITLES[operationType]}${id.split('.').length > 2 ? `, level ${levels[0]}` : ''}` });
 }
@@ -520,6 +536,8 @@ export const alarmRefInput = z.strictObject({ alarmId: idSchema, note: z.string(
 export const reviewDetectionInput = z.strictObject({ alarmId: idSchema, verdict: z.enum(DETECTION_VERDICTS), note: z.string().trim().max(1000).default('') });
 
 export const listInput = z.strictObject({ siteId: idSchema, areaId: idSchema.optional() });
+/** What the clock has made due across every site: the sweeper's one read per period. */
+export const listDueInput = z.strictObject({ limit: z.number().int().min(1).max(1000).default(500) });
 export const workerRefInput = z.strictObject({ workerId: workerIdSchema });
 export const certificateRefInput = z.strictObject({ certificateId: idSchema });
 export const deviceRefInput = z.strictObject({ deviceId: idSchema });

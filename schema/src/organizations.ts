@@ -27,6 +27,8 @@ export const ROLES = [
   'regulator',
   'auditor',
   'admin',
+  // A service identity (the reporter's sweeper): records what the clock implies, never a person's step.
+  'sweeper',
 ] as const;
 export type Role = (typeof ROLES)[number];
 

@@ -65,6 +65,12 @@ export interface WorkflowTemplate {
   version: number;
   title: string;
   maxValidityMinutes: number;
+  /**
+   * The longest validity when the application is flagged as a special case with a recorded reason
+   * (temporary electricity: 30 days, GB 30871); null or absent (templates stored before it existed):
+   * the operation has no special case.
+   */
+  specialCaseMaxValidityMinutes?: number | null;
   signOffSteps: SignOffStepTemplate[];
   gasTest: GasTestRule;
   /** Every worker must hold a valid certificate of each listed category for the whole window. */
@@ -229,6 +235,8 @@ export interface PermitRecord {
   activities: SimopsActivity[];
   relatedPermitNos: string[];
   servesPermitNo: string | null;
+  /** Why the applicant claimed the template's special-case validity; absent on older permits. */
+  specialCaseReason?: string | null;
   templateVersion: number;
   template: WorkflowTemplate;
   status: PermitStatus;

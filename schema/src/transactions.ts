@@ -19,6 +19,7 @@ import {
   flagPermitInput,
   gateCheckInput,
   getTemplateInput,
+  listDueInput,
   listInput,
   logPersonalDataAccessInput,
   permitNoListInput,
@@ -75,6 +76,7 @@ export const TX_INPUT_SCHEMAS = {
   'permit:GetLedgerHistory': permitRefInput,
   'permit:GetFlags': permitRefInput,
   'permit:ListLive': listInput,
+  'permit:ListDue': listDueInput,
 
   'credential:RegisterWorker': registerWorkerInput,
   'credential:SetWorkerStatus': workerStatusInput,
@@ -145,6 +147,7 @@ export const EVALUATE_TXS = [
   'permit:GetLedgerHistory',
   'permit:GetFlags',
   'permit:ListLive',
+  'permit:ListDue',
   'credential:ReadPersonalData',
   'credential:GetWorker',
   'credential:GetCertificate',

@@ -45,7 +45,7 @@ import { readMultipart } from '../multipart.js';
 import type { Services } from '../services.js';
 import { ledgerRecordSchema, txResultSchema } from './common.js';
 
-const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway'].includes(r));
+const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway', 'sweeper'].includes(r));
 const ANY: Access = { enterprise: 'any', regulator: 'any' };
 /** The input of the permit steps that take nothing but the permit. */
 const permitRef = z.strictObject({ permitNo: permitNoSchema });
@@ -231,7 +231,7 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       operationId: 'suspendWork',
       summary: 'Suspend the work',
       tx: 'permit:Suspend',
-      access: { enterprise: ['person_in_charge', 'safety_officer', 'guardian'] },
+      access: { enterprise: ['person_in_charge', 'safety_officer', 'guardian', 'sweeper'] },
       input: suspendInput,
     }),
     permitStep('resume', {
