@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { AlarmDeduper } from '../src/pipeline/alarm-dedup.js';
 import { AreaStateStore } from '../src/pipeline/area-state.js';
 import { DeadLetterStore } from '../src/outbox/dead-letter.js';
-import { DeviceKeyring, generateKeyFile } from '../src/pipeline/device-keys.js';
+import { generateServiceKey, serviceKey } from '../src/pipeline/device-keys.js';
 import { FEATURE_COUNT, toFeatures } from '../src/model/features.js';
 import { InferenceBatcher } from '../src/model/inference-batcher.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
@@ -100,7 +100,7 @@ for (const concurrency of [1, 256, 100]) {
     manifest: file.manifest,
     rules: { gradeThresholds: file.manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, o2ConfinedMaxVolPct: 21, h2sLimitPpm: 7, coLimitPpm: 26 },
     deduper: new AlarmDeduper(60_000),
-    keyring: new DeviceKeyring(generateKeyFile(['gw'])),
+    service: serviceKey(generateServiceKey('ingest-bench')),
     outbox,
     siteUtcOffsetMinutes: 480,
     metrics: new IngestMetrics(),
