@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { alarmId } from '../../src/pipeline/alarm.js';
 import type { AlarmLedger } from '../../src/outbox/alarm-ledger.js';
-import { recoverAlarmSigner } from '../../src/pipeline/alarm-signature.js';
+import { recoverGradingSigner, recoverReadingSigner } from '../../src/pipeline/alarm-signature.js';
 import { loadConfig } from '../../src/config.js';
-import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../../src/pipeline/device-keys.js';
+import { writeFileSync } from 'node:fs';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, writeKeyFile, type ServiceKeyFile } from '../../src/pipeline/device-keys.js';
+import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { startIngest, type IngestService } from '../../src/ingest-service.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
 import { connectPublisher, runSimulation } from '../../tools/simulator.js';
@@ -25,17 +27,24 @@ describe('end to end over a real Mosquitto', function () {
   // Its own topic root: on the shared broker of `npm test`, sessions of other runs never see these messages.
   const topicRoot = `ingest-e2e-${randomUUID().slice(0, 8)}`;
   let dir: ReturnType<typeof tempDir>;
-  let keysPath: string;
   let keyring: DeviceKeyring;
+  let registryPath: string;
+  let serviceKeyPath: string;
+  let serviceFile: ServiceKeyFile;
   let service: IngestService | undefined;
   let accepted: StandardMessage[];
 
   before(async function () {
     dir = tempDir('ingest-e2e-');
     broker = await startTestBroker(dir.path);
-    keysPath = join(dir.path, 'keys.json');
-    writeKeyFile(keysPath, generateKeyFile(layoutDeviceIds(layout)));
-    keyring = DeviceKeyring.load(keysPath);
+    // The devices keep their keys; ingest gets their public addresses and its own service key.
+    const keyFile = generateKeyFile(layoutDeviceIds(layout));
+    keyring = new DeviceKeyring(keyFile);
+    registryPath = join(dir.path, 'devices.json');
+    writeFileSync(registryPath, JSON.stringify(publicRegistry(keyFile)));
+    serviceFile = generateServiceKey('ingest-e2e');
+    serviceKeyPath = join(dir.path, 'ingest-key.json');
+    writeKeyFile(serviceKeyPath, serviceFile);
   });
   after(async () => {
     await broker?.stop();
@@ -60,7 +69,8 @@ describe('end to end over a real Mosquitto', function () {
       INGEST_MQTT_URL: broker.url,
       INGEST_MQTT_CLIENT_ID: `ingest-${randomUUID()}`,
       INGEST_DATA_DIR: join(dir.path, `data-${randomUUID()}`),
-      INGEST_KEY_FILE: keysPath,
+      INGEST_DEVICE_REGISTRY_FILE: registryPath,
+      INGEST_SERVICE_KEY_FILE: serviceKeyPath,
       INGEST_HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
       INGEST_TOPIC_ROOT: topicRoot,
@@ -95,7 +105,8 @@ describe('end to end over a real Mosquitto', function () {
       observedAt: firstOver.observedAt,
     });
     expect(fields.inputSha256).to.match(/^0x[0-9a-f]{64}$/);
-    expect(recoverAlarmSigner(gasAlarms[0]!.alarm)).to.equal(keyring.wallet('gas-tank-farm')!.address);
+    expect(recoverReadingSigner(gasAlarms[0]!.alarm)).to.equal(keyring.wallet('gas-tank-farm')!.address);
+    expect(recoverGradingSigner(gasAlarms[0]!.alarm)).to.equal(serviceFile.address);
     // Nothing happened elsewhere on the site.
     expect(s.outbox.pending().every((e) => e.alarm.fields.areaId === 'tank-farm')).to.equal(true);
 
@@ -137,13 +148,14 @@ describe('end to end over a real Mosquitto', function () {
     if (last.kind !== 'ai') throw new Error('not a detection');
     expect(alarm!.fields.clipCid).to.equal(last.detection.clipCid);
     expect(alarm!.fields.deviceId).to.equal('cam-reactor-3');
-    expect(recoverAlarmSigner(alarm!)).to.equal(keyring.wallet('cam-reactor-3')!.address);
+    expect(recoverReadingSigner(alarm!)).to.equal(keyring.wallet('cam-reactor-3')!.address);
+    expect(recoverGradingSigner(alarm!)).to.equal(serviceFile.address);
   });
 
   it('vendor payloads (gasmon, visionbox) go through their adapters to the same alarms', async () => {
     const s = await start();
-    const leak = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: false, vendorPayloads: true, topicRoot });
-    const guardian = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0 + 3_600_000, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: false, vendorPayloads: true, topicRoot });
+    const leak = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, vendorPayloads: true, topicRoot });
+    const guardian = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0 + 3_600_000, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: true, vendorPayloads: true, topicRoot });
     await waitFor(handledAll([...leak, ...guardian]), 20_000, 'every vendor message to be handled');
     expect(s.deadLetters.readAll()).to.deep.equal([]);
     expect(accepted.some((m) => m.messageId === 'gas-tank-farm-1')).to.equal(true);
@@ -159,7 +171,7 @@ describe('end to end over a real Mosquitto', function () {
     // 1,000 readings 100 ms apart: two dedup windows. Three incidents with hard-rule alarms; oxygen
     // is grade I because reactor-3 has an active confined-space permit.
     // The gateway's permit set first, so the area context is known (confined space in reactor-3).
-    const messages = burstMessages(layout, T0);
+    const messages = await Promise.all(burstMessages(layout, T0).map((m) => signStandardMessage(keyring.wallet(m.deviceId)!, m)));
     const publisher = await connectPublisher(broker.url, `burst-${randomUUID()}`);
     let acked = 0;
     let restarted: Promise<void> | undefined;
