@@ -1,5 +1,5 @@
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import type { AlarmRecord, DeviceRecord, DeviceSignedReading, PermitRecord, SignedAlarmFields } from '@compliance-ledger/schema';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { alarmStopReason, responseMs } from './alarm-rules';
 import { assertGradedBy, assertReadingSignedBy, assertSignedBy, readingSha256 } from './alarm-signature';
 import { txTimeIso, txTimeMs } from './clock';
@@ -8,7 +8,7 @@ import { AlreadyExistsError, ForbiddenError, InvalidStateError, ReplayError, Rul
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { listLivePermits, recordStep, savePermit } from './permit-store';
-import { exists, key, KEYS, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
+import { exists, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
 import { emit, enter, guarded } from './tx';
 
@@ -19,14 +19,24 @@ type SignedPart = Pick<AlarmRecord, 'signer' | 'signatureVersion' | 'serviceId' 
  * service's signature over the grading of exactly that reading. The service is trusted with the
  * grading only; the reading must be the device's, for this device, place and time.
  */
-async function verifyGrading(ctx: Context, a: SignedAlarmFields, serviceId: string, reading: DeviceSignedReading | undefined, signature: string, device: DeviceRecord): Promise<SignedPart> {
+async function verifyGrading(
+  ctx: Context,
+  a: SignedAlarmFields,
+  serviceId: string,
+  reading: DeviceSignedReading | undefined,
+  signature: string,
+  device: DeviceRecord,
+): Promise<SignedPart> {
   const service = await loadDevice(ctx, serviceId);
-  if (service.kind !== 'ingest_service') throw new RuleViolationError(`${serviceId} is a ${service.kind}, not an ingest service; register the service's key with kind ingest_service`);
+  if (service.kind !== 'ingest_service')
+    throw new RuleViolationError(`${serviceId} is a ${service.kind}, not an ingest service; register the service's key with kind ingest_service`);
   if (service.status !== 'active') throw new ForbiddenError(`ingest service ${serviceId} is ${service.status}; its gradings are refused`);
-  if (service.ownerMsp !== device.ownerMsp) throw new ForbiddenError(`ingest service ${serviceId} belongs to ${service.ownerMsp}, device ${a.deviceId} to ${device.ownerMsp}`);
+  if (service.ownerMsp !== device.ownerMsp)
+    throw new ForbiddenError(`ingest service ${serviceId} belongs to ${service.ownerMsp}, device ${a.deviceId} to ${device.ownerMsp}`);
   const signer = assertGradedBy(a, serviceId, reading, signature, service.address);
   if (reading === undefined) {
-    if (device.signsReadings !== false) throw new SignatureInvalidError(`device ${a.deviceId} is registered as signing its readings, but the alarm carries no device-signed reading`);
+    if (device.signsReadings !== false)
+      throw new SignatureInvalidError(`device ${a.deviceId} is registered as signing its readings, but the alarm carries no device-signed reading`);
     return { signer, signatureVersion: 2, serviceId, readingSha256: readingSha256(undefined), reading: null };
   }
   const deviceSigner = assertReadingSignedBy(reading, a.deviceId, device.address);
@@ -39,7 +49,9 @@ async function verifyGrading(ctx: Context, a: SignedAlarmFields, serviceId: stri
   const m = (typeof message === 'object' && message !== null ? message : {}) as Record<string, unknown>;
   const mismatch = (['deviceId', 'siteId', 'areaId', 'observedAt'] as const).filter((f) => m[f] !== a[f]);
   if (mismatch.length > 0) {
-    throw new RuleViolationError(`the device-signed reading differs from the alarm in ${mismatch.join(', ')}: an alarm must come from the reading it was graded on`);
+    throw new RuleViolationError(
+      `the device-signed reading differs from the alarm in ${mismatch.join(', ')}: an alarm must come from the reading it was graded on`,
+    );
   }
   return { signer, signatureVersion: 2, serviceId, readingSha256: readingSha256(reading), reading: { ...reading, signer: deviceSigner } };
 }
@@ -67,7 +79,10 @@ export class AlarmContract extends LedgerContract {
       const device = await loadDevice(ctx, a.deviceId);
       if (device.status !== 'active') throw new ForbiddenError(`device ${a.deviceId} is ${device.status}; its alarms are refused`);
       if (device.kind === 'ingest_service') throw new RuleViolationError(`${a.deviceId} is an ingest service, not a device that raises alarms`);
-      const signed = d.serviceId === undefined ? { signer: assertSignedBy(a, d.signature, device.address) } : await verifyGrading(ctx, a, d.serviceId, d.reading, d.signature, device);
+      const signed =
+        d.serviceId === undefined
+          ? { signer: assertSignedBy(a, d.signature, device.address) }
+          : await verifyGrading(ctx, a, d.serviceId, d.reading, d.signature, device);
       if (device.siteId !== a.siteId || device.areaId !== a.areaId) {
         throw new RuleViolationError(`device ${a.deviceId} is registered to ${device.siteId}/${device.areaId}, not ${a.siteId}/${a.areaId}`);
       }
@@ -79,7 +94,13 @@ export class AlarmContract extends LedgerContract {
         if (p.status !== 'active') continue;
         const reason = alarmStopReason(a, p, policy.alarmSuspendMaxGrade);
         if (reason === null) continue;
-        const after = recordStep(ctx, { ...p, suspension: { reason, alarmId: a.alarmId, note: `${a.kind} grade ${a.grade}`, at } }, 'suspend', 'suspended', actor);
+        const after = recordStep(
+          ctx,
+          { ...p, suspension: { reason, alarmId: a.alarmId, note: `${a.kind} grade ${a.grade}`, at } },
+          'suspend',
+          'suspended',
+          actor,
+        );
         await savePermit(ctx, p.status, after);
         suspended.push(after);
       }
@@ -118,7 +139,13 @@ export class AlarmContract extends LedgerContract {
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.status !== 'open') throw new InvalidStateError(`alarm ${d.alarmId} is already ${alarm.status}`);
       const now = txTimeMs(ctx);
-      const after: AlarmRecord = { ...alarm, status: 'acknowledged', acknowledgedBy: actor, acknowledgedAt: txTimeIso(ctx), responseMs: responseMs(alarm.recordedAt, now) };
+      const after: AlarmRecord = {
+        ...alarm,
+        status: 'acknowledged',
+        acknowledgedBy: actor,
+        acknowledgedAt: txTimeIso(ctx),
+        responseMs: responseMs(alarm.recordedAt, now),
+      };
       await putJson(ctx, k, after);
       emit(ctx, 'AlarmAcknowledged', after);
       return canonicalJson(after);

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import {
   ALARM_EIP712_DOMAIN,
   ALARM_EIP712_TYPES,
+  type DeviceSignedReading,
   GRADING_EIP712_DOMAIN,
   GRADING_EIP712_TYPES,
   NO_READING_SHA256,
-  type DeviceSignedReading,
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
 import { getAddress, verifyMessage, verifyTypedData } from 'ethers';
@@ -44,7 +44,13 @@ export function assertSignedBy(alarm: SignedAlarmFields, signature: string, expe
 }
 
 /** Throws unless the ingest service registered with `serviceAddress` signed this grading (EIP-712 `Grading`). */
-export function assertGradedBy(alarm: SignedAlarmFields, serviceId: string, reading: DeviceSignedReading | undefined, signature: string, serviceAddress: string): string {
+export function assertGradedBy(
+  alarm: SignedAlarmFields,
+  serviceId: string,
+  reading: DeviceSignedReading | undefined,
+  signature: string,
+  serviceAddress: string,
+): string {
   let signer: string;
   try {
     signer = getAddress(verifyTypedData(GRADING_DOMAIN, GRADING_TYPES, { ...alarm, serviceId, readingSha256: readingSha256(reading) }, signature));
@@ -52,7 +58,9 @@ export function assertGradedBy(alarm: SignedAlarmFields, serviceId: string, read
     throw new SignatureInvalidError(`the grading signature cannot be verified (${reasonOf(err)})`);
   }
   if (signer !== getAddress(serviceAddress)) {
-    throw new SignatureInvalidError(`the grading of alarm ${alarm.alarmId} is not signed by the key registered for ingest service ${serviceId} (or was changed after signing)`);
+    throw new SignatureInvalidError(
+      `the grading of alarm ${alarm.alarmId} is not signed by the key registered for ingest service ${serviceId} (or was changed after signing)`,
+    );
   }
   return signer;
 }

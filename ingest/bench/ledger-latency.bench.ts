@@ -22,12 +22,11 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
 import { loadConfig } from '../src/config.js';
-import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, writeKeyFile } from '../src/pipeline/device-keys.js';
-import { signStandardMessage } from '../src/pipeline/message-signature.js';
 import { startIngest } from '../src/ingest-service.js';
-import type { StandardMessage } from '../src/pipeline/message.js';
-import { connectPublisher } from '../tools/simulator.js';
 import { topicFor } from '../src/mqtt/topics.js';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, writeKeyFile } from '../src/pipeline/device-keys.js';
+import type { StandardMessage } from '../src/pipeline/message.js';
+import { signStandardMessage } from '../src/pipeline/message-signature.js';
 import {
   activeHotWorkPermit,
   connectionProfilePath,
@@ -37,6 +36,7 @@ import {
   requireLedgerNetwork,
   uniqueId,
 } from '../test/support/network.js';
+import { connectPublisher } from '../tools/simulator.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +51,12 @@ const SAMPLES = Number(values.samples);
 const INCIDENTS = Number(values.incidents);
 const url = values.url ?? process.env.TEST_MQTT_URL ?? '';
 
-const ctx = { test: { title: '' }, skip: () => { throw new Error(`no network: ${process.env.LEDGER_NETWORK_UNAVAILABLE}`); } } as unknown as Mocha.Context;
+const ctx = {
+  test: { title: '' },
+  skip: () => {
+    throw new Error(`no network: ${process.env.LEDGER_NETWORK_UNAVAILABLE}`);
+  },
+} as unknown as Mocha.Context;
 const profile = requireLedgerNetwork(ctx);
 const cast = enrollCast(profile);
 const tag = uniqueId('bench');
@@ -177,7 +182,15 @@ for (let i = 0; i < SAMPLES; i++) {
       await settle(() => safety.submit('alarm:Acknowledge', { alarmId: a.alarmId }));
       await settle(() => safety.submit('alarm:Close', { alarmId: a.alarmId, note: 'bench: source isolated' }));
     }
-    await settle(() => analyst.submit('permit:RecordGasTest', { permitNo, testId: `${permitNo}-bench-${i}`, sampleTakenAt: new Date().toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }));
+    await settle(() =>
+      analyst.submit('permit:RecordGasTest', {
+        permitNo,
+        testId: `${permitNo}-bench-${i}`,
+        sampleTakenAt: new Date().toISOString(),
+        lelClass: 'lel_ge_4',
+        flammableVolPct: 0.1,
+      }),
+    );
     await settle(() => pic.submit('permit:Resume', { permitNo }));
   }
   // Next sample in another dedup window.

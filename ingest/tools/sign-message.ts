@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DeviceKeyring } from '../src/pipeline/device-keys.js';
 import { formatZodIssues } from '@compliance-ledger/schema';
+import { DeviceKeyring } from '../src/pipeline/device-keys.js';
 import { messageSchema } from '../src/pipeline/message.js';
 import { signStandardMessage } from '../src/pipeline/message-signature.js';
 

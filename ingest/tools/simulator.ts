@@ -1,17 +1,16 @@
-import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { existsSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { connect, type MqttClient } from 'mqtt';
-import { writeFileSync } from 'node:fs';
-import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, writeKeyFile } from '../src/pipeline/device-keys.js';
 import { gasmonAdapter } from '../src/adapters/gasmon.js';
 import { visionboxAdapter } from '../src/adapters/visionbox.js';
 import { localHour } from '../src/model/features.js';
-import { MAX_BATCH_ITEMS, messageSchema, type BatchEnvelope, type StandardMessage } from '../src/pipeline/message.js';
-import { signStandardMessage } from '../src/pipeline/message-signature.js';
-import { SCENARIOS, scenarioMessages, type Scenario } from './scenarios.js';
-import { defaultLayout, layoutDeviceIds, type SiteLayout } from './site-layout.js';
 import { batchTopicFor, parseTopic, topicFor } from '../src/mqtt/topics.js';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, writeKeyFile } from '../src/pipeline/device-keys.js';
+import { type BatchEnvelope, MAX_BATCH_ITEMS, messageSchema, type StandardMessage } from '../src/pipeline/message.js';
+import { signStandardMessage } from '../src/pipeline/message-signature.js';
+import { SCENARIOS, type Scenario, scenarioMessages } from './scenarios.js';
+import { defaultLayout, layoutDeviceIds, type SiteLayout } from './site-layout.js';
 import { toGasmon, toVisionbox } from './vendor-payloads.js';
 
 /**
@@ -223,7 +222,9 @@ async function cli(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify({ scenario, site: layout.siteId, published: sent.length })}\n`);
     return;
   }
-  throw new Error('usage: simulator keys --out FILE [--registry FILE] | simulator registry --keys FILE --out FILE | simulator service-key --out FILE [--service-id ID] | simulator run --url URL --keys FILE --scenario NAME');
+  throw new Error(
+    'usage: simulator keys --out FILE [--registry FILE] | simulator registry --keys FILE --out FILE | simulator service-key --out FILE [--service-id ID] | simulator run --url URL --keys FILE --scenario NAME',
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

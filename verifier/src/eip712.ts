@@ -65,7 +65,10 @@ export function checkReadingSignature(alarm: Record<string, unknown>, device: Re
   const reading = alarm.reading as { message?: unknown; signature?: unknown } | null | undefined;
   if (reading === null || reading === undefined) {
     return device.signsReadings === false
-      ? { ok: true, detail: `no device signature: device ${deviceId} is registered as not signing (tx ${device.txId}); the alarm rests on the ingest service's signature alone` }
+      ? {
+          ok: true,
+          detail: `no device signature: device ${deviceId} is registered as not signing (tx ${device.txId}); the alarm rests on the ingest service's signature alone`,
+        }
       : { ok: false, detail: `the alarm carries no device-signed reading, but device ${deviceId} is registered as signing (tx ${device.txId})` };
   }
   const message = String(reading.message);
@@ -76,9 +79,11 @@ export function checkReadingSignature(alarm: Record<string, unknown>, device: Re
     return { ok: false, detail: `the reading's EIP-191 signature cannot be recovered (${reason(e)})` };
   }
   const registered = getAddress(device.address);
-  if (signer !== registered) return { ok: false, detail: `the reading is signed by ${signer}, but device ${deviceId} is registered with ${registered} (tx ${device.txId})` };
+  if (signer !== registered)
+    return { ok: false, detail: `the reading is signed by ${signer}, but device ${deviceId} is registered with ${registered} (tx ${device.txId})` };
   const digest = sha256(toUtf8Bytes(message));
-  if (digest !== String(alarm.readingSha256).toLowerCase()) return { ok: false, detail: `the reading's sha256 is ${digest}, the record says ${String(alarm.readingSha256)}` };
+  if (digest !== String(alarm.readingSha256).toLowerCase())
+    return { ok: false, detail: `the reading's sha256 is ${digest}, the record says ${String(alarm.readingSha256)}` };
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(message) as Record<string, unknown>;
@@ -102,8 +107,10 @@ export function checkGradingSignature(alarm: Record<string, unknown>, service: R
   } catch (e) {
     return { ok: false, detail: `the grading's EIP-712 signature cannot be recovered (${reason(e)})` };
   }
-  if (!service) return { ok: false, detail: `graded by ${signer}, but the bundle holds no ledger registration of ingest service ${serviceId} before the alarm` };
-  if (service.kind !== 'ingest_service') return { ok: false, detail: `${serviceId} is registered as a ${String(service.kind)}, not an ingest service (tx ${service.txId})` };
+  if (!service)
+    return { ok: false, detail: `graded by ${signer}, but the bundle holds no ledger registration of ingest service ${serviceId} before the alarm` };
+  if (service.kind !== 'ingest_service')
+    return { ok: false, detail: `${serviceId} is registered as a ${String(service.kind)}, not an ingest service (tx ${service.txId})` };
   const registered = getAddress(service.address);
   return signer === registered
     ? { ok: true, detail: `grading signed by ${signer}, the key registered for ingest service ${serviceId} in tx ${service.txId}` }

@@ -1,7 +1,15 @@
-import { Wallet } from 'ethers';
 import { createHash } from 'node:crypto';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, canonicalJson, GRADING_EIP712_DOMAIN, GRADING_EIP712_TYPES, NO_READING_SHA256, type SignedAlarmFields } from '@compliance-ledger/schema';
-import { caller, Harness, T0, workerId, type Caller } from './harness';
+import {
+  ALARM_EIP712_DOMAIN,
+  ALARM_EIP712_TYPES,
+  canonicalJson,
+  GRADING_EIP712_DOMAIN,
+  GRADING_EIP712_TYPES,
+  NO_READING_SHA256,
+  type SignedAlarmFields,
+} from '@compliance-ledger/schema';
+import { Wallet } from 'ethers';
+import { type Caller, caller, Harness, T0, workerId } from './harness';
 
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
@@ -42,9 +50,9 @@ export const who = {
   auditor: caller('auditor'),
 };
 
-export const CAMERA_KEY = new Wallet('0x' + '11'.repeat(32));
-export const SENSOR_KEY = new Wallet('0x' + '22'.repeat(32));
-export const GATE_KEY = new Wallet('0x' + '33'.repeat(32));
+export const CAMERA_KEY = new Wallet(`0x${'11'.repeat(32)}`);
+export const SENSOR_KEY = new Wallet(`0x${'22'.repeat(32)}`);
+export const GATE_KEY = new Wallet(`0x${'33'.repeat(32)}`);
 export const SITE = 'site-1';
 export const ZONE = 'zone-a';
 
@@ -53,16 +61,33 @@ export async function signAlarm(wallet: Pick<Wallet, 'signTypedData'>, alarm: Si
   return wallet.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
 }
 
-export const INGEST_SERVICE_KEY = new Wallet('0x' + '44'.repeat(32));
+export const INGEST_SERVICE_KEY = new Wallet(`0x${'44'.repeat(32)}`);
 
 /** The reading the device signs: its standard message (canonical JSON, without `sig`) matching the alarm. */
 export async function deviceReading(deviceKey: Pick<Wallet, 'signMessage'>, alarm: SignedAlarmFields, o: Record<string, unknown> = {}) {
-  const message = canonicalJson({ v: 1, kind: 'ai', messageId: `m-${alarm.alarmId}`, siteId: alarm.siteId, areaId: alarm.areaId, deviceId: alarm.deviceId, observedAt: alarm.observedAt, ...o });
+  const message = canonicalJson({
+    v: 1,
+    kind: 'ai',
+    messageId: `m-${alarm.alarmId}`,
+    siteId: alarm.siteId,
+    areaId: alarm.areaId,
+    deviceId: alarm.deviceId,
+    observedAt: alarm.observedAt,
+    ...o,
+  });
   return { message, signature: await deviceKey.signMessage(message) };
 }
 
 /** A version-2 `alarm:Record` input: the device-signed reading and the service-signed grading. */
-export async function gradedAlarmInput(alarm: SignedAlarmFields, o: { deviceKey?: Pick<Wallet, 'signMessage'>; serviceKey?: Pick<Wallet, 'signTypedData'>; serviceId?: string; reading?: { message: string; signature: string } | null } = {}) {
+export async function gradedAlarmInput(
+  alarm: SignedAlarmFields,
+  o: {
+    deviceKey?: Pick<Wallet, 'signMessage'>;
+    serviceKey?: Pick<Wallet, 'signTypedData'>;
+    serviceId?: string;
+    reading?: { message: string; signature: string } | null;
+  } = {},
+) {
   const reading = o.reading === null ? undefined : (o.reading ?? (await deviceReading(o.deviceKey ?? CAMERA_KEY, alarm)));
   const serviceId = o.serviceId ?? 'ingest-1';
   const readingSha256 = reading ? `0x${createHash('sha256').update(reading.message, 'utf8').digest('hex')}` : NO_READING_SHA256;
@@ -81,8 +106,8 @@ export function alarmFields(o: Partial<SignedAlarmFields> = {}): SignedAlarmFiel
     kind: 'no_helmet',
     scoreBp: 9100,
     modelVersion: 'yolo-ppe-3.2',
-    modelSha256: '0x' + 'ab'.repeat(32),
-    inputSha256: '0x' + 'cd'.repeat(32),
+    modelSha256: `0x${'ab'.repeat(32)}`,
+    inputSha256: `0x${'cd'.repeat(32)}`,
     clipCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
     observedAt: T0,
     ...o,
@@ -152,7 +177,13 @@ export function gasTest(permitNo: string, o: Record<string, unknown> = {}, sampl
 /** Hot work level 2 from application to signed_off (one approval step by the work unit). */
 export async function toSignedOff(h: Harness, permitNo: string, o: Record<string, unknown> = {}): Promise<void> {
   await h.ok('permit', 'Apply', who.applicant, application(permitNo, o));
-  await h.ok('permit', 'AssessRisk', who.pic, { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+  await h.ok('permit', 'AssessRisk', who.pic, {
+    permitNo,
+    confirmations: [
+      { measureId: 'm1', confirmedBy: CONFIRMER },
+      { measureId: 'm2', confirmedBy: CONFIRMER },
+    ],
+  });
   await h.ok('permit', 'RecordGasTest', who.analyst, gasTest(permitNo, {}, h.now));
   await signAll(h, permitNo);
 }
@@ -164,9 +195,7 @@ export async function signAll(h: Harness, permitNo: string): Promise<void> {
     for (let i = 0; i < step.distinctSigners; i++) {
       const dept = step.department === '$work_unit' ? p.workUnit : (step.department ?? undefined);
       const signer =
-        step.role === 'approver' && dept === WORK_UNIT
-          ? who.approverUnit
-          : caller(step.role, { dept, workerId: workerId(`signer-${step.stepId}-${i}`) });
+        step.role === 'approver' && dept === WORK_UNIT ? who.approverUnit : caller(step.role, { dept, workerId: workerId(`signer-${step.stepId}-${i}`) });
       await h.ok('permit', 'SignOff', signer, { permitNo, stepId: step.stepId, atSite: true });
     }
   }

@@ -1,8 +1,30 @@
+import type { AlarmRecord, DeviceRecord, LedgerPolicy, PermitRecord } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import type { AlarmRecord, DeviceRecord, LedgerPolicy, PermitRecord } from '@compliance-ledger/schema';
+import {
+  alarmFields,
+  CAMERA_KEY,
+  deviceReading,
+  fresh,
+  gasTest,
+  gateAll,
+  gradedAlarmInput,
+  HOUR,
+  INGEST_SERVICE_KEY,
+  iso,
+  MIN,
+  SENSOR_KEY,
+  SITE,
+  seed,
+  signAlarm,
+  toActive,
+  toSignedOff,
+  W1,
+  W2,
+  who,
+  ZONE,
+} from '../support/fixtures';
 import { caller, T0 } from '../support/harness';
-import { alarmFields, CAMERA_KEY, deviceReading, gradedAlarmInput, INGEST_SERVICE_KEY, fresh, gasTest, gateAll, HOUR, iso, MIN, seed, SENSOR_KEY, signAlarm, SITE, toActive, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
 
 async function alarmInput(o: Parameters<typeof alarmFields>[0] = {}, key: Pick<Wallet, 'signTypedData'> = CAMERA_KEY) {
   const alarm = alarmFields(o);
@@ -12,12 +34,30 @@ async function alarmInput(o: Parameters<typeof alarmFields>[0] = {}, key: Pick<W
 describe('devices', () => {
   it('registers with a checksummed address, refuses duplicates, disables and re-enables', async () => {
     const h = fresh();
-    const d = await h.ok<DeviceRecord>('device', 'Register', who.admin, { deviceId: 'cam-9', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address.toLowerCase(), kind: 'camera' });
+    const d = await h.ok<DeviceRecord>('device', 'Register', who.admin, {
+      deviceId: 'cam-9',
+      siteId: SITE,
+      areaId: ZONE,
+      address: CAMERA_KEY.address.toLowerCase(),
+      kind: 'camera',
+    });
     expect(d.address).to.equal(CAMERA_KEY.address);
     expect(d.ownerMsp).to.equal('EnterpriseMSP');
-    await h.fails('ALREADY_EXISTS', 'device', 'Register', who.admin, { deviceId: 'cam-9', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'camera' });
+    await h.fails('ALREADY_EXISTS', 'device', 'Register', who.admin, {
+      deviceId: 'cam-9',
+      siteId: SITE,
+      areaId: ZONE,
+      address: CAMERA_KEY.address,
+      kind: 'camera',
+    });
     await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, { deviceId: 'cam-8', siteId: SITE, areaId: ZONE, address: '0x123', kind: 'camera' });
-    await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, { deviceId: 'cam-8', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'drone' });
+    await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, {
+      deviceId: 'cam-8',
+      siteId: SITE,
+      areaId: ZONE,
+      address: CAMERA_KEY.address,
+      kind: 'drone',
+    });
     await h.ok('device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'Lens cracked' });
     await h.fails('INVALID_STATE', 'device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'again' });
     const back = await h.ok<DeviceRecord>('device', 'SetStatus', who.admin, { deviceId: 'cam-9', status: 'active', reason: 'Repaired' });
@@ -50,7 +90,7 @@ describe('alarms: signature, replay, devices', () => {
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({}, Wallet.createRandom()));
     const good = await alarmInput({ grade: 3 });
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...good.alarm, grade: 4 } });
-    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: '0x' + '00'.repeat(65) });
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: `0x${'00'.repeat(65)}` });
     await h.fails('VALIDATION_FAILED', 'alarm', 'Record', who.gateway, { ...good, signature: '0x1234' });
     // the sensor's key signing as the camera is refused too
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({ deviceId: 'cam-1' }, SENSOR_KEY));
@@ -69,7 +109,13 @@ describe('alarms: signature, replay, devices', () => {
 describe('alarms: device-signed reading, service-signed grading (version 2)', () => {
   async function seedWithService(h: ReturnType<typeof fresh>) {
     await seed(h);
-    await h.ok('device', 'Register', who.admin, { deviceId: 'ingest-1', siteId: SITE, areaId: ZONE, address: INGEST_SERVICE_KEY.address, kind: 'ingest_service' });
+    await h.ok('device', 'Register', who.admin, {
+      deviceId: 'ingest-1',
+      siteId: SITE,
+      areaId: ZONE,
+      address: INGEST_SERVICE_KEY.address,
+      kind: 'ingest_service',
+    });
   }
   it('records both signatures: the device over its reading, the service over the grading', async () => {
     const h = fresh();
@@ -88,10 +134,28 @@ describe('alarms: device-signed reading, service-signed grading (version 2)', ()
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarm, { deviceKey: Wallet.createRandom() }));
     // a genuine reading whose text was altered after the device signed it (the service signs the altered text)
     const genuine = await deviceReading(CAMERA_KEY, alarm);
-    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarm, { reading: { ...genuine, message: genuine.message.replace('"kind":"ai"', '"kind":"env"') } }));
+    await h.fails(
+      'SIGNATURE_INVALID',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarm, { reading: { ...genuine, message: genuine.message.replace('"kind":"ai"', '"kind":"env"') } }),
+    );
     // the camera's genuine reading of another time or area cannot carry this alarm
-    await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarm, { reading: await deviceReading(CAMERA_KEY, { ...alarm, observedAt: alarm.observedAt - 1 }) }));
-    await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarm, { reading: await deviceReading(CAMERA_KEY, { ...alarm, areaId: 'zone-z' }) }));
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarm, { reading: await deviceReading(CAMERA_KEY, { ...alarm, observedAt: alarm.observedAt - 1 }) }),
+    );
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarm, { reading: await deviceReading(CAMERA_KEY, { ...alarm, areaId: 'zone-z' }) }),
+    );
     // the grading signed by a key other than the service's, or changed after signing
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarm, { serviceKey: Wallet.createRandom() }));
     const good = await gradedAlarmInput(alarm);
@@ -102,12 +166,36 @@ describe('alarms: device-signed reading, service-signed grading (version 2)', ()
     const h = fresh();
     await seedWithService(h);
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-1' }), { reading: null }));
-    await h.ok('device', 'Register', who.admin, { deviceId: 'cam-old', siteId: SITE, areaId: ZONE, address: Wallet.createRandom().address, kind: 'camera', signsReadings: false });
-    const unsigned = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-2', deviceId: 'cam-old' }), { reading: null }));
-    expect(unsigned).to.include({ reading: null, signer: INGEST_SERVICE_KEY.address, readingSha256: '0x' + '0'.repeat(64) });
+    await h.ok('device', 'Register', who.admin, {
+      deviceId: 'cam-old',
+      siteId: SITE,
+      areaId: ZONE,
+      address: Wallet.createRandom().address,
+      kind: 'camera',
+      signsReadings: false,
+    });
+    const unsigned = await h.ok<AlarmRecord>(
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarmFields({ alarmId: 'a-2', deviceId: 'cam-old' }), { reading: null }),
+    );
+    expect(unsigned).to.include({ reading: null, signer: INGEST_SERVICE_KEY.address, readingSha256: `0x${'0'.repeat(64)}` });
     // a camera's key is not a grader, and the service is not a device that raises alarms
-    await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-3' }), { serviceId: 'gas-1', serviceKey: SENSOR_KEY }));
-    await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-4', deviceId: 'ingest-1' }), { deviceKey: INGEST_SERVICE_KEY }));
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarmFields({ alarmId: 'a-3' }), { serviceId: 'gas-1', serviceKey: SENSOR_KEY }),
+    );
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarmFields({ alarmId: 'a-4', deviceId: 'ingest-1' }), { deviceKey: INGEST_SERVICE_KEY }),
+    );
     await h.fails('NOT_FOUND', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-5' }), { serviceId: 'ingest-404' }));
     await h.ok('device', 'SetStatus', who.admin, { deviceId: 'ingest-1', status: 'disabled', reason: 'Key leaked' });
     await h.fails('FORBIDDEN', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-6' })));
@@ -277,7 +365,11 @@ describe('alarms: review of AI detections', () => {
     await seed(h);
     await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'ai-1', grade: 4 }));
     const regReviewer = caller('reviewer', { msp: 'RegulatorMSP' });
-    const r = await h.ok<AlarmRecord>('alarm', 'ReviewDetection', regReviewer, { alarmId: 'ai-1', verdict: 'false_positive', note: 'Helmet present, occluded' });
+    const r = await h.ok<AlarmRecord>('alarm', 'ReviewDetection', regReviewer, {
+      alarmId: 'ai-1',
+      verdict: 'false_positive',
+      note: 'Helmet present, occluded',
+    });
     expect(r.review).to.deep.include({ verdict: 'false_positive', note: 'Helmet present, occluded' });
     expect(r.review?.reviewer.mspId).to.equal('RegulatorMSP');
     await h.fails('ALREADY_EXISTS', 'alarm', 'ReviewDetection', who.reviewer, { alarmId: 'ai-1', verdict: 'true_positive' });

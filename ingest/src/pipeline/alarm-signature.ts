@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { verifyMessage, verifyTypedData, type BaseWallet, type TypedDataField } from 'ethers';
 import {
   ALARM_EIP712_DOMAIN,
   ALARM_EIP712_TYPES,
+  type DeviceSignedReading,
   GRADING_EIP712_DOMAIN,
   GRADING_EIP712_TYPES,
   NO_READING_SHA256,
-  type DeviceSignedReading,
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
+import { type BaseWallet, type TypedDataField, verifyMessage, verifyTypedData } from 'ethers';
 
 /**
  * What goes to the ledger. Version 2 (what ingest raises): the device's own signature over the
@@ -39,8 +39,16 @@ export function readingSha256(reading: DeviceSignedReading | undefined): string 
 }
 
 /** Ingest signs the grading of one reading with its own service key. */
-export async function signGrading(service: { serviceId: string; wallet: BaseWallet }, fields: SignedAlarmFields, reading: DeviceSignedReading | undefined): Promise<SignedAlarm> {
-  const signature = await service.wallet.signTypedData(GRADING_DOMAIN, GRADING_TYPES, { ...fields, serviceId: service.serviceId, readingSha256: readingSha256(reading) });
+export async function signGrading(
+  service: { serviceId: string; wallet: BaseWallet },
+  fields: SignedAlarmFields,
+  reading: DeviceSignedReading | undefined,
+): Promise<SignedAlarm> {
+  const signature = await service.wallet.signTypedData(GRADING_DOMAIN, GRADING_TYPES, {
+    ...fields,
+    serviceId: service.serviceId,
+    readingSha256: readingSha256(reading),
+  });
   return { fields, signature, serviceId: service.serviceId, ...(reading ? { reading } : {}) };
 }
 
@@ -52,7 +60,12 @@ export async function signAlarm(wallet: BaseWallet, fields: SignedAlarmFields): 
 /** The address that signed a version-2 grading, as the chaincode recovers it. */
 export function recoverGradingSigner(alarm: SignedAlarm): string {
   if (alarm.serviceId === undefined) throw new Error('not a graded (version 2) alarm');
-  return verifyTypedData(GRADING_DOMAIN, GRADING_TYPES, { ...alarm.fields, serviceId: alarm.serviceId, readingSha256: readingSha256(alarm.reading) }, alarm.signature);
+  return verifyTypedData(
+    GRADING_DOMAIN,
+    GRADING_TYPES,
+    { ...alarm.fields, serviceId: alarm.serviceId, readingSha256: readingSha256(alarm.reading) },
+    alarm.signature,
+  );
 }
 
 /** The device address that signed the alarm's reading (version 2), or undefined without one. */

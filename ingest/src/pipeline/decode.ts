@@ -1,10 +1,10 @@
-import { gasmonAdapter } from '../adapters/gasmon.js';
-import { visionboxAdapter } from '../adapters/visionbox.js';
 import { formatZodIssues } from '@compliance-ledger/schema';
+import { gasmonAdapter } from '../adapters/gasmon.js';
+import type { VendorAdapter } from '../adapters/vendor-adapter.js';
+import { visionboxAdapter } from '../adapters/visionbox.js';
+import { parseTopic } from '../mqtt/topics.js';
 import { batchEnvelopeSchema, messageSchema, type StandardMessage } from './message.js';
 import { messageSigner } from './message-signature.js';
-import { parseTopic } from '../mqtt/topics.js';
-import type { VendorAdapter } from '../adapters/vendor-adapter.js';
 
 export const DEFAULT_ADAPTERS: readonly VendorAdapter[] = [gasmonAdapter, visionboxAdapter];
 
@@ -108,7 +108,11 @@ function checkMessage(
     if (!expected) return { ok: false, code: 'signature', reason: `signed by device ${message.deviceId}, which the device registry file does not list` };
     const signer = messageSigner(message);
     if (!signer || signer.toLowerCase() !== expected) {
-      return { ok: false, code: 'signature', reason: `signature does not match the key registered for device ${message.deviceId} (forged, or the message was changed after signing)` };
+      return {
+        ok: false,
+        code: 'signature',
+        reason: `signature does not match the key registered for device ${message.deviceId} (forged, or the message was changed after signing)`,
+      };
     }
   }
   return { ok: true, message };

@@ -126,7 +126,8 @@ export interface ServiceKey {
 
 export function serviceKey(file: ServiceKeyFile): ServiceKey {
   const wallet = new Wallet(file.privateKey);
-  if (wallet.address.toLowerCase() !== file.address.toLowerCase()) throw new Error(`service key file: the address does not belong to the private key of ${file.serviceId}`);
+  if (wallet.address.toLowerCase() !== file.address.toLowerCase())
+    throw new Error(`service key file: the address does not belong to the private key of ${file.serviceId}`);
   return { serviceId: file.serviceId, wallet };
 }
 

@@ -11,38 +11,47 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { ConnectionProfile } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import type { ConnectionProfile, SignedAlarmFields } from '@compliance-ledger/schema';
-import { recoverGradingSigner, recoverReadingSigner, signGrading, type SignedAlarm } from '../../src/pipeline/alarm-signature.js';
 import { loadConfig } from '../../src/config.js';
-import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, serviceKey, writeKeyFile, type KeyFile, type ServiceKey } from '../../src/pipeline/device-keys.js';
-import { signStandardMessage } from '../../src/pipeline/message-signature.js';
+import { type IngestService, startIngest } from '../../src/ingest-service.js';
+import { topicFor } from '../../src/mqtt/topics.js';
 import { FabricAlarmLedger } from '../../src/outbox/fabric-ledger.js';
-import { startIngest, type IngestService } from '../../src/ingest-service.js';
-import type { StandardMessage } from '../../src/pipeline/message.js';
 import type { OutboxEntry } from '../../src/outbox/outbox.js';
+import { recoverGradingSigner, recoverReadingSigner, type SignedAlarm, signGrading } from '../../src/pipeline/alarm-signature.js';
+import {
+  DeviceKeyring,
+  generateKeyFile,
+  generateServiceKey,
+  type KeyFile,
+  publicRegistry,
+  type ServiceKey,
+  serviceKey,
+  writeKeyFile,
+} from '../../src/pipeline/device-keys.js';
+import type { StandardMessage } from '../../src/pipeline/message.js';
+import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { connectPublisher, runSimulation } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds, type SiteLayout } from '../../tools/site-layout.js';
-import { topicFor } from '../../src/mqtt/topics.js';
+import { alarmFieldsFor, gradedAlarmFor } from '../support/alarms.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { burstMessages } from '../support/burst.js';
 import {
   activeHotWorkPermit,
+  type Cast,
   connectionProfilePath,
   enrollCast,
   killPeer,
   killRegulatorPeer,
-  ledgerConfig,
   LedgerClient,
+  ledgerConfig,
   networkUp,
   registerDevices,
   requireLedgerNetwork,
   uniqueId,
-  type Cast,
 } from '../support/network.js';
-import { burstMessages } from '../support/burst.js';
-import { alarmFieldsFor, gradedAlarmFor } from '../support/alarms.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 const WINDOW_MS = 60_000;
 
@@ -142,12 +151,19 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
 
   /** The site's devices whose private key appears in any file of a folder. */
   function devicePrivateKeysIn(folder: string, keyFile: KeyFile): string[] {
-    const text = readdirSync(folder).map((f) => readFileSync(join(folder, f), 'utf8').toLowerCase()).join('\n');
-    return Object.entries(keyFile.devices).filter(([, d]) => text.includes(d.privateKey.slice(2).toLowerCase())).map(([id]) => id);
+    const text = readdirSync(folder)
+      .map((f) => readFileSync(join(folder, f), 'utf8').toLowerCase())
+      .join('\n');
+    return Object.entries(keyFile.devices)
+      .filter(([, d]) => text.includes(d.privateKey.slice(2).toLowerCase()))
+      .map(([id]) => id);
   }
 
   /** The service as an operator runs it: connection profile and an enroll-user.sh identity folder. */
-  async function start(site: Pick<Site, 'registryPath' | 'serviceKeyPath'>, extra: Record<string, string> = {}): Promise<{ s: IngestService; raised: OutboxEntry[] }> {
+  async function start(
+    site: Pick<Site, 'registryPath' | 'serviceKeyPath'>,
+    extra: Record<string, string> = {},
+  ): Promise<{ s: IngestService; raised: OutboxEntry[] }> {
     const config = loadConfig({
       INGEST_MQTT_URL: broker.url,
       INGEST_MQTT_CLIENT_ID: `ingest-${randomUUID()}`,
@@ -181,7 +197,20 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     expect(devicePrivateKeysIn(site.ingestDir, site.keyFile)).to.deep.equal([]);
     // Signed messages are required by default: no setting given.
     const { s, raised } = await start(site);
-    await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: Date.now(), ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot, clientId: `sim-${randomUUID()}` });
+    await runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario: 'gas-leak',
+      startMs: Date.now(),
+      ticks: 45,
+      tickMs: 1000,
+      seed: 3,
+      fast: true,
+      sign: true,
+      topicRoot,
+      clientId: `sim-${randomUUID()}`,
+    });
     const isGas = (e: OutboxEntry) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion' && e.alarm.fields.areaId === area.areaId;
     await waitFor(() => raised.some(isGas), 30_000, 'the gas alarm to be raised');
     const gas = raised.find(isGas)!.alarm.fields;
@@ -189,7 +218,14 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     expect(s.outbox.outcome(gas.alarmId)).to.deep.include({ status: 'committed' });
 
     const onLedger = await reader.getAlarm(gas.alarmId);
-    expect(onLedger).to.deep.include({ grade: 1, deviceId: area.gasDeviceId, siteId: layout.siteId, areaId: area.areaId, status: 'open', deviceKind: 'sensor' });
+    expect(onLedger).to.deep.include({
+      grade: 1,
+      deviceId: area.gasDeviceId,
+      siteId: layout.siteId,
+      areaId: area.areaId,
+      status: 'open',
+      deviceKind: 'sensor',
+    });
     // The device's signature over the reading that triggered it, the service's over the grading.
     expect(onLedger).to.deep.include({ signatureVersion: 2, serviceId: site.service.serviceId, signer: site.service.wallet.address });
     expect(onLedger.reading?.signer).to.equal(keyring.wallet(area.gasDeviceId)!.address);
@@ -229,10 +265,16 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
 
       // The reading signed by a key that is not the device's, but graded by the genuine service:
       // what a compromised ingest (or anyone holding the service key) could do without device keys.
-      const forged = await gradedAlarmFor(Wallet.createRandom(), service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }));
+      const forged = await gradedAlarmFor(
+        Wallet.createRandom(),
+        service,
+        alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }),
+      );
       const forgedOutcome = await ledger.submitAlarm(forged);
       expect(forgedOutcome.status).to.equal('rejected');
-      expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(/SIGNATURE_INVALID: the reading is not signed by the key registered for device/);
+      expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(
+        /SIGNATURE_INVALID: the reading is not signed by the key registered for device/,
+      );
 
       // A registered device's key over another device's reading is forged too.
       const borrowed = await gradedAlarmFor(keyring.wallet(area.cameraDeviceId)!, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
@@ -243,7 +285,9 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       const fakeService = serviceKey(generateServiceKey(service.serviceId));
       const fakeGrading = await gradedAlarmFor(gasKey, fakeService, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1 }));
       const fakeGradingOutcome = await ledger.submitAlarm(fakeGrading);
-      expect(fakeGradingOutcome.status === 'rejected' && fakeGradingOutcome.reason).to.match(/SIGNATURE_INVALID: the grading .* is not signed by the key registered for ingest service/);
+      expect(fakeGradingOutcome.status === 'rejected' && fakeGradingOutcome.reason).to.match(
+        /SIGNATURE_INVALID: the grading .* is not signed by the key registered for ingest service/,
+      );
 
       // A genuine reading and grading whose grade was raised afterwards.
       const tampered = { ...genuine, fields: { ...genuine.fields, alarmId: `alarm-${randomUUID()}`, grade: 1 as const } };
@@ -253,7 +297,9 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       // Without a device-signed reading, for a device registered as signing: refused.
       const readingless = await signGrading(service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId), undefined);
       const readinglessOutcome = await ledger.submitAlarm(readingless);
-      expect(readinglessOutcome.status === 'rejected' && readinglessOutcome.reason).to.match(/SIGNATURE_INVALID: device .* is registered as signing its readings/);
+      expect(readinglessOutcome.status === 'rejected' && readinglessOutcome.reason).to.match(
+        /SIGNATURE_INVALID: device .* is registered as signing its readings/,
+      );
 
       const ghost = Wallet.createRandom();
       const unknown = await gradedAlarmFor(ghost, service, alarmFieldsFor(`${area.gasDeviceId}-ghost`, layout.siteId, area.areaId, { grade: 1 }));
@@ -267,7 +313,8 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       const disabledOutcome = await ledger.submitAlarm(disabled);
       expect(disabledOutcome.status === 'rejected' && disabledOutcome.reason).to.match(/FORBIDDEN: device .* disabled/);
 
-      for (const a of [forged, borrowed, fakeGrading, tampered, readingless, unknown, disabled]) expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
+      for (const a of [forged, borrowed, fakeGrading, tampered, readingless, unknown, disabled])
+        expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
       expect(recoverReadingSigner(forged)).to.not.equal(gasKey.address);
       expect(recoverGradingSigner(forged)).to.equal(service.wallet.address);
     } finally {
@@ -331,7 +378,9 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     await waitFor(() => raised.length >= 3 && s.outbox.depth === 0, 60_000, 'three alarms settled');
     // Retained permit sets of earlier tests' sites (signed by gateways this registry does not list) are refused too; only this site's count.
     const letters = s.deadLetters.readAll().filter((l) => l.topic.includes(`/${layout.siteId}/`));
-    expect(letters.map((l) => [l.code, (JSON.parse(Buffer.from(l.payloadBase64, 'base64').toString()) as StandardMessage).messageId])).to.deep.equal([['signature', impostor.messageId]]);
+    expect(letters.map((l) => [l.code, (JSON.parse(Buffer.from(l.payloadBase64, 'base64').toString()) as StandardMessage).messageId])).to.deep.equal([
+      ['signature', impostor.messageId],
+    ]);
     expect(letters[0]!.reason).to.contain(`does not match the key registered for device ${a1.gasDeviceId}`);
     expect(raised.map((e) => e.alarm.fields.deviceId).sort()).to.deep.equal([a0.gasDeviceId, a1.gasDeviceId, ghostId].sort());
     const outcome = (deviceId: string) => s.outbox.outcome(raised.find((e) => e.alarm.fields.deviceId === deviceId)!.alarm.fields.alarmId);
@@ -353,7 +402,16 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       await killPeer('enterprise');
       const publisher = await connectPublisher(broker.url, `pub-${randomUUID()}`);
       for (const [i, area] of layout.areas.entries()) {
-        const m = await signStandardMessage(keyring.wallet(area.gasDeviceId)!, { v: 1, kind: 'env', messageId: `gw-down-${i}`, siteId: layout.siteId, areaId: area.areaId, deviceId: area.gasDeviceId, observedAt: now + i, reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 } });
+        const m = await signStandardMessage(keyring.wallet(area.gasDeviceId)!, {
+          v: 1,
+          kind: 'env',
+          messageId: `gw-down-${i}`,
+          siteId: layout.siteId,
+          areaId: area.areaId,
+          deviceId: area.gasDeviceId,
+          observedAt: now + i,
+          reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 },
+        });
         await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
       }
       await publisher.endAsync();
@@ -419,16 +477,31 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       ruleAlarms(raised)
         .map((f) => `${f.areaId} ${f.kind} ${f.grade} ${f.observedAt - T0}`)
         .sort(),
-    ).to.deep.equal(['reactor-3 oxygen_out_of_range 1 50200', 'tank-farm flammable_gas_above_permit_criterion 1 9900', 'tank-farm flammable_gas_above_permit_criterion 1 90000'].sort());
+    ).to.deep.equal(
+      [
+        'reactor-3 oxygen_out_of_range 1 50200',
+        'tank-farm flammable_gas_above_permit_criterion 1 9900',
+        'tank-farm flammable_gas_above_permit_criterion 1 90000',
+      ].sort(),
+    );
     const ids = raised.map((e) => e.alarm.fields.alarmId);
     expect(new Set(ids).size, 'no alarm raised twice by ingest').to.equal(ids.length);
     for (const id of ids) expect(s.outbox.outcome(id)?.status, id).to.be.oneOf(['committed', 'duplicate']);
 
     // From the blocks: one AlarmRecorded per raised alarm, none twice, none of this site extra.
-    const marker = await admin.submitCommitted('device:Register', { deviceId: `${layout.gatewayDeviceId}-marker`, siteId: layout.siteId, areaId: 'marker', address: Wallet.createRandom().address, kind: 'sensor' });
+    const marker = await admin.submitCommitted('device:Register', {
+      deviceId: `${layout.gatewayDeviceId}-marker`,
+      siteId: layout.siteId,
+      areaId: 'marker',
+      address: Wallet.createRandom().address,
+      kind: 'sensor',
+    });
     const recorded = await reader.alarmRecordings(layout.siteId, registeredAt, marker.txId);
     expect([...recorded.keys()].sort()).to.deep.equal([...ids].sort());
-    expect([...recorded.values()].every((n) => n === 1), 'every alarm recorded exactly once').to.equal(true);
+    expect(
+      [...recorded.values()].every((n) => n === 1),
+      'every alarm recorded exactly once',
+    ).to.equal(true);
     const open = await reader.listOpenAlarms(layout.siteId);
     expect(open.map((a) => a.alarmId).sort()).to.deep.equal([...ids].sort());
   });

@@ -1,8 +1,8 @@
-import { Wallet, type BaseWallet } from 'ethers';
-import type { SignedAlarmFields } from '@compliance-ledger/schema';
 import { randomUUID } from 'node:crypto';
+import type { SignedAlarmFields } from '@compliance-ledger/schema';
+import { type BaseWallet, Wallet } from 'ethers';
 import { alarmId } from '../../src/pipeline/alarm.js';
-import { signAlarm, signGrading, type SignedAlarm } from '../../src/pipeline/alarm-signature.js';
+import { type SignedAlarm, signAlarm, signGrading } from '../../src/pipeline/alarm-signature.js';
 import type { ServiceKey } from '../../src/pipeline/device-keys.js';
 import { deviceSignedReading, signStandardMessage } from '../../src/pipeline/message-signature.js';
 
@@ -40,8 +40,8 @@ export function alarmFieldsFor(deviceId: string, siteId: string, areaId: string,
     kind: 'risk_score',
     scoreBp: 7200,
     modelVersion: 'test@1',
-    modelSha256: '0x' + 'ab'.repeat(32),
-    inputSha256: '0x' + 'cd'.repeat(32),
+    modelSha256: `0x${'ab'.repeat(32)}`,
+    inputSha256: `0x${'cd'.repeat(32)}`,
     clipCid: '',
     observedAt: Date.now(),
     ...o,

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
-import { pipelineFixture, type PipelineFixture } from '../support/pipeline.js';
-import { tankFarmReading } from '../support/burst.js';
-import { tempDir } from '../support/temp.js';
-import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
 import { Wallet } from 'ethers';
+import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
 import { recoverGradingSigner, recoverReadingSigner } from '../../src/pipeline/alarm-signature.js';
-import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
+import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { signVendorPayload } from '../../tools/simulator.js';
 import { toGasmon } from '../../tools/vendor-payloads.js';
+import { tankFarmReading } from '../support/burst.js';
+import { type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
+import { tempDir } from '../support/temp.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z');
 const reading = (deviceId: string, n: number, r: object) => tankFarmReading(T0, deviceId, n, r);
@@ -92,7 +92,7 @@ describe('dead letters', () => {
     it('a forged or tampered signature, and an unsigned message, go to dead letters with the reason and raise nothing', async () => {
       const forged = await signStandardMessage(Wallet.createRandom(), leak);
       const genuine = await signStandardMessage(f.keyring.wallet('gas-tank-farm')!, leak);
-      const tampered = { ...genuine, reading: { ...leak.kind === 'env' ? leak.reading : {}, flammableLelPct: 5 } };
+      const tampered = { ...genuine, reading: { ...(leak.kind === 'env' ? leak.reading : {}), flammableLelPct: 5 } };
       for (const m of [forged, tampered, leak]) {
         expect(await f.pipeline.handle(TOPIC, Buffer.from(JSON.stringify(m)))).to.deep.include({ status: 'invalid' });
       }

@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expect } from 'chai';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, canonicalJson, GRADING_EIP712_DOMAIN, GRADING_EIP712_TYPES } from '@compliance-ledger/schema';
-import { sha256, toUtf8Bytes, Wallet, type BaseWallet } from 'ethers';
-import { ALARM_DOMAIN, ALARM_TYPES, checkGradingSignature, checkReadingSignature, GRADING_DOMAIN, GRADING_TYPES } from '../../src/eip712.js';
-import { readTar, writeTar } from '../../src/tar.js';
-import { verifyBundle } from '../../src/index.js';
-import { derToRaw, curveOf, SignatureError } from '../../src/ecdsa.js';
-import { encodeTlv, encodeUnsigned } from '../../src/der.js';
+import { expect } from 'chai';
+import { type BaseWallet, sha256, toUtf8Bytes, Wallet } from 'ethers';
 import { concat } from '../../src/bytes.js';
+import { encodeTlv, encodeUnsigned } from '../../src/der.js';
+import { curveOf, derToRaw, SignatureError } from '../../src/ecdsa.js';
+import { ALARM_DOMAIN, ALARM_TYPES, checkGradingSignature, checkReadingSignature, GRADING_DOMAIN, GRADING_TYPES } from '../../src/eip712.js';
+import { verifyBundle } from '../../src/index.js';
+import { readTar, writeTar } from '../../src/tar.js';
 
 describe('verifier (unit)', () => {
   it("keeps the same EIP-712 alarm definitions as schema (the devices' and chaincode's protocol)", () => {
@@ -22,14 +22,41 @@ describe('verifier (unit)', () => {
     const device = Wallet.createRandom();
     const service = Wallet.createRandom();
     const fields = {
-      alarmId: 'a1', deviceId: 'gas-1', siteId: 'site-1', areaId: 'zone-a', grade: 1, kind: 'oxygen_out_of_range', scoreBp: 9000,
-      modelVersion: 'm@1', modelSha256: `0x${'ab'.repeat(32)}`, inputSha256: `0x${'cd'.repeat(32)}`, clipCid: '', observedAt: 1796000000000,
+      alarmId: 'a1',
+      deviceId: 'gas-1',
+      siteId: 'site-1',
+      areaId: 'zone-a',
+      grade: 1,
+      kind: 'oxygen_out_of_range',
+      scoreBp: 9000,
+      modelVersion: 'm@1',
+      modelSha256: `0x${'ab'.repeat(32)}`,
+      inputSha256: `0x${'cd'.repeat(32)}`,
+      clipCid: '',
+      observedAt: 1796000000000,
     };
     async function record(o: { deviceKey?: BaseWallet; serviceKey?: BaseWallet; reading?: object } = {}) {
-      const message = canonicalJson({ v: 1, kind: 'env', messageId: 'm1', siteId: 'site-1', areaId: 'zone-a', deviceId: 'gas-1', observedAt: fields.observedAt, reading: { o2VolPct: 17 }, ...o.reading });
+      const message = canonicalJson({
+        v: 1,
+        kind: 'env',
+        messageId: 'm1',
+        siteId: 'site-1',
+        areaId: 'zone-a',
+        deviceId: 'gas-1',
+        observedAt: fields.observedAt,
+        reading: { o2VolPct: 17 },
+        ...o.reading,
+      });
       const readingSha256 = sha256(toUtf8Bytes(message));
       const signature = await (o.serviceKey ?? service).signTypedData(GRADING_DOMAIN, GRADING_TYPES, { ...fields, serviceId: 'ingest-1', readingSha256 });
-      return { ...fields, signatureVersion: 2, serviceId: 'ingest-1', signature, readingSha256, reading: { message, signature: await (o.deviceKey ?? device).signMessage(message), signer: '' } };
+      return {
+        ...fields,
+        signatureVersion: 2,
+        serviceId: 'ingest-1',
+        signature,
+        readingSha256,
+        reading: { message, signature: await (o.deviceKey ?? device).signMessage(message), signer: '' },
+      };
     }
     const deviceReg = { address: device.address, kind: 'sensor', txId: 't1' };
     const serviceReg = { address: service.address, kind: 'ingest_service', txId: 't2' };
@@ -56,7 +83,10 @@ describe('verifier (unit)', () => {
   });
 
   it('round-trips files through its tar writer and reader', () => {
-    const files = new Map([['manifest.json', new TextEncoder().encode('{}')], ['blocks/7.block', new Uint8Array(1000).fill(9)]]);
+    const files = new Map([
+      ['manifest.json', new TextEncoder().encode('{}')],
+      ['blocks/7.block', new Uint8Array(1000).fill(9)],
+    ]);
     const back = readTar(writeTar(files));
     expect([...back.keys()]).to.deep.equal(['manifest.json', 'blocks/7.block']);
     expect(back.get('blocks/7.block')).to.deep.equal(files.get('blocks/7.block'));
