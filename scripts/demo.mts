@@ -28,7 +28,8 @@ const ingestUrl = env('INGEST_URL');
 const mqttUrl = env('INGEST_MQTT_URL');
 const siteId = env('LEDGER_DEMO_SITE', 'site-1');
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const keysFile = join(runDir, 'ingest', 'device-keys.json');
+const keysFile = join(runDir, 'devices', 'device-keys.json');
+const serviceKeyFile = join(runDir, 'ingest', 'ingest-key.json');
 const outboxFile = join(runDir, 'ingest', 'data', 'outbox.jsonl');
 const demoDir = join(runDir, 'demo');
 const zoneId = 'tank-farm'; // the simulator's hot-work area (ingest/tools/site-layout.ts)
@@ -300,6 +301,9 @@ async function main(): Promise<number> {
       })),
     { deviceId: gateId, siteId, areaId: zoneId, address: `0x${createHash('sha256').update(gateId).digest('hex').slice(0, 40)}`, kind: 'gate' },
   ];
+  // Ingest's own key signs the gradings; the ledger knows it as a device record of kind ingest_service.
+  const ingestKey = JSON.parse(readFileSync(serviceKeyFile, 'utf8')) as { serviceId: string; address: string };
+  devices.push({ deviceId: ingestKey.serviceId, siteId, areaId: zoneId, address: ingestKey.address, kind: 'ingest_service' });
   for (const d of devices) {
     const got = await as.safetyOfficer.get(`/v1/devices/${d.deviceId}`);
     if (got.status === 200) {
@@ -308,7 +312,8 @@ async function main(): Promise<number> {
     }
     await register(as.safetyOfficer, `device ${d.deviceId} (${d.kind}, ${d.areaId})`, '/v1/devices', d);
   }
-  item(`device keys (EIP-712 signers of alarms): ${keysFile}`);
+  item(`device keys (the devices' own, sign their readings; ingest never reads them): ${keysFile}`);
+  item(`ingest service key (signs gradings): ${serviceKeyFile}`);
 
   // An earlier run stopped half-way can leave an alarm open in the zone, which blocks a new start.
   let leftovers = 0;

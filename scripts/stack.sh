@@ -30,7 +30,11 @@ source "$here/pg-cluster.sh"
 services=(indexer gateway ingest)
 stack_dir="$LEDGER_RUN_DIR/stack"
 jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
-device_keys="$LEDGER_RUN_DIR/ingest/device-keys.json"
+# The simulated devices' own keys, kept apart from ingest's folder: ingest reads only the public
+# registry and its own service key.
+device_keys="$LEDGER_RUN_DIR/devices/device-keys.json"
+device_registry="$LEDGER_RUN_DIR/ingest/devices.json"
+ingest_service_key="$LEDGER_RUN_DIR/ingest/ingest-key.json"
 ingest_identity="$LEDGER_RUN_DIR/users/enterprise/ingest-gw"
 pg_url_base="postgres://postgres@127.0.0.1:$LEDGER_STACK_PG_PORT"
 
@@ -61,16 +65,23 @@ start_postgres() {
 
 stop_postgres() { pg_cluster_stop stack; }
 
-# --- one-time material: JWT secret, device keys, ingest's Fabric identity -------------------------
+# --- one-time material: JWT secret, device keys, ingest's service key and Fabric identity ---------
 prepare() {
-  mkdir -p "$pid_dir" "$log_dir" "$stack_dir" "$(dirname "$jwt_secret_file")" "$(dirname "$device_keys")"
+  mkdir -p "$pid_dir" "$log_dir" "$stack_dir" "$(dirname "$jwt_secret_file")" "$(dirname "$device_keys")" "$(dirname "$device_registry")"
   if [ ! -s "$jwt_secret_file" ]; then
     log "generating the gateway's HS256 JWT secret for the demo: $jwt_secret_file"
     (umask 077; openssl rand -hex 32 >"$jwt_secret_file")
   fi
   if [ ! -s "$device_keys" ]; then
     log "generating the simulated site's device keys: $device_keys"
-    (umask 077; cd "$repo_root/ingest" && npx tsx tools/simulator.ts keys --out "$device_keys" --site "$LEDGER_DEMO_SITE" >/dev/null)
+    (umask 077; cd "$repo_root/ingest" && npx tsx tools/simulator.ts keys --out "$device_keys" --registry "$device_registry" --site "$LEDGER_DEMO_SITE" >/dev/null)
+  fi
+  if [ ! -s "$device_registry" ]; then
+    (cd "$repo_root/ingest" && npx tsx tools/simulator.ts registry --keys "$device_keys" --out "$device_registry")
+  fi
+  if [ ! -s "$ingest_service_key" ]; then
+    log "generating ingest's own service key (signs gradings; registered as kind ingest_service): $ingest_service_key"
+    (umask 077; cd "$repo_root/ingest" && npx tsx tools/simulator.ts service-key --out "$ingest_service_key" --service-id "ingest-$LEDGER_DEMO_SITE" >/dev/null)
   fi
   if [ ! -f "$ingest_identity/msp/signcerts/cert.pem" ]; then
     log "enrolling ingest's Fabric identity ingest-gw (ledger.role=device_gateway) at the enterprise CA"
@@ -136,9 +147,9 @@ start_gateway() {
 }
 
 start_ingest() {
-  launch ingest "ingest: embedded MQTT broker on 127.0.0.1:$INGEST_MQTT_PORT, /healthz on 127.0.0.1:$INGEST_HTTP_PORT" INGEST_KEY_FILE="$device_keys" INGEST_DATA_DIR="$LEDGER_RUN_DIR/ingest/data" \
+  launch ingest "ingest: embedded MQTT broker on 127.0.0.1:$INGEST_MQTT_PORT, /healthz on 127.0.0.1:$INGEST_HTTP_PORT" INGEST_DEVICE_REGISTRY_FILE="$device_registry" INGEST_SERVICE_KEY_FILE="$ingest_service_key" INGEST_DATA_DIR="$LEDGER_RUN_DIR/ingest/data" \
     INGEST_EMBEDDED_MQTT_HOST=127.0.0.1 INGEST_EMBEDDED_MQTT_PORT="$INGEST_MQTT_PORT" INGEST_MQTT_CLIENT_ID="compliance-ingest-$LEDGER_PORT_OFFSET" \
-    INGEST_HTTP_HOST=127.0.0.1 INGEST_HTTP_PORT="$INGEST_HTTP_PORT" INGEST_GATEWAY_DEVICE_ID="gw-$LEDGER_DEMO_SITE" \
+    INGEST_HTTP_HOST=127.0.0.1 INGEST_HTTP_PORT="$INGEST_HTTP_PORT" \
     INGEST_FABRIC_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" INGEST_FABRIC_ORG=enterprise \
     INGEST_FABRIC_IDENTITY_DIR="$ingest_identity"
 }

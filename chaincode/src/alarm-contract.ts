@@ -1,16 +1,60 @@
-import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
+import type { AlarmRecord, DeviceRecord, DeviceSignedReading, PermitRecord, SignedAlarmFields } from '@compliance-ledger/schema';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { alarmStopReason, responseMs } from './alarm-rules';
-import { assertSignedBy } from './alarm-signature';
+import { assertGradedBy, assertReadingSignedBy, assertSignedBy, readingSha256 } from './alarm-signature';
 import { txTimeIso, txTimeMs } from './clock';
 import { loadDevice } from './device-contract';
-import { AlreadyExistsError, ForbiddenError, InvalidStateError, ReplayError, RuleViolationError } from './errors';
+import { AlreadyExistsError, ForbiddenError, InvalidStateError, ReplayError, RuleViolationError, SignatureInvalidError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { listLivePermits, recordStep, savePermit } from './permit-store';
 import { exists, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
 import { emit, enter, guarded } from './tx';
+
+type SignedPart = Pick<AlarmRecord, 'signer' | 'signatureVersion' | 'serviceId' | 'readingSha256' | 'reading'>;
+
+/**
+ * Version 2: the device's own signature over the reading that triggered the alarm, and the ingest
+ * service's signature over the grading of exactly that reading. The service is trusted with the
+ * grading only; the reading must be the device's, for this device, place and time.
+ */
+async function verifyGrading(
+  ctx: Context,
+  a: SignedAlarmFields,
+  serviceId: string,
+  reading: DeviceSignedReading | undefined,
+  signature: string,
+  device: DeviceRecord,
+): Promise<SignedPart> {
+  const service = await loadDevice(ctx, serviceId);
+  if (service.kind !== 'ingest_service')
+    throw new RuleViolationError(`${serviceId} is a ${service.kind}, not an ingest service; register the service's key with kind ingest_service`);
+  if (service.status !== 'active') throw new ForbiddenError(`ingest service ${serviceId} is ${service.status}; its gradings are refused`);
+  if (service.ownerMsp !== device.ownerMsp)
+    throw new ForbiddenError(`ingest service ${serviceId} belongs to ${service.ownerMsp}, device ${a.deviceId} to ${device.ownerMsp}`);
+  const signer = assertGradedBy(a, serviceId, reading, signature, service.address);
+  if (reading === undefined) {
+    if (device.signsReadings !== false)
+      throw new SignatureInvalidError(`device ${a.deviceId} is registered as signing its readings, but the alarm carries no device-signed reading`);
+    return { signer, signatureVersion: 2, serviceId, readingSha256: readingSha256(undefined), reading: null };
+  }
+  const deviceSigner = assertReadingSignedBy(reading, a.deviceId, device.address);
+  let message: unknown;
+  try {
+    message = JSON.parse(reading.message);
+  } catch {
+    throw new ValidationError('reading.message is not JSON; send the exact text the device signed');
+  }
+  const m = (typeof message === 'object' && message !== null ? message : {}) as Record<string, unknown>;
+  const mismatch = (['deviceId', 'siteId', 'areaId', 'observedAt'] as const).filter((f) => m[f] !== a[f]);
+  if (mismatch.length > 0) {
+    throw new RuleViolationError(
+      `the device-signed reading differs from the alarm in ${mismatch.join(', ')}: an alarm must come from the reading it was graded on`,
+    );
+  }
+  return { signer, signatureVersion: 2, serviceId, readingSha256: readingSha256(reading), reading: { ...reading, signer: deviceSigner } };
+}
 
 /**
  * Device-signed alarms. The signature is checked against the registered address before anything
@@ -34,7 +78,11 @@ export class AlarmContract extends LedgerContract {
       if (await exists(ctx, k)) throw new ReplayError(`alarm ${a.alarmId} is already on the ledger; alarm ids are single-use`);
       const device = await loadDevice(ctx, a.deviceId);
       if (device.status !== 'active') throw new ForbiddenError(`device ${a.deviceId} is ${device.status}; its alarms are refused`);
-      const signer = assertSignedBy(a, d.signature, device.address);
+      if (device.kind === 'ingest_service') throw new RuleViolationError(`${a.deviceId} is an ingest service, not a device that raises alarms`);
+      const signed =
+        d.serviceId === undefined
+          ? { signer: assertSignedBy(a, d.signature, device.address) }
+          : await verifyGrading(ctx, a, d.serviceId, d.reading, d.signature, device);
       if (device.siteId !== a.siteId || device.areaId !== a.areaId) {
         throw new RuleViolationError(`device ${a.deviceId} is registered to ${device.siteId}/${device.areaId}, not ${a.siteId}/${a.areaId}`);
       }
@@ -60,7 +108,7 @@ export class AlarmContract extends LedgerContract {
         docType: 'alarm',
         ...a,
         signature: d.signature,
-        signer,
+        ...signed,
         deviceKind: device.kind,
         status: 'open',
         recordedBy: actor,

@@ -12,7 +12,10 @@ export async function loadDevice(ctx: Context, deviceId: string): Promise<Device
   return mustGetJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [deviceId]), `device ${deviceId}`);
 }
 
-/** Cameras, sensors and gates with the ethers address of the key that signs their alarms. */
+/**
+ * Cameras, sensors and gates with the ethers address of the key that signs their readings, and
+ * ingest services (kind `ingest_service`) with the key that signs their gradings.
+ */
 @Info({ title: 'Devices', description: 'Edge device registry with signing addresses' })
 export class DeviceContract extends LedgerContract {
   constructor() {
@@ -34,6 +37,7 @@ export class DeviceContract extends LedgerContract {
         areaId: d.areaId,
         address: getAddress(d.address.toLowerCase()),
         kind: d.kind,
+        signsReadings: d.signsReadings,
         status: 'active',
         registeredBy: actor,
         registeredAt: txTimeIso(ctx),

@@ -27,7 +27,7 @@ import { DeadLetterStore } from '../src/outbox/dead-letter.js';
 import { Outbox } from '../src/outbox/outbox.js';
 import { AlarmDeduper } from '../src/pipeline/alarm-dedup.js';
 import { AreaStateStore } from '../src/pipeline/area-state.js';
-import { DeviceKeyring, generateKeyFile } from '../src/pipeline/device-keys.js';
+import { generateServiceKey, serviceKey } from '../src/pipeline/device-keys.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
 import { seededRandom } from '../tools/scenarios.js';
@@ -115,7 +115,7 @@ for (const concurrency of [1, 256, 100]) {
       coLimitPpm: 26,
     },
     deduper: new AlarmDeduper(60_000),
-    keyring: new DeviceKeyring(generateKeyFile(['gw'])),
+    service: serviceKey(generateServiceKey('ingest-bench')),
     outbox,
     siteUtcOffsetMinutes: 480,
     metrics: new IngestMetrics(),

@@ -9,14 +9,14 @@
  * and fsync'd before the message is acknowledged. Paced: one message every interval; burst: all
  * at once (queueing included). Not part of the tests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-service.js';
 import { topicFor } from '../src/mqtt/topics.js';
-import { generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
+import { generateServiceKey, writeKeyFile } from '../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
 import { connectPublisher } from '../tools/simulator.js';
 
@@ -25,7 +25,10 @@ const { values } = parseArgs({
 });
 const N = Number(values.alarms);
 const dir = mkdtempSync(join(tmpdir(), 'latency-'));
-writeKeyFile(join(dir, 'keys.json'), generateKeyFile(['gw']));
+// Unsigned readings: these benchmarks time the pipeline without device-signature checks (the
+// opt-out path); the registry is empty and ingest has only its own service key.
+writeFileSync(join(dir, 'devices.json'), JSON.stringify({ version: 1, devices: {} }));
+writeKeyFile(join(dir, 'ingest-key.json'), generateServiceKey('ingest-bench'));
 
 const published = new Map<string, number>();
 const latencies: Record<string, number[]> = { paced: [], burst: [] };
@@ -36,8 +39,9 @@ const service = await startIngest(
     INGEST_EMBEDDED_MQTT_PORT: '0',
     INGEST_MQTT_CLIENT_ID: `latency-${process.pid}`,
     INGEST_DATA_DIR: join(dir, 'data'),
-    INGEST_KEY_FILE: join(dir, 'keys.json'),
-    INGEST_GATEWAY_DEVICE_ID: 'gw',
+    INGEST_DEVICE_REGISTRY_FILE: join(dir, 'devices.json'),
+    INGEST_SERVICE_KEY_FILE: join(dir, 'ingest-key.json'),
+    INGEST_REQUIRE_SIGNED_MESSAGES: 'false',
     INGEST_HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
   }),

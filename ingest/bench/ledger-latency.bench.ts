@@ -16,7 +16,7 @@
  * TEST_MQTT_URL) the embedded aedes broker is used. Not part of the tests.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,8 +24,9 @@ import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
 import { loadConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-service.js';
 import { topicFor } from '../src/mqtt/topics.js';
-import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, writeKeyFile } from '../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
+import { signStandardMessage } from '../src/pipeline/message-signature.js';
 import {
   activeHotWorkPermit,
   connectionProfilePath,
@@ -62,9 +63,14 @@ const tag = uniqueId('bench');
 const areaId = 'tank-farm';
 const sites = Array.from({ length: INCIDENTS }, (_, k) => ({ siteId: `site-${tag}-${k}`, deviceId: `${tag}-gas-${k}` }));
 const dir = mkdtempSync(join(tmpdir(), 'ledger-latency-'));
-const keysPath = join(dir, 'keys.json');
-writeKeyFile(keysPath, generateKeyFile(sites.map((x) => x.deviceId)));
-const keyring = DeviceKeyring.load(keysPath);
+// The devices' keys stay with the bench's publisher; ingest gets their addresses and its own key.
+const keyFile = generateKeyFile(sites.map((x) => x.deviceId));
+const keyring = new DeviceKeyring(keyFile);
+const registryPath = join(dir, 'devices.json');
+writeFileSync(registryPath, JSON.stringify(publicRegistry(keyFile)));
+const serviceFile = generateServiceKey(`${tag}-ingest`);
+const serviceKeyPath = join(dir, 'ingest-key.json');
+writeKeyFile(serviceKeyPath, serviceFile);
 
 const admin = LedgerClient.connect(profile, cast.admin);
 const safety = LedgerClient.connect(profile, cast.safety);
@@ -88,10 +94,10 @@ async function settle(step: () => Promise<unknown>): Promise<void> {
   }
 }
 const listener = LedgerClient.connect(profile, cast.gateway);
-await registerDevices(
-  admin,
-  sites.map((x) => ({ deviceId: x.deviceId, siteId: x.siteId, areaId, address: keyring.wallet(x.deviceId)!.address, kind: 'sensor' as const })),
-);
+await registerDevices(admin, [
+  ...sites.map((x) => ({ deviceId: x.deviceId, siteId: x.siteId, areaId, address: keyring.wallet(x.deviceId)!.address, kind: 'sensor' as const })),
+  { deviceId: serviceFile.serviceId, siteId: sites[0]!.siteId, areaId, address: serviceFile.address, kind: 'ingest_service' as const },
+]);
 const permits = new Map<string, string>(); // permitNo → siteId
 for (const x of sites) permits.set((await activeHotWorkPermit(profile, cast, x.siteId, areaId)).permitNo, x.siteId);
 process.stderr.write(`${permits.size} active permit(s) in ${INCIDENTS} site(s)\n`);
@@ -103,7 +109,8 @@ const service = await startIngest(
     INGEST_MQTT_CLIENT_ID: `ledger-latency-${randomUUID()}`,
     INGEST_TOPIC_ROOT: `bench-${tag.replace(/[^A-Za-z0-9_-]/g, '')}`,
     INGEST_DATA_DIR: join(dir, 'data'),
-    INGEST_KEY_FILE: keysPath,
+    INGEST_DEVICE_REGISTRY_FILE: registryPath,
+    INGEST_SERVICE_KEY_FILE: serviceKeyPath,
     INGEST_DEDUP_WINDOW_MS: '1000',
     INGEST_LEDGER_CONCURRENCY: values.concurrency,
     INGEST_HTTP_PORT: '0',
@@ -150,8 +157,9 @@ for (let i = 0; i < SAMPLES; i++) {
   );
   const t0 = performance.now();
   await Promise.all(
-    sites.map((x) => {
-      const m: StandardMessage = {
+    sites.map(async (x) => {
+      // Signed by the device as it publishes: part of the timed path, as on a real device.
+      const m = await signStandardMessage(keyring.wallet(x.deviceId)!, {
         v: 1,
         kind: 'env',
         messageId: `${tag}-${i}-${x.siteId}`,
@@ -160,7 +168,7 @@ for (let i = 0; i < SAMPLES; i++) {
         deviceId: x.deviceId,
         observedAt: Date.now(),
         reading: { flammableLelPct: 30, flammableGasLelVolPct: 5, o2VolPct: 20.9, windMs: 2 },
-      };
+      } as StandardMessage);
       return publisher.publishAsync(topicFor(topicRoot, { siteId: x.siteId, areaId, deviceId: x.deviceId, channel: 'env' }), JSON.stringify(m), { qos: 1 });
     }),
   );

@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-service.js';
 import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
-import { generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
+import { generateServiceKey, writeKeyFile } from '../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
 import { seededRandom } from '../tools/scenarios.js';
 import { connectPublisher } from '../tools/simulator.js';
@@ -43,7 +43,10 @@ type ChildReport =
 // ---- the ingest process (pinned to core 0) ----
 async function child(expected: number, url: string | undefined, cpuProfDir: string | undefined, backlog: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'live-mqtt-'));
-  writeKeyFile(join(dir, 'keys.json'), generateKeyFile([GATEWAY]));
+  // Unsigned readings: these benchmarks time the pipeline without device-signature checks (the
+  // opt-out path); the registry is empty and ingest has only its own service key.
+  writeFileSync(join(dir, 'devices.json'), JSON.stringify({ version: 1, devices: {} }));
+  writeKeyFile(join(dir, 'ingest-key.json'), generateServiceKey('ingest-bench'));
   let handled = 0;
   let first = 0;
   let steadyFrom = 0;
@@ -63,8 +66,9 @@ async function child(expected: number, url: string | undefined, cpuProfDir: stri
     INGEST_MQTT_CLIENT_ID: `live-bench-${process.pid}`,
     INGEST_TOPIC_ROOT: ROOT,
     INGEST_DATA_DIR: join(dir, 'data'),
-    INGEST_KEY_FILE: join(dir, 'keys.json'),
-    INGEST_GATEWAY_DEVICE_ID: GATEWAY,
+    INGEST_DEVICE_REGISTRY_FILE: join(dir, 'devices.json'),
+    INGEST_SERVICE_KEY_FILE: join(dir, 'ingest-key.json'),
+    INGEST_REQUIRE_SIGNED_MESSAGES: 'false',
     INGEST_HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
   });

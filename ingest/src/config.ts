@@ -43,14 +43,26 @@ export const environmentSchema = z
       .default('ledger')
       .describe('First topic level; the service subscribes to {root}/v1/#.'),
     INGEST_DATA_DIR: z.string().min(1).default('./data').describe('Folder of the outbox and the dead-letter store; must survive restarts.'),
-    INGEST_KEY_FILE: z.string().min(1).describe('Device key file (JSON, see `simulator keys`); required.'),
-    INGEST_GATEWAY_DEVICE_ID: optionalText.describe(
-      'Device whose key signs alarms raised by devices without a key of their own (the ledger accepts it only for the area it is registered to).',
-    ),
+    INGEST_DEVICE_REGISTRY_FILE: z
+      .string()
+      .min(1)
+      .describe(
+        "The devices' public addresses (JSON, see `simulator registry`); required. A file holding a private key is refused: ingest holds no device key.",
+      ),
+    INGEST_SERVICE_KEY_FILE: z
+      .string()
+      .min(1)
+      .describe(
+        "Ingest's own key and service id (JSON, see `simulator service-key`), registered on the ledger as a device of kind ingest_service; it signs gradings. Required.",
+      ),
     INGEST_MAX_FUTURE_SKEW_MS: env
       .durationMs(300_000, { min: 0 })
       .describe('Messages stamped more than this into the future go to the dead-letter store (device clock off).'),
-    INGEST_REQUIRE_SIGNED_MESSAGES: env.bool(false).describe('Refuse standard messages without a valid device signature (vendor payloads then fail too).'),
+    INGEST_REQUIRE_SIGNED_MESSAGES: env
+      .bool(true)
+      .describe(
+        'Refuse (dead-letter) messages without a valid device signature, vendor payloads included. false: a site without signing devices opts out; their alarms rest on the ingest service signature alone and the ledger records them only for devices registered with signsReadings false.',
+      ),
     INGEST_MODEL_MANIFEST: z.string().default(DEFAULT_MANIFEST).describe('Model manifest; the .onnx it names must match its sha256.'),
     INGEST_INFERENCE_BATCH: env.positiveInt(256).describe('Largest inference batch.'),
     INGEST_INFERENCE_MAX_DELAY_MS: env.durationMs(0, { min: 0 }).describe('How long a partial batch may wait for more rows (0: next event-loop turn).'),
@@ -147,8 +159,8 @@ export interface IngestConfig {
     topicRoot: string;
   };
   dataDir: string;
-  keyFile: string;
-  gatewayDeviceId: string | undefined;
+  deviceRegistryFile: string;
+  serviceKeyFile: string;
   requireSignedMessages: boolean;
   maxFutureSkewMs: number;
   model: { manifestPath: string; batch: number; maxDelayMs: number; threads: number };
@@ -174,6 +186,13 @@ function deepFreeze<T>(value: T): T {
 export { ConfigError };
 
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>): IngestConfig {
+  for (const gone of ['INGEST_KEY_FILE', 'INGEST_GATEWAY_DEVICE_ID']) {
+    if (environment[gone] !== undefined) {
+      throw new ConfigError(
+        `ingest: ${gone} is no longer read: ingest holds no device keys. Give it the devices' public addresses (INGEST_DEVICE_REGISTRY_FILE) and its own service key (INGEST_SERVICE_KEY_FILE); devices sign their own messages.`,
+      );
+    }
+  }
   const e = parseEnvironment('ingest', environmentSchema, environment);
   return deepFreeze({
     mqtt: {
@@ -186,8 +205,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       topicRoot: e.INGEST_TOPIC_ROOT,
     },
     dataDir: e.INGEST_DATA_DIR,
-    keyFile: e.INGEST_KEY_FILE,
-    gatewayDeviceId: e.INGEST_GATEWAY_DEVICE_ID,
+    deviceRegistryFile: e.INGEST_DEVICE_REGISTRY_FILE,
+    serviceKeyFile: e.INGEST_SERVICE_KEY_FILE,
     requireSignedMessages: e.INGEST_REQUIRE_SIGNED_MESSAGES,
     maxFutureSkewMs: e.INGEST_MAX_FUTURE_SKEW_MS,
     model: {

@@ -16,7 +16,7 @@ import { Outbox } from './outbox/outbox.js';
 import { OutboxDelivery } from './outbox/outbox-delivery.js';
 import { AlarmDeduper } from './pipeline/alarm-dedup.js';
 import { AreaStateStore } from './pipeline/area-state.js';
-import { DeviceKeyring } from './pipeline/device-keys.js';
+import { DeviceRegistry, loadServiceKey } from './pipeline/device-keys.js';
 import { IngestPipeline, type PipelineDeps } from './pipeline/ingest-pipeline.js';
 
 export interface IngestOverrides {
@@ -42,14 +42,25 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
   const log = overrides.log ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const metrics = new IngestMetrics({ defaultMetrics: true });
-  const keyring = DeviceKeyring.load(config.keyFile);
+  const registry = DeviceRegistry.load(config.deviceRegistryFile);
+  const service = loadServiceKey(config.serviceKeyFile);
   const modelFile = loadModelFile(config.model.manifestPath);
   const model = await RiskModel.load(modelFile, { threads: config.model.threads });
   const batcher = new InferenceBatcher(model, config.model.batch, config.model.maxDelayMs, (rows) => metrics.inferenceBatch.observe(rows));
   const outbox = await Outbox.open(config.dataDir);
   const deadLetters = await DeadLetterStore.open(config.dataDir);
   metrics.outboxDepth.set(outbox.depth);
-  log.info({ model: modelFile.manifest.version, sha256: modelFile.manifest.sha256, pending: outbox.depth }, 'ingest starting');
+  log.info(
+    {
+      serviceId: service.serviceId,
+      serviceAddress: service.wallet.address,
+      requireSignedMessages: config.requireSignedMessages,
+      model: modelFile.manifest.version,
+      sha256: modelFile.manifest.sha256,
+      pending: outbox.depth,
+    },
+    'ingest starting',
+  );
 
   const ledger = overrides.ledger ?? (config.fabric ? FabricAlarmLedger.connect(config.fabric) : undefined);
   let delivery: OutboxDelivery | undefined;
@@ -100,7 +111,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
   const pipeline = new IngestPipeline({
     decode: {
       topicRoot: config.mqtt.topicRoot,
-      deviceAddresses: keyring.addresses(),
+      deviceAddresses: registry.addresses(),
       requireSignature: config.requireSignedMessages,
       maxFutureSkewMs: config.maxFutureSkewMs,
     },
@@ -110,8 +121,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     manifest: modelFile.manifest,
     rules: { ...config.rules, gradeThresholds: modelFile.manifest.gradeThresholds },
     deduper: new AlarmDeduper(config.dedupWindowMs),
-    keyring,
-    gatewayDeviceId: config.gatewayDeviceId,
+    service,
     outbox,
     siteUtcOffsetMinutes: config.siteUtcOffsetMinutes,
     metrics,

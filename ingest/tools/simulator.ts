@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, type MqttClient } from 'mqtt';
+import { gasmonAdapter } from '../src/adapters/gasmon.js';
+import { visionboxAdapter } from '../src/adapters/visionbox.js';
 import { localHour } from '../src/model/features.js';
-import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
-import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
-import { type BatchEnvelope, MAX_BATCH_ITEMS, type StandardMessage } from '../src/pipeline/message.js';
+import { batchTopicFor, parseTopic, topicFor } from '../src/mqtt/topics.js';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, writeKeyFile } from '../src/pipeline/device-keys.js';
+import { type BatchEnvelope, MAX_BATCH_ITEMS, messageSchema, type StandardMessage } from '../src/pipeline/message.js';
 import { signStandardMessage } from '../src/pipeline/message-signature.js';
 import { SCENARIOS, type Scenario, scenarioMessages } from './scenarios.js';
 import { defaultLayout, layoutDeviceIds, type SiteLayout } from './site-layout.js';
@@ -13,9 +15,11 @@ import { toGasmon, toVisionbox } from './vendor-payloads.js';
 
 /**
  * Edge simulator. Publishes a site's streams over MQTT (QoS 1) as its devices would, each message
- * signed with the device's key from a local key file.
+ * signed with the device's key from the devices' own key file (which ingest never sees).
  *
- *   tsx tools/simulator.ts keys --out keys.json [--site site-1]
+ *   tsx tools/simulator.ts keys --out device-keys.json [--registry devices.json] [--site site-1]
+ *   tsx tools/simulator.ts registry --keys device-keys.json --out devices.json   (public addresses, for ingest)
+ *   tsx tools/simulator.ts service-key --out ingest-key.json [--service-id ingest-1]   (ingest's own key)
  *   tsx tools/simulator.ts run --url mqtt://127.0.0.1:1883 --keys keys.json --scenario gas-leak \
  *       [--site site-1] [--ticks 90] [--tick-ms 1000] [--fast] [--start ISO] [--seed 1] [--unsigned]
  *       [--vendor]   (readings as gasmon frames, detections as visionbox events, on raw/ topics)
@@ -62,6 +66,20 @@ export async function prepareMessage(keyring: DeviceKeyring, message: StandardMe
   return signStandardMessage(wallet, message);
 }
 
+/**
+ * A vendor test device signs the standard message its payload maps to (what ingest will check and
+ * the ledger will see) and adds the signature to its payload as `sig`.
+ */
+export async function signVendorPayload(keyring: DeviceKeyring, topic: string, root: string, payload: unknown): Promise<unknown> {
+  const address = parseTopic(root, topic);
+  if ('error' in address || address.channel !== 'raw') throw new Error(`not a vendor topic: ${topic}`);
+  const adapter = [gasmonAdapter, visionboxAdapter].find((a) => a.vendor === address.vendor);
+  const adapted = adapter?.adapt(payload, address);
+  if (!adapted?.ok) throw new Error(`the ${address.vendor} adapter refuses the test device's own payload`);
+  const signed = await prepareMessage(keyring, messageSchema.parse(adapted.message), true);
+  return { ...(payload as Record<string, unknown>), sig: signed.sig };
+}
+
 /** The envelope an edge gateway publishes on its batch topic. */
 export function batchEnvelope(layout: SiteLayout, batchId: string, items: readonly StandardMessage[]): BatchEnvelope {
   return { v: 1, kind: 'batch', batchId, siteId: layout.siteId, deviceId: layout.gatewayDeviceId, items: [...items] };
@@ -99,10 +117,10 @@ export async function runSimulation(o: SimulationOptions): Promise<StandardMessa
       }
       const address = { siteId: raw.siteId, areaId: raw.areaId, deviceId: raw.deviceId };
       if (o.vendorPayloads && raw.kind !== 'permits') {
-        // Vendor devices cannot sign our envelope; their payloads go out as they are.
         const vendor = raw.kind === 'env' ? toGasmon(raw, ++vendorSeq) : toVisionbox(raw);
         const topic = topicFor(root, { ...address, channel: 'raw', vendor: raw.kind === 'env' ? 'gasmon' : 'visionbox' });
-        await client.publishAsync(topic, JSON.stringify(vendor.payload), { qos: 1 });
+        const payload = o.sign ? await signVendorPayload(o.keyring, topic, root, vendor.payload) : vendor.payload;
+        await client.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
         sent.push({ ...raw, messageId: vendor.messageId });
         continue;
       }
@@ -152,6 +170,8 @@ async function cli(argv: string[]): Promise<void> {
       vendor: { type: 'boolean', default: false },
       batch: { type: 'string' },
       force: { type: 'boolean', default: false },
+      registry: { type: 'string' },
+      'service-id': { type: 'string', default: 'ingest-1' },
     },
   });
   const layout = defaultLayout(values.site);
@@ -160,8 +180,23 @@ async function cli(argv: string[]): Promise<void> {
     if (existsSync(out) && !values.force) throw new Error(`${out} exists; pass --force to replace its keys`);
     const file = generateKeyFile(layoutDeviceIds(layout));
     writeKeyFile(out, file);
-    // The addresses are public: they go into the ledger's device registry.
+    // The addresses are public: they go into the ledger's device registry and ingest's registry file.
+    if (values.registry) writeFileSync(values.registry, `${JSON.stringify(publicRegistry(file), null, 2)}\n`);
     for (const [id, d] of Object.entries(file.devices)) process.stdout.write(`${id} ${d.address}\n`);
+    return;
+  }
+  if (command === 'registry') {
+    if (!values.out) throw new Error('registry needs --out FILE');
+    writeFileSync(values.out, `${JSON.stringify(publicRegistry(DeviceKeyring.load(values.keys).keyFile), null, 2)}\n`);
+    return;
+  }
+  if (command === 'service-key') {
+    const out = values.out ?? 'ingest-key.json';
+    if (existsSync(out) && !values.force) throw new Error(`${out} exists; pass --force to replace the key`);
+    const file = generateServiceKey(values['service-id']);
+    writeKeyFile(out, file);
+    // Register this address on the ledger: device:Register {deviceId: serviceId, kind: ingest_service}.
+    process.stdout.write(`${file.serviceId} ${file.address}\n`);
     return;
   }
   if (command === 'run') {
@@ -187,7 +222,9 @@ async function cli(argv: string[]): Promise<void> {
     process.stdout.write(`${JSON.stringify({ scenario, site: layout.siteId, published: sent.length })}\n`);
     return;
   }
-  throw new Error('usage: simulator keys --out FILE | simulator run --url URL --keys FILE --scenario NAME');
+  throw new Error(
+    'usage: simulator keys --out FILE [--registry FILE] | simulator registry --keys FILE --out FILE | simulator service-key --out FILE [--service-id ID] | simulator run --url URL --keys FILE --scenario NAME',
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -1,7 +1,13 @@
 /**
- * EIP-712 typed data for device-signed alarms. Ingest signs with the device's key; the chaincode
- * recovers the signer with ethers and compares it with the address registered for the device.
- * Both sides must use exactly these definitions, so they live here and nowhere else.
+ * EIP-712 typed data for alarms. Both sides (signer and chaincode/verifier) must use exactly these
+ * definitions, so they live here and nowhere else.
+ *
+ * Version 1 (`Alarm`): the whole alarm signed with the device's own key. Only a device that grades
+ * itself can produce it; records of this form stay readable and verifiable.
+ *
+ * Version 2 (`Grading`): what ingest records. The device signs its reading (EIP-191 over the
+ * canonical JSON of its standard message without `sig`); ingest, holding no device key, signs the
+ * grading with its own registered service key, bound to the exact reading by `readingSha256`.
  */
 export const ALARM_EIP712_DOMAIN = {
   name: 'ComplianceLedgerAlarm',
@@ -26,6 +32,37 @@ export const ALARM_EIP712_TYPES = {
     { name: 'observedAt', type: 'uint64' },
   ],
 } as const;
+
+export const GRADING_EIP712_DOMAIN = {
+  name: 'ComplianceLedgerAlarm',
+  version: '2',
+} as const;
+
+export const GRADING_EIP712_TYPES = {
+  Grading: [
+    ...ALARM_EIP712_TYPES.Alarm,
+    // The registered ingest service whose key signs the grading.
+    { name: 'serviceId', type: 'string' },
+    // sha256 of the device-signed reading text (UTF-8); all zeros when the device does not sign.
+    { name: 'readingSha256', type: 'bytes32' },
+  ],
+} as const;
+
+export const NO_READING_SHA256 = `0x${'0'.repeat(64)}`;
+
+/** A device's own signature over the message that triggered an alarm. */
+export interface DeviceSignedReading {
+  /** Exactly the text the device signed: canonical JSON of its standard message without `sig`. */
+  message: string;
+  /** EIP-191 (personal_sign) signature by the device's registered key. */
+  signature: string;
+}
+
+/** The fields the ingest service signs (EIP-712 `Grading`). */
+export interface GradingFields extends SignedAlarmFields {
+  serviceId: string;
+  readingSha256: string;
+}
 
 /**
  * Alarm grades follow the Chinese emergency convention: grade I (一级) is the most severe,

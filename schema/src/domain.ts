@@ -191,7 +191,11 @@ export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
 export const WORKER_STATUSES = ['active', 'suspended', 'left'] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 
-export const DEVICE_KINDS = ['camera', 'sensor', 'gate'] as const;
+/**
+ * `ingest_service`: not a field device but the key an ingest service signs gradings with; it can
+ * never be the device an alarm comes from.
+ */
+export const DEVICE_KINDS = ['camera', 'sensor', 'gate', 'ingest_service'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 export const DEVICE_STATUSES = ['active', 'disabled'] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];

@@ -511,6 +511,9 @@ export const registerDeviceInput = z.strictObject({
   areaId: idSchema,
   address: ethAddressSchema,
   kind: z.enum(DEVICE_KINDS),
+  // false only for a device that cannot sign (a site's documented opt-out): its alarms then rest
+  // on the ingest service's signature alone, and the record says so.
+  signsReadings: z.boolean().default(true),
 });
 export const deviceStatusInput = z.strictObject({ deviceId: idSchema, status: z.enum(['active', 'disabled']), reason: textSchema(500) });
 
@@ -528,10 +531,23 @@ export const signedAlarmSchema = z.strictObject({
   clipCid: z.union([z.literal(''), cidSchema]),
   observedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
-export const recordAlarmInput = z.strictObject({
-  alarm: signedAlarmSchema,
-  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte 0x-prefixed ECDSA signature'),
-});
+const ecdsaSignatureSchema = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte 0x-prefixed ECDSA signature');
+/**
+ * Without `serviceId`: version 1, `signature` is the device's EIP-712 signature over `alarm`.
+ * With `serviceId`: version 2, `signature` is the ingest service's EIP-712 `Grading` signature and
+ * `reading` the device-signed message that triggered the alarm.
+ */
+export const recordAlarmInput = z
+  .strictObject({
+    alarm: signedAlarmSchema,
+    signature: ecdsaSignatureSchema,
+    serviceId: idSchema.optional(),
+    reading: z.strictObject({ message: z.string().min(2).max(16_384), signature: ecdsaSignatureSchema }).optional(),
+  })
+  .refine((d) => d.reading === undefined || d.serviceId !== undefined, {
+    message: 'a device-signed reading comes with the serviceId of the ingest service that graded it',
+    path: ['serviceId'],
+  });
 export const alarmRefInput = z.strictObject({ alarmId: idSchema, note: z.string().trim().max(1000).default('') });
 export const reviewDetectionInput = z.strictObject({ alarmId: idSchema, verdict: z.enum(DETECTION_VERDICTS), note: z.string().trim().max(1000).default('') });
 

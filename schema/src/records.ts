@@ -1,4 +1,4 @@
-import type { AlarmGrade, SignedAlarmFields } from './alarm-signature';
+import type { AlarmGrade, DeviceSignedReading, SignedAlarmFields } from './alarm-signature';
 import type {
   AlarmStatus,
   CertificateStatus,
@@ -335,6 +335,8 @@ export interface DeviceRecord {
   areaId: string;
   address: string;
   kind: DeviceKind;
+  /** Absent on records from before it existed: those devices sign. */
+  signsReadings?: boolean;
   status: DeviceStatus;
   registeredBy: Actor;
   registeredAt: string;
@@ -343,8 +345,18 @@ export interface DeviceRecord {
 
 export interface AlarmRecord extends SignedAlarmFields {
   docType: 'alarm';
+  /** Version 1 (absent): the device's EIP-712 `Alarm` signature. Version 2: the ingest service's EIP-712 `Grading` signature. */
   signature: string;
+  /** The address that made `signature`: the device's (v1) or the ingest service's (v2). */
   signer: string;
+  /** 2 for service-graded alarms; absent on device-signed (v1) records. */
+  signatureVersion?: 2;
+  /** v2: the registered ingest service that graded the alarm. */
+  serviceId?: string;
+  /** v2: sha256 of `reading.message`, as signed in the grading (zeros without a reading). */
+  readingSha256?: string;
+  /** v2: the triggering message as the device signed it, with the recovered device address; null for a device registered as not signing. */
+  reading?: (DeviceSignedReading & { signer: string }) | null;
   deviceKind: DeviceKind;
   status: AlarmStatus;
   recordedBy: Actor;

@@ -9,7 +9,7 @@ import { type Bundle, BundleFormatError, type ManifestRecord, readBundle } from 
 import { equal, fromHex, fromUtf8, sha256, toHex } from './bytes.js';
 import { computeCid } from './cid.js';
 import { verifyEcdsa } from './ecdsa.js';
-import { getAddress, recoverAlarmSigner } from './eip712.js';
+import { checkGradingSignature, checkReadingSignature, getAddress, recoverAlarmSigner } from './eip712.js';
 import { type ChannelConfig, channelConfig, type ValidIdentity, validateIdentity } from './msp.js';
 import { evaluateConfigPolicy, evaluateSignaturePolicy, parseSignaturePolicy } from './policy.js';
 import { lifecycle, peer } from './protos.js';
@@ -464,6 +464,20 @@ class Verification {
       if (seen.has(key)) continue;
       seen.add(key);
       const id = `alarm.${String(value.alarmId)}.deviceSignature`;
+      const registrationOf = (deviceId: unknown) => {
+        const r = devices.filter((d) => d.value.deviceId === deviceId && before(d.at, at)).at(-1);
+        return r ? { address: String(r.value.address), kind: r.value.kind, signsReadings: r.value.signsReadings, txId: r.record.txId } : undefined;
+      };
+      if (value.signatureVersion === 2) {
+        const device = registrationOf(value.deviceId);
+        const check = device
+          ? checkReadingSignature(value, device)
+          : { ok: false, detail: `the bundle holds no ledger registration of device ${String(value.deviceId)} before the alarm` };
+        this.add(id, check.ok, check.detail);
+        const grading = checkGradingSignature(value, registrationOf(value.serviceId));
+        this.add(`alarm.${String(value.alarmId)}.serviceSignature`, grading.ok, grading.detail);
+        continue;
+      }
       let signer: string;
       try {
         signer = recoverAlarmSigner(value, String(value.signature));

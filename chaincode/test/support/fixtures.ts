@@ -1,4 +1,13 @@
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type SignedAlarmFields } from '@compliance-ledger/schema';
+import { createHash } from 'node:crypto';
+import {
+  ALARM_EIP712_DOMAIN,
+  ALARM_EIP712_TYPES,
+  canonicalJson,
+  GRADING_EIP712_DOMAIN,
+  GRADING_EIP712_TYPES,
+  NO_READING_SHA256,
+  type SignedAlarmFields,
+} from '@compliance-ledger/schema';
 import { Wallet } from 'ethers';
 import { type Caller, caller, Harness, T0, workerId } from './harness';
 
@@ -50,6 +59,41 @@ export const ZONE = 'zone-a';
 export async function signAlarm(wallet: Pick<Wallet, 'signTypedData'>, alarm: SignedAlarmFields): Promise<string> {
   const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) };
   return wallet.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
+}
+
+export const INGEST_SERVICE_KEY = new Wallet(`0x${'44'.repeat(32)}`);
+
+/** The reading the device signs: its standard message (canonical JSON, without `sig`) matching the alarm. */
+export async function deviceReading(deviceKey: Pick<Wallet, 'signMessage'>, alarm: SignedAlarmFields, o: Record<string, unknown> = {}) {
+  const message = canonicalJson({
+    v: 1,
+    kind: 'ai',
+    messageId: `m-${alarm.alarmId}`,
+    siteId: alarm.siteId,
+    areaId: alarm.areaId,
+    deviceId: alarm.deviceId,
+    observedAt: alarm.observedAt,
+    ...o,
+  });
+  return { message, signature: await deviceKey.signMessage(message) };
+}
+
+/** A version-2 `alarm:Record` input: the device-signed reading and the service-signed grading. */
+export async function gradedAlarmInput(
+  alarm: SignedAlarmFields,
+  o: {
+    deviceKey?: Pick<Wallet, 'signMessage'>;
+    serviceKey?: Pick<Wallet, 'signTypedData'>;
+    serviceId?: string;
+    reading?: { message: string; signature: string } | null;
+  } = {},
+) {
+  const reading = o.reading === null ? undefined : (o.reading ?? (await deviceReading(o.deviceKey ?? CAMERA_KEY, alarm)));
+  const serviceId = o.serviceId ?? 'ingest-1';
+  const readingSha256 = reading ? `0x${createHash('sha256').update(reading.message, 'utf8').digest('hex')}` : NO_READING_SHA256;
+  const types = { Grading: GRADING_EIP712_TYPES.Grading.map((f) => ({ ...f })) };
+  const signature = await (o.serviceKey ?? INGEST_SERVICE_KEY).signTypedData({ ...GRADING_EIP712_DOMAIN }, types, { ...alarm, serviceId, readingSha256 });
+  return { alarm, signature, serviceId, ...(reading ? { reading } : {}) };
 }
 
 export function alarmFields(o: Partial<SignedAlarmFields> = {}): SignedAlarmFields {

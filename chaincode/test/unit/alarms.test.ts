@@ -4,10 +4,13 @@ import { Wallet } from 'ethers';
 import {
   alarmFields,
   CAMERA_KEY,
+  deviceReading,
   fresh,
   gasTest,
   gateAll,
+  gradedAlarmInput,
   HOUR,
+  INGEST_SERVICE_KEY,
   iso,
   MIN,
   SENSOR_KEY,
@@ -100,6 +103,105 @@ describe('alarms: signature, replay, devices', () => {
     await h.fails('FORBIDDEN', 'alarm', 'Record', who.gateway, await alarmInput());
     await h.ok('device', 'SetStatus', who.admin, { deviceId: 'cam-1', status: 'active', reason: 'Back' });
     await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, await alarmInput({ areaId: 'zone-z' }));
+  });
+});
+
+describe('alarms: device-signed reading, service-signed grading (version 2)', () => {
+  async function seedWithService(h: ReturnType<typeof fresh>) {
+    await seed(h);
+    await h.ok('device', 'Register', who.admin, {
+      deviceId: 'ingest-1',
+      siteId: SITE,
+      areaId: ZONE,
+      address: INGEST_SERVICE_KEY.address,
+      kind: 'ingest_service',
+    });
+  }
+  it('records both signatures: the device over its reading, the service over the grading', async () => {
+    const h = fresh();
+    await seedWithService(h);
+    const input = await gradedAlarmInput(alarmFields({ grade: 4 }));
+    const a = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, input);
+    expect(a).to.include({ signer: INGEST_SERVICE_KEY.address, signatureVersion: 2, serviceId: 'ingest-1', deviceKind: 'camera', signature: input.signature });
+    expect(a.reading).to.deep.equal({ ...input.reading, signer: CAMERA_KEY.address });
+    expect(a.readingSha256).to.match(/^0x[0-9a-f]{64}$/);
+  });
+  it('refuses a forged device signature, a reading of another device, place or time, and a tampered grading', async () => {
+    const h = fresh();
+    await seedWithService(h);
+    const alarm = alarmFields({ grade: 3 });
+    // the reading signed by a key that is not the camera's
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarm, { deviceKey: Wallet.createRandom() }));
+    // a genuine reading whose text was altered after the device signed it (the service signs the altered text)
+    const genuine = await deviceReading(CAMERA_KEY, alarm);
+    await h.fails(
+      'SIGNATURE_INVALID',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarm, { reading: { ...genuine, message: genuine.message.replace('"kind":"ai"', '"kind":"env"') } }),
+    );
+    // the camera's genuine reading of another time or area cannot carry this alarm
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarm, { reading: await deviceReading(CAMERA_KEY, { ...alarm, observedAt: alarm.observedAt - 1 }) }),
+    );
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarm, { reading: await deviceReading(CAMERA_KEY, { ...alarm, areaId: 'zone-z' }) }),
+    );
+    // the grading signed by a key other than the service's, or changed after signing
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarm, { serviceKey: Wallet.createRandom() }));
+    const good = await gradedAlarmInput(alarm);
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...alarm, grade: 1 } });
+    await h.ok('alarm', 'Record', who.gateway, good);
+  });
+  it('refuses a missing reading unless the device is registered as not signing, and graders that are not an active ingest service', async () => {
+    const h = fresh();
+    await seedWithService(h);
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-1' }), { reading: null }));
+    await h.ok('device', 'Register', who.admin, {
+      deviceId: 'cam-old',
+      siteId: SITE,
+      areaId: ZONE,
+      address: Wallet.createRandom().address,
+      kind: 'camera',
+      signsReadings: false,
+    });
+    const unsigned = await h.ok<AlarmRecord>(
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarmFields({ alarmId: 'a-2', deviceId: 'cam-old' }), { reading: null }),
+    );
+    expect(unsigned).to.include({ reading: null, signer: INGEST_SERVICE_KEY.address, readingSha256: `0x${'0'.repeat(64)}` });
+    // a camera's key is not a grader, and the service is not a device that raises alarms
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarmFields({ alarmId: 'a-3' }), { serviceId: 'gas-1', serviceKey: SENSOR_KEY }),
+    );
+    await h.fails(
+      'RULE_VIOLATION',
+      'alarm',
+      'Record',
+      who.gateway,
+      await gradedAlarmInput(alarmFields({ alarmId: 'a-4', deviceId: 'ingest-1' }), { deviceKey: INGEST_SERVICE_KEY }),
+    );
+    await h.fails('NOT_FOUND', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-5' }), { serviceId: 'ingest-404' }));
+    await h.ok('device', 'SetStatus', who.admin, { deviceId: 'ingest-1', status: 'disabled', reason: 'Key leaked' });
+    await h.fails('FORBIDDEN', 'alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'a-6' })));
+    // a reading without the grader that vouches for it is malformed input
+    const { serviceId: _s, ...withoutService } = await gradedAlarmInput(alarmFields({ alarmId: 'a-7' }));
+    await h.fails('VALIDATION_FAILED', 'alarm', 'Record', who.gateway, withoutService);
   });
 });
 

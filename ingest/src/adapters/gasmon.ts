@@ -1,5 +1,5 @@
 import type { TopicAddress } from '../mqtt/topics.js';
-import { type AdapterResult, isRecord, type VendorAdapter } from './vendor-adapter.js';
+import { type AdapterResult, isRecord, signatureOf, type VendorAdapter } from './vendor-adapter.js';
 
 /**
  * "gasmon" multi-gas detectors publish one frame of channels:
@@ -85,6 +85,7 @@ export const gasmonAdapter: VendorAdapter = {
         deviceId: address.deviceId,
         observedAt,
         reading,
+        ...signatureOf(payload),
       },
     };
   },

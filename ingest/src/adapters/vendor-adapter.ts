@@ -16,3 +16,12 @@ export interface VendorAdapter {
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * A vendor device (or the signing edge box in front of it) signs, with the device's key, the
+ * standard message its payload maps to, and sends that signature as `sig` in its payload; it is
+ * checked against the mapped message like any standard message's.
+ */
+export function signatureOf(payload: unknown): { sig?: unknown } {
+  return isRecord(payload) && payload.sig !== undefined ? { sig: payload.sig } : {};
+}

@@ -1,6 +1,6 @@
 import type { TopicAddress } from '../mqtt/topics.js';
 import type { Behaviour } from '../pipeline/vocabulary.js';
-import { type AdapterResult, isRecord, type VendorAdapter } from './vendor-adapter.js';
+import { type AdapterResult, isRecord, signatureOf, type VendorAdapter } from './vendor-adapter.js';
 
 /**
  * "visionbox" AI cameras publish events with numeric codes, scores in percent, pixel corner
@@ -61,6 +61,7 @@ export const visionboxAdapter: VendorAdapter = {
         deviceId: address.deviceId,
         observedAt: Math.round(time * 1000),
         detection,
+        ...signatureOf(payload),
       },
     };
   },

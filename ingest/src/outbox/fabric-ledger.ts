@@ -16,9 +16,17 @@ export const RAISE_ALARM_TRANSACTION = 'Record';
 /** Refusals that mean "this alarm is already on the ledger": the outbox counts them as done. */
 export const DUPLICATE_CODES = ['ALREADY_EXISTS', 'REPLAY'] as const;
 
-/** The chaincode's `recordAlarmInput`: the signed fields under `alarm`, and the signature. */
+/**
+ * The chaincode's `recordAlarmInput`: the fields under `alarm`, the service's grading signature,
+ * the service id and the device-signed reading (version 1 entries: the device's signature only).
+ */
 export function raiseAlarmArgument(alarm: SignedAlarm): string {
-  return JSON.stringify({ alarm: alarm.fields, signature: alarm.signature });
+  return JSON.stringify({
+    alarm: alarm.fields,
+    signature: alarm.signature,
+    ...(alarm.serviceId !== undefined ? { serviceId: alarm.serviceId } : {}),
+    ...(alarm.reading !== undefined ? { reading: alarm.reading } : {}),
+  });
 }
 
 export interface FabricLedgerConfig {

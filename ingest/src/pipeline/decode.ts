@@ -97,12 +97,22 @@ function checkMessage(
   }
 
   if (message.sig !== undefined || options.requireSignature) {
-    if (message.sig === undefined) return { ok: false, code: 'signature', reason: 'unsigned message refused' };
+    if (message.sig === undefined) {
+      return {
+        ok: false,
+        code: 'signature',
+        reason: `unsigned message from device ${message.deviceId} refused: this service requires device-signed messages (sig, EIP-191 over the canonical JSON without sig; tools/sign-message.ts); a site without signing devices opts out with INGEST_REQUIRE_SIGNED_MESSAGES=false`,
+      };
+    }
     const expected = options.deviceAddresses?.get(message.deviceId);
-    if (!expected) return { ok: false, code: 'signature', reason: `signed by unknown device ${message.deviceId}` };
+    if (!expected) return { ok: false, code: 'signature', reason: `signed by device ${message.deviceId}, which the device registry file does not list` };
     const signer = messageSigner(message);
     if (!signer || signer.toLowerCase() !== expected) {
-      return { ok: false, code: 'signature', reason: `signature does not match device ${message.deviceId}` };
+      return {
+        ok: false,
+        code: 'signature',
+        reason: `signature does not match the key registered for device ${message.deviceId} (forged, or the message was changed after signing)`,
+      };
     }
   }
   return { ok: true, message };

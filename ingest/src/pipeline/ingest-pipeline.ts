@@ -8,12 +8,13 @@ import type { DeadLetterStore, Refused } from '../outbox/dead-letter.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { buildAlarmFields } from './alarm.js';
 import type { Admission, AlarmDeduper } from './alarm-dedup.js';
-import { type SignedAlarm, signAlarm } from './alarm-signature.js';
+import { type SignedAlarm, signGrading } from './alarm-signature.js';
 import type { AreaSnapshot, AreaStateStore } from './area-state.js';
 import { type DecodeOptions, decodePayload } from './decode.js';
-import type { DeviceKeyring } from './device-keys.js';
+import type { ServiceKey } from './device-keys.js';
 import { type AlarmCandidate, type GradingRules, gradeMessage } from './grading.js';
 import type { StandardMessage } from './message.js';
+import { deviceSignedReading } from './message-signature.js';
 
 export interface PipelineDeps {
   decode: DecodeOptions;
@@ -23,8 +24,8 @@ export interface PipelineDeps {
   manifest: ModelManifest;
   rules: GradingRules;
   deduper: AlarmDeduper;
-  keyring: DeviceKeyring;
-  gatewayDeviceId?: string | undefined;
+  /** Ingest's own key: it signs gradings. Ingest holds no device key. */
+  service: ServiceKey;
   outbox: Outbox;
   siteUtcOffsetMinutes: number;
   metrics: IngestMetrics;
@@ -127,8 +128,8 @@ export class IngestPipeline {
   }
 
   /**
-   * Scores, grades and queues the accepted messages in their order; `refused` (and any alarm
-   * that has no key to sign it) goes to the dead-letter store after the alarms are durable.
+   * Scores, grades and queues the accepted messages in their order; `refused` goes to the
+   * dead-letter store after the alarms are durable.
    * Throws when something local fails (disk); nothing is then acknowledged and the caller retries.
    */
   private async process(accepted: readonly Accepted[], refused: Refused[], delivery: () => string): Promise<SignedAlarm[]> {
@@ -183,14 +184,7 @@ export class IngestPipeline {
       return [];
     }
 
-    const signable: { p: Planned; alarm: Promise<SignedAlarm> }[] = [];
-    const unsigned: Planned[] = [];
-    for (const p of planned) {
-      const alarm = this.sign(p);
-      if (alarm) signable.push({ p, alarm });
-      else unsigned.push(p);
-    }
-    for (const p of unsigned) refused.push(this.unsignedAlarm(p));
+    const signable = planned.map((p) => ({ p, alarm: this.sign(p) }));
 
     let signed: SignedAlarm[];
     let added: Set<SignedAlarm>;
@@ -204,14 +198,8 @@ export class IngestPipeline {
       throw e;
     }
     if (refused.length > 0) {
-      try {
-        await d.deadLetters.putAll(refused);
-      } catch (e) {
-        // The queued alarms stay admitted (a retry finds them repeats); the unsigned ones must be
-        // raised, and stored, again.
-        for (let i = unsigned.length - 1; i >= 0; i--) unsigned[i]!.admission.release();
-        throw e;
-      }
+      // The queued alarms stay admitted if this fails: a retry finds them repeats.
+      await d.deadLetters.putAll(refused);
     }
 
     const byMessage = new Map<Applied, SignedAlarm[]>();
@@ -256,22 +244,17 @@ export class IngestPipeline {
     return { message, origin, snapshot, features, row };
   }
 
-  private signer(deviceId: string): { signerId: string; wallet: NonNullable<ReturnType<DeviceKeyring['wallet']>> } | undefined {
-    const d = this.deps;
-    const signerId = d.keyring.wallet(deviceId) ? deviceId : d.gatewayDeviceId;
-    const wallet = signerId ? d.keyring.wallet(signerId) : undefined;
-    return signerId && wallet ? { signerId, wallet } : undefined;
-  }
-
-  private sign(p: Planned): Promise<SignedAlarm> | undefined {
+  /**
+   * The alarm names the device whose message triggered it and carries that message as the device
+   * signed it; ingest's service key signs only the grading of it.
+   */
+  private sign(p: Planned): Promise<SignedAlarm> {
     const d = this.deps;
     const { message, snapshot, features } = p.applied;
-    const signer = this.signer(message.deviceId);
-    if (!signer || !features) return undefined;
     const fields = buildAlarmFields({
-      deviceId: signer.signerId,
+      deviceId: message.deviceId,
       snapshot,
-      features,
+      features: features!,
       kind: p.candidate.kind,
       grade: p.candidate.grade,
       score: p.score,
@@ -280,16 +263,6 @@ export class IngestPipeline {
       modelVersion: `${d.manifest.name}@${d.manifest.version}`,
       modelSha256: d.manifest.sha256,
     });
-    return signAlarm(signer.wallet, fields);
-  }
-
-  private unsignedAlarm(p: Planned): Refused {
-    const d = this.deps;
-    const { message, origin } = p.applied;
-    const { kind, grade } = p.candidate;
-    const reason = `no key to sign a grade ${grade} ${kind} alarm for device ${message.deviceId}`;
-    d.metrics.invalid.inc({ code: 'unsigned_alarm' });
-    d.log.error({ topic: origin.topic, kind, grade }, reason);
-    return { topic: origin.topic, payload: origin.payload(), code: 'unsigned_alarm', reason, ...(origin.item ? { item: origin.item } : {}) };
+    return signGrading(d.service, fields, deviceSignedReading(message));
   }
 }

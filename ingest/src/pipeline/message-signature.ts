@@ -3,11 +3,11 @@ import { type BaseWallet, verifyMessage } from 'ethers';
 import type { StandardMessage } from './message.js';
 
 /**
- * Devices may sign each standard message (EIP-191 over its canonical JSON without `sig`), so a
- * reading can be traced to a registered device before any alarm is built from it. Vendor
- * payloads cannot carry this signature; whether unsigned messages are accepted is configuration.
+ * Devices sign each standard message (EIP-191 over its canonical JSON without `sig`), so a reading
+ * can be traced to a registered device before any alarm is built from it, and the alarm carries
+ * this exact text and signature to the ledger. Ingest requires it unless a site opts out.
  */
-function signedText(message: Omit<StandardMessage, 'sig'> | StandardMessage): string {
+export function signedText(message: Omit<StandardMessage, 'sig'> | StandardMessage): string {
   const { sig: _ignored, ...rest } = message as StandardMessage;
   return canonicalJson(rest);
 }
@@ -25,4 +25,9 @@ export function messageSigner(message: StandardMessage): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The device's signed reading as an alarm carries it, or undefined for an unsigned message. */
+export function deviceSignedReading(message: StandardMessage): { message: string; signature: string } | undefined {
+  return message.sig === undefined ? undefined : { message: signedText(message), signature: message.sig };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
@@ -6,9 +7,10 @@ import { type IngestService, startIngest } from '../../src/ingest-service.js';
 import { topicFor } from '../../src/mqtt/topics.js';
 import type { AlarmLedger } from '../../src/outbox/alarm-ledger.js';
 import { alarmId } from '../../src/pipeline/alarm.js';
-import { recoverAlarmSigner } from '../../src/pipeline/alarm-signature.js';
-import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../../src/pipeline/device-keys.js';
+import { recoverGradingSigner, recoverReadingSigner } from '../../src/pipeline/alarm-signature.js';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, type ServiceKeyFile, writeKeyFile } from '../../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
+import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { connectPublisher, runSimulation } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
@@ -25,17 +27,24 @@ describe('end to end over a real Mosquitto', function () {
   // Its own topic root: on the shared broker of `npm test`, sessions of other runs never see these messages.
   const topicRoot = `ingest-e2e-${randomUUID().slice(0, 8)}`;
   let dir: ReturnType<typeof tempDir>;
-  let keysPath: string;
   let keyring: DeviceKeyring;
+  let registryPath: string;
+  let serviceKeyPath: string;
+  let serviceFile: ServiceKeyFile;
   let service: IngestService | undefined;
   let accepted: StandardMessage[];
 
   before(async () => {
     dir = tempDir('ingest-e2e-');
     broker = await startTestBroker(dir.path);
-    keysPath = join(dir.path, 'keys.json');
-    writeKeyFile(keysPath, generateKeyFile(layoutDeviceIds(layout)));
-    keyring = DeviceKeyring.load(keysPath);
+    // The devices keep their keys; ingest gets their public addresses and its own service key.
+    const keyFile = generateKeyFile(layoutDeviceIds(layout));
+    keyring = new DeviceKeyring(keyFile);
+    registryPath = join(dir.path, 'devices.json');
+    writeFileSync(registryPath, JSON.stringify(publicRegistry(keyFile)));
+    serviceFile = generateServiceKey('ingest-e2e');
+    serviceKeyPath = join(dir.path, 'ingest-key.json');
+    writeKeyFile(serviceKeyPath, serviceFile);
   });
   after(async () => {
     await broker?.stop();
@@ -60,7 +69,8 @@ describe('end to end over a real Mosquitto', function () {
       INGEST_MQTT_URL: broker.url,
       INGEST_MQTT_CLIENT_ID: `ingest-${randomUUID()}`,
       INGEST_DATA_DIR: join(dir.path, `data-${randomUUID()}`),
-      INGEST_KEY_FILE: keysPath,
+      INGEST_DEVICE_REGISTRY_FILE: registryPath,
+      INGEST_SERVICE_KEY_FILE: serviceKeyPath,
       INGEST_HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
       INGEST_TOPIC_ROOT: topicRoot,
@@ -107,7 +117,8 @@ describe('end to end over a real Mosquitto', function () {
       observedAt: firstOver.observedAt,
     });
     expect(fields.inputSha256).to.match(/^0x[0-9a-f]{64}$/);
-    expect(recoverAlarmSigner(gasAlarms[0]!.alarm)).to.equal(keyring.wallet('gas-tank-farm')!.address);
+    expect(recoverReadingSigner(gasAlarms[0]!.alarm)).to.equal(keyring.wallet('gas-tank-farm')!.address);
+    expect(recoverGradingSigner(gasAlarms[0]!.alarm)).to.equal(serviceFile.address);
     // Nothing happened elsewhere on the site.
     expect(s.outbox.pending().every((e) => e.alarm.fields.areaId === 'tank-farm')).to.equal(true);
 
@@ -174,7 +185,8 @@ describe('end to end over a real Mosquitto', function () {
     if (last.kind !== 'ai') throw new Error('not a detection');
     expect(alarm!.fields.clipCid).to.equal(last.detection.clipCid);
     expect(alarm!.fields.deviceId).to.equal('cam-reactor-3');
-    expect(recoverAlarmSigner(alarm!)).to.equal(keyring.wallet('cam-reactor-3')!.address);
+    expect(recoverReadingSigner(alarm!)).to.equal(keyring.wallet('cam-reactor-3')!.address);
+    expect(recoverGradingSigner(alarm!)).to.equal(serviceFile.address);
   });
 
   it('vendor payloads (gasmon, visionbox) go through their adapters to the same alarms', async () => {
@@ -189,7 +201,7 @@ describe('end to end over a real Mosquitto', function () {
       tickMs: 1000,
       seed: 3,
       fast: true,
-      sign: false,
+      sign: true,
       vendorPayloads: true,
       topicRoot,
     });
@@ -203,7 +215,7 @@ describe('end to end over a real Mosquitto', function () {
       tickMs: 1000,
       seed: 5,
       fast: true,
-      sign: false,
+      sign: true,
       vendorPayloads: true,
       topicRoot,
     });
@@ -222,7 +234,7 @@ describe('end to end over a real Mosquitto', function () {
     // 1,000 readings 100 ms apart: two dedup windows. Three incidents with hard-rule alarms; oxygen
     // is grade I because reactor-3 has an active confined-space permit.
     // The gateway's permit set first, so the area context is known (confined space in reactor-3).
-    const messages = burstMessages(layout, T0);
+    const messages = await Promise.all(burstMessages(layout, T0).map((m) => signStandardMessage(keyring.wallet(m.deviceId)!, m)));
     const publisher = await connectPublisher(broker.url, `burst-${randomUUID()}`);
     let acked = 0;
     let restarted: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 /**
- * Ingest against the real Fabric network and a real Mosquitto: device-signed alarms committed by
- * the chaincode through a Fabric CA `device_gateway` user, permits suspended on the ledger,
+ * Ingest against the real Fabric network and a real Mosquitto: alarms committed by
+ * the chaincode through a Fabric CA `device_gateway` user, each carrying the device's own signature
+ * over its reading and the ingest service's signature over the grading (ingest holds no device key), permits suspended on the ledger,
  * refusals classified from the network's real errors, and nothing lost or doubled across a broker
  * restart and the regulator's peer killed and started again.
  *
@@ -8,6 +9,7 @@
  * earlier runs' records.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ConnectionProfile } from '@compliance-ledger/schema';
 import { expect } from 'chai';
@@ -17,12 +19,22 @@ import { type IngestService, startIngest } from '../../src/ingest-service.js';
 import { topicFor } from '../../src/mqtt/topics.js';
 import { FabricAlarmLedger } from '../../src/outbox/fabric-ledger.js';
 import type { OutboxEntry } from '../../src/outbox/outbox.js';
-import { recoverAlarmSigner, type SignedAlarm, signAlarm } from '../../src/pipeline/alarm-signature.js';
-import { DeviceKeyring, generateKeyFile, type KeyFile, writeKeyFile } from '../../src/pipeline/device-keys.js';
+import { recoverGradingSigner, recoverReadingSigner, type SignedAlarm, signGrading } from '../../src/pipeline/alarm-signature.js';
+import {
+  DeviceKeyring,
+  generateKeyFile,
+  generateServiceKey,
+  type KeyFile,
+  publicRegistry,
+  type ServiceKey,
+  serviceKey,
+  writeKeyFile,
+} from '../../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
+import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { connectPublisher, runSimulation } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds, type SiteLayout } from '../../tools/site-layout.js';
-import { alarmFieldsFor } from '../support/alarms.js';
+import { alarmFieldsFor, gradedAlarmFor } from '../support/alarms.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { burstMessages } from '../support/burst.js';
 import {
@@ -101,26 +113,64 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     service = undefined;
   });
 
-  /** A site of this run: layout, key file, devices registered on the ledger. */
-  async function prepareSite(): Promise<{ layout: SiteLayout; keysPath: string; keyFile: KeyFile; keyring: DeviceKeyring; registeredAt: bigint }> {
+  interface Site {
+    layout: SiteLayout;
+    /** The devices' own keys: the simulator's and this test's, never ingest's. */
+    keyFile: KeyFile;
+    keyring: DeviceKeyring;
+    /** Ingest's folder: the devices' public addresses and its own service key, nothing else. */
+    ingestDir: string;
+    registryPath: string;
+    serviceKeyPath: string;
+    service: ServiceKey;
+    registeredAt: bigint;
+  }
+
+  /** A site of this run: the devices' keys, ingest's folder, devices and ingest service registered on the ledger. */
+  async function prepareSite(): Promise<Site> {
     const tag = uniqueId('t');
     const layout = runLayout(tag);
     const keyFile = generateKeyFile(layoutDeviceIds(layout));
-    const keysPath = join(dir.path, `keys-${tag}.json`);
-    writeKeyFile(keysPath, keyFile);
-    const keyring = DeviceKeyring.load(keysPath);
-    const registeredAt = await registerDevices(admin, layoutDevices(layout, keyring));
-    return { layout, keysPath, keyFile, keyring, registeredAt };
+    const devicesDir = join(dir.path, `devices-${tag}`);
+    mkdirSync(devicesDir);
+    writeKeyFile(join(devicesDir, 'device-keys.json'), keyFile);
+    const keyring = DeviceKeyring.load(join(devicesDir, 'device-keys.json'));
+    const ingestDir = join(dir.path, `ingest-${tag}`);
+    mkdirSync(ingestDir);
+    const registryPath = join(ingestDir, 'devices.json');
+    writeFileSync(registryPath, JSON.stringify(publicRegistry(keyFile)));
+    const serviceFile = generateServiceKey(`${tag}-ingest`);
+    const serviceKeyPath = join(ingestDir, 'ingest-key.json');
+    writeKeyFile(serviceKeyPath, serviceFile);
+    const registeredAt = await registerDevices(admin, [
+      ...layoutDevices(layout, keyring),
+      { deviceId: serviceFile.serviceId, siteId: layout.siteId, areaId: 'ingest', address: serviceFile.address, kind: 'ingest_service' },
+    ]);
+    return { layout, keyFile, keyring, ingestDir, registryPath, serviceKeyPath, service: serviceKey(serviceFile), registeredAt };
+  }
+
+  /** The site's devices whose private key appears in any file of a folder. */
+  function devicePrivateKeysIn(folder: string, keyFile: KeyFile): string[] {
+    const text = readdirSync(folder)
+      .map((f) => readFileSync(join(folder, f), 'utf8').toLowerCase())
+      .join('\n');
+    return Object.entries(keyFile.devices)
+      .filter(([, d]) => text.includes(d.privateKey.slice(2).toLowerCase()))
+      .map(([id]) => id);
   }
 
   /** The service as an operator runs it: connection profile and an enroll-user.sh identity folder. */
-  async function start(keysPath: string, extra: Record<string, string> = {}): Promise<{ s: IngestService; raised: OutboxEntry[] }> {
+  async function start(
+    site: Pick<Site, 'registryPath' | 'serviceKeyPath'>,
+    extra: Record<string, string> = {},
+  ): Promise<{ s: IngestService; raised: OutboxEntry[] }> {
     const config = loadConfig({
       INGEST_MQTT_URL: broker.url,
       INGEST_MQTT_CLIENT_ID: `ingest-${randomUUID()}`,
       INGEST_TOPIC_ROOT: topicRoot,
       INGEST_DATA_DIR: join(dir.path, `data-${randomUUID()}`),
-      INGEST_KEY_FILE: keysPath,
+      INGEST_DEVICE_REGISTRY_FILE: site.registryPath,
+      INGEST_SERVICE_KEY_FILE: site.serviceKeyPath,
       INGEST_HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
       INGEST_RETRY_MIN_MS: '100',
@@ -135,13 +185,18 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     return { s: service, raised };
   }
 
-  it('a gas leak in an area with an active hot-work permit: the grade I alarm is committed and the permit suspended', async () => {
-    const { layout, keysPath, keyring } = await prepareSite();
+  it('a gas leak in an area with an active hot-work permit, ingest holding no device key: the alarm is committed with both signatures and the permit suspended', async () => {
+    const site = await prepareSite();
+    const { layout, keyring } = site;
     const area = layout.areas.find((a) => a.permitType === 'hot_work')!;
     const permit = await activeHotWorkPermit(profile, cast, layout.siteId, area.areaId);
     expect(permit.status).to.equal('active');
 
-    const { s, raised } = await start(keysPath, { INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
+    // Ingest's folder holds the public registry and its own key; no device's private key is in it.
+    expect(readdirSync(site.ingestDir).sort()).to.deep.equal(['devices.json', 'ingest-key.json']);
+    expect(devicePrivateKeysIn(site.ingestDir, site.keyFile)).to.deep.equal([]);
+    // Signed messages are required by default: no setting given.
+    const { s, raised } = await start(site);
     await runSimulation({
       url: broker.url,
       keyring,
@@ -171,7 +226,11 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       status: 'open',
       deviceKind: 'sensor',
     });
-    expect(onLedger.signer.toLowerCase()).to.equal(keyring.wallet(area.gasDeviceId)!.address.toLowerCase());
+    // The device's signature over the reading that triggered it, the service's over the grading.
+    expect(onLedger).to.deep.include({ signatureVersion: 2, serviceId: site.service.serviceId, signer: site.service.wallet.address });
+    expect(onLedger.reading?.signer).to.equal(keyring.wallet(area.gasDeviceId)!.address);
+    const triggering = JSON.parse(onLedger.reading!.message) as StandardMessage;
+    expect(triggering).to.deep.include({ deviceId: area.gasDeviceId, siteId: layout.siteId, areaId: area.areaId, observedAt: gas.observedAt });
     expect(onLedger.recordedBy).to.deep.include({ mspId: 'EnterpriseMSP', role: 'device_gateway' });
 
     // The permit is suspended by this site's first alarm of suspending grade (the gas alarm, or
@@ -194,42 +253,70 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     expect(health).to.deep.include({ ok: true, ledger: 'configured', outboxDepth: 0, ledgerDelivery: 'ok' });
   });
 
-  it('the chaincode refuses a forged signature, an unknown and a disabled device (final), a repeat is done, a caller without the role is retried', async () => {
-    const { layout, keyring } = await prepareSite();
+  it('the chaincode refuses a forged device signature, a forged grading, an unknown and a disabled device (final), a repeat is done, a caller without the role is retried', async () => {
+    const { layout, keyring, service } = await prepareSite();
     const area = layout.areas[1]!;
+    const gasKey = keyring.wallet(area.gasDeviceId)!;
     const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
     try {
-      const genuine = await signAlarm(keyring.wallet(area.gasDeviceId)!, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+      const genuine = await gradedAlarmFor(gasKey, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
       expect(await ledger.submitAlarm(genuine)).to.deep.include({ status: 'committed' });
       expect(await ledger.submitAlarm(genuine)).to.deep.equal({ status: 'duplicate', code: 'REPLAY' });
 
-      const forged = await signAlarm(
+      // The reading signed by a key that is not the device's, but graded by the genuine service:
+      // what a compromised ingest (or anyone holding the service key) could do without device keys.
+      const forged = await gradedAlarmFor(
         Wallet.createRandom(),
+        service,
         alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }),
       );
       const forgedOutcome = await ledger.submitAlarm(forged);
       expect(forgedOutcome.status).to.equal('rejected');
-      expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(/SIGNATURE_INVALID/);
+      expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(
+        /SIGNATURE_INVALID: the reading is not signed by the key registered for device/,
+      );
 
-      // A signature by a registered device's key over another device's id is forged too.
-      const borrowed = await signAlarm(keyring.wallet(area.cameraDeviceId)!, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+      // A registered device's key over another device's reading is forged too.
+      const borrowed = await gradedAlarmFor(keyring.wallet(area.cameraDeviceId)!, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
       const borrowedOutcome = await ledger.submitAlarm(borrowed);
       expect(borrowedOutcome.status === 'rejected' && borrowedOutcome.reason).to.match(/SIGNATURE_INVALID/);
 
+      // The device's genuine reading, graded by a key that is not the registered service's.
+      const fakeService = serviceKey(generateServiceKey(service.serviceId));
+      const fakeGrading = await gradedAlarmFor(gasKey, fakeService, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1 }));
+      const fakeGradingOutcome = await ledger.submitAlarm(fakeGrading);
+      expect(fakeGradingOutcome.status === 'rejected' && fakeGradingOutcome.reason).to.match(
+        /SIGNATURE_INVALID: the grading .* is not signed by the key registered for ingest service/,
+      );
+
+      // A genuine reading and grading whose grade was raised afterwards.
+      const tampered = { ...genuine, fields: { ...genuine.fields, alarmId: `alarm-${randomUUID()}`, grade: 1 as const } };
+      const tamperedOutcome = await ledger.submitAlarm(tampered);
+      expect(tamperedOutcome.status === 'rejected' && tamperedOutcome.reason).to.match(/SIGNATURE_INVALID/);
+
+      // Without a device-signed reading, for a device registered as signing: refused.
+      const readingless = await signGrading(service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId), undefined);
+      const readinglessOutcome = await ledger.submitAlarm(readingless);
+      expect(readinglessOutcome.status === 'rejected' && readinglessOutcome.reason).to.match(
+        /SIGNATURE_INVALID: device .* is registered as signing its readings/,
+      );
+
       const ghost = Wallet.createRandom();
-      const unknown = await signAlarm(ghost, alarmFieldsFor(`${area.gasDeviceId}-ghost`, layout.siteId, area.areaId, { grade: 1 }));
+      const unknown = await gradedAlarmFor(ghost, service, alarmFieldsFor(`${area.gasDeviceId}-ghost`, layout.siteId, area.areaId, { grade: 1 }));
       const unknownOutcome = await ledger.submitAlarm(unknown);
       expect(unknownOutcome.status).to.equal('rejected');
       expect(unknownOutcome.status === 'rejected' && unknownOutcome.reason).to.match(/NOT_FOUND: device/);
 
       // A disabled device: final.
       await admin.submit('device:SetStatus', { deviceId: area.cameraDeviceId, status: 'disabled', reason: 'camera replaced' });
-      const disabled = await signAlarm(keyring.wallet(area.cameraDeviceId)!, alarmFieldsFor(area.cameraDeviceId, layout.siteId, area.areaId));
+      const disabled = await gradedAlarmFor(keyring.wallet(area.cameraDeviceId)!, service, alarmFieldsFor(area.cameraDeviceId, layout.siteId, area.areaId));
       const disabledOutcome = await ledger.submitAlarm(disabled);
       expect(disabledOutcome.status === 'rejected' && disabledOutcome.reason).to.match(/FORBIDDEN: device .* disabled/);
 
-      for (const a of [forged, borrowed, unknown, disabled]) expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
-      expect(recoverAlarmSigner(forged)).to.not.equal(keyring.wallet(area.gasDeviceId)!.address);
+      for (const a of [forged, borrowed, fakeGrading, tampered, readingless, unknown, disabled])
+        expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
+      expect(recoverReadingSigner(forged)).to.not.equal(gasKey.address);
+      expect(recoverGradingSigner(forged)).to.equal(service.wallet.address);
     } finally {
       await ledger.close();
     }
@@ -238,7 +325,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     // which is a configuration fault, not the alarm's: retried (thrown), never set aside.
     const wrongIdentity = FabricAlarmLedger.connect(ledgerConfig(profile, cast.admin));
     try {
-      const genuine = await signAlarm(keyring.wallet(area.gasDeviceId)!, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+      const genuine = await gradedAlarmFor(gasKey, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
       let thrown: unknown;
       try {
         await wrongIdentity.submitAlarm(genuine);
@@ -252,17 +339,18 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     }
   });
 
-  it('through the service: alarms signed with a key the ledger does not hold are set aside with the reason, the rest go on', async () => {
-    const { layout, keyFile } = await prepareSite();
+  it('through the service: a forged device signature is dead-lettered at ingest; one that passes a stale registry is refused by the chaincode; the rest go on', async () => {
+    const site = await prepareSite();
+    const { layout, keyFile, keyring } = site;
     const [a0, a1, a2] = layout.areas as [SiteLayout['areas'][0], SiteLayout['areas'][0], SiteLayout['areas'][0]];
-    // The service's key file: a0's detector has a key that is not the registered one (a forger's
-    // edge box), and a2 has a detector that was never registered. One alarm per area and kind per
-    // window, so each case has its own area.
+    // Ingest's registry file is stale or tampered with for two devices: a0's detector listed with
+    // a forger's address, and a2 with a detector the ledger never registered. The ledger's
+    // registry is what counts. One alarm per area and kind per window, so each case has its own area.
     const ghostId = `${a2.gasDeviceId}-ghost`;
-    const forgedKeys = generateKeyFile([a0.gasDeviceId, ghostId]);
-    const keysPath = join(dir.path, `keys-forged-${randomUUID()}.json`);
-    writeKeyFile(keysPath, { version: 1, devices: { ...keyFile.devices, ...forgedKeys.devices } });
-    const { s, raised } = await start(keysPath);
+    const forger = generateKeyFile([a0.gasDeviceId, ghostId]);
+    writeFileSync(site.registryPath, JSON.stringify(publicRegistry({ version: 1, devices: { ...keyFile.devices, ...forger.devices } })));
+    const forgerKeys = new DeviceKeyring(forger);
+    const { s, raised } = await start(site);
 
     const publisher = await connectPublisher(broker.url, `pub-${randomUUID()}`);
     const now = Date.now();
@@ -276,14 +364,28 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       observedAt: now + i,
       reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 },
     });
-    const messages = [o2(a0.gasDeviceId, a0.areaId, 0), o2(ghostId, a2.areaId, 1), o2(a1.gasDeviceId, a1.areaId, 2)];
+    // a1's detector impersonated with a random key: ingest checks it against its registry first.
+    const impostor = await signStandardMessage(Wallet.createRandom(), o2(a1.gasDeviceId, a1.areaId, 0));
+    const messages = [
+      impostor,
+      await signStandardMessage(forgerKeys.wallet(a0.gasDeviceId)!, o2(a0.gasDeviceId, a0.areaId, 1)),
+      await signStandardMessage(forgerKeys.wallet(ghostId)!, o2(ghostId, a2.areaId, 2)),
+      await signStandardMessage(keyring.wallet(a1.gasDeviceId)!, o2(a1.gasDeviceId, a1.areaId, 3)),
+    ];
     for (const m of messages) await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
     await publisher.endAsync();
 
     await waitFor(() => raised.length >= 3 && s.outbox.depth === 0, 60_000, 'three alarms settled');
+    // Retained permit sets of earlier tests' sites (signed by gateways this registry does not list) are refused too; only this site's count.
+    const letters = s.deadLetters.readAll().filter((l) => l.topic.includes(`/${layout.siteId}/`));
+    expect(letters.map((l) => [l.code, (JSON.parse(Buffer.from(l.payloadBase64, 'base64').toString()) as StandardMessage).messageId])).to.deep.equal([
+      ['signature', impostor.messageId],
+    ]);
+    expect(letters[0]!.reason).to.contain(`does not match the key registered for device ${a1.gasDeviceId}`);
+    expect(raised.map((e) => e.alarm.fields.deviceId).sort()).to.deep.equal([a0.gasDeviceId, a1.gasDeviceId, ghostId].sort());
     const outcome = (deviceId: string) => s.outbox.outcome(raised.find((e) => e.alarm.fields.deviceId === deviceId)!.alarm.fields.alarmId);
     expect(outcome(a0.gasDeviceId)).to.deep.include({ status: 'rejected' });
-    expect(JSON.stringify(outcome(a0.gasDeviceId))).to.match(/SIGNATURE_INVALID/);
+    expect(JSON.stringify(outcome(a0.gasDeviceId))).to.match(/SIGNATURE_INVALID: the reading is not signed by the key registered for device/);
     expect(outcome(ghostId)).to.deep.include({ status: 'rejected' });
     expect(JSON.stringify(outcome(ghostId))).to.match(/NOT_FOUND/);
     expect(outcome(a1.gasDeviceId)).to.deep.include({ status: 'committed' });
@@ -292,14 +394,15 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
   });
 
   it('the gateway peer (the enterprise’s) down: alarms wait in the outbox, then each is committed once it is back', async () => {
-    const { layout, keysPath } = await prepareSite();
-    const { s, raised } = await start(keysPath);
+    const site = await prepareSite();
+    const { layout, keyring } = site;
+    const { s, raised } = await start(site);
     const now = Date.now();
     try {
       await killPeer('enterprise');
       const publisher = await connectPublisher(broker.url, `pub-${randomUUID()}`);
       for (const [i, area] of layout.areas.entries()) {
-        const m: StandardMessage = {
+        const m = await signStandardMessage(keyring.wallet(area.gasDeviceId)!, {
           v: 1,
           kind: 'env',
           messageId: `gw-down-${i}`,
@@ -308,7 +411,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
           deviceId: area.gasDeviceId,
           observedAt: now + i,
           reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 },
-        };
+        });
         await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
       }
       await publisher.endAsync();
@@ -333,10 +436,11 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
   });
 
   it('broker restart and the regulator peer killed and restarted during 1,000 messages: every alarm committed exactly once', async () => {
-    const { layout, keysPath, registeredAt } = await prepareSite();
-    const { s, raised } = await start(keysPath);
+    const site = await prepareSite();
+    const { layout, keyring, registeredAt } = site;
+    const { s, raised } = await start(site);
     const T0 = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-    const messages = burstMessages(layout, T0);
+    const messages = await Promise.all(burstMessages(layout, T0).map((m) => signStandardMessage(keyring.wallet(m.deviceId)!, m)));
 
     let peerDown: Promise<number> | undefined;
     let brokerRestart: Promise<void> | undefined;

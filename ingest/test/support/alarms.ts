@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { SignedAlarmFields } from '@compliance-ledger/schema';
-import { Wallet } from 'ethers';
+import { type BaseWallet, Wallet } from 'ethers';
 import { alarmId } from '../../src/pipeline/alarm.js';
-import { type SignedAlarm, signAlarm } from '../../src/pipeline/alarm-signature.js';
+import { type SignedAlarm, signAlarm, signGrading } from '../../src/pipeline/alarm-signature.js';
+import type { ServiceKey } from '../../src/pipeline/device-keys.js';
+import { deviceSignedReading, signStandardMessage } from '../../src/pipeline/message-signature.js';
 
 const wallet = new Wallet('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const T0 = Date.parse('2026-11-30T02:00:00Z');
@@ -44,4 +46,22 @@ export function alarmFieldsFor(deviceId: string, siteId: string, areaId: string,
     observedAt: Date.now(),
     ...o,
   };
+}
+
+/**
+ * A version-2 alarm as ingest raises it: the device signs the reading that triggered it (a
+ * standard message of its device, place and time), the service signs the grading.
+ */
+export async function gradedAlarmFor(device: BaseWallet, service: ServiceKey, fields: SignedAlarmFields): Promise<SignedAlarm> {
+  const message = await signStandardMessage(device, {
+    v: 1,
+    kind: 'env',
+    messageId: `m-${fields.alarmId}`,
+    siteId: fields.siteId,
+    areaId: fields.areaId,
+    deviceId: fields.deviceId,
+    observedAt: fields.observedAt,
+    reading: { o2VolPct: 17.5 },
+  });
+  return signGrading(service, fields, deviceSignedReading(message));
 }

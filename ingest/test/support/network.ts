@@ -299,7 +299,14 @@ export function enrollCast(profile: ConnectionProfile): Cast {
  */
 export async function registerDevices(
   admin: LedgerClient,
-  devices: { deviceId: string; siteId: string; areaId: string; address: string; kind: 'camera' | 'sensor' | 'gate' }[],
+  devices: {
+    deviceId: string;
+    siteId: string;
+    areaId: string;
+    address: string;
+    kind: 'camera' | 'sensor' | 'gate' | 'ingest_service';
+    signsReadings?: boolean;
+  }[],
 ): Promise<bigint> {
   let block = 0n;
   for (const d of devices) {

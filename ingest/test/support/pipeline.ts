@@ -7,7 +7,7 @@ import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
 import { Outbox } from '../../src/outbox/outbox.js';
 import { AlarmDeduper } from '../../src/pipeline/alarm-dedup.js';
 import { AreaStateStore } from '../../src/pipeline/area-state.js';
-import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, type ServiceKey, serviceKey } from '../../src/pipeline/device-keys.js';
 import { IngestPipeline, type PipelineDeps } from '../../src/pipeline/ingest-pipeline.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
 import { MANIFEST_PATH } from './paths.js';
@@ -17,7 +17,9 @@ export interface PipelineFixture {
   batcher: InferenceBatcher;
   outbox: Outbox;
   deadLetters: DeadLetterStore;
+  /** The test devices' own keys: the pipeline sees only their addresses. */
   keyring: DeviceKeyring;
+  service: ServiceKey;
   metrics: IngestMetrics;
   manifest: ModelManifest;
   close(): Promise<void>;
@@ -35,10 +37,11 @@ export function sharedModel(): Promise<{ model: RiskModel; manifest: ModelManife
 /** The real pipeline on a temporary data folder, without MQTT. */
 export async function pipelineFixture(
   dataDir: string,
-  options: { requireSignature?: boolean; keyring?: DeviceKeyring; onAccepted?: PipelineDeps['onAccepted'] } = {},
+  options: { requireSignature?: boolean; keyring?: DeviceKeyring; service?: ServiceKey; onAccepted?: PipelineDeps['onAccepted'] } = {},
 ): Promise<PipelineFixture> {
   const { model, manifest } = await sharedModel();
   const keyring = options.keyring ?? new DeviceKeyring(generateKeyFile(layoutDeviceIds(defaultLayout())));
+  const service = options.service ?? serviceKey(generateServiceKey('ingest-test'));
   const outbox = await Outbox.open(dataDir);
   const deadLetters = await DeadLetterStore.open(dataDir);
   const metrics = new IngestMetrics();
@@ -51,8 +54,7 @@ export async function pipelineFixture(
     manifest,
     rules: { gradeThresholds: manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, o2ConfinedMaxVolPct: 21, h2sLimitPpm: 7, coLimitPpm: 26 },
     deduper: new AlarmDeduper(60_000),
-    keyring,
-    gatewayDeviceId: 'gw-site-1',
+    service,
     outbox,
     siteUtcOffsetMinutes: 480,
     metrics,
@@ -65,6 +67,7 @@ export async function pipelineFixture(
     outbox,
     deadLetters,
     keyring,
+    service,
     metrics,
     manifest,
     close: async () => {

@@ -1,9 +1,19 @@
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type SignedAlarmFields } from '@compliance-ledger/schema';
+import {
+  ALARM_EIP712_DOMAIN,
+  ALARM_EIP712_TYPES,
+  canonicalJson,
+  GRADING_EIP712_DOMAIN,
+  GRADING_EIP712_TYPES,
+  NO_READING_SHA256,
+  type SignedAlarmFields,
+} from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { verifyTypedData, Wallet } from 'ethers';
 import { alarmId, toScoreBp } from '../../src/pipeline/alarm.js';
 import { AlarmDeduper } from '../../src/pipeline/alarm-dedup.js';
-import { recoverAlarmSigner, signAlarm } from '../../src/pipeline/alarm-signature.js';
+import { readingSha256, recoverAlarmSigner, recoverGradingSigner, recoverReadingSigner, signAlarm, signGrading } from '../../src/pipeline/alarm-signature.js';
+import type { StandardMessage } from '../../src/pipeline/message.js';
+import { deviceSignedReading, signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { rawCid } from '../../tools/scenarios.js';
 
 const W = 60_000;
@@ -105,6 +115,64 @@ describe('alarms', () => {
     it('signatures are deterministic, so a retried alarm is byte-identical', async () => {
       const device = Wallet.createRandom();
       expect((await signAlarm(device, fields)).signature).to.equal((await signAlarm(device, fields)).signature);
+    });
+  });
+
+  describe('version 2: the device signs the reading, the service signs the grading', () => {
+    const fields = (o: Partial<SignedAlarmFields> = {}): SignedAlarmFields => ({
+      alarmId: 'a1',
+      deviceId: 'gas-a',
+      siteId: 'site-1',
+      areaId: 'tank-farm',
+      grade: 1,
+      kind: 'flammable_gas_above_permit_criterion',
+      scoreBp: 9985,
+      modelVersion: 'site-risk-mlp@1.0.0',
+      modelSha256: `0x${'ab'.repeat(32)}`,
+      inputSha256: `0x${'cd'.repeat(32)}`,
+      clipCid: '',
+      observedAt: T0,
+      ...o,
+    });
+    const reading = {
+      v: 1,
+      kind: 'env',
+      messageId: 'm1',
+      siteId: 'site-1',
+      areaId: 'tank-farm',
+      deviceId: 'gas-a',
+      observedAt: T0,
+      reading: { flammableLelPct: 30 },
+    } as StandardMessage;
+
+    it('carries the exact text the device signed, and a grading bound to it by its sha256', async () => {
+      const device = Wallet.createRandom();
+      const service = { serviceId: 'ingest-1', wallet: Wallet.createRandom() };
+      const signedMessage = await signStandardMessage(device, reading);
+      const carried = deviceSignedReading(signedMessage)!;
+      expect(carried.message).to.equal(canonicalJson(reading));
+      const alarm = await signGrading(service, fields(), carried);
+      expect(alarm).to.include({ serviceId: 'ingest-1' });
+      expect(recoverReadingSigner(alarm)).to.equal(device.address);
+      expect(recoverGradingSigner(alarm)).to.equal(service.wallet.address);
+      const types = { Grading: GRADING_EIP712_TYPES.Grading.map((f) => ({ ...f })) };
+      expect(
+        verifyTypedData({ ...GRADING_EIP712_DOMAIN }, types, { ...fields(), serviceId: 'ingest-1', readingSha256: readingSha256(carried) }, alarm.signature),
+      ).to.equal(service.wallet.address);
+      // the grading of another reading, or another grade, recovers another address
+      expect(recoverGradingSigner({ ...alarm, reading: { ...carried, message: carried.message.replace('30', '31') } })).to.not.equal(service.wallet.address);
+      expect(recoverGradingSigner({ ...alarm, fields: fields({ grade: 2 }) })).to.not.equal(service.wallet.address);
+      expect(recoverGradingSigner({ ...alarm, serviceId: 'ingest-2' })).to.not.equal(service.wallet.address);
+    });
+
+    it('an unsigned message gives an alarm without a reading, graded over the zero hash', async () => {
+      const service = { serviceId: 'ingest-1', wallet: Wallet.createRandom() };
+      expect(deviceSignedReading(reading)).to.equal(undefined);
+      const alarm = await signGrading(service, fields(), undefined);
+      expect(alarm).to.not.have.property('reading');
+      expect(readingSha256(undefined)).to.equal(NO_READING_SHA256);
+      expect(recoverGradingSigner(alarm)).to.equal(service.wallet.address);
+      expect(recoverReadingSigner(alarm)).to.equal(undefined);
     });
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { batchTopicFor, parseTopic, topicFor } from '../../src/mqtt/topics.js';
 import type { SignedAlarm } from '../../src/pipeline/alarm-signature.js';
 import { decodePayload } from '../../src/pipeline/decode.js';
-import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
+import { DeviceKeyring, generateKeyFile, generateServiceKey, serviceKey } from '../../src/pipeline/device-keys.js';
 import { MAX_BATCH_ITEMS, type StandardMessage } from '../../src/pipeline/message.js';
 import { type Scenario, scenarioMessages } from '../../tools/scenarios.js';
 import { batchEnvelope } from '../../tools/simulator.js';
@@ -44,11 +44,12 @@ const describeAlarm = (a: SignedAlarm) => `${a.fields.areaId} ${a.fields.kind} $
 
 describe('batch envelopes', () => {
   const keyring = new DeviceKeyring(generateKeyFile(layoutDeviceIds(layout)));
+  const service = serviceKey(generateServiceKey('ingest-test'));
   let dirs: ReturnType<typeof tempDir>[];
   let fixtures: PipelineFixture[];
   const fixture = async (dir = tempDir(), onAccepted?: (m: StandardMessage) => void) => {
     dirs.push(dir);
-    const f = await pipelineFixture(dir.path, { keyring, ...(onAccepted ? { onAccepted } : {}) });
+    const f = await pipelineFixture(dir.path, { keyring, service, ...(onAccepted ? { onAccepted } : {}) });
     fixtures.push(f);
     return f;
   };
@@ -205,7 +206,7 @@ describe('batch envelopes', () => {
     // state and dedup memory start empty; the outbox recognises every alarm id.
     await f.close();
     fixtures.splice(fixtures.indexOf(f), 1);
-    const restarted = await pipelineFixture(dir.path, { keyring });
+    const restarted = await pipelineFixture(dir.path, { keyring, service });
     fixtures.push(restarted);
     expect(restarted.outbox.pending().map((e) => e.alarm.fields.alarmId)).to.deep.equal(ids);
     const again = await restarted.pipeline.handle(BATCH_TOPIC, payload);

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
+import { Wallet } from 'ethers';
 import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
+import { recoverGradingSigner, recoverReadingSigner } from '../../src/pipeline/alarm-signature.js';
+import type { StandardMessage } from '../../src/pipeline/message.js';
+import { signStandardMessage } from '../../src/pipeline/message-signature.js';
+import { signVendorPayload } from '../../tools/simulator.js';
+import { toGasmon } from '../../tools/vendor-payloads.js';
 import { tankFarmReading } from '../support/burst.js';
 import { type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
 import { tempDir } from '../support/temp.js';
@@ -60,5 +66,54 @@ describe('dead letters', () => {
     expect(r).to.deep.include({ status: 'invalid' });
     expect(f.outbox.depth).to.equal(0);
     expect(f.deadLetters.readAll().at(-1)?.code).to.equal('signature');
+  });
+
+  describe('signed messages required (the default)', () => {
+    const TOPIC = 'ledger/v1/site-1/tank-farm/gas-tank-farm/env';
+    const leak = JSON.parse(reading('gas-tank-farm', 7, { flammableLelPct: 50, flammableGasLelVolPct: 5 }).toString()) as StandardMessage;
+    beforeEach(async () => {
+      await f.close();
+      f = await pipelineFixture(dir.path, { requireSignature: true });
+    });
+
+    it("a message signed by the device raises an alarm carrying the device's signature and the service's grading", async () => {
+      const signed = await signStandardMessage(f.keyring.wallet('gas-tank-farm')!, leak);
+      const r = await f.pipeline.handle(TOPIC, Buffer.from(JSON.stringify(signed)));
+      if (r.status !== 'accepted') throw new Error(r.reason);
+      expect(r.alarms.length).to.be.greaterThan(0);
+      for (const a of r.alarms) {
+        expect(a.fields.deviceId).to.equal('gas-tank-farm');
+        expect(a.serviceId).to.equal('ingest-test');
+        expect(recoverReadingSigner(a)).to.equal(f.keyring.wallet('gas-tank-farm')!.address);
+        expect(recoverGradingSigner(a)).to.equal(f.service.wallet.address);
+      }
+    });
+
+    it('a forged or tampered signature, and an unsigned message, go to dead letters with the reason and raise nothing', async () => {
+      const forged = await signStandardMessage(Wallet.createRandom(), leak);
+      const genuine = await signStandardMessage(f.keyring.wallet('gas-tank-farm')!, leak);
+      const tampered = { ...genuine, reading: { ...(leak.kind === 'env' ? leak.reading : {}), flammableLelPct: 5 } };
+      for (const m of [forged, tampered, leak]) {
+        expect(await f.pipeline.handle(TOPIC, Buffer.from(JSON.stringify(m)))).to.deep.include({ status: 'invalid' });
+      }
+      expect(f.outbox.depth).to.equal(0);
+      const letters = f.deadLetters.readAll();
+      expect(letters.map((l) => l.code)).to.deep.equal(['signature', 'signature', 'signature']);
+      expect(letters[0]!.reason).to.contain('does not match the key registered for device gas-tank-farm');
+      expect(letters[1]!.reason).to.contain('does not match the key registered for device gas-tank-farm');
+      expect(letters[2]!.reason).to.match(/unsigned message from device gas-tank-farm refused.*INGEST_REQUIRE_SIGNED_MESSAGES=false/);
+    });
+
+    it("a vendor test device's payload carries its signature over the mapped standard message; without one it is refused", async () => {
+      const topic = 'ledger/v1/site-1/tank-farm/gas-tank-farm/raw/gasmon';
+      const vendor = toGasmon(leak as Extract<StandardMessage, { kind: 'env' }>, 11);
+      const unsigned = await f.pipeline.handle(topic, Buffer.from(JSON.stringify(vendor.payload)));
+      expect(unsigned).to.deep.include({ status: 'invalid' });
+      const signed = await signVendorPayload(f.keyring, topic, 'ledger', vendor.payload);
+      const r = await f.pipeline.handle(topic, Buffer.from(JSON.stringify(signed)));
+      if (r.status !== 'accepted') throw new Error(r.reason);
+      expect(r.alarms.length).to.be.greaterThan(0);
+      expect(recoverReadingSigner(r.alarms[0]!)).to.equal(f.keyring.wallet('gas-tank-farm')!.address);
+    });
   });
 });

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, canonicalJson, GRADING_EIP712_DOMAIN, GRADING_EIP712_TYPES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
+import { type BaseWallet, sha256, toUtf8Bytes, Wallet } from 'ethers';
 import { concat } from '../../src/bytes.js';
 import { encodeTlv, encodeUnsigned } from '../../src/der.js';
 import { curveOf, derToRaw, SignatureError } from '../../src/ecdsa.js';
-import { ALARM_DOMAIN, ALARM_TYPES } from '../../src/eip712.js';
+import { ALARM_DOMAIN, ALARM_TYPES, checkGradingSignature, checkReadingSignature, GRADING_DOMAIN, GRADING_TYPES } from '../../src/eip712.js';
 import { verifyBundle } from '../../src/index.js';
 import { readTar, writeTar } from '../../src/tar.js';
 
@@ -13,6 +14,72 @@ describe('verifier (unit)', () => {
   it("keeps the same EIP-712 alarm definitions as schema (the devices' and chaincode's protocol)", () => {
     expect(ALARM_DOMAIN).to.deep.equal({ ...ALARM_EIP712_DOMAIN });
     expect(ALARM_TYPES.Alarm).to.deep.equal(ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })));
+    expect(GRADING_DOMAIN).to.deep.equal({ ...GRADING_EIP712_DOMAIN });
+    expect(GRADING_TYPES.Grading).to.deep.equal(GRADING_EIP712_TYPES.Grading.map((f) => ({ ...f })));
+  });
+
+  describe('version 2 alarm records: device-signed reading, service-signed grading', () => {
+    const device = Wallet.createRandom();
+    const service = Wallet.createRandom();
+    const fields = {
+      alarmId: 'a1',
+      deviceId: 'gas-1',
+      siteId: 'site-1',
+      areaId: 'zone-a',
+      grade: 1,
+      kind: 'oxygen_out_of_range',
+      scoreBp: 9000,
+      modelVersion: 'm@1',
+      modelSha256: `0x${'ab'.repeat(32)}`,
+      inputSha256: `0x${'cd'.repeat(32)}`,
+      clipCid: '',
+      observedAt: 1796000000000,
+    };
+    async function record(o: { deviceKey?: BaseWallet; serviceKey?: BaseWallet; reading?: object } = {}) {
+      const message = canonicalJson({
+        v: 1,
+        kind: 'env',
+        messageId: 'm1',
+        siteId: 'site-1',
+        areaId: 'zone-a',
+        deviceId: 'gas-1',
+        observedAt: fields.observedAt,
+        reading: { o2VolPct: 17 },
+        ...o.reading,
+      });
+      const readingSha256 = sha256(toUtf8Bytes(message));
+      const signature = await (o.serviceKey ?? service).signTypedData(GRADING_DOMAIN, GRADING_TYPES, { ...fields, serviceId: 'ingest-1', readingSha256 });
+      return {
+        ...fields,
+        signatureVersion: 2,
+        serviceId: 'ingest-1',
+        signature,
+        readingSha256,
+        reading: { message, signature: await (o.deviceKey ?? device).signMessage(message), signer: '' },
+      };
+    }
+    const deviceReg = { address: device.address, kind: 'sensor', txId: 't1' };
+    const serviceReg = { address: service.address, kind: 'ingest_service', txId: 't2' };
+
+    it('passes both checks for a genuine record', async () => {
+      const r = await record();
+      expect(checkReadingSignature(r, deviceReg)).to.include({ ok: true });
+      expect(checkGradingSignature(r, serviceReg)).to.include({ ok: true });
+    });
+    it('fails the device check for a forged reading, the service check for a forged grading or a tampered field', async () => {
+      expect(checkReadingSignature(await record({ deviceKey: Wallet.createRandom() }), deviceReg)).to.include({ ok: false });
+      expect(checkGradingSignature(await record({ serviceKey: Wallet.createRandom() }), serviceReg)).to.include({ ok: false });
+      const r = await record();
+      expect(checkGradingSignature({ ...r, grade: 2 }, serviceReg)).to.include({ ok: false });
+      expect(checkReadingSignature(await record({ reading: { observedAt: 1 } }), deviceReg).detail).to.match(/differs from the alarm in observedAt/);
+      expect(checkGradingSignature(r, { ...serviceReg, kind: 'sensor' }).detail).to.match(/not an ingest service/);
+      expect(checkGradingSignature(r, undefined)).to.include({ ok: false });
+    });
+    it('accepts a missing reading only for a device registered as not signing', async () => {
+      const r = { ...(await record()), reading: null };
+      expect(checkReadingSignature(r, deviceReg)).to.include({ ok: false });
+      expect(checkReadingSignature(r, { ...deviceReg, signsReadings: false })).to.include({ ok: true });
+    });
   });
 
   it('round-trips files through its tar writer and reader', () => {

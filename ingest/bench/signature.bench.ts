@@ -1,0 +1,68 @@
+/**
+ * What device signatures cost ingest per message: recovering the EIP-191 signer of a standard
+ * message (what every message costs now that signatures are required), against decoding the same
+ * message unsigned, and the service's EIP-712 grading signature (per alarm, not per message).
+ *
+ *   taskset -c 0 npx tsx bench/signature.bench.ts [--n 2000]
+ */
+import { parseArgs } from 'node:util';
+import { Wallet } from 'ethers';
+import { topicFor } from '../src/mqtt/topics.js';
+import { signGrading } from '../src/pipeline/alarm-signature.js';
+import { decodeMessage } from '../src/pipeline/decode.js';
+import type { StandardMessage } from '../src/pipeline/message.js';
+import { signStandardMessage } from '../src/pipeline/message-signature.js';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' } } });
+const N = Number(values.n);
+const device = Wallet.createRandom();
+const service = { serviceId: 'ingest-bench', wallet: Wallet.createRandom() };
+const addresses = new Map([['gas-a', device.address.toLowerCase()]]);
+const base = (i: number): StandardMessage => ({
+  v: 1,
+  kind: 'env',
+  messageId: `m-${i}`,
+  siteId: 's',
+  areaId: 'a',
+  deviceId: 'gas-a',
+  observedAt: 1_796_000_000_000 + i,
+  reading: { flammableLelPct: 1, o2VolPct: 20.9 },
+});
+const topic = topicFor('ledger', { siteId: 's', areaId: 'a', deviceId: 'gas-a', channel: 'env' });
+const unsigned = Array.from({ length: N }, (_, i) => Buffer.from(JSON.stringify(base(i))));
+const signed = await Promise.all(Array.from({ length: N }, async (_, i) => Buffer.from(JSON.stringify(await signStandardMessage(device, base(i))))));
+
+function rate(label: string, run: () => void): void {
+  run(); // warm-up
+  const t0 = performance.now();
+  run();
+  const ms = performance.now() - t0;
+  process.stdout.write(`${label.padEnd(48)} ${Math.round((N / ms) * 1000).toLocaleString('en')} /s  (${((ms * 1000) / N).toFixed(1)} µs each)\n`);
+}
+
+rate('decode, unsigned (opt-out)', () => {
+  for (const p of unsigned) if (!decodeMessage(topic, p, { topicRoot: 'ledger' }).ok) throw new Error('refused');
+});
+rate('decode + verify device signature (default)', () => {
+  for (const p of signed)
+    if (!decodeMessage(topic, p, { topicRoot: 'ledger', deviceAddresses: addresses, requireSignature: true }).ok) throw new Error('refused');
+});
+const fields = {
+  alarmId: 'a',
+  deviceId: 'gas-a',
+  siteId: 's',
+  areaId: 'a',
+  grade: 1 as const,
+  kind: 'k',
+  scoreBp: 9000,
+  modelVersion: 'm',
+  modelSha256: `0x${'ab'.repeat(32)}`,
+  inputSha256: `0x${'cd'.repeat(32)}`,
+  clipCid: '',
+  observedAt: 1,
+};
+const reading = { message: 'x', signature: `0x${'11'.repeat(65)}` };
+const t0 = performance.now();
+for (let i = 0; i < Math.min(N, 500); i++) await signGrading(service, { ...fields, alarmId: `a${i}` }, reading);
+const ms = performance.now() - t0;
+process.stdout.write(`${'service grading signature (per alarm)'.padEnd(48)} ${Math.round((Math.min(N, 500) / ms) * 1000).toLocaleString('en')} /s\n`);
