@@ -11,6 +11,7 @@ import { migrate, openDatabase } from './db.js';
 import { startPgliteSocket, type PgliteSocket } from './pglite-socket.js';
 import { BlockStore } from './block-store.js';
 import { openFabricSource } from './fabric-source.js';
+import { OrdererSignatureVerifier } from './orderer-signatures.js';
 import { IndexerMetrics } from './metrics.js';
 import { startHttpServer } from './http-server.js';
 import { Follower, isFatal } from './follower.js';
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
     retryMaxMs: cfg.INDEXER_RETRY_MAX_MS,
     chainPollMs: cfg.INDEXER_CHAIN_POLL_MS,
     stopAtBlock: cfg.INDEXER_STOP_AT_BLOCK,
+    ordererSignatures: new OrdererSignatureVerifier(),
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
