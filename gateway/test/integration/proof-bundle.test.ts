@@ -363,7 +363,16 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(report.checks.some((c) => c.id === `alarm.${alarmId}.deviceSignature` && c.status === 'pass')).to.equal(true);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-http-'));
     fs.writeFileSync(path.join(dir, 'permit.tar'), r.bytes);
-    const out = execFileSync(process.execPath, [path.resolve('../verifier/bin/ledger-verify.mjs'), path.join(dir, 'permit.tar'), '--trust', pinned], { encoding: 'utf8' });
+    const cli = path.resolve('../verifier/bin/ledger-verify.mjs');
+    // Pinning as the README says: the checkpoint block fetched from the regulator's peer, hashed by the CLI.
+    const source = regulatorBlockSource();
+    try {
+      fs.writeFileSync(path.join(dir, 'checkpoint.block'), await source.block(m.checkpoint.number));
+    } finally {
+      source.close();
+    }
+    expect(execFileSync(process.execPath, [cli, '--header-hash', path.join(dir, 'checkpoint.block')], { encoding: 'utf8' })).to.equal(`${m.checkpoint.number} ${pinned}\n`);
+    const out = execFileSync(process.execPath, [cli, path.join(dir, 'permit.tar'), '--trust', pinned], { encoding: 'utf8' });
     expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
   });
 
