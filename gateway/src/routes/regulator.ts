@@ -26,12 +26,12 @@ export const LATEST_QUERY_TIME = '9999-12-31T23:59:59.999Z';
 const EARLIEST_MONTH = EARLIEST_QUERY_TIME.slice(0, 7);
 const LATEST_MONTH = LATEST_QUERY_TIME.slice(0, 7);
 const RANGE = `between ${EARLIEST_QUERY_TIME} and ${LATEST_QUERY_TIME}`;
-const isoTime = (description: string) =>
+const requiredIsoTime = (description: string) =>
   z.iso
     .datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' })
     .refine((v) => Date.parse(v) >= Date.parse(EARLIEST_QUERY_TIME) && Date.parse(v) <= Date.parse(LATEST_QUERY_TIME), `must be ${RANGE}`)
-    .optional()
     .describe(`${description}; ISO-8601 UTC, ${RANGE}`);
+const isoTime = (description: string) => requiredIsoTime(description).optional().describe(`${description}; ISO-8601 UTC, ${RANGE}`);
 const month = z
   .string()
   .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM')
@@ -385,8 +385,8 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       summary: "The proof bundle of every valid chaincode transaction in a time range [from, to) as a tar, for ledger-verify",
       query: z
         .strictObject({
-          from: isoTime('transactions at or after (channel header timestamp)').unwrap(),
-          to: isoTime('transactions before').unwrap(),
+          from: requiredIsoTime('transactions at or after (channel header timestamp), required'),
+          to: requiredIsoTime('transactions before, required'),
         })
         .superRefine(orderedWindow),
       subject: (ctx) => ({ kind: 'range', from: new Date(ctx.query.from as string).toISOString(), to: new Date(ctx.query.to as string).toISOString() }),

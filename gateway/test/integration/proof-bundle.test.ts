@@ -403,6 +403,12 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const reversed = await cast.clients.auditor.download('/v1/audit/bundle?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z');
     expect(reversed.status, reversed.text).to.equal(400);
     expect(reversed.text).to.match(/later than to/);
+    const before1970 = await cast.clients.auditor.download('/v1/audit/bundle?from=1969-12-31T23:59:59Z&to=2026-01-01T00:00:00Z');
+    expect(before1970.status, before1970.text).to.equal(400);
+    expect(before1970.text).to.match(/between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z/);
+    const half = await cast.clients.auditor.download('/v1/audit/bundle?from=2026-01-01T00:00:00Z');
+    expect(half.status, half.text).to.equal(400);
+    expect(JSON.parse(half.text).error.details.fields.map((f: { path: string }) => f.path)).to.deep.equal(['query.to']);
     const enterprise = await cast.clients.applicant.download(`/v1/audit/permits/${permitNo}/bundle`);
     expect(enterprise.status, enterprise.text).to.equal(403);
   });
