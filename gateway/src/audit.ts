@@ -9,11 +9,11 @@
  * IPFS, recompute sha256 and the kubo-compatible CID, compare them with what the ledger recorded.
  */
 import * as crypto from 'node:crypto';
-import { z } from 'zod';
 import type { EvidenceRecord } from '@compliance-ledger/schema';
-import { toHex, verifyBundle, type BundleSubject, type Check, type Manifest, type Report } from '@compliance-ledger/verifier';
+import { type BundleSubject, type Check, type Manifest, type Report, toHex, verifyBundle } from '@compliance-ledger/verifier';
 import { common } from '@hyperledger/fabric-protos';
-import { BundleSubjectNotFound, buildBundle, type BlockSource } from './bundle-builder.js';
+import { z } from 'zod';
+import { type BlockSource, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
 import { ApiError } from './errors.js';
 import type { ContentStore } from './ipfs.js';
 import { computeCid } from './ipfs.js';
@@ -120,16 +120,26 @@ export const checkSchema = z.object({
 export const transactionVerificationSchema = z.object({
   verified: z.boolean().describe("true only when every check below passed and the bundle's hash chain ends at the caller's peer's current block"),
   validation: checkSchema.nullable().describe("the block's transaction filter: VALID or the invalid code"),
-  creator: checkSchema.nullable().describe("the creator's certificate chain to its MSP root, validity at the transaction time, and its signature over the payload"),
+  creator: checkSchema
+    .nullable()
+    .describe("the creator's certificate chain to its MSP root, validity at the transaction time, and its signature over the payload"),
   endorsements: z.array(checkSchema).describe("each endorser's certificate chain and signature over the proposal response"),
-  policy: checkSchema.nullable().describe("the endorsement policy of the chaincode definition (and of each written private data collection), evaluated over the endorsements that verified"),
+  policy: checkSchema
+    .nullable()
+    .describe(
+      'the endorsement policy of the chaincode definition (and of each written private data collection), evaluated over the endorsements that verified',
+    ),
   other: z.array(checkSchema).describe('further checks of this transaction (payload, type, config in force), normally empty'),
-  chain: z.array(checkSchema).describe("the bundle's hash chain, the trusted checkpoint, and the header, data hash and orderer signature of the transaction's block"),
+  chain: z
+    .array(checkSchema)
+    .describe("the bundle's hash chain, the trusted checkpoint, and the header, data hash and orderer signature of the transaction's block"),
 });
 
 export const bundleVerificationSchema = z.object({
   ok: z.boolean().describe('every check of the bundle passed'),
-  checkpoint: z.object({ number: z.number().int(), headerHash: z.string() }).describe("the caller's peer's newest block (qscc GetChainInfo) the bundle was verified against"),
+  checkpoint: z
+    .object({ number: z.number().int(), headerHash: z.string() })
+    .describe("the caller's peer's newest block (qscc GetChainInfo) the bundle was verified against"),
   signaturesVerified: z.number().int(),
   checks: z.number().int().describe('how many checks ran'),
   failures: z.array(checkSchema).describe('every failed check'),
@@ -143,18 +153,34 @@ export function transactionVerification(report: Report, txId: string, blockNumbe
   const find = (id: string) => report.checks.find((c) => c.id === `${prefix}${id}`) ?? null;
   const endorsements = report.checks.filter((c) => c.id.startsWith(`${prefix}endorsement.`));
   const named = new Set(['validation', 'creator', 'policy'].map((n) => `${prefix}${n}`));
-  const other = report.checks.filter((c) => (c.id.startsWith(prefix) || c.id === `tx.${txId}`) && !named.has(c.id) && !c.id.startsWith(`${prefix}endorsement.`));
-  const chain = report.checks.filter((c) => c.id === 'chain.headers' || c.id === 'chain.trust' || (blockNumber !== null && c.id.startsWith(`block.${blockNumber}.`)));
+  const other = report.checks.filter(
+    (c) => (c.id.startsWith(prefix) || c.id === `tx.${txId}`) && !named.has(c.id) && !c.id.startsWith(`${prefix}endorsement.`),
+  );
+  const chain = report.checks.filter(
+    (c) => c.id === 'chain.headers' || c.id === 'chain.trust' || (blockNumber !== null && c.id.startsWith(`block.${blockNumber}.`)),
+  );
   const validation = find('validation');
   const creator = find('creator');
   const policy = find('policy');
   const all: (Check | null)[] = [validation, creator, policy, ...endorsements, ...other, ...chain];
-  const verified = validation !== null && creator !== null && policy !== null && endorsements.length > 0 && chain.some((c) => c.id === 'chain.trust') && all.every((c) => c?.status === 'pass');
+  const verified =
+    validation !== null &&
+    creator !== null &&
+    policy !== null &&
+    endorsements.length > 0 &&
+    chain.some((c) => c.id === 'chain.trust') &&
+    all.every((c) => c?.status === 'pass');
   return { verified, validation, creator, endorsements, policy, other, chain };
 }
 
 export function bundleVerification(v: VerifiedBundle): z.infer<typeof bundleVerificationSchema> {
-  return { ok: v.report.ok, checkpoint: v.checkpoint, signaturesVerified: v.report.signaturesVerified, checks: v.report.checks.length, failures: v.report.checks.filter((c) => c.status === 'fail') };
+  return {
+    ok: v.report.ok,
+    checkpoint: v.checkpoint,
+    signaturesVerified: v.report.signaturesVerified,
+    checks: v.report.checks.length,
+    failures: v.report.checks.filter((c) => c.status === 'fail'),
+  };
 }
 
 export interface EvidenceCheck {
@@ -194,6 +220,16 @@ export async function checkEvidence(content: ContentStore, e: EvidenceRecord, ti
     const cidMatches = cid === e.cid;
     return { ...base, readable: true, sha256, sizeBytes: size, recomputedCid: cid, sha256Matches, cidMatches, ok: sha256Matches && cidMatches };
   } catch (err) {
-    return { ...base, readable: false, sha256: null, sizeBytes: null, recomputedCid: null, sha256Matches: false, cidMatches: false, ok: false, error: (err as Error).message };
+    return {
+      ...base,
+      readable: false,
+      sha256: null,
+      sizeBytes: null,
+      recomputedCid: null,
+      sha256Matches: false,
+      cidMatches: false,
+      ok: false,
+      error: (err as Error).message,
+    };
   }
 }

@@ -4,8 +4,9 @@
  * prose. Codes are public API: never rename one, only add. Chaincode codes (schema's ERROR_CODES)
  * pass through unchanged, with the chaincode's reason as the message.
  */
+
+import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS, parseChaincodeError } from '@compliance-ledger/schema';
 import type { ZodError } from 'zod';
-import { ERROR_HTTP_STATUS, parseChaincodeError, type ErrorCode as ChaincodeErrorCode } from '@compliance-ledger/schema';
 
 export const GATEWAY_ERROR_CODES = [
   'VALIDATION_FAILED',
@@ -162,7 +163,12 @@ export class UnavailableError extends ApiError {
   readonly retryAfterSeconds: number;
   /** Set when the transaction was ordered but its commit status never arrived. */
   mayHaveCommitted = false;
-  constructor(code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE', message: string, retryAfterSeconds: number, details?: Record<string, unknown>) {
+  constructor(
+    code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE',
+    message: string,
+    retryAfterSeconds: number,
+    details?: Record<string, unknown>,
+  ) {
     super(code, message, details);
     this.retryAfterSeconds = retryAfterSeconds;
   }
@@ -184,4 +190,3 @@ export function chaincodeErrorFrom(messages: string[], transactionId?: string): 
   }
   return undefined;
 }
-

@@ -5,11 +5,11 @@
  * failures into the gateway's typed errors (the chaincode's `CODE: reason` passes through).
  */
 import * as fs from 'node:fs';
+import { type ConnectionProfile, ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type TxName } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, GatewayError, type Gateway, type Network } from '@hyperledger/fabric-gateway';
-import { ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
+import { connect, type Gateway, GatewayError, hash, type Network, signers } from '@hyperledger/fabric-gateway';
 import type { Org } from './auth.js';
-import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
+import { ApiError, ConflictError, chaincodeErrorFrom, UnavailableError } from './errors.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
 
@@ -59,10 +59,14 @@ function parseResult<T>(bytes: Uint8Array): T {
 
 /** Ordered and committed into a block, but marked invalid by the peers: nothing was written. */
 function notCommitted(txId: string, validationCode: number): ConflictError {
-  return new ConflictError('CONFLICT', `the transaction ${txId} was not committed (validation code ${validationCode}); nothing was written, retry with a new idempotency key`, {
-    transactionId: txId,
-    validationCode,
-  });
+  return new ConflictError(
+    'CONFLICT',
+    `the transaction ${txId} was not committed (validation code ${validationCode}); nothing was written, retry with a new idempotency key`,
+    {
+      transactionId: txId,
+      validationCode,
+    },
+  );
 }
 
 export class LedgerClient {
@@ -179,9 +183,14 @@ export class LedgerClient {
 
   private outcomeUnknown(e: unknown, txId: string): UnavailableError {
     const cause = e instanceof Error ? e.message : String(e);
-    const err = new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} was submitted but its outcome did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`, this.o.retryAfterSeconds, {
-      transactionId: txId,
-    });
+    const err = new UnavailableError(
+      'LEDGER_UNAVAILABLE',
+      `transaction ${txId} was submitted but its outcome did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`,
+      this.o.retryAfterSeconds,
+      {
+        transactionId: txId,
+      },
+    );
     err.mayHaveCommitted = true;
     return err;
   }
@@ -216,7 +225,12 @@ export class LedgerClient {
       const cc = chaincodeErrorFrom(messages, transactionId);
       if (cc) return cc;
       if (UNREACHABLE.has(e.code)) {
-        return new UnavailableError('LEDGER_UNAVAILABLE', `the ledger is unreachable: ${e.message}`, this.o.retryAfterSeconds, transactionId ? { transactionId } : undefined);
+        return new UnavailableError(
+          'LEDGER_UNAVAILABLE',
+          `the ledger is unreachable: ${e.message}`,
+          this.o.retryAfterSeconds,
+          transactionId ? { transactionId } : undefined,
+        );
       }
       return new ApiError('INTERNAL', `ledger error: ${messages.join(' | ')}`, transactionId ? { transactionId } : undefined);
     }

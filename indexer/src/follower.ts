@@ -8,13 +8,13 @@
  * block is fatal: the mirror must not continue past it, and nothing of that block is written.
  */
 import type { Logger } from 'pino';
-import { parseBlock, type ParsedBlock } from './block-parser.js';
-import { GapError, type BlockStore } from './block-store.js';
+import { type ParsedBlock, parseBlock } from './block-parser.js';
+import { type BlockStore, GapError } from './block-store.js';
 import { ChainIntegrityError } from './chain-verifier.js';
-import { ProjectionError } from './projection.js';
 import type { BlockSource, BlockStream } from './fabric-source.js';
 import type { IndexerMetrics } from './metrics.js';
 import type { OrdererSignatureVerifier } from './orderer-signatures.js';
+import { ProjectionError } from './projection.js';
 
 export interface FollowerOptions {
   batchMaxBlocks: number;
@@ -77,7 +77,7 @@ async function stage<T>(cause: Cause, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const _sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Follower {
   private stopped = false;
@@ -113,7 +113,10 @@ export class Follower {
           if (isFatal(err)) {
             this.metrics.state.fatal = `${err.name}: ${err.message}`;
             this.metrics.setStreaming(false);
-            this.log.fatal({ err }, `${err instanceof ChainIntegrityError ? 'CHAIN INTEGRITY FAILURE, indexing stopped' : `INDEXING STOPPED (${err.name})`}: ${err.message}`);
+            this.log.fatal(
+              { err },
+              `${err instanceof ChainIntegrityError ? 'CHAIN INTEGRITY FAILURE, indexing stopped' : `INDEXING STOPPED (${err.name})`}: ${err.message}`,
+            );
             throw err;
           }
           if (this.stopped) return;

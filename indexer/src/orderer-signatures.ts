@@ -11,7 +11,7 @@
  * follows, and the start of the hash chain. On a restart the config in force is re-read from the
  * peer and accepted only if its header hash equals the one the mirror stored.
  */
-import { channelConfig, dataHash, decodeBlock, headerHash, verifyOrdererSignature, type ChannelConfig, type DecodedBlock } from '@compliance-ledger/verifier';
+import { type ChannelConfig, channelConfig, type DecodedBlock, dataHash, decodeBlock, headerHash, verifyOrdererSignature } from '@compliance-ledger/verifier';
 import type { common } from '@hyperledger/fabric-protos';
 import { ChainIntegrityError, type StoredHeader } from './chain-verifier.js';
 

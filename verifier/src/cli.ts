@@ -4,12 +4,13 @@
  *   ledger-verify --header-hash <block file>   (prints a block's number and header hash, for pinning)
  * Exit code 0: every check passed; 1: a check failed; 2: the bundle or the arguments are unusable.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { EXIT, verifyBundle, type Trust } from './verify.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { decodeBlock, headerHash } from './block.js';
 import { toHex } from './bytes.js';
+import { EXIT, type Trust, verifyBundle } from './verify.js';
 
-const USAGE = 'usage: ledger-verify <bundle.tar> --trust <block header hash (64 hex digits) | path of a config block> [--json]\n       ledger-verify --header-hash <block file, e.g. from peer channel fetch>';
+const USAGE =
+  'usage: ledger-verify <bundle.tar> --trust <block header hash (64 hex digits) | path of a config block> [--json]\n       ledger-verify --header-hash <block file, e.g. from peer channel fetch>';
 
 export async function main(argv: string[]): Promise<number> {
   const args = [...argv];
@@ -58,7 +59,9 @@ export async function main(argv: string[]): Promise<number> {
     for (const c of report.checks) process.stdout.write(`${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP'} ${c.id}: ${c.detail}\n`);
     const counts = { pass: 0, fail: 0, skipped: 0 };
     for (const c of report.checks) counts[c.status]++;
-    process.stdout.write(`${report.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${report.signaturesVerified} signatures checked\n`);
+    process.stdout.write(
+      `${report.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${report.signaturesVerified} signatures checked\n`,
+    );
   }
   if (report.checks.length === 1 && report.checks[0]!.id === 'bundle.format') return EXIT.UNUSABLE;
   return report.ok ? EXIT.OK : EXIT.FAILED;

@@ -3,14 +3,24 @@
  * qscc, and from IPFS). Regulators and auditors are users of the regulator org; enterprise users may
  * read the certificate-expiry list of their own workers.
  */
+
+import { type EvidenceRecord, idSchema, OPERATION_TYPES, PERMIT_STATUSES, type PermitRecord, permitNoSchema } from '@compliance-ledger/schema';
+import type { BundleSubject } from '@compliance-ledger/verifier';
 import { z } from 'zod';
-import { OPERATION_TYPES, PERMIT_STATUSES, idSchema, permitNoSchema, type EvidenceRecord, type PermitRecord } from '@compliance-ledger/schema';
-import { bundleVerification, bundleVerificationSchema, buildCallerBundle, callerBundle, checkEvidence, ledgerFacts, transactionVerification, transactionVerificationSchema } from '../audit.js';
+import {
+  buildCallerBundle,
+  bundleVerification,
+  bundleVerificationSchema,
+  callerBundle,
+  checkEvidence,
+  ledgerFacts,
+  transactionVerification,
+  transactionVerificationSchema,
+} from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
 import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
 import type { Services } from '../services.js';
-import type { BundleSubject } from '@compliance-ledger/verifier';
 import { pageSchema } from './common.js';
 
 const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
@@ -60,24 +70,26 @@ function repo(s: Services): RegulatorRepository {
   return s.regulator;
 }
 
-export const permitQuerySchema = z.strictObject({
-  org: z.string().min(1).max(64).optional().describe('MSP id of the applicant org, e.g. EnterpriseMSP'),
-  site: idSchema.optional(),
-  area: idSchema.optional().describe('zone id'),
-  type: z.enum(OPERATION_TYPES).optional(),
-  level: z.string().min(1).max(16).optional(),
-  state: z
-    .string()
-    .regex(/^[a-z_]+(,[a-z_]+)*$/)
-    .optional()
-    .describe(`comma-separated statuses: ${PERMIT_STATUSES.join(', ')}`),
-  from: isoTime('applied at or after'),
-  to: isoTime('applied before'),
-  sort: z.enum(PERMIT_SORT_COLUMNS).default('applied_at'),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  limit,
-  offset,
-}).superRefine(orderedWindow);
+export const permitQuerySchema = z
+  .strictObject({
+    org: z.string().min(1).max(64).optional().describe('MSP id of the applicant org, e.g. EnterpriseMSP'),
+    site: idSchema.optional(),
+    area: idSchema.optional().describe('zone id'),
+    type: z.enum(OPERATION_TYPES).optional(),
+    level: z.string().min(1).max(16).optional(),
+    state: z
+      .string()
+      .regex(/^[a-z_]+(,[a-z_]+)*$/)
+      .optional()
+      .describe(`comma-separated statuses: ${PERMIT_STATUSES.join(', ')}`),
+    from: isoTime('applied at or after'),
+    to: isoTime('applied before'),
+    sort: z.enum(PERMIT_SORT_COLUMNS).default('applied_at'),
+    order: z.enum(['asc', 'desc']).default('desc'),
+    limit,
+    offset,
+  })
+  .superRefine(orderedWindow);
 
 const csvCell = (v: unknown) => {
   const s = v == null ? '' : String(v);
@@ -159,7 +171,15 @@ const BUNDLE_EVIDENCE_TIMEOUT_MS = 30_000;
  */
 function bundleRoute(
   s: Services,
-  o: { path: string; operationId: string; summary: string; params?: z.ZodObject; query: z.ZodObject; subject: (ctx: RouteContext<any, any>) => BundleSubject; filename: (ctx: RouteContext<any, any>) => string },
+  o: {
+    path: string;
+    operationId: string;
+    summary: string;
+    params?: z.ZodObject;
+    query: z.ZodObject;
+    subject: (ctx: RouteContext<any, any>) => BundleSubject;
+    filename: (ctx: RouteContext<any, any>) => string;
+  },
 ): RouteDef {
   return {
     method: 'get',
@@ -173,7 +193,14 @@ function bundleRoute(
     access: AUDITORS,
     ...(o.params ? { params: o.params } : {}),
     query: o.query,
-    responses: [{ status: 200, description: 'the bundle (POSIX ustar); X-Bundle-Checkpoint-Block and X-Bundle-Checkpoint-Hash name its newest block', contentType: 'application/x-tar', schema: z.string().meta({ format: 'binary' }) }],
+    responses: [
+      {
+        status: 200,
+        description: 'the bundle (POSIX ustar); X-Bundle-Checkpoint-Block and X-Bundle-Checkpoint-Hash name its newest block',
+        contentType: 'application/x-tar',
+        schema: z.string().meta({ format: 'binary' }),
+      },
+    ],
     errors: ['NOT_FOUND'],
     handler: async (ctx) => {
       const id = await ctx.identity();
@@ -239,17 +266,22 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
-      query: z.strictObject({
-        site: idSchema.optional(),
-        area: idSchema.optional(),
-        grade: z.coerce.number().int().min(1).max(4).optional(),
-        status: z.string().regex(/^[a-z_]+$/).optional(),
-        kind: idSchema.optional(),
-        from: isoTime('recorded at or after'),
-        to: isoTime('recorded before'),
-        limit,
-        offset,
-      }).superRefine(orderedWindow),
+      query: z
+        .strictObject({
+          site: idSchema.optional(),
+          area: idSchema.optional(),
+          grade: z.coerce.number().int().min(1).max(4).optional(),
+          status: z
+            .string()
+            .regex(/^[a-z_]+$/)
+            .optional(),
+          kind: idSchema.optional(),
+          from: isoTime('recorded at or after'),
+          to: isoTime('recorded before'),
+          limit,
+          offset,
+        })
+        .superRefine(orderedWindow),
       responses: [{ status: 200, description: 'a page of alarms and response-time statistics of all matching alarms', schema: row }],
       handler: async (ctx) => ({ body: await repo(s).listAlarms(ctx.query as never) }),
     },
@@ -261,7 +293,9 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
-      query: z.strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') }).superRefine(orderedWindow),
+      query: z
+        .strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') })
+        .superRefine(orderedWindow),
       responses: [{ status: 200, description: 'KPI figures; window defaults to the last 30 days', schema: row }],
       handler: async (ctx) => {
         const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
@@ -287,7 +321,11 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       handler: async (ctx) => {
         const r = await repo(s).monthlyReport(ctx.query.month as string);
         if (ctx.query.format === 'csv') {
-          return { body: reportCsv(r), contentType: 'text/csv; charset=utf-8', headers: { 'Content-Disposition': `attachment; filename="report-${ctx.query.month}.csv"` } };
+          return {
+            body: reportCsv(r),
+            contentType: 'text/csv; charset=utf-8',
+            headers: { 'Content-Disposition': `attachment; filename="report-${ctx.query.month}.csv"` },
+          };
         }
         return { body: r };
       },
@@ -308,7 +346,8 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/audit/transactions/{txId}',
       operationId: 'auditTransaction',
-      summary: "A transaction verified on the caller's own peer: the verifier's checks of its signatures, certificate chains, endorsement policy and validation code",
+      summary:
+        "A transaction verified on the caller's own peer: the verifier's checks of its signatures, certificate chains, endorsement policy and validation code",
       description:
         "Builds the transaction's proof bundle from the caller's peer (qscc), pins the checkpoint to that peer's current block hash (GetChainInfo) and runs @compliance-ledger/verifier on it. `verification` holds the verifier's checks for this transaction; `bundle` the whole bundle's result. Reads every block of the channel once (later requests read only new blocks).",
       tags: ['auditor'],
@@ -332,7 +371,15 @@ export function regulatorRoutes(s: Services): RouteDef[] {
           if (!(e instanceof ApiError && e.code === 'STORE_UNAVAILABLE')) throw e;
           mirrorError = e.message;
         }
-        return { body: { ...facts, verification: transactionVerification(verified.report, ctx.params.txId, facts.blockNumber), bundle: bundleVerification(verified), mirror, ...(mirrorError ? { mirrorError } : {}) } };
+        return {
+          body: {
+            ...facts,
+            verification: transactionVerification(verified.report, ctx.params.txId, facts.blockNumber),
+            bundle: bundleVerification(verified),
+            mirror,
+            ...(mirrorError ? { mirrorError } : {}),
+          },
+        };
       },
     },
     {
@@ -347,7 +394,9 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       access: AUDITORS,
       params: z.strictObject({ permitNo: permitNoSchema }),
       query: z.strictObject({}),
-      responses: [{ status: 200, description: 'the permit status, each step with its ledger facts and verification, and the bundle result', schema: auditPermitSchema }],
+      responses: [
+        { status: 200, description: 'the permit status, each step with its ledger facts and verification, and the bundle result', schema: auditPermitSchema },
+      ],
       errors: ['NOT_FOUND'],
       handler: async (ctx) => {
         const id = await ctx.identity();
@@ -356,9 +405,27 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         const steps = [];
         for (const h of permit.history) {
           const ledger = await ledgerFacts(s.ledger, id, h.txId);
-          steps.push({ action: h.action, from: h.from, to: h.to, at: h.at, actorMsp: h.actor.mspId, actorRole: h.actor.role, ledger, verification: transactionVerification(verified.report, h.txId, ledger.blockNumber) });
+          steps.push({
+            action: h.action,
+            from: h.from,
+            to: h.to,
+            at: h.at,
+            actorMsp: h.actor.mspId,
+            actorRole: h.actor.role,
+            ledger,
+            verification: transactionVerification(verified.report, h.txId, ledger.blockNumber),
+          });
         }
-        return { body: { permitNo: permit.permitNo, status: permit.status, steps, allValid: steps.every((x) => x.ledger.valid), allVerified: steps.every((x) => x.verification.verified), bundle: bundleVerification(verified) } };
+        return {
+          body: {
+            permitNo: permit.permitNo,
+            status: permit.status,
+            steps,
+            allValid: steps.every((x) => x.ledger.valid),
+            allVerified: steps.every((x) => x.verification.verified),
+            bundle: bundleVerification(verified),
+          },
+        };
       },
     },
     bundleRoute(s, {
@@ -382,7 +449,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
     bundleRoute(s, {
       path: '/v1/audit/bundle',
       operationId: 'auditRangeBundle',
-      summary: "The proof bundle of every valid chaincode transaction in a time range [from, to) as a tar, for ledger-verify",
+      summary: 'The proof bundle of every valid chaincode transaction in a time range [from, to) as a tar, for ledger-verify',
       query: z
         .strictObject({
           from: requiredIsoTime('transactions at or after (channel header timestamp), required'),

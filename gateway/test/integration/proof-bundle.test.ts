@@ -4,25 +4,38 @@
  * offline against the pinned checkpoint hash; then one-byte and structural tampers, each of which
  * must fail with its own check and reason.
  */
+
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
+import {
+  decodeBlock,
+  type HeaderEntry,
+  headerBytes,
+  headerHash,
+  type Manifest,
+  type Report,
+  readTar,
+  toHex,
+  verifyBundle,
+  writeTar,
+} from '@compliance-ledger/verifier';
+import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
-import { readTar, writeTar, verifyBundle, decodeBlock, headerBytes, headerHash, toHex, type Report, type Manifest, type HeaderEntry } from '@compliance-ledger/verifier';
-import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 
 const rwset = ledger.rwset;
 const kvrwset = ledger.rwset.kvrwset;
-import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
-import { applyBody, iso, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
-import { connectAsWalletUser } from '../support/direct.js';
-import { regulatorBlockSource } from '../support/blocks.js';
+
 import { buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
+import { regulatorBlockSource } from '../support/blocks.js';
+import { connectAsWalletUser } from '../support/direct.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
+import { applyBody, type Cast, iso, makeCast, registerCast, uniqueId } from '../support/scenario.js';
 
 type Files = Map<string, Uint8Array>;
 const enc = new TextEncoder();
@@ -77,13 +90,28 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const c = cast.clients;
     const base = `/v1/permits/${permitNo}`;
     expect((await c.applicant.post('/v1/permits', applyBody(cast, permitNo))).status).to.equal(201);
-    await step(c.pic, `${base}/risk-assessment`, { confirmations: [{ measureId: 'm1', confirmedBy: cast.personInCharge }, { measureId: 'm2', confirmedBy: cast.personInCharge }] });
-    await step(c.analyst, `${base}/gas-tests`, { testId: `gt1-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    await step(c.pic, `${base}/risk-assessment`, {
+      confirmations: [
+        { measureId: 'm1', confirmedBy: cast.personInCharge },
+        { measureId: 'm2', confirmedBy: cast.personInCharge },
+      ],
+    });
+    await step(
+      c.analyst,
+      `${base}/gas-tests`,
+      { testId: `gt1-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
+      201,
+    );
     await step(c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
     await step(c.approver, `${base}/issue`, {});
     await step(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] });
     for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
-      await step(c.gate, `${base}/gate-checks`, { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } }, 201);
+      await step(
+        c.gate,
+        `${base}/gate-checks`,
+        { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } },
+        201,
+      );
     }
     expect((await step(c.pic, `${base}/start`, {})).status).to.equal('active');
 
@@ -126,7 +154,12 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(suspended.body.status ?? suspended.body.record?.status, suspended.text).to.equal('suspended');
     await step(c.safety, `/v1/alarms/${alarmId}/acknowledge`, { note: 'valve closed' });
     await step(c.safety, `/v1/alarms/${alarmId}/close`, { note: 'resolved' });
-    await step(c.analyst, `${base}/gas-tests`, { testId: `gt2-${cast.tag}`, sampleTakenAt: iso(Date.now() - 10_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    await step(
+      c.analyst,
+      `${base}/gas-tests`,
+      { testId: `gt2-${cast.tag}`, sampleTakenAt: iso(Date.now() - 10_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
+      201,
+    );
     expect((await step(c.pic, `${base}/resume`, {})).status).to.equal('active');
     await step(c.pic, `${base}/complete`, { siteRestored: true });
     expect((await step(c.acceptor, `${base}/close`, { accepted: true, note: 'site clean' })).status).to.equal('closed');
@@ -168,8 +201,20 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(failed(report)).to.deep.equal([]);
     expect(report.ok).to.equal(true);
     const ids = report.checks.map((c) => c.id);
-    for (const re of [/^chain\.trust$/, /^block\.\d+\.ordererSignature$/, /^tx\..+\.creator$/, /^tx\..+\.endorsement\.1$/, /^tx\..+\.policy$/, /^record\./, /^evidence\./, /^alarm\..+\.deviceSignature$/]) {
-      expect(ids.some((id) => re.test(id)), String(re)).to.equal(true);
+    for (const re of [
+      /^chain\.trust$/,
+      /^block\.\d+\.ordererSignature$/,
+      /^tx\..+\.creator$/,
+      /^tx\..+\.endorsement\.1$/,
+      /^tx\..+\.policy$/,
+      /^record\./,
+      /^evidence\./,
+      /^alarm\..+\.deviceSignature$/,
+    ]) {
+      expect(
+        ids.some((id) => re.test(id)),
+        String(re),
+      ).to.equal(true);
     }
     const policy = report.checks.find((c) => c.id === `tx.${manifest.transactions[0]!.txId}.policy`)!;
     expect(policy.detail).to.contain("AND('EnterpriseMSP.peer','RegulatorMSP.peer')");
@@ -178,7 +223,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect((await verifyBundle(archive, { configBlock })).ok).to.equal(true);
   });
 
-  const tamperCases: { name: string; expect: RegExp; change: (f: Files) => void }[] = [];
+  const _tamperCases: { name: string; expect: RegExp; change: (f: Files) => void }[] = [];
   const txBlock = () => manifest.transactions.find((t) => t.blockNumber !== manifest.checkpoint.number)!.blockNumber;
   function editBlock(f: Files, n: number, edit: (b: InstanceType<typeof common.Block>) => void) {
     const b = common.Block.deserializeBinary(f.get(`blocks/${n}.block`)!);
@@ -196,7 +241,13 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
 
   it('fails a one-byte change of a transaction payload: data hash of its block', async () => {
     const n = txBlock();
-    const bad = rewrap(files, (f) => editEnvelope(f, n, (e) => { const p = e.getPayload_asU8().slice(); p[p.length - 3]! ^= 1; e.setPayload(p); }));
+    const bad = rewrap(files, (f) =>
+      editEnvelope(f, n, (e) => {
+        const p = e.getPayload_asU8().slice();
+        p[p.length - 3]! ^= 1;
+        e.setPayload(p);
+      }),
+    );
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(report.ok).to.equal(false);
     expect(failed(report).map((c) => c.id)).to.include(`block.${n}.dataHash`);
@@ -205,12 +256,19 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   it('fails a one-byte change of a creator signature (data hash kept consistent), naming the creator check', async () => {
     const n = txBlock();
     const bad = rewrap(files, (f) => {
-      editEnvelope(f, n, (e) => { const s = e.getSignature_asU8().slice(); s[s.length - 1]! ^= 1; e.setSignature(s); });
+      editEnvelope(f, n, (e) => {
+        const s = e.getSignature_asU8().slice();
+        s[s.length - 1]! ^= 1;
+        e.setSignature(s);
+      });
       editBlock(f, n, (b) => b.getHeader()!.setDataHash(toHexless(b)));
     });
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
-    expect(ids.some((id) => /^tx\..+\.creator$/.test(id)), JSON.stringify(failed(report))).to.equal(true);
+    expect(
+      ids.some((id) => /^tx\..+\.creator$/.test(id)),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
   });
 
   it('fails a one-byte change of an endorsement signature, naming the endorsement and the policy', async () => {
@@ -233,21 +291,26 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     });
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
-    expect(ids.some((id) => /^tx\..+\.endorsement\.1$/.test(id)), JSON.stringify(failed(report))).to.equal(true);
+    expect(
+      ids.some((id) => /^tx\..+\.endorsement\.1$/.test(id)),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
     expect(ids.some((id) => /^tx\..+\.policy$/.test(id))).to.equal(true);
   });
 
   it('fails a one-byte change of an orderer signature', async () => {
     const n = txBlock();
-    const bad = rewrap(files, (f) => editBlock(f, n, (b) => {
-      const md = b.getMetadata()!.getMetadataList_asU8();
-      const sigs = common.Metadata.deserializeBinary(md[0]!);
-      const s = sigs.getSignaturesList()[0]!;
-      const bytes = s.getSignature_asU8().slice();
-      bytes[bytes.length - 1]! ^= 1;
-      s.setSignature(bytes);
-      b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
-    }));
+    const bad = rewrap(files, (f) =>
+      editBlock(f, n, (b) => {
+        const md = b.getMetadata()!.getMetadataList_asU8();
+        const sigs = common.Metadata.deserializeBinary(md[0]!);
+        const s = sigs.getSignaturesList()[0]!;
+        const bytes = s.getSignature_asU8().slice();
+        bytes[bytes.length - 1]! ^= 1;
+        s.setSignature(bytes);
+        b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
+      }),
+    );
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(failed(report).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
   });
@@ -266,26 +329,31 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   });
 
   it('fails a config block whose MSP root was swapped for another CA', async () => {
-    const bad = rewrap(files, (f) => editEnvelope(f, 0, (e) => {
-      const payload = common.Payload.deserializeBinary(e.getPayload_asU8());
-      const env = common.ConfigEnvelope.deserializeBinary(payload.getData_asU8());
-      const org = env.getConfig()!.getChannelGroup()!.getGroupsMap().get('Application')!.getGroupsMap().get('RegulatorMSP')!;
-      const value = org.getValuesMap().get('MSP')!;
-      const mspConfig = msp.MSPConfig.deserializeBinary(value.getValue_asU8());
-      const fabric = msp.FabricMSPConfig.deserializeBinary(mspConfig.getConfig_asU8());
-      fabric.setRootCertsList([selfSignedCaPem()]);
-      mspConfig.setConfig(fabric.serializeBinary());
-      value.setValue(mspConfig.serializeBinary());
-      payload.setData(env.serializeBinary());
-      e.setPayload(payload.serializeBinary());
-    }));
+    const bad = rewrap(files, (f) =>
+      editEnvelope(f, 0, (e) => {
+        const payload = common.Payload.deserializeBinary(e.getPayload_asU8());
+        const env = common.ConfigEnvelope.deserializeBinary(payload.getData_asU8());
+        const org = env.getConfig()!.getChannelGroup()!.getGroupsMap().get('Application')!.getGroupsMap().get('RegulatorMSP')!;
+        const value = org.getValuesMap().get('MSP')!;
+        const mspConfig = msp.MSPConfig.deserializeBinary(value.getValue_asU8());
+        const fabric = msp.FabricMSPConfig.deserializeBinary(mspConfig.getConfig_asU8());
+        fabric.setRootCertsList([selfSignedCaPem()]);
+        mspConfig.setConfig(fabric.serializeBinary());
+        value.setValue(mspConfig.serializeBinary());
+        payload.setData(env.serializeBinary());
+        e.setPayload(payload.serializeBinary());
+      }),
+    );
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
     expect(ids).to.include('block.0.dataHash');
   });
 
   it('fails when an evidence byte changes: sha256 and CID', async () => {
-    const bad = rewrap(files, (f) => { const b = f.get(`evidence/${evidenceCid}`)!; b[1000]! ^= 1; });
+    const bad = rewrap(files, (f) => {
+      const b = f.get(`evidence/${evidenceCid}`)!;
+      b[1000]! ^= 1;
+    });
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(failed(report).map((c) => c.id)).to.deep.equal([`evidence.${evidenceCid}`]);
     expect(failed(report)[0]!.detail).to.match(/sha256 is .*CID/);
@@ -302,7 +370,10 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     });
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
-    expect(ids.every((id) => id.startsWith('record.')), JSON.stringify(failed(report))).to.equal(true);
+    expect(
+      ids.every((id) => id.startsWith('record.')),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
     expect(ids.length).to.be.greaterThan(0);
   });
 
@@ -332,7 +403,9 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     if (!wrap) this.skip();
     const out = execFileSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', trusted], { encoding: 'utf8' });
     expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
-    const bad = spawnSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', 'cd'.repeat(32)], { encoding: 'utf8' });
+    const bad = spawnSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', 'cd'.repeat(32)], {
+      encoding: 'utf8',
+    });
     expect(bad.status).to.equal(1);
     expect(bad.stdout).to.match(/FAIL chain\.trust: the chain ends at block/);
   });
@@ -371,7 +444,9 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     } finally {
       source.close();
     }
-    expect(execFileSync(process.execPath, [cli, '--header-hash', path.join(dir, 'checkpoint.block')], { encoding: 'utf8' })).to.equal(`${m.checkpoint.number} ${pinned}\n`);
+    expect(execFileSync(process.execPath, [cli, '--header-hash', path.join(dir, 'checkpoint.block')], { encoding: 'utf8' })).to.equal(
+      `${m.checkpoint.number} ${pinned}\n`,
+    );
     const out = execFileSync(process.execPath, [cli, path.join(dir, 'permit.tar'), '--trust', pinned], { encoding: 'utf8' });
     expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
   });
@@ -430,7 +505,10 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
     let txId: string;
     try {
-      const proposal = conn.contract.newProposal('heartbeat:Record', { arguments: [uniqueId('hb-one-org'), 'endorsed by one org'], endorsingOrganizations: ['EnterpriseMSP'] });
+      const proposal = conn.contract.newProposal('heartbeat:Record', {
+        arguments: [uniqueId('hb-one-org'), 'endorsed by one org'],
+        endorsingOrganizations: ['EnterpriseMSP'],
+      });
       const commit = await (await proposal.endorse()).submit();
       txId = commit.getTransactionId();
       const status = await commit.getStatus();
@@ -456,7 +534,10 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const report = await verifyBundle(b.bytes, { blockHash: await pinnedHash(manifestIn(b.bytes).checkpoint.number) });
     const ids = failed(report).map((c) => c.id);
     expect(ids).to.include.members([`tx.${txId}.validation`, `tx.${txId}.policy`]);
-    expect(ids.every((id) => id.startsWith(`tx.${txId}.`) || id.startsWith(`record.${txId}.`)), JSON.stringify(failed(report))).to.equal(true);
+    expect(
+      ids.every((id) => id.startsWith(`tx.${txId}.`) || id.startsWith(`record.${txId}.`)),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
   });
 
   it('fails a block whose orderer signature was made with a key the orderer org never issued (a fresh P-256 key and a self-made certificate)', async () => {
@@ -468,7 +549,9 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   });
 
   it('fails a forged chain whose alarm write set carries a changed device signature: the device-signature check names the wrong signer', async () => {
-    const alarmTx = manifest.records.find((r) => (r.value as { docType: string; alarmId?: string }).docType === 'alarm' && (r.value as { alarmId: string }).alarmId === alarmId)!.txId;
+    const alarmTx = manifest.records.find(
+      (r) => (r.value as { docType: string; alarmId?: string }).docType === 'alarm' && (r.value as { alarmId: string }).alarmId === alarmId,
+    )!.txId;
     const n = manifest.transactions.find((t) => t.txId === alarmTx)!.blockNumber;
     const bad = rewrap(files, (f) => {
       editBlock(f, n, (b) => {
@@ -480,7 +563,11 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
       // The forger re-hashes the chain as far as the bundle reaches; the pinned hash still differs.
       const headers = JSON.parse(new TextDecoder().decode(f.get('headers.json')!)) as HeaderEntry[];
       const h = headers.find((x) => x.number === n)!;
-      h.dataHash = toHex(common.Block.deserializeBinary(f.get(`blocks/${n}.block`)!).getHeader()!.getDataHash_asU8());
+      h.dataHash = toHex(
+        common.Block.deserializeBinary(f.get(`blocks/${n}.block`)!)
+          .getHeader()!
+          .getDataHash_asU8(),
+      );
       f.set('headers.json', enc.encode(JSON.stringify(headers)));
     });
     const report = await verifyBundle(bad, { blockHash: trusted });
@@ -502,7 +589,27 @@ function toHexless(b: InstanceType<typeof common.Block>): Uint8Array {
 
 function selfSignedCaPem(): Uint8Array {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=ca.regulator.ledger.local/O=regulator.ledger.local', '-days', '3650'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'k.pem'),
+      '-out',
+      path.join(dir, 'c.pem'),
+      '-subj',
+      '/CN=ca.regulator.ledger.local/O=regulator.ledger.local',
+      '-days',
+      '3650',
+    ],
+    { stdio: 'ignore' },
+  );
   return fs.readFileSync(path.join(dir, 'c.pem'));
 }
 
@@ -562,10 +669,38 @@ function resignBlock(b: InstanceType<typeof common.Block>): void {
   fs.writeFileSync(f('index.txt'), '');
   fs.writeFileSync(f('serial'), '01\n');
   fs.writeFileSync(f('ext.cnf'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
-  fs.writeFileSync(f('ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = p\n[p]\norganizationalUnitName = supplied\ncommonName = supplied\n`);
+  fs.writeFileSync(
+    f('ca.cnf'),
+    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = p\n[p]\norganizationalUnitName = supplied\ncommonName = supplied\n`,
+  );
   execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('k.pem')], { stdio: 'ignore' });
-  execFileSync('openssl', ['req', '-new', '-key', f('k.pem'), '-subj', '/OU=orderer/CN=orderer0.orderer.ledger.local', '-out', f('r.csr')], { stdio: 'ignore' });
-  execFileSync('openssl', ['ca', '-batch', '-config', f('ca.cnf'), '-selfsign', '-keyfile', f('k.pem'), '-in', f('r.csr'), '-out', f('c.pem'), '-startdate', '20200101000000Z', '-enddate', '20991231000000Z', '-notext', '-extfile', f('ext.cnf')], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-new', '-key', f('k.pem'), '-subj', '/OU=orderer/CN=orderer0.orderer.ledger.local', '-out', f('r.csr')], {
+    stdio: 'ignore',
+  });
+  execFileSync(
+    'openssl',
+    [
+      'ca',
+      '-batch',
+      '-config',
+      f('ca.cnf'),
+      '-selfsign',
+      '-keyfile',
+      f('k.pem'),
+      '-in',
+      f('r.csr'),
+      '-out',
+      f('c.pem'),
+      '-startdate',
+      '20200101000000Z',
+      '-enddate',
+      '20991231000000Z',
+      '-notext',
+      '-extfile',
+      f('ext.cnf'),
+    ],
+    { stdio: 'ignore' },
+  );
   const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'k.pem')));
   const md = b.getMetadata()!.getMetadataList_asU8();
   const sigs = common.Metadata.deserializeBinary(md[0]!);
@@ -577,7 +712,11 @@ function resignBlock(b: InstanceType<typeof common.Block>): void {
   sigHeader.setCreator(identity.serializeBinary());
   s.setSignatureHeader(sigHeader.serializeBinary());
   const header = b.getHeader()!;
-  const signed = Buffer.concat([sigs.getValue_asU8(), s.getSignatureHeader_asU8(), headerBytes({ number: header.getNumber(), previousHash: header.getPreviousHash_asU8(), dataHash: header.getDataHash_asU8() })]);
+  const signed = Buffer.concat([
+    sigs.getValue_asU8(),
+    s.getSignatureHeader_asU8(),
+    headerBytes({ number: header.getNumber(), previousHash: header.getPreviousHash_asU8(), dataHash: header.getDataHash_asU8() }),
+  ]);
   s.setSignature(lowS(crypto.sign('sha256', signed, key)));
   b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
 }

@@ -2,17 +2,17 @@
  * Runs the indexer for tests: in-process (the real Follower, real Fabric source) or as a child
  * process (`node --import tsx src/main.ts`) that a test can kill -9.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { BlockStore } from '../../src/block-store.js';
-import { openFabricSource, type BlockSource } from '../../src/fabric-source.js';
+import { toNumber } from '../../src/db.js';
+import { type BlockSource, openFabricSource } from '../../src/fabric-source.js';
 import { Follower, type FollowerOptions } from '../../src/follower.js';
 import { IndexerMetrics } from '../../src/metrics.js';
 import { OrdererSignatureVerifier } from '../../src/orderer-signatures.js';
-import { toNumber } from '../../src/db.js';
 import { connectionProfilePath } from './network.js';
 
 export const indexerDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,7 +26,10 @@ export interface RunningIndexer {
   stop(): Promise<void>;
 }
 
-export function startIndexer(db: Knex, options: Partial<FollowerOptions> & { peerEndpoint?: string; testDelayInTxMs?: number; wrapSource?: (s: BlockSource) => BlockSource } = {}): RunningIndexer {
+export function startIndexer(
+  db: Knex,
+  options: Partial<FollowerOptions> & { peerEndpoint?: string; testDelayInTxMs?: number; wrapSource?: (s: BlockSource) => BlockSource } = {},
+): RunningIndexer {
   const real = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client', peerEndpoint: options.peerEndpoint });
   const source = options.wrapSource ? options.wrapSource(real) : real;
   const metrics = new IndexerMetrics();
@@ -109,7 +112,7 @@ export async function indexerHttpBase(indexer: ChildIndexer, timeoutMs = 60_000)
       return port !== undefined || indexer.child.exitCode !== null;
     },
     timeoutMs,
-    'the indexer\'s HTTP port in its log',
+    "the indexer's HTTP port in its log",
   );
   if (port === undefined) throw new Error(`the indexer exited with ${indexer.child.exitCode}: ${indexer.output()}`);
   return `http://127.0.0.1:${port}`;

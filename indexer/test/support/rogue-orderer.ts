@@ -3,13 +3,14 @@
  * signature made with a freshly generated P-256 key whose certificate is self-made (OU orderer, MSP
  * id OrdererMSP): well formed in every way except that the orderer org never issued it.
  */
+
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { common, msp } from '@hyperledger/fabric-protos';
 import { headerBytes } from '@compliance-ledger/verifier';
+import { common, msp } from '@hyperledger/fabric-protos';
 import type { BlockSource } from '../../src/fabric-source.js';
 
 function editSignature(b: common.Block, edit: (s: common.MetadataSignature, sigs: common.Metadata) => void): void {
@@ -51,10 +52,38 @@ function rogueOrderer(): { key: crypto.KeyObject; certPem: Buffer } {
   fs.writeFileSync(f('index.txt'), '');
   fs.writeFileSync(f('serial'), '01\n');
   fs.writeFileSync(f('ext.cnf'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
-  fs.writeFileSync(f('ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = p\n[p]\norganizationalUnitName = supplied\ncommonName = supplied\n`);
+  fs.writeFileSync(
+    f('ca.cnf'),
+    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = p\n[p]\norganizationalUnitName = supplied\ncommonName = supplied\n`,
+  );
   execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('k.pem')], { stdio: 'ignore' });
-  execFileSync('openssl', ['req', '-new', '-key', f('k.pem'), '-subj', '/OU=orderer/CN=orderer0.orderer.ledger.local', '-out', f('r.csr')], { stdio: 'ignore' });
-  execFileSync('openssl', ['ca', '-batch', '-config', f('ca.cnf'), '-selfsign', '-keyfile', f('k.pem'), '-in', f('r.csr'), '-out', f('c.pem'), '-startdate', '20200101000000Z', '-enddate', '20991231000000Z', '-notext', '-extfile', f('ext.cnf')], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-new', '-key', f('k.pem'), '-subj', '/OU=orderer/CN=orderer0.orderer.ledger.local', '-out', f('r.csr')], {
+    stdio: 'ignore',
+  });
+  execFileSync(
+    'openssl',
+    [
+      'ca',
+      '-batch',
+      '-config',
+      f('ca.cnf'),
+      '-selfsign',
+      '-keyfile',
+      f('k.pem'),
+      '-in',
+      f('r.csr'),
+      '-out',
+      f('c.pem'),
+      '-startdate',
+      '20200101000000Z',
+      '-enddate',
+      '20991231000000Z',
+      '-notext',
+      '-extfile',
+      f('ext.cnf'),
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: crypto.createPrivateKey(fs.readFileSync(f('k.pem'))), certPem: fs.readFileSync(f('c.pem')) };
 }
 
@@ -68,7 +97,11 @@ export function resignWithRogueKey(b: common.Block): void {
     sigHeader.setCreator(identity.serializeBinary());
     s.setSignatureHeader(sigHeader.serializeBinary());
     const h = b.getHeader()!;
-    const signed = Buffer.concat([sigs.getValue_asU8(), s.getSignatureHeader_asU8(), headerBytes({ number: h.getNumber(), previousHash: h.getPreviousHash_asU8(), dataHash: h.getDataHash_asU8() })]);
+    const signed = Buffer.concat([
+      sigs.getValue_asU8(),
+      s.getSignatureHeader_asU8(),
+      headerBytes({ number: h.getNumber(), previousHash: h.getPreviousHash_asU8(), dataHash: h.getDataHash_asU8() }),
+    ]);
     s.setSignature(lowS(crypto.sign('sha256', signed, rogue.key)));
   });
 }
