@@ -577,30 +577,35 @@ async function main(): Promise<number> {
     item('    can open. `LEDGER_STACK_DATABASE=postgres npm start` runs the indexer and the gateway on a private PostgreSQL.)');
   }
 
-  section("7. auditor: ledger facts from the regulator's own peer, and the evidence re-checked");
+  section("7. auditor: every step verified on the regulator's own peer, and the evidence re-checked");
+  type Verification = { verified?: boolean; endorsements?: { detail?: string }[]; policy?: { status?: string; detail?: string } };
+  const endorsers = (v: Verification | undefined) => (v?.endorsements ?? []).map((e) => /\((\w+)\)$/.exec(e.detail ?? '')?.[1] ?? '?').join('+');
   const ap = await as.auditor.get(`/v1/audit/permits/${permitNo}`);
   if (ap.status === 200) {
     const steps = (ap.body.steps ?? []) as {
       action?: string;
       actorRole?: string;
-      ledger?: { blockNumber?: number; transactionId?: string; validationCodeName?: string; endorsingOrgs?: string[] };
+      ledger?: { blockNumber?: number; transactionId?: string; validationCodeName?: string };
+      verification?: Verification;
     }[];
-    item(`permit ${permitNo}: ${steps.length} ledger steps, all valid: ${ap.body.allValid}, all endorsed by both orgs: ${ap.body.allEndorsedByBothOrgs}`);
+    item(
+      `permit ${permitNo}: ${steps.length} ledger steps, all valid: ${ap.body.allValid}, all verified (signatures, certificate chains, policy): ${ap.body.allVerified}; ${ap.body.bundle?.signaturesVerified ?? '?'} signatures checked against block ${ap.body.bundle?.checkpoint?.number ?? '?'}`,
+    );
     for (const s of steps) {
       const l = s.ledger ?? {};
       item(
-        `   ${String(s.action ?? '?').padEnd(12)} by ${String(s.actorRole ?? '?').padEnd(17)} block ${String(l.blockNumber).padStart(4)}  tx ${short(String(l.transactionId))}  ${l.validationCodeName ?? ''}  endorsed by ${(l.endorsingOrgs ?? []).join('+')}`,
+        `   ${String(s.action ?? '?').padEnd(12)} by ${String(s.actorRole ?? '?').padEnd(17)} block ${String(l.blockNumber).padStart(4)}  tx ${short(String(l.transactionId))}  ${l.validationCodeName ?? ''}  endorsed by ${endorsers(s.verification)}  ${s.verification?.verified ? 'verified' : 'NOT verified'}`,
       );
     }
-  } else notPossible('auditor permit facts', errorOf(ap));
+  } else notPossible('auditor permit verification', errorOf(ap));
   const alarmTx = step?.txId ?? alarmTxs[0];
   if (alarmTx) {
     const t = await as.auditor.get(`/v1/audit/transactions/${alarmTx}`);
     if (t.status === 200)
       item(
-        `alarm transaction ${short(alarmTx)}: block ${t.body.blockNumber}, ${t.body.validationCodeName}, created by ${t.body.creatorMsp}, endorsed by ${(t.body.endorsingOrgs ?? []).join(' and ')}`,
+        `alarm transaction ${short(alarmTx)}: block ${t.body.blockNumber}, ${t.body.validationCodeName}, endorsed by ${endorsers(t.body.verification)}, policy: ${t.body.verification?.policy?.detail ?? '?'}`,
       );
-    else notPossible('auditor transaction facts', errorOf(t));
+    else notPossible('auditor transaction verification', errorOf(t));
   }
   if (evidenceTx) {
     const ec = await as.auditor.get(`/v1/audit/permits/${permitNo}/evidence-check`);

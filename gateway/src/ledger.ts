@@ -75,6 +75,14 @@ export class LedgerClient {
 
   constructor(private readonly o: LedgerOptions) {}
 
+  get channel(): string {
+    return this.o.profile.channel;
+  }
+
+  get chaincode(): string {
+    return this.o.profile.chaincode;
+  }
+
   private client(org: Org): grpc.Client {
     let c = this.clients.get(org);
     if (!c) {
@@ -197,7 +205,7 @@ export class LedgerClient {
   }
 
   /** qscc (query system chaincode) of the user's own peer: raw protobuf bytes. */
-  async qscc(id: WalletIdentity, fn: 'GetTransactionByID' | 'GetBlockByTxID' | 'GetChainInfo', ...args: string[]): Promise<Uint8Array> {
+  async qscc(id: WalletIdentity, fn: 'GetTransactionByID' | 'GetBlockByTxID' | 'GetChainInfo' | 'GetBlockByNumber', ...args: string[]): Promise<Uint8Array> {
     const contract = this.network(id).getContract('qscc');
     try {
       return await contract.evaluateTransaction(fn, this.o.profile.channel, ...args);

@@ -61,6 +61,15 @@ export class BlockStore {
     return { lastBlock, last };
   }
 
+  /** A stored block's header, its header hash re-verified; null when the block is not stored. */
+  async storedHeader(number: number): Promise<StoredHeader | null> {
+    const row = await this.db('blocks').select('number', 'header_hash', 'previous_hash', 'data_hash').where({ number }).first();
+    if (!row) return null;
+    const stored = toStoredHeader(row);
+    verifyStoredHeader(stored);
+    return stored;
+  }
+
   /**
    * Writes consecutive blocks and advances the checkpoint, atomically. Blocks at or below the
    * checkpoint are skipped (already committed); a gap after it is refused.

@@ -4,7 +4,8 @@
  * database writes), write them in batches, each batch one transaction with the checkpoint. Any
  * error of the peer or of Postgres closes the stream and restarts the loop from the checkpoint
  * after a backoff: the checkpoint is the only state, so a restart can neither skip nor repeat.
- * A broken hash chain or an unreadable block is fatal: the mirror must not continue past it.
+ * A broken hash chain, a block the orderer did not sign (orderer-signatures.ts) or an unreadable
+ * block is fatal: the mirror must not continue past it, and nothing of that block is written.
  */
 import type { Logger } from 'pino';
 import { type ParsedBlock, parseBlock } from './block-parser.js';
@@ -12,6 +13,7 @@ import { type BlockStore, GapError } from './block-store.js';
 import { ChainIntegrityError } from './chain-verifier.js';
 import type { BlockSource, BlockStream } from './fabric-source.js';
 import type { IndexerMetrics } from './metrics.js';
+import type { OrdererSignatureVerifier } from './orderer-signatures.js';
 import { ProjectionError } from './projection.js';
 
 export interface FollowerOptions {
@@ -23,6 +25,11 @@ export interface FollowerOptions {
   chainPollMs: number;
   /** Index up to and including this block, then resolve run(). */
   stopAtBlock?: number | undefined;
+  /**
+   * The orderer-signature check of every block before it is indexed. Required, and null only for
+   * synthetic test blocks that carry no signature.
+   */
+  ordererSignatures: OrdererSignatureVerifier | null;
 }
 
 type Cause = 'peer' | 'postgres' | 'gap';
@@ -143,6 +150,8 @@ export class Follower {
   }
 
   private async follow(lastBlock: number): Promise<void> {
+    const signatures = this.options.ordererSignatures;
+    if (signatures) await stage('peer', () => signatures.resume(lastBlock + 1, this.source, this.store));
     const stream = await stage('peer', () => this.source.blocks(lastBlock + 1));
     this.stream = stream;
     if (this.stopped) stream.close();
@@ -168,6 +177,8 @@ export class Follower {
           } catch (err) {
             throw new BlockParseError(`block ${block.getHeader()?.getNumber()} cannot be parsed: ${(err as Error).message}`);
           }
+          // Checked in stream order, before the block is queued: a refused block is never written.
+          if (signatures) await signatures.verify(block);
           queue.push(parsed);
           this.metrics.setPeerReachable(true);
           this.metrics.setChainHeight(parsed.number + 1);
@@ -189,7 +200,7 @@ export class Follower {
       while (!this.stopped) {
         if (queue.length === 0) {
           if (pumpError !== undefined) {
-            if (pumpError instanceof BlockParseError) throw pumpError;
+            if (pumpError instanceof BlockParseError || pumpError instanceof ChainIntegrityError) throw pumpError;
             throw new StageError('peer', pumpError);
           }
           if (pumpDone) throw new StageError('peer', new Error('block stream ended'));

@@ -13,6 +13,7 @@ import { Follower, isFatal } from './follower.js';
 import { startHttpServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { IndexerMetrics } from './metrics.js';
+import { OrdererSignatureVerifier } from './orderer-signatures.js';
 import { type PgliteSocket, startPgliteSocket } from './pglite-socket.js';
 
 async function main(): Promise<number> {
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
     retryMaxMs: cfg.INDEXER_RETRY_MAX_MS,
     chainPollMs: cfg.INDEXER_CHAIN_POLL_MS,
     stopAtBlock: cfg.INDEXER_STOP_AT_BLOCK,
+    ordererSignatures: new OrdererSignatureVerifier(),
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

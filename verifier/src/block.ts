@@ -57,6 +57,10 @@ export interface TransactionEntry {
   writes: Write[];
   /** Keys whose validation parameter (key-level endorsement policy) the transaction sets. */
   keyPolicyWrites: { namespace: string; key: string }[];
+  /** Private data collections the transaction wrote (hashed writes or metadata writes), by namespace. */
+  collectionWrites: { namespace: string; collection: string }[];
+  /** Public keys whose metadata the transaction set (any entry). */
+  metadataWrites: { namespace: string; key: string }[];
   chaincode: string | null;
   functionName: string | null;
   /** The ConfigEnvelope's config for CONFIG transactions. */
@@ -121,10 +125,16 @@ function decodeEndorserTransaction(data: Uint8Array, tx: TransactionEntry): void
     const results = ccAction.getResults_asU8();
     if (results.length === 0) continue;
     for (const ns of rwset.TxReadWriteSet.deserializeBinary(results).getNsRwsetList()) {
+      for (const coll of ns.getCollectionHashedRwsetList()) {
+        const hashed = rwset.HashedRWSet.deserializeBinary(coll.getHashedRwset_asU8());
+        if (hashed.getHashedWritesList().length > 0 || hashed.getMetadataWritesList().length > 0)
+          tx.collectionWrites.push({ namespace: ns.getNamespace(), collection: coll.getCollectionName() });
+      }
       const kv = rwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
       for (const w of kv.getWritesList())
         tx.writes.push({ namespace: ns.getNamespace(), key: w.getKey(), isDelete: w.getIsDelete(), value: w.getValue_asU8() });
       for (const m of kv.getMetadataWritesList()) {
+        tx.metadataWrites.push({ namespace: ns.getNamespace(), key: m.getKey() });
         if (m.getEntriesList().some((entry) => entry.getName() === 'VALIDATION_PARAMETER'))
           tx.keyPolicyWrites.push({ namespace: ns.getNamespace(), key: m.getKey() });
       }
@@ -153,6 +163,8 @@ function decodeTransaction(index: number, envelopeBytes: Uint8Array): Transactio
     endorsements: [],
     writes: [],
     keyPolicyWrites: [],
+    collectionWrites: [],
+    metadataWrites: [],
     chaincode: null,
     functionName: null,
     config: null,

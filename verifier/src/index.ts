@@ -12,5 +12,6 @@ export {
 export { BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type BundleSubject, type HeaderEntry, type Manifest, type ManifestRecord, readBundle } from './bundle.js';
 export { fromHex, toHex } from './bytes.js';
 export { computeCid } from './cid.js';
+export { type ChannelConfig, channelConfig } from './msp.js';
 export { readTar, writeTar } from './tar.js';
-export { type Check, EXIT, type Report, type Trust, verifyBundle } from './verify.js';
+export { type Check, EXIT, type Report, type Trust, verifyBundle, verifyOrdererSignature } from './verify.js';

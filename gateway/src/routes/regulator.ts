@@ -5,8 +5,18 @@
  */
 
 import { type EvidenceRecord, idSchema, OPERATION_TYPES, PERMIT_STATUSES, type PermitRecord, permitNoSchema } from '@compliance-ledger/schema';
+import type { BundleSubject } from '@compliance-ledger/verifier';
 import { z } from 'zod';
-import { checkEvidence, ledgerFacts } from '../audit.js';
+import {
+  buildCallerBundle,
+  bundleVerification,
+  bundleVerificationSchema,
+  callerBundle,
+  checkEvidence,
+  ledgerFacts,
+  transactionVerification,
+  transactionVerificationSchema,
+} from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
 import { type MonthlyReport, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
@@ -26,12 +36,12 @@ export const LATEST_QUERY_TIME = '9999-12-31T23:59:59.999Z';
 const EARLIEST_MONTH = EARLIEST_QUERY_TIME.slice(0, 7);
 const LATEST_MONTH = LATEST_QUERY_TIME.slice(0, 7);
 const RANGE = `between ${EARLIEST_QUERY_TIME} and ${LATEST_QUERY_TIME}`;
-const isoTime = (description: string) =>
+const requiredIsoTime = (description: string) =>
   z.iso
     .datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' })
     .refine((v) => Date.parse(v) >= Date.parse(EARLIEST_QUERY_TIME) && Date.parse(v) <= Date.parse(LATEST_QUERY_TIME), `must be ${RANGE}`)
-    .optional()
     .describe(`${description}; ISO-8601 UTC, ${RANGE}`);
+const isoTime = (description: string) => requiredIsoTime(description).optional().describe(`${description}; ISO-8601 UTC, ${RANGE}`);
 const month = z
   .string()
   .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM')
@@ -110,6 +120,110 @@ export function reportCsv(r: MonthlyReport): string {
   add('kpi', 'certificates_expiring_within_60_days', k.certificatesExpiringWithin60Days);
   for (const p of k.permitsByTypeAndState) add('kpi_permits_by_type_state', `${p.operationType}/${p.status}`, p.count);
   return `${lines.join('\n')}\n`;
+}
+
+const txIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a Fabric transaction id: 64 lowercase hex characters');
+
+const ledgerFactsSchema = z.object({
+  transactionId: z.string(),
+  blockNumber: z.number().int(),
+  validationCode: z.number().int(),
+  validationCodeName: z.string(),
+  valid: z.boolean().describe("the peer's validation code is VALID"),
+  timestamp: z.string().nullable(),
+  chaincode: z.string().nullable(),
+});
+
+const auditTransactionSchema = ledgerFactsSchema.extend({
+  verification: transactionVerificationSchema,
+  bundle: bundleVerificationSchema,
+  mirror: row.nullable().describe('where the indexer mirrored the transaction, or null'),
+  mirrorError: z.string().optional().describe("why the indexer's database could not be asked (the verification above does not depend on it)"),
+});
+
+const auditPermitSchema = z.object({
+  permitNo: z.string(),
+  status: z.string(),
+  steps: z.array(
+    z.object({
+      action: z.string(),
+      from: z.string().nullable(),
+      to: z.string(),
+      at: z.string(),
+      actorMsp: z.string(),
+      actorRole: z.string(),
+      ledger: ledgerFactsSchema,
+      verification: transactionVerificationSchema,
+    }),
+  ),
+  allValid: z.boolean().describe("every step's validation code is VALID"),
+  allVerified: z.boolean().describe("every step's transaction passed the verifier's checks"),
+  bundle: bundleVerificationSchema,
+});
+
+/** How long a bundle waits for one evidence file from the content store before leaving it out (CID only). */
+const BUNDLE_EVIDENCE_TIMEOUT_MS = 30_000;
+
+/**
+ * A bundle download: built from the caller's own peer, the evidence files the content store has
+ * included. The checkpoint headers are informative only: an auditor pins the hash from their own
+ * peer (verifier/README.md), never from this response.
+ */
+function bundleRoute(
+  s: Services,
+  o: {
+    path: string;
+    operationId: string;
+    summary: string;
+    params?: z.ZodObject;
+    query: z.ZodObject;
+    subject: (ctx: RouteContext) => BundleSubject;
+    filename: (ctx: RouteContext) => string;
+  },
+): RouteDef {
+  return {
+    method: 'get',
+    path: o.path,
+    operationId: o.operationId,
+    summary: o.summary,
+    description:
+      "A proof bundle (format: verifier/README.md, version 1) built from the caller's own peer: the subject's blocks, every config block, the chaincode definition blocks, the header chain to the newest block (the checkpoint), the records and the evidence files the content store holds. Verify it offline with `npx ledger-verify bundle.tar --trust <block hash from your own peer>`. Reads every block of the channel once (later requests read only new blocks).",
+    tags: ['auditor'],
+    auth: true,
+    access: AUDITORS,
+    ...(o.params ? { params: o.params } : {}),
+    query: o.query,
+    responses: [
+      {
+        status: 200,
+        description: 'the bundle (POSIX ustar); X-Bundle-Checkpoint-Block and X-Bundle-Checkpoint-Hash name its newest block',
+        contentType: 'application/x-tar',
+        schema: z.string().meta({ format: 'binary' }),
+      },
+    ],
+    errors: ['NOT_FOUND'],
+    handler: async (ctx) => {
+      const id = await ctx.identity();
+      const built = await buildCallerBundle(s.ledger, id, o.subject(ctx), async (cid) => {
+        try {
+          const chunks: Uint8Array[] = [];
+          for await (const c of s.content.cat(cid, BUNDLE_EVIDENCE_TIMEOUT_MS)) chunks.push(c);
+          return Buffer.concat(chunks);
+        } catch {
+          return null; // the bundle then carries the CID only, and the verifier says SKIP
+        }
+      });
+      return {
+        body: Buffer.from(built.archive.buffer, built.archive.byteOffset, built.archive.byteLength),
+        contentType: 'application/x-tar',
+        headers: {
+          'Content-Disposition': `attachment; filename="${o.filename(ctx)}.tar"`,
+          'X-Bundle-Checkpoint-Block': String(built.checkpoint.number),
+          'X-Bundle-Checkpoint-Hash': built.checkpoint.headerHash,
+        },
+      };
+    },
+  };
 }
 
 export function regulatorRoutes(s: Services): RouteDef[] {
@@ -232,37 +346,65 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/audit/transactions/{txId}',
       operationId: 'auditTransaction',
-      summary: 'Ledger facts of a transaction from the peer (qscc): block, validation code, creator and endorsing orgs',
+      summary:
+        "A transaction verified on the caller's own peer: the verifier's checks of its signatures, certificate chains, endorsement policy and validation code",
+      description:
+        "Builds the transaction's proof bundle from the caller's peer (qscc), pins the checkpoint to that peer's current block hash (GetChainInfo) and runs @compliance-ledger/verifier on it. `verification` holds the verifier's checks for this transaction; `bundle` the whole bundle's result. Reads every block of the channel once (later requests read only new blocks).",
       tags: ['auditor'],
       auth: true,
       access: AUDITORS,
-      params: z.strictObject({ txId: z.string().regex(/^[0-9a-f]{64}$/, 'a Fabric transaction id: 64 lowercase hex characters') }),
+      params: z.strictObject({ txId: txIdSchema }),
       query: z.strictObject({}),
-      responses: [{ status: 200, description: 'ledger facts, and where the indexer mirrored it', schema: row }],
+      responses: [{ status: 200, description: 'ledger facts, the verification, and where the indexer mirrored it', schema: auditTransactionSchema }],
       errors: ['NOT_FOUND'],
       handler: async (ctx) => {
-        const facts = await ledgerFacts(s.ledger, await ctx.identity(), ctx.params.txId!);
-        const mirrored = s.regulator ? ((await s.regulator.transaction(ctx.params.txId!)) ?? null) : null;
-        return { body: { ...facts, mirror: mirrored } };
+        const id = await ctx.identity();
+        const facts = await ledgerFacts(s.ledger, id, ctx.params.txId!);
+        const verified = await callerBundle(s.ledger, id, { kind: 'transaction', txId: ctx.params.txId! });
+        // The mirror is a convenience next to what the peer proves: its database being unreachable
+        // or unmigrated is reported beside the verification instead of withholding it.
+        let mirror: unknown = null;
+        let mirrorError: string | undefined;
+        try {
+          mirror = s.regulator ? ((await s.regulator.transaction(ctx.params.txId!)) ?? null) : null;
+        } catch (e) {
+          if (!(e instanceof ApiError && e.code === 'STORE_UNAVAILABLE')) throw e;
+          mirrorError = e.message;
+        }
+        return {
+          body: {
+            ...facts,
+            verification: transactionVerification(verified.report, ctx.params.txId!, facts.blockNumber),
+            bundle: bundleVerification(verified),
+            mirror,
+            ...(mirrorError ? { mirrorError } : {}),
+          },
+        };
       },
     },
     {
       method: 'get',
       path: '/v1/audit/permits/{permitNo}',
       operationId: 'auditPermit',
-      summary: "Ledger facts of every transaction in a permit's history",
+      summary: "Every transaction in a permit's history, verified on the caller's own peer",
+      description:
+        "Builds the permit's proof bundle from the caller's peer, verifies it against that peer's current block hash with @compliance-ledger/verifier, and reports each history step with its ledger facts and the verifier's checks of its transaction. `allVerified` is true only when every step's transaction verified; `bundle.ok` when every check of the bundle passed.",
       tags: ['auditor'],
       auth: true,
       access: AUDITORS,
       params: z.strictObject({ permitNo: permitNoSchema }),
       query: z.strictObject({}),
-      responses: [{ status: 200, description: 'the permit status and each step with its ledger facts', schema: row }],
+      responses: [
+        { status: 200, description: 'the permit status, each step with its ledger facts and verification, and the bundle result', schema: auditPermitSchema },
+      ],
       errors: ['NOT_FOUND'],
       handler: async (ctx) => {
         const id = await ctx.identity();
         const permit = await s.ledger.evaluate<PermitRecord>(id, 'permit:Get', { permitNo: ctx.params.permitNo });
+        const verified = await callerBundle(s.ledger, id, { kind: 'permit', permitNo: ctx.params.permitNo! });
         const steps = [];
-        for (const h of permit.history)
+        for (const h of permit.history) {
+          const ledger = await ledgerFacts(s.ledger, id, h.txId);
           steps.push({
             action: h.action,
             from: h.from,
@@ -270,19 +412,53 @@ export function regulatorRoutes(s: Services): RouteDef[] {
             at: h.at,
             actorMsp: h.actor.mspId,
             actorRole: h.actor.role,
-            ledger: await ledgerFacts(s.ledger, id, h.txId),
+            ledger,
+            verification: transactionVerification(verified.report, h.txId, ledger.blockNumber),
           });
+        }
         return {
           body: {
             permitNo: permit.permitNo,
             status: permit.status,
             steps,
             allValid: steps.every((x) => x.ledger.valid),
-            allEndorsedByBothOrgs: steps.every((x) => x.ledger.endorsingOrgs.length >= 2),
+            allVerified: steps.every((x) => x.verification.verified),
+            bundle: bundleVerification(verified),
           },
         };
       },
     },
+    bundleRoute(s, {
+      path: '/v1/audit/permits/{permitNo}/bundle',
+      operationId: 'auditPermitBundle',
+      summary: "A permit's proof bundle (every transaction of its trail) as a tar, for ledger-verify",
+      params: z.strictObject({ permitNo: permitNoSchema }),
+      query: z.strictObject({}),
+      subject: (ctx) => ({ kind: 'permit', permitNo: ctx.params.permitNo as string }),
+      filename: (ctx) => `permit-${ctx.params.permitNo as string}`,
+    }),
+    bundleRoute(s, {
+      path: '/v1/audit/transactions/{txId}/bundle',
+      operationId: 'auditTransactionBundle',
+      summary: "One transaction's proof bundle as a tar, for ledger-verify",
+      params: z.strictObject({ txId: txIdSchema }),
+      query: z.strictObject({}),
+      subject: (ctx) => ({ kind: 'transaction', txId: ctx.params.txId as string }),
+      filename: (ctx) => `tx-${ctx.params.txId as string}`,
+    }),
+    bundleRoute(s, {
+      path: '/v1/audit/bundle',
+      operationId: 'auditRangeBundle',
+      summary: 'The proof bundle of every valid chaincode transaction in a time range [from, to) as a tar, for ledger-verify',
+      query: z
+        .strictObject({
+          from: requiredIsoTime('transactions at or after (channel header timestamp), required'),
+          to: requiredIsoTime('transactions before, required'),
+        })
+        .superRefine(orderedWindow),
+      subject: (ctx) => ({ kind: 'range', from: new Date(ctx.query.from as string).toISOString(), to: new Date(ctx.query.to as string).toISOString() }),
+      filename: (ctx) => `range-${(ctx.query.from as string).replace(/[^0-9TZ]/g, '')}-${(ctx.query.to as string).replace(/[^0-9TZ]/g, '')}`,
+    }),
     {
       method: 'get',
       path: '/v1/audit/permits/{permitNo}/evidence-check',

@@ -238,15 +238,27 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(list.body.responseTime.averageSeconds).to.be.greaterThan(1);
   });
 
-  it('auditor: ledger facts of each step (block, validation code, both orgs endorsed) via qscc', async () => {
+  it("auditor: each step verified by the verifier on the regulator's peer (signatures, certificate chains, policy, validation code)", async () => {
     const r = await cast.clients.auditor.get(`/v1/audit/permits/${permitNo}`);
     expect(r.status, r.text).to.equal(200);
     expect(r.body.allValid).to.equal(true);
-    expect(r.body.allEndorsedByBothOrgs).to.equal(true);
+    expect(r.body.allVerified, JSON.stringify(r.body.bundle.failures)).to.equal(true);
+    expect(r.body.bundle.ok).to.equal(true);
+    for (const step of r.body.steps) {
+      expect(step.verification.policy.detail).to.contain("AND('EnterpriseMSP.peer','RegulatorMSP.peer')");
+      expect(step.verification.endorsements.map((e: { detail: string }) => e.detail.replace(/.*\((\w+MSP)\)$/, '$1'))).to.deep.equal([
+        'EnterpriseMSP',
+        'RegulatorMSP',
+      ]);
+    }
     const t = await cast.clients.auditor.get(`/v1/audit/transactions/${txIds[0]}`);
     expect(t.status).to.equal(200);
-    expect(t.body).to.include({ transactionId: txIds[0], validationCodeName: 'VALID', creatorMsp: 'EnterpriseMSP', valid: true });
-    expect(t.body.endorsingOrgs).to.deep.equal(['EnterpriseMSP', 'RegulatorMSP']);
+    expect(t.body).to.include({ transactionId: txIds[0], validationCodeName: 'VALID', valid: true });
+    expect(t.body.verification.verified).to.equal(true);
+    expect(t.body.verification.creator).to.include({ status: 'pass' });
+    expect(t.body.verification.creator.detail).to.match(/\(EnterpriseMSP\)$/);
+    expect(t.body.verification.validation.detail).to.match(/^VALID in block \d+/);
+    expect(t.body.verification.chain.map((c: { id: string }) => c.id)).to.include('chain.trust');
     expect(t.body.blockNumber).to.be.a('number');
     const missing = await cast.clients.auditor.get(`/v1/audit/transactions/${'0'.repeat(64)}`);
     expect(missing.status).to.equal(404);

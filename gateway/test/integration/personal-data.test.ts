@@ -97,8 +97,13 @@ describe('gateway: personal data of workers and certificates (real network, inde
     await indexer.waitForBlock(r.body.blockNumber);
     const facts = await auditor.get(`/v1/audit/transactions/${storeTx}`);
     expect(facts.status, facts.text).to.equal(200);
-    expect(facts.body.endorsingOrgs).to.deep.equal(['EnterpriseMSP']);
     expect(facts.body.valid).to.equal(true);
+    // Endorsed by the enterprise alone, and valid: the write goes to the enterprise's implicit
+    // collection, whose policy (the org's Endorsement policy) the verifier applies as Fabric does.
+    expect(facts.body.verification.endorsements.map((e: { detail: string }) => e.detail)).to.have.length(1);
+    expect(facts.body.verification.endorsements[0].detail).to.match(/\(EnterpriseMSP\)$/);
+    expect(facts.body.verification.policy.detail).to.contain('/Channel/Application/EnterpriseMSP/Endorsement');
+    expect(facts.body.verification.verified, JSON.stringify(facts.body.verification)).to.equal(true);
     const qscc = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', officerSub, 'qscc');
     let block: Buffer;
     try {

@@ -11,10 +11,25 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
-import { decodeBlock, type HeaderEntry, headerHash, type Manifest, type Report, readTar, toHex, verifyBundle, writeTar } from '@compliance-ledger/verifier';
-import { common, msp, peer } from '@hyperledger/fabric-protos';
+import {
+  decodeBlock,
+  type HeaderEntry,
+  headerBytes,
+  headerHash,
+  type Manifest,
+  type Report,
+  readTar,
+  toHex,
+  verifyBundle,
+  writeTar,
+} from '@compliance-ledger/verifier';
+import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+
+const rwset = ledger.rwset;
+const kvrwset = ledger.rwset.kvrwset;
+
 import { buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
 import { regulatorBlockSource } from '../support/blocks.js';
@@ -393,6 +408,175 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(bad.status).to.equal(1);
     expect(bad.stdout).to.match(/FAIL chain\.trust: the chain ends at block/);
   });
+
+  /** The header hash of block n as the regulator's own peer has it: what an auditor pins. */
+  async function pinnedHash(n: number): Promise<string> {
+    const source = regulatorBlockSource();
+    try {
+      return toHex(await headerHash(decodeBlock(await source.block(n)).header));
+    } finally {
+      source.close();
+    }
+  }
+  const manifestIn = (bytes: Uint8Array) => manifestOf(readTar(bytes));
+
+  it("serves the permit's bundle over HTTP to an auditor; it verifies against a hash from the regulator's own peer, by the library and by the CLI", async () => {
+    const r = await cast.clients.auditor.download(`/v1/audit/permits/${permitNo}/bundle`);
+    expect(r.status, r.text).to.equal(200);
+    expect(r.headers.get('content-type')).to.match(/^application\/x-tar/);
+    const m = manifestIn(r.bytes);
+    expect(m.subject).to.deep.equal({ kind: 'permit', permitNo });
+    expect(m.transactions.map((t) => t.txId)).to.deep.equal(manifest.transactions.map((t) => t.txId));
+    expect(m.evidenceFiles).to.deep.equal([evidenceCid]);
+    expect(r.headers.get('x-bundle-checkpoint-block')).to.equal(String(m.checkpoint.number));
+    const pinned = await pinnedHash(m.checkpoint.number);
+    const report = await verifyBundle(r.bytes, { blockHash: pinned });
+    expect(failed(report)).to.deep.equal([]);
+    expect(report.checks.some((c) => c.id === `alarm.${alarmId}.deviceSignature` && c.status === 'pass')).to.equal(true);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-http-'));
+    fs.writeFileSync(path.join(dir, 'permit.tar'), r.bytes);
+    const cli = path.resolve('../verifier/bin/ledger-verify.mjs');
+    // Pinning as the README says: the checkpoint block fetched from the regulator's peer, hashed by the CLI.
+    const source = regulatorBlockSource();
+    try {
+      fs.writeFileSync(path.join(dir, 'checkpoint.block'), await source.block(m.checkpoint.number));
+    } finally {
+      source.close();
+    }
+    expect(execFileSync(process.execPath, [cli, '--header-hash', path.join(dir, 'checkpoint.block')], { encoding: 'utf8' })).to.equal(
+      `${m.checkpoint.number} ${pinned}\n`,
+    );
+    const out = execFileSync(process.execPath, [cli, path.join(dir, 'permit.tar'), '--trust', pinned], { encoding: 'utf8' });
+    expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
+  });
+
+  it("serves one transaction's bundle and a time range's bundle; both verify against the regulator's peer", async () => {
+    const txId = manifest.transactions[2]!.txId;
+    const one = await cast.clients.auditor.download(`/v1/audit/transactions/${txId}/bundle`);
+    expect(one.status, one.text).to.equal(200);
+    const m1 = manifestIn(one.bytes);
+    expect(m1.transactions.map((t) => t.txId)).to.deep.equal([txId]);
+    expect(failed(await verifyBundle(one.bytes, { blockHash: await pinnedHash(m1.checkpoint.number) }))).to.deep.equal([]);
+
+    const first = manifest.transactions[0]!;
+    const located = decodeBlock(files.get(`blocks/${first.blockNumber}.block`)!).transactions.find((t) => t.txId === first.txId)!;
+    const from = new Date(located.timestampMs).toISOString();
+    const to = new Date(located.timestampMs + 1).toISOString();
+    const range = await cast.clients.auditor.download(`/v1/audit/bundle?from=${from}&to=${to}`);
+    expect(range.status, range.text).to.equal(200);
+    const m2 = manifestIn(range.bytes);
+    expect(m2.subject).to.deep.equal({ kind: 'range', from, to });
+    expect(m2.transactions.map((t) => t.txId)).to.include(first.txId);
+    expect(failed(await verifyBundle(range.bytes, { blockHash: await pinnedHash(m2.checkpoint.number) }))).to.deep.equal([]);
+  });
+
+  it('refuses bundle requests that cannot be served: 404 for a permit without transactions, 400 for a reversed range, 403 for an enterprise user', async () => {
+    const none = await cast.clients.auditor.download(`/v1/audit/permits/${uniqueId('NONE')}/bundle`);
+    expect(none.status, none.text).to.equal(404);
+    expect(JSON.parse(none.text).error.code).to.equal('NOT_FOUND');
+    const reversed = await cast.clients.auditor.download('/v1/audit/bundle?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z');
+    expect(reversed.status, reversed.text).to.equal(400);
+    expect(reversed.text).to.match(/later than to/);
+    const before1970 = await cast.clients.auditor.download('/v1/audit/bundle?from=1969-12-31T23:59:59Z&to=2026-01-01T00:00:00Z');
+    expect(before1970.status, before1970.text).to.equal(400);
+    expect(before1970.text).to.match(/between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z/);
+    const half = await cast.clients.auditor.download('/v1/audit/bundle?from=2026-01-01T00:00:00Z');
+    expect(half.status, half.text).to.equal(400);
+    expect(JSON.parse(half.text).error.details.fields.map((f: { path: string }) => f.path)).to.deep.equal(['query.to']);
+    const enterprise = await cast.clients.applicant.download(`/v1/audit/permits/${permitNo}/bundle`);
+    expect(enterprise.status, enterprise.text).to.equal(403);
+  });
+
+  it("the audit endpoints report the verifier's checks of each step, verified against the regulator peer's current block", async () => {
+    const r = await cast.clients.auditor.get(`/v1/audit/permits/${permitNo}`);
+    expect(r.status, r.text).to.equal(200);
+    expect(r.body.allVerified, JSON.stringify(r.body.bundle.failures)).to.equal(true);
+    expect(r.body.bundle).to.include({ ok: true });
+    expect(r.body.bundle.signaturesVerified).to.be.greaterThan(30);
+    const step = r.body.steps[0];
+    expect(step.verification.validation.status).to.equal('pass');
+    expect(step.verification.creator.status).to.equal('pass');
+    expect(step.verification.endorsements).to.have.length(2);
+    expect(step.verification.policy.detail).to.match(/^satisfied: AND\('EnterpriseMSP.peer','RegulatorMSP.peer'\)/);
+  });
+
+  it('a transaction endorsed by the enterprise alone commits as ENDORSEMENT_POLICY_FAILURE; the verifier fails its policy and validation code, over HTTP and offline', async () => {
+    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
+    let txId: string;
+    try {
+      const proposal = conn.contract.newProposal('heartbeat:Record', {
+        arguments: [uniqueId('hb-one-org'), 'endorsed by one org'],
+        endorsingOrganizations: ['EnterpriseMSP'],
+      });
+      const commit = await (await proposal.endorse()).submit();
+      txId = commit.getTransactionId();
+      const status = await commit.getStatus();
+      expect(status.successful).to.equal(false);
+      expect(status.code).to.equal(10); // ENDORSEMENT_POLICY_FAILURE
+    } finally {
+      conn.close();
+    }
+    const facts = await cast.clients.auditor.get(`/v1/audit/transactions/${txId}`);
+    expect(facts.status, facts.text).to.equal(200);
+    expect(facts.body).to.include({ valid: false, validationCodeName: 'ENDORSEMENT_POLICY_FAILURE' });
+    const v = facts.body.verification;
+    expect(v.verified).to.equal(false);
+    expect(v.creator.status).to.equal('pass');
+    expect(v.endorsements.map((e: { status: string }) => e.status)).to.deep.equal(['pass']);
+    expect(v.policy.status).to.equal('fail');
+    expect(v.policy.detail).to.match(/^not satisfied: AND\('EnterpriseMSP.peer','RegulatorMSP.peer'\).* by valid endorsements from EnterpriseMSP\.peer$/);
+    expect(v.validation.status).to.equal('fail');
+    expect(v.validation.detail).to.match(/invalid \(code 10\)/);
+
+    const b = await cast.clients.auditor.download(`/v1/audit/transactions/${txId}/bundle`);
+    expect(b.status, b.text).to.equal(200);
+    const report = await verifyBundle(b.bytes, { blockHash: await pinnedHash(manifestIn(b.bytes).checkpoint.number) });
+    const ids = failed(report).map((c) => c.id);
+    expect(ids).to.include.members([`tx.${txId}.validation`, `tx.${txId}.policy`]);
+    expect(
+      ids.every((id) => id.startsWith(`tx.${txId}.`) || id.startsWith(`record.${txId}.`)),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
+  });
+
+  it('fails a block whose orderer signature was made with a key the orderer org never issued (a fresh P-256 key and a self-made certificate)', async () => {
+    const n = txBlock();
+    const bad = rewrap(files, (f) => editBlock(f, n, (b) => resignBlock(b)));
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    expect(failed(report).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
+    expect(failed(report)[0]!.detail).to.match(/was not issued by any root or intermediate CA of OrdererMSP/);
+  });
+
+  it('fails a forged chain whose alarm write set carries a changed device signature: the device-signature check names the wrong signer', async () => {
+    const alarmTx = manifest.records.find(
+      (r) => (r.value as { docType: string; alarmId?: string }).docType === 'alarm' && (r.value as { alarmId: string }).alarmId === alarmId,
+    )!.txId;
+    const n = manifest.transactions.find((t) => t.txId === alarmTx)!.blockNumber;
+    const bad = rewrap(files, (f) => {
+      editBlock(f, n, (b) => {
+        const data = b.getData()!.getDataList_asU8();
+        const i = data.findIndex((d) => decodeBlockTxId(d) === alarmTx);
+        b.getData()!.setDataList(data.map((d, j) => (j === i ? forgeAlarmSignature(d, alarmId) : d)));
+        b.getHeader()!.setDataHash(toHexless(b));
+      });
+      // The forger re-hashes the chain as far as the bundle reaches; the pinned hash still differs.
+      const headers = JSON.parse(new TextDecoder().decode(f.get('headers.json')!)) as HeaderEntry[];
+      const h = headers.find((x) => x.number === n)!;
+      h.dataHash = toHex(
+        common.Block.deserializeBinary(f.get(`blocks/${n}.block`)!)
+          .getHeader()!
+          .getDataHash_asU8(),
+      );
+      f.set('headers.json', enc.encode(JSON.stringify(headers)));
+    });
+    const report = await verifyBundle(bad, { blockHash: trusted });
+    // The acknowledgement and the closing rewrote the alarm with the genuine signature: those pass.
+    const alarm = report.checks.find((c) => c.id === `alarm.${alarmId}.deviceSignature` && c.status === 'fail');
+    expect(alarm, JSON.stringify(failed(report))).to.not.equal(undefined);
+    expect(alarm!.detail).to.match(/^signed by 0x[0-9a-fA-F]{40}, but device cam-.* is registered with 0x[0-9a-fA-F]{40}|cannot be recovered/);
+    const ids = failed(report).map((c) => c.id);
+    expect(ids).to.include.members(['chain.headers', `block.${n}.ordererSignature`]);
+  });
 });
 
 /** Recomputes a block's data hash after an edit, so the tamper reaches the signature checks. */
@@ -426,4 +610,129 @@ function selfSignedCaPem(): Uint8Array {
     { stdio: 'ignore' },
   );
   return fs.readFileSync(path.join(dir, 'c.pem'));
+}
+
+function decodeBlockTxId(envelope: Uint8Array): string {
+  const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(envelope).getPayload_asU8());
+  return common.ChannelHeader.deserializeBinary(payload.getHeader()!.getChannelHeader_asU8()).getTxId();
+}
+
+/** Changes one hex digit of the alarm's device signature inside every write of it in the transaction's write set. */
+function forgeAlarmSignature(envelopeBytes: Uint8Array, alarmId: string): Uint8Array {
+  const e = common.Envelope.deserializeBinary(envelopeBytes);
+  const payload = common.Payload.deserializeBinary(e.getPayload_asU8());
+  const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
+  let changed = 0;
+  for (const action of tx.getActionsList()) {
+    const cap = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
+    const endorsed = cap.getAction()!;
+    const prp = peer.ProposalResponsePayload.deserializeBinary(endorsed.getProposalResponsePayload_asU8());
+    const ccAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
+    const txRw = rwset.TxReadWriteSet.deserializeBinary(ccAction.getResults_asU8());
+    for (const ns of txRw.getNsRwsetList()) {
+      const kv = kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
+      for (const w of kv.getWritesList()) {
+        let v: { docType?: string; alarmId?: string; signature?: string };
+        try {
+          v = JSON.parse(new TextDecoder().decode(w.getValue_asU8()));
+        } catch {
+          continue;
+        }
+        if (v.docType !== 'alarm' || v.alarmId !== alarmId || !v.signature) continue;
+        v.signature = `${v.signature.slice(0, 10)}${v.signature[10] === 'a' ? 'b' : 'a'}${v.signature.slice(11)}`;
+        w.setValue(enc.encode(JSON.stringify(v)));
+        changed++;
+      }
+      ns.setRwset(kv.serializeBinary());
+    }
+    ccAction.setResults(txRw.serializeBinary());
+    prp.setExtension$(ccAction.serializeBinary());
+    endorsed.setProposalResponsePayload(prp.serializeBinary());
+    action.setPayload(cap.serializeBinary());
+  }
+  expect(changed, 'alarm writes changed').to.be.greaterThan(0);
+  payload.setData(tx.serializeBinary());
+  e.setPayload(payload.serializeBinary());
+  return e.serializeBinary();
+}
+
+/**
+ * Re-signs a block's orderer signature with a freshly generated P-256 key whose certificate is
+ * self-made (issuer = subject, OU orderer, MSP id OrdererMSP): everything about it is well formed
+ * except that the orderer org never issued it.
+ */
+function resignBlock(b: InstanceType<typeof common.Block>): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rogue-orderer-'));
+  // Valid from 2020 on, so that it is not refused for its dates before its issuer is looked at.
+  const f = (name: string) => path.join(dir, name);
+  fs.writeFileSync(f('index.txt'), '');
+  fs.writeFileSync(f('serial'), '01\n');
+  fs.writeFileSync(f('ext.cnf'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
+  fs.writeFileSync(
+    f('ca.cnf'),
+    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = p\n[p]\norganizationalUnitName = supplied\ncommonName = supplied\n`,
+  );
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('k.pem')], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-new', '-key', f('k.pem'), '-subj', '/OU=orderer/CN=orderer0.orderer.ledger.local', '-out', f('r.csr')], {
+    stdio: 'ignore',
+  });
+  execFileSync(
+    'openssl',
+    [
+      'ca',
+      '-batch',
+      '-config',
+      f('ca.cnf'),
+      '-selfsign',
+      '-keyfile',
+      f('k.pem'),
+      '-in',
+      f('r.csr'),
+      '-out',
+      f('c.pem'),
+      '-startdate',
+      '20200101000000Z',
+      '-enddate',
+      '20991231000000Z',
+      '-notext',
+      '-extfile',
+      f('ext.cnf'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'k.pem')));
+  const md = b.getMetadata()!.getMetadataList_asU8();
+  const sigs = common.Metadata.deserializeBinary(md[0]!);
+  const s = sigs.getSignaturesList()[0]!;
+  const sigHeader = common.SignatureHeader.deserializeBinary(s.getSignatureHeader_asU8());
+  const identity = new msp.SerializedIdentity();
+  identity.setMspid('OrdererMSP');
+  identity.setIdBytes(fs.readFileSync(path.join(dir, 'c.pem')));
+  sigHeader.setCreator(identity.serializeBinary());
+  s.setSignatureHeader(sigHeader.serializeBinary());
+  const header = b.getHeader()!;
+  const signed = Buffer.concat([
+    sigs.getValue_asU8(),
+    s.getSignatureHeader_asU8(),
+    headerBytes({ number: header.getNumber(), previousHash: header.getPreviousHash_asU8(), dataHash: header.getDataHash_asU8() }),
+  ]);
+  s.setSignature(lowS(crypto.sign('sha256', signed, key)));
+  b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
+}
+
+/** Fabric refuses high-S signatures: a DER ECDSA signature normalised to S ≤ n/2 (P-256). */
+function lowS(der: Buffer): Buffer {
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const rLen = der[3]!;
+  const r = der.subarray(4, 4 + rLen);
+  const sLen = der[5 + rLen]!;
+  let sv = BigInt(`0x${der.subarray(6 + rLen, 6 + rLen + sLen).toString('hex')}`);
+  if (sv <= n / 2n) return der;
+  sv = n - sv;
+  let sHex = sv.toString(16);
+  if (sHex.length % 2) sHex = `0${sHex}`;
+  let sBytes = Buffer.from(sHex, 'hex');
+  if (sBytes[0]! & 0x80) sBytes = Buffer.concat([Buffer.from([0]), sBytes]);
+  const body = Buffer.concat([Buffer.from([0x02, r.length]), r, Buffer.from([0x02, sBytes.length]), sBytes]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }

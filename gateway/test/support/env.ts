@@ -109,6 +109,12 @@ export class Client {
   at(base: string): Client {
     return new Client(base, this.auth);
   }
+  /** A GET whose answer is bytes (a bundle), not text. */
+  async download(p: string): Promise<{ status: number; headers: Headers; bytes: Uint8Array; text: string }> {
+    const res = await fetch(this.base + p, { headers: { ...this.auth } });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    return { status: res.status, headers: res.headers, bytes, text: res.ok ? `${bytes.length} bytes` : new TextDecoder().decode(bytes) };
+  }
   async request<T = any>(
     method: string,
     p: string,

@@ -1,7 +1,8 @@
 /**
  * A tampered mirror is detected and indexing stops loudly: a stored header hash that no longer
- * matches its fields (at start-up), a stored block rewritten consistently (when the next real block
- * does not link to it), a block in the middle (by the full audit), and the real process exits 2.
+ * matches its fields (at start-up), a stored block rewritten consistently (when the restart re-reads
+ * it from the peer, or the next real block does not link to it), a block in the middle (by the full
+ * audit), and the real process exits 2. Then blocks the orderer did not sign, served by the peer.
  */
 import { expect } from 'chai';
 import { auditMirror } from '../../src/audit.js';
@@ -12,6 +13,7 @@ import { blockHeaderHash } from '../../src/header-hash.js';
 import { createTestDatabase, type TestDatabase, testDatabaseUrl } from '../support/database.js';
 import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer } from '../support/indexer.js';
 import { connectionProfilePath, requireNetwork } from '../support/network.js';
+import { flipSignatureByte, resignWithRogueKey, tamperingSource } from '../support/rogue-orderer.js';
 
 describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', function () {
   this.timeout(120_000);
@@ -78,7 +80,9 @@ describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', fun
     const err = await run.done.catch((e) => e);
     run.source.close();
     expect(err).to.be.instanceOf(ChainIntegrityError);
-    expect(String(err.message)).to.match(new RegExp(`hash chain broken at block ${top}`));
+    // Re-anchoring the orderer's config on restart re-reads the last stored block from the peer and
+    // finds it is not the stored one, before the next block would show the broken link.
+    expect(String(err.message)).to.match(new RegExp(`the peer's block ${top - 1} is not the block the mirror stored|hash chain broken at block ${top}`));
     expect(await lastIndexedBlock(t.db)).to.equal(top - 1); // nothing written past the break
     // The on-demand audit sees it too: the stored chain is self-consistent, but not the ledger's.
     const source = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client' });
@@ -106,5 +110,61 @@ describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', fun
     const err = await new BlockStore(t.db).verifyStoredChain().catch((e) => e);
     expect(err).to.be.instanceOf(ChainIntegrityError);
     expect(String(err.message)).to.match(/stored block 2 is corrupt/);
+  });
+});
+
+describe('indexer verifies the orderer signature of every block it follows (real Fabric, real PostgreSQL)', function () {
+  this.timeout(120_000);
+  let t: TestDatabase;
+  let top: number;
+
+  before(async function () {
+    requireNetwork(this);
+    testDatabaseUrl();
+    t = await createTestDatabase('ordsig');
+    top = (await chainHeight()) - 1;
+    expect(top).to.be.greaterThan(3);
+    // Every block up to top - 1 passes the check (config blocks tracked from block 0 on).
+    const run = startIndexer(t.db, { stopAtBlock: top - 1 });
+    await run.done;
+    run.source.close();
+    expect(await lastIndexedBlock(t.db)).to.equal(top - 1);
+  });
+  after(async () => {
+    await t?.drop();
+  });
+
+  const nothingOf = async (n: number) => {
+    expect(await lastIndexedBlock(t.db)).to.equal(n - 1);
+    expect(await t.db('blocks').where({ number: n }).first()).to.equal(undefined);
+    expect((await t.db('transactions').where({ block_number: n }).count('* as c').first())!.c).to.satisfy((c: unknown) => Number(c) === 0);
+  };
+
+  it('stops at a block whose orderer signature was altered, with the reason, and indexes nothing of it', async () => {
+    const run = startIndexer(t.db, { stopAtBlock: top, wrapSource: tamperingSource(top, flipSignatureByte) });
+    const err = await run.done.catch((e) => e);
+    run.source.close();
+    expect(err).to.be.instanceOf(ChainIntegrityError);
+    expect(String(err.message)).to.match(
+      new RegExp(`^block ${top}: orderer signature refused: .*the signature of .* \\(OrdererMSP\\) does not match the block`),
+    );
+    expect(run.metrics.state.fatal).to.contain('orderer signature refused');
+    await nothingOf(top);
+  });
+
+  it('stops at a block signed with a key the orderer org never issued (fresh P-256 key, self-made certificate), and indexes nothing of it', async () => {
+    const run = startIndexer(t.db, { stopAtBlock: top, wrapSource: tamperingSource(top, resignWithRogueKey) });
+    const err = await run.done.catch((e) => e);
+    run.source.close();
+    expect(err).to.be.instanceOf(ChainIntegrityError);
+    expect(String(err.message)).to.match(new RegExp(`^block ${top}: orderer signature refused: .*was not issued by any root or intermediate CA of OrdererMSP`));
+    await nothingOf(top);
+  });
+
+  it('a restart re-anchors the config in force to the stored chain and indexes the genuine block', async () => {
+    const run = startIndexer(t.db, { stopAtBlock: top });
+    await run.done;
+    run.source.close();
+    expect(await lastIndexedBlock(t.db)).to.equal(top);
   });
 });

@@ -12,6 +12,7 @@ import { toNumber } from '../../src/db.js';
 import { type BlockSource, openFabricSource } from '../../src/fabric-source.js';
 import { Follower, type FollowerOptions } from '../../src/follower.js';
 import { IndexerMetrics } from '../../src/metrics.js';
+import { OrdererSignatureVerifier } from '../../src/orderer-signatures.js';
 import { connectionProfilePath } from './network.js';
 
 export const indexerDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,8 +26,12 @@ export interface RunningIndexer {
   stop(): Promise<void>;
 }
 
-export function startIndexer(db: Knex, options: Partial<FollowerOptions> & { peerEndpoint?: string; testDelayInTxMs?: number } = {}): RunningIndexer {
-  const source = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client', peerEndpoint: options.peerEndpoint });
+export function startIndexer(
+  db: Knex,
+  options: Partial<FollowerOptions> & { peerEndpoint?: string; testDelayInTxMs?: number; wrapSource?: (s: BlockSource) => BlockSource } = {},
+): RunningIndexer {
+  const real = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client', peerEndpoint: options.peerEndpoint });
+  const source = options.wrapSource ? options.wrapSource(real) : real;
   const metrics = new IndexerMetrics();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const follower = new Follower(new BlockStore(db, { testDelayInTxMs: options.testDelayInTxMs ?? 0 }), source, metrics, log, {
@@ -36,6 +41,7 @@ export function startIndexer(db: Knex, options: Partial<FollowerOptions> & { pee
     retryMinMs: 100,
     retryMaxMs: 1000,
     chainPollMs: 500,
+    ordererSignatures: new OrdererSignatureVerifier(),
     ...options,
   });
   const done = follower.run();

@@ -66,7 +66,8 @@ class FlakyStore extends BlockStore {
   }
 }
 
-const options = { batchMaxBlocks: 1, batchMaxTxs: 100, queueMaxBlocks: 1, retryMinMs: 10, retryMaxMs: 50, chainPollMs: 20 };
+// The scripted blocks carry no orderer signature: the check is off here and on in every real-network test.
+const options = { batchMaxBlocks: 1, batchMaxTxs: 100, queueMaxBlocks: 1, retryMinMs: 10, retryMaxMs: 50, chainPollMs: 20, ordererSignatures: null };
 
 describe('follower loop with a scripted source (unit, PGlite)', () => {
   let db: Knex;
