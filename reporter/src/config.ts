@@ -35,8 +35,35 @@ export const environmentSchema = z.object({
   REPORTER_SWEEP_BATCH: env
     .positiveInt(200)
     .describe('Most permits of each kind (expired, monitoring overdue) acted on per period; the rest wait for the next.'),
-  REPORTER_HTTP_HOST: z.string().default('127.0.0.1').describe('Listen address of /healthz and /metrics.'),
-  REPORTER_HTTP_PORT: env.port(9466).describe('Listen port of /healthz and /metrics (0: any free port).'),
+  REPORTER_HTTP_HOST: z.string().default('127.0.0.1').describe('Listen address of /healthz, /metrics and the push API (/v1/*).'),
+  REPORTER_HTTP_PORT: env.port(9466).describe('Listen port of /healthz, /metrics and the push API (0: any free port).'),
+  REPORTER_PUSH_ENABLED: env
+    .bool(true)
+    .describe('Run the push reporter (follows chaincode events, delivers them to the subscriptions, serves /v1/*); false runs the sweeper alone.'),
+  REPORTER_PUSH_DIR: z
+    .string()
+    .default('./reporter-data')
+    .describe(
+      'Folder of the durable outbox (outbox.jsonl: subscriptions, queued deliveries, dead letters, the follower checkpoint) and of the Ed25519 signing key (push-signing-key.pem, created on the first start).',
+    ),
+  REPORTER_PUSH_SIGNING_KEY_FILE: env
+    .optionalText()
+    .describe('Ed25519 PKCS#8 PEM key that signs every delivery; default $REPORTER_PUSH_DIR/push-signing-key.pem, created if missing.'),
+  REPORTER_PUSH_API_TOKEN: env
+    .optionalText()
+    .describe(
+      'Bearer token the regulator sends to /v1/subscriptions, /v1/dead-letters and /v1/replays (at least 16 characters); required when push is enabled.',
+    ),
+  REPORTER_PUSH_START_BLOCK: env
+    .int(0, { min: 0 })
+    .describe('Block the follower starts at when the outbox has no checkpoint yet (a new outbox); afterwards it resumes from its checkpoint.'),
+  REPORTER_PUSH_TIMEOUT_MS: env.durationMs(10_000).describe('How long one delivery waits for the receiver to answer before it counts as failed.'),
+  REPORTER_PUSH_RETRY_BASE_MS: env.durationMs(1_000).describe('Wait after the first failed attempt; it doubles with each further failure.'),
+  REPORTER_PUSH_RETRY_MAX_MS: env.durationMs(600_000).describe('Longest wait between two attempts of one delivery.'),
+  REPORTER_PUSH_MAX_ATTEMPTS: env
+    .positiveInt(12)
+    .describe('Attempts after which a delivery moves to the dead letters (GET /v1/dead-letters) and the next one of its permit may go.'),
+  REPORTER_PUSH_CONCURRENCY: env.positiveInt(8).describe('Most deliveries in flight at once (still one per subscription and permit or alarm).'),
   LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 });
 
@@ -52,10 +79,23 @@ export interface FabricIdentityConfig {
   timeoutMs: number;
 }
 
+export interface PushConfig {
+  dir: string;
+  signingKeyFile: string;
+  apiToken: string;
+  startBlock: bigint;
+  requestTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  maxAttempts: number;
+  concurrency: number;
+}
+
 export interface ReporterConfig {
   fabric: FabricIdentityConfig;
   sweep: { periodMs: number; batch: number };
   http: { host: string; port: number };
+  push: PushConfig | null;
   logLevel: string;
 }
 
@@ -74,7 +114,25 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       `REPORTER_FABRIC_IDENTITY_DIR: ${e.REPORTER_FABRIC_IDENTITY_DIR} has no msp/signcerts/cert.pem and msp/keystore/*_sk; enrol it with scripts/enroll-user.sh`,
     );
   }
+  let push: PushConfig | null = null;
+  if (e.REPORTER_PUSH_ENABLED) {
+    if (e.REPORTER_PUSH_API_TOKEN === undefined || e.REPORTER_PUSH_API_TOKEN.length < 16) {
+      throw new ConfigError('REPORTER_PUSH_API_TOKEN: set a token of at least 16 characters for the push API, or REPORTER_PUSH_ENABLED=false');
+    }
+    push = Object.freeze({
+      dir: e.REPORTER_PUSH_DIR,
+      signingKeyFile: e.REPORTER_PUSH_SIGNING_KEY_FILE ?? join(e.REPORTER_PUSH_DIR, 'push-signing-key.pem'),
+      apiToken: e.REPORTER_PUSH_API_TOKEN,
+      startBlock: BigInt(e.REPORTER_PUSH_START_BLOCK),
+      requestTimeoutMs: e.REPORTER_PUSH_TIMEOUT_MS,
+      retryBaseMs: e.REPORTER_PUSH_RETRY_BASE_MS,
+      retryMaxMs: e.REPORTER_PUSH_RETRY_MAX_MS,
+      maxAttempts: e.REPORTER_PUSH_MAX_ATTEMPTS,
+      concurrency: e.REPORTER_PUSH_CONCURRENCY,
+    });
+  }
   return Object.freeze({
+    push,
     fabric: Object.freeze({
       peerEndpoint: org.peer.endpoint,
       peerHostAlias: org.peer.hostAlias,

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -7,12 +7,14 @@ export interface Health {
   [detail: string]: unknown;
 }
 
-/** /healthz (200 or 503 with details) and /metrics (Prometheus text); nothing else. */
+/** /healthz (200 or 503 with details), /metrics (Prometheus text) and whatever `extra` answers. */
 export async function startHttpServer(
   host: string,
   port: number,
   registry: Registry,
   health: () => Health,
+  /** Routes beyond /healthz and /metrics (the push API); answers true when it handled the request. */
+  extra: (req: IncomingMessage, res: ServerResponse) => Promise<boolean> = async () => false,
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -31,7 +33,14 @@ export async function startHttpServer(
         },
       );
     } else {
-      res.writeHead(404).end();
+      extra(req, res).then(
+        (handled) => {
+          if (!handled) res.writeHead(404).end();
+        },
+        (e: unknown) => {
+          res.writeHead(500).end(String(e));
+        },
+      );
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type ErrorCode, parseErrorCode } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, type Gateway, GatewayError, hash, signers } from '@hyperledger/fabric-gateway';
+import { connect, type Gateway, GatewayError, hash, type Network, signers } from '@hyperledger/fabric-gateway';
 import type { FabricIdentityConfig } from './config.js';
 
 const decoder = new TextDecoder();
@@ -69,6 +69,11 @@ export class FabricSweeperLedger implements SweeperLedger {
   private contract(tx: string) {
     const [contract, fn] = tx.split(':') as [string, string];
     return { c: this.gateway.getNetwork(this.config.channel).getContract(this.config.chaincode, contract), fn };
+  }
+
+  /** The channel, for the push reporter's event stream (same identity and connection). */
+  network(): Network {
+    return this.gateway.getNetwork(this.config.channel);
   }
 
   async evaluate<T>(tx: string, input: unknown): Promise<T> {

@@ -36,6 +36,7 @@ describe('reporter: the sweeper expires permits on the ledger (real network)', (
           REPORTER_FABRIC_ORG: org,
           REPORTER_FABRIC_IDENTITY_DIR: enroll(profile, org, name, 'sweeper'),
           REPORTER_SWEEP_PERIOD_MS: '1000',
+          REPORTER_PUSH_ENABLED: 'false',
           REPORTER_HTTP_PORT: '0',
           LOG_LEVEL: 'silent',
         });

@@ -71,7 +71,7 @@ async function must(ledger: FabricSweeperLedger, tx: string, input: unknown): Pr
  * A work-at-height (class I) permit issued through the permit contract as the enterprise's people
  * would, whose validity ends `validForMs` from now. Returns its number.
  */
-export async function issuedPermitEndingSoon(profile: ConnectionProfile, validForMs: number): Promise<string> {
+export async function issuedPermitEndingSoon(profile: ConnectionProfile, validForMs: number, siteId = uniqueId('site')): Promise<string> {
   const unit = 'unit-reporter';
   const picW = workerId('pic');
   const approverW = workerId('approver');
@@ -118,7 +118,7 @@ export async function issuedPermitEndingSoon(profile: ConnectionProfile, validFo
       operationType: 'work_at_height',
       level: 'I',
       workHeightMetres: 3,
-      location: { siteId: uniqueId('site'), zoneId: 'zone-1', coordinates: null, fireExplosionZone: false, outdoor: true },
+      location: { siteId, zoneId: 'zone-1', coordinates: null, fireExplosionZone: false, outdoor: true },
       workUnit: unit,
       description: 'Replace a lamp on the rack',
       plannedStart: iso(now - 60_000),
