@@ -9,7 +9,11 @@ Decides offline whether a worker code admits its holder at the gate of a permit.
 as JSON; exit code 0 pass, 1 refuse, 2 bad usage. The code text is what a QR scanner reads
 (zbarimg --raw -q badge.png).`;
 
-export async function main(argv: string[], out = process.stdout, err = process.stderr, nowMs = Date.now()): Promise<number> {
+interface Sink {
+  write(text: string): unknown;
+}
+
+export async function main(argv: string[], out: Sink = process.stdout, err: Sink = process.stderr, nowMs = Date.now()): Promise<number> {
   let v: ReturnType<typeof parse>['values'];
   try {
     v = parse(argv).values;

@@ -41,14 +41,16 @@ function parseCertificate(v: unknown): CodeCertificate {
   const c = v as Record<string, unknown>;
   if (typeof c !== 'object' || c === null || Object.keys(c).length !== 5) throw new MalformedCodeError('a certificate entry has missing or extra fields');
   if (!isId(c.certificateId) || !isId(c.category)) throw new MalformedCodeError('a certificate entry lacks its id or category');
-  for (const f of ['validFrom', 'validUntil', 'reviewDue'] as const) if (!isUint(c[f], Number.MAX_SAFE_INTEGER)) throw new MalformedCodeError(`certificate ${f} is not a time`);
+  for (const f of ['validFrom', 'validUntil', 'reviewDue'] as const)
+    if (!isUint(c[f], Number.MAX_SAFE_INTEGER)) throw new MalformedCodeError(`certificate ${f} is not a time`);
   return c as unknown as CodeCertificate;
 }
 
 /** Parses the QR text; throws MalformedCodeError with what is wrong. Does not check the signature. */
 export function decodeWorkerCode(text: string): SignedWorkerCode {
   const parts = text.trim().split('.');
-  if (parts.length !== 3 || parts[0] !== WORKER_CODE_PREFIX) throw new MalformedCodeError(`not a worker code (expected ${WORKER_CODE_PREFIX}.<payload>.<signature>)`);
+  if (parts.length !== 3 || parts[0] !== WORKER_CODE_PREFIX)
+    throw new MalformedCodeError(`not a worker code (expected ${WORKER_CODE_PREFIX}.<payload>.<signature>)`);
   const sig = Buffer.from(parts[2] ?? '', 'base64url');
   if (sig.length !== 65) throw new MalformedCodeError('the signature is not 65 bytes');
   let p: Record<string, unknown>;

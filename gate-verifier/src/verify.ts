@@ -47,10 +47,16 @@ export function decideAtGate(codeText: string, snapshot: GateSnapshot, g: GateCo
   if (snapshot.format !== GATE_SNAPSHOT_FORMAT) return refuse('SNAPSHOT_TOO_OLD', `the snapshot format is not ${GATE_SNAPSHOT_FORMAT}; sync again`);
   const age = g.nowMs - snapshot.takenAt;
   if (age > g.maxSnapshotAgeMs) {
-    return refuse('SNAPSHOT_TOO_OLD', `the snapshot (block height ${h}) is ${Math.round(age / 1000)} s old, over the limit of ${Math.round(g.maxSnapshotAgeMs / 1000)} s; sync it`);
+    return refuse(
+      'SNAPSHOT_TOO_OLD',
+      `the snapshot (block height ${h}) is ${Math.round(age / 1000)} s old, over the limit of ${Math.round(g.maxSnapshotAgeMs / 1000)} s; sync it`,
+    );
   }
   if (g.currentHeight !== undefined && g.maxBlocksBehind !== undefined && g.currentHeight - h > g.maxBlocksBehind) {
-    return refuse('SNAPSHOT_TOO_OLD', `the snapshot is at block height ${h}, ${g.currentHeight - h} blocks behind the channel (limit ${g.maxBlocksBehind}); sync it`);
+    return refuse(
+      'SNAPSHOT_TOO_OLD',
+      `the snapshot is at block height ${h}, ${g.currentHeight - h} blocks behind the channel (limit ${g.maxBlocksBehind}); sync it`,
+    );
   }
   if (snapshot.permit.permitNo !== g.permitNo) return refuse('WRONG_PERMIT', `the snapshot is for permit ${snapshot.permit.permitNo}, not ${g.permitNo}`);
 
@@ -70,7 +76,11 @@ export function decideAtGate(codeText: string, snapshot: GateSnapshot, g: GateCo
     const known = snapshot.signingKeys.some((k) => getAddress(k.address) === signer);
     return known
       ? refuse('BAD_SIGNATURE', `the code was changed after signing (its signature does not match credential office ${p.officeId})`, p.workerId)
-      : refuse('UNREGISTERED_KEY', `the code is signed by ${signer}, which is not a registered credential office key (or it was changed after signing)`, p.workerId);
+      : refuse(
+          'UNREGISTERED_KEY',
+          `the code is signed by ${signer}, which is not a registered credential office key (or it was changed after signing)`,
+          p.workerId,
+        );
   }
   if (g.nowMs >= p.expiresAt) return refuse('CODE_EXPIRED', `the code expired at ${new Date(p.expiresAt).toISOString()}; fetch a new one`, p.workerId);
 
@@ -78,7 +88,11 @@ export function decideAtGate(codeText: string, snapshot: GateSnapshot, g: GateCo
   if (!crew.includes(p.workerId)) return refuse('NOT_ON_PERMIT', `this person is not the permit's ${g.role}`, p.workerId);
   const current = snapshot.revocationEpochs[p.workerId] ?? 0;
   if (p.epoch < current) {
-    return refuse('REVOKED', `the code (epoch ${p.epoch}) was superseded or revoked on the ledger (epoch ${current}); the worker needs the current code`, p.workerId);
+    return refuse(
+      'REVOKED',
+      `the code (epoch ${p.epoch}) was superseded or revoked on the ledger (epoch ${current}); the worker needs the current code`,
+      p.workerId,
+    );
   }
 
   const { plannedStart, plannedEnd } = snapshot.permit;
@@ -87,7 +101,9 @@ export function decideAtGate(codeText: string, snapshot: GateSnapshot, g: GateCo
   const problems: string[] = [];
   for (const category of required) {
     const candidates = p.certificates.filter((c) => c.category === category);
-    const ok = candidates.find((c) => c.validFrom <= plannedStart && c.validUntil >= plannedEnd && c.validUntil > g.nowMs && c.reviewDue >= plannedEnd && c.reviewDue >= g.nowMs);
+    const ok = candidates.find(
+      (c) => c.validFrom <= plannedStart && c.validUntil >= plannedEnd && c.validUntil > g.nowMs && c.reviewDue >= plannedEnd && c.reviewDue >= g.nowMs,
+    );
     if (ok !== undefined) {
       used.push(ok.certificateId);
       continue;

@@ -66,7 +66,13 @@ describe('network: worker codes decided at the gate, online and offline (real Fa
     for (const w of [W1, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
     await officer.submit('credential:AddCertificate', certificateInput(`${permitNo}-w1`, W1, 'welding_cutting', '熔化焊接与热切割作业'));
     await officer.submit('credential:AddCertificate', guardianCertificate(`${permitNo}-g`, GUARDIAN));
-    await admin.submit('device:Register', { deviceId: officeId, siteId: 'hq', areaId: 'credential-office', address: office.address, kind: 'credential_office' });
+    await admin.submit('device:Register', {
+      deviceId: officeId,
+      siteId: 'hq',
+      areaId: 'credential-office',
+      address: office.address,
+      kind: 'credential_office',
+    });
     await applicant.submit(
       'permit:Apply',
       confinedSpaceApplication(

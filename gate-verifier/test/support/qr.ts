@@ -2,8 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import jsQR from 'jsqr';
+import jsQRImport from 'jsqr';
 import { PNG } from 'pngjs';
+
+// jsqr is CommonJS: its types declare a default export, at run time the function is the module.
+const jsQR = ((jsQRImport as unknown as { default?: unknown }).default ?? jsQRImport) as typeof jsQRImport.default;
 
 /** Reads a QR PNG with jsQR (an independent decoder, in-process). */
 export function decodeWithJsQr(png: Buffer): string {
@@ -29,7 +32,10 @@ export function decodeWithZbarimg(image: Buffer | string, ext: 'png' | 'svg'): s
   try {
     const file = join(dir, `badge.${ext}`);
     writeFileSync(file, image);
-    return execFileSync('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
+    return execFileSync('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(
+      /\n$/,
+      '',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

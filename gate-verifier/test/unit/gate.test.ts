@@ -5,8 +5,8 @@
 import { GATE_SNAPSHOT_FORMAT, type GateSnapshot, type WorkerCodePayload } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { decideAtGate, decodeWorkerCode, encodeWorkerCode, signWorkerCode, workerCodePng, workerCodeSvg } from '../../src/index.js';
 import { main } from '../../src/cli.js';
+import { decideAtGate, decodeWorkerCode, encodeWorkerCode, signWorkerCode, workerCodePng, workerCodeSvg } from '../../src/index.js';
 import { decodeWithJsQr, decodeWithZbarimg, hasZbarimg } from '../support/qr.js';
 
 const HOUR = 3_600_000;
@@ -50,7 +50,9 @@ function payload(o: Partial<WorkerCodePayload> = {}): WorkerCodePayload {
     issuedAt: NOW - DAY,
     expiresAt: NOW + 30 * DAY,
     epoch: 3,
-    certificates: [{ certificateId: 'cert-w1', category: 'welding_cutting', validFrom: NOW - 365 * DAY, validUntil: NOW + 900 * DAY, reviewDue: NOW + 300 * DAY }],
+    certificates: [
+      { certificateId: 'cert-w1', category: 'welding_cutting', validFrom: NOW - 365 * DAY, validUntil: NOW + 900 * DAY, reviewDue: NOW + 300 * DAY },
+    ],
     ...o,
   };
 }
@@ -144,7 +146,11 @@ describe('gate-verifier: worker codes through a QR image, decided offline', () =
     expect(decideAtGate('https://example.com/', snapshot(), gate)).to.include({ code: 'MALFORMED_CODE' });
     const endsMidWindow = payload({ certificates: [{ ...payload().certificates[0]!, validUntil: NOW + 2 * HOUR }] });
     expect(decideAtGate(await scanned(endsMidWindow), snapshot(), gate).reason).to.match(/before the permit ends/);
-    const guardianCode = payload({ workerId: GUARDIAN, epoch: 1, certificates: [{ ...payload().certificates[0]!, certificateId: 'g1', category: 'guardian' }] });
+    const guardianCode = payload({
+      workerId: GUARDIAN,
+      epoch: 1,
+      certificates: [{ ...payload().certificates[0]!, certificateId: 'g1', category: 'guardian' }],
+    });
     expect(decideAtGate(await scanned(guardianCode), snapshot(), { ...gate, role: 'guardian' })).to.include({ pass: true });
   });
 
@@ -158,7 +164,7 @@ describe('gate-verifier: worker codes through a QR image, decided offline', () =
     const text = await scanned(payload());
     const sink = () => {
       const chunks: string[] = [];
-      return { chunks, stream: { write: (s: string) => chunks.push(s) > 0 } as unknown as NodeJS.WriteStream };
+      return { chunks, stream: { write: (s: string) => chunks.push(s) } };
     };
     const out = sink();
     expect(await main(['--snapshot', snap, '--permit', 'HW-1', '--code', text], out.stream, sink().stream, NOW)).to.equal(0);
