@@ -78,7 +78,9 @@ export class AlarmContract extends LedgerContract {
       if (await exists(ctx, k)) throw new ReplayError(`alarm ${a.alarmId} is already on the ledger; alarm ids are single-use`);
       const device = await loadDevice(ctx, a.deviceId);
       if (device.status !== 'active') throw new ForbiddenError(`device ${a.deviceId} is ${device.status}; its alarms are refused`);
-      if (device.kind === 'ingest_service') throw new RuleViolationError(`${a.deviceId} is an ingest service, not a device that raises alarms`);
+      if (device.kind === 'ingest_service' || device.kind === 'credential_office') {
+        throw new RuleViolationError(`${a.deviceId} is a ${device.kind} key, not a device that raises alarms`);
+      }
       const signed =
         d.serviceId === undefined
           ? { signer: assertSignedBy(a, d.signature, device.address) }

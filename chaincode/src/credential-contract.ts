@@ -6,6 +6,7 @@ import {
   ENTERPRISE_PRIVATE_COLLECTION,
   formatZodIssues,
   type GateCheckRecord,
+  type GateSnapshotState,
   LIVE_PERMIT_STATUSES,
   type PersonalDataAccessRecord,
   TRANSIENT_KEY,
@@ -29,7 +30,7 @@ import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { canonicalJson, toBytes } from './json';
 import { LedgerContract } from './ledger-contract';
 import { loadPermit } from './permit-store';
-import { exists, getJson, KEYS, key, mustGetJson, putJson, putMarker } from './store';
+import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
 import { emit, enter, guarded } from './tx';
 import { assertNotExpired } from './validity';
@@ -79,6 +80,12 @@ function assertEnterprisePeer(ctx: Context): void {
   }
 }
 
+/** Every change to a worker's certificates supersedes the worker codes issued before it. */
+async function bumpCredentialEpoch(ctx: Context, workerId: string): Promise<void> {
+  const w = await loadWorker(ctx, workerId);
+  await putJson(ctx, key(ctx, KEYS.worker, [workerId]), { ...w, credentialEpoch: (w.credentialEpoch ?? 0) + 1 });
+}
+
 async function hasPrivate(ctx: Context, k: string): Promise<boolean> {
   const h = await ctx.stub.getPrivateDataHash(ENTERPRISE_PRIVATE_COLLECTION, k);
   return !!h && h.length > 0;
@@ -111,6 +118,7 @@ export class CredentialContract extends LedgerContract {
         registeredAt: txTimeIso(ctx),
         lastWorkedAt: null,
         statusHistory: [],
+        credentialEpoch: 0,
       };
       await putJson(ctx, k, w);
       emit(ctx, 'WorkerRegistered', w);
@@ -129,6 +137,7 @@ export class CredentialContract extends LedgerContract {
         ...w,
         status: d.status,
         statusHistory: [...w.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
+        credentialEpoch: (w.credentialEpoch ?? 0) + 1,
       };
       await putJson(ctx, key(ctx, KEYS.worker, [d.workerId]), after);
       emit(ctx, 'WorkerStatusChanged', after);
@@ -161,7 +170,7 @@ export class CredentialContract extends LedgerContract {
       if (await exists(ctx, k)) throw new AlreadyExistsError(`certificate ${d.certificateId} is already recorded`);
       const terms = certificateTermsProblem(parseIso(d.validFrom), parseIso(d.validUntil));
       if (terms !== null) throw new ValidationError(`${terms}; check validFrom and validUntil`);
-      await loadWorker(ctx, d.workerId);
+      await bumpCredentialEpoch(ctx, d.workerId);
       const c: CertificateRecord = {
         docType: 'certificate',
         ...d,
@@ -214,6 +223,7 @@ export class CredentialContract extends LedgerContract {
         statusHistory: [...c.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
       };
       await putJson(ctx, k, after);
+      await bumpCredentialEpoch(ctx, c.workerId);
       emit(ctx, 'CertificateStatusChanged', after);
       return canonicalJson(after);
     });
@@ -240,6 +250,7 @@ export class CredentialContract extends LedgerContract {
         reviews: [...c.reviews, { previousDue: c.reviewDue, nextDue: toIso(next), actor, at: txTimeIso(ctx) }],
       };
       await putJson(ctx, k, after);
+      await bumpCredentialEpoch(ctx, c.workerId);
       emit(ctx, 'CertificateReviewed', after);
       return canonicalJson(after);
     });
@@ -262,6 +273,7 @@ export class CredentialContract extends LedgerContract {
       if (examined < parseIso(c.validFrom)) throw new ValidationError(`examinedAt is before the certificate's start ${c.validFrom}`);
       const after: CertificateRecord = { ...c, practicalExams: [...(c.practicalExams ?? []), { examinedAt: toIso(examined), actor, at: txTimeIso(ctx) }] };
       await putJson(ctx, k, after);
+      await bumpCredentialEpoch(ctx, c.workerId);
       emit(ctx, 'PracticalExamRecorded', after);
       return canonicalJson(after);
     });
@@ -437,6 +449,42 @@ export class CredentialContract extends LedgerContract {
       const { data: d } = enter(ctx, 'credential:ListCertificates', input);
       const now = txTimeMs(ctx);
       return canonicalJson((await listWorkerCertificates(ctx, d.workerId)).map((c) => ({ ...c, condition: certificateConditionAt(c, now) })));
+    });
+  }
+
+  /**
+   * What a gate needs to decide offline for one permit: the active credential office keys, the
+   * crew's credential epochs and the categories each role must hold. The caller adds the channel
+   * height (gate-verifier's snapshot builder), which a chaincode cannot see.
+   */
+  @Transaction(false)
+  @Returns('string')
+  async GateSnapshot(ctx: Context, input: string): Promise<string> {
+    return guarded(async () => {
+      const { data: d } = enter(ctx, 'credential:GateSnapshot', input);
+      const permit = await loadPermit(ctx, d.permitNo);
+      const offices = (await listByPartialKey<DeviceRecord>(ctx, KEYS.device, [])).map((e) => e.value);
+      const revocationEpochs: Record<string, number> = {};
+      for (const p of [...permit.workers, permit.guardianId]) revocationEpochs[p] = (await loadWorker(ctx, p)).credentialEpoch ?? 0;
+      const state: GateSnapshotState = {
+        signingKeys: offices
+          .filter((o) => o.kind === 'credential_office' && o.status === 'active')
+          .map((o) => ({ officeId: o.deviceId, enterprise: o.ownerMsp, address: o.address })),
+        revocationEpochs,
+        permit: {
+          permitNo: permit.permitNo,
+          operationType: permit.operationType,
+          level: permit.level,
+          status: permit.status,
+          plannedStart: parseIso(permit.plannedStart),
+          plannedEnd: parseIso(permit.plannedEnd),
+          workers: permit.workers,
+          guardianId: permit.guardianId,
+          workerCategories: permit.template.requiredCertificateCategories,
+          guardianCategories: categoriesFor(permit, permit.template, permit.guardianId),
+        },
+      };
+      return canonicalJson(state);
     });
   }
 

@@ -63,6 +63,7 @@ export const TX_ACCESS: Record<TxName, AccessRule> = {
   'credential:GetCertificate': READERS,
   'credential:ListCertificates': READERS,
   'credential:ListGateChecks': READERS,
+  'credential:GateSnapshot': READERS,
 
   'evidence:Record': {
     [ENTERPRISE_MSP]: ['applicant', 'person_in_charge', 'safety_officer', 'gas_analyst', 'guardian', 'approver', 'acceptor', 'device_gateway'],

@@ -193,9 +193,10 @@ export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 
 /**
  * `ingest_service`: not a field device but the key an ingest service signs gradings with; it can
- * never be the device an alarm comes from.
+ * never be the device an alarm comes from. `credential_office`: the key an enterprise's credential
+ * office signs worker codes with; likewise never a source of alarms or gate checks.
  */
-export const DEVICE_KINDS = ['camera', 'sensor', 'gate', 'ingest_service'] as const;
+export const DEVICE_KINDS = ['camera', 'sensor', 'gate', 'ingest_service', 'credential_office'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 export const DEVICE_STATUSES = ['active', 'disabled'] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];

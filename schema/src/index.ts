@@ -12,3 +12,4 @@ export * from './inputs';
 export * from './organizations';
 export * from './records';
 export * from './transactions';
+export * from './worker-code';

@@ -272,6 +272,11 @@ export interface WorkerRecord {
    */
   lastWorkedAt: string | null;
   statusHistory: { status: WorkerStatus; reason: string; actor: Actor; at: string }[];
+  /**
+   * Raised by every change to the worker's status or certificates; worker codes issued at a lower
+   * epoch are refused at the gate. Absent on records from before it existed: epoch 0.
+   */
+  credentialEpoch?: number;
 }
 
 export interface CertificateRecord {

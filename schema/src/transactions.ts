@@ -94,6 +94,7 @@ export const TX_INPUT_SCHEMAS = {
   'credential:GetCertificate': certificateRefInput,
   'credential:ListCertificates': workerRefInput,
   'credential:ListGateChecks': permitNoListInput,
+  'credential:GateSnapshot': permitNoListInput,
 
   'evidence:Record': recordEvidenceInput,
   'evidence:List': permitNoListInput,
@@ -153,6 +154,7 @@ export const EVALUATE_TXS = [
   'credential:GetCertificate',
   'credential:ListCertificates',
   'credential:ListGateChecks',
+  'credential:GateSnapshot',
   'evidence:List',
   'device:Get',
   'alarm:Get',

@@ -1,0 +1,5 @@
+export * from './code.js';
+export * from './issue.js';
+export * from './qr.js';
+export * from './snapshot.js';
+export * from './verify.js';
