@@ -20,6 +20,8 @@ import { ocrRoutes } from './routes/ocr.js';
 import { personalDataRoutes } from './routes/personal-data.js';
 import { regulatorRoutes } from './routes/regulator.js';
 import { systemRoutes } from './routes/system.js';
+import { ClientSignedTransactions, clientSignedRoutes } from './routes/client-signed.js';
+import { identityRoutes } from './routes/identities.js';
 import { templateRoutes } from './routes/templates.js';
 import type { Services } from './services.js';
 import type { Wallet } from './wallet.js';
@@ -34,15 +36,25 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export function allRoutes(s: Services, openapi: () => unknown): RouteDef[] {
-  return [...systemRoutes(s, openapi), ...enterpriseRoutes(s), ...personalDataRoutes(s), ...templateRoutes(s), ...ocrRoutes(s), ...regulatorRoutes(s)];
+export function allRoutes(s: Services, openapi: () => unknown, wallet: Wallet, clientSigned: ClientSignedTransactions): RouteDef[] {
+  return [
+    ...systemRoutes(s, openapi),
+    ...enterpriseRoutes(s),
+    ...personalDataRoutes(s),
+    ...templateRoutes(s),
+    ...ocrRoutes(s),
+    ...regulatorRoutes(s),
+    ...clientSignedRoutes(clientSigned),
+    ...identityRoutes(s, wallet),
+  ];
 }
 
-export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; openapi: Record<string, unknown> } {
+export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; openapi: Record<string, unknown>; clientSigned: ClientSignedTransactions } {
   const s = d.services;
   const cfg = s.config;
   let doc: Record<string, unknown> = {};
-  const routes = allRoutes(s, () => doc);
+  const clientSigned = new ClientSignedTransactions(s, d.wallet, cfg.GATEWAY_CLIENT_SIGNED_TTL_MS);
+  const routes = allRoutes(s, () => doc, d.wallet, clientSigned);
   doc = buildOpenApi(routes, { version: VERSION, serverUrl: cfg.GATEWAY_PUBLIC_URL });
 
   const app = express();
@@ -74,6 +86,7 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   const router = express.Router();
   mountRoutes(router, routes, {
     auth: new Authenticator(cfg),
+    orgs: cfg.GATEWAY_ORGS,
     wallet: d.wallet,
     idempotency: d.idempotency,
     ledger: s.ledger,
@@ -103,5 +116,5 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     sendError(res, toApiError(err, (res.locals.log as Logger) ?? d.logger), res.locals.requestId as string);
   });
-  return { app, routes, openapi: doc };
+  return { app, routes, openapi: doc, clientSigned };
 }

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, GatewayError, type Gateway, type Network } from '@hyperledger/fabric-gateway';
+import { connect, hash, signers, GatewayError, type Gateway, type Network, type Proposal } from '@hyperledger/fabric-gateway';
 import { ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
 import type { Org } from './auth.js';
 import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
@@ -71,7 +71,16 @@ export class LedgerClient {
 
   constructor(private readonly o: LedgerOptions) {}
 
-  private client(org: Org): grpc.Client {
+  get profile(): ConnectionProfile {
+    return this.o.profile;
+  }
+
+  mspId(org: Org): string {
+    return this.o.profile.organizations[org].mspId;
+  }
+
+  /** The gRPC channel to the org's own peer (its Fabric gateway service). */
+  client(org: Org): grpc.Client {
     let c = this.clients.get(org);
     if (!c) {
       const peer = this.o.profile.organizations[org].peer;
@@ -162,6 +171,40 @@ export class LedgerClient {
     if (!tx.valid) throw notCommitted(txId, tx.validationCode);
     const blockNumber = blockNumberOf(await this.qscc(id, 'GetBlockByTxID', txId));
     return { result: parseResult<T>(tx.result ?? new Uint8Array()), transactionId: txId, blockNumber };
+  }
+
+  /**
+   * A connection that acts for a certificate whose private key this process does not have: it
+   * builds unsigned proposals and transactions, and sends the ones the key's holder signed.
+   */
+  offlineGateway(org: Org, mspId: string, certificate: Buffer): Gateway {
+    return connect({
+      client: this.client(org),
+      identity: { mspId, credentials: certificate },
+      hash: hash.sha256,
+      endorseOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
+      submitOptions: () => ({ deadline: Date.now() + this.o.submitTimeoutMs }),
+    });
+  }
+
+  /** The unsigned proposal of `tx` for the offline gateway's identity, with the same arguments and endorsers submit() uses. */
+  newUnsignedProposal(g: Gateway, tx: TxName, input: unknown): Proposal {
+    return g.getNetwork(this.o.profile.channel).getContract(this.o.profile.chaincode).newProposal(tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) });
+  }
+
+  /**
+   * Waits until the transaction is on `observer`'s peer: the commit status request is signed too,
+   * and the client signs only the proposal and the transaction, so the gateway asks qscc with an
+   * identity of its own org instead.
+   */
+  async awaitCommit<T = unknown>(observer: WalletIdentity, txId: string): Promise<SubmitResult<T>> {
+    const deadline = Date.now() + this.o.commitTimeoutMs;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
+      const found = await this.committed<T>(observer, txId);
+      if (found) return found;
+      if (Date.now() > deadline) throw this.outcomeUnknown(new Error(`not on the ledger after ${this.o.commitTimeoutMs} ms`), txId);
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 
   /** Personal data goes to the enterprise's peers only, never to another org's (see ENTERPRISE_ONLY_TXS). */

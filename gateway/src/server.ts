@@ -60,7 +60,9 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     profile,
     caClient: findCaClient(cfg),
     registrarId: cfg.GATEWAY_CA_REGISTRAR_ID,
-    registrarSecretFiles: { enterprise: cfg.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE, regulator: cfg.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE },
+    registrarSecretFiles: Object.fromEntries(
+      cfg.GATEWAY_ORGS.map((org) => [org, org === 'enterprise' ? cfg.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE : cfg.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE]),
+    ),
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
     logger,
   });
@@ -77,7 +79,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
   const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });
   const ocr = cfg.GATEWAY_OCR_ENABLED ? new OcrService(languageDir(cfg.GATEWAY_OCR_LANG_DIR)) : undefined;
   const services: Services = { config: cfg, ledger, content, metrics, pool, regulator: pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined, ocr };
-  const { app, openapi } = createApp({ services, wallet, idempotency, logger });
+  const { app, openapi, clientSigned } = createApp({ services, wallet, idempotency, logger });
   const server = await new Promise<Server>((resolve, reject) => {
     const srv = app.listen(cfg.GATEWAY_PORT, cfg.GATEWAY_HOST, (err?: Error) => (err ? reject(err) : resolve(srv)));
   });
@@ -93,6 +95,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     openapi,
     async close() {
       clearInterval(purge);
+      clientSigned.close();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       ledger.close();
