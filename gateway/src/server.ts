@@ -26,6 +26,8 @@ export interface RunningGateway {
   url: string;
   server: Server;
   services: Services;
+  /** The custodial wallet of the served org(s). */
+  wallet: Wallet;
   openapi: Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -92,6 +94,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     url,
     server,
     services,
+    wallet,
     openapi,
     async close() {
       clearInterval(purge);

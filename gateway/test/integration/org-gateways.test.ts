@@ -1,0 +1,192 @@
+/**
+ * Each party holds its own keys (real network, real Fabric CAs):
+ * - an enterprise gateway (GATEWAY_ORG=enterprise) has no regulator key or CA secret, so it cannot
+ *   act as a regulator: regulator tokens are refused before anything else, its wallet never gets a
+ *   regulator entry, and a regulator certificate is refused for client signing;
+ * - the org's admin onboards a user at the org's CA with the role in the certificate; the user
+ *   enrols, keeps the key and signs a permit application; it commits, and the block's creator is
+ *   the user's own certificate;
+ * - the role is the certificate's: a token claiming another role changes nothing.
+ */
+import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import { common, msp, peer } from '@hyperledger/fabric-protos';
+import { signDigest, submitClientSigned } from '../../src/client-signing.js';
+import type { RunningGateway } from '../../src/server.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, uniqueId } from '../support/env.js';
+import { applyBody, makeCast, registerCast, type Cast } from '../support/scenario.js';
+
+/** fabric-ca-client enroll, as the user does on their own machine: the key never leaves `dir`. */
+export function enrollAtCa(gw: RunningGateway, org: 'enterprise' | 'regulator', sub: string, secret: string, dir: string): { certificatePem: string; privateKeyPem: Buffer } {
+  const ca = gw.services.ledger.profile.organizations[org].ca!;
+  const u = new URL(ca.url);
+  u.username = sub;
+  u.password = secret;
+  execFileSync(gw.services.config.FABRIC_CA_CLIENT!, ['enroll', '--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile, '-H', dir], {
+    stdio: 'pipe',
+    env: { ...process.env, FABRIC_CA_CLIENT_HOME: '', FABRIC_CA_CLIENT_URL: `${u.protocol}//${u.username}:${u.password}@${u.host}` },
+  });
+  const keystore = path.join(dir, 'msp', 'keystore');
+  return {
+    certificatePem: fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem'), 'utf8'),
+    privateKeyPem: fs.readFileSync(path.join(keystore, fs.readdirSync(keystore).find((f) => f.endsWith('_sk'))!)),
+  };
+}
+
+describe('gateway: one gateway per org, user-held keys, roles from certificates (real network and CAs)', function () {
+  this.timeout(240_000);
+  let enterprise: RunningGateway;
+  let regulator: RunningGateway;
+  let walletDir: string;
+  let cast: Cast;
+  let adminToken: string;
+  let db: string;
+
+  before(async function () {
+    requireNetwork(this);
+    db = await createDatabase('gw_orgs');
+    walletDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-org-'));
+    enterprise = await startTestGateway({
+      GATEWAY_ORG: 'enterprise',
+      GATEWAY_WALLET_DIR: path.join(walletDir, 'enterprise-gateway'),
+      // Not even readable: the enterprise gateway must never need it.
+      GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: path.join(walletDir, 'no-such-file'),
+      DATABASE_URL: db,
+      GATEWAY_OCR_ENABLED: '0',
+    });
+    regulator = await startTestGateway({
+      GATEWAY_ORG: 'regulator',
+      GATEWAY_WALLET_DIR: path.join(walletDir, 'regulator-gateway'),
+      GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: path.join(walletDir, 'no-such-file'),
+      DATABASE_URL: db,
+      GATEWAY_OCR_ENABLED: '0',
+    });
+    const tag = crypto.randomBytes(4).toString('hex');
+    adminToken = await token({ sub: `org-admin-${tag}`, org: 'enterprise', role: 'admin' });
+  });
+  after(async () => {
+    await enterprise?.close();
+    await regulator?.close();
+    await dropDatabase(db);
+  });
+
+  it('the enterprise gateway cannot act as a regulator: it refuses regulator tokens and holds no regulator key or CA secret', async () => {
+    const asRegulator = new Client(enterprise.url).as(await token({ sub: uniqueId('reg'), org: 'regulator', role: 'regulator' }));
+    for (const r of [await asRegulator.get('/v1/permits/NOPE-1'), await asRegulator.post('/v1/templates/hot_work/2', {}), await asRegulator.get('/v1/regulator/kpis')]) {
+      expect(r.status, r.text).to.equal(403);
+      expect(r.body.error.code).to.equal('ORG_NOT_SERVED');
+      expect(r.body.error.message).to.contain("use the regulator org's own gateway");
+    }
+    expect(fs.existsSync(path.join(walletDir, 'enterprise-gateway', 'regulator'))).to.equal(false);
+    // The regulator's own gateway serves the same token (a 404 from the chaincode: the identity works).
+    const atOwn = await asRegulator.at(regulator.url).get('/v1/permits/NOPE-1');
+    expect(atOwn.status, atOwn.text).to.equal(404);
+    expect(fs.existsSync(path.join(walletDir, 'regulator-gateway', 'regulator'))).to.equal(true);
+    // ... and refuses the enterprise's users the same way.
+    const enterpriseAtRegulator = await new Client(regulator.url).as(adminToken).get('/v1/permits/NOPE-1');
+    expect(enterpriseAtRegulator.body.error.code).to.equal('ORG_NOT_SERVED');
+  });
+
+  it('a regulator certificate cannot be used for client signing at the enterprise gateway', async () => {
+    const onboard = await new Client(regulator.url).as(await token({ sub: uniqueId('reg-admin'), org: 'regulator', role: 'regulator' })).post('/v1/identities', { sub: uniqueId('reg-user'), role: 'regulator' });
+    expect(onboard.status, onboard.text).to.equal(201);
+    const { certificatePem } = enrollAtCa(regulator, 'regulator', onboard.body.sub, onboard.body.enrollmentSecret, fs.mkdtempSync(path.join(os.tmpdir(), 'reg-user-')));
+    // Presented with an enterprise token of the same name: the CA that issued it is not the enterprise's.
+    const r = await new Client(enterprise.url).as(await token({ sub: onboard.body.sub, org: 'enterprise', role: 'safety_officer' })).post('/v1/transactions/prepare', {
+      transaction: 'permit:Issue',
+      input: { permitNo: uniqueId('HW') },
+      certificate: certificatePem,
+    });
+    expect(r.status, r.text).to.equal(403);
+    expect(r.body.error.code).to.equal('CERTIFICATE_REFUSED');
+    expect(r.body.error.message).to.contain("not issued by the enterprise org's CA");
+  });
+
+  it('onboarding needs the org admin, and the role is written into the certificate', async () => {
+    const applicantToken = await token({ sub: uniqueId('not-admin'), org: 'enterprise', role: 'applicant' });
+    const refused = await new Client(enterprise.url).as(applicantToken).post('/v1/identities', { sub: uniqueId('u'), role: 'approver' });
+    expect(refused.status, refused.text).to.equal(403);
+    expect(refused.body.error.code).to.equal('FORBIDDEN');
+    const bad = await new Client(enterprise.url).as(adminToken).post('/v1/identities', { sub: 'no spaces allowed', role: 'boss' });
+    expect(bad.status).to.equal(400);
+    expect(bad.body.error.details.fields.map((d: { path: string }) => d.path)).to.include.members(['body.sub', 'body.role']);
+  });
+
+  describe('a user who keeps the key', () => {
+    let sub: string;
+    let userToken: string;
+    let key: Buffer;
+    let certificatePem: string;
+
+    before(async () => {
+      cast = await makeCast(new Client(enterprise.url));
+      await registerCast(cast);
+      sub = uniqueId('applicant').toLowerCase();
+      const onboard = await new Client(enterprise.url).as(adminToken).post('/v1/identities', { sub, role: 'applicant' });
+      expect(onboard.status, onboard.text).to.equal(201);
+      expect(onboard.body).to.include({ sub, org: 'enterprise', mspId: 'EnterpriseMSP', custodial: false });
+      expect(onboard.body.enrollmentSecret).to.match(/^[0-9a-f]{36}$/);
+      ({ certificatePem, privateKeyPem: key } = enrollAtCa(enterprise, 'enterprise', sub, onboard.body.enrollmentSecret, fs.mkdtempSync(path.join(os.tmpdir(), 'user-key-'))));
+      // The token claims a role the certificate does not carry: the token only names the identity.
+      userToken = await token({ sub, org: 'enterprise', role: 'safety_officer' });
+    });
+
+    it('a client-signed permit application commits, and the block\'s creator is the user\'s own certificate', async () => {
+      const permitNo = uniqueId('HW');
+      const r = await submitClientSigned({ gatewayUrl: enterprise.url, token: userToken, certificatePem, privateKeyPem: key, transaction: 'permit:Apply', input: applyBody(cast, permitNo) });
+      expect(r.status, JSON.stringify(r.body)).to.equal(200);
+      expect(r.body.record).to.include({ permitNo, status: 'applied' });
+      expect(r.body.blockNumber).to.be.a('number');
+      // The committed transaction as the regulator's peer has it: its creator is the user's certificate.
+      const creator = await creatorOf(r.body.transactionId);
+      expect(creator.mspId).to.equal('EnterpriseMSP');
+      expect(new crypto.X509Certificate(creator.certificate).fingerprint256).to.equal(new crypto.X509Certificate(certificatePem).fingerprint256);
+      // The gateway holds no key of this user.
+      expect(fs.existsSync(path.join(walletDir, 'enterprise-gateway', 'enterprise', sub))).to.equal(false);
+    });
+
+    it('the role is the certificate\'s: a safety officer\'s transaction is refused for an applicant certificate, whatever the token says', async () => {
+      const issue = await new Client(enterprise.url).as(userToken).post('/v1/transactions/prepare', { transaction: 'permit:Issue', input: { permitNo: uniqueId('HW') }, certificate: certificatePem });
+      expect(issue.status, issue.text).to.equal(403);
+      expect(issue.body.error.code).to.equal('CERTIFICATE_REFUSED');
+      expect(issue.body.error.message).to.contain('ledger.role is applicant').and.to.contain('approver, safety_officer');
+    });
+
+    it('refuses another user\'s certificate, a wrong signature, and an unknown transaction id', async () => {
+      const other = await new Client(enterprise.url).as(await token({ sub: 'someone-else', org: 'enterprise', role: 'applicant' })).post('/v1/transactions/prepare', {
+        transaction: 'permit:Apply',
+        input: applyBody(cast, uniqueId('HW')),
+        certificate: certificatePem,
+      });
+      expect(other.status, other.text).to.equal(403);
+      expect(other.body.error.message).to.contain(`the certificate is ${sub}'s`);
+      const c = new Client(enterprise.url).as(userToken);
+      const prepared = await c.post('/v1/transactions/prepare', { transaction: 'permit:Apply', input: applyBody(cast, uniqueId('HW')), certificate: certificatePem });
+      expect(prepared.status, prepared.text).to.equal(200);
+      // Signed with a key that is not the certificate's: the peer refuses the proposal.
+      const stranger = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+      const forged = await c.post(`/v1/transactions/${prepared.body.transactionId}/endorse`, { signature: await signDigest(stranger, prepared.body.proposalDigest) });
+      expect(forged.status, forged.text).to.not.equal(200);
+      expect(forged.body.error.message).to.match(/signature|access denied|creator/i);
+      const unknown = await c.post(`/v1/transactions/${'0'.repeat(64)}/submit`, { signature: 'AAAA' });
+      expect(unknown.status).to.equal(404);
+      // Submitting before endorsing is refused with what to do instead.
+      const early = await c.post(`/v1/transactions/${prepared.body.transactionId}/submit`, { signature: 'AAAA' });
+      expect(early.status, early.text).to.equal(409);
+    });
+  });
+
+  /** The creator of a committed transaction, read from the regulator's peer with the regulator gateway's own service identity. */
+  async function creatorOf(txId: string): Promise<{ mspId: string; certificate: string }> {
+    const bytes = await regulator.services.ledger.qscc(await regulator.wallet.serviceIdentity('regulator'), 'GetTransactionByID', txId);
+    const processed = peer.ProcessedTransaction.deserializeBinary(bytes);
+    const payload = common.Payload.deserializeBinary(processed.getTransactionenvelope()!.getPayload_asU8());
+    const sh = common.SignatureHeader.deserializeBinary(payload.getHeader()!.getSignatureHeader_asU8());
+    const creator = msp.SerializedIdentity.deserializeBinary(sh.getCreator_asU8());
+    return { mspId: creator.getMspid(), certificate: Buffer.from(creator.getIdBytes_asU8()).toString('utf8') };
+  }
+});
