@@ -250,6 +250,15 @@ export class LedgerClient {
       const messages = [e.message, ...e.details.map((d) => d.message)];
       const cc = chaincodeErrorFrom(messages, transactionId);
       if (cc) return cc;
+      // The peer checked the creator against the org's MSP in the channel configuration (its CRL,
+      // the chain, the validity) and the signature, and refused; it does not say which.
+      if (messages.some((m) => /error validating proposal: access denied/.test(m))) {
+        return new ApiError(
+          'CERTIFICATE_REFUSED',
+          "the peer refused the transaction's creator: its certificate is revoked or no longer valid for its org on the channel, or the signature was not made with the certificate's key",
+          transactionId ? { transactionId } : undefined,
+        );
+      }
       if (UNREACHABLE.has(e.code)) {
         return new UnavailableError('LEDGER_UNAVAILABLE', `the ledger is unreachable: ${e.message}`, this.o.retryAfterSeconds, transactionId ? { transactionId } : undefined);
       }
