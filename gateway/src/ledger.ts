@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, GatewayError, type Gateway, type Network, type Proposal } from '@hyperledger/fabric-gateway';
+import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import { ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
 import type { Org } from './auth.js';
 import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
@@ -94,6 +95,10 @@ export class LedgerClient {
   }
 
   private network(id: WalletIdentity): Network {
+    return this.gateway(id).getNetwork(this.o.profile.channel);
+  }
+
+  private gateway(id: WalletIdentity): Gateway {
     const key = `${id.org}/${id.sub}`;
     let g = this.gateways.get(key);
     if (!g) {
@@ -109,7 +114,7 @@ export class LedgerClient {
       });
       this.gateways.set(key, g);
     }
-    return g.getNetwork(this.o.profile.channel);
+    return g;
   }
 
   /**
@@ -193,18 +198,29 @@ export class LedgerClient {
   }
 
   /**
-   * Waits until the transaction is on `observer`'s peer: the commit status request is signed too,
-   * and the client signs only the proposal and the transaction, so the gateway asks qscc with an
-   * identity of its own org instead.
+   * Waits for the commit status of a transaction someone else signed. The status request is signed
+   * too, and the client signs only the proposal and the transaction; the peer asks of that request
+   * only that its signer may read the channel, so the gateway signs it with an identity of its own
+   * org (`observer`). `result` is what the endorsed transaction returned.
    */
-  async awaitCommit<T = unknown>(observer: WalletIdentity, txId: string): Promise<SubmitResult<T>> {
-    const deadline = Date.now() + this.o.commitTimeoutMs;
-    for (let wait = 50; ; wait = Math.min(wait * 2, 400)) {
-      const found = await this.committed<T>(observer, txId);
-      if (found) return found;
-      if (Date.now() > deadline) throw this.outcomeUnknown(new Error(`not on the ledger after ${this.o.commitTimeoutMs} ms`), txId);
-      await new Promise((r) => setTimeout(r, wait));
+  async awaitCommit<T = unknown>(observer: WalletIdentity, txId: string, result: Uint8Array): Promise<SubmitResult<T>> {
+    const request = new gatewayProtos.CommitStatusRequest();
+    request.setTransactionId(txId);
+    request.setChannelId(this.o.profile.channel);
+    const creator = new msp.SerializedIdentity();
+    creator.setMspid(observer.mspId);
+    creator.setIdBytes(observer.certificate);
+    request.setIdentity(creator.serializeBinary());
+    const signed = new gatewayProtos.SignedCommitStatusRequest();
+    signed.setRequest(request.serializeBinary());
+    let status;
+    try {
+      status = await this.gateway(observer).newCommit(signed.serializeBinary()).getStatus({ deadline: Date.now() + this.o.commitTimeoutMs });
+    } catch (e) {
+      throw this.outcomeUnknown(e, txId);
     }
+    if (!status.successful) throw notCommitted(txId, status.code);
+    return { result: parseResult<T>(result), transactionId: txId, blockNumber: Number(status.blockNumber) };
   }
 
   /** Personal data goes to the enterprise's peers only, never to another org's (see ENTERPRISE_ONLY_TXS). */

@@ -151,7 +151,7 @@ export class ClientSignedTransactions {
     } catch (e) {
       throw this.s.ledger.translate(e, txId);
     }
-    const committed = await this.s.ledger.awaitCommit(await this.wallet.serviceIdentity(p.org), txId);
+    const committed = await this.s.ledger.awaitCommit(await this.wallet.serviceIdentity(p.org), txId, p.transaction!.getResult());
     this.s.metrics.ledgerTx.inc({ tx: p.tx });
     p.outcome = txResultBody(committed);
     return p.outcome;
