@@ -46,6 +46,16 @@ interface Pending {
   expiresAt: number;
 }
 
+interface ParsedCertificate {
+  issuedByOrg: boolean;
+  validFrom: number;
+  validTo: number;
+  cn: string | undefined;
+  attrs: Record<string, string>;
+  /** The PEM as node re-encodes it: what goes into the proposal as the creator. */
+  pem: Buffer;
+}
+
 /** What the certificate says about its holder, checked against this gateway's org and the token. */
 export interface CertifiedSigner {
   org: Org;
@@ -60,6 +70,7 @@ export interface CertifiedSigner {
 export class ClientSignedTransactions {
   private readonly pending = new Map<string, Pending>();
   private readonly caCertificates = new Map<Org, crypto.X509Certificate>();
+  private readonly certificates = new Map<string, ParsedCertificate>();
 
   constructor(
     private readonly s: Services,
@@ -69,29 +80,42 @@ export class ClientSignedTransactions {
 
   /** The certificate's holder, or 403 CERTIFICATE_REFUSED saying what is wrong with it. */
   certify(principal: Principal, pem: string): CertifiedSigner {
-    let cert: crypto.X509Certificate;
-    try {
-      cert = new crypto.X509Certificate(pem);
-    } catch {
-      throw new ValidationError([{ path: 'body.certificate', message: 'not a PEM X.509 certificate' }]);
-    }
     const org = principal.org;
-    const issuer = this.caCertificate(org);
-    if (!cert.verify(issuer.publicKey)) throw refused(`the certificate is not issued by the ${org} org's CA (${issuer.subject.replace(/\n/g, ', ')})`);
+    const c = this.parsed(pem, org);
+    if (!c.issuedByOrg) throw refused(`the certificate is not issued by the ${org} org's CA (${this.caCertificate(org).subject.replace(/\n/g, ', ')})`);
     const now = Date.now();
-    if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now) throw refused(`the certificate is not valid now (${cert.validFrom} to ${cert.validTo})`);
-    const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
-    if (cn !== principal.sub) throw refused(`the certificate is ${cn ?? 'without a CN'}'s, the token is ${principal.sub}'s: sign with your own certificate`);
-    const attrs = certificateAttributes(pem);
-    return {
-      org,
-      mspId: this.s.ledger.mspId(org),
-      sub: cn,
-      role: attrs[ROLE_ATTRIBUTE] ?? '',
-      department: attrs[DEPARTMENT_ATTRIBUTE] ?? null,
-      workerId: attrs[WORKER_ID_ATTRIBUTE] ?? null,
-      certificate: Buffer.from(cert.toString()),
-    };
+    if (c.validFrom > now || c.validTo < now) throw refused(`the certificate is not valid now (${new Date(c.validFrom).toISOString()} to ${new Date(c.validTo).toISOString()})`);
+    if (c.cn !== principal.sub) throw refused(`the certificate is ${c.cn ?? 'without a CN'}'s, the token is ${principal.sub}'s: sign with your own certificate`);
+    return { org, mspId: this.s.ledger.mspId(org), sub: c.cn, role: c.attrs[ROLE_ATTRIBUTE] ?? '', department: c.attrs[DEPARTMENT_ATTRIBUTE] ?? null, workerId: c.attrs[WORKER_ID_ATTRIBUTE] ?? null, certificate: c.pem };
+  }
+
+  /**
+   * A certificate as parsed and checked against the org's CA once: a key holder sends the same one
+   * with every transaction, and the signature check is the costly part. Revocation is not decided
+   * here but by the peers, so keeping the result cannot let a revoked certificate through.
+   */
+  private parsed(pem: string, org: Org): ParsedCertificate {
+    const key = `${org}\n${pem}`;
+    let c = this.certificates.get(key);
+    if (!c) {
+      let cert: crypto.X509Certificate;
+      try {
+        cert = new crypto.X509Certificate(pem);
+      } catch {
+        throw new ValidationError([{ path: 'body.certificate', message: 'not a PEM X.509 certificate' }]);
+      }
+      c = {
+        issuedByOrg: cert.verify(this.caCertificate(org).publicKey),
+        validFrom: Date.parse(cert.validFrom),
+        validTo: Date.parse(cert.validTo),
+        cn: /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1],
+        attrs: certificateAttributes(pem),
+        pem: Buffer.from(cert.toString()),
+      };
+      if (this.certificates.size >= 10_000) this.certificates.clear();
+      this.certificates.set(key, c);
+    }
+    return c;
   }
 
   private caCertificate(org: Org): crypto.X509Certificate {

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { signDigest, submitClientSigned } from '../../src/client-signing.js';
+import { certificateAttributes } from '../../src/wallet.js';
 import type { RunningGateway } from '../../src/server.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, runDir, startTestGateway, token, uniqueId } from '../support/env.js';
 import { applyBody, makeCast, registerCast, type Cast } from '../support/scenario.js';
@@ -116,6 +117,25 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
     const bad = await new Client(enterprise.url).as(adminToken).post('/v1/identities', { sub: 'no spaces allowed', role: 'boss' });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.details.fields.map((d: { path: string }) => d.path)).to.include.members(['body.sub', 'body.role']);
+  });
+
+  it('custodial onboarding: the gateway enrols the user with the registered attributes, and tokens must match them', async () => {
+    const sub = uniqueId('custodial').toLowerCase();
+    const worker = 'e'.repeat(64);
+    const r = await new Client(enterprise.url).as(adminToken).post('/v1/identities', { sub, role: 'approver', department: 'maintenance', workerId: worker, custodial: true });
+    expect(r.status, r.text).to.equal(201);
+    expect(r.body).to.not.have.property('enrollmentSecret');
+    const cert = fs.readFileSync(path.join(walletDir, 'enterprise-gateway', 'enterprise', sub, 'msp', 'signcerts', 'cert.pem'));
+    expect(certificateAttributes(cert)).to.include({ 'ledger.role': 'approver', 'ledger.department': 'maintenance', 'ledger.workerId': worker });
+    const matching = await new Client(enterprise.url).as(await token({ sub, org: 'enterprise', role: 'approver', department: 'maintenance', workerId: worker })).get('/v1/permits/NOPE-1');
+    expect(matching.status, matching.text).to.equal(404);
+    const promoted = await new Client(enterprise.url).as(await token({ sub, org: 'enterprise', role: 'safety_officer', department: 'maintenance', workerId: worker })).get('/v1/permits/NOPE-1');
+    expect(promoted.status).to.equal(403);
+    expect(promoted.body.error.code).to.equal('IDENTITY_MISMATCH');
+    // Registering the same enrolment id again is refused: attributes are changed by a new registration only.
+    const again = await new Client(enterprise.url).as(adminToken).post('/v1/identities', { sub, role: 'safety_officer' });
+    expect(again.status, again.text).to.equal(409);
+    expect(again.body.error.code).to.equal('ALREADY_EXISTS');
   });
 
   describe('a user who keeps the key', () => {

@@ -7,12 +7,17 @@ import { readTar, writeTar } from '../../src/tar.js';
 import { verifyBundle } from '../../src/index.js';
 import { derToRaw, curveOf, SignatureError } from '../../src/ecdsa.js';
 import { encodeTlv, encodeUnsigned } from '../../src/der.js';
-import { concat } from '../../src/bytes.js';
+import { concat, pemToDer } from '../../src/bytes.js';
 
 describe('verifier (unit)', () => {
   it("keeps the same EIP-712 alarm definitions as schema (the devices' and chaincode's protocol)", () => {
     expect(ALARM_DOMAIN).to.deep.equal({ ...ALARM_EIP712_DOMAIN });
     expect(ALARM_TYPES.Alarm).to.deep.equal(ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })));
+  });
+
+  it('reads PEM blocks whose label holds digits (the X509 CRL in an MSP published by scripts/publish-crl.sh)', () => {
+    expect([...pemToDer('-----BEGIN X509 CRL-----\nAAEC\n-----END X509 CRL-----\n')]).to.deep.equal([0, 1, 2]);
+    expect([...pemToDer('-----BEGIN CERTIFICATE-----\nAwQ=\n-----END CERTIFICATE-----')]).to.deep.equal([3, 4]);
   });
 
   it('round-trips files through its tar writer and reader', () => {
