@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, WORKER_ID_ATTRIBUTE, type ConnectionProfile } from '@compliance-ledger/schema';
 import type { Org, PrincipalClaims } from './auth.js';
-import { ApiError, ForbiddenError, IdentityMismatchError, OrgNotServedError, UnavailableError, type IdentityDifference } from './errors.js';
+import { ApiError, ForbiddenError, IdentityMismatchError, NotFoundError, OrgNotServedError, UnavailableError, type IdentityDifference } from './errors.js';
 import type { Logger } from './logger.js';
 
 const run = promisify(execFile);
@@ -155,6 +155,8 @@ export class Wallet {
    */
   async revoke(org: Org, sub: string, reason: string): Promise<string> {
     this.assertServed(org);
+    // Revoking the registrar would leave the gateway unable to onboard or revoke anyone.
+    if (sub === this.o.registrarId) throw new ForbiddenError(`${sub} is the ${org} CA's registrar; revoke it at the CA itself, not through the gateway`);
     const registrar = await this.registrarHome(org);
     const { url, common } = this.caArgs(org);
     const crlFile = path.join(registrar, 'msp', 'crls', 'crl.pem');
@@ -214,6 +216,7 @@ export class Wallet {
       const err = e as { stderr?: string; message: string; code?: string };
       const out = `${err.stderr ?? ''} ${err.message}`.replace(/\/\/[^@/\s]*@/g, '//***@').replace(/--(id\.)?secret \S+/g, '--secret ***').replace(/Password: \S+/g, 'Password: ***');
       if (/already registered/i.test(out)) throw new AlreadyRegistered(`${what}: the enrollment id is already registered at the CA`);
+      if (/Identity \S+ was not found/i.test(out)) throw new NotFoundError(`${what}: the enrollment id is not registered at the CA`);
       this.o.logger.warn({ err: out.slice(-2000) }, `fabric-ca-client failed: ${what}`);
       throw new UnavailableError('IDENTITY_UNAVAILABLE', `${what} failed at the Fabric CA`, this.o.retryAfterSeconds);
     }

@@ -76,7 +76,7 @@ export function identityRoutes(s: Services, wallet: Wallet): RouteDef[] {
       params: z.strictObject({ sub: subjectSchema }),
       body: z.strictObject({ reason: z.enum(['unspecified', 'keycompromise', 'affiliationchange', 'superseded', 'cessationofoperation']).default('unspecified') }),
       responses: [{ status: 200, description: 'revoked at the CA; the CRL (PEM) still has to reach the channel configuration', schema: z.object({ sub: z.string(), org: z.string(), crl: z.string() }) }],
-      errors: ['IDENTITY_UNAVAILABLE', 'NOT_CONFIGURED'],
+      errors: ['NOT_FOUND', 'IDENTITY_UNAVAILABLE', 'NOT_CONFIGURED'],
       handler: async (ctx) => {
         const org = ctx.principal.org;
         ca(org);

@@ -8,7 +8,8 @@
  *   the user's own certificate;
  * - the role is the certificate's: a token claiming another role changes nothing.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +21,8 @@ import { certificateAttributes } from '../../src/wallet.js';
 import type { RunningGateway } from '../../src/server.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, runDir, startTestGateway, token, uniqueId } from '../support/env.js';
 import { applyBody, makeCast, registerCast, type Cast } from '../support/scenario.js';
+
+const execFileAsync = promisify(execFile);
 
 /** fabric-ca-client enroll, as the user does on their own machine: the key never leaves `dir`. */
 export function enrollAtCa(gw: RunningGateway, org: 'enterprise' | 'regulator', sub: string, secret: string, dir: string): { certificatePem: string; privateKeyPem: Buffer } {
@@ -114,6 +117,10 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
     const refused = await new Client(enterprise.url).as(applicantToken).post('/v1/identities', { sub: uniqueId('u'), role: 'approver' });
     expect(refused.status, refused.text).to.equal(403);
     expect(refused.body.error.code).to.equal('FORBIDDEN');
+    const unknown = await new Client(enterprise.url).as(adminToken).post(`/v1/identities/${uniqueId('nobody')}/revoke`, {});
+    expect(unknown.status, unknown.text).to.equal(404);
+    const registrar = await new Client(enterprise.url).as(adminToken).post('/v1/identities/admin/revoke', {});
+    expect(registrar.status, registrar.text).to.equal(403);
     const bad = await new Client(enterprise.url).as(adminToken).post('/v1/identities', { sub: 'no spaces allowed', role: 'boss' });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.details.fields.map((d: { path: string }) => d.path)).to.include.members(['body.sub', 'body.role']);
@@ -143,6 +150,7 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
     let userToken: string;
     let key: Buffer;
     let certificatePem: string;
+    let keyDir: string;
 
     before(async () => {
       sub = uniqueId('applicant').toLowerCase();
@@ -150,7 +158,8 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       expect(onboard.status, onboard.text).to.equal(201);
       expect(onboard.body).to.include({ sub, org: 'enterprise', mspId: 'EnterpriseMSP', custodial: false });
       expect(onboard.body.enrollmentSecret).to.match(/^[0-9a-f]{36}$/);
-      ({ certificatePem, privateKeyPem: key } = enrollAtCa(enterprise, 'enterprise', sub, onboard.body.enrollmentSecret, fs.mkdtempSync(path.join(os.tmpdir(), 'user-key-'))));
+      keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'user-key-'));
+      ({ certificatePem, privateKeyPem: key } = enrollAtCa(enterprise, 'enterprise', sub, onboard.body.enrollmentSecret, keyDir));
       // The token claims a role the certificate does not carry: the token only names the identity.
       userToken = await token({ sub, org: 'enterprise', role: 'safety_officer' });
     });
@@ -167,6 +176,28 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       expect(new crypto.X509Certificate(creator.certificate).fingerprint256).to.equal(new crypto.X509Certificate(certificatePem).fingerprint256);
       // The gateway holds no key of this user.
       expect(fs.existsSync(path.join(walletDir, 'enterprise-gateway', 'enterprise', sub))).to.equal(false);
+    });
+
+    it('the command line (tools/ledger-sign.ts submit) signs with the key in the enrolment directory and the transaction commits', async () => {
+      const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+      const permitNo = uniqueId('HW');
+      fs.writeFileSync(path.join(scratch, 'token.jwt'), userToken);
+      fs.writeFileSync(path.join(scratch, 'apply.json'), JSON.stringify(applyBody(cast, permitNo)));
+      // Asynchronously: the gateway runs in this process and must keep answering.
+      const { stdout: out } = await execFileAsync(
+        process.execPath,
+        ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'tools', 'ledger-sign.ts'), 'submit', '--gateway', enterprise.url, '--token-file', path.join(scratch, 'token.jwt'), '--msp', keyDir, '--transaction', 'permit:Apply', '--input', path.join(scratch, 'apply.json')],
+        { encoding: 'utf8' },
+      );
+      const answer = JSON.parse(out);
+      expect(answer.record).to.include({ permitNo, status: 'applied' });
+      expect(answer.blockNumber).to.be.a('number');
+      // `digest` alone: the signature verifies with the certificate's public key over the digest as given.
+      const digest = crypto.createHash('sha256').update('any proposal bytes').digest();
+      const keyFile = path.join(keyDir, 'msp', 'keystore', fs.readdirSync(path.join(keyDir, 'msp', 'keystore')).find((f) => f.endsWith('_sk'))!);
+      const signature = (await execFileAsync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'tools', 'ledger-sign.ts'), 'digest', '--key', keyFile, digest.toString('base64')], { encoding: 'utf8' })).stdout.trim();
+      const publicKey = new crypto.X509Certificate(certificatePem).publicKey;
+      expect(crypto.verify(null, Buffer.from('any proposal bytes'), publicKey, Buffer.from(signature, 'base64'))).to.equal(true);
     });
 
     it('the role is the certificate\'s: a safety officer\'s transaction is refused for an applicant certificate, whatever the token says', async () => {
