@@ -87,7 +87,10 @@ class Api {
     return this.request('POST', path, body);
   }
 }
-const errorOf = (r: Reply): string => (r.body && typeof r.body === 'object' && r.body.error ? `${r.body.error.code} (${r.status}): ${r.body.error.message}` : `HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+const errorOf = (r: Reply): string =>
+  r.body && typeof r.body === 'object' && r.body.error
+    ? `${r.body.error.code} (${r.status}): ${r.body.error.message}`
+    : `HTTP ${r.status}: ${r.text.slice(0, 300)}`;
 class StepFailed extends Error {}
 
 let lastBlock = 0;
@@ -162,7 +165,9 @@ async function mintTokens(): Promise<Record<Who, Api>> {
   }
   mkdirSync(demoDir, { recursive: true, mode: 0o700 });
   const file = join(demoDir, 'tokens.json');
-  writeFileSync(file, `${JSON.stringify({ gateway: gatewayUrl, regulatorGateway: regulatorGatewayUrl, expiresInHours: 12, users: tokens }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(file, `${JSON.stringify({ gateway: gatewayUrl, regulatorGateway: regulatorGatewayUrl, expiresInHours: 12, users: tokens }, null, 2)}\n`, {
+    mode: 0o600,
+  });
   chmodSync(file, 0o600);
   return apis as Record<Who, Api>;
 }
@@ -228,7 +233,10 @@ function committedAlarmIds(): string[] {
 
 function runSimulator(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'ingest', 'tools', 'simulator.ts'), ...args], { cwd: join(repoRoot, 'ingest'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'ingest', 'tools', 'simulator.ts'), ...args], {
+      cwd: join(repoRoot, 'ingest'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -245,18 +253,24 @@ async function main(): Promise<number> {
 
   section('0. services');
   const gh = await json(`${gatewayUrl}/healthz`);
-  item(`gateway  /healthz ${gh.status}: peers ${gh.checks?.enterprisePeer && gh.checks?.regulatorPeer ? 'both reachable' : JSON.stringify(gh.checks)}, content store ${gh.contentStore}`);
+  item(
+    `gateway  /healthz ${gh.status}: peers ${gh.checks?.enterprisePeer && gh.checks?.regulatorPeer ? 'both reachable' : JSON.stringify(gh.checks)}, content store ${gh.contentStore}`,
+  );
   const ih = await json(`${indexerUrl}/healthz`);
   item(`indexer  /healthz ${ih.status}: block ${ih.lastBlock} of height ${ih.chainHeight} indexed`);
   const nh = await json(`${ingestUrl}/healthz`);
   item(`ingest   /healthz ok=${nh.ok}: MQTT ${nh.mqtt}, ledger ${nh.ledger}, model ${nh.model}, outbox depth ${nh.outboxDepth}`);
 
   const as = await mintTokens();
-  item(`demo users: ${Object.values(castClaims).map((c) => `${c.sub} (${c.org}/${c.role})`).join(', ')}`);
+  item(
+    `demo users: ${Object.values(castClaims)
+      .map((c) => `${c.sub} (${c.org}/${c.role})`)
+      .join(', ')}`,
+  );
   item(`their JWTs (HS256, 12 h): ${join(demoDir, 'tokens.json')}`);
 
   section('1. people, certificates and devices on the ledger (credential officer, safety officer)');
-  item('(the first request of each user enrols it at its org\'s Fabric CA with ledger.role in the certificate)');
+  item("(the first request of each user enrols it at its org's Fabric CA with ledger.role in the certificate)");
   for (const [label, w] of Object.entries(people)) await register(as.credentialOfficer, `worker ${label} ${w.slice(0, 8)}…`, '/v1/workers', { workerId: w });
   const now = Date.now();
   const certificates = [
@@ -282,7 +296,13 @@ async function main(): Promise<number> {
   const devices = [
     ...Object.entries(keys.devices)
       .filter(([id]) => /^(gas|cam)-/.test(id))
-      .map(([id, d]) => ({ deviceId: id, siteId, areaId: id.replace(/^(gas|cam)-/, ''), address: d.address, kind: id.startsWith('gas-') ? 'sensor' : 'camera' })),
+      .map(([id, d]) => ({
+        deviceId: id,
+        siteId,
+        areaId: id.replace(/^(gas|cam)-/, ''),
+        address: d.address,
+        kind: id.startsWith('gas-') ? 'sensor' : 'camera',
+      })),
     { deviceId: gateId, siteId, areaId: zoneId, address: `0x${createHash('sha256').update(gateId).digest('hex').slice(0, 40)}`, kind: 'gate' },
   ];
   for (const d of devices) {
@@ -333,14 +353,28 @@ async function main(): Promise<number> {
       { measureId: 'm2', confirmedBy: people.personInCharge },
     ],
   });
-  const gas1 = await write(as.gasAnalyst, 'gas test 1: 0.10 %vol flammable (LEL ≥ 4 %)', `${base}/gas-tests`, { testId: `${permitNo}-gt-1`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 });
+  const gas1 = await write(as.gasAnalyst, 'gas test 1: 0.10 %vol flammable (LEL ≥ 4 %)', `${base}/gas-tests`, {
+    testId: `${permitNo}-gt-1`,
+    sampleTakenAt: iso(Date.now() - 60_000),
+    lelClass: 'lel_ge_4',
+    flammableVolPct: 0.1,
+  });
   const lastGas = gas1?.gasTests?.at?.(-1);
-  if (lastGas && typeof lastGas === 'object') item(`   chaincode's verdict on the gas test: ${lastGas.passed === true ? 'passed' : lastGas.passed === false ? 'FAILED' : JSON.stringify(lastGas).slice(0, 120)}`);
+  if (lastGas && typeof lastGas === 'object')
+    item(
+      `   chaincode's verdict on the gas test: ${lastGas.passed === true ? 'passed' : lastGas.passed === false ? 'FAILED' : JSON.stringify(lastGas).slice(0, 120)}`,
+    );
   await write(as.approver, 'approval sign-off at the site', `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'Measures in place, approved' });
   const issued = await write(as.approver, 'issue', `${base}/issue`, {});
   if (issued?.validUntil) item(`   valid ${issued.validFrom} → ${issued.validUntil}`);
   await write(as.personInCharge, 'safety briefing of both workers', `${base}/brief`, { briefedWorkerIds: [people.welder, people.helper] });
-  for (const [i, [label, w]] of ([['welder', people.welder], ['helper', people.helper], ['guardian', people.guardian]] as const).entries()) {
+  for (const [i, [label, w]] of (
+    [
+      ['welder', people.welder],
+      ['helper', people.helper],
+      ['guardian', people.guardian],
+    ] as const
+  ).entries()) {
     const g = await write(as.gateTerminal, `gate check ${label}: QR, face 93 %, certificate`, `${base}/gate-checks`, {
       gateCheckId: `${permitNo}-gc-${i}`,
       workerId: w,
@@ -348,7 +382,10 @@ async function main(): Promise<number> {
       face: { scoreBp: 9300, deviceId: gateId },
       health: { passed: true },
     });
-    if (g && typeof g === 'object') item(`   gate verdict: ${g.passed ? 'passed' : 'refused'}; certificate check: ${g.methods?.certificate?.passed ? `valid (${(g.methods.certificate.certificateIds ?? []).join(', ')})` : g.methods?.certificate?.reason ?? '?'}`);
+    if (g && typeof g === 'object')
+      item(
+        `   gate verdict: ${g.passed ? 'passed' : 'refused'}; certificate check: ${g.methods?.certificate?.passed ? `valid (${(g.methods.certificate.certificateIds ?? []).join(', ')})` : (g.methods?.certificate?.reason ?? '?')}`,
+      );
   }
   const active = await write(as.personInCharge, 'start the work', `${base}/start`, {});
   item(`permit status: ${active?.status}`);
@@ -356,7 +393,9 @@ async function main(): Promise<number> {
   section('3. evidence: the gas meter record, streamed to the embedded IPFS blockstore');
   let evidenceTx: string | undefined;
   {
-    const content = Buffer.from(`Gas test ${permitNo}-gt-1\nsite ${siteId} zone ${zoneId}\nflammable 0.10 %vol (LEL class >= 4 %)\nO2 20.9 %vol\nanalyst demo-gas-analyst\n`);
+    const content = Buffer.from(
+      `Gas test ${permitNo}-gt-1\nsite ${siteId} zone ${zoneId}\nflammable 0.10 %vol (LEL class >= 4 %)\nO2 20.9 %vol\nanalyst demo-gas-analyst\n`,
+    );
     const form = new FormData();
     form.set('step', 'gas_test');
     form.set('capturedAt', iso(Date.now() - 30_000));
@@ -391,23 +430,32 @@ async function main(): Promise<number> {
     const r = await sim;
     item(`simulator: ${r.err ? `FAILED ${r.err.message}` : r.out.split('\n').at(-1)}`);
     item(`FAILED: the permit is not suspended 60 s after the simulated leak began (ingest log: ${join(runDir, 'logs', 'ingest.log')})`);
-    for (const a of outboxAlarms(simStart)) item(`   ingest alarm grade ${a.grade} ${a.kind}: ${a.outcome ? JSON.stringify(a.outcome) : 'still in the outbox'}`);
+    for (const a of outboxAlarms(simStart))
+      item(`   ingest alarm grade ${a.grade} ${a.kind}: ${a.outcome ? JSON.stringify(a.outcome) : 'still in the outbox'}`);
     return 1;
   }
   const susp = suspended.suspension;
-  const step = (suspended.history as { action: string; to: string; txId: string; at: string; actor?: { id?: string; role?: string; msp?: string } }[]).filter((h) => h.to === 'suspended').at(-1);
-  item(`permit ${permitNo} is SUSPENDED ${((Date.now() - simStart) / 1000).toFixed(1)} s after the simulator started: reason ${susp?.reason}, by alarm ${short(String(susp?.alarmId))} at ${susp?.at} (ledger time)`);
+  const step = (suspended.history as { action: string; to: string; txId: string; at: string; actor?: { id?: string; role?: string; msp?: string } }[])
+    .filter((h) => h.to === 'suspended')
+    .at(-1);
+  item(
+    `permit ${permitNo} is SUSPENDED ${((Date.now() - simStart) / 1000).toFixed(1)} s after the simulator started: reason ${susp?.reason}, by alarm ${short(String(susp?.alarmId))} at ${susp?.at} (ledger time)`,
+  );
   if (step) item(`suspension step: tx ${short(step.txId)} by ${step.actor?.role ?? JSON.stringify(step.actor)} (ingest's identity)`);
 
   if (susp?.alarmId) {
     const ar = await as.regulator.get(`/v1/alarms/${susp.alarmId}`);
     if (ar.status === 200) {
       const a = ar.body;
-      item(`the alarm as the ledger holds it (read by the regulator): grade ${a.grade}, ${a.kind}, score ${(Number(a.scoreBp) / 100).toFixed(2)} %, model ${a.modelVersion}, device ${a.deviceId} (${a.deviceKind}), status ${a.status}`);
+      item(
+        `the alarm as the ledger holds it (read by the regulator): grade ${a.grade}, ${a.kind}, score ${(Number(a.scoreBp) / 100).toFixed(2)} %, model ${a.modelVersion}, device ${a.deviceId} (${a.deviceKind}), status ${a.status}`,
+      );
       const dev = await as.regulator.get(`/v1/devices/${a.deviceId}`);
       const registered = dev.status === 200 ? String(dev.body.address) : undefined;
       const same = registered !== undefined && registered.toLowerCase() === String(a.signer).toLowerCase();
-      item(`EIP-712 signature ${String(a.signature).slice(0, 18)}… by ${a.signer}: ${registered === undefined ? `device record not readable (${errorOf(dev)})` : same ? `the key registered for ${a.deviceId}` : `NOT the registered key ${registered}`}`);
+      item(
+        `EIP-712 signature ${String(a.signature).slice(0, 18)}… by ${a.signer}: ${registered === undefined ? `device record not readable (${errorOf(dev)})` : same ? `the key registered for ${a.deviceId}` : `NOT the registered key ${registered}`}`,
+      );
     } else notPossible('reading the alarm record', errorOf(ar));
   }
 
@@ -421,8 +469,11 @@ async function main(): Promise<number> {
     }
     lastBlock = Math.max(lastBlock, Number(ack.body.blockNumber ?? 0));
     const rec = ack.body.record ?? {};
-    item(`alarm ${short(alarmId)} grade ${rec.grade ?? fallback?.grade ?? '?'} (${rec.kind ?? fallback?.kind ?? '?'}) acknowledged: response time ${rec.responseMs ?? '?'} ms (recorded ${rec.recordedAt} → acknowledged ${rec.acknowledgedAt}); block ${ack.body.blockNumber}`);
-    if (Array.isArray(rec.suspendedPermitNos) && rec.suspendedPermitNos.length) item(`   this alarm's transaction suspended: ${rec.suspendedPermitNos.join(', ')}`);
+    item(
+      `alarm ${short(alarmId)} grade ${rec.grade ?? fallback?.grade ?? '?'} (${rec.kind ?? fallback?.kind ?? '?'}) acknowledged: response time ${rec.responseMs ?? '?'} ms (recorded ${rec.recordedAt} → acknowledged ${rec.acknowledgedAt}); block ${ack.body.blockNumber}`,
+    );
+    if (Array.isArray(rec.suspendedPermitNos) && rec.suspendedPermitNos.length)
+      item(`   this alarm's transaction suspended: ${rec.suspendedPermitNos.join(', ')}`);
     return true;
   };
   // The alarm that stopped the work first, as soon as the suspension is seen.
@@ -437,11 +488,15 @@ async function main(): Promise<number> {
   item(`ingest raised ${raised.length} alarm(s) for ${zoneId} during the leak (from its outbox ${outboxFile}):`);
   for (const a of raised) {
     const o = a.outcome;
-    item(`   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} score ${(a.scoreBp / 100).toFixed(2)} %  device ${a.deviceId}  ${o ? (o.status === 'committed' ? `committed tx ${short(o.txId ?? '')}` : `${o.status} ${o.reason ?? o.code ?? ''}`) : 'still in the outbox'}`);
+    item(
+      `   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} score ${(a.scoreBp / 100).toFixed(2)} %  device ${a.deviceId}  ${o ? (o.status === 'committed' ? `committed tx ${short(o.txId ?? '')}` : `${o.status} ${o.reason ?? o.code ?? ''}`) : 'still in the outbox'}`,
+    );
   }
   const suspendingAlarm = raised.find((a) => a.alarmId === susp?.alarmId);
   if (suspendingAlarm) {
-    item(`suspending alarm: reading observed ${new Date(suspendingAlarm.observedAt).toISOString()} → signed and in ingest's outbox ${suspendingAlarm.enqueuedAt - suspendingAlarm.observedAt} ms later → its transaction (which suspended the permit) timestamped ${Date.parse(susp?.at) - suspendingAlarm.observedAt} ms after the reading`);
+    item(
+      `suspending alarm: reading observed ${new Date(suspendingAlarm.observedAt).toISOString()} → signed and in ingest's outbox ${suspendingAlarm.enqueuedAt - suspendingAlarm.observedAt} ms later → its transaction (which suspended the permit) timestamped ${Date.parse(susp?.at) - suspendingAlarm.observedAt} ms after the reading`,
+    );
   }
   const committed = raised.filter((a) => a.outcome?.status === 'committed');
   for (const a of committed) if (a.outcome?.txId) alarmTxs.push(a.outcome.txId);
@@ -458,71 +513,112 @@ async function main(): Promise<number> {
     } else notPossible(`close alarm ${short(id)}`, errorOf(close));
   }
 
-  section('6. regulator: queries over the indexer\'s mirror');
+  section("6. regulator: queries over the indexer's mirror");
   const waitFrom = Date.now();
   let indexed = -1;
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(300)) {
     indexed = await indexerLastBlock();
     if (indexed >= lastBlock) break;
   }
-  item(indexed >= lastBlock ? `indexer caught up: block ${indexed} indexed (demo's last write: block ${lastBlock}), waited ${Date.now() - waitFrom} ms` : `indexer at block ${indexed}, behind the demo's last block ${lastBlock} after 60 s`);
+  item(
+    indexed >= lastBlock
+      ? `indexer caught up: block ${indexed} indexed (demo's last write: block ${lastBlock}), waited ${Date.now() - waitFrom} ms`
+      : `indexer at block ${indexed}, behind the demo's last block ${lastBlock} after 60 s`,
+  );
   const tl = await as.regulator.get(`/v1/regulator/permits/${permitNo}/timeline`);
   if (tl.status === 200) {
     const events = tl.body.events as { kind: string; at?: string; blockNumber?: number }[];
     const kinds = new Map<string, number>();
     for (const e of events) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
-    item(`timeline of ${permitNo}: ${events.length} events (${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}), ${tl.body.evidence?.length ?? 0} evidence file(s), status ${tl.body.permit?.status}`);
+    item(
+      `timeline of ${permitNo}: ${events.length} events (${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}), ${tl.body.evidence?.length ?? 0} evidence file(s), status ${tl.body.permit?.status}`,
+    );
   } else notPossible('regulator permit timeline', errorOf(tl));
   const al = await as.regulator.get(`/v1/regulator/alarms?site=${encodeURIComponent(siteId)}&area=${zoneId}&limit=5`);
   if (al.status === 200) {
     const rt = al.body.responseTime ?? {};
     const secs = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)} s` : 'n/a');
-    item(`alarms at ${siteId}/${zoneId}: ${al.body.total ?? al.body.items?.length} on record; responded ${rt.responded ?? '?'}, response time average ${secs(rt.averageSeconds)}, p50 ${secs(rt.p50Seconds)}, p90 ${secs(rt.p90Seconds)}`);
-    const ours = ((al.body.items ?? []) as { alarmId: string; grade: number; kind: string; status: string; recordedAt: string; responseMs: number | null; suspendedPermitNos: string[] }[]).filter((a) => Date.parse(a.recordedAt) >= simStart);
+    item(
+      `alarms at ${siteId}/${zoneId}: ${al.body.total ?? al.body.items?.length} on record; responded ${rt.responded ?? '?'}, response time average ${secs(rt.averageSeconds)}, p50 ${secs(rt.p50Seconds)}, p90 ${secs(rt.p90Seconds)}`,
+    );
+    const ours = (
+      (al.body.items ?? []) as {
+        alarmId: string;
+        grade: number;
+        kind: string;
+        status: string;
+        recordedAt: string;
+        responseMs: number | null;
+        suspendedPermitNos: string[];
+      }[]
+    ).filter((a) => Date.parse(a.recordedAt) >= simStart);
     for (const a of ours) {
-      item(`   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} ${a.status.padEnd(12)} response ${a.responseMs ?? '—'} ms${a.suspendedPermitNos.length ? `  suspended ${a.suspendedPermitNos.join(', ')}` : ''}`);
+      item(
+        `   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} ${a.status.padEnd(12)} response ${a.responseMs ?? '—'} ms${a.suspendedPermitNos.length ? `  suspended ${a.suspendedPermitNos.join(', ')}` : ''}`,
+      );
     }
   } else notPossible('regulator alarms with response time', errorOf(al));
   const kp = await as.regulator.get('/v1/regulator/kpis');
   if (kp.status === 200) {
     const k = kp.body;
-    item(`KPIs ${String(k.window?.from).slice(0, 10)} → ${String(k.window?.to).slice(0, 10)}: ${k.alarms} alarms, ${k.alarmsResponded} responded, average response ${typeof k.averageAlarmResponseSeconds === 'number' ? `${k.averageAlarmResponseSeconds.toFixed(1)} s` : 'n/a'}`);
-    item(`   training coverage ${k.trainingCoverage?.coveredWorkers}/${k.trainingCoverage?.activeWorkers} active workers; overdue reviews ${k.overdueReviews}; certificates expiring within 60 days ${k.certificatesExpiringWithin60Days}`);
-    item(`   permits: ${((k.permitsByTypeAndState ?? []) as { operationType: string; status: string; count: number }[]).map((p) => `${p.operationType}/${p.status} ${p.count}`).join(', ')}`);
-  }
-  else notPossible('regulator KPIs', errorOf(kp));
+    item(
+      `KPIs ${String(k.window?.from).slice(0, 10)} → ${String(k.window?.to).slice(0, 10)}: ${k.alarms} alarms, ${k.alarmsResponded} responded, average response ${typeof k.averageAlarmResponseSeconds === 'number' ? `${k.averageAlarmResponseSeconds.toFixed(1)} s` : 'n/a'}`,
+    );
+    item(
+      `   training coverage ${k.trainingCoverage?.coveredWorkers}/${k.trainingCoverage?.activeWorkers} active workers; overdue reviews ${k.overdueReviews}; certificates expiring within 60 days ${k.certificatesExpiringWithin60Days}`,
+    );
+    item(
+      `   permits: ${((k.permitsByTypeAndState ?? []) as { operationType: string; status: string; count: number }[]).map((p) => `${p.operationType}/${p.status} ${p.count}`).join(', ')}`,
+    );
+  } else notPossible('regulator KPIs', errorOf(kp));
 
   if ([tl, al, kp].some((r) => r.status === 501)) {
     item('   (the gateway reads these from PostgreSQL only; the indexer here mirrors into PGlite, which no other process');
     item('    can open. `LEDGER_STACK_DATABASE=postgres npm start` runs the indexer and the gateway on a private PostgreSQL.)');
   }
 
-  section('7. auditor: ledger facts from the regulator\'s own peer, and the evidence re-checked');
+  section("7. auditor: ledger facts from the regulator's own peer, and the evidence re-checked");
   const ap = await as.auditor.get(`/v1/audit/permits/${permitNo}`);
   if (ap.status === 200) {
-    const steps = (ap.body.steps ?? []) as { action?: string; actorRole?: string; ledger?: { blockNumber?: number; transactionId?: string; validationCodeName?: string; endorsingOrgs?: string[] } }[];
+    const steps = (ap.body.steps ?? []) as {
+      action?: string;
+      actorRole?: string;
+      ledger?: { blockNumber?: number; transactionId?: string; validationCodeName?: string; endorsingOrgs?: string[] };
+    }[];
     item(`permit ${permitNo}: ${steps.length} ledger steps, all valid: ${ap.body.allValid}, all endorsed by both orgs: ${ap.body.allEndorsedByBothOrgs}`);
     for (const s of steps) {
       const l = s.ledger ?? {};
-      item(`   ${String(s.action ?? '?').padEnd(12)} by ${String(s.actorRole ?? '?').padEnd(17)} block ${String(l.blockNumber).padStart(4)}  tx ${short(String(l.transactionId))}  ${l.validationCodeName ?? ''}  endorsed by ${(l.endorsingOrgs ?? []).join('+')}`);
+      item(
+        `   ${String(s.action ?? '?').padEnd(12)} by ${String(s.actorRole ?? '?').padEnd(17)} block ${String(l.blockNumber).padStart(4)}  tx ${short(String(l.transactionId))}  ${l.validationCodeName ?? ''}  endorsed by ${(l.endorsingOrgs ?? []).join('+')}`,
+      );
     }
   } else notPossible('auditor permit facts', errorOf(ap));
   const alarmTx = step?.txId ?? alarmTxs[0];
   if (alarmTx) {
     const t = await as.auditor.get(`/v1/audit/transactions/${alarmTx}`);
-    if (t.status === 200) item(`alarm transaction ${short(alarmTx)}: block ${t.body.blockNumber}, ${t.body.validationCodeName}, created by ${t.body.creatorMsp}, endorsed by ${(t.body.endorsingOrgs ?? []).join(' and ')}`);
+    if (t.status === 200)
+      item(
+        `alarm transaction ${short(alarmTx)}: block ${t.body.blockNumber}, ${t.body.validationCodeName}, created by ${t.body.creatorMsp}, endorsed by ${(t.body.endorsingOrgs ?? []).join(' and ')}`,
+      );
     else notPossible('auditor transaction facts', errorOf(t));
   }
   if (evidenceTx) {
     const ec = await as.auditor.get(`/v1/audit/permits/${permitNo}/evidence-check`);
     if (ec.status === 200) {
-      item(`evidence check: ok=${ec.body.ok}; ${(ec.body.checks ?? []).map((c: { cid?: string; sha256Matches?: boolean; cidMatches?: boolean }) => `${c.cid} sha256 ${c.sha256Matches ? 'matches' : 'DIFFERS'}, CID ${c.cidMatches ? 'matches' : 'DIFFERS'}`).join('; ')}`);
+      item(
+        `evidence check: ok=${ec.body.ok}; ${(ec.body.checks ?? []).map((c: { cid?: string; sha256Matches?: boolean; cidMatches?: boolean }) => `${c.cid} sha256 ${c.sha256Matches ? 'matches' : 'DIFFERS'}, CID ${c.cidMatches ? 'matches' : 'DIFFERS'}`).join('; ')}`,
+      );
     } else notPossible('auditor evidence check', errorOf(ec));
   }
 
   section('8. back to work, then the permit is closed (leaves the zone clean for the next run)');
   try {
-    await write(as.gasAnalyst, 'gas test 2 after the alarm: 0.05 %vol', `${base}/gas-tests`, { testId: `${permitNo}-gt-2`, sampleTakenAt: iso(Date.now() - 1_000), lelClass: 'lel_ge_4', flammableVolPct: 0.05 });
+    await write(as.gasAnalyst, 'gas test 2 after the alarm: 0.05 %vol', `${base}/gas-tests`, {
+      testId: `${permitNo}-gt-2`,
+      sampleTakenAt: iso(Date.now() - 1_000),
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0.05,
+    });
     await write(as.personInCharge, 'resume', `${base}/resume`, {});
     await write(as.personInCharge, 'complete (site restored)', `${base}/complete`, { siteRestored: true });
     const closed = await write(as.acceptor, 'close after acceptance', `${base}/close`, { accepted: true, note: 'Site clean, no hot spots' });

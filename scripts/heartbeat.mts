@@ -2,11 +2,12 @@
  * Records one heartbeat through the real network and prints where it landed: the smallest proof
  * that a deployment works end to end. Used by `npm start`; usable by operators at any time.
  */
-import { readFileSync } from 'node:fs';
+
 import { createPrivateKey, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { connectionProfileSchema } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers } from '@hyperledger/fabric-gateway';
-import { connectionProfileSchema } from '@compliance-ledger/schema';
 
 const profilePath = process.env.LEDGER_CONNECTION_PROFILE;
 if (!profilePath) throw new Error('LEDGER_CONNECTION_PROFILE is not set: run `bash scripts/network.sh up` first');

@@ -1,18 +1,9 @@
+import { type AccessRule, type Actor, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, ROLES, type Role, TX_ACCESS, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Context } from 'fabric-contract-api';
-import {
-  DEPARTMENT_ATTRIBUTE,
-  ROLE_ATTRIBUTE,
-  ROLES,
-  TX_ACCESS,
-  WORKER_ID_ATTRIBUTE,
-  type AccessRule,
-  type Actor,
-  type Role,
-} from '@compliance-ledger/schema';
 import { ForbiddenError } from './errors';
 
 // The table lives in the shared schema; the chaincode is where it is enforced.
-export { TX_ACCESS, type AccessRule };
+export { type AccessRule, TX_ACCESS };
 
 /** Reads the caller from the certificate: MSP id, CA-issued role and optional companions. */
 export function callerActor(ctx: Context): Actor {

@@ -1,5 +1,5 @@
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { alarmStopReason, responseMs } from './alarm-rules';
 import { assertSignedBy } from './alarm-signature';
 import { txTimeIso, txTimeMs } from './clock';
@@ -8,7 +8,7 @@ import { AlreadyExistsError, ForbiddenError, InvalidStateError, ReplayError, Rul
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { listLivePermits, recordStep, savePermit } from './permit-store';
-import { exists, key, KEYS, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
+import { exists, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
 import { emit, enter, guarded } from './tx';
 
@@ -46,7 +46,13 @@ export class AlarmContract extends LedgerContract {
         if (p.status !== 'active') continue;
         const reason = alarmStopReason(a, p, policy.alarmSuspendMaxGrade);
         if (reason === null) continue;
-        const after = recordStep(ctx, { ...p, suspension: { reason, alarmId: a.alarmId, note: `${a.kind} grade ${a.grade}`, at } }, 'suspend', 'suspended', actor);
+        const after = recordStep(
+          ctx,
+          { ...p, suspension: { reason, alarmId: a.alarmId, note: `${a.kind} grade ${a.grade}`, at } },
+          'suspend',
+          'suspended',
+          actor,
+        );
         await savePermit(ctx, p.status, after);
         suspended.push(after);
       }
@@ -85,7 +91,13 @@ export class AlarmContract extends LedgerContract {
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.status !== 'open') throw new InvalidStateError(`alarm ${d.alarmId} is already ${alarm.status}`);
       const now = txTimeMs(ctx);
-      const after: AlarmRecord = { ...alarm, status: 'acknowledged', acknowledgedBy: actor, acknowledgedAt: txTimeIso(ctx), responseMs: responseMs(alarm.recordedAt, now) };
+      const after: AlarmRecord = {
+        ...alarm,
+        status: 'acknowledged',
+        acknowledgedBy: actor,
+        acknowledgedAt: txTimeIso(ctx),
+        responseMs: responseMs(alarm.recordedAt, now),
+      };
       await putJson(ctx, k, after);
       emit(ctx, 'AlarmAcknowledged', after);
       return canonicalJson(after);

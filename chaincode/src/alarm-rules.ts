@@ -1,4 +1,4 @@
-import { windStopsOperation, type PermitRecord } from '@compliance-ledger/schema';
+import { type PermitRecord, windStopsOperation } from '@compliance-ledger/schema';
 
 /**
  * Grade I (1) is the most severe. An alarm suspends permits when its grade is the configured

@@ -28,7 +28,11 @@ export function lastOnJobMs(worker: Pick<WorkerRecord, 'registeredAt'> & Partial
 }
 
 /** Six months or more off the job by the window's start means a practical exam first. */
-export function offJobProblem(worker: Pick<WorkerRecord, 'registeredAt'> & Partial<Pick<WorkerRecord, 'lastWorkedAt'>>, cert: CertificateRecord, windowStartMs: number): string | null {
+export function offJobProblem(
+  worker: Pick<WorkerRecord, 'registeredAt'> & Partial<Pick<WorkerRecord, 'lastWorkedAt'>>,
+  cert: CertificateRecord,
+  windowStartMs: number,
+): string | null {
   const since = lastOnJobMs(worker, cert);
   if (addMonthsMs(since, OFF_JOB_MONTHS) > windowStartMs) return null;
   return `off the job since ${new Date(since).toISOString()} (${OFF_JOB_MONTHS} months or more): the practical exam must be passed again and recorded`;
@@ -47,7 +51,8 @@ export function certificateTermsProblem(validFromMs: number, validUntilMs: numbe
 }
 
 export function nextReviewProblem(previousDueMs: number, nextDueMs: number): string | null {
-  if (nextDueMs > addYearsMs(previousDueMs, REVIEW_INTERVAL_YEARS)) return `the next review is due at most ${REVIEW_INTERVAL_YEARS} years after the previous due date`;
+  if (nextDueMs > addYearsMs(previousDueMs, REVIEW_INTERVAL_YEARS))
+    return `the next review is due at most ${REVIEW_INTERVAL_YEARS} years after the previous due date`;
   return null;
 }
 

@@ -1,28 +1,35 @@
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
-  ENTERPRISE_MSP,
-  ENTERPRISE_PRIVATE_COLLECTION,
-  formatZodIssues,
-  LIVE_PERMIT_STATUSES,
-  TRANSIENT_KEY,
-  TX_TRANSIENT_SCHEMAS,
   type CertificateRecord,
   type CertificateStatus,
   type DeviceRecord,
+  ENTERPRISE_MSP,
+  ENTERPRISE_PRIVATE_COLLECTION,
+  formatZodIssues,
   type GateCheckRecord,
+  LIVE_PERMIT_STATUSES,
   type PersonalDataAccessRecord,
+  TRANSIENT_KEY,
+  TX_TRANSIENT_SCHEMAS,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import type { z } from 'zod';
+import {
+  certificateAlerts,
+  certificateConditionAt,
+  certificateProblem,
+  certificateTermsProblem,
+  nextReviewProblem,
+  reviewWindowProblem,
+} from './certificate-rules';
 import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
-import { certificateAlerts, certificateConditionAt, certificateProblem, certificateTermsProblem, nextReviewProblem, reviewWindowProblem } from './certificate-rules';
 import { categoriesFor, listGateChecks, listWorkerCertificates, loadWorker, offJobHolder } from './credential-store';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { canonicalJson, toBytes } from './json';
 import { LedgerContract } from './ledger-contract';
 import { loadPermit } from './permit-store';
-import { exists, getJson, key, KEYS, mustGetJson, putJson, putMarker } from './store';
+import { exists, getJson, KEYS, key, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
 import { emit, enter, guarded } from './tx';
 import { assertNotExpired } from './validity';
@@ -66,7 +73,9 @@ function assertEnterprisePeer(ctx: Context): void {
     return;
   }
   if (peerMsp !== ENTERPRISE_MSP) {
-    throw new ForbiddenError(`personal data is handled only by ${ENTERPRISE_MSP} peers, not by this ${peerMsp} peer; endorse with endorsingOrganizations [${ENTERPRISE_MSP}]`);
+    throw new ForbiddenError(
+      `personal data is handled only by ${ENTERPRISE_MSP} peers, not by this ${peerMsp} peer; endorse with endorsingOrganizations [${ENTERPRISE_MSP}]`,
+    );
   }
 }
 
@@ -94,7 +103,15 @@ export class CredentialContract extends LedgerContract {
       const { actor, data: d } = enter(ctx, 'credential:RegisterWorker', input);
       const k = key(ctx, KEYS.worker, [d.workerId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError('this worker id is already registered');
-      const w: WorkerRecord = { docType: 'worker', workerId: d.workerId, status: 'active', registeredBy: actor, registeredAt: txTimeIso(ctx), lastWorkedAt: null, statusHistory: [] };
+      const w: WorkerRecord = {
+        docType: 'worker',
+        workerId: d.workerId,
+        status: 'active',
+        registeredBy: actor,
+        registeredAt: txTimeIso(ctx),
+        lastWorkedAt: null,
+        statusHistory: [],
+      };
       await putJson(ctx, k, w);
       emit(ctx, 'WorkerRegistered', w);
       return canonicalJson(w);
@@ -108,7 +125,11 @@ export class CredentialContract extends LedgerContract {
       const { actor, data: d } = enter(ctx, 'credential:SetWorkerStatus', input);
       const w = await loadWorker(ctx, d.workerId);
       if (w.status === d.status) throw new InvalidStateError(`the worker is already ${d.status}`);
-      const after: WorkerRecord = { ...w, status: d.status, statusHistory: [...w.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }] };
+      const after: WorkerRecord = {
+        ...w,
+        status: d.status,
+        statusHistory: [...w.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
+      };
       await putJson(ctx, key(ctx, KEYS.worker, [d.workerId]), after);
       emit(ctx, 'WorkerStatusChanged', after);
       return canonicalJson(after);
@@ -187,7 +208,11 @@ export class CredentialContract extends LedgerContract {
       if (!CERTIFICATE_STATUS_MOVES[c.status].includes(d.status)) {
         throw new InvalidStateError(`a ${c.status} certificate cannot become ${d.status}${c.status === 'revoked' ? '; revocation is final' : ''}`);
       }
-      const after: CertificateRecord = { ...c, status: d.status, statusHistory: [...c.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }] };
+      const after: CertificateRecord = {
+        ...c,
+        status: d.status,
+        statusHistory: [...c.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
+      };
       await putJson(ctx, k, after);
       emit(ctx, 'CertificateStatusChanged', after);
       return canonicalJson(after);
@@ -280,11 +305,17 @@ export class CredentialContract extends LedgerContract {
       const certPassed = worker.status === 'active' && missingCats.length === 0;
       const methods: GateCheckRecord['methods'] = {
         qr: { passed: d.qr.passed },
-        face: { scoreBp: d.face.scoreBp, deviceId: d.face.deviceId, templateSha256: d.face.templateSha256, passed: faceMatchPassed(d.face.scoreBp, policy.faceMatchMinScoreBp) },
+        face: {
+          scoreBp: d.face.scoreBp,
+          deviceId: d.face.deviceId,
+          templateSha256: d.face.templateSha256,
+          passed: faceMatchPassed(d.face.scoreBp, policy.faceMatchMinScoreBp),
+        },
         certificate: {
           certificateIds: qualifying.map((c) => c.certificateId),
           passed: certPassed,
-          reason: worker.status !== 'active' ? `worker is ${worker.status}` : missingCats.length > 0 ? `no qualifying ${missingCats.join(', ')} certificate` : 'ok',
+          reason:
+            worker.status !== 'active' ? `worker is ${worker.status}` : missingCats.length > 0 ? `no qualifying ${missingCats.join(', ')} certificate` : 'ok',
         },
         health: { passed: d.health.passed },
       };
@@ -334,7 +365,15 @@ export class CredentialContract extends LedgerContract {
       if (await exists(ctx, k)) throw new AlreadyExistsError(`access ${d.accessId} is already logged; use a new id`);
       const subjectKey = d.subject.kind === 'worker' ? key(ctx, KEYS.worker, [d.subject.id]) : key(ctx, KEYS.certificate, [d.subject.id]);
       if (!(await exists(ctx, subjectKey))) throw new NotFoundError(`${d.subject.kind} ${d.subject.id} does not exist`);
-      const rec: PersonalDataAccessRecord = { docType: 'personal_data_access', accessId: d.accessId, subject: d.subject, purpose: d.purpose, accessor: actor, at: txTimeIso(ctx), txId: ctx.stub.getTxID() };
+      const rec: PersonalDataAccessRecord = {
+        docType: 'personal_data_access',
+        accessId: d.accessId,
+        subject: d.subject,
+        purpose: d.purpose,
+        accessor: actor,
+        at: txTimeIso(ctx),
+        txId: ctx.stub.getTxID(),
+      };
       await putJson(ctx, k, rec);
       emit(ctx, 'PersonalDataAccessLogged', rec);
       return canonicalJson(rec);

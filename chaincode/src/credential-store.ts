@@ -1,8 +1,8 @@
-import type { Context } from 'fabric-contract-api';
 import type { CertificateRecord, GateCheckRecord, WorkerRecord, WorkflowTemplate } from '@compliance-ledger/schema';
-import { NotFoundError, RuleViolationError } from './errors';
-import { getJson, key, KEYS, listByPartialKey } from './store';
+import type { Context } from 'fabric-contract-api';
 import { workerCertificateProblems } from './certificate-rules';
+import { NotFoundError, RuleViolationError } from './errors';
+import { getJson, KEYS, key, listByPartialKey } from './store';
 import { guardianCategories } from './templates';
 
 export async function loadWorker(ctx: Context, workerId: string): Promise<WorkerRecord> {
@@ -60,7 +60,14 @@ export async function assertCrewQualified(
   for (const w of [...crew.workers, crew.guardianId]) {
     const categories = categoriesFor(crew, template, w);
     if (categories.length === 0) continue;
-    const p = workerCertificateProblems(await listWorkerCertificates(ctx, w), categories, windowStartMs, windowEndMs, nowMs, offJobHolder(crew, await loadWorker(ctx, w)));
+    const p = workerCertificateProblems(
+      await listWorkerCertificates(ctx, w),
+      categories,
+      windowStartMs,
+      windowEndMs,
+      nowMs,
+      offJobHolder(crew, await loadWorker(ctx, w)),
+    );
     if (p.length > 0) problems.push(`${w === crew.guardianId ? 'guardian' : 'worker'} ${w.slice(0, 12)}…: ${p.join(', ')}`);
   }
   if (problems.length > 0) {

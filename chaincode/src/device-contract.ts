@@ -1,11 +1,11 @@
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import type { DeviceRecord } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
-import { exists, key, KEYS, mustGetJson, putJson } from './store';
+import { exists, KEYS, key, mustGetJson, putJson } from './store';
 import { emit, enter, guarded } from './tx';
 
 export async function loadDevice(ctx: Context, deviceId: string): Promise<DeviceRecord> {
@@ -53,7 +53,11 @@ export class DeviceContract extends LedgerContract {
       const device = await loadDevice(ctx, d.deviceId);
       if (device.ownerMsp !== actor.mspId) throw new ForbiddenError(`device ${d.deviceId} belongs to ${device.ownerMsp}`);
       if (device.status === d.status) throw new InvalidStateError(`device ${d.deviceId} is already ${d.status}`);
-      const after: DeviceRecord = { ...device, status: d.status, statusHistory: [...device.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }] };
+      const after: DeviceRecord = {
+        ...device,
+        status: d.status,
+        statusHistory: [...device.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
+      };
       await putJson(ctx, key(ctx, KEYS.device, [d.deviceId]), after);
       emit(ctx, 'DeviceStatusChanged', after);
       return canonicalJson(after);

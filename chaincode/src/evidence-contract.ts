@@ -1,12 +1,12 @@
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import type { EvidenceRecord } from '@compliance-ledger/schema';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { loadDevice } from './device-contract';
 import { AlreadyExistsError, ExpiredError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { loadPermit } from './permit-store';
-import { getJson, key, KEYS, listByPartialKey, putJson } from './store';
+import { getJson, KEYS, key, listByPartialKey, putJson } from './store';
 import { emit, enter, guarded } from './tx';
 import { isExpiredAt, permitEndMs } from './validity';
 

@@ -61,15 +61,8 @@ export function needsRetestBeforeResuming(interruptionMs: number, byGasAlarm: bo
 }
 
 /** The newest test that counts for starting or resuming work now, taken no earlier than notBeforeMs. */
-export function findStartingTest(
-  tests: GasTestRecord[],
-  nowMs: number,
-  rule: GasTestRule,
-  notBeforeMs = Number.NEGATIVE_INFINITY,
-): GasTestRecord | undefined {
-  return [...tests]
-    .reverse()
-    .find((t) => parseIso(t.sampleTakenAt) >= notBeforeMs && isFreshPass(t, nowMs, rule.maxAgeMinutes));
+export function findStartingTest(tests: GasTestRecord[], nowMs: number, rule: GasTestRule, notBeforeMs = Number.NEGATIVE_INFINITY): GasTestRecord | undefined {
+  return [...tests].reverse().find((t) => parseIso(t.sampleTakenAt) >= notBeforeMs && isFreshPass(t, nowMs, rule.maxAgeMinutes));
 }
 
 /** The newest passing sample, or undefined. */

@@ -1,10 +1,10 @@
+import { ENTERPRISE_MSP, type HeartbeatRecord, REGULATOR_MSP, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import { ENTERPRISE_MSP, REGULATOR_MSP, ROLE_ATTRIBUTE, type HeartbeatRecord } from '@compliance-ledger/schema';
 import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
-import { exists, key, KEYS, mustGetJson, putJson } from './store';
+import { exists, KEYS, key, mustGetJson, putJson } from './store';
 import { emit, guarded } from './tx';
 
 /**

@@ -9,12 +9,4 @@ import { TemplateContract } from './template-contract';
 export { AlarmContract, CredentialContract, DeviceContract, EvidenceContract, HeartbeatContract, PermitContract, TemplateContract };
 
 // fabric-chaincode-node looks for `contracts` on the package's main module.
-export const contracts = [
-  HeartbeatContract,
-  TemplateContract,
-  PermitContract,
-  CredentialContract,
-  EvidenceContract,
-  DeviceContract,
-  AlarmContract,
-];
+export const contracts = [HeartbeatContract, TemplateContract, PermitContract, CredentialContract, EvidenceContract, DeviceContract, AlarmContract];

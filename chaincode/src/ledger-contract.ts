@@ -1,5 +1,5 @@
-import { Context, Contract } from 'fabric-contract-api';
 import { TX_INPUT_SCHEMAS } from '@compliance-ledger/schema';
+import { Context, Contract } from 'fabric-contract-api';
 import { NotFoundError } from './errors';
 
 /**
@@ -10,7 +10,9 @@ export class LedgerContract extends Contract {
   override async unknownTransaction(ctx: Context): Promise<void> {
     const { fcn } = ctx.stub.getFunctionAndParameters();
     const prefix = `${this.getName()}:`;
-    const known = Object.keys(TX_INPUT_SCHEMAS).filter((t) => t.startsWith(prefix)).map((t) => t.slice(prefix.length));
+    const known = Object.keys(TX_INPUT_SCHEMAS)
+      .filter((t) => t.startsWith(prefix))
+      .map((t) => t.slice(prefix.length));
     throw new NotFoundError(`transaction ${fcn} does not exist${known.length > 0 ? `; ${this.getName()} has ${known.join(', ')}` : ''}`);
   }
 }

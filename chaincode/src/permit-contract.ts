@@ -1,29 +1,29 @@
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
 import {
-  LIVE_PERMIT_STATUSES,
   type Actor,
   type AlarmRecord,
   type GasTestRecord,
   type InvestigationFlag,
+  LIVE_PERMIT_STATUSES,
   type PermitAction,
   type PermitRecord,
   type PermitStatus,
   type TxData,
   type TxName,
 } from '@compliance-ledger/schema';
+import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { alarmStopReason } from './alarm-rules';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { assertCrewQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
-import { alarmStopReason } from './alarm-rules';
 import { AlreadyExistsError, ExpiredError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestBeforeResuming } from './gas-test-rules';
 import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
-import { emitPermitEvent, listLivePermits, listSimopsNeighbours, loadPermit, permitKey, openAlarms, recordStep, savePermit } from './permit-store';
+import { emitPermitEvent, listLivePermits, listSimopsNeighbours, loadPermit, openAlarms, permitKey, recordStep, savePermit } from './permit-store';
 import { checkSignOff, currentStep } from './signoff-rules';
 import { findSimopsConflicts } from './simops';
-import { exists, getJson, key, KEYS, listByPartialKey, putJson } from './store';
+import { exists, getJson, KEYS, key, listByPartialKey, putJson } from './store';
 import { loadPolicy, loadTemplate } from './template-contract';
 import { isKnownLevel } from './templates';
 import { emit, enter, guarded } from './tx';
@@ -80,7 +80,7 @@ export class PermitContract extends LedgerContract {
   @Returns('string')
   async Apply(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const { actor, data: data } = enter(ctx, 'permit:Apply', input);
+      const { actor, data } = enter(ctx, 'permit:Apply', input);
       const now = txTimeMs(ctx);
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
@@ -282,7 +282,9 @@ export class PermitContract extends LedgerContract {
         if (missing.length > 0) {
           const workers = missing.filter((w) => w !== p.guardianId).length;
           const who = [...(workers > 0 ? [`${workers} worker(s)`] : []), ...(missing.includes(p.guardianId) ? ['the guardian'] : [])];
-          throw new RuleViolationError(`${who.join(' and ')} ${workers === 0 ? 'has' : 'have'} not passed a gate check in the last ${policy.gateCheckWindowMinutes} min`);
+          throw new RuleViolationError(
+            `${who.join(' and ')} ${workers === 0 ? 'has' : 'have'} not passed a gate check in the last ${policy.gateCheckWindowMinutes} min`,
+          );
         }
       }
       await this.assertNoStoppingAlarm(ctx, p, policy.alarmSuspendMaxGrade);
@@ -342,8 +344,10 @@ export class PermitContract extends LedgerContract {
       const rule = p.template.gasTest;
       if (needsRetestBeforeResuming(b.now - suspendedAt, byGasAlarm, rule) && findStartingTest(p.gasTests, b.now, rule, suspendedAt) === undefined) {
         const why =
-          suspension.reason === 'monitoring_overdue' ? 'the continuous gas reading was overdue'
-            : byGasAlarm ? 'the permit was suspended by a gas alarm'
+          suspension.reason === 'monitoring_overdue'
+            ? 'the continuous gas reading was overdue'
+            : byGasAlarm
+              ? 'the permit was suspended by a gas alarm'
               : `the interruption exceeded ${rule.retestAfterInterruptionMinutes} min`;
         throw new RuleViolationError(`${why}; record a passing gas test taken after the suspension and within ${rule.maxAgeMinutes} min before resuming`);
       }
@@ -475,7 +479,13 @@ export class PermitContract extends LedgerContract {
           const m = r.value;
           const rec = m.isDelete ? null : (JSON.parse(Buffer.from(m.value).toString('utf8')) as PermitRecord);
           const at = Number(m.timestamp.seconds) * 1000 + Math.floor(m.timestamp.nanos / 1e6);
-          versions.push({ txId: m.txId, at: toIso(at), isDelete: m.isDelete, status: rec?.status ?? null, action: rec?.history[rec.history.length - 1]?.action ?? null });
+          versions.push({
+            txId: m.txId,
+            at: toIso(at),
+            isDelete: m.isDelete,
+            status: rec?.status ?? null,
+            action: rec?.history[rec.history.length - 1]?.action ?? null,
+          });
         }
       } finally {
         await iterator.close();

@@ -39,9 +39,7 @@ export function assertCanStart(action: PermitAction, status: PermitStatus): void
   if (TERMINAL_PERMIT_STATUSES.includes(status)) {
     throw new InvalidStateError(`the permit is ${status} and can never change again; the work needs a new permit`);
   }
-  throw new InvalidStateError(
-    `cannot ${action.replace('_', ' ')} a permit that is ${status}; this step needs the permit to be ${t.from.join(' or ')}`,
-  );
+  throw new InvalidStateError(`cannot ${action.replace('_', ' ')} a permit that is ${status}; this step needs the permit to be ${t.from.join(' or ')}`);
 }
 
 /** Sign-off may start before the gas test only when the template does not require one. */

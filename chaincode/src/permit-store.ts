@@ -1,17 +1,17 @@
-import type { Context } from 'fabric-contract-api';
 import {
-  LIVE_PERMIT_STATUSES,
-  PERMIT_EVENT_TYPES,
   type Actor,
   type AlarmRecord,
+  LIVE_PERMIT_STATUSES,
+  PERMIT_EVENT_TYPES,
   type PermitAction,
   type PermitRecord,
   type PermitStatus,
   type SimopsRule,
 } from '@compliance-ledger/schema';
+import type { Context } from 'fabric-contract-api';
 import { parseIso, toIso, txTimeIso } from './clock';
-import { simopsScans, simopsSlots, type SimopsPermit } from './simops';
-import { exists, getJson, key, KEYS, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
+import { type SimopsPermit, simopsScans, simopsSlots } from './simops';
+import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { emit } from './tx';
 import { isExpiredAt, permitEndMs } from './validity';
 
@@ -62,7 +62,13 @@ export async function savePermit(ctx: Context, before: PermitStatus | null, perm
   const isLive = LIVE_PERMIT_STATUSES.includes(permit.status);
   if (isLive && !wasLive) {
     await putMarker(ctx, livePermitKey(ctx, permit));
-    const entry: SimopsEntry = { permitNo: permit.permitNo, operationType: permit.operationType, activities: permit.activities, location: permit.location, validUntil: toIso(permitEndMs(permit)) };
+    const entry: SimopsEntry = {
+      permitNo: permit.permitNo,
+      operationType: permit.operationType,
+      activities: permit.activities,
+      location: permit.location,
+      validUntil: toIso(permitEndMs(permit)),
+    };
     for (const k of simopsEntryKeys(ctx, permit)) await putJson(ctx, k, entry);
   }
   if (!isLive && wasLive) {
@@ -84,7 +90,10 @@ export function emitPermitEvent(ctx: Context, action: PermitAction, from: Permit
 /** Live permits of a site (optionally one zone) whose validity has not run out at nowMs, by zone and number. */
 export async function listLivePermits(ctx: Context, siteId: string, zoneId: string | undefined, nowMs: number): Promise<PermitRecord[]> {
   const partial = zoneId === undefined ? [siteId] : [siteId, zoneId];
-  const entries = [...(await listByPartialKey<unknown>(ctx, KEYS.livePermit, partial)), ...(await listByPartialKey<unknown>(ctx, KEYS.legacyLivePermit, partial))];
+  const entries = [
+    ...(await listByPartialKey<unknown>(ctx, KEYS.livePermit, partial)),
+    ...(await listByPartialKey<unknown>(ctx, KEYS.legacyLivePermit, partial)),
+  ];
   const out: PermitRecord[] = [];
   for (const e of entries) {
     const permitNo = e.attributes[2];

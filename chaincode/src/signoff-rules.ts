@@ -1,4 +1,4 @@
-import { WORK_UNIT_DEPARTMENT, type Actor, type PermitRecord, type SignOffStepTemplate } from '@compliance-ledger/schema';
+import { type Actor, type PermitRecord, type SignOffStepTemplate, WORK_UNIT_DEPARTMENT } from '@compliance-ledger/schema';
 import { ForbiddenError, InvalidStateError, RuleViolationError } from './errors';
 
 /** The first step that still lacks signers, in template order; undefined when all are done. */
@@ -27,7 +27,9 @@ export function checkSignOff(permit: PermitRecord, actor: Actor, stepId: string,
   if (actor.role !== step.role) throw new ForbiddenError(`step ${step.stepId} must be signed by role ${step.role}, not ${actor.role}`);
   const dept = requiredDepartment(step, permit);
   if (dept !== null && actor.department !== dept) {
-    throw new ForbiddenError(`step ${step.stepId} must be signed by a member of department ${dept}; the caller's ledger.department is ${actor.department ?? 'missing'}`);
+    throw new ForbiddenError(
+      `step ${step.stepId} must be signed by a member of department ${dept}; the caller's ledger.department is ${actor.department ?? 'missing'}`,
+    );
   }
   if (actor.workerId === null) {
     throw new ForbiddenError('signers need a ledger.workerId attribute so that the ledger can check they are not workers on the permit');

@@ -30,11 +30,7 @@ export function ruleConflicts(rule: SimopsRule, x: SimopsPermit, y: SimopsPermit
 }
 
 /** The live permits that conflict with the candidate, with the rules that make them conflict. */
-export function findSimopsConflicts(
-  candidate: SimopsPermit,
-  live: SimopsPermit[],
-  rules: SimopsRule[],
-): { permitNo: string; ruleIds: string[] }[] {
+export function findSimopsConflicts(candidate: SimopsPermit, live: SimopsPermit[], rules: SimopsRule[]): { permitNo: string; ruleIds: string[] }[] {
   const out: { permitNo: string; ruleIds: string[] }[] = [];
   for (const other of live) {
     if (other.permitNo === candidate.permitNo) continue;

@@ -1,16 +1,11 @@
+import { ENTERPRISE_MSP, type LedgerPolicy, type OperationType, type WorkflowTemplate } from '@compliance-ledger/schema';
 import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
-import {
-  ENTERPRISE_MSP,
-  type LedgerPolicy,
-  type OperationType,
-  type WorkflowTemplate,
-} from '@compliance-ledger/schema';
 import { TX_ACCESS } from './access';
 import { txTimeIso } from './clock';
 import { NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
-import { getJson, key, KEYS, padVersion, putJson } from './store';
+import { getJson, KEYS, key, padVersion, putJson } from './store';
 import { DEFAULT_POLICY, defaultTemplate, isKnownLevel, loosenings } from './templates';
 import { emit, enter, guarded } from './tx';
 
@@ -52,7 +47,7 @@ export class TemplateContract extends LedgerContract {
   @Returns('string')
   async Publish(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const { actor, data: data } = enter(ctx, 'template:Publish', input);
+      const { actor, data } = enter(ctx, 'template:Publish', input);
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
       }
@@ -89,7 +84,7 @@ export class TemplateContract extends LedgerContract {
   @Returns('string')
   async PublishPolicy(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const { actor, data: data } = enter(ctx, 'template:PublishPolicy', input);
+      const { actor, data } = enter(ctx, 'template:PublishPolicy', input);
       const ids = data.simopsRules.map((r) => r.ruleId);
       if (new Set(ids).size !== ids.length) throw new ValidationError('simopsRules ruleId values must be unique');
       const current = await loadPolicy(ctx);

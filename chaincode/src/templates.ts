@@ -1,10 +1,4 @@
-import {
-  OPERATION_LEVELS,
-  type LedgerPolicy,
-  type OperationType,
-  type SimopsRule,
-  type WorkflowTemplate,
-} from '@compliance-ledger/schema';
+import { type LedgerPolicy, OPERATION_LEVELS, type OperationType, type SimopsRule, type WorkflowTemplate } from '@compliance-ledger/schema';
 
 // The built-in templates live in the shared schema, so that the gateway's API document names the
 // same sign-off departments per level that the chaincode enforces.
@@ -87,7 +81,8 @@ export function loosenings(candidate: Omit<WorkflowTemplate, 'version' | 'publis
     }
     if (g.retestEveryMinutes > b.retestEveryMinutes) out.push(`gasTest.retestEveryMinutes ${g.retestEveryMinutes} > ${b.retestEveryMinutes}`);
     for (const cls of ['lel_ge_4', 'lel_lt_4'] as const) {
-      if (g.flammableMaxVolPct[cls] > b.flammableMaxVolPct[cls]) out.push(`gasTest.flammableMaxVolPct.${cls} ${g.flammableMaxVolPct[cls]} > ${b.flammableMaxVolPct[cls]}`);
+      if (g.flammableMaxVolPct[cls] > b.flammableMaxVolPct[cls])
+        out.push(`gasTest.flammableMaxVolPct.${cls} ${g.flammableMaxVolPct[cls]} > ${b.flammableMaxVolPct[cls]}`);
     }
   }
   if (b.oxygen !== null) {
@@ -98,7 +93,13 @@ export function loosenings(candidate: Omit<WorkflowTemplate, 'version' | 'publis
   }
   for (const step of baseline.signOffSteps) {
     const kept = candidate.signOffSteps.find((s) => s.stepId === step.stepId);
-    if (kept === undefined || kept.role !== step.role || kept.department !== step.department || kept.distinctSigners < step.distinctSigners || (step.atSite && !kept.atSite)) {
+    if (
+      kept === undefined ||
+      kept.role !== step.role ||
+      kept.department !== step.department ||
+      kept.distinctSigners < step.distinctSigners ||
+      (step.atSite && !kept.atSite)
+    ) {
       out.push(`sign-off step ${step.stepId} (${step.role}${step.department === null ? '' : ` of ${step.department}`}) removed or weakened`);
     }
   }

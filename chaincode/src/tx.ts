@@ -1,9 +1,18 @@
+import {
+  type Actor,
+  EVENT_SCHEMA_VERSION,
+  formatZodIssues,
+  type LedgerEventOf,
+  type LedgerEventType,
+  TX_INPUT_SCHEMAS,
+  type TxData,
+  type TxName,
+} from '@compliance-ledger/schema';
 import type { Context } from 'fabric-contract-api';
 import type { z } from 'zod';
-import { EVENT_SCHEMA_VERSION, formatZodIssues, TX_INPUT_SCHEMAS, type Actor, type LedgerEventOf, type LedgerEventType, type TxData, type TxName } from '@compliance-ledger/schema';
 import { authorize } from './access';
-import { toLedgerError, ValidationError } from './errors';
 import { assertTxTimePlausible, txTimeIso } from './clock';
+import { toLedgerError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 
 /**

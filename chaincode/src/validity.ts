@@ -16,7 +16,13 @@ export function effectiveLevel(operationType: string, level: string, nightOrHoli
 }
 
 /** The planned window must be non-empty and no longer than the template's maximum validity. */
-export function checkPlannedWindow(plannedStartIso: string, plannedEndIso: string, maxValidityMinutes: number, nowMs: number, levelWhy: string | null = null): void {
+export function checkPlannedWindow(
+  plannedStartIso: string,
+  plannedEndIso: string,
+  maxValidityMinutes: number,
+  nowMs: number,
+  levelWhy: string | null = null,
+): void {
   const start = parseIso(plannedStartIso);
   const end = parseIso(plannedEndIso);
   if (end <= start) throw new ValidationError('plannedEnd must be after plannedStart');

@@ -17,14 +17,14 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { connectionProfileSchema } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers } from '@hyperledger/fabric-gateway';
 import pg from 'pg';
-import { connectionProfileSchema } from '@compliance-ledger/schema';
 import { validationCodeName } from '../src/transaction.js';
 import { Client, createDatabase, dropDatabase, profilePath, startTestGateway, workerId } from '../test/support/env.js';
 import { startIndexer } from '../test/support/indexer.js';
-import { applyBody, iso, makeCast, registerCast, type Cast } from '../test/support/scenario.js';
+import { applyBody, type Cast, iso, makeCast, registerCast } from '../test/support/scenario.js';
 
 const PERMITS = Number(process.env.BENCH_PERMITS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -58,7 +58,6 @@ async function timed(n: number, fn: (i: number) => Promise<void>): Promise<{ per
   const seconds = (performance.now() - t0) / 1000;
   return { perSecond: n / seconds, p50: pct(lat, 50), p99: pct(lat, 99), seconds };
 }
-
 
 interface StepOutcome {
   step: string;
@@ -95,7 +94,17 @@ async function permitFlow(cast: Cast, run: string, i: number, record: (o: StepOu
         guardianId: crew.guardian,
       },
     ],
-    ['risk-assessment', c.pic, `${base}/risk-assessment`, { confirmations: [{ measureId: 'm1', confirmedBy: cast.personInCharge }, { measureId: 'm2', confirmedBy: cast.personInCharge }] }],
+    [
+      'risk-assessment',
+      c.pic,
+      `${base}/risk-assessment`,
+      {
+        confirmations: [
+          { measureId: 'm1', confirmedBy: cast.personInCharge },
+          { measureId: 'm2', confirmedBy: cast.personInCharge },
+        ],
+      },
+    ],
     ['gas-test', c.analyst, `${base}/gas-tests`, { testId: 'gt-1', sampleTakenAt: iso(Date.now() - 30_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }],
     ['sign-off', c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true }],
     ['issue', c.approver, `${base}/issue`, {}],
@@ -104,7 +113,13 @@ async function permitFlow(cast: Cast, run: string, i: number, record: (o: StepOu
   for (const [name, client, p, body] of steps) if (!(await step(name, client, p, body))) return false;
   const gates = await Promise.all(
     [crew.welder, crew.guardian].map((w, g) =>
-      step('gate-check', c.gate, `${base}/gate-checks`, { gateCheckId: `gc-${g}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } }),
+      step('gate-check', c.gate, `${base}/gate-checks`, {
+        gateCheckId: `gc-${g}`,
+        workerId: w,
+        qr: { passed: true },
+        face: { scoreBp: 9300, deviceId: cast.deviceId },
+        health: { passed: true },
+      }),
     ),
   );
   if (gates.includes(false)) return false;
@@ -158,7 +173,9 @@ async function main(): Promise<void> {
       const wallet = path.join(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-applicant-${cast.tag}`, 'msp');
       const keyFile = fs.readdirSync(path.join(wallet, 'keystore')).find((f) => f.endsWith('_sk'))!;
       const o = profile.organizations.enterprise;
-      const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), { 'grpc.ssl_target_name_override': o.peer.hostAlias });
+      const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
+        'grpc.ssl_target_name_override': o.peer.hostAlias,
+      });
       const direct = connect({
         client,
         identity: { mspId: o.mspId, credentials: fs.readFileSync(path.join(wallet, 'signcerts', 'cert.pem')) },
@@ -210,7 +227,9 @@ async function main(): Promise<void> {
       const codes = [...byCode].map(([code, n]) => `${n} × ${code} ${validationCodeName(code)}`).join(', ') || 'none';
       out(`## ${FLOWS} concurrent hot-work flows on one site, application → active (API, no retries)`);
       out('');
-      out('| flows reaching active | step transactions | committed invalid | conflict rate | by validation code | by step | flows/s | flow p50 s | flow max s |');
+      out(
+        '| flows reaching active | step transactions | committed invalid | conflict rate | by validation code | by step | flows/s | flow p50 s | flow max s |',
+      );
       out('|---|---|---|---|---|---|---|---|---|');
       out(
         `| ${done.filter(Boolean).length} / ${FLOWS} | ${outcomes.length} | ${invalid.length} | ${((100 * invalid.length) / outcomes.length).toFixed(1)} % | ${codes} | ${[...byStep].map(([st, n]) => `${st} ${n}`).join(', ') || '—'} | ${(FLOWS / seconds).toFixed(2)} | ${(pct(lat, 50) / 1000).toFixed(1)} | ${(Math.max(...lat) / 1000).toFixed(1)} |`,

@@ -71,7 +71,14 @@ async function main(): Promise<void> {
       if (r.status !== 201) throw new Error(`custodial apply: ${r.status} ${r.text}`);
     };
     const clientSigned = async (i: number, round: number) => {
-      const r = await submitClientSigned({ gatewayUrl: gw.url, token: userToken, certificatePem, privateKeyPem, transaction: 'permit:Apply', input: applyBody(cast, `BS-${run}-${round}-${i}`) });
+      const r = await submitClientSigned({
+        gatewayUrl: gw.url,
+        token: userToken,
+        certificatePem,
+        privateKeyPem,
+        transaction: 'permit:Apply',
+        input: applyBody(cast, `BS-${run}-${round}-${i}`),
+      });
       if (r.status !== 200) throw new Error(`client-signed apply: ${r.status} ${JSON.stringify(r.body)}`);
     };
     // Warm-up: connections, the custodial identity's enrolment, JIT.
@@ -84,14 +91,18 @@ async function main(): Promise<void> {
         const t = await timed(PERMITS, (i) => (kind === 'custodial' ? custodial(i, round) : clientSigned(i, round)));
         totals[kind].seconds += t.seconds;
         totals[kind].lat.push(...t.lat);
-        rows.push(`| ${round + 1} | ${kind === 'custodial' ? 'custodial' : 'client-signed'} | ${(PERMITS / t.seconds).toFixed(1)} | ${pct(t.lat, 50).toFixed(0)} | ${pct(t.lat, 99).toFixed(0)} |`);
+        rows.push(
+          `| ${round + 1} | ${kind === 'custodial' ? 'custodial' : 'client-signed'} | ${(PERMITS / t.seconds).toFixed(1)} | ${pct(t.lat, 50).toFixed(0)} | ${pct(t.lat, 99).toFixed(0)} |`,
+        );
       }
     }
     const rate = (k: keyof typeof totals) => (PERMITS * ROUNDS) / totals[k].seconds;
     console.log(`permit:Apply, ${PERMITS} permits × ${ROUNDS} rounds per kind, concurrency ${CONCURRENCY}, one enterprise gateway (GATEWAY_ORG=enterprise)\n`);
     console.log('| round | kind | permits/s | p50 ms | p99 ms |\n|---|---|---|---|---|');
     for (const r of rows) console.log(r);
-    console.log(`\ncustodial ${rate('custodial').toFixed(1)} permits/s (p50 ${pct(totals.custodial.lat, 50).toFixed(0)} ms), client-signed ${rate('clientSigned').toFixed(1)} permits/s (p50 ${pct(totals.clientSigned.lat, 50).toFixed(0)} ms): **ratio ${(rate('clientSigned') / rate('custodial')).toFixed(2)}** (goal ≥ 0.9)`);
+    console.log(
+      `\ncustodial ${rate('custodial').toFixed(1)} permits/s (p50 ${pct(totals.custodial.lat, 50).toFixed(0)} ms), client-signed ${rate('clientSigned').toFixed(1)} permits/s (p50 ${pct(totals.clientSigned.lat, 50).toFixed(0)} ms): **ratio ${(rate('clientSigned') / rate('custodial')).toFixed(2)}** (goal ≥ 0.9)`,
+    );
   } finally {
     await gw.close();
     await dropDatabase(db);

@@ -10,18 +10,18 @@ import * as path from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Authenticator } from './auth.js';
 import { ApiError } from './errors.js';
-import { mountRoutes, sendError, toApiError, type RouteDef } from './http.js';
+import { mountRoutes, type RouteDef, sendError, toApiError } from './http.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { Logger } from './logger.js';
 import { buildOpenApi } from './openapi.js';
 import { KnownCredentials, RateLimiter } from './rate-limit.js';
+import { ClientSignedTransactions, clientSignedRoutes } from './routes/client-signed.js';
 import { enterpriseRoutes } from './routes/enterprise.js';
+import { identityRoutes } from './routes/identities.js';
 import { ocrRoutes } from './routes/ocr.js';
 import { personalDataRoutes } from './routes/personal-data.js';
 import { regulatorRoutes } from './routes/regulator.js';
 import { systemRoutes } from './routes/system.js';
-import { ClientSignedTransactions, clientSignedRoutes } from './routes/client-signed.js';
-import { identityRoutes } from './routes/identities.js';
 import { templateRoutes } from './routes/templates.js';
 import type { Services } from './services.js';
 import type { Wallet } from './wallet.js';
@@ -76,7 +76,17 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
       const route = (res.locals.route as string | undefined) ?? 'unmatched';
       s.metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
       s.metrics.duration.observe({ method: req.method, route }, seconds);
-      log.info({ method: req.method, path: req.originalUrl.split('?')[0], route, status: res.statusCode, ms: Math.round(seconds * 1000), principal: res.locals.principal }, 'request');
+      log.info(
+        {
+          method: req.method,
+          path: req.originalUrl.split('?')[0],
+          route,
+          status: res.statusCode,
+          ms: Math.round(seconds * 1000),
+          principal: res.locals.principal,
+        },
+        'request',
+      );
     });
     next();
   });
@@ -103,9 +113,11 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   // Swagger UI from the local swagger-ui-dist package, pointed at /openapi.json.
   const uiDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   app.get('/docs/swagger-initializer.js', (_req, res) => {
-    res.type('application/javascript').send(
-      `window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };\n`,
-    );
+    res
+      .type('application/javascript')
+      .send(
+        `window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };\n`,
+      );
   });
   app.get('/docs', (req, res, next) => (req.path === '/docs' && !req.originalUrl.endsWith('/') ? res.redirect(301, '/docs/') : next()));
   app.use('/docs', express.static(uiDir, { index: 'index.html', fallthrough: true }));

@@ -67,6 +67,16 @@ export async function checkEvidence(content: ContentStore, e: EvidenceRecord, ti
     const cidMatches = cid === e.cid;
     return { ...base, readable: true, sha256, sizeBytes: size, recomputedCid: cid, sha256Matches, cidMatches, ok: sha256Matches && cidMatches };
   } catch (err) {
-    return { ...base, readable: false, sha256: null, sizeBytes: null, recomputedCid: null, sha256Matches: false, cidMatches: false, ok: false, error: (err as Error).message };
+    return {
+      ...base,
+      readable: false,
+      sha256: null,
+      sizeBytes: null,
+      recomputedCid: null,
+      sha256Matches: false,
+      cidMatches: false,
+      ok: false,
+      error: (err as Error).message,
+    };
   }
 }

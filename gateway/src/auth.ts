@@ -6,11 +6,11 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { decodeJwt, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { formatZodIssues, ROLES, type Role, workerIdSchema } from '@compliance-ledger/schema';
+import { decodeJwt, importSPKI, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { z } from 'zod';
-import { formatZodIssues, ROLES, workerIdSchema, type Role } from '@compliance-ledger/schema';
-import { ForbiddenError, UnauthenticatedError } from './errors.js';
 import type { GatewayConfig } from './config.js';
+import { ForbiddenError, UnauthenticatedError } from './errors.js';
 
 export const ORGS = ['enterprise', 'regulator'] as const;
 export type Org = (typeof ORGS)[number];
@@ -21,7 +21,10 @@ export const principalSchema = z.object({
   sub: subjectSchema,
   org: z.enum(ORGS),
   role: z.enum(ROLES),
-  department: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+  department: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+    .optional(),
   workerId: workerIdSchema.optional(),
 });
 export type PrincipalClaims = z.infer<typeof principalSchema>;
@@ -43,7 +46,10 @@ export interface PresentedCredential {
 }
 
 /** The credential a request presents, as authenticate() would pick it; undefined when it presents none. */
-export function presentedCredential(headers: { authorization?: string | undefined; 'x-api-key'?: string | string[] | undefined }): PresentedCredential | undefined {
+export function presentedCredential(headers: {
+  authorization?: string | undefined;
+  'x-api-key'?: string | string[] | undefined;
+}): PresentedCredential | undefined {
   const sha = (v: string) => crypto.createHash('sha256').update(v).digest('hex');
   const apiKey = headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.length > 0) {
@@ -94,16 +100,24 @@ export class Authenticator {
     if (!m) throw new UnauthenticatedError('the Authorization header must be "Bearer <JWT>"');
     let payload: Record<string, unknown>;
     try {
-      payload = (await jwtVerify(m[1]!, this.keyResolver(), {
-        algorithms: ['HS256', 'RS256', 'ES256'],
-        ...(this.cfg.GATEWAY_JWT_ISSUER ? { issuer: this.cfg.GATEWAY_JWT_ISSUER } : {}),
-        ...(this.cfg.GATEWAY_JWT_AUDIENCE ? { audience: this.cfg.GATEWAY_JWT_AUDIENCE } : {}),
-        requiredClaims: ['sub', 'exp'],
-      })).payload as Record<string, unknown>;
+      payload = (
+        await jwtVerify(m[1]!, this.keyResolver(), {
+          algorithms: ['HS256', 'RS256', 'ES256'],
+          ...(this.cfg.GATEWAY_JWT_ISSUER ? { issuer: this.cfg.GATEWAY_JWT_ISSUER } : {}),
+          ...(this.cfg.GATEWAY_JWT_AUDIENCE ? { audience: this.cfg.GATEWAY_JWT_AUDIENCE } : {}),
+          requiredClaims: ['sub', 'exp'],
+        })
+      ).payload as Record<string, unknown>;
     } catch (e) {
       throw new UnauthenticatedError(`invalid token: ${(e as Error).message}`);
     }
-    const claims = principalSchema.safeParse({ sub: payload.sub, org: payload.org, role: payload.role, department: payload.department, workerId: payload.workerId });
+    const claims = principalSchema.safeParse({
+      sub: payload.sub,
+      org: payload.org,
+      role: payload.role,
+      department: payload.department,
+      workerId: payload.workerId,
+    });
     if (!claims.success) throw new UnauthenticatedError(`invalid token claims: ${formatZodIssues(claims.error)}`);
     return { ...claims.data, via: 'jwt', ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}) };
   }
@@ -125,7 +139,7 @@ export class Authenticator {
 export function requireRole(p: Principal, allowed: Partial<Record<Org, readonly Role[] | 'any'>>): void {
   const roles = allowed[p.org];
   if (roles === 'any') return;
-  if (!roles || !roles.includes(p.role)) {
+  if (!roles?.includes(p.role)) {
     const who = Object.entries(allowed)
       .map(([org, r]) => `${org}: ${r === 'any' ? 'any role' : (r as readonly Role[]).join(', ')}`)
       .join('; ');

@@ -5,7 +5,21 @@
  * newest block (the checkpoint), the records as written, and the evidence files.
  * It reads blocks through a BlockSource, so the same code serves the HTTP route and the CLI.
  */
-import { BUNDLE_FORMAT, BUNDLE_VERSION, HEADER_TYPE, decodeBlock, headerHash, toHex, writeTar, type BundleSubject, type DecodedBlock, type HeaderEntry, type Manifest, type ManifestRecord, type TransactionEntry } from '@compliance-ledger/verifier';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  type BundleSubject,
+  type DecodedBlock,
+  decodeBlock,
+  HEADER_TYPE,
+  type HeaderEntry,
+  headerHash,
+  type Manifest,
+  type ManifestRecord,
+  type TransactionEntry,
+  toHex,
+  writeTar,
+} from '@compliance-ledger/verifier';
 
 export interface BlockSource {
   /** Number of blocks on the channel. */
@@ -81,18 +95,32 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
   };
   selected.forEach(recordOf);
   // Alarms are checked against the device key registered on the ledger: include those registrations.
-  const alarmDevices = new Set(records.filter((r) => (r.value as { docType?: string }).docType === 'alarm').map((r) => String((r.value as { deviceId: unknown }).deviceId)));
-  const registrations = all.filter((l) => ours(l) && !selected.includes(l) && chaincodeWrites(l).some((w) => { const v = jsonOf(w.value); return v?.docType === 'device' && alarmDevices.has(String(v.deviceId)); }));
+  const alarmDevices = new Set(
+    records.filter((r) => (r.value as { docType?: string }).docType === 'alarm').map((r) => String((r.value as { deviceId: unknown }).deviceId)),
+  );
+  const registrations = all.filter(
+    (l) =>
+      ours(l) &&
+      !selected.includes(l) &&
+      chaincodeWrites(l).some((w) => {
+        const v = jsonOf(w.value);
+        return v?.docType === 'device' && alarmDevices.has(String(v.deviceId));
+      }),
+  );
   registrations.forEach(recordOf);
 
-  const definitions = all.filter((l) => valid(l.block, l.tx) && l.tx.writes.some((w) => w.namespace === '_lifecycle' && w.key === `namespaces/fields/${req.chaincode}/ValidationInfo`));
+  const definitions = all.filter(
+    (l) => valid(l.block, l.tx) && l.tx.writes.some((w) => w.namespace === '_lifecycle' && w.key === `namespaces/fields/${req.chaincode}/ValidationInfo`),
+  );
   const configBlocks = blocks.filter((b) => b.transactions.some((t) => t.headerType === HEADER_TYPE.CONFIG));
   const checkpoint = blocks[blocks.length - 1]!;
   const full = new Set<number>([...selected, ...registrations, ...definitions].map((l) => l.block.header.number));
   for (const b of configBlocks) full.add(b.header.number);
   full.add(checkpoint.header.number);
   const low = Math.min(...full);
-  const headers: HeaderEntry[] = blocks.slice(low).map((b) => ({ number: b.header.number, previousHash: toHex(b.header.previousHash), dataHash: toHex(b.header.dataHash) }));
+  const headers: HeaderEntry[] = blocks
+    .slice(low)
+    .map((b) => ({ number: b.header.number, previousHash: toHex(b.header.previousHash), dataHash: toHex(b.header.dataHash) }));
 
   const evidenceFiles = new Map<string, Uint8Array>();
   for (const r of records) {

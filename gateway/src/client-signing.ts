@@ -35,7 +35,11 @@ export interface ClientSignedResult {
 /** Prepare, sign, endorse, sign, submit. Returns the first non-2xx answer, or submit's. */
 export async function submitClientSigned(r: ClientSignedRequest): Promise<ClientSignedResult> {
   const call = async (path: string, body: unknown): Promise<ClientSignedResult> => {
-    const res = await fetch(r.gatewayUrl + path, { method: 'POST', headers: { authorization: `Bearer ${r.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(r.gatewayUrl + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${r.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await res.text();
     let parsed: unknown = text;
     try {

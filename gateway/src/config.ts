@@ -6,8 +6,8 @@
  */
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { z } from 'zod';
 import { ConfigError, connectionProfilePath, defaultLedgerRunDir, env, environmentHelp, parseEnvironment } from '@compliance-ledger/schema';
+import { z } from 'zod';
 
 const csv = (fallback: string) =>
   z
@@ -32,9 +32,21 @@ const schema = z.object({
   GATEWAY_HOST: z.string().min(1).default('127.0.0.1').describe('Address the HTTP API binds to.'),
   GATEWAY_PORT: env.port(8080).describe('Port of the HTTP API (0 picks a free port).'),
   GATEWAY_PUBLIC_URL: env.url().optional().describe("Public base URL written into the OpenAPI document's `servers` (default: relative)."),
-  LEDGER_CONNECTION_PROFILE: z.string().min(1).optional().describe('Connection profile written by scripts/network.sh. Default $LEDGER_RUN_DIR/connection-profile.json.'),
-  GATEWAY_WALLET_DIR: z.string().min(1).optional().describe("Directory of the users' Fabric identities (created 0700; each key file 0600). Default $LEDGER_RUN_DIR/gateway/wallet."),
-  FABRIC_CA_CLIENT: z.string().min(1).optional().describe('fabric-ca-client binary used to register and enrol users (default: on PATH, else $FABRIC_HOME/bin).'),
+  LEDGER_CONNECTION_PROFILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Connection profile written by scripts/network.sh. Default $LEDGER_RUN_DIR/connection-profile.json.'),
+  GATEWAY_WALLET_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Directory of the users' Fabric identities (created 0700; each key file 0600). Default $LEDGER_RUN_DIR/gateway/wallet."),
+  FABRIC_CA_CLIENT: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('fabric-ca-client binary used to register and enrol users (default: on PATH, else $FABRIC_HOME/bin).'),
   GATEWAY_ORG: z
     .enum(['enterprise', 'regulator', 'both'])
     .default('enterprise')
@@ -46,17 +58,25 @@ const schema = z.object({
     .string()
     .min(1)
     .optional()
-    .describe("File holding the enterprise CA registrar's secret (read only when GATEWAY_ORG serves the enterprise). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/enterprise."),
+    .describe(
+      "File holding the enterprise CA registrar's secret (read only when GATEWAY_ORG serves the enterprise). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/enterprise.",
+    ),
   GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: z
     .string()
     .min(1)
     .optional()
-    .describe("File holding the regulator CA registrar's secret (read only when GATEWAY_ORG serves the regulator). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/regulator."),
+    .describe(
+      "File holding the regulator CA registrar's secret (read only when GATEWAY_ORG serves the regulator). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/regulator.",
+    ),
   GATEWAY_EVALUATE_TIMEOUT_MS: env.durationMs(15_000).describe('Deadline of a ledger query (evaluate).'),
   GATEWAY_ENDORSE_TIMEOUT_MS: env.durationMs(30_000).describe('Deadline of collecting endorsements.'),
   GATEWAY_COMMIT_TIMEOUT_MS: env.durationMs(60_000).describe('Deadline of waiting for the commit status.'),
-  GATEWAY_SUBMIT_TIMEOUT_MS: env.optionalDurationMs().describe('Deadline of handing an endorsed transaction to the ordering service (default: GATEWAY_ENDORSE_TIMEOUT_MS).'),
-  GATEWAY_CLIENT_SIGNED_TTL_MS: env.durationMs(300_000).describe('How long a prepared client-signed transaction waits for its signatures (endorse, then submit) before it is dropped.'),
+  GATEWAY_SUBMIT_TIMEOUT_MS: env
+    .optionalDurationMs()
+    .describe('Deadline of handing an endorsed transaction to the ordering service (default: GATEWAY_ENDORSE_TIMEOUT_MS).'),
+  GATEWAY_CLIENT_SIGNED_TTL_MS: env
+    .durationMs(300_000)
+    .describe('How long a prepared client-signed transaction waits for its signatures (endorse, then submit) before it is dropped.'),
   GATEWAY_RETRY_AFTER_SECONDS: env.positiveInt(5).describe('Retry-After (seconds) sent with 503 when the ledger or a store is unreachable.'),
   DATABASE_URL: env.url().optional().describe("PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records."),
   GATEWAY_STATE_DATABASE_URL: env.url().optional().describe('Separate PostgreSQL for idempotency records (default: DATABASE_URL).'),
@@ -67,7 +87,11 @@ const schema = z.object({
     .describe(
       'A key whose transaction was ordered but whose commit status was lost stays `unknown` while the ledger does not have the transaction; this long after its first request ended it is released (nothing was written). Default: twice GATEWAY_COMMIT_TIMEOUT_MS, time for an ordered transaction to have been committed.',
     ),
-  GATEWAY_JWT_HS256_SECRET: z.string().min(32, 'use at least 32 characters').optional().describe('HS256 shared secret that verifies JWTs. At least one way to authenticate is needed.'),
+  GATEWAY_JWT_HS256_SECRET: z
+    .string()
+    .min(32, 'use at least 32 characters')
+    .optional()
+    .describe('HS256 shared secret that verifies JWTs. At least one way to authenticate is needed.'),
   GATEWAY_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional().describe('PEM public key file (RS256/ES256) that verifies JWTs.'),
   GATEWAY_JWT_ISSUER: z.string().min(1).optional().describe('Expected `iss` of JWTs (checked when set).'),
   GATEWAY_JWT_AUDIENCE: z.string().min(1).optional().describe('Expected `aud` of JWTs (checked when set).'),
@@ -79,7 +103,9 @@ const schema = z.object({
   IPFS_API_URL: env.url().optional().describe('kubo RPC API URL (e.g. http://127.0.0.1:5001). Unset: the embedded blockstore in GATEWAY_BLOCKSTORE_DIR.'),
   GATEWAY_BLOCKSTORE_DIR: z.string().min(1).optional().describe('Directory of the embedded IPFS blockstore. Default $LEDGER_RUN_DIR/gateway/blockstore.'),
   GATEWAY_EVIDENCE_MAX_BYTES: env.positiveInt(200 * 1024 * 1024).describe('Largest evidence file, bytes.'),
-  GATEWAY_EVIDENCE_MEDIA_TYPES: csv('image/jpeg,image/png,video/mp4,application/pdf,text/plain').describe('Media types accepted as evidence (comma-separated).'),
+  GATEWAY_EVIDENCE_MEDIA_TYPES: csv('image/jpeg,image/png,video/mp4,application/pdf,text/plain').describe(
+    'Media types accepted as evidence (comma-separated).',
+  ),
   GATEWAY_OCR_MAX_BYTES: env.positiveInt(10 * 1024 * 1024).describe('Largest certificate image for OCR, bytes.'),
   GATEWAY_OCR_ENABLED: env.bool(true).describe('Serve certificate OCR.'),
   GATEWAY_OCR_LANG_DIR: z.string().min(1).optional().describe('OCR language data directory (default: the @tesseract.js-data packages).'),
@@ -113,7 +139,18 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 type Parsed = z.infer<typeof schema>;
 export type GatewayConfig = Readonly<
-  Omit<Parsed, 'GATEWAY_EVIDENCE_MEDIA_TYPES' | 'GATEWAY_TRUSTED_PROXIES' | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS' | 'GATEWAY_SUBMIT_TIMEOUT_MS' | 'LEDGER_CONNECTION_PROFILE' | 'GATEWAY_WALLET_DIR' | 'GATEWAY_BLOCKSTORE_DIR' | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE' | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'> & {
+  Omit<
+    Parsed,
+    | 'GATEWAY_EVIDENCE_MEDIA_TYPES'
+    | 'GATEWAY_TRUSTED_PROXIES'
+    | 'GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS'
+    | 'GATEWAY_SUBMIT_TIMEOUT_MS'
+    | 'LEDGER_CONNECTION_PROFILE'
+    | 'GATEWAY_WALLET_DIR'
+    | 'GATEWAY_BLOCKSTORE_DIR'
+    | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE'
+    | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'
+  > & {
     LEDGER_CONNECTION_PROFILE: string;
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: number;
     GATEWAY_SUBMIT_TIMEOUT_MS: number;
@@ -153,10 +190,8 @@ export function parseConfig(environment: NodeJS.ProcessEnv): GatewayConfig {
     GATEWAY_SUBMIT_TIMEOUT_MS: c.GATEWAY_SUBMIT_TIMEOUT_MS ?? c.GATEWAY_ENDORSE_TIMEOUT_MS,
     GATEWAY_WALLET_DIR: c.GATEWAY_WALLET_DIR ?? path.join(runDir, 'gateway', 'wallet'),
     GATEWAY_BLOCKSTORE_DIR: c.GATEWAY_BLOCKSTORE_DIR ?? path.join(runDir, 'gateway', 'blockstore'),
-    GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE:
-      c.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'enterprise', 'bootstrap-password'),
-    GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE:
-      c.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'regulator', 'bootstrap-password'),
+    GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: c.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'enterprise', 'bootstrap-password'),
+    GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: c.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'regulator', 'bootstrap-password'),
   });
 }
 

@@ -4,8 +4,9 @@
  * prose. Codes are public API: never rename one, only add. Chaincode codes (schema's ERROR_CODES)
  * pass through unchanged, with the chaincode's reason as the message.
  */
+
+import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS, parseChaincodeError } from '@compliance-ledger/schema';
 import type { ZodError } from 'zod';
-import { ERROR_HTTP_STATUS, parseChaincodeError, type ErrorCode as ChaincodeErrorCode } from '@compliance-ledger/schema';
 
 export const GATEWAY_ERROR_CODES = [
   'VALIDATION_FAILED',
@@ -137,7 +138,11 @@ export class IdentityMismatchError extends ApiError {
 /** A token of an org this gateway does not serve: that org's users go through their own org's gateway. */
 export class OrgNotServedError extends ApiError {
   constructor(org: string, served: readonly string[]) {
-    super('ORG_NOT_SERVED', `this gateway serves the ${served.join(' and ')} org and holds no key or CA secret of the ${org} org; use the ${org} org's own gateway`, { org, served });
+    super(
+      'ORG_NOT_SERVED',
+      `this gateway serves the ${served.join(' and ')} org and holds no key or CA secret of the ${org} org; use the ${org} org's own gateway`,
+      { org, served },
+    );
   }
 }
 export class NotFoundError extends ApiError {
@@ -172,7 +177,12 @@ export class UnavailableError extends ApiError {
   readonly retryAfterSeconds: number;
   /** Set when the transaction was ordered but its commit status never arrived. */
   mayHaveCommitted = false;
-  constructor(code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE', message: string, retryAfterSeconds: number, details?: Record<string, unknown>) {
+  constructor(
+    code: 'LEDGER_UNAVAILABLE' | 'STORE_UNAVAILABLE' | 'IDENTITY_UNAVAILABLE',
+    message: string,
+    retryAfterSeconds: number,
+    details?: Record<string, unknown>,
+  ) {
     super(code, message, details);
     this.retryAfterSeconds = retryAfterSeconds;
   }
@@ -194,4 +204,3 @@ export function chaincodeErrorFrom(messages: string[], transactionId?: string): 
   }
   return undefined;
 }
-

@@ -8,13 +8,23 @@
  * handler (POSTs), and error rendering.
  */
 import * as crypto from 'node:crypto';
+import { canonicalJson, type Role } from '@compliance-ledger/schema';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { canonicalJson, type Role } from '@compliance-ledger/schema';
-import { presentedCredential, requireRole, type Authenticator, type Org, type Principal } from './auth.js';
-import { ApiError, ChaincodeError, ConflictError, OrgNotServedError, RateLimitedError, UnauthenticatedError, UnavailableError, ValidationError, type GatewayErrorCode } from './errors.js';
+import { type Authenticator, type Org, type Principal, presentedCredential, requireRole } from './auth.js';
+import {
+  ApiError,
+  ChaincodeError,
+  ConflictError,
+  type GatewayErrorCode,
+  OrgNotServedError,
+  RateLimitedError,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+} from './errors.js';
 import type { IdempotencyStore } from './idempotency.js';
-import { txResultBody, type LedgerClient } from './ledger.js';
+import { type LedgerClient, txResultBody } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { KnownCredentials, RateLimiter } from './rate-limit.js';
@@ -158,7 +168,10 @@ export function requestFingerprint(method: string, path: string, payload: { json
 
 export function sendError(res: Response, err: ApiError, requestId: string): void {
   if (err instanceof UnavailableError || err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-  res.status(err.status).type('application/json').send(JSON.stringify(err.toJSON(requestId)));
+  res
+    .status(err.status)
+    .type('application/json')
+    .send(JSON.stringify(err.toJSON(requestId)));
 }
 
 function send(res: Response, r: RouteResult, replayed = false): void {
@@ -166,7 +179,10 @@ function send(res: Response, r: RouteResult, replayed = false): void {
   for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   if (r.contentType && r.contentType !== 'application/json') {
-    res.status(status).type(r.contentType).send(r.body as string);
+    res
+      .status(status)
+      .type(r.contentType)
+      .send(r.body as string);
   } else {
     res.status(status).type('application/json').send(JSON.stringify(r.body));
   }
@@ -225,9 +241,14 @@ async function replayed(p: Pipeline, def: RouteDef, r: KeyedRequest): Promise<bo
       if (!found) {
         if (claim.releasable && (await store.takeOver(r.scope, r.key, txId))) return false;
         if (claim.releasable && round === 0) continue;
-        throw new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} of the first request with this Idempotency-Key is not on the ledger yet; retry with the same key`, p.retryAfterSeconds, {
-          transactionId: txId,
-        });
+        throw new UnavailableError(
+          'LEDGER_UNAVAILABLE',
+          `transaction ${txId} of the first request with this Idempotency-Key is not on the ledger yet; retry with the same key`,
+          p.retryAfterSeconds,
+          {
+            transactionId: txId,
+          },
+        );
       }
       stored = { status: claim.status, body: txResultBody(found) };
       if (def.tx) p.metrics.ledgerTx.inc({ tx: def.tx });
@@ -319,10 +340,16 @@ const REPLAYED = Symbol('replayed');
  * commit status); a new one is claimed, the handler runs with a `beforeSubmit` that records its
  * transaction on the key, and the outcome settles the key.
  */
-async function idempotent(p: Pipeline, def: RouteDef, x: Exchange, run: (beforeSubmit?: (transactionId: string) => Promise<void>) => Promise<RouteResult>): Promise<RouteResult | typeof REPLAYED> {
+async function idempotent(
+  p: Pipeline,
+  def: RouteDef,
+  x: Exchange,
+  run: (beforeSubmit?: (transactionId: string) => Promise<void>) => Promise<RouteResult>,
+): Promise<RouteResult | typeof REPLAYED> {
   if (def.method !== 'post' || !def.auth || def.sideEffectFree || def.selfIdempotent || !x.principal) return run();
   const keyHeader = x.req.headers['idempotency-key'];
-  if (keyHeader === undefined) throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'every POST needs an Idempotency-Key header (a unique value per intended operation)');
+  if (keyHeader === undefined)
+    throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'every POST needs an Idempotency-Key header (a unique value per intended operation)');
   const key = idempotencyKeySchema.safeParse(keyHeader);
   if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
   const store = p.idempotency;
@@ -342,9 +369,11 @@ async function idempotent(p: Pipeline, def: RouteDef, x: Exchange, run: (beforeS
   // The write happened: answer it even if its record cannot be stored. The key then stays pending
   // with its transaction id (replays get IDEMPOTENCY_IN_PROGRESS), and once it is stale a replay
   // finds the outcome on the ledger: never released for a second transaction.
-  await store.complete(scope, key.data, result.status ?? 200, { body: result.body, contentType: result.contentType }, idem.transactionId).catch((e2: unknown) => {
-    x.log.error({ err: e2, idempotencyKey: key.data }, 'could not store the result of an idempotent request');
-  });
+  await store
+    .complete(scope, key.data, result.status ?? 200, { body: result.body, contentType: result.contentType }, idem.transactionId)
+    .catch((e2: unknown) => {
+      x.log.error({ err: e2, idempotencyKey: key.data }, 'could not store the result of an idempotent request');
+    });
   return result;
 }
 

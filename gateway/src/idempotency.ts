@@ -69,10 +69,14 @@ export class IdempotencyStore {
     await this.pool.query('CREATE INDEX IF NOT EXISTS gateway_idempotency_created ON gateway_idempotency (created_at)');
     // Tables made before the `unknown` state: the column and the wider check, added once.
     await this.pool.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS transaction_id text');
-    const check = await this.pool.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'gateway_idempotency'::regclass AND conname = 'gateway_idempotency_state_check'`);
+    const check = await this.pool.query(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'gateway_idempotency'::regclass AND conname = 'gateway_idempotency_state_check'`,
+    );
     const def = (check.rows[0] as { def: string } | undefined)?.def ?? '';
     if (!def.includes("'unknown'")) {
-      await this.pool.query(`ALTER TABLE gateway_idempotency DROP CONSTRAINT IF EXISTS gateway_idempotency_state_check, ADD CONSTRAINT gateway_idempotency_state_check ${stateCheck}`);
+      await this.pool.query(
+        `ALTER TABLE gateway_idempotency DROP CONSTRAINT IF EXISTS gateway_idempotency_state_check, ADD CONSTRAINT gateway_idempotency_state_check ${stateCheck}`,
+      );
     }
   }
 
@@ -95,7 +99,15 @@ export class IdempotencyStore {
           [scope, key, String(this.unknownReleaseMs), String(STALE_PENDING_MS)],
         )
       ).rows[0] as
-        | { fingerprint: string; state: (typeof STATES)[number]; status: number; body: unknown; transaction_id: string | null; releasable: boolean | null; stale: boolean }
+        | {
+            fingerprint: string;
+            state: (typeof STATES)[number];
+            status: number;
+            body: unknown;
+            transaction_id: string | null;
+            releasable: boolean | null;
+            stale: boolean;
+          }
         | undefined;
       if (!row) return this.claim(scope, key, fingerprint);
       if (row.fingerprint !== fingerprint) {
@@ -111,7 +123,8 @@ export class IdempotencyStore {
         );
         return this.claim(scope, key, fingerprint);
       }
-      if (row.state === 'pending') throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still running; retry later');
+      if (row.state === 'pending')
+        throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still running; retry later');
       if (row.state === 'unknown') return { kind: 'unknown', transactionId: row.transaction_id!, status: row.status, releasable: row.releasable === true };
       return { kind: 'replay', status: row.status, body: row.body };
     } catch (e) {

@@ -6,14 +6,14 @@
  * sha256 and size are computed on the way through, never by buffering the file.
  */
 import * as crypto from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
-import { importer, type ImporterOptions } from 'ipfs-unixfs-importer';
+import { type Readable, Transform } from 'node:stream';
+import { FsBlockstore } from 'blockstore-fs';
+import { exporter } from 'ipfs-unixfs-exporter';
+import { type ImporterOptions, importer } from 'ipfs-unixfs-importer';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
-import { exporter } from 'ipfs-unixfs-exporter';
-import { FsBlockstore } from 'blockstore-fs';
-import { CID } from 'multiformats/cid';
 import { create as createKubo, type KuboRPCClient } from 'kubo-rpc-client';
+import { CID } from 'multiformats/cid';
 
 export const KUBO_CHUNK_BYTES = 262_144;
 export const KUBO_MAX_LINKS = 174;

@@ -5,12 +5,12 @@
  * failures into the gateway's typed errors (the chaincode's `CODE: reason` passes through).
  */
 import * as fs from 'node:fs';
+import { type ConnectionProfile, ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type TxName } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, GatewayError, type Gateway, type Network, type Proposal } from '@hyperledger/fabric-gateway';
+import { connect, type Gateway, GatewayError, hash, type Network, type Proposal, signers } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
-import { ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type ConnectionProfile, type TxName } from '@compliance-ledger/schema';
 import type { Org } from './auth.js';
-import { ApiError, ConflictError, UnavailableError, chaincodeErrorFrom } from './errors.js';
+import { ApiError, ConflictError, chaincodeErrorFrom, UnavailableError } from './errors.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
 
@@ -60,10 +60,14 @@ function parseResult<T>(bytes: Uint8Array): T {
 
 /** Ordered and committed into a block, but marked invalid by the peers: nothing was written. */
 function notCommitted(txId: string, validationCode: number): ConflictError {
-  return new ConflictError('CONFLICT', `the transaction ${txId} was not committed (validation code ${validationCode}); nothing was written, retry with a new idempotency key`, {
-    transactionId: txId,
-    validationCode,
-  });
+  return new ConflictError(
+    'CONFLICT',
+    `the transaction ${txId} was not committed (validation code ${validationCode}); nothing was written, retry with a new idempotency key`,
+    {
+      transactionId: txId,
+      validationCode,
+    },
+  );
 }
 
 export class LedgerClient {
@@ -194,7 +198,10 @@ export class LedgerClient {
 
   /** The unsigned proposal of `tx` for the offline gateway's identity, with the same arguments and endorsers submit() uses. */
   newUnsignedProposal(g: Gateway, tx: TxName, input: unknown): Proposal {
-    return g.getNetwork(this.o.profile.channel).getContract(this.o.profile.chaincode).newProposal(tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) });
+    return g
+      .getNetwork(this.o.profile.channel)
+      .getContract(this.o.profile.chaincode)
+      .newProposal(tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) });
   }
 
   /**
@@ -215,7 +222,9 @@ export class LedgerClient {
     signed.setRequest(request.serializeBinary());
     let status;
     try {
-      status = await this.gateway(observer).newCommit(signed.serializeBinary()).getStatus({ deadline: Date.now() + this.o.commitTimeoutMs });
+      status = await this.gateway(observer)
+        .newCommit(signed.serializeBinary())
+        .getStatus({ deadline: Date.now() + this.o.commitTimeoutMs });
     } catch (e) {
       throw this.outcomeUnknown(e, txId);
     }
@@ -230,9 +239,14 @@ export class LedgerClient {
 
   private outcomeUnknown(e: unknown, txId: string): UnavailableError {
     const cause = e instanceof Error ? e.message : String(e);
-    const err = new UnavailableError('LEDGER_UNAVAILABLE', `transaction ${txId} was submitted but its outcome did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`, this.o.retryAfterSeconds, {
-      transactionId: txId,
-    });
+    const err = new UnavailableError(
+      'LEDGER_UNAVAILABLE',
+      `transaction ${txId} was submitted but its outcome did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`,
+      this.o.retryAfterSeconds,
+      {
+        transactionId: txId,
+      },
+    );
     err.mayHaveCommitted = true;
     return err;
   }
@@ -276,7 +290,12 @@ export class LedgerClient {
         );
       }
       if (UNREACHABLE.has(e.code)) {
-        return new UnavailableError('LEDGER_UNAVAILABLE', `the ledger is unreachable: ${e.message}`, this.o.retryAfterSeconds, transactionId ? { transactionId } : undefined);
+        return new UnavailableError(
+          'LEDGER_UNAVAILABLE',
+          `the ledger is unreachable: ${e.message}`,
+          this.o.retryAfterSeconds,
+          transactionId ? { transactionId } : undefined,
+        );
       }
       return new ApiError('INTERNAL', `ledger error: ${messages.join(' | ')}`, transactionId ? { transactionId } : undefined);
     }

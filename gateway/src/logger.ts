@@ -1,5 +1,5 @@
 /** JSON logs (pino) on stdout: one object per line; every request line carries its request id. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

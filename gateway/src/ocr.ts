@@ -6,9 +6,9 @@
  * and caches nothing into the working directory.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { createWorker, type Worker } from 'tesseract.js';
 
 const require = createRequire(import.meta.url);
@@ -101,7 +101,16 @@ const LABELS = {
 
 /** Pulls the fields out of recognised lines (exported for unit tests). */
 export function extractFields(lines: Line[]): OcrResult['fields'] {
-  const f: OcrResult['fields'] = { certificateNo: null, name: null, category: null, categoryId: null, item: null, validFrom: null, validUntil: null, reviewDue: null };
+  const f: OcrResult['fields'] = {
+    certificateNo: null,
+    name: null,
+    category: null,
+    categoryId: null,
+    item: null,
+    validFrom: null,
+    validUntil: null,
+    reviewDue: null,
+  };
   const conf = (c: number) => Math.round(c * 10) / 10;
   for (const raw of lines) {
     const text = normaliseLine(raw.text);
@@ -123,7 +132,10 @@ export function extractFields(lines: Line[]): OcrResult['fields'] {
       const d = normaliseDate(m[1]!);
       if (d) f.validUntil = { value: d, confidence: conf(raw.confidence) };
     } else if ((m = LABELS.period.exec(text))) {
-      const parts = m[1]!.split(/\s*(?:至|到|to|-{1,2}(?=\s*\d{4}))\s*/i).map(normaliseDate).filter((x): x is string => x !== null);
+      const parts = m[1]!
+        .split(/\s*(?:至|到|to|-{1,2}(?=\s*\d{4}))\s*/i)
+        .map(normaliseDate)
+        .filter((x): x is string => x !== null);
       if (parts.length >= 2) {
         f.validFrom ??= { value: parts[0]!, confidence: conf(raw.confidence) };
         f.validUntil = { value: parts[parts.length - 1]!, confidence: conf(raw.confidence) };

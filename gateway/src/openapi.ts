@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { ERROR_STATUS, type GatewayErrorCode } from './errors.js';
-import { STALE_PENDING_MS } from './idempotency.js';
 import type { RouteDef } from './http.js';
+import { STALE_PENDING_MS } from './idempotency.js';
 import { errorBodySchema } from './routes/common.js';
 
 type Json = Record<string, unknown>;
@@ -20,7 +20,9 @@ const markDiscriminator = (ctx: { zodSchema: unknown; jsonSchema: Json }) => {
 function rewriteRefs(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(rewriteRefs);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace(/^#\/\$defs\//, '#/components/schemas/') : rewriteRefs(x)]));
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace(/^#\/\$defs\//, '#/components/schemas/') : rewriteRefs(x)]),
+    );
   }
   return v;
 }
@@ -68,7 +70,7 @@ const IDEMPOTENCY_KEY_DOC =
   'The same holds when no answer came at all (connection cut, gateway restarted): the transaction id is stored with the key before the transaction is submitted, so a retry gets 409 IDEMPOTENCY_IN_PROGRESS while the first request may still be running ' +
   `(at most ${STALE_PENDING_MS / 60_000} minutes), then that transaction's outcome as above, or, if nothing was submitted, the retry runs as a new request.`;
 const LOST_COMMIT_STATUS_DOC =
-  '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but its commit status (or the orderer\'s acknowledgement) did not arrive, so it may be on the ledger; the key is kept in state `unknown`. ' +
+  ". With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but its commit status (or the orderer's acknowledgement) did not arrive, so it may be on the ledger; the key is kept in state `unknown`. " +
   'Retry with the same Idempotency-Key after Retry-After: the answer is the committed result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer does not have it. ' +
   'If it never reaches the ledger, the key is released after GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS and that retry is processed as a new request.';
 
@@ -76,7 +78,15 @@ const RATE_LIMITED_DOC =
   '. The per-user request limit, or the sign-in limits: after GATEWAY_AUTH_FAILURES_PER_WINDOW failed sign-ins from the client address or for the claimed subject, only credentials that signed in before (and, from such an address, valid JWTs) are checked; others get 429 until Retry-After. ' +
   'The client address is the TCP peer, or X-Forwarded-For only from proxies in GATEWAY_TRUSTED_PROXIES (none by default).';
 
-const COMMON_AUTH_ERRORS: GatewayErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'IDENTITY_MISMATCH', 'RATE_LIMITED', 'IDENTITY_UNAVAILABLE', 'LEDGER_UNAVAILABLE', 'INTERNAL'];
+const COMMON_AUTH_ERRORS: GatewayErrorCode[] = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'IDENTITY_MISMATCH',
+  'RATE_LIMITED',
+  'IDENTITY_UNAVAILABLE',
+  'LEDGER_UNAVAILABLE',
+  'INTERNAL',
+];
 
 export function buildOpenApi(routes: readonly RouteDef[], opts: { version: string; serverUrl?: string | undefined }): Json {
   const paths: Record<string, Record<string, Json>> = {};
@@ -116,7 +126,11 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       security: r.auth ? [{ bearerJwt: [] }, { apiKey: [] }, ...(r.tokenAuth ? [{ metricsToken: [] }] : [])] : [],
       parameters,
     };
-    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(r.body, named), ...(r.bodyExamples ? { examples: r.bodyExamples } : {}) } } };
+    if (r.body)
+      op.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: schemaOf(r.body, named), ...(r.bodyExamples ? { examples: r.bodyExamples } : {}) } },
+      };
     if (r.multipart) {
       const fields = schemaOf(r.multipart.fields);
       op.requestBody = {
@@ -125,7 +139,10 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
           'multipart/form-data': {
             schema: {
               type: 'object',
-              properties: { ...((fields.properties ?? {}) as Json), [r.multipart.fileField]: { type: 'string', contentMediaType: 'application/octet-stream', description: r.multipart.fileDescription } },
+              properties: {
+                ...((fields.properties ?? {}) as Json),
+                [r.multipart.fileField]: { type: 'string', contentMediaType: 'application/octet-stream', description: r.multipart.fileDescription },
+              },
               required: [...((fields.required ?? []) as string[]), r.multipart.fileField],
             },
           },
@@ -136,11 +153,14 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     for (const res of r.responses) {
       const key = String(res.status);
       const entry = (responses[key] ??= { description: res.description, content: {} });
-      (entry.content as Json)[res.contentType ?? 'application/json'] = res.schema ? { schema: schemaOf(res.schema, named), ...(res.example !== undefined ? { example: res.example } : {}) } : { schema: { type: 'string' } };
+      (entry.content as Json)[res.contentType ?? 'application/json'] = res.schema
+        ? { schema: schemaOf(res.schema, named), ...(res.example !== undefined ? { example: res.example } : {}) }
+        : { schema: { type: 'string' } };
     }
     const codes = new Set<GatewayErrorCode>([...(r.auth ? COMMON_AUTH_ERRORS : ['INTERNAL' as const]), ...(r.errors ?? [])]);
     if (r.params || r.query || r.body || r.multipart) codes.add('VALIDATION_FAILED');
-    if (idempotent) ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'STORE_UNAVAILABLE'].forEach((c) => codes.add(c as GatewayErrorCode));
+    if (idempotent)
+      ['IDEMPOTENCY_KEY_REQUIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'STORE_UNAVAILABLE'].forEach((c) => codes.add(c as GatewayErrorCode));
     const byStatus = new Map<number, GatewayErrorCode[]>();
     for (const c of codes) byStatus.set(ERROR_STATUS[c], [...(byStatus.get(ERROR_STATUS[c]) ?? []), c]);
     for (const [status, cs] of [...byStatus].sort((a, b) => a[0] - b[0])) {
@@ -160,14 +180,19 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       title: 'Compliance ledger gateway',
       version: opts.version,
       description:
-        'REST API of the compliance ledger for high-risk special operations (GB 30871). Enterprise writes are chaincode transactions submitted as the caller\'s own Fabric identity; regulator reads come from the indexer\'s PostgreSQL; auditor reads come from the peer (qscc) and IPFS. Every error has a stable `code`.',
+        "REST API of the compliance ledger for high-risk special operations (GB 30871). Enterprise writes are chaincode transactions submitted as the caller's own Fabric identity; regulator reads come from the indexer's PostgreSQL; auditor reads come from the peer (qscc) and IPFS. Every error has a stable `code`.",
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     paths,
     components: {
       securitySchemes: {
-        bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'claims: sub, org (enterprise|regulator), role, department?, workerId?' },
+        bearerJwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'claims: sub, org (enterprise|regulator), role, department?, workerId?',
+        },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'GATEWAY_METRICS_TOKEN, for Prometheus scrapers (only /metrics)' },
       },

@@ -51,11 +51,17 @@ export class RegulatorRepository {
       return (await this.pool.query(sql, params)).rows as T[];
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code && /^(08|57P|53)/.test(code)) throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unavailable: ${(e as Error).message}`, this.retryAfterSeconds);
-      if (!code || code === 'ECONNREFUSED' || code === 'ETIMEDOUT') throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unreachable: ${(e as Error).message}`, this.retryAfterSeconds);
+      if (code && /^(08|57P|53)/.test(code))
+        throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unavailable: ${(e as Error).message}`, this.retryAfterSeconds);
+      if (!code || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')
+        throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unreachable: ${(e as Error).message}`, this.retryAfterSeconds);
       // 42P01 undefined_table: DATABASE_URL names a database the indexer has not migrated (yet).
       if (code === '42P01') {
-        throw new UnavailableError('STORE_UNAVAILABLE', `the query database has no indexer tables (${(e as Error).message}); point DATABASE_URL at the indexer's database, or wait for the indexer to migrate it`, this.retryAfterSeconds);
+        throw new UnavailableError(
+          'STORE_UNAVAILABLE',
+          `the query database has no indexer tables (${(e as Error).message}); point DATABASE_URL at the indexer's database, or wait for the indexer to migrate it`,
+          this.retryAfterSeconds,
+        );
       }
       throw e;
     }
@@ -96,11 +102,26 @@ export class RegulatorRepository {
     const [permit] = await this.q(`SELECT * FROM permits WHERE permit_no = $1`, [permitNo]);
     if (!permit) throw new NotFoundError(`permit ${permitNo} is not in the index (unknown, or the indexer has not caught up)`);
     const [steps, signOffs, gas, gates, evidence, flags] = await Promise.all([
-      this.q(`SELECT step_index, action, from_status, to_status, actor_msp, actor_role, at, tx_id, block_number FROM permit_steps WHERE permit_no = $1 ORDER BY step_index`, [permitNo]),
-      this.q(`SELECT step_id, actor_msp, actor_role, actor_department, at_site, opinion, at, tx_id, block_number FROM sign_offs WHERE permit_no = $1 ORDER BY at`, [permitNo]),
-      this.q(`SELECT test_id, lel_class, flammable_vol_pct, oxygen_vol_pct, toxic, passed, failures, sample_taken_at, recorded_at, analyst_msp, tx_id, block_number FROM gas_tests WHERE permit_no = $1 ORDER BY recorded_at`, [permitNo]),
-      this.q(`SELECT gate_check_id, worker_id, at, passed, qr_passed, face_passed, face_score_bp, certificate_passed, certificate_reason, health_passed, tx_id, block_number FROM gate_checks WHERE permit_no = $1 ORDER BY at`, [permitNo]),
-      this.q(`SELECT step, cid, sha256, size_bytes, media_type, captured_at, device_id, recorded_by_msp, recorded_at, tx_id, block_number FROM evidence WHERE permit_no = $1 ORDER BY recorded_at`, [permitNo]),
+      this.q(
+        `SELECT step_index, action, from_status, to_status, actor_msp, actor_role, at, tx_id, block_number FROM permit_steps WHERE permit_no = $1 ORDER BY step_index`,
+        [permitNo],
+      ),
+      this.q(
+        `SELECT step_id, actor_msp, actor_role, actor_department, at_site, opinion, at, tx_id, block_number FROM sign_offs WHERE permit_no = $1 ORDER BY at`,
+        [permitNo],
+      ),
+      this.q(
+        `SELECT test_id, lel_class, flammable_vol_pct, oxygen_vol_pct, toxic, passed, failures, sample_taken_at, recorded_at, analyst_msp, tx_id, block_number FROM gas_tests WHERE permit_no = $1 ORDER BY recorded_at`,
+        [permitNo],
+      ),
+      this.q(
+        `SELECT gate_check_id, worker_id, at, passed, qr_passed, face_passed, face_score_bp, certificate_passed, certificate_reason, health_passed, tx_id, block_number FROM gate_checks WHERE permit_no = $1 ORDER BY at`,
+        [permitNo],
+      ),
+      this.q(
+        `SELECT step, cid, sha256, size_bytes, media_type, captured_at, device_id, recorded_by_msp, recorded_at, tx_id, block_number FROM evidence WHERE permit_no = $1 ORDER BY recorded_at`,
+        [permitNo],
+      ),
       this.q(`SELECT flag_id, reason, flagged_by_msp, at, tx_id, block_number FROM investigation_flags WHERE permit_no = $1 ORDER BY at`, [permitNo]),
     ]);
     const events: { at: string; kind: string; txId: unknown; blockNumber: number | null; detail: Record<string, unknown> }[] = [];
@@ -164,15 +185,18 @@ export class RegulatorRepository {
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
   async kpis(from: string, to: string): Promise<Record<string, unknown>> {
     const [[alarm], [coverage], [repeat], byTypeState, [reviews]] = await Promise.all([
-      this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
+      this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [
+        from,
+        to,
+      ]),
       this.q(
-      `SELECT count(*) AS active,
+        `SELECT count(*) AS active,
               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
                                               AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
          FROM workers w WHERE w.status = 'active'`,
       ),
       this.q(
-      `WITH v AS (
+        `WITH v AS (
          SELECT p.work_unit FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
          UNION ALL
          SELECT work_unit FROM permits WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)
@@ -181,7 +205,7 @@ export class RegulatorRepository {
       ),
       this.q(`SELECT operation_type, status, count(*) AS n FROM permits GROUP BY operation_type, status ORDER BY operation_type, status`),
       this.q(
-      `SELECT count(*) FILTER (WHERE review_due < now()) AS overdue,
+        `SELECT count(*) FILTER (WHERE review_due < now()) AS overdue,
               count(*) FILTER (WHERE valid_until >= now() AND valid_until < now() + interval '60 days') AS expiring60
          FROM certificates WHERE status = 'valid'`,
       ),
@@ -194,7 +218,11 @@ export class RegulatorRepository {
       alarms: Number(alarm!.n),
       alarmsResponded: Number(alarm!.responded),
       trainingCoverage: { activeWorkers: active, coveredWorkers: Number(coverage!.covered), ratio: active ? Number(coverage!.covered) / active : null },
-      repeatViolationRate: { workUnitsWithViolations: units, workUnitsWithRepeats: Number(repeat!.repeat_units), ratio: units ? Number(repeat!.repeat_units) / units : null },
+      repeatViolationRate: {
+        workUnitsWithViolations: units,
+        workUnitsWithRepeats: Number(repeat!.repeat_units),
+        ratio: units ? Number(repeat!.repeat_units) / units : null,
+      },
       permitsByTypeAndState: byTypeState.map((r) => ({ operationType: r.operation_type, status: r.status, count: Number(r.n) })),
       overdueReviews: Number(reviews!.overdue),
       certificatesExpiringWithin60Days: Number(reviews!.expiring60),
@@ -207,10 +235,16 @@ export class RegulatorRepository {
     const [y, m] = month.split('-').map(Number) as [number, number];
     const to = m === 12 ? `${y + 1}-01-01T00:00:00Z` : `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}-01T00:00:00Z`;
     const [permits, gas, gates, alarms, evidence, flags, kpis] = await Promise.all([
-      this.q(`SELECT operation_type, level, status, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [from, to]),
+      this.q(`SELECT operation_type, level, status, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [
+        from,
+        to,
+      ]),
       this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
       this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2`, [from, to]),
-      this.q(`SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY grade ORDER BY grade`, [from, to]),
+      this.q(`SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY grade ORDER BY grade`, [
+        from,
+        to,
+      ]),
       this.q(`SELECT count(*) AS n FROM evidence WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
       this.q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2`, [from, to]),
       this.kpis(from, to),

@@ -3,13 +3,14 @@
  * pool, idempotency store, content store, OCR, and the HTTP server. Tests start it in-process with
  * their own configuration and talk to it over real HTTP.
  */
+
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import type { Server } from 'node:http';
-import { execFileSync } from 'node:child_process';
-import pg from 'pg';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
+import pg from 'pg';
 import { createApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { IdempotencyStore } from './idempotency.js';
@@ -17,7 +18,7 @@ import { createContentStore } from './ipfs.js';
 import { LedgerClient } from './ledger.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { OcrService, languageDir } from './ocr.js';
+import { languageDir, OcrService } from './ocr.js';
 import { RegulatorRepository } from './regulator-repository.js';
 import type { Services } from './services.js';
 import { Wallet } from './wallet.js';
@@ -46,7 +47,8 @@ function findCaClient(cfg: GatewayConfig): string {
 }
 
 export async function startGateway(cfg: GatewayConfig, logger: Logger = createLogger(cfg.LOG_LEVEL)): Promise<RunningGateway> {
-  if (!fs.existsSync(cfg.LEDGER_CONNECTION_PROFILE)) throw new Error(`no connection profile at ${cfg.LEDGER_CONNECTION_PROFILE} (LEDGER_CONNECTION_PROFILE); start the network first`);
+  if (!fs.existsSync(cfg.LEDGER_CONNECTION_PROFILE))
+    throw new Error(`no connection profile at ${cfg.LEDGER_CONNECTION_PROFILE} (LEDGER_CONNECTION_PROFILE); start the network first`);
   const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(cfg.LEDGER_CONNECTION_PROFILE, 'utf8')));
   const metrics = new Metrics();
   const ledger = new LedgerClient({
@@ -63,7 +65,10 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     caClient: findCaClient(cfg),
     registrarId: cfg.GATEWAY_CA_REGISTRAR_ID,
     registrarSecretFiles: Object.fromEntries(
-      cfg.GATEWAY_ORGS.map((org) => [org, org === 'enterprise' ? cfg.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE : cfg.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE]),
+      cfg.GATEWAY_ORGS.map((org) => [
+        org,
+        org === 'enterprise' ? cfg.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE : cfg.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE,
+      ]),
     ),
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
     logger,
@@ -75,12 +80,22 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
       : pool;
   pool?.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
   if (statePool && statePool !== pool) statePool.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
-  const idempotency = statePool ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS, cfg.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS) : undefined;
+  const idempotency = statePool
+    ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS, cfg.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS)
+    : undefined;
   await idempotency?.migrate();
   fs.mkdirSync(cfg.GATEWAY_BLOCKSTORE_DIR, { recursive: true, mode: 0o700 });
   const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });
   const ocr = cfg.GATEWAY_OCR_ENABLED ? new OcrService(languageDir(cfg.GATEWAY_OCR_LANG_DIR)) : undefined;
-  const services: Services = { config: cfg, ledger, content, metrics, pool, regulator: pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined, ocr };
+  const services: Services = {
+    config: cfg,
+    ledger,
+    content,
+    metrics,
+    pool,
+    regulator: pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined,
+    ocr,
+  };
   const { app, openapi, clientSigned } = createApp({ services, wallet, idempotency, logger });
   const server = await new Promise<Server>((resolve, reject) => {
     const srv = app.listen(cfg.GATEWAY_PORT, cfg.GATEWAY_HOST, (err?: Error) => (err ? reject(err) : resolve(srv)));

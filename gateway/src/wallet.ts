@@ -4,14 +4,15 @@
  * once, and kept in a wallet directory only the service can read (0700 directories, 0600 keys).
  * Registration and enrolment go through fabric-ca-client, the same tool scripts/enroll-user.sh uses.
  */
+
+import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, WORKER_ID_ATTRIBUTE, type ConnectionProfile } from '@compliance-ledger/schema';
+import { type ConnectionProfile, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Org, PrincipalClaims } from './auth.js';
-import { ApiError, ForbiddenError, IdentityMismatchError, NotFoundError, OrgNotServedError, UnavailableError, type IdentityDifference } from './errors.js';
+import { ApiError, ForbiddenError, type IdentityDifference, IdentityMismatchError, NotFoundError, OrgNotServedError, UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 
 const run = promisify(execFile);
@@ -124,7 +125,11 @@ export class Wallet {
    * enrolment secret: the user enrols with it and keeps the key (the gateway keeps nothing). With
    * `custodial`, the gateway enrols the user into its wallet instead and returns no secret.
    */
-  async onboard(org: Org, u: { sub: string; role: string; department?: string | undefined; workerId?: string | undefined }, custodial: boolean): Promise<{ enrollmentSecret?: string }> {
+  async onboard(
+    org: Org,
+    u: { sub: string; role: string; department?: string | undefined; workerId?: string | undefined },
+    custodial: boolean,
+  ): Promise<{ enrollmentSecret?: string }> {
     this.assertServed(org);
     const registrar = await this.registrarHome(org);
     const { url, common } = this.caArgs(org);
@@ -136,7 +141,11 @@ export class Wallet {
         { FABRIC_CA_CLIENT_URL: origin(url), FABRIC_CA_CLIENT_ID_SECRET: secret },
       );
     } catch (e) {
-      if (e instanceof AlreadyRegistered) throw new ApiError('ALREADY_EXISTS', `${u.sub} is already registered at the ${org} CA; a role change is a re-registration under a new enrolment id after revoking this one`);
+      if (e instanceof AlreadyRegistered)
+        throw new ApiError(
+          'ALREADY_EXISTS',
+          `${u.sub} is already registered at the ${org} CA; a role change is a re-registration under a new enrolment id after revoking this one`,
+        );
       throw e;
     }
     this.o.logger.info({ sub: u.sub, org, role: u.role, custodial }, 'onboarded a user at the Fabric CA');
@@ -214,7 +223,10 @@ export class Wallet {
       return stdout + stderr;
     } catch (e) {
       const err = e as { stderr?: string; message: string; code?: string };
-      const out = `${err.stderr ?? ''} ${err.message}`.replace(/\/\/[^@/\s]*@/g, '//***@').replace(/--(id\.)?secret \S+/g, '--secret ***').replace(/Password: \S+/g, 'Password: ***');
+      const out = `${err.stderr ?? ''} ${err.message}`
+        .replace(/\/\/[^@/\s]*@/g, '//***@')
+        .replace(/--(id\.)?secret \S+/g, '--secret ***')
+        .replace(/Password: \S+/g, 'Password: ***');
       if (/already registered/i.test(out)) throw new AlreadyRegistered(`${what}: the enrollment id is already registered at the CA`);
       if (/Identity \S+ was not found/i.test(out)) throw new NotFoundError(`${what}: the enrollment id is not registered at the CA`);
       this.o.logger.warn({ err: out.slice(-2000) }, `fabric-ca-client failed: ${what}`);
@@ -257,7 +269,9 @@ export class Wallet {
         // admin): the registration's attributes stand; only the secret is reset so that this
         // gateway can enrol, and a token claiming other attributes is then refused like any other.
         // (fabric-ca-client reads this secret from the command line only.)
-        await this.ca(['identity', 'modify', c.sub, ...common, '-H', registrar, '--secret', secret], `resetting the secret of ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(url) });
+        await this.ca(['identity', 'modify', c.sub, ...common, '-H', registrar, '--secret', secret], `resetting the secret of ${c.sub}`, {
+          FABRIC_CA_CLIENT_URL: origin(url),
+        });
         this.o.logger.warn({ sub: c.sub, org: c.org }, 'the user was registered at the CA outside this wallet; secret reset, attributes kept');
       }
       fs.writeFileSync(secretFile, secret, { mode: 0o600 });
@@ -269,7 +283,13 @@ export class Wallet {
     lockDown(dir);
     const attrs = certificateAttributes(fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem')));
     // A copy for people reading the wallet; load() reads the certificate.
-    const meta: StoredMeta = { sub: c.sub, role: attrs[ROLE_ATTRIBUTE] ?? '', department: attrs[DEPARTMENT_ATTRIBUTE] ?? null, workerId: attrs[WORKER_ID_ATTRIBUTE] ?? null, enrolledAt: new Date().toISOString() };
+    const meta: StoredMeta = {
+      sub: c.sub,
+      role: attrs[ROLE_ATTRIBUTE] ?? '',
+      department: attrs[DEPARTMENT_ATTRIBUTE] ?? null,
+      workerId: attrs[WORKER_ID_ATTRIBUTE] ?? null,
+      enrolledAt: new Date().toISOString(),
+    };
     fs.writeFileSync(path.join(dir, 'identity.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
     this.o.logger.info({ sub: c.sub, org: c.org, role: meta.role }, 'enrolled a user at the Fabric CA');
   }
@@ -327,7 +347,7 @@ export function certificateAttributes(pem: Buffer | string): Record<string, stri
   if (at < 0) return {};
   let i = at + ATTRIBUTES_OID.length;
   if (der[i] === 0x01) i += 2 + der[i + 1]!; // the extension's optional `critical` BOOLEAN
-  if (der[i] !== 0x04) throw new ApiError('INTERNAL', 'the certificate\'s attribute extension is not an OCTET STRING');
+  if (der[i] !== 0x04) throw new ApiError('INTERNAL', "the certificate's attribute extension is not an OCTET STRING");
   let len = der[i + 1]!;
   i += 2;
   if (len & 0x80) {

@@ -14,12 +14,20 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { signDigest, submitClientSigned } from '../src/client-signing.js';
 
-const usage = 'usage: ledger-sign.ts digest --key <key.pem> <base64 digest>\n       ledger-sign.ts submit --gateway <url> --token-file <file> --msp <dir> --transaction <name> --input <json file>';
+const usage =
+  'usage: ledger-sign.ts digest --key <key.pem> <base64 digest>\n       ledger-sign.ts submit --gateway <url> --token-file <file> --msp <dir> --transaction <name> --input <json file>';
 const [command, ...rest] = process.argv.slice(2);
 const { values, positionals } = parseArgs({
   args: rest,
   allowPositionals: true,
-  options: { key: { type: 'string' }, gateway: { type: 'string' }, 'token-file': { type: 'string' }, msp: { type: 'string' }, transaction: { type: 'string' }, input: { type: 'string' } },
+  options: {
+    key: { type: 'string' },
+    gateway: { type: 'string' },
+    'token-file': { type: 'string' },
+    msp: { type: 'string' },
+    transaction: { type: 'string' },
+    input: { type: 'string' },
+  },
 });
 
 function fail(message: string): never {

@@ -13,12 +13,11 @@
  * Prints one JSON object with the figures at the end.
  */
 import { performance } from 'node:perf_hooks';
-import { createPglite, createTestDatabase } from '../test/support/database.js';
-import { enterpriseSubmitter, submitMany, type SubmitResult } from '../test/support/network.js';
-import { chainHeight, lastIndexedBlock, startIndexer } from '../test/support/indexer.js';
-import { loadProfile, openFabricSource } from '../src/fabric-source.js';
-import { connectionProfilePath } from '../test/support/network.js';
 import { toNumber } from '../src/db.js';
+import { loadProfile, openFabricSource } from '../src/fabric-source.js';
+import { createPglite, createTestDatabase } from '../test/support/database.js';
+import { chainHeight, lastIndexedBlock, startIndexer } from '../test/support/indexer.js';
+import { connectionProfilePath, enterpriseSubmitter, type SubmitResult, submitMany } from '../test/support/network.js';
 
 const MIN_TXS = Number(process.env.BENCH_MIN_TXS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
@@ -68,7 +67,13 @@ async function main(): Promise<void> {
       run.source.close();
       const seconds = (performance.now() - t0) / 1000;
       const txs = toNumber((await fresh.db('transactions').count<{ n: unknown }[]>({ n: '*' }))[0]!.n);
-      result.catchupPostgres = { blocks: top + 1, transactions: txs, seconds: +seconds.toFixed(2), txPerSecond: +(txs / seconds).toFixed(0), blocksPerSecond: +((top + 1) / seconds).toFixed(0) };
+      result.catchupPostgres = {
+        blocks: top + 1,
+        transactions: txs,
+        seconds: +seconds.toFixed(2),
+        txPerSecond: +(txs / seconds).toFixed(0),
+        blocksPerSecond: +((top + 1) / seconds).toFixed(0),
+      };
       log('catch-up into PostgreSQL', result.catchupPostgres as object);
 
       if (process.env.BENCH_PGLITE === '1') {
@@ -124,15 +129,23 @@ async function main(): Promise<void> {
       await watching;
       observer.close();
       const split = (f: (s: SubmitResult) => number | undefined) => {
-        const v = submitted.map(f).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+        const v = submitted
+          .map(f)
+          .filter((x): x is number => x !== undefined)
+          .sort((a, b) => a - b);
         return { p50: percentile(v, 50), p99: percentile(v, 99) };
       };
       result.liveLagSplitMs = {
         commitStatusToBlockAtRegulatorClient: split((s) => (arrivals.has(s.blockNumber) ? arrivals.get(s.blockNumber)! - s.committedAt : undefined)),
-        blockAtRegulatorClientToRowVisible: split((s) => (arrivals.has(s.blockNumber) && visible.has(s.txId) ? visible.get(s.txId)! - arrivals.get(s.blockNumber)! : undefined)),
+        blockAtRegulatorClientToRowVisible: split((s) =>
+          arrivals.has(s.blockNumber) && visible.has(s.txId) ? visible.get(s.txId)! - arrivals.get(s.blockNumber)! : undefined,
+        ),
       };
       await live.stop();
-      const lags = submitted.filter((s) => visible.has(s.txId)).map((s) => Math.max(0, visible.get(s.txId)! - s.committedAt)).sort((a, b) => a - b);
+      const lags = submitted
+        .filter((s) => visible.has(s.txId))
+        .map((s) => Math.max(0, visible.get(s.txId)! - s.committedAt))
+        .sort((a, b) => a - b);
       result.liveLagMs = {
         transactions: submitted.length,
         visible: lags.length,

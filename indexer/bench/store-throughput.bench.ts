@@ -7,12 +7,12 @@
  * Run: TEST_DATABASE_URL=postgres://… npx tsx bench/store-throughput.bench.ts
  */
 import { performance } from 'node:perf_hooks';
-import { BlockStore } from '../src/block-store.js';
+import type { Knex } from 'knex';
 import { parseBlock } from '../src/block-parser.js';
+import { BlockStore } from '../src/block-store.js';
 import { createPglite, createTestDatabase } from '../test/support/database.js';
 import { fixtureBlock, manifest } from '../test/support/fixtures.js';
 import { syntheticChain, syntheticTx } from '../test/support/synthetic.js';
-import type { Knex } from 'knex';
 
 const TXS = Number(process.env.BENCH_TXS ?? 20_000);
 const TXS_PER_BLOCK = Number(process.env.BENCH_TXS_PER_BLOCK ?? 50);
@@ -23,7 +23,22 @@ function heartbeatChain() {
   for (let b = 0; b < TXS / TXS_PER_BLOCK; b++) {
     blocks.push(
       Array.from({ length: TXS_PER_BLOCK }, (_, i) =>
-        syntheticTx(i, [{ type: 'HeartbeatRecorded', payload: { id: `hb-${b}-${i}`, note: 'x'.repeat(40), recordedBy: { mspId: 'EnterpriseMSP', certificateId: 'x509::/C=US/ST=California/L=San Francisco/OU=client/CN=User1@enterprise.ledger.local::/C=US/ST=California/L=San Francisco/O=enterprise.ledger.local/CN=ca.enterprise.ledger.local' }, recordedAt: '2026-11-30T10:00:00.000Z', txId: 'x' } }]),
+        syntheticTx(i, [
+          {
+            type: 'HeartbeatRecorded',
+            payload: {
+              id: `hb-${b}-${i}`,
+              note: 'x'.repeat(40),
+              recordedBy: {
+                mspId: 'EnterpriseMSP',
+                certificateId:
+                  'x509::/C=US/ST=California/L=San Francisco/OU=client/CN=User1@enterprise.ledger.local::/C=US/ST=California/L=San Francisco/O=enterprise.ledger.local/CN=ca.enterprise.ledger.local',
+              },
+              recordedAt: '2026-11-30T10:00:00.000Z',
+              txId: 'x',
+            },
+          },
+        ]),
       ),
     );
   }

@@ -5,13 +5,14 @@
  * (or, when the mirror is at the head, the peer's current block hash must equal it). Exit code 0
  * when everything matches, 2 on any mismatch.
  */
-import { config } from './config.js';
-import { createLogger } from './logger.js';
-import { migrate, openDb } from './db.js';
+
+import { parseBlock } from './block-parser.js';
 import { BlockStore } from './block-store.js';
 import { ChainIntegrityError } from './chain-verifier.js';
-import { openFabricSource, type BlockSource } from './fabric-source.js';
-import { parseBlock } from './block-parser.js';
+import { config } from './config.js';
+import { migrate, openDb } from './db.js';
+import { type BlockSource, openFabricSource } from './fabric-source.js';
+import { createLogger } from './logger.js';
 
 export interface AuditResult {
   storedBlocks: number;
@@ -26,14 +27,18 @@ export async function auditMirror(store: BlockStore, source: BlockSource): Promi
   const info = await source.chainInfo();
   if (info.height - 1 === cp.lastBlock) {
     if (!info.currentBlockHash.equals(cp.last.headerHash)) {
-      throw new ChainIntegrityError(`the peer's head block ${cp.lastBlock} hashes to ${info.currentBlockHash.toString('hex')}, the mirror holds ${cp.last.headerHash.toString('hex')}`);
+      throw new ChainIntegrityError(
+        `the peer's head block ${cp.lastBlock} hashes to ${info.currentBlockHash.toString('hex')}, the mirror holds ${cp.last.headerHash.toString('hex')}`,
+      );
     }
     return { storedBlocks, anchoredTo: 'chain-head' };
   }
   if (info.height - 1 < cp.lastBlock) throw new ChainIntegrityError(`the mirror holds block ${cp.lastBlock} but the peer's height is ${info.height}`);
   const next = parseBlock(await source.block(cp.lastBlock + 1));
   if (!next.previousHash.equals(cp.last.headerHash)) {
-    throw new ChainIntegrityError(`the peer's block ${next.number} points to ${next.previousHash.toString('hex')}, the mirror's block ${cp.lastBlock} hashes to ${cp.last.headerHash.toString('hex')}`);
+    throw new ChainIntegrityError(
+      `the peer's block ${next.number} points to ${next.previousHash.toString('hex')}, the mirror's block ${cp.lastBlock} hashes to ${cp.last.headerHash.toString('hex')}`,
+    );
   }
   return { storedBlocks, anchoredTo: 'next-block' };
 }
@@ -42,7 +47,12 @@ async function main(): Promise<number> {
   const cfg = config();
   const log = createLogger(cfg.LOG_LEVEL);
   const db = openDb({ databaseUrl: cfg.DATABASE_URL, pgliteDir: cfg.PGLITE_DIR, poolMax: 2 });
-  const source = openFabricSource({ profilePath: cfg.LEDGER_CONNECTION_PROFILE, org: cfg.INDEXER_ORG, identity: cfg.INDEXER_IDENTITY, peerEndpoint: cfg.INDEXER_PEER_ENDPOINT });
+  const source = openFabricSource({
+    profilePath: cfg.LEDGER_CONNECTION_PROFILE,
+    org: cfg.INDEXER_ORG,
+    identity: cfg.INDEXER_IDENTITY,
+    peerEndpoint: cfg.INDEXER_PEER_ENDPOINT,
+  });
   try {
     await migrate(db);
     const result = await auditMirror(new BlockStore(db), source);
@@ -62,8 +72,11 @@ async function main(): Promise<number> {
 
 // Run only as a program, not when imported by tests.
 if (process.argv[1] && /audit\.(ts|js)$/.test(process.argv[1])) {
-  main().then((code) => process.exit(code), (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -5,10 +5,10 @@
  * UNIQUE constraints on block number and tx id are the last line of defence.
  */
 import type { Knex } from 'knex';
-import { toNumber } from './db.js';
+import { type BatchRows, batchRows } from './batch-rows.js';
 import type { ParsedBlock } from './block-parser.js';
-import { batchRows, type BatchRows } from './batch-rows.js';
-import { ChainIntegrityError, verifyChain, verifyStoredHeader, type StoredHeader } from './chain-verifier.js';
+import { ChainIntegrityError, type StoredHeader, verifyChain, verifyStoredHeader } from './chain-verifier.js';
+import { toNumber } from './db.js';
 import type { Row } from './projection.js';
 
 // Postgres accepts at most 65535 bind parameters per statement; stay well below.
@@ -86,7 +86,9 @@ export class BlockStore {
           return group.onConflict === 'merge' ? conflict.merge() : conflict.ignore();
         });
       }
-      await trx('checkpoint').where({ id: 1 }).update({ last_block: fresh[fresh.length - 1]!.number, updated_at: trx.fn.now() });
+      await trx('checkpoint')
+        .where({ id: 1 })
+        .update({ last_block: fresh[fresh.length - 1]!.number, updated_at: trx.fn.now() });
       if (this.options.testDelayInTxMs) await new Promise((r) => setTimeout(r, this.options.testDelayInTxMs));
       return { blocks: fresh.length, transactions: rows.txCount, rows };
     });
@@ -117,9 +119,7 @@ export class BlockStore {
         checked += 1;
       }
     }
-    const counts = await this.db.raw(
-      `SELECT (SELECT coalesce(sum(tx_count), 0) FROM blocks) AS expected, (SELECT count(*) FROM transactions) AS actual`,
-    );
+    const counts = await this.db.raw(`SELECT (SELECT coalesce(sum(tx_count), 0) FROM blocks) AS expected, (SELECT count(*) FROM transactions) AS actual`);
     const { expected, actual } = counts.rows[0] as { expected: unknown; actual: unknown };
     if (toNumber(expected) !== toNumber(actual)) {
       throw new ChainIntegrityError(`blocks declare ${toNumber(expected)} transactions but ${toNumber(actual)} are stored`);

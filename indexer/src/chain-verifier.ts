@@ -3,8 +3,9 @@
  * its data, and its previous hash is the header hash of the block before it. A failure means the
  * peer served a forged or corrupted block, or the stored mirror was altered: indexing must stop.
  */
-import { blockHeaderHash } from './header-hash.js';
+
 import type { ParsedBlock } from './block-parser.js';
+import { blockHeaderHash } from './header-hash.js';
 
 export class ChainIntegrityError extends Error {
   override readonly name = 'ChainIntegrityError';

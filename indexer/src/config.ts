@@ -4,12 +4,16 @@
  * declared; `npm start` with no variable set indexes the local network into PGlite.
  */
 import * as path from 'node:path';
-import { z } from 'zod';
 import { connectionProfilePath, defaultLedgerRunDir, env, environmentHelp, parseEnvironment } from '@compliance-ledger/schema';
+import { z } from 'zod';
 
 const schema = z.object({
   DATABASE_URL: env.url().optional().describe('PostgreSQL URL (postgres://user@host:port/db). Unset: an embedded PGlite database (see PGLITE_DIR).'),
-  PGLITE_DIR: z.string().min(1).optional().describe("Directory of the PGlite database when DATABASE_URL is unset; `memory` keeps it in memory. Default $LEDGER_RUN_DIR/indexer-pglite."),
+  PGLITE_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Directory of the PGlite database when DATABASE_URL is unset; `memory` keeps it in memory. Default $LEDGER_RUN_DIR/indexer-pglite.'),
   INDEXER_PGLITE_SOCKET_PORT: z.coerce
     .number()
     .int()
@@ -17,25 +21,47 @@ const schema = z.object({
     .max(65535)
     .optional()
     .describe(
-      'With PGlite only: serve the mirror over the PostgreSQL wire protocol on 127.0.0.1 and this port, so that another process (the gateway\'s DATABASE_URL) can read it. Unset: not served. One client connection at a time, no authentication, loopback only (src/pglite-socket.ts).',
+      "With PGlite only: serve the mirror over the PostgreSQL wire protocol on 127.0.0.1 and this port, so that another process (the gateway's DATABASE_URL) can read it. Unset: not served. One client connection at a time, no authentication, loopback only (src/pglite-socket.ts).",
     ),
   DATABASE_POOL_MAX: env.positiveInt(5).describe('Maximum PostgreSQL connections (ignored by PGlite, which has exactly one).'),
-  LEDGER_CONNECTION_PROFILE: z.string().min(1).optional().describe('Connection profile written by scripts/network.sh. Default $LEDGER_RUN_DIR/connection-profile.json.'),
-  INDEXER_ORG: z.enum(['regulator', 'enterprise']).default('regulator').describe('Org whose peer is followed and whose identity connects. The regulator by default: it reads all.'),
+  LEDGER_CONNECTION_PROFILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Connection profile written by scripts/network.sh. Default $LEDGER_RUN_DIR/connection-profile.json.'),
+  INDEXER_ORG: z
+    .enum(['regulator', 'enterprise'])
+    .default('regulator')
+    .describe('Org whose peer is followed and whose identity connects. The regulator by default: it reads all.'),
   INDEXER_IDENTITY: z.enum(['client', 'admin']).default('client').describe("Which of the org's identities in the profile connects: its plain client or admin."),
-  INDEXER_PEER_ENDPOINT: z.string().min(3).optional().describe("host:port overriding the peer endpoint of the profile (the TLS host alias stays the profile's)."),
+  INDEXER_PEER_ENDPOINT: z
+    .string()
+    .min(3)
+    .optional()
+    .describe("host:port overriding the peer endpoint of the profile (the TLS host alias stays the profile's)."),
   INDEXER_HTTP_PORT: env.port(9464).describe('HTTP port of /healthz and /metrics (0 picks a free port).'),
   INDEXER_HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds to.'),
   INDEXER_BATCH_MAX_BLOCKS: env.positiveInt(100).describe('Most blocks written in one Postgres transaction while catching up.'),
   INDEXER_BATCH_MAX_TXS: env.positiveInt(5000).describe('Most transactions written in one Postgres transaction (a batch closes at the first limit hit).'),
   INDEXER_QUEUE_MAX_BLOCKS: env
     .positiveInt(100)
-    .describe("Parsed blocks buffered ahead of the writer before the block stream is paused. Bounds memory: with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB."),
+    .describe(
+      "Parsed blocks buffered ahead of the writer before the block stream is paused. Bounds memory: with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB.",
+    ),
   INDEXER_CHAIN_POLL_MS: env.durationMs(2000).describe('How often the chain height is asked from the peer (qscc GetChainInfo).'),
-  INDEXER_RETRY_MIN_MS: env.durationMs(250).describe("First wait before reconnecting (peer or Postgres); doubles each failure. Also bounds gRPC's own reconnect backoff to the peer."),
+  INDEXER_RETRY_MIN_MS: env
+    .durationMs(250)
+    .describe("First wait before reconnecting (peer or Postgres); doubles each failure. Also bounds gRPC's own reconnect backoff to the peer."),
   INDEXER_RETRY_MAX_MS: env.durationMs(10_000).describe('Longest wait between reconnect attempts.'),
-  INDEXER_STOP_AT_BLOCK: z.coerce.number().int().min(0).optional().describe('Index up to and including this block, then exit with code 0 (benchmarks and tests).'),
-  INDEXER_TEST_DELAY_IN_TX_MS: env.durationMs(0, { min: 0 }).describe('Test only: sleep this long inside each write transaction, before COMMIT, to widen the crash window.'),
+  INDEXER_STOP_AT_BLOCK: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Index up to and including this block, then exit with code 0 (benchmarks and tests).'),
+  INDEXER_TEST_DELAY_IN_TX_MS: env
+    .durationMs(0, { min: 0 })
+    .describe('Test only: sleep this long inside each write transaction, before COMMIT, to widen the crash window.'),
   LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 });
 

@@ -4,9 +4,9 @@
  * few differences (bigint decoding, one connection) are absorbed here and in block-store.ts.
  */
 import * as fs from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
-import { PGlite } from '@electric-sql/pglite';
 import { migrationSource } from './migrations/index.js';
 import { indexerView, SessionLock } from './pglite-socket.js';
 

@@ -2,12 +2,13 @@
  * The indexer's only contact with Fabric: a gateway connection to one org's peer that streams full
  * blocks and reports the chain height. Kept small so the follower can be driven by another source.
  */
-import * as fs from 'node:fs';
+
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { type ConnectionProfile, connectionProfileSchema } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, type Gateway } from '@hyperledger/fabric-gateway';
+import { connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
-import { connectionProfileSchema, type ConnectionProfile } from '@compliance-ledger/schema';
 
 export interface ChainInfo {
   height: number;
@@ -52,22 +53,18 @@ export function openFabricSource(options: FabricSourceOptions): BlockSource {
   const profile = loadProfile(options.profilePath);
   const org = profile.organizations[options.org];
   const ids = org[options.identity];
-  const client = new grpc.Client(
-    options.peerEndpoint ?? org.peer.endpoint,
-    grpc.credentials.createSsl(fs.readFileSync(org.peer.tlsCaFile)),
-    {
-      'grpc.ssl_target_name_override': org.peer.hostAlias,
-      // Keepalive makes a silently dead peer surface as a stream error instead of an endless wait.
-      // Fabric peers refuse pings more often than keepalive.minInterval (60 s by default) and
-      // drop such clients, so ping just above it.
-      'grpc.keepalive_time_ms': 65_000,
-      'grpc.keepalive_timeout_ms': 20_000,
-      'grpc.keepalive_permit_without_calls': 1,
-      'grpc.max_receive_message_length': 110 * 1024 * 1024,
-      ...(options.reconnectMinMs === undefined ? {} : { 'grpc.initial_reconnect_backoff_ms': options.reconnectMinMs }),
-      ...(options.reconnectMaxMs === undefined ? {} : { 'grpc.max_reconnect_backoff_ms': options.reconnectMaxMs }),
-    },
-  );
+  const client = new grpc.Client(options.peerEndpoint ?? org.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(org.peer.tlsCaFile)), {
+    'grpc.ssl_target_name_override': org.peer.hostAlias,
+    // Keepalive makes a silently dead peer surface as a stream error instead of an endless wait.
+    // Fabric peers refuse pings more often than keepalive.minInterval (60 s by default) and
+    // drop such clients, so ping just above it.
+    'grpc.keepalive_time_ms': 65_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': 110 * 1024 * 1024,
+    ...(options.reconnectMinMs === undefined ? {} : { 'grpc.initial_reconnect_backoff_ms': options.reconnectMinMs }),
+    ...(options.reconnectMaxMs === undefined ? {} : { 'grpc.max_reconnect_backoff_ms': options.reconnectMaxMs }),
+  });
   const gateway: Gateway = connect({
     client,
     identity: { mspId: org.mspId, credentials: fs.readFileSync(ids.certFile) },

@@ -7,12 +7,12 @@
  * A broken hash chain or an unreadable block is fatal: the mirror must not continue past it.
  */
 import type { Logger } from 'pino';
-import { parseBlock, type ParsedBlock } from './block-parser.js';
-import { GapError, type BlockStore } from './block-store.js';
+import { type ParsedBlock, parseBlock } from './block-parser.js';
+import { type BlockStore, GapError } from './block-store.js';
 import { ChainIntegrityError } from './chain-verifier.js';
-import { ProjectionError } from './projection.js';
 import type { BlockSource, BlockStream } from './fabric-source.js';
 import type { IndexerMetrics } from './metrics.js';
+import { ProjectionError } from './projection.js';
 
 export interface FollowerOptions {
   batchMaxBlocks: number;
@@ -70,7 +70,7 @@ async function stage<T>(cause: Cause, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const _sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Follower {
   private stopped = false;
@@ -106,7 +106,10 @@ export class Follower {
           if (isFatal(err)) {
             this.metrics.state.fatal = `${err.name}: ${err.message}`;
             this.metrics.setStreaming(false);
-            this.log.fatal({ err }, `${err instanceof ChainIntegrityError ? 'CHAIN INTEGRITY FAILURE, indexing stopped' : `INDEXING STOPPED (${err.name})`}: ${err.message}`);
+            this.log.fatal(
+              { err },
+              `${err instanceof ChainIntegrityError ? 'CHAIN INTEGRITY FAILURE, indexing stopped' : `INDEXING STOPPED (${err.name})`}: ${err.message}`,
+            );
             throw err;
           }
           if (this.stopped) return;

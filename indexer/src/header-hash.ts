@@ -41,7 +41,9 @@ export function blockHeaderBytes(number: bigint, previousHash: Uint8Array, dataH
 }
 
 export function blockHeaderHash(number: bigint, previousHash: Uint8Array, dataHash: Uint8Array): Buffer {
-  return createHash('sha256').update(blockHeaderBytes(number, previousHash, dataHash)).digest();
+  return createHash('sha256')
+    .update(blockHeaderBytes(number, previousHash, dataHash))
+    .digest();
 }
 
 /** Fabric's block data hash: SHA-256 over the concatenation of the block's data entries (envelopes). */

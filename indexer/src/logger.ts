@@ -1,5 +1,5 @@
 /** JSON logs (pino) on stdout: one object per line, ready for any log shipper. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

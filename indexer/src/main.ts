@@ -5,15 +5,15 @@
  * 1 on a start-up error.
  */
 import { ConfigError } from '@compliance-ledger/schema';
-import { config, configHelp } from './config.js';
-import { createLogger } from './logger.js';
-import { migrate, openDatabase } from './db.js';
-import { startPgliteSocket, type PgliteSocket } from './pglite-socket.js';
 import { BlockStore } from './block-store.js';
+import { config, configHelp } from './config.js';
+import { migrate, openDatabase } from './db.js';
 import { openFabricSource } from './fabric-source.js';
-import { IndexerMetrics } from './metrics.js';
-import { startHttpServer } from './http-server.js';
 import { Follower, isFatal } from './follower.js';
+import { startHttpServer } from './http-server.js';
+import { createLogger } from './logger.js';
+import { IndexerMetrics } from './metrics.js';
+import { type PgliteSocket, startPgliteSocket } from './pglite-socket.js';
 
 async function main(): Promise<number> {
   if (process.argv.includes('--help')) {

@@ -2,17 +2,39 @@
  * Prometheus metrics (prom-client) and the state /healthz reports. The follower writes to it, the
  * HTTP server reads it; nothing else shares state.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class IndexerMetrics {
   readonly registry = new Registry();
-  readonly lastBlock = new Gauge({ name: 'indexer_last_block_indexed', help: 'Number of the last block committed to Postgres (-1: none)', registers: [this.registry] });
-  readonly chainHeight = new Gauge({ name: 'indexer_chain_height', help: 'Channel height reported by the peer (qscc GetChainInfo)', registers: [this.registry] });
+  readonly lastBlock = new Gauge({
+    name: 'indexer_last_block_indexed',
+    help: 'Number of the last block committed to Postgres (-1: none)',
+    registers: [this.registry],
+  });
+  readonly chainHeight = new Gauge({
+    name: 'indexer_chain_height',
+    help: 'Channel height reported by the peer (qscc GetChainInfo)',
+    registers: [this.registry],
+  });
   readonly lagBlocks = new Gauge({ name: 'indexer_lag_blocks', help: 'Blocks on the channel not yet indexed', registers: [this.registry] });
-  readonly lagSeconds = new Gauge({ name: 'indexer_lag_seconds', help: 'Age of the oldest block not yet indexed (0 when caught up)', registers: [this.registry] });
+  readonly lagSeconds = new Gauge({
+    name: 'indexer_lag_seconds',
+    help: 'Age of the oldest block not yet indexed (0 when caught up)',
+    registers: [this.registry],
+  });
   readonly blocks = new Counter({ name: 'indexer_blocks_indexed_total', help: 'Blocks committed to Postgres', registers: [this.registry] });
-  readonly transactions = new Counter({ name: 'indexer_transactions_indexed_total', help: 'Transactions committed to Postgres', labelNames: ['valid'], registers: [this.registry] });
-  readonly unprojected = new Counter({ name: 'indexer_events_unprojected_total', help: 'Chaincode events with no domain projector', labelNames: ['type'], registers: [this.registry] });
+  readonly transactions = new Counter({
+    name: 'indexer_transactions_indexed_total',
+    help: 'Transactions committed to Postgres',
+    labelNames: ['valid'],
+    registers: [this.registry],
+  });
+  readonly unprojected = new Counter({
+    name: 'indexer_events_unprojected_total',
+    help: 'Chaincode events with no domain projector',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
   readonly batchSeconds = new Histogram({
     name: 'indexer_batch_write_seconds',
     help: 'Duration of one Postgres transaction writing a batch of blocks',
@@ -21,13 +43,22 @@ export class IndexerMetrics {
   });
   readonly visibleDelay = new Histogram({
     name: 'indexer_tx_visible_delay_seconds',
-    help: 'From a transaction\'s timestamp (proposal time) to its row being committed in Postgres',
+    help: "From a transaction's timestamp (proposal time) to its row being committed in Postgres",
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  readonly restarts = new Counter({ name: 'indexer_restarts_total', help: 'Follower restarts after an error, by cause', labelNames: ['cause'], registers: [this.registry] });
+  readonly restarts = new Counter({
+    name: 'indexer_restarts_total',
+    help: 'Follower restarts after an error, by cause',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
   readonly up = new Gauge({ name: 'indexer_streaming', help: '1 while a block stream is open and Postgres answers', registers: [this.registry] });
-  readonly peerReachable = new Gauge({ name: 'indexer_peer_reachable', help: '1 while the followed peer answers (blocks or chain height), 0 after it failed', registers: [this.registry] });
+  readonly peerReachable = new Gauge({
+    name: 'indexer_peer_reachable',
+    help: '1 while the followed peer answers (blocks or chain height), 0 after it failed',
+    registers: [this.registry],
+  });
 
   /** Snapshot for /healthz. */
   state = {

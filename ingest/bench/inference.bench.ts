@@ -17,20 +17,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { AlarmDeduper } from '../src/pipeline/alarm-dedup.js';
-import { AreaStateStore } from '../src/pipeline/area-state.js';
-import { DeadLetterStore } from '../src/outbox/dead-letter.js';
-import { DeviceKeyring, generateKeyFile } from '../src/pipeline/device-keys.js';
+import { IngestMetrics } from '../src/metrics.js';
 import { FEATURE_COUNT, toFeatures } from '../src/model/features.js';
 import { InferenceBatcher } from '../src/model/inference-batcher.js';
+import { loadModelFile } from '../src/model/model-manifest.js';
+import { RiskModel } from '../src/model/risk-model.js';
+import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
+import { DeadLetterStore } from '../src/outbox/dead-letter.js';
+import { Outbox } from '../src/outbox/outbox.js';
+import { AlarmDeduper } from '../src/pipeline/alarm-dedup.js';
+import { AreaStateStore } from '../src/pipeline/area-state.js';
+import { DeviceKeyring, generateKeyFile } from '../src/pipeline/device-keys.js';
 import { IngestPipeline } from '../src/pipeline/ingest-pipeline.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
-import { IngestMetrics } from '../src/metrics.js';
-import { loadModelFile } from '../src/model/model-manifest.js';
-import { Outbox } from '../src/outbox/outbox.js';
-import { RiskModel } from '../src/model/risk-model.js';
 import { seededRandom } from '../tools/scenarios.js';
-import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '200000' } } });
 const ROWS = Number(values.rows);
@@ -50,7 +50,15 @@ function reading(i: number): StandardMessage {
     areaId: area,
     deviceId: `gas-${area}`,
     observedAt: T0 + i * 10,
-    reading: { flammableLelPct: rnd() * 3, flammableGasLelVolPct: 5, o2VolPct: 20.8 + rnd() * 0.2, h2sPpm: rnd(), coPpm: rnd() * 4, temperatureC: 20, windMs: rnd() * 3 },
+    reading: {
+      flammableLelPct: rnd() * 3,
+      flammableGasLelVolPct: 5,
+      o2VolPct: 20.8 + rnd() * 0.2,
+      h2sPpm: rnd(),
+      coPpm: rnd() * 4,
+      temperatureC: 20,
+      windMs: rnd() * 3,
+    },
   };
 }
 
@@ -98,7 +106,14 @@ for (const concurrency of [1, 256, 100]) {
     areas: new AreaStateStore({ readingTtlMs: 120_000, detectionTtlMs: 60_000, defaultGasLelVolPct: 5 }),
     batcher: new InferenceBatcher(model, 256, 0),
     manifest: file.manifest,
-    rules: { gradeThresholds: file.manifest.gradeThresholds, o2LowVolPct: 19.5, o2NeverAboveVolPct: 23.5, o2ConfinedMaxVolPct: 21, h2sLimitPpm: 7, coLimitPpm: 26 },
+    rules: {
+      gradeThresholds: file.manifest.gradeThresholds,
+      o2LowVolPct: 19.5,
+      o2NeverAboveVolPct: 23.5,
+      o2ConfinedMaxVolPct: 21,
+      h2sLimitPpm: 7,
+      coLimitPpm: 26,
+    },
     deduper: new AlarmDeduper(60_000),
     keyring: new DeviceKeyring(generateKeyFile(['gw'])),
     outbox,

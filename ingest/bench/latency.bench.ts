@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
-import { generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import { startIngest } from '../src/ingest-service.js';
+import { topicFor } from '../src/mqtt/topics.js';
+import { generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
 import { connectPublisher } from '../tools/simulator.js';
-import { topicFor } from '../src/mqtt/topics.js';
 
 const { values } = parseArgs({
   options: { url: { type: 'string' }, alarms: { type: 'string', default: '500' }, 'interval-ms': { type: 'string', default: '20' } },

@@ -22,11 +22,10 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AlarmRecord, PermitRecord } from '@compliance-ledger/schema';
 import { loadConfig } from '../src/config.js';
-import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import { startIngest } from '../src/ingest-service.js';
-import type { StandardMessage } from '../src/pipeline/message.js';
-import { connectPublisher } from '../tools/simulator.js';
 import { topicFor } from '../src/mqtt/topics.js';
+import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
+import type { StandardMessage } from '../src/pipeline/message.js';
 import {
   activeHotWorkPermit,
   connectionProfilePath,
@@ -36,6 +35,7 @@ import {
   requireLedgerNetwork,
   uniqueId,
 } from '../test/support/network.js';
+import { connectPublisher } from '../tools/simulator.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +50,12 @@ const SAMPLES = Number(values.samples);
 const INCIDENTS = Number(values.incidents);
 const url = values.url ?? process.env.TEST_MQTT_URL ?? '';
 
-const ctx = { test: { title: '' }, skip: () => { throw new Error(`no network: ${process.env.LEDGER_NETWORK_UNAVAILABLE}`); } } as unknown as Mocha.Context;
+const ctx = {
+  test: { title: '' },
+  skip: () => {
+    throw new Error(`no network: ${process.env.LEDGER_NETWORK_UNAVAILABLE}`);
+  },
+} as unknown as Mocha.Context;
 const profile = requireLedgerNetwork(ctx);
 const cast = enrollCast(profile);
 const tag = uniqueId('bench');
@@ -83,7 +88,10 @@ async function settle(step: () => Promise<unknown>): Promise<void> {
   }
 }
 const listener = LedgerClient.connect(profile, cast.gateway);
-await registerDevices(admin, sites.map((x) => ({ deviceId: x.deviceId, siteId: x.siteId, areaId, address: keyring.wallet(x.deviceId)!.address, kind: 'sensor' as const })));
+await registerDevices(
+  admin,
+  sites.map((x) => ({ deviceId: x.deviceId, siteId: x.siteId, areaId, address: keyring.wallet(x.deviceId)!.address, kind: 'sensor' as const })),
+);
 const permits = new Map<string, string>(); // permitNo → siteId
 for (const x of sites) permits.set((await activeHotWorkPermit(profile, cast, x.siteId, areaId)).permitNo, x.siteId);
 process.stderr.write(`${permits.size} active permit(s) in ${INCIDENTS} site(s)\n`);
@@ -166,7 +174,15 @@ for (let i = 0; i < SAMPLES; i++) {
       await settle(() => safety.submit('alarm:Acknowledge', { alarmId: a.alarmId }));
       await settle(() => safety.submit('alarm:Close', { alarmId: a.alarmId, note: 'bench: source isolated' }));
     }
-    await settle(() => analyst.submit('permit:RecordGasTest', { permitNo, testId: `${permitNo}-bench-${i}`, sampleTakenAt: new Date().toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }));
+    await settle(() =>
+      analyst.submit('permit:RecordGasTest', {
+        permitNo,
+        testId: `${permitNo}-bench-${i}`,
+        sampleTakenAt: new Date().toISOString(),
+        lelClass: 'lel_ge_4',
+        flammableVolPct: 0.1,
+      }),
+    );
     await settle(() => pic.submit('permit:Resume', { permitNo }));
   }
   // Next sample in another dedup window.

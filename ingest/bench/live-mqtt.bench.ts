@@ -23,12 +23,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
-import { generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import { startIngest } from '../src/ingest-service.js';
+import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
+import { generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
 import { seededRandom } from '../tools/scenarios.js';
 import { connectPublisher } from '../tools/simulator.js';
-import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z');
 const ROOT = 'bench';
@@ -58,15 +58,15 @@ async function child(expected: number, url: string | undefined, cpuProfDir: stri
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const config = loadConfig({
-      INGEST_MQTT_URL: url ?? '',
-      INGEST_EMBEDDED_MQTT_PORT: '0',
-      INGEST_MQTT_CLIENT_ID: `live-bench-${process.pid}`,
-      INGEST_TOPIC_ROOT: ROOT,
-      INGEST_DATA_DIR: join(dir, 'data'),
-      INGEST_KEY_FILE: join(dir, 'keys.json'),
-      INGEST_GATEWAY_DEVICE_ID: GATEWAY,
-      INGEST_HTTP_PORT: '0',
-      LOG_LEVEL: 'silent',
+    INGEST_MQTT_URL: url ?? '',
+    INGEST_EMBEDDED_MQTT_PORT: '0',
+    INGEST_MQTT_CLIENT_ID: `live-bench-${process.pid}`,
+    INGEST_TOPIC_ROOT: ROOT,
+    INGEST_DATA_DIR: join(dir, 'data'),
+    INGEST_KEY_FILE: join(dir, 'keys.json'),
+    INGEST_GATEWAY_DEVICE_ID: GATEWAY,
+    INGEST_HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
   });
   if (backlog) {
     // Subscribe once (persistent session), go away, and come back when the broker holds everything.
@@ -76,25 +76,23 @@ async function child(expected: number, url: string | undefined, cpuProfDir: stri
     await go;
   }
   const service = await startIngest(config, {
-      onAccepted: () => {
-        handled++;
-        if (handled === 1) first = performance.now();
-        if (handled === steadyMark) {
-          steadyFrom = performance.now();
-          cpuFrom = process.cpuUsage();
-          if (profiler) profiler.post('Profiler.start');
-        }
-        if (handled === expected) finish();
-      },
+    onAccepted: () => {
+      handled++;
+      if (handled === 1) first = performance.now();
+      if (handled === steadyMark) {
+        steadyFrom = performance.now();
+        cpuFrom = process.cpuUsage();
+        if (profiler) profiler.post('Profiler.start');
+      }
+      if (handled === expected) finish();
+    },
   });
   process.send!({ type: 'ready', brokerUrl: service.brokerUrl } satisfies ChildReport);
   await finished;
   const end = performance.now();
   const cpu = process.cpuUsage(cpuFrom);
   if (profiler) {
-    const profile = await new Promise<unknown>((resolve, reject) =>
-      profiler.post('Profiler.stop', (err, r) => (err ? reject(err) : resolve(r.profile))),
-    );
+    const profile = await new Promise<unknown>((resolve, reject) => profiler.post('Profiler.stop', (err, r) => (err ? reject(err) : resolve(r.profile))));
     writeFileSync(join(cpuProfDir!, `live-${process.pid}.cpuprofile`), JSON.stringify(profile));
   }
   const batches = (await service.metrics.inferenceBatch.get()).values.find((v) => v.metricName === 'ingest_inference_batch_rows_count')?.value ?? 0;
@@ -125,7 +123,15 @@ function readings(count: number): StandardMessage[] {
       areaId: area,
       deviceId: `gas-${area}`,
       observedAt: T0 + i * 10,
-      reading: { flammableLelPct: rnd() * 3, flammableGasLelVolPct: 5, o2VolPct: 20.8 + rnd() * 0.2, h2sPpm: rnd(), coPpm: rnd() * 4, temperatureC: 20, windMs: rnd() * 3 },
+      reading: {
+        flammableLelPct: rnd() * 3,
+        flammableGasLelVolPct: 5,
+        o2VolPct: 20.8 + rnd() * 0.2,
+        h2sPpm: rnd(),
+        coPpm: rnd() * 4,
+        temperatureC: 20,
+        windMs: rnd() * 3,
+      },
     };
   });
 }
@@ -144,7 +150,14 @@ function mqttMessages(batch: number, count: number): { topic: string; payload: s
 async function measure(batch: number, count: number, url: string | undefined, cpuProfDir: string | undefined, backlog: boolean) {
   const messages = mqttMessages(batch, count);
   const self = fileURLToPath(import.meta.url);
-  const childArgs = ['--child', '--expected', String(count), ...(url ? ['--url', url] : []), ...(cpuProfDir ? ['--cpu-prof', cpuProfDir] : []), ...(backlog ? ['--backlog'] : [])];
+  const childArgs = [
+    '--child',
+    '--expected',
+    String(count),
+    ...(url ? ['--url', url] : []),
+    ...(cpuProfDir ? ['--cpu-prof', cpuProfDir] : []),
+    ...(backlog ? ['--backlog'] : []),
+  ];
   const proc = spawn('taskset', ['-c', '0', process.execPath, '--import', 'tsx', self, ...childArgs], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -163,7 +176,10 @@ async function measure(batch: number, count: number, url: string | undefined, cp
     }
   };
   if (backlog) await next('parked');
-  const publisher = await connectPublisher(backlog ? url! : ((await next('ready')) as Extract<ChildReport, { type: 'ready' }>).brokerUrl, `live-bench-pub-${process.pid}`);
+  const publisher = await connectPublisher(
+    backlog ? url! : ((await next('ready')) as Extract<ChildReport, { type: 'ready' }>).brokerUrl,
+    `live-bench-pub-${process.pid}`,
+  );
   const load = loadavg()[0]!;
   const t = performance.now();
   const window = 1000;
@@ -184,7 +200,7 @@ async function measure(batch: number, count: number, url: string | undefined, cp
     readingsPerSecondFromFirst: perSecond(done.readings, done.totalMs),
     // Backlog: published before ingest came back, so the broker's rate limits nothing.
     brokerTookReadingsPerSecond: perSecond(count, publishMs),
-    ingestCpuPerReadingUs: Math.round((done.cpuMs * 1000) / done.steadyReadings * 10) / 10,
+    ingestCpuPerReadingUs: Math.round(((done.cpuMs * 1000) / done.steadyReadings) * 10) / 10,
     rowsPerInferenceBatch: Math.round((done.readings / Math.max(1, done.inferenceBatches)) * 10) / 10,
     loadAverage1m: Math.round(load * 100) / 100,
   };

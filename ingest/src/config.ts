@@ -1,19 +1,19 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import {
   CHAINCODE_NAME,
   CHANNEL_NAME,
   ConfigError,
+  type ConnectionProfile,
   connectionProfileSchema,
   ENTERPRISE_MSP,
   env,
   environmentHelp,
   formatZodIssues,
   parseEnvironment,
-  type ConnectionProfile,
 } from '@compliance-ledger/schema';
+import { z } from 'zod';
 import type { FabricLedgerConfig } from './outbox/fabric-ledger.js';
 import type { GradingRules } from './pipeline/grading.js';
 
@@ -28,16 +28,28 @@ const optionalText = env.optionalText();
 export const environmentSchema = z
   .object({
     INGEST_MQTT_URL: optionalText.describe('Broker URL (mqtt://host:port). Unset: start the embedded aedes broker.'),
-    INGEST_MQTT_CLIENT_ID: z.string().min(1).default('compliance-ingest').describe('Fixed client id: the broker keeps this persistent session (clean: false) and its queued QoS 1 messages.'),
+    INGEST_MQTT_CLIENT_ID: z
+      .string()
+      .min(1)
+      .default('compliance-ingest')
+      .describe('Fixed client id: the broker keeps this persistent session (clean: false) and its queued QoS 1 messages.'),
     INGEST_MQTT_USERNAME: optionalText.describe('Broker user name, if the broker wants one.'),
     INGEST_MQTT_PASSWORD: optionalText.describe('Broker password.'),
     INGEST_EMBEDDED_MQTT_HOST: z.string().default('127.0.0.1').describe('Listen address of the embedded broker.'),
     INGEST_EMBEDDED_MQTT_PORT: env.port(1883).describe('Listen port of the embedded broker.'),
-    INGEST_TOPIC_ROOT: z.string().regex(/^[A-Za-z0-9_-]+$/).default('ledger').describe('First topic level; the service subscribes to {root}/v1/#.'),
+    INGEST_TOPIC_ROOT: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('ledger')
+      .describe('First topic level; the service subscribes to {root}/v1/#.'),
     INGEST_DATA_DIR: z.string().min(1).default('./data').describe('Folder of the outbox and the dead-letter store; must survive restarts.'),
     INGEST_KEY_FILE: z.string().min(1).describe('Device key file (JSON, see `simulator keys`); required.'),
-    INGEST_GATEWAY_DEVICE_ID: optionalText.describe('Device whose key signs alarms raised by devices without a key of their own (the ledger accepts it only for the area it is registered to).'),
-    INGEST_MAX_FUTURE_SKEW_MS: env.durationMs(300_000, { min: 0 }).describe('Messages stamped more than this into the future go to the dead-letter store (device clock off).'),
+    INGEST_GATEWAY_DEVICE_ID: optionalText.describe(
+      'Device whose key signs alarms raised by devices without a key of their own (the ledger accepts it only for the area it is registered to).',
+    ),
+    INGEST_MAX_FUTURE_SKEW_MS: env
+      .durationMs(300_000, { min: 0 })
+      .describe('Messages stamped more than this into the future go to the dead-letter store (device clock off).'),
     INGEST_REQUIRE_SIGNED_MESSAGES: env.bool(false).describe('Refuse standard messages without a valid device signature (vendor payloads then fail too).'),
     INGEST_MODEL_MANIFEST: z.string().default(DEFAULT_MANIFEST).describe('Model manifest; the .onnx it names must match its sha256.'),
     INGEST_INFERENCE_BATCH: env.positiveInt(256).describe('Largest inference batch.'),
@@ -46,11 +58,21 @@ export const environmentSchema = z
     INGEST_DEDUP_WINDOW_MS: env.durationMs(60_000).describe('One alarm per area and kind per window of this length.'),
     INGEST_READING_TTL_MS: env.durationMs(120_000).describe('A reading older than this no longer describes its area.'),
     INGEST_DETECTION_TTL_MS: env.durationMs(60_000).describe('How long a detection counts for its area.'),
-    INGEST_SITE_UTC_OFFSET_MINUTES: z.coerce.number().int().min(-720).max(840).default(480).describe('Site clock offset from UTC, for the time-of-day features (480: China).'),
+    INGEST_SITE_UTC_OFFSET_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(-720)
+      .max(840)
+      .default(480)
+      .describe('Site clock offset from UTC, for the time-of-day features (480: China).'),
     INGEST_DEFAULT_GAS_LEL_VOL_PCT: env.number(5).describe("LEL (% by volume) assumed when a reading does not name its gas (methane's)."),
     INGEST_O2_LOW_VOL_PCT: env.number(19.5).describe('Oxygen below this (% by volume) is a hard-rule alarm.'),
     INGEST_O2_NEVER_ABOVE_VOL_PCT: env.number(23.5).describe('Oxygen above this (% by volume) is a hard-rule alarm where no confined-space permit is live.'),
-    INGEST_O2_CONFINED_MAX_VOL_PCT: env.number(21).describe("Oxygen above this (% by volume) is a grade I alarm where a confined-space permit is live: the permit's gas-test maximum (built-in template 21 %)."),
+    INGEST_O2_CONFINED_MAX_VOL_PCT: env
+      .number(21)
+      .describe(
+        "Oxygen above this (% by volume) is a grade I alarm where a confined-space permit is live: the permit's gas-test maximum (built-in template 21 %).",
+      ),
     INGEST_H2S_LIMIT_PPM: env.number(7).describe('H2S limit in ppm (GBZ 2.1 MAC 10 mg/m3 converted; unverified, set per site).'),
     INGEST_CO_LIMIT_PPM: env.number(26).describe('CO limit in ppm (GBZ 2.1 PC-STEL 30 mg/m3 converted; unverified, set per site).'),
     INGEST_HTTP_HOST: z.string().default('127.0.0.1').describe('Listen address of /healthz and /metrics.'),
@@ -58,11 +80,16 @@ export const environmentSchema = z
     LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
     INGEST_RETRY_MIN_MS: env.durationMs(200).describe('First delay before retrying the ledger.'),
     INGEST_RETRY_MAX_MS: env.durationMs(15_000).describe('Longest delay between ledger retries.'),
-    INGEST_LEDGER_CONCURRENCY: env.positiveInt(8).describe('Most alarms submitted to the ledger at once; alarms of one site and area always go one at a time, in the order raised.'),
+    INGEST_LEDGER_CONCURRENCY: env
+      .positiveInt(8)
+      .describe('Most alarms submitted to the ledger at once; alarms of one site and area always go one at a time, in the order raised.'),
     INGEST_FABRIC_CONNECTION_PROFILE: optionalText.describe(
       "Connection profile written by scripts/network.sh up ($LEDGER_RUN_DIR/connection-profile.json): the gateway peer's endpoint, TLS name and TLS CA, the MSP id, channel and chaincode of INGEST_FABRIC_ORG. Any INGEST_FABRIC_* variable below overrides its value. Unset with INGEST_FABRIC_PEER_ENDPOINT unset: no ledger; alarms wait in the outbox.",
     ),
-    INGEST_FABRIC_ORG: z.enum(['enterprise', 'regulator']).default('enterprise').describe('Organization of the connection profile whose peer and MSP the service uses (devices belong to the enterprise).'),
+    INGEST_FABRIC_ORG: z
+      .enum(['enterprise', 'regulator'])
+      .default('enterprise')
+      .describe('Organization of the connection profile whose peer and MSP the service uses (devices belong to the enterprise).'),
     INGEST_FABRIC_IDENTITY_DIR: optionalText.describe(
       'Folder of the device-gateway identity as scripts/enroll-user.sh prints it (msp/signcerts/cert.pem and one msp/keystore/*_sk), e.g. after `enroll-user.sh enterprise ingest-gw device_gateway`. Alternative to INGEST_FABRIC_CERT and INGEST_FABRIC_KEY.',
     ),
@@ -78,11 +105,19 @@ export const environmentSchema = z
   })
   .superRefine((e, ctx) => {
     if (e.INGEST_FABRIC_PEER_ENDPOINT && !e.INGEST_FABRIC_CONNECTION_PROFILE && !e.INGEST_FABRIC_TLS_CA_CERT) {
-      ctx.addIssue({ code: 'custom', path: ['INGEST_FABRIC_TLS_CA_CERT'], message: 'required when INGEST_FABRIC_PEER_ENDPOINT is set without a connection profile' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INGEST_FABRIC_TLS_CA_CERT'],
+        message: 'required when INGEST_FABRIC_PEER_ENDPOINT is set without a connection profile',
+      });
     }
     if (e.INGEST_FABRIC_PEER_ENDPOINT || e.INGEST_FABRIC_CONNECTION_PROFILE) {
       if (e.INGEST_FABRIC_IDENTITY_DIR && (e.INGEST_FABRIC_CERT || e.INGEST_FABRIC_KEY)) {
-        ctx.addIssue({ code: 'custom', path: ['INGEST_FABRIC_IDENTITY_DIR'], message: 'set either INGEST_FABRIC_IDENTITY_DIR or INGEST_FABRIC_CERT and INGEST_FABRIC_KEY, not both' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['INGEST_FABRIC_IDENTITY_DIR'],
+          message: 'set either INGEST_FABRIC_IDENTITY_DIR or INGEST_FABRIC_CERT and INGEST_FABRIC_KEY, not both',
+        });
       } else if (!e.INGEST_FABRIC_IDENTITY_DIR) {
         for (const k of ['INGEST_FABRIC_CERT', 'INGEST_FABRIC_KEY'] as const) {
           if (!e[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'required for the ledger (or set INGEST_FABRIC_IDENTITY_DIR)' });
@@ -93,7 +128,11 @@ export const environmentSchema = z
       ctx.addIssue({ code: 'custom', path: ['INGEST_O2_LOW_VOL_PCT'], message: 'must be below INGEST_O2_NEVER_ABOVE_VOL_PCT' });
     }
     if (e.INGEST_O2_CONFINED_MAX_VOL_PCT <= e.INGEST_O2_LOW_VOL_PCT || e.INGEST_O2_CONFINED_MAX_VOL_PCT > e.INGEST_O2_NEVER_ABOVE_VOL_PCT) {
-      ctx.addIssue({ code: 'custom', path: ['INGEST_O2_CONFINED_MAX_VOL_PCT'], message: 'must be above INGEST_O2_LOW_VOL_PCT and at most INGEST_O2_NEVER_ABOVE_VOL_PCT' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INGEST_O2_CONFINED_MAX_VOL_PCT'],
+        message: 'must be above INGEST_O2_LOW_VOL_PCT and at most INGEST_O2_NEVER_ABOVE_VOL_PCT',
+      });
     }
   });
 
@@ -190,7 +229,9 @@ function readProfile(path: string): ConnectionProfile {
   }
   const parsed = connectionProfileSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`invalid ingest configuration: INGEST_FABRIC_CONNECTION_PROFILE: ${path} is not a connection profile: ${formatZodIssues(parsed.error)}`);
+    throw new ConfigError(
+      `invalid ingest configuration: INGEST_FABRIC_CONNECTION_PROFILE: ${path} is not a connection profile: ${formatZodIssues(parsed.error)}`,
+    );
   }
   return parsed.data;
 }
@@ -206,7 +247,9 @@ function identityFiles(dir: string): { certPath: string; keyPath: string } {
     // reported below
   }
   if (!existsSync(certPath) || keys.length !== 1) {
-    throw new ConfigError(`invalid ingest configuration: INGEST_FABRIC_IDENTITY_DIR: ${dir} must hold msp/signcerts/cert.pem and exactly one msp/keystore/*_sk (found ${keys.length})`);
+    throw new ConfigError(
+      `invalid ingest configuration: INGEST_FABRIC_IDENTITY_DIR: ${dir} must hold msp/signcerts/cert.pem and exactly one msp/keystore/*_sk (found ${keys.length})`,
+    );
   }
   return { certPath, keyPath: join(keystore, keys[0]!) };
 }

@@ -1,23 +1,23 @@
 import { mkdirSync } from 'node:fs';
-import type { AlarmLedger } from './outbox/alarm-ledger.js';
-import { AlarmDeduper } from './pipeline/alarm-dedup.js';
-import { AreaStateStore } from './pipeline/area-state.js';
 import type { IngestConfig } from './config.js';
-import { DeadLetterStore } from './outbox/dead-letter.js';
-import { DeviceKeyring } from './pipeline/device-keys.js';
-import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
-import { FabricAlarmLedger } from './outbox/fabric-ledger.js';
 import { startHttpServer } from './http-server.js';
-import { InferenceBatcher } from './model/inference-batcher.js';
-import { IngestPipeline, type PipelineDeps } from './pipeline/ingest-pipeline.js';
 import { createLogger, type Logger } from './logger.js';
 import { IngestMetrics } from './metrics.js';
+import { InferenceBatcher } from './model/inference-batcher.js';
 import { loadModelFile } from './model/model-manifest.js';
+import { RiskModel } from './model/risk-model.js';
+import { startEmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttConsumer } from './mqtt/mqtt-consumer.js';
+import { subscriptionFilter } from './mqtt/topics.js';
+import type { AlarmLedger } from './outbox/alarm-ledger.js';
+import { DeadLetterStore } from './outbox/dead-letter.js';
+import { FabricAlarmLedger } from './outbox/fabric-ledger.js';
 import { Outbox } from './outbox/outbox.js';
 import { OutboxDelivery } from './outbox/outbox-delivery.js';
-import { RiskModel } from './model/risk-model.js';
-import { subscriptionFilter } from './mqtt/topics.js';
+import { AlarmDeduper } from './pipeline/alarm-dedup.js';
+import { AreaStateStore } from './pipeline/area-state.js';
+import { DeviceKeyring } from './pipeline/device-keys.js';
+import { IngestPipeline, type PipelineDeps } from './pipeline/ingest-pipeline.js';
 
 export interface IngestOverrides {
   /** Replaces the ledger built from configuration (none when Fabric is not configured). */
@@ -60,26 +60,31 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     lastSettledAt: undefined,
   };
   if (ledger) {
-    delivery = new OutboxDelivery(outbox, ledger, { ...config.retry, concurrency: config.ledgerConcurrency }, {
-      settled(entry, outcome) {
-        ledgerHealth.delivery = 'ok';
-        ledgerHealth.lastError = undefined;
-        ledgerHealth.lastSettledAt = new Date().toISOString();
-        metrics.ledgerOutcomes.inc({ status: outcome.status });
-        metrics.outboxDepth.set(outbox.depth);
-        if (outcome.status === 'rejected') {
-          log.error({ alarmId: entry.alarm.fields.alarmId, reason: outcome.reason }, 'ledger rejected alarm; kept in the outbox log');
-        } else {
-          metrics.endToEnd.observe(Math.max(0, Date.now() - entry.alarm.fields.observedAt) / 1000);
-        }
+    delivery = new OutboxDelivery(
+      outbox,
+      ledger,
+      { ...config.retry, concurrency: config.ledgerConcurrency },
+      {
+        settled(entry, outcome) {
+          ledgerHealth.delivery = 'ok';
+          ledgerHealth.lastError = undefined;
+          ledgerHealth.lastSettledAt = new Date().toISOString();
+          metrics.ledgerOutcomes.inc({ status: outcome.status });
+          metrics.outboxDepth.set(outbox.depth);
+          if (outcome.status === 'rejected') {
+            log.error({ alarmId: entry.alarm.fields.alarmId, reason: outcome.reason }, 'ledger rejected alarm; kept in the outbox log');
+          } else {
+            metrics.endToEnd.observe(Math.max(0, Date.now() - entry.alarm.fields.observedAt) / 1000);
+          }
+        },
+        retrying(entry, error, delayMs) {
+          ledgerHealth.delivery = 'retrying';
+          ledgerHealth.lastError = String(error).slice(0, 500);
+          metrics.ledgerRetries.inc();
+          log.warn({ alarmId: entry.alarm.fields.alarmId, err: String(error), delayMs }, 'ledger unavailable; will retry');
+        },
       },
-      retrying(entry, error, delayMs) {
-        ledgerHealth.delivery = 'retrying';
-        ledgerHealth.lastError = String(error).slice(0, 500);
-        metrics.ledgerRetries.inc();
-        log.warn({ alarmId: entry.alarm.fields.alarmId, err: String(error), delayMs }, 'ledger unavailable; will retry');
-      },
-    });
+    );
     delivery.start();
     if (config.fabric && !overrides.ledger) {
       const f = config.fabric;

@@ -1,6 +1,6 @@
 import { ConfigError, configHelp, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
 import { startIngest } from './ingest-service.js';
+import { createLogger } from './logger.js';
 
 /** Entry point: read the environment once, wire the service, stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {

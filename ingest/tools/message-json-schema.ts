@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { batchDocumentSchema, MAX_BATCH_ITEMS, messageSchema, MESSAGE_VERSION } from '../src/pipeline/message.js';
+import { batchDocumentSchema, MAX_BATCH_ITEMS, MESSAGE_VERSION, messageSchema } from '../src/pipeline/message.js';
 
 /**
  * The message standard as JSON Schema, for vendors and device makers who do not use TypeScript.
@@ -30,9 +30,9 @@ export function batchJsonSchema(): Record<string, unknown> {
     $id: `https://compliance-ledger.invalid/schema/ingest-batch-v${MESSAGE_VERSION}.json`,
     title: `Batch envelope of site messages, version ${MESSAGE_VERSION}`,
     description:
-      'Many site messages in one MQTT publish on ledger/v1/{siteId}/{deviceId}/batch, published by the site\'s edge gateway {deviceId}. ' +
+      "Many site messages in one MQTT publish on ledger/v1/{siteId}/{deviceId}/batch, published by the site's edge gateway {deviceId}. " +
       `items (1 to ${MAX_BATCH_ITEMS}) are site messages in the order observed; each may be of any area and device of the site. ` +
-      'Also enforced: the envelope\'s siteId and deviceId equal the topic\'s, and every item\'s siteId equals the envelope\'s. ' +
+      "Also enforced: the envelope's siteId and deviceId equal the topic's, and every item's siteId equals the envelope's. " +
       'An envelope that fails is refused whole; an item that fails is refused alone (dead-letter store, with its index) and its siblings are processed. ' +
       `Per item, as for single messages: ${MESSAGE_RULES}`,
     ...z.toJSONSchema(batchDocumentSchema, { target: 'draft-2020-12' }),

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { localHour } from '../src/model/features.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
-import type { SiteLayout, SimArea } from './site-layout.js';
 import type { Behaviour } from '../src/pipeline/vocabulary.js';
+import type { SimArea, SiteLayout } from './site-layout.js';
 
 /**
  * Streams of standard messages for a site, tick by tick. Each incident starts after a normal

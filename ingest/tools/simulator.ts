@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { connect, type MqttClient } from 'mqtt';
-import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
 import { localHour } from '../src/model/features.js';
-import { MAX_BATCH_ITEMS, type BatchEnvelope, type StandardMessage } from '../src/pipeline/message.js';
-import { signStandardMessage } from '../src/pipeline/message-signature.js';
-import { SCENARIOS, scenarioMessages, type Scenario } from './scenarios.js';
-import { defaultLayout, layoutDeviceIds, type SiteLayout } from './site-layout.js';
 import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
+import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../src/pipeline/device-keys.js';
+import { type BatchEnvelope, MAX_BATCH_ITEMS, type StandardMessage } from '../src/pipeline/message.js';
+import { signStandardMessage } from '../src/pipeline/message-signature.js';
+import { SCENARIOS, type Scenario, scenarioMessages } from './scenarios.js';
+import { defaultLayout, layoutDeviceIds, type SiteLayout } from './site-layout.js';
 import { toGasmon, toVisionbox } from './vendor-payloads.js';
 
 /**

@@ -52,9 +52,17 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
   /** A duration in milliseconds: a number of ms, or with a unit (`250ms`, `10s`, `5m`, `2h`); at least `min` ms (default 1). */
-  durationMs: (fallback: number, o: { min?: number } = {}) => z.string().default(String(fallback)).transform(toDurationMs(o.min ?? 1)),
+  durationMs: (fallback: number, o: { min?: number } = {}) =>
+    z
+      .string()
+      .default(String(fallback))
+      .transform(toDurationMs(o.min ?? 1)),
   /** A duration that may stay unset (the service derives it from others). */
-  optionalDurationMs: (o: { min?: number } = {}) => z.string().optional().transform((v, ctx) => (v === undefined ? undefined : toDurationMs(o.min ?? 1)(v, ctx))),
+  optionalDurationMs: (o: { min?: number } = {}) =>
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => (v === undefined ? undefined : toDurationMs(o.min ?? 1)(v, ctx))),
   /** An absolute URL. */
   url: () => z.string().url(),
   /** The pino log level. */

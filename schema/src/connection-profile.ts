@@ -49,10 +49,7 @@ type Env = Record<string, string | undefined>;
 
 /** The run directory of scripts/lib.sh: `LEDGER_RUN_DIR`, else `$XDG_STATE_HOME/compliance-ledger/run`. */
 export function defaultLedgerRunDir(env: Env): string {
-  return (
-    env.LEDGER_RUN_DIR ||
-    path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run')
-  );
+  return env.LEDGER_RUN_DIR || path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'compliance-ledger', 'run');
 }
 
 /** `LEDGER_CONNECTION_PROFILE`, else the profile `network.sh up` writes into the run directory. */

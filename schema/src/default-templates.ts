@@ -1,4 +1,4 @@
-import { WORK_UNIT_DEPARTMENT, type OperationType } from './domain';
+import { type OperationType, WORK_UNIT_DEPARTMENT } from './domain';
 import type { GasTestRule, SignOffStepTemplate, WorkflowTemplate } from './records';
 
 /**
@@ -79,8 +79,12 @@ function t(
 
 export const DEFAULT_TEMPLATES: WorkflowTemplate[] = [
   // 特级: leader in charge approves; dual safety review.
-  t('hot_work', 'special', 'Hot work, special level (特级动火)', 8 * HOUR, [safetyReview('safety', 2), approval('leadership')], hotWorkGas(30, true), ['welding_cutting']),
-  t('hot_work', '1', 'Hot work, level 1 (一级动火)', 8 * HOUR, [safetyReview(WORK_UNIT_DEPARTMENT, 1), approval('safety')], hotWorkGas(30, false), ['welding_cutting']),
+  t('hot_work', 'special', 'Hot work, special level (特级动火)', 8 * HOUR, [safetyReview('safety', 2), approval('leadership')], hotWorkGas(30, true), [
+    'welding_cutting',
+  ]),
+  t('hot_work', '1', 'Hot work, level 1 (一级动火)', 8 * HOUR, [safetyReview(WORK_UNIT_DEPARTMENT, 1), approval('safety')], hotWorkGas(30, false), [
+    'welding_cutting',
+  ]),
   t('hot_work', '2', 'Hot work, level 2 (二级动火)', 72 * HOUR, [approval(WORK_UNIT_DEPARTMENT)], hotWorkGas(60, false), ['welding_cutting']),
   t('confined_space', 'single', 'Confined space entry (受限空间)', 24 * HOUR, [approval(WORK_UNIT_DEPARTMENT)], CONFINED_SPACE_GAS, []),
   // Enterprise policy: the standard sets no maximum for blind plate, excavation, road breaking, lifting.
@@ -117,7 +121,7 @@ export function signOffSummary(t: Pick<WorkflowTemplate, 'signOffSteps'>): strin
       const who = s.distinctSigners > 1 ? `${s.distinctSigners} distinct ${s.role}s` : s.role;
       const dept =
         s.department === WORK_UNIT_DEPARTMENT
-          ? 'of the work unit (ledger.department = the permit\'s workUnit)'
+          ? "of the work unit (ledger.department = the permit's workUnit)"
           : s.department === null
             ? 'of any department'
             : `of department ${s.department}`;

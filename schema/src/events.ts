@@ -1,5 +1,5 @@
-import type { HeartbeatRecord } from './heartbeat';
 import type { PermitAction, PermitStatus } from './domain';
+import type { HeartbeatRecord } from './heartbeat';
 import type {
   Actor,
   AlarmRecord,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { levelSignOffDescription } from './default-templates';
 import {
   CERTIFICATE_STATUSES,
   DETECTION_VERDICTS,
@@ -8,16 +9,15 @@ import {
   LEL_CLASSES,
   LIFTING_PERMIT_FLOOR_TONNES,
   liftingLevelFor,
+  OPERATION_LEVELS,
   OPERATION_TYPES,
+  type OperationType,
   SIMOPS_ACTIVITIES,
   SUSPENSION_REASONS,
   WIND_SENSITIVE_OPERATIONS,
   WORK_AT_HEIGHT_FLOOR_METRES,
   WORKER_STATUSES,
-  OPERATION_LEVELS,
-  type OperationType,
 } from './domain';
-import { levelSignOffDescription } from './default-templates';
 import { ROLES } from './organizations';
 
 /**
@@ -35,9 +35,7 @@ export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256
 export const isoTimeSchema = z.iso.datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' });
 export const textSchema = (max: number) => z.string().trim().min(1).max(max);
 /** CIDv0 (Qm…, base58btc) or CIDv1 in base32 (b…). */
-export const cidSchema = z
-  .string()
-  .regex(/^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$/, 'must be an IPFS CID (CIDv0 Qm… or CIDv1 base32 b…)');
+export const cidSchema = z.string().regex(/^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$/, 'must be an IPFS CID (CIDv0 Qm… or CIDv1 base32 b…)');
 export const ethAddressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
 export const bytes32Schema = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x followed by 64 hex characters');
 
@@ -57,9 +55,21 @@ export const signOffStepSchema = z.strictObject({
 
 export const gasTestRuleSchema = z.strictObject({
   required: z.boolean(),
-  maxAgeMinutes: z.number().int().min(1).max(24 * 60),
-  retestAfterInterruptionMinutes: z.number().int().min(1).max(24 * 60),
-  retestEveryMinutes: z.number().int().min(1).max(7 * 24 * 60),
+  maxAgeMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60),
+  retestAfterInterruptionMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60),
+  retestEveryMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60),
   flammableMaxVolPct: z.strictObject({ lel_ge_4: z.number().min(0).max(100), lel_lt_4: z.number().min(0).max(100) }),
   oxygen: z
     .strictObject({
@@ -74,22 +84,25 @@ export const gasTestRuleSchema = z.strictObject({
 
 // The step-id check sits on the array, not the object, so the gateway can take operationType and
 // level from the path (omit works on an object without refinements).
-export const publishTemplateInput = z
-  .strictObject({
-    operationType: z.enum(OPERATION_TYPES),
-    level: z.string().min(1).max(16),
-    title: textSchema(200),
-    maxValidityMinutes: z.number().int().min(1).max(30 * 24 * 60),
-    signOffSteps: z
-      .array(signOffStepSchema)
-      .min(1)
-      .max(30)
-      .refine((steps) => new Set(steps.map((s) => s.stepId)).size === steps.length, 'stepId values must be unique'),
-    gasTest: gasTestRuleSchema,
-    requiredCertificateCategories: z.array(idSchema).max(10),
-    guardianCertificateCategories: z.array(idSchema).max(10).default([]),
-    gateCheckRequired: z.boolean(),
-  });
+export const publishTemplateInput = z.strictObject({
+  operationType: z.enum(OPERATION_TYPES),
+  level: z.string().min(1).max(16),
+  title: textSchema(200),
+  maxValidityMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 60),
+  signOffSteps: z
+    .array(signOffStepSchema)
+    .min(1)
+    .max(30)
+    .refine((steps) => new Set(steps.map((s) => s.stepId)).size === steps.length, 'stepId values must be unique'),
+  gasTest: gasTestRuleSchema,
+  requiredCertificateCategories: z.array(idSchema).max(10),
+  guardianCertificateCategories: z.array(idSchema).max(10).default([]),
+  gateCheckRequired: z.boolean(),
+});
 export type PublishTemplateInput = z.infer<typeof publishTemplateInput>;
 
 export const getTemplateInput = z.strictObject({
@@ -113,9 +126,17 @@ export const simopsRuleSchema = z.strictObject({
 });
 
 const localDateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a local date YYYY-MM-DD');
-const minuteOfDaySchema = z.number().int().min(0).max(24 * 60 - 1);
+const minuteOfDaySchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(24 * 60 - 1);
 export const workCalendarSchema = z.strictObject({
-  utcOffsetMinutes: z.number().int().min(-12 * 60).max(14 * 60),
+  utcOffsetMinutes: z
+    .number()
+    .int()
+    .min(-12 * 60)
+    .max(14 * 60),
   nightStartMinute: minuteOfDaySchema,
   nightEndMinute: minuteOfDaySchema,
   restDays: z.array(z.number().int().min(0).max(6)).max(7),
@@ -125,9 +146,17 @@ export const workCalendarSchema = z.strictObject({
 
 export const publishPolicyInput = z.strictObject({
   alarmSuspendMaxGrade: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
-  gateCheckWindowMinutes: z.number().int().min(1).max(24 * 60),
+  gateCheckWindowMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60),
   faceMatchMinScoreBp: z.number().int().min(0).max(10000),
-  personalDataAccessWindowMinutes: z.number().int().min(1).max(24 * 60),
+  personalDataAccessWindowMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60),
   simopsRules: z.array(simopsRuleSchema).max(100),
   workCalendar: workCalendarSchema.nullable().default(null),
 });
@@ -163,7 +192,11 @@ function permitLocation(operationType: OperationType) {
 }
 
 /** A measure no rule of this operation reads is refused rather than stored. */
-const onlyFor = (field: string, what: string) => z.null({ error: `${field} is only for ${what}` }).default(null).describe(`only for ${what}: leave it out`);
+const onlyFor = (field: string, what: string) =>
+  z
+    .null({ error: `${field} is only for ${what}` })
+    .default(null)
+    .describe(`only for ${what}: leave it out`);
 
 /**
  * GB 30871 classes work at height by the height of the work surface (I 2–5 m, II over 5 to 15,
@@ -180,7 +213,12 @@ function workHeightFor(level: 'I' | 'II' | 'III' | 'IV') {
     return 'workHeightMetres must be at most 1000';
   };
   const n = z.number({ error });
-  const ranged = { I: n.min(2, { error }).max(5, { error }), II: n.gt(5, { error }).max(15, { error }), III: n.gt(15, { error }).max(30, { error }), IV: n.gt(30, { error }).max(1000, { error }) }[level];
+  const ranged = {
+    I: n.min(2, { error }).max(5, { error }),
+    II: n.gt(5, { error }).max(15, { error }),
+    III: n.gt(15, { error }).max(30, { error }),
+    IV: n.gt(30, { error }).max(1000, { error }),
+  }[level];
   return ranged.describe('height of the work surface in metres; it must fall in the class (I 2–5, II over 5 to 15, III over 15 to 30, IV over 30)');
 }
 
@@ -195,7 +233,11 @@ function liftLoadFor(level: '1' | '2' | '3') {
     return 'liftLoadTonnes must be at most 100000';
   };
   const n = z.number({ error });
-  const ranged = { '1': n.gt(100, { error }).max(100_000, { error }), '2': n.min(40, { error }).max(100, { error }), '3': n.min(LIFTING_PERMIT_FLOOR_TONNES, { error }).lt(40, { error }) }[level];
+  const ranged = {
+    '1': n.gt(100, { error }).max(100_000, { error }),
+    '2': n.min(40, { error }).max(100, { error }),
+    '3': n.min(LIFTING_PERMIT_FLOOR_TONNES, { error }).lt(40, { error }),
+  }[level];
   return ranged.describe('mass of the load in tonnes; it must fall in the level (1 over 100, 2 from 40 to 100, 3 from 10 to under 40; under 10 t no permit)');
 }
 
@@ -217,7 +259,11 @@ const OPERATION_TITLES: Record<OperationType, string> = {
 function permitApplication<Op extends OperationType>(
   operationType: Op,
   levels: readonly [string, ...string[]],
-  measures: { workHeightMetres?: z.ZodType<number, number>; liftLoadTonnes?: z.ZodType<number, number>; servesPermitNo?: z.ZodType<string | null, string | null | undefined> } = {},
+  measures: {
+    workHeightMetres?: z.ZodType<number, number>;
+    liftLoadTonnes?: z.ZodType<number, number>;
+    servesPermitNo?: z.ZodType<string | null, string | null | undefined>;
+  } = {},
 ) {
   const id = levels.length === 1 && OPERATION_LEVELS[operationType].length > 1 ? `ApplyPermit.${operationType}.${levels[0]}` : `ApplyPermit.${operationType}`;
   return z
@@ -226,9 +272,17 @@ function permitApplication<Op extends OperationType>(
       operationType: z.literal(operationType),
       level: z.enum(levels).describe(levelSignOffDescription(operationType, levels)),
       /** Hot work at night, on rest days or holidays: one level higher. */
-      nightOrHoliday: z.boolean().default(false).describe('hot work at night, on a rest day or holiday: governed by the template one level higher (a published work calendar also finds it); other operations ignore it'),
+      nightOrHoliday: z
+        .boolean()
+        .default(false)
+        .describe(
+          'hot work at night, on a rest day or holiday: governed by the template one level higher (a published work calendar also finds it); other operations ignore it',
+        ),
       /** Work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher. */
-      heightHazardFactors: z.boolean().default(false).describe('work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher; other operations ignore it'),
+      heightHazardFactors: z
+        .boolean()
+        .default(false)
+        .describe('work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher; other operations ignore it'),
       workHeightMetres: measures.workHeightMetres ?? onlyFor('workHeightMetres', 'work at height'),
       liftLoadTonnes: measures.liftLoadTonnes ?? onlyFor('liftLoadTonnes', 'lifting'),
       location: permitLocation(operationType),
@@ -239,7 +293,10 @@ function permitApplication<Op extends OperationType>(
       workers: z.array(workerIdSchema).min(1).max(50),
       personInChargeId: workerIdSchema,
       guardianId: workerIdSchema,
-      hazards: z.array(z.strictObject({ hazardId: idSchema, description: textSchema(500) })).min(1).max(50),
+      hazards: z
+        .array(z.strictObject({ hazardId: idSchema, description: textSchema(500) }))
+        .min(1)
+        .max(50),
       measures: z
         .array(z.strictObject({ measureId: idSchema, hazardId: idSchema.nullable().default(null), description: textSchema(500) }))
         .min(1)
@@ -271,14 +328,20 @@ export const applyPermitInput = z
       z
         .discriminatedUnion(
           'level',
-          (['I', 'II', 'III', 'IV'] as const).map((l) => permitApplication('work_at_height', [l], { workHeightMetres: workHeightFor(l) })) as [ReturnType<typeof permitApplication>, ...ReturnType<typeof permitApplication>[]],
+          (['I', 'II', 'III', 'IV'] as const).map((l) => permitApplication('work_at_height', [l], { workHeightMetres: workHeightFor(l) })) as [
+            ReturnType<typeof permitApplication>,
+            ...ReturnType<typeof permitApplication>[],
+          ],
           { error: levelUnionError('work_at_height') },
         )
         .meta({ id: 'ApplyPermit.work_at_height', title: OPERATION_TITLES.work_at_height }),
       z
         .discriminatedUnion(
           'level',
-          (['1', '2', '3'] as const).map((l) => permitApplication('lifting', [l], { liftLoadTonnes: liftLoadFor(l) })) as [ReturnType<typeof permitApplication>, ...ReturnType<typeof permitApplication>[]],
+          (['1', '2', '3'] as const).map((l) => permitApplication('lifting', [l], { liftLoadTonnes: liftLoadFor(l) })) as [
+            ReturnType<typeof permitApplication>,
+            ...ReturnType<typeof permitApplication>[],
+          ],
           { error: levelUnionError('lifting') },
         )
         .meta({ id: 'ApplyPermit.lifting', title: OPERATION_TITLES.lifting }),
@@ -292,14 +355,18 @@ export const applyPermitInput = z
   )
   .superRefine((p, ctx) => {
     if (new Set(p.workers).size !== p.workers.length) ctx.addIssue({ code: 'custom', path: ['workers'], message: 'workers must not repeat' });
-    if (new Set(p.measures.map((m) => m.measureId)).size !== p.measures.length) ctx.addIssue({ code: 'custom', path: ['measures'], message: 'measureId values must be unique' });
+    if (new Set(p.measures.map((m) => m.measureId)).size !== p.measures.length)
+      ctx.addIssue({ code: 'custom', path: ['measures'], message: 'measureId values must be unique' });
   })
   .meta({ id: 'ApplyPermit' });
 export type ApplyPermitInput = z.infer<typeof applyPermitInput>;
 
 export const assessRiskInput = z.strictObject({
   permitNo: permitNoSchema,
-  confirmations: z.array(z.strictObject({ measureId: idSchema, confirmedBy: workerIdSchema })).min(1).max(100),
+  confirmations: z
+    .array(z.strictObject({ measureId: idSchema, confirmedBy: workerIdSchema }))
+    .min(1)
+    .max(100),
 });
 
 export const toxicReadingSchema = z.strictObject({

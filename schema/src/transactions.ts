@@ -9,7 +9,6 @@ import {
   certificatePersonalTransient,
   certificateRefInput,
   certificateReviewInput,
-  practicalExamInput,
   certificateStatusInput,
   closeInput,
   completeInput,
@@ -24,6 +23,7 @@ import {
   logPersonalDataAccessInput,
   permitNoListInput,
   permitRefInput,
+  practicalExamInput,
   publishPolicyInput,
   publishTemplateInput,
   readPersonalDataInput,
@@ -126,7 +126,12 @@ export const TRANSIENT_KEY = 'personal';
  * them endorsed by EnterpriseMSP alone, so that no other org's peer receives the personal data
  * (chaincode README, "Personal data on the real network").
  */
-export const ENTERPRISE_ONLY_TXS = ['credential:StoreWorkerPersonalData', 'credential:StoreCertificateNumber', 'credential:ErasePersonalData', 'credential:ReadPersonalData'] as const satisfies readonly TxName[];
+export const ENTERPRISE_ONLY_TXS = [
+  'credential:StoreWorkerPersonalData',
+  'credential:StoreCertificateNumber',
+  'credential:ErasePersonalData',
+  'credential:ReadPersonalData',
+] as const satisfies readonly TxName[];
 
 /**
  * Queries: evaluate them, never submit. `credential:ReadPersonalData` in particular must not be

@@ -19,7 +19,7 @@ class SummaryReporter extends Mocha.reporters.Spec {
         skipped: s.pending,
         skippedTitles: skipped,
       });
-      if (file) fs.appendFileSync(file, line + '\n');
+      if (file) fs.appendFileSync(file, `${line}\n`);
     });
   }
 }

@@ -26,13 +26,15 @@ for (let i = 0; i < runs; i++) {
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)]!;
 const manifest = JSON.parse(new TextDecoder().decode(archive.subarray(512, 512 + 200000)).split('\0')[0]!) as { transactions: unknown[]; blocks: unknown[] };
-console.log(JSON.stringify({
-  bundleBytes: archive.length,
-  transactions: manifest.transactions.length,
-  fullBlocks: manifest.blocks.length,
-  checks: first.checks.length,
-  ecdsaSignaturesPerRun: first.signaturesVerified,
-  medianMs: Number(median.toFixed(2)),
-  p90Ms: Number(times[Math.floor(times.length * 0.9)]!.toFixed(2)),
-  signaturesPerSecond: Math.round(first.signaturesVerified / (median / 1000)),
-}));
+console.log(
+  JSON.stringify({
+    bundleBytes: archive.length,
+    transactions: manifest.transactions.length,
+    fullBlocks: manifest.blocks.length,
+    checks: first.checks.length,
+    ecdsaSignaturesPerRun: first.signaturesVerified,
+    medianMs: Number(median.toFixed(2)),
+    p90Ms: Number(times[Math.floor(times.length * 0.9)]!.toFixed(2)),
+    signaturesPerSecond: Math.round(first.signaturesVerified / (median / 1000)),
+  }),
+);

@@ -2,9 +2,10 @@
  * A Fabric block decoded into what the verifier checks, keeping the exact bytes every hash and
  * signature covers (envelope payloads, signature headers, proposal response payloads).
  */
-import { common, msp, peer, rwset } from './protos.js';
-import { encodeTlv, encodeUnsigned } from './der.js';
+
 import { concat, sha256 } from './bytes.js';
+import { encodeTlv, encodeUnsigned } from './der.js';
+import { common, msp, peer, rwset } from './protos.js';
 
 export interface BlockHeader {
   number: number;
@@ -121,9 +122,11 @@ function decodeEndorserTransaction(data: Uint8Array, tx: TransactionEntry): void
     if (results.length === 0) continue;
     for (const ns of rwset.TxReadWriteSet.deserializeBinary(results).getNsRwsetList()) {
       const kv = rwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
-      for (const w of kv.getWritesList()) tx.writes.push({ namespace: ns.getNamespace(), key: w.getKey(), isDelete: w.getIsDelete(), value: w.getValue_asU8() });
+      for (const w of kv.getWritesList())
+        tx.writes.push({ namespace: ns.getNamespace(), key: w.getKey(), isDelete: w.getIsDelete(), value: w.getValue_asU8() });
       for (const m of kv.getMetadataWritesList()) {
-        if (m.getEntriesList().some((entry) => entry.getName() === 'VALIDATION_PARAMETER')) tx.keyPolicyWrites.push({ namespace: ns.getNamespace(), key: m.getKey() });
+        if (m.getEntriesList().some((entry) => entry.getName() === 'VALIDATION_PARAMETER'))
+          tx.keyPolicyWrites.push({ namespace: ns.getNamespace(), key: m.getKey() });
       }
     }
   }

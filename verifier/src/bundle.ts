@@ -65,7 +65,8 @@ export function readBundle(archive: Uint8Array): Bundle {
   const files = readTar(archive);
   const manifest = json<Manifest>(files, 'manifest.json');
   if (manifest.format !== BUNDLE_FORMAT) throw new BundleFormatError(`manifest.json format is ${String(manifest.format)}, not ${BUNDLE_FORMAT}`);
-  if (manifest.version !== BUNDLE_VERSION) throw new BundleFormatError(`bundle version ${String(manifest.version)} is not supported (this verifier reads version ${BUNDLE_VERSION})`);
+  if (manifest.version !== BUNDLE_VERSION)
+    throw new BundleFormatError(`bundle version ${String(manifest.version)} is not supported (this verifier reads version ${BUNDLE_VERSION})`);
   const headers = json<HeaderEntry[]>(files, 'headers.json');
   const blocks = new Map<number, Uint8Array>();
   for (const n of manifest.blocks) {

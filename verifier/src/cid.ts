@@ -41,7 +41,12 @@ interface DagNode {
 async function parent(children: DagNode[]): Promise<DagNode> {
   const fileSize = children.reduce((n, c) => n + c.fileSize, 0);
   // UnixFS Data: Type=File (2), filesize, blocksizes (one per child, unpacked).
-  const unixfs = concat(Uint8Array.of(0x08, 0x02), Uint8Array.of(0x18), varint(fileSize), ...children.map((c) => concat(Uint8Array.of(0x20), varint(c.fileSize))));
+  const unixfs = concat(
+    Uint8Array.of(0x08, 0x02),
+    Uint8Array.of(0x18),
+    varint(fileSize),
+    ...children.map((c) => concat(Uint8Array.of(0x20), varint(c.fileSize))),
+  );
   // dag-pb writes Links (field 2) before Data (field 1); each link: Hash, Name (empty), Tsize.
   const links = children.map((c) => field(0x12, concat(field(0x0a, c.cid), field(0x12, new Uint8Array()), Uint8Array.of(0x18), varint(c.treeSize))));
   const block = concat(...links, field(0x0a, unixfs));

@@ -3,8 +3,8 @@
  *   ledger-verify bundle.tar --trust <block hash hex | config.block> [--json]
  * Exit code 0: every check passed; 1: a check failed; 2: the bundle or the arguments are unusable.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { EXIT, verifyBundle, type Trust } from './verify.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { EXIT, type Trust, verifyBundle } from './verify.js';
 
 const USAGE = 'usage: ledger-verify <bundle.tar> --trust <block header hash (64 hex digits) | path of a config block> [--json]';
 
@@ -38,7 +38,9 @@ export async function main(argv: string[]): Promise<number> {
     for (const c of report.checks) process.stdout.write(`${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP'} ${c.id}: ${c.detail}\n`);
     const counts = { pass: 0, fail: 0, skipped: 0 };
     for (const c of report.checks) counts[c.status]++;
-    process.stdout.write(`${report.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${report.signaturesVerified} signatures checked\n`);
+    process.stdout.write(
+      `${report.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${report.signaturesVerified} signatures checked\n`,
+    );
   }
   if (report.checks.length === 1 && report.checks[0]!.id === 'bundle.format') return EXIT.UNUSABLE;
   return report.ok ? EXIT.OK : EXIT.FAILED;

@@ -3,8 +3,9 @@
  * refuses a high S (s > n/2), because (r, n-s) is a second valid signature of the same message;
  * WebCrypto takes r||s of fixed width and accepts either S, so both steps are done here.
  */
-import { children, parseOne, unsignedInteger } from './der.js';
+
 import { own, toHex } from './bytes.js';
+import { children, parseOne, unsignedInteger } from './der.js';
 
 interface Curve {
   name: 'P-256' | 'P-384';
@@ -75,7 +76,14 @@ export function curveOf(curveOid: string | null): Curve {
  * Verifies `signature` (DER) over `data` with the key in `spki`. Returns false for a well-formed
  * signature that does not match; throws SignatureError for one that is malformed or high-S.
  */
-export async function verifyEcdsa(spki: Uint8Array, curveOid: string | null, hash: 'SHA-256' | 'SHA-384', signature: Uint8Array, data: Uint8Array, requireLowS: boolean): Promise<boolean> {
+export async function verifyEcdsa(
+  spki: Uint8Array,
+  curveOid: string | null,
+  hash: 'SHA-256' | 'SHA-384',
+  signature: Uint8Array,
+  data: Uint8Array,
+  requireLowS: boolean,
+): Promise<boolean> {
   const curve = curveOf(curveOid);
   const raw = derToRaw(signature, curve, requireLowS);
   const key = await importKey(spki, curve);

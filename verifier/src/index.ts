@@ -1,6 +1,16 @@
-export { verifyBundle, EXIT, type Check, type Report, type Trust } from './verify.js';
-export { readBundle, BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type BundleSubject, type HeaderEntry, type Manifest, type ManifestRecord } from './bundle.js';
-export { readTar, writeTar } from './tar.js';
-export { decodeBlock, headerHash, dataHash, headerBytes, HEADER_TYPE, type BlockHeader, type DecodedBlock, type TransactionEntry, type Write } from './block.js';
+export {
+  type BlockHeader,
+  type DecodedBlock,
+  dataHash,
+  decodeBlock,
+  HEADER_TYPE,
+  headerBytes,
+  headerHash,
+  type TransactionEntry,
+  type Write,
+} from './block.js';
+export { BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type BundleSubject, type HeaderEntry, type Manifest, type ManifestRecord, readBundle } from './bundle.js';
+export { fromHex, toHex } from './bytes.js';
 export { computeCid } from './cid.js';
-export { toHex, fromHex } from './bytes.js';
+export { readTar, writeTar } from './tar.js';
+export { type Check, EXIT, type Report, type Trust, verifyBundle } from './verify.js';

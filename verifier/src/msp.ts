@@ -4,12 +4,13 @@
  * roots, every certificate on the chain is valid at the transaction's time, and the identity's
  * roles follow from its OU (NodeOUs), as Fabric's MSP derives them.
  */
-import { common, msp } from './protos.js';
-import { children, parseOne } from './der.js';
-import { equal, fromUtf8, pemToDer, toHex } from './bytes.js';
-import { parseCertificate, type Certificate } from './x509.js';
-import { hashOfAlgorithm, verifyEcdsa } from './ecdsa.js';
+
 import type { Identity } from './block.js';
+import { equal, fromUtf8, pemToDer, toHex } from './bytes.js';
+import { children, parseOne } from './der.js';
+import { hashOfAlgorithm, verifyEcdsa } from './ecdsa.js';
+import { type common, msp } from './protos.js';
+import { type Certificate, parseCertificate } from './x509.js';
 
 export type Role = 'member' | 'admin' | 'client' | 'peer' | 'orderer';
 
@@ -117,8 +118,12 @@ export class IdentityError extends Error {
 }
 
 function withinValidity(cert: Certificate, atMs: number, what: string): void {
-  if (atMs < cert.notBefore) throw new IdentityError(`${what} ${cert.subjectText} is not valid before ${new Date(cert.notBefore).toISOString()} (used at ${new Date(atMs).toISOString()})`);
-  if (atMs > cert.notAfter) throw new IdentityError(`${what} ${cert.subjectText} expired at ${new Date(cert.notAfter).toISOString()} (used at ${new Date(atMs).toISOString()})`);
+  if (atMs < cert.notBefore)
+    throw new IdentityError(
+      `${what} ${cert.subjectText} is not valid before ${new Date(cert.notBefore).toISOString()} (used at ${new Date(atMs).toISOString()})`,
+    );
+  if (atMs > cert.notAfter)
+    throw new IdentityError(`${what} ${cert.subjectText} expired at ${new Date(cert.notAfter).toISOString()} (used at ${new Date(atMs).toISOString()})`);
 }
 
 async function signedBy(child: Certificate, issuer: Certificate): Promise<boolean> {
@@ -148,7 +153,10 @@ export async function validateIdentity(identity: Identity, atMs: number, config:
       return { mspId: m.id, cert, roles: rolesOf(cert, m) };
     }
     const intermediate = await findIssuer(current, m.intermediates);
-    if (!intermediate) throw new IdentityError(`certificate ${current.subjectText} was not issued by any root or intermediate CA of ${m.id} in config block ${config.blockNumber}`);
+    if (!intermediate)
+      throw new IdentityError(
+        `certificate ${current.subjectText} was not issued by any root or intermediate CA of ${m.id} in config block ${config.blockNumber}`,
+      );
     withinValidity(intermediate, atMs, `intermediate CA of ${m.id}`);
     current = intermediate;
   }

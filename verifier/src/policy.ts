@@ -4,8 +4,9 @@
  * cauthdsl does) and implicit-meta policies over the config tree (ANY, ALL, MAJORITY of the
  * sub-groups' named policy).
  */
-import { common, msp } from './protos.js';
+
 import type { ChannelConfig, ConfigNode, Role, ValidIdentity } from './msp.js';
+import { common, msp } from './protos.js';
 
 const ROLE_NAMES: Record<number, Role> = { 0: 'member', 1: 'admin', 2: 'client', 3: 'peer', 4: 'orderer' };
 const POLICY_TYPE = { SIGNATURE: 1, IMPLICIT_META: 3 } as const;
@@ -43,7 +44,8 @@ function textOf(rule: Rule, principals: Principal[]): string {
 export function parseSignaturePolicy(bytes: Uint8Array): SignaturePolicy {
   const env = common.SignaturePolicyEnvelope.deserializeBinary(bytes);
   const principals = env.getIdentitiesList().map((p) => {
-    if (p.getPrincipalClassification() !== 0) throw new PolicyError(`principal classification ${p.getPrincipalClassification()} is not supported (only MSP roles)`);
+    if (p.getPrincipalClassification() !== 0)
+      throw new PolicyError(`principal classification ${p.getPrincipalClassification()} is not supported (only MSP roles)`);
     const role = msp.MSPRole.deserializeBinary(p.getPrincipal_asU8());
     const name = ROLE_NAMES[role.getRole()];
     if (!name) throw new PolicyError(`MSP role ${role.getRole()} is unknown`);
@@ -80,7 +82,12 @@ function evaluate(rule: Rule, principals: Principal[], ids: ValidIdentity[], use
 }
 
 export function evaluateSignaturePolicy(policy: SignaturePolicy, ids: ValidIdentity[]): boolean {
-  return evaluate(policy.rule, policy.principals, ids, ids.map(() => false));
+  return evaluate(
+    policy.rule,
+    policy.principals,
+    ids,
+    ids.map(() => false),
+  );
 }
 
 /** Evaluates a policy of the channel config by path, e.g. `/Channel/Orderer/BlockValidation`. */

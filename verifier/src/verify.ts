@@ -3,13 +3,14 @@
  * every check with its reason. Nothing here reaches a network, a file or a clock: the bundle and
  * the trust anchor are all it needs, so it runs the same in Node and in a browser.
  */
+
+import { type BlockHeader, type DecodedBlock, dataHash, decodeBlock, HEADER_TYPE, headerHash, type TransactionEntry } from './block.js';
+import { type Bundle, BundleFormatError, type ManifestRecord, readBundle } from './bundle.js';
 import { equal, fromHex, fromUtf8, sha256, toHex } from './bytes.js';
-import { decodeBlock, dataHash, headerHash, HEADER_TYPE, type BlockHeader, type DecodedBlock, type TransactionEntry } from './block.js';
-import { BundleFormatError, readBundle, type Bundle, type ManifestRecord } from './bundle.js';
 import { computeCid } from './cid.js';
 import { verifyEcdsa } from './ecdsa.js';
 import { getAddress, recoverAlarmSigner } from './eip712.js';
-import { channelConfig, validateIdentity, type ChannelConfig, type ValidIdentity } from './msp.js';
+import { type ChannelConfig, channelConfig, type ValidIdentity, validateIdentity } from './msp.js';
 import { evaluateConfigPolicy, evaluateSignaturePolicy, parseSignaturePolicy } from './policy.js';
 import { lifecycle, peer } from './protos.js';
 
@@ -114,12 +115,21 @@ class Verification {
     }
     const low = Math.min(...this.blocks.keys(), m.checkpoint.number);
     for (let n = low; n <= m.checkpoint.number; n++) {
-      if (!this.chain.has(n)) return this.add('chain.headers', false, `headers.json has no header for block ${n}, so block ${low} cannot be linked to checkpoint block ${m.checkpoint.number}`);
+      if (!this.chain.has(n))
+        return this.add(
+          'chain.headers',
+          false,
+          `headers.json has no header for block ${n}, so block ${low} cannot be linked to checkpoint block ${m.checkpoint.number}`,
+        );
     }
     for (let n = low + 1; n <= m.checkpoint.number; n++) {
       const expected = await headerHash(this.chain.get(n - 1)!);
       if (!equal(this.chain.get(n)!.previousHash, expected)) {
-        return this.add('chain.headers', false, `hash chain broken at block ${n}: its previous_hash is ${toHex(this.chain.get(n)!.previousHash)} but block ${n - 1}'s header hashes to ${toHex(expected)}`);
+        return this.add(
+          'chain.headers',
+          false,
+          `hash chain broken at block ${n}: its previous_hash is ${toHex(this.chain.get(n)!.previousHash)} but block ${n - 1}'s header hashes to ${toHex(expected)}`,
+        );
       }
     }
     return this.add('chain.headers', true, `blocks ${low}..${m.checkpoint.number} form one hash chain`);
@@ -130,7 +140,13 @@ class Verification {
     const top = await headerHash(this.chain.get(m.checkpoint.number)!);
     if ('blockHash' in trust) {
       const pinned = trust.blockHash.toLowerCase().replace(/^0x/, '');
-      return this.add('chain.trust', toHex(top) === pinned, toHex(top) === pinned ? `checkpoint block ${m.checkpoint.number} hashes to the trusted ${pinned}` : `the chain ends at block ${m.checkpoint.number} with hash ${toHex(top)}, not the trusted ${pinned}`);
+      return this.add(
+        'chain.trust',
+        toHex(top) === pinned,
+        toHex(top) === pinned
+          ? `checkpoint block ${m.checkpoint.number} hashes to the trusted ${pinned}`
+          : `the chain ends at block ${m.checkpoint.number} with hash ${toHex(top)}, not the trusted ${pinned}`,
+      );
     }
     let trusted: DecodedBlock;
     try {
@@ -147,10 +163,17 @@ class Verification {
       return this.add('chain.trust', false, `the trusted block ${n} is not a config block with intact data`);
     }
     const checkpoint = this.blocks.get(m.checkpoint.number);
-    if (!checkpoint) return this.add('chain.trust', false, `trusting a config block needs the checkpoint block ${m.checkpoint.number} in full, and the bundle lacks it`);
+    if (!checkpoint)
+      return this.add('chain.trust', false, `trusting a config block needs the checkpoint block ${m.checkpoint.number} in full, and the bundle lacks it`);
     const config = channelConfig(n, trusted.transactions.find((t) => t.config)!.config!);
     const signed = await this.ordererSignature(checkpoint, config);
-    return this.add('chain.trust', signed.ok, signed.ok ? `checkpoint block ${m.checkpoint.number} is signed by the orderer of the trusted config block ${n}, which is on its hash chain` : `checkpoint block ${m.checkpoint.number} is not signed by the orderer of the trusted config block ${n}: ${signed.detail}`);
+    return this.add(
+      'chain.trust',
+      signed.ok,
+      signed.ok
+        ? `checkpoint block ${m.checkpoint.number} is signed by the orderer of the trusted config block ${n}, which is on its hash chain`
+        : `checkpoint block ${m.checkpoint.number} is not signed by the orderer of the trusted config block ${n}: ${signed.detail}`,
+    );
   }
 
   private configFor(block: DecodedBlock): ChannelConfig | string {
@@ -193,17 +216,36 @@ class Verification {
       }
     }
     const policy = evaluateConfigPolicy(config, '/Channel/Orderer/BlockValidation', signers);
-    if (policy.ok) return { ok: true, detail: `signed by ${signers.map((s) => `${s.cert.subjectText} (${s.mspId})`).join(', ')}; /Channel/Orderer/BlockValidation (${policy.text}) satisfied with config block ${config.blockNumber}` };
-    return { ok: false, detail: `/Channel/Orderer/BlockValidation (${policy.text}) of config block ${config.blockNumber} is not satisfied${reasons.length ? `: ${reasons.join('; ')}` : ''}` };
+    if (policy.ok)
+      return {
+        ok: true,
+        detail: `signed by ${signers.map((s) => `${s.cert.subjectText} (${s.mspId})`).join(', ')}; /Channel/Orderer/BlockValidation (${policy.text}) satisfied with config block ${config.blockNumber}`,
+      };
+    return {
+      ok: false,
+      detail: `/Channel/Orderer/BlockValidation (${policy.text}) of config block ${config.blockNumber} is not satisfied${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+    };
   }
 
   private async blockChecks(n: number, block: DecodedBlock): Promise<void> {
     const h = this.chain.get(n);
     const sameHeader = !!h && equal(h.previousHash, block.header.previousHash) && equal(h.dataHash, block.header.dataHash);
-    this.add(`block.${n}.header`, sameHeader, sameHeader ? 'the block header is the one on the hash chain' : h ? `block ${n}'s header differs from the header on the hash chain` : `block ${n} is outside the hash chain`);
+    this.add(
+      `block.${n}.header`,
+      sameHeader,
+      sameHeader
+        ? 'the block header is the one on the hash chain'
+        : h
+          ? `block ${n}'s header differs from the header on the hash chain`
+          : `block ${n} is outside the hash chain`,
+    );
     const computed = await dataHash(block.data);
     const dataOk = equal(computed, block.header.dataHash);
-    this.add(`block.${n}.dataHash`, dataOk, dataOk ? 'data_hash matches the block data' : `data_hash ${toHex(block.header.dataHash)} but the data hashes to ${toHex(computed)}`);
+    this.add(
+      `block.${n}.dataHash`,
+      dataOk,
+      dataOk ? 'data_hash matches the block data' : `data_hash ${toHex(block.header.dataHash)} but the data hashes to ${toHex(computed)}`,
+    );
     if (n === 0 && block.ordererSignatures.length === 0 && block.transactions[0]?.config) {
       this.add('block.0.ordererSignature', true, 'the genesis block is not signed; it is trusted through the hash chain');
       return;
@@ -230,7 +272,9 @@ class Verification {
         chaincode: match[1]!,
         at: [block.header.number, tx.index],
         txId: tx.txId,
-        policy: signaturePolicy ? { kind: 'signature', bytes: signaturePolicy.serializeBinary() } : { kind: 'reference', path: app.getChannelConfigPolicyReference() },
+        policy: signaturePolicy
+          ? { kind: 'signature', bytes: signaturePolicy.serializeBinary() }
+          : { kind: 'reference', path: app.getChannelConfigPolicyReference() },
       });
     }
   }
@@ -245,16 +289,31 @@ class Verification {
     const n = block.header.number;
     let ok = true;
     const code = block.validationCodes[tx.index];
-    ok = this.add(`tx.${txId}.validation`, code === VALID, code === VALID ? `VALID in block ${n} at index ${tx.index}` : `the block's transaction filter marks it ${code === undefined ? 'absent' : `invalid (code ${code})`}`) && ok;
+    ok =
+      this.add(
+        `tx.${txId}.validation`,
+        code === VALID,
+        code === VALID
+          ? `VALID in block ${n} at index ${tx.index}`
+          : `the block's transaction filter marks it ${code === undefined ? 'absent' : `invalid (code ${code})`}`,
+      ) && ok;
     if (tx.parseError) ok = this.add(`tx.${txId}.payload`, false, `the transaction payload cannot be read (${tx.parseError})`) && ok;
-    if (tx.headerType !== HEADER_TYPE.ENDORSER_TRANSACTION) return this.add(`tx.${txId}.type`, false, `header type ${tx.headerType} is not an endorser transaction`);
+    if (tx.headerType !== HEADER_TYPE.ENDORSER_TRANSACTION)
+      return this.add(`tx.${txId}.type`, false, `header type ${tx.headerType} is not an endorser transaction`);
     const config = this.configFor(block);
     if (typeof config === 'string') return this.add(`tx.${txId}.config`, false, config);
     try {
       const creator = await validateIdentity(tx.creator, tx.timestampMs, config);
       this.signatures++;
       const sigOk = await verifyEcdsa(creator.cert.spki, creator.cert.curve, 'SHA-256', tx.envelopeSignature, tx.payload, true);
-      ok = this.add(`tx.${txId}.creator`, sigOk, sigOk ? `signed by ${creator.cert.subjectText} (${creator.mspId})` : `the creator signature of ${creator.cert.subjectText} (${creator.mspId}) does not match the transaction payload`) && ok;
+      ok =
+        this.add(
+          `tx.${txId}.creator`,
+          sigOk,
+          sigOk
+            ? `signed by ${creator.cert.subjectText} (${creator.mspId})`
+            : `the creator signature of ${creator.cert.subjectText} (${creator.mspId}) does not match the transaction payload`,
+        ) && ok;
     } catch (e) {
       ok = this.add(`tx.${txId}.creator`, false, `creator: ${(e as Error).message}`) && ok;
     }
@@ -265,7 +324,14 @@ class Verification {
         this.signatures++;
         const sigOk = await verifyEcdsa(id.cert.spki, id.cert.curve, 'SHA-256', e.signature, e.signedBytes, true);
         if (sigOk) endorsers.push(id);
-        ok = this.add(`tx.${txId}.endorsement.${i}`, sigOk, sigOk ? `endorsed by ${id.cert.subjectText} (${id.mspId})` : `the endorsement signature of ${id.cert.subjectText} (${id.mspId}) does not match the proposal response`) && ok;
+        ok =
+          this.add(
+            `tx.${txId}.endorsement.${i}`,
+            sigOk,
+            sigOk
+              ? `endorsed by ${id.cert.subjectText} (${id.mspId})`
+              : `the endorsement signature of ${id.cert.subjectText} (${id.mspId}) does not match the proposal response`,
+          ) && ok;
       } catch (err) {
         ok = this.add(`tx.${txId}.endorsement.${i}`, false, `endorser ${e.endorser.mspId}: ${(err as Error).message}`) && ok;
       }
@@ -280,22 +346,41 @@ class Verification {
     try {
       if (tx.chaincode === '_lifecycle') {
         const r = evaluateConfigPolicy(config, '/Channel/Application/LifecycleEndorsement', endorsers);
-        return this.add(id, r.ok, `${r.ok ? 'satisfied' : 'not satisfied'}: /Channel/Application/LifecycleEndorsement (${r.text}) by ${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`);
+        return this.add(
+          id,
+          r.ok,
+          `${r.ok ? 'satisfied' : 'not satisfied'}: /Channel/Application/LifecycleEndorsement (${r.text}) by ${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`,
+        );
       }
       const at: [number, number] = [n, tx.index];
       const definition = this.definitions.filter((d) => d.chaincode === tx.chaincode && before(d.at, at)).at(-1);
-      if (!definition) return this.add(id, false, `the bundle holds no definition of chaincode ${tx.chaincode ?? '(none)'} committed before block ${n}, so its endorsement policy is unknown`);
+      if (!definition)
+        return this.add(
+          id,
+          false,
+          `the bundle holds no definition of chaincode ${tx.chaincode ?? '(none)'} committed before block ${n}, so its endorsement policy is unknown`,
+        );
       const keyPolicies = this.bundleKeyPolicies(tx);
-      if (keyPolicies.length > 0) return this.add(id, false, `keys ${keyPolicies.join(', ')} carry key-level endorsement policies, which this verifier does not evaluate`);
+      if (keyPolicies.length > 0)
+        return this.add(id, false, `keys ${keyPolicies.join(', ')} carry key-level endorsement policies, which this verifier does not evaluate`);
       const defTx = this.byTxId.get(definition.txId);
-      if (!defTx || this.verifiedTx.get(definition.txId) !== true) return this.add(id, false, `the chaincode definition transaction ${definition.txId} is not verified`);
+      if (!defTx || this.verifiedTx.get(definition.txId) !== true)
+        return this.add(id, false, `the chaincode definition transaction ${definition.txId} is not verified`);
       if (definition.policy.kind === 'reference') {
         const r = evaluateConfigPolicy(config, definition.policy.path, endorsers);
-        return this.add(id, r.ok, `${r.ok ? 'satisfied' : 'not satisfied'}: ${definition.policy.path} (${r.text}) from the definition in tx ${definition.txId}, endorsed by ${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`);
+        return this.add(
+          id,
+          r.ok,
+          `${r.ok ? 'satisfied' : 'not satisfied'}: ${definition.policy.path} (${r.text}) from the definition in tx ${definition.txId}, endorsed by ${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`,
+        );
       }
       const sp = parseSignaturePolicy(definition.policy.bytes);
       const ok = evaluateSignaturePolicy(sp, endorsers);
-      return this.add(id, ok, `${ok ? 'satisfied' : 'not satisfied'}: ${sp.text} (chaincode definition in tx ${definition.txId}, block ${definition.at[0]}) by valid endorsements from ${endorsers.map((e) => `${e.mspId}.${[...e.roles].filter((r) => r !== 'member').join('+')}`).join(', ') || 'nobody'}`);
+      return this.add(
+        id,
+        ok,
+        `${ok ? 'satisfied' : 'not satisfied'}: ${sp.text} (chaincode definition in tx ${definition.txId}, block ${definition.at[0]}) by valid endorsements from ${endorsers.map((e) => `${e.mspId}.${[...e.roles].filter((r) => r !== 'member').join('+')}`).join(', ') || 'nobody'}`,
+      );
     } catch (e) {
       return this.add(id, false, (e as Error).message);
     }
@@ -304,7 +389,8 @@ class Verification {
   private bundleKeyPolicies(tx: TransactionEntry): string[] {
     const written = new Set(tx.writes.map((w) => `${w.namespace}\u0001${w.key}`));
     const out: string[] = [];
-    for (const b of this.blocks.values()) for (const t of b.transactions) for (const k of t.keyPolicyWrites) if (written.has(`${k.namespace}\u0001${k.key}`)) out.push(JSON.stringify(k.key));
+    for (const b of this.blocks.values())
+      for (const t of b.transactions) for (const k of t.keyPolicyWrites) if (written.has(`${k.namespace}\u0001${k.key}`)) out.push(JSON.stringify(k.key));
     return out;
   }
 
@@ -322,12 +408,22 @@ class Verification {
       return void this.add(id, false, `the value transaction ${r.txId} wrote for ${JSON.stringify(r.key)} is not JSON`);
     }
     const same = canonical(written) === canonical(r.value);
-    this.add(id, same, same ? `equals what transaction ${r.txId} wrote` : `differs from what transaction ${r.txId} wrote: the manifest shows ${canonical(r.value).slice(0, 200)}, the write set holds ${canonical(written).slice(0, 200)}`);
+    this.add(
+      id,
+      same,
+      same
+        ? `equals what transaction ${r.txId} wrote`
+        : `differs from what transaction ${r.txId} wrote: the manifest shows ${canonical(r.value).slice(0, 200)}, the write set holds ${canonical(written).slice(0, 200)}`,
+    );
   }
 
   private verifiedRecords(docType: string): { record: ManifestRecord; value: Record<string, unknown>; at: [number, number] }[] {
     return this.bundle.manifest.records
-      .filter((r) => (r.value as { docType?: unknown })?.docType === docType && this.checks.some((c) => c.id === `record.${r.txId}.${JSON.stringify(r.key)}` && c.status === 'pass'))
+      .filter(
+        (r) =>
+          (r.value as { docType?: unknown })?.docType === docType &&
+          this.checks.some((c) => c.id === `record.${r.txId}.${JSON.stringify(r.key)}` && c.status === 'pass'),
+      )
       .map((r) => {
         const f = this.byTxId.get(r.txId)!;
         return { record: r, value: r.value as Record<string, unknown>, at: [f.block.header.number, f.tx.index] as [number, number] };
@@ -352,7 +448,11 @@ class Verification {
         bytes.length !== value.sizeBytes ? `size is ${bytes.length} bytes, the ledger recorded ${String(value.sizeBytes)}` : '',
         recomputed !== cid ? `the bytes have CID ${recomputed}, the ledger recorded ${cid}` : '',
       ].filter(Boolean);
-      this.add(`evidence.${cid}`, problems.length === 0, problems.length === 0 ? `${bytes.length} bytes match the recorded sha256 and CID` : problems.join('; '));
+      this.add(
+        `evidence.${cid}`,
+        problems.length === 0,
+        problems.length === 0 ? `${bytes.length} bytes match the recorded sha256 and CID` : problems.join('; '),
+      );
     }
   }
 
@@ -377,7 +477,13 @@ class Verification {
         continue;
       }
       const registered = getAddress(String(registration.value.address));
-      this.add(id, signer === registered, signer === registered ? `signed by ${signer}, the key registered for device ${String(value.deviceId)} in tx ${registration.record.txId}` : `signed by ${signer}, but device ${String(value.deviceId)} is registered with ${registered} (tx ${registration.record.txId})`);
+      this.add(
+        id,
+        signer === registered,
+        signer === registered
+          ? `signed by ${signer}, the key registered for device ${String(value.deviceId)} in tx ${registration.record.txId}`
+          : `signed by ${signer}, but device ${String(value.deviceId)} is registered with ${registered} (tx ${registration.record.txId})`,
+      );
     }
   }
 }
@@ -387,11 +493,19 @@ export async function verifyBundle(archive: Uint8Array, trust: Trust): Promise<R
   try {
     bundle = readBundle(archive);
   } catch (e) {
-    const check: Check = { id: 'bundle.format', status: 'fail', detail: e instanceof BundleFormatError ? e.message : `the bundle cannot be read (${(e as Error).message})` };
+    const check: Check = {
+      id: 'bundle.format',
+      status: 'fail',
+      detail: e instanceof BundleFormatError ? e.message : `the bundle cannot be read (${(e as Error).message})`,
+    };
     return { ok: false, checks: [check], firstFailure: check, signaturesVerified: 0 };
   }
   const v = new Verification(bundle);
-  v.add('bundle.format', true, `${bundle.manifest.format} version ${bundle.manifest.version}, channel ${bundle.manifest.channel}, chaincode ${bundle.manifest.chaincode}`);
+  v.add(
+    'bundle.format',
+    true,
+    `${bundle.manifest.format} version ${bundle.manifest.version}, channel ${bundle.manifest.channel}, chaincode ${bundle.manifest.chaincode}`,
+  );
   try {
     await v.run(trust);
   } catch (e) {

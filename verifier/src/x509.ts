@@ -3,8 +3,9 @@
  * raw issuer and subject names (chains are built by comparing them, as Go's crypto/x509 does),
  * validity, the public key, whether it is a CA, and the subject's OU values (Fabric NodeOUs).
  */
-import { children, oid, parseOne, text, time, type Tlv } from './der.js';
+
 import { toHex } from './bytes.js';
+import { children, oid, parseOne, type Tlv, text, time } from './der.js';
 
 export interface Certificate {
   der: Uint8Array;
@@ -79,7 +80,8 @@ export function parseCertificate(der: Uint8Array): Certificate {
         const value = parseOne(parts[parts.length - 1]!.content);
         if (id === '2.5.29.19') isCa = children(value)[0]?.tag === 0x01 && children(value)[0]!.content[0] !== 0;
         if (id === '2.5.29.14') subjectKeyId = toHex(value.content);
-        if (id === '2.5.29.35') authorityKeyId = children(value).find((c) => c.tag === 0x80) ? toHex(children(value).find((c) => c.tag === 0x80)!.content) : null;
+        if (id === '2.5.29.35')
+          authorityKeyId = children(value).find((c) => c.tag === 0x80) ? toHex(children(value).find((c) => c.tag === 0x80)!.content) : null;
       }
     }
     const spkiAlg = children(children(spki)[0]!);

@@ -5,12 +5,13 @@
  * MVCC_READ_CONFLICT (or PHANTOM_READ_CONFLICT), which records nothing. The sender resubmits;
  * the alarm id makes that safe (REPLAY if it had in fact committed).
  */
+
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
+import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { peer } from '@hyperledger/fabric-protos';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type PermitRecord, type SignedAlarmFields } from '@compliance-ledger/schema';
+import { Cast, confinedSpaceApplication, guardianCertificate, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, guardianCertificate, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a burst of alarms from one area (real Fabric)', function () {
   this.timeout(300_000);
@@ -50,7 +51,14 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
       ),
     );
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9 });
+    await analyst.submit('permit:RecordGasTest', {
+      permitNo,
+      testId: 'gt-1',
+      sampleTakenAt: iso(Date.now() - 2_000),
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0,
+      oxygenVolPct: 20.9,
+    });
     await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
     await approver.submit('permit:Issue', { permitNo });
     await pic.submit('permit:Brief', { permitNo, briefedWorkerIds: [W1] });
@@ -68,8 +76,8 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
       kind: 'no_harness',
       scoreBp: 8800,
       modelVersion: 'yolo-ppe-3.2',
-      modelSha256: '0x' + '12'.repeat(32),
-      inputSha256: '0x' + '34'.repeat(32),
+      modelSha256: `0x${'12'.repeat(32)}`,
+      inputSha256: `0x${'34'.repeat(32)}`,
       clipCid: '',
       observedAt: Date.now(),
     };

@@ -6,12 +6,13 @@
  * partitions a rule could pair the permit with, see chaincode/README.md). And two permits that do
  * conflict under SIMOPS, in different zones 5 m apart, issued at once, never both become live.
  */
+
+import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
+import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { peer } from '@hyperledger/fabric-protos';
-import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
+import { Cast, certificateInput, guardianCertificate, HOUR, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, certificateInput, guardianCertificate, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 const FLOWS = 20;
 
@@ -71,7 +72,12 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
       const steps: [string, Party, string, () => unknown][] = [
         ['register welder', officer, 'credential:RegisterWorker', () => ({ workerId: welder })],
         ['register guardian', officer, 'credential:RegisterWorker', () => ({ workerId: guardian })],
-        ['welding certificate', officer, 'credential:AddCertificate', () => certificateInput(`${permitNo}-weld`, welder, 'welding_cutting', '熔化焊接与热切割作业')],
+        [
+          'welding certificate',
+          officer,
+          'credential:AddCertificate',
+          () => certificateInput(`${permitNo}-weld`, welder, 'welding_cutting', '熔化焊接与热切割作业'),
+        ],
         ['guardian certificate', officer, 'credential:AddCertificate', () => guardianCertificate(`${permitNo}-guard`, guardian)],
         [
           'apply',
@@ -97,14 +103,21 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
           },
         ],
         ['assess risk', pic, 'permit:AssessRisk', () => ({ permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] })],
-        ['gas test', analyst, 'permit:RecordGasTest', () => ({ permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0.2 })],
+        [
+          'gas test',
+          analyst,
+          'permit:RecordGasTest',
+          () => ({ permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0.2 }),
+        ],
         ['sign off', approver, 'permit:SignOff', () => ({ permitNo, stepId: 'approval', atSite: true })],
         ['issue', approver, 'permit:Issue', () => ({ permitNo })],
         ['brief', pic, 'permit:Brief', () => ({ permitNo, briefedWorkerIds: [welder] })],
       ];
       for (const [what, party, tx, input] of steps) if (!(await step(what, party, tx, input()))) return false;
       const checkedIn = await Promise.all(
-        [welder, guardian].map((w, g) => step('gate check', gate, 'credential:RecordGateCheck', passingGateCheck(`${permitNo}-gc-${g}`, permitNo, w, gateDevice))),
+        [welder, guardian].map((w, g) =>
+          step('gate check', gate, 'credential:RecordGateCheck', passingGateCheck(`${permitNo}-gc-${g}`, permitNo, w, gateDevice)),
+        ),
       );
       if (checkedIn.includes(false)) return false;
       for (const [what, party, tx, input] of [
@@ -115,7 +128,17 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
         if (!(await step(what, party, tx, input))) return false;
       }
       const closed = await regulator.evaluate<PermitRecord>('permit:Get', { permitNo });
-      expect(closed.history.map((h) => h.action)).to.deep.equal(['apply', 'assess_risk', 'gas_test', 'sign_off', 'issue', 'brief', 'activate', 'complete', 'close']);
+      expect(closed.history.map((h) => h.action)).to.deep.equal([
+        'apply',
+        'assess_risk',
+        'gas_test',
+        'sign_off',
+        'issue',
+        'brief',
+        'activate',
+        'complete',
+        'close',
+      ]);
       return true;
     };
     const done = await Promise.all(Array.from({ length: FLOWS }, (_, i) => flow(i)));
@@ -132,7 +155,8 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
     const GUARDIAN = workerIdOf(randomIdNumber());
     for (const w of [W1, W2, GUARDIAN]) await officer.submit('credential:RegisterWorker', { workerId: w });
     await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
-    for (const [i, w] of [W1, W2].entries()) await officer.submit('credential:AddCertificate', certificateInput(uniqueId(`weld-${i}`), w, 'welding_cutting', '熔化焊接与热切割作业'));
+    for (const [i, w] of [W1, W2].entries())
+      await officer.submit('credential:AddCertificate', certificateInput(uniqueId(`weld-${i}`), w, 'welding_cutting', '熔化焊接与热切割作业'));
     const signedOff = async (permitNo: string, zoneId: string, x: number, worker: string, activities: string[]) => {
       const start = Date.now();
       await applicant.submit('permit:Apply', {
@@ -152,7 +176,13 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
         measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
       });
       await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-      await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0.2 });
+      await analyst.submit('permit:RecordGasTest', {
+        permitNo,
+        testId: 'gt-1',
+        sampleTakenAt: iso(Date.now() - 2_000),
+        lelClass: 'lel_ge_4',
+        flammableVolPct: 0.2,
+      });
       await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
     };
     const hot = uniqueId('HW-near');

@@ -2,12 +2,13 @@
  * scripts/network.sh on the real network: `up` on a running network changes nothing, and `up`
  * after a process crashed restarts just that process on its existing ledger.
  */
-import { expect } from 'chai';
+
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ConnectionProfile } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { connectAs, requireNetwork, uniqueId } from '../support/network';
 
 const run = promisify(execFile);

@@ -3,11 +3,12 @@
  * both orgs, committed, readable from the regulator's peer and announced by a chaincode event;
  * a transaction endorsed by one org only is invalidated by the endorsement policy.
  */
-import { expect } from 'chai';
-import { common, peer, msp } from '@hyperledger/fabric-protos';
-import type { ChaincodeEvent, CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
+
 import type { ConnectionProfile, HeartbeatRecordedEvent } from '@compliance-ledger/schema';
-import { connectAs, connectAsUser, requireNetwork, uniqueId, type OrgConnection } from '../support/network';
+import type { ChaincodeEvent, CloseableAsyncIterable } from '@hyperledger/fabric-gateway';
+import { common, msp, peer } from '@hyperledger/fabric-protos';
+import { expect } from 'chai';
+import { connectAs, connectAsUser, type OrgConnection, requireNetwork, uniqueId } from '../support/network';
 
 const decoder = new TextDecoder();
 
@@ -54,10 +55,7 @@ describe('network: the write path through both orgs (real Fabric)', function () 
       expect(status.successful, `validation code ${status.code}`).to.equal(true);
       expect(status.code).to.equal(peer.TxValidationCode.VALID);
 
-      expect(await endorsingOrgs(enterprise, profile, result.getTransactionId())).to.deep.equal([
-        'EnterpriseMSP',
-        'RegulatorMSP',
-      ]);
+      expect(await endorsingOrgs(enterprise, profile, result.getTransactionId())).to.deep.equal(['EnterpriseMSP', 'RegulatorMSP']);
 
       const read = JSON.parse(decoder.decode(await heartbeat(regulator).evaluateTransaction('Read', id)));
       expect(read).to.include({ id, note: 'network test', txId: result.getTransactionId() });

@@ -3,8 +3,7 @@
  * alarm of a gas sensor (an ethers key registered as the device's address) in the same
  * transaction that records the alarm; resuming needs the alarm closed and a new gas test.
  */
-import { expect } from 'chai';
-import { Wallet } from 'ethers';
+
 import {
   ALARM_EIP712_DOMAIN,
   ALARM_EIP712_TYPES,
@@ -14,8 +13,21 @@ import {
   type PermitRecord,
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { Wallet } from 'ethers';
+import {
+  Cast,
+  confinedSpaceApplication,
+  eventsOf,
+  guardianCertificate,
+  heightOf,
+  iso,
+  type Party,
+  passingGateCheck,
+  randomIdNumber,
+  workerIdOf,
+} from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, eventsOf, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 async function sign(wallet: Wallet, alarm: SignedAlarmFields): Promise<string> {
   return wallet.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
@@ -25,7 +37,16 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   this.timeout(300_000);
   let profile: ConnectionProfile;
   let cast: Cast;
-  let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, safety: Party, gateway: Party, acceptor: Party, regulator: Party;
+  let officer: Party,
+    admin: Party,
+    applicant: Party,
+    pic: Party,
+    analyst: Party,
+    approver: Party,
+    safety: Party,
+    gateway: Party,
+    acceptor: Party,
+    regulator: Party;
   const W1 = workerIdOf(randomIdNumber());
   const GUARDIAN = workerIdOf(randomIdNumber());
   const PIC = workerIdOf(randomIdNumber());
@@ -130,8 +151,8 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
       kind: 'h2s_high',
       scoreBp: 9650,
       modelVersion: 'risk-onnx-1.4',
-      modelSha256: '0x' + 'ab'.repeat(32),
-      inputSha256: '0x' + 'cd'.repeat(32),
+      modelSha256: `0x${'ab'.repeat(32)}`,
+      inputSha256: `0x${'cd'.repeat(32)}`,
       clipCid: '',
       observedAt: Date.now() - 1_500,
     };
@@ -158,7 +179,9 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
     const events = await eventsOf(regulator.conn, profile, recorded.blockNumber, [recorded.txId]);
     const e = events.get(recorded.txId)!;
     expect(e.name).to.equal('AlarmRecorded');
-    expect((e.body.payload as { suspendedPermits: PermitRecord[] }).suspendedPermits.map((x) => [x.permitNo, x.status])).to.deep.equal([[permitNo, 'suspended']]);
+    expect((e.body.payload as { suspendedPermits: PermitRecord[] }).suspendedPermits.map((x) => [x.permitNo, x.status])).to.deep.equal([
+      [permitNo, 'suspended'],
+    ]);
 
     // The same signed alarm again is a replay.
     await gateway.refused('REPLAY', 'alarm:Record', { alarm, signature });

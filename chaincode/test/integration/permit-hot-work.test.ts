@@ -5,12 +5,25 @@
  * template, the distinct-signer rule, one event per transaction, and the history read back both
  * from the record and from the ledger (getHistoryForKey).
  */
-import { expect } from 'chai';
+
 import * as crypto from 'node:crypto';
+import { type ConnectionProfile, PERMIT_EVENT_TYPES, type PermitRecord, type WorkflowTemplate } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { PERMIT_EVENT_TYPES, type ConnectionProfile, type PermitRecord, type WorkflowTemplate } from '@compliance-ledger/schema';
+import {
+  Cast,
+  certificateInput,
+  endorsementOf,
+  eventsOf,
+  guardianCertificate,
+  HOUR,
+  iso,
+  MIN,
+  type Party,
+  randomIdNumber,
+  workerIdOf,
+} from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, certificateInput, endorsementOf, eventsOf, guardianCertificate, HOUR, iso, MIN, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: a hot-work permit from application to close (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -61,7 +74,9 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
     for (const w of [W1, W2, GUARDIAN, PIC, CONFIRMER]) track(await officer.submit('credential:RegisterWorker', { workerId: w }));
     track(await officer.submit('credential:AddCertificate', guardianCertificate(`${permitNo}-cert-guardian`, GUARDIAN)));
     for (const [i, w] of [W1, W2].entries()) {
-      const c = track(await officer.submit('credential:AddCertificate', certificateInput(`${permitNo}-cert-${i}`, w, 'welding_cutting', '熔化焊接与热切割作业')));
+      const c = track(
+        await officer.submit('credential:AddCertificate', certificateInput(`${permitNo}-cert-${i}`, w, 'welding_cutting', '熔化焊接与热切割作业')),
+      );
       expect(c.value.status).to.equal('valid');
     }
     const device = track(
@@ -106,9 +121,23 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
     expect(applied.value.history[0]!.actor).to.include({ mspId: 'EnterpriseMSP', role: 'applicant' });
     expect(applied.value.history[0]!.actor.certificateId).to.match(new RegExp(`CN=${applicant.name}`));
 
-    track(await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] }));
+    track(
+      await pic.submit('permit:AssessRisk', {
+        permitNo,
+        confirmations: [
+          { measureId: 'm1', confirmedBy: CONFIRMER },
+          { measureId: 'm2', confirmedBy: CONFIRMER },
+        ],
+      }),
+    );
     const gas = track(
-      await analyst.submit<PermitRecord>('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 5_000), lelClass: 'lel_ge_4', flammableVolPct: 0.3 }),
+      await analyst.submit<PermitRecord>('permit:RecordGasTest', {
+        permitNo,
+        testId: 'gt-1',
+        sampleTakenAt: iso(Date.now() - 5_000),
+        lelClass: 'lel_ge_4',
+        flammableVolPct: 0.3,
+      }),
     );
     expect(gas.value.status).to.equal('gas_tested');
     expect(gas.value.gasTests[0]).to.include({ passed: true });
@@ -199,14 +228,20 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
     const times = history.steps.map((s) => Date.parse(s.at));
     expect([...times].sort((a, b) => a - b)).to.deep.equal(times);
 
-    const ledger = await regulator.evaluate<{ versions: { txId: string; status: string; action: string; isDelete: boolean; at: string }[] }>('permit:GetLedgerHistory', { permitNo });
+    const ledger = await regulator.evaluate<{ versions: { txId: string; status: string; action: string; isDelete: boolean; at: string }[] }>(
+      'permit:GetLedgerHistory',
+      { permitNo },
+    );
     expect(ledger.versions.map((v) => v.txId)).to.deep.equal(history.steps.map((s) => s.txId));
     expect(ledger.versions.map((v) => [v.action, v.status])).to.deep.equal(expected.map((e) => [e[0], e[2]]));
     expect(ledger.versions.map((v) => v.at)).to.deep.equal(history.steps.map((s) => s.at));
 
     // Every step was endorsed by both orgs and committed valid.
     for (const step of history.steps) {
-      expect(await endorsementOf(regulator.conn, profile.channel, step.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP', 'RegulatorMSP'] });
+      expect(await endorsementOf(regulator.conn, profile.channel, step.txId)).to.deep.equal({
+        validationCode: 0,
+        endorsers: ['EnterpriseMSP', 'RegulatorMSP'],
+      });
     }
 
     const events = await eventsOf(regulator.conn, profile, firstBlock, txIds);

@@ -16,13 +16,14 @@
  * @hyperledger/fabric-protos, and searched for the names, ID numbers, phones, certificate
  * numbers, salts and face template used here.
  */
-import { expect } from 'chai';
+
 import * as crypto from 'node:crypto';
+import { type ConnectionProfile, ENTERPRISE_PRIVATE_COLLECTION } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { ENTERPRISE_PRIVATE_COLLECTION, type ConnectionProfile } from '@compliance-ledger/schema';
-import { requireNetwork, uniqueId } from '../support/network';
 import { readAllBlocks } from '../support/blocks';
-import { Cast, confinedSpaceApplication, endorsementOf, guardianCertificate, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
+import { Cast, confinedSpaceApplication, endorsementOf, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import { requireNetwork, uniqueId } from '../support/network';
 
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴'];
 const GIVEN = ['建', '国', '伟', '芳', '娜', '秀', '英', '敏', '静', '丽', '强', '磊', '军', '洋', '勇', '艳', '杰', '涛', '明', '超'];
@@ -30,7 +31,8 @@ const pick = <T>(a: T[]) => a[crypto.randomInt(a.length)]!;
 const randomName = () => pick(SURNAMES) + pick(GIVEN) + pick(GIVEN) + pick(GIVEN);
 const salt = () => crypto.randomBytes(24).toString('base64');
 /** The bytes the chaincode writes: canonical JSON, keys sorted. */
-const canonical = (o: Record<string, string>) => Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)))), 'utf8');
+const canonical = (o: Record<string, string>) =>
+  Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)))), 'utf8');
 
 describe('network: personal data only in the enterprise implicit collection, never in a block (real Fabric)', function () {
   this.timeout(600_000);
@@ -84,7 +86,11 @@ describe('network: personal data only in the enterprise implicit collection, nev
     privateTxIds.push(byDefault.txId);
 
     // Explicitly, as the gateway service should (it also protects a client of another org's gateway).
-    const explicit = await officer.submit('credential:StoreWorkerPersonalData', { workerId: W2 }, { transient: { personal: people[1] }, endorsingOrganizations: ['EnterpriseMSP'] });
+    const explicit = await officer.submit(
+      'credential:StoreWorkerPersonalData',
+      { workerId: W2 },
+      { transient: { personal: people[1] }, endorsingOrganizations: ['EnterpriseMSP'] },
+    );
     expect(await endorsementOf(regulator.conn, profile.channel, explicit.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP'] });
     privateTxIds.push(explicit.txId);
 
@@ -100,7 +106,11 @@ describe('network: personal data only in the enterprise implicit collection, nev
       reviewDue: iso(now + 500 * 24 * HOUR),
       scanSha256: crypto.createHash('sha256').update('scan').digest('hex'),
     });
-    const cert = await officer.submit('credential:StoreCertificateNumber', { certificateId }, { transient: { personal: certificateNo }, endorsingOrganizations: ['EnterpriseMSP'] });
+    const cert = await officer.submit(
+      'credential:StoreCertificateNumber',
+      { certificateId },
+      { transient: { personal: certificateNo }, endorsingOrganizations: ['EnterpriseMSP'] },
+    );
     expect(await endorsementOf(regulator.conn, profile.channel, cert.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP'] });
     privateTxIds.push(cert.txId);
 
@@ -112,10 +122,18 @@ describe('network: personal data only in the enterprise implicit collection, nev
 
   it('reads it back on the enterprise peer after a logged access, and erases it (purge) on request', async () => {
     const accessId = uniqueId('acc');
-    await officer.submit('credential:LogPersonalDataAccess', { accessId, subject: { kind: 'worker', id: W1 }, purpose: 'Identity check for the gate incident' });
+    await officer.submit('credential:LogPersonalDataAccess', {
+      accessId,
+      subject: { kind: 'worker', id: W1 },
+      purpose: 'Identity check for the gate incident',
+    });
     expect(await officer.evaluate('credential:ReadPersonalData', { accessId })).to.deep.equal(people[0]);
     const certAccess = uniqueId('acc');
-    await officer.submit('credential:LogPersonalDataAccess', { accessId: certAccess, subject: { kind: 'certificate', id: certificateId }, purpose: 'Authority verification' });
+    await officer.submit('credential:LogPersonalDataAccess', {
+      accessId: certAccess,
+      subject: { kind: 'certificate', id: certificateId },
+      purpose: 'Authority verification',
+    });
     expect(await officer.evaluate('credential:ReadPersonalData', { accessId: certAccess })).to.deep.equal(certificateNo);
 
     // No transient data here, no option either: discovery plans the collection's endorsement policy.
@@ -126,7 +144,12 @@ describe('network: personal data only in the enterprise implicit collection, nev
     const again = uniqueId('acc');
     await officer.submit('credential:LogPersonalDataAccess', { accessId: again, subject: { kind: 'worker', id: W2 }, purpose: 'After erasure' });
     await officer.evaluateRefused('NOT_FOUND', 'credential:ReadPersonalData', { accessId: again });
-    await officer.refused('NOT_FOUND', 'credential:ErasePersonalData', { subject: { kind: 'worker', id: W2 }, reason: 'again' }, { endorsingOrganizations: ['EnterpriseMSP'] });
+    await officer.refused(
+      'NOT_FOUND',
+      'credential:ErasePersonalData',
+      { subject: { kind: 'worker', id: W2 }, reason: 'again' },
+      { endorsingOrganizations: ['EnterpriseMSP'] },
+    );
   });
 
   it('a gate check records the face match score, the device and a hash of the template, never the template', async () => {
@@ -139,7 +162,14 @@ describe('network: personal data only in the enterprise implicit collection, nev
       ),
     );
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9 });
+    await analyst.submit('permit:RecordGasTest', {
+      permitNo,
+      testId: 'gt-1',
+      sampleTakenAt: iso(Date.now() - 2_000),
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0,
+      oxygenVolPct: 20.9,
+    });
     await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
     await approver.submit('permit:Issue', { permitNo });
     const g = await gate.submit('credential:RecordGateCheck', {
@@ -157,7 +187,14 @@ describe('network: personal data only in the enterprise implicit collection, nev
   it('no name, ID number, phone, certificate number, salt or face data is anywhere in any block of the channel', async () => {
     const blocks = await readAllBlocks(regulator.conn, profile.channel);
     expect(blocks.length).to.be.above(10);
-    const texts = (s: string) => [s, Buffer.from(s, 'utf8').toString('hex'), Buffer.from(s, 'utf8').toString('base64'), JSON.stringify(s).slice(1, -1).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)];
+    const texts = (s: string) => [
+      s,
+      Buffer.from(s, 'utf8').toString('hex'),
+      Buffer.from(s, 'utf8').toString('base64'),
+      JSON.stringify(s)
+        .slice(1, -1)
+        .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    ];
     const needles = new Map<string, string>();
     for (const [i, p] of people.entries()) {
       for (const [field, value] of Object.entries(p)) for (const t of texts(value)) needles.set(t, `person ${i} ${field}`);
@@ -200,7 +237,10 @@ describe('network: personal data only in the enterprise implicit collection, nev
     for (const [i, txId] of privateTxIds.entries()) {
       const tx = byId.get(txId)!;
       expect(tx, `transaction ${txId} is on the channel`).to.not.equal(undefined);
-      expect(tx.publicWrites.filter((w) => w.namespace === profile.chaincode), 'a private-only transaction wrote public state').to.deep.equal([]);
+      expect(
+        tx.publicWrites.filter((w) => w.namespace === profile.chaincode),
+        'a private-only transaction wrote public state',
+      ).to.deep.equal([]);
       expect(tx.privateWriteHashes.map((w) => w.collection)).to.deep.equal([ENTERPRISE_PRIVATE_COLLECTION]);
       const value = stored[i];
       if (value !== undefined) {

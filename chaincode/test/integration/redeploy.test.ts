@@ -3,12 +3,13 @@
  * and commits the next sequence for both orgs, and restarts the chaincode server; the ledger keeps
  * everything written before.
  */
-import { expect } from 'chai';
-import * as path from 'node:path';
+
 import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { ConnectionProfile } from '@compliance-ledger/schema';
-import { connectAs, requireNetwork, uniqueId, type OrgConnection } from '../support/network';
+import { expect } from 'chai';
+import { connectAs, type OrgConnection, requireNetwork, uniqueId } from '../support/network';
 
 const run = promisify(execFile);
 const deployScript = path.resolve(__dirname, '..', '..', '..', 'scripts', 'deploy-chaincode.sh');

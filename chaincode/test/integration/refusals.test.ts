@@ -4,17 +4,18 @@
  * INVALID_STATE, EXPIRED, ALREADY_EXISTS). A refusal is an endorsement failure: nothing is
  * ordered, so the channel height and the records stay as they were.
  */
+
+import { type ConnectionProfile, type ErrorCode, type PermitRecord, parseErrorCode } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { parseErrorCode, type ConnectionProfile, type ErrorCode, type PermitRecord } from '@compliance-ledger/schema';
+import { Cast, confinedSpaceApplication, errorText, guardianCertificate, HOUR, heightOf, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, confinedSpaceApplication, errorText, guardianCertificate, heightOf, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: refusals change nothing (real Fabric, CA users)', function () {
   this.timeout(300_000);
   let profile: ConnectionProfile;
   let cast: Cast;
-  let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party;
+  let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, _approver: Party;
   let regulator: Party, regAuditor: Party, regApplicant: Party, regAdmin: Party, entRegulator: Party, entAuditor: Party, noRole: Party, oddRole: Party;
   let approverOtherUnit: Party, approverNoWorkerId: Party;
   const W1 = workerIdOf(randomIdNumber());
@@ -52,7 +53,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     applicant = cast.person('rf-applicant', 'enterprise', 'applicant');
     pic = cast.person('rf-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
     analyst = cast.person('rf-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('rf-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    _approver = cast.person('rf-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
     approverOtherUnit = cast.person('rf-approver-x', 'enterprise', 'approver', { department: 'unit-other', workerId: workerIdOf(randomIdNumber()) });
     approverNoWorkerId = cast.person('rf-approver-nw', 'enterprise', 'approver', { department: workUnit });
     regulator = cast.person('rf-regulator', 'regulator', 'regulator');
@@ -89,9 +90,22 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     await unchanged(async () => {
       const m = await applicant.refused('FORBIDDEN', 'permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
       expect(m).to.contain('role applicant');
-      await pic.refused('FORBIDDEN', 'permit:RecordGasTest', { permitNo, testId: 'gt-x', sampleTakenAt: iso(Date.now() - 1000), lelClass: 'lel_ge_4', flammableVolPct: 0.1, oxygenVolPct: 20.9 });
+      await pic.refused('FORBIDDEN', 'permit:RecordGasTest', {
+        permitNo,
+        testId: 'gt-x',
+        sampleTakenAt: iso(Date.now() - 1000),
+        lelClass: 'lel_ge_4',
+        flammableVolPct: 0.1,
+        oxygenVolPct: 20.9,
+      });
       await analyst.refused('FORBIDDEN', 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
-      await applicant.refused('FORBIDDEN', 'device:Register', { deviceId: uniqueId('cam'), siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'camera' });
+      await applicant.refused('FORBIDDEN', 'device:Register', {
+        deviceId: uniqueId('cam'),
+        siteId: site,
+        areaId: zone,
+        address: Wallet.createRandom().address,
+        kind: 'camera',
+      });
       await oddRole.refused('FORBIDDEN', 'permit:Apply', application(uniqueId('CS-R')));
       const none = await noRole.refused('FORBIDDEN', 'permit:Apply', application(uniqueId('CS-R')));
       expect(none).to.contain('ledger.role');
@@ -122,7 +136,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     expect(await regulator.evaluate('device:Get', { deviceId })).to.include({ status: 'active' });
   });
 
-  it('what is the regulator\'s own succeeds: a flag by the regulator and by its auditor, without touching the permit', async () => {
+  it("what is the regulator's own succeeds: a flag by the regulator and by its auditor, without touching the permit", async () => {
     const before = await regulator.evaluate<PermitRecord>('permit:Get', { permitNo });
     await regulator.submit('permit:Flag', { permitNo, flagId: 'f-reg', reason: 'Check the ventilation record' });
     await regAuditor.submit('permit:Flag', { permitNo, flagId: 'f-aud', reason: 'Sample for the annual audit' });
@@ -140,14 +154,31 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { workers: 'W1' }));
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { priority: 'high' }));
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { level: '1' }));
-      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', { permitNo, testId: 'gt-2', sampleTakenAt: iso(Date.now()), lelClass: 'lel_ge_4', flammableVolPct: '0.1' });
-      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', { permitNo, testId: 'gt-2', sampleTakenAt: iso(Date.now() + HOUR), lelClass: 'lel_ge_4', flammableVolPct: 0.1, oxygenVolPct: 20.9 });
+      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', {
+        permitNo,
+        testId: 'gt-2',
+        sampleTakenAt: iso(Date.now()),
+        lelClass: 'lel_ge_4',
+        flammableVolPct: '0.1',
+      });
+      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', {
+        permitNo,
+        testId: 'gt-2',
+        sampleTakenAt: iso(Date.now() + HOUR),
+        lelClass: 'lel_ge_4',
+        flammableVolPct: 0.1,
+        oxygenVolPct: 20.9,
+      });
       await applicant.refused('ALREADY_EXISTS', 'permit:Apply', application(permitNo));
       await pic.refused('NOT_FOUND', 'permit:AssessRisk', { permitNo: 'NO-SUCH-PERMIT', confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
       await regulator.evaluateRefused('NOT_FOUND', 'permit:Get', { permitNo: 'NO-SUCH-PERMIT' });
       await pic.refused('INVALID_STATE', 'permit:Activate', { permitNo });
       await pic.refused('INVALID_STATE', 'permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-      await applicant.refused('EXPIRED', 'permit:Apply', application(uniqueId('CS-R'), { plannedStart: iso(Date.now() - 2 * HOUR), plannedEnd: iso(Date.now() - HOUR) }));
+      await applicant.refused(
+        'EXPIRED',
+        'permit:Apply',
+        application(uniqueId('CS-R'), { plannedStart: iso(Date.now() - 2 * HOUR), plannedEnd: iso(Date.now() - HOUR) }),
+      );
       await applicant.refused('RULE_VIOLATION', 'permit:Apply', application(uniqueId('CS-R'), { plannedEnd: iso(Date.now() + 25 * HOUR) }));
     });
   });
@@ -163,7 +194,9 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     };
     await unchanged(async () => {
       // Reaches the chaincode (LedgerContract.unknownTransaction): a coded message.
-      expect(await call(() => pic.contract('permit').submitTransaction('Approve', JSON.stringify({ permitNo })))).to.match(/NOT_FOUND: transaction permit:Approve does not exist/);
+      expect(await call(() => pic.contract('permit').submitTransaction('Approve', JSON.stringify({ permitNo })))).to.match(
+        /NOT_FOUND: transaction permit:Approve does not exist/,
+      );
       // Refused by fabric-contract-api before any chaincode code runs: its own text, which
       // parseErrorCode maps (DISPATCHER_ERROR_CODES).
       const cases: [ErrorCode, () => Promise<unknown>][] = [
@@ -191,7 +224,9 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     for (const shift of [-10 * 60_000, 10 * 60_000]) {
       let text = '';
       try {
-        const tx = await pic.proposalAt('permit:AssessRisk', { permitNo: short, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] }, Date.now() + shift).endorse();
+        const tx = await pic
+          .proposalAt('permit:AssessRisk', { permitNo: short, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] }, Date.now() + shift)
+          .endorse();
         await tx.submit();
       } catch (err) {
         text = errorText(err);

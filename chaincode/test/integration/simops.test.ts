@@ -6,12 +6,13 @@
  * Fabric re-checks the ranges at commit: the second in the block is PHANTOM_READ_CONFLICT (or
  * MVCC_READ_CONFLICT) and writes nothing; issued again, it sees the first and is refused.
  */
-import { expect } from 'chai';
+
 import * as crypto from 'node:crypto';
-import { peer } from '@hyperledger/fabric-protos';
 import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
+import { peer } from '@hyperledger/fabric-protos';
+import { expect } from 'chai';
+import { Cast, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, guardianCertificate, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: SIMOPS, two conflicting permits in one area issued at once (real Fabric)', function () {
   this.timeout(300_000);
@@ -57,7 +58,13 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
       measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
     });
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    await analyst.submit('permit:RecordGasTest', { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0.2 });
+    await analyst.submit('permit:RecordGasTest', {
+      permitNo,
+      testId: 'gt-1',
+      sampleTakenAt: iso(Date.now() - 2_000),
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0.2,
+    });
     await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
   }
 
@@ -97,6 +104,8 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
     expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: loserNo })).status).to.equal('signed_off');
     const m = await approver.refused('RULE_VIOLATION', 'permit:Issue', { permitNo: loserNo });
     expect(m).to.contain(winnerNo);
-    expect((await regulator.evaluate<{ permitNo: string }[]>('permit:ListLive', { siteId: site, areaId: zone })).map((p) => p.permitNo)).to.deep.equal([winnerNo]);
+    expect((await regulator.evaluate<{ permitNo: string }[]>('permit:ListLive', { siteId: site, areaId: zone })).map((p) => p.permitNo)).to.deep.equal([
+      winnerNo,
+    ]);
   });
 });

@@ -7,8 +7,7 @@
  * months off the job itself needs the clock to move, so its boundaries are in the unit tests.)
  * With the site's work calendar in the policy, the ledger raises hot work on a holiday itself.
  */
-import { expect } from 'chai';
-import { Wallet } from 'ethers';
+
 import {
   ALARM_EIP712_DOMAIN,
   ALARM_EIP712_TYPES,
@@ -20,8 +19,10 @@ import {
   type SignedAlarmFields,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { Wallet } from 'ethers';
+import { Cast, certificateInput, guardianCertificate, HOUR, heightOf, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, certificateInput, guardianCertificate, heightOf, HOUR, iso, passingGateCheck, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: GB 30871 measures and stop conditions, wind and the guardian (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -87,18 +88,30 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
     await safety.submit('device:Register', { deviceId: anemometerId, siteId: site, areaId: zone, address: anemometerKey.address, kind: 'sensor' });
 
     const before = await heightOf(regulator.conn, profile.channel);
-    expect(await applicant.refused('VALIDATION_FAILED', 'permit:Apply', height(uniqueId('L'), { operationType: 'lifting', level: '3', workHeightMetres: null, liftLoadTonnes: 9.5 }))).to.contain(
-      'under 10 t needs no lifting permit',
-    );
+    expect(
+      await applicant.refused(
+        'VALIDATION_FAILED',
+        'permit:Apply',
+        height(uniqueId('L'), { operationType: 'lifting', level: '3', workHeightMetres: null, liftLoadTonnes: 9.5 }),
+      ),
+    ).to.contain('under 10 t needs no lifting permit');
     expect(await applicant.refused('VALIDATION_FAILED', 'permit:Apply', height(uniqueId('H'), { workHeightMetres: 6 }))).to.contain('6 m is class II, not I');
     const hot = height(uniqueId('HW'), { operationType: 'hot_work', level: '2', workHeightMetres: null });
-    expect(await applicant.refused('VALIDATION_FAILED', 'permit:Apply', { ...hot, location: { siteId: site, zoneId: zone, fireExplosionZone: false } })).to.contain('location.outdoor');
+    expect(
+      await applicant.refused('VALIDATION_FAILED', 'permit:Apply', { ...hot, location: { siteId: site, zoneId: zone, fireExplosionZone: false } }),
+    ).to.contain('location.outdoor');
     expect(await heightOf(regulator.conn, profile.channel)).to.equal(before);
   });
 
   it('outdoor and indoor work at height run; a signed force-5 wind alarm suspends only the outdoor one, in its own transaction', async () => {
-    for (const [permitNo, isOutdoor, x] of [[outdoor, true, 0], [indoor, false, 40]] as const) {
-      const applied = await applicant.submit<PermitRecord>('permit:Apply', height(permitNo, { location: { siteId: site, zoneId: zone, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: isOutdoor } }));
+    for (const [permitNo, isOutdoor, x] of [
+      [outdoor, true, 0],
+      [indoor, false, 40],
+    ] as const) {
+      const applied = await applicant.submit<PermitRecord>(
+        'permit:Apply',
+        height(permitNo, { location: { siteId: site, zoneId: zone, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: isOutdoor } }),
+      );
       expect([applied.value.level, applied.value.workHeightMetres, applied.value.location.outdoor]).to.deep.equal(['I', 4.5, isOutdoor]);
       await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
       await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
@@ -120,8 +133,8 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
       kind: 'wind_at_or_above_force_5',
       scoreBp: 10000,
       modelVersion: 'rule',
-      modelSha256: '0x' + '00'.repeat(32),
-      inputSha256: '0x' + 'cd'.repeat(32),
+      modelSha256: `0x${'00'.repeat(32)}`,
+      inputSha256: `0x${'cd'.repeat(32)}`,
       clipCid: '',
       observedAt: Date.now() - 1_000,
     };
@@ -143,13 +156,15 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
   });
 
   it('work stopped because the guardian left resumes only after the guardian is back through the gate', async () => {
-    expect((await pic.submit<PermitRecord>('permit:Suspend', { permitNo: indoor, reason: 'guardian_left', note: 'Guardian called away' })).value.status).to.equal('suspended');
+    expect(
+      (await pic.submit<PermitRecord>('permit:Suspend', { permitNo: indoor, reason: 'guardian_left', note: 'Guardian called away' })).value.status,
+    ).to.equal('suspended');
     expect(await pic.refused('RULE_VIOLATION', 'permit:Resume', { permitNo: indoor })).to.contain('guardian must pass a gate check again');
     await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), indoor, GUARDIAN, gateId));
     expect((await pic.submit<PermitRecord>('permit:Resume', { permitNo: indoor })).value.status).to.equal('active');
   });
 
-  it('completing a permit restarts its workers\' off-the-job clock; a practical exam passed again is recorded on the certificate', async () => {
+  it("completing a permit restarts its workers' off-the-job clock; a practical exam passed again is recorded on the certificate", async () => {
     expect((await pic.submit<PermitRecord>('permit:Complete', { permitNo: outdoor, siteRestored: true })).value.status).to.equal('completed');
     const w = await officer.evaluate<WorkerRecord>('credential:GetWorker', { workerId: W1 });
     expect(Date.now() - Date.parse(w.lastWorkedAt!)).to.be.within(0, 60_000);
@@ -165,11 +180,22 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
     const policy = await regulator.evaluate<LedgerPolicy>('template:GetPolicy', {});
     const { version: _v, publishedAt: _a, publishedBy: _b, ...rest } = policy;
     const holiday = '2027-02-17';
-    const calendar = { utcOffsetMinutes: 480, nightStartMinute: 0, nightEndMinute: 0, restDays: [], holidays: [...(policy.workCalendar?.holidays ?? []), holiday], workdays: [] };
+    const calendar = {
+      utcOffsetMinutes: 480,
+      nightStartMinute: 0,
+      nightEndMinute: 0,
+      restDays: [],
+      holidays: [...(policy.workCalendar?.holidays ?? []), holiday],
+      workdays: [],
+    };
     const published = await regulator.submit<LedgerPolicy>('template:PublishPolicy', { ...rest, workCalendar: calendar });
     expect(published.value.version).to.equal(policy.version + 1);
     const start = Date.parse(`${holiday}T09:00:00+08:00`);
-    const hot = { ...height(uniqueId('HW-HOL'), { operationType: 'hot_work', level: '2', workHeightMetres: null }), plannedStart: iso(start), plannedEnd: iso(start + 4 * HOUR) };
+    const hot = {
+      ...height(uniqueId('HW-HOL'), { operationType: 'hot_work', level: '2', workHeightMetres: null }),
+      plannedStart: iso(start),
+      plannedEnd: iso(start + 4 * HOUR),
+    };
     const applied = await applicant.submit<PermitRecord>('permit:Apply', hot);
     expect([applied.value.requestedLevel, applied.value.level, applied.value.nightOrHoliday]).to.deep.equal(['2', '1', true]);
     expect(applied.value.nightOrHolidayFromCalendar).to.equal(`${holiday} is a holiday in the site's work calendar`);

@@ -4,10 +4,11 @@
  * assessment step, with no code change; a permit applied before keeps its version, a permit
  * applied after must pass the new step, signed by the environment department.
  */
-import { expect } from 'chai';
+
 import type { ConnectionProfile, PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { Cast, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
-import { Cast, guardianCertificate, HOUR, iso, randomIdNumber, workerIdOf, type Party } from '../support/ledger';
 
 describe('network: publishing a template version that adds a step (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -65,7 +66,15 @@ describe('network: publishing a template version that adds a step (real Fabric, 
       ...rest,
       title: 'Blind plate with environmental impact assessment',
       signOffSteps: [
-        { stepId: 'eia', name: 'Environmental impact assessment', kind: 'review', role: 'safety_officer', department: 'environment', distinctSigners: 1, atSite: false },
+        {
+          stepId: 'eia',
+          name: 'Environmental impact assessment',
+          kind: 'review',
+          role: 'safety_officer',
+          department: 'environment',
+          distinctSigners: 1,
+          atSite: false,
+        },
         // Without the environment steps earlier runs of this test on the same ledger added.
         ...current.signOffSteps.filter((s) => s.department !== 'environment'),
       ],

@@ -5,8 +5,8 @@
  * write hashes, the chaincode event and the response.
  */
 import { common, ledger, peer } from '@hyperledger/fabric-protos';
-import type { OrgConnection } from './network';
 import { heightOf } from './ledger';
+import type { OrgConnection } from './network';
 
 const { rwset } = ledger;
 
@@ -29,12 +29,27 @@ export interface ParsedBlock {
 }
 
 function parseEndorserTx(blockNumber: number, txId: string, type: number, data: Uint8Array): ParsedTx {
-  const out: ParsedTx = { blockNumber, txId, type, args: [], transientKeys: [], publicWrites: [], privateWriteHashes: [], event: null, response: new Uint8Array() };
+  const out: ParsedTx = {
+    blockNumber,
+    txId,
+    type,
+    args: [],
+    transientKeys: [],
+    publicWrites: [],
+    privateWriteHashes: [],
+    event: null,
+    response: new Uint8Array(),
+  };
   const tx = peer.Transaction.deserializeBinary(data);
   for (const action of tx.getActionsList()) {
     const cap = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
     const cpp = peer.ChaincodeProposalPayload.deserializeBinary(cap.getChaincodeProposalPayload_asU8());
-    out.transientKeys.push(...cpp.getTransientmapMap().getEntryList().map((e) => String(e[0])));
+    out.transientKeys.push(
+      ...cpp
+        .getTransientmapMap()
+        .getEntryList()
+        .map((e) => String(e[0])),
+    );
     const spec = peer.ChaincodeInvocationSpec.deserializeBinary(cpp.getInput_asU8()).getChaincodeSpec();
     out.args.push(...(spec?.getInput()?.getArgsList_asU8() ?? []));
     const prp = peer.ProposalResponsePayload.deserializeBinary(cap.getAction()!.getProposalResponsePayload_asU8());
@@ -46,7 +61,12 @@ function parseEndorserTx(blockNumber: number, txId: string, type: number, data: 
       for (const coll of ns.getCollectionHashedRwsetList()) {
         const hashed = rwset.kvrwset.HashedRWSet.deserializeBinary(coll.getHashedRwset_asU8());
         for (const w of hashed.getHashedWritesList()) {
-          out.privateWriteHashes.push({ namespace: ns.getNamespace(), collection: coll.getCollectionName(), keyHash: w.getKeyHash_asU8(), valueHash: w.getValueHash_asU8() });
+          out.privateWriteHashes.push({
+            namespace: ns.getNamespace(),
+            collection: coll.getCollectionName(),
+            keyHash: w.getKeyHash_asU8(),
+            valueHash: w.getValueHash_asU8(),
+          });
         }
       }
     }
@@ -76,7 +96,17 @@ export async function readAllBlocks(conn: OrgConnection, channel: string): Promi
       if (ch.getType() === common.HeaderType.ENDORSER_TRANSACTION) {
         txs.push(parseEndorserTx(n, ch.getTxId(), ch.getType(), payload.getData_asU8()));
       } else {
-        txs.push({ blockNumber: n, txId: ch.getTxId(), type: ch.getType(), args: [], transientKeys: [], publicWrites: [], privateWriteHashes: [], event: null, response: new Uint8Array() });
+        txs.push({
+          blockNumber: n,
+          txId: ch.getTxId(),
+          type: ch.getType(),
+          args: [],
+          transientKeys: [],
+          publicWrites: [],
+          privateWriteHashes: [],
+          event: null,
+          response: new Uint8Array(),
+        });
       }
     }
     blocks.push({ number: n, raw, txs });

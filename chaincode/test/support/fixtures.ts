@@ -1,6 +1,6 @@
-import { Wallet } from 'ethers';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type SignedAlarmFields } from '@compliance-ledger/schema';
-import { caller, Harness, T0, workerId, type Caller } from './harness';
+import { Wallet } from 'ethers';
+import { type Caller, caller, Harness, T0, workerId } from './harness';
 
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
@@ -41,9 +41,9 @@ export const who = {
   auditor: caller('auditor'),
 };
 
-export const CAMERA_KEY = new Wallet('0x' + '11'.repeat(32));
-export const SENSOR_KEY = new Wallet('0x' + '22'.repeat(32));
-export const GATE_KEY = new Wallet('0x' + '33'.repeat(32));
+export const CAMERA_KEY = new Wallet(`0x${'11'.repeat(32)}`);
+export const SENSOR_KEY = new Wallet(`0x${'22'.repeat(32)}`);
+export const GATE_KEY = new Wallet(`0x${'33'.repeat(32)}`);
 export const SITE = 'site-1';
 export const ZONE = 'zone-a';
 
@@ -62,8 +62,8 @@ export function alarmFields(o: Partial<SignedAlarmFields> = {}): SignedAlarmFiel
     kind: 'no_helmet',
     scoreBp: 9100,
     modelVersion: 'yolo-ppe-3.2',
-    modelSha256: '0x' + 'ab'.repeat(32),
-    inputSha256: '0x' + 'cd'.repeat(32),
+    modelSha256: `0x${'ab'.repeat(32)}`,
+    inputSha256: `0x${'cd'.repeat(32)}`,
     clipCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
     observedAt: T0,
     ...o,
@@ -133,7 +133,13 @@ export function gasTest(permitNo: string, o: Record<string, unknown> = {}, sampl
 /** Hot work level 2 from application to signed_off (one approval step by the work unit). */
 export async function toSignedOff(h: Harness, permitNo: string, o: Record<string, unknown> = {}): Promise<void> {
   await h.ok('permit', 'Apply', who.applicant, application(permitNo, o));
-  await h.ok('permit', 'AssessRisk', who.pic, { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+  await h.ok('permit', 'AssessRisk', who.pic, {
+    permitNo,
+    confirmations: [
+      { measureId: 'm1', confirmedBy: CONFIRMER },
+      { measureId: 'm2', confirmedBy: CONFIRMER },
+    ],
+  });
   await h.ok('permit', 'RecordGasTest', who.analyst, gasTest(permitNo, {}, h.now));
   await signAll(h, permitNo);
 }
@@ -145,9 +151,7 @@ export async function signAll(h: Harness, permitNo: string): Promise<void> {
     for (let i = 0; i < step.distinctSigners; i++) {
       const dept = step.department === '$work_unit' ? p.workUnit : (step.department ?? undefined);
       const signer =
-        step.role === 'approver' && dept === WORK_UNIT
-          ? who.approverUnit
-          : caller(step.role, { dept, workerId: workerId(`signer-${step.stepId}-${i}`) });
+        step.role === 'approver' && dept === WORK_UNIT ? who.approverUnit : caller(step.role, { dept, workerId: workerId(`signer-${step.stepId}-${i}`) });
       await h.ok('permit', 'SignOff', signer, { permitNo, stepId: step.stepId, atSite: true });
     }
   }

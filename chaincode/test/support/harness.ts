@@ -1,28 +1,28 @@
 import './quiet-logs';
 import { createHmac } from 'node:crypto';
-import { expect } from 'chai';
-import type { Context } from 'fabric-contract-api';
 import {
   DEPARTMENT_ATTRIBUTE,
   ENTERPRISE_MSP,
-  REGULATOR_MSP,
-  ROLE_ATTRIBUTE,
-  WORKER_ID_ATTRIBUTE,
+  type ErrorCode,
   EVENT_SCHEMA_VERSION,
   LEDGER_EVENT_TYPES,
-  type ErrorCode,
   type LedgerEvent,
+  REGULATOR_MSP,
+  ROLE_ATTRIBUTE,
   type Role,
+  WORKER_ID_ATTRIBUTE,
 } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import type { Context } from 'fabric-contract-api';
 import { AlarmContract } from '../../src/alarm-contract';
+import { peerClock } from '../../src/clock';
 import { CredentialContract } from '../../src/credential-contract';
 import { DeviceContract } from '../../src/device-contract';
 import { EvidenceContract } from '../../src/evidence-contract';
 import { HeartbeatContract } from '../../src/heartbeat-contract';
 import { PermitContract } from '../../src/permit-contract';
 import { TemplateContract } from '../../src/template-contract';
-import { FakeClientIdentity, FakeLedger, FakeStub, type FakeIdentityOptions, type ReadConflict } from './fake-stub';
-import { peerClock } from '../../src/clock';
+import { FakeClientIdentity, type FakeIdentityOptions, FakeLedger, FakeStub, type ReadConflict } from './fake-stub';
 
 export const CONTRACTS = {
   heartbeat: new HeartbeatContract(),
@@ -101,7 +101,13 @@ export class Harness {
   }
 
   /** Executes a proposal against the committed state; nothing is committed. */
-  private async execute(contract: ContractName, fn: string, who: Caller, input: unknown, transient: Record<string, unknown> | undefined): Promise<{ stub: FakeStub; result?: string; error?: Error }> {
+  private async execute(
+    contract: ContractName,
+    fn: string,
+    who: Caller,
+    input: unknown,
+    transient: Record<string, unknown> | undefined,
+  ): Promise<{ stub: FakeStub; result?: string; error?: Error }> {
     const args = input instanceof Positional ? input.args : [typeof input === 'string' ? input : JSON.stringify(input)];
     const tmap = new Map<string, Uint8Array>();
     for (const [k, v] of Object.entries(transient ?? {})) tmap.set(k, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
@@ -120,7 +126,14 @@ export class Harness {
     }
   }
 
-  private async run(contract: ContractName, fn: string, who: Caller, input: unknown, transient: Record<string, unknown> | undefined, commit: boolean): Promise<TxResult> {
+  private async run(
+    contract: ContractName,
+    fn: string,
+    who: Caller,
+    input: unknown,
+    transient: Record<string, unknown> | undefined,
+    commit: boolean,
+  ): Promise<TxResult> {
     const { stub, result, error } = await this.execute(contract, fn, who, input, transient);
     const attemptedWrites = stub.writes.size + [...stub.privateWrites.values()].reduce((n, m) => n + m.size, 0);
     // A failed proposal is never ordered: nothing is committed.

@@ -4,17 +4,11 @@
  * channel height. Everything runs against the real network; there is no stub here.
  */
 import * as crypto from 'node:crypto';
-import { expect } from 'chai';
-import { common, gateway as gatewayProtos, msp, peer } from '@hyperledger/fabric-protos';
-import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
+import { type ConnectionProfile, type ErrorCode, type LedgerEvent, type OrganizationName, parseErrorCode } from '@compliance-ledger/schema';
 import type { Proposal } from '@hyperledger/fabric-gateway';
-import {
-  parseErrorCode,
-  type ConnectionProfile,
-  type ErrorCode,
-  type LedgerEvent,
-  type OrganizationName,
-} from '@compliance-ledger/schema';
+import { common, gateway as gatewayProtos, msp, peer } from '@hyperledger/fabric-protos';
+import { expect } from 'chai';
+import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
 import { connectAs, connectAsUser, type OrgConnection, type UserAttributes } from './network';
 
 const decoder = new TextDecoder();
@@ -216,7 +210,12 @@ export async function heightOf(conn: OrgConnection, channel: string): Promise<bi
  * Collects the chaincode events of the given transactions, replaying from startBlock. Returns
  * them by transaction id; fails when a transaction has no event or more than one.
  */
-export async function eventsOf(conn: OrgConnection, profile: ConnectionProfile, startBlock: bigint, txIds: string[]): Promise<Map<string, { name: string; body: LedgerEvent; blockNumber: bigint }>> {
+export async function eventsOf(
+  conn: OrgConnection,
+  profile: ConnectionProfile,
+  startBlock: bigint,
+  txIds: string[],
+): Promise<Map<string, { name: string; body: LedgerEvent; blockNumber: bigint }>> {
   const want = new Set(txIds);
   const out = new Map<string, { name: string; body: LedgerEvent; blockNumber: bigint }>();
   const events = await conn.gateway.getNetwork(profile.channel).getChaincodeEvents(profile.chaincode, { startBlock });
@@ -281,7 +280,13 @@ export function guardianCertificate(certificateId: string, workerId: string): Re
 }
 
 /** A `credential:AddCertificate` input valid from a year ago for four years, review due in a year. */
-export function certificateInput(certificateId: string, workerId: string, category: string, item: string, authority = 'Provincial emergency management department'): Record<string, unknown> {
+export function certificateInput(
+  certificateId: string,
+  workerId: string,
+  category: string,
+  item: string,
+  authority = 'Provincial emergency management department',
+): Record<string, unknown> {
   const now = Date.now();
   return {
     certificateId,

@@ -3,18 +3,14 @@
  * `scripts/network.sh up` writes. There is no mock network: when the profile is absent the
  * integration suites are skipped and scripts/test.sh says why.
  */
+
+import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { type ConnectionProfile, connectionProfileSchema, type OrganizationName, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
 import { connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
-import {
-  connectionProfilePath as profilePathFromEnv,
-  connectionProfileSchema,
-  type ConnectionProfile,
-  type OrganizationName,
-} from '@compliance-ledger/schema';
 
 export function connectionProfilePath(): string {
   return profilePathFromEnv(process.env);
@@ -47,19 +43,11 @@ export interface OrgConnection {
 }
 
 /** A gateway connection to an org's own peer as one of its cryptogen identities. */
-export function connectAs(
-  profile: ConnectionProfile,
-  org: OrganizationName,
-  who: 'admin' | 'client' = 'client',
-): OrgConnection {
+export function connectAs(profile: ConnectionProfile, org: OrganizationName, who: 'admin' | 'client' = 'client'): OrgConnection {
   return connectWithFiles(profile, org, profile.organizations[org][who]);
 }
 
-function connectWithFiles(
-  profile: ConnectionProfile,
-  org: OrganizationName,
-  ids: { certFile: string; keyFile: string },
-): OrgConnection {
+function connectWithFiles(profile: ConnectionProfile, org: OrganizationName, ids: { certFile: string; keyFile: string }): OrgConnection {
   const o = profile.organizations[org];
   const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
     'grpc.ssl_target_name_override': o.peer.hostAlias,
@@ -99,13 +87,7 @@ export interface UserAttributes {
  * scripts/enroll-user.sh so tests and operators share one procedure. A name's attributes are
  * fixed when it is first registered: use a new name for other attributes.
  */
-export function connectAsUser(
-  profile: ConnectionProfile,
-  org: OrganizationName,
-  name: string,
-  role: string,
-  attrs: UserAttributes = {},
-): OrgConnection {
+export function connectAsUser(profile: ConnectionProfile, org: OrganizationName, name: string, role: string, attrs: UserAttributes = {}): OrgConnection {
   const extra: string[] = [];
   if (attrs.department !== undefined) extra.push('--department', attrs.department);
   if (attrs.workerId !== undefined) extra.push('--worker-id', attrs.workerId);

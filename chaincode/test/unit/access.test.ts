@@ -1,8 +1,8 @@
-import { expect } from 'chai';
 import { ENTERPRISE_MSP, REGULATOR_MSP, ROLE_ATTRIBUTE, TX_INPUT_SCHEMAS } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { TX_ACCESS } from '../../src/access';
-import { CONTRACTS, caller, type ContractName } from '../support/harness';
 import { application, CONFIRMER, fresh, seed, toActive, W1, who } from '../support/fixtures';
+import { CONTRACTS, type ContractName, caller } from '../support/harness';
 
 describe('access control', () => {
   it('every transaction of every contract has an access rule, and every rule names a real transaction', () => {
@@ -34,9 +34,15 @@ describe('access control', () => {
     await h.fails('FORBIDDEN', 'permit', 'Apply', who.gateway, application('A-1'));
     await h.ok('permit', 'Apply', who.applicant, application('A-1'));
     await h.fails('FORBIDDEN', 'permit', 'AssessRisk', who.applicant, { permitNo: 'A-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
-    await h.fails('FORBIDDEN', 'permit', 'RecordGasTest', who.pic, { permitNo: 'A-1', testId: 't', sampleTakenAt: '2026-06-01T08:00:00Z', lelClass: 'lel_ge_4', flammableVolPct: 0 });
+    await h.fails('FORBIDDEN', 'permit', 'RecordGasTest', who.pic, {
+      permitNo: 'A-1',
+      testId: 't',
+      sampleTakenAt: '2026-06-01T08:00:00Z',
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0,
+    });
     await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', who.applicant, { workerId: CONFIRMER });
-    await h.fails('FORBIDDEN', 'device', 'Register', who.gateway, { deviceId: 'd', siteId: 's', areaId: 'a', address: '0x' + '1'.repeat(40), kind: 'camera' });
+    await h.fails('FORBIDDEN', 'device', 'Register', who.gateway, { deviceId: 'd', siteId: 's', areaId: 'a', address: `0x${'1'.repeat(40)}`, kind: 'camera' });
     await h.fails('FORBIDDEN', 'alarm', 'Acknowledge', who.gateway, { alarmId: 'a' });
     await h.fails('FORBIDDEN', 'alarm', 'ReviewDetection', who.safety1, { alarmId: 'a', verdict: 'true_positive' });
     await h.fails('FORBIDDEN', 'template', 'Publish', who.applicant, {});
@@ -59,7 +65,14 @@ describe('access control', () => {
       await h.fails('FORBIDDEN', 'permit', 'Suspend', r, { permitNo: 'A-3', reason: 'violation' });
       await h.fails('FORBIDDEN', 'permit', 'Revoke', r, { permitNo: 'A-3', reason: 'x' });
       await h.fails('FORBIDDEN', 'permit', 'SignOff', r, { permitNo: 'A-3', stepId: 'approval' });
-      await h.fails('FORBIDDEN', 'credential', 'RecordGateCheck', r, { gateCheckId: 'g', permitNo: 'A-3', workerId: W1, qr: { passed: true }, face: { scoreBp: 1, deviceId: 'gate-1' }, health: { passed: true } });
+      await h.fails('FORBIDDEN', 'credential', 'RecordGateCheck', r, {
+        gateCheckId: 'g',
+        permitNo: 'A-3',
+        workerId: W1,
+        qr: { passed: true },
+        face: { scoreBp: 1, deviceId: 'gate-1' },
+        health: { passed: true },
+      });
       await h.fails('FORBIDDEN', 'credential', 'ReadPersonalData', r, { accessId: 'x' });
       const p = await h.read('permit', 'Get', r, { permitNo: 'A-3' });
       expect(p.status).to.equal('active');
@@ -100,8 +113,20 @@ describe('bad input returns a coded error and changes no state', () => {
     expect(extra).to.contain('workerNames');
     await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, permitNo: '../x' });
     await h.fails('VALIDATION_FAILED', 'permit', 'Complete', who.pic, { permitNo: 'V-1', siteRestored: false });
-    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, { permitNo: 'V-1', testId: 't', sampleTakenAt: '2026-06-01T08:00:00Z', lelClass: 'lel_ge_4', flammableVolPct: '0.1' });
-    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, { permitNo: 'V-1', testId: 't', sampleTakenAt: '2026-06-01T08:00:00Z', lelClass: 'lel_ge_4', flammableVolPct: -1 });
+    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, {
+      permitNo: 'V-1',
+      testId: 't',
+      sampleTakenAt: '2026-06-01T08:00:00Z',
+      lelClass: 'lel_ge_4',
+      flammableVolPct: '0.1',
+    });
+    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, {
+      permitNo: 'V-1',
+      testId: 't',
+      sampleTakenAt: '2026-06-01T08:00:00Z',
+      lelClass: 'lel_ge_4',
+      flammableVolPct: -1,
+    });
   });
 
   it('unknown permit is NOT_FOUND; wrong state INVALID_STATE; a sample from the future VALIDATION_FAILED', async () => {
@@ -114,8 +139,20 @@ describe('bad input returns a coded error and changes no state', () => {
     }
     await h.ok('permit', 'Apply', who.applicant, application('V-2'));
     await h.fails('INVALID_STATE', 'permit', 'Suspend', who.pic, { permitNo: 'V-2', reason: 'weather' });
-    await h.ok('permit', 'AssessRisk', who.pic, { permitNo: 'V-2', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
-    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, { permitNo: 'V-2', testId: 't', sampleTakenAt: new Date(h.now + 1000).toISOString(), lelClass: 'lel_ge_4', flammableVolPct: 0 });
+    await h.ok('permit', 'AssessRisk', who.pic, {
+      permitNo: 'V-2',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
+    await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, {
+      permitNo: 'V-2',
+      testId: 't',
+      sampleTakenAt: new Date(h.now + 1000).toISOString(),
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0,
+    });
   });
 });
 
@@ -131,12 +168,23 @@ describe('README documents the API', () => {
     const enterpriseRoles = ROLES.filter((r) => r !== 'regulator' && r !== 'auditor');
     const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
     const describe = (roles: readonly string[]) =>
-      same(roles, ROLES) ? 'any role'
-        : same(roles, enterpriseRoles) ? 'any enterprise role'
-          : same(roles, enterpriseRoles.filter((r) => r !== 'device_gateway')) ? 'any enterprise role except device_gateway (the template step names the exact role)'
+      same(roles, ROLES)
+        ? 'any role'
+        : same(roles, enterpriseRoles)
+          ? 'any enterprise role'
+          : same(
+                roles,
+                enterpriseRoles.filter((r) => r !== 'device_gateway'),
+              )
+            ? 'any enterprise role except device_gateway (the template step names the exact role)'
             : roles.join(', ');
     const wrong = Object.entries(TX_ACCESS)
-      .map(([k, rule]) => `| \`${k}\` | ${Object.entries(rule).map(([msp, roles]) => `${msp}: ${describe(roles)}`).join('; ')} |`)
+      .map(
+        ([k, rule]) =>
+          `| \`${k}\` | ${Object.entries(rule)
+            .map(([msp, roles]) => `${msp}: ${describe(roles)}`)
+            .join('; ')} |`,
+      )
       .filter((row) => !readme.includes(row));
     expect(wrong).to.deep.equal([]);
     expect(ERROR_CODES.filter((c) => !readme.includes(`\`${c}\``))).to.deep.equal([]);

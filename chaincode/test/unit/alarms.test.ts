@@ -1,8 +1,27 @@
+import type { AlarmRecord, DeviceRecord, LedgerPolicy, PermitRecord } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import type { AlarmRecord, DeviceRecord, LedgerPolicy, PermitRecord } from '@compliance-ledger/schema';
+import {
+  alarmFields,
+  CAMERA_KEY,
+  fresh,
+  gasTest,
+  gateAll,
+  HOUR,
+  iso,
+  MIN,
+  SENSOR_KEY,
+  SITE,
+  seed,
+  signAlarm,
+  toActive,
+  toSignedOff,
+  W1,
+  W2,
+  who,
+  ZONE,
+} from '../support/fixtures';
 import { caller, T0 } from '../support/harness';
-import { alarmFields, CAMERA_KEY, fresh, gasTest, gateAll, HOUR, iso, MIN, seed, SENSOR_KEY, signAlarm, SITE, toActive, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
 
 async function alarmInput(o: Parameters<typeof alarmFields>[0] = {}, key: Pick<Wallet, 'signTypedData'> = CAMERA_KEY) {
   const alarm = alarmFields(o);
@@ -12,12 +31,30 @@ async function alarmInput(o: Parameters<typeof alarmFields>[0] = {}, key: Pick<W
 describe('devices', () => {
   it('registers with a checksummed address, refuses duplicates, disables and re-enables', async () => {
     const h = fresh();
-    const d = await h.ok<DeviceRecord>('device', 'Register', who.admin, { deviceId: 'cam-9', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address.toLowerCase(), kind: 'camera' });
+    const d = await h.ok<DeviceRecord>('device', 'Register', who.admin, {
+      deviceId: 'cam-9',
+      siteId: SITE,
+      areaId: ZONE,
+      address: CAMERA_KEY.address.toLowerCase(),
+      kind: 'camera',
+    });
     expect(d.address).to.equal(CAMERA_KEY.address);
     expect(d.ownerMsp).to.equal('EnterpriseMSP');
-    await h.fails('ALREADY_EXISTS', 'device', 'Register', who.admin, { deviceId: 'cam-9', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'camera' });
+    await h.fails('ALREADY_EXISTS', 'device', 'Register', who.admin, {
+      deviceId: 'cam-9',
+      siteId: SITE,
+      areaId: ZONE,
+      address: CAMERA_KEY.address,
+      kind: 'camera',
+    });
     await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, { deviceId: 'cam-8', siteId: SITE, areaId: ZONE, address: '0x123', kind: 'camera' });
-    await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, { deviceId: 'cam-8', siteId: SITE, areaId: ZONE, address: CAMERA_KEY.address, kind: 'drone' });
+    await h.fails('VALIDATION_FAILED', 'device', 'Register', who.admin, {
+      deviceId: 'cam-8',
+      siteId: SITE,
+      areaId: ZONE,
+      address: CAMERA_KEY.address,
+      kind: 'drone',
+    });
     await h.ok('device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'Lens cracked' });
     await h.fails('INVALID_STATE', 'device', 'SetStatus', who.safety1, { deviceId: 'cam-9', status: 'disabled', reason: 'again' });
     const back = await h.ok<DeviceRecord>('device', 'SetStatus', who.admin, { deviceId: 'cam-9', status: 'active', reason: 'Repaired' });
@@ -50,7 +87,7 @@ describe('alarms: signature, replay, devices', () => {
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({}, Wallet.createRandom()));
     const good = await alarmInput({ grade: 3 });
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...good.alarm, grade: 4 } });
-    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: '0x' + '00'.repeat(65) });
+    await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: `0x${'00'.repeat(65)}` });
     await h.fails('VALIDATION_FAILED', 'alarm', 'Record', who.gateway, { ...good, signature: '0x1234' });
     // the sensor's key signing as the camera is refused too
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({ deviceId: 'cam-1' }, SENSOR_KEY));
@@ -226,7 +263,11 @@ describe('alarms: review of AI detections', () => {
     await seed(h);
     await h.ok('alarm', 'Record', who.gateway, await alarmInput({ alarmId: 'ai-1', grade: 4 }));
     const regReviewer = caller('reviewer', { msp: 'RegulatorMSP' });
-    const r = await h.ok<AlarmRecord>('alarm', 'ReviewDetection', regReviewer, { alarmId: 'ai-1', verdict: 'false_positive', note: 'Helmet present, occluded' });
+    const r = await h.ok<AlarmRecord>('alarm', 'ReviewDetection', regReviewer, {
+      alarmId: 'ai-1',
+      verdict: 'false_positive',
+      note: 'Helmet present, occluded',
+    });
     expect(r.review).to.deep.include({ verdict: 'false_positive', note: 'Helmet present, occluded' });
     expect(r.review?.reviewer.mspId).to.equal('RegulatorMSP');
     await h.fails('ALREADY_EXISTS', 'alarm', 'ReviewDetection', who.reviewer, { alarmId: 'ai-1', verdict: 'true_positive' });

@@ -1,7 +1,7 @@
+import { type CertificateRecord, ENTERPRISE_PRIVATE_COLLECTION, type GateCheckRecord, type WorkerRecord } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { ENTERPRISE_PRIVATE_COLLECTION, type CertificateRecord, type GateCheckRecord, type WorkerRecord } from '@compliance-ledger/schema';
-import { T0, workerId } from '../support/harness';
 import { application, certificate, DAY, fresh, HOUR, iso, OUTSIDER, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
+import { T0, workerId } from '../support/harness';
 
 const NAME = '张三丰';
 const ID_NUMBER = '11010119900101123X';
@@ -22,10 +22,28 @@ describe('credentials: workers and certificates', () => {
     const h = fresh();
     await h.ok('credential', 'RegisterWorker', who.officer, { workerId: W1 });
     await h.fails('NOT_FOUND', 'credential', 'AddCertificate', who.officer, certificate('c-x', W2, 'electrician'));
-    await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { validUntil: '2023-01-01T00:00:00Z' }));
-    await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { reviewDue: '2031-01-01T00:00:00Z' }));
+    await h.fails(
+      'VALIDATION_FAILED',
+      'credential',
+      'AddCertificate',
+      who.officer,
+      certificate('c-1', W1, 'electrician', { validUntil: '2023-01-01T00:00:00Z' }),
+    );
+    await h.fails(
+      'VALIDATION_FAILED',
+      'credential',
+      'AddCertificate',
+      who.officer,
+      certificate('c-1', W1, 'electrician', { reviewDue: '2031-01-01T00:00:00Z' }),
+    );
     await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { scanSha256: 'nothex' }));
-    await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { validUntil: '2030-01-01T00:00:00.001Z', reviewDue: '2027-01-01T00:00:00Z', validFrom: '2024-01-01T00:00:00Z' }));
+    await h.fails(
+      'VALIDATION_FAILED',
+      'credential',
+      'AddCertificate',
+      who.officer,
+      certificate('c-1', W1, 'electrician', { validUntil: '2030-01-01T00:00:00.001Z', reviewDue: '2027-01-01T00:00:00Z', validFrom: '2024-01-01T00:00:00Z' }),
+    );
     const c = await h.ok<CertificateRecord>('credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician'));
     expect(c.status).to.equal('valid');
     await h.fails('ALREADY_EXISTS', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician'));
@@ -37,7 +55,11 @@ describe('credentials: workers and certificates', () => {
     const h = fresh();
     await h.ok('credential', 'RegisterWorker', who.officer, { workerId: W1 });
     await h.ok('credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician'));
-    const s = await h.ok<CertificateRecord>('credential', 'SetCertificateStatus', who.officer, { certificateId: 'c-1', status: 'suspended', reason: 'Violation under investigation' });
+    const s = await h.ok<CertificateRecord>('credential', 'SetCertificateStatus', who.officer, {
+      certificateId: 'c-1',
+      status: 'suspended',
+      reason: 'Violation under investigation',
+    });
     expect(s.statusHistory[0]).to.include({ status: 'suspended', reason: 'Violation under investigation' });
     await h.ok('credential', 'SetCertificateStatus', who.officer, { certificateId: 'c-1', status: 'valid', reason: 'Cleared' });
     await h.ok('credential', 'SetCertificateStatus', who.regulator, { certificateId: 'c-1', status: 'revoked', reason: 'Forged training record' });
@@ -60,7 +82,10 @@ describe('credentials: workers and certificates', () => {
     expect(r.reviewDue).to.equal('2029-12-01T00:00:00.000Z');
     expect(r.reviews[0]?.previousDue).to.equal('2027-01-01T00:00:00.000Z');
     h.now = due + 1;
-    const m = await h.fails('RULE_VIOLATION', 'credential', 'RecordCertificateReview', who.officer, { certificateId: 'c-2', nextReviewDue: '2029-12-01T00:00:00Z' });
+    const m = await h.fails('RULE_VIOLATION', 'credential', 'RecordCertificateReview', who.officer, {
+      certificateId: 'c-2',
+      nextReviewDue: '2029-12-01T00:00:00Z',
+    });
     expect(m).to.contain('missed');
     const c2 = await h.read('credential', 'GetCertificate', who.regulator, { certificateId: 'c-2' });
     expect(c2.condition).to.equal('review_overdue');
@@ -105,24 +130,80 @@ describe('credentials: gate checks', () => {
     const h = fresh();
     await seed(h);
     await toSignedOff(h, 'GK-1');
-    await h.fails('INVALID_STATE', 'credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g0', permitNo: 'GK-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9000, deviceId: 'gate-1' }, health: { passed: true } });
+    await h.fails('INVALID_STATE', 'credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g0',
+      permitNo: 'GK-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9000, deviceId: 'gate-1' },
+      health: { passed: true },
+    });
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'GK-1' });
-    const g = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g1', permitNo: 'GK-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9000, deviceId: 'gate-1', templateSha256: 'ab'.repeat(32) }, health: { passed: true } });
+    const g = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g1',
+      permitNo: 'GK-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9000, deviceId: 'gate-1', templateSha256: 'ab'.repeat(32) },
+      health: { passed: true },
+    });
     expect(g.passed).to.equal(true);
     expect(g.methods.certificate).to.deep.equal({ certificateIds: ['cert-w1'], passed: true, reason: 'ok' });
     expect(g.at).to.equal(iso(h.now));
-    await h.fails('ALREADY_EXISTS', 'credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g1', permitNo: 'GK-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9000, deviceId: 'gate-1' }, health: { passed: true } });
+    await h.fails('ALREADY_EXISTS', 'credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g1',
+      permitNo: 'GK-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9000, deviceId: 'gate-1' },
+      health: { passed: true },
+    });
     // the certificate is suspended after issue: the gate check fails on the certificate method
     await h.ok('credential', 'SetCertificateStatus', who.officer, { certificateId: 'cert-w2', status: 'suspended', reason: 'x' });
-    const g2 = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g2', permitNo: 'GK-1', workerId: W2, qr: { passed: true }, face: { scoreBp: 9900, deviceId: 'gate-1' }, health: { passed: true } });
+    const g2 = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g2',
+      permitNo: 'GK-1',
+      workerId: W2,
+      qr: { passed: true },
+      face: { scoreBp: 9900, deviceId: 'gate-1' },
+      health: { passed: true },
+    });
     expect(g2.passed).to.equal(false);
     expect(g2.methods.certificate.passed).to.equal(false);
-    const g3 = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g3', permitNo: 'GK-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9900, deviceId: 'gate-1' }, health: { passed: false } });
+    const g3 = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g3',
+      permitNo: 'GK-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9900, deviceId: 'gate-1' },
+      health: { passed: false },
+    });
     expect(g3.passed).to.equal(false);
     // not on the permit; unknown face device; a sensor cannot do face checks
-    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g4', permitNo: 'GK-1', workerId: OUTSIDER, qr: { passed: true }, face: { scoreBp: 9900, deviceId: 'gate-1' }, health: { passed: true } });
-    await h.fails('NOT_FOUND', 'credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g5', permitNo: 'GK-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9900, deviceId: 'gate-9' }, health: { passed: true } });
-    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'g6', permitNo: 'GK-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9900, deviceId: 'gas-1' }, health: { passed: true } });
+    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g4',
+      permitNo: 'GK-1',
+      workerId: OUTSIDER,
+      qr: { passed: true },
+      face: { scoreBp: 9900, deviceId: 'gate-1' },
+      health: { passed: true },
+    });
+    await h.fails('NOT_FOUND', 'credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g5',
+      permitNo: 'GK-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9900, deviceId: 'gate-9' },
+      health: { passed: true },
+    });
+    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'g6',
+      permitNo: 'GK-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9900, deviceId: 'gas-1' },
+      health: { passed: true },
+    });
     const list = await h.read('credential', 'ListGateChecks', who.regulator, { permitNo: 'GK-1' });
     expect(list).to.have.length(3);
   });
@@ -131,7 +212,13 @@ describe('credentials: gate checks', () => {
 describe('privacy: personal fields never reach public state', () => {
   async function storeAll(h: ReturnType<typeof fresh>) {
     await seed(h);
-    await h.ok('credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 }, { personal: { name: NAME, idNumber: ID_NUMBER, phone: '13800138000', salt: SALT } });
+    await h.ok(
+      'credential',
+      'StoreWorkerPersonalData',
+      who.officer,
+      { workerId: W1 },
+      { personal: { name: NAME, idNumber: ID_NUMBER, phone: '13800138000', salt: SALT } },
+    );
     await h.ok('credential', 'StoreCertificateNumber', who.officer, { certificateId: 'cert-w1' }, { personal: { certificateNo: CERT_NO, salt: SALT } });
   }
 
@@ -165,9 +252,23 @@ describe('privacy: personal fields never reach public state', () => {
     await seed(h);
     await h.fails('VALIDATION_FAILED', 'credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1, name: NAME });
     await h.fails('VALIDATION_FAILED', 'credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 });
-    await h.fails('VALIDATION_FAILED', 'credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 }, { personal: { name: NAME, idNumber: ID_NUMBER } });
+    await h.fails(
+      'VALIDATION_FAILED',
+      'credential',
+      'StoreWorkerPersonalData',
+      who.officer,
+      { workerId: W1 },
+      { personal: { name: NAME, idNumber: ID_NUMBER } },
+    );
     await h.fails('VALIDATION_FAILED', 'credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 }, { personal: '{oops' });
-    await h.fails('NOT_FOUND', 'credential', 'StoreWorkerPersonalData', who.officer, { workerId: workerId('nobody') }, { personal: { name: NAME, idNumber: ID_NUMBER, salt: SALT } });
+    await h.fails(
+      'NOT_FOUND',
+      'credential',
+      'StoreWorkerPersonalData',
+      who.officer,
+      { workerId: workerId('nobody') },
+      { personal: { name: NAME, idNumber: ID_NUMBER, salt: SALT } },
+    );
     await h.fails('VALIDATION_FAILED', 'credential', 'RegisterWorker', who.officer, { workerId: W1, idNumber: ID_NUMBER });
     expect(JSON.stringify(h.ledger.blocks).includes(ID_NUMBER)).to.equal(false);
   });
@@ -176,7 +277,11 @@ describe('privacy: personal fields never reach public state', () => {
     const h = fresh();
     await storeAll(h);
     await h.fails('FORBIDDEN', 'credential', 'ReadPersonalData', who.officer, { accessId: 'acc-1' });
-    const log = await h.ok('credential', 'LogPersonalDataAccess', who.officer, { accessId: 'acc-1', subject: { kind: 'worker', id: W1 }, purpose: 'Verify identity for incident report 42' });
+    const log = await h.ok('credential', 'LogPersonalDataAccess', who.officer, {
+      accessId: 'acc-1',
+      subject: { kind: 'worker', id: W1 },
+      purpose: 'Verify identity for incident report 42',
+    });
     expect(log.accessor.certificateId).to.equal(who.officer.id);
     expect(h.lastEvent().type).to.equal('PersonalDataAccessLogged');
     h.now += 15 * 60_000;
@@ -187,16 +292,24 @@ describe('privacy: personal fields never reach public state', () => {
     const otherOfficer = { ...who.officer, id: 'x509::/CN=officer-2' };
     h.now -= 1;
     await h.fails('FORBIDDEN', 'credential', 'ReadPersonalData', otherOfficer, { accessId: 'acc-1' });
-    await h.ok('credential', 'LogPersonalDataAccess', who.officer, { accessId: 'acc-2', subject: { kind: 'certificate', id: 'cert-w1' }, purpose: 'Authority verification' });
+    await h.ok('credential', 'LogPersonalDataAccess', who.officer, {
+      accessId: 'acc-2',
+      subject: { kind: 'certificate', id: 'cert-w1' },
+      purpose: 'Authority verification',
+    });
     expect(await h.read('credential', 'ReadPersonalData', who.officer, { accessId: 'acc-2' })).to.include({ certificateNo: CERT_NO });
-    await h.fails('NOT_FOUND', 'credential', 'LogPersonalDataAccess', who.officer, { accessId: 'acc-3', subject: { kind: 'worker', id: workerId('ghost') }, purpose: 'x' });
+    await h.fails('NOT_FOUND', 'credential', 'LogPersonalDataAccess', who.officer, {
+      accessId: 'acc-3',
+      subject: { kind: 'worker', id: workerId('ghost') },
+      purpose: 'x',
+    });
     // reads are never submitted, so nothing personal is in a block
     expect(JSON.stringify(h.ledger.blocks).includes(NAME)).to.equal(false);
   });
 
   // Found on the real network: a client that names the regulator among the endorsing orgs sends
   // the transient personal data to the regulator's peer, which executes and endorses it.
-  it('a chaincode server that knows its peer refuses personal data on any peer but the enterprise\'s', async () => {
+  it("a chaincode server that knows its peer refuses personal data on any peer but the enterprise's", async () => {
     const saved = process.env.CORE_PEER_LOCALMSPID;
     try {
       const h = fresh();
@@ -205,7 +318,14 @@ describe('privacy: personal fields never reach public state', () => {
       process.env.CORE_PEER_LOCALMSPID = 'RegulatorMSP';
       const m = await h.fails('FORBIDDEN', 'credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 }, personal);
       expect(m).to.contain('EnterpriseMSP peers');
-      await h.fails('FORBIDDEN', 'credential', 'StoreCertificateNumber', who.officer, { certificateId: 'cert-w1' }, { personal: { certificateNo: CERT_NO, salt: SALT } });
+      await h.fails(
+        'FORBIDDEN',
+        'credential',
+        'StoreCertificateNumber',
+        who.officer,
+        { certificateId: 'cert-w1' },
+        { personal: { certificateNo: CERT_NO, salt: SALT } },
+      );
       await h.fails('FORBIDDEN', 'credential', 'ErasePersonalData', who.officer, { subject: { kind: 'worker', id: W1 }, reason: 'x' });
       process.env.CORE_PEER_LOCALMSPID = 'EnterpriseMSP';
       await h.ok('credential', 'StoreWorkerPersonalData', who.officer, { workerId: W1 }, personal);
@@ -242,7 +362,12 @@ describe('privacy: personal fields never reach public state', () => {
     const h = fresh();
     await seed(h);
     await h.ok('credential', 'RegisterWorker', who.officer, { workerId: workerId('short') });
-    await h.ok('credential', 'AddCertificate', who.officer, certificate('c-short', workerId('short'), 'welding_cutting', { validUntil: iso(T0 + 2 * HOUR), reviewDue: iso(T0 + 2 * HOUR) }));
+    await h.ok(
+      'credential',
+      'AddCertificate',
+      who.officer,
+      certificate('c-short', workerId('short'), 'welding_cutting', { validUntil: iso(T0 + 2 * HOUR), reviewDue: iso(T0 + 2 * HOUR) }),
+    );
     await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('X-1', { workers: [workerId('short')] }));
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { fresh, seed, toActive, who, alarmFields, signAlarm, CAMERA_KEY } from '../support/fixtures';
+import { alarmFields, CAMERA_KEY, fresh, seed, signAlarm, toActive, who } from '../support/fixtures';
 
 /**
  * Two endorsers execute the same proposals: their write sets and events must be byte-identical,

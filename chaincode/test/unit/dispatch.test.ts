@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ENTERPRISE_MSP, EVALUATE_TXS, parseErrorCode, REGULATOR_MSP, TX_INPUT_SCHEMAS } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { ENTERPRISE_MSP, EVALUATE_TXS, REGULATOR_MSP, TX_INPUT_SCHEMAS, parseErrorCode } from '@compliance-ledger/schema';
 import { FakeLedger, FakeStub } from '../support/fake-stub';
 import { T0, workerId } from '../support/harness';
 
@@ -24,17 +24,41 @@ const { JSONSerializer } = require('fabric-contract-api');
 function certificateWith(dir: string, cn: string, attrs: Record<string, string>): Buffer {
   const hex = Buffer.from(JSON.stringify({ attrs: { ...attrs, 'hf.EnrollmentID': cn } })).toString('hex');
   const out = join(dir, `${cn}.pem`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, `${cn}.key`), '-out', out, '-subj', `/CN=${cn}/OU=client`, '-days', '1',
-    // Fabric CA puts the attribute JSON as the raw extension value under this OID.
-    '-addext', `1.2.3.4.5.6.7.8.1=DER:${hex}`,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, `${cn}.key`),
+      '-out',
+      out,
+      '-subj',
+      `/CN=${cn}/OU=client`,
+      '-days',
+      '1',
+      // Fabric CA puts the attribute JSON as the raw extension value under this OID.
+      '-addext',
+      `1.2.3.4.5.6.7.8.1=DER:${hex}`,
+    ],
+    { stdio: 'ignore' },
+  );
   return readFileSync(out);
 }
 
 class ShimStub extends FakeStub {
-  constructor(ledger: FakeLedger, private readonly creator: { mspid: string; idBytes: Buffer }, txId: string, fcn: string, arg: string) {
+  constructor(
+    ledger: FakeLedger,
+    private readonly creator: { mspid: string; idBytes: Buffer },
+    txId: string,
+    fcn: string,
+    arg: string,
+  ) {
     super(ledger, txId, T0, new Map(), fcn, [arg]);
   }
   getBufferArgs(): Buffer[] {
@@ -45,13 +69,13 @@ class ShimStub extends FakeStub {
   }
 }
 
-describe('compiled chaincode through the fabric-shim dispatcher (dist/)', function () {
+describe('compiled chaincode through the fabric-shim dispatcher (dist/)', () => {
   let cc: { metadata?: unknown; Invoke(stub: unknown): Promise<{ status: number; message?: string; payload?: Uint8Array }> };
   const certs: Record<string, { mspid: string; idBytes: Buffer }> = {};
   const ledger = new FakeLedger();
   let seq = 0;
 
-  before(function () {
+  before(() => {
     if (!existsSync(dist)) throw new Error('dist/ is missing: run `npx tsc -b` at the repository root first');
     const dir = mkdtempSync(join(tmpdir(), 'cc-certs-'));
     certs.officer = { mspid: ENTERPRISE_MSP, idBytes: certificateWith(dir, 'officer-1', { 'ledger.role': 'credential_officer' }) };

@@ -1,13 +1,23 @@
-import { expect } from 'chai';
 import type { EvidenceRecord } from '@compliance-ledger/schema';
-import { T0 } from '../support/harness';
+import { expect } from 'chai';
 import { application, fresh, HOUR, iso, seed, toActive, who } from '../support/fixtures';
+import { T0 } from '../support/harness';
 
 const CID = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
 const CID0 = 'QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG';
 
 function ev(o: Record<string, unknown> = {}) {
-  return { permitNo: 'EV-1', step: 'gas_test', cid: CID, sha256: 'ab'.repeat(32), sizeBytes: 123456, mediaType: 'image/jpeg', capturedAt: iso(T0), deviceId: 'cam-1', ...o };
+  return {
+    permitNo: 'EV-1',
+    step: 'gas_test',
+    cid: CID,
+    sha256: 'ab'.repeat(32),
+    sizeBytes: 123456,
+    mediaType: 'image/jpeg',
+    capturedAt: iso(T0),
+    deviceId: 'cam-1',
+    ...o,
+  };
 }
 
 describe('evidence', () => {

@@ -20,7 +20,11 @@ async function all(it: Promise<{ next(): Promise<{ value: { key: string }; done:
 describe('test support: the in-memory stub behaves like Fabric where the rules depend on it', () => {
   it('encodes composite keys exactly like fabric-shim', () => {
     const s = stub(new FakeLedger());
-    for (const [t, a] of [['permit', ['P-1']], ['live~site~zone~permit', ['s', 'z', 'p']], ['policy_latest', []]] as const) {
+    for (const [t, a] of [
+      ['permit', ['P-1']],
+      ['live~site~zone~permit', ['s', 'z', 'p']],
+      ['policy_latest', []],
+    ] as const) {
       expect(s.createCompositeKey(t, [...a])).to.equal(RealStub.prototype.createCompositeKey.call({}, t, [...a]));
       expect(s.splitCompositeKey(s.createCompositeKey(t, [...a]))).to.deep.equal({ objectType: t, attributes: [...a] });
     }
@@ -47,13 +51,21 @@ describe('test support: the in-memory stub behaves like Fabric where the rules d
   it('partial composite key queries return matching keys in order; range queries skip composite keys', async () => {
     const ledger = new FakeLedger();
     const s = stub(ledger);
-    for (const [a, b] of [['s1', 'z2'], ['s1', 'z1'], ['s2', 'z1']]) await s.putState(s.createCompositeKey('idx', [a as string, b as string]), Buffer.from('{}'));
+    for (const [a, b] of [
+      ['s1', 'z2'],
+      ['s1', 'z1'],
+      ['s2', 'z1'],
+    ])
+      await s.putState(s.createCompositeKey('idx', [a as string, b as string]), Buffer.from('{}'));
     await s.putState('plain-b', Buffer.from('x'));
     await s.putState('plain-a', Buffer.from('x'));
     s.commit('');
     const r = stub(ledger);
     const keys = await all(r.getStateByPartialCompositeKey('idx', ['s1']) as never);
-    expect(keys.map((k) => r.splitCompositeKey(k).attributes)).to.deep.equal([['s1', 'z1'], ['s1', 'z2']]);
+    expect(keys.map((k) => r.splitCompositeKey(k).attributes)).to.deep.equal([
+      ['s1', 'z1'],
+      ['s1', 'z2'],
+    ]);
     expect(await all(r.getStateByRange('', '') as never)).to.deep.equal(['plain-a', 'plain-b']);
     expect(await all(r.getStateByRange('plain-a', 'plain-b') as never)).to.deep.equal(['plain-a']);
   });

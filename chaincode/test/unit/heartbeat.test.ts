@@ -1,5 +1,5 @@
-import { expect } from 'chai';
 import type { HeartbeatRecord } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { caller, Harness, Positional } from '../support/harness';
 
 const operator = { mspId: 'EnterpriseMSP', id: 'x509::/CN=Admin@enterprise.ledger.local::/CN=ca.enterprise', attrs: {} };

@@ -1,7 +1,7 @@
-import { expect } from 'chai';
 import type { PermitRecord } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { application, CONFIRMER, fresh, GUARDIAN, gasTest, gateAll, HOUR, iso, MIN, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 import { T0 } from '../support/harness';
-import { application, CONFIRMER, fresh, gasTest, gateAll, GUARDIAN, HOUR, iso, MIN, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 
 describe('permit lifecycle (hot work level 2)', () => {
   it('runs from application to close, one event per step, recording who and when', async () => {
@@ -12,7 +12,13 @@ describe('permit lifecycle (hot work level 2)', () => {
     expect(applied.templateVersion).to.equal(1);
     expect(h.lastEvent().type).to.equal('PermitApplied');
 
-    await h.ok('permit', 'AssessRisk', who.pic, { permitNo: 'HW-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.ok('permit', 'AssessRisk', who.pic, {
+      permitNo: 'HW-1',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
     const tested = await h.ok<PermitRecord>('permit', 'RecordGasTest', who.analyst, gasTest('HW-1', {}, T0));
     expect(tested.status).to.equal('gas_tested');
     const signed = await h.ok<PermitRecord>('permit', 'SignOff', who.approverUnit, { permitNo: 'HW-1', stepId: 'approval', atSite: true });
@@ -36,7 +42,16 @@ describe('permit lifecycle (hot work level 2)', () => {
 
     const history = await h.read('permit', 'GetHistory', who.regulator, { permitNo: 'HW-1' });
     expect(history.steps.map((s: { action: string }) => s.action)).to.deep.equal([
-      'apply', 'assess_risk', 'gas_test', 'sign_off', 'issue', 'brief', 'gas_test', 'activate', 'complete', 'close',
+      'apply',
+      'assess_risk',
+      'gas_test',
+      'sign_off',
+      'issue',
+      'brief',
+      'gas_test',
+      'activate',
+      'complete',
+      'close',
     ]);
     const first = history.steps[0];
     expect(first.actor.role).to.equal('applicant');
@@ -68,7 +83,13 @@ describe('permit lifecycle (hot work level 2)', () => {
     const h = fresh();
     await seed(h);
     await h.ok('permit', 'Apply', who.applicant, application('HW-3'));
-    await h.ok('permit', 'AssessRisk', who.pic, { permitNo: 'HW-3', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.ok('permit', 'AssessRisk', who.pic, {
+      permitNo: 'HW-3',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
     const m = await h.fails('INVALID_STATE', 'permit', 'SignOff', who.approverUnit, { permitNo: 'HW-3', stepId: 'approval', atSite: true });
     expect(m).to.contain('gas test');
     // a failing test is recorded but does not advance the permit
@@ -82,7 +103,13 @@ describe('permit lifecycle (hot work level 2)', () => {
     const h = fresh();
     await seed(h);
     await toSignedOff(h, 'HW-4');
-    await h.fails('INVALID_STATE', 'permit', 'AssessRisk', who.pic, { permitNo: 'HW-4', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.fails('INVALID_STATE', 'permit', 'AssessRisk', who.pic, {
+      permitNo: 'HW-4',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
     await h.fails('INVALID_STATE', 'permit', 'SignOff', who.approverSafety, { permitNo: 'HW-4', stepId: 'approval', atSite: true });
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'HW-4' });
     await h.fails('INVALID_STATE', 'permit', 'Issue', who.approverUnit, { permitNo: 'HW-4' });

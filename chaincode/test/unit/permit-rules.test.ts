@@ -1,21 +1,20 @@
-import { expect } from 'chai';
 import type { PermitRecord } from '@compliance-ledger/schema';
-import { caller, T0, workerId } from '../support/harness';
+import { expect } from 'chai';
 import {
   application,
-  certificate,
   CONFIRMER,
+  certificate,
   DAY,
   fresh,
+  GUARDIAN,
   gasTest,
   gateAll,
-  GUARDIAN,
   HOUR,
   iso,
   MIN,
   PIC,
-  seed,
   SITE,
+  seed,
   toActive,
   toSignedOff,
   W1,
@@ -23,8 +22,15 @@ import {
   who,
   ZONE,
 } from '../support/fixtures';
+import { caller, T0, workerId } from '../support/harness';
 
-const confirmAll = (permitNo: string) => ({ permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+const confirmAll = (permitNo: string) => ({
+  permitNo,
+  confirmations: [
+    { measureId: 'm1', confirmedBy: CONFIRMER },
+    { measureId: 'm2', confirmedBy: CONFIRMER },
+  ],
+});
 
 describe('permit rules at application', () => {
   it('hot work level 1: an 8 h window is accepted, 8 h + 1 s is refused', async () => {
@@ -54,7 +60,12 @@ describe('permit rules at application', () => {
     const h = fresh();
     await seed(h);
     for (const w of [W1, W2]) await h.ok('credential', 'AddCertificate', who.officer, certificate(`cert-h-${w.slice(0, 4)}`, w, 'work_at_height'));
-    const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('WH-1', { operationType: 'work_at_height', level: 'I', workHeightMetres: 4, heightHazardFactors: true }));
+    const p = await h.ok<PermitRecord>(
+      'permit',
+      'Apply',
+      who.applicant,
+      application('WH-1', { operationType: 'work_at_height', level: 'I', workHeightMetres: 4, heightHazardFactors: true }),
+    );
     expect([p.requestedLevel, p.level]).to.deep.equal(['I', 'II']);
     expect(p.template.signOffSteps[0]?.department).to.equal('specialist');
   });
@@ -62,8 +73,17 @@ describe('permit rules at application', () => {
     const h = fresh();
     await seed(h);
     for (const w of [W1, W2]) await h.ok('credential', 'AddCertificate', who.officer, certificate(`cert-hb-${w.slice(0, 4)}`, w, 'work_at_height'));
-    const height = (no: string, level: string, workHeightMetres: number | null) => application(no, { operationType: 'work_at_height', level, workHeightMetres });
-    const cases: [number, string][] = [[2, 'I'], [5, 'I'], [5.01, 'II'], [15, 'II'], [15.01, 'III'], [30, 'III'], [30.01, 'IV']];
+    const height = (no: string, level: string, workHeightMetres: number | null) =>
+      application(no, { operationType: 'work_at_height', level, workHeightMetres });
+    const cases: [number, string][] = [
+      [2, 'I'],
+      [5, 'I'],
+      [5.01, 'II'],
+      [15, 'II'],
+      [15.01, 'III'],
+      [30, 'III'],
+      [30.01, 'IV'],
+    ];
     for (const [i, [m, cls]] of cases.entries()) {
       const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, height(`HB-${i}`, cls, m));
       expect([p.level, p.workHeightMetres]).to.deep.equal([cls, m]);
@@ -77,7 +97,13 @@ describe('permit rules at application', () => {
     await seed(h);
     for (const w of [W1, W2]) await h.ok('credential', 'AddCertificate', who.officer, certificate(`cert-l-${w.slice(0, 4)}`, w, 'lifting_equipment'));
     const lift = (no: string, level: string, liftLoadTonnes: number | null) => application(no, { operationType: 'lifting', level, liftLoadTonnes });
-    const cases: [number, string][] = [[10, '3'], [39.9, '3'], [40, '2'], [100, '2'], [100.1, '1']];
+    const cases: [number, string][] = [
+      [10, '3'],
+      [39.9, '3'],
+      [40, '2'],
+      [100, '2'],
+      [100.1, '1'],
+    ];
     for (const [i, [t, lvl]] of cases.entries()) {
       const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, lift(`LB-${i}`, lvl, t));
       expect([p.level, p.liftLoadTonnes]).to.deep.equal([lvl, t]);
@@ -131,9 +157,16 @@ describe('permit rules at application', () => {
     // CONFIRMER is registered but has no guardian training certificate
     const m = await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('GU-1', { guardianId: CONFIRMER }));
     expect(m).to.match(/guardian [0-9a-f]{12}…: no guardian certificate/);
-    await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-gu-c', CONFIRMER, 'guardian', { validUntil: iso(T0 + 5 * HOUR), reviewDue: iso(T0 + 5 * HOUR) }));
+    await h.ok(
+      'credential',
+      'AddCertificate',
+      who.officer,
+      certificate('cert-gu-c', CONFIRMER, 'guardian', { validUntil: iso(T0 + 5 * HOUR), reviewDue: iso(T0 + 5 * HOUR) }),
+    );
     // valid, but not for the whole window
-    expect(await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('GU-2', { guardianId: CONFIRMER }))).to.contain('before the window ends');
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Apply', who.applicant, application('GU-2', { guardianId: CONFIRMER }))).to.contain(
+      'before the window ends',
+    );
     const p = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('GU-3'));
     expect(p.template.guardianCertificateCategories).to.deep.equal(['guardian']);
     const t = await h.read('template', 'Get', who.applicant, { operationType: 'hot_work', level: '2' });
@@ -147,7 +180,14 @@ describe('permit rules at application', () => {
     await seed(h);
     await h.ok('permit', 'Apply', who.applicant, application('R-1'));
     await h.fails('RULE_VIOLATION', 'permit', 'AssessRisk', who.pic, { permitNo: 'R-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }] });
-    await h.fails('VALIDATION_FAILED', 'permit', 'AssessRisk', who.pic, { permitNo: 'R-1', confirmations: [{ measureId: 'm9', confirmedBy: CONFIRMER }, { measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.fails('VALIDATION_FAILED', 'permit', 'AssessRisk', who.pic, {
+      permitNo: 'R-1',
+      confirmations: [
+        { measureId: 'm9', confirmedBy: CONFIRMER },
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
     const p = await h.ok<PermitRecord>('permit', 'AssessRisk', who.pic, confirmAll('R-1'));
     expect(p.confirmations).to.have.length(2);
   });
@@ -181,7 +221,10 @@ describe('permit rules at sign-off', () => {
   it('the step role is enforced: an approver cannot sign a safety review', async () => {
     const h = fresh();
     await assessedSpecial(h, 'S-2');
-    const m = await h.fails('FORBIDDEN', 'permit', 'SignOff', caller('approver', { dept: 'safety', workerId: workerId('a') }), { permitNo: 'S-2', stepId: 'safety-review' });
+    const m = await h.fails('FORBIDDEN', 'permit', 'SignOff', caller('approver', { dept: 'safety', workerId: workerId('a') }), {
+      permitNo: 'S-2',
+      stepId: 'safety-review',
+    });
     expect(m).to.contain('safety_officer');
   });
   it('an approver who is a worker or the guardian on the permit is refused; a signer without ledger.workerId too', async () => {
@@ -190,8 +233,16 @@ describe('permit rules at sign-off', () => {
     await h.ok('permit', 'Apply', who.applicant, application('S-3'));
     await h.ok('permit', 'AssessRisk', who.pic, confirmAll('S-3'));
     await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('S-3', {}, h.now));
-    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: W1 }), { permitNo: 'S-3', stepId: 'approval', atSite: true });
-    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: GUARDIAN }), { permitNo: 'S-3', stepId: 'approval', atSite: true });
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: W1 }), {
+      permitNo: 'S-3',
+      stepId: 'approval',
+      atSite: true,
+    });
+    await h.fails('RULE_VIOLATION', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: GUARDIAN }), {
+      permitNo: 'S-3',
+      stepId: 'approval',
+      atSite: true,
+    });
     await h.fails('FORBIDDEN', 'permit', 'SignOff', caller('approver', { dept: 'unit-a' }), { permitNo: 'S-3', stepId: 'approval', atSite: true });
     await h.fails('RULE_VIOLATION', 'permit', 'SignOff', who.approverUnit, { permitNo: 'S-3', stepId: 'no-such-step', atSite: true });
   });
@@ -226,13 +277,18 @@ describe('continuous gas monitoring (特级 hot work, confined space)', () => {
     await seed(h);
     await toActive(h, 'MON-2');
     h.now = T0 + 8 * HOUR;
-    expect(await h.fails('RULE_VIOLATION', 'permit', 'Suspend', who.safety1, { permitNo: 'MON-2', reason: 'monitoring_overdue' })).to.contain('no continuous gas monitoring');
+    expect(await h.fails('RULE_VIOLATION', 'permit', 'Suspend', who.safety1, { permitNo: 'MON-2', reason: 'monitoring_overdue' })).to.contain(
+      'no continuous gas monitoring',
+    );
   });
 });
 
 describe('permit rules at issue and start', () => {
   it('the gas test must be at most 30 min old when work starts: 30 min passes, 30 min + 1 s fails', async () => {
-    for (const [age, ok] of [[30 * MIN, true], [30 * MIN + 1000, false]] as const) {
+    for (const [age, ok] of [
+      [30 * MIN, true],
+      [30 * MIN + 1000, false],
+    ] as const) {
       const h = fresh();
       await seed(h);
       await toSignedOff(h, 'G-1');
@@ -276,13 +332,27 @@ describe('permit rules at issue and start', () => {
     await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'GC-1' });
     // W1 fails the face match (below 80 %), then passes
     h.now = T0 + HOUR - 2 * MIN;
-    const failed = await h.ok('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'gc-x', permitNo: 'GC-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 7999, deviceId: 'gate-1' }, health: { passed: true } });
+    const failed = await h.ok('credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'gc-x',
+      permitNo: 'GC-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 7999, deviceId: 'gate-1' },
+      health: { passed: true },
+    });
     expect(failed.passed).to.equal(false);
     expect(failed.methods.face.passed).to.equal(false);
     h.now = T0 + HOUR + 1000;
     await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'GC-1' });
     h.now = T0 + HOUR - MIN;
-    const passed = await h.ok('credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'gc-y', permitNo: 'GC-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 8000, deviceId: 'gate-1' }, health: { passed: true } });
+    const passed = await h.ok('credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'gc-y',
+      permitNo: 'GC-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 8000, deviceId: 'gate-1' },
+      health: { passed: true },
+    });
     expect(passed.passed).to.equal(true);
     // W2 passed exactly 60 min ago, W1 just now: both count, but the guardian has not checked in
     h.now = T0 + HOUR + 1000;
@@ -360,7 +430,10 @@ describe('permit rules: interruption and re-test', () => {
 
 describe('permit rules: daily re-test', () => {
   it('resuming a multi-day permit needs a passing test at most 24 h old even after a short break', async () => {
-    for (const [extra, ok] of [[0, true], [1, false]] as const) {
+    for (const [extra, ok] of [
+      [0, true],
+      [1, false],
+    ] as const) {
       const h = fresh();
       await seed(h);
       await toActive(h, 'D-1', { plannedEnd: iso(T0 + 48 * HOUR) });
@@ -395,7 +468,14 @@ describe('permit rules: expiry', () => {
     expect(m).to.contain('new permit');
     await h.fails('EXPIRED', 'permit', 'Revoke', who.safety1, { permitNo: 'E-1', reason: 'x' });
     await h.fails('EXPIRED', 'permit', 'RecordGasTest', who.analyst, gasTest('E-1', {}, h.now));
-    await h.fails('EXPIRED', 'credential', 'RecordGateCheck', who.gateway, { gateCheckId: 'late', permitNo: 'E-1', workerId: W1, qr: { passed: true }, face: { scoreBp: 9000, deviceId: 'gate-1' }, health: { passed: true } });
+    await h.fails('EXPIRED', 'credential', 'RecordGateCheck', who.gateway, {
+      gateCheckId: 'late',
+      permitNo: 'E-1',
+      workerId: W1,
+      qr: { passed: true },
+      face: { scoreBp: 9000, deviceId: 'gate-1' },
+      health: { passed: true },
+    });
     const view = await h.read('permit', 'Get', who.regulator, { permitNo: 'E-1' });
     expect(view.status).to.equal('expired');
     expect(view.recordedStatus).to.equal('suspended');
@@ -417,20 +497,33 @@ describe('permit rules: expiry', () => {
 
 describe('permit rules: SIMOPS at issue', () => {
   it('hot work is not issued while a live permit releasing flammable gas is within 30 m; it is at 31 m', async () => {
-    for (const [x, conflict] of [[30, true], [31, false]] as const) {
+    for (const [x, conflict] of [
+      [30, true],
+      [31, false],
+    ] as const) {
       const h = fresh();
       await seed(h);
       // a blind-plate job that releases flammable gas, issued first
-      await h.ok('permit', 'Apply', who.applicant, application('BP-1', {
-        operationType: 'blind_plate', level: 'single', workers: [W1], activities: ['flammable_gas_release'],
-        location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true, pipelineId: 'L-7' },
-      }));
+      await h.ok(
+        'permit',
+        'Apply',
+        who.applicant,
+        application('BP-1', {
+          operationType: 'blind_plate',
+          level: 'single',
+          workers: [W1],
+          activities: ['flammable_gas_release'],
+          location: { siteId: SITE, zoneId: 'zone-b', coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true, pipelineId: 'L-7' },
+        }),
+      );
       await h.ok('permit', 'AssessRisk', who.pic, confirmAll('BP-1'));
       await h.ok('permit', 'SignOff', who.approverUnit, { permitNo: 'BP-1', stepId: 'approval', atSite: true });
       await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'BP-1' });
       await toSignedOff(h, 'HW-S', { workers: [W2] });
       if (conflict) {
-        const m = await h.fails('RULE_VIOLATION', 'permit', 'Issue', caller('approver', { dept: 'unit-a', workerId: workerId('other-approver') }), { permitNo: 'HW-S' });
+        const m = await h.fails('RULE_VIOLATION', 'permit', 'Issue', caller('approver', { dept: 'unit-a', workerId: workerId('other-approver') }), {
+          permitNo: 'HW-S',
+        });
         expect(m).to.contain('BP-1').and.contain('hot-vs-flammable-gas-30m');
         // once the blind-plate job is revoked, hot work can be issued
         await h.ok('permit', 'Revoke', who.safety1, { permitNo: 'BP-1', reason: 'Gas release finished early' });
@@ -450,19 +543,37 @@ describe('permit rules: related and served permits', () => {
     expect(p.relatedPermitNos).to.deep.equal(['RP-2']);
     await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, application('RP-4', { servesPermitNo: 'RP-2' }));
     await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e1', W1, 'electrician'));
-    await h.fails('NOT_FOUND', 'permit', 'Apply', who.applicant, application('RP-5', { operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'NOPE-9' }));
+    await h.fails(
+      'NOT_FOUND',
+      'permit',
+      'Apply',
+      who.applicant,
+      application('RP-5', { operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'NOPE-9' }),
+    );
   });
   it('temporary electricity cannot be issued for a permit that is no longer live', async () => {
     const h = fresh();
     await seed(h);
     await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e', W1, 'electrician'));
     await h.ok('permit', 'Apply', who.applicant, application('HW-X', { workers: [W2] }));
-    await h.ok('permit', 'Apply', who.applicant, application('TE-X', {
-      operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'HW-X',
-      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false, outdoor: true },
-    }));
+    await h.ok(
+      'permit',
+      'Apply',
+      who.applicant,
+      application('TE-X', {
+        operationType: 'temporary_electricity',
+        level: 'single',
+        workers: [W1],
+        servesPermitNo: 'HW-X',
+        location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false, outdoor: true },
+      }),
+    );
     await h.ok('permit', 'AssessRisk', who.pic, confirmAll('TE-X'));
-    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), { permitNo: 'TE-X', stepId: 'approval', atSite: true });
+    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), {
+      permitNo: 'TE-X',
+      stepId: 'approval',
+      atSite: true,
+    });
     // the served hot-work permit is not issued yet, then cancelled
     await h.fails('RULE_VIOLATION', 'permit', 'Issue', who.approverUnit, { permitNo: 'TE-X' });
     await h.ok('permit', 'Cancel', who.applicant, { permitNo: 'HW-X', reason: 'Job dropped' });
@@ -478,12 +589,25 @@ describe('permit rules: temporary electricity serves another permit', () => {
     await h.ok('credential', 'AddCertificate', who.officer, certificate('cert-e', W1, 'electrician'));
     await toSignedOff(h, 'HW-E', { workers: [W2] });
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'HW-E' });
-    await h.ok('permit', 'Apply', who.applicant, application('TE-1', {
-      operationType: 'temporary_electricity', level: 'single', workers: [W1], servesPermitNo: 'HW-E', plannedEnd: iso(T0 + 5 * DAY),
-      location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false, outdoor: true },
-    }));
+    await h.ok(
+      'permit',
+      'Apply',
+      who.applicant,
+      application('TE-1', {
+        operationType: 'temporary_electricity',
+        level: 'single',
+        workers: [W1],
+        servesPermitNo: 'HW-E',
+        plannedEnd: iso(T0 + 5 * DAY),
+        location: { siteId: SITE, zoneId: 'zone-c', coordinates: null, fireExplosionZone: false, outdoor: true },
+      }),
+    );
     await h.ok('permit', 'AssessRisk', who.pic, confirmAll('TE-1'));
-    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), { permitNo: 'TE-1', stepId: 'approval', atSite: true });
+    await h.ok('permit', 'SignOff', caller('approver', { dept: 'power_supply', workerId: workerId('power') }), {
+      permitNo: 'TE-1',
+      stepId: 'approval',
+      atSite: true,
+    });
     const te = await h.ok<PermitRecord>('permit', 'Issue', who.approverUnit, { permitNo: 'TE-1' });
     expect(te.validUntil).to.equal(iso(T0 + 9 * HOUR));
   });
@@ -491,13 +615,19 @@ describe('permit rules: temporary electricity serves another permit', () => {
 
 // Found on the real network: Fabric accepts any timestamp a client writes into its proposal, so
 // a step backdated into a permit's validity was endorsed by both orgs and committed.
-describe('rules: the proposal timestamp must be close to the peers\' clocks', () => {
+describe("rules: the proposal timestamp must be close to the peers' clocks", () => {
   it('2 min either way is tolerated, 2 min + 1 ms is refused, for submits and evaluations alike', async () => {
     const h = fresh();
     await seed(h);
     await h.ok('permit', 'Apply', who.applicant, application('SK-1'));
     h.clientClockSkewMs = -2 * MIN;
-    await h.ok('permit', 'AssessRisk', who.pic, { permitNo: 'SK-1', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.ok('permit', 'AssessRisk', who.pic, {
+      permitNo: 'SK-1',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
     h.clientClockSkewMs = 2 * MIN;
     await h.read('permit', 'Get', who.pic, { permitNo: 'SK-1' });
     for (const skew of [-2 * MIN - 1, 2 * MIN + 1, -2 * HOUR]) {
@@ -515,9 +645,21 @@ describe('rules: the proposal timestamp must be close to the peers\' clocks', ()
     // the peers' clocks say T0 + 1 h 10 min; the client claims T0 + 50 min
     h.now = T0 + 50 * MIN;
     h.clientClockSkewMs = -20 * MIN;
-    await h.fails('RULE_VIOLATION', 'permit', 'AssessRisk', who.pic, { permitNo: 'SK-2', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.fails('RULE_VIOLATION', 'permit', 'AssessRisk', who.pic, {
+      permitNo: 'SK-2',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
     h.now = T0 + 70 * MIN;
     h.clientClockSkewMs = 0;
-    await h.fails('EXPIRED', 'permit', 'AssessRisk', who.pic, { permitNo: 'SK-2', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+    await h.fails('EXPIRED', 'permit', 'AssessRisk', who.pic, {
+      permitNo: 'SK-2',
+      confirmations: [
+        { measureId: 'm1', confirmedBy: CONFIRMER },
+        { measureId: 'm2', confirmedBy: CONFIRMER },
+      ],
+    });
   });
 });

@@ -1,5 +1,5 @@
-import { expect } from 'chai';
 import type { CertificateRecord, GasTestRule, GateCheckRecord, PermitRecord, SimopsRule } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { alarmStopReason, alarmSuspendsPermits, responseMs } from '../../src/alarm-rules';
 import {
   addMonthsMs,
@@ -14,14 +14,14 @@ import {
   reviewWindowProblem,
   workerCertificateProblems,
 } from '../../src/certificate-rules';
+import { LedgerError } from '../../src/errors';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, isFreshPass, monitoringDueAt, needsRetestAfterInterruption } from '../../src/gas-test-rules';
 import { gateCheckPassed, workersWithoutRecentPass } from '../../src/gate-rules';
+import { canonicalJson } from '../../src/json';
 import { assertCanStart, TRANSITIONS } from '../../src/permit-state';
 import { findSimopsConflicts, ruleConflicts, type SimopsPermit } from '../../src/simops';
-import { DEFAULT_POLICY, defaultTemplate, DEFAULT_TEMPLATES } from '../../src/templates';
+import { DEFAULT_POLICY, DEFAULT_TEMPLATES, defaultTemplate } from '../../src/templates';
 import { checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt } from '../../src/validity';
-import { canonicalJson } from '../../src/json';
-import { LedgerError } from '../../src/errors';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -119,7 +119,12 @@ describe('rules: default templates follow DOMAIN.md', () => {
     expect(template('hot_work', 'special').gasTest.retestAfterInterruptionMinutes).to.equal(30);
     expect(template('hot_work', '1').gasTest.retestAfterInterruptionMinutes).to.equal(30);
     expect(template('hot_work', '2').gasTest.retestAfterInterruptionMinutes).to.equal(60);
-    expect(template('confined_space', 'single').gasTest).to.include({ required: true, maxAgeMinutes: 30, retestAfterInterruptionMinutes: 60, continuousMonitoringIntervalMinutes: 120 });
+    expect(template('confined_space', 'single').gasTest).to.include({
+      required: true,
+      maxAgeMinutes: 30,
+      retestAfterInterruptionMinutes: 60,
+      continuousMonitoringIntervalMinutes: 120,
+    });
     expect(template('work_at_height', 'I').gasTest.required).to.equal(false);
     expect(template('hot_work', 'special').signOffSteps[0]?.distinctSigners).to.equal(2);
   });
@@ -132,7 +137,13 @@ describe('rules: default templates follow DOMAIN.md', () => {
 describe('rules: gas analysis', () => {
   const hot: GasTestRule = template('hot_work', '2').gasTest;
   const cs: GasTestRule = template('confined_space', 'single').gasTest;
-  const r = (o: Partial<Parameters<typeof evaluateGasReading>[1]> = {}) => ({ lelClass: 'lel_ge_4' as const, flammableVolPct: 0, oxygenVolPct: null, toxic: [], ...o });
+  const r = (o: Partial<Parameters<typeof evaluateGasReading>[1]> = {}) => ({
+    lelClass: 'lel_ge_4' as const,
+    flammableVolPct: 0,
+    oxygenVolPct: null,
+    toxic: [],
+    ...o,
+  });
   it('LEL ≥ 4 %: 0.5 % vol passes, 0.51 % vol fails', () => {
     expect(evaluateGasReading(hot, r({ flammableVolPct: 0.5 })).passed).to.equal(true);
     expect(evaluateGasReading(hot, r({ flammableVolPct: 0.51 })).passed).to.equal(false);
@@ -172,7 +183,10 @@ describe('rules: gas analysis', () => {
     expect(needsRetestAfterInterruption(10 * HOUR, template('work_at_height', 'I').gasTest)).to.equal(false);
   });
   it('daily re-test: the newest passing sample may be exactly 24 h old, not 24 h + 1 ms', () => {
-    const tests = [{ passed: true, sampleTakenAt: iso(T) }, { passed: false, sampleTakenAt: iso(T + HOUR) }];
+    const tests = [
+      { passed: true, sampleTakenAt: iso(T) },
+      { passed: false, sampleTakenAt: iso(T + HOUR) },
+    ];
     expect(dailyRetestDue(tests, T + DAY, hot)).to.equal(false);
     expect(dailyRetestDue(tests, T + DAY + 1, hot)).to.equal(true);
     expect(dailyRetestDue([], T, hot)).to.equal(true);
@@ -220,7 +234,10 @@ describe('rules: six months off the job', () => {
     expect(offJobProblem(holder(null), c, Date.parse('2026-07-31T08:00:00.000Z'))).to.contain('off the job since 2026-01-31T08:00:00.000Z');
     expect(offJobProblem(holder('2026-03-01T00:00:00.000Z'), c, Date.parse('2026-08-31T23:59:59.999Z'))).to.equal(null);
     expect(offJobProblem(holder('2026-03-01T00:00:00.000Z'), c, Date.parse('2026-09-01T00:00:00.000Z'))).to.contain('2026-03-01');
-    const examined = cert({ validFrom: '2025-01-01T00:00:00.000Z', practicalExams: [{ examinedAt: '2026-05-10T00:00:00.000Z', actor: null as never, at: '' }] });
+    const examined = cert({
+      validFrom: '2025-01-01T00:00:00.000Z',
+      practicalExams: [{ examinedAt: '2026-05-10T00:00:00.000Z', actor: null as never, at: '' }],
+    });
     expect(offJobProblem(holder(null), examined, Date.parse('2026-11-09T23:59:59.999Z'))).to.equal(null);
     expect(lastOnJobMs(holder(null), cert({ validFrom: '2026-04-01T00:00:00.000Z' }))).to.equal(Date.parse('2026-04-01T00:00:00.000Z'));
   });
@@ -285,7 +302,12 @@ describe('rules: certificates', () => {
 });
 
 describe('rules: gate checks', () => {
-  const methods = { qr: { passed: true }, face: { scoreBp: 9000, deviceId: 'g', templateSha256: null, passed: true }, certificate: { certificateIds: [], passed: true, reason: 'ok' }, health: { passed: true } };
+  const methods = {
+    qr: { passed: true },
+    face: { scoreBp: 9000, deviceId: 'g', templateSha256: null, passed: true },
+    certificate: { certificateIds: [], passed: true, reason: 'ok' },
+    health: { passed: true },
+  };
   it('passes only when every method passes', () => {
     expect(gateCheckPassed(methods)).to.equal(true);
     for (const m of ['qr', 'face', 'certificate', 'health'] as const) {
@@ -311,11 +333,24 @@ describe('rules: SIMOPS', () => {
   const rule = (id: string) => rules.find((r) => r.ruleId === id) as SimopsRule;
   const hot = p('H', { loc: { zoneId: 'z1' } });
   it('flammable gas release within 30 m conflicts; 30.01 m does not', () => {
-    expect(ruleConflicts(rule('hot-vs-flammable-gas-30m'), hot, p('G', { operationType: 'blind_plate', activities: ['flammable_gas_release'], loc: { zoneId: 'z2', coordinates: { x: 30, y: 0 } } }))).to.equal(true);
-    expect(ruleConflicts(rule('hot-vs-flammable-gas-30m'), hot, p('G', { operationType: 'blind_plate', activities: ['flammable_gas_release'], loc: { zoneId: 'z2', coordinates: { x: 30.01, y: 0 } } }))).to.equal(false);
+    expect(
+      ruleConflicts(
+        rule('hot-vs-flammable-gas-30m'),
+        hot,
+        p('G', { operationType: 'blind_plate', activities: ['flammable_gas_release'], loc: { zoneId: 'z2', coordinates: { x: 30, y: 0 } } }),
+      ),
+    ).to.equal(true);
+    expect(
+      ruleConflicts(
+        rule('hot-vs-flammable-gas-30m'),
+        hot,
+        p('G', { operationType: 'blind_plate', activities: ['flammable_gas_release'], loc: { zoneId: 'z2', coordinates: { x: 30.01, y: 0 } } }),
+      ),
+    ).to.equal(false);
   });
   it('flammable liquid 15 m, painting 10 m', () => {
-    const liquid = (x: number) => p('L', { operationType: 'excavation', activities: ['flammable_liquid_release'], loc: { zoneId: 'z2', coordinates: { x, y: 0 } } });
+    const liquid = (x: number) =>
+      p('L', { operationType: 'excavation', activities: ['flammable_liquid_release'], loc: { zoneId: 'z2', coordinates: { x, y: 0 } } });
     expect(findSimopsConflicts(hot, [liquid(15)], rules)).to.have.length(1);
     expect(findSimopsConflicts(hot, [liquid(15.5)], rules)).to.have.length(0);
     const paint = (x: number) => p('P', { operationType: 'work_at_height', activities: ['painting'], loc: { zoneId: 'z2', coordinates: { x: 0, y: x } } });
@@ -323,17 +358,21 @@ describe('rules: SIMOPS', () => {
     expect(findSimopsConflicts(hot, [paint(10.1)], rules)).to.have.length(0);
   });
   it('same zone conflicts regardless of distance; unrelated work does not', () => {
-    expect(findSimopsConflicts(hot, [p('P', { operationType: 'confined_space', activities: ['painting'], loc: { coordinates: null } })], rules)).to.have.length(1);
+    expect(findSimopsConflicts(hot, [p('P', { operationType: 'confined_space', activities: ['painting'], loc: { coordinates: null } })], rules)).to.have.length(
+      1,
+    );
     expect(findSimopsConflicts(hot, [p('X', { operationType: 'work_at_height' })], rules)).to.have.length(0);
   });
   it('tank draining conflicts only inside the same dike', () => {
-    const drain = (dikeId: string | null) => p('D', { operationType: 'blind_plate', activities: ['tank_draining'], loc: { zoneId: 'z9', coordinates: { x: 1, y: 1 }, dikeId } });
+    const drain = (dikeId: string | null) =>
+      p('D', { operationType: 'blind_plate', activities: ['tank_draining'], loc: { zoneId: 'z9', coordinates: { x: 1, y: 1 }, dikeId } });
     const hotDike = p('H', { loc: { dikeId: 'dike-1' } });
     expect(findSimopsConflicts(hotDike, [drain('dike-1')], rules).map((c) => c.ruleIds)).to.deep.equal([['hot-vs-tank-draining-same-dike']]);
     expect(findSimopsConflicts(hotDike, [drain('dike-2')], rules)).to.have.length(0);
   });
   it('blind plate within 30 m only in a fire/explosion zone; two blind plates on one pipeline', () => {
-    const bp = (fire: boolean) => p('B', { operationType: 'blind_plate', loc: { zoneId: 'z2', coordinates: { x: 20, y: 0 }, fireExplosionZone: fire, outdoor: true } });
+    const bp = (fire: boolean) =>
+      p('B', { operationType: 'blind_plate', loc: { zoneId: 'z2', coordinates: { x: 20, y: 0 }, fireExplosionZone: fire, outdoor: true } });
     expect(findSimopsConflicts(hot, [bp(true)], rules)).to.have.length(1);
     expect(findSimopsConflicts(hot, [bp(false)], rules)).to.have.length(0);
     const line = (no: string, pipe: string) => p(no, { operationType: 'blind_plate', loc: { zoneId: no, coordinates: null, pipelineId: pipe } });
@@ -354,7 +393,10 @@ describe('rules: alarms, state machine, canonical JSON', () => {
   });
   it('wind stops outdoor hot work and work at height at force 5, outdoor lifting only at force 6, indoor work never', () => {
     const permit = (operationType: PermitRecord['operationType'], outdoor: boolean | null) =>
-      ({ operationType, location: { siteId: 's', zoneId: 'z', coordinates: null, fireExplosionZone: false, outdoor, dikeId: null, pipelineId: null } }) as const;
+      ({
+        operationType,
+        location: { siteId: 's', zoneId: 'z', coordinates: null, fireExplosionZone: false, outdoor, dikeId: null, pipelineId: null },
+      }) as const;
     const f5 = { grade: 3, kind: 'wind_at_or_above_force_5' };
     const f6 = { grade: 3, kind: 'wind_at_or_above_force_6' };
     const stop = (a: { grade: number; kind: string }, op: PermitRecord['operationType'], outdoor: boolean | null) => alarmStopReason(a, permit(op, outdoor), 2);
@@ -369,7 +411,10 @@ describe('rules: alarms, state machine, canonical JSON', () => {
     for (const status of ['closed', 'rejected', 'cancelled', 'revoked', 'expired'] as const) {
       for (const action of Object.keys(TRANSITIONS)) {
         if (action === 'apply') continue;
-        expect(code(() => assertCanStart(action as never, status)), `${action} from ${status}`).to.equal('INVALID_STATE');
+        expect(
+          code(() => assertCanStart(action as never, status)),
+          `${action} from ${status}`,
+        ).to.equal('INVALID_STATE');
       }
     }
     expect(code(() => assertCanStart('resume', 'suspended'))).to.equal(null);

@@ -1,16 +1,28 @@
-import { expect } from 'chai';
 import type { LedgerEvent, PermitRecord } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { alarmFields, application, CONFIRMER, fresh, gasTest, gateAll, HOUR, iso, MIN, SENSOR_KEY, seed, signAlarm, W1, W2, who } from '../support/fixtures';
 import { caller, T0, workerId } from '../support/harness';
-import { alarmFields, application, CONFIRMER, fresh, gasTest, gateAll, HOUR, iso, MIN, seed, SENSOR_KEY, signAlarm, W1, W2, who } from '../support/fixtures';
 
-const confirmAll = (permitNo: string) => ({ permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+const confirmAll = (permitNo: string) => ({
+  permitNo,
+  confirmations: [
+    { measureId: 'm1', confirmedBy: CONFIRMER },
+    { measureId: 'm2', confirmedBy: CONFIRMER },
+  ],
+});
 
 describe('scenario: confined space with gas tests and a suspension by a device alarm', () => {
   it('runs to close, with the alarm suspending and a re-test before resuming', async () => {
     const h = fresh();
     await seed(h);
-    const cs = (o: Record<string, unknown> = {}) => gasTest('CS-1', { oxygenVolPct: 20.9, toxic: [{ substance: 'H2S', measured: 1, limit: 10, unit: 'mg/m3' }], ...o }, h.now);
-    await h.ok('permit', 'Apply', who.applicant, application('CS-1', { operationType: 'confined_space', level: 'single', description: 'Inspect tank T-101 internals' }));
+    const cs = (o: Record<string, unknown> = {}) =>
+      gasTest('CS-1', { oxygenVolPct: 20.9, toxic: [{ substance: 'H2S', measured: 1, limit: 10, unit: 'mg/m3' }], ...o }, h.now);
+    await h.ok(
+      'permit',
+      'Apply',
+      who.applicant,
+      application('CS-1', { operationType: 'confined_space', level: 'single', description: 'Inspect tank T-101 internals' }),
+    );
     await h.ok('permit', 'AssessRisk', who.pic, confirmAll('CS-1'));
     const low = await h.ok<PermitRecord>('permit', 'RecordGasTest', who.analyst, cs({ oxygenVolPct: 19.4 }));
     expect(low.status).to.equal('risk_assessed');
@@ -47,14 +59,33 @@ describe('scenario: confined space with gas tests and a suspension by a device a
     const closed = await h.ok<PermitRecord>('permit', 'Close', who.acceptor, { permitNo: 'CS-1', accepted: true });
     expect(closed.status).to.equal('closed');
     expect(closed.history.map((s) => `${s.action}:${s.to}`)).to.deep.equal([
-      'apply:applied', 'assess_risk:risk_assessed', 'gas_test:risk_assessed', 'gas_test:gas_tested', 'sign_off:signed_off', 'issue:issued',
-      'brief:briefed', 'gas_test:briefed', 'activate:active', 'suspend:suspended', 'gas_test:suspended', 'gas_test:suspended', 'resume:active',
-      'complete:completed', 'close:closed',
+      'apply:applied',
+      'assess_risk:risk_assessed',
+      'gas_test:risk_assessed',
+      'gas_test:gas_tested',
+      'sign_off:signed_off',
+      'issue:issued',
+      'brief:briefed',
+      'gas_test:briefed',
+      'activate:active',
+      'suspend:suspended',
+      'gas_test:suspended',
+      'gas_test:suspended',
+      'resume:active',
+      'complete:completed',
+      'close:closed',
     ]);
     // the indexer sees one typed event per transaction, in order
     const types = h.ledger.blocks.map((b) => (JSON.parse(b.events[0]?.payload as string) as LedgerEvent).type);
     expect(types.slice(-8)).to.deep.equal([
-      'AlarmRecorded', 'AlarmAcknowledged', 'AlarmClosed', 'GasTestRecorded', 'GasTestRecorded', 'PermitResumed', 'PermitCompleted', 'PermitClosed',
+      'AlarmRecorded',
+      'AlarmAcknowledged',
+      'AlarmClosed',
+      'GasTestRecorded',
+      'GasTestRecorded',
+      'PermitResumed',
+      'PermitCompleted',
+      'PermitClosed',
     ]);
   });
 });
@@ -63,7 +94,12 @@ describe('scenario: excavation with seven named co-signs', () => {
   it('needs each department in order, distinct people, then the specialist approval', async () => {
     const h = fresh();
     await seed(h);
-    await h.ok('permit', 'Apply', who.applicant, application('EX-1', { operationType: 'excavation', level: 'single', description: 'Trench 1.2 m for a drain line' }));
+    await h.ok(
+      'permit',
+      'Apply',
+      who.applicant,
+      application('EX-1', { operationType: 'excavation', level: 'single', description: 'Trench 1.2 m for a drain line' }),
+    );
     await h.ok('permit', 'AssessRisk', who.pic, confirmAll('EX-1'));
     const cosigner = (dept: string, n = 1) => caller('approver', { dept, workerId: workerId(`${dept}-${n}`) });
     await h.fails('FORBIDDEN', 'permit', 'SignOff', cosigner('power'), { permitNo: 'EX-1', stepId: 'cosign-water' });

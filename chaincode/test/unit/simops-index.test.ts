@@ -3,17 +3,19 @@
  * means when several transactions are endorsed against the same state and committed in one block
  * (Harness.concurrently applies Fabric's MVCC and phantom-read validation to the fake ledger).
  */
+
+import { OPERATION_TYPES, type PermitRecord, SIMOPS_ACTIVITIES, type SimopsRule } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { OPERATION_TYPES, SIMOPS_ACTIVITIES, type PermitRecord, type SimopsRule } from '@compliance-ledger/schema';
-import { findSimopsConflicts, simopsScans, simopsSlots, type SimopsPermit, type SimopsScan, type SimopsSlot } from '../../src/simops';
+import { findSimopsConflicts, type SimopsPermit, type SimopsScan, type SimopsSlot, simopsScans, simopsSlots } from '../../src/simops';
 import { KEYS } from '../../src/store';
 import { DEFAULT_POLICY } from '../../src/templates';
-import { caller, T0, workerId, type Harness } from '../support/harness';
-import { application, CONFIRMER, fresh, gasTest, HOUR, iso, MIN, seed, signAll, SITE, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
+import { application, CONFIRMER, fresh, gasTest, HOUR, iso, MIN, SITE, seed, signAll, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
+import { caller, type Harness, T0, workerId } from '../support/harness';
 
 const NS = '\u0000';
 const compositeKey = (type: string, attrs: string[]) => NS + type + NS + attrs.map((a) => a + NS).join('');
-const covers = (scan: SimopsScan, slot: SimopsSlot) => scan.selector === slot.selector && scan.kind === slot.kind && (scan.scope === null || scan.scope === slot.scope);
+const covers = (scan: SimopsScan, slot: SimopsSlot) =>
+  scan.selector === slot.selector && scan.kind === slot.kind && (scan.scope === null || scan.scope === slot.scope);
 
 const permit = (no: string, o: Partial<SimopsPermit> & { loc?: Partial<PermitRecord['location']> } = {}): SimopsPermit => ({
   permitNo: no,
@@ -37,7 +39,11 @@ describe('SIMOPS index: where a live permit is filed and what an Issue reads', (
   const rules = DEFAULT_POLICY.simopsRules;
 
   it('files a permit under its type and each activity, by zone, and by dike and pipeline when declared', () => {
-    const p = permit('P', { operationType: 'blind_plate', activities: ['flammable_gas_release', 'sampling'], loc: { zoneId: 'z7', dikeId: 'D1', pipelineId: null } });
+    const p = permit('P', {
+      operationType: 'blind_plate',
+      activities: ['flammable_gas_release', 'sampling'],
+      loc: { zoneId: 'z7', dikeId: 'D1', pipelineId: null },
+    });
     expect(simopsSlots(p).map((s) => `${s.selector} ${s.kind} ${s.scope}`)).to.deep.equal([
       'act:flammable_gas_release zone z7',
       'act:flammable_gas_release dike D1',
@@ -60,13 +66,17 @@ describe('SIMOPS index: where a live permit is filed and what an Issue reads', (
       'act:tank_draining dike D1',
       'op:blind_plate zone *',
     ]);
-    expect(simopsSlots(permit('H2', { loc: { zoneId: 'z2', dikeId: 'D1' } })).some((slot) => simopsScans(permit('H'), rules).some((s) => covers(s, slot)))).to.equal(false);
+    expect(
+      simopsSlots(permit('H2', { loc: { zoneId: 'z2', dikeId: 'D1' } })).some((slot) => simopsScans(permit('H'), rules).some((s) => covers(s, slot))),
+    ).to.equal(false);
   });
 
   it('without coordinates only the zone is read; without a dike no dike rule is read', () => {
     const scans = simopsScans(permit('H', { loc: { coordinates: null } }), rules);
     expect(scans.every((s) => s.kind === 'zone' && s.scope === 'z1')).to.equal(true);
-    expect(scans.map((s) => s.selector)).to.include('act:painting').and.not.include('act:tank_draining');
+    expect(scans.map((s) => s.selector))
+      .to.include('act:painting')
+      .and.not.include('act:tank_draining');
   });
 
   it('a blind plate on a pipeline reads only that pipeline of the blind-plate partition', () => {
@@ -119,16 +129,24 @@ describe('SIMOPS index: where a live permit is filed and what an Issue reads', (
 
 /** Hot work in its own zone, signed off at T0; `x` places it on the site grid (metres). */
 async function hotWork(h: Harness, permitNo: string, zoneId: string, x: number, o: Record<string, unknown> = {}): Promise<void> {
-  await toSignedOff(h, permitNo, { workers: [W1], location: { siteId: SITE, zoneId, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true }, ...o });
+  await toSignedOff(h, permitNo, {
+    workers: [W1],
+    location: { siteId: SITE, zoneId, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true },
+    ...o,
+  });
 }
 
-const simopsKeys = (h: Harness, permitNo: string) => [...h.ledger.state.keys()].filter((k) => k.startsWith(NS + KEYS.simopsPermit + NS) && k.endsWith(NS + permitNo + NS));
+const simopsKeys = (h: Harness, permitNo: string) =>
+  [...h.ledger.state.keys()].filter((k) => k.startsWith(NS + KEYS.simopsPermit + NS) && k.endsWith(NS + permitNo + NS));
 
 describe('SIMOPS index on the ledger', () => {
   it('is written once at issue, untouched by later steps, and removed when the permit stops being live', async () => {
     const h = fresh();
     await seed(h);
-    await hotWork(h, 'HW-1', ZONE, 0, { activities: ['painting'], location: { siteId: SITE, zoneId: ZONE, coordinates: null, fireExplosionZone: false, outdoor: true, dikeId: 'D1' } });
+    await hotWork(h, 'HW-1', ZONE, 0, {
+      activities: ['painting'],
+      location: { siteId: SITE, zoneId: ZONE, coordinates: null, fireExplosionZone: false, outdoor: true, dikeId: 'D1' },
+    });
     expect(simopsKeys(h, 'HW-1')).to.deep.equal([]);
     const issued = await h.ok<PermitRecord>('permit', 'Issue', who.approverUnit, { permitNo: 'HW-1' });
     const keys = simopsKeys(h, 'HW-1');
@@ -155,7 +173,14 @@ describe('SIMOPS index on the ledger', () => {
     await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('HW-1', {}, h.now));
     h.now = T0 + HOUR - 10 * MIN;
     for (const w of [W1, issued.guardianId]) {
-      await h.ok('credential', 'RecordGateCheck', who.gateway, { gateCheckId: `gc-${w.slice(0, 6)}`, permitNo: 'HW-1', workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: 'gate-1' }, health: { passed: true } });
+      await h.ok('credential', 'RecordGateCheck', who.gateway, {
+        gateCheckId: `gc-${w.slice(0, 6)}`,
+        permitNo: 'HW-1',
+        workerId: w,
+        qr: { passed: true },
+        face: { scoreBp: 9300, deviceId: 'gate-1' },
+        health: { passed: true },
+      });
     }
     await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('HW-1', {}, h.now));
     h.now = T0 + HOUR;
@@ -185,7 +210,7 @@ describe('SIMOPS index on the ledger', () => {
     expect((await h.ok<PermitRecord>('permit', 'Issue', other, { permitNo: 'HW-2' })).status).to.equal('issued');
   });
 
-  it('unrelated permits on one site: Issues and other permits\' steps endorsed at once all commit', async () => {
+  it("unrelated permits on one site: Issues and other permits' steps endorsed at once all commit", async () => {
     const h = fresh();
     await seed(h);
     await hotWork(h, 'HW-A', 'zone-1', 0);
@@ -194,13 +219,32 @@ describe('SIMOPS index on the ledger', () => {
     await hotWork(h, 'HW-D', 'zone-4', 300);
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'HW-C' });
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'HW-D' });
-    await h.ok('permit', 'Apply', who.applicant, application('HW-E', { workers: [W2], location: { siteId: SITE, zoneId: 'zone-5', coordinates: { x: 400, y: 0 }, fireExplosionZone: false, outdoor: true } }));
+    await h.ok(
+      'permit',
+      'Apply',
+      who.applicant,
+      application('HW-E', {
+        workers: [W2],
+        location: { siteId: SITE, zoneId: 'zone-5', coordinates: { x: 400, y: 0 }, fireExplosionZone: false, outdoor: true },
+      }),
+    );
     const outcomes = await h.concurrently([
       { contract: 'permit', fn: 'Issue', who: who.approverUnit, input: { permitNo: 'HW-A' } },
       { contract: 'permit', fn: 'Issue', who: who.approverUnit, input: { permitNo: 'HW-B' } },
       { contract: 'permit', fn: 'Brief', who: who.pic, input: { permitNo: 'HW-C', briefedWorkerIds: [W1] } },
       { contract: 'permit', fn: 'Revoke', who: who.safety1, input: { permitNo: 'HW-D', reason: 'Scope changed' } },
-      { contract: 'permit', fn: 'AssessRisk', who: who.pic, input: { permitNo: 'HW-E', confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] } },
+      {
+        contract: 'permit',
+        fn: 'AssessRisk',
+        who: who.pic,
+        input: {
+          permitNo: 'HW-E',
+          confirmations: [
+            { measureId: 'm1', confirmedBy: CONFIRMER },
+            { measureId: 'm2', confirmedBy: CONFIRMER },
+          ],
+        },
+      },
     ]);
     expect(outcomes.map((o) => o.validation)).to.deep.equal(['VALID', 'VALID', 'VALID', 'VALID', 'VALID']);
     const live = await h.read<PermitRecord[]>('permit', 'ListLive', who.pic, { siteId: SITE });
@@ -227,22 +271,46 @@ describe('SIMOPS index on the ledger', () => {
 
   it('blind plates on different pipelines are issued at once; on the same pipeline one is invalidated', async () => {
     for (const [pipes, expected] of [
-      [['L-1', 'L-2'], ['VALID', 'VALID']],
-      [['L-1', 'L-1'], ['VALID', 'PHANTOM_READ_CONFLICT']],
+      [
+        ['L-1', 'L-2'],
+        ['VALID', 'VALID'],
+      ],
+      [
+        ['L-1', 'L-1'],
+        ['VALID', 'PHANTOM_READ_CONFLICT'],
+      ],
     ] as const) {
       const h = fresh();
       await seed(h);
       for (const [i, pipelineId] of pipes.entries()) {
         const permitNo = `BP-${i}`;
-        await h.ok('permit', 'Apply', who.applicant, application(permitNo, {
-          operationType: 'blind_plate', level: 'single', workers: [i === 0 ? W1 : W2],
-          location: { siteId: SITE, zoneId: `zone-${i}`, coordinates: null, fireExplosionZone: true, outdoor: true, pipelineId },
-        }));
-        await h.ok('permit', 'AssessRisk', who.pic, { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+        await h.ok(
+          'permit',
+          'Apply',
+          who.applicant,
+          application(permitNo, {
+            operationType: 'blind_plate',
+            level: 'single',
+            workers: [i === 0 ? W1 : W2],
+            location: { siteId: SITE, zoneId: `zone-${i}`, coordinates: null, fireExplosionZone: true, outdoor: true, pipelineId },
+          }),
+        );
+        await h.ok('permit', 'AssessRisk', who.pic, {
+          permitNo,
+          confirmations: [
+            { measureId: 'm1', confirmedBy: CONFIRMER },
+            { measureId: 'm2', confirmedBy: CONFIRMER },
+          ],
+        });
         await signAll(h, permitNo);
       }
-      const outcomes = await h.concurrently(['BP-0', 'BP-1'].map((permitNo) => ({ contract: 'permit' as const, fn: 'Issue', who: who.approverUnit, input: { permitNo } })));
-      expect(outcomes.map((o) => o.validation), pipes.join(' ')).to.deep.equal(expected);
+      const outcomes = await h.concurrently(
+        ['BP-0', 'BP-1'].map((permitNo) => ({ contract: 'permit' as const, fn: 'Issue', who: who.approverUnit, input: { permitNo } })),
+      );
+      expect(
+        outcomes.map((o) => o.validation),
+        pipes.join(' '),
+      ).to.deep.equal(expected);
     }
   });
 });
@@ -268,7 +336,10 @@ describe('SIMOPS index: permits made live by the chaincode before the index', ()
     await h.ok('permit', 'Revoke', who.safety1, { permitNo: 'OLD-1', reason: 'Superseded' });
     const indexKeys = [...h.ledger.state.keys()].filter((k) => k.includes('OLD-1') && !k.startsWith(NS + KEYS.permit + NS) && k.includes(NS));
     expect(indexKeys).to.deep.equal([]);
-    expect(h.ledger.blocks[h.ledger.blocks.length - 1]!.writes.map((w) => [w.key, w.value === null])).to.deep.include([compositeKey(KEYS.legacyLivePermit, [SITE, 'zone-o', 'OLD-1']), true]);
+    expect(h.ledger.blocks[h.ledger.blocks.length - 1]!.writes.map((w) => [w.key, w.value === null])).to.deep.include([
+      compositeKey(KEYS.legacyLivePermit, [SITE, 'zone-o', 'OLD-1']),
+      true,
+    ]);
     expect((await h.ok<PermitRecord>('permit', 'Issue', who.approverUnit, { permitNo: 'HW-N' })).status).to.equal('issued');
   });
 });

@@ -1,8 +1,8 @@
-import { expect } from 'chai';
 import type { LedgerPolicy, PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
-import { caller, workerId } from '../support/harness';
-import { application, CONFIRMER, fresh, gasTest, seed, who } from '../support/fixtures';
+import { expect } from 'chai';
 import { defaultTemplate } from '../../src/templates';
+import { application, CONFIRMER, fresh, gasTest, seed, who } from '../support/fixtures';
+import { caller, workerId } from '../support/harness';
 
 function withEia(): Record<string, unknown> {
   const base = defaultTemplate('hot_work', '2') as WorkflowTemplate;
@@ -13,7 +13,15 @@ function withEia(): Record<string, unknown> {
     level,
     title: 'Hot work level 2 with environmental impact assessment',
     signOffSteps: [
-      { stepId: 'eia', name: 'Environmental impact assessment', kind: 'review', role: 'safety_officer', department: 'environment', distinctSigners: 1, atSite: false },
+      {
+        stepId: 'eia',
+        name: 'Environmental impact assessment',
+        kind: 'review',
+        role: 'safety_officer',
+        department: 'environment',
+        distinctSigners: 1,
+        atSite: false,
+      },
       ...base.signOffSteps,
     ],
   };
@@ -41,18 +49,32 @@ describe('workflow templates as ledger data', () => {
     const fresh2 = await h.ok<PermitRecord>('permit', 'Apply', who.applicant, application('NEW-1'));
     expect(fresh2.templateVersion).to.equal(2);
     for (const no of ['OLD-1', 'NEW-1']) {
-      await h.ok('permit', 'AssessRisk', who.pic, { permitNo: no, confirmations: [{ measureId: 'm1', confirmedBy: CONFIRMER }, { measureId: 'm2', confirmedBy: CONFIRMER }] });
+      await h.ok('permit', 'AssessRisk', who.pic, {
+        permitNo: no,
+        confirmations: [
+          { measureId: 'm1', confirmedBy: CONFIRMER },
+          { measureId: 'm2', confirmedBy: CONFIRMER },
+        ],
+      });
       await h.ok('permit', 'RecordGasTest', who.analyst, gasTest(no, {}, h.now));
     }
     // the old permit is approved directly; the new one must pass the EIA first
     const old = await h.ok<PermitRecord>('permit', 'SignOff', who.approverUnit, { permitNo: 'OLD-1', stepId: 'approval', atSite: true });
     expect(old.status).to.equal('signed_off');
-    await h.fails('INVALID_STATE', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: workerId('another') }), { permitNo: 'NEW-1', stepId: 'approval', atSite: true });
+    await h.fails('INVALID_STATE', 'permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: workerId('another') }), {
+      permitNo: 'NEW-1',
+      stepId: 'approval',
+      atSite: true,
+    });
     await h.fails('FORBIDDEN', 'permit', 'SignOff', who.safety1, { permitNo: 'NEW-1', stepId: 'eia' });
     const env = caller('safety_officer', { dept: 'environment', workerId: workerId('env') });
     const mid = await h.ok<PermitRecord>('permit', 'SignOff', env, { permitNo: 'NEW-1', stepId: 'eia' });
     expect(mid.status).to.equal('signing_off');
-    const done = await h.ok<PermitRecord>('permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: workerId('another') }), { permitNo: 'NEW-1', stepId: 'approval', atSite: true });
+    const done = await h.ok<PermitRecord>('permit', 'SignOff', caller('approver', { dept: 'unit-a', workerId: workerId('another') }), {
+      permitNo: 'NEW-1',
+      stepId: 'approval',
+      atSite: true,
+    });
     expect(done.status).to.equal('signed_off');
   });
 
@@ -79,11 +101,18 @@ describe('workflow templates as ledger data', () => {
       { ...t, gateCheckRequired: false },
     ];
     for (const l of loose) await h.fails('RULE_VIOLATION', 'template', 'Publish', who.safety1, l);
-    const tighter = await h.ok<WorkflowTemplate>('template', 'Publish', who.safety1, { ...t, maxValidityMinutes: 8 * 60, gasTest: { ...gas, maxAgeMinutes: 15, flammableMaxVolPct: { lel_ge_4: 0.3, lel_lt_4: 0.1 } } });
+    const tighter = await h.ok<WorkflowTemplate>('template', 'Publish', who.safety1, {
+      ...t,
+      maxValidityMinutes: 8 * 60,
+      gasTest: { ...gas, maxAgeMinutes: 15, flammableMaxVolPct: { lel_ge_4: 0.3, lel_lt_4: 0.1 } },
+    });
     expect(tighter.version).to.equal(2);
     const cs = defaultTemplate('confined_space', 'single') as WorkflowTemplate;
     const { version: _v, publishedAt: _a, publishedBy: _b, ...csBase } = cs;
-    await h.fails('RULE_VIOLATION', 'template', 'Publish', who.safety1, { ...csBase, gasTest: { ...cs.gasTest, oxygen: { minVolPct: 19, maxVolPct: 21, absoluteMaxVolPct: 23.5 } } });
+    await h.fails('RULE_VIOLATION', 'template', 'Publish', who.safety1, {
+      ...csBase,
+      gasTest: { ...cs.gasTest, oxygen: { minVolPct: 19, maxVolPct: 21, absoluteMaxVolPct: 23.5 } },
+    });
     // lifting validity is enterprise policy: longer is allowed
     const lift = defaultTemplate('lifting', '3') as WorkflowTemplate;
     const { version: _v2, publishedAt: _a2, publishedBy: _b2, ...liftBase } = lift;
@@ -100,7 +129,10 @@ describe('workflow templates as ledger data', () => {
     await h.fails('VALIDATION_FAILED', 'template', 'Publish', who.safety1, { ...t, signOffSteps: [...steps, steps[0]] });
     await h.fails('VALIDATION_FAILED', 'template', 'Publish', who.safety1, { ...t, signOffSteps: [{ ...steps[0], role: 'regulator' }] });
     await h.fails('VALIDATION_FAILED', 'template', 'Publish', who.safety1, { ...t, signOffSteps: [] });
-    await h.fails('VALIDATION_FAILED', 'template', 'Publish', who.safety1, { ...t, gasTest: { ...(t.gasTest as object), oxygen: { minVolPct: 22, maxVolPct: 21, absoluteMaxVolPct: 23.5 } } });
+    await h.fails('VALIDATION_FAILED', 'template', 'Publish', who.safety1, {
+      ...t,
+      gasTest: { ...(t.gasTest as object), oxygen: { minVolPct: 22, maxVolPct: 21, absoluteMaxVolPct: 23.5 } },
+    });
     await h.fails('FORBIDDEN', 'template', 'Publish', who.auditor, withEia());
     await h.fails('NOT_FOUND', 'template', 'Get', who.auditor, { operationType: 'hot_work', level: '2', version: 7 });
   });

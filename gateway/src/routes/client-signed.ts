@@ -17,9 +17,9 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import { DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, TX_ACCESS, TX_INPUT_SCHEMAS, type TxName, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Gateway, Proposal, Transaction } from '@hyperledger/fabric-gateway';
 import { z } from 'zod';
-import { DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, TX_ACCESS, TX_INPUT_SCHEMAS, WORKER_ID_ATTRIBUTE, type TxName } from '@compliance-ledger/schema';
 import type { Org, Principal } from '../auth.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { RouteDef } from '../http.js';
@@ -30,7 +30,10 @@ import { txResultSchema } from './common.js';
 
 const TAG = 'client-signed transactions';
 const TX_NAMES = Object.keys(TX_INPUT_SCHEMAS) as [TxName, ...TxName[]];
-const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64 (standard alphabet)').max(4096);
+const base64 = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64 (standard alphabet)')
+  .max(4096);
 const transactionIdParam = z.strictObject({ transactionId: z.string().regex(/^[0-9a-f]{64}$/, 'the transactionId prepare returned (64 hex characters)') });
 
 interface Pending {
@@ -84,9 +87,19 @@ export class ClientSignedTransactions {
     const c = this.parsed(pem, org);
     if (!c.issuedByOrg) throw refused(`the certificate is not issued by the ${org} org's CA (${this.caCertificate(org).subject.replace(/\n/g, ', ')})`);
     const now = Date.now();
-    if (c.validFrom > now || c.validTo < now) throw refused(`the certificate is not valid now (${new Date(c.validFrom).toISOString()} to ${new Date(c.validTo).toISOString()})`);
-    if (c.cn !== principal.sub) throw refused(`the certificate is ${c.cn ?? 'without a CN'}'s, the token is ${principal.sub}'s: sign with your own certificate`);
-    return { org, mspId: this.s.ledger.mspId(org), sub: c.cn, role: c.attrs[ROLE_ATTRIBUTE] ?? '', department: c.attrs[DEPARTMENT_ATTRIBUTE] ?? null, workerId: c.attrs[WORKER_ID_ATTRIBUTE] ?? null, certificate: c.pem };
+    if (c.validFrom > now || c.validTo < now)
+      throw refused(`the certificate is not valid now (${new Date(c.validFrom).toISOString()} to ${new Date(c.validTo).toISOString()})`);
+    if (c.cn !== principal.sub)
+      throw refused(`the certificate is ${c.cn ?? 'without a CN'}'s, the token is ${principal.sub}'s: sign with your own certificate`);
+    return {
+      org,
+      mspId: this.s.ledger.mspId(org),
+      sub: c.cn,
+      role: c.attrs[ROLE_ATTRIBUTE] ?? '',
+      department: c.attrs[DEPARTMENT_ATTRIBUTE] ?? null,
+      workerId: c.attrs[WORKER_ID_ATTRIBUTE] ?? null,
+      certificate: c.pem,
+    };
   }
 
   /**
@@ -129,14 +142,21 @@ export class ClientSignedTransactions {
     return c;
   }
 
-  prepare(principal: Principal, tx: TxName, input: unknown, pem: string): { transactionId: string; proposalDigest: string; expiresAt: string; signer: Omit<CertifiedSigner, 'certificate'> } {
+  prepare(
+    principal: Principal,
+    tx: TxName,
+    input: unknown,
+    pem: string,
+  ): { transactionId: string; proposalDigest: string; expiresAt: string; signer: Omit<CertifiedSigner, 'certificate'> } {
     const checked = TX_INPUT_SCHEMAS[tx].safeParse(input);
     if (!checked.success) throw ValidationError.fromZod(checked.error, 'body');
     const signer = this.certify(principal, pem);
     // The role is the certificate's: the same attribute the chaincode reads from the creator.
     const allowed = TX_ACCESS[tx][signer.mspId] ?? [];
     if (!(allowed as readonly string[]).includes(signer.role)) {
-      throw refused(`the certificate's ${ROLE_ATTRIBUTE} is ${signer.role || 'missing'}; ${tx} needs one of: ${allowed.join(', ') || `none of ${signer.mspId}`}`);
+      throw refused(
+        `the certificate's ${ROLE_ATTRIBUTE} is ${signer.role || 'missing'}; ${tx} needs one of: ${allowed.join(', ') || `none of ${signer.mspId}`}`,
+      );
     }
     this.sweep();
     const gateway = this.s.ledger.offlineGateway(signer.org, signer.mspId, signer.certificate);
@@ -144,7 +164,12 @@ export class ClientSignedTransactions {
     const expiresAt = Date.now() + this.ttlMs;
     this.pending.set(proposal.getTransactionId(), { owner: owner(principal), org: signer.org, tx, gateway, proposal, expiresAt });
     const { certificate: _c, ...shown } = signer;
-    return { transactionId: proposal.getTransactionId(), proposalDigest: b64(proposal.getDigest()), expiresAt: new Date(expiresAt).toISOString(), signer: shown };
+    return {
+      transactionId: proposal.getTransactionId(),
+      proposalDigest: b64(proposal.getDigest()),
+      expiresAt: new Date(expiresAt).toISOString(),
+      signer: shown,
+    };
   }
 
   async endorse(principal: Principal, txId: string, signature: string): Promise<{ transactionId: string; transactionDigest: string }> {
@@ -184,7 +209,10 @@ export class ClientSignedTransactions {
   private find(principal: Principal, txId: string): Pending {
     this.sweep();
     const p = this.pending.get(txId);
-    if (!p || p.owner !== owner(principal)) throw new NotFoundError(`no pending transaction ${txId} of yours (prepared ones expire after ${this.ttlMs} ms and with a gateway restart); prepare it again`);
+    if (!p || p.owner !== owner(principal))
+      throw new NotFoundError(
+        `no pending transaction ${txId} of yours (prepared ones expire after ${this.ttlMs} ms and with a gateway restart); prepare it again`,
+      );
     return p;
   }
 
@@ -208,7 +236,14 @@ const owner = (p: Principal) => `${p.org}/${p.sub}`;
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 const refused = (message: string) => new ApiError('CERTIFICATE_REFUSED', message);
 
-const signerSchema = z.object({ org: z.string(), mspId: z.string(), sub: z.string(), role: z.string(), department: z.string().nullable(), workerId: z.string().nullable() });
+const signerSchema = z.object({
+  org: z.string(),
+  mspId: z.string(),
+  sub: z.string(),
+  role: z.string(),
+  department: z.string().nullable(),
+  workerId: z.string().nullable(),
+});
 
 export function clientSignedRoutes(cs: ClientSignedTransactions): RouteDef[] {
   const ANY = { enterprise: 'any', regulator: 'any' } as const;
@@ -219,7 +254,7 @@ export function clientSignedRoutes(cs: ClientSignedTransactions): RouteDef[] {
       operationId: 'prepareClientSignedTransaction',
       summary: 'Build a transaction for your own certificate and key: returns the proposal digest to sign',
       description:
-        'The body names the chaincode transaction and its full input (as the route that writes it takes it, with the key from the path inside), and the PEM certificate you enrolled at your org\'s CA. The role check reads `ledger.role` from that certificate. Sign `proposalDigest` (ECDSA P-256 over the SHA-256 digest given, DER, low-S; `gateway/tools/ledger-sign.ts`) and call endorse. Nothing is written.',
+        "The body names the chaincode transaction and its full input (as the route that writes it takes it, with the key from the path inside), and the PEM certificate you enrolled at your org's CA. The role check reads `ledger.role` from that certificate. Sign `proposalDigest` (ECDSA P-256 over the SHA-256 digest given, DER, low-S; `gateway/tools/ledger-sign.ts`) and call endorse. Nothing is written.",
       tags: [TAG],
       auth: true,
       access: ANY,
@@ -242,14 +277,16 @@ export function clientSignedRoutes(cs: ClientSignedTransactions): RouteDef[] {
       method: 'post',
       path: '/v1/transactions/{transactionId}/endorse',
       operationId: 'endorseClientSignedTransaction',
-      summary: 'Send the signed proposal to both orgs\' peers: returns the transaction digest to sign',
+      summary: "Send the signed proposal to both orgs' peers: returns the transaction digest to sign",
       tags: [TAG],
       auth: true,
       access: ANY,
       sideEffectFree: true,
       params: transactionIdParam,
       body: z.strictObject({ signature: base64.describe('base64 DER ECDSA signature of proposalDigest') }),
-      responses: [{ status: 200, description: 'endorsed; sign transactionDigest', schema: z.object({ transactionId: z.string(), transactionDigest: z.string() }) }],
+      responses: [
+        { status: 200, description: 'endorsed; sign transactionDigest', schema: z.object({ transactionId: z.string(), transactionDigest: z.string() }) },
+      ],
       errors: ['NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'ALREADY_EXISTS', 'CONFLICT', 'FORBIDDEN'],
       handler: async (ctx) => ({ body: await cs.endorse(ctx.principal, ctx.params.transactionId, (ctx.body as { signature: string }).signature) }),
     },

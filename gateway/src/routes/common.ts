@@ -16,4 +16,5 @@ export const errorBodySchema = z.object({
     details: z.object({}).catchall(z.unknown()).optional(),
   }),
 });
-export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), total: z.number().int(), totalIsExact: z.boolean().optional(), limit: z.number().int(), offset: z.number().int() });
+export const pageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.number().int(), totalIsExact: z.boolean().optional(), limit: z.number().int(), offset: z.number().int() });

@@ -5,9 +5,10 @@
  * revoked certificate is refused by the peers once the org's admin has put the CA's CRL into the
  * channel configuration (scripts/revoke-user.sh), which this gateway cannot do: it has no admin key.
  */
-import { z } from 'zod';
+
 import { ROLES, workerIdSchema } from '@compliance-ledger/schema';
-import { subjectSchema, type Org } from '../auth.js';
+import { z } from 'zod';
+import { type Org, subjectSchema } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { RouteDef } from '../http.js';
 import type { Services } from '../services.js';
@@ -29,7 +30,7 @@ export function identityRoutes(s: Services, wallet: Wallet): RouteDef[] {
       method: 'post',
       path: '/v1/identities',
       operationId: 'onboardIdentity',
-      summary: "Register a user of your org at its CA with role, department and worker id in the certificate (org admin)",
+      summary: 'Register a user of your org at its CA with role, department and worker id in the certificate (org admin)',
       description:
         'Without `custodial`, answers the one-time enrolment secret: the user enrols at the CA with it (fabric-ca-client enroll, or gateway/tools/ledger-sign.ts enroll), keeps the private key and signs their own transactions (/v1/transactions/prepare). With `custodial: true` the gateway enrols the user into its wallet and signs for them. The attributes cannot be changed later: revoke and register a new enrolment id.',
       tags: [TAG],
@@ -69,13 +70,21 @@ export function identityRoutes(s: Services, wallet: Wallet): RouteDef[] {
       method: 'post',
       path: '/v1/identities/{sub}/revoke',
       operationId: 'revokeIdentity',
-      summary: "Revoke every certificate of a user of your org at its CA; answers the CRL for the channel configuration (org admin)",
+      summary: 'Revoke every certificate of a user of your org at its CA; answers the CRL for the channel configuration (org admin)',
       tags: [TAG],
       auth: true,
       access: ADMINS,
       params: z.strictObject({ sub: subjectSchema }),
-      body: z.strictObject({ reason: z.enum(['unspecified', 'keycompromise', 'affiliationchange', 'superseded', 'cessationofoperation']).default('unspecified') }),
-      responses: [{ status: 200, description: 'revoked at the CA; the CRL (PEM) still has to reach the channel configuration', schema: z.object({ sub: z.string(), org: z.string(), crl: z.string() }) }],
+      body: z.strictObject({
+        reason: z.enum(['unspecified', 'keycompromise', 'affiliationchange', 'superseded', 'cessationofoperation']).default('unspecified'),
+      }),
+      responses: [
+        {
+          status: 200,
+          description: 'revoked at the CA; the CRL (PEM) still has to reach the channel configuration',
+          schema: z.object({ sub: z.string(), org: z.string(), crl: z.string() }),
+        },
+      ],
       errors: ['NOT_FOUND', 'IDENTITY_UNAVAILABLE', 'NOT_CONFIGURED'],
       handler: async (ctx) => {
         const org = ctx.principal.org;

@@ -6,16 +6,16 @@
  * (write answers carry only the subject id) or put into a proposal's arguments.
  */
 import * as crypto from 'node:crypto';
-import { z } from 'zod';
 import {
   certificatePersonalTransient,
   idSchema,
+  type PersonalDataAccessRecord,
+  type TxName,
   textSchema,
   workerIdSchema,
   workerPersonalTransient,
-  type PersonalDataAccessRecord,
-  type TxName,
 } from '@compliance-ledger/schema';
+import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import type { Access, RouteDef } from '../http.js';
 import type { Services } from '../services.js';
@@ -60,7 +60,9 @@ const SUBJECTS: Subject[] = [
   },
 ];
 
-export const personalDataReadQuery = z.strictObject({ purpose: textSchema(500).describe('why the data is read; recorded in the public access log (no personal data here)') });
+export const personalDataReadQuery = z.strictObject({
+  purpose: textSchema(500).describe('why the data is read; recorded in the public access log (no personal data here)'),
+});
 export const eraseBody = z.strictObject({ reason: textSchema(500) });
 
 function routesFor(s: Services, subj: Subject): RouteDef[] {
@@ -73,7 +75,7 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
       operationId: `store${subj.kind === 'worker' ? 'Worker' : 'Certificate'}PersonalData`,
       summary: `Store ${subj.what} in the enterprise's private collection (replaces an earlier value)`,
       description:
-        'The body goes to the chaincode only as transient data, endorsed by the enterprise\'s peers alone; the channel sees only a salted hash. `salt` is a random value of at least 128 bits (22+ characters) chosen by the client. The answer names the subject and the collection, never the data.',
+        "The body goes to the chaincode only as transient data, endorsed by the enterprise's peers alone; the channel sees only a salted hash. `salt` is a random value of at least 128 bits (22+ characters) chosen by the client. The answer names the subject and the collection, never the data.",
       tags: [tag],
       auth: true,
       access: OFFICER,
@@ -102,8 +104,20 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
         {
           status: 200,
           description: 'the stored value and the access that was logged',
-          schema: z.object({ accessId: z.string(), accessTransactionId: z.string(), accessBlockNumber: z.number().int().optional(), subject: z.object({ kind: z.string(), id: z.string() }), personal: z.object({}).catchall(z.unknown()) }),
-          example: { accessId: 'pda-0b0c…', accessTransactionId: '4f1e…', accessBlockNumber: 42, subject: { kind: subj.kind, id: '…' }, personal: subj.example },
+          schema: z.object({
+            accessId: z.string(),
+            accessTransactionId: z.string(),
+            accessBlockNumber: z.number().int().optional(),
+            subject: z.object({ kind: z.string(), id: z.string() }),
+            personal: z.object({}).catchall(z.unknown()),
+          }),
+          example: {
+            accessId: 'pda-0b0c…',
+            accessTransactionId: '4f1e…',
+            accessBlockNumber: 42,
+            subject: { kind: subj.kind, id: '…' },
+            personal: subj.example,
+          },
         },
       ],
       errors: ['NOT_FOUND', 'CONFLICT'],
@@ -111,11 +125,18 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
         const id = await ctx.identity();
         const subject = { kind: subj.kind, id: ctx.params[subj.key] as string };
         const accessId = `pda-${crypto.randomUUID()}`;
-        const logged = await s.ledger.submit<PersonalDataAccessRecord>(id, 'credential:LogPersonalDataAccess', { accessId, subject, purpose: ctx.query.purpose });
+        const logged = await s.ledger.submit<PersonalDataAccessRecord>(id, 'credential:LogPersonalDataAccess', {
+          accessId,
+          subject,
+          purpose: ctx.query.purpose,
+        });
         s.metrics.ledgerTx.inc({ tx: 'credential:LogPersonalDataAccess' });
         ctx.log.info({ tx: 'credential:LogPersonalDataAccess', transactionId: logged.transactionId, accessId }, 'personal data access logged');
         const personal = await s.ledger.evaluate<Record<string, unknown>>(id, 'credential:ReadPersonalData', { accessId });
-        return { body: { accessId, accessTransactionId: logged.transactionId, accessBlockNumber: logged.blockNumber, subject, personal }, headers: { 'Cache-Control': 'no-store' } };
+        return {
+          body: { accessId, accessTransactionId: logged.transactionId, accessBlockNumber: logged.blockNumber, subject, personal },
+          headers: { 'Cache-Control': 'no-store' },
+        };
       },
     },
     {
@@ -132,7 +153,11 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
       tx: 'credential:ErasePersonalData',
       responses: [{ status: 200, description: 'committed; {subject, reason, collection, erasedBy}', schema: txResultSchema }],
       errors: ['NOT_FOUND', 'CONFLICT'],
-      handler: async (ctx) => submitTx(s, ctx, 'credential:ErasePersonalData', { subject: { kind: subj.kind, id: ctx.params[subj.key] }, reason: (ctx.body as z.infer<typeof eraseBody>).reason }),
+      handler: async (ctx) =>
+        submitTx(s, ctx, 'credential:ErasePersonalData', {
+          subject: { kind: subj.kind, id: ctx.params[subj.key] },
+          reason: (ctx.body as z.infer<typeof eraseBody>).reason,
+        }),
     },
     {
       method: 'get',
@@ -154,7 +179,9 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
       errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
       handler: async (ctx) => {
         if (!s.regulator) throw new ApiError('NOT_CONFIGURED', 'the access log is read from the indexer database: set DATABASE_URL');
-        return { body: await s.regulator.personalDataAccesses(subj.kind, ctx.params[subj.key] as string, ctx.query.limit as number, ctx.query.offset as number) };
+        return {
+          body: await s.regulator.personalDataAccesses(subj.kind, ctx.params[subj.key] as string, ctx.query.limit as number, ctx.query.offset as number),
+        };
       },
     },
   ];

@@ -3,9 +3,10 @@
  * qscc, and from IPFS). Regulators and auditors are users of the regulator org; enterprise users may
  * read the certificate-expiry list of their own workers.
  */
+
+import { type EvidenceRecord, idSchema, OPERATION_TYPES, PERMIT_STATUSES, type PermitRecord, permitNoSchema } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { OPERATION_TYPES, PERMIT_STATUSES, idSchema, permitNoSchema, type EvidenceRecord, type PermitRecord } from '@compliance-ledger/schema';
-import { ledgerFacts, checkEvidence } from '../audit.js';
+import { checkEvidence, ledgerFacts } from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
 import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
@@ -59,24 +60,26 @@ function repo(s: Services): RegulatorRepository {
   return s.regulator;
 }
 
-export const permitQuerySchema = z.strictObject({
-  org: z.string().min(1).max(64).optional().describe('MSP id of the applicant org, e.g. EnterpriseMSP'),
-  site: idSchema.optional(),
-  area: idSchema.optional().describe('zone id'),
-  type: z.enum(OPERATION_TYPES).optional(),
-  level: z.string().min(1).max(16).optional(),
-  state: z
-    .string()
-    .regex(/^[a-z_]+(,[a-z_]+)*$/)
-    .optional()
-    .describe(`comma-separated statuses: ${PERMIT_STATUSES.join(', ')}`),
-  from: isoTime('applied at or after'),
-  to: isoTime('applied before'),
-  sort: z.enum(PERMIT_SORT_COLUMNS).default('applied_at'),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  limit,
-  offset,
-}).superRefine(orderedWindow);
+export const permitQuerySchema = z
+  .strictObject({
+    org: z.string().min(1).max(64).optional().describe('MSP id of the applicant org, e.g. EnterpriseMSP'),
+    site: idSchema.optional(),
+    area: idSchema.optional().describe('zone id'),
+    type: z.enum(OPERATION_TYPES).optional(),
+    level: z.string().min(1).max(16).optional(),
+    state: z
+      .string()
+      .regex(/^[a-z_]+(,[a-z_]+)*$/)
+      .optional()
+      .describe(`comma-separated statuses: ${PERMIT_STATUSES.join(', ')}`),
+    from: isoTime('applied at or after'),
+    to: isoTime('applied before'),
+    sort: z.enum(PERMIT_SORT_COLUMNS).default('applied_at'),
+    order: z.enum(['asc', 'desc']).default('desc'),
+    limit,
+    offset,
+  })
+  .superRefine(orderedWindow);
 
 const csvCell = (v: unknown) => {
   const s = v == null ? '' : String(v);
@@ -149,17 +152,22 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
-      query: z.strictObject({
-        site: idSchema.optional(),
-        area: idSchema.optional(),
-        grade: z.coerce.number().int().min(1).max(4).optional(),
-        status: z.string().regex(/^[a-z_]+$/).optional(),
-        kind: idSchema.optional(),
-        from: isoTime('recorded at or after'),
-        to: isoTime('recorded before'),
-        limit,
-        offset,
-      }).superRefine(orderedWindow),
+      query: z
+        .strictObject({
+          site: idSchema.optional(),
+          area: idSchema.optional(),
+          grade: z.coerce.number().int().min(1).max(4).optional(),
+          status: z
+            .string()
+            .regex(/^[a-z_]+$/)
+            .optional(),
+          kind: idSchema.optional(),
+          from: isoTime('recorded at or after'),
+          to: isoTime('recorded before'),
+          limit,
+          offset,
+        })
+        .superRefine(orderedWindow),
       responses: [{ status: 200, description: 'a page of alarms and response-time statistics of all matching alarms', schema: row }],
       handler: async (ctx) => ({ body: await repo(s).listAlarms(ctx.query as never) }),
     },
@@ -171,7 +179,9 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
-      query: z.strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') }).superRefine(orderedWindow),
+      query: z
+        .strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') })
+        .superRefine(orderedWindow),
       responses: [{ status: 200, description: 'KPI figures; window defaults to the last 30 days', schema: row }],
       handler: async (ctx) => {
         const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
@@ -197,7 +207,11 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       handler: async (ctx) => {
         const r = await repo(s).monthlyReport(ctx.query.month as string);
         if (ctx.query.format === 'csv') {
-          return { body: reportCsv(r), contentType: 'text/csv; charset=utf-8', headers: { 'Content-Disposition': `attachment; filename="report-${ctx.query.month}.csv"` } };
+          return {
+            body: reportCsv(r),
+            contentType: 'text/csv; charset=utf-8',
+            headers: { 'Content-Disposition': `attachment; filename="report-${ctx.query.month}.csv"` },
+          };
         }
         return { body: r };
       },
@@ -248,8 +262,25 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         const id = await ctx.identity();
         const permit = await s.ledger.evaluate<PermitRecord>(id, 'permit:Get', { permitNo: ctx.params.permitNo });
         const steps = [];
-        for (const h of permit.history) steps.push({ action: h.action, from: h.from, to: h.to, at: h.at, actorMsp: h.actor.mspId, actorRole: h.actor.role, ledger: await ledgerFacts(s.ledger, id, h.txId) });
-        return { body: { permitNo: permit.permitNo, status: permit.status, steps, allValid: steps.every((x) => x.ledger.valid), allEndorsedByBothOrgs: steps.every((x) => x.ledger.endorsingOrgs.length >= 2) } };
+        for (const h of permit.history)
+          steps.push({
+            action: h.action,
+            from: h.from,
+            to: h.to,
+            at: h.at,
+            actorMsp: h.actor.mspId,
+            actorRole: h.actor.role,
+            ledger: await ledgerFacts(s.ledger, id, h.txId),
+          });
+        return {
+          body: {
+            permitNo: permit.permitNo,
+            status: permit.status,
+            steps,
+            allValid: steps.every((x) => x.ledger.valid),
+            allEndorsedByBothOrgs: steps.every((x) => x.ledger.endorsingOrgs.length >= 2),
+          },
+        };
       },
     },
     {

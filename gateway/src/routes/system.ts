@@ -26,11 +26,20 @@ export function systemRoutes(s: Services, openapi: () => unknown): RouteDef[] {
         const [enterprise, regulator, db] = await Promise.all([
           s.ledger.ping('enterprise', 2000),
           s.ledger.ping('regulator', 2000),
-          s.pool ? s.pool.query('SELECT 1').then(() => true, () => false) : Promise.resolve(true),
+          s.pool
+            ? s.pool.query('SELECT 1').then(
+                () => true,
+                () => false,
+              )
+            : Promise.resolve(true),
         ]);
         const checks = { enterprisePeer: enterprise, regulatorPeer: regulator, database: db };
         const ok = Object.values(checks).every(Boolean);
-        return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'degraded', checks, contentStore: s.content.kind }, headers: (ok ? {} : { 'Retry-After': String(s.config.GATEWAY_RETRY_AFTER_SECONDS) }) as Record<string, string> };
+        return {
+          status: ok ? 200 : 503,
+          body: { status: ok ? 'ok' : 'degraded', checks, contentStore: s.content.kind },
+          headers: (ok ? {} : { 'Retry-After': String(s.config.GATEWAY_RETRY_AFTER_SECONDS) }) as Record<string, string>,
+        };
       },
     },
     {

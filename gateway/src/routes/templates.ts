@@ -2,19 +2,20 @@
  * Workflow templates and the ledger policy: versioned ledger data that the regulator (or, only
  * tightening GB 30871, the enterprise's safety officer) publishes and everyone reads.
  */
-import { z } from 'zod';
+
 import {
   DEFAULT_TEMPLATES,
+  ENTERPRISE_MSP,
   OPERATION_LEVELS,
   OPERATION_TYPES,
   publishPolicyInput,
   publishTemplateInput,
-  TX_ACCESS,
-  ENTERPRISE_MSP,
   REGULATOR_MSP,
   type Role,
+  TX_ACCESS,
   type WorkflowTemplate,
 } from '@compliance-ledger/schema';
+import { z } from 'zod';
 import type { Access, RouteDef } from '../http.js';
 import type { Services } from '../services.js';
 import { ledgerRecordSchema, txResultSchema } from './common.js';
@@ -26,7 +27,10 @@ const ALL_LEVELS = [...new Set(Object.values(OPERATION_LEVELS).flat())] as [stri
 /** The gateway's role check for a transaction, read from the chaincode's own table. */
 function accessOf(tx: keyof typeof TX_ACCESS): Access {
   const rule = TX_ACCESS[tx];
-  return { ...(rule[ENTERPRISE_MSP] ? { enterprise: rule[ENTERPRISE_MSP] as readonly Role[] } : {}), ...(rule[REGULATOR_MSP] ? { regulator: rule[REGULATOR_MSP] as readonly Role[] } : {}) };
+  return {
+    ...(rule[ENTERPRISE_MSP] ? { enterprise: rule[ENTERPRISE_MSP] as readonly Role[] } : {}),
+    ...(rule[REGULATOR_MSP] ? { regulator: rule[REGULATOR_MSP] as readonly Role[] } : {}),
+  };
 }
 
 export const templateParams = z
@@ -53,7 +57,17 @@ export const POLICY_EXAMPLE = {
   gateCheckWindowMinutes: 60,
   faceMatchMinScoreBp: 8000,
   personalDataAccessWindowMinutes: 15,
-  simopsRules: [{ ruleId: 'hot-vs-painting-10m', a: { operationType: 'hot_work' }, b: { activity: 'painting' }, withinMetres: 10, sameDike: false, samePipeline: false, fireExplosionZoneOnly: false }],
+  simopsRules: [
+    {
+      ruleId: 'hot-vs-painting-10m',
+      a: { operationType: 'hot_work' },
+      b: { activity: 'painting' },
+      withinMetres: 10,
+      sameDike: false,
+      samePipeline: false,
+      fireExplosionZoneOnly: false,
+    },
+  ],
   workCalendar: { utcOffsetMinutes: 480, nightStartMinute: 1320, nightEndMinute: 360, restDays: [0, 6], holidays: ['2026-10-01'], workdays: ['2026-09-27'] },
 };
 
@@ -74,7 +88,11 @@ export function templateRoutes(s: Services): RouteDef[] {
       responses: [{ status: 200, description: 'the WorkflowTemplate', schema: ledgerRecordSchema, example: { ...hotWork2 } }],
       errors: ['NOT_FOUND'],
       handler: async (ctx) => ({
-        body: await s.ledger.evaluate(await ctx.identity(), 'template:Get', { operationType: ctx.params.operationType, level: ctx.params.level, ...(ctx.query.version ? { version: ctx.query.version } : {}) }),
+        body: await s.ledger.evaluate(await ctx.identity(), 'template:Get', {
+          operationType: ctx.params.operationType,
+          level: ctx.params.level,
+          ...(ctx.query.version ? { version: ctx.query.version } : {}),
+        }),
       }),
     },
     {
@@ -116,20 +134,35 @@ export function templateRoutes(s: Services): RouteDef[] {
           summary: 'blind plate with an environmental review before the approval',
           value: {
             ...unpublished(blindPlate),
-            signOffSteps: [{ stepId: 'eia', name: 'Environmental impact assessment', kind: 'review', role: 'approver', department: 'environment', distinctSigners: 1, atSite: false }, ...blindPlate.signOffSteps],
+            signOffSteps: [
+              {
+                stepId: 'eia',
+                name: 'Environmental impact assessment',
+                kind: 'review',
+                role: 'approver',
+                department: 'environment',
+                distinctSigners: 1,
+                atSite: false,
+              },
+              ...blindPlate.signOffSteps,
+            ],
           },
         },
       },
       tx: 'template:Publish',
       responses: [{ status: 201, description: 'committed; the WorkflowTemplate with its new version', schema: txResultSchema }],
       errors: ['RULE_VIOLATION', 'NOT_FOUND', 'CONFLICT'],
-      handler: async (ctx) => ({ ...(await submitTx(s, ctx, 'template:Publish', { ...(ctx.body as object), operationType: ctx.params.operationType, level: ctx.params.level })), status: 201 }),
+      handler: async (ctx) => ({
+        ...(await submitTx(s, ctx, 'template:Publish', { ...(ctx.body as object), operationType: ctx.params.operationType, level: ctx.params.level })),
+        status: 201,
+      }),
     },
     {
       method: 'get',
       path: '/v1/policy',
       operationId: 'getPolicy',
-      summary: 'The ledger policy in force: suspending alarm grade, gate-check window, face-match score, personal-data access window, SIMOPS rules, work calendar',
+      summary:
+        'The ledger policy in force: suspending alarm grade, gate-check window, face-match score, personal-data access window, SIMOPS rules, work calendar',
       tags: ['templates and policy'],
       auth: true,
       access: ANY,
@@ -143,7 +176,8 @@ export function templateRoutes(s: Services): RouteDef[] {
       path: '/v1/policy',
       operationId: 'publishPolicy',
       summary: 'Publish a new version of the ledger policy (regulator; enterprise safety officer or admin)',
-      description: 'Appends version n+1. With a workCalendar, hot work whose planned window reaches the site\'s night, a rest day or a holiday is raised one level by the chaincode itself.',
+      description:
+        "Appends version n+1. With a workCalendar, hot work whose planned window reaches the site's night, a rest day or a holiday is raised one level by the chaincode itself.",
       tags: ['templates and policy'],
       auth: true,
       access: accessOf('template:PublishPolicy'),

@@ -15,8 +15,8 @@ import { expect } from 'chai';
 import pg from 'pg';
 import type { LedgerClient } from '../../src/ledger.js';
 import type { RunningGateway } from '../../src/server.js';
-import { chainHeight, Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, type Reply } from '../support/env.js';
-import { applyBody, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
+import { Client, chainHeight, createDatabase, dropDatabase, type Reply, requireNetwork, startTestGateway } from '../support/env.js';
+import { applyBody, type Cast, makeCast, registerCast, uniqueId } from '../support/scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const never = new Promise<never>(() => undefined);
@@ -135,7 +135,7 @@ describe('gateway: a first request lost after its transaction was recorded on th
     await dropDatabase(db);
   });
 
-  it('frozen after its transaction was committed: the key stays pending with the transaction id, and once stale a replay on a fresh gateway returns that transaction\'s 201, written once', async () => {
+  it("frozen after its transaction was committed: the key stays pending with the transaction id, and once stale a replay on a fresh gateway returns that transaction's 201, written once", async () => {
     const { permitNo, key, send } = newApplication('FROZEN');
     const frozen = await freezingGateway('after');
     const txId = await lostFirstRequest(frozen, () => send(frozen.client(cast.clients.applicant)));
@@ -200,7 +200,9 @@ describe('gateway: a first request lost after its transaction was recorded on th
     const late = await send();
     expect(late.status, late.text).to.equal(201);
     expect(late.headers.get('idempotent-replayed')).to.equal(null);
-    expect(late.body.transactionId).to.match(/^[0-9a-f]{64}$/).and.not.equal(lostTx);
+    expect(late.body.transactionId)
+      .to.match(/^[0-9a-f]{64}$/)
+      .and.not.equal(lostTx);
     expect(await row(key)).to.deep.equal({ state: 'done', status: 201, transaction_id: late.body.transactionId });
     expect(await txIds(permitNo)).to.deep.equal({ history: [late.body.transactionId], versions: [late.body.transactionId] });
     expect((await cast.clients.auditor.get(`/v1/audit/transactions/${lostTx}`)).status).to.equal(404);

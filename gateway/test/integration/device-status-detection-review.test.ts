@@ -3,12 +3,12 @@
  * from ingest, not from this API, so the test records them as a device gateway's own identity.
  */
 import * as crypto from 'node:crypto';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
-import { chainHeight, Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
-import { connectAsWalletUser } from '../support/direct.js';
 import type { RunningGateway } from '../../src/server.js';
+import { connectAsWalletUser } from '../support/direct.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 type Json = Record<string, any>;
 
@@ -52,7 +52,8 @@ describe('gateway: device status and detection review (real network)', function 
     requireNetwork(this);
     db = await createDatabase('gw_devices');
     gw = await startTestGateway({ DATABASE_URL: db });
-    const as = async (name: string, org: 'enterprise' | 'regulator', role: string) => new Client(gw.url).as(await token({ sub: name, org, role: role as never }));
+    const as = async (name: string, org: 'enterprise' | 'regulator', role: string) =>
+      new Client(gw.url).as(await token({ sub: name, org, role: role as never }));
     c = {
       safety: await as(`gw-dev-safety-${tag}`, 'enterprise', 'safety_officer'),
       applicant: await as(`gw-dev-applicant-${tag}`, 'enterprise', 'applicant'),
@@ -61,7 +62,10 @@ describe('gateway: device status and detection review (real network)', function 
       regReviewer: await as(`gw-dev-regreviewer-${tag}`, 'regulator', 'reviewer'),
       regulator: await as(`gw-dev-regulator-${tag}`, 'regulator', 'regulator'),
     };
-    for (const [d, kind] of [[camera, 'camera'], [sensor, 'sensor']] as const) {
+    for (const [d, kind] of [
+      [camera, 'camera'],
+      [sensor, 'sensor'],
+    ] as const) {
       const r = await c.safety.post('/v1/devices', { deviceId: d.id, siteId: site, areaId: 'zone-1', address: d.key.address, kind });
       expect(r.status, r.text).to.equal(201);
     }

@@ -5,10 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
-import { startIndexer, type RunningIndexer } from '../support/indexer.js';
-import { applyBody, iso, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
 import type { RunningGateway } from '../../src/server.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
+import { type RunningIndexer, startIndexer } from '../support/indexer.js';
+import { applyBody, type Cast, iso, makeCast, registerCast, uniqueId } from '../support/scenario.js';
 
 describe('gateway: a hot-work permit end to end (real network, Postgres, indexer)', function () {
   this.timeout(180_000);
@@ -87,7 +87,10 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
       cast.clients.credential.post('/v1/workers', { workerId: wid }, { idem: `w-${permitNo}` }),
     ]);
     const statuses = [a.status, b.status].sort();
-    expect([[201, 201], [201, 409]]).to.deep.include(statuses);
+    expect([
+      [201, 201],
+      [201, 409],
+    ]).to.deep.include(statuses);
     if (statuses[1] === 409) expect([a, b].find((r) => r.status === 409)!.body.error.code).to.equal('IDEMPOTENCY_IN_PROGRESS');
     else expect(a.body.transactionId).to.equal(b.body.transactionId);
     const again = await cast.clients.credential.post('/v1/workers', { workerId: wid }, { idem: `w-${permitNo}` });
@@ -111,14 +114,24 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
         { measureId: 'm2', confirmedBy: cast.personInCharge },
       ],
     });
-    const gas = await step(c.analyst, `${base}/gas-tests`, { testId: `gt-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    const gas = await step(
+      c.analyst,
+      `${base}/gas-tests`,
+      { testId: `gt-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
+      201,
+    );
     expect(gas.status).to.equal('gas_tested');
     const signed = await step(c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
     expect(signed.status).to.equal('signed_off');
     expect((await step(c.approver, `${base}/issue`, {})).status).to.equal('issued');
     expect((await step(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] })).status).to.equal('briefed');
     for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
-      const g = await step(c.gate, `${base}/gate-checks`, { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } }, 201);
+      const g = await step(
+        c.gate,
+        `${base}/gate-checks`,
+        { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } },
+        201,
+      );
       expect(g.passed).to.equal(true);
     }
     expect((await step(c.pic, `${base}/start`, {})).status).to.equal('active');
@@ -247,7 +260,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     // Tamper with one stored leaf block on disk.
     const files: string[] = [];
     const walk = (d: string) => {
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name)));
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name));
     };
     walk(blockstoreDir);
     const leaf = files.find((f) => fs.statSync(f).size === 262_144)!;
@@ -292,7 +305,9 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     const kpis = await cast.clients.regulator.get('/v1/regulator/kpis');
     expect(kpis.status, kpis.text).to.equal(200);
     expect(kpis.body.trainingCoverage.activeWorkers).to.be.greaterThan(0);
-    expect(kpis.body.permitsByTypeAndState.some((p: { operationType: string; status: string }) => p.operationType === 'hot_work' && p.status === 'closed')).to.equal(true);
+    expect(
+      kpis.body.permitsByTypeAndState.some((p: { operationType: string; status: string }) => p.operationType === 'hot_work' && p.status === 'closed'),
+    ).to.equal(true);
     const month = new Date().toISOString().slice(0, 7);
     const json = await cast.clients.regulator.get(`/v1/regulator/reports/monthly?month=${month}`);
     expect(json.status).to.equal(200);

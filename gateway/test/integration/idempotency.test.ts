@@ -4,7 +4,7 @@ import pg from 'pg';
 import { IdempotencyStore } from '../../src/idempotency.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../support/env.js';
 
-describe('gateway: idempotency store (PostgreSQL)', function () {
+describe('gateway: idempotency store (PostgreSQL)', () => {
   let url: string | undefined;
   let pool: pg.Pool;
   let store: IdempotencyStore;
@@ -58,7 +58,8 @@ describe('gateway: idempotency store (PostgreSQL)', function () {
     expect((await pool.query('SELECT count(*) FROM gateway_idempotency')).rows[0].count).to.equal('0');
   });
 
-  const ageUnknown = (key: string, ms: number) => pool.query(`UPDATE gateway_idempotency SET completed_at = now() - ($2 || ' milliseconds')::interval WHERE key = $1`, [key, String(ms)]);
+  const ageUnknown = (key: string, ms: number) =>
+    pool.query(`UPDATE gateway_idempotency SET completed_at = now() - ($2 || ' milliseconds')::interval WHERE key = $1`, [key, String(ms)]);
   const row = async (key: string) => (await pool.query('SELECT state, status, body, transaction_id FROM gateway_idempotency WHERE key = $1', [key])).rows[0];
 
   it('keeps a key whose commit status was lost as unknown with its transaction id: not released, not replayed, not reusable for another request', async () => {
@@ -206,7 +207,9 @@ describe('gateway: idempotency store (PostgreSQL)', function () {
       await old.query(`CREATE TABLE gateway_idempotency (scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL,
         state text NOT NULL CHECK (state IN ('pending', 'done')), status integer, body jsonb,
         created_at timestamptz NOT NULL DEFAULT now(), completed_at timestamptz, PRIMARY KEY (scope, key))`);
-      await old.query(`INSERT INTO gateway_idempotency (scope, key, fingerprint, state, status, body) VALUES ('a/b', 'key-old-1', 'f', 'done', 201, '{"body":{}}')`);
+      await old.query(
+        `INSERT INTO gateway_idempotency (scope, key, fingerprint, state, status, body) VALUES ('a/b', 'key-old-1', 'f', 'done', 201, '{"body":{}}')`,
+      );
       const s = new IdempotencyStore(old, 24, 5, 60_000);
       await s.migrate();
       await s.migrate();

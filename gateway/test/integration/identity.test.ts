@@ -10,11 +10,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'chai';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
-import { Client, profilePath, requireNetwork, startTestGateway, token, uniqueId, workerId } from '../support/env.js';
-import { certificateAttributes } from '../../src/wallet.js';
+import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
+import { certificateAttributes } from '../../src/wallet.js';
+import { Client, profilePath, requireNetwork, startTestGateway, token, uniqueId, workerId } from '../support/env.js';
 
 describe('gateway: a JWT subject is bound to the attributes of its enrolled certificate (real Fabric CA)', function () {
   this.timeout(180_000);
@@ -41,10 +41,14 @@ describe('gateway: a JWT subject is bound to the attributes of its enrolled cert
   function asRegistrar(args: string[]): void {
     const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
     const ca = profile.organizations.enterprise.ca!;
-    execFileSync(gw.services.config.FABRIC_CA_CLIENT ?? 'fabric-ca-client', [...args, '-u', ca.url, '--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile, '-H', path.join(walletDir, 'enterprise', '.registrar')], {
-      stdio: 'pipe',
-      env: { ...process.env, FABRIC_CA_CLIENT_HOME: '' },
-    });
+    execFileSync(
+      gw.services.config.FABRIC_CA_CLIENT ?? 'fabric-ca-client',
+      [...args, '-u', ca.url, '--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile, '-H', path.join(walletDir, 'enterprise', '.registrar')],
+      {
+        stdio: 'pipe',
+        env: { ...process.env, FABRIC_CA_CLIENT_HOME: '' },
+      },
+    );
   }
 
   it('enrols the subject on first use with the token claims as certificate attributes', async () => {
@@ -58,7 +62,11 @@ describe('gateway: a JWT subject is bound to the attributes of its enrolled cert
     expect(r.status, r.text).to.equal(403);
     expect(r.body.error.code).to.equal('IDENTITY_MISMATCH');
     expect(r.body.error.message).to.contain('department (token: operations, certificate: maintenance)').and.to.contain('re-enrol');
-    expect(r.body.error.details).to.deep.equal({ sub, org: 'enterprise', differences: [{ claim: 'department', token: 'operations', certificate: 'maintenance' }] });
+    expect(r.body.error.details).to.deep.equal({
+      sub,
+      org: 'enterprise',
+      differences: [{ claim: 'department', token: 'operations', certificate: 'maintenance' }],
+    });
     const other = workerId('someone-else');
     const two = await read(gw, { ...claims, role: 'applicant', workerId: other });
     expect(two.status).to.equal(403);

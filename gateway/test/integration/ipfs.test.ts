@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { EmbeddedContentStore, KuboContentStore, computeCid } from '../../src/ipfs.js';
-import { kuboBinary, startKubo, type Kubo } from '../support/kubo.js';
+import { computeCid, EmbeddedContentStore, KuboContentStore } from '../../src/ipfs.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, uniqueId } from '../support/env.js';
+import { type Kubo, kuboBinary, startKubo } from '../support/kubo.js';
 import { applyBody, iso, makeCast, registerCast } from '../support/scenario.js';
 
 const SIZES = [1, 1000, 262_144, 262_145, 700_000, 174 * 262_144, 174 * 262_144 + 1, 200 * 262_144 + 12_345];

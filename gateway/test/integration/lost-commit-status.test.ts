@@ -14,8 +14,19 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { requestFingerprint } from '../../src/http.js';
 import type { RunningGateway } from '../../src/server.js';
-import { chainHeight, Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway, token, workerId, type Reply } from '../support/env.js';
-import { applyBody, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
+import {
+  Client,
+  chainHeight,
+  createDatabase,
+  dropDatabase,
+  profilePath,
+  type Reply,
+  requireNetwork,
+  startTestGateway,
+  token,
+  workerId,
+} from '../support/env.js';
+import { applyBody, type Cast, makeCast, registerCast, uniqueId } from '../support/scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,7 +135,12 @@ describe('gateway: a write whose commit status was lost (real network)', functio
 
   it('two writes racing on one permit, both answered 503: replays give the winner its 200 and the loser the 409 CONFLICT of its invalid transaction', async () => {
     const base = `/v1/permits/${permitNo}`;
-    const assess = { confirmations: [{ measureId: 'm1', confirmedBy: cast.personInCharge }, { measureId: 'm2', confirmedBy: cast.personInCharge }] };
+    const assess = {
+      confirmations: [
+        { measureId: 'm1', confirmedBy: cast.personInCharge },
+        { measureId: 'm2', confirmedBy: cast.personInCharge },
+      ],
+    };
     const cancel = { reason: 'plan changed' };
     const keys = { assess: `lost-assess-${permitNo}`, cancel: `lost-cancel-${permitNo}` };
     const send = {
@@ -158,7 +174,12 @@ describe('gateway: a write whose commit status was lost (real network)', functio
   });
 
   it('a hand-over to the orderer cut off by its deadline is an unknown outcome too: retries on another gateway end with one permit, whether or not that transaction got through', async function () {
-    const env = { GATEWAY_STATE_DATABASE_URL: db, GATEWAY_WALLET_DIR: walletDir, GATEWAY_RETRY_AFTER_SECONDS: '2', GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '5000' };
+    const env = {
+      GATEWAY_STATE_DATABASE_URL: db,
+      GATEWAY_WALLET_DIR: walletDir,
+      GATEWAY_RETRY_AFTER_SECONDS: '2',
+      GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '5000',
+    };
     const cut = await startTestGateway({ ...env, GATEWAY_SUBMIT_TIMEOUT_MS: '1' });
     const other = await startTestGateway(env);
     try {
@@ -210,11 +231,16 @@ describe('gateway: a write whose commit status was lost (real network)', functio
     }
 
     before(async () => {
-      const env = { GATEWAY_STATE_DATABASE_URL: db, GATEWAY_WALLET_DIR: walletDir, GATEWAY_RETRY_AFTER_SECONDS: '2', GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: String(BOUND_MS) };
+      const env = {
+        GATEWAY_STATE_DATABASE_URL: db,
+        GATEWAY_WALLET_DIR: walletDir,
+        GATEWAY_RETRY_AFTER_SECONDS: '2',
+        GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: String(BOUND_MS),
+      };
       releasing = await startTestGateway(env);
       const t = await token({ sub, org: 'enterprise', role: 'credential_officer' });
       client = new Client(releasing.url).as(t);
-      expect((await client.get('/v1/workers/' + workerId('nobody'))).status).to.equal(404); // enrolled while the CA is up
+      expect((await client.get(`/v1/workers/${workerId('nobody')}`)).status).to.equal(404); // enrolled while the CA is up
       const profile = JSON.parse(fs.readFileSync(profilePath(), 'utf8'));
       for (const org of Object.values<{ peer: { endpoint: string } }>(profile.organizations)) org.peer.endpoint = '127.0.0.1:1';
       const deadProfile = path.join(walletDir, 'dead-profile.json');
@@ -243,7 +269,9 @@ describe('gateway: a write whose commit status was lost (real network)', functio
       const late = await client.post('/v1/workers', body, { idem: key });
       expect(late.status, late.text).to.equal(201);
       expect(late.headers.get('idempotent-replayed')).to.equal(null);
-      expect(late.body.transactionId).to.match(/^[0-9a-f]{64}$/).and.not.equal(lostTx);
+      expect(late.body.transactionId)
+        .to.match(/^[0-9a-f]{64}$/)
+        .and.not.equal(lostTx);
       expect(late.body.record.workerId).to.equal(body.workerId);
       expect(await row(key)).to.deep.include({ state: 'done', status: 201 });
       const again = await client.post('/v1/workers', body, { idem: key });

@@ -9,11 +9,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
 import type { RunningGateway } from '../../src/server.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
 
 const CONVERT = '/usr/bin/convert';
-const FONT = ['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', '/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc'].find((f) => fs.existsSync(f));
+const FONT = ['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', '/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc'].find((f) =>
+  fs.existsSync(f),
+);
 
 interface Truth {
   certificateNo: string;
@@ -26,26 +28,92 @@ interface Truth {
 }
 
 const PEOPLE_CN: Truth[] = [
-  { certificateNo: 'T110101199001011234', name: '张三', category: '焊接与热切割作业', categoryId: 'welding_cutting', item: '熔化焊接与热切割作业', validFrom: '2022-03-15', validUntil: '2028-03-14' },
-  { certificateNo: 'T320102198505054321', name: '李四光', category: '电工作业', categoryId: 'electrician', item: '低压电工作业', validFrom: '2021-07-01', validUntil: '2027-06-30' },
-  { certificateNo: 'T440305199212120018', name: '王小明', category: '高处作业', categoryId: 'work_at_height', item: '登高架设作业', validFrom: '2023-11-20', validUntil: '2029-11-19' },
+  {
+    certificateNo: 'T110101199001011234',
+    name: '张三',
+    category: '焊接与热切割作业',
+    categoryId: 'welding_cutting',
+    item: '熔化焊接与热切割作业',
+    validFrom: '2022-03-15',
+    validUntil: '2028-03-14',
+  },
+  {
+    certificateNo: 'T320102198505054321',
+    name: '李四光',
+    category: '电工作业',
+    categoryId: 'electrician',
+    item: '低压电工作业',
+    validFrom: '2021-07-01',
+    validUntil: '2027-06-30',
+  },
+  {
+    certificateNo: 'T440305199212120018',
+    name: '王小明',
+    category: '高处作业',
+    categoryId: 'work_at_height',
+    item: '登高架设作业',
+    validFrom: '2023-11-20',
+    validUntil: '2029-11-19',
+  },
 ];
 const PEOPLE_EN: Truth[] = [
-  { certificateNo: 'T510104198811110022', name: 'ZHAO Wei', category: 'Welding and Thermal Cutting', categoryId: 'welding_cutting', item: 'Fusion Welding', validFrom: '2024-01-05', validUntil: '2030-01-04' },
-  { certificateNo: 'T330106199407070035', name: 'CHEN Jing', category: 'Electrician Work', categoryId: 'electrician', item: 'Low Voltage Electrician', validFrom: '2022-09-09', validUntil: '2028-09-08' },
+  {
+    certificateNo: 'T510104198811110022',
+    name: 'ZHAO Wei',
+    category: 'Welding and Thermal Cutting',
+    categoryId: 'welding_cutting',
+    item: 'Fusion Welding',
+    validFrom: '2024-01-05',
+    validUntil: '2030-01-04',
+  },
+  {
+    certificateNo: 'T330106199407070035',
+    name: 'CHEN Jing',
+    category: 'Electrician Work',
+    categoryId: 'electrician',
+    item: 'Low Voltage Electrician',
+    validFrom: '2022-09-09',
+    validUntil: '2028-09-08',
+  },
 ];
 
 function cnText(t: Truth): string {
-  return ['中华人民共和国特种作业操作证', `证号: ${t.certificateNo}`, `姓名: ${t.name}`, `作业类别: ${t.category}`, `准操项目: ${t.item}`, `有效期限: ${t.validFrom} 至 ${t.validUntil}`].join('\n');
+  return [
+    '中华人民共和国特种作业操作证',
+    `证号: ${t.certificateNo}`,
+    `姓名: ${t.name}`,
+    `作业类别: ${t.category}`,
+    `准操项目: ${t.item}`,
+    `有效期限: ${t.validFrom} 至 ${t.validUntil}`,
+  ].join('\n');
 }
 function enText(t: Truth): string {
-  return ['Special Operation Certificate', `Certificate No: ${t.certificateNo}`, `Name: ${t.name}`, `Category: ${t.category}`, `Item: ${t.item}`, `Valid From: ${t.validFrom}`, `Valid Until: ${t.validUntil}`].join('\n');
+  return [
+    'Special Operation Certificate',
+    `Certificate No: ${t.certificateNo}`,
+    `Name: ${t.name}`,
+    `Category: ${t.category}`,
+    `Item: ${t.item}`,
+    `Valid From: ${t.validFrom}`,
+    `Valid Until: ${t.validUntil}`,
+  ].join('\n');
 }
 
 function render(text: string, file: string, opts: { pointsize?: number; noise?: boolean } = {}): void {
   execFileSync(CONVERT, [
-    '-background', 'white', '-fill', 'black', '-font', FONT!, '-pointsize', String(opts.pointsize ?? 28),
-    `label:${text}`, '-bordercolor', 'white', '-border', '40',
+    '-background',
+    'white',
+    '-fill',
+    'black',
+    '-font',
+    FONT!,
+    '-pointsize',
+    String(opts.pointsize ?? 28),
+    `label:${text}`,
+    '-bordercolor',
+    'white',
+    '-border',
+    '40',
     ...(opts.noise ? ['-attenuate', '0.3', '+noise', 'Gaussian', '-rotate', '1.5', '-background', 'white', '-flatten'] : []),
     file,
   ]);

@@ -9,23 +9,29 @@
  * - the role is the certificate's: a token claiming another role changes nothing.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'chai';
+import { promisify } from 'node:util';
 import { common, msp, peer } from '@hyperledger/fabric-protos';
+import { expect } from 'chai';
 import { signDigest, submitClientSigned } from '../../src/client-signing.js';
-import { certificateAttributes } from '../../src/wallet.js';
 import type { RunningGateway } from '../../src/server.js';
+import { certificateAttributes } from '../../src/wallet.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, runDir, startTestGateway, token, uniqueId } from '../support/env.js';
-import { applyBody, makeCast, registerCast, type Cast } from '../support/scenario.js';
+import { applyBody, type Cast, makeCast, registerCast } from '../support/scenario.js';
 
 const execFileAsync = promisify(execFile);
 
 /** fabric-ca-client enroll, as the user does on their own machine: the key never leaves `dir`. */
-export function enrollAtCa(gw: RunningGateway, org: 'enterprise' | 'regulator', sub: string, secret: string, dir: string): { certificatePem: string; privateKeyPem: Buffer } {
+export function enrollAtCa(
+  gw: RunningGateway,
+  org: 'enterprise' | 'regulator',
+  sub: string,
+  secret: string,
+  dir: string,
+): { certificatePem: string; privateKeyPem: Buffer } {
   const ca = gw.services.ledger.profile.organizations[org].ca!;
   const u = new URL(ca.url);
   u.username = sub;
@@ -82,7 +88,11 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
 
   it('the enterprise gateway cannot act as a regulator: it refuses regulator tokens and holds no regulator key or CA secret', async () => {
     const asRegulator = new Client(enterprise.url).as(await token({ sub: uniqueId('reg'), org: 'regulator', role: 'regulator' }));
-    for (const r of [await asRegulator.get('/v1/permits/NOPE-1'), await asRegulator.post('/v1/templates/hot_work/2', {}), await asRegulator.get('/v1/regulator/kpis')]) {
+    for (const r of [
+      await asRegulator.get('/v1/permits/NOPE-1'),
+      await asRegulator.post('/v1/templates/hot_work/2', {}),
+      await asRegulator.get('/v1/regulator/kpis'),
+    ]) {
       expect(r.status, r.text).to.equal(403);
       expect(r.body.error.code).to.equal('ORG_NOT_SERVED');
       expect(r.body.error.message).to.contain("use the regulator org's own gateway");
@@ -98,15 +108,25 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
   });
 
   it('a regulator certificate cannot be used for client signing at the enterprise gateway', async () => {
-    const onboard = await new Client(regulator.url).as(await token({ sub: uniqueId('reg-admin'), org: 'regulator', role: 'regulator' })).post('/v1/identities', { sub: uniqueId('reg-user'), role: 'regulator' });
+    const onboard = await new Client(regulator.url)
+      .as(await token({ sub: uniqueId('reg-admin'), org: 'regulator', role: 'regulator' }))
+      .post('/v1/identities', { sub: uniqueId('reg-user'), role: 'regulator' });
     expect(onboard.status, onboard.text).to.equal(201);
-    const { certificatePem } = enrollAtCa(regulator, 'regulator', onboard.body.sub, onboard.body.enrollmentSecret, fs.mkdtempSync(path.join(os.tmpdir(), 'reg-user-')));
+    const { certificatePem } = enrollAtCa(
+      regulator,
+      'regulator',
+      onboard.body.sub,
+      onboard.body.enrollmentSecret,
+      fs.mkdtempSync(path.join(os.tmpdir(), 'reg-user-')),
+    );
     // Presented with an enterprise token of the same name: the CA that issued it is not the enterprise's.
-    const r = await new Client(enterprise.url).as(await token({ sub: onboard.body.sub, org: 'enterprise', role: 'safety_officer' })).post('/v1/transactions/prepare', {
-      transaction: 'permit:Issue',
-      input: { permitNo: uniqueId('HW') },
-      certificate: certificatePem,
-    });
+    const r = await new Client(enterprise.url)
+      .as(await token({ sub: onboard.body.sub, org: 'enterprise', role: 'safety_officer' }))
+      .post('/v1/transactions/prepare', {
+        transaction: 'permit:Issue',
+        input: { permitNo: uniqueId('HW') },
+        certificate: certificatePem,
+      });
     expect(r.status, r.text).to.equal(403);
     expect(r.body.error.code).to.equal('CERTIFICATE_REFUSED');
     expect(r.body.error.message).to.contain("not issued by the enterprise org's CA");
@@ -129,14 +149,20 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
   it('custodial onboarding: the gateway enrols the user with the registered attributes, and tokens must match them', async () => {
     const sub = uniqueId('custodial').toLowerCase();
     const worker = 'e'.repeat(64);
-    const r = await new Client(enterprise.url).as(adminToken).post('/v1/identities', { sub, role: 'approver', department: 'maintenance', workerId: worker, custodial: true });
+    const r = await new Client(enterprise.url)
+      .as(adminToken)
+      .post('/v1/identities', { sub, role: 'approver', department: 'maintenance', workerId: worker, custodial: true });
     expect(r.status, r.text).to.equal(201);
     expect(r.body).to.not.have.property('enrollmentSecret');
     const cert = fs.readFileSync(path.join(walletDir, 'enterprise-gateway', 'enterprise', sub, 'msp', 'signcerts', 'cert.pem'));
     expect(certificateAttributes(cert)).to.include({ 'ledger.role': 'approver', 'ledger.department': 'maintenance', 'ledger.workerId': worker });
-    const matching = await new Client(enterprise.url).as(await token({ sub, org: 'enterprise', role: 'approver', department: 'maintenance', workerId: worker })).get('/v1/permits/NOPE-1');
+    const matching = await new Client(enterprise.url)
+      .as(await token({ sub, org: 'enterprise', role: 'approver', department: 'maintenance', workerId: worker }))
+      .get('/v1/permits/NOPE-1');
     expect(matching.status, matching.text).to.equal(404);
-    const promoted = await new Client(enterprise.url).as(await token({ sub, org: 'enterprise', role: 'safety_officer', department: 'maintenance', workerId: worker })).get('/v1/permits/NOPE-1');
+    const promoted = await new Client(enterprise.url)
+      .as(await token({ sub, org: 'enterprise', role: 'safety_officer', department: 'maintenance', workerId: worker }))
+      .get('/v1/permits/NOPE-1');
     expect(promoted.status).to.equal(403);
     expect(promoted.body.error.code).to.equal('IDENTITY_MISMATCH');
     // Registering the same enrolment id again is refused: attributes are changed by a new registration only.
@@ -164,9 +190,16 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       userToken = await token({ sub, org: 'enterprise', role: 'safety_officer' });
     });
 
-    it('a client-signed permit application commits, and the block\'s creator is the user\'s own certificate', async () => {
+    it("a client-signed permit application commits, and the block's creator is the user's own certificate", async () => {
       const permitNo = uniqueId('HW');
-      const r = await submitClientSigned({ gatewayUrl: enterprise.url, token: userToken, certificatePem, privateKeyPem: key, transaction: 'permit:Apply', input: applyBody(cast, permitNo) });
+      const r = await submitClientSigned({
+        gatewayUrl: enterprise.url,
+        token: userToken,
+        certificatePem,
+        privateKeyPem: key,
+        transaction: 'permit:Apply',
+        input: applyBody(cast, permitNo),
+      });
       expect(r.status, JSON.stringify(r.body)).to.equal(200);
       expect(r.body.record).to.include({ permitNo, status: 'applied' });
       expect(r.body.blockNumber).to.be.a('number');
@@ -186,7 +219,22 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       // Asynchronously: the gateway runs in this process and must keep answering.
       const { stdout: out } = await execFileAsync(
         process.execPath,
-        ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'tools', 'ledger-sign.ts'), 'submit', '--gateway', enterprise.url, '--token-file', path.join(scratch, 'token.jwt'), '--msp', keyDir, '--transaction', 'permit:Apply', '--input', path.join(scratch, 'apply.json')],
+        [
+          '--import',
+          'tsx',
+          path.join(import.meta.dirname, '..', '..', 'tools', 'ledger-sign.ts'),
+          'submit',
+          '--gateway',
+          enterprise.url,
+          '--token-file',
+          path.join(scratch, 'token.jwt'),
+          '--msp',
+          keyDir,
+          '--transaction',
+          'permit:Apply',
+          '--input',
+          path.join(scratch, 'apply.json'),
+        ],
         { encoding: 'utf8' },
       );
       const answer = JSON.parse(out);
@@ -195,32 +243,48 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       // `digest` alone: the signature verifies with the certificate's public key over the digest as given.
       const digest = crypto.createHash('sha256').update('any proposal bytes').digest();
       const keyFile = path.join(keyDir, 'msp', 'keystore', fs.readdirSync(path.join(keyDir, 'msp', 'keystore')).find((f) => f.endsWith('_sk'))!);
-      const signature = (await execFileAsync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'tools', 'ledger-sign.ts'), 'digest', '--key', keyFile, digest.toString('base64')], { encoding: 'utf8' })).stdout.trim();
+      const signature = (
+        await execFileAsync(
+          process.execPath,
+          ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'tools', 'ledger-sign.ts'), 'digest', '--key', keyFile, digest.toString('base64')],
+          { encoding: 'utf8' },
+        )
+      ).stdout.trim();
       const publicKey = new crypto.X509Certificate(certificatePem).publicKey;
       expect(crypto.verify(null, Buffer.from('any proposal bytes'), publicKey, Buffer.from(signature, 'base64'))).to.equal(true);
     });
 
-    it('the role is the certificate\'s: a safety officer\'s transaction is refused for an applicant certificate, whatever the token says', async () => {
-      const issue = await new Client(enterprise.url).as(userToken).post('/v1/transactions/prepare', { transaction: 'permit:Issue', input: { permitNo: uniqueId('HW') }, certificate: certificatePem });
+    it("the role is the certificate's: a safety officer's transaction is refused for an applicant certificate, whatever the token says", async () => {
+      const issue = await new Client(enterprise.url)
+        .as(userToken)
+        .post('/v1/transactions/prepare', { transaction: 'permit:Issue', input: { permitNo: uniqueId('HW') }, certificate: certificatePem });
       expect(issue.status, issue.text).to.equal(403);
       expect(issue.body.error.code).to.equal('CERTIFICATE_REFUSED');
       expect(issue.body.error.message).to.contain('ledger.role is applicant').and.to.contain('approver, safety_officer');
     });
 
-    it('refuses another user\'s certificate, a wrong signature, and an unknown transaction id', async () => {
-      const other = await new Client(enterprise.url).as(await token({ sub: 'someone-else', org: 'enterprise', role: 'applicant' })).post('/v1/transactions/prepare', {
+    it("refuses another user's certificate, a wrong signature, and an unknown transaction id", async () => {
+      const other = await new Client(enterprise.url)
+        .as(await token({ sub: 'someone-else', org: 'enterprise', role: 'applicant' }))
+        .post('/v1/transactions/prepare', {
+          transaction: 'permit:Apply',
+          input: applyBody(cast, uniqueId('HW')),
+          certificate: certificatePem,
+        });
+      expect(other.status, other.text).to.equal(403);
+      expect(other.body.error.message).to.contain(`the certificate is ${sub}'s`);
+      const c = new Client(enterprise.url).as(userToken);
+      const prepared = await c.post('/v1/transactions/prepare', {
         transaction: 'permit:Apply',
         input: applyBody(cast, uniqueId('HW')),
         certificate: certificatePem,
       });
-      expect(other.status, other.text).to.equal(403);
-      expect(other.body.error.message).to.contain(`the certificate is ${sub}'s`);
-      const c = new Client(enterprise.url).as(userToken);
-      const prepared = await c.post('/v1/transactions/prepare', { transaction: 'permit:Apply', input: applyBody(cast, uniqueId('HW')), certificate: certificatePem });
       expect(prepared.status, prepared.text).to.equal(200);
       // Signed with a key that is not the certificate's: the peer refuses the proposal.
       const stranger = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
-      const forged = await c.post(`/v1/transactions/${prepared.body.transactionId}/endorse`, { signature: await signDigest(stranger, prepared.body.proposalDigest) });
+      const forged = await c.post(`/v1/transactions/${prepared.body.transactionId}/endorse`, {
+        signature: await signDigest(stranger, prepared.body.proposalDigest),
+      });
       expect(forged.status, forged.text).to.equal(403);
       expect(forged.body.error.code).to.equal('CERTIFICATE_REFUSED');
       const unknown = await c.post(`/v1/transactions/${'0'.repeat(64)}/submit`, { signature: 'AAAA' });
@@ -241,7 +305,13 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       // Whatever the token says, this user is an applicant: the certificate says so.
       const userToken = await token({ sub, org: 'enterprise', role: 'safety_officer' });
       const permitNo = uniqueId('HW');
-      const applied = await submitClientSigned({ gatewayUrl: enterprise.url, token: userToken, ...old, transaction: 'permit:Apply', input: applyBody(cast, permitNo) });
+      const applied = await submitClientSigned({
+        gatewayUrl: enterprise.url,
+        token: userToken,
+        ...old,
+        transaction: 'permit:Apply',
+        input: applyBody(cast, permitNo),
+      });
       expect(applied.status, JSON.stringify(applied.body)).to.equal(200);
 
       const revoked = await admin.post(`/v1/identities/${sub}/revoke`, { reason: 'superseded' });
@@ -252,7 +322,13 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       // The org's operator puts the CRL into the channel configuration with the org admin's key.
       execFileSync('bash', [path.join(import.meta.dirname, '..', '..', '..', 'scripts', 'publish-crl.sh'), 'enterprise', crlFile], { stdio: 'pipe' });
 
-      const again = await submitClientSigned({ gatewayUrl: enterprise.url, token: userToken, ...old, transaction: 'permit:Apply', input: applyBody(cast, uniqueId('HW')) });
+      const again = await submitClientSigned({
+        gatewayUrl: enterprise.url,
+        token: userToken,
+        ...old,
+        transaction: 'permit:Apply',
+        input: applyBody(cast, uniqueId('HW')),
+      });
       expect(again.status, JSON.stringify(again.body)).to.equal(403);
       expect(again.body.error.code).to.equal('CERTIFICATE_REFUSED');
       expect(again.body.error.message).to.contain('the peer refused');

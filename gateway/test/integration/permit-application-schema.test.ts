@@ -5,11 +5,11 @@
  * test's own ledger data) is accepted by the real chaincode through the API.
  */
 import * as crypto from 'node:crypto';
-import { expect } from 'chai';
 import { OPERATION_LEVELS, OPERATION_TYPES } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import type { RunningGateway } from '../../src/server.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
 import { iso } from '../support/scenario.js';
-import type { RunningGateway } from '../../src/server.js';
 
 type Json = Record<string, any>;
 

@@ -8,11 +8,11 @@
 import * as crypto from 'node:crypto';
 import { expect } from 'chai';
 import pg from 'pg';
-import { chainHeight, Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
-import { connectAsWalletUser } from '../support/direct.js';
-import { startIndexer, type RunningIndexer } from '../support/indexer.js';
-import { iso } from '../support/scenario.js';
 import type { RunningGateway } from '../../src/server.js';
+import { connectAsWalletUser } from '../support/direct.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
+import { type RunningIndexer, startIndexer } from '../support/indexer.js';
+import { iso } from '../support/scenario.js';
 
 type Json = Record<string, any>;
 
@@ -25,7 +25,12 @@ describe('gateway: personal data of workers and certificates (real network, inde
   const worker = workerId(`pd-worker-${tag}`);
   const other = workerId(`pd-other-${tag}`);
   const certificateId = `cert-pd-${tag}`;
-  const personal = { name: `测试人员${tag}`, idNumber: `11010119900101${tag.slice(0, 4)}`, phone: '13800000000', salt: crypto.randomBytes(18).toString('base64url') };
+  const personal = {
+    name: `测试人员${tag}`,
+    idNumber: `11010119900101${tag.slice(0, 4)}`,
+    phone: '13800000000',
+    salt: crypto.randomBytes(18).toString('base64url'),
+  };
   const number = { certificateNo: `T${tag}${tag}`, salt: crypto.randomBytes(18).toString('base64url') };
   const officerSub = `gw-pd-cred-${tag}`;
   let officer: Client, applicant: Client, regulator: Client, auditor: Client;
@@ -136,7 +141,13 @@ describe('gateway: personal data of workers and certificates (real network, inde
     const log = await auditor.get(`/v1/workers/${worker}/personal-data/accesses`);
     expect(log.status, log.text).to.equal(200);
     expect(log.body.total).to.equal(1);
-    expect(log.body.items[0]).to.include({ accessId: r.body.accessId, purpose: 'emergency contact after an incident', accessorMsp: 'EnterpriseMSP', accessorRole: 'credential_officer', txId: r.body.accessTransactionId });
+    expect(log.body.items[0]).to.include({
+      accessId: r.body.accessId,
+      purpose: 'emergency contact after an incident',
+      accessorMsp: 'EnterpriseMSP',
+      accessorRole: 'credential_officer',
+      txId: r.body.accessTransactionId,
+    });
     expect(JSON.stringify(log.body)).to.not.contain(personal.name);
     const notForApplicants = await applicant.get(`/v1/workers/${worker}/personal-data/accesses`);
     expect(notForApplicants.status).to.equal(403);

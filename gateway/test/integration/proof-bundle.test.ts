@@ -4,22 +4,23 @@
  * offline against the pinned checkpoint hash; then one-byte and structural tampers, each of which
  * must fail with its own check and reason.
  */
+
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
+import { decodeBlock, type HeaderEntry, headerHash, type Manifest, type Report, readTar, toHex, verifyBundle, writeTar } from '@compliance-ledger/verifier';
+import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
-import { readTar, writeTar, verifyBundle, decodeBlock, headerHash, toHex, type Report, type Manifest, type HeaderEntry } from '@compliance-ledger/verifier';
-import { common, msp, peer } from '@hyperledger/fabric-protos';
-import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
-import { applyBody, iso, makeCast, registerCast, uniqueId, type Cast } from '../support/scenario.js';
-import { connectAsWalletUser } from '../support/direct.js';
-import { regulatorBlockSource } from '../support/blocks.js';
 import { buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
+import { regulatorBlockSource } from '../support/blocks.js';
+import { connectAsWalletUser } from '../support/direct.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
+import { applyBody, type Cast, iso, makeCast, registerCast, uniqueId } from '../support/scenario.js';
 
 type Files = Map<string, Uint8Array>;
 const enc = new TextEncoder();
@@ -74,13 +75,28 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const c = cast.clients;
     const base = `/v1/permits/${permitNo}`;
     expect((await c.applicant.post('/v1/permits', applyBody(cast, permitNo))).status).to.equal(201);
-    await step(c.pic, `${base}/risk-assessment`, { confirmations: [{ measureId: 'm1', confirmedBy: cast.personInCharge }, { measureId: 'm2', confirmedBy: cast.personInCharge }] });
-    await step(c.analyst, `${base}/gas-tests`, { testId: `gt1-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    await step(c.pic, `${base}/risk-assessment`, {
+      confirmations: [
+        { measureId: 'm1', confirmedBy: cast.personInCharge },
+        { measureId: 'm2', confirmedBy: cast.personInCharge },
+      ],
+    });
+    await step(
+      c.analyst,
+      `${base}/gas-tests`,
+      { testId: `gt1-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
+      201,
+    );
     await step(c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
     await step(c.approver, `${base}/issue`, {});
     await step(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] });
     for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
-      await step(c.gate, `${base}/gate-checks`, { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } }, 201);
+      await step(
+        c.gate,
+        `${base}/gate-checks`,
+        { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } },
+        201,
+      );
     }
     expect((await step(c.pic, `${base}/start`, {})).status).to.equal('active');
 
@@ -123,7 +139,12 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(suspended.body.status ?? suspended.body.record?.status, suspended.text).to.equal('suspended');
     await step(c.safety, `/v1/alarms/${alarmId}/acknowledge`, { note: 'valve closed' });
     await step(c.safety, `/v1/alarms/${alarmId}/close`, { note: 'resolved' });
-    await step(c.analyst, `${base}/gas-tests`, { testId: `gt2-${cast.tag}`, sampleTakenAt: iso(Date.now() - 10_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 }, 201);
+    await step(
+      c.analyst,
+      `${base}/gas-tests`,
+      { testId: `gt2-${cast.tag}`, sampleTakenAt: iso(Date.now() - 10_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
+      201,
+    );
     expect((await step(c.pic, `${base}/resume`, {})).status).to.equal('active');
     await step(c.pic, `${base}/complete`, { siteRestored: true });
     expect((await step(c.acceptor, `${base}/close`, { accepted: true, note: 'site clean' })).status).to.equal('closed');
@@ -165,8 +186,20 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(failed(report)).to.deep.equal([]);
     expect(report.ok).to.equal(true);
     const ids = report.checks.map((c) => c.id);
-    for (const re of [/^chain\.trust$/, /^block\.\d+\.ordererSignature$/, /^tx\..+\.creator$/, /^tx\..+\.endorsement\.1$/, /^tx\..+\.policy$/, /^record\./, /^evidence\./, /^alarm\..+\.deviceSignature$/]) {
-      expect(ids.some((id) => re.test(id)), String(re)).to.equal(true);
+    for (const re of [
+      /^chain\.trust$/,
+      /^block\.\d+\.ordererSignature$/,
+      /^tx\..+\.creator$/,
+      /^tx\..+\.endorsement\.1$/,
+      /^tx\..+\.policy$/,
+      /^record\./,
+      /^evidence\./,
+      /^alarm\..+\.deviceSignature$/,
+    ]) {
+      expect(
+        ids.some((id) => re.test(id)),
+        String(re),
+      ).to.equal(true);
     }
     const policy = report.checks.find((c) => c.id === `tx.${manifest.transactions[0]!.txId}.policy`)!;
     expect(policy.detail).to.contain("AND('EnterpriseMSP.peer','RegulatorMSP.peer')");
@@ -175,7 +208,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect((await verifyBundle(archive, { configBlock })).ok).to.equal(true);
   });
 
-  const tamperCases: { name: string; expect: RegExp; change: (f: Files) => void }[] = [];
+  const _tamperCases: { name: string; expect: RegExp; change: (f: Files) => void }[] = [];
   const txBlock = () => manifest.transactions.find((t) => t.blockNumber !== manifest.checkpoint.number)!.blockNumber;
   function editBlock(f: Files, n: number, edit: (b: InstanceType<typeof common.Block>) => void) {
     const b = common.Block.deserializeBinary(f.get(`blocks/${n}.block`)!);
@@ -193,7 +226,13 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
 
   it('fails a one-byte change of a transaction payload: data hash of its block', async () => {
     const n = txBlock();
-    const bad = rewrap(files, (f) => editEnvelope(f, n, (e) => { const p = e.getPayload_asU8().slice(); p[p.length - 3]! ^= 1; e.setPayload(p); }));
+    const bad = rewrap(files, (f) =>
+      editEnvelope(f, n, (e) => {
+        const p = e.getPayload_asU8().slice();
+        p[p.length - 3]! ^= 1;
+        e.setPayload(p);
+      }),
+    );
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(report.ok).to.equal(false);
     expect(failed(report).map((c) => c.id)).to.include(`block.${n}.dataHash`);
@@ -202,12 +241,19 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   it('fails a one-byte change of a creator signature (data hash kept consistent), naming the creator check', async () => {
     const n = txBlock();
     const bad = rewrap(files, (f) => {
-      editEnvelope(f, n, (e) => { const s = e.getSignature_asU8().slice(); s[s.length - 1]! ^= 1; e.setSignature(s); });
+      editEnvelope(f, n, (e) => {
+        const s = e.getSignature_asU8().slice();
+        s[s.length - 1]! ^= 1;
+        e.setSignature(s);
+      });
       editBlock(f, n, (b) => b.getHeader()!.setDataHash(toHexless(b)));
     });
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
-    expect(ids.some((id) => /^tx\..+\.creator$/.test(id)), JSON.stringify(failed(report))).to.equal(true);
+    expect(
+      ids.some((id) => /^tx\..+\.creator$/.test(id)),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
   });
 
   it('fails a one-byte change of an endorsement signature, naming the endorsement and the policy', async () => {
@@ -230,21 +276,26 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     });
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
-    expect(ids.some((id) => /^tx\..+\.endorsement\.1$/.test(id)), JSON.stringify(failed(report))).to.equal(true);
+    expect(
+      ids.some((id) => /^tx\..+\.endorsement\.1$/.test(id)),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
     expect(ids.some((id) => /^tx\..+\.policy$/.test(id))).to.equal(true);
   });
 
   it('fails a one-byte change of an orderer signature', async () => {
     const n = txBlock();
-    const bad = rewrap(files, (f) => editBlock(f, n, (b) => {
-      const md = b.getMetadata()!.getMetadataList_asU8();
-      const sigs = common.Metadata.deserializeBinary(md[0]!);
-      const s = sigs.getSignaturesList()[0]!;
-      const bytes = s.getSignature_asU8().slice();
-      bytes[bytes.length - 1]! ^= 1;
-      s.setSignature(bytes);
-      b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
-    }));
+    const bad = rewrap(files, (f) =>
+      editBlock(f, n, (b) => {
+        const md = b.getMetadata()!.getMetadataList_asU8();
+        const sigs = common.Metadata.deserializeBinary(md[0]!);
+        const s = sigs.getSignaturesList()[0]!;
+        const bytes = s.getSignature_asU8().slice();
+        bytes[bytes.length - 1]! ^= 1;
+        s.setSignature(bytes);
+        b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
+      }),
+    );
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(failed(report).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
   });
@@ -263,26 +314,31 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   });
 
   it('fails a config block whose MSP root was swapped for another CA', async () => {
-    const bad = rewrap(files, (f) => editEnvelope(f, 0, (e) => {
-      const payload = common.Payload.deserializeBinary(e.getPayload_asU8());
-      const env = common.ConfigEnvelope.deserializeBinary(payload.getData_asU8());
-      const org = env.getConfig()!.getChannelGroup()!.getGroupsMap().get('Application')!.getGroupsMap().get('RegulatorMSP')!;
-      const value = org.getValuesMap().get('MSP')!;
-      const mspConfig = msp.MSPConfig.deserializeBinary(value.getValue_asU8());
-      const fabric = msp.FabricMSPConfig.deserializeBinary(mspConfig.getConfig_asU8());
-      fabric.setRootCertsList([selfSignedCaPem()]);
-      mspConfig.setConfig(fabric.serializeBinary());
-      value.setValue(mspConfig.serializeBinary());
-      payload.setData(env.serializeBinary());
-      e.setPayload(payload.serializeBinary());
-    }));
+    const bad = rewrap(files, (f) =>
+      editEnvelope(f, 0, (e) => {
+        const payload = common.Payload.deserializeBinary(e.getPayload_asU8());
+        const env = common.ConfigEnvelope.deserializeBinary(payload.getData_asU8());
+        const org = env.getConfig()!.getChannelGroup()!.getGroupsMap().get('Application')!.getGroupsMap().get('RegulatorMSP')!;
+        const value = org.getValuesMap().get('MSP')!;
+        const mspConfig = msp.MSPConfig.deserializeBinary(value.getValue_asU8());
+        const fabric = msp.FabricMSPConfig.deserializeBinary(mspConfig.getConfig_asU8());
+        fabric.setRootCertsList([selfSignedCaPem()]);
+        mspConfig.setConfig(fabric.serializeBinary());
+        value.setValue(mspConfig.serializeBinary());
+        payload.setData(env.serializeBinary());
+        e.setPayload(payload.serializeBinary());
+      }),
+    );
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
     expect(ids).to.include('block.0.dataHash');
   });
 
   it('fails when an evidence byte changes: sha256 and CID', async () => {
-    const bad = rewrap(files, (f) => { const b = f.get(`evidence/${evidenceCid}`)!; b[1000]! ^= 1; });
+    const bad = rewrap(files, (f) => {
+      const b = f.get(`evidence/${evidenceCid}`)!;
+      b[1000]! ^= 1;
+    });
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(failed(report).map((c) => c.id)).to.deep.equal([`evidence.${evidenceCid}`]);
     expect(failed(report)[0]!.detail).to.match(/sha256 is .*CID/);
@@ -299,7 +355,10 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     });
     const report = await verifyBundle(bad, { blockHash: trusted });
     const ids = failed(report).map((c) => c.id);
-    expect(ids.every((id) => id.startsWith('record.')), JSON.stringify(failed(report))).to.equal(true);
+    expect(
+      ids.every((id) => id.startsWith('record.')),
+      JSON.stringify(failed(report)),
+    ).to.equal(true);
     expect(ids.length).to.be.greaterThan(0);
   });
 
@@ -329,7 +388,9 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     if (!wrap) this.skip();
     const out = execFileSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', trusted], { encoding: 'utf8' });
     expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
-    const bad = spawnSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', 'cd'.repeat(32)], { encoding: 'utf8' });
+    const bad = spawnSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'permit.tar'), '--trust', 'cd'.repeat(32)], {
+      encoding: 'utf8',
+    });
     expect(bad.status).to.equal(1);
     expect(bad.stdout).to.match(/FAIL chain\.trust: the chain ends at block/);
   });
@@ -344,6 +405,26 @@ function toHexless(b: InstanceType<typeof common.Block>): Uint8Array {
 
 function selfSignedCaPem(): Uint8Array {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem'), '-subj', '/CN=ca.regulator.ledger.local/O=regulator.ledger.local', '-days', '3650'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'k.pem'),
+      '-out',
+      path.join(dir, 'c.pem'),
+      '-subj',
+      '/CN=ca.regulator.ledger.local/O=regulator.ledger.local',
+      '-days',
+      '3650',
+    ],
+    { stdio: 'ignore' },
+  );
   return fs.readFileSync(path.join(dir, 'c.pem'));
 }

@@ -6,9 +6,9 @@
  * Every date-time query parameter of the OpenAPI document is tried, so a new one is covered too.
  */
 import { expect } from 'chai';
-import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
-import { startIndexer, type RunningIndexer } from '../support/indexer.js';
 import type { RunningGateway } from '../../src/server.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
+import { type RunningIndexer, startIndexer } from '../support/indexer.js';
 
 type Json = Record<string, any>;
 
@@ -30,7 +30,9 @@ describe('gateway: date and time query parameters are checked against the suppor
     regulator = new Client(gw.url).as(await token({ sub: 'gw-ranges-regulator', org: 'regulator', role: 'regulator' }));
     const doc = (await new Client(gw.url).get('/openapi.json')).body as Json;
     timeParams = Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([p, methods]) =>
-      Object.values(methods).flatMap((op) => ((op.parameters ?? []) as Json[]).filter((x) => x.in === 'query' && x.schema?.format === 'date-time').map((x) => ({ path: p, name: x.name as string }))),
+      Object.values(methods).flatMap((op) =>
+        ((op.parameters ?? []) as Json[]).filter((x) => x.in === 'query' && x.schema?.format === 'date-time').map((x) => ({ path: p, name: x.name as string })),
+      ),
     );
   });
   after(async () => {
@@ -68,7 +70,11 @@ describe('gateway: date and time query parameters are checked against the suppor
   it('answers 400 naming the parameter for instants before 1970 (year 0000 included), and 200 at both edges', async () => {
     for (const { path, name } of timeParams) {
       for (const bad of ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z']) {
-        expect400(await regulator.get(`${path}?${name}=${encodeURIComponent(bad)}`), `query.${name}`, /between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z/);
+        expect400(
+          await regulator.get(`${path}?${name}=${encodeURIComponent(bad)}`),
+          `query.${name}`,
+          /between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z/,
+        );
       }
       for (const edge of ['1970-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z']) {
         // kpis with only `from` at the last instant: `to` defaults to now, which is earlier (tested below).
@@ -83,7 +89,11 @@ describe('gateway: date and time query parameters are checked against the suppor
     const paths = [...new Set(timeParams.map((t) => t.path))];
     expect(paths).to.have.length.greaterThanOrEqual(3);
     for (const path of paths) {
-      expect400(await regulator.get(`${path}?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`), 'query.from', /from \(2026-02-01T00:00:00Z\) is later than to \(2026-01-01T00:00:00Z\)/);
+      expect400(
+        await regulator.get(`${path}?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z`),
+        'query.from',
+        /from \(2026-02-01T00:00:00Z\) is later than to \(2026-01-01T00:00:00Z\)/,
+      );
       expect((await regulator.get(`${path}?from=1970-01-01T00:00:00Z&to=9999-12-31T23:59:59.999Z`)).status, path).to.equal(200);
       expect((await regulator.get(`${path}?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`)).status, path).to.equal(200);
     }

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { RegulatorRepository } from '../../src/regulator-repository.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../support/env.js';
 
-describe('gateway: regulator queries on a database without the indexer tables', function () {
+describe('gateway: regulator queries on a database without the indexer tables', () => {
   let url: string | undefined;
   let pool: pg.Pool;
 

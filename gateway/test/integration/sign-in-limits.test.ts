@@ -10,8 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { Client, requireNetwork, startTestGateway, token } from '../support/env.js';
 import type { RunningGateway } from '../../src/server.js';
+import { Client, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 const FORGED_SECRET = 'not-the-gateway-secret-not-the-gateway-secret';
 const PAST_SIGN_IN = 501;
@@ -47,7 +47,8 @@ describe('gateway: sign-in limits per address and per subject, and trusted proxi
     expect((await kpis(direct, apiKey(keys.early))).status).to.equal(PAST_SIGN_IN);
     // Without a trusted proxy, X-Forwarded-For changes nothing: all of these count against loopback.
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await kpis(direct, { ...apiKey(crypto.randomBytes(24).toString('hex')), 'x-forwarded-for': `10.1.0.${i}` })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await kpis(direct, { ...apiKey(crypto.randomBytes(24).toString('hex')), 'x-forwarded-for': `10.1.0.${i}` })).status);
     expect(statuses).to.deep.equal([401, 401, 401, 429, 429]);
     const guess = await kpis(direct, bearer('not-a-token'));
     expect(guess.status).to.equal(429);
@@ -88,7 +89,8 @@ describe('gateway: sign-in limits per address and per subject, and trusted proxi
 
   it('behind a trusted proxy, X-Forwarded-For names the client: one blocked client does not block the next', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await kpis(proxied, { ...apiKey(crypto.randomBytes(24).toString('hex')), 'x-forwarded-for': '10.4.0.1' })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await kpis(proxied, { ...apiKey(crypto.randomBytes(24).toString('hex')), 'x-forwarded-for': '10.4.0.1' })).status);
     expect(statuses).to.deep.equal([401, 401, 401, 429]);
     expect((await kpis(proxied, { ...apiKey(crypto.randomBytes(24).toString('hex')), 'x-forwarded-for': '10.4.0.2' })).status).to.equal(401);
     // The never-seen valid key: 429 from the blocked client, accepted from another one.

@@ -6,8 +6,8 @@
  */
 import * as crypto from 'node:crypto';
 import { expect } from 'chai';
-import { chainHeight, Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 import type { RunningGateway } from '../../src/server.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 type Json = Record<string, any>;
 const unpublished = ({ operationType: _o, level: _l, version: _v, publishedBy: _b, publishedAt: _a, ...rest }: Json) => rest;
@@ -17,14 +17,20 @@ describe('gateway: templates and policy (real network)', function () {
   let gw: RunningGateway;
   let db: string | undefined;
   const tag = crypto.randomBytes(4).toString('hex');
-  const as = async (role: string, org: 'enterprise' | 'regulator' = 'enterprise') => new Client(gw.url).as(await token({ sub: `gw-tpl-${role.replace(/_/g, '-')}-${tag}`, org, role: role as never }));
+  const as = async (role: string, org: 'enterprise' | 'regulator' = 'enterprise') =>
+    new Client(gw.url).as(await token({ sub: `gw-tpl-${role.replace(/_/g, '-')}-${tag}`, org, role: role as never }));
   let applicant: Client, safety: Client, regulator: Client, auditor: Client;
 
   before(async function () {
     requireNetwork(this);
     db = await createDatabase('gw_templates');
     gw = await startTestGateway({ DATABASE_URL: db });
-    [applicant, safety, regulator, auditor] = [await as('applicant'), await as('safety_officer'), await as('regulator', 'regulator'), await as('auditor', 'regulator')];
+    [applicant, safety, regulator, auditor] = [
+      await as('applicant'),
+      await as('safety_officer'),
+      await as('regulator', 'regulator'),
+      await as('auditor', 'regulator'),
+    ];
   });
   after(async () => {
     await gw?.close();
@@ -74,7 +80,10 @@ describe('gateway: templates and policy (real network)', function () {
     expect(wrongRole.status).to.equal(403);
     const auditorWrite = await auditor.post('/v1/templates/road_breaking/single', unpublished(current));
     expect(auditorWrite.status).to.equal(403);
-    const dupSteps = await regulator.post('/v1/templates/road_breaking/single', { ...unpublished(current), signOffSteps: [current.signOffSteps[0], current.signOffSteps[0]] });
+    const dupSteps = await regulator.post('/v1/templates/road_breaking/single', {
+      ...unpublished(current),
+      signOffSteps: [current.signOffSteps[0], current.signOffSteps[0]],
+    });
     expect(dupSteps.status).to.equal(400);
     expect(dupSteps.body.error.details.fields.map((f: Json) => f.path)).to.include('body.signOffSteps');
     const inBody = await regulator.post('/v1/templates/road_breaking/single', { ...unpublished(current), operationType: 'road_breaking' });

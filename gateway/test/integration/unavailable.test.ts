@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
-import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway, token } from '../support/env.js';
 import type { RunningGateway } from '../../src/server.js';
+import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 describe('gateway: unreachable dependencies and rate limits', function () {
   this.timeout(120_000);
@@ -58,7 +58,7 @@ describe('gateway: unreachable dependencies and rate limits', function () {
     const files: string[] = [];
     const walk = (d: string) => {
       expect(fs.statSync(d).mode & 0o777, d).to.equal(0o700);
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name)));
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name));
     };
     walk(walletDir === dir ? dir : path.join(walletDir, 'enterprise'));
     for (const f of files) expect(fs.statSync(f).mode & 0o777, f).to.equal(0o600);

@@ -4,10 +4,11 @@
  * refused media type or too large → 400/415/413; POST without Idempotency-Key → 400. And the
  * channel height is the same afterwards: none of it reached the ledger.
  */
-import { expect } from 'chai';
-import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
-import type { RunningGateway } from '../../src/server.js';
+
 import { ROLES, type Role } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import type { RunningGateway } from '../../src/server.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 type Json = Record<string, any>;
 
@@ -30,7 +31,13 @@ function wrongValue(schema: Json): unknown {
   return Symbol.for('skip');
 }
 
-const VALID_PATH_VALUES: Record<string, string> = { workerId: 'a'.repeat(64), txId: 'b'.repeat(64), transactionId: 'c'.repeat(64), operationType: 'hot_work', level: '2' };
+const VALID_PATH_VALUES: Record<string, string> = {
+  workerId: 'a'.repeat(64),
+  txId: 'b'.repeat(64),
+  transactionId: 'c'.repeat(64),
+  operationType: 'hot_work',
+  level: '2',
+};
 
 function resolvePath(p: string, bad?: string): string {
   return p.replace(/\{(\w+)\}/g, (_, name: string) => bad ?? VALID_PATH_VALUES[name] ?? 'NOPE-123');
@@ -87,7 +94,9 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
   });
 
   const ops = () =>
-    Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ path: p, method: m.toUpperCase(), op })));
+    Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([p, methods]) =>
+      Object.entries(methods).map(([m, op]) => ({ path: p, method: m.toUpperCase(), op })),
+    );
 
   it('answers 401 UNAUTHENTICATED on every authenticated endpoint without credentials, or with a bad or expired token', async () => {
     let n = 0;
@@ -161,7 +170,10 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
           const r = await c.post(url, { ...fixed, [name]: v });
           expect(r.status, `${label} ${name}=${JSON.stringify(v)}`).to.equal(400);
           expect(r.body.error.code).to.equal('VALIDATION_FAILED');
-          expect(r.body.error.details.fields.map((f: { path: string }) => f.path), `${label} ${name}`).to.include(`body.${name}`);
+          expect(
+            r.body.error.details.fields.map((f: { path: string }) => f.path),
+            `${label} ${name}`,
+          ).to.include(`body.${name}`);
           cases++;
         }
       }
@@ -205,7 +217,8 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
         for (const p of (op.parameters ?? []) as Json[]) {
           if (p.in !== 'query') continue;
           const v = wrongValue(p.schema);
-          const bad = typeof v === 'number' ? (p.schema.pattern || p.schema.format || p.schema.enum ? '!!' : null) : v === Symbol.for('skip') ? null : String(v);
+          const bad =
+            typeof v === 'number' ? (p.schema.pattern || p.schema.format || p.schema.enum ? '!!' : null) : v === Symbol.for('skip') ? null : String(v);
           if (bad === null) continue;
           const r2 = await c.get(`${resolvePath(path)}?${p.name}=${encodeURIComponent(bad)}`);
           expect(r2.status, `${path} ${p.name}=${bad}`).to.equal(400);
@@ -257,7 +270,10 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
     const none = await ocr.request('POST', '/v1/certificates/ocr', { body: new FormData() });
     expect(none.status).to.equal(400);
     // A multipart Content-Type without a boundary is the client's error on both upload routes.
-    for (const [client, path] of [[evidence, url], [ocr, '/v1/certificates/ocr']] as const) {
+    for (const [client, path] of [
+      [evidence, url],
+      [ocr, '/v1/certificates/ocr'],
+    ] as const) {
       const r = await client.request('POST', path, { body: 'x', headers: { 'content-type': 'multipart/form-data' } });
       expect(r.status, `${path}: ${r.text}`).to.equal(400);
       expect(r.body.error.code).to.equal('VALIDATION_FAILED');

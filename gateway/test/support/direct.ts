@@ -2,17 +2,24 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, type Contract } from '@hyperledger/fabric-gateway';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
+import * as grpc from '@grpc/grpc-js';
+import { type Contract, connect, hash, signers } from '@hyperledger/fabric-gateway';
 import { profilePath } from './env.js';
 
-export function connectAsWalletUser(walletDir: string, org: 'enterprise' | 'regulator', sub: string, chaincode?: string): { contract: Contract; close(): void } {
+export function connectAsWalletUser(
+  walletDir: string,
+  org: 'enterprise' | 'regulator',
+  sub: string,
+  chaincode?: string,
+): { contract: Contract; close(): void } {
   const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
   const msp = path.join(walletDir, org, sub, 'msp');
   const keyFile = fs.readdirSync(path.join(msp, 'keystore')).find((f) => f.endsWith('_sk'))!;
   const o = profile.organizations[org];
-  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), { 'grpc.ssl_target_name_override': o.peer.hostAlias });
+  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
+    'grpc.ssl_target_name_override': o.peer.hostAlias,
+  });
   const gateway = connect({
     client,
     identity: { mspId: o.mspId, credentials: fs.readFileSync(path.join(msp, 'signcerts', 'cert.pem')) },

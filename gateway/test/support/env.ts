@@ -7,13 +7,13 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { connectionProfilePath, defaultLedgerRunDir } from '@compliance-ledger/schema';
 import { SignJWT } from 'jose';
 import pg from 'pg';
-import { connectionProfilePath, defaultLedgerRunDir } from '@compliance-ledger/schema';
-import { parseConfig, type GatewayConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startGateway, type RunningGateway } from '../../src/server.js';
 import type { PrincipalClaims } from '../../src/auth.js';
+import { type GatewayConfig, parseConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { type RunningGateway, startGateway } from '../../src/server.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
@@ -81,7 +81,9 @@ export function testConfig(env: Record<string, string | undefined>): GatewayConf
     GATEWAY_WALLET_DIR: path.join(runDir(), 'gateway-test-wallet'),
     GATEWAY_BLOCKSTORE_DIR: path.join(scratch, 'blockstore'),
     LOG_LEVEL: process.env.GATEWAY_TEST_LOG_LEVEL ?? 'silent',
-    FABRIC_CA_CLIENT: process.env.FABRIC_CA_CLIENT ?? path.join(process.env.FABRIC_HOME ?? path.join(os.homedir(), '.cache', 'compliance-ledger', 'fabric'), 'bin', 'fabric-ca-client'),
+    FABRIC_CA_CLIENT:
+      process.env.FABRIC_CA_CLIENT ??
+      path.join(process.env.FABRIC_HOME ?? path.join(os.homedir(), '.cache', 'compliance-ledger', 'fabric'), 'bin', 'fabric-ca-client'),
     ...env,
   });
 }
@@ -110,7 +112,11 @@ export class Client {
   at(base: string): Client {
     return new Client(base, this.auth);
   }
-  async request<T = any>(method: string, p: string, opts: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string>; idem?: string | false } = {}): Promise<Reply<T>> {
+  async request<T = any>(
+    method: string,
+    p: string,
+    opts: { json?: unknown; body?: RequestInit['body']; headers?: Record<string, string>; idem?: string | false } = {},
+  ): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...this.auth, ...(opts.headers ?? {}) };
     let body = opts.body;
     if (opts.json !== undefined) {
@@ -149,7 +155,9 @@ export async function chainHeight(): Promise<number> {
   const { connectionProfileSchema } = await import('@compliance-ledger/schema');
   const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
   const o = profile.organizations.enterprise;
-  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), { 'grpc.ssl_target_name_override': o.peer.hostAlias });
+  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
+    'grpc.ssl_target_name_override': o.peer.hostAlias,
+  });
   const gateway = connect({
     client,
     identity: { mspId: o.mspId, credentials: fs.readFileSync(o.client.certFile) },

@@ -1,5 +1,5 @@
 /** Runs the real indexer (indexer/src/main.ts) against a test database, and waits for it to catch up. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';

@@ -1,5 +1,5 @@
 /** A kubo daemon for tests: its own IPFS_PATH, loopback ports, offline. Skips when kubo is not built. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -54,7 +54,10 @@ export async function startKubo(bin: string): Promise<Kubo> {
     bin,
     apiUrl: `http://127.0.0.1:${api}`,
     ipfsPath,
-    cli: (args, input) => execFileSync(bin, ['--api', `/ip4/127.0.0.1/tcp/${api}`, ...args], { env, input, maxBuffer: 256 * 1024 * 1024 }).toString().trim(),
+    cli: (args, input) =>
+      execFileSync(bin, ['--api', `/ip4/127.0.0.1/tcp/${api}`, ...args], { env, input, maxBuffer: 256 * 1024 * 1024 })
+        .toString()
+        .trim(),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -7,7 +7,14 @@ import type { Services } from '../../src/services.js';
 
 export function offlineApp() {
   const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), GATEWAY_METRICS_TOKEN: 'm'.repeat(32), LEDGER_RUN_DIR: '/nonexistent' });
-  const services = { config, ledger: {}, content: { kind: 'embedded' }, metrics: new Metrics(), pool: undefined, regulator: undefined, ocr: undefined } as unknown as Services;
+  const services = {
+    config,
+    ledger: {},
+    content: { kind: 'embedded' },
+    metrics: new Metrics(),
+    pool: undefined,
+    regulator: undefined,
+    ocr: undefined,
+  } as unknown as Services;
   return createApp({ services, wallet: {} as never, idempotency: undefined, logger: createLogger('silent') });
 }
-

@@ -3,8 +3,8 @@
  * roles (and the approver's department and worker id), workers with welding certificates, a gate.
  */
 import * as crypto from 'node:crypto';
-import { Client, token, uniqueId, workerId } from './env.js';
 import type { PrincipalClaims } from '../../src/auth.js';
+import { type Client, token, uniqueId, workerId } from './env.js';
 
 export interface Cast {
   tag: string;
@@ -111,4 +111,4 @@ export function applyBody(c: Cast, permitNo: string): Record<string, unknown> {
   };
 }
 
-export { uniqueId, iso };
+export { iso, uniqueId };

@@ -3,9 +3,9 @@
  * than the chaincode's own table (TX_ACCESS in the shared schema, enforced by chaincode/src/access.ts), and for every route that
  * submits a transaction they must be the same, so a caller refused by one is refused by the other.
  */
+
+import { ENTERPRISE_MSP, REGULATOR_MSP, ROLES, TX_ACCESS } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { ENTERPRISE_MSP, REGULATOR_MSP, ROLES } from '@compliance-ledger/schema';
-import { TX_ACCESS } from '@compliance-ledger/schema';
 import { offlineApp } from '../support/offline.js';
 
 const MSP = { enterprise: ENTERPRISE_MSP, regulator: REGULATOR_MSP } as const;

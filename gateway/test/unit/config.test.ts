@@ -1,5 +1,5 @@
-import { expect } from 'chai';
 import { ConfigError } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { configHelp, parseConfig } from '../../src/config.js';
 
 describe('gateway: configuration', () => {
@@ -17,7 +17,9 @@ describe('gateway: configuration', () => {
   });
 
   it('names every bad variable in one error', () => {
-    expect(() => parseConfig({ ...base, GATEWAY_PORT: 'eighty', IPFS_API_URL: 'not a url', GATEWAY_OCR_ENABLED: 'maybe' })).to.throw(/GATEWAY_PORT.*IPFS_API_URL.*GATEWAY_OCR_ENABLED/);
+    expect(() => parseConfig({ ...base, GATEWAY_PORT: 'eighty', IPFS_API_URL: 'not a url', GATEWAY_OCR_ENABLED: 'maybe' })).to.throw(
+      /GATEWAY_PORT.*IPFS_API_URL.*GATEWAY_OCR_ENABLED/,
+    );
   });
 
   it('refuses to start without any way to authenticate, and a short HS256 secret', () => {
@@ -38,7 +40,10 @@ describe('gateway: configuration', () => {
   });
 
   it('takes durations with units, and --help lists every variable with its default and description', () => {
-    expect(parseConfig({ ...base, GATEWAY_COMMIT_TIMEOUT_MS: '90s', GATEWAY_RATE_LIMIT_WINDOW_MS: '1m' })).to.include({ GATEWAY_COMMIT_TIMEOUT_MS: 90_000, GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000 });
+    expect(parseConfig({ ...base, GATEWAY_COMMIT_TIMEOUT_MS: '90s', GATEWAY_RATE_LIMIT_WINDOW_MS: '1m' })).to.include({
+      GATEWAY_COMMIT_TIMEOUT_MS: 90_000,
+      GATEWAY_RATE_LIMIT_WINDOW_MS: 60_000,
+    });
     expect(() => parseConfig({ ...base, GATEWAY_COMMIT_TIMEOUT_MS: 'a while' })).to.throw(ConfigError, /GATEWAY_COMMIT_TIMEOUT_MS: expected a duration/);
     const help = configHelp();
     expect(help).to.match(/GATEWAY_PORT \(default 8080\)\n\s+Port of the HTTP API/);
@@ -49,9 +54,16 @@ describe('gateway: configuration', () => {
 
   it('trusts no proxy by default, and takes only IP addresses and CIDR blocks as proxies', () => {
     expect(parseConfig(base).GATEWAY_TRUSTED_PROXIES).to.deep.equal([]);
-    expect(parseConfig({ ...base, GATEWAY_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,::1,fd00::/8' }).GATEWAY_TRUSTED_PROXIES).to.deep.equal(['10.0.0.5', '10.1.0.0/16', '::1', 'fd00::/8']);
+    expect(parseConfig({ ...base, GATEWAY_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,::1,fd00::/8' }).GATEWAY_TRUSTED_PROXIES).to.deep.equal([
+      '10.0.0.5',
+      '10.1.0.0/16',
+      '::1',
+      'fd00::/8',
+    ]);
     for (const bad of ['proxy.internal', '10.0.0.0/33', '::1/129', '10.0.0.1/8/1', 'loopback']) {
-      expect(() => parseConfig({ ...base, GATEWAY_TRUSTED_PROXIES: `127.0.0.1,${bad}` }), bad).to.throw(/GATEWAY_TRUSTED_PROXIES.*is not an IP address or CIDR block/);
+      expect(() => parseConfig({ ...base, GATEWAY_TRUSTED_PROXIES: `127.0.0.1,${bad}` }), bad).to.throw(
+        /GATEWAY_TRUSTED_PROXIES.*is not an IP address or CIDR block/,
+      );
     }
   });
 

@@ -2,12 +2,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'chai';
-import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { ERROR_CODES, ERROR_HTTP_STATUS } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { Authenticator, requireRole } from '../../src/auth.js';
 import { parseConfig } from '../../src/config.js';
-import { ChaincodeError, ERROR_STATUS, GATEWAY_ERROR_CODES, chaincodeErrorFrom } from '../../src/errors.js';
+import { ChaincodeError, chaincodeErrorFrom, ERROR_STATUS, GATEWAY_ERROR_CODES } from '../../src/errors.js';
 import { RateLimiter } from '../../src/rate-limit.js';
 
 describe('gateway: errors', () => {
@@ -18,7 +18,10 @@ describe('gateway: errors', () => {
     }
   });
   it("finds the chaincode's CODE: reason inside Fabric's wrapping text; the message is the reason, without the code", () => {
-    const e = chaincodeErrorFrom(['10 ABORTED: failed to endorse', 'chaincode response 500, INVALID_STATE: permit P-1 is applied; issue needs signed_off'], 'tx1');
+    const e = chaincodeErrorFrom(
+      ['10 ABORTED: failed to endorse', 'chaincode response 500, INVALID_STATE: permit P-1 is applied; issue needs signed_off'],
+      'tx1',
+    );
     expect(e).to.be.instanceOf(ChaincodeError);
     expect(e!.status).to.equal(409);
     expect(e!.message).to.equal('permit P-1 is applied; issue needs signed_off');
@@ -42,14 +45,34 @@ describe('gateway: authentication', () => {
     );
     const secret = 'h'.repeat(40);
     const auth = new Authenticator(
-      parseConfig({ GATEWAY_JWT_HS256_SECRET: secret, GATEWAY_JWT_PUBLIC_KEY_FILE: path.join(dir, 'pub.pem'), GATEWAY_API_KEYS_FILE: path.join(dir, 'keys.json'), GATEWAY_JWT_ISSUER: 'idp' }),
+      parseConfig({
+        GATEWAY_JWT_HS256_SECRET: secret,
+        GATEWAY_JWT_PUBLIC_KEY_FILE: path.join(dir, 'pub.pem'),
+        GATEWAY_API_KEYS_FILE: path.join(dir, 'keys.json'),
+        GATEWAY_JWT_ISSUER: 'idp',
+      }),
     );
-    const hs = await new SignJWT({ org: 'enterprise', role: 'approver', department: 'safety' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuer('idp').setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+    const hs = await new SignJWT({ org: 'enterprise', role: 'approver', department: 'safety' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u1')
+      .setIssuer('idp')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
     expect(await auth.authenticate({ authorization: `Bearer ${hs}` })).to.include({ sub: 'u1', role: 'approver', department: 'safety', via: 'jwt' });
-    const es = await new SignJWT({ org: 'regulator', role: 'auditor' }).setProtectedHeader({ alg: 'ES256' }).setSubject('a1').setIssuer('idp').setExpirationTime('5m').sign(privateKey);
+    const es = await new SignJWT({ org: 'regulator', role: 'auditor' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setSubject('a1')
+      .setIssuer('idp')
+      .setExpirationTime('5m')
+      .sign(privateKey);
     expect(await auth.authenticate({ authorization: `Bearer ${es}` })).to.include({ org: 'regulator', role: 'auditor' });
     expect(await auth.authenticate({ 'x-api-key': apiKey })).to.include({ sub: 'gate-01', via: 'api_key' });
-    const wrongIss = await new SignJWT({ org: 'enterprise', role: 'approver' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1').setIssuer('other').setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+    const wrongIss = await new SignJWT({ org: 'enterprise', role: 'approver' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u1')
+      .setIssuer('other')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
     for (const h of [{ authorization: `Bearer ${wrongIss}` }, { 'x-api-key': 'nope' }, {}, { authorization: 'Basic abc' }]) {
       try {
         await auth.authenticate(h);
@@ -76,7 +99,9 @@ describe('gateway: per-user rate limit', () => {
     rl.charge('10.0.0.1');
     rl.charge('10.0.0.1');
     rl.charge('10.0.0.1'); // past empty: stays at zero
-    expect(() => rl.check('10.0.0.1')).to.throw().with.property('code', 'RATE_LIMITED');
+    expect(() => rl.check('10.0.0.1'))
+      .to.throw()
+      .with.property('code', 'RATE_LIMITED');
     rl.check('10.0.0.2');
     now = 1000; // one token back
     rl.check('10.0.0.1');
@@ -85,10 +110,14 @@ describe('gateway: per-user rate limit', () => {
     let now = 0;
     const rl = new RateLimiter(3, 3000, () => now);
     for (let i = 0; i < 3; i++) rl.take('a');
-    expect(() => rl.take('a')).to.throw().with.property('retryAfterSeconds', 1);
+    expect(() => rl.take('a'))
+      .to.throw()
+      .with.property('retryAfterSeconds', 1);
     rl.take('b');
     now = 1000;
     rl.take('a');
-    expect(() => rl.take('a')).to.throw().with.property('code', 'RATE_LIMITED');
+    expect(() => rl.take('a'))
+      .to.throw()
+      .with.property('code', 'RATE_LIMITED');
   });
 });

@@ -42,7 +42,15 @@ describe('gateway: JSON request logs with a request id', () => {
 
   before(async () => {
     const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), LEDGER_RUN_DIR: '/nonexistent' });
-    const services = { config, ledger: {}, content: { kind: 'embedded' }, metrics: new Metrics(), pool: undefined, regulator: undefined, ocr: undefined } as unknown as Services;
+    const services = {
+      config,
+      ledger: {},
+      content: { kind: 'embedded' },
+      metrics: new Metrics(),
+      pool: undefined,
+      regulator: undefined,
+      ocr: undefined,
+    } as unknown as Services;
     const { app } = createApp({ services, wallet: {} as never, idempotency: undefined, logger });
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -72,7 +80,10 @@ describe('gateway: JSON request logs with a request id', () => {
   });
 
   it('redacts both credential headers wherever a request object is logged', async () => {
-    logger.info({ req: { headers: { authorization: 'Bearer secret.jwt.value', 'x-api-key': 'secret-api-key-value', accept: 'application/json' } } }, 'with headers');
+    logger.info(
+      { req: { headers: { authorization: 'Bearer secret.jwt.value', 'x-api-key': 'secret-api-key-value', accept: 'application/json' } } },
+      'with headers',
+    );
     const line = await next((l) => l.msg === 'with headers');
     const headers = (line.req as { headers: Record<string, string> }).headers;
     expect(headers).to.deep.equal({ authorization: '[Redacted]', 'x-api-key': '[Redacted]', accept: 'application/json' });

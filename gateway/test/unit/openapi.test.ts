@@ -3,9 +3,10 @@
  * is documented with the same method and path, and every documented operation is served. The
  * document must also be a well-formed OpenAPI 3.1 document in the parts clients rely on.
  */
-import { expect } from 'chai';
-import { validate, compileErrors } from '@readme/openapi-parser';
+
 import { DEFAULT_TEMPLATES, OPERATION_LEVELS, OPERATION_TYPES, WIND_SENSITIVE_OPERATIONS, WORK_UNIT_DEPARTMENT } from '@compliance-ledger/schema';
+import { compileErrors, validate } from '@readme/openapi-parser';
+import { expect } from 'chai';
 import { ERROR_STATUS } from '../../src/errors.js';
 import { offlineApp } from '../support/offline.js';
 
@@ -33,8 +34,14 @@ describe('gateway: OpenAPI document', () => {
     );
     const ui = [...served].filter((r) => r.includes('/docs'));
     const api = new Set([...served].filter((r) => !r.includes('/docs')));
-    expect([...api].filter((r) => !documented.has(r)), 'served but not documented').to.deep.equal([]);
-    expect([...documented].filter((r) => !api.has(r)), 'documented but not served').to.deep.equal([]);
+    expect(
+      [...api].filter((r) => !documented.has(r)),
+      'served but not documented',
+    ).to.deep.equal([]);
+    expect(
+      [...documented].filter((r) => !api.has(r)),
+      'documented but not served',
+    ).to.deep.equal([]);
     expect(ui.length).to.be.greaterThan(0);
     expect(api.size).to.be.greaterThan(30);
   });
@@ -52,10 +59,16 @@ describe('gateway: OpenAPI document', () => {
         expect(ids.has(op.operationId), `duplicate ${op.operationId}`).to.equal(false);
         ids.add(op.operationId);
         for (const name of [...p.matchAll(/\{(\w+)\}/g)].map((x) => x[1])) {
-          expect(op.parameters.some((q: any) => q.in === 'path' && q.name === name && q.required), `${m} ${p} declares ${name}`).to.equal(true);
+          expect(
+            op.parameters.some((q: any) => q.in === 'path' && q.name === name && q.required),
+            `${m} ${p} declares ${name}`,
+          ).to.equal(true);
         }
         const statuses = Object.keys(op.responses).map(Number);
-        expect(statuses.some((s) => s >= 200 && s < 300), `${m} ${p} has a success response`).to.equal(true);
+        expect(
+          statuses.some((s) => s >= 200 && s < 300),
+          `${m} ${p} has a success response`,
+        ).to.equal(true);
         if (op.security.length) {
           expect(statuses, `${m} ${p}`).to.include.members([401, 403, 503]);
           expect(op.responses['503'].headers['Retry-After']).to.be.an('object');
@@ -63,20 +76,33 @@ describe('gateway: OpenAPI document', () => {
         // OCR writes nothing; the client-signed steps are fixed by the client's signatures (routes/client-signed.ts).
         const withoutKey = ['ocrCertificate', 'prepareClientSignedTransaction', 'endorseClientSignedTransaction', 'submitClientSignedTransaction'];
         if (m === 'post' && op.security.length && !withoutKey.includes(op.operationId)) {
-          expect(op.parameters.some((q: any) => q.name === 'Idempotency-Key' && q.in === 'header' && q.required), `${p} Idempotency-Key`).to.equal(true);
+          expect(
+            op.parameters.some((q: any) => q.name === 'Idempotency-Key' && q.in === 'header' && q.required),
+            `${p} Idempotency-Key`,
+          ).to.equal(true);
         }
         for (const [status, r] of Object.entries<any>(op.responses)) {
-          if (Number(status) >= 400) for (const code of r.content['application/json']['x-error-codes'] ?? []) expect(ERROR_STATUS[code as keyof typeof ERROR_STATUS]).to.equal(Number(status));
+          if (Number(status) >= 400)
+            for (const code of r.content['application/json']['x-error-codes'] ?? [])
+              expect(ERROR_STATUS[code as keyof typeof ERROR_STATUS]).to.equal(Number(status));
         }
       }
     }
   });
 
   it('tells clients of writes to retry a 503 that names a transaction with the same Idempotency-Key', () => {
-    for (const [p, op] of [['/v1/permits', doc.paths['/v1/permits']!.post], ['/v1/permits/{permitNo}/cancel', doc.paths['/v1/permits/{permitNo}/cancel']!.post]] as const) {
+    for (const [p, op] of [
+      ['/v1/permits', doc.paths['/v1/permits']!.post],
+      ['/v1/permits/{permitNo}/cancel', doc.paths['/v1/permits/{permitNo}/cancel']!.post],
+    ] as const) {
       const key = op.parameters.find((q: any) => q.name === 'Idempotency-Key');
-      expect(key.description, p).to.match(/details\.transactionId/).and.match(/same key/);
-      expect(op.responses['503'].description, p).to.match(/LEDGER_UNAVAILABLE/).and.match(/`unknown`/).and.match(/GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS/);
+      expect(key.description, p)
+        .to.match(/details\.transactionId/)
+        .and.match(/same key/);
+      expect(op.responses['503'].description, p)
+        .to.match(/LEDGER_UNAVAILABLE/)
+        .and.match(/`unknown`/)
+        .and.match(/GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS/);
     }
     expect(doc.paths['/v1/permits/{permitNo}']!.get.responses['503'].description).to.not.match(/unknown/);
   });
@@ -162,10 +188,12 @@ describe('gateway: OpenAPI document', () => {
 
     it('puts the GB 30871 ranges of each work-at-height class and lifting level into the member', () => {
       const range = (type: string, field: string) =>
-        Object.fromEntries(membersOf(type).map((m) => {
-          const p = m.properties[field];
-          return [m.properties.level.enum?.[0] ?? m.properties.level.const, [p.minimum ?? `>${p.exclusiveMinimum}`, p.maximum ?? `<${p.exclusiveMaximum}`]];
-        }));
+        Object.fromEntries(
+          membersOf(type).map((m) => {
+            const p = m.properties[field];
+            return [m.properties.level.enum?.[0] ?? m.properties.level.const, [p.minimum ?? `>${p.exclusiveMinimum}`, p.maximum ?? `<${p.exclusiveMaximum}`]];
+          }),
+        );
       expect(range('work_at_height', 'workHeightMetres')).to.deep.equal({ I: [2, 5], II: ['>5', 15], III: ['>15', 30], IV: ['>30', 1000] });
       expect(range('lifting', 'liftLoadTonnes')).to.deep.equal({ '1': ['>100', 100000], '2': [40, 100], '3': [10, '<40'] });
     });
@@ -179,7 +207,9 @@ describe('gateway: OpenAPI document', () => {
             expect(part, `${type} ${level}`).to.be.a('string');
             const template = DEFAULT_TEMPLATES.find((t) => t.operationType === type && t.level === level)!;
             for (const step of template.signOffSteps) {
-              expect(part, `${type} ${level} ${step.stepId}`).to.contain(step.department === WORK_UNIT_DEPARTMENT ? 'of the work unit' : `of department ${step.department}`);
+              expect(part, `${type} ${level} ${step.stepId}`).to.contain(
+                step.department === WORK_UNIT_DEPARTMENT ? 'of the work unit' : `of department ${step.department}`,
+              );
               expect(part).to.contain(step.role);
             }
           }

@@ -42,9 +42,7 @@ export async function up(knex: Knex): Promise<void> {
   // outside the constraint, so any other repeat is refused by Postgres. (The code here is wrong:
   // DUPLICATE_TXID is 9, not 2; migration 005 replaces this index. Released migrations stay as
   // they were.)
-  await knex.raw(
-    `CREATE UNIQUE INDEX transactions_tx_id_unique ON transactions (tx_id) WHERE tx_id <> '' AND validation_code <> 2`,
-  );
+  await knex.raw(`CREATE UNIQUE INDEX transactions_tx_id_unique ON transactions (tx_id) WHERE tx_id <> '' AND validation_code <> 2`);
   await knex.raw(`CREATE INDEX transactions_tx_id ON transactions (tx_id)`);
   await knex.raw(`CREATE INDEX transactions_invalid ON transactions (block_number) WHERE NOT valid`);
 

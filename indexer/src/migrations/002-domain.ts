@@ -236,8 +236,19 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   for (const table of [
-    'personal_data_accesses', 'investigation_flags', 'alarms', 'devices', 'evidence', 'gate_checks',
-    'certificates', 'workers', 'gas_tests', 'sign_offs', 'permit_steps', 'permits', 'heartbeats',
+    'personal_data_accesses',
+    'investigation_flags',
+    'alarms',
+    'devices',
+    'evidence',
+    'gate_checks',
+    'certificates',
+    'workers',
+    'gas_tests',
+    'sign_offs',
+    'permit_steps',
+    'permits',
+    'heartbeats',
   ]) {
     await knex.schema.dropTableIfExists(table);
   }

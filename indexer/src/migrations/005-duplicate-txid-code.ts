@@ -3,8 +3,9 @@
  * 001 wrongly excluded code 2, BAD_PAYLOAD, from the tx id uniqueness). Found on the real network:
  * a second submission of the same signed transaction is committed in a later block with code 9.
  */
-import type { Knex } from 'knex';
+
 import { peer } from '@hyperledger/fabric-protos';
+import type { Knex } from 'knex';
 
 export const name = '005-duplicate-txid-code';
 

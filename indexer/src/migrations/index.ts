@@ -17,15 +17,7 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [
-  rawLedger,
-  domain,
-  erasures,
-  perPermitKeys,
-  duplicateTxid,
-  parseError,
-  permitsAppliedAt,
-];
+const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid, parseError, permitsAppliedAt];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

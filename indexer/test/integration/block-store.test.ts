@@ -5,8 +5,8 @@
  */
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { BlockStore, GapError } from '../../src/block-store.js';
 import { parseBlock } from '../../src/block-parser.js';
+import { BlockStore, GapError } from '../../src/block-store.js';
 import { ChainIntegrityError } from '../../src/chain-verifier.js';
 import { toNumber } from '../../src/db.js';
 import { createPglite, createTestDatabase, dumpTable, type TestDatabase } from '../support/database.js';
@@ -17,16 +17,61 @@ const actor = (mspId: string) => ({ mspId, certificateId: 'x509::/CN=a::/CN=ca',
 
 function permit(permitNo: string, status: string, steps: number) {
   const history = Array.from({ length: steps }, (_, i) => ({
-    action: i === 0 ? 'apply' : 'gas_test', from: i === 0 ? null : 'applied', to: status, actor: actor('EnterpriseMSP'), at: `2026-11-30T10:0${i}:00Z`, txId: `t${i}`,
+    action: i === 0 ? 'apply' : 'gas_test',
+    from: i === 0 ? null : 'applied',
+    to: status,
+    actor: actor('EnterpriseMSP'),
+    at: `2026-11-30T10:0${i}:00Z`,
+    txId: `t${i}`,
   }));
   return {
-    docType: 'permit', permitNo, operationType: 'hot_work', level: '1', requestedLevel: '1', nightOrHoliday: false,
+    docType: 'permit',
+    permitNo,
+    operationType: 'hot_work',
+    level: '1',
+    requestedLevel: '1',
+    nightOrHoliday: false,
     location: { siteId: 'S1', zoneId: 'Z1', coordinates: null, fireExplosionZone: true, outdoor: true, dikeId: null, pipelineId: null },
-    workUnit: 'maintenance', description: 'd', plannedStart: '2026-11-30T10:00:00Z', plannedEnd: '2026-11-30T18:00:00Z',
-    workers: [], personInChargeId: 'w1', guardianId: 'w2', hazards: [], measures: [], activities: [], relatedPermitNos: [], servesPermitNo: null,
-    templateVersion: 1, template: {}, status, confirmations: [],
-    gasTests: steps > 1 ? [{ testId: `${permitNo}-g1`, sampleTakenAt: '2026-11-30T10:01:00Z', recordedAt: '2026-11-30T10:01:30Z', lelClass: 'lel_ge_4', flammableVolPct: 0.1, oxygenVolPct: null, toxic: [], passed: true, failures: [], analyst: actor('EnterpriseMSP'), txId: 't1' }] : [],
-    signOffs: [], briefedWorkerIds: [], validFrom: null, validUntil: null, suspension: null, history,
+    workUnit: 'maintenance',
+    description: 'd',
+    plannedStart: '2026-11-30T10:00:00Z',
+    plannedEnd: '2026-11-30T18:00:00Z',
+    workers: [],
+    personInChargeId: 'w1',
+    guardianId: 'w2',
+    hazards: [],
+    measures: [],
+    activities: [],
+    relatedPermitNos: [],
+    servesPermitNo: null,
+    templateVersion: 1,
+    template: {},
+    status,
+    confirmations: [],
+    gasTests:
+      steps > 1
+        ? [
+            {
+              testId: `${permitNo}-g1`,
+              sampleTakenAt: '2026-11-30T10:01:00Z',
+              recordedAt: '2026-11-30T10:01:30Z',
+              lelClass: 'lel_ge_4',
+              flammableVolPct: 0.1,
+              oxygenVolPct: null,
+              toxic: [],
+              passed: true,
+              failures: [],
+              analyst: actor('EnterpriseMSP'),
+              txId: 't1',
+            },
+          ]
+        : [],
+    signOffs: [],
+    briefedWorkerIds: [],
+    validFrom: null,
+    validUntil: null,
+    suspension: null,
+    history,
   };
 }
 
@@ -94,10 +139,41 @@ for (const kind of ['postgres', 'pglite'] as const) {
           [
             syntheticTx(0, [{ type: 'GasTestRecorded', payload: { permitNo: 'P-1', action: 'gas_test', from: 'applied', to: 'gas_tested', permit: p1b } }]),
             // Invalid: must change nothing.
-            syntheticTx(1, [{ type: 'PermitCancelled', payload: { permitNo: 'P-1', action: 'cancel', from: 'gas_tested', to: 'cancelled', permit: permit('P-1', 'cancelled', 3) } }], false),
-            syntheticTx(2, [{ type: 'DeviceRegistered', payload: { docType: 'device', deviceId: 'D-1', ownerMsp: 'EnterpriseMSP', siteId: 'S1', areaId: 'Z1', address: '0xabc', kind: 'sensor', status: 'active', registeredBy: actor('EnterpriseMSP'), registeredAt: '2026-11-30T10:00:00Z', statusHistory: [] } }]),
+            syntheticTx(
+              1,
+              [
+                {
+                  type: 'PermitCancelled',
+                  payload: { permitNo: 'P-1', action: 'cancel', from: 'gas_tested', to: 'cancelled', permit: permit('P-1', 'cancelled', 3) },
+                },
+              ],
+              false,
+            ),
+            syntheticTx(2, [
+              {
+                type: 'DeviceRegistered',
+                payload: {
+                  docType: 'device',
+                  deviceId: 'D-1',
+                  ownerMsp: 'EnterpriseMSP',
+                  siteId: 'S1',
+                  areaId: 'Z1',
+                  address: '0xabc',
+                  kind: 'sensor',
+                  status: 'active',
+                  registeredBy: actor('EnterpriseMSP'),
+                  registeredAt: '2026-11-30T10:00:00Z',
+                  statusHistory: [],
+                },
+              },
+            ]),
             syntheticTx(3, [{ type: 'BrandNewEvent', payload: {} }]),
-            syntheticTx(4, [{ type: 'PersonalDataErased', payload: { subject: { kind: 'worker', id: 'W-9' }, reason: 'PIPL request', collection: 'enterprisePersonal', erasedBy: actor('EnterpriseMSP') } }]),
+            syntheticTx(4, [
+              {
+                type: 'PersonalDataErased',
+                payload: { subject: { kind: 'worker', id: 'W-9' }, reason: 'PIPL request', collection: 'enterprisePersonal', erasedBy: actor('EnterpriseMSP') },
+              },
+            ]),
           ],
         ],
         4,
@@ -119,7 +195,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
     });
 
     it('detects an altered stored block hash at the next checkpoint read', async () => {
-      await db('blocks').where({ number: 5 }).update({ header_hash: Buffer.alloc(32, 1) });
+      await db('blocks')
+        .where({ number: 5 })
+        .update({ header_hash: Buffer.alloc(32, 1) });
       const err = await store.checkpoint().catch((e) => e);
       expect(err).to.be.instanceOf(ChainIntegrityError);
       expect(String(err.message)).to.match(/stored block 5 is corrupt/);

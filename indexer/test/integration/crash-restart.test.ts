@@ -6,11 +6,11 @@
  * the mirror must equal an uninterrupted in-process indexing of the same blocks.
  */
 import { expect } from 'chai';
-import { createTestDatabase, dumpTable, RAW_TABLES, testDatabaseUrl, type TestDatabase } from '../support/database.js';
-import { enterpriseSubmitter, requireNetwork, submitHeartbeat, submitMany, type Submitter } from '../support/network.js';
-import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer, waitFor } from '../support/indexer.js';
 import { BlockStore } from '../../src/block-store.js';
 import { toNumber } from '../../src/db.js';
+import { createTestDatabase, dumpTable, RAW_TABLES, type TestDatabase, testDatabaseUrl } from '../support/database.js';
+import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer, waitFor } from '../support/indexer.js';
+import { enterpriseSubmitter, requireNetwork, type Submitter, submitHeartbeat, submitMany } from '../support/network.js';
 
 const KILLS = Number(process.env.INDEXER_TEST_KILLS ?? 10);
 
@@ -50,12 +50,21 @@ describe('indexer kill -9 in the middle of batches (real Fabric, real PostgreSQL
     let killedWhileIndexing = 0;
     try {
       for (let k = 0; k < KILLS; k++) {
-        const child = spawnIndexer({ DATABASE_URL: crashed.url, INDEXER_BATCH_MAX_BLOCKS: '3', INDEXER_TEST_DELAY_IN_TX_MS: '200', INDEXER_RETRY_MIN_MS: '100' });
+        const child = spawnIndexer({
+          DATABASE_URL: crashed.url,
+          INDEXER_BATCH_MAX_BLOCKS: '3',
+          INDEXER_TEST_DELAY_IN_TX_MS: '200',
+          INDEXER_RETRY_MIN_MS: '100',
+        });
         // Wait until this run has committed at least one batch of its own, then kill it at a
         // random moment: each write transaction is held open 200 ms, so the kill almost always
         // lands inside one (with its rows inserted but not committed).
         const before = progress.length ? progress[progress.length - 1]! : await lastIndexedBlock(crashed.db);
-        await waitFor(async () => (await lastIndexedBlock(crashed.db)) > before || child.child.exitCode !== null, 90_000, 'the child indexer to commit a batch');
+        await waitFor(
+          async () => (await lastIndexedBlock(crashed.db)) > before || child.child.exitCode !== null,
+          90_000,
+          'the child indexer to commit a batch',
+        );
         expect(child.child.exitCode, child.output()).to.equal(null);
         await new Promise((r) => setTimeout(r, Math.random() * 400));
         if (child.child.exitCode === null) killedWhileIndexing += 1;

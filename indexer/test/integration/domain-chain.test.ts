@@ -6,8 +6,8 @@
  */
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import { type ParsedBlock, parseBlock } from '../../src/block-parser.js';
 import { BlockStore } from '../../src/block-store.js';
-import { parseBlock, type ParsedBlock } from '../../src/block-parser.js';
 import { createPglite, createTestDatabase, dumpTable, type TestDatabase } from '../support/database.js';
 import { domainChain } from '../support/fixtures.js';
 
@@ -87,7 +87,21 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
   });
 
   it('the captured channel exercises the permit lifecycle and most record types', () => {
-    for (const t of ['PermitApplied', 'GasTestRecorded', 'PermitSignedOff', 'PermitIssued', 'PermitActivated', 'PermitSuspended', 'PermitResumed', 'PermitClosed', 'WorkerRegistered', 'CertificateAdded', 'DeviceRegistered', 'GateCheckRecorded', 'EvidenceRecorded']) {
+    for (const t of [
+      'PermitApplied',
+      'GasTestRecorded',
+      'PermitSignedOff',
+      'PermitIssued',
+      'PermitActivated',
+      'PermitSuspended',
+      'PermitResumed',
+      'PermitClosed',
+      'WorkerRegistered',
+      'CertificateAdded',
+      'DeviceRegistered',
+      'GateCheckRecorded',
+      'EvidenceRecorded',
+    ]) {
       expect([...expected.types], t).to.include(t);
     }
   });

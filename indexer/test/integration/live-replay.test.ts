@@ -3,14 +3,15 @@
  * replay the channel from empty into a second Postgres database and into PGlite: all three
  * mirrors are equal, row for row. Also checks /healthz and /metrics on the live indexer.
  */
+
+import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { peer } from '@hyperledger/fabric-protos';
-import { startHttpServer } from '../../src/http-server.js';
 import { BlockStore } from '../../src/block-store.js';
-import { createPglite, createTestDatabase, dumpTable, RAW_TABLES, testDatabaseUrl, type TestDatabase } from '../support/database.js';
-import { enterpriseSubmitter, requireNetwork, submitMany, uniqueId, type SubmitResult, type Submitter } from '../support/network.js';
-import { lastIndexedBlock, startIndexer, waitFor, type RunningIndexer } from '../support/indexer.js';
+import { startHttpServer } from '../../src/http-server.js';
+import { createPglite, createTestDatabase, dumpTable, RAW_TABLES, type TestDatabase, testDatabaseUrl } from '../support/database.js';
+import { lastIndexedBlock, type RunningIndexer, startIndexer, waitFor } from '../support/indexer.js';
+import { enterpriseSubmitter, requireNetwork, type SubmitResult, type Submitter, submitMany, uniqueId } from '../support/network.js';
 
 async function dumpAll(db: Knex): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -51,7 +52,13 @@ describe('indexer live and replay (real Fabric, real PostgreSQL, PGlite)', funct
     const top = Math.max(...submitted.map((s) => s.blockNumber));
     await waitFor(async () => (await lastIndexedBlock(live.db)) >= top, 30_000, `block ${top} indexed`);
 
-    const rows = await live.db('transactions').whereIn('tx_id', submitted.map((s) => s.txId)).select('tx_id', 'valid', 'validation_code', 'block_number', 'creator_msp', 'function');
+    const rows = await live
+      .db('transactions')
+      .whereIn(
+        'tx_id',
+        submitted.map((s) => s.txId),
+      )
+      .select('tx_id', 'valid', 'validation_code', 'block_number', 'creator_msp', 'function');
     expect(rows).to.have.length(submitted.length);
     const byId = new Map(rows.map((r) => [r.tx_id, r]));
     for (const s of submitted) {
@@ -61,9 +68,26 @@ describe('indexer live and replay (real Fabric, real PostgreSQL, PGlite)', funct
       expect(r).to.include({ creator_msp: 'EnterpriseMSP', function: 'heartbeat:Record' });
       if (!s.valid) expect(r.validation_code).to.equal(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
     }
-    const heartbeats = await live.db('heartbeats').whereIn('tx_id', submitted.map((s) => s.txId)).select('tx_id');
-    expect(heartbeats.map((h) => h.tx_id).sort()).to.deep.equal(submitted.filter((s) => s.valid).map((s) => s.txId).sort());
-    const invalidEvents = await live.db('events').whereIn('tx_id', invalid.map((s) => s.txId)).select('valid');
+    const heartbeats = await live
+      .db('heartbeats')
+      .whereIn(
+        'tx_id',
+        submitted.map((s) => s.txId),
+      )
+      .select('tx_id');
+    expect(heartbeats.map((h) => h.tx_id).sort()).to.deep.equal(
+      submitted
+        .filter((s) => s.valid)
+        .map((s) => s.txId)
+        .sort(),
+    );
+    const invalidEvents = await live
+      .db('events')
+      .whereIn(
+        'tx_id',
+        invalid.map((s) => s.txId),
+      )
+      .select('valid');
     expect(invalidEvents).to.have.length(invalid.length);
     expect(invalidEvents.every((e) => e.valid === false)).to.equal(true);
     expect(await new BlockStore(live.db).verifyStoredChain()).to.equal((await lastIndexedBlock(live.db)) + 1);

@@ -3,14 +3,15 @@
  * TCP proxy the test controls, so the shared peers keep running). The indexer backs off, resumes
  * from its checkpoint and ends with exactly the rows an uninterrupted run produces.
  */
-import { expect } from 'chai';
-import * as net from 'node:net';
+
 import { execFileSync } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { createPglite, createTestDatabase, testDatabaseUrl, type TestDatabase } from '../support/database.js';
-import { connectionProfilePath, requireNetwork } from '../support/network.js';
-import { chainHeight, expectSameAsUninterrupted, indexerDir, lastIndexedBlock, startIndexer, waitFor } from '../support/indexer.js';
+import { expect } from 'chai';
 import { loadProfile } from '../../src/fabric-source.js';
+import { createPglite, createTestDatabase, type TestDatabase, testDatabaseUrl } from '../support/database.js';
+import { chainHeight, expectSameAsUninterrupted, indexerDir, lastIndexedBlock, startIndexer, waitFor } from '../support/indexer.js';
+import { connectionProfilePath, requireNetwork } from '../support/network.js';
 
 const runDir = process.env.LEDGER_RUN_DIR ?? path.dirname(connectionProfilePath());
 const scriptsDir = path.join(indexerDir, '..', 'scripts');

@@ -7,11 +7,13 @@
  * `network.sh up` the indexer must reconnect by itself and end with every block and transaction
  * once, with health and metrics back at lag 0.
  */
-import { expect } from 'chai';
+
 import { peer } from '@hyperledger/fabric-protos';
-import { toNumber } from '../../src/db.js';
+import { expect } from 'chai';
 import { BlockStore } from '../../src/block-store.js';
-import { createPglite, createTestDatabase, testDatabaseUrl, type TestDatabase } from '../support/database.js';
+import { toNumber } from '../../src/db.js';
+import { createPglite, createTestDatabase, type TestDatabase, testDatabaseUrl } from '../support/database.js';
+import { type ChildIndexer, chainHeight, expectSameAsUninterrupted, indexerHttpBase, lastIndexedBlock, spawnIndexer, waitFor } from '../support/indexer.js';
 import {
   enterpriseSubmitter,
   killPeer,
@@ -19,12 +21,11 @@ import {
   orgSubmitter,
   peerRunning,
   requireNetwork,
-  submitHeartbeat,
-  submitMany,
   type SubmitResult,
   type Submitter,
+  submitHeartbeat,
+  submitMany,
 } from '../support/network.js';
-import { chainHeight, expectSameAsUninterrupted, indexerHttpBase, lastIndexedBlock, spawnIndexer, waitFor, type ChildIndexer } from '../support/indexer.js';
 
 interface Health {
   status: string;
@@ -122,7 +123,7 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
         return h.peerReachable === true && h.lagBlocks === 0 && (await lastIndexedBlock(t.db)) === height - 1;
       },
       300_000,
-      'the indexer to reconnect and catch up with the regulator peer\'s height',
+      "the indexer to reconnect and catch up with the regulator peer's height",
     );
 
     const h = await health();
@@ -141,11 +142,20 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
     // No gap, no duplicate: blocks 0..checkpoint, each once, chained as Fabric hashes them.
     const checkpoint = await lastIndexedBlock(t.db);
     expect(checkpoint).to.be.at.least(height - 1);
-    const blocks = (await t.db.raw('SELECT count(*) AS n, count(DISTINCT number) AS d, min(number) AS lo, max(number) AS hi FROM blocks')).rows[0] as Record<string, unknown>;
+    const blocks = (await t.db.raw('SELECT count(*) AS n, count(DISTINCT number) AS d, min(number) AS lo, max(number) AS hi FROM blocks')).rows[0] as Record<
+      string,
+      unknown
+    >;
     expect([blocks.n, blocks.d, blocks.lo, blocks.hi].map(toNumber)).to.deep.equal([checkpoint + 1, checkpoint + 1, 0, checkpoint]);
     expect(await new BlockStore(t.db).verifyStoredChain()).to.equal(checkpoint + 1);
 
-    const rows = (await t.db('transactions').whereIn('tx_id', submitted.map((s) => s.txId)).select('tx_id', 'block_number', 'valid', 'validation_code')) as {
+    const rows = (await t
+      .db('transactions')
+      .whereIn(
+        'tx_id',
+        submitted.map((s) => s.txId),
+      )
+      .select('tx_id', 'block_number', 'valid', 'validation_code')) as {
       tx_id: string;
       block_number: unknown;
       valid: boolean;
@@ -167,6 +177,8 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
     } finally {
       await reference.destroy();
     }
-    console.log(`      peer pid ${killed} killed; ${during.length} blocks cut while it was down; peer reached ${reconnectMs} ms after network.sh up; caught up to block ${checkpoint}`);
+    console.log(
+      `      peer pid ${killed} killed; ${during.length} blocks cut while it was down; peer reached ${reconnectMs} ms after network.sh up; caught up to block ${checkpoint}`,
+    );
   });
 });

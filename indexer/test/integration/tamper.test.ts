@@ -4,15 +4,14 @@
  * does not link to it), a block in the middle (by the full audit), and the real process exits 2.
  */
 import { expect } from 'chai';
-import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../support/database.js';
-import { requireNetwork } from '../support/network.js';
-import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer } from '../support/indexer.js';
+import { auditMirror } from '../../src/audit.js';
 import { BlockStore } from '../../src/block-store.js';
 import { ChainIntegrityError } from '../../src/chain-verifier.js';
-import { blockHeaderHash } from '../../src/header-hash.js';
-import { auditMirror } from '../../src/audit.js';
 import { openFabricSource } from '../../src/fabric-source.js';
-import { connectionProfilePath } from '../support/network.js';
+import { blockHeaderHash } from '../../src/header-hash.js';
+import { createTestDatabase, type TestDatabase, testDatabaseUrl } from '../support/database.js';
+import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer } from '../support/indexer.js';
+import { connectionProfilePath, requireNetwork } from '../support/network.js';
 
 describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', function () {
   this.timeout(120_000);
@@ -45,21 +44,36 @@ describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', fun
   });
 
   it('refuses to start when the stored header hash of the last block was altered', async () => {
-    const original = await t.db('blocks').where({ number: top - 1 }).first('header_hash');
-    await t.db('blocks').where({ number: top - 1 }).update({ header_hash: Buffer.alloc(32, 0xee) });
+    const original = await t
+      .db('blocks')
+      .where({ number: top - 1 })
+      .first('header_hash');
+    await t
+      .db('blocks')
+      .where({ number: top - 1 })
+      .update({ header_hash: Buffer.alloc(32, 0xee) });
     const run = startIndexer(t.db, { stopAtBlock: top });
     const err = await run.done.catch((e) => e);
     run.source.close();
     expect(err).to.be.instanceOf(ChainIntegrityError);
     expect(run.metrics.state.fatal).to.match(/corrupt/);
-    await t.db('blocks').where({ number: top - 1 }).update({ header_hash: original.header_hash });
+    await t
+      .db('blocks')
+      .where({ number: top - 1 })
+      .update({ header_hash: original.header_hash });
   });
 
   it('stops at the next real block when a stored block was rewritten with a consistent hash', async () => {
-    const row = await t.db('blocks').where({ number: top - 1 }).first('previous_hash', 'data_hash', 'header_hash');
+    const row = await t
+      .db('blocks')
+      .where({ number: top - 1 })
+      .first('previous_hash', 'data_hash', 'header_hash');
     const forgedData = Buffer.alloc(32, 0x42);
     const forgedHash = blockHeaderHash(BigInt(top - 1), Buffer.from(row.previous_hash), forgedData);
-    await t.db('blocks').where({ number: top - 1 }).update({ data_hash: forgedData, header_hash: forgedHash });
+    await t
+      .db('blocks')
+      .where({ number: top - 1 })
+      .update({ data_hash: forgedData, header_hash: forgedHash });
     const run = startIndexer(t.db, { stopAtBlock: top });
     const err = await run.done.catch((e) => e);
     run.source.close();
@@ -85,7 +99,10 @@ describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', fun
   });
 
   it('the full audit finds a tampered block in the middle of the stored chain', async () => {
-    await t.db('blocks').where({ number: 2 }).update({ header_hash: Buffer.alloc(32, 1) });
+    await t
+      .db('blocks')
+      .where({ number: 2 })
+      .update({ header_hash: Buffer.alloc(32, 1) });
     const err = await new BlockStore(t.db).verifyStoredChain().catch((e) => e);
     expect(err).to.be.instanceOf(ChainIntegrityError);
     expect(String(err.message)).to.match(/stored block 2 is corrupt/);

@@ -6,9 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openFabricSource } from '../../src/fabric-source.js';
+import { loadProfile, openFabricSource } from '../../src/fabric-source.js';
 import { connectionProfilePath, enterpriseSubmitter, submitHeartbeat } from './network.js';
-import { loadProfile } from '../../src/fabric-source.js';
 
 const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'blocks');
 fs.mkdirSync(out, { recursive: true });

@@ -1,8 +1,8 @@
 /** Real blocks captured from the network by test/support/capture-blocks.ts. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import * as zlib from 'node:zlib';
 import { common } from '@hyperledger/fabric-protos';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'blocks');

@@ -2,16 +2,16 @@
  * Runs the indexer for tests: in-process (the real Follower, real Fabric source) or as a child
  * process (`node --import tsx src/main.ts`) that a test can kill -9.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import { BlockStore } from '../../src/block-store.js';
-import { openFabricSource, type BlockSource } from '../../src/fabric-source.js';
+import { toNumber } from '../../src/db.js';
+import { type BlockSource, openFabricSource } from '../../src/fabric-source.js';
 import { Follower, type FollowerOptions } from '../../src/follower.js';
 import { IndexerMetrics } from '../../src/metrics.js';
-import { toNumber } from '../../src/db.js';
 import { connectionProfilePath } from './network.js';
 
 export const indexerDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -106,7 +106,7 @@ export async function indexerHttpBase(indexer: ChildIndexer, timeoutMs = 60_000)
       return port !== undefined || indexer.child.exitCode !== null;
     },
     timeoutMs,
-    'the indexer\'s HTTP port in its log',
+    "the indexer's HTTP port in its log",
   );
   if (port === undefined) throw new Error(`the indexer exited with ${indexer.child.exitCode}: ${indexer.output()}`);
   return `http://127.0.0.1:${port}`;

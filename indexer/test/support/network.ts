@@ -4,14 +4,15 @@
  * create blocks by submitting heartbeat transactions (valid ones and invalid one-org ones), and a
  * peer killed and restarted through `scripts/network.sh`.
  */
+
+import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type ConnectionProfile, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
-import { connectionProfilePath as profilePathFromEnv, type ConnectionProfile } from '@compliance-ledger/schema';
+import { type Contract, connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
 import { loadProfile } from '../../src/fabric-source.js';
 
 export function connectionProfilePath(): string {
@@ -27,7 +28,9 @@ export function requireNetwork(ctx: Mocha.Context): ConnectionProfile {
   }
   const file = connectionProfilePath();
   if (!fs.existsSync(file)) {
-    throw new Error(`no Fabric network: ${file} is missing. Run 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh', or set LEDGER_NETWORK_UNAVAILABLE=<reason> to skip.`);
+    throw new Error(
+      `no Fabric network: ${file} is missing. Run 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh', or set LEDGER_NETWORK_UNAVAILABLE=<reason> to skip.`,
+    );
   }
   return loadProfile(file);
 }

@@ -30,7 +30,17 @@ export function syntheticTx(index: number, events: { type: string; payload: unkn
       payload: Buffer.from(JSON.stringify({ schemaVersion: 1, type: e.type, txId, at: '2026-11-30T10:00:00.123Z', payload: e.payload })),
     })),
     parseError: null,
-    writes: [{ namespace: 'compliance', collection: null, key: `\u0000k\u0000${txId}\u0000`, isDelete: false, value: Buffer.from('{}'), valueHash: null, isPurge: false }],
+    writes: [
+      {
+        namespace: 'compliance',
+        collection: null,
+        key: `\u0000k\u0000${txId}\u0000`,
+        isDelete: false,
+        value: Buffer.from('{}'),
+        valueHash: null,
+        isPurge: false,
+      },
+    ],
   };
 }
 
@@ -40,7 +50,9 @@ export function syntheticChain(txsPerBlock: ParsedTransaction[][], from = 0, pre
   let prev = previousHash;
   txsPerBlock.forEach((transactions, i) => {
     const number = from + i;
-    const dataHash = createHash('sha256').update(`data-${number}-${transactions.map((t) => t.txId).join()}`).digest();
+    const dataHash = createHash('sha256')
+      .update(`data-${number}-${transactions.map((t) => t.txId).join()}`)
+      .digest();
     const headerHash = blockHeaderHash(BigInt(number), prev, dataHash);
     blocks.push({ number, headerHash, previousHash: prev, dataHash, computedDataHash: dataHash, transactions });
     prev = headerHash;

@@ -1,5 +1,5 @@
-import { expect } from 'chai';
 import { ConfigError } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { configHelp, parseConfig } from '../../src/config.js';
 
 describe('config: environment parsed once, validated, frozen (unit)', () => {
@@ -14,11 +14,17 @@ describe('config: environment parsed once, validated, frozen (unit)', () => {
 
   it('coerces numbers and rejects bad values with every problem named', () => {
     expect(parseConfig({ INDEXER_BATCH_MAX_BLOCKS: '7', INDEXER_STOP_AT_BLOCK: '0' })).to.include({ INDEXER_BATCH_MAX_BLOCKS: 7, INDEXER_STOP_AT_BLOCK: 0 });
-    expect(() => parseConfig({ DATABASE_URL: 'nope', INDEXER_ORG: 'hacker', INDEXER_HTTP_PORT: '70000' })).to.throw(/DATABASE_URL.*INDEXER_ORG.*INDEXER_HTTP_PORT/);
+    expect(() => parseConfig({ DATABASE_URL: 'nope', INDEXER_ORG: 'hacker', INDEXER_HTTP_PORT: '70000' })).to.throw(
+      /DATABASE_URL.*INDEXER_ORG.*INDEXER_HTTP_PORT/,
+    );
   });
 
   it('takes durations with a unit and refuses one that is not a duration', () => {
-    expect(parseConfig({ INDEXER_RETRY_MIN_MS: '2s', INDEXER_RETRY_MAX_MS: '1m', INDEXER_CHAIN_POLL_MS: '1500' })).to.include({ INDEXER_RETRY_MIN_MS: 2000, INDEXER_RETRY_MAX_MS: 60_000, INDEXER_CHAIN_POLL_MS: 1500 });
+    expect(parseConfig({ INDEXER_RETRY_MIN_MS: '2s', INDEXER_RETRY_MAX_MS: '1m', INDEXER_CHAIN_POLL_MS: '1500' })).to.include({
+      INDEXER_RETRY_MIN_MS: 2000,
+      INDEXER_RETRY_MAX_MS: 60_000,
+      INDEXER_CHAIN_POLL_MS: 1500,
+    });
     expect(() => parseConfig({ INDEXER_RETRY_MAX_MS: 'soon' })).to.throw(ConfigError, /INDEXER_RETRY_MAX_MS: expected a duration/);
   });
 

@@ -3,12 +3,13 @@
  * PGlite: recovery from a failed write with a full queue (no hang, nothing lost), and the lag
  * figures it derives from the chain height, and the peer reported unreachable while it fails.
  */
+
+import type { common } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
-import type { common } from '@hyperledger/fabric-protos';
-import { BlockStore } from '../../src/block-store.js';
 import type { ParsedBlock } from '../../src/block-parser.js';
+import { BlockStore } from '../../src/block-store.js';
 import type { BlockSource, BlockStream } from '../../src/fabric-source.js';
 import { Follower, MirrorConstraintError } from '../../src/follower.js';
 import { IndexerMetrics } from '../../src/metrics.js';
@@ -88,7 +89,7 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     expect(await new BlockStore(db).verifyStoredChain()).to.equal(4);
   });
 
-  it('stops loudly, without retrying, when Postgres refuses a block\'s rows (constraint violation)', async () => {
+  it("stops loudly, without retrying, when Postgres refuses a block's rows (constraint violation)", async () => {
     class RefusingStore extends BlockStore {
       calls = 0;
       override async writeBatch(blocks: readonly ParsedBlock[]) {
@@ -134,7 +135,10 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
   });
 
   it('is healthy (streaming) after a restart on a quiet channel, before any new block', async () => {
-    const first = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), new IndexerMetrics(), pino({ level: 'silent' }), { ...options, stopAtBlock: 3 });
+    const first = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), new IndexerMetrics(), pino({ level: 'silent' }), {
+      ...options,
+      stopAtBlock: 3,
+    });
     await first.run();
     const metrics = new IndexerMetrics();
     const again = new Follower(new BlockStore(db), scriptedSource(4, Date.now()), metrics, pino({ level: 'silent' }), options);

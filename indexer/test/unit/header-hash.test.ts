@@ -1,7 +1,7 @@
-import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { blockDataHash, blockHeaderBytes, derUnsignedInteger } from '../../src/header-hash.js';
+import { expect } from 'chai';
 import { parseBlock } from '../../src/block-parser.js';
+import { blockDataHash, blockHeaderBytes, derUnsignedInteger } from '../../src/header-hash.js';
 import { fixtureBlock, manifest } from '../support/fixtures.js';
 
 describe('header-hash: Fabric block header hashing (unit, real blocks)', () => {
@@ -48,7 +48,9 @@ describe('header-hash: Fabric block header hashing (unit, real blocks)', () => {
       const entries = block.getData()!.getDataList_asU8();
       const expected = Buffer.from(block.getHeader()!.getDataHash_asU8());
       expect(blockDataHash(entries).equals(expected), `block ${n}`).to.equal(true);
-      const concatenated = createHash('sha256').update(Buffer.concat(entries.map((e) => Buffer.from(e)))).digest();
+      const concatenated = createHash('sha256')
+        .update(Buffer.concat(entries.map((e) => Buffer.from(e))))
+        .digest();
       expect(concatenated.equals(expected)).to.equal(true);
     }
   });

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import { BlockStore } from '../../src/block-store.js';
 import { migrate, openDatabase } from '../../src/db.js';
-import { startPgliteSocket, type PgliteSocket } from '../../src/pglite-socket.js';
+import { type PgliteSocket, startPgliteSocket } from '../../src/pglite-socket.js';
 import { syntheticChain, syntheticTx } from '../support/synthetic.js';
 
 describe('PGlite mirror over the PostgreSQL socket', function () {
@@ -37,7 +37,11 @@ describe('PGlite mirror over the PostgreSQL socket', function () {
   const count = async (c: pg.Client, table: string) => Number((await c.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n);
   /** Writes `blocks` blocks of `txs` transactions each in one batch. */
   const writeBatch = async (blocks: number, txs: number) => {
-    const chain = syntheticChain(Array.from({ length: blocks }, () => Array.from({ length: txs }, (_, i) => syntheticTx(i, []))), next, prev);
+    const chain = syntheticChain(
+      Array.from({ length: blocks }, () => Array.from({ length: txs }, (_, i) => syntheticTx(i, []))),
+      next,
+      prev,
+    );
     await store.writeBatch(chain);
     next += blocks;
     prev = chain[chain.length - 1]!.headerHash;
@@ -128,7 +132,10 @@ describe('PGlite mirror over the PostgreSQL socket', function () {
     try {
       const second = new pg.Client({ host: '127.0.0.1', port: socket.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 3000 });
       second.on('error', () => undefined);
-      const err = await second.connect().then(() => undefined, (e: unknown) => e);
+      const err = await second.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await second.end().catch(() => undefined);
       expect(err).to.be.instanceOf(Error);
       expect(await count(c, 'checkpoint')).to.equal(1);

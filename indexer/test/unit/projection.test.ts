@@ -1,6 +1,6 @@
+import { LEDGER_EVENT_TYPES, PERMIT_EVENT_TYPES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { DomainBatch, ProjectionError, projectEvent, projectors } from '../../src/projection.js';
-import { LEDGER_EVENT_TYPES, PERMIT_EVENT_TYPES } from '@compliance-ledger/schema';
 
 const ctx = { blockNumber: 7, txId: 'tx-1' };
 const encode = (type: string, payload: unknown) => Buffer.from(JSON.stringify({ schemaVersion: 1, type, txId: 'tx-1', at: 'x', payload }));
@@ -20,7 +20,16 @@ describe('projection: event type to domain rows (unit)', () => {
   });
 
   it('projects a heartbeat, and reports unknown types and foreign payloads without failing', () => {
-    const hb = projectEvent(encode('HeartbeatRecorded', { id: 'h1', note: 'n', recordedBy: { mspId: 'EnterpriseMSP', certificateId: 'c' }, recordedAt: '2026-01-01T00:00:00Z', txId: 'tx-1' }), ctx);
+    const hb = projectEvent(
+      encode('HeartbeatRecorded', {
+        id: 'h1',
+        note: 'n',
+        recordedBy: { mspId: 'EnterpriseMSP', certificateId: 'c' },
+        recordedAt: '2026-01-01T00:00:00Z',
+        txId: 'tx-1',
+      }),
+      ctx,
+    );
     expect(hb.outcome).to.equal('projected');
     expect(hb.ops[0]).to.deep.include({ table: 'heartbeats', onConflict: 'merge' });
     expect(projectEvent(encode('SomethingNew', {}), ctx)).to.deep.include({ outcome: 'unknown_type', type: 'SomethingNew' });

@@ -1,5 +1,5 @@
 import type { TopicAddress } from '../mqtt/topics.js';
-import { isRecord, type AdapterResult, type VendorAdapter } from './vendor-adapter.js';
+import { type AdapterResult, isRecord, type VendorAdapter } from './vendor-adapter.js';
 
 /**
  * "gasmon" multi-gas detectors publish one frame of channels:
@@ -62,7 +62,7 @@ export const gasmonAdapter: VendorAdapter = {
         }
         case 'TEMP':
           if (unit === 'C') reading.temperatureC = value;
-          else if (unit === 'F') reading.temperatureC = Math.round(((value - 32) * 5) / 9 * 100) / 100;
+          else if (unit === 'F') reading.temperatureC = Math.round((((value - 32) * 5) / 9) * 100) / 100;
           else return { ok: false, reason: `gasmon: TEMP unit ${unit}` };
           break;
         case 'WS':

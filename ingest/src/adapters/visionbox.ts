@@ -1,6 +1,6 @@
 import type { TopicAddress } from '../mqtt/topics.js';
 import type { Behaviour } from '../pipeline/vocabulary.js';
-import { isRecord, type AdapterResult, type VendorAdapter } from './vendor-adapter.js';
+import { type AdapterResult, isRecord, type VendorAdapter } from './vendor-adapter.js';
 
 /**
  * "visionbox" AI cameras publish events with numeric codes, scores in percent, pixel corner

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
 import { ALARM_GRADES } from '@compliance-ledger/schema';
+import { z } from 'zod';
 
 /** The manifest written by model/train.py next to the .onnx file. */
 export const manifestSchema = z.object({

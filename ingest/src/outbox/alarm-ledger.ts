@@ -9,10 +9,7 @@ import type { SignedAlarm } from '../pipeline/alarm-signature.js';
  * Anything else — peer or orderer down, timeouts, unknown commit status — is thrown, and the
  * outbox retries later with the same alarm id.
  */
-export type LedgerOutcome =
-  | { status: 'committed'; txId: string }
-  | { status: 'duplicate'; code: string }
-  | { status: 'rejected'; reason: string };
+export type LedgerOutcome = { status: 'committed'; txId: string } | { status: 'duplicate'; code: string } | { status: 'rejected'; reason: string };
 
 export interface AlarmLedger {
   submitAlarm(alarm: SignedAlarm): Promise<LedgerOutcome>;

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, truncateSync, writeSync, existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -12,7 +12,10 @@ export class AppendLog {
   private flushing: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(private readonly handle: FileHandle, readonly path: string) {}
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly path: string,
+  ) {}
 
   static async open(path: string): Promise<AppendLog> {
     return new AppendLog(await open(path, 'a'), path);

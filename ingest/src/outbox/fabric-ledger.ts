@@ -1,10 +1,10 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type ErrorCode, parseErrorCode } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, GatewayError, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
-import { parseErrorCode, type ErrorCode } from '@compliance-ledger/schema';
-import type { AlarmLedger, LedgerOutcome } from './alarm-ledger.js';
+import { type Contract, connect, type Gateway, GatewayError, hash, signers } from '@hyperledger/fabric-gateway';
 import type { SignedAlarm } from '../pipeline/alarm-signature.js';
+import type { AlarmLedger, LedgerOutcome } from './alarm-ledger.js';
 
 /**
  * The one place that knows how alarms reach the chaincode. The chaincode's contract and
@@ -105,11 +105,7 @@ export class FabricAlarmLedger implements AlarmLedger {
 
   static connect(config: FabricLedgerConfig): FabricAlarmLedger {
     const tls = grpc.credentials.createSsl(readFileSync(config.tlsCaCertPath));
-    const client = new grpc.Client(
-      config.peerEndpoint,
-      tls,
-      config.peerHostAlias ? { 'grpc.ssl_target_name_override': config.peerHostAlias } : {},
-    );
+    const client = new grpc.Client(config.peerEndpoint, tls, config.peerHostAlias ? { 'grpc.ssl_target_name_override': config.peerHostAlias } : {});
     const deadline = () => ({ deadline: Date.now() + config.timeoutMs });
     const gateway = connect({
       client,

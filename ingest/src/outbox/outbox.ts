@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppendLog, readAppendLog, rewriteAppendLog } from './append-log.js';
-import type { LedgerOutcome } from './alarm-ledger.js';
 import type { SignedAlarm } from '../pipeline/alarm-signature.js';
+import type { LedgerOutcome } from './alarm-ledger.js';
+import { AppendLog, readAppendLog, rewriteAppendLog } from './append-log.js';
 
 export interface OutboxEntry {
   alarm: SignedAlarm;

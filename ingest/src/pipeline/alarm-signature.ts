@@ -1,5 +1,5 @@
-import { verifyTypedData, type BaseWallet, type TypedDataField } from 'ethers';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type SignedAlarmFields } from '@compliance-ledger/schema';
+import { type BaseWallet, type TypedDataField, verifyTypedData } from 'ethers';
 
 /** What goes to the ledger: the fields as signed and the device's EIP-712 signature. */
 export interface SignedAlarm {

@@ -1,22 +1,15 @@
 import type { AlarmGrade, SignedAlarmFields } from '@compliance-ledger/schema';
-import type { AreaSnapshot } from './area-state.js';
 import { canonicalJson } from '@compliance-ledger/schema';
-import { sha256Hex32 } from './sha256.js';
 import { FEATURE_NAMES } from '../model/features.js';
+import type { AreaSnapshot } from './area-state.js';
+import { sha256Hex32 } from './sha256.js';
 
 /**
  * Deterministic id: the same device, place, kind, grade and dedup window always give the same id,
  * so a retry after any crash submits the same alarm and the ledger's duplicate refusal makes it
  * idempotent. The grade is part of it because an escalation in the same window is a new alarm.
  */
-export function alarmId(p: {
-  deviceId: string;
-  siteId: string;
-  areaId: string;
-  kind: string;
-  grade: AlarmGrade;
-  windowStart: number;
-}): string {
+export function alarmId(p: { deviceId: string; siteId: string; areaId: string; kind: string; grade: AlarmGrade; windowStart: number }): string {
   return sha256Hex32(['alarm', 'v1', p.siteId, p.areaId, p.deviceId, p.kind, String(p.grade), String(p.windowStart)].join('|')).slice(2);
 }
 

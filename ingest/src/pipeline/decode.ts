@@ -1,10 +1,10 @@
-import { gasmonAdapter } from '../adapters/gasmon.js';
-import { visionboxAdapter } from '../adapters/visionbox.js';
 import { formatZodIssues } from '@compliance-ledger/schema';
+import { gasmonAdapter } from '../adapters/gasmon.js';
+import type { VendorAdapter } from '../adapters/vendor-adapter.js';
+import { visionboxAdapter } from '../adapters/visionbox.js';
+import { parseTopic } from '../mqtt/topics.js';
 import { batchEnvelopeSchema, messageSchema, type StandardMessage } from './message.js';
 import { messageSigner } from './message-signature.js';
-import { parseTopic } from '../mqtt/topics.js';
-import type { VendorAdapter } from '../adapters/vendor-adapter.js';
 
 export const DEFAULT_ADAPTERS: readonly VendorAdapter[] = [gasmonAdapter, visionboxAdapter];
 

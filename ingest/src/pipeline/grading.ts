@@ -2,10 +2,10 @@ import {
   ALARM_GRADES,
   ALARM_KIND_WIND_FORCE_5,
   ALARM_KIND_WIND_FORCE_6,
+  type AlarmGrade,
   WIND_FORCE_5_MS,
   WIND_FORCE_6_MS,
   windStopsOperation,
-  type AlarmGrade,
 } from '@compliance-ledger/schema';
 import type { AreaSnapshot } from './area-state.js';
 import { criterionRatio } from './gas-criterion.js';
@@ -91,13 +91,7 @@ export function windAlarmKind(windMs: number, permitTypes: AreaSnapshot['permitT
  * seen during a gas leak would be reported as a grade I phone alarm. Everything else is the
  * area's overall `risk_score`, deduplicated with the readings' alarms.
  */
-export function gradeMessage(
-  trigger: StandardMessage,
-  snapshot: AreaSnapshot,
-  score: number,
-  rules: GradingRules,
-  scoreWithout?: number,
-): AlarmCandidate[] {
+export function gradeMessage(trigger: StandardMessage, snapshot: AreaSnapshot, score: number, rules: GradingRules, scoreWithout?: number): AlarmCandidate[] {
   const out = hardRuleAlarms(snapshot, rules);
   const grade = gradeForScore(score, rules.gradeThresholds);
   if (grade !== undefined) {

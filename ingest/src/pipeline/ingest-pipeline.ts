@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
-import { buildAlarmFields } from './alarm.js';
-import { AlarmDeduper, type Admission } from './alarm-dedup.js';
-import { signAlarm, type SignedAlarm } from './alarm-signature.js';
-import type { AreaSnapshot, AreaStateStore } from './area-state.js';
-import type { DeadLetterStore, Refused } from '../outbox/dead-letter.js';
-import { decodePayload, type DecodeOptions } from './decode.js';
-import type { DeviceKeyring } from './device-keys.js';
-import { toFeatures } from '../model/features.js';
-import { gradeMessage, type AlarmCandidate, type GradingRules } from './grading.js';
-import type { InferenceBatcher } from '../model/inference-batcher.js';
 import type { Logger } from '../logger.js';
-import type { StandardMessage } from './message.js';
 import type { IngestMetrics } from '../metrics.js';
+import { toFeatures } from '../model/features.js';
+import type { InferenceBatcher } from '../model/inference-batcher.js';
 import type { ModelManifest } from '../model/model-manifest.js';
+import type { DeadLetterStore, Refused } from '../outbox/dead-letter.js';
 import type { Outbox } from '../outbox/outbox.js';
+import { buildAlarmFields } from './alarm.js';
+import type { Admission, AlarmDeduper } from './alarm-dedup.js';
+import { type SignedAlarm, signAlarm } from './alarm-signature.js';
+import type { AreaSnapshot, AreaStateStore } from './area-state.js';
+import { type DecodeOptions, decodePayload } from './decode.js';
+import type { DeviceKeyring } from './device-keys.js';
+import { type AlarmCandidate, type GradingRules, gradeMessage } from './grading.js';
+import type { StandardMessage } from './message.js';
 
 export interface PipelineDeps {
   decode: DecodeOptions;

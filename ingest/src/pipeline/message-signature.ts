@@ -1,5 +1,5 @@
-import { verifyMessage, type BaseWallet } from 'ethers';
 import { canonicalJson } from '@compliance-ledger/schema';
+import { type BaseWallet, verifyMessage } from 'ethers';
 import type { StandardMessage } from './message.js';
 
 /**

@@ -31,10 +31,7 @@ export const readingSchema = z
     windMs: z.number().min(0).max(100).optional(),
   })
   .refine((r) => Object.values(r).some((v) => v !== undefined), 'a reading needs at least one value')
-  .refine(
-    (r) => r.flammableGasLelVolPct === undefined || r.flammableLelPct !== undefined,
-    'flammableGasLelVolPct without flammableLelPct',
-  );
+  .refine((r) => r.flammableGasLelVolPct === undefined || r.flammableLelPct !== undefined, 'flammableGasLelVolPct without flammableLelPct');
 export type Reading = z.infer<typeof readingSchema>;
 
 const unit = z.number().min(0).max(1);
@@ -42,9 +39,7 @@ export const detectionSchema = z.strictObject({
   behaviour: z.enum(BEHAVIOURS),
   confidence: unit,
   /** Normalised to the frame: x, y of the top-left corner, width and height, all 0..1. */
-  bbox: z
-    .strictObject({ x: unit, y: unit, w: unit, h: unit })
-    .refine((b) => b.x + b.w <= 1 + 1e-9 && b.y + b.h <= 1 + 1e-9, 'bounding box leaves the frame'),
+  bbox: z.strictObject({ x: unit, y: unit, w: unit, h: unit }).refine((b) => b.x + b.w <= 1 + 1e-9 && b.y + b.h <= 1 + 1e-9, 'bounding box leaves the frame'),
   cameraId: identifier,
   clipCid: clipCidSchema.optional(),
 });
@@ -66,7 +61,10 @@ const header = {
   /** Milliseconds since the Unix epoch, at the source. */
   observedAt: z.number().int().min(1_500_000_000_000).max(4_102_444_800_000),
   /** Optional EIP-191 signature by the device key over the message without this field. */
-  sig: z.string().regex(/^0x[0-9a-fA-F]{130}$/).optional(),
+  sig: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{130}$/)
+    .optional(),
 };
 
 export const messageSchema = z.discriminatedUnion('kind', [
@@ -112,4 +110,3 @@ export const batchDocumentSchema = z.strictObject({
   ...batchHeader,
   items: z.array(messageSchema).min(1).max(MAX_BATCH_ITEMS),
 });
-

@@ -3,15 +3,16 @@
  * tests use and the real FabricAlarmLedger (on the real network, through the chaincode) must give
  * the same ones for the same alarms.
  */
-import { expect } from 'chai';
-import { Wallet, type BaseWallet } from 'ethers';
+
 import type { SignedAlarmFields } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { type BaseWallet, Wallet } from 'ethers';
 import type { AlarmLedger } from '../../src/outbox/alarm-ledger.js';
-import { signAlarm } from '../../src/pipeline/alarm-signature.js';
 import { FabricAlarmLedger } from '../../src/outbox/fabric-ledger.js';
+import { signAlarm } from '../../src/pipeline/alarm-signature.js';
 import { alarmFieldsFor } from '../support/alarms.js';
 import { LedgerDouble } from '../support/ledger-doubles.js';
-import { enrollCast, ledgerConfig, LedgerClient, registerDevices, requireLedgerNetwork, uniqueId } from '../support/network.js';
+import { enrollCast, LedgerClient, ledgerConfig, registerDevices, requireLedgerNetwork, uniqueId } from '../support/network.js';
 
 interface Harness {
   ledger: AlarmLedger;
@@ -43,7 +44,9 @@ function alarmLedgerContract(name: string, setup: (ctx: Mocha.Context) => Promis
       const alarm = await signAlarm(h.device.wallet, fields(h));
       const outcome = await h.ledger.submitAlarm(alarm);
       expect(outcome.status).to.equal('committed');
-      expect(outcome.status === 'committed' && outcome.txId).to.be.a('string').and.not.equal('');
+      expect(outcome.status === 'committed' && outcome.txId)
+        .to.be.a('string')
+        .and.not.equal('');
       expect(await h.recorded(alarm.fields.alarmId)).to.equal(1);
     });
 

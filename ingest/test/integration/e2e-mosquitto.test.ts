@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { alarmId } from '../../src/pipeline/alarm.js';
-import type { AlarmLedger } from '../../src/outbox/alarm-ledger.js';
-import { recoverAlarmSigner } from '../../src/pipeline/alarm-signature.js';
 import { loadConfig } from '../../src/config.js';
+import { type IngestService, startIngest } from '../../src/ingest-service.js';
+import { topicFor } from '../../src/mqtt/topics.js';
+import type { AlarmLedger } from '../../src/outbox/alarm-ledger.js';
+import { alarmId } from '../../src/pipeline/alarm.js';
+import { recoverAlarmSigner } from '../../src/pipeline/alarm-signature.js';
 import { DeviceKeyring, generateKeyFile, writeKeyFile } from '../../src/pipeline/device-keys.js';
-import { startIngest, type IngestService } from '../../src/ingest-service.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
 import { connectPublisher, runSimulation } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
-import { topicFor } from '../../src/mqtt/topics.js';
-import { burstMessages } from '../support/burst.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { burstMessages } from '../support/burst.js';
 import { sharedModel } from '../support/pipeline.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
@@ -30,7 +30,7 @@ describe('end to end over a real Mosquitto', function () {
   let service: IngestService | undefined;
   let accepted: StandardMessage[];
 
-  before(async function () {
+  before(async () => {
     dir = tempDir('ingest-e2e-');
     broker = await startTestBroker(dir.path);
     keysPath = join(dir.path, 'keys.json');
@@ -72,7 +72,19 @@ describe('end to end over a real Mosquitto', function () {
 
   it('gas-leak scenario from the simulator ends as a signed grade I alarm in the outbox', async () => {
     const s = await start({ INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot });
+    const sent = await runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario: 'gas-leak',
+      startMs: T0,
+      ticks: 45,
+      tickMs: 1000,
+      seed: 3,
+      fast: true,
+      sign: true,
+      topicRoot,
+    });
     await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
     expect(s.deadLetters.readAll()).to.deep.equal([]);
 
@@ -112,7 +124,20 @@ describe('end to end over a real Mosquitto', function () {
   it("the gateway's batch envelopes raise the same alarms as the devices' single messages", async () => {
     const run = async (batchSize?: number) => {
       const s = await start({ INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
-      const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot, ...(batchSize ? { batchSize } : {}) });
+      const sent = await runSimulation({
+        url: broker.url,
+        keyring,
+        layout,
+        scenario: 'gas-leak',
+        startMs: T0,
+        ticks: 45,
+        tickMs: 1000,
+        seed: 3,
+        fast: true,
+        sign: true,
+        topicRoot,
+        ...(batchSize ? { batchSize } : {}),
+      });
       await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
       expect(s.deadLetters.readAll()).to.deep.equal([]);
       const alarms = s.outbox.pending().map((e) => e.alarm);
@@ -128,7 +153,19 @@ describe('end to end over a real Mosquitto', function () {
 
   it('guardian-absent scenario carries the clip CID of the detection', async () => {
     const s = await start();
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: true, topicRoot });
+    const sent = await runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario: 'guardian-absent',
+      startMs: T0,
+      ticks: 30,
+      tickMs: 1000,
+      seed: 5,
+      fast: true,
+      sign: true,
+      topicRoot,
+    });
     await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
     const alarm = s.outbox.pending().find((e) => e.alarm.fields.kind === 'behaviour.guardian_absent')?.alarm;
     expect(alarm, 'a guardian_absent alarm').to.not.equal(undefined);
@@ -142,8 +179,34 @@ describe('end to end over a real Mosquitto', function () {
 
   it('vendor payloads (gasmon, visionbox) go through their adapters to the same alarms', async () => {
     const s = await start();
-    const leak = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: false, vendorPayloads: true, topicRoot });
-    const guardian = await runSimulation({ url: broker.url, keyring, layout, scenario: 'guardian-absent', startMs: T0 + 3_600_000, ticks: 30, tickMs: 1000, seed: 5, fast: true, sign: false, vendorPayloads: true, topicRoot });
+    const leak = await runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario: 'gas-leak',
+      startMs: T0,
+      ticks: 45,
+      tickMs: 1000,
+      seed: 3,
+      fast: true,
+      sign: false,
+      vendorPayloads: true,
+      topicRoot,
+    });
+    const guardian = await runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario: 'guardian-absent',
+      startMs: T0 + 3_600_000,
+      ticks: 30,
+      tickMs: 1000,
+      seed: 5,
+      fast: true,
+      sign: false,
+      vendorPayloads: true,
+      topicRoot,
+    });
     await waitFor(handledAll([...leak, ...guardian]), 20_000, 'every vendor message to be handled');
     expect(s.deadLetters.readAll()).to.deep.equal([]);
     expect(accepted.some((m) => m.messageId === 'gas-tank-farm-1')).to.equal(true);
@@ -209,7 +272,19 @@ describe('end to end over a real Mosquitto', function () {
     service = undefined;
 
     // Ingest is away: the gas leak happens now.
-    const sent = await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: T0, ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot });
+    const sent = await runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario: 'gas-leak',
+      startMs: T0,
+      ticks: 45,
+      tickMs: 1000,
+      seed: 3,
+      fast: true,
+      sign: true,
+      topicRoot,
+    });
     const s = await start(identity);
     await waitFor(handledAll(sent), 20_000, 'the queued messages after the restart');
     expect(s.outbox.pending().some((e) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion')).to.equal(true);
@@ -219,7 +294,19 @@ describe('end to end over a real Mosquitto', function () {
     const s = await start({ INGEST_MQTT_URL: '', INGEST_EMBEDDED_MQTT_PORT: '0' });
     expect(s.brokerUrl).to.match(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(s.brokerUrl).to.not.equal(broker.url);
-    const sent = await runSimulation({ url: s.brokerUrl, keyring, layout, scenario: 'oxygen-deficiency', startMs: T0, ticks: 30, tickMs: 1000, seed: 2, fast: true, sign: true, topicRoot });
+    const sent = await runSimulation({
+      url: s.brokerUrl,
+      keyring,
+      layout,
+      scenario: 'oxygen-deficiency',
+      startMs: T0,
+      ticks: 30,
+      tickMs: 1000,
+      seed: 2,
+      fast: true,
+      sign: true,
+      topicRoot,
+    });
     await waitFor(handledAll(sent), 20_000, 'every message through the embedded broker');
     const oxygen = s.outbox.pending().find((e) => e.alarm.fields.kind === 'oxygen_out_of_range');
     expect(oxygen?.alarm.fields).to.deep.include({ areaId: 'reactor-3', grade: 1, deviceId: 'gas-reactor-3' });

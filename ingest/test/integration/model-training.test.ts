@@ -43,8 +43,7 @@ describe('risk model training (model/train.py)', function () {
   before(async function () {
     const python = process.env.LEDGER_MODEL_PYTHON;
     const unavailable =
-      process.env.LEDGER_MODEL_UNAVAILABLE ??
-      (python ? undefined : 'LEDGER_MODEL_PYTHON is not set (npm test sets it to the virtualenv bootstrap builds)');
+      process.env.LEDGER_MODEL_UNAVAILABLE ?? (python ? undefined : 'LEDGER_MODEL_PYTHON is not set (npm test sets it to the virtualenv bootstrap builds)');
     if (unavailable) {
       for (const t of this.test!.parent!.tests) t.title += ` (skipped: ${unavailable})`;
       this.skip();

@@ -9,37 +9,37 @@
  */
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import type { ConnectionProfile } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import type { ConnectionProfile, SignedAlarmFields } from '@compliance-ledger/schema';
-import { signAlarm, recoverAlarmSigner, type SignedAlarm } from '../../src/pipeline/alarm-signature.js';
 import { loadConfig } from '../../src/config.js';
-import { DeviceKeyring, generateKeyFile, writeKeyFile, type KeyFile } from '../../src/pipeline/device-keys.js';
+import { type IngestService, startIngest } from '../../src/ingest-service.js';
+import { topicFor } from '../../src/mqtt/topics.js';
 import { FabricAlarmLedger } from '../../src/outbox/fabric-ledger.js';
-import { startIngest, type IngestService } from '../../src/ingest-service.js';
-import type { StandardMessage } from '../../src/pipeline/message.js';
 import type { OutboxEntry } from '../../src/outbox/outbox.js';
+import { recoverAlarmSigner, type SignedAlarm, signAlarm } from '../../src/pipeline/alarm-signature.js';
+import { DeviceKeyring, generateKeyFile, type KeyFile, writeKeyFile } from '../../src/pipeline/device-keys.js';
+import type { StandardMessage } from '../../src/pipeline/message.js';
 import { connectPublisher, runSimulation } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds, type SiteLayout } from '../../tools/site-layout.js';
-import { topicFor } from '../../src/mqtt/topics.js';
+import { alarmFieldsFor } from '../support/alarms.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { burstMessages } from '../support/burst.js';
 import {
   activeHotWorkPermit,
+  type Cast,
   connectionProfilePath,
   enrollCast,
   killPeer,
   killRegulatorPeer,
-  ledgerConfig,
   LedgerClient,
+  ledgerConfig,
   networkUp,
   registerDevices,
   requireLedgerNetwork,
   uniqueId,
-  type Cast,
 } from '../support/network.js';
-import { burstMessages } from '../support/burst.js';
-import { alarmFieldsFor } from '../support/alarms.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 const WINDOW_MS = 60_000;
 
@@ -142,7 +142,20 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     expect(permit.status).to.equal('active');
 
     const { s, raised } = await start(keysPath, { INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
-    await runSimulation({ url: broker.url, keyring, layout, scenario: 'gas-leak', startMs: Date.now(), ticks: 45, tickMs: 1000, seed: 3, fast: true, sign: true, topicRoot, clientId: `sim-${randomUUID()}` });
+    await runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario: 'gas-leak',
+      startMs: Date.now(),
+      ticks: 45,
+      tickMs: 1000,
+      seed: 3,
+      fast: true,
+      sign: true,
+      topicRoot,
+      clientId: `sim-${randomUUID()}`,
+    });
     const isGas = (e: OutboxEntry) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion' && e.alarm.fields.areaId === area.areaId;
     await waitFor(() => raised.some(isGas), 30_000, 'the gas alarm to be raised');
     const gas = raised.find(isGas)!.alarm.fields;
@@ -150,7 +163,14 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     expect(s.outbox.outcome(gas.alarmId)).to.deep.include({ status: 'committed' });
 
     const onLedger = await reader.getAlarm(gas.alarmId);
-    expect(onLedger).to.deep.include({ grade: 1, deviceId: area.gasDeviceId, siteId: layout.siteId, areaId: area.areaId, status: 'open', deviceKind: 'sensor' });
+    expect(onLedger).to.deep.include({
+      grade: 1,
+      deviceId: area.gasDeviceId,
+      siteId: layout.siteId,
+      areaId: area.areaId,
+      status: 'open',
+      deviceKind: 'sensor',
+    });
     expect(onLedger.signer.toLowerCase()).to.equal(keyring.wallet(area.gasDeviceId)!.address.toLowerCase());
     expect(onLedger.recordedBy).to.deep.include({ mspId: 'EnterpriseMSP', role: 'device_gateway' });
 
@@ -183,7 +203,10 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       expect(await ledger.submitAlarm(genuine)).to.deep.include({ status: 'committed' });
       expect(await ledger.submitAlarm(genuine)).to.deep.equal({ status: 'duplicate', code: 'REPLAY' });
 
-      const forged = await signAlarm(Wallet.createRandom(), alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }));
+      const forged = await signAlarm(
+        Wallet.createRandom(),
+        alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }),
+      );
       const forgedOutcome = await ledger.submitAlarm(forged);
       expect(forgedOutcome.status).to.equal('rejected');
       expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(/SIGNATURE_INVALID/);
@@ -276,7 +299,16 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       await killPeer('enterprise');
       const publisher = await connectPublisher(broker.url, `pub-${randomUUID()}`);
       for (const [i, area] of layout.areas.entries()) {
-        const m: StandardMessage = { v: 1, kind: 'env', messageId: `gw-down-${i}`, siteId: layout.siteId, areaId: area.areaId, deviceId: area.gasDeviceId, observedAt: now + i, reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 } };
+        const m: StandardMessage = {
+          v: 1,
+          kind: 'env',
+          messageId: `gw-down-${i}`,
+          siteId: layout.siteId,
+          areaId: area.areaId,
+          deviceId: area.gasDeviceId,
+          observedAt: now + i,
+          reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 },
+        };
         await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
       }
       await publisher.endAsync();
@@ -341,16 +373,31 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       ruleAlarms(raised)
         .map((f) => `${f.areaId} ${f.kind} ${f.grade} ${f.observedAt - T0}`)
         .sort(),
-    ).to.deep.equal(['reactor-3 oxygen_out_of_range 1 50200', 'tank-farm flammable_gas_above_permit_criterion 1 9900', 'tank-farm flammable_gas_above_permit_criterion 1 90000'].sort());
+    ).to.deep.equal(
+      [
+        'reactor-3 oxygen_out_of_range 1 50200',
+        'tank-farm flammable_gas_above_permit_criterion 1 9900',
+        'tank-farm flammable_gas_above_permit_criterion 1 90000',
+      ].sort(),
+    );
     const ids = raised.map((e) => e.alarm.fields.alarmId);
     expect(new Set(ids).size, 'no alarm raised twice by ingest').to.equal(ids.length);
     for (const id of ids) expect(s.outbox.outcome(id)?.status, id).to.be.oneOf(['committed', 'duplicate']);
 
     // From the blocks: one AlarmRecorded per raised alarm, none twice, none of this site extra.
-    const marker = await admin.submitCommitted('device:Register', { deviceId: `${layout.gatewayDeviceId}-marker`, siteId: layout.siteId, areaId: 'marker', address: Wallet.createRandom().address, kind: 'sensor' });
+    const marker = await admin.submitCommitted('device:Register', {
+      deviceId: `${layout.gatewayDeviceId}-marker`,
+      siteId: layout.siteId,
+      areaId: 'marker',
+      address: Wallet.createRandom().address,
+      kind: 'sensor',
+    });
     const recorded = await reader.alarmRecordings(layout.siteId, registeredAt, marker.txId);
     expect([...recorded.keys()].sort()).to.deep.equal([...ids].sort());
-    expect([...recorded.values()].every((n) => n === 1), 'every alarm recorded exactly once').to.equal(true);
+    expect(
+      [...recorded.values()].every((n) => n === 1),
+      'every alarm recorded exactly once',
+    ).to.equal(true);
     const open = await reader.listOpenAlarms(layout.siteId);
     expect(open.map((a) => a.alarmId).sort()).to.deep.equal([...ids].sort());
   });

@@ -1,8 +1,8 @@
-import { Wallet } from 'ethers';
-import type { SignedAlarmFields } from '@compliance-ledger/schema';
 import { randomUUID } from 'node:crypto';
+import type { SignedAlarmFields } from '@compliance-ledger/schema';
+import { Wallet } from 'ethers';
 import { alarmId } from '../../src/pipeline/alarm.js';
-import { signAlarm, type SignedAlarm } from '../../src/pipeline/alarm-signature.js';
+import { type SignedAlarm, signAlarm } from '../../src/pipeline/alarm-signature.js';
 
 const wallet = new Wallet('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const T0 = Date.parse('2026-11-30T02:00:00Z');
@@ -38,8 +38,8 @@ export function alarmFieldsFor(deviceId: string, siteId: string, areaId: string,
     kind: 'risk_score',
     scoreBp: 7200,
     modelVersion: 'test@1',
-    modelSha256: '0x' + 'ab'.repeat(32),
-    inputSha256: '0x' + 'cd'.repeat(32),
+    modelSha256: `0x${'ab'.repeat(32)}`,
+    inputSha256: `0x${'cd'.repeat(32)}`,
     clipCid: '',
     observedAt: Date.now(),
     ...o,

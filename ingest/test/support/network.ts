@@ -13,15 +13,24 @@ import { createHmac, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
-import { connect, EndorseError, hash, signers, type ChaincodeEvent, type CloseableAsyncIterable, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import {
-  connectionProfilePath as profilePathFromEnv,
-  connectionProfileSchema,
   type AlarmRecord,
   type ConnectionProfile,
+  connectionProfileSchema,
   type PermitRecord,
+  connectionProfilePath as profilePathFromEnv,
 } from '@compliance-ledger/schema';
+import * as grpc from '@grpc/grpc-js';
+import {
+  type ChaincodeEvent,
+  type CloseableAsyncIterable,
+  type Contract,
+  connect,
+  EndorseError,
+  type Gateway,
+  hash,
+  signers,
+} from '@hyperledger/fabric-gateway';
 import type { FabricLedgerConfig } from '../../src/outbox/fabric-ledger.js';
 import { INGEST_DIR } from './paths.js';
 
@@ -315,7 +324,15 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast, siteId: string, zoneId: string): Promise<PermitRecord> {
   const as = (id: Identity) => LedgerClient.connect(profile, id);
-  const [officer, admin, applicant, analyst, pic, approver, gateway] = [cast.officer, cast.admin, cast.applicant, cast.analyst, cast.pic, cast.approver, cast.gateway].map(as) as LedgerClient[];
+  const [officer, admin, applicant, analyst, pic, approver, gateway] = [
+    cast.officer,
+    cast.admin,
+    cast.applicant,
+    cast.analyst,
+    cast.pic,
+    cast.approver,
+    cast.gateway,
+  ].map(as) as LedgerClient[];
   try {
     const tag = uniqueId('w');
     const workers = [workerId(`${tag}-1`), workerId(`${tag}-2`)];
@@ -345,7 +362,7 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
       });
     }
     const gateId = `gate-${siteId}-${zoneId}`.slice(0, 64);
-    await registerDevices(admin!, [{ deviceId: gateId, siteId, areaId: zoneId, address: '0x' + randomBytes(20).toString('hex'), kind: 'gate' }]);
+    await registerDevices(admin!, [{ deviceId: gateId, siteId, areaId: zoneId, address: `0x${randomBytes(20).toString('hex')}`, kind: 'gate' }]);
 
     const permitNo = uniqueId('HW');
     const now = Date.now();
@@ -367,8 +384,20 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
         { measureId: 'm2', hazardId: 'h1', description: 'Fire extinguisher and blanket at hand' },
       ],
     });
-    await pic!.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: confirmer }, { measureId: 'm2', confirmedBy: confirmer }] });
-    const gasTest = (n: number) => ({ permitNo, testId: `${permitNo}-gt-${n}`, sampleTakenAt: iso(Date.now() - 5_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 });
+    await pic!.submit('permit:AssessRisk', {
+      permitNo,
+      confirmations: [
+        { measureId: 'm1', confirmedBy: confirmer },
+        { measureId: 'm2', confirmedBy: confirmer },
+      ],
+    });
+    const gasTest = (n: number) => ({
+      permitNo,
+      testId: `${permitNo}-gt-${n}`,
+      sampleTakenAt: iso(Date.now() - 5_000),
+      lelClass: 'lel_ge_4',
+      flammableVolPct: 0.1,
+    });
     await analyst!.submit('permit:RecordGasTest', gasTest(1));
     await approver!.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
     await approver!.submit('permit:Issue', { permitNo });

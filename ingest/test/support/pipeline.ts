@@ -1,14 +1,14 @@
 import { pino } from 'pino';
+import { IngestMetrics } from '../../src/metrics.js';
+import { InferenceBatcher } from '../../src/model/inference-batcher.js';
+import { loadModelFile, type ModelManifest } from '../../src/model/model-manifest.js';
+import { RiskModel } from '../../src/model/risk-model.js';
+import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
+import { Outbox } from '../../src/outbox/outbox.js';
 import { AlarmDeduper } from '../../src/pipeline/alarm-dedup.js';
 import { AreaStateStore } from '../../src/pipeline/area-state.js';
-import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
 import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
-import { InferenceBatcher } from '../../src/model/inference-batcher.js';
 import { IngestPipeline, type PipelineDeps } from '../../src/pipeline/ingest-pipeline.js';
-import { IngestMetrics } from '../../src/metrics.js';
-import { loadModelFile, type ModelManifest } from '../../src/model/model-manifest.js';
-import { Outbox } from '../../src/outbox/outbox.js';
-import { RiskModel } from '../../src/model/risk-model.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
 import { MANIFEST_PATH } from './paths.js';
 

@@ -1,6 +1,6 @@
-import { expect } from 'chai';
-import { Wallet, verifyTypedData } from 'ethers';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type SignedAlarmFields } from '@compliance-ledger/schema';
+import { expect } from 'chai';
+import { verifyTypedData, Wallet } from 'ethers';
 import { alarmId, toScoreBp } from '../../src/pipeline/alarm.js';
 import { AlarmDeduper } from '../../src/pipeline/alarm-dedup.js';
 import { recoverAlarmSigner, signAlarm } from '../../src/pipeline/alarm-signature.js';

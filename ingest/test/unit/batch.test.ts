@@ -1,13 +1,13 @@
 import { expect } from 'chai';
+import { batchTopicFor, parseTopic, topicFor } from '../../src/mqtt/topics.js';
 import type { SignedAlarm } from '../../src/pipeline/alarm-signature.js';
-import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
 import { decodePayload } from '../../src/pipeline/decode.js';
+import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
 import { MAX_BATCH_ITEMS, type StandardMessage } from '../../src/pipeline/message.js';
-import { scenarioMessages, type Scenario } from '../../tools/scenarios.js';
+import { type Scenario, scenarioMessages } from '../../tools/scenarios.js';
 import { batchEnvelope } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
-import { batchTopicFor, parseTopic, topicFor } from '../../src/mqtt/topics.js';
-import { failOutboxWrites, pipelineFixture, type PipelineFixture } from '../support/pipeline.js';
+import { failOutboxWrites, type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
 import { tempDir } from '../support/temp.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z'); // 10:00 at the site, aligned to the dedup window
@@ -29,7 +29,16 @@ function siteStream(): StandardMessage[] {
 const env = (areaId: string, at: number, reading: object, id = `e-${areaId}-${at}`) =>
   ({ v: 1, kind: 'env', messageId: id, siteId: 'site-1', areaId, deviceId: `gas-${areaId}`, observedAt: at, reading }) as StandardMessage;
 const permits = (areaId: string, type: string, at: number) =>
-  ({ v: 1, kind: 'permits', messageId: `p-${areaId}-${at}`, siteId: 'site-1', areaId, deviceId: 'gw-site-1', observedAt: at, permits: { active: [{ permitId: `P-${areaId}`, type }] } }) as StandardMessage;
+  ({
+    v: 1,
+    kind: 'permits',
+    messageId: `p-${areaId}-${at}`,
+    siteId: 'site-1',
+    areaId,
+    deviceId: 'gw-site-1',
+    observedAt: at,
+    permits: { active: [{ permitId: `P-${areaId}`, type }] },
+  }) as StandardMessage;
 
 const describeAlarm = (a: SignedAlarm) => `${a.fields.areaId} ${a.fields.kind} ${a.fields.grade}`;
 
@@ -55,7 +64,9 @@ describe('batch envelopes', () => {
   it('the batch topic is the site and its gateway, one level shorter than a device topic', () => {
     expect(BATCH_TOPIC).to.equal('ledger/v1/site-1/gw-site-1/batch');
     expect(parseTopic('ledger', BATCH_TOPIC)).to.deep.equal({ siteId: 'site-1', deviceId: 'gw-site-1', channel: 'batch' });
-    expect(parseTopic('ledger', 'ledger/v1/site-1/tank-farm/gw-site-1/batch')).to.have.property('error').that.matches(/channel/);
+    expect(parseTopic('ledger', 'ledger/v1/site-1/tank-farm/gw-site-1/batch'))
+      .to.have.property('error')
+      .that.matches(/channel/);
     expect(parseTopic('ledger', 'ledger/v1/site-1/gw+/batch')).to.have.property('error');
   });
 
@@ -112,7 +123,7 @@ describe('batch envelopes', () => {
       [3, 'mismatch'],
       [4, 'schema'],
     ]);
-    expect(accepted).to.deep.equal(['p-tank-farm-' + T0, 'leak', 'fine']);
+    expect(accepted).to.deep.equal([`p-tank-farm-${T0}`, 'leak', 'fine']);
     expect(r.alarms.map(describeAlarm)).to.include('tank-farm flammable_gas_above_permit_criterion 1');
 
     const letters = g.deadLetters.readAll();
@@ -165,7 +176,9 @@ describe('batch envelopes', () => {
       ]),
     );
     if (r.status !== 'accepted') throw new Error(r.reason);
-    const oxygen = r.alarms.filter((a) => a.fields.kind === 'oxygen_out_of_range').map((a) => `${a.fields.areaId} ${a.fields.grade} ${a.fields.observedAt - T0}`);
+    const oxygen = r.alarms
+      .filter((a) => a.fields.kind === 'oxygen_out_of_range')
+      .map((a) => `${a.fields.areaId} ${a.fields.grade} ${a.fields.observedAt - T0}`);
     // Confined space known before the reading: grade I; learned only after it: grade II.
     expect(oxygen).to.deep.equal(['reactor-3 1 1000', 'tank-farm 2 1000']);
   });

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'chai';
 import { describeEnvironment } from '@compliance-ledger/schema';
+import { expect } from 'chai';
 import { ConfigError, configHelp, environmentSchema, loadConfig } from '../../src/config.js';
 import { tempDir } from '../support/temp.js';
 
@@ -58,12 +58,15 @@ describe('config', () => {
         ca: { url: 'https://127.0.0.1:7054', tlsCaFile: '/ca.pem', caName: `ca-${name}` },
       });
       const profile = join(dir.path, 'connection-profile.json');
-      writeFileSync(profile, JSON.stringify({
-        channel: 'ch1',
-        chaincode: 'cc1',
-        orderer: { endpoint: '127.0.0.1:7050', hostAlias: 'orderer0', tlsCaFile: '/o.pem' },
-        organizations: { enterprise: org('enterprise', 'EnterpriseMSP', 37051), regulator: org('regulator', 'RegulatorMSP', 39051) },
-      }));
+      writeFileSync(
+        profile,
+        JSON.stringify({
+          channel: 'ch1',
+          chaincode: 'cc1',
+          orderer: { endpoint: '127.0.0.1:7050', hostAlias: 'orderer0', tlsCaFile: '/o.pem' },
+          organizations: { enterprise: org('enterprise', 'EnterpriseMSP', 37051), regulator: org('regulator', 'RegulatorMSP', 39051) },
+        }),
+      );
       const user = join(dir.path, 'user');
       mkdirSync(join(user, 'msp', 'signcerts'), { recursive: true });
       mkdirSync(join(user, 'msp', 'keystore'), { recursive: true });
@@ -81,11 +84,22 @@ describe('config', () => {
         chaincode: 'cc1',
         timeoutMs: 15_000,
       });
-      const o = loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile, INGEST_FABRIC_IDENTITY_DIR: user, INGEST_FABRIC_PEER_ENDPOINT: 'peer.example:443', INGEST_FABRIC_CHANNEL: 'other' });
+      const o = loadConfig({
+        INGEST_KEY_FILE: 'k',
+        INGEST_FABRIC_CONNECTION_PROFILE: profile,
+        INGEST_FABRIC_IDENTITY_DIR: user,
+        INGEST_FABRIC_PEER_ENDPOINT: 'peer.example:443',
+        INGEST_FABRIC_CHANNEL: 'other',
+      });
       expect(o.fabric).to.deep.include({ peerEndpoint: 'peer.example:443', channel: 'other', tlsCaCertPath: '/run/enterprise/tls-ca.pem' });
       expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile })).to.throw(ConfigError, /INGEST_FABRIC_CERT/);
-      expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: join(dir.path, 'missing.json'), INGEST_FABRIC_IDENTITY_DIR: user })).to.throw(ConfigError, /INGEST_FABRIC_CONNECTION_PROFILE/);
-      expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile, INGEST_FABRIC_IDENTITY_DIR: dir.path })).to.throw(ConfigError, /INGEST_FABRIC_IDENTITY_DIR/);
+      expect(() =>
+        loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: join(dir.path, 'missing.json'), INGEST_FABRIC_IDENTITY_DIR: user }),
+      ).to.throw(ConfigError, /INGEST_FABRIC_CONNECTION_PROFILE/);
+      expect(() => loadConfig({ INGEST_KEY_FILE: 'k', INGEST_FABRIC_CONNECTION_PROFILE: profile, INGEST_FABRIC_IDENTITY_DIR: dir.path })).to.throw(
+        ConfigError,
+        /INGEST_FABRIC_IDENTITY_DIR/,
+      );
     } finally {
       dir.remove();
     }

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { pipelineFixture, type PipelineFixture } from '../support/pipeline.js';
-import { tankFarmReading } from '../support/burst.js';
-import { tempDir } from '../support/temp.js';
 import { DeadLetterStore } from '../../src/outbox/dead-letter.js';
+import { tankFarmReading } from '../support/burst.js';
+import { type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
+import { tempDir } from '../support/temp.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z');
 const reading = (deviceId: string, n: number, r: object) => tankFarmReading(T0, deviceId, n, r);

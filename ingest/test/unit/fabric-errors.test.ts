@@ -30,12 +30,15 @@ describe('Fabric submit error classification', () => {
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, notFound, 'EnterpriseMSP'), 'EnterpriseMSP')?.status).to.equal('rejected');
   });
   it('FORBIDDEN for a disabled device is final; FORBIDDEN for the caller (a configuration fault) is retried', () => {
-    expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, FORBIDDEN: device gas-1 is disabled; its alarms are refused']))?.status).to.equal('rejected');
+    expect(
+      classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, FORBIDDEN: device gas-1 is disabled; its alarms are refused']))?.status,
+    ).to.equal('rejected');
     const role = 'chaincode response 500, FORBIDDEN: alarm:Record is not open to role admin of EnterpriseMSP; it needs EnterpriseMSP: device_gateway';
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [role]), 'EnterpriseMSP')).to.equal(undefined);
   });
   it('a proposal timestamp off the peers’ clocks (this host’s clock) is retried, not set aside', () => {
-    const skew = "chaincode response 500, RULE_VIOLATION: the proposal's timestamp 2026-11-30T10:00:00.000Z is 300 s behind the peers' clocks (at most 2 min); sync the client's clock and send a new proposal";
+    const skew =
+      "chaincode response 500, RULE_VIOLATION: the proposal's timestamp 2026-11-30T10:00:00.000Z is 300 s behind the peers' clocks (at most 2 min); sync the client's clock and send a new proposal";
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [skew]), 'EnterpriseMSP')).to.equal(undefined);
     const area = 'chaincode response 500, RULE_VIOLATION: device gas-1 is registered to site-1/a, not site-1/b';
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [area]), 'EnterpriseMSP')?.status).to.equal('rejected');
@@ -45,7 +48,8 @@ describe('Fabric submit error classification', () => {
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, ['chaincode response 500, something broke']))).to.equal(undefined);
   });
   it('the other org’s peer down, as the gateway reports it, is retried', () => {
-    const down = 'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:9051: connect: connection refused"';
+    const down =
+      'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:9051: connect: connection refused"';
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [down], 'RegulatorMSP'), 'EnterpriseMSP')).to.equal(undefined);
   });
   it('unavailable peers, timeouts and plain errors are retried', () => {

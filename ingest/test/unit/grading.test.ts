@@ -1,9 +1,9 @@
 import { expect } from 'chai';
+import { FEATURE_NAMES, isNight, localHour, toFeatures } from '../../src/model/features.js';
 import type { AreaSnapshot } from '../../src/pipeline/area-state.js';
 import { AreaStateStore } from '../../src/pipeline/area-state.js';
 import { criterionRatio, permitCriterionVolPct } from '../../src/pipeline/gas-criterion.js';
-import { gradeForScore, gradeMessage, hardRuleAlarms, KIND_FLAMMABLE_GAS, KIND_OXYGEN, type GradingRules } from '../../src/pipeline/grading.js';
-import { isNight, localHour, toFeatures, FEATURE_NAMES } from '../../src/model/features.js';
+import { type GradingRules, gradeForScore, gradeMessage, hardRuleAlarms, KIND_FLAMMABLE_GAS, KIND_OXYGEN } from '../../src/pipeline/grading.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
 
 const rules: GradingRules = {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { parseTopic, topicFor } from '../../src/mqtt/topics.js';
 import { decodeMessage } from '../../src/pipeline/decode.js';
 import { messageSchema, type StandardMessage } from '../../src/pipeline/message.js';
 import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { rawCid } from '../../tools/scenarios.js';
-import { parseTopic, topicFor } from '../../src/mqtt/topics.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z');
 const bytes = (v: unknown) => Buffer.from(JSON.stringify(v));
@@ -38,8 +38,12 @@ describe('message standard', () => {
       expect(parseTopic('ledger', 'ledger/v1/s/a/d/raw/gasmon')).to.deep.include({ channel: 'raw', vendor: 'gasmon' });
     });
     it('refuses other versions, unknown channels and wrong depth', () => {
-      expect(parseTopic('ledger', 'ledger/v2/s/a/d/env')).to.have.property('error').that.matches(/version/);
-      expect(parseTopic('ledger', 'ledger/v1/s/a/d/video')).to.have.property('error').that.matches(/channel/);
+      expect(parseTopic('ledger', 'ledger/v2/s/a/d/env'))
+        .to.have.property('error')
+        .that.matches(/version/);
+      expect(parseTopic('ledger', 'ledger/v1/s/a/d/video'))
+        .to.have.property('error')
+        .that.matches(/channel/);
       expect(parseTopic('ledger', 'ledger/v1/s/a/d/env/extra')).to.have.property('error');
       expect(parseTopic('ledger', 'ledger/v1/s/a')).to.have.property('error');
       expect(() => topicFor('ledger', { siteId: 's/x', areaId: 'a', deviceId: 'd', channel: 'env' })).to.throw();
@@ -140,7 +144,16 @@ describe('message standard', () => {
 
     it('maps the visionbox vendor payload onto a normalised detection', () => {
       const cid = rawCid('clip-77');
-      const payload = { eventId: 'e-77', cam: 'CAM-7', event: { code: 107 }, score: 87, box: [480, 270, 960, 810], frame: { w: 1920, h: 1080 }, time: T0 / 1000, clip: { cid } };
+      const payload = {
+        eventId: 'e-77',
+        cam: 'CAM-7',
+        event: { code: 107 },
+        score: 87,
+        box: [480, 270, 960, 810],
+        frame: { w: 1920, h: 1080 },
+        time: T0 / 1000,
+        clip: { cid },
+      };
       const r = decodeMessage('ledger/v1/site-1/reactor-3/cam-r3/raw/visionbox', bytes(payload), opts);
       expect(r.ok).to.equal(true);
       if (!r.ok || r.message.kind !== 'ai') throw new Error('not a detection');
@@ -172,7 +185,10 @@ describe('message standard', () => {
       expect(decodeMessage(topic, bytes(forged), { ...opts, deviceAddresses: addresses })).to.deep.include({ ok: false, code: 'signature' });
       const tampered = { ...good, reading: { ...env.reading, flammableLelPct: 0 } };
       expect(decodeMessage(topic, bytes(tampered), { ...opts, deviceAddresses: addresses })).to.deep.include({ ok: false, code: 'signature' });
-      expect(decodeMessage(topic, bytes(env), { ...opts, deviceAddresses: addresses, requireSignature: true })).to.deep.include({ ok: false, code: 'signature' });
+      expect(decodeMessage(topic, bytes(env), { ...opts, deviceAddresses: addresses, requireSignature: true })).to.deep.include({
+        ok: false,
+        code: 'signature',
+      });
     });
   });
 });

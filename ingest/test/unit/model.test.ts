@@ -7,7 +7,7 @@ import { InferenceBatcher } from '../../src/model/inference-batcher.js';
 import { loadModelFile, manifestSchema } from '../../src/model/model-manifest.js';
 import { RiskModel } from '../../src/model/risk-model.js';
 import { seededRandom } from '../../tools/scenarios.js';
-import { MANIFEST_PATH, INGEST_DIR } from '../support/paths.js';
+import { INGEST_DIR, MANIFEST_PATH } from '../support/paths.js';
 import { sharedModel } from '../support/pipeline.js';
 import { tempDir } from '../support/temp.js';
 
@@ -85,9 +85,7 @@ describe('risk model', () => {
     const rows = randomRows(n, 11);
     const expected = await model.scoreRows(rows, n);
     const batcher = new InferenceBatcher(model, 32, 0);
-    const scores = await Promise.all(
-      Array.from({ length: n }, (_, i) => batcher.score(rows.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT))),
-    );
+    const scores = await Promise.all(Array.from({ length: n }, (_, i) => batcher.score(rows.slice(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT))));
     scores.forEach((s, i) => expect(s).to.be.closeTo(expected[i]!, 1e-6));
     expect(batcher.batches).to.equal(Math.ceil(n / 32));
   });

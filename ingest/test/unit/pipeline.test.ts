@@ -1,11 +1,11 @@
 import { expect } from 'chai';
+import { topicFor } from '../../src/mqtt/topics.js';
+import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
 import { rawCid } from '../../tools/scenarios.js';
-import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
-import { topicFor } from '../../src/mqtt/topics.js';
-import { failOutboxWrites, pipelineFixture, type PipelineFixture } from '../support/pipeline.js';
 import { tankFarmReading } from '../support/burst.js';
+import { failOutboxWrites, type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
 import { tempDir } from '../support/temp.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z'); // 10:00 at the site
@@ -25,7 +25,16 @@ describe('pipeline', () => {
 
   const send = (m: StandardMessage) => f.pipeline.handle(topicFor('ledger', { ...m, channel: m.kind }), Buffer.from(JSON.stringify(m)));
   const permits = (areaId: string, type: string, at = T0): StandardMessage =>
-    ({ v: 1, kind: 'permits', messageId: `p-${areaId}-${at}`, siteId: 'site-1', areaId, deviceId: 'gw-site-1', observedAt: at, permits: { active: [{ permitId: `P-${areaId}`, type }] } }) as StandardMessage;
+    ({
+      v: 1,
+      kind: 'permits',
+      messageId: `p-${areaId}-${at}`,
+      siteId: 'site-1',
+      areaId,
+      deviceId: 'gw-site-1',
+      observedAt: at,
+      permits: { active: [{ permitId: `P-${areaId}`, type }] },
+    }) as StandardMessage;
   const detection = (areaId: string, behaviour: string, at: number, confidence = 0.95): StandardMessage =>
     ({
       v: 1,
@@ -89,8 +98,26 @@ describe('pipeline crash after queuing, before the PUBACK', () => {
     try {
       const send = (m: StandardMessage) => f.pipeline.handle(topicFor('ledger', { ...m, channel: m.kind }), Buffer.from(JSON.stringify(m)));
       // The area is a confined space (an earlier, acknowledged message): H2S above the limit is grade I there.
-      await send({ v: 1, kind: 'permits', messageId: 'p-1', siteId: 'site-1', areaId: 'reactor-3', deviceId: 'gw-site-1', observedAt: T0, permits: { active: [{ permitId: 'P-1', type: 'confined_space' }] } } as StandardMessage);
-      const h2s = { v: 1, kind: 'env', messageId: 'e-1', siteId: 'site-1', areaId: 'reactor-3', deviceId: 'gas-reactor-3', observedAt: T0 + 1000, reading: { h2sPpm: 20 } } as StandardMessage;
+      await send({
+        v: 1,
+        kind: 'permits',
+        messageId: 'p-1',
+        siteId: 'site-1',
+        areaId: 'reactor-3',
+        deviceId: 'gw-site-1',
+        observedAt: T0,
+        permits: { active: [{ permitId: 'P-1', type: 'confined_space' }] },
+      } as StandardMessage);
+      const h2s = {
+        v: 1,
+        kind: 'env',
+        messageId: 'e-1',
+        siteId: 'site-1',
+        areaId: 'reactor-3',
+        deviceId: 'gas-reactor-3',
+        observedAt: T0 + 1000,
+        reading: { h2sPpm: 20 },
+      } as StandardMessage;
       const first = await send(h2s);
       if (first.status !== 'accepted') throw new Error(first.reason);
       expect(first.alarms.map((a) => `${a.fields.kind} ${a.fields.grade}`)).to.include('h2s_above_limit 1');

@@ -4,11 +4,12 @@
  * check that nothing is taken from an archive whose hash is not the pinned one, and that a machine
  * with no way at all is told every way.
  */
-import { expect } from 'chai';
+
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expect } from 'chai';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const script = path.join(root, 'scripts', 'install-fabric.sh');

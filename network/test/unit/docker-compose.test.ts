@@ -3,11 +3,12 @@
  * checked without one: it parses, it has the native network's services, and its images, ports,
  * volumes and paths agree with scripts/lib.sh, scripts/network.sh and scripts/install-fabric.sh.
  */
-import { expect } from 'chai';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as os from 'node:os';
+
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect } from 'chai';
 import { parse } from 'yaml';
 
 const root = path.resolve(__dirname, '..', '..', '..');

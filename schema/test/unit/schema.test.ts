@@ -5,10 +5,10 @@ import {
   ERROR_CODES,
   ERROR_HTTP_STATUS,
   LEDGER_EVENT_TYPES,
-  parseChaincodeError,
-  parseErrorCode,
   PERMIT_ACTIONS,
   PERMIT_EVENT_TYPES,
+  parseChaincodeError,
+  parseErrorCode,
   recordAlarmInput,
   workerPersonalTransient,
 } from '../../src';
@@ -29,10 +29,14 @@ describe('schema: error codes', () => {
   });
   it('finds the code at the start or inside Fabric wrapping, and nothing in plain text', () => {
     expect(parseErrorCode('EXPIRED: permit P-1 expired')).to.equal('EXPIRED');
-    expect(parseErrorCode('10 ABORTED: failed to endorse transaction, see attached details for more info; message=chaincode response 500, RULE_VIOLATION: the planned window…')).to.equal('RULE_VIOLATION');
+    expect(
+      parseErrorCode(
+        '10 ABORTED: failed to endorse transaction, see attached details for more info; message=chaincode response 500, RULE_VIOLATION: the planned window…',
+      ),
+    ).to.equal('RULE_VIOLATION');
     expect(parseErrorCode('something unexpected')).to.equal(undefined);
   });
-  it('maps the texts of fabric-contract-api\'s dispatcher (seen on the real network) to codes', () => {
+  it("maps the texts of fabric-contract-api's dispatcher (seen on the real network) to codes", () => {
     const wrap = (m: string) => `10 ABORTED: failed to endorse transaction, see attached details for more info | EnterpriseMSP: chaincode response 500, ${m}`;
     expect(parseErrorCode(wrap('Expected 1 parameters, but 2 have been supplied'))).to.equal('VALIDATION_FAILED');
     expect(parseErrorCode(wrap('Expected 1 parameters, but 0 have been supplied'))).to.equal('VALIDATION_FAILED');
@@ -40,10 +44,17 @@ describe('schema: error codes', () => {
     expect(parseErrorCode(wrap("You've asked to invoke a function that does not exist: Nope"))).to.equal('NOT_FOUND');
   });
   it('gives the reason without the code or Fabric\'s wrapping, so "code: reason" names the code once', () => {
-    const wrapped = '10 ABORTED: failed to endorse transaction | EnterpriseMSP: chaincode response 500, RULE_VIOLATION: the guardian cannot also be a worker on the permit; name another guardian';
-    expect(parseChaincodeError(wrapped)).to.deep.equal({ code: 'RULE_VIOLATION', reason: 'the guardian cannot also be a worker on the permit; name another guardian' });
+    const wrapped =
+      '10 ABORTED: failed to endorse transaction | EnterpriseMSP: chaincode response 500, RULE_VIOLATION: the guardian cannot also be a worker on the permit; name another guardian';
+    expect(parseChaincodeError(wrapped)).to.deep.equal({
+      code: 'RULE_VIOLATION',
+      reason: 'the guardian cannot also be a worker on the permit; name another guardian',
+    });
     expect(parseChaincodeError('EXPIRED: permit P-1 expired')).to.deep.equal({ code: 'EXPIRED', reason: 'permit P-1 expired' });
-    expect(parseChaincodeError('chaincode response 500, Contract name is not known: nosuch')).to.deep.equal({ code: 'NOT_FOUND', reason: 'Contract name is not known: nosuch' });
+    expect(parseChaincodeError('chaincode response 500, Contract name is not known: nosuch')).to.deep.equal({
+      code: 'NOT_FOUND',
+      reason: 'Contract name is not known: nosuch',
+    });
     expect(parseChaincodeError('something unexpected')).to.equal(undefined);
   });
 });
@@ -59,11 +70,19 @@ describe('schema: events', () => {
 describe('schema: inputs', () => {
   it('applies defaults and refuses unknown fields', () => {
     const base = {
-      permitNo: 'P-1', operationType: 'hot_work', level: '2',
+      permitNo: 'P-1',
+      operationType: 'hot_work',
+      level: '2',
       location: { siteId: 's', zoneId: 'z', fireExplosionZone: false, outdoor: true },
-      workUnit: 'u', description: 'd', plannedStart: '2026-01-01T08:00:00Z', plannedEnd: '2026-01-01T10:00:00Z',
-      workers: ['a'.repeat(64)], personInChargeId: 'b'.repeat(64), guardianId: 'c'.repeat(64),
-      hazards: [{ hazardId: 'h', description: 'x' }], measures: [{ measureId: 'm', description: 'y' }],
+      workUnit: 'u',
+      description: 'd',
+      plannedStart: '2026-01-01T08:00:00Z',
+      plannedEnd: '2026-01-01T10:00:00Z',
+      workers: ['a'.repeat(64)],
+      personInChargeId: 'b'.repeat(64),
+      guardianId: 'c'.repeat(64),
+      hazards: [{ hazardId: 'h', description: 'x' }],
+      measures: [{ measureId: 'm', description: 'y' }],
     };
     const ok = applyPermitInput.parse(base);
     expect(ok.nightOrHoliday).to.equal(false);
@@ -76,8 +95,21 @@ describe('schema: inputs', () => {
     expect(workerPersonalTransient.safeParse({ name: 'n', idNumber: 'i', salt: 'x'.repeat(22) }).success).to.equal(true);
   });
   it('alarm grades are 1..4 and signatures 65 bytes', () => {
-    const alarm = { alarmId: 'a', deviceId: 'd', siteId: 's', areaId: 'z', grade: 1, kind: 'k', scoreBp: 1, modelVersion: 'm', modelSha256: '0x' + '0'.repeat(64), inputSha256: '0x' + '0'.repeat(64), clipCid: '', observedAt: 1 };
-    const signature = '0x' + '1'.repeat(130);
+    const alarm = {
+      alarmId: 'a',
+      deviceId: 'd',
+      siteId: 's',
+      areaId: 'z',
+      grade: 1,
+      kind: 'k',
+      scoreBp: 1,
+      modelVersion: 'm',
+      modelSha256: `0x${'0'.repeat(64)}`,
+      inputSha256: `0x${'0'.repeat(64)}`,
+      clipCid: '',
+      observedAt: 1,
+    };
+    const signature = `0x${'1'.repeat(130)}`;
     expect(recordAlarmInput.safeParse({ alarm, signature }).success).to.equal(true);
     expect(recordAlarmInput.safeParse({ alarm: { ...alarm, grade: 5 }, signature }).success).to.equal(false);
     expect(recordAlarmInput.safeParse({ alarm, signature: '0x12' }).success).to.equal(false);

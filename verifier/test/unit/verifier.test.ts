@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expect } from 'chai';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
-import { ALARM_DOMAIN, ALARM_TYPES } from '../../src/eip712.js';
-import { readTar, writeTar } from '../../src/tar.js';
-import { verifyBundle } from '../../src/index.js';
-import { derToRaw, curveOf, SignatureError } from '../../src/ecdsa.js';
-import { encodeTlv, encodeUnsigned } from '../../src/der.js';
+import { expect } from 'chai';
 import { concat, pemToDer } from '../../src/bytes.js';
+import { encodeTlv, encodeUnsigned } from '../../src/der.js';
+import { curveOf, derToRaw, SignatureError } from '../../src/ecdsa.js';
+import { ALARM_DOMAIN, ALARM_TYPES } from '../../src/eip712.js';
+import { verifyBundle } from '../../src/index.js';
+import { readTar, writeTar } from '../../src/tar.js';
 
 describe('verifier (unit)', () => {
   it("keeps the same EIP-712 alarm definitions as schema (the devices' and chaincode's protocol)", () => {
@@ -21,7 +21,10 @@ describe('verifier (unit)', () => {
   });
 
   it('round-trips files through its tar writer and reader', () => {
-    const files = new Map([['manifest.json', new TextEncoder().encode('{}')], ['blocks/7.block', new Uint8Array(1000).fill(9)]]);
+    const files = new Map([
+      ['manifest.json', new TextEncoder().encode('{}')],
+      ['blocks/7.block', new Uint8Array(1000).fill(9)],
+    ]);
     const back = readTar(writeTar(files));
     expect([...back.keys()]).to.deep.equal(['manifest.json', 'blocks/7.block']);
     expect(back.get('blocks/7.block')).to.deep.equal(files.get('blocks/7.block'));
