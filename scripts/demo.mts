@@ -23,6 +23,8 @@ const env = (name: string, fallback?: string): string => {
 };
 const runDir = env('LEDGER_RUN_DIR');
 const gatewayUrl = env('GATEWAY_URL');
+// Each org's users go through their own org's gateway: neither gateway holds the other org's keys.
+const regulatorGatewayUrl = env('REGULATOR_GATEWAY_URL');
 const indexerUrl = env('INDEXER_URL');
 const ingestUrl = env('INGEST_URL');
 const mqttUrl = env('INGEST_MQTT_URL');
@@ -58,6 +60,7 @@ class Api {
   constructor(
     readonly who: string,
     private readonly token: string | undefined,
+    private readonly base: string = gatewayUrl,
   ) {}
   async request(method: 'GET' | 'POST', path: string, body?: unknown, form?: FormData): Promise<Reply> {
     const headers: Record<string, string> = {};
@@ -68,7 +71,7 @@ class Api {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
-    const res = await fetch(gatewayUrl + path, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const res = await fetch(this.base + path, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
     const text = await res.text();
     let parsed: unknown = text;
     try {
@@ -159,11 +162,13 @@ async function mintTokens(): Promise<Record<Who, Api>> {
     const { sub, ...rest } = c;
     const token = await new SignJWT({ ...rest }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('12h').sign(key);
     tokens[who] = { claims: c, token };
-    apis[who] = new Api(who, token);
+    apis[who] = new Api(who, token, c.org === 'regulator' ? regulatorGatewayUrl : gatewayUrl);
   }
   mkdirSync(demoDir, { recursive: true, mode: 0o700 });
   const file = join(demoDir, 'tokens.json');
-  writeFileSync(file, `${JSON.stringify({ gateway: gatewayUrl, expiresInHours: 12, users: tokens }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(file, `${JSON.stringify({ gateway: gatewayUrl, regulatorGateway: regulatorGatewayUrl, expiresInHours: 12, users: tokens }, null, 2)}\n`, {
+    mode: 0o600,
+  });
   chmodSync(file, 0o600);
   return apis as Record<Who, Api>;
 }

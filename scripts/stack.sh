@@ -4,7 +4,12 @@
 # under $LEDGER_RUN_DIR, on ports offset by LEDGER_PORT_OFFSET (scripts/lib.sh):
 #
 #   indexer  channel → PGlite mirror ($LEDGER_RUN_DIR/indexer-pglite)      /healthz :INDEXER_HTTP_PORT
-#   gateway  REST API, embedded blockstore, users enrolled at the Fabric CAs  :GATEWAY_PORT (/docs/)
+#   gateway            the enterprise's REST API (GATEWAY_ORG=enterprise): enterprise wallet and CA
+#                      registrar only                                        :GATEWAY_PORT (/docs/)
+#   gateway-regulator  the regulator's REST API (GATEWAY_ORG=regulator): regulator wallet and CA
+#                      registrar only, the indexer's mirror for its queries   :REGULATOR_GATEWAY_PORT
+#   gateway-state      (pglite mode) PGlite over the PostgreSQL protocol for the enterprise gateway's
+#                      idempotency records                                    127.0.0.1:GATEWAY_STATE_PG_PORT
 #   ingest   embedded MQTT broker :INGEST_MQTT_PORT → risk model → signed alarms → ledger
 #                                                                           /healthz :INGEST_HTTP_PORT
 #
@@ -27,7 +32,7 @@ source "$here/pg-cluster.sh"
 
 : "${LEDGER_STACK_DATABASE:=pglite}"
 : "${INDEXER_PGLITE_SOCKET_PORT:=$((5434 + LEDGER_PORT_OFFSET))}"
-services=(indexer gateway ingest)
+services=(indexer gateway-state gateway gateway-regulator ingest)
 stack_dir="$LEDGER_RUN_DIR/stack"
 jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
 # The simulated devices' own keys, kept apart from ingest's folder: ingest reads only the public
@@ -42,12 +47,21 @@ health_url() {
   case "$1" in
     indexer) echo "http://127.0.0.1:$INDEXER_HTTP_PORT/healthz" ;;
     gateway) echo "http://127.0.0.1:$GATEWAY_PORT/healthz" ;;
+    gateway-regulator) echo "http://127.0.0.1:$REGULATOR_GATEWAY_PORT/healthz" ;;
     ingest) echo "http://127.0.0.1:$INGEST_HTTP_PORT/healthz" ;;
   esac
 }
 # Each service runs its own source with tsx, as its package's `npm start` does; the absolute path
 # of main.ts in the command line is what stop_pid checks before it signals a pid.
-main_of() { echo "$repo_root/$1/src/main.ts"; }
+pglite_server="$repo_root/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js"
+main_of() {
+  case "$1" in
+    gateway-regulator) echo "$repo_root/gateway/src/main.ts" ;;
+    gateway-state) echo "$pglite_server" ;;
+    *) echo "$repo_root/$1/src/main.ts" ;;
+  esac
+}
+dir_of() { case "$1" in gateway-*) echo gateway ;; *) echo "$1" ;; esac; }
 service_alive() { pid_alive "$pid_dir/$1.pid" && tr '\0' ' ' <"/proc/$(cat "$pid_dir/$1.pid")/cmdline" 2>/dev/null | grep -q -- "$(main_of "$1")"; }
 
 # --- the private PostgreSQL (see the header) ----------------------------------------------------
@@ -57,7 +71,7 @@ mirror_url="postgres://postgres@127.0.0.1:$INDEXER_PGLITE_SOCKET_PORT/postgres"
 start_postgres() {
   local bin; bin=$(pg_bin)
   pg_cluster_start stack "$LEDGER_STACK_PG_PORT"
-  for db in ledger_indexer gateway_state; do
+  for db in ledger_indexer gateway_state gateway_state_regulator; do
     pg_as_owner "$bin/psql -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='$db'\"" | grep -q 1 \
       || pg_as_owner "$bin/createdb -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres $db"
   done
@@ -97,11 +111,11 @@ launch() {
   if service_alive "$name"; then log "$name already running (pid $(cat "$pidf"))"; return 0; fi
   log "starting $what"
   (
-    cd "$repo_root/$name"
+    cd "$repo_root/$(dir_of "$name")"
     # Only what is given here: no DATABASE_URL or broker URL leaks in from the caller's shell.
     exec env -u DATABASE_URL -u GATEWAY_STATE_DATABASE_URL -u INGEST_MQTT_URL -u PGLITE_DIR \
       LEDGER_RUN_DIR="$LEDGER_RUN_DIR" LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" FABRIC_HOME="$FABRIC_HOME" \
-      "$@" nohup node --import tsx "$(main_of "$name")" >>"$logf" 2>&1
+      "$@" nohup node --import tsx "$(main_of "$name")" ${LAUNCH_ARGS:-} >>"$logf" 2>&1
   ) &
   echo $! >"$pidf"
 }
@@ -130,20 +144,49 @@ start_indexer() {
   launch indexer "the indexer ($where), /healthz on 127.0.0.1:$INDEXER_HTTP_PORT" ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$INDEXER_HTTP_PORT" INDEXER_ORG=regulator PGLITE_DIR="$LEDGER_RUN_DIR/indexer-pglite"
 }
 
+# The enterprise gateway's own small database for its idempotency records: the indexer's socket
+# takes one connection, and that one is the regulator gateway's.
+start_gateway_state() {
+  needs_postgres && return 0
+  mkdir -p "$LEDGER_RUN_DIR/gateway/state-pglite"
+  LAUNCH_ARGS="--db=$LEDGER_RUN_DIR/gateway/state-pglite --host=127.0.0.1 --port=$GATEWAY_STATE_PG_PORT" \
+    launch gateway-state "PGlite for the enterprise gateway's idempotency records on 127.0.0.1:$GATEWAY_STATE_PG_PORT"
+  local i=0
+  until (exec 3<>"/dev/tcp/127.0.0.1/$GATEWAY_STATE_PG_PORT") 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -lt 150 ] || die "gateway-state did not listen on $GATEWAY_STATE_PG_PORT (log: $log_dir/gateway-state.log)"
+    sleep 0.2
+  done
+}
+
+# One gateway per org (GATEWAY_ORG): each reads only its own org's registrar secret and keeps only
+# its own org's wallet, so no process of the stack holds both orgs' secrets (README, Who holds which key).
 start_gateway() {
   local db=()
-  if [ "$LEDGER_STACK_DATABASE" = postgres ]; then
-    db=(DATABASE_URL="$pg_url_base/ledger_indexer" GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
+  if needs_postgres; then
+    db=(GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
   else
-    # The indexer's PGlite socket takes one connection; its idempotency records go there too.
-    db=(DATABASE_URL="$mirror_url" DATABASE_POOL_MAX=1)
+    db=(GATEWAY_STATE_DATABASE_URL="postgres://postgres@127.0.0.1:$GATEWAY_STATE_PG_PORT/postgres" DATABASE_POOL_MAX=1)
   fi
-  launch gateway "the gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
+  launch gateway "the enterprise's gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=enterprise GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
     FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/enterprise/bootstrap-password" \
-    GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/regulator/bootstrap-password" \
     GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore"
+}
+
+start_regulator_gateway() {
+  local db=()
+  if needs_postgres; then
+    db=(DATABASE_URL="$pg_url_base/ledger_indexer" GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state_regulator")
+  else
+    # The indexer's PGlite socket takes one connection; this gateway's idempotency records go there too.
+    db=(DATABASE_URL="$mirror_url" DATABASE_POOL_MAX=1)
+  fi
+  launch gateway-regulator "the regulator's gateway on http://127.0.0.1:$REGULATOR_GATEWAY_PORT (wallet in $LEDGER_RUN_DIR/gateway-regulator/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=regulator GATEWAY_PORT="$REGULATOR_GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$REGULATOR_GATEWAY_PORT" \
+    GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" GATEWAY_OCR_ENABLED=0 \
+    FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
+    GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/regulator/bootstrap-password" \
+    GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway-regulator/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway-regulator/blockstore"
 }
 
 start_ingest() {
@@ -162,11 +205,14 @@ cmd_up() {
   start_indexer
   # The gateway opens its database at start: the indexer (and its socket) must be up first.
   wait_healthy indexer 120
+  start_gateway_state
   start_gateway
+  start_regulator_gateway
   start_ingest
   wait_healthy gateway 180
+  wait_healthy gateway-regulator 180
   wait_healthy ingest 120
-  log "services up in $(( $(date +%s) - t0 ))s: gateway :$GATEWAY_PORT, indexer :$INDEXER_HTTP_PORT, ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT)"
+  log "services up in $(( $(date +%s) - t0 ))s: enterprise gateway :$GATEWAY_PORT, regulator gateway :$REGULATOR_GATEWAY_PORT, indexer :$INDEXER_HTTP_PORT, ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT)"
 }
 
 cmd_down() {
@@ -182,10 +228,12 @@ cmd_down() {
 cmd_status() {
   local rc=0 s
   for s in "${services[@]}"; do
+    if [ "$s" = gateway-state ] && needs_postgres; then continue; fi
     if service_alive "$s"; then
-      printf '%-10s running  pid %-7s /healthz %s\n' "$s" "$(cat "$pid_dir/$s.pid")" "$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "$(health_url "$s")" 2>/dev/null || echo unreachable)"
+      local health=-; [ -z "$(health_url "$s")" ] || health=$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "$(health_url "$s")" 2>/dev/null || echo unreachable)
+      printf '%-18s running  pid %-7s /healthz %s\n' "$s" "$(cat "$pid_dir/$s.pid")" "$health"
     else
-      printf '%-10s stopped\n' "$s"; rc=1
+      printf '%-18s stopped\n' "$s"; rc=1
     fi
   done
   if pg_cluster_running stack; then printf '%-10s running  127.0.0.1:%s (%s)\n' postgres "$LEDGER_STACK_PG_PORT" "$(pg_cluster_data stack)"; fi

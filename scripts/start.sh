@@ -44,6 +44,7 @@ npx tsx "$repo_root/scripts/heartbeat.mts"
 bash "$here/stack.sh" up
 
 gateway_url="http://127.0.0.1:$GATEWAY_PORT"
+regulator_gateway_url="http://127.0.0.1:$REGULATOR_GATEWAY_PORT"
 indexer_url="http://127.0.0.1:$INDEXER_HTTP_PORT"
 ingest_url="http://127.0.0.1:$INGEST_HTTP_PORT"
 mqtt_url="mqtt://127.0.0.1:$INGEST_MQTT_PORT"
@@ -52,7 +53,7 @@ demo_result="skipped (LEDGER_START_DEMO=0)"
 if [ "$LEDGER_START_DEMO" != 0 ]; then
   log "demo flow (scripts/demo.mts), also written to $demo_log"
   echo >&2
-  if LEDGER_RUN_DIR="$LEDGER_RUN_DIR" GATEWAY_URL="$gateway_url" INDEXER_URL="$indexer_url" INGEST_URL="$ingest_url" \
+  if LEDGER_RUN_DIR="$LEDGER_RUN_DIR" GATEWAY_URL="$gateway_url" REGULATOR_GATEWAY_URL="$regulator_gateway_url" INDEXER_URL="$indexer_url" INGEST_URL="$ingest_url" \
     INGEST_MQTT_URL="$mqtt_url" LEDGER_DEMO_SITE="$LEDGER_DEMO_SITE" npx tsx "$repo_root/scripts/demo.mts" 2>&1 | tee "$demo_log" >&2; then
     demo_result="done (narrative in $demo_log)"
   else
@@ -63,7 +64,7 @@ fi
 
 stack_db="PGlite ($LEDGER_RUN_DIR/indexer-pglite)"
 [ "${LEDGER_STACK_DATABASE:-pglite}" = postgres ] && stack_db="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
-gateway_state=""
+gateway_state="; its idempotency records in PGlite 127.0.0.1:$GATEWAY_STATE_PG_PORT"
 pg_cluster_running stack && gateway_state="; its idempotency records in PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
 cat >&2 <<INFO
 
@@ -77,12 +78,14 @@ regulator CA       https://127.0.0.1:$REGULATOR_CA_PORT
 chaincode servers  one per org, for its own peer (mutual TLS); ports in $LEDGER_RUN_DIR/chaincode/active-port-*
 connection profile $LEDGER_CONNECTION_PROFILE
 
-gateway (REST)     $gateway_url           health $gateway_url/healthz
+enterprise gateway $gateway_url           health $gateway_url/healthz   (enterprise users only; enterprise keys and CA only)
   Swagger UI       $gateway_url/docs/       OpenAPI $gateway_url/openapi.json
   content store    embedded IPFS blockstore $LEDGER_RUN_DIR/gateway/blockstore; wallet $LEDGER_RUN_DIR/gateway/wallet$gateway_state
+regulator gateway  $regulator_gateway_url           health $regulator_gateway_url/healthz   (regulators and auditors; regulator keys and CA only)
+  wallet           $LEDGER_RUN_DIR/gateway-regulator/wallet; the indexer's mirror for its queries
   JWT secret       $LEDGER_RUN_DIR/gateway/jwt-hs256.secret (HS256, generated for this demo)
   demo users' JWTs $LEDGER_RUN_DIR/demo/tokens.json, e.g.
-                   curl -H "Authorization: Bearer \$(jq -r .users.regulator.token $LEDGER_RUN_DIR/demo/tokens.json)" $gateway_url/v1/audit/transactions/<txId>
+                   curl -H "Authorization: Bearer \$(jq -r .users.regulator.token $LEDGER_RUN_DIR/demo/tokens.json)" $regulator_gateway_url/v1/audit/transactions/<txId>
 indexer            $indexer_url/healthz   metrics $indexer_url/metrics   database $stack_db
 ingest             MQTT $mqtt_url (embedded broker)   health $ingest_url/healthz   metrics $ingest_url/metrics
   device keys      $LEDGER_RUN_DIR/ingest/device-keys.json; Fabric identity $LEDGER_RUN_DIR/users/enterprise/ingest-gw (device_gateway)

@@ -15,7 +15,9 @@ import type { IdempotencyStore } from './idempotency.js';
 import type { Logger } from './logger.js';
 import { buildOpenApi } from './openapi.js';
 import { KnownCredentials, RateLimiter } from './rate-limit.js';
+import { ClientSignedTransactions, clientSignedRoutes } from './routes/client-signed.js';
 import { enterpriseRoutes } from './routes/enterprise.js';
+import { identityRoutes } from './routes/identities.js';
 import { ocrRoutes } from './routes/ocr.js';
 import { personalDataRoutes } from './routes/personal-data.js';
 import { regulatorRoutes } from './routes/regulator.js';
@@ -34,15 +36,25 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export function allRoutes(s: Services, openapi: () => unknown): RouteDef[] {
-  return [...systemRoutes(s, openapi), ...enterpriseRoutes(s), ...personalDataRoutes(s), ...templateRoutes(s), ...ocrRoutes(s), ...regulatorRoutes(s)];
+export function allRoutes(s: Services, openapi: () => unknown, wallet: Wallet, clientSigned: ClientSignedTransactions): RouteDef[] {
+  return [
+    ...systemRoutes(s, openapi),
+    ...enterpriseRoutes(s),
+    ...personalDataRoutes(s),
+    ...templateRoutes(s),
+    ...ocrRoutes(s),
+    ...regulatorRoutes(s),
+    ...clientSignedRoutes(clientSigned),
+    ...identityRoutes(s, wallet),
+  ];
 }
 
-export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; openapi: Record<string, unknown> } {
+export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; openapi: Record<string, unknown>; clientSigned: ClientSignedTransactions } {
   const s = d.services;
   const cfg = s.config;
   let doc: Record<string, unknown> = {};
-  const routes = allRoutes(s, () => doc);
+  const clientSigned = new ClientSignedTransactions(s, d.wallet, cfg.GATEWAY_CLIENT_SIGNED_TTL_MS);
+  const routes = allRoutes(s, () => doc, d.wallet, clientSigned);
   doc = buildOpenApi(routes, { version: VERSION, serverUrl: cfg.GATEWAY_PUBLIC_URL });
 
   const app = express();
@@ -84,6 +96,7 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   const router = express.Router();
   mountRoutes(router, routes, {
     auth: new Authenticator(cfg),
+    orgs: cfg.GATEWAY_ORGS,
     wallet: d.wallet,
     idempotency: d.idempotency,
     ledger: s.ledger,
@@ -115,5 +128,5 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     sendError(res, toApiError(err, (res.locals.log as Logger) ?? d.logger), res.locals.requestId as string);
   });
-  return { app, routes, openapi: doc };
+  return { app, routes, openapi: doc, clientSigned };
 }

@@ -47,23 +47,36 @@ const schema = z.object({
     .min(1)
     .optional()
     .describe('fabric-ca-client binary used to register and enrol users (default: on PATH, else $FABRIC_HOME/bin).'),
+  GATEWAY_ORG: z
+    .enum(['enterprise', 'regulator', 'both'])
+    .default('enterprise')
+    .describe(
+      "The org this gateway serves: it loads only that org's CA registrar secret and wallet, connects through that org's peer, and refuses tokens of the other org (403 ORG_NOT_SERVED). Run one gateway per org. `both` serves both orgs from one process, holding both orgs' secrets: for the test suite on one machine only, never where the orgs are different parties.",
+    ),
   GATEWAY_CA_REGISTRAR_ID: z.string().min(1).default('admin').describe("Enrollment id of the registrar of each org's Fabric CA."),
   GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: z
     .string()
     .min(1)
     .optional()
-    .describe("File holding the enterprise CA registrar's secret. Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/enterprise."),
+    .describe(
+      "File holding the enterprise CA registrar's secret (read only when GATEWAY_ORG serves the enterprise). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/enterprise.",
+    ),
   GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: z
     .string()
     .min(1)
     .optional()
-    .describe("File holding the regulator CA registrar's secret. Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/regulator."),
+    .describe(
+      "File holding the regulator CA registrar's secret (read only when GATEWAY_ORG serves the regulator). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/regulator.",
+    ),
   GATEWAY_EVALUATE_TIMEOUT_MS: env.durationMs(15_000).describe('Deadline of a ledger query (evaluate).'),
   GATEWAY_ENDORSE_TIMEOUT_MS: env.durationMs(30_000).describe('Deadline of collecting endorsements.'),
   GATEWAY_COMMIT_TIMEOUT_MS: env.durationMs(60_000).describe('Deadline of waiting for the commit status.'),
   GATEWAY_SUBMIT_TIMEOUT_MS: env
     .optionalDurationMs()
     .describe('Deadline of handing an endorsed transaction to the ordering service (default: GATEWAY_ENDORSE_TIMEOUT_MS).'),
+  GATEWAY_CLIENT_SIGNED_TTL_MS: env
+    .durationMs(300_000)
+    .describe('How long a prepared client-signed transaction waits for its signatures (endorse, then submit) before it is dropped.'),
   GATEWAY_RETRY_AFTER_SECONDS: env.positiveInt(5).describe('Retry-After (seconds) sent with 503 when the ledger or a store is unreachable.'),
   DATABASE_URL: env.url().optional().describe("PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records."),
   GATEWAY_STATE_DATABASE_URL: env.url().optional().describe('Separate PostgreSQL for idempotency records (default: DATABASE_URL).'),
@@ -147,8 +160,11 @@ export type GatewayConfig = Readonly<
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: string;
     GATEWAY_EVIDENCE_MEDIA_TYPES: readonly string[];
     GATEWAY_TRUSTED_PROXIES: readonly string[];
+    /** The orgs GATEWAY_ORG serves. */
+    GATEWAY_ORGS: readonly ServedOrg[];
   }
 >;
+export type ServedOrg = 'enterprise' | 'regulator';
 
 /** What `gateway --help` prints. */
 export function configHelp(): string {
@@ -168,6 +184,7 @@ export function parseConfig(environment: NodeJS.ProcessEnv): GatewayConfig {
     ...c,
     GATEWAY_EVIDENCE_MEDIA_TYPES: Object.freeze([...c.GATEWAY_EVIDENCE_MEDIA_TYPES]),
     GATEWAY_TRUSTED_PROXIES: Object.freeze([...c.GATEWAY_TRUSTED_PROXIES]),
+    GATEWAY_ORGS: Object.freeze(c.GATEWAY_ORG === 'both' ? (['enterprise', 'regulator'] as const) : [c.GATEWAY_ORG]),
     LEDGER_CONNECTION_PROFILE: connectionProfilePath(environment),
     GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: c.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS ?? 2 * c.GATEWAY_COMMIT_TIMEOUT_MS,
     GATEWAY_SUBMIT_TIMEOUT_MS: c.GATEWAY_SUBMIT_TIMEOUT_MS ?? c.GATEWAY_ENDORSE_TIMEOUT_MS,

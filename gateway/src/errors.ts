@@ -13,6 +13,8 @@ export const GATEWAY_ERROR_CODES = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'IDENTITY_MISMATCH',
+  'ORG_NOT_SERVED',
+  'CERTIFICATE_REFUSED',
   'NOT_FOUND',
   'ROUTE_NOT_FOUND',
   'ALREADY_EXISTS',
@@ -45,6 +47,8 @@ export const ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = Object.f
   ...ERROR_HTTP_STATUS,
   UNAUTHENTICATED: 401,
   IDENTITY_MISMATCH: 403,
+  ORG_NOT_SERVED: 403,
+  CERTIFICATE_REFUSED: 403,
   ROUTE_NOT_FOUND: 404,
   CONFLICT: 409,
   IDEMPOTENCY_KEY_REQUIRED: 400,
@@ -128,6 +132,16 @@ export class IdentityMismatchError extends ApiError {
       `the token's claims differ from the certificate ${id.sub} is enrolled with at the ${id.org} CA: ${list}. ` +
         "An identity's attributes come from its certificate: get a token whose claims match it, or have a CA admin change the registration and re-enrol the user (gateway README, Identity)",
       { sub: id.sub, org: id.org, differences },
+    );
+  }
+}
+/** A token of an org this gateway does not serve: that org's users go through their own org's gateway. */
+export class OrgNotServedError extends ApiError {
+  constructor(org: string, served: readonly string[]) {
+    super(
+      'ORG_NOT_SERVED',
+      `this gateway serves the ${served.join(' and ')} org and holds no key or CA secret of the ${org} org; use the ${org} org's own gateway`,
+      { org, served },
     );
   }
 }

@@ -17,6 +17,7 @@ import {
   ChaincodeError,
   ConflictError,
   type GatewayErrorCode,
+  OrgNotServedError,
   RateLimitedError,
   UnauthenticatedError,
   UnavailableError,
@@ -92,6 +93,8 @@ export interface RouteDef {
   tokenAuth?: (req: Request) => boolean;
   /** A POST that writes nothing anywhere (OCR): no Idempotency-Key needed, nothing stored. */
   sideEffectFree?: boolean;
+  /** A POST that writes, but whose request fixes what it writes (a client-signed transaction): no Idempotency-Key needed. */
+  selfIdempotent?: boolean;
   /** Chaincode transaction written (documentation and metrics). */
   tx?: string;
   handler(ctx: RouteContext): Promise<RouteResult>;
@@ -134,6 +137,8 @@ async function signIn(p: Pipeline, req: Request): Promise<Principal> {
 
 export interface Pipeline {
   auth: Authenticator;
+  /** The orgs this gateway serves (GATEWAY_ORG); tokens of any other org are refused. */
+  orgs: readonly Org[];
   wallet: Wallet;
   idempotency: IdempotencyStore | undefined;
   /** Looks up the outcome of a write whose commit status was lost. */
@@ -287,6 +292,8 @@ async function authenticate(p: Pipeline, def: RouteDef, req: Request, res: Respo
   if (!def.auth || (def.tokenAuth?.(req) ?? false)) return undefined;
   const principal = await signIn(p, req);
   res.locals.principal = `${principal.org}/${principal.sub}`;
+  // Before anything else is done for it: this process has nothing to act with for another org.
+  if (!p.orgs.includes(principal.org)) throw new OrgNotServedError(principal.org, p.orgs);
   p.rateLimiter.take(`${principal.org}/${principal.sub}`);
   return principal;
 }
@@ -339,7 +346,7 @@ async function idempotent(
   x: Exchange,
   run: (beforeSubmit?: (transactionId: string) => Promise<void>) => Promise<RouteResult>,
 ): Promise<RouteResult | typeof REPLAYED> {
-  if (def.method !== 'post' || !def.auth || def.sideEffectFree || !x.principal) return run();
+  if (def.method !== 'post' || !def.auth || def.sideEffectFree || def.selfIdempotent || !x.principal) return run();
   const keyHeader = x.req.headers['idempotency-key'];
   if (keyHeader === undefined)
     throw new ApiError('IDEMPOTENCY_KEY_REQUIRED', 'every POST needs an Idempotency-Key header (a unique value per intended operation)');

@@ -7,7 +7,18 @@
 import * as fs from 'node:fs';
 import { type ConnectionProfile, ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type TxName } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
-import { connect, type Gateway, GatewayError, hash, type Network, type Status, type SubmittedTransaction, signers } from '@hyperledger/fabric-gateway';
+import {
+  connect,
+  type Gateway,
+  GatewayError,
+  hash,
+  type Network,
+  type Proposal,
+  type Status,
+  type SubmittedTransaction,
+  signers,
+} from '@hyperledger/fabric-gateway';
+import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import type { Org } from './auth.js';
 import { ApiError, ConflictError, chaincodeErrorFrom, UnavailableError } from './errors.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
@@ -83,7 +94,16 @@ export class LedgerClient {
     return this.o.profile.chaincode;
   }
 
-  private client(org: Org): grpc.Client {
+  get profile(): ConnectionProfile {
+    return this.o.profile;
+  }
+
+  mspId(org: Org): string {
+    return this.o.profile.organizations[org].mspId;
+  }
+
+  /** The gRPC channel to the org's own peer (its Fabric gateway service). */
+  client(org: Org): grpc.Client {
     let c = this.clients.get(org);
     if (!c) {
       const peer = this.o.profile.organizations[org].peer;
@@ -97,6 +117,10 @@ export class LedgerClient {
   }
 
   private network(id: WalletIdentity): Network {
+    return this.gateway(id).getNetwork(this.o.profile.channel);
+  }
+
+  private gateway(id: WalletIdentity): Gateway {
     const key = `${id.org}/${id.sub}`;
     let g = this.gateways.get(key);
     if (!g) {
@@ -112,7 +136,7 @@ export class LedgerClient {
       });
       this.gateways.set(key, g);
     }
-    return g.getNetwork(this.o.profile.channel);
+    return g;
   }
 
   /**
@@ -176,6 +200,56 @@ export class LedgerClient {
     return { result: parseResult<T>(tx.result ?? new Uint8Array()), transactionId: txId, blockNumber };
   }
 
+  /**
+   * A connection that acts for a certificate whose private key this process does not have: it
+   * builds unsigned proposals and transactions, and sends the ones the key's holder signed.
+   */
+  offlineGateway(org: Org, mspId: string, certificate: Buffer): Gateway {
+    return connect({
+      client: this.client(org),
+      identity: { mspId, credentials: certificate },
+      hash: hash.sha256,
+      endorseOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
+      submitOptions: () => ({ deadline: Date.now() + this.o.submitTimeoutMs }),
+    });
+  }
+
+  /** The unsigned proposal of `tx` for the offline gateway's identity, with the same arguments and endorsers submit() uses. */
+  newUnsignedProposal(g: Gateway, tx: TxName, input: unknown): Proposal {
+    return g
+      .getNetwork(this.o.profile.channel)
+      .getContract(this.o.profile.chaincode)
+      .newProposal(tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) });
+  }
+
+  /**
+   * Waits for the commit status of a transaction someone else signed. The status request is signed
+   * too, and the client signs only the proposal and the transaction; the peer asks of that request
+   * only that its signer may read the channel, so the gateway signs it with an identity of its own
+   * org (`observer`). `result` is what the endorsed transaction returned.
+   */
+  async awaitCommit<T = unknown>(observer: WalletIdentity, txId: string, result: Uint8Array): Promise<SubmitResult<T>> {
+    const request = new gatewayProtos.CommitStatusRequest();
+    request.setTransactionId(txId);
+    request.setChannelId(this.o.profile.channel);
+    const creator = new msp.SerializedIdentity();
+    creator.setMspid(observer.mspId);
+    creator.setIdBytes(observer.certificate);
+    request.setIdentity(creator.serializeBinary());
+    const signed = new gatewayProtos.SignedCommitStatusRequest();
+    signed.setRequest(request.serializeBinary());
+    let status: Status;
+    try {
+      status = await this.gateway(observer)
+        .newCommit(signed.serializeBinary())
+        .getStatus({ deadline: Date.now() + this.o.commitTimeoutMs });
+    } catch (e) {
+      throw this.outcomeUnknown(e, txId);
+    }
+    if (!status.successful) throw notCommitted(txId, status.code);
+    return { result: parseResult<T>(result), transactionId: txId, blockNumber: Number(status.blockNumber) };
+  }
+
   /** Personal data goes to the enterprise's peers only, never to another org's (see ENTERPRISE_ONLY_TXS). */
   private endorsers(tx: TxName): { endorsingOrganizations?: string[] } {
     return (ENTERPRISE_ONLY_TXS as readonly TxName[]).includes(tx) ? { endorsingOrganizations: [this.o.profile.organizations.enterprise.mspId] } : {};
@@ -224,6 +298,15 @@ export class LedgerClient {
       const messages = [e.message, ...e.details.map((d) => d.message)];
       const cc = chaincodeErrorFrom(messages, transactionId);
       if (cc) return cc;
+      // The peer checked the creator against the org's MSP in the channel configuration (its CRL,
+      // the chain, the validity) and the signature, and refused; it does not say which.
+      if (messages.some((m) => /error validating proposal: access denied/.test(m))) {
+        return new ApiError(
+          'CERTIFICATE_REFUSED',
+          "the peer refused the transaction's creator: its certificate is revoked or no longer valid for its org on the channel, or the signature was not made with the certificate's key",
+          transactionId ? { transactionId } : undefined,
+        );
+      }
       if (UNREACHABLE.has(e.code)) {
         return new UnavailableError(
           'LEDGER_UNAVAILABLE',

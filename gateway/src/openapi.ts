@@ -108,7 +108,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
         parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: rest, ...(description ? { description } : {}) });
       }
     }
-    const idempotent = r.method === 'post' && r.auth && !r.sideEffectFree;
+    const idempotent = r.method === 'post' && r.auth && !r.sideEffectFree && !r.selfIdempotent;
     if (idempotent) {
       parameters.push({
         name: 'Idempotency-Key',

@@ -27,6 +27,8 @@ export interface RunningGateway {
   url: string;
   server: Server;
   services: Services;
+  /** The custodial wallet of the served org(s). */
+  wallet: Wallet;
   openapi: Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -62,7 +64,12 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     profile,
     caClient: findCaClient(cfg),
     registrarId: cfg.GATEWAY_CA_REGISTRAR_ID,
-    registrarSecretFiles: { enterprise: cfg.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE, regulator: cfg.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE },
+    registrarSecretFiles: Object.fromEntries(
+      cfg.GATEWAY_ORGS.map((org) => [
+        org,
+        org === 'enterprise' ? cfg.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE : cfg.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE,
+      ]),
+    ),
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
     logger,
   });
@@ -89,7 +96,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     regulator: pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined,
     ocr,
   };
-  const { app, openapi } = createApp({ services, wallet, idempotency, logger });
+  const { app, openapi, clientSigned } = createApp({ services, wallet, idempotency, logger });
   const server = await new Promise<Server>((resolve, reject) => {
     const srv = app.listen(cfg.GATEWAY_PORT, cfg.GATEWAY_HOST, (err?: Error) => (err ? reject(err) : resolve(srv)));
   });
@@ -102,9 +109,11 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     url,
     server,
     services,
+    wallet,
     openapi,
     async close() {
       clearInterval(purge);
+      clientSigned.close();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       ledger.close();

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { type ConnectionProfile, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Org, PrincipalClaims } from './auth.js';
-import { ApiError, ForbiddenError, type IdentityDifference, IdentityMismatchError, UnavailableError } from './errors.js';
+import { ApiError, ForbiddenError, type IdentityDifference, IdentityMismatchError, NotFoundError, OrgNotServedError, UnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 
 const run = promisify(execFile);
@@ -41,7 +41,8 @@ export interface WalletOptions {
   profile: ConnectionProfile;
   caClient: string;
   registrarId: string;
-  registrarSecretFiles: Record<Org, string>;
+  /** Only the served orgs' registrars: a gateway of one org holds no secret of the other. */
+  registrarSecretFiles: Partial<Record<Org, string>>;
   retryAfterSeconds: number;
   logger: Logger;
 }
@@ -57,6 +58,7 @@ export class Wallet {
 
   /** The user's identity, registering and enrolling it at the CA the first time. */
   async identityFor(claims: PrincipalClaims): Promise<WalletIdentity> {
+    this.assertServed(claims.org);
     const key = `${claims.org}/${claims.sub}`;
     const hit = this.cache.get(key);
     if (hit && identityDifferences(hit, claims).length === 0) return hit;
@@ -80,6 +82,99 @@ export class Wallet {
   private checkSame(id: WalletIdentity, c: PrincipalClaims): void {
     const differences = identityDifferences(id, c);
     if (differences.length > 0) throw new IdentityMismatchError(id, differences);
+  }
+
+  /** Whether this wallet holds (or may create) identities of the org. */
+  serves(org: Org): boolean {
+    return this.o.registrarSecretFiles[org] !== undefined;
+  }
+
+  private assertServed(org: Org): void {
+    if (!this.serves(org)) throw new OrgNotServedError(org, Object.keys(this.o.registrarSecretFiles) as Org[]);
+  }
+
+  /**
+   * The org's registrar as a channel identity, for what the gateway does on its own account: asking
+   * its peer whether a client-signed transaction committed. It carries no ledger role.
+   */
+  async serviceIdentity(org: Org): Promise<WalletIdentity> {
+    const key = `${org}/.registrar`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const home = await this.registrarHome(org);
+    const keystore = path.join(home, 'msp', 'keystore');
+    const keyFile = fs.readdirSync(keystore).find((f) => f.endsWith('_sk'));
+    if (!keyFile) throw new ApiError('INTERNAL', `the ${org} registrar's wallet entry has no private key`);
+    const id: WalletIdentity = {
+      org,
+      mspId: this.o.profile.organizations[org].mspId,
+      sub: this.o.registrarId,
+      role: '',
+      department: null,
+      workerId: null,
+      certificate: fs.readFileSync(path.join(home, 'msp', 'signcerts', 'cert.pem')),
+      privateKey: crypto.createPrivateKey(fs.readFileSync(path.join(keystore, keyFile))),
+    };
+    this.cache.set(key, id);
+    return id;
+  }
+
+  /**
+   * Onboarding by the org's admin: registers the user at the org's own CA with the attributes the
+   * chaincode checks, so they are in every certificate the user enrols. Returns the one-time
+   * enrolment secret: the user enrols with it and keeps the key (the gateway keeps nothing). With
+   * `custodial`, the gateway enrols the user into its wallet instead and returns no secret.
+   */
+  async onboard(
+    org: Org,
+    u: { sub: string; role: string; department?: string | undefined; workerId?: string | undefined },
+    custodial: boolean,
+  ): Promise<{ enrollmentSecret?: string }> {
+    this.assertServed(org);
+    const registrar = await this.registrarHome(org);
+    const { url, common } = this.caArgs(org);
+    const secret = crypto.randomBytes(18).toString('hex');
+    try {
+      await this.ca(
+        ['register', ...common, '-H', registrar, '--id.name', u.sub, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', attributeList(u).join(',')],
+        `registering ${u.sub}`,
+        { FABRIC_CA_CLIENT_URL: origin(url), FABRIC_CA_CLIENT_ID_SECRET: secret },
+      );
+    } catch (e) {
+      if (e instanceof AlreadyRegistered)
+        throw new ApiError(
+          'ALREADY_EXISTS',
+          `${u.sub} is already registered at the ${org} CA; a role change is a re-registration under a new enrolment id after revoking this one`,
+        );
+      throw e;
+    }
+    this.o.logger.info({ sub: u.sub, org, role: u.role, custodial }, 'onboarded a user at the Fabric CA');
+    if (!custodial) return { enrollmentSecret: secret };
+    const dir = this.userDir(org, u.sub);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(dir, 'secret'), secret, { mode: 0o600 });
+    await this.enroll({ sub: u.sub, org, role: u.role as PrincipalClaims['role'] }, dir);
+    return {};
+  }
+
+  /**
+   * Revokes every certificate of the user at the org's CA and returns the CA's new CRL (PEM). The
+   * peers refuse the certificates once the CRL is in the org's MSP in the channel configuration,
+   * which only the org's admin can update (scripts/revoke-user.sh); this process holds no admin key.
+   */
+  async revoke(org: Org, sub: string, reason: string): Promise<string> {
+    this.assertServed(org);
+    // Revoking the registrar would leave the gateway unable to onboard or revoke anyone.
+    if (sub === this.o.registrarId) throw new ForbiddenError(`${sub} is the ${org} CA's registrar; revoke it at the CA itself, not through the gateway`);
+    const registrar = await this.registrarHome(org);
+    const { url, common } = this.caArgs(org);
+    const crlFile = path.join(registrar, 'msp', 'crls', 'crl.pem');
+    fs.rmSync(crlFile, { force: true });
+    await this.ca(['revoke', ...common, '-H', registrar, '-e', sub, '-r', reason, '--gencrl'], `revoking ${sub}`, { FABRIC_CA_CLIENT_URL: origin(url) });
+    this.cache.delete(`${org}/${sub}`);
+    fs.rmSync(this.userDir(org, sub), { recursive: true, force: true });
+    this.o.logger.warn({ sub, org, reason }, 'revoked a user at the Fabric CA');
+    return fs.readFileSync(crlFile, 'utf8');
   }
 
   private userDir(org: Org, sub: string): string {
@@ -133,6 +228,7 @@ export class Wallet {
         .replace(/--(id\.)?secret \S+/g, '--secret ***')
         .replace(/Password: \S+/g, 'Password: ***');
       if (/already registered/i.test(out)) throw new AlreadyRegistered(`${what}: the enrollment id is already registered at the CA`);
+      if (/Identity \S+ was not found/i.test(out)) throw new NotFoundError(`${what}: the enrollment id is not registered at the CA`);
       this.o.logger.warn({ err: out.slice(-2000) }, `fabric-ca-client failed: ${what}`);
       throw new UnavailableError('IDENTITY_UNAVAILABLE', `${what} failed at the Fabric CA`, this.o.retryAfterSeconds);
     }
@@ -142,7 +238,8 @@ export class Wallet {
     const home = path.join(this.o.dir, org, '.registrar');
     if (fs.existsSync(path.join(home, 'msp', 'signcerts', 'cert.pem'))) return home;
     const { url, common } = this.caArgs(org);
-    const secret = fs.readFileSync(this.o.registrarSecretFiles[org], 'utf8').trim();
+    this.assertServed(org);
+    const secret = fs.readFileSync(this.o.registrarSecretFiles[org]!, 'utf8').trim();
     const u = new URL(url);
     u.username = this.o.registrarId;
     u.password = secret;
@@ -159,9 +256,7 @@ export class Wallet {
     const secretFile = path.join(dir, 'secret');
     if (!fs.existsSync(secretFile)) {
       const secret = crypto.randomBytes(18).toString('hex');
-      const attrs = [`${ROLE_ATTRIBUTE}=${c.role}:ecert`];
-      if (c.department) attrs.push(`${DEPARTMENT_ATTRIBUTE}=${c.department}:ecert`);
-      if (c.workerId) attrs.push(`${WORKER_ID_ATTRIBUTE}=${c.workerId}:ecert`);
+      const attrs = attributeList(c);
       try {
         await this.ca(
           ['register', ...common, '-H', registrar, '--id.name', c.sub, '--id.type', 'client', '--id.affiliation', '', '--id.attrs', attrs.join(',')],
@@ -198,6 +293,14 @@ export class Wallet {
     fs.writeFileSync(path.join(dir, 'identity.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
     this.o.logger.info({ sub: c.sub, org: c.org, role: meta.role }, 'enrolled a user at the Fabric CA');
   }
+}
+
+/** Fabric CA's --id.attrs entries, each put into the enrolment certificate (`:ecert`). */
+function attributeList(u: { role: string; department?: string | undefined; workerId?: string | undefined }): string[] {
+  const attrs = [`${ROLE_ATTRIBUTE}=${u.role}:ecert`];
+  if (u.department) attrs.push(`${DEPARTMENT_ATTRIBUTE}=${u.department}:ecert`);
+  if (u.workerId) attrs.push(`${WORKER_ID_ATTRIBUTE}=${u.workerId}:ecert`);
+  return attrs;
 }
 
 /** Only the service's user may read a wallet entry: 0700 directories, 0600 files. */

@@ -67,7 +67,8 @@ export function base32(bytes: Uint8Array): string {
 
 /** PEM to DER; the first block only. */
 export function pemToDer(pem: string): Uint8Array {
-  const m = /-----BEGIN [A-Z ]+-----([\s\S]*?)-----END [A-Z ]+-----/.exec(pem);
+  // Labels may hold digits: a CRL in an MSP is "X509 CRL".
+  const m = /-----BEGIN [A-Z0-9 ]+-----([\s\S]*?)-----END [A-Z0-9 ]+-----/.exec(pem);
   if (!m) throw new Error('no PEM block');
   const b64 = m[1]!.replace(/\s+/g, '');
   const bin = atob(b64);

@@ -31,7 +31,13 @@ function wrongValue(schema: Json): unknown {
   return Symbol.for('skip');
 }
 
-const VALID_PATH_VALUES: Record<string, string> = { workerId: 'a'.repeat(64), txId: 'b'.repeat(64), operationType: 'hot_work', level: '2' };
+const VALID_PATH_VALUES: Record<string, string> = {
+  workerId: 'a'.repeat(64),
+  txId: 'b'.repeat(64),
+  transactionId: 'c'.repeat(64),
+  operationType: 'hot_work',
+  level: '2',
+};
 
 function resolvePath(p: string, bad?: string): string {
   return p.replace(/\{(\w+)\}/g, (_, name: string) => bad ?? VALID_PATH_VALUES[name] ?? 'NOPE-123');

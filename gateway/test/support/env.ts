@@ -74,6 +74,9 @@ export function testConfig(env: Record<string, string | undefined>): GatewayConf
     LEDGER_RUN_DIR: runDir(),
     LEDGER_CONNECTION_PROFILE: profilePath(),
     GATEWAY_PORT: '0',
+    // The suites talk to one in-process gateway as users of both orgs; deployments run one per org
+    // (test/integration/org-gateways.test.ts checks that split).
+    GATEWAY_ORG: 'both',
     GATEWAY_JWT_HS256_SECRET: TEST_SECRET,
     GATEWAY_WALLET_DIR: path.join(runDir(), 'gateway-test-wallet'),
     GATEWAY_BLOCKSTORE_DIR: path.join(scratch, 'blockstore'),

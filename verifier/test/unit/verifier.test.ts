@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, canonicalJson, GRADING_EIP712_DOMAIN, GRADING_EIP712_TYPES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { type BaseWallet, sha256, toUtf8Bytes, Wallet } from 'ethers';
-import { concat } from '../../src/bytes.js';
+import { concat, pemToDer } from '../../src/bytes.js';
 import { encodeTlv, encodeUnsigned } from '../../src/der.js';
 import { curveOf, derToRaw, SignatureError } from '../../src/ecdsa.js';
 import { ALARM_DOMAIN, ALARM_TYPES, checkGradingSignature, checkReadingSignature, GRADING_DOMAIN, GRADING_TYPES } from '../../src/eip712.js';
@@ -80,6 +80,11 @@ describe('verifier (unit)', () => {
       expect(checkReadingSignature(r, deviceReg)).to.include({ ok: false });
       expect(checkReadingSignature(r, { ...deviceReg, signsReadings: false })).to.include({ ok: true });
     });
+  });
+
+  it('reads PEM blocks whose label holds digits (the X509 CRL in an MSP published by scripts/publish-crl.sh)', () => {
+    expect([...pemToDer('-----BEGIN X509 CRL-----\nAAEC\n-----END X509 CRL-----\n')]).to.deep.equal([0, 1, 2]);
+    expect([...pemToDer('-----BEGIN CERTIFICATE-----\nAwQ=\n-----END CERTIFICATE-----')]).to.deep.equal([3, 4]);
   });
 
   it('round-trips files through its tar writer and reader', () => {
