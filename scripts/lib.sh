@@ -117,6 +117,7 @@ stop_pid() {
 : "${GATEWAY_STATE_PG_PORT:=$((5435 + LEDGER_PORT_OFFSET))}"   # the enterprise gateway's own PGlite (idempotency records), pglite mode
 : "${INDEXER_HTTP_PORT:=$((9464 + LEDGER_PORT_OFFSET))}"
 : "${INGEST_HTTP_PORT:=$((9465 + LEDGER_PORT_OFFSET))}"
+: "${REPORTER_HTTP_PORT:=$((9466 + LEDGER_PORT_OFFSET))}"
 : "${INGEST_MQTT_PORT:=$((1883 + LEDGER_PORT_OFFSET))}"
 : "${LEDGER_STACK_PG_PORT:=$((5433 + LEDGER_PORT_OFFSET))}"   # only when the gateway needs PostgreSQL for its state
 : "${LEDGER_DEMO_SITE:=site-1}"

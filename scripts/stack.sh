@@ -32,7 +32,7 @@ source "$here/pg-cluster.sh"
 
 : "${LEDGER_STACK_DATABASE:=pglite}"
 : "${INDEXER_PGLITE_SOCKET_PORT:=$((5434 + LEDGER_PORT_OFFSET))}"
-services=(indexer gateway-state gateway gateway-regulator ingest)
+services=(indexer gateway-state gateway gateway-regulator ingest reporter)
 stack_dir="$LEDGER_RUN_DIR/stack"
 jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
 # The simulated devices' own keys, kept apart from ingest's folder: ingest reads only the public
@@ -41,6 +41,10 @@ device_keys="$LEDGER_RUN_DIR/devices/device-keys.json"
 device_registry="$LEDGER_RUN_DIR/ingest/devices.json"
 ingest_service_key="$LEDGER_RUN_DIR/ingest/ingest-key.json"
 ingest_identity="$LEDGER_RUN_DIR/users/enterprise/ingest-gw"
+# The reporter sweeps as its own service identity (ledger.role=sweeper) and pushes signed events to
+# the regulator's subscribers; its push API takes this bearer token.
+reporter_identity="$LEDGER_RUN_DIR/users/enterprise/reporter-sweeper"
+reporter_token_file="$LEDGER_RUN_DIR/reporter/push-api.token"
 pg_url_base="postgres://postgres@127.0.0.1:$LEDGER_STACK_PG_PORT"
 
 health_url() {
@@ -49,6 +53,7 @@ health_url() {
     gateway) echo "http://127.0.0.1:$GATEWAY_PORT/healthz" ;;
     gateway-regulator) echo "http://127.0.0.1:$REGULATOR_GATEWAY_PORT/healthz" ;;
     ingest) echo "http://127.0.0.1:$INGEST_HTTP_PORT/healthz" ;;
+    reporter) echo "http://127.0.0.1:$REPORTER_HTTP_PORT/healthz" ;;
   esac
 }
 # Each service runs its own source with tsx, as its package's `npm start` does; the absolute path
@@ -101,6 +106,15 @@ prepare() {
     log "enrolling ingest's Fabric identity ingest-gw (ledger.role=device_gateway) at the enterprise CA"
   fi
   bash "$here/enroll-user.sh" enterprise ingest-gw device_gateway >/dev/null
+  if [ ! -f "$reporter_identity/msp/signcerts/cert.pem" ]; then
+    log "enrolling the reporter's Fabric identity reporter-sweeper (ledger.role=sweeper) at the enterprise CA"
+  fi
+  bash "$here/enroll-user.sh" enterprise reporter-sweeper sweeper >/dev/null
+  if [ ! -s "$reporter_token_file" ]; then
+    log "generating the reporter's push API token for the demo: $reporter_token_file"
+    mkdir -p "$(dirname "$reporter_token_file")"
+    (umask 077; openssl rand -hex 24 >"$reporter_token_file")
+  fi
 }
 
 # --- services -------------------------------------------------------------------------------------
@@ -197,6 +211,13 @@ start_ingest() {
     INGEST_FABRIC_IDENTITY_DIR="$ingest_identity"
 }
 
+start_reporter() {
+  launch reporter "the reporter (sweeper and signed push delivery), /healthz and the push API on 127.0.0.1:$REPORTER_HTTP_PORT" \
+    REPORTER_FABRIC_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" REPORTER_FABRIC_ORG=enterprise \
+    REPORTER_FABRIC_IDENTITY_DIR="$reporter_identity" REPORTER_PUSH_DIR="$LEDGER_RUN_DIR/reporter" \
+    REPORTER_PUSH_API_TOKEN="$(cat "$reporter_token_file")" REPORTER_HTTP_HOST=127.0.0.1 REPORTER_HTTP_PORT="$REPORTER_HTTP_PORT"
+}
+
 cmd_up() {
   [ -f "$LEDGER_RUN_DIR/connection-profile.json" ] || die "no network in $LEDGER_RUN_DIR: run 'bash scripts/network.sh up' and 'bash scripts/deploy-chaincode.sh' first"
   local t0; t0=$(date +%s)
@@ -209,10 +230,12 @@ cmd_up() {
   start_gateway
   start_regulator_gateway
   start_ingest
+  start_reporter
   wait_healthy gateway 180
   wait_healthy gateway-regulator 180
   wait_healthy ingest 120
-  log "services up in $(( $(date +%s) - t0 ))s: enterprise gateway :$GATEWAY_PORT, regulator gateway :$REGULATOR_GATEWAY_PORT, indexer :$INDEXER_HTTP_PORT, ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT)"
+  wait_healthy reporter 120
+  log "services up in $(( $(date +%s) - t0 ))s: enterprise gateway :$GATEWAY_PORT, regulator gateway :$REGULATOR_GATEWAY_PORT, indexer :$INDEXER_HTTP_PORT, ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT), reporter :$REPORTER_HTTP_PORT"
 }
 
 cmd_down() {

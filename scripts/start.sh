@@ -88,8 +88,11 @@ regulator gateway  $regulator_gateway_url           health $regulator_gateway_ur
                    curl -H "Authorization: Bearer \$(jq -r .users.regulator.token $LEDGER_RUN_DIR/demo/tokens.json)" $regulator_gateway_url/v1/audit/transactions/<txId>
 indexer            $indexer_url/healthz   metrics $indexer_url/metrics   database $stack_db
 ingest             MQTT $mqtt_url (embedded broker)   health $ingest_url/healthz   metrics $ingest_url/metrics
-  device keys      $LEDGER_RUN_DIR/ingest/device-keys.json; Fabric identity $LEDGER_RUN_DIR/users/enterprise/ingest-gw (device_gateway)
-  simulator        (cd ingest && npx tsx tools/simulator.ts run --url $mqtt_url --keys $LEDGER_RUN_DIR/ingest/device-keys.json --scenario gas-leak)
+  device keys      the devices' own: $LEDGER_RUN_DIR/devices/device-keys.json; ingest holds only $LEDGER_RUN_DIR/ingest/devices.json (public) and its service key
+  Fabric identity  $LEDGER_RUN_DIR/users/enterprise/ingest-gw (device_gateway)
+  simulator        (cd ingest && npx tsx tools/simulator.ts run --url $mqtt_url --keys $LEDGER_RUN_DIR/devices/device-keys.json --scenario gas-leak)
+reporter           sweeper (expiry, overdue monitoring) and signed push: health http://127.0.0.1:$REPORTER_HTTP_PORT/healthz   public key http://127.0.0.1:$REPORTER_HTTP_PORT/v1/public-key
+  push API token   $LEDGER_RUN_DIR/reporter/push-api.token (Bearer, for /v1/subscriptions; see reporter/README.md)
 demo flow          $demo_result
 logs               $log_dir (one file per process: gateway.log, indexer.log, ingest.log, peer-*.log, …)
 pid files          $pid_dir
