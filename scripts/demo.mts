@@ -53,7 +53,8 @@ const short = (id: string) => (id.length > 16 ? `${id.slice(0, 12)}…` : id);
 // ---------------------------------------------------------------- HTTP
 interface Reply {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of the gateway's documented shapes
+  /** JSON of the gateway's documented shapes, read field by field. */
+  body: any;
   text: string;
 }
 class Api {

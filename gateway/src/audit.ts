@@ -204,7 +204,6 @@ export async function checkEvidence(content: ContentStore, e: EvidenceRecord, ti
   try {
     const h = crypto.createHash('sha256');
     let size = 0;
-    const chunks: Uint8Array[] = [];
     // Hash while reading and feed the same bytes to the CID computation.
     async function* tee(): AsyncIterable<Uint8Array> {
       for await (const c of content.cat(e.cid, timeoutMs)) {
@@ -213,7 +212,6 @@ export async function checkEvidence(content: ContentStore, e: EvidenceRecord, ti
         yield c;
       }
     }
-    void chunks;
     const cid = await computeCid(tee());
     const sha256 = h.digest('hex');
     const sha256Matches = sha256 === e.sha256 && size === e.sizeBytes;

@@ -16,9 +16,7 @@ import { T0, workerId } from '../support/harness';
  */
 
 const dist = join(__dirname, '../../dist/index.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ChaincodeFromContract = require('fabric-shim/lib/contract-spi/chaincodefromcontract');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { JSONSerializer } = require('fabric-contract-api');
 
 function certificateWith(dir: string, cn: string, attrs: Record<string, string>): Buffer {
@@ -82,10 +80,8 @@ describe('compiled chaincode through the fabric-shim dispatcher (dist/)', () => 
     certs.applicant = { mspid: ENTERPRISE_MSP, idBytes: certificateWith(dir, 'applicant-1', { 'ledger.role': 'applicant' }) };
     certs.regulator = { mspid: REGULATOR_MSP, idBytes: certificateWith(dir, 'regulator-1', { 'ledger.role': 'regulator' }) };
     certs.noRole = { mspid: ENTERPRISE_MSP, idBytes: certificateWith(dir, 'peer-admin', {}) };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { contracts } = require(dist);
     // The compiled chaincode's own clock module: its peers' clocks read T0, as the proposals do.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(join(__dirname, '../../dist/clock.js')).peerClock.nowMs = () => T0;
     cc = new ChaincodeFromContract([...contracts], { transaction: 'jsonSerializer', serializers: { jsonSerializer: JSONSerializer } }, {}, 'compliance', '1');
   });

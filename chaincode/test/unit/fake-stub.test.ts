@@ -2,7 +2,6 @@ import '../support/quiet-logs';
 import { expect } from 'chai';
 import { FakeLedger, FakeStub } from '../support/fake-stub';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const RealStub = require('fabric-shim/lib/stub.js');
 
 function stub(ledger: FakeLedger, transient = new Map<string, Uint8Array>()) {
