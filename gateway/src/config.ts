@@ -51,7 +51,11 @@ const schema = z.object({
     .enum(['enterprise', 'regulator', 'both'])
     .default('enterprise')
     .describe(
-      "The org this gateway serves: it loads only that org's CA registrar secret and wallet, connects through that org's peer, and refuses tokens of the other org (403 ORG_NOT_SERVED). Run one gateway per org. `both` serves both orgs from one process, holding both orgs' secrets: for the test suite on one machine only, never where the orgs are different parties.",
+      "The org this gateway serves: it loads only that org's CA registrar secret and wallet, " +
+        "connects through that org's peer, and refuses tokens of the other org (403 " +
+        'ORG_NOT_SERVED). Run one gateway per org. `both` serves both orgs from one process, ' +
+        "holding both orgs' secrets: for the test suite on one machine only, never where the orgs " +
+        'are different parties.',
     ),
   GATEWAY_CA_REGISTRAR_ID: z.string().min(1).default('admin').describe("Enrollment id of the registrar of each org's Fabric CA."),
   GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: z
@@ -59,14 +63,16 @@ const schema = z.object({
     .min(1)
     .optional()
     .describe(
-      "File holding the enterprise CA registrar's secret (read only when GATEWAY_ORG serves the enterprise). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/enterprise.",
+      "File holding the enterprise CA registrar's secret (read only when GATEWAY_ORG serves the " +
+        "enterprise). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/enterprise.",
     ),
   GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: z
     .string()
     .min(1)
     .optional()
     .describe(
-      "File holding the regulator CA registrar's secret (read only when GATEWAY_ORG serves the regulator). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/regulator.",
+      "File holding the regulator CA registrar's secret (read only when GATEWAY_ORG serves the " +
+        "regulator). Default: the CA's bootstrap admin password in $LEDGER_RUN_DIR/ca/regulator.",
     ),
   GATEWAY_EVALUATE_TIMEOUT_MS: env.durationMs(15_000).describe('Deadline of a ledger query (evaluate).'),
   GATEWAY_ENDORSE_TIMEOUT_MS: env.durationMs(30_000).describe('Deadline of collecting endorsements.'),
@@ -85,7 +91,10 @@ const schema = z.object({
   GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: env
     .optionalDurationMs()
     .describe(
-      'A key whose transaction was ordered but whose commit status was lost stays `unknown` while the ledger does not have the transaction; this long after its first request ended it is released (nothing was written). Default: twice GATEWAY_COMMIT_TIMEOUT_MS, time for an ordered transaction to have been committed.',
+      'A key whose transaction was ordered but whose commit status was lost stays `unknown` ' +
+        'while the ledger does not have the transaction; this long after its first request ended ' +
+        'it is released (nothing was written). Default: twice GATEWAY_COMMIT_TIMEOUT_MS, time for ' +
+        'an ordered transaction to have been committed.',
     ),
   GATEWAY_JWT_HS256_SECRET: z
     .string()
@@ -114,7 +123,10 @@ const schema = z.object({
   GATEWAY_AUTH_FAILURES_PER_WINDOW: env
     .positiveInt(30)
     .describe(
-      'Failed authentications per client address, and per claimed subject, and window: past it, only credentials that cannot be guessed get through (see signIn in http.ts), so API keys and tokens cannot be guessed at speed while the signed-in users behind the same address keep working.',
+      'Failed authentications per client address, and per claimed subject, and window: past it, ' +
+        'only credentials that cannot be guessed get through (see signIn in http.ts), so API keys ' +
+        'and tokens cannot be guessed at speed while the signed-in users behind the same address ' +
+        'keep working.',
     ),
   GATEWAY_TRUSTED_PROXIES: csv('')
     .pipe(
@@ -123,7 +135,10 @@ const schema = z.object({
       ),
     )
     .describe(
-      'Reverse proxies in front of the gateway (comma-separated IP addresses or CIDR blocks). Only a request arriving from one of them has its client address taken from X-Forwarded-For; by default none is trusted, so a client cannot pick the address its failed sign-ins are counted against.',
+      'Reverse proxies in front of the gateway (comma-separated IP addresses or CIDR blocks). ' +
+        'Only a request arriving from one of them has its client address taken from ' +
+        'X-Forwarded-For; by default none is trusted, so a client cannot pick the address its ' +
+        'failed sign-ins are counted against.',
     ),
   GATEWAY_JSON_LIMIT_BYTES: env.positiveInt(256 * 1024).describe('Largest JSON body, bytes.'),
   GATEWAY_METRICS_TOKEN: z

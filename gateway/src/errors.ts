@@ -130,7 +130,8 @@ export class IdentityMismatchError extends ApiError {
     super(
       'IDENTITY_MISMATCH',
       `the token's claims differ from the certificate ${id.sub} is enrolled with at the ${id.org} CA: ${list}. ` +
-        "An identity's attributes come from its certificate: get a token whose claims match it, or have a CA admin change the registration and re-enrol the user (gateway README, Identity)",
+        "An identity's attributes come from its certificate: get a token whose claims match it, or " +
+        'have a CA admin change the registration and re-enrol the user (gateway README, Identity)',
       { sub: id.sub, org: id.org, differences },
     );
   }

@@ -303,7 +303,8 @@ export class LedgerClient {
       if (messages.some((m) => /error validating proposal: access denied/.test(m))) {
         return new ApiError(
           'CERTIFICATE_REFUSED',
-          "the peer refused the transaction's creator: its certificate is revoked or no longer valid for its org on the channel, or the signature was not made with the certificate's key",
+          "the peer refused the transaction's creator: its certificate is revoked or no longer valid " +
+            "for its org on the channel, or the signature was not made with the certificate's key",
           transactionId ? { transactionId } : undefined,
         );
       }

@@ -68,16 +68,28 @@ function mapDiscriminators(named: Record<string, Json>): void {
 
 const IDEMPOTENCY_KEY_DOC =
   'unique per intended operation; a replay with the same request returns the first result (header `Idempotent-Replayed: true`) and writes nothing again. ' +
-  'After a 503 that names `details.transactionId` (the transaction was submitted but its outcome was lost), retry with the same key: the gateway looks the transaction up on the ledger and answers what the first request would have (or 409 CONFLICT if it was invalid), and the operation is never written twice. ' +
-  'The same holds when no answer came at all (connection cut, gateway restarted): the transaction id is stored with the key before the transaction is submitted, so a retry gets 409 IDEMPOTENCY_IN_PROGRESS while the first request may still be running ' +
+  'After a 503 that names `details.transactionId` (the transaction was submitted but its ' +
+  'outcome was lost), retry with the same key: the gateway looks the transaction up on the ' +
+  'ledger and answers what the first request would have (or 409 CONFLICT if it was invalid), ' +
+  'and the operation is never written twice. ' +
+  'The same holds when no answer came at all (connection cut, gateway restarted): the ' +
+  'transaction id is stored with the key before the transaction is submitted, so a retry ' +
+  'gets 409 IDEMPOTENCY_IN_PROGRESS while the first request may still be running ' +
   `(at most ${STALE_PENDING_MS / 60_000} minutes), then that transaction's outcome as above, or, if nothing was submitted, the retry runs as a new request.`;
 const LOST_COMMIT_STATUS_DOC =
-  ". With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but its commit status (or the orderer's acknowledgement) did not arrive, so it may be on the ledger; the key is kept in state `unknown`. " +
-  'Retry with the same Idempotency-Key after Retry-After: the answer is the committed result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer does not have it. ' +
+  '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but ' +
+  "its commit status (or the orderer's acknowledgement) did not arrive, so it may be on the " +
+  'ledger; the key is kept in state `unknown`. ' +
+  'Retry with the same Idempotency-Key after Retry-After: the answer is the committed ' +
+  'result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer ' +
+  'does not have it. ' +
   'If it never reaches the ledger, the key is released after GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS and that retry is processed as a new request.';
 
 const RATE_LIMITED_DOC =
-  '. The per-user request limit, or the sign-in limits: after GATEWAY_AUTH_FAILURES_PER_WINDOW failed sign-ins from the client address or for the claimed subject, only credentials that signed in before (and, from such an address, valid JWTs) are checked; others get 429 until Retry-After. ' +
+  '. The per-user request limit, or the sign-in limits: after ' +
+  'GATEWAY_AUTH_FAILURES_PER_WINDOW failed sign-ins from the client address or for the ' +
+  'claimed subject, only credentials that signed in before (and, from such an address, valid ' +
+  'JWTs) are checked; others get 429 until Retry-After. ' +
   'The client address is the TCP peer, or X-Forwarded-For only from proxies in GATEWAY_TRUSTED_PROXIES (none by default).';
 
 const COMMON_AUTH_ERRORS: GatewayErrorCode[] = [
@@ -183,7 +195,10 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       title: 'Compliance ledger gateway',
       version: opts.version,
       description:
-        "REST API of the compliance ledger for high-risk special operations (GB 30871). Enterprise writes are chaincode transactions submitted as the caller's own Fabric identity; regulator reads come from the indexer's PostgreSQL; auditor reads come from the peer (qscc) and IPFS. Every error has a stable `code`.",
+        'REST API of the compliance ledger for high-risk special operations (GB 30871). Enterprise ' +
+        "writes are chaincode transactions submitted as the caller's own Fabric identity; " +
+        "regulator reads come from the indexer's PostgreSQL; auditor reads come from the peer " +
+        '(qscc) and IPFS. Every error has a stable `code`.',
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',

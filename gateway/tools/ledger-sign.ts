@@ -15,7 +15,9 @@ import { parseArgs } from 'node:util';
 import { signDigest, submitClientSigned } from '../src/client-signing.js';
 
 const usage =
-  'usage: ledger-sign.ts digest --key <key.pem> <base64 digest>\n       ledger-sign.ts submit --gateway <url> --token-file <file> --msp <dir> --transaction <name> --input <json file>';
+  'usage: ledger-sign.ts digest --key <key.pem> <base64 digest>\n       ledger-sign.ts ' +
+  'submit --gateway <url> --token-file <file> --msp <dir> --transaction <name> --input <json ' +
+  'file>';
 const [command, ...rest] = process.argv.slice(2);
 const { values, positionals } = parseArgs({
   args: rest,

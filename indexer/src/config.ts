@@ -21,7 +21,10 @@ const schema = z.object({
     .max(65535)
     .optional()
     .describe(
-      "With PGlite only: serve the mirror over the PostgreSQL wire protocol on 127.0.0.1 and this port, so that another process (the gateway's DATABASE_URL) can read it. Unset: not served. One client connection at a time, no authentication, loopback only (src/pglite-socket.ts).",
+      'With PGlite only: serve the mirror over the PostgreSQL wire protocol on 127.0.0.1 and ' +
+        "this port, so that another process (the gateway's DATABASE_URL) can read it. Unset: not " +
+        'served. One client connection at a time, no authentication, loopback only ' +
+        '(src/pglite-socket.ts).',
     ),
   DATABASE_POOL_MAX: env.positiveInt(5).describe('Maximum PostgreSQL connections (ignored by PGlite, which has exactly one).'),
   LEDGER_CONNECTION_PROFILE: z
@@ -46,7 +49,8 @@ const schema = z.object({
   INDEXER_QUEUE_MAX_BLOCKS: env
     .positiveInt(100)
     .describe(
-      "Parsed blocks buffered ahead of the writer before the block stream is paused. Bounds memory: with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB.",
+      'Parsed blocks buffered ahead of the writer before the block stream is paused. Bounds ' +
+        "memory: with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB.",
     ),
   INDEXER_CHAIN_POLL_MS: env.durationMs(2000).describe('How often the chain height is asked from the peer (qscc GetChainInfo).'),
   INDEXER_RETRY_MIN_MS: env

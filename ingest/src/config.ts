@@ -53,7 +53,8 @@ export const environmentSchema = z
       .string()
       .min(1)
       .describe(
-        "Ingest's own key and service id (JSON, see `simulator service-key`), registered on the ledger as a device of kind ingest_service; it signs gradings. Required.",
+        "Ingest's own key and service id (JSON, see `simulator service-key`), registered on the " +
+          'ledger as a device of kind ingest_service; it signs gradings. Required.',
       ),
     INGEST_MAX_FUTURE_SKEW_MS: env
       .durationMs(300_000, { min: 0 })
@@ -61,7 +62,10 @@ export const environmentSchema = z
     INGEST_REQUIRE_SIGNED_MESSAGES: env
       .bool(true)
       .describe(
-        'Refuse (dead-letter) messages without a valid device signature, vendor payloads included. false: a site without signing devices opts out; their alarms rest on the ingest service signature alone and the ledger records them only for devices registered with signsReadings false.',
+        'Refuse (dead-letter) messages without a valid device signature, vendor payloads included. ' +
+          'false: a site without signing devices opts out; their alarms rest on the ingest service ' +
+          'signature alone and the ledger records them only for devices registered with ' +
+          'signsReadings false.',
       ),
     INGEST_MODEL_MANIFEST: z.string().default(DEFAULT_MANIFEST).describe('Model manifest; the .onnx it names must match its sha256.'),
     INGEST_INFERENCE_BATCH: env.positiveInt(256).describe('Largest inference batch.'),
@@ -96,14 +100,20 @@ export const environmentSchema = z
       .positiveInt(8)
       .describe('Most alarms submitted to the ledger at once; alarms of one site and area always go one at a time, in the order raised.'),
     INGEST_FABRIC_CONNECTION_PROFILE: optionalText.describe(
-      "Connection profile written by scripts/network.sh up ($LEDGER_RUN_DIR/connection-profile.json): the gateway peer's endpoint, TLS name and TLS CA, the MSP id, channel and chaincode of INGEST_FABRIC_ORG. Any INGEST_FABRIC_* variable below overrides its value. Unset with INGEST_FABRIC_PEER_ENDPOINT unset: no ledger; alarms wait in the outbox.",
+      'Connection profile written by scripts/network.sh up ' +
+        "($LEDGER_RUN_DIR/connection-profile.json): the gateway peer's endpoint, TLS name and TLS " +
+        'CA, the MSP id, channel and chaincode of INGEST_FABRIC_ORG. Any INGEST_FABRIC_* variable ' +
+        'below overrides its value. Unset with INGEST_FABRIC_PEER_ENDPOINT unset: no ledger; ' +
+        'alarms wait in the outbox.',
     ),
     INGEST_FABRIC_ORG: z
       .enum(['enterprise', 'regulator'])
       .default('enterprise')
       .describe('Organization of the connection profile whose peer and MSP the service uses (devices belong to the enterprise).'),
     INGEST_FABRIC_IDENTITY_DIR: optionalText.describe(
-      'Folder of the device-gateway identity as scripts/enroll-user.sh prints it (msp/signcerts/cert.pem and one msp/keystore/*_sk), e.g. after `enroll-user.sh enterprise ingest-gw device_gateway`. Alternative to INGEST_FABRIC_CERT and INGEST_FABRIC_KEY.',
+      'Folder of the device-gateway identity as scripts/enroll-user.sh prints it ' +
+        '(msp/signcerts/cert.pem and one msp/keystore/*_sk), e.g. after `enroll-user.sh enterprise ' +
+        'ingest-gw device_gateway`. Alternative to INGEST_FABRIC_CERT and INGEST_FABRIC_KEY.',
     ),
     INGEST_FABRIC_PEER_ENDPOINT: optionalText.describe('Gateway peer host:port (overrides the connection profile).'),
     INGEST_FABRIC_PEER_HOST_ALIAS: optionalText.describe("TLS name of the peer when it differs from the endpoint's host."),

@@ -223,7 +223,9 @@ async function cli(argv: string[]): Promise<void> {
     return;
   }
   throw new Error(
-    'usage: simulator keys --out FILE [--registry FILE] | simulator registry --keys FILE --out FILE | simulator service-key --out FILE [--service-id ID] | simulator run --url URL --keys FILE --scenario NAME',
+    'usage: simulator keys --out FILE [--registry FILE] | simulator registry --keys FILE --out ' +
+      'FILE | simulator service-key --out FILE [--service-id ID] | simulator run --url URL ' +
+      '--keys FILE --scenario NAME',
   );
 }
 

@@ -12,7 +12,9 @@ export const environmentSchema = z.object({
     .string()
     .min(1)
     .describe(
-      'Connection profile written by scripts/network.sh up ($LEDGER_RUN_DIR/connection-profile.json): the peer, TLS CA, MSP id, channel and chaincode of REPORTER_FABRIC_ORG.',
+      'Connection profile written by scripts/network.sh up ' +
+        '($LEDGER_RUN_DIR/connection-profile.json): the peer, TLS CA, MSP id, channel and ' +
+        'chaincode of REPORTER_FABRIC_ORG.',
     ),
   REPORTER_FABRIC_ORG: z
     .enum(['enterprise', 'regulator'])
@@ -22,7 +24,9 @@ export const environmentSchema = z.object({
     .string()
     .min(1)
     .describe(
-      'Folder of the sweeper identity as scripts/enroll-user.sh prints it (msp/signcerts/cert.pem and one msp/keystore/*_sk), e.g. after `enroll-user.sh enterprise reporter-sweeper sweeper`.',
+      'Folder of the sweeper identity as scripts/enroll-user.sh prints it ' +
+        '(msp/signcerts/cert.pem and one msp/keystore/*_sk), e.g. after `enroll-user.sh enterprise ' +
+        'reporter-sweeper sweeper`.',
     ),
   REPORTER_FABRIC_TIMEOUT_MS: env
     .durationMs(15_000)
@@ -30,7 +34,9 @@ export const environmentSchema = z.object({
   REPORTER_SWEEP_PERIOD_MS: env
     .durationMs(30_000)
     .describe(
-      'How often the sweeper asks the ledger what the clock made due (permit:ListDue) and records it; a permit is expired on the ledger at most about one period after its validity ends.',
+      'How often the sweeper asks the ledger what the clock made due (permit:ListDue) and ' +
+        'records it; a permit is expired on the ledger at most about one period after its validity ' +
+        'ends.',
     ),
   REPORTER_SWEEP_BATCH: env
     .positiveInt(200)
@@ -44,7 +50,9 @@ export const environmentSchema = z.object({
     .string()
     .default('./reporter-data')
     .describe(
-      'Folder of the durable outbox (outbox.jsonl: subscriptions, queued deliveries, dead letters, the follower checkpoint) and of the Ed25519 signing key (push-signing-key.pem, created on the first start).',
+      'Folder of the durable outbox (outbox.jsonl: subscriptions, queued deliveries, dead ' +
+        'letters, the follower checkpoint) and of the Ed25519 signing key (push-signing-key.pem, ' +
+        'created on the first start).',
     ),
   REPORTER_PUSH_SIGNING_KEY_FILE: env
     .optionalText()

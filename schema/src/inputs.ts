@@ -286,7 +286,8 @@ function permitApplication<Op extends OperationType>(
         .boolean()
         .default(false)
         .describe(
-          'hot work at night, on a rest day or holiday: governed by the template one level higher (a published work calendar also finds it); other operations ignore it',
+          'hot work at night, on a rest day or holiday: governed by the template one level higher (a ' +
+            'published work calendar also finds it); other operations ignore it',
         ),
       /** Work at height under hazard factors (wind ≥ 8 m/s, ≤ 5 °C, O₂ < 19.5 % …): one class higher. */
       heightHazardFactors: z
@@ -318,7 +319,9 @@ function permitApplication<Op extends OperationType>(
         .nullable()
         .default(null)
         .describe(
-          "why this is a special case allowed the template's longer validity (specialCaseMaxValidityMinutes; temporary electricity: 30 days instead of 15); recorded on the permit. Null: the normal maximum",
+          "why this is a special case allowed the template's longer validity " +
+            '(specialCaseMaxValidityMinutes; temporary electricity: 30 days instead of 15); recorded ' +
+            'on the permit. Null: the normal maximum',
         ),
     })
     .meta({ id, title: `${OPERATION_TITLES[operationType]}${id.split('.').length > 2 ? `, level ${levels[0]}` : ''}` });

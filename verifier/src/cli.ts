@@ -10,7 +10,9 @@ import { toHex } from './bytes.js';
 import { EXIT, type Trust, verifyBundle } from './verify.js';
 
 const USAGE =
-  'usage: ledger-verify <bundle.tar> --trust <block header hash (64 hex digits) | path of a config block> [--json]\n       ledger-verify --header-hash <block file, e.g. from peer channel fetch>';
+  'usage: ledger-verify <bundle.tar> --trust <block header hash (64 hex digits) | path of a ' +
+  'config block> [--json]\n       ledger-verify --header-hash <block file, e.g. from peer ' +
+  'channel fetch>';
 
 export async function main(argv: string[]): Promise<number> {
   const args = [...argv];

@@ -254,7 +254,11 @@ export function clientSignedRoutes(cs: ClientSignedTransactions): RouteDef[] {
       operationId: 'prepareClientSignedTransaction',
       summary: 'Build a transaction for your own certificate and key: returns the proposal digest to sign',
       description:
-        "The body names the chaincode transaction and its full input (as the route that writes it takes it, with the key from the path inside), and the PEM certificate you enrolled at your org's CA. The role check reads `ledger.role` from that certificate. Sign `proposalDigest` (ECDSA P-256 over the SHA-256 digest given, DER, low-S; `gateway/tools/ledger-sign.ts`) and call endorse. Nothing is written.",
+        'The body names the chaincode transaction and its full input (as the route that writes it ' +
+        'takes it, with the key from the path inside), and the PEM certificate you enrolled at ' +
+        "your org's CA. The role check reads `ledger.role` from that certificate. Sign " +
+        '`proposalDigest` (ECDSA P-256 over the SHA-256 digest given, DER, low-S; ' +
+        '`gateway/tools/ledger-sign.ts`) and call endorse. Nothing is written.',
       tags: [TAG],
       auth: true,
       access: ANY,
@@ -296,7 +300,9 @@ export function clientSignedRoutes(cs: ClientSignedTransactions): RouteDef[] {
       operationId: 'submitClientSignedTransaction',
       summary: 'Send the signed transaction to the orderer and wait for its commit',
       description:
-        'Answers like the write routes once the transaction is committed. Repeating the call returns the same outcome; the transaction id, fixed by your signature, cannot be written twice, so no Idempotency-Key is needed.',
+        'Answers like the write routes once the transaction is committed. Repeating the call ' +
+        'returns the same outcome; the transaction id, fixed by your signature, cannot be written ' +
+        'twice, so no Idempotency-Key is needed.',
       tags: [TAG],
       auth: true,
       access: ANY,

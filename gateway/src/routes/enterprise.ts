@@ -518,7 +518,9 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       operationId: 'uploadEvidence',
       summary: 'Upload evidence for a permit step (multipart, streamed to IPFS, sha256 computed on the way)',
       description:
-        'multipart/form-data with the fields `step`, `capturedAt`, optional `deviceId`, then one part `file`. The fields must come before the file. The content is stored in IPFS (CIDv1, kubo-compatible DAG) and recorded with evidence:Record.',
+        'multipart/form-data with the fields `step`, `capturedAt`, optional `deviceId`, then one ' +
+        'part `file`. The fields must come before the file. The content is stored in IPFS (CIDv1, ' +
+        'kubo-compatible DAG) and recorded with evidence:Record.',
       tags: ['enterprise: evidence'],
       auth: true,
       access: { enterprise: ['applicant', 'person_in_charge', 'safety_officer', 'gas_analyst', 'guardian', 'approver', 'acceptor', 'device_gateway'] },

@@ -32,7 +32,11 @@ export function identityRoutes(s: Services, wallet: Wallet): RouteDef[] {
       operationId: 'onboardIdentity',
       summary: 'Register a user of your org at its CA with role, department and worker id in the certificate (org admin)',
       description:
-        'Without `custodial`, answers the one-time enrolment secret: the user enrols at the CA with it (fabric-ca-client enroll, or gateway/tools/ledger-sign.ts enroll), keeps the private key and signs their own transactions (/v1/transactions/prepare). With `custodial: true` the gateway enrols the user into its wallet and signs for them. The attributes cannot be changed later: revoke and register a new enrolment id.',
+        'Without `custodial`, answers the one-time enrolment secret: the user enrols at the CA ' +
+        'with it (fabric-ca-client enroll, or gateway/tools/ledger-sign.ts enroll), keeps the ' +
+        'private key and signs their own transactions (/v1/transactions/prepare). With `custodial: ' +
+        'true` the gateway enrols the user into its wallet and signs for them. The attributes ' +
+        'cannot be changed later: revoke and register a new enrolment id.',
       tags: [TAG],
       auth: true,
       access: ADMINS,

@@ -70,7 +70,10 @@ export function ocrRoutes(s: Services): RouteDef[] {
       operationId: 'ocrCertificate',
       summary: 'Read a 特种作业操作证 image: candidate fields with confidence, for a person to confirm (nothing is written)',
       description:
-        'multipart/form-data with one part `image`. The response is a proposal only; after a person confirmed or corrected the fields, register the certificate with POST /v1/certificates (scanSha256 is the image hash to record). Side-effect free, so no Idempotency-Key is needed and nothing is stored.',
+        'multipart/form-data with one part `image`. The response is a proposal only; after a ' +
+        'person confirmed or corrected the fields, register the certificate with POST ' +
+        '/v1/certificates (scanSha256 is the image hash to record). Side-effect free, so no ' +
+        'Idempotency-Key is needed and nothing is stored.',
       tags: ['enterprise: credentials'],
       auth: true,
       sideEffectFree: true,

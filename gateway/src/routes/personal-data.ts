@@ -75,7 +75,10 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
       operationId: `store${subj.kind === 'worker' ? 'Worker' : 'Certificate'}PersonalData`,
       summary: `Store ${subj.what} in the enterprise's private collection (replaces an earlier value)`,
       description:
-        "The body goes to the chaincode only as transient data, endorsed by the enterprise's peers alone; the channel sees only a salted hash. `salt` is a random value of at least 128 bits (22+ characters) chosen by the client. The answer names the subject and the collection, never the data.",
+        "The body goes to the chaincode only as transient data, endorsed by the enterprise's peers " +
+        'alone; the channel sees only a salted hash. `salt` is a random value of at least 128 bits ' +
+        '(22+ characters) chosen by the client. The answer names the subject and the collection, ' +
+        'never the data.',
       tags: [tag],
       auth: true,
       access: OFFICER,
@@ -93,7 +96,9 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
       operationId: `read${subj.kind === 'worker' ? 'Worker' : 'Certificate'}PersonalData`,
       summary: `Read ${subj.what}: logs the access on the ledger first (credential:LogPersonalDataAccess), then reads it (credential:ReadPersonalData)`,
       description:
-        'Every call writes one public access-log entry (who, when, purpose; no personal data) and answers its accessId and transaction id with the data. An attempt for a subject with nothing stored is logged too, then answered 404. `Cache-Control: no-store`.',
+        'Every call writes one public access-log entry (who, when, purpose; no personal data) and ' +
+        'answers its accessId and transaction id with the data. An attempt for a subject with ' +
+        'nothing stored is logged too, then answered 404. `Cache-Control: no-store`.',
       tags: [tag],
       auth: true,
       access: OFFICER,

@@ -187,7 +187,12 @@ function bundleRoute(
     operationId: o.operationId,
     summary: o.summary,
     description:
-      "A proof bundle (format: verifier/README.md, version 1) built from the caller's own peer: the subject's blocks, every config block, the chaincode definition blocks, the header chain to the newest block (the checkpoint), the records and the evidence files the content store holds. Verify it offline with `npx ledger-verify bundle.tar --trust <block hash from your own peer>`. Reads every block of the channel once (later requests read only new blocks).",
+      "A proof bundle (format: verifier/README.md, version 1) built from the caller's own peer: " +
+      "the subject's blocks, every config block, the chaincode definition blocks, the header " +
+      'chain to the newest block (the checkpoint), the records and the evidence files the ' +
+      'content store holds. Verify it offline with `npx ledger-verify bundle.tar --trust <block ' +
+      'hash from your own peer>`. Reads every block of the channel once (later requests read ' +
+      'only new blocks).',
     tags: ['auditor'],
     auth: true,
     access: AUDITORS,
@@ -349,7 +354,11 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       summary:
         "A transaction verified on the caller's own peer: the verifier's checks of its signatures, certificate chains, endorsement policy and validation code",
       description:
-        "Builds the transaction's proof bundle from the caller's peer (qscc), pins the checkpoint to that peer's current block hash (GetChainInfo) and runs @compliance-ledger/verifier on it. `verification` holds the verifier's checks for this transaction; `bundle` the whole bundle's result. Reads every block of the channel once (later requests read only new blocks).",
+        "Builds the transaction's proof bundle from the caller's peer (qscc), pins the checkpoint " +
+        "to that peer's current block hash (GetChainInfo) and runs @compliance-ledger/verifier on " +
+        "it. `verification` holds the verifier's checks for this transaction; `bundle` the whole " +
+        "bundle's result. Reads every block of the channel once (later requests read only new " +
+        'blocks).',
       tags: ['auditor'],
       auth: true,
       access: AUDITORS,
@@ -388,7 +397,10 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       operationId: 'auditPermit',
       summary: "Every transaction in a permit's history, verified on the caller's own peer",
       description:
-        "Builds the permit's proof bundle from the caller's peer, verifies it against that peer's current block hash with @compliance-ledger/verifier, and reports each history step with its ledger facts and the verifier's checks of its transaction. `allVerified` is true only when every step's transaction verified; `bundle.ok` when every check of the bundle passed.",
+        "Builds the permit's proof bundle from the caller's peer, verifies it against that peer's " +
+        'current block hash with @compliance-ledger/verifier, and reports each history step with ' +
+        "its ledger facts and the verifier's checks of its transaction. `allVerified` is true only " +
+        "when every step's transaction verified; `bundle.ok` when every check of the bundle passed.",
       tags: ['auditor'],
       auth: true,
       access: AUDITORS,

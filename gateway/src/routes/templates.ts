@@ -122,7 +122,11 @@ export function templateRoutes(s: Services): RouteDef[] {
       operationId: 'publishTemplate',
       summary: 'Publish a new version of a template (regulator; the enterprise safety officer only if it is not looser than GB 30871)',
       description:
-        'Appends version n+1; nothing is overwritten, and permits already applied for keep their version. Every step role must be able to sign permits. From the enterprise, a template looser than the built-in one (longer standard validity, weaker gas criteria, a default step removed or weakened, a certificate category or the gate check dropped) is 422 RULE_VIOLATION: only the regulator may publish that.',
+        'Appends version n+1; nothing is overwritten, and permits already applied for keep their ' +
+        'version. Every step role must be able to sign permits. From the enterprise, a template ' +
+        'looser than the built-in one (longer standard validity, weaker gas criteria, a default ' +
+        'step removed or weakened, a certificate category or the gate check dropped) is 422 ' +
+        'RULE_VIOLATION: only the regulator may publish that.',
       tags: ['templates and policy'],
       auth: true,
       access: accessOf('template:Publish'),
@@ -177,7 +181,8 @@ export function templateRoutes(s: Services): RouteDef[] {
       operationId: 'publishPolicy',
       summary: 'Publish a new version of the ledger policy (regulator; enterprise safety officer or admin)',
       description:
-        "Appends version n+1. With a workCalendar, hot work whose planned window reaches the site's night, a rest day or a holiday is raised one level by the chaincode itself.",
+        'Appends version n+1. With a workCalendar, hot work whose planned window reaches the ' +
+        "site's night, a rest day or a holiday is raised one level by the chaincode itself.",
       tags: ['templates and policy'],
       auth: true,
       access: accessOf('template:PublishPolicy'),

@@ -135,78 +135,90 @@ describe('gateway: a first request lost after its transaction was recorded on th
     await dropDatabase(db);
   });
 
-  it("frozen after its transaction was committed: the key stays pending with the transaction id, and once stale a replay on a fresh gateway returns that transaction's 201, written once", async () => {
-    const { permitNo, key, send } = newApplication('FROZEN');
-    const frozen = await freezingGateway('after');
-    const txId = await lostFirstRequest(frozen, () => send(frozen.client(cast.clients.applicant)));
-    expect(txId).to.match(/^[0-9a-f]{64}$/);
-    expect(await row(key)).to.deep.equal({ state: 'pending', status: 201, transaction_id: txId });
+  it(
+    'frozen after its transaction was committed: the key stays pending with the transaction ' +
+      "id, and once stale a replay on a fresh gateway returns that transaction's 201, written " +
+      'once',
+    async () => {
+      const { permitNo, key, send } = newApplication('FROZEN');
+      const frozen = await freezingGateway('after');
+      const txId = await lostFirstRequest(frozen, () => send(frozen.client(cast.clients.applicant)));
+      expect(txId).to.match(/^[0-9a-f]{64}$/);
+      expect(await row(key)).to.deep.equal({ state: 'pending', status: 201, transaction_id: txId });
 
-    // Not stale yet: the first request might still be running.
-    const early = await send();
-    expect(early.status, early.text).to.equal(409);
-    expect(early.body.error.code).to.equal('IDEMPOTENCY_IN_PROGRESS');
+      // Not stale yet: the first request might still be running.
+      const early = await send();
+      expect(early.status, early.text).to.equal(409);
+      expect(early.body.error.code).to.equal('IDEMPOTENCY_IN_PROGRESS');
 
-    await ageClaim(key);
-    const height = await chainHeight();
-    const replay = await send();
-    expect(replay.status, replay.text).to.equal(201);
-    expect(replay.headers.get('idempotent-replayed')).to.equal('true');
-    expect(replay.body.transactionId).to.equal(txId);
-    expect(replay.body.blockNumber).to.be.a('number').greaterThan(0);
-    expect(replay.body.record).to.include({ permitNo, status: 'applied' });
-    expect(await row(key)).to.deep.equal({ state: 'done', status: 201, transaction_id: txId });
-    expect(await txIds(permitNo)).to.deep.equal({ history: [txId], versions: [txId] });
+      await ageClaim(key);
+      const height = await chainHeight();
+      const replay = await send();
+      expect(replay.status, replay.text).to.equal(201);
+      expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+      expect(replay.body.transactionId).to.equal(txId);
+      expect(replay.body.blockNumber).to.be.a('number').greaterThan(0);
+      expect(replay.body.record).to.include({ permitNo, status: 'applied' });
+      expect(await row(key)).to.deep.equal({ state: 'done', status: 201, transaction_id: txId });
+      expect(await txIds(permitNo)).to.deep.equal({ history: [txId], versions: [txId] });
 
-    const again = await send();
-    expect(again.status).to.equal(201);
-    expect(again.body).to.deep.equal(replay.body);
-    expect(await chainHeight()).to.equal(height);
-  });
+      const again = await send();
+      expect(again.status).to.equal(201);
+      expect(again.body).to.deep.equal(replay.body);
+      expect(await chainHeight()).to.equal(height);
+    },
+  );
 
-  it('its store failing to take the result: the first request is answered, and a replay once the claim is stale gets the same answer from the ledger', async () => {
-    const { permitNo, key, send } = newApplication('NOSTORE');
-    // The store accepts the claim and the transaction id, then fails every attempt to complete it.
-    const first = await whileStoreRefuses(`NEW.state = 'done'`, send);
-    expect(first.status, first.text).to.equal(201);
-    const txId = first.body.transactionId as string;
-    expect(await row(key)).to.deep.equal({ state: 'pending', status: 201, transaction_id: txId });
+  it(
+    'its store failing to take the result: the first request is answered, and a replay once ' + 'the claim is stale gets the same answer from the ledger',
+    async () => {
+      const { permitNo, key, send } = newApplication('NOSTORE');
+      // The store accepts the claim and the transaction id, then fails every attempt to complete it.
+      const first = await whileStoreRefuses(`NEW.state = 'done'`, send);
+      expect(first.status, first.text).to.equal(201);
+      const txId = first.body.transactionId as string;
+      expect(await row(key)).to.deep.equal({ state: 'pending', status: 201, transaction_id: txId });
 
-    await ageClaim(key);
-    const replay = await send();
-    expect(replay.status, replay.text).to.equal(201);
-    expect(replay.headers.get('idempotent-replayed')).to.equal('true');
-    expect(replay.body).to.deep.equal(first.body);
-    expect(await txIds(permitNo)).to.deep.equal({ history: [txId], versions: [txId] });
-  });
+      await ageClaim(key);
+      const replay = await send();
+      expect(replay.status, replay.text).to.equal(201);
+      expect(replay.headers.get('idempotent-replayed')).to.equal('true');
+      expect(replay.body).to.deep.equal(first.body);
+      expect(await txIds(permitNo)).to.deep.equal({ history: [txId], versions: [txId] });
+    },
+  );
 
-  it('frozen after recording but before the hand-over to the orderer: replays answer 503 with that transaction id until the release bound, then one runs as new and writes once', async () => {
-    const { permitNo, key, send } = newApplication('UNSENT');
-    const frozen = await freezingGateway('before');
-    const lostTx = await lostFirstRequest(frozen, () => send(frozen.client(cast.clients.applicant)));
-    expect(await row(key)).to.deep.equal({ state: 'pending', status: 201, transaction_id: lostTx });
+  it(
+    'frozen after recording but before the hand-over to the orderer: replays answer 503 with ' +
+      'that transaction id until the release bound, then one runs as new and writes once',
+    async () => {
+      const { permitNo, key, send } = newApplication('UNSENT');
+      const frozen = await freezingGateway('before');
+      const lostTx = await lostFirstRequest(frozen, () => send(frozen.client(cast.clients.applicant)));
+      expect(await row(key)).to.deep.equal({ state: 'pending', status: 201, transaction_id: lostTx });
 
-    await ageClaim(key);
-    const height = await chainHeight();
-    const early = await send();
-    expect(early.status, early.text).to.equal(503);
-    expect(early.body.error.code).to.equal('LEDGER_UNAVAILABLE');
-    expect(early.body.error.details.transactionId).to.equal(lostTx);
-    expect(early.headers.get('retry-after')).to.equal('2');
-    expect(await row(key)).to.deep.equal({ state: 'unknown', status: 201, transaction_id: lostTx });
-    expect(await chainHeight()).to.equal(height);
+      await ageClaim(key);
+      const height = await chainHeight();
+      const early = await send();
+      expect(early.status, early.text).to.equal(503);
+      expect(early.body.error.code).to.equal('LEDGER_UNAVAILABLE');
+      expect(early.body.error.details.transactionId).to.equal(lostTx);
+      expect(early.headers.get('retry-after')).to.equal('2');
+      expect(await row(key)).to.deep.equal({ state: 'unknown', status: 201, transaction_id: lostTx });
+      expect(await chainHeight()).to.equal(height);
 
-    await sleep(RELEASE_MS + 200);
-    const late = await send();
-    expect(late.status, late.text).to.equal(201);
-    expect(late.headers.get('idempotent-replayed')).to.equal(null);
-    expect(late.body.transactionId)
-      .to.match(/^[0-9a-f]{64}$/)
-      .and.not.equal(lostTx);
-    expect(await row(key)).to.deep.equal({ state: 'done', status: 201, transaction_id: late.body.transactionId });
-    expect(await txIds(permitNo)).to.deep.equal({ history: [late.body.transactionId], versions: [late.body.transactionId] });
-    expect((await cast.clients.auditor.get(`/v1/audit/transactions/${lostTx}`)).status).to.equal(404);
-  });
+      await sleep(RELEASE_MS + 200);
+      const late = await send();
+      expect(late.status, late.text).to.equal(201);
+      expect(late.headers.get('idempotent-replayed')).to.equal(null);
+      expect(late.body.transactionId)
+        .to.match(/^[0-9a-f]{64}$/)
+        .and.not.equal(lostTx);
+      expect(await row(key)).to.deep.equal({ state: 'done', status: 201, transaction_id: late.body.transactionId });
+      expect(await txIds(permitNo)).to.deep.equal({ history: [late.body.transactionId], versions: [late.body.transactionId] });
+      expect((await cast.clients.auditor.get(`/v1/audit/transactions/${lostTx}`)).status).to.equal(404);
+    },
+  );
 
   it('a transaction id the store cannot record is never submitted: 503 STORE_UNAVAILABLE, the key released, nothing written', async () => {
     const { permitNo, key, send } = newApplication('NOREC');

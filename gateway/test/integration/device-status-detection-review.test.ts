@@ -111,32 +111,36 @@ describe('gateway: device status and detection review (real network)', function 
     expect(on.body.record.statusHistory.map((h: Json) => h.status)).to.deep.equal(['disabled', 'active']);
   });
 
-  it("records a reviewer's verdict on a camera detection once (201, then 409); refuses sensors (422), other roles (403) and bad verdicts (400) without writing", async () => {
-    const cameraAlarm = `al-cam-${tag}`;
-    const sensorAlarm = `al-gas-${tag}`;
-    await recordAlarm(camera, cameraAlarm, 'behaviour.no_helmet');
-    await recordAlarm(sensor, sensorAlarm, 'gas_leak');
-    const height = await chainHeight();
-    const wrongRole = await c.safety.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'false_positive' });
-    expect(wrongRole.status).to.equal(403);
-    const bad = await c.reviewer.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'maybe' });
-    expect(bad.status).to.equal(400);
-    expect(bad.body.error.details.fields.map((f: Json) => f.path)).to.include('body.verdict');
-    const notCamera = await c.reviewer.post(`/v1/alarms/${sensorAlarm}/review`, { verdict: 'true_positive' });
-    expect(notCamera.status, notCamera.text).to.equal(422);
-    expect(notCamera.body.error.code).to.equal('RULE_VIOLATION');
-    const unknown = await c.reviewer.post(`/v1/alarms/nope-${tag}/review`, { verdict: 'true_positive' });
-    expect(unknown.status).to.equal(404);
-    expect(await chainHeight()).to.equal(height);
-    expect((await c.applicant.get(`/v1/alarms/${cameraAlarm}`)).body.review).to.equal(null);
+  it(
+    "records a reviewer's verdict on a camera detection once (201, then 409); refuses sensors " +
+      '(422), other roles (403) and bad verdicts (400) without writing',
+    async () => {
+      const cameraAlarm = `al-cam-${tag}`;
+      const sensorAlarm = `al-gas-${tag}`;
+      await recordAlarm(camera, cameraAlarm, 'behaviour.no_helmet');
+      await recordAlarm(sensor, sensorAlarm, 'gas_leak');
+      const height = await chainHeight();
+      const wrongRole = await c.safety.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'false_positive' });
+      expect(wrongRole.status).to.equal(403);
+      const bad = await c.reviewer.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'maybe' });
+      expect(bad.status).to.equal(400);
+      expect(bad.body.error.details.fields.map((f: Json) => f.path)).to.include('body.verdict');
+      const notCamera = await c.reviewer.post(`/v1/alarms/${sensorAlarm}/review`, { verdict: 'true_positive' });
+      expect(notCamera.status, notCamera.text).to.equal(422);
+      expect(notCamera.body.error.code).to.equal('RULE_VIOLATION');
+      const unknown = await c.reviewer.post(`/v1/alarms/nope-${tag}/review`, { verdict: 'true_positive' });
+      expect(unknown.status).to.equal(404);
+      expect(await chainHeight()).to.equal(height);
+      expect((await c.applicant.get(`/v1/alarms/${cameraAlarm}`)).body.review).to.equal(null);
 
-    const r = await c.regReviewer.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'false_positive', note: 'shadow of the rack' });
-    expect(r.status, r.text).to.equal(201);
-    expect(r.body.record.review).to.include({ verdict: 'false_positive', note: 'shadow of the rack' });
-    expect(r.body.record.review.reviewer.mspId).to.equal('RegulatorMSP');
-    const twice = await c.reviewer.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'true_positive' });
-    expect(twice.status).to.equal(409);
-    expect(twice.body.error.code).to.equal('ALREADY_EXISTS');
-    expect((await c.applicant.get(`/v1/alarms/${cameraAlarm}`)).body.review.verdict).to.equal('false_positive');
-  });
+      const r = await c.regReviewer.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'false_positive', note: 'shadow of the rack' });
+      expect(r.status, r.text).to.equal(201);
+      expect(r.body.record.review).to.include({ verdict: 'false_positive', note: 'shadow of the rack' });
+      expect(r.body.record.review.reviewer.mspId).to.equal('RegulatorMSP');
+      const twice = await c.reviewer.post(`/v1/alarms/${cameraAlarm}/review`, { verdict: 'true_positive' });
+      expect(twice.status).to.equal(409);
+      expect(twice.body.error.code).to.equal('ALREADY_EXISTS');
+      expect((await c.applicant.get(`/v1/alarms/${cameraAlarm}`)).body.review.verdict).to.equal('false_positive');
+    },
+  );
 });

@@ -153,28 +153,35 @@ describe('gateway: idempotency store (PostgreSQL)', () => {
     expect(await store.claim('enterprise/u7', 'key-rec-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-9', status: 200, releasable: false });
   });
 
-  it('turns a stale pending claim that names a transaction into an unknown key (never taken over blindly); its late first request changes nothing', async () => {
-    await store.claim('enterprise/u8', 'key-crash-1', 'f1');
-    await store.recordTransaction('enterprise/u8', 'key-crash-1', 'tx-10', 201);
-    await expectInProgress(store.claim('enterprise/u8', 'key-crash-1', 'f1'));
-    await agePending('key-crash-1');
-    try {
-      await store.claim('enterprise/u8', 'key-crash-1', 'f2');
-      expect.fail('reused');
-    } catch (e) {
-      expect((e as { code: string }).code).to.equal('IDEMPOTENCY_KEY_REUSED');
-    }
-    expect((await row('key-crash-1')).state).to.equal('pending');
-    const claims = await Promise.all([1, 2, 3].map(() => store.claim('enterprise/u8', 'key-crash-1', 'f1')));
-    for (const c of claims) expect(c).to.deep.equal({ kind: 'unknown', transactionId: 'tx-10', status: 201, releasable: false });
-    expect(await row('key-crash-1')).to.deep.equal({ state: 'unknown', status: 201, body: null, transaction_id: 'tx-10' });
-    // The first request, were it alive after all, can no longer answer for the key: replays do, from the ledger.
-    await store.complete('enterprise/u8', 'key-crash-1', 201, { body: { late: true } }, 'tx-10');
-    await store.release('enterprise/u8', 'key-crash-1', 'tx-10');
-    expect((await row('key-crash-1')).state).to.equal('unknown');
-    expect(await store.resolve('enterprise/u8', 'key-crash-1', 'tx-10', 201, { body: { transactionId: 'tx-10' } })).to.equal(true);
-    expect(await store.claim('enterprise/u8', 'key-crash-1', 'f1')).to.deep.equal({ kind: 'replay', status: 201, body: { body: { transactionId: 'tx-10' } } });
-  });
+  it(
+    'turns a stale pending claim that names a transaction into an unknown key (never taken ' + 'over blindly); its late first request changes nothing',
+    async () => {
+      await store.claim('enterprise/u8', 'key-crash-1', 'f1');
+      await store.recordTransaction('enterprise/u8', 'key-crash-1', 'tx-10', 201);
+      await expectInProgress(store.claim('enterprise/u8', 'key-crash-1', 'f1'));
+      await agePending('key-crash-1');
+      try {
+        await store.claim('enterprise/u8', 'key-crash-1', 'f2');
+        expect.fail('reused');
+      } catch (e) {
+        expect((e as { code: string }).code).to.equal('IDEMPOTENCY_KEY_REUSED');
+      }
+      expect((await row('key-crash-1')).state).to.equal('pending');
+      const claims = await Promise.all([1, 2, 3].map(() => store.claim('enterprise/u8', 'key-crash-1', 'f1')));
+      for (const c of claims) expect(c).to.deep.equal({ kind: 'unknown', transactionId: 'tx-10', status: 201, releasable: false });
+      expect(await row('key-crash-1')).to.deep.equal({ state: 'unknown', status: 201, body: null, transaction_id: 'tx-10' });
+      // The first request, were it alive after all, can no longer answer for the key: replays do, from the ledger.
+      await store.complete('enterprise/u8', 'key-crash-1', 201, { body: { late: true } }, 'tx-10');
+      await store.release('enterprise/u8', 'key-crash-1', 'tx-10');
+      expect((await row('key-crash-1')).state).to.equal('unknown');
+      expect(await store.resolve('enterprise/u8', 'key-crash-1', 'tx-10', 201, { body: { transactionId: 'tx-10' } })).to.equal(true);
+      expect(await store.claim('enterprise/u8', 'key-crash-1', 'f1')).to.deep.equal({
+        kind: 'replay',
+        status: 201,
+        body: { body: { transactionId: 'tx-10' } },
+      });
+    },
+  );
 
   it('releases such a key, like any unknown one, only past the release bound counted from when it was found stale', async () => {
     await store.claim('enterprise/u9', 'key-crash-2', 'f1');

@@ -93,16 +93,19 @@ describe('gateway: a JWT subject is bound to the attributes of its enrolled cert
     }
   });
 
-  it('an admin changes the attributes at the CA and re-enrols the user (README): the new department is bound, the old one refused, without a restart', async () => {
-    asRegistrar(['identity', 'modify', sub, '--attrs', `ledger.role=approver:ecert,ledger.department=operations:ecert,ledger.workerId=${signer}:ecert`]);
-    fs.rmSync(path.join(walletDir, 'enterprise', sub, 'identity.json'));
-    const moved = await read(gw, { ...claims, department: 'operations' });
-    expect(moved.status, moved.text).to.equal(404);
-    expect(certOf(walletDir)).to.include({ 'ledger.department': 'operations' });
-    const old = await read(gw, claims);
-    expect(old.status).to.equal(403);
-    expect(old.body.error.details.differences).to.deep.equal([{ claim: 'department', token: 'maintenance', certificate: 'operations' }]);
-  });
+  it(
+    'an admin changes the attributes at the CA and re-enrols the user (README): the new ' + 'department is bound, the old one refused, without a restart',
+    async () => {
+      asRegistrar(['identity', 'modify', sub, '--attrs', `ledger.role=approver:ecert,ledger.department=operations:ecert,ledger.workerId=${signer}:ecert`]);
+      fs.rmSync(path.join(walletDir, 'enterprise', sub, 'identity.json'));
+      const moved = await read(gw, { ...claims, department: 'operations' });
+      expect(moved.status, moved.text).to.equal(404);
+      expect(certOf(walletDir)).to.include({ 'ledger.department': 'operations' });
+      const old = await read(gw, claims);
+      expect(old.status).to.equal(403);
+      expect(old.body.error.details.differences).to.deep.equal([{ claim: 'department', token: 'maintenance', certificate: 'operations' }]);
+    },
+  );
 
   it('a subject registered at the CA before (lost wallet) keeps its registered attributes: a token claiming others is refused, not re-registered', async () => {
     const freshWallet = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-identity-lost-'));

@@ -133,85 +133,92 @@ describe('gateway: a write whose commit status was lost (real network)', functio
     expect(await chainHeight()).to.equal(height);
   });
 
-  it('two writes racing on one permit, both answered 503: replays give the winner its 200 and the loser the 409 CONFLICT of its invalid transaction', async () => {
-    const base = `/v1/permits/${permitNo}`;
-    const assess = {
-      confirmations: [
-        { measureId: 'm1', confirmedBy: cast.personInCharge },
-        { measureId: 'm2', confirmedBy: cast.personInCharge },
-      ],
-    };
-    const cancel = { reason: 'plan changed' };
-    const keys = { assess: `lost-assess-${permitNo}`, cancel: `lost-cancel-${permitNo}` };
-    const send = {
-      assess: () => lossyCast.pic.post(`${base}/risk-assessment`, assess, { idem: keys.assess }),
-      cancel: () => lossyCast.applicant.post(`${base}/cancel`, cancel, { idem: keys.cancel }),
-    };
-    // Both are endorsed against the same version of the permit before either is committed.
-    const [a, c] = await Promise.all([send.assess(), send.cancel()]);
-    const txIds = { assess: expectLost(a), cancel: expectLost(c) };
-    const settled = {
-      assess: (await replayUntilSettled(send.assess, txIds.assess)).reply,
-      cancel: (await replayUntilSettled(send.cancel, txIds.cancel)).reply,
-    };
-    const statuses = [settled.assess.status, settled.cancel.status];
-    expect(statuses.slice().sort(), `${settled.assess.text} / ${settled.cancel.text}`).to.deep.equal([200, 409]);
-    const [winner, loser] = settled.assess.status === 200 ? (['assess', 'cancel'] as const) : (['cancel', 'assess'] as const);
-    expect(settled[winner].body.transactionId).to.equal(txIds[winner]);
-    expect(settled[winner].body.record.status).to.equal(winner === 'assess' ? 'risk_assessed' : 'cancelled');
-    expect(settled[loser].body.error).to.include({ code: 'CONFLICT', status: 409 });
-    expect(settled[loser].body.error.details).to.deep.equal({ transactionId: txIds[loser], validationCode: 11 }); // MVCC_READ_CONFLICT
-    expect(settled[loser].headers.get('idempotent-replayed')).to.equal('true');
-    expect(await row(keys[loser])).to.deep.include({ state: 'done', status: 409 });
+  it(
+    'two writes racing on one permit, both answered 503: replays give the winner its 200 and ' + 'the loser the 409 CONFLICT of its invalid transaction',
+    async () => {
+      const base = `/v1/permits/${permitNo}`;
+      const assess = {
+        confirmations: [
+          { measureId: 'm1', confirmedBy: cast.personInCharge },
+          { measureId: 'm2', confirmedBy: cast.personInCharge },
+        ],
+      };
+      const cancel = { reason: 'plan changed' };
+      const keys = { assess: `lost-assess-${permitNo}`, cancel: `lost-cancel-${permitNo}` };
+      const send = {
+        assess: () => lossyCast.pic.post(`${base}/risk-assessment`, assess, { idem: keys.assess }),
+        cancel: () => lossyCast.applicant.post(`${base}/cancel`, cancel, { idem: keys.cancel }),
+      };
+      // Both are endorsed against the same version of the permit before either is committed.
+      const [a, c] = await Promise.all([send.assess(), send.cancel()]);
+      const txIds = { assess: expectLost(a), cancel: expectLost(c) };
+      const settled = {
+        assess: (await replayUntilSettled(send.assess, txIds.assess)).reply,
+        cancel: (await replayUntilSettled(send.cancel, txIds.cancel)).reply,
+      };
+      const statuses = [settled.assess.status, settled.cancel.status];
+      expect(statuses.slice().sort(), `${settled.assess.text} / ${settled.cancel.text}`).to.deep.equal([200, 409]);
+      const [winner, loser] = settled.assess.status === 200 ? (['assess', 'cancel'] as const) : (['cancel', 'assess'] as const);
+      expect(settled[winner].body.transactionId).to.equal(txIds[winner]);
+      expect(settled[winner].body.record.status).to.equal(winner === 'assess' ? 'risk_assessed' : 'cancelled');
+      expect(settled[loser].body.error).to.include({ code: 'CONFLICT', status: 409 });
+      expect(settled[loser].body.error.details).to.deep.equal({ transactionId: txIds[loser], validationCode: 11 }); // MVCC_READ_CONFLICT
+      expect(settled[loser].headers.get('idempotent-replayed')).to.equal('true');
+      expect(await row(keys[loser])).to.deep.include({ state: 'done', status: 409 });
 
-    const replayLoser = await send[loser]();
-    expect(replayLoser.status).to.equal(409);
-    expect(replayLoser.body.error.details.transactionId).to.equal(txIds[loser]);
-    const facts = await cast.clients.auditor.get(`/v1/audit/transactions/${txIds[loser]}`);
-    expect(facts.body, facts.text).to.include({ valid: false, validationCodeName: 'MVCC_READ_CONFLICT' });
-    const now = await cast.clients.applicant.get(`/v1/permits/${permitNo}`);
-    expect(now.body.history.map((h: { txId: string }) => h.txId)).to.deep.equal([applied.transactionId, txIds[winner]]);
-  });
+      const replayLoser = await send[loser]();
+      expect(replayLoser.status).to.equal(409);
+      expect(replayLoser.body.error.details.transactionId).to.equal(txIds[loser]);
+      const facts = await cast.clients.auditor.get(`/v1/audit/transactions/${txIds[loser]}`);
+      expect(facts.body, facts.text).to.include({ valid: false, validationCodeName: 'MVCC_READ_CONFLICT' });
+      const now = await cast.clients.applicant.get(`/v1/permits/${permitNo}`);
+      expect(now.body.history.map((h: { txId: string }) => h.txId)).to.deep.equal([applied.transactionId, txIds[winner]]);
+    },
+  );
 
-  it('a hand-over to the orderer cut off by its deadline is an unknown outcome too: retries on another gateway end with one permit, whether or not that transaction got through', async function () {
-    const env = {
-      GATEWAY_STATE_DATABASE_URL: db,
-      GATEWAY_WALLET_DIR: walletDir,
-      GATEWAY_RETRY_AFTER_SECONDS: '2',
-      GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '5000',
-    };
-    const cut = await startTestGateway({ ...env, GATEWAY_SUBMIT_TIMEOUT_MS: '1' });
-    const other = await startTestGateway(env);
-    try {
-      const no = uniqueId('CUT');
-      const key = `cut-apply-${no}`;
-      const body = applyBody(cast, no);
-      const lostTx = expectLost(await cast.clients.applicant.at(cut.url).post('/v1/permits', body, { idem: key }));
-      expect(await row(key)).to.deep.include({ state: 'unknown', transaction_id: lostTx });
-      // Retry as a client would, after Retry-After, until the key settles (at the latest past the bound).
-      const deadline = Date.now() + 30_000;
-      let r: Reply;
-      for (;;) {
-        r = await cast.clients.applicant.at(other.url).post('/v1/permits', body, { idem: key });
-        if (r.status !== 503) break;
-        expect(r.body.error.details.transactionId).to.equal(lostTx);
-        if (Date.now() > deadline) expect.fail('the key never settled');
-        await sleep(1000);
+  it(
+    'a hand-over to the orderer cut off by its deadline is an unknown outcome too: retries on ' +
+      'another gateway end with one permit, whether or not that transaction got through',
+    async function () {
+      const env = {
+        GATEWAY_STATE_DATABASE_URL: db,
+        GATEWAY_WALLET_DIR: walletDir,
+        GATEWAY_RETRY_AFTER_SECONDS: '2',
+        GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: '5000',
+      };
+      const cut = await startTestGateway({ ...env, GATEWAY_SUBMIT_TIMEOUT_MS: '1' });
+      const other = await startTestGateway(env);
+      try {
+        const no = uniqueId('CUT');
+        const key = `cut-apply-${no}`;
+        const body = applyBody(cast, no);
+        const lostTx = expectLost(await cast.clients.applicant.at(cut.url).post('/v1/permits', body, { idem: key }));
+        expect(await row(key)).to.deep.include({ state: 'unknown', transaction_id: lostTx });
+        // Retry as a client would, after Retry-After, until the key settles (at the latest past the bound).
+        const deadline = Date.now() + 30_000;
+        let r: Reply;
+        for (;;) {
+          r = await cast.clients.applicant.at(other.url).post('/v1/permits', body, { idem: key });
+          if (r.status !== 503) break;
+          expect(r.body.error.details.transactionId).to.equal(lostTx);
+          if (Date.now() > deadline) expect.fail('the key never settled');
+          await sleep(1000);
+        }
+        expect(r.status, r.text).to.equal(201);
+        const history = (await cast.clients.applicant.get(`/v1/permits/${no}`)).body.history.map((h: { txId: string }) => h.txId);
+        expect(history).to.deep.equal([r.body.transactionId]);
+        if (r.body.transactionId !== lostTx) {
+          // Released: the cut-off transaction never reached the ledger, and the retry wrote the permit.
+          expect(r.headers.get('idempotent-replayed')).to.equal(null);
+          expect((await cast.clients.auditor.get(`/v1/audit/transactions/${lostTx}`)).status).to.equal(404);
+        } else expect(r.headers.get('idempotent-replayed')).to.equal('true');
+        this.test!.title += ` (this run: ${r.body.transactionId === lostTx ? 'it had been ordered' : 'it had not been ordered; the key was released'})`;
+      } finally {
+        await other.close();
+        await cut.close();
       }
-      expect(r.status, r.text).to.equal(201);
-      const history = (await cast.clients.applicant.get(`/v1/permits/${no}`)).body.history.map((h: { txId: string }) => h.txId);
-      expect(history).to.deep.equal([r.body.transactionId]);
-      if (r.body.transactionId !== lostTx) {
-        // Released: the cut-off transaction never reached the ledger, and the retry wrote the permit.
-        expect(r.headers.get('idempotent-replayed')).to.equal(null);
-        expect((await cast.clients.auditor.get(`/v1/audit/transactions/${lostTx}`)).status).to.equal(404);
-      } else expect(r.headers.get('idempotent-replayed')).to.equal('true');
-      this.test!.title += ` (this run: ${r.body.transactionId === lostTx ? 'it had been ordered' : 'it had not been ordered; the key was released'})`;
-    } finally {
-      await other.close();
-      await cut.close();
-    }
-  });
+    },
+  );
 
   describe('a transaction the peer does not have', () => {
     let releasing: RunningGateway;

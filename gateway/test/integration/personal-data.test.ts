@@ -87,45 +87,48 @@ describe('gateway: personal data of workers and certificates (real network, inde
     expect((await officer.get(`/v1/workers/${worker}`)).body.personalDataStored).to.equal(false);
   });
 
-  it("stores a worker's personal data as transient data endorsed by the enterprise alone; the answer, the block and the idempotency record hold none of it", async () => {
-    const r = await officer.post(`/v1/workers/${worker}/personal-data`, personal);
-    expect(r.status, r.text).to.equal(201);
-    expect(r.body.record).to.deep.equal({ workerId: worker, collection: '_implicit_org_EnterpriseMSP' });
-    storeTx = r.body.transactionId;
-    expect((await auditor.get(`/v1/workers/${worker}`)).body.personalDataStored).to.equal(true);
-    // The auditor's ledger facts also name where the indexer mirrored the transaction.
-    await indexer.waitForBlock(r.body.blockNumber);
-    const facts = await auditor.get(`/v1/audit/transactions/${storeTx}`);
-    expect(facts.status, facts.text).to.equal(200);
-    expect(facts.body.valid).to.equal(true);
-    // Endorsed by the enterprise alone, and valid: the write goes to the enterprise's implicit
-    // collection, whose policy (the org's Endorsement policy) the verifier applies as Fabric does.
-    expect(facts.body.verification.endorsements.map((e: { detail: string }) => e.detail)).to.have.length(1);
-    expect(facts.body.verification.endorsements[0].detail).to.match(/\(EnterpriseMSP\)$/);
-    expect(facts.body.verification.policy.detail).to.contain('/Channel/Application/EnterpriseMSP/Endorsement');
-    expect(facts.body.verification.verified, JSON.stringify(facts.body.verification)).to.equal(true);
-    const qscc = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', officerSub, 'qscc');
-    let block: Buffer;
-    try {
-      block = Buffer.from(await qscc.contract.evaluateTransaction('GetBlockByTxID', 'compliance', storeTx));
-    } finally {
-      qscc.close();
-    }
-    const blockText = block.toString('latin1');
-    for (const secret of [personal.name, personal.idNumber, personal.salt]) {
-      expect(blockText).to.not.contain(secret);
-      expect(block.includes(Buffer.from(secret, 'utf8'))).to.equal(false);
-    }
-    const c = new pg.Client({ connectionString: db });
-    await c.connect();
-    try {
-      const rows = (await c.query('SELECT * FROM gateway_idempotency')).rows;
-      expect(rows.length).to.be.greaterThan(0);
-      for (const secret of [personal.name, personal.idNumber, personal.salt]) expect(JSON.stringify(rows)).to.not.contain(secret);
-    } finally {
-      await c.end();
-    }
-  });
+  it(
+    "stores a worker's personal data as transient data endorsed by the enterprise alone; the " + 'answer, the block and the idempotency record hold none of it',
+    async () => {
+      const r = await officer.post(`/v1/workers/${worker}/personal-data`, personal);
+      expect(r.status, r.text).to.equal(201);
+      expect(r.body.record).to.deep.equal({ workerId: worker, collection: '_implicit_org_EnterpriseMSP' });
+      storeTx = r.body.transactionId;
+      expect((await auditor.get(`/v1/workers/${worker}`)).body.personalDataStored).to.equal(true);
+      // The auditor's ledger facts also name where the indexer mirrored the transaction.
+      await indexer.waitForBlock(r.body.blockNumber);
+      const facts = await auditor.get(`/v1/audit/transactions/${storeTx}`);
+      expect(facts.status, facts.text).to.equal(200);
+      expect(facts.body.valid).to.equal(true);
+      // Endorsed by the enterprise alone, and valid: the write goes to the enterprise's implicit
+      // collection, whose policy (the org's Endorsement policy) the verifier applies as Fabric does.
+      expect(facts.body.verification.endorsements.map((e: { detail: string }) => e.detail)).to.have.length(1);
+      expect(facts.body.verification.endorsements[0].detail).to.match(/\(EnterpriseMSP\)$/);
+      expect(facts.body.verification.policy.detail).to.contain('/Channel/Application/EnterpriseMSP/Endorsement');
+      expect(facts.body.verification.verified, JSON.stringify(facts.body.verification)).to.equal(true);
+      const qscc = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', officerSub, 'qscc');
+      let block: Buffer;
+      try {
+        block = Buffer.from(await qscc.contract.evaluateTransaction('GetBlockByTxID', 'compliance', storeTx));
+      } finally {
+        qscc.close();
+      }
+      const blockText = block.toString('latin1');
+      for (const secret of [personal.name, personal.idNumber, personal.salt]) {
+        expect(blockText).to.not.contain(secret);
+        expect(block.includes(Buffer.from(secret, 'utf8'))).to.equal(false);
+      }
+      const c = new pg.Client({ connectionString: db });
+      await c.connect();
+      try {
+        const rows = (await c.query('SELECT * FROM gateway_idempotency')).rows;
+        expect(rows.length).to.be.greaterThan(0);
+        for (const secret of [personal.name, personal.idNumber, personal.salt]) expect(JSON.stringify(rows)).to.not.contain(secret);
+      } finally {
+        await c.end();
+      }
+    },
+  );
 
   it('reads it only with a purpose (400 without), as a credential officer (403 otherwise), logging each access on the ledger and listing it', async () => {
     const height = await chainHeight();

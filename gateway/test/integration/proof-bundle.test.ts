@@ -420,35 +420,38 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   }
   const manifestIn = (bytes: Uint8Array) => manifestOf(readTar(bytes));
 
-  it("serves the permit's bundle over HTTP to an auditor; it verifies against a hash from the regulator's own peer, by the library and by the CLI", async () => {
-    const r = await cast.clients.auditor.download(`/v1/audit/permits/${permitNo}/bundle`);
-    expect(r.status, r.text).to.equal(200);
-    expect(r.headers.get('content-type')).to.match(/^application\/x-tar/);
-    const m = manifestIn(r.bytes);
-    expect(m.subject).to.deep.equal({ kind: 'permit', permitNo });
-    expect(m.transactions.map((t) => t.txId)).to.deep.equal(manifest.transactions.map((t) => t.txId));
-    expect(m.evidenceFiles).to.deep.equal([evidenceCid]);
-    expect(r.headers.get('x-bundle-checkpoint-block')).to.equal(String(m.checkpoint.number));
-    const pinned = await pinnedHash(m.checkpoint.number);
-    const report = await verifyBundle(r.bytes, { blockHash: pinned });
-    expect(failed(report)).to.deep.equal([]);
-    expect(report.checks.some((c) => c.id === `alarm.${alarmId}.deviceSignature` && c.status === 'pass')).to.equal(true);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-http-'));
-    fs.writeFileSync(path.join(dir, 'permit.tar'), r.bytes);
-    const cli = path.resolve('../verifier/bin/ledger-verify.mjs');
-    // Pinning as the README says: the checkpoint block fetched from the regulator's peer, hashed by the CLI.
-    const source = regulatorBlockSource();
-    try {
-      fs.writeFileSync(path.join(dir, 'checkpoint.block'), await source.block(m.checkpoint.number));
-    } finally {
-      source.close();
-    }
-    expect(execFileSync(process.execPath, [cli, '--header-hash', path.join(dir, 'checkpoint.block')], { encoding: 'utf8' })).to.equal(
-      `${m.checkpoint.number} ${pinned}\n`,
-    );
-    const out = execFileSync(process.execPath, [cli, path.join(dir, 'permit.tar'), '--trust', pinned], { encoding: 'utf8' });
-    expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
-  });
+  it(
+    "serves the permit's bundle over HTTP to an auditor; it verifies against a hash from the " + "regulator's own peer, by the library and by the CLI",
+    async () => {
+      const r = await cast.clients.auditor.download(`/v1/audit/permits/${permitNo}/bundle`);
+      expect(r.status, r.text).to.equal(200);
+      expect(r.headers.get('content-type')).to.match(/^application\/x-tar/);
+      const m = manifestIn(r.bytes);
+      expect(m.subject).to.deep.equal({ kind: 'permit', permitNo });
+      expect(m.transactions.map((t) => t.txId)).to.deep.equal(manifest.transactions.map((t) => t.txId));
+      expect(m.evidenceFiles).to.deep.equal([evidenceCid]);
+      expect(r.headers.get('x-bundle-checkpoint-block')).to.equal(String(m.checkpoint.number));
+      const pinned = await pinnedHash(m.checkpoint.number);
+      const report = await verifyBundle(r.bytes, { blockHash: pinned });
+      expect(failed(report)).to.deep.equal([]);
+      expect(report.checks.some((c) => c.id === `alarm.${alarmId}.deviceSignature` && c.status === 'pass')).to.equal(true);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-http-'));
+      fs.writeFileSync(path.join(dir, 'permit.tar'), r.bytes);
+      const cli = path.resolve('../verifier/bin/ledger-verify.mjs');
+      // Pinning as the README says: the checkpoint block fetched from the regulator's peer, hashed by the CLI.
+      const source = regulatorBlockSource();
+      try {
+        fs.writeFileSync(path.join(dir, 'checkpoint.block'), await source.block(m.checkpoint.number));
+      } finally {
+        source.close();
+      }
+      expect(execFileSync(process.execPath, [cli, '--header-hash', path.join(dir, 'checkpoint.block')], { encoding: 'utf8' })).to.equal(
+        `${m.checkpoint.number} ${pinned}\n`,
+      );
+      const out = execFileSync(process.execPath, [cli, path.join(dir, 'permit.tar'), '--trust', pinned], { encoding: 'utf8' });
+      expect(out).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
+    },
+  );
 
   it("serves one transaction's bundle and a time range's bundle; both verify against the regulator's peer", async () => {
     const txId = manifest.transactions[2]!.txId;
@@ -500,44 +503,48 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(step.verification.policy.detail).to.match(/^satisfied: AND\('EnterpriseMSP.peer','RegulatorMSP.peer'\)/);
   });
 
-  it('a transaction endorsed by the enterprise alone commits as ENDORSEMENT_POLICY_FAILURE; the verifier fails its policy and validation code, over HTTP and offline', async () => {
-    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
-    let txId: string;
-    try {
-      const proposal = conn.contract.newProposal('heartbeat:Record', {
-        arguments: [uniqueId('hb-one-org'), 'endorsed by one org'],
-        endorsingOrganizations: ['EnterpriseMSP'],
-      });
-      const commit = await (await proposal.endorse()).submit();
-      txId = commit.getTransactionId();
-      const status = await commit.getStatus();
-      expect(status.successful).to.equal(false);
-      expect(status.code).to.equal(10); // ENDORSEMENT_POLICY_FAILURE
-    } finally {
-      conn.close();
-    }
-    const facts = await cast.clients.auditor.get(`/v1/audit/transactions/${txId}`);
-    expect(facts.status, facts.text).to.equal(200);
-    expect(facts.body).to.include({ valid: false, validationCodeName: 'ENDORSEMENT_POLICY_FAILURE' });
-    const v = facts.body.verification;
-    expect(v.verified).to.equal(false);
-    expect(v.creator.status).to.equal('pass');
-    expect(v.endorsements.map((e: { status: string }) => e.status)).to.deep.equal(['pass']);
-    expect(v.policy.status).to.equal('fail');
-    expect(v.policy.detail).to.match(/^not satisfied: AND\('EnterpriseMSP.peer','RegulatorMSP.peer'\).* by valid endorsements from EnterpriseMSP\.peer$/);
-    expect(v.validation.status).to.equal('fail');
-    expect(v.validation.detail).to.match(/invalid \(code 10\)/);
+  it(
+    'a transaction endorsed by the enterprise alone commits as ENDORSEMENT_POLICY_FAILURE; the ' +
+      'verifier fails its policy and validation code, over HTTP and offline',
+    async () => {
+      const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
+      let txId: string;
+      try {
+        const proposal = conn.contract.newProposal('heartbeat:Record', {
+          arguments: [uniqueId('hb-one-org'), 'endorsed by one org'],
+          endorsingOrganizations: ['EnterpriseMSP'],
+        });
+        const commit = await (await proposal.endorse()).submit();
+        txId = commit.getTransactionId();
+        const status = await commit.getStatus();
+        expect(status.successful).to.equal(false);
+        expect(status.code).to.equal(10); // ENDORSEMENT_POLICY_FAILURE
+      } finally {
+        conn.close();
+      }
+      const facts = await cast.clients.auditor.get(`/v1/audit/transactions/${txId}`);
+      expect(facts.status, facts.text).to.equal(200);
+      expect(facts.body).to.include({ valid: false, validationCodeName: 'ENDORSEMENT_POLICY_FAILURE' });
+      const v = facts.body.verification;
+      expect(v.verified).to.equal(false);
+      expect(v.creator.status).to.equal('pass');
+      expect(v.endorsements.map((e: { status: string }) => e.status)).to.deep.equal(['pass']);
+      expect(v.policy.status).to.equal('fail');
+      expect(v.policy.detail).to.match(/^not satisfied: AND\('EnterpriseMSP.peer','RegulatorMSP.peer'\).* by valid endorsements from EnterpriseMSP\.peer$/);
+      expect(v.validation.status).to.equal('fail');
+      expect(v.validation.detail).to.match(/invalid \(code 10\)/);
 
-    const b = await cast.clients.auditor.download(`/v1/audit/transactions/${txId}/bundle`);
-    expect(b.status, b.text).to.equal(200);
-    const report = await verifyBundle(b.bytes, { blockHash: await pinnedHash(manifestIn(b.bytes).checkpoint.number) });
-    const ids = failed(report).map((c) => c.id);
-    expect(ids).to.include.members([`tx.${txId}.validation`, `tx.${txId}.policy`]);
-    expect(
-      ids.every((id) => id.startsWith(`tx.${txId}.`) || id.startsWith(`record.${txId}.`)),
-      JSON.stringify(failed(report)),
-    ).to.equal(true);
-  });
+      const b = await cast.clients.auditor.download(`/v1/audit/transactions/${txId}/bundle`);
+      expect(b.status, b.text).to.equal(200);
+      const report = await verifyBundle(b.bytes, { blockHash: await pinnedHash(manifestIn(b.bytes).checkpoint.number) });
+      const ids = failed(report).map((c) => c.id);
+      expect(ids).to.include.members([`tx.${txId}.validation`, `tx.${txId}.policy`]);
+      expect(
+        ids.every((id) => id.startsWith(`tx.${txId}.`) || id.startsWith(`record.${txId}.`)),
+        JSON.stringify(failed(report)),
+      ).to.equal(true);
+    },
+  );
 
   it('fails a block whose orderer signature was made with a key the orderer org never issued (a fresh P-256 key and a self-made certificate)', async () => {
     const n = txBlock();

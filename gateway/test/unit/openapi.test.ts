@@ -118,34 +118,37 @@ describe('gateway: OpenAPI document', () => {
     expect(ev.required).to.include.members(['step', 'capturedAt', 'file']);
   });
 
-  it('serves Swagger UI from the local swagger-ui-dist package and the document without authentication; /metrics needs the scrape token or a user', async () => {
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    try {
-      const html = await fetch(`${base}/docs/`);
-      expect(html.status).to.equal(200);
-      const text = await html.text();
-      expect(text).to.contain('swagger-ui');
-      expect(text).to.not.match(/https?:\/\/(cdn|unpkg|cdnjs)/);
-      const init = await (await fetch(`${base}/docs/swagger-initializer.js`)).text();
-      expect(init).to.contain("url: '/openapi.json'");
-      expect((await fetch(`${base}/docs/swagger-ui-bundle.js`)).status).to.equal(200);
-      const j = await fetch(`${base}/openapi.json`);
-      expect(j.status).to.equal(200);
-      expect(((await j.json()) as { openapi: string }).openapi).to.equal('3.1.0');
-      expect((await fetch(`${base}/metrics`)).status).to.equal(401);
-      const m = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${'m'.repeat(32)}` } });
-      expect(m.status).to.equal(200);
-      expect(await m.text()).to.contain('gateway_http_requests_total');
-      expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${'n'.repeat(32)}` } })).status).to.equal(401);
-      const e = await fetch(`${base}/v1/permits/X-1`);
-      expect(e.status).to.equal(401);
-      expect(e.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
-    } finally {
-      server.close();
-    }
-  });
+  it(
+    'serves Swagger UI from the local swagger-ui-dist package and the document without ' + 'authentication; /metrics needs the scrape token or a user',
+    async () => {
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      try {
+        const html = await fetch(`${base}/docs/`);
+        expect(html.status).to.equal(200);
+        const text = await html.text();
+        expect(text).to.contain('swagger-ui');
+        expect(text).to.not.match(/https?:\/\/(cdn|unpkg|cdnjs)/);
+        const init = await (await fetch(`${base}/docs/swagger-initializer.js`)).text();
+        expect(init).to.contain("url: '/openapi.json'");
+        expect((await fetch(`${base}/docs/swagger-ui-bundle.js`)).status).to.equal(200);
+        const j = await fetch(`${base}/openapi.json`);
+        expect(j.status).to.equal(200);
+        expect(((await j.json()) as { openapi: string }).openapi).to.equal('3.1.0');
+        expect((await fetch(`${base}/metrics`)).status).to.equal(401);
+        const m = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${'m'.repeat(32)}` } });
+        expect(m.status).to.equal(200);
+        expect(await m.text()).to.contain('gateway_http_requests_total');
+        expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${'n'.repeat(32)}` } })).status).to.equal(401);
+        const e = await fetch(`${base}/v1/permits/X-1`);
+        expect(e.status).to.equal(401);
+        expect(e.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+      } finally {
+        server.close();
+      }
+    },
+  );
 
   describe('POST /v1/permits: one member per operation type, with what the chaincode requires of it', () => {
     const schemas = doc.components.schemas as Record<string, any>;

@@ -10,7 +10,8 @@ export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) {
     throw new Error(
-      "TEST_DATABASE_URL is not set: start PostgreSQL with 'LEDGER_RUN_DIR=/tmp/ledger-dev bash scripts/services.sh start postgres' and export the TEST_DATABASE_URL it prints",
+      "TEST_DATABASE_URL is not set: start PostgreSQL with 'LEDGER_RUN_DIR=/tmp/ledger-dev bash " +
+        "scripts/services.sh start postgres' and export the TEST_DATABASE_URL it prints",
     );
   }
   return url;

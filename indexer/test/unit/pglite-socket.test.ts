@@ -82,7 +82,9 @@ describe('PGlite mirror over the PostgreSQL socket', function () {
         // One session underneath: a read that ran inside the indexer's open batch would see a
         // transaction id already assigned (the batch's writes), and possibly a partial batch.
         const { rows } = await c.query(
-          'SELECT txid_current_if_assigned() AS xid, (SELECT count(*)::int FROM blocks) AS blocks, (SELECT count(*)::int FROM transactions) AS txs, (SELECT last_block FROM checkpoint WHERE id = $1) AS checkpoint',
+          'SELECT txid_current_if_assigned() AS xid, (SELECT count(*)::int FROM blocks) AS blocks, ' +
+            '(SELECT count(*)::int FROM transactions) AS txs, (SELECT last_block FROM checkpoint WHERE ' +
+            'id = $1) AS checkpoint',
           [1],
         );
         seen.push({ xid: rows[0].xid, blocks: rows[0].blocks, txs: rows[0].txs, checkpoint: Number(rows[0].checkpoint) });

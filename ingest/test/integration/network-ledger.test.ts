@@ -185,213 +185,225 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     return { s: service, raised };
   }
 
-  it('a gas leak in an area with an active hot-work permit, ingest holding no device key: the alarm is committed with both signatures and the permit suspended', async () => {
-    const site = await prepareSite();
-    const { layout, keyring } = site;
-    const area = layout.areas.find((a) => a.permitType === 'hot_work')!;
-    const permit = await activeHotWorkPermit(profile, cast, layout.siteId, area.areaId);
-    expect(permit.status).to.equal('active');
+  it(
+    'a gas leak in an area with an active hot-work permit, ingest holding no device key: the ' +
+      'alarm is committed with both signatures and the permit suspended',
+    async () => {
+      const site = await prepareSite();
+      const { layout, keyring } = site;
+      const area = layout.areas.find((a) => a.permitType === 'hot_work')!;
+      const permit = await activeHotWorkPermit(profile, cast, layout.siteId, area.areaId);
+      expect(permit.status).to.equal('active');
 
-    // Ingest's folder holds the public registry and its own key; no device's private key is in it.
-    expect(readdirSync(site.ingestDir).sort()).to.deep.equal(['devices.json', 'ingest-key.json']);
-    expect(devicePrivateKeysIn(site.ingestDir, site.keyFile)).to.deep.equal([]);
-    // Signed messages are required by default: no setting given.
-    const { s, raised } = await start(site);
-    await runSimulation({
-      url: broker.url,
-      keyring,
-      layout,
-      scenario: 'gas-leak',
-      startMs: Date.now(),
-      ticks: 45,
-      tickMs: 1000,
-      seed: 3,
-      fast: true,
-      sign: true,
-      topicRoot,
-      clientId: `sim-${randomUUID()}`,
-    });
-    const isGas = (e: OutboxEntry) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion' && e.alarm.fields.areaId === area.areaId;
-    await waitFor(() => raised.some(isGas), 30_000, 'the gas alarm to be raised');
-    const gas = raised.find(isGas)!.alarm.fields;
-    await waitFor(() => s.outbox.outcome(gas.alarmId) !== undefined, 60_000, 'the gas alarm to reach the ledger');
-    expect(s.outbox.outcome(gas.alarmId)).to.deep.include({ status: 'committed' });
+      // Ingest's folder holds the public registry and its own key; no device's private key is in it.
+      expect(readdirSync(site.ingestDir).sort()).to.deep.equal(['devices.json', 'ingest-key.json']);
+      expect(devicePrivateKeysIn(site.ingestDir, site.keyFile)).to.deep.equal([]);
+      // Signed messages are required by default: no setting given.
+      const { s, raised } = await start(site);
+      await runSimulation({
+        url: broker.url,
+        keyring,
+        layout,
+        scenario: 'gas-leak',
+        startMs: Date.now(),
+        ticks: 45,
+        tickMs: 1000,
+        seed: 3,
+        fast: true,
+        sign: true,
+        topicRoot,
+        clientId: `sim-${randomUUID()}`,
+      });
+      const isGas = (e: OutboxEntry) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion' && e.alarm.fields.areaId === area.areaId;
+      await waitFor(() => raised.some(isGas), 30_000, 'the gas alarm to be raised');
+      const gas = raised.find(isGas)!.alarm.fields;
+      await waitFor(() => s.outbox.outcome(gas.alarmId) !== undefined, 60_000, 'the gas alarm to reach the ledger');
+      expect(s.outbox.outcome(gas.alarmId)).to.deep.include({ status: 'committed' });
 
-    const onLedger = await reader.getAlarm(gas.alarmId);
-    expect(onLedger).to.deep.include({
-      grade: 1,
-      deviceId: area.gasDeviceId,
-      siteId: layout.siteId,
-      areaId: area.areaId,
-      status: 'open',
-      deviceKind: 'sensor',
-    });
-    // The device's signature over the reading that triggered it, the service's over the grading.
-    expect(onLedger).to.deep.include({ signatureVersion: 2, serviceId: site.service.serviceId, signer: site.service.wallet.address });
-    expect(onLedger.reading?.signer).to.equal(keyring.wallet(area.gasDeviceId)!.address);
-    const triggering = JSON.parse(onLedger.reading!.message) as StandardMessage;
-    expect(triggering).to.deep.include({ deviceId: area.gasDeviceId, siteId: layout.siteId, areaId: area.areaId, observedAt: gas.observedAt });
-    expect(onLedger.recordedBy).to.deep.include({ mspId: 'EnterpriseMSP', role: 'device_gateway' });
+      const onLedger = await reader.getAlarm(gas.alarmId);
+      expect(onLedger).to.deep.include({
+        grade: 1,
+        deviceId: area.gasDeviceId,
+        siteId: layout.siteId,
+        areaId: area.areaId,
+        status: 'open',
+        deviceKind: 'sensor',
+      });
+      // The device's signature over the reading that triggered it, the service's over the grading.
+      expect(onLedger).to.deep.include({ signatureVersion: 2, serviceId: site.service.serviceId, signer: site.service.wallet.address });
+      expect(onLedger.reading?.signer).to.equal(keyring.wallet(area.gasDeviceId)!.address);
+      const triggering = JSON.parse(onLedger.reading!.message) as StandardMessage;
+      expect(triggering).to.deep.include({ deviceId: area.gasDeviceId, siteId: layout.siteId, areaId: area.areaId, observedAt: gas.observedAt });
+      expect(onLedger.recordedBy).to.deep.include({ mspId: 'EnterpriseMSP', role: 'device_gateway' });
 
-    // The permit is suspended by this site's first alarm of suspending grade (the gas alarm, or
-    // a score alarm of grade II just before it), in the same transaction that recorded it.
-    const after = await reader.getPermit(permit.permitNo);
-    expect(after.status).to.equal('suspended');
-    expect(after.suspension).to.deep.include({ reason: 'alarm' });
-    const suspending = await reader.getAlarm(after.suspension!.alarmId!);
-    expect(suspending.suspendedPermitNos).to.deep.equal([permit.permitNo]);
-    expect(suspending).to.deep.include({ siteId: layout.siteId, areaId: area.areaId });
-    expect(suspending.grade).to.be.at.most(2);
-    expect(after.history.at(-1)).to.deep.include({ action: 'suspend', to: 'suspended' });
+      // The permit is suspended by this site's first alarm of suspending grade (the gas alarm, or
+      // a score alarm of grade II just before it), in the same transaction that recorded it.
+      const after = await reader.getPermit(permit.permitNo);
+      expect(after.status).to.equal('suspended');
+      expect(after.suspension).to.deep.include({ reason: 'alarm' });
+      const suspending = await reader.getAlarm(after.suspension!.alarmId!);
+      expect(suspending.suspendedPermitNos).to.deep.equal([permit.permitNo]);
+      expect(suspending).to.deep.include({ siteId: layout.siteId, areaId: area.areaId });
+      expect(suspending.grade).to.be.at.most(2);
+      expect(after.history.at(-1)).to.deep.include({ action: 'suspend', to: 'suspended' });
 
-    // Every alarm of the run is on the ledger; other areas had no permit to suspend.
-    await waitFor(() => s.outbox.depth === 0, 60_000, 'the outbox to drain');
-    for (const e of raised) expect((await reader.getAlarm(e.alarm.fields.alarmId)).alarmId).to.equal(e.alarm.fields.alarmId);
-    const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
-    expect(metrics).to.contain(`ingest_ledger_outcomes_total{status="committed"} ${raised.length}`);
-    const health = (await (await fetch(`http://127.0.0.1:${s.httpPort}/healthz`)).json()) as Record<string, unknown>;
-    expect(health).to.deep.include({ ok: true, ledger: 'configured', outboxDepth: 0, ledgerDelivery: 'ok' });
-  });
+      // Every alarm of the run is on the ledger; other areas had no permit to suspend.
+      await waitFor(() => s.outbox.depth === 0, 60_000, 'the outbox to drain');
+      for (const e of raised) expect((await reader.getAlarm(e.alarm.fields.alarmId)).alarmId).to.equal(e.alarm.fields.alarmId);
+      const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+      expect(metrics).to.contain(`ingest_ledger_outcomes_total{status="committed"} ${raised.length}`);
+      const health = (await (await fetch(`http://127.0.0.1:${s.httpPort}/healthz`)).json()) as Record<string, unknown>;
+      expect(health).to.deep.include({ ok: true, ledger: 'configured', outboxDepth: 0, ledgerDelivery: 'ok' });
+    },
+  );
 
-  it('the chaincode refuses a forged device signature, a forged grading, an unknown and a disabled device (final), a repeat is done, a caller without the role is retried', async () => {
-    const { layout, keyring, service } = await prepareSite();
-    const area = layout.areas[1]!;
-    const gasKey = keyring.wallet(area.gasDeviceId)!;
-    const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
-    try {
-      const genuine = await gradedAlarmFor(gasKey, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
-      expect(await ledger.submitAlarm(genuine)).to.deep.include({ status: 'committed' });
-      expect(await ledger.submitAlarm(genuine)).to.deep.equal({ status: 'duplicate', code: 'REPLAY' });
-
-      // The reading signed by a key that is not the device's, but graded by the genuine service:
-      // what a compromised ingest (or anyone holding the service key) could do without device keys.
-      const forged = await gradedAlarmFor(
-        Wallet.createRandom(),
-        service,
-        alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }),
-      );
-      const forgedOutcome = await ledger.submitAlarm(forged);
-      expect(forgedOutcome.status).to.equal('rejected');
-      expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(
-        /SIGNATURE_INVALID: the reading is not signed by the key registered for device/,
-      );
-
-      // A registered device's key over another device's reading is forged too.
-      const borrowed = await gradedAlarmFor(keyring.wallet(area.cameraDeviceId)!, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
-      const borrowedOutcome = await ledger.submitAlarm(borrowed);
-      expect(borrowedOutcome.status === 'rejected' && borrowedOutcome.reason).to.match(/SIGNATURE_INVALID/);
-
-      // The device's genuine reading, graded by a key that is not the registered service's.
-      const fakeService = serviceKey(generateServiceKey(service.serviceId));
-      const fakeGrading = await gradedAlarmFor(gasKey, fakeService, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1 }));
-      const fakeGradingOutcome = await ledger.submitAlarm(fakeGrading);
-      expect(fakeGradingOutcome.status === 'rejected' && fakeGradingOutcome.reason).to.match(
-        /SIGNATURE_INVALID: the grading .* is not signed by the key registered for ingest service/,
-      );
-
-      // A genuine reading and grading whose grade was raised afterwards.
-      const tampered = { ...genuine, fields: { ...genuine.fields, alarmId: `alarm-${randomUUID()}`, grade: 1 as const } };
-      const tamperedOutcome = await ledger.submitAlarm(tampered);
-      expect(tamperedOutcome.status === 'rejected' && tamperedOutcome.reason).to.match(/SIGNATURE_INVALID/);
-
-      // Without a device-signed reading, for a device registered as signing: refused.
-      const readingless = await signGrading(service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId), undefined);
-      const readinglessOutcome = await ledger.submitAlarm(readingless);
-      expect(readinglessOutcome.status === 'rejected' && readinglessOutcome.reason).to.match(
-        /SIGNATURE_INVALID: device .* is registered as signing its readings/,
-      );
-
-      const ghost = Wallet.createRandom();
-      const unknown = await gradedAlarmFor(ghost, service, alarmFieldsFor(`${area.gasDeviceId}-ghost`, layout.siteId, area.areaId, { grade: 1 }));
-      const unknownOutcome = await ledger.submitAlarm(unknown);
-      expect(unknownOutcome.status).to.equal('rejected');
-      expect(unknownOutcome.status === 'rejected' && unknownOutcome.reason).to.match(/NOT_FOUND: device/);
-
-      // A disabled device: final.
-      await admin.submit('device:SetStatus', { deviceId: area.cameraDeviceId, status: 'disabled', reason: 'camera replaced' });
-      const disabled = await gradedAlarmFor(keyring.wallet(area.cameraDeviceId)!, service, alarmFieldsFor(area.cameraDeviceId, layout.siteId, area.areaId));
-      const disabledOutcome = await ledger.submitAlarm(disabled);
-      expect(disabledOutcome.status === 'rejected' && disabledOutcome.reason).to.match(/FORBIDDEN: device .* disabled/);
-
-      for (const a of [forged, borrowed, fakeGrading, tampered, readingless, unknown, disabled])
-        expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
-      expect(recoverReadingSigner(forged)).to.not.equal(gasKey.address);
-      expect(recoverGradingSigner(forged)).to.equal(service.wallet.address);
-    } finally {
-      await ledger.close();
-    }
-
-    // The service's identity without the device_gateway role: the chaincode refuses the caller,
-    // which is a configuration fault, not the alarm's: retried (thrown), never set aside.
-    const wrongIdentity = FabricAlarmLedger.connect(ledgerConfig(profile, cast.admin));
-    try {
-      const genuine = await gradedAlarmFor(gasKey, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
-      let thrown: unknown;
+  it(
+    'the chaincode refuses a forged device signature, a forged grading, an unknown and a ' +
+      'disabled device (final), a repeat is done, a caller without the role is retried',
+    async () => {
+      const { layout, keyring, service } = await prepareSite();
+      const area = layout.areas[1]!;
+      const gasKey = keyring.wallet(area.gasDeviceId)!;
+      const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
       try {
-        await wrongIdentity.submitAlarm(genuine);
-      } catch (err) {
-        thrown = err;
+        const genuine = await gradedAlarmFor(gasKey, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+        expect(await ledger.submitAlarm(genuine)).to.deep.include({ status: 'committed' });
+        expect(await ledger.submitAlarm(genuine)).to.deep.equal({ status: 'duplicate', code: 'REPLAY' });
+
+        // The reading signed by a key that is not the device's, but graded by the genuine service:
+        // what a compromised ingest (or anyone holding the service key) could do without device keys.
+        const forged = await gradedAlarmFor(
+          Wallet.createRandom(),
+          service,
+          alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1, kind: 'oxygen_out_of_range' }),
+        );
+        const forgedOutcome = await ledger.submitAlarm(forged);
+        expect(forgedOutcome.status).to.equal('rejected');
+        expect(forgedOutcome.status === 'rejected' && forgedOutcome.reason).to.match(
+          /SIGNATURE_INVALID: the reading is not signed by the key registered for device/,
+        );
+
+        // A registered device's key over another device's reading is forged too.
+        const borrowed = await gradedAlarmFor(keyring.wallet(area.cameraDeviceId)!, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+        const borrowedOutcome = await ledger.submitAlarm(borrowed);
+        expect(borrowedOutcome.status === 'rejected' && borrowedOutcome.reason).to.match(/SIGNATURE_INVALID/);
+
+        // The device's genuine reading, graded by a key that is not the registered service's.
+        const fakeService = serviceKey(generateServiceKey(service.serviceId));
+        const fakeGrading = await gradedAlarmFor(gasKey, fakeService, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId, { grade: 1 }));
+        const fakeGradingOutcome = await ledger.submitAlarm(fakeGrading);
+        expect(fakeGradingOutcome.status === 'rejected' && fakeGradingOutcome.reason).to.match(
+          /SIGNATURE_INVALID: the grading .* is not signed by the key registered for ingest service/,
+        );
+
+        // A genuine reading and grading whose grade was raised afterwards.
+        const tampered = { ...genuine, fields: { ...genuine.fields, alarmId: `alarm-${randomUUID()}`, grade: 1 as const } };
+        const tamperedOutcome = await ledger.submitAlarm(tampered);
+        expect(tamperedOutcome.status === 'rejected' && tamperedOutcome.reason).to.match(/SIGNATURE_INVALID/);
+
+        // Without a device-signed reading, for a device registered as signing: refused.
+        const readingless = await signGrading(service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId), undefined);
+        const readinglessOutcome = await ledger.submitAlarm(readingless);
+        expect(readinglessOutcome.status === 'rejected' && readinglessOutcome.reason).to.match(
+          /SIGNATURE_INVALID: device .* is registered as signing its readings/,
+        );
+
+        const ghost = Wallet.createRandom();
+        const unknown = await gradedAlarmFor(ghost, service, alarmFieldsFor(`${area.gasDeviceId}-ghost`, layout.siteId, area.areaId, { grade: 1 }));
+        const unknownOutcome = await ledger.submitAlarm(unknown);
+        expect(unknownOutcome.status).to.equal('rejected');
+        expect(unknownOutcome.status === 'rejected' && unknownOutcome.reason).to.match(/NOT_FOUND: device/);
+
+        // A disabled device: final.
+        await admin.submit('device:SetStatus', { deviceId: area.cameraDeviceId, status: 'disabled', reason: 'camera replaced' });
+        const disabled = await gradedAlarmFor(keyring.wallet(area.cameraDeviceId)!, service, alarmFieldsFor(area.cameraDeviceId, layout.siteId, area.areaId));
+        const disabledOutcome = await ledger.submitAlarm(disabled);
+        expect(disabledOutcome.status === 'rejected' && disabledOutcome.reason).to.match(/FORBIDDEN: device .* disabled/);
+
+        for (const a of [forged, borrowed, fakeGrading, tampered, readingless, unknown, disabled])
+          expect(await refusalOf(reader, a.fields.alarmId)).to.match(/NOT_FOUND/);
+        expect(recoverReadingSigner(forged)).to.not.equal(gasKey.address);
+        expect(recoverGradingSigner(forged)).to.equal(service.wallet.address);
+      } finally {
+        await ledger.close();
       }
-      expect(JSON.stringify((thrown as { details?: unknown })?.details)).to.match(/FORBIDDEN: alarm:Record is not open to role admin/);
-      expect(await refusalOf(reader, genuine.fields.alarmId)).to.match(/NOT_FOUND/);
-    } finally {
-      await wrongIdentity.close();
-    }
-  });
 
-  it('through the service: a forged device signature is dead-lettered at ingest; one that passes a stale registry is refused by the chaincode; the rest go on', async () => {
-    const site = await prepareSite();
-    const { layout, keyFile, keyring } = site;
-    const [a0, a1, a2] = layout.areas as [SiteLayout['areas'][0], SiteLayout['areas'][0], SiteLayout['areas'][0]];
-    // Ingest's registry file is stale or tampered with for two devices: a0's detector listed with
-    // a forger's address, and a2 with a detector the ledger never registered. The ledger's
-    // registry is what counts. One alarm per area and kind per window, so each case has its own area.
-    const ghostId = `${a2.gasDeviceId}-ghost`;
-    const forger = generateKeyFile([a0.gasDeviceId, ghostId]);
-    writeFileSync(site.registryPath, JSON.stringify(publicRegistry({ version: 1, devices: { ...keyFile.devices, ...forger.devices } })));
-    const forgerKeys = new DeviceKeyring(forger);
-    const { s, raised } = await start(site);
+      // The service's identity without the device_gateway role: the chaincode refuses the caller,
+      // which is a configuration fault, not the alarm's: retried (thrown), never set aside.
+      const wrongIdentity = FabricAlarmLedger.connect(ledgerConfig(profile, cast.admin));
+      try {
+        const genuine = await gradedAlarmFor(gasKey, service, alarmFieldsFor(area.gasDeviceId, layout.siteId, area.areaId));
+        let thrown: unknown;
+        try {
+          await wrongIdentity.submitAlarm(genuine);
+        } catch (err) {
+          thrown = err;
+        }
+        expect(JSON.stringify((thrown as { details?: unknown })?.details)).to.match(/FORBIDDEN: alarm:Record is not open to role admin/);
+        expect(await refusalOf(reader, genuine.fields.alarmId)).to.match(/NOT_FOUND/);
+      } finally {
+        await wrongIdentity.close();
+      }
+    },
+  );
 
-    const publisher = await connectPublisher(broker.url, `pub-${randomUUID()}`);
-    const now = Date.now();
-    const o2 = (deviceId: string, areaId: string, i: number): StandardMessage => ({
-      v: 1,
-      kind: 'env',
-      messageId: `${deviceId}-${i}`,
-      siteId: layout.siteId,
-      areaId,
-      deviceId,
-      observedAt: now + i,
-      reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 },
-    });
-    // a1's detector impersonated with a random key: ingest checks it against its registry first.
-    const impostor = await signStandardMessage(Wallet.createRandom(), o2(a1.gasDeviceId, a1.areaId, 0));
-    const messages = [
-      impostor,
-      await signStandardMessage(forgerKeys.wallet(a0.gasDeviceId)!, o2(a0.gasDeviceId, a0.areaId, 1)),
-      await signStandardMessage(forgerKeys.wallet(ghostId)!, o2(ghostId, a2.areaId, 2)),
-      await signStandardMessage(keyring.wallet(a1.gasDeviceId)!, o2(a1.gasDeviceId, a1.areaId, 3)),
-    ];
-    for (const m of messages) await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
-    await publisher.endAsync();
+  it(
+    'through the service: a forged device signature is dead-lettered at ingest; one that ' +
+      'passes a stale registry is refused by the chaincode; the rest go on',
+    async () => {
+      const site = await prepareSite();
+      const { layout, keyFile, keyring } = site;
+      const [a0, a1, a2] = layout.areas as [SiteLayout['areas'][0], SiteLayout['areas'][0], SiteLayout['areas'][0]];
+      // Ingest's registry file is stale or tampered with for two devices: a0's detector listed with
+      // a forger's address, and a2 with a detector the ledger never registered. The ledger's
+      // registry is what counts. One alarm per area and kind per window, so each case has its own area.
+      const ghostId = `${a2.gasDeviceId}-ghost`;
+      const forger = generateKeyFile([a0.gasDeviceId, ghostId]);
+      writeFileSync(site.registryPath, JSON.stringify(publicRegistry({ version: 1, devices: { ...keyFile.devices, ...forger.devices } })));
+      const forgerKeys = new DeviceKeyring(forger);
+      const { s, raised } = await start(site);
 
-    await waitFor(() => raised.length >= 3 && s.outbox.depth === 0, 60_000, 'three alarms settled');
-    // Retained permit sets of earlier tests' sites (signed by gateways this registry does not list) are refused too; only this site's count.
-    const letters = s.deadLetters.readAll().filter((l) => l.topic.includes(`/${layout.siteId}/`));
-    expect(letters.map((l) => [l.code, (JSON.parse(Buffer.from(l.payloadBase64, 'base64').toString()) as StandardMessage).messageId])).to.deep.equal([
-      ['signature', impostor.messageId],
-    ]);
-    expect(letters[0]!.reason).to.contain(`does not match the key registered for device ${a1.gasDeviceId}`);
-    expect(raised.map((e) => e.alarm.fields.deviceId).sort()).to.deep.equal([a0.gasDeviceId, a1.gasDeviceId, ghostId].sort());
-    const outcome = (deviceId: string) => s.outbox.outcome(raised.find((e) => e.alarm.fields.deviceId === deviceId)!.alarm.fields.alarmId);
-    expect(outcome(a0.gasDeviceId)).to.deep.include({ status: 'rejected' });
-    expect(JSON.stringify(outcome(a0.gasDeviceId))).to.match(/SIGNATURE_INVALID: the reading is not signed by the key registered for device/);
-    expect(outcome(ghostId)).to.deep.include({ status: 'rejected' });
-    expect(JSON.stringify(outcome(ghostId))).to.match(/NOT_FOUND/);
-    expect(outcome(a1.gasDeviceId)).to.deep.include({ status: 'committed' });
-    const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
-    expect(metrics).to.contain('ingest_ledger_outcomes_total{status="rejected"} 2');
-  });
+      const publisher = await connectPublisher(broker.url, `pub-${randomUUID()}`);
+      const now = Date.now();
+      const o2 = (deviceId: string, areaId: string, i: number): StandardMessage => ({
+        v: 1,
+        kind: 'env',
+        messageId: `${deviceId}-${i}`,
+        siteId: layout.siteId,
+        areaId,
+        deviceId,
+        observedAt: now + i,
+        reading: { flammableLelPct: 1, flammableGasLelVolPct: 5, o2VolPct: 17.5, windMs: 2 },
+      });
+      // a1's detector impersonated with a random key: ingest checks it against its registry first.
+      const impostor = await signStandardMessage(Wallet.createRandom(), o2(a1.gasDeviceId, a1.areaId, 0));
+      const messages = [
+        impostor,
+        await signStandardMessage(forgerKeys.wallet(a0.gasDeviceId)!, o2(a0.gasDeviceId, a0.areaId, 1)),
+        await signStandardMessage(forgerKeys.wallet(ghostId)!, o2(ghostId, a2.areaId, 2)),
+        await signStandardMessage(keyring.wallet(a1.gasDeviceId)!, o2(a1.gasDeviceId, a1.areaId, 3)),
+      ];
+      for (const m of messages) await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
+      await publisher.endAsync();
+
+      await waitFor(() => raised.length >= 3 && s.outbox.depth === 0, 60_000, 'three alarms settled');
+      // Retained permit sets of earlier tests' sites (signed by gateways this registry does not list) are refused too; only this site's count.
+      const letters = s.deadLetters.readAll().filter((l) => l.topic.includes(`/${layout.siteId}/`));
+      expect(letters.map((l) => [l.code, (JSON.parse(Buffer.from(l.payloadBase64, 'base64').toString()) as StandardMessage).messageId])).to.deep.equal([
+        ['signature', impostor.messageId],
+      ]);
+      expect(letters[0]!.reason).to.contain(`does not match the key registered for device ${a1.gasDeviceId}`);
+      expect(raised.map((e) => e.alarm.fields.deviceId).sort()).to.deep.equal([a0.gasDeviceId, a1.gasDeviceId, ghostId].sort());
+      const outcome = (deviceId: string) => s.outbox.outcome(raised.find((e) => e.alarm.fields.deviceId === deviceId)!.alarm.fields.alarmId);
+      expect(outcome(a0.gasDeviceId)).to.deep.include({ status: 'rejected' });
+      expect(JSON.stringify(outcome(a0.gasDeviceId))).to.match(/SIGNATURE_INVALID: the reading is not signed by the key registered for device/);
+      expect(outcome(ghostId)).to.deep.include({ status: 'rejected' });
+      expect(JSON.stringify(outcome(ghostId))).to.match(/NOT_FOUND/);
+      expect(outcome(a1.gasDeviceId)).to.deep.include({ status: 'committed' });
+      const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
+      expect(metrics).to.contain('ingest_ledger_outcomes_total{status="rejected"} 2');
+    },
+  );
 
   it('the gateway peer (the enterprise’s) down: alarms wait in the outbox, then each is committed once it is back', async () => {
     const site = await prepareSite();

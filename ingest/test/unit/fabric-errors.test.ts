@@ -38,7 +38,9 @@ describe('Fabric submit error classification', () => {
   });
   it('a proposal timestamp off the peers’ clocks (this host’s clock) is retried, not set aside', () => {
     const skew =
-      "chaincode response 500, RULE_VIOLATION: the proposal's timestamp 2026-11-30T10:00:00.000Z is 300 s behind the peers' clocks (at most 2 min); sync the client's clock and send a new proposal";
+      "chaincode response 500, RULE_VIOLATION: the proposal's timestamp 2026-11-30T10:00:00.000Z " +
+      "is 300 s behind the peers' clocks (at most 2 min); sync the client's clock and send a new " +
+      'proposal';
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [skew]), 'EnterpriseMSP')).to.equal(undefined);
     const area = 'chaincode response 500, RULE_VIOLATION: device gas-1 is registered to site-1/a, not site-1/b';
     expect(classifySubmitError(gatewayError(grpc.status.ABORTED, [area]), 'EnterpriseMSP')?.status).to.equal('rejected');

@@ -45,7 +45,8 @@ describe('schema: error codes', () => {
   });
   it('gives the reason without the code or Fabric\'s wrapping, so "code: reason" names the code once', () => {
     const wrapped =
-      '10 ABORTED: failed to endorse transaction | EnterpriseMSP: chaincode response 500, RULE_VIOLATION: the guardian cannot also be a worker on the permit; name another guardian';
+      '10 ABORTED: failed to endorse transaction | EnterpriseMSP: chaincode response 500, ' +
+      'RULE_VIOLATION: the guardian cannot also be a worker on the permit; name another guardian';
     expect(parseChaincodeError(wrapped)).to.deep.equal({
       code: 'RULE_VIOLATION',
       reason: 'the guardian cannot also be a worker on the permit; name another guardian',
