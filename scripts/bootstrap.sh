@@ -12,7 +12,7 @@ cd "$repo_root"
 
 # Debian packages the stack and its tests use: servers (PostgreSQL, Mosquitto), openssl and curl
 # for the scripts, ImageMagick and CJK fonts to render certificate images for OCR tests.
-debian_packages=(postgresql mosquitto openssl curl perl imagemagick fonts-noto-cjk)
+debian_packages=(postgresql mosquitto openssl curl perl imagemagick fonts-noto-cjk chromium zbar-tools)
 
 log "bootstrap 1/6: Debian packages"
 missing=()

@@ -54,6 +54,41 @@ function manifestOf(files: Files): Manifest {
   return JSON.parse(new TextDecoder().decode(files.get('manifest.json')!)) as Manifest;
 }
 
+/** The verifier's core (src/index.ts) bundled for browsers: any Node-only import would fail here. */
+async function verifierForBrowsers(): Promise<string> {
+  const esbuild = await import('esbuild');
+  const out = await esbuild.build({
+    entryPoints: [path.resolve('../verifier/src/index.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    globalName: 'LedgerVerifier',
+    write: false,
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0]!.text;
+}
+
+/** Debian's Chromium, headless, with nothing that reaches out to the network. */
+async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath))
+    throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (npm test's bootstrap does, as root), or set CHROMIUM_PATH`);
+  return chromium.launch({
+    executablePath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
 describe('proof bundle: a permit trail verified offline (real network)', function () {
   this.timeout(240_000);
   let gw: RunningGateway;
@@ -221,6 +256,54 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     // Trusting the config block instead of a hash verifies the same bundle.
     const configBlock = files.get(`blocks/${manifest.blocks[0]}.block`)!;
     expect((await verifyBundle(archive, { configBlock })).ok).to.equal(true);
+  });
+
+  it("the verifier's core runs in a browser: headless Chromium, no Node, verifies the bundle and refuses a tampered one", async function () {
+    this.timeout(180_000);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      // WebCrypto's subtle API exists only in secure contexts, so the page is an https origin whose
+      // one request is answered here: nothing leaves the machine, and the page holds nothing but
+      // the verifier bundled for browsers.
+      await page.route('https://auditor.invalid/**', (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>verify</title>' }));
+      await page.goto('https://auditor.invalid/');
+      await page.addScriptTag({ content: await verifierForBrowsers() });
+      const inPage = (bytes: Uint8Array, hash: string) =>
+        page.evaluate(
+          async ({ b64, hash: h }) => {
+            const g = globalThis as unknown as {
+              LedgerVerifier: {
+                verifyBundle(a: Uint8Array, t: { blockHash: string }): Promise<{ ok: boolean; checks: { id: string; status: string; detail: string }[] }>;
+              };
+              process?: unknown;
+            };
+            const bin = atob(b64);
+            const a = new Uint8Array(bin.length);
+            for (let i = 0; i < bin.length; i++) a[i] = bin.charCodeAt(i);
+            const r = await g.LedgerVerifier.verifyBundle(a, { blockHash: h });
+            const bad = r.checks.filter((c) => c.status === 'fail');
+            return {
+              ok: r.ok,
+              checks: r.checks.length,
+              failed: bad.map((c) => c.id),
+              details: bad.map((c) => c.detail),
+              node: typeof g.process !== 'undefined',
+            };
+          },
+          { b64: Buffer.from(bytes).toString('base64'), hash },
+        );
+      const genuine = await inPage(archive, trusted);
+      expect(genuine.node, 'the page must not have Node').to.equal(false);
+      expect(genuine.failed, JSON.stringify(genuine.details)).to.deep.equal([]);
+      expect(genuine.ok).to.equal(true);
+      expect(genuine.checks).to.equal((await verifyBundle(archive, { blockHash: trusted })).checks.length);
+      const tampered = await inPage(archive, 'ab'.repeat(32));
+      expect(tampered.ok).to.equal(false);
+      expect(tampered.failed).to.include('chain.trust');
+    } finally {
+      await browser.close();
+    }
   });
 
   const txBlock = () => manifest.transactions.find((t) => t.blockNumber !== manifest.checkpoint.number)!.blockNumber;
