@@ -207,7 +207,14 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   it('completes and closes; the history shows the alarm suspension by the device gateway', async () => {
     await pic.submit('permit:Complete', { permitNo, siteRestored: true });
     await acceptor.submit('permit:Close', { permitNo, accepted: true });
-    const h = await regulator.evaluate<{ steps: { action: string; to: string; actor: { role: string } }[] }>('permit:GetHistory', { permitNo });
+    // The submit returned once the enterprise's peer committed the block; the regulator's peer,
+    // which this read goes to, may commit it a moment later.
+    type History = { steps: { action: string; to: string; actor: { role: string } }[] };
+    let h = await regulator.evaluate<History>('permit:GetHistory', { permitNo });
+    for (let i = 0; i < 50 && h.steps.at(-1)?.action !== 'close'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      h = await regulator.evaluate<History>('permit:GetHistory', { permitNo });
+    }
     expect(h.steps.map((s) => `${s.action}:${s.to}:${s.actor.role}`)).to.deep.equal([
       'apply:applied:applicant',
       'assess_risk:risk_assessed:person_in_charge',
