@@ -11,7 +11,7 @@ import { recoverGradingSigner, recoverReadingSigner } from '../../src/pipeline/a
 import { DeviceKeyring, generateKeyFile, generateServiceKey, publicRegistry, type ServiceKeyFile, writeKeyFile } from '../../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
 import { signStandardMessage } from '../../src/pipeline/message-signature.js';
-import { connectPublisher, runSimulation } from '../../tools/simulator.js';
+import { connectPublisher, runSimulation, type SimulationOptions } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { burstMessages } from '../support/burst.js';
@@ -55,6 +55,26 @@ describe('end to end over a real Mosquitto', function () {
     service = undefined;
   });
 
+  /** Each scenario's length and seed, as every test of this suite runs it. */
+  const SCENARIO_RUNS = { 'gas-leak': { ticks: 45, seed: 3 }, 'guardian-absent': { ticks: 30, seed: 5 }, 'oxygen-deficiency': { ticks: 30, seed: 2 } } as const;
+
+  /** The simulated site's devices, signing their messages, through this suite's broker and topic root. */
+  function simulate(scenario: keyof typeof SCENARIO_RUNS, o: Partial<SimulationOptions> = {}): Promise<StandardMessage[]> {
+    return runSimulation({
+      url: broker.url,
+      keyring,
+      layout,
+      scenario,
+      startMs: T0,
+      tickMs: 1000,
+      fast: true,
+      sign: true,
+      topicRoot,
+      ...SCENARIO_RUNS[scenario],
+      ...o,
+    });
+  }
+
   /** Retained permit messages of earlier tests arrive too, so wait for these ids, not a count. */
   function handledAll(sent: readonly StandardMessage[]): () => boolean {
     return () => {
@@ -82,19 +102,7 @@ describe('end to end over a real Mosquitto', function () {
 
   it('gas-leak scenario from the simulator ends as a signed grade I alarm in the outbox', async () => {
     const s = await start({ INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
-    const sent = await runSimulation({
-      url: broker.url,
-      keyring,
-      layout,
-      scenario: 'gas-leak',
-      startMs: T0,
-      ticks: 45,
-      tickMs: 1000,
-      seed: 3,
-      fast: true,
-      sign: true,
-      topicRoot,
-    });
+    const sent = await simulate('gas-leak');
     await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
     expect(s.deadLetters.readAll()).to.deep.equal([]);
 
@@ -135,20 +143,7 @@ describe('end to end over a real Mosquitto', function () {
   it("the gateway's batch envelopes raise the same alarms as the devices' single messages", async () => {
     const run = async (batchSize?: number) => {
       const s = await start({ INGEST_REQUIRE_SIGNED_MESSAGES: 'true' });
-      const sent = await runSimulation({
-        url: broker.url,
-        keyring,
-        layout,
-        scenario: 'gas-leak',
-        startMs: T0,
-        ticks: 45,
-        tickMs: 1000,
-        seed: 3,
-        fast: true,
-        sign: true,
-        topicRoot,
-        ...(batchSize ? { batchSize } : {}),
-      });
+      const sent = await simulate('gas-leak', batchSize ? { batchSize } : {});
       await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
       expect(s.deadLetters.readAll()).to.deep.equal([]);
       const alarms = s.outbox.pending().map((e) => e.alarm);
@@ -164,19 +159,7 @@ describe('end to end over a real Mosquitto', function () {
 
   it('guardian-absent scenario carries the clip CID of the detection', async () => {
     const s = await start();
-    const sent = await runSimulation({
-      url: broker.url,
-      keyring,
-      layout,
-      scenario: 'guardian-absent',
-      startMs: T0,
-      ticks: 30,
-      tickMs: 1000,
-      seed: 5,
-      fast: true,
-      sign: true,
-      topicRoot,
-    });
+    const sent = await simulate('guardian-absent');
     await waitFor(handledAll(sent), 20_000, 'every simulated message to be handled');
     const alarm = s.outbox.pending().find((e) => e.alarm.fields.kind === 'behaviour.guardian_absent')?.alarm;
     expect(alarm, 'a guardian_absent alarm').to.not.equal(undefined);
@@ -191,34 +174,8 @@ describe('end to end over a real Mosquitto', function () {
 
   it('vendor payloads (gasmon, visionbox) go through their adapters to the same alarms', async () => {
     const s = await start();
-    const leak = await runSimulation({
-      url: broker.url,
-      keyring,
-      layout,
-      scenario: 'gas-leak',
-      startMs: T0,
-      ticks: 45,
-      tickMs: 1000,
-      seed: 3,
-      fast: true,
-      sign: true,
-      vendorPayloads: true,
-      topicRoot,
-    });
-    const guardian = await runSimulation({
-      url: broker.url,
-      keyring,
-      layout,
-      scenario: 'guardian-absent',
-      startMs: T0 + 3_600_000,
-      ticks: 30,
-      tickMs: 1000,
-      seed: 5,
-      fast: true,
-      sign: true,
-      vendorPayloads: true,
-      topicRoot,
-    });
+    const leak = await simulate('gas-leak', { vendorPayloads: true });
+    const guardian = await simulate('guardian-absent', { startMs: T0 + 3_600_000, vendorPayloads: true });
     await waitFor(handledAll([...leak, ...guardian]), 20_000, 'every vendor message to be handled');
     expect(s.deadLetters.readAll()).to.deep.equal([]);
     expect(accepted.some((m) => m.messageId === 'gas-tank-farm-1')).to.equal(true);
@@ -284,19 +241,7 @@ describe('end to end over a real Mosquitto', function () {
     service = undefined;
 
     // Ingest is away: the gas leak happens now.
-    const sent = await runSimulation({
-      url: broker.url,
-      keyring,
-      layout,
-      scenario: 'gas-leak',
-      startMs: T0,
-      ticks: 45,
-      tickMs: 1000,
-      seed: 3,
-      fast: true,
-      sign: true,
-      topicRoot,
-    });
+    const sent = await simulate('gas-leak');
     const s = await start(identity);
     await waitFor(handledAll(sent), 20_000, 'the queued messages after the restart');
     expect(s.outbox.pending().some((e) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion')).to.equal(true);
@@ -306,19 +251,7 @@ describe('end to end over a real Mosquitto', function () {
     const s = await start({ INGEST_MQTT_URL: '', INGEST_EMBEDDED_MQTT_PORT: '0' });
     expect(s.brokerUrl).to.match(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(s.brokerUrl).to.not.equal(broker.url);
-    const sent = await runSimulation({
-      url: s.brokerUrl,
-      keyring,
-      layout,
-      scenario: 'oxygen-deficiency',
-      startMs: T0,
-      ticks: 30,
-      tickMs: 1000,
-      seed: 2,
-      fast: true,
-      sign: true,
-      topicRoot,
-    });
+    const sent = await simulate('oxygen-deficiency', { url: s.brokerUrl });
     await waitFor(handledAll(sent), 20_000, 'every message through the embedded broker');
     const oxygen = s.outbox.pending().find((e) => e.alarm.fields.kind === 'oxygen_out_of_range');
     expect(oxygen?.alarm.fields).to.deep.include({ areaId: 'reactor-3', grade: 1, deviceId: 'gas-reactor-3' });
