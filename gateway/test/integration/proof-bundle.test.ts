@@ -11,18 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
-import {
-  decodeBlock,
-  type HeaderEntry,
-  headerBytes,
-  headerHash,
-  type Manifest,
-  type Report,
-  readTar,
-  toHex,
-  verifyBundle,
-  writeTar,
-} from '@compliance-ledger/verifier';
+import { decodeBlock, type HeaderEntry, headerHash, type Manifest, type Report, readTar, toHex, verifyBundle, writeTar } from '@compliance-ledger/verifier';
 import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
@@ -30,6 +19,8 @@ import { Wallet } from 'ethers';
 const rwset = ledger.rwset;
 const kvrwset = ledger.rwset.kvrwset;
 
+// The indexer's tests stop the indexer on the same forged signature; one forger serves both.
+import { resignWithRogueKey } from '../../../indexer/test/support/rogue-orderer.js';
 import { buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
 import { regulatorBlockSource } from '../support/blocks.js';
@@ -631,7 +622,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
 
   it('fails a block whose orderer signature was made with a key the orderer org never issued (a fresh P-256 key and a self-made certificate)', async () => {
     const n = txBlock();
-    const bad = rewrap(files, (f) => editBlock(f, n, (b) => resignBlock(b)));
+    const bad = rewrap(files, (f) => editBlock(f, n, resignWithRogueKey));
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(failed(report).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
     expect(failed(report)[0]!.detail).to.match(/was not issued by any root or intermediate CA of OrdererMSP/);
@@ -744,85 +735,4 @@ function forgeAlarmSignature(envelopeBytes: Uint8Array, alarmId: string): Uint8A
   payload.setData(tx.serializeBinary());
   e.setPayload(payload.serializeBinary());
   return e.serializeBinary();
-}
-
-/**
- * Re-signs a block's orderer signature with a freshly generated P-256 key whose certificate is
- * self-made (issuer = subject, OU orderer, MSP id OrdererMSP): everything about it is well formed
- * except that the orderer org never issued it.
- */
-function resignBlock(b: InstanceType<typeof common.Block>): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rogue-orderer-'));
-  // Valid from 2020 on, so that it is not refused for its dates before its issuer is looked at.
-  const f = (name: string) => path.join(dir, name);
-  fs.writeFileSync(f('index.txt'), '');
-  fs.writeFileSync(f('serial'), '01\n');
-  fs.writeFileSync(f('ext.cnf'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
-  fs.writeFileSync(
-    f('ca.cnf'),
-    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = p\n[p]\norganizationalUnitName = supplied\ncommonName = supplied\n`,
-  );
-  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('k.pem')], { stdio: 'ignore' });
-  execFileSync('openssl', ['req', '-new', '-key', f('k.pem'), '-subj', '/OU=orderer/CN=orderer0.orderer.ledger.local', '-out', f('r.csr')], {
-    stdio: 'ignore',
-  });
-  execFileSync(
-    'openssl',
-    [
-      'ca',
-      '-batch',
-      '-config',
-      f('ca.cnf'),
-      '-selfsign',
-      '-keyfile',
-      f('k.pem'),
-      '-in',
-      f('r.csr'),
-      '-out',
-      f('c.pem'),
-      '-startdate',
-      '20200101000000Z',
-      '-enddate',
-      '20991231000000Z',
-      '-notext',
-      '-extfile',
-      f('ext.cnf'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const key = crypto.createPrivateKey(fs.readFileSync(path.join(dir, 'k.pem')));
-  const md = b.getMetadata()!.getMetadataList_asU8();
-  const sigs = common.Metadata.deserializeBinary(md[0]!);
-  const s = sigs.getSignaturesList()[0]!;
-  const sigHeader = common.SignatureHeader.deserializeBinary(s.getSignatureHeader_asU8());
-  const identity = new msp.SerializedIdentity();
-  identity.setMspid('OrdererMSP');
-  identity.setIdBytes(fs.readFileSync(path.join(dir, 'c.pem')));
-  sigHeader.setCreator(identity.serializeBinary());
-  s.setSignatureHeader(sigHeader.serializeBinary());
-  const header = b.getHeader()!;
-  const signed = Buffer.concat([
-    sigs.getValue_asU8(),
-    s.getSignatureHeader_asU8(),
-    headerBytes({ number: header.getNumber(), previousHash: header.getPreviousHash_asU8(), dataHash: header.getDataHash_asU8() }),
-  ]);
-  s.setSignature(lowS(crypto.sign('sha256', signed, key)));
-  b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
-}
-
-/** Fabric refuses high-S signatures: a DER ECDSA signature normalised to S ≤ n/2 (P-256). */
-function lowS(der: Buffer): Buffer {
-  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-  const rLen = der[3]!;
-  const r = der.subarray(4, 4 + rLen);
-  const sLen = der[5 + rLen]!;
-  let sv = BigInt(`0x${der.subarray(6 + rLen, 6 + rLen + sLen).toString('hex')}`);
-  if (sv <= n / 2n) return der;
-  sv = n - sv;
-  let sHex = sv.toString(16);
-  if (sHex.length % 2) sHex = `0${sHex}`;
-  let sBytes = Buffer.from(sHex, 'hex');
-  if (sBytes[0]! & 0x80) sBytes = Buffer.concat([Buffer.from([0]), sBytes]);
-  const body = Buffer.concat([Buffer.from([0x02, r.length]), r, Buffer.from([0x02, sBytes.length]), sBytes]);
-  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }
