@@ -11,7 +11,18 @@ import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema'
 import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { Cast, certificateInput, guardianCertificate, HOUR, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
+import {
+  Cast,
+  certificateInput,
+  guardianCertificate,
+  HOUR,
+  iso,
+  type Party,
+  passingGateCheck,
+  randomIdNumber,
+  signedOffHotWork,
+  workerIdOf,
+} from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 const FLOWS = 20;
@@ -157,34 +168,11 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
     await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
     for (const [i, w] of [W1, W2].entries())
       await officer.submit('credential:AddCertificate', certificateInput(uniqueId(`weld-${i}`), w, 'welding_cutting', '熔化焊接与热切割作业'));
-    const signedOff = async (permitNo: string, zoneId: string, x: number, worker: string, activities: string[]) => {
-      const start = Date.now();
-      await applicant.submit('permit:Apply', {
-        permitNo,
-        operationType: 'hot_work',
-        level: '2',
-        location: { siteId: site, zoneId, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true },
-        workUnit,
-        description: activities.length > 0 ? 'Paint the repaired bracket' : 'Weld a support bracket',
-        plannedStart: iso(start),
-        plannedEnd: iso(start + 4 * HOUR),
-        workers: [worker],
-        personInChargeId: PIC,
-        guardianId: GUARDIAN,
-        activities,
-        hazards: [{ hazardId: 'h1', description: 'Sparks' }],
-        measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
-      });
-      await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-      await analyst.submit('permit:RecordGasTest', {
-        permitNo,
-        testId: 'gt-1',
-        sampleTakenAt: iso(Date.now() - 2_000),
-        lelClass: 'lel_ge_4',
-        flammableVolPct: 0.2,
-      });
-      await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
-    };
+    const signedOff = (permitNo: string, zoneId: string, x: number, worker: string, activities: string[]) =>
+      signedOffHotWork(
+        { applicant, pic, analyst, approver },
+        { permitNo, siteId: site, zoneId, x, worker, personInChargeId: PIC, guardianId: GUARDIAN, workUnit, activities, hours: 4 },
+      );
     const hot = uniqueId('HW-near');
     const paint = uniqueId('PT-near');
     await signedOff(hot, 'zone-east', 5_000, W1, []);

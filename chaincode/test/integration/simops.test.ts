@@ -11,7 +11,7 @@ import * as crypto from 'node:crypto';
 import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
 import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { Cast, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import { Cast, guardianCertificate, HOUR, iso, type Party, randomIdNumber, signedOffHotWork, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: SIMOPS, two conflicting permits in one area issued at once (real Fabric)', function () {
@@ -39,34 +39,11 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
   });
   after(() => cast?.close());
 
-  async function signedOff(permitNo: string, worker: string, x: number, activities: string[]): Promise<void> {
-    const start = Date.now();
-    await applicant.submit('permit:Apply', {
-      permitNo,
-      operationType: 'hot_work',
-      level: '2',
-      location: { siteId: site, zoneId: zone, coordinates: { x, y: 0 }, fireExplosionZone: false, outdoor: true },
-      workUnit,
-      description: 'Weld a support bracket',
-      plannedStart: iso(start),
-      plannedEnd: iso(start + 8 * HOUR),
-      workers: [worker],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      activities,
-      hazards: [{ hazardId: 'h1', description: 'Sparks' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
-    });
-    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    await analyst.submit('permit:RecordGasTest', {
-      permitNo,
-      testId: 'gt-1',
-      sampleTakenAt: iso(Date.now() - 2_000),
-      lelClass: 'lel_ge_4',
-      flammableVolPct: 0.2,
-    });
-    await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
-  }
+  const signedOff = (permitNo: string, worker: string, x: number, activities: string[]) =>
+    signedOffHotWork(
+      { applicant, pic, analyst, approver },
+      { permitNo, siteId: site, zoneId: zone, x, worker, personInChargeId: PIC, guardianId: GUARDIAN, workUnit, activities, hours: 8 },
+    );
 
   it('one is issued, the other is invalidated at commit and then refused as a conflict', async () => {
     for (const w of [W1, W2, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });

@@ -305,3 +305,58 @@ export function certificateInput(
 export function passingGateCheck(gateCheckId: string, permitNo: string, personId: string, gateDeviceId: string): Record<string, unknown> {
   return { gateCheckId, permitNo, workerId: personId, qr: { passed: true }, face: { scoreBp: 9200, deviceId: gateDeviceId }, health: { passed: true } };
 }
+
+/** The people who take a hot-work permit from application to signed off. */
+export interface HotWorkCrew {
+  applicant: Party;
+  pic: Party;
+  analyst: Party;
+  approver: Party;
+}
+
+/**
+ * A level-2 hot-work permit taken to signed_off (applied, risk assessed, gas tested, approved at the
+ * site), ready to be issued: the SIMOPS tests issue such permits against each other.
+ */
+export async function signedOffHotWork(
+  crew: HotWorkCrew,
+  p: {
+    permitNo: string;
+    siteId: string;
+    zoneId: string;
+    x: number;
+    worker: string;
+    personInChargeId: string;
+    guardianId: string;
+    workUnit: string;
+    activities: string[];
+    hours: number;
+  },
+): Promise<void> {
+  const start = Date.now();
+  await crew.applicant.submit('permit:Apply', {
+    permitNo: p.permitNo,
+    operationType: 'hot_work',
+    level: '2',
+    location: { siteId: p.siteId, zoneId: p.zoneId, coordinates: { x: p.x, y: 0 }, fireExplosionZone: false, outdoor: true },
+    workUnit: p.workUnit,
+    description: p.activities.length > 0 ? 'Paint the repaired bracket' : 'Weld a support bracket',
+    plannedStart: iso(start),
+    plannedEnd: iso(start + p.hours * HOUR),
+    workers: [p.worker],
+    personInChargeId: p.personInChargeId,
+    guardianId: p.guardianId,
+    activities: p.activities,
+    hazards: [{ hazardId: 'h1', description: 'Sparks' }],
+    measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
+  });
+  await crew.pic.submit('permit:AssessRisk', { permitNo: p.permitNo, confirmations: [{ measureId: 'm1', confirmedBy: p.personInChargeId }] });
+  await crew.analyst.submit('permit:RecordGasTest', {
+    permitNo: p.permitNo,
+    testId: 'gt-1',
+    sampleTakenAt: iso(Date.now() - 2_000),
+    lelClass: 'lel_ge_4',
+    flammableVolPct: 0.2,
+  });
+  await crew.approver.submit('permit:SignOff', { permitNo: p.permitNo, stepId: 'approval', atSite: true });
+}
