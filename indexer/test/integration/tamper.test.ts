@@ -15,6 +15,19 @@ import { chainHeight, lastIndexedBlock, spawnIndexer, startIndexer } from '../su
 import { connectionProfilePath, requireNetwork } from '../support/network.js';
 import { flipSignatureByte, resignWithRogueKey, tamperingSource } from '../support/rogue-orderer.js';
 
+/** A mirror indexed up to one block short of the head, so the next block already exists on the peer. */
+async function mirrorOneShortOfHead(name: string): Promise<{ t: TestDatabase; top: number }> {
+  testDatabaseUrl();
+  const t = await createTestDatabase(name);
+  const top = (await chainHeight()) - 1;
+  expect(top).to.be.greaterThan(3);
+  const run = startIndexer(t.db, { stopAtBlock: top - 1 });
+  await run.done;
+  run.source.close();
+  expect(await lastIndexedBlock(t.db)).to.equal(top - 1);
+  return { t, top };
+}
+
 describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', function () {
   this.timeout(120_000);
   let t: TestDatabase;
@@ -22,15 +35,7 @@ describe('indexer detects a tampered mirror (real Fabric, real PostgreSQL)', fun
 
   before(async function () {
     requireNetwork(this);
-    testDatabaseUrl();
-    t = await createTestDatabase('tamper');
-    top = (await chainHeight()) - 1;
-    expect(top).to.be.greaterThan(3);
-    // Stop one block short of the head, so the next block already exists on the peer.
-    const run = startIndexer(t.db, { stopAtBlock: top - 1 });
-    await run.done;
-    run.source.close();
-    expect(await lastIndexedBlock(t.db)).to.equal(top - 1);
+    ({ t, top } = await mirrorOneShortOfHead('tamper'));
   });
   after(async () => {
     await t?.drop();
@@ -120,15 +125,8 @@ describe('indexer verifies the orderer signature of every block it follows (real
 
   before(async function () {
     requireNetwork(this);
-    testDatabaseUrl();
-    t = await createTestDatabase('ordsig');
-    top = (await chainHeight()) - 1;
-    expect(top).to.be.greaterThan(3);
     // Every block up to top - 1 passes the check (config blocks tracked from block 0 on).
-    const run = startIndexer(t.db, { stopAtBlock: top - 1 });
-    await run.done;
-    run.source.close();
-    expect(await lastIndexedBlock(t.db)).to.equal(top - 1);
+    ({ t, top } = await mirrorOneShortOfHead('ordsig'));
   });
   after(async () => {
     await t?.drop();
