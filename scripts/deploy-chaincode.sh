@@ -120,7 +120,7 @@ activate() {
   echo "$port" >"$cc_dir/active-port-$org"
 }
 
-orderer_args=(-o "127.0.0.1:$ORDERER_PORT" --ordererTLSHostnameOverride orderer0.orderer.ledger.local --tls --cafile "$orderer_tls_ca")
+use_live_orderer  # sets orderer_args
 
 json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=process.argv[1].split(".").reduce((o,k)=>o?.[k],JSON.parse(s));console.log(v??"")}catch{console.log("")}})' "$1"; }
 committed_sequence=$( (peer_admin_env enterprise; peer lifecycle chaincode querycommitted -C "$LEDGER_CHANNEL" -n "$LEDGER_CHAINCODE" -O json 2>/dev/null) | json_field sequence || true)

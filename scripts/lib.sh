@@ -11,6 +11,18 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${ORDERER_PORT:=$((7050 + LEDGER_PORT_OFFSET))}"
 : "${ORDERER_ADMIN_PORT:=$((7053 + LEDGER_PORT_OFFSET))}"
 : "${ORDERER_OPS_PORT:=$((8443 + LEDGER_PORT_OFFSET))}"
+# The other orderers (orderer3 only with LEDGER_ORDERING=bft). Their last two digits (55–62,
+# 70–73) are used by no other port here, so networks LEDGER_PORT_OFFSET steps of 100 apart never
+# share one.
+: "${ORDERER1_PORT:=$((7055 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER1_ADMIN_PORT:=$((7059 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER1_OPS_PORT:=$((8470 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER2_PORT:=$((7056 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER2_ADMIN_PORT:=$((7060 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER2_OPS_PORT:=$((8471 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER3_PORT:=$((7057 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER3_ADMIN_PORT:=$((7061 + LEDGER_PORT_OFFSET))}"
+: "${ORDERER3_OPS_PORT:=$((8472 + LEDGER_PORT_OFFSET))}"
 : "${ENTERPRISE_PEER_PORT:=$((7051 + LEDGER_PORT_OFFSET))}"
 : "${ENTERPRISE_PEER_CC_PORT:=$((7052 + LEDGER_PORT_OFFSET))}"
 : "${ENTERPRISE_PEER_OPS_PORT:=$((9444 + LEDGER_PORT_OFFSET))}"
@@ -26,7 +38,8 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${REGULATOR_CA_PORT:=$((8054 + LEDGER_PORT_OFFSET))}"
 : "${REGULATOR_CA_OPS_PORT:=$((9448 + LEDGER_PORT_OFFSET))}"
 export LEDGER_PORT_OFFSET FABRIC_HOME LEDGER_RUN_DIR LEDGER_CHANNEL LEDGER_CHAINCODE LEDGER_BATCH_TIMEOUT \
-  ORDERER_PORT ORDERER_ADMIN_PORT ORDERER_OPS_PORT \
+  ORDERER_PORT ORDERER_ADMIN_PORT ORDERER_OPS_PORT ORDERER1_PORT ORDERER1_ADMIN_PORT ORDERER1_OPS_PORT \
+  ORDERER2_PORT ORDERER2_ADMIN_PORT ORDERER2_OPS_PORT ORDERER3_PORT ORDERER3_ADMIN_PORT ORDERER3_OPS_PORT \
   ENTERPRISE_PEER_PORT ENTERPRISE_PEER_CC_PORT ENTERPRISE_PEER_OPS_PORT \
   REGULATOR_PEER_PORT REGULATOR_PEER_CC_PORT REGULATOR_PEER_OPS_PORT \
   ENTERPRISE_CHAINCODE_PORT ENTERPRISE_CHAINCODE_STANDBY_PORT REGULATOR_CHAINCODE_PORT REGULATOR_CHAINCODE_STANDBY_PORT \
@@ -37,11 +50,44 @@ crypto_dir="$LEDGER_RUN_DIR/crypto"
 pid_dir="$LEDGER_RUN_DIR/pids"
 log_dir="$LEDGER_RUN_DIR/logs"
 orderer_org_dir="$crypto_dir/ordererOrganizations/orderer.ledger.local"
-orderer_node_dir="$orderer_org_dir/orderers/orderer0.orderer.ledger.local"
-orderer_tls_ca="$orderer_node_dir/tls/ca.crt"
+# cryptogen gives every orderer of the org a TLS certificate from the same TLS CA.
+orderer_tls_ca="$orderer_org_dir/orderers/orderer0.orderer.ledger.local/tls/ca.crt"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# The ordering service: LEDGER_ORDERING=raft (three etcdraft nodes, the default) or bft (four
+# SmartBFT nodes). A network keeps the kind it was created with (config/ordering in the run
+# directory): the consenters are in its genesis block.
+ordering_mode() {
+  local recorded="$LEDGER_RUN_DIR/config/ordering"
+  if [ -f "$recorded" ]; then cat "$recorded"; return; fi
+  case "${LEDGER_ORDERING:-raft}" in
+    raft | bft) echo "${LEDGER_ORDERING:-raft}" ;;
+    *) die "LEDGER_ORDERING=${LEDGER_ORDERING} is not an ordering service: use raft (three Raft orderers) or bft (four SmartBFT orderers)" ;;
+  esac
+}
+# Raft tolerates f crashed nodes with 2f+1, BFT f faulty ones with 3f+1; here f = 1.
+orderer_count() { case "$(ordering_mode)" in bft) echo 4 ;; *) echo 3 ;; esac; }
+orderer_ids() { seq 0 $(($(orderer_count) - 1)); }
+orderer_port() { local v="ORDERER$1_PORT"; [ "$1" = 0 ] && v=ORDERER_PORT; echo "${!v}"; }
+orderer_admin_port() { local v="ORDERER$1_ADMIN_PORT"; [ "$1" = 0 ] && v=ORDERER_ADMIN_PORT; echo "${!v}"; }
+orderer_ops_port() { local v="ORDERER$1_OPS_PORT"; [ "$1" = 0 ] && v=ORDERER_OPS_PORT; echo "${!v}"; }
+orderer_node_dir() { echo "$orderer_org_dir/orderers/orderer$1.orderer.ledger.local"; }
+
+# Sets orderer_args (peer CLI) to the first orderer that answers its /healthz. Any consenter takes
+# a transaction or a config update (Raft forwards it to its leader, SmartBFT to the others), so a
+# stopped orderer only costs the next one's turn.
+use_live_orderer() {
+  local i
+  for i in $(orderer_ids); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$(orderer_ops_port "$i")/healthz" 2>/dev/null; then
+      orderer_args=(-o "127.0.0.1:$(orderer_port "$i")" --ordererTLSHostnameOverride "orderer$i.orderer.ledger.local" --tls --cafile "$orderer_tls_ca")
+      return 0
+    fi
+  done
+  die "no orderer answers /healthz (ports $(for i in $(orderer_ids); do printf '%s ' "$(orderer_ops_port "$i")"; done)); run 'bash scripts/network.sh up'"
+}
 
 # Org name (enterprise|regulator) → MSP id, peer port, directories.
 org_msp() { case "$1" in enterprise) echo EnterpriseMSP ;; regulator) echo RegulatorMSP ;; *) die "unknown org $1" ;; esac; }

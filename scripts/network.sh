@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The native Fabric network: one Raft orderer, the enterprise's and the regulator's peers, TLS on,
-# no Docker. All state (crypto, ledgers, logs, pids) lives under $LEDGER_RUN_DIR.
+# The native Fabric network: three Raft orderers (four SmartBFT orderers with LEDGER_ORDERING=bft),
+# the enterprise's and the regulator's peers, TLS on, no Docker. All state (crypto, ledgers, logs,
+# pids) lives under $LEDGER_RUN_DIR.
 #
 #   network.sh up            start what is not running; create crypto and the channel on first run
 #   network.sh down [--wipe] stop the processes this script started; --wipe also deletes all state
@@ -29,20 +30,30 @@ require_binaries() {
 }
 
 generate_artifacts() {
-  log "generating node and admin identities with cryptogen (TLS certificates for 127.0.0.1 and localhost)"
+  local mode profile=ComplianceChannel
+  mode=$(ordering_mode)
+  [ "$mode" = bft ] && profile=ComplianceChannelBFT
+  log "generating node and admin identities with cryptogen ($(orderer_count) orderers; TLS certificates for 127.0.0.1 and localhost)"
   mkdir -p "$LEDGER_RUN_DIR/config"
-  cryptogen generate --config="$repo_root/network/crypto-config.yaml" --output="$crypto_dir" >/dev/null
-  log "writing the channel's genesis block with configtxgen (profile ComplianceChannel)"
+  ORDERER_COUNT=$(orderer_count) render "$repo_root/network/crypto-config.yaml" "$LEDGER_RUN_DIR/config/crypto-config.yaml"
+  cryptogen generate --config="$LEDGER_RUN_DIR/config/crypto-config.yaml" --output="$crypto_dir" >/dev/null
+  log "writing the channel's genesis block with configtxgen (profile $profile)"
   render "$repo_root/network/configtx.yaml" "$LEDGER_RUN_DIR/config/configtx.yaml"
-  FABRIC_CFG_PATH="$LEDGER_RUN_DIR/config" configtxgen -profile ComplianceChannel \
+  FABRIC_CFG_PATH="$LEDGER_RUN_DIR/config" configtxgen -profile "$profile" \
     -outputBlock "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" -channelID "$LEDGER_CHANNEL" 2>"$log_dir/configtxgen.log" \
     || { cat "$log_dir/configtxgen.log" >&2; die "configtxgen failed"; }
+  echo "$mode" >"$LEDGER_RUN_DIR/config/ordering"
 }
 
 render_node_configs() {
-  mkdir -p "$LEDGER_RUN_DIR/orderer" "$LEDGER_RUN_DIR/peers/enterprise" "$LEDGER_RUN_DIR/peers/regulator"
-  ORDERER_NODE_DIR="$orderer_node_dir" ORDERER_DATA_DIR="$LEDGER_RUN_DIR/orderer/data" \
-    render "$repo_root/network/orderer.yaml" "$LEDGER_RUN_DIR/orderer/orderer.yaml"
+  mkdir -p "$LEDGER_RUN_DIR/peers/enterprise" "$LEDGER_RUN_DIR/peers/regulator"
+  local i
+  for i in $(orderer_ids); do
+    mkdir -p "$LEDGER_RUN_DIR/orderers/orderer$i"
+    ORDERER_NODE_DIR="$(orderer_node_dir "$i")" ORDERER_DATA_DIR="$LEDGER_RUN_DIR/orderers/orderer$i/data" \
+      ORDERER_PORT="$(orderer_port "$i")" ORDERER_ADMIN_PORT="$(orderer_admin_port "$i")" ORDERER_OPS_PORT="$(orderer_ops_port "$i")" \
+      render "$repo_root/network/orderer.yaml" "$LEDGER_RUN_DIR/orderers/orderer$i/orderer.yaml"
+  done
   for org in enterprise regulator; do
     local upper; upper=$(echo "$org" | tr a-z A-Z)
     local port_var="${upper}_PEER_PORT" cc_var="${upper}_PEER_CC_PORT" ops_var="${upper}_PEER_OPS_PORT"
@@ -54,10 +65,10 @@ render_node_configs() {
 }
 
 start_orderer() {
-  local pidf="$pid_dir/orderer.pid"
-  if pid_alive "$pidf"; then log "orderer already running (pid $(cat "$pidf"))"; return; fi
-  log "starting orderer on 127.0.0.1:$ORDERER_PORT (admin $ORDERER_ADMIN_PORT, operations $ORDERER_OPS_PORT)"
-  FABRIC_CFG_PATH="$LEDGER_RUN_DIR/orderer" nohup orderer >>"$log_dir/orderer.log" 2>&1 &
+  local i=$1 pidf="$pid_dir/orderer$1.pid"
+  if pid_alive "$pidf"; then log "orderer$i already running (pid $(cat "$pidf"))"; return; fi
+  log "starting orderer$i on 127.0.0.1:$(orderer_port "$i") (admin $(orderer_admin_port "$i"), operations $(orderer_ops_port "$i"))"
+  FABRIC_CFG_PATH="$LEDGER_RUN_DIR/orderers/orderer$i" nohup orderer >>"$log_dir/orderer$i.log" 2>&1 &
   echo $! >"$pidf"
 }
 
@@ -92,20 +103,23 @@ start_ca() {
   )
 }
 
-orderer_admin_args() {
-  local admin="$orderer_org_dir/users/Admin@orderer.ledger.local/tls"
-  echo "-o 127.0.0.1:$ORDERER_ADMIN_PORT --ca-file $orderer_tls_ca --client-cert $admin/client.crt --client-key $admin/client.key"
+# osnadmin as the orderer org's admin (mutual TLS) against orderer $1's admin endpoint.
+osnadmin_as_admin() {
+  local i=$1 admin="$orderer_org_dir/users/Admin@orderer.ledger.local/tls"
+  shift
+  osnadmin channel "$@" -o "127.0.0.1:$(orderer_admin_port "$i")" --ca-file "$orderer_tls_ca" --client-cert "$admin/client.crt" --client-key "$admin/client.key"
 }
 
 join_channel() {
-  # shellcheck disable=SC2046
-  if osnadmin channel list $(orderer_admin_args) 2>/dev/null | grep -q "\"name\": *\"$LEDGER_CHANNEL\""; then
-    log "orderer already in channel $LEDGER_CHANNEL"
-  else
-    log "joining the orderer to channel $LEDGER_CHANNEL (osnadmin)"
-    # shellcheck disable=SC2046
-    osnadmin channel join --channelID "$LEDGER_CHANNEL" --config-block "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" $(orderer_admin_args) >/dev/null
-  fi
+  local i
+  for i in $(orderer_ids); do
+    if osnadmin_as_admin "$i" list 2>/dev/null | grep -q "\"name\": *\"$LEDGER_CHANNEL\""; then
+      log "orderer$i already in channel $LEDGER_CHANNEL"
+    else
+      log "joining orderer$i to channel $LEDGER_CHANNEL (osnadmin)"
+      osnadmin_as_admin "$i" join --channelID "$LEDGER_CHANNEL" --config-block "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" >/dev/null
+    fi
+  done
   for org in enterprise regulator; do
     (
       peer_admin_env "$org"
@@ -125,15 +139,37 @@ join_channel() {
   done
 }
 
-# A restarted orderer answers /healthz before its Raft node has taken the lead again; until then it
-# refuses every transaction ("no Raft leader"). The network has one orderer, so it must be leader.
-wait_raft_leader() {
-  local i=0
-  until curl -fsS "http://127.0.0.1:$ORDERER_OPS_PORT/metrics" 2>/dev/null | grep -q "^consensus_etcdraft_is_leader{channel=\"$LEDGER_CHANNEL\"} 1"; do
+# A restarted orderer answers /healthz before the consenters have (re-)elected a leader; until then
+# every transaction is refused ("no Raft leader"). Done when one running orderer reports itself
+# leader (Raft), or when every running orderer names the same leader (SmartBFT, whose followers
+# report the leader's id).
+wait_ordering_leader() {
+  local i=0 mode
+  mode=$(ordering_mode)
+  until ordering_has_leader "$mode"; do
     i=$((i + 1))
-    [ "$i" -ge 300 ] && die "the orderer has no Raft leader for $LEDGER_CHANNEL after 60s (log: $log_dir/orderer.log)"
+    [ "$i" -ge 300 ] && die "the orderers have no $mode leader for $LEDGER_CHANNEL after 60s (logs: $log_dir/orderer*.log)"
     sleep 0.2
   done
+}
+
+ordering_has_leader() {
+  local mode=$1 i m leaders=() ids=()
+  for i in $(orderer_ids); do
+    pid_alive "$pid_dir/orderer$i.pid" || [ "${LEDGER_NODES:-local}" = external ] || continue
+    m=$(curl -fsS "http://127.0.0.1:$(orderer_ops_port "$i")/metrics" 2>/dev/null) || continue
+    if [ "$mode" = bft ]; then
+      ids+=("$(echo "$m" | sed -n "s/^consensus_smartbft_leader_id{channel=\"$LEDGER_CHANNEL\"} //p")")
+    elif echo "$m" | grep -q "^consensus_etcdraft_is_leader{channel=\"$LEDGER_CHANNEL\"} 1"; then
+      leaders+=("$i")
+    fi
+  done
+  if [ "$mode" = bft ]; then
+    [ ${#ids[@]} -gt 0 ] && [ -n "${ids[0]}" ] && [ "${ids[0]}" != 0 ] || return 1
+    [ "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)" = 1 ]
+  else
+    [ ${#leaders[@]} = 1 ]
+  fi
 }
 
 wait_channel_height() {
@@ -153,7 +189,7 @@ wait_channel_height() {
 write_connection_profile() {
   # Plain JSON that services and tests read (schema: schema/src/connection-profile.ts).
   local out="$LEDGER_RUN_DIR/connection-profile.json"
-  node - "$out" <<'JS'
+  node - "$out" "$(orderer_count)" "$(ordering_mode)" <<'JS'
 const fs = require('node:fs');
 const e = process.env;
 const run = e.LEDGER_RUN_DIR;
@@ -173,14 +209,19 @@ const org = (name, port, caPort) => {
     ca: { url: `https://127.0.0.1:${caPort}`, tlsCaFile: `${base}/ca/ca.${dom}-cert.pem`, caName: `ca-${name}` },
   };
 };
+const orderer = (i) => ({
+  endpoint: `127.0.0.1:${e[i === 0 ? 'ORDERER_PORT' : `ORDERER${i}_PORT`]}`,
+  hostAlias: `orderer${i}.orderer.ledger.local`,
+  tlsCaFile: `${crypto}/ordererOrganizations/orderer.ledger.local/orderers/orderer${i}.orderer.ledger.local/tls/ca.crt`,
+  operationsUrl: `http://127.0.0.1:${e[i === 0 ? 'ORDERER_OPS_PORT' : `ORDERER${i}_OPS_PORT`]}`,
+});
+const orderers = Array.from({ length: Number(process.argv[3]) }, (_, i) => orderer(i));
 const profile = {
   channel: e.LEDGER_CHANNEL,
   chaincode: e.LEDGER_CHAINCODE,
-  orderer: {
-    endpoint: `127.0.0.1:${e.ORDERER_PORT}`,
-    hostAlias: 'orderer0.orderer.ledger.local',
-    tlsCaFile: `${crypto}/ordererOrganizations/orderer.ledger.local/orderers/orderer0.orderer.ledger.local/tls/ca.crt`,
-  },
+  ordering: process.argv[4],
+  orderer: orderers[0],
+  orderers,
   organizations: { enterprise: org('enterprise', e.ENTERPRISE_PEER_PORT, e.ENTERPRISE_CA_PORT), regulator: org('regulator', e.REGULATOR_PEER_PORT, e.REGULATOR_CA_PORT) },
 };
 fs.writeFileSync(process.argv[2], JSON.stringify(profile, null, 2) + '\n');
@@ -219,7 +260,12 @@ cmd_generate() {
     log "new network in $LEDGER_RUN_DIR"
     generate_artifacts
   else
-    log "existing network in $LEDGER_RUN_DIR"
+    [ -f "$LEDGER_RUN_DIR/config/ordering" ] \
+      || die "$LEDGER_RUN_DIR holds a network of an earlier version, with a single orderer whose channel cannot take the three consenters; run 'bash scripts/network.sh down --wipe' and then 'up' again."
+    if [ -n "${LEDGER_ORDERING:-}" ] && [ "$LEDGER_ORDERING" != "$(ordering_mode)" ]; then
+      die "LEDGER_ORDERING=$LEDGER_ORDERING, but the network in $LEDGER_RUN_DIR was created with $(ordering_mode) ordering (its genesis block names the consenters); unset LEDGER_ORDERING, or 'down --wipe' and 'up' again."
+    fi
+    log "existing network in $LEDGER_RUN_DIR ($(ordering_mode) ordering, $(orderer_count) orderers)"
   fi
   render_node_configs
 }
@@ -231,24 +277,24 @@ cmd_up() {
   if [ "${LEDGER_NODES:-local}" = external ]; then
     log "LEDGER_NODES=external: waiting for nodes started elsewhere"
   else
-    start_orderer
+    for i in $(orderer_ids); do start_orderer "$i"; done
     start_peer enterprise
     start_peer regulator
     start_ca enterprise
     start_ca regulator
   fi
-  log "waiting for /healthz of the orderer, both peers and both CAs"
-  wait_http_ok "http://127.0.0.1:$ORDERER_OPS_PORT/healthz" 60 "$log_dir/orderer.log"
+  log "waiting for /healthz of the $(orderer_count) orderers, both peers and both CAs"
+  for i in $(orderer_ids); do wait_http_ok "http://127.0.0.1:$(orderer_ops_port "$i")/healthz" 60 "$log_dir/orderer$i.log"; done
   wait_http_ok "http://127.0.0.1:$ENTERPRISE_PEER_OPS_PORT/healthz" 60 "$log_dir/peer-enterprise.log"
   wait_http_ok "http://127.0.0.1:$REGULATOR_PEER_OPS_PORT/healthz" 60 "$log_dir/peer-regulator.log"
   wait_http_ok "http://127.0.0.1:$ENTERPRISE_CA_OPS_PORT/healthz" 60 "$log_dir/ca-enterprise.log"
   wait_http_ok "http://127.0.0.1:$REGULATOR_CA_OPS_PORT/healthz" 60 "$log_dir/ca-regulator.log"
   join_channel
-  wait_raft_leader
+  wait_ordering_leader
   wait_channel_height
   wait_discovery
   write_connection_profile
-  log "network up in $(( $(date +%s) - t0 ))s: channel $LEDGER_CHANNEL, orderer 127.0.0.1:$ORDERER_PORT, peers 127.0.0.1:$ENTERPRISE_PEER_PORT (EnterpriseMSP) and 127.0.0.1:$REGULATOR_PEER_PORT (RegulatorMSP); state in $LEDGER_RUN_DIR"
+  log "network up in $(( $(date +%s) - t0 ))s: channel $LEDGER_CHANNEL, $(ordering_mode) orderers $(for i in $(orderer_ids); do printf '127.0.0.1:%s ' "$(orderer_port "$i")"; done)peers 127.0.0.1:$ENTERPRISE_PEER_PORT (EnterpriseMSP) and 127.0.0.1:$REGULATOR_PEER_PORT (RegulatorMSP); state in $LEDGER_RUN_DIR"
 }
 
 cmd_down() {
@@ -264,7 +310,9 @@ cmd_down() {
   for org in regulator enterprise; do
     [ -f "$pid_dir/peer-$org.pid" ] && { log "stopping $org peer"; stop_pid "$pid_dir/peer-$org.pid" "peer node start"; }
   done
-  [ -f "$pid_dir/orderer.pid" ] && { log "stopping orderer"; stop_pid "$pid_dir/orderer.pid" "orderer"; }
+  for f in "$pid_dir"/orderer*.pid; do
+    [ -f "$f" ] && { log "stopping $(basename "$f" .pid)"; stop_pid "$f" "orderer"; }
+  done
   if [ "$wipe" = "--wipe" ]; then
     # The test servers keep their data under the run directory too: stop them before it goes.
     bash "$here/services.sh" stop >/dev/null 2>&1 || true
@@ -277,16 +325,17 @@ cmd_down() {
 }
 
 cmd_status() {
-  local rc=0
-  for p in orderer peer-enterprise peer-regulator chaincode-enterprise chaincode-regulator ca-enterprise ca-regulator; do
+  local rc=0 i orderers=() ops=()
+  for i in $(orderer_ids); do orderers+=("orderer$i"); ops+=("orderer$i $(orderer_ops_port "$i")"); done
+  for p in "${orderers[@]}" peer-enterprise peer-regulator chaincode-enterprise chaincode-regulator ca-enterprise ca-regulator; do
     if pid_alive "$pid_dir/$p.pid"; then
       printf '%-21s running  pid %s\n' "$p" "$(cat "$pid_dir/$p.pid")"
     else
       printf '%-21s stopped\n' "$p"
-      case $p in orderer|peer-*|ca-*) rc=1 ;; esac
+      case $p in orderer*|peer-*|ca-*) rc=1 ;; esac
     fi
   done
-  for u in "orderer $ORDERER_OPS_PORT" "peer-enterprise $ENTERPRISE_PEER_OPS_PORT" "peer-regulator $REGULATOR_PEER_OPS_PORT" "ca-enterprise $ENTERPRISE_CA_OPS_PORT" "ca-regulator $REGULATOR_CA_OPS_PORT"; do
+  for u in "${ops[@]}" "peer-enterprise $ENTERPRISE_PEER_OPS_PORT" "peer-regulator $REGULATOR_PEER_OPS_PORT" "ca-enterprise $ENTERPRISE_CA_OPS_PORT" "ca-regulator $REGULATOR_CA_OPS_PORT"; do
     set -- $u
     printf '%-21s /healthz %s\n' "$1" "$(curl -fsS "http://127.0.0.1:$2/healthz" 2>/dev/null || echo unreachable)"
   done

@@ -40,7 +40,7 @@ else
 fi
 
 peer_admin_env "$org"
-orderer_args=(-o "127.0.0.1:$ORDERER_PORT" --ordererTLSHostnameOverride orderer0.orderer.ledger.local --tls --cafile "$orderer_tls_ca")
+use_live_orderer  # sets orderer_args
 peer channel fetch config "$work/config.pb" -c "$LEDGER_CHANNEL" "${orderer_args[@]}" >>"$log_dir/channel-update.log" 2>&1 \
   || die "could not fetch the channel configuration (log: $log_dir/channel-update.log)"
 configtxlator proto_decode --input "$work/config.pb" --type common.Block | jq '.data.data[0].payload.data.config' >"$work/config.json"

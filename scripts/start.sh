@@ -28,8 +28,9 @@ stop_all() {
 trap stop_all INT TERM
 
 bash "$here/network.sh" up
-# Right after the orderer restarts, Raft may not have a leader yet and the deployment's approval
-# fails with "SERVICE_UNAVAILABLE -- no Raft leader"; the deployment is idempotent, so try again.
+# Right after the orderers restart, a freshly started one may not know the Raft leader yet and the
+# deployment's approval fails with "SERVICE_UNAVAILABLE -- no Raft leader"; the deployment is
+# idempotent, so try again.
 for attempt in 1 2 3; do
   bash "$here/deploy-chaincode.sh" && break
   [ "$attempt" = 3 ] && die "the chaincode deployment failed three times (see above)"
@@ -66,11 +67,16 @@ stack_db="PGlite ($LEDGER_RUN_DIR/indexer-pglite)"
 [ "${LEDGER_STACK_DATABASE:-pglite}" = postgres ] && stack_db="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
 gateway_state="; its idempotency records in PGlite 127.0.0.1:$GATEWAY_STATE_PG_PORT"
 pg_cluster_running stack && gateway_state="; its idempotency records in PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
+orderer_rows=$(for i in $(orderer_ids); do
+  printf 'orderer%-11s127.0.0.1:%s        admin 127.0.0.1:%s   health http://127.0.0.1:%s/healthz\n' "$i" "$(orderer_port "$i")" "$(orderer_admin_port "$i")" "$(orderer_ops_port "$i")"
+done)
+orderer_rows="ordering           $(ordering_mode), $(orderer_count) orderers (OrdererMSP); the chain goes on with any one of them down
+$orderer_rows"
 cat >&2 <<INFO
 
 ──────── compliance ledger is up ────────
 channel            $LEDGER_CHANNEL, chaincode $LEDGER_CHAINCODE (endorsed by EnterpriseMSP AND RegulatorMSP)
-orderer            127.0.0.1:$ORDERER_PORT        admin 127.0.0.1:$ORDERER_ADMIN_PORT   health http://127.0.0.1:$ORDERER_OPS_PORT/healthz
+$orderer_rows
 enterprise peer    127.0.0.1:$ENTERPRISE_PEER_PORT        health http://127.0.0.1:$ENTERPRISE_PEER_OPS_PORT/healthz
 regulator peer     127.0.0.1:$REGULATOR_PEER_PORT        health http://127.0.0.1:$REGULATOR_PEER_OPS_PORT/healthz
 enterprise CA      https://127.0.0.1:$ENTERPRISE_CA_PORT

@@ -15,6 +15,9 @@ const endpoint = z.object({
   tlsCaFile: z.string().min(1),
 });
 
+/** An orderer also has an operations endpoint: /healthz, and /metrics with its consensus state and ledger height. */
+const ordererEndpoint = endpoint.extend({ operationsUrl: z.string().url() });
+
 const identityFiles = z.object({
   certFile: z.string().min(1),
   keyFile: z.string().min(1),
@@ -34,7 +37,16 @@ export const organizationProfileSchema = z.object({
 export const connectionProfileSchema = z.object({
   channel: z.string().min(1),
   chaincode: z.string().min(1),
+  /** `raft` (three etcdraft orderers) or `bft` (four SmartBFT orderers): LEDGER_ORDERING at creation. */
+  ordering: z.enum(['raft', 'bft']),
+  /** The first of `orderers`. */
   orderer: endpoint,
+  /**
+   * Every orderer of the channel. Clients of the peers' gateway need none of them (the gateway peer
+   * sends to the orderers the channel config names, and passes over a stopped one); they are here
+   * for tools that talk to orderers themselves, which should try the next one when one is down.
+   */
+  orderers: z.array(ordererEndpoint).min(1),
   organizations: z.object({
     enterprise: organizationProfileSchema,
     regulator: organizationProfileSchema,

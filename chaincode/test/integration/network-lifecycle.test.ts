@@ -9,24 +9,12 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { ConnectionProfile } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { connectAs, requireNetwork, uniqueId } from '../support/network';
+import { processAlive as alive, connectAs, requireNetwork, runDirOf, uniqueId } from '../support/network';
 
 const run = promisify(execFile);
 const networkScript = path.resolve(__dirname, '..', '..', '..', 'scripts', 'network.sh');
 
-function runDir(profile: ConnectionProfile): string {
-  // The run directory is the one holding the crypto material the profile points into.
-  return profile.orderer.tlsCaFile.split(`${path.sep}crypto${path.sep}`)[0]!;
-}
 const pidOf = (dir: string, name: string) => Number(fs.readFileSync(path.join(dir, 'pids', `${name}.pid`), 'utf8'));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('network: up is idempotent and recovers a crashed node (real Fabric)', function () {
   this.timeout(180_000);
@@ -35,16 +23,17 @@ describe('network: up is idempotent and recovers a crashed node (real Fabric)', 
 
   before(function () {
     profile = requireNetwork(this);
-    dir = runDir(profile);
+    dir = runDirOf(profile);
   });
 
   it('leaves a running network as it is', async () => {
-    const before = ['orderer', 'peer-enterprise', 'peer-regulator'].map((n) => pidOf(dir, n));
+    const nodes = [...profile.orderers.map((_, i) => `orderer${i}`), 'peer-enterprise', 'peer-regulator'];
+    const before = nodes.map((n) => pidOf(dir, n));
     const { stderr } = await run('bash', [networkScript, 'up'], { env: { ...process.env, LEDGER_RUN_DIR: dir } });
-    expect(stderr).to.match(/orderer already running/);
+    for (const i of profile.orderers.keys()) expect(stderr).to.match(new RegExp(`orderer${i} already running`));
     expect(stderr).to.match(/enterprise peer already running/);
     expect(stderr).to.match(/regulator peer already in channel/);
-    expect(['orderer', 'peer-enterprise', 'peer-regulator'].map((n) => pidOf(dir, n))).to.deep.equal(before);
+    expect(nodes.map((n) => pidOf(dir, n))).to.deep.equal(before);
   });
 
   it('restarts a peer killed with SIGKILL, which then endorses again on its old ledger', async () => {
@@ -61,7 +50,7 @@ describe('network: up is idempotent and recovers a crashed node (real Fabric)', 
 
       const { stderr } = await run('bash', [networkScript, 'up'], { env: { ...process.env, LEDGER_RUN_DIR: dir } });
       expect(stderr).to.match(/starting regulator peer/);
-      expect(stderr).to.match(/orderer already running/);
+      expect(stderr).to.match(/orderer0 already running/);
       const restarted = pidOf(dir, 'peer-regulator');
       expect(restarted).to.not.equal(crashed);
       expect(alive(restarted)).to.equal(true);

@@ -5,10 +5,9 @@
  */
 import * as crypto from 'node:crypto';
 import { type ConnectionProfile, type ErrorCode, type LedgerEvent, type OrganizationName, parseErrorCode } from '@compliance-ledger/schema';
-import type { Proposal } from '@hyperledger/fabric-gateway';
+import type { Contract, Proposal } from '@hyperledger/fabric-gateway';
 import { common, gateway as gatewayProtos, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
 import { connectAs, connectAsUser, type OrgConnection, type UserAttributes } from './network';
 
 const decoder = new TextDecoder();
@@ -83,7 +82,8 @@ export class Party {
     const proposal = peer.Proposal.deserializeBinary(signed.getProposalBytes_asU8());
     const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
     const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
-    const ts = new Timestamp();
+    // The header always carries a timestamp (fabric-gateway sets it): edited in place.
+    const ts = channelHeader.getTimestamp()!;
     ts.setSeconds(Math.floor(timeMs / 1000));
     ts.setNanos((timeMs % 1000) * 1e6);
     channelHeader.setTimestamp(ts);

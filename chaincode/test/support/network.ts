@@ -100,6 +100,21 @@ export function connectAsUser(profile: ConnectionProfile, org: OrganizationName,
   return connectWithFiles(profile, org, { certFile: path.join(dir, 'msp', 'signcerts', 'cert.pem'), keyFile });
 }
 
+/** The run directory of scripts/network.sh: the one holding the crypto material the profile points into. */
+export function runDirOf(profile: ConnectionProfile): string {
+  return profile.orderer.tlsCaFile.split(`${path.sep}crypto${path.sep}`)[0]!;
+}
+
+/** Whether a process (a node the run directory's pid file names) still runs. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function uniqueId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
 }

@@ -68,7 +68,9 @@ describe('config', () => {
         JSON.stringify({
           channel: 'ch1',
           chaincode: 'cc1',
+          ordering: 'raft',
           orderer: { endpoint: '127.0.0.1:7050', hostAlias: 'orderer0', tlsCaFile: '/o.pem' },
+          orderers: [{ endpoint: '127.0.0.1:7050', hostAlias: 'orderer0', tlsCaFile: '/o.pem', operationsUrl: 'http://127.0.0.1:8443' }],
           organizations: { enterprise: org('enterprise', 'EnterpriseMSP', 37051), regulator: org('regulator', 'RegulatorMSP', 39051) },
         }),
       );

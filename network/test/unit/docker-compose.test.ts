@@ -44,7 +44,18 @@ const entry = (s: Service) => (s.entrypoint ?? []).join(' ');
 describe('docker-compose.yml agrees with the native network', () => {
   it('has exactly the native network’s processes, plus setup', () => {
     expect(Object.keys(compose.services).sort()).to.deep.equal(
-      ['ca-enterprise', 'ca-regulator', 'chaincode-enterprise', 'chaincode-regulator', 'orderer', 'peer-enterprise', 'peer-regulator', 'setup'].sort(),
+      [
+        'ca-enterprise',
+        'ca-regulator',
+        'chaincode-enterprise',
+        'chaincode-regulator',
+        'orderer0',
+        'orderer1',
+        'orderer2',
+        'peer-enterprise',
+        'peer-regulator',
+        'setup',
+      ].sort(),
     );
     for (const [name, s] of Object.entries(compose.services)) expect(s.network_mode, name).to.equal('host');
   });
@@ -52,7 +63,7 @@ describe('docker-compose.yml agrees with the native network', () => {
   it('uses the official images of the pinned Fabric and Fabric CA releases', () => {
     const fabricMinor = pinned('FABRIC_RELEASE').split('.').slice(0, 2).join('.');
     const caMinor = pinned('FABRIC_CA_VERSION').split('.').slice(0, 2).join('.');
-    expect(compose.services.orderer!.image).to.equal(`hyperledger/fabric-orderer:${fabricMinor}`);
+    for (const o of ['orderer0', 'orderer1', 'orderer2']) expect(compose.services[o]!.image, o).to.equal(`hyperledger/fabric-orderer:${fabricMinor}`);
     expect(compose.services['peer-enterprise']!.image).to.equal(`hyperledger/fabric-peer:${fabricMinor}`);
     expect(compose.services['peer-regulator']!.image).to.equal(`hyperledger/fabric-peer:${fabricMinor}`);
     expect(compose.services['ca-enterprise']!.image).to.equal(`hyperledger/fabric-ca:${caMinor}`);
@@ -84,11 +95,11 @@ describe('docker-compose.yml agrees with the native network', () => {
     for (const name of Object.keys(compose.services)) {
       expect(compose.services[name]!.volumes, name).to.include(`ledger-run:${runDir}`);
     }
-    // network.sh renders orderer.yaml into <run>/orderer and core.yaml into <run>/peers/<org>.
+    // network.sh renders orderer.yaml into <run>/orderers/orderer<i> and core.yaml into <run>/peers/<org>.
     const script = read('scripts/network.sh');
-    expect(script).to.contain('"$LEDGER_RUN_DIR/orderer/orderer.yaml"');
+    expect(script).to.contain('"$LEDGER_RUN_DIR/orderers/orderer$i/orderer.yaml"');
     expect(script).to.contain('"$LEDGER_RUN_DIR/peers/$org/core.yaml"');
-    expect(compose.services.orderer!.environment!.FABRIC_CFG_PATH).to.equal(`${runDir}/orderer`);
+    for (const i of [0, 1, 2]) expect(compose.services[`orderer${i}`]!.environment!.FABRIC_CFG_PATH).to.equal(`${runDir}/orderers/orderer${i}`);
     expect(compose.services['peer-enterprise']!.environment!.FABRIC_CFG_PATH).to.equal(`${runDir}/peers/enterprise`);
     expect(compose.services['peer-regulator']!.environment!.FABRIC_CFG_PATH).to.equal(`${runDir}/peers/regulator`);
     expect(compose.services['peer-enterprise']!.environment!.CORE_VM_ENDPOINT).to.equal('');
