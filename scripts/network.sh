@@ -159,7 +159,7 @@ ordering_has_leader() {
     pid_alive "$pid_dir/orderer$i.pid" || [ "${LEDGER_NODES:-local}" = external ] || continue
     m=$(curl -fsS "http://127.0.0.1:$(orderer_ops_port "$i")/metrics" 2>/dev/null) || continue
     if [ "$mode" = bft ]; then
-      ids+=("$(echo "$m" | sed -n "s/^consensus_smartbft_leader_id{channel=\"$LEDGER_CHANNEL\"} //p")")
+      ids+=("$(echo "$m" | sed -n "s/^consensus_smartbft_view_leader_id{channel=\"$LEDGER_CHANNEL\"} //p")")
     elif echo "$m" | grep -q "^consensus_etcdraft_is_leader{channel=\"$LEDGER_CHANNEL\"} 1"; then
       leaders+=("$i")
     fi

@@ -23,7 +23,10 @@ export interface OrdererSignature {
   /** Metadata value + signature header + ASN.1 header bytes: what the orderer signed. */
   signedBytes: Uint8Array;
   signature: Uint8Array;
+  /** The signer's identity, from a signature header (Raft and every orderer before Fabric 3). */
   signer: Identity | null;
+  /** The signer's consenter id, from an identifier header (SmartBFT): the channel config maps it to an identity. */
+  consenterId: number | null;
 }
 
 export interface Write {
@@ -197,9 +200,10 @@ export function decodeBlock(bytes: Uint8Array): DecodedBlock {
     for (const s of md.getSignaturesList()) {
       const sigHeader = s.getSignatureHeader_asU8();
       const signer = sigHeader.length > 0 ? identityOf(common.SignatureHeader.deserializeBinary(sigHeader).getCreator_asU8()) : null;
-      // BFT consenters may sign with an identifier header instead; the signed bytes then carry it.
+      // BFT consenters sign with an identifier header instead; the signed bytes then carry it.
       const idHeader = sigHeader.length > 0 ? sigHeader : s.getIdentifierHeader_asU8();
-      ordererSignatures.push({ signedBytes: concat(value, idHeader, headerAsn1), signature: s.getSignature_asU8(), signer });
+      const consenterId = sigHeader.length > 0 || idHeader.length === 0 ? null : common.IdentifierHeader.deserializeBinary(idHeader).getIdentifier();
+      ordererSignatures.push({ signedBytes: concat(value, idHeader, headerAsn1), signature: s.getSignature_asU8(), signer, consenterId });
     }
   }
   return {

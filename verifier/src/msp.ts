@@ -9,7 +9,7 @@ import type { Identity } from './block.js';
 import { equal, fromUtf8, pemToDer, toHex } from './bytes.js';
 import { children, parseOne } from './der.js';
 import { hashOfAlgorithm, verifyEcdsa } from './ecdsa.js';
-import { type common, msp } from './protos.js';
+import { common, msp } from './protos.js';
 import { type Certificate, parseCertificate } from './x509.js';
 
 export type Role = 'member' | 'admin' | 'client' | 'peer' | 'orderer';
@@ -39,6 +39,11 @@ export interface ChannelConfig {
   blockNumber: number;
   root: ConfigNode;
   msps: Map<string, Msp>;
+  /**
+   * SmartBFT's consenters by id (`/Channel/Orderer` value `Orderers`): a BFT block signature names
+   * its signer by this id. Empty for Raft, whose signatures carry the signer's identity.
+   */
+  consenters: Map<number, Identity>;
 }
 
 function certsOf(list: Uint8Array[]): Certificate[] {
@@ -106,7 +111,14 @@ export function channelConfig(blockNumber: number, config: InstanceType<typeof c
   const msps = new Map<string, Msp>();
   const group = config.getChannelGroup();
   if (!group) throw new Error(`config block ${blockNumber} has no channel group`);
-  return { blockNumber, root: node(group, msps), msps };
+  const consenters = new Map<number, Identity>();
+  const orderers = group.getGroupsMap().get('Orderer')?.getValuesMap().get('Orderers');
+  if (orderers) {
+    for (const c of common.Orderers.deserializeBinary(orderers.getValue_asU8()).getConsenterMappingList()) {
+      consenters.set(c.getId(), { mspId: c.getMspId(), idBytes: c.getIdentity_asU8() });
+    }
+  }
+  return { blockNumber, root: node(group, msps), msps, consenters };
 }
 
 export interface ValidIdentity {

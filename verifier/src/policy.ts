@@ -1,21 +1,25 @@
 /**
  * Fabric policy evaluation over identities whose signatures were already verified: signature
- * policies (n-of-m over MSP role principals, each identity used at most once, as Fabric's
- * cauthdsl does) and implicit-meta policies over the config tree (ANY, ALL, MAJORITY of the
- * sub-groups' named policy).
+ * policies (n-of-m over MSP role principals or named identities, each identity used at most once,
+ * as Fabric's cauthdsl does) and implicit-meta policies over the config tree (ANY, ALL, MAJORITY of
+ * the sub-groups' named policy). Named identities are what SmartBFT's block validation policy
+ * lists: a quorum of the consenters' own certificates.
  */
 
+import { equal, fromUtf8, pemToDer } from './bytes.js';
 import type { ChannelConfig, ConfigNode, Role, ValidIdentity } from './msp.js';
 import { common, msp } from './protos.js';
+import { parseCertificate } from './x509.js';
 
 const ROLE_NAMES: Record<number, Role> = { 0: 'member', 1: 'admin', 2: 'client', 3: 'peer', 4: 'orderer' };
 const POLICY_TYPE = { SIGNATURE: 1, IMPLICIT_META: 3 } as const;
+const PRINCIPAL = { ROLE: 0, IDENTITY: 2 } as const;
 
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
 }
 
-type Principal = { mspId: string; role: Role };
+type Principal = { mspId: string; role: Role } | { mspId: string; certDer: Uint8Array; name: string };
 type Rule = { signedBy: number } | { n: number; rules: Rule[] };
 
 export interface SignaturePolicy {
@@ -33,7 +37,8 @@ function ruleOf(p: InstanceType<typeof common.SignaturePolicy>): Rule {
 function textOf(rule: Rule, principals: Principal[]): string {
   if ('signedBy' in rule) {
     const p = principals[rule.signedBy];
-    return p ? `'${p.mspId}.${p.role}'` : `'#${rule.signedBy}'`;
+    if (!p) return `'#${rule.signedBy}'`;
+    return 'role' in p ? `'${p.mspId}.${p.role}'` : `'${p.mspId}:${p.name}'`;
   }
   const inner = rule.rules.map((r) => textOf(r, principals)).join(',');
   if (rule.n === rule.rules.length) return `AND(${inner})`;
@@ -43,9 +48,18 @@ function textOf(rule: Rule, principals: Principal[]): string {
 
 export function parseSignaturePolicy(bytes: Uint8Array): SignaturePolicy {
   const env = common.SignaturePolicyEnvelope.deserializeBinary(bytes);
-  const principals = env.getIdentitiesList().map((p) => {
-    if (p.getPrincipalClassification() !== 0)
-      throw new PolicyError(`principal classification ${p.getPrincipalClassification()} is not supported (only MSP roles)`);
+  const principals = env.getIdentitiesList().map((p): Principal => {
+    if (p.getPrincipalClassification() === PRINCIPAL.IDENTITY) {
+      const id = msp.SerializedIdentity.deserializeBinary(p.getPrincipal_asU8());
+      try {
+        const cert = parseCertificate(pemToDer(fromUtf8(id.getIdBytes_asU8())));
+        return { mspId: id.getMspid(), certDer: cert.der, name: cert.subject.get('CN')?.[0] ?? cert.subjectText };
+      } catch (e) {
+        throw new PolicyError(`an identity principal of ${id.getMspid()} is not a readable certificate (${(e as Error).message})`);
+      }
+    }
+    if (p.getPrincipalClassification() !== PRINCIPAL.ROLE)
+      throw new PolicyError(`principal classification ${p.getPrincipalClassification()} is not supported (only MSP roles and identities)`);
     const role = msp.MSPRole.deserializeBinary(p.getPrincipal_asU8());
     const name = ROLE_NAMES[role.getRole()];
     if (!name) throw new PolicyError(`MSP role ${role.getRole()} is unknown`);
@@ -58,7 +72,8 @@ export function parseSignaturePolicy(bytes: Uint8Array): SignaturePolicy {
 }
 
 function satisfies(id: ValidIdentity, p: Principal): boolean {
-  return id.mspId === p.mspId && id.roles.has(p.role);
+  if (id.mspId !== p.mspId) return false;
+  return 'role' in p ? id.roles.has(p.role) : equal(id.cert.der, p.certDer);
 }
 
 function evaluate(rule: Rule, principals: Principal[], ids: ValidIdentity[], used: boolean[]): boolean {

@@ -4,6 +4,7 @@
  */
 import commonPb from '@hyperledger/fabric-protos/lib/common/common_pb.js';
 import configtxPb from '@hyperledger/fabric-protos/lib/common/configtx_pb.js';
+import configurationPb from '@hyperledger/fabric-protos/lib/common/configuration_pb.js';
 import policiesPb from '@hyperledger/fabric-protos/lib/common/policies_pb.js';
 import kvrwsetPb from '@hyperledger/fabric-protos/lib/ledger/rwset/kvrwset/kv_rwset_pb.js';
 import rwsetPb from '@hyperledger/fabric-protos/lib/ledger/rwset/rwset_pb.js';
@@ -19,7 +20,7 @@ import proposalPb from '@hyperledger/fabric-protos/lib/peer/proposal_pb.js';
 import proposalResponsePb from '@hyperledger/fabric-protos/lib/peer/proposal_response_pb.js';
 import transactionPb from '@hyperledger/fabric-protos/lib/peer/transaction_pb.js';
 
-export const common = { ...commonPb, ...configtxPb, ...policiesPb };
+export const common = { ...commonPb, ...configtxPb, ...configurationPb, ...policiesPb };
 export const msp = { ...identitiesPb, ...mspConfigPb, ...mspPrincipalPb };
 export const peer = { ...transactionPb, ...proposalPb, ...proposalResponsePb, ...chaincodePb, ...chaincodeEventPb, ...peerPolicyPb };
 export const rwset = { ...rwsetPb, ...kvrwsetPb };

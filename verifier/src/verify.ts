@@ -571,18 +571,30 @@ export async function verifyOrdererSignature(block: DecodedBlock, config: Channe
   const reasons: string[] = [];
   let signaturesChecked = 0;
   for (const s of block.ordererSignatures) {
-    if (!s.signer) {
-      reasons.push('a signature names its signer by identifier (BFT), which this verifier does not resolve');
+    const signer = s.signer ?? (s.consenterId === null ? undefined : config.consenters.get(s.consenterId));
+    if (!signer) {
+      reasons.push(
+        s.consenterId === null
+          ? 'a signature names no signer'
+          : `a signature names consenter ${s.consenterId}, which config block ${config.blockNumber} does not have`,
+      );
       continue;
     }
     try {
-      const id = await validateIdentity(s.signer, blockTime(block), config);
+      const id = await validateIdentity(signer, blockTime(block), config);
       signaturesChecked++;
-      if (await verifyEcdsa(id.cert.spki, id.cert.curve, 'SHA-256', s.signature, s.signedBytes, true)) signers.push(id);
-      else reasons.push(`the signature of ${id.cert.subjectText} (${id.mspId}) does not match the block`);
+      if (!(await verifyEcdsa(id.cert.spki, id.cert.curve, 'SHA-256', s.signature, s.signedBytes, true)))
+        reasons.push(`the signature of ${id.cert.subjectText} (${id.mspId}) does not match the block`);
+      // A signer counts once, however often it signed: a quorum is of distinct consenters.
+      else if (!signers.some((o) => equal(o.cert.der, id.cert.der))) signers.push(id);
     } catch (e) {
       reasons.push((e as Error).message);
     }
+  }
+  if (config.consenters.size > 0) {
+    reasons.unshift(
+      `valid signatures of ${signers.length} distinct consenter${signers.length === 1 ? '' : 's'} of ${config.consenters.size}${signers.length ? ` (${signers.map((s) => s.cert.subjectText).join(', ')})` : ''}`,
+    );
   }
   const policy = evaluateConfigPolicy(config, '/Channel/Orderer/BlockValidation', signers);
   if (policy.ok)

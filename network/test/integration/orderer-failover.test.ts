@@ -149,7 +149,9 @@ describe('ordering: one orderer killed under load, the chain goes on and the nod
   async function leader(): Promise<Orderer> {
     for (let i = 0; i < 150; i++) {
       if (profile.ordering === 'bft') {
-        const ids = new Set((await Promise.all(orderers.map((o) => metric(o, 'consensus_smartbft_leader_id', profile.channel)))).filter((v) => v !== null));
+        const ids = new Set(
+          (await Promise.all(orderers.map((o) => metric(o, 'consensus_smartbft_view_leader_id', profile.channel)))).filter((v) => v !== null),
+        );
         const [id] = [...ids];
         if (ids.size === 1 && id! > 0) return orderers[id! - 1]!;
       } else {
