@@ -113,6 +113,9 @@ osnadmin_as_admin() {
 join_channel() {
   local i
   for i in $(orderer_ids); do
+    # /healthz answers before the node's other listeners open: with several nodes starting at once
+    # on two cores, the gap is long enough for a join to be refused.
+    wait_tcp "$(orderer_admin_port "$i")" 60 || die "orderer$i's admin endpoint 127.0.0.1:$(orderer_admin_port "$i") does not listen (log: $log_dir/orderer$i.log)"
     if osnadmin_as_admin "$i" list 2>/dev/null | grep -q "\"name\": *\"$LEDGER_CHANNEL\""; then
       log "orderer$i already in channel $LEDGER_CHANNEL"
     else
@@ -121,6 +124,7 @@ join_channel() {
     fi
   done
   for org in enterprise regulator; do
+    wait_tcp "$(org_peer_port "$org")" 60 || die "the $org peer does not listen on 127.0.0.1:$(org_peer_port "$org") (log: $log_dir/peer-$org.log)"
     (
       peer_admin_env "$org"
       if peer channel list 2>/dev/null | grep -qx "$LEDGER_CHANNEL"; then
