@@ -94,6 +94,13 @@ export async function verifyArchiveFiles(files: Map<string, Uint8Array>, trust?:
       `${ARCHIVE_FORMAT} version ${ARCHIVE_VERSION}, ${manifest.files.length} bundles, window ${manifest.window.from} to ${manifest.window.to}`,
     ),
   );
+  // The range bundle is what proves the window's transactions; permit bundles alone prove only trails.
+  const ranges = manifest.files.filter((f) => f.kind === 'range').length;
+  checks.push(
+    ranges === 1
+      ? pass('archive.range', 'one range bundle covers the window')
+      : fail('archive.range', `the manifest lists ${ranges} range bundles; an archive has exactly one, covering its window`),
+  );
   const listed = new Set(manifest.files.map((f) => f.path));
   const unlisted = [...files.keys()].filter((p) => p !== ARCHIVE_MANIFEST && !listed.has(p));
   checks.push(
