@@ -1,8 +1,8 @@
 /**
  * Builds the archive of a month or a time range (format: verifier/src/archive.ts, README "Archive"):
  * the range bundle of the window and the trail bundle of every permit its transactions touched,
- * all read from the caller's own peer at one height, so that they share one checkpoint and one
- * pinned hash proves them all.
+ * all read from one block source at one height (the route: the caller's own peer), so that they
+ * share one checkpoint and one pinned hash proves them all.
  */
 import * as crypto from 'node:crypto';
 import {
@@ -14,13 +14,14 @@ import {
   type DecodedBlock,
   writeTar,
 } from '@compliance-ledger/verifier';
-import { callerChain } from './audit.js';
-import { BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
+import { type BlockSource, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
 import { ApiError } from './errors.js';
-import type { LedgerClient } from './ledger.js';
-import type { WalletIdentity } from './wallet.js';
 
 export interface ArchiveRequest {
+  /** Blocks at a fixed height: every bundle must end at the same checkpoint. */
+  source: BlockSource;
+  channel: string;
+  chaincode: string;
   subject: ArchiveManifest['subject'];
   window: { from: string; to: string };
   evidence?: (cid: string) => Promise<Uint8Array | null>;
@@ -37,14 +38,13 @@ function permitsOf(value: Record<string, unknown>): string[] {
   return out;
 }
 
-export async function buildArchive(ledger: LedgerClient, id: WalletIdentity, req: ArchiveRequest): Promise<{ archive: Uint8Array; manifest: ArchiveManifest }> {
-  const chain = await callerChain(ledger, id);
+export async function buildArchive(req: ArchiveRequest): Promise<{ archive: Uint8Array; manifest: ArchiveManifest }> {
   const decoded = new Map<number, DecodedBlock>();
   const bundle = (subject: Parameters<typeof buildBundle>[0]['subject']) =>
     buildBundle({
-      source: chain.source,
-      channel: ledger.channel,
-      chaincode: ledger.chaincode,
+      source: req.source,
+      channel: req.channel,
+      chaincode: req.chaincode,
       subject,
       decoded,
       ...(req.evidence ? { evidence: req.evidence } : {}),
@@ -75,8 +75,8 @@ export async function buildArchive(ledger: LedgerClient, id: WalletIdentity, req
   const manifest: ArchiveManifest = {
     format: ARCHIVE_FORMAT,
     version: ARCHIVE_VERSION,
-    channel: ledger.channel,
-    chaincode: ledger.chaincode,
+    channel: req.channel,
+    chaincode: req.chaincode,
     subject: req.subject,
     window: req.window,
     createdAt: new Date().toISOString(),

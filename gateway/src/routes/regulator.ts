@@ -13,6 +13,7 @@ import {
   bundleVerification,
   bundleVerificationSchema,
   callerBundle,
+  callerChain,
   checkEvidence,
   ledgerFacts,
   transactionVerification,
@@ -508,7 +509,14 @@ export function regulatorRoutes(s: Services): RouteDef[] {
               return { subject: { kind: 'month' as const, month: q.month, timeZone: tz }, window: { from: w.from, to: w.to } };
             })()
           : { subject: { kind: 'range' as const }, window: { from: new Date(q.from!).toISOString(), to: new Date(q.to!).toISOString() } };
-        const built = await buildArchive(s.ledger, id, { ...request, evidence: evidenceFiles(s) });
+        const chain = await callerChain(s.ledger, id);
+        const built = await buildArchive({
+          source: chain.source,
+          channel: s.ledger.channel,
+          chaincode: s.ledger.chaincode,
+          ...request,
+          evidence: evidenceFiles(s),
+        });
         const name = q.month ? `archive-${q.month}` : `archive-${q.from!.replace(/[^0-9TZ]/g, '')}-${q.to!.replace(/[^0-9TZ]/g, '')}`;
         return {
           body: Buffer.from(built.archive.buffer, built.archive.byteOffset, built.archive.byteLength),
