@@ -142,6 +142,13 @@ function table(doc: Doc, header: string[], rows: (string | number)[][], widths: 
   doc.moveDown(0.6);
 }
 
+/** A section heading, on a new page when its first rows would not fit under it. */
+function heading(doc: Doc, title: string): void {
+  if (doc.y + 60 > doc.page.height - PAGE_MARGIN) doc.addPage();
+  doc.font('Helvetica-Bold').fontSize(12).fillColor(INK).text(title, PAGE_MARGIN);
+  doc.moveDown(0.3);
+}
+
 const figure = (v: number | null, digits = 1) => (v == null ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(digits));
 
 /** The report as a PDF (A4): provenance, summary, charts, breakdowns. */
@@ -181,8 +188,7 @@ export function reportPdf(r: MonthlyReport, generatedAt: Date = new Date()): Pro
   } else doc.font('Helvetica').text('The mirror held no block when this report was built.');
   doc.moveDown(0.8);
 
-  doc.font('Helvetica-Bold').fontSize(12).fillColor(INK).text('Summary');
-  doc.moveDown(0.3);
+  heading(doc, 'Summary');
   const k = r.kpis;
   table(
     doc,
@@ -224,16 +230,14 @@ export function reportPdf(r: MonthlyReport, generatedAt: Date = new Date()): Pro
     { height: 90, everyNthLabel: 2 },
   );
 
-  doc.font('Helvetica-Bold').fontSize(12).fillColor(INK).text('Permits by type, level and status', PAGE_MARGIN);
-  doc.moveDown(0.3);
+  heading(doc, 'Permits by type, level and status');
   table(
     doc,
     ['operation type', 'level', 'status (now)', 'permits'],
     r.permits.map((p) => [p.operationType, p.level, p.status, p.count]),
     [170, 80, 150, 80],
   );
-  doc.font('Helvetica-Bold').fontSize(12).fillColor(INK).text('Enterprises and sites', PAGE_MARGIN);
-  doc.moveDown(0.3);
+  heading(doc, 'Enterprises and sites');
   table(
     doc,
     ['enterprise', 'site', 'permits applied', 'alarms'],
