@@ -11,8 +11,9 @@ source "$here/lib.sh"
 cd "$repo_root"
 
 # Debian packages the stack and its tests use: servers (PostgreSQL, Mosquitto), openssl and curl
-# for the scripts, ImageMagick and CJK fonts to render certificate images for OCR tests.
-debian_packages=(postgresql mosquitto openssl curl perl imagemagick fonts-noto-cjk chromium zbar-tools)
+# for the scripts, ImageMagick and CJK fonts to render certificate images for OCR tests, poppler-utils
+# (pdftoppm, pdftotext) to render and read the monthly report's PDF in its tests.
+debian_packages=(postgresql mosquitto openssl curl perl imagemagick fonts-noto-cjk chromium zbar-tools poppler-utils)
 
 log "bootstrap 1/6: Debian packages"
 missing=()

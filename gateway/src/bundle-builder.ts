@@ -35,6 +35,8 @@ export interface BundleRequest {
   /** The evidence file's bytes, or null when the content store does not have it (the bundle then carries the CID only). */
   evidence?: (cid: string) => Promise<Uint8Array | null>;
   now?: () => Date;
+  /** Blocks already decoded by an earlier bundle from the same source (an archive builds many), filled as blocks are decoded. */
+  decoded?: Map<number, DecodedBlock>;
 }
 
 export class BundleSubjectNotFound extends Error {
@@ -70,7 +72,14 @@ function touchesPermit(key: string, value: Record<string, unknown> | null, permi
 export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8Array; manifest: Manifest }> {
   const height = await req.source.height();
   const blocks: DecodedBlock[] = [];
-  for (let n = 0; n < height; n++) blocks.push(decodeBlock(await req.source.block(n)));
+  for (let n = 0; n < height; n++) {
+    let block = req.decoded?.get(n);
+    if (!block) {
+      block = decodeBlock(await req.source.block(n));
+      req.decoded?.set(n, block);
+    }
+    blocks.push(block);
+  }
   const valid = (b: DecodedBlock, t: TransactionEntry) => t.headerType === HEADER_TYPE.ENDORSER_TRANSACTION && b.validationCodes[t.index] === 0;
   const all: Located[] = blocks.flatMap((block) => block.transactions.map((tx) => ({ block, tx })));
   const ours = (l: Located) => valid(l.block, l.tx) && l.tx.chaincode === req.chaincode;

@@ -20,6 +20,16 @@ const csv = (fallback: string) =>
         .filter(Boolean),
     );
 
+/** Whether the runtime's time zone data knows the name (Intl refuses unknown zones with a RangeError). */
+function isTimeZone(v: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isAddressOrBlock(v: string): boolean {
   const [address, prefix, ...rest] = v.split('/');
   const family = net.isIP(address ?? '');
@@ -139,6 +149,14 @@ const schema = z.object({
         'Only a request arriving from one of them has its client address taken from ' +
         'X-Forwarded-For; by default none is trusted, so a client cannot pick the address its ' +
         'failed sign-ins are counted against.',
+    ),
+  GATEWAY_REPORT_TIME_ZONE: z
+    .string()
+    .default('Asia/Shanghai')
+    .refine(isTimeZone, 'use an IANA time zone name such as Asia/Shanghai or UTC')
+    .describe(
+      "The regulator's time zone (IANA name): the monthly report's months and days begin at its midnight, " +
+        'so a transaction at 23:30 UTC on the last day of a month counts in the next month in Asia/Shanghai.',
     ),
   GATEWAY_JSON_LIMIT_BYTES: env.positiveInt(256 * 1024).describe('Largest JSON body, bytes.'),
   GATEWAY_METRICS_TOKEN: z

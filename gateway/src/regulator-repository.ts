@@ -4,8 +4,9 @@
  */
 
 import { EXPIRABLE_PERMIT_STATUSES } from '@compliance-ledger/schema';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { NotFoundError, UnavailableError } from './errors.js';
+import type { MonthWindow } from './report-calendar.js';
 
 /** Largest exact `total` a permit listing reports. */
 export const COUNT_CAP = 10_000;
@@ -65,17 +66,34 @@ export interface Kpis {
   certificatesExpiringWithin60Days: number;
 }
 
-/** One month's figures, as JSON and, field by field, as CSV. */
+/** Which enterprise (applicant MSP) and site a report covers; unset: all of them. */
+export interface ReportScope {
+  org?: string | undefined;
+  site?: string | undefined;
+}
+
+/** One month's figures, as JSON and, field by field, as CSV and PDF. */
 export interface MonthlyReport {
   month: string;
+  /** The regulator's time zone the month's days begin in (GATEWAY_REPORT_TIME_ZONE). */
+  timeZone: string;
+  scope: { org: string | null; site: string | null };
   window: { from: string; to: string };
+  /** The newest block of the mirror the figures were read from; null before the indexer stored any. */
+  builtFrom: { blockNumber: number; blockHeight: number; headerHash: string } | null;
   permits: { operationType: string; level: string; status: string; count: number }[];
   permitsTotal: number;
   gasTests: { total: number; failed: number };
   gateChecks: { total: number; failed: number };
   alarms: { grade: number; count: number; averageResponseSeconds: number | null }[];
+  alarmsTotal: number;
+  /** Evidence files captured in the month (by their capture time). */
   evidenceRecords: number;
   investigationFlags: number;
+  /** Each local day: permits applied and alarms recorded. */
+  daily: { date: string; permitsApplied: number; alarms: number }[];
+  /** Per enterprise and site: permits applied and alarms recorded (an alarm's enterprise is its device's owner). */
+  sites: { orgMsp: string; siteId: string; permitsApplied: number; alarms: number }[];
   kpis: Kpis;
 }
 
@@ -86,23 +104,56 @@ export class RegulatorRepository {
   ) {}
 
   private async q<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.on(this.pool, sql, params);
+  }
+
+  /** Runs one query on the pool or on one client (inside a snapshot), with the database's failures typed. */
+  private async on<T>(db: Pool | PoolClient, sql: string, params: unknown[] = []): Promise<T[]> {
     try {
-      return (await this.pool.query(sql, params)).rows as T[];
+      return (await db.query(sql, params)).rows as T[];
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code && /^(08|57P|53)/.test(code))
-        throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unavailable: ${(e as Error).message}`, this.retryAfterSeconds);
-      if (!code || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')
-        throw new UnavailableError('STORE_UNAVAILABLE', `the query database is unreachable: ${(e as Error).message}`, this.retryAfterSeconds);
-      // 42P01 undefined_table: DATABASE_URL names a database the indexer has not migrated (yet).
-      if (code === '42P01') {
-        throw new UnavailableError(
-          'STORE_UNAVAILABLE',
-          `the query database has no indexer tables (${(e as Error).message}); point DATABASE_URL at the indexer's database, or wait for the indexer to migrate it`,
-          this.retryAfterSeconds,
-        );
-      }
+      throw this.typed(e);
+    }
+  }
+
+  private typed(e: unknown): unknown {
+    const code = (e as { code?: string }).code;
+    if (code && /^(08|57P|53)/.test(code))
+      return new UnavailableError('STORE_UNAVAILABLE', `the query database is unavailable: ${(e as Error).message}`, this.retryAfterSeconds);
+    if (!code || code === 'ECONNREFUSED' || code === 'ETIMEDOUT')
+      return new UnavailableError('STORE_UNAVAILABLE', `the query database is unreachable: ${(e as Error).message}`, this.retryAfterSeconds);
+    // 42P01 undefined_table: DATABASE_URL names a database the indexer has not migrated (yet).
+    if (code === '42P01') {
+      return new UnavailableError(
+        'STORE_UNAVAILABLE',
+        `the query database has no indexer tables (${(e as Error).message}); point DATABASE_URL at the indexer's database, or wait for the indexer to migrate it`,
+        this.retryAfterSeconds,
+      );
+    }
+    return e;
+  }
+
+  /**
+   * Runs the queries of one document in one read-only snapshot, so that its figures and the block
+   * it names as its source describe the same state of the mirror even while the indexer commits.
+   */
+  private async snapshot<T>(read: (q: Query) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw this.typed(e);
+    }
+    try {
+      await this.on(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await read((sql, params) => this.on(client, sql, params));
+      await this.on(client, 'COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
       throw e;
+    } finally {
+      client.release();
     }
   }
 
@@ -223,83 +274,97 @@ export class RegulatorRepository {
 
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
   async kpis(from: string, to: string): Promise<Kpis> {
-    const [[alarm], [coverage], [repeat], byTypeState, [reviews]] = await Promise.all([
-      this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [
-        from,
-        to,
-      ]),
-      this.q(
-        `SELECT count(*) AS active,
-              count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
-                                              AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
-         FROM workers w WHERE w.status = 'active'`,
-      ),
-      this.q(
-        `WITH v AS (
-         SELECT p.work_unit FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
-         UNION ALL
-         SELECT work_unit FROM permits WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)
-       SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
-        [from, to],
-      ),
-      this.q(`SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits GROUP BY 1, 2 ORDER BY 1, 2`),
-      this.q(
-        `SELECT count(*) FILTER (WHERE review_due < now()) AS overdue,
-              count(*) FILTER (WHERE valid_until >= now() AND valid_until < now() + interval '60 days') AS expiring60
-         FROM certificates WHERE status = 'valid'`,
-      ),
-    ]);
-    const active = Number(coverage!.active);
-    const units = Number(repeat!.units);
-    return {
-      window: { from, to },
-      averageAlarmResponseSeconds: alarm!.avg_ms == null ? null : Number(alarm!.avg_ms) / 1000,
-      alarms: Number(alarm!.n),
-      alarmsResponded: Number(alarm!.responded),
-      trainingCoverage: { activeWorkers: active, coveredWorkers: Number(coverage!.covered), ratio: active ? Number(coverage!.covered) / active : null },
-      repeatViolationRate: {
-        workUnitsWithViolations: units,
-        workUnitsWithRepeats: Number(repeat!.repeat_units),
-        ratio: units ? Number(repeat!.repeat_units) / units : null,
-      },
-      permitsByTypeAndState: byTypeState.map((r) => ({ operationType: String(r.operation_type), status: String(r.status), count: Number(r.n) })),
-      overdueReviews: Number(reviews!.overdue),
-      certificatesExpiringWithin60Days: Number(reviews!.expiring60),
-    };
+    return kpisOf((sql, params) => this.q(sql, params), from, to, {});
   }
 
-  async monthlyReport(month: string): Promise<MonthlyReport> {
-    const from = `${month}-01T00:00:00Z`;
-    // Written out, not toISOString(): after 9999-12 that gives "+010000-…", which PostgreSQL refuses.
-    const [y, m] = month.split('-').map(Number) as [number, number];
-    const to = m === 12 ? `${y + 1}-01-01T00:00:00Z` : `${String(y).padStart(4, '0')}-${String(m + 1).padStart(2, '0')}-01T00:00:00Z`;
-    const [permits, gas, gates, alarms, evidence, flags, kpis] = await Promise.all([
-      this.q(
-        `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-        [from, to],
-      ),
-      this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
-      this.q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2`, [from, to]),
-      this.q(`SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY grade ORDER BY grade`, [
-        from,
-        to,
-      ]),
-      this.q(`SELECT count(*) AS n FROM evidence WHERE recorded_at >= $1 AND recorded_at < $2`, [from, to]),
-      this.q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2`, [from, to]),
-      this.kpis(from, to),
-    ]);
-    return {
-      month,
-      window: { from, to },
-      permits: permits.map((r) => ({ operationType: String(r.operation_type), level: String(r.level), status: String(r.status), count: Number(r.n) })),
-      permitsTotal: permits.reduce((a, r) => a + Number(r.n), 0),
-      gasTests: { total: Number(gas[0]!.n), failed: Number(gas[0]!.failed) },
-      gateChecks: { total: Number(gates[0]!.n), failed: Number(gates[0]!.failed) },
-      alarms: alarms.map((r) => ({ grade: Number(r.grade), count: Number(r.n), averageResponseSeconds: r.avg_ms == null ? null : Number(r.avg_ms) / 1000 })),
-      evidenceRecords: Number(evidence[0]!.n),
-      investigationFlags: Number(flags[0]!.n),
-      kpis,
-    };
+  /**
+   * One month's report in the regulator's time zone, for every enterprise and site or one of each,
+   * with the newest block of the mirror it was read from (in the same snapshot as its figures).
+   */
+  async monthlyReport(window: MonthWindow, scope: ReportScope = {}): Promise<MonthlyReport> {
+    const { from, to } = window;
+    const sc = scopeSql(scope);
+    return this.snapshot(async (q) => {
+      const p = [from, to, ...sc.params];
+      const [block] = await q(`SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1`, []);
+      const permits = await q(
+        `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits
+          WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+        p,
+      );
+      const [gas] = await q(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.byPermit}`,
+        p,
+      );
+      const [gates] = await q(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`,
+        p,
+      );
+      const alarms = await q(
+        `SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}
+          GROUP BY grade ORDER BY grade`,
+        p,
+      );
+      // Evidence counts in the month it was captured: uploads lag behind capture, and the chaincode
+      // accepts a late upload of what was captured earlier.
+      const [evidence] = await q(`SELECT count(*) AS n FROM evidence WHERE captured_at >= $1 AND captured_at < $2 AND ${sc.byPermit}`, p);
+      const [flags] = await q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
+      // Day buckets by the local midnights: width_bucket's thresholds are the days' first instants.
+      const bounds = [...window.days.map((d) => Date.parse(d.from) / 1000), Date.parse(to) / 1000];
+      const dp = [from, to, bounds, ...sc.params];
+      const dailyPermits = await q(
+        `SELECT width_bucket(extract(epoch FROM applied_at)::float8, $3::float8[]) AS day, count(*) AS n FROM permits
+          WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.shifted(1).permits} GROUP BY 1`,
+        dp,
+      );
+      const dailyAlarms = await q(
+        `SELECT width_bucket(extract(epoch FROM recorded_at)::float8, $3::float8[]) AS day, count(*) AS n FROM alarms
+          WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.shifted(1).alarms} GROUP BY 1`,
+        dp,
+      );
+      const sitePermits = await q(
+        `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`,
+        p,
+      );
+      const siteAlarms = await q(
+        `SELECT coalesce(d.owner_msp, '') AS org_msp, a.site_id, count(*) AS n FROM alarms a LEFT JOIN devices d USING (device_id)
+          WHERE a.recorded_at >= $1 AND a.recorded_at < $2 AND ${sc.alarmsAs('a')} GROUP BY 1, 2`,
+        p,
+      );
+      const kpis = await kpisOf(q, from, to, scope);
+      const byDay = (rows: Record<string, unknown>[], i: number) => Number(rows.find((r) => Number(r.day) === i + 1)?.n ?? 0);
+      const sites = new Map<string, { orgMsp: string; siteId: string; permitsApplied: number; alarms: number }>();
+      const site = (org: unknown, id: unknown) => {
+        const k = `${String(org)}\u0000${String(id)}`;
+        if (!sites.has(k)) sites.set(k, { orgMsp: String(org), siteId: String(id), permitsApplied: 0, alarms: 0 });
+        return sites.get(k)!;
+      };
+      for (const r of sitePermits) site(r.org_msp, r.site_id).permitsApplied += Number(r.n);
+      for (const r of siteAlarms) site(r.org_msp, r.site_id).alarms += Number(r.n);
+      const alarmRows = alarms.map((r) => ({
+        grade: Number(r.grade),
+        count: Number(r.n),
+        averageResponseSeconds: r.avg_ms == null ? null : Number(r.avg_ms) / 1000,
+      }));
+      return {
+        month: window.month,
+        timeZone: window.timeZone,
+        scope: { org: scope.org ?? null, site: scope.site ?? null },
+        window: { from, to },
+        builtFrom: block ? { blockNumber: Number(block.number), blockHeight: Number(block.number) + 1, headerHash: String(block.header_hash) } : null,
+        permits: permits.map((r) => ({ operationType: String(r.operation_type), level: String(r.level), status: String(r.status), count: Number(r.n) })),
+        permitsTotal: permits.reduce((a, r) => a + Number(r.n), 0),
+        gasTests: { total: Number(gas!.n), failed: Number(gas!.failed) },
+        gateChecks: { total: Number(gates!.n), failed: Number(gates!.failed) },
+        alarms: alarmRows,
+        alarmsTotal: alarmRows.reduce((a, r) => a + r.count, 0),
+        evidenceRecords: Number(evidence!.n),
+        investigationFlags: Number(flags!.n),
+        daily: window.days.map((d, i) => ({ date: d.date, permitsApplied: byDay(dailyPermits, i), alarms: byDay(dailyAlarms, i) })),
+        sites: [...sites.values()].sort((a, b) => (a.orgMsp + a.siteId < b.orgMsp + b.siteId ? -1 : 1)),
+        kpis,
+      };
+    });
   }
 
   async expiringCertificates(days: number, limit: number, offset: number): Promise<Record<string, unknown>> {
@@ -346,4 +411,103 @@ function normalise(r: Record<string, unknown>): Record<string, unknown> {
 function permitRow(r: Record<string, unknown>): Record<string, unknown> {
   const { record: _record, ...rest } = r;
   return normalise(rest);
+}
+
+type Query = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/**
+ * The scope's conditions, with their parameters numbered after the two window bounds ($1, $2).
+ * Records that hang off a permit take its enterprise and site; an alarm its site and its device's
+ * owner.
+ */
+function scopeSql(scope: ReportScope, firstParam = 3) {
+  const params: string[] = [];
+  const permitConds: string[] = [];
+  const alarmConds = (alias: string) => {
+    const c: string[] = [];
+    let i = firstParam;
+    const prefix = alias ? `${alias}.` : '';
+    if (scope.org !== undefined) c.push(`${prefix}device_id IN (SELECT device_id FROM devices WHERE owner_msp = $${i++})`);
+    if (scope.site !== undefined) c.push(`${prefix}site_id = $${i++}`);
+    return c.length ? c.join(' AND ') : 'TRUE';
+  };
+  let i = firstParam;
+  if (scope.org !== undefined) {
+    params.push(scope.org);
+    permitConds.push(`org_msp = $${i++}`);
+  }
+  if (scope.site !== undefined) {
+    params.push(scope.site);
+    permitConds.push(`site_id = $${i++}`);
+  }
+  const permits = permitConds.length ? permitConds.join(' AND ') : 'TRUE';
+  return {
+    params,
+    permits,
+    byPermit: permitConds.length ? `permit_no IN (SELECT permit_no FROM permits WHERE ${permits})` : 'TRUE',
+    alarms: alarmConds(''),
+    alarmsAs: alarmConds,
+    /** The same conditions with every parameter number moved up by n (for queries with more leading parameters). */
+    shifted: (n: number) => scopeSql(scope, firstParam + n),
+  };
+}
+
+/**
+ * KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits) within a
+ * scope. Workers and certificates belong to an enterprise (the MSP that registered them), not to a
+ * site: a site's report shows its enterprise's coverage and certificate figures, or everyone's.
+ */
+async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): Promise<Kpis> {
+  const sc = scopeSql(scope);
+  const p = [from, to, ...sc.params];
+  const orgParam = scope.org === undefined ? [] : [scope.org];
+  const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $1';
+  // One after another: inside a snapshot they share one connection, which runs one query at a time.
+  const [alarm] = await q(
+    `SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
+    p,
+  );
+  const [coverage] = await q(
+    `SELECT count(*) AS active,
+            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
+                                            AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
+       FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
+    orgParam,
+  );
+  const [repeat] = await q(
+    `WITH scoped AS (SELECT * FROM permits WHERE ${sc.permits}),
+     v AS (
+       SELECT p.work_unit FROM investigation_flags f JOIN scoped p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+       UNION ALL
+       SELECT work_unit FROM scoped WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)
+     SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
+    p,
+  );
+  const byTypeState = await q(
+    `SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits WHERE ${scopeSql(scope, 1).permits} GROUP BY 1, 2 ORDER BY 1, 2`,
+    sc.params,
+  );
+  const [reviews] = await q(
+    `SELECT count(*) FILTER (WHERE c.review_due < now()) AS overdue,
+            count(*) FILTER (WHERE c.valid_until >= now() AND c.valid_until < now() + interval '60 days') AS expiring60
+       FROM certificates c JOIN workers w USING (worker_id) WHERE c.status = 'valid' AND ${byWorkerOrg}`,
+    orgParam,
+  );
+  const active = Number(coverage!.active);
+  const units = Number(repeat!.units);
+  return {
+    window: { from, to },
+    averageAlarmResponseSeconds: alarm!.avg_ms == null ? null : Number(alarm!.avg_ms) / 1000,
+    alarms: Number(alarm!.n),
+    alarmsResponded: Number(alarm!.responded),
+    trainingCoverage: { activeWorkers: active, coveredWorkers: Number(coverage!.covered), ratio: active ? Number(coverage!.covered) / active : null },
+    repeatViolationRate: {
+      workUnitsWithViolations: units,
+      workUnitsWithRepeats: Number(repeat!.repeat_units),
+      ratio: units ? Number(repeat!.repeat_units) / units : null,
+    },
+    permitsByTypeAndState: byTypeState.map((r) => ({ operationType: String(r.operation_type), status: String(r.status), count: Number(r.n) })),
+    overdueReviews: Number(reviews!.overdue),
+    certificatesExpiringWithin60Days: Number(reviews!.expiring60),
+  };
 }

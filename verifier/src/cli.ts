@@ -1,21 +1,124 @@
 /**
- * ledger-verify: checks a proof bundle offline and prints each check.
+ * ledger-verify: checks a proof bundle or an archive offline and prints each check.
  *   ledger-verify bundle.tar --trust <block hash hex | config.block> [--json]
  *   ledger-verify --header-hash <block file>   (prints a block's number and header hash, for pinning)
+ *   ledger-verify archive import <archive.tar> <empty directory>
+ *   ledger-verify archive verify <archive.tar | directory> [--trust <block hash hex | config.block>] [--json]
  * Exit code 0: every check passed; 1: a check failed; 2: the bundle or the arguments are unusable.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ARCHIVE_MANIFEST, type ArchiveReport, verifyArchiveFiles } from './archive.js';
 import { decodeBlock, headerHash } from './block.js';
 import { toHex } from './bytes.js';
-import { EXIT, type Trust, verifyBundle } from './verify.js';
+import { readTar } from './tar.js';
+import { type Check, EXIT, type Trust, verifyBundle } from './verify.js';
 
 const USAGE =
   'usage: ledger-verify <bundle.tar> --trust <block header hash (64 hex digits) | path of a ' +
   'config block> [--json]\n       ledger-verify --header-hash <block file, e.g. from peer ' +
-  'channel fetch>';
+  'channel fetch>\n       ledger-verify archive import <archive.tar> <empty directory>\n' +
+  '       ledger-verify archive verify <archive.tar | directory> [--trust <hash | config block>] [--json]';
+
+/** `--trust` as a hash or a config block file; undefined when absent, a message when unusable. */
+function trustOf(args: string[]): Trust | undefined | string {
+  const t = args.indexOf('--trust');
+  if (t < 0) return undefined;
+  const arg = args[t + 1];
+  if (arg && /^(0x)?[0-9a-fA-F]{64}$/.test(arg)) return { blockHash: arg };
+  if (arg && existsSync(arg)) return { configBlock: new Uint8Array(readFileSync(arg)) };
+  return `--trust ${arg ?? ''} is neither a 64-digit hex block hash nor a readable config block file`;
+}
+
+function printChecks(checks: Check[], ok: boolean, signaturesVerified: number): void {
+  for (const c of checks) process.stdout.write(`${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP'} ${c.id}: ${c.detail}\n`);
+  const counts = { pass: 0, fail: 0, skipped: 0 };
+  for (const c of checks) counts[c.status]++;
+  process.stdout.write(
+    `${ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${signaturesVerified} signatures checked\n`,
+  );
+}
+
+/** Every regular file under a directory, by its path relative to it with '/' separators. */
+function readDirectory(root: string): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else files.set(path.relative(root, full).split(path.sep).join('/'), new Uint8Array(readFileSync(full)));
+    }
+  };
+  walk(root);
+  return files;
+}
+
+async function archiveCommand(args: string[]): Promise<number> {
+  const [action, source, target] = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--trust');
+  if (action === 'import' && source && target) {
+    // Importing lays the archive's files out as they are, into a directory that holds nothing
+    // else, so that verifying the directory later checks exactly what the archive held.
+    if (existsSync(target) && readdirSync(target).length > 0) {
+      process.stderr.write(`${target} is not empty; import into an empty or new directory\n`);
+      return EXIT.UNUSABLE;
+    }
+    let files: Map<string, Uint8Array>;
+    try {
+      files = readTar(new Uint8Array(readFileSync(source)));
+    } catch (e) {
+      process.stderr.write(`${source} is not a readable archive: ${(e as Error).message}\n`);
+      return EXIT.UNUSABLE;
+    }
+    if (!files.has(ARCHIVE_MANIFEST)) {
+      process.stderr.write(`${source} has no ${ARCHIVE_MANIFEST}: not an archive\n`);
+      return EXIT.UNUSABLE;
+    }
+    for (const [name, bytes] of files) {
+      const out = path.resolve(target, name);
+      if (!out.startsWith(path.resolve(target) + path.sep)) {
+        process.stderr.write(`${source} names a file outside the directory (${name}); nothing more is written\n`);
+        return EXIT.UNUSABLE;
+      }
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, bytes);
+    }
+    process.stdout.write(`imported ${files.size} files into ${target}; check them with: ledger-verify archive verify ${target}\n`);
+    return EXIT.OK;
+  }
+  if (action === 'verify' && source) {
+    const trust = trustOf(args);
+    if (typeof trust === 'string') {
+      process.stderr.write(`${trust}\n${USAGE}\n`);
+      return EXIT.UNUSABLE;
+    }
+    let files: Map<string, Uint8Array>;
+    try {
+      files = statSync(source).isDirectory() ? readDirectory(source) : readTar(new Uint8Array(readFileSync(source)));
+    } catch (e) {
+      process.stderr.write(`cannot read ${source}: ${(e as Error).message}\n`);
+      return EXIT.UNUSABLE;
+    }
+    const report: ArchiveReport = await verifyArchiveFiles(files, trust);
+    if (args.includes('--json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      // An archive holds thousands of checks: the failures are printed, then one line per file.
+      printChecks(
+        report.checks.filter((c) => c.status !== 'pass' || c.id.startsWith('archive.')),
+        report.ok,
+        report.signaturesVerified,
+      );
+      for (const f of report.files) process.stdout.write(`${f.ok ? 'OK  ' : 'BAD '} ${f.path}\n`);
+    }
+    if (report.checks.length === 1 && report.checks[0]!.id === 'archive.format') return EXIT.UNUSABLE;
+    return report.ok ? EXIT.OK : EXIT.FAILED;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return EXIT.UNUSABLE;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const args = [...argv];
+  if (args[0] === 'archive') return archiveCommand(args.slice(1));
   const h = args.indexOf('--header-hash');
   if (h >= 0) {
     // The auditor pins a block they fetched from their own peer: its header hash, computed here.
@@ -35,17 +138,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = args.includes('--json');
   const t = args.indexOf('--trust');
-  const trustArg = t >= 0 ? args[t + 1] : undefined;
   const file = args.find((a, i) => !a.startsWith('--') && i !== t + 1);
-  if (!file || !trustArg) {
+  const trust = trustOf(args);
+  if (!file || trust === undefined) {
     process.stderr.write(`${USAGE}\n`);
     return EXIT.UNUSABLE;
   }
-  let trust: Trust;
-  if (/^(0x)?[0-9a-fA-F]{64}$/.test(trustArg)) trust = { blockHash: trustArg };
-  else if (existsSync(trustArg)) trust = { configBlock: new Uint8Array(readFileSync(trustArg)) };
-  else {
-    process.stderr.write(`--trust ${trustArg} is neither a 64-digit hex block hash nor a readable config block file\n${USAGE}\n`);
+  if (typeof trust === 'string') {
+    process.stderr.write(`${trust}\n${USAGE}\n`);
     return EXIT.UNUSABLE;
   }
   let archive: Uint8Array;
@@ -57,14 +157,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const report = await verifyBundle(archive, trust);
   if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else {
-    for (const c of report.checks) process.stdout.write(`${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP'} ${c.id}: ${c.detail}\n`);
-    const counts = { pass: 0, fail: 0, skipped: 0 };
-    for (const c of report.checks) counts[c.status]++;
-    process.stdout.write(
-      `${report.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${report.signaturesVerified} signatures checked\n`,
-    );
-  }
+  else printChecks(report.checks, report.ok, report.signaturesVerified);
   if (report.checks.length === 1 && report.checks[0]!.id === 'bundle.format') return EXIT.UNUSABLE;
   return report.ok ? EXIT.OK : EXIT.FAILED;
 }

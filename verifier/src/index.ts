@@ -1,4 +1,14 @@
 export {
+  ARCHIVE_FORMAT,
+  ARCHIVE_MANIFEST,
+  ARCHIVE_VERSION,
+  type ArchiveFile,
+  type ArchiveManifest,
+  type ArchiveReport,
+  verifyArchive,
+  verifyArchiveFiles,
+} from './archive.js';
+export {
   type BlockHeader,
   type DecodedBlock,
   dataHash,

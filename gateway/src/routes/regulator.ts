@@ -7,11 +7,13 @@
 import { type EvidenceRecord, idSchema, OPERATION_TYPES, PERMIT_STATUSES, type PermitRecord, permitNoSchema } from '@compliance-ledger/schema';
 import type { BundleSubject } from '@compliance-ledger/verifier';
 import { z } from 'zod';
+import { buildArchive } from '../archive.js';
 import {
   buildCallerBundle,
   bundleVerification,
   bundleVerificationSchema,
   callerBundle,
+  callerChain,
   checkEvidence,
   ledgerFacts,
   transactionVerification,
@@ -19,7 +21,9 @@ import {
 } from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
-import { type MonthlyReport, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import { monthWindow } from '../report-calendar.js';
+import { reportCsv, reportPdf } from '../report-documents.js';
 import type { Services } from '../services.js';
 import { pageSchema } from './common.js';
 
@@ -46,7 +50,7 @@ const month = z
   .string()
   .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM')
   .refine((v) => v >= EARLIEST_MONTH && v <= LATEST_MONTH, `must be between ${EARLIEST_MONTH} and ${LATEST_MONTH}`)
-  .describe(`the calendar month (UTC), YYYY-MM between ${EARLIEST_MONTH} and ${LATEST_MONTH}`);
+  .describe(`the calendar month in the regulator's time zone (GATEWAY_REPORT_TIME_ZONE), YYYY-MM between ${EARLIEST_MONTH} and ${LATEST_MONTH}`);
 
 /** `from` after `to` selects nothing and is almost always a swapped pair: refused, naming both. */
 function assertWindow(from: string | undefined, to: string | undefined): void {
@@ -91,37 +95,6 @@ export const permitQuerySchema = z
   })
   .superRefine(orderedWindow);
 
-const csvCell = (v: unknown) => {
-  const s = v == null ? '' : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
-export function reportCsv(r: MonthlyReport): string {
-  const lines = [['section', 'key', 'value'].join(',')];
-  const add = (section: string, key: string, value: unknown) => lines.push([section, key, value].map(csvCell).join(','));
-  add('report', 'month', r.month);
-  add('report', 'permits_total', r.permitsTotal);
-  for (const p of r.permits) add('permits', `${p.operationType}/${p.level}/${p.status}`, p.count);
-  add('gas_tests', 'total', r.gasTests.total);
-  add('gas_tests', 'failed', r.gasTests.failed);
-  add('gate_checks', 'total', r.gateChecks.total);
-  add('gate_checks', 'failed', r.gateChecks.failed);
-  for (const a of r.alarms) {
-    add('alarms', `grade_${a.grade}_count`, a.count);
-    add('alarms', `grade_${a.grade}_average_response_seconds`, a.averageResponseSeconds);
-  }
-  add('evidence', 'records', r.evidenceRecords);
-  add('flags', 'investigation_flags', r.investigationFlags);
-  const k = r.kpis;
-  add('kpi', 'average_alarm_response_seconds', k.averageAlarmResponseSeconds);
-  add('kpi', 'training_coverage_ratio', k.trainingCoverage.ratio);
-  add('kpi', 'repeat_violation_rate', k.repeatViolationRate.ratio);
-  add('kpi', 'overdue_reviews', k.overdueReviews);
-  add('kpi', 'certificates_expiring_within_60_days', k.certificatesExpiringWithin60Days);
-  for (const p of k.permitsByTypeAndState) add('kpi_permits_by_type_state', `${p.operationType}/${p.status}`, p.count);
-  return `${lines.join('\n')}\n`;
-}
-
 const txIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a Fabric transaction id: 64 lowercase hex characters');
 
 const ledgerFactsSchema = z.object({
@@ -163,6 +136,19 @@ const auditPermitSchema = z.object({
 
 /** How long a bundle waits for one evidence file from the content store before leaving it out (CID only). */
 const BUNDLE_EVIDENCE_TIMEOUT_MS = 30_000;
+
+/** Evidence files for bundles from the content store, each waited for at most BUNDLE_EVIDENCE_TIMEOUT_MS. */
+function evidenceFiles(s: Services): (cid: string) => Promise<Uint8Array | null> {
+  return async (cid) => {
+    try {
+      const chunks: Uint8Array[] = [];
+      for await (const c of s.content.cat(cid, BUNDLE_EVIDENCE_TIMEOUT_MS)) chunks.push(c);
+      return Buffer.concat(chunks);
+    } catch {
+      return null; // the bundle then carries the CID only, and the verifier says SKIP
+    }
+  };
+}
 
 /**
  * A bundle download: built from the caller's own peer, the evidence files the content store has
@@ -209,15 +195,7 @@ function bundleRoute(
     errors: ['NOT_FOUND'],
     handler: async (ctx) => {
       const id = await ctx.identity();
-      const built = await buildCallerBundle(s.ledger, id, o.subject(ctx), async (cid) => {
-        try {
-          const chunks: Uint8Array[] = [];
-          for await (const c of s.content.cat(cid, BUNDLE_EVIDENCE_TIMEOUT_MS)) chunks.push(c);
-          return Buffer.concat(chunks);
-        } catch {
-          return null; // the bundle then carries the CID only, and the verifier says SKIP
-        }
-      });
+      const built = await buildCallerBundle(s.ledger, id, o.subject(ctx), evidenceFiles(s));
       return {
         body: Buffer.from(built.archive.buffer, built.archive.byteOffset, built.archive.byteLength),
         contentType: 'application/x-tar',
@@ -314,23 +292,36 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/regulator/reports/monthly',
       operationId: 'regulatorMonthlyReport',
-      summary: 'Monthly safety report as JSON or CSV',
+      summary: "Monthly safety report per enterprise and site, in the regulator's time zone, as JSON, CSV or PDF with charts",
+      description:
+        "The month's days begin at midnight in GATEWAY_REPORT_TIME_ZONE (default Asia/Shanghai): a " +
+        'transaction at 23:30 UTC on the last day of a month counts in the next month there. Read in ' +
+        "one snapshot of the indexer's mirror; `builtFrom` (and the PDF) name its newest block by " +
+        'number and header hash, to be checked against the ledger. Evidence counts by capture time.',
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
-      query: z.strictObject({ month, format: z.enum(['json', 'csv']).default('json') }),
+      query: z.strictObject({
+        month,
+        org: z.string().min(1).max(64).optional().describe('MSP id of one enterprise, e.g. EnterpriseMSP (default: all)'),
+        site: idSchema.optional().describe('one site (default: all)'),
+        format: z.enum(['json', 'csv', 'pdf']).default('json'),
+      }),
       responses: [
-        { status: 200, description: 'the report (JSON; text/csv with format=csv)', schema: row },
+        { status: 200, description: 'the report (JSON; text/csv with format=csv; application/pdf with format=pdf)', schema: row },
         { status: 200, description: 'CSV: section,key,value', contentType: 'text/csv' },
+        { status: 200, description: 'PDF (A4) with charts', contentType: 'application/pdf', schema: z.string().meta({ format: 'binary' }) },
       ],
+      errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
       handler: async (ctx) => {
-        const r = await repo(s).monthlyReport(ctx.query.month as string);
-        if (ctx.query.format === 'csv') {
-          return {
-            body: reportCsv(r),
-            contentType: 'text/csv; charset=utf-8',
-            headers: { 'Content-Disposition': `attachment; filename="report-${ctx.query.month}.csv"` },
-          };
+        const q = ctx.query as { month: string; org?: string; site?: string; format: 'json' | 'csv' | 'pdf' };
+        const r = await repo(s).monthlyReport(monthWindow(q.month, s.config.GATEWAY_REPORT_TIME_ZONE), { org: q.org, site: q.site });
+        const name = ['report', q.month, q.org, q.site].filter(Boolean).join('-');
+        if (q.format === 'csv') {
+          return { body: reportCsv(r), contentType: 'text/csv; charset=utf-8', headers: { 'Content-Disposition': `attachment; filename="${name}.csv"` } };
+        }
+        if (q.format === 'pdf') {
+          return { body: await reportPdf(r), contentType: 'application/pdf', headers: { 'Content-Disposition': `attachment; filename="${name}.pdf"` } };
         }
         return { body: r };
       },
@@ -471,6 +462,73 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       subject: (ctx) => ({ kind: 'range', from: new Date(ctx.query.from as string).toISOString(), to: new Date(ctx.query.to as string).toISOString() }),
       filename: (ctx) => `range-${(ctx.query.from as string).replace(/[^0-9TZ]/g, '')}-${(ctx.query.to as string).replace(/[^0-9TZ]/g, '')}`,
     }),
+    {
+      method: 'get',
+      path: '/v1/audit/archive',
+      operationId: 'auditArchive',
+      summary: "The archive of a month (in the regulator's time zone) or a time range: proof bundles and a manifest, one tar, verifiable offline",
+      description:
+        'One POSIX ustar: `manifest.json` (format compliance-ledger-archive, version 1: the window, ' +
+        'the block range of its transactions, the checkpoint, and each file with its SHA-256 and size), ' +
+        '`bundles/range.tar` (every valid chaincode transaction in the window) and ' +
+        "`bundles/permits/<permitNo>.tar` (the whole trail of each permit those transactions touched), all built from the caller's own " +
+        'peer at one height. Give `month`, or both `from` and `to`. Import and verify it with no network: ' +
+        '`ledger-verify archive import archive.tar dir && ledger-verify archive verify dir --trust <hash>`.',
+      tags: ['auditor'],
+      auth: true,
+      access: AUDITORS,
+      query: z
+        .strictObject({
+          month: month.optional(),
+          from: isoTime('transactions at or after (channel header timestamp); with to, instead of month'),
+          to: isoTime('transactions before; with from, instead of month'),
+        })
+        .superRefine(orderedWindow)
+        .superRefine((q, ctx) => {
+          const range = q.from !== undefined || q.to !== undefined;
+          if (q.month !== undefined && range) ctx.addIssue({ code: 'custom', path: ['month'], message: 'give month, or from and to, not both' });
+          else if (q.month === undefined && !(q.from !== undefined && q.to !== undefined))
+            ctx.addIssue({ code: 'custom', path: [q.from === undefined ? 'from' : 'to'], message: 'give month (YYYY-MM), or both from and to' });
+        }),
+      responses: [
+        {
+          status: 200,
+          description: 'the archive (POSIX ustar); X-Archive-Checkpoint-Block and X-Archive-Checkpoint-Hash name the block every bundle ends at',
+          contentType: 'application/x-tar',
+          schema: z.string().meta({ format: 'binary' }),
+        },
+      ],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => {
+        const q = ctx.query as { month?: string; from?: string; to?: string };
+        const id = await ctx.identity();
+        const tz = s.config.GATEWAY_REPORT_TIME_ZONE;
+        const request = q.month
+          ? (() => {
+              const w = monthWindow(q.month, tz);
+              return { subject: { kind: 'month' as const, month: q.month, timeZone: tz }, window: { from: w.from, to: w.to } };
+            })()
+          : { subject: { kind: 'range' as const }, window: { from: new Date(q.from!).toISOString(), to: new Date(q.to!).toISOString() } };
+        const chain = await callerChain(s.ledger, id);
+        const built = await buildArchive({
+          source: chain.source,
+          channel: s.ledger.channel,
+          chaincode: s.ledger.chaincode,
+          ...request,
+          evidence: evidenceFiles(s),
+        });
+        const name = q.month ? `archive-${q.month}` : `archive-${q.from!.replace(/[^0-9TZ]/g, '')}-${q.to!.replace(/[^0-9TZ]/g, '')}`;
+        return {
+          body: Buffer.from(built.archive.buffer, built.archive.byteOffset, built.archive.byteLength),
+          contentType: 'application/x-tar',
+          headers: {
+            'Content-Disposition': `attachment; filename="${name}.tar"`,
+            'X-Archive-Checkpoint-Block': String(built.manifest.checkpoint.number),
+            'X-Archive-Checkpoint-Hash': built.manifest.checkpoint.headerHash,
+          },
+        };
+      },
+    },
     {
       method: 'get',
       path: '/v1/audit/permits/{permitNo}/evidence-check',

@@ -5,10 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
+import { monthOf } from '../../src/report-calendar.js';
 import type { RunningGateway } from '../../src/server.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
-import { applyBody, type Cast, iso, makeCast, registerCast, uniqueId } from '../support/scenario.js';
+import { applyBody, type Cast, iso, makeCast, recordCameraAlarm, registerCast, uniqueId } from '../support/scenario.js';
 
 describe('gateway: a hot-work permit end to end (real network, Postgres, indexer)', function () {
   this.timeout(180_000);
@@ -195,36 +196,13 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
   });
 
   it('alarms: a device-signed alarm, acknowledged and closed through the API, shows its response time to regulators', async () => {
-    const { Wallet } = await import('ethers');
-    const { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } = await import('@compliance-ledger/schema');
-    const crypto = await import('node:crypto');
-    const device = Wallet.createRandom();
-    const cameraId = `cam-${cast.tag}`;
-    await step(cast.clients.safety, '/v1/devices', { deviceId: cameraId, siteId: cast.siteId, areaId: 'zone-9', address: device.address, kind: 'camera' }, 201);
-    const alarm = {
-      alarmId: `al-${cast.tag}`,
-      deviceId: cameraId,
-      siteId: cast.siteId,
+    const alarm = { alarmId: `al-${cast.tag}` };
+    await recordCameraAlarm(cast, gw.services.config.GATEWAY_WALLET_DIR, alarm.alarmId, {
       areaId: 'zone-9',
-      grade: 3 as const,
+      grade: 3,
       kind: 'no_helmet',
-      scoreBp: 8700,
       modelVersion: 'yolo-helmet-1',
-      modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      clipCid: '',
-      observedAt: Date.now() - 2000,
-    };
-    const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
-    const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
-    // Alarms come from ingest, not from this API: submit as the device gateway's own identity.
-    const { connectAsWalletUser } = await import('../support/direct.js');
-    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
-    try {
-      await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
-    } finally {
-      conn.close();
-    }
+    });
     await new Promise((r) => setTimeout(r, 1200));
     const ack = await step(cast.clients.safety, `/v1/alarms/${alarm.alarmId}/acknowledge`, { note: 'helmet put on' });
     expect(ack.status).to.equal('acknowledged');
@@ -320,7 +298,8 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(
       kpis.body.permitsByTypeAndState.some((p: { operationType: string; status: string }) => p.operationType === 'hot_work' && p.status === 'closed'),
     ).to.equal(true);
-    const month = new Date().toISOString().slice(0, 7);
+    // The report's months are the regulator's (Asia/Shanghai by default), not UTC's.
+    const month = monthOf(Date.now(), 'Asia/Shanghai');
     const json = await cast.clients.regulator.get(`/v1/regulator/reports/monthly?month=${month}`);
     expect(json.status).to.equal(200);
     expect(json.body.permitsTotal).to.be.greaterThan(0);

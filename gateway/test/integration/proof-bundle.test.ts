@@ -10,11 +10,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, connectionProfileSchema } from '@compliance-ledger/schema';
+import { connectionProfileSchema } from '@compliance-ledger/schema';
 import { decodeBlock, type HeaderEntry, headerHash, type Manifest, type Report, readTar, toHex, verifyBundle, writeTar } from '@compliance-ledger/verifier';
 import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { Wallet } from 'ethers';
 
 const rwset = ledger.rwset;
 const kvrwset = ledger.rwset.kvrwset;
@@ -23,10 +22,10 @@ const kvrwset = ledger.rwset.kvrwset;
 import { resignWithRogueKey } from '../../../indexer/test/support/rogue-orderer.js';
 import { buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
-import { regulatorBlockSource } from '../support/blocks.js';
+import { regulatorBlockSource, regulatorHeaderHash } from '../support/blocks.js';
 import { connectAsWalletUser } from '../support/direct.js';
 import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway } from '../support/env.js';
-import { applyBody, type Cast, iso, makeCast, registerCast, uniqueId } from '../support/scenario.js';
+import { applyBody, type Cast, iso, makeCast, recordCameraAlarm, registerCast, uniqueId } from '../support/scenario.js';
 
 type Files = Map<string, Uint8Array>;
 const enc = new TextEncoder();
@@ -151,31 +150,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(ev.status, ev.text).to.equal(201);
     evidenceCid = ev.body.record.cid;
 
-    const device = Wallet.createRandom();
-    const cameraId = `cam-${cast.tag}`;
-    await step(c.safety, '/v1/devices', { deviceId: cameraId, siteId: cast.siteId, areaId: 'zone-1', address: device.address, kind: 'camera' }, 201);
-    const alarm = {
-      alarmId,
-      deviceId: cameraId,
-      siteId: cast.siteId,
-      areaId: 'zone-1',
-      grade: 1 as const,
-      kind: 'gas_leak',
-      scoreBp: 9700,
-      modelVersion: 'risk-1',
-      modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      clipCid: '',
-      observedAt: Date.now() - 2000,
-    };
-    const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
-    const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
-    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
-    try {
-      await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
-    } finally {
-      conn.close();
-    }
+    await recordCameraAlarm(cast, gw.services.config.GATEWAY_WALLET_DIR, alarmId);
     const suspended = await c.pic.get(base);
     expect(suspended.body.status ?? suspended.body.record?.status, suspended.text).to.equal('suspended');
     await step(c.safety, `/v1/alarms/${alarmId}/acknowledge`, { note: 'valve closed' });
@@ -533,15 +508,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(bad.stdout).to.match(/FAIL chain\.trust: the chain ends at block/);
   });
 
-  /** The header hash of block n as the regulator's own peer has it: what an auditor pins. */
-  async function pinnedHash(n: number): Promise<string> {
-    const source = regulatorBlockSource();
-    try {
-      return toHex(await headerHash(decodeBlock(await source.block(n)).header));
-    } finally {
-      source.close();
-    }
-  }
+  const pinnedHash = regulatorHeaderHash;
   const manifestIn = (bytes: Uint8Array) => manifestOf(readTar(bytes));
 
   it(

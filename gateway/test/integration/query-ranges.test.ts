@@ -111,11 +111,11 @@ describe('gateway: date and time query parameters are checked against the suppor
     }
     const first = await regulator.get('/v1/regulator/reports/monthly?month=1970-01');
     expect(first.status, first.text).to.equal(200);
-    expect(first.body.window).to.deep.equal({ from: '1970-01-01T00:00:00Z', to: '1970-02-01T00:00:00Z' });
-    // The month after 9999-12 is written out as year 10000, which PostgreSQL reads (toISOString's "+010000-…" it does not).
+    // Months are Asia/Shanghai's (UTC+8) by default: 1970-01 begins before 1970 in UTC, which PostgreSQL reads.
+    expect(first.body.window).to.deep.equal({ from: '1969-12-31T16:00:00Z', to: '1970-01-31T16:00:00Z' });
     const last = await regulator.get('/v1/regulator/reports/monthly?month=9999-12');
     expect(last.status, last.text).to.equal(200);
-    expect(last.body.window).to.deep.equal({ from: '9999-12-01T00:00:00Z', to: '10000-01-01T00:00:00Z' });
+    expect(last.body.window).to.deep.equal({ from: '9999-11-30T16:00:00Z', to: '9999-12-31T16:00:00Z' });
     expect(last.body.permitsTotal).to.equal(0);
     const csv = await regulator.get('/v1/regulator/reports/monthly?month=9999-12&format=csv');
     expect(csv.status).to.equal(200);

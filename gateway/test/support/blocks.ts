@@ -2,6 +2,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
+import { decodeBlock, headerHash, toHex } from '@compliance-ledger/verifier';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
@@ -33,4 +34,14 @@ export function regulatorBlockSource(): BlockSource & { channel: string; chainco
       client.close();
     },
   };
+}
+
+/** The header hash of block n as the regulator's own peer has it: what an auditor pins. */
+export async function regulatorHeaderHash(n: number): Promise<string> {
+  const source = regulatorBlockSource();
+  try {
+    return toHex(await headerHash(decodeBlock(await source.block(n)).header));
+  } finally {
+    source.close();
+  }
 }

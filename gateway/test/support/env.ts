@@ -20,6 +20,15 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 export function runDir(): string {
   return defaultLedgerRunDir(process.env);
 }
+/**
+ * Where tests leave what a person may want to look at afterwards (rendered report pages):
+ * LEDGER_TEST_OUTPUT_DIR, else test-output/ in the run directory.
+ */
+export function testOutputDir(): string {
+  const dir = process.env.LEDGER_TEST_OUTPUT_DIR ?? path.join(runDir(), 'test-output');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
 export function profilePath(): string {
   return connectionProfilePath(process.env);
 }

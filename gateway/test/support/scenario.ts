@@ -3,7 +3,10 @@
  * roles (and the approver's department and worker id), workers with welding certificates, a gate.
  */
 import * as crypto from 'node:crypto';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
+import { Wallet } from 'ethers';
 import type { PrincipalClaims } from '../../src/auth.js';
+import { connectAsWalletUser } from './direct.js';
 import { type Client, token, uniqueId, workerId } from './env.js';
 
 export interface Cast {
@@ -109,6 +112,47 @@ export function applyBody(c: Cast, permitNo: string): Record<string, unknown> {
       { measureId: 'm2', hazardId: 'h1', description: 'Fire extinguisher at the work point' },
     ],
   };
+}
+
+/**
+ * Registers a camera with a fresh key in a zone of the cast's site (zone-1 unless told) and records
+ * one alarm it signed (EIP-712), submitted as the cast's gate user from the gateway's wallet (alarms
+ * come from ingest, not the API): at grade 1 (the default) it suspends an active permit in the zone.
+ */
+export async function recordCameraAlarm(
+  c: Cast,
+  walletDir: string,
+  alarmId: string,
+  o: { areaId?: string; grade?: 1 | 2 | 3 | 4; kind?: string; modelVersion?: string } = {},
+): Promise<{ cameraId: string }> {
+  const device = Wallet.createRandom();
+  const cameraId = `cam-${c.tag}`;
+  const areaId = o.areaId ?? 'zone-1';
+  const reg = await c.clients.safety.post('/v1/devices', { deviceId: cameraId, siteId: c.siteId, areaId, address: device.address, kind: 'camera' });
+  if (reg.status !== 201) throw new Error(`register camera: ${reg.status} ${reg.text}`);
+  const alarm = {
+    alarmId,
+    deviceId: cameraId,
+    siteId: c.siteId,
+    areaId,
+    grade: o.grade ?? 1,
+    kind: o.kind ?? 'gas_leak',
+    scoreBp: 9700,
+    modelVersion: o.modelVersion ?? 'risk-1',
+    modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+    inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+    clipCid: '',
+    observedAt: Date.now() - 2000,
+  };
+  const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
+  const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
+  const conn = connectAsWalletUser(walletDir, 'enterprise', `gw-gate-${c.tag}`);
+  try {
+    await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
+  } finally {
+    conn.close();
+  }
+  return { cameraId };
 }
 
 export { iso, uniqueId };

@@ -1,0 +1,72 @@
+/**
+ * The regulator's calendar: months and days begin at midnight in the regulator's time zone, not in
+ * UTC, so that a transaction at 23:30 UTC on the last day of a month (07:30 the next morning in
+ * Asia/Shanghai) is reported in the month the regulator lived it in. Intl's time zone data gives
+ * the offsets, daylight-saving changes included; the database is given UTC instants only, so the
+ * result does not depend on the time zone data of PostgreSQL or PGlite.
+ */
+
+/** Milliseconds the zone is ahead of UTC at an instant (negative west of Greenwich). */
+function zoneOffsetMs(timeZone: string, epochMs: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(new Date(epochMs));
+  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
+  const wallClockAsUtc = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  return wallClockAsUtc - Math.floor(epochMs / 1000) * 1000;
+}
+
+/** The UTC instant of local midnight starting the given day (month 1–12; day and month may overflow, as in Date.UTC). */
+export function localMidnight(year: number, month: number, day: number, timeZone: string): number {
+  const wall = Date.UTC(year, month - 1, day);
+  // The offset at the wall-clock time read as UTC can differ from the one at the true instant when a
+  // daylight-saving change lies between them: one correction settles it.
+  const first = wall - zoneOffsetMs(timeZone, wall);
+  return wall - zoneOffsetMs(timeZone, first);
+}
+
+/**
+ * An instant as ISO-8601 UTC without milliseconds when they are zero. Years past 9999 are written
+ * out ("10000-01-01T…"), which PostgreSQL reads; toISOString's "+010000-…" it does not.
+ */
+export function isoInstant(epochMs: number): string {
+  return new Date(epochMs)
+    .toISOString()
+    .replace(/^\+0*(\d{5,})/, '$1')
+    .replace('.000Z', 'Z');
+}
+
+export interface MonthWindow {
+  month: string;
+  timeZone: string;
+  /** First instant of the month, inclusive. */
+  from: string;
+  /** First instant of the next month, exclusive. */
+  to: string;
+  /** Each local day of the month: its date and its first instant; a day ends where the next begins (the last at `to`). */
+  days: { date: string; from: string }[];
+}
+
+/** The month `YYYY-MM` in the time zone as [from, to) in UTC, with its days. */
+export function monthWindow(month: string, timeZone: string): MonthWindow {
+  const [year, m] = month.split('-').map(Number) as [number, number];
+  const daysInMonth = new Date(Date.UTC(year, m, 0)).getUTCDate();
+  const days = Array.from({ length: daysInMonth }, (_, i) => ({
+    date: `${month}-${String(i + 1).padStart(2, '0')}`,
+    from: isoInstant(localMidnight(year, m, i + 1, timeZone)),
+  }));
+  return { month, timeZone, from: days[0]!.from, to: isoInstant(localMidnight(year, m + 1, 1, timeZone)), days };
+}
+
+/** The month (YYYY-MM) an instant falls in, in the time zone. */
+export function monthOf(epochMs: number, timeZone: string): string {
+  const local = new Date(epochMs + zoneOffsetMs(timeZone, epochMs));
+  return `${local.getUTCFullYear()}-${String(local.getUTCMonth() + 1).padStart(2, '0')}`;
+}
