@@ -291,7 +291,8 @@ export class LedgerClient {
         'LEDGER_UNAVAILABLE',
         `the endorsing peers disagree: ${f.message}; nothing was written, retry with the same Idempotency-Key`,
         this.o.retryAfterSeconds,
-        { ...details, refusingOrgs: f.refusingMspIds, code: f.code },
+        // No transaction id: nothing was submitted, unlike the 503 of a lost commit status.
+        { refusingOrgs: f.refusingMspIds, code: f.code },
       );
     }
     if (f instanceof LedgerUnavailable) return new UnavailableError('LEDGER_UNAVAILABLE', f.message, this.o.retryAfterSeconds, details);
