@@ -66,13 +66,14 @@ describe('fabric-client: one classification of Fabric errors (real network)', fu
         retry: { attempts: 40, baseDelayMs: 250, maxDelayMs: 2_000 },
         onRetry: (failure) => {
           retried.push(failure);
-          // Only once a retry was needed does the orderer deliver the missing block.
-          lag!.catchUp();
+          // Only once the lagging peer's refusal made a retry necessary does the orderer deliver the
+          // missing block (a restarted peer may also drop out of discovery for a moment: retried too).
+          if (failure instanceof PeersDisagree) lag!.catchUp();
         },
       },
     );
-    expect(retried.length).to.be.greaterThan(0);
-    expect(retried[0]).to.be.instanceOf(PeersDisagree);
+    expect(retried.filter((f) => f instanceof PeersDisagree)).to.have.length.greaterThan(0);
+    expect(retried.every((f) => f.transient)).to.equal(true);
     expect(committed.blockNumber > lag.blockNumber).to.equal(true);
     expect(JSON.parse(Buffer.from(committed.result).toString()).id).to.equal(id);
   });
