@@ -6,6 +6,9 @@
 #   network.sh up            start what is not running; create crypto and the channel on first run
 #   network.sh down [--wipe] stop the processes this script started; --wipe also deletes all state
 #   network.sh status        what runs, where, and each /healthz
+#   network.sh peer-up ORG   start only that org's peer (enterprise|regulator) if it is not running,
+#                            and wait for its /healthz: nothing else is asked of the orderer, so it
+#                            works while the orderer is out of reach (tests of a peer left behind)
 #   network.sh generate      only create crypto, the channel block and the node configs (used by
 #                            docker-compose.yml, whose containers then run the nodes)
 #
@@ -328,6 +331,16 @@ cmd_down() {
   log "network down"
 }
 
+cmd_peer_up() {
+  local org=${1:-}
+  case "$org" in enterprise|regulator) ;; *) die "usage: network.sh peer-up enterprise|regulator" ;; esac
+  require_binaries
+  [ -f "$LEDGER_RUN_DIR/peers/$org/core.yaml" ] || die "no network in $LEDGER_RUN_DIR: run 'network.sh up' first"
+  start_peer "$org"
+  wait_http_ok "http://127.0.0.1:$(org_peer_ops_port "$org")/healthz" 60 "$log_dir/peer-$org.log"
+  log "$org peer up (pid $(cat "$pid_dir/peer-$org.pid"))"
+}
+
 cmd_status() {
   local rc=0 i orderers=() ops=()
   for i in $(orderer_ids); do orderers+=("orderer$i"); ops+=("orderer$i $(orderer_ops_port "$i")"); done
@@ -350,6 +363,7 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down "${2:-}" ;;
   status) cmd_status ;;
+  peer-up) cmd_peer_up "${2:-}" ;;
   generate) cmd_generate ;;
-  *) echo "usage: $0 up | down [--wipe] | status | generate" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--wipe] | status | peer-up enterprise|regulator | generate" >&2; exit 2 ;;
 esac

@@ -15,13 +15,9 @@
  *   BENCH_PERMITS=300 BENCH_CONCURRENCY=16 BENCH_FLOWS=20 BENCH_QUERY_ROWS=100000 npm run bench -w gateway
  */
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectionProfileSchema } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import { connect, hash, signers } from '@hyperledger/fabric-gateway';
+import { connectToOrg, loadConnectionProfile, validationCodeName } from '@compliance-ledger/fabric-client';
 import pg from 'pg';
-import { validationCodeName } from '../src/transaction.js';
 import { Client, createDatabase, dropDatabase, profilePath, startTestGateway, workerId } from '../test/support/env.js';
 import { startIndexer } from '../test/support/indexer.js';
 import { applyBody, type Cast, iso, makeCast, registerCast } from '../test/support/scenario.js';
@@ -169,20 +165,11 @@ async function main(): Promise<void> {
     out('');
     if (PARTS.has('apply')) {
       // The same identity the gateway uses for this applicant, straight through fabric-gateway.
-      const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
-      const wallet = path.join(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-applicant-${cast.tag}`, 'msp');
-      const keyFile = fs.readdirSync(path.join(wallet, 'keystore')).find((f) => f.endsWith('_sk'))!;
-      const o = profile.organizations.enterprise;
-      const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
-        'grpc.ssl_target_name_override': o.peer.hostAlias,
+      const profile = loadConnectionProfile(profilePath());
+      const direct = connectToOrg(profile, 'enterprise', {
+        enrolledDir: path.join(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-applicant-${cast.tag}`),
       });
-      const direct = connect({
-        client,
-        identity: { mspId: o.mspId, credentials: fs.readFileSync(path.join(wallet, 'signcerts', 'cert.pem')) },
-        signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(path.join(wallet, 'keystore', keyFile)))),
-        hash: hash.sha256,
-      });
-      const contract = direct.getNetwork(profile.channel).getContract(profile.chaincode);
+      const contract = direct.gateway.getNetwork(profile.channel).getContract(profile.chaincode);
 
       const viaDirect = await timed(PERMITS, async (i) => {
         await contract.submit('permit:Apply', { arguments: [JSON.stringify(applyBody(cast, `BD-${run}-${i}`))] });
@@ -192,7 +179,6 @@ async function main(): Promise<void> {
         if (r.status !== 201) throw new Error(`${r.status} ${r.text}`);
       });
       direct.close();
-      client.close();
 
       out(`## permit:Apply, ${PERMITS} permits, concurrency ${CONCURRENCY}`);
       out('');

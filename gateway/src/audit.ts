@@ -9,6 +9,7 @@
  * IPFS, recompute sha256 and the kubo-compatible CID, compare them with what the ledger recorded.
  */
 import * as crypto from 'node:crypto';
+import { validationCodeName } from '@compliance-ledger/fabric-client';
 import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { type BundleSubject, type Check, type Manifest, type Report, toHex, verifyBundle } from '@compliance-ledger/verifier';
 import { common } from '@hyperledger/fabric-protos';
@@ -18,7 +19,7 @@ import { ApiError } from './errors.js';
 import type { ContentStore } from './ipfs.js';
 import { computeCid } from './ipfs.js';
 import type { LedgerClient } from './ledger.js';
-import { blockNumberOf, decodeProcessedTransaction, validationCodeName } from './transaction.js';
+import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
 
 export interface LedgerFacts {

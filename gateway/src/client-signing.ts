@@ -1,20 +1,14 @@
 /**
  * The client side of client-signed transactions (routes/client-signed.ts), for users who keep their
  * own key: sign a digest with a PEM key, and the whole prepare → endorse → submit exchange with a
- * gateway. It imports nothing of the gateway's server, so a client can copy this one file.
+ * gateway. It imports nothing of the gateway's server: with @compliance-ledger/fabric-client (the
+ * signer) it is all a client needs.
  * gateway/tools/ledger-sign.ts is its command line.
  */
-import * as crypto from 'node:crypto';
-import { signers } from '@hyperledger/fabric-gateway';
+import { signDigest } from '@compliance-ledger/fabric-client';
 
-/**
- * The signature Fabric expects over a digest the gateway gave (already SHA-256): ECDSA P-256, DER,
- * with low S (fabric-gateway's private key signer normalises it; peers refuse a high S).
- */
-export async function signDigest(privateKeyPem: string | Buffer, digestBase64: string): Promise<string> {
-  const sign = signers.newPrivateKeySigner(crypto.createPrivateKey(privateKeyPem));
-  return Buffer.from(await sign(Buffer.from(digestBase64, 'base64'))).toString('base64');
-}
+/** The signature Fabric expects over a digest the gateway gave (fabric-client's offline signer). */
+export { signDigest };
 
 export interface ClientSignedRequest {
   gatewayUrl: string;

@@ -93,6 +93,15 @@ const schema = z.object({
   GATEWAY_CLIENT_SIGNED_TTL_MS: env
     .durationMs(300_000)
     .describe('How long a prepared client-signed transaction waits for its signatures (endorse, then submit) before it is dropped.'),
+  GATEWAY_ENDORSE_ATTEMPTS: env
+    .positiveInt(5)
+    .describe(
+      'Endorsements of one write before it is answered, the first included, when they fail in a way a retry may change ' +
+        "(the other org's peer refuses while the own peer endorsed: it is behind; a peer unreachable). A chaincode refusal by " +
+        "the own org's peer is answered at once. 1: no retry.",
+    ),
+  GATEWAY_ENDORSE_RETRY_BASE_MS: env.durationMs(250).describe('Wait before the second endorsement of a write; it doubles with each further one.'),
+  GATEWAY_ENDORSE_RETRY_MAX_MS: env.durationMs(4_000).describe('Longest wait between two endorsements of one write.'),
   GATEWAY_RETRY_AFTER_SECONDS: env.positiveInt(5).describe('Retry-After (seconds) sent with 503 when the ledger or a store is unreachable.'),
   DATABASE_URL: env.url().optional().describe("PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records."),
   GATEWAY_STATE_DATABASE_URL: env.url().optional().describe('Separate PostgreSQL for idempotency records (default: DATABASE_URL).'),

@@ -5,7 +5,7 @@
  * pass through unchanged, with the chaincode's reason as the message.
  */
 
-import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS, parseChaincodeError } from '@compliance-ledger/schema';
+import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS } from '@compliance-ledger/schema';
 import type { ZodError } from 'zod';
 
 export const GATEWAY_ERROR_CODES = [
@@ -195,13 +195,4 @@ export class ChaincodeError extends ApiError {
     super(code, reason, transactionId ? { transactionId } : undefined);
     this.chaincodeCode = code;
   }
-}
-
-/** Finds the chaincode's `CODE: reason` inside Fabric's wrapping text (the message is the reason alone, without the code); undefined when there is none. */
-export function chaincodeErrorFrom(messages: string[], transactionId?: string): ChaincodeError | undefined {
-  for (const m of messages) {
-    const parsed = parseChaincodeError(m);
-    if (parsed) return new ChaincodeError(parsed.code, parsed.reason, transactionId);
-  }
-  return undefined;
 }

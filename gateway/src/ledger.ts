@@ -4,23 +4,29 @@
  * evaluates chaincode transactions with their single JSON argument, reads qscc, and turns Fabric's
  * failures into the gateway's typed errors (the chaincode's `CODE: reason` passes through).
  */
-import * as fs from 'node:fs';
-import { type ConnectionProfile, ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type TxName } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
 import {
-  connect,
-  type Gateway,
-  GatewayError,
-  hash,
-  type Network,
-  type Proposal,
-  type Status,
-  type SubmittedTransaction,
-  signers,
-} from '@hyperledger/fabric-gateway';
+  ChaincodeRefusal,
+  CreatorRefused,
+  classifyFabricError,
+  committedBlock,
+  connectGateway,
+  evaluateTransaction,
+  type FabricFailure,
+  LedgerUnavailable,
+  NotCommitted,
+  newGrpcClient,
+  OutcomeUnknown,
+  PeersDisagree,
+  type RetryPolicy,
+  submitTransaction,
+  waitForPeer,
+} from '@compliance-ledger/fabric-client';
+import { type ConnectionProfile, ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type TxName } from '@compliance-ledger/schema';
+import type * as grpc from '@grpc/grpc-js';
+import type { Gateway, Network, Proposal } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import type { Org } from './auth.js';
-import { ApiError, ConflictError, chaincodeErrorFrom, UnavailableError } from './errors.js';
+import { ApiError, ChaincodeError, ConflictError, UnavailableError } from './errors.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
 
@@ -31,6 +37,10 @@ export interface LedgerOptions {
   submitTimeoutMs: number;
   commitTimeoutMs: number;
   retryAfterSeconds: number;
+  /** How a transient endorsement failure (a peer behind or unreachable) is tried again before the request is answered. */
+  endorseRetry: RetryPolicy;
+  /** Told of each such retry (metrics, logs). */
+  onEndorseRetry?: (tx: TxName, failure: FabricFailure, retry: number) => void;
 }
 
 export interface SubmitOptions {
@@ -57,11 +67,6 @@ export interface TxResultBody {
 export function txResultBody(r: SubmitResult<unknown>): TxResultBody {
   return { transactionId: r.transactionId, blockNumber: r.blockNumber, record: r.result as Record<string, unknown> };
 }
-
-// grpc status codes that mean "cannot reach / no answer in time"
-const UNREACHABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.RESOURCE_EXHAUSTED]);
-// ... of which these leave open whether a submitted transaction reached the ordering service
-const SUBMIT_UNANSWERED = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
 
 function parseResult<T>(bytes: Uint8Array): T {
   const text = Buffer.from(bytes).toString('utf8');
@@ -106,11 +111,7 @@ export class LedgerClient {
   client(org: Org): grpc.Client {
     let c = this.clients.get(org);
     if (!c) {
-      const peer = this.o.profile.organizations[org].peer;
-      c = new grpc.Client(peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(peer.tlsCaFile)), {
-        'grpc.ssl_target_name_override': peer.hostAlias,
-        'grpc.keepalive_time_ms': 120_000,
-      });
+      c = newGrpcClient(this.o.profile.organizations[org].peer);
       this.clients.set(org, c);
     }
     return c;
@@ -124,19 +125,19 @@ export class LedgerClient {
     const key = `${id.org}/${id.sub}`;
     let g = this.gateways.get(key);
     if (!g) {
-      g = connect({
-        client: this.client(id.org),
-        identity: { mspId: id.mspId, credentials: id.certificate },
-        signer: signers.newPrivateKeySigner(id.privateKey),
-        hash: hash.sha256,
-        evaluateOptions: () => ({ deadline: Date.now() + this.o.evaluateTimeoutMs }),
-        endorseOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
-        submitOptions: () => ({ deadline: Date.now() + this.o.submitTimeoutMs }),
-        commitStatusOptions: () => ({ deadline: Date.now() + this.o.commitTimeoutMs }),
-      });
+      g = connectGateway(this.client(id.org), id, this.deadlines());
       this.gateways.set(key, g);
     }
     return g;
+  }
+
+  private deadlines() {
+    return {
+      evaluateMs: this.o.evaluateTimeoutMs,
+      endorseMs: this.o.endorseTimeoutMs,
+      submitMs: this.o.submitTimeoutMs,
+      commitStatusMs: this.o.commitTimeoutMs,
+    };
   }
 
   /**
@@ -147,37 +148,27 @@ export class LedgerClient {
   async submit<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown, opts: SubmitOptions = {}): Promise<SubmitResult<T>> {
     const { transient, beforeSubmit } = opts;
     const contract = this.network(id).getContract(this.o.profile.chaincode);
-    let txId: string | undefined;
     try {
-      const proposal = contract.newProposal(tx, {
-        arguments: [JSON.stringify(input)],
-        ...(transient !== undefined ? { transientData: { [TRANSIENT_KEY]: JSON.stringify(transient) } } : {}),
-        ...this.endorsers(tx),
-      });
-      txId = proposal.getTransactionId();
-      const transaction = await proposal.endorse();
-      await beforeSubmit?.(txId);
-      let submitted: SubmittedTransaction;
-      try {
-        submitted = await transaction.submit();
-      } catch (e) {
-        // No answer from the hand-over to the orderer is not a "no": the peer may have passed the
-        // transaction on before the call was cut, so it is treated like a lost commit status.
-        if (e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code)) throw this.outcomeUnknown(e, txId);
-        throw e;
-      }
-      let status: Status;
-      try {
-        status = await submitted.getStatus();
-      } catch (e) {
-        // Ordered, but the commit status did not arrive: the transaction may well be on the ledger,
-        // whatever the failure was, so it is never a plain error that would let the key be reused.
-        throw this.outcomeUnknown(e, txId);
-      }
-      if (!status.successful) throw notCommitted(txId, status.code);
-      return { result: parseResult<T>(transaction.getResult()), transactionId: txId, blockNumber: Number(status.blockNumber) };
+      const committed = await submitTransaction(
+        contract,
+        {
+          name: tx,
+          options: {
+            arguments: [JSON.stringify(input)],
+            ...(transient !== undefined ? { transientData: { [TRANSIENT_KEY]: JSON.stringify(transient) } } : {}),
+            ...this.endorsers(tx),
+          },
+          ...(beforeSubmit ? { beforeSubmit } : {}),
+        },
+        {
+          ownMspId: id.mspId,
+          retry: this.o.endorseRetry,
+          onRetry: (failure, retry) => this.o.onEndorseRetry?.(tx, failure, retry),
+        },
+      );
+      return { result: parseResult<T>(committed.result), transactionId: committed.transactionId, blockNumber: Number(committed.blockNumber) };
     } catch (e) {
-      throw this.translate(e, txId);
+      throw this.translate(e);
     }
   }
 
@@ -205,13 +196,7 @@ export class LedgerClient {
    * builds unsigned proposals and transactions, and sends the ones the key's holder signed.
    */
   offlineGateway(org: Org, mspId: string, certificate: Buffer): Gateway {
-    return connect({
-      client: this.client(org),
-      identity: { mspId, credentials: certificate },
-      hash: hash.sha256,
-      endorseOptions: () => ({ deadline: Date.now() + this.o.endorseTimeoutMs }),
-      submitOptions: () => ({ deadline: Date.now() + this.o.submitTimeoutMs }),
-    });
+    return connectGateway(this.client(org), { mspId, certificate }, { endorseMs: this.o.endorseTimeoutMs, submitMs: this.o.submitTimeoutMs });
   }
 
   /** The unsigned proposal of `tx` for the offline gateway's identity, with the same arguments and endorsers submit() uses. */
@@ -238,16 +223,13 @@ export class LedgerClient {
     request.setIdentity(creator.serializeBinary());
     const signed = new gatewayProtos.SignedCommitStatusRequest();
     signed.setRequest(request.serializeBinary());
-    let status: Status;
     try {
-      status = await this.gateway(observer)
-        .newCommit(signed.serializeBinary())
-        .getStatus({ deadline: Date.now() + this.o.commitTimeoutMs });
+      const commit = this.gateway(observer).newCommit(signed.serializeBinary());
+      const blockNumber = await committedBlock(txId, () => commit.getStatus({ deadline: Date.now() + this.o.commitTimeoutMs }));
+      return { result: parseResult<T>(result), transactionId: txId, blockNumber: Number(blockNumber) };
     } catch (e) {
-      throw this.outcomeUnknown(e, txId);
+      throw this.translate(e);
     }
-    if (!status.successful) throw notCommitted(txId, status.code);
-    return { result: parseResult<T>(result), transactionId: txId, blockNumber: Number(status.blockNumber) };
   }
 
   /** Personal data goes to the enterprise's peers only, never to another org's (see ENTERPRISE_ONLY_TXS). */
@@ -255,16 +237,10 @@ export class LedgerClient {
     return (ENTERPRISE_ONLY_TXS as readonly TxName[]).includes(tx) ? { endorsingOrganizations: [this.o.profile.organizations.enterprise.mspId] } : {};
   }
 
-  private outcomeUnknown(e: unknown, txId: string): UnavailableError {
-    const cause = e instanceof Error ? e.message : String(e);
-    const err = new UnavailableError(
-      'LEDGER_UNAVAILABLE',
-      `transaction ${txId} was submitted but its outcome did not arrive (${cause}); retry with the same Idempotency-Key to get its outcome`,
-      this.o.retryAfterSeconds,
-      {
-        transactionId: txId,
-      },
-    );
+  private outcomeUnknown(f: OutcomeUnknown): UnavailableError {
+    const err = new UnavailableError('LEDGER_UNAVAILABLE', `${f.message}; retry with the same Idempotency-Key to get its outcome`, this.o.retryAfterSeconds, {
+      transactionId: f.transactionId,
+    });
     err.mayHaveCommitted = true;
     return err;
   }
@@ -272,7 +248,7 @@ export class LedgerClient {
   async evaluate<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown): Promise<T> {
     const contract = this.network(id).getContract(this.o.profile.chaincode);
     try {
-      return parseResult<T>(await contract.evaluate(tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) }));
+      return parseResult<T>(await evaluateTransaction(contract, tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) }, id.mspId));
     } catch (e) {
       throw this.translate(e);
     }
@@ -292,42 +268,40 @@ export class LedgerClient {
     }
   }
 
-  translate(e: unknown, transactionId?: string): ApiError {
+  /** The gateway's answer to a Fabric failure, as the one classification (fabric-client) has it. */
+  translate(e: unknown, transactionId?: string, ownMspId?: string): ApiError {
     if (e instanceof ApiError) return e;
-    if (e instanceof GatewayError) {
-      const messages = [e.message, ...e.details.map((d) => d.message)];
-      const cc = chaincodeErrorFrom(messages, transactionId);
-      if (cc) return cc;
-      // The peer checked the creator against the org's MSP in the channel configuration (its CRL,
-      // the chain, the validity) and the signature, and refused; it does not say which.
-      if (messages.some((m) => /error validating proposal: access denied/.test(m))) {
-        return new ApiError(
-          'CERTIFICATE_REFUSED',
-          "the peer refused the transaction's creator: its certificate is revoked or no longer valid " +
-            "for its org on the channel, or the signature was not made with the certificate's key",
-          transactionId ? { transactionId } : undefined,
-        );
-      }
-      if (UNREACHABLE.has(e.code)) {
-        return new UnavailableError(
-          'LEDGER_UNAVAILABLE',
-          `the ledger is unreachable: ${e.message}`,
-          this.o.retryAfterSeconds,
-          transactionId ? { transactionId } : undefined,
-        );
-      }
-      return new ApiError('INTERNAL', `ledger error: ${messages.join(' | ')}`, transactionId ? { transactionId } : undefined);
+    const f = classifyFabricError(e, { transactionId, ownMspId });
+    const txId = f.transactionId;
+    const details = txId ? { transactionId: txId } : undefined;
+    if (f instanceof ChaincodeRefusal) return new ChaincodeError(f.code, f.reason, txId);
+    if (f instanceof CreatorRefused) {
+      return new ApiError(
+        'CERTIFICATE_REFUSED',
+        "the peer refused the transaction's creator: its certificate is revoked or no longer valid " +
+          "for its org on the channel, or the signature was not made with the certificate's key",
+        details,
+      );
     }
-    const msg = e instanceof Error ? e.message : String(e);
-    const cc = chaincodeErrorFrom([msg], transactionId);
-    return cc ?? new ApiError('INTERNAL', `ledger error: ${msg}`);
+    if (f instanceof OutcomeUnknown) return this.outcomeUnknown(f);
+    if (f instanceof NotCommitted) return notCommitted(txId ?? '', f.validationCode);
+    if (f instanceof PeersDisagree) {
+      // Not the chaincode's answer to this request: the other org's peer has not caught up yet.
+      return new UnavailableError(
+        'LEDGER_UNAVAILABLE',
+        `the endorsing peers disagree: ${f.message}; nothing was written, retry with the same Idempotency-Key`,
+        this.o.retryAfterSeconds,
+        // No transaction id: nothing was submitted, unlike the 503 of a lost commit status.
+        { refusingOrgs: f.refusingMspIds, code: f.code },
+      );
+    }
+    if (f instanceof LedgerUnavailable) return new UnavailableError('LEDGER_UNAVAILABLE', f.message, this.o.retryAfterSeconds, details);
+    return new ApiError('INTERNAL', f.message.startsWith('ledger error') ? f.message : `ledger error: ${f.message}`, details);
   }
 
   /** Whether the org's peer accepts a connection within the deadline. */
   ping(org: Org, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      this.client(org).waitForReady(Date.now() + timeoutMs, (err) => resolve(!err));
-    });
+    return waitForPeer(this.client(org), timeoutMs);
   }
 
   close(): void {

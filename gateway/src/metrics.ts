@@ -28,6 +28,12 @@ export class Metrics {
     labelNames: ['tx', 'code'],
     registers: [this.registry],
   });
+  readonly ledgerEndorseRetries = new Counter({
+    name: 'gateway_ledger_endorse_retries_total',
+    help: "Endorsements tried again after a failure a retry may change, by transaction and the failure's class (fabric-client)",
+    labelNames: ['tx', 'reason'],
+    registers: [this.registry],
+  });
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }

@@ -83,7 +83,10 @@ const LOST_COMMIT_STATUS_DOC =
   'Retry with the same Idempotency-Key after Retry-After: the answer is the committed ' +
   'result, a 409 CONFLICT if the transaction was invalid, or this 503 again while the peer ' +
   'does not have it. ' +
-  'If it never reaches the ledger, the key is released after GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS and that retry is processed as a new request.';
+  'If it never reaches the ledger, the key is released after GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS and that retry is processed as a new request. ' +
+  "With `details.refusingOrgs` (LEDGER_UNAVAILABLE): only the other org's peer refused, while this org's peer endorsed (it is " +
+  'behind on blocks), at every one of GATEWAY_ENDORSE_ATTEMPTS endorsements; nothing was submitted and the key is released: ' +
+  'retry with the same Idempotency-Key after Retry-After.';
 
 const RATE_LIMITED_DOC =
   '. The per-user request limit, or the sign-in limits: after ' +

@@ -58,6 +58,11 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     submitTimeoutMs: cfg.GATEWAY_SUBMIT_TIMEOUT_MS,
     commitTimeoutMs: cfg.GATEWAY_COMMIT_TIMEOUT_MS,
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
+    endorseRetry: { attempts: cfg.GATEWAY_ENDORSE_ATTEMPTS, baseDelayMs: cfg.GATEWAY_ENDORSE_RETRY_BASE_MS, maxDelayMs: cfg.GATEWAY_ENDORSE_RETRY_MAX_MS },
+    onEndorseRetry: (tx, failure, retry) => {
+      metrics.ledgerEndorseRetries.inc({ tx, reason: failure.name });
+      logger.warn({ tx, transactionId: failure.transactionId, retry, err: failure.message }, 'endorsement failed in a way a retry may change; endorsing again');
+    },
   });
   const wallet = new Wallet({
     dir: cfg.GATEWAY_WALLET_DIR,

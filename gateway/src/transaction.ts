@@ -58,9 +58,3 @@ export function decodeProcessedTransaction(bytes: Uint8Array): DecodedTransactio
 export function blockNumberOf(blockBytes: Uint8Array): number {
   return common.Block.deserializeBinary(blockBytes).getHeader()!.getNumber();
 }
-
-const VALIDATION_NAMES = Object.fromEntries(Object.entries(peer.TxValidationCode).map(([k, v]) => [v as number, k]));
-
-export function validationCodeName(code: number): string {
-  return VALIDATION_NAMES[code] ?? String(code);
-}

@@ -10,6 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { enrolledIdentityFiles, type SigningIdentity, signingIdentityFromFiles } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Org, PrincipalClaims } from './auth.js';
 import { ApiError, ForbiddenError, type IdentityDifference, IdentityMismatchError, NotFoundError, OrgNotServedError, UnavailableError } from './errors.js';
@@ -17,15 +18,13 @@ import type { Logger } from './logger.js';
 
 const run = promisify(execFile);
 
-export interface WalletIdentity {
+/** A user of the org whose key the gateway holds (custodial), with the certificate's ledger attributes. */
+export interface WalletIdentity extends SigningIdentity {
   org: Org;
-  mspId: string;
   sub: string;
   role: string;
   department: string | null;
   workerId: string | null;
-  certificate: Buffer;
-  privateKey: crypto.KeyObject;
 }
 
 interface StoredMeta {
@@ -101,19 +100,13 @@ export class Wallet {
     const key = `${org}/.registrar`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const home = await this.registrarHome(org);
-    const keystore = path.join(home, 'msp', 'keystore');
-    const keyFile = fs.readdirSync(keystore).find((f) => f.endsWith('_sk'));
-    if (!keyFile) throw new ApiError('INTERNAL', `the ${org} registrar's wallet entry has no private key`);
     const id: WalletIdentity = {
       org,
-      mspId: this.o.profile.organizations[org].mspId,
       sub: this.o.registrarId,
       role: '',
       department: null,
       workerId: null,
-      certificate: fs.readFileSync(path.join(home, 'msp', 'signcerts', 'cert.pem')),
-      privateKey: crypto.createPrivateKey(fs.readFileSync(path.join(keystore, keyFile))),
+      ...this.enrolled(org, await this.registrarHome(org), `the ${org} registrar's`),
     };
     this.cache.set(key, id);
     return id;
@@ -186,24 +179,28 @@ export class Wallet {
     const metaFile = path.join(dir, 'identity.json');
     if (!fs.existsSync(metaFile)) await this.enroll(c, dir);
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as StoredMeta;
-    const keystore = path.join(dir, 'msp', 'keystore');
-    const keyFile = fs.readdirSync(keystore).find((f) => f.endsWith('_sk'));
-    if (!keyFile) throw new ApiError('INTERNAL', `wallet entry of ${c.sub} has no private key`);
-    const certificate = fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem'));
+    const enrolled = this.enrolled(c.org, dir, `${c.sub}'s`);
     // The attributes are the certificate's, not the stored copy's: they are what the chaincode sees.
-    const attrs = certificateAttributes(certificate);
+    const attrs = certificateAttributes(enrolled.certificate);
     const id: WalletIdentity = {
       org: c.org,
-      mspId: this.o.profile.organizations[c.org].mspId,
       sub: meta.sub,
       role: attrs[ROLE_ATTRIBUTE] ?? '',
       department: attrs[DEPARTMENT_ATTRIBUTE] ?? null,
       workerId: attrs[WORKER_ID_ATTRIBUTE] ?? null,
-      certificate,
-      privateKey: crypto.createPrivateKey(fs.readFileSync(path.join(keystore, keyFile))),
+      ...enrolled,
     };
     this.cache.set(`${c.org}/${c.sub}`, id);
     return id;
+  }
+
+  /** The certificate and key fabric-ca-client enrolled into a wallet entry. */
+  private enrolled(org: Org, dir: string, whose: string): SigningIdentity {
+    try {
+      return signingIdentityFromFiles(this.o.profile.organizations[org].mspId, enrolledIdentityFiles(dir));
+    } catch (e) {
+      throw new ApiError('INTERNAL', `${whose} wallet entry is incomplete: ${(e as Error).message}`);
+    }
   }
 
   private caArgs(org: Org): { url: URL; common: string[] } {

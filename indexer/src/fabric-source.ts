@@ -3,11 +3,7 @@
  * blocks and reports the chain height. Kept small so the follower can be driven by another source.
  */
 
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import { type ConnectionProfile, connectionProfileSchema } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import { connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
+import { type ConnectionProfile, loadConnectionProfile, openConnection, profileSigningIdentity } from '@compliance-ledger/fabric-client';
 import { common } from '@hyperledger/fabric-protos';
 
 export interface ChainInfo {
@@ -46,31 +42,25 @@ export interface FabricSourceOptions {
 }
 
 export function loadProfile(path: string): ConnectionProfile {
-  return connectionProfileSchema.parse(JSON.parse(fs.readFileSync(path, 'utf8')));
+  return loadConnectionProfile(path);
 }
 
 export function openFabricSource(options: FabricSourceOptions): BlockSource {
   const profile = loadProfile(options.profilePath);
   const org = profile.organizations[options.org];
-  const ids = org[options.identity];
-  const client = new grpc.Client(options.peerEndpoint ?? org.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(org.peer.tlsCaFile)), {
-    'grpc.ssl_target_name_override': org.peer.hostAlias,
-    // Keepalive makes a silently dead peer surface as a stream error instead of an endless wait.
-    // Fabric peers refuse pings more often than keepalive.minInterval (60 s by default) and
-    // drop such clients, so ping just above it.
-    'grpc.keepalive_time_ms': 65_000,
-    'grpc.keepalive_timeout_ms': 20_000,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.max_receive_message_length': 110 * 1024 * 1024,
-    ...(options.reconnectMinMs === undefined ? {} : { 'grpc.initial_reconnect_backoff_ms': options.reconnectMinMs }),
-    ...(options.reconnectMaxMs === undefined ? {} : { 'grpc.max_reconnect_backoff_ms': options.reconnectMaxMs }),
-  });
-  const gateway: Gateway = connect({
-    client,
-    identity: { mspId: org.mspId, credentials: fs.readFileSync(ids.certFile) },
-    signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(ids.keyFile))),
-    hash: hash.sha256,
-    evaluateOptions: () => ({ deadline: Date.now() + 10_000 }),
+  const peer = options.peerEndpoint === undefined ? org.peer : { ...org.peer, endpoint: options.peerEndpoint };
+  const { gateway, close } = openConnection(peer, profileSigningIdentity(profile, options.org, options.identity), {
+    // Keepalive makes a silently dead peer surface as a stream error instead of an endless wait,
+    // just above the peers' keepalive.minInterval (60 s), below which they drop the client.
+    keepaliveMs: 65_000,
+    channelOptions: {
+      'grpc.keepalive_timeout_ms': 20_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': 110 * 1024 * 1024,
+      ...(options.reconnectMinMs === undefined ? {} : { 'grpc.initial_reconnect_backoff_ms': options.reconnectMinMs }),
+      ...(options.reconnectMaxMs === undefined ? {} : { 'grpc.max_reconnect_backoff_ms': options.reconnectMaxMs }),
+    },
+    deadlines: { evaluateMs: 10_000 },
   });
   const network = gateway.getNetwork(profile.channel);
   const qscc = network.getContract('qscc');
@@ -100,9 +90,6 @@ export function openFabricSource(options: FabricSourceOptions): BlockSource {
       const ts = ch.getTimestamp();
       return ts ? ts.getSeconds() * 1000 + Math.floor(ts.getNanos() / 1e6) : null;
     },
-    close() {
-      gateway.close();
-      client.close();
-    },
+    close,
   };
 }

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, connectionProfileSchema, env, environmentHelp, parseEnvironment } from '@compliance-ledger/schema';
+import { enrolledIdentityFiles, type IdentityFiles, loadConnectionProfile } from '@compliance-ledger/fabric-client';
+import { ConfigError, env, environmentHelp, parseEnvironment } from '@compliance-ledger/schema';
 import { z } from 'zod';
 
 /**
@@ -112,15 +113,13 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const profileFile = e.REPORTER_FABRIC_CONNECTION_PROFILE;
   if (!existsSync(profileFile))
     throw new ConfigError(`REPORTER_FABRIC_CONNECTION_PROFILE: ${profileFile} does not exist; run 'bash scripts/network.sh up' or point it at the profile`);
-  const profile = connectionProfileSchema.parse(JSON.parse(readFileSync(profileFile, 'utf8')));
+  const profile = loadConnectionProfile(profileFile);
   const org = profile.organizations[e.REPORTER_FABRIC_ORG];
-  const keystore = join(e.REPORTER_FABRIC_IDENTITY_DIR, 'msp', 'keystore');
-  const certPath = join(e.REPORTER_FABRIC_IDENTITY_DIR, 'msp', 'signcerts', 'cert.pem');
-  const keyFile = existsSync(keystore) ? readdirSync(keystore).find((f) => f.endsWith('_sk')) : undefined;
-  if (keyFile === undefined || !existsSync(certPath)) {
-    throw new ConfigError(
-      `REPORTER_FABRIC_IDENTITY_DIR: ${e.REPORTER_FABRIC_IDENTITY_DIR} has no msp/signcerts/cert.pem and msp/keystore/*_sk; enrol it with scripts/enroll-user.sh`,
-    );
+  let identity: IdentityFiles;
+  try {
+    identity = enrolledIdentityFiles(e.REPORTER_FABRIC_IDENTITY_DIR);
+  } catch (err) {
+    throw new ConfigError(`REPORTER_FABRIC_IDENTITY_DIR: ${(err as Error).message}`);
   }
   let push: PushConfig | null = null;
   if (e.REPORTER_PUSH_ENABLED) {
@@ -146,8 +145,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       peerHostAlias: org.peer.hostAlias,
       tlsCaCertPath: org.peer.tlsCaFile,
       mspId: org.mspId,
-      certPath,
-      keyPath: join(keystore, keyFile),
+      certPath: identity.certFile,
+      keyPath: identity.keyFile,
       channel: profile.channel,
       chaincode: profile.chaincode,
       timeoutMs: e.REPORTER_FABRIC_TIMEOUT_MS,

@@ -1,8 +1,14 @@
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { type ErrorCode, parseErrorCode } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import { connect, type Gateway, GatewayError, hash, type Network, signers } from '@hyperledger/fabric-gateway';
+import {
+  ChaincodeRefusal,
+  classifyFabricError,
+  type FabricConnection,
+  NotCommitted,
+  openConnection,
+  signingIdentityFromFiles,
+  submitTransaction,
+} from '@compliance-ledger/fabric-client';
+import type { ErrorCode } from '@compliance-ledger/schema';
+import type { Network } from '@hyperledger/fabric-gateway';
 import type { FabricIdentityConfig } from './config.js';
 
 const decoder = new TextDecoder();
@@ -21,59 +27,39 @@ export interface SweeperLedger {
   close(): void;
 }
 
-function texts(err: unknown): string[] {
-  const out: string[] = [];
-  if (err instanceof Error) out.push(err.message);
-  if (err instanceof GatewayError) out.push(...err.details.map((d) => d.message));
-  return out;
-}
-
 /**
- * A chaincode refusal by the own org's peer (`chaincode response 500, CODE: …`) is an answer, not
- * a failure; everything else (peers down, deadlines) is thrown, and the next period tries again.
+ * A chaincode refusal by the own org's peer (fabric-client's ChaincodeRefusal) is an answer, not a
+ * failure; everything else (peers down or behind, deadlines) is thrown, and the next period tries again.
  */
 export function refusalOf(err: unknown, ownMspId: string): { code: ErrorCode | undefined; reason: string } | undefined {
-  if (!(err instanceof GatewayError) || err.code !== grpc.status.ABORTED) return undefined;
-  const own = err.details.filter((d) => d.mspId === ownMspId && /chaincode response \d+/.test(d.message));
-  if (own.length === 0) return undefined;
-  return { code: parseErrorCode(own[0]!.message), reason: texts(err).join(' | ') };
+  const f = classifyFabricError(err, { ownMspId });
+  if (!(f instanceof ChaincodeRefusal)) return undefined;
+  return { code: f.code, reason: [f.message, ...f.peers.map((p) => p.message)].join(' | ') };
 }
 
 export class FabricSweeperLedger implements SweeperLedger {
   private constructor(
-    private readonly client: grpc.Client,
-    private readonly gateway: Gateway,
+    private readonly connection: FabricConnection,
     private readonly config: FabricIdentityConfig,
   ) {}
 
   static connect(config: FabricIdentityConfig): FabricSweeperLedger {
-    const client = new grpc.Client(
-      config.peerEndpoint,
-      grpc.credentials.createSsl(readFileSync(config.tlsCaCertPath)),
-      config.peerHostAlias ? { 'grpc.ssl_target_name_override': config.peerHostAlias } : {},
+    const connection = openConnection(
+      { endpoint: config.peerEndpoint, hostAlias: config.peerHostAlias, tlsCaFile: config.tlsCaCertPath },
+      signingIdentityFromFiles(config.mspId, { certFile: config.certPath, keyFile: config.keyPath }),
+      { deadlines: { evaluateMs: config.timeoutMs, endorseMs: config.timeoutMs, submitMs: config.timeoutMs, commitStatusMs: 4 * config.timeoutMs } },
     );
-    const deadline = (ms: number) => () => ({ deadline: Date.now() + ms });
-    const gateway = connect({
-      client,
-      identity: { mspId: config.mspId, credentials: readFileSync(config.certPath) },
-      signer: signers.newPrivateKeySigner(createPrivateKey(readFileSync(config.keyPath))),
-      hash: hash.sha256,
-      evaluateOptions: deadline(config.timeoutMs),
-      endorseOptions: deadline(config.timeoutMs),
-      submitOptions: deadline(config.timeoutMs),
-      commitStatusOptions: deadline(4 * config.timeoutMs),
-    });
-    return new FabricSweeperLedger(client, gateway, config);
+    return new FabricSweeperLedger(connection, config);
   }
 
   private contract(tx: string) {
     const [contract, fn] = tx.split(':') as [string, string];
-    return { c: this.gateway.getNetwork(this.config.channel).getContract(this.config.chaincode, contract), fn };
+    return { c: this.connection.gateway.getNetwork(this.config.channel).getContract(this.config.chaincode, contract), fn };
   }
 
   /** The channel, for the push reporter's event stream (same identity and connection). */
   network(): Network {
-    return this.gateway.getNetwork(this.config.channel);
+    return this.connection.gateway.getNetwork(this.config.channel);
   }
 
   async evaluate<T>(tx: string, input: unknown): Promise<T> {
@@ -84,11 +70,10 @@ export class FabricSweeperLedger implements SweeperLedger {
   async submit(tx: string, input: unknown): Promise<SubmitOutcome> {
     const { c, fn } = this.contract(tx);
     try {
-      const submitted = await c.submitAsync(fn, { arguments: [JSON.stringify(input)] });
-      const status = await submitted.getStatus();
-      if (!status.successful) return { status: 'conflict', code: status.code, txId: status.transactionId };
-      return { status: 'committed', blockNumber: status.blockNumber, txId: status.transactionId };
+      const committed = await submitTransaction(c, { name: fn, options: { arguments: [JSON.stringify(input)] } }, { ownMspId: this.config.mspId });
+      return { status: 'committed', blockNumber: committed.blockNumber, txId: committed.transactionId };
     } catch (err) {
+      if (err instanceof NotCommitted) return { status: 'conflict', code: err.validationCode, txId: err.transactionId ?? '' };
       const refusal = refusalOf(err, this.config.mspId);
       if (refusal !== undefined) return { status: 'refused', ...refusal };
       throw err;
@@ -96,7 +81,6 @@ export class FabricSweeperLedger implements SweeperLedger {
   }
 
   close(): void {
-    this.gateway.close();
-    this.client.close();
+    this.connection.close();
   }
 }

@@ -8,16 +8,15 @@ import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ConnectionProfile, connectionProfileSchema, type OrganizationName, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import { connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
+import { connectToOrg, type FabricConnection, loadConnectionProfile as loadProfile } from '@compliance-ledger/fabric-client';
+import { type ConnectionProfile, type OrganizationName, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
 
 export function connectionProfilePath(): string {
   return profilePathFromEnv(process.env);
 }
 
 export function loadConnectionProfile(): ConnectionProfile {
-  return connectionProfileSchema.parse(JSON.parse(fs.readFileSync(connectionProfilePath(), 'utf8')));
+  return loadProfile(connectionProfilePath());
 }
 
 /** Call in a suite's `before`: skips the suite, with the reason, when no network is available. */
@@ -35,42 +34,11 @@ export function requireNetwork(ctx: Mocha.Context): ConnectionProfile {
   return loadConnectionProfile();
 }
 
-export interface OrgConnection {
-  gateway: Gateway;
-  client: grpc.Client;
-  mspId: string;
-  close(): void;
-}
+export type OrgConnection = FabricConnection;
 
 /** A gateway connection to an org's own peer as one of its cryptogen identities. */
 export function connectAs(profile: ConnectionProfile, org: OrganizationName, who: 'admin' | 'client' = 'client'): OrgConnection {
-  return connectWithFiles(profile, org, profile.organizations[org][who]);
-}
-
-function connectWithFiles(profile: ConnectionProfile, org: OrganizationName, ids: { certFile: string; keyFile: string }): OrgConnection {
-  const o = profile.organizations[org];
-  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
-    'grpc.ssl_target_name_override': o.peer.hostAlias,
-  });
-  const gateway = connect({
-    client,
-    identity: { mspId: o.mspId, credentials: fs.readFileSync(ids.certFile) },
-    signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(ids.keyFile))),
-    hash: hash.sha256,
-    evaluateOptions: () => ({ deadline: Date.now() + 15_000 }),
-    endorseOptions: () => ({ deadline: Date.now() + 30_000 }),
-    submitOptions: () => ({ deadline: Date.now() + 15_000 }),
-    commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
-  });
-  return {
-    gateway,
-    client,
-    mspId: o.mspId,
-    close() {
-      gateway.close();
-      client.close();
-    },
-  };
+  return connectToOrg(profile, org, who);
 }
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -95,9 +63,7 @@ export function connectAsUser(profile: ConnectionProfile, org: OrganizationName,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
-  const keystore = path.join(dir, 'msp', 'keystore');
-  const keyFile = path.join(keystore, fs.readdirSync(keystore).find((f) => f.endsWith('_sk'))!);
-  return connectWithFiles(profile, org, { certFile: path.join(dir, 'msp', 'signcerts', 'cert.pem'), keyFile });
+  return connectToOrg(profile, org, { enrolledDir: dir });
 }
 
 /** The run directory of scripts/network.sh: the one holding the crypto material the profile points into. */

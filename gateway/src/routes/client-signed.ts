@@ -179,7 +179,8 @@ export class ClientSignedTransactions {
     try {
       p.transaction = await signed.endorse();
     } catch (e) {
-      throw this.s.ledger.translate(e, txId);
+      // A refusal by the other org's peer alone (it is behind) is a 503: endorse again with the same signature.
+      throw this.s.ledger.translate(e, txId, this.s.ledger.mspId(p.org));
     }
     return { transactionId: txId, transactionDigest: b64(p.transaction.getDigest()) };
   }

@@ -1,10 +1,7 @@
 /** A fabric-gateway connection as a user from the gateway's wallet (for what the API does not do: alarms come from ingest). */
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectionProfileSchema } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import { type Contract, connect, hash, signers } from '@hyperledger/fabric-gateway';
+import { connectToOrg, loadConnectionProfile } from '@compliance-ledger/fabric-client';
+import type { Contract } from '@hyperledger/fabric-gateway';
 import { profilePath } from './env.js';
 
 export function connectAsWalletUser(
@@ -13,24 +10,7 @@ export function connectAsWalletUser(
   sub: string,
   chaincode?: string,
 ): { contract: Contract; close(): void } {
-  const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
-  const msp = path.join(walletDir, org, sub, 'msp');
-  const keyFile = fs.readdirSync(path.join(msp, 'keystore')).find((f) => f.endsWith('_sk'))!;
-  const o = profile.organizations[org];
-  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
-    'grpc.ssl_target_name_override': o.peer.hostAlias,
-  });
-  const gateway = connect({
-    client,
-    identity: { mspId: o.mspId, credentials: fs.readFileSync(path.join(msp, 'signcerts', 'cert.pem')) },
-    signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(path.join(msp, 'keystore', keyFile)))),
-    hash: hash.sha256,
-  });
-  return {
-    contract: gateway.getNetwork(profile.channel).getContract(chaincode ?? profile.chaincode),
-    close() {
-      gateway.close();
-      client.close();
-    },
-  };
+  const profile = loadConnectionProfile(profilePath());
+  const conn = connectToOrg(profile, org, { enrolledDir: path.join(walletDir, org, sub) });
+  return { contract: conn.gateway.getNetwork(profile.channel).getContract(chaincode ?? profile.chaincode), close: () => conn.close() };
 }

@@ -164,27 +164,15 @@ export function workerId(seed: string): string {
 
 /** Height of the channel as the enterprise peer sees it (qscc GetChainInfo), as its cryptogen client. */
 export async function chainHeight(): Promise<number> {
-  const grpc = await import('@grpc/grpc-js');
-  const { connect, hash, signers } = await import('@hyperledger/fabric-gateway');
+  const { connectToOrg, loadConnectionProfile } = await import('@compliance-ledger/fabric-client');
   const { common } = await import('@hyperledger/fabric-protos');
-  const { connectionProfileSchema } = await import('@compliance-ledger/schema');
-  const profile = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
-  const o = profile.organizations.enterprise;
-  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
-    'grpc.ssl_target_name_override': o.peer.hostAlias,
-  });
-  const gateway = connect({
-    client,
-    identity: { mspId: o.mspId, credentials: fs.readFileSync(o.client.certFile) },
-    signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(o.client.keyFile))),
-    hash: hash.sha256,
-  });
+  const profile = loadConnectionProfile(profilePath());
+  const conn = connectToOrg(profile, 'enterprise');
   try {
-    const bytes = await gateway.getNetwork(profile.channel).getContract('qscc').evaluateTransaction('GetChainInfo', profile.channel);
+    const bytes = await conn.gateway.getNetwork(profile.channel).getContract('qscc').evaluateTransaction('GetChainInfo', profile.channel);
     return common.BlockchainInfo.deserializeBinary(bytes).getHeight();
   } finally {
-    gateway.close();
-    client.close();
+    conn.close();
   }
 }
 

@@ -2,12 +2,15 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ERROR_CODES, ERROR_HTTP_STATUS } from '@compliance-ledger/schema';
+import { type ConnectionProfile, ERROR_CODES, ERROR_HTTP_STATUS } from '@compliance-ledger/schema';
+import * as grpc from '@grpc/grpc-js';
+import { GatewayError } from '@hyperledger/fabric-gateway';
 import { expect } from 'chai';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { Authenticator, requireRole } from '../../src/auth.js';
 import { parseConfig } from '../../src/config.js';
-import { ChaincodeError, chaincodeErrorFrom, ERROR_STATUS, GATEWAY_ERROR_CODES } from '../../src/errors.js';
+import { ChaincodeError, ERROR_STATUS, GATEWAY_ERROR_CODES, UnavailableError } from '../../src/errors.js';
+import { LedgerClient } from '../../src/ledger.js';
 import { RateLimiter } from '../../src/rate-limit.js';
 
 describe('gateway: errors', () => {
@@ -17,19 +20,49 @@ describe('gateway: errors', () => {
       expect(ERROR_STATUS[c]).to.equal(ERROR_HTTP_STATUS[c]);
     }
   });
-  it("finds the chaincode's CODE: reason inside Fabric's wrapping text; the message is the reason, without the code", () => {
-    const e = chaincodeErrorFrom(
-      ['10 ABORTED: failed to endorse', 'chaincode response 500, INVALID_STATE: permit P-1 is applied; issue needs signed_off'],
+  /** An endorsement refused by one peer, as fabric-gateway throws it. */
+  const refusedBy = (mspId: string, message: string) =>
+    new GatewayError({
+      code: grpc.status.ABORTED,
+      details: [{ address: 'peer0:7051', mspId, message }],
+      cause: Object.assign(new Error('10 ABORTED: failed to endorse'), { code: grpc.status.ABORTED, details: '', metadata: new grpc.Metadata() }),
+      message: '10 ABORTED: failed to endorse',
+    });
+  const ledger = new LedgerClient({
+    profile: {} as ConnectionProfile,
+    evaluateTimeoutMs: 1,
+    endorseTimeoutMs: 1,
+    submitTimeoutMs: 1,
+    commitTimeoutMs: 1,
+    retryAfterSeconds: 5,
+    endorseRetry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+  });
+
+  it("the own peer's refusal is the chaincode's answer: its CODE with the reason alone as the message (fabric-client's classification)", () => {
+    const e = ledger.translate(
+      refusedBy('EnterpriseMSP', 'chaincode response 500, INVALID_STATE: permit P-1 is applied; issue needs signed_off'),
       'tx1',
+      'EnterpriseMSP',
     );
     expect(e).to.be.instanceOf(ChaincodeError);
-    expect(e!.status).to.equal(409);
-    expect(e!.message).to.equal('permit P-1 is applied; issue needs signed_off');
-    expect(e!.toJSON('r1').error).to.include({ code: 'INVALID_STATE', requestId: 'r1' });
-    expect(chaincodeErrorFrom(['connection refused'])).to.equal(undefined);
-    const dispatcher = chaincodeErrorFrom(['10 ABORTED: failed to endorse', 'chaincode response 500, Expected 1 parameters, but 2 have been supplied']);
-    expect(dispatcher!.code).to.equal('VALIDATION_FAILED');
-    expect(dispatcher!.message).to.equal('Expected 1 parameters, but 2 have been supplied');
+    expect(e.status).to.equal(409);
+    expect(e.message).to.equal('permit P-1 is applied; issue needs signed_off');
+    expect(e.toJSON('r1').error).to.include({ code: 'INVALID_STATE', requestId: 'r1' });
+    const dispatcher = ledger.translate(
+      refusedBy('EnterpriseMSP', 'chaincode response 500, Expected 1 parameters, but 2 have been supplied'),
+      'tx1',
+      'EnterpriseMSP',
+    );
+    expect(dispatcher.code).to.equal('VALIDATION_FAILED');
+    expect(dispatcher.message).to.equal('Expected 1 parameters, but 2 have been supplied');
+  });
+
+  it("the other org's peer refusing alone (it is behind) is a 503 naming it, not the chaincode's answer", () => {
+    const e = ledger.translate(refusedBy('RegulatorMSP', 'chaincode response 500, NOT_FOUND: worker w-1 does not exist'), 'tx1', 'EnterpriseMSP');
+    expect(e).to.be.instanceOf(UnavailableError);
+    expect(e).to.not.be.instanceOf(ChaincodeError);
+    expect(e).to.deep.include({ code: 'LEDGER_UNAVAILABLE', status: 503, retryAfterSeconds: 5, mayHaveCommitted: false });
+    expect(e.details).to.deep.equal({ refusingOrgs: ['RegulatorMSP'], code: 'NOT_FOUND' });
   });
 });
 

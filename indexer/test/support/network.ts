@@ -10,9 +10,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectToOrg } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import { type Contract, connect, type Gateway, hash, signers } from '@hyperledger/fabric-gateway';
+import type { Contract } from '@hyperledger/fabric-gateway';
 import { loadProfile } from '../../src/fabric-source.js';
 
 export function connectionProfilePath(): string {
@@ -49,28 +49,8 @@ export function enterpriseSubmitter(profile: ConnectionProfile): Submitter {
 
 /** An org's client connected to its own peer's gateway, which collects the other org's endorsement. */
 export function orgSubmitter(profile: ConnectionProfile, orgName: 'enterprise' | 'regulator'): Submitter {
-  const o = profile.organizations[orgName];
-  const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(fs.readFileSync(o.peer.tlsCaFile)), {
-    'grpc.ssl_target_name_override': o.peer.hostAlias,
-  });
-  const gateway: Gateway = connect({
-    client,
-    identity: { mspId: o.mspId, credentials: fs.readFileSync(o.client.certFile) },
-    signer: signers.newPrivateKeySigner(crypto.createPrivateKey(fs.readFileSync(o.client.keyFile))),
-    hash: hash.sha256,
-    endorseOptions: () => ({ deadline: Date.now() + 30_000 }),
-    submitOptions: () => ({ deadline: Date.now() + 30_000 }),
-    commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
-  });
-  const heartbeat = gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat');
-  return {
-    heartbeat,
-    mspId: o.mspId,
-    close() {
-      gateway.close();
-      client.close();
-    },
-  };
+  const { gateway, mspId, close } = connectToOrg(profile, orgName);
+  return { heartbeat: gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat'), mspId, close };
 }
 
 export function uniqueId(prefix: string): string {

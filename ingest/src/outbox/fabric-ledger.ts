@@ -1,8 +1,13 @@
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { type ErrorCode, parseErrorCode } from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import { type Contract, connect, type Gateway, GatewayError, hash, signers } from '@hyperledger/fabric-gateway';
+import {
+  ChaincodeRefusal,
+  classifyFabricError,
+  type FabricConnection,
+  openConnection,
+  PeersDisagree,
+  signingIdentityFromFiles,
+  submitTransaction,
+} from '@compliance-ledger/fabric-client';
+import type { Contract } from '@hyperledger/fabric-gateway';
 import type { SignedAlarm } from '../pipeline/alarm-signature.js';
 import type { AlarmLedger, LedgerOutcome } from './alarm-ledger.js';
 
@@ -43,12 +48,6 @@ export interface FabricLedgerConfig {
 }
 
 /**
- * Chaincode refusals that retrying cannot change: the input, the device, the signature or the
- * rules are wrong. `INTERNAL` (and anything without a code) may be transient and is retried.
- */
-export const FINAL_CODES = ['VALIDATION_FAILED', 'NOT_FOUND', 'INVALID_STATE', 'RULE_VIOLATION', 'FORBIDDEN', 'EXPIRED', 'SIGNATURE_INVALID'] as const;
-
-/**
  * Refusals with a final code that are about this service, not the alarm, and would refuse every
  * alarm alike: retried until fixed, so that no alarm is set aside for them.
  * - FORBIDDEN about the caller (no device_gateway role, wrong MSP); FORBIDDEN about the device
@@ -58,96 +57,57 @@ export const FINAL_CODES = ['VALIDATION_FAILED', 'NOT_FOUND', 'INVALID_STATE', '
  */
 export const SERVICE_FAULTS: readonly RegExp[] = [/FORBIDDEN: (?!device )/, /RULE_VIOLATION: the proposal's timestamp/];
 
-function texts(err: unknown): string[] {
-  const out: string[] = [];
-  if (err instanceof Error) out.push(err.message);
-  if (err instanceof GatewayError) out.push(...err.details.map((d) => d.message));
-  return out;
-}
-
-/** The chaincode's `CODE` in a peer's "chaincode response 500, CODE: what to fix", if it is one. */
-function chaincodeCode(message: string): ErrorCode | undefined {
-  return /chaincode response \d+/.test(message) ? parseErrorCode(message) : undefined;
-}
-
 /**
- * Maps a submit failure onto an outcome, or undefined when it may be transient (the caller then
- * throws and the outbox retries). What the real network returns (checked by
- * test/integration/network-ledger.test.ts):
- *
- * - a chaincode refusal: `EndorseError` ABORTED, one detail per refusing peer,
- *   `chaincode response 500, CODE: …` — duplicates (`REPLAY`) are done, final codes are rejected;
- * - a peer of the other org down: ABORTED "failed to collect enough transaction endorsements"
- *   with a detail `rpc error: code = Unavailable …` — retried;
- * - the gateway peer down, deadlines, an unknown commit status: other gRPC codes — retried.
- *
- * A refusal counts as final only when every failing peer refused with a final code (not one of
- * the SERVICE_FAULTS: the caller's identity, this host's clock) and the submitting org's own peer
- * (`ownMspId`, the gateway's first endorser) is among them: a refusal by the other org's peer
- * alone means the two peers disagree, which happens while a restarted peer catches up on blocks,
- * and is retried. A peer of the other org left out by discovery comes back as FAILED_PRECONDITION
- * "no combination of peers can be derived which satisfy the endorsement policy": retried.
+ * What the outbox does with a submit failure, on top of fabric-client's one classification: a
+ * duplicate refusal is done, a final chaincode refusal about the alarm sets it aside (`rejected`),
+ * and everything else (undefined) is thrown and retried: transient failures — the other org's peer
+ * refusing alone while it catches up on blocks (PeersDisagree), peers down, deadlines — and the
+ * SERVICE_FAULTS, which would refuse every alarm alike. What the real network returns is checked
+ * by test/integration/network-ledger.test.ts and fabric-client's unit tests.
  */
 export function classifySubmitError(err: unknown, ownMspId?: string): LedgerOutcome | undefined {
-  const all = texts(err);
-  const duplicate = DUPLICATE_CODES.find((code) => all.some((t) => t.includes(`${code}:`)));
+  const f = classifyFabricError(err, { ownMspId });
+  const refused = f instanceof ChaincodeRefusal || f instanceof PeersDisagree ? f.code : undefined;
+  const duplicate = DUPLICATE_CODES.find((code) => code === refused);
   if (duplicate) return { status: 'duplicate', code: duplicate };
-  if (!(err instanceof GatewayError) || err.code !== grpc.status.ABORTED || err.details.length === 0) return undefined;
-  const final = err.details.every((d) => {
-    const code = chaincodeCode(d.message);
-    if (code === undefined || !(FINAL_CODES as readonly string[]).includes(code)) return false;
-    return !SERVICE_FAULTS.some((re) => re.test(d.message));
-  });
-  const fromOwnPeer = ownMspId === undefined || err.details.some((d) => d.mspId === ownMspId);
-  if (final && fromOwnPeer) return { status: 'rejected', reason: all.join(' | ') };
-  return undefined;
+  if (!(f instanceof ChaincodeRefusal) || SERVICE_FAULTS.some((re) => re.test(f.message))) return undefined;
+  return { status: 'rejected', reason: [f.message, ...f.peers.map((p) => p.message)].join(' | ') };
 }
 
 export class FabricAlarmLedger implements AlarmLedger {
   private constructor(
-    private readonly client: grpc.Client,
-    private readonly gateway: Gateway,
+    private readonly connection: FabricConnection,
     private readonly contract: Contract,
-    private readonly mspId: string,
   ) {}
 
   static connect(config: FabricLedgerConfig): FabricAlarmLedger {
-    const tls = grpc.credentials.createSsl(readFileSync(config.tlsCaCertPath));
-    const client = new grpc.Client(config.peerEndpoint, tls, config.peerHostAlias ? { 'grpc.ssl_target_name_override': config.peerHostAlias } : {});
-    const deadline = () => ({ deadline: Date.now() + config.timeoutMs });
-    const gateway = connect({
-      client,
-      identity: { mspId: config.mspId, credentials: readFileSync(config.certPath) },
-      signer: signers.newPrivateKeySigner(createPrivateKey(readFileSync(config.keyPath))),
-      hash: hash.sha256,
-      evaluateOptions: deadline,
-      endorseOptions: deadline,
-      submitOptions: deadline,
-      commitStatusOptions: deadline,
-    });
-    const contract = gateway.getNetwork(config.channel).getContract(config.chaincode, ALARM_CONTRACT);
-    return new FabricAlarmLedger(client, gateway, contract, config.mspId);
+    const connection = openConnection(
+      { endpoint: config.peerEndpoint, hostAlias: config.peerHostAlias, tlsCaFile: config.tlsCaCertPath },
+      signingIdentityFromFiles(config.mspId, { certFile: config.certPath, keyFile: config.keyPath }),
+      { deadlines: { evaluateMs: config.timeoutMs, endorseMs: config.timeoutMs, submitMs: config.timeoutMs, commitStatusMs: config.timeoutMs } },
+    );
+    const contract = connection.gateway.getNetwork(config.channel).getContract(config.chaincode, ALARM_CONTRACT);
+    return new FabricAlarmLedger(connection, contract);
   }
 
   async submitAlarm(alarm: SignedAlarm): Promise<LedgerOutcome> {
     try {
-      const submitted = await this.contract.submitAsync(RAISE_ALARM_TRANSACTION, { arguments: [raiseAlarmArgument(alarm)] });
-      const status = await submitted.getStatus();
-      if (!status.successful) {
-        // Invalidated at commit (e.g. an MVCC conflict): nothing was written, so retry; if a
-        // concurrent submit won, the retry meets the duplicate refusal.
-        throw new Error(`transaction ${status.transactionId} invalid at commit, code ${status.code}`);
-      }
-      return { status: 'committed', txId: status.transactionId };
+      // No retry here: the outbox retries what is thrown, with its own backoff and persistence.
+      // An MVCC conflict at commit is thrown too: if a concurrent submit won, the retry meets the duplicate refusal.
+      const committed = await submitTransaction(
+        this.contract,
+        { name: RAISE_ALARM_TRANSACTION, options: { arguments: [raiseAlarmArgument(alarm)] } },
+        { ownMspId: this.connection.mspId },
+      );
+      return { status: 'committed', txId: committed.transactionId };
     } catch (err) {
-      const outcome = classifySubmitError(err, this.mspId);
+      const outcome = classifySubmitError(err, this.connection.mspId);
       if (outcome) return outcome;
       throw err;
     }
   }
 
   async close(): Promise<void> {
-    this.gateway.close();
-    this.client.close();
+    this.connection.close();
   }
 }

@@ -11,13 +11,15 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ChaincodeRefusal, classifyFabricError } from '@compliance-ledger/fabric-client';
 import type { ConnectionProfile } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { type LaggingRegulator, regulatorBehindBy, untilPeersDisagree } from '../../../fabric-client/test/support/lagging-peer.js';
 import { loadConfig } from '../../src/config.js';
 import { type IngestService, startIngest } from '../../src/ingest-service.js';
 import { topicFor } from '../../src/mqtt/topics.js';
-import { FabricAlarmLedger } from '../../src/outbox/fabric-ledger.js';
+import { classifySubmitError, FabricAlarmLedger } from '../../src/outbox/fabric-ledger.js';
 import type { OutboxEntry } from '../../src/outbox/outbox.js';
 import { recoverGradingSigner, recoverReadingSigner, type SignedAlarm, signGrading } from '../../src/pipeline/alarm-signature.js';
 import {
@@ -91,6 +93,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
   let admin: LedgerClient;
   let reader: LedgerClient;
   let service: IngestService | undefined;
+  let lag: LaggingRegulator | undefined;
   const topicRoot = `ingest-it-${randomUUID().slice(0, 8)}`;
 
   before(async function () {
@@ -102,6 +105,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     reader = LedgerClient.connect(profile, cast.gateway);
   });
   after(async () => {
+    lag?.catchUp();
     await service?.stop();
     admin?.close();
     reader?.close();
@@ -339,7 +343,8 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
         } catch (err) {
           thrown = err;
         }
-        expect(JSON.stringify((thrown as { details?: unknown })?.details)).to.match(/FORBIDDEN: alarm:Record is not open to role admin/);
+        expect(thrown).to.be.instanceOf(ChaincodeRefusal);
+        expect((thrown as ChaincodeRefusal).message).to.match(/FORBIDDEN: alarm:Record is not open to role admin/);
         expect(await refusalOf(reader, genuine.fields.alarmId)).to.match(/NOT_FOUND/);
       } finally {
         await wrongIdentity.close();
@@ -404,6 +409,50 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       expect(metrics).to.contain('ingest_ledger_outcomes_total{status="rejected"} 2');
     },
   );
+
+  it('a device registered in a block the regulator’s peer has not got: its lone refusal is retried, not set aside, and the alarm commits once the peer caught up', async () => {
+    const { layout, service } = await prepareSite();
+    const area = layout.areas[0]!;
+    const late = Wallet.createRandom();
+    const lateId = `${area.gasDeviceId}-late`;
+    const registration = await admin.endorse('device:Register', {
+      deviceId: lateId,
+      siteId: layout.siteId,
+      areaId: area.areaId,
+      address: late.address,
+      kind: 'sensor',
+    });
+    lag = await regulatorBehindBy(registration);
+    const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
+    try {
+      const alarm = await gradedAlarmFor(late, service, alarmFieldsFor(lateId, layout.siteId, area.areaId, { grade: 1 }));
+      const refusal = await untilPeersDisagree(async () => {
+        const outcome = await ledger.submitAlarm(alarm);
+        throw new Error(`the alarm was not left to the outbox's retry: ${JSON.stringify(outcome)}`);
+      }, 'EnterpriseMSP');
+      expect(refusal).to.deep.include({ code: 'NOT_FOUND', refusingMspIds: ['RegulatorMSP'] });
+      // What the outbox does with it: no outcome, so it is thrown and retried, never `rejected`.
+      expect(classifySubmitError(refusal, 'EnterpriseMSP')).to.equal(undefined);
+      expect(await refusalOf(reader, alarm.fields.alarmId)).to.match(/NOT_FOUND/);
+
+      lag.catchUp();
+      // As the outbox does: submit again while the failure is transient.
+      const deadline = Date.now() + 60_000;
+      let outcome: Awaited<ReturnType<FabricAlarmLedger['submitAlarm']>> | undefined;
+      while (outcome === undefined) {
+        try {
+          outcome = await ledger.submitAlarm(alarm);
+        } catch (err) {
+          if (!classifyFabricError(err).transient || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      expect(outcome).to.deep.include({ status: 'committed' });
+      expect(await reader.getAlarm(alarm.fields.alarmId)).to.deep.include({ deviceId: lateId, status: 'open' });
+    } finally {
+      await ledger.close();
+    }
+  });
 
   it('the gateway peer (the enterprise’s) down: alarms wait in the outbox, then each is committed once it is back', async () => {
     const site = await prepareSite();

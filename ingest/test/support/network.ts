@@ -9,28 +9,23 @@
  * cannot be built) and fails when the profile is missing.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { createHmac, createPrivateKey, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  type AlarmRecord,
-  type ConnectionProfile,
-  connectionProfileSchema,
-  type PermitRecord,
-  connectionProfilePath as profilePathFromEnv,
-} from '@compliance-ledger/schema';
-import * as grpc from '@grpc/grpc-js';
-import {
-  type ChaincodeEvent,
-  type CloseableAsyncIterable,
-  type Contract,
-  connect,
-  EndorseError,
-  type Gateway,
-  hash,
-  signers,
-} from '@hyperledger/fabric-gateway';
+  connectToOrg,
+  enrolledIdentityFiles,
+  type FabricConnection,
+  FabricFailure,
+  loadConnectionProfile,
+  type RetryPolicy,
+  signingIdentityFromFiles,
+  submitTransaction,
+} from '@compliance-ledger/fabric-client';
+import { type AlarmRecord, type ConnectionProfile, type PermitRecord, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
+import type { ChaincodeEvent, CloseableAsyncIterable, Contract, Gateway, Transaction } from '@hyperledger/fabric-gateway';
+import { killPeer, networkEnv } from '../../../fabric-client/test/support/lagging-peer.js';
 import type { FabricLedgerConfig } from '../../src/outbox/fabric-ledger.js';
 import { INGEST_DIR } from './paths.js';
 
@@ -56,7 +51,7 @@ export function requireLedgerNetwork(ctx: Mocha.Context): ConnectionProfile {
       `no Fabric network: ${file} is missing. Run 'npm test' (which starts one) or 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh'.`,
     );
   }
-  return connectionProfileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  return loadConnectionProfile(file);
 }
 
 /** The network's state folder: the profile sits at its top. */
@@ -71,10 +66,8 @@ export interface Identity {
 }
 
 function identityIn(dir: string, name: string): Identity {
-  const keystore = join(dir, 'msp', 'keystore');
-  const keyFile = readdirSync(keystore).find((f) => f.endsWith('_sk'));
-  if (!keyFile) throw new Error(`no private key in ${keystore}`);
-  return { name, certPath: join(dir, 'msp', 'signcerts', 'cert.pem'), keyPath: join(keystore, keyFile) };
+  const files = enrolledIdentityFiles(dir);
+  return { name, certPath: files.certFile, keyPath: files.keyFile };
 }
 
 function scriptEnv(profile: ConnectionProfile): NodeJS.ProcessEnv {
@@ -116,31 +109,29 @@ export function ledgerConfig(profile: ConnectionProfile, id: Identity, timeoutMs
   };
 }
 
+/**
+ * A step that depends on the one before may reach the other org's peer before that peer has the
+ * previous block: fabric-client classifies its lone refusal as transient, and it is endorsed again
+ * for up to about 3 s.
+ */
+const OTHER_PEER_CATCHING_UP: RetryPolicy = { attempts: 31, baseDelayMs: 100, maxDelayMs: 100 };
+
 /** A gateway connection as one enterprise user, with JSON in and out of the chaincode. */
 export class LedgerClient {
   private constructor(
-    private readonly client: grpc.Client,
-    private readonly gateway: Gateway,
+    private readonly connection: FabricConnection,
     private readonly profile: ConnectionProfile,
-    private readonly mspId: string,
   ) {}
 
+  private get gateway(): Gateway {
+    return this.connection.gateway;
+  }
+
   static connect(profile: ConnectionProfile, id: Identity, org: 'enterprise' | 'regulator' = 'enterprise'): LedgerClient {
-    const o = profile.organizations[org];
-    const client = new grpc.Client(o.peer.endpoint, grpc.credentials.createSsl(readFileSync(o.peer.tlsCaFile)), {
-      'grpc.ssl_target_name_override': o.peer.hostAlias,
-    });
-    const gateway = connect({
-      client,
-      identity: { mspId: o.mspId, credentials: readFileSync(id.certPath) },
-      signer: signers.newPrivateKeySigner(createPrivateKey(readFileSync(id.keyPath))),
-      hash: hash.sha256,
-      evaluateOptions: () => ({ deadline: Date.now() + 15_000 }),
-      endorseOptions: () => ({ deadline: Date.now() + 30_000 }),
-      submitOptions: () => ({ deadline: Date.now() + 15_000 }),
-      commitStatusOptions: () => ({ deadline: Date.now() + 60_000 }),
-    });
-    return new LedgerClient(client, gateway, profile, o.mspId);
+    return new LedgerClient(
+      connectToOrg(profile, org, signingIdentityFromFiles(profile.organizations[org].mspId, { certFile: id.certPath, keyFile: id.keyPath })),
+      profile,
+    );
   }
 
   private contract(name: string): Contract {
@@ -154,25 +145,31 @@ export class LedgerClient {
    */
   async submit<T = unknown>(tx: string, input: unknown): Promise<T> {
     const [contract, fn] = tx.split(':') as [string, string];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return JSON.parse(decoder.decode(await this.contract(contract).submitTransaction(fn, JSON.stringify(input)))) as T;
-      } catch (err) {
-        const details = (err as { details?: { mspId: string }[] }).details;
-        const otherPeerOnly = err instanceof EndorseError && Array.isArray(details) && details.length > 0 && details.every((d) => d.mspId !== this.mspId);
-        if (!otherPeerOnly || attempt >= 30) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const committed = await submitTransaction(
+      this.contract(contract),
+      { name: fn, options: { arguments: [JSON.stringify(input)] } },
+      { ownMspId: this.connection.mspId, retry: OTHER_PEER_CATCHING_UP },
+    );
+    return JSON.parse(decoder.decode(committed.result)) as T;
+  }
+
+  /** Endorses a transaction without submitting it (the caller submits it, or leaves it). */
+  endorse(tx: string, input: unknown): Promise<Transaction> {
+    const [contract, fn] = tx.split(':') as [string, string];
+    return this.contract(contract)
+      .newProposal(fn, { arguments: [JSON.stringify(input)] })
+      .endorse();
   }
 
   /** Submits and waits for the commit; returns the block and transaction id as well. */
   async submitCommitted<T = unknown>(tx: string, input: unknown): Promise<{ result: T; blockNumber: bigint; txId: string }> {
     const [contract, fn] = tx.split(':') as [string, string];
-    const submitted = await this.contract(contract).submitAsync(fn, { arguments: [JSON.stringify(input)] });
-    const status = await submitted.getStatus();
-    if (!status.successful) throw new Error(`${tx} invalid at commit, code ${status.code}`);
-    return { result: JSON.parse(decoder.decode(submitted.getResult())) as T, blockNumber: status.blockNumber, txId: status.transactionId };
+    const committed = await submitTransaction(
+      this.contract(contract),
+      { name: fn, options: { arguments: [JSON.stringify(input)] } },
+      { ownMspId: this.connection.mspId },
+    );
+    return { result: JSON.parse(decoder.decode(committed.result)) as T, blockNumber: committed.blockNumber, txId: committed.transactionId };
   }
 
   /**
@@ -222,8 +219,8 @@ export class LedgerClient {
     try {
       await this.submit(tx, input);
     } catch (err) {
-      const details = (err as { details?: { message: string }[] }).details ?? [];
-      return [String((err as Error).message), ...details.map((d) => d.message)].join(' | ');
+      const peers = err instanceof FabricFailure ? err.peers.map((p) => p.message) : [];
+      return [String((err as Error).message), ...peers].join(' | ');
     }
     throw new Error(`${tx} was expected to be refused`);
   }
@@ -241,8 +238,7 @@ export class LedgerClient {
   }
 
   close(): void {
-    this.gateway.close();
-    this.client.close();
+    this.connection.close();
   }
 }
 
@@ -426,46 +422,12 @@ export async function activeHotWorkPermit(profile: ConnectionProfile, cast: Cast
   }
 }
 
-/**
- * Environment for the network scripts, pointing at this network. `npm test` exports every port
- * (scripts/lib.sh); with only a profile given, the port offset is the orderer's port minus its
- * default, so `network.sh up` restarts the peer on the ports it had.
- */
-function networkEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LEDGER_RUN_DIR: runDir() };
-  if (!env.LEDGER_PORT_OFFSET && !env.ORDERER_PORT) {
-    const profile = connectionProfileSchema.parse(JSON.parse(readFileSync(connectionProfilePath(), 'utf8')));
-    env.LEDGER_PORT_OFFSET = String(Number(profile.orderer.endpoint.split(':').pop()) - 7050);
-  }
-  return env;
-}
-
-/** No such process any more: exited and reaped (scripts/lib.sh's `kill -0` still sees a zombie). */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 /** Kills the regulator's peer process (SIGKILL, as a crash would) and waits until it is gone. */
 export function killRegulatorPeer(): Promise<number> {
   return killPeer('regulator');
 }
 
-/** Kills an org's peer process (SIGKILL, as a crash would) and waits until it is gone. */
-export async function killPeer(org: 'enterprise' | 'regulator'): Promise<number> {
-  const pid = Number(readFileSync(join(runDir(), 'pids', `peer-${org}.pid`), 'utf8').trim());
-  process.kill(pid, 'SIGKILL');
-  const started = Date.now();
-  while (!gone(pid)) {
-    if (Date.now() - started > 30_000) throw new Error(`peer process ${pid} did not exit`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return pid;
-}
+export { killPeer };
 
 /**
  * `scripts/network.sh up`: starts whatever node is not running (here a killed peer). Tried up to

@@ -7,6 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { enrolledIdentityFiles } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, connectionProfilePath, connectionProfileSchema } from '@compliance-ledger/schema';
 import { FabricSweeperLedger } from '../../src/ledger.js';
 
@@ -41,17 +42,14 @@ export function enroll(
 
 export function connectAs(profile: ConnectionProfile, org: 'enterprise' | 'regulator', identityDir: string): FabricSweeperLedger {
   const o = profile.organizations[org];
-  const keystore = join(identityDir, 'msp', 'keystore');
-  const key = execFileSync('ls', [keystore], { encoding: 'utf8' })
-    .split('\n')
-    .find((f) => f.endsWith('_sk'))!;
+  const identity = enrolledIdentityFiles(identityDir);
   return FabricSweeperLedger.connect({
     peerEndpoint: o.peer.endpoint,
     peerHostAlias: o.peer.hostAlias,
     tlsCaCertPath: o.peer.tlsCaFile,
     mspId: o.mspId,
-    certPath: join(identityDir, 'msp', 'signcerts', 'cert.pem'),
-    keyPath: join(keystore, key),
+    certPath: identity.certFile,
+    keyPath: identity.keyFile,
     channel: profile.channel,
     chaincode: profile.chaincode,
     timeoutMs: 30_000,
