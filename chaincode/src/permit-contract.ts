@@ -240,7 +240,8 @@ export class PermitContract extends LedgerContract {
       const conflicts = findSimopsConflicts(p, neighbours, policy.simopsRules);
       if (conflicts.length > 0) {
         throw new RuleViolationError(
-          `simultaneous operations conflict: ${conflicts.map((c) => `${c.permitNo} (${c.ruleIds.join(', ')})`).join('; ')}; wait until they end or move the work`,
+          `simultaneous operations conflict: ${conflicts.map((c) => `${c.permitNo} (${c.ruleIds.join(', ')})`).join('; ')}; ` +
+            'wait until they end or move the work',
         );
       }
       let servedEnd: string | null = null;
@@ -310,7 +311,8 @@ export class PermitContract extends LedgerContract {
     }
     if (stopping.length > 0) {
       throw new RuleViolationError(
-        `wind alarm(s) ${stopping.map((s) => `${s.a.alarmId} (${s.a.kind})`).join(', ')} are open in this area and stop outdoor ${p.operationType.replace(/_/g, ' ')}; close them when the wind has dropped`,
+        `wind alarm(s) ${stopping.map((s) => `${s.a.alarmId} (${s.a.kind})`).join(', ')} are open in this ` +
+          `area and stop outdoor ${p.operationType.replace(/_/g, ' ')}; close them when the wind has dropped`,
       );
     }
   }

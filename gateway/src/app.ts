@@ -117,7 +117,9 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
     res
       .type('application/javascript')
       .send(
-        `window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };\n`,
+        `window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: ` +
+          `'#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, ` +
+          `SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };\n`,
       );
   });
   app.get('/docs', (req, res, next) => (req.path === '/docs' && !req.originalUrl.endsWith('/') ? res.redirect(301, '/docs/') : next()));

@@ -119,7 +119,8 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const keyFile = existsSync(keystore) ? readdirSync(keystore).find((f) => f.endsWith('_sk')) : undefined;
   if (keyFile === undefined || !existsSync(certPath)) {
     throw new ConfigError(
-      `REPORTER_FABRIC_IDENTITY_DIR: ${e.REPORTER_FABRIC_IDENTITY_DIR} has no msp/signcerts/cert.pem and msp/keystore/*_sk; enrol it with scripts/enroll-user.sh`,
+      `REPORTER_FABRIC_IDENTITY_DIR: ${e.REPORTER_FABRIC_IDENTITY_DIR} has no msp/signcerts/cert.pem and ` +
+        `msp/keystore/*_sk; enrol it with scripts/enroll-user.sh`,
     );
   }
   let push: PushConfig | null = null;

@@ -62,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     const counts = { pass: 0, fail: 0, skipped: 0 };
     for (const c of report.checks) counts[c.status]++;
     process.stdout.write(
-      `${report.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${report.signaturesVerified} signatures checked\n`,
+      `${report.ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ` +
+        `${counts.skipped} skipped; ${report.signaturesVerified} signatures checked\n`,
     );
   }
   if (report.checks.length === 1 && report.checks[0]!.id === 'bundle.format') return EXIT.UNUSABLE;
