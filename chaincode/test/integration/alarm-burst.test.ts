@@ -31,14 +31,7 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('ab-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('ab-admin', 'enterprise', 'admin');
-    applicant = cast.person('ab-applicant', 'enterprise', 'applicant');
-    pic = cast.person('ab-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('ab-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('ab-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    gateway = cast.person('ab-gateway', 'enterprise', 'device_gateway');
-    regulator = cast.person('ab-regulator', 'regulator', 'regulator');
+    ({ officer, admin, applicant, pic, analyst, approver, gateway, regulator } = cast.crew('ab', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 

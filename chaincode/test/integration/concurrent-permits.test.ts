@@ -40,15 +40,7 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('cc-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('cc-admin', 'enterprise', 'admin');
-    applicant = cast.person('cc-applicant', 'enterprise', 'applicant');
-    pic = cast.person('cc-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('cc-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('cc-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    gate = cast.person('cc-gate', 'enterprise', 'device_gateway');
-    acceptor = cast.person('cc-acceptor', 'enterprise', 'acceptor', { workerId: workerIdOf(randomIdNumber()) });
-    regulator = cast.person('cc-regulator', 'regulator', 'regulator');
+    ({ officer, admin, applicant, pic, analyst, approver, gateway: gate, acceptor, regulator } = cast.crew('cc', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 

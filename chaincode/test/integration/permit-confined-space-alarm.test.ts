@@ -66,16 +66,8 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('cs-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('cs-admin', 'enterprise', 'admin');
-    applicant = cast.person('cs-applicant', 'enterprise', 'applicant');
-    pic = cast.person('cs-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('cs-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('cs-approver', 'enterprise', 'approver', { department: workUnit, workerId: APPROVER });
-    safety = cast.person('cs-safety', 'enterprise', 'safety_officer', { department: 'safety', workerId: SAFETY });
-    gateway = cast.person('cs-gateway', 'enterprise', 'device_gateway');
-    acceptor = cast.person('cs-acceptor', 'enterprise', 'acceptor', { workerId: ACCEPTOR });
-    regulator = cast.person('cs-regulator', 'regulator', 'regulator');
+    const crew = cast.crew('cs', { workUnit, pic: PIC, approver: APPROVER, safety: SAFETY, acceptor: ACCEPTOR });
+    ({ officer, admin, applicant, pic, analyst, approver, safety, gateway, acceptor, regulator } = crew);
   });
   after(() => cast?.close());
 

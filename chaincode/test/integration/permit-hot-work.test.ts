@@ -50,17 +50,11 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('hw-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('hw-admin', 'enterprise', 'admin');
-    applicant = cast.person('hw-applicant', 'enterprise', 'applicant');
-    pic = cast.person('hw-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('hw-analyst', 'enterprise', 'gas_analyst');
-    safety1 = cast.person('hw-safety1', 'enterprise', 'safety_officer', { department: 'safety', workerId: SAFETY1 });
+    // The leader approves for the leadership department, not the work unit: not the crew's approver.
+    const crew = cast.crew('hw', { workUnit: 'leadership', pic: PIC, safety: SAFETY1, acceptor: ACCEPTOR });
+    ({ officer, admin, applicant, pic, analyst, safety: safety1, gateway: gate, acceptor, regulator } = crew);
     safety2 = cast.person('hw-safety2', 'enterprise', 'safety_officer', { department: 'safety', workerId: SAFETY2 });
     leader = cast.person('hw-leader', 'enterprise', 'approver', { department: 'leadership', workerId: LEADER });
-    gate = cast.person('hw-gate', 'enterprise', 'device_gateway');
-    acceptor = cast.person('hw-acceptor', 'enterprise', 'acceptor', { workerId: ACCEPTOR });
-    regulator = cast.person('hw-regulator', 'regulator', 'regulator');
   });
   after(() => cast?.close());
 

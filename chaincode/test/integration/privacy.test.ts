@@ -64,14 +64,7 @@ describe('network: personal data only in the enterprise implicit collection, nev
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('pv-officer', 'enterprise', 'credential_officer');
-    applicant = cast.person('pv-applicant', 'enterprise', 'applicant');
-    pic = cast.person('pv-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('pv-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('pv-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    gate = cast.person('pv-gate', 'enterprise', 'device_gateway');
-    admin = cast.person('pv-admin', 'enterprise', 'admin');
-    regulator = cast.person('pv-regulator', 'regulator', 'regulator');
+    ({ officer, applicant, pic, analyst, approver, gateway: gate, admin, regulator } = cast.crew('pv', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 

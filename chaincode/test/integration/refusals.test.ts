@@ -48,15 +48,9 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('rf-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('rf-admin', 'enterprise', 'admin');
-    applicant = cast.person('rf-applicant', 'enterprise', 'applicant');
-    pic = cast.person('rf-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('rf-analyst', 'enterprise', 'gas_analyst');
-    cast.person('rf-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    ({ officer, admin, applicant, pic, analyst, regulator } = cast.crew('rf', { workUnit, pic: PIC }));
     approverOtherUnit = cast.person('rf-approver-x', 'enterprise', 'approver', { department: 'unit-other', workerId: workerIdOf(randomIdNumber()) });
     approverNoWorkerId = cast.person('rf-approver-nw', 'enterprise', 'approver', { department: workUnit });
-    regulator = cast.person('rf-regulator', 'regulator', 'regulator');
     regAuditor = cast.person('rf-reg-auditor', 'regulator', 'auditor');
     // The regulator's CA can write any role into a certificate; the MSP id still decides.
     regApplicant = cast.person('rf-reg-applicant', 'regulator', 'applicant');

@@ -30,12 +30,7 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('sm-officer', 'enterprise', 'credential_officer');
-    applicant = cast.person('sm-applicant', 'enterprise', 'applicant');
-    pic = cast.person('sm-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('sm-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('sm-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    regulator = cast.person('sm-regulator', 'regulator', 'regulator');
+    ({ officer, applicant, pic, analyst, approver, regulator } = cast.crew('sm', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 

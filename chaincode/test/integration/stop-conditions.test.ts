@@ -68,14 +68,9 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('sc-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('sc-admin', 'enterprise', 'admin');
-    applicant = cast.person('sc-applicant', 'enterprise', 'applicant');
-    pic = cast.person('sc-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    approver = cast.person('sc-approver', 'enterprise', 'approver', { department: workUnit, workerId: APPROVER });
+    ({ officer, admin, applicant, pic, approver, gateway, regulator } = cast.crew('sc', { workUnit, pic: PIC, approver: APPROVER }));
+    // A safety officer without a worker id.
     safety = cast.person('sc-safety', 'enterprise', 'safety_officer', { department: 'safety' });
-    gateway = cast.person('sc-gateway', 'enterprise', 'device_gateway');
-    regulator = cast.person('sc-regulator', 'regulator', 'regulator');
   });
   after(() => cast?.close());
 

@@ -43,13 +43,8 @@ describe('network: publishing a template version that adds a step (real Fabric, 
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('tp-officer', 'enterprise', 'credential_officer');
-    applicant = cast.person('tp-applicant', 'enterprise', 'applicant');
-    pic = cast.person('tp-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    safety = cast.person('tp-safety', 'enterprise', 'safety_officer', { department: 'safety', workerId: workerIdOf(randomIdNumber()) });
+    ({ officer, applicant, pic, safety, approver: approver2, regulator } = cast.crew('tp', { workUnit, pic: PIC }));
     envOfficer = cast.person('tp-env', 'enterprise', 'safety_officer', { department: 'environment', workerId: workerIdOf(randomIdNumber()) });
-    approver2 = cast.person('tp-approver2', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    regulator = cast.person('tp-regulator', 'regulator', 'regulator');
   });
   after(() => cast?.close());
 

@@ -139,6 +139,21 @@ function splitTx(tx: string): [string, string] {
  * One test run's people. User names carry a run id, because Fabric CA fixes a name's attributes
  * at registration and every run uses fresh worker ids.
  */
+export interface CrewOptions {
+  /** The approver's department: the work unit whose permits it approves. */
+  workUnit: string;
+  /** Worker ids (pseudonyms) the suite's permits name. */
+  pic: string;
+  approver?: string;
+  safety?: string;
+  acceptor?: string;
+}
+
+/** The enterprise's people of a permit's life, and one regulator. */
+export type Crew = Readonly<
+  Record<'officer' | 'admin' | 'applicant' | 'pic' | 'analyst' | 'approver' | 'safety' | 'gateway' | 'acceptor' | 'regulator', Party>
+>;
+
 export class Cast {
   readonly run = crypto.randomBytes(3).toString('hex');
   private readonly parties: Party[] = [];
@@ -151,6 +166,37 @@ export class Cast {
     const p = new Party(name, connectAsUser(this.profile, org, name, role, attrs), this.profile);
     this.parties.push(p);
     return p;
+  }
+
+  /**
+   * The usual parties of a permit's life, named `<prefix>-<part>`. Each is enrolled when first read,
+   * so a suite that destructures the ones it needs in `before` enrols exactly those. Worker ids the
+   * suite does not give are random.
+   */
+  crew(prefix: string, o: CrewOptions): Crew {
+    const worker = (id: string | undefined) => id ?? workerIdOf(randomIdNumber());
+    const enterprise =
+      (part: keyof Crew, role: string, attrs: UserAttributes = {}) =>
+      () =>
+        this.person(`${prefix}-${part}`, 'enterprise', role, attrs);
+    const parts: Record<keyof Crew, () => Party> = {
+      officer: enterprise('officer', 'credential_officer'),
+      admin: enterprise('admin', 'admin'),
+      applicant: enterprise('applicant', 'applicant'),
+      pic: enterprise('pic', 'person_in_charge', { workerId: o.pic }),
+      analyst: enterprise('analyst', 'gas_analyst'),
+      approver: enterprise('approver', 'approver', { department: o.workUnit, workerId: worker(o.approver) }),
+      safety: enterprise('safety', 'safety_officer', { department: 'safety', workerId: worker(o.safety) }),
+      gateway: enterprise('gateway', 'device_gateway'),
+      acceptor: enterprise('acceptor', 'acceptor', { workerId: worker(o.acceptor) }),
+      regulator: () => this.person(`${prefix}-regulator`, 'regulator', 'regulator'),
+    };
+    const crew = {} as Record<keyof Crew, Party>;
+    for (const [part, enrol] of Object.entries(parts) as [keyof Crew, () => Party][]) {
+      let party: Party | undefined;
+      Object.defineProperty(crew, part, { enumerable: true, get: () => (party ??= enrol()) });
+    }
+    return crew;
   }
 
   /** A cryptogen identity (no ledger.role attribute). */
