@@ -10,6 +10,7 @@ import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type P
 import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
 import { Cast, confinedSpaceApplication, guardianCertificate, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
@@ -60,20 +61,7 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
   }
 
   async function signed(grade: 1 | 2 | 3 | 4): Promise<{ alarm: SignedAlarmFields; signature: string }> {
-    const alarm: SignedAlarmFields = {
-      alarmId: uniqueId('burst'),
-      deviceId: camId,
-      siteId: site,
-      areaId: zone,
-      grade,
-      kind: 'no_harness',
-      scoreBp: 8800,
-      modelVersion: 'yolo-ppe-3.2',
-      modelSha256: `0x${'12'.repeat(32)}`,
-      inputSha256: `0x${'34'.repeat(32)}`,
-      clipCid: '',
-      observedAt: Date.now(),
-    };
+    const alarm = alarmFieldsFor(camId, site, zone, { grade, kind: 'no_harness', scoreBp: 8800, modelVersion: 'yolo-ppe-3.2' });
     const signature = await camKey.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
     return { alarm, signature };
   }

@@ -15,6 +15,7 @@ import {
 } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
 import {
   Cast,
   confinedSpaceApplication,
@@ -134,20 +135,8 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   it('a gas sensor registered with an ethers key raises a signed alarm that suspends the permit in the same transaction', async () => {
     policy = await regulator.evaluate<LedgerPolicy>('template:GetPolicy', {});
     await safety.submit('device:Register', { deviceId: sensorId, siteId: site, areaId: zone, address: sensorKey.address, kind: 'sensor' });
-    const alarm: SignedAlarmFields = {
-      alarmId: uniqueId('h2s-alarm'),
-      deviceId: sensorId,
-      siteId: site,
-      areaId: zone,
-      grade: policy.alarmSuspendMaxGrade as SignedAlarmFields['grade'],
-      kind: 'h2s_high',
-      scoreBp: 9650,
-      modelVersion: 'risk-onnx-1.4',
-      modelSha256: `0x${'ab'.repeat(32)}`,
-      inputSha256: `0x${'cd'.repeat(32)}`,
-      clipCid: '',
-      observedAt: Date.now() - 1_500,
-    };
+    const grade = policy.alarmSuspendMaxGrade as SignedAlarmFields['grade'];
+    const alarm = alarmFieldsFor(sensorId, site, zone, { grade, kind: 'h2s_high', scoreBp: 9650, observedAt: Date.now() - 1_500 });
     const signature = await sign(sensorKey, alarm);
 
     // A signature by another key, or over other fields, is refused and changes nothing.

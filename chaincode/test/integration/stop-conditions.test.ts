@@ -16,11 +16,11 @@ import {
   type ConnectionProfile,
   type LedgerPolicy,
   type PermitRecord,
-  type SignedAlarmFields,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
 import { Cast, certificateInput, guardianCertificate, HOUR, heightOf, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
@@ -119,20 +119,8 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
       expect((await pic.submit<PermitRecord>('permit:Activate', { permitNo })).value.status).to.equal('active');
     }
 
-    const alarm: SignedAlarmFields = {
-      alarmId: uniqueId('wind-alarm'),
-      deviceId: anemometerId,
-      siteId: site,
-      areaId: zone,
-      grade: 3,
-      kind: 'wind_at_or_above_force_5',
-      scoreBp: 10000,
-      modelVersion: 'rule',
-      modelSha256: `0x${'00'.repeat(32)}`,
-      inputSha256: `0x${'cd'.repeat(32)}`,
-      clipCid: '',
-      observedAt: Date.now() - 1_000,
-    };
+    const wind = { grade: 3, kind: 'wind_at_or_above_force_5', scoreBp: 10000, modelVersion: 'rule' } as const;
+    const alarm = alarmFieldsFor(anemometerId, site, zone, { ...wind, observedAt: Date.now() - 1_000 });
     const signature = await anemometerKey.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
     const recorded = await gateway.submit<AlarmRecord>('alarm:Record', { alarm, signature });
     expect(recorded.value.suspendedPermitNos).to.deep.equal([outdoor]);

@@ -9,6 +9,7 @@ import {
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
 import { Wallet } from 'ethers';
+import { alarmFields as sharedAlarmFields } from '../../../schema/test/support/alarm-fields';
 import { type Caller, caller, Harness, T0, workerId } from './harness';
 
 export const MIN = 60_000;
@@ -96,22 +97,11 @@ export async function gradedAlarmInput(
   return { alarm, signature, serviceId, ...(reading ? { reading } : {}) };
 }
 
+const HELMET_CLIP = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
+
+/** A grade I no-helmet detection by camera cam-1 in the fixtures' site and zone, with its clip. */
 export function alarmFields(o: Partial<SignedAlarmFields> = {}): SignedAlarmFields {
-  return {
-    alarmId: 'alarm-1',
-    deviceId: 'cam-1',
-    siteId: SITE,
-    areaId: ZONE,
-    grade: 1,
-    kind: 'no_helmet',
-    scoreBp: 9100,
-    modelVersion: 'yolo-ppe-3.2',
-    modelSha256: `0x${'ab'.repeat(32)}`,
-    inputSha256: `0x${'cd'.repeat(32)}`,
-    clipCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
-    observedAt: T0,
-    ...o,
-  };
+  return sharedAlarmFields({ deviceId: 'cam-1', siteId: SITE, areaId: ZONE, kind: 'no_helmet', scoreBp: 9100, clipCid: HELMET_CLIP, observedAt: T0, ...o });
 }
 
 export function certificate(id: string, worker: string, category: string, o: Record<string, unknown> = {}) {
