@@ -11,7 +11,7 @@ import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
-import { Cast, confinedSpaceApplication, guardianCertificate, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
+import { Cast, freshWorkerIds, guardianCertificate, issuedConfinedSpace, type Party, passingGateCheck } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: a burst of alarms from one area (real Fabric)', function () {
@@ -19,9 +19,7 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, gateway: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC } = freshWorkerIds('W1', 'GUARDIAN', 'PIC');
   const site = uniqueId('site');
   const zone = 'reactor-4';
   const workUnit = 'unit-burst';
@@ -37,24 +35,11 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
   after(() => cast?.close());
 
   async function activePermit(permitNo: string): Promise<void> {
-    await applicant.submit(
-      'permit:Apply',
-      confinedSpaceApplication(
-        { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
-        { description: 'Inspect the reactor jacket', hazard: 'Residual solvent', measure: 'Purge with nitrogen, then air' },
-      ),
+    await issuedConfinedSpace(
+      { applicant, pic, analyst, approver },
+      { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { description: 'Inspect the reactor jacket', hazard: 'Residual solvent', measure: 'Purge with nitrogen, then air' },
     );
-    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    await analyst.submit('permit:RecordGasTest', {
-      permitNo,
-      testId: 'gt-1',
-      sampleTakenAt: iso(Date.now() - 2_000),
-      lelClass: 'lel_ge_4',
-      flammableVolPct: 0,
-      oxygenVolPct: 20.9,
-    });
-    await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
-    await approver.submit('permit:Issue', { permitNo });
     await pic.submit('permit:Brief', { permitNo, briefedWorkerIds: [W1] });
     for (const person of [W1, GUARDIAN]) await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), permitNo, person, gateId));
     await pic.submit('permit:Activate', { permitNo });

@@ -14,6 +14,7 @@ import { Wallet } from 'ethers';
 import {
   Cast,
   certificateInput,
+  freshWorkerIds,
   guardianCertificate,
   HOUR,
   iso,
@@ -32,7 +33,7 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, gate: Party, acceptor: Party, regulator: Party;
-  const PIC = workerIdOf(randomIdNumber());
+  const { PIC } = freshWorkerIds('PIC');
   const site = uniqueId('site');
   const workUnit = 'unit-cc';
   const gateDevice = uniqueId('gate');

@@ -20,13 +20,13 @@ import {
   Cast,
   confinedSpaceApplication,
   eventsOf,
+  freshWorkerIds,
+  gasTestInput,
   guardianCertificate,
   heightOf,
   iso,
   type Party,
   passingGateCheck,
-  randomIdNumber,
-  workerIdOf,
 } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
@@ -48,13 +48,7 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
     gateway: Party,
     acceptor: Party,
     regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
-  const CONFIRMER = workerIdOf(randomIdNumber());
-  const APPROVER = workerIdOf(randomIdNumber());
-  const SAFETY = workerIdOf(randomIdNumber());
-  const ACCEPTOR = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC, CONFIRMER, APPROVER, SAFETY, ACCEPTOR } = freshWorkerIds('W1', 'GUARDIAN', 'PIC', 'CONFIRMER', 'APPROVER', 'SAFETY', 'ACCEPTOR');
   const site = uniqueId('site');
   const zone = 'tank-t101';
   const workUnit = 'unit-storage';
@@ -72,16 +66,8 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   });
   after(() => cast?.close());
 
-  const cs = (testId: string, o: Record<string, unknown> = {}) => ({
-    permitNo,
-    testId,
-    sampleTakenAt: iso(Date.now() - 3_000),
-    lelClass: 'lel_ge_4',
-    flammableVolPct: 0.1,
-    oxygenVolPct: 20.9,
-    toxic: [{ substance: 'H2S', measured: 1, limit: 10, unit: 'mg/m3' }],
-    ...o,
-  });
+  const h2s = (measured: number) => [{ substance: 'H2S', measured, limit: 10, unit: 'mg/m3' }];
+  const cs = (testId: string, o: Record<string, unknown> = {}) => gasTestInput(permitNo, { testId, flammableVolPct: 0.1, toxic: h2s(1), ...o });
 
   it('runs to active with gas tests judged by the chaincode (a low-oxygen sample fails and moves nothing)', async () => {
     for (const w of [W1, GUARDIAN, PIC, CONFIRMER]) await officer.submit('credential:RegisterWorker', { workerId: w });
@@ -177,7 +163,7 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
     const noTest = await pic.refused('RULE_VIOLATION', 'permit:Resume', { permitNo });
     expect(noTest).to.contain('gas alarm');
     // A failing re-test does not help.
-    await analyst.submit('permit:RecordGasTest', cs('gt-retest-bad', { toxic: [{ substance: 'H2S', measured: 12, limit: 10, unit: 'mg/m3' }] }));
+    await analyst.submit('permit:RecordGasTest', cs('gt-retest-bad', { toxic: h2s(12) }));
     await pic.refused('RULE_VIOLATION', 'permit:Resume', { permitNo });
     await analyst.submit('permit:RecordGasTest', cs('gt-retest', { sampleTakenAt: iso(Date.now() - 500) }));
     const resumed = await pic.submit<PermitRecord>('permit:Resume', { permitNo });

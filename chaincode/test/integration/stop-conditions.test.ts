@@ -21,7 +21,7 @@ import {
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
-import { Cast, certificateInput, guardianCertificate, HOUR, heightOf, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
+import { Cast, certificateInput, freshWorkerIds, guardianCertificate, HOUR, heightOf, iso, type Party, passingGateCheck } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: GB 30871 measures and stop conditions, wind and the guardian (real Fabric, CA users)', function () {
@@ -29,11 +29,7 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, admin: Party, applicant: Party, pic: Party, approver: Party, safety: Party, gateway: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
-  const CONFIRMER = workerIdOf(randomIdNumber());
-  const APPROVER = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC, CONFIRMER, APPROVER } = freshWorkerIds('W1', 'GUARDIAN', 'PIC', 'CONFIRMER', 'APPROVER');
   const site = uniqueId('site');
   const zone = 'rack-3';
   const workUnit = 'unit-maintenance';

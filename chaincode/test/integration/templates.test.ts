@@ -7,7 +7,7 @@
 
 import type { ConnectionProfile, PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { Cast, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import { Cast, freshWorkerIds, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: publishing a template version that adds a step (real Fabric, CA users)', function () {
@@ -15,9 +15,7 @@ describe('network: publishing a template version that adds a step (real Fabric, 
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, applicant: Party, pic: Party, safety: Party, envOfficer: Party, approver2: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC } = freshWorkerIds('W1', 'GUARDIAN', 'PIC');
   const site = uniqueId('site');
   const workUnit = 'unit-pipes';
 

@@ -218,6 +218,11 @@ export function workerIdOf(idNumber: string): string {
   return crypto.createHmac('sha256', TEST_ENTERPRISE_KEY).update(idNumber).digest('hex');
 }
 
+/** New pseudonymous worker ids for a suite's people, by the names the suite uses for them. */
+export function freshWorkerIds<K extends string>(...names: K[]): Record<K, string> {
+  return Object.fromEntries(names.map((name) => [name, workerIdOf(randomIdNumber())])) as Record<K, string>;
+}
+
 /** A random, plausible 18-digit resident ID number (never a real person's: random digits). */
 export function randomIdNumber(): string {
   let s = '1101011980';
@@ -318,6 +323,24 @@ export function confinedSpaceApplication(
 }
 
 /**
+ * A one-worker confined-space permit taken to issued: applied, its one measure confirmed by the
+ * person in charge, gas tested (passing), approved at the site and issued.
+ */
+export async function issuedConfinedSpace(crew: PermitCrew, who: ConfinedSpaceCrew, work: { description: string; hazard: string; measure: string }) {
+  const permitNo = who.permitNo;
+  await crew.applicant.submit('permit:Apply', confinedSpaceApplication(who, work));
+  await crew.pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: who.personInCharge }] });
+  await crew.analyst.submit('permit:RecordGasTest', gasTestInput(permitNo));
+  await crew.approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+  await crew.approver.submit('permit:Issue', { permitNo });
+}
+
+/** A passing `permit:RecordGasTest` input (no flammable gas, normal oxygen) sampled 2 s ago; `o` replaces any field. */
+export function gasTestInput(permitNo: string, o: Record<string, unknown> = {}): Record<string, unknown> {
+  return { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9, ...o };
+}
+
+/**
  * The guardian training certificate (category `guardian`) that the default templates require of
  * a permit's guardian, valid from a year ago for four years.
  */
@@ -352,8 +375,8 @@ export function passingGateCheck(gateCheckId: string, permitNo: string, personId
   return { gateCheckId, permitNo, workerId: personId, qr: { passed: true }, face: { scoreBp: 9200, deviceId: gateDeviceId }, health: { passed: true } };
 }
 
-/** The people who take a hot-work permit from application to signed off. */
-export interface HotWorkCrew {
+/** The people who take a permit from application to signed off. */
+export interface PermitCrew {
   applicant: Party;
   pic: Party;
   analyst: Party;
@@ -365,7 +388,7 @@ export interface HotWorkCrew {
  * site), ready to be issued: the SIMOPS tests issue such permits against each other.
  */
 export async function signedOffHotWork(
-  crew: HotWorkCrew,
+  crew: PermitCrew,
   p: {
     permitNo: string;
     siteId: string;

@@ -2,9 +2,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectionProfileSchema } from '@compliance-ledger/schema';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, connectionProfileSchema, type SignedAlarmFields } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
 import { type Contract, connect, hash, signers } from '@hyperledger/fabric-gateway';
+import type { BaseWallet } from 'ethers';
 import { profilePath } from './env.js';
 
 export function connectAsWalletUser(
@@ -33,4 +34,19 @@ export function connectAsWalletUser(
       client.close();
     },
   };
+}
+
+/**
+ * Records an alarm signed by `device` on the ledger as the device gateway's wallet identity
+ * `gatewaySub`: what ingest does, for tests that need an alarm without running ingest.
+ */
+export async function recordDeviceAlarm(walletDir: string, gatewaySub: string, device: BaseWallet, alarm: SignedAlarmFields): Promise<void> {
+  const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
+  const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
+  const conn = connectAsWalletUser(walletDir, 'enterprise', gatewaySub);
+  try {
+    await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
+  } finally {
+    conn.close();
+  }
 }
