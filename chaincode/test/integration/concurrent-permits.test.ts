@@ -16,10 +16,10 @@ import {
   certificateInput,
   freshWorkerIds,
   guardianCertificate,
-  HOUR,
   iso,
   type Party,
   passingGateCheck,
+  permitApplication,
   randomIdNumber,
   signedOffHotWork,
   workerIdOf,
@@ -27,6 +27,7 @@ import {
 import { requireNetwork, uniqueId } from '../support/network';
 
 const FLOWS = 20;
+const WELDING = { operationType: 'hot_work', level: '2', description: 'Weld a support bracket', hazard: 'Sparks', measure: 'Remove combustibles within 10 m' };
 
 describe('network: concurrent permits on one site (real Fabric)', function () {
   this.timeout(600_000);
@@ -87,24 +88,11 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
           'apply',
           applicant,
           'permit:Apply',
-          () => {
-            const start = Date.now();
-            return {
-              permitNo,
-              operationType: 'hot_work',
-              level: '2',
-              location: { siteId: site, zoneId: `zone-${i}`, coordinates: { x: 100 * i, y: 0 }, fireExplosionZone: false, outdoor: true },
-              workUnit,
-              description: 'Weld a support bracket',
-              plannedStart: iso(start),
-              plannedEnd: iso(start + 4 * HOUR),
-              workers: [welder],
-              personInChargeId: PIC,
-              guardianId: guardian,
-              hazards: [{ hazardId: 'h1', description: 'Sparks' }],
-              measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
-            };
-          },
+          () =>
+            permitApplication(
+              { permitNo, siteId: site, zoneId: `zone-${i}`, workUnit, worker: welder, personInCharge: PIC, guardian },
+              { ...WELDING, hours: 4, location: { coordinates: { x: 100 * i, y: 0 } } },
+            ),
         ],
         ['assess risk', pic, 'permit:AssessRisk', () => ({ permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] })],
         [

@@ -21,7 +21,18 @@ import {
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
-import { Cast, certificateInput, freshWorkerIds, guardianCertificate, HOUR, heightOf, iso, type Party, passingGateCheck } from '../support/ledger';
+import {
+  Cast,
+  certificateInput,
+  freshWorkerIds,
+  guardianCertificate,
+  HOUR,
+  heightOf,
+  iso,
+  type Party,
+  passingGateCheck,
+  permitApplication,
+} from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: GB 30871 measures and stop conditions, wind and the guardian (real Fabric, CA users)', function () {
@@ -40,26 +51,13 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
   const heightCert = uniqueId('cert-height');
   const indoor = uniqueId('WH-IN');
 
-  const height = (permitNo: string, o: Record<string, unknown> = {}) => {
-    const now = Date.now();
-    return {
-      permitNo,
-      operationType: 'work_at_height',
-      level: 'I',
-      workHeightMetres: 4.5,
-      location: { siteId: site, zoneId: zone, fireExplosionZone: false, outdoor: true },
-      workUnit,
-      description: 'Replace insulation on the pipe rack',
-      plannedStart: iso(now - 60_000),
-      plannedEnd: iso(now + 4 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Fall from height' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Full-body harness on a fixed anchor' }],
-      ...o,
-    };
-  };
+  const atHeight = { operationType: 'work_at_height', level: 'I', description: 'Replace insulation on the pipe rack', hours: 4, startedMsAgo: 60_000 };
+  const height = (permitNo: string, o: Record<string, unknown> = {}) =>
+    permitApplication(
+      { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { ...atHeight, hazard: 'Fall from height', measure: 'Full-body harness on a fixed anchor' },
+      { workHeightMetres: 4.5, ...o },
+    );
 
   before(function () {
     profile = requireNetwork(this);

@@ -7,7 +7,7 @@
 
 import type { ConnectionProfile, PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { Cast, freshWorkerIds, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import { Cast, freshWorkerIds, guardianCertificate, type Party, permitApplication, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: publishing a template version that adds a step (real Fabric, CA users)', function () {
@@ -19,24 +19,12 @@ describe('network: publishing a template version that adds a step (real Fabric, 
   const site = uniqueId('site');
   const workUnit = 'unit-pipes';
 
-  const application = (permitNo: string, zoneId: string) => {
-    const start = Date.now();
-    return {
-      permitNo,
-      operationType: 'blind_plate',
-      level: 'single',
-      location: { siteId: site, zoneId, fireExplosionZone: false, outdoor: true, pipelineId: uniqueId('line') },
-      workUnit,
-      description: 'Insert a blind plate at flange F-12',
-      plannedStart: iso(start),
-      plannedEnd: iso(start + 4 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Residual pressure' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Depressurise and drain' }],
-    };
-  };
+  const blindPlate = { operationType: 'blind_plate', level: 'single', description: 'Insert a blind plate at flange F-12', hours: 4 };
+  const application = (permitNo: string, zoneId: string) =>
+    permitApplication(
+      { permitNo, siteId: site, zoneId, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { ...blindPlate, hazard: 'Residual pressure', measure: 'Depressurise and drain', location: { pipelineId: uniqueId('line') } },
+    );
 
   before(function () {
     profile = requireNetwork(this);

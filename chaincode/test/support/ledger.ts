@@ -283,8 +283,8 @@ export async function eventsOf(
   return out;
 }
 
-/** Who and where for a one-worker confined-space permit in the integration tests. */
-export interface ConfinedSpaceCrew {
+/** Who and where for a one-worker permit in the integration tests. */
+export interface PermitPeople {
   permitNo: string;
   siteId: string;
   zoneId: string;
@@ -294,21 +294,32 @@ export interface ConfinedSpaceCrew {
   guardian: string;
 }
 
+/** The work a permit is for: its operation and level, one hazard and one measure, and when. */
+export interface PermitWork {
+  operationType: string;
+  level: string;
+  description: string;
+  hazard: string;
+  measure: string;
+  /** Valid for this many hours (2 unless given) from the start. */
+  hours?: number;
+  /** The start is this long before now (0 unless given). */
+  startedMsAgo?: number;
+  /** Location fields beyond site and zone (outdoor unless given, not in a fire and explosion zone). */
+  location?: Record<string, unknown>;
+}
+
 /**
- * A `permit:Apply` input for a single-level confined-space permit with one hazard and one
- * measure, valid from now for `hours`; `overrides` replace any field.
+ * A `permit:Apply` input for a one-worker permit with one hazard and one measure;
+ * `overrides` replace any field.
  */
-export function confinedSpaceApplication(
-  crew: ConfinedSpaceCrew,
-  work: { description: string; hazard: string; measure: string; hours?: number },
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const start = Date.now();
+export function permitApplication(crew: PermitPeople, work: PermitWork, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const start = Date.now() - (work.startedMsAgo ?? 0);
   return {
     permitNo: crew.permitNo,
-    operationType: 'confined_space',
-    level: 'single',
-    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false, outdoor: false },
+    operationType: work.operationType,
+    level: work.level,
+    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false, outdoor: true, ...work.location },
     workUnit: crew.workUnit,
     description: work.description,
     plannedStart: iso(start),
@@ -322,11 +333,20 @@ export function confinedSpaceApplication(
   };
 }
 
+/** A `permit:Apply` input for an indoor single-level confined-space permit (see permitApplication). */
+export function confinedSpaceApplication(
+  crew: PermitPeople,
+  work: { description: string; hazard: string; measure: string; hours?: number },
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return permitApplication(crew, { operationType: 'confined_space', level: 'single', location: { outdoor: false }, ...work }, overrides);
+}
+
 /**
  * A one-worker confined-space permit taken to issued: applied, its one measure confirmed by the
  * person in charge, gas tested (passing), approved at the site and issued.
  */
-export async function issuedConfinedSpace(crew: PermitCrew, who: ConfinedSpaceCrew, work: { description: string; hazard: string; measure: string }) {
+export async function issuedConfinedSpace(crew: PermitCrew, who: PermitPeople, work: { description: string; hazard: string; measure: string }) {
   const permitNo = who.permitNo;
   await crew.applicant.submit('permit:Apply', confinedSpaceApplication(who, work));
   await crew.pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: who.personInCharge }] });
