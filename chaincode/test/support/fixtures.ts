@@ -191,18 +191,19 @@ export async function signAll(h: Harness, permitNo: string): Promise<void> {
   }
 }
 
+/** A `credential:RecordGateCheck` input: QR and health passed, a face match of `face.scoreBp` (93 % unless given) at gate-1. */
+export function gateCheck(
+  gateCheckId: string,
+  permitNo: string,
+  workerId: string,
+  face: { scoreBp?: number; deviceId?: string; templateSha256?: string } = {},
+) {
+  return { gateCheckId, permitNo, workerId, qr: { passed: true }, face: { scoreBp: 9300, deviceId: 'gate-1', ...face }, health: { passed: true } };
+}
+
 /** Gate checks for the crew: the workers and the guardian, unless told otherwise. */
 export async function gateAll(h: Harness, permitNo: string, workers: string[] = [W1, W2, GUARDIAN]): Promise<void> {
-  for (const w of workers) {
-    await h.ok('credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: `gc-${permitNo}-${w.slice(0, 6)}-${h.now}`,
-      permitNo,
-      workerId: w,
-      qr: { passed: true },
-      face: { scoreBp: 9300, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
-  }
+  for (const w of workers) await h.ok('credential', 'RecordGateCheck', who.gateway, gateCheck(`gc-${permitNo}-${w.slice(0, 6)}-${h.now}`, permitNo, w));
 }
 
 /** To active at the planned start (T0 + 1 h) with a fresh gas test and gate checks. */
