@@ -256,7 +256,9 @@ async function main(): Promise<number> {
   section('0. services');
   const gh = await json(`${gatewayUrl}/healthz`);
   item(
-    `gateway  /healthz ${gh.status}: peers ${gh.checks?.enterprisePeer && gh.checks?.regulatorPeer ? 'both reachable' : JSON.stringify(gh.checks)}, content store ${gh.contentStore}`,
+    `gateway  /healthz ${gh.status}: peers ` +
+      `${gh.checks?.enterprisePeer && gh.checks?.regulatorPeer ? 'both reachable' : JSON.stringify(gh.checks)}, ` +
+      `content store ${gh.contentStore}`,
   );
   const ih = await json(`${indexerUrl}/healthz`);
   item(`indexer  /healthz ${ih.status}: block ${ih.lastBlock} of height ${ih.chainHeight} indexed`);
@@ -368,7 +370,8 @@ async function main(): Promise<number> {
   const lastGas = gas1?.gasTests?.at?.(-1);
   if (lastGas && typeof lastGas === 'object')
     item(
-      `   chaincode's verdict on the gas test: ${lastGas.passed === true ? 'passed' : lastGas.passed === false ? 'FAILED' : JSON.stringify(lastGas).slice(0, 120)}`,
+      `   chaincode's verdict on the gas test: ` +
+        `${lastGas.passed === true ? 'passed' : lastGas.passed === false ? 'FAILED' : JSON.stringify(lastGas).slice(0, 120)}`,
     );
   await write(as.approver, 'approval sign-off at the site', `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'Measures in place, approved' });
   const issued = await write(as.approver, 'issue', `${base}/issue`, {});
@@ -390,7 +393,8 @@ async function main(): Promise<number> {
     });
     if (g && typeof g === 'object')
       item(
-        `   gate verdict: ${g.passed ? 'passed' : 'refused'}; certificate check: ${g.methods?.certificate?.passed ? `valid (${(g.methods.certificate.certificateIds ?? []).join(', ')})` : (g.methods?.certificate?.reason ?? '?')}`,
+        `   gate verdict: ${g.passed ? 'passed' : 'refused'}; certificate check: ` +
+          `${g.methods?.certificate?.passed ? `valid (${(g.methods.certificate.certificateIds ?? []).join(', ')})` : (g.methods?.certificate?.reason ?? '?')}`,
       );
   }
   const active = await write(as.personInCharge, 'start the work', `${base}/start`, {});
@@ -445,7 +449,8 @@ async function main(): Promise<number> {
     .filter((h) => h.to === 'suspended')
     .at(-1);
   item(
-    `permit ${permitNo} is SUSPENDED ${((Date.now() - simStart) / 1000).toFixed(1)} s after the simulator started: reason ${susp?.reason}, by alarm ${short(String(susp?.alarmId))} at ${susp?.at} (ledger time)`,
+    `permit ${permitNo} is SUSPENDED ${((Date.now() - simStart) / 1000).toFixed(1)} s after the simulator ` +
+      `started: reason ${susp?.reason}, by alarm ${short(String(susp?.alarmId))} at ${susp?.at} (ledger time)`,
   );
   if (step) item(`suspension step: tx ${short(step.txId)} by ${step.actor?.role ?? JSON.stringify(step.actor)} (ingest's identity)`);
 
@@ -454,13 +459,20 @@ async function main(): Promise<number> {
     if (ar.status === 200) {
       const a = ar.body;
       item(
-        `the alarm as the ledger holds it (read by the regulator): grade ${a.grade}, ${a.kind}, score ${(Number(a.scoreBp) / 100).toFixed(2)} %, model ${a.modelVersion}, device ${a.deviceId} (${a.deviceKind}), status ${a.status}`,
+        `the alarm as the ledger holds it (read by the regulator): grade ${a.grade}, ${a.kind}, score ` +
+          `${(Number(a.scoreBp) / 100).toFixed(2)} %, model ${a.modelVersion}, device ${a.deviceId} ` +
+          `(${a.deviceKind}), status ${a.status}`,
       );
       const dev = await as.regulator.get(`/v1/devices/${a.deviceId}`);
       const registered = dev.status === 200 ? String(dev.body.address) : undefined;
       const same = registered !== undefined && registered.toLowerCase() === String(a.signer).toLowerCase();
       item(
-        `EIP-712 signature ${String(a.signature).slice(0, 18)}… by ${a.signer}: ${registered === undefined ? `device record not readable (${errorOf(dev)})` : same ? `the key registered for ${a.deviceId}` : `NOT the registered key ${registered}`}`,
+        `EIP-712 signature ${String(a.signature).slice(0, 18)}… by ${a.signer}: ` +
+          (registered === undefined
+            ? `device record not readable (${errorOf(dev)})`
+            : same
+              ? `the key registered for ${a.deviceId}`
+              : `NOT the registered key ${registered}`),
       );
     } else notPossible('reading the alarm record', errorOf(ar));
   }
@@ -476,7 +488,9 @@ async function main(): Promise<number> {
     lastBlock = Math.max(lastBlock, Number(ack.body.blockNumber ?? 0));
     const rec = ack.body.record ?? {};
     item(
-      `alarm ${short(alarmId)} grade ${rec.grade ?? fallback?.grade ?? '?'} (${rec.kind ?? fallback?.kind ?? '?'}) acknowledged: response time ${rec.responseMs ?? '?'} ms (recorded ${rec.recordedAt} → acknowledged ${rec.acknowledgedAt}); block ${ack.body.blockNumber}`,
+      `alarm ${short(alarmId)} grade ${rec.grade ?? fallback?.grade ?? '?'} ` +
+        `(${rec.kind ?? fallback?.kind ?? '?'}) acknowledged: response time ${rec.responseMs ?? '?'} ms ` +
+        `(recorded ${rec.recordedAt} → acknowledged ${rec.acknowledgedAt}); block ${ack.body.blockNumber}`,
     );
     if (Array.isArray(rec.suspendedPermitNos) && rec.suspendedPermitNos.length)
       item(`   this alarm's transaction suspended: ${rec.suspendedPermitNos.join(', ')}`);
@@ -495,13 +509,17 @@ async function main(): Promise<number> {
   for (const a of raised) {
     const o = a.outcome;
     item(
-      `   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} score ${(a.scoreBp / 100).toFixed(2)} %  device ${a.deviceId}  ${o ? (o.status === 'committed' ? `committed tx ${short(o.txId ?? '')}` : `${o.status} ${o.reason ?? o.code ?? ''}`) : 'still in the outbox'}`,
+      `   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} score ${(a.scoreBp / 100).toFixed(2)} %  device ${a.deviceId}  ` +
+        `${o ? (o.status === 'committed' ? `committed tx ${short(o.txId ?? '')}` : `${o.status} ${o.reason ?? o.code ?? ''}`) : 'still in the outbox'}`,
     );
   }
   const suspendingAlarm = raised.find((a) => a.alarmId === susp?.alarmId);
   if (suspendingAlarm) {
     item(
-      `suspending alarm: reading observed ${new Date(suspendingAlarm.observedAt).toISOString()} → signed and in ingest's outbox ${suspendingAlarm.enqueuedAt - suspendingAlarm.observedAt} ms later → its transaction (which suspended the permit) timestamped ${Date.parse(susp?.at) - suspendingAlarm.observedAt} ms after the reading`,
+      `suspending alarm: reading observed ${new Date(suspendingAlarm.observedAt).toISOString()} → signed ` +
+        `and in ingest's outbox ${suspendingAlarm.enqueuedAt - suspendingAlarm.observedAt} ms later → its ` +
+        `transaction (which suspended the permit) timestamped ` +
+        `${Date.parse(susp?.at) - suspendingAlarm.observedAt} ms after the reading`,
     );
   }
   const committed = raised.filter((a) => a.outcome?.status === 'committed');
@@ -537,7 +555,9 @@ async function main(): Promise<number> {
     const kinds = new Map<string, number>();
     for (const e of events) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
     item(
-      `timeline of ${permitNo}: ${events.length} events (${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}), ${tl.body.evidence?.length ?? 0} evidence file(s), status ${tl.body.permit?.status}`,
+      `timeline of ${permitNo}: ${events.length} events ` +
+        `(${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}), ${tl.body.evidence?.length ?? 0} evidence ` +
+        `file(s), status ${tl.body.permit?.status}`,
     );
   } else notPossible('regulator permit timeline', errorOf(tl));
   const al = await as.regulator.get(`/v1/regulator/alarms?site=${encodeURIComponent(siteId)}&area=${zoneId}&limit=5`);
@@ -545,7 +565,9 @@ async function main(): Promise<number> {
     const rt = al.body.responseTime ?? {};
     const secs = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(1)} s` : 'n/a');
     item(
-      `alarms at ${siteId}/${zoneId}: ${al.body.total ?? al.body.items?.length} on record; responded ${rt.responded ?? '?'}, response time average ${secs(rt.averageSeconds)}, p50 ${secs(rt.p50Seconds)}, p90 ${secs(rt.p90Seconds)}`,
+      `alarms at ${siteId}/${zoneId}: ${al.body.total ?? al.body.items?.length} on record; responded ` +
+        `${rt.responded ?? '?'}, response time average ${secs(rt.averageSeconds)}, p50 ` +
+        `${secs(rt.p50Seconds)}, p90 ${secs(rt.p90Seconds)}`,
     );
     const ours = (
       (al.body.items ?? []) as {
@@ -560,7 +582,8 @@ async function main(): Promise<number> {
     ).filter((a) => Date.parse(a.recordedAt) >= simStart);
     for (const a of ours) {
       item(
-        `   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} ${a.status.padEnd(12)} response ${a.responseMs ?? '—'} ms${a.suspendedPermitNos.length ? `  suspended ${a.suspendedPermitNos.join(', ')}` : ''}`,
+        `   ${short(a.alarmId)} grade ${a.grade} ${a.kind.padEnd(37)} ${a.status.padEnd(12)} response ${a.responseMs ?? '—'} ms` +
+          `${a.suspendedPermitNos.length ? `  suspended ${a.suspendedPermitNos.join(', ')}` : ''}`,
       );
     }
   } else notPossible('regulator alarms with response time', errorOf(al));
@@ -568,13 +591,19 @@ async function main(): Promise<number> {
   if (kp.status === 200) {
     const k = kp.body;
     item(
-      `KPIs ${String(k.window?.from).slice(0, 10)} → ${String(k.window?.to).slice(0, 10)}: ${k.alarms} alarms, ${k.alarmsResponded} responded, average response ${typeof k.averageAlarmResponseSeconds === 'number' ? `${k.averageAlarmResponseSeconds.toFixed(1)} s` : 'n/a'}`,
+      `KPIs ${String(k.window?.from).slice(0, 10)} → ${String(k.window?.to).slice(0, 10)}: ${k.alarms} ` +
+        `alarms, ${k.alarmsResponded} responded, average response ` +
+        `${typeof k.averageAlarmResponseSeconds === 'number' ? `${k.averageAlarmResponseSeconds.toFixed(1)} s` : 'n/a'}`,
     );
     item(
-      `   training coverage ${k.trainingCoverage?.coveredWorkers}/${k.trainingCoverage?.activeWorkers} active workers; overdue reviews ${k.overdueReviews}; certificates expiring within 60 days ${k.certificatesExpiringWithin60Days}`,
+      `   training coverage ${k.trainingCoverage?.coveredWorkers}/${k.trainingCoverage?.activeWorkers} ` +
+        `active workers; overdue reviews ${k.overdueReviews}; certificates expiring within 60 days ` +
+        `${k.certificatesExpiringWithin60Days}`,
     );
     item(
-      `   permits: ${((k.permitsByTypeAndState ?? []) as { operationType: string; status: string; count: number }[]).map((p) => `${p.operationType}/${p.status} ${p.count}`).join(', ')}`,
+      `   permits: ${((k.permitsByTypeAndState ?? []) as { operationType: string; status: string; count: number }[])
+        .map((p) => `${p.operationType}/${p.status} ${p.count}`)
+        .join(', ')}`,
     );
   } else notPossible('regulator KPIs', errorOf(kp));
 
@@ -595,12 +624,18 @@ async function main(): Promise<number> {
       verification?: Verification;
     }[];
     item(
-      `permit ${permitNo}: ${steps.length} ledger steps, all valid: ${ap.body.allValid}, all verified (signatures, certificate chains, policy): ${ap.body.allVerified}; ${ap.body.bundle?.signaturesVerified ?? '?'} signatures checked against block ${ap.body.bundle?.checkpoint?.number ?? '?'}`,
+      `permit ${permitNo}: ${steps.length} ledger steps, all valid: ${ap.body.allValid}, all verified ` +
+        `(signatures, certificate chains, policy): ${ap.body.allVerified}; ` +
+        `${ap.body.bundle?.signaturesVerified ?? '?'} signatures checked against block ` +
+        `${ap.body.bundle?.checkpoint?.number ?? '?'}`,
     );
     for (const s of steps) {
       const l = s.ledger ?? {};
       item(
-        `   ${String(s.action ?? '?').padEnd(12)} by ${String(s.actorRole ?? '?').padEnd(17)} block ${String(l.blockNumber).padStart(4)}  tx ${short(String(l.transactionId))}  ${l.validationCodeName ?? ''}  endorsed by ${endorsers(s.verification)}  ${s.verification?.verified ? 'verified' : 'NOT verified'}`,
+        `   ${String(s.action ?? '?').padEnd(12)} by ${String(s.actorRole ?? '?').padEnd(17)} block ` +
+          `${String(l.blockNumber).padStart(4)}  tx ${short(String(l.transactionId))}  ` +
+          `${l.validationCodeName ?? ''}  endorsed by ${endorsers(s.verification)}  ` +
+          `${s.verification?.verified ? 'verified' : 'NOT verified'}`,
       );
     }
   } else notPossible('auditor permit verification', errorOf(ap));
@@ -609,7 +644,8 @@ async function main(): Promise<number> {
     const t = await as.auditor.get(`/v1/audit/transactions/${alarmTx}`);
     if (t.status === 200)
       item(
-        `alarm transaction ${short(alarmTx)}: block ${t.body.blockNumber}, ${t.body.validationCodeName}, endorsed by ${endorsers(t.body.verification)}, policy: ${t.body.verification?.policy?.detail ?? '?'}`,
+        `alarm transaction ${short(alarmTx)}: block ${t.body.blockNumber}, ${t.body.validationCodeName}, ` +
+          `endorsed by ${endorsers(t.body.verification)}, policy: ${t.body.verification?.policy?.detail ?? '?'}`,
       );
     else notPossible('auditor transaction verification', errorOf(t));
   }
@@ -617,7 +653,12 @@ async function main(): Promise<number> {
     const ec = await as.auditor.get(`/v1/audit/permits/${permitNo}/evidence-check`);
     if (ec.status === 200) {
       item(
-        `evidence check: ok=${ec.body.ok}; ${(ec.body.checks ?? []).map((c: { cid?: string; sha256Matches?: boolean; cidMatches?: boolean }) => `${c.cid} sha256 ${c.sha256Matches ? 'matches' : 'DIFFERS'}, CID ${c.cidMatches ? 'matches' : 'DIFFERS'}`).join('; ')}`,
+        `evidence check: ok=${ec.body.ok}; ${(ec.body.checks ?? [])
+          .map(
+            (c: { cid?: string; sha256Matches?: boolean; cidMatches?: boolean }) =>
+              `${c.cid} sha256 ${c.sha256Matches ? 'matches' : 'DIFFERS'}, CID ${c.cidMatches ? 'matches' : 'DIFFERS'}`,
+          )
+          .join('; ')}`,
       );
     } else notPossible('auditor evidence check', errorOf(ec));
   }

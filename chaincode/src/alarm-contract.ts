@@ -1,5 +1,5 @@
 import type { AlarmRecord, DeviceRecord, DeviceSignedReading, PermitRecord, SignedAlarmFields } from '@compliance-ledger/schema';
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info } from 'fabric-contract-api';
 import { alarmStopReason, responseMs } from './alarm-rules';
 import { assertGradedBy, assertReadingSignedBy, assertSignedBy, readingSha256 } from './alarm-signature';
 import { txTimeIso, txTimeMs } from './clock';
@@ -10,7 +10,7 @@ import { LedgerContract } from './ledger-contract';
 import { listLivePermits, recordStep, savePermit } from './permit-store';
 import { exists, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
-import { emit, enter, guarded } from './tx';
+import { Evaluate, emit, putAndEmit, run, Submit } from './tx';
 
 type SignedPart = Pick<AlarmRecord, 'signer' | 'signatureVersion' | 'serviceId' | 'readingSha256' | 'reading'>;
 
@@ -68,11 +68,9 @@ export class AlarmContract extends LedgerContract {
     super('alarm');
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Record(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'alarm:Record', input);
+    return run(ctx, 'alarm:Record', input, async ({ actor, data: d }) => {
       const a = d.alarm;
       const k = key(ctx, KEYS.alarm, [a.alarmId]);
       if (await exists(ctx, k)) throw new ReplayError(`alarm ${a.alarmId} is already on the ledger; alarm ids are single-use`);
@@ -132,11 +130,9 @@ export class AlarmContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Acknowledge(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'alarm:Acknowledge', input);
+    return run(ctx, 'alarm:Acknowledge', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.alarm, [d.alarmId]);
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.status !== 'open') throw new InvalidStateError(`alarm ${d.alarmId} is already ${alarm.status}`);
@@ -148,17 +144,13 @@ export class AlarmContract extends LedgerContract {
         acknowledgedAt: txTimeIso(ctx),
         responseMs: responseMs(alarm.recordedAt, now),
       };
-      await putJson(ctx, k, after);
-      emit(ctx, 'AlarmAcknowledged', after);
-      return canonicalJson(after);
+      return putAndEmit(ctx, k, 'AlarmAcknowledged', after);
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Close(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'alarm:Close', input);
+    return run(ctx, 'alarm:Close', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.alarm, [d.alarmId]);
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.status !== 'acknowledged') {
@@ -174,36 +166,28 @@ export class AlarmContract extends LedgerContract {
   }
 
   /** A reviewer's verdict on an AI (camera) detection, so that model precision can be reported. */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async ReviewDetection(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'alarm:ReviewDetection', input);
+    return run(ctx, 'alarm:ReviewDetection', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.alarm, [d.alarmId]);
       const alarm = await mustGetJson<AlarmRecord>(ctx, k, `alarm ${d.alarmId}`);
       if (alarm.deviceKind !== 'camera') throw new RuleViolationError(`alarm ${d.alarmId} comes from a ${alarm.deviceKind}, not an AI camera detection`);
       if (alarm.review !== null) throw new AlreadyExistsError(`alarm ${d.alarmId} was already reviewed as ${alarm.review.verdict}`);
       const after: AlarmRecord = { ...alarm, review: { verdict: d.verdict, note: d.note, reviewer: actor, at: txTimeIso(ctx) } };
-      await putJson(ctx, k, after);
-      emit(ctx, 'DetectionReviewed', after);
-      return canonicalJson(after);
+      return putAndEmit(ctx, k, 'DetectionReviewed', after);
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async Get(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'alarm:Get', input);
+    return run(ctx, 'alarm:Get', input, async ({ data: d }) => {
       return canonicalJson(await mustGetJson<AlarmRecord>(ctx, key(ctx, KEYS.alarm, [d.alarmId]), `alarm ${d.alarmId}`));
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async ListOpen(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: q } = enter(ctx, 'alarm:ListOpen', input);
+    return run(ctx, 'alarm:ListOpen', input, async ({ data: q }) => {
       const entries = await listByPartialKey<unknown>(ctx, KEYS.openAlarm, q.areaId === undefined ? [q.siteId] : [q.siteId, q.areaId]);
       const out: AlarmRecord[] = [];
       for (const e of entries) {

@@ -47,7 +47,9 @@ export function assertTxTimePlausible(ctx: Context): void {
   const skew = txTimeMs(ctx) - peerClock.nowMs();
   if (Math.abs(skew) > MAX_TX_TIME_SKEW_MS) {
     throw new RuleViolationError(
-      `the proposal's timestamp ${txTimeIso(ctx)} is ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'behind' : 'ahead of'} the peers' clocks (at most ${MAX_TX_TIME_SKEW_MS / MINUTE_MS} min); sync the client's clock and send a new proposal`,
+      `the proposal's timestamp ${txTimeIso(ctx)} is ${Math.round(Math.abs(skew) / 1000)} s ` +
+        `${skew < 0 ? 'behind' : 'ahead of'} the peers' clocks (at most ${MAX_TX_TIME_SKEW_MS / MINUTE_MS} min); ` +
+        "sync the client's clock and send a new proposal",
     );
   }
 }

@@ -13,7 +13,7 @@ import {
   TX_TRANSIENT_SCHEMAS,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info } from 'fabric-contract-api';
 import type { z } from 'zod';
 import {
   certificateAlerts,
@@ -32,7 +32,7 @@ import { LedgerContract } from './ledger-contract';
 import { loadPermit } from './permit-store';
 import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
-import { emit, enter, guarded } from './tx';
+import { Evaluate, emit, putAndEmit, run, Submit } from './tx';
 import { assertNotExpired } from './validity';
 
 const CERTIFICATE_STATUS_MOVES: Record<CertificateStatus, readonly CertificateStatus[]> = {
@@ -103,11 +103,9 @@ export class CredentialContract extends LedgerContract {
     super('credential');
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async RegisterWorker(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:RegisterWorker', input);
+    return run(ctx, 'credential:RegisterWorker', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.worker, [d.workerId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError('this worker id is already registered');
       const w: WorkerRecord = {
@@ -120,17 +118,13 @@ export class CredentialContract extends LedgerContract {
         statusHistory: [],
         credentialEpoch: 0,
       };
-      await putJson(ctx, k, w);
-      emit(ctx, 'WorkerRegistered', w);
-      return canonicalJson(w);
+      return putAndEmit(ctx, k, 'WorkerRegistered', w);
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async SetWorkerStatus(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:SetWorkerStatus', input);
+    return run(ctx, 'credential:SetWorkerStatus', input, async ({ actor, data: d }) => {
       const w = await loadWorker(ctx, d.workerId);
       if (w.status === d.status) throw new InvalidStateError(`the worker is already ${d.status}`);
       const after: WorkerRecord = {
@@ -139,18 +133,14 @@ export class CredentialContract extends LedgerContract {
         statusHistory: [...w.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
         credentialEpoch: (w.credentialEpoch ?? 0) + 1,
       };
-      await putJson(ctx, key(ctx, KEYS.worker, [d.workerId]), after);
-      emit(ctx, 'WorkerStatusChanged', after);
-      return canonicalJson(after);
+      return putAndEmit(ctx, key(ctx, KEYS.worker, [d.workerId]), 'WorkerStatusChanged', after);
     });
   }
 
   /** Transient `personal`: {name, idNumber, phone?, salt}. Writes only the private collection. */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async StoreWorkerPersonalData(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'credential:StoreWorkerPersonalData', input);
+    return run(ctx, 'credential:StoreWorkerPersonalData', input, async ({ data: d }) => {
       assertEnterprisePeer(ctx);
       const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreWorkerPersonalData']);
       await loadWorker(ctx, d.workerId);
@@ -161,11 +151,9 @@ export class CredentialContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async AddCertificate(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:AddCertificate', input);
+    return run(ctx, 'credential:AddCertificate', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`certificate ${d.certificateId} is already recorded`);
       const terms = certificateTermsProblem(parseIso(d.validFrom), parseIso(d.validUntil));
@@ -192,11 +180,9 @@ export class CredentialContract extends LedgerContract {
   }
 
   /** Transient `personal`: {certificateNo, salt}. The number often equals the ID number. */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async StoreCertificateNumber(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'credential:StoreCertificateNumber', input);
+    return run(ctx, 'credential:StoreCertificateNumber', input, async ({ data: d }) => {
       assertEnterprisePeer(ctx);
       const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreCertificateNumber']);
       await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
@@ -207,11 +193,9 @@ export class CredentialContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async SetCertificateStatus(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:SetCertificateStatus', input);
+    return run(ctx, 'credential:SetCertificateStatus', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
       if (!CERTIFICATE_STATUS_MOVES[c.status].includes(d.status)) {
@@ -229,11 +213,9 @@ export class CredentialContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async RecordCertificateReview(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:RecordCertificateReview', input);
+    return run(ctx, 'credential:RecordCertificateReview', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
       if (c.status !== 'valid') throw new InvalidStateError(`a ${c.status} certificate cannot be reviewed`);
@@ -260,11 +242,9 @@ export class CredentialContract extends LedgerContract {
    * A practical exam passed again after six months or more off the job (特种作业). It counts from
    * the day it was taken, which may not lie in the future or before the certificate's start.
    */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async RecordPracticalExam(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:RecordPracticalExam', input);
+    return run(ctx, 'credential:RecordPracticalExam', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.certificate, [d.certificateId]);
       const c = await mustGetJson<CertificateRecord>(ctx, k, `certificate ${d.certificateId}`);
       if (c.status !== 'valid') throw new InvalidStateError(`a ${c.status} certificate cannot be re-examined; it needs a new certificate`);
@@ -284,11 +264,9 @@ export class CredentialContract extends LedgerContract {
    * score against the policy and the certificate against the permit itself; QR and health
    * declaration are the gate's observations.
    */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async RecordGateCheck(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:RecordGateCheck', input);
+    return run(ctx, 'credential:RecordGateCheck', input, async ({ actor, data: d }) => {
       const now = txTimeMs(ctx);
       const permit = await loadPermit(ctx, d.permitNo);
       assertNotExpired(permit, now);
@@ -342,9 +320,7 @@ export class CredentialContract extends LedgerContract {
         recordedBy: actor,
         txId: ctx.stub.getTxID(),
       };
-      await putJson(ctx, k, record);
-      emit(ctx, 'GateCheckRecorded', record);
-      return canonicalJson(record);
+      return putAndEmit(ctx, k, 'GateCheckRecorded', record);
     });
   }
 
@@ -352,11 +328,9 @@ export class CredentialContract extends LedgerContract {
    * Erasure on request (PIPL): purges the private value and its history from the enterprise's
    * peers. Only the hash stays on the chain, and without the salt it reveals nothing.
    */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async ErasePersonalData(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:ErasePersonalData', input);
+    return run(ctx, 'credential:ErasePersonalData', input, async ({ actor, data: d }) => {
       assertEnterprisePeer(ctx);
       const k = d.subject.kind === 'worker' ? key(ctx, KEYS.workerPersonal, [d.subject.id]) : key(ctx, KEYS.certificatePersonal, [d.subject.id]);
       if (!(await hasPrivate(ctx, k))) throw new NotFoundError(`no personal data stored for ${d.subject.kind} ${d.subject.id}`);
@@ -368,11 +342,9 @@ export class CredentialContract extends LedgerContract {
   }
 
   /** Every read of personal data is preceded by this logged transaction (PIPL: access is logged). */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async LogPersonalDataAccess(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:LogPersonalDataAccess', input);
+    return run(ctx, 'credential:LogPersonalDataAccess', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.personalDataAccess, [d.accessId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`access ${d.accessId} is already logged; use a new id`);
       const subjectKey = d.subject.kind === 'worker' ? key(ctx, KEYS.worker, [d.subject.id]) : key(ctx, KEYS.certificate, [d.subject.id]);
@@ -386,9 +358,7 @@ export class CredentialContract extends LedgerContract {
         at: txTimeIso(ctx),
         txId: ctx.stub.getTxID(),
       };
-      await putJson(ctx, k, rec);
-      emit(ctx, 'PersonalDataAccessLogged', rec);
-      return canonicalJson(rec);
+      return putAndEmit(ctx, k, 'PersonalDataAccessLogged', rec);
     });
   }
 
@@ -396,11 +366,9 @@ export class CredentialContract extends LedgerContract {
    * Evaluate only (never submit: a submitted response lands in the block). Needs a logged access
    * by the same identity within the policy's window; must be evaluated on an enterprise peer.
    */
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async ReadPersonalData(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'credential:ReadPersonalData', input);
+    return run(ctx, 'credential:ReadPersonalData', input, async ({ actor, data: d }) => {
       assertEnterprisePeer(ctx);
       const access = await getJson<PersonalDataAccessRecord>(ctx, key(ctx, KEYS.personalDataAccess, [d.accessId]));
       if (access === undefined) throw new ForbiddenError(`log the access first with LogPersonalDataAccess (access ${d.accessId} not found)`);
@@ -416,21 +384,17 @@ export class CredentialContract extends LedgerContract {
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async GetWorker(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'credential:GetWorker', input);
+    return run(ctx, 'credential:GetWorker', input, async ({ data: d }) => {
       const w = await loadWorker(ctx, d.workerId);
       return canonicalJson({ ...w, personalDataStored: await hasPrivate(ctx, key(ctx, KEYS.workerPersonal, [d.workerId])) });
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async GetCertificate(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'credential:GetCertificate', input);
+    return run(ctx, 'credential:GetCertificate', input, async ({ data: d }) => {
       const c = await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
       const now = txTimeMs(ctx);
       return canonicalJson({
@@ -442,11 +406,9 @@ export class CredentialContract extends LedgerContract {
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async ListCertificates(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'credential:ListCertificates', input);
+    return run(ctx, 'credential:ListCertificates', input, async ({ data: d }) => {
       const now = txTimeMs(ctx);
       return canonicalJson((await listWorkerCertificates(ctx, d.workerId)).map((c) => ({ ...c, condition: certificateConditionAt(c, now) })));
     });
@@ -457,11 +419,9 @@ export class CredentialContract extends LedgerContract {
    * crew's credential epochs and the categories each role must hold. The caller adds the channel
    * height (gate-verifier's snapshot builder), which a chaincode cannot see.
    */
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async GateSnapshot(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'credential:GateSnapshot', input);
+    return run(ctx, 'credential:GateSnapshot', input, async ({ data: d }) => {
       const permit = await loadPermit(ctx, d.permitNo);
       const offices = (await listByPartialKey<DeviceRecord>(ctx, KEYS.device, [])).map((e) => e.value);
       const revocationEpochs: Record<string, number> = {};
@@ -488,11 +448,9 @@ export class CredentialContract extends LedgerContract {
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async ListGateChecks(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'credential:ListGateChecks', input);
+    return run(ctx, 'credential:ListGateChecks', input, async ({ data: d }) => {
       return canonicalJson(await listGateChecks(ctx, d.permitNo));
     });
   }

@@ -1,12 +1,12 @@
 import type { DeviceRecord } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info } from 'fabric-contract-api';
 import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
-import { exists, KEYS, key, mustGetJson, putJson } from './store';
-import { emit, enter, guarded } from './tx';
+import { exists, KEYS, key, mustGetJson } from './store';
+import { Evaluate, putAndEmit, run, Submit } from './tx';
 
 export async function loadDevice(ctx: Context, deviceId: string): Promise<DeviceRecord> {
   return mustGetJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [deviceId]), `device ${deviceId}`);
@@ -22,11 +22,9 @@ export class DeviceContract extends LedgerContract {
     super('device');
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Register(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'device:Register', input);
+    return run(ctx, 'device:Register', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.device, [d.deviceId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`device ${d.deviceId} is already registered; disable it and register a new id to rotate keys`);
       const device: DeviceRecord = {
@@ -43,17 +41,13 @@ export class DeviceContract extends LedgerContract {
         registeredAt: txTimeIso(ctx),
         statusHistory: [],
       };
-      await putJson(ctx, k, device);
-      emit(ctx, 'DeviceRegistered', device);
-      return canonicalJson(device);
+      return putAndEmit(ctx, k, 'DeviceRegistered', device);
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async SetStatus(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'device:SetStatus', input);
+    return run(ctx, 'device:SetStatus', input, async ({ actor, data: d }) => {
       const device = await loadDevice(ctx, d.deviceId);
       if (device.ownerMsp !== actor.mspId) throw new ForbiddenError(`device ${d.deviceId} belongs to ${device.ownerMsp}`);
       if (device.status === d.status) throw new InvalidStateError(`device ${d.deviceId} is already ${d.status}`);
@@ -62,17 +56,13 @@ export class DeviceContract extends LedgerContract {
         status: d.status,
         statusHistory: [...device.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
       };
-      await putJson(ctx, key(ctx, KEYS.device, [d.deviceId]), after);
-      emit(ctx, 'DeviceStatusChanged', after);
-      return canonicalJson(after);
+      return putAndEmit(ctx, key(ctx, KEYS.device, [d.deviceId]), 'DeviceStatusChanged', after);
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async Get(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'device:Get', input);
+    return run(ctx, 'device:Get', input, async ({ data: d }) => {
       return canonicalJson(await loadDevice(ctx, d.deviceId));
     });
   }

@@ -1,5 +1,5 @@
 import type { EvidenceRecord } from '@compliance-ledger/schema';
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info } from 'fabric-contract-api';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { loadDevice } from './device-contract';
 import { AlreadyExistsError, ExpiredError, ValidationError } from './errors';
@@ -7,7 +7,7 @@ import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { loadPermit } from './permit-store';
 import { getJson, KEYS, key, listByPartialKey, putJson } from './store';
-import { emit, enter, guarded } from './tx';
+import { Evaluate, emit, run, Submit } from './tx';
 import { isExpiredAt, permitEndMs } from './validity';
 
 /**
@@ -20,11 +20,9 @@ export class EvidenceContract extends LedgerContract {
     super('evidence');
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Record(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data: d } = enter(ctx, 'evidence:Record', input);
+    return run(ctx, 'evidence:Record', input, async ({ actor, data: d }) => {
       const now = txTimeMs(ctx);
       const captured = parseIso(d.capturedAt);
       if (captured > now) throw new ValidationError('capturedAt is after the transaction time');
@@ -63,11 +61,9 @@ export class EvidenceContract extends LedgerContract {
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async List(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: d } = enter(ctx, 'evidence:List', input);
+    return run(ctx, 'evidence:List', input, async ({ data: d }) => {
       return canonicalJson((await listByPartialKey<EvidenceRecord>(ctx, KEYS.evidence, [d.permitNo])).map((e) => e.value));
     });
   }

@@ -18,7 +18,8 @@ export function evaluateGasReading(rule: GasTestRule, reading: GasReading): { pa
   const maxFlammable = rule.flammableMaxVolPct[reading.lelClass];
   if (reading.flammableVolPct > maxFlammable) {
     failures.push(
-      `flammable gas ${reading.flammableVolPct} % vol exceeds ${maxFlammable} % vol allowed for a gas with LEL ${reading.lelClass === 'lel_ge_4' ? '≥ 4 %' : '< 4 %'}`,
+      `flammable gas ${reading.flammableVolPct} % vol exceeds ${maxFlammable} % vol allowed for a gas with ` +
+        `LEL ${reading.lelClass === 'lel_ge_4' ? '≥ 4 %' : '< 4 %'}`,
     );
   }
   if (rule.oxygen !== null) {

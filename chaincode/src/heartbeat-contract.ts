@@ -1,11 +1,11 @@
 import { ENTERPRISE_MSP, type HeartbeatRecord, REGULATOR_MSP, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info } from 'fabric-contract-api';
 import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
-import { exists, KEYS, key, mustGetJson, putJson } from './store';
-import { emit, guarded } from './tx';
+import { exists, KEYS, key, mustGetJson } from './store';
+import { Evaluate, guarded, putAndEmit, Submit } from './tx';
 
 /**
  * Writes and reads a small record and emits one event: the smallest transaction that exercises
@@ -22,8 +22,7 @@ export class HeartbeatContract extends LedgerContract {
     super('heartbeat');
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Record(ctx: Context, id: string, note: string): Promise<string> {
     return guarded(async () => {
       const mspId = assertMember(ctx);
@@ -37,14 +36,11 @@ export class HeartbeatContract extends LedgerContract {
         recordedAt: txTimeIso(ctx),
         txId: ctx.stub.getTxID(),
       };
-      await putJson(ctx, k, record);
-      emit(ctx, 'HeartbeatRecorded', record);
-      return canonicalJson(record);
+      return putAndEmit(ctx, k, 'HeartbeatRecorded', record);
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async Read(ctx: Context, id: string): Promise<string> {
     return guarded(async () => {
       assertMember(ctx);

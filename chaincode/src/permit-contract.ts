@@ -10,7 +10,7 @@ import {
   type TxData,
   type TxName,
 } from '@compliance-ledger/schema';
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info } from 'fabric-contract-api';
 import { alarmStopReason } from './alarm-rules';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { assertCrewQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
@@ -26,7 +26,7 @@ import { findSimopsConflicts } from './simops';
 import { exists, getJson, KEYS, key, listByPartialKey, putJson } from './store';
 import { loadPolicy, loadTemplate } from './template-contract';
 import { isKnownLevel } from './templates';
-import { emit, enter, guarded } from './tx';
+import { Evaluate, enter, guarded, putAndEmit, run, Submit } from './tx';
 import { assertNotExpired, checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt, maxValidityMinutesFor, permitEndMs } from './validity';
 import { nightOrHolidayReason } from './work-calendar';
 
@@ -63,6 +63,11 @@ export class PermitContract extends LedgerContract {
     return { actor, data, permit, now };
   }
 
+  /** A permit transaction from start to end: `begin`, then the body, every failure a coded LedgerError. */
+  private step<T extends PermitTx>(ctx: Context, tx: T, input: string, action: PermitAction | null, body: (b: Begun<T>) => Promise<string>): Promise<string> {
+    return guarded(async () => body(await this.begin(ctx, tx, input, action)));
+  }
+
   private async commit(ctx: Context, action: PermitAction, before: PermitRecord, after: PermitRecord): Promise<string> {
     await savePermit(ctx, before.status, after);
     emitPermitEvent(ctx, action, before.status, after);
@@ -76,11 +81,9 @@ export class PermitContract extends LedgerContract {
     return this.commit(ctx, action, b.permit, after);
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Apply(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data } = enter(ctx, 'permit:Apply', input);
+    return run(ctx, 'permit:Apply', input, async ({ actor, data }) => {
       const now = txTimeMs(ctx);
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
@@ -159,11 +162,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async AssessRisk(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:AssessRisk', input, 'assess_risk');
+    return this.step(ctx, 'permit:AssessRisk', input, 'assess_risk', async (b) => {
       const measureIds = b.permit.measures.map((m) => m.measureId);
       const confirmed = b.data.confirmations.map((c) => c.measureId);
       if (new Set(confirmed).size !== confirmed.length) throw new ValidationError('each measure is confirmed once');
@@ -176,11 +177,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async RecordGasTest(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:RecordGasTest', input, 'gas_test');
+    return this.step(ctx, 'permit:RecordGasTest', input, 'gas_test', async (b) => {
       const d = b.data;
       if (b.permit.gasTests.some((t) => t.testId === d.testId)) throw new AlreadyExistsError(`gas test ${d.testId} is already recorded on this permit`);
       const taken = parseIso(d.sampleTakenAt);
@@ -206,11 +205,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async SignOff(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:SignOff', input, 'sign_off');
+    return this.step(ctx, 'permit:SignOff', input, 'sign_off', async (b) => {
       assertSignOffPrecondition(b.permit.status, b.permit.template.gasTest.required);
       checkSignOff(b.permit, b.actor, b.data.stepId, b.data.atSite);
       const signed: PermitRecord = {
@@ -225,11 +222,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Issue(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Issue', input, 'issue');
+    return this.step(ctx, 'permit:Issue', input, 'issue', async (b) => {
       const p = b.permit;
       if (p.template.gasTest.required && !p.gasTests.some((t) => t.passed)) {
         throw new RuleViolationError('this permit requires a passing gas test before issue');
@@ -240,7 +235,8 @@ export class PermitContract extends LedgerContract {
       const conflicts = findSimopsConflicts(p, neighbours, policy.simopsRules);
       if (conflicts.length > 0) {
         throw new RuleViolationError(
-          `simultaneous operations conflict: ${conflicts.map((c) => `${c.permitNo} (${c.ruleIds.join(', ')})`).join('; ')}; wait until they end or move the work`,
+          `simultaneous operations conflict: ${conflicts.map((c) => `${c.permitNo} (${c.ruleIds.join(', ')})`).join('; ')}; ` +
+            'wait until they end or move the work',
         );
       }
       let servedEnd: string | null = null;
@@ -257,11 +253,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Brief(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Brief', input, 'brief');
+    return this.step(ctx, 'permit:Brief', input, 'brief', async (b) => {
       const briefed = new Set(b.data.briefedWorkerIds);
       const notOnPermit = [...briefed].filter((w) => !b.permit.workers.includes(w));
       if (notOnPermit.length > 0) throw new ValidationError(`briefedWorkerIds contains people who are not workers on the permit`);
@@ -271,11 +265,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Activate(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Activate', input, 'activate');
+    return this.step(ctx, 'permit:Activate', input, 'activate', async (b) => {
       const p = b.permit;
       if (b.now < parseIso(p.plannedStart)) throw new RuleViolationError(`work cannot start before the planned start ${p.plannedStart}`);
       const rule = p.template.gasTest;
@@ -310,16 +302,15 @@ export class PermitContract extends LedgerContract {
     }
     if (stopping.length > 0) {
       throw new RuleViolationError(
-        `wind alarm(s) ${stopping.map((s) => `${s.a.alarmId} (${s.a.kind})`).join(', ')} are open in this area and stop outdoor ${p.operationType.replace(/_/g, ' ')}; close them when the wind has dropped`,
+        `wind alarm(s) ${stopping.map((s) => `${s.a.alarmId} (${s.a.kind})`).join(', ')} are open in this ` +
+          `area and stop outdoor ${p.operationType.replace(/_/g, ' ')}; close them when the wind has dropped`,
       );
     }
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Suspend(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Suspend', input, 'suspend');
+    return this.step(ctx, 'permit:Suspend', input, 'suspend', async (b) => {
       if (b.actor.role === 'sweeper' && b.data.reason !== 'monitoring_overdue') {
         throw new ForbiddenError("the sweeper suspends only for reason monitoring_overdue; other stops are people's decisions");
       }
@@ -332,11 +323,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Resume(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Resume', input, 'resume');
+    return this.step(ctx, 'permit:Resume', input, 'resume', async (b) => {
       const p = b.permit;
       const suspension = p.suspension;
       if (suspension === null) throw new InvalidStateError('the permit has no recorded suspension');
@@ -371,11 +360,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Complete(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Complete', input, 'complete');
+    return this.step(ctx, 'permit:Complete', input, 'complete', async (b) => {
       // The workers were on the job: their off-the-job clock (six months → practical exam) restarts.
       const at = txTimeIso(ctx);
       for (const w of b.permit.workers) {
@@ -386,11 +373,9 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Close(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Close', input, 'close');
+    return this.step(ctx, 'permit:Close', input, 'close', async (b) => {
       const w = b.actor.workerId;
       if (w !== null && (b.permit.workers.includes(w) || w === b.permit.guardianId)) {
         throw new RuleViolationError('acceptance must be done by someone who is neither a worker nor the guardian of the permit');
@@ -399,30 +384,25 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Reject(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => this.transition(ctx, 'reject', await this.begin(ctx, 'permit:Reject', input, 'reject')));
+    return this.step(ctx, 'permit:Reject', input, 'reject', (b) => this.transition(ctx, 'reject', b));
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Cancel(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => this.transition(ctx, 'cancel', await this.begin(ctx, 'permit:Cancel', input, 'cancel')));
+    return this.step(ctx, 'permit:Cancel', input, 'cancel', (b) => this.transition(ctx, 'cancel', b));
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Revoke(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => this.transition(ctx, 'revoke', await this.begin(ctx, 'permit:Revoke', input, 'revoke')));
+    return this.step(ctx, 'permit:Revoke', input, 'revoke', (b) => this.transition(ctx, 'revoke', b));
   }
 
   /** Records that the validity ran out. Anyone involved may record it; it only states a fact. */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Expire(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Expire', input, null);
+    return this.step(ctx, 'permit:Expire', input, null, async (b) => {
       assertCanStart('expire', b.permit.status);
       if (!isExpiredAt(b.permit, b.now)) {
         throw new InvalidStateError(`permit ${b.permit.permitNo} is valid until ${toIso(permitEndMs(b.permit))}; it has not expired`);
@@ -432,11 +412,9 @@ export class PermitContract extends LedgerContract {
   }
 
   /** A regulator's or auditor's flag; it never changes the permit itself. */
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Flag(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Flag', input, null);
+    return this.step(ctx, 'permit:Flag', input, null, async (b) => {
       const k = key(ctx, KEYS.flag, [b.permit.permitNo, b.data.flagId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`flag ${b.data.flagId} already exists on permit ${b.permit.permitNo}`);
       const flag: InvestigationFlag = {
@@ -448,27 +426,21 @@ export class PermitContract extends LedgerContract {
         at: txTimeIso(ctx),
         txId: ctx.stub.getTxID(),
       };
-      await putJson(ctx, k, flag);
-      emit(ctx, 'PermitFlagged', flag);
-      return canonicalJson(flag);
+      return putAndEmit(ctx, k, 'PermitFlagged', flag);
     });
   }
 
   /** The permit as it reads now: a permit whose validity ran out reads as expired. */
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async Get(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:Get', input, null);
+    return this.step(ctx, 'permit:Get', input, null, async (b) => {
       return canonicalJson(readView(b.permit, b.now));
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async GetHistory(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:GetHistory', input, null);
+    return this.step(ctx, 'permit:GetHistory', input, null, async (b) => {
       return canonicalJson({ permitNo: b.permit.permitNo, steps: b.permit.history, gasTests: b.permit.gasTests, signOffs: b.permit.signOffs });
     });
   }
@@ -477,11 +449,9 @@ export class PermitContract extends LedgerContract {
    * The permit's versions as committed on the ledger (not the record's own history array), so an
    * auditor can match each step to its block transaction.
    */
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async GetLedgerHistory(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:GetLedgerHistory', input, null);
+    return this.step(ctx, 'permit:GetLedgerHistory', input, null, async (b) => {
       const iterator = await ctx.stub.getHistoryForKey(permitKey(ctx, b.permit.permitNo));
       const versions: { txId: string; at: string; isDelete: boolean; status: PermitStatus | null; action: PermitAction | null }[] = [];
       try {
@@ -507,20 +477,16 @@ export class PermitContract extends LedgerContract {
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async GetFlags(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const b = await this.begin(ctx, 'permit:GetFlags', input, null);
+    return this.step(ctx, 'permit:GetFlags', input, null, async (b) => {
       return canonicalJson((await listByPartialKey<InvestigationFlag>(ctx, KEYS.flag, [b.permit.permitNo])).map((e) => e.value));
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async ListLive(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: q } = enter(ctx, 'permit:ListLive', input);
+    return run(ctx, 'permit:ListLive', input, async ({ data: q }) => {
       const now = txTimeMs(ctx);
       return canonicalJson((await listLivePermits(ctx, q.siteId, q.areaId, now)).map((p) => readView(p, now)));
     });
@@ -532,11 +498,9 @@ export class PermitContract extends LedgerContract {
    * overdue (to suspend with reason monitoring_overdue). A read; acting on it is the caller's
    * transaction, which the chaincode checks again.
    */
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async ListDue(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: q } = enter(ctx, 'permit:ListDue', input);
+    return run(ctx, 'permit:ListDue', input, async ({ data: q }) => {
       const now = txTimeMs(ctx);
       return canonicalJson(await listDue(ctx, now, q.limit));
     });

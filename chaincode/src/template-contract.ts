@@ -1,5 +1,5 @@
 import { ENTERPRISE_MSP, type LedgerPolicy, type OperationType, type WorkflowTemplate } from '@compliance-ledger/schema';
-import { Context, Info, Returns, Transaction } from 'fabric-contract-api';
+import { Context, Info } from 'fabric-contract-api';
 import { TX_ACCESS } from './access';
 import { txTimeIso } from './clock';
 import { NotFoundError, RuleViolationError, ValidationError } from './errors';
@@ -7,7 +7,7 @@ import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { getJson, KEYS, key, padVersion, putJson } from './store';
 import { DEFAULT_POLICY, defaultTemplate, isKnownLevel, loosenings } from './templates';
-import { emit, enter, guarded } from './tx';
+import { Evaluate, emit, run, Submit } from './tx';
 
 /** The newest template for a type and level: the latest published version, else built-in v1. */
 export async function loadTemplate(ctx: Context, operationType: OperationType, level: string, version?: number): Promise<WorkflowTemplate> {
@@ -43,11 +43,9 @@ export class TemplateContract extends LedgerContract {
     super('template');
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async Publish(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data } = enter(ctx, 'template:Publish', input);
+    return run(ctx, 'template:Publish', input, async ({ actor, data }) => {
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
       }
@@ -70,21 +68,17 @@ export class TemplateContract extends LedgerContract {
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async Get(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { data: q } = enter(ctx, 'template:Get', input);
+    return run(ctx, 'template:Get', input, async ({ data: q }) => {
       if (!isKnownLevel(q.operationType, q.level)) throw new ValidationError(`level ${q.level} does not exist for ${q.operationType}`);
       return canonicalJson(await loadTemplate(ctx, q.operationType, q.level, q.version));
     });
   }
 
-  @Transaction()
-  @Returns('string')
+  @Submit()
   async PublishPolicy(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      const { actor, data } = enter(ctx, 'template:PublishPolicy', input);
+    return run(ctx, 'template:PublishPolicy', input, async ({ actor, data }) => {
       const ids = data.simopsRules.map((r) => r.ruleId);
       if (new Set(ids).size !== ids.length) throw new ValidationError('simopsRules ruleId values must be unique');
       const current = await loadPolicy(ctx);
@@ -96,11 +90,9 @@ export class TemplateContract extends LedgerContract {
     });
   }
 
-  @Transaction(false)
-  @Returns('string')
+  @Evaluate()
   async GetPolicy(ctx: Context, input: string): Promise<string> {
-    return guarded(async () => {
-      enter(ctx, 'template:GetPolicy', input);
+    return run(ctx, 'template:GetPolicy', input, async () => {
       return canonicalJson(await loadPolicy(ctx));
     });
   }

@@ -8,12 +8,13 @@ import {
   type TxData,
   type TxName,
 } from '@compliance-ledger/schema';
-import type { Context } from 'fabric-contract-api';
+import { type Context, Returns, Transaction } from 'fabric-contract-api';
 import type { z } from 'zod';
 import { authorize } from './access';
 import { assertTxTimePlausible, txTimeIso } from './clock';
 import { toLedgerError, ValidationError } from './errors';
 import { canonicalJson } from './json';
+import { putJson } from './store';
 
 /**
  * Parses the single JSON argument of a transaction. Runs before any state access, so that bad
@@ -59,4 +60,35 @@ export async function guarded<T>(body: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw toLedgerError(err);
   }
+}
+
+/**
+ * A domain transaction from start to end: `enter` (caller, clock, input), then the body with the
+ * actor and the parsed input, every failure a coded LedgerError.
+ */
+export function run<T extends TxName, R>(ctx: Context, tx: T, input: unknown, body: (entered: { actor: Actor; data: TxData<T> }) => Promise<R>): Promise<R> {
+  return guarded(async () => body(enter(ctx, tx, input)));
+}
+
+/** The usual end of a write: the record under its key, the transaction's event carrying it, and the record as the answer. */
+export async function putAndEmit<T extends LedgerEventType>(ctx: Context, k: string, type: T, record: LedgerEventOf<T>['payload']): Promise<string> {
+  await putJson(ctx, k, record);
+  emit(ctx, type, record);
+  return canonicalJson(record);
+}
+
+/** A transaction peers endorse and the orderer commits; every transaction answers a string (canonical JSON). */
+export function Submit(): (target: object, propertyKey: string) => void {
+  return (target, propertyKey) => {
+    Returns('string')(target, propertyKey);
+    Transaction(true)(target, propertyKey);
+  };
+}
+
+/** A read: evaluated on a peer, never submitted (tagged EVALUATE in the contract metadata). */
+export function Evaluate(): (target: object, propertyKey: string) => void {
+  return (target, propertyKey) => {
+    Returns('string')(target, propertyKey);
+    Transaction(false)(target, propertyKey);
+  };
 }

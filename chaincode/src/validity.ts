@@ -47,7 +47,9 @@ export function checkPlannedWindow(
   if (end <= start) throw new ValidationError('plannedEnd must be after plannedStart');
   if (end - start > maxValidityMinutes * MINUTE_MS) {
     throw new RuleViolationError(
-      `the planned window is ${formatMinutes((end - start) / MINUTE_MS)} but this operation and level allow at most ${formatMinutes(maxValidityMinutes)}${levelWhy === null ? '' : ` (the level was raised: ${levelWhy})`}; shorten the window, apply for several permits${specialCaseHint}`,
+      `the planned window is ${formatMinutes((end - start) / MINUTE_MS)} but this operation and level allow at most ` +
+        `${formatMinutes(maxValidityMinutes)}${levelWhy === null ? '' : ` (the level was raised: ${levelWhy})`}; ` +
+        `shorten the window, apply for several permits${specialCaseHint}`,
     );
   }
   if (end <= nowMs) throw new ExpiredError('the planned window has already ended; apply with a window in the future');

@@ -19,7 +19,8 @@ export function nightOrHolidayReason(startMs: number, endMs: number, cal: WorkCa
     if (cal.restDays.includes(weekday) && !cal.workdays.includes(date)) return `${date} is a rest day in the site's work calendar`;
     for (const [from, to] of nightPeriods(cal)) {
       if (day + from * MINUTE_MS < endMs && day + to * MINUTE_MS > startMs) {
-        return `the window reaches the night (${hhmm(cal.nightStartMinute)}–${hhmm(cal.nightEndMinute)}, UTC${cal.utcOffsetMinutes >= 0 ? '+' : '-'}${hhmm(Math.abs(cal.utcOffsetMinutes))}) on ${date}`;
+        const utc = `UTC${cal.utcOffsetMinutes >= 0 ? '+' : '-'}${hhmm(Math.abs(cal.utcOffsetMinutes))}`;
+        return `the window reaches the night (${hhmm(cal.nightStartMinute)}–${hhmm(cal.nightEndMinute)}, ${utc}) on ${date}`;
       }
     }
   }

@@ -218,7 +218,10 @@ async function main(): Promise<void> {
       );
       out('|---|---|---|---|---|---|---|---|---|');
       out(
-        `| ${done.filter(Boolean).length} / ${FLOWS} | ${outcomes.length} | ${invalid.length} | ${((100 * invalid.length) / outcomes.length).toFixed(1)} % | ${codes} | ${[...byStep].map(([st, n]) => `${st} ${n}`).join(', ') || '—'} | ${(FLOWS / seconds).toFixed(2)} | ${(pct(lat, 50) / 1000).toFixed(1)} | ${(Math.max(...lat) / 1000).toFixed(1)} |`,
+        `| ${done.filter(Boolean).length} / ${FLOWS} | ${outcomes.length} | ${invalid.length} | ` +
+          `${((100 * invalid.length) / outcomes.length).toFixed(1)} % | ${codes} | ` +
+          `${[...byStep].map(([st, n]) => `${st} ${n}`).join(', ') || '—'} | ${(FLOWS / seconds).toFixed(2)} | ` +
+          `${(pct(lat, 50) / 1000).toFixed(1)} | ${(Math.max(...lat) / 1000).toFixed(1)} |`,
       );
       out('');
     }
@@ -232,7 +235,8 @@ async function main(): Promise<void> {
     await c.query(
       `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
                             night_or_holiday, planned_start, planned_end, template_version, applied_at, status_changed_at, record, block_number, tx_id)
-       SELECT 'SYN-' || g, 'EnterpriseMSP', (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
+       SELECT 'SYN-' || g, 'EnterpriseMSP',
+              (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
               '2', '2', (ARRAY['applied','issued','active','suspended','completed','closed','cancelled','rejected'])[1 + (g / 8) % 8],
               'site-' || (g % 50), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
               now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '8 hours', 1,

@@ -92,7 +92,8 @@ async function main(): Promise<void> {
         totals[kind].seconds += t.seconds;
         totals[kind].lat.push(...t.lat);
         rows.push(
-          `| ${round + 1} | ${kind === 'custodial' ? 'custodial' : 'client-signed'} | ${(PERMITS / t.seconds).toFixed(1)} | ${pct(t.lat, 50).toFixed(0)} | ${pct(t.lat, 99).toFixed(0)} |`,
+          `| ${round + 1} | ${kind === 'custodial' ? 'custodial' : 'client-signed'} | ` +
+            `${(PERMITS / t.seconds).toFixed(1)} | ${pct(t.lat, 50).toFixed(0)} | ${pct(t.lat, 99).toFixed(0)} |`,
         );
       }
     }
@@ -101,7 +102,10 @@ async function main(): Promise<void> {
     console.log('| round | kind | permits/s | p50 ms | p99 ms |\n|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     console.log(
-      `\ncustodial ${rate('custodial').toFixed(1)} permits/s (p50 ${pct(totals.custodial.lat, 50).toFixed(0)} ms), client-signed ${rate('clientSigned').toFixed(1)} permits/s (p50 ${pct(totals.clientSigned.lat, 50).toFixed(0)} ms): **ratio ${(rate('clientSigned') / rate('custodial')).toFixed(2)}** (goal ≥ 0.9)`,
+      `\ncustodial ${rate('custodial').toFixed(1)} permits/s (p50 ` +
+        `${pct(totals.custodial.lat, 50).toFixed(0)} ms), client-signed ${rate('clientSigned').toFixed(1)} ` +
+        `permits/s (p50 ${pct(totals.clientSigned.lat, 50).toFixed(0)} ms): **ratio ` +
+        `${(rate('clientSigned') / rate('custodial')).toFixed(2)}** (goal ≥ 0.9)`,
     );
   } finally {
     await gw.close();

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Authenticator } from './auth.js';
 import { ApiError } from './errors.js';
-import { mountRoutes, type RouteDef, sendError, toApiError } from './http.js';
+import { mountRoutes, type RouteDef, refuseUndeclaredMethods, sendError, toApiError } from './http.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { Logger } from './logger.js';
 import { buildOpenApi } from './openapi.js';
@@ -91,6 +91,7 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
     next();
   });
 
+  app.use(refuseUndeclaredMethods(routes));
   app.use(express.json({ limit: cfg.GATEWAY_JSON_LIMIT_BYTES, strict: true }));
 
   const router = express.Router();
@@ -116,7 +117,9 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
     res
       .type('application/javascript')
       .send(
-        `window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };\n`,
+        `window.onload = function () { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: ` +
+          `'#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, ` +
+          `SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };\n`,
       );
   });
   app.get('/docs', (req, res, next) => (req.path === '/docs' && !req.originalUrl.endsWith('/') ? res.redirect(301, '/docs/') : next()));

@@ -432,6 +432,51 @@ async function handle(p: Pipeline, def: RouteDef, req: Request, res: Response): 
   }
 }
 
+/** Express answers HEAD with a GET route's handler, so a path that declares GET allows HEAD too. */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST'] as const;
+
+/**
+ * The methods the route table answers on each request path: a matcher per declared path template,
+ * which matches as the router does (any segment for a `{param}`, case-insensitive, with or
+ * without a trailing slash).
+ */
+export function declaredMethods(routes: readonly RouteDef[]): (requestPath: string) => { template: string; allow: string[] } | undefined {
+  const byTemplate = new Map<string, Set<string>>();
+  for (const def of routes) byTemplate.set(def.path, (byTemplate.get(def.path) ?? new Set()).add(def.method.toUpperCase()));
+  const matchers = [...byTemplate].map(([template, methods]) => {
+    const pattern = template
+      .split(/\{\w+\}/)
+      .map((literal) => literal.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
+      .join('[^/]+');
+    if (methods.has('GET')) methods.add('HEAD');
+    return { template, methods, regex: new RegExp(`^${pattern}/?$`, 'i') };
+  });
+  return (requestPath) => {
+    const matched = matchers.filter((m) => m.regex.test(requestPath));
+    if (matched.length === 0) return undefined;
+    const allowed = new Set(matched.flatMap((m) => [...m.methods]));
+    return { template: matched[0]!.template, allow: METHOD_ORDER.filter((m) => allowed.has(m)) };
+  };
+}
+
+/**
+ * 405 METHOD_NOT_ALLOWED, with an Allow header, for a method the route table does not declare on a
+ * path it does (PUT, DELETE, TRACE, OPTIONS, …), before the body is read: the document is the
+ * contract, so a client learns the path exists but not with that method. Unknown paths pass on to
+ * the 404 at the end.
+ */
+export function refuseUndeclaredMethods(routes: readonly RouteDef[]): (req: Request, res: Response, next: () => void) => void {
+  const methodsOf = declaredMethods(routes);
+  return (req, res, next) => {
+    const declared = methodsOf(req.path);
+    if (!declared || declared.allow.includes(req.method)) return next();
+    res.locals.route = declared.template;
+    res.setHeader('Allow', declared.allow.join(', '));
+    const message = `${req.method} is not allowed on ${declared.template}; it answers ${declared.allow.join(', ')} (see /openapi.json)`;
+    sendError(res, new ApiError('METHOD_NOT_ALLOWED', message, { allow: declared.allow }), res.locals.requestId as string);
+  };
+}
+
 /** Mounts every declared route on the router; the same list builds the OpenAPI document. */
 export function mountRoutes(router: Router, routes: readonly RouteDef[], p: Pipeline): void {
   for (const def of routes) router[def.method](expressPath(def.path), (req: Request, res: Response) => handle(p, def, req, res));

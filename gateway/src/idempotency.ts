@@ -70,12 +70,14 @@ export class IdempotencyStore {
     // Tables made before the `unknown` state: the column and the wider check, added once.
     await this.pool.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS transaction_id text');
     const check = await this.pool.query(
-      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'gateway_idempotency'::regclass AND conname = 'gateway_idempotency_state_check'`,
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = ` +
+        `'gateway_idempotency'::regclass AND conname = 'gateway_idempotency_state_check'`,
     );
     const def = (check.rows[0] as { def: string } | undefined)?.def ?? '';
     if (!def.includes("'unknown'")) {
       await this.pool.query(
-        `ALTER TABLE gateway_idempotency DROP CONSTRAINT IF EXISTS gateway_idempotency_state_check, ADD CONSTRAINT gateway_idempotency_state_check ${stateCheck}`,
+        `ALTER TABLE gateway_idempotency DROP CONSTRAINT IF EXISTS gateway_idempotency_state_check, ADD ` +
+          `CONSTRAINT gateway_idempotency_state_check ${stateCheck}`,
       );
     }
   }

@@ -201,7 +201,8 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
         'REST API of the compliance ledger for high-risk special operations (GB 30871). Enterprise ' +
         "writes are chaincode transactions submitted as the caller's own Fabric identity; " +
         "regulator reads come from the indexer's PostgreSQL; auditor reads come from the peer " +
-        '(qscc) and IPFS. Every error has a stable `code`.',
+        '(qscc) and IPFS. Every error has a stable `code`. A method not declared here on a ' +
+        'known path gets 405 `METHOD_NOT_ALLOWED` with an `Allow` header.',
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',

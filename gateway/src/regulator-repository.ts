@@ -48,7 +48,8 @@ export interface AlarmFilter {
 const PERMIT_END = `coalesce(valid_until, planned_end)`;
 const READS_EXPIRED = `(status IN (${EXPIRABLE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ')}) AND ${PERMIT_END} <= now())`;
 export const EFFECTIVE_STATUS = `CASE WHEN ${READS_EXPIRED} THEN 'expired' ELSE status END`;
-const STATUS_COLUMNS = `${EFFECTIVE_STATUS} AS status, status AS recorded_status, CASE WHEN ${READS_EXPIRED} OR status = 'expired' THEN ${PERMIT_END} END AS expired_at`;
+const STATUS_COLUMNS =
+  `${EFFECTIVE_STATUS} AS status, status AS recorded_status, ` + `CASE WHEN ${READS_EXPIRED} OR status = 'expired' THEN ${PERMIT_END} END AS expired_at`;
 
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
@@ -126,7 +127,8 @@ export class RegulatorRepository {
     if (code === '42P01') {
       return new UnavailableError(
         'STORE_UNAVAILABLE',
-        `the query database has no indexer tables (${(e as Error).message}); point DATABASE_URL at the indexer's database, or wait for the indexer to migrate it`,
+        `the query database has no indexer tables (${(e as Error).message}); point DATABASE_URL at the ` +
+          `indexer's database, or wait for the indexer to migrate it`,
         this.retryAfterSeconds,
       );
     }
@@ -193,7 +195,8 @@ export class RegulatorRepository {
     if (!permit) throw new NotFoundError(`permit ${permitNo} is not in the index (unknown, or the indexer has not caught up)`);
     const [steps, signOffs, gas, gates, evidence, flags] = await Promise.all([
       this.q(
-        `SELECT step_index, action, from_status, to_status, actor_msp, actor_role, at, tx_id, block_number FROM permit_steps WHERE permit_no = $1 ORDER BY step_index`,
+        `SELECT step_index, action, from_status, to_status, actor_msp, actor_role, at, tx_id, block_number ` +
+          `FROM permit_steps WHERE permit_no = $1 ORDER BY step_index`,
         [permitNo],
       ),
       this.q(
@@ -201,15 +204,20 @@ export class RegulatorRepository {
         [permitNo],
       ),
       this.q(
-        `SELECT test_id, lel_class, flammable_vol_pct, oxygen_vol_pct, toxic, passed, failures, sample_taken_at, recorded_at, analyst_msp, tx_id, block_number FROM gas_tests WHERE permit_no = $1 ORDER BY recorded_at`,
+        `SELECT test_id, lel_class, flammable_vol_pct, oxygen_vol_pct, toxic, passed, failures, ` +
+          `sample_taken_at, recorded_at, analyst_msp, tx_id, block_number FROM gas_tests WHERE permit_no = $1 ` +
+          `ORDER BY recorded_at`,
         [permitNo],
       ),
       this.q(
-        `SELECT gate_check_id, worker_id, at, passed, qr_passed, face_passed, face_score_bp, certificate_passed, certificate_reason, health_passed, tx_id, block_number FROM gate_checks WHERE permit_no = $1 ORDER BY at`,
+        `SELECT gate_check_id, worker_id, at, passed, qr_passed, face_passed, face_score_bp, ` +
+          `certificate_passed, certificate_reason, health_passed, tx_id, block_number FROM gate_checks WHERE ` +
+          `permit_no = $1 ORDER BY at`,
         [permitNo],
       ),
       this.q(
-        `SELECT step, cid, sha256, size_bytes, media_type, captured_at, device_id, recorded_by_msp, recorded_at, tx_id, block_number FROM evidence WHERE permit_no = $1 ORDER BY recorded_at`,
+        `SELECT step, cid, sha256, size_bytes, media_type, captured_at, device_id, recorded_by_msp, ` +
+          `recorded_at, tx_id, block_number FROM evidence WHERE permit_no = $1 ORDER BY recorded_at`,
         [permitNo],
       ),
       this.q(`SELECT flag_id, reason, flagged_by_msp, at, tx_id, block_number FROM investigation_flags WHERE permit_no = $1 ORDER BY at`, [permitNo]),
@@ -391,7 +399,8 @@ export class RegulatorRepository {
   /** Where the indexer put a transaction (block, validation), if it has it. */
   async transaction(txId: string): Promise<Record<string, unknown> | undefined> {
     const [r] = await this.q(
-      `SELECT block_number, tx_index, tx_id, validation_code, validation_code_name, valid, creator_msp, timestamp, chaincode, function FROM transactions WHERE tx_id = $1 ORDER BY validation_code LIMIT 1`,
+      `SELECT block_number, tx_index, tx_id, validation_code, validation_code_name, valid, creator_msp, ` +
+        `timestamp, chaincode, function FROM transactions WHERE tx_id = $1 ORDER BY validation_code LIMIT 1`,
       [txId],
     );
     return r ? normalise(r) : undefined;

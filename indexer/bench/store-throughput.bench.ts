@@ -32,7 +32,8 @@ function heartbeatChain() {
               recordedBy: {
                 mspId: 'EnterpriseMSP',
                 certificateId:
-                  'x509::/C=US/ST=California/L=San Francisco/OU=client/CN=User1@enterprise.ledger.local::/C=US/ST=California/L=San Francisco/O=enterprise.ledger.local/CN=ca.enterprise.ledger.local',
+                  'x509::/C=US/ST=California/L=San Francisco/OU=client/CN=User1@enterprise.ledger.local' +
+                  '::/C=US/ST=California/L=San Francisco/O=enterprise.ledger.local/CN=ca.enterprise.ledger.local',
               },
               recordedAt: '2026-11-30T10:00:00.000Z',
               txId: 'x',

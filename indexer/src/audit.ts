@@ -37,7 +37,8 @@ export async function auditMirror(store: BlockStore, source: BlockSource): Promi
   const next = parseBlock(await source.block(cp.lastBlock + 1));
   if (!next.previousHash.equals(cp.last.headerHash)) {
     throw new ChainIntegrityError(
-      `the peer's block ${next.number} points to ${next.previousHash.toString('hex')}, the mirror's block ${cp.lastBlock} hashes to ${cp.last.headerHash.toString('hex')}`,
+      `the peer's block ${next.number} points to ${next.previousHash.toString('hex')}, the mirror's block ` +
+        `${cp.lastBlock} hashes to ${cp.last.headerHash.toString('hex')}`,
     );
   }
   return { storedBlocks, anchoredTo: 'next-block' };

@@ -46,7 +46,8 @@ export function verifyChain(previous: { number: number; headerHash: Buffer } | n
     }
     if (!block.previousHash.equals(previousHash)) {
       throw new ChainIntegrityError(
-        `hash chain broken at block ${block.number}: previous_hash ${block.previousHash.toString('hex')} but block ${block.number - 1} hashes to ${previousHash.toString('hex') || '(none)'}`,
+        `hash chain broken at block ${block.number}: previous_hash ${block.previousHash.toString('hex')} but ` +
+          `block ${block.number - 1} hashes to ${previousHash.toString('hex') || '(none)'}`,
       );
     }
     previousHash = block.headerHash;

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
+import { alarmFields } from '../../schema/test/support/alarm-fields.js';
 import { topicFor } from '../src/mqtt/topics.js';
 import { signGrading } from '../src/pipeline/alarm-signature.js';
 import { decodeMessage } from '../src/pipeline/decode.js';
@@ -47,20 +48,7 @@ rate('decode + verify device signature (default)', () => {
   for (const p of signed)
     if (!decodeMessage(topic, p, { topicRoot: 'ledger', deviceAddresses: addresses, requireSignature: true }).ok) throw new Error('refused');
 });
-const fields = {
-  alarmId: 'a',
-  deviceId: 'gas-a',
-  siteId: 's',
-  areaId: 'a',
-  grade: 1 as const,
-  kind: 'k',
-  scoreBp: 9000,
-  modelVersion: 'm',
-  modelSha256: `0x${'ab'.repeat(32)}`,
-  inputSha256: `0x${'cd'.repeat(32)}`,
-  clipCid: '',
-  observedAt: 1,
-};
+const fields = alarmFields();
 const reading = { message: 'x', signature: `0x${'11'.repeat(65)}` };
 const t0 = performance.now();
 for (let i = 0; i < Math.min(N, 500); i++) await signGrading(service, { ...fields, alarmId: `a${i}` }, reading);

@@ -199,7 +199,9 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   for (const gone of ['INGEST_KEY_FILE', 'INGEST_GATEWAY_DEVICE_ID']) {
     if (environment[gone] !== undefined) {
       throw new ConfigError(
-        `ingest: ${gone} is no longer read: ingest holds no device keys. Give it the devices' public addresses (INGEST_DEVICE_REGISTRY_FILE) and its own service key (INGEST_SERVICE_KEY_FILE); devices sign their own messages.`,
+        `ingest: ${gone} is no longer read: ingest holds no device keys. Give it the devices' public ` +
+          `addresses (INGEST_DEVICE_REGISTRY_FILE) and its own service key (INGEST_SERVICE_KEY_FILE); devices ` +
+          `sign their own messages.`,
       );
     }
   }
@@ -277,7 +279,8 @@ function identityFiles(dir: string): { certPath: string; keyPath: string } {
   }
   if (!existsSync(certPath) || keys.length !== 1) {
     throw new ConfigError(
-      `invalid ingest configuration: INGEST_FABRIC_IDENTITY_DIR: ${dir} must hold msp/signcerts/cert.pem and exactly one msp/keystore/*_sk (found ${keys.length})`,
+      `invalid ingest configuration: INGEST_FABRIC_IDENTITY_DIR: ${dir} must hold msp/signcerts/cert.pem ` +
+        `and exactly one msp/keystore/*_sk (found ${keys.length})`,
     );
   }
   return { certPath, keyPath: join(keystore, keys[0]!) };

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { startServiceHttpServer } from '@compliance-ledger/schema';
 import type { IngestConfig } from './config.js';
-import { startHttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { IngestMetrics } from './metrics.js';
 import { InferenceBatcher } from './model/inference-batcher.js';
@@ -141,16 +141,21 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     log,
   });
 
-  const http = await startHttpServer(config.http.host, config.http.port, metrics.registry, () => ({
-    ok: consumer.connected,
-    mqtt: consumer.connected ? 'connected' : 'disconnected',
-    outboxDepth: outbox.depth,
-    ledger: ledger ? 'configured' : 'none',
-    // Alarms keep being accepted into the durable outbox while the ledger is away, so a retrying
-    // ledger does not make the service unhealthy; it is reported here for operators.
-    ...(ledger ? { ledgerDelivery: ledgerHealth.delivery, ledgerLastError: ledgerHealth.lastError, ledgerLastSettledAt: ledgerHealth.lastSettledAt } : {}),
-    model: `${modelFile.manifest.name}@${modelFile.manifest.version}`,
-  }));
+  const http = await startServiceHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    registry: metrics.registry,
+    health: () => ({
+      ok: consumer.connected,
+      mqtt: consumer.connected ? 'connected' : 'disconnected',
+      outboxDepth: outbox.depth,
+      ledger: ledger ? 'configured' : 'none',
+      // Alarms keep being accepted into the durable outbox while the ledger is away, so a retrying
+      // ledger does not make the service unhealthy; it is reported here for operators.
+      ...(ledger ? { ledgerDelivery: ledgerHealth.delivery, ledgerLastError: ledgerHealth.lastError, ledgerLastSettledAt: ledgerHealth.lastSettledAt } : {}),
+      model: `${modelFile.manifest.name}@${modelFile.manifest.version}`,
+    }),
+  });
   await consumer.ready();
   log.info({ brokerUrl, httpPort: http.port }, 'ingest ready');
 

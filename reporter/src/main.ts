@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { ConfigError } from '@compliance-ledger/schema';
+import { ConfigError, startServiceHttpServer } from '@compliance-ledger/schema';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { helpText, loadConfig, type ReporterConfig } from './config.js';
-import { startHttpServer } from './http-server.js';
 import { FabricSweeperLedger } from './ledger.js';
 import { createLogger } from './logger.js';
 import { handlePushApi, type PushApiDeps } from './push/api.js';
@@ -74,11 +73,11 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
     pusher.start();
   }
   // Healthy once a sweep read the ledger within three periods: a stuck sweeper is visible.
-  const http = await startHttpServer(
-    config.http.host,
-    config.http.port,
+  const http = await startServiceHttpServer({
+    host: config.http.host,
+    port: config.http.port,
     registry,
-    () => {
+    health: () => {
       const last = sweeper.lastSweepAt === null ? null : Date.parse(sweeper.lastSweepAt);
       return {
         ok: last !== null && Date.now() - last < 3 * config.sweep.periodMs + config.fabric.timeoutMs,
@@ -90,8 +89,8 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
             : null,
       };
     },
-    async (req, res) => (pushApi ? handlePushApi(req, res, pushApi) : false),
-  );
+    extra: async (req, res) => (pushApi ? handlePushApi(req, res, pushApi) : false),
+  });
   log.info({ port: http.port, periodMs: config.sweep.periodMs, mspId: config.fabric.mspId }, 'reporter started');
   return {
     port: http.port,

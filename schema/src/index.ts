@@ -11,5 +11,6 @@ export * from './heartbeat';
 export * from './inputs';
 export * from './organizations';
 export * from './records';
+export * from './service-http';
 export * from './transactions';
 export * from './worker-code';

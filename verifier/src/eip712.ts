@@ -67,7 +67,9 @@ export function checkReadingSignature(alarm: Record<string, unknown>, device: Re
     return device.signsReadings === false
       ? {
           ok: true,
-          detail: `no device signature: device ${deviceId} is registered as not signing (tx ${device.txId}); the alarm rests on the ingest service's signature alone`,
+          detail:
+            `no device signature: device ${deviceId} is registered as not signing (tx ${device.txId}); the alarm ` +
+            `rests on the ingest service's signature alone`,
         }
       : { ok: false, detail: `the alarm carries no device-signed reading, but device ${deviceId} is registered as signing (tx ${device.txId})` };
   }

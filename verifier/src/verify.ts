@@ -138,7 +138,8 @@ class Verification {
         return this.add(
           'chain.headers',
           false,
-          `hash chain broken at block ${n}: its previous_hash is ${toHex(this.chain.get(n)!.previousHash)} but block ${n - 1}'s header hashes to ${toHex(expected)}`,
+          `hash chain broken at block ${n}: its previous_hash is ${toHex(this.chain.get(n)!.previousHash)} but ` +
+            `block ${n - 1}'s header hashes to ${toHex(expected)}`,
         );
       }
     }
@@ -338,7 +339,8 @@ class Verification {
         return this.add(
           id,
           r.ok,
-          `${r.ok ? 'satisfied' : 'not satisfied'}: /Channel/Application/LifecycleEndorsement (${r.text}) by ${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`,
+          `${r.ok ? 'satisfied' : 'not satisfied'}: /Channel/Application/LifecycleEndorsement (${r.text}) by ` +
+            `${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`,
         );
       }
       const keyPolicies = this.bundleKeyPolicies(tx);
@@ -404,7 +406,8 @@ class Verification {
       same,
       same
         ? `equals what transaction ${r.txId} wrote`
-        : `differs from what transaction ${r.txId} wrote: the manifest shows ${canonical(r.value).slice(0, 200)}, the write set holds ${canonical(written).slice(0, 200)}`,
+        : `differs from what transaction ${r.txId} wrote: the manifest shows ` +
+            `${canonical(r.value).slice(0, 200)}, the write set holds ${canonical(written).slice(0, 200)}`,
     );
   }
 
@@ -520,11 +523,12 @@ class Verification {
         );
         continue;
       }
-      this.add(
-        id,
-        signer === registered,
-        `${signer === registered ? `signed by ${signer}, the key registered for device ${String(value.deviceId)} in tx ${registration.txId}` : `signed by ${signer}, but device ${String(value.deviceId)} is registered with ${registered} (tx ${registration.txId})`}${unverified}`,
-      );
+      const device = String(value.deviceId);
+      const verdict =
+        signer === registered
+          ? `signed by ${signer}, the key registered for device ${device} in tx ${registration.txId}`
+          : `signed by ${signer}, but device ${device} is registered with ${registered} (tx ${registration.txId})`;
+      this.add(id, signer === registered, `${verdict}${unverified}`);
     }
   }
 }
@@ -600,12 +604,16 @@ export async function verifyOrdererSignature(block: DecodedBlock, config: Channe
   if (policy.ok)
     return {
       ok: true,
-      detail: `signed by ${signers.map((s) => `${s.cert.subjectText} (${s.mspId})`).join(', ')}; /Channel/Orderer/BlockValidation (${policy.text}) satisfied with config block ${config.blockNumber}`,
+      detail:
+        `signed by ${signers.map((s) => `${s.cert.subjectText} (${s.mspId})`).join(', ')}; ` +
+        `/Channel/Orderer/BlockValidation (${policy.text}) satisfied with config block ${config.blockNumber}`,
       signaturesChecked,
     };
   return {
     ok: false,
-    detail: `/Channel/Orderer/BlockValidation (${policy.text}) of config block ${config.blockNumber} is not satisfied${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+    detail:
+      `/Channel/Orderer/BlockValidation (${policy.text}) of config block ${config.blockNumber} is not ` +
+      `satisfied${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
     signaturesChecked,
   };
 }

@@ -10,7 +10,8 @@ import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, type ConnectionProfile, type P
 import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { Cast, confinedSpaceApplication, guardianCertificate, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
+import { Cast, freshWorkerIds, guardianCertificate, issuedConfinedSpace, type Party, passingGateCheck } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: a burst of alarms from one area (real Fabric)', function () {
@@ -18,9 +19,7 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, gateway: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC } = freshWorkerIds('W1', 'GUARDIAN', 'PIC');
   const site = uniqueId('site');
   const zone = 'reactor-4';
   const workUnit = 'unit-burst';
@@ -31,56 +30,23 @@ describe('network: a burst of alarms from one area (real Fabric)', function () {
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('ab-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('ab-admin', 'enterprise', 'admin');
-    applicant = cast.person('ab-applicant', 'enterprise', 'applicant');
-    pic = cast.person('ab-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('ab-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('ab-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    gateway = cast.person('ab-gateway', 'enterprise', 'device_gateway');
-    regulator = cast.person('ab-regulator', 'regulator', 'regulator');
+    ({ officer, admin, applicant, pic, analyst, approver, gateway, regulator } = cast.crew('ab', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 
   async function activePermit(permitNo: string): Promise<void> {
-    await applicant.submit(
-      'permit:Apply',
-      confinedSpaceApplication(
-        { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
-        { description: 'Inspect the reactor jacket', hazard: 'Residual solvent', measure: 'Purge with nitrogen, then air' },
-      ),
+    await issuedConfinedSpace(
+      { applicant, pic, analyst, approver },
+      { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { description: 'Inspect the reactor jacket', hazard: 'Residual solvent', measure: 'Purge with nitrogen, then air' },
     );
-    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    await analyst.submit('permit:RecordGasTest', {
-      permitNo,
-      testId: 'gt-1',
-      sampleTakenAt: iso(Date.now() - 2_000),
-      lelClass: 'lel_ge_4',
-      flammableVolPct: 0,
-      oxygenVolPct: 20.9,
-    });
-    await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
-    await approver.submit('permit:Issue', { permitNo });
     await pic.submit('permit:Brief', { permitNo, briefedWorkerIds: [W1] });
     for (const person of [W1, GUARDIAN]) await gateway.submit('credential:RecordGateCheck', passingGateCheck(uniqueId('gc'), permitNo, person, gateId));
     await pic.submit('permit:Activate', { permitNo });
   }
 
   async function signed(grade: 1 | 2 | 3 | 4): Promise<{ alarm: SignedAlarmFields; signature: string }> {
-    const alarm: SignedAlarmFields = {
-      alarmId: uniqueId('burst'),
-      deviceId: camId,
-      siteId: site,
-      areaId: zone,
-      grade,
-      kind: 'no_harness',
-      scoreBp: 8800,
-      modelVersion: 'yolo-ppe-3.2',
-      modelSha256: `0x${'12'.repeat(32)}`,
-      inputSha256: `0x${'34'.repeat(32)}`,
-      clipCid: '',
-      observedAt: Date.now(),
-    };
+    const alarm = alarmFieldsFor(camId, site, zone, { grade, kind: 'no_harness', scoreBp: 8800, modelVersion: 'yolo-ppe-3.2' });
     const signature = await camKey.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
     return { alarm, signature };
   }

@@ -14,11 +14,12 @@ import { Wallet } from 'ethers';
 import {
   Cast,
   certificateInput,
+  freshWorkerIds,
   guardianCertificate,
-  HOUR,
   iso,
   type Party,
   passingGateCheck,
+  permitApplication,
   randomIdNumber,
   signedOffHotWork,
   workerIdOf,
@@ -26,13 +27,14 @@ import {
 import { requireNetwork, uniqueId } from '../support/network';
 
 const FLOWS = 20;
+const WELDING = { operationType: 'hot_work', level: '2', description: 'Weld a support bracket', hazard: 'Sparks', measure: 'Remove combustibles within 10 m' };
 
 describe('network: concurrent permits on one site (real Fabric)', function () {
   this.timeout(600_000);
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, gate: Party, acceptor: Party, regulator: Party;
-  const PIC = workerIdOf(randomIdNumber());
+  const { PIC } = freshWorkerIds('PIC');
   const site = uniqueId('site');
   const workUnit = 'unit-cc';
   const gateDevice = uniqueId('gate');
@@ -40,15 +42,7 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('cc-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('cc-admin', 'enterprise', 'admin');
-    applicant = cast.person('cc-applicant', 'enterprise', 'applicant');
-    pic = cast.person('cc-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('cc-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('cc-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    gate = cast.person('cc-gate', 'enterprise', 'device_gateway');
-    acceptor = cast.person('cc-acceptor', 'enterprise', 'acceptor', { workerId: workerIdOf(randomIdNumber()) });
-    regulator = cast.person('cc-regulator', 'regulator', 'regulator');
+    ({ officer, admin, applicant, pic, analyst, approver, gateway: gate, acceptor, regulator } = cast.crew('cc', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 
@@ -94,24 +88,11 @@ describe('network: concurrent permits on one site (real Fabric)', function () {
           'apply',
           applicant,
           'permit:Apply',
-          () => {
-            const start = Date.now();
-            return {
-              permitNo,
-              operationType: 'hot_work',
-              level: '2',
-              location: { siteId: site, zoneId: `zone-${i}`, coordinates: { x: 100 * i, y: 0 }, fireExplosionZone: false, outdoor: true },
-              workUnit,
-              description: 'Weld a support bracket',
-              plannedStart: iso(start),
-              plannedEnd: iso(start + 4 * HOUR),
-              workers: [welder],
-              personInChargeId: PIC,
-              guardianId: guardian,
-              hazards: [{ hazardId: 'h1', description: 'Sparks' }],
-              measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Remove combustibles within 10 m' }],
-            };
-          },
+          () =>
+            permitApplication(
+              { permitNo, siteId: site, zoneId: `zone-${i}`, workUnit, worker: welder, personInCharge: PIC, guardian },
+              { ...WELDING, hours: 4, location: { coordinates: { x: 100 * i, y: 0 } } },
+            ),
         ],
         ['assess risk', pic, 'permit:AssessRisk', () => ({ permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] })],
         [

@@ -15,17 +15,18 @@ import {
 } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
 import {
   Cast,
   confinedSpaceApplication,
   eventsOf,
+  freshWorkerIds,
+  gasTestInput,
   guardianCertificate,
   heightOf,
   iso,
   type Party,
   passingGateCheck,
-  randomIdNumber,
-  workerIdOf,
 } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
@@ -47,13 +48,7 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
     gateway: Party,
     acceptor: Party,
     regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
-  const CONFIRMER = workerIdOf(randomIdNumber());
-  const APPROVER = workerIdOf(randomIdNumber());
-  const SAFETY = workerIdOf(randomIdNumber());
-  const ACCEPTOR = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC, CONFIRMER, APPROVER, SAFETY, ACCEPTOR } = freshWorkerIds('W1', 'GUARDIAN', 'PIC', 'CONFIRMER', 'APPROVER', 'SAFETY', 'ACCEPTOR');
   const site = uniqueId('site');
   const zone = 'tank-t101';
   const workUnit = 'unit-storage';
@@ -66,29 +61,13 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('cs-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('cs-admin', 'enterprise', 'admin');
-    applicant = cast.person('cs-applicant', 'enterprise', 'applicant');
-    pic = cast.person('cs-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('cs-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('cs-approver', 'enterprise', 'approver', { department: workUnit, workerId: APPROVER });
-    safety = cast.person('cs-safety', 'enterprise', 'safety_officer', { department: 'safety', workerId: SAFETY });
-    gateway = cast.person('cs-gateway', 'enterprise', 'device_gateway');
-    acceptor = cast.person('cs-acceptor', 'enterprise', 'acceptor', { workerId: ACCEPTOR });
-    regulator = cast.person('cs-regulator', 'regulator', 'regulator');
+    const crew = cast.crew('cs', { workUnit, pic: PIC, approver: APPROVER, safety: SAFETY, acceptor: ACCEPTOR });
+    ({ officer, admin, applicant, pic, analyst, approver, safety, gateway, acceptor, regulator } = crew);
   });
   after(() => cast?.close());
 
-  const cs = (testId: string, o: Record<string, unknown> = {}) => ({
-    permitNo,
-    testId,
-    sampleTakenAt: iso(Date.now() - 3_000),
-    lelClass: 'lel_ge_4',
-    flammableVolPct: 0.1,
-    oxygenVolPct: 20.9,
-    toxic: [{ substance: 'H2S', measured: 1, limit: 10, unit: 'mg/m3' }],
-    ...o,
-  });
+  const h2s = (measured: number) => [{ substance: 'H2S', measured, limit: 10, unit: 'mg/m3' }];
+  const cs = (testId: string, o: Record<string, unknown> = {}) => gasTestInput(permitNo, { testId, flammableVolPct: 0.1, toxic: h2s(1), ...o });
 
   it('runs to active with gas tests judged by the chaincode (a low-oxygen sample fails and moves nothing)', async () => {
     for (const w of [W1, GUARDIAN, PIC, CONFIRMER]) await officer.submit('credential:RegisterWorker', { workerId: w });
@@ -142,20 +121,8 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
   it('a gas sensor registered with an ethers key raises a signed alarm that suspends the permit in the same transaction', async () => {
     policy = await regulator.evaluate<LedgerPolicy>('template:GetPolicy', {});
     await safety.submit('device:Register', { deviceId: sensorId, siteId: site, areaId: zone, address: sensorKey.address, kind: 'sensor' });
-    const alarm: SignedAlarmFields = {
-      alarmId: uniqueId('h2s-alarm'),
-      deviceId: sensorId,
-      siteId: site,
-      areaId: zone,
-      grade: policy.alarmSuspendMaxGrade as SignedAlarmFields['grade'],
-      kind: 'h2s_high',
-      scoreBp: 9650,
-      modelVersion: 'risk-onnx-1.4',
-      modelSha256: `0x${'ab'.repeat(32)}`,
-      inputSha256: `0x${'cd'.repeat(32)}`,
-      clipCid: '',
-      observedAt: Date.now() - 1_500,
-    };
+    const grade = policy.alarmSuspendMaxGrade as SignedAlarmFields['grade'];
+    const alarm = alarmFieldsFor(sensorId, site, zone, { grade, kind: 'h2s_high', scoreBp: 9650, observedAt: Date.now() - 1_500 });
     const signature = await sign(sensorKey, alarm);
 
     // A signature by another key, or over other fields, is refused and changes nothing.
@@ -196,7 +163,7 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
     const noTest = await pic.refused('RULE_VIOLATION', 'permit:Resume', { permitNo });
     expect(noTest).to.contain('gas alarm');
     // A failing re-test does not help.
-    await analyst.submit('permit:RecordGasTest', cs('gt-retest-bad', { toxic: [{ substance: 'H2S', measured: 12, limit: 10, unit: 'mg/m3' }] }));
+    await analyst.submit('permit:RecordGasTest', cs('gt-retest-bad', { toxic: h2s(12) }));
     await pic.refused('RULE_VIOLATION', 'permit:Resume', { permitNo });
     await analyst.submit('permit:RecordGasTest', cs('gt-retest', { sampleTakenAt: iso(Date.now() - 500) }));
     const resumed = await pic.submit<PermitRecord>('permit:Resume', { permitNo });

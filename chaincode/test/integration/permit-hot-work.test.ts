@@ -10,19 +10,7 @@ import * as crypto from 'node:crypto';
 import { type ConnectionProfile, PERMIT_EVENT_TYPES, type PermitRecord, type WorkflowTemplate } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import {
-  Cast,
-  certificateInput,
-  endorsementOf,
-  eventsOf,
-  guardianCertificate,
-  HOUR,
-  iso,
-  MIN,
-  type Party,
-  randomIdNumber,
-  workerIdOf,
-} from '../support/ledger';
+import { Cast, certificateInput, endorsementOf, eventsOf, freshWorkerIds, guardianCertificate, HOUR, iso, MIN, type Party } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: a hot-work permit from application to close (real Fabric, CA users)', function () {
@@ -31,15 +19,8 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
   let cast: Cast;
   let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party, safety1: Party, safety2: Party;
   let leader: Party, gate: Party, acceptor: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const W2 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
-  const CONFIRMER = workerIdOf(randomIdNumber());
-  const SAFETY1 = workerIdOf(randomIdNumber());
-  const SAFETY2 = workerIdOf(randomIdNumber());
-  const LEADER = workerIdOf(randomIdNumber());
-  const ACCEPTOR = workerIdOf(randomIdNumber());
+  const { W1, W2, GUARDIAN, PIC, CONFIRMER } = freshWorkerIds('W1', 'W2', 'GUARDIAN', 'PIC', 'CONFIRMER');
+  const { SAFETY1, SAFETY2, LEADER, ACCEPTOR } = freshWorkerIds('SAFETY1', 'SAFETY2', 'LEADER', 'ACCEPTOR');
   const site = uniqueId('site');
   const zone = 'tank-farm-2';
   const permitNo = uniqueId('HW-S');
@@ -50,17 +31,11 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('hw-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('hw-admin', 'enterprise', 'admin');
-    applicant = cast.person('hw-applicant', 'enterprise', 'applicant');
-    pic = cast.person('hw-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('hw-analyst', 'enterprise', 'gas_analyst');
-    safety1 = cast.person('hw-safety1', 'enterprise', 'safety_officer', { department: 'safety', workerId: SAFETY1 });
+    // The leader approves for the leadership department, not the work unit: not the crew's approver.
+    const crew = cast.crew('hw', { workUnit: 'leadership', pic: PIC, safety: SAFETY1, acceptor: ACCEPTOR });
+    ({ officer, admin, applicant, pic, analyst, safety: safety1, gateway: gate, acceptor, regulator } = crew);
     safety2 = cast.person('hw-safety2', 'enterprise', 'safety_officer', { department: 'safety', workerId: SAFETY2 });
     leader = cast.person('hw-leader', 'enterprise', 'approver', { department: 'leadership', workerId: LEADER });
-    gate = cast.person('hw-gate', 'enterprise', 'device_gateway');
-    acceptor = cast.person('hw-acceptor', 'enterprise', 'acceptor', { workerId: ACCEPTOR });
-    regulator = cast.person('hw-regulator', 'regulator', 'regulator');
   });
   after(() => cast?.close());
 

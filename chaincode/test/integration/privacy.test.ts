@@ -22,7 +22,17 @@ import { type ConnectionProfile, ENTERPRISE_PRIVATE_COLLECTION } from '@complian
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { readAllBlocks } from '../support/blocks';
-import { Cast, confinedSpaceApplication, endorsementOf, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import {
+  Cast,
+  certificateInput,
+  endorsementOf,
+  freshWorkerIds,
+  guardianCertificate,
+  issuedConfinedSpace,
+  type Party,
+  randomIdNumber,
+  workerIdOf,
+} from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴'];
@@ -48,8 +58,7 @@ describe('network: personal data only in the enterprise implicit collection, nev
   ];
   const W1 = workerIdOf(id1);
   const W2 = workerIdOf(id2);
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { GUARDIAN, PIC } = freshWorkerIds('GUARDIAN', 'PIC');
   // The certificate number is often the ID number itself.
   const certificateNo = { certificateNo: id1, salt: salt() };
   const faceTemplate = crypto.randomBytes(512);
@@ -64,14 +73,7 @@ describe('network: personal data only in the enterprise implicit collection, nev
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('pv-officer', 'enterprise', 'credential_officer');
-    applicant = cast.person('pv-applicant', 'enterprise', 'applicant');
-    pic = cast.person('pv-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('pv-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('pv-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    gate = cast.person('pv-gate', 'enterprise', 'device_gateway');
-    admin = cast.person('pv-admin', 'enterprise', 'admin');
-    regulator = cast.person('pv-regulator', 'regulator', 'regulator');
+    ({ officer, applicant, pic, analyst, approver, gateway: gate, admin, regulator } = cast.crew('pv', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 
@@ -94,18 +96,7 @@ describe('network: personal data only in the enterprise implicit collection, nev
     expect(await endorsementOf(regulator.conn, profile.channel, explicit.txId)).to.deep.equal({ validationCode: 0, endorsers: ['EnterpriseMSP'] });
     privateTxIds.push(explicit.txId);
 
-    const now = Date.now();
-    await officer.submit('credential:AddCertificate', {
-      certificateId,
-      workerId: W1,
-      category: 'confined_space',
-      item: '有限空间作业',
-      authority: 'Provincial emergency management department',
-      validFrom: iso(now - 100 * 24 * HOUR),
-      validUntil: iso(now + 1000 * 24 * HOUR),
-      reviewDue: iso(now + 500 * 24 * HOUR),
-      scanSha256: crypto.createHash('sha256').update('scan').digest('hex'),
-    });
+    await officer.submit('credential:AddCertificate', certificateInput(certificateId, W1, 'confined_space', '有限空间作业'));
     const cert = await officer.submit(
       'credential:StoreCertificateNumber',
       { certificateId },
@@ -154,24 +145,11 @@ describe('network: personal data only in the enterprise implicit collection, nev
 
   it('a gate check records the face match score, the device and a hash of the template, never the template', async () => {
     await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
-    await applicant.submit(
-      'permit:Apply',
-      confinedSpaceApplication(
-        { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
-        { description: 'Inspect the valve pit', hazard: 'Oxygen deficiency', measure: 'Ventilate' },
-      ),
+    await issuedConfinedSpace(
+      { applicant, pic, analyst, approver },
+      { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { description: 'Inspect the valve pit', hazard: 'Oxygen deficiency', measure: 'Ventilate' },
     );
-    await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    await analyst.submit('permit:RecordGasTest', {
-      permitNo,
-      testId: 'gt-1',
-      sampleTakenAt: iso(Date.now() - 2_000),
-      lelClass: 'lel_ge_4',
-      flammableVolPct: 0,
-      oxygenVolPct: 20.9,
-    });
-    await approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
-    await approver.submit('permit:Issue', { permitNo });
     const g = await gate.submit('credential:RecordGateCheck', {
       gateCheckId: uniqueId('gc'),
       permitNo,

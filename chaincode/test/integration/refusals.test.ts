@@ -8,7 +8,20 @@
 import { type ConnectionProfile, type ErrorCode, type PermitRecord, parseErrorCode } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { Cast, confinedSpaceApplication, errorText, guardianCertificate, HOUR, heightOf, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import {
+  Cast,
+  confinedSpaceApplication,
+  errorText,
+  freshWorkerIds,
+  gasTestInput,
+  guardianCertificate,
+  HOUR,
+  heightOf,
+  iso,
+  type Party,
+  randomIdNumber,
+  workerIdOf,
+} from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: refusals change nothing (real Fabric, CA users)', function () {
@@ -18,9 +31,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
   let officer: Party, admin: Party, applicant: Party, pic: Party, analyst: Party;
   let regulator: Party, regAuditor: Party, regApplicant: Party, regAdmin: Party, entRegulator: Party, entAuditor: Party, noRole: Party, oddRole: Party;
   let approverOtherUnit: Party, approverNoWorkerId: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC } = freshWorkerIds('W1', 'GUARDIAN', 'PIC');
   const site = uniqueId('site');
   const zone = 'pump-house';
   const workUnit = 'unit-pumps';
@@ -48,15 +59,9 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('rf-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('rf-admin', 'enterprise', 'admin');
-    applicant = cast.person('rf-applicant', 'enterprise', 'applicant');
-    pic = cast.person('rf-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('rf-analyst', 'enterprise', 'gas_analyst');
-    cast.person('rf-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
+    ({ officer, admin, applicant, pic, analyst, regulator } = cast.crew('rf', { workUnit, pic: PIC }));
     approverOtherUnit = cast.person('rf-approver-x', 'enterprise', 'approver', { department: 'unit-other', workerId: workerIdOf(randomIdNumber()) });
     approverNoWorkerId = cast.person('rf-approver-nw', 'enterprise', 'approver', { department: workUnit });
-    regulator = cast.person('rf-regulator', 'regulator', 'regulator');
     regAuditor = cast.person('rf-reg-auditor', 'regulator', 'auditor');
     // The regulator's CA can write any role into a certificate; the MSP id still decides.
     regApplicant = cast.person('rf-reg-applicant', 'regulator', 'applicant');
@@ -75,14 +80,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     await admin.submit('device:Register', { deviceId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'camera' });
     await applicant.submit('permit:Apply', application(permitNo));
     await pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
-    const p = await analyst.submit<PermitRecord>('permit:RecordGasTest', {
-      permitNo,
-      testId: 'gt-1',
-      sampleTakenAt: iso(Date.now() - 2_000),
-      lelClass: 'lel_ge_4',
-      flammableVolPct: 0.05,
-      oxygenVolPct: 20.8,
-    });
+    const p = await analyst.submit<PermitRecord>('permit:RecordGasTest', gasTestInput(permitNo, { flammableVolPct: 0.05, oxygenVolPct: 20.8 }));
     expect(p.value.status).to.equal('gas_tested');
   });
 
@@ -90,14 +88,7 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
     await unchanged(async () => {
       const m = await applicant.refused('FORBIDDEN', 'permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
       expect(m).to.contain('role applicant');
-      await pic.refused('FORBIDDEN', 'permit:RecordGasTest', {
-        permitNo,
-        testId: 'gt-x',
-        sampleTakenAt: iso(Date.now() - 1000),
-        lelClass: 'lel_ge_4',
-        flammableVolPct: 0.1,
-        oxygenVolPct: 20.9,
-      });
+      await pic.refused('FORBIDDEN', 'permit:RecordGasTest', gasTestInput(permitNo, { testId: 'gt-x', flammableVolPct: 0.1 }));
       await analyst.refused('FORBIDDEN', 'permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
       await applicant.refused('FORBIDDEN', 'device:Register', {
         deviceId: uniqueId('cam'),
@@ -154,21 +145,8 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { workers: 'W1' }));
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { priority: 'high' }));
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { level: '1' }));
-      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', {
-        permitNo,
-        testId: 'gt-2',
-        sampleTakenAt: iso(Date.now()),
-        lelClass: 'lel_ge_4',
-        flammableVolPct: '0.1',
-      });
-      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', {
-        permitNo,
-        testId: 'gt-2',
-        sampleTakenAt: iso(Date.now() + HOUR),
-        lelClass: 'lel_ge_4',
-        flammableVolPct: 0.1,
-        oxygenVolPct: 20.9,
-      });
+      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', gasTestInput(permitNo, { testId: 'gt-2', flammableVolPct: '0.1' }));
+      await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', gasTestInput(permitNo, { testId: 'gt-2', sampleTakenAt: iso(Date.now() + HOUR) }));
       await applicant.refused('ALREADY_EXISTS', 'permit:Apply', application(permitNo));
       await pic.refused('NOT_FOUND', 'permit:AssessRisk', { permitNo: 'NO-SUCH-PERMIT', confirmations: [{ measureId: 'm1', confirmedBy: PIC }] });
       await regulator.evaluateRefused('NOT_FOUND', 'permit:Get', { permitNo: 'NO-SUCH-PERMIT' });

@@ -7,11 +7,10 @@
  * MVCC_READ_CONFLICT) and writes nothing; issued again, it sees the first and is refused.
  */
 
-import * as crypto from 'node:crypto';
 import type { ConnectionProfile, PermitRecord } from '@compliance-ledger/schema';
 import { peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { Cast, guardianCertificate, HOUR, iso, type Party, randomIdNumber, signedOffHotWork, workerIdOf } from '../support/ledger';
+import { Cast, certificateInput, freshWorkerIds, guardianCertificate, type Party, signedOffHotWork } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: SIMOPS, two conflicting permits in one area issued at once (real Fabric)', function () {
@@ -19,10 +18,7 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, applicant: Party, pic: Party, analyst: Party, approver: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const W2 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { W1, W2, GUARDIAN, PIC } = freshWorkerIds('W1', 'W2', 'GUARDIAN', 'PIC');
   const site = uniqueId('site');
   const zone = 'pipe-rack-3';
   const workUnit = 'unit-rack';
@@ -30,12 +26,7 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('sm-officer', 'enterprise', 'credential_officer');
-    applicant = cast.person('sm-applicant', 'enterprise', 'applicant');
-    pic = cast.person('sm-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    analyst = cast.person('sm-analyst', 'enterprise', 'gas_analyst');
-    approver = cast.person('sm-approver', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    regulator = cast.person('sm-regulator', 'regulator', 'regulator');
+    ({ officer, applicant, pic, analyst, approver, regulator } = cast.crew('sm', { workUnit, pic: PIC }));
   });
   after(() => cast?.close());
 
@@ -48,19 +39,8 @@ describe('network: SIMOPS, two conflicting permits in one area issued at once (r
   it('one is issued, the other is invalidated at commit and then refused as a conflict', async () => {
     for (const w of [W1, W2, GUARDIAN, PIC]) await officer.submit('credential:RegisterWorker', { workerId: w });
     await officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), GUARDIAN));
-    const now = Date.now();
     for (const [i, w] of [W1, W2].entries()) {
-      await officer.submit('credential:AddCertificate', {
-        certificateId: uniqueId(`weld-${i}`),
-        workerId: w,
-        category: 'welding_cutting',
-        item: '熔化焊接与热切割作业',
-        authority: 'Provincial emergency management department',
-        validFrom: iso(now - 100 * 24 * HOUR),
-        validUntil: iso(now + 1000 * 24 * HOUR),
-        reviewDue: iso(now + 500 * 24 * HOUR),
-        scanSha256: crypto.createHash('sha256').update(w).digest('hex'),
-      });
+      await officer.submit('credential:AddCertificate', certificateInput(uniqueId(`weld-${i}`), w, 'welding_cutting', '熔化焊接与热切割作业'));
     }
     // Hot work, and painting (with hot work) 5 m away in the same area: DOMAIN.md's "no painting
     // within 10 m during hot work".

@@ -16,12 +16,23 @@ import {
   type ConnectionProfile,
   type LedgerPolicy,
   type PermitRecord,
-  type SignedAlarmFields,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
-import { Cast, certificateInput, guardianCertificate, HOUR, heightOf, iso, type Party, passingGateCheck, randomIdNumber, workerIdOf } from '../support/ledger';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields';
+import {
+  Cast,
+  certificateInput,
+  freshWorkerIds,
+  guardianCertificate,
+  HOUR,
+  heightOf,
+  iso,
+  type Party,
+  passingGateCheck,
+  permitApplication,
+} from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: GB 30871 measures and stop conditions, wind and the guardian (real Fabric, CA users)', function () {
@@ -29,11 +40,7 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, admin: Party, applicant: Party, pic: Party, approver: Party, safety: Party, gateway: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
-  const CONFIRMER = workerIdOf(randomIdNumber());
-  const APPROVER = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC, CONFIRMER, APPROVER } = freshWorkerIds('W1', 'GUARDIAN', 'PIC', 'CONFIRMER', 'APPROVER');
   const site = uniqueId('site');
   const zone = 'rack-3';
   const workUnit = 'unit-maintenance';
@@ -44,38 +51,20 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
   const heightCert = uniqueId('cert-height');
   const indoor = uniqueId('WH-IN');
 
-  const height = (permitNo: string, o: Record<string, unknown> = {}) => {
-    const now = Date.now();
-    return {
-      permitNo,
-      operationType: 'work_at_height',
-      level: 'I',
-      workHeightMetres: 4.5,
-      location: { siteId: site, zoneId: zone, fireExplosionZone: false, outdoor: true },
-      workUnit,
-      description: 'Replace insulation on the pipe rack',
-      plannedStart: iso(now - 60_000),
-      plannedEnd: iso(now + 4 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Fall from height' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Full-body harness on a fixed anchor' }],
-      ...o,
-    };
-  };
+  const atHeight = { operationType: 'work_at_height', level: 'I', description: 'Replace insulation on the pipe rack', hours: 4, startedMsAgo: 60_000 };
+  const height = (permitNo: string, o: Record<string, unknown> = {}) =>
+    permitApplication(
+      { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { ...atHeight, hazard: 'Fall from height', measure: 'Full-body harness on a fixed anchor' },
+      { workHeightMetres: 4.5, ...o },
+    );
 
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('sc-officer', 'enterprise', 'credential_officer');
-    admin = cast.person('sc-admin', 'enterprise', 'admin');
-    applicant = cast.person('sc-applicant', 'enterprise', 'applicant');
-    pic = cast.person('sc-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    approver = cast.person('sc-approver', 'enterprise', 'approver', { department: workUnit, workerId: APPROVER });
+    ({ officer, admin, applicant, pic, approver, gateway, regulator } = cast.crew('sc', { workUnit, pic: PIC, approver: APPROVER }));
+    // A safety officer without a worker id.
     safety = cast.person('sc-safety', 'enterprise', 'safety_officer', { department: 'safety' });
-    gateway = cast.person('sc-gateway', 'enterprise', 'device_gateway');
-    regulator = cast.person('sc-regulator', 'regulator', 'regulator');
   });
   after(() => cast?.close());
 
@@ -124,20 +113,8 @@ describe('network: GB 30871 measures and stop conditions, wind and the guardian 
       expect((await pic.submit<PermitRecord>('permit:Activate', { permitNo })).value.status).to.equal('active');
     }
 
-    const alarm: SignedAlarmFields = {
-      alarmId: uniqueId('wind-alarm'),
-      deviceId: anemometerId,
-      siteId: site,
-      areaId: zone,
-      grade: 3,
-      kind: 'wind_at_or_above_force_5',
-      scoreBp: 10000,
-      modelVersion: 'rule',
-      modelSha256: `0x${'00'.repeat(32)}`,
-      inputSha256: `0x${'cd'.repeat(32)}`,
-      clipCid: '',
-      observedAt: Date.now() - 1_000,
-    };
+    const wind = { grade: 3, kind: 'wind_at_or_above_force_5', scoreBp: 10000, modelVersion: 'rule' } as const;
+    const alarm = alarmFieldsFor(anemometerId, site, zone, { ...wind, observedAt: Date.now() - 1_000 });
     const signature = await anemometerKey.signTypedData({ ...ALARM_EIP712_DOMAIN }, { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ ...f })) }, alarm);
     const recorded = await gateway.submit<AlarmRecord>('alarm:Record', { alarm, signature });
     expect(recorded.value.suspendedPermitNos).to.deep.equal([outdoor]);

@@ -7,7 +7,7 @@
 
 import type { ConnectionProfile, PermitRecord, WorkflowTemplate } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { Cast, guardianCertificate, HOUR, iso, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import { Cast, freshWorkerIds, guardianCertificate, type Party, permitApplication, randomIdNumber, workerIdOf } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: publishing a template version that adds a step (real Fabric, CA users)', function () {
@@ -15,41 +15,22 @@ describe('network: publishing a template version that adds a step (real Fabric, 
   let profile: ConnectionProfile;
   let cast: Cast;
   let officer: Party, applicant: Party, pic: Party, safety: Party, envOfficer: Party, approver2: Party, regulator: Party;
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC } = freshWorkerIds('W1', 'GUARDIAN', 'PIC');
   const site = uniqueId('site');
   const workUnit = 'unit-pipes';
 
-  const application = (permitNo: string, zoneId: string) => {
-    const start = Date.now();
-    return {
-      permitNo,
-      operationType: 'blind_plate',
-      level: 'single',
-      location: { siteId: site, zoneId, fireExplosionZone: false, outdoor: true, pipelineId: uniqueId('line') },
-      workUnit,
-      description: 'Insert a blind plate at flange F-12',
-      plannedStart: iso(start),
-      plannedEnd: iso(start + 4 * HOUR),
-      workers: [W1],
-      personInChargeId: PIC,
-      guardianId: GUARDIAN,
-      hazards: [{ hazardId: 'h1', description: 'Residual pressure' }],
-      measures: [{ measureId: 'm1', hazardId: 'h1', description: 'Depressurise and drain' }],
-    };
-  };
+  const blindPlate = { operationType: 'blind_plate', level: 'single', description: 'Insert a blind plate at flange F-12', hours: 4 };
+  const application = (permitNo: string, zoneId: string) =>
+    permitApplication(
+      { permitNo, siteId: site, zoneId, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
+      { ...blindPlate, hazard: 'Residual pressure', measure: 'Depressurise and drain', location: { pipelineId: uniqueId('line') } },
+    );
 
   before(function () {
     profile = requireNetwork(this);
     cast = new Cast(profile);
-    officer = cast.person('tp-officer', 'enterprise', 'credential_officer');
-    applicant = cast.person('tp-applicant', 'enterprise', 'applicant');
-    pic = cast.person('tp-pic', 'enterprise', 'person_in_charge', { workerId: PIC });
-    safety = cast.person('tp-safety', 'enterprise', 'safety_officer', { department: 'safety', workerId: workerIdOf(randomIdNumber()) });
+    ({ officer, applicant, pic, safety, approver: approver2, regulator } = cast.crew('tp', { workUnit, pic: PIC }));
     envOfficer = cast.person('tp-env', 'enterprise', 'safety_officer', { department: 'environment', workerId: workerIdOf(randomIdNumber()) });
-    approver2 = cast.person('tp-approver2', 'enterprise', 'approver', { department: workUnit, workerId: workerIdOf(randomIdNumber()) });
-    regulator = cast.person('tp-regulator', 'regulator', 'regulator');
   });
   after(() => cast?.close());
 

@@ -19,7 +19,7 @@ import {
   workerCodePng,
 } from '../../../gate-verifier/src/index';
 import { decodeWithJsQr, decodeWithZbarimg, hasZbarimg } from '../../../gate-verifier/test/support/qr';
-import { Cast, certificateInput, confinedSpaceApplication, DAY, guardianCertificate, type Party, randomIdNumber, workerIdOf } from '../support/ledger';
+import { Cast, certificateInput, confinedSpaceApplication, DAY, freshWorkerIds, guardianCertificate, type Party } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
 
 describe('network: worker codes decided at the gate, online and offline (real Fabric)', function () {
@@ -29,9 +29,7 @@ describe('network: worker codes decided at the gate, online and offline (real Fa
   let officer: Party, admin: Party, applicant: Party, gate: Party;
   const office = Wallet.createRandom();
   const officeId = uniqueId('office');
-  const W1 = workerIdOf(randomIdNumber());
-  const GUARDIAN = workerIdOf(randomIdNumber());
-  const PIC = workerIdOf(randomIdNumber());
+  const { W1, GUARDIAN, PIC } = freshWorkerIds('W1', 'GUARDIAN', 'PIC');
   const permitNo = uniqueId('HW-G');
   let earlier: GateSnapshot;
 

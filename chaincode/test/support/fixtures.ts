@@ -9,6 +9,7 @@ import {
   type SignedAlarmFields,
 } from '@compliance-ledger/schema';
 import { Wallet } from 'ethers';
+import { alarmFields as sharedAlarmFields } from '../../../schema/test/support/alarm-fields';
 import { type Caller, caller, Harness, T0, workerId } from './harness';
 
 export const MIN = 60_000;
@@ -96,22 +97,11 @@ export async function gradedAlarmInput(
   return { alarm, signature, serviceId, ...(reading ? { reading } : {}) };
 }
 
+const HELMET_CLIP = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
+
+/** A grade I no-helmet detection by camera cam-1 in the fixtures' site and zone, with its clip. */
 export function alarmFields(o: Partial<SignedAlarmFields> = {}): SignedAlarmFields {
-  return {
-    alarmId: 'alarm-1',
-    deviceId: 'cam-1',
-    siteId: SITE,
-    areaId: ZONE,
-    grade: 1,
-    kind: 'no_helmet',
-    scoreBp: 9100,
-    modelVersion: 'yolo-ppe-3.2',
-    modelSha256: `0x${'ab'.repeat(32)}`,
-    inputSha256: `0x${'cd'.repeat(32)}`,
-    clipCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
-    observedAt: T0,
-    ...o,
-  };
+  return sharedAlarmFields({ deviceId: 'cam-1', siteId: SITE, areaId: ZONE, kind: 'no_helmet', scoreBp: 9100, clipCid: HELMET_CLIP, observedAt: T0, ...o });
 }
 
 export function certificate(id: string, worker: string, category: string, o: Record<string, unknown> = {}) {
@@ -201,18 +191,19 @@ export async function signAll(h: Harness, permitNo: string): Promise<void> {
   }
 }
 
+/** A `credential:RecordGateCheck` input: QR and health passed, a face match of `face.scoreBp` (93 % unless given) at gate-1. */
+export function gateCheck(
+  gateCheckId: string,
+  permitNo: string,
+  workerId: string,
+  face: { scoreBp?: number; deviceId?: string; templateSha256?: string } = {},
+) {
+  return { gateCheckId, permitNo, workerId, qr: { passed: true }, face: { scoreBp: 9300, deviceId: 'gate-1', ...face }, health: { passed: true } };
+}
+
 /** Gate checks for the crew: the workers and the guardian, unless told otherwise. */
 export async function gateAll(h: Harness, permitNo: string, workers: string[] = [W1, W2, GUARDIAN]): Promise<void> {
-  for (const w of workers) {
-    await h.ok('credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: `gc-${permitNo}-${w.slice(0, 6)}-${h.now}`,
-      permitNo,
-      workerId: w,
-      qr: { passed: true },
-      face: { scoreBp: 9300, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
-  }
+  for (const w of workers) await h.ok('credential', 'RecordGateCheck', who.gateway, gateCheck(`gc-${permitNo}-${w.slice(0, 6)}-${h.now}`, permitNo, w));
 }
 
 /** To active at the planned start (T0 + 1 h) with a fresh gas test and gate checks. */

@@ -139,6 +139,21 @@ function splitTx(tx: string): [string, string] {
  * One test run's people. User names carry a run id, because Fabric CA fixes a name's attributes
  * at registration and every run uses fresh worker ids.
  */
+export interface CrewOptions {
+  /** The approver's department: the work unit whose permits it approves. */
+  workUnit: string;
+  /** Worker ids (pseudonyms) the suite's permits name. */
+  pic: string;
+  approver?: string;
+  safety?: string;
+  acceptor?: string;
+}
+
+/** The enterprise's people of a permit's life, and one regulator. */
+export type Crew = Readonly<
+  Record<'officer' | 'admin' | 'applicant' | 'pic' | 'analyst' | 'approver' | 'safety' | 'gateway' | 'acceptor' | 'regulator', Party>
+>;
+
 export class Cast {
   readonly run = crypto.randomBytes(3).toString('hex');
   private readonly parties: Party[] = [];
@@ -151,6 +166,37 @@ export class Cast {
     const p = new Party(name, connectAsUser(this.profile, org, name, role, attrs), this.profile);
     this.parties.push(p);
     return p;
+  }
+
+  /**
+   * The usual parties of a permit's life, named `<prefix>-<part>`. Each is enrolled when first read,
+   * so a suite that destructures the ones it needs in `before` enrols exactly those. Worker ids the
+   * suite does not give are random.
+   */
+  crew(prefix: string, o: CrewOptions): Crew {
+    const worker = (id: string | undefined) => id ?? workerIdOf(randomIdNumber());
+    const enterprise =
+      (part: keyof Crew, role: string, attrs: UserAttributes = {}) =>
+      () =>
+        this.person(`${prefix}-${part}`, 'enterprise', role, attrs);
+    const parts: Record<keyof Crew, () => Party> = {
+      officer: enterprise('officer', 'credential_officer'),
+      admin: enterprise('admin', 'admin'),
+      applicant: enterprise('applicant', 'applicant'),
+      pic: enterprise('pic', 'person_in_charge', { workerId: o.pic }),
+      analyst: enterprise('analyst', 'gas_analyst'),
+      approver: enterprise('approver', 'approver', { department: o.workUnit, workerId: worker(o.approver) }),
+      safety: enterprise('safety', 'safety_officer', { department: 'safety', workerId: worker(o.safety) }),
+      gateway: enterprise('gateway', 'device_gateway'),
+      acceptor: enterprise('acceptor', 'acceptor', { workerId: worker(o.acceptor) }),
+      regulator: () => this.person(`${prefix}-regulator`, 'regulator', 'regulator'),
+    };
+    const crew = {} as Record<keyof Crew, Party>;
+    for (const [part, enrol] of Object.entries(parts) as [keyof Crew, () => Party][]) {
+      let party: Party | undefined;
+      Object.defineProperty(crew, part, { enumerable: true, get: () => (party ??= enrol()) });
+    }
+    return crew;
   }
 
   /** A cryptogen identity (no ledger.role attribute). */
@@ -170,6 +216,11 @@ export class Cast {
 export const TEST_ENTERPRISE_KEY = crypto.randomBytes(32);
 export function workerIdOf(idNumber: string): string {
   return crypto.createHmac('sha256', TEST_ENTERPRISE_KEY).update(idNumber).digest('hex');
+}
+
+/** New pseudonymous worker ids for a suite's people, by the names the suite uses for them. */
+export function freshWorkerIds<K extends string>(...names: K[]): Record<K, string> {
+  return Object.fromEntries(names.map((name) => [name, workerIdOf(randomIdNumber())])) as Record<K, string>;
 }
 
 /** A random, plausible 18-digit resident ID number (never a real person's: random digits). */
@@ -232,8 +283,8 @@ export async function eventsOf(
   return out;
 }
 
-/** Who and where for a one-worker confined-space permit in the integration tests. */
-export interface ConfinedSpaceCrew {
+/** Who and where for a one-worker permit in the integration tests. */
+export interface PermitPeople {
   permitNo: string;
   siteId: string;
   zoneId: string;
@@ -243,21 +294,32 @@ export interface ConfinedSpaceCrew {
   guardian: string;
 }
 
+/** The work a permit is for: its operation and level, one hazard and one measure, and when. */
+export interface PermitWork {
+  operationType: string;
+  level: string;
+  description: string;
+  hazard: string;
+  measure: string;
+  /** Valid for this many hours (2 unless given) from the start. */
+  hours?: number;
+  /** The start is this long before now (0 unless given). */
+  startedMsAgo?: number;
+  /** Location fields beyond site and zone (outdoor unless given, not in a fire and explosion zone). */
+  location?: Record<string, unknown>;
+}
+
 /**
- * A `permit:Apply` input for a single-level confined-space permit with one hazard and one
- * measure, valid from now for `hours`; `overrides` replace any field.
+ * A `permit:Apply` input for a one-worker permit with one hazard and one measure;
+ * `overrides` replace any field.
  */
-export function confinedSpaceApplication(
-  crew: ConfinedSpaceCrew,
-  work: { description: string; hazard: string; measure: string; hours?: number },
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const start = Date.now();
+export function permitApplication(crew: PermitPeople, work: PermitWork, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const start = Date.now() - (work.startedMsAgo ?? 0);
   return {
     permitNo: crew.permitNo,
-    operationType: 'confined_space',
-    level: 'single',
-    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false, outdoor: false },
+    operationType: work.operationType,
+    level: work.level,
+    location: { siteId: crew.siteId, zoneId: crew.zoneId, fireExplosionZone: false, outdoor: true, ...work.location },
     workUnit: crew.workUnit,
     description: work.description,
     plannedStart: iso(start),
@@ -269,6 +331,33 @@ export function confinedSpaceApplication(
     measures: [{ measureId: 'm1', hazardId: 'h1', description: work.measure }],
     ...overrides,
   };
+}
+
+/** A `permit:Apply` input for an indoor single-level confined-space permit (see permitApplication). */
+export function confinedSpaceApplication(
+  crew: PermitPeople,
+  work: { description: string; hazard: string; measure: string; hours?: number },
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return permitApplication(crew, { operationType: 'confined_space', level: 'single', location: { outdoor: false }, ...work }, overrides);
+}
+
+/**
+ * A one-worker confined-space permit taken to issued: applied, its one measure confirmed by the
+ * person in charge, gas tested (passing), approved at the site and issued.
+ */
+export async function issuedConfinedSpace(crew: PermitCrew, who: PermitPeople, work: { description: string; hazard: string; measure: string }) {
+  const permitNo = who.permitNo;
+  await crew.applicant.submit('permit:Apply', confinedSpaceApplication(who, work));
+  await crew.pic.submit('permit:AssessRisk', { permitNo, confirmations: [{ measureId: 'm1', confirmedBy: who.personInCharge }] });
+  await crew.analyst.submit('permit:RecordGasTest', gasTestInput(permitNo));
+  await crew.approver.submit('permit:SignOff', { permitNo, stepId: 'approval', atSite: true });
+  await crew.approver.submit('permit:Issue', { permitNo });
+}
+
+/** A passing `permit:RecordGasTest` input (no flammable gas, normal oxygen) sampled 2 s ago; `o` replaces any field. */
+export function gasTestInput(permitNo: string, o: Record<string, unknown> = {}): Record<string, unknown> {
+  return { permitNo, testId: 'gt-1', sampleTakenAt: iso(Date.now() - 2_000), lelClass: 'lel_ge_4', flammableVolPct: 0, oxygenVolPct: 20.9, ...o };
 }
 
 /**
@@ -306,8 +395,8 @@ export function passingGateCheck(gateCheckId: string, permitNo: string, personId
   return { gateCheckId, permitNo, workerId: personId, qr: { passed: true }, face: { scoreBp: 9200, deviceId: gateDeviceId }, health: { passed: true } };
 }
 
-/** The people who take a hot-work permit from application to signed off. */
-export interface HotWorkCrew {
+/** The people who take a permit from application to signed off. */
+export interface PermitCrew {
   applicant: Party;
   pic: Party;
   analyst: Party;
@@ -319,7 +408,7 @@ export interface HotWorkCrew {
  * site), ready to be issued: the SIMOPS tests issue such permits against each other.
  */
 export async function signedOffHotWork(
-  crew: HotWorkCrew,
+  crew: PermitCrew,
   p: {
     permitNo: string;
     siteId: string;

@@ -1,7 +1,7 @@
 import { ENTERPRISE_MSP, REGULATOR_MSP, ROLE_ATTRIBUTE, TX_INPUT_SCHEMAS } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { TX_ACCESS } from '../../src/access';
-import { application, CONFIRMER, fresh, seed, toActive, W1, who } from '../support/fixtures';
+import { application, CONFIRMER, fresh, gateCheck, seed, toActive, W1, who } from '../support/fixtures';
 import { CONTRACTS, type ContractName, caller } from '../support/harness';
 
 describe('access control', () => {
@@ -65,14 +65,7 @@ describe('access control', () => {
       await h.fails('FORBIDDEN', 'permit', 'Suspend', r, { permitNo: 'A-3', reason: 'violation' });
       await h.fails('FORBIDDEN', 'permit', 'Revoke', r, { permitNo: 'A-3', reason: 'x' });
       await h.fails('FORBIDDEN', 'permit', 'SignOff', r, { permitNo: 'A-3', stepId: 'approval' });
-      await h.fails('FORBIDDEN', 'credential', 'RecordGateCheck', r, {
-        gateCheckId: 'g',
-        permitNo: 'A-3',
-        workerId: W1,
-        qr: { passed: true },
-        face: { scoreBp: 1, deviceId: 'gate-1' },
-        health: { passed: true },
-      });
+      await h.fails('FORBIDDEN', 'credential', 'RecordGateCheck', r, gateCheck('g', 'A-3', W1, { scoreBp: 1 }));
       await h.fails('FORBIDDEN', 'credential', 'ReadPersonalData', r, { accessId: 'x' });
       const p = await h.read('permit', 'Get', r, { permitNo: 'A-3' });
       expect(p.status).to.equal('active');

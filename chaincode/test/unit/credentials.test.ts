@@ -1,6 +1,6 @@
 import { type CertificateRecord, ENTERPRISE_PRIVATE_COLLECTION, type GateCheckRecord, type WorkerRecord } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { application, certificate, DAY, fresh, HOUR, iso, OUTSIDER, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
+import { application, certificate, DAY, fresh, gateCheck, HOUR, iso, OUTSIDER, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 import { T0, workerId } from '../support/harness';
 
 const NAME = '张三丰';
@@ -22,21 +22,10 @@ describe('credentials: workers and certificates', () => {
     const h = fresh();
     await h.ok('credential', 'RegisterWorker', who.officer, { workerId: W1 });
     await h.fails('NOT_FOUND', 'credential', 'AddCertificate', who.officer, certificate('c-x', W2, 'electrician'));
-    await h.fails(
-      'VALIDATION_FAILED',
-      'credential',
-      'AddCertificate',
-      who.officer,
-      certificate('c-1', W1, 'electrician', { validUntil: '2023-01-01T00:00:00Z' }),
-    );
-    await h.fails(
-      'VALIDATION_FAILED',
-      'credential',
-      'AddCertificate',
-      who.officer,
-      certificate('c-1', W1, 'electrician', { reviewDue: '2031-01-01T00:00:00Z' }),
-    );
-    await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { scanSha256: 'nothex' }));
+    // Valid until before valid from, a review after the end, a scan hash that is not hex.
+    for (const bad of [{ validUntil: '2023-01-01T00:00:00Z' }, { reviewDue: '2031-01-01T00:00:00Z' }, { scanSha256: 'nothex' }]) {
+      await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', bad));
+    }
     await h.fails(
       'VALIDATION_FAILED',
       'credential',
@@ -139,71 +128,30 @@ describe('credentials: gate checks', () => {
       health: { passed: true },
     });
     await h.ok('permit', 'Issue', who.approverUnit, { permitNo: 'GK-1' });
-    const g = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'g1',
-      permitNo: 'GK-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 9000, deviceId: 'gate-1', templateSha256: 'ab'.repeat(32) },
-      health: { passed: true },
-    });
+    const g = await h.ok<GateCheckRecord>(
+      'credential',
+      'RecordGateCheck',
+      who.gateway,
+      gateCheck('g1', 'GK-1', W1, { scoreBp: 9000, templateSha256: 'ab'.repeat(32) }),
+    );
     expect(g.passed).to.equal(true);
     expect(g.methods.certificate).to.deep.equal({ certificateIds: ['cert-w1'], passed: true, reason: 'ok' });
     expect(g.at).to.equal(iso(h.now));
-    await h.fails('ALREADY_EXISTS', 'credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'g1',
-      permitNo: 'GK-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 9000, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
+    await h.fails('ALREADY_EXISTS', 'credential', 'RecordGateCheck', who.gateway, gateCheck('g1', 'GK-1', W1, { scoreBp: 9000 }));
     // the certificate is suspended after issue: the gate check fails on the certificate method
     await h.ok('credential', 'SetCertificateStatus', who.officer, { certificateId: 'cert-w2', status: 'suspended', reason: 'x' });
-    const g2 = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'g2',
-      permitNo: 'GK-1',
-      workerId: W2,
-      qr: { passed: true },
-      face: { scoreBp: 9900, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
+    const g2 = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, gateCheck('g2', 'GK-1', W2, { scoreBp: 9900 }));
     expect(g2.passed).to.equal(false);
     expect(g2.methods.certificate.passed).to.equal(false);
     const g3 = await h.ok<GateCheckRecord>('credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'g3',
-      permitNo: 'GK-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 9900, deviceId: 'gate-1' },
+      ...gateCheck('g3', 'GK-1', W1, { scoreBp: 9900 }),
       health: { passed: false },
     });
     expect(g3.passed).to.equal(false);
     // not on the permit; unknown face device; a sensor cannot do face checks
-    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'g4',
-      permitNo: 'GK-1',
-      workerId: OUTSIDER,
-      qr: { passed: true },
-      face: { scoreBp: 9900, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
-    await h.fails('NOT_FOUND', 'credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'g5',
-      permitNo: 'GK-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 9900, deviceId: 'gate-9' },
-      health: { passed: true },
-    });
-    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'g6',
-      permitNo: 'GK-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 9900, deviceId: 'gas-1' },
-      health: { passed: true },
-    });
+    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, gateCheck('g4', 'GK-1', OUTSIDER, { scoreBp: 9900 }));
+    await h.fails('NOT_FOUND', 'credential', 'RecordGateCheck', who.gateway, gateCheck('g5', 'GK-1', W1, { scoreBp: 9900, deviceId: 'gate-9' }));
+    await h.fails('RULE_VIOLATION', 'credential', 'RecordGateCheck', who.gateway, gateCheck('g6', 'GK-1', W1, { scoreBp: 9900, deviceId: 'gas-1' }));
     const list = await h.read('credential', 'ListGateChecks', who.regulator, { permitNo: 'GK-1' });
     expect(list).to.have.length(3);
   });

@@ -9,6 +9,7 @@ import {
   GUARDIAN,
   gasTest,
   gateAll,
+  gateCheck,
   HOUR,
   iso,
   MIN,
@@ -332,27 +333,13 @@ describe('permit rules at issue and start', () => {
     await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'GC-1' });
     // W1 fails the face match (below 80 %), then passes
     h.now = T0 + HOUR - 2 * MIN;
-    const failed = await h.ok('credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'gc-x',
-      permitNo: 'GC-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 7999, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
+    const failed = await h.ok('credential', 'RecordGateCheck', who.gateway, gateCheck('gc-x', 'GC-1', W1, { scoreBp: 7999 }));
     expect(failed.passed).to.equal(false);
     expect(failed.methods.face.passed).to.equal(false);
     h.now = T0 + HOUR + 1000;
     await h.fails('RULE_VIOLATION', 'permit', 'Activate', who.pic, { permitNo: 'GC-1' });
     h.now = T0 + HOUR - MIN;
-    const passed = await h.ok('credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'gc-y',
-      permitNo: 'GC-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 8000, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
+    const passed = await h.ok('credential', 'RecordGateCheck', who.gateway, gateCheck('gc-y', 'GC-1', W1, { scoreBp: 8000 }));
     expect(passed.passed).to.equal(true);
     // W2 passed exactly 60 min ago, W1 just now: both count, but the guardian has not checked in
     h.now = T0 + HOUR + 1000;
@@ -468,14 +455,7 @@ describe('permit rules: expiry', () => {
     expect(m).to.contain('new permit');
     await h.fails('EXPIRED', 'permit', 'Revoke', who.safety1, { permitNo: 'E-1', reason: 'x' });
     await h.fails('EXPIRED', 'permit', 'RecordGasTest', who.analyst, gasTest('E-1', {}, h.now));
-    await h.fails('EXPIRED', 'credential', 'RecordGateCheck', who.gateway, {
-      gateCheckId: 'late',
-      permitNo: 'E-1',
-      workerId: W1,
-      qr: { passed: true },
-      face: { scoreBp: 9000, deviceId: 'gate-1' },
-      health: { passed: true },
-    });
+    await h.fails('EXPIRED', 'credential', 'RecordGateCheck', who.gateway, gateCheck('late', 'E-1', W1));
     const view = await h.read('permit', 'Get', who.regulator, { permitNo: 'E-1' });
     expect(view.status).to.equal('expired');
     expect(view.recordedStatus).to.equal('suspended');

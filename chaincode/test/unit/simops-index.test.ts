@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { findSimopsConflicts, type SimopsPermit, type SimopsScan, type SimopsSlot, simopsScans, simopsSlots } from '../../src/simops';
 import { KEYS } from '../../src/store';
 import { DEFAULT_POLICY } from '../../src/templates';
-import { application, CONFIRMER, fresh, gasTest, HOUR, iso, MIN, SITE, seed, signAll, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
+import { application, CONFIRMER, fresh, gasTest, gateCheck, HOUR, iso, MIN, SITE, seed, signAll, toSignedOff, W1, W2, who, ZONE } from '../support/fixtures';
 import { caller, type Harness, T0, workerId } from '../support/harness';
 
 const NS = '\u0000';
@@ -173,14 +173,7 @@ describe('SIMOPS index on the ledger', () => {
     await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('HW-1', {}, h.now));
     h.now = T0 + HOUR - 10 * MIN;
     for (const w of [W1, issued.guardianId]) {
-      await h.ok('credential', 'RecordGateCheck', who.gateway, {
-        gateCheckId: `gc-${w.slice(0, 6)}`,
-        permitNo: 'HW-1',
-        workerId: w,
-        qr: { passed: true },
-        face: { scoreBp: 9300, deviceId: 'gate-1' },
-        health: { passed: true },
-      });
+      await h.ok('credential', 'RecordGateCheck', who.gateway, gateCheck(`gc-${w.slice(0, 6)}`, 'HW-1', w));
     }
     await h.ok('permit', 'RecordGasTest', who.analyst, gasTest('HW-1', {}, h.now));
     h.now = T0 + HOUR;

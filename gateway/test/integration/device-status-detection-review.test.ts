@@ -3,11 +3,11 @@
  * from ingest, not from this API, so the test records them as a device gateway's own identity.
  */
 import * as crypto from 'node:crypto';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields.js';
 import type { RunningGateway } from '../../src/server.js';
-import { connectAsWalletUser } from '../support/direct.js';
+import { recordDeviceAlarm } from '../support/direct.js';
 import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 type Json = Record<string, any>;
@@ -24,28 +24,8 @@ describe('gateway: device status and detection review (real network)', function 
   let c: Record<'safety' | 'applicant' | 'gate' | 'reviewer' | 'regReviewer' | 'regulator', Client>;
 
   async function recordAlarm(device: { id: string; key: ReturnType<typeof Wallet.createRandom> }, alarmId: string, kind: string): Promise<void> {
-    const alarm = {
-      alarmId,
-      deviceId: device.id,
-      siteId: site,
-      areaId: 'zone-1',
-      grade: 3 as const,
-      kind,
-      scoreBp: 8100,
-      modelVersion: 'test-model-1',
-      modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      clipCid: '',
-      observedAt: Date.now() - 1000,
-    };
-    const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
-    const signature = await device.key.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
-    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', gateSub);
-    try {
-      await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
-    } finally {
-      conn.close();
-    }
+    const alarm = alarmFieldsFor(device.id, site, 'zone-1', { alarmId, grade: 3, kind, observedAt: Date.now() - 1000 });
+    await recordDeviceAlarm(gw.services.config.GATEWAY_WALLET_DIR, gateSub, device.key, alarm);
   }
 
   before(async function () {

@@ -5,12 +5,34 @@
  * channel height is the same afterwards: none of it reached the ledger.
  */
 
+import * as http from 'node:http';
 import { ROLES, type Role } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
 import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 type Json = Record<string, any>;
+
+/** One request with node:http, which (unlike fetch) sends any method, TRACE included. */
+function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    // Content-Length given: node:http frames no body of a TRACE otherwise, and the server would read it as the next request.
+    const framing = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const req = http.request(new URL(path, base), { method, headers: { ...headers, ...framing } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 function wrongValue(schema: Json): unknown {
   const types = new Set<string>();
@@ -287,10 +309,48 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
     expect(r.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
   });
 
-  it('unknown routes get 404 ROUTE_NOT_FOUND', async () => {
-    const r = await new Client(gw.url).get('/v1/nothing-here');
-    expect(r.status).to.equal(404);
-    expect(r.body.error.code).to.equal('ROUTE_NOT_FOUND');
+  it('unknown routes get 404 ROUTE_NOT_FOUND, whatever the method', async () => {
+    for (const method of ['GET', 'POST', 'PUT', 'TRACE']) {
+      const r = await rawRequest(gw.url, method, '/v1/nothing-here');
+      expect(r.status, method).to.equal(404);
+      expect(JSON.parse(r.text).error.code, method).to.equal('ROUTE_NOT_FOUND');
+    }
+  });
+
+  it('a method the document does not declare on a known path gets 405 METHOD_NOT_ALLOWED with an Allow header', async () => {
+    const bearer = { authorization: `Bearer ${await token({ sub: 'gw-val-405', org: 'enterprise', role: 'applicant' })}` };
+    const exact: [method: string, path: string, allow: string][] = [
+      ['PUT', '/v1/permits/P-405-1', 'GET, HEAD'],
+      ['TRACE', '/v1/permits/P-405-1', 'GET, HEAD'],
+      ['DELETE', '/v1/permits/P-405-1/evidence', 'GET, HEAD, POST'],
+      ['GET', '/v1/permits', 'POST'],
+      ['PATCH', '/v1/policy/', 'GET, HEAD, POST'],
+      ['OPTIONS', '/healthz', 'GET, HEAD'],
+      // The path of OCR also matches /v1/certificates/{certificateId}: the router answers both templates' methods there.
+      ['PUT', '/v1/certificates/ocr', 'GET, HEAD, POST'],
+    ];
+    for (const [method, path, allow] of exact) {
+      // With credentials and a body that is not even JSON: the method is refused before either is looked at.
+      const r = await rawRequest(gw.url, method, path, { ...bearer, 'content-type': 'application/json' }, '{"broken": ');
+      expect(r.status, `${method} ${path}: ${r.text}`).to.equal(405);
+      expect(r.headers.allow, `${method} ${path}`).to.equal(allow);
+      const body = JSON.parse(r.text);
+      expect(body.error.code).to.equal('METHOD_NOT_ALLOWED');
+      expect(body.error.status).to.equal(405);
+      expect(body.error.details.allow).to.deep.equal(allow.split(', '));
+      expect(body.error.message).to.contain(method);
+    }
+    // Every documented path: PUT is declared nowhere, and the Allow header names at least the path's own methods.
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Json>)) {
+      const r = await rawRequest(gw.url, 'PUT', resolvePath(path));
+      expect(r.status, `PUT ${path}`).to.equal(405);
+      const allow = r.headers.allow?.split(', ') ?? [];
+      for (const m of Object.keys(methods)) expect(allow, `PUT ${path}`).to.include(m.toUpperCase());
+      expect(allow.includes('HEAD'), `PUT ${path}: HEAD where GET is`).to.equal(allow.includes('GET'));
+    }
+    // Declared methods still reach their routes (no credentials: 401 instead of 405).
+    expect((await rawRequest(gw.url, 'GET', '/v1/permits/P-405-1')).status).to.equal(401);
+    expect((await rawRequest(gw.url, 'HEAD', '/v1/permits/P-405-1')).status).to.equal(401);
   });
 
   it('wrote nothing to the ledger', async () => {

@@ -1,11 +1,11 @@
 /** The app with services that do no I/O: enough to inspect routes and the OpenAPI document. */
 import { createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
 import type { Services } from '../../src/services.js';
 
-export function offlineApp() {
+export function offlineApp(logger: Logger = createLogger('silent')) {
   const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), GATEWAY_METRICS_TOKEN: 'm'.repeat(32), LEDGER_RUN_DIR: '/nonexistent' });
   const services = {
     config,
@@ -16,5 +16,5 @@ export function offlineApp() {
     regulator: undefined,
     ocr: undefined,
   } as unknown as Services;
-  return createApp({ services, wallet: {} as never, idempotency: undefined, logger: createLogger('silent') });
+  return createApp({ services, wallet: {} as never, idempotency: undefined, logger });
 }

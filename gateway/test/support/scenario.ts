@@ -3,10 +3,10 @@
  * roles (and the approver's department and worker id), workers with welding certificates, a gate.
  */
 import * as crypto from 'node:crypto';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
 import { Wallet } from 'ethers';
+import { alarmFieldsFor } from '../../../schema/test/support/alarm-fields.js';
 import type { PrincipalClaims } from '../../src/auth.js';
-import { connectAsWalletUser } from './direct.js';
+import { recordDeviceAlarm } from './direct.js';
 import { type Client, token, uniqueId, workerId } from './env.js';
 
 export interface Cast {
@@ -130,28 +130,14 @@ export async function recordCameraAlarm(
   const areaId = o.areaId ?? 'zone-1';
   const reg = await c.clients.safety.post('/v1/devices', { deviceId: cameraId, siteId: c.siteId, areaId, address: device.address, kind: 'camera' });
   if (reg.status !== 201) throw new Error(`register camera: ${reg.status} ${reg.text}`);
-  const alarm = {
+  const alarm = alarmFieldsFor(cameraId, c.siteId, areaId, {
     alarmId,
-    deviceId: cameraId,
-    siteId: c.siteId,
-    areaId,
     grade: o.grade ?? 1,
     kind: o.kind ?? 'gas_leak',
-    scoreBp: 9700,
     modelVersion: o.modelVersion ?? 'risk-1',
-    modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-    inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-    clipCid: '',
     observedAt: Date.now() - 2000,
-  };
-  const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
-  const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
-  const conn = connectAsWalletUser(walletDir, 'enterprise', `gw-gate-${c.tag}`);
-  try {
-    await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
-  } finally {
-    conn.close();
-  }
+  });
+  await recordDeviceAlarm(walletDir, `gw-gate-${c.tag}`, device, alarm);
   return { cameraId };
 }
 

@@ -1,10 +1,8 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
+import type { createApp } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
-import { Metrics } from '../../src/metrics.js';
-import type { Services } from '../../src/services.js';
+import { offlineApp } from '../support/offline.js';
 
 type LogLine = Record<string, unknown>;
 
@@ -49,17 +47,7 @@ describe('gateway: JSON request logs with a request id', () => {
   let base: string;
 
   before(async () => {
-    const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), LEDGER_RUN_DIR: '/nonexistent' });
-    const services = {
-      config,
-      ledger: {},
-      content: { kind: 'embedded' },
-      metrics: new Metrics(),
-      pool: undefined,
-      regulator: undefined,
-      ocr: undefined,
-    } as unknown as Services;
-    const { app } = createApp({ services, wallet: {} as never, idempotency: undefined, logger });
+    const { app } = offlineApp(logger);
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

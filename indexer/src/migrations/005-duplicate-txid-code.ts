@@ -12,7 +12,8 @@ export const name = '005-duplicate-txid-code';
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('DROP INDEX IF EXISTS transactions_tx_id_unique');
   await knex.raw(
-    `CREATE UNIQUE INDEX transactions_tx_id_unique ON transactions (tx_id) WHERE tx_id <> '' AND validation_code <> ${Number(peer.TxValidationCode.DUPLICATE_TXID)}`,
+    `CREATE UNIQUE INDEX transactions_tx_id_unique ON transactions (tx_id) WHERE tx_id <> '' AND ` +
+      `validation_code <> ${Number(peer.TxValidationCode.DUPLICATE_TXID)}`,
   );
 }
 

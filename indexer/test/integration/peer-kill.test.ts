@@ -178,7 +178,8 @@ describe('indexer following a peer killed with SIGKILL (real Fabric, real Postgr
       await reference.destroy();
     }
     console.log(
-      `      peer pid ${killed} killed; ${during.length} blocks cut while it was down; peer reached ${reconnectMs} ms after network.sh up; caught up to block ${checkpoint}`,
+      `      peer pid ${killed} killed; ${during.length} blocks cut while it was down; peer reached ` +
+        `${reconnectMs} ms after network.sh up; caught up to block ${checkpoint}`,
     );
   });
 });

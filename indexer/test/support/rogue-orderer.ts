@@ -54,7 +54,19 @@ function rogueOrderer(): { key: crypto.KeyObject; certPem: Buffer } {
   fs.writeFileSync(f('ext.cnf'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
   fs.writeFileSync(
     f('ca.cnf'),
-    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = p\n[p]\norganizationalUnitName = supplied\ncommonName = supplied\n`,
+    `${[
+      '[ca]',
+      'default_ca = d',
+      '[d]',
+      `database = ${f('index.txt')}`,
+      `new_certs_dir = ${dir}`,
+      `serial = ${f('serial')}`,
+      'default_md = sha256',
+      'policy = p',
+      '[p]',
+      'organizationalUnitName = supplied',
+      'commonName = supplied',
+    ].join('\n')}\n`,
   );
   execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('k.pem')], { stdio: 'ignore' });
   execFileSync('openssl', ['req', '-new', '-key', f('k.pem'), '-subj', '/OU=orderer/CN=orderer0.orderer.ledger.local', '-out', f('r.csr')], {

@@ -101,7 +101,10 @@ function checkMessage(
       return {
         ok: false,
         code: 'signature',
-        reason: `unsigned message from device ${message.deviceId} refused: this service requires device-signed messages (sig, EIP-191 over the canonical JSON without sig; tools/sign-message.ts); a site without signing devices opts out with INGEST_REQUIRE_SIGNED_MESSAGES=false`,
+        reason:
+          `unsigned message from device ${message.deviceId} refused: this service requires device-signed ` +
+          `messages (sig, EIP-191 over the canonical JSON without sig; tools/sign-message.ts); a site without ` +
+          `signing devices opts out with INGEST_REQUIRE_SIGNED_MESSAGES=false`,
       };
     }
     const expected = options.deviceAddresses?.get(message.deviceId);

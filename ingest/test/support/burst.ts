@@ -54,3 +54,18 @@ export const tankFarmReading = (t0: number, deviceId: string, n: number, r: obje
       reading: r,
     }),
   );
+
+/** The site gateway's message that permit P-<area> of `type` is active in an area of site-1. */
+export function permitsMessage(areaId: string, type: string, at: number): StandardMessage {
+  const active = [{ permitId: `P-${areaId}`, type }];
+  return {
+    v: 1,
+    kind: 'permits',
+    messageId: `p-${areaId}-${at}`,
+    siteId: 'site-1',
+    areaId,
+    deviceId: 'gw-site-1',
+    observedAt: at,
+    permits: { active },
+  } as StandardMessage;
+}

@@ -9,6 +9,7 @@ import {
 } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { verifyTypedData, Wallet } from 'ethers';
+import { alarmFields } from '../../../schema/test/support/alarm-fields.js';
 import { alarmId, toScoreBp } from '../../src/pipeline/alarm.js';
 import { AlarmDeduper } from '../../src/pipeline/alarm-dedup.js';
 import { readingSha256, recoverAlarmSigner, recoverGradingSigner, recoverReadingSigner, signAlarm, signGrading } from '../../src/pipeline/alarm-signature.js';
@@ -73,20 +74,8 @@ describe('alarms', () => {
   });
 
   describe('EIP-712 signature', () => {
-    const fields: SignedAlarmFields = {
-      alarmId: alarmId({ deviceId: 'gas-a', siteId: 'site-1', areaId: 'tank-farm', kind: 'flammable_gas_above_permit_criterion', grade: 1, windowStart: T0 }),
-      deviceId: 'gas-a',
-      siteId: 'site-1',
-      areaId: 'tank-farm',
-      grade: 1,
-      kind: 'flammable_gas_above_permit_criterion',
-      scoreBp: 9985,
-      modelVersion: 'site-risk-mlp@1.0.0',
-      modelSha256: `0x${'ab'.repeat(32)}`,
-      inputSha256: `0x${'cd'.repeat(32)}`,
-      clipCid: rawCid('clip'),
-      observedAt: T0,
-    };
+    const id = alarmId({ deviceId: 'gas-a', siteId: 'site-1', areaId: 'tank-farm', kind: 'flammable_gas_above_permit_criterion', grade: 1, windowStart: T0 });
+    const fields = alarmFields({ alarmId: id, clipCid: rawCid('clip'), observedAt: T0 });
 
     it('verifies with ethers.verifyTypedData and the shared domain and types', async () => {
       const device = Wallet.createRandom();
@@ -119,21 +108,7 @@ describe('alarms', () => {
   });
 
   describe('version 2: the device signs the reading, the service signs the grading', () => {
-    const fields = (o: Partial<SignedAlarmFields> = {}): SignedAlarmFields => ({
-      alarmId: 'a1',
-      deviceId: 'gas-a',
-      siteId: 'site-1',
-      areaId: 'tank-farm',
-      grade: 1,
-      kind: 'flammable_gas_above_permit_criterion',
-      scoreBp: 9985,
-      modelVersion: 'site-risk-mlp@1.0.0',
-      modelSha256: `0x${'ab'.repeat(32)}`,
-      inputSha256: `0x${'cd'.repeat(32)}`,
-      clipCid: '',
-      observedAt: T0,
-      ...o,
-    });
+    const fields = (o: Partial<SignedAlarmFields> = {}): SignedAlarmFields => alarmFields({ alarmId: 'a1', observedAt: T0, ...o });
     const reading = {
       v: 1,
       kind: 'env',

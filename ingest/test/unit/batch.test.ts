@@ -7,6 +7,7 @@ import { MAX_BATCH_ITEMS, type StandardMessage } from '../../src/pipeline/messag
 import { type Scenario, scenarioMessages } from '../../tools/scenarios.js';
 import { batchEnvelope } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
+import { permitsMessage } from '../support/burst.js';
 import { failOutboxWrites, type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
 import { tempDir } from '../support/temp.js';
 
@@ -28,17 +29,6 @@ function siteStream(): StandardMessage[] {
 
 const env = (areaId: string, at: number, reading: object, id = `e-${areaId}-${at}`) =>
   ({ v: 1, kind: 'env', messageId: id, siteId: 'site-1', areaId, deviceId: `gas-${areaId}`, observedAt: at, reading }) as StandardMessage;
-const permits = (areaId: string, type: string, at: number) =>
-  ({
-    v: 1,
-    kind: 'permits',
-    messageId: `p-${areaId}-${at}`,
-    siteId: 'site-1',
-    areaId,
-    deviceId: 'gw-site-1',
-    observedAt: at,
-    permits: { active: [{ permitId: `P-${areaId}`, type }] },
-  }) as StandardMessage;
 
 const describeAlarm = (a: SignedAlarm) => `${a.fields.areaId} ${a.fields.kind} ${a.fields.grade}`;
 
@@ -110,7 +100,7 @@ describe('batch envelopes', () => {
     const accepted: string[] = [];
     const g = await fixture(tempDir(), (m) => accepted.push(m.messageId));
     const items: unknown[] = [
-      permits('tank-farm', 'hot_work', T0),
+      permitsMessage('tank-farm', 'hot_work', T0),
       env('tank-farm', T0 + 1000, { o2VolPct: 140 }, 'bad-o2'),
       env('tank-farm', T0 + 2000, { flammableLelPct: 30, flammableGasLelVolPct: 5 }, 'leak'),
       { ...env('tank-farm', T0 + 3000, { o2VolPct: 20.9 }), siteId: 'site-2', messageId: 'other-site' },
@@ -168,10 +158,10 @@ describe('batch envelopes', () => {
     const r = await f.pipeline.handle(
       BATCH_TOPIC,
       envelope([
-        permits('reactor-3', 'confined_space', T0),
+        permitsMessage('reactor-3', 'confined_space', T0),
         env('reactor-3', T0 + 1000, low),
         env('tank-farm', T0 + 1000, low),
-        permits('tank-farm', 'confined_space', T0 + 2000),
+        permitsMessage('tank-farm', 'confined_space', T0 + 2000),
         // The same device again, with normal air: the earlier reading's alarm keeps its own snapshot.
         env('reactor-3', T0 + 3000, { o2VolPct: 20.9 }),
       ]),

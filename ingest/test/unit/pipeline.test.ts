@@ -4,7 +4,7 @@ import { DeviceKeyring, generateKeyFile } from '../../src/pipeline/device-keys.j
 import type { StandardMessage } from '../../src/pipeline/message.js';
 import { rawCid } from '../../tools/scenarios.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
-import { tankFarmReading } from '../support/burst.js';
+import { permitsMessage, tankFarmReading } from '../support/burst.js';
 import { failOutboxWrites, type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
 import { tempDir } from '../support/temp.js';
 
@@ -24,17 +24,6 @@ describe('pipeline', () => {
   });
 
   const send = (m: StandardMessage) => f.pipeline.handle(topicFor('ledger', { ...m, channel: m.kind }), Buffer.from(JSON.stringify(m)));
-  const permits = (areaId: string, type: string, at = T0): StandardMessage =>
-    ({
-      v: 1,
-      kind: 'permits',
-      messageId: `p-${areaId}-${at}`,
-      siteId: 'site-1',
-      areaId,
-      deviceId: 'gw-site-1',
-      observedAt: at,
-      permits: { active: [{ permitId: `P-${areaId}`, type }] },
-    }) as StandardMessage;
   const detection = (areaId: string, behaviour: string, at: number, confidence = 0.95): StandardMessage =>
     ({
       v: 1,
@@ -51,7 +40,7 @@ describe('pipeline', () => {
   const kinds = () => f.outbox.pending().map((e) => `${e.alarm.fields.areaId} ${e.alarm.fields.kind}`);
 
   it('a guardian leaving a confined space is a behaviour alarm with the clip; a phone during a gas leak is not', async () => {
-    await send(permits('reactor-3', 'confined_space'));
+    await send(permitsMessage('reactor-3', 'confined_space', T0));
     await send(env('reactor-3', T0 + 1000, { o2VolPct: 20.9, flammableLelPct: 0.5 }));
     expect(kinds()).to.deep.equal([]);
     const absent = detection('reactor-3', 'guardian_absent', T0 + 2000);
@@ -60,7 +49,7 @@ describe('pipeline', () => {
     expect(alarm?.deviceId).to.equal('cam-reactor-3');
     expect(alarm?.clipCid).to.equal(absent.kind === 'ai' ? absent.detection.clipCid : '');
 
-    await send(permits('tank-farm', 'hot_work'));
+    await send(permitsMessage('tank-farm', 'hot_work', T0));
     await send(env('tank-farm', T0 + 3000, { flammableLelPct: 40, flammableGasLelVolPct: 5 }));
     await send(detection('tank-farm', 'phone_use', T0 + 4000, 0.6));
     expect(kinds()).to.include('tank-farm flammable_gas_above_permit_criterion');
@@ -69,11 +58,11 @@ describe('pipeline', () => {
 
   it('hot work at night with wind at force 5 raises a scored alarm; the same afternoon in calm air does not', async () => {
     const night = Date.parse('2026-11-30T14:30:00Z'); // 22:30 at the site
-    await send(permits('tank-farm', 'hot_work', night));
+    await send(permitsMessage('tank-farm', 'hot_work', night));
     await send(env('tank-farm', night + 1000, { windMs: 9.5, flammableLelPct: 1 }));
     expect(kinds()).to.include('tank-farm risk_score');
 
-    await send(permits('pipe-rack', 'hot_work', T0));
+    await send(permitsMessage('pipe-rack', 'hot_work', T0));
     await send(env('pipe-rack', T0 + 1000, { windMs: 2, flammableLelPct: 1 }));
     expect(kinds().filter((k) => k.startsWith('pipe-rack'))).to.deep.equal([]);
   });

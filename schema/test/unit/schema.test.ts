@@ -12,6 +12,7 @@ import {
   recordAlarmInput,
   workerPersonalTransient,
 } from '../../src';
+import { alarmFields } from '../support/alarm-fields';
 
 describe('schema: error codes', () => {
   it('only INTERNAL is a server error: every other code tells the caller what to fix (4xx)', () => {
@@ -96,20 +97,7 @@ describe('schema: inputs', () => {
     expect(workerPersonalTransient.safeParse({ name: 'n', idNumber: 'i', salt: 'x'.repeat(22) }).success).to.equal(true);
   });
   it('alarm grades are 1..4 and signatures 65 bytes', () => {
-    const alarm = {
-      alarmId: 'a',
-      deviceId: 'd',
-      siteId: 's',
-      areaId: 'z',
-      grade: 1,
-      kind: 'k',
-      scoreBp: 1,
-      modelVersion: 'm',
-      modelSha256: `0x${'0'.repeat(64)}`,
-      inputSha256: `0x${'0'.repeat(64)}`,
-      clipCid: '',
-      observedAt: 1,
-    };
+    const alarm = alarmFields();
     const signature = `0x${'1'.repeat(130)}`;
     expect(recordAlarmInput.safeParse({ alarm, signature }).success).to.equal(true);
     expect(recordAlarmInput.safeParse({ alarm: { ...alarm, grade: 5 }, signature }).success).to.equal(false);

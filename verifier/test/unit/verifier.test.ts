@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, canonicalJson, GRADING_EIP712_DOMAIN, GRADING_EIP712_TYPES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { type BaseWallet, sha256, toUtf8Bytes, Wallet } from 'ethers';
+import { alarmFields } from '../../../schema/test/support/alarm-fields.js';
 import { concat, pemToDer } from '../../src/bytes.js';
 import { encodeTlv, encodeUnsigned } from '../../src/der.js';
 import { curveOf, derToRaw, SignatureError } from '../../src/ecdsa.js';
@@ -21,20 +22,7 @@ describe('verifier (unit)', () => {
   describe('version 2 alarm records: device-signed reading, service-signed grading', () => {
     const device = Wallet.createRandom();
     const service = Wallet.createRandom();
-    const fields = {
-      alarmId: 'a1',
-      deviceId: 'gas-1',
-      siteId: 'site-1',
-      areaId: 'zone-a',
-      grade: 1,
-      kind: 'oxygen_out_of_range',
-      scoreBp: 9000,
-      modelVersion: 'm@1',
-      modelSha256: `0x${'ab'.repeat(32)}`,
-      inputSha256: `0x${'cd'.repeat(32)}`,
-      clipCid: '',
-      observedAt: 1796000000000,
-    };
+    const fields = alarmFields({ alarmId: 'a1', deviceId: 'gas-1', areaId: 'zone-a', kind: 'oxygen_out_of_range', observedAt: 1796000000000 });
     async function record(o: { deviceKey?: BaseWallet; serviceKey?: BaseWallet; reading?: object } = {}) {
       const message = canonicalJson({
         v: 1,
