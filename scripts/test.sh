@@ -70,9 +70,10 @@ done
 printf '{"suite":"types","passed":%d,"failed":%d,"skipped":0}\n' "$types_passed" "$types_failed" >>"$summary"
 
 # 6. One style everywhere: Biome's formatter and linter over the whole tree (biome.json), with no
-# warning allowed. `npm run format` rewrites what the check would refuse.
+# warning allowed, and no line of TypeScript over 160 characters (scripts/check-line-length.mjs:
+# the formatter leaves long strings alone). `npm run format` rewrites what the formatter would refuse.
 log "lint and format check (biome ci)"
-if npx biome ci --error-on-warnings --colors=off .; then lint='"passed":1,"failed":0'; else lint='"passed":0,"failed":1'; status=1; log "lint or format errors (above); npm run format fixes the formatting"; fi
+if npx biome ci --error-on-warnings --colors=off . && node scripts/check-line-length.mjs; then lint='"passed":1,"failed":0'; else lint='"passed":0,"failed":1'; status=1; log "lint, format or line-length errors (above); npm run format fixes the formatting"; fi
 printf '{"suite":"lint",%s,"skipped":0}\n' "$lint" >>"$summary"
 
 # 7. The totals.

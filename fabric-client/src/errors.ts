@@ -160,7 +160,8 @@ export function classifyFabricError(err: unknown, ctx: ClassifyContext = {}): Fa
   const all = messages.join(' | ');
   if (messages.some((m) => /error validating proposal: access denied/.test(m))) {
     return new CreatorRefused(
-      `the peer refused the transaction's creator: its certificate is revoked or no longer valid for its org on the channel, or the signature was not made with the certificate's key (${all})`,
+      `the peer refused the transaction's creator: its certificate is revoked or no longer valid for its org on the channel, ` +
+        `or the signature was not made with the certificate's key (${all})`,
       o,
     );
   }

@@ -69,7 +69,8 @@ if (PARTS.has('pdf')) {
   }
   times.sort((a, b) => a - b);
   lines.push(
-    `| reportPdf, ${SITES} sites, 31 days, ${PDF_RUNS} runs | median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms | ${(bytes / 1024).toFixed(0)} KiB |`,
+    `| reportPdf, ${SITES} sites, 31 days, ${PDF_RUNS} runs ` +
+      `| median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms, max ${times.at(-1)!.toFixed(1)} ms | ${(bytes / 1024).toFixed(0)} KiB |`,
   );
 }
 if (PARTS.has('archive')) {
@@ -91,7 +92,8 @@ if (PARTS.has('archive')) {
     const verifySeconds = (performance.now() - t1) / 1000;
     if (!report.ok) throw new Error(`the archive did not verify: ${report.firstFailure?.id} ${report.firstFailure?.detail}`);
     lines.push(
-      `| buildArchive, whole channel: ${height} blocks, ${built.manifest.transactions} transactions, ${built.manifest.files.length} bundles | ${buildSeconds.toFixed(1)} s | ${(built.archive.length / 1024 / 1024).toFixed(1)} MiB |`,
+      `| buildArchive, whole channel: ${height} blocks, ${built.manifest.transactions} transactions, ${built.manifest.files.length} bundles ` +
+        `| ${buildSeconds.toFixed(1)} s | ${(built.archive.length / 1024 / 1024).toFixed(1)} MiB |`,
       `| verifyArchive of it (${report.signaturesVerified} signatures) | ${verifySeconds.toFixed(1)} s | |`,
     );
   } finally {

@@ -473,7 +473,8 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
   const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $1';
   // One after another: inside a snapshot they share one connection, which runs one query at a time.
   const [alarm] = await q(
-    `SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
+    `SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded ` +
+      `FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
     p,
   );
   const [coverage] = await q(

@@ -43,5 +43,6 @@ const bytes = new Uint8Array(await res.arrayBuffer());
 if (!res.ok) fail(`the gateway answered ${res.status}: ${new TextDecoder().decode(bytes)}`, 1);
 fs.writeFileSync(out, bytes);
 process.stdout.write(
-  `wrote ${out} (${bytes.length} bytes); checkpoint block ${res.headers.get('x-archive-checkpoint-block')} hash ${res.headers.get('x-archive-checkpoint-hash')}\n`,
+  `wrote ${out} (${bytes.length} bytes); ` +
+    `checkpoint block ${res.headers.get('x-archive-checkpoint-block')} hash ${res.headers.get('x-archive-checkpoint-hash')}\n`,
 );

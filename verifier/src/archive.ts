@@ -172,7 +172,8 @@ function rangeMatches(path: string, inner: Manifest, manifest: ArchiveManifest):
   if (first !== manifest.blockRange.first || last !== manifest.blockRange.last || inner.transactions.length !== manifest.transactions) {
     return fail(
       id,
-      `${path} holds ${inner.transactions.length} transactions in blocks ${first}-${last}; the manifest says ${manifest.transactions} in ${manifest.blockRange.first}-${manifest.blockRange.last}`,
+      `${path} holds ${inner.transactions.length} transactions in blocks ${first}-${last}; ` +
+        `the manifest says ${manifest.transactions} in ${manifest.blockRange.first}-${manifest.blockRange.last}`,
     );
   }
   return pass(id, `${manifest.transactions} transactions in blocks ${first}-${last}, the archive's window`);

@@ -596,9 +596,8 @@ export async function verifyOrdererSignature(block: DecodedBlock, config: Channe
     }
   }
   if (config.consenters.size > 0) {
-    reasons.unshift(
-      `valid signatures of ${signers.length} distinct consenter${signers.length === 1 ? '' : 's'} of ${config.consenters.size}${signers.length ? ` (${signers.map((s) => s.cert.subjectText).join(', ')})` : ''}`,
-    );
+    const who = signers.length ? ` (${signers.map((s) => s.cert.subjectText).join(', ')})` : '';
+    reasons.unshift(`valid signatures of ${signers.length} distinct consenter${signers.length === 1 ? '' : 's'} of ${config.consenters.size}${who}`);
   }
   const policy = evaluateConfigPolicy(config, '/Channel/Orderer/BlockValidation', signers);
   if (policy.ok)

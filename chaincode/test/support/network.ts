@@ -28,7 +28,8 @@ export function requireNetwork(ctx: Mocha.Context): ConnectionProfile {
   }
   if (!fs.existsSync(connectionProfilePath())) {
     throw new Error(
-      `no Fabric network: ${connectionProfilePath()} is missing. Run 'npm test' (which starts one) or 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh'.`,
+      `no Fabric network: ${connectionProfilePath()} is missing. ` +
+        `Run 'npm test' (which starts one) or 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh'.`,
     );
   }
   return loadConnectionProfile();

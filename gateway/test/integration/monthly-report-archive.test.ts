@@ -121,51 +121,54 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     return r.body as Json;
   };
 
-  it('commits two permits, two gas tests (one failed), three gate checks, two evidence files (one at the boundary), a flag and an alarm on its own site', async () => {
-    windowFrom = iso(Date.now() - 1000);
-    const c = cast.clients;
-    const a = `/v1/permits/${permitA}`;
-    await step(c.applicant, '/v1/permits', applyBody(cast, permitA), 201);
-    await step(c.pic, `${a}/risk-assessment`, {
-      confirmations: [
-        { measureId: 'm1', confirmedBy: cast.personInCharge },
-        { measureId: 'm2', confirmedBy: cast.personInCharge },
-      ],
-    });
-    const failedTest = { testId: `gtf-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.8 };
-    expect((await step(c.analyst, `${a}/gas-tests`, failedTest, 201)).record.gasTests.at(-1).passed).to.equal(false);
-    await step(
-      c.analyst,
-      `${a}/gas-tests`,
-      { testId: `gtp-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
-      201,
-    );
-    await step(c.approver, `${a}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
-    await step(c.approver, `${a}/issue`, {});
-    await step(c.pic, `${a}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] });
-    for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
-      const body = {
-        gateCheckId: `gc-${cast.tag}-${i}`,
-        workerId: w,
-        qr: { passed: true },
-        face: { scoreBp: 9300, deviceId: cast.deviceId },
-        health: { passed: true },
-      };
-      await step(c.gate, `${a}/gate-checks`, body, 201);
-    }
-    await step(c.pic, `${a}/start`, {});
-    await step(c.applicant, '/v1/permits', applyBody(cast, permitB), 201);
-    await evidence(permitA, iso(Date.now() - 30_000), 'now');
-    await evidence(permitA, boundary, 'boundary');
-    await step(c.regulator, `/v1/permits/${permitB}/flags`, { flagId: `flag-${cast.tag}`, reason: 'crew listed on two permits at once?' }, 201);
-    await recordCameraAlarm(cast, gw.services.config.GATEWAY_WALLET_DIR, `al-${cast.tag}`);
-    lastBlock = (await chainHeight()) - 1;
-    windowTo = iso(Date.now() + 1000);
-    await indexer.waitForBlock(lastBlock);
-    // What the ledger says now, not what the test expects: the permits' states as permit:Get reads them.
-    expect((await c.pic.get(a)).body.status).to.equal('suspended');
-    expect((await c.pic.get(`/v1/permits/${permitB}`)).body.status).to.equal('applied');
-  });
+  it(
+    'commits two permits, two gas tests (one failed), three gate checks, two evidence files (one at the boundary), ' + 'a flag and an alarm on its own site',
+    async () => {
+      windowFrom = iso(Date.now() - 1000);
+      const c = cast.clients;
+      const a = `/v1/permits/${permitA}`;
+      await step(c.applicant, '/v1/permits', applyBody(cast, permitA), 201);
+      await step(c.pic, `${a}/risk-assessment`, {
+        confirmations: [
+          { measureId: 'm1', confirmedBy: cast.personInCharge },
+          { measureId: 'm2', confirmedBy: cast.personInCharge },
+        ],
+      });
+      const failedTest = { testId: `gtf-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.8 };
+      expect((await step(c.analyst, `${a}/gas-tests`, failedTest, 201)).record.gasTests.at(-1).passed).to.equal(false);
+      await step(
+        c.analyst,
+        `${a}/gas-tests`,
+        { testId: `gtp-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
+        201,
+      );
+      await step(c.approver, `${a}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
+      await step(c.approver, `${a}/issue`, {});
+      await step(c.pic, `${a}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] });
+      for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
+        const body = {
+          gateCheckId: `gc-${cast.tag}-${i}`,
+          workerId: w,
+          qr: { passed: true },
+          face: { scoreBp: 9300, deviceId: cast.deviceId },
+          health: { passed: true },
+        };
+        await step(c.gate, `${a}/gate-checks`, body, 201);
+      }
+      await step(c.pic, `${a}/start`, {});
+      await step(c.applicant, '/v1/permits', applyBody(cast, permitB), 201);
+      await evidence(permitA, iso(Date.now() - 30_000), 'now');
+      await evidence(permitA, boundary, 'boundary');
+      await step(c.regulator, `/v1/permits/${permitB}/flags`, { flagId: `flag-${cast.tag}`, reason: 'crew listed on two permits at once?' }, 201);
+      await recordCameraAlarm(cast, gw.services.config.GATEWAY_WALLET_DIR, `al-${cast.tag}`);
+      lastBlock = (await chainHeight()) - 1;
+      windowTo = iso(Date.now() + 1000);
+      await indexer.waitForBlock(lastBlock);
+      // What the ledger says now, not what the test expects: the permits' states as permit:Get reads them.
+      expect((await c.pic.get(a)).body.status).to.equal('suspended');
+      expect((await c.pic.get(`/v1/permits/${permitB}`)).body.status).to.equal('applied');
+    },
+  );
 
   it("the site's report in Asia/Shanghai equals what was committed, and names the block it was read from with the peer's hash", async () => {
     const r = await report(regulator, `month=${month}&site=${cast.siteId}`);

@@ -363,55 +363,58 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect(failed(report).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
   });
 
-  it("requires the ordering service's quorum on each block: one orderer signature with Raft, 3 of 4 distinct consenters with BFT; fewer fail, saying so", async () => {
-    const { ordering } = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
-    const quorum = ordering === 'bft' ? 3 : 1;
-    const report = await verifyBundle(archive, { blockHash: trusted });
-    const numbers = [...files.keys()].flatMap((k) => /^blocks\/(\d+)\.block$/.exec(k)?.[1] ?? []).map(Number);
-    for (const n of numbers.filter((k) => k > 0)) {
-      const sigs = decodeBlock(files.get(`blocks/${n}.block`)!).ordererSignatures;
-      if (ordering === 'bft') {
-        // SmartBFT names each signer by its consenter id; the channel config maps ids to certificates.
-        expect(new Set(sigs.map((x) => x.consenterId)).size, `block ${n}`).to.be.at.least(quorum);
-        expect(sigs.every((x) => x.signer === null && x.consenterId !== null)).to.equal(true);
-      } else {
-        expect(sigs.map((x) => x.signer?.mspId)).to.deep.equal(['OrdererMSP']);
+  it(
+    "requires the ordering service's quorum on each block: one orderer signature with Raft, 3 of 4 distinct consenters with BFT; " + 'fewer fail, saying so',
+    async () => {
+      const { ordering } = connectionProfileSchema.parse(JSON.parse(fs.readFileSync(profilePath(), 'utf8')));
+      const quorum = ordering === 'bft' ? 3 : 1;
+      const report = await verifyBundle(archive, { blockHash: trusted });
+      const numbers = [...files.keys()].flatMap((k) => /^blocks\/(\d+)\.block$/.exec(k)?.[1] ?? []).map(Number);
+      for (const n of numbers.filter((k) => k > 0)) {
+        const sigs = decodeBlock(files.get(`blocks/${n}.block`)!).ordererSignatures;
+        if (ordering === 'bft') {
+          // SmartBFT names each signer by its consenter id; the channel config maps ids to certificates.
+          expect(new Set(sigs.map((x) => x.consenterId)).size, `block ${n}`).to.be.at.least(quorum);
+          expect(sigs.every((x) => x.signer === null && x.consenterId !== null)).to.equal(true);
+        } else {
+          expect(sigs.map((x) => x.signer?.mspId)).to.deep.equal(['OrdererMSP']);
+        }
+        const check = report.checks.find((c) => c.id === `block.${n}.ordererSignature`)!;
+        expect(check.status, check.detail).to.equal('pass');
+        expect(check.detail).to.match(ordering === 'bft' ? /\(OutOf\(3,'OrdererMSP:orderer0\.orderer\.ledger\.local',/ : /\(ANY Writers /);
       }
-      const check = report.checks.find((c) => c.id === `block.${n}.ordererSignature`)!;
-      expect(check.status, check.detail).to.equal('pass');
-      expect(check.detail).to.match(ordering === 'bft' ? /\(OutOf\(3,'OrdererMSP:orderer0\.orderer\.ledger\.local',/ : /\(ANY Writers /);
-    }
 
-    const n = txBlock();
-    const keep = (pick: (list: InstanceType<typeof common.MetadataSignature>[]) => InstanceType<typeof common.MetadataSignature>[]) =>
-      rewrap(files, (f) =>
-        editBlock(f, n, (b) => {
-          const md = b.getMetadata()!.getMetadataList_asU8();
-          const sigs = common.Metadata.deserializeBinary(md[0]!);
-          sigs.setSignaturesList(pick(sigs.getSignaturesList()));
-          b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
-        }),
-      );
-    const below = await verifyBundle(
-      keep((l) => l.slice(0, quorum - 1)),
-      { blockHash: trusted },
-    );
-    expect(failed(below).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
-    expect(failed(below)[0]!.detail).to.match(
-      ordering === 'bft'
-        ? /^\/Channel\/Orderer\/BlockValidation \(OutOf\(3,.*\) of config block \d+ is not satisfied: valid signatures of 2 distinct consenters of 4 \(/
-        : /^it carries no orderer signature$/,
-    );
-    if (ordering === 'bft') {
-      // One consenter's signature twice is still one consenter.
-      const repeated = await verifyBundle(
-        keep((l) => [l[0]!, l[1]!, l[0]!]),
+      const n = txBlock();
+      const keep = (pick: (list: InstanceType<typeof common.MetadataSignature>[]) => InstanceType<typeof common.MetadataSignature>[]) =>
+        rewrap(files, (f) =>
+          editBlock(f, n, (b) => {
+            const md = b.getMetadata()!.getMetadataList_asU8();
+            const sigs = common.Metadata.deserializeBinary(md[0]!);
+            sigs.setSignaturesList(pick(sigs.getSignaturesList()));
+            b.getMetadata()!.setMetadataList([sigs.serializeBinary(), ...md.slice(1)]);
+          }),
+        );
+      const below = await verifyBundle(
+        keep((l) => l.slice(0, quorum - 1)),
         { blockHash: trusted },
       );
-      expect(failed(repeated).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
-      expect(failed(repeated)[0]!.detail).to.match(/is not satisfied: valid signatures of 2 distinct consenters of 4/);
-    }
-  });
+      expect(failed(below).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
+      expect(failed(below)[0]!.detail).to.match(
+        ordering === 'bft'
+          ? /^\/Channel\/Orderer\/BlockValidation \(OutOf\(3,.*\) of config block \d+ is not satisfied: valid signatures of 2 distinct consenters of 4 \(/
+          : /^it carries no orderer signature$/,
+      );
+      if (ordering === 'bft') {
+        // One consenter's signature twice is still one consenter.
+        const repeated = await verifyBundle(
+          keep((l) => [l[0]!, l[1]!, l[0]!]),
+          { blockHash: trusted },
+        );
+        expect(failed(repeated).map((c) => c.id)).to.deep.equal([`block.${n}.ordererSignature`]);
+        expect(failed(repeated)[0]!.detail).to.match(/is not satisfied: valid signatures of 2 distinct consenters of 4/);
+      }
+    },
+  );
 
   it('fails a one-byte change of a block header in headers.json: the chain to the trusted hash breaks', async () => {
     const n = txBlock();

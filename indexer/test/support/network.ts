@@ -29,7 +29,8 @@ export function requireNetwork(ctx: Mocha.Context): ConnectionProfile {
   const file = connectionProfilePath();
   if (!fs.existsSync(file)) {
     throw new Error(
-      `no Fabric network: ${file} is missing. Run 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh', or set LEDGER_NETWORK_UNAVAILABLE=<reason> to skip.`,
+      `no Fabric network: ${file} is missing. Run 'bash scripts/network.sh up && bash scripts/deploy-chaincode.sh', ` +
+        `or set LEDGER_NETWORK_UNAVAILABLE=<reason> to skip.`,
     );
   }
   return loadProfile(file);

@@ -410,49 +410,53 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
     },
   );
 
-  it('a device registered in a block the regulator’s peer has not got: its lone refusal is retried, not set aside, and the alarm commits once the peer caught up', async () => {
-    const { layout, service } = await prepareSite();
-    const area = layout.areas[0]!;
-    const late = Wallet.createRandom();
-    const lateId = `${area.gasDeviceId}-late`;
-    const registration = await admin.endorse('device:Register', {
-      deviceId: lateId,
-      siteId: layout.siteId,
-      areaId: area.areaId,
-      address: late.address,
-      kind: 'sensor',
-    });
-    lag = await regulatorBehindBy(registration);
-    const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
-    try {
-      const alarm = await gradedAlarmFor(late, service, alarmFieldsFor(lateId, layout.siteId, area.areaId, { grade: 1 }));
-      const refusal = await untilPeersDisagree(async () => {
-        const outcome = await ledger.submitAlarm(alarm);
-        throw new Error(`the alarm was not left to the outbox's retry: ${JSON.stringify(outcome)}`);
-      }, 'EnterpriseMSP');
-      expect(refusal).to.deep.include({ code: 'NOT_FOUND', refusingMspIds: ['RegulatorMSP'] });
-      // What the outbox does with it: no outcome, so it is thrown and retried, never `rejected`.
-      expect(classifySubmitError(refusal, 'EnterpriseMSP')).to.equal(undefined);
-      expect(await refusalOf(reader, alarm.fields.alarmId)).to.match(/NOT_FOUND/);
+  it(
+    'a device registered in a block the regulator’s peer has not got: ' +
+      'its lone refusal is retried, not set aside, and the alarm commits once the peer caught up',
+    async () => {
+      const { layout, service } = await prepareSite();
+      const area = layout.areas[0]!;
+      const late = Wallet.createRandom();
+      const lateId = `${area.gasDeviceId}-late`;
+      const registration = await admin.endorse('device:Register', {
+        deviceId: lateId,
+        siteId: layout.siteId,
+        areaId: area.areaId,
+        address: late.address,
+        kind: 'sensor',
+      });
+      lag = await regulatorBehindBy(registration);
+      const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
+      try {
+        const alarm = await gradedAlarmFor(late, service, alarmFieldsFor(lateId, layout.siteId, area.areaId, { grade: 1 }));
+        const refusal = await untilPeersDisagree(async () => {
+          const outcome = await ledger.submitAlarm(alarm);
+          throw new Error(`the alarm was not left to the outbox's retry: ${JSON.stringify(outcome)}`);
+        }, 'EnterpriseMSP');
+        expect(refusal).to.deep.include({ code: 'NOT_FOUND', refusingMspIds: ['RegulatorMSP'] });
+        // What the outbox does with it: no outcome, so it is thrown and retried, never `rejected`.
+        expect(classifySubmitError(refusal, 'EnterpriseMSP')).to.equal(undefined);
+        expect(await refusalOf(reader, alarm.fields.alarmId)).to.match(/NOT_FOUND/);
 
-      lag.catchUp();
-      // As the outbox does: submit again while the failure is transient.
-      const deadline = Date.now() + 60_000;
-      let outcome: Awaited<ReturnType<FabricAlarmLedger['submitAlarm']>> | undefined;
-      while (outcome === undefined) {
-        try {
-          outcome = await ledger.submitAlarm(alarm);
-        } catch (err) {
-          if (!classifyFabricError(err).transient || Date.now() > deadline) throw err;
-          await new Promise((r) => setTimeout(r, 250));
+        lag.catchUp();
+        // As the outbox does: submit again while the failure is transient.
+        const deadline = Date.now() + 60_000;
+        let outcome: Awaited<ReturnType<FabricAlarmLedger['submitAlarm']>> | undefined;
+        while (outcome === undefined) {
+          try {
+            outcome = await ledger.submitAlarm(alarm);
+          } catch (err) {
+            if (!classifyFabricError(err).transient || Date.now() > deadline) throw err;
+            await new Promise((r) => setTimeout(r, 250));
+          }
         }
+        expect(outcome).to.deep.include({ status: 'committed' });
+        expect(await reader.getAlarm(alarm.fields.alarmId)).to.deep.include({ deviceId: lateId, status: 'open' });
+      } finally {
+        await ledger.close();
       }
-      expect(outcome).to.deep.include({ status: 'committed' });
-      expect(await reader.getAlarm(alarm.fields.alarmId)).to.deep.include({ deviceId: lateId, status: 'open' });
-    } finally {
-      await ledger.close();
-    }
-  });
+    },
+  );
 
   it('the gateway peer (the enterprise’s) down: alarms wait in the outbox, then each is committed once it is back', async () => {
     const site = await prepareSite();

@@ -89,7 +89,8 @@ class ApplicationLoad {
     while (this.committed.length < target) {
       if (Date.now() > until) {
         throw new Error(
-          `${what}: only ${this.committed.length - (target - n)} of ${n} applications committed in ${timeoutMs / 1000} s; last failures: ${this.failures.slice(-3).join(' | ')}`,
+          `${what}: only ${this.committed.length - (target - n)} of ${n} applications committed in ${timeoutMs / 1000} s; ` +
+            `last failures: ${this.failures.slice(-3).join(' | ')}`,
         );
       }
       await sleep(100);
