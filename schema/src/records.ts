@@ -315,6 +315,37 @@ export interface GateCheckRecord {
   passed: boolean;
   recordedBy: Actor;
   txId: string;
+  /**
+   * Present on gate checks signed by the gate device (credential:RecordSignedGateCheck); absent on
+   * the legacy ones whose QR result the caller asserted.
+   */
+  device?: GateCheckDeviceRecord;
+}
+
+/** What the gate device signed, and the ledger's own re-check of it. */
+export interface GateCheckDeviceRecord {
+  deviceId: string;
+  /** The address that signed (the device's registered key). */
+  signer: string;
+  signature: string;
+  role: 'worker' | 'guardian';
+  codeSha256: string;
+  /** The worker code's credential epoch and issuing office. */
+  codeEpoch: number;
+  officeId: string;
+  /** The gate's decision: 'pass' or its verifier's refusal code. */
+  gateDecision: string;
+  /** The ledger's decision on the same code at commit time: 'pass' or a refusal code, with the reason. */
+  ledgerDecision: string;
+  ledgerReason: string;
+  /** True when the gate and the ledger disagree on pass/refuse (an offline gate on a stale snapshot, a faulty gate). */
+  disagreement: boolean;
+  offline: boolean;
+  snapshotHeight: number;
+  checkedAt: string;
+  biometricSha256: string;
+  faceMatched: boolean;
+  healthDeclared: boolean;
 }
 
 export interface EvidenceRecord {
