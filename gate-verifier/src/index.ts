@@ -1,4 +1,5 @@
 export * from './code.js';
+export * from './gate-check.js';
 export * from './issue.js';
 export * from './qr.js';
 export * from './snapshot.js';

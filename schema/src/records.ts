@@ -308,7 +308,8 @@ export interface GateCheckRecord {
   at: string;
   methods: {
     qr: { passed: boolean };
-    face: { scoreBp: number; deviceId: string; templateSha256: string | null; passed: boolean };
+    // scoreBp is null on device-signed checks: the score stays on the gate, only its hash is recorded.
+    face: { scoreBp: number | null; deviceId: string; templateSha256: string | null; passed: boolean };
     certificate: { certificateIds: string[]; passed: boolean; reason: string };
     health: { passed: boolean };
   };
