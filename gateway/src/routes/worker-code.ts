@@ -2,11 +2,13 @@
  * One person, one code: a worker's current code as JSON (the QR text and what it states), as a
  * PNG for a badge printer and as an SVG for a phone screen. Only the worker themselves (a token
  * whose workerId is theirs) and the enterprise's safety officers and credential officers get it:
- * anyone holding the code can show it at a gate, so it is handed out like a key.
+ * anyone holding the code can show it at a gate, so it is handed out like a key. And the gate
+ * snapshot a gate syncs to decide offline.
  */
 
 import { workerCodePng, workerCodeSvg } from '@compliance-ledger/gate-verifier';
-import { type Role, workerIdSchema } from '@compliance-ledger/schema';
+import { GATE_SNAPSHOT_FORMAT, type GateSnapshot, type GateSnapshotState, permitNoSchema, type Role, workerIdSchema } from '@compliance-ledger/schema';
+import { common as fabricCommon } from '@hyperledger/fabric-protos';
 import { z } from 'zod';
 import { ApiError, ForbiddenError } from '../errors.js';
 import type { RouteContext, RouteDef } from '../http.js';
@@ -58,6 +60,31 @@ export function workerCodeRoutes(s: Services): RouteDef[] {
     'certificates or status change (credential epoch) or a certificate in it expires; older codes ' +
     'are refused at the gate. For the worker themselves (token workerId) or a safety/credential officer.';
   return [
+    {
+      method: 'get',
+      path: '/v1/permits/{permitNo}/gate-snapshot',
+      operationId: 'getGateSnapshot',
+      summary: 'What a gate needs to decide offline for a permit: credential office keys, crew epochs, categories, and the block height',
+      description:
+        'A gate-verifier GateSnapshot (format compliance-ledger/gate-snapshot@1) read from the caller’s peer: the channel ' +
+        'height first, then credential:GateSnapshot, so the snapshot is never older than the height it states.',
+      tags: ['enterprise: credentials'],
+      auth: true,
+      access: { enterprise: 'any', regulator: 'any' },
+      params: z.strictObject({ permitNo: permitNoSchema }),
+      query: z.strictObject({}),
+      responses: [
+        { status: 200, description: 'the GateSnapshot', schema: z.looseObject({ format: z.literal(GATE_SNAPSHOT_FORMAT), blockHeight: z.number() }) },
+      ],
+      errors: ['NOT_FOUND'],
+      handler: async (ctx) => {
+        const id = await ctx.identity();
+        const blockHeight = Number(fabricCommon.BlockchainInfo.deserializeBinary(await s.ledger.qscc(id, 'GetChainInfo')).getHeight());
+        const state = await s.ledger.evaluate<GateSnapshotState>(id, 'credential:GateSnapshot', { permitNo: ctx.params.permitNo });
+        const snapshot: GateSnapshot = { format: GATE_SNAPSHOT_FORMAT, channel: s.ledger.channel, blockHeight, takenAt: Date.now(), ...state };
+        return { body: snapshot };
+      },
+    },
     {
       ...common,
       errors: [...common.errors],

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type GateDecision, generateCredentialOfficeKey, signGateCheck } from '@compliance-ledger/gate-verifier';
+import { decideAtGate, type GateDecision, generateCredentialOfficeKey, signGateCheck } from '@compliance-ledger/gate-verifier';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { decodeWithJsQr, decodeWithZbarimg, hasZbarimg } from '../../../gate-verifier/test/support/qr.js';
@@ -133,6 +133,14 @@ describe('gateway: worker codes and device-signed gate checks (real network)', f
     expect(current.epoch).to.equal(old.epoch + 1);
     expect(current.code).not.to.equal(old.code);
     expect(current.certificates.map((x: { category: string }) => x.category).sort()).to.deep.equal(['electrician', 'welding_cutting']);
+
+    // A gate that syncs through the API refuses the old code and passes the current one.
+    const snap = await c.gate.get(`${base}/gate-snapshot`);
+    ok(snap);
+    expect(snap.body.revocationEpochs[cast.welder]).to.equal(current.epoch);
+    const online = { permitNo, role: 'worker' as const, nowMs: Date.now(), maxSnapshotAgeMs: 60_000 };
+    expect(decideAtGate(old.code, snap.body, online)).to.include({ pass: false, code: 'REVOKED' });
+    expect(decideAtGate(current.code, snap.body, online)).to.include({ pass: true, workerId: cast.welder });
 
     // An offline gate that has not synced passes the old code; it signs that, and the ledger disagrees.
     const offlinePass: GateDecision = { pass: true, workerId: cast.welder, certificateIds: [], epoch: old.epoch, snapshotHeight: 1, reason: 'ok' };
