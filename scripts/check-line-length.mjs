@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 const limit = Number(process.env.LEDGER_MAX_LINE_LENGTH ?? 160);
 const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mts', '*.cts'], { encoding: 'utf8' })
   .split('\n')
-  .filter((f) => f && !f.includes('/dist/'));
+  .filter((f, i, all) => f && !f.includes('/dist/') && all.indexOf(f) === i);
 const long = [];
 for (const file of files) {
   let text;

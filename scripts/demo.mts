@@ -2,8 +2,9 @@
  * The demo of `npm start`: one hot-work permit through the gateway's REST API as the people of a
  * plant and a regulator would use it, a gas leak simulated at the site, the alarm that ingest signs
  * and records, the permit suspended on the ledger by that alarm, and what the regulator and the
- * auditor then see. Every figure printed comes from an answer of the running services; a step that
- * is not possible (an endpoint missing or not configured) is named as such and the demo goes on.
+ * auditor then see. Each demo worker gets a badge (the signed worker code, as PNG and SVG files in
+ * $LEDGER_RUN_DIR/demo/badges), and the gate terminal scans them and signs its checks. Every
+ * figure printed comes from an answer of the running services; a step that is not possible (an endpoint missing or not configured) is named as such and the demo goes on.
  *
  * Environment (scripts/start.sh sets it): LEDGER_RUN_DIR, GATEWAY_URL, INDEXER_URL, INGEST_URL,
  * INGEST_MQTT_URL, LEDGER_DEMO_SITE. Exit code 1 only when the core flow (permit to active, alarm,
@@ -14,7 +15,12 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decideAtGate, signGateCheck } from '@compliance-ledger/gate-verifier';
+import type { GateSnapshot } from '@compliance-ledger/schema';
+import { Wallet } from 'ethers';
 import { SignJWT } from 'jose';
+import jsQRImport from 'jsqr';
+import { PNG } from 'pngjs';
 
 const env = (name: string, fallback?: string): string => {
   const v = process.env[name] ?? fallback;
@@ -32,9 +38,16 @@ const siteId = env('LEDGER_DEMO_SITE', 'site-1');
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const keysFile = join(runDir, 'devices', 'device-keys.json');
 const serviceKeyFile = join(runDir, 'ingest', 'ingest-key.json');
+// The credential office's key file (scripts/stack.sh writes it; the enterprise gateway signs codes with it).
+const officeKeyFile = join(runDir, 'gateway', 'credential-office-key.json');
+// The gate terminal's own key: it signs each gate check; the ledger holds its address as a device of kind gate.
+const gateKeyFile = join(runDir, 'devices', 'gate-key.json');
 const outboxFile = join(runDir, 'ingest', 'data', 'outbox.jsonl');
 const demoDir = join(runDir, 'demo');
 const zoneId = 'tank-farm'; // the simulator's hot-work area (ingest/tools/site-layout.ts)
+
+// jsqr is CommonJS: its types declare a default export, at run time the function is the module.
+const jsQR = ((jsQRImport as unknown as { default?: unknown }).default ?? jsQRImport) as typeof jsQRImport.default;
 
 // ---------------------------------------------------------------- output
 const t0 = Date.now();
@@ -84,6 +97,12 @@ class Api {
   }
   get(path: string): Promise<Reply> {
     return this.request('GET', path);
+  }
+  /** A GET whose answer is an image; throws with the error body otherwise. */
+  async bytes(path: string): Promise<Buffer> {
+    const res = await fetch(this.base + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    if (!res.ok) throw new StepFailed(`${path}: HTTP ${res.status} ${await res.text()}`);
+    return Buffer.from(await res.arrayBuffer());
   }
   post(path: string, body: unknown): Promise<Reply> {
     return this.request('POST', path, body);
@@ -296,7 +315,14 @@ async function main(): Promise<number> {
     });
   }
   const keys = JSON.parse(readFileSync(keysFile, 'utf8')) as { devices: Record<string, { address: string }> };
-  const gateId = `gate-${siteId}-${zoneId}`;
+  // A gate that signs its checks (the demo's earlier gate id had no key of its own).
+  const gateId = `gate-${siteId}-${zoneId}-signing`;
+  if (!existsSync(gateKeyFile)) {
+    mkdirSync(dirname(gateKeyFile), { recursive: true, mode: 0o700 });
+    writeFileSync(gateKeyFile, `${JSON.stringify({ deviceId: gateId, privateKey: Wallet.createRandom().privateKey })}\n`, { mode: 0o600 });
+  }
+  const gateKey = new Wallet((JSON.parse(readFileSync(gateKeyFile, 'utf8')) as { privateKey: string }).privateKey);
+  const officeKey = JSON.parse(readFileSync(officeKeyFile, 'utf8')) as { officeId: string; address: string };
   const devices = [
     ...Object.entries(keys.devices)
       .filter(([id]) => /^(gas|cam)-/.test(id))
@@ -307,7 +333,8 @@ async function main(): Promise<number> {
         address: d.address,
         kind: id.startsWith('gas-') ? 'sensor' : 'camera',
       })),
-    { deviceId: gateId, siteId, areaId: zoneId, address: `0x${createHash('sha256').update(gateId).digest('hex').slice(0, 40)}`, kind: 'gate' },
+    { deviceId: gateId, siteId, areaId: zoneId, address: gateKey.address, kind: 'gate' },
+    { deviceId: officeKey.officeId, siteId, areaId: 'credential-office', address: officeKey.address, kind: 'credential_office' },
   ];
   // Ingest's own key signs the gradings; the ledger knows it as a device record of kind ingest_service.
   const ingestKey = JSON.parse(readFileSync(serviceKeyFile, 'utf8')) as { serviceId: string; address: string };
@@ -322,6 +349,38 @@ async function main(): Promise<number> {
   }
   item(`device keys (the devices' own, sign their readings; ingest never reads them): ${keysFile}`);
   item(`ingest service key (signs gradings): ${serviceKeyFile}`);
+  item(`credential office key (signs worker codes; held by the enterprise gateway): ${officeKeyFile}`);
+  item(`gate terminal key (signs gate checks): ${gateKeyFile}`);
+
+  section("1b. badges: each worker's signed code (one person, one code), as the enterprise gateway issues it");
+  const crew = [
+    ['welder', people.welder],
+    ['helper', people.helper],
+    ['guardian', people.guardian],
+  ] as const;
+  const badgeDir = join(demoDir, 'badges');
+  mkdirSync(badgeDir, { recursive: true, mode: 0o700 });
+  const badges = new Map<string, string>();
+  for (const [label, w] of crew) {
+    const code = await as.safetyOfficer.get(`/v1/workers/${w}/code`);
+    if (code.status !== 200) {
+      notPossible(`badge of the ${label}`, errorOf(code));
+      continue;
+    }
+    const png = await as.safetyOfficer.bytes(`/v1/workers/${w}/code.png`);
+    const svg = await as.safetyOfficer.bytes(`/v1/workers/${w}/code.svg`);
+    const pngFile = join(badgeDir, `${label}.png`);
+    writeFileSync(pngFile, png);
+    writeFileSync(join(badgeDir, `${label}.svg`), svg);
+    badges.set(label, pngFile);
+    const c = code.body;
+    item(
+      `${label} ${short(w)}: office ${c.officeId}, epoch ${c.epoch}, valid until ${c.expiresAt}, ` +
+        `certificates ${c.certificates.map((x: { certificateId: string; category: string }) => `${x.certificateId} (${x.category})`).join(', ')}`,
+    );
+    item(`   code ${c.code}`);
+    item(`   badge ${pngFile} · ${join(badgeDir, `${label}.svg`)}`);
+  }
 
   // An earlier run stopped half-way can leave an alarm open in the zone, which blocks a new start.
   let leftovers = 0;
@@ -377,24 +436,42 @@ async function main(): Promise<number> {
   const issued = await write(as.approver, 'issue', `${base}/issue`, {});
   if (issued?.validUntil) item(`   valid ${issued.validFrom} → ${issued.validUntil}`);
   await write(as.personInCharge, 'safety briefing of both workers', `${base}/brief`, { briefedWorkerIds: [people.welder, people.helper] });
-  for (const [i, [label, w]] of (
-    [
-      ['welder', people.welder],
-      ['helper', people.helper],
-      ['guardian', people.guardian],
-    ] as const
-  ).entries()) {
-    const g = await write(as.gateTerminal, `gate check ${label}: QR, face 93 %, certificate`, `${base}/gate-checks`, {
+  // The gate terminal syncs its snapshot, scans each badge, decides, and signs what it saw.
+  const synced = await as.gateTerminal.get(`${base}/gate-snapshot`);
+  if (synced.status !== 200) throw new StepFailed(`gate snapshot: ${errorOf(synced)}`);
+  const snapshot = synced.body as GateSnapshot;
+  item(
+    `gate snapshot at block height ${snapshot.blockHeight}: ${snapshot.signingKeys.length} credential office key(s), ` +
+      `crew epochs ${JSON.stringify(Object.values(snapshot.revocationEpochs))}`,
+  );
+  for (const [i, [label, w]] of crew.entries()) {
+    const file = badges.get(label);
+    if (file === undefined) throw new StepFailed(`no badge for the ${label}`);
+    const image = PNG.sync.read(readFileSync(file));
+    const scanned = jsQR(new Uint8ClampedArray(image.data), image.width, image.height);
+    if (scanned === null) throw new StepFailed(`the gate could not read the ${label}'s badge ${file}`);
+    const role = w === people.guardian ? ('guardian' as const) : ('worker' as const);
+    const decision = decideAtGate(scanned.data, snapshot, { permitNo, role, nowMs: Date.now(), maxSnapshotAgeMs: 15 * 60_000 });
+    item(`scanned ${file}: ${decision.pass ? 'pass' : `refused ${decision.code}: ${decision.reason}`}`);
+    const signed = await signGateCheck(gateKey, {
       gateCheckId: `${permitNo}-gc-${i}`,
-      workerId: w,
-      qr: { passed: true },
-      face: { scoreBp: 9300, deviceId: gateId },
-      health: { passed: true },
+      deviceId: gateId,
+      permitNo,
+      role,
+      code: scanned.data,
+      decision,
+      faceMatched: true,
+      healthDeclared: true,
+      // The face match stays on the terminal: only this record's sha256 is signed and recorded.
+      biometricRecord: `face-match ${label} score=0.93 template=${short(w)} at=${Date.now()}`,
+      offline: false,
+      checkedAt: Date.now(),
     });
+    const g = await write(as.gateTerminal, `gate check ${label}: badge, face, health, signed by ${gateId}`, '/v1/gate-checks', signed);
     if (g && typeof g === 'object')
       item(
-        `   gate verdict: ${g.passed ? 'passed' : 'refused'}; certificate check: ` +
-          `${g.methods?.certificate?.passed ? `valid (${(g.methods.certificate.certificateIds ?? []).join(', ')})` : (g.methods?.certificate?.reason ?? '?')}`,
+        `   gate: ${g.device?.gateDecision}; ledger: ${g.device?.ledgerDecision} (${g.device?.ledgerReason}); ` +
+          `disagreement ${g.device?.disagreement}; recorded as ${g.passed ? 'passed' : 'refused'}`,
       );
   }
   const active = await write(as.personInCharge, 'start the work', `${base}/start`, {});

@@ -40,6 +40,8 @@ jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
 device_keys="$LEDGER_RUN_DIR/devices/device-keys.json"
 device_registry="$LEDGER_RUN_DIR/ingest/devices.json"
 ingest_service_key="$LEDGER_RUN_DIR/ingest/ingest-key.json"
+# The enterprise credential office's key: signs worker codes; the enterprise gateway holds it (README, Who holds which key).
+credential_office_key="$LEDGER_RUN_DIR/gateway/credential-office-key.json"
 ingest_identity="$LEDGER_RUN_DIR/users/enterprise/ingest-gw"
 # The reporter sweeps as its own service identity (ledger.role=sweeper) and pushes signed events to
 # the regulator's subscribers; its push API takes this bearer token.
@@ -101,6 +103,10 @@ prepare() {
   if [ ! -s "$ingest_service_key" ]; then
     log "generating ingest's own service key (signs gradings; registered as kind ingest_service): $ingest_service_key"
     (umask 077; cd "$repo_root/ingest" && npx tsx tools/simulator.ts service-key --out "$ingest_service_key" --service-id "ingest-$LEDGER_DEMO_SITE" >/dev/null)
+  fi
+  if [ ! -s "$credential_office_key" ]; then
+    log "generating the credential office's key (signs worker codes; registered as kind credential_office): $credential_office_key"
+    node "$repo_root/gate-verifier/bin/gate-verify.mjs" office-key --office-id "credential-office-$LEDGER_DEMO_SITE" --out "$credential_office_key" >/dev/null
   fi
   if [ ! -f "$ingest_identity/msp/signcerts/cert.pem" ]; then
     log "enrolling ingest's Fabric identity ingest-gw (ledger.role=device_gateway) at the enterprise CA"
@@ -185,6 +191,7 @@ start_gateway() {
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
     FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/enterprise/bootstrap-password" \
+    GATEWAY_CREDENTIAL_OFFICE_KEY_FILE="$credential_office_key" \
     GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore"
 }
 

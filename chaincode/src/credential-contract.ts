@@ -2,17 +2,21 @@ import {
   type CertificateRecord,
   type CertificateStatus,
   type DeviceRecord,
+  decodeWorkerCode,
   ENTERPRISE_MSP,
   ENTERPRISE_PRIVATE_COLLECTION,
   formatZodIssues,
   type GateCheckRecord,
   type GateSnapshotState,
   LIVE_PERMIT_STATUSES,
+  type PermitRecord,
   type PersonalDataAccessRecord,
+  type SignedWorkerCode,
   TRANSIENT_KEY,
   TX_TRANSIENT_SCHEMAS,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
+import { getAddress } from 'ethers';
 import { Context, Info } from 'fabric-contract-api';
 import type { z } from 'zod';
 import {
@@ -27,6 +31,7 @@ import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
 import { categoriesFor, listGateChecks, listWorkerCertificates, loadWorker, offJobHolder } from './credential-store';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
+import { assertGateCheckSignedBy, codeSha256, workerCodeSigner } from './gate-signature';
 import { canonicalJson, toBytes } from './json';
 import { LedgerContract } from './ledger-contract';
 import { loadPermit } from './permit-store';
@@ -84,6 +89,65 @@ function assertEnterprisePeer(ctx: Context): void {
 async function bumpCredentialEpoch(ctx: Context, workerId: string): Promise<void> {
   const w = await loadWorker(ctx, workerId);
   await putJson(ctx, key(ctx, KEYS.worker, [workerId]), { ...w, credentialEpoch: (w.credentialEpoch ?? 0) + 1 });
+}
+
+/** The permit a gate check is for: issued (or later, still live) and not past its validity. */
+async function loadGatePermit(ctx: Context, permitNo: string, now: number): Promise<PermitRecord> {
+  const permit = await loadPermit(ctx, permitNo);
+  assertNotExpired(permit, now);
+  if (!LIVE_PERMIT_STATUSES.includes(permit.status)) {
+    throw new InvalidStateError(`gate checks are for issued permits; permit ${permit.permitNo} is ${permit.status}`);
+  }
+  return permit;
+}
+
+/** The ledger's own certificate check of one crew member against the permit (the gate's claim is never trusted). */
+async function qualificationOnLedger(
+  ctx: Context,
+  permit: PermitRecord,
+  worker: WorkerRecord,
+  now: number,
+): Promise<GateCheckRecord['methods']['certificate']> {
+  const certs = await listWorkerCertificates(ctx, worker.workerId);
+  const start = parseIso(permit.plannedStart);
+  const end = parseIso(permit.plannedEnd);
+  const required = categoriesFor(permit, permit.template, worker.workerId);
+  const holder = offJobHolder(permit, worker);
+  const qualifying = certs.filter((c) => required.some((cat) => certificateProblem(c, cat, start, end, now, holder) === null));
+  const missingCats = required.filter((cat) => !qualifying.some((c) => c.category === cat));
+  return {
+    certificateIds: qualifying.map((c) => c.certificateId),
+    passed: worker.status === 'active' && missingCats.length === 0,
+    reason: worker.status !== 'active' ? `worker is ${worker.status}` : missingCats.length > 0 ? `no qualifying ${missingCats.join(', ')} certificate` : 'ok',
+  };
+}
+
+interface LedgerCodeCheck {
+  decision: string;
+  reason: string;
+  officeId: string;
+  epoch: number;
+}
+
+/**
+ * The worker code as the ledger sees it now: signed by an active credential office key of the
+ * enterprise it names, not expired, the current epoch (nothing changed since it was issued).
+ */
+async function checkCodeOnLedger(ctx: Context, code: SignedWorkerCode, worker: WorkerRecord, now: number): Promise<LedgerCodeCheck> {
+  const p = code.payload;
+  const refuse = (decision: string, reason: string): LedgerCodeCheck => ({ decision, reason, officeId: p.officeId, epoch: p.epoch });
+  const office = await getJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [p.officeId]));
+  if (office === undefined || office.kind !== 'credential_office' || office.status !== 'active' || office.ownerMsp !== p.enterprise) {
+    return refuse('UNREGISTERED_KEY', `credential office ${p.officeId} of ${p.enterprise} has no active key on the ledger`);
+  }
+  const signer = workerCodeSigner(code);
+  if (signer === null || signer !== getAddress(office.address)) {
+    return refuse('BAD_SIGNATURE', `the code is not signed by the key of credential office ${p.officeId} (or was changed after signing)`);
+  }
+  if (now >= p.expiresAt) return refuse('CODE_EXPIRED', `the code expired at ${toIso(p.expiresAt)}`);
+  const current = worker.credentialEpoch ?? 0;
+  if (p.epoch < current) return refuse('REVOKED', `the code (epoch ${p.epoch}) was superseded or revoked on the ledger (epoch ${current})`);
+  return { decision: 'pass', reason: 'ok', officeId: p.officeId, epoch: p.epoch };
 }
 
 async function hasPrivate(ctx: Context, k: string): Promise<boolean> {
@@ -260,19 +324,16 @@ export class CredentialContract extends LedgerContract {
   }
 
   /**
-   * One person, one code: records the outcome of each method. The chaincode judges the face
-   * score against the policy and the certificate against the permit itself; QR and health
-   * declaration are the gate's observations.
+   * Legacy: records the outcome of each method as the caller asserts it (QR `passed`, the face
+   * score in the clear). Kept because the permit-lifecycle tests, the ingest simulator's network
+   * fixture and the gateway's hot-work flow activate permits through it; new gates use
+   * RecordSignedGateCheck, whose device signature and worker code the chaincode verifies.
    */
   @Submit()
   async RecordGateCheck(ctx: Context, input: string): Promise<string> {
     return run(ctx, 'credential:RecordGateCheck', input, async ({ actor, data: d }) => {
       const now = txTimeMs(ctx);
-      const permit = await loadPermit(ctx, d.permitNo);
-      assertNotExpired(permit, now);
-      if (!LIVE_PERMIT_STATUSES.includes(permit.status)) {
-        throw new InvalidStateError(`gate checks are for issued permits; permit ${permit.permitNo} is ${permit.status}`);
-      }
+      const permit = await loadGatePermit(ctx, d.permitNo, now);
       if (!permit.workers.includes(d.workerId) && d.workerId !== permit.guardianId) {
         throw new RuleViolationError('this person is neither a worker nor the guardian on the permit and may not enter under it');
       }
@@ -285,14 +346,6 @@ export class CredentialContract extends LedgerContract {
       }
       const policy = await loadPolicy(ctx);
       const worker = await loadWorker(ctx, d.workerId);
-      const certs = await listWorkerCertificates(ctx, d.workerId);
-      const start = parseIso(permit.plannedStart);
-      const end = parseIso(permit.plannedEnd);
-      const required = categoriesFor(permit, permit.template, d.workerId);
-      const holder = offJobHolder(permit, worker);
-      const qualifying = certs.filter((c) => required.some((cat) => certificateProblem(c, cat, start, end, now, holder) === null));
-      const missingCats = required.filter((cat) => !qualifying.some((c) => c.category === cat));
-      const certPassed = worker.status === 'active' && missingCats.length === 0;
       const methods: GateCheckRecord['methods'] = {
         qr: { passed: d.qr.passed },
         face: {
@@ -301,12 +354,7 @@ export class CredentialContract extends LedgerContract {
           templateSha256: d.face.templateSha256,
           passed: faceMatchPassed(d.face.scoreBp, policy.faceMatchMinScoreBp),
         },
-        certificate: {
-          certificateIds: qualifying.map((c) => c.certificateId),
-          passed: certPassed,
-          reason:
-            worker.status !== 'active' ? `worker is ${worker.status}` : missingCats.length > 0 ? `no qualifying ${missingCats.join(', ')} certificate` : 'ok',
-        },
+        certificate: await qualificationOnLedger(ctx, permit, worker, now),
         health: { passed: d.health.passed },
       };
       const record: GateCheckRecord = {
@@ -319,6 +367,84 @@ export class CredentialContract extends LedgerContract {
         passed: gateCheckPassed(methods),
         recordedBy: actor,
         txId: ctx.stub.getTxID(),
+      };
+      return putAndEmit(ctx, k, 'GateCheckRecorded', record);
+    });
+  }
+
+  /**
+   * One person, one code, as the gate device signed it. The chaincode verifies the device's
+   * signature against its registered key (a forged or altered check is refused and nothing is
+   * written), then decides itself on the scanned worker code and the worker's certificates on the
+   * ledger now, and records both decisions: an offline gate on a stale snapshot, or a faulty gate,
+   * shows up as `device.disagreement`. Only hashes of the face match go on the ledger.
+   */
+  @Submit()
+  async RecordSignedGateCheck(ctx: Context, input: string): Promise<string> {
+    return run(ctx, 'credential:RecordSignedGateCheck', input, async ({ actor, data: d }) => {
+      const c = d.check;
+      const now = txTimeMs(ctx);
+      const device = await getJson<DeviceRecord>(ctx, key(ctx, KEYS.device, [c.deviceId]));
+      if (device === undefined) throw new NotFoundError(`gate device ${c.deviceId} is not registered`);
+      if (device.kind !== 'gate' || device.status !== 'active') {
+        throw new RuleViolationError(`device ${device.deviceId} is ${device.status} ${device.kind}; signed gate checks come from an active gate`);
+      }
+      const signer = assertGateCheckSignedBy(c, d.signature, device.address);
+      if (codeSha256(d.code) !== c.codeSha256.toLowerCase())
+        throw new ValidationError('check.codeSha256 is not the sha256 of code; send the code the gate scanned');
+      let code: SignedWorkerCode;
+      try {
+        code = decodeWorkerCode(d.code);
+      } catch (err) {
+        throw new ValidationError(`code is not a worker code: ${err instanceof Error ? err.message : 'malformed'}`);
+      }
+      const workerId = code.payload.workerId;
+      const permit = await loadGatePermit(ctx, c.permitNo, now);
+      const crew = c.role === 'guardian' ? [permit.guardianId] : permit.workers;
+      if (!crew.includes(workerId)) throw new RuleViolationError(`the code's holder is not the permit's ${c.role} and may not enter under it`);
+      const k = key(ctx, KEYS.gateCheck, [c.permitNo, workerId, c.gateCheckId]);
+      if (await exists(ctx, k)) throw new AlreadyExistsError(`gate check ${c.gateCheckId} is already recorded`);
+      const worker = await loadWorker(ctx, workerId);
+      const onLedger = await checkCodeOnLedger(ctx, code, worker, now);
+      const certificate = await qualificationOnLedger(ctx, permit, worker, now);
+      const ledgerDecision = onLedger.decision !== 'pass' ? onLedger.decision : certificate.passed ? 'pass' : 'NOT_QUALIFIED';
+      const ledgerReason = onLedger.decision !== 'pass' ? onLedger.reason : certificate.reason;
+      const methods: GateCheckRecord['methods'] = {
+        qr: { passed: onLedger.decision === 'pass' },
+        face: { scoreBp: null, deviceId: c.deviceId, templateSha256: null, passed: c.faceMatched },
+        certificate,
+        health: { passed: c.healthDeclared },
+      };
+      const record: GateCheckRecord = {
+        docType: 'gate_check',
+        gateCheckId: c.gateCheckId,
+        permitNo: c.permitNo,
+        workerId,
+        at: toIso(now),
+        methods,
+        // Entry needs the gate and the ledger to agree on pass: a gate's pass the ledger refuses does not count.
+        passed: c.decision === 'pass' && ledgerDecision === 'pass' && c.faceMatched && c.healthDeclared,
+        recordedBy: actor,
+        txId: ctx.stub.getTxID(),
+        device: {
+          deviceId: c.deviceId,
+          signer,
+          signature: d.signature,
+          role: c.role,
+          codeSha256: c.codeSha256.toLowerCase(),
+          codeEpoch: onLedger.epoch,
+          officeId: onLedger.officeId,
+          gateDecision: c.decision,
+          ledgerDecision,
+          ledgerReason,
+          disagreement: (c.decision === 'pass') !== (ledgerDecision === 'pass'),
+          offline: c.offline,
+          snapshotHeight: c.snapshotHeight,
+          checkedAt: toIso(c.checkedAt),
+          biometricSha256: c.biometricSha256.toLowerCase(),
+          faceMatched: c.faceMatched,
+          healthDeclared: c.healthDeclared,
+        },
       };
       return putAndEmit(ctx, k, 'GateCheckRecorded', record);
     });

@@ -1,6 +1,7 @@
 import { GATE_SNAPSHOT_FORMAT, type GateRole, type GateSnapshot } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
-import { decodeWorkerCode, MalformedCodeError, recoverCodeSigner } from './code.js';
+import { decodeWorkerCode, MalformedCodeError, recoverCodeSigner, type SignedWorkerCode, workerCodeDigest } from './code.js';
+import { signedBy } from './secp256k1.js';
 
 export type RefusalCode =
   | 'MALFORMED_CODE'
@@ -60,11 +61,9 @@ export function decideAtGate(codeText: string, snapshot: GateSnapshot, g: GateCo
   }
   if (snapshot.permit.permitNo !== g.permitNo) return refuse('WRONG_PERMIT', `the snapshot is for permit ${snapshot.permit.permitNo}, not ${g.permitNo}`);
 
-  let code: ReturnType<typeof decodeWorkerCode>;
-  let signer: string;
+  let code: SignedWorkerCode;
   try {
     code = decodeWorkerCode(codeText);
-    signer = recoverCodeSigner(code);
   } catch (err) {
     if (err instanceof MalformedCodeError) return refuse('MALFORMED_CODE', err.message);
     throw err;
@@ -72,7 +71,15 @@ export function decideAtGate(codeText: string, snapshot: GateSnapshot, g: GateCo
   const p = code.payload;
   const office = snapshot.signingKeys.find((k) => k.officeId === p.officeId && k.enterprise === p.enterprise);
   if (office === undefined) return refuse('UNREGISTERED_KEY', `credential office ${p.officeId} of ${p.enterprise} has no active key on the ledger`, p.workerId);
-  if (getAddress(office.address) !== signer) {
+  const officeAddress = getAddress(office.address);
+  if (!signedByCached(codeText, code, officeAddress)) {
+    let signer: string;
+    try {
+      signer = recoverCodeSigner(code);
+    } catch (err) {
+      if (err instanceof MalformedCodeError) return refuse('MALFORMED_CODE', err.message, p.workerId);
+      throw err;
+    }
     const known = snapshot.signingKeys.some((k) => getAddress(k.address) === signer);
     return known
       ? refuse('BAD_SIGNATURE', `the code was changed after signing (its signature does not match credential office ${p.officeId})`, p.workerId)
@@ -122,4 +129,28 @@ function certificateProblem(c: { validFrom: number; validUntil: number; reviewDu
   if (c.validUntil < end) return `valid only until ${t(c.validUntil)}, before the permit ends`;
   if (c.reviewDue < now) return `review was due ${t(c.reviewDue)} and is overdue`;
   return `review falls due ${t(c.reviewDue)}, before the permit ends`;
+}
+
+/**
+ * Codes whose signature by a given office key was verified: a gate scans the same badges every
+ * shift, and a code's text fixes its signature, so a repeat scan skips the curve arithmetic. The
+ * key is part of the entry, so a code stays unverified for any other (e.g. rotated) office key.
+ */
+const verifiedCodes = new Map<string, string>();
+const VERIFIED_CODES_MAX = 10_000;
+
+function signedByCached(codeText: string, code: SignedWorkerCode, officeAddress: string): boolean {
+  if (verifiedCodes.get(codeText) === officeAddress) return true;
+  let ok: boolean;
+  try {
+    ok = signedBy(workerCodeDigest(code.payload), code.signature, officeAddress);
+  } catch {
+    return false;
+  }
+  if (ok) {
+    // Oldest first out: a Map iterates in insertion order.
+    if (verifiedCodes.size >= VERIFIED_CODES_MAX) verifiedCodes.delete(verifiedCodes.keys().next().value as string);
+    verifiedCodes.set(codeText, officeAddress);
+  }
+  return ok;
 }

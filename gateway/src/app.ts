@@ -23,6 +23,7 @@ import { personalDataRoutes } from './routes/personal-data.js';
 import { regulatorRoutes } from './routes/regulator.js';
 import { systemRoutes } from './routes/system.js';
 import { templateRoutes } from './routes/templates.js';
+import { workerCodeRoutes } from './routes/worker-code.js';
 import type { Services } from './services.js';
 import type { Wallet } from './wallet.js';
 
@@ -40,6 +41,7 @@ export function allRoutes(s: Services, openapi: () => unknown, wallet: Wallet, c
   return [
     ...systemRoutes(s, openapi),
     ...enterpriseRoutes(s),
+    ...workerCodeRoutes(s),
     ...personalDataRoutes(s),
     ...templateRoutes(s),
     ...ocrRoutes(s),

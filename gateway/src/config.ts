@@ -134,6 +134,19 @@ const schema = z.object({
   GATEWAY_EVIDENCE_MEDIA_TYPES: csv('image/jpeg,image/png,video/mp4,application/pdf,text/plain').describe(
     'Media types accepted as evidence (comma-separated).',
   ),
+  GATEWAY_CREDENTIAL_OFFICE_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The enterprise credential office's key file (JSON {version: 1, officeId, address, privateKey}; " +
+        'gate-verifier `office-key`), registered on the ledger as a device of kind credential_office. ' +
+        'It signs worker codes and nothing else. Unset: the worker-code routes answer 501 NOT_CONFIGURED. ' +
+        'Read only when GATEWAY_ORG serves the enterprise.',
+    ),
+  GATEWAY_WORKER_CODE_TTL_MS: env
+    .durationMs(7 * 24 * 3_600_000)
+    .describe('How long a worker code is good for; a change on the ledger supersedes it sooner. Renewed when half of it has run.'),
   GATEWAY_OCR_MAX_BYTES: env.positiveInt(10 * 1024 * 1024).describe('Largest certificate image for OCR, bytes.'),
   GATEWAY_OCR_ENABLED: env.bool(true).describe('Serve certificate OCR.'),
   GATEWAY_OCR_LANG_DIR: z.string().min(1).optional().describe('OCR language data directory (default: the @tesseract.js-data packages).'),

@@ -35,6 +35,7 @@ export const GATEWAY_ERROR_CODES = [
   'LEDGER_UNAVAILABLE',
   'STORE_UNAVAILABLE',
   'NOT_CONFIGURED',
+  'CREDENTIAL_OFFICE_NOT_REGISTERED',
   'INTERNAL',
 ] as const;
 export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
@@ -63,6 +64,8 @@ export const ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = Object.f
   LEDGER_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
   NOT_CONFIGURED: 501,
+  // The gateway's credential office key is not the active one on the ledger: an operator must act.
+  CREDENTIAL_OFFICE_NOT_REGISTERED: 503,
 });
 
 export interface FieldError {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { loadCredentialOfficeKey } from '@compliance-ledger/gate-verifier';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
 import pg from 'pg';
 import { createApp } from './app.js';
@@ -22,6 +23,7 @@ import { languageDir, OcrService } from './ocr.js';
 import { RegulatorRepository } from './regulator-repository.js';
 import type { Services } from './services.js';
 import { Wallet } from './wallet.js';
+import { WorkerCodeIssuer } from './worker-codes.js';
 
 export interface RunningGateway {
   url: string;
@@ -100,6 +102,10 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     pool,
     regulator: pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined,
     ocr,
+    workerCodes:
+      cfg.GATEWAY_CREDENTIAL_OFFICE_KEY_FILE && cfg.GATEWAY_ORGS.includes('enterprise')
+        ? new WorkerCodeIssuer(loadCredentialOfficeKey(cfg.GATEWAY_CREDENTIAL_OFFICE_KEY_FILE), ledger, cfg.GATEWAY_WORKER_CODE_TTL_MS)
+        : undefined,
   };
   const { app, openapi, clientSigned } = createApp({ services, wallet, idempotency, logger });
   const server = await new Promise<Server>((resolve, reject) => {

@@ -6,6 +6,7 @@ import type { LedgerClient } from './ledger.js';
 import type { Metrics } from './metrics.js';
 import type { OcrService } from './ocr.js';
 import type { RegulatorRepository } from './regulator-repository.js';
+import type { WorkerCodeIssuer } from './worker-codes.js';
 
 export interface Services {
   config: GatewayConfig;
@@ -16,4 +17,6 @@ export interface Services {
   pool: Pool | undefined;
   regulator: RegulatorRepository | undefined;
   ocr: OcrService | undefined;
+  /** Worker codes; undefined when GATEWAY_CREDENTIAL_OFFICE_KEY_FILE is unset or the enterprise is not served. */
+  workerCodes?: WorkerCodeIssuer | undefined;
 }

@@ -55,7 +55,10 @@ export const TX_ACCESS: Record<TxName, AccessRule> = {
   'credential:SetCertificateStatus': { [ENTERPRISE_MSP]: ['credential_officer'], [REGULATOR_MSP]: ['regulator'] },
   'credential:RecordCertificateReview': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:RecordPracticalExam': { [ENTERPRISE_MSP]: ['credential_officer'] },
+  // Legacy: the caller asserts the QR result. Kept for the tests and tools that activate permits with it.
   'credential:RecordGateCheck': { [ENTERPRISE_MSP]: ['device_gateway', 'guardian', 'safety_officer'] },
+  // The gate device's own signature is verified: only the device gateway relays it.
+  'credential:RecordSignedGateCheck': { [ENTERPRISE_MSP]: ['device_gateway'] },
   'credential:ErasePersonalData': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:LogPersonalDataAccess': { [ENTERPRISE_MSP]: ['credential_officer'] },
   'credential:ReadPersonalData': { [ENTERPRISE_MSP]: ['credential_officer'] },

@@ -38,6 +38,7 @@ export const textSchema = (max: number) => z.string().trim().min(1).max(max);
 export const cidSchema = z.string().regex(/^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$/, 'must be an IPFS CID (CIDv0 Qm… or CIDv1 base32 b…)');
 export const ethAddressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
 export const bytes32Schema = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x followed by 64 hex characters');
+const ecdsaSignatureSchema = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte 0x-prefixed ECDSA signature');
 
 const departmentSchema = z.string().regex(/^(\$work_unit|[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/);
 
@@ -484,6 +485,31 @@ export const gateCheckInput = z.strictObject({
 });
 export type GateCheckInput = z.infer<typeof gateCheckInput>;
 
+/**
+ * A gate check as the gate device signed it (EIP-712 `GateCheck`), with the worker code it
+ * scanned. The code carries no name or ID number; the chaincode re-checks it and the worker's
+ * qualification on the ledger.
+ */
+export const signedGateCheckInput = z.strictObject({
+  check: z.strictObject({
+    gateCheckId: idSchema,
+    deviceId: idSchema,
+    permitNo: permitNoSchema,
+    role: z.enum(['worker', 'guardian']),
+    codeSha256: bytes32Schema,
+    decision: z.string().regex(/^(pass|[A-Z][A-Z_]{2,31})$/, "must be 'pass' or the verifier's refusal code (e.g. REVOKED)"),
+    faceMatched: z.boolean(),
+    healthDeclared: z.boolean(),
+    biometricSha256: bytes32Schema,
+    offline: z.boolean(),
+    snapshotHeight: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    checkedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  }),
+  code: z.string().min(10).max(4096),
+  signature: ecdsaSignatureSchema,
+});
+export type SignedGateCheckInput = z.infer<typeof signedGateCheckInput>;
+
 export const logPersonalDataAccessInput = z.strictObject({
   accessId: idSchema,
   subject: z.strictObject({ kind: z.enum(['worker', 'certificate']), id: idSchema }),
@@ -534,7 +560,6 @@ export const signedAlarmSchema = z.strictObject({
   clipCid: z.union([z.literal(''), cidSchema]),
   observedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
-const ecdsaSignatureSchema = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte 0x-prefixed ECDSA signature');
 /**
  * Without `serviceId`: version 1, `signature` is the device's EIP-712 signature over `alarm`.
  * With `serviceId`: version 2, `signature` is the ingest service's EIP-712 `Grading` signature and

@@ -308,13 +308,45 @@ export interface GateCheckRecord {
   at: string;
   methods: {
     qr: { passed: boolean };
-    face: { scoreBp: number; deviceId: string; templateSha256: string | null; passed: boolean };
+    // scoreBp is null on device-signed checks: the score stays on the gate, only its hash is recorded.
+    face: { scoreBp: number | null; deviceId: string; templateSha256: string | null; passed: boolean };
     certificate: { certificateIds: string[]; passed: boolean; reason: string };
     health: { passed: boolean };
   };
   passed: boolean;
   recordedBy: Actor;
   txId: string;
+  /**
+   * Present on gate checks signed by the gate device (credential:RecordSignedGateCheck); absent on
+   * the legacy ones whose QR result the caller asserted.
+   */
+  device?: GateCheckDeviceRecord;
+}
+
+/** What the gate device signed, and the ledger's own re-check of it. */
+export interface GateCheckDeviceRecord {
+  deviceId: string;
+  /** The address that signed (the device's registered key). */
+  signer: string;
+  signature: string;
+  role: 'worker' | 'guardian';
+  codeSha256: string;
+  /** The worker code's credential epoch and issuing office. */
+  codeEpoch: number;
+  officeId: string;
+  /** The gate's decision: 'pass' or its verifier's refusal code. */
+  gateDecision: string;
+  /** The ledger's decision on the same code at commit time: 'pass' or a refusal code, with the reason. */
+  ledgerDecision: string;
+  ledgerReason: string;
+  /** True when the gate and the ledger disagree on pass/refuse (an offline gate on a stale snapshot, a faulty gate). */
+  disagreement: boolean;
+  offline: boolean;
+  snapshotHeight: number;
+  checkedAt: string;
+  biometricSha256: string;
+  faceMatched: boolean;
+  healthDeclared: boolean;
 }
 
 export interface EvidenceRecord {

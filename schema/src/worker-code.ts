@@ -82,3 +82,110 @@ export interface GateSnapshot {
 
 /** What `credential:GateSnapshot` returns: the snapshot without the channel height, which the chaincode cannot see. */
 export type GateSnapshotState = Omit<GateSnapshot, 'format' | 'channel' | 'blockHeight' | 'takenAt'>;
+
+/** EIP-712 wants mutable field arrays; these are the frozen definitions above, copied once. */
+export const WORKER_CODE_SIGNING_TYPES = {
+  WorkerCode: WORKER_CODE_EIP712_TYPES.WorkerCode.map((f) => ({ name: f.name, type: f.type })),
+  CodeCertificate: WORKER_CODE_EIP712_TYPES.CodeCertificate.map((f) => ({ name: f.name, type: f.type })),
+};
+
+export interface SignedWorkerCode {
+  payload: WorkerCodePayload;
+  /** 65-byte secp256k1 signature, 0x-hex. */
+  signature: string;
+}
+
+export class MalformedCodeError extends Error {}
+
+const isUint = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max;
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 128;
+
+function parseCertificate(v: unknown): CodeCertificate {
+  const c = v as Record<string, unknown>;
+  if (typeof c !== 'object' || c === null || Object.keys(c).length !== 5) throw new MalformedCodeError('a certificate entry has missing or extra fields');
+  if (!isId(c.certificateId) || !isId(c.category)) throw new MalformedCodeError('a certificate entry lacks its id or category');
+  for (const f of ['validFrom', 'validUntil', 'reviewDue'] as const)
+    if (!isUint(c[f], Number.MAX_SAFE_INTEGER)) throw new MalformedCodeError(`certificate ${f} is not a time`);
+  return c as unknown as CodeCertificate;
+}
+
+/**
+ * Parses the QR text; throws MalformedCodeError with what is wrong. Does not check the signature.
+ * Shared by the gate verifier and the chaincode, which re-checks the code a gate device scanned.
+ */
+export function decodeWorkerCode(text: string): SignedWorkerCode {
+  const parts = text.trim().split('.');
+  if (parts.length !== 3 || parts[0] !== WORKER_CODE_PREFIX)
+    throw new MalformedCodeError(`not a worker code (expected ${WORKER_CODE_PREFIX}.<payload>.<signature>)`);
+  const sig = Buffer.from(parts[2] ?? '', 'base64url');
+  if (sig.length !== 65) throw new MalformedCodeError('the signature is not 65 bytes');
+  let p: Record<string, unknown>;
+  try {
+    p = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new MalformedCodeError('the payload is not JSON');
+  }
+  if (typeof p !== 'object' || p === null || Object.keys(p).length !== 7) throw new MalformedCodeError('the payload has missing or extra fields');
+  if (!isId(p.workerId) || !isId(p.enterprise) || !isId(p.officeId)) throw new MalformedCodeError('the payload lacks workerId, enterprise or officeId');
+  if (!isUint(p.issuedAt, Number.MAX_SAFE_INTEGER) || !isUint(p.expiresAt, Number.MAX_SAFE_INTEGER) || !isUint(p.epoch, 0xffffffff)) {
+    throw new MalformedCodeError('issuedAt, expiresAt or epoch is not a whole number');
+  }
+  if (!Array.isArray(p.certificates) || p.certificates.length > 20) throw new MalformedCodeError('certificates must be a list of at most 20');
+  const payload: WorkerCodePayload = {
+    workerId: p.workerId,
+    enterprise: p.enterprise,
+    officeId: p.officeId,
+    issuedAt: p.issuedAt,
+    expiresAt: p.expiresAt,
+    epoch: p.epoch,
+    certificates: p.certificates.map(parseCertificate),
+  };
+  return { payload, signature: `0x${sig.toString('hex')}` };
+}
+
+/**
+ * A gate check signed by the gate device itself (registered as a device of kind `gate`). The
+ * chaincode verifies this signature against the device's registered address, so neither the
+ * gateway nor the Fabric identity that submits it can change what the gate saw and decided.
+ * The face match stays on the device: only `biometricSha256` (sha256 of the device's match record:
+ * score, template id, photo hash, as the device keeps it) is signed and recorded.
+ */
+export const GATE_CHECK_EIP712_DOMAIN = { name: 'ComplianceLedgerGateCheck', version: '1' } as const;
+
+export const GATE_CHECK_EIP712_TYPES = {
+  GateCheck: [
+    { name: 'gateCheckId', type: 'string' },
+    { name: 'deviceId', type: 'string' },
+    { name: 'permitNo', type: 'string' },
+    { name: 'role', type: 'string' },
+    // sha256 of the scanned worker code text (UTF-8).
+    { name: 'codeSha256', type: 'bytes32' },
+    // The gate's verifier decision: 'pass' or the refusal code (REVOKED, NOT_QUALIFIED, ...).
+    { name: 'decision', type: 'string' },
+    { name: 'faceMatched', type: 'bool' },
+    { name: 'healthDeclared', type: 'bool' },
+    { name: 'biometricSha256', type: 'bytes32' },
+    // True when the gate decided from its synced snapshot without reaching the ledger.
+    { name: 'offline', type: 'bool' },
+    { name: 'snapshotHeight', type: 'uint64' },
+    // The gate's clock (ms since the Unix epoch).
+    { name: 'checkedAt', type: 'uint64' },
+  ],
+} as const;
+
+export const GATE_CHECK_SIGNING_TYPES = { GateCheck: GATE_CHECK_EIP712_TYPES.GateCheck.map((f) => ({ name: f.name, type: f.type })) };
+
+export interface SignedGateCheckFields {
+  gateCheckId: string;
+  deviceId: string;
+  permitNo: string;
+  role: GateRole;
+  codeSha256: string;
+  decision: string;
+  faceMatched: boolean;
+  healthDeclared: boolean;
+  biometricSha256: string;
+  offline: boolean;
+  snapshotHeight: number;
+  checkedAt: number;
+}

@@ -14,17 +14,20 @@
  *
  * Then every block of the channel is read (qscc GetBlockByNumber), parsed with
  * @hyperledger/fabric-protos, and searched for the names, ID numbers, phones, certificate
- * numbers, salts and face template used here.
+ * numbers, salts, face template, gate photo and face-match score used here, including the gate
+ * check the gate device signed with the worker code it scanned (credential:RecordSignedGateCheck).
  */
 
 import * as crypto from 'node:crypto';
-import { type ConnectionProfile, ENTERPRISE_PRIVATE_COLLECTION } from '@compliance-ledger/schema';
+import { type ConnectionProfile, ENTERPRISE_PRIVATE_COLLECTION, type GateCheckRecord } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { buildGateSnapshot, decideAtGate, signGateCheck } from '../../../gate-verifier/src/index';
 import { readAllBlocks } from '../support/blocks';
 import {
   Cast,
   certificateInput,
+  DAY,
   endorsementOf,
   freshWorkerIds,
   guardianCertificate,
@@ -34,6 +37,7 @@ import {
   workerIdOf,
 } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
+import { issueWorkerCode } from '../support/worker-code';
 
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '赵', '黄', '周', '吴'];
 const GIVEN = ['建', '国', '伟', '芳', '娜', '秀', '英', '敏', '静', '丽', '强', '磊', '军', '洋', '勇', '艳', '杰', '涛', '明', '超'];
@@ -62,6 +66,12 @@ describe('network: personal data only in the enterprise implicit collection, nev
   // The certificate number is often the ID number itself.
   const certificateNo = { certificateNo: id1, salt: salt() };
   const faceTemplate = crypto.randomBytes(512);
+  // The photo a gate device takes for the face match: only the hash of its match record may leave it.
+  const gatePhoto = crypto.randomBytes(4096);
+  const gateKey = Wallet.createRandom();
+  const office = Wallet.createRandom();
+  const officeId = uniqueId('office');
+  let signedGateCheckTx = '';
   const site = uniqueId('site');
   const zone = 'gate-3';
   const workUnit = 'unit-privacy';
@@ -144,7 +154,7 @@ describe('network: personal data only in the enterprise implicit collection, nev
   });
 
   it('a gate check records the face match score, the device and a hash of the template, never the template', async () => {
-    await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: Wallet.createRandom().address, kind: 'gate' });
+    await admin.submit('device:Register', { deviceId: gateId, siteId: site, areaId: zone, address: gateKey.address, kind: 'gate' });
     await issuedConfinedSpace(
       { applicant, pic, analyst, approver },
       { permitNo, siteId: site, zoneId: zone, workUnit, worker: W1, personInCharge: PIC, guardian: GUARDIAN },
@@ -160,6 +170,38 @@ describe('network: personal data only in the enterprise implicit collection, nev
     });
     expect(g.value.passed).to.equal(true);
     expect(g.value.methods.face).to.include({ scoreBp: 9250, deviceId: gateId, passed: true });
+  });
+
+  it('a gate check signed by the gate device records the worker code and hashes of the face match, no score and no photo', async () => {
+    await admin.submit('device:Register', {
+      deviceId: officeId,
+      siteId: site,
+      areaId: 'credential-office',
+      address: office.address,
+      kind: 'credential_office',
+    });
+    const code = await issueWorkerCode(officer, W1, { key: office, officeId }, DAY);
+    const snapshot = await buildGateSnapshot(gate.conn.gateway.getNetwork(profile.channel), profile.chaincode, permitNo);
+    const decision = decideAtGate(code, snapshot, { permitNo, role: 'worker', nowMs: Date.now(), maxSnapshotAgeMs: 60_000 });
+    expect(decision).to.include({ pass: true });
+    const matchRecord = `score=9310 photo-sha256=${crypto.createHash('sha256').update(gatePhoto).digest('hex')}`;
+    const input = await signGateCheck(gateKey, {
+      gateCheckId: uniqueId('sgc'),
+      deviceId: gateId,
+      permitNo,
+      role: 'worker',
+      code,
+      decision,
+      faceMatched: true,
+      healthDeclared: true,
+      biometricRecord: matchRecord,
+      offline: true,
+      checkedAt: Date.now(),
+    });
+    const g = await gate.submit<GateCheckRecord>('credential:RecordSignedGateCheck', input);
+    expect(g.value.device).to.include({ ledgerDecision: 'pass', biometricSha256: `0x${crypto.createHash('sha256').update(matchRecord).digest('hex')}` });
+    expect(g.value.methods.face.scoreBp).to.equal(null);
+    signedGateCheckTx = g.txId;
   });
 
   it('no name, ID number, phone, certificate number, salt or face data is anywhere in any block of the channel', async () => {
@@ -181,6 +223,10 @@ describe('network: personal data only in the enterprise implicit collection, nev
     for (const t of texts(certificateNo.salt)) needles.set(t, 'certificate salt');
     needles.set(faceTemplate.toString('hex'), 'face template (hex)');
     needles.set(faceTemplate.toString('base64'), 'face template (base64)');
+    needles.set(gatePhoto.toString('hex'), 'gate photo (hex)');
+    needles.set(gatePhoto.toString('base64'), 'gate photo (base64)');
+    needles.set(crypto.createHash('sha256').update(gatePhoto).digest('hex'), 'gate photo hash (inside the match record, which stays on the gate)');
+    needles.set('score=9310', 'face-match score');
     const faceRaw = faceTemplate.subarray(0, 64);
 
     let txCount = 0;
@@ -205,8 +251,11 @@ describe('network: personal data only in the enterprise implicit collection, nev
         seen.permit ||= h.includes(permitNo);
       }
       expect(raw.includes(faceRaw), `face template bytes found in block ${b.number}`).to.equal(false);
+      expect(raw.includes(gatePhoto.subarray(0, 64)), `gate photo bytes found in block ${b.number}`).to.equal(false);
     }
     expect(txCount).to.be.at.least(blocks.length);
+    // The device-signed gate check, with the worker code it scanned, is among the transactions searched.
+    expect(blocks.some((b) => b.txs.some((t) => t.txId === signedGateCheckTx))).to.equal(true);
     expect(seen).to.deep.equal({ worker: true, permit: true });
 
     // The private-only transactions are in the blocks as hashes only, with no public write.

@@ -4,7 +4,7 @@
  * (jsQR; zbarimg where installed), and decided by the gate verifier against snapshots built from
  * the ledger (online: a fresh snapshot and the channel height; offline: an earlier snapshot).
  */
-import type { CertificateRecord, ConnectionProfile, GateSnapshot, WorkerRecord } from '@compliance-ledger/schema';
+import type { ConnectionProfile, GateSnapshot } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import {
@@ -14,13 +14,12 @@ import {
   decodeWorkerCode,
   encodeWorkerCode,
   type GateContext,
-  signWorkerCode,
-  workerCodePayload,
   workerCodePng,
 } from '../../../gate-verifier/src/index';
 import { decodeWithJsQr, decodeWithZbarimg, hasZbarimg } from '../../../gate-verifier/test/support/qr';
 import { Cast, certificateInput, confinedSpaceApplication, DAY, freshWorkerIds, guardianCertificate, type Party } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
+import { issueWorkerCode } from '../support/worker-code';
 
 describe('network: worker codes decided at the gate, online and offline (real Fabric)', function () {
   this.timeout(300_000);
@@ -45,9 +44,7 @@ describe('network: worker codes decided at the gate, online and offline (real Fa
   });
   /** The current code of a worker, issued from the ledger, printed and scanned. */
   async function badge(workerId: string, signer: Wallet = office): Promise<string> {
-    const worker = await officer.evaluate<WorkerRecord>('credential:GetWorker', { workerId });
-    const certs = await officer.evaluate<CertificateRecord[]>('credential:ListCertificates', { workerId });
-    const text = await signWorkerCode(signer, workerCodePayload(worker, certs, { officeId, enterprise: 'EnterpriseMSP', nowMs: Date.now(), ttlMs: 30 * DAY }));
+    const text = await issueWorkerCode(officer, workerId, { key: signer, officeId }, 30 * DAY);
     const png = await workerCodePng(text);
     const read = hasZbarimg() ? decodeWithZbarimg(png, 'png') : decodeWithJsQr(png);
     expect(decodeWithJsQr(png)).to.equal(read);

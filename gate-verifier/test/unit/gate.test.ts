@@ -2,11 +2,29 @@
  * The gate's offline decision for every case of issue 15, each code first printed as a QR image
  * and read back by an independent decoder (jsQR, and zbarimg where installed).
  */
-import { GATE_SNAPSHOT_FORMAT, type GateSnapshot, type WorkerCodePayload } from '@compliance-ledger/schema';
+
+import { createHash } from 'node:crypto';
+import {
+  GATE_CHECK_EIP712_DOMAIN,
+  GATE_CHECK_SIGNING_TYPES,
+  GATE_SNAPSHOT_FORMAT,
+  type GateSnapshot,
+  signedGateCheckInput,
+  type WorkerCodePayload,
+} from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { Wallet } from 'ethers';
+import { verifyTypedData, Wallet } from 'ethers';
 import { main } from '../../src/cli.js';
-import { decideAtGate, decodeWorkerCode, encodeWorkerCode, signWorkerCode, workerCodePng, workerCodeSvg } from '../../src/index.js';
+import {
+  decideAtGate,
+  decodeWorkerCode,
+  encodeWorkerCode,
+  loadCredentialOfficeKey,
+  signGateCheck,
+  signWorkerCode,
+  workerCodePng,
+  workerCodeSvg,
+} from '../../src/index.js';
 import { decodeWithJsQr, decodeWithZbarimg, hasZbarimg } from '../support/qr.js';
 
 const HOUR = 3_600_000;
@@ -79,6 +97,7 @@ describe('gate-verifier: worker codes through a QR image, decided offline', () =
     expect(svg).to.match(/^<svg /);
     if (!hasZbarimg()) this.skip();
     expect(decodeWithZbarimg(png, 'png')).to.equal(text);
+    expect(decodeWithZbarimg(Buffer.from(svg), 'svg')).to.equal(text);
     expect(decodeWorkerCode(decodeWithZbarimg(png, 'png')).payload).to.deep.equal(payload());
   });
 
@@ -175,5 +194,73 @@ describe('gate-verifier: worker codes through a QR image, decided offline', () =
     const err = sink();
     expect(await main(['--permit', 'HW-1'], sink().stream, err.stream, NOW)).to.equal(2);
     expect(err.chunks.join('')).to.match(/give --snapshot/);
+  });
+
+  it('office-key writes a key file of mode 0600 that loads back, never overwrites one, and a file whose address is not its key is refused', async () => {
+    const { mkdtempSync, readFileSync, statSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'office-key-')), 'office.json');
+    const out: string[] = [];
+    expect(await main(['office-key', '--office-id', 'office-7', '--out', file], { write: (t: string) => out.push(t) }, { write: () => 0 })).to.equal(0);
+    const printed = JSON.parse(out.join('')) as { officeId: string; address: string };
+    expect(statSync(file).mode & 0o777).to.equal(0o600);
+    const key = loadCredentialOfficeKey(file);
+    expect({ officeId: key.officeId, address: key.wallet.address }).to.deep.equal({ officeId: 'office-7', address: printed.address });
+    const err: string[] = [];
+    expect(await main(['office-key', '--office-id', 'office-7', '--out', file], { write: () => 0 }, { write: (t: string) => err.push(t) })).to.equal(2);
+    expect(err.join('')).to.match(/never overwritten/);
+    expect(loadCredentialOfficeKey(file).wallet.address).to.equal(printed.address);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), address: STRANGER.address }));
+    expect(() => loadCredentialOfficeKey(file)).to.throw(/does not belong to the private key/);
+  });
+
+  it('signGateCheck signs what the gate saw with the device key: the code by its sha256, the decision, and the face match by a hash only', async () => {
+    const device = new Wallet(`0x${'77'.repeat(32)}`);
+    const text = await scanned(payload());
+    const decision = decideAtGate(text, snapshot(), gate);
+    const record = 'score=9412;photo=0xabc';
+    const input = await signGateCheck(device, {
+      gateCheckId: 'gc-1',
+      deviceId: 'gate-1',
+      permitNo: 'HW-1',
+      role: 'worker',
+      code: text,
+      decision,
+      faceMatched: true,
+      healthDeclared: true,
+      biometricRecord: record,
+      offline: true,
+      checkedAt: NOW,
+    });
+    expect(signedGateCheckInput.safeParse(input).success).to.equal(true);
+    expect(input.check).to.include({
+      decision: 'pass',
+      offline: true,
+      snapshotHeight: 120,
+      codeSha256: `0x${createHash('sha256').update(text).digest('hex')}`,
+      biometricSha256: `0x${createHash('sha256').update(record).digest('hex')}`,
+    });
+    expect(JSON.stringify(input)).not.to.contain('9412');
+    expect(verifyTypedData({ ...GATE_CHECK_EIP712_DOMAIN }, GATE_CHECK_SIGNING_TYPES, input.check, input.signature)).to.equal(device.address);
+    const refused = await signGateCheck(device, {
+      ...{ gateCheckId: 'gc-2', deviceId: 'gate-1', permitNo: 'HW-1', role: 'worker' as const, code: text },
+      decision: decideAtGate(text, snapshot(), { ...gate, role: 'guardian' }),
+      ...{ faceMatched: true, healthDeclared: true, biometricRecord: record, offline: false, checkedAt: NOW },
+    });
+    expect(refused.check.decision).to.equal('NOT_ON_PERMIT');
+  });
+
+  it('a repeat scan is decided from the cache only for the same text and the same office key', async () => {
+    const text = await scanned(payload());
+    expect(decideAtGate(text, snapshot(), gate)).to.include({ pass: true });
+    expect(decideAtGate(text, snapshot(), gate)).to.include({ pass: true });
+    // The same code against a snapshot whose office-1 key is another (rotated) key: not the cached verification.
+    const rotated = snapshot({ signingKeys: [{ officeId: 'office-1', enterprise: 'EnterpriseMSP', address: STRANGER.address }] });
+    expect(decideAtGate(text, rotated, gate)).to.include({ pass: false, code: 'UNREGISTERED_KEY' });
+    // One character of the signature changed: another text, verified afresh and refused.
+    const [tag, body, sig] = text.split('.');
+    const flipped = `${tag}.${body}.${sig!.slice(0, 10)}${sig![10] === 'A' ? 'B' : 'A'}${sig!.slice(11)}`;
+    expect(decideAtGate(flipped, snapshot(), gate).pass).to.equal(false);
   });
 });
