@@ -4,7 +4,8 @@
  * and records, the permit suspended on the ledger by that alarm, and what the regulator and the
  * auditor then see. Each demo worker gets a badge (the signed worker code, as PNG and SVG files in
  * $LEDGER_RUN_DIR/demo/badges), and the gate terminal scans them and signs its checks. Every
- * figure printed comes from an answer of the running services; a step that is not possible (an endpoint missing or not configured) is named as such and the demo goes on.
+ * figure printed comes from an answer of the running services; a step that is not possible (an
+ * endpoint missing or not configured) is named as such and the demo goes on.
  *
  * Environment (scripts/start.sh sets it): LEDGER_RUN_DIR, GATEWAY_URL, INDEXER_URL, INGEST_URL,
  * INGEST_MQTT_URL, LEDGER_DEMO_SITE. Exit code 1 only when the core flow (permit to active, alarm,
