@@ -28,9 +28,15 @@ export interface ContentStore {
   readonly kind: 'kubo' | 'embedded';
   /** Stores a stream; throws what `limit` throws when the stream exceeds it. */
   add(source: Readable, maxBytes: number, onTooLarge: () => Error): Promise<StoredContent>;
-  /** Streams the content of a CID back; gives up after timeoutMs. */
-  cat(cid: string, timeoutMs: number): AsyncIterable<Uint8Array>;
+  /** Streams the content of a CID back (or the byte range given); gives up after timeoutMs. */
+  cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
+}
+
+/** Bytes offset … offset + length - 1 of a file. */
+export interface ByteRange {
+  offset: number;
+  length: number;
 }
 
 export function importerOptions(): ImporterOptions {
@@ -105,11 +111,11 @@ export class EmbeddedContentStore implements ContentStore {
     if (!cid) throw new Error('nothing was imported');
     return { cid, ...m.result() };
   }
-  async *cat(cid: string, timeoutMs: number): AsyncIterable<Uint8Array> {
+  async *cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array> {
     await this.open();
     const entry = await exporter(CID.parse(cid), this.store, { signal: AbortSignal.timeout(timeoutMs) });
     if (entry.type !== 'file' && entry.type !== 'raw') throw new Error(`${cid} is not a file`);
-    yield* entry.content();
+    yield* entry.content(range);
   }
   async close(): Promise<void> {
     if (this.opened) await this.store.close();
@@ -135,8 +141,8 @@ export class KuboContentStore implements ContentStore {
     });
     return { cid: added.cid.toString(), ...m.result() };
   }
-  cat(cid: string, timeoutMs: number): AsyncIterable<Uint8Array> {
-    return this.client.cat(CID.parse(cid), { signal: AbortSignal.timeout(timeoutMs) });
+  cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array> {
+    return this.client.cat(CID.parse(cid), { signal: AbortSignal.timeout(timeoutMs), ...range });
   }
   async close(): Promise<void> {}
 }
