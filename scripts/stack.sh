@@ -184,7 +184,7 @@ start_gateway() {
   else
     db=(GATEWAY_STATE_DATABASE_URL="postgres://postgres@127.0.0.1:$GATEWAY_STATE_PG_PORT/postgres" DATABASE_POOL_MAX=1)
   fi
-  launch gateway "the enterprise's gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=enterprise GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
+  launch gateway "the enterprise's gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore: evidence in one local copy, not replicated to the regulator; wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=enterprise GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
     FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/enterprise/bootstrap-password" \

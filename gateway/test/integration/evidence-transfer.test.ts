@@ -8,10 +8,10 @@ import * as crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { computeCid } from '../../src/ipfs.js';
-import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, uniqueId } from '../support/env.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
 import { startGatewayProcess } from '../support/gateway-process.js';
-import { applyBody, type Cast, iso, makeCast, registerCast } from '../support/scenario.js';
-import { EXE_HEAD, MP4_HEAD, mediaBytes, mediaStream, patch, TUS, uploadMetadata } from '../support/tus.js';
+import { type Cast, castWithPermit, iso } from '../support/scenario.js';
+import { createUpload, EXE_HEAD, MP4_HEAD, mediaBytes, mediaStream, patch, TUS, uploadMetadata } from '../support/tus.js';
 
 const MiB = 1024 * 1024;
 
@@ -27,11 +27,7 @@ describe('gateway: video evidence — tus uploads, range downloads, media type c
     requireNetwork(this);
     db = await createDatabase('gw_video');
     gw = await startTestGateway({ DATABASE_URL: db });
-    cast = await makeCast(new Client(gw.url));
-    await registerCast(cast);
-    permitNo = uniqueId('HWK');
-    const applied = await cast.clients.applicant.post('/v1/permits', applyBody(cast, permitNo));
-    expect(applied.status, applied.text).to.equal(201);
+    ({ cast, permitNo } = await castWithPermit(new Client(gw.url)));
     auth = cast.clients.applicant.auth.authorization!;
   });
   after(async () => {
@@ -42,12 +38,7 @@ describe('gateway: video evidence — tus uploads, range downloads, media type c
   const metadata = (filetype: string, filename = 'clip.mp4') =>
     uploadMetadata({ permitNo, step: 'execution', capturedAt: iso(Date.now() - 60_000), filetype, filename });
 
-  async function create(base: string, length: number, meta: string): Promise<{ status: number; location: string; text: string }> {
-    const r = await cast.clients.applicant
-      .at(base)
-      .request('POST', '/v1/uploads', { headers: { ...TUS, 'upload-length': String(length), 'upload-metadata': meta }, idem: false });
-    return { status: r.status, location: r.headers.get('location') ?? '', text: r.text };
-  }
+  const create = (base: string, length: number, meta: string) => createUpload(base, auth, length, meta);
 
   it('uploads a clip in three PATCHes, records it, and serves exactly the bytes of each range asked for', async () => {
     const size = 3 * MiB + 12_345;

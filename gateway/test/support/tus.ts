@@ -54,6 +54,15 @@ export function uploadMetadata(fields: Record<string, string>): string {
     .join(',');
 }
 
+/** tus creation: POST /v1/uploads. */
+export async function createUpload(base: string, auth: string, length: number, metadata: string): Promise<{ status: number; location: string; text: string }> {
+  const res = await fetch(`${base}/v1/uploads`, {
+    method: 'POST',
+    headers: { ...TUS, authorization: auth, 'upload-length': String(length), 'upload-metadata': metadata },
+  });
+  return { status: res.status, location: res.headers.get('location') ?? '', text: await res.text() };
+}
+
 export interface PatchOutcome {
   status: number;
   headers: http.IncomingHttpHeaders;

@@ -10,6 +10,7 @@ import * as perPermitKeys from './004-per-permit-keys.js';
 import * as duplicateTxid from './005-duplicate-txid-code.js';
 import * as parseError from './006-transaction-parse-error.js';
 import * as permitsAppliedAt from './007-permits-applied-at.js';
+import * as evidencePins from './008-evidence-pins.js';
 
 interface Migration {
   name: string;
@@ -17,7 +18,7 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid, parseError, permitsAppliedAt];
+const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid, parseError, permitsAppliedAt, evidencePins];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],
