@@ -280,7 +280,9 @@ export function evidenceTransferRoutes(s: Services): RouteDef[] {
       ],
       handler: async (ctx) => {
         requireTus(ctx);
-        if (!ctx.req.is('application/offset+octet-stream'))
+        // Read from the header itself: req.is() says nothing for an empty body, and an empty PATCH at
+        // the final offset is how a client retries storing and recording.
+        if (ctx.req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== 'application/offset+octet-stream')
           throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the bytes with Content-Type: application/offset+octet-stream');
         const record = await upload(ctx);
         const outcome = await store.exclusive(record.uploadId, async () => {

@@ -147,6 +147,9 @@ describe('gateway: video evidence — tus uploads, range downloads, media type c
     expect(created.status, created.text).to.equal(201);
     const bytes = mediaBytes('offsets', MP4_HEAD, 100_000);
     expect((await patch(gw.url, created.location, auth, 0, Readable.from([bytes.subarray(0, 50_000)]))).status).to.equal(204);
+    const empty = await patch(gw.url, created.location, auth, 50_000, Readable.from([]));
+    expect(empty.status, empty.body).to.equal(204);
+    expect(empty.headers['upload-offset']).to.equal('50000');
     const wrong = await patch(gw.url, created.location, auth, 10, Readable.from([bytes.subarray(10, 20)]));
     expect(wrong.status).to.equal(409);
     expect(JSON.parse(wrong.body).error).to.deep.include({ code: 'UPLOAD_OFFSET_MISMATCH', details: { offset: 50_000 } });
@@ -165,7 +168,7 @@ describe('gateway: video evidence — tus uploads, range downloads, media type c
     expect((await cast.clients.applicant.request('HEAD', created.location, { headers: { ...TUS } })).status).to.equal(404);
   });
 
-  it('a 1 GiB upload cut off mid-way resumes and completes with the right CID; the gateway stays under 200 MiB resident', async function () {
+  it('a 1 GiB upload cut off mid-way resumes and completes with the right CID, and downloads whole; the gateway stays under 200 MiB resident', async function () {
     this.timeout(1_200_000);
     const size = 1024 * MiB;
     const seed = `gib-${permitNo}`;
@@ -192,9 +195,21 @@ describe('gateway: video evidence — tus uploads, range downloads, media type c
         done = r;
       }
       expect(done, 'resumed').to.not.equal(undefined);
-      expect(done!.headers['evidence-cid']).to.equal(await expected);
+      const cid = String(done!.headers['evidence-cid']);
+      expect(cid).to.equal(await expected);
+      // And back out whole: the same bytes, streamed, within the same memory.
+      const res = await fetch(`${proc.url}/v1/permits/${permitNo}/evidence/${cid}/content`, { headers: { authorization: auth } });
+      expect(res.status).to.equal(200);
+      const hash = crypto.createHash('sha256');
+      let received = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        received += chunk.length;
+      }
+      expect(received).to.equal(size);
+      expect(hash.digest('hex')).to.equal(done!.headers['evidence-sha256']);
       const { peakRss } = proc.memory();
-      console.log(`      gateway process peak resident memory (VmHWM) over the 1 GiB upload: ${(peakRss / MiB).toFixed(1)} MiB`);
+      console.log(`      gateway process peak resident memory (VmHWM) over the 1 GiB upload and download: ${(peakRss / MiB).toFixed(1)} MiB`);
       expect(peakRss).to.be.lessThan(200 * MiB);
     } finally {
       await proc.stop();

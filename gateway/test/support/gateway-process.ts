@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { testEnvironment } from './env.js';
 
 export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=1';
+export const GATEWAY_MEMORY_ENV = { MALLOC_ARENA_MAX: '2' };
 const gatewayRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface GatewayProcess {
@@ -28,8 +29,8 @@ function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-process-'));
-  // As `npm start` and scripts/stack.sh run it: a small young generation keeps the buffers of a
-  // streamed upload from growing the heap (gateway README, Memory).
+  // As `npm start` and scripts/stack.sh run it: a small young generation and two malloc arenas
+  // keep the buffers of a streamed transfer from growing the process (gateway README, Memory).
   const child: ChildProcess = spawn(process.execPath, [GATEWAY_NODE_OPTIONS, '--import', 'tsx', path.join(gatewayRoot, 'src', 'main.ts')], {
     cwd: gatewayRoot,
     env: {
@@ -37,6 +38,7 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
       ...testEnvironment(scratch),
       GATEWAY_UPLOAD_DIR: path.join(scratch, 'uploads'),
       LOG_LEVEL: 'info',
+      ...GATEWAY_MEMORY_ENV,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
