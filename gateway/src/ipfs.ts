@@ -15,7 +15,7 @@ import { exporter } from 'ipfs-unixfs-exporter';
 import { type ImporterOptions, importer } from 'ipfs-unixfs-importer';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
-import { create as createKubo, type KuboRPCClient } from 'kubo-rpc-client';
+import type { KuboRPCClient } from 'kubo-rpc-client';
 import { CID } from 'multiformats/cid';
 
 export const KUBO_CHUNK_BYTES = 262_144;
@@ -138,9 +138,12 @@ export class EmbeddedContentStore implements ContentStore {
 
 export class KuboContentStore implements ContentStore {
   readonly kind = 'kubo' as const;
-  private readonly client: KuboRPCClient;
-  constructor(private readonly apiUrl: string) {
-    this.client = createKubo({ url: apiUrl });
+  private client: Promise<KuboRPCClient> | undefined;
+  constructor(private readonly apiUrl: string) {}
+  /** Loaded on first use: the client costs the process some 18 MiB, which the embedded mode need not carry. */
+  private kubo(): Promise<KuboRPCClient> {
+    this.client ??= import('kubo-rpc-client').then((m) => m.create({ url: this.apiUrl }));
+    return this.client;
   }
   /**
    * `ipfs add` through the RPC API with the body streamed as it arrives, over node:http: both
@@ -186,8 +189,8 @@ export class KuboContentStore implements ContentStore {
     const added = JSON.parse(text.trim().split('\n').pop()!) as { Hash: string };
     return { cid: added.Hash, ...m.result() };
   }
-  cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array> {
-    return this.client.cat(CID.parse(cid), { signal: AbortSignal.timeout(timeoutMs), ...range });
+  async *cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array> {
+    yield* (await this.kubo()).cat(CID.parse(cid), { signal: AbortSignal.timeout(timeoutMs), ...range });
   }
   async close(): Promise<void> {}
 }

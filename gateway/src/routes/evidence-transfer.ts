@@ -201,7 +201,6 @@ export function evidenceTransferRoutes(s: Services): RouteDef[] {
         'upload-length': z.string().regex(/^\d+$/, 'the file size in bytes').describe('the file size in bytes'),
         'upload-metadata': z.string().describe('permitNo, step, capturedAt, deviceId?, filetype, filename? as `key base64value` pairs'),
       }),
-      tx: 'evidence:Record',
       responses: [{ status: 201, description: 'created; Location names the upload', schema: z.object({ uploadId: z.string(), location: z.string() }) }],
       errors: ['TUS_VERSION_UNSUPPORTED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'EXPIRED'],
       handler: async (ctx) => {

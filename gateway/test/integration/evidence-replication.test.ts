@@ -62,6 +62,8 @@ describe('gateway + indexer: the regulator pins every recorded evidence CID on i
       INDEXER_PIN_POLL_MS: '300',
       INDEXER_PIN_TIMEOUT_MS: '3s',
     });
+    // Its tables (evidence_pins among them) exist once it has written its first block.
+    await indexer.waitForBlock(0);
     mirror = new pg.Client({ connectionString: indexerDb });
     await mirror.connect();
     ({ cast, permitNo } = await castWithPermit(new Client(gw.url)));
