@@ -140,7 +140,7 @@ export class KuboContentStore implements ContentStore {
   readonly kind = 'kubo' as const;
   private client: Promise<KuboRPCClient> | undefined;
   constructor(private readonly apiUrl: string) {}
-  /** Loaded on first use: the client costs the process some 18 MiB, which the embedded mode need not carry. */
+  /** Loaded on first use: the client costs the process some 13 MiB, which the embedded mode need not carry. */
   private kubo(): Promise<KuboRPCClient> {
     this.client ??= import('kubo-rpc-client').then((m) => m.create({ url: this.apiUrl }));
     return this.client;
