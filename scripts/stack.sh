@@ -68,6 +68,11 @@ main_of() {
     *) echo "$repo_root/$1/src/main.ts" ;;
   esac
 }
+# The gateways stream evidence of up to 2 GiB: a small young generation and two malloc arenas keep
+# the buffers passing through from growing the process (gateway README, Memory; gateway/package.json's
+# start does the same).
+node_options_of() { case "$1" in gateway | gateway-regulator) echo --max-semi-space-size=1 ;; esac; }
+memory_env_of() { case "$1" in gateway | gateway-regulator) echo MALLOC_ARENA_MAX=2 ;; esac; }
 dir_of() { case "$1" in gateway-*) echo gateway ;; *) echo "$1" ;; esac; }
 service_alive() { pid_alive "$pid_dir/$1.pid" && tr '\0' ' ' <"/proc/$(cat "$pid_dir/$1.pid")/cmdline" 2>/dev/null | grep -q -- "$(main_of "$1")"; }
 
@@ -135,7 +140,7 @@ launch() {
     # Only what is given here: no DATABASE_URL or broker URL leaks in from the caller's shell.
     exec env -u DATABASE_URL -u GATEWAY_STATE_DATABASE_URL -u INGEST_MQTT_URL -u PGLITE_DIR \
       LEDGER_RUN_DIR="$LEDGER_RUN_DIR" LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" FABRIC_HOME="$FABRIC_HOME" \
-      "$@" nohup node --import tsx "$(main_of "$name")" ${LAUNCH_ARGS:-} >>"$logf" 2>&1
+      "$@" $(memory_env_of "$name") nohup node $(node_options_of "$name") --import tsx "$(main_of "$name")" ${LAUNCH_ARGS:-} >>"$logf" 2>&1
   ) &
   echo $! >"$pidf"
 }
@@ -187,7 +192,7 @@ start_gateway() {
   else
     db=(GATEWAY_STATE_DATABASE_URL="postgres://postgres@127.0.0.1:$GATEWAY_STATE_PG_PORT/postgres" DATABASE_POOL_MAX=1)
   fi
-  launch gateway "the enterprise's gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore, wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=enterprise GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
+  launch gateway "the enterprise's gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore: evidence in one local copy, not replicated to the regulator; wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=enterprise GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
     FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/enterprise/bootstrap-password" \

@@ -17,6 +17,7 @@ import { buildOpenApi } from './openapi.js';
 import { KnownCredentials, RateLimiter } from './rate-limit.js';
 import { ClientSignedTransactions, clientSignedRoutes } from './routes/client-signed.js';
 import { enterpriseRoutes } from './routes/enterprise.js';
+import { evidenceTransferRoutes } from './routes/evidence-transfer.js';
 import { identityRoutes } from './routes/identities.js';
 import { ocrRoutes } from './routes/ocr.js';
 import { personalDataRoutes } from './routes/personal-data.js';
@@ -42,6 +43,7 @@ export function allRoutes(s: Services, openapi: () => unknown, wallet: Wallet, c
     ...systemRoutes(s, openapi),
     ...enterpriseRoutes(s),
     ...workerCodeRoutes(s),
+    ...evidenceTransferRoutes(s),
     ...personalDataRoutes(s),
     ...templateRoutes(s),
     ...ocrRoutes(s),

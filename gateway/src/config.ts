@@ -147,6 +147,15 @@ const schema = z.object({
   GATEWAY_WORKER_CODE_TTL_MS: env
     .durationMs(7 * 24 * 3_600_000)
     .describe('How long a worker code is good for; a change on the ledger supersedes it sooner. Renewed when half of it has run.'),
+  GATEWAY_UPLOAD_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Directory of resumable (tus) uploads in progress; each file moves into the content store once complete. Default $LEDGER_RUN_DIR/gateway/uploads.',
+    ),
+  GATEWAY_UPLOAD_MAX_BYTES: env.positiveInt(2 * 1024 ** 3).describe('Largest resumable (tus) upload, bytes (Tus-Max-Size).'),
+  GATEWAY_DOWNLOAD_TIMEOUT_MS: env.durationMs(30 * 60_000).describe('How long one evidence download may stream from the content store before it is cut off.'),
   GATEWAY_OCR_MAX_BYTES: env.positiveInt(10 * 1024 * 1024).describe('Largest certificate image for OCR, bytes.'),
   GATEWAY_OCR_ENABLED: env.bool(true).describe('Serve certificate OCR.'),
   GATEWAY_OCR_LANG_DIR: z.string().min(1).optional().describe('OCR language data directory (default: the @tesseract.js-data packages).'),
@@ -203,6 +212,7 @@ export type GatewayConfig = Readonly<
     | 'LEDGER_CONNECTION_PROFILE'
     | 'GATEWAY_WALLET_DIR'
     | 'GATEWAY_BLOCKSTORE_DIR'
+    | 'GATEWAY_UPLOAD_DIR'
     | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE'
     | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'
   > & {
@@ -211,6 +221,7 @@ export type GatewayConfig = Readonly<
     GATEWAY_SUBMIT_TIMEOUT_MS: number;
     GATEWAY_WALLET_DIR: string;
     GATEWAY_BLOCKSTORE_DIR: string;
+    GATEWAY_UPLOAD_DIR: string;
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: string;
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: string;
     GATEWAY_EVIDENCE_MEDIA_TYPES: readonly string[];
@@ -245,6 +256,7 @@ export function parseConfig(environment: NodeJS.ProcessEnv): GatewayConfig {
     GATEWAY_SUBMIT_TIMEOUT_MS: c.GATEWAY_SUBMIT_TIMEOUT_MS ?? c.GATEWAY_ENDORSE_TIMEOUT_MS,
     GATEWAY_WALLET_DIR: c.GATEWAY_WALLET_DIR ?? path.join(runDir, 'gateway', 'wallet'),
     GATEWAY_BLOCKSTORE_DIR: c.GATEWAY_BLOCKSTORE_DIR ?? path.join(runDir, 'gateway', 'blockstore'),
+    GATEWAY_UPLOAD_DIR: c.GATEWAY_UPLOAD_DIR ?? path.join(runDir, 'gateway', 'uploads'),
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: c.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'enterprise', 'bootstrap-password'),
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: c.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'regulator', 'bootstrap-password'),
   });

@@ -30,6 +30,11 @@ export const GATEWAY_ERROR_CODES = [
   'IDEMPOTENCY_IN_PROGRESS',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
+  'CONTENT_TYPE_MISMATCH',
+  'RANGE_NOT_SATISFIABLE',
+  'TUS_VERSION_UNSUPPORTED',
+  'UPLOAD_OFFSET_MISMATCH',
+  'UPLOAD_BUSY',
   'RATE_LIMITED',
   'IDENTITY_UNAVAILABLE',
   'LEDGER_UNAVAILABLE',
@@ -59,6 +64,11 @@ export const ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = Object.f
   IDEMPOTENCY_IN_PROGRESS: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  CONTENT_TYPE_MISMATCH: 415,
+  RANGE_NOT_SATISFIABLE: 416,
+  TUS_VERSION_UNSUPPORTED: 412,
+  UPLOAD_OFFSET_MISMATCH: 409,
+  UPLOAD_BUSY: 423,
   RATE_LIMITED: 429,
   IDENTITY_UNAVAILABLE: 503,
   LEDGER_UNAVAILABLE: 503,
@@ -96,7 +106,7 @@ export class ValidationError extends ApiError {
     super('VALIDATION_FAILED', message, { fields });
     this.fields = fields;
   }
-  static fromZod(error: ZodError, where: 'body' | 'query' | 'params' | 'form'): ValidationError {
+  static fromZod(error: ZodError, where: 'body' | 'query' | 'params' | 'headers' | 'form'): ValidationError {
     return new ValidationError(
       error.issues.map((i) => ({
         path: [where, ...i.path.map(String)].join('.'),

@@ -8,6 +8,8 @@
  * handler (POSTs), and error rendering.
  */
 import * as crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { canonicalJson, type Role } from '@compliance-ledger/schema';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
@@ -57,6 +59,8 @@ export interface RouteResult {
   /** Default application/json. */
   contentType?: string;
   headers?: Record<string, string>;
+  /** A streamed body (a download) instead of `body`. */
+  stream?: Readable;
 }
 
 export interface ResponseDoc {
@@ -69,7 +73,7 @@ export interface ResponseDoc {
 }
 
 export interface RouteDef {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'head' | 'patch' | 'delete' | 'options';
   /** OpenAPI-style path: /v1/permits/{permitNo} */
   path: string;
   operationId: string;
@@ -84,6 +88,10 @@ export interface RouteDef {
   body?: z.ZodType;
   /** Named request examples for the OpenAPI document; a unit test parses each with `body`. */
   bodyExamples?: Record<string, { summary: string; value: unknown }>;
+  /** Request headers the route reads (lower-case names), validated and documented like the query. */
+  requestHeaders?: z.ZodObject;
+  /** A raw body the handler streams itself (a tus PATCH): its media type, for the document. */
+  rawBody?: { contentType: string; description: string };
   /** multipart/form-data: the handler streams it; fields and file are documented here. */
   multipart?: { fields: z.ZodObject; fileField: string; fileDescription: string };
   responses: ResponseDoc[];
@@ -174,11 +182,19 @@ export function sendError(res: Response, err: ApiError, requestId: string): void
     .send(JSON.stringify(err.toJSON(requestId)));
 }
 
-function send(res: Response, r: RouteResult, replayed = false): void {
+async function send(res: Response, r: RouteResult, replayed = false): Promise<void> {
   const status = r.status ?? 200;
   for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-  if (r.contentType && r.contentType !== 'application/json') {
+  if (r.stream) {
+    res.status(status);
+    if (r.contentType) res.type(r.contentType);
+    // Once bytes went out no error body can follow: a failure mid-stream cuts the connection, so
+    // the client sees a short body rather than a complete-looking one.
+    await pipeline(r.stream, res).catch(() => res.destroy());
+  } else if (r.body === undefined) {
+    res.status(status).end();
+  } else if (r.contentType && r.contentType !== 'application/json') {
     res
       .status(status)
       .type(r.contentType)
@@ -197,7 +213,7 @@ function sendStored(res: Response, status: number, stored: { body: unknown; cont
   if (status >= 400) {
     res.setHeader('Idempotent-Replayed', 'true');
     res.status(status).type('application/json').send(JSON.stringify(stored.body));
-  } else send(res, { status, body: stored.body, ...(stored.contentType ? { contentType: stored.contentType } : {}) }, true);
+  } else void send(res, { status, body: stored.body, ...(stored.contentType ? { contentType: stored.contentType } : {}) }, true);
 }
 
 /** This request's claim on its Idempotency-Key. */
@@ -280,7 +296,7 @@ function recordTransaction(p: Pipeline, def: RouteDef, idem: KeyClaim): (transac
   };
 }
 
-function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params'): T {
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params' | 'headers'): T {
   if (!schema) return value as T;
   const r = schema.safeParse(value);
   if (!r.success) throw ValidationError.fromZod(r.error, where);
@@ -313,6 +329,10 @@ interface ValidInput {
 function validate(def: RouteDef, req: Request): ValidInput {
   const params = parse(def.params, { ...req.params }, 'params') as Record<string, string>;
   const query = parse(def.query, { ...(req.query as object) }, 'query') as Record<string, unknown>;
+  if (def.requestHeaders) {
+    const named = Object.fromEntries(Object.keys(def.requestHeaders.shape).flatMap((h) => (req.headers[h] === undefined ? [] : [[h, req.headers[h]]])));
+    parse(def.requestHeaders, named, 'headers');
+  }
   let body: unknown;
   if (def.body) {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -426,7 +446,7 @@ async function handle(p: Pipeline, def: RouteDef, req: Request, res: Response): 
         ...(beforeSubmit ? { beforeSubmit } : {}),
       }),
     );
-    if (result !== REPLAYED) send(res, result);
+    if (result !== REPLAYED) await send(res, result);
   } catch (e) {
     answerError(p, def, res, e, requestId, log);
   }

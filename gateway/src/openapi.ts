@@ -113,6 +113,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     for (const [where, obj] of [
       ['path', r.params],
       ['query', r.query],
+      ['header', r.requestHeaders],
     ] as const) {
       if (!obj) continue;
       const js = schemaOf(obj);
@@ -148,6 +149,12 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
         required: true,
         content: { 'application/json': { schema: schemaOf(r.body, named), ...(r.bodyExamples ? { examples: r.bodyExamples } : {}) } },
       };
+    if (r.rawBody)
+      op.requestBody = {
+        required: true,
+        description: r.rawBody.description,
+        content: { [r.rawBody.contentType]: { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+      };
     if (r.multipart) {
       const fields = schemaOf(r.multipart.fields);
       op.requestBody = {
@@ -176,7 +183,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
         : { schema: { type: 'string' } };
     }
     const codes = new Set<GatewayErrorCode>([...(r.auth ? COMMON_AUTH_ERRORS : ['INTERNAL' as const]), ...(r.errors ?? [])]);
-    if (r.params || r.query || r.body || r.multipart) codes.add('VALIDATION_FAILED');
+    if (r.params || r.query || r.requestHeaders || r.body || r.multipart) codes.add('VALIDATION_FAILED');
     if (idempotent) for (const c of IDEMPOTENCY_ERRORS) codes.add(c);
     const byStatus = new Map<number, GatewayErrorCode[]>();
     for (const c of codes) byStatus.set(ERROR_STATUS[c], [...(byStatus.get(ERROR_STATUS[c]) ?? []), c]);

@@ -116,6 +116,12 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
   const addr = server.address() as AddressInfo;
   const url = `http://${cfg.GATEWAY_HOST.includes(':') ? `[${cfg.GATEWAY_HOST}]` : cfg.GATEWAY_HOST}:${addr.port}`;
   logger.info({ url, contentStore: content.kind, ocr: Boolean(ocr), database: Boolean(pool) }, 'gateway listening');
+  if (content.kind === 'embedded')
+    logger.warn(
+      { blockstore: cfg.GATEWAY_BLOCKSTORE_DIR },
+      'evidence is kept in one local blockstore and is NOT replicated: no other org holds a copy. ' +
+        'Set IPFS_API_URL to a kubo node and let the regulator pin the recorded CIDs (INDEXER_PIN_IPFS_API_URL) for two copies',
+    );
   return {
     url,
     server,

@@ -66,6 +66,27 @@ const schema = z.object({
   INDEXER_TEST_DELAY_IN_TX_MS: env
     .durationMs(0, { min: 0 })
     .describe('Test only: sleep this long inside each write transaction, before COMMIT, to widen the crash window.'),
+  INDEXER_PIN_IPFS_API_URL: env
+    .url()
+    .optional()
+    .describe(
+      "kubo RPC API of this org's own IPFS node (the regulator's). " +
+        "Set: every evidence and alarm-clip CID the ledger records is pinned there, fetched from the enterprise's node over IPFS, " +
+        'and unpinned when its retention has passed. Unset: nothing is pinned.',
+    ),
+  INDEXER_PIN_POLL_MS: env.durationMs(5000).describe('How often the pinner looks for newly recorded CIDs and expired pins.'),
+  INDEXER_PIN_TIMEOUT_MS: env
+    .durationMs(600_000)
+    .describe('How long one pin may take (the whole clip is fetched from the other node); a pin that fails is retried next round.'),
+  INDEXER_PIN_CONCURRENCY: env.positiveInt(4).describe('How many CIDs are pinned at the same time.'),
+  INDEXER_PIN_VIDEO_RETAIN_MS: env
+    .durationMs(31 * 24 * 3_600_000, { min: 30 * 24 * 3_600_000 })
+    .describe(
+      'How long plain video (not tied to an alarm or incident) stays pinned after it is recorded: GB 30871 asks for at least one month, so at least 720h.',
+    ),
+  INDEXER_PIN_RECORD_RETAIN_MS: env
+    .durationMs((6 * 365 + 2) * 24 * 3_600_000, { min: (6 * 365 + 2) * 24 * 3_600_000 })
+    .describe("How long alarm clips, incident video and the permit's documents and photos stay pinned: the six-year record (at least 52608h)."),
   LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 });
 

@@ -8,6 +8,7 @@ import { ConfigError } from '@compliance-ledger/schema';
 import { BlockStore } from './block-store.js';
 import { config, configHelp } from './config.js';
 import { migrate, openDatabase } from './db.js';
+import { EvidencePinner, KuboPins } from './evidence-pinner.js';
 import { openFabricSource } from './fabric-source.js';
 import { Follower, isFatal } from './follower.js';
 import { startHttpServer } from './http-server.js';
@@ -65,15 +66,33 @@ async function main(): Promise<number> {
     stopAtBlock: cfg.INDEXER_STOP_AT_BLOCK,
     ordererSignatures: new OrdererSignatureVerifier(),
   });
+  const pinner = cfg.INDEXER_PIN_IPFS_API_URL
+    ? new EvidencePinner(
+        db,
+        new KuboPins(cfg.INDEXER_PIN_IPFS_API_URL),
+        {
+          policy: { videoRetainMs: cfg.INDEXER_PIN_VIDEO_RETAIN_MS, recordRetainMs: cfg.INDEXER_PIN_RECORD_RETAIN_MS },
+          pollMs: cfg.INDEXER_PIN_POLL_MS,
+          pinTimeoutMs: cfg.INDEXER_PIN_TIMEOUT_MS,
+          concurrency: cfg.INDEXER_PIN_CONCURRENCY,
+        },
+        log.child({ component: 'evidence-pinner' }),
+      )
+    : undefined;
+  if (pinner) log.info({ ipfs: cfg.INDEXER_PIN_IPFS_API_URL }, "pinning every evidence CID the ledger records on this org's IPFS node");
+  const pinning = pinner?.run();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'stopping');
       follower.stop();
+      pinner?.stop();
     });
   }
   let code = 0;
   try {
     await follower.run();
+    pinner?.stop();
+    await pinning;
     log.info({ lastBlock: metrics.state.lastBlock }, 'indexer stopped');
   } catch (err) {
     code = isFatal(err) ? 2 : 1;

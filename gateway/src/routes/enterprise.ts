@@ -41,9 +41,12 @@ import {
 import { z } from 'zod';
 import { type GatewayErrorCode, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
+import type { StoredContent } from '../ipfs.js';
 import { type TxResultBody, txResultBody } from '../ledger.js';
+import { checkedStream } from '../media-check.js';
 import { readMultipart } from '../multipart.js';
 import type { Services } from '../services.js';
+import type { EvidenceDeclaration } from '../uploads.js';
 import { ledgerRecordSchema, txResultSchema } from './common.js';
 
 const ENTERPRISE_SIGNERS: readonly Role[] = ROLES.filter((r) => !['regulator', 'auditor', 'device_gateway', 'sweeper'].includes(r));
@@ -531,8 +534,10 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       summary: 'Upload evidence for a permit step (multipart, streamed to IPFS, sha256 computed on the way)',
       description:
         'multipart/form-data with the fields `step`, `capturedAt`, optional `deviceId`, then one ' +
-        'part `file`. The fields must come before the file. The content is stored in IPFS (CIDv1, ' +
-        'kubo-compatible DAG) and recorded with evidence:Record.',
+        "part `file`. The fields must come before the file. The file's first bytes must be of the " +
+        'declared media type (415 CONTENT_TYPE_MISMATCH otherwise). The content is stored in IPFS ' +
+        '(CIDv1, kubo-compatible DAG) and recorded with evidence:Record. Files larger than ' +
+        'GATEWAY_EVIDENCE_MAX_BYTES go through the resumable upload (/v1/uploads, tus).',
       tags: ['enterprise: evidence'],
       auth: true,
       access: { enterprise: ['applicant', 'person_in_charge', 'safety_officer', 'gas_analyst', 'guardian', 'approver', 'acceptor', 'device_gateway'] },
@@ -540,7 +545,7 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       multipart: { fields: evidenceFieldsSchema, fileField: 'file', fileDescription: 'the evidence file; its media type must be on the allow-list' },
       tx: 'evidence:Record',
       responses: [{ status: 201, description: 'stored and committed; the EvidenceRecord', schema: txResultSchema }],
-      errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'ALREADY_EXISTS', 'EXPIRED'],
+      errors: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'CONTENT_TYPE_MISMATCH', 'NOT_FOUND', 'ALREADY_EXISTS', 'EXPIRED'],
       handler: async (ctx) => ({ ...(await uploadEvidence(s, ctx)), status: 201 }),
     },
   ];
@@ -580,7 +585,8 @@ async function uploadEvidence(s: Services, ctx: RouteContext): Promise<RouteResu
       work = ctx
         .identity()
         .then((id) => s.ledger.evaluate(id, 'permit:Get', { permitNo }))
-        .then(() => s.content.add(stream, max, () => new PayloadTooLargeError(max)))
+        .then(() => checkedStream(stream, mediaType))
+        .then((checked) => s.content.add(checked, max, () => new PayloadTooLargeError(max)))
         .then(
           (c) => {
             result = { fields: parsed.data, mediaType, ...c };
@@ -604,15 +610,25 @@ async function uploadEvidence(s: Services, ctx: RouteContext): Promise<RouteResu
     });
   });
 
+  return recordEvidence(s, ctx, { permitNo, ...stored.fields, mediaType: stored.mediaType }, stored);
+}
+
+/** evidence:Record of content already in the content store, as the caller. */
+export function recordEvidence(
+  s: Services,
+  ctx: RouteContext,
+  declared: EvidenceDeclaration,
+  stored: StoredContent,
+): Promise<RouteResult & { body: TxResultBody }> {
   const input = {
-    permitNo,
-    step: stored.fields.step,
+    permitNo: declared.permitNo,
+    step: declared.step,
     cid: stored.cid,
     sha256: stored.sha256,
     sizeBytes: stored.sizeBytes,
-    mediaType: stored.mediaType,
-    capturedAt: stored.fields.capturedAt,
-    deviceId: stored.fields.deviceId ?? null,
+    mediaType: declared.mediaType,
+    capturedAt: declared.capturedAt,
+    deviceId: declared.deviceId ?? null,
   };
   return submitTx(s, ctx, 'evidence:Record', input);
 }

@@ -10,6 +10,7 @@ import type { RunningGateway } from '../../src/server.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
 import { applyBody, type Cast, iso, makeCast, recordCameraAlarm, registerCast, uniqueId } from '../support/scenario.js';
+import { JPEG_HEAD, MP4_HEAD } from '../support/tus.js';
 
 describe('gateway: a hot-work permit end to end (real network, Postgres, indexer)', function () {
   this.timeout(180_000);
@@ -156,7 +157,8 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
 
   it('uploads evidence (multipart, streamed to IPFS) linked to a step, and lists it', async () => {
     const content = Buffer.alloc(700_000, 7); // three chunks: a real DAG, not a single raw block
-    content.write('gas meter photo', 0);
+    JPEG_HEAD.copy(content);
+    content.write('gas meter photo', JPEG_HEAD.length);
     const form = new FormData();
     form.set('step', 'gas_test');
     form.set('capturedAt', iso(Date.now() - 30_000));
@@ -171,7 +173,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     const big = new FormData();
     big.set('step', 'execution');
     big.set('capturedAt', iso(Date.now() - 30_000));
-    big.set('file', new Blob([Buffer.alloc(1_500_000, 1)], { type: 'video/mp4' }), 'clip.mp4');
+    big.set('file', new Blob([MP4_HEAD, Buffer.alloc(1_500_000, 1)], { type: 'video/mp4' }), 'clip.mp4');
     const tooBig = await cast.clients.analyst.request('POST', `/v1/permits/${permitNo}/evidence`, { body: big });
     expect(tooBig.status, tooBig.text).to.equal(413);
     expect(tooBig.body.error.code).to.equal('PAYLOAD_TOO_LARGE');

@@ -85,7 +85,7 @@ describe('gateway: IPFS — embedded blockstore and kubo give the same CIDs', fu
         await registerCast(cast);
         const permitNo = uniqueId('HWK');
         expect((await cast.clients.applicant.post('/v1/permits', applyBody(cast, permitNo))).status).to.equal(201);
-        const bytes = crypto.randomBytes(600_000);
+        const bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), crypto.randomBytes(600_000)]);
         const form = new FormData();
         form.set('step', 'application');
         form.set('capturedAt', iso(Date.now() - 10_000));

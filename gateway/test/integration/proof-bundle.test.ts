@@ -26,6 +26,7 @@ import { regulatorBlockSource, regulatorHeaderHash } from '../support/blocks.js'
 import { connectAsWalletUser } from '../support/direct.js';
 import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway } from '../support/env.js';
 import { applyBody, type Cast, iso, makeCast, recordCameraAlarm, registerCast, uniqueId } from '../support/scenario.js';
+import { JPEG_HEAD } from '../support/tus.js';
 
 type Files = Map<string, Uint8Array>;
 const enc = new TextEncoder();
@@ -141,7 +142,8 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     expect((await step(c.pic, `${base}/start`, {})).status).to.equal('active');
 
     const content = Buffer.alloc(300_000, 3); // two chunks: a dag-pb root over raw leaves
-    content.write('gas meter photo', 0);
+    JPEG_HEAD.copy(content);
+    content.write('gas meter photo', JPEG_HEAD.length);
     const form = new FormData();
     form.set('step', 'gas_test');
     form.set('capturedAt', iso(Date.now() - 30_000));

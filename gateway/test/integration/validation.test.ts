@@ -126,7 +126,8 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
       if (!op.security?.length) continue;
       const anon = await new Client(gw.url).request(method, resolvePath(path), method === 'POST' ? { json: {} } : {});
       expect(anon.status, `${method} ${path}`).to.equal(401);
-      expect(anon.body.error.code).to.equal('UNAUTHENTICATED');
+      // A HEAD answer has no body to carry the code (the status is the answer).
+      if (method !== 'HEAD') expect(anon.body.error.code).to.equal('UNAUTHENTICATED');
       n++;
     }
     expect(n).to.be.greaterThan(25);
@@ -149,7 +150,7 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
       const c = new Client(gw.url).as(await token({ sub: `gw-val-wrong-${role}`.replace(/_/g, '-'), org, role }));
       const r = await c.request(method, resolvePath(path), method === 'POST' ? { json: {} } : {});
       expect(r.status, `${method} ${path} as ${wrong}`).to.equal(403);
-      expect(r.body.error.code).to.equal('FORBIDDEN');
+      if (method !== 'HEAD') expect(r.body.error.code).to.equal('FORBIDDEN');
       n++;
     }
     expect(n).to.be.greaterThan(15);
@@ -229,7 +230,7 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
       if (path.includes('{')) {
         const r = await c.request(method, resolvePath(path, 'bad!id'), method === 'POST' ? { json: {} } : {});
         expect(r.status, `${method} ${path} bad id`).to.equal(400);
-        expect(r.body.error.details.fields[0].path).to.match(/^params\./);
+        if (method !== 'HEAD') expect(r.body.error.details.fields[0].path).to.match(/^params\./);
         cases++;
       }
       if (method === 'GET') {

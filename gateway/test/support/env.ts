@@ -77,9 +77,9 @@ export async function token(claims: PrincipalClaims, opts: { expiresIn?: string;
     .sign(new TextEncoder().encode(opts.secret ?? TEST_SECRET));
 }
 
-export function testConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-test-'));
-  return parseConfig({
+/** The environment of a test gateway, with its blockstore under `scratch`. */
+export function testEnvironment(scratch: string): Record<string, string> {
+  return {
     LEDGER_RUN_DIR: runDir(),
     LEDGER_CONNECTION_PROFILE: profilePath(),
     GATEWAY_PORT: '0',
@@ -93,8 +93,11 @@ export function testConfig(env: Record<string, string | undefined>): GatewayConf
     FABRIC_CA_CLIENT:
       process.env.FABRIC_CA_CLIENT ??
       path.join(process.env.FABRIC_HOME ?? path.join(os.homedir(), '.cache', 'compliance-ledger', 'fabric'), 'bin', 'fabric-ca-client'),
-    ...env,
-  });
+  };
+}
+
+export function testConfig(env: Record<string, string | undefined>): GatewayConfig {
+  return parseConfig({ ...testEnvironment(fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-test-'))), ...env });
 }
 
 export async function startTestGateway(env: Record<string, string | undefined> = {}): Promise<RunningGateway> {
@@ -112,7 +115,7 @@ export interface Reply<T = any> {
 export class Client {
   constructor(
     readonly base: string,
-    private readonly auth: Record<string, string> = {},
+    readonly auth: Record<string, string> = {},
   ) {}
   as(tokenValue: string): Client {
     return new Client(this.base, { authorization: `Bearer ${tokenValue}` });

@@ -27,12 +27,19 @@ async function freePort(): Promise<number> {
 export interface Kubo {
   bin: string;
   apiUrl: string;
+  /** Where other nodes reach this one (its swarm address with its peer id). */
+  swarmAddress: string;
   ipfsPath: string;
   cli(args: string[], input?: Buffer): string;
   stop(): Promise<void>;
 }
 
-export async function startKubo(bin: string): Promise<Kubo> {
+/**
+ * Offline by default. `online`: a node that talks to the nodes it is connected to (no bootstrap
+ * peers, no mDNS: the test profile), so two of them can exchange blocks over bitswap, like the
+ * enterprise's and the regulator's nodes.
+ */
+export async function startKubo(bin: string, opts: { online?: boolean } = {}): Promise<Kubo> {
   const ipfsPath = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-kubo-'));
   const env = { ...process.env, IPFS_PATH: ipfsPath };
   execFileSync(bin, ['init', '--profile=test', '--empty-repo'], { env, stdio: 'ignore' });
@@ -40,7 +47,8 @@ export async function startKubo(bin: string): Promise<Kubo> {
   execFileSync(bin, ['config', 'Addresses.API', `/ip4/127.0.0.1/tcp/${api}`], { env });
   execFileSync(bin, ['config', 'Addresses.Gateway', `/ip4/127.0.0.1/tcp/${gw}`], { env });
   execFileSync(bin, ['config', '--json', 'Addresses.Swarm', JSON.stringify([`/ip4/127.0.0.1/tcp/${swarm}`])], { env });
-  const child: ChildProcess = spawn(bin, ['daemon', '--offline'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const peerId = execFileSync(bin, ['config', 'Identity.PeerID'], { env }).toString().trim();
+  const child: ChildProcess = spawn(bin, ['daemon', ...(opts.online ? [] : ['--offline'])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -53,9 +61,10 @@ export async function startKubo(bin: string): Promise<Kubo> {
   return {
     bin,
     apiUrl: `http://127.0.0.1:${api}`,
+    swarmAddress: `/ip4/127.0.0.1/tcp/${swarm}/p2p/${peerId}`,
     ipfsPath,
     cli: (args, input) =>
-      execFileSync(bin, ['--api', `/ip4/127.0.0.1/tcp/${api}`, ...args], { env, input, maxBuffer: 256 * 1024 * 1024 })
+      execFileSync(bin, ['--api', `/ip4/127.0.0.1/tcp/${api}`, ...args], { env, input, maxBuffer: 256 * 1024 * 1024, stdio: ['pipe', 'pipe', 'pipe'] })
         .toString()
         .trim(),
     async stop() {

@@ -141,4 +141,14 @@ export async function recordCameraAlarm(
   return { cameraId };
 }
 
+/** A registered cast and a hot-work permit its applicant applied for. */
+export async function castWithPermit(base: Client): Promise<{ cast: Cast; permitNo: string }> {
+  const cast = await makeCast(base);
+  await registerCast(cast);
+  const permitNo = uniqueId('HWK');
+  const applied = await cast.clients.applicant.post('/v1/permits', applyBody(cast, permitNo));
+  if (applied.status !== 201) throw new Error(`applying for ${permitNo}: ${applied.status} ${applied.text}`);
+  return { cast, permitNo };
+}
+
 export { iso, uniqueId };

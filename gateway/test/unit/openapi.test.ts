@@ -73,8 +73,15 @@ describe('gateway: OpenAPI document', () => {
           expect(statuses, `${m} ${p}`).to.include.members([401, 403, 503]);
           expect(op.responses['503'].headers['Retry-After']).to.be.an('object');
         }
-        // OCR writes nothing; the client-signed steps are fixed by the client's signatures (routes/client-signed.ts).
-        const withoutKey = ['ocrCertificate', 'prepareClientSignedTransaction', 'endorseClientSignedTransaction', 'submitClientSignedTransaction'];
+        // OCR writes nothing; a tus creation writes nothing to the ledger (its PATCH does, once);
+        // the client-signed steps are fixed by the client's signatures (routes/client-signed.ts).
+        const withoutKey = [
+          'createUpload',
+          'ocrCertificate',
+          'prepareClientSignedTransaction',
+          'endorseClientSignedTransaction',
+          'submitClientSignedTransaction',
+        ];
         if (m === 'post' && op.security.length && !withoutKey.includes(op.operationId)) {
           expect(
             op.parameters.some((q: any) => q.name === 'Idempotency-Key' && q.in === 'header' && q.required),

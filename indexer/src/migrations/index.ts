@@ -11,6 +11,7 @@ import * as duplicateTxid from './005-duplicate-txid-code.js';
 import * as parseError from './006-transaction-parse-error.js';
 import * as permitsAppliedAt from './007-permits-applied-at.js';
 import * as gateCheckDevice from './008-gate-check-device.js';
+import * as evidencePins from './009-evidence-pins.js';
 
 interface Migration {
   name: string;
@@ -18,7 +19,17 @@ interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-const migrations: readonly Migration[] = [rawLedger, domain, erasures, perPermitKeys, duplicateTxid, parseError, permitsAppliedAt, gateCheckDevice];
+const migrations: readonly Migration[] = [
+  rawLedger,
+  domain,
+  erasures,
+  perPermitKeys,
+  duplicateTxid,
+  parseError,
+  permitsAppliedAt,
+  gateCheckDevice,
+  evidencePins,
+];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => [...migrations],

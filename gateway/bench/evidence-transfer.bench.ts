@@ -1,0 +1,121 @@
+/**
+ * Benchmark (not part of `npm test`): video evidence through the gateway.
+ *  1. Upload throughput of one 1 GiB file with tus (one PATCH, loopback), until the gateway has
+ *     stored it and evidence:Record is committed; download throughput of the same file (GET
+ *     /content), and of a 16 MiB range in its middle. Against a gateway process of its own, as
+ *     `npm start` runs it, with the embedded blockstore, and with kubo (when built).
+ *  2. The regulator's node pinning a 100 MiB clip held by the enterprise's node (two peered kubo
+ *     daemons on loopback): the time of `pin add` on the regulator's node, as the indexer's pinner
+ *     calls it, until every block is on the regulator's disk.
+ * Needs the network (connection profile) and TEST_DATABASE_URL. Prints Markdown for bench/RESULTS.md.
+ *
+ *   BENCH_UPLOAD_MIB=1024 BENCH_PIN_MIB=100 npm run bench:evidence -w gateway
+ */
+import * as crypto from 'node:crypto';
+import { KuboPins } from '../../indexer/src/evidence-pinner.js';
+import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
+import { startGatewayProcess } from '../test/support/gateway-process.js';
+import { type Kubo, kuboBinary, startKubo } from '../test/support/kubo.js';
+import { castWithPermit, iso } from '../test/support/scenario.js';
+import { createUpload, MP4_HEAD, mediaStream, patch, uploadMetadata } from '../test/support/tus.js';
+
+const MiB = 1024 * 1024;
+const UPLOAD_BYTES = Number(process.env.BENCH_UPLOAD_MIB ?? 1024) * MiB;
+const PIN_BYTES = Number(process.env.BENCH_PIN_MIB ?? 100) * MiB;
+
+const rate = (bytes: number, ms: number) => `${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s (${(ms / 1000).toFixed(1)} s)`;
+
+async function drain(res: Response): Promise<number> {
+  let n = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += chunk.length;
+  return n;
+}
+
+async function transfer(label: string, env: Record<string, string>, setup: { auth: string; permitNo: string }): Promise<string> {
+  const gw = await startGatewayProcess(env);
+  try {
+    const seed = `bench-${label}-${Date.now()}`;
+    const meta = uploadMetadata({
+      permitNo: setup.permitNo,
+      step: 'execution',
+      capturedAt: iso(Date.now() - 60_000),
+      filetype: 'video/mp4',
+      filename: 'bench.mp4',
+    });
+    const created = await createUpload(gw.url, setup.auth, UPLOAD_BYTES, meta);
+    if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
+    const t0 = performance.now();
+    const done = await patch(gw.url, created.location, setup.auth, 0, mediaStream(seed, MP4_HEAD, UPLOAD_BYTES));
+    const uploadMs = performance.now() - t0;
+    if (done.status !== 204) throw new Error(`upload: ${done.status} ${done.body}`);
+    const cid = String(done.headers['evidence-cid']);
+    const url = `${gw.url}/v1/permits/${setup.permitNo}/evidence/${cid}/content`;
+    const t1 = performance.now();
+    const whole = await drain(await fetch(url, { headers: { authorization: setup.auth } }));
+    const downloadMs = performance.now() - t1;
+    if (whole !== UPLOAD_BYTES) throw new Error(`download gave ${whole} bytes`);
+    const from = Math.floor(UPLOAD_BYTES / 2);
+    const t2 = performance.now();
+    const part = await drain(await fetch(url, { headers: { authorization: setup.auth, range: `bytes=${from}-${from + 16 * MiB - 1}` } }));
+    const rangeMs = performance.now() - t2;
+    const { peakRss } = gw.memory();
+    return (
+      `| ${label} | ${UPLOAD_BYTES / MiB} MiB | ${rate(UPLOAD_BYTES, uploadMs)}` +
+      `| ${rate(whole, downloadMs)} | ${rate(part, rangeMs)} | ${(peakRss / MiB).toFixed(0)} MiB |`
+    );
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function pinning(bin: string): Promise<string> {
+  let enterprise: Kubo | undefined;
+  let regulator: Kubo | undefined;
+  try {
+    enterprise = await startKubo(bin, { online: true });
+    regulator = await startKubo(bin, { online: true });
+    regulator.cli(['swarm', 'connect', enterprise.swarmAddress]);
+    const bytes = Buffer.concat([MP4_HEAD, crypto.randomBytes(PIN_BYTES - MP4_HEAD.length)]);
+    const form = new FormData();
+    form.set('file', new Blob([bytes]), 'clip.mp4');
+    const added = await fetch(`${enterprise.apiUrl}/api/v0/add?cid-version=1&raw-leaves=true&chunker=size-262144&pin=true&quieter=true`, {
+      method: 'POST',
+      body: form,
+    });
+    const cid = (JSON.parse(await added.text()) as { Hash: string }).Hash;
+    const t0 = performance.now();
+    await new KuboPins(regulator.apiUrl).add(cid, 600_000);
+    const ms = performance.now() - t0;
+    return (
+      `| pin a ${PIN_BYTES / MiB} MiB clip on the regulator's node, fetched from the enterprise's node ` +
+      `| ${(ms / 1000).toFixed(2)} s (${rate(PIN_BYTES, ms)}) |`
+    );
+  } finally {
+    await enterprise?.stop();
+    await regulator?.stop();
+  }
+}
+
+const db = await createDatabase('bench_video');
+const setupGateway = await startTestGateway({ DATABASE_URL: db });
+const bin = kuboBinary();
+const lines: string[] = [];
+try {
+  const { cast, permitNo } = await castWithPermit(new Client(setupGateway.url));
+  const setup = { auth: cast.clients.applicant.auth.authorization!, permitNo };
+  lines.push('| content store | file | upload (tus, until committed) | download | 16 MiB range | gateway peak RSS |', '|---|---|---|---|---|---|');
+  lines.push(await transfer('embedded blockstore', {}, setup));
+  if (bin) {
+    const kubo = await startKubo(bin);
+    try {
+      lines.push(await transfer('kubo', { IPFS_API_URL: kubo.apiUrl }, setup));
+    } finally {
+      await kubo.stop();
+    }
+    lines.push('', '| figure | value |', '|---|---|', await pinning(bin));
+  } else lines.push('', 'kubo is not built (scripts/install-kubo.sh): kubo mode and pinning not measured');
+} finally {
+  await setupGateway.close();
+  await dropDatabase(db);
+}
+console.log(lines.join('\n'));
