@@ -57,6 +57,8 @@ export interface RouteResult {
   /** Default application/json. */
   contentType?: string;
   headers?: Record<string, string>;
+  /** The handler answers on `ctx.res` itself (a server-sent event stream): nothing more to send. */
+  streamed?: boolean;
 }
 
 export interface ResponseDoc {
@@ -426,7 +428,7 @@ async function handle(p: Pipeline, def: RouteDef, req: Request, res: Response): 
         ...(beforeSubmit ? { beforeSubmit } : {}),
       }),
     );
-    if (result !== REPLAYED) send(res, result);
+    if (result !== REPLAYED && !result.streamed) send(res, result);
   } catch (e) {
     answerError(p, def, res, e, requestId, log);
   }

@@ -1,5 +1,6 @@
 /** What route handlers depend on: small repositories that wrap all I/O. */
 import type { Pool } from 'pg';
+import type { AlarmFeed } from './alarm-feed.js';
 import type { GatewayConfig } from './config.js';
 import type { ContentStore } from './ipfs.js';
 import type { LedgerClient } from './ledger.js';
@@ -16,4 +17,6 @@ export interface Services {
   pool: Pool | undefined;
   regulator: RegulatorRepository | undefined;
   ocr: OcrService | undefined;
+  /** The live alarm stream's poller; undefined without DATABASE_URL. */
+  alarmFeed: AlarmFeed | undefined;
 }

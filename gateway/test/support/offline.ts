@@ -15,6 +15,7 @@ export function offlineApp() {
     pool: undefined,
     regulator: undefined,
     ocr: undefined,
+    alarmFeed: undefined,
   } as unknown as Services;
   return createApp({ services, wallet: {} as never, idempotency: undefined, logger: createLogger('silent') });
 }

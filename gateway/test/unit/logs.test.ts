@@ -58,6 +58,7 @@ describe('gateway: JSON request logs with a request id', () => {
       pool: undefined,
       regulator: undefined,
       ocr: undefined,
+      alarmFeed: undefined,
     } as unknown as Services;
     const { app } = createApp({ services, wallet: {} as never, idempotency: undefined, logger });
     server = app.listen(0, '127.0.0.1');
