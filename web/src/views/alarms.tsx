@@ -4,33 +4,11 @@ import { ApiFailure } from '../api.js';
 import { LangContext, useT } from '../i18n.js';
 import type { Signed } from '../main.js';
 import { siteTime } from '../time.js';
-
-export interface Alarm {
-  alarmId: string;
-  siteId: string;
-  areaId: string;
-  deviceId: string;
-  grade: number;
-  kind: string;
-  status: string;
-  recordedAt: string;
-  responseMs: number | null;
-  blockNumber: number;
-}
+import { type Alarm, merge } from '../alarms.js';
 
 const GRADES = [1, 2, 3, 4] as const;
 /** After a dropped stream, the next try waits this long (the gateway may be restarting). */
 const RECONNECT_MS = 2_000;
-
-/** Keeps, per alarm, the version of the newest block (the stream may send one twice). */
-export function merge(known: Map<string, Alarm>, incoming: readonly Alarm[]): Map<string, Alarm> {
-  const next = new Map(known);
-  for (const a of incoming) {
-    const had = next.get(a.alarmId);
-    if (!had || had.blockNumber <= a.blockNumber) next.set(a.alarmId, a);
-  }
-  return next;
-}
 
 export function AlarmsView({ signed }: { signed: Signed }) {
   const t = useT();
