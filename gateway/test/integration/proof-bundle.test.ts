@@ -10,7 +10,6 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } from '@compliance-ledger/schema';
 import { decodeBlock, type HeaderEntry, headerHash, type Manifest, type Report, readTar, toHex, verifyBundle, writeTar } from '@compliance-ledger/verifier';
 import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
@@ -25,7 +24,7 @@ import { buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
 import { regulatorBlockSource } from '../support/blocks.js';
 import { launchChromium } from '../support/browser.js';
-import { connectAsWalletUser } from '../support/direct.js';
+import { connectAsWalletUser, recordSignedAlarm } from '../support/direct.js';
 import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway } from '../support/env.js';
 import { type Cast, iso, makeCast, registerCast, startPermit, uniqueId, uploadEvidence } from '../support/scenario.js';
 
@@ -105,28 +104,12 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const device = Wallet.createRandom();
     const cameraId = `cam-${cast.tag}`;
     await step(c.safety, '/v1/devices', { deviceId: cameraId, siteId: cast.siteId, areaId: 'zone-1', address: device.address, kind: 'camera' }, 201);
-    const alarm = {
+    await recordSignedAlarm(gw.services.config.GATEWAY_WALLET_DIR, `gw-gate-${cast.tag}`, device, {
       alarmId,
       deviceId: cameraId,
       siteId: cast.siteId,
       areaId: 'zone-1',
-      grade: 1 as const,
-      kind: 'gas_leak',
-      scoreBp: 9700,
-      modelVersion: 'risk-1',
-      modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      clipCid: '',
-      observedAt: Date.now() - 2000,
-    };
-    const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
-    const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
-    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
-    try {
-      await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
-    } finally {
-      conn.close();
-    }
+    });
     const suspended = await c.pic.get(base);
     expect(suspended.body.status ?? suspended.body.record?.status, suspended.text).to.equal('suspended');
     await step(c.safety, `/v1/alarms/${alarmId}/acknowledge`, { note: 'valve closed' });

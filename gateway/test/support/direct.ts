@@ -2,9 +2,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectionProfileSchema } from '@compliance-ledger/schema';
+import { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES, connectionProfileSchema } from '@compliance-ledger/schema';
 import * as grpc from '@grpc/grpc-js';
 import { type Contract, connect, hash, signers } from '@hyperledger/fabric-gateway';
+import type { Signer } from 'ethers';
 import { profilePath } from './env.js';
 
 export function connectAsWalletUser(
@@ -33,4 +34,36 @@ export function connectAsWalletUser(
       client.close();
     },
   };
+}
+
+/**
+ * A grade 1 alarm signed by a registered device's own key and recorded as an enterprise device
+ * gateway user of the wallet (what ingest does for real, without the model and the broker).
+ * Returns when the transaction has committed.
+ */
+export async function recordSignedAlarm(
+  walletDir: string,
+  gatewaySub: string,
+  device: Pick<Signer, 'signTypedData'>,
+  where: { alarmId: string; deviceId: string; siteId: string; areaId: string },
+): Promise<void> {
+  const alarm = {
+    ...where,
+    grade: 1 as const,
+    kind: 'gas_leak',
+    scoreBp: 9700,
+    modelVersion: 'risk-1',
+    modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+    inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
+    clipCid: '',
+    observedAt: Date.now() - 2000,
+  };
+  const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
+  const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
+  const conn = connectAsWalletUser(walletDir, 'enterprise', gatewaySub);
+  try {
+    await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
+  } finally {
+    conn.close();
+  }
 }
