@@ -196,35 +196,18 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
 
   it('alarms: a device-signed alarm, acknowledged and closed through the API, shows its response time to regulators', async () => {
     const { Wallet } = await import('ethers');
-    const { ALARM_EIP712_DOMAIN, ALARM_EIP712_TYPES } = await import('@compliance-ledger/schema');
-    const crypto = await import('node:crypto');
     const device = Wallet.createRandom();
     const cameraId = `cam-${cast.tag}`;
     await step(cast.clients.safety, '/v1/devices', { deviceId: cameraId, siteId: cast.siteId, areaId: 'zone-9', address: device.address, kind: 'camera' }, 201);
-    const alarm = {
-      alarmId: `al-${cast.tag}`,
-      deviceId: cameraId,
-      siteId: cast.siteId,
-      areaId: 'zone-9',
-      grade: 3 as const,
+    const alarm = { alarmId: `al-${cast.tag}`, deviceId: cameraId, siteId: cast.siteId, areaId: 'zone-9' };
+    // Alarms come from ingest, not from this API: submitted as the device gateway's own identity.
+    const { recordSignedAlarm } = await import('../support/direct.js');
+    await recordSignedAlarm(gw.services.config.GATEWAY_WALLET_DIR, `gw-gate-${cast.tag}`, device, alarm, {
+      grade: 3,
       kind: 'no_helmet',
       scoreBp: 8700,
       modelVersion: 'yolo-helmet-1',
-      modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
-      clipCid: '',
-      observedAt: Date.now() - 2000,
-    };
-    const types = { Alarm: ALARM_EIP712_TYPES.Alarm.map((f) => ({ name: f.name, type: f.type })) };
-    const signature = await device.signTypedData({ ...ALARM_EIP712_DOMAIN }, types, alarm);
-    // Alarms come from ingest, not from this API: submit as the device gateway's own identity.
-    const { connectAsWalletUser } = await import('../support/direct.js');
-    const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
-    try {
-      await conn.contract.submit('alarm:Record', { arguments: [JSON.stringify({ alarm, signature })] });
-    } finally {
-      conn.close();
-    }
+    });
     await new Promise((r) => setTimeout(r, 1200));
     const ack = await step(cast.clients.safety, `/v1/alarms/${alarm.alarmId}/acknowledge`, { note: 'helmet put on' });
     expect(ack.status).to.equal('acknowledged');

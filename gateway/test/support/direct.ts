@@ -37,7 +37,7 @@ export function connectAsWalletUser(
 }
 
 /**
- * A grade 1 alarm signed by a registered device's own key and recorded as an enterprise device
+ * An alarm (by default grade 1, a gas leak) signed by a registered device's own key and recorded as an enterprise device
  * gateway user of the wallet (what ingest does for real, without the model and the broker).
  * Returns when the transaction has committed.
  */
@@ -46,13 +46,16 @@ export async function recordSignedAlarm(
   gatewaySub: string,
   device: Pick<Signer, 'signTypedData'>,
   where: { alarmId: string; deviceId: string; siteId: string; areaId: string },
-): Promise<void> {
-  const alarm = {
-    ...where,
-    grade: 1 as const,
+  detection: { grade: 1 | 2 | 3 | 4; kind: string; scoreBp: number; modelVersion: string } = {
+    grade: 1,
     kind: 'gas_leak',
     scoreBp: 9700,
     modelVersion: 'risk-1',
+  },
+): Promise<void> {
+  const alarm = {
+    ...where,
+    ...detection,
     modelSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
     inputSha256: `0x${crypto.randomBytes(32).toString('hex')}`,
     clipCid: '',
