@@ -369,6 +369,15 @@ export class RegulatorRepository {
     }));
   }
 
+  /** Violations per work unit (contractor or team) and calendar month (UTC) of [from, to): the repeat-violation trend by unit. */
+  async violationsByWorkUnit(from: string, to: string): Promise<{ workUnit: string; month: string; violations: number }[]> {
+    const rows = await this.q(
+      `SELECT work_unit, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, count(*) AS n FROM (${VIOLATIONS}) v GROUP BY 1, 2 ORDER BY 1, 2`,
+      [from, to],
+    );
+    return rows.map((r) => ({ workUnit: String(r.work_unit), month: String(r.month), violations: Number(r.n) }));
+  }
+
   /** The newest block the indexer has mirrored completely; -1 before the first. */
   async mirroredBlock(): Promise<number> {
     const [r] = await this.q<{ last_block: string | null }>('SELECT last_block FROM checkpoint WHERE id = 1');

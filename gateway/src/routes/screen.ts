@@ -171,7 +171,7 @@ export function screenRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/regulator/risk-map',
       operationId: 'regulatorRiskMap',
-      summary: 'Alarms and violations per area and calendar month (UTC): the risk heat map',
+      summary: 'Alarms and violations per area and calendar month (UTC): the risk heat map; violations per work unit and month',
       description: 'Violations are investigation flags on a permit and permits suspended for a violation, counted in the area of the permit.',
       tags: ['regulator'],
       auth: true,
@@ -187,6 +187,9 @@ export function screenRoutes(s: Services): RouteDef[] {
           schema: z.object({
             window: z.object({ from: z.string(), to: z.string() }),
             cells: z.array(z.object({ siteId: z.string(), areaId: z.string(), month: z.string(), alarms: z.number().int(), violations: z.number().int() })),
+            workUnits: z
+              .array(z.object({ workUnit: z.string(), month: z.string(), violations: z.number().int() }))
+              .describe('violations per work unit (contractor or team) and month: more than one in a month is a repeat'),
           }),
         },
       ],
@@ -195,7 +198,8 @@ export function screenRoutes(s: Services): RouteDef[] {
         const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
         const from = (ctx.query.from as string | undefined) ?? new Date(Date.parse(to) - YEAR_MS).toISOString();
         assertWindow(from, to);
-        return { body: { window: { from, to }, cells: await mirror(s).riskMap(from, to) } };
+        const [cells, workUnits] = await Promise.all([mirror(s).riskMap(from, to), mirror(s).violationsByWorkUnit(from, to)]);
+        return { body: { window: { from, to }, cells, workUnits } };
       },
     },
   ];

@@ -1,4 +1,7 @@
-/** The risk heat map: alarms and violations per area and month, as a table a screen reader can read. */
+/**
+ * Risk analysis: alarms and violations per area and month, and violations per work unit
+ * (contractor or team) and month, each as a heat-map table a screen reader can read.
+ */
 import { useT } from '../i18n.js';
 import type { Signed } from '../main.js';
 import { useLoad } from './load.js';
@@ -10,6 +13,11 @@ interface Cell {
   alarms: number;
   violations: number;
 }
+interface UnitCell {
+  workUnit: string;
+  month: string;
+  violations: number;
+}
 
 /** Background from white to deep red by the share of the busiest cell; text stays dark or turns white for contrast. */
 function heat(n: number, max: number): { background: string; color: string } {
@@ -18,52 +26,81 @@ function heat(n: number, max: number): { background: string; color: string } {
   return { background: `hsl(0 75% ${light}%)`, color: light < 55 ? '#fff' : '#1a1a1a' };
 }
 
+/** Rows × months; each cell's weight colours it and its text is what it says. */
+function HeatTable(p: { caption: string; corner: string; rows: string[]; months: string[]; cell: (row: string, month: string) => { weight: number; text: string }; id: string }) {
+  const max = Math.max(0, ...p.rows.flatMap((r) => p.months.map((m) => p.cell(r, m).weight)));
+  return (
+    <table class="heat" data-heat={p.id}>
+      <caption>{p.caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{p.corner}</th>
+          {p.months.map((m) => (
+            <th key={m} scope="col">
+              {m}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((r) => (
+          <tr key={r}>
+            <th scope="row">{r}</th>
+            {p.months.map((m) => {
+              const c = p.cell(r, m);
+              return (
+                <td key={m} class="cell" style={heat(c.weight, max)} data-cell={`${r}|${m}`}>
+                  {c.text}
+                </td>
+              );
+            })}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+const sortedSet = (xs: string[]) => [...new Set(xs)].sort();
+
 export function RiskView({ signed }: { signed: Signed }) {
   const t = useT();
-  const [map, error] = useLoad(() => signed.api.get<{ cells: Cell[] }>('/v1/regulator/risk-map'), [signed]);
+  const [map, error] = useLoad(() => signed.api.get<{ cells: Cell[]; workUnits: UnitCell[] }>('/v1/regulator/risk-map'), [signed]);
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!map) return <p>{t('loading')}</p>;
-  const months = [...new Set(map.cells.map((c) => c.month))].sort();
-  const areas = [...new Set(map.cells.map((c) => `${c.siteId} / ${c.areaId}`))].sort();
-  const at = new Map(map.cells.map((c) => [`${c.siteId} / ${c.areaId}|${c.month}`, c]));
-  const max = Math.max(0, ...map.cells.map((c) => c.alarms + c.violations));
+  const areaOf = (c: Cell) => `${c.siteId} / ${c.areaId}`;
+  const byArea = new Map(map.cells.map((c) => [`${areaOf(c)}|${c.month}`, c]));
+  const byUnit = new Map(map.workUnits.map((c) => [`${c.workUnit}|${c.month}`, c]));
   return (
     <section aria-labelledby="risk-title">
       <h2 id="risk-title">{t('risk')}</h2>
       {map.cells.length === 0 ? (
         <p>{t('noData')}</p>
       ) : (
-        <table class="heat">
-          <caption>
-            {t('heatMap')} ({t('alarmsShort')} / {t('violationsShort')})
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('area')}</th>
-              {months.map((m) => (
-                <th key={m} scope="col">
-                  {m}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {areas.map((a) => (
-              <tr key={a}>
-                <th scope="row">{a}</th>
-                {months.map((m) => {
-                  const c = at.get(`${a}|${m}`);
-                  const n = c ? c.alarms + c.violations : 0;
-                  return (
-                    <td key={m} class="cell" style={heat(n, max)} data-cell={`${a}|${m}`}>
-                      {c ? `${c.alarms} / ${c.violations}` : '0 / 0'}
-                    </td>
-                  );
-                })}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <HeatTable
+          id="areas"
+          caption={`${t('heatMap')} (${t('alarmsShort')} / ${t('violationsShort')})`}
+          corner={t('area')}
+          rows={sortedSet(map.cells.map(areaOf))}
+          months={sortedSet(map.cells.map((c) => c.month))}
+          cell={(row, month) => {
+            const c = byArea.get(`${row}|${month}`);
+            return { weight: c ? c.alarms + c.violations : 0, text: c ? `${c.alarms} / ${c.violations}` : '0 / 0' };
+          }}
+        />
+      )}
+      {map.workUnits.length > 0 && (
+        <HeatTable
+          id="work-units"
+          caption={t('repeatByUnit')}
+          corner={t('workUnit')}
+          rows={sortedSet(map.workUnits.map((c) => c.workUnit))}
+          months={sortedSet(map.workUnits.map((c) => c.month))}
+          cell={(row, month) => {
+            const n = byUnit.get(`${row}|${month}`)?.violations ?? 0;
+            return { weight: n, text: n > 1 ? `${n} (${t('repeat')})` : String(n) };
+          }}
+        />
       )}
     </section>
   );

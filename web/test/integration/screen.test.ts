@@ -238,12 +238,21 @@ describe('supervision screen in Chromium against the real stack', function () {
     await audit(regulatorPage, '05-permits');
   });
 
-  it('the risk analysis heat map has the alarm in its area and month', async () => {
+  it("the risk analysis heat map has the alarm in its area and month, and the work unit's repeated violations", async () => {
+    // Two investigation flags by the regulator on the permit: two violations of its work unit this month.
+    const regulatorApi = new Client(gw.url).as(await token({ sub: `gw-regulator-${cast.tag}`, org: 'regulator', role: 'regulator' }));
+    for (const n of [1, 2]) {
+      const f = await regulatorApi.post(`/v1/permits/${permitNo}/flags`, { flagId: `flag-${cast.tag}-${n}`, reason: 'guardian away from the work point' });
+      expect(f.status, f.text).to.equal(201);
+    }
+    await indexer!.waitForBlock((await chainHeight()) - 1);
     await regulatorPage.goto(`${gw.url}/app/#/risk`);
     const month = new Date().toISOString().slice(0, 7);
-    const cell = regulatorPage.locator(`td[data-cell="${cast.siteId} / tank-farm|${month}"]`);
+    const cell = regulatorPage.locator(`[data-heat="areas"] td[data-cell="${cast.siteId} / tank-farm|${month}"]`);
     await cell.waitFor();
     expect(await cell.textContent()).to.match(/^[1-9]\d* \/ 0$/);
+    expect(await regulatorPage.locator(`[data-heat="areas"] td[data-cell="${cast.siteId} / zone-1|${month}"]`).textContent()).to.equal('0 / 2');
+    expect(await regulatorPage.locator(`[data-heat="work-units"] td[data-cell="${cast.workUnit}|${month}"]`).textContent()).to.equal('2 (repeat)');
     await audit(regulatorPage, '06-risk');
   });
 
