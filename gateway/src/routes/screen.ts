@@ -117,6 +117,12 @@ export function screenRoutes(s: Services): RouteDef[] {
           (alarms) => write('alarms', { alarms }, Math.max(...alarms.map((a) => Number(a.blockNumber)))),
           () => res.end(),
         );
+        let keepAlive: NodeJS.Timeout | undefined;
+        // Registered before anything is awaited: a screen that goes away during the snapshot is unsubscribed too.
+        res.on('close', () => {
+          clearInterval(keepAlive);
+          unsubscribe();
+        });
         let snapshot: Record<string, unknown>[];
         try {
           snapshot = await repo.openAlarms(recordedByMsp, SNAPSHOT_ALARMS);
@@ -131,11 +137,7 @@ export function screenRoutes(s: Services): RouteDef[] {
         });
         res.flushHeaders();
         write('snapshot', { block: since, alarms: snapshot });
-        const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
-        ctx.req.on('close', () => {
-          clearInterval(keepAlive);
-          unsubscribe();
-        });
+        if (!res.writableEnded && !res.destroyed) keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
         return { body: null, streamed: true };
       },
     },
