@@ -19,11 +19,15 @@ interface UnitCell {
   violations: number;
 }
 
-/** Background from white to deep red by the share of the busiest cell; text stays dark or turns white for contrast. */
+/**
+ * Background from white to deep red by the share of the busiest cell. Red between 50 % and 60 %
+ * lightness holds neither dark nor white text at 4.5:1 (WCAG AA), so the scale jumps over it: the
+ * lighter half keeps dark text, the darker half white.
+ */
 function heat(n: number, max: number): { background: string; color: string } {
   const f = max === 0 ? 0 : n / max;
-  const light = Math.round(97 - f * 65);
-  return { background: `hsl(0 75% ${light}%)`, color: light < 55 ? '#fff' : '#1a1a1a' };
+  const light = f < 0.5 ? Math.round(97 - f * 74) : Math.round(50 - (f - 0.5) * 40);
+  return { background: `hsl(0 75% ${light}%)`, color: light >= 60 ? '#1a1a1a' : '#fff' };
 }
 
 /** Rows × months; each cell's weight colours it and its text is what it says. */
