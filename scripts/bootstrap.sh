@@ -36,8 +36,9 @@ else
   log "    node_modules is up to date with package-lock.json"
 fi
 
-log "bootstrap 3/6: TypeScript build (tsc -b)"
+log "bootstrap 3/6: TypeScript build (tsc -b) and the supervision screen's bundle (web/dist)"
 npx tsc -b
+npm run build -w @compliance-ledger/web >/dev/null
 
 log "bootstrap 4/6: Fabric binaries"
 if ! out=$(bash "$here/install-fabric.sh" 2>&1 | tee /dev/stderr); then

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { connectToOrg, loadConnectionProfile, validationCodeName } from '@compliance-ledger/fabric-client';
 import pg from 'pg';
 import { Client, createDatabase, dropDatabase, profilePath, startTestGateway, workerId } from '../test/support/env.js';
-import { startIndexer } from '../test/support/indexer.js';
+import { syntheticPermits } from '../test/support/indexer.js';
 import { applyBody, type Cast, iso, makeCast, registerCast } from '../test/support/scenario.js';
 
 const PERMITS = Number(process.env.BENCH_PERMITS ?? 300);
@@ -228,26 +228,7 @@ async function main(): Promise<void> {
 
     if (!PARTS.has('queries')) return;
     // Regulator queries over ≥ 100,000 permits in the indexer's schema.
-    const idx = startIndexer(db, { INDEXER_STOP_AT_BLOCK: '0' });
-    await new Promise<void>((r) => idx.process.once('exit', () => r()));
-    const c = new pg.Client({ connectionString: db });
-    await c.connect();
-    await c.query(
-      `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
-                            night_or_holiday, planned_start, planned_end, template_version, applied_at, status_changed_at, record, block_number, tx_id)
-       SELECT 'SYN-' || g, 'EnterpriseMSP',
-              (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
-              '2', '2', (ARRAY['applied','issued','active','suspended','completed','closed','cancelled','rejected'])[1 + (g / 8) % 8],
-              'site-' || (g % 50), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
-              now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '8 hours', 1,
-              now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval, '{}'::jsonb, 1, md5(g::text)
-         FROM generate_series(1, $1) g`,
-      [QUERY_ROWS],
-    );
-    await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
-    const total = Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
-    await c.end();
-    await idx.stop();
+    const total = await syntheticPermits(db, QUERY_ROWS);
     const reg = cast.clients.regulator;
     const shapes: [string, string][] = [
       ['site + state', '/v1/regulator/permits?site=site-7&state=active,suspended&limit=50'],

@@ -45,10 +45,13 @@ function syntheticReport(): MonthlyReport {
     kpis: {
       window: { from: w.from, to: w.to },
       averageAlarmResponseSeconds: 38.2,
+      p90AlarmResponseSeconds: 95.5,
       alarms: 900,
+      openAlarmsByGrade: [{ grade: 2, count: 3 }],
       alarmsResponded: 880,
       trainingCoverage: { activeWorkers: 5000, coveredWorkers: 4810, ratio: 0.962 },
       repeatViolationRate: { workUnitsWithViolations: 40, workUnitsWithRepeats: 6, ratio: 0.15 },
+      repeatViolationTrend: [],
       permitsByTypeAndState: [],
       overdueReviews: 12,
       certificatesExpiringWithin60Days: 140,

@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Authenticator } from './auth.js';
 import { ApiError } from './errors.js';
@@ -22,6 +23,7 @@ import { identityRoutes } from './routes/identities.js';
 import { ocrRoutes } from './routes/ocr.js';
 import { personalDataRoutes } from './routes/personal-data.js';
 import { regulatorRoutes } from './routes/regulator.js';
+import { screenRoutes } from './routes/screen.js';
 import { systemRoutes } from './routes/system.js';
 import { templateRoutes } from './routes/templates.js';
 import { workerCodeRoutes } from './routes/worker-code.js';
@@ -48,6 +50,7 @@ export function allRoutes(s: Services, openapi: () => unknown, wallet: Wallet, c
     ...templateRoutes(s),
     ...ocrRoutes(s),
     ...regulatorRoutes(s),
+    ...screenRoutes(s),
     ...clientSignedRoutes(clientSigned),
     ...identityRoutes(s, wallet),
   ];
@@ -128,6 +131,7 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
   });
   app.get('/docs', (req, res, next) => (req.path === '/docs' && !req.originalUrl.endsWith('/') ? res.redirect(301, '/docs/') : next()));
   app.use('/docs', express.static(uiDir, { index: 'index.html', fallthrough: true }));
+  serveScreen(app, cfg.GATEWAY_WEB_APP_DIR ?? defaultScreenDir());
 
   app.use((req: Request, res: Response) => {
     sendError(res, new ApiError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.path}; see /openapi.json`), res.locals.requestId as string);
@@ -136,4 +140,38 @@ export function createApp(d: AppDeps): { app: Express; routes: RouteDef[]; opena
     sendError(res, toApiError(err, (res.locals.log as Logger) ?? d.logger), res.locals.requestId as string);
   });
   return { app, routes, openapi: doc, clientSigned };
+}
+
+/** The supervision screen's build beside the gateway in this tree (web/dist), from src/ and from dist/ alike. */
+function defaultScreenDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'web', 'dist');
+}
+
+/**
+ * The supervision screen at /app/: its own bundle only (scripts, styles and fonts from npm at build
+ * time, none from a CDN; the policy below refuses any other origin), talking to this gateway's API.
+ */
+function serveScreen(app: Express, dir: string): void {
+  app.use('/app', (req: Request, res: Response, next: NextFunction) => {
+    if (!fs.existsSync(path.join(dir, 'index.html'))) {
+      sendError(
+        res,
+        new ApiError('NOT_CONFIGURED', `the supervision screen is not built in ${dir}: run npm run build (or set GATEWAY_WEB_APP_DIR)`),
+        res.locals.requestId as string,
+      );
+      return;
+    }
+    if (req.originalUrl === '/app') {
+      res.redirect(301, '/app/');
+      return;
+    }
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; media-src 'self' blob:; " +
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    );
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  app.use('/app', express.static(dir, { index: 'index.html', fallthrough: true }));
 }

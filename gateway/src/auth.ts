@@ -135,11 +135,15 @@ export class Authenticator {
   }
 }
 
+/** Whether the principal's org and role are among the allowed. */
+export function mayAccess(p: Pick<PrincipalClaims, 'org' | 'role'>, allowed: Partial<Record<Org, readonly Role[] | 'any'>>): boolean {
+  const roles = allowed[p.org];
+  return roles === 'any' || (roles?.includes(p.role) ?? false);
+}
+
 /** Role and org check the gateway makes itself, before the chaincode makes its own. */
 export function requireRole(p: Principal, allowed: Partial<Record<Org, readonly Role[] | 'any'>>): void {
-  const roles = allowed[p.org];
-  if (roles === 'any') return;
-  if (!roles?.includes(p.role)) {
+  if (!mayAccess(p, allowed)) {
     const who = Object.entries(allowed)
       .map(([org, r]) => `${org}: ${r === 'any' ? 'any role' : (r as readonly Role[]).join(', ')}`)
       .join('; ');

@@ -195,6 +195,23 @@ const schema = z.object({
     .min(24, 'use at least 24 characters')
     .optional()
     .describe('Bearer token a Prometheus scraper may use for /metrics (else /metrics needs a user: enterprise admin, regulator or auditor).'),
+  GATEWAY_WEB_APP_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Folder of the built supervision screen served at /app/ (default: the dist folder of the @compliance-ledger/web package; `npm run build` makes it).',
+    ),
+  GATEWAY_SITE_TIME_ZONE: z
+    .string()
+    .default('Asia/Shanghai')
+    .refine(isTimeZone, 'use an IANA time zone name such as Asia/Shanghai or UTC')
+    .describe("IANA time zone the supervision screen shows times in (the site's)."),
+  GATEWAY_ALARM_STREAM_POLL_MS: env
+    .durationMs(250)
+    .describe(
+      "How often the live alarm stream (/v1/alarm-stream) asks the indexer's mirror for new blocks; one query per gateway, whatever the number of screens.",
+    ),
   LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 });
 

@@ -61,6 +61,8 @@ export interface RouteResult {
   headers?: Record<string, string>;
   /** A streamed body (a download) instead of `body`. */
   stream?: Readable;
+  /** The handler answers on `ctx.res` itself (a server-sent event stream): nothing more to send. */
+  streamed?: boolean;
 }
 
 export interface ResponseDoc {
@@ -446,7 +448,7 @@ async function handle(p: Pipeline, def: RouteDef, req: Request, res: Response): 
         ...(beforeSubmit ? { beforeSubmit } : {}),
       }),
     );
-    if (result !== REPLAYED) await send(res, result);
+    if (result !== REPLAYED && !result.streamed) await send(res, result);
   } catch (e) {
     answerError(p, def, res, e, requestId, log);
   }

@@ -51,6 +51,20 @@ export const EFFECTIVE_STATUS = `CASE WHEN ${READS_EXPIRED} THEN 'expired' ELSE 
 const STATUS_COLUMNS =
   `${EFFECTIVE_STATUS} AS status, status AS recorded_status, ` + `CASE WHEN ${READS_EXPIRED} OR status = 'expired' THEN ${PERMIT_END} END AS expired_at`;
 
+const ALARM_COLUMNS = `alarm_id, device_id, device_kind, site_id, area_id, grade, kind, score_bp, model_version, status, observed_at, recorded_at,
+  recorded_by_msp, acknowledged_at, response_ms, closed_at, review_verdict, suspended_permit_nos, tx_id, block_number`;
+/** Alarms not closed yet: what a control room still has to act on. */
+const OPEN_ALARM = `status <> 'closed'`;
+
+/**
+ * Every violation of [$1, $2) with its work unit and time: investigation flags on a permit, and
+ * permits suspended for a violation.
+ */
+const VIOLATIONS = `SELECT p.work_unit, f.at, p.site_id, p.zone_id FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+         UNION ALL
+         SELECT work_unit, status_changed_at AS at, site_id, zone_id FROM permits
+          WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2`;
+
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
 
@@ -58,10 +72,16 @@ const num = (v: unknown): number | null => (v == null ? null : Number(v));
 export interface Kpis {
   window: { from: string; to: string };
   averageAlarmResponseSeconds: number | null;
+  /** 90 % of the acknowledged alarms of the window were acknowledged within this. */
+  p90AlarmResponseSeconds: number | null;
   alarms: number;
+  /** Alarms not closed now, by grade (1 = most severe). */
+  openAlarmsByGrade: { grade: number; count: number }[];
   alarmsResponded: number;
   trainingCoverage: { activeWorkers: number; coveredWorkers: number; ratio: number | null };
   repeatViolationRate: { workUnitsWithViolations: number; workUnitsWithRepeats: number; ratio: number | null };
+  /** The repeat-violation rate of each calendar month (UTC) of the window. */
+  repeatViolationTrend: { month: string; workUnitsWithViolations: number; workUnitsWithRepeats: number; ratio: number | null }[];
   permitsByTypeAndState: { operationType: string; status: string; count: number }[];
   overdueReviews: number;
   certificatesExpiringWithin60Days: number;
@@ -260,12 +280,7 @@ export class RegulatorRepository {
          FROM alarms ${w}`,
       p,
     );
-    const rows = await this.q(
-      `SELECT alarm_id, device_id, device_kind, site_id, area_id, grade, kind, score_bp, model_version, status, observed_at, recorded_at,
-              acknowledged_at, response_ms, closed_at, review_verdict, suspended_permit_nos, tx_id, block_number
-         FROM alarms ${w} ORDER BY recorded_at DESC, alarm_id LIMIT ${f.limit} OFFSET ${f.offset}`,
-      p,
-    );
+    const rows = await this.q(`SELECT ${ALARM_COLUMNS} FROM alarms ${w} ORDER BY recorded_at DESC, alarm_id LIMIT ${f.limit} OFFSET ${f.offset}`, p);
     return {
       items: rows.map(normalise),
       total: Number(agg!.total),
@@ -375,6 +390,80 @@ export class RegulatorRepository {
     });
   }
 
+  /** Each area with work or open alarms now: active permits and open alarms, for the area plan. */
+  async areas(): Promise<{ siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }[]> {
+    const [permits, alarms] = await Promise.all([
+      this.q(`SELECT site_id, zone_id, permit_no FROM permits WHERE ${EFFECTIVE_STATUS} = 'active' ORDER BY permit_no`),
+      this.q(`SELECT site_id, area_id, alarm_id, grade FROM alarms WHERE ${OPEN_ALARM} ORDER BY grade, alarm_id`),
+    ]);
+    const byArea = new Map<string, { siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }>();
+    const area = (siteId: unknown, areaId: unknown) => {
+      const key = `${String(siteId)}\n${String(areaId)}`;
+      const known = byArea.get(key);
+      if (known) return known;
+      const a = { siteId: String(siteId), areaId: String(areaId), activePermits: [] as string[], openAlarms: [] as { alarmId: string; grade: number }[] };
+      byArea.set(key, a);
+      return a;
+    };
+    for (const r of permits) area(r.site_id, r.zone_id).activePermits.push(String(r.permit_no));
+    for (const r of alarms) area(r.site_id, r.area_id).openAlarms.push({ alarmId: String(r.alarm_id), grade: Number(r.grade) });
+    return [...byArea.values()].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.areaId.localeCompare(b.areaId));
+  }
+
+  /** Alarms and violations per area and calendar month (UTC) of [from, to): the risk heat map. */
+  async riskMap(from: string, to: string): Promise<{ siteId: string; areaId: string; month: string; alarms: number; violations: number }[]> {
+    const rows = await this.q(
+      `WITH a AS (SELECT site_id, area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2
+                  UNION ALL
+                  SELECT site_id, zone_id, at, 0, 1 FROM (${VIOLATIONS}) v)
+       SELECT site_id, area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, sum(alarm) AS alarms, sum(violation) AS violations
+         FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [from, to],
+    );
+    return rows.map((r) => ({
+      siteId: String(r.site_id),
+      areaId: String(r.area_id),
+      month: String(r.month),
+      alarms: Number(r.alarms),
+      violations: Number(r.violations),
+    }));
+  }
+
+  /** Violations per work unit (contractor or team) and calendar month (UTC) of [from, to): the repeat-violation trend by unit. */
+  async violationsByWorkUnit(from: string, to: string): Promise<{ workUnit: string; month: string; violations: number }[]> {
+    const rows = await this.q(
+      `SELECT work_unit, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, count(*) AS n
+         FROM (${VIOLATIONS}) v GROUP BY 1, 2 ORDER BY 1, 2`,
+      [from, to],
+    );
+    return rows.map((r) => ({ workUnit: String(r.work_unit), month: String(r.month), violations: Number(r.n) }));
+  }
+
+  /** The newest block the indexer has mirrored completely; -1 before the first. */
+  async mirroredBlock(): Promise<number> {
+    const [r] = await this.q<{ last_block: string | null }>('SELECT last_block FROM checkpoint WHERE id = 1');
+    return r?.last_block == null ? -1 : Number(r.last_block);
+  }
+
+  /** Alarms recorded or changed in blocks (after, upTo], oldest block first. */
+  async alarmsChanged(after: number, upTo: number): Promise<Record<string, unknown>[]> {
+    const rows = await this.q(`SELECT ${ALARM_COLUMNS} FROM alarms WHERE block_number > $1 AND block_number <= $2 ORDER BY block_number, alarm_id`, [
+      after,
+      upTo,
+    ]);
+    return rows.map(normalise);
+  }
+
+  /** The newest alarms not closed yet (at most `limit`), of one org's devices when `recordedByMsp` is given. */
+  async openAlarms(recordedByMsp: string | undefined, limit: number): Promise<Record<string, unknown>[]> {
+    const rows = await this.q(
+      `SELECT ${ALARM_COLUMNS} FROM alarms WHERE ${OPEN_ALARM} AND ($1::text IS NULL OR recorded_by_msp = $1)
+        ORDER BY recorded_at DESC, alarm_id LIMIT ${limit}`,
+      [recordedByMsp ?? null],
+    );
+    return rows.map(normalise);
+  }
+
   async expiringCertificates(days: number, limit: number, offset: number): Promise<Record<string, unknown>> {
     const rows = await this.q(
       `SELECT certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, count(*) OVER () AS total
@@ -473,8 +562,8 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
   const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $1';
   // One after another: inside a snapshot they share one connection, which runs one query at a time.
   const [alarm] = await q(
-    `SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded ` +
-      `FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
+    `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n, ` +
+      `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
     p,
   );
   const [coverage] = await q(
@@ -484,14 +573,27 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
        FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
     orgParam,
   );
-  const [repeat] = await q(
-    `WITH scoped AS (SELECT * FROM permits WHERE ${sc.permits}),
+  const scopedViolations = `WITH scoped AS (SELECT * FROM permits WHERE ${sc.permits}),
      v AS (
-       SELECT p.work_unit FROM investigation_flags f JOIN scoped p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+       SELECT p.work_unit, f.at FROM investigation_flags f JOIN scoped p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
        UNION ALL
-       SELECT work_unit FROM scoped WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)
+       SELECT work_unit, status_changed_at AS at FROM scoped
+        WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
+  const [repeat] = await q(
+    `${scopedViolations}
      SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
     p,
+  );
+  const trend = await q(
+    `${scopedViolations}
+     SELECT month, count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units
+       FROM (SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, work_unit, count(*) AS n FROM v GROUP BY 1, 2) x
+      GROUP BY month ORDER BY month`,
+    p,
+  );
+  const openByGrade = await q(
+    `SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`,
+    sc.params,
   );
   const byTypeState = await q(
     `SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits WHERE ${scopeSql(scope, 1).permits} GROUP BY 1, 2 ORDER BY 1, 2`,
@@ -508,7 +610,9 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
   return {
     window: { from, to },
     averageAlarmResponseSeconds: alarm!.avg_ms == null ? null : Number(alarm!.avg_ms) / 1000,
+    p90AlarmResponseSeconds: alarm!.p90_ms == null ? null : Number(alarm!.p90_ms) / 1000,
     alarms: Number(alarm!.n),
+    openAlarmsByGrade: openByGrade.map((r) => ({ grade: Number(r.grade), count: Number(r.n) })),
     alarmsResponded: Number(alarm!.responded),
     trainingCoverage: { activeWorkers: active, coveredWorkers: Number(coverage!.covered), ratio: active ? Number(coverage!.covered) / active : null },
     repeatViolationRate: {
@@ -516,6 +620,12 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
       workUnitsWithRepeats: Number(repeat!.repeat_units),
       ratio: units ? Number(repeat!.repeat_units) / units : null,
     },
+    repeatViolationTrend: trend.map((r) => ({
+      month: String(r.month),
+      workUnitsWithViolations: Number(r.units),
+      workUnitsWithRepeats: Number(r.repeat_units),
+      ratio: Number(r.units) ? Number(r.repeat_units) / Number(r.units) : null,
+    })),
     permitsByTypeAndState: byTypeState.map((r) => ({ operationType: String(r.operation_type), status: String(r.status), count: Number(r.n) })),
     overdueReviews: Number(reviews!.overdue),
     certificatesExpiringWithin60Days: Number(reviews!.expiring60),

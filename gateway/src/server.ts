@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { loadCredentialOfficeKey } from '@compliance-ledger/gate-verifier';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
 import pg from 'pg';
+import { AlarmFeed } from './alarm-feed.js';
 import { createApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { IdempotencyStore } from './idempotency.js';
@@ -94,18 +95,20 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
   fs.mkdirSync(cfg.GATEWAY_BLOCKSTORE_DIR, { recursive: true, mode: 0o700 });
   const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });
   const ocr = cfg.GATEWAY_OCR_ENABLED ? new OcrService(languageDir(cfg.GATEWAY_OCR_LANG_DIR)) : undefined;
+  const regulator = pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined;
   const services: Services = {
     config: cfg,
     ledger,
     content,
     metrics,
     pool,
-    regulator: pool ? new RegulatorRepository(pool, cfg.GATEWAY_RETRY_AFTER_SECONDS) : undefined,
+    regulator,
     ocr,
     workerCodes:
       cfg.GATEWAY_CREDENTIAL_OFFICE_KEY_FILE && cfg.GATEWAY_ORGS.includes('enterprise')
         ? new WorkerCodeIssuer(loadCredentialOfficeKey(cfg.GATEWAY_CREDENTIAL_OFFICE_KEY_FILE), ledger, cfg.GATEWAY_WORKER_CODE_TTL_MS)
         : undefined,
+    alarmFeed: regulator ? new AlarmFeed(regulator, cfg.GATEWAY_ALARM_STREAM_POLL_MS, logger) : undefined,
   };
   const { app, openapi, clientSigned } = createApp({ services, wallet, idempotency, logger });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -130,6 +133,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     openapi,
     async close() {
       clearInterval(purge);
+      services.alarmFeed?.close();
       clientSigned.close();
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

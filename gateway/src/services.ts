@@ -1,5 +1,6 @@
 /** What route handlers depend on: small repositories that wrap all I/O. */
 import type { Pool } from 'pg';
+import type { AlarmFeed } from './alarm-feed.js';
 import type { GatewayConfig } from './config.js';
 import type { ContentStore } from './ipfs.js';
 import type { LedgerClient } from './ledger.js';
@@ -19,4 +20,6 @@ export interface Services {
   ocr: OcrService | undefined;
   /** Worker codes; undefined when GATEWAY_CREDENTIAL_OFFICE_KEY_FILE is unset or the enterprise is not served. */
   workerCodes?: WorkerCodeIssuer | undefined;
+  /** The live alarm stream's poller; undefined without DATABASE_URL. */
+  alarmFeed: AlarmFeed | undefined;
 }

@@ -156,6 +156,8 @@ export const evidenceFieldsSchema = z.strictObject({
 const PERMITS = 'enterprise: permits';
 const CREDENTIALS = 'enterprise: credentials';
 const ALARMS = 'enterprise: alarms';
+/** Who may acknowledge an alarm (its response time ends then); the supervision screen offers the button to them. */
+export const ALARM_ACKNOWLEDGERS = { enterprise: ['safety_officer', 'person_in_charge', 'guardian'] } as const satisfies Access;
 const DEVICES = 'enterprise: devices';
 
 /** A step of a permit's lifecycle: POST /v1/permits/{permitNo}/<step>. */
@@ -379,7 +381,7 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       summary: 'Acknowledge an alarm (its response time is measured to this moment)',
       tag: ALARMS,
       tx: 'alarm:Acknowledge',
-      access: { enterprise: ['safety_officer', 'person_in_charge', 'guardian'] },
+      access: ALARM_ACKNOWLEDGERS,
       input: alarmRefInput,
       errors: RECORD_ERRORS,
     },

@@ -27,8 +27,8 @@ import { reportCsv, reportPdf } from '../report-documents.js';
 import type { Services } from '../services.js';
 import { pageSchema } from './common.js';
 
-const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
-const AUDITORS: Access = { regulator: ['auditor', 'regulator'] };
+export const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
+export const AUDITORS: Access = { regulator: ['auditor', 'regulator'] };
 /**
  * The instants the regulator's queries accept. Wider inputs pass ISO-8601 but not PostgreSQL
  * (year 0000 does not exist there, and a five-digit year is not ISO-8601 any more), so they are
@@ -45,7 +45,7 @@ const requiredIsoTime = (description: string) =>
     .datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' })
     .refine((v) => Date.parse(v) >= Date.parse(EARLIEST_QUERY_TIME) && Date.parse(v) <= Date.parse(LATEST_QUERY_TIME), `must be ${RANGE}`)
     .describe(`${description}; ISO-8601 UTC, ${RANGE}`);
-const isoTime = (description: string) => requiredIsoTime(description).optional().describe(`${description}; ISO-8601 UTC, ${RANGE}`);
+export const isoTime = (description: string) => requiredIsoTime(description).optional().describe(`${description}; ISO-8601 UTC, ${RANGE}`);
 const month = z
   .string()
   .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM')
@@ -53,7 +53,7 @@ const month = z
   .describe(`the calendar month in the regulator's time zone (GATEWAY_REPORT_TIME_ZONE), YYYY-MM between ${EARLIEST_MONTH} and ${LATEST_MONTH}`);
 
 /** `from` after `to` selects nothing and is almost always a swapped pair: refused, naming both. */
-function assertWindow(from: string | undefined, to: string | undefined): void {
+export function assertWindow(from: string | undefined, to: string | undefined): void {
   if (from !== undefined && to !== undefined && Date.parse(from) > Date.parse(to)) {
     throw new ValidationError([{ path: 'query.from', message: `from (${from}) is later than to (${to}); swap them, or leave one out` }]);
   }

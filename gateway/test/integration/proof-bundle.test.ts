@@ -23,9 +23,10 @@ import { resignWithRogueKey } from '../../../indexer/test/support/rogue-orderer.
 import { buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
 import { regulatorBlockSource, regulatorHeaderHash } from '../support/blocks.js';
+import { launchChromium } from '../support/browser.js';
 import { connectAsWalletUser } from '../support/direct.js';
 import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway } from '../support/env.js';
-import { applyBody, type Cast, iso, makeCast, recordCameraAlarm, registerCast, uniqueId } from '../support/scenario.js';
+import { type Cast, iso, makeCast, recordCameraAlarm, registerCast, startPermit, uniqueId, uploadEvidence } from '../support/scenario.js';
 import { JPEG_HEAD } from '../support/tus.js';
 
 type Files = Map<string, Uint8Array>;
@@ -58,26 +59,6 @@ async function verifierForBrowsers(): Promise<string> {
     logLevel: 'silent',
   });
   return out.outputFiles[0]!.text;
-}
-
-/** Debian's Chromium, headless, with nothing that reaches out to the network. */
-async function launchChromium() {
-  const { chromium } = await import('playwright-core');
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!fs.existsSync(executablePath))
-    throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (npm test's bootstrap does, as root), or set CHROMIUM_PATH`);
-  return chromium.launch({
-    executablePath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 }
 
 describe('proof bundle: a permit trail verified offline (real network)', function () {
@@ -115,42 +96,12 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   it('runs the permit from application to close, with a device-signed alarm that suspends it and an evidence file', async () => {
     const c = cast.clients;
     const base = `/v1/permits/${permitNo}`;
-    expect((await c.applicant.post('/v1/permits', applyBody(cast, permitNo))).status).to.equal(201);
-    await step(c.pic, `${base}/risk-assessment`, {
-      confirmations: [
-        { measureId: 'm1', confirmedBy: cast.personInCharge },
-        { measureId: 'm2', confirmedBy: cast.personInCharge },
-      ],
-    });
-    await step(
-      c.analyst,
-      `${base}/gas-tests`,
-      { testId: `gt1-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
-      201,
-    );
-    await step(c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
-    await step(c.approver, `${base}/issue`, {});
-    await step(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] });
-    for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
-      await step(
-        c.gate,
-        `${base}/gate-checks`,
-        { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } },
-        201,
-      );
-    }
-    expect((await step(c.pic, `${base}/start`, {})).status).to.equal('active');
+    expect((await startPermit(cast, permitNo)).status).to.equal('active');
 
     const content = Buffer.alloc(300_000, 3); // two chunks: a dag-pb root over raw leaves
     JPEG_HEAD.copy(content);
     content.write('gas meter photo', JPEG_HEAD.length);
-    const form = new FormData();
-    form.set('step', 'gas_test');
-    form.set('capturedAt', iso(Date.now() - 30_000));
-    form.set('file', new Blob([content], { type: 'image/jpeg' }), 'meter.jpg');
-    const ev = await c.analyst.request('POST', `${base}/evidence`, { body: form });
-    expect(ev.status, ev.text).to.equal(201);
-    evidenceCid = ev.body.record.cid;
+    evidenceCid = await uploadEvidence(cast, permitNo, content, 'meter.jpg', 'image/jpeg');
 
     await recordCameraAlarm(cast, gw.services.config.GATEWAY_WALLET_DIR, alarmId);
     const suspended = await c.pic.get(base);

@@ -56,3 +56,35 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
     },
   };
 }
+
+/**
+ * A mirror with `n` synthetic permits for benchmarks: the indexer migrates the database (and stops
+ * at block 0), then the rows go straight into its `permits` table — 8 operation types, 8 states,
+ * 50 sites, 7 zones, one a minute back from now — and are analysed as autovacuum would. Returns
+ * the number of permits in the table.
+ */
+export async function syntheticPermits(databaseUrl: string, n: number): Promise<number> {
+  const idx = startIndexer(databaseUrl, { INDEXER_STOP_AT_BLOCK: '0' });
+  await new Promise<void>((r) => idx.process.once('exit', () => r()));
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    await c.query(
+      `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
+                            night_or_holiday, planned_start, planned_end, template_version, applied_at, status_changed_at, record, block_number, tx_id)
+       SELECT 'SYN-' || g, 'EnterpriseMSP',
+              (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
+              '2', '2', (ARRAY['applied','issued','active','suspended','completed','closed','cancelled','rejected'])[1 + (g / 8) % 8],
+              'site-' || (g % 50), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
+              now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '8 hours', 1,
+              now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval, '{}'::jsonb, 1, md5(g::text)
+         FROM generate_series(1, $1) g`,
+      [n],
+    );
+    await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
+    return Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
+  } finally {
+    await c.end();
+    await idx.stop();
+  }
+}

@@ -15,6 +15,7 @@ export function offlineApp(logger: Logger = createLogger('silent')) {
     pool: undefined,
     regulator: undefined,
     ocr: undefined,
+    alarmFeed: undefined,
   } as unknown as Services;
   return createApp({ services, wallet: {} as never, idempotency: undefined, logger });
 }

@@ -152,3 +152,56 @@ export async function castWithPermit(base: Client): Promise<{ cast: Cast; permit
 }
 
 export { iso, uniqueId };
+
+/** POST that must answer `status`; returns the record written. */
+export async function expectStep(client: Client, p: string, body: unknown, status = 200): Promise<Record<string, unknown>> {
+  const r = await client.post(p, body);
+  if (r.status !== status) throw new Error(`${p}: expected ${status}, got ${r.status} ${r.text}`);
+  return r.body.record;
+}
+
+/**
+ * The cast's hot-work permit from application to active through the API: risk assessment, a gas
+ * test, the work unit's approval at the site, issue, briefing, gate checks of both welders and the
+ * guardian, start.
+ */
+export async function startPermit(cast: Cast, permitNo: string): Promise<Record<string, unknown>> {
+  const c = cast.clients;
+  const base = `/v1/permits/${permitNo}`;
+  await expectStep(c.applicant, '/v1/permits', applyBody(cast, permitNo), 201);
+  await expectStep(c.pic, `${base}/risk-assessment`, {
+    confirmations: [
+      { measureId: 'm1', confirmedBy: cast.personInCharge },
+      { measureId: 'm2', confirmedBy: cast.personInCharge },
+    ],
+  });
+  await expectStep(
+    c.analyst,
+    `${base}/gas-tests`,
+    { testId: `gt1-${cast.tag}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 },
+    201,
+  );
+  await expectStep(c.approver, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
+  await expectStep(c.approver, `${base}/issue`, {});
+  await expectStep(c.pic, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] });
+  for (const [i, w] of [cast.welder, cast.helper, cast.guardian].entries()) {
+    await expectStep(
+      c.gate,
+      `${base}/gate-checks`,
+      { gateCheckId: `gc-${cast.tag}-${i}`, workerId: w, qr: { passed: true }, face: { scoreBp: 9300, deviceId: cast.deviceId }, health: { passed: true } },
+      201,
+    );
+  }
+  return expectStep(c.pic, `${base}/start`, {});
+}
+
+/** An evidence file of the gas test, uploaded by the analyst; returns its CID. */
+export async function uploadEvidence(cast: Cast, permitNo: string, content: Buffer, name: string, type: string): Promise<string> {
+  const form = new FormData();
+  form.set('step', 'gas_test');
+  form.set('capturedAt', iso(Date.now() - 30_000));
+  form.set('file', new Blob([new Uint8Array(content)], { type }), name);
+  const ev = await cast.clients.analyst.request('POST', `/v1/permits/${permitNo}/evidence`, { body: form });
+  if (ev.status !== 201) throw new Error(`evidence upload: ${ev.status} ${ev.text}`);
+  return ev.body.record.cid as string;
+}

@@ -34,8 +34,8 @@ import {
 } from '../../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../../src/pipeline/message.js';
 import { signStandardMessage } from '../../src/pipeline/message-signature.js';
-import { connectPublisher, runSimulation } from '../../tools/simulator.js';
-import { defaultLayout, layoutDeviceIds, type SiteLayout } from '../../tools/site-layout.js';
+import { connectPublisher } from '../../tools/simulator.js';
+import { layoutDeviceIds, type SiteLayout } from '../../tools/site-layout.js';
 import { alarmFieldsFor, gradedAlarmFor } from '../support/alarms.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { burstMessages } from '../support/burst.js';
@@ -49,23 +49,15 @@ import {
   LedgerClient,
   ledgerConfig,
   networkUp,
+  publishGasLeak,
   registerDevices,
   requireLedgerNetwork,
+  runLayout,
   uniqueId,
 } from '../support/network.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
 const WINDOW_MS = 60_000;
-
-/** The simulator's site with device ids of this run (the ledger's device ids are global). */
-export function runLayout(tag: string): SiteLayout {
-  const base = defaultLayout(`site-${tag}`);
-  return {
-    siteId: base.siteId,
-    gatewayDeviceId: `${tag}-gw`,
-    areas: base.areas.map((a) => ({ ...a, gasDeviceId: `${tag}-gas-${a.areaId}`, cameraDeviceId: `${tag}-cam-${a.areaId}` })),
-  };
-}
 
 /** Every area's detector and camera, registered to its site and area with the key file's addresses. */
 function layoutDevices(layout: SiteLayout, keyring: DeviceKeyring) {
@@ -204,20 +196,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       expect(devicePrivateKeysIn(site.ingestDir, site.keyFile)).to.deep.equal([]);
       // Signed messages are required by default: no setting given.
       const { s, raised } = await start(site);
-      await runSimulation({
-        url: broker.url,
-        keyring,
-        layout,
-        scenario: 'gas-leak',
-        startMs: Date.now(),
-        ticks: 45,
-        tickMs: 1000,
-        seed: 3,
-        fast: true,
-        sign: true,
-        topicRoot,
-        clientId: `sim-${randomUUID()}`,
-      });
+      await publishGasLeak(broker.url, keyring, layout, topicRoot);
       const isGas = (e: OutboxEntry) => e.alarm.fields.kind === 'flammable_gas_above_permit_criterion' && e.alarm.fields.areaId === area.areaId;
       await waitFor(() => raised.some(isGas), 30_000, 'the gas alarm to be raised');
       const gas = raised.find(isGas)!.alarm.fields;

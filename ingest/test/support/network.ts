@@ -27,6 +27,10 @@ import { type AlarmRecord, type ConnectionProfile, type PermitRecord, connection
 import type { ChaincodeEvent, CloseableAsyncIterable, Contract, Gateway, Transaction } from '@hyperledger/fabric-gateway';
 import { killPeer, networkEnv } from '../../../fabric-client/test/support/lagging-peer.js';
 import type { FabricLedgerConfig } from '../../src/outbox/fabric-ledger.js';
+import type { DeviceKeyring } from '../../src/pipeline/device-keys.js';
+import type { StandardMessage } from '../../src/pipeline/message.js';
+import { runSimulation } from '../../tools/simulator.js';
+import { defaultLayout, type SiteLayout } from '../../tools/site-layout.js';
 import { INGEST_DIR } from './paths.js';
 
 const run = promisify(execFile);
@@ -445,4 +449,32 @@ export async function networkUp(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
+}
+
+/** The simulator's site with device ids of this run (the ledger's device ids are global). */
+export function runLayout(tag: string): SiteLayout {
+  const base = defaultLayout(`site-${tag}`);
+  return {
+    siteId: base.siteId,
+    gatewayDeviceId: `${tag}-gw`,
+    areas: base.areas.map((a) => ({ ...a, gasDeviceId: `${tag}-gas-${a.areaId}`, cameraDeviceId: `${tag}-cam-${a.areaId}` })),
+  };
+}
+
+/** The simulator's gas-leak scenario on a site, starting now: 45 one-second readings (seed 3), signed by the devices, published at once. */
+export function publishGasLeak(url: string, keyring: DeviceKeyring, layout: SiteLayout, topicRoot: string): Promise<StandardMessage[]> {
+  return runSimulation({
+    url,
+    keyring,
+    layout,
+    scenario: 'gas-leak',
+    startMs: Date.now(),
+    ticks: 45,
+    tickMs: 1000,
+    seed: 3,
+    fast: true,
+    sign: true,
+    topicRoot,
+    clientId: `sim-${randomBytes(6).toString('hex')}`,
+  });
 }

@@ -1,0 +1,208 @@
+/**
+ * What the supervision screen (web/, served at /app/) needs beyond the regulator's queries: who
+ * signed in and which views their role opens, the live alarm stream, the area plan and the risk
+ * heat map. Every view's data comes from a route with its own access check: the screen only hides
+ * what the API would refuse anyway.
+ */
+import { z } from 'zod';
+import { mayAccess } from '../auth.js';
+import { ApiError } from '../errors.js';
+import type { Access, RouteDef } from '../http.js';
+import type { RegulatorRepository } from '../regulator-repository.js';
+import type { Services } from '../services.js';
+import { ALARM_ACKNOWLEDGERS } from './enterprise.js';
+import { AUDITORS, assertWindow, isoTime, REGULATORS } from './regulator.js';
+
+/** Who watches the live alarms: the regulator's people, and the enterprise's who act on them. */
+export const ALARM_WATCHERS: Access = { regulator: ['regulator', 'auditor'], enterprise: ['safety_officer', 'person_in_charge', 'guardian', 'admin'] };
+
+/** Each view of the screen, and the access of the routes it reads (or, for acknowledge and verify, calls). */
+export const SCREEN_VIEWS = {
+  alarms: ALARM_WATCHERS,
+  acknowledge: ALARM_ACKNOWLEDGERS,
+  permits: REGULATORS,
+  kpis: REGULATORS,
+  risk: REGULATORS,
+  timeline: REGULATORS,
+  verify: AUDITORS,
+} as const satisfies Record<string, Access>;
+export type ScreenView = keyof typeof SCREEN_VIEWS;
+
+/** Open alarms a screen receives when it connects; older ones are in /v1/regulator/alarms. */
+const SNAPSHOT_ALARMS = 200;
+/** A comment line this often keeps proxies from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+const YEAR_MS = 365 * 86_400_000;
+
+function mirror(s: Services): RegulatorRepository {
+  if (!s.regulator || !s.alarmFeed) throw new ApiError('NOT_CONFIGURED', "the screen's data comes from the indexer's mirror: set DATABASE_URL");
+  return s.regulator;
+}
+
+export function screenRoutes(s: Services): RouteDef[] {
+  return [
+    {
+      method: 'get',
+      path: '/v1/session',
+      operationId: 'session',
+      summary: 'Who the credential signs in as, and which views of the supervision screen their role opens',
+      description:
+        "The screen's sign-in: it presents the user's JWT (or API key) and shows the views listed " +
+        'here. Each view reads routes that make their own access check, so the list is a ' +
+        'convenience, not the protection.',
+      tags: ['screen'],
+      auth: true,
+      access: { enterprise: 'any', regulator: 'any' },
+      query: z.strictObject({}),
+      responses: [
+        {
+          status: 200,
+          description: 'the principal and the views',
+          schema: z.object({
+            sub: z.string(),
+            org: z.string(),
+            role: z.string(),
+            department: z.string().optional(),
+            expiresAt: z.string().nullable(),
+            views: z.array(z.enum(Object.keys(SCREEN_VIEWS) as [ScreenView, ...ScreenView[]])),
+            timeZone: z.string().describe("the site's time zone the screen shows times in (GATEWAY_SITE_TIME_ZONE)"),
+          }),
+        },
+      ],
+      handler: async (ctx) => {
+        const p = ctx.principal;
+        return {
+          body: {
+            sub: p.sub,
+            org: p.org,
+            role: p.role,
+            ...(p.department ? { department: p.department } : {}),
+            expiresAt: p.expiresAtMs ? new Date(p.expiresAtMs).toISOString() : null,
+            views: (Object.keys(SCREEN_VIEWS) as ScreenView[]).filter((v) => mayAccess(p, SCREEN_VIEWS[v])),
+            timeZone: s.config.GATEWAY_SITE_TIME_ZONE,
+          },
+        };
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/alarm-stream',
+      operationId: 'alarmStream',
+      summary: 'Live alarms as server-sent events: the open ones first, then every alarm recorded or changed, as the indexer mirrors its block',
+      description:
+        'A `text/event-stream`. First `event: snapshot` with `data: {"block": <mirrored block>, "alarms": [...]}` ' +
+        '(the newest 200 alarms not closed), then `event: alarms` with `id: <block>` and `data: {"alarms": [...]}` ' +
+        'for each batch of blocks the indexer mirrors that records or changes alarms (acknowledged, closed, reviewed). ' +
+        'An alarm may come twice: keep the one with the higher `blockNumber`. An enterprise user receives only ' +
+        "the alarms recorded by their own org; a regulator every org's. Send the credential in the " +
+        'Authorization header (read the stream with fetch; EventSource cannot send it). The gateway polls the ' +
+        'mirror every GATEWAY_ALARM_STREAM_POLL_MS, once for all open streams.',
+      tags: ['screen'],
+      auth: true,
+      access: ALARM_WATCHERS,
+      query: z.strictObject({}),
+      responses: [{ status: 200, description: 'the event stream (never ends by itself)', contentType: 'text/event-stream', schema: z.string() }],
+      errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
+      handler: async (ctx) => {
+        const repo = mirror(s);
+        const recordedByMsp = ctx.principal.org === 'regulator' ? undefined : s.ledger.mspId(ctx.principal.org);
+        const since = await repo.mirroredBlock();
+        const res = ctx.res;
+        const write = (event: string, data: unknown, id?: number) => {
+          res.write(`event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`);
+        };
+        const unsubscribe = s.alarmFeed!.subscribe(
+          recordedByMsp,
+          since,
+          (alarms) => write('alarms', { alarms }, Math.max(...alarms.map((a) => Number(a.blockNumber)))),
+          () => res.end(),
+        );
+        let keepAlive: NodeJS.Timeout | undefined;
+        // Registered before anything is awaited: a screen that goes away during the snapshot is unsubscribed too.
+        res.on('close', () => {
+          clearInterval(keepAlive);
+          unsubscribe();
+        });
+        let snapshot: Record<string, unknown>[];
+        try {
+          snapshot = await repo.openAlarms(recordedByMsp, SNAPSHOT_ALARMS);
+        } catch (e) {
+          unsubscribe();
+          throw e;
+        }
+        res.status(200).set({
+          'Content-Type': 'text/event-stream; charset=utf-8',
+          'Cache-Control': 'no-cache, no-transform',
+          'X-Accel-Buffering': 'no',
+        });
+        res.flushHeaders();
+        write('snapshot', { block: since, alarms: snapshot });
+        if (!res.writableEnded && !res.destroyed) keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+        return { body: null, streamed: true };
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/regulator/areas',
+      operationId: 'regulatorAreas',
+      summary: 'Each area with work or open alarms now: its active permits and open alarms (the area plan)',
+      tags: ['regulator'],
+      auth: true,
+      access: REGULATORS,
+      query: z.strictObject({}),
+      responses: [
+        {
+          status: 200,
+          description: 'areas by site',
+          schema: z.object({
+            items: z.array(
+              z.object({
+                siteId: z.string(),
+                areaId: z.string(),
+                activePermits: z.array(z.string()),
+                openAlarms: z.array(z.object({ alarmId: z.string(), grade: z.number().int() })),
+              }),
+            ),
+          }),
+        },
+      ],
+      errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
+      handler: async () => ({ body: { items: await mirror(s).areas() } }),
+    },
+    {
+      method: 'get',
+      path: '/v1/regulator/risk-map',
+      operationId: 'regulatorRiskMap',
+      summary: 'Alarms and violations per area and calendar month (UTC): the risk heat map; violations per work unit and month',
+      description: 'Violations are investigation flags on a permit and permits suspended for a violation, counted in the area of the permit.',
+      tags: ['regulator'],
+      auth: true,
+      access: REGULATORS,
+      query: z.strictObject({
+        from: isoTime('window start (default: one year before `to`)'),
+        to: isoTime('window end, exclusive (default: now)'),
+      }),
+      responses: [
+        {
+          status: 200,
+          description: 'one cell per area and month that had any',
+          schema: z.object({
+            window: z.object({ from: z.string(), to: z.string() }),
+            cells: z.array(z.object({ siteId: z.string(), areaId: z.string(), month: z.string(), alarms: z.number().int(), violations: z.number().int() })),
+            workUnits: z
+              .array(z.object({ workUnit: z.string(), month: z.string(), violations: z.number().int() }))
+              .describe('violations per work unit (contractor or team) and month: more than one in a month is a repeat'),
+          }),
+        },
+      ],
+      errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
+      handler: async (ctx) => {
+        const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
+        const from = (ctx.query.from as string | undefined) ?? new Date(Date.parse(to) - YEAR_MS).toISOString();
+        assertWindow(from, to);
+        const [cells, workUnits] = await Promise.all([mirror(s).riskMap(from, to), mirror(s).violationsByWorkUnit(from, to)]);
+        return { body: { window: { from, to }, cells, workUnits } };
+      },
+    },
+  ];
+}

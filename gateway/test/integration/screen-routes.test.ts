@@ -1,0 +1,94 @@
+/**
+ * The routes the supervision screen reads, on the real network and a real mirror: the session's
+ * views per role, the live alarm stream's access and its snapshot, the stream ended when the
+ * gateway closes, and NOT_CONFIGURED without the mirror. The screen itself is tested in Chromium
+ * in web/test/integration/screen.test.ts.
+ */
+import { expect } from 'chai';
+import type { RunningGateway } from '../../src/server.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
+import { type RunningIndexer, startIndexer } from '../support/indexer.js';
+
+/** Reads a stream's first event (name and data) and leaves the stream open. */
+async function firstEvent(res: Response): Promise<{ event: string; data: Record<string, unknown> }> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  while (!text.includes('\n\n')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended before its first event: ${text}`);
+    text += value;
+  }
+  const block = text.slice(0, text.indexOf('\n\n')).split('\n');
+  return {
+    event: block.find((l) => l.startsWith('event: '))!.slice(7),
+    data: JSON.parse(block.find((l) => l.startsWith('data: '))!.slice(6)) as Record<string, unknown>,
+  };
+}
+
+describe('gateway: the supervision screen routes (real network and mirror)', function () {
+  this.timeout(180_000);
+  let db: string | undefined;
+  let indexer: RunningIndexer | undefined;
+  let gw: RunningGateway | undefined;
+  const as = async (org: 'enterprise' | 'regulator', role: string) =>
+    new Client(gw!.url).as(await token({ sub: `screen-${role}-${Date.now().toString(36)}`, org, role: role as never }));
+
+  before(async function () {
+    requireNetwork(this);
+    db = await createDatabase('gw_screenroutes');
+    indexer = startIndexer(db);
+    await indexer.waitForBlock((await chainHeight()) - 1);
+    gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_ALARM_STREAM_POLL_MS: '100' });
+  });
+  after(async () => {
+    await gw?.close();
+    await indexer?.stop();
+    await dropDatabase(db);
+  });
+
+  it('tells each role the views its routes allow, and the site time zone', async () => {
+    const views = async (org: 'enterprise' | 'regulator', role: string) => {
+      const r = await (await as(org, role)).get('/v1/session');
+      expect(r.status, r.text).to.equal(200);
+      expect(r.body).to.include({ org, role, timeZone: 'Asia/Shanghai' });
+      return r.body.views;
+    };
+    expect(await views('regulator', 'regulator')).to.deep.equal(['alarms', 'permits', 'kpis', 'risk', 'timeline', 'verify']);
+    expect(await views('enterprise', 'safety_officer')).to.deep.equal(['alarms', 'acknowledge']);
+    expect(await views('enterprise', 'applicant')).to.deep.equal([]);
+    expect((await new Client(gw!.url).get('/v1/session')).status).to.equal(401);
+  });
+
+  it('streams a snapshot of open alarms to those who watch alarms, refuses other roles, and ends the stream when the gateway closes', async () => {
+    const refused = await (await as('enterprise', 'applicant')).get('/v1/alarm-stream');
+    expect(refused.status).to.equal(403);
+    expect(refused.body.error.code).to.equal('FORBIDDEN');
+    const t = await token({ sub: 'screen-stream-reg', org: 'regulator', role: 'regulator' });
+    const res = await fetch(`${gw!.url}/v1/alarm-stream`, { headers: { authorization: `Bearer ${t}` } });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/^text\/event-stream/);
+    const first = await firstEvent(res);
+    expect(first.event).to.equal('snapshot');
+    expect(first.data.block).to.be.a('number').and.to.be.at.least(0);
+    expect(first.data.alarms).to.be.an('array');
+    expect(gw!.services.alarmFeed!.size).to.equal(1);
+    // An open stream must not keep the server from closing.
+    await gw!.close();
+    expect(gw!.services.alarmFeed!.size).to.equal(0);
+    gw = undefined;
+  });
+
+  it('answers NOT_CONFIGURED without the mirror (DATABASE_URL unset)', async () => {
+    const bare = await startTestGateway({});
+    try {
+      const c = new Client(bare.url).as(await token({ sub: 'screen-bare', org: 'regulator', role: 'regulator' }));
+      for (const p of ['/v1/alarm-stream', '/v1/regulator/areas', '/v1/regulator/risk-map']) {
+        const r = await c.get(p);
+        expect(r.status, `${p}: ${r.text}`).to.equal(501);
+        expect(r.body.error.code).to.equal('NOT_CONFIGURED');
+      }
+    } finally {
+      await bare.close();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+/** The gateway's API as the screen calls it: same origin, the signed-in user's credential on every request. */
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Session {
+  sub: string;
+  org: 'enterprise' | 'regulator';
+  role: string;
+  department?: string;
+  expiresAt: string | null;
+  views: View[];
+  timeZone: string;
+}
+export type View = 'alarms' | 'acknowledge' | 'permits' | 'kpis' | 'risk' | 'timeline' | 'verify';
+
+async function failure(res: Response): Promise<ApiFailure> {
+  const text = await res.text();
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    return new ApiFailure(res.status, body.error?.code ?? 'HTTP', body.error?.message ?? text);
+  } catch {
+    return new ApiFailure(res.status, 'HTTP', text || res.statusText);
+  }
+}
+
+export class Api {
+  constructor(private readonly credential: string) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { authorization: `Bearer ${this.credential}`, ...extra };
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const res = await fetch(path, { headers: this.headers() });
+    if (!res.ok) throw await failure(res);
+    return (await res.json()) as T;
+  }
+
+  /** A write: every POST carries a fresh Idempotency-Key, so a double click cannot write twice. */
+  async post<T>(path: string, body: unknown): Promise<T> {
+    const res = await fetch(path, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() }),
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw await failure(res);
+    return (await res.json()) as T;
+  }
+
+  async bytes(path: string): Promise<Uint8Array> {
+    const res = await fetch(path, { headers: this.headers() });
+    if (!res.ok) throw await failure(res);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /**
+   * Reads a server-sent event stream with fetch (EventSource cannot send the Authorization
+   * header) until `signal` aborts it; calls `onEvent` with each event's name and parsed data.
+   */
+  async stream(path: string, onEvent: (event: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+    const res = await fetch(path, { headers: this.headers({ accept: 'text/event-stream' }), signal });
+    if (!res.ok || !res.body) throw await failure(res);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data.push(line.slice(6));
+        }
+        if (data.length > 0) onEvent(event, JSON.parse(data.join('\n')));
+      }
+    }
+  }
+}
