@@ -5,6 +5,7 @@ import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
+import { assertMayAccess, bindToOwner } from './ownership';
 import { exists, KEYS, key, mustGetJson, putJson } from './store';
 import { emit, enter, guarded } from './tx';
 
@@ -44,6 +45,7 @@ export class DeviceContract extends LedgerContract {
         statusHistory: [],
       };
       await putJson(ctx, k, device);
+      await bindToOwner(ctx, k, actor.mspId);
       emit(ctx, 'DeviceRegistered', device);
       return canonicalJson(device);
     });
@@ -72,8 +74,10 @@ export class DeviceContract extends LedgerContract {
   @Returns('string')
   async Get(ctx: Context, input: string): Promise<string> {
     return guarded(async () => {
-      const { data: d } = enter(ctx, 'device:Get', input);
-      return canonicalJson(await loadDevice(ctx, d.deviceId));
+      const { actor, data: d } = enter(ctx, 'device:Get', input);
+      const device = await loadDevice(ctx, d.deviceId);
+      assertMayAccess(actor, device.ownerMsp, `device ${d.deviceId}`);
+      return canonicalJson(device);
     });
   }
 }
