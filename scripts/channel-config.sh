@@ -71,9 +71,10 @@ application_admin_signers() {
 # Waits until org $1's peer has caught up with the regulator's peer's height on the channel.
 wait_peer_caught_up() {
   local org=$1 target i height
-  target=$( (peer_admin_env regulator; peer channel getinfo -c "$LEDGER_CHANNEL" 2>/dev/null) | sed -n 's/.*"height":\([0-9]*\).*/\1/p')
+  # A peer that has just joined answers getinfo only once it has the channel: not yet is not an error.
+  target=$( (peer_admin_env regulator; peer channel getinfo -c "$LEDGER_CHANNEL" 2>/dev/null) | sed -n 's/.*"height":\([0-9]*\).*/\1/p' || true)
   for i in $(seq 1 300); do
-    height=$( (peer_admin_env "$org"; peer channel getinfo -c "$LEDGER_CHANNEL" 2>/dev/null) | sed -n 's/.*"height":\([0-9]*\).*/\1/p')
+    height=$( (peer_admin_env "$org"; peer channel getinfo -c "$LEDGER_CHANNEL" 2>/dev/null) | sed -n 's/.*"height":\([0-9]*\).*/\1/p' || true)
     [ -n "$height" ] && [ "$height" -ge "$target" ] && return 0
     sleep 0.5
   done

@@ -70,7 +70,7 @@ if [ ! -d "$(org_dir "$name")" ]; then
 fi
 
 log "[2/6] $name: starting its peer (127.0.0.1:$(org_peer_port "$name")) and CA (https://127.0.0.1:$(org_var "$name" CA_PORT))"
-bash "$here/network.sh" start-org "$name"
+bash "$here/network.sh" start-org "$name" 8>&-  # its nodes must not hold the membership lock
 
 work="$orgs_dir/$name"
 mkdir -p "$work"
@@ -117,7 +117,7 @@ fi
 set_status member
 
 log "[5/6] chaincode: $name installs and approves; a new definition whose endorsement policy names $msp"
-bash "$here/deploy-chaincode.sh"
+bash "$here/deploy-chaincode.sh" 8>&-  # nor the chaincode servers it starts
 
 log "[6/6] connection profile and gateway settings for $name"
 dom="$name.ledger.local" base_dir="$(org_dir "$name")"

@@ -46,7 +46,7 @@ sed -i "s/^${upper}_STATUS=.*/${upper}_STATUS=removed/" "$orgs_dir/$name.env"
 export "${upper}_STATUS=removed"
 
 log "[2/3] chaincode: a new definition without $msp"
-bash "$here/deploy-chaincode.sh"
+bash "$here/deploy-chaincode.sh" 8>&-  # nor the chaincode servers it starts
 
 log "[3/3] stopping the $name chaincode server, peer and CA"
 for f in "$pid_dir/chaincode-$name".pid "$pid_dir/chaincode-$name"-*.pid; do
