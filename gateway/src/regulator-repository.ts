@@ -3,7 +3,7 @@
  * indexer/src/migrations). Every query is parameterised; sort columns come from a fixed list.
  */
 
-import { EXPIRABLE_PERMIT_STATUSES } from '@compliance-ledger/schema';
+import { EXPIRABLE_PERMIT_STATUSES, LIVE_PERMIT_STATUSES } from '@compliance-ledger/schema';
 import type { Pool } from 'pg';
 import { NotFoundError, UnavailableError } from './errors.js';
 
@@ -28,6 +28,8 @@ export interface PermitFilter {
 }
 
 export interface AlarmFilter {
+  /** MSP id of the enterprise whose device gateway recorded the alarm. */
+  org?: string | undefined;
   site?: string | undefined;
   area?: string | undefined;
   grade?: number | undefined;
@@ -63,6 +65,18 @@ export interface Kpis {
   permitsByTypeAndState: { operationType: string; status: string; count: number }[];
   overdueReviews: number;
   certificatesExpiringWithin60Days: number;
+  /** The same regulator's view broken down by enterprise (MSP id), and by each enterprise's sites. */
+  byEnterprise: EnterpriseFigures[];
+  bySite: (EnterpriseFigures & { siteId: string })[];
+}
+
+/** One enterprise's (or one of its sites') permits now and alarms in the window. */
+export interface EnterpriseFigures {
+  orgMsp: string;
+  permits: number;
+  livePermits: number;
+  alarms: number;
+  averageAlarmResponseSeconds: number | null;
 }
 
 /** One month's figures, as JSON and, field by field, as CSV. */
@@ -185,6 +199,7 @@ export class RegulatorRepository {
       p.push(v);
       where.push(cond.replace('?', `$${p.length}`));
     };
+    if (f.org) add('recorded_by_msp = ?', f.org);
     if (f.site) add('site_id = ?', f.site);
     if (f.area) add('area_id = ?', f.area);
     if (f.grade !== undefined) add('grade = ?', f.grade);
@@ -223,7 +238,7 @@ export class RegulatorRepository {
 
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
   async kpis(from: string, to: string): Promise<Kpis> {
-    const [[alarm], [coverage], [repeat], byTypeState, [reviews]] = await Promise.all([
+    const [[alarm], [coverage], [repeat], byTypeState, [reviews], perSite] = await Promise.all([
       this.q(`SELECT avg(response_ms) AS avg_ms, count(*) AS n, count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`, [
         from,
         to,
@@ -248,6 +263,17 @@ export class RegulatorRepository {
               count(*) FILTER (WHERE valid_until >= now() AND valid_until < now() + interval '60 days') AS expiring60
          FROM certificates WHERE status = 'valid'`,
       ),
+      // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
+      this.q(
+        `WITH p AS (SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ')})) AS live
+                      FROM permits GROUP BY 1, 2),
+              a AS (SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
+                      FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY 1, 2)
+         SELECT coalesce(p.org_msp, a.org_msp) AS org_msp, coalesce(p.site_id, a.site_id) AS site_id, coalesce(p.permits, 0) AS permits,
+                coalesce(p.live, 0) AS live, coalesce(a.alarms, 0) AS alarms, coalesce(a.response_ms, 0) AS response_ms, coalesce(a.responded, 0) AS responded
+           FROM p FULL JOIN a ON a.org_msp = p.org_msp AND a.site_id = p.site_id ORDER BY 1, 2`,
+        [from, to],
+      ),
     ]);
     const active = Number(coverage!.active);
     const units = Number(repeat!.units);
@@ -265,6 +291,7 @@ export class RegulatorRepository {
       permitsByTypeAndState: byTypeState.map((r) => ({ operationType: String(r.operation_type), status: String(r.status), count: Number(r.n) })),
       overdueReviews: Number(reviews!.overdue),
       certificatesExpiringWithin60Days: Number(reviews!.expiring60),
+      ...breakdown(perSite),
     };
   }
 
@@ -302,12 +329,14 @@ export class RegulatorRepository {
     };
   }
 
-  async expiringCertificates(days: number, limit: number, offset: number): Promise<Record<string, unknown>> {
+  /** `org`: only the certificates that enterprise added (an enterprise's users see their own workers' only). */
+  async expiringCertificates(days: number, limit: number, offset: number, org?: string): Promise<Record<string, unknown>> {
     const rows = await this.q(
       `SELECT certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, count(*) OVER () AS total
          FROM certificates WHERE status = 'valid' AND valid_until >= now() AND valid_until < now() + make_interval(days => $1)
+           AND ($2::text IS NULL OR added_by_msp = $2)
          ORDER BY valid_until, certificate_id LIMIT ${limit} OFFSET ${offset}`,
-      [days],
+      [days, org ?? null],
     );
     return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset, days };
   }
@@ -331,6 +360,32 @@ export class RegulatorRepository {
     );
     return r ? normalise(r) : undefined;
   }
+}
+
+/** Per-site rows summed per enterprise; the average response is over the responded alarms of each. */
+function breakdown(rows: Record<string, unknown>[]): Pick<Kpis, 'byEnterprise' | 'bySite'> {
+  type Sum = { orgMsp: string; permits: number; livePermits: number; alarms: number; responseMs: number; responded: number };
+  const figures = ({ responseMs, responded, ...f }: Sum): EnterpriseFigures => ({
+    ...f,
+    averageAlarmResponseSeconds: responded ? responseMs / responded / 1000 : null,
+  });
+  const sums = new Map<string, Sum>();
+  const bySite: Kpis['bySite'] = [];
+  for (const r of rows) {
+    const site: Sum = {
+      orgMsp: String(r.org_msp),
+      permits: Number(r.permits),
+      livePermits: Number(r.live),
+      alarms: Number(r.alarms),
+      responseMs: Number(r.response_ms),
+      responded: Number(r.responded),
+    };
+    bySite.push({ ...figures(site), siteId: String(r.site_id) });
+    const org = sums.get(site.orgMsp) ?? { ...site, permits: 0, livePermits: 0, alarms: 0, responseMs: 0, responded: 0 };
+    for (const k of ['permits', 'livePermits', 'alarms', 'responseMs', 'responded'] as const) org[k] += site[k];
+    sums.set(site.orgMsp, org);
+  }
+  return { byEnterprise: [...sums.values()].map(figures), bySite };
 }
 
 function camel(k: string): string {

@@ -19,7 +19,7 @@ import {
 } from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
-import { type MonthlyReport, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import { type EnterpriseFigures, type MonthlyReport, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
 import type { Services } from '../services.js';
 import { pageSchema } from './common.js';
 
@@ -119,6 +119,11 @@ export function reportCsv(r: MonthlyReport): string {
   add('kpi', 'overdue_reviews', k.overdueReviews);
   add('kpi', 'certificates_expiring_within_60_days', k.certificatesExpiringWithin60Days);
   for (const p of k.permitsByTypeAndState) add('kpi_permits_by_type_state', `${p.operationType}/${p.status}`, p.count);
+  const figures = (section: string, name: string, f: EnterpriseFigures) => {
+    for (const field of ['permits', 'livePermits', 'alarms', 'averageAlarmResponseSeconds'] as const) add(section, `${name}/${field}`, f[field]);
+  };
+  for (const e of k.byEnterprise) figures('kpi_by_enterprise', e.orgMsp, e);
+  for (const e of k.bySite) figures('kpi_by_site', `${e.orgMsp}/${e.siteId}`, e);
   return `${lines.join('\n')}\n`;
 }
 
@@ -273,6 +278,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       access: REGULATORS,
       query: z
         .strictObject({
+          org: z.string().min(1).max(64).optional().describe('MSP id of the enterprise whose device gateway recorded the alarm, e.g. EnterpriseMSP'),
           site: idSchema.optional(),
           area: idSchema.optional(),
           grade: z.coerce.number().int().min(1).max(4).optional(),
@@ -294,7 +300,8 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/regulator/kpis',
       operationId: 'regulatorKpis',
-      summary: 'KPIs: average alarm response, training coverage, repeat violation rate, permits by type and state, overdue reviews',
+      summary:
+        'KPIs: average alarm response, training coverage, repeat violation rate, permits by type and state, overdue reviews; permits and alarms per enterprise (MSP id) and per site',
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
@@ -345,7 +352,11 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       access: { regulator: ['regulator', 'auditor'], enterprise: ['credential_officer', 'safety_officer', 'admin'] },
       query: z.strictObject({ days: z.coerce.number().int().min(1).max(3650).default(60), limit, offset }),
       responses: [{ status: 200, description: 'a page of certificates', schema: pageSchema(row) }],
-      handler: async (ctx) => ({ body: await repo(s).expiringCertificates(ctx.query.days as number, ctx.query.limit as number, ctx.query.offset as number) }),
+      // Many enterprises share the mirror: an enterprise's users see the certificates their own enterprise added.
+      handler: async (ctx) => {
+        const own = ctx.principal.org === 'regulator' ? undefined : s.ledger.mspId(ctx.principal.org);
+        return { body: await repo(s).expiringCertificates(ctx.query.days as number, ctx.query.limit as number, ctx.query.offset as number, own) };
+      },
     },
     {
       method: 'get',
