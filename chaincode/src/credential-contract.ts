@@ -29,7 +29,7 @@ import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, R
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { canonicalJson, toBytes } from './json';
 import { LedgerContract } from './ledger-contract';
-import { assertMayAccess, bindToOwner } from './ownership';
+import { assertMayAccess, bindToOwner, mayAccess } from './ownership';
 import { loadPermit } from './permit-store';
 import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
@@ -390,7 +390,10 @@ export class CredentialContract extends LedgerContract {
       const k = key(ctx, KEYS.personalDataAccess, [d.accessId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`access ${d.accessId} is already logged; use a new id`);
       const subjectKey = d.subject.kind === 'worker' ? key(ctx, KEYS.worker, [d.subject.id]) : key(ctx, KEYS.certificate, [d.subject.id]);
-      if (!(await exists(ctx, subjectKey))) throw new NotFoundError(`${d.subject.kind} ${d.subject.id} does not exist`);
+      const subject = await getJson<WorkerRecord | CertificateRecord>(ctx, subjectKey);
+      const owner = subject === undefined ? undefined : 'registeredBy' in subject ? subject.registeredBy.mspId : subject.addedBy.mspId;
+      // Another enterprise's worker or certificate reads as missing: nobody logs access to data they cannot hold.
+      if (owner === undefined || !mayAccess(actor, owner)) throw new NotFoundError(`${d.subject.kind} ${d.subject.id} does not exist`);
       const rec: PersonalDataAccessRecord = {
         docType: 'personal_data_access',
         accessId: d.accessId,

@@ -341,13 +341,13 @@ export class RegulatorRepository {
     return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset, days };
   }
 
-  /** The public access log of a subject's personal data (credential:LogPersonalDataAccess), newest first. */
-  async personalDataAccesses(kind: 'worker' | 'certificate', subjectId: string, limit: number, offset: number): Promise<Record<string, unknown>> {
+  /** The public access log of a subject's personal data (credential:LogPersonalDataAccess), newest first; `org`: only that enterprise's accesses. */
+  async personalDataAccesses(kind: 'worker' | 'certificate', subjectId: string, limit: number, offset: number, org?: string): Promise<Record<string, unknown>> {
     const rows = await this.q(
       `SELECT access_id, subject_kind, subject_id, purpose, accessor_msp, accessor_role, at, block_number, tx_id, count(*) OVER () AS total
-         FROM personal_data_accesses WHERE subject_kind = $1 AND subject_id = $2
+         FROM personal_data_accesses WHERE subject_kind = $1 AND subject_id = $2 AND ($3::text IS NULL OR accessor_msp = $3)
          ORDER BY at DESC, access_id LIMIT ${limit} OFFSET ${offset}`,
-      [kind, subjectId],
+      [kind, subjectId, org ?? null],
     );
     return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset };
   }

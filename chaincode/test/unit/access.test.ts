@@ -73,6 +73,8 @@ describe('access control', () => {
     }
     await h.fails('NOT_FOUND', 'credential', 'SetWorkerStatus', acme('credential_officer'), { workerId: W1, status: 'suspended', reason: 'x' });
     await h.fails('NOT_FOUND', 'credential', 'GetWorker', acme('applicant'), { workerId: W1 });
+    const accessLog = { accessId: 'acc-acme', subject: { kind: 'worker', id: W1 }, purpose: 'Not our worker' };
+    expect(await h.fails('NOT_FOUND', 'credential', 'LogPersonalDataAccess', acme('credential_officer'), accessLog)).to.contain('does not exist');
     expect(await h.read('permit', 'ListLive', acme('applicant'), { siteId: 'site-1' })).to.deep.equal([]);
     expect((await h.read('permit', 'ListLive', who.regulator, { siteId: 'site-1' })).map((p: { permitNo: string }) => p.permitNo)).to.include('A-4');
     expect((await h.read('permit', 'Get', who.auditor, { permitNo: 'A-4' })).permitNo).to.equal('A-4');

@@ -236,6 +236,14 @@ function bundleRoute(
   };
 }
 
+/**
+ * The indexer's mirror holds every enterprise's records: the MSP id an enterprise user's reads of
+ * it are limited to (their own enterprise's); none for regulators and auditors, who see all.
+ */
+export function enterpriseScope(s: Services, ctx: RouteContext<unknown, unknown>): string | undefined {
+  return ctx.principal.org === 'regulator' ? undefined : s.ledger.mspId(ctx.principal.org);
+}
+
 export function regulatorRoutes(s: Services): RouteDef[] {
   return [
     {
@@ -354,7 +362,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       responses: [{ status: 200, description: 'a page of certificates', schema: pageSchema(row) }],
       // Many enterprises share the mirror: an enterprise's users see the certificates their own enterprise added.
       handler: async (ctx) => {
-        const own = ctx.principal.org === 'regulator' ? undefined : s.ledger.mspId(ctx.principal.org);
+        const own = enterpriseScope(s, ctx);
         return { body: await repo(s).expiringCertificates(ctx.query.days as number, ctx.query.limit as number, ctx.query.offset as number, own) };
       },
     },
