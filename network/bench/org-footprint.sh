@@ -18,6 +18,8 @@ ticks=$(getconf CLK_TCK)
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 pids_of() { local f; for f in "$@"; do [ -f "$pid_dir/$f.pid" ] && cat "$pid_dir/$f.pid"; done; return 0; }
+# Read from the registry files: an org added after this script started is not in its variables.
+enterprises_now() { echo $(( $(grep -l '_STATUS=member$' "$orgs_dir"/*.env 2>/dev/null | wc -l) + 1 )); }
 all_network_pids() { local f; for f in "$pid_dir"/orderer.pid "$pid_dir"/peer-*.pid "$pid_dir"/ca-*.pid "$pid_dir"/chaincode-*.pid; do [ -f "$f" ] && cat "$f"; done | sort -u; }
 
 # Sums RSS (MiB) and CPU (% of one core over the window) of a set of pids.
@@ -36,8 +38,8 @@ trap cleanup EXIT
 echo "| enterprises | onboarding | new org: peer + CA + chaincode server (RSS, CPU idle) | the org's peer alone | whole network (RSS, CPU idle) |"
 echo "|---|---|---|---|---|"
 sleep "$BENCH_SETTLE_S"
-echo "| $(( $(added_orgs | wc -l) + 1 )) (before) | – | – | – | $(measure $(all_network_pids)) |"
-while [ $(( $(added_orgs | wc -l) + 1 )) -lt "$BENCH_ENTERPRISES" ]; do
+echo "| $(enterprises_now) (before) | – | – | – | $(measure $(all_network_pids)) |"
+while [ "$(enterprises_now)" -lt "$BENCH_ENTERPRISES" ]; do
   name="bench${tag}x${#added[@]}"
   t0=$(date +%s)
   bash "$here/org-add.sh" "$name" >>"$log_dir/bench-org-footprint.log" 2>&1 || die "org-add $name failed (log: $log_dir/bench-org-footprint.log)"
@@ -46,5 +48,5 @@ while [ $(( $(added_orgs | wc -l) + 1 )) -lt "$BENCH_ENTERPRISES" ]; do
   sleep "$BENCH_SETTLE_S"
   org_line=$(measure $(pids_of "peer-$name" "ca-$name" "chaincode-$name"))
   peer_line=$(awk -v r="$(rss_kib "$(pids_of "peer-$name")")" 'BEGIN { printf "%.0f MiB", r / 1024 }')
-  echo "| $(( $(added_orgs | wc -l) + 1 )) | ${took} s | $org_line | $peer_line | $(measure $(all_network_pids)) |"
+  echo "| $(enterprises_now) | ${took} s | $org_line | $peer_line | $(measure $(all_network_pids)) |"
 done
