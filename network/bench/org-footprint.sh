@@ -28,7 +28,7 @@ measure() {
   for p in "${pids[@]}"; do before=$((before + $(cpu_ticks "$p"))); done
   sleep "$BENCH_WINDOW_S"
   for p in "${pids[@]}"; do after=$((after + $(cpu_ticks "$p"))); rss=$((rss + $(rss_kib "$p"))); done
-  awk -v r="$rss" -v d=$((after - before)) -v t="$ticks" -v w="$BENCH_WINDOW_S" 'BEGIN { printf "%.0f MiB | %.1f %%", r / 1024, 100 * d / t / w }'
+  awk -v r="$rss" -v d=$((after - before)) -v t="$ticks" -v w="$BENCH_WINDOW_S" 'BEGIN { printf "%.0f MiB, %.1f %%", r / 1024, 100 * d / t / w }'
 }
 
 added=()
