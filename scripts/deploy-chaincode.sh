@@ -13,8 +13,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 # Both orgs must endorse every transaction: a write needs the enterprise (who does the work) and
-# the regulator (who watches it), so neither can forge or rewrite the trail alone.
-: "${LEDGER_ENDORSEMENT_POLICY:=AND('EnterpriseMSP.peer','RegulatorMSP.peer')}"
+# the regulator (who watches it), so neither can forge or rewrite the trail alone. With several
+# enterprises (scripts/org-add.sh) the definition cannot name all of them (no enterprise endorses
+# another's work), so it admits any one enterprise AND the regulator; each record's key-level
+# policy, set when it is created (chaincode/src/ownership.ts), then narrows it to its own enterprise.
+if [ -z "${LEDGER_ENDORSEMENT_POLICY:-}" ]; then
+  enterprises=(enterprise $(added_orgs))
+  if [ ${#enterprises[@]} = 1 ]; then
+    LEDGER_ENDORSEMENT_POLICY="AND('EnterpriseMSP.peer','RegulatorMSP.peer')"
+  else
+    LEDGER_ENDORSEMENT_POLICY="OR($(for e in "${enterprises[@]}"; do printf "AND('%s.peer','RegulatorMSP.peer')," "$(org_msp "$e")"; done | sed 's/,$//'))"
+  fi
+fi
+orgs=($(peer_orgs))
 cc_dir="$LEDGER_RUN_DIR/chaincode"
 cc_tls="$cc_dir/tls"
 external=$([ "${LEDGER_CHAINCODE_SERVER:-local}" = external ] && echo 1 || echo 0)
@@ -134,11 +145,14 @@ approved_id() {
 active_port() { cat "$cc_dir/active-port-$1" 2>/dev/null || org_cc_port "$1"; }
 
 declare -A approved
-for org in enterprise regulator; do approved[$org]=$(approved_id "$org"); done
+for org in "${orgs[@]}"; do approved[$org]=$(approved_id "$org"); done
+# The endorsement policy of the committed definition, as this script committed it.
+all_approved() { local o; for o in "${orgs[@]}"; do [ "${approved[$o]%%:*}" = "$label" ] || return 1; done; }
+same_policy() { [ "$(cat "$cc_dir/committed-policy" 2>/dev/null || echo "AND('EnterpriseMSP.peer','RegulatorMSP.peer')")" = "$LEDGER_ENDORSEMENT_POLICY" ]; }
 
-if [ "$committed_sequence" != 0 ] && [ "${approved[enterprise]%%:*}" = "$label" ] && [ "${approved[regulator]%%:*}" = "$label" ]; then
+if [ "$committed_sequence" != 0 ] && all_approved && same_policy; then
   log "[2/6] $LEDGER_CHAINCODE sequence $committed_sequence already runs this code ($label)"
-  for org in enterprise regulator; do
+  for org in "${orgs[@]}"; do
     id=${approved[$org]}
     if [ "$external" = 1 ]; then
       echo "$id" >"$cc_dir/package-id-$org"
@@ -155,9 +169,9 @@ if [ "$committed_sequence" != 0 ] && [ "${approved[enterprise]%%:*}" = "$label" 
 fi
 
 declare -A new_port new_id
-for org in enterprise regulator; do
+for org in "${orgs[@]}"; do
   # The new server goes to the port the current one does not use (containers: always the first).
-  if [ "$external" = 1 ] || [ "$committed_sequence" = 0 ] || [ "$(active_port "$org")" != "$(org_cc_port "$org")" ]; then
+  if [ "$external" = 1 ] || [ "$committed_sequence" = 0 ] || [ "$(active_port "$org")" != "$(org_cc_port "$org")" ] || ! pid_alive "$pid_dir/chaincode-$org.pid"; then
     new_port[$org]=$(org_cc_port "$org")
   else
     new_port[$org]=$(org_cc_standby_port "$org")
@@ -194,8 +208,8 @@ for org in enterprise regulator; do
 done
 
 next=$((committed_sequence + 1))
-log "[5/6] approving $LEDGER_CHAINCODE sequence $next for both orgs (endorsement policy $LEDGER_ENDORSEMENT_POLICY)"
-for org in enterprise regulator; do
+log "[5/6] approving $LEDGER_CHAINCODE sequence $next for ${orgs[*]} (endorsement policy $LEDGER_ENDORSEMENT_POLICY)"
+for org in "${orgs[@]}"; do
   (
     peer_admin_env "$org"
     peer lifecycle chaincode approveformyorg "${orderer_args[@]}" --channelID "$LEDGER_CHANNEL" --name "$LEDGER_CHAINCODE" \
@@ -205,16 +219,18 @@ for org in enterprise regulator; do
   )
 done
 log "[6/6] committing sequence $next"
+# The channel's LifecycleEndorsement (MAJORITY Endorsement): every org's peer endorses the commit.
+peer_args=()
+for org in "${orgs[@]}"; do peer_args+=(--peerAddresses "127.0.0.1:$(org_peer_port "$org")" --tlsRootCertFiles "$(peer_node_dir "$org")/tls/ca.crt"); done
 (
   peer_admin_env enterprise
   peer lifecycle chaincode commit "${orderer_args[@]}" --channelID "$LEDGER_CHANNEL" --name "$LEDGER_CHAINCODE" \
-    --version "$code_hash" --sequence "$next" --signature-policy "$LEDGER_ENDORSEMENT_POLICY" \
-    --peerAddresses "127.0.0.1:$ENTERPRISE_PEER_PORT" --tlsRootCertFiles "$(peer_node_dir enterprise)/tls/ca.crt" \
-    --peerAddresses "127.0.0.1:$REGULATOR_PEER_PORT" --tlsRootCertFiles "$(peer_node_dir regulator)/tls/ca.crt" \
+    --version "$code_hash" --sequence "$next" --signature-policy "$LEDGER_ENDORSEMENT_POLICY" "${peer_args[@]}" \
     --waitForEvent >>"$log_dir/cli.log" 2>&1 || { tail -n 5 "$log_dir/cli.log" >&2; die "commit failed"; }
 )
+echo "$LEDGER_ENDORSEMENT_POLICY" >"$cc_dir/committed-policy"
 if [ "$external" = 0 ]; then
-  for org in enterprise regulator; do
+  for org in "${orgs[@]}"; do
     old=$(active_port "$org")
     [ "${new_port[$org]}" != "$old" ] && stop_pid "$pid_dir/chaincode-$org-$old.pid" "fabric-shim/cli.js server"
     activate "$org" "${new_id[$org]}" "${new_port[$org]}"

@@ -6,13 +6,13 @@
 # msp/signcerts/cert.pem and msp/keystore/*_sk. Idempotent; the attributes of a name are fixed at
 # its registration, so asking for the same name with other attributes is an error.
 #
-#   enroll-user.sh <enterprise|regulator> <user name> <role> [--department <dept>] [--worker-id <id>]
+#   enroll-user.sh <enterprise|regulator|an org added with org-add.sh> <user name> <role> [--department <dept>] [--worker-id <id>]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
 
-usage="usage: $0 <enterprise|regulator> <user name> <role> [--department <dept>] [--worker-id <id>]"
+usage="usage: $0 <enterprise|regulator|added org> <user name> <role> [--department <dept>] [--worker-id <id>]"
 [ $# -ge 3 ] || { echo "$usage" >&2; exit 2; }
 org=$1 name=$2 role=$3; shift 3
 department="" worker_id=""

@@ -89,13 +89,32 @@ use_live_orderer() {
   die "no orderer answers /healthz (ports $(for i in $(orderer_ids); do printf '%s ' "$(orderer_ops_port "$i")"; done)); run 'bash scripts/network.sh up'"
 }
 
-# Org name (enterprise|regulator) → MSP id, peer port, directories.
-org_msp() { case "$1" in enterprise) echo EnterpriseMSP ;; regulator) echo RegulatorMSP ;; *) die "unknown org $1" ;; esac; }
-org_peer_port() { case "$1" in enterprise) echo "$ENTERPRISE_PEER_PORT" ;; regulator) echo "$REGULATOR_PEER_PORT" ;; esac; }
-org_peer_ops_port() { case "$1" in enterprise) echo "$ENTERPRISE_PEER_OPS_PORT" ;; regulator) echo "$REGULATOR_PEER_OPS_PORT" ;; esac; }
+# Enterprises added to the running network with scripts/org-add.sh: each has a registry entry
+# $LEDGER_RUN_DIR/orgs/<name>.env holding <NAME>_MSP, its ports (<NAME>_PEER_PORT, …, named like
+# the first two orgs' variables) and <NAME>_STATUS (member, or removed once offboarded).
+orgs_dir="$LEDGER_RUN_DIR/orgs"
+for _org_env in "$orgs_dir"/*.env; do
+  # shellcheck disable=SC1090
+  [ -f "$_org_env" ] && { set -a; source "$_org_env"; set +a; }
+done
+unset _org_env
+# Every org ever added, members or not, by name; the members only; the channel's peer orgs.
+added_orgs_ever() { [ -d "$orgs_dir" ] && find "$orgs_dir" -maxdepth 1 -name '*.env' -printf '%f\n' | sed 's/\.env$//' | sort; return 0; }
+added_orgs() { local o; for o in $(added_orgs_ever); do [ "$(org_var "$o" STATUS)" = member ] && echo "$o"; done; return 0; }
+peer_orgs() { echo enterprise regulator $(added_orgs); }
+
+# Org name → MSP id, peer port, directories. <NAME>_<SETTING> is the org's variable for a setting.
+org_var() {
+  local v; v="$(echo "$1" | tr a-z A-Z)_$2"
+  [ -n "${!v:-}" ] || die "unknown org $1 (no $v): enterprise, regulator, or an org added with scripts/org-add.sh"
+  echo "${!v}"
+}
+org_msp() { case "$1" in enterprise) echo EnterpriseMSP ;; regulator) echo RegulatorMSP ;; *) org_var "$1" MSP ;; esac; }
+org_peer_port() { org_var "$1" PEER_PORT; }
+org_peer_ops_port() { org_var "$1" PEER_OPS_PORT; }
 # Each org runs its own chaincode server (two ports: active and standby for upgrades).
-org_cc_port() { case "$1" in enterprise) echo "$ENTERPRISE_CHAINCODE_PORT" ;; regulator) echo "$REGULATOR_CHAINCODE_PORT" ;; esac; }
-org_cc_standby_port() { case "$1" in enterprise) echo "$ENTERPRISE_CHAINCODE_STANDBY_PORT" ;; regulator) echo "$REGULATOR_CHAINCODE_STANDBY_PORT" ;; esac; }
+org_cc_port() { org_var "$1" CHAINCODE_PORT; }
+org_cc_standby_port() { org_var "$1" CHAINCODE_STANDBY_PORT; }
 org_dir() { echo "$crypto_dir/peerOrganizations/$1.ledger.local"; }
 peer_node_dir() { echo "$(org_dir "$1")/peers/peer0.$1.ledger.local"; }
 

@@ -49,7 +49,6 @@ generate_artifacts() {
 }
 
 render_node_configs() {
-  mkdir -p "$LEDGER_RUN_DIR/peers/enterprise" "$LEDGER_RUN_DIR/peers/regulator"
   local i
   for i in $(orderer_ids); do
     mkdir -p "$LEDGER_RUN_DIR/orderers/orderer$i"
@@ -57,14 +56,29 @@ render_node_configs() {
       ORDERER_PORT="$(orderer_port "$i")" ORDERER_ADMIN_PORT="$(orderer_admin_port "$i")" ORDERER_OPS_PORT="$(orderer_ops_port "$i")" \
       render "$repo_root/network/orderer.yaml" "$LEDGER_RUN_DIR/orderers/orderer$i/orderer.yaml"
   done
-  for org in enterprise regulator; do
+  for org in $(peer_orgs); do render_peer_config "$org"; done
+}
+
+render_peer_config() {
+  local org=$1
+  mkdir -p "$LEDGER_RUN_DIR/peers/$org"
+  (
     local upper; upper=$(echo "$org" | tr a-z A-Z)
     local port_var="${upper}_PEER_PORT" cc_var="${upper}_PEER_CC_PORT" ops_var="${upper}_PEER_OPS_PORT"
     PEER_ID="peer0.$org.ledger.local" PEER_PORT="${!port_var}" PEER_CC_PORT="${!cc_var}" PEER_OPS_PORT="${!ops_var}" \
       PEER_MSP_ID="$(org_msp "$org")" PEER_NODE_DIR="$(peer_node_dir "$org")" \
       PEER_DATA_DIR="$LEDGER_RUN_DIR/peers/$org/data" CCAAS_BUILDER_DIR="${FABRIC_CCAAS_BUILDER_DIR:-$FABRIC_HOME/ccaas_builder}" \
       render "$repo_root/network/core.yaml" "$LEDGER_RUN_DIR/peers/$org/core.yaml"
-  done
+  )
+}
+
+# The peer and CA of an enterprise added with org-add.sh, started and answering /healthz.
+start_org_nodes() {
+  local org=$1
+  start_peer "$org"
+  start_ca "$org"
+  wait_http_ok "http://127.0.0.1:$(org_peer_ops_port "$org")/healthz" 60 "$log_dir/peer-$org.log"
+  wait_http_ok "http://127.0.0.1:$(org_var "$org" CA_OPS_PORT)/healthz" 60 "$log_dir/ca-$org.log"
 }
 
 start_orderer() {
@@ -289,6 +303,8 @@ cmd_up() {
     start_peer regulator
     start_ca enterprise
     start_ca regulator
+    # Enterprises added later were joined when they were added; their ledgers keep the channel.
+    for org in $(added_orgs); do start_org_nodes "$org"; done
   fi
   log "waiting for /healthz of the $(orderer_count) orderers, both peers and both CAs"
   for i in $(orderer_ids); do wait_http_ok "http://127.0.0.1:$(orderer_ops_port "$i")/healthz" 60 "$log_dir/orderer$i.log"; done
@@ -311,10 +327,10 @@ cmd_down() {
   for f in "$pid_dir"/chaincode*.pid; do
     [ -f "$f" ] && { log "stopping the chaincode server ($(basename "$f" .pid))"; stop_pid "$f" "fabric-shim/cli.js server"; }
   done
-  for org in enterprise regulator; do
+  for org in enterprise regulator $(added_orgs_ever); do
     [ -f "$pid_dir/ca-$org.pid" ] && { log "stopping the $org CA"; stop_pid "$pid_dir/ca-$org.pid" "fabric-ca-server"; }
   done
-  for org in regulator enterprise; do
+  for org in regulator enterprise $(added_orgs_ever); do
     [ -f "$pid_dir/peer-$org.pid" ] && { log "stopping $org peer"; stop_pid "$pid_dir/peer-$org.pid" "peer node start"; }
   done
   for f in "$pid_dir"/orderer*.pid; do
@@ -344,7 +360,8 @@ cmd_peer_up() {
 cmd_status() {
   local rc=0 i orderers=() ops=()
   for i in $(orderer_ids); do orderers+=("orderer$i"); ops+=("orderer$i $(orderer_ops_port "$i")"); done
-  for p in "${orderers[@]}" peer-enterprise peer-regulator chaincode-enterprise chaincode-regulator ca-enterprise ca-regulator; do
+  for p in "${orderers[@]}" peer-enterprise peer-regulator chaincode-enterprise chaincode-regulator ca-enterprise ca-regulator \
+    $(for o in $(added_orgs); do echo "peer-$o chaincode-$o ca-$o"; done); do
     if pid_alive "$pid_dir/$p.pid"; then
       printf '%-21s running  pid %s\n' "$p" "$(cat "$pid_dir/$p.pid")"
     else
@@ -365,5 +382,7 @@ case "${1:-}" in
   status) cmd_status ;;
   peer-up) cmd_peer_up "${2:-}" ;;
   generate) cmd_generate ;;
-  *) echo "usage: $0 up | down [--wipe] | status | peer-up enterprise|regulator | generate" >&2; exit 2 ;;
+  # Used by org-add.sh for the org it adds (its registry entry must exist).
+  start-org) require_binaries; mkdir -p "$pid_dir" "$log_dir"; render_peer_config "${2:?usage: $0 start-org <name>}"; start_org_nodes "$2" ;;
+  *) echo "usage: $0 up | down [--wipe] | status | peer-up enterprise|regulator | generate | start-org <name>" >&2; exit 2 ;;
 esac

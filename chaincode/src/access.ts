@@ -1,4 +1,14 @@
-import { type AccessRule, type Actor, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, ROLES, type Role, TX_ACCESS, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
+import {
+  type AccessRule,
+  type Actor,
+  allowedRoles,
+  DEPARTMENT_ATTRIBUTE,
+  ROLE_ATTRIBUTE,
+  ROLES,
+  type Role,
+  TX_ACCESS,
+  WORKER_ID_ATTRIBUTE,
+} from '@compliance-ledger/schema';
 import type { Context } from 'fabric-contract-api';
 import { ForbiddenError } from './errors';
 
@@ -29,7 +39,7 @@ export function authorize(ctx: Context, tx: string): Actor {
   const rule = (TX_ACCESS as Record<string, AccessRule | undefined>)[tx];
   if (rule === undefined) throw new ForbiddenError(`transaction ${tx} has no access rule; nobody may call it`);
   const actor = callerActor(ctx);
-  const allowed = rule[actor.mspId];
+  const allowed = allowedRoles(rule, actor.mspId);
   if (allowed === undefined) {
     throw new ForbiddenError(`${tx} is not open to members of ${actor.mspId}; it needs ${describeRule(rule)}`);
   }

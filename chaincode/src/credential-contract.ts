@@ -1,13 +1,13 @@
 import {
+  type Actor,
   type CertificateRecord,
   type CertificateStatus,
   type DeviceRecord,
   decodeWorkerCode,
-  ENTERPRISE_MSP,
-  ENTERPRISE_PRIVATE_COLLECTION,
   formatZodIssues,
   type GateCheckRecord,
   type GateSnapshotState,
+  implicitCollectionOf,
   LIVE_PERMIT_STATUSES,
   type PermitRecord,
   type PersonalDataAccessRecord,
@@ -34,6 +34,7 @@ import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { assertGateCheckSignedBy, codeSha256, workerCodeSigner } from './gate-signature';
 import { canonicalJson, toBytes } from './json';
 import { LedgerContract } from './ledger-contract';
+import { assertMayAccess, bindToOwner, mayAccess } from './ownership';
 import { loadPermit } from './permit-store';
 import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
@@ -64,25 +65,35 @@ function readTransient<S extends z.ZodType>(ctx: Context, name: string, schema: 
 }
 
 /**
- * Personal data is handled by the enterprise's own peers only. A peer's MSP id reaches the
- * chaincode when its chaincode server runs with CORE_PEER_LOCALMSPID (one server per org); then
- * any other org's peer refuses, so a client that sends transient personal data to the
- * regulator's peer gets FORBIDDEN instead of an endorsement. A server shared by the peers of
- * both orgs has no such variable and cannot tell: clients must then endorse these transactions
- * on EnterpriseMSP only (the chaincode README says how).
+ * Personal data is handled by the caller's own enterprise's peers only, in that enterprise's own
+ * implicit collection: no other enterprise's peer and not the regulator's ever holds it. A peer's
+ * MSP id reaches the chaincode when its chaincode server runs with CORE_PEER_LOCALMSPID (one
+ * server per org); then any other org's peer refuses, so a client that sends transient personal
+ * data to another org's peer gets FORBIDDEN instead of an endorsement. A server shared by the
+ * peers of several orgs has no such variable and cannot tell: clients must then endorse these
+ * transactions on their own org only (the chaincode README says how). Returns the collection.
  */
-function assertEnterprisePeer(ctx: Context): void {
-  let peerMsp: string;
+function ownPersonalDataCollection(ctx: Context, actor: Actor): string {
+  let peerMsp: string | undefined;
   try {
     peerMsp = ctx.stub.getMspID();
   } catch {
-    return;
+    peerMsp = undefined;
   }
-  if (peerMsp !== ENTERPRISE_MSP) {
+  if (peerMsp !== undefined && peerMsp !== actor.mspId) {
     throw new ForbiddenError(
-      `personal data is handled only by ${ENTERPRISE_MSP} peers, not by this ${peerMsp} peer; endorse with endorsingOrganizations [${ENTERPRISE_MSP}]`,
+      `personal data of ${actor.mspId} is handled only by ${actor.mspId} peers, not by this ${peerMsp} peer; ` +
+        `endorse with endorsingOrganizations [${actor.mspId}]`,
     );
   }
+  return implicitCollectionOf(actor.mspId);
+}
+
+/** A worker of the caller's own enterprise (the regulator may act on any). */
+async function loadOwnWorker(ctx: Context, actor: Actor, workerId: string): Promise<WorkerRecord> {
+  const w = await loadWorker(ctx, workerId);
+  assertMayAccess(actor, w.registeredBy.mspId, `worker ${workerId.slice(0, 12)}…`);
+  return w;
 }
 
 /** Every change to a worker's certificates supersedes the worker codes issued before it. */
@@ -150,8 +161,8 @@ async function checkCodeOnLedger(ctx: Context, code: SignedWorkerCode, worker: W
   return { decision: 'pass', reason: 'ok', officeId: p.officeId, epoch: p.epoch };
 }
 
-async function hasPrivate(ctx: Context, k: string): Promise<boolean> {
-  const h = await ctx.stub.getPrivateDataHash(ENTERPRISE_PRIVATE_COLLECTION, k);
+async function hasPrivate(ctx: Context, collection: string, k: string): Promise<boolean> {
+  const h = await ctx.stub.getPrivateDataHash(collection, k);
   return !!h && h.length > 0;
 }
 
@@ -182,14 +193,16 @@ export class CredentialContract extends LedgerContract {
         statusHistory: [],
         credentialEpoch: 0,
       };
-      return putAndEmit(ctx, k, 'WorkerRegistered', w);
+      const out = await putAndEmit(ctx, k, 'WorkerRegistered', w);
+      await bindToOwner(ctx, k, actor.mspId);
+      return out;
     });
   }
 
   @Submit()
   async SetWorkerStatus(ctx: Context, input: string): Promise<string> {
     return run(ctx, 'credential:SetWorkerStatus', input, async ({ actor, data: d }) => {
-      const w = await loadWorker(ctx, d.workerId);
+      const w = await loadOwnWorker(ctx, actor, d.workerId);
       if (w.status === d.status) throw new InvalidStateError(`the worker is already ${d.status}`);
       const after: WorkerRecord = {
         ...w,
@@ -204,12 +217,12 @@ export class CredentialContract extends LedgerContract {
   /** Transient `personal`: {name, idNumber, phone?, salt}. Writes only the private collection. */
   @Submit()
   async StoreWorkerPersonalData(ctx: Context, input: string): Promise<string> {
-    return run(ctx, 'credential:StoreWorkerPersonalData', input, async ({ data: d }) => {
-      assertEnterprisePeer(ctx);
+    return run(ctx, 'credential:StoreWorkerPersonalData', input, async ({ actor, data: d }) => {
+      const collection = ownPersonalDataCollection(ctx, actor);
       const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreWorkerPersonalData']);
-      await loadWorker(ctx, d.workerId);
-      await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.workerPersonal, [d.workerId]), toBytes(personal));
-      const payload = { workerId: d.workerId, collection: ENTERPRISE_PRIVATE_COLLECTION };
+      await loadOwnWorker(ctx, actor, d.workerId);
+      await ctx.stub.putPrivateData(collection, key(ctx, KEYS.workerPersonal, [d.workerId]), toBytes(personal));
+      const payload = { workerId: d.workerId, collection };
       emit(ctx, 'WorkerPersonalDataStored', payload);
       return canonicalJson(payload);
     });
@@ -222,6 +235,7 @@ export class CredentialContract extends LedgerContract {
       if (await exists(ctx, k)) throw new AlreadyExistsError(`certificate ${d.certificateId} is already recorded`);
       const terms = certificateTermsProblem(parseIso(d.validFrom), parseIso(d.validUntil));
       if (terms !== null) throw new ValidationError(`${terms}; check validFrom and validUntil`);
+      await loadOwnWorker(ctx, actor, d.workerId);
       await bumpCredentialEpoch(ctx, d.workerId);
       const c: CertificateRecord = {
         docType: 'certificate',
@@ -237,6 +251,7 @@ export class CredentialContract extends LedgerContract {
         statusHistory: [],
       };
       await putJson(ctx, k, c);
+      await bindToOwner(ctx, k, actor.mspId);
       await putMarker(ctx, key(ctx, KEYS.certificateByWorker, [d.workerId, d.certificateId]));
       emit(ctx, 'CertificateAdded', c);
       return canonicalJson(c);
@@ -246,12 +261,13 @@ export class CredentialContract extends LedgerContract {
   /** Transient `personal`: {certificateNo, salt}. The number often equals the ID number. */
   @Submit()
   async StoreCertificateNumber(ctx: Context, input: string): Promise<string> {
-    return run(ctx, 'credential:StoreCertificateNumber', input, async ({ data: d }) => {
-      assertEnterprisePeer(ctx);
+    return run(ctx, 'credential:StoreCertificateNumber', input, async ({ actor, data: d }) => {
+      const collection = ownPersonalDataCollection(ctx, actor);
       const personal = readTransient(ctx, TRANSIENT_KEY, TX_TRANSIENT_SCHEMAS['credential:StoreCertificateNumber']);
-      await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
-      await ctx.stub.putPrivateData(ENTERPRISE_PRIVATE_COLLECTION, key(ctx, KEYS.certificatePersonal, [d.certificateId]), toBytes(personal));
-      const payload = { certificateId: d.certificateId, collection: ENTERPRISE_PRIVATE_COLLECTION };
+      const c = await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
+      assertMayAccess(actor, c.addedBy.mspId, `certificate ${d.certificateId}`);
+      await ctx.stub.putPrivateData(collection, key(ctx, KEYS.certificatePersonal, [d.certificateId]), toBytes(personal));
+      const payload = { certificateId: d.certificateId, collection };
       emit(ctx, 'CertificateNumberStored', payload);
       return canonicalJson(payload);
     });
@@ -457,11 +473,11 @@ export class CredentialContract extends LedgerContract {
   @Submit()
   async ErasePersonalData(ctx: Context, input: string): Promise<string> {
     return run(ctx, 'credential:ErasePersonalData', input, async ({ actor, data: d }) => {
-      assertEnterprisePeer(ctx);
+      const collection = ownPersonalDataCollection(ctx, actor);
       const k = d.subject.kind === 'worker' ? key(ctx, KEYS.workerPersonal, [d.subject.id]) : key(ctx, KEYS.certificatePersonal, [d.subject.id]);
-      if (!(await hasPrivate(ctx, k))) throw new NotFoundError(`no personal data stored for ${d.subject.kind} ${d.subject.id}`);
-      await ctx.stub.purgePrivateData(ENTERPRISE_PRIVATE_COLLECTION, k);
-      const payload = { subject: d.subject, reason: d.reason, collection: ENTERPRISE_PRIVATE_COLLECTION, erasedBy: actor };
+      if (!(await hasPrivate(ctx, collection, k))) throw new NotFoundError(`no personal data stored for ${d.subject.kind} ${d.subject.id}`);
+      await ctx.stub.purgePrivateData(collection, k);
+      const payload = { subject: d.subject, reason: d.reason, collection, erasedBy: actor };
       emit(ctx, 'PersonalDataErased', payload);
       return canonicalJson(payload);
     });
@@ -474,7 +490,10 @@ export class CredentialContract extends LedgerContract {
       const k = key(ctx, KEYS.personalDataAccess, [d.accessId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`access ${d.accessId} is already logged; use a new id`);
       const subjectKey = d.subject.kind === 'worker' ? key(ctx, KEYS.worker, [d.subject.id]) : key(ctx, KEYS.certificate, [d.subject.id]);
-      if (!(await exists(ctx, subjectKey))) throw new NotFoundError(`${d.subject.kind} ${d.subject.id} does not exist`);
+      const subject = await getJson<WorkerRecord | CertificateRecord>(ctx, subjectKey);
+      const owner = subject === undefined ? undefined : 'registeredBy' in subject ? subject.registeredBy.mspId : subject.addedBy.mspId;
+      // Another enterprise's worker or certificate reads as missing: nobody logs access to data they cannot hold.
+      if (owner === undefined || !mayAccess(actor, owner)) throw new NotFoundError(`${d.subject.kind} ${d.subject.id} does not exist`);
       const rec: PersonalDataAccessRecord = {
         docType: 'personal_data_access',
         accessId: d.accessId,
@@ -495,7 +514,7 @@ export class CredentialContract extends LedgerContract {
   @Evaluate()
   async ReadPersonalData(ctx: Context, input: string): Promise<string> {
     return run(ctx, 'credential:ReadPersonalData', input, async ({ actor, data: d }) => {
-      assertEnterprisePeer(ctx);
+      const collection = ownPersonalDataCollection(ctx, actor);
       const access = await getJson<PersonalDataAccessRecord>(ctx, key(ctx, KEYS.personalDataAccess, [d.accessId]));
       if (access === undefined) throw new ForbiddenError(`log the access first with LogPersonalDataAccess (access ${d.accessId} not found)`);
       if (access.accessor.certificateId !== actor.certificateId) throw new ForbiddenError('the access was logged by another identity');
@@ -504,7 +523,7 @@ export class CredentialContract extends LedgerContract {
         throw new ForbiddenError(`the logged access is older than ${policy.personalDataAccessWindowMinutes} min; log a new one`);
       }
       const k = access.subject.kind === 'worker' ? key(ctx, KEYS.workerPersonal, [access.subject.id]) : key(ctx, KEYS.certificatePersonal, [access.subject.id]);
-      const bytes = await ctx.stub.getPrivateData(ENTERPRISE_PRIVATE_COLLECTION, k);
+      const bytes = await ctx.stub.getPrivateData(collection, k);
       if (!bytes || bytes.length === 0) throw new NotFoundError(`no personal data stored for ${access.subject.kind} ${access.subject.id}`);
       return Buffer.from(bytes).toString('utf8');
     });
@@ -512,22 +531,24 @@ export class CredentialContract extends LedgerContract {
 
   @Evaluate()
   async GetWorker(ctx: Context, input: string): Promise<string> {
-    return run(ctx, 'credential:GetWorker', input, async ({ data: d }) => {
-      const w = await loadWorker(ctx, d.workerId);
-      return canonicalJson({ ...w, personalDataStored: await hasPrivate(ctx, key(ctx, KEYS.workerPersonal, [d.workerId])) });
+    return run(ctx, 'credential:GetWorker', input, async ({ actor, data: d }) => {
+      const w = await loadOwnWorker(ctx, actor, d.workerId);
+      const personalDataStored = await hasPrivate(ctx, implicitCollectionOf(w.registeredBy.mspId), key(ctx, KEYS.workerPersonal, [d.workerId]));
+      return canonicalJson({ ...w, personalDataStored });
     });
   }
 
   @Evaluate()
   async GetCertificate(ctx: Context, input: string): Promise<string> {
-    return run(ctx, 'credential:GetCertificate', input, async ({ data: d }) => {
+    return run(ctx, 'credential:GetCertificate', input, async ({ actor, data: d }) => {
       const c = await mustGetJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [d.certificateId]), `certificate ${d.certificateId}`);
+      assertMayAccess(actor, c.addedBy.mspId, `certificate ${d.certificateId}`);
       const now = txTimeMs(ctx);
       return canonicalJson({
         ...c,
         condition: certificateConditionAt(c, now),
         alerts: certificateAlerts(c, now),
-        numberStored: await hasPrivate(ctx, key(ctx, KEYS.certificatePersonal, [d.certificateId])),
+        numberStored: await hasPrivate(ctx, implicitCollectionOf(c.addedBy.mspId), key(ctx, KEYS.certificatePersonal, [d.certificateId])),
       });
     });
   }

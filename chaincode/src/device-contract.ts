@@ -5,6 +5,7 @@ import { txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
+import { assertMayAccess, bindToOwner } from './ownership';
 import { exists, KEYS, key, mustGetJson } from './store';
 import { Evaluate, putAndEmit, run, Submit } from './tx';
 
@@ -41,7 +42,9 @@ export class DeviceContract extends LedgerContract {
         registeredAt: txTimeIso(ctx),
         statusHistory: [],
       };
-      return putAndEmit(ctx, k, 'DeviceRegistered', device);
+      const out = await putAndEmit(ctx, k, 'DeviceRegistered', device);
+      await bindToOwner(ctx, k, actor.mspId);
+      return out;
     });
   }
 
@@ -62,8 +65,10 @@ export class DeviceContract extends LedgerContract {
 
   @Evaluate()
   async Get(ctx: Context, input: string): Promise<string> {
-    return run(ctx, 'device:Get', input, async ({ data: d }) => {
-      return canonicalJson(await loadDevice(ctx, d.deviceId));
+    return run(ctx, 'device:Get', input, async ({ actor, data: d }) => {
+      const device = await loadDevice(ctx, d.deviceId);
+      assertMayAccess(actor, device.ownerMsp, `device ${d.deviceId}`);
+      return canonicalJson(device);
     });
   }
 }

@@ -19,8 +19,20 @@ import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSample
 import { workersWithoutRecentPass } from './gate-rules';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
+import { assertMayAccess, bindToOwner, mayAccess } from './ownership';
 import { assertCanStart, assertSignOffPrecondition, TRANSITIONS } from './permit-state';
-import { emitPermitEvent, listDue, listLivePermits, listSimopsNeighbours, loadPermit, openAlarms, permitKey, recordStep, savePermit } from './permit-store';
+import {
+  emitPermitEvent,
+  listDue,
+  listLivePermits,
+  listSimopsNeighbours,
+  loadPermit,
+  openAlarms,
+  permitKey,
+  permitOwnerMsp,
+  recordStep,
+  savePermit,
+} from './permit-store';
 import { checkSignOff, currentStep } from './signoff-rules';
 import { findSimopsConflicts } from './simops';
 import { exists, getJson, KEYS, key, listByPartialKey, putJson } from './store';
@@ -54,7 +66,9 @@ export class PermitContract extends LedgerContract {
   /** Authorizes, parses, loads the permit, refuses expired permits and out-of-order steps. */
   private async begin<T extends PermitTx>(ctx: Context, tx: T, input: string, action: PermitAction | null): Promise<Begun<T>> {
     const { actor, data } = enter(ctx, tx, input);
-    const permit = await loadPermit(ctx, (data as { permitNo: string }).permitNo);
+    const permitNo = (data as { permitNo: string }).permitNo;
+    const permit = await loadPermit(ctx, permitNo);
+    assertMayAccess(actor, permitOwnerMsp(permit), `permit ${permitNo}`);
     const now = txTimeMs(ctx);
     if (action !== null) {
       assertNotExpired(permit, now);
@@ -108,15 +122,19 @@ export class PermitContract extends LedgerContract {
       const hazardIds = new Set(data.hazards.map((h) => h.hazardId));
       const orphan = data.measures.find((m) => m.hazardId !== null && !hazardIds.has(m.hazardId));
       if (orphan !== undefined) throw new ValidationError(`measure ${orphan.measureId} refers to unknown hazard ${orphan.hazardId}`);
-      for (const w of new Set([...data.workers, data.guardianId, data.personInChargeId])) await loadActiveWorker(ctx, w);
+      for (const w of new Set([...data.workers, data.guardianId, data.personInChargeId])) {
+        const worker = await loadActiveWorker(ctx, w);
+        assertMayAccess(actor, worker.registeredBy.mspId, `worker ${w.slice(0, 12)}…`);
+      }
       await assertCrewQualified(ctx, data, template, parseIso(data.plannedStart), parseIso(data.plannedEnd), now);
       for (const r of data.relatedPermitNos) {
-        if (!(await exists(ctx, permitKey(ctx, r)))) throw new NotFoundError(`related permit ${r} does not exist`);
+        const related = await getJson<PermitRecord>(ctx, permitKey(ctx, r));
+        if (related === undefined || !mayAccess(actor, permitOwnerMsp(related))) throw new NotFoundError(`related permit ${r} does not exist`);
       }
       if (data.servesPermitNo !== null) {
         if (data.operationType !== 'temporary_electricity') throw new ValidationError('servesPermitNo is only for temporary electricity permits');
         const served = await getJson<PermitRecord>(ctx, permitKey(ctx, data.servesPermitNo));
-        if (served === undefined) throw new NotFoundError(`served permit ${data.servesPermitNo} does not exist`);
+        if (served === undefined || !mayAccess(actor, permitOwnerMsp(served))) throw new NotFoundError(`served permit ${data.servesPermitNo} does not exist`);
       }
       const base: PermitRecord = {
         docType: 'permit',
@@ -157,6 +175,7 @@ export class PermitContract extends LedgerContract {
       };
       const permit = recordStep(ctx, base, 'apply', 'applied', actor);
       await savePermit(ctx, null, permit);
+      await bindToOwner(ctx, permitKey(ctx, permit.permitNo), actor.mspId);
       emitPermitEvent(ctx, 'apply', null, permit);
       return canonicalJson(permit);
     });
@@ -486,9 +505,9 @@ export class PermitContract extends LedgerContract {
 
   @Evaluate()
   async ListLive(ctx: Context, input: string): Promise<string> {
-    return run(ctx, 'permit:ListLive', input, async ({ data: q }) => {
+    return run(ctx, 'permit:ListLive', input, async ({ actor, data: q }) => {
       const now = txTimeMs(ctx);
-      return canonicalJson((await listLivePermits(ctx, q.siteId, q.areaId, now)).map((p) => readView(p, now)));
+      return canonicalJson((await listLivePermits(ctx, q.siteId, q.areaId, now, actor)).map((p) => readView(p, now)));
     });
   }
 
@@ -500,9 +519,9 @@ export class PermitContract extends LedgerContract {
    */
   @Evaluate()
   async ListDue(ctx: Context, input: string): Promise<string> {
-    return run(ctx, 'permit:ListDue', input, async ({ data: q }) => {
+    return run(ctx, 'permit:ListDue', input, async ({ actor, data: q }) => {
       const now = txTimeMs(ctx);
-      return canonicalJson(await listDue(ctx, now, q.limit));
+      return canonicalJson(await listDue(ctx, now, q.limit, actor));
     });
   }
 }

@@ -11,6 +11,7 @@ import {
 import type { Context } from 'fabric-contract-api';
 import { parseIso, toIso, txTimeIso } from './clock';
 import { monitoringDueAt } from './gas-test-rules';
+import { mayAccess } from './ownership';
 import { type SimopsPermit, simopsScans, simopsSlots } from './simops';
 import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { emit } from './tx';
@@ -35,6 +36,11 @@ export interface SimopsEntry extends SimopsPermit {
 
 export function simopsEntryKeys(ctx: Context, p: SimopsPermit): string[] {
   return simopsSlots(p).map((s) => key(ctx, KEYS.simopsPermit, [p.location.siteId, s.selector, s.kind, s.scope, p.permitNo]));
+}
+
+/** The enterprise a permit belongs to: the org of the member who applied for it. */
+export function permitOwnerMsp(p: Pick<PermitRecord, 'history'>): string {
+  return p.history[0]?.actor.mspId ?? '';
 }
 
 export async function loadPermit(ctx: Context, permitNo: string): Promise<PermitRecord> {
@@ -89,7 +95,13 @@ export function emitPermitEvent(ctx: Context, action: PermitAction, from: Permit
 }
 
 /** Live permits of a site (optionally one zone) whose validity has not run out at nowMs, by zone and number. */
-export async function listLivePermits(ctx: Context, siteId: string, zoneId: string | undefined, nowMs: number): Promise<PermitRecord[]> {
+export async function listLivePermits(
+  ctx: Context,
+  siteId: string,
+  zoneId: string | undefined,
+  nowMs: number,
+  viewer?: Pick<Actor, 'mspId'>,
+): Promise<PermitRecord[]> {
   const partial = zoneId === undefined ? [siteId] : [siteId, zoneId];
   const entries = [
     ...(await listByPartialKey<unknown>(ctx, KEYS.livePermit, partial)),
@@ -100,7 +112,7 @@ export async function listLivePermits(ctx: Context, siteId: string, zoneId: stri
     const permitNo = e.attributes[2];
     if (permitNo === undefined) continue;
     const p = await getJson<PermitRecord>(ctx, permitKey(ctx, permitNo));
-    if (p !== undefined && !isExpiredAt(p, nowMs)) out.push(p);
+    if (p !== undefined && !isExpiredAt(p, nowMs) && (viewer === undefined || mayAccess(viewer, permitOwnerMsp(p)))) out.push(p);
   }
   return out.sort((a, b) => (a.location.zoneId === b.location.zoneId ? (a.permitNo < b.permitNo ? -1 : 1) : a.location.zoneId < b.location.zoneId ? -1 : 1));
 }
@@ -153,7 +165,7 @@ export interface DuePermits {
  * permits, so it stays small) for what the clock made due at nowMs, oldest first, at most `limit`
  * of each kind.
  */
-export async function listDue(ctx: Context, nowMs: number, limit: number): Promise<DuePermits> {
+export async function listDue(ctx: Context, nowMs: number, limit: number, viewer: Pick<Actor, 'mspId'>): Promise<DuePermits> {
   const entries = [...(await listByPartialKey<unknown>(ctx, KEYS.livePermit, [])), ...(await listByPartialKey<unknown>(ctx, KEYS.legacyLivePermit, []))];
   const expired: (DuePermits['expired'][number] & { at: number })[] = [];
   const overdue: (DuePermits['monitoringOverdue'][number] & { at: number })[] = [];
@@ -161,7 +173,7 @@ export async function listDue(ctx: Context, nowMs: number, limit: number): Promi
     const permitNo = e.attributes[2];
     if (permitNo === undefined) continue;
     const p = await getJson<PermitRecord>(ctx, permitKey(ctx, permitNo));
-    if (p === undefined) continue;
+    if (p === undefined || !mayAccess(viewer, permitOwnerMsp(p))) continue;
     if (isExpiredAt(p, nowMs)) {
       const end = permitEndMs(p);
       expired.push({ permitNo, status: p.status, endedAt: toIso(end), at: end });

@@ -1,4 +1,4 @@
-import { ENTERPRISE_MSP, type LedgerPolicy, type OperationType, type WorkflowTemplate } from '@compliance-ledger/schema';
+import { accessRowOf, ENTERPRISE_MSP, type LedgerPolicy, type OperationType, type WorkflowTemplate } from '@compliance-ledger/schema';
 import { Context, Info } from 'fabric-contract-api';
 import { TX_ACCESS } from './access';
 import { txTimeIso } from './clock';
@@ -56,7 +56,7 @@ export class TemplateContract extends LedgerContract {
       }
       const standard = defaultTemplate(data.operationType, data.level);
       const looser = standard === undefined ? [] : loosenings(data, standard);
-      if (looser.length > 0 && actor.mspId === ENTERPRISE_MSP) {
+      if (looser.length > 0 && accessRowOf(actor.mspId) === ENTERPRISE_MSP) {
         throw new RuleViolationError(`this template is looser than GB 30871 (${looser.join('; ')}); only the regulator may publish that`);
       }
       const current = await loadTemplate(ctx, data.operationType, data.level);

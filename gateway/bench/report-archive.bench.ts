@@ -52,6 +52,8 @@ function syntheticReport(): MonthlyReport {
       trainingCoverage: { activeWorkers: 5000, coveredWorkers: 4810, ratio: 0.962 },
       repeatViolationRate: { workUnitsWithViolations: 40, workUnitsWithRepeats: 6, ratio: 0.15 },
       repeatViolationTrend: [],
+      byEnterprise: [],
+      bySite: [],
       permitsByTypeAndState: [],
       overdueReviews: 12,
       certificatesExpiringWithin60Days: 140,

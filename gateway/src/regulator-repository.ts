@@ -3,7 +3,7 @@
  * indexer/src/migrations). Every query is parameterised; sort columns come from a fixed list.
  */
 
-import { EXPIRABLE_PERMIT_STATUSES } from '@compliance-ledger/schema';
+import { EXPIRABLE_PERMIT_STATUSES, LIVE_PERMIT_STATUSES } from '@compliance-ledger/schema';
 import type { Pool, PoolClient } from 'pg';
 import { NotFoundError, UnavailableError } from './errors.js';
 import type { MonthWindow } from './report-calendar.js';
@@ -29,6 +29,8 @@ export interface PermitFilter {
 }
 
 export interface AlarmFilter {
+  /** MSP id of the enterprise whose device gateway recorded the alarm. */
+  org?: string | undefined;
   site?: string | undefined;
   area?: string | undefined;
   grade?: number | undefined;
@@ -85,6 +87,18 @@ export interface Kpis {
   permitsByTypeAndState: { operationType: string; status: string; count: number }[];
   overdueReviews: number;
   certificatesExpiringWithin60Days: number;
+  /** The same regulator's view broken down by enterprise (MSP id), and by each enterprise's sites. */
+  byEnterprise: EnterpriseFigures[];
+  bySite: (EnterpriseFigures & { siteId: string })[];
+}
+
+/** One enterprise's (or one of its sites') permits now and alarms in the window. */
+export interface EnterpriseFigures {
+  orgMsp: string;
+  permits: number;
+  livePermits: number;
+  alarms: number;
+  averageAlarmResponseSeconds: number | null;
 }
 
 /** Which enterprise (applicant MSP) and site a report covers; unset: all of them. */
@@ -264,6 +278,7 @@ export class RegulatorRepository {
       p.push(v);
       where.push(cond.replace('?', `$${p.length}`));
     };
+    if (f.org) add('recorded_by_msp = ?', f.org);
     if (f.site) add('site_id = ?', f.site);
     if (f.area) add('area_id = ?', f.area);
     if (f.grade !== undefined) add('grade = ?', f.grade);
@@ -464,23 +479,25 @@ export class RegulatorRepository {
     return rows.map(normalise);
   }
 
-  async expiringCertificates(days: number, limit: number, offset: number): Promise<Record<string, unknown>> {
+  /** `org`: only the certificates that enterprise added (an enterprise's users see their own workers' only). */
+  async expiringCertificates(days: number, limit: number, offset: number, org?: string): Promise<Record<string, unknown>> {
     const rows = await this.q(
       `SELECT certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, count(*) OVER () AS total
          FROM certificates WHERE status = 'valid' AND valid_until >= now() AND valid_until < now() + make_interval(days => $1)
+           AND ($2::text IS NULL OR added_by_msp = $2)
          ORDER BY valid_until, certificate_id LIMIT ${limit} OFFSET ${offset}`,
-      [days],
+      [days, org ?? null],
     );
     return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset, days };
   }
 
-  /** The public access log of a subject's personal data (credential:LogPersonalDataAccess), newest first. */
-  async personalDataAccesses(kind: 'worker' | 'certificate', subjectId: string, limit: number, offset: number): Promise<Record<string, unknown>> {
+  /** The public access log of a subject's personal data (credential:LogPersonalDataAccess), newest first; `org`: only that enterprise's accesses. */
+  async personalDataAccesses(kind: 'worker' | 'certificate', subjectId: string, limit: number, offset: number, org?: string): Promise<Record<string, unknown>> {
     const rows = await this.q(
       `SELECT access_id, subject_kind, subject_id, purpose, accessor_msp, accessor_role, at, block_number, tx_id, count(*) OVER () AS total
-         FROM personal_data_accesses WHERE subject_kind = $1 AND subject_id = $2
+         FROM personal_data_accesses WHERE subject_kind = $1 AND subject_id = $2 AND ($3::text IS NULL OR accessor_msp = $3)
          ORDER BY at DESC, access_id LIMIT ${limit} OFFSET ${offset}`,
-      [kind, subjectId],
+      [kind, subjectId, org ?? null],
     );
     return { items: rows.map(({ total: _t, ...r }) => normalise(r)), total: rows.length ? Number(rows[0]!.total) : 0, limit, offset };
   }
@@ -494,6 +511,32 @@ export class RegulatorRepository {
     );
     return r ? normalise(r) : undefined;
   }
+}
+
+/** Per-site rows summed per enterprise; the average response is over the responded alarms of each. */
+function breakdown(rows: Record<string, unknown>[]): Pick<Kpis, 'byEnterprise' | 'bySite'> {
+  type Sum = { orgMsp: string; permits: number; livePermits: number; alarms: number; responseMs: number; responded: number };
+  const figures = ({ responseMs, responded, ...f }: Sum): EnterpriseFigures => ({
+    ...f,
+    averageAlarmResponseSeconds: responded ? responseMs / responded / 1000 : null,
+  });
+  const sums = new Map<string, Sum>();
+  const bySite: Kpis['bySite'] = [];
+  for (const r of rows) {
+    const site: Sum = {
+      orgMsp: String(r.org_msp),
+      permits: Number(r.permits),
+      livePermits: Number(r.live),
+      alarms: Number(r.alarms),
+      responseMs: Number(r.response_ms),
+      responded: Number(r.responded),
+    };
+    bySite.push({ ...figures(site), siteId: String(r.site_id) });
+    const org = sums.get(site.orgMsp) ?? { ...site, permits: 0, livePermits: 0, alarms: 0, responseMs: 0, responded: 0 };
+    for (const k of ['permits', 'livePermits', 'alarms', 'responseMs', 'responded'] as const) org[k] += site[k];
+    sums.set(site.orgMsp, org);
+  }
+  return { byEnterprise: [...sums.values()].map(figures), bySite };
 }
 
 function camel(k: string): string {
@@ -605,6 +648,19 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
        FROM certificates c JOIN workers w USING (worker_id) WHERE c.status = 'valid' AND ${byWorkerOrg}`,
     orgParam,
   );
+  // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
+  const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
+  const perSite = await q(
+    `WITH p AS (SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${live})) AS live
+                  FROM permits WHERE ${sc.permits} GROUP BY 1, 2),
+          a AS (SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
+                  FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2)
+     SELECT coalesce(p.org_msp, a.org_msp) AS org_msp, coalesce(p.site_id, a.site_id) AS site_id, coalesce(p.permits, 0) AS permits,
+            coalesce(p.live, 0) AS live, coalesce(a.alarms, 0) AS alarms, coalesce(a.response_ms, 0) AS response_ms,
+            coalesce(a.responded, 0) AS responded
+       FROM p FULL JOIN a ON a.org_msp = p.org_msp AND a.site_id = p.site_id ORDER BY 1, 2`,
+    p,
+  );
   const active = Number(coverage!.active);
   const units = Number(repeat!.units);
   return {
@@ -629,5 +685,6 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
     permitsByTypeAndState: byTypeState.map((r) => ({ operationType: String(r.operation_type), status: String(r.status), count: Number(r.n) })),
     overdueReviews: Number(reviews!.overdue),
     certificatesExpiringWithin60Days: Number(reviews!.expiring60),
+    ...breakdown(perSite),
   };
 }

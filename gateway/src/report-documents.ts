@@ -5,7 +5,7 @@
  * Charts are drawn with PDFKit's vector primitives: bars and axes need no charting library.
  */
 import PDFDocument from 'pdfkit';
-import type { MonthlyReport } from './regulator-repository.js';
+import type { EnterpriseFigures, MonthlyReport } from './regulator-repository.js';
 
 const csvCell = (v: unknown) => {
   const s = v == null ? '' : String(v);
@@ -54,6 +54,11 @@ export function reportCsv(r: MonthlyReport): string {
   add('kpi', 'overdue_reviews', k.overdueReviews);
   add('kpi', 'certificates_expiring_within_60_days', k.certificatesExpiringWithin60Days);
   for (const p of k.permitsByTypeAndState) add('kpi_permits_by_type_state', `${p.operationType}/${p.status}`, p.count);
+  const figures = (section: string, name: string, f: EnterpriseFigures) => {
+    for (const field of ['permits', 'livePermits', 'alarms', 'averageAlarmResponseSeconds'] as const) add(section, `${name}/${field}`, f[field]);
+  };
+  for (const e of k.byEnterprise) figures('kpi_by_enterprise', e.orgMsp, e);
+  for (const e of k.bySite) figures('kpi_by_site', `${e.orgMsp}/${e.siteId}`, e);
   return `${lines.join('\n')}\n`;
 }
 

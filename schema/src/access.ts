@@ -1,4 +1,4 @@
-import { ENTERPRISE_MSP, REGULATOR_MSP, ROLES, type Role } from './organizations';
+import { accessRowOf, ENTERPRISE_MSP, REGULATOR_MSP, ROLES, type Role } from './organizations';
 import type { TxName } from './transactions';
 
 export interface AccessRule {
@@ -84,3 +84,8 @@ export const TX_ACCESS: Record<TxName, AccessRule> = {
   'alarm:Get': READERS,
   'alarm:ListOpen': READERS,
 };
+
+/** The roles of an org that a rule admits; any enterprise's are the `EnterpriseMSP` row's. */
+export function allowedRoles(rule: AccessRule, mspId: string): readonly Role[] | undefined {
+  return rule[mspId] ?? rule[accessRowOf(mspId)];
+}

@@ -1,10 +1,24 @@
 /**
- * The two peer organizations of the channel. The enterprise operates sites and submits the
- * compliance trail; the regulator endorses every write (so no single party can rewrite history)
- * and reads through its own peer.
+ * The peer organizations of the channel. Enterprises operate sites and submit the compliance
+ * trail; the regulator endorses every write (so no single party can rewrite history) and reads
+ * through its own peer. `EnterpriseMSP` is the first enterprise; more join with
+ * `npm run org:add` under MSP ids of their own, and each is an enterprise like the first.
  */
 export const ENTERPRISE_MSP = 'EnterpriseMSP';
 export const REGULATOR_MSP = 'RegulatorMSP';
+
+/**
+ * Every application org but the regulator is an enterprise, so the access table's
+ * `EnterpriseMSP` row is the row of each of them: a new enterprise needs no code change.
+ */
+export function accessRowOf(mspId: string): string {
+  return mspId === REGULATOR_MSP ? REGULATOR_MSP : ENTERPRISE_MSP;
+}
+
+/** Fabric's implicit collection of one org: only that org's peers hold its values. */
+export function implicitCollectionOf(mspId: string): string {
+  return `_implicit_org_${mspId}`;
+}
 export const CHANNEL_NAME = 'compliance';
 export const CHAINCODE_NAME = 'compliance';
 
@@ -45,4 +59,4 @@ export const WORKER_ID_ATTRIBUTE = 'ledger.workerId';
  * Fabric's implicit per-org collection of the enterprise. Only enterprise peers hold the values;
  * the channel only sees salted hashes. Personal fields go here, and only through transient data.
  */
-export const ENTERPRISE_PRIVATE_COLLECTION = `_implicit_org_${ENTERPRISE_MSP}`;
+export const ENTERPRISE_PRIVATE_COLLECTION = implicitCollectionOf(ENTERPRISE_MSP);

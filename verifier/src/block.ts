@@ -58,8 +58,10 @@ export interface TransactionEntry {
   endorsements: Endorsement[];
   /** All writes of all actions, in order. */
   writes: Write[];
-  /** Keys whose validation parameter (key-level endorsement policy) the transaction sets. */
-  keyPolicyWrites: { namespace: string; key: string }[];
+  /** Keys whose validation parameter (key-level endorsement policy) the transaction sets, with the policy (a SignaturePolicyEnvelope). */
+  keyPolicyWrites: { namespace: string; key: string; policy: Uint8Array }[];
+  /** Public keys the transaction read while they did not exist (a read without version): no key-level policy held them. */
+  absentReads: { namespace: string; key: string }[];
   /** Private data collections the transaction wrote (hashed writes or metadata writes), by namespace. */
   collectionWrites: { namespace: string; collection: string }[];
   /** Public keys whose metadata the transaction set (any entry). */
@@ -134,12 +136,13 @@ function decodeEndorserTransaction(data: Uint8Array, tx: TransactionEntry): void
           tx.collectionWrites.push({ namespace: ns.getNamespace(), collection: coll.getCollectionName() });
       }
       const kv = rwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
+      for (const r of kv.getReadsList()) if (!r.getVersion()) tx.absentReads.push({ namespace: ns.getNamespace(), key: r.getKey() });
       for (const w of kv.getWritesList())
         tx.writes.push({ namespace: ns.getNamespace(), key: w.getKey(), isDelete: w.getIsDelete(), value: w.getValue_asU8() });
       for (const m of kv.getMetadataWritesList()) {
         tx.metadataWrites.push({ namespace: ns.getNamespace(), key: m.getKey() });
-        if (m.getEntriesList().some((entry) => entry.getName() === 'VALIDATION_PARAMETER'))
-          tx.keyPolicyWrites.push({ namespace: ns.getNamespace(), key: m.getKey() });
+        const policy = m.getEntriesList().find((entry) => entry.getName() === 'VALIDATION_PARAMETER');
+        if (policy) tx.keyPolicyWrites.push({ namespace: ns.getNamespace(), key: m.getKey(), policy: policy.getValue_asU8() });
       }
     }
   }
@@ -166,6 +169,7 @@ function decodeTransaction(index: number, envelopeBytes: Uint8Array): Transactio
     endorsements: [],
     writes: [],
     keyPolicyWrites: [],
+    absentReads: [],
     collectionWrites: [],
     metadataWrites: [],
     chaincode: null,

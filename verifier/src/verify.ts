@@ -343,17 +343,23 @@ class Verification {
             `${endorsers.map((e) => e.mspId).join(', ') || 'no valid endorser'}`,
         );
       }
-      const keyPolicies = this.bundleKeyPolicies(tx);
-      if (keyPolicies.length > 0)
-        return this.add(id, false, `keys ${keyPolicies.join(', ')} carry key-level endorsement policies, which this verifier does not evaluate`);
+      const keyed = this.keyLevelPolicies(n, tx);
+      if (typeof keyed === 'string') return this.add(id, false, keyed);
       const cc = tx.chaincode;
       const collections = [...new Set(tx.collectionWrites.filter((c) => c.namespace === cc).map((c) => c.collection))];
-      const publicWrites = tx.writes.some((w) => w.namespace === cc) || tx.metadataWrites.some((m) => m.namespace === cc);
+      const publicKeys = new Set([...tx.writes, ...tx.metadataWrites].filter((w) => w.namespace === cc).map((w) => w.key));
       const results: { ok: boolean; text: string }[] = [];
-      if (publicWrites || collections.length === 0) {
+      if ([...publicKeys].some((k) => !keyed.has(k)) || (publicKeys.size === 0 && collections.length === 0)) {
         const r = this.chaincodePolicy(cc, [n, tx.index], endorsers, config);
         if (typeof r === 'string') return this.add(id, false, r);
         results.push(r);
+      }
+      for (const [k, p] of keyed) {
+        const policy = parseSignaturePolicy(p.policy);
+        results.push({
+          ok: evaluateSignaturePolicy(policy, endorsers),
+          text: `key-level policy of ${JSON.stringify(k)} (${policy.text}) set in tx ${p.setIn}`,
+        });
       }
       for (const c of collections) results.push(collectionPolicy(c, endorsers, config));
       const ok = results.every((r) => r.ok);
@@ -379,11 +385,39 @@ class Verification {
     return { ok: evaluateSignaturePolicy(sp, endorsers), text: `${sp.text} (chaincode definition in tx ${definition.txId}, block ${definition.at[0]})` };
   }
 
-  private bundleKeyPolicies(tx: TransactionEntry): string[] {
-    const written = new Set(tx.writes.map((w) => `${w.namespace}\u0001${w.key}`));
-    const out: string[] = [];
-    for (const b of this.blocks.values())
-      for (const t of b.transactions) for (const k of t.keyPolicyWrites) if (written.has(`${k.namespace}\u0001${k.key}`)) out.push(JSON.stringify(k.key));
+  /**
+   * The key-level (state-based) policies in force for the public keys a transaction writes, as
+   * Fabric's validator takes them: the policy the latest earlier valid transaction set on the key,
+   * never one the transaction itself sets. A key the transaction read as absent had none. A key a
+   * bundled transaction sets a policy on, whose policy at this transaction the bundle cannot show
+   * (the setter is not in it), makes the check fail rather than guess. Keys no bundled transaction
+   * gives a policy are held by the chaincode's policy, as before key-level policies existed.
+   */
+  private keyLevelPolicies(n: number, tx: TransactionEntry): Map<string, { policy: Uint8Array; setIn: string }> | string {
+    const out = new Map<string, { policy: Uint8Array; setIn: string }>();
+    const cc = tx.chaincode;
+    const written = new Set([...tx.writes, ...tx.metadataWrites].filter((w) => w.namespace === cc).map((w) => w.key));
+    const absent = new Set(tx.absentReads.filter((r) => r.namespace === cc).map((r) => r.key));
+    const unknown: string[] = [];
+    for (const key of written) {
+      if (absent.has(key)) continue;
+      let latest: { at: [number, number]; policy: Uint8Array; setIn: string } | undefined;
+      let setAnywhere = false;
+      for (const [bn, b] of this.blocks)
+        for (const t of b.transactions)
+          for (const k of t.keyPolicyWrites) {
+            if (k.namespace !== cc || k.key !== key) continue;
+            setAnywhere = true;
+            const earlier = bn < n || (bn === n && t.index < tx.index);
+            if (!earlier || b.validationCodes[t.index] !== 0) continue;
+            if (!latest || bn > latest.at[0] || (bn === latest.at[0] && t.index > latest.at[1]))
+              latest = { at: [bn, t.index], policy: k.policy, setIn: t.txId };
+          }
+      if (latest) out.set(key, { policy: latest.policy, setIn: latest.setIn });
+      else if (setAnywhere) unknown.push(JSON.stringify(key));
+    }
+    if (unknown.length > 0)
+      return `keys ${unknown.join(', ')} carry key-level endorsement policies, and the transaction that set the one in force here is not in the bundle`;
     return out;
   }
 

@@ -31,6 +31,8 @@ export class FakeLedger {
   readonly privateState = new Map<string, Map<string, Buffer>>();
   readonly blocks: Block[] = [];
   readonly history = new Map<string, { txId: string; timeMs: number; value: Buffer; isDelete: boolean }[]>();
+  /** Key-level endorsement policies (state-based endorsement), as the keys' metadata holds them. */
+  readonly validationParameters = new Map<string, Buffer>();
 
   snapshot(): string {
     const entries = [...this.state.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.toString('utf8')]);
@@ -105,6 +107,7 @@ export class FakeStub {
     return writes;
   }
   readonly events: { name: string; payload: Buffer }[] = [];
+  readonly validationParameterWrites = new Map<string, Buffer>();
 
   constructor(
     private readonly ledger: FakeLedger,
@@ -155,6 +158,12 @@ export class FakeStub {
   }
   async deleteState(key: string): Promise<void> {
     this.writes.set(key, null);
+  }
+  async setStateValidationParameter(key: string, ep: Uint8Array): Promise<void> {
+    this.validationParameterWrites.set(key, Buffer.from(ep));
+  }
+  async getStateValidationParameter(key: string): Promise<Uint8Array> {
+    return this.ledger.validationParameters.get(key) ?? Buffer.alloc(0);
   }
   createCompositeKey(objectType: string, attributes: string[]): string {
     for (const a of [objectType, ...attributes]) {
@@ -257,6 +266,7 @@ export class FakeStub {
       this.ledger.history.set(k, h);
       block.writes.push({ key: k, value: v === null ? null : v.toString('utf8') });
     }
+    for (const [k, ep] of this.validationParameterWrites) this.ledger.validationParameters.set(k, ep);
     for (const [collection, m] of this.privateWrites) {
       const target = this.ledger.privateState.get(collection) ?? new Map();
       this.ledger.privateState.set(collection, target);

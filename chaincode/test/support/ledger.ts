@@ -159,11 +159,15 @@ export class Cast {
   private readonly parties: Party[] = [];
   private readonly plain: OrgConnection[] = [];
 
-  constructor(readonly profile: ConnectionProfile) {}
+  constructor(
+    readonly profile: ConnectionProfile,
+    /** enroll-user.sh's name of each org of the profile, where it is not the org's key (an added enterprise's profile). */
+    private readonly caOrgs: Partial<Record<OrganizationName, string>> = {},
+  ) {}
 
   person(label: string, org: OrganizationName, role: string, attrs: UserAttributes = {}): Party {
     const name = `${label}-${this.run}`;
-    const p = new Party(name, connectAsUser(this.profile, org, name, role, attrs), this.profile);
+    const p = new Party(name, connectAsUser(this.profile, org, name, role, attrs, this.caOrgs[org] ?? org), this.profile);
     this.parties.push(p);
     return p;
   }

@@ -56,11 +56,19 @@ export interface UserAttributes {
  * scripts/enroll-user.sh so tests and operators share one procedure. A name's attributes are
  * fixed when it is first registered: use a new name for other attributes.
  */
-export function connectAsUser(profile: ConnectionProfile, org: OrganizationName, name: string, role: string, attrs: UserAttributes = {}): OrgConnection {
+export function connectAsUser(
+  profile: ConnectionProfile,
+  org: OrganizationName,
+  name: string,
+  role: string,
+  attrs: UserAttributes = {},
+  /** The org's name for scripts/enroll-user.sh: an enterprise added with org-add.sh is `enterprise` in its own profile. */
+  caOrg: string = org,
+): OrgConnection {
   const extra: string[] = [];
   if (attrs.department !== undefined) extra.push('--department', attrs.department);
   if (attrs.workerId !== undefined) extra.push('--worker-id', attrs.workerId);
-  const dir = execFileSync('bash', [path.join(repoRoot, 'scripts', 'enroll-user.sh'), org, name, role, ...extra], {
+  const dir = execFileSync('bash', [path.join(repoRoot, 'scripts', 'enroll-user.sh'), caOrg, name, role, ...extra], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();

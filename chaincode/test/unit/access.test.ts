@@ -2,7 +2,7 @@ import { ENTERPRISE_MSP, REGULATOR_MSP, ROLE_ATTRIBUTE, TX_INPUT_SCHEMAS } from 
 import { expect } from 'chai';
 import { TX_ACCESS } from '../../src/access';
 import { application, CONFIRMER, fresh, gateCheck, seed, toActive, W1, who } from '../support/fixtures';
-import { CONTRACTS, type ContractName, caller } from '../support/harness';
+import { CONTRACTS, type ContractName, caller, workerId } from '../support/harness';
 
 describe('access control', () => {
   it('every transaction of every contract has an access rule, and every rule names a real transaction', () => {
@@ -52,9 +52,39 @@ describe('access control', () => {
     const h = fresh();
     await seed(h);
     await h.fails('FORBIDDEN', 'permit', 'Apply', caller('applicant', { msp: REGULATOR_MSP }), application('A-2'));
-    await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', caller('credential_officer', { msp: 'OtherMSP' }), { workerId: CONFIRMER });
     await h.fails('FORBIDDEN', 'permit', 'Flag', caller('regulator', { msp: ENTERPRISE_MSP }), { permitNo: 'A-2', flagId: 'f', reason: 'x' });
-    await h.fails('FORBIDDEN', 'permit', 'Get', caller('regulator', { msp: 'OtherMSP' }), { permitNo: 'A-2' });
+    await h.fails('FORBIDDEN', 'permit', 'Flag', caller('regulator', { msp: 'AcmeMSP' }), { permitNo: 'A-2', flagId: 'f', reason: 'x' });
+  });
+
+  it('every other org is an enterprise of its own: the enterprise roles, on its own records only, which the regulator sees too', async () => {
+    const h = fresh();
+    await seed(h);
+    await toActive(h, 'A-4');
+    const acme = (role: string) => caller(role, { msp: 'AcmeMSP' });
+    // Another enterprise's permit and worker read as missing, for reads and writes alike.
+    for (const [fn, input] of [
+      ['Get', { permitNo: 'A-4' }],
+      ['GetHistory', { permitNo: 'A-4' }],
+      ['Suspend', { permitNo: 'A-4', reason: 'violation' }],
+    ] as const) {
+      expect(await h.fails('NOT_FOUND', 'permit', fn, acme(fn === 'Suspend' ? 'person_in_charge' : 'applicant'), input)).to.contain(
+        'permit A-4 does not exist',
+      );
+    }
+    await h.fails('NOT_FOUND', 'credential', 'SetWorkerStatus', acme('credential_officer'), { workerId: W1, status: 'suspended', reason: 'x' });
+    await h.fails('NOT_FOUND', 'credential', 'GetWorker', acme('applicant'), { workerId: W1 });
+    const accessLog = { accessId: 'acc-acme', subject: { kind: 'worker', id: W1 }, purpose: 'Not our worker' };
+    expect(await h.fails('NOT_FOUND', 'credential', 'LogPersonalDataAccess', acme('credential_officer'), accessLog)).to.contain('does not exist');
+    expect(await h.read('permit', 'ListLive', acme('applicant'), { siteId: 'site-1' })).to.deep.equal([]);
+    expect((await h.read('permit', 'ListLive', who.regulator, { siteId: 'site-1' })).map((p: { permitNo: string }) => p.permitNo)).to.include('A-4');
+    expect((await h.read('permit', 'Get', who.auditor, { permitNo: 'A-4' })).permitNo).to.equal('A-4');
+    // Its own worker it registers as any enterprise does, bound to its own peers and the regulator's.
+    const acmeWorker = workerId('310101200102029876');
+    await h.ok('credential', 'RegisterWorker', acme('credential_officer'), { workerId: acmeWorker });
+    const bound = [...h.ledger.validationParameters.entries()].find(([k]) => k.includes(acmeWorker));
+    expect(bound, 'key-level endorsement policy of the new worker').to.not.equal(undefined);
+    const text = Buffer.from(bound![1]).toString('latin1');
+    expect(text).to.contain('AcmeMSP').and.to.contain(REGULATOR_MSP).and.not.to.contain(ENTERPRISE_MSP);
   });
 
   it('regulators and auditors read and flag, but cannot run the permit', async () => {

@@ -17,7 +17,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, TX_ACCESS, TX_INPUT_SCHEMAS, type TxName, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
+import { allowedRoles, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, TX_ACCESS, TX_INPUT_SCHEMAS, type TxName, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Gateway, Proposal, Transaction } from '@hyperledger/fabric-gateway';
 import { z } from 'zod';
 import type { Org, Principal } from '../auth.js';
@@ -152,7 +152,7 @@ export class ClientSignedTransactions {
     if (!checked.success) throw ValidationError.fromZod(checked.error, 'body');
     const signer = this.certify(principal, pem);
     // The role is the certificate's: the same attribute the chaincode reads from the creator.
-    const allowed = TX_ACCESS[tx][signer.mspId] ?? [];
+    const allowed = allowedRoles(TX_ACCESS[tx], signer.mspId) ?? [];
     if (!(allowed as readonly string[]).includes(signer.role)) {
       throw refused(
         `the certificate's ${ROLE_ATTRIBUTE} is ${signer.role || 'missing'}; ${tx} needs one of: ${allowed.join(', ') || `none of ${signer.mspId}`}`,

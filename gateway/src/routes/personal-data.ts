@@ -21,6 +21,7 @@ import type { Access, RouteDef } from '../http.js';
 import type { Services } from '../services.js';
 import { pageSchema, txResultSchema } from './common.js';
 import { submitTx } from './enterprise.js';
+import { enterpriseScope } from './regulator.js';
 
 const OFFICER: Access = { enterprise: ['credential_officer'] };
 const LOG_READERS: Access = { enterprise: ['credential_officer', 'admin'], regulator: ['regulator', 'auditor'] };
@@ -185,7 +186,13 @@ function routesFor(s: Services, subj: Subject): RouteDef[] {
       handler: async (ctx) => {
         if (!s.regulator) throw new ApiError('NOT_CONFIGURED', 'the access log is read from the indexer database: set DATABASE_URL');
         return {
-          body: await s.regulator.personalDataAccesses(subj.kind, ctx.params[subj.key] as string, ctx.query.limit as number, ctx.query.offset as number),
+          body: await s.regulator.personalDataAccesses(
+            subj.kind,
+            ctx.params[subj.key] as string,
+            ctx.query.limit as number,
+            ctx.query.offset as number,
+            enterpriseScope(s, ctx),
+          ),
         };
       },
     },

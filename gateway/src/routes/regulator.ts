@@ -209,6 +209,14 @@ function bundleRoute(
   };
 }
 
+/**
+ * The indexer's mirror holds every enterprise's records: the MSP id an enterprise user's reads of
+ * it are limited to (their own enterprise's); none for regulators and auditors, who see all.
+ */
+export function enterpriseScope(s: Services, ctx: RouteContext<unknown, unknown>): string | undefined {
+  return ctx.principal.org === 'regulator' ? undefined : s.ledger.mspId(ctx.principal.org);
+}
+
 export function regulatorRoutes(s: Services): RouteDef[] {
   return [
     {
@@ -251,6 +259,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       access: REGULATORS,
       query: z
         .strictObject({
+          org: z.string().min(1).max(64).optional().describe('MSP id of the enterprise whose device gateway recorded the alarm, e.g. EnterpriseMSP'),
           site: idSchema.optional(),
           area: idSchema.optional(),
           grade: z.coerce.number().int().min(1).max(4).optional(),
@@ -272,7 +281,9 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/regulator/kpis',
       operationId: 'regulatorKpis',
-      summary: 'KPIs: average alarm response, training coverage, repeat violation rate, permits by type and state, overdue reviews',
+      summary:
+        'KPIs: average alarm response, training coverage, repeat violation rate, permits by type and state, overdue reviews; ' +
+        'permits and alarms per enterprise (MSP id) and per site',
       tags: ['regulator'],
       auth: true,
       access: REGULATORS,
@@ -336,7 +347,11 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       access: { regulator: ['regulator', 'auditor'], enterprise: ['credential_officer', 'safety_officer', 'admin'] },
       query: z.strictObject({ days: z.coerce.number().int().min(1).max(3650).default(60), limit, offset }),
       responses: [{ status: 200, description: 'a page of certificates', schema: pageSchema(row) }],
-      handler: async (ctx) => ({ body: await repo(s).expiringCertificates(ctx.query.days as number, ctx.query.limit as number, ctx.query.offset as number) }),
+      // Many enterprises share the mirror: an enterprise's users see the certificates their own enterprise added.
+      handler: async (ctx) => {
+        const own = enterpriseScope(s, ctx);
+        return { body: await repo(s).expiringCertificates(ctx.query.days as number, ctx.query.limit as number, ctx.query.offset as number, own) };
+      },
     },
     {
       method: 'get',

@@ -1,0 +1,85 @@
+# Channel configuration updates on the running channel, for scripts/org-add.sh and org-remove.sh:
+# fetch the current config, compute the update from an edited copy (configtxlator), collect the
+# signatures the modified element's mod_policy needs, and submit it. Sourced after lib.sh.
+
+# The peer CLI's arguments for the first orderer that answers (lib.sh use_live_orderer): with three
+# Raft or four BFT nodes, one stopped orderer must not stop onboarding.
+orderer_cli_args() {
+  use_live_orderer
+  echo "${orderer_args[@]}"
+}
+
+# Writes the channel's current config (JSON, as configtxlator decodes it) to $2, fetched as org $1's admin.
+fetch_channel_config() {
+  local org=$1 out=$2 work; work=$(mktemp -d)
+  (
+    peer_admin_env "$org"
+    # shellcheck disable=SC2046
+    peer channel fetch config "$work/config_block.pb" -c "$LEDGER_CHANNEL" $(orderer_cli_args) >>"$log_dir/cli.log" 2>&1
+  ) || { tail -n 5 "$log_dir/cli.log" >&2; rm -rf "$work"; die "could not fetch the config of $LEDGER_CHANNEL as the $org admin"; }
+  configtxlator proto_decode --input "$work/config_block.pb" --type common.Block | jq '.data.data[0].payload.data.config' >"$out"
+  rm -rf "$work"
+}
+
+# Turns the difference between two config JSON files into a signed-for-nobody update envelope $3.
+config_update_envelope() {
+  local original=$1 updated=$2 out=$3 work; work=$(mktemp -d)
+  configtxlator proto_encode --input "$original" --type common.Config --output "$work/original.pb"
+  configtxlator proto_encode --input "$updated" --type common.Config --output "$work/updated.pb"
+  configtxlator compute_update --channel_id "$LEDGER_CHANNEL" --original "$work/original.pb" --updated "$work/updated.pb" --output "$work/update.pb" \
+    || { rm -rf "$work"; die "configtxlator found no difference to submit"; }
+  configtxlator proto_decode --input "$work/update.pb" --type common.ConfigUpdate >"$work/update.json"
+  jq -n --arg ch "$LEDGER_CHANNEL" --slurpfile u "$work/update.json" \
+    '{payload: {header: {channel_header: {channel_id: $ch, type: 2}}, data: {config_update: $u[0]}}}' >"$work/envelope.json"
+  configtxlator proto_encode --input "$work/envelope.json" --type common.Envelope --output "$out"
+  rm -rf "$work"
+}
+
+# Signs envelope $1 by the admin of each org named after it, the last one submitting it. Each org's
+# admin signs with its own key, as each company's administrator would on its own machine; here all
+# keys are in one run directory because the whole network runs on one host.
+sign_and_submit_config() {
+  local envelope=$1; shift
+  local n=$# i=0 org
+  for org in "$@"; do
+    i=$((i + 1))
+    (
+      peer_admin_env "$org"
+      if [ "$i" -lt "$n" ]; then
+        peer channel signconfigtx -f "$envelope" >>"$log_dir/cli.log" 2>&1
+      else
+        # shellcheck disable=SC2046
+        peer channel update -f "$envelope" -c "$LEDGER_CHANNEL" $(orderer_cli_args) >>"$log_dir/cli.log" 2>&1
+      fi
+    ) || { tail -n 5 "$log_dir/cli.log" >&2; die "the $org admin could not $([ "$i" -lt "$n" ] && echo sign || echo submit) the config update"; }
+    log "    $([ "$i" -lt "$n" ] && echo signed || echo 'signed and submitted') by the $org admin ($(org_msp "$org"))"
+  done
+}
+
+# The orgs whose admins sign a change of the Application group: MAJORITY Admins of the channel's
+# application orgs (network/configtx.yaml). The regulator always signs and is listed last, so it is
+# the one that submits; the enterprises follow in order until there is a majority. An org being
+# offboarded ($1) does not sign its own removal.
+application_admin_signers() {
+  local except=${1:-} members; read -r -a members <<<"$(peer_orgs)"
+  local need=$(( ${#members[@]} / 2 + 1 )) picked=() o
+  for o in "${members[@]}"; do
+    [ "$o" = regulator ] || [ "$o" = "$except" ] && continue
+    [ $(( ${#picked[@]} + 1 )) -ge "$need" ] && break
+    picked+=("$o")
+  done
+  echo "${picked[*]} regulator"
+}
+
+# Waits until org $1's peer has caught up with the regulator's peer's height on the channel.
+wait_peer_caught_up() {
+  local org=$1 target i height
+  # A peer that has just joined answers getinfo only once it has the channel: not yet is not an error.
+  target=$( (peer_admin_env regulator; peer channel getinfo -c "$LEDGER_CHANNEL" 2>/dev/null) | sed -n 's/.*"height":\([0-9]*\).*/\1/p' || true)
+  for i in $(seq 1 300); do
+    height=$( (peer_admin_env "$org"; peer channel getinfo -c "$LEDGER_CHANNEL" 2>/dev/null) | sed -n 's/.*"height":\([0-9]*\).*/\1/p' || true)
+    [ -n "$height" ] && [ "$height" -ge "$target" ] && return 0
+    sleep 0.5
+  done
+  die "the $org peer reached height ${height:-none} of $target on $LEDGER_CHANNEL within 150s (log: $log_dir/peer-$org.log)"
+}
