@@ -4,13 +4,16 @@
  * channel height. Everything runs against the real network; there is no stub here.
  */
 import * as crypto from 'node:crypto';
+import { classifyFabricError } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, type ErrorCode, type LedgerEvent, type OrganizationName, parseErrorCode } from '@compliance-ledger/schema';
-import type { Contract, Proposal } from '@hyperledger/fabric-gateway';
+import { type Contract, EndorseError, type Proposal } from '@hyperledger/fabric-gateway';
 import { common, gateway as gatewayProtos, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { connectAs, connectAsUser, type OrgConnection, type UserAttributes } from './network';
 
 const decoder = new TextDecoder();
+/** Endorsements of one submit in all when a peer is behind (see Party.submit). */
+const ENDORSE_ATTEMPTS = 5;
 
 export interface Submitted<T> {
   value: T;
@@ -46,15 +49,24 @@ export class Party {
     const [c, fn] = splitTx(tx);
     const transientData: Record<string, Uint8Array> = {};
     for (const [k, v] of Object.entries(o.transient ?? {})) transientData[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
-    let commit: Awaited<ReturnType<Contract['submitAsync']>>;
-    try {
-      commit = await this.contract(c).submitAsync(fn, {
-        arguments: [typeof input === 'string' ? input : JSON.stringify(input)],
-        ...(o.transient !== undefined ? { transientData } : {}),
-        ...(o.endorsingOrganizations !== undefined ? { endorsingOrganizations: o.endorsingOrganizations } : {}),
-      });
-    } catch (err) {
-      throw new Error(`${tx} by ${this.name} failed: ${errorText(err)}`);
+    let commit: Awaited<ReturnType<Contract['submitAsync']>> | undefined;
+    for (let attempt = 1; commit === undefined; attempt++) {
+      try {
+        commit = await this.contract(c).submitAsync(fn, {
+          arguments: [typeof input === 'string' ? input : JSON.stringify(input)],
+          ...(o.transient !== undefined ? { transientData } : {}),
+          ...(o.endorsingOrganizations !== undefined ? { endorsingOrganizations: o.endorsingOrganizations } : {}),
+        });
+      } catch (err) {
+        // The services' rule (fabric-client): an endorsement that failed only because a peer is
+        // behind the other (its answer differs, or it alone refused) is endorsed again; nothing
+        // was ordered yet. A test reading its own write on the other org's peer would otherwise race.
+        if (err instanceof EndorseError && classifyFabricError(err).transient && attempt < ENDORSE_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+          continue;
+        }
+        throw new Error(`${tx} by ${this.name} failed: ${errorText(err)}`);
+      }
     }
     const status = await commit.getStatus();
     if (!status.successful) throw new Error(`${tx} by ${this.name} was committed invalid: validation code ${status.code}`);
