@@ -454,8 +454,12 @@ async function handle(p: Pipeline, def: RouteDef, req: Request, res: Response): 
   }
 }
 
-/** Express answers HEAD with a GET route's handler, so a path that declares GET allows HEAD too. */
-const METHOD_ORDER = ['GET', 'HEAD', 'POST'] as const;
+/**
+ * The order of the Allow header; every method a route may declare is in it (a method missing here
+ * would be refused on its own path). Express answers HEAD with a GET route's handler, so a path
+ * that declares GET allows HEAD too.
+ */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const satisfies readonly Uppercase<RouteDef['method']>[];
 
 /**
  * The methods the route table answers on each request path: a matcher per declared path template,

@@ -15,6 +15,9 @@ describe('gateway: declared methods per request path (405 Allow header)', () => 
     ['/v1/permits/P-1', '/v1/permits/{permitNo}', ['GET', 'HEAD']],
     ['/v1/permits/P-1/evidence', '/v1/permits/{permitNo}/evidence', ['GET', 'HEAD', 'POST']],
     ['/v1/templates/hot_work/2/versions', '/v1/templates/{operationType}/{level}/versions', ['GET', 'HEAD']],
+    // The tus routes declare OPTIONS, PATCH and DELETE: each must be allowed where it is declared.
+    ['/v1/uploads', '/v1/uploads', ['POST', 'OPTIONS']],
+    ['/v1/uploads/u-1', '/v1/uploads/{uploadId}', ['GET', 'HEAD', 'PATCH', 'DELETE']],
     // As the router: a trailing slash and another letter case reach the same route.
     ['/v1/policy/', '/v1/policy', ['GET', 'HEAD', 'POST']],
     ['/V1/PERMITS/P-1', '/v1/permits/{permitNo}', ['GET', 'HEAD']],
@@ -25,6 +28,11 @@ describe('gateway: declared methods per request path (405 Allow header)', () => 
     ['/openapi-json', undefined, undefined],
     ['/v1/nothing-here', undefined, undefined],
   ];
+  it('allows every method the route table declares, on its own path', () => {
+    for (const def of offlineApp().routes) {
+      expect(methodsOf(def.path.replace(/\{\w+\}/g, 'x'))?.allow, `${def.method} ${def.path}`).to.include(def.method.toUpperCase());
+    }
+  });
   for (const [requestPath, template, allow] of cases) {
     it(`${requestPath} → ${allow?.join(', ') ?? 'unknown path (404)'}`, () => {
       const declared = methodsOf(requestPath);
