@@ -31,7 +31,11 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-process-'));
   // As `npm start` and scripts/stack.sh run it: a small young generation and two malloc arenas
   // keep the buffers of a streamed transfer from growing the process (gateway README, Memory).
-  const child: ChildProcess = spawn(process.execPath, [GATEWAY_NODE_OPTIONS, '--import', 'tsx', path.join(gatewayRoot, 'src', 'main.ts')], {
+  // The compiled gateway when it is built (npm test builds it), as it runs in production: under
+  // tsx the transpiler's own memory would count against the gateway's.
+  const compiled = path.join(gatewayRoot, 'dist', 'main.js');
+  const entry = fs.existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(gatewayRoot, 'src', 'main.ts')];
+  const child: ChildProcess = spawn(process.execPath, [GATEWAY_NODE_OPTIONS, ...entry], {
     cwd: gatewayRoot,
     env: {
       ...process.env,
