@@ -452,8 +452,11 @@ async function handle(p: Pipeline, def: RouteDef, req: Request, res: Response): 
   }
 }
 
-/** Express answers HEAD with a GET route's handler, so a path that declares GET allows HEAD too. */
-const METHOD_ORDER = ['GET', 'HEAD', 'POST'] as const;
+/**
+ * Every method a RouteDef may declare, in the order Allow lists them. Express answers HEAD with a
+ * GET route's handler, so a path that declares GET allows HEAD too.
+ */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const satisfies readonly Uppercase<RouteDef['method']>[];
 
 /**
  * The methods the route table answers on each request path: a matcher per declared path template,

@@ -20,6 +20,9 @@ describe('gateway: declared methods per request path (405 Allow header)', () => 
     ['/V1/PERMITS/P-1', '/v1/permits/{permitNo}', ['GET', 'HEAD']],
     // Two templates match: the router serves GET from one and POST from the other.
     ['/v1/certificates/ocr', '/v1/certificates/{certificateId}', ['GET', 'HEAD', 'POST']],
+    // The tus upload routes declare PATCH, DELETE and OPTIONS: the table's methods, not only GET/HEAD/POST, reach them.
+    ['/v1/uploads', '/v1/uploads', ['POST', 'OPTIONS']],
+    ['/v1/uploads/u-1', '/v1/uploads/{uploadId}', ['GET', 'HEAD', 'PATCH', 'DELETE']],
     // A parameter is one segment, and literal dots are not wildcards.
     ['/v1/permits/P-1/extra/segments', undefined, undefined],
     ['/openapi-json', undefined, undefined],
