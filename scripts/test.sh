@@ -19,6 +19,11 @@ model_python=$(echo "$boot" | sed -n 's/^LEDGER_MODEL_PYTHON=//p')
 model_unavailable=$(echo "$boot" | sed -n 's/^LEDGER_MODEL_UNAVAILABLE=//p')
 [ -z "$model_python" ] || export LEDGER_MODEL_PYTHON="$model_python"
 [ -z "$model_unavailable" ] || export LEDGER_MODEL_UNAVAILABLE="$model_unavailable"
+# The gateway's fuzz test runs schemathesis from the virtualenv bootstrap built.
+fuzz_python=$(echo "$boot" | sed -n 's/^LEDGER_FUZZ_PYTHON=//p')
+fuzz_unavailable=$(echo "$boot" | sed -n 's/^LEDGER_FUZZ_UNAVAILABLE=//p')
+[ -z "$fuzz_python" ] || export LEDGER_FUZZ_PYTHON="$fuzz_python"
+[ -z "$fuzz_unavailable" ] || export LEDGER_FUZZ_UNAVAILABLE="$fuzz_unavailable"
 if [ -n "$unavailable" ] && [ "${LEDGER_REQUIRE_NETWORK:-0}" = 1 ]; then
   die "LEDGER_REQUIRE_NETWORK=1 but there is no Fabric network: $unavailable"
 fi

@@ -11,6 +11,7 @@ import type { ZodError } from 'zod';
 export const GATEWAY_ERROR_CODES = [
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
+  'IDENTITY_REVOKED',
   'FORBIDDEN',
   'IDENTITY_MISMATCH',
   'ORG_NOT_SERVED',
@@ -53,6 +54,7 @@ export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
 export const ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = Object.freeze({
   ...ERROR_HTTP_STATUS,
   UNAUTHENTICATED: 401,
+  IDENTITY_REVOKED: 401,
   IDENTITY_MISMATCH: 403,
   ORG_NOT_SERVED: 403,
   CERTIFICATE_REFUSED: 403,

@@ -312,6 +312,9 @@ async function authenticate(p: Pipeline, def: RouteDef, req: Request, res: Respo
   res.locals.principal = `${principal.org}/${principal.sub}`;
   // Before anything else is done for it: this process has nothing to act with for another org.
   if (!p.orgs.includes(principal.org)) throw new OrgNotServedError(principal.org, p.orgs);
+  if (p.wallet.isRevoked(principal.org, principal.sub)) {
+    throw new ApiError('IDENTITY_REVOKED', `${principal.org}/${principal.sub} was revoked; its org's admin registers the person under a new sub`);
+  }
   p.rateLimiter.take(`${principal.org}/${principal.sub}`);
   return principal;
 }

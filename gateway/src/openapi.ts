@@ -97,6 +97,7 @@ const RATE_LIMITED_DOC =
 
 const COMMON_AUTH_ERRORS: GatewayErrorCode[] = [
   'UNAUTHENTICATED',
+  'IDENTITY_REVOKED',
   'FORBIDDEN',
   'IDENTITY_MISMATCH',
   'RATE_LIMITED',
@@ -176,6 +177,11 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
     const responses: Record<string, Json> = {};
     for (const res of r.responses) {
       const key = String(res.status);
+      // 204 and HEAD answers carry no body: a documented media type would promise one (the fuzzer holds the document to it).
+      if (res.status === 204 || r.method === 'head') {
+        responses[key] = { description: res.description };
+        continue;
+      }
       responses[key] ??= { description: res.description, content: {} };
       const entry = responses[key];
       (entry.content as Json)[res.contentType ?? 'application/json'] = res.schema

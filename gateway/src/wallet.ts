@@ -166,8 +166,22 @@ export class Wallet {
     await this.ca(['revoke', ...common, '-H', registrar, '-e', sub, '-r', reason, '--gencrl'], `revoking ${sub}`, { FABRIC_CA_CLIENT_URL: origin(url) });
     this.cache.delete(`${org}/${sub}`);
     fs.rmSync(this.userDir(org, sub), { recursive: true, force: true });
+    // Tokens for the subject stay valid until they expire, and the peers refuse its certificate
+    // only once the CRL is in the channel configuration: the gateway refuses them from now on.
+    fs.mkdirSync(this.revokedDir(org), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(this.revokedDir(org), sub), `${JSON.stringify({ sub, reason, revokedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
     this.o.logger.warn({ sub, org, reason }, 'revoked a user at the Fabric CA');
     return fs.readFileSync(crlFile, 'utf8');
+  }
+
+  /** Whether the subject was revoked through a gateway sharing this wallet directory. */
+  isRevoked(org: Org, sub: string): boolean {
+    return fs.existsSync(path.join(this.revokedDir(org), sub));
+  }
+
+  /** A subject starts with a letter or digit, so `.revoked` is no user's entry. */
+  private revokedDir(org: Org): string {
+    return path.join(this.o.dir, org, '.revoked');
   }
 
   private userDir(org: Org, sub: string): string {

@@ -296,7 +296,7 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
   });
 
   describe('a role change and a revocation take effect through the certificate only', () => {
-    it('a revoked user is refused at the peer; the same person with a new certificate has the new role', async () => {
+    it('a revoked user is refused by the revoking gateway (401) and at the peer; the same person with a new certificate has the new role', async () => {
       const admin = new Client(enterprise.url).as(adminToken);
       const sub = uniqueId('revoked').toLowerCase();
       const onboard = await admin.post('/v1/identities', { sub, role: 'applicant' });
@@ -322,13 +322,25 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
       // The org's operator puts the CRL into the channel configuration with the org admin's key.
       execFileSync('bash', [path.join(import.meta.dirname, '..', '..', '..', 'scripts', 'publish-crl.sh'), 'enterprise', crlFile], { stdio: 'pipe' });
 
+      // The gateway that revoked the user refuses its tokens at once, before the peer is asked.
+      const refused = await new Client(enterprise.url).as(userToken).post('/v1/transactions/prepare', { transaction: 'permit:Apply', input: {} });
+      expect(refused.status, refused.text).to.equal(401);
+      expect(refused.body.error.code).to.equal('IDENTITY_REVOKED');
+      // A gateway with a wallet of its own has not heard of the revocation: the peer is what refuses.
+      const unaware = await startTestGateway({
+        GATEWAY_ORG: 'enterprise',
+        GATEWAY_WALLET_DIR: fs.mkdtempSync(path.join(walletDir, 'unaware-gateway-')),
+        GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: path.join(walletDir, 'no-such-file'),
+        DATABASE_URL: db,
+        GATEWAY_OCR_ENABLED: '0',
+      });
       const again = await submitClientSigned({
-        gatewayUrl: enterprise.url,
+        gatewayUrl: unaware.url,
         token: userToken,
         ...old,
         transaction: 'permit:Apply',
         input: applyBody(cast, uniqueId('HW')),
-      });
+      }).finally(() => unaware.close());
       expect(again.status, JSON.stringify(again.body)).to.equal(403);
       expect(again.body.error!.code).to.equal('CERTIFICATE_REFUSED');
       expect(again.body.error!.message).to.contain('the peer refused');

@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
 import type { Services } from '../../src/services.js';
+import type { Wallet } from '../../src/wallet.js';
 
 export function offlineApp(logger: Logger = createLogger('silent')) {
   const config = parseConfig({ GATEWAY_JWT_HS256_SECRET: 'x'.repeat(40), GATEWAY_METRICS_TOKEN: 'm'.repeat(32), LEDGER_RUN_DIR: '/nonexistent' });
@@ -17,5 +18,7 @@ export function offlineApp(logger: Logger = createLogger('silent')) {
     ocr: undefined,
     alarmFeed: undefined,
   } as unknown as Services;
-  return createApp({ services, wallet: {} as never, idempotency: undefined, logger });
+  // Nobody is revoked: the offline app has no wallet directory.
+  const wallet = { isRevoked: () => false } as unknown as Wallet;
+  return createApp({ services, wallet, idempotency: undefined, logger });
 }

@@ -46,6 +46,20 @@ describe('gateway: OpenAPI document', () => {
     expect(api.size).to.be.greaterThan(30);
   });
 
+  it('documents no body for a 204 or a HEAD answer (OPTIONS /v1/uploads answered 204 against a documented JSON body)', () => {
+    let n = 0;
+    for (const [p, methods] of Object.entries(doc.paths)) {
+      for (const [m, op] of Object.entries(methods)) {
+        for (const [status, res] of Object.entries(op.responses as Record<string, { content?: unknown }>)) {
+          if (status !== '204' && !(m === 'head' && status.startsWith('2'))) continue;
+          expect(res.content, `${m.toUpperCase()} ${p} ${status}`).to.equal(undefined);
+          n++;
+        }
+      }
+    }
+    expect(n).to.be.greaterThan(1);
+  });
+
   it('passes an OpenAPI 3.1 validator', async () => {
     const result = await validate(structuredClone(doc) as never);
     expect(result.valid, result.valid ? '' : compileErrors(result)).to.equal(true);

@@ -1,0 +1,102 @@
+/**
+ * schemathesis (from the virtualenv bootstrap builds: LEDGER_FUZZ_PYTHON) fuzzes the gateway's
+ * served /openapi.json as the regulator, the applicant and the safety officer, each with their own
+ * token, on the real network: no 5xx, no response outside the document's schemas, and the channel
+ * grows by at most the writes the gateway answered 2xx, so no refused input wrote. npm test runs a
+ * bounded fuzz (LEDGER_FUZZ_MAX_EXAMPLES, default 2 per operation); `npm run fuzz` a longer one.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import type { RunningGateway } from '../../src/server.js';
+import { chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, uniqueId } from '../support/env.js';
+import { type RunningIndexer, startIndexer } from '../support/indexer.js';
+
+const run = promisify(execFile);
+const MAX_EXAMPLES = process.env.LEDGER_FUZZ_MAX_EXAMPLES ?? '2';
+const ROLES = [
+  { org: 'regulator', role: 'regulator' },
+  { org: 'enterprise', role: 'applicant' },
+  { org: 'enterprise', role: 'safety_officer' },
+] as const;
+
+/** The fuzzer's interpreter, or why there is none (the test fails with it: the fuzz is part of the suite). */
+function fuzzPython(): string {
+  const python = process.env.LEDGER_FUZZ_PYTHON;
+  if (python) return python;
+  throw new Error(
+    `no schemathesis: ${process.env.LEDGER_FUZZ_UNAVAILABLE ?? 'LEDGER_FUZZ_PYTHON is not set'}; ` +
+      "run through 'npm test' or 'npm run fuzz', which build its virtualenv (scripts/bootstrap.sh)",
+  );
+}
+
+describe('gateway: schemathesis fuzz of the served OpenAPI document as three roles (real network)', function () {
+  this.timeout(1_800_000);
+  let gw: RunningGateway;
+  let indexer: RunningIndexer;
+  let db: string | undefined;
+  let python: string;
+  const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-fuzz-'));
+
+  before(async function () {
+    requireNetwork(this);
+    python = fuzzPython();
+    db = await createDatabase('gw_fuzz');
+    // The regulator's queries read the indexer's tables: without them they answer 503, as documented.
+    indexer = startIndexer(db);
+    await indexer.waitForBlock(0);
+    // The fuzzer is one user sending as fast as the gateway answers: neither limit is under test here.
+    gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000', GATEWAY_AUTH_FAILURES_PER_WINDOW: '1000000' });
+  });
+  after(async () => {
+    await gw?.close();
+    await indexer?.stop();
+    await dropDatabase(db);
+    fs.rmSync(reports, { recursive: true, force: true });
+  });
+
+  /** The gateway's own count of the requests it answered, by method and status class. */
+  async function answered(): Promise<{ total: number; writes2xx: number; server5xx: number }> {
+    const { values } = await gw.services.metrics.requests.get();
+    const sum = (f: (l: Record<string, string | number>) => boolean) => values.filter((v) => f(v.labels)).reduce((n, v) => n + v.value, 0);
+    return {
+      total: sum(() => true),
+      writes2xx: sum((l) => l.method !== 'GET' && l.method !== 'HEAD' && String(l.status).startsWith('2')),
+      server5xx: sum((l) => String(l.status).startsWith('5')),
+    };
+  }
+
+  for (const { org, role } of ROLES) {
+    it(`as ${org}/${role}: no 5xx, every response as documented, nothing written by refused input`, async () => {
+      const bearer = await token({ sub: uniqueId(`fuzz-${role}`.replace(/_/g, '-')), org, role });
+      const heightBefore = await chainHeight();
+      const before = await answered();
+      const junit = path.join(reports, `${role}.xml`);
+      const args = [
+        ...['-m', 'schemathesis.cli', 'run', `${gw.url}/openapi.json`, '--header', `Authorization: Bearer ${bearer}`],
+        // The tus PATCH body (application/offset+octet-stream) is one schemathesis has no serializer for.
+        ...['--exclude-method', 'PATCH'],
+        // Worker codes answer 501 NOT_CONFIGURED without a credential office key, and 503 with one not registered on the ledger.
+        ...['--exclude-path-regex', String.raw`^/v1/workers/\{workerId\}/code(\.png|\.svg)?$`],
+        ...['--checks', 'not_a_server_error,response_schema_conformance', '--max-examples', MAX_EXAMPLES, '--seed', '17'],
+        ...['--workers', '1', '--no-color', '--report', 'junit', '--report-junit-path', junit, '--generation-database', 'none'],
+      ];
+      const outcome = await run(python, args, { cwd: reports, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+      );
+      const after = await answered();
+      const sent = after.total - before.total;
+      const grown = (await chainHeight()) - heightBefore;
+      console.log(`      fuzz as ${org}/${role}: ${sent} requests, ${after.writes2xx - before.writes2xx} writes answered 2xx, channel +${grown} blocks`);
+      // The failures come first in schemathesis's output, the summary last.
+      expect(outcome.code, `${outcome.out.slice(0, 6000)}\n…\n${outcome.out.slice(-2500)}`).to.equal(0);
+      expect(after.server5xx - before.server5xx, 'answers with 5xx').to.equal(0);
+      expect(sent, 'requests the fuzzer sent').to.be.greaterThan(100);
+      expect(grown, 'blocks beyond the writes answered 2xx').to.be.at.most(after.writes2xx - before.writes2xx);
+    });
+  }
+});
