@@ -162,7 +162,7 @@ describe('alarms: device-signed reading, service-signed grading (version 2)', ()
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...alarm, grade: 1 } });
     await h.ok('alarm', 'Record', who.gateway, good);
   });
-  it("records a camera's signed clip with its status, and refuses a clip hash the camera did not sign, a dropped clip and a CID that contradicts the status", async () => {
+  it("records a camera's signed clip with its status; refuses a clip hash the camera did not sign, a dropped clip, a CID against the status", async () => {
     const h = fresh();
     await seedWithService(h);
     const signedHash = `0x${'ab'.repeat(32)}`;
