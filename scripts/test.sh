@@ -58,7 +58,7 @@ while IFS= read -r line; do [ -n "$line" ] && export "${line?}"; done <<<"$svc_e
 summary=$(mktemp)
 export TEST_SUMMARY_FILE="$summary"
 status=0
-packages=(network schema verifier gate-verifier fabric-client chaincode indexer gateway ingest reporter web)
+packages=(network schema verifier gate-verifier fabric-client content-store chaincode indexer gateway ingest reporter web)
 for pkg in "${packages[@]}"; do
   [ -n "$(find "$pkg/test" -name '*.test.ts' 2>/dev/null | head -n1)" ] || continue
   log "tests: $pkg"
@@ -69,7 +69,7 @@ done
 # types: each package's test configuration is type-checked, and counts as one test in the summary.
 log "type-checking the tests and benchmarks of every package"
 types_passed=0 types_failed=0
-for cfg in network/tsconfig.json schema/tsconfig.test.json verifier/tsconfig.test.json gate-verifier/tsconfig.test.json fabric-client/tsconfig.test.json chaincode/tsconfig.test.json indexer/tsconfig.test.json gateway/tsconfig.test.json ingest/tsconfig.check.json reporter/tsconfig.test.json web/tsconfig.test.json; do
+for cfg in network/tsconfig.json schema/tsconfig.test.json verifier/tsconfig.test.json gate-verifier/tsconfig.test.json fabric-client/tsconfig.test.json content-store/tsconfig.test.json chaincode/tsconfig.test.json indexer/tsconfig.test.json gateway/tsconfig.test.json ingest/tsconfig.check.json reporter/tsconfig.test.json web/tsconfig.test.json; do
   if npx tsc -p "$cfg" --noEmit; then types_passed=$((types_passed + 1)); else types_failed=$((types_failed + 1)); status=1; log "type errors in $cfg (above)"; fi
 done
 printf '{"suite":"types","passed":%d,"failed":%d,"skipped":0}\n' "$types_passed" "$types_failed" >>"$summary"

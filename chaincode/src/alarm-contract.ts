@@ -1,4 +1,4 @@
-import type { AlarmRecord, DeviceRecord, DeviceSignedReading, PermitRecord, SignedAlarmFields } from '@compliance-ledger/schema';
+import type { AlarmClip, AlarmRecord, DeviceRecord, DeviceSignedReading, PermitRecord, SignedAlarmFields } from '@compliance-ledger/schema';
 import { Context, Info } from 'fabric-contract-api';
 import { alarmStopReason, responseMs } from './alarm-rules';
 import { assertGradedBy, assertReadingSignedBy, assertSignedBy, readingSha256 } from './alarm-signature';
@@ -12,7 +12,44 @@ import { exists, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } 
 import { loadPolicy } from './template-contract';
 import { Evaluate, emit, putAndEmit, run, Submit } from './tx';
 
-type SignedPart = Pick<AlarmRecord, 'signer' | 'signatureVersion' | 'serviceId' | 'readingSha256' | 'reading'>;
+type SignedPart = Pick<AlarmRecord, 'signer' | 'signatureVersion' | 'serviceId' | 'readingSha256' | 'reading' | 'clip'>;
+
+/**
+ * The clip of a camera's detection: the camera signed its sha256 in the reading, so the recorded
+ * hash must be exactly that one, and a detection that names a clip cannot lose it silently. Only
+ * a verified clip has a CID; a missing or mismatched one records none. `reading` is null for a
+ * device registered as not signing: its clip hash rests on the ingest service alone.
+ */
+function checkClip(reading: Record<string, unknown> | null, a: SignedAlarmFields, clip: AlarmClip | undefined): AlarmClip | null {
+  const detection = reading?.detection;
+  const signed = typeof detection === 'object' && detection !== null ? (detection as Record<string, unknown>).clipSha256 : undefined;
+  if (clip !== undefined && reading === null) return clipWithCid(a, clip);
+  if (clip === undefined) {
+    if (typeof signed === 'string') {
+      throw new RuleViolationError(
+        `the camera signed clip ${signed} in its detection; the alarm must state that clip's status (verified, missing or mismatch)`,
+      );
+    }
+    return null;
+  }
+  if (signed !== clip.sha256) {
+    throw new RuleViolationError(
+      signed === undefined
+        ? 'the alarm states a clip but the device-signed reading names none; send the clip status only for a detection with clipSha256'
+        : `the clip sha256 ${clip.sha256} is not the one the camera signed (${String(signed)})`,
+    );
+  }
+  return clipWithCid(a, clip);
+}
+
+function clipWithCid(a: SignedAlarmFields, clip: AlarmClip): AlarmClip {
+  if ((clip.status === 'verified') !== (a.clipCid !== '')) {
+    throw new RuleViolationError(
+      clip.status === 'verified' ? 'a verified clip needs its clipCid' : `a ${clip.status} clip has no verified content: its clipCid must be empty`,
+    );
+  }
+  return clip;
+}
 
 /**
  * Version 2: the device's own signature over the reading that triggered the alarm, and the ingest
@@ -26,6 +63,7 @@ async function verifyGrading(
   reading: DeviceSignedReading | undefined,
   signature: string,
   device: DeviceRecord,
+  clip: AlarmClip | undefined,
 ): Promise<SignedPart> {
   const service = await loadDevice(ctx, serviceId);
   if (service.kind !== 'ingest_service')
@@ -37,7 +75,7 @@ async function verifyGrading(
   if (reading === undefined) {
     if (device.signsReadings !== false)
       throw new SignatureInvalidError(`device ${a.deviceId} is registered as signing its readings, but the alarm carries no device-signed reading`);
-    return { signer, signatureVersion: 2, serviceId, readingSha256: readingSha256(undefined), reading: null };
+    return { signer, signatureVersion: 2, serviceId, readingSha256: readingSha256(undefined), reading: null, clip: checkClip(null, a, clip) };
   }
   const deviceSigner = assertReadingSignedBy(reading, a.deviceId, device.address);
   let message: unknown;
@@ -53,7 +91,14 @@ async function verifyGrading(
       `the device-signed reading differs from the alarm in ${mismatch.join(', ')}: an alarm must come from the reading it was graded on`,
     );
   }
-  return { signer, signatureVersion: 2, serviceId, readingSha256: readingSha256(reading), reading: { ...reading, signer: deviceSigner } };
+  return {
+    signer,
+    signatureVersion: 2,
+    serviceId,
+    readingSha256: readingSha256(reading),
+    reading: { ...reading, signer: deviceSigner },
+    clip: checkClip(m, a, clip),
+  };
 }
 
 /**
@@ -82,7 +127,7 @@ export class AlarmContract extends LedgerContract {
       const signed =
         d.serviceId === undefined
           ? { signer: assertSignedBy(a, d.signature, device.address) }
-          : await verifyGrading(ctx, a, d.serviceId, d.reading, d.signature, device);
+          : await verifyGrading(ctx, a, d.serviceId, d.reading, d.signature, device, d.clip);
       if (device.siteId !== a.siteId || device.areaId !== a.areaId) {
         throw new RuleViolationError(`device ${a.deviceId} is registered to ${device.siteId}/${device.areaId}, not ${a.siteId}/${a.areaId}`);
       }

@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { EmbeddedContentStore } from '@compliance-ledger/content-store';
 import { pino } from 'pino';
 import { IngestMetrics } from '../src/metrics.js';
 import { FEATURE_COUNT, toFeatures } from '../src/model/features.js';
@@ -117,6 +118,7 @@ for (const concurrency of [1, 256, 100]) {
     deduper: new AlarmDeduper(60_000),
     service: serviceKey(generateServiceKey('ingest-bench')),
     outbox,
+    clips: new EmbeddedContentStore(join(dir, 'clips')),
     siteUtcOffsetMinutes: 480,
     metrics: new IngestMetrics(),
     log: pino({ level: 'silent' }),

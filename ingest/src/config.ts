@@ -43,6 +43,15 @@ export const environmentSchema = z
       .default('ledger')
       .describe('First topic level; the service subscribes to {root}/v1/#.'),
     INGEST_DATA_DIR: z.string().min(1).default('./data').describe('Folder of the outbox and the dead-letter store; must survive restarts.'),
+    INGEST_IPFS_API_URL: env
+      .url()
+      .optional()
+      .describe("kubo RPC API URL for cameras' verified clips (e.g. http://127.0.0.1:5001). Unset: the embedded blockstore in INGEST_CLIP_DIR."),
+    INGEST_CLIP_DIR: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Embedded blockstore of cameras' verified clips when INGEST_IPFS_API_URL is unset (not replicated). Default {INGEST_DATA_DIR}/clips."),
     INGEST_DEVICE_REGISTRY_FILE: z
       .string()
       .min(1)
@@ -169,6 +178,8 @@ export interface IngestConfig {
     topicRoot: string;
   };
   dataDir: string;
+  /** Where verified camera clips go: kubo when apiUrl is set, else the embedded blockstore in dir. */
+  clips: { apiUrl: string | undefined; dir: string };
   deviceRegistryFile: string;
   serviceKeyFile: string;
   requireSignedMessages: boolean;
@@ -217,6 +228,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       topicRoot: e.INGEST_TOPIC_ROOT,
     },
     dataDir: e.INGEST_DATA_DIR,
+    clips: { apiUrl: e.INGEST_IPFS_API_URL, dir: e.INGEST_CLIP_DIR ?? join(e.INGEST_DATA_DIR, 'clips') },
     deviceRegistryFile: e.INGEST_DEVICE_REGISTRY_FILE,
     serviceKeyFile: e.INGEST_SERVICE_KEY_FILE,
     requireSignedMessages: e.INGEST_REQUIRE_SIGNED_MESSAGES,

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { type ContentStore, createContentStore } from '@compliance-ledger/content-store';
 import { startServiceHttpServer } from '@compliance-ledger/schema';
 import type { IngestConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -32,6 +33,8 @@ export interface IngestService {
   outbox: Outbox;
   deadLetters: DeadLetterStore;
   metrics: IngestMetrics;
+  /** Where the verified clips of cameras' detections are stored. */
+  clips: ContentStore;
   pipeline: IngestPipeline;
   consumer: MqttConsumer;
   stop(): Promise<void>;
@@ -49,6 +52,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
   const batcher = new InferenceBatcher(model, config.model.batch, config.model.maxDelayMs, (rows) => metrics.inferenceBatch.observe(rows));
   const outbox = await Outbox.open(config.dataDir);
   const deadLetters = await DeadLetterStore.open(config.dataDir);
+  const clips = createContentStore(config.clips);
   metrics.outboxDepth.set(outbox.depth);
   log.info(
     {
@@ -123,6 +127,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     deduper: new AlarmDeduper(config.dedupWindowMs),
     service,
     outbox,
+    clips,
     siteUtcOffsetMinutes: config.siteUtcOffsetMinutes,
     metrics,
     log,
@@ -165,6 +170,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     outbox,
     deadLetters,
     metrics,
+    clips,
     pipeline,
     consumer,
     async stop() {
@@ -174,6 +180,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
       await ledger?.close?.();
       await outbox.close();
       await deadLetters.close();
+      await clips.close();
       await model.release();
       await broker?.close();
     },

@@ -12,7 +12,8 @@ import { batchDocumentSchema, MAX_BATCH_ITEMS, MESSAGE_VERSION, messageSchema } 
  */
 const MESSAGE_RULES =
   'a reading has at least one value; flammableGasLelVolPct only with flammableLelPct; bbox.x + bbox.w <= 1 and bbox.y + bbox.h <= 1; ' +
-  'sig, when present, is an EIP-191 signature by the device key over the canonical JSON of the message without sig.';
+  'sig, when present, is an EIP-191 signature by the device key over the canonical JSON of the message without sig and clip; ' +
+  'clip (the clip bytes, base64) only with detection.clipSha256, the sha256 they must hash to.';
 
 export function messageJsonSchema(): Record<string, unknown> {
   return {

@@ -48,6 +48,22 @@ export const GRADING_EIP712_TYPES = {
   ],
 } as const;
 
+/**
+ * What ingest found for the clip an AI camera signed (the sha256 in its signed detection):
+ * `verified` the bytes arrived, hash to what the camera signed and are in the content store under
+ * the alarm's `clipCid`; `missing` no bytes came with the detection; `mismatch` bytes came but hash
+ * to something else. The chaincode records the status with the signed hash, never a silent blank.
+ */
+export const CLIP_STATUSES = ['verified', 'missing', 'mismatch'] as const;
+export type ClipStatus = (typeof CLIP_STATUSES)[number];
+
+/** The clip part of an alarm raised on a camera's signed detection. */
+export interface AlarmClip {
+  /** 0x-prefixed sha256 of the clip, exactly as the camera signed it in its detection. */
+  sha256: string;
+  status: ClipStatus;
+}
+
 export const NO_READING_SHA256 = `0x${'0'.repeat(64)}`;
 
 /** A device's own signature over the message that triggered an alarm. */

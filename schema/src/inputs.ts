@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLIP_STATUSES } from './alarm-signature';
 import { levelSignOffDescription } from './default-templates';
 import {
   CERTIFICATE_STATUSES,
@@ -571,9 +572,15 @@ export const recordAlarmInput = z
     signature: ecdsaSignatureSchema,
     serviceId: idSchema.optional(),
     reading: z.strictObject({ message: z.string().min(2).max(16_384), signature: ecdsaSignatureSchema }).optional(),
+    // The clip of the camera's signed detection: its signed sha256 and what ingest found.
+    clip: z.strictObject({ sha256: bytes32Schema, status: z.enum(CLIP_STATUSES) }).optional(),
   })
   .refine((d) => d.reading === undefined || d.serviceId !== undefined, {
     message: 'a device-signed reading comes with the serviceId of the ingest service that graded it',
+    path: ['serviceId'],
+  })
+  .refine((d) => d.clip === undefined || d.serviceId !== undefined, {
+    message: 'a clip status comes with the serviceId of the ingest service that checked the clip',
     path: ['serviceId'],
   });
 export const alarmRefInput = z.strictObject({ alarmId: idSchema, note: z.string().trim().max(1000).default('') });

@@ -1,4 +1,4 @@
-import type { AlarmGrade, DeviceSignedReading, SignedAlarmFields } from './alarm-signature';
+import type { AlarmClip, AlarmGrade, DeviceSignedReading, SignedAlarmFields } from './alarm-signature';
 import type {
   AlarmStatus,
   CertificateStatus,
@@ -394,6 +394,8 @@ export interface AlarmRecord extends SignedAlarmFields {
   readingSha256?: string;
   /** v2: the triggering message as the device signed it, with the recovered device address; null for a device registered as not signing. */
   reading?: (DeviceSignedReading & { signer: string }) | null;
+  /** v2 on a camera's signed detection with a clip: the clip sha256 the camera signed and what ingest found; null otherwise. */
+  clip?: AlarmClip | null;
   deviceKind: DeviceKind;
   status: AlarmStatus;
   recordedBy: Actor;

@@ -162,6 +162,44 @@ describe('alarms: device-signed reading, service-signed grading (version 2)', ()
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...alarm, grade: 1 } });
     await h.ok('alarm', 'Record', who.gateway, good);
   });
+  it("records a camera's signed clip with its status; refuses a clip hash the camera did not sign, a dropped clip, a CID against the status", async () => {
+    const h = fresh();
+    await seedWithService(h);
+    const signedHash = `0x${'ab'.repeat(32)}`;
+    const withClip = async (fields: Parameters<typeof alarmFields>[0], clip: { sha256: string; status: string } | undefined, named = signedHash) => {
+      const alarm = alarmFields(fields);
+      const reading = await deviceReading(CAMERA_KEY, alarm, { detection: { behaviour: 'no_helmet', clipSha256: named } });
+      return { ...(await gradedAlarmInput(alarm, { reading })), ...(clip ? { clip } : {}) };
+    };
+    const verified = await h.ok<AlarmRecord>(
+      'alarm',
+      'Record',
+      who.gateway,
+      await withClip({ alarmId: 'clip-1', grade: 4 }, { sha256: signedHash, status: 'verified' }),
+    );
+    expect(verified.clip).to.deep.equal({ sha256: signedHash, status: 'verified' });
+    const missing = await h.ok<AlarmRecord>(
+      'alarm',
+      'Record',
+      who.gateway,
+      await withClip({ alarmId: 'clip-2', grade: 4, clipCid: '' }, { sha256: signedHash, status: 'missing' }),
+    );
+    expect(missing).to.deep.include({ clipCid: '', clip: { sha256: signedHash, status: 'missing' } });
+    // A reading that names no clip records none.
+    const plain = await h.ok<AlarmRecord>('alarm', 'Record', who.gateway, await gradedAlarmInput(alarmFields({ alarmId: 'clip-3', grade: 4 })));
+    expect(plain.clip).to.equal(null);
+
+    const swapped = await withClip({ alarmId: 'clip-4', grade: 4 }, { sha256: `0x${'cd'.repeat(32)}`, status: 'verified' });
+    expect(await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, swapped)).to.match(/is not the one the camera signed/);
+    const dropped = await withClip({ alarmId: 'clip-5', grade: 4 }, undefined);
+    expect(await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, dropped)).to.match(/must state that clip's status/);
+    const verifiedWithoutCid = await withClip({ alarmId: 'clip-6', grade: 4, clipCid: '' }, { sha256: signedHash, status: 'verified' });
+    expect(await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, verifiedWithoutCid)).to.match(/needs its clipCid/);
+    const mismatchWithCid = await withClip({ alarmId: 'clip-7', grade: 4 }, { sha256: signedHash, status: 'mismatch' });
+    expect(await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, mismatchWithCid)).to.match(/clipCid must be empty/);
+    const unnamed = { ...(await gradedAlarmInput(alarmFields({ alarmId: 'clip-8', grade: 4 }))), clip: { sha256: signedHash, status: 'verified' } };
+    expect(await h.fails('RULE_VIOLATION', 'alarm', 'Record', who.gateway, unnamed)).to.match(/reading names none/);
+  });
   it('refuses a missing reading unless the device is registered as not signing, and graders that are not an active ingest service', async () => {
     const h = fresh();
     await seedWithService(h);

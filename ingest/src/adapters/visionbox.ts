@@ -8,7 +8,10 @@ import { type AdapterResult, isRecord, signatureOf, type VendorAdapter } from '.
  *
  *   { "eventId": "e-77", "cam": "CAM-7", "event": { "code": 103 }, "score": 87,
  *     "box": [x1, y1, x2, y2], "frame": { "w": 1920, "h": 1080 }, "time": 1764493200,
- *     "clip": { "cid": "bafy..." } }
+ *     "clip": { "cid": "bafy...", "sha256": "0x...", "data": "<base64>" } }
+ *
+ * `clip.sha256` is signed with the rest of the message; `clip.data` (the bytes) is not, it is
+ * checked against that hash.
  */
 export const VISIONBOX_CODES: Readonly<Record<number, Behaviour>> = {
   101: 'no_helmet',
@@ -50,6 +53,7 @@ export const visionboxAdapter: VendorAdapter = {
       cameraId: cam,
     };
     if (isRecord(clip) && clip.cid !== undefined) detection.clipCid = clip.cid;
+    if (isRecord(clip) && clip.sha256 !== undefined) detection.clipSha256 = clip.sha256;
     return {
       ok: true,
       message: {
@@ -61,6 +65,7 @@ export const visionboxAdapter: VendorAdapter = {
         deviceId: address.deviceId,
         observedAt: Math.round(time * 1000),
         detection,
+        ...(isRecord(clip) && clip.data !== undefined ? { clip: clip.data } : {}),
         ...signatureOf(payload),
       },
     };

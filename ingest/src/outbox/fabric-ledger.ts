@@ -31,6 +31,7 @@ export function raiseAlarmArgument(alarm: SignedAlarm): string {
     signature: alarm.signature,
     ...(alarm.serviceId !== undefined ? { serviceId: alarm.serviceId } : {}),
     ...(alarm.reading !== undefined ? { reading: alarm.reading } : {}),
+    ...(alarm.clip !== undefined ? { clip: alarm.clip } : {}),
   });
 }
 

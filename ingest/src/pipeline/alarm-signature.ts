@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   ALARM_EIP712_DOMAIN,
   ALARM_EIP712_TYPES,
+  type AlarmClip,
   type DeviceSignedReading,
   GRADING_EIP712_DOMAIN,
   GRADING_EIP712_TYPES,
@@ -22,6 +23,8 @@ export interface SignedAlarm {
   serviceId?: string;
   /** Absent when the message was unsigned (only accepted with INGEST_REQUIRE_SIGNED_MESSAGES=false). */
   reading?: DeviceSignedReading;
+  /** A camera's signed clip: its sha256 as signed and what ingest found (the CID is `fields.clipCid`). */
+  clip?: AlarmClip;
 }
 
 // ethers wants mutable arrays; the shared definitions are frozen `as const`.

@@ -77,6 +77,9 @@ function checkMessage(
   const parsed = messageSchema.safeParse(body);
   if (!parsed.success) return { ok: false, code: 'schema', reason: formatZodIssues(parsed.error) };
   const message = parsed.data;
+  if (message.kind === 'ai' && message.clip !== undefined && message.detection.clipSha256 === undefined) {
+    return { ok: false, code: 'schema', reason: 'clip bytes without detection.clipSha256: the camera signs the clip by its sha256 in the detection' };
+  }
 
   if (origin.areaId === undefined || origin.deviceId === undefined) {
     if (message.siteId !== origin.siteId) return { ok: false, code: 'mismatch', reason: `item of site ${message.siteId} in a batch of site ${origin.siteId}` };

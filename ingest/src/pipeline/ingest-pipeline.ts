@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ContentStore } from '@compliance-ledger/content-store';
 import type { Logger } from '../logger.js';
 import type { IngestMetrics } from '../metrics.js';
 import { toFeatures } from '../model/features.js';
@@ -10,10 +11,11 @@ import { buildAlarmFields } from './alarm.js';
 import type { Admission, AlarmDeduper } from './alarm-dedup.js';
 import { type SignedAlarm, signGrading } from './alarm-signature.js';
 import type { AreaSnapshot, AreaStateStore } from './area-state.js';
+import { type ClipOutcome, resolveClip } from './camera-clip.js';
 import { type DecodeOptions, decodePayload } from './decode.js';
 import type { ServiceKey } from './device-keys.js';
 import { type AlarmCandidate, type GradingRules, gradeMessage } from './grading.js';
-import type { StandardMessage } from './message.js';
+import type { AiMessage, StandardMessage } from './message.js';
 import { deviceSignedReading } from './message-signature.js';
 
 export interface PipelineDeps {
@@ -27,6 +29,8 @@ export interface PipelineDeps {
   /** Ingest's own key: it signs gradings. Ingest holds no device key. */
   service: ServiceKey;
   outbox: Outbox;
+  /** Where the verified clips of cameras' signed detections go. */
+  clips: ContentStore;
   siteUtcOffsetMinutes: number;
   metrics: IngestMetrics;
   log: Logger;
@@ -59,12 +63,15 @@ interface Origin {
 interface Accepted {
   message: StandardMessage;
   origin: Origin;
+  /** The detection's signed clip as checked and stored; undefined when it names none. */
+  clip?: ClipOutcome | undefined;
 }
 
 /** An accepted message once its area state is applied and its rows are built. */
 interface Applied {
   message: StandardMessage;
   origin: Origin;
+  clip?: ClipOutcome | undefined;
   snapshot: AreaSnapshot;
   /** Undefined for a permit set, which is not scored. */
   features: Float32Array | undefined;
@@ -102,7 +109,8 @@ export class IngestPipeline {
     const delivery = () => createHash('sha256').update(topic).update('\0').update(payload).digest('hex');
     if (decoded.batch === undefined) {
       d.metrics.messagesIn.inc({ kind: decoded.message.kind });
-      const alarms = await this.process([{ message: decoded.message, origin: { topic, payload: () => payload } }], [], delivery);
+      const { message } = decoded;
+      const alarms = await this.process([{ message, origin: { topic, payload: () => payload }, clip: await this.clipOf(message) }], [], delivery);
       return { status: 'accepted', alarms };
     }
 
@@ -113,7 +121,7 @@ export class IngestPipeline {
     for (const r of decoded.items) {
       const item = { index: r.index, batchId };
       if (r.ok) {
-        accepted.push({ message: r.message, origin: { topic, payload: () => Buffer.from(JSON.stringify(r.item)), item } });
+        accepted.push({ message: r.message, origin: { topic, payload: () => Buffer.from(JSON.stringify(r.item)), item }, clip: await this.clipOf(r.message) });
         perKind.set(r.message.kind, (perKind.get(r.message.kind) ?? 0) + 1);
       } else {
         refused.push({ topic, payload: Buffer.from(JSON.stringify(r.item) ?? 'null'), code: r.code, reason: r.reason, item });
@@ -125,6 +133,19 @@ export class IngestPipeline {
     for (const [kind, n] of perKind) d.metrics.messagesIn.inc({ kind }, n);
     const alarms = await this.process(accepted, refused, delivery);
     return { status: 'accepted', alarms, refusedItems: refused.flatMap((r) => (r.item ? [{ index: r.item.index, code: r.code, reason: r.reason }] : [])) };
+  }
+
+  /** Checks and stores a detection's signed clip before anything is scored; a store failure is local and retried. */
+  private async clipOf(message: StandardMessage): Promise<ClipOutcome | undefined> {
+    if (message.kind !== 'ai') return undefined;
+    const clip = await resolveClip(this.deps.clips, message);
+    if (clip !== undefined && clip.status !== 'verified') {
+      this.deps.log.warn(
+        { deviceId: message.deviceId, messageId: message.messageId, clipSha256: clip.sha256, status: clip.status },
+        'detection clip not verified',
+      );
+    }
+    return clip;
   }
 
   /**
@@ -224,14 +245,15 @@ export class IngestPipeline {
   // spreads were a measurable share of the one-message path's time (bench/live-mqtt.bench.ts).
   private apply(a: Accepted, undo: (() => void)[], rows: Float32Array[]): Applied {
     const d = this.deps;
-    const { message, origin } = a;
-    const snapshot = d.areas.apply(message, undo);
+    const { message, origin, clip } = a;
+    // With a signed clip, the area knows only the verified CID, never one the camera merely named.
+    const snapshot = d.areas.apply(clip && message.kind === 'ai' ? withVerifiedClip(message, clip) : message, undo);
     const row = rows.length;
     if (message.kind === 'permits') {
       // The permit set only changes the context. Alarms are raised by the area's sensors and
       // cameras, whose keys the ledger has registered for this area; the next reading or
       // detection (seconds away) scores the area with the new permits.
-      return { message, origin, snapshot, features: undefined, row };
+      return { message, origin, clip, snapshot, features: undefined, row };
     }
     const features = toFeatures(snapshot, d.siteUtcOffsetMinutes);
     rows.push(features);
@@ -241,7 +263,7 @@ export class IngestPipeline {
       const others = { ...snapshot, detections: { ...snapshot.detections, [message.detection.behaviour]: 0 } };
       rows.push(toFeatures(others, d.siteUtcOffsetMinutes));
     }
-    return { message, origin, snapshot, features, row };
+    return { message, origin, clip, snapshot, features, row };
   }
 
   /**
@@ -250,7 +272,7 @@ export class IngestPipeline {
    */
   private sign(p: Planned): Promise<SignedAlarm> {
     const d = this.deps;
-    const { message, snapshot, features } = p.applied;
+    const { message, snapshot, features, clip } = p.applied;
     const fields = buildAlarmFields({
       deviceId: message.deviceId,
       snapshot,
@@ -263,6 +285,15 @@ export class IngestPipeline {
       modelVersion: `${d.manifest.name}@${d.manifest.version}`,
       modelSha256: d.manifest.sha256,
     });
-    return signGrading(d.service, fields, deviceSignedReading(message));
+    if (clip === undefined) return signGrading(d.service, fields, deviceSignedReading(message));
+    // The alarm of a detection with a signed clip carries that clip (or says why it has none),
+    // not an earlier detection's.
+    const { cid, ...found } = clip;
+    return signGrading(d.service, { ...fields, clipCid: cid }, deviceSignedReading(message)).then((a) => ({ ...a, clip: found }));
   }
+}
+
+function withVerifiedClip(message: AiMessage, clip: ClipOutcome): AiMessage {
+  const { clipCid: _named, ...detection } = message.detection;
+  return { ...message, detection: clip.cid === '' ? detection : { ...detection, clipCid: clip.cid } };
 }

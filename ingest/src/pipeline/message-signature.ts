@@ -8,7 +8,9 @@ import type { StandardMessage } from './message.js';
  * this exact text and signature to the ledger. Ingest requires it unless a site opts out.
  */
 export function signedText(message: Omit<StandardMessage, 'sig'> | StandardMessage): string {
-  const { sig: _ignored, ...rest } = message as StandardMessage;
+  // A clip's bytes are left out: the signed detection carries their sha256, and the signed text
+  // goes to the ledger, where clip bytes must never go.
+  const { sig: _sig, clip: _clip, ...rest } = message as StandardMessage & { clip?: string };
   return canonicalJson(rest);
 }
 

@@ -15,6 +15,14 @@ const identifier = z.string().regex(IDENTIFIER_PATTERN, '1-64 of A-Z a-z 0-9 _ .
 const CID = /^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$/;
 export const clipCidSchema = z.string().regex(CID, 'not an IPFS CID (v0 base58 or v1 base32)');
 
+/**
+ * Largest clip a camera may send inline with its detection. MQTT carries it in the same message,
+ * so the clip and the signed detection arrive (or are redelivered) together; longer recordings go
+ * through the gateway's resumable upload instead.
+ */
+export const MAX_INLINE_CLIP_BYTES = 4 * 1024 * 1024;
+const MAX_INLINE_CLIP_BASE64 = Math.ceil(MAX_INLINE_CLIP_BYTES / 3) * 4;
+
 export const readingSchema = z
   .strictObject({
     /** Flammable gas as % of its lower explosive limit (what detectors display). */
@@ -42,6 +50,11 @@ export const detectionSchema = z.strictObject({
   bbox: z.strictObject({ x: unit, y: unit, w: unit, h: unit }).refine((b) => b.x + b.w <= 1 + 1e-9 && b.y + b.h <= 1 + 1e-9, 'bounding box leaves the frame'),
   cameraId: identifier,
   clipCid: clipCidSchema.optional(),
+  /** sha256 of the clip's bytes, signed with the rest of the message: ingest stores the clip only if its bytes hash to this. */
+  clipSha256: z
+    .string()
+    .regex(/^0x[0-9a-f]{64}$/, '0x followed by 64 lower-case hex characters')
+    .optional(),
 });
 export type Detection = z.infer<typeof detectionSchema>;
 
@@ -69,7 +82,13 @@ const header = {
 
 export const messageSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...header, kind: z.literal('env'), reading: readingSchema }),
-  z.strictObject({ ...header, kind: z.literal('ai'), detection: detectionSchema }),
+  z.strictObject({
+    ...header,
+    kind: z.literal('ai'),
+    detection: detectionSchema,
+    /** The clip's bytes, base64; outside the signed text (like `sig`): the signed `detection.clipSha256` binds them. */
+    clip: z.base64('base64 of the clip bytes').max(MAX_INLINE_CLIP_BASE64, `a clip sent inline is at most ${MAX_INLINE_CLIP_BYTES} bytes`).optional(),
+  }),
   z.strictObject({ ...header, kind: z.literal('permits'), permits: permitsSchema }),
 ]);
 export type StandardMessage = z.infer<typeof messageSchema>;

@@ -32,13 +32,14 @@ import {
   serviceKey,
   writeKeyFile,
 } from '../../src/pipeline/device-keys.js';
-import type { StandardMessage } from '../../src/pipeline/message.js';
+import type { AiMessage, StandardMessage } from '../../src/pipeline/message.js';
 import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { connectPublisher } from '../../tools/simulator.js';
 import { layoutDeviceIds, type SiteLayout } from '../../tools/site-layout.js';
 import { alarmFieldsFor, gradedAlarmFor } from '../support/alarms.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { burstMessages } from '../support/burst.js';
+import { detectionWithClip, sha256Hex } from '../support/camera-clip.js';
 import {
   activeHotWorkPermit,
   type Cast,
@@ -431,6 +432,73 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
         }
         expect(outcome).to.deep.include({ status: 'committed' });
         expect(await reader.getAlarm(alarm.fields.alarmId)).to.deep.include({ deviceId: lateId, status: 'open' });
+      } finally {
+        await ledger.close();
+      }
+    },
+  );
+
+  it(
+    "a camera's signed clips: the one delivered is committed as verified and served by CID with its signed hash, " +
+      'other bytes are recorded as mismatch, no bytes as missing; the chaincode refuses a clip hash the camera did not sign',
+    async () => {
+      const site = await prepareSite();
+      const { layout, keyring } = site;
+      const area = layout.areas.find((a) => a.permitType === 'confined_space')!;
+      const { s, raised } = await start(site);
+      const publisher = await connectPublisher(broker.url, `cam-${randomUUID()}`);
+      const publish = async (m: StandardMessage) => {
+        const signed = await signStandardMessage(keyring.wallet(m.deviceId)!, m);
+        await publisher.publishAsync(topicFor(topicRoot, { ...signed, channel: signed.kind }), JSON.stringify(signed), { qos: 1 });
+      };
+      // A guardian leaving a confined space raises an alarm on the detection alone; each in its own
+      // dedup window, and long enough apart that the earlier detection no longer counts.
+      const t = Date.now() - 10 * WINDOW_MS;
+      const at = { siteId: layout.siteId, areaId: area.areaId };
+      await publish({
+        v: 1,
+        kind: 'permits',
+        messageId: `p-${t}`,
+        ...at,
+        deviceId: layout.gatewayDeviceId,
+        observedAt: t,
+        permits: { active: [{ permitId: area.permitId, type: 'confined_space' }] },
+      });
+      const sent = (['attached', 'mismatch', 'missing'] as const).map((delivery, i) => ({
+        delivery,
+        ...detectionWithClip({ ...at, deviceId: area.cameraDeviceId, observedAt: t + (i + 1) * 2 * WINDOW_MS, behaviour: 'guardian_absent' }, delivery),
+      }));
+      for (const d of sent) await publish(d.message);
+      await publisher.endAsync();
+
+      const alarmOf = (d: (typeof sent)[number]) =>
+        raised.find((e) => e.alarm.fields.observedAt === d.message.observedAt && e.alarm.fields.kind === 'behaviour.guardian_absent');
+      await waitFor(() => sent.every(alarmOf), 30_000, 'an alarm on each detection');
+      await waitFor(() => sent.every((d) => s.outbox.outcome(alarmOf(d)!.alarm.fields.alarmId) !== undefined), 60_000, 'the alarms to reach the ledger');
+      const [verified, mismatch, missing] = await Promise.all(sent.map((d) => reader.getAlarm(alarmOf(d)!.alarm.fields.alarmId)));
+
+      // The clip on the ledger is the one the camera signed: its hash is in the device-signed reading.
+      const signedHash = (a: NonNullable<typeof verified>) => (JSON.parse(a.reading!.message) as AiMessage).detection.clipSha256;
+      expect(verified!.clip).to.deep.equal({ sha256: sha256Hex(sent[0]!.bytes), status: 'verified' });
+      expect(signedHash(verified!)).to.equal(verified!.clip!.sha256);
+      expect(verified!.reading!.signer).to.equal(keyring.wallet(area.cameraDeviceId)!.address);
+      const served: Uint8Array[] = [];
+      for await (const chunk of s.clips.cat(verified!.clipCid, 10_000)) served.push(chunk);
+      expect(sha256Hex(Buffer.concat(served))).to.equal(signedHash(verified!));
+      expect(verified!.reading!.message).to.not.contain(sent[0]!.message.clip!.slice(0, 64));
+
+      expect(mismatch).to.deep.include({ clipCid: '', clip: { sha256: sha256Hex(sent[1]!.bytes), status: 'mismatch' } });
+      expect(missing).to.deep.include({ clipCid: '', clip: { sha256: sha256Hex(sent[2]!.bytes), status: 'missing' } });
+
+      // The ingest service cannot swap the signed hash, nor leave the clip out.
+      const genuine = alarmOf(sent[0]!)!.alarm;
+      const ledger = FabricAlarmLedger.connect(ledgerConfig(profile, cast.gateway));
+      try {
+        const regraded = await signGrading(site.service, { ...genuine.fields, alarmId: uniqueId('clip') }, genuine.reading);
+        const swapped = await ledger.submitAlarm({ ...regraded, clip: { sha256: sha256Hex(Buffer.from('another clip')), status: 'verified' } });
+        expect(swapped.status === 'rejected' && swapped.reason).to.match(/RULE_VIOLATION: the clip sha256 0x[0-9a-f]{64} is not the one the camera signed/);
+        const dropped = await ledger.submitAlarm(regraded);
+        expect(dropped.status === 'rejected' && dropped.reason).to.match(/RULE_VIOLATION: the camera signed clip 0x[0-9a-f]{64} in its detection/);
       } finally {
         await ledger.close();
       }

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { EmbeddedContentStore } from '@compliance-ledger/content-store';
 import { pino } from 'pino';
 import { IngestMetrics } from '../../src/metrics.js';
 import { InferenceBatcher } from '../../src/model/inference-batcher.js';
@@ -22,6 +24,8 @@ export interface PipelineFixture {
   service: ServiceKey;
   metrics: IngestMetrics;
   manifest: ModelManifest;
+  /** The embedded store the pipeline puts verified camera clips into. */
+  clips: EmbeddedContentStore;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ export async function pipelineFixture(
   const deadLetters = await DeadLetterStore.open(dataDir);
   const metrics = new IngestMetrics();
   const batcher = new InferenceBatcher(model, 256, 0);
+  const clips = new EmbeddedContentStore(join(dataDir, 'clips'));
   const pipeline = new IngestPipeline({
     decode: { topicRoot: 'ledger', deviceAddresses: keyring.addresses(), requireSignature: options.requireSignature ?? false },
     deadLetters,
@@ -56,6 +61,7 @@ export async function pipelineFixture(
     deduper: new AlarmDeduper(60_000),
     service,
     outbox,
+    clips,
     siteUtcOffsetMinutes: 480,
     metrics,
     log: pino({ level: 'silent' }),
@@ -70,9 +76,11 @@ export async function pipelineFixture(
     service,
     metrics,
     manifest,
+    clips,
     close: async () => {
       await outbox.close();
       await deadLetters.close();
+      await clips.close();
     },
   };
 }

@@ -166,6 +166,15 @@ describe('message standard', () => {
       });
       expect(r.message.observedAt).to.equal(T0);
     });
+    it("maps a visionbox clip's signed sha256 into the detection and its bytes beside it", () => {
+      const data = Buffer.from('clip bytes').toString('base64');
+      const sha256 = `0x${'7e'.repeat(32)}`;
+      const payload = { eventId: 'e-78', cam: 'CAM-7', event: { code: 107 }, score: 87, box: [0, 0, 10, 10], frame: { w: 100, h: 100 }, time: T0 / 1000 };
+      const r = decodeMessage('ledger/v1/site-1/reactor-3/cam-r3/raw/visionbox', bytes({ ...payload, clip: { sha256, data } }), opts);
+      if (!r.ok || r.message.kind !== 'ai') throw new Error('not a detection');
+      expect(r.message.detection.clipSha256).to.equal(sha256);
+      expect(r.message.clip).to.equal(data);
+    });
     it('refuses visionbox events with unknown codes and boxes that the schema rejects', () => {
       const payload = { eventId: 'e', cam: 'C', event: { code: 999 }, score: 50, box: [0, 0, 1, 1], frame: { w: 10, h: 10 }, time: T0 / 1000 };
       expect(decodeMessage('ledger/v1/s/a/d/raw/visionbox', bytes(payload), opts)).to.deep.include({ ok: false, code: 'adapter' });
