@@ -41,6 +41,12 @@ if [ -z "$unavailable" ]; then
     log "using the running network in $LEDGER_RUN_DIR"
   else
     started_network=1
+    # A stopped network made by an earlier version of this repository (a single orderer, before
+    # config/ordering existed) cannot take the three consenters; for the tests it is disposable.
+    if [ -f "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" ] && [ ! -f "$LEDGER_RUN_DIR/config/ordering" ]; then
+      log "the stopped network in $LEDGER_RUN_DIR is of an earlier version (one orderer): wiping it to start a new one for the tests"
+      bash "$here/network.sh" down --wipe >/dev/null 2>&1 || true
+    fi
     bash "$here/network.sh" up || die "the network did not start (logs in $LEDGER_RUN_DIR/logs)"
   fi
   bash "$here/deploy-chaincode.sh" || die "chaincode deployment failed (logs in $LEDGER_RUN_DIR/logs)"
