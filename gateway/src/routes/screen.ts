@@ -101,7 +101,18 @@ export function screenRoutes(s: Services): RouteDef[] {
       auth: true,
       access: ALARM_WATCHERS,
       query: z.strictObject({}),
-      responses: [{ status: 200, description: 'the event stream (never ends by itself)', contentType: 'text/event-stream', schema: z.string() }],
+      responses: [
+        {
+          status: 200,
+          description: 'the event stream (never ends by itself); the schema is that of one event, as OpenAPI 3.1 describes `text/event-stream`',
+          contentType: 'text/event-stream',
+          schema: z.object({
+            event: z.enum(['snapshot', 'alarms']),
+            id: z.string().regex(/^\d+$/).optional().describe('the newest block of the batch (alarms events only)'),
+            data: z.string().describe('JSON: `{"block", "alarms"}` for the snapshot, `{"alarms"}` for a batch'),
+          }),
+        },
+      ],
       errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
       handler: async (ctx) => {
         const repo = mirror(s);
