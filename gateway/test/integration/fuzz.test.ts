@@ -4,15 +4,18 @@
  * token, on the real network: no 5xx, no response outside the document's schemas, and the channel
  * grows by at most the writes the gateway answered 2xx, so no refused input wrote. npm test runs a
  * bounded fuzz (LEDGER_FUZZ_MAX_EXAMPLES, default 2 per operation); `npm run fuzz` a longer one.
+ * The fuzzer may publish valid but arbitrary templates and policies (the regulator may); afterwards the
+ * rules in force before it are published again, so later suites and later runs on this ledger keep them.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { canonicalJson, DEFAULT_TEMPLATES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
-import { chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, uniqueId } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, uniqueId } from '../support/env.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
 
 const run = promisify(execFile);
@@ -22,6 +25,35 @@ const ROLES = [
   { org: 'enterprise', role: 'applicant' },
   { org: 'enterprise', role: 'safety_officer' },
 ] as const;
+
+type Json = Record<string, unknown>;
+/** A template or policy as its publish input: without what the ledger stamps on it. */
+const unpublished = ({ operationType: _o, level: _l, version: _v, publishedBy: _b, publishedAt: _a, ...rest }: Json) => rest;
+const RULE_PATHS = ['/v1/policy', ...DEFAULT_TEMPLATES.map((t) => `/v1/templates/${t.operationType}/${t.level}`)];
+
+/** The templates and the policy in force, by path. */
+async function rulesInForce(regulator: Client): Promise<Map<string, Json>> {
+  const rules = new Map<string, Json>();
+  for (const p of RULE_PATHS) {
+    const r = await regulator.get<Json>(p);
+    if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${JSON.stringify(r.body)}`);
+    rules.set(p, unpublished(r.body));
+  }
+  return rules;
+}
+
+/** Publishes again each rule whose content changed since `before`; returns the paths it restored. */
+async function restoreRules(regulator: Client, before: Map<string, Json>): Promise<string[]> {
+  const now = await rulesInForce(regulator);
+  const restored: string[] = [];
+  for (const [p, rule] of before) {
+    if (canonicalJson(now.get(p)) === canonicalJson(rule)) continue;
+    const r = await regulator.post(p, rule);
+    if (r.status !== 201) throw new Error(`restoring ${p}: ${r.status} ${JSON.stringify(r.body)}`);
+    restored.push(p);
+  }
+  return restored;
+}
 
 /** The fuzzer's interpreter, or why there is none (the test fails with it: the fuzz is part of the suite). */
 function fuzzPython(): string {
@@ -39,6 +71,8 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
   let indexer: RunningIndexer;
   let db: string | undefined;
   let python: string;
+  let regulator: Client;
+  let rulesBefore: Map<string, Json> | undefined;
   const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-fuzz-'));
 
   before(async function () {
@@ -50,8 +84,14 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
     await indexer.waitForBlock(0);
     // The fuzzer is one user sending as fast as the gateway answers: neither limit is under test here.
     gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000', GATEWAY_AUTH_FAILURES_PER_WINDOW: '1000000' });
+    regulator = new Client(gw.url).as(await token({ sub: uniqueId('fuzz-rules'), org: 'regulator', role: 'regulator' }));
+    rulesBefore = await rulesInForce(regulator);
   });
   after(async () => {
+    if (rulesBefore) {
+      const restored = await restoreRules(regulator, rulesBefore);
+      if (restored.length > 0) console.log(`      rules the fuzzer changed, published again as they were: ${restored.join(', ')}`);
+    }
     await gw?.close();
     await indexer?.stop();
     await dropDatabase(db);

@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { enrolledIdentityFiles } from '@compliance-ledger/fabric-client';
+import { enrolledIdentityFiles, FabricFailure } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, connectionProfilePath, connectionProfileSchema } from '@compliance-ledger/schema';
 import { FabricSweeperLedger } from '../../src/ledger.js';
 
@@ -60,9 +60,24 @@ export const workerId = (label: string) => createHmac('sha256', 'reporter-test-e
 export const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * Submits a set-up step until it commits. The sweeper's ledger never retries (its next period does),
+ * but a set-up step that only the regulator's peer refused, because it has not yet committed the step
+ * before, is endorsed again, as the services do with the same transient failure.
+ */
 async function must(ledger: FabricSweeperLedger, tx: string, input: unknown): Promise<void> {
-  const r = await ledger.submit(tx, input);
-  if (r.status !== 'committed') throw new Error(`${tx} did not commit: ${JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+  for (let attempt = 1; ; attempt++) {
+    let r: Awaited<ReturnType<FabricSweeperLedger['submit']>>;
+    try {
+      r = await ledger.submit(tx, input);
+    } catch (e) {
+      if (!(e instanceof FabricFailure && e.transient) || attempt >= 10) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      continue;
+    }
+    if (r.status !== 'committed') throw new Error(`${tx} did not commit: ${JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    return;
+  }
 }
 
 /**
