@@ -122,6 +122,9 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
         // Worker codes answer 501 NOT_CONFIGURED without a credential office key, and 503 with one not registered on the ledger.
         ...['--exclude-path-regex', String.raw`^/v1/workers/\{workerId\}/code(\.png|\.svg)?$`],
         ...['--checks', 'not_a_server_error,response_schema_conformance', '--max-examples', MAX_EXAMPLES, '--seed', '17'],
+        // A first bundle reads every block of the channel (then cached): on a long test ledger and a
+        // busy machine that is more than the fuzzer's default 10 s.
+        ...['--request-timeout', '120'],
         ...['--workers', '1', '--no-color', '--report', 'junit', '--report-junit-path', junit, '--generation-database', 'none'],
       ];
       const outcome = await run(python, args, { cwd: reports, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, SCHEMATHESIS_HOOKS: '' } }).then(
