@@ -732,12 +732,14 @@ async function main(): Promise<number> {
     if (ec.status === 200) {
       item(
         `evidence check: ok=${ec.body.ok}; ${(ec.body.checks ?? [])
-          .map(
-            (c: { cid?: string; sha256Matches?: boolean; cidMatches?: boolean }) =>
-              `${c.cid} sha256 ${c.sha256Matches ? 'matches' : 'DIFFERS'}, CID ${c.cidMatches ? 'matches' : 'DIFFERS'}`,
+          .map((c: { cid?: string; readable?: boolean; error?: string; sha256Matches?: boolean; cidMatches?: boolean }) =>
+            c.readable === false
+              ? `${c.cid} NOT READABLE from the regulator's side (${c.error ?? 'no reason given'})`
+              : `${c.cid} sha256 ${c.sha256Matches ? 'matches' : 'DIFFERS'}, CID ${c.cidMatches ? 'matches' : 'DIFFERS'}`,
           )
           .join('; ')}`,
       );
+      if (!ec.body.ok) missing.push('auditor evidence check: the evidence the ledger records did not check out (above)');
     } else notPossible('auditor evidence check', errorOf(ec));
   }
 

@@ -200,6 +200,9 @@ start_gateway() {
     GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore"
 }
 
+# The embedded mode keeps evidence in one local blockstore (nothing is replicated): the regulator's
+# gateway reads the same folder, so its auditors can re-check the evidence the ledger records. With
+# kubo, each org runs its own node and the regulator's indexer pins every recorded CID (README).
 start_regulator_gateway() {
   local db=()
   if needs_postgres; then
@@ -212,7 +215,7 @@ start_regulator_gateway() {
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" GATEWAY_OCR_ENABLED=0 \
     FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin \
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE="$LEDGER_RUN_DIR/ca/regulator/bootstrap-password" \
-    GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway-regulator/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway-regulator/blockstore"
+    GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway-regulator/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore"
 }
 
 start_ingest() {
