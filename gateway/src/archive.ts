@@ -14,7 +14,7 @@ import {
   type DecodedBlock,
   writeTar,
 } from '@compliance-ledger/verifier';
-import { type BlockSource, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
+import { type BlockSource, type BlockSummary, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
 import { ApiError } from './errors.js';
 
 export interface ArchiveRequest {
@@ -25,6 +25,8 @@ export interface ArchiveRequest {
   subject: ArchiveManifest['subject'];
   window: { from: string; to: string };
   evidence?: (cid: string) => Promise<Uint8Array | null>;
+  /** Selection summaries kept from earlier bundles of the same source (see BundleRequest.summaries). */
+  summaries?: Map<number, BlockSummary>;
 }
 
 /** The permits a record belongs to: its own permit number, and the permits an alarm suspended. */
@@ -47,6 +49,7 @@ export async function buildArchive(req: ArchiveRequest): Promise<{ archive: Uint
       chaincode: req.chaincode,
       subject,
       decoded,
+      ...(req.summaries ? { summaries: req.summaries } : {}),
       ...(req.evidence ? { evidence: req.evidence } : {}),
     });
   let range: Awaited<ReturnType<typeof bundle>>;

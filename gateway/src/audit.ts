@@ -14,7 +14,7 @@ import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { type BundleSubject, type Check, type Manifest, type Report, toHex, verifyBundle } from '@compliance-ledger/verifier';
 import { common } from '@hyperledger/fabric-protos';
 import { z } from 'zod';
-import { type BlockSource, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
+import { type BlockSource, type BlockSummary, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
 import { ApiError } from './errors.js';
 import type { ContentStore } from './ipfs.js';
 import { computeCid } from './ipfs.js';
@@ -58,8 +58,17 @@ function remember(key: string, bytes: Uint8Array): void {
   }
 }
 
+/**
+ * What bundle selection keeps of each block (bundle-builder's BlockSummary), per org and chaincode
+ * like the bytes above, so that a bundle decodes in full only the blocks it carries. Not bounded:
+ * a few hundred bytes a transaction (locating a subject's blocks through the mirror is the next step).
+ */
+const summaryCaches = new Map<string, Map<number, BlockSummary>>();
+
 export interface CallerChain {
   source: BlockSource;
+  /** Selection summaries of this org's blocks, kept across requests. */
+  summaries: Map<number, BlockSummary>;
   /** The caller's peer's newest block and its header hash (GetChainInfo), which the bundle must end at. */
   checkpoint: { number: number; headerHash: string };
 }
@@ -79,7 +88,13 @@ export async function callerChain(ledger: LedgerClient, id: WalletIdentity): Pro
       return bytes;
     },
   };
-  return { source, checkpoint: { number: height - 1, headerHash: toHex(info.getCurrentblockhash_asU8()) } };
+  const cacheKey = `${id.org}:${ledger.chaincode}`;
+  let summaries = summaryCaches.get(cacheKey);
+  if (!summaries) {
+    summaries = new Map();
+    summaryCaches.set(cacheKey, summaries);
+  }
+  return { source, summaries, checkpoint: { number: height - 1, headerHash: toHex(info.getCurrentblockhash_asU8()) } };
 }
 
 export interface VerifiedBundle {
@@ -98,7 +113,14 @@ export async function buildCallerBundle(
 ): Promise<Omit<VerifiedBundle, 'report'>> {
   const chain = await callerChain(ledger, id);
   try {
-    const built = await buildBundle({ source: chain.source, channel: ledger.channel, chaincode: ledger.chaincode, subject, ...(evidence ? { evidence } : {}) });
+    const built = await buildBundle({
+      source: chain.source,
+      summaries: chain.summaries,
+      channel: ledger.channel,
+      chaincode: ledger.chaincode,
+      subject,
+      ...(evidence ? { evidence } : {}),
+    });
     return { ...built, checkpoint: chain.checkpoint };
   } catch (e) {
     if (e instanceof BundleSubjectNotFound) throw new ApiError('NOT_FOUND', e.message);

@@ -16,7 +16,6 @@ import {
   headerHash,
   type Manifest,
   type ManifestRecord,
-  type TransactionEntry,
   toHex,
   writeTar,
 } from '@compliance-ledger/verifier';
@@ -37,15 +36,69 @@ export interface BundleRequest {
   now?: () => Date;
   /** Blocks already decoded by an earlier bundle from the same source (an archive builds many), filled as blocks are decoded. */
   decoded?: Map<number, DecodedBlock>;
+  /**
+   * What selection needs of each block, kept from earlier bundles of the same source and chaincode
+   * (blocks never change): a bundle then decodes in full only the blocks it carries and the blocks
+   * committed since. A few hundred bytes a transaction, where a decoded block keeps every envelope.
+   */
+  summaries?: Map<number, BlockSummary>;
+}
+
+/** One chaincode write as selection sees it: no values, only what they refer to. */
+interface WriteSummary {
+  key: string;
+  /** The permit numbers the write belongs to: composite-key parts, permitNo, suspendedPermitNos, permitNos. */
+  permits: string[];
+  /** The device a device registration registers. */
+  registersDevice: string | null;
+}
+
+interface TransactionSummary {
+  index: number;
+  txId: string;
+  /** A valid endorser transaction. */
+  valid: boolean;
+  chaincode: string | null;
+  timestampMs: number;
+  /** The chaincode's writes that are not deletes. */
+  writes: WriteSummary[];
+  /** Whether it (validly) commits a definition of the chaincode. */
+  definesChaincode: boolean;
+}
+
+export interface BlockSummary {
+  header: DecodedBlock['header'];
+  config: boolean;
+  transactions: TransactionSummary[];
+}
+
+function summarize(block: DecodedBlock, chaincode: string): BlockSummary {
+  const definition = `namespaces/fields/${chaincode}/ValidationInfo`;
+  return {
+    header: block.header,
+    config: block.transactions.some((t) => t.headerType === HEADER_TYPE.CONFIG),
+    transactions: block.transactions.map((tx) => {
+      const valid = tx.headerType === HEADER_TYPE.ENDORSER_TRANSACTION && block.validationCodes[tx.index] === 0;
+      return {
+        index: tx.index,
+        txId: tx.txId,
+        valid,
+        chaincode: tx.chaincode,
+        timestampMs: tx.timestampMs,
+        writes: tx.writes
+          .filter((w) => w.namespace === chaincode && !w.isDelete)
+          .map((w) => {
+            const value = jsonOf(w.value);
+            return { key: w.key, permits: permitsOf(w.key, value), registersDevice: value?.docType === 'device' ? String(value.deviceId) : null };
+          }),
+        definesChaincode: valid && tx.writes.some((w) => w.namespace === '_lifecycle' && w.key === definition),
+      };
+    }),
+  };
 }
 
 export class BundleSubjectNotFound extends Error {
   override readonly name = 'BundleSubjectNotFound';
-}
-
-interface Located {
-  block: DecodedBlock;
-  tx: TransactionEntry;
 }
 
 function jsonOf(bytes: Uint8Array): Record<string, unknown> | null {
@@ -57,77 +110,80 @@ function jsonOf(bytes: Uint8Array): Record<string, unknown> | null {
   }
 }
 
-/** Whether a write belongs to a permit's trail: its key names the permit, or the record refers to it. */
-function touchesPermit(key: string, value: Record<string, unknown> | null, permitNo: string): boolean {
-  if (key.split('\u0000').includes(permitNo)) return true;
-  if (!value) return false;
-  if (value.permitNo === permitNo) return true;
-  for (const field of ['suspendedPermitNos', 'permitNos']) {
-    const list = value[field];
-    if (Array.isArray(list) && list.includes(permitNo)) return true;
+/** The permits whose trail a write belongs to: those its key names, and those the record refers to. */
+function permitsOf(key: string, value: Record<string, unknown> | null): string[] {
+  const permits = new Set(key.split('\u0000').filter(Boolean));
+  if (value) {
+    if (typeof value.permitNo === 'string') permits.add(value.permitNo);
+    for (const field of ['suspendedPermitNos', 'permitNos']) {
+      const list = value[field];
+      if (Array.isArray(list)) for (const p of list) if (typeof p === 'string') permits.add(p);
+    }
   }
-  return false;
+  return [...permits];
 }
 
 export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8Array; manifest: Manifest }> {
   const height = await req.source.height();
-  const blocks: DecodedBlock[] = [];
-  for (let n = 0; n < height; n++) {
+  const full = async (n: number): Promise<DecodedBlock> => {
     let block = req.decoded?.get(n);
     if (!block) {
       block = decodeBlock(await req.source.block(n));
       req.decoded?.set(n, block);
     }
-    blocks.push(block);
+    return block;
+  };
+  const summaries: BlockSummary[] = [];
+  for (let n = 0; n < height; n++) {
+    let summary = req.summaries?.get(n);
+    if (!summary) {
+      summary = summarize(await full(n), req.chaincode);
+      req.summaries?.set(n, summary);
+    }
+    summaries.push(summary);
   }
-  const valid = (b: DecodedBlock, t: TransactionEntry) => t.headerType === HEADER_TYPE.ENDORSER_TRANSACTION && b.validationCodes[t.index] === 0;
-  const all: Located[] = blocks.flatMap((block) => block.transactions.map((tx) => ({ block, tx })));
-  const ours = (l: Located) => valid(l.block, l.tx) && l.tx.chaincode === req.chaincode;
-  const chaincodeWrites = (l: Located) => l.tx.writes.filter((w) => w.namespace === req.chaincode && !w.isDelete);
+  const all: { n: number; tx: TransactionSummary }[] = summaries.flatMap((b, n) => b.transactions.map((tx) => ({ n, tx })));
+  const ours = (tx: TransactionSummary) => tx.valid && tx.chaincode === req.chaincode;
 
-  let selected: Located[];
+  let selected: typeof all;
   const s = req.subject;
   if (s.kind === 'transaction') selected = all.filter((l) => l.tx.txId === s.txId);
   else if (s.kind === 'range') {
     const from = Date.parse(s.from);
     const to = Date.parse(s.to);
-    selected = all.filter((l) => ours(l) && l.tx.timestampMs >= from && l.tx.timestampMs < to);
-  } else selected = all.filter((l) => ours(l) && chaincodeWrites(l).some((w) => touchesPermit(w.key, jsonOf(w.value), s.permitNo)));
+    selected = all.filter((l) => ours(l.tx) && l.tx.timestampMs >= from && l.tx.timestampMs < to);
+  } else selected = all.filter((l) => ours(l.tx) && l.tx.writes.some((w) => w.permits.includes(s.permitNo)));
   if (selected.length === 0) throw new BundleSubjectNotFound(`no transaction on channel ${req.channel} matches ${JSON.stringify(s)}`);
 
+  // The records as written, from the full blocks of the selected transactions.
   const records: ManifestRecord[] = [];
-  const recordOf = (l: Located) => {
-    for (const w of chaincodeWrites(l)) {
+  const recordOf = async (l: (typeof all)[number]) => {
+    const tx = (await full(l.n)).transactions[l.tx.index]!;
+    for (const w of tx.writes) {
+      if (w.namespace !== req.chaincode || w.isDelete) continue;
       const value = jsonOf(w.value);
-      if (value) records.push({ txId: l.tx.txId, key: w.key, value });
+      if (value) records.push({ txId: tx.txId, key: w.key, value });
     }
   };
-  selected.forEach(recordOf);
+  for (const l of selected) await recordOf(l);
   // Alarms are checked against the device key registered on the ledger: include those registrations.
   const alarmDevices = new Set(
     records.filter((r) => (r.value as { docType?: string }).docType === 'alarm').map((r) => String((r.value as { deviceId: unknown }).deviceId)),
   );
   const registrations = all.filter(
-    (l) =>
-      ours(l) &&
-      !selected.includes(l) &&
-      chaincodeWrites(l).some((w) => {
-        const v = jsonOf(w.value);
-        return v?.docType === 'device' && alarmDevices.has(String(v.deviceId));
-      }),
+    (l) => ours(l.tx) && !selected.includes(l) && l.tx.writes.some((w) => w.registersDevice !== null && alarmDevices.has(w.registersDevice)),
   );
-  registrations.forEach(recordOf);
+  for (const l of registrations) await recordOf(l);
 
-  const definitions = all.filter(
-    (l) => valid(l.block, l.tx) && l.tx.writes.some((w) => w.namespace === '_lifecycle' && w.key === `namespaces/fields/${req.chaincode}/ValidationInfo`),
-  );
-  const configBlocks = blocks.filter((b) => b.transactions.some((t) => t.headerType === HEADER_TYPE.CONFIG));
-  const checkpoint = blocks[blocks.length - 1]!;
-  const full = new Set<number>([...selected, ...registrations, ...definitions].map((l) => l.block.header.number));
-  for (const b of configBlocks) full.add(b.header.number);
-  full.add(checkpoint.header.number);
-  const low = Math.min(...full);
-  const headers: HeaderEntry[] = blocks
+  const definitions = all.filter((l) => l.tx.definesChaincode);
+  const checkpoint = summaries[summaries.length - 1]!;
+  const carried = new Set<number>([...selected, ...registrations, ...definitions].map((l) => l.n));
+  summaries.forEach((b, n) => {
+    if (b.config) carried.add(n);
+  });
+  carried.add(checkpoint.header.number);
+  const low = Math.min(...carried);
+  const headers: HeaderEntry[] = summaries
     .slice(low)
     .map((b) => ({ number: b.header.number, previousHash: toHex(b.header.previousHash), dataHash: toHex(b.header.dataHash) }));
 
@@ -139,7 +195,9 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
     if (bytes) evidenceFiles.set(v.cid, bytes);
   }
 
-  const numbers = [...full].sort((a, b) => a - b);
+  const numbers = [...carried].sort((a, b) => a - b);
+  const carriedBytes = new Map<number, Uint8Array>();
+  for (const n of numbers) carriedBytes.set(n, (await full(n)).bytes);
   const manifest: Manifest = {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
@@ -149,7 +207,7 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
     createdAt: (req.now?.() ?? new Date()).toISOString(),
     checkpoint: { number: checkpoint.header.number, headerHash: toHex(await headerHash(checkpoint.header)) },
     blocks: numbers,
-    transactions: selected.map((l) => ({ txId: l.tx.txId, blockNumber: l.block.header.number })),
+    transactions: selected.map((l) => ({ txId: l.tx.txId, blockNumber: summaries[l.n]!.header.number })),
     records,
     evidenceFiles: [...evidenceFiles.keys()],
   };
@@ -157,7 +215,7 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
   const files: [string, Uint8Array][] = [
     ['manifest.json', enc.encode(`${JSON.stringify(manifest, null, 2)}\n`)],
     ['headers.json', enc.encode(`${JSON.stringify(headers)}\n`)],
-    ...numbers.map((n): [string, Uint8Array] => [`blocks/${n}.block`, blocks[n]!.bytes]),
+    ...numbers.map((n): [string, Uint8Array] => [`blocks/${n}.block`, carriedBytes.get(n)!]),
     ...[...evidenceFiles].map(([cid, bytes]): [string, Uint8Array] => [`evidence/${cid}`, bytes]),
   ];
   return { archive: writeTar(files), manifest };

@@ -527,6 +527,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         const chain = await callerChain(s.ledger, id);
         const built = await buildArchive({
           source: chain.source,
+          summaries: chain.summaries,
           channel: s.ledger.channel,
           chaincode: s.ledger.chaincode,
           ...request,

@@ -20,7 +20,7 @@ const kvrwset = ledger.rwset.kvrwset;
 
 // The indexer's tests stop the indexer on the same forged signature; one forger serves both.
 import { resignWithRogueKey } from '../../../indexer/test/support/rogue-orderer.js';
-import { buildBundle } from '../../src/bundle-builder.js';
+import { type BlockSummary, buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
 import { regulatorBlockSource, regulatorHeaderHash } from '../support/blocks.js';
 import { launchChromium } from '../support/browser.js';
@@ -175,6 +175,35 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     // Trusting the config block instead of a hash verifies the same bundle.
     const configBlock = files.get(`blocks/${manifest.blocks[0]}.block`)!;
     expect((await verifyBundle(archive, { configBlock })).ok).to.equal(true);
+  });
+
+  it('builds the same bundle, byte for byte, from selection summaries kept by earlier bundles as from a full scan', async () => {
+    const source = regulatorBlockSource();
+    try {
+      // One height and one clock for all three builds: other clients may commit meanwhile.
+      const height = await source.height();
+      const fixed = { height: async () => height, block: (n: number) => source.block(n) };
+      const now = () => new Date('2026-01-01T00:00:00Z');
+      const build = (summaries?: Map<number, BlockSummary>) =>
+        buildBundle({
+          source: fixed,
+          channel: source.channel,
+          chaincode: source.chaincode,
+          subject: { kind: 'permit', permitNo },
+          now,
+          ...(summaries ? { summaries } : {}),
+        });
+      const scanned = await build();
+      const summaries = new Map<number, BlockSummary>();
+      const filling = await build(summaries);
+      expect(summaries.size, 'a summary for every block').to.equal(height);
+      const warm = await build(summaries);
+      expect(Buffer.from(filling.archive).equals(Buffer.from(scanned.archive)), 'bundle while the summaries fill').to.equal(true);
+      expect(Buffer.from(warm.archive).equals(Buffer.from(scanned.archive)), 'bundle from kept summaries').to.equal(true);
+      expect(warm.manifest.transactions.length).to.be.greaterThan(14);
+    } finally {
+      source.close();
+    }
   });
 
   it("the verifier's core runs in a browser: headless Chromium, no Node, verifies the bundle and refuses a tampered one", async function () {
