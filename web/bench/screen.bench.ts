@@ -21,6 +21,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MIRROR_NOTIFY_CHANNEL } from '@compliance-ledger/schema';
 import { Wallet } from 'ethers';
 import pg from 'pg';
 import type { Browser } from 'playwright-core';
@@ -121,27 +122,30 @@ const MODES: Mode[] = [
   { name: 'LISTEN/NOTIFY (+ 250 ms poll as safety net)', env: { GATEWAY_ALARM_STREAM_LISTEN: '1', GATEWAY_ALARM_STREAM_POLL_MS: '250' } },
 ].filter((m) => !process.env.BENCH_MODES || process.env.BENCH_MODES.split(',').some((x) => m.name.startsWith(x)));
 
-/** Records in the page, with the page's own clock (Date.now, the same host clock as the bench's), when each alarm row first shows. */
-function watchRows(): void {
-  const seen: Record<string, number> = {};
-  (globalThis as unknown as { __alarmRowsSeen: Record<string, number> }).__alarmRowsSeen = seen;
-  const mark = (el: Element) => {
+/**
+ * Records in the page, with the page's own clock (Date.now, the same host clock as the bench's),
+ * when each alarm row first shows. A string, not a function: tsx's helpers would not exist in the page.
+ */
+const WATCH_ROWS = `(() => {
+  const seen = {};
+  globalThis.__alarmRowsSeen = seen;
+  const mark = (el) => {
     const id = el.getAttribute('data-alarm-id');
     if (id && !(id in seen)) seen[id] = Date.now();
   };
   new MutationObserver((records) => {
     for (const r of records)
-      r.addedNodes.forEach((n) => {
-        if (!(n instanceof Element)) return;
+      for (const n of r.addedNodes) {
+        if (!(n instanceof Element)) continue;
         if (n.matches('tr[data-alarm-id]')) mark(n);
-        n.querySelectorAll('tr[data-alarm-id]').forEach(mark);
-      });
+        for (const row of n.querySelectorAll('tr[data-alarm-id]')) mark(row);
+      }
   }).observe(document, { childList: true, subtree: true });
-}
+})();`;
 
 /**
  * Live alarms, each delay on its own: per alarm, from its commit (the submit's return) to the row
- * in the indexer's mirror (polled every 10 ms), to its event on each of BENCH_SCREENS plain
+ * in the indexer's mirror (the indexer's NOTIFY of its batch), to its event on each of BENCH_SCREENS plain
  * event-stream clients (the screen's own fetch reader), and to its row on each of BENCH_PAGES
  * Chromium pages (a MutationObserver in the page). Once per stream mode (MODES).
  */
@@ -149,8 +153,18 @@ async function liveAlarms(browser: Browser, webDir: string): Promise<void> {
   const db = await createDatabase('gw_webbench_live');
   const indexer = startIndexer(db);
   await indexer.waitForBlock((await chainHeight()) - 1, 300_000);
+  // When each alarm reached the mirror: the indexer's NOTIFY after the batch that holds it (sent
+  // whatever the gateway's mode), then a look for which alarms that batch brought.
   const mirror = new pg.Client({ connectionString: db });
   await mirror.connect();
+  const inMirror = new Map<string, number>();
+  mirror.on('notification', (note) => {
+    const at = Date.now();
+    void mirror.query("SELECT alarm_id FROM alarms WHERE block_number > $1 - 5 AND alarm_id LIKE 'bench-%'", [Number(note.payload)]).then((r) => {
+      for (const row of r.rows as { alarm_id: string }[]) if (!inMirror.has(row.alarm_id)) inMirror.set(row.alarm_id, at);
+    });
+  });
+  await mirror.query(`LISTEN ${MIRROR_NOTIFY_CHANNEL}`);
   let gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_WEB_APP_DIR: webDir });
   try {
     const cast = await makeCast(new Client(gw.url));
@@ -189,7 +203,7 @@ async function liveAlarms(browser: Browser, webDir: string): Promise<void> {
       for (let i = 0; i < PAGES; i++) {
         const context = await browser.newContext();
         await context.addInitScript((t: string) => sessionStorage.setItem('ledger.credential', t), credential);
-        await context.addInitScript(watchRows);
+        await context.addInitScript({ content: WATCH_ROWS });
         const page = await context.newPage();
         await page.goto(`${gw.url}/app/#/alarms`);
         await page.locator('[data-testid="stream-state"]:has-text("实时连接")').waitFor({ timeout: 60_000 });
@@ -205,24 +219,26 @@ async function liveAlarms(browser: Browser, webDir: string): Promise<void> {
         const alarm = alarmFieldsFor(deviceId, cast.siteId, 'zone-9', { alarmId, kind: 'gas_leak', observedAt: Date.now() - 2000 });
         await recordDeviceAlarm(walletDir, `gw-gate-${cast.tag}`, device, alarm);
         const committed = Date.now();
-        let inMirror: number | undefined;
         const until = committed + 60_000;
         for (;;) {
-          if (inMirror === undefined && (await mirror.query('SELECT 1 FROM alarms WHERE alarm_id = $1', [alarmId])).rowCount) inMirror = Date.now();
+          const mirroredAt = inMirror.get(alarmId);
           const onPages = await Promise.all(
             pages.map((p) => p.evaluate((id) => (globalThis as unknown as { __alarmRowsSeen: Record<string, number> }).__alarmRowsSeen[id] ?? null, alarmId)),
           );
-          if (inMirror !== undefined && clients.every((c) => c.has(alarmId)) && onPages.every((t) => t !== null)) {
-            mirrored.push(inMirror - committed);
+          if (mirroredAt !== undefined && clients.every((c) => c.has(alarmId)) && onPages.every((t) => t !== null)) {
+            mirrored.push(mirroredAt - committed);
             for (const c of clients) {
               streamed.push(c.get(alarmId)! - committed);
-              mirrorToStream.push(c.get(alarmId)! - inMirror);
+              mirrorToStream.push(c.get(alarmId)! - mirroredAt);
             }
             for (const t of onPages) shown.push(t! - committed);
             break;
           }
-          if (Date.now() > until) throw new Error(`alarm ${alarmId} not everywhere within 60 s (${mode.name})`);
-          await new Promise((res) => setTimeout(res, 10));
+          if (Date.now() > until) {
+            const where = `mirror ${mirroredAt !== undefined}, streams ${clients.filter((c) => c.has(alarmId)).length}/${SCREENS}, pages ${onPages.filter((x) => x !== null).length}/${PAGES}`;
+            throw new Error(`alarm ${alarmId} not everywhere within 60 s (${mode.name}): ${where}`);
+          }
+          await new Promise((res) => setTimeout(res, 50));
         }
         // Alarms one after another, as a plant's would come: the next one after this one is everywhere.
         await new Promise((res) => setTimeout(res, 500));
@@ -231,7 +247,7 @@ async function liveAlarms(browser: Browser, webDir: string): Promise<void> {
       for (const p of pages) await p.context().close();
       await gw.close();
       const row = (name: string, xs: number[]) =>
-        console.log(`| ${name} | ${xs.length} | ${pct(xs, 50).toFixed(0)} | ${pct(xs, 90).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`);
+        xs.length > 0 && console.log(`| ${name} | ${xs.length} | ${pct(xs, 50).toFixed(0)} | ${pct(xs, 90).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`);
       console.log('');
       console.log(`## Live alarms, stream: ${mode.name}; ${SCREENS} event-stream clients + ${PAGES} Chromium pages, ${ALARMS} alarms (load ${load} at start)`);
       console.log('');
