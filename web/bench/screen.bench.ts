@@ -235,7 +235,8 @@ async function liveAlarms(browser: Browser, webDir: string): Promise<void> {
             break;
           }
           if (Date.now() > until) {
-            const where = `mirror ${mirroredAt !== undefined}, streams ${clients.filter((c) => c.has(alarmId)).length}/${SCREENS}, pages ${onPages.filter((x) => x !== null).length}/${PAGES}`;
+            const streams = clients.filter((c) => c.has(alarmId)).length;
+            const where = `mirror ${mirroredAt !== undefined}, streams ${streams}/${SCREENS}, pages ${onPages.filter((x) => x !== null).length}/${PAGES}`;
             throw new Error(`alarm ${alarmId} not everywhere within 60 s (${mode.name}): ${where}`);
           }
           await new Promise((res) => setTimeout(res, 50));
