@@ -1,9 +1,13 @@
 /**
  * The routes the supervision screen reads, on the real network and a real mirror: the session's
- * views per role, the live alarm stream's access and its snapshot, the stream ended when the
- * gateway closes, and NOT_CONFIGURED without the mirror. The screen itself is tested in Chromium
+ * views per role, the live alarm stream's access and its snapshot, an alarm pushed on the
+ * indexer's notification, the stream ended when the gateway closes, the screen's files and their
+ * caching, and NOT_CONFIGURED without the mirror. The screen itself is tested in Chromium
  * in web/test/integration/screen.test.ts.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
 import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
@@ -111,6 +115,34 @@ describe('gateway: the supervision screen routes (real network and mirror)', fun
       abort.abort();
     } finally {
       await listening.close();
+    }
+  });
+
+  it('serves the screen under its content security policy: hashed chunks kept for good, the page and its entry revalidated', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'screen-'));
+    fs.mkdirSync(path.join(dir, 'chunks'));
+    fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>screen</title><script type="module" src="app.js"></script>');
+    fs.writeFileSync(path.join(dir, 'app.js'), 'import("./chunks/uPlot-ABC123.js");');
+    fs.writeFileSync(path.join(dir, 'chunks', 'uPlot-ABC123.js'), 'export default 1;');
+    const served = await startTestGateway({ GATEWAY_WEB_APP_DIR: dir });
+    try {
+      const page = await fetch(`${served.url}/app/`);
+      expect(page.status).to.equal(200);
+      expect(page.headers.get('cache-control')).to.equal('no-cache');
+      expect(page.headers.get('content-security-policy')).to.include("script-src 'self'");
+      const entry = await fetch(`${served.url}/app/app.js`);
+      expect(entry.headers.get('cache-control')).to.equal('no-cache');
+      const etag = entry.headers.get('etag');
+      expect(etag, 'an entry that keeps its name is revalidated by its ETag').to.be.a('string');
+      // As a browser revalidates (fetch would add `Cache-Control: no-cache`, which asks for the whole file).
+      const again = await fetch(`${served.url}/app/app.js`, { headers: { 'if-none-match': etag!, 'cache-control': 'max-age=0' } });
+      expect(again.status).to.equal(304);
+      const chunk = await fetch(`${served.url}/app/chunks/uPlot-ABC123.js`);
+      expect(chunk.status).to.equal(200);
+      expect(chunk.headers.get('cache-control')).to.equal('public, max-age=31536000, immutable');
+    } finally {
+      await served.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

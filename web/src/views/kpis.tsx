@@ -1,6 +1,5 @@
-/** The regulator's KPIs on one wall, with the repeat-violation trend as a uPlot line chart. */
+/** The regulator's KPIs on one wall, with the repeat-violation trend as a uPlot line chart (uPlot in a chunk of its own). */
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import uPlot from 'uplot';
 import { LangContext, useT } from '../i18n.js';
 import type { Signed } from '../main.js';
 import { siteTime } from '../time.js';
@@ -29,12 +28,21 @@ function TrendChart({ points, label }: { points: { month: string; ratio: number 
     if (!box.current || points.length === 0) return;
     const xs = points.map((p) => Date.parse(`${p.month}-01T00:00:00Z`) / 1000);
     const ys = points.map((p) => (p.ratio == null ? null : p.ratio * 100));
-    const plot = new uPlot(
-      { width: 480, height: 200, series: [{}, { label, stroke: '#b00020', width: 2, points: { show: true } }], axes: [{}, { label: '%' }] },
-      [xs, ys],
-      box.current,
-    );
-    return () => plot.destroy();
+    // uPlot is loaded with the first chart, not with the screen: the other views' first paint does not wait for it.
+    let plot: { destroy(): void } | undefined;
+    let gone = false;
+    void import('uplot').then(({ default: uPlot }) => {
+      if (gone || !box.current) return;
+      plot = new uPlot(
+        { width: 480, height: 200, series: [{}, { label, stroke: '#b00020', width: 2, points: { show: true } }], axes: [{}, { label: '%' }] },
+        [xs, ys],
+        box.current,
+      );
+    });
+    return () => {
+      gone = true;
+      plot?.destroy();
+    };
   }, [points, label]);
   return <div ref={box} role="img" aria-label={`${label}: ${points.map((p) => `${p.month} ${percent(p.ratio)}`).join(', ')}`} />;
 }
