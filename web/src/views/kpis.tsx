@@ -19,6 +19,8 @@ interface Kpis {
   certificatesExpiringWithin60Days: number;
 }
 
+export const KPIS_PATH = '/v1/regulator/kpis';
+
 const percent = (r: number | null) => (r == null ? '—' : `${(r * 100).toFixed(1)} %`);
 const seconds = (s: number | null) => (s == null ? '—' : s.toFixed(1));
 
@@ -50,7 +52,7 @@ function TrendChart({ points, label }: { points: { month: string; ratio: number 
 export function KpisView({ signed }: { signed: Signed }) {
   const t = useT();
   const lang = useContext(LangContext);
-  const [k, error] = useLoad(() => signed.api.get<Kpis>('/v1/regulator/kpis'), [signed]);
+  const [k, error] = useLoad(() => signed.api.get<Kpis>(KPIS_PATH), [signed]);
   const [trendLabel] = useState(() => t('repeatTrend'));
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!k) return <p>{t('loading')}</p>;
