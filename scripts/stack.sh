@@ -208,8 +208,9 @@ start_regulator_gateway() {
   if needs_postgres; then
     db=(DATABASE_URL="$pg_url_base/ledger_indexer" GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state_regulator")
   else
-    # The indexer's PGlite socket takes one connection; this gateway's idempotency records go there too.
-    db=(DATABASE_URL="$mirror_url" DATABASE_POOL_MAX=1)
+    # The indexer's PGlite socket takes one connection; this gateway's idempotency records go there too,
+    # and the live alarm stream polls it (no second connection to LISTEN on).
+    db=(DATABASE_URL="$mirror_url" DATABASE_POOL_MAX=1 GATEWAY_ALARM_STREAM_LISTEN=0)
   fi
   launch gateway-regulator "the regulator's gateway on http://127.0.0.1:$REGULATOR_GATEWAY_PORT (wallet in $LEDGER_RUN_DIR/gateway-regulator/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=regulator GATEWAY_PORT="$REGULATOR_GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$REGULATOR_GATEWAY_PORT" \
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" GATEWAY_OCR_ENABLED=0 \

@@ -2,9 +2,12 @@
  * The live alarm stream behind /v1/alarm-stream: one poller per gateway asks the indexer's mirror
  * for blocks it has not seen and hands the alarms recorded or changed in them to every open screen,
  * so fifty screens cost the database one query per period, not fifty. Each screen gets only the
- * alarms its viewer may see (an enterprise user: those recorded by their own org).
+ * alarms its viewer may see (an enterprise user: those recorded by their own org). With `wakeups`
+ * (the indexer's NOTIFY after each batch) it reads at once instead of waiting up to a period; the
+ * poll stays as the safety net for a missed notification.
  */
 import type { Logger } from './logger.js';
+import type { MirrorWakeups } from './mirror-listener.js';
 import type { RegulatorRepository } from './regulator-repository.js';
 
 export type FeedAlarm = Record<string, unknown>;
@@ -21,11 +24,14 @@ export class AlarmFeed {
   private cursor: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** A wake-up came during a read: read again right after it, not a period later. */
+  private again = false;
 
   constructor(
     private readonly repo: RegulatorRepository,
     private readonly pollMs: number,
     private readonly log: Logger,
+    private readonly wakeups?: MirrorWakeups,
   ) {}
 
   get size(): number {
@@ -42,7 +48,10 @@ export class AlarmFeed {
     const sub: Subscriber = { recordedByMsp, deliver, end };
     this.subscribers.add(sub);
     this.cursor = this.cursor === undefined ? since : Math.min(this.cursor, since);
-    if (!this.timer) this.timer = setInterval(() => void this.poll(), this.pollMs);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.poll(), this.pollMs);
+      this.wakeups?.start(() => void this.poll());
+    }
     return () => {
       this.subscribers.delete(sub);
       if (this.subscribers.size === 0) this.stop();
@@ -59,13 +68,18 @@ export class AlarmFeed {
   private stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.wakeups?.stop();
     // A later screen brings the block of its own snapshot.
     this.cursor = undefined;
   }
 
   private async poll(): Promise<void> {
-    if (this.polling) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
     this.polling = true;
+    this.again = false;
     try {
       const head = await this.repo.mirroredBlock();
       if (this.cursor === undefined || head <= this.cursor) return;
@@ -81,6 +95,7 @@ export class AlarmFeed {
       this.log.warn({ err: e }, 'alarm stream: the mirror could not be read');
     } finally {
       this.polling = false;
+      if (this.again && this.timer) void this.poll();
     }
   }
 }

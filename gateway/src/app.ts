@@ -173,5 +173,15 @@ function serveScreen(app: Express, dir: string): void {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use('/app', express.static(dir, { index: 'index.html', fallthrough: true }));
+  app.use(
+    '/app',
+    express.static(dir, {
+      index: 'index.html',
+      fallthrough: true,
+      // Chunks are named by their content's hash: a browser keeps them for good. The page and its
+      // entry keep their names across builds, so they are revalidated (ETag) on each load.
+      setHeaders: (res, file) =>
+        res.setHeader('Cache-Control', path.basename(path.dirname(file)) === 'chunks' ? 'public, max-age=31536000, immutable' : 'no-cache'),
+    }),
+  );
 }

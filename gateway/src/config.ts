@@ -210,7 +210,16 @@ const schema = z.object({
   GATEWAY_ALARM_STREAM_POLL_MS: env
     .durationMs(250)
     .describe(
-      "How often the live alarm stream (/v1/alarm-stream) asks the indexer's mirror for new blocks; one query per gateway, whatever the number of screens.",
+      "How often the live alarm stream (/v1/alarm-stream) asks the indexer's mirror for new blocks; " +
+        'one query per gateway, whatever the number of screens ' +
+        '(with GATEWAY_ALARM_STREAM_LISTEN, the safety net for a missed notification).',
+    ),
+  GATEWAY_ALARM_STREAM_LISTEN: env
+    .bool(true)
+    .describe(
+      "The live alarm stream also LISTENs on the indexer's notification channel (one more connection to DATABASE_URL, held while a screen is open) " +
+        'and reads the mirror as soon as a batch is committed. ' +
+        'Set false where DATABASE_URL takes one connection only (the PGlite socket of the embedded stack).',
     ),
   LOG_LEVEL: env.logLevel().describe('pino log level: fatal, error, warn, info, debug, trace or silent.'),
 });

@@ -312,7 +312,7 @@ export class RegulatorRepository {
 
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
   async kpis(from: string, to: string): Promise<Kpis> {
-    return kpisOf((sql, params) => this.q(sql, params), from, to, {});
+    return kpisOf((sql, params) => this.q(sql, params), from, to, {}, true);
   }
 
   /**
@@ -369,7 +369,7 @@ export class RegulatorRepository {
           WHERE a.recorded_at >= $1 AND a.recorded_at < $2 AND ${sc.alarmsAs('a')} GROUP BY 1, 2`,
         p,
       );
-      const kpis = await kpisOf(q, from, to, scope);
+      const kpis = await kpisOf(q, from, to, scope, false);
       const byDay = (rows: Record<string, unknown>[], i: number) => Number(rows.find((r) => Number(r.day) === i + 1)?.n ?? 0);
       const sites = new Map<string, { orgMsp: string; siteId: string; permitsApplied: number; alarms: number }>();
       const site = (org: unknown, id: unknown) => {
@@ -408,7 +408,9 @@ export class RegulatorRepository {
   /** Each area with work or open alarms now: active permits and open alarms, for the area plan. */
   async areas(): Promise<{ siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }[]> {
     const [permits, alarms] = await Promise.all([
-      this.q(`SELECT site_id, zone_id, permit_no FROM permits WHERE ${EFFECTIVE_STATUS} = 'active' ORDER BY permit_no`),
+      // `status = 'active'` first: the effective status is 'active' only where the recorded one is, and
+      // that condition can use the status index instead of reading every permit the mirror holds.
+      this.q(`SELECT site_id, zone_id, permit_no FROM permits WHERE status = 'active' AND ${EFFECTIVE_STATUS} = 'active' ORDER BY permit_no`),
       this.q(`SELECT site_id, area_id, alarm_id, grade FROM alarms WHERE ${OPEN_ALARM} ORDER BY grade, alarm_id`),
     ]);
     const byArea = new Map<string, { siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }>();
@@ -598,60 +600,68 @@ function scopeSql(scope: ReportScope, firstParam = 3) {
  * scope. Workers and certificates belong to an enterprise (the MSP that registered them), not to a
  * site: a site's report shows its enterprise's coverage and certificate figures, or everyone's.
  */
-async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): Promise<Kpis> {
+async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, parallel: boolean): Promise<Kpis> {
   const sc = scopeSql(scope);
   const p = [from, to, ...sc.params];
   const orgParam = scope.org === undefined ? [] : [scope.org];
   const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $1';
-  // One after another: inside a snapshot they share one connection, which runs one query at a time.
-  const [alarm] = await q(
-    `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n, ` +
-      `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
-    p,
-  );
-  const [coverage] = await q(
-    `SELECT count(*) AS active,
-            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
-                                            AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
-       FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
-    orgParam,
-  );
-  const scopedViolations = `WITH scoped AS (SELECT * FROM permits WHERE ${sc.permits}),
+  // NOT MATERIALIZED: referenced twice, the CTE would otherwise be copied whole (every permit, every
+  // column) before either branch filters it; inlined, each branch reads only its own rows.
+  const scopedViolations = `WITH scoped AS NOT MATERIALIZED (SELECT * FROM permits WHERE ${sc.permits}),
      v AS (
        SELECT p.work_unit, f.at FROM investigation_flags f JOIN scoped p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
        UNION ALL
        SELECT work_unit, status_changed_at AS at FROM scoped
         WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
-  const [repeat] = await q(
-    `${scopedViolations}
+  const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
+  // On the pool (the KPI view) all at once, side by side on several connections: the first screen
+  // waits for the slowest, not for the sum. Inside a snapshot one after another on its one client.
+  const reads: (() => Promise<Record<string, unknown>[]>)[] = [
+    () =>
+      q(
+        `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n, ` +
+          `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
+        p,
+      ),
+    () =>
+      q(
+        `SELECT count(*) AS active,
+            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
+                                            AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
+       FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
+        orgParam,
+      ),
+    () =>
+      q(
+        `${scopedViolations}
      SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
-    p,
-  );
-  const trend = await q(
-    `${scopedViolations}
+        p,
+      ),
+    () =>
+      q(
+        `${scopedViolations}
      SELECT month, count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units
        FROM (SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, work_unit, count(*) AS n FROM v GROUP BY 1, 2) x
       GROUP BY month ORDER BY month`,
-    p,
-  );
-  const openByGrade = await q(
-    `SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`,
-    sc.params,
-  );
-  const byTypeState = await q(
-    `SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits WHERE ${scopeSql(scope, 1).permits} GROUP BY 1, 2 ORDER BY 1, 2`,
-    sc.params,
-  );
-  const [reviews] = await q(
-    `SELECT count(*) FILTER (WHERE c.review_due < now()) AS overdue,
+        p,
+      ),
+    () => q(`SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`, sc.params),
+    () =>
+      q(
+        `SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits WHERE ${scopeSql(scope, 1).permits} GROUP BY 1, 2 ORDER BY 1, 2`,
+        sc.params,
+      ),
+    () =>
+      q(
+        `SELECT count(*) FILTER (WHERE c.review_due < now()) AS overdue,
             count(*) FILTER (WHERE c.valid_until >= now() AND c.valid_until < now() + interval '60 days') AS expiring60
        FROM certificates c JOIN workers w USING (worker_id) WHERE c.status = 'valid' AND ${byWorkerOrg}`,
-    orgParam,
-  );
-  // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
-  const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
-  const perSite = await q(
-    `WITH p AS (SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${live})) AS live
+        orgParam,
+      ),
+    // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
+    () =>
+      q(
+        `WITH p AS (SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${live})) AS live
                   FROM permits WHERE ${sc.permits} GROUP BY 1, 2),
           a AS (SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
                   FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2)
@@ -659,8 +669,14 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
             coalesce(p.live, 0) AS live, coalesce(a.alarms, 0) AS alarms, coalesce(a.response_ms, 0) AS response_ms,
             coalesce(a.responded, 0) AS responded
        FROM p FULL JOIN a ON a.org_msp = p.org_msp AND a.site_id = p.site_id ORDER BY 1, 2`,
-    p,
-  );
+        p,
+      ),
+  ];
+  const results: Record<string, unknown>[][] = [];
+  if (parallel) results.push(...(await Promise.all(reads.map((read) => read()))));
+  else for (const read of reads) results.push(await read());
+  type Rows = Record<string, unknown>[];
+  const [[alarm], [coverage], [repeat], trend, openByGrade, byTypeState, [reviews], perSite] = results as [Rows, Rows, Rows, Rows, Rows, Rows, Rows, Rows];
   const active = Number(coverage!.active);
   const units = Number(repeat!.units);
   return {

@@ -20,6 +20,7 @@ import { createContentStore } from './ipfs.js';
 import { LedgerClient } from './ledger.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { MirrorListener } from './mirror-listener.js';
 import { languageDir, OcrService } from './ocr.js';
 import { RegulatorRepository } from './regulator-repository.js';
 import type { Services } from './services.js';
@@ -108,7 +109,14 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
       cfg.GATEWAY_CREDENTIAL_OFFICE_KEY_FILE && cfg.GATEWAY_ORGS.includes('enterprise')
         ? new WorkerCodeIssuer(loadCredentialOfficeKey(cfg.GATEWAY_CREDENTIAL_OFFICE_KEY_FILE), ledger, cfg.GATEWAY_WORKER_CODE_TTL_MS)
         : undefined,
-    alarmFeed: regulator ? new AlarmFeed(regulator, cfg.GATEWAY_ALARM_STREAM_POLL_MS, logger) : undefined,
+    alarmFeed: regulator
+      ? new AlarmFeed(
+          regulator,
+          cfg.GATEWAY_ALARM_STREAM_POLL_MS,
+          logger,
+          cfg.GATEWAY_ALARM_STREAM_LISTEN && cfg.DATABASE_URL ? new MirrorListener(cfg.DATABASE_URL, logger) : undefined,
+        )
+      : undefined,
   };
   const { app, openapi, clientSigned } = createApp({ services, wallet, idempotency, logger });
   const server = await new Promise<Server>((resolve, reject) => {

@@ -4,7 +4,7 @@
  * declared; `npm start` with no variable set indexes the local network into PGlite.
  */
 import * as path from 'node:path';
-import { connectionProfilePath, defaultLedgerRunDir, env, environmentHelp, parseEnvironment } from '@compliance-ledger/schema';
+import { connectionProfilePath, defaultLedgerRunDir, env, environmentHelp, MIRROR_NOTIFY_CHANNEL, parseEnvironment } from '@compliance-ledger/schema';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -53,6 +53,12 @@ const schema = z.object({
         "memory: with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB.",
     ),
   INDEXER_CHAIN_POLL_MS: env.durationMs(2000).describe('How often the chain height is asked from the peer (qscc GetChainInfo).'),
+  INDEXER_NOTIFY: env
+    .bool(true)
+    .describe(
+      `After each committed batch, NOTIFY ${MIRROR_NOTIFY_CHANNEL} with the newest block, so the gateway's live alarm stream wakes at once ` +
+        '(it LISTENs with GATEWAY_ALARM_STREAM_LISTEN). Costs one statement per batch.',
+    ),
   INDEXER_RETRY_MIN_MS: env
     .durationMs(250)
     .describe("First wait before reconnecting (peer or Postgres); doubles each failure. Also bounds gRPC's own reconnect backoff to the peer."),

@@ -30,6 +30,11 @@ export interface FollowerOptions {
    * synthetic test blocks that carry no signature.
    */
   ordererSignatures: OrdererSignatureVerifier | null;
+  /**
+   * Called after each committed batch with its newest block (the indexer's NOTIFY to the mirror's
+   * readers). A failure is logged, never retried: the batch is committed, and readers also poll.
+   */
+  onCommitted?: ((lastBlock: number) => Promise<void>) | undefined;
 }
 
 type Cause = 'peer' | 'postgres' | 'gap';
@@ -260,6 +265,7 @@ export class Follower {
     }
     this.metrics.setLastBlock(last.number);
     this.log.debug({ from: batch[0]!.number, to: last.number, transactions: result.transactions }, 'batch committed');
+    await this.options.onCommitted?.(last.number).catch((err: unknown) => this.log.warn({ err }, 'readers of the mirror could not be notified'));
   }
 
   /** Polls the chain height, and the age of the oldest unindexed block for lag in seconds. */

@@ -4,7 +4,7 @@
  * rows Postgres refuses or an event that cannot be projected;
  * 1 on a start-up error.
  */
-import { ConfigError } from '@compliance-ledger/schema';
+import { ConfigError, MIRROR_NOTIFY_CHANNEL } from '@compliance-ledger/schema';
 import { BlockStore } from './block-store.js';
 import { config, configHelp } from './config.js';
 import { migrate, openDatabase } from './db.js';
@@ -65,6 +65,11 @@ async function main(): Promise<number> {
     chainPollMs: cfg.INDEXER_CHAIN_POLL_MS,
     stopAtBlock: cfg.INDEXER_STOP_AT_BLOCK,
     ordererSignatures: new OrdererSignatureVerifier(),
+    onCommitted: cfg.INDEXER_NOTIFY
+      ? async (lastBlock) => {
+          await db.raw('SELECT pg_notify(?, ?)', [MIRROR_NOTIFY_CHANNEL, String(lastBlock)]);
+        }
+      : undefined,
   });
   const pinner = cfg.INDEXER_PIN_IPFS_API_URL
     ? new EvidencePinner(

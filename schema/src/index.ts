@@ -9,6 +9,7 @@ export * from './errors';
 export * from './events';
 export * from './heartbeat';
 export * from './inputs';
+export * from './mirror';
 export * from './organizations';
 export * from './records';
 export * from './service-http';

@@ -22,3 +22,13 @@ export function merge(known: Map<string, Alarm>, incoming: readonly Alarm[]): Ma
   }
   return next;
 }
+
+export const GRADES = [1, 2, 3, 4] as const;
+
+/** The alarms not closed, per grade 1–4 (GRADES' order), newest first in each. */
+export function byGrade(alarms: ReadonlyMap<string, Alarm>): Alarm[][] {
+  const out: Alarm[][] = GRADES.map(() => []);
+  for (const a of alarms.values()) if (a.status !== 'closed') out[GRADES.indexOf(a.grade as (typeof GRADES)[number])]?.push(a);
+  for (const rows of out) rows.sort((a, b) => (a.recordedAt < b.recordedAt ? 1 : a.recordedAt > b.recordedAt ? -1 : 0));
+  return out;
+}

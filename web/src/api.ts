@@ -32,13 +32,38 @@ async function failure(res: Response): Promise<ApiFailure> {
 }
 
 export class Api {
+  /** GETs sent ahead (prefetch), each handed to the first get() of its path. */
+  private readonly early = new Map<string, Promise<unknown>>();
+
   constructor(private readonly credential: string) {}
+
+  /**
+   * Sends these GETs now, before anything asks for them: on a reload the page asks for the session
+   * and the first view's data at once, instead of the data only after the session has come back.
+   */
+  prefetch(paths: readonly string[]): void {
+    for (const p of paths) {
+      const answer = this.fetchJson(p);
+      // The failure, if any, is the later get()'s to handle (or nobody's, if the view never opens).
+      answer.catch(() => undefined);
+      this.early.set(p, answer);
+    }
+  }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return { authorization: `Bearer ${this.credential}`, ...extra };
   }
 
   async get<T>(path: string): Promise<T> {
+    const sent = this.early.get(path);
+    if (sent) {
+      this.early.delete(path);
+      return (await sent) as T;
+    }
+    return this.fetchJson<T>(path);
+  }
+
+  private async fetchJson<T>(path: string): Promise<T> {
     const res = await fetch(path, { headers: this.headers() });
     if (!res.ok) throw await failure(res);
     return (await res.json()) as T;

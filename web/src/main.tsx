@@ -6,9 +6,9 @@ import './app.css';
 import { Api, ApiFailure, type Session, type View } from './api.js';
 import { type Lang, LangContext, translate, useT } from './i18n.js';
 import { AlarmsView } from './views/alarms.js';
-import { KpisView } from './views/kpis.js';
-import { PermitsView } from './views/permits.js';
-import { RiskView } from './views/risk.js';
+import { KPIS_PATH, KpisView } from './views/kpis.js';
+import { PERMITS_FIRST_READS, PermitsView } from './views/permits.js';
+import { RISK_MAP_PATH, RiskView } from './views/risk.js';
 import { TimelineView } from './views/timeline.js';
 
 const CREDENTIAL_KEY = 'ledger.credential';
@@ -25,6 +25,17 @@ function route(): { tab: Tab; arg: string } {
   const [tab = '', arg = ''] = decodeURIComponent(location.hash.replace(/^#\/?/, '')).split('/');
   return { tab: (TABS as readonly string[]).includes(tab) ? (tab as Tab) : 'alarms', arg };
 }
+
+/** What each view reads first, sent with the session's check on a reload (Api.prefetch). */
+const FIRST_READS: Partial<Record<Tab, readonly string[]>> = { permits: PERMITS_FIRST_READS, kpis: [KPIS_PATH], risk: [RISK_MAP_PATH] };
+
+/**
+ * A kept credential (a reload, or a new tab of a signed-in user): the session and the opened view's
+ * data are asked for at once, as the script starts, not one after the other after the first render.
+ */
+const kept = sessionStorage.getItem(CREDENTIAL_KEY);
+const keptApi = kept ? new Api(kept) : null;
+keptApi?.prefetch(['/v1/session', ...(FIRST_READS[route().tab] ?? [])]);
 
 function SignIn({ onSignedIn }: { onSignedIn: (s: Signed) => void }) {
   const t = useT();
@@ -128,12 +139,11 @@ function App() {
   }, [lang]);
   // A reload keeps the user signed in for this tab only (sessionStorage), as long as the token is valid.
   useEffect(() => {
-    const kept = sessionStorage.getItem(CREDENTIAL_KEY);
-    if (!kept) {
+    if (!keptApi) {
       setChecking(false);
       return;
     }
-    const api = new Api(kept);
+    const api = keptApi;
     api
       .get<Session>('/v1/session')
       .then((session) => setSigned({ api, session }))

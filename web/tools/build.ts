@@ -28,11 +28,23 @@ export async function buildScreen(outDir: string = DIST_DIR): Promise<{ bytes: R
     outdir: outDir,
     chunkNames: 'chunks/[name]-[hash]',
     metafile: true,
+    // The metafile's paths are relative to this folder, wherever the build is started from.
+    absWorkingDir: WEB_DIR,
     logLevel: 'warning',
   });
-  fs.copyFileSync(path.join(WEB_DIR, 'src', 'index.html'), path.join(outDir, 'index.html'));
+  // The chunks app.js imports statically (esbuild's shared helpers) are named in the page too, so
+  // the browser fetches them beside app.js instead of one round trip after it.
+  const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint?.endsWith(path.join('src', 'main.tsx')));
+  const preloads = (entry?.[1].imports ?? [])
+    .filter((i) => i.kind === 'import-statement')
+    .map((i) => `<link rel="modulepreload" href="${path.relative(outDir, path.resolve(WEB_DIR, i.path)).split(path.sep).join('/')}" />`);
+  const page = fs.readFileSync(path.join(WEB_DIR, 'src', 'index.html'), 'utf8');
+  const script = '<script type="module" src="app.js"></script>';
+  if (!page.includes(script)) throw new Error(`src/index.html must load ${script}`);
+  fs.writeFileSync(path.join(outDir, 'index.html'), page.replace(script, [...preloads, script].join('\n    ')));
   const bytes: Record<string, number> = {};
-  for (const [file, o] of Object.entries(result.metafile.outputs)) if (!file.endsWith('.map')) bytes[path.relative(outDir, file)] = o.bytes;
+  for (const [file, o] of Object.entries(result.metafile.outputs))
+    if (!file.endsWith('.map')) bytes[path.relative(outDir, path.resolve(WEB_DIR, file))] = o.bytes;
   return { bytes };
 }
 

@@ -95,8 +95,9 @@ export function screenRoutes(s: Services): RouteDef[] {
         'for each batch of blocks the indexer mirrors that records or changes alarms (acknowledged, closed, reviewed). ' +
         'An alarm may come twice: keep the one with the higher `blockNumber`. An enterprise user receives only ' +
         "the alarms recorded by their own org; a regulator every org's. Send the credential in the " +
-        'Authorization header (read the stream with fetch; EventSource cannot send it). The gateway polls the ' +
-        'mirror every GATEWAY_ALARM_STREAM_POLL_MS, once for all open streams.',
+        'Authorization header (read the stream with fetch; EventSource cannot send it). The gateway reads the ' +
+        "mirror once for all open streams, as soon as the indexer announces a batch (LISTEN on the indexer's NOTIFY) " +
+        'and every GATEWAY_ALARM_STREAM_POLL_MS.',
       tags: ['screen'],
       auth: true,
       access: ALARM_WATCHERS,

@@ -110,6 +110,10 @@ export const EXPECTED_ACCESS: Record<string, Expectation> = {
   'GET /v1/policy': ANY_ROLE,
   'POST /v1/policy': { enterprise: ['safety_officer', 'admin'], regulator: ['regulator'] },
 
+  'GET /v1/session': ANY_ROLE,
+  'GET /v1/alarm-stream': { ...REGULATOR_READERS, enterprise: ['safety_officer', 'person_in_charge', 'guardian', 'admin'] },
+  'GET /v1/regulator/areas': REGULATOR_READERS,
+  'GET /v1/regulator/risk-map': REGULATOR_READERS,
   'GET /v1/regulator/permits': REGULATOR_READERS,
   'GET /v1/regulator/permits/{permitNo}/timeline': REGULATOR_READERS,
   'GET /v1/regulator/alarms': REGULATOR_READERS,

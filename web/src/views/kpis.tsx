@@ -1,6 +1,5 @@
-/** The regulator's KPIs on one wall, with the repeat-violation trend as a uPlot line chart. */
+/** The regulator's KPIs on one wall, with the repeat-violation trend as a uPlot line chart (uPlot in a chunk of its own). */
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import uPlot from 'uplot';
 import { LangContext, useT } from '../i18n.js';
 import type { Signed } from '../main.js';
 import { siteTime } from '../time.js';
@@ -20,6 +19,8 @@ interface Kpis {
   certificatesExpiringWithin60Days: number;
 }
 
+export const KPIS_PATH = '/v1/regulator/kpis';
+
 const percent = (r: number | null) => (r == null ? '—' : `${(r * 100).toFixed(1)} %`);
 const seconds = (s: number | null) => (s == null ? '—' : s.toFixed(1));
 
@@ -29,12 +30,21 @@ function TrendChart({ points, label }: { points: { month: string; ratio: number 
     if (!box.current || points.length === 0) return;
     const xs = points.map((p) => Date.parse(`${p.month}-01T00:00:00Z`) / 1000);
     const ys = points.map((p) => (p.ratio == null ? null : p.ratio * 100));
-    const plot = new uPlot(
-      { width: 480, height: 200, series: [{}, { label, stroke: '#b00020', width: 2, points: { show: true } }], axes: [{}, { label: '%' }] },
-      [xs, ys],
-      box.current,
-    );
-    return () => plot.destroy();
+    // uPlot is loaded with the first chart, not with the screen: the other views' first paint does not wait for it.
+    let plot: { destroy(): void } | undefined;
+    let gone = false;
+    void import('uplot').then(({ default: uPlot }) => {
+      if (gone || !box.current) return;
+      plot = new uPlot(
+        { width: 480, height: 200, series: [{}, { label, stroke: '#b00020', width: 2, points: { show: true } }], axes: [{}, { label: '%' }] },
+        [xs, ys],
+        box.current,
+      );
+    });
+    return () => {
+      gone = true;
+      plot?.destroy();
+    };
   }, [points, label]);
   return <div ref={box} role="img" aria-label={`${label}: ${points.map((p) => `${p.month} ${percent(p.ratio)}`).join(', ')}`} />;
 }
@@ -42,7 +52,7 @@ function TrendChart({ points, label }: { points: { month: string; ratio: number 
 export function KpisView({ signed }: { signed: Signed }) {
   const t = useT();
   const lang = useContext(LangContext);
-  const [k, error] = useLoad(() => signed.api.get<Kpis>('/v1/regulator/kpis'), [signed]);
+  const [k, error] = useLoad(() => signed.api.get<Kpis>(KPIS_PATH), [signed]);
   const [trendLabel] = useState(() => t('repeatTrend'));
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!k) return <p>{t('loading')}</p>;

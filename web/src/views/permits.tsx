@@ -23,6 +23,9 @@ interface AreaRow {
   openAlarms: { alarmId: string; grade: number }[];
 }
 
+/** What the view reads first, unfiltered (main.tsx sends these ahead on a reload). */
+export const PERMITS_FIRST_READS = ['/v1/regulator/areas', `/v1/regulator/permits?${new URLSearchParams({ limit: '100' })}`];
+
 const OPERATIONS = ['hot_work', 'confined_space', 'blind_plate', 'work_at_height', 'lifting', 'temporary_electricity', 'excavation', 'road_breaking'];
 const STATES = ['applied', 'risk_assessed', 'gas_tested', 'issued', 'briefed', 'active', 'suspended', 'completed', 'closed', 'revoked', 'expired'];
 

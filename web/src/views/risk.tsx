@@ -65,11 +65,13 @@ function HeatTable(p: { caption: string; corner: string; rows: string[]; months:
   );
 }
 
+export const RISK_MAP_PATH = '/v1/regulator/risk-map';
+
 const sortedSet = (xs: string[]) => [...new Set(xs)].sort();
 
 export function RiskView({ signed }: { signed: Signed }) {
   const t = useT();
-  const [map, error] = useLoad(() => signed.api.get<{ cells: Cell[]; workUnits: UnitCell[] }>('/v1/regulator/risk-map'), [signed]);
+  const [map, error] = useLoad(() => signed.api.get<{ cells: Cell[]; workUnits: UnitCell[] }>(RISK_MAP_PATH), [signed]);
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!map) return <p>{t('loading')}</p>;
   const areaOf = (c: Cell) => `${c.siteId} / ${c.areaId}`;

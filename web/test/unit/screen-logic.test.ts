@@ -1,6 +1,6 @@
 /** The screen's pure logic: the live list kept per alarm, labels in both languages, times in the site's zone. */
 import { expect } from 'chai';
-import { type Alarm, merge } from '../../src/alarms.js';
+import { type Alarm, byGrade, merge } from '../../src/alarms.js';
 import { LABEL_KEYS, translate } from '../../src/i18n.js';
 import { siteTime } from '../../src/time.js';
 
@@ -18,6 +18,24 @@ const alarm = (alarmId: string, blockNumber: number, status: string): Alarm => (
 });
 
 describe('web: screen logic', () => {
+  it('keeps the object of every alarm an event does not change, so only the changed rows render again', () => {
+    const opened = merge(new Map(), [alarm('a', 10, 'open'), alarm('b', 11, 'open')]);
+    const acked = merge(opened, [alarm('a', 12, 'acknowledged')]);
+    expect(acked.get('b')).to.equal(opened.get('b'));
+    expect(acked.get('a')).to.not.equal(opened.get('a'));
+  });
+
+  it('groups the alarms not closed by grade 1 to 4, newest first in each', () => {
+    const at = (x: Alarm, grade: number, recordedAt: string): Alarm => ({ ...x, grade, recordedAt });
+    const m = merge(new Map(), [
+      at(alarm('old-1', 1, 'open'), 1, '2026-12-04T01:00:00.000Z'),
+      at(alarm('new-1', 2, 'acknowledged'), 1, '2026-12-04T03:00:00.000Z'),
+      at(alarm('gone', 3, 'closed'), 1, '2026-12-04T04:00:00.000Z'),
+      at(alarm('three', 4, 'open'), 3, '2026-12-04T02:00:00.000Z'),
+    ]);
+    expect(byGrade(m).map((rows) => rows.map((a) => a.alarmId))).to.deep.equal([['new-1', 'old-1'], [], ['three'], []]);
+  });
+
   it('keeps the version of the newest block of each alarm, whatever order the stream sends them in', () => {
     const opened = merge(new Map(), [alarm('a', 10, 'open'), alarm('b', 11, 'open')]);
     const acked = merge(opened, [alarm('a', 12, 'acknowledged')]);
