@@ -128,12 +128,6 @@ export const EXPECTED_ACCESS: Record<string, Expectation> = {
   'GET /v1/audit/bundle': REGULATOR_READERS,
   'GET /v1/audit/archive': REGULATOR_READERS,
 
-  // The supervision screen's own reads.
-  'GET /v1/session': ANY_ROLE,
-  'GET /v1/alarm-stream': { regulator: ['regulator', 'auditor'], enterprise: ['safety_officer', 'person_in_charge', 'guardian', 'admin'] },
-  'GET /v1/regulator/areas': REGULATOR_READERS,
-  'GET /v1/regulator/risk-map': REGULATOR_READERS,
-
   // Client-signed transactions: the chaincode decides who may sign what; the gateway only relays.
   'POST /v1/transactions/prepare': ANY_ROLE,
   'POST /v1/transactions/{transactionId}/endorse': ANY_ROLE,
