@@ -5,18 +5,21 @@
  * every pair, the other enterprise neither reads nor writes the first one's records, and its peer's
  * endorsement does not count: a step on one enterprise's permit endorsed by another and the
  * regulator is committed INVALID (ENDORSEMENT_POLICY_FAILURE, the permit's key-level policy) and
- * changes nothing. The regulator reads all five, and its indexer and KPIs span them. An enterprise
+ * changes nothing. Each one's personal data stays in its own implicit collection, on its own peer.
+ * The regulator reads all five, and its indexer and KPIs span them. An enterprise
  * offboarded with scripts/org-remove.sh can no longer transact, and its earlier transactions still
  * verify with the verifier.
  */
 
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   type ConnectionProfile,
   connectionProfileSchema,
   defaultLedgerRunDir,
+  implicitCollectionOf,
   type PermitRecord,
   REGULATOR_MSP,
   type WorkerRecord,
@@ -199,6 +202,42 @@ describe('network: five enterprises, four onboarded into the running network, is
       expect((await x.applicant.evaluate<PermitRecord>('permit:Get', { permitNo: x.permitNo })).status, x.msp).to.equal('applied');
       expect((await x.officer.evaluate<WorkerRecord>('credential:GetWorker', { workerId: x.crew.worker })).status, x.msp).to.equal('active');
     }
+  });
+
+  it("each enterprise's personal data goes to its own implicit collection on its own peer alone; no other enterprise reaches it", async () => {
+    await Promise.all(
+      all.map(async (x, i) => {
+        const neighbour = all[(i + 1) % all.length]!;
+        const idNumber = randomIdNumber();
+        const workerId = workerIdOf(idNumber);
+        const personal = { idNumber, name: `${x.msp} worker`, phone: `139${crypto.randomInt(1e7, 1e8)}`, salt: crypto.randomBytes(24).toString('base64') };
+        await x.officer.submit('credential:RegisterWorker', { workerId });
+        // Another enterprise's peer refuses to hold it, even when the owner's client asks it to.
+        await x.officer.refused(
+          'FORBIDDEN',
+          'credential:StoreWorkerPersonalData',
+          { workerId },
+          {
+            transient: { personal },
+            endorsingOrganizations: [neighbour.msp],
+          },
+        );
+        const stored = await x.officer.submit('credential:StoreWorkerPersonalData', { workerId }, { transient: { personal } });
+        expect(stored.value).to.deep.equal({ workerId, collection: implicitCollectionOf(x.msp) });
+        expect(await endorsementOf(x.officer.conn, profile.channel, stored.txId)).to.deep.equal({ validationCode: 0, endorsers: [x.msp] });
+        const accessId = uniqueId('acc');
+        await x.officer.submit('credential:LogPersonalDataAccess', { accessId, subject: { kind: 'worker', id: workerId }, purpose: 'Identity check' });
+        expect(await x.officer.evaluate('credential:ReadPersonalData', { accessId })).to.deep.equal(personal);
+        expect(await regulator.evaluate('credential:GetWorker', { workerId })).to.include({ personalDataStored: true });
+        for (const other of all.filter((o) => o !== x)) {
+          await other.officer.refused('NOT_FOUND', 'credential:LogPersonalDataAccess', {
+            accessId: uniqueId('acc'),
+            subject: { kind: 'worker', id: workerId },
+            purpose: 'Not ours',
+          });
+        }
+      }),
+    );
   });
 
   it("for every pair, a step on one enterprise's permit endorsed by the other and the regulator is committed INVALID and changes nothing", async () => {
