@@ -26,3 +26,9 @@ for pkg in indexer gateway ingest; do
     npm run bench -w "$pkg" --silent || log "WARNING: the $pkg benchmark failed"
   fi
 done
+# Several enterprises transacting at once: onboards enterprises into this network for the run and
+# offboards them again (network/bench/enterprise-throughput.mts).
+if [ -z "$unavailable" ]; then
+  echo; echo "### network: npx tsx network/bench/enterprise-throughput.mts"
+  npx tsx network/bench/enterprise-throughput.mts || log "WARNING: the enterprise throughput benchmark failed"
+fi

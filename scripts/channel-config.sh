@@ -58,13 +58,18 @@ sign_and_submit_config() {
 
 # The orgs whose admins sign a change of the Application group: MAJORITY Admins of the channel's
 # application orgs (network/configtx.yaml). The regulator always signs and is listed last, so it is
-# the one that submits; the enterprises follow in order until there is a majority. An org being
-# offboarded ($1) does not sign its own removal.
+# the one that submits; the enterprises follow in order until there is a majority. Orgs being
+# offboarded (the arguments) do not sign their own removal, unless the others are too few for a
+# majority (several leaving at once): then the leaving ones sign too, as companies that agreed to leave.
 application_admin_signers() {
-  local except=${1:-} members; read -r -a members <<<"$(peer_orgs)"
-  local need=$(( ${#members[@]} / 2 + 1 )) picked=() o
+  local members; read -r -a members <<<"$(peer_orgs)"
+  local need=$(( ${#members[@]} / 2 + 1 )) picked=() o leaving=" $* "
   for o in "${members[@]}"; do
-    [ "$o" = regulator ] || [ "$o" = "$except" ] && continue
+    [ "$o" = regulator ] || [[ "$leaving" == *" $o "* ]] && continue
+    [ $(( ${#picked[@]} + 1 )) -ge "$need" ] && break
+    picked+=("$o")
+  done
+  for o in "$@"; do
     [ $(( ${#picked[@]} + 1 )) -ge "$need" ] && break
     picked+=("$o")
   done

@@ -101,7 +101,9 @@ make_package() {
   echo "$pkg"
 }
 
-package_id_of() { (peer_admin_env enterprise; peer lifecycle chaincode calculatepackageid "$1"); }
+# What `peer lifecycle chaincode calculatepackageid` prints (<label>:<sha256 of the package file>),
+# without starting the peer CLI once per org.
+package_id_of() { echo "$label:$(sha256sum "$1" | cut -d' ' -f1)"; }
 
 # Starts an org's chaincode server for a package id on a port; pid in chaincode-<org>-<port>.pid.
 start_server() {
@@ -179,6 +181,11 @@ for org in "${orgs[@]}"; do
   pkg=$(make_package "$org" "${new_port[$org]}")
   new_id[$org]=$(package_id_of "$pkg")
   log "[2/6] $org: packaged $label for its server at 127.0.0.1:${new_port[$org]} (mutual TLS): ${new_id[$org]}"
+done
+
+# An org's package installed on its peer and its new server listening.
+prepare_org() {
+  local org=$1 pkg; pkg=$(make_package "$1" "${new_port[$1]}")
   (
     peer_admin_env "$org"
     if peer lifecycle chaincode queryinstalled 2>/dev/null | grep -q "Package ID: ${new_id[$org]},"; then
@@ -205,19 +212,36 @@ for org in "${orgs[@]}"; do
     log "[4/6] $org: starting the new chaincode server before the switch"
     start_server "$org" "${new_id[$org]}" "${new_port[$org]}"
   fi
+}
+# The orgs side by side: each is its own peer and its own server, and one after another they would
+# add a Node start each to every upgrade and onboarding.
+prepared=()
+for org in "${orgs[@]}"; do
+  prepare_org "$org" &
+  prepared+=($!)
 done
+prepare_failed=0
+for pid in "${prepared[@]}"; do wait "$pid" || prepare_failed=1; done
+[ "$prepare_failed" = 0 ] || die "the package is not installed and running for every org (above)"
 
 next=$((committed_sequence + 1))
 log "[5/6] approving $LEDGER_CHAINCODE sequence $next for ${orgs[*]} (endorsement policy $LEDGER_ENDORSEMENT_POLICY)"
+# Side by side: each org's approval is a transaction of its own, on its own keys, so they do not
+# conflict, and with several enterprises waiting for each commit in turn would add a block time each.
+approvals=()
 for org in "${orgs[@]}"; do
   (
     peer_admin_env "$org"
-    peer lifecycle chaincode approveformyorg "${orderer_args[@]}" --channelID "$LEDGER_CHANNEL" --name "$LEDGER_CHAINCODE" \
+    out=$(peer lifecycle chaincode approveformyorg "${orderer_args[@]}" --channelID "$LEDGER_CHANNEL" --name "$LEDGER_CHAINCODE" \
       --version "$code_hash" --package-id "${new_id[$org]}" --sequence "$next" \
-      --signature-policy "$LEDGER_ENDORSEMENT_POLICY" --waitForEvent >>"$log_dir/cli.log" 2>&1 \
-      || { tail -n 5 "$log_dir/cli.log" >&2; die "approval by $org failed"; }
-  )
+      --signature-policy "$LEDGER_ENDORSEMENT_POLICY" --waitForEvent 2>&1) || { printf '%s\n' "$out" | tail -n 5 >&2; die "approval by $org failed"; }
+    printf '%s\n' "$out" >>"$log_dir/cli.log"
+  ) &
+  approvals+=($!)
 done
+approval_failed=0
+for pid in "${approvals[@]}"; do wait "$pid" || approval_failed=1; done
+[ "$approval_failed" = 0 ] || die "not every org approved sequence $next (above)"
 log "[6/6] committing sequence $next"
 # The channel's LifecycleEndorsement (MAJORITY Endorsement): every org's peer endorses the commit.
 peer_args=()

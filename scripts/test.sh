@@ -75,7 +75,7 @@ done
 # types: each package's test configuration is type-checked, and counts as one test in the summary.
 log "type-checking the tests and benchmarks of every package"
 types_passed=0 types_failed=0
-for cfg in network/tsconfig.json schema/tsconfig.test.json verifier/tsconfig.test.json gate-verifier/tsconfig.test.json fabric-client/tsconfig.test.json content-store/tsconfig.test.json chaincode/tsconfig.test.json indexer/tsconfig.test.json gateway/tsconfig.test.json ingest/tsconfig.check.json reporter/tsconfig.test.json web/tsconfig.test.json; do
+for cfg in network/tsconfig.json network/tsconfig.bench.json schema/tsconfig.test.json verifier/tsconfig.test.json gate-verifier/tsconfig.test.json fabric-client/tsconfig.test.json content-store/tsconfig.test.json chaincode/tsconfig.test.json indexer/tsconfig.test.json gateway/tsconfig.test.json ingest/tsconfig.check.json reporter/tsconfig.test.json web/tsconfig.test.json; do
   if npx tsc -p "$cfg" --noEmit; then types_passed=$((types_passed + 1)); else types_failed=$((types_failed + 1)); status=1; log "type errors in $cfg (above)"; fi
 done
 printf '{"suite":"types","passed":%d,"failed":%d,"skipped":0}\n' "$types_passed" "$types_failed" >>"$summary"

@@ -1,18 +1,29 @@
 /**
- * Many enterprises on one channel (real Fabric): two enterprises onboarded into the running network
- * with scripts/org-add.sh, each with its own CA, peer and chaincode server. Each submits a permit
- * that commits, endorsed by its own peer and the regulator's. Another enterprise neither reads nor
- * writes them, and its peer's endorsement does not count: a step on the first enterprise's permit
- * endorsed by the second enterprise and the regulator is committed INVALID
- * (ENDORSEMENT_POLICY_FAILURE, the permit's key-level policy) and changes nothing. The regulator
- * reads all three. An enterprise offboarded with scripts/org-remove.sh can no longer transact, and
- * its earlier transactions still verify with the verifier.
+ * Many enterprises on one channel (real Fabric): four enterprises onboarded into the running network
+ * with one scripts/org-add.sh command, each with its own CA, peer and chaincode server, so that five
+ * transact. Each submits a permit that commits, endorsed by its own peer and the regulator's. For
+ * every pair, the other enterprise neither reads nor writes the first one's records, and its peer's
+ * endorsement does not count: a step on one enterprise's permit endorsed by another and the
+ * regulator is committed INVALID (ENDORSEMENT_POLICY_FAILURE, the permit's key-level policy) and
+ * changes nothing. Each one's personal data stays in its own implicit collection, on its own peer.
+ * The regulator reads all five, and its indexer and KPIs span them. An enterprise
+ * offboarded with scripts/org-remove.sh can no longer transact, and its earlier transactions still
+ * verify with the verifier.
  */
 
 import { execFileSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ConnectionProfile, connectionProfileSchema, defaultLedgerRunDir, type PermitRecord, REGULATOR_MSP } from '@compliance-ledger/schema';
+import {
+  type ConnectionProfile,
+  connectionProfileSchema,
+  defaultLedgerRunDir,
+  implicitCollectionOf,
+  type PermitRecord,
+  REGULATOR_MSP,
+  type WorkerRecord,
+} from '@compliance-ledger/schema';
 import { decodeBlock, headerHash, toHex, verifyBundle } from '@compliance-ledger/verifier';
 import { common, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
@@ -50,7 +61,7 @@ interface Company {
   applyTxId?: string;
 }
 
-function company(profile: ConnectionProfile, caOrg: string, tag: string): Company {
+async function company(profile: ConnectionProfile, caOrg: string, tag: string): Promise<Company> {
   const cast = new Cast(profile, { enterprise: caOrg });
   const crew = {
     worker: workerIdOf(randomIdNumber()),
@@ -58,13 +69,18 @@ function company(profile: ConnectionProfile, caOrg: string, tag: string): Compan
     personInCharge: workerIdOf(randomIdNumber()),
     confirmer: workerIdOf(randomIdNumber()),
   };
+  const [officer, applicant, pic] = await Promise.all([
+    cast.enrol(`${tag}-officer`, 'enterprise', 'credential_officer'),
+    cast.enrol(`${tag}-applicant`, 'enterprise', 'applicant'),
+    cast.enrol(`${tag}-pic`, 'enterprise', 'person_in_charge', { workerId: crew.personInCharge }),
+  ]);
   return {
     msp: profile.organizations.enterprise.mspId,
     profile,
     cast,
-    officer: cast.person(`${tag}-officer`, 'enterprise', 'credential_officer'),
-    applicant: cast.person(`${tag}-applicant`, 'enterprise', 'applicant'),
-    pic: cast.person(`${tag}-pic`, 'enterprise', 'person_in_charge', { workerId: crew.personInCharge }),
+    officer,
+    applicant,
+    pic,
     crew,
     siteId: uniqueId(`site-${tag}`),
     permitNo: uniqueId(`CS-${tag}`),
@@ -75,117 +91,181 @@ function addedOrgProfile(name: string): ConnectionProfile {
   return connectionProfileSchema.parse(JSON.parse(fs.readFileSync(path.join(runDir, 'orgs', name, 'connection-profile.json'), 'utf8')));
 }
 
-describe('network: enterprises onboarded into the running network, isolated from each other (real Fabric)', function () {
+/** Every ordered pair of different companies: [the records' owner, another enterprise]. */
+function pairs(all: Company[]): [Company, Company][] {
+  return all.flatMap((owner) => all.filter((other) => other !== owner).map((other): [Company, Company] => [owner, other]));
+}
+
+describe('network: five enterprises, four onboarded into the running network, isolated from each other (real Fabric)', function () {
   this.timeout(900_000);
   const run = Math.random().toString(16).slice(2, 8);
-  const bName = `b${run}`;
-  const cName = `c${run}`;
-  const onboarded: string[] = [];
+  const names = ['b', 'c', 'd', 'e'].map((letter) => `${letter}${run}`);
+  const cName = names[1]!;
   let profile: ConnectionProfile;
-  let a: Company, b: Company, c: Company;
+  let all: Company[];
+  let c: Company;
   let regulatorCast: Cast;
+  const onboarded: string[] = [];
   let regulator: Party;
   let auditor: Party;
 
-  before(function () {
+  before(async function () {
     profile = requireNetwork(this);
-    for (const name of [bName, cName]) {
-      script('org-add.sh', name);
-      onboarded.push(name);
+    // One command for the four: one channel update and one chaincode definition for all of them.
+    try {
+      script('org-add.sh', ...names);
+    } finally {
+      onboarded.push(...names.filter((n) => fs.existsSync(path.join(runDir, 'orgs', `${n}.env`))));
     }
-    a = company(profile, 'enterprise', 'a');
-    b = company(addedOrgProfile(bName), bName, 'b');
-    c = company(addedOrgProfile(cName), cName, 'c');
     regulatorCast = new Cast(profile);
-    regulator = regulatorCast.person('ent-regulator', 'regulator', 'regulator');
-    auditor = regulatorCast.person('ent-auditor', 'regulator', 'auditor');
+    // Everyone enrolled at once: five CAs, seventeen people.
+    [all, regulator, auditor] = await Promise.all([
+      Promise.all([company(profile, 'enterprise', 'a'), ...names.map((n) => company(addedOrgProfile(n), n, n[0]!))]),
+      regulatorCast.enrol('ent-regulator', 'regulator', 'regulator'),
+      regulatorCast.enrol('ent-auditor', 'regulator', 'auditor'),
+    ]);
+    c = all[2]!;
   });
   after(() => {
-    for (const x of [a, b, c]) x?.cast.close();
+    for (const x of all ?? []) x.cast.close();
     regulatorCast?.close();
-    // The network stays as lean as it was: the enterprises this suite added leave again.
-    for (const name of onboarded) {
-      const entry = fs.readFileSync(path.join(runDir, 'orgs', `${name}.env`), 'utf8');
-      if (!/_STATUS=removed$/m.test(entry)) script('org-remove.sh', name);
-    }
+    // The network stays as lean as it was: the enterprises this suite added leave again, in one command.
+    const members = onboarded.filter((name) => !/_STATUS=removed$/m.test(fs.readFileSync(path.join(runDir, 'orgs', `${name}.env`), 'utf8')));
+    if (members.length > 0) script('org-remove.sh', ...members);
   });
 
-  it('onboards two enterprises with their own MSP, CA and peer, each named in the chaincode definition', () => {
-    expect([b.msp, c.msp]).to.deep.equal([`B${run}MSP`, `C${run}MSP`]);
-    expect(b.profile.organizations.enterprise.peer.endpoint).to.not.equal(profile.organizations.enterprise.peer.endpoint);
-    expect(b.profile.organizations.enterprise.ca?.url).to.not.equal(c.profile.organizations.enterprise.ca?.url);
-    expect(b.profile.organizations.regulator).to.deep.equal(profile.organizations.regulator);
+  it('onboards four enterprises at once, each with its own MSP, CA and peer, each named in the chaincode definition', () => {
+    expect(all.map((x) => x.msp)).to.deep.equal(['EnterpriseMSP', ...['B', 'C', 'D', 'E'].map((l) => `${l}${run}MSP`)]);
+    const peers = all.map((x) => x.profile.organizations.enterprise.peer.endpoint);
+    const cas = all.map((x) => x.profile.organizations.enterprise.ca?.url);
+    expect(new Set(peers).size, peers.join(' ')).to.equal(5);
+    expect(new Set(cas).size, cas.join(' ')).to.equal(5);
     const policy = fs.readFileSync(path.join(runDir, 'chaincode', 'committed-policy'), 'utf8').trim();
-    for (const msp of ['EnterpriseMSP', b.msp, c.msp]) expect(policy).to.contain(`AND('${msp}.peer','${REGULATOR_MSP}.peer')`);
-    const gatewayEnv = fs.readFileSync(path.join(runDir, 'orgs', bName, 'gateway.env'), 'utf8');
-    expect(gatewayEnv)
-      .to.contain('GATEWAY_ORG=enterprise')
-      .and.to.contain(`LEDGER_CONNECTION_PROFILE=${path.join(runDir, 'orgs', bName, 'connection-profile.json')}`);
-  });
-
-  it('each of the three enterprises submits a permit that commits, endorsed by its own peer and the regulator', async () => {
-    for (const x of [a, b, c]) {
-      for (const w of Object.values(x.crew)) await x.officer.submit('credential:RegisterWorker', { workerId: w });
-      await x.officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), x.crew.guardian));
-      const applied = await x.applicant.submit<PermitRecord>(
-        'permit:Apply',
-        confinedSpaceApplication(
-          { permitNo: x.permitNo, siteId: x.siteId, zoneId: 'tank-1', workUnit: 'unit-storage', ...x.crew },
-          { description: 'Inspect the tank', hazard: 'Oxygen deficiency', measure: 'Forced ventilation before entry' },
-        ),
-      );
-      expect(applied.value.status).to.equal('applied');
-      x.applyTxId = applied.txId;
-      const e = await endorsementOf(x.applicant.conn, profile.channel, applied.txId);
-      expect(e.validationCode).to.equal(peer.TxValidationCode.VALID);
-      expect(e.endorsers).to.deep.equal([x.msp, REGULATOR_MSP].sort());
+    for (const x of all) expect(policy).to.contain(`AND('${x.msp}.peer','${REGULATOR_MSP}.peer')`);
+    for (const name of names) {
+      expect(addedOrgProfile(name).organizations.regulator).to.deep.equal(profile.organizations.regulator);
+      expect(fs.readFileSync(path.join(runDir, 'orgs', `${name}.env`), 'utf8')).to.match(/_STATUS=member$/m);
+      const gatewayEnv = fs.readFileSync(path.join(runDir, 'orgs', name, 'gateway.env'), 'utf8');
+      expect(gatewayEnv)
+        .to.contain('GATEWAY_ORG=enterprise')
+        .and.to.contain(`LEDGER_CONNECTION_PROFILE=${path.join(runDir, 'orgs', name, 'connection-profile.json')}`);
     }
   });
 
-  it("enterprise B can neither read nor write A's records: they read as missing", async () => {
-    const missing = `permit ${a.permitNo} does not exist`;
-    expect(await b.applicant.evaluateRefused('NOT_FOUND', 'permit:Get', { permitNo: a.permitNo })).to.contain(missing);
-    expect(await b.applicant.evaluateRefused('NOT_FOUND', 'permit:GetHistory', { permitNo: a.permitNo })).to.contain(missing);
-    expect(await b.officer.evaluateRefused('NOT_FOUND', 'credential:GetWorker', { workerId: a.crew.worker })).to.contain('does not exist');
-    await b.pic.refused('NOT_FOUND', 'permit:AssessRisk', { permitNo: a.permitNo, confirmations: [{ measureId: 'm1', confirmedBy: b.crew.confirmer }] });
-    await b.officer.refused('NOT_FOUND', 'credential:SetWorkerStatus', { workerId: a.crew.worker, status: 'suspended', reason: 'not ours' });
-    // Nor can B put A's workers on a permit of its own.
-    const borrowed = await b.applicant.refused(
-      'NOT_FOUND',
-      'permit:Apply',
-      confinedSpaceApplication(
-        { permitNo: uniqueId('CS-borrow'), siteId: b.siteId, zoneId: 'tank-2', workUnit: 'unit-storage', ...a.crew },
-        { description: 'Borrowed crew', hazard: 'Oxygen deficiency', measure: 'Ventilation' },
-      ),
+  it('each of the five enterprises submits a permit that commits, endorsed by its own peer and the regulator, all at once', async () => {
+    await Promise.all(
+      all.map(async (x) => {
+        for (const w of Object.values(x.crew)) await x.officer.submit('credential:RegisterWorker', { workerId: w });
+        await x.officer.submit('credential:AddCertificate', guardianCertificate(uniqueId('cert-guardian'), x.crew.guardian));
+        const applied = await x.applicant.submit<PermitRecord>(
+          'permit:Apply',
+          confinedSpaceApplication(
+            { permitNo: x.permitNo, siteId: x.siteId, zoneId: 'tank-1', workUnit: 'unit-storage', ...x.crew },
+            { description: 'Inspect the tank', hazard: 'Oxygen deficiency', measure: 'Forced ventilation before entry' },
+          ),
+        );
+        expect(applied.value.status).to.equal('applied');
+        x.applyTxId = applied.txId;
+        const e = await endorsementOf(x.applicant.conn, profile.channel, applied.txId);
+        expect(e.validationCode).to.equal(peer.TxValidationCode.VALID);
+        expect(e.endorsers, x.msp).to.deep.equal([x.msp, REGULATOR_MSP].sort());
+      }),
     );
-    expect(borrowed).to.contain('does not exist');
-    expect((await a.applicant.evaluate<PermitRecord>('permit:Get', { permitNo: a.permitNo })).status).to.equal('applied');
   });
 
-  it("a step on A's permit endorsed by B and the regulator is committed INVALID (ENDORSEMENT_POLICY_FAILURE) and changes nothing", async () => {
-    const step = { permitNo: a.permitNo, confirmations: [{ measureId: 'm1', confirmedBy: a.crew.confirmer }] };
-    const commit = await a.pic
-      .contract('permit')
-      .submitAsync('AssessRisk', { arguments: [JSON.stringify(step)], endorsingOrganizations: [b.msp, REGULATOR_MSP] });
-    const status = await commit.getStatus();
-    expect(status.code).to.equal(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
-    const e = await endorsementOf(a.pic.conn, profile.channel, commit.getTransactionId());
-    expect(e.endorsers).to.deep.equal([b.msp, REGULATOR_MSP].sort());
-    expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: a.permitNo })).status).to.equal('applied');
-    // The same step with A's own peer and the regulator's commits.
-    const valid = await a.pic.submit<PermitRecord>('permit:AssessRisk', step);
-    expect(valid.value.status).to.equal('risk_assessed');
-    expect((await endorsementOf(a.pic.conn, profile.channel, valid.txId)).endorsers).to.deep.equal(['EnterpriseMSP', REGULATOR_MSP].sort());
+  it("for every pair, one enterprise can neither read nor write the other's records: they read as missing", async () => {
+    await Promise.all(
+      pairs(all).map(async ([owner, other]) => {
+        const missing = `permit ${owner.permitNo} does not exist`;
+        const who = `${other.msp} on ${owner.msp}'s records`;
+        expect(await other.applicant.evaluateRefused('NOT_FOUND', 'permit:Get', { permitNo: owner.permitNo }), who).to.contain(missing);
+        expect(await other.applicant.evaluateRefused('NOT_FOUND', 'permit:GetHistory', { permitNo: owner.permitNo }), who).to.contain(missing);
+        expect(await other.officer.evaluateRefused('NOT_FOUND', 'credential:GetWorker', { workerId: owner.crew.worker }), who).to.contain('does not exist');
+        await other.pic.refused('NOT_FOUND', 'permit:AssessRisk', {
+          permitNo: owner.permitNo,
+          confirmations: [{ measureId: 'm1', confirmedBy: other.crew.confirmer }],
+        });
+        await other.officer.refused('NOT_FOUND', 'credential:SetWorkerStatus', { workerId: owner.crew.worker, status: 'suspended', reason: 'not ours' });
+        // Nor can it put the owner's workers on a permit of its own.
+        const borrowed = await other.applicant.refused(
+          'NOT_FOUND',
+          'permit:Apply',
+          confinedSpaceApplication(
+            { permitNo: uniqueId('CS-borrow'), siteId: other.siteId, zoneId: 'tank-2', workUnit: 'unit-storage', ...owner.crew },
+            { description: 'Borrowed crew', hazard: 'Oxygen deficiency', measure: 'Ventilation' },
+          ),
+        );
+        expect(borrowed, who).to.contain('does not exist');
+      }),
+    );
+    for (const x of all) {
+      expect((await x.applicant.evaluate<PermitRecord>('permit:Get', { permitNo: x.permitNo })).status, x.msp).to.equal('applied');
+      expect((await x.officer.evaluate<WorkerRecord>('credential:GetWorker', { workerId: x.crew.worker })).status, x.msp).to.equal('active');
+    }
   });
 
-  it("the regulator and the auditor read every enterprise's permit; each enterprise only its own", async () => {
-    for (const x of [a, b, c]) {
+  it("each enterprise's personal data goes to its own implicit collection on its own peer alone; no other enterprise reaches it", async () => {
+    await Promise.all(
+      all.map(async (x, i) => {
+        const neighbour = all[(i + 1) % all.length]!;
+        const idNumber = randomIdNumber();
+        const workerId = workerIdOf(idNumber);
+        const personal = { idNumber, name: `${x.msp} worker`, phone: `139${crypto.randomInt(1e7, 1e8)}`, salt: crypto.randomBytes(24).toString('base64') };
+        await x.officer.submit('credential:RegisterWorker', { workerId });
+        // Another enterprise's peer refuses to hold it, even when the owner's client asks it to.
+        await x.officer.refused(
+          'FORBIDDEN',
+          'credential:StoreWorkerPersonalData',
+          { workerId },
+          {
+            transient: { personal },
+            endorsingOrganizations: [neighbour.msp],
+          },
+        );
+        const stored = await x.officer.submit('credential:StoreWorkerPersonalData', { workerId }, { transient: { personal } });
+        expect(stored.value).to.deep.equal({ workerId, collection: implicitCollectionOf(x.msp) });
+        expect(await endorsementOf(x.officer.conn, profile.channel, stored.txId)).to.deep.equal({ validationCode: 0, endorsers: [x.msp] });
+        const accessId = uniqueId('acc');
+        await x.officer.submit('credential:LogPersonalDataAccess', { accessId, subject: { kind: 'worker', id: workerId }, purpose: 'Identity check' });
+        expect(await x.officer.evaluate('credential:ReadPersonalData', { accessId })).to.deep.equal(personal);
+        expect(await regulator.evaluate('credential:GetWorker', { workerId })).to.include({ personalDataStored: true });
+        for (const other of all.filter((o) => o !== x)) {
+          await other.officer.refused('NOT_FOUND', 'credential:LogPersonalDataAccess', {
+            accessId: uniqueId('acc'),
+            subject: { kind: 'worker', id: workerId },
+            purpose: 'Not ours',
+          });
+        }
+      }),
+    );
+  });
+
+  it("for every pair, a step on one enterprise's permit endorsed by the other and the regulator is committed INVALID and changes nothing", async () => {
+    const stepOf = (x: Company) => ({ permitNo: x.permitNo, confirmations: [{ measureId: 'm1', confirmedBy: x.crew.confirmer }] });
+    await Promise.all(
+      pairs(all).map(async ([owner, other]) => {
+        const forged = await owner.pic.committed('permit:AssessRisk', stepOf(owner), { endorsingOrganizations: [other.msp, REGULATOR_MSP] });
+        expect(forged.status.code, `${owner.msp}'s permit endorsed by ${other.msp}`).to.equal(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+        expect((await endorsementOf(owner.pic.conn, profile.channel, forged.txId)).endorsers).to.deep.equal([other.msp, REGULATOR_MSP].sort());
+      }),
+    );
+    for (const x of all) expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: x.permitNo })).status, x.msp).to.equal('applied');
+    // The same step with the owner's own peer and the regulator's commits.
+    await Promise.all(
+      all.map(async (x) => {
+        const valid = await x.pic.submit<PermitRecord>('permit:AssessRisk', stepOf(x));
+        expect(valid.value.status).to.equal('risk_assessed');
+        expect((await endorsementOf(x.pic.conn, profile.channel, valid.txId)).endorsers).to.deep.equal([x.msp, REGULATOR_MSP].sort());
+      }),
+    );
+  });
+
+  it("the regulator and the auditor read every enterprise's permit", async () => {
+    for (const x of all) {
       for (const reader of [regulator, auditor]) {
         const p = await reader.evaluate<PermitRecord>('permit:Get', { permitNo: x.permitNo });
         expect(p.history[0]?.actor.mspId).to.equal(x.msp);
-      }
-      for (const other of [a, b, c].filter((o) => o !== x)) {
-        await other.applicant.evaluateRefused('NOT_FOUND', 'permit:Get', { permitNo: x.permitNo });
+        expect(p.status).to.equal('risk_assessed');
       }
     }
   });
@@ -200,14 +280,14 @@ describe('network: enterprises onboarded into the running network, isolated from
       try {
         await indexer.waitForBlock((await blockSource(conn, profile.channel).height()) - 1, 300_000);
         const repo = new RegulatorRepository(pool, 5);
-        for (const x of [a, b, c]) {
+        for (const x of all) {
           // Its own site: a channel that served other suites holds more of this org's permits than a page.
           const page = await repo.listPermits({ org: x.msp, site: x.siteId, sort: 'applied_at', order: 'asc', limit: 100, offset: 0 });
           expect(page.items.map((p) => p.permitNo)).to.include(x.permitNo);
           expect(new Set(page.items.map((p) => p.orgMsp))).to.deep.equal(new Set([x.msp]));
         }
         const kpis = await repo.kpis(new Date(Date.now() - 86_400_000).toISOString(), new Date(Date.now() + 60_000).toISOString());
-        for (const x of [a, b, c]) {
+        for (const x of all) {
           expect(kpis.byEnterprise.find((e) => e.orgMsp === x.msp)?.permits, x.msp).to.be.greaterThan(0);
           expect(kpis.bySite.find((e) => e.orgMsp === x.msp && e.siteId === x.siteId)).to.include({ permits: 1, livePermits: 0, alarms: 0 });
         }
@@ -222,7 +302,7 @@ describe('network: enterprises onboarded into the running network, isolated from
     },
   );
 
-  it('offboards enterprise C: its members can no longer transact, and its earlier transactions still verify', async () => {
+  it('offboards enterprise C: its members can no longer transact, the four others go on, and its earlier transactions still verify', async () => {
     // A member of C who will turn to the regulator's peer once C's own peer is gone.
     const viaRegulator: ConnectionProfile = {
       ...c.profile,
@@ -248,6 +328,15 @@ describe('network: enterprises onboarded into the running network, isolated from
       stranded.close();
     }
     expect(text, 'a removed org is no member of the channel').to.match(/access denied|creator|not .*member|unknown/i);
+    // The four others go on: each writes a record of its own under the new definition.
+    await Promise.all(
+      all
+        .filter((x) => x !== c)
+        .map(async (x) => {
+          const w = await x.officer.submit('credential:RegisterWorker', { workerId: workerIdOf(randomIdNumber()) });
+          expect((await endorsementOf(x.officer.conn, profile.channel, w.txId)).endorsers).to.deep.equal([x.msp, REGULATOR_MSP].sort());
+        }),
+    );
     // Its records stay on the ledger, for the regulator to read.
     expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo: c.permitNo })).history[0]?.actor.mspId).to.equal(c.msp);
 

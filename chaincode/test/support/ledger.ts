@@ -6,10 +6,10 @@
 import * as crypto from 'node:crypto';
 import { classifyFabricError } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, type ErrorCode, type LedgerEvent, type OrganizationName, parseErrorCode } from '@compliance-ledger/schema';
-import { type Contract, EndorseError, type Proposal } from '@hyperledger/fabric-gateway';
+import { type Contract, EndorseError, type Proposal, type Status } from '@hyperledger/fabric-gateway';
 import { common, gateway as gatewayProtos, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { connectAs, connectAsUser, type OrgConnection, type UserAttributes } from './network';
+import { connectAs, connectAsUser, connectAsUserAsync, type OrgConnection, type UserAttributes } from './network';
 
 const decoder = new TextDecoder();
 /** Endorsements of one submit in all when a peer is behind (see Party.submit). */
@@ -46,6 +46,13 @@ export class Party {
 
   /** Submits `contract:tx` with one JSON argument, waits for the commit and requires VALID. */
   async submit<T = any>(tx: string, input: unknown, o: SubmitOptions = {}): Promise<Submitted<T>> {
+    const c = await this.committed(tx, input, o);
+    if (!c.status.successful) throw new Error(`${tx} by ${this.name} was committed invalid: validation code ${c.status.code}`);
+    return { value: JSON.parse(decoder.decode(c.result)) as T, txId: c.txId, blockNumber: c.status.blockNumber };
+  }
+
+  /** Submits `contract:tx` and waits for the commit, valid or not: for tests of what the validators refuse. */
+  async committed(tx: string, input: unknown, o: SubmitOptions = {}): Promise<{ status: Status; txId: string; result: Uint8Array }> {
     const [c, fn] = splitTx(tx);
     const transientData: Record<string, Uint8Array> = {};
     for (const [k, v] of Object.entries(o.transient ?? {})) transientData[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
@@ -68,9 +75,7 @@ export class Party {
         throw new Error(`${tx} by ${this.name} failed: ${errorText(err)}`);
       }
     }
-    const status = await commit.getStatus();
-    if (!status.successful) throw new Error(`${tx} by ${this.name} was committed invalid: validation code ${status.code}`);
-    return { value: JSON.parse(decoder.decode(commit.getResult())) as T, txId: commit.getTransactionId(), blockNumber: status.blockNumber };
+    return { status: await commit.getStatus(), txId: commit.getTransactionId(), result: commit.getResult() };
   }
 
   async evaluate<T = any>(tx: string, input: unknown): Promise<T> {
@@ -180,6 +185,14 @@ export class Cast {
   person(label: string, org: OrganizationName, role: string, attrs: UserAttributes = {}): Party {
     const name = `${label}-${this.run}`;
     const p = new Party(name, connectAsUser(this.profile, org, name, role, attrs, this.caOrgs[org] ?? org), this.profile);
+    this.parties.push(p);
+    return p;
+  }
+
+  /** person(), enrolled without blocking, so that several are enrolled at once. */
+  async enrol(label: string, org: OrganizationName, role: string, attrs: UserAttributes = {}): Promise<Party> {
+    const name = `${label}-${this.run}`;
+    const p = new Party(name, await connectAsUserAsync(this.profile, org, name, role, attrs, this.caOrgs[org] ?? org), this.profile);
     this.parties.push(p);
     return p;
   }

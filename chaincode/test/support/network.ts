@@ -4,10 +4,11 @@
  * integration suites are skipped and scripts/test.sh says why.
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { connectToOrg, type FabricConnection, loadConnectionProfile as loadProfile } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, type OrganizationName, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
 
@@ -43,6 +44,7 @@ export function connectAs(profile: ConnectionProfile, org: OrganizationName, who
 }
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const execFileAsync = promisify(execFile);
 
 /** The companion attributes of a CA-enrolled user (`ledger.department`, `ledger.workerId`). */
 export interface UserAttributes {
@@ -65,14 +67,21 @@ export function connectAsUser(
   /** The org's name for scripts/enroll-user.sh: an enterprise added with org-add.sh is `enterprise` in its own profile. */
   caOrg: string = org,
 ): OrgConnection {
+  const dir = execFileSync('bash', enrolArgs(caOrg, name, role, attrs), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return connectToOrg(profile, org, { enrolledDir: dir });
+}
+
+/** connectAsUser without blocking: suites that enrol many people at several CAs enrol them side by side. */
+export async function connectAsUserAsync(...[profile, org, name, role, attrs = {}, caOrg = org]: Parameters<typeof connectAsUser>): Promise<OrgConnection> {
+  const { stdout } = await execFileAsync('bash', enrolArgs(caOrg, name, role, attrs), { encoding: 'utf8' });
+  return connectToOrg(profile, org, { enrolledDir: stdout.trim() });
+}
+
+function enrolArgs(caOrg: string, name: string, role: string, attrs: UserAttributes): string[] {
   const extra: string[] = [];
   if (attrs.department !== undefined) extra.push('--department', attrs.department);
   if (attrs.workerId !== undefined) extra.push('--worker-id', attrs.workerId);
-  const dir = execFileSync('bash', [path.join(repoRoot, 'scripts', 'enroll-user.sh'), caOrg, name, role, ...extra], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  return connectToOrg(profile, org, { enrolledDir: dir });
+  return [path.join(repoRoot, 'scripts', 'enroll-user.sh'), caOrg, name, role, ...extra];
 }
 
 /** The run directory of scripts/network.sh: the one holding the crypto material the profile points into. */
