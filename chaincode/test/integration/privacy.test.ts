@@ -188,19 +188,8 @@ describe('network: personal data only in the enterprise implicit collection, nev
     const decision = decideAtGate(code, snapshot, { permitNo, role: 'worker', nowMs: Date.now(), maxSnapshotAgeMs: 60_000 });
     expect(decision).to.include({ pass: true });
     const matchRecord = `score=9310 photo-sha256=${crypto.createHash('sha256').update(gatePhoto).digest('hex')}`;
-    const input = await signGateCheck(gateKey, {
-      gateCheckId: uniqueId('sgc'),
-      deviceId: gateId,
-      permitNo,
-      role: 'worker',
-      code,
-      decision,
-      faceMatched: true,
-      healthDeclared: true,
-      biometricRecord: matchRecord,
-      offline: true,
-      checkedAt: Date.now(),
-    });
+    const scan = { deviceId: gateId, permitNo, role: 'worker' as const, code, decision, faceMatched: true, healthDeclared: true, checkedAt: Date.now() };
+    const input = await signGateCheck(gateKey, { ...scan, gateCheckId: uniqueId('sgc'), biometricRecord: matchRecord, offline: true });
     const g = await gate.submit<GateCheckRecord>('credential:RecordSignedGateCheck', input);
     expect(g.value.device).to.include({ ledgerDecision: 'pass', biometricSha256: `0x${crypto.createHash('sha256').update(matchRecord).digest('hex')}` });
     expect(g.value.methods.face.scoreBp).to.equal(null);
@@ -209,17 +198,10 @@ describe('network: personal data only in the enterprise implicit collection, nev
     // The photo of the person at the gate (issue 19.5): its hash and CID are recorded, its bytes stay in the content store.
     const photoSha256 = crypto.createHash('sha256').update(personPhoto).digest('hex');
     const withPhoto = await signGateCheck(gateKey, {
+      ...scan,
       gateCheckId: uniqueId('sgc-photo'),
-      deviceId: gateId,
-      permitNo,
-      role: 'worker',
-      code,
-      decision,
-      faceMatched: true,
-      healthDeclared: true,
       biometricRecord: 'score=9320',
       offline: false,
-      checkedAt: Date.now(),
       photo: { bytes: personPhoto, mediaType: 'image/jpeg' },
     });
     // The CID is the gateway's to compute when it stores the bytes; the chaincode records it as given.
