@@ -5,12 +5,14 @@ import {
   type DeviceRecord,
   decodeWorkerCode,
   formatZodIssues,
+  type GateCheckPhoto,
   type GateCheckRecord,
   type GateSnapshotState,
   implicitCollectionOf,
   LIVE_PERMIT_STATUSES,
   type PermitRecord,
   type PersonalDataAccessRecord,
+  type SignedGateCheckInput,
   type SignedWorkerCode,
   TRANSIENT_KEY,
   TX_TRANSIENT_SCHEMAS,
@@ -172,6 +174,28 @@ async function hasPrivate(ctx: Context, collection: string, k: string): Promise<
  * collection, written by transactions that touch nothing else, so that only enterprise peers
  * need to endorse them and see the transient data.
  */
+/**
+ * The photo of the person at the gate: the one the device signed (sha256 and media type), stored by
+ * the gateway, which checked the bytes; only the hash and the CID go into the block. A signed photo
+ * without its stored copy is refused, so a check cannot claim a photo nobody can produce.
+ */
+function gatePhoto(d: SignedGateCheckInput): GateCheckPhoto | undefined {
+  const c = d.check;
+  if ((c.photoSha256 === undefined) !== (c.photoType === undefined)) {
+    throw new ValidationError('check.photoSha256 and check.photoType go together: sign both for a check with a photo, neither without');
+  }
+  if (c.photoSha256 === undefined) {
+    if (d.photo !== undefined) throw new ValidationError('photo is given but the gate did not sign one (check.photoSha256); sign the photo with the check');
+    return undefined;
+  }
+  if (d.photo === undefined) throw new ValidationError('the gate signed a photo (check.photoSha256) but none is stored with the check; send its bytes');
+  if (`0x${d.photo.sha256}` !== c.photoSha256.toLowerCase()) {
+    throw new ValidationError(`the stored photo's sha256 ${d.photo.sha256} is not the one the gate signed (${c.photoSha256.toLowerCase()})`);
+  }
+  if (d.photo.mediaType !== c.photoType) throw new ValidationError(`the stored photo is ${d.photo.mediaType}, the gate signed ${c.photoType}`);
+  return { cid: d.photo.cid, sha256: d.photo.sha256, sizeBytes: d.photo.sizeBytes, mediaType: d.photo.mediaType };
+}
+
 @Info({ title: 'Credentials', description: 'Worker registry, special-operation certificates, gate checks' })
 export class CredentialContract extends LedgerContract {
   constructor() {
@@ -405,6 +429,7 @@ export class CredentialContract extends LedgerContract {
       if (device.kind !== 'gate' || device.status !== 'active') {
         throw new RuleViolationError(`device ${device.deviceId} is ${device.status} ${device.kind}; signed gate checks come from an active gate`);
       }
+      const photo = gatePhoto(d);
       const signer = assertGateCheckSignedBy(c, d.signature, device.address);
       if (codeSha256(d.code) !== c.codeSha256.toLowerCase())
         throw new ValidationError('check.codeSha256 is not the sha256 of code; send the code the gate scanned');
@@ -460,6 +485,7 @@ export class CredentialContract extends LedgerContract {
           biometricSha256: c.biometricSha256.toLowerCase(),
           faceMatched: c.faceMatched,
           healthDeclared: c.healthDeclared,
+          ...(photo ? { photo } : {}),
         },
       };
       return putAndEmit(ctx, k, 'GateCheckRecorded', record);

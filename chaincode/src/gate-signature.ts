@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
   GATE_CHECK_EIP712_DOMAIN,
+  GATE_CHECK_PHOTO_EIP712_DOMAIN,
+  GATE_CHECK_PHOTO_SIGNING_TYPES,
   GATE_CHECK_SIGNING_TYPES,
   type SignedGateCheckFields,
   type SignedWorkerCode,
@@ -11,6 +13,7 @@ import { getAddress, verifyTypedData } from 'ethers';
 import { SignatureInvalidError } from './errors';
 
 const GATE_DOMAIN = { ...GATE_CHECK_EIP712_DOMAIN };
+const GATE_PHOTO_DOMAIN = { ...GATE_CHECK_PHOTO_EIP712_DOMAIN };
 const CODE_DOMAIN = { ...WORKER_CODE_EIP712_DOMAIN };
 
 export function codeSha256(code: string): string {
@@ -21,7 +24,13 @@ export function codeSha256(code: string): string {
 export function assertGateCheckSignedBy(check: SignedGateCheckFields, signature: string, deviceAddress: string): string {
   let signer: string;
   try {
-    signer = getAddress(verifyTypedData(GATE_DOMAIN, GATE_CHECK_SIGNING_TYPES, check, signature));
+    // A check with a photo is version 2; stripping its photo fields breaks the signature, so the
+    // version follows from the fields and cannot be chosen to leave the photo unsigned.
+    signer = getAddress(
+      check.photoSha256 === undefined
+        ? verifyTypedData(GATE_DOMAIN, GATE_CHECK_SIGNING_TYPES, check, signature)
+        : verifyTypedData(GATE_PHOTO_DOMAIN, GATE_CHECK_PHOTO_SIGNING_TYPES, check, signature),
+    );
   } catch (err) {
     throw new SignatureInvalidError(
       `the gate check signature cannot be verified (${err instanceof Error ? (err.message.split('(')[0]?.trim() ?? '') : 'malformed'})`,

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import {
   GATE_CHECK_EIP712_DOMAIN,
+  GATE_CHECK_PHOTO_EIP712_DOMAIN,
+  GATE_CHECK_PHOTO_SIGNING_TYPES,
   GATE_CHECK_SIGNING_TYPES,
+  type GatePhotoMediaType,
   type GateRole,
   type SignedGateCheckFields,
   type SignedGateCheckInput,
@@ -10,6 +13,7 @@ import type { Wallet } from 'ethers';
 import type { GateDecision } from './verify.js';
 
 const DOMAIN = { ...GATE_CHECK_EIP712_DOMAIN };
+const PHOTO_DOMAIN = { ...GATE_CHECK_PHOTO_EIP712_DOMAIN };
 const sha256 = (data: string | Uint8Array) => `0x${createHash('sha256').update(data).digest('hex')}`;
 
 export interface GateScan {
@@ -32,6 +36,11 @@ export interface GateScan {
   /** True when the gate decided from its snapshot without reaching the ledger. */
   offline: boolean;
   checkedAt: number;
+  /**
+   * The photo or short clip of the person the gate took, if any: its sha256 and type are signed
+   * (version 2 of the check), its bytes go to the gateway with the check and into the content store.
+   */
+  photo?: { bytes: Uint8Array; mediaType: GatePhotoMediaType };
 }
 
 /** The credential:RecordSignedGateCheck input for a scan, signed by the gate device's key. */
@@ -50,5 +59,7 @@ export async function signGateCheck(device: Pick<Wallet, 'signTypedData'>, s: Ga
     snapshotHeight: s.decision.snapshotHeight,
     checkedAt: s.checkedAt,
   };
-  return { check, code: s.code, signature: await device.signTypedData(DOMAIN, GATE_CHECK_SIGNING_TYPES, check) };
+  if (s.photo === undefined) return { check, code: s.code, signature: await device.signTypedData(DOMAIN, GATE_CHECK_SIGNING_TYPES, check) };
+  const withPhoto: SignedGateCheckFields = { ...check, photoSha256: sha256(s.photo.bytes), photoType: s.photo.mediaType };
+  return { check: withPhoto, code: s.code, signature: await device.signTypedData(PHOTO_DOMAIN, GATE_CHECK_PHOTO_SIGNING_TYPES, withPhoto) };
 }

@@ -3,20 +3,171 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { computeAddress, getAddress, Signature, SigningKey } from 'ethers';
 
 type Point = InstanceType<typeof secp256k1.ProjectivePoint>;
-// noble's windowed multiplication with a point's precomputed tables: a method of its points that its
-// types leave out. The version is pinned exactly; the unit tests hold `signedBy` equal to recovery.
-type Windowed = Point & { wNAF(n: bigint): { p: Point; f: Point } };
 const N = secp256k1.CURVE.n;
 const G = secp256k1.ProjectivePoint.BASE;
 const Fp = secp256k1.CURVE.Fp;
+const P = Fp.ORDER;
 const ENDO = secp256k1.CURVE.endo!;
 
 /**
- * Public keys of the registered signers seen so far, with window tables precomputed: verifying
- * against a known key with tables costs less than recovering the key from the signature, and a
- * gate sees the same few credential office keys all day.
+ * Precomputed multiples of one point, affine, for scalars below 2^130 (the halves of noble's GLV
+ * split): window i holds 1..128 times 2^(8i) P, and the same for φ(P) = (β·x, y) = λ·P, so k·P is
+ * k1·P + k2·φ(P) with nothing but additions (no doublings). noble's own windowed multiplication
+ * walks all 33 windows of a 256-bit scalar and adds a dummy point for each zero window (constant
+ * time for secret keys), four times per verification; a signature check has no secret, so only the
+ * non-zero windows of the two 128-bit halves are added, each as a mixed (Jacobian + affine) addition.
  */
-const knownKeys = new Map<string, Point>();
+interface Table {
+  x: bigint[];
+  y: bigint[];
+  /** β·x: the x of the same multiples of φ(P). */
+  xEndo: bigint[];
+}
+const W = 8;
+const WINDOW_SIZE = 2 ** (W - 1);
+const WINDOWS = Math.ceil(130 / W) + 1;
+const MASK = BigInt(2 ** W - 1);
+const SHIFT = BigInt(W);
+
+function table(point: Point): Table {
+  const points: Point[] = [];
+  let p = point;
+  for (let window = 0; window < WINDOWS; window++) {
+    let base = p;
+    points.push(base);
+    for (let i = 1; i < WINDOW_SIZE; i++) {
+      base = base.add(p);
+      points.push(base);
+    }
+    p = base.double();
+  }
+  // One field inversion for all of them (noble's batch normalization).
+  const affine = secp256k1.ProjectivePoint.normalizeZ(points);
+  const x = affine.map((a) => a.px);
+  return { x, y: affine.map((a) => a.py), xEndo: x.map((v) => (v * ENDO.beta) % P) };
+}
+
+// Field arithmetic mod p = 2^256 - 2^32 - 977 on reduced values: a product is folded with
+// 2^256 ≡ 2^32 + 977 (twice, then at most one subtraction), about twice as fast as BigInt's `%`.
+const MASK256 = (1n << 256n) - 1n;
+const FOLD = 0x1000003d1n;
+function mul(a: bigint, b: bigint): bigint {
+  let x = a * b;
+  x = (x & MASK256) + (x >> 256n) * FOLD;
+  x = (x & MASK256) + (x >> 256n) * FOLD;
+  return x >= P ? x - P : x;
+}
+const add = (a: bigint, b: bigint) => {
+  const x = a + b;
+  return x >= P ? x - P : x;
+};
+const sub = (a: bigint, b: bigint) => (a >= b ? a - b : a - b + P);
+
+/** A Jacobian accumulator (x = X/Z², y = Y/Z³); `inf` is the point at infinity. */
+class Acc {
+  X = 0n;
+  Y = 0n;
+  Z = 1n;
+  inf = true;
+
+  /** Adds the affine point (x, y) (madd-2007-bl for a = 0; doubling and opposite points handled). */
+  add(x: bigint, y: bigint): void {
+    if (this.inf) {
+      this.X = x;
+      this.Y = y;
+      this.Z = 1n;
+      this.inf = false;
+      return;
+    }
+    const { X, Y, Z } = this;
+    const zz = mul(Z, Z);
+    const h = sub(mul(x, zz), X);
+    const r = sub(mul(mul(y, Z), zz), Y);
+    if (h === 0n) {
+      if (r === 0n) this.double();
+      else this.inf = true;
+      return;
+    }
+    const rr = add(r, r);
+    const hh = mul(h, h);
+    const i = add(add(hh, hh), add(hh, hh));
+    const j = mul(h, i);
+    const v = mul(X, i);
+    const x3 = sub(sub(mul(rr, rr), j), add(v, v));
+    const yj = mul(Y, j);
+    this.Y = sub(mul(rr, sub(v, x3)), add(yj, yj));
+    // (Z + H)² - Z² - H² = 2·Z·H
+    this.Z = mul(add(Z, Z), h);
+    this.X = x3;
+  }
+
+  /** dbl-2009-l for a = 0. */
+  private double(): void {
+    const { X, Y, Z } = this;
+    if (Y === 0n) {
+      this.inf = true;
+      return;
+    }
+    const a = mul(X, X);
+    const b = mul(Y, Y);
+    const c = mul(b, b);
+    const xb = add(X, b);
+    const d0 = sub(sub(mul(xb, xb), a), c);
+    const d = add(d0, d0);
+    const e = add(add(a, a), a);
+    const x3 = sub(mul(e, e), add(d, d));
+    const c2 = add(c, c);
+    const c4 = add(c2, c2);
+    this.Y = sub(mul(e, sub(d, x3)), add(c4, c4));
+    this.Z = mul(add(Y, Y), Z);
+    this.X = x3;
+  }
+
+  /** Adds k·P (k ≥ 0, below 2^130) from P's table, negated when `neg`, through the endomorphism when `endo`. */
+  addMultiple(t: Table, k: bigint, neg: boolean, endo: boolean): void {
+    const xs = endo ? t.xEndo : t.x;
+    for (let window = 0; window < WINDOWS && k > 0n; window++) {
+      let bits = Number(k & MASK);
+      k >>= SHIFT;
+      if (bits > WINDOW_SIZE) {
+        bits -= 2 * WINDOW_SIZE;
+        k += 1n;
+      }
+      if (bits === 0) continue;
+      const at = window * WINDOW_SIZE + Math.abs(bits) - 1;
+      const y = t.y[at]!;
+      this.add(xs[at]!, bits < 0 !== neg ? P - y : y);
+    }
+  }
+}
+
+let gTable: Table | undefined;
+
+/**
+ * u1·G + u2·Q as Jacobian coordinates, or null at infinity. Exported for the unit test that holds
+ * it equal to noble's multiplication, edge cases included.
+ */
+export function linearCombination(u1: bigint, q: Point | Table, u2: bigint): { X: bigint; Y: bigint; Z: bigint } | null {
+  gTable ??= table(G);
+  const qt = q instanceof secp256k1.ProjectivePoint ? table(q) : q;
+  const acc = new Acc();
+  for (const [t, k] of [
+    [gTable, u1],
+    [qt, u2],
+  ] as const) {
+    const { k1neg, k1, k2neg, k2 } = ENDO.splitScalar(k);
+    acc.addMultiple(t, k1, k1neg, false);
+    acc.addMultiple(t, k2, k2neg, true);
+  }
+  return acc.inf ? null : { X: acc.X, Y: acc.Y, Z: acc.Z };
+}
+
+/**
+ * Tables of the registered signers' public keys seen so far: verifying against a known key costs
+ * less than recovering the key from the signature, and a gate sees the same few credential office
+ * keys all day.
+ */
+const knownKeys = new Map<string, Table>();
 
 /** The address whose key made this 65-byte signature over the 32-byte digest (a full recovery). */
 export function recoverSigner(digest: string, signature: string): string {
@@ -34,11 +185,7 @@ export function signedBy(digest: string, signature: string, address: string): bo
     // that address; rogue signers' keys are never kept.
     const publicKey = SigningKey.recoverPublicKey(digest, signature);
     if (getAddress(computeAddress(publicKey)) !== address) return false;
-    if (knownKeys.size < 64) {
-      const point = secp256k1.ProjectivePoint.fromHex(publicKey.slice(2));
-      point._setWindowSize(8);
-      knownKeys.set(address, point);
-    }
+    if (knownKeys.size < 64) knownKeys.set(address, table(secp256k1.ProjectivePoint.fromHex(publicKey.slice(2))));
     return true;
   }
   const sig = Signature.from(signature);
@@ -46,24 +193,11 @@ export function signedBy(digest: string, signature: string, address: string): bo
   const s = BigInt(sig.s);
   if (r <= 0n || r >= N || s <= 0n || s >= N) return false;
   const sInv = invert(s, N);
-  const point = times(G, mod(BigInt(digest) * sInv, N)).add(times(key, mod(r * sInv, N)));
-  if (point.equals(secp256k1.ProjectivePoint.ZERO)) return false;
-  // x mod n = r, compared in projective coordinates (x = X/Z) to save a field inversion; x may
-  // also be r + n when that is below the field prime.
-  const { px, pz } = point;
-  if (Fp.eql(px, Fp.mul(Fp.create(r), pz))) return true;
-  return r + N < Fp.ORDER && Fp.eql(px, Fp.mul(Fp.create(r + N), pz));
-}
-
-/**
- * k·P with P's precomputed windows (the GLV split of noble's `multiply`), left projective: the
- * normalization `multiply` ends with costs a field inversion, and only the sum's x is needed.
- */
-function times(p: Point, k: bigint): Point {
-  const { k1neg, k1, k2neg, k2 } = ENDO.splitScalar(k);
-  let a = (p as Windowed).wNAF(k1).p;
-  let b = (p as Windowed).wNAF(k2).p;
-  if (k1neg) a = a.negate();
-  if (k2neg) b = b.negate();
-  return a.add(new secp256k1.ProjectivePoint(Fp.mul(b.px, ENDO.beta), b.py, b.pz));
+  const sum = linearCombination(mod(BigInt(digest) * sInv, N), key, mod(r * sInv, N));
+  if (sum === null) return false;
+  // x mod n = r, compared in Jacobian coordinates (x = X/Z²) to save a field inversion; x may also
+  // be r + n when that is below the field prime.
+  const zz = mul(sum.Z, sum.Z);
+  if (sum.X === mul(r, zz)) return true;
+  return r + N < P && sum.X === mul(r + N, zz);
 }

@@ -71,7 +71,7 @@ export function decideAtGate(codeText: string, snapshot: GateSnapshot, g: GateCo
   const p = code.payload;
   const office = snapshot.signingKeys.find((k) => k.officeId === p.officeId && k.enterprise === p.enterprise);
   if (office === undefined) return refuse('UNREGISTERED_KEY', `credential office ${p.officeId} of ${p.enterprise} has no active key on the ledger`, p.workerId);
-  const officeAddress = getAddress(office.address);
+  const officeAddress = checksummed(office.address);
   if (!signedByCached(codeText, code, officeAddress)) {
     let signer: string;
     try {
@@ -129,6 +129,18 @@ function certificateProblem(c: { validFrom: number; validUntil: number; reviewDu
   if (c.validUntil < end) return `valid only until ${t(c.validUntil)}, before the permit ends`;
   if (c.reviewDue < now) return `review was due ${t(c.reviewDue)} and is overdue`;
   return `review falls due ${t(c.reviewDue)}, before the permit ends`;
+}
+
+/** The EIP-55 form of the snapshot's office addresses: a keccak each, the same few all day. */
+const addresses = new Map<string, string>();
+function checksummed(address: string): string {
+  let a = addresses.get(address);
+  if (a === undefined) {
+    a = getAddress(address);
+    if (addresses.size >= 1024) addresses.clear();
+    addresses.set(address, a);
+  }
+  return a;
 }
 
 /**

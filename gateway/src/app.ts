@@ -19,6 +19,7 @@ import { KnownCredentials, RateLimiter } from './rate-limit.js';
 import { ClientSignedTransactions, clientSignedRoutes } from './routes/client-signed.js';
 import { enterpriseRoutes } from './routes/enterprise.js';
 import { evidenceTransferRoutes } from './routes/evidence-transfer.js';
+import { gateCheckRoutes } from './routes/gate-checks.js';
 import { identityRoutes } from './routes/identities.js';
 import { ocrRoutes } from './routes/ocr.js';
 import { personalDataRoutes } from './routes/personal-data.js';
@@ -46,6 +47,7 @@ export function allRoutes(s: Services, openapi: () => unknown, wallet: Wallet, c
     ...enterpriseRoutes(s),
     ...workerCodeRoutes(s),
     ...evidenceTransferRoutes(s),
+    ...gateCheckRoutes(s),
     ...personalDataRoutes(s),
     ...templateRoutes(s),
     ...ocrRoutes(s),

@@ -156,6 +156,9 @@ const schema = z.object({
     ),
   GATEWAY_UPLOAD_MAX_BYTES: env.positiveInt(2 * 1024 ** 3).describe('Largest resumable (tus) upload, bytes (Tus-Max-Size).'),
   GATEWAY_DOWNLOAD_TIMEOUT_MS: env.durationMs(30 * 60_000).describe('How long one evidence download may stream from the content store before it is cut off.'),
+  GATEWAY_GATE_PHOTO_MAX_BYTES: env
+    .positiveInt(16 * 1024 * 1024)
+    .describe('Largest photo or clip of the person at the gate sent with a signed gate check, bytes (held in memory while it is checked).'),
   GATEWAY_OCR_MAX_BYTES: env.positiveInt(10 * 1024 * 1024).describe('Largest certificate image for OCR, bytes.'),
   GATEWAY_OCR_ENABLED: env.bool(true).describe('Serve certificate OCR.'),
   GATEWAY_OCR_LANG_DIR: z.string().min(1).optional().describe('OCR language data directory (default: the @tesseract.js-data packages).'),

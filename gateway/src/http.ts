@@ -94,8 +94,11 @@ export interface RouteDef {
   requestHeaders?: z.ZodObject;
   /** A raw body the handler streams itself (a tus PATCH): its media type, for the document. */
   rawBody?: { contentType: string; description: string };
-  /** multipart/form-data: the handler streams it; fields and file are documented here. */
-  multipart?: { fields: z.ZodObject; fileField: string; fileDescription: string };
+  /**
+   * multipart/form-data: the handler streams it; fields and file are documented here. With `body`
+   * as well, the route takes either: JSON validated by `body`, or this form (a gate check with its photo).
+   */
+  multipart?: { fields: z.ZodObject; fileField: string; fileDescription: string; fileOptional?: boolean };
   responses: ResponseDoc[];
   /** Error codes this route may answer with, beyond the common ones. */
   errors?: GatewayErrorCode[];
@@ -339,9 +342,11 @@ function validate(def: RouteDef, req: Request): ValidInput {
     parse(def.requestHeaders, named, 'headers');
   }
   let body: unknown;
-  if (def.body) {
+  if (def.body && !(def.multipart && req.is('multipart/form-data'))) {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (hasBody && !req.is('application/json')) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    if (hasBody && !req.is('application/json')) {
+      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json${def.multipart ? ' or multipart/form-data' : ''}`);
+    }
     body = parse(def.body, req.body ?? {}, 'body');
   }
   return { params, query, body };
@@ -379,7 +384,8 @@ async function idempotent(
   if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
   const store = p.idempotency;
   if (!store) throw new UnavailableError('STORE_UNAVAILABLE', 'no database is configured for idempotency keys (DATABASE_URL)', p.retryAfterSeconds);
-  const fingerprint = requestFingerprint(def.method, x.req.path, def.multipart ? { multipartLength: x.req.headers['content-length'] ?? '' } : { json: x.body });
+  const multipart = def.multipart !== undefined && (def.body === undefined || typeof x.req.is('multipart/form-data') === 'string');
+  const fingerprint = requestFingerprint(def.method, x.req.path, multipart ? { multipartLength: x.req.headers['content-length'] ?? '' } : { json: x.body });
   const scope = `${x.principal.org}/${x.principal.sub}`;
   if (await replayed(p, def, { res: x.res, principal: x.principal, scope, key: key.data, fingerprint, requestId: x.requestId })) return REPLAYED;
   const idem: KeyClaim = { scope, key: key.data };

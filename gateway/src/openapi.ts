@@ -158,9 +158,11 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
       };
     if (r.multipart) {
       const fields = schemaOf(r.multipart.fields);
+      const json = r.body ? (op.requestBody as { content: Json } | undefined)?.content : undefined;
       op.requestBody = {
         required: true,
         content: {
+          ...(json ?? {}),
           'multipart/form-data': {
             schema: {
               type: 'object',
@@ -168,7 +170,7 @@ export function buildOpenApi(routes: readonly RouteDef[], opts: { version: strin
                 ...((fields.properties ?? {}) as Json),
                 [r.multipart.fileField]: { type: 'string', contentMediaType: 'application/octet-stream', description: r.multipart.fileDescription },
               },
-              required: [...((fields.required ?? []) as string[]), r.multipart.fileField],
+              required: [...((fields.required ?? []) as string[]), ...(r.multipart.fileOptional ? [] : [r.multipart.fileField])],
             },
           },
         },

@@ -1,6 +1,6 @@
 /**
  * The regulator's own copy of the evidence. Following the indexer's mirror of the ledger, every
- * CID the ledger records (evidence files and alarm clips) is pinned on the regulator's IPFS node,
+ * CID the ledger records (evidence files, alarm clips, gate check photos) is pinned on the regulator's IPFS node,
  * which fetches it from the enterprise's node over IPFS (bitswap); from then on the enterprise
  * deleting its copy does not make the evidence unavailable, and the hash on the ledger still
  * verifies the regulator's copy. Each pin has a retention period (README, Evidence pins and
@@ -9,7 +9,8 @@
 import type { Knex } from 'knex';
 import type { Logger } from './logger.js';
 
-export type Retention = 'record' | 'video';
+/** `personal`: a gate check's photo of the person at the gate, kept as briefly as plain video. */
+export type Retention = 'record' | 'video' | 'personal';
 
 export interface RetentionPolicy {
   /** Plain video (GB 30871: at least one month). */
@@ -23,11 +24,18 @@ export interface RecordedContent {
   step: string | null;
   /** An alarm's clip, evidence of a step that records a stop, or of a permit an alarm suspended. */
   tiedToAlarmOrIncident: boolean;
+  /** The photo of the person at a gate check (personal data). */
+  gatePhoto?: boolean;
 }
 
-/** Which period applies: only video that no alarm or incident concerns has the short one. */
+/**
+ * Which period applies: only video that no alarm or incident concerns, and gate photos, have the
+ * short one. A gate photo is the six-year record only when its check is part of an incident: the
+ * permit was suspended by an alarm, or the gate and the ledger disagreed on the check.
+ */
 export function retentionOf(c: RecordedContent): Retention {
   if (c.tiedToAlarmOrIncident) return 'record';
+  if (c.gatePhoto) return 'personal';
   if (c.step === 'suspension') return 'record';
   return c.mediaType.startsWith('video/') ? 'video' : 'record';
 }
@@ -71,6 +79,7 @@ interface Candidate {
   step: string | null;
   recorded_at: Date | string;
   tied: boolean;
+  gate_photo?: boolean;
 }
 
 export class EvidencePinner {
@@ -101,9 +110,24 @@ export class EvidencePinner {
           WHERE COALESCE(a.record->>'clipCid', '') <> '' AND (ep.cid IS NULL OR ep.retention = 'video')`,
       )
     ).rows;
+    // Gate photos from the gate check events themselves (the record's device.photo); a disagreement
+    // between gate and ledger, or the permit suspended by an alarm, makes the check an incident's.
+    const gateTied = `(COALESCE((g.record->'device'->>'disagreement')::boolean, FALSE) OR p.suspension_alarm_id IS NOT NULL
+      OR EXISTS (SELECT 1 FROM alarms a WHERE a.suspended_permit_nos @> jsonb_build_array(g.record->>'permitNo')))`;
+    const photos = (
+      await this.db.raw<{ rows: Candidate[] }>(
+        `SELECT g.record->'device'->'photo'->>'cid' AS cid, g.record->'device'->'photo'->>'mediaType' AS media_type, NULL AS step,
+                (g.record->>'at')::timestamptz AS recorded_at, ${gateTied} AS tied, TRUE AS gate_photo
+           FROM (SELECT convert_from(e.payload, 'UTF8')::jsonb AS record FROM events e WHERE e.name = 'GateCheckRecorded' AND e.valid) g
+           LEFT JOIN permits p ON p.permit_no = g.record->>'permitNo'
+           LEFT JOIN evidence_pins ep ON ep.cid = g.record->'device'->'photo'->>'cid'
+          WHERE g.record->'device'->'photo'->>'cid' IS NOT NULL
+            AND (ep.cid IS NULL OR (ep.retention = 'personal' AND ep.unpinned_at IS NULL AND ${gateTied}))`,
+      )
+    ).rows;
     let changed = 0;
-    for (const c of [...evidence, ...clips]) {
-      const retention = retentionOf({ mediaType: c.media_type, step: c.step, tiedToAlarmOrIncident: c.tied });
+    for (const c of [...evidence, ...clips, ...photos]) {
+      const retention = retentionOf({ mediaType: c.media_type, step: c.step, tiedToAlarmOrIncident: c.tied, gatePhoto: c.gate_photo === true });
       const recordedAt = new Date(c.recorded_at);
       const row = { cid: c.cid, retention, recorded_at: recordedAt, retain_until: retainUntil(retention, recordedAt, this.o.policy) };
       // The same CID recorded twice keeps the longer period.

@@ -20,6 +20,7 @@ import {
   WORKER_STATUSES,
 } from './domain';
 import { ROLES } from './organizations';
+import { GATE_PHOTO_MEDIA_TYPES } from './worker-code';
 
 /**
  * Input schemas of every chaincode transaction. Each transaction takes one JSON argument that
@@ -505,9 +506,24 @@ export const signedGateCheckInput = z.strictObject({
     offline: z.boolean(),
     snapshotHeight: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     checkedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    // Signed as version 2 when present (both or neither): the photo of the person at the gate.
+    photoSha256: bytes32Schema.optional(),
+    photoType: z.enum(GATE_PHOTO_MEDIA_TYPES).optional(),
   }),
   code: z.string().min(10).max(4096),
   signature: ecdsaSignatureSchema,
+  /**
+   * The photo as the gateway stored it in the content store, having checked its bytes against the
+   * declared type and the signed sha256. Set by the gateway, never by the caller.
+   */
+  photo: z
+    .strictObject({
+      cid: cidSchema,
+      sha256: sha256Schema,
+      sizeBytes: z.number().int().min(1).max(1e13),
+      mediaType: z.enum(GATE_PHOTO_MEDIA_TYPES),
+    })
+    .optional(),
 });
 export type SignedGateCheckInput = z.infer<typeof signedGateCheckInput>;
 

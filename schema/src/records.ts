@@ -347,6 +347,17 @@ export interface GateCheckDeviceRecord {
   biometricSha256: string;
   faceMatched: boolean;
   healthDeclared: boolean;
+  /** The photo or clip of the person at the gate (a version 2 check): in the content store, its hash signed by the gate. */
+  photo?: GateCheckPhoto;
+}
+
+/** Personal data: the bytes stay off the ledger, the gateway serves them to the enterprise's safety roles and the regulator. */
+export interface GateCheckPhoto {
+  cid: string;
+  /** sha256 of the bytes, lowercase hex: the one the gate device signed. */
+  sha256: string;
+  sizeBytes: number;
+  mediaType: string;
 }
 
 export interface EvidenceRecord {

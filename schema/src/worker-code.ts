@@ -175,6 +175,28 @@ export const GATE_CHECK_EIP712_TYPES = {
 
 export const GATE_CHECK_SIGNING_TYPES = { GateCheck: GATE_CHECK_EIP712_TYPES.GateCheck.map((f) => ({ name: f.name, type: f.type })) };
 
+/**
+ * Version 2 of the gate check adds the photo or short clip the gate took of the person: its sha256
+ * and media type are signed with the rest of the check, its bytes go to the content store and never
+ * into a block. A check without a photo is still signed as version 1, so gates without a camera and
+ * the checks already on the ledger stay as they are.
+ */
+export const GATE_CHECK_PHOTO_EIP712_DOMAIN = { name: 'ComplianceLedgerGateCheck', version: '2' } as const;
+
+export const GATE_CHECK_PHOTO_SIGNING_TYPES = {
+  GateCheck: [
+    ...GATE_CHECK_SIGNING_TYPES.GateCheck,
+    // sha256 of the photo's bytes as stored.
+    { name: 'photoSha256', type: 'bytes32' },
+    // Its media type, one of GATE_PHOTO_MEDIA_TYPES; the gateway checks it against the bytes.
+    { name: 'photoType', type: 'string' },
+  ],
+};
+
+/** What a gate may send of the person at the gate: a still or a short clip. */
+export const GATE_PHOTO_MEDIA_TYPES = ['image/jpeg', 'image/png', 'video/mp4'] as const;
+export type GatePhotoMediaType = (typeof GATE_PHOTO_MEDIA_TYPES)[number];
+
 export interface SignedGateCheckFields {
   gateCheckId: string;
   deviceId: string;
@@ -188,4 +210,7 @@ export interface SignedGateCheckFields {
   offline: boolean;
   snapshotHeight: number;
   checkedAt: number;
+  /** Version 2 only (both or neither): the photo of the person at the gate, `0x` + its sha256. */
+  photoSha256?: string;
+  photoType?: GatePhotoMediaType;
 }

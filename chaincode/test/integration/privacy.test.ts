@@ -68,10 +68,13 @@ describe('network: personal data only in the enterprise implicit collection, nev
   const faceTemplate = crypto.randomBytes(512);
   // The photo a gate device takes for the face match: only the hash of its match record may leave it.
   const gatePhoto = crypto.randomBytes(4096);
+  // The photo a gate sends with its check: hashed on the ledger, its bytes in the content store only.
+  const personPhoto = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), crypto.randomBytes(8192)]);
   const gateKey = Wallet.createRandom();
   const office = Wallet.createRandom();
   const officeId = uniqueId('office');
   let signedGateCheckTx = '';
+  let photoGateCheckTx = '';
   const site = uniqueId('site');
   const zone = 'gate-3';
   const workUnit = 'unit-privacy';
@@ -185,23 +188,32 @@ describe('network: personal data only in the enterprise implicit collection, nev
     const decision = decideAtGate(code, snapshot, { permitNo, role: 'worker', nowMs: Date.now(), maxSnapshotAgeMs: 60_000 });
     expect(decision).to.include({ pass: true });
     const matchRecord = `score=9310 photo-sha256=${crypto.createHash('sha256').update(gatePhoto).digest('hex')}`;
-    const input = await signGateCheck(gateKey, {
-      gateCheckId: uniqueId('sgc'),
-      deviceId: gateId,
-      permitNo,
-      role: 'worker',
-      code,
-      decision,
-      faceMatched: true,
-      healthDeclared: true,
-      biometricRecord: matchRecord,
-      offline: true,
-      checkedAt: Date.now(),
-    });
+    const scan = { deviceId: gateId, permitNo, role: 'worker' as const, code, decision, faceMatched: true, healthDeclared: true, checkedAt: Date.now() };
+    const input = await signGateCheck(gateKey, { ...scan, gateCheckId: uniqueId('sgc'), biometricRecord: matchRecord, offline: true });
     const g = await gate.submit<GateCheckRecord>('credential:RecordSignedGateCheck', input);
     expect(g.value.device).to.include({ ledgerDecision: 'pass', biometricSha256: `0x${crypto.createHash('sha256').update(matchRecord).digest('hex')}` });
     expect(g.value.methods.face.scoreBp).to.equal(null);
     signedGateCheckTx = g.txId;
+
+    // The photo of the person at the gate (issue 19.5): its hash and CID are recorded, its bytes stay in the content store.
+    const photoSha256 = crypto.createHash('sha256').update(personPhoto).digest('hex');
+    const withPhoto = await signGateCheck(gateKey, {
+      ...scan,
+      gateCheckId: uniqueId('sgc-photo'),
+      biometricRecord: 'score=9320',
+      offline: false,
+      photo: { bytes: personPhoto, mediaType: 'image/jpeg' },
+    });
+    // The CID is the gateway's to compute when it stores the bytes; the chaincode records it as given.
+    const photo = {
+      cid: `bafybei${'q'.repeat(52)}`,
+      sha256: photoSha256,
+      sizeBytes: personPhoto.length,
+      mediaType: 'image/jpeg' as const,
+    };
+    const p = await gate.submit<GateCheckRecord>('credential:RecordSignedGateCheck', { ...withPhoto, photo });
+    expect(p.value.device?.photo).to.deep.equal(photo);
+    photoGateCheckTx = p.txId;
   });
 
   it('no name, ID number, phone, certificate number, salt or face data is anywhere in any block of the channel', async () => {
@@ -227,6 +239,8 @@ describe('network: personal data only in the enterprise implicit collection, nev
     needles.set(gatePhoto.toString('base64'), 'gate photo (base64)');
     needles.set(crypto.createHash('sha256').update(gatePhoto).digest('hex'), 'gate photo hash (inside the match record, which stays on the gate)');
     needles.set('score=9310', 'face-match score');
+    needles.set(personPhoto.toString('hex'), 'photo of the person at the gate (hex)');
+    needles.set(personPhoto.toString('base64'), 'photo of the person at the gate (base64)');
     const faceRaw = faceTemplate.subarray(0, 64);
 
     let txCount = 0;
@@ -252,10 +266,12 @@ describe('network: personal data only in the enterprise implicit collection, nev
       }
       expect(raw.includes(faceRaw), `face template bytes found in block ${b.number}`).to.equal(false);
       expect(raw.includes(gatePhoto.subarray(0, 64)), `gate photo bytes found in block ${b.number}`).to.equal(false);
+      expect(raw.includes(personPhoto.subarray(16, 80)), `bytes of the photo of the person at the gate found in block ${b.number}`).to.equal(false);
     }
     expect(txCount).to.be.at.least(blocks.length);
     // The device-signed gate check, with the worker code it scanned, is among the transactions searched.
     expect(blocks.some((b) => b.txs.some((t) => t.txId === signedGateCheckTx))).to.equal(true);
+    expect(blocks.some((b) => b.txs.some((t) => t.txId === photoGateCheckTx))).to.equal(true);
     expect(seen).to.deep.equal({ worker: true, permit: true });
 
     // The private-only transactions are in the blocks as hashes only, with no public write.

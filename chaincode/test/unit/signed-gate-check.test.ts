@@ -3,6 +3,8 @@
  * worker code and the worker's certificates are all checked by the chaincode; the gate's and
  * the ledger's decisions are both recorded and a disagreement is flagged.
  */
+
+import { createHash } from 'node:crypto';
 import type { CertificateRecord, GateCheckRecord, WorkerRecord } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
@@ -141,5 +143,36 @@ describe('credentials: gate checks signed by the gate device', () => {
       await signGateCheck(GATE_KEY, scan(h, await codeOf(h, GUARDIAN), { role: 'guardian' })),
     );
     expect(g.device).to.include({ role: 'guardian', ledgerDecision: 'pass' });
+  });
+
+  it('records the photo of the person at the gate by the hash and type the device signed, and refuses a stored photo that is not that one', async () => {
+    const h = await issued();
+    const code = await codeOf(h, W1);
+    const bytes = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), Buffer.from('the person at the gate')]);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const photo = { cid: `b${'a'.repeat(58)}`, sha256, sizeBytes: bytes.length, mediaType: 'image/jpeg' as const };
+    const signed = await signGateCheck(GATE_KEY, scan(h, code, { photo: { bytes, mediaType: 'image/jpeg' } }));
+    expect(signed.check).to.include({ photoSha256: `0x${sha256}`, photoType: 'image/jpeg' });
+
+    // The signed photo without its stored copy, a stored photo of other bytes or of another type,
+    // a photo the device did not sign, and the photo fields stripped from a signed check.
+    await h.fails('VALIDATION_FAILED', 'credential', 'RecordSignedGateCheck', who.gateway, signed);
+    await h.fails('VALIDATION_FAILED', 'credential', 'RecordSignedGateCheck', who.gateway, { ...signed, photo: { ...photo, sha256: 'ab'.repeat(32) } });
+    await h.fails('VALIDATION_FAILED', 'credential', 'RecordSignedGateCheck', who.gateway, { ...signed, photo: { ...photo, mediaType: 'image/png' } });
+    const unsigned = await signGateCheck(GATE_KEY, scan(h, code));
+    await h.fails('VALIDATION_FAILED', 'credential', 'RecordSignedGateCheck', who.gateway, { ...unsigned, photo });
+    const { photoSha256: _s, photoType: _t, ...stripped } = signed.check;
+    await h.fails('SIGNATURE_INVALID', 'credential', 'RecordSignedGateCheck', who.gateway, { ...signed, check: stripped });
+    await h.fails('SIGNATURE_INVALID', 'credential', 'RecordSignedGateCheck', who.gateway, {
+      ...signed,
+      check: { ...signed.check, photoSha256: `0x${'ab'.repeat(32)}` },
+      photo: { ...photo, sha256: 'ab'.repeat(32) },
+    });
+    expect(await h.read('credential', 'ListGateChecks', who.regulator, { permitNo: 'SG-1' })).to.deep.equal([]);
+
+    const g = await h.ok<GateCheckRecord>('credential', 'RecordSignedGateCheck', who.gateway, { ...signed, photo });
+    expect(g.passed).to.equal(true);
+    expect(g.device?.photo).to.deep.equal(photo);
+    expect(JSON.stringify(g)).not.to.contain(bytes.toString('hex'));
   });
 });

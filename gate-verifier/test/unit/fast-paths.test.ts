@@ -4,10 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { WORKER_CODE_EIP712_DOMAIN, WORKER_CODE_SIGNING_TYPES, type WorkerCodePayload } from '@compliance-ledger/schema';
+import { secp256k1 } from '@noble/curves/secp256k1';
 import { expect } from 'chai';
 import { keccak256, TypedDataEncoder, Wallet } from 'ethers';
+import { PNG } from 'pngjs';
 import { workerCodeDigest } from '../../src/code.js';
-import { recoverSigner, signedBy } from '../../src/secp256k1.js';
+import { workerCodePng } from '../../src/qr.js';
+import { scanCode } from '../../src/scan.js';
+import { linearCombination, recoverSigner, signedBy } from '../../src/secp256k1.js';
 
 describe('gate-verifier: signature check against a known key', () => {
   it('agrees with recovery for many keys and digests: the signer passes, another address, another digest and a changed signature fail', () => {
@@ -37,6 +41,38 @@ describe('gate-verifier: signature check against a known key', () => {
     }
   });
 
+  it('adds u1·G + u2·Q from the precomputed tables as noble multiplies, also where the sum doubles a point or cancels out', () => {
+    const n = secp256k1.CURVE.n;
+    const G = secp256k1.ProjectivePoint.BASE;
+    const random = () => BigInt(`0x${randomBytes(32).toString('hex')}`) % n;
+    const affineX = (j: { X: bigint; Y: bigint; Z: bigint } | null) => {
+      if (j === null) return null;
+      const p = secp256k1.CURVE.Fp;
+      return p.mul(j.X, p.inv(p.sqr(j.Z)));
+    };
+    const expected = (u1: bigint, q: typeof G, u2: bigint) => {
+      const sum = G.multiplyUnsafe(u1).add(q.multiplyUnsafe(u2));
+      return sum.equals(secp256k1.ProjectivePoint.ZERO) ? null : sum.toAffine().x;
+    };
+    const q = G.multiply(random());
+    for (let i = 0; i < 20; i++) {
+      const [u1, u2] = [random(), random()];
+      expect(affineX(linearCombination(u1, q, u2))).to.equal(expected(u1, q, u2));
+    }
+    const k = random();
+    // With Q = G: the same point twice (a doubling inside the sum), opposite points (infinity), and zero scalars.
+    for (const [u1, u2] of [
+      [k, k],
+      [k, n - k],
+      [0n, k],
+      [k, 0n],
+      [1n, n - 1n],
+      [2n ** 128n, 2n ** 128n],
+    ] as const) {
+      expect(affineX(linearCombination(u1, G, u2)), `${u1}, ${u2}`).to.equal(expected(u1, G, u2));
+    }
+  });
+
   it('hashes a worker code as ethers does, for every field and any number of certificates', () => {
     const id = () => randomBytes(6).toString('hex');
     const ms = () => Math.floor(Math.random() * 2 ** 48);
@@ -55,5 +91,24 @@ describe('gate-verifier: signature check against a known key', () => {
       // Twice: the second time from the kept string hashes.
       expect(workerCodeDigest(p)).to.equal(expected);
     }
+  });
+});
+
+describe('gate-verifier: reading the code from an image', () => {
+  const text = `CLW1.${'p'.repeat(600)}.${'s'.repeat(87)}`;
+  it('reads a large badge from the reduced image, a small one as it is, and a small code in a large frame at full resolution', async () => {
+    const large = PNG.sync.read(await workerCodePng(text, 6));
+    expect(Math.min(large.width, large.height)).to.be.at.least(600);
+    expect(scanCode(large)).to.equal(text);
+    const small = PNG.sync.read(await workerCodePng(text, 2));
+    expect(scanCode(small)).to.equal(text);
+    // The small code pasted into a white 1200×1200 frame: too small once the frame is reduced, found by the full pass.
+    const frame = new PNG({ width: 1200, height: 1200 });
+    frame.data.fill(255);
+    PNG.bitblt(small, frame, 0, 0, small.width, small.height, 300, 300);
+    expect(scanCode(frame)).to.equal(text);
+    const blank = new PNG({ width: 700, height: 700 });
+    blank.data.fill(255);
+    expect(scanCode(blank)).to.equal(null);
   });
 });

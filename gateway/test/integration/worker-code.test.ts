@@ -4,16 +4,19 @@
  * certificate changes, and an old code refused by the chaincode behind POST /v1/gate-checks, where
  * the gate device's own signature is checked.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { computeCid } from '@compliance-ledger/content-store';
 import { decideAtGate, type GateDecision, generateCredentialOfficeKey, signGateCheck } from '@compliance-ledger/gate-verifier';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { decodeWithJsQr, decodeWithZbarimg, hasZbarimg } from '../../../gate-verifier/test/support/qr.js';
 import type { RunningGateway } from '../../src/server.js';
-import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
 import { applyBody, type Cast, iso, makeCast, registerCast, uniqueId } from '../support/scenario.js';
+import { JPEG_HEAD } from '../support/tus.js';
 
 describe('gateway: worker codes and device-signed gate checks (real network)', function () {
   this.timeout(180_000);
@@ -175,5 +178,89 @@ describe('gateway: worker codes and device-signed gate checks (real network)', f
     const bad = await c.gate.post('/v1/gate-checks', { ...(await scan(current.code)), signature: '0x12' });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.details.fields[0].path).to.equal('body.signature');
+  });
+
+  it('stores the gate photo in the content store, its signed sha256 on the ledger; only the safety roles and the regulator get it back', async () => {
+    const c = cast.clients;
+    const code = (await welder.get(codePath())).body.code as string;
+    const pass: GateDecision = { pass: true, workerId: cast.welder, certificateIds: [], epoch: 0, snapshotHeight: 1, reason: 'ok' };
+    // Larger than one 256 KiB chunk, so its CID is a DAG root and not simply its sha256.
+    const photo = Buffer.concat([JPEG_HEAD, randomBytes(300_000)]);
+    const sha256 = createHash('sha256').update(photo).digest('hex');
+    const gateCheckId = uniqueId('gc-photo');
+    const scan = { gateCheckId, deviceId: gateId, permitNo, role: 'worker' as const, code, decision: pass, faceMatched: true, healthDeclared: true };
+    const signed = await signGateCheck(gateKey, {
+      ...scan,
+      biometricRecord: 'score=9400',
+      offline: false,
+      checkedAt: Date.now(),
+      photo: { bytes: photo, mediaType: 'image/jpeg' },
+    });
+    const form = (input: unknown, bytes: Buffer, type: string) => {
+      const f = new FormData();
+      f.set('gateCheck', JSON.stringify(input));
+      f.set('photo', new Blob([new Uint8Array(bytes)], { type }), 'gate.jpg');
+      return f;
+    };
+    const send = (body: FormData) => c.gate.request('POST', '/v1/gate-checks', { body });
+
+    // Refused before anything is stored or written: other bytes than the signed ones, another type than
+    // the signed one, bytes that are not of the signed type, the signed photo left out, a photo record
+    // claimed in JSON.
+    const height = await chainHeight();
+    const other = await send(form(signed, Buffer.concat([JPEG_HEAD, randomBytes(1000)]), 'image/jpeg'));
+    expect(other.status, other.text).to.equal(400);
+    expect(other.body.error.details.fields[0].message, other.text).to.match(/sha256 is [0-9a-f]{64}, not the 0x/);
+    const otherType = await send(form(signed, photo, 'image/png'));
+    expect(otherType.status, otherType.text).to.equal(400);
+    const png = await signGateCheck(gateKey, {
+      ...scan,
+      gateCheckId: uniqueId('gc-png'),
+      biometricRecord: 'x',
+      offline: false,
+      checkedAt: Date.now(),
+      photo: { bytes: photo, mediaType: 'image/png' },
+    });
+    const notPng = await send(form(png, photo, 'image/png'));
+    expect(notPng.status, notPng.text).to.equal(415);
+    expect(notPng.body.error.code).to.equal('CONTENT_TYPE_MISMATCH');
+    const withoutPhoto = await c.gate.post('/v1/gate-checks', signed);
+    expect(withoutPhoto.status, withoutPhoto.text).to.equal(400);
+    expect(withoutPhoto.body.error.details.fields[0].path).to.equal('body.check.photoSha256');
+    const claimed = await c.gate.post('/v1/gate-checks', {
+      ...signed,
+      photo: { cid: `b${'a'.repeat(58)}`, sha256, sizeBytes: photo.length, mediaType: 'image/jpeg' },
+    });
+    expect(claimed.status, claimed.text).to.equal(400);
+    expect(await chainHeight(), 'nothing written by the refused requests').to.equal(height);
+
+    const recorded = await send(form(signed, photo, 'image/jpeg'));
+    expect(recorded.status, recorded.text).to.equal(201);
+    const cid = await computeCid(
+      (async function* () {
+        yield photo;
+      })(),
+    );
+    expect(recorded.body.record.device.photo).to.deep.equal({ cid, sha256, sizeBytes: photo.length, mediaType: 'image/jpeg' });
+    expect(recorded.body.record.passed).to.equal(true);
+    const listed = (await c.safety.get(`/v1/permits/${permitNo}/gate-checks`)).body as { gateCheckId: string; device?: { photo?: { sha256: string } } }[];
+    expect(listed.find((g) => g.gateCheckId === gateCheckId)?.device?.photo?.sha256).to.equal(sha256);
+
+    const photoPath = `/v1/permits/${permitNo}/gate-checks/${gateCheckId}/photo`;
+    for (const reader of [c.safety, c.regulator]) {
+      const got = await reader.download(photoPath);
+      expect(got.status, got.text).to.equal(200);
+      expect(createHash('sha256').update(got.bytes).digest('hex'), 'the bytes served hash to the sha256 on the ledger').to.equal(sha256);
+      expect(got.headers.get('content-type')).to.equal('image/jpeg');
+      expect(got.headers.get('cache-control')).to.equal('no-store');
+    }
+    const range = await c.safety.request('GET', photoPath, { headers: { range: 'bytes=0-10' } });
+    expect(range.status).to.equal(206);
+    for (const other of [c.auditor, c.applicant, c.gate, welder]) {
+      const refused = await other.get(photoPath);
+      expect(refused.status, refused.text).to.equal(403);
+    }
+    const noPhoto = await c.safety.get(`/v1/permits/${permitNo}/gate-checks/${uniqueId('gc-none')}/photo`);
+    expect(noPhoto.status).to.equal(404);
   });
 });

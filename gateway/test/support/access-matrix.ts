@@ -79,6 +79,8 @@ export const EXPECTED_ACCESS: Record<string, Expectation> = {
   'GET /v1/permits/{permitNo}/evidence/{cid}/content': ANY_ROLE,
   'GET /v1/permits/{permitNo}/gate-checks': ANY_ROLE,
   'GET /v1/permits/{permitNo}/gate-snapshot': ANY_ROLE,
+  // The person at the gate is personal data: the enterprise's safety roles and the regulator, no one else (not auditors).
+  'GET /v1/permits/{permitNo}/gate-checks/{gateCheckId}/photo': { enterprise: ['safety_officer', 'guardian'], regulator: ['regulator'] },
   'GET /v1/workers/{workerId}': ANY_ROLE,
   'GET /v1/workers/{workerId}/certificates': ANY_ROLE,
   'GET /v1/certificates/{certificateId}': ANY_ROLE,

@@ -14,6 +14,14 @@ describe('indexer: evidence pin retention', () => {
     expect(retentionOf({ mediaType: 'image/jpeg', step: 'gas_test', tiedToAlarmOrIncident: false })).to.equal('record');
   });
 
+  it('keeps the photo of the person at a gate check for the short period, unless the check is part of an incident', () => {
+    expect(retentionOf({ mediaType: 'image/jpeg', step: null, tiedToAlarmOrIncident: false, gatePhoto: true })).to.equal('personal');
+    expect(retentionOf({ mediaType: 'video/mp4', step: null, tiedToAlarmOrIncident: true, gatePhoto: true })).to.equal('record');
+    const policy = { videoRetainMs: 31 * DAY_MS, recordRetainMs: (6 * 365 + 2) * DAY_MS };
+    const at = new Date('2026-01-31T08:00:00Z');
+    expect(retainUntil('personal', at, policy).toISOString()).to.equal(retainUntil('video', at, policy).toISOString());
+  });
+
   it('counts each period from the recording', () => {
     const policy = { videoRetainMs: 31 * DAY_MS, recordRetainMs: (6 * 365 + 2) * DAY_MS };
     const at = new Date('2026-01-31T08:00:00Z');
