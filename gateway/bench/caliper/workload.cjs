@@ -15,8 +15,9 @@ class PermitApplyWorkload {
     this.adapter = sutAdapter;
     this.args = args;
     this.template = JSON.parse(fs.readFileSync(args.template, 'utf8'));
-    // Unique across workers, rounds and runs (prepare.ts puts a fresh cast tag in the prefix).
-    this.prefix = `${args.prefix}-${roundIndex}-${workerIndex}`;
+    // Unique across workers, rounds and Caliper launches on one prepared cast (run.sh launches
+    // Caliper several times; a repeated permit number would be refused as ALREADY_EXISTS).
+    this.prefix = `${args.prefix}-${Date.now().toString(36)}-${roundIndex}-${workerIndex}`;
     this.next = 0;
   }
 
