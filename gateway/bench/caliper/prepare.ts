@@ -4,8 +4,9 @@
  * identity, as the saturation benchmark does), then writes into the folder in argv[2]:
  *  - connection-profile.json: the enterprise peer in the common connection profile format;
  *  - network.yaml: Caliper's network configuration (channel, contract, the applicant's cert and key);
- *  - benchmark.yaml: one round per load in CALIPER_LOADS, fixed-load (that many transactions in
- *    flight, as our closed loop keeps that many callers) for CALIPER_SECONDS;
+ *  - benchmark.yaml: two rounds per load in CALIPER_LOADS, CALIPER_SECONDS each: Caliper's
+ *    fixed-load controller, then closed-loop-rate.cjs, which keeps that many transactions in flight
+ *    as our benchmark keeps that many callers;
  *  - apply-template.json: the cast's apply body, which workload.cjs stamps with a permit number.
  * Caliper reads YAML, of which JSON is a subset, so every file is written with JSON.stringify.
  */
@@ -20,6 +21,7 @@ if (!out) throw new Error('usage: prepare.ts <output folder>');
 const LOADS = (process.env.CALIPER_LOADS ?? '128').split(',').map(Number);
 const SECONDS = Number(process.env.CALIPER_SECONDS ?? 30);
 const WORKERS = Number(process.env.CALIPER_WORKERS ?? 1);
+const here = path.dirname(new URL(import.meta.url).pathname);
 
 const db = await createDatabase('gw_caliper');
 const gw = await startTestGateway({ GATEWAY_ORG: 'enterprise', DATABASE_URL: db, GATEWAY_OCR_ENABLED: '0' });
@@ -66,15 +68,21 @@ try {
       name: 'permit-apply',
       description: 'permit:Apply through the enterprise peer (fabric-gateway binding), both orgs endorsing',
       workers: { number: WORKERS },
-      rounds: LOADS.map((load) => ({
-        label: `permit-apply-load-${load}`,
-        txDuration: SECONDS,
-        rateControl: { type: 'fixed-load', opts: { transactionLoad: load, startTps: 20 } },
-        workload: {
-          module: path.join(path.dirname(new URL(import.meta.url).pathname), 'workload.cjs'),
-          arguments: { template: path.join(out, 'apply-template.json'), channel: profile.channel, contract: profile.chaincode, prefix: `CAL-${cast.tag}` },
-        },
-      })),
+      // Per load: Caliper's own fixed-load controller, then ours that holds the load exactly.
+      rounds: LOADS.flatMap((load) =>
+        [
+          ['fixed-load', 'fixed-load'],
+          ['closed-loop', path.join(here, 'closed-loop-rate.cjs')],
+        ].map(([name, type]) => ({
+          label: `permit-apply-${name}-${load}`,
+          txDuration: SECONDS,
+          rateControl: { type, opts: { transactionLoad: load, startTps: 20 } },
+          workload: {
+            module: path.join(here, 'workload.cjs'),
+            arguments: { template: path.join(out, 'apply-template.json'), channel: profile.channel, contract: profile.chaincode, prefix: `CAL-${cast.tag}` },
+          },
+        })),
+      ),
     },
   });
 } finally {

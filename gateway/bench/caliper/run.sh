@@ -50,18 +50,17 @@ caliper_round() {
     --caliper-report-path "$work/report-$n.html" >"$work/caliper-$n.log" 2>&1) || { tail -n 40 "$work/caliper-$n.log" >&2; die "Caliper failed"; }
   echo "#### Caliper, turn $n (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   echo
-  # Caliper's summary table as it logs it, and the transactions in flight it implies (Little's law:
-  # throughput × average latency), to compare with the load it was asked to keep.
+  # Caliper's summary table (the last one it logs holds every round), and the transactions in
+  # flight it implies (Little's law: throughput × average latency), to compare with the load asked.
   node -e '
-    const rows = require("fs").readFileSync(process.argv[1], "utf8").replace(/\x1b\[[0-9;]*m/g, "").split("\n")
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").replace(/\x1b\[[0-9;]*m/g, "").split("\n")
       .map((l) => l.replace(/^.*?(?=\|)/, "")).filter((l) => l.startsWith("| "));
-    const seen = new Set();
-    for (const r of rows) {
-      if (seen.has(r)) continue;
-      seen.add(r);
+    const last = lines.slice(lines.findLastIndex((l) => l.startsWith("| Name")) + 1);
+    console.log("| round | succeeded | failed | send rate /s | max latency s | min latency s | avg latency s | throughput /s | in flight |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
+    for (const r of last) {
       const c = r.split("|").map((x) => x.trim());
-      const extra = c[1] === "Name" ? "in flight (tput × avg latency)" : /^\d/.test(c[7] ?? "") ? (Number(c[8]) * Number(c[7])).toFixed(0) : "";
-      console.log(r.startsWith("| Name") ? `${r} ${extra} |\n|---|---|---|---|---|---|---|---|---|` : `${r} ${extra} |`);
+      console.log(`| ${c.slice(1, 9).join(" | ")} | ${(Number(c[8]) * Number(c[7])).toFixed(0)} |`);
     }' "$work/caliper-$n.log"
   echo
 }
