@@ -114,7 +114,9 @@ start_server() {
   fi
   (
     cd "$repo_root/chaincode"
-    CORE_PEER_LOCALMSPID=$(org_msp "$org") nohup node "$repo_root/node_modules/fabric-shim/cli.js" server \
+    # The shim logs every transaction at INFO through winston; under load that was about 15 % of a
+    # chaincode server's CPU (bench/RESULTS.md, saturation). Errors and warnings still reach the log.
+    CORE_PEER_LOCALMSPID=$(org_msp "$org") CORE_CHAINCODE_LOGGING_LEVEL=$LEDGER_CHAINCODE_LOG_LEVEL nohup node "$repo_root/node_modules/fabric-shim/cli.js" server \
       --chaincode-address "127.0.0.1:$port" --chaincode-id "$id" \
       --chaincode-tls-cert-file "$cc_tls/server.crt" --chaincode-tls-key-file "$cc_tls/server.key" \
       --chaincode-tls-client-cacert-file "$cc_tls/ca.crt" --module-path "$repo_root/chaincode" \

@@ -9,7 +9,7 @@ import { connect, type Gateway, hash } from '@hyperledger/fabric-gateway';
 import { type ClientOptions, newGrpcClient, type PeerEndpoint } from './client.js';
 import type { ConnectionProfile, OrganizationName } from './connection-profile.js';
 import { enrolledIdentityFiles, gatewayIdentity, type SigningIdentity, signingIdentityFromFiles } from './identity.js';
-import { newSigner } from './signer.js';
+import { newMessageSigner } from './signer.js';
 
 /** Deadlines of the four kinds of call, ms; an unset one has none. */
 export interface Deadlines {
@@ -30,7 +30,9 @@ const after = (ms: number | undefined) => (ms === undefined ? undefined : () => 
 
 /**
  * A Gateway over an existing channel. Without a private key it is offline: it builds unsigned
- * proposals and transactions, and sends what the key's holder signed.
+ * proposals and transactions, and sends what the key's holder signed (digests are SHA-256, which
+ * the holder signs as they are). With the key, the signer hashes and signs in one native call,
+ * so fabric-gateway hands it the whole message (`hash.none`).
  */
 export function connectGateway(
   client: grpc.Client,
@@ -44,8 +46,7 @@ export function connectGateway(
   return connect({
     client,
     identity: gatewayIdentity(id),
-    ...(id.privateKey ? { signer: newSigner(id.privateKey) } : {}),
-    hash: hash.sha256,
+    ...(id.privateKey ? { signer: newMessageSigner(id.privateKey), hash: hash.none } : { hash: hash.sha256 }),
     ...(evaluateOptions ? { evaluateOptions } : {}),
     ...(endorseOptions ? { endorseOptions } : {}),
     ...(submitOptions ? { submitOptions } : {}),

@@ -8,22 +8,14 @@
  *
  *   BENCH_PERMITS=150 BENCH_CONCURRENCY=16 BENCH_ROUNDS=2 npm run bench:client-signed -w gateway
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { submitClientSigned } from '../src/client-signing.js';
-import { Client, createDatabase, dropDatabase, startTestGateway, token, uniqueId } from '../test/support/env.js';
+import { Client, createDatabase, dropDatabase, startTestGateway, uniqueId } from '../test/support/env.js';
 import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
+import { enrolKeyHolder, pct } from './support.js';
 
 const PERMITS = Number(process.env.BENCH_PERMITS ?? 150);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 async function timed(n: number, fn: (i: number) => Promise<void>): Promise<{ seconds: number; lat: number[] }> {
   const lat: number[] = [];
@@ -48,22 +40,8 @@ async function main(): Promise<void> {
   try {
     const cast = await makeCast(new Client(gw.url));
     await registerCast(cast);
-    // The key-holding applicant: onboarded by the org admin, enrolled by the user.
-    const admin = new Client(gw.url).as(await token({ sub: uniqueId('bench-admin'), org: 'enterprise', role: 'admin' }));
-    const sub = uniqueId('bench-keyholder').toLowerCase();
-    const onboard = await admin.post('/v1/identities', { sub, role: 'applicant' });
-    if (onboard.status !== 201) throw new Error(`onboard: ${onboard.status} ${onboard.text}`);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-key-'));
     const ca = gw.services.ledger.profile.organizations.enterprise.ca!;
-    const u = new URL(ca.url);
-    execFileSync(gw.services.config.FABRIC_CA_CLIENT!, ['enroll', '--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile, '-H', dir], {
-      stdio: 'pipe',
-      env: { ...process.env, FABRIC_CA_CLIENT_HOME: '', FABRIC_CA_CLIENT_URL: `${u.protocol}//${sub}:${onboard.body.enrollmentSecret}@${u.host}` },
-    });
-    const keystore = path.join(dir, 'msp', 'keystore');
-    const certificatePem = fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem'), 'utf8');
-    const privateKeyPem = fs.readFileSync(path.join(keystore, fs.readdirSync(keystore).find((f) => f.endsWith('_sk'))!));
-    const userToken = await token({ sub, org: 'enterprise', role: 'applicant' });
+    const { token: userToken, certificatePem, privateKeyPem } = await enrolKeyHolder(gw.url, ca, gw.services.config.FABRIC_CA_CLIENT!);
 
     const run = uniqueId('b');
     const custodial = async (i: number, round: number) => {

@@ -70,11 +70,21 @@ export function presentedCredential(headers: {
 
 const apiKeyFileSchema = z.array(principalSchema.extend({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
 
+/** How many verified tokens the gateway remembers; the oldest goes first. */
+const VERIFIED_TOKENS_KEPT = 10_000;
+
 export class Authenticator {
   private readonly hsKey: Uint8Array | undefined;
   private publicKey: Awaited<ReturnType<typeof importSPKI>> | undefined;
   private readonly publicKeyPem: string | undefined;
   private readonly apiKeys = new Map<string, PrincipalClaims>();
+  /**
+   * Tokens already verified, until their expiry: a client sends the same token with every request,
+   * and verifying its HS256 signature through WebCrypto was about 5 % of the gateway's CPU under
+   * load (bench/RESULTS.md, saturation). Only the signature, issuer, audience and claims are
+   * cached; revocation is checked on every request elsewhere, as before.
+   */
+  private readonly verified = new Map<string, { principal: Principal; untilMs: number }>();
 
   constructor(private readonly cfg: GatewayConfig) {
     this.hsKey = cfg.GATEWAY_JWT_HS256_SECRET ? new TextEncoder().encode(cfg.GATEWAY_JWT_HS256_SECRET) : undefined;
@@ -98,6 +108,8 @@ export class Authenticator {
     if (!auth) throw new UnauthenticatedError(undefined, false);
     const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(auth);
     if (!m) throw new UnauthenticatedError('the Authorization header must be "Bearer <JWT>"');
+    const known = this.verified.get(m[1]!);
+    if (known !== undefined && Date.now() < known.untilMs) return { ...known.principal };
     let payload: Record<string, unknown>;
     try {
       payload = (
@@ -119,7 +131,12 @@ export class Authenticator {
       workerId: payload.workerId,
     });
     if (!claims.success) throw new UnauthenticatedError(`invalid token claims: ${formatZodIssues(claims.error)}`);
-    return { ...claims.data, via: 'jwt', ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}) };
+    const principal: Principal = { ...claims.data, via: 'jwt', ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}) };
+    if (typeof payload.exp === 'number') {
+      if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(m[1]!, { principal, untilMs: payload.exp * 1000 });
+    }
+    return { ...principal };
   }
 
   private keyResolver(): JWTVerifyGetKey {

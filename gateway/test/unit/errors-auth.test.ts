@@ -115,6 +115,36 @@ describe('gateway: authentication', () => {
       }
     }
   });
+  it('remembers a verified token only until its exp, and never one that failed', async () => {
+    const secret = 'k'.repeat(40);
+    const auth = new Authenticator(parseConfig({ GATEWAY_JWT_HS256_SECRET: secret }));
+    const refused = async (h: { authorization: string }) => {
+      try {
+        await auth.authenticate(h);
+        expect.fail('accepted');
+      } catch (e) {
+        expect((e as { code: string }).code).to.equal('UNAUTHENTICATED');
+      }
+    };
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const short = await new SignJWT({ org: 'enterprise', role: 'applicant' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u2')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(secret));
+    const first = await auth.authenticate({ authorization: `Bearer ${short}` });
+    expect(first).to.include({ sub: 'u2', via: 'jwt', expiresAtMs: exp * 1000 });
+    // The remembered answer is a copy: a caller changing it changes nothing for the next request.
+    (first as { role: string }).role = 'admin';
+    expect(await auth.authenticate({ authorization: `Bearer ${short}` })).to.include({ role: 'applicant' });
+    // The same claims under a signature changed in one character: a different token, verified anew.
+    const forged = `${short.slice(0, -2)}${short.at(-2) === 'A' ? 'B' : 'A'}${short.at(-1)}`;
+    await refused({ authorization: `Bearer ${forged}` });
+    await refused({ authorization: `Bearer ${forged}` });
+    await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+    await refused({ authorization: `Bearer ${short}` });
+  });
+
   it('checks roles per org', () => {
     const p = { sub: 'u', org: 'enterprise' as const, role: 'applicant' as const, via: 'jwt' as const };
     expect(() => requireRole(p, { enterprise: ['applicant'] })).to.not.throw();

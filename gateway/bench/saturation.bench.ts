@@ -1,0 +1,203 @@
+/**
+ * Benchmark (not part of `npm test`): the saturation of permit:Apply. It raises the number of
+ * concurrent callers until throughput stops rising, for three paths at each level, one after the
+ * other (so that drift of a shared machine hits all three alike):
+ *  - direct: the fabric-gateway client straight to the enterprise peer, as the same identity the
+ *    gateway uses for the applicant;
+ *  - api: POST /v1/permits, the gateway signing with its custodial wallet;
+ *  - client-signed: prepare → sign → endorse → sign → submit, the key held by the bench client.
+ * The gateway runs in a process of its own (gateway-process.ts) so that its CPU is measured apart
+ * from the client's. For each path at each level: permits/s, p50/p99 latency, failures, and the
+ * CPU time per committed transaction of each process (peers, orderers, chaincode servers,
+ * gateway, PostgreSQL with its backends, the bench client), from /proc/<pid>/stat before/after.
+ * Prints Markdown for bench/RESULTS.md; BENCH_JSON=<file> also writes the figures as JSON.
+ *
+ *   BENCH_LEVELS=16,32,64,128,256,384 BENCH_LEVEL_SECONDS=20 BENCH_PATHS=direct,api,client-signed \
+ *     npm run bench:saturation -w gateway
+ * BENCH_GATEWAY_NODE_OPTIONS passes flags to the gateway's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * Needs the network (connection profile) and TEST_DATABASE_URL.
+ */
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { connectToOrg, loadConnectionProfile } from '@compliance-ledger/fabric-client';
+import pg from 'pg';
+import { submitClientSigned } from '../src/client-signing.js';
+import { Client, createDatabase, dropDatabase, profilePath, runDir } from '../test/support/env.js';
+import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
+import { cpuBetween, networkProcesses, snapshot, type Watched } from './proc-cpu.js';
+import { closedLoop, enrolKeyHolder, pct } from './support.js';
+
+const LEVELS = (process.env.BENCH_LEVELS ?? '16,32,64,128,256,384').split(',').map(Number);
+const LEVEL_SECONDS = Number(process.env.BENCH_LEVEL_SECONDS ?? 20);
+const PATHS = (process.env.BENCH_PATHS ?? 'direct,api,client-signed').split(',') as PathName[];
+/** A level that does not beat the best so far by this factor has not raised throughput. */
+const RISE = 1.05;
+
+type PathName = 'direct' | 'api' | 'client-signed';
+
+interface Row {
+  path: PathName;
+  concurrency: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  done: number;
+  failed: number;
+  load1: number;
+  /** CPU ms per committed transaction, by process. */
+  cpuPerTx: Record<string, number>;
+}
+
+async function postgresPid(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const dir = (await c.query('SHOW data_directory')).rows[0].data_directory as string;
+    return Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } finally {
+    await c.end();
+  }
+}
+
+function startGatewayProcess(env: Record<string, string>): Promise<{ url: string; walletDir: string; caClient: string; pid: number; close(): Promise<void> }> {
+  const extra = (process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const child = fork(new URL('./gateway-process.ts', import.meta.url).pathname, [JSON.stringify(env)], {
+    execArgv: ['--import', 'tsx', ...extra],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the gateway process exited (${code}) before it listened`)));
+    child.once('message', (m: { url: string; walletDir: string; caClient: string }) => {
+      child.removeAllListeners('exit');
+      const close = () =>
+        new Promise<void>((done) => {
+          child.once('exit', () => done());
+          child.send('close');
+        });
+      resolve({ ...m, pid: child.pid!, close });
+    });
+  });
+}
+
+const f0 = (x: number) => x.toFixed(0);
+const f1 = (x: number) => x.toFixed(1);
+
+async function main(): Promise<void> {
+  const db = await createDatabase('gw_bench_sat');
+  const gw = await startGatewayProcess({
+    GATEWAY_ORG: 'enterprise',
+    DATABASE_URL: db,
+    GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000',
+    GATEWAY_OCR_ENABLED: '0',
+  });
+  const out = (s: string) => console.log(s);
+  try {
+    const cast = await makeCast(new Client(gw.url));
+    await registerCast(cast);
+    // Enrols the applicant's custodial identity, whose wallet entry the direct path reuses.
+    const warm = await cast.clients.applicant.post('/v1/permits', applyBody(cast, `SW-${cast.tag}`));
+    if (warm.status !== 201) throw new Error(`warm-up apply: ${warm.status} ${warm.text}`);
+    const profile = loadConnectionProfile(profilePath());
+    const direct = connectToOrg(profile, 'enterprise', { enrolledDir: path.join(gw.walletDir, 'enterprise', `gw-applicant-${cast.tag}`) });
+    const contract = direct.gateway.getNetwork(profile.channel).getContract(profile.chaincode);
+    const ca = profile.organizations.enterprise.ca;
+    if (ca === undefined) throw new Error('the connection profile names no enterprise CA');
+    const keyHolder = PATHS.includes('client-signed') ? await enrolKeyHolder(gw.url, ca, gw.caClient) : undefined;
+
+    const calls: Record<PathName, (permitNo: string) => Promise<void>> = {
+      direct: async (permitNo) => {
+        await contract.submit('permit:Apply', { arguments: [JSON.stringify(applyBody(cast, permitNo))] });
+      },
+      api: async (permitNo) => {
+        const r = await cast.clients.applicant.post('/v1/permits', applyBody(cast, permitNo));
+        if (r.status !== 201) throw new Error(`${r.status} ${r.text}`);
+      },
+      'client-signed': async (permitNo) => {
+        const k = keyHolder!;
+        const r = await submitClientSigned({
+          gatewayUrl: gw.url,
+          token: k.token,
+          certificatePem: k.certificatePem,
+          privateKeyPem: k.privateKeyPem,
+          transaction: 'permit:Apply',
+          input: applyBody(cast, permitNo),
+        });
+        if (r.status !== 200) throw new Error(`${r.status} ${JSON.stringify(r.body)}`);
+      },
+    };
+
+    const watched: Watched[] = [
+      ...networkProcesses(runDir()),
+      { name: 'gateway', pid: gw.pid },
+      { name: 'postgres', pid: await postgresPid(db), withChildren: true },
+      { name: 'bench client', pid: process.pid },
+    ];
+    const run = cast.tag;
+    // JIT, connections, the key holder's first proposals: not part of the figures.
+    for (const p of PATHS) await closedLoop({ concurrency: 16, n: 64 }, (i) => calls[p](`SX-${run}-${p}-${i}`));
+
+    const rows: Row[] = [];
+    const best = new Map<PathName, number>();
+    let flat = 0;
+    for (const concurrency of LEVELS) {
+      let rose = false;
+      for (const p of PATHS) {
+        const before = snapshot(watched);
+        const t = await closedLoop({ concurrency, untilMs: LEVEL_SECONDS * 1000 }, (i) => calls[p](`S-${run}-${p}-${concurrency}-${i}`));
+        const cpu = cpuBetween(before, snapshot(watched));
+        if (t.failed > 0) console.error(`${p} at ${concurrency}: ${t.failed} failed, first: ${String(t.firstError)}`);
+        const perSecond = t.done / t.seconds;
+        const cpuPerTx: Record<string, number> = {};
+        for (const [name, ms] of cpu) cpuPerTx[name] = ms / Math.max(1, t.done);
+        const load1 = os.loadavg()[0]!;
+        rows.push({ path: p, concurrency, perSecond, p50: pct(t.lat, 50), p99: pct(t.lat, 99), done: t.done, failed: t.failed, load1, cpuPerTx });
+        console.error(`${p} c=${concurrency}: ${f1(perSecond)}/s p50 ${f0(pct(t.lat, 50))} p99 ${f0(pct(t.lat, 99))} load ${os.loadavg()[0]!.toFixed(1)}`);
+        if (perSecond > (best.get(p) ?? 0) * RISE) rose = true;
+        best.set(p, Math.max(best.get(p) ?? 0, perSecond));
+      }
+      flat = rose ? 0 : flat + 1;
+      if (flat === 2) break;
+    }
+    direct.close();
+
+    out(`## Saturation of permit:Apply (${new Date().toISOString()}), ${LEVEL_SECONDS} s per level, one enterprise gateway process`);
+    out('');
+    out(`| concurrency | ${PATHS.map((p) => `${p} /s | p50 ms | p99 ms`).join(' | ')} | API / direct | load (1 min) |`);
+    out(`|---|${PATHS.map(() => '---|---|---').join('|')}|---|---|`);
+    for (const c of [...new Set(rows.map((r) => r.concurrency))]) {
+      const at = (p: PathName) => rows.find((r) => r.path === p && r.concurrency === c);
+      const cells = PATHS.map((p) => {
+        const r = at(p);
+        return r ? `${f1(r.perSecond)}${r.failed ? ` (${r.failed} failed)` : ''} | ${f0(r.p50)} | ${f0(r.p99)}` : '— | — | —';
+      });
+      const ratio = at('api') && at('direct') ? (at('api')!.perSecond / at('direct')!.perSecond).toFixed(2) : '—';
+      out(`| ${c} | ${cells.join(' | ')} | ${ratio} | ${Math.max(...rows.filter((r) => r.concurrency === c).map((r) => r.load1)).toFixed(1)} |`);
+    }
+    out('');
+    const ceilings = PATHS.map((p) => rows.filter((r) => r.path === p).reduce((a, b) => (b.perSecond > a.perSecond ? b : a)));
+    out('Ceiling (highest throughput of the sweep) and CPU per committed transaction there, ms, from /proc/<pid>/stat (user + system):');
+    out('');
+    out(`| process | ${ceilings.map((r) => `${r.path} @ ${r.concurrency}: ${f1(r.perSecond)}/s, p50 ${f0(r.p50)} ms, p99 ${f0(r.p99)} ms`).join(' | ')} |`);
+    out(`|---|${ceilings.map(() => '---').join('|')}|`);
+    for (const w of watched) out(`| ${w.name} | ${ceilings.map((r) => (r.cpuPerTx[w.name] ?? 0).toFixed(2)).join(' | ')} |`);
+    const total = (r: Row) => Object.values(r.cpuPerTx).reduce((a, b) => a + b, 0);
+    out(`| **total** | ${ceilings.map((r) => `**${total(r).toFixed(2)}**`).join(' | ')} |`);
+    out(`| CPU-bound limit on ${os.cpus().length} cores, tx/s | ${ceilings.map((r) => f0((os.cpus().length * 1000) / total(r))).join(' | ')} |`);
+    out('');
+    if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ levelSeconds: LEVEL_SECONDS, rows }, null, 2));
+  } finally {
+    await gw.close();
+    await dropDatabase(db);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

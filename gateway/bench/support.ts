@@ -1,0 +1,93 @@
+/**
+ * What the gateway benchmarks share: percentiles, a closed-loop pool of concurrent callers, and a
+ * key-holding user enrolled with the org's CA for client-signed submissions.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client, token, uniqueId } from '../test/support/env.js';
+
+export function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+export interface Timed {
+  /** Calls that completed without throwing. */
+  done: number;
+  failed: number;
+  seconds: number;
+  /** Latency of each completed call, ms. */
+  lat: number[];
+  firstError?: unknown;
+}
+
+/**
+ * `concurrency` callers, each starting its next call as soon as its last one answered (a closed
+ * loop, as a user population behaves), until `n` calls were started or `untilMs` passed.
+ */
+export async function closedLoop(opts: { concurrency: number; n?: number; untilMs?: number }, fn: (i: number) => Promise<void>): Promise<Timed> {
+  const lat: number[] = [];
+  const r: Timed = { done: 0, failed: 0, seconds: 0, lat };
+  let next = 0;
+  const n = opts.n ?? Number.POSITIVE_INFINITY;
+  const t0 = performance.now();
+  const stop = opts.untilMs === undefined ? Number.POSITIVE_INFINITY : t0 + opts.untilMs;
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (next < n && performance.now() < stop) {
+        const i = next++;
+        const t = performance.now();
+        try {
+          await fn(i);
+          lat.push(performance.now() - t);
+          r.done++;
+        } catch (err) {
+          r.failed++;
+          r.firstError ??= err;
+        }
+      }
+    }),
+  );
+  r.seconds = (performance.now() - t0) / 1000;
+  return r;
+}
+
+export interface KeyHolder {
+  sub: string;
+  token: string;
+  certificatePem: string;
+  privateKeyPem: Buffer;
+}
+
+/**
+ * An applicant who holds their own key: onboarded by the org admin through the gateway, then
+ * enrolled with the org's CA by the user (fabric-ca-client), as a client-signing user would be.
+ */
+export async function enrolKeyHolder(
+  gatewayUrl: string,
+  ca: { url: string; caName: string; tlsCaFile: string },
+  caClient: string,
+  org: 'enterprise' | 'regulator' = 'enterprise',
+): Promise<KeyHolder> {
+  const admin = new Client(gatewayUrl).as(await token({ sub: uniqueId('bench-admin'), org, role: 'admin' }));
+  const sub = uniqueId('bench-keyholder').toLowerCase();
+  const onboard = await admin.post('/v1/identities', { sub, role: 'applicant' });
+  if (onboard.status !== 201) throw new Error(`onboard: ${onboard.status} ${onboard.text}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-key-'));
+  const u = new URL(ca.url);
+  execFileSync(caClient, ['enroll', '--caname', ca.caName, '--tls.certfiles', ca.tlsCaFile, '-H', dir], {
+    stdio: 'pipe',
+    env: { ...process.env, FABRIC_CA_CLIENT_HOME: '', FABRIC_CA_CLIENT_URL: `${u.protocol}//${sub}:${onboard.body.enrollmentSecret}@${u.host}` },
+  });
+  const keystore = path.join(dir, 'msp', 'keystore');
+  const keyFile = fs.readdirSync(keystore).find((f) => f.endsWith('_sk'));
+  if (keyFile === undefined) throw new Error(`no private key in ${keystore}`);
+  return {
+    sub,
+    token: await token({ sub, org, role: 'applicant' }),
+    certificatePem: fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem'), 'utf8'),
+    privateKeyPem: fs.readFileSync(path.join(keystore, keyFile)),
+  };
+}
