@@ -35,7 +35,7 @@ export interface FollowerOptions {
 type Cause = 'peer' | 'postgres' | 'gap';
 
 /** While catching up, a batch is written once no further block has come for this long. */
-const GATHER_IDLE_MS = 20;
+const GATHER_IDLE_MS = 100;
 
 /** An error tagged with the side that failed, for logs and the restarts metric. */
 class StageError extends Error {
