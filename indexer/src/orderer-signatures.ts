@@ -84,7 +84,7 @@ export class OrdererSignatureVerifier {
    * second time (that was about a quarter of the indexer's CPU per transaction while catching up).
    */
   async verify(raw: common.Block, parsed?: ParsedBlock): Promise<void> {
-    if (parsed && parsed.transactions.every((t) => t.headerType === HEADER_TYPE.ENDORSER_TRANSACTION && t.timestamp !== null)) {
+    if (parsed?.transactions.every((t) => t.headerType === HEADER_TYPE.ENDORSER_TRANSACTION && t.timestamp !== null)) {
       let signed: BlockSignatures;
       try {
         signed = decodeBlockSignatures(raw);
