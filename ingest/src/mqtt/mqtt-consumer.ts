@@ -32,6 +32,9 @@ interface Held extends Delivery {
  */
 const ACK_DEFERRED = new Error('acknowledged by the consumer once durable');
 
+/** How long close() waits for the batch in hand. */
+const CLOSE_WAIT_MS = 5_000;
+
 /**
  * Subscribes with QoS 1 on a persistent session (clean: false, fixed client id), so the broker
  * queues messages while this service is away. The PUBACK for a message is sent only after
@@ -172,7 +175,11 @@ export class MqttConsumer {
     const resume = this.parked;
     this.parked = undefined;
     resume?.();
-    await this.draining?.catch(() => undefined);
+    // The batch being handled may still become durable: its PUBACKs then go out before the
+    // DISCONNECT. Bounded, so that a handler stuck on a local fault cannot hold the shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.draining?.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     await this.client.endAsync();
   }
 }
