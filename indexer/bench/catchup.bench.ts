@@ -4,7 +4,8 @@
  *   1. Load: makes sure the channel holds at least BENCH_MIN_TXS transactions (default 10,000),
  *      submitting heartbeats (BENCH_CONCURRENCY in flight) when it holds fewer.
  *   2. Catch-up: indexes the whole channel from block 0 into a fresh PostgreSQL database (and,
- *      with BENCH_PGLITE=1, into PGlite) and reports transactions per second.
+ *      with BENCH_PGLITE=1, into PGlite: in memory, or in the fresh folder BENCH_PGLITE_DIR as
+ *      `npm start` keeps it) and reports transactions per second and CPU per transaction.
  *   3. Live lag: with the indexer caught up, submits BENCH_LIVE_TXS heartbeats and measures, per
  *      transaction, the time from its commit status (the client learns it is committed) to its row
  *      being visible in Postgres: p50, p99, max.
@@ -28,6 +29,12 @@ function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
+
+/** CPU seconds (user + system) of this process since `from`; the bench client's own share is small during catch-up. */
+const cpuSeconds = (from: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+};
 
 const log = (msg: string, extra: object = {}) => console.error(JSON.stringify({ t: new Date().toISOString(), msg, ...extra }));
 
@@ -62,10 +69,12 @@ async function main(): Promise<void> {
     const fresh = await createTestDatabase('benchcatchup');
     try {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const run = startIndexer(fresh.db, { stopAtBlock: top });
       await run.done;
       run.source.close();
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds(c0);
       const txs = toNumber((await fresh.db('transactions').count<{ n: unknown }[]>({ n: '*' }))[0]!.n);
       result.catchupPostgres = {
         blocks: top + 1,
@@ -73,17 +82,27 @@ async function main(): Promise<void> {
         seconds: +seconds.toFixed(2),
         txPerSecond: +(txs / seconds).toFixed(0),
         blocksPerSecond: +((top + 1) / seconds).toFixed(0),
+        indexerCpuUsPerTx: Math.round((cpu * 1e6) / txs),
       };
       log('catch-up into PostgreSQL', result.catchupPostgres as object);
 
       if (process.env.BENCH_PGLITE === '1') {
-        const lite = await createPglite();
+        const dir = process.env.BENCH_PGLITE_DIR;
+        const lite = await createPglite(dir);
         const l0 = performance.now();
+        const lc = process.cpuUsage();
         const r = startIndexer(lite, { stopAtBlock: top });
         await r.done;
         r.source.close();
         const ls = (performance.now() - l0) / 1000;
-        result.catchupPglite = { transactions: txs, seconds: +ls.toFixed(2), txPerSecond: +(txs / ls).toFixed(0) };
+        result.catchupPglite = {
+          storage: dir ?? 'memory',
+          transactions: txs,
+          seconds: +ls.toFixed(2),
+          txPerSecond: +(txs / ls).toFixed(0),
+          // The process's CPU over the catch-up (PGlite runs in it): the rate one free core allows.
+          indexerCpuUsPerTx: Math.round((cpuSeconds(lc) * 1e6) / txs),
+        };
         log('catch-up into PGlite', result.catchupPglite as object);
         await lite.destroy();
       }

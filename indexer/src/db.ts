@@ -55,6 +55,11 @@ export async function migrate(db: Knex): Promise<void> {
   await db.migrate.latest({ migrationSource });
 }
 
+/** Whether `db` is the embedded PGlite (knex-pglite) rather than a PostgreSQL server. */
+export function isPglite(db: Knex): boolean {
+  return db.client.config.client === ClientPgLite;
+}
+
 /** Postgres bigint arrives as a string from pg and as a number or bigint from PGlite. */
 export function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;

@@ -39,6 +39,9 @@ export interface FollowerOptions {
 
 type Cause = 'peer' | 'postgres' | 'gap';
 
+/** While catching up, a batch is written once no further block has come for this long. */
+const GATHER_IDLE_MS = 100;
+
 /** An error tagged with the side that failed, for logs and the restarts metric. */
 class StageError extends Error {
   constructor(
@@ -183,7 +186,7 @@ export class Follower {
             throw new BlockParseError(`block ${block.getHeader()?.getNumber()} cannot be parsed: ${(err as Error).message}`);
           }
           // Checked in stream order, before the block is queued: a refused block is never written.
-          if (signatures) await signatures.verify(block);
+          if (signatures) await signatures.verify(block, parsed);
           queue.push(parsed);
           this.metrics.setPeerReachable(true);
           this.metrics.setChainHeight(parsed.number + 1);
@@ -212,6 +215,7 @@ export class Follower {
           await new Promise<void>((r) => (this.wakeWriter = r));
           continue;
         }
+        if (this.shouldGather(queue, pumpDone) && (await this.gathered())) continue;
         const batch = this.takeBatch(queue);
         const w = wakePump;
         wakePump = undefined;
@@ -227,6 +231,37 @@ export class Follower {
       w?.();
       await pump;
     }
+  }
+
+  /**
+   * Whether to wait for more blocks before writing: while the peer holds blocks beyond the queue
+   * (catching up) and the queue does not fill a batch yet. PGlite runs its queries on this thread,
+   * so no block arrives while a batch is written; writing at once would make each batch the one
+   * block that came in between, and the per-transaction cost would be paid per block. Following
+   * the head (nothing more on the peer), a block is written as soon as it is queued.
+   */
+  private shouldGather(queue: readonly ParsedBlock[], pumpDone: boolean): boolean {
+    if (pumpDone || this.stopped || queue.length >= this.options.batchMaxBlocks) return false;
+    const last = queue[queue.length - 1]!.number;
+    const height = this.metrics.state.chainHeight;
+    if (height === null || last + 1 >= height || last === this.options.stopAtBlock) return false;
+    let txs = 0;
+    for (const block of queue) txs += block.transactions.length;
+    return txs < this.options.batchMaxTxs;
+  }
+
+  /** Waits for the next queued block: true when one came, false after GATHER_IDLE_MS without. */
+  private gathered(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeWriter = undefined;
+        resolve(false);
+      }, GATHER_IDLE_MS);
+      this.wakeWriter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
   }
 
   /** Up to batchMaxBlocks blocks, closing early once batchMaxTxs transactions are taken. */

@@ -11,8 +11,21 @@
  * follows, and the start of the hash chain. On a restart the config in force is re-read from the
  * peer and accepted only if its header hash equals the one the mirror stored.
  */
-import { type ChannelConfig, channelConfig, type DecodedBlock, dataHash, decodeBlock, headerHash, verifyOrdererSignature } from '@compliance-ledger/verifier';
+import {
+  type BlockSignatures,
+  type ChannelConfig,
+  channelConfig,
+  type DecodedBlock,
+  dataHash,
+  decodeBlock,
+  decodeBlockSignatures,
+  HEADER_TYPE,
+  headerHash,
+  type OrdererSignedBlock,
+  verifyOrdererSignature,
+} from '@compliance-ledger/verifier';
 import type { common } from '@hyperledger/fabric-protos';
+import type { ParsedBlock } from './block-parser.js';
 import { ChainIntegrityError, type StoredHeader } from './chain-verifier.js';
 
 export interface BlockReader {
@@ -64,8 +77,28 @@ export class OrdererSignatureVerifier {
     return block;
   }
 
-  /** Throws ChainIntegrityError, naming the block and the reason, when the block is not signed by the orderer. */
-  async verify(raw: common.Block): Promise<void> {
+  /**
+   * Throws ChainIntegrityError, naming the block and the reason, when the block is not signed by
+   * the orderer. `parsed` is the follower's own decoding of the same block: for a block of
+   * endorser transactions only, their times come from it and the transactions are not decoded a
+   * second time (that was about a quarter of the indexer's CPU per transaction while catching up).
+   */
+  async verify(raw: common.Block, parsed?: ParsedBlock): Promise<void> {
+    if (parsed?.transactions.every((t) => t.headerType === HEADER_TYPE.ENDORSER_TRANSACTION && t.timestamp !== null)) {
+      let signed: BlockSignatures;
+      try {
+        signed = decodeBlockSignatures(raw);
+      } catch (e) {
+        throw new ChainIntegrityError(`block ${raw.getHeader()?.getNumber()} cannot be decoded for its orderer signature: ${(e as Error).message}`);
+      }
+      const n = signed.header.number;
+      this.expect(n);
+      if (n === 0) throw new ChainIntegrityError('block 0 is not a config block');
+      const transactions = parsed.transactions.map((t) => ({ timestampMs: isoToMs(t.timestamp!) }));
+      await this.checkSignature(n, { ordererSignatures: signed.ordererSignatures, transactions });
+      this.next = n + 1;
+      return;
+    }
     let block: DecodedBlock;
     try {
       block = decodeBlock(raw.serializeBinary());
@@ -73,15 +106,12 @@ export class OrdererSignatureVerifier {
       throw new ChainIntegrityError(`block ${raw.getHeader()?.getNumber()} cannot be decoded for its orderer signature: ${(e as Error).message}`);
     }
     const n = block.header.number;
-    if (n !== this.next) throw new ChainIntegrityError(`block ${n} arrived where block ${this.next} was expected`);
+    this.expect(n);
     const isConfig = block.transactions.some((t) => t.config);
     if (n === 0) {
       if (!isConfig) throw new ChainIntegrityError('block 0 is not a config block');
     } else {
-      if (!this.current) throw new ChainIntegrityError(`no channel config is known for block ${n}`);
-      const r = await verifyOrdererSignature(block, this.current);
-      this.signaturesChecked += r.signaturesChecked;
-      if (!r.ok) throw new ChainIntegrityError(`block ${n}: orderer signature refused: ${r.detail}`);
+      await this.checkSignature(n, block);
     }
     if (isConfig) {
       // The signature covers the header only: the config is adopted once the data matches it.
@@ -90,4 +120,20 @@ export class OrdererSignatureVerifier {
     }
     this.next = n + 1;
   }
+
+  private expect(n: number): void {
+    if (n !== this.next) throw new ChainIntegrityError(`block ${n} arrived where block ${this.next} was expected`);
+  }
+
+  private async checkSignature(n: number, block: OrdererSignedBlock): Promise<void> {
+    if (!this.current) throw new ChainIntegrityError(`no channel config is known for block ${n}`);
+    const r = await verifyOrdererSignature(block, this.current);
+    this.signaturesChecked += r.signaturesChecked;
+    if (!r.ok) throw new ChainIntegrityError(`block ${n}: orderer signature refused: ${r.detail}`);
+  }
+}
+
+/** The parser's ISO time (microseconds) in milliseconds, truncated as the verifier's own decoding truncates nanoseconds. */
+function isoToMs(iso: string): number {
+  return Date.parse(`${iso.slice(0, 23)}Z`);
 }

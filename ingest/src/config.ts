@@ -35,6 +35,12 @@ export const environmentSchema = z
       .describe('Fixed client id: the broker keeps this persistent session (clean: false) and its queued QoS 1 messages.'),
     INGEST_MQTT_USERNAME: optionalText.describe('Broker user name, if the broker wants one.'),
     INGEST_MQTT_PASSWORD: optionalText.describe('Broker password.'),
+    INGEST_MQTT_MAX_BATCH: env
+      .positiveInt(256)
+      .describe(
+        'Most MQTT messages handled together: the single readings that arrived while the previous batch was handled are scored in one ' +
+          'inference call and acknowledged in one write. Up to twice this many wait unacknowledged.',
+      ),
     INGEST_EMBEDDED_MQTT_HOST: z.string().default('127.0.0.1').describe('Listen address of the embedded broker.'),
     INGEST_EMBEDDED_MQTT_PORT: env.port(1883).describe('Listen port of the embedded broker.'),
     INGEST_TOPIC_ROOT: z
@@ -173,6 +179,7 @@ export interface IngestConfig {
     clientId: string;
     username: string | undefined;
     password: string | undefined;
+    maxBatch: number;
     embeddedHost: string;
     embeddedPort: number;
     topicRoot: string;
@@ -223,6 +230,7 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
       clientId: e.INGEST_MQTT_CLIENT_ID,
       username: e.INGEST_MQTT_USERNAME,
       password: e.INGEST_MQTT_PASSWORD,
+      maxBatch: e.INGEST_MQTT_MAX_BATCH,
       embeddedHost: e.INGEST_EMBEDDED_MQTT_HOST,
       embeddedPort: e.INGEST_EMBEDDED_MQTT_PORT,
       topicRoot: e.INGEST_TOPIC_ROOT,

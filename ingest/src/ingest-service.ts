@@ -140,9 +140,8 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     username: config.mqtt.username,
     password: config.mqtt.password,
     filter: subscriptionFilter(config.mqtt.topicRoot),
-    handle: async (topic, payload) => {
-      await pipeline.handle(topic, payload);
-    },
+    handle: (deliveries) => pipeline.handleAll(deliveries),
+    maxBatch: config.mqtt.maxBatch,
     log,
   });
 

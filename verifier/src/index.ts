@@ -10,9 +10,11 @@ export {
 } from './archive.js';
 export {
   type BlockHeader,
+  type BlockSignatures,
   type DecodedBlock,
   dataHash,
   decodeBlock,
+  decodeBlockSignatures,
   HEADER_TYPE,
   headerBytes,
   headerHash,
@@ -24,4 +26,4 @@ export { fromHex, toHex } from './bytes.js';
 export { computeCid } from './cid.js';
 export { type ChannelConfig, channelConfig } from './msp.js';
 export { readTar, writeTar } from './tar.js';
-export { type Check, EXIT, type Report, type Trust, verifyBundle, verifyOrdererSignature } from './verify.js';
+export { type Check, EXIT, type OrdererSignedBlock, type Report, type Trust, verifyBundle, verifyOrdererSignature } from './verify.js';

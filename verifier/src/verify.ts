@@ -592,7 +592,10 @@ function collectionPolicy(collection: string, endorsers: ValidIdentity[], config
 }
 
 /** The newest transaction time of a block: the instant its orderer signature is judged at. */
-function blockTime(block: DecodedBlock): number {
+/** What the orderer-signature check reads of a block: its signatures, and its transactions' times. */
+export type OrdererSignedBlock = Pick<DecodedBlock, 'ordererSignatures'> & { transactions: readonly Pick<TransactionEntry, 'timestampMs'>[] };
+
+function blockTime(block: OrdererSignedBlock): number {
   return Math.max(0, ...block.transactions.map((t) => t.timestampMs));
 }
 
@@ -603,7 +606,10 @@ function blockTime(block: DecodedBlock): number {
  * (low S) must cover `metadata value ‖ signature header ‖ header bytes`. Used by the bundle
  * verification and by the indexer for every block it follows.
  */
-export async function verifyOrdererSignature(block: DecodedBlock, config: ChannelConfig): Promise<{ ok: boolean; detail: string; signaturesChecked: number }> {
+export async function verifyOrdererSignature(
+  block: OrdererSignedBlock,
+  config: ChannelConfig,
+): Promise<{ ok: boolean; detail: string; signaturesChecked: number }> {
   if (block.ordererSignatures.length === 0) return { ok: false, detail: 'it carries no orderer signature', signaturesChecked: 0 };
   const signers: ValidIdentity[] = [];
   const reasons: string[] = [];

@@ -203,4 +203,29 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(String(err.message)).to.match(/stored block 5 is corrupt/);
     });
   });
+
+  // PGlite loads the raw tables with COPY in CSV form, PostgreSQL with INSERT: both keep every value as given.
+  describe(`raw rows on ${kind === 'postgres' ? 'real PostgreSQL' : 'PGlite'} keep awkward values exactly`, function () {
+    this.timeout(60_000);
+    it('text with quotes, commas, line breaks and backslashes, empty text apart from NULL, bytes with NUL', async () => {
+      const testDb = kind === 'postgres' ? await createTestDatabase('storecsv') : undefined;
+      const db = testDb?.db ?? (await createPglite());
+      try {
+        const awkward = 'x509::/CN=a "b", c\nd\\e\r\n,"",\\x00';
+        const tx = { ...syntheticTx(0, []), creatorId: awkward, functionName: '', chaincode: null, creatorMsp: '"' };
+        tx.writes = [{ ...tx.writes[0]!, value: Buffer.from([0, 1, 0x2c, 0x22, 0x0a, 0x5c, 0xff]), key: '\u0000k\u0000"\n\u0000' }];
+        const [block] = syntheticChain([[tx]]);
+        await new BlockStore(db).writeBatch([block!]);
+        const row = await db('transactions').first('creator_id', 'function', 'chaincode', 'creator_msp');
+        expect(row).to.deep.equal({ creator_id: awkward, function: '', chaincode: null, creator_msp: '"' });
+        const write = await db('writes').first('key', 'value', 'value_hash');
+        expect(Buffer.from(write.key).toString('utf8')).to.equal('\u0000k\u0000"\n\u0000');
+        expect(Buffer.from(write.value).equals(Buffer.from([0, 1, 0x2c, 0x22, 0x0a, 0x5c, 0xff]))).to.equal(true);
+        expect(write.value_hash).to.equal(null);
+      } finally {
+        if (testDb) await testDb.drop();
+        else await db.destroy();
+      }
+    });
+  });
 }

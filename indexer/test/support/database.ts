@@ -58,8 +58,9 @@ export async function createTestDatabase(prefix: string, { runMigrations = true 
   };
 }
 
-export async function createPglite(): Promise<Knex> {
-  const db = openDb({ pgliteDir: 'memory' });
+/** A migrated PGlite database, in memory unless a (fresh) folder is given. */
+export async function createPglite(dir = 'memory'): Promise<Knex> {
+  const db = openDb({ pgliteDir: dir });
   await migrate(db);
   return db;
 }

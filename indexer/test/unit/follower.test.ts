@@ -190,4 +190,39 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     await done;
     expect(Date.now() - t0).to.be.lessThan(1000);
   });
+
+  it('while catching up, writes the blocks that arrive one by one as one batch, not one transaction each', async () => {
+    const source = scriptedSource(4, Date.now());
+    const slow: BlockSource = {
+      ...source,
+      // Each block comes a few milliseconds after the previous, as from a peer reading its ledger.
+      async blocks(start) {
+        const inner = await source.blocks(start);
+        return {
+          close: () => inner.close(),
+          async *[Symbol.asyncIterator]() {
+            for await (const b of inner) {
+              await new Promise((r) => setTimeout(r, 5));
+              yield b;
+            }
+          },
+        };
+      },
+    };
+    const batches: number[][] = [];
+    class RecordingStore extends BlockStore {
+      override async writeBatch(blocks: readonly ParsedBlock[]) {
+        batches.push(blocks.map((b) => b.number));
+        return super.writeBatch(blocks);
+      }
+    }
+    const follower = new Follower(new RecordingStore(db), slow, new IndexerMetrics(), pino({ level: 'silent' }), {
+      ...options,
+      batchMaxBlocks: 100,
+      queueMaxBlocks: 100,
+      stopAtBlock: 3,
+    });
+    await follower.run();
+    expect(batches).to.deep.equal([[0, 1, 2, 3]]);
+  });
 });

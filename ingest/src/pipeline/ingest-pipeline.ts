@@ -12,7 +12,7 @@ import type { Admission, AlarmDeduper } from './alarm-dedup.js';
 import { type SignedAlarm, signGrading } from './alarm-signature.js';
 import type { AreaSnapshot, AreaStateStore } from './area-state.js';
 import { type ClipOutcome, resolveClip } from './camera-clip.js';
-import { type DecodeOptions, decodePayload } from './decode.js';
+import { type DecodedPayload, type DecodeOptions, decodePayload } from './decode.js';
 import type { ServiceKey } from './device-keys.js';
 import { type AlarmCandidate, type GradingRules, gradeMessage } from './grading.js';
 import type { AiMessage, StandardMessage } from './message.js';
@@ -39,6 +39,26 @@ export interface PipelineDeps {
    * are durable (tests, tracing).
    */
   onAccepted?: (message: StandardMessage, alarms: SignedAlarm[]) => void;
+}
+
+/** One MQTT message as received. */
+export interface Delivery {
+  topic: string;
+  payload: Uint8Array;
+}
+
+/**
+ * handleAll() failed (something local, as in handle()) after its first `handled` deliveries were
+ * durably handled: those may be acknowledged, the rest is to be retried.
+ */
+export class PartlyHandled extends Error {
+  override readonly name = 'PartlyHandled';
+  constructor(
+    readonly handled: number,
+    override readonly cause: unknown,
+  ) {
+    super(`handled ${handled} messages, then: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
 }
 
 /** A batch item sent to the dead-letter store, as the handler reports it. */
@@ -96,8 +116,79 @@ export class IngestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
   async handle(topic: string, payload: Uint8Array): Promise<HandleResult> {
+    return this.handleDecoded(topic, payload, decodePayload(topic, payload, this.deps.decode));
+  }
+
+  /**
+   * Several MQTT messages in their order, with the same outcome as handle() on each in turn. Runs
+   * of single normal messages are scored together (one inference call instead of one each, the
+   * largest cost of a single-reading message); a run in which any message grades to an alarm
+   * candidate is undone and handled message by message, so alarms, their ids, deduplication and
+   * redelivery checks are exactly those of the one-by-one path. Envelopes, invalid messages and
+   * detections with a signed clip are handled on their own, in order.
+   */
+  async handleAll(deliveries: readonly Delivery[]): Promise<void> {
     const d = this.deps;
-    const decoded = decodePayload(topic, payload, d.decode);
+    const progress = { handled: 0 };
+    try {
+      let run: Accepted[] = [];
+      for (const { topic, payload } of deliveries) {
+        const decoded = decodePayload(topic, payload, d.decode);
+        if (decoded.ok && decoded.batch === undefined && !(decoded.message.kind === 'ai' && decoded.message.detection.clipSha256 !== undefined)) {
+          run.push({ message: decoded.message, origin: { topic, payload: () => payload } });
+          continue;
+        }
+        await this.handleRun(run, progress);
+        run = [];
+        await this.handleDecoded(topic, payload, decoded);
+        progress.handled += 1;
+      }
+      await this.handleRun(run, progress);
+    } catch (e) {
+      throw new PartlyHandled(progress.handled, e);
+    }
+  }
+
+  private async handleRun(run: readonly Accepted[], progress: { handled: number }): Promise<void> {
+    if (run.length === 0) return;
+    const d = this.deps;
+    if (run.length > 1) {
+      const undo: (() => void)[] = [];
+      const rows: Float32Array[] = [];
+      const applied = run.map((a) => this.apply(a, undo, rows));
+      let quiet = false;
+      try {
+        const scores = await d.batcher.scoreAll(rows);
+        quiet = applied.every((a) => !a.features || this.candidates(a, scores).length === 0);
+      } finally {
+        // A failed score, or a run with a candidate alarm: nothing of the run may remain, so the
+        // one-by-one path below (or the consumer's retry) starts from the same state.
+        if (!quiet) for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      }
+      if (quiet) {
+        const perKind = new Map<string, number>();
+        for (const a of run) perKind.set(a.message.kind, (perKind.get(a.message.kind) ?? 0) + 1);
+        for (const [kind, n] of perKind) d.metrics.messagesIn.inc({ kind }, n);
+        if (d.onAccepted) for (const a of applied) d.onAccepted(a.message, []);
+        progress.handled += run.length;
+        return;
+      }
+    }
+    for (const a of run) {
+      d.metrics.messagesIn.inc({ kind: a.message.kind });
+      await this.process([a], [], () => deliveryHash(a.origin.topic, a.origin.payload()));
+      progress.handled += 1;
+    }
+  }
+
+  private candidates(a: Applied, scores: Float32Array): AlarmCandidate[] {
+    const score = scores[a.row]!;
+    const scoreWithout = a.message.kind === 'ai' ? scores[a.row + 1] : undefined;
+    return gradeMessage(a.message, a.snapshot, score, this.deps.rules, scoreWithout);
+  }
+
+  private async handleDecoded(topic: string, payload: Uint8Array, decoded: DecodedPayload): Promise<HandleResult> {
+    const d = this.deps;
     if (!decoded.ok) {
       d.metrics.messagesIn.inc({ kind: 'invalid' });
       d.metrics.invalid.inc({ code: decoded.code });
@@ -106,7 +197,7 @@ export class IngestPipeline {
       return { status: 'invalid', reason: decoded.reason };
     }
     // Hashed only when the delivery raises alarms (see raise): normal readings skip the cost.
-    const delivery = () => createHash('sha256').update(topic).update('\0').update(payload).digest('hex');
+    const delivery = () => deliveryHash(topic, payload);
     if (decoded.batch === undefined) {
       d.metrics.messagesIn.inc({ kind: decoded.message.kind });
       const { message } = decoded;
@@ -180,8 +271,7 @@ export class IngestPipeline {
     for (const a of applied) {
       if (!a.features) continue;
       const score = scores[a.row]!;
-      const scoreWithout = a.message.kind === 'ai' ? scores[a.row + 1] : undefined;
-      for (const candidate of gradeMessage(a.message, a.snapshot, score, d.rules, scoreWithout)) {
+      for (const candidate of this.candidates(a, scores)) {
         const admission = d.deduper.admit(a.snapshot.siteId, a.snapshot.areaId, candidate.kind, candidate.grade, a.message.observedAt);
         if (admission) planned.push({ applied: a, candidate, admission, score });
       }
@@ -291,6 +381,11 @@ export class IngestPipeline {
     const { cid, ...found } = clip;
     return signGrading(d.service, { ...fields, clipCid: cid }, deviceSignedReading(message)).then((a) => ({ ...a, clip: found }));
   }
+}
+
+/** Identifies one MQTT delivery (topic and bytes) for the outbox's redelivery check. */
+function deliveryHash(topic: string, payload: Uint8Array): string {
+  return createHash('sha256').update(topic).update('\0').update(payload).digest('hex');
 }
 
 function withVerifiedClip(message: AiMessage, clip: ClipOutcome): AiMessage {

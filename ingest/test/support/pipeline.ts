@@ -11,8 +11,10 @@ import { AlarmDeduper } from '../../src/pipeline/alarm-dedup.js';
 import { AreaStateStore } from '../../src/pipeline/area-state.js';
 import { DeviceKeyring, generateKeyFile, generateServiceKey, type ServiceKey, serviceKey } from '../../src/pipeline/device-keys.js';
 import { IngestPipeline, type PipelineDeps } from '../../src/pipeline/ingest-pipeline.js';
+import type { StandardMessage } from '../../src/pipeline/message.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
 import { MANIFEST_PATH } from './paths.js';
+import { tempDir } from './temp.js';
 
 export interface PipelineFixture {
   pipeline: IngestPipeline;
@@ -92,5 +94,34 @@ export function failOutboxWrites(outbox: Outbox, times: number): void {
   outbox.enqueueAll = async (alarms) => {
     if (failures-- > 0) throw new Error('ENOSPC: no space left on device');
     return enqueueAll(alarms);
+  };
+}
+
+/**
+ * For a describe block: `fixture()` makes a pipeline on a fresh temporary folder (or the one
+ * given, to reopen it), and every fixture and folder of a test is closed and removed after it.
+ */
+export function fixturesPerTest(options: { keyring: DeviceKeyring; service: ServiceKey }) {
+  let dirs: ReturnType<typeof tempDir>[] = [];
+  let fixtures: PipelineFixture[] = [];
+  beforeEach(() => {
+    dirs = [];
+    fixtures = [];
+  });
+  afterEach(async () => {
+    for (const f of fixtures) await f.close();
+    for (const d of dirs) d.remove();
+  });
+  return {
+    async fixture(dir = tempDir(), onAccepted?: (m: StandardMessage) => void): Promise<PipelineFixture> {
+      dirs.push(dir);
+      const f = await pipelineFixture(dir.path, { ...options, ...(onAccepted ? { onAccepted } : {}) });
+      fixtures.push(f);
+      return f;
+    },
+    /** Stops tracking `f`: the test closed it itself. */
+    forget(f: PipelineFixture): void {
+      fixtures.splice(fixtures.indexOf(f), 1);
+    },
   };
 }

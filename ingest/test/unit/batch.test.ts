@@ -8,7 +8,7 @@ import { type Scenario, scenarioMessages } from '../../tools/scenarios.js';
 import { batchEnvelope } from '../../tools/simulator.js';
 import { defaultLayout, layoutDeviceIds } from '../../tools/site-layout.js';
 import { permitsMessage } from '../support/burst.js';
-import { failOutboxWrites, type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
+import { failOutboxWrites, fixturesPerTest, type PipelineFixture } from '../support/pipeline.js';
 import { tempDir } from '../support/temp.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z'); // 10:00 at the site, aligned to the dedup window
@@ -35,22 +35,7 @@ const describeAlarm = (a: SignedAlarm) => `${a.fields.areaId} ${a.fields.kind} $
 describe('batch envelopes', () => {
   const keyring = new DeviceKeyring(generateKeyFile(layoutDeviceIds(layout)));
   const service = serviceKey(generateServiceKey('ingest-test'));
-  let dirs: ReturnType<typeof tempDir>[];
-  let fixtures: PipelineFixture[];
-  const fixture = async (dir = tempDir(), onAccepted?: (m: StandardMessage) => void) => {
-    dirs.push(dir);
-    const f = await pipelineFixture(dir.path, { keyring, service, ...(onAccepted ? { onAccepted } : {}) });
-    fixtures.push(f);
-    return f;
-  };
-  beforeEach(() => {
-    dirs = [];
-    fixtures = [];
-  });
-  afterEach(async () => {
-    for (const f of fixtures) await f.close();
-    for (const d of dirs) d.remove();
-  });
+  const { fixture, forget } = fixturesPerTest({ keyring, service });
 
   it('the batch topic is the site and its gateway, one level shorter than a device topic', () => {
     expect(BATCH_TOPIC).to.equal('ledger/v1/site-1/gw-site-1/batch');
@@ -195,9 +180,8 @@ describe('batch envelopes', () => {
     // Crash before the PUBACK: the broker delivers the batch again to a new process, whose area
     // state and dedup memory start empty; the outbox recognises every alarm id.
     await f.close();
-    fixtures.splice(fixtures.indexOf(f), 1);
-    const restarted = await pipelineFixture(dir.path, { keyring, service });
-    fixtures.push(restarted);
+    forget(f);
+    const restarted = await fixture(dir);
     expect(restarted.outbox.pending().map((e) => e.alarm.fields.alarmId)).to.deep.equal(ids);
     const again = await restarted.pipeline.handle(BATCH_TOPIC, payload);
     expect(again).to.deep.include({ status: 'accepted', alarms: [] });
