@@ -5,7 +5,8 @@
  * must agree: every 2xx is a valid transaction on the ledger and mirrored once, no permit step is
  * lost or doubled, and every Idempotency-Key retry got the first answer.
  *
- * `npm test` runs the short version (a representative process of each kind: the gateway, the
+ * The load: permits through their steps with an evidence upload each, every write keyed, and
+ * regulator queries. `npm test` runs the short version (a representative process of each kind: the gateway, the
  * indexer, the enterprise's chaincode server, peer and CA, one orderer, PostgreSQL);
  * `npm run faults` (LEDGER_FAULTS=long) kills every process, both orgs' and all orderers, and
  * Mosquitto. Figures go to the file LEDGER_FAULTS_REPORT names, when set (bench/RESULTS.md quotes them).
@@ -13,6 +14,7 @@
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +24,7 @@ import { Client, createDatabase, type Reply, requireNetwork } from '../support/e
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
 import { applyBody, type Cast, iso, makeCast, registerCast, uniqueId } from '../support/scenario.js';
+import { JPEG_HEAD } from '../support/tus.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -67,6 +70,8 @@ interface Answer {
   key: string;
   status: number;
   transactionId?: string;
+  /** An evidence upload's content id. */
+  cid?: string;
   /** Attempts with this key until the answer (more than one: a fault was in the way). */
   attempts: number;
   /** The answer of one more request with the same key after the first answer: must equal it. */
@@ -95,7 +100,9 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   /** Each 2xx write: when its answering attempt was sent, and when the answer came. */
   const writes: { sentAt: number; at: number }[] = [];
   let stopLoad = false;
-  const gatewayEnv = () => ({ DATABASE_URL: dbUrl, GATEWAY_OCR_ENABLED: '0', GATEWAY_RATE_LIMIT_PER_WINDOW: '100000' });
+  /** The evidence blockstore outlives each gateway process, as a deployment's does. */
+  const blockstore = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-blockstore-'));
+  const gatewayEnv = () => ({ DATABASE_URL: dbUrl, GATEWAY_OCR_ENABLED: '0', GATEWAY_RATE_LIMIT_PER_WINDOW: '100000', GATEWAY_BLOCKSTORE_DIR: blockstore });
 
   before(async function () {
     requireNetwork(this);
@@ -108,9 +115,11 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     stopLoad = true;
     await gw?.stop();
     await indexer?.stop();
+    fs.rmSync(blockstore, { recursive: true, force: true });
   });
 
   /** POST with one Idempotency-Key, retried with that key through faults; then once more to see the first answer replayed. */
+  /** `body`: JSON, or a multipart form (an evidence upload), sent again as it is on each retry. */
   async function keyed(client: Client, permitNo: string, p: string, body: unknown, expected: number): Promise<Answer> {
     const key = `faults-${crypto.randomUUID()}`;
     let attempts = 0;
@@ -119,10 +128,8 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
       for (;;) {
         attempts++;
         const sentAt = Date.now();
-        const r = await client
-          .at(url)
-          .post(p, body, { idem: key })
-          .catch(() => undefined);
+        const at = client.at(url);
+        const r = await (body instanceof FormData ? at.request('POST', p, { body, idem: key }) : at.post(p, body, { idem: key })).catch(() => undefined);
         if (r && r.status < 500 && r.status !== 429 && !(r.status === 409 && r.body?.error?.code === 'IDEMPOTENCY_IN_PROGRESS')) {
           if (r.status < 300) writes.push({ sentAt, at: Date.now() });
           return r;
@@ -136,7 +143,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
       r = await send();
       if (Date.now() > until) break;
     }
-    const a: Answer = { permitNo, path: p, key, status: r?.status ?? 0, attempts, transactionId: r?.body?.transactionId };
+    const a: Answer = { permitNo, path: p, key, status: r?.status ?? 0, attempts, transactionId: r?.body?.transactionId, cid: r?.body?.record?.cid };
     if (a.status !== expected) note(`${p}: ${a.status} ${r?.text ?? 'no answer'}`);
     answers.push(a);
     if (a.status !== expected) throw new Error(`${p}: ${a.status} ${r?.text ?? 'no answer'}`);
@@ -156,6 +163,12 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     await keyed(c.pic, permitNo, `${base}/risk-assessment`, { confirmations: [m('m1'), m('m2')] }, 200);
     const gas = { testId: `gt-${permitNo}`, sampleTakenAt: iso(Date.now() - 60_000), lelClass: 'lel_ge_4', flammableVolPct: 0.1 };
     await keyed(c.analyst, permitNo, `${base}/gas-tests`, gas, 201);
+    const photo = Buffer.concat([JPEG_HEAD, Buffer.from(`gas meter of ${permitNo}`), crypto.randomBytes(2048)]);
+    const form = new FormData();
+    form.set('step', 'gas_test');
+    form.set('capturedAt', iso(Date.now() - 30_000));
+    form.set('file', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'meter.jpg');
+    await keyed(c.analyst, permitNo, `${base}/evidence`, form, 201);
     await keyed(c.approver, permitNo, `${base}/sign-offs`, { stepId: 'approval', atSite: true, opinion: 'OK at site' }, 201);
     await keyed(c.approver, permitNo, `${base}/issue`, {}, 200);
     await keyed(c.pic, permitNo, `${base}/brief`, { briefedWorkerIds: [cast.welder, cast.helper] }, 200);
@@ -333,7 +346,15 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
         expect(mirroredSteps.rows.map((r) => r.tx_id)).to.deep.equal(steps.map((s) => s.txId));
         // Each step the client was told about is the ledger's step of that transaction.
         const stepTx = new Set(steps.map((s) => s.txId));
-        for (const a of mine.filter((x) => !/gas-tests|sign-offs/.test(x.path)))
+        // Its evidence: one record on the ledger and one in the mirror, with the content id the client was told.
+        const cids = mine.filter((a) => a.path.endsWith('/evidence')).map((a) => a.cid);
+        const ledgerEvidence = await owner.get(permitNo)!.clients.applicant.at(url).get(`/v1/permits/${permitNo}/evidence`);
+        expect(ledgerEvidence.status).to.equal(200);
+        const listed = (Array.isArray(ledgerEvidence.body) ? ledgerEvidence.body : ledgerEvidence.body.items) as { cid: string }[];
+        expect(listed.map((e) => e.cid).sort(), `${permitNo} evidence on the ledger`).to.deep.equal([...cids].sort());
+        const mirroredEvidence = await db.query('SELECT cid FROM evidence WHERE permit_no = $1', [permitNo]);
+        expect(mirroredEvidence.rows.map((r) => r.cid).sort(), `${permitNo} evidence in the mirror`).to.deep.equal([...cids].sort());
+        for (const a of mine.filter((x) => !/gas-tests|sign-offs|evidence/.test(x.path)))
           expect(stepTx.has(a.transactionId!), `${a.path} ${a.transactionId}`).to.equal(true);
       }
       const retried = answers.filter((a) => a.attempts > 1).length;
