@@ -389,23 +389,29 @@ async function idempotent(
   const scope = `${x.principal.org}/${x.principal.sub}`;
   if (await replayed(p, def, { res: x.res, principal: x.principal, scope, key: key.data, fingerprint, requestId: x.requestId })) return REPLAYED;
   const idem: KeyClaim = { scope, key: key.data };
-  let result: RouteResult;
+  store.hold(scope, key.data);
   try {
-    result = await run(recordTransaction(p, def, idem));
-  } catch (e) {
-    const err = toApiError(e, x.log);
-    if (!idem.lost) await settleRefused(p, def, idem, err, x);
-    throw err;
+    let result: RouteResult;
+    try {
+      result = await run(recordTransaction(p, def, idem));
+    } catch (e) {
+      const err = toApiError(e, x.log);
+      if (!idem.lost) await settleRefused(p, def, idem, err, x);
+      throw err;
+    }
+    // The write happened: answer it even if its record cannot be stored. The key then stays pending
+    // with its transaction id (replays get IDEMPOTENCY_IN_PROGRESS), and once its lease lapsed a
+    // replay finds the outcome on the ledger: never released for a second transaction.
+    await store
+      .complete(scope, key.data, result.status ?? 200, { body: result.body, contentType: result.contentType }, idem.transactionId)
+      .catch((e2: unknown) => {
+        x.log.error({ err: e2, idempotencyKey: key.data }, 'could not store the result of an idempotent request');
+      });
+    return result;
+  } finally {
+    // Whatever the store holds now, this request no longer runs: its lease lapses.
+    store.letGo(scope, key.data);
   }
-  // The write happened: answer it even if its record cannot be stored. The key then stays pending
-  // with its transaction id (replays get IDEMPOTENCY_IN_PROGRESS), and once it is stale a replay
-  // finds the outcome on the ledger: never released for a second transaction.
-  await store
-    .complete(scope, key.data, result.status ?? 200, { body: result.body, contentType: result.contentType }, idem.transactionId)
-    .catch((e2: unknown) => {
-      x.log.error({ err: e2, idempotencyKey: key.data }, 'could not store the result of an idempotent request');
-    });
-  return result;
 }
 
 /** What a failed request leaves on its key. */

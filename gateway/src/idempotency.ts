@@ -22,8 +22,11 @@
  * The first request may also end without any of these updates: its process dies, or the store
  * fails, after the transaction went to the orderer. So the transaction id (and the success status)
  * is written onto the `pending` row before the transaction is handed to the orderer
- * (recordTransaction), and nothing is submitted unless that write succeeded. A `pending` claim
- * older than STALE_PENDING_MS counts as abandoned: without a transaction id it never submitted
+ * (recordTransaction), and nothing is submitted unless that write succeeded. A `pending` claim is
+ * leased to its request: while the request runs, its process renews the claim's `renewed_at` every
+ * PENDING_LEASE_MS / 3 (renewHeld); a claim not renewed for PENDING_LEASE_MS counts as abandoned.
+ * (A fixed age instead, long enough for a slow upload, kept a crashed gateway's keys answering
+ * IDEMPOTENCY_IN_PROGRESS for ten minutes, which the fault suite found.) Without a transaction id it never submitted
  * anything and is taken over by the next request; with one, its transaction may be on the ledger,
  * so the key turns `unknown` (`completed_at` = then) and is resolved from the ledger like any
  * other. Transitions out of `pending` name the transaction id the row must carry (none for a claim
@@ -39,12 +42,14 @@ export type Claim =
   /** The first request's transaction was ordered but its outcome is not known; `releasable`: older than the release bound. */
   | { kind: 'unknown'; transactionId: string; status: number; releasable: boolean };
 
-/** A pending claim older than this is abandoned (its request died with the process, or its store updates failed). */
-export const STALE_PENDING_MS = 10 * 60_000;
+/** A pending claim not renewed for this long is abandoned (its request died with the process, or its store updates failed). */
+export const PENDING_LEASE_MS = 30_000;
 
 const STATES = ['pending', 'done', 'unknown'] as const;
 
 export class IdempotencyStore {
+  /** Claims of the requests running in this process, renewed until they end: scope and key by `${scope}\n${key}`. */
+  private readonly held = new Map<string, [string, string]>();
   constructor(
     private readonly pool: Pool,
     private readonly ttlHours: number,
@@ -69,6 +74,7 @@ export class IdempotencyStore {
     await this.pool.query('CREATE INDEX IF NOT EXISTS gateway_idempotency_created ON gateway_idempotency (created_at)');
     // Tables made before the `unknown` state: the column and the wider check, added once.
     await this.pool.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS transaction_id text');
+    await this.pool.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS renewed_at timestamptz NOT NULL DEFAULT now()');
     const check = await this.pool.query(
       `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = ` +
         `'gateway_idempotency'::regclass AND conname = 'gateway_idempotency_state_check'`,
@@ -86,19 +92,19 @@ export class IdempotencyStore {
     try {
       const ins = await this.pool.query(
         `INSERT INTO gateway_idempotency (scope, key, fingerprint, state) VALUES ($1, $2, $3, 'pending')
-         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now()
-           WHERE gateway_idempotency.state = 'pending' AND gateway_idempotency.created_at < now() - ($4 || ' milliseconds')::interval
+         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now(), renewed_at = now()
+           WHERE gateway_idempotency.state = 'pending' AND gateway_idempotency.renewed_at < now() - ($4 || ' milliseconds')::interval
              AND gateway_idempotency.fingerprint = EXCLUDED.fingerprint AND gateway_idempotency.transaction_id IS NULL
          RETURNING state`,
-        [scope, key, fingerprint, String(STALE_PENDING_MS)],
+        [scope, key, fingerprint, String(PENDING_LEASE_MS)],
       );
       if (ins.rowCount === 1) return { kind: 'new' };
       const row = (
         await this.pool.query(
           `SELECT fingerprint, state, status, body, transaction_id, completed_at < now() - ($3 || ' milliseconds')::interval AS releasable,
-             created_at < now() - ($4 || ' milliseconds')::interval AS stale
+             renewed_at < now() - ($4 || ' milliseconds')::interval AS stale
            FROM gateway_idempotency WHERE scope = $1 AND key = $2`,
-          [scope, key, String(this.unknownReleaseMs), String(STALE_PENDING_MS)],
+          [scope, key, String(this.unknownReleaseMs), String(PENDING_LEASE_MS)],
         )
       ).rows[0] as
         | {
@@ -120,8 +126,8 @@ export class IdempotencyStore {
         // turns it `unknown` first, the next round resolves it from the ledger.
         await this.pool.query(
           `UPDATE gateway_idempotency SET state = 'unknown', completed_at = now()
-           WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id = $3 AND created_at < now() - ($4 || ' milliseconds')::interval`,
-          [scope, key, row.transaction_id, String(STALE_PENDING_MS)],
+           WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id = $3 AND renewed_at < now() - ($4 || ' milliseconds')::interval`,
+          [scope, key, row.transaction_id, String(PENDING_LEASE_MS)],
         );
         return this.claim(scope, key, fingerprint);
       }
@@ -192,7 +198,8 @@ export class IdempotencyStore {
   async takeOver(scope: string, key: string, transactionId: string): Promise<boolean> {
     try {
       const r = await this.pool.query(
-        `UPDATE gateway_idempotency SET state = 'pending', transaction_id = NULL, status = NULL, body = NULL, created_at = now(), completed_at = NULL
+        `UPDATE gateway_idempotency SET state = 'pending', transaction_id = NULL, status = NULL, body = NULL, created_at = now(), renewed_at = now(),
+           completed_at = NULL
          WHERE scope = $1 AND key = $2 AND state = 'unknown' AND transaction_id = $3 AND completed_at < now() - ($4 || ' milliseconds')::interval`,
         [scope, key, transactionId, String(this.unknownReleaseMs)],
       );
@@ -209,6 +216,24 @@ export class IdempotencyStore {
       key,
       transactionId ?? null,
     ]);
+  }
+
+  /** The claim is this process's request's until `letGo`: renewHeld keeps its lease. */
+  hold(scope: string, key: string): void {
+    this.held.set(`${scope}\n${key}`, [scope, key]);
+  }
+  letGo(scope: string, key: string): void {
+    this.held.delete(`${scope}\n${key}`);
+  }
+  /** Renews the lease of every claim held (server.ts calls it every PENDING_LEASE_MS / 3). */
+  async renewHeld(): Promise<void> {
+    if (this.held.size === 0) return;
+    const pairs = [...this.held.values()];
+    await this.pool.query(
+      `UPDATE gateway_idempotency SET renewed_at = now()
+       WHERE state = 'pending' AND (scope, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [pairs.map(([s]) => s), pairs.map(([, k]) => k)],
+    );
   }
 
   async purgeExpired(): Promise<number> {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type GatewayErrorCode } from './errors.js';
 import type { RouteDef } from './http.js';
-import { STALE_PENDING_MS } from './idempotency.js';
+import { PENDING_LEASE_MS } from './idempotency.js';
 import { errorBodySchema } from './routes/common.js';
 
 type Json = Record<string, unknown>;
@@ -75,7 +75,8 @@ const IDEMPOTENCY_KEY_DOC =
   'The same holds when no answer came at all (connection cut, gateway restarted): the ' +
   'transaction id is stored with the key before the transaction is submitted, so a retry ' +
   'gets 409 IDEMPOTENCY_IN_PROGRESS while the first request may still be running ' +
-  `(at most ${STALE_PENDING_MS / 60_000} minutes), then that transaction's outcome as above, or, if nothing was submitted, the retry runs as a new request.`;
+  `(while it runs, and ${PENDING_LEASE_MS / 1000} s after its gateway stopped renewing the key), ` +
+  "then that transaction's outcome as above, or, if nothing was submitted, the retry runs as a new request.";
 const LOST_COMMIT_STATUS_DOC =
   '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but ' +
   "its commit status (or the orderer's acknowledgement) did not arrive, so it may be on the " +

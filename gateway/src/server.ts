@@ -15,7 +15,7 @@ import pg from 'pg';
 import { AlarmFeed } from './alarm-feed.js';
 import { createApp } from './app.js';
 import type { GatewayConfig } from './config.js';
-import { IdempotencyStore } from './idempotency.js';
+import { IdempotencyStore, PENDING_LEASE_MS } from './idempotency.js';
 import { createContentStore } from './ipfs.js';
 import { LedgerClient } from './ledger.js';
 import { createLogger, type Logger } from './logger.js';
@@ -124,6 +124,12 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
   });
   const purge = setInterval(() => void idempotency?.purgeExpired().catch(() => undefined), 3_600_000);
   purge.unref();
+  // Keeps the keys of requests in flight leased; a crashed process's keys lapse within PENDING_LEASE_MS.
+  const renew = setInterval(
+    () => void idempotency?.renewHeld().catch((e: unknown) => logger.warn({ err: e }, 'idempotency lease renewal failed')),
+    PENDING_LEASE_MS / 3,
+  );
+  renew.unref();
   const addr = server.address() as AddressInfo;
   const url = `http://${cfg.GATEWAY_HOST.includes(':') ? `[${cfg.GATEWAY_HOST}]` : cfg.GATEWAY_HOST}:${addr.port}`;
   logger.info({ url, contentStore: content.kind, ocr: Boolean(ocr), database: Boolean(pool) }, 'gateway listening');
@@ -141,6 +147,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     openapi,
     async close() {
       clearInterval(purge);
+      clearInterval(renew);
       services.alarmFeed?.close();
       clientSigned.close();
       await new Promise<void>((r) => server.close(() => r()));

@@ -2,7 +2,7 @@
  * A first request lost after its transaction was recorded on the Idempotency-Key, on the real
  * network: its process freezes (or dies) once the transaction went to the orderer, or just before,
  * or its store cannot take the result. The key stays `pending` with the transaction id; once that
- * claim is stale (its created_at is moved back past the 10 min bound here), a replay with the key on
+ * claim is stale (its lease, renewed_at, is moved back past PENDING_LEASE_MS here), a replay with the key on
  * a fresh gateway is not run as new: it resolves the recorded transaction from the ledger — the
  * first request's result with the same transaction id, the permit written once — or, when that
  * transaction never reached the ledger, answers 503 until the release bound and then writes once.
@@ -35,7 +35,8 @@ describe('gateway: a first request lost after its transaction was recorded on th
       | { state: string; status: number | null; transaction_id: string | null }
       | undefined;
   /** As if the claim had been taken 11 minutes ago: past the bound after which a pending claim counts as abandoned. */
-  const ageClaim = (key: string) => state.query(`UPDATE gateway_idempotency SET created_at = now() - interval '11 minutes' WHERE key = $1`, [key]);
+  const ageClaim = (key: string) =>
+    state.query(`UPDATE gateway_idempotency SET created_at = now() - interval '11 minutes', renewed_at = now() - interval '11 minutes' WHERE key = $1`, [key]);
   const txIds = async (permitNo: string) => ({
     history: (await cast.clients.applicant.get(`/v1/permits/${permitNo}`)).body.history?.map((h: { txId: string }) => h.txId),
     versions: (await cast.clients.auditor.get(`/v1/permits/${permitNo}/history`)).body.versions?.map((v: { txId: string }) => v.txId),

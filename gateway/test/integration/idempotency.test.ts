@@ -61,9 +61,27 @@ describe('gateway: idempotency store (PostgreSQL)', () => {
     expect(await store.claim('enterprise/u2', 'key-0001', 'f3')).to.deep.equal({ kind: 'new' });
   });
 
+  it('a claim whose request still runs keeps its lease (renewHeld); once its process stops renewing, the next request takes it over', async () => {
+    const age = () => pool.query(`UPDATE gateway_idempotency SET renewed_at = now() - interval '1 minute' WHERE key = 'key-lease'`);
+    expect(await store.claim('enterprise/u5', 'key-lease', 'f1')).to.deep.equal({ kind: 'new' });
+    store.hold('enterprise/u5', 'key-lease');
+    await age();
+    await store.renewHeld();
+    const refused = await store.claim('enterprise/u5', 'key-lease', 'f1').then(
+      () => 'claimed twice',
+      (e: { code: string }) => e.code,
+    );
+    expect(refused).to.equal('IDEMPOTENCY_IN_PROGRESS');
+    // The request ended without a word to the store (its process died, or PostgreSQL did): no renewal.
+    store.letGo('enterprise/u5', 'key-lease');
+    await store.renewHeld();
+    await age();
+    expect(await store.claim('enterprise/u5', 'key-lease', 'f1')).to.deep.equal({ kind: 'new' });
+  });
+
   it('takes over a pending claim abandoned long ago (same request only), and purges expired records', async () => {
     await store.claim('enterprise/u3', 'key-stale', 'f1');
-    await pool.query(`UPDATE gateway_idempotency SET created_at = now() - interval '1 hour' WHERE key = 'key-stale'`);
+    await pool.query(`UPDATE gateway_idempotency SET created_at = now() - interval '1 hour', renewed_at = now() - interval '1 hour' WHERE key = 'key-stale'`);
     expect(await store.claim('enterprise/u3', 'key-stale', 'f1')).to.deep.equal({ kind: 'new' });
     await pool.query(`UPDATE gateway_idempotency SET created_at = now() - interval '30 days'`);
     expect(await store.purgeExpired()).to.be.greaterThan(0);
@@ -123,7 +141,8 @@ describe('gateway: idempotency store (PostgreSQL)', () => {
     expect(await store.claim('enterprise/u6', 'key-lost-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-3b', status: 201, releasable: false });
   });
 
-  const agePending = (key: string) => pool.query(`UPDATE gateway_idempotency SET created_at = now() - interval '11 minutes' WHERE key = $1`, [key]);
+  const agePending = (key: string) =>
+    pool.query(`UPDATE gateway_idempotency SET created_at = now() - interval '11 minutes', renewed_at = now() - interval '11 minutes' WHERE key = $1`, [key]);
   const expectInProgress = async (claim: Promise<unknown>) => {
     try {
       await claim;

@@ -57,7 +57,7 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
   const until = Date.now() + 60_000;
   let url: string | undefined;
   while (!url) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}: ${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the gateway exited with ${child.exitCode ?? child.signalCode}: ${out}`);
     if (Date.now() > until) throw new Error(`the gateway did not start: ${out}`);
     url = /"url":"(http:\/\/[^"]+)"[^\n]*"gateway listening"/.exec(out)?.[1];
     await new Promise((r) => setTimeout(r, 100));
@@ -68,7 +68,8 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
     pid,
     memory: () => ({ rss: statusBytes(pid, 'VmRSS'), peakRss: statusBytes(pid, 'VmHWM') }),
     async stop() {
-      if (child.exitCode === null) {
+      // A child killed by a signal (the fault suite's SIGKILL) has no exit code, only a signal code, and its exit event is gone.
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }

@@ -30,7 +30,7 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
       try {
         const until = Date.now() + timeoutMs;
         for (;;) {
-          if (child.exitCode !== null) throw new Error(`the indexer exited with ${child.exitCode}: ${stderr}`);
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the indexer exited with ${child.exitCode ?? child.signalCode}: ${stderr}`);
           const r = await client.query('SELECT last_block FROM checkpoint WHERE id = 1').catch(() => ({ rows: [] as { last_block: string }[] }));
           if (r.rows[0] && Number(r.rows[0].last_block) >= block) return;
           if (Date.now() > until) throw new Error(`the indexer did not reach block ${block} in ${timeoutMs} ms: ${stderr}`);
@@ -41,7 +41,7 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
       }
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise<void>((res) => {
         const t = setTimeout(() => {

@@ -183,4 +183,24 @@ describe('gateway: per-user rate limit', () => {
       .to.throw()
       .with.property('code', 'RATE_LIMITED');
   });
+  it('a burst of failed sign-ins, each with a new credential, keeps the limiter bounded, and the burst’s own address blocked', () => {
+    let now = 0;
+    const rl = new RateLimiter(3, 600_000, () => now, 1000);
+    for (let i = 0; i < 20_000; i++) {
+      rl.charge(`api_key:${i}`);
+      rl.charge('10.0.0.66');
+      now += 1;
+    }
+    expect(rl.size).to.be.at.most(1000);
+    expect(rl.retryAfterSeconds('10.0.0.66')).to.be.greaterThan(0);
+    // The last keys charged are still counted: a credential used again is not forgotten.
+    rl.charge('api_key:19999');
+    rl.charge('api_key:19999');
+    expect(rl.retryAfterSeconds('api_key:19999')).to.be.greaterThan(0);
+    // A fresh key charged when the map is full keeps its charge (it is not swept as a full bucket).
+    rl.charge('api_key:fresh');
+    rl.charge('api_key:fresh');
+    rl.charge('api_key:fresh');
+    expect(rl.retryAfterSeconds('api_key:fresh')).to.be.greaterThan(0);
+  });
 });
