@@ -50,6 +50,25 @@ export interface AlarmFilter {
 const PERMIT_END = `coalesce(valid_until, planned_end)`;
 const READS_EXPIRED = `(status IN (${EXPIRABLE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ')}) AND ${PERMIT_END} <= now())`;
 export const EFFECTIVE_STATUS = `CASE WHEN ${READS_EXPIRED} THEN 'expired' ELSE status END`;
+/**
+ * `EFFECTIVE_STATUS = ANY(states)` in a form whose parts the status indexes and the partial index
+ * of running permits (migration 010) can answer, instead of computing every row's status.
+ */
+const effectiveStatusIn = (param: string) => `((status = ANY(${param}) AND NOT ${READS_EXPIRED}) OR ('expired' = ANY(${param}) AND ${READS_EXPIRED}))`;
+const EXPIRABLE_LIST = EXPIRABLE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
+/**
+ * Permits per enterprise, site, operation type and status as they read now: the counters the
+ * indexer keeps by recorded status (permit_counts, migration 010), with the permits whose validity
+ * ended before anyone recorded permit:Expire moved to expired. Those are found through the partial
+ * index of running permits; the reporter's sweeper keeps them few.
+ */
+const effectiveCounts = (scope: string) => `WITH c AS (SELECT org_msp, site_id, operation_type, status, n FROM permit_counts WHERE ${scope} AND n <> 0),
+  x AS (SELECT org_msp, site_id, operation_type, status, count(*) AS n FROM permits
+         WHERE status IN (${EXPIRABLE_LIST}) AND ${PERMIT_END} <= now() AND ${scope} GROUP BY 1, 2, 3, 4),
+  e AS (SELECT org_msp, site_id, operation_type, status, n FROM c
+        UNION ALL SELECT org_msp, site_id, operation_type, status, -n FROM x
+        UNION ALL SELECT org_msp, site_id, operation_type, 'expired', n FROM x)
+  SELECT org_msp, site_id, operation_type, status, sum(n) AS n FROM e GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0`;
 const STATUS_COLUMNS =
   `${EFFECTIVE_STATUS} AS status, status AS recorded_status, ` + `CASE WHEN ${READS_EXPIRED} OR status = 'expired' THEN ${PERMIT_END} END AS expired_at`;
 
@@ -198,14 +217,14 @@ export class RegulatorRepository {
     const p: unknown[] = [];
     const add = (cond: string, v: unknown) => {
       p.push(v);
-      where.push(cond.replace('?', `$${p.length}`));
+      where.push(cond.split('?').join(`$${p.length}`));
     };
     if (f.org) add('org_msp = ?', f.org);
     if (f.site) add('site_id = ?', f.site);
     if (f.area) add('zone_id = ?', f.area);
     if (f.type) add('operation_type = ?', f.type);
     if (f.level) add('level = ?', f.level);
-    if (f.state?.length) add(`${EFFECTIVE_STATUS} = ANY(?)`, f.state);
+    if (f.state?.length) add(effectiveStatusIn('?'), f.state);
     if (f.from) add('applied_at >= ?', f.from);
     if (f.to) add('applied_at < ?', f.to);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
@@ -408,9 +427,8 @@ export class RegulatorRepository {
   /** Each area with work or open alarms now: active permits and open alarms, for the area plan. */
   async areas(): Promise<{ siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }[]> {
     const [permits, alarms] = await Promise.all([
-      // `status = 'active'` first: the effective status is 'active' only where the recorded one is, and
-      // that condition can use the status index instead of reading every permit the mirror holds.
-      this.q(`SELECT site_id, zone_id, permit_no FROM permits WHERE status = 'active' AND ${EFFECTIVE_STATUS} = 'active' ORDER BY permit_no`),
+      // Active now = recorded active and validity not ended: a range of the partial index of running permits.
+      this.q(`SELECT site_id, zone_id, permit_no FROM permits WHERE status = 'active' AND ${PERMIT_END} > now() ORDER BY permit_no`),
       this.q(`SELECT site_id, area_id, alarm_id, grade FROM alarms WHERE ${OPEN_ALARM} ORDER BY grade, alarm_id`),
     ]);
     const byArea = new Map<string, { siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }>();
@@ -646,11 +664,7 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
         p,
       ),
     () => q(`SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`, sc.params),
-    () =>
-      q(
-        `SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits WHERE ${scopeSql(scope, 1).permits} GROUP BY 1, 2 ORDER BY 1, 2`,
-        sc.params,
-      ),
+    () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
     () =>
       q(
         `SELECT count(*) FILTER (WHERE c.review_due < now()) AS overdue,
@@ -661,8 +675,8 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
     // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
     () =>
       q(
-        `WITH p AS (SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${live})) AS live
-                  FROM permits WHERE ${sc.permits} GROUP BY 1, 2),
+        `WITH p AS (SELECT org_msp, site_id, sum(n) AS permits, coalesce(sum(n) FILTER (WHERE status IN (${live})), 0) AS live
+                  FROM (${effectiveCounts(sc.permits)}) e GROUP BY 1, 2),
           a AS (SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
                   FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2)
      SELECT coalesce(p.org_msp, a.org_msp) AS org_msp, coalesce(p.site_id, a.site_id) AS site_id, coalesce(p.permits, 0) AS permits,

@@ -60,10 +60,15 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
 /**
  * A mirror with `n` synthetic permits for benchmarks: the indexer migrates the database (and stops
  * at block 0), then the rows go straight into its `permits` table — 8 operation types, 8 states,
- * 50 sites, 7 zones, one a minute back from now — and are analysed as autovacuum would. Returns
- * the number of permits in the table.
+ * 50 sites (`shape.sites`), 7 zones, one a minute back from now — and are analysed as autovacuum
+ * would. With `shape.orgs` > 1 each site belongs to one of that many enterprises
+ * (`E<i>MSP`). With `shape.swept` the permits whose planned window ended (applied 8 hours ago or
+ * more) in a status that expires read `expired`, as the reporter's sweeper records it; without it
+ * they stay as recorded (the sweeper never ran). Returns the number of permits in the table.
  */
-export async function syntheticPermits(databaseUrl: string, n: number): Promise<number> {
+export async function syntheticPermits(databaseUrl: string, n: number, shape: { orgs?: number; sites?: number; swept?: boolean } = {}): Promise<number> {
+  const orgs = shape.orgs ?? 1;
+  const sites = shape.sites ?? 50;
   const idx = startIndexer(databaseUrl, { INDEXER_STOP_AT_BLOCK: '0' });
   await new Promise<void>((r) => idx.process.once('exit', () => r()));
   const c = new pg.Client({ connectionString: databaseUrl });
@@ -72,19 +77,95 @@ export async function syntheticPermits(databaseUrl: string, n: number): Promise<
     await c.query(
       `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
                             night_or_holiday, planned_start, planned_end, template_version, applied_at, status_changed_at, record, block_number, tx_id)
-       SELECT 'SYN-' || g, 'EnterpriseMSP',
+       SELECT 'SYN-' || g, CASE WHEN $2::int = 1 THEN 'EnterpriseMSP' ELSE 'E' || (g % $3::int) % $2::int || 'MSP' END,
               (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
-              '2', '2', (ARRAY['applied','issued','active','suspended','completed','closed','cancelled','rejected'])[1 + (g / 8) % 8],
-              'site-' || (g % 50), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
+              '2', '2', CASE WHEN $4::boolean AND g >= 480 AND (g / 8) % 8 < 4 THEN 'expired'
+                        ELSE (ARRAY['applied','issued','active','suspended','completed','closed','cancelled','rejected'])[1 + (g / 8) % 8] END,
+              'site-' || (g % $3::int), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
               now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '8 hours', 1,
               now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval, '{}'::jsonb, 1, md5(g::text)
          FROM generate_series(1, $1) g`,
-      [n],
+      [n, orgs, sites, shape.swept ?? false],
     );
     await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
     return Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
   } finally {
     await c.end();
     await idx.stop();
+  }
+}
+
+/**
+ * The rest of a regulator's mirror around `syntheticPermits(databaseUrl, n, shape)`, for the query
+ * benchmarks: one device per site and zone, `n / 10` alarms (one every ten minutes back from now,
+ * 4 grades, nine in ten acknowledged, all but the newest day's closed), `n / 50` workers with two
+ * certificates each (valid until 0–3 years from now), an investigation flag on every 200th permit
+ * and every 100th suspended permit suspended for a violation. Analysed as autovacuum would.
+ */
+export async function syntheticSurroundings(databaseUrl: string, n: number, shape: { orgs?: number; sites?: number } = {}): Promise<void> {
+  const orgs = shape.orgs ?? 1;
+  const sites = shape.sites ?? 50;
+  const org = (site: string) => `CASE WHEN $2::int = 1 THEN 'EnterpriseMSP' ELSE 'E' || (${site}) % $2::int || 'MSP' END`;
+  const provenance = `1, md5(g::text || $4)`;
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const run = async (sql: string, count: number, tag: string) => c.query(sql, [count, orgs, sites, tag]);
+    await run(
+      `INSERT INTO devices (device_id, owner_msp, site_id, area_id, address, kind, status, registered_at, block_number, tx_id)
+       SELECT 'dev-' || g, ${org('g / 7')}, 'site-' || (g / 7), 'zone-' || (g % 7), md5(g::text), 'gas_detector', 'active', now() - interval '3 years',
+              ${provenance}
+         FROM generate_series(0, $3::int * 7 - 1 + 0 * $1) g`,
+      0,
+      'd',
+    );
+    await run(
+      `INSERT INTO alarms (alarm_id, device_id, device_kind, site_id, area_id, grade, kind, score_bp, model_version, status, observed_at, recorded_at,
+                           recorded_by_msp, acknowledged_at, response_ms, closed_at, suspended_permit_nos, record, block_number, tx_id)
+       SELECT 'AL-' || g, 'dev-' || ((g % $3::int) * 7 + g % 7), 'gas_detector', 'site-' || (g % $3::int), 'zone-' || (g % 7), 1 + g % 4, 'gas_leak',
+              9000, 'm1', CASE WHEN g <= 144 THEN (CASE WHEN g % 10 = 0 THEN 'open' ELSE 'acknowledged' END) ELSE 'closed' END,
+              now() - (10 * g || ' minutes')::interval, now() - (10 * g || ' minutes')::interval, ${org('g % $3::int')},
+              CASE WHEN g % 10 <> 0 THEN now() - (10 * g || ' minutes')::interval + ((30 + g % 300) || ' seconds')::interval END,
+              CASE WHEN g % 10 <> 0 THEN (30 + g % 300) * 1000 END,
+              CASE WHEN g > 144 THEN now() - (10 * g || ' minutes')::interval + interval '1 hour' END,
+              '[]'::jsonb, '{}'::jsonb, ${provenance}
+         FROM generate_series(1, $1::int / 10) g`,
+      n,
+      'a',
+    );
+    await run(
+      `INSERT INTO workers (worker_id, status, registered_by_msp, registered_at, block_number, tx_id)
+       SELECT 'W-' || g, CASE WHEN g % 20 = 0 THEN 'inactive' ELSE 'active' END, ${org('g % $3::int')}, now() - interval '3 years', ${provenance}
+         FROM generate_series(1, $1::int / 50) g`,
+      n,
+      'w',
+    );
+    await run(
+      `INSERT INTO certificates (certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, scan_sha256,
+                                 added_by_msp, added_at, block_number, tx_id)
+       SELECT 'C-' || g || '-' || k, 'W-' || g, (ARRAY['welding_cutting', 'guardian'])[k], 'item', 'authority', now() - interval '3 years',
+              now() + ((g * 7 + k * 31) % 1095 || ' days')::interval, now() + ((g * 13 + k) % 730 - 30 || ' days')::interval,
+              CASE WHEN g % 40 = 0 THEN 'revoked' ELSE 'valid' END, md5(g::text), ${org('g % $3::int')}, now() - interval '3 years', ${provenance}
+         FROM generate_series(1, $1::int / 50) g, generate_series(1, 2) k`,
+      n,
+      'c',
+    );
+    await run(
+      `INSERT INTO investigation_flags (flag_id, permit_no, reason, flagged_by_msp, at, block_number, tx_id)
+       SELECT 'F-' || g, 'SYN-' || g, 'violation', 'RegulatorMSP', now() - (g || ' minutes')::interval + interval '1 hour', ${provenance}
+         FROM generate_series(200, $1::int, 200) g WHERE $2::int > 0 AND $3::int > 0`,
+      n,
+      'f',
+    );
+    await run(
+      `UPDATE permits SET suspension_reason = 'violation'
+        WHERE status = 'suspended' AND permit_no IN (SELECT 'SYN-' || g FROM generate_series(0, $1::int, 100) g)
+         AND $2::int > 0 AND $3::int > 0 AND $4 <> ''`,
+      n,
+      's',
+    );
+    for (const t of ['devices', 'alarms', 'workers', 'certificates', 'investigation_flags', 'permits', 'permit_counts']) await c.query(`VACUUM ANALYZE ${t}`);
+  } finally {
+    await c.end();
   }
 }

@@ -12,6 +12,7 @@ import * as parseError from './006-transaction-parse-error.js';
 import * as permitsAppliedAt from './007-permits-applied-at.js';
 import * as gateCheckDevice from './008-gate-check-device.js';
 import * as evidencePins from './009-evidence-pins.js';
+import * as regulatorQueryScale from './010-regulator-query-scale.js';
 
 interface Migration {
   name: string;
@@ -29,6 +30,7 @@ const migrations: readonly Migration[] = [
   permitsAppliedAt,
   gateCheckDevice,
   evidencePins,
+  regulatorQueryScale,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Resident memory of the whole `npm start` stack (issue 18, point 7; goal ≤ 1.5 GiB at rest): the
+# network, the chaincode deployment and the services as scripts/start.sh starts them (on this
+# shell's LEDGER_RUN_DIR and LEDGER_PORT_OFFSET), then VmRSS from /proc of every process of the
+# run directory's pid files and their descendants, listed one by one and summed:
+#   1. at rest, BENCH_SETTLE_S after the services answered;
+#   2. under load: the peak of each process, sampled every second, while the demo flow
+#      (scripts/demo.mts, what `npm start` runs) goes through both gateways BENCH_LOAD_ROUNDS times;
+#   3. at rest again afterwards.
+# The test servers of scripts/services.sh (mosquitto, PostgreSQL) are not part of `npm start` and
+# are left out. Prints Markdown for bench/RESULTS.md. Leaves the stack running (stack.sh down).
+#
+#   LEDGER_RUN_DIR=/tmp/run-x LEDGER_PORT_OFFSET=300 bash bench/stack-memory.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/../scripts/lib.sh"
+settle=${BENCH_SETTLE_S:-30}
+rounds=${BENCH_LOAD_ROUNDS:-2}
+
+bash "$repo_root/scripts/network.sh" up >&2
+bash "$repo_root/scripts/deploy-chaincode.sh" >&2
+export LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json"
+npx tsx "$repo_root/scripts/heartbeat.mts" >&2
+# stack.sh can take a service still exec-ing on a loaded machine for one that exited: one retry.
+bash "$repo_root/scripts/stack.sh" up >&2 || bash "$repo_root/scripts/stack.sh" up >&2
+
+# name<TAB>pid of each stack process: the pid files' processes and every descendant.
+stack_pids() {
+  local f name pid
+  for f in "$LEDGER_RUN_DIR"/pids/*.pid; do
+    name=$(basename "$f" .pid)
+    case "$name" in mosquitto | postgres*) continue ;; esac
+    pid=$(cat "$f" 2>/dev/null) || continue
+    [ -d "/proc/$pid" ] || continue
+    printf '%s\t%s\n' "$name" "$pid"
+    descendants "$pid" | while read -r child; do printf '%s\t%s\n' "$name/$(tr -d '\0' <"/proc/$child/comm")" "$child"; done
+  done | sort -u -k2,2
+}
+descendants() {
+  local child
+  for child in $(cat "/proc/$1/task/"*/children 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+declare -A peak
+sample() {
+  local name pid kib
+  while IFS=$'\t' read -r name pid; do
+    kib=$(rss_kib "$pid")
+    [ -n "$kib" ] || continue
+    if [ "${peak[$name]:-0}" -lt "$kib" ]; then peak[$name]=$kib; fi
+  done < <(stack_pids)
+}
+table() {
+  local title=$1 total=0 name
+  echo "### $title"
+  echo
+  echo "| process | RSS MiB |"
+  echo "|---|---|"
+  for name in $(printf '%s\n' "${!peak[@]}" | sort); do
+    echo "| $name | $((peak[$name] / 1024)) |"
+    total=$((total + peak[$name]))
+  done
+  echo "| **sum** | **$((total / 1024))** ($(awk -v k="$total" 'BEGIN {printf "%.2f", k / 1048576}') GiB) |"
+  echo
+}
+
+echo "## Stack memory ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo_root" rev-parse --short HEAD), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
+sleep "$settle"
+peak=()
+sample
+table "at rest, ${settle} s after start"
+
+gateway_url="http://127.0.0.1:$GATEWAY_PORT"
+peak=()
+(
+  for i in $(seq 1 "$rounds"); do
+    LEDGER_RUN_DIR="$LEDGER_RUN_DIR" GATEWAY_URL="$gateway_url" REGULATOR_GATEWAY_URL="http://127.0.0.1:$REGULATOR_GATEWAY_PORT" \
+      INDEXER_URL="http://127.0.0.1:$INDEXER_HTTP_PORT" INGEST_URL="http://127.0.0.1:$INGEST_HTTP_PORT" \
+      INGEST_MQTT_URL="mqtt://127.0.0.1:$INGEST_MQTT_PORT" LEDGER_DEMO_SITE="bench-mem-$i-$$" npx tsx "$repo_root/scripts/demo.mts" >/dev/null 2>&1 ||
+      echo "WARNING: demo round $i failed" >&2
+  done
+) &
+load=$!
+while kill -0 "$load" 2>/dev/null; do
+  sample
+  sleep 1
+done
+table "peak of each process under load: the demo flow ${rounds} times (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+
+sleep "$settle"
+peak=()
+sample
+table "at rest again, ${settle} s after the load"

@@ -1,0 +1,156 @@
+/**
+ * Benchmark (not part of `npm test`): p50/p99 of every query shape of the regulator's API at large
+ * mirrors (issue 18, point 6: p99 ≤ 20 ms at 1,000,000 permits), measured through the routes
+ * (HTTP, JWT, validation, JSON) of one in-process gateway on a real PostgreSQL, for each size of
+ * BENCH_QUERY_SIZES, with the table and index bytes per row of each size (disk per permit).
+ *
+ * The mirror is synthetic, in the indexer's schema (`syntheticPermits`, `syntheticSurroundings`):
+ * BENCH_ORGS enterprises with BENCH_SITES sites among them, one permit a minute back from now,
+ * one alarm per ten permits, one worker per fifty; the permits whose window ended swept to expired
+ * as the reporter does (BENCH_SWEPT=0: not). Needs TEST_DATABASE_URL and the network's
+ * connection profile (the gateway connects at start). Prints Markdown for bench/RESULTS.md.
+ *
+ *   BENCH_QUERY_SIZES=100000,1000000 BENCH_QUERY_RUNS=200 npm run bench:regulator-queries -w gateway
+ */
+import pg from 'pg';
+import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
+import { syntheticPermits, syntheticSurroundings } from '../test/support/indexer.js';
+import { makeCast } from '../test/support/scenario.js';
+
+const SIZES = (process.env.BENCH_QUERY_SIZES ?? '100000,1000000').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 200);
+const ORGS = Number(process.env.BENCH_ORGS ?? 200);
+const SITES = Number(process.env.BENCH_SITES ?? 1000);
+const TARGET_MS = 20;
+/** 0: the sweeper never ran, every permit whose window ended still reads expired only by its clock. */
+const SWEPT = process.env.BENCH_SWEPT !== '0';
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+const day = (d: number) => `${new Date(Date.now() - d * 86_400_000).toISOString().slice(0, 19)}Z`;
+const thisMonth = new Date().toISOString().slice(0, 7);
+
+/** Every query shape the regulator's screens and reports send: name, path. */
+const SHAPES: [string, string][] = [
+  ['permits: no filter, newest first', '/v1/regulator/permits?limit=50'],
+  ['permits: one enterprise', '/v1/regulator/permits?org=E7MSP&limit=50'],
+  ['permits: one site', '/v1/regulator/permits?site=site-7&limit=50'],
+  ['permits: site + area', '/v1/regulator/permits?site=site-7&area=zone-0&limit=50'],
+  ['permits: site + live states', '/v1/regulator/permits?site=site-7&state=active,suspended&limit=50'],
+  ['permits: state active (whole park)', '/v1/regulator/permits?state=active&limit=50'],
+  ['permits: state expired, one enterprise', '/v1/regulator/permits?org=E7MSP&state=expired&limit=50'],
+  ['permits: type + level, by applied_at', '/v1/regulator/permits?type=hot_work&level=2&sort=applied_at&order=desc&limit=50'],
+  ['permits: type, oldest first', '/v1/regulator/permits?type=lifting&order=asc&limit=50'],
+  ['permits: time range (30 days), page 20', `/v1/regulator/permits?from=${day(30)}&limit=50&offset=1000`],
+  ['permits: one enterprise, one week', `/v1/regulator/permits?org=E7MSP&from=${day(7)}&limit=50`],
+  ['permits: by status change', '/v1/regulator/permits?sort=status_changed_at&limit=50'],
+  ['permits: by planned start', '/v1/regulator/permits?sort=planned_start&limit=50'],
+  ['permits: by valid until', '/v1/regulator/permits?sort=valid_until&limit=50'],
+  ['permits: by permit number', '/v1/regulator/permits?sort=permit_no&order=asc&limit=50'],
+  ['permit timeline', '/v1/regulator/permits/SYN-4242/timeline'],
+  ['alarms: newest first', '/v1/regulator/alarms?limit=50'],
+  ['alarms: one site', '/v1/regulator/alarms?site=site-7&limit=50'],
+  ['alarms: one enterprise, grade 1', '/v1/regulator/alarms?org=E7MSP&grade=1&limit=50'],
+  ['alarms: open', '/v1/regulator/alarms?status=open&limit=50'],
+  ['alarms: last 7 days', `/v1/regulator/alarms?from=${day(7)}&limit=50`],
+  ['certificates expiring (60 days)', '/v1/certificates-expiring?limit=50'],
+  ['KPIs (30 days, byEnterprise, bySite)', '/v1/regulator/kpis'],
+  ['KPIs (one year)', `/v1/regulator/kpis?from=${day(365)}`],
+  ['monthly report, whole park', `/v1/regulator/reports/monthly?month=${thisMonth}`],
+  ['monthly report, one enterprise', `/v1/regulator/reports/monthly?month=${thisMonth}&org=E7MSP`],
+  ['monthly report, one site', `/v1/regulator/reports/monthly?month=${thisMonth}&site=site-7`],
+  ['areas (active permits, open alarms)', '/v1/regulator/areas'],
+  ['risk map (one year)', '/v1/regulator/risk-map'],
+];
+
+/** Table and index bytes of the tables the mirror's permits fill, per permit. */
+async function diskPerPermit(db: string): Promise<{ permits: number; tableBytes: number; indexBytes: number; allDomainBytes: number }> {
+  const c = new pg.Client({ connectionString: db });
+  await c.connect();
+  try {
+    const [r] = (
+      await c.query(`SELECT (SELECT count(*) FROM permits) AS n, pg_table_size('permits') AS t, pg_indexes_size('permits') AS i,
+                            (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+                              WHERE s.nspname = 'public' AND c.relkind IN ('r', 'm')) AS all_bytes`)
+    ).rows;
+    return { permits: Number(r.n), tableBytes: Number(r.t), indexBytes: Number(r.i), allDomainBytes: Number(r.all_bytes) };
+  } finally {
+    await c.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const out = (s: string) => console.log(s);
+  out(`# Regulator queries at scale (${new Date().toISOString()}), ${RUNS} sequential runs per shape after 10 warm-ups`);
+  out(
+    `${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; ` +
+      `load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
+  );
+  const results = new Map<string, Map<number, { p50: number; p99: number }>>();
+  const disks: { size: number; d: Awaited<ReturnType<typeof diskPerPermit>> }[] = [];
+  for (const size of SIZES) {
+    const db = await createDatabase('gw_regq');
+    try {
+      const t0 = performance.now();
+      await syntheticPermits(db, size, { orgs: ORGS, sites: SITES, swept: SWEPT });
+      await syntheticSurroundings(db, size, { orgs: ORGS, sites: SITES });
+      console.error(`${size} permits generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      disks.push({ size, d: await diskPerPermit(db) });
+      const gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000' });
+      try {
+        const reg = (await makeCast(new Client(gw.url))).clients.regulator;
+        for (const [name, url] of SHAPES) {
+          const lat: number[] = [];
+          for (let i = 0; i < 10; i++) await reg.get(url);
+          for (let i = 0; i < RUNS; i++) {
+            const t = performance.now();
+            const r = await reg.get(url);
+            if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 300)}`);
+            lat.push(performance.now() - t);
+          }
+          const m = results.get(name) ?? new Map();
+          m.set(size, { p50: pct(lat, 50), p99: pct(lat, 99) });
+          results.set(name, m);
+          console.error(`${size} ${name}: p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}`);
+        }
+      } finally {
+        await gw.close();
+      }
+    } finally {
+      await dropDatabase(db);
+    }
+  }
+  out('');
+  out(`| query | ${SIZES.map((n) => `p50 / p99 ms, ${n.toLocaleString('en')} permits`).join(' | ')} | p99 growth |`);
+  out(`|---|${SIZES.map(() => '---|').join('')}---|`);
+  for (const [name, m] of results) {
+    const cells = SIZES.map((n) => {
+      const r = m.get(n)!;
+      return `${r.p50.toFixed(1)} / ${r.p99 > TARGET_MS ? `**${r.p99.toFixed(1)}**` : r.p99.toFixed(1)}`;
+    });
+    const first = m.get(SIZES[0]!)!.p99;
+    const last = m.get(SIZES[SIZES.length - 1]!)!.p99;
+    out(`| ${name} | ${cells.join(' | ')} | ×${(last / first).toFixed(1)} |`);
+  }
+  out('');
+  out('| permits | permits table | its indexes | bytes per permit (table + indexes) | every table of the mirror |');
+  out('|---|---|---|---|---|');
+  for (const { size, d } of disks) {
+    const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
+    out(
+      `| ${size.toLocaleString('en')} | ${mib(d.tableBytes)} | ${mib(d.indexBytes)} | ` +
+        `${((d.tableBytes + d.indexBytes) / d.permits).toFixed(0)} | ${mib(d.allDomainBytes)} |`,
+    );
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
