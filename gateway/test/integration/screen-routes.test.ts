@@ -83,6 +83,12 @@ describe('gateway: the supervision screen routes (real network and mirror)', fun
     expect(first.event).to.equal('snapshot');
     expect(first.data.block).to.be.a('number').and.to.be.at.least(0);
     expect(first.data.alarms).to.be.an('array');
+    // The document describes one event (the fuzzer leaves this never-ending stream out): its fields as sent.
+    const doc = (await new Client(gw!.url).get('/openapi.json')).body;
+    const eventSchema = doc.paths['/v1/alarm-stream'].get.responses['200'].content['text/event-stream'].schema;
+    expect(eventSchema.properties.event.enum).to.include(first.event);
+    expect(eventSchema.properties.data.type, 'data is the JSON text of the event').to.equal('string');
+    expect(eventSchema.required).to.include.members(['event', 'data']);
     expect(gw!.services.alarmFeed!.size).to.equal(1);
     // An open stream must not keep the server from closing.
     await gw!.close();
