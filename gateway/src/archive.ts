@@ -14,7 +14,7 @@ import {
   type DecodedBlock,
   writeTar,
 } from '@compliance-ledger/verifier';
-import { type BlockSource, type BlockSummary, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
+import { type BlockSource, type BlockSummary, BundleSubjectNotFound, buildBundle, permitsReferredBy } from './bundle-builder.js';
 import { ApiError } from './errors.js';
 
 export interface ArchiveRequest {
@@ -27,17 +27,6 @@ export interface ArchiveRequest {
   evidence?: (cid: string) => Promise<Uint8Array | null>;
   /** Selection summaries kept from earlier bundles of the same source (see BundleRequest.summaries). */
   summaries?: Map<number, BlockSummary>;
-}
-
-/** The permits a record belongs to: its own permit number, and the permits an alarm suspended. */
-function permitsOf(value: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  if (typeof value.permitNo === 'string') out.push(value.permitNo);
-  for (const field of ['suspendedPermitNos', 'permitNos']) {
-    const list = value[field];
-    if (Array.isArray(list)) out.push(...list.filter((x): x is string => typeof x === 'string'));
-  }
-  return out;
 }
 
 export async function buildArchive(req: ArchiveRequest): Promise<{ archive: Uint8Array; manifest: ArchiveManifest }> {
@@ -60,7 +49,7 @@ export async function buildArchive(req: ArchiveRequest): Promise<{ archive: Uint
       throw new ApiError('NOT_FOUND', `no valid chaincode transaction between ${req.window.from} and ${req.window.to}: nothing to archive`);
     throw e;
   }
-  const permitNos = [...new Set(range.manifest.records.flatMap((r) => permitsOf(r.value as Record<string, unknown>)))].sort();
+  const permitNos = [...new Set(range.manifest.records.flatMap((r) => permitsReferredBy(r.value as Record<string, unknown>)))].sort();
   const entries: { file: Omit<ArchiveFile, 'sha256' | 'sizeBytes'>; bytes: Uint8Array }[] = [
     {
       file: { path: 'bundles/range.tar', kind: 'range', subject: range.manifest.subject, transactions: range.manifest.transactions.length },

@@ -17,6 +17,7 @@ import {
   type Manifest,
   type ManifestRecord,
   toHex,
+  type Write,
   writeTar,
 } from '@compliance-ledger/verifier';
 
@@ -46,7 +47,6 @@ export interface BundleRequest {
 
 /** One chaincode write as selection sees it: no values, only what they refer to. */
 interface WriteSummary {
-  key: string;
   /** The permit numbers the write belongs to: composite-key parts, permitNo, suspendedPermitNos, permitNos. */
   permits: string[];
   /** The device a device registration registers. */
@@ -86,10 +86,10 @@ function summarize(block: DecodedBlock, chaincode: string): BlockSummary {
         chaincode: tx.chaincode,
         timestampMs: tx.timestampMs,
         writes: tx.writes
-          .filter((w) => w.namespace === chaincode && !w.isDelete)
+          .filter((w) => isChaincodeWrite(w, chaincode))
           .map((w) => {
             const value = jsonOf(w.value);
-            return { key: w.key, permits: permitsOf(w.key, value), registersDevice: value?.docType === 'device' ? String(value.deviceId) : null };
+            return { permits: permitsOf(w.key, value), registersDevice: value?.docType === 'device' ? String(value.deviceId) : null };
           }),
         definesChaincode: valid && tx.writes.some((w) => w.namespace === '_lifecycle' && w.key === definition),
       };
@@ -110,17 +110,25 @@ function jsonOf(bytes: Uint8Array): Record<string, unknown> | null {
   }
 }
 
+/** A write of the chaincode's own state that sets a value (the writes a bundle's records come from). */
+function isChaincodeWrite(w: Write, chaincode: string): boolean {
+  return w.namespace === chaincode && !w.isDelete;
+}
+
+/** The permits a record refers to: its own permit number, the permits an alarm suspended, a list of permits. */
+export function permitsReferredBy(value: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (typeof value.permitNo === 'string') out.push(value.permitNo);
+  for (const field of ['suspendedPermitNos', 'permitNos']) {
+    const list = value[field];
+    if (Array.isArray(list)) out.push(...list.filter((x): x is string => typeof x === 'string'));
+  }
+  return out;
+}
+
 /** The permits whose trail a write belongs to: those its key names, and those the record refers to. */
 function permitsOf(key: string, value: Record<string, unknown> | null): string[] {
-  const permits = new Set(key.split('\u0000').filter(Boolean));
-  if (value) {
-    if (typeof value.permitNo === 'string') permits.add(value.permitNo);
-    for (const field of ['suspendedPermitNos', 'permitNos']) {
-      const list = value[field];
-      if (Array.isArray(list)) for (const p of list) if (typeof p === 'string') permits.add(p);
-    }
-  }
-  return [...permits];
+  return [...new Set([...key.split('\u0000').filter(Boolean), ...(value ? permitsReferredBy(value) : [])])];
 }
 
 export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8Array; manifest: Manifest }> {
@@ -160,7 +168,7 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
   const recordOf = async (l: (typeof all)[number]) => {
     const tx = (await full(l.n)).transactions[l.tx.index]!;
     for (const w of tx.writes) {
-      if (w.namespace !== req.chaincode || w.isDelete) continue;
+      if (!isChaincodeWrite(w, req.chaincode)) continue;
       const value = jsonOf(w.value);
       if (value) records.push({ txId: tx.txId, key: w.key, value });
     }
