@@ -12,8 +12,12 @@ import { expect } from 'chai';
 import { connectAs, connectAsUser, connectAsUserAsync, type OrgConnection, type UserAttributes } from './network';
 
 const decoder = new TextDecoder();
-/** Endorsements of one submit in all when a peer is behind (see Party.submit). */
-const ENDORSE_ATTEMPTS = 5;
+/**
+ * Endorsements of one submit in all when a peer is behind or not yet discoverable (see
+ * Party.committed): 200 ms more wait before each, about 9 s in all, so that a just-onboarded org's
+ * peer has time to become known to the other orgs' peers through gossip (one alive interval is 5 s).
+ */
+const ENDORSE_ATTEMPTS = 10;
 
 export interface Submitted<T> {
   value: T;
