@@ -174,9 +174,15 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
     }
   };
   for (const l of selected) await recordOf(l);
-  // Alarms are checked against the device key registered on the ledger: include those registrations.
+  // Alarms are checked against the keys registered on the ledger: the device's, and (version 2) the
+  // grading ingest service's. Include those registrations.
   const alarmDevices = new Set(
-    records.filter((r) => (r.value as { docType?: string }).docType === 'alarm').map((r) => String((r.value as { deviceId: unknown }).deviceId)),
+    records
+      .filter((r) => (r.value as { docType?: string }).docType === 'alarm')
+      .flatMap((r) => {
+        const { deviceId, serviceId } = r.value as { deviceId: unknown; serviceId?: unknown };
+        return typeof serviceId === 'string' ? [String(deviceId), serviceId] : [String(deviceId)];
+      }),
   );
   const registrations = all.filter(
     (l) => ours(l.tx) && !selected.includes(l) && l.tx.writes.some((w) => w.registersDevice !== null && alarmDevices.has(w.registersDevice)),
