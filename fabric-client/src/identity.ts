@@ -26,17 +26,31 @@ export function signingIdentityFromFiles(mspId: string, files: IdentityFiles): S
 }
 
 /**
- * The certificate and key of an enrolled MSP folder (`<dir>/msp/signcerts/cert.pem` and the one
- * `<dir>/msp/keystore/*_sk`), as fabric-ca-client and scripts/enroll-user.sh leave them.
+ * The certificate and key of an enrolled MSP folder (`<dir>/msp/signcerts/cert.pem` and its key in
+ * `<dir>/msp/keystore/*_sk`), as fabric-ca-client and scripts/enroll-user.sh leave them. A folder
+ * enrolled again keeps the earlier keys beside the new one (fabric-ca-client adds, never removes),
+ * so the key is the one whose public key is the certificate's, never merely the first file.
  */
 export function enrolledIdentityFiles(dir: string): IdentityFiles {
   const keystore = path.join(dir, 'msp', 'keystore');
   const certFile = path.join(dir, 'msp', 'signcerts', 'cert.pem');
-  const key = fs.existsSync(keystore) ? fs.readdirSync(keystore).find((f) => f.endsWith('_sk')) : undefined;
-  if (key === undefined || !fs.existsSync(certFile)) {
+  const keys = fs.existsSync(keystore) ? fs.readdirSync(keystore).filter((f) => f.endsWith('_sk')) : [];
+  if (keys.length === 0 || !fs.existsSync(certFile)) {
     throw new Error(`${dir} has no msp/signcerts/cert.pem and msp/keystore/*_sk; enrol the identity first (scripts/enroll-user.sh)`);
   }
-  return { certFile, keyFile: path.join(keystore, key) };
+  if (keys.length === 1) return { certFile, keyFile: path.join(keystore, keys[0]!) };
+  const certified = new crypto.X509Certificate(fs.readFileSync(certFile)).publicKey.export({ type: 'spki', format: 'der' });
+  for (const k of keys) {
+    const keyFile = path.join(keystore, k);
+    let publicKey: Buffer;
+    try {
+      publicKey = crypto.createPublicKey(crypto.createPrivateKey(fs.readFileSync(keyFile))).export({ type: 'spki', format: 'der' });
+    } catch {
+      continue; // a key file cut short by a crash is not the certificate's
+    }
+    if (publicKey.equals(certified)) return { certFile, keyFile };
+  }
+  throw new Error(`${dir}: none of the ${keys.length} keys in msp/keystore belongs to msp/signcerts/cert.pem; enrol the identity again`);
 }
 
 /** The identity fabric-gateway sends as the creator: the MSP and the certificate, never the key. */

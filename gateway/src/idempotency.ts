@@ -42,8 +42,13 @@ export type Claim =
   /** The first request's transaction was ordered but its outcome is not known; `releasable`: older than the release bound. */
   | { kind: 'unknown'; transactionId: string; status: number; releasable: boolean };
 
-/** A pending claim not renewed for this long is abandoned (its request died with the process, or its store updates failed). */
-export const PENDING_LEASE_MS = 30_000;
+/**
+ * A pending claim not renewed for this long is abandoned (its request died with the process, or its
+ * store updates failed). Short, because a client retrying a request its gateway lost waits this long
+ * (30 s made a gateway or PostgreSQL kill cost 30 s of retries in the fault suite); losing a lease to
+ * a stalled process is safe, as every transition names the transaction id it expects (above).
+ */
+export const PENDING_LEASE_MS = 9_000;
 
 const STATES = ['pending', 'done', 'unknown'] as const;
 

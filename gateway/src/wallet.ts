@@ -191,7 +191,9 @@ export class Wallet {
   private async load(c: PrincipalClaims): Promise<WalletIdentity> {
     const dir = this.userDir(c.org, c.sub);
     const metaFile = path.join(dir, 'identity.json');
-    if (!fs.existsSync(metaFile)) await this.enroll(c, dir);
+    // No identity.json, or no certificate (a gateway killed between replacing the msp folder's two
+    // halves): the entry is not whole, and enrolling again makes it so.
+    if (!fs.existsSync(metaFile) || !fs.existsSync(path.join(dir, 'msp', 'signcerts', 'cert.pem'))) await this.enroll(c, dir);
     const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as StoredMeta;
     const enrolled = this.enrolled(c.org, dir, `${c.sub}'s`);
     // The attributes are the certificate's, not the stored copy's: they are what the chaincode sees.
@@ -290,7 +292,23 @@ export class Wallet {
     const u = new URL(url);
     u.username = c.sub;
     u.password = fs.readFileSync(secretFile, 'utf8').trim();
-    await this.ca(['enroll', ...common, '-H', dir], `enrolling ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(u) });
+    // fabric-ca-client enrols into a fresh folder that then replaces the entry's msp whole: a
+    // gateway killed mid-enrolment leaves the earlier certificate and key or none, never a new
+    // certificate beside an old key (which the peers refuse as a bad signature).
+    for (const stale of fs.readdirSync(dir).filter((f) => f.startsWith('.enrolling-') || f.startsWith('.msp-replaced-'))) {
+      fs.rmSync(path.join(dir, stale), { recursive: true, force: true });
+    }
+    const staging = fs.mkdtempSync(path.join(dir, '.enrolling-'));
+    try {
+      await this.ca(['enroll', ...common, '-H', staging], `enrolling ${c.sub}`, { FABRIC_CA_CLIENT_URL: origin(u) });
+      const msp = path.join(dir, 'msp');
+      const replaced = `${staging.replace('.enrolling-', '.msp-replaced-')}`;
+      if (fs.existsSync(msp)) fs.renameSync(msp, replaced);
+      fs.renameSync(path.join(staging, 'msp'), msp);
+      fs.rmSync(replaced, { recursive: true, force: true });
+    } finally {
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
     lockDown(dir);
     const attrs = certificateAttributes(fs.readFileSync(path.join(dir, 'msp', 'signcerts', 'cert.pem')));
     // A copy for people reading the wallet; load() reads the certificate.
@@ -301,7 +319,9 @@ export class Wallet {
       workerId: attrs[WORKER_ID_ATTRIBUTE] ?? null,
       enrolledAt: new Date().toISOString(),
     };
-    fs.writeFileSync(path.join(dir, 'identity.json'), JSON.stringify(meta, null, 2), { mode: 0o600 });
+    // Written last and by rename: its presence says the entry is whole.
+    fs.writeFileSync(path.join(dir, 'identity.json.tmp'), JSON.stringify(meta, null, 2), { mode: 0o600 });
+    fs.renameSync(path.join(dir, 'identity.json.tmp'), path.join(dir, 'identity.json'));
     this.o.logger.info({ sub: c.sub, org: c.org, role: meta.role }, 'enrolled a user at the Fabric CA');
   }
 }

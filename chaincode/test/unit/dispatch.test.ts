@@ -1,10 +1,10 @@
 import '../support/quiet-logs';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENTERPRISE_MSP, EVALUATE_TXS, parseErrorCode, REGULATOR_MSP, TX_INPUT_SCHEMAS } from '@compliance-ledger/schema';
 import { expect } from 'chai';
+import { selfSignedCertificate } from '../../../fabric-client/test/support/self-signed';
 import { FakeLedger, FakeStub } from '../support/fake-stub';
 import { T0, workerId } from '../support/harness';
 
@@ -21,32 +21,8 @@ const { JSONSerializer } = require('fabric-contract-api');
 
 function certificateWith(dir: string, cn: string, attrs: Record<string, string>): Buffer {
   const hex = Buffer.from(JSON.stringify({ attrs: { ...attrs, 'hf.EnrollmentID': cn } })).toString('hex');
-  const out = join(dir, `${cn}.pem`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, `${cn}.key`),
-      '-out',
-      out,
-      '-subj',
-      `/CN=${cn}/OU=client`,
-      '-days',
-      '1',
-      // Fabric CA puts the attribute JSON as the raw extension value under this OID.
-      '-addext',
-      `1.2.3.4.5.6.7.8.1=DER:${hex}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  return readFileSync(out);
+  // Fabric CA puts the attribute JSON as the raw extension value under this OID.
+  return selfSignedCertificate(dir, cn, { subject: `/CN=${cn}/OU=client`, extensions: [`1.2.3.4.5.6.7.8.1=DER:${hex}`] }).certPem;
 }
 
 class ShimStub extends FakeStub {

@@ -19,6 +19,7 @@ const rwset = ledger.rwset;
 const kvrwset = ledger.rwset.kvrwset;
 
 // The indexer's tests stop the indexer on the same forged signature; one forger serves both.
+import { selfSignedCertificate } from '../../../fabric-client/test/support/self-signed.js';
 import { resignWithRogueKey } from '../../../indexer/test/support/rogue-orderer.js';
 import { type BlockSummary, buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
@@ -671,28 +672,7 @@ function toHexless(b: InstanceType<typeof common.Block>): Uint8Array {
 
 function selfSignedCaPem(): Uint8Array {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'k.pem'),
-      '-out',
-      path.join(dir, 'c.pem'),
-      '-subj',
-      '/CN=ca.regulator.ledger.local/O=regulator.ledger.local',
-      '-days',
-      '3650',
-    ],
-    { stdio: 'ignore' },
-  );
-  return fs.readFileSync(path.join(dir, 'c.pem'));
+  return selfSignedCertificate(dir, 'ca', { subject: '/CN=ca.regulator.ledger.local/O=regulator.ledger.local', days: 3650 }).certPem;
 }
 
 function decodeBlockTxId(envelope: Uint8Array): string {
