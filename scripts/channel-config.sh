@@ -56,21 +56,49 @@ sign_and_submit_config() {
   done
 }
 
-# The orgs whose admins sign a change of the Application group: MAJORITY Admins of the channel's
-# application orgs (network/configtx.yaml). The regulator always signs and is listed last, so it is
-# the one that submits; the enterprises follow in order until there is a majority. Orgs being
-# offboarded (the arguments) do not sign their own removal, unless the others are too few for a
-# majority (several leaving at once): then the leaving ones sign too, as companies that agreed to leave.
+# Rewrites the Application group's governance policies in config JSON $1 into $2 for the orgs whose
+# groups $1 holds: Admins (membership, policies, ACLs), LifecycleEndorsement (a new chaincode
+# definition) and Endorsement (the default for a chaincode without a policy of its own) each need
+# the regulator AND a majority of the enterprises. Fabric's MAJORITY of all orgs would let enough
+# enterprises expel the regulator or replace the chaincode's rules without it once there are three;
+# the regulator alone can do neither. A signature policy names its orgs, so every change of the
+# membership writes these anew in the same update.
+set_governance_policies() {
+  jq '
+    def principal($msp; $role): {principal: {msp_identifier: $msp, role: $role}, principal_classification: "ROLE"};
+    def regulator_and_majority($msps; $role):
+      ($msps | map(select(. != "RegulatorMSP")) | sort) as $ents
+      | (($ents | length) / 2 | floor + 1) as $majority
+      | {type: 1, value: {version: 0,
+          identities: ([principal("RegulatorMSP"; $role)] + ($ents | map(principal(.; $role)))),
+          rule: {n_out_of: {n: 2, rules: [{signed_by: 0},
+            {n_out_of: {n: $majority, rules: [range(1; ($ents | length) + 1) | {signed_by: .}]}}]}}}};
+    (.channel_group.groups.Application.groups | keys) as $msps
+    | if ($msps | index("RegulatorMSP")) == null then error("the channel has no RegulatorMSP") else . end
+    | .channel_group.groups.Application.policies.Admins.policy = regulator_and_majority($msps; "ADMIN")
+    | .channel_group.groups.Application.policies.LifecycleEndorsement.policy = regulator_and_majority($msps; "PEER")
+    | .channel_group.groups.Application.policies.Endorsement.policy = regulator_and_majority($msps; "PEER")
+  ' "$1" >"$2"
+}
+
+# The orgs whose admins sign a change of the Application group, as its Admins policy stands before
+# the change (set_governance_policies): the regulator's admin, listed last so that it submits, and a
+# majority of the enterprises now in the channel. Orgs being offboarded (the arguments) do not sign
+# their own removal unless the staying enterprises are too few for that majority (several leaving
+# at once): then the leaving ones sign too, as companies that agreed to leave. The count is taken on
+# all enterprises, so it also satisfies a channel created before these policies (MAJORITY of the
+# orgs, which never needs more).
 application_admin_signers() {
   local members; read -r -a members <<<"$(peer_orgs)"
-  local need=$(( ${#members[@]} / 2 + 1 )) picked=() o leaving=" $* "
+  local enterprises=$(( ${#members[@]} - 1 ))
+  local need=$(( enterprises / 2 + 1 )) picked=() o leaving=" $* "
   for o in "${members[@]}"; do
     [ "$o" = regulator ] || [[ "$leaving" == *" $o "* ]] && continue
-    [ $(( ${#picked[@]} + 1 )) -ge "$need" ] && break
+    [ ${#picked[@]} -ge "$need" ] && break
     picked+=("$o")
   done
   for o in "$@"; do
-    [ $(( ${#picked[@]} + 1 )) -ge "$need" ] && break
+    [ ${#picked[@]} -ge "$need" ] && break
     picked+=("$o")
   done
   echo "${picked[*]} regulator"

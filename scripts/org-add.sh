@@ -3,8 +3,10 @@
 #
 #   1. each one's crypto (cryptogen: peer, admin, a client) and its own Fabric CA on that root;
 #   2. each one's peer, started like the first two orgs' (network.sh start-org), all at once;
-#   3. one channel config update adding them all to the Application group, signed by a MAJORITY of
-#      the application orgs' admins (the channel's Admins policy), the regulator always among them;
+#   3. one channel config update adding them all to the Application group and rewriting its Admins,
+#      LifecycleEndorsement and Endorsement policies to name them (the regulator AND a majority of
+#      the enterprises, channel-config.sh), signed as the Admins policy stands: the regulator's
+#      admin and a majority of the enterprises' admins;
 #   4. their peers joined to the channel, and their anchor peers set by their own admins (each
 #      org's Admins) in one more update;
 #   5. the chaincode: deploy-chaincode.sh installs the package on their peers, starts their own
@@ -108,7 +110,7 @@ if [ ${#missing[@]} = 0 ]; then
   log "[3/6] $(msps)in the channel config already"
 else
   signers=$(application_admin_signers)
-  log "[3/6] adding ${missing[*]} to the channel config; the Admins policy (MAJORITY of the application orgs' admins) needs: $signers"
+  log "[3/6] adding ${missing[*]} to the channel config; the Admins policy (the regulator and a majority of the enterprises) needs: $signers"
   cp "$config" "$config.added"
   for name in "${missing[@]}"; do
     work="$orgs_dir/$name" msp=$(org_msp "$name")
@@ -117,6 +119,8 @@ else
     jq --arg m "$msp" --slurpfile org "$work/org.json" '.channel_group.groups.Application.groups[$m] = $org[0]' "$config.added" >"$config.next"
     mv "$config.next" "$config.added"
   done
+  set_governance_policies "$config.added" "$config.next"
+  mv "$config.next" "$config.added"
   config_update_envelope "$config" "$config.added" "$config.add-orgs.pb"
   # shellcheck disable=SC2086
   sign_and_submit_config "$config.add-orgs.pb" $signers

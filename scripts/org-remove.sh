@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Offboards enterprises added with org-add.sh: `npm run org:remove -- <name> [<name> …]`.
 #
-#   1. removes their groups from the channel config's Application group in one update, signed by a
-#      MAJORITY of the application orgs' admins (the regulator always among them; a leaving org
-#      does not sign, unless so many leave at once that the staying ones are no majority);
+#   1. removes their groups from the channel config's Application group, and their names from its
+#      Admins, LifecycleEndorsement and Endorsement policies, in one update signed by the regulator's
+#      admin and a majority of the enterprises' admins (a leaving org does not sign, unless so many
+#      leave at once that the staying ones are no majority);
 #   2. commits one new chaincode definition whose endorsement policy no longer names them;
 #   3. stops their chaincode servers, peers and CAs.
 #
@@ -40,11 +41,13 @@ for name in "${names[@]}"; do
   jq --arg m "$(org_msp "$name")" 'del(.channel_group.groups.Application.groups[$m])' "$config.removed" >"$config.next"
   mv "$config.next" "$config.removed"
 done
+set_governance_policies "$config.removed" "$config.next"
+mv "$config.next" "$config.removed"
 if cmp -s <(jq -S . "$config") <(jq -S . "$config.removed"); then
   log "[1/3] ${msps}not in the channel config any more"
 else
   signers=$(application_admin_signers "${names[@]}")
-  log "[1/3] removing ${msps}from the channel config; the Admins policy (MAJORITY of the application orgs' admins) needs: $signers"
+  log "[1/3] removing ${msps}from the channel config; the Admins policy (the regulator and a majority of the enterprises) needs: $signers"
   config_update_envelope "$config" "$config.removed" "$config.remove-orgs.pb"
   # shellcheck disable=SC2086
   sign_and_submit_config "$config.remove-orgs.pb" $signers

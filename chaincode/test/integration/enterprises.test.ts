@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   type ConnectionProfile,
@@ -96,6 +97,59 @@ function pairs(all: Company[]): [Company, Company][] {
   return all.flatMap((owner) => all.filter((other) => other !== owner).map((other): [Company, Company] => [owner, other]));
 }
 
+/** Runs bash code with scripts/lib.sh and channel-config.sh loaded, as org-add.sh does; its stderr on failure. */
+function channelAdmin(code: string, env: Record<string, string> = {}): { ok: boolean; stderr: string } {
+  try {
+    execFileSync('bash', ['-c', `set -euo pipefail; source scripts/lib.sh; source scripts/channel-config.sh; ${code}`], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { ok: true, stderr: '' };
+  } catch (err) {
+    return { ok: false, stderr: (err as { stderr?: string }).stderr ?? String(err) };
+  }
+}
+
+interface SignaturePolicyJson {
+  identities: { principal: { msp_identifier: string; role: string } }[];
+  rule: { n_out_of: { n: number; rules: { signed_by?: number; n_out_of?: { n: number; rules: { signed_by: number }[] } }[] } };
+}
+
+/** The channel's Application governance policies, as the regulator's admin reads the current config. */
+function governancePolicies(): Record<'Admins' | 'LifecycleEndorsement' | 'Endorsement', { type: number; value: SignaturePolicyJson }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'governance-'));
+  try {
+    const r = channelAdmin('fetch_channel_config regulator "$W/config.json"', { W: dir });
+    if (!r.ok) throw new Error(`could not read the channel config: ${r.stderr}`);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const p = config.channel_group.groups.Application.policies;
+    return { Admins: p.Admins.policy, LifecycleEndorsement: p.LifecycleEndorsement.policy, Endorsement: p.Endorsement.policy };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Requires each governance policy to be "the regulator AND `majority` of exactly these enterprises":
+ * a signature policy whose first rule is the regulator's and whose second counts the enterprises.
+ */
+function expectRegulatorAndMajority(enterprises: string[], majority: number): void {
+  for (const [name, policy] of Object.entries(governancePolicies())) {
+    const role = name === 'Admins' ? 'ADMIN' : 'PEER';
+    expect(policy.type, `${name} is a signature policy`).to.equal(1);
+    const ids = policy.value.identities.map((i) => i.principal);
+    const rule = policy.value.rule.n_out_of;
+    expect(rule.n, `${name}: both parts`).to.equal(2);
+    expect(ids[rule.rules[0]!.signed_by!], `${name}: the regulator's part`).to.deep.equal({ msp_identifier: REGULATOR_MSP, role });
+    const counted = rule.rules[1]!.n_out_of!;
+    expect(counted.n, `${name}: a majority of the enterprises`).to.equal(majority);
+    expect(counted.rules.map((r) => ids[r.signed_by]!.msp_identifier).sort(), `${name}: the enterprises counted`).to.deep.equal([...enterprises].sort());
+    for (const r of counted.rules) expect(ids[r.signed_by]!.role).to.equal(role);
+  }
+}
+
 describe('network: five enterprises, four onboarded into the running network, isolated from each other (real Fabric)', function () {
   this.timeout(900_000);
   const run = Math.random().toString(16).slice(2, 8);
@@ -150,6 +204,39 @@ describe('network: five enterprises, four onboarded into the running network, is
         .to.contain('GATEWAY_ORG=enterprise')
         .and.to.contain(`LEDGER_CONNECTION_PROFILE=${path.join(runDir, 'orgs', name, 'connection-profile.json')}`);
     }
+  });
+
+  it('the channel and the chaincode need the regulator: the enterprises together cannot expel one of them without it', () => {
+    // Admins, LifecycleEndorsement and Endorsement: the regulator AND 3 of the 5 enterprises.
+    expectRegulatorAndMajority(
+      all.map((x) => x.msp),
+      3,
+    );
+    // Under Fabric's MAJORITY of the six orgs, four enterprises' admins would be enough to remove the
+    // fifth (or the regulator). Here all four sign, the last submits, and the orderer refuses it.
+    const victim = all[3]!; // names[2]'s company: `all` is the first enterprise, then names in order
+    const others = ['enterprise', ...names.filter((_, i) => i !== 2)];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'governance-'));
+    try {
+      const r = channelAdmin(
+        `fetch_channel_config regulator "$W/config.json"
+         jq --arg m "$VICTIM" 'del(.channel_group.groups.Application.groups[$m])' "$W/config.json" >"$W/without.json"
+         set_governance_policies "$W/without.json" "$W/updated.json"
+         config_update_envelope "$W/config.json" "$W/updated.json" "$W/update.pb"
+         sign_and_submit_config "$W/update.pb" ${others.join(' ')}`,
+        { W: dir, VICTIM: victim.msp },
+      );
+      expect(r.ok, 'an update without the regulator is refused').to.equal(false);
+      expect(r.stderr).to.match(/could not submit the config update/);
+      expect(r.stderr).to.match(/error authorizing update: .*not satisfied: signature set did not satisfy policy/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // Nothing changed: the victim is still a member, with the same policies.
+    expectRegulatorAndMajority(
+      all.map((x) => x.msp),
+      3,
+    );
   });
 
   it('each of the five enterprises submits a permit that commits, endorsed by its own peer and the regulator, all at once', async () => {
@@ -318,6 +405,11 @@ describe('network: five enterprises, four onboarded into the running network, is
     expect(fs.existsSync(path.join(runDir, 'pids', `peer-${cName}.pid`))).to.equal(false);
     const policy = fs.readFileSync(path.join(runDir, 'chaincode', 'committed-policy'), 'utf8');
     expect(policy).to.not.contain(c.msp);
+    // The channel's governance no longer counts C: the regulator AND 3 of the 4 staying enterprises.
+    expectRegulatorAndMajority(
+      all.filter((x) => x !== c).map((x) => x.msp),
+      3,
+    );
     // The same member, through the same peer as before, is now refused by the channel.
     let text = '';
     try {
