@@ -7,7 +7,8 @@ import { GATE_SNAPSHOT_FORMAT, type GateSnapshot } from '@compliance-ledger/sche
 import { Wallet } from 'ethers';
 import jsQRImport from 'jsqr';
 import { PNG } from 'pngjs';
-import { decideAtGate, scanCode, signWorkerCode, workerCodePng } from '../src/index.js';
+import { decideAtGate, signWorkerCode, workerCodePng } from '../src/index.js';
+import { scanCode } from '../src/scan.js';
 
 // jsqr is CommonJS: its types declare a default export, at run time the function is the module.
 const jsQR = ((jsQRImport as unknown as { default?: unknown }).default ?? jsQRImport) as typeof jsQRImport.default;

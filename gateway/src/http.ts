@@ -61,6 +61,12 @@ export interface RouteResult {
   headers?: Record<string, string>;
   /** A streamed body (a download) instead of `body`. */
   stream?: Readable;
+  /**
+   * A body written chunk by chunk instead of `body`: `pump` calls `write` for each chunk and awaits
+   * it; it resolves once the chunk is handed to the socket, after which the chunk's memory may be
+   * reused (ContentStore.pump). A failure before the end cuts the connection, as for `stream`.
+   */
+  pump?: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>;
   /** The handler answers on `ctx.res` itself (a server-sent event stream): nothing more to send. */
   streamed?: boolean;
 }
@@ -187,6 +193,23 @@ export function sendError(res: Response, err: ApiError, requestId: string): void
     .send(JSON.stringify(err.toJSON(requestId)));
 }
 
+/** Runs a pump into the response, each write awaited until the socket took it; a client gone ends it. */
+async function pumpTo(res: Response, pump: NonNullable<RouteResult['pump']>): Promise<void> {
+  let gone: (e: Error) => void = () => undefined;
+  const closed = new Promise<never>((_, reject) => {
+    gone = reject;
+  });
+  closed.catch(() => undefined);
+  const onClose = () => gone(new Error('the client closed the connection'));
+  res.once('close', onClose);
+  try {
+    await pump((chunk) => Promise.race([new Promise<void>((ok, fail) => res.write(chunk, (e) => (e ? fail(e) : ok()))), closed]));
+    await new Promise<void>((ok) => res.end(ok));
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
 async function send(res: Response, r: RouteResult, replayed = false): Promise<void> {
   const status = r.status ?? 200;
   for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
@@ -197,6 +220,10 @@ async function send(res: Response, r: RouteResult, replayed = false): Promise<vo
     // Once bytes went out no error body can follow: a failure mid-stream cuts the connection, so
     // the client sees a short body rather than a complete-looking one.
     await pipeline(r.stream, res).catch(() => res.destroy());
+  } else if (r.pump) {
+    res.status(status);
+    if (r.contentType) res.type(r.contentType);
+    await pumpTo(res, r.pump).catch(() => res.destroy());
   } else if (r.body === undefined) {
     res.status(status).end();
   } else if (r.contentType && r.contentType !== 'application/json') {

@@ -4,7 +4,7 @@
  * against the ledger (`ledger-verify --header-hash` on that block fetched from their own peer).
  * Charts are drawn with PDFKit's vector primitives: bars and axes need no charting library.
  */
-import PDFDocument from 'pdfkit';
+import type PDFDocumentClass from 'pdfkit';
 import type { EnterpriseFigures, MonthlyReport } from './regulator-repository.js';
 
 const csvCell = (v: unknown) => {
@@ -157,7 +157,10 @@ function heading(doc: Doc, title: string): void {
 const figure = (v: number | null, digits = 1) => (v == null ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(digits));
 
 /** The report as a PDF (A4): provenance, summary, charts, breakdowns. */
-export function reportPdf(r: MonthlyReport, generatedAt: Date = new Date()): Promise<Buffer> {
+export async function reportPdf(r: MonthlyReport, generatedAt: Date = new Date()): Promise<Buffer> {
+  // Loaded on the first report, not at start: pdfkit and its fonts cost the gateway about 13 MiB
+  // resident, which a gateway that never renders a report (an enterprise's) should not carry.
+  const { default: PDFDocument } = (await import('pdfkit')) as { default: typeof PDFDocumentClass };
   const doc = new PDFDocument({
     size: 'A4',
     margin: PAGE_MARGIN,

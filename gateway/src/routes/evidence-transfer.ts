@@ -10,7 +10,6 @@
  * offset, PATCH to append, DELETE to end.
  */
 
-import { Readable } from 'node:stream';
 import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { cidSchema, permitNoSchema } from '@compliance-ledger/schema';
 import { z } from 'zod';
@@ -96,7 +95,7 @@ export function contentResponse(s: Services, ctx: RouteContext, content: { cid: 
       status: 200,
       contentType: content.mediaType,
       headers: { ...headers, 'Content-Length': String(content.sizeBytes) },
-      stream: Readable.from(s.content.cat(content.cid, timeout)),
+      pump: (write) => s.content.pump(content.cid, timeout, undefined, write),
       body: undefined,
     };
   }
@@ -108,7 +107,7 @@ export function contentResponse(s: Services, ctx: RouteContext, content: { cid: 
       'Content-Length': String(partial.length),
       'Content-Range': `bytes ${partial.offset}-${partial.offset + partial.length - 1}/${content.sizeBytes}`,
     },
-    stream: Readable.from(s.content.cat(content.cid, timeout, partial)),
+    pump: (write) => s.content.pump(content.cid, timeout, partial, write),
     body: undefined,
   };
 }
