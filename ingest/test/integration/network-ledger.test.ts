@@ -11,11 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ChaincodeRefusal, classifyFabricError } from '@compliance-ledger/fabric-client';
+import { ChaincodeRefusal, classifyFabricError, connectToOrg } from '@compliance-ledger/fabric-client';
 import type { ConnectionProfile } from '@compliance-ledger/schema';
+import { decodeBlock, headerHash, type Report, toHex, verifyBundle } from '@compliance-ledger/verifier';
+import { common } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { type LaggingRegulator, regulatorBehindBy, untilPeersDisagree } from '../../../fabric-client/test/support/lagging-peer.js';
+import { buildBundle } from '../../../gateway/src/bundle-builder.js';
 import { loadConfig } from '../../src/config.js';
 import { type IngestService, startIngest } from '../../src/ingest-service.js';
 import { topicFor } from '../../src/mqtt/topics.js';
@@ -74,6 +77,21 @@ async function refusalOf(reader: LedgerClient, alarmId: string): Promise<string>
     return 'found';
   } catch (err) {
     return JSON.stringify((err as { details?: unknown }).details ?? String(err));
+  }
+}
+
+/** The verifier's report on a permit's proof bundle, built from the regulator's peer and checked against its newest block. */
+async function permitBundleReport(profile: ConnectionProfile, permitNo: string): Promise<Report> {
+  const { gateway, close } = connectToOrg(profile, 'regulator', 'admin');
+  try {
+    const qscc = gateway.getNetwork(profile.channel).getContract('qscc');
+    const height = common.BlockchainInfo.deserializeBinary(await qscc.evaluateTransaction('GetChainInfo', profile.channel)).getHeight();
+    const block = (n: number) => qscc.evaluateTransaction('GetBlockByNumber', profile.channel, String(n));
+    const source = { height: async () => height, block };
+    const { archive } = await buildBundle({ source, channel: profile.channel, chaincode: profile.chaincode, subject: { kind: 'permit', permitNo } });
+    return verifyBundle(archive, { blockHash: toHex(await headerHash(decodeBlock(await block(height - 1)).header)) });
+  } finally {
+    close();
   }
 }
 
@@ -230,6 +248,14 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       expect(suspending).to.deep.include({ siteId: layout.siteId, areaId: area.areaId });
       expect(suspending.grade).to.be.at.most(2);
       expect(after.history.at(-1)).to.deep.include({ action: 'suspend', to: 'suspended' });
+
+      // The auditor's check of the permit: its proof bundle carries the alarm, the gas sensor's
+      // registration and the grading service's, and verifies against the newest block offline.
+      const report = await permitBundleReport(profile, permit.permitNo);
+      expect(report.checks.filter((k) => k.status === 'fail')).to.deep.equal([]);
+      expect(report.ok).to.equal(true);
+      const graded = report.checks.find((k) => k.id === `alarm.${suspending.alarmId}.serviceSignature`);
+      expect(graded?.status, 'the grading service signature is checked').to.equal('pass');
 
       // Every alarm of the run is on the ledger; other areas had no permit to suspend.
       await waitFor(() => s.outbox.depth === 0, 60_000, 'the outbox to drain');
