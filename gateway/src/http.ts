@@ -178,6 +178,14 @@ export const expressPath = (p: string): string => p.replace(/\{(\w+)\}/g, ':$1')
 
 const idempotencyKeySchema = z.string().regex(/^[A-Za-z0-9._:-]{8,128}$/, 'Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -');
 
+/**
+ * Whether the request's body is the route's multipart form, which its handler streams, rather than
+ * JSON: always for a multipart-only route, by the Content-Type for a route that takes either.
+ */
+function sendsMultipart(def: RouteDef, req: Request): boolean {
+  return def.multipart !== undefined && (def.body === undefined || typeof req.is('multipart/form-data') === 'string');
+}
+
 /** What makes two requests "the same" for an Idempotency-Key: method, path and canonical JSON body (a multipart body: its length). */
 export function requestFingerprint(method: string, path: string, payload: { json: unknown } | { multipartLength: string }): string {
   // A request without a body fingerprints like a JSON null body.
@@ -369,7 +377,7 @@ function validate(def: RouteDef, req: Request): ValidInput {
     parse(def.requestHeaders, named, 'headers');
   }
   let body: unknown;
-  if (def.body && !(def.multipart && req.is('multipart/form-data'))) {
+  if (def.body && !sendsMultipart(def, req)) {
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if (hasBody && !req.is('application/json')) {
       throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json${def.multipart ? ' or multipart/form-data' : ''}`);
@@ -411,8 +419,11 @@ async function idempotent(
   if (!key.success) throw new ValidationError([{ path: 'header.Idempotency-Key', message: key.error.issues[0]!.message }]);
   const store = p.idempotency;
   if (!store) throw new UnavailableError('STORE_UNAVAILABLE', 'no database is configured for idempotency keys (DATABASE_URL)', p.retryAfterSeconds);
-  const multipart = def.multipart !== undefined && (def.body === undefined || typeof x.req.is('multipart/form-data') === 'string');
-  const fingerprint = requestFingerprint(def.method, x.req.path, multipart ? { multipartLength: x.req.headers['content-length'] ?? '' } : { json: x.body });
+  const fingerprint = requestFingerprint(
+    def.method,
+    x.req.path,
+    sendsMultipart(def, x.req) ? { multipartLength: x.req.headers['content-length'] ?? '' } : { json: x.body },
+  );
   const scope = `${x.principal.org}/${x.principal.sub}`;
   if (await replayed(p, def, { res: x.res, principal: x.principal, scope, key: key.data, fingerprint, requestId: x.requestId })) return REPLAYED;
   const idem: KeyClaim = { scope, key: key.data };
