@@ -8,6 +8,7 @@
  * handler (POSTs), and error rendering.
  */
 import * as crypto from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { canonicalJson, type Role } from '@compliance-ledger/schema';
@@ -201,8 +202,11 @@ export function sendError(res: Response, err: ApiError, requestId: string): void
     .send(JSON.stringify(err.toJSON(requestId)));
 }
 
-/** Runs a pump into the response, each write awaited until the socket took it; a client gone ends it. */
-async function pumpTo(res: Response, pump: NonNullable<RouteResult['pump']>): Promise<void> {
+/**
+ * Runs a pump into the response, each write awaited until the socket took it (so the pump may reuse
+ * the chunk's memory); a client gone rejects the pending write and so ends the pump.
+ */
+export async function pumpTo(res: ServerResponse, pump: NonNullable<RouteResult['pump']>): Promise<void> {
   let gone: (e: Error) => void = () => undefined;
   const closed = new Promise<never>((_, reject) => {
     gone = reject;
