@@ -202,7 +202,8 @@ export class EmbeddedContentStore implements ContentStore {
   /** The pieces of the file under `cid` between `start` and `end` (relative to it), in order. */
   private async *segments(cid: CID, start: number, end: number, signal: AbortSignal): AsyncGenerator<Segment> {
     signal.throwIfAborted();
-    const file = path.join(this.dir, ...Object.values(this.sharding.encode(cid)));
+    const { dir, file: name } = this.sharding.encode(cid);
+    const file = path.join(this.dir, dir, name);
     if (cid.code === RAW_CODEC) {
       const size = (await fs.promises.stat(file)).size;
       if (start < Math.min(end, size)) yield { file, from: start, to: Math.min(end, size) };
