@@ -5,9 +5,10 @@
  * must agree: every 2xx is a valid transaction on the ledger and mirrored once, no permit step is
  * lost or doubled, and every Idempotency-Key retry got the first answer.
  *
- * The load: permits through their steps with an evidence upload each, every write keyed, and
- * regulator queries. `npm test` runs the short version (a representative process of each kind: the gateway, the
- * indexer, the enterprise's chaincode server, peer and CA, one orderer, PostgreSQL);
+ * The load: permits through their steps with an evidence upload each, every write keyed, through
+ * the enterprise's gateway, and regulator queries through the regulator's: one gateway per org, each
+ * with its own wallet kept across restarts, as they are deployed. `npm test` runs the short version
+ * (both gateways, the indexer, the enterprise's chaincode server, peer and CA, one orderer, PostgreSQL);
  * `npm run faults` (LEDGER_FAULTS=long) kills every process, both orgs' and all orderers, and
  * Mosquitto. Figures go to the file LEDGER_FAULTS_REPORT names, when set (bench/RESULTS.md quotes them).
  */
@@ -82,16 +83,19 @@ interface Kill {
   process: string;
   /** From SIGKILL until the restart command returned (the process healthy). */
   restartMs: number;
-  /** From SIGKILL until the load's next 2xx write. */
+  /** From SIGKILL until the load's next 2xx write (for the regulator's gateway: its next regulator read answered 200). */
   recoverMs: number;
 }
 
 describe('faults: SIGKILL of each process under load, then ledger, mirror and clients agree', function () {
   this.timeout(LONG ? 3_600_000 : 900_000);
+  /** The enterprise's gateway (every write) and the regulator's (the regulator's reads). */
   let gw: GatewayProcess;
+  let regulatorGw: GatewayProcess;
   let indexer: RunningIndexer;
   let dbUrl: string;
   let url = '';
+  let regulatorUrl = '';
   const answers: Answer[] = [];
   /** Each permit's cast: its applicant reads it back. */
   const owner = new Map<string, Cast>();
@@ -99,23 +103,37 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   const reads = { ok: 0, failed: 0 };
   /** Each 2xx write: when its answering attempt was sent, and when the answer came. */
   const writes: { sentAt: number; at: number }[] = [];
+  /** Each regulator read answered 200, timed the same way. */
+  const readsAnswered: { sentAt: number; at: number }[] = [];
   let stopLoad = false;
   /** The evidence blockstore outlives each gateway process, as a deployment's does. */
   const blockstore = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-blockstore-'));
-  const gatewayEnv = () => ({ DATABASE_URL: dbUrl, GATEWAY_OCR_ENABLED: '0', GATEWAY_RATE_LIMIT_PER_WINDOW: '100000', GATEWAY_BLOCKSTORE_DIR: blockstore });
+  /** So are each gateway's wallet (its users' enrolments: a kill mid-enrolment must leave it usable) and its state. */
+  const wallets = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-wallets-'));
+  const gatewayEnv = (org: 'enterprise' | 'regulator') => ({
+    GATEWAY_ORG: org,
+    GATEWAY_WALLET_DIR: path.join(wallets, org),
+    DATABASE_URL: dbUrl,
+    GATEWAY_OCR_ENABLED: '0',
+    GATEWAY_RATE_LIMIT_PER_WINDOW: '100000',
+    GATEWAY_BLOCKSTORE_DIR: blockstore,
+  });
 
   before(async function () {
     requireNetwork(this);
     dbUrl = await createDatabase('gw_faults');
     indexer = startIndexer(dbUrl);
-    gw = await startGatewayProcess(gatewayEnv());
+    [gw, regulatorGw] = await Promise.all([startGatewayProcess(gatewayEnv('enterprise')), startGatewayProcess(gatewayEnv('regulator'))]);
     url = gw.url;
+    regulatorUrl = regulatorGw.url;
   });
   after(async () => {
     stopLoad = true;
     await gw?.stop();
+    await regulatorGw?.stop();
     await indexer?.stop();
     fs.rmSync(blockstore, { recursive: true, force: true });
+    fs.rmSync(wallets, { recursive: true, force: true });
   });
 
   /** POST with one Idempotency-Key, retried with that key through faults; then once more to see the first answer replayed. */
@@ -177,17 +195,23 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   async function load(cast: Cast): Promise<void> {
     while (!stopLoad) {
       await flow(cast);
+      const sentAt = Date.now();
       const r = await cast.clients.regulator
-        .at(url)
+        .at(regulatorUrl)
         .get('/v1/regulator/kpis')
         .catch(() => undefined);
-      if (r?.status === 200) reads.ok++;
-      else reads.failed++;
+      if (r?.status === 200) {
+        reads.ok++;
+        readsAnswered.push({ sentAt, at: Date.now() });
+      } else reads.failed++;
     }
   }
 
-  /** Kills a process, leaves it down for a while under load, restarts it, and times the recovery. */
-  async function fault(name: string, pid: () => number, restart: () => Promise<void>): Promise<void> {
+  /**
+   * Kills a process, leaves it down for a while under load, restarts it, and times the recovery:
+   * the first answer of `served` (the writes, or the regulator's reads) sent after the kill.
+   */
+  async function fault(name: string, pid: () => number, restart: () => Promise<void>, served = writes): Promise<void> {
     note(`SIGKILL ${name} (${answers.length} answers so far)`);
     await kill9(pid());
     // Counted from its death, so a request answered by the process in its last moments does not count as recovery.
@@ -197,7 +221,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     const restartMs = Date.now() - t0;
     note(`${name} restarted after ${restartMs} ms`);
     // Recovered: a write sent after the kill answered 2xx (one in flight across the kill may have been answered before).
-    const recovered = () => writes.find((w) => w.sentAt > t0);
+    const recovered = () => served.find((w) => w.sentAt > t0);
     while (!recovered() && Date.now() - t0 < RETRY_FOR_MS) await sleep(100);
     const recoverMs = (recovered()?.at ?? Number.NaN) - t0;
     kills.push({ process: name, restartMs, recoverMs });
@@ -230,16 +254,30 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     const postmaster = Number(fs.readFileSync(path.join(await pgData(), 'postmaster.pid'), 'utf8').split('\n')[0]);
     const plan: [string, () => Promise<void>][] = [
       [
-        'gateway',
+        'gateway-enterprise',
         () =>
           fault(
-            'gateway',
+            'gateway-enterprise',
             () => gw.pid,
             async () => {
               await gw.stop();
-              gw = await startGatewayProcess(gatewayEnv());
+              gw = await startGatewayProcess(gatewayEnv('enterprise'));
               url = gw.url;
             },
+          ),
+      ],
+      [
+        'gateway-regulator',
+        () =>
+          fault(
+            'gateway-regulator',
+            () => regulatorGw.pid,
+            async () => {
+              await regulatorGw.stop();
+              regulatorGw = await startGatewayProcess(gatewayEnv('regulator'));
+              regulatorUrl = regulatorGw.url;
+            },
+            readsAnswered,
           ),
       ],
       [
@@ -362,7 +400,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
         `fault suite (${LONG ? 'long' : 'short'}), ${new Date().toISOString()}: ${kills.length} kills in ${Math.round(elapsedMs / 1000)} s, ` +
           `${answers.length} keyed writes (${written.length} 2xx, ${retried} needed a retry with the same key, ${answers.length - written.length} other), ` +
           `${answers.length} replays, ${reads.ok} regulator reads answered 200 (${reads.failed} failed during faults), ${permits.length} permits`,
-        '| process | restart (kill → healthy), s | recover (kill → 2xx of a write sent after it), s |',
+        '| process | restart (kill → healthy), s | recover (kill → 2xx of a write sent after it; regulator gateway: of a read), s |',
         '|---|---:|---:|',
         ...kills.map((k) => `| ${k.process} | ${(k.restartMs / 1000).toFixed(1)} | ${(k.recoverMs / 1000).toFixed(1)} |`),
       ].join('\n');
