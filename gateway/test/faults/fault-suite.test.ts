@@ -115,6 +115,8 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   const owner = new Map<string, Cast>();
   const kills: Kill[] = [];
   const reads = { ok: 0, failed: 0 };
+  /** Alarms a restarted ingest found pending in its outbox (queued, not yet settled, at the kill). */
+  const pendingAtRestart: number[] = [];
   /** Each 2xx write: when its answering attempt was sent, and when the answer came. */
   const writes: { sentAt: number; at: number }[] = [];
   let stopLoad = false;
@@ -229,7 +231,9 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   }
 
   /** Kills a process, leaves it down for a while under load, restarts it, and times the recovery. */
-  async function fault(name: string, pid: () => number, restart: () => Promise<void>): Promise<void> {
+  /** `aim`: waits for the moment to kill. */
+  async function fault(name: string, pid: () => number, restart: () => Promise<void>, aim?: () => Promise<void>): Promise<void> {
+    await aim?.();
     note(`SIGKILL ${name} (${answers.length} answers so far)`);
     await kill9(pid());
     // Counted from its death, so a request answered by the process in its last moments does not count as recovery.
@@ -255,6 +259,16 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     const alarmRecoverMs = await alarmRecovered;
     kills.push({ process: name, restartMs, recoverMs, alarmRecoverMs });
     note(`${name}: first 2xx of a write sent after the kill ${recoverMs} ms after it, first alarm ${alarmRecoverMs} ms`);
+  }
+
+  /**
+   * Until a gas reading above the criterion has just been published: a kill of ingest or the broker
+   * then meets its alarm between MQTT and the ledger (a commit takes about half a second).
+   */
+  async function amidAlarm(): Promise<void> {
+    const n = publisher!.alarmReadings.length;
+    while (publisher!.alarmReadings.length === n) await sleep(20);
+    await sleep(150);
   }
 
   const pgData = async () =>
@@ -316,7 +330,9 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
             async () => {
               await ingest.stop();
               ingest = await startIngestProcess(site, mqttUrl);
+              pendingAtRestart.push(ingest.pendingAtStart);
             },
+            amidAlarm,
           ),
       ],
       [
@@ -363,6 +379,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
               'mosquitto',
               () => pidFile('mosquitto'),
               () => script('services.sh', 'start', 'mosquitto'),
+              amidAlarm,
             ),
         ],
       );
@@ -488,7 +505,8 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
           `${answers.length} replays, ${reads.ok} regulator reads answered 200 (${reads.failed} failed during faults), ${permits.length} permits; ` +
           `${publisher!.sent.length} signed readings over MQTT (${expected.length} above the gas criterion), ${recordings.size} alarms on the ledger ` +
           `(${expected.length} gas, ${recordings.size - expected.length} scored), each once; ingest's outbox: ${committed.length} committed, ` +
-          `${duplicates} found already on the ledger (committed before a kill), 0 pending, 0 rejected`,
+          `${duplicates} found already on the ledger (committed before a kill), 0 pending, 0 rejected; ` +
+          `restarted ingest found ${pendingAtRestart.join(', ')} alarm(s) pending in its outbox`,
         '| process | restart (kill → healthy), s | recover (kill → 2xx of a write sent after it), s | ' +
           'alarm (kill → alarm of a reading sent after it on the ledger), s |',
         '|---|---:|---:|---:|',

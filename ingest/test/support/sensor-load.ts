@@ -90,6 +90,8 @@ export async function prepareSensorSite(profile: ConnectionProfile, dir: string)
 export interface IngestProcess {
   pid: number;
   httpPort: number;
+  /** Alarms the outbox held unsettled when this process opened it (left by a killed one). */
+  pendingAtStart: number;
   /** /healthz of the running process. */
   health(): Promise<{ ok: boolean; outboxDepth: number; ledgerDelivery?: string; mqtt: string }>;
   /** SIGTERM and wait (a process already killed is only reaped). */
@@ -143,6 +145,7 @@ export async function startIngestProcess(site: SensorSite, mqttUrl: string): Pro
   return {
     pid: child.pid!,
     httpPort: port,
+    pendingAtStart: Number(/"pending":(\d+)[^\n]*"msg":"ingest starting"/.exec(out)?.[1] ?? Number.NaN),
     async health() {
       return (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Awaited<ReturnType<IngestProcess['health']>>;
     },
