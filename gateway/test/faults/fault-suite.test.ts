@@ -230,8 +230,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     }
   }
 
-  /** Kills a process, leaves it down for a while under load, restarts it, and times the recovery. */
-  /** `aim`: waits for the moment to kill. */
+  /** Kills a process, leaves it down for a while under load, restarts it, and times the recovery; `aim` waits for the moment to kill. */
   async function fault(name: string, pid: () => number, restart: () => Promise<void>, aim?: () => Promise<void>): Promise<void> {
     await aim?.();
     note(`SIGKILL ${name} (${answers.length} answers so far)`);

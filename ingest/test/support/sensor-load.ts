@@ -57,8 +57,9 @@ export async function prepareSensorSite(profile: ConnectionProfile, dir: string)
   writeFileSync(join(dir, 'devices.json'), JSON.stringify(publicRegistry(keyFile)));
   const service = generateServiceKey(`${tag}-ingest`);
   writeKeyFile(join(dir, 'ingest-key.json'), service);
-  const admin = enrollUser(profile, 'ingest-admin', 'admin');
-  const gateway = enrollUser(profile, 'ingest-gateway', 'device_gateway');
+  // Users of their own: ingest's network tests enrol theirs again (a new msp folder) whenever they run.
+  const admin = enrollUser(profile, 'sensor-load-admin', 'admin');
+  const gateway = enrollUser(profile, 'sensor-load-gateway', 'device_gateway');
   const client = LedgerClient.connect(profile, admin);
   try {
     const registeredAt = await registerDevices(client, [
