@@ -31,6 +31,10 @@ listener $LEDGER_TEST_MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence true
 persistence_location $svc_dir/mosquitto/
+# Saved every second, not every 30 min (the default): a broker killed -9 and restarted otherwise
+# comes back without ingest's persistent session and drops what devices publish before ingest has
+# subscribed again (the fault suite lost a gas alarm that way).
+autosave_interval 1
 # Bursts of sensor messages must queue, not be dropped, while a subscriber catches up.
 max_queued_messages 100000
 max_inflight_messages 1000

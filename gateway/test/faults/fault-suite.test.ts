@@ -1,16 +1,23 @@
 /**
- * The fault suite: a steady load through the gateway while each process of the product is killed
- * with SIGKILL in turn and restarted the way scripts/network.sh, deploy-chaincode.sh and
- * services.sh start it. Afterwards the ledger, the PostgreSQL mirror and the clients' own records
- * must agree: every 2xx is a valid transaction on the ledger and mirrored once, no permit step is
- * lost or doubled, and every Idempotency-Key retry got the first answer.
+ * The fault suite: a steady load through the gateway and MQTT while each process of the product is
+ * killed with SIGKILL in turn and restarted the way scripts/network.sh, deploy-chaincode.sh and
+ * services.sh start it (ingest: its main again, on the same outbox folder and MQTT session).
+ * Afterwards the ledger, the PostgreSQL mirror and the clients' own records must agree: every 2xx
+ * is a valid transaction on the ledger and mirrored once, no permit step is lost or doubled, every
+ * Idempotency-Key retry got the first answer; and no alarm is lost or doubled: every gas reading
+ * above the criterion the publisher sent has its alarm on the ledger exactly once and in the
+ * mirror once, ingest's outbox has nothing pending or rejected, and each alarm it committed is the
+ * ledger's recording of that alarm.
  *
  * The load: permits through their steps with an evidence upload each, every write keyed, through
- * the enterprise's gateway, and regulator queries through the regulator's: one gateway per org, each
- * with its own wallet kept across restarts, as they are deployed. `npm test` runs the short version
- * (both gateways, the indexer, the enterprise's chaincode server, peer and CA, one orderer, PostgreSQL);
- * `npm run faults` (LEDGER_FAULTS=long) kills every process, both orgs' and all orderers, and
- * Mosquitto. Figures go to the file LEDGER_FAULTS_REPORT names, when set (bench/RESULTS.md quotes them).
+ * the enterprise's gateway, regulator queries through the regulator's (one gateway per org, each
+ * with its own wallet kept across restarts, as they are deployed), and signed gas readings of three
+ * areas over MQTT (QoS 1) into ingest, one in three ticks above the permit's gas criterion. `npm test`
+ * runs the short version (a representative process of each kind: both gateways, the indexer, ingest,
+ * the enterprise's chaincode server, peer and CA, one orderer, PostgreSQL); `npm run faults`
+ * (LEDGER_FAULTS=long) kills every process, both orgs' and all orderers, and Mosquitto. Needs
+ * TEST_MQTT_URL (scripts/services.sh's Mosquitto). Figures go to the file LEDGER_FAULTS_REPORT
+ * names, when set (bench/RESULTS.md quotes them).
  */
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -19,8 +26,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { loadConnectionProfile } from '@compliance-ledger/fabric-client';
 import { expect } from 'chai';
 import pg from 'pg';
+import { LedgerClient } from '../../../ingest/test/support/network.js';
+import {
+  type IngestProcess,
+  outboxRecord,
+  prepareSensorSite,
+  SensorPublisher,
+  type SensorSite,
+  startIngestProcess,
+} from '../../../ingest/test/support/sensor-load.js';
 import { Client, createDatabase, type Reply, requireNetwork } from '../support/env.js';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
@@ -85,6 +102,8 @@ interface Kill {
   restartMs: number;
   /** From SIGKILL until the load's next 2xx write (for the regulator's gateway: its next regulator read answered 200). */
   recoverMs: number;
+  /** From SIGKILL until the alarm of the first gas reading sent after it is on the ledger. */
+  alarmRecoverMs: number;
 }
 
 describe('faults: SIGKILL of each process under load, then ledger, mirror and clients agree', function () {
@@ -101,6 +120,8 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   const owner = new Map<string, Cast>();
   const kills: Kill[] = [];
   const reads = { ok: 0, failed: 0 };
+  /** Alarms a restarted ingest found pending in its outbox (queued, not yet settled, at the kill). */
+  const pendingAtRestart: number[] = [];
   /** Each 2xx write: when its answering attempt was sent, and when the answer came. */
   const writes: { sentAt: number; at: number }[] = [];
   /** Each regulator read answered 200, timed the same way. */
@@ -118,23 +139,47 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     GATEWAY_RATE_LIMIT_PER_WINDOW: '100000',
     GATEWAY_BLOCKSTORE_DIR: blockstore,
   });
+  /** Ingest's folder (registry, service key, outbox) outlives each ingest process. */
+  const sensorDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-ingest-'));
+  let mqttUrl: string;
+  let site: SensorSite;
+  let ingest: IngestProcess;
+  let publisher: SensorPublisher | undefined;
+  /** Reads alarms back from the enterprise's peer, as the site's admin. */
+  let alarms: LedgerClient;
 
   before(async function () {
     requireNetwork(this);
+    mqttUrl = process.env.TEST_MQTT_URL ?? '';
+    if (!mqttUrl) throw new Error("TEST_MQTT_URL is unset: run 'bash scripts/services.sh start' and export the URL it prints");
     dbUrl = await createDatabase('gw_faults');
     indexer = startIndexer(dbUrl);
     [gw, regulatorGw] = await Promise.all([startGatewayProcess(gatewayEnv('enterprise')), startGatewayProcess(gatewayEnv('regulator'))]);
     url = gw.url;
     regulatorUrl = regulatorGw.url;
+    const profile = loadConnectionProfile(process.env.LEDGER_CONNECTION_PROFILE!);
+    site = await prepareSensorSite(profile, sensorDir);
+    alarms = LedgerClient.connect(profile, site.admin);
+    ingest = await startIngestProcess(site, mqttUrl);
   });
   after(async () => {
     stopLoad = true;
+    await publisher?.stop(1_000);
+    await ingest?.stop();
+    alarms?.close();
     await gw?.stop();
     await regulatorGw?.stop();
     await indexer?.stop();
     fs.rmSync(blockstore, { recursive: true, force: true });
     fs.rmSync(wallets, { recursive: true, force: true });
+    fs.rmSync(sensorDir, { recursive: true, force: true });
   });
+
+  const onLedger = (alarmId: string) =>
+    alarms.getAlarm(alarmId).then(
+      () => true,
+      () => false,
+    );
 
   /** POST with one Idempotency-Key, retried with that key through faults; then once more to see the first answer replayed. */
   /** `body`: JSON, or a multipart form (an evidence upload), sent again as it is on each retry. */
@@ -209,13 +254,25 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
 
   /**
    * Kills a process, leaves it down for a while under load, restarts it, and times the recovery:
-   * the first answer of `served` (the writes, or the regulator's reads) sent after the kill.
+   * the first answer of `served` (the writes, or the regulator's reads) sent after the kill; `aim`
+   * waits for the moment to kill.
    */
-  async function fault(name: string, pid: () => number, restart: () => Promise<void>, served = writes): Promise<void> {
+  async function fault(name: string, pid: () => number, restart: () => Promise<void>, aim?: () => Promise<void>, served = writes): Promise<void> {
+    await aim?.();
     note(`SIGKILL ${name} (${answers.length} answers so far)`);
     await kill9(pid());
     // Counted from its death, so a request answered by the process in its last moments does not count as recovery.
     const t0 = Date.now();
+    // The sensor path recovered: the alarm of the first gas reading published after the kill is on
+    // the ledger. Watched from the kill on, alongside the restart, as a client would see it.
+    const alarmRecovered = (async () => {
+      while (Date.now() - t0 < RETRY_FOR_MS) {
+        const first = publisher!.alarmReadings.find((r) => r.publishedAt > t0);
+        if (first && (await onLedger(first.alarmId!))) return Date.now() - t0;
+        await sleep(250);
+      }
+      return Number.NaN;
+    })();
     await sleep(DOWN_MS);
     await restart();
     const restartMs = Date.now() - t0;
@@ -224,8 +281,19 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     const recovered = () => served.find((w) => w.sentAt > t0);
     while (!recovered() && Date.now() - t0 < RETRY_FOR_MS) await sleep(100);
     const recoverMs = (recovered()?.at ?? Number.NaN) - t0;
-    kills.push({ process: name, restartMs, recoverMs });
-    note(`${name}: first 2xx of a write sent after the kill ${recoverMs} ms after it`);
+    const alarmRecoverMs = await alarmRecovered;
+    kills.push({ process: name, restartMs, recoverMs, alarmRecoverMs });
+    note(`${name}: first 2xx of a write sent after the kill ${recoverMs} ms after it, first alarm ${alarmRecoverMs} ms`);
+  }
+
+  /**
+   * Until a gas reading above the criterion has just been published: a kill of ingest or the broker
+   * then meets its alarm between MQTT and the ledger (a commit takes about half a second).
+   */
+  async function amidAlarm(): Promise<void> {
+    const n = publisher!.alarmReadings.length;
+    while (publisher!.alarmReadings.length === n) await sleep(20);
+    await sleep(150);
   }
 
   const pgData = async () =>
@@ -243,7 +311,8 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
       await registerCast(cast);
       casts.push(cast);
     }
-    note(`${FLOWS} casts registered; load starts`);
+    publisher = await SensorPublisher.start(site, mqttUrl);
+    note(`${FLOWS} casts registered; load starts (sensor readings on ${site.topicRoot})`);
     const flows = casts.map((c) => load(c));
     const network = (p: string) =>
       fault(
@@ -277,6 +346,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
               regulatorGw = await startGatewayProcess(gatewayEnv('regulator'));
               regulatorUrl = regulatorGw.url;
             },
+            undefined,
             readsAnswered,
           ),
       ],
@@ -289,6 +359,20 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
             async () => {
               indexer = startIndexer(dbUrl);
             },
+          ),
+      ],
+      [
+        'ingest',
+        () =>
+          fault(
+            'ingest',
+            () => ingest.pid,
+            async () => {
+              await ingest.stop();
+              ingest = await startIngestProcess(site, mqttUrl);
+              pendingAtRestart.push(ingest.pendingAtStart);
+            },
+            amidAlarm,
           ),
       ],
       [
@@ -335,6 +419,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
               'mosquitto',
               () => pidFile('mosquitto'),
               () => script('services.sh', 'start', 'mosquitto'),
+              amidAlarm,
             ),
         ],
       );
@@ -348,7 +433,28 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     }
     stopLoad = true;
     await Promise.all(flows);
+    const mqttSent = await publisher!.stop();
     const elapsedMs = Date.now() - t0;
+    // Everything the broker acknowledged reaches the ledger through ingest's outbox; then ingest
+    // stops, so its outbox log is read as a restart would read it.
+    note(`${publisher!.sent.length} readings published; waiting for ingest's outbox to drain`);
+    for (const until = Date.now() + RETRY_FOR_MS; ; await sleep(500)) {
+      const h = await ingest.health().catch(() => undefined);
+      const missing = await Promise.all(publisher!.alarmReadings.map((r) => onLedger(r.alarmId!)));
+      if (h?.outboxDepth === 0 && missing.every(Boolean)) break;
+      if (Date.now() > until) break;
+    }
+    await ingest.stop();
+    const outbox = outboxRecord(site.dataDir);
+    // A transaction after every alarm: the ledger's recordings of the site are read up to it.
+    const marker = await alarms.submitCommitted('device:Register', {
+      deviceId: `${site.layout.siteId}-end`,
+      siteId: site.layout.siteId,
+      areaId: 'marker',
+      address: `0x${crypto.randomBytes(20).toString('hex')}`,
+      kind: 'sensor',
+    });
+    const recordings = await alarms.alarmRecordings(site.layout.siteId, site.registeredAt, marker.txId);
 
     // The mirror catches up with the ledger (the indexer polls the channel).
     const height = await chainHeight();
@@ -398,19 +504,63 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
         for (const a of mine.filter((x) => !/gas-tests|sign-offs|evidence/.test(x.path)))
           expect(stepTx.has(a.transactionId!), `${a.path} ${a.transactionId}`).to.equal(true);
       }
+      // No alarm lost or doubled: the publisher's record, ingest's outbox, the ledger and the mirror agree.
+      expect(mqttSent, 'every reading acknowledged by the broker').to.deep.equal({ unacked: 0, failures: [] });
+      const expected = publisher!.alarmReadings.map((r) => r.alarmId!);
+      expect(new Set(expected).size, 'each reading above the criterion in a dedup window of its own').to.equal(expected.length);
+      expect(
+        [...outbox.queued].filter((id) => !outbox.outcomes.has(id)),
+        'alarms still pending in the outbox',
+      ).to.deep.equal([]);
+      expect(
+        [...outbox.outcomes].filter(([, o]) => o.status === 'rejected'),
+        'alarms the ledger rejected',
+      ).to.deep.equal([]);
+      for (const id of expected) expect(recordings.get(id), `the gas alarm ${id} on the ledger`).to.equal(1);
+      for (const [id, n] of recordings) {
+        expect(n, `alarm ${id} recorded`).to.equal(1);
+        expect(outbox.queued.has(id), `alarm ${id} came through the outbox`).to.equal(true);
+      }
+      for (const id of outbox.queued) expect(recordings.get(id), `the outbox's alarm ${id} on the ledger`).to.equal(1);
+      const siteId = site.layout.siteId;
+      const alarmJson = "convert_from(payload, 'UTF8')::jsonb -> 'payload' -> 'alarm'";
+      const mirroredEvents = await db.query(
+        `SELECT ${alarmJson} ->> 'alarmId' AS alarm_id, count(*)::int AS n, min(tx_id) AS tx_id FROM events ` +
+          `WHERE valid AND name = 'AlarmRecorded' AND ${alarmJson} ->> 'siteId' = $1 GROUP BY 1`,
+        [siteId],
+      );
+      const recordedIds = [...recordings.keys()].sort();
+      expect(mirroredEvents.rows.map((r) => r.alarm_id).sort(), 'alarm recordings in the mirror').to.deep.equal(recordedIds);
+      expect(mirroredEvents.rows.every((r) => r.n === 1)).to.equal(true);
+      const mirroredAlarms = await db.query('SELECT alarm_id, kind FROM alarms WHERE site_id = $1', [siteId]);
+      expect(mirroredAlarms.rows.map((r) => r.alarm_id).sort(), 'alarms in the mirror').to.deep.equal(recordedIds);
+      const gasIds = mirroredAlarms.rows.filter((r) => r.kind === 'flammable_gas_above_permit_criterion').map((r) => r.alarm_id);
+      expect(gasIds.sort(), 'gas alarms: exactly those of the readings above the criterion').to.deep.equal([...expected].sort());
+      // Each alarm the outbox saw committed is the ledger's recording of it.
+      const recordedIn = new Map(mirroredEvents.rows.map((r) => [r.alarm_id as string, r.tx_id as string]));
+      const committed = [...outbox.outcomes].filter(([, o]) => o.status === 'committed');
+      for (const [id, o] of committed) expect(o.status === 'committed' && o.txId, `alarm ${id}`).to.equal(recordedIn.get(id));
+      const duplicates = [...outbox.outcomes].filter(([, o]) => o.status === 'duplicate').length;
       const retried = answers.filter((a) => a.attempts > 1).length;
       const report = [
         `fault suite (${LONG ? 'long' : 'short'}), ${new Date().toISOString()}: ${kills.length} kills in ${Math.round(elapsedMs / 1000)} s, ` +
           `${answers.length} keyed writes (${written.length} 2xx, ${retried} needed a retry with the same key, ${answers.length - written.length} other), ` +
-          `${answers.length} replays, ${reads.ok} regulator reads answered 200 (${reads.failed} failed during faults), ${permits.length} permits`,
-        '| process | restart (kill → healthy), s | recover (kill → 2xx of a write sent after it; regulator gateway: of a read), s |',
-        '|---|---:|---:|',
-        ...kills.map((k) => `| ${k.process} | ${(k.restartMs / 1000).toFixed(1)} | ${(k.recoverMs / 1000).toFixed(1)} |`),
+          `${answers.length} replays, ${reads.ok} regulator reads answered 200 (${reads.failed} failed during faults), ${permits.length} permits; ` +
+          `${publisher!.sent.length} signed readings over MQTT (${expected.length} above the gas criterion), ${recordings.size} alarms on the ledger ` +
+          `(${expected.length} gas, ${recordings.size - expected.length} scored), each once; ingest's outbox: ${committed.length} committed, ` +
+          `${duplicates} found already on the ledger (committed before a kill), 0 pending, 0 rejected; ` +
+          `restarted ingest found ${pendingAtRestart.join(', ')} alarm(s) pending in its outbox`,
+        '| process | restart (kill → healthy), s | recover (kill → 2xx of a write sent after it; regulator gateway: of a read), s | ' +
+          'alarm (kill → alarm of a reading sent after it on the ledger), s |',
+        '|---|---:|---:|---:|',
+        ...kills.map(
+          (k) => `| ${k.process} | ${(k.restartMs / 1000).toFixed(1)} | ${(k.recoverMs / 1000).toFixed(1)} | ${(k.alarmRecoverMs / 1000).toFixed(1)} |`,
+        ),
       ].join('\n');
       console.log(report);
       if (process.env.LEDGER_FAULTS_REPORT) fs.appendFileSync(process.env.LEDGER_FAULTS_REPORT, `${report}\n\n`);
       expect(kills.length).to.equal(plan.length);
-      expect(kills.every((k) => k.recoverMs > 0)).to.equal(true);
+      expect(kills.every((k) => k.recoverMs > 0 && k.alarmRecoverMs > 0)).to.equal(true);
     } finally {
       await db.end();
     }

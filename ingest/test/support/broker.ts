@@ -18,7 +18,8 @@ const run = promisify(execFile);
 export interface TestBroker {
   url: string;
   external: boolean;
-  restart(downMs?: number): Promise<void>;
+  /** SIGTERM by default; SIGKILL for a crash (the broker keeps only what it last autosaved). */
+  restart(downMs?: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,13 +42,13 @@ class ExternalBroker implements TestBroker {
   readonly external = true;
   constructor(readonly url: string) {}
 
-  /** SIGTERM (Mosquitto saves its persistence file), wait for the exit, start it again. */
-  async restart(downMs = 300): Promise<void> {
+  /** The signal (SIGTERM: Mosquitto saves its persistence file), wait for the exit, start it again. */
+  async restart(downMs = 300, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const runDir = ledgerRunDir();
     const pidFile = join(runDir, 'pids', 'mosquitto.pid');
     if (!existsSync(pidFile)) throw new Error(`cannot restart the broker at TEST_MQTT_URL: no ${pidFile} (scripts/services.sh did not start it)`);
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
     const started = Date.now();
     while (alive(pid)) {
       if (Date.now() - started > 20_000) throw new Error(`mosquitto ${pid} did not stop`);
@@ -69,5 +70,5 @@ export async function startTestBroker(dir: string): Promise<TestBroker> {
   if (url) return new ExternalBroker(url);
   if (!Mosquitto.available()) throw new Error('mosquitto is not installed: apt-get install -y mosquitto');
   const own = await Mosquitto.start(dir);
-  return { url: own.url, external: false, restart: (downMs) => own.restart(downMs), stop: () => own.stop() };
+  return { url: own.url, external: false, restart: (downMs, signal) => own.restart(downMs, signal), stop: () => own.stop() };
 }

@@ -51,20 +51,20 @@ export class Mosquitto {
     await waitForPort(this.port, 5_000);
   }
 
-  /** Graceful stop (SIGTERM: Mosquitto writes its persistence file), then start again. */
-  async restart(downMs = 300): Promise<void> {
-    await this.stop();
+  /** Stop (SIGTERM: Mosquitto writes its persistence file; SIGKILL: a crash, only the last autosave remains), then start again. */
+  async restart(downMs = 300, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    await this.stop(signal);
     await new Promise((r) => setTimeout(r, downMs));
     await this.launch();
   }
 
-  async stop(): Promise<void> {
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     this.child = undefined;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGTERM');
+      child.kill(signal);
     });
   }
 }
