@@ -85,46 +85,23 @@ export async function submitTransaction(contract: Contract, request: SubmitReque
       continue;
     }
     await request.beforeSubmit?.(transactionId);
-    const submitted = await handOver(() => endorsed.submit(), transactionId, policy.ownMspId);
-    const everyMs = policy.resubmitAfterMs ?? RESUBMIT_AFTER_MS;
-    const resubmit = everyMs > 0 ? { everyMs, send: () => endorsed.submit() } : undefined;
-    return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, () => submitted.getStatus(), resubmit) };
-  }
-}
-
-/** How often an unanswered hand-over is made in all, and the pause before the second (then 2×, 3× …). */
-export const HANDOVER_ATTEMPTS = 4;
-export const HANDOVER_BACKOFF_MS = 1_000;
-
-/**
- * Hands a signed transaction to the orderer (`send`: the peer's gateway passes it on). No answer
- * (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, `CANCELLED`: an orderer killed while it held the call) is not
- * a "no": the transaction may have got through, so it is not endorsed anew but the *same* signed
- * transaction is handed over again, up to `attempts` times in all, which is safe for the reason
- * committedBlock gives. Only then is the outcome unknown (OutcomeUnknown); every other error is
- * classified as it is. Without this, one call cut by an orderer's death left the request unknown
- * until the gateway's release bound (120 s in a clean-clone fault suite run).
- */
-export async function handOver<T>(
-  send: () => Promise<T>,
-  transactionId: string,
-  ownMspId: string,
-  o: { attempts: number; backoffMs: number } = { attempts: HANDOVER_ATTEMPTS, backoffMs: HANDOVER_BACKOFF_MS },
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+    let submitted: Awaited<ReturnType<typeof endorsed.submit>>;
     try {
-      return await send();
+      submitted = await endorsed.submit();
     } catch (e) {
-      if (!(e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code))) throw classifyFabricError(e, { ownMspId, transactionId });
-      if (attempt >= o.attempts) {
-        throw new OutcomeUnknown(`transaction ${transactionId} was sent to the orderer ${attempt} times but no answer came (${e.message})`, {
+      // No answer from the hand-over is not a "no": the peer may have passed it on before the call was cut.
+      if (e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code)) {
+        throw new OutcomeUnknown(`transaction ${transactionId} was sent to the orderer but no answer came (${e.message})`, {
           transactionId,
           grpcCode: e.code,
           cause: e,
         });
       }
-      await sleep(o.backoffMs * attempt);
+      throw classifyFabricError(e, { ownMspId: policy.ownMspId, transactionId });
     }
+    const everyMs = policy.resubmitAfterMs ?? RESUBMIT_AFTER_MS;
+    const resubmit = everyMs > 0 ? { everyMs, send: () => endorsed.submit() } : undefined;
+    return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, () => submitted.getStatus(), resubmit) };
   }
 }
 

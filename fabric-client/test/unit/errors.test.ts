@@ -12,7 +12,7 @@ import {
   PeersDisagree,
   UnexpectedLedgerError,
 } from '../../src/errors.js';
-import { backoffDelayMs, committedBlock, handOver } from '../../src/submit.js';
+import { backoffDelayMs, committedBlock } from '../../src/submit.js';
 
 // The shapes below are what fabric-gateway 1.11 throws against Fabric 3.1 peers: an endorsement
 // failure is an EndorseError (ABORTED) with one detail per failing peer; the peers' texts are
@@ -159,32 +159,6 @@ describe('the classification of Fabric errors', () => {
       },
     ).catch((e: unknown) => e);
     expect(lost).to.be.instanceOf(OutcomeUnknown).and.to.deep.include({ transactionId: 'tx8' });
-  });
-
-  it('repeats an unanswered hand-over with the same transaction, then calls the outcome unknown; a refusal is not repeated', async () => {
-    const quick = { attempts: 3, backoffMs: 5 };
-    let calls = 0;
-    const flaky = () => {
-      calls++;
-      return calls < 3 ? Promise.reject(gatewayError(grpc.status.UNAVAILABLE, 'orderer gone')) : Promise.resolve('submitted');
-    };
-    expect(await handOver(flaky, 'tx9', 'EnterpriseMSP', quick)).to.equal('submitted');
-    expect(calls).to.equal(3);
-    calls = 0;
-    const silent = () => {
-      calls++;
-      return Promise.reject(gatewayError(grpc.status.DEADLINE_EXCEEDED, 'deadline'));
-    };
-    const unknown = await handOver(silent, 'tx10', 'EnterpriseMSP', quick).catch((e: unknown) => e);
-    expect(unknown).to.be.instanceOf(OutcomeUnknown).and.to.deep.include({ transactionId: 'tx10' });
-    expect(calls).to.equal(3);
-    calls = 0;
-    const refused = () => {
-      calls++;
-      return Promise.reject(new TypeError('not a hand-over failure'));
-    };
-    expect(await handOver(refused, 'tx11', 'EnterpriseMSP', quick).catch((e: { kind: string }) => e.kind)).to.equal('unexpected');
-    expect(calls).to.equal(1);
   });
 
   it('a classified error passes through unchanged', () => {

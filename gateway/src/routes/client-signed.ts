@@ -17,7 +17,6 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { handOver } from '@compliance-ledger/fabric-client';
 import { allowedRoles, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, TX_ACCESS, TX_INPUT_SCHEMAS, type TxName, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Gateway, Proposal, Transaction } from '@hyperledger/fabric-gateway';
 import { z } from 'zod';
@@ -198,8 +197,7 @@ export class ClientSignedTransactions {
   private async send(p: Pending, txId: string, signature: string): Promise<unknown> {
     const signed = p.gateway.newSignedTransaction(p.transaction!.getBytes(), Buffer.from(signature, 'base64'));
     try {
-      // An unanswered hand-over is repeated with the same signed transaction before it counts as unknown.
-      await handOver(() => signed.submit(), txId, p.gateway.getIdentity().mspId);
+      await signed.submit();
     } catch (e) {
       throw this.s.ledger.translate(e, txId);
     }
