@@ -126,41 +126,6 @@ describe('the classification of Fabric errors', () => {
     expect(f).to.be.instanceOf(OutcomeUnknown).and.to.deep.include({ kind: 'unknown-outcome', transactionId: 'tx5' });
   });
 
-  it('hands the transaction over again each period without a status, and stops once the status comes', async () => {
-    let sends = 0;
-    let arrive: (s: { successful: boolean; code: number; blockNumber: bigint }) => void = () => undefined;
-    const status = new Promise<{ successful: boolean; code: number; blockNumber: bigint }>((r) => {
-      arrive = r;
-    });
-    const block = committedBlock('tx6', () => status, {
-      everyMs: 20,
-      send: async () => {
-        sends++;
-        // The second hand-over fails (an orderer down): the waiting goes on; the third one commits.
-        if (sends === 2) throw new Error('UNAVAILABLE');
-        if (sends === 3) setTimeout(() => arrive({ successful: true, code: 0, blockNumber: 12n }), 5);
-      },
-    });
-    expect(await block).to.equal(12n);
-    expect(sends).to.equal(3);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(sends, 'nothing is sent after the status came').to.equal(3);
-    // A status within the period: nothing is sent again.
-    let never = 0;
-    const quick = await committedBlock('tx7', async () => ({ successful: true, code: 0, blockNumber: 3n }), { everyMs: 1_000, send: async () => void never++ });
-    expect([quick, never]).to.deep.equal([3n, 0]);
-    // The status call failing (its deadline) ends the waiting as an unknown outcome, as without resubmission.
-    const lost = await committedBlock(
-      'tx8',
-      () => new Promise((_, reject) => setTimeout(() => reject(gatewayError(grpc.status.DEADLINE_EXCEEDED, 'deadline')), 50)),
-      {
-        everyMs: 10,
-        send: async () => undefined,
-      },
-    ).catch((e: unknown) => e);
-    expect(lost).to.be.instanceOf(OutcomeUnknown).and.to.deep.include({ transactionId: 'tx8' });
-  });
-
   it('a classified error passes through unchanged', () => {
     const f = new LedgerUnavailable('down');
     expect(classifyFabricError(f)).to.equal(f);

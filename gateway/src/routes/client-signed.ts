@@ -201,8 +201,7 @@ export class ClientSignedTransactions {
     } catch (e) {
       throw this.s.ledger.translate(e, txId);
     }
-    // The user's signed transaction is handed over again if its status is slow to come (fabric-client committedBlock).
-    const committed = await this.s.ledger.awaitCommit(await this.wallet.serviceIdentity(p.org), txId, p.transaction!.getResult(), () => signed.submit());
+    const committed = await this.s.ledger.awaitCommit(await this.wallet.serviceIdentity(p.org), txId, p.transaction!.getResult());
     this.s.metrics.ledgerTx.inc({ tx: p.tx });
     p.outcome = txResultBody(committed);
     return p.outcome;
