@@ -155,8 +155,11 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
 
   let selected: typeof all;
   const s = req.subject;
-  if (s.kind === 'transaction') selected = all.filter((l) => l.tx.txId === s.txId);
-  else if (s.kind === 'range') {
+  if (s.kind === 'transaction') {
+    // The id's first occurrence is the transaction; later copies of its envelope are DUPLICATE_TXID and changed nothing.
+    const first = all.find((l) => l.tx.txId === s.txId);
+    selected = first ? [first] : [];
+  } else if (s.kind === 'range') {
     const from = Date.parse(s.from);
     const to = Date.parse(s.to);
     selected = all.filter((l) => ours(l.tx) && l.tx.timestampMs >= from && l.tx.timestampMs < to);

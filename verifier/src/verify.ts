@@ -35,6 +35,8 @@ export interface Report {
 export const EXIT = { OK: 0, FAILED: 1, UNUSABLE: 2 } as const;
 
 const VALID = 0;
+/** Fabric's TxValidationCode for a later copy of a transaction id already on the ledger. */
+const DUPLICATE_TXID = 9;
 const CHAINCODE_DEFINITION = /^namespaces\/fields\/([^/]+)\/ValidationInfo$/;
 
 interface Located {
@@ -74,6 +76,8 @@ class Verification {
   signatures = 0;
   private readonly verifiedTx = new Map<string, boolean>();
   private readonly byTxId = new Map<string, Located>();
+  /** Later occurrences of a transaction id in the bundle's blocks, in ledger order. */
+  private readonly copies = new Map<string, Located[]>();
   private readonly configs = new Map<number, ChannelConfig>();
   private readonly definitions: Definition[] = [];
   private readonly chain = new Map<number, BlockHeader>();
@@ -97,9 +101,17 @@ class Verification {
         const block = decodeBlock(bytes);
         if (block.header.number !== n) throw new Error(`blocks/${n}.block holds block ${block.header.number}`);
         this.blocks.set(n, block);
-        for (const tx of block.transactions) if (tx.txId) this.byTxId.set(tx.txId, { block, tx });
       } catch (e) {
         this.add(`block.${n}.decode`, false, `blocks/${n}.block is not a readable Fabric block (${(e as Error).message})`);
+      }
+    }
+    // A transaction id names its first occurrence in ledger order: Fabric marks every later copy of
+    // the same envelope DUPLICATE_TXID and applies none of its writes, and any client may send a copy.
+    for (const [, block] of [...this.blocks].sort(([a], [b]) => a - b)) {
+      for (const tx of block.transactions) {
+        if (!tx.txId) continue;
+        if (!this.byTxId.has(tx.txId)) this.byTxId.set(tx.txId, { block, tx });
+        else this.copies.set(tx.txId, [...(this.copies.get(tx.txId) ?? []), { block, tx }]);
       }
     }
     if (await this.headerChain()) await this.trustAnchor(trust);
@@ -280,6 +292,22 @@ class Verification {
           ? `VALID in block ${n} at index ${tx.index}`
           : `the block's transaction filter marks it ${code === undefined ? 'absent' : `invalid (code ${code})`}`,
       ) && ok;
+    const copies = this.copies.get(txId) ?? [];
+    if (copies.length > 0) {
+      // A copy marked anything but DUPLICATE_TXID would let one signed envelope count twice.
+      const wrong = copies.filter((c) => c.block.validationCodes[c.tx.index] !== DUPLICATE_TXID);
+      const where = (c: Located) => `block ${c.block.header.number} index ${c.tx.index}`;
+      ok =
+        this.add(
+          `tx.${txId}.copies`,
+          wrong.length === 0,
+          wrong.length === 0
+            ? `${copies.length} later cop${copies.length === 1 ? 'y' : 'ies'} of it (${copies.map(where).join(', ')}) marked DUPLICATE_TXID, ` +
+                'which changes nothing'
+            : `later copies must be marked DUPLICATE_TXID (code ${DUPLICATE_TXID}); ` +
+                wrong.map((c) => `${where(c)} is marked code ${c.block.validationCodes[c.tx.index]}`).join(', '),
+        ) && ok;
+    }
     if (tx.parseError) ok = this.add(`tx.${txId}.payload`, false, `the transaction payload cannot be read (${tx.parseError})`) && ok;
     if (tx.headerType !== HEADER_TYPE.ENDORSER_TRANSACTION)
       return this.add(`tx.${txId}.type`, false, `header type ${tx.headerType} is not an endorser transaction`);

@@ -623,6 +623,85 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     },
   );
 
+  it(
+    "a copy of a committed transaction's envelope commits as DUPLICATE_TXID in a later block; the transaction's and a " +
+      "time range's bundles carrying both verify, and a filter that marks the copy valid fails",
+    async () => {
+      const conn = connectAsWalletUser(gw.services.config.GATEWAY_WALLET_DIR, 'enterprise', `gw-gate-${cast.tag}`);
+      const source = regulatorBlockSource();
+      try {
+        const proposal = conn.contract.newProposal('heartbeat:Record', { arguments: [uniqueId('hb-copy'), 'sent twice'] });
+        const signed = await proposal.endorse();
+        const first = await signed.submit();
+        const status = await first.getStatus();
+        expect(status.successful).to.equal(true);
+        const txId = signed.getTransactionId();
+        const from = Number(status.blockNumber) + 1;
+        // Any client may hand the same signed envelope to the orderer again (a retry after a fault does).
+        await signed.submit();
+        let copyBlock = -1;
+        for (let n = from; copyBlock < 0; ) {
+          if (n >= (await source.height())) {
+            await new Promise((r) => setTimeout(r, 200));
+            continue;
+          }
+          const block = decodeBlock(await source.block(n));
+          const copy = block.transactions.find((t) => t.txId === txId);
+          if (copy) {
+            expect(block.validationCodes[copy.index], 'the copy is marked DUPLICATE_TXID').to.equal(peer.TxValidationCode.DUPLICATE_TXID);
+            copyBlock = n;
+          }
+          n++;
+        }
+        // Bundles as of the copy's block, so that block is carried as the checkpoint beside the original's.
+        const asOfCopy = { height: async () => copyBlock + 1, block: (n: number) => source.block(n) };
+        const located = decodeBlock(await source.block(Number(status.blockNumber))).transactions.find((t) => t.txId === txId)!;
+        const subjects = [
+          { kind: 'transaction' as const, txId },
+          { kind: 'range' as const, from: new Date(located.timestampMs).toISOString(), to: new Date(located.timestampMs + 1).toISOString() },
+        ];
+        const pinned = await pinnedHash(copyBlock);
+        for (const subject of subjects) {
+          const { archive: bytes, manifest: m } = await buildBundle({ source: asOfCopy, channel: source.channel, chaincode: source.chaincode, subject });
+          expect(
+            m.transactions.filter((t) => t.txId === txId),
+            subject.kind,
+          ).to.deep.equal([{ txId, blockNumber: Number(status.blockNumber) }]);
+          const blocks = [...readTar(bytes).keys()].filter((k) => k.startsWith('blocks/'));
+          expect(blocks, subject.kind).to.include.members([`blocks/${status.blockNumber}.block`, `blocks/${copyBlock}.block`]);
+          const report = await verifyBundle(bytes, { blockHash: pinned });
+          expect(failed(report), subject.kind).to.deep.equal([]);
+          const copies = report.checks.find((c) => c.id === `tx.${txId}.copies`);
+          expect(copies?.status, subject.kind).to.equal('pass');
+          expect(copies?.detail).to.include(`block ${copyBlock}`);
+          const validation = report.checks.find((c) => c.id === `tx.${txId}.validation`);
+          expect(validation?.detail).to.equal(`VALID in block ${status.blockNumber} at index ${located.index}`);
+
+          // The transactions filter is the peer's, outside the hashes: a forged one marking the copy VALID must not pass.
+          const forged = rewrap(readTar(bytes), (f) =>
+            editBlock(f, copyBlock, (b) => {
+              const metadata = b
+                .getMetadata()!
+                .getMetadataList_asU8()
+                .map((x) => x.slice());
+              const filter = metadata[common.BlockMetadataIndex.TRANSACTIONS_FILTER]!;
+              const index = decodeBlock(f.get(`blocks/${copyBlock}.block`)!).transactions.findIndex((t) => t.txId === txId);
+              filter[index] = peer.TxValidationCode.VALID;
+              b.getMetadata()!.setMetadataList(metadata);
+            }),
+          );
+          const bad = await verifyBundle(forged, { blockHash: pinned });
+          expect(bad.ok, subject.kind).to.equal(false);
+          const badCopies = failed(bad).find((c) => c.id === `tx.${txId}.copies`);
+          expect(badCopies?.detail, subject.kind).to.match(new RegExp(`block ${copyBlock} index \\d+ is marked code 0`));
+        }
+      } finally {
+        source.close();
+        conn.close();
+      }
+    },
+  );
+
   it('fails a block whose orderer signature was made with a key the orderer org never issued (a fresh P-256 key and a self-made certificate)', async () => {
     const n = txBlock();
     const bad = rewrap(files, (f) => editBlock(f, n, resignWithRogueKey));
