@@ -5,7 +5,8 @@
  */
 
 import * as grpc from '@grpc/grpc-js';
-import { type Contract, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { type Commit, type Contract, type Gateway, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import { classifyFabricError, type FabricFailure, NotCommitted, OutcomeUnknown } from './errors.js';
 import { validationCodeName } from './validation-codes.js';
 
@@ -41,6 +42,8 @@ export interface SubmitPolicy {
   /** The submitting org's MSP (see ClassifyContext.ownMspId). */
   ownMspId: string;
   retry?: RetryPolicy;
+  /** Hand the signed transaction to the orderer again after this long without its commit status (0: never); default RESUBMIT_AFTER_MS. */
+  resubmitAfterMs?: number;
   /** Called before each retry, with the failure that caused it. */
   onRetry?: (failure: FabricFailure, retry: number, delayMs: number) => void;
 }
@@ -51,6 +54,13 @@ export interface Committed {
   /** What the chaincode returned. */
   result: Uint8Array;
 }
+
+/**
+ * How long a transaction handed to the orderer may go without its commit status before the same
+ * signed transaction is handed over again. Far above a commit under load here (a few seconds at
+ * worst), so a copy is rare; long enough for Raft to elect a new leader (5 s).
+ */
+export const RESUBMIT_AFTER_MS = 15_000;
 
 /** gRPC codes of a hand-over to the orderer that got no answer: the orderer may have it. */
 const SUBMIT_UNANSWERED = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
@@ -75,35 +85,75 @@ export async function submitTransaction(contract: Contract, request: SubmitReque
       continue;
     }
     await request.beforeSubmit?.(transactionId);
-    let submitted: Awaited<ReturnType<typeof endorsed.submit>>;
+    const submitted = await handOver(() => endorsed.submit(), transactionId, policy.ownMspId);
+    const everyMs = policy.resubmitAfterMs ?? RESUBMIT_AFTER_MS;
+    const resubmit = everyMs > 0 ? { everyMs, send: () => endorsed.submit() } : undefined;
+    return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, () => submitted.getStatus(), resubmit) };
+  }
+}
+
+/** How often an unanswered hand-over is made in all, and the pause before the second (then 2×, 3× …). */
+export const HANDOVER_ATTEMPTS = 4;
+export const HANDOVER_BACKOFF_MS = 1_000;
+
+/**
+ * Hands a signed transaction to the orderer (`send`: the peer's gateway passes it on). No answer
+ * (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, `CANCELLED`: an orderer killed while it held the call) is not
+ * a "no": the transaction may have got through, so it is not endorsed anew but the *same* signed
+ * transaction is handed over again, up to `attempts` times in all, which is safe for the reason
+ * committedBlock gives. Only then is the outcome unknown (OutcomeUnknown); every other error is
+ * classified as it is. Without this, one call cut by an orderer's death left the request unknown
+ * until the gateway's release bound (120 s in a clean-clone fault suite run).
+ */
+export async function handOver<T>(
+  send: () => Promise<T>,
+  transactionId: string,
+  ownMspId: string,
+  o: { attempts: number; backoffMs: number } = { attempts: HANDOVER_ATTEMPTS, backoffMs: HANDOVER_BACKOFF_MS },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      submitted = await endorsed.submit();
+      return await send();
     } catch (e) {
-      // No answer from the hand-over is not a "no": the peer may have passed it on before the call was cut.
-      if (e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code)) {
-        throw new OutcomeUnknown(`transaction ${transactionId} was sent to the orderer but no answer came (${e.message})`, {
+      if (!(e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code))) throw classifyFabricError(e, { ownMspId, transactionId });
+      if (attempt >= o.attempts) {
+        throw new OutcomeUnknown(`transaction ${transactionId} was sent to the orderer ${attempt} times but no answer came (${e.message})`, {
           transactionId,
           grpcCode: e.code,
           cause: e,
         });
       }
-      throw classifyFabricError(e, { ownMspId: policy.ownMspId, transactionId });
+      await sleep(o.backoffMs * attempt);
     }
-    return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, () => submitted.getStatus()) };
   }
+}
+
+/** Handing a signed transaction to the orderer again: `send` does it, every `everyMs` without a status. */
+export interface Resubmission {
+  everyMs: number;
+  send: () => Promise<unknown>;
 }
 
 /**
  * The block of a transaction handed to the orderer, once its commit status arrives; OutcomeUnknown
  * when it does not (it may well be on the ledger), NotCommitted when it was invalidated.
+ *
+ * With `resubmit`, the same signed transaction is handed over again each `everyMs` while the status
+ * does not come. An orderer can accept a transaction and die before passing it on (a Raft leader
+ * killed before it replicated): the transaction is then lost, nothing would ever commit it, and
+ * the caller would wait out the whole commit deadline and then not know (the fault suite measured
+ * 65–121 s to recover from such a kill). Sending the same transaction again is safe: its id is
+ * fixed by its signed header, and a copy ordered after the first is committed is marked
+ * DUPLICATE_TXID by every peer and writes nothing, while the status waited for is the first valid one.
  */
 export async function committedBlock(
   transactionId: string,
   getStatus: () => Promise<{ successful: boolean; code: number; blockNumber: bigint }>,
+  resubmit?: Resubmission,
 ): Promise<bigint> {
   let status: { successful: boolean; code: number; blockNumber: bigint };
   try {
-    status = await getStatus();
+    status = resubmit ? await handingOverAgain(getStatus(), resubmit) : await getStatus();
   } catch (e) {
     const cause = e instanceof Error ? e.message : String(e);
     throw new OutcomeUnknown(`transaction ${transactionId} was submitted but its commit status did not arrive (${cause})`, {
@@ -114,6 +164,46 @@ export async function committedBlock(
   }
   if (!status.successful) throw new NotCommitted(status.code, validationCodeName(status.code), { transactionId });
   return status.blockNumber;
+}
+
+/**
+ * A wait for the commit status of a transaction this process did not submit itself (one a user
+ * signed, or one whose hand-over is to be repeated): the request names the transaction and the
+ * channel, and `gateway`'s identity (`observer`, which must be able to read the channel) signs it.
+ */
+export function commitStatusOf(gateway: Gateway, channel: string, transactionId: string, observer: { mspId: string; certificate: Uint8Array }): Commit {
+  const request = new gatewayProtos.CommitStatusRequest();
+  request.setTransactionId(transactionId);
+  request.setChannelId(channel);
+  const creator = new msp.SerializedIdentity();
+  creator.setMspid(observer.mspId);
+  creator.setIdBytes(observer.certificate);
+  request.setIdentity(creator.serializeBinary());
+  const signed = new gatewayProtos.SignedCommitStatusRequest();
+  signed.setRequest(request.serializeBinary());
+  return gateway.newCommit(signed.serializeBinary());
+}
+
+/** The status, sending the transaction again each `everyMs` until it arrives (or fails: that is the caller's to judge). */
+async function handingOverAgain<T>(status: Promise<T>, resubmit: Resubmission): Promise<T> {
+  const settled = status.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const due = new Promise<'due'>((resolve) => {
+      timer = setTimeout(() => resolve('due'), resubmit.everyMs);
+    });
+    const first = await Promise.race([settled, due]);
+    clearTimeout(timer);
+    if (first !== 'due') {
+      if ('error' in first) throw first.error;
+      return first.value;
+    }
+    // A failed hand-over changes nothing: the first copy may still commit, and the next turn tries again.
+    await resubmit.send().catch(() => undefined);
+  }
 }
 
 /** Evaluates on the own org's peer; throws a FabricFailure. */

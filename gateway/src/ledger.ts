@@ -8,6 +8,7 @@ import {
   ChaincodeRefusal,
   CreatorRefused,
   classifyFabricError,
+  commitStatusOf,
   committedBlock,
   connectGateway,
   evaluateTransaction,
@@ -17,6 +18,7 @@ import {
   newGrpcClient,
   OutcomeUnknown,
   PeersDisagree,
+  RESUBMIT_AFTER_MS,
   type RetryPolicy,
   submitTransaction,
   waitForPeer,
@@ -24,7 +26,6 @@ import {
 import { type ConnectionProfile, ENTERPRISE_ONLY_TXS, TRANSIENT_KEY, type TxName } from '@compliance-ledger/schema';
 import type * as grpc from '@grpc/grpc-js';
 import type { Gateway, Network, Proposal } from '@hyperledger/fabric-gateway';
-import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import type { Org } from './auth.js';
 import { ApiError, ChaincodeError, ConflictError, UnavailableError } from './errors.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
@@ -213,19 +214,14 @@ export class LedgerClient {
    * only that its signer may read the channel, so the gateway signs it with an identity of its own
    * org (`observer`). `result` is what the endorsed transaction returned.
    */
-  async awaitCommit<T = unknown>(observer: WalletIdentity, txId: string, result: Uint8Array): Promise<SubmitResult<T>> {
-    const request = new gatewayProtos.CommitStatusRequest();
-    request.setTransactionId(txId);
-    request.setChannelId(this.o.profile.channel);
-    const creator = new msp.SerializedIdentity();
-    creator.setMspid(observer.mspId);
-    creator.setIdBytes(observer.certificate);
-    request.setIdentity(creator.serializeBinary());
-    const signed = new gatewayProtos.SignedCommitStatusRequest();
-    signed.setRequest(request.serializeBinary());
+  async awaitCommit<T = unknown>(observer: WalletIdentity, txId: string, result: Uint8Array, resubmit?: () => Promise<unknown>): Promise<SubmitResult<T>> {
     try {
-      const commit = this.gateway(observer).newCommit(signed.serializeBinary());
-      const blockNumber = await committedBlock(txId, () => commit.getStatus({ deadline: Date.now() + this.o.commitTimeoutMs }));
+      const commit = commitStatusOf(this.gateway(observer), this.o.profile.channel, txId, observer);
+      const blockNumber = await committedBlock(
+        txId,
+        () => commit.getStatus({ deadline: Date.now() + this.o.commitTimeoutMs }),
+        resubmit ? { everyMs: RESUBMIT_AFTER_MS, send: resubmit } : undefined,
+      );
       return { result: parseResult<T>(result), transactionId: txId, blockNumber: Number(blockNumber) };
     } catch (e) {
       throw this.translate(e);

@@ -4,14 +4,13 @@
  * again until the peer has caught up, then commits.
  */
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import { connectionProfilePath } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { loadConnectionProfile } from '../../src/connection-profile.js';
 import { ChaincodeRefusal, classifyFabricError, type FabricFailure, PeersDisagree } from '../../src/errors.js';
-import { connectToOrg, type FabricConnection } from '../../src/gateway.js';
+import type { FabricConnection } from '../../src/gateway.js';
 import { submitTransaction } from '../../src/submit.js';
 import { type LaggingRegulator, regulatorBehindBy, untilPeersDisagree } from '../support/lagging-peer.js';
+import { connectOrSkip } from '../support/network.js';
 
 const heartbeatId = (what: string) => `fc-${what}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
 
@@ -22,12 +21,7 @@ describe('fabric-client: one classification of Fabric errors (real network)', fu
   const heartbeat = () => conn.gateway.getNetwork(loadConnectionProfile().channel).getContract(loadConnectionProfile().chaincode, 'heartbeat');
 
   before(function () {
-    if (process.env.LEDGER_NETWORK_UNAVAILABLE) {
-      this.test!.title += ` (skipped: ${process.env.LEDGER_NETWORK_UNAVAILABLE})`;
-      this.skip();
-    }
-    if (!fs.existsSync(connectionProfilePath(process.env))) throw new Error("no Fabric network: run 'npm test' or 'bash scripts/network.sh up'");
-    conn = connectToOrg(loadConnectionProfile(), 'enterprise');
+    conn = connectOrSkip(this);
   });
   after(() => {
     lag?.catchUp();

@@ -12,7 +12,7 @@ import {
   PeersDisagree,
   UnexpectedLedgerError,
 } from '../../src/errors.js';
-import { backoffDelayMs, committedBlock } from '../../src/submit.js';
+import { backoffDelayMs, committedBlock, handOver } from '../../src/submit.js';
 
 // The shapes below are what fabric-gateway 1.11 throws against Fabric 3.1 peers: an endorsement
 // failure is an EndorseError (ABORTED) with one detail per failing peer; the peers' texts are
@@ -124,6 +124,67 @@ describe('the classification of Fabric errors', () => {
   it('a lost commit status is an unknown outcome with the transaction id', async () => {
     const f = await committedBlock('tx5', () => Promise.reject(gatewayError(grpc.status.DEADLINE_EXCEEDED, 'deadline'))).catch((e: unknown) => e);
     expect(f).to.be.instanceOf(OutcomeUnknown).and.to.deep.include({ kind: 'unknown-outcome', transactionId: 'tx5' });
+  });
+
+  it('hands the transaction over again each period without a status, and stops once the status comes', async () => {
+    let sends = 0;
+    let arrive: (s: { successful: boolean; code: number; blockNumber: bigint }) => void = () => undefined;
+    const status = new Promise<{ successful: boolean; code: number; blockNumber: bigint }>((r) => {
+      arrive = r;
+    });
+    const block = committedBlock('tx6', () => status, {
+      everyMs: 20,
+      send: async () => {
+        sends++;
+        // The second hand-over fails (an orderer down): the waiting goes on; the third one commits.
+        if (sends === 2) throw new Error('UNAVAILABLE');
+        if (sends === 3) setTimeout(() => arrive({ successful: true, code: 0, blockNumber: 12n }), 5);
+      },
+    });
+    expect(await block).to.equal(12n);
+    expect(sends).to.equal(3);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(sends, 'nothing is sent after the status came').to.equal(3);
+    // A status within the period: nothing is sent again.
+    let never = 0;
+    const quick = await committedBlock('tx7', async () => ({ successful: true, code: 0, blockNumber: 3n }), { everyMs: 1_000, send: async () => void never++ });
+    expect([quick, never]).to.deep.equal([3n, 0]);
+    // The status call failing (its deadline) ends the waiting as an unknown outcome, as without resubmission.
+    const lost = await committedBlock(
+      'tx8',
+      () => new Promise((_, reject) => setTimeout(() => reject(gatewayError(grpc.status.DEADLINE_EXCEEDED, 'deadline')), 50)),
+      {
+        everyMs: 10,
+        send: async () => undefined,
+      },
+    ).catch((e: unknown) => e);
+    expect(lost).to.be.instanceOf(OutcomeUnknown).and.to.deep.include({ transactionId: 'tx8' });
+  });
+
+  it('repeats an unanswered hand-over with the same transaction, then calls the outcome unknown; a refusal is not repeated', async () => {
+    const quick = { attempts: 3, backoffMs: 5 };
+    let calls = 0;
+    const flaky = () => {
+      calls++;
+      return calls < 3 ? Promise.reject(gatewayError(grpc.status.UNAVAILABLE, 'orderer gone')) : Promise.resolve('submitted');
+    };
+    expect(await handOver(flaky, 'tx9', 'EnterpriseMSP', quick)).to.equal('submitted');
+    expect(calls).to.equal(3);
+    calls = 0;
+    const silent = () => {
+      calls++;
+      return Promise.reject(gatewayError(grpc.status.DEADLINE_EXCEEDED, 'deadline'));
+    };
+    const unknown = await handOver(silent, 'tx10', 'EnterpriseMSP', quick).catch((e: unknown) => e);
+    expect(unknown).to.be.instanceOf(OutcomeUnknown).and.to.deep.include({ transactionId: 'tx10' });
+    expect(calls).to.equal(3);
+    calls = 0;
+    const refused = () => {
+      calls++;
+      return Promise.reject(new TypeError('not a hand-over failure'));
+    };
+    expect(await handOver(refused, 'tx11', 'EnterpriseMSP', quick).catch((e: { kind: string }) => e.kind)).to.equal('unexpected');
+    expect(calls).to.equal(1);
   });
 
   it('a classified error passes through unchanged', () => {
