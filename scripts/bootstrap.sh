@@ -13,8 +13,10 @@ cd "$repo_root"
 
 # Debian packages the stack and its tests use: servers (PostgreSQL, Mosquitto), openssl and curl
 # for the scripts, ImageMagick and CJK fonts to render certificate images for OCR tests, poppler-utils
-# (pdftoppm, pdftotext) to render and read the monthly report's PDF in its tests.
-debian_packages=(postgresql mosquitto openssl curl perl imagemagick fonts-noto-cjk chromium zbar-tools poppler-utils)
+# (pdftoppm, pdftotext) to render and read the monthly report's PDF in its tests, librsvg2-bin for
+# the SVG delegate zbarimg's ImageMagick reads badge SVGs through (a recommendation of imagemagick,
+# which --no-install-recommends leaves out: without it no SVG can be read).
+debian_packages=(postgresql mosquitto openssl curl perl imagemagick librsvg2-bin fonts-noto-cjk chromium zbar-tools poppler-utils)
 
 log "bootstrap 1/7: Debian packages"
 missing=()
