@@ -12,6 +12,8 @@ const LABELS = {
   credential: ['令牌（JWT）', 'Token (JWT)'],
   credentialHelp: ['粘贴身份提供方签发的令牌。', 'Paste the token your identity provider issued.'],
   signedInAs: ['当前用户', 'Signed in as'],
+  allEnterprises: ['全部企业', 'Every enterprise'],
+  ownEnterprise: ['仅本企业', 'Own enterprise only'],
   alarms: ['实时报警', 'Live alarms'],
   permits: ['作业票', 'Permits'],
   kpis: ['指标', 'KPIs'],
