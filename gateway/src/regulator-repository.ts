@@ -444,9 +444,10 @@ export class RegulatorRepository {
           ORDER BY permit_no`,
         [org ?? null],
       ),
-      this.q(`SELECT site_id, area_id, alarm_id, grade FROM alarms WHERE ${OPEN_ALARM} AND ($1::text IS NULL OR recorded_by_msp = $1) ORDER BY grade, alarm_id`, [
-        org ?? null,
-      ]),
+      this.q(
+        `SELECT site_id, area_id, alarm_id, grade FROM alarms WHERE ${OPEN_ALARM} AND ($1::text IS NULL OR recorded_by_msp = $1) ORDER BY grade, alarm_id`,
+        [org ?? null],
+      ),
     ]);
     const byArea = new Map<string, { siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }>();
     const area = (siteId: unknown, areaId: unknown) => {

@@ -14,6 +14,7 @@ const LABELS = {
   signedInAs: ['当前用户', 'Signed in as'],
   allEnterprises: ['全部企业', 'Every enterprise'],
   ownEnterprise: ['仅本企业', 'Own enterprise only'],
+  enterprise: ['企业', 'Enterprise'],
   alarms: ['实时报警', 'Live alarms'],
   permits: ['作业票', 'Permits'],
   kpis: ['指标', 'KPIs'],
