@@ -83,7 +83,8 @@ describe('supervision screen in Chromium against the real stack', function () {
     safetyToken = await token({ sub: `gw-safety-${cast.tag}`, org: 'enterprise', role: 'safety_officer' });
     // The other enterprise applies for a permit through its own gateway (GATEWAY_ORG=enterprise with its profile).
     other = addEnterprise('w');
-    const otherGateway = await startTestGateway(other.gatewayEnv);
+    // Its idempotency records in the suite's database; it reads no mirror.
+    const otherGateway = await startTestGateway({ ...other.gatewayEnv, GATEWAY_STATE_DATABASE_URL: db });
     try {
       otherPermitNo = (await castWithPermit(new Client(otherGateway.url))).permitNo;
     } finally {
