@@ -180,8 +180,9 @@ stop_pid() {
 # hands each service its own port, so other scripts and tests keep the services' own defaults.
 : "${GATEWAY_PORT:=$((8080 + LEDGER_PORT_OFFSET))}"            # the enterprise's gateway
 : "${REGULATOR_GATEWAY_PORT:=$((8081 + LEDGER_PORT_OFFSET))}"  # the regulator's gateway
-: "${GATEWAY_STATE_PG_PORT:=$((5435 + LEDGER_PORT_OFFSET))}"   # the enterprise gateway's own PGlite (idempotency records), pglite mode
-: "${INDEXER_HTTP_PORT:=$((9464 + LEDGER_PORT_OFFSET))}"
+: "${INDEXER_HTTP_PORT:=$((9464 + LEDGER_PORT_OFFSET))}"                      # the regulator's indexer
+: "${ENTERPRISE_INDEXER_HTTP_PORT:=$((9467 + LEDGER_PORT_OFFSET))}"           # the enterprise's indexer
+: "${ENTERPRISE_INDEXER_PGLITE_SOCKET_PORT:=$((5435 + LEDGER_PORT_OFFSET))}"  # its PGlite served to the enterprise gateway (pglite mode)
 : "${INGEST_HTTP_PORT:=$((9465 + LEDGER_PORT_OFFSET))}"
 : "${REPORTER_HTTP_PORT:=$((9466 + LEDGER_PORT_OFFSET))}"
 : "${INGEST_MQTT_PORT:=$((1883 + LEDGER_PORT_OFFSET))}"

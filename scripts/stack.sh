@@ -3,13 +3,15 @@
 # ($LEDGER_RUN_DIR/pids/<service>.pid), its log ($LEDGER_RUN_DIR/logs/<service>.log) and its state
 # under $LEDGER_RUN_DIR, on ports offset by LEDGER_PORT_OFFSET (scripts/lib.sh):
 #
-#   indexer  channel → PGlite mirror ($LEDGER_RUN_DIR/indexer-pglite)      /healthz :INDEXER_HTTP_PORT
+#   indexer            the channel as the regulator's peer has it → PGlite mirror
+#                      ($LEDGER_RUN_DIR/indexer-pglite)                       /healthz :INDEXER_HTTP_PORT
+#   indexer-enterprise the channel as the enterprise's own peer has it → PGlite mirror
+#                      ($LEDGER_RUN_DIR/gateway/indexer-pglite)     /healthz :ENTERPRISE_INDEXER_HTTP_PORT
 #   gateway            the enterprise's REST API (GATEWAY_ORG=enterprise): enterprise wallet and CA
-#                      registrar only                                        :GATEWAY_PORT (/docs/)
+#                      registrar only, indexer-enterprise's mirror for the supervision screen's
+#                      queries (its own enterprise's records)               :GATEWAY_PORT (/docs/)
 #   gateway-regulator  the regulator's REST API (GATEWAY_ORG=regulator): regulator wallet and CA
 #                      registrar only, the indexer's mirror for its queries   :REGULATOR_GATEWAY_PORT
-#   gateway-state      (pglite mode) PGlite over the PostgreSQL protocol for the enterprise gateway's
-#                      idempotency records                                    127.0.0.1:GATEWAY_STATE_PG_PORT
 #   ingest   embedded MQTT broker :INGEST_MQTT_PORT → risk model → signed alarms → ledger
 #                                                                           /healthz :INGEST_HTTP_PORT
 #
@@ -17,12 +19,15 @@
 #   stack.sh down    stop what this script started, by pid file; state is kept
 #   stack.sh status  what runs, and each /healthz; exit 1 when a service is down
 #
-# Default (pglite): the indexer mirrors into PGlite and serves it over the PostgreSQL protocol on
-# 127.0.0.1:INDEXER_PGLITE_SOCKET_PORT (one connection; indexer/src/pglite-socket.ts). The gateway's
-# DATABASE_URL points there with a pool of one, for the regulator's queries and, in the same
-# database (table gateway_idempotency), its idempotency records: no database server runs.
+# Each org reads the ledger from its own peer: the enterprise's queries do not rest on the
+# regulator's database, nor the regulator's on the enterprise's.
+# Default (pglite): each indexer mirrors into its own PGlite and serves it over the PostgreSQL
+# protocol on 127.0.0.1 (INDEXER_PGLITE_SOCKET_PORT, ENTERPRISE_INDEXER_PGLITE_SOCKET_PORT; one
+# connection each; indexer/src/pglite-socket.ts). Each gateway's DATABASE_URL points at its own org's
+# socket with a pool of one, for its queries and, in the same database (table gateway_idempotency),
+# its idempotency records: no database server runs.
 # LEDGER_STACK_DATABASE=postgres runs a private PostgreSQL (scripts/pg-cluster.sh, cluster "stack", port
-# LEDGER_STACK_PG_PORT) for the indexer and the gateway instead.
+# LEDGER_STACK_PG_PORT) with a database per indexer and per gateway's idempotency records instead.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
@@ -32,7 +37,7 @@ source "$here/pg-cluster.sh"
 
 : "${LEDGER_STACK_DATABASE:=pglite}"
 : "${INDEXER_PGLITE_SOCKET_PORT:=$((5434 + LEDGER_PORT_OFFSET))}"
-services=(indexer gateway-state gateway gateway-regulator ingest reporter)
+services=(indexer indexer-enterprise gateway gateway-regulator ingest reporter)
 stack_dir="$LEDGER_RUN_DIR/stack"
 jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
 # The simulated devices' own keys, kept apart from ingest's folder: ingest reads only the public
@@ -52,6 +57,7 @@ pg_url_base="postgres://postgres@127.0.0.1:$LEDGER_STACK_PG_PORT"
 health_url() {
   case "$1" in
     indexer) echo "http://127.0.0.1:$INDEXER_HTTP_PORT/healthz" ;;
+    indexer-enterprise) echo "http://127.0.0.1:$ENTERPRISE_INDEXER_HTTP_PORT/healthz" ;;
     gateway) echo "http://127.0.0.1:$GATEWAY_PORT/healthz" ;;
     gateway-regulator) echo "http://127.0.0.1:$REGULATOR_GATEWAY_PORT/healthz" ;;
     ingest) echo "http://127.0.0.1:$INGEST_HTTP_PORT/healthz" ;;
@@ -64,6 +70,9 @@ pglite_server="$repo_root/node_modules/@electric-sql/pglite-socket/dist/scripts/
 main_of() {
   case "$1" in
     gateway-regulator) echo "$repo_root/gateway/src/main.ts" ;;
+    indexer-enterprise) echo "$repo_root/indexer/src/main.ts" ;;
+    # Started by earlier versions of this script (a PGlite for the enterprise gateway's idempotency
+    # records): still stopped by `down`, so an upgrade does not leave it holding its port.
     gateway-state) echo "$pglite_server" ;;
     *) echo "$repo_root/$1/src/main.ts" ;;
   esac
@@ -73,17 +82,18 @@ main_of() {
 # start does the same).
 node_options_of() { case "$1" in gateway | gateway-regulator) echo --max-semi-space-size=1 ;; esac; }
 memory_env_of() { case "$1" in gateway | gateway-regulator) echo MALLOC_ARENA_MAX=2 ;; esac; }
-dir_of() { case "$1" in gateway-*) echo gateway ;; *) echo "$1" ;; esac; }
+dir_of() { case "$1" in gateway-*) echo gateway ;; indexer-*) echo indexer ;; *) echo "$1" ;; esac; }
 service_alive() { pid_alive "$pid_dir/$1.pid" && tr '\0' ' ' <"/proc/$(cat "$pid_dir/$1.pid")/cmdline" 2>/dev/null | grep -q -- "$(main_of "$1")"; }
 
 # --- the private PostgreSQL (see the header) ----------------------------------------------------
 needs_postgres() { [ "$LEDGER_STACK_DATABASE" = postgres ]; }
 mirror_url="postgres://postgres@127.0.0.1:$INDEXER_PGLITE_SOCKET_PORT/postgres"
+enterprise_mirror_url="postgres://postgres@127.0.0.1:$ENTERPRISE_INDEXER_PGLITE_SOCKET_PORT/postgres"
 
 start_postgres() {
   local bin; bin=$(pg_bin)
   pg_cluster_start stack "$LEDGER_STACK_PG_PORT"
-  for db in ledger_indexer gateway_state gateway_state_regulator; do
+  for db in ledger_indexer ledger_indexer_enterprise gateway_state gateway_state_regulator; do
     pg_as_owner "$bin/psql -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='$db'\"" | grep -q 1 \
       || pg_as_owner "$bin/createdb -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres $db"
   done
@@ -162,25 +172,13 @@ wait_healthy() {
   log "$name healthy: $url"
 }
 
+# start_indexer <service> <org> <socket port> <HTTP port> <PGlite dir> <PostgreSQL database>
 start_indexer() {
-  local db=(INDEXER_PGLITE_SOCKET_PORT="$INDEXER_PGLITE_SOCKET_PORT")
-  local where="PGlite in $LEDGER_RUN_DIR/indexer-pglite, served on 127.0.0.1:$INDEXER_PGLITE_SOCKET_PORT"
-  if [ "$LEDGER_STACK_DATABASE" = postgres ]; then db=(DATABASE_URL="$pg_url_base/ledger_indexer"); where="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"; fi
-  launch indexer "the indexer ($where), /healthz on 127.0.0.1:$INDEXER_HTTP_PORT" ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$INDEXER_HTTP_PORT" INDEXER_ORG=regulator PGLITE_DIR="$LEDGER_RUN_DIR/indexer-pglite"
-}
-
-# The enterprise gateway's own small database for its idempotency records: the indexer's socket
-# takes one connection, and that one is the regulator gateway's.
-start_gateway_state() {
-  needs_postgres && return 0
-  mkdir -p "$LEDGER_RUN_DIR/gateway/state-pglite"
-  LAUNCH_ARGS="--db=$LEDGER_RUN_DIR/gateway/state-pglite --host=127.0.0.1 --port=$GATEWAY_STATE_PG_PORT" \
-    launch gateway-state "PGlite for the enterprise gateway's idempotency records on 127.0.0.1:$GATEWAY_STATE_PG_PORT"
-  local i=0
-  until (exec 3<>"/dev/tcp/127.0.0.1/$GATEWAY_STATE_PG_PORT") 2>/dev/null; do
-    i=$((i + 1)); [ "$i" -lt 150 ] || die "gateway-state did not listen on $GATEWAY_STATE_PG_PORT (log: $log_dir/gateway-state.log)"
-    sleep 0.2
-  done
+  local name=$1 org=$2 socket=$3 http=$4 dir=$5 pgdb=$6
+  local db=(INDEXER_PGLITE_SOCKET_PORT="$socket")
+  local where="PGlite in $dir, served on 127.0.0.1:$socket"
+  if needs_postgres; then db=(DATABASE_URL="$pg_url_base/$pgdb"); where="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT/$pgdb"; fi
+  launch "$name" "the $org's indexer, from its own peer ($where), /healthz on 127.0.0.1:$http" ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$http" INDEXER_ORG="$org" PGLITE_DIR="$dir"
 }
 
 # One gateway per org (GATEWAY_ORG): each reads only its own org's registrar secret and keeps only
@@ -188,9 +186,11 @@ start_gateway_state() {
 start_gateway() {
   local db=()
   if needs_postgres; then
-    db=(GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
+    db=(DATABASE_URL="$pg_url_base/ledger_indexer_enterprise" GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state")
   else
-    db=(GATEWAY_STATE_DATABASE_URL="postgres://postgres@127.0.0.1:$GATEWAY_STATE_PG_PORT/postgres" DATABASE_POOL_MAX=1)
+    # As the regulator's gateway on its indexer: one connection to the enterprise indexer's socket, for
+    # the screen's queries and the idempotency records; the live alarm stream polls it.
+    db=(DATABASE_URL="$enterprise_mirror_url" DATABASE_POOL_MAX=1 GATEWAY_ALARM_STREAM_LISTEN=0)
   fi
   launch gateway "the enterprise's gateway on http://127.0.0.1:$GATEWAY_PORT (embedded blockstore: evidence in one local copy, not replicated to the regulator; wallet in $LEDGER_RUN_DIR/gateway/wallet)" ${db[@]+"${db[@]}"} GATEWAY_ORG=enterprise GATEWAY_PORT="$GATEWAY_PORT" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" \
     GATEWAY_JWT_HS256_SECRET="$(cat "$jwt_secret_file")" \
@@ -239,10 +239,12 @@ cmd_up() {
   local t0; t0=$(date +%s)
   prepare
   if needs_postgres; then start_postgres; else stop_postgres; fi
-  start_indexer
-  # The gateway opens its database at start: the indexer (and its socket) must be up first.
+  start_indexer indexer regulator "$INDEXER_PGLITE_SOCKET_PORT" "$INDEXER_HTTP_PORT" "$LEDGER_RUN_DIR/indexer-pglite" ledger_indexer
+  start_indexer indexer-enterprise enterprise "$ENTERPRISE_INDEXER_PGLITE_SOCKET_PORT" "$ENTERPRISE_INDEXER_HTTP_PORT" \
+    "$LEDGER_RUN_DIR/gateway/indexer-pglite" ledger_indexer_enterprise
+  # The gateways open their databases at start: the indexers (and their sockets) must be up first.
   wait_healthy indexer 120
-  start_gateway_state
+  wait_healthy indexer-enterprise 120
   start_gateway
   start_regulator_gateway
   start_ingest
@@ -251,13 +253,13 @@ cmd_up() {
   wait_healthy gateway-regulator 180
   wait_healthy ingest 120
   wait_healthy reporter 120
-  log "services up in $(( $(date +%s) - t0 ))s: enterprise gateway :$GATEWAY_PORT, regulator gateway :$REGULATOR_GATEWAY_PORT, indexer :$INDEXER_HTTP_PORT, ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT), reporter :$REPORTER_HTTP_PORT"
+  log "services up in $(( $(date +%s) - t0 ))s: enterprise gateway :$GATEWAY_PORT, regulator gateway :$REGULATOR_GATEWAY_PORT, indexers :$INDEXER_HTTP_PORT (regulator) :$ENTERPRISE_INDEXER_HTTP_PORT (enterprise), ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT), reporter :$REPORTER_HTTP_PORT"
 }
 
 cmd_down() {
-  local i
-  for ((i = ${#services[@]} - 1; i >= 0; i--)); do
-    local s=${services[$i]}
+  local i all=(gateway-state "${services[@]}")
+  for ((i = ${#all[@]} - 1; i >= 0; i--)); do
+    local s=${all[$i]}
     [ -f "$pid_dir/$s.pid" ] && { log "stopping $s"; stop_pid "$pid_dir/$s.pid" "$(main_of "$s")"; }
   done
   stop_postgres
@@ -267,7 +269,6 @@ cmd_down() {
 cmd_status() {
   local rc=0 s
   for s in "${services[@]}"; do
-    if [ "$s" = gateway-state ] && needs_postgres; then continue; fi
     if service_alive "$s"; then
       local health=-; [ -z "$(health_url "$s")" ] || health=$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "$(health_url "$s")" 2>/dev/null || echo unreachable)
       printf '%-18s running  pid %-7s /healthz %s\n' "$s" "$(cat "$pid_dir/$s.pid")" "$health"

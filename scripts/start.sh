@@ -64,9 +64,11 @@ if [ "$LEDGER_START_DEMO" != 0 ]; then
 fi
 
 stack_db="PGlite ($LEDGER_RUN_DIR/indexer-pglite)"
-[ "${LEDGER_STACK_DATABASE:-pglite}" = postgres ] && stack_db="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
-gateway_state="; its idempotency records in PGlite 127.0.0.1:$GATEWAY_STATE_PG_PORT"
-pg_cluster_running stack && gateway_state="; its idempotency records in PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT"
+enterprise_db="PGlite ($LEDGER_RUN_DIR/gateway/indexer-pglite)"
+if [ "${LEDGER_STACK_DATABASE:-pglite}" = postgres ]; then
+  stack_db="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT/ledger_indexer"
+  enterprise_db="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT/ledger_indexer_enterprise"
+fi
 orderer_rows=$(for i in $(orderer_ids); do
   printf 'orderer%-11s127.0.0.1:%s        admin 127.0.0.1:%s   health http://127.0.0.1:%s/healthz\n' "$i" "$(orderer_port "$i")" "$(orderer_admin_port "$i")" "$(orderer_ops_port "$i")"
 done)
@@ -86,13 +88,15 @@ connection profile $LEDGER_CONNECTION_PROFILE
 
 enterprise gateway $gateway_url           health $gateway_url/healthz   (enterprise users only; enterprise keys and CA only)
   Swagger UI       $gateway_url/docs/       OpenAPI $gateway_url/openapi.json
-  content store    embedded IPFS blockstore $LEDGER_RUN_DIR/gateway/blockstore; wallet $LEDGER_RUN_DIR/gateway/wallet$gateway_state
+  content store    embedded IPFS blockstore $LEDGER_RUN_DIR/gateway/blockstore; wallet $LEDGER_RUN_DIR/gateway/wallet
+  supervision      $gateway_url/app/ (the enterprise's own records, from indexer-enterprise's mirror of its own peer)
 regulator gateway  $regulator_gateway_url           health $regulator_gateway_url/healthz   (regulators and auditors; regulator keys and CA only)
   wallet           $LEDGER_RUN_DIR/gateway-regulator/wallet; the indexer's mirror for its queries
   JWT secret       $LEDGER_RUN_DIR/gateway/jwt-hs256.secret (HS256, generated for this demo)
   demo users' JWTs $LEDGER_RUN_DIR/demo/tokens.json, e.g.
                    curl -H "Authorization: Bearer \$(jq -r .users.regulator.token $LEDGER_RUN_DIR/demo/tokens.json)" $regulator_gateway_url/v1/audit/transactions/<txId>
-indexer            $indexer_url/healthz   metrics $indexer_url/metrics   database $stack_db
+indexer            $indexer_url/healthz   metrics $indexer_url/metrics   database $stack_db (the regulator's peer)
+indexer-enterprise http://127.0.0.1:$ENTERPRISE_INDEXER_HTTP_PORT/healthz   database $enterprise_db (the enterprise's peer)
 ingest             MQTT $mqtt_url (embedded broker)   health $ingest_url/healthz   metrics $ingest_url/metrics
   device keys      the devices' own: $LEDGER_RUN_DIR/devices/device-keys.json; ingest holds only $LEDGER_RUN_DIR/ingest/devices.json (public) and its service key
   Fabric identity  $LEDGER_RUN_DIR/users/enterprise/ingest-gw (device_gateway)

@@ -15,6 +15,7 @@ export const GATEWAY_ERROR_CODES = [
   'FORBIDDEN',
   'IDENTITY_MISMATCH',
   'ORG_NOT_SERVED',
+  'OTHER_ENTERPRISE',
   'CERTIFICATE_REFUSED',
   'NOT_FOUND',
   'ROUTE_NOT_FOUND',
@@ -57,6 +58,8 @@ export const ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = Object.f
   IDENTITY_REVOKED: 401,
   IDENTITY_MISMATCH: 403,
   ORG_NOT_SERVED: 403,
+  // An enterprise user's query named another enterprise: they see their own enterprise's records only.
+  OTHER_ENTERPRISE: 403,
   CERTIFICATE_REFUSED: 403,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,

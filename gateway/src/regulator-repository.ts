@@ -79,12 +79,13 @@ const OPEN_ALARM = `status <> 'closed'`;
 
 /**
  * Every violation of [$1, $2) with its work unit and time: investigation flags on a permit, and
- * permits suspended for a violation.
+ * permits suspended for a violation; of one enterprise's permits when $3 (an MSP id) is not null.
  */
-const VIOLATIONS = `SELECT p.work_unit, f.at, p.site_id, p.zone_id FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+const VIOLATIONS = `SELECT p.work_unit, f.at, p.site_id, p.zone_id FROM investigation_flags f JOIN permits p USING (permit_no)
+          WHERE f.at >= $1 AND f.at < $2 AND ($3::text IS NULL OR p.org_msp = $3)
          UNION ALL
          SELECT work_unit, status_changed_at AS at, site_id, zone_id FROM permits
-          WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2`;
+          WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2 AND ($3::text IS NULL OR org_msp = $3)`;
 
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
@@ -243,8 +244,15 @@ export class RegulatorRepository {
     return { items: rows.map(permitRow), total: Math.min(total, COUNT_CAP), totalIsExact: total <= COUNT_CAP, limit: f.limit, offset: f.offset };
   }
 
-  async timeline(permitNo: string): Promise<Record<string, unknown>> {
-    const [permit] = await this.q(`SELECT *, ${STATUS_COLUMNS} FROM permits WHERE permit_no = $1`, [permitNo]);
+  /**
+   * `org`: the permit only if that enterprise applied for it; another enterprise's permit reads as
+   * an unknown one, so its existence does not show.
+   */
+  async timeline(permitNo: string, org?: string): Promise<Record<string, unknown>> {
+    const [permit] = await this.q(`SELECT *, ${STATUS_COLUMNS} FROM permits WHERE permit_no = $1 AND ($2::text IS NULL OR org_msp = $2)`, [
+      permitNo,
+      org ?? null,
+    ]);
     if (!permit) throw new NotFoundError(`permit ${permitNo} is not in the index (unknown, or the indexer has not caught up)`);
     const [steps, signOffs, gas, gates, evidence, flags] = await Promise.all([
       this.q(
@@ -329,9 +337,9 @@ export class RegulatorRepository {
     };
   }
 
-  /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits). */
-  async kpis(from: string, to: string): Promise<Kpis> {
-    return kpisOf((sql, params) => this.q(sql, params), from, to, {}, true);
+  /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits); `org`: of that enterprise only. */
+  async kpis(from: string, to: string, org?: string): Promise<Kpis> {
+    return kpisOf((sql, params) => this.q(sql, params), from, to, org === undefined ? {} : { org }, true);
   }
 
   /**
@@ -424,12 +432,22 @@ export class RegulatorRepository {
     });
   }
 
-  /** Each area with work or open alarms now: active permits and open alarms, for the area plan. */
-  async areas(): Promise<{ siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }[]> {
+  /**
+   * Each area with work or open alarms now: active permits and open alarms, for the area plan.
+   * `org`: that enterprise's permits and the alarms its devices recorded (as the live stream filters).
+   */
+  async areas(org?: string): Promise<{ siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }[]> {
     const [permits, alarms] = await Promise.all([
       // Active now = recorded active and validity not ended: a range of the partial index of running permits.
-      this.q(`SELECT site_id, zone_id, permit_no FROM permits WHERE status = 'active' AND ${PERMIT_END} > now() ORDER BY permit_no`),
-      this.q(`SELECT site_id, area_id, alarm_id, grade FROM alarms WHERE ${OPEN_ALARM} ORDER BY grade, alarm_id`),
+      this.q(
+        `SELECT site_id, zone_id, permit_no FROM permits WHERE status = 'active' AND ${PERMIT_END} > now() AND ($1::text IS NULL OR org_msp = $1)
+          ORDER BY permit_no`,
+        [org ?? null],
+      ),
+      this.q(
+        `SELECT site_id, area_id, alarm_id, grade FROM alarms WHERE ${OPEN_ALARM} AND ($1::text IS NULL OR recorded_by_msp = $1) ORDER BY grade, alarm_id`,
+        [org ?? null],
+      ),
     ]);
     const byArea = new Map<string, { siteId: string; areaId: string; activePermits: string[]; openAlarms: { alarmId: string; grade: number }[] }>();
     const area = (siteId: unknown, areaId: unknown) => {
@@ -445,15 +463,16 @@ export class RegulatorRepository {
     return [...byArea.values()].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.areaId.localeCompare(b.areaId));
   }
 
-  /** Alarms and violations per area and calendar month (UTC) of [from, to): the risk heat map. */
-  async riskMap(from: string, to: string): Promise<{ siteId: string; areaId: string; month: string; alarms: number; violations: number }[]> {
+  /** Alarms and violations per area and calendar month (UTC) of [from, to): the risk heat map; `org`: of that enterprise only. */
+  async riskMap(from: string, to: string, org?: string): Promise<{ siteId: string; areaId: string; month: string; alarms: number; violations: number }[]> {
     const rows = await this.q(
-      `WITH a AS (SELECT site_id, area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2
+      `WITH a AS (SELECT site_id, area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
+                   WHERE recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
                   UNION ALL
                   SELECT site_id, zone_id, at, 0, 1 FROM (${VIOLATIONS}) v)
        SELECT site_id, area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, sum(alarm) AS alarms, sum(violation) AS violations
          FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      [from, to],
+      [from, to, org ?? null],
     );
     return rows.map((r) => ({
       siteId: String(r.site_id),
@@ -464,12 +483,15 @@ export class RegulatorRepository {
     }));
   }
 
-  /** Violations per work unit (contractor or team) and calendar month (UTC) of [from, to): the repeat-violation trend by unit. */
-  async violationsByWorkUnit(from: string, to: string): Promise<{ workUnit: string; month: string; violations: number }[]> {
+  /**
+   * Violations per work unit (contractor or team) and calendar month (UTC) of [from, to): the
+   * repeat-violation trend by unit; `org`: of that enterprise's permits only.
+   */
+  async violationsByWorkUnit(from: string, to: string, org?: string): Promise<{ workUnit: string; month: string; violations: number }[]> {
     const rows = await this.q(
       `SELECT work_unit, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, count(*) AS n
          FROM (${VIOLATIONS}) v GROUP BY 1, 2 ORDER BY 1, 2`,
-      [from, to],
+      [from, to, org ?? null],
     );
     return rows.map((r) => ({ workUnit: String(r.work_unit), month: String(r.month), violations: Number(r.n) }));
   }

@@ -17,6 +17,8 @@ export interface Session {
   department?: string;
   expiresAt: string | null;
   views: View[];
+  /** The enterprise (MSP id) every view is limited to; null: the regulator's people see every enterprise. */
+  enterprise: string | null;
   timeZone: string;
 }
 export type View = 'alarms' | 'acknowledge' | 'permits' | 'kpis' | 'risk' | 'timeline' | 'verify';

@@ -86,6 +86,9 @@ function Shell({ signed, onSignOut, lang, setLang }: { signed: Signed; onSignOut
         <p class="who" data-testid="who">
           {t('signedInAs')}: {signed.session.sub} ({signed.session.org} / {signed.session.role})
         </p>
+        <p class="scope" data-testid="scope" data-enterprise={signed.session.enterprise ?? ''}>
+          {signed.session.enterprise === null ? t('allEnterprises') : `${t('ownEnterprise')}: ${signed.session.enterprise}`}
+        </p>
         <button type="button" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')} lang={lang === 'zh' ? 'en' : 'zh'}>
           {t('switchLanguage')}
         </button>

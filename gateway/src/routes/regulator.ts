@@ -1,7 +1,9 @@
 /**
  * Regulator endpoints (from the indexer's Postgres) and auditor endpoints (from the peer through
- * qscc, and from IPFS). Regulators and auditors are users of the regulator org; enterprise users may
- * read the certificate-expiry list of their own workers.
+ * qscc, and from IPFS). Regulators and auditors are users of the regulator org and see every
+ * enterprise. The enterprise's supervisors (SUPERVISORS) read the routes the supervision screen
+ * calls, limited to their own enterprise (enterpriseScope); enterprise users may read the
+ * certificate-expiry list of their own workers.
  */
 
 import { type EvidenceRecord, idSchema, OPERATION_TYPES, PERMIT_STATUSES, type PermitRecord, permitNoSchema } from '@compliance-ledger/schema';
@@ -21,14 +23,23 @@ import {
 } from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
-import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import { type AlarmFilter, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
 import { monthWindow } from '../report-calendar.js';
 import { reportCsv, reportPdf } from '../report-documents.js';
 import type { Services } from '../services.js';
+import type { WalletIdentity } from '../wallet.js';
 import { pageSchema } from './common.js';
 
 export const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
 export const AUDITORS: Access = { regulator: ['auditor', 'regulator'] };
+/**
+ * Who reads the supervision screen's permit views: the regulator's people, of every enterprise; and
+ * the enterprise's people who oversee its operations as a whole, of their own enterprise only: the
+ * safety officer (the safety management department), the person in charge of the work, and the
+ * org's admin. Applicants, approvers, analysts, guardians and workers act on one permit through
+ * their own routes and do not need the whole enterprise's list.
+ */
+export const SUPERVISORS: Access = { regulator: ['regulator', 'auditor'], enterprise: ['safety_officer', 'person_in_charge', 'admin'] };
 /**
  * The instants the regulator's queries accept. Wider inputs pass ISO-8601 but not PostgreSQL
  * (year 0000 does not exist there, and a five-digit year is not ISO-8601 any more), so they are
@@ -165,6 +176,10 @@ function bundleRoute(
     query: z.ZodObject;
     subject: (ctx: RouteContext) => BundleSubject;
     filename: (ctx: RouteContext) => string;
+    /** Default AUDITORS. */
+    access?: Access;
+    /** Before the bundle is built: throws when the caller may not have this subject. */
+    guard?: (ctx: RouteContext, id: WalletIdentity) => Promise<void>;
   },
 ): RouteDef {
   return {
@@ -181,7 +196,7 @@ function bundleRoute(
       'only new blocks).',
     tags: ['auditor'],
     auth: true,
-    access: AUDITORS,
+    access: o.access ?? AUDITORS,
     ...(o.params ? { params: o.params } : {}),
     query: o.query,
     responses: [
@@ -195,6 +210,7 @@ function bundleRoute(
     errors: ['NOT_FOUND'],
     handler: async (ctx) => {
       const id = await ctx.identity();
+      await o.guard?.(ctx, id);
       const built = await buildCallerBundle(s.ledger, id, o.subject(ctx), evidenceFiles(s));
       return {
         body: Buffer.from(built.archive.buffer, built.archive.byteOffset, built.archive.byteLength),
@@ -217,6 +233,23 @@ export function enterpriseScope(s: Services, ctx: RouteContext<unknown, unknown>
   return ctx.principal.org === 'regulator' ? undefined : s.ledger.mspId(ctx.principal.org);
 }
 
+/**
+ * The enterprise a scoped read covers: for the regulator's people the one their `org` filter names
+ * (or every one); for an enterprise user always their own, and a filter naming another one is
+ * refused (403 OTHER_ENTERPRISE) rather than answered with an empty page that would look like data.
+ */
+export function scopedOrg(s: Services, ctx: RouteContext<unknown, unknown>, asked: string | undefined): string | undefined {
+  const own = enterpriseScope(s, ctx);
+  if (own === undefined) return asked;
+  if (asked !== undefined && asked !== own) {
+    throw new ApiError('OTHER_ENTERPRISE', `you see only your own enterprise's records (${own}); leave out org, or give org=${own}`, {
+      org: asked,
+      own,
+    });
+  }
+  return own;
+}
+
 export function regulatorRoutes(s: Services): RouteDef[] {
   return [
     {
@@ -224,15 +257,16 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       path: '/v1/regulator/permits',
       operationId: 'regulatorListPermits',
       summary: 'Permits with filters, pagination and sorting',
+      description: "An enterprise user's list holds their own enterprise's permits only; `org` naming another enterprise is refused (OTHER_ENTERPRISE).",
       tags: ['regulator'],
       auth: true,
-      access: REGULATORS,
+      access: SUPERVISORS,
       query: permitQuerySchema,
       responses: [{ status: 200, description: 'a page of permits', schema: pageSchema(row) }],
-      errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
+      errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE', 'OTHER_ENTERPRISE'],
       handler: async (ctx: RouteContext<never, z.infer<typeof permitQuerySchema>>) => {
         const q = ctx.query;
-        return { body: await repo(s).listPermits({ ...q, state: q.state?.split(',') }) };
+        return { body: await repo(s).listPermits({ ...q, org: scopedOrg(s, ctx, q.org), state: q.state?.split(',') }) };
       },
     },
     {
@@ -240,23 +274,25 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       path: '/v1/regulator/permits/{permitNo}/timeline',
       operationId: 'regulatorPermitTimeline',
       summary: "A permit's whole timeline: steps, sign-offs, gas tests, gate checks, evidence, flags",
+      description: "For an enterprise user, another enterprise's permit is NOT_FOUND, as an unknown one: its existence does not show.",
       tags: ['regulator'],
       auth: true,
-      access: REGULATORS,
+      access: SUPERVISORS,
       params: z.strictObject({ permitNo: permitNoSchema }),
       query: z.strictObject({}),
       responses: [{ status: 200, description: 'permit, ordered events and evidence', schema: row }],
       errors: ['NOT_FOUND', 'NOT_CONFIGURED'],
-      handler: async (ctx) => ({ body: await repo(s).timeline(ctx.params.permitNo!) }),
+      handler: async (ctx) => ({ body: await repo(s).timeline(ctx.params.permitNo!, enterpriseScope(s, ctx)) }),
     },
     {
       method: 'get',
       path: '/v1/regulator/alarms',
       operationId: 'regulatorListAlarms',
       summary: 'Alarms with response times (acknowledged − recorded)',
+      description: "An enterprise user's list holds the alarms their own enterprise recorded; `org` naming another enterprise is refused (OTHER_ENTERPRISE).",
       tags: ['regulator'],
       auth: true,
-      access: REGULATORS,
+      access: SUPERVISORS,
       query: z
         .strictObject({
           org: z.string().min(1).max(64).optional().describe('MSP id of the enterprise whose device gateway recorded the alarm, e.g. EnterpriseMSP'),
@@ -275,7 +311,11 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         })
         .superRefine(orderedWindow),
       responses: [{ status: 200, description: 'a page of alarms and response-time statistics of all matching alarms', schema: row }],
-      handler: async (ctx) => ({ body: await repo(s).listAlarms(ctx.query as never) }),
+      errors: ['OTHER_ENTERPRISE'],
+      handler: async (ctx) => {
+        const q = ctx.query as unknown as AlarmFilter;
+        return { body: await repo(s).listAlarms({ ...q, org: scopedOrg(s, ctx, q.org) }) };
+      },
     },
     {
       method: 'get',
@@ -284,9 +324,10 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       summary:
         'KPIs: average alarm response, training coverage, repeat violation rate, permits by type and state, overdue reviews; ' +
         'permits and alarms per enterprise (MSP id) and per site',
+      description: "An enterprise user's figures are their own enterprise's (permits it applied for, alarms of its devices, its workers).",
       tags: ['regulator'],
       auth: true,
-      access: REGULATORS,
+      access: SUPERVISORS,
       query: z
         .strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') })
         .superRefine(orderedWindow),
@@ -296,7 +337,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         // Only a given `from` can be later than the defaulted `to` (now): the same 400 as for two given ones.
         assertWindow(ctx.query.from as string | undefined, to);
         const from = (ctx.query.from as string | undefined) ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
-        return { body: await repo(s).kpis(from, to) };
+        return { body: await repo(s).kpis(from, to, enterpriseScope(s, ctx)) };
       },
     },
     {
@@ -449,11 +490,19 @@ export function regulatorRoutes(s: Services): RouteDef[] {
     bundleRoute(s, {
       path: '/v1/audit/permits/{permitNo}/bundle',
       operationId: 'auditPermitBundle',
-      summary: "A permit's proof bundle (every transaction of its trail) as a tar, for ledger-verify",
+      summary:
+        "A permit's proof bundle (every transaction of its trail) as a tar, for ledger-verify; an enterprise's supervisors get their own enterprise's " +
+        "permits' (another enterprise's is NOT_FOUND, as the chaincode answers them)",
       params: z.strictObject({ permitNo: permitNoSchema }),
       query: z.strictObject({}),
       subject: (ctx) => ({ kind: 'permit', permitNo: ctx.params.permitNo as string }),
       filename: (ctx) => `permit-${ctx.params.permitNo as string}`,
+      access: SUPERVISORS,
+      // The peer holds every enterprise's blocks, so the bundle builder would find another's permit:
+      // the chaincode's own read decides, answering NOT_FOUND for a permit of another enterprise.
+      guard: async (ctx, id) => {
+        if (enterpriseScope(s, ctx) !== undefined) await s.ledger.evaluate(id, 'permit:Get', { permitNo: ctx.params.permitNo });
+      },
     }),
     bundleRoute(s, {
       path: '/v1/audit/transactions/{txId}/bundle',

@@ -2,7 +2,8 @@
  * What the supervision screen (web/, served at /app/) needs beyond the regulator's queries: who
  * signed in and which views their role opens, the live alarm stream, the area plan and the risk
  * heat map. Every view's data comes from a route with its own access check: the screen only hides
- * what the API would refuse anyway.
+ * what the API would refuse anyway. An enterprise user's data is their own enterprise's, limited by
+ * the route (enterpriseScope), not by the screen.
  */
 import { z } from 'zod';
 import { mayAccess } from '../auth.js';
@@ -11,7 +12,7 @@ import type { Access, RouteDef } from '../http.js';
 import type { RegulatorRepository } from '../regulator-repository.js';
 import type { Services } from '../services.js';
 import { ALARM_ACKNOWLEDGERS } from './enterprise.js';
-import { AUDITORS, assertWindow, isoTime, REGULATORS } from './regulator.js';
+import { assertWindow, enterpriseScope, isoTime, SUPERVISORS } from './regulator.js';
 
 /** Who watches the live alarms: the regulator's people, and the enterprise's who act on them. */
 export const ALARM_WATCHERS: Access = { regulator: ['regulator', 'auditor'], enterprise: ['safety_officer', 'person_in_charge', 'guardian', 'admin'] };
@@ -20,11 +21,11 @@ export const ALARM_WATCHERS: Access = { regulator: ['regulator', 'auditor'], ent
 export const SCREEN_VIEWS = {
   alarms: ALARM_WATCHERS,
   acknowledge: ALARM_ACKNOWLEDGERS,
-  permits: REGULATORS,
-  kpis: REGULATORS,
-  risk: REGULATORS,
-  timeline: REGULATORS,
-  verify: AUDITORS,
+  permits: SUPERVISORS,
+  kpis: SUPERVISORS,
+  risk: SUPERVISORS,
+  timeline: SUPERVISORS,
+  verify: SUPERVISORS,
 } as const satisfies Record<string, Access>;
 export type ScreenView = keyof typeof SCREEN_VIEWS;
 
@@ -65,6 +66,10 @@ export function screenRoutes(s: Services): RouteDef[] {
             department: z.string().optional(),
             expiresAt: z.string().nullable(),
             views: z.array(z.enum(Object.keys(SCREEN_VIEWS) as [ScreenView, ...ScreenView[]])),
+            enterprise: z
+              .string()
+              .nullable()
+              .describe("the MSP id of the enterprise every view is limited to (the user's own); null for the regulator's people, who see every enterprise"),
             timeZone: z.string().describe("the site's time zone the screen shows times in (GATEWAY_SITE_TIME_ZONE)"),
           }),
         },
@@ -79,6 +84,7 @@ export function screenRoutes(s: Services): RouteDef[] {
             ...(p.department ? { department: p.department } : {}),
             expiresAt: p.expiresAtMs ? new Date(p.expiresAtMs).toISOString() : null,
             views: (Object.keys(SCREEN_VIEWS) as ScreenView[]).filter((v) => mayAccess(p, SCREEN_VIEWS[v])),
+            enterprise: enterpriseScope(s, ctx) ?? null,
             timeZone: s.config.GATEWAY_SITE_TIME_ZONE,
           },
         };
@@ -117,7 +123,7 @@ export function screenRoutes(s: Services): RouteDef[] {
       errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
       handler: async (ctx) => {
         const repo = mirror(s);
-        const recordedByMsp = ctx.principal.org === 'regulator' ? undefined : s.ledger.mspId(ctx.principal.org);
+        const recordedByMsp = enterpriseScope(s, ctx);
         const since = await repo.mirroredBlock();
         const res = ctx.res;
         const write = (event: string, data: unknown, id?: number) => {
@@ -158,9 +164,10 @@ export function screenRoutes(s: Services): RouteDef[] {
       path: '/v1/regulator/areas',
       operationId: 'regulatorAreas',
       summary: 'Each area with work or open alarms now: its active permits and open alarms (the area plan)',
+      description: "An enterprise user's plan shows their own enterprise's permits and the alarms its devices recorded.",
       tags: ['regulator'],
       auth: true,
-      access: REGULATORS,
+      access: SUPERVISORS,
       query: z.strictObject({}),
       responses: [
         {
@@ -179,17 +186,19 @@ export function screenRoutes(s: Services): RouteDef[] {
         },
       ],
       errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
-      handler: async () => ({ body: { items: await mirror(s).areas() } }),
+      handler: async (ctx) => ({ body: { items: await mirror(s).areas(enterpriseScope(s, ctx)) } }),
     },
     {
       method: 'get',
       path: '/v1/regulator/risk-map',
       operationId: 'regulatorRiskMap',
       summary: 'Alarms and violations per area and calendar month (UTC): the risk heat map; violations per work unit and month',
-      description: 'Violations are investigation flags on a permit and permits suspended for a violation, counted in the area of the permit.',
+      description:
+        'Violations are investigation flags on a permit and permits suspended for a violation, counted in the area of the permit. ' +
+        "An enterprise user's map counts their own enterprise's alarms and permits only.",
       tags: ['regulator'],
       auth: true,
-      access: REGULATORS,
+      access: SUPERVISORS,
       query: z.strictObject({
         from: isoTime('window start (default: one year before `to`)'),
         to: isoTime('window end, exclusive (default: now)'),
@@ -212,7 +221,8 @@ export function screenRoutes(s: Services): RouteDef[] {
         const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
         const from = (ctx.query.from as string | undefined) ?? new Date(Date.parse(to) - YEAR_MS).toISOString();
         assertWindow(from, to);
-        const [cells, workUnits] = await Promise.all([mirror(s).riskMap(from, to), mirror(s).violationsByWorkUnit(from, to)]);
+        const own = enterpriseScope(s, ctx);
+        const [cells, workUnits] = await Promise.all([mirror(s).riskMap(from, to, own), mirror(s).violationsByWorkUnit(from, to, own)]);
         return { body: { window: { from, to }, cells, workUnits } };
       },
     },

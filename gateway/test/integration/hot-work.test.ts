@@ -315,7 +315,7 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(exp.body.total).to.be.greaterThan(0);
   });
 
-  it('regulator endpoints refuse enterprise users (403) and everyone unauthenticated (401)', async () => {
+  it('regulator endpoints refuse enterprise roles that do not oversee the enterprise (403) and everyone unauthenticated (401)', async () => {
     const r = await cast.clients.applicant.get('/v1/regulator/kpis');
     expect(r.status).to.equal(403);
     expect(r.body.error.code).to.equal('FORBIDDEN');

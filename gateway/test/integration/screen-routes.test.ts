@@ -66,7 +66,8 @@ describe('gateway: the supervision screen routes (real network and mirror)', fun
       return r.body.views;
     };
     expect(await views('regulator', 'regulator')).to.deep.equal(['alarms', 'permits', 'kpis', 'risk', 'timeline', 'verify']);
-    expect(await views('enterprise', 'safety_officer')).to.deep.equal(['alarms', 'acknowledge']);
+    expect(await views('enterprise', 'safety_officer')).to.deep.equal(['alarms', 'acknowledge', 'permits', 'kpis', 'risk', 'timeline', 'verify']);
+    expect(await views('enterprise', 'guardian')).to.deep.equal(['alarms', 'acknowledge']);
     expect(await views('enterprise', 'applicant')).to.deep.equal([]);
     expect((await new Client(gw!.url).get('/v1/session')).status).to.equal(401);
   });

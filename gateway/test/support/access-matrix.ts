@@ -15,6 +15,8 @@ export type Expectation = 'public' | Partial<Record<Org, readonly Role[] | 'any'
 
 const ANY_ROLE = { enterprise: 'any', regulator: 'any' } as const;
 const REGULATOR_READERS = { regulator: ['regulator', 'auditor'] } as const satisfies Expectation;
+/** The supervision screen's permit views: the regulator's people every enterprise's, these enterprise roles their own's. */
+const SUPERVISORS = { ...REGULATOR_READERS, enterprise: ['safety_officer', 'person_in_charge', 'admin'] } as const satisfies Expectation;
 /** Who may add evidence to a permit (uploads, tus sessions). */
 const EVIDENCE_UPLOADERS: readonly Role[] = [
   'applicant',
@@ -114,18 +116,18 @@ export const EXPECTED_ACCESS: Record<string, Expectation> = {
 
   'GET /v1/session': ANY_ROLE,
   'GET /v1/alarm-stream': { ...REGULATOR_READERS, enterprise: ['safety_officer', 'person_in_charge', 'guardian', 'admin'] },
-  'GET /v1/regulator/areas': REGULATOR_READERS,
-  'GET /v1/regulator/risk-map': REGULATOR_READERS,
-  'GET /v1/regulator/permits': REGULATOR_READERS,
-  'GET /v1/regulator/permits/{permitNo}/timeline': REGULATOR_READERS,
-  'GET /v1/regulator/alarms': REGULATOR_READERS,
-  'GET /v1/regulator/kpis': REGULATOR_READERS,
+  'GET /v1/regulator/areas': SUPERVISORS,
+  'GET /v1/regulator/risk-map': SUPERVISORS,
+  'GET /v1/regulator/permits': SUPERVISORS,
+  'GET /v1/regulator/permits/{permitNo}/timeline': SUPERVISORS,
+  'GET /v1/regulator/alarms': SUPERVISORS,
+  'GET /v1/regulator/kpis': SUPERVISORS,
   'GET /v1/regulator/reports/monthly': REGULATOR_READERS,
   'GET /v1/certificates-expiring': { ...REGULATOR_READERS, enterprise: ['credential_officer', 'safety_officer', 'admin'] },
   'GET /v1/audit/transactions/{txId}': REGULATOR_READERS,
   'GET /v1/audit/transactions/{txId}/bundle': REGULATOR_READERS,
   'GET /v1/audit/permits/{permitNo}': REGULATOR_READERS,
-  'GET /v1/audit/permits/{permitNo}/bundle': REGULATOR_READERS,
+  'GET /v1/audit/permits/{permitNo}/bundle': SUPERVISORS,
   'GET /v1/audit/permits/{permitNo}/evidence-check': REGULATOR_READERS,
   'GET /v1/audit/bundle': REGULATOR_READERS,
   'GET /v1/audit/archive': REGULATOR_READERS,

@@ -112,6 +112,7 @@ export function PermitsView({ signed }: { signed: Signed }) {
           <thead>
             <tr>
               <th scope="col">{t('permitNo')}</th>
+              <th scope="col">{t('enterprise')}</th>
               <th scope="col">{t('type')}</th>
               <th scope="col">{t('level')}</th>
               <th scope="col">{t('state')}</th>
@@ -123,10 +124,11 @@ export function PermitsView({ signed }: { signed: Signed }) {
           </thead>
           <tbody>
             {page.items.map((p) => (
-              <tr key={p.permitNo} data-permit-no={p.permitNo}>
+              <tr key={p.permitNo} data-permit-no={p.permitNo} data-org={p.orgMsp}>
                 <td>
                   <a href={`#/timeline/${encodeURIComponent(p.permitNo)}`}>{p.permitNo}</a>
                 </td>
+                <td>{p.orgMsp}</td>
                 <td>{p.operationType}</td>
                 <td>{p.level}</td>
                 <td>{p.status}</td>

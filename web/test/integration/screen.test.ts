@@ -5,13 +5,13 @@
  * reaches the screen as a new alarm without a reload; the safety officer acknowledges it on the
  * screen and the regulator's response-time KPI counts it; the regulator opens the permit's timeline
  * and Verify passes in the browser, then fails naming the evidence file after one byte of it is
- * changed in the content store. The enterprise's user sees neither the regulator's views nor
- * their data through the API the screen calls. Every view is checked with axe-core and saved as a
- * screenshot.
+ * changed in the content store. Every view is checked with axe-core and saved as a screenshot.
  *
- * There is one enterprise org on this network, so "another enterprise's permits" cannot be set up
- * yet: what is tested is that an enterprise user gets none of the regulator's cross-enterprise
- * data (permits, KPIs, areas, risk map, timelines, bundles), on screen or from the API.
+ * A second enterprise org is onboarded for the suite (scripts/org-add.sh, test/support/enterprises.ts
+ * of the gateway) and applies for a permit through a gateway of its own: the first enterprise's
+ * safety officer sees their own permit on the screen and not the other's, and the API calls the
+ * page makes, sent directly with that user's token, return only their own enterprise's records and
+ * refuse the other's permit timeline and bundle; the regulator sees both.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -24,9 +24,10 @@ import type { Browser, Page } from 'playwright-core';
 import type { RunningGateway } from '../../../gateway/src/server.js';
 import { regulatorBlockSource } from '../../../gateway/test/support/blocks.js';
 import { launchChromium } from '../../../gateway/test/support/browser.js';
+import { type AddedEnterprise, addEnterprise } from '../../../gateway/test/support/enterprises.js';
 import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../../../gateway/test/support/env.js';
 import { type RunningIndexer, startIndexer } from '../../../gateway/test/support/indexer.js';
-import { type Cast, makeCast, registerCast, startPermit, uniqueId, uploadEvidence } from '../../../gateway/test/support/scenario.js';
+import { type Cast, castWithPermit, makeCast, registerCast, startPermit, uniqueId, uploadEvidence } from '../../../gateway/test/support/scenario.js';
 import { JPEG_HEAD } from '../../../gateway/test/support/tus.js';
 import { loadConfig } from '../../../ingest/src/config.js';
 import { type IngestService, startIngest } from '../../../ingest/src/ingest-service.js';
@@ -43,7 +44,8 @@ import { auditView, outputDir, signIn } from '../support/screen.js';
 const ARRIVAL_MS = 90_000;
 
 describe('supervision screen in Chromium against the real stack', function () {
-  this.timeout(300_000);
+  // Onboarding the second enterprise takes 15-60 s of the suite's setup on a loaded machine.
+  this.timeout(600_000);
   let db: string | undefined;
   let indexer: RunningIndexer | undefined;
   let gw: RunningGateway;
@@ -56,6 +58,8 @@ describe('supervision screen in Chromium against the real stack', function () {
   let regulatorPage: Page;
   let safetyToken: string;
   let permitNo: string;
+  let other: AddedEnterprise | undefined;
+  let otherPermitNo: string;
   let evidenceCid: string;
   let alarmId: string;
   const critical: Record<string, string[]> = {};
@@ -77,6 +81,15 @@ describe('supervision screen in Chromium against the real stack', function () {
     photo.write('gas meter photo', JPEG_HEAD.length);
     evidenceCid = await uploadEvidence(cast, permitNo, photo, 'meter.jpg', 'image/jpeg');
     safetyToken = await token({ sub: `gw-safety-${cast.tag}`, org: 'enterprise', role: 'safety_officer' });
+    // The other enterprise applies for a permit through its own gateway (GATEWAY_ORG=enterprise with its profile).
+    other = addEnterprise('w');
+    // Its idempotency records in the suite's database; it reads no mirror.
+    const otherGateway = await startTestGateway({ ...other.gatewayEnv, GATEWAY_STATE_DATABASE_URL: db });
+    try {
+      otherPermitNo = (await castWithPermit(new Client(otherGateway.url))).permitNo;
+    } finally {
+      await otherGateway.close();
+    }
     broker = await startTestBroker(scratch);
     browser = await launchChromium();
   });
@@ -88,6 +101,7 @@ describe('supervision screen in Chromium against the real stack', function () {
     await gw?.close();
     await indexer?.stop();
     await dropDatabase(db);
+    other?.remove();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     console.log(`      screenshots and axe reports: ${outputDir()}`);
   });
@@ -123,24 +137,55 @@ describe('supervision screen in Chromium against the real stack', function () {
     expect(await regulatorPage.evaluate(() => document.documentElement.lang)).to.equal('en');
   });
 
-  it("an enterprise user sees none of the regulator's views, and the API the screen calls refuses them the data", async () => {
-    expect(await enterprisePage.locator('nav a').allTextContents()).to.deep.equal(['实时报警']);
+  it("an enterprise user sees their own enterprise's permits and not another's, on screen and through the API the page calls", async () => {
+    await indexer!.waitForBlock((await chainHeight()) - 1);
+    expect(await enterprisePage.locator('nav a').allTextContents()).to.deep.equal(['实时报警', '作业票', '指标', '风险分析', '作业票追溯']);
+    expect(await enterprisePage.locator('[data-testid="scope"]').getAttribute('data-enterprise')).to.equal('EnterpriseMSP');
+    // The regulator's list has both permits (the other one, applied later, above): the window the enterprise's page shows covers both.
+    await regulatorPage.goto(`${gw.url}/app/#/permits`);
+    await regulatorPage.locator(`tr[data-permit-no="${otherPermitNo}"][data-org="${other!.msp}"]`).waitFor({ timeout: ARRIVAL_MS });
+    await regulatorPage.locator(`tr[data-permit-no="${permitNo}"][data-org="EnterpriseMSP"]`).waitFor();
     await enterprisePage.goto(`${gw.url}/app/#/permits`);
-    await enterprisePage.locator('main[data-view="permits"] [role="alert"]').waitFor();
-    await audit(enterprisePage, '02-enterprise-no-permits');
+    await enterprisePage.locator(`tr[data-permit-no="${permitNo}"]`).waitFor({ timeout: ARRIVAL_MS });
+    expect(await enterprisePage.locator(`tr[data-permit-no="${otherPermitNo}"]`).count()).to.equal(0);
+    const orgs = new Set(await enterprisePage.locator('tr[data-permit-no]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-org'))));
+    expect([...orgs]).to.deep.equal(['EnterpriseMSP']);
+    await audit(enterprisePage, '02-enterprise-permits');
+    // Typed into the address bar, the other's permit number opens nothing: it reads as an unknown permit.
+    await enterprisePage.goto(`${gw.url}/app/#/timeline/${otherPermitNo}`);
+    expect(await enterprisePage.locator('main[data-view="timeline"] [role="alert"]').textContent()).to.contain('NOT_FOUND');
+    expect(await enterprisePage.locator('tr[data-event]').count()).to.equal(0);
+    await audit(enterprisePage, '02-enterprise-other-timeline');
+
+    // The same calls the page makes, sent directly with the enterprise user's token.
     const api = new Client(gw.url).as(safetyToken);
-    for (const p of [
-      '/v1/regulator/permits',
-      '/v1/regulator/kpis',
-      '/v1/regulator/areas',
-      '/v1/regulator/risk-map',
-      `/v1/regulator/permits/${permitNo}/timeline`,
-      `/v1/audit/permits/${permitNo}/bundle`,
-    ]) {
-      const r = await api.get(p);
-      expect(r.status, `${p}: ${r.text}`).to.equal(403);
-      expect(r.body.error.code).to.equal('FORBIDDEN');
-    }
+    const listed = await api.get('/v1/regulator/permits?limit=500');
+    expect(listed.status, listed.text).to.equal(200);
+    const nos = listed.body.items.map((p: { permitNo: string }) => p.permitNo);
+    expect(nos).to.include(permitNo).and.not.include(otherPermitNo);
+    expect(new Set(listed.body.items.map((p: { orgMsp: string }) => p.orgMsp))).to.deep.equal(new Set(['EnterpriseMSP']));
+    const named = await api.get(`/v1/regulator/permits?org=${other!.msp}`);
+    expect(named.status, named.text).to.equal(403);
+    expect(named.body.error.code).to.equal('OTHER_ENTERPRISE');
+    const kpis = await api.get('/v1/regulator/kpis');
+    expect(kpis.body.byEnterprise.map((e: { orgMsp: string }) => e.orgMsp)).to.deep.equal(['EnterpriseMSP']);
+    const areas = await api.get('/v1/regulator/areas');
+    expect(areas.status, areas.text).to.equal(200);
+    expect(areas.body.items.flatMap((a: { activePermits: string[] }) => a.activePermits))
+      .to.include(permitNo)
+      .and.not.include(otherPermitNo);
+    expect((await api.get('/v1/regulator/risk-map')).status).to.equal(200);
+    expect((await api.get(`/v1/regulator/permits/${permitNo}/timeline`)).status).to.equal(200);
+    const timeline = await api.get(`/v1/regulator/permits/${otherPermitNo}/timeline`);
+    expect(timeline.status, timeline.text).to.equal(404);
+    expect(timeline.body.error.code).to.equal('NOT_FOUND');
+    const bundle = await api.download(`/v1/audit/permits/${otherPermitNo}/bundle`);
+    expect(bundle.status, bundle.text).to.equal(404);
+    expect(JSON.parse(bundle.text).error.code).to.equal('NOT_FOUND');
+    // The regulator's API gives both enterprises' permits.
+    const regulatorApi = new Client(gw.url).as(await token({ sub: `gw-regulator-${cast.tag}`, org: 'regulator', role: 'regulator' }));
+    for (const no of [permitNo, otherPermitNo]) expect((await regulatorApi.get(`/v1/regulator/permits/${no}/timeline`)).status).to.equal(200);
+
     await enterprisePage.goto(`${gw.url}/app/#/alarms`);
     await enterprisePage.locator('[data-testid="stream-state"]', { hasText: '实时连接' }).waitFor({ timeout: ARRIVAL_MS });
   });
