@@ -10,12 +10,16 @@
 # The test servers of scripts/services.sh (mosquitto, PostgreSQL) are not part of `npm start` and
 # are left out. Prints Markdown for bench/RESULTS.md. Leaves the stack running (stack.sh down).
 #
-#   LEDGER_RUN_DIR=/tmp/run-x LEDGER_PORT_OFFSET=300 bash bench/stack-memory.sh
+#   LEDGER_RUN_DIR=/tmp/run-x LEDGER_PORT_OFFSET=300 bash bench/stack-memory.sh   (a new run directory)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 source "$here/../scripts/lib.sh"
 settle=${BENCH_SETTLE_S:-30}
+# The figures are those of a first `npm start`, and the demo flow expects the state it leaves: a
+# run directory that already holds a network would give neither.
+[ ! -e "$LEDGER_RUN_DIR/connection-profile.json" ] ||
+  die "$LEDGER_RUN_DIR already holds a network: give the bench a new LEDGER_RUN_DIR (or wipe this one: scripts/network.sh down --wipe)"
 rounds=${BENCH_LOAD_ROUNDS:-2}
 
 bash "$repo_root/scripts/network.sh" up >&2

@@ -64,8 +64,7 @@ health_url() {
     reporter) echo "http://127.0.0.1:$REPORTER_HTTP_PORT/healthz" ;;
   esac
 }
-# Each service runs its own source with tsx, as its package's `npm start` does; the absolute path
-# of main.ts in the command line is what stop_pid checks before it signals a pid.
+# Each service's source (main_of); what node runs is its compiled form (entry_of).
 pglite_server="$repo_root/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js"
 main_of() {
   case "$1" in
@@ -83,7 +82,14 @@ main_of() {
 node_options_of() { case "$1" in gateway | gateway-regulator) echo --max-semi-space-size=1 ;; esac; }
 memory_env_of() { case "$1" in gateway | gateway-regulator) echo MALLOC_ARENA_MAX=2 ;; esac; }
 dir_of() { case "$1" in gateway-*) echo gateway ;; indexer-*) echo indexer ;; *) echo "$1" ;; esac; }
-service_alive() { pid_alive "$pid_dir/$1.pid" && tr '\0' ' ' <"/proc/$(cat "$pid_dir/$1.pid")/cmdline" 2>/dev/null | grep -q -- "$(main_of "$1")"; }
+# A package's src/main.ts runs as its dist/main.js, which cmd_up builds first (tsc -b), as the
+# gateway's tests run it: under tsx, its loader thread and the esbuild child cost each service
+# 30–100 MiB more resident memory (bench/RESULTS.md, stack memory).
+entry_of() { local m; m=$(main_of "$1"); case "$m" in */src/main.ts) echo "${m%/src/main.ts}/dist/main.js" ;; *) echo "$m" ;; esac; }
+# What service_alive and stop_pid look for in a service's command line: for a package, its folder,
+# which a process started from src/main.ts by an earlier version of this script also has.
+cmdline_of() { local m; m=$(main_of "$1"); case "$m" in */src/main.ts) echo "${m%src/main.ts}" ;; *) echo "$m" ;; esac; }
+service_alive() { pid_alive "$pid_dir/$1.pid" && tr '\0' ' ' <"/proc/$(cat "$pid_dir/$1.pid")/cmdline" 2>/dev/null | grep -q -- "$(cmdline_of "$1")"; }
 
 # --- the private PostgreSQL (see the header) ----------------------------------------------------
 needs_postgres() { [ "$LEDGER_STACK_DATABASE" = postgres ]; }
@@ -150,7 +156,7 @@ launch() {
     # Only what is given here: no DATABASE_URL or broker URL leaks in from the caller's shell.
     exec env -u DATABASE_URL -u GATEWAY_STATE_DATABASE_URL -u INGEST_MQTT_URL -u PGLITE_DIR \
       LEDGER_RUN_DIR="$LEDGER_RUN_DIR" LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" FABRIC_HOME="$FABRIC_HOME" \
-      "$@" $(memory_env_of "$name") nohup node $(node_options_of "$name") --import tsx "$(main_of "$name")" ${LAUNCH_ARGS:-} >>"$logf" 2>&1
+      "$@" $(memory_env_of "$name") nohup node $(node_options_of "$name") "$(entry_of "$name")" ${LAUNCH_ARGS:-} >>"$logf" 2>&1
   ) &
   echo $! >"$pidf"
 }
@@ -238,6 +244,8 @@ cmd_up() {
   [ -f "$LEDGER_RUN_DIR/connection-profile.json" ] || die "no network in $LEDGER_RUN_DIR: run 'bash scripts/network.sh up' and 'bash scripts/deploy-chaincode.sh' first"
   local t0; t0=$(date +%s)
   prepare
+  log "building the services (tsc -b; what is up to date is skipped)"
+  (cd "$repo_root" && npx tsc -b indexer gateway ingest reporter) || die "the TypeScript build of the services failed (above)"
   if needs_postgres; then start_postgres; else stop_postgres; fi
   start_indexer indexer regulator "$INDEXER_PGLITE_SOCKET_PORT" "$INDEXER_HTTP_PORT" "$LEDGER_RUN_DIR/indexer-pglite" ledger_indexer
   start_indexer indexer-enterprise enterprise "$ENTERPRISE_INDEXER_PGLITE_SOCKET_PORT" "$ENTERPRISE_INDEXER_HTTP_PORT" \
@@ -260,7 +268,7 @@ cmd_down() {
   local i all=(gateway-state "${services[@]}")
   for ((i = ${#all[@]} - 1; i >= 0; i--)); do
     local s=${all[$i]}
-    [ -f "$pid_dir/$s.pid" ] && { log "stopping $s"; stop_pid "$pid_dir/$s.pid" "$(main_of "$s")"; }
+    [ -f "$pid_dir/$s.pid" ] && { log "stopping $s"; stop_pid "$pid_dir/$s.pid" "$(cmdline_of "$s")"; }
   done
   stop_postgres
   return 0

@@ -5,7 +5,8 @@
  *      submitting heartbeats (BENCH_CONCURRENCY in flight) when it holds fewer.
  *   2. Catch-up: indexes the whole channel from block 0 into a fresh PostgreSQL database (and,
  *      with BENCH_PGLITE=1, into PGlite: in memory, or in the fresh folder BENCH_PGLITE_DIR as
- *      `npm start` keeps it) and reports transactions per second and CPU per transaction.
+ *      `npm start` keeps it, with shared_buffers BENCH_PGLITE_SHARED_BUFFERS or the indexer's
+ *      default) and reports transactions per second and CPU per transaction.
  *   3. Live lag: with the indexer caught up, submits BENCH_LIVE_TXS heartbeats and measures, per
  *      transaction, the time from its commit status (the client learns it is committed) to its row
  *      being visible in Postgres: p50, p99, max.
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
 
       if (process.env.BENCH_PGLITE === '1') {
         const dir = process.env.BENCH_PGLITE_DIR;
-        const lite = await createPglite(dir);
+        const lite = await createPglite(dir, process.env.BENCH_PGLITE_SHARED_BUFFERS);
         const l0 = performance.now();
         const lc = process.cpuUsage();
         const r = startIndexer(lite, { stopAtBlock: top });

@@ -7,6 +7,14 @@ import * as path from 'node:path';
 import { connectionProfilePath, defaultLedgerRunDir, env, environmentHelp, MIRROR_NOTIFY_CHANNEL, parseEnvironment } from '@compliance-ledger/schema';
 import { z } from 'zod';
 
+/**
+ * PGlite's Postgres keeps its buffer pool in the WebAssembly memory and touches all of it at start:
+ * with the 128MB that initdb writes into postgresql.conf, that was 150 MiB resident per process
+ * before the first query. The mirror is written by appends and read by indexed lookups; what the
+ * smaller pool costs the catch-up is in bench/RESULTS.md (stack memory).
+ */
+export const PGLITE_SHARED_BUFFERS_DEFAULT = '16MB';
+
 const schema = z.object({
   DATABASE_URL: env.url().optional().describe('PostgreSQL URL (postgres://user@host:port/db). Unset: an embedded PGlite database (see PGLITE_DIR).'),
   PGLITE_DIR: z
@@ -25,6 +33,14 @@ const schema = z.object({
         "this port, so that another process (the gateway's DATABASE_URL) can read it. Unset: not " +
         'served. One client connection at a time, no authentication, loopback only ' +
         '(src/pglite-socket.ts).',
+    ),
+  INDEXER_PGLITE_SHARED_BUFFERS: z
+    .string()
+    .regex(/^[1-9][0-9]*(kB|MB|GB)$/, 'expected a size such as 16MB (kB, MB or GB)')
+    .default(PGLITE_SHARED_BUFFERS_DEFAULT)
+    .describe(
+      "With PGlite only: Postgres's shared_buffers. PGlite holds and touches all of it in the process's " +
+        'memory from the start, so it is resident whether the mirror needs it or not (src/db.ts).',
     ),
   DATABASE_POOL_MAX: env.positiveInt(5).describe('Maximum PostgreSQL connections (ignored by PGlite, which has exactly one).'),
   LEDGER_CONNECTION_PROFILE: z

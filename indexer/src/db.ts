@@ -3,10 +3,14 @@
  * through knex-pglite. Both speak PostgreSQL, so the same migrations and queries run on each; the
  * few differences (bigint decoding, one connection) are absorbed here and in block-store.ts.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import { PGLITE_SHARED_BUFFERS_DEFAULT } from './config.js';
 import { migrationSource } from './migrations/index.js';
 import { indexerView, SessionLock } from './pglite-socket.js';
 
@@ -14,6 +18,8 @@ export interface DbOptions {
   databaseUrl?: string | undefined;
   pgliteDir?: string | undefined;
   poolMax?: number;
+  /** PGlite only: Postgres's shared_buffers, e.g. `16MB` (PGLITE_SHARED_BUFFERS_DEFAULT when unset). */
+  pgliteSharedBuffers?: string | undefined;
 }
 
 export interface OpenedDb {
@@ -38,9 +44,10 @@ export function openDatabase(options: DbOptions): OpenedDb {
     return { db };
   }
   const dir = options.pgliteDir ?? 'memory';
-  if (dir !== 'memory') fs.mkdirSync(dir, { recursive: true });
+  if (dir !== 'memory') initialiseFolder(dir);
+  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.pgliteSharedBuffers ?? PGLITE_SHARED_BUFFERS_DEFAULT}`];
   // The indexer's own queries go through the session lock, which a socket server (if any) shares.
-  const instance = dir === 'memory' ? new PGlite() : new PGlite(dir);
+  const instance = dir === 'memory' ? new PGlite({ startParams }) : new PGlite(dir, { startParams });
   const lock = new SessionLock();
   const view = indexerView(instance, lock);
   const db = knexFactory({
@@ -49,6 +56,21 @@ export function openDatabase(options: DbOptions): OpenedDb {
     connection: { pglite: view } as unknown as Knex.StaticConnectionConfig,
   });
   return { db, pglite: { instance, lock } };
+}
+
+/**
+ * A folder without a database gets one from a child process (pglite-init.ts says why); one that
+ * has one is left as it is, and PGlite then reopens it.
+ */
+function initialiseFolder(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return;
+  const here = fileURLToPath(import.meta.url);
+  // pglite-init.ts when this runs from source (tsx), pglite-init.js from dist.
+  const script = path.join(path.dirname(here), `pglite-init${path.extname(here)}`);
+  // The same loader (tsx) as this process; a debugger's port is not the child's to take.
+  const nodeArgs = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  execFileSync(process.execPath, [...nodeArgs, script, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 export async function migrate(db: Knex): Promise<void> {

@@ -24,7 +24,12 @@ async function main(): Promise<number> {
   }
   const cfg = config();
   const log = createLogger(cfg.LOG_LEVEL);
-  const { db, pglite } = openDatabase({ databaseUrl: cfg.DATABASE_URL, pgliteDir: cfg.PGLITE_DIR, poolMax: cfg.DATABASE_POOL_MAX });
+  const { db, pglite } = openDatabase({
+    databaseUrl: cfg.DATABASE_URL,
+    pgliteDir: cfg.PGLITE_DIR,
+    poolMax: cfg.DATABASE_POOL_MAX,
+    pgliteSharedBuffers: cfg.INDEXER_PGLITE_SHARED_BUFFERS,
+  });
   log.info({ database: cfg.DATABASE_URL ? 'postgres' : `pglite:${cfg.PGLITE_DIR}`, org: cfg.INDEXER_ORG }, 'indexer starting');
 
   // Postgres may still be starting: retry the migrations with the same backoff as the follower.

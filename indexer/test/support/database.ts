@@ -59,8 +59,8 @@ export async function createTestDatabase(prefix: string, { runMigrations = true 
 }
 
 /** A migrated PGlite database, in memory unless a (fresh) folder is given. */
-export async function createPglite(dir = 'memory'): Promise<Knex> {
-  const db = openDb({ pgliteDir: dir });
+export async function createPglite(dir = 'memory', sharedBuffers?: string): Promise<Knex> {
+  const db = openDb({ pgliteDir: dir, pgliteSharedBuffers: sharedBuffers });
   await migrate(db);
   return db;
 }

@@ -19,6 +19,14 @@ describe('config: environment parsed once, validated, frozen (unit)', () => {
     );
   });
 
+  it("takes PGlite's shared_buffers as a Postgres size and refuses anything else", () => {
+    expect(parseConfig({}).INDEXER_PGLITE_SHARED_BUFFERS).to.equal('16MB');
+    expect(parseConfig({ INDEXER_PGLITE_SHARED_BUFFERS: '128MB' }).INDEXER_PGLITE_SHARED_BUFFERS).to.equal('128MB');
+    for (const bad of ['16', '16 MB', 'lots', '0MB', '16mb; DROP']) {
+      expect(() => parseConfig({ INDEXER_PGLITE_SHARED_BUFFERS: bad }), bad).to.throw(ConfigError, /INDEXER_PGLITE_SHARED_BUFFERS: expected a size/);
+    }
+  });
+
   it('takes durations with a unit and refuses one that is not a duration', () => {
     expect(parseConfig({ INDEXER_RETRY_MIN_MS: '2s', INDEXER_RETRY_MAX_MS: '1m', INDEXER_CHAIN_POLL_MS: '1500' })).to.include({
       INDEXER_RETRY_MIN_MS: 2000,
