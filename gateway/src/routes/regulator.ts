@@ -21,7 +21,7 @@ import {
 } from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
-import { PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import { COUNT_CAP, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
 import { monthWindow } from '../report-calendar.js';
 import { reportCsv, reportPdf } from '../report-documents.js';
 import type { Services } from '../services.js';
@@ -274,7 +274,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
           offset,
         })
         .superRefine(orderedWindow),
-      responses: [{ status: 200, description: 'a page of alarms and response-time statistics of all matching alarms', schema: row }],
+      responses: [{ status: 200, description: `a page of alarms, the number matching (at most ${COUNT_CAP.toLocaleString('en')}: totalIsExact false when more match) and the response-time statistics of those (the newest ${COUNT_CAP.toLocaleString('en')} when more match)`, schema: row }],
       handler: async (ctx) => ({ body: await repo(s).listAlarms(ctx.query as never) }),
     },
     {
