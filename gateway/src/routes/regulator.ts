@@ -274,7 +274,13 @@ export function regulatorRoutes(s: Services): RouteDef[] {
           offset,
         })
         .superRefine(orderedWindow),
-      responses: [{ status: 200, description: `a page of alarms, the number matching (at most ${COUNT_CAP.toLocaleString('en')}: totalIsExact false when more match) and the response-time statistics of those (the newest ${COUNT_CAP.toLocaleString('en')} when more match)`, schema: row }],
+      responses: [
+        {
+          status: 200,
+          description: `a page of alarms, the number matching (at most ${COUNT_CAP.toLocaleString('en')}: totalIsExact false when more match) and the response-time statistics of those (the newest ${COUNT_CAP.toLocaleString('en')} when more match)`,
+          schema: row,
+        },
+      ],
       handler: async (ctx) => ({ body: await repo(s).listAlarms(ctx.query as never) }),
     },
     {

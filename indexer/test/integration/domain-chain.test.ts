@@ -39,7 +39,9 @@ export async function rollupsAndBase(db: Knex): Promise<{ rollups: Record<string
   const day = (col: string) => `to_char(rollup_day(${col}), 'YYYY-MM-DD')`;
   return {
     rollups: {
-      permits: await map(`SELECT to_char(day, 'YYYY-MM-DD') || '|' || operation_type || '|' || level || '|' || status AS k, n AS v FROM permit_days WHERE n <> 0`),
+      permits: await map(
+        `SELECT to_char(day, 'YYYY-MM-DD') || '|' || operation_type || '|' || level || '|' || status AS k, n AS v FROM permit_days WHERE n <> 0`,
+      ),
       alarms: await map(
         `SELECT to_char(day, 'YYYY-MM-DD') || '|' || grade AS k, n || '|' || responded || '|' || response_ms AS v FROM alarm_days WHERE n <> 0 OR responded <> 0`,
       ),
