@@ -277,7 +277,9 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       responses: [
         {
           status: 200,
-          description: `a page of alarms, the number matching (at most ${COUNT_CAP.toLocaleString('en')}: totalIsExact false when more match) and the response-time statistics of those (the newest ${COUNT_CAP.toLocaleString('en')} when more match)`,
+          description:
+            `a page of alarms, the number matching (at most ${COUNT_CAP.toLocaleString('en')}: totalIsExact false when more match) ` +
+            `and the response-time statistics of those (the newest ${COUNT_CAP.toLocaleString('en')} when more match)`,
           schema: row,
         },
       ],

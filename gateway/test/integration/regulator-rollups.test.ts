@@ -25,7 +25,8 @@ const CHANGES = [
   `UPDATE alarms SET status = 'closed', closed_at = recorded_at + interval '2 hours' WHERE status = 'acknowledged' AND alarm_id LIKE 'AL-1%'`,
   `DELETE FROM alarms WHERE alarm_id IN ('AL-7', 'AL-77', 'AL-777')`,
   // A replayed block upserts its rows again, unchanged.
-  `INSERT INTO alarms SELECT * FROM alarms WHERE alarm_id LIKE 'AL-2%' ON CONFLICT (alarm_id) DO UPDATE SET response_ms = excluded.response_ms, status = excluded.status`,
+  `INSERT INTO alarms SELECT * FROM alarms WHERE alarm_id LIKE 'AL-2%'
+     ON CONFLICT (alarm_id) DO UPDATE SET response_ms = excluded.response_ms, status = excluded.status`,
   `UPDATE permits SET status = status, record = record WHERE permit_no LIKE 'SYN-3%'`,
   // Permits move on.
   `UPDATE permits SET status = 'active', status_changed_at = now() WHERE status = 'issued' AND permit_no LIKE 'SYN-1%'`,

@@ -43,14 +43,16 @@ export async function rollupsAndBase(db: Knex): Promise<{ rollups: Record<string
         `SELECT to_char(day, 'YYYY-MM-DD') || '|' || operation_type || '|' || level || '|' || status AS k, n AS v FROM permit_days WHERE n <> 0`,
       ),
       alarms: await map(
-        `SELECT to_char(day, 'YYYY-MM-DD') || '|' || grade AS k, n || '|' || responded || '|' || response_ms AS v FROM alarm_days WHERE n <> 0 OR responded <> 0`,
+        `SELECT to_char(day, 'YYYY-MM-DD') || '|' || grade AS k, n || '|' || responded || '|' || response_ms AS v
+           FROM alarm_days WHERE n <> 0 OR responded <> 0`,
       ),
       responses: await map(`SELECT to_char(day, 'YYYY-MM-DD') || '|' || bucket AS k, n AS v FROM alarm_response_days WHERE n <> 0`),
     },
     base: {
       permits: await map(`SELECT ${day('applied_at')} || '|' || operation_type || '|' || level || '|' || status AS k, count(*) AS v FROM permits GROUP BY 1`),
       alarms: await map(
-        `SELECT ${day('recorded_at')} || '|' || grade AS k, count(*) || '|' || count(response_ms) || '|' || coalesce(sum(response_ms), 0) AS v FROM alarms GROUP BY 1`,
+        `SELECT ${day('recorded_at')} || '|' || grade AS k, count(*) || '|' || count(response_ms) || '|' || coalesce(sum(response_ms), 0) AS v
+           FROM alarms GROUP BY 1`,
       ),
       responses: await map(
         `SELECT ${day('recorded_at')} || '|' || alarm_response_bucket(response_ms) AS k, count(*) AS v FROM alarms WHERE response_ms IS NOT NULL GROUP BY 1`,
