@@ -298,7 +298,15 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       query: z
         .strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') })
         .superRefine(orderedWindow),
-      responses: [{ status: 200, description: 'KPI figures; window defaults to the last 30 days', schema: row }],
+      responses: [
+        {
+          status: 200,
+          description:
+            'KPI figures; window defaults to the last 30 days. p90AlarmResponseSeconds is exact (percentile_cont over the acknowledged alarms ' +
+            "of the window): the indexer's histogram of response times per day finds the bucket of the p90, whose alarms alone are then read",
+          schema: row,
+        },
+      ],
       handler: async (ctx) => {
         const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
         // Only a given `from` can be later than the defaulted `to` (now): the same 400 as for two given ones.
