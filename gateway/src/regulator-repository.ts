@@ -464,28 +464,17 @@ export class RegulatorRepository {
       ])) as [{ aligned: boolean }];
       const dayOf = (col: string) => `width_bucket(extract(epoch FROM ${col})::float8, $3::float8[])`;
       const fromDays = whole && aligned;
-      const dailyPermits = fromDays
-        ? await q(
-            `SELECT day, sum(n) AS n FROM (SELECT ${dayOf('rollup_day_start(day)')} AS day, n FROM permit_days WHERE ${WHOLE_DAYS}
-               UNION ALL ${edgeRows(`SELECT ${dayOf('applied_at')}, 1 FROM permits`, 'applied_at')}) x GROUP BY 1`,
-            [from, to, bounds],
-          )
-        : await q(
-            `SELECT ${dayOf('applied_at')} AS day, count(*) AS n FROM permits
-              WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.shifted(1).permits} GROUP BY 1`,
-            dp,
-          );
-      const dailyAlarms = fromDays
-        ? await q(
-            `SELECT day, sum(n) AS n FROM (SELECT ${dayOf('rollup_day_start(day)')} AS day, n FROM alarm_days WHERE ${WHOLE_DAYS}
-               UNION ALL ${edgeRows(`SELECT ${dayOf('recorded_at')}, 1 FROM alarms`, 'recorded_at')}) x GROUP BY 1`,
-            [from, to, bounds],
-          )
-        : await q(
-            `SELECT ${dayOf('recorded_at')} AS day, count(*) AS n FROM alarms
-              WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.shifted(1).alarms} GROUP BY 1`,
-            dp,
-          );
+      // Each local day's permits applied and alarms recorded: whole park from the rollups, else the rows.
+      const daily = (rollup: string, table: string, col: string, scoped: string) =>
+        fromDays
+          ? q(
+              `SELECT day, sum(n) AS n FROM (SELECT ${dayOf('rollup_day_start(day)')} AS day, n FROM ${rollup} WHERE ${WHOLE_DAYS}
+                 UNION ALL ${edgeRows(`SELECT ${dayOf(col)}, 1 FROM ${table}`, col)}) x GROUP BY 1`,
+              [from, to, bounds],
+            )
+          : q(`SELECT ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 1`, dp);
+      const dailyPermits = await daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
+      const dailyAlarms = await daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
       const sitePermits = await q(
         `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`,
         p,

@@ -41,26 +41,12 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('n').notNullable();
     t.primary(['day', 'operation_type', 'level', 'status']);
   });
-  await knex.raw(`
-    CREATE FUNCTION permit_days_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP = 'UPDATE' AND OLD.applied_at = NEW.applied_at AND OLD.operation_type = NEW.operation_type
-         AND OLD.level = NEW.level AND OLD.status = NEW.status THEN
-        RETURN NULL;
-      END IF;
-      IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE permit_days SET n = n - 1
-         WHERE day = rollup_day(OLD.applied_at) AND operation_type = OLD.operation_type AND level = OLD.level AND status = OLD.status;
-      END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO permit_days (day, operation_type, level, status, n) VALUES (rollup_day(NEW.applied_at), NEW.operation_type, NEW.level, NEW.status, 1)
-          ON CONFLICT (day, operation_type, level, status) DO UPDATE SET n = permit_days.n + 1;
-      END IF;
-      RETURN NULL;
-    END $$`);
-  await knex.raw(`CREATE TRIGGER permit_days_apply AFTER INSERT OR UPDATE OR DELETE ON permits FOR EACH ROW EXECUTE FUNCTION permit_days_apply()`);
-  await knex.raw(`INSERT INTO permit_days (day, operation_type, level, status, n)
-                  SELECT rollup_day(applied_at), operation_type, level, status, count(*) FROM permits GROUP BY 1, 2, 3, 4`);
+  await counters(knex, {
+    table: 'permit_days',
+    source: 'permits',
+    key: { day: 'rollup_day(#.applied_at)', operation_type: '#.operation_type', level: '#.level', status: '#.status' },
+    values: { n: '1' },
+  });
 
   await knex.schema.createTable('alarm_days', (t) => {
     t.date('day').notNullable();
@@ -71,28 +57,12 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('response_ms').notNullable();
     t.primary(['day', 'grade']);
   });
-  await knex.raw(`
-    CREATE FUNCTION alarm_days_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP = 'UPDATE' AND OLD.recorded_at = NEW.recorded_at AND OLD.grade = NEW.grade
-         AND OLD.response_ms IS NOT DISTINCT FROM NEW.response_ms THEN
-        RETURN NULL;
-      END IF;
-      IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE alarm_days SET n = n - 1, responded = responded - (OLD.response_ms IS NOT NULL)::int, response_ms = response_ms - coalesce(OLD.response_ms, 0)
-         WHERE day = rollup_day(OLD.recorded_at) AND grade = OLD.grade;
-      END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO alarm_days (day, grade, n, responded, response_ms)
-          VALUES (rollup_day(NEW.recorded_at), NEW.grade, 1, (NEW.response_ms IS NOT NULL)::int, coalesce(NEW.response_ms, 0))
-          ON CONFLICT (day, grade) DO UPDATE SET n = alarm_days.n + 1, responded = alarm_days.responded + excluded.responded,
-                                                 response_ms = alarm_days.response_ms + excluded.response_ms;
-      END IF;
-      RETURN NULL;
-    END $$`);
-  await knex.raw(`CREATE TRIGGER alarm_days_apply AFTER INSERT OR UPDATE OR DELETE ON alarms FOR EACH ROW EXECUTE FUNCTION alarm_days_apply()`);
-  await knex.raw(`INSERT INTO alarm_days (day, grade, n, responded, response_ms)
-                  SELECT rollup_day(recorded_at), grade, count(*), count(response_ms), coalesce(sum(response_ms), 0) FROM alarms GROUP BY 1, 2`);
+  await counters(knex, {
+    table: 'alarm_days',
+    source: 'alarms',
+    key: { day: 'rollup_day(#.recorded_at)', grade: '#.grade' },
+    values: { n: '1', responded: '(#.response_ms IS NOT NULL)::int', response_ms: 'coalesce(#.response_ms, 0)' },
+  });
 
   // A response time's bucket: four per doubling (0–1 ms in the first). Monotonic, so the buckets
   // in order hold the response times in order: a window's p90 is found in the histogram, then read
@@ -105,26 +75,13 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('n').notNullable();
     t.primary(['day', 'bucket']);
   });
-  await knex.raw(`
-    CREATE FUNCTION alarm_response_days_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP = 'UPDATE' AND OLD.recorded_at = NEW.recorded_at AND OLD.response_ms IS NOT DISTINCT FROM NEW.response_ms THEN
-        RETURN NULL;
-      END IF;
-      IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.response_ms IS NOT NULL THEN
-        UPDATE alarm_response_days SET n = n - 1 WHERE day = rollup_day(OLD.recorded_at) AND bucket = alarm_response_bucket(OLD.response_ms);
-      END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.response_ms IS NOT NULL THEN
-        INSERT INTO alarm_response_days (day, bucket, n) VALUES (rollup_day(NEW.recorded_at), alarm_response_bucket(NEW.response_ms), 1)
-          ON CONFLICT (day, bucket) DO UPDATE SET n = alarm_response_days.n + 1;
-      END IF;
-      RETURN NULL;
-    END $$`);
-  await knex.raw(
-    `CREATE TRIGGER alarm_response_days_apply AFTER INSERT OR UPDATE OR DELETE ON alarms FOR EACH ROW EXECUTE FUNCTION alarm_response_days_apply()`,
-  );
-  await knex.raw(`INSERT INTO alarm_response_days (day, bucket, n)
-                  SELECT rollup_day(recorded_at), alarm_response_bucket(response_ms), count(*) FROM alarms WHERE response_ms IS NOT NULL GROUP BY 1, 2`);
+  await counters(knex, {
+    table: 'alarm_response_days',
+    source: 'alarms',
+    key: { day: 'rollup_day(#.recorded_at)', bucket: 'alarm_response_bucket(#.response_ms)' },
+    values: { n: '1' },
+    where: '#.response_ms IS NOT NULL',
+  });
   await knex.raw(`CREATE INDEX alarms_response_bucket_index ON alarms (alarm_response_bucket(response_ms), recorded_at) INCLUDE (response_ms)
                     WHERE response_ms IS NOT NULL`);
 
@@ -139,6 +96,46 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE INDEX certificates_valid_until_index ON certificates (valid_until) WHERE status = 'valid'`);
   await knex.raw('CREATE INDEX permits_org_applied_index ON permits (org_msp, applied_at)');
   await knex.raw('CREATE INDEX permits_site_applied_index ON permits (site_id, applied_at)');
+}
+
+/**
+ * Counters in `table` of the rows of `source`: `key` and `values` are expressions over a row (`#`
+ * stands for it). A row trigger, in the transaction that writes the row, takes an old row's
+ * values off its key's counters and adds a new row's to its own; an update that changes no
+ * column the expressions read changes nothing (a replayed row). The counters start from the
+ * rows already there. Deleting the trigger and function is left to `down`.
+ */
+async function counters(
+  knex: Knex,
+  c: { table: string; source: string; key: Record<string, string>; values: Record<string, string>; where?: string },
+): Promise<void> {
+  const expr = (e: string, row: string) => e.replaceAll('#', row);
+  const read = [...new Set([...Object.values(c.key), ...Object.values(c.values), c.where ?? ''].join(' ').match(/#\.\w+/g) ?? [])];
+  const unchanged = read.map((col) => `${expr(col, 'OLD')} IS NOT DISTINCT FROM ${expr(col, 'NEW')}`).join(' AND ');
+  const keys = Object.keys(c.key);
+  const values = Object.keys(c.values);
+  const of = (m: Record<string, string>, row: string) => Object.values(m).map((e) => expr(e, row));
+  const when = (row: string) => (c.where ? `AND ${expr(c.where, row)}` : '');
+  await knex.raw(`
+    CREATE FUNCTION ${c.table}_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'UPDATE' AND ${unchanged} THEN
+        RETURN NULL;
+      END IF;
+      IF TG_OP IN ('UPDATE', 'DELETE') ${when('OLD')} THEN
+        UPDATE ${c.table} SET ${values.map((v, i) => `${v} = ${v} - ${of(c.values, 'OLD')[i]}`).join(', ')}
+         WHERE ${keys.map((k, i) => `${k} = ${of(c.key, 'OLD')[i]}`).join(' AND ')};
+      END IF;
+      IF TG_OP IN ('INSERT', 'UPDATE') ${when('NEW')} THEN
+        INSERT INTO ${c.table} (${[...keys, ...values].join(', ')}) VALUES (${[...of(c.key, 'NEW'), ...of(c.values, 'NEW')].join(', ')})
+          ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${values.map((v) => `${v} = ${c.table}.${v} + excluded.${v}`).join(', ')};
+      END IF;
+      RETURN NULL;
+    END $$`);
+  await knex.raw(`CREATE TRIGGER ${c.table}_apply AFTER INSERT OR UPDATE OR DELETE ON ${c.source} FOR EACH ROW EXECUTE FUNCTION ${c.table}_apply()`);
+  await knex.raw(`INSERT INTO ${c.table} (${[...keys, ...values].join(', ')})
+                  SELECT ${[...of(c.key, c.source), ...of(c.values, c.source).map((v) => `sum(${v})`)].join(', ')} FROM ${c.source}
+                   WHERE ${c.where ? expr(c.where, c.source) : 'TRUE'} GROUP BY ${keys.map((_, i) => i + 1).join(', ')}`);
 }
 
 export async function down(knex: Knex): Promise<void> {
