@@ -4,7 +4,8 @@
  *
  * - `permit_days`: permits per day of application, operation type, level and recorded status;
  *   `alarm_days`: alarms per day of recording and grade, with how many were acknowledged and the
- *   sum of their response times. Kept by triggers in the transaction that writes the row, like
+ *   sum of their response times; `alarm_response_days`: acknowledged alarms per day and response
+ *   time bucket (a histogram for the p90). Kept by triggers in the transaction that writes the row, like
  *   `permit_counts` (migration 010), so a replayed block that rewrites a row unchanged changes no
  *   counter, and a permit that changes status or an alarm acknowledged moves its unit from one
  *   counter to the other. They hold no enterprise or site: at the park's rate (about one permit
@@ -15,9 +16,11 @@
  *   the regulator's default time zone (Asia/Shanghai, no daylight saving) are whole rollup days. A
  *   window that does not start or end on such a midnight is completed from the base tables.
  * - Alarm indexes: newest first (the listing's order), the alarms not closed (few at any time),
- *   by device and time (an enterprise's alarms are its devices'), and the acknowledged alarms by
- *   time with their response time, so a window's p90 reads only that window's responses.
- * - Permits by enterprise or site and time of application, for scoped monthly reports.
+ *   by device and time (an enterprise's alarms are its devices'), by site and time, a covering
+ *   index of the window's per-site figures, and the acknowledged alarms by response time bucket
+ *   and time, so the p90 reads only its bucket's alarms of the window.
+ * - Permits by enterprise or site and time of application, for scoped monthly reports; valid
+ *   certificates by review date and by expiry, for the KPIs.
  */
 import type { Knex } from 'knex';
 
