@@ -87,6 +87,67 @@ const VIOLATIONS = `SELECT p.work_unit, f.at, p.site_id, p.zone_id FROM investig
          SELECT work_unit, status_changed_at AS at, site_id, zone_id FROM permits
           WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2 AND ($3::text IS NULL OR org_msp = $3)`;
 
+/**
+ * The window [$1, $2) as whole rollup days (migration 011: days from 00:00 UTC+8, the default
+ * report time zone's midnights) and the two edges before the first and after the last whole day,
+ * which are read from the base tables. A window inside one day is all edge.
+ */
+const FIRST_DAY = `(rollup_day($1::timestamptz) + (rollup_day_start(rollup_day($1::timestamptz)) < $1::timestamptz)::int)`;
+const END_DAY = `rollup_day($2::timestamptz)`;
+const WHOLE_DAYS = `day >= ${FIRST_DAY} AND day < ${END_DAY}`;
+const windowEdges = (col: string): [string, string] => [
+  `${col} >= $1 AND ${col} < least(rollup_day_start(${FIRST_DAY}), $2::timestamptz)`,
+  `${col} >= greatest(rollup_day_start(${END_DAY}), rollup_day_start(${FIRST_DAY})) AND ${col} < $2`,
+];
+/** Rows of a base table in the window's edges, one SELECT per edge. */
+const edgeRows = (select: string, col: string, where = 'TRUE') =>
+  windowEdges(col)
+    .map((edge) => `${select} WHERE ${edge} AND ${where}`)
+    .join(' UNION ALL ');
+
+/**
+ * The whole park's alarms of [$1, $2): count, acknowledged, average response, from alarm_days and
+ * the edges.
+ */
+const PARK_ALARMS = `SELECT sum(n) AS n, sum(responded) AS responded, sum(ms)::numeric / nullif(sum(responded), 0) AS avg_ms FROM (
+    SELECT sum(n) AS n, sum(responded) AS responded, sum(response_ms) AS ms FROM alarm_days WHERE ${WHOLE_DAYS}
+    UNION ALL ${edgeRows('SELECT count(*), count(response_ms), sum(response_ms) FROM alarms', 'recorded_at')}) x`;
+
+/**
+ * The two response times around the p90 of the whole park's acknowledged alarms of [$1, $2), as
+ * percentile_cont ranks them: the histogram (alarm_response_days and the edges) says which
+ * buckets hold ranks floor and ceil of 0.9 × (n − 1); only the window's alarms of those buckets are
+ * read and sorted (alarms_response_bucket_index). Exact, and one statement, so one snapshot.
+ */
+const PARK_P90 = `WITH h AS (
+    SELECT bucket, sum(n) AS n FROM (
+      SELECT bucket, n FROM alarm_response_days WHERE ${WHOLE_DAYS}
+      UNION ALL ${edgeRows('SELECT alarm_response_bucket(response_ms), 1 FROM alarms', 'recorded_at', 'response_ms IS NOT NULL')}) x
+    GROUP BY bucket HAVING sum(n) > 0),
+  c AS (SELECT bucket, n, sum(n) OVER (ORDER BY bucket) - n AS before, sum(n) OVER () AS total FROM h),
+  r AS (SELECT DISTINCT total, floor(0.9::float8 * (total - 1)::float8)::bigint AS lo, ceil(0.9::float8 * (total - 1)::float8)::bigint AS hi FROM c),
+  b AS (SELECT r.*, (SELECT bucket FROM c WHERE r.lo >= before AND r.lo < before + n) AS b_lo,
+               (SELECT bucket FROM c WHERE r.hi >= before AND r.hi < before + n) AS b_hi,
+               (SELECT before FROM c WHERE r.lo >= before AND r.lo < before + n) AS skip FROM r)
+  SELECT b.total, b.lo, b.hi,
+         (SELECT array_agg(v ORDER BY i) FROM (
+            SELECT response_ms AS v, row_number() OVER (ORDER BY response_ms) - 1 AS i FROM alarms
+             WHERE response_ms IS NOT NULL AND alarm_response_bucket(response_ms) BETWEEN b.b_lo AND b.b_hi AND recorded_at >= $1 AND recorded_at < $2) s
+           WHERE i IN (b.lo - b.skip, b.hi - b.skip)) AS vals
+    FROM b`;
+
+/** percentile_cont(0.9)'s arithmetic (PostgreSQL's float8 interpolation) on the two values PARK_P90 read. */
+function p90From(row: Record<string, unknown> | undefined): number | null {
+  if (!row || row.total == null) return null;
+  const total = Number(row.total);
+  const vals = (row.vals as unknown[]).map(Number);
+  const pos = 0.9 * (total - 1);
+  const lo = Math.floor(pos);
+  const first = vals[0]!;
+  const second = vals[vals.length - 1]!;
+  return lo === Math.ceil(pos) ? first : first + (second - first) * (pos - lo);
+}
+
 const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
 const num = (v: unknown): number | null => (v == null ? null : Number(v));
 
@@ -314,18 +375,24 @@ export class RegulatorRepository {
     if (f.from) add('recorded_at >= ?', f.from);
     if (f.to) add('recorded_at < ?', f.to);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // Like the permit listing's count, the statistics stop at COUNT_CAP matching alarms, the newest:
+    // over a whole park's years of alarms they would read every one on each page; the KPIs give a
+    // window's exact figures. `totalIsExact` false says the cap applied.
     const [agg] = await this.q(
-      `SELECT count(*) AS total, avg(response_ms) AS avg_ms,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY response_ms) AS p50_ms,
-              percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms,
-              count(response_ms) AS responded
-         FROM alarms ${w}`,
+      `SELECT count(*) AS total, avg(response_ms) FILTER (WHERE i <= ${COUNT_CAP}) AS avg_ms,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY response_ms) FILTER (WHERE i <= ${COUNT_CAP}) AS p50_ms,
+              percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) FILTER (WHERE i <= ${COUNT_CAP}) AS p90_ms,
+              count(response_ms) FILTER (WHERE i <= ${COUNT_CAP}) AS responded
+         FROM (SELECT response_ms, row_number() OVER (ORDER BY recorded_at DESC, alarm_id) AS i FROM alarms ${w}
+                ORDER BY recorded_at DESC, alarm_id LIMIT ${COUNT_CAP + 1}) m`,
       p,
     );
     const rows = await this.q(`SELECT ${ALARM_COLUMNS} FROM alarms ${w} ORDER BY recorded_at DESC, alarm_id LIMIT ${f.limit} OFFSET ${f.offset}`, p);
+    const total = Number(agg!.total);
     return {
       items: rows.map(normalise),
-      total: Number(agg!.total),
+      total: Math.min(total, COUNT_CAP),
+      totalIsExact: total <= COUNT_CAP,
       limit: f.limit,
       offset: f.offset,
       responseTime: {
@@ -352,11 +419,24 @@ export class RegulatorRepository {
     return this.snapshot(async (q) => {
       const p = [from, to, ...sc.params];
       const [block] = await q(`SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1`, []);
-      const permits = await q(
-        `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits
-          WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-        p,
-      );
+      const whole = scope.org === undefined && scope.site === undefined;
+      // The whole park from the day rollups (with the permits that read expired moved, as in
+      // effectiveCounts); an enterprise's or a site's month is read from its permits.
+      const permits = whole
+        ? await q(
+            `SELECT operation_type, level, status, sum(n) AS n FROM (
+               SELECT operation_type, level, status, n FROM permit_days WHERE ${WHOLE_DAYS}
+               UNION ALL ${edgeRows('SELECT operation_type, level, status, 1 FROM permits', 'applied_at')}
+               UNION ALL SELECT operation_type, level, unnest(ARRAY[status, 'expired']), unnest(ARRAY[-1, 1]) FROM permits
+                WHERE ${READS_EXPIRED} AND applied_at >= $1 AND applied_at < $2) x
+             GROUP BY 1, 2, 3 HAVING sum(n) <> 0 ORDER BY 1, 2, 3`,
+            [from, to],
+          )
+        : await q(
+            `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits
+              WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+            p,
+          );
       const [gas] = await q(
         `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.byPermit}`,
         p,
@@ -365,11 +445,19 @@ export class RegulatorRepository {
         `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`,
         p,
       );
-      const alarms = await q(
-        `SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}
-          GROUP BY grade ORDER BY grade`,
-        p,
-      );
+      const alarms = whole
+        ? await q(
+            `SELECT grade, sum(n) AS n, sum(ms)::numeric / nullif(sum(responded), 0) AS avg_ms FROM (
+               SELECT grade, n, responded, response_ms AS ms FROM alarm_days WHERE ${WHOLE_DAYS}
+               UNION ALL ${edgeRows('SELECT grade, 1, (response_ms IS NOT NULL)::int, response_ms FROM alarms', 'recorded_at')}) x
+             GROUP BY grade HAVING sum(n) > 0 ORDER BY grade`,
+            [from, to],
+          )
+        : await q(
+            `SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}
+              GROUP BY grade ORDER BY grade`,
+            p,
+          );
       // Evidence counts in the month it was captured: uploads lag behind capture, and the chaincode
       // accepts a late upload of what was captured earlier.
       const [evidence] = await q(`SELECT count(*) AS n FROM evidence WHERE captured_at >= $1 AND captured_at < $2 AND ${sc.byPermit}`, p);
@@ -377,16 +465,24 @@ export class RegulatorRepository {
       // Day buckets by the local midnights: width_bucket's thresholds are the days' first instants.
       const bounds = [...window.days.map((d) => Date.parse(d.from) / 1000), Date.parse(to) / 1000];
       const dp = [from, to, bounds, ...sc.params];
-      const dailyPermits = await q(
-        `SELECT width_bucket(extract(epoch FROM applied_at)::float8, $3::float8[]) AS day, count(*) AS n FROM permits
-          WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.shifted(1).permits} GROUP BY 1`,
-        dp,
-      );
-      const dailyAlarms = await q(
-        `SELECT width_bucket(extract(epoch FROM recorded_at)::float8, $3::float8[]) AS day, count(*) AS n FROM alarms
-          WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.shifted(1).alarms} GROUP BY 1`,
-        dp,
-      );
+      // A rollup day lies inside one local day when every local midnight is a rollup day's start
+      // (the default zone's are): then it counts for the local day its start is in.
+      const [{ aligned }] = (await q(`SELECT bool_and(rollup_day_start(rollup_day(b)) = b) AS aligned FROM unnest($1::timestamptz[]) b`, [
+        [...window.days.map((d) => d.from), to],
+      ])) as [{ aligned: boolean }];
+      const dayOf = (col: string) => `width_bucket(extract(epoch FROM ${col})::float8, $3::float8[])`;
+      const fromDays = whole && aligned;
+      // Each local day's permits applied and alarms recorded: whole park from the rollups, else the rows.
+      const daily = (rollup: string, table: string, col: string, scoped: string) =>
+        fromDays
+          ? q(
+              `SELECT day, sum(n) AS n FROM (SELECT ${dayOf('rollup_day_start(day)')} AS day, n FROM ${rollup} WHERE ${WHOLE_DAYS}
+                 UNION ALL ${edgeRows(`SELECT ${dayOf(col)}, 1 FROM ${table}`, col)}) x GROUP BY 1`,
+              [from, to, bounds],
+            )
+          : q(`SELECT ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 1`, dp);
+      const dailyPermits = await daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
+      const dailyAlarms = await daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
       const sitePermits = await q(
         `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`,
         p,
@@ -645,6 +741,7 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
   const p = [from, to, ...sc.params];
   const orgParam = scope.org === undefined ? [] : [scope.org];
   const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $1';
+  const certificateOfScope = `EXISTS (SELECT 1 FROM workers w WHERE w.worker_id = c.worker_id AND ${byWorkerOrg})`;
   // NOT MATERIALIZED: referenced twice, the CTE would otherwise be copied whole (every permit, every
   // column) before either branch filters it; inlined, each branch reads only its own rows.
   const scopedViolations = `WITH scoped AS NOT MATERIALIZED (SELECT * FROM permits WHERE ${sc.permits}),
@@ -656,17 +753,25 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
   const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
   // On the pool (the KPI view) all at once, side by side on several connections: the first screen
   // waits for the slowest, not for the sum. Inside a snapshot one after another on its one client.
+  const whole = scope.org === undefined && scope.site === undefined;
   const reads: (() => Promise<Record<string, unknown>[]>)[] = [
-    () =>
-      q(
-        `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n, ` +
-          `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
-        p,
-      ),
+    // The whole park from the day rollups; an enterprise's or a site's alarms are few enough to read.
+    whole
+      ? async () => {
+          const [[a], [p90]] = [await q(PARK_ALARMS, [from, to]), await q(PARK_P90, [from, to])];
+          return [{ ...a, p90_ms: p90From(p90) }];
+        }
+      : () =>
+          q(
+            `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n, ` +
+              `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
+            p,
+          ),
+    // IN, not EXISTS: the valid certificates are read once into a hash, not probed once per worker.
     () =>
       q(
         `SELECT count(*) AS active,
-            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id AND c.status = 'valid'
+            count(*) FILTER (WHERE w.worker_id IN (SELECT c.worker_id FROM certificates c WHERE c.status = 'valid'
                                             AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
        FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
         orgParam,
@@ -689,9 +794,10 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
     () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
     () =>
       q(
-        `SELECT count(*) FILTER (WHERE c.review_due < now()) AS overdue,
-            count(*) FILTER (WHERE c.valid_until >= now() AND c.valid_until < now() + interval '60 days') AS expiring60
-       FROM certificates c JOIN workers w USING (worker_id) WHERE c.status = 'valid' AND ${byWorkerOrg}`,
+        // Two index ranges of valid certificates (migration 011), not every certificate.
+        `SELECT (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now() AND ${certificateOfScope}) AS overdue,
+            (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.valid_until >= now() AND c.valid_until < now() + interval '60 days'
+                AND ${certificateOfScope}) AS expiring60`,
         orgParam,
       ),
     // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.

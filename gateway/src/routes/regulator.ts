@@ -23,7 +23,7 @@ import {
 } from '../audit.js';
 import { ApiError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef } from '../http.js';
-import { type AlarmFilter, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
+import { type AlarmFilter, COUNT_CAP, PERMIT_SORT_COLUMNS, type RegulatorRepository } from '../regulator-repository.js';
 import { monthWindow } from '../report-calendar.js';
 import { reportCsv, reportPdf } from '../report-documents.js';
 import type { Services } from '../services.js';
@@ -310,7 +310,15 @@ export function regulatorRoutes(s: Services): RouteDef[] {
           offset,
         })
         .superRefine(orderedWindow),
-      responses: [{ status: 200, description: 'a page of alarms and response-time statistics of all matching alarms', schema: row }],
+      responses: [
+        {
+          status: 200,
+          description:
+            `a page of alarms, the number matching (at most ${COUNT_CAP.toLocaleString('en')}: totalIsExact false when more match) ` +
+            `and the response-time statistics of those (the newest ${COUNT_CAP.toLocaleString('en')} when more match)`,
+          schema: row,
+        },
+      ],
       errors: ['OTHER_ENTERPRISE'],
       handler: async (ctx) => {
         const q = ctx.query as unknown as AlarmFilter;
@@ -331,7 +339,15 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       query: z
         .strictObject({ from: isoTime('window start (default: 30 days before to)'), to: isoTime('window end, exclusive (default: now)') })
         .superRefine(orderedWindow),
-      responses: [{ status: 200, description: 'KPI figures; window defaults to the last 30 days', schema: row }],
+      responses: [
+        {
+          status: 200,
+          description:
+            'KPI figures; window defaults to the last 30 days. p90AlarmResponseSeconds is exact (percentile_cont over the acknowledged alarms ' +
+            "of the window): the indexer's histogram of response times per day finds the bucket of the p90, whose alarms alone are then read",
+          schema: row,
+        },
+      ],
       handler: async (ctx) => {
         const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
         // Only a given `from` can be later than the defaulted `to` (now): the same 400 as for two given ones.

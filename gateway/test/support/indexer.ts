@@ -66,11 +66,16 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
  * more) in a status that expires read `expired`, as the reporter's sweeper records it; without it
  * they stay as recorded (the sweeper never ran). Returns the number of permits in the table.
  */
-export async function syntheticPermits(databaseUrl: string, n: number, shape: { orgs?: number; sites?: number; swept?: boolean } = {}): Promise<number> {
+export async function syntheticPermits(
+  databaseUrl: string,
+  n: number,
+  shape: { orgs?: number; sites?: number; swept?: boolean; migrated?: boolean } = {},
+): Promise<number> {
   const orgs = shape.orgs ?? 1;
   const sites = shape.sites ?? 50;
-  const idx = startIndexer(databaseUrl, { INDEXER_STOP_AT_BLOCK: '0' });
-  await new Promise<void>((r) => idx.process.once('exit', () => r()));
+  // `migrated`: the caller migrated the database (a PGlite served over its socket, say).
+  const idx = shape.migrated ? undefined : startIndexer(databaseUrl, { INDEXER_STOP_AT_BLOCK: '0' });
+  if (idx) await new Promise<void>((r) => idx.process.once('exit', () => r()));
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
@@ -88,11 +93,22 @@ export async function syntheticPermits(databaseUrl: string, n: number, shape: { 
       [n, orgs, sites, shape.swept ?? false],
     );
     await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
+    await compactCounters(c, ['permit_counts', 'permit_days']);
     return Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
   } finally {
     await c.end();
-    await idx.stop();
+    await idx?.stop();
   }
+}
+
+/**
+ * A bulk insert updates each counter the triggers keep (migrations 010, 011) once per row in one
+ * transaction, leaving as many dead versions in the counters' tables; the indexer's batches (at
+ * most INDEXER_BATCH_MAX_TXS transactions) and autovacuum keep them near their live size, which is
+ * what they are compacted to here.
+ */
+async function compactCounters(c: pg.Client, tables: string[]): Promise<void> {
+  for (const t of tables) await c.query(`VACUUM FULL ANALYZE ${t}`);
 }
 
 /**
@@ -164,7 +180,8 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
       n,
       's',
     );
-    for (const t of ['devices', 'alarms', 'workers', 'certificates', 'investigation_flags', 'permits', 'permit_counts']) await c.query(`VACUUM ANALYZE ${t}`);
+    for (const t of ['devices', 'alarms', 'workers', 'certificates', 'investigation_flags', 'permits']) await c.query(`VACUUM ANALYZE ${t}`);
+    await compactCounters(c, ['alarm_days', 'alarm_response_days']);
   } finally {
     await c.end();
   }

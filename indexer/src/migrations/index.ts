@@ -13,6 +13,7 @@ import * as permitsAppliedAt from './007-permits-applied-at.js';
 import * as gateCheckDevice from './008-gate-check-device.js';
 import * as evidencePins from './009-evidence-pins.js';
 import * as regulatorQueryScale from './010-regulator-query-scale.js';
+import * as regulatorRollups from './011-regulator-rollups.js';
 
 interface Migration {
   name: string;
@@ -31,6 +32,7 @@ const migrations: readonly Migration[] = [
   gateCheckDevice,
   evidencePins,
   regulatorQueryScale,
+  regulatorRollups,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -1,0 +1,194 @@
+/**
+ * The regulator's whole-park figures read from the indexer's day rollups (migration 011) equal the
+ * same figures computed from the permits and alarms themselves, on a real PostgreSQL and on PGlite
+ * (served over its socket, as `npm start` serves it to the regulator gateway): windows on rollup
+ * days and across them, months of three time zones, after permits changed status, alarms were
+ * acknowledged, closed and deleted, and rows were rewritten unchanged as a replayed block does.
+ */
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import pg from 'pg';
+import { migrate, openDatabase } from '../../../indexer/src/db.js';
+import { type PgliteSocket, startPgliteSocket } from '../../../indexer/src/pglite-socket.js';
+import { EFFECTIVE_STATUS, RegulatorRepository } from '../../src/regulator-repository.js';
+import { monthWindow } from '../../src/report-calendar.js';
+import { createDatabase, databaseUrl, dropDatabase } from '../support/env.js';
+import { syntheticPermits, syntheticSurroundings } from '../support/indexer.js';
+
+/** About three weeks of permits (one a minute) and alarms (one every ten minutes) back from now. */
+const PERMITS = 30_000;
+
+/** What the indexer's projection does to rows after they were first written, through the same triggers. */
+const CHANGES = [
+  // Acknowledged: a response time appears.
+  `UPDATE alarms SET status = 'acknowledged', acknowledged_at = recorded_at + interval '47 seconds', response_ms = 47000 WHERE status = 'open'`,
+  `UPDATE alarms SET status = 'closed', closed_at = recorded_at + interval '2 hours' WHERE status = 'acknowledged' AND alarm_id LIKE 'AL-1%'`,
+  `DELETE FROM alarms WHERE alarm_id IN ('AL-7', 'AL-77', 'AL-777')`,
+  // A replayed block upserts its rows again, unchanged.
+  `INSERT INTO alarms SELECT * FROM alarms WHERE alarm_id LIKE 'AL-2%'
+     ON CONFLICT (alarm_id) DO UPDATE SET response_ms = excluded.response_ms, status = excluded.status`,
+  `UPDATE permits SET status = status, record = record WHERE permit_no LIKE 'SYN-3%'`,
+  // Permits move on.
+  `UPDATE permits SET status = 'active', status_changed_at = now() WHERE status = 'issued' AND permit_no LIKE 'SYN-1%'`,
+  `UPDATE permits SET status = 'closed', status_changed_at = now() WHERE status = 'active' AND permit_no LIKE 'SYN-2%'`,
+];
+
+const NOW = Date.now();
+const at = (daysBack: number) => new Date(NOW - daysBack * 86_400_000).toISOString();
+const month = (daysBack: number) => at(daysBack).slice(0, 7);
+
+/** Windows: unaligned (30 days, a year, a few hours), on rollup days, and the widest one. */
+const WINDOWS: [string, string, string][] = [
+  ['last 30 days', at(30), at(0)],
+  ['one year', at(365), at(0)],
+  ['a few hours', at(2.3), at(2.1)],
+  ['whole rollup days', `${at(10).slice(0, 10)}T16:00:00Z`, `${at(3).slice(0, 10)}T16:00:00Z`],
+  ['widest', '1970-01-01T00:00:00Z', '9999-12-31T23:59:59Z'],
+];
+
+const REPORTS: [string, string][] = [
+  [month(0), 'Asia/Shanghai'],
+  [month(20), 'Asia/Shanghai'],
+  [month(20), 'UTC'],
+  [month(0), 'Europe/Berlin'],
+];
+
+/** The figures the rollups replace, grouped from the base tables as before migration 011. */
+async function fromBaseTables(pool: pg.Pool, from: string, to: string, bounds: number[]) {
+  const q = async (sql: string, params: unknown[] = [from, to]) => (await pool.query(sql, params)).rows as Record<string, unknown>[];
+  const num = (v: unknown) => (v == null ? null : Number(v));
+  const [alarm] = await q(
+    `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n,
+            count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2`,
+  );
+  const permits = await q(
+    `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits
+      WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+  );
+  const grades = await q(
+    `SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY 1 ORDER BY 1`,
+  );
+  const daily = async (table: string, col: string) =>
+    q(
+      `SELECT width_bucket(extract(epoch FROM ${col})::float8, $3::float8[]) AS day, count(*) AS n FROM ${table}
+        WHERE ${col} >= $1 AND ${col} < $2 GROUP BY 1 ORDER BY 1`,
+      [from, to, bounds],
+    );
+  return {
+    kpis: {
+      averageAlarmResponseSeconds: alarm!.avg_ms == null ? null : Number(alarm!.avg_ms) / 1000,
+      p90AlarmResponseSeconds: alarm!.p90_ms == null ? null : Number(alarm!.p90_ms) / 1000,
+      alarms: Number(alarm!.n),
+      alarmsResponded: Number(alarm!.responded),
+    },
+    permits: permits.map((r) => ({ operationType: r.operation_type, level: r.level, status: r.status, count: Number(r.n) })),
+    alarms: grades.map((r) => ({ grade: Number(r.grade), count: Number(r.n), averageResponseSeconds: r.avg_ms == null ? null : Number(r.avg_ms) / 1000 })),
+    dailyPermits: (await daily('permits', 'applied_at')).map((r) => [num(r.day), Number(r.n)]),
+    dailyAlarms: (await daily('alarms', 'recorded_at')).map((r) => [num(r.day), Number(r.n)]),
+  };
+}
+
+const kpiFigures = (k: { averageAlarmResponseSeconds: unknown; p90AlarmResponseSeconds: unknown; alarms: unknown; alarmsResponded: unknown }) => ({
+  averageAlarmResponseSeconds: k.averageAlarmResponseSeconds,
+  p90AlarmResponseSeconds: k.p90AlarmResponseSeconds,
+  alarms: k.alarms,
+  alarmsResponded: k.alarmsResponded,
+});
+
+interface Mirror {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function postgresMirror(): Promise<Mirror> {
+  const url = await createDatabase('gw_rollups');
+  await syntheticPermits(url, PERMITS, { orgs: 5, sites: 40 });
+  return { url, close: () => dropDatabase(url) };
+}
+
+/** An in-memory PGlite migrated by the indexer's code and served over the indexer's socket, one connection at a time. */
+async function pgliteMirror(): Promise<Mirror> {
+  const { db, pglite } = openDatabase({ pgliteDir: 'memory' });
+  await migrate(db);
+  const socket: PgliteSocket = await startPgliteSocket(pglite!.instance, pglite!.lock, '127.0.0.1', 0);
+  const url = `postgres://postgres@127.0.0.1:${socket.port}/postgres`;
+  await syntheticPermits(url, PERMITS, { orgs: 5, sites: 40, migrated: true });
+  return {
+    url,
+    async close() {
+      await socket.close();
+      await (db as Knex).destroy();
+    },
+  };
+}
+
+for (const kind of ['postgres', 'pglite'] as const) {
+  describe(`gateway: whole-park figures from the day rollups equal the base tables' (${kind})`, function () {
+    this.timeout(600_000);
+    let mirror: Mirror | undefined;
+    let pool: pg.Pool;
+    let repo: RegulatorRepository;
+
+    before(async function () {
+      if (kind === 'postgres' && !databaseUrl()) {
+        this.test!.title += ' (skipped: TEST_DATABASE_URL is not set)';
+        this.skip();
+      }
+      mirror = kind === 'postgres' ? await postgresMirror() : await pgliteMirror();
+      await syntheticSurroundings(mirror.url, PERMITS, { orgs: 5, sites: 40 });
+      const c = new pg.Client({ connectionString: mirror.url });
+      await c.connect();
+      try {
+        for (const sql of CHANGES) await c.query(sql);
+      } finally {
+        await c.end();
+      }
+      // PGlite's socket serves one connection: the pool holds one, as the gateway's does in `npm start`.
+      pool = new pg.Pool({ connectionString: mirror.url, max: 1 });
+      repo = new RegulatorRepository(pool, 1);
+    });
+    after(async () => {
+      await pool?.end();
+      await mirror?.close();
+    });
+
+    it('the synthetic mirror has acknowledged, unacknowledged and deleted alarms and permits that read expired by their clock', async () => {
+      const [r] = (
+        await pool.query(`SELECT (SELECT count(response_ms) FROM alarms) AS responded, (SELECT count(*) FROM alarms WHERE response_ms IS NULL) AS silent,
+                                 (SELECT count(*) FROM alarms WHERE alarm_id = 'AL-7') AS deleted,
+                                 (SELECT count(*) FROM permits WHERE ${EFFECTIVE_STATUS} = 'expired' AND status <> 'expired') AS expired_by_clock,
+                                 (SELECT count(*) FROM permit_days WHERE n = 0) AS emptied_counters`)
+      ).rows;
+      expect(Number(r.responded)).to.be.greaterThan(1000);
+      expect(Number(r.silent)).to.be.greaterThan(0);
+      expect(Number(r.deleted)).to.equal(0);
+      expect(Number(r.expired_by_clock)).to.be.greaterThan(0);
+      expect(Number(r.emptied_counters), 'permits that changed status left counters at 0').to.be.greaterThan(0);
+    });
+
+    for (const [name, from, to] of WINDOWS) {
+      it(`KPIs over ${name}: alarms, acknowledged, average and p90 response as from the alarms`, async () => {
+        const base = await fromBaseTables(pool, from, to, []);
+        const kpis = await repo.kpis(from, to);
+        expect(kpiFigures(kpis)).to.deep.equal(base.kpis);
+        if (name !== 'a few hours') expect(kpis.alarms, 'the window holds alarms').to.be.greaterThan(0);
+      });
+    }
+
+    for (const [m, zone] of REPORTS) {
+      it(`monthly report of the park, ${m} in ${zone}: permits, alarms, each day, KPIs as from the base tables`, async () => {
+        const window = monthWindow(m, zone);
+        const bounds = [...window.days.map((d) => Date.parse(d.from) / 1000), Date.parse(window.to) / 1000];
+        const base = await fromBaseTables(pool, window.from, window.to, bounds);
+        const report = await repo.monthlyReport(window);
+        expect(report.permits).to.deep.equal(base.permits);
+        expect(report.alarms).to.deep.equal(base.alarms);
+        expect(kpiFigures(report.kpis)).to.deep.equal(base.kpis);
+        const perDay = (key: 'permitsApplied' | 'alarms') => report.daily.map((d, i) => [i + 1, d[key]] as [number, number]).filter(([, n]) => n > 0);
+        expect(perDay('permitsApplied')).to.deep.equal(base.dailyPermits);
+        expect(perDay('alarms')).to.deep.equal(base.dailyAlarms);
+        expect(report.permitsTotal, 'the month holds permits').to.be.greaterThan(0);
+      });
+    }
+  });
+}
