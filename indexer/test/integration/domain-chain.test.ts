@@ -182,7 +182,7 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
       const { rollups, base } = await rollupsAndBase(db);
       expect(rollups).to.deep.equal(base);
       // Permits of the channel changed status: a counter left at 0 shows a decrement ran.
-      expect(Object.keys(base.permits).length, 'the channel fills permit_days').to.be.greaterThan(0);
+      expect(Object.keys(base.permits!).length, 'the channel fills permit_days').to.be.greaterThan(0);
       expect(Number((await db('permit_days').where('n', 0).count<{ n: unknown }[]>({ n: '*' }))[0]!.n)).to.be.greaterThan(0);
       for (const table of ['permit_days', 'alarm_days', 'alarm_response_days']) {
         const negative = await db(table).where('n', '<', 0).count<{ n: unknown }[]>({ n: '*' });
