@@ -64,11 +64,20 @@ while IFS= read -r line; do [ -n "$line" ] && export "${line?}"; done <<<"$svc_e
 summary=$(mktemp)
 export TEST_SUMMARY_FILE="$summary"
 status=0
+package_limit=${LEDGER_TEST_PACKAGE_TIMEOUT_S:-1800}
 packages=(network schema verifier gate-verifier fabric-client content-store chaincode indexer gateway ingest reporter web)
 for pkg in "${packages[@]}"; do
   [ -n "$(find "$pkg/test" -name '*.test.ts' 2>/dev/null | head -n1)" ] || continue
   log "tests: $pkg"
-  (cd "$pkg" && TEST_SUITE_NAME="$pkg" npx mocha) || status=1
+  # Bounded, so a hang (a child process left running keeps mocha alive) costs one package, not the
+  # whole CI run. timeout signals its whole process group: mocha and what the tests spawned.
+  (cd "$pkg" && TEST_SUITE_NAME="$pkg" timeout -k 30 "$package_limit" npx mocha)
+  rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    log "tests: $pkg did not end within ${package_limit}s (LEDGER_TEST_PACKAGE_TIMEOUT_S) and was stopped"
+    printf '{"suite":"%s (timed out)","passed":0,"failed":1,"skipped":0}\n' "$pkg" >>"$summary"
+  fi
+  [ "$rc" = 0 ] || status=1
 done
 
 # 5. The tests, benchmarks and scripts are strict TypeScript too, but tsx runs them without checking

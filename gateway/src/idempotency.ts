@@ -33,7 +33,7 @@
  * that submitted nothing), so a request that outlived its claim cannot overwrite the outcome of the
  * one that took it over, nor delete a claim whose transaction may have been written.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ApiError, ConflictError, UnavailableError } from './errors.js';
 
 export type Claim =
@@ -51,6 +51,8 @@ export type Claim =
 export const PENDING_LEASE_MS = 9_000;
 
 const STATES = ['pending', 'done', 'unknown'] as const;
+/** The advisory lock key of the table's creation and upgrades (any constant no other code of this database uses). */
+const MIGRATION_LOCK = 0x6c656467; // 'ledg'
 
 export class IdempotencyStore {
   /** Claims of the requests running in this process, renewed until they end: scope and key by `${scope}\n${key}`. */
@@ -63,9 +65,31 @@ export class IdempotencyStore {
     private readonly unknownReleaseMs: number,
   ) {}
 
+  /**
+   * Creates or upgrades the table. Gateways sharing a database (an org's replicas, or the test
+   * suites' two orgs) start at once, and `CREATE TABLE IF NOT EXISTS` is not safe against itself in
+   * PostgreSQL: the loser fails with 42P07 and its gateway does not start. So the DDL runs in one
+   * transaction behind a transaction-scoped advisory lock; the second gateway waits, then finds
+   * everything in place.
+   */
   async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await this.createOrUpgrade(client);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async createOrUpgrade(db: PoolClient): Promise<void> {
     const stateCheck = `CHECK (state IN (${STATES.map((s) => `'${s}'`).join(', ')}))`;
-    await this.pool.query(`CREATE TABLE IF NOT EXISTS gateway_idempotency (
+    await db.query(`CREATE TABLE IF NOT EXISTS gateway_idempotency (
       scope text NOT NULL,
       key text NOT NULL,
       fingerprint text NOT NULL,
@@ -76,17 +100,17 @@ export class IdempotencyStore {
       created_at timestamptz NOT NULL DEFAULT now(),
       completed_at timestamptz,
       PRIMARY KEY (scope, key))`);
-    await this.pool.query('CREATE INDEX IF NOT EXISTS gateway_idempotency_created ON gateway_idempotency (created_at)');
+    await db.query('CREATE INDEX IF NOT EXISTS gateway_idempotency_created ON gateway_idempotency (created_at)');
     // Tables made before the `unknown` state: the column and the wider check, added once.
-    await this.pool.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS transaction_id text');
-    await this.pool.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS renewed_at timestamptz NOT NULL DEFAULT now()');
-    const check = await this.pool.query(
+    await db.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS transaction_id text');
+    await db.query('ALTER TABLE gateway_idempotency ADD COLUMN IF NOT EXISTS renewed_at timestamptz NOT NULL DEFAULT now()');
+    const check = await db.query(
       `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = ` +
         `'gateway_idempotency'::regclass AND conname = 'gateway_idempotency_state_check'`,
     );
     const def = (check.rows[0] as { def: string } | undefined)?.def ?? '';
     if (!def.includes("'unknown'")) {
-      await this.pool.query(
+      await db.query(
         `ALTER TABLE gateway_idempotency DROP CONSTRAINT IF EXISTS gateway_idempotency_state_check, ADD ` +
           `CONSTRAINT gateway_idempotency_state_check ${stateCheck}`,
       );

@@ -156,7 +156,13 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     if (!mqttUrl) throw new Error("TEST_MQTT_URL is unset: run 'bash scripts/services.sh start' and export the URL it prints");
     dbUrl = await createDatabase('gw_faults');
     indexer = startIndexer(dbUrl);
-    [gw, regulatorGw] = await Promise.all([startGatewayProcess(gatewayEnv('enterprise')), startGatewayProcess(gatewayEnv('regulator'))]);
+    // Both at once; when one fails, the other is kept for `after` to stop (a gateway left running
+    // keeps mocha's process alive: a CI run once waited for it until its time ran out).
+    const started = await Promise.allSettled([startGatewayProcess(gatewayEnv('enterprise')), startGatewayProcess(gatewayEnv('regulator'))]);
+    const [enterprise, regulator] = started;
+    if (enterprise.status === 'fulfilled') gw = enterprise.value;
+    if (regulator.status === 'fulfilled') regulatorGw = regulator.value;
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     url = gw.url;
     regulatorUrl = regulatorGw.url;
     const profile = loadConnectionProfile(process.env.LEDGER_CONNECTION_PROFILE!);

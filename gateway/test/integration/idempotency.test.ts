@@ -283,4 +283,20 @@ describe('gateway: idempotency store (PostgreSQL)', () => {
       await dead.end();
     }
   });
+
+  it('lets gateways that share a fresh database create the table at once, none failing (42P07 before the advisory lock)', async () => {
+    const fresh = await createDatabase('gw_idem_race');
+    // One pool per gateway, as separate processes have; eight at once made the race certain without the lock.
+    const pools = Array.from({ length: 8 }, () => expectTeardownTermination(new pg.Pool({ connectionString: fresh, max: 1 })));
+    try {
+      const results = await Promise.allSettled(pools.map((p) => new IdempotencyStore(p, 24, 5, 60_000).migrate()));
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
+      expect(failures).to.deep.equal([]);
+      const columns = await pools[0]!.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'gateway_idempotency'`);
+      expect(columns.rows[0].n).to.equal(10);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+      await dropDatabase(fresh);
+    }
+  });
 });
