@@ -105,9 +105,10 @@ class Verification {
         this.add(`block.${n}.decode`, false, `blocks/${n}.block is not a readable Fabric block (${(e as Error).message})`);
       }
     }
+    const inLedgerOrder = [...this.blocks].sort(([a], [b]) => a - b);
     // A transaction id names its first occurrence in ledger order: Fabric marks every later copy of
     // the same envelope DUPLICATE_TXID and applies none of its writes, and any client may send a copy.
-    for (const [, block] of [...this.blocks].sort(([a], [b]) => a - b)) {
+    for (const [, block] of inLedgerOrder) {
       for (const tx of block.transactions) {
         if (!tx.txId) continue;
         if (!this.byTxId.has(tx.txId)) this.byTxId.set(tx.txId, { block, tx });
@@ -117,7 +118,7 @@ class Verification {
     if (await this.headerChain()) await this.trustAnchor(trust);
     // The checks below run even when the chain or the trust anchor failed, so that the report names
     // every defect of a forged bundle; such a bundle is not verified whatever they say.
-    for (const [n, block] of [...this.blocks].sort(([a], [b]) => a - b)) await this.blockChecks(n, block);
+    for (const [n, block] of inLedgerOrder) await this.blockChecks(n, block);
     for (const block of this.blocks.values()) for (const tx of block.transactions) this.collectDefinition(block, tx);
     // Definitions first: every chaincode transaction's policy check relies on its definition being genuine.
     for (const d of this.definitions) await this.transaction(d.txId);

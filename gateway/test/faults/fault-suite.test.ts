@@ -108,15 +108,17 @@ interface Kill {
   alarmRecoverMs: number;
 }
 
+type GatewayOrg = 'enterprise' | 'regulator';
+
 describe('faults: SIGKILL of each process under load, then ledger, mirror and clients agree', function () {
   this.timeout(LONG ? 3_600_000 : 900_000);
   /** The enterprise's gateway (every write) and the regulator's (the regulator's reads). */
-  let gw: GatewayProcess;
-  let regulatorGw: GatewayProcess;
+  /** Each org's gateway process, replaced when the suite kills and restarts it. */
+  const gateways: Partial<Record<GatewayOrg, GatewayProcess>> = {};
   let indexer: RunningIndexer;
   let dbUrl: string;
-  let url = '';
-  let regulatorUrl = '';
+  const url = () => gateways.enterprise?.url ?? '';
+  const regulatorUrl = () => gateways.regulator?.url ?? '';
   const answers: Answer[] = [];
   /** Each permit's cast: its applicant reads it back. */
   const owner = new Map<string, Cast>();
@@ -133,7 +135,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   const blockstore = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-blockstore-'));
   /** So are each gateway's wallet (its users' enrolments: a kill mid-enrolment must leave it usable) and its state. */
   const wallets = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-wallets-'));
-  const gatewayEnv = (org: 'enterprise' | 'regulator') => ({
+  const gatewayEnv = (org: GatewayOrg) => ({
     GATEWAY_ORG: org,
     GATEWAY_WALLET_DIR: path.join(wallets, org),
     DATABASE_URL: dbUrl,
@@ -160,11 +162,9 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     // keeps mocha's process alive: a CI run once waited for it until its time ran out).
     const started = await Promise.allSettled([startGatewayProcess(gatewayEnv('enterprise')), startGatewayProcess(gatewayEnv('regulator'))]);
     const [enterprise, regulator] = started;
-    if (enterprise.status === 'fulfilled') gw = enterprise.value;
-    if (regulator.status === 'fulfilled') regulatorGw = regulator.value;
+    if (enterprise.status === 'fulfilled') gateways.enterprise = enterprise.value;
+    if (regulator.status === 'fulfilled') gateways.regulator = regulator.value;
     for (const s of started) if (s.status === 'rejected') throw s.reason;
-    url = gw.url;
-    regulatorUrl = regulatorGw.url;
     const profile = loadConnectionProfile(process.env.LEDGER_CONNECTION_PROFILE!);
     site = await prepareSensorSite(profile, sensorDir);
     alarms = LedgerClient.connect(profile, site.admin);
@@ -175,8 +175,8 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     await publisher?.stop(1_000);
     await ingest?.stop();
     alarms?.close();
-    await gw?.stop();
-    await regulatorGw?.stop();
+    await gateways.enterprise?.stop();
+    await gateways.regulator?.stop();
     await indexer?.stop();
     fs.rmSync(blockstore, { recursive: true, force: true });
     fs.rmSync(wallets, { recursive: true, force: true });
@@ -199,7 +199,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
       for (;;) {
         attempts++;
         const sentAt = Date.now();
-        const at = client.at(url);
+        const at = client.at(url());
         const r = await (body instanceof FormData ? at.request('POST', p, { body, idem: key }) : at.post(p, body, { idem: key })).catch(() => undefined);
         if (r && r.status < 500 && r.status !== 429 && !(r.status === 409 && r.body?.error?.code === 'IDEMPOTENCY_IN_PROGRESS')) {
           if (r.status < 300) writes.push({ sentAt, at: Date.now() });
@@ -250,7 +250,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
       await flow(cast);
       const sentAt = Date.now();
       const r = await cast.clients.regulator
-        .at(regulatorUrl)
+        .at(regulatorUrl())
         .get('/v1/regulator/kpis')
         .catch(() => undefined);
       if (r?.status === 200) {
@@ -294,6 +294,19 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
     note(`${name}: first 2xx of a write sent after the kill ${recoverMs} ms after it, first alarm ${alarmRecoverMs} ms`);
   }
 
+  /** Kills an org's gateway and starts it again with the same wallet, state and blockstore, as its operator would. */
+  const restartGateway = (org: GatewayOrg, served = writes) =>
+    fault(
+      `gateway-${org}`,
+      () => gateways[org]!.pid,
+      async () => {
+        await gateways[org]?.stop();
+        gateways[org] = await startGatewayProcess(gatewayEnv(org));
+      },
+      undefined,
+      served,
+    );
+
   /**
    * Until a gas reading above the criterion has just been published: a kill of ingest or the broker
    * then meets its alarm between MQTT and the ledger (a commit takes about half a second).
@@ -315,7 +328,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
   it('kills each process in turn under load; every 2xx is on the ledger and in the mirror once, no step lost or doubled, replays equal', async () => {
     const casts: Cast[] = [];
     for (let i = 0; i < FLOWS; i++) {
-      const cast = await makeCast(new Client(url));
+      const cast = await makeCast(new Client(url()));
       await registerCast(cast);
       casts.push(cast);
     }
@@ -330,34 +343,8 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
       );
     const postmaster = Number(fs.readFileSync(path.join(await pgData(), 'postmaster.pid'), 'utf8').split('\n')[0]);
     const plan: [string, () => Promise<void>][] = [
-      [
-        'gateway-enterprise',
-        () =>
-          fault(
-            'gateway-enterprise',
-            () => gw.pid,
-            async () => {
-              await gw.stop();
-              gw = await startGatewayProcess(gatewayEnv('enterprise'));
-              url = gw.url;
-            },
-          ),
-      ],
-      [
-        'gateway-regulator',
-        () =>
-          fault(
-            'gateway-regulator',
-            () => regulatorGw.pid,
-            async () => {
-              await regulatorGw.stop();
-              regulatorGw = await startGatewayProcess(gatewayEnv('regulator'));
-              regulatorUrl = regulatorGw.url;
-            },
-            undefined,
-            readsAnswered,
-          ),
-      ],
+      ['gateway-enterprise', () => restartGateway('enterprise')],
+      ['gateway-regulator', () => restartGateway('regulator', readsAnswered)],
       [
         'indexer',
         () =>
@@ -491,7 +478,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
       const permits = [...new Set(written.map((a) => a.permitNo))];
       for (const permitNo of permits) {
         const mine = written.filter((a) => a.permitNo === permitNo);
-        const onLedger = await owner.get(permitNo)!.clients.applicant.at(url).get(`/v1/permits/${permitNo}`);
+        const onLedger = await owner.get(permitNo)!.clients.applicant.at(url()).get(`/v1/permits/${permitNo}`);
         expect(onLedger.status, permitNo).to.equal(200);
         const steps = (onLedger.body.history ?? []) as { action: string; txId: string }[];
         const actions = steps.map((s) => s.action);
@@ -505,7 +492,7 @@ describe('faults: SIGKILL of each process under load, then ledger, mirror and cl
         const stepTx = new Set(steps.map((s) => s.txId));
         // Its evidence: one record on the ledger and one in the mirror, with the content id the client was told.
         const cids = mine.filter((a) => a.path.endsWith('/evidence')).map((a) => a.cid);
-        const ledgerEvidence = await owner.get(permitNo)!.clients.applicant.at(url).get(`/v1/permits/${permitNo}/evidence`);
+        const ledgerEvidence = await owner.get(permitNo)!.clients.applicant.at(url()).get(`/v1/permits/${permitNo}/evidence`);
         expect(ledgerEvidence.status).to.equal(200);
         const listed = (Array.isArray(ledgerEvidence.body) ? ledgerEvidence.body : ledgerEvidence.body.items) as { cid: string }[];
         expect(listed.map((e) => e.cid).sort(), `${permitNo} evidence on the ledger`).to.deep.equal([...cids].sort());
