@@ -6,7 +6,7 @@
 #      admin and a majority of the enterprises' admins (a leaving org does not sign, unless so many
 #      leave at once that the staying ones are no majority);
 #   2. commits one new chaincode definition whose endorsement policy no longer names them;
-#   3. stops their chaincode servers, peers and CAs.
+#   3. stops their chaincode servers, peers and CAs, and their gateways and mirrors if scripts/stack.sh runs them.
 #
 # From the next block on, the channel refuses their members' proposals and their peers' endorsements,
 # and no one can write their records any more (their key-level policies need their peers). Their
@@ -61,11 +61,14 @@ done
 log "[2/3] chaincode: a new definition without ${msps% }"
 bash "$here/deploy-chaincode.sh" 8>&-  # nor the chaincode servers it starts
 
-log "[3/3] stopping the chaincode servers, peers and CAs of ${names[*]}"
+log "[3/3] stopping the chaincode servers, peers and CAs of ${names[*]}, and their gateways and mirrors when npm start's stack runs them"
 # Side by side: a peer can take seconds to exit on SIGTERM, and each org's nodes are their own.
 stopping=()
 for name in "${names[@]}"; do
   (
+    # Its services in scripts/stack.sh: the gateway first, as it reads the mirror.
+    stop_pid "$pid_dir/org-$name-gateway.pid" "$repo_root/gateway/"
+    stop_pid "$pid_dir/org-$name-indexer.pid" "$repo_root/indexer/"
     for f in "$pid_dir/chaincode-$name".pid "$pid_dir/chaincode-$name"-*.pid; do
       [ -f "$f" ] && stop_pid "$f" "fabric-shim/cli.js server"
     done

@@ -14,6 +14,11 @@
 #                      registrar only, the indexer's mirror for its queries   :REGULATOR_GATEWAY_PORT
 #   ingest   embedded MQTT broker :INGEST_MQTT_PORT → risk model → signed alarms → ledger
 #                                                                           /healthz :INGEST_HTTP_PORT
+#   org-<name>-indexer, org-<name>-gateway
+#            for each enterprise onboarded with org-add.sh (a member now): its own mirror, from its own
+#            peer, and its own gateway (orgs/<name>/gateway.env), on the spare ports of its block
+#            (README, Many enterprises): + 0 the mirror's PGlite socket, + 8 the gateway, + 9 the
+#            mirror's /healthz
 #
 #   stack.sh up      start what is not running (the network must be up, the chaincode deployed)
 #   stack.sh down    stop what this script started, by pid file; state is kept
@@ -38,6 +43,9 @@ source "$here/pg-cluster.sh"
 : "${LEDGER_STACK_DATABASE:=pglite}"
 : "${INDEXER_PGLITE_SOCKET_PORT:=$((5434 + LEDGER_PORT_OFFSET))}"
 services=(indexer indexer-enterprise gateway gateway-regulator ingest reporter)
+# The onboarded enterprises' own services (org_*_port below).
+for _org in $(added_orgs); do services+=("org-$_org-indexer" "org-$_org-gateway"); done
+unset _org
 stack_dir="$LEDGER_RUN_DIR/stack"
 jwt_secret_file="$LEDGER_RUN_DIR/gateway/jwt-hs256.secret"
 # The simulated devices' own keys, kept apart from ingest's folder: ingest reads only the public
@@ -54,8 +62,18 @@ reporter_identity="$LEDGER_RUN_DIR/users/enterprise/reporter-sweeper"
 reporter_token_file="$LEDGER_RUN_DIR/reporter/push-api.token"
 pg_url_base="postgres://postgres@127.0.0.1:$LEDGER_STACK_PG_PORT"
 
+# An onboarded org's block of ten ports begins one below its peer's (org-add.sh); + 0, + 8 and + 9 are spare.
+org_block() { echo $(($(org_peer_port "$1") - 1)); }
+org_socket_port() { org_block "$1"; }
+org_gateway_port() { echo $(($(org_block "$1") + 8)); }
+org_indexer_http_port() { echo $(($(org_block "$1") + 9)); }
+# org-<name>-gateway → <name>
+org_of_service() { local n=${1#org-}; echo "${n%-*}"; }
+
 health_url() {
   case "$1" in
+    org-*-indexer) echo "http://127.0.0.1:$(org_indexer_http_port "$(org_of_service "$1")")/healthz" ;;
+    org-*-gateway) echo "http://127.0.0.1:$(org_gateway_port "$(org_of_service "$1")")/healthz" ;;
     indexer) echo "http://127.0.0.1:$INDEXER_HTTP_PORT/healthz" ;;
     indexer-enterprise) echo "http://127.0.0.1:$ENTERPRISE_INDEXER_HTTP_PORT/healthz" ;;
     gateway) echo "http://127.0.0.1:$GATEWAY_PORT/healthz" ;;
@@ -68,7 +86,8 @@ health_url() {
 pglite_server="$repo_root/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js"
 main_of() {
   case "$1" in
-    gateway-regulator) echo "$repo_root/gateway/src/main.ts" ;;
+    gateway-regulator | org-*-gateway) echo "$repo_root/gateway/src/main.ts" ;;
+    org-*-indexer) echo "$repo_root/indexer/src/main.ts" ;;
     indexer-enterprise) echo "$repo_root/indexer/src/main.ts" ;;
     # Started by earlier versions of this script (a PGlite for the enterprise gateway's idempotency
     # records): still stopped by `down`, so an upgrade does not leave it holding its port.
@@ -79,9 +98,9 @@ main_of() {
 # The gateways stream evidence of up to 2 GiB: a small young generation and two malloc arenas keep
 # the buffers passing through from growing the process (gateway README, Memory; gateway/package.json's
 # start does the same).
-node_options_of() { case "$1" in gateway | gateway-regulator) echo --max-semi-space-size=1 ;; esac; }
-memory_env_of() { case "$1" in gateway | gateway-regulator) echo MALLOC_ARENA_MAX=2 ;; esac; }
-dir_of() { case "$1" in gateway-*) echo gateway ;; indexer-*) echo indexer ;; *) echo "$1" ;; esac; }
+node_options_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) echo --max-semi-space-size=1 ;; esac; }
+memory_env_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) echo MALLOC_ARENA_MAX=2 ;; esac; }
+dir_of() { case "$1" in gateway-* | org-*-gateway) echo gateway ;; indexer-* | org-*-indexer) echo indexer ;; *) echo "$1" ;; esac; }
 # A package's src/main.ts runs as its dist/main.js, which cmd_up builds first (tsc -b), as the
 # gateway's tests run it: under tsx, its loader thread and the esbuild child cost each service
 # 30–100 MiB more resident memory (bench/RESULTS.md, stack memory).
@@ -99,7 +118,9 @@ enterprise_mirror_url="postgres://postgres@127.0.0.1:$ENTERPRISE_INDEXER_PGLITE_
 start_postgres() {
   local bin; bin=$(pg_bin)
   pg_cluster_start stack "$LEDGER_STACK_PG_PORT"
-  for db in ledger_indexer ledger_indexer_enterprise gateway_state gateway_state_regulator; do
+  local org dbs=(ledger_indexer ledger_indexer_enterprise gateway_state gateway_state_regulator)
+  for org in $(added_orgs); do dbs+=("ledger_indexer_org_$org" "gateway_state_org_$org"); done
+  for db in "${dbs[@]}"; do
     pg_as_owner "$bin/psql -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='$db'\"" | grep -q 1 \
       || pg_as_owner "$bin/createdb -h 127.0.0.1 -p $LEDGER_STACK_PG_PORT -U postgres $db"
   done
@@ -178,13 +199,14 @@ wait_healthy() {
   log "$name healthy: $url"
 }
 
-# start_indexer <service> <org> <socket port> <HTTP port> <PGlite dir> <PostgreSQL database>
+# start_indexer <service> <org> <socket port> <HTTP port> <PGlite dir> <PostgreSQL database> [VAR=value …]
+# <org> is the profile's org (enterprise or regulator); an onboarded org is the enterprise of its own profile.
 start_indexer() {
-  local name=$1 org=$2 socket=$3 http=$4 dir=$5 pgdb=$6
+  local name=$1 org=$2 socket=$3 http=$4 dir=$5 pgdb=$6; shift 6
   local db=(INDEXER_PGLITE_SOCKET_PORT="$socket")
   local where="PGlite in $dir, served on 127.0.0.1:$socket"
   if needs_postgres; then db=(DATABASE_URL="$pg_url_base/$pgdb"); where="PostgreSQL 127.0.0.1:$LEDGER_STACK_PG_PORT/$pgdb"; fi
-  launch "$name" "the $org's indexer, from its own peer ($where), /healthz on 127.0.0.1:$http" ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$http" INDEXER_ORG="$org" PGLITE_DIR="$dir"
+  launch "$name" "$name, from its org's own peer ($where), /healthz on 127.0.0.1:$http" ${db[@]+"${db[@]}"} INDEXER_HTTP_PORT="$http" INDEXER_ORG="$org" PGLITE_DIR="$dir" "$@"
 }
 
 # One gateway per org (GATEWAY_ORG): each reads only its own org's registrar secret and keeps only
@@ -225,6 +247,31 @@ start_regulator_gateway() {
     GATEWAY_WALLET_DIR="$LEDGER_RUN_DIR/gateway-regulator/wallet" GATEWAY_BLOCKSTORE_DIR="$LEDGER_RUN_DIR/gateway/blockstore"
 }
 
+# An onboarded enterprise's mirror and gateway: what orgs/<name>/gateway.env says (its profile, in which it
+# is the enterprise; its registrar secret; its wallet and blockstore), its own JWT secret (a token one
+# enterprise's gateway signed means nothing to another's), and its own mirror for the screen's queries.
+start_org_indexer() {
+  local org=$1
+  start_indexer "org-$org-indexer" enterprise "$(org_socket_port "$org")" "$(org_indexer_http_port "$org")" \
+    "$LEDGER_RUN_DIR/gateway-$org/indexer-pglite" "ledger_indexer_org_$org" LEDGER_CONNECTION_PROFILE="$orgs_dir/$org/connection-profile.json"
+}
+
+start_org_gateway() {
+  local org=$1 port secret settings=() db=()
+  port=$(org_gateway_port "$org") secret="$LEDGER_RUN_DIR/gateway-$org/jwt-hs256.secret"
+  [ -f "$orgs_dir/$org/gateway.env" ] || die "$orgs_dir/$org/gateway.env is missing: run 'npm run org:add -- $org' again to finish its onboarding"
+  mapfile -t settings < <(grep -E '^[A-Z_]+=' "$orgs_dir/$org/gateway.env")
+  if [ ! -s "$secret" ]; then mkdir -p "$(dirname "$secret")"; (umask 077; openssl rand -hex 32 >"$secret"); fi
+  if needs_postgres; then
+    db=(DATABASE_URL="$pg_url_base/ledger_indexer_org_$org" GATEWAY_STATE_DATABASE_URL="$pg_url_base/gateway_state_org_$org")
+  else
+    db=(DATABASE_URL="postgres://postgres@127.0.0.1:$(org_socket_port "$org")/postgres" DATABASE_POOL_MAX=1 GATEWAY_ALARM_STREAM_LISTEN=0)
+  fi
+  launch "org-$org-gateway" "$org's gateway ($(org_msp "$org")) on http://127.0.0.1:$port" "${settings[@]}" ${db[@]+"${db[@]}"} \
+    GATEWAY_PORT="$port" GATEWAY_HOST=127.0.0.1 GATEWAY_PUBLIC_URL="http://127.0.0.1:$port" GATEWAY_JWT_HS256_SECRET="$(cat "$secret")" \
+    GATEWAY_OCR_ENABLED=0 FABRIC_CA_CLIENT="$FABRIC_HOME/bin/fabric-ca-client" GATEWAY_CA_REGISTRAR_ID=admin
+}
+
 start_ingest() {
   launch ingest "ingest: embedded MQTT broker on 127.0.0.1:$INGEST_MQTT_PORT, /healthz on 127.0.0.1:$INGEST_HTTP_PORT" INGEST_DEVICE_REGISTRY_FILE="$device_registry" INGEST_SERVICE_KEY_FILE="$ingest_service_key" INGEST_DATA_DIR="$LEDGER_RUN_DIR/ingest/data" \
     INGEST_EMBEDDED_MQTT_HOST=127.0.0.1 INGEST_EMBEDDED_MQTT_PORT="$INGEST_MQTT_PORT" INGEST_MQTT_CLIENT_ID="compliance-ingest-$LEDGER_PORT_OFFSET" \
@@ -261,11 +308,27 @@ cmd_up() {
   wait_healthy gateway-regulator 180
   wait_healthy ingest 120
   wait_healthy reporter 120
+  local org orgs=(); mapfile -t orgs < <(added_orgs)
+  for org in ${orgs[@]+"${orgs[@]}"}; do start_org_indexer "$org"; done
+  for org in ${orgs[@]+"${orgs[@]}"}; do wait_healthy "org-$org-indexer" 120; start_org_gateway "$org"; done
+  for org in ${orgs[@]+"${orgs[@]}"}; do wait_healthy "org-$org-gateway" 180; done
+  [ ${#orgs[@]} = 0 ] || log "onboarded enterprises: $(for org in "${orgs[@]}"; do printf '%s :%s, ' "$org" "$(org_gateway_port "$org")"; done | sed 's/, $//')"
   log "services up in $(( $(date +%s) - t0 ))s: enterprise gateway :$GATEWAY_PORT, regulator gateway :$REGULATOR_GATEWAY_PORT, indexers :$INDEXER_HTTP_PORT (regulator) :$ENTERPRISE_INDEXER_HTTP_PORT (enterprise), ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT), reporter :$REPORTER_HTTP_PORT"
 }
 
+# The services, and those of an org offboarded since they started: no member any more, its pid files remain.
+known_services() {
+  local f all=("${services[@]}")
+  for f in "$pid_dir"/org-*-indexer.pid "$pid_dir"/org-*-gateway.pid; do
+    [ -f "$f" ] || continue
+    f=$(basename "$f" .pid)
+    [[ " ${all[*]} " == *" $f "* ]] || all+=("$f")
+  done
+  printf '%s\n' "${all[@]}"
+}
+
 cmd_down() {
-  local i all=(gateway-state "${services[@]}")
+  local i all; mapfile -t all < <(echo gateway-state; known_services)
   for ((i = ${#all[@]} - 1; i >= 0; i--)); do
     local s=${all[$i]}
     [ -f "$pid_dir/$s.pid" ] && { log "stopping $s"; stop_pid "$pid_dir/$s.pid" "$(cmdline_of "$s")"; }
@@ -276,7 +339,7 @@ cmd_down() {
 
 cmd_status() {
   local rc=0 s
-  for s in "${services[@]}"; do
+  for s in $(known_services); do
     if service_alive "$s"; then
       local health=-; [ -z "$(health_url "$s")" ] || health=$(curl -sS -m 3 -o /dev/null -w '%{http_code}' "$(health_url "$s")" 2>/dev/null || echo unreachable)
       printf '%-18s running  pid %-7s /healthz %s\n' "$s" "$(cat "$pid_dir/$s.pid")" "$health"
