@@ -4,7 +4,11 @@ import { DeviceContract } from './device-contract';
 import { EvidenceContract } from './evidence-contract';
 import { HeartbeatContract } from './heartbeat-contract';
 import { PermitContract } from './permit-contract';
+import { rememberParsedCertificates, skipDisabledLogLevels } from './shim-tuning';
 import { TemplateContract } from './template-contract';
+
+skipDisabledLogLevels();
+rememberParsedCertificates();
 
 export { AlarmContract, CredentialContract, DeviceContract, EvidenceContract, HeartbeatContract, PermitContract, TemplateContract };
 

@@ -36,8 +36,32 @@ export function key(ctx: Context, type: string, attrs: string[]): string {
   return ctx.stub.createCompositeKey(type, attrs);
 }
 
+/**
+ * The state reads of each transaction, by key. Fabric answers getState with the committed value,
+ * never with the transaction's own writes, so a second read of a key in the same transaction
+ * returns the same bytes: asking the peer again only costs a gRPC round trip on both sides (permit
+ * Apply read every worker twice, once for its status and once for its certificates). The read set
+ * is unchanged: the first read is the one the peer records. Keyed by the stub, which is new for
+ * every transaction, so nothing outlives it.
+ */
+const readsOfTransaction = new WeakMap<object, Map<string, Promise<Uint8Array>>>();
+
+function readState(ctx: Context, k: string): Promise<Uint8Array> {
+  let reads = readsOfTransaction.get(ctx.stub);
+  if (reads === undefined) {
+    reads = new Map();
+    readsOfTransaction.set(ctx.stub, reads);
+  }
+  let read = reads.get(k);
+  if (read === undefined) {
+    read = ctx.stub.getState(k);
+    reads.set(k, read);
+  }
+  return read;
+}
+
 export async function getJson<T>(ctx: Context, k: string): Promise<T | undefined> {
-  const bytes = await ctx.stub.getState(k);
+  const bytes = await readState(ctx, k);
   if (!bytes || bytes.length === 0) return undefined;
   return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
 }
@@ -49,7 +73,7 @@ export async function mustGetJson<T>(ctx: Context, k: string, what: string): Pro
 }
 
 export async function exists(ctx: Context, k: string): Promise<boolean> {
-  const bytes = await ctx.stub.getState(k);
+  const bytes = await readState(ctx, k);
   return !!bytes && bytes.length > 0;
 }
 
