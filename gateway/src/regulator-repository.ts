@@ -173,6 +173,15 @@ export interface Kpis {
   bySite: (EnterpriseFigures & { siteId: string })[];
 }
 
+/** One cell of the risk heat map: a site's (or, `areaId` set, one of its areas') alarms and violations in a month (UTC). */
+export interface RiskCell {
+  siteId: string;
+  areaId?: string;
+  month: string;
+  alarms: number;
+  violations: number;
+}
+
 /** One enterprise's (or one of its sites') permits now and alarms in the window. */
 export interface EnterpriseFigures {
   orgMsp: string;
@@ -559,20 +568,71 @@ export class RegulatorRepository {
     return [...byArea.values()].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.areaId.localeCompare(b.areaId));
   }
 
-  /** Alarms and violations per area and calendar month (UTC) of [from, to): the risk heat map; `org`: of that enterprise only. */
-  async riskMap(from: string, to: string, org?: string): Promise<{ siteId: string; areaId: string; month: string; alarms: number; violations: number }[]> {
+  /**
+   * The risk heat map of [from, to): alarms and violations per calendar month (UTC), per site for a
+   * page of at most `limit` sites after `after` in site id order, or, with `site`, per area of that
+   * one site. A park's year per area is tens of thousands of cells (megabytes of JSON); a page of
+   * sites reads only its own sites' rows through the per-site indexes.
+   * The park's pages list every site that has any alarm or permit, found one index probe each (a
+   * loose index scan): a site with nothing in the window is a row without cells. `org` (an
+   * enterprise's own map): that enterprise's alarms and permits only, and its pages list the sites
+   * with cells in the window, so no other enterprise's site shows.
+   */
+  async riskMap(
+    from: string,
+    to: string,
+    at: { site: string } | { after: string | null; limit: number },
+    org?: string,
+  ): Promise<{ sites: string[]; cells: RiskCell[]; nextCursor: string | null }> {
+    if ('site' in at) return { sites: [at.site], cells: await this.riskCells(from, to, true, [at.site], org), nextCursor: null };
+    // `all`: the sites after the cursor in the database's order (its collation, not JavaScript's).
+    // nextCursor only when another site follows: the last page says so with null.
+    const page = (all: string[]) => {
+      const sites = all.slice(0, at.limit);
+      return { sites, nextCursor: all.length > at.limit ? sites[sites.length - 1]! : null };
+    };
+    if (org !== undefined) {
+      const cells = await this.riskCells(from, to, false, { after: at.after }, org);
+      const { sites, nextCursor } = page([...new Set(cells.map((c) => c.siteId))]);
+      const listed = new Set(sites);
+      return { sites, cells: cells.filter((c) => listed.has(c.siteId)), nextCursor };
+    }
+    // Each step: the least site id above the last one among the alarms' and the permits' sites;
+    // one more than the page asks for says whether another page follows.
+    const rows = await this.q<{ site_id: string }>(
+      `WITH RECURSIVE s(site_id, i) AS (
+         SELECT least((SELECT min(site_id) FROM alarms WHERE site_id > $1), (SELECT min(site_id) FROM permits WHERE site_id > $1)), 1
+         UNION ALL
+         SELECT least((SELECT min(site_id) FROM alarms WHERE site_id > s.site_id), (SELECT min(site_id) FROM permits WHERE site_id > s.site_id)), i + 1
+           FROM s WHERE s.site_id IS NOT NULL AND i <= $2::int)
+       SELECT site_id FROM s WHERE site_id IS NOT NULL ORDER BY i`,
+      [at.after ?? '', at.limit],
+    );
+    const { sites, nextCursor } = page(rows.map((r) => r.site_id));
+    return { sites, cells: sites.length ? await this.riskCells(from, to, false, sites, org) : [], nextCursor };
+  }
+
+  /** Alarms and violations of [from, to) per site (and area) and month (UTC), of the listed sites or of every site after one. */
+  private async riskCells(from: string, to: string, byArea: boolean, sites: string[] | { after: string | null }, org?: string): Promise<RiskCell[]> {
+    const listed = Array.isArray(sites);
+    const ofSites = (col: string) => (listed ? `${col} = ANY($4::text[])` : `($4::text IS NULL OR ${col} > $4)`);
     const rows = await this.q(
-      `WITH a AS (SELECT site_id, area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
-                   WHERE recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
+      `WITH a AS (SELECT site_id, ${byArea ? 'area_id' : 'NULL::text'} AS area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
+                   WHERE ${ofSites('site_id')} AND recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
                   UNION ALL
-                  SELECT site_id, zone_id, at, 0, 1 FROM (${VIOLATIONS}) v)
+                  SELECT p.site_id, ${byArea ? 'p.zone_id' : 'NULL::text'}, f.at, 0, 1 FROM investigation_flags f JOIN permits p USING (permit_no)
+                   WHERE f.at >= $1 AND f.at < $2 AND ($3::text IS NULL OR p.org_msp = $3) AND ${ofSites('p.site_id')}
+                  UNION ALL
+                  SELECT site_id, ${byArea ? 'zone_id' : 'NULL::text'}, status_changed_at, 0, 1 FROM permits
+                   WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2
+                     AND ($3::text IS NULL OR org_msp = $3) AND ${ofSites('site_id')})
        SELECT site_id, area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, sum(alarm) AS alarms, sum(violation) AS violations
          FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      [from, to, org ?? null],
+      [from, to, org ?? null, listed ? sites : sites.after],
     );
     return rows.map((r) => ({
       siteId: String(r.site_id),
-      areaId: String(r.area_id),
+      ...(byArea ? { areaId: String(r.area_id) } : {}),
       month: String(r.month),
       alarms: Number(r.alarms),
       violations: Number(r.violations),

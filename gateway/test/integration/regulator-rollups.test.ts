@@ -88,6 +88,53 @@ async function fromBaseTables(pool: pg.Pool, from: string, to: string, bounds: n
   };
 }
 
+/** The risk map's cells as the one answer before pages: every alarm and violation of the window grouped by site (and area) and month. */
+async function riskFromBaseTables(pool: pg.Pool, from: string, to: string, byArea: boolean, org: string | null, site: string | null) {
+  const rows = (
+    await pool.query(
+      `WITH a AS (SELECT site_id, area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
+                   WHERE recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
+                  UNION ALL
+                  SELECT p.site_id, p.zone_id, f.at, 0, 1 FROM investigation_flags f JOIN permits p USING (permit_no)
+                   WHERE f.at >= $1 AND f.at < $2 AND ($3::text IS NULL OR p.org_msp = $3)
+                  UNION ALL
+                  SELECT site_id, zone_id, status_changed_at, 0, 1 FROM permits
+                   WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2 AND ($3::text IS NULL OR org_msp = $3))
+       SELECT site_id, ${byArea ? 'area_id' : 'NULL'} AS area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
+              sum(alarm) AS alarms, sum(violation) AS violations
+         FROM a WHERE $4::text IS NULL OR site_id = $4 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [from, to, org, site],
+    )
+  ).rows as Record<string, unknown>[];
+  return rows.map((r) => ({
+    siteId: String(r.site_id),
+    ...(byArea ? { areaId: String(r.area_id) } : {}),
+    month: String(r.month),
+    alarms: Number(r.alarms),
+    violations: Number(r.violations),
+  }));
+}
+
+/** Every page of the park's (or an enterprise's) risk map, `limit` sites each, checked to follow one another. */
+async function allRiskPages(repo: RegulatorRepository, from: string, to: string, limit: number, org?: string) {
+  const sites: string[] = [];
+  const cells: Awaited<ReturnType<RegulatorRepository['riskMap']>>['cells'] = [];
+  let after: string | null = null;
+  let pages = 0;
+  do {
+    const page: Awaited<ReturnType<RegulatorRepository['riskMap']>> = await repo.riskMap(from, to, { after, limit }, org);
+    expect(page.sites.length, 'a page holds at most limit sites').to.be.at.most(limit);
+    if (page.nextCursor !== null) expect(page.sites.length, 'only the last page is short').to.equal(limit);
+    for (const c of page.cells) expect(page.sites, `cell of ${c.siteId} on its own site's page`).to.include(c.siteId);
+    sites.push(...page.sites);
+    cells.push(...page.cells);
+    after = page.nextCursor;
+    pages++;
+  } while (after !== null);
+  expect(new Set(sites).size, 'no site on two pages').to.equal(sites.length);
+  return { sites, cells, pages };
+}
+
 const kpiFigures = (k: { averageAlarmResponseSeconds: unknown; p90AlarmResponseSeconds: unknown; alarms: unknown; alarmsResponded: unknown }) => ({
   averageAlarmResponseSeconds: k.averageAlarmResponseSeconds,
   p90AlarmResponseSeconds: k.p90AlarmResponseSeconds,
@@ -172,6 +219,28 @@ for (const kind of ['postgres', 'pglite'] as const) {
         const kpis = await repo.kpis(from, to);
         expect(kpiFigures(kpis)).to.deep.equal(base.kpis);
         if (name !== 'a few hours') expect(kpis.alarms, 'the window holds alarms').to.be.greaterThan(0);
+      });
+    }
+
+    for (const [name, from, to] of WINDOWS.filter(([n]) => n !== 'a few hours')) {
+      it(`risk map over ${name}: its pages of sites, an enterprise's pages and one site's areas hold the cells grouped from the base tables`, async () => {
+        const park = await allRiskPages(repo, from, to, 7);
+        const base = await riskFromBaseTables(pool, from, to, false, null, null);
+        expect(base.length, 'the window holds alarms').to.be.greaterThan(0);
+        expect(park.pages, 'the park takes several pages').to.be.greaterThan(2);
+        expect(park.cells).to.deep.equal(base);
+        // Every site with cells is listed; listed sites without cells had nothing in the window.
+        expect(park.sites).to.include.members([...new Set(base.map((c) => c.siteId))]);
+        const org = 'E1MSP';
+        const own = await allRiskPages(repo, from, to, 3, org);
+        const ownBase = await riskFromBaseTables(pool, from, to, false, org, null);
+        expect(ownBase.length, "the enterprise's window holds alarms").to.be.greaterThan(0);
+        expect(own.cells).to.deep.equal(ownBase);
+        expect(own.sites, "an enterprise's pages list only its sites with cells").to.deep.equal([...new Set(ownBase.map((c) => c.siteId))]);
+        const site = base[base.length - 1]!.siteId;
+        const areas = await repo.riskMap(from, to, { site });
+        expect(areas.nextCursor).to.equal(null);
+        expect(areas.cells).to.deep.equal(await riskFromBaseTables(pool, from, to, true, null, site));
       });
     }
 
