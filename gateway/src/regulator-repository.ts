@@ -136,6 +136,32 @@ const PARK_P90 = `WITH h AS (
            WHERE i IN (b.lo - b.skip, b.hi - b.skip)) AS vals
     FROM b`;
 
+/**
+ * Instants counted per rollup day (migration 012) up to now: the days before today's from the
+ * counters, today's part from the rows, so the figure is exact at any instant.
+ */
+const TODAY = `rollup_day_start(rollup_day(now()))`;
+const countedBy = (days: string, table: string, col: string) =>
+  `((SELECT coalesce(sum(n), 0) FROM ${days} WHERE day < rollup_day(now())) + (SELECT count(*) FROM ${table} WHERE ${col} >= ${TODAY} AND ${col} <= now()))`;
+/**
+ * The whole park's training coverage now: active workers, and those inside a covered span (a
+ * valid certificate in force and not due for review): spans started by now less spans ended by now.
+ */
+const PARK_COVERAGE = `SELECT (SELECT coalesce(sum(n), 0) FROM worker_counts) AS active,
+    ${countedBy('coverage_start_days', 'worker_coverage', 'starts_at')} - ${countedBy('coverage_end_days', 'worker_coverage', 'ends_at')} AS covered`;
+/**
+ * The whole park's valid certificates due for review before now, and expiring in [now, now + 60
+ * days): the whole days between from the counters, the two edges from the rows.
+ */
+const SOON = `now() + interval '60 days'`;
+const PARK_CERTIFICATES = `SELECT
+    (SELECT coalesce(sum(n), 0) FROM certificate_review_days WHERE day < rollup_day(now()))
+      + (SELECT count(*) FROM counted_certificates WHERE review_due >= ${TODAY} AND review_due < now()) AS overdue,
+    (SELECT count(*) FROM counted_certificates WHERE valid_until >= now() AND valid_until < least(rollup_day_start(rollup_day(now()) + 1), ${SOON}))
+      + (SELECT coalesce(sum(n), 0) FROM certificate_expiry_days WHERE day > rollup_day(now()) AND day < rollup_day(${SOON}))
+      + (SELECT count(*) FROM counted_certificates WHERE valid_until >= greatest(rollup_day_start(rollup_day(${SOON})), rollup_day_start(rollup_day(now()) + 1))
+           AND valid_until < ${SOON}) AS expiring60`;
+
 /** percentile_cont(0.9)'s arithmetic (PostgreSQL's float8 interpolation) on the two values PARK_P90 read. */
 function p90From(row: Record<string, unknown> | undefined): number | null {
   if (!row || row.total == null) return null;
@@ -827,15 +853,18 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
               `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
             p,
           ),
+    // The whole park from the day counters of migration 012; a scope reads its workers.
     // IN, not EXISTS: the valid certificates are read once into a hash, not probed once per worker.
-    () =>
-      q(
-        `SELECT count(*) AS active,
+    whole
+      ? () => q(PARK_COVERAGE, [])
+      : () =>
+          q(
+            `SELECT count(*) AS active,
             count(*) FILTER (WHERE w.worker_id IN (SELECT c.worker_id FROM certificates c WHERE c.status = 'valid'
                                             AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
        FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
-        orgParam,
-      ),
+            orgParam,
+          ),
     () =>
       q(
         `${scopedViolations}
@@ -852,14 +881,16 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
       ),
     () => q(`SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`, sc.params),
     () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
-    () =>
-      q(
-        // Two index ranges of valid certificates (migration 011), not every certificate.
-        `SELECT (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now() AND ${certificateOfScope}) AS overdue,
+    whole
+      ? () => q(PARK_CERTIFICATES, [])
+      : () =>
+          q(
+            // Two index ranges of valid certificates (migration 011), not every certificate.
+            `SELECT (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now() AND ${certificateOfScope}) AS overdue,
             (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.valid_until >= now() AND c.valid_until < now() + interval '60 days'
                 AND ${certificateOfScope}) AS expiring60`,
-        orgParam,
-      ),
+            orgParam,
+          ),
     // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
     () =>
       q(

@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import { migrate, openDatabase } from '../../../indexer/src/db.js';
 import { type PgliteSocket, startPgliteSocket } from '../../../indexer/src/pglite-socket.js';
-import { EFFECTIVE_STATUS, RegulatorRepository } from '../../src/regulator-repository.js';
+import { EFFECTIVE_STATUS, type Kpis, RegulatorRepository } from '../../src/regulator-repository.js';
 import { monthWindow } from '../../src/report-calendar.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../support/env.js';
 import { syntheticPermits, syntheticSurroundings } from '../support/indexer.js';
@@ -135,6 +135,70 @@ async function allRiskPages(repo: RegulatorRepository, from: string, to: string,
   return { sites, cells, pages };
 }
 
+/** The KPIs' figures "now" as read from every worker and certificate before migration 012. */
+async function nowFromBaseTables(pool: pg.Pool) {
+  const [r] = (
+    await pool.query(
+      `SELECT (SELECT count(*) FROM workers WHERE status = 'active') AS active,
+              (SELECT count(*) FROM workers w WHERE w.status = 'active' AND EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id
+                 AND c.status = 'valid' AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered,
+              (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now()
+                 AND EXISTS (SELECT 1 FROM workers w WHERE w.worker_id = c.worker_id)) AS overdue,
+              (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.valid_until >= now() AND c.valid_until < now() + interval '60 days'
+                 AND EXISTS (SELECT 1 FROM workers w WHERE w.worker_id = c.worker_id)) AS expiring`,
+    )
+  ).rows as Record<string, unknown>[];
+  const active = Number(r!.active);
+  return {
+    trainingCoverage: { activeWorkers: active, coveredWorkers: Number(r!.covered), ratio: active ? Number(r!.covered) / active : null },
+    overdueReviews: Number(r!.overdue),
+    certificatesExpiringWithin60Days: Number(r!.expiring),
+  };
+}
+
+const nowFigures = (k: Kpis) => ({
+  trainingCoverage: k.trainingCoverage,
+  overdueReviews: k.overdueReviews,
+  certificatesExpiringWithin60Days: k.certificatesExpiringWithin60Days,
+});
+
+/**
+ * What the indexer does to workers and certificates, through the same triggers, with instants
+ * that pass while the test runs (`soon`: a few seconds from now), fall on today's part of a
+ * rollup day, or sit on the edges of the 60 days.
+ */
+const soon = (seconds: number) => `now() + interval '${seconds} seconds'`;
+const CERTIFICATE_CHANGES = [
+  // Revoked, then a replayed block rewrites certificates unchanged.
+  `UPDATE certificates SET status = 'revoked' WHERE certificate_id LIKE 'C-1%-1'`,
+  `UPDATE certificates SET status = status, scan_sha256 = scan_sha256 WHERE certificate_id LIKE 'C-2%'`,
+  `INSERT INTO certificates SELECT * FROM certificates WHERE certificate_id LIKE 'C-3%' ON CONFLICT (certificate_id) DO UPDATE SET status = excluded.status`,
+  // Workers leave and come back; one is erased with its certificates left behind; one certificate's worker is not indexed yet.
+  `UPDATE workers SET status = 'inactive' WHERE worker_id LIKE 'W-4%'`,
+  `UPDATE workers SET status = 'active' WHERE worker_id IN ('W-20', 'W-40')`,
+  `DELETE FROM workers WHERE worker_id = 'W-5'`,
+  `INSERT INTO certificates (certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, scan_sha256,
+                             added_by_msp, added_at, block_number, tx_id)
+     VALUES ('C-orphan', 'W-unknown', 'guardian', 'item', 'authority', now() - interval '1 day', now() + interval '10 days', now() + interval '5 days',
+             'valid', 'x', 'E1MSP', now(), 1, 'orphan')`,
+  // Overlapping and touching certificates of one worker (one span), and instants that pass during the test.
+  ...(
+    [
+      ['C-6-a', 'W-6', `now() - interval '2 hours'`, `${soon(2)}`, `now() + interval '300 days'`],
+      ['C-6-b', 'W-6', `${soon(2)}`, `now() + interval '59 days 23 hours'`, `now() + interval '100 days'`],
+      ['C-7-a', 'W-7', `${soon(1)}`, `now() + interval '60 days 1 hour'`, `${soon(3)}`],
+      ['C-8-a', 'W-8', `now() - interval '1 year'`, `now() + interval '60 days' - interval '1 minute'`, `now() - interval '1 hour'`],
+      ['C-9-a', 'W-9', `now() - interval '1 year'`, `${soon(2)}`, `now() + interval '1 year'`],
+    ] as const
+  ).map(
+    ([id, worker, from, until, review]) =>
+      `INSERT INTO certificates (certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, scan_sha256,
+                                 added_by_msp, added_at, block_number, tx_id)
+         VALUES ('${id}', '${worker}', 'guardian', 'item', 'authority', ${from}, ${until}, ${review}, 'valid', 'x', 'E1MSP', now(), 1, '${id}')`,
+  ),
+  `UPDATE certificates SET worker_id = 'W-11' WHERE certificate_id = 'C-10-1'`,
+];
+
 const kpiFigures = (k: { averageAlarmResponseSeconds: unknown; p90AlarmResponseSeconds: unknown; alarms: unknown; alarmsResponded: unknown }) => ({
   averageAlarmResponseSeconds: k.averageAlarmResponseSeconds,
   p90AlarmResponseSeconds: k.p90AlarmResponseSeconds,
@@ -243,6 +307,36 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(areas.cells).to.deep.equal(await riskFromBaseTables(pool, from, to, true, null, site));
       });
     }
+
+    it('KPIs now (training coverage, overdue reviews, certificates expiring): the counters equal every worker and certificate read', async () => {
+      const kpis = await repo.kpis(at(30), at(0));
+      const base = await nowFromBaseTables(pool);
+      expect(nowFigures(kpis)).to.deep.equal(base);
+      expect(base.trainingCoverage.coveredWorkers, 'some workers are covered').to.be.greaterThan(0);
+      expect(base.trainingCoverage.coveredWorkers, 'some are not').to.be.lessThan(base.trainingCoverage.activeWorkers);
+      expect(base.overdueReviews).to.be.greaterThan(0);
+      expect(base.certificatesExpiringWithin60Days).to.be.greaterThan(0);
+    });
+
+    it('KPIs now after certificate and worker changes, replays, and instants passing; a broken counter shows', async () => {
+      // Through the pool: PGlite's socket serves one connection, the pool's.
+      for (const sql of CERTIFICATE_CHANGES) await pool.query(sql);
+      const before = await nowFromBaseTables(pool);
+      expect(nowFigures(await repo.kpis(at(30), at(0)))).to.deep.equal(before);
+      // The certificates' instants a few seconds ahead pass: starts, expiries and review dates.
+      await new Promise((r) => setTimeout(r, 4000));
+      const after = await nowFromBaseTables(pool);
+      expect(after, 'the passing instants changed the figures').to.not.deep.equal(before);
+      expect(nowFigures(await repo.kpis(at(30), at(0)))).to.deep.equal(after);
+      // One counter off by one (the oldest day's coverage starts) must fail the comparison.
+      await pool.query('UPDATE coverage_start_days SET n = n + 1 WHERE day = (SELECT min(day) FROM coverage_start_days)');
+      try {
+        expect(nowFigures(await repo.kpis(at(30), at(0)))).to.not.deep.equal(await nowFromBaseTables(pool));
+      } finally {
+        await pool.query('UPDATE coverage_start_days SET n = n - 1 WHERE day = (SELECT min(day) FROM coverage_start_days)');
+      }
+      expect(nowFigures(await repo.kpis(at(30), at(0)))).to.deep.equal(await nowFromBaseTables(pool));
+    });
 
     for (const [m, zone] of REPORTS) {
       it(`monthly report of the park, ${m} in ${zone}: permits, alarms, each day, KPIs as from the base tables`, async () => {

@@ -180,8 +180,18 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
       n,
       's',
     );
-    for (const t of ['devices', 'alarms', 'workers', 'certificates', 'investigation_flags', 'permits']) await c.query(`VACUUM ANALYZE ${t}`);
-    await compactCounters(c, ['alarm_days', 'alarm_response_days']);
+    for (const t of ['devices', 'alarms', 'workers', 'certificates', 'investigation_flags', 'permits', 'worker_coverage', 'counted_certificates']) {
+      await c.query(`VACUUM ANALYZE ${t}`);
+    }
+    await compactCounters(c, [
+      'alarm_days',
+      'alarm_response_days',
+      'worker_counts',
+      'coverage_start_days',
+      'coverage_end_days',
+      'certificate_review_days',
+      'certificate_expiry_days',
+    ]);
   } finally {
     await c.end();
   }
