@@ -891,11 +891,15 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
                 AND ${certificateOfScope}) AS expiring60`,
             orgParam,
           ),
-    // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
+    // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's. Permits
+    // per site from migration 012's counters, less the live ones that read expired by their clock.
     () =>
       q(
-        `WITH p AS (SELECT org_msp, site_id, sum(n) AS permits, coalesce(sum(n) FILTER (WHERE status IN (${live})), 0) AS live
-                  FROM (${effectiveCounts(sc.permits)}) e GROUP BY 1, 2),
+        `WITH p AS (SELECT org_msp, site_id, sum(n) AS permits, sum(live) AS live FROM (
+                    SELECT org_msp, site_id, n, live FROM permit_site_counts WHERE ${sc.permits} AND n <> 0
+                    UNION ALL SELECT org_msp, site_id, 0, -count(*) FROM permits
+                     WHERE status IN (${EXPIRABLE_LIST}) AND status IN (${live}) AND ${PERMIT_END} <= now() AND ${sc.permits} GROUP BY 1, 2) e
+                  GROUP BY 1, 2),
           a AS (SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
                   FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2)
      SELECT coalesce(p.org_msp, a.org_msp) AS org_msp, coalesce(p.site_id, a.site_id) AS site_id, coalesce(p.permits, 0) AS permits,

@@ -5,6 +5,8 @@
  * days and across them, months of three time zones, after permits changed status, alarms were
  * acknowledged, closed and deleted, and rows were rewritten unchanged as a replayed block does.
  */
+
+import { LIVE_PERMIT_STATUSES } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import pg from 'pg';
@@ -148,8 +150,15 @@ async function nowFromBaseTables(pool: pg.Pool) {
                  AND EXISTS (SELECT 1 FROM workers w WHERE w.worker_id = c.worker_id)) AS expiring`,
     )
   ).rows as Record<string, unknown>[];
+  const sites = (
+    await pool.query(
+      `SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ')})) AS live
+         FROM permits GROUP BY 1, 2 ORDER BY 1, 2`,
+    )
+  ).rows as Record<string, unknown>[];
   const active = Number(r!.active);
   return {
+    permitsBySite: sites.map((x) => ({ orgMsp: String(x.org_msp), siteId: String(x.site_id), permits: Number(x.permits), livePermits: Number(x.live) })),
     trainingCoverage: { activeWorkers: active, coveredWorkers: Number(r!.covered), ratio: active ? Number(r!.covered) / active : null },
     overdueReviews: Number(r!.overdue),
     certificatesExpiringWithin60Days: Number(r!.expiring),
@@ -157,6 +166,10 @@ async function nowFromBaseTables(pool: pg.Pool) {
 }
 
 const nowFigures = (k: Kpis) => ({
+  permitsBySite: k.bySite
+    .filter((x) => x.permits > 0)
+    .map(({ orgMsp, siteId, permits, livePermits }) => ({ orgMsp, siteId, permits, livePermits }))
+    .sort((a, b) => (a.orgMsp + a.siteId < b.orgMsp + b.siteId ? -1 : 1)),
   trainingCoverage: k.trainingCoverage,
   overdueReviews: k.overdueReviews,
   certificatesExpiringWithin60Days: k.certificatesExpiringWithin60Days,
@@ -197,6 +210,11 @@ const CERTIFICATE_CHANGES = [
          VALUES ('${id}', '${worker}', 'guardian', 'item', 'authority', ${from}, ${until}, ${review}, 'valid', 'x', 'E1MSP', now(), 1, '${id}')`,
   ),
   `UPDATE certificates SET worker_id = 'W-11' WHERE certificate_id = 'C-10-1'`,
+  // Permits go live, end, are replayed, and one live permit's validity ends while the test runs.
+  `UPDATE permits SET status = 'suspended', status_changed_at = now() WHERE status = 'active' AND permit_no LIKE 'SYN-4%'`,
+  `UPDATE permits SET status = 'closed', status_changed_at = now() WHERE status = 'suspended' AND permit_no LIKE 'SYN-5%'`,
+  `UPDATE permits SET status = status, record = record WHERE permit_no LIKE 'SYN-6%'`,
+  `UPDATE permits SET status = 'active', valid_until = ${soon(2)} WHERE permit_no = 'SYN-7'`,
 ];
 
 const kpiFigures = (k: { averageAlarmResponseSeconds: unknown; p90AlarmResponseSeconds: unknown; alarms: unknown; alarmsResponded: unknown }) => ({
@@ -328,12 +346,18 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const after = await nowFromBaseTables(pool);
       expect(after, 'the passing instants changed the figures').to.not.deep.equal(before);
       expect(nowFigures(await repo.kpis(at(30), at(0)))).to.deep.equal(after);
-      // One counter off by one (the oldest day's coverage starts) must fail the comparison.
-      await pool.query('UPDATE coverage_start_days SET n = n + 1 WHERE day = (SELECT min(day) FROM coverage_start_days)');
-      try {
-        expect(nowFigures(await repo.kpis(at(30), at(0)))).to.not.deep.equal(await nowFromBaseTables(pool));
-      } finally {
-        await pool.query('UPDATE coverage_start_days SET n = n - 1 WHERE day = (SELECT min(day) FROM coverage_start_days)');
+      // One counter off by one (the oldest day's coverage starts, one site's live permits) must fail the comparison.
+      for (const [table, where] of [
+        ['coverage_start_days', 'day = (SELECT min(day) FROM coverage_start_days)'],
+        ['permit_site_counts', `site_id = 'site-3'`],
+      ]) {
+        const column = table === 'permit_site_counts' ? 'live' : 'n';
+        await pool.query(`UPDATE ${table} SET ${column} = ${column} + 1 WHERE ${where}`);
+        try {
+          expect(nowFigures(await repo.kpis(at(30), at(0))), table).to.not.deep.equal(await nowFromBaseTables(pool));
+        } finally {
+          await pool.query(`UPDATE ${table} SET ${column} = ${column} - 1 WHERE ${where}`);
+        }
       }
       expect(nowFigures(await repo.kpis(at(30), at(0)))).to.deep.equal(await nowFromBaseTables(pool));
     });

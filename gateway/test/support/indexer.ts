@@ -93,7 +93,7 @@ export async function syntheticPermits(
       [n, orgs, sites, shape.swept ?? false],
     );
     await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
-    await compactCounters(c, ['permit_counts', 'permit_days']);
+    await compactCounters(c, ['permit_counts', 'permit_days', 'permit_site_counts']);
     return Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
   } finally {
     await c.end();

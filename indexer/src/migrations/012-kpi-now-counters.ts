@@ -16,6 +16,10 @@
  *   certificate with its worker); `certificate_review_days` / `certificate_expiry_days` count
  *   their review dates and expiries per day.
  * - `worker_counts`: active workers per enterprise.
+ * - `permit_site_counts`: permits per enterprise and site, and how many of them are live by their
+ *   recorded status (the KPIs' per-site breakdown groups about a thousand rows instead of every
+ *   (site, type, status) counter of `permit_counts`; the gateway moves the few permits whose
+ *   validity ended before permit:Expire was recorded, as it does for `permit_counts`).
  *
  * A worker's rows are rebuilt whole (`worker_coverage_refresh`) when one of its certificates or
  * the worker itself changes: a worker holds a few certificates, and a replayed block that rewrites
@@ -26,6 +30,9 @@ import type { Knex } from 'knex';
 import { counters } from './011-regulator-rollups.js';
 
 export const name = '012-kpi-now-counters';
+
+/** LIVE_PERMIT_STATUSES as of this migration (a change needs a migration that recounts). */
+const LIVE_STATUSES = ['issued', 'briefed', 'active', 'suspended'];
 
 /** The counter tables: name, source table, the instant counted. */
 const DAYS: [string, string, string][] = [
@@ -64,7 +71,27 @@ export async function up(knex: Knex): Promise<void> {
     t.text('org_msp').primary();
     t.bigInteger('n').notNullable();
   });
-  await counters(knex, { table: 'worker_counts', source: 'workers', key: { org_msp: '#.registered_by_msp' }, values: { n: '1' }, where: `#.status = 'active'` });
+  await counters(knex, {
+    table: 'worker_counts',
+    source: 'workers',
+    key: { org_msp: '#.registered_by_msp' },
+    values: { n: '1' },
+    where: `#.status = 'active'`,
+  });
+
+  await knex.schema.createTable('permit_site_counts', (t) => {
+    t.text('org_msp').notNullable();
+    t.text('site_id').notNullable();
+    t.bigInteger('n').notNullable();
+    t.bigInteger('live').notNullable();
+    t.primary(['org_msp', 'site_id']);
+  });
+  await counters(knex, {
+    table: 'permit_site_counts',
+    source: 'permits',
+    key: { org_msp: '#.org_msp', site_id: '#.site_id' },
+    values: { n: '1', live: `(#.status IN (${LIVE_STATUSES.map((x) => `'${x}'`).join(', ')}))::int` },
+  });
 
   // Spans merged by gaps and islands: a certificate starts a new span only where no earlier one
   // (in start order) reaches it; [a, b) and [b, c) make one span [a, c).
@@ -130,6 +157,9 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP TRIGGER certificates_coverage_apply ON certificates');
   await knex.raw('DROP FUNCTION certificates_coverage_apply()');
   await knex.raw('DROP FUNCTION worker_coverage_refresh(text)');
+  await knex.raw('DROP TRIGGER permit_site_counts_apply ON permits');
+  await knex.raw('DROP FUNCTION permit_site_counts_apply()');
+  await knex.schema.dropTable('permit_site_counts');
   await knex.raw('DROP TRIGGER worker_counts_apply ON workers');
   await knex.raw('DROP FUNCTION worker_counts_apply()');
   await knex.schema.dropTable('worker_counts');
