@@ -8,6 +8,9 @@ import type { Pool, PoolClient } from 'pg';
 import { NotFoundError, UnavailableError } from './errors.js';
 import type { MonthWindow } from './report-calendar.js';
 
+/** Connections a document's snapshot is exported to besides its own (monthly report: about 20 queries). */
+const SNAPSHOT_HELPERS = 3;
+
 /** Largest exact `total` a permit listing reports. */
 export const COUNT_CAP = 10_000;
 
@@ -288,24 +291,59 @@ export class RegulatorRepository {
   /**
    * Runs the queries of one document in one read-only snapshot, so that its figures and the block
    * it names as its source describe the same state of the mirror even while the indexer commits.
+   * On PostgreSQL the snapshot is exported (pg_export_snapshot) to up to SNAPSHOT_HELPERS more
+   * connections that the pool has free at once, and the queries the document sends side by side
+   * run on them concurrently, each seeing exactly the same snapshot; with one connection (the PGlite
+   * socket, DATABASE_POOL_MAX=1) or none free, or where the export is refused, they run one after
+   * another on the first.
    */
   private async snapshot<T>(read: (q: Query) => Promise<T>): Promise<T> {
-    let client: PoolClient;
+    const clients: PoolClient[] = [];
     try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw this.typed(e);
-    }
-    try {
-      await this.on(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await read((sql, params) => this.on(client, sql, params));
-      await this.on(client, 'COMMIT');
+      let lead: PoolClient;
+      try {
+        lead = await this.pool.connect();
+      } catch (e) {
+        throw this.typed(e);
+      }
+      clients.push(lead);
+      await this.on(lead, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const lanes = [lead];
+      const free = () => this.pool.idleCount + (this.pool.options.max - this.pool.totalCount);
+      if (free() > 0) {
+        const [exported] = await this.on<{ id: string }>(lead, 'SELECT pg_export_snapshot() AS id').catch(() => []);
+        for (let i = 0; exported && i < SNAPSHOT_HELPERS && free() > 0; i++) {
+          const helper = await this.pool.connect().catch(() => undefined);
+          if (!helper) break;
+          clients.push(helper);
+          await this.on(helper, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          // Not a bind parameter: SET takes a literal; the id is PostgreSQL's own (hex digits and dashes).
+          if (!/^[0-9A-Fa-f-]+$/.test(exported.id)) break;
+          await this.on(helper, `SET TRANSACTION SNAPSHOT '${exported.id}'`);
+          lanes.push(helper);
+        }
+      }
+      // Each query takes the next idle connection; with one, pg's client queues them in order.
+      const idle = [...lanes];
+      const waiting: ((c: PoolClient) => void)[] = [];
+      const q: Query = async (sql, params) => {
+        const c = idle.pop() ?? (await new Promise<PoolClient>((r) => waiting.push(r)));
+        try {
+          return await this.on(c, sql, params);
+        } finally {
+          const next = waiting.shift();
+          if (next) next(c);
+          else idle.push(c);
+        }
+      };
+      const result = await read(q);
+      for (const c of clients) await this.on(c, 'COMMIT');
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      for (const c of clients) await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      for (const c of clients) c.release();
     }
   }
 
@@ -441,7 +479,7 @@ export class RegulatorRepository {
 
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits); `org`: of that enterprise only. */
   async kpis(from: string, to: string, org?: string): Promise<Kpis> {
-    return kpisOf((sql, params) => this.q(sql, params), from, to, org === undefined ? {} : { org }, true);
+    return kpisOf((sql, params) => this.q(sql, params), from, to, org === undefined ? {} : { org });
   }
 
   /**
@@ -453,12 +491,17 @@ export class RegulatorRepository {
     const sc = scopeSql(scope);
     return this.snapshot(async (q) => {
       const p = [from, to, ...sc.params];
-      const [block] = await q(`SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1`, []);
+      // A rollup day lies inside one local day when every local midnight is a rollup day's start
+      // (the default zone's are): then it counts for the local day its start is in.
+      const [{ aligned }] = (await q(`SELECT bool_and(rollup_day_start(rollup_day(b)) = b) AS aligned FROM unnest($1::timestamptz[]) b`, [
+        [...window.days.map((d) => d.from), to],
+      ])) as [{ aligned: boolean }];
+      const blockQ = q(`SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1`, []);
       const whole = scope.org === undefined && scope.site === undefined;
       // The whole park from the day rollups (with the permits that read expired moved, as in
       // effectiveCounts); an enterprise's or a site's month is read from its permits.
-      const permits = whole
-        ? await q(
+      const permitsQ = whole
+        ? q(
             `SELECT operation_type, level, status, sum(n) AS n FROM (
                SELECT operation_type, level, status, n FROM permit_days WHERE ${WHOLE_DAYS}
                UNION ALL ${edgeRows('SELECT operation_type, level, status, 1 FROM permits', 'applied_at')}
@@ -467,44 +510,36 @@ export class RegulatorRepository {
              GROUP BY 1, 2, 3 HAVING sum(n) <> 0 ORDER BY 1, 2, 3`,
             [from, to],
           )
-        : await q(
+        : q(
             `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits
               WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
             p,
           );
-      const [gas] = await q(
+      const gasQ = q(
         `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.byPermit}`,
         p,
       );
-      const [gates] = await q(
-        `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`,
-        p,
-      );
-      const alarms = whole
-        ? await q(
+      const gatesQ = q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
+      const alarmsQ = whole
+        ? q(
             `SELECT grade, sum(n) AS n, sum(ms)::numeric / nullif(sum(responded), 0) AS avg_ms FROM (
                SELECT grade, n, responded, response_ms AS ms FROM alarm_days WHERE ${WHOLE_DAYS}
                UNION ALL ${edgeRows('SELECT grade, 1, (response_ms IS NOT NULL)::int, response_ms FROM alarms', 'recorded_at')}) x
              GROUP BY grade HAVING sum(n) > 0 ORDER BY grade`,
             [from, to],
           )
-        : await q(
+        : q(
             `SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}
               GROUP BY grade ORDER BY grade`,
             p,
           );
       // Evidence counts in the month it was captured: uploads lag behind capture, and the chaincode
       // accepts a late upload of what was captured earlier.
-      const [evidence] = await q(`SELECT count(*) AS n FROM evidence WHERE captured_at >= $1 AND captured_at < $2 AND ${sc.byPermit}`, p);
-      const [flags] = await q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
+      const evidenceQ = q(`SELECT count(*) AS n FROM evidence WHERE captured_at >= $1 AND captured_at < $2 AND ${sc.byPermit}`, p);
+      const flagsQ = q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
       // Day buckets by the local midnights: width_bucket's thresholds are the days' first instants.
       const bounds = [...window.days.map((d) => Date.parse(d.from) / 1000), Date.parse(to) / 1000];
       const dp = [from, to, bounds, ...sc.params];
-      // A rollup day lies inside one local day when every local midnight is a rollup day's start
-      // (the default zone's are): then it counts for the local day its start is in.
-      const [{ aligned }] = (await q(`SELECT bool_and(rollup_day_start(rollup_day(b)) = b) AS aligned FROM unnest($1::timestamptz[]) b`, [
-        [...window.days.map((d) => d.from), to],
-      ])) as [{ aligned: boolean }];
       const dayOf = (col: string) => `width_bucket(extract(epoch FROM ${col})::float8, $3::float8[])`;
       const fromDays = whole && aligned;
       // Each local day's permits applied and alarms recorded: whole park from the rollups, else the rows.
@@ -516,18 +551,32 @@ export class RegulatorRepository {
               [from, to, bounds],
             )
           : q(`SELECT ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 1`, dp);
-      const dailyPermits = await daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
-      const dailyAlarms = await daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
-      const sitePermits = await q(
+      const dailyPermitsQ = daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
+      const dailyAlarmsQ = daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
+      const sitePermitsQ = q(
         `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`,
         p,
       );
-      const siteAlarms = await q(
+      const siteAlarmsQ = q(
         `SELECT coalesce(d.owner_msp, '') AS org_msp, a.site_id, count(*) AS n FROM alarms a LEFT JOIN devices d USING (device_id)
           WHERE a.recorded_at >= $1 AND a.recorded_at < $2 AND ${sc.alarmsAs('a')} GROUP BY 1, 2`,
         p,
       );
-      const kpis = await kpisOf(q, from, to, scope, false);
+      // Sent side by side: on PostgreSQL the snapshot's connections run them concurrently.
+      const [[block], permits, [gas], [gates], alarms, [evidence], [flags], dailyPermits, dailyAlarms, sitePermits, siteAlarms, kpis] = await Promise.all([
+        blockQ,
+        permitsQ,
+        gasQ,
+        gatesQ,
+        alarmsQ,
+        evidenceQ,
+        flagsQ,
+        dailyPermitsQ,
+        dailyAlarmsQ,
+        sitePermitsQ,
+        siteAlarmsQ,
+        kpisOf(q, from, to, scope),
+      ]);
       const byDay = (rows: Record<string, unknown>[], i: number) => Number(rows.find((r) => Number(r.day) === i + 1)?.n ?? 0);
       const sites = new Map<string, { orgMsp: string; siteId: string; permitsApplied: number; alarms: number }>();
       const site = (org: unknown, id: unknown) => {
@@ -822,7 +871,7 @@ function scopeSql(scope: ReportScope, firstParam = 3) {
  * scope. Workers and certificates belong to an enterprise (the MSP that registered them), not to a
  * site: a site's report shows its enterprise's coverage and certificate figures, or everyone's.
  */
-async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, parallel: boolean): Promise<Kpis> {
+async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): Promise<Kpis> {
   const sc = scopeSql(scope);
   const p = [from, to, ...sc.params];
   const orgParam = scope.org === undefined ? [] : [scope.org];
@@ -837,8 +886,8 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
        SELECT work_unit, status_changed_at AS at FROM scoped
         WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
   const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
-  // On the pool (the KPI view) all at once, side by side on several connections: the first screen
-  // waits for the slowest, not for the sum. Inside a snapshot one after another on its one client.
+  // All at once, side by side on several connections (the pool's for the KPI view, the snapshot's
+  // for a report): the first screen waits for the slowest, not for the sum.
   const whole = scope.org === undefined && scope.site === undefined;
   const reads: (() => Promise<Record<string, unknown>[]>)[] = [
     // The whole park from the day rollups; an enterprise's or a site's alarms are few enough to read.
@@ -909,9 +958,7 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
         p,
       ),
   ];
-  const results: Record<string, unknown>[][] = [];
-  if (parallel) results.push(...(await Promise.all(reads.map((read) => read()))));
-  else for (const read of reads) results.push(await read());
+  const results = await Promise.all(reads.map((read) => read()));
   type Rows = Record<string, unknown>[];
   const [[alarm], [coverage], [repeat], trend, openByGrade, byTypeState, [reviews], perSite] = results as [Rows, Rows, Rows, Rows, Rows, Rows, Rows, Rows];
   const active = Number(coverage!.active);
