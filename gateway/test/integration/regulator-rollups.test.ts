@@ -150,9 +150,10 @@ async function nowFromBaseTables(pool: pg.Pool) {
                  AND EXISTS (SELECT 1 FROM workers w WHERE w.worker_id = c.worker_id)) AS expiring`,
     )
   ).rows as Record<string, unknown>[];
+  const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
   const sites = (
     await pool.query(
-      `SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ')})) AS live
+      `SELECT org_msp, site_id, count(*) AS permits, count(*) FILTER (WHERE ${EFFECTIVE_STATUS} IN (${live})) AS live
          FROM permits GROUP BY 1, 2 ORDER BY 1, 2`,
     )
   ).rows as Record<string, unknown>[];
