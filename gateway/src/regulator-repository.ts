@@ -211,6 +211,17 @@ export interface RiskCell {
   violations: number;
 }
 
+/** A risk map row (site_id, area_id, month, alarms, violations) as its cell; the area only at the area level. */
+export function riskCell(r: Record<string, unknown>, byArea: boolean): RiskCell {
+  return {
+    siteId: String(r.site_id),
+    ...(byArea ? { areaId: String(r.area_id) } : {}),
+    month: String(r.month),
+    alarms: Number(r.alarms),
+    violations: Number(r.violations),
+  };
+}
+
 /** One enterprise's (or one of its sites') permits now and alarms in the window. */
 export interface EnterpriseFigures {
   orgMsp: string;
@@ -705,13 +716,7 @@ export class RegulatorRepository {
          FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
       [from, to, org ?? null, listed ? sites : sites.after],
     );
-    return rows.map((r) => ({
-      siteId: String(r.site_id),
-      ...(byArea ? { areaId: String(r.area_id) } : {}),
-      month: String(r.month),
-      alarms: Number(r.alarms),
-      violations: Number(r.violations),
-    }));
+    return rows.map((r) => riskCell(r, byArea));
   }
 
   /**

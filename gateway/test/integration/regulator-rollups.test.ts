@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import { migrate, openDatabase } from '../../../indexer/src/db.js';
 import { type PgliteSocket, startPgliteSocket } from '../../../indexer/src/pglite-socket.js';
-import { EFFECTIVE_STATUS, type Kpis, RegulatorRepository } from '../../src/regulator-repository.js';
+import { EFFECTIVE_STATUS, type Kpis, RegulatorRepository, riskCell } from '../../src/regulator-repository.js';
 import { monthWindow } from '../../src/report-calendar.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../support/env.js';
 import { syntheticPermits, syntheticSurroundings } from '../support/indexer.js';
@@ -108,13 +108,7 @@ async function riskFromBaseTables(pool: pg.Pool, from: string, to: string, byAre
       [from, to, org, site],
     )
   ).rows as Record<string, unknown>[];
-  return rows.map((r) => ({
-    siteId: String(r.site_id),
-    ...(byArea ? { areaId: String(r.area_id) } : {}),
-    month: String(r.month),
-    alarms: Number(r.alarms),
-    violations: Number(r.violations),
-  }));
+  return rows.map((r) => riskCell(r, byArea));
 }
 
 /** Every page of the park's (or an enterprise's) risk map, `limit` sites each, checked to follow one another. */

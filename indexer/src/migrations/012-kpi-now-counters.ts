@@ -115,40 +115,31 @@ export async function up(knex: Knex): Promise<void> {
           GROUP BY span;
       END IF;
     END $$`);
-  await knex.raw(`
-    CREATE FUNCTION certificates_coverage_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP = 'UPDATE' AND OLD.worker_id = NEW.worker_id AND OLD.status = NEW.status AND OLD.valid_from = NEW.valid_from
-         AND OLD.valid_until = NEW.valid_until AND OLD.review_due = NEW.review_due THEN
-        RETURN NULL;
-      END IF;
-      IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM worker_coverage_refresh(OLD.worker_id);
-      END IF;
-      IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.worker_id <> OLD.worker_id) THEN
-        PERFORM worker_coverage_refresh(NEW.worker_id);
-      END IF;
-      RETURN NULL;
-    END $$`);
-  await knex.raw(
-    'CREATE TRIGGER certificates_coverage_apply AFTER INSERT OR UPDATE OR DELETE ON certificates FOR EACH ROW EXECUTE FUNCTION certificates_coverage_apply()',
-  );
-  await knex.raw(`
-    CREATE FUNCTION workers_coverage_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF TG_OP = 'UPDATE' AND OLD.worker_id = NEW.worker_id AND OLD.status = NEW.status THEN
-        RETURN NULL;
-      END IF;
-      IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM worker_coverage_refresh(OLD.worker_id);
-      END IF;
-      IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.worker_id <> OLD.worker_id) THEN
-        PERFORM worker_coverage_refresh(NEW.worker_id);
-      END IF;
-      RETURN NULL;
-    END $$`);
-  await knex.raw('CREATE TRIGGER workers_coverage_apply AFTER INSERT OR UPDATE OR DELETE ON workers FOR EACH ROW EXECUTE FUNCTION workers_coverage_apply()');
+  await refreshOnChange(knex, 'certificates', ['worker_id', 'status', 'valid_from', 'valid_until', 'review_due']);
+  await refreshOnChange(knex, 'workers', ['worker_id', 'status']);
   await knex.raw('SELECT worker_coverage_refresh(worker_id) FROM workers');
+}
+
+/**
+ * A row trigger on `table` rebuilding the rows of the worker a row belonged to and belongs to,
+ * unless an update changed none of `columns` (a replayed row).
+ */
+async function refreshOnChange(knex: Knex, table: string, columns: string[]): Promise<void> {
+  await knex.raw(`
+    CREATE FUNCTION ${table}_coverage_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'UPDATE' AND ${columns.map((c) => `OLD.${c} = NEW.${c}`).join(' AND ')} THEN
+        RETURN NULL;
+      END IF;
+      IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM worker_coverage_refresh(OLD.worker_id);
+      END IF;
+      IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.worker_id <> OLD.worker_id) THEN
+        PERFORM worker_coverage_refresh(NEW.worker_id);
+      END IF;
+      RETURN NULL;
+    END $$`);
+  await knex.raw(`CREATE TRIGGER ${table}_coverage_apply AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_coverage_apply()`);
 }
 
 export async function down(knex: Knex): Promise<void> {
