@@ -334,22 +334,37 @@ export class RegulatorRepository {
           lanes.push(helper);
         }
       }
-      // Each query takes the next idle connection; with one, pg's client queues them in order.
+      // Each query takes the next idle connection. After a failure no more start, and the ones
+      // running end before the connections roll back and go back to the pool.
       const idle = [...lanes];
       const waiting: ((c: PoolClient) => void)[] = [];
+      const running = new Set<Promise<unknown>>();
+      let failed = false;
       const q: Query = async (sql, params) => {
         const c = idle.pop() ?? (await new Promise<PoolClient>((r) => waiting.push(r)));
+        const run = failed ? Promise.reject(new Error('an earlier query of this snapshot failed')) : this.on<Record<string, unknown>>(c, sql, params);
+        running.add(run);
         try {
-          return await this.on(c, sql, params);
+          return await run;
+        } catch (e) {
+          failed = true;
+          throw e;
         } finally {
+          running.delete(run);
           const next = waiting.shift();
           if (next) next(c);
           else idle.push(c);
         }
       };
-      const result = await read(q);
-      for (const c of clients) await this.on(c, 'COMMIT');
-      return result;
+      try {
+        const result = await read(q);
+        for (const c of clients) await this.on(c, 'COMMIT');
+        return result;
+      } catch (e) {
+        failed = true;
+        while (running.size) await Promise.allSettled([...running]);
+        throw e;
+      }
     } catch (e) {
       for (const c of clients) await c.query('ROLLBACK').catch(() => undefined);
       throw e;
