@@ -21,9 +21,9 @@
  *   (site, type, status) counter of `permit_counts`; the gateway moves the few permits whose
  *   validity ended before permit:Expire was recorded, as it does for `permit_counts`).
  *
- * A worker's rows are rebuilt whole (`worker_coverage_refresh`) when one of its certificates or
- * the worker itself changes: a worker holds a few certificates, and a replayed block that rewrites
- * them unchanged deletes and inserts the same rows, so every counter ends where it was. Enterprise-
+ * A worker's rows are rebuilt (`worker_coverage_refresh`) when one of its certificates or the
+ * worker itself changes: a worker holds a few certificates; only rows that differ are deleted or
+ * inserted, so a replayed block that rewrites them unchanged moves no counter. Enterprise-
  * scoped KPIs still read the base tables (an enterprise's workers are few).
  */
 import type { Knex } from 'knex';
@@ -94,26 +94,36 @@ export async function up(knex: Knex): Promise<void> {
   });
 
   // Spans merged by gaps and islands: a certificate starts a new span only where no earlier one
-  // (in start order) reaches it; [a, b) and [b, c) make one span [a, c).
+  // (in start order) reaches it; [a, b) and [b, c) make one span [a, c). Only the rows that differ
+  // from what the worker's certificates make now are deleted or inserted, so a certificate that
+  // leaves the spans as they were (a replay, a second certificate inside a span) moves no counter.
   await knex.raw(`
     CREATE FUNCTION worker_coverage_refresh(w text) RETURNS void LANGUAGE plpgsql AS $$
+    DECLARE
+      known boolean := EXISTS (SELECT 1 FROM workers WHERE worker_id = w);
+      active boolean := EXISTS (SELECT 1 FROM workers WHERE worker_id = w AND status = 'active');
+      starts timestamptz[];
+      ends timestamptz[];
     BEGIN
-      DELETE FROM worker_coverage WHERE worker_id = w;
-      DELETE FROM counted_certificates WHERE worker_id = w;
-      IF NOT EXISTS (SELECT 1 FROM workers WHERE worker_id = w) THEN
-        RETURN;
+      DELETE FROM counted_certificates k WHERE k.worker_id = w AND NOT (known AND EXISTS (
+        SELECT 1 FROM certificates c WHERE c.certificate_id = k.certificate_id AND c.worker_id = w AND c.status = 'valid'
+           AND c.review_due = k.review_due AND c.valid_until = k.valid_until));
+      IF known THEN
+        INSERT INTO counted_certificates (certificate_id, worker_id, review_due, valid_until)
+          SELECT certificate_id, worker_id, review_due, valid_until FROM certificates WHERE worker_id = w AND status = 'valid'
+          ON CONFLICT (certificate_id) DO NOTHING;
       END IF;
-      INSERT INTO counted_certificates (certificate_id, worker_id, review_due, valid_until)
-        SELECT certificate_id, worker_id, review_due, valid_until FROM certificates WHERE worker_id = w AND status = 'valid';
-      IF EXISTS (SELECT 1 FROM workers WHERE worker_id = w AND status = 'active') THEN
-        INSERT INTO worker_coverage (worker_id, starts_at, ends_at)
-          SELECT w, min(s), max(e) FROM (
-            SELECT s, e, count(*) FILTER (WHERE reach IS NULL OR reach < s) OVER (ORDER BY s, e) AS span FROM (
-              SELECT s, e, max(e) OVER (ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM (
-                SELECT valid_from AS s, least(valid_until, review_due) AS e FROM certificates
-                 WHERE worker_id = w AND status = 'valid' AND valid_from < least(valid_until, review_due)) c) o) g
-          GROUP BY span;
-      END IF;
+      SELECT coalesce(array_agg(s ORDER BY s), '{}'), coalesce(array_agg(e ORDER BY s), '{}') INTO starts, ends FROM (
+        SELECT min(s) AS s, max(e) AS e FROM (
+          SELECT s, e, count(*) FILTER (WHERE reach IS NULL OR reach < s) OVER (ORDER BY s, e) AS span FROM (
+            SELECT s, e, max(e) OVER (ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM (
+              SELECT valid_from AS s, least(valid_until, review_due) AS e FROM certificates
+               WHERE active AND worker_id = w AND status = 'valid' AND valid_from < least(valid_until, review_due)) c) o) g
+        GROUP BY span) spans;
+      DELETE FROM worker_coverage v WHERE v.worker_id = w
+        AND NOT EXISTS (SELECT 1 FROM unnest(starts, ends) AS t(s, e) WHERE t.s = v.starts_at AND t.e = v.ends_at);
+      INSERT INTO worker_coverage (worker_id, starts_at, ends_at) SELECT w, s, e FROM unnest(starts, ends) AS t(s, e)
+        ON CONFLICT (worker_id, starts_at) DO NOTHING;
     END $$`);
   await refreshOnChange(knex, 'certificates', ['worker_id', 'status', 'valid_from', 'valid_until', 'review_due']);
   await refreshOnChange(knex, 'workers', ['worker_id', 'status']);
