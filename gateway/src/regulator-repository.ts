@@ -322,15 +322,26 @@ export class RegulatorRepository {
       const lanes = [lead];
       const free = () => this.pool.idleCount + (this.pool.options.max - this.pool.totalCount);
       if (free() > 0) {
-        const [exported] = await this.on<{ id: string }>(lead, 'SELECT pg_export_snapshot() AS id').catch(() => []);
-        for (let i = 0; exported && i < SNAPSHOT_HELPERS && free() > 0; i++) {
+        // A refused export (a standby, say) aborts the transaction: it begins again, nothing read yet.
+        const [exported] = await this.on<{ id: string }>(lead, 'SELECT pg_export_snapshot() AS id').catch(async () => {
+          await this.on(lead, 'ROLLBACK');
+          await this.on(lead, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          return [];
+        });
+        // Not a bind parameter: SET takes a literal; the id is PostgreSQL's own (hex digits and dashes).
+        const id = exported && /^[0-9A-Fa-f-]+$/.test(exported.id) ? exported.id : undefined;
+        for (let i = 0; id && i < SNAPSHOT_HELPERS && free() > 0; i++) {
           const helper = await this.pool.connect().catch(() => undefined);
           if (!helper) break;
           clients.push(helper);
-          await this.on(helper, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          // Not a bind parameter: SET takes a literal; the id is PostgreSQL's own (hex digits and dashes).
-          if (!/^[0-9A-Fa-f-]+$/.test(exported.id)) break;
-          await this.on(helper, `SET TRANSACTION SNAPSHOT '${exported.id}'`);
+          const joined = await this.on(helper, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+            .then(() => this.on(helper, `SET TRANSACTION SNAPSHOT '${id}'`))
+            .then(
+              () => true,
+              () => false,
+            );
+          // One that cannot take the snapshot only rolls back with the others; the rest use those that could.
+          if (!joined) break;
           lanes.push(helper);
         }
       }
