@@ -66,6 +66,8 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
  * more) in a status that expires read `expired`, as the reporter's sweeper records it; without it
  * they stay as recorded (the sweeper never ran). Returns the number of permits in the table.
  */
+const PERMIT_CHUNK = 50_000;
+
 export async function syntheticPermits(
   databaseUrl: string,
   n: number,
@@ -79,8 +81,11 @@ export async function syntheticPermits(
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    await c.query(
-      `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
+    // By PERMIT_CHUNK permits a statement (one transaction each), as the indexer writes batches:
+    // in one transaction each counter row's updates walk its own dead versions (quadratic).
+    for (let lo = 1; lo <= n; lo += PERMIT_CHUNK) {
+      await c.query(
+        `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
                             night_or_holiday, planned_start, planned_end, template_version, applied_at, status_changed_at, record, block_number, tx_id)
        SELECT 'SYN-' || g, CASE WHEN $2::int = 1 THEN 'EnterpriseMSP' ELSE 'E' || (g % $3::int) % $2::int || 'MSP' END,
               (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
@@ -89,9 +94,10 @@ export async function syntheticPermits(
               'site-' || (g % $3::int), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
               now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '8 hours', 1,
               now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval, '{}'::jsonb, 1, md5(g::text)
-         FROM generate_series(1, $1) g`,
-      [n, orgs, sites, shape.swept ?? false],
-    );
+         FROM generate_series($5::int, least($6::int, $1::int)) g`,
+        [n, orgs, sites, shape.swept ?? false, lo, lo + PERMIT_CHUNK - 1],
+      );
+    }
     await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
     await compactCounters(c, ['permit_counts', 'permit_days', 'permit_site_counts']);
     return Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);

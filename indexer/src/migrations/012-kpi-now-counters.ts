@@ -16,6 +16,7 @@
  *   certificate with its worker); `certificate_review_days` / `certificate_expiry_days` count
  *   their review dates and expiries per day.
  * - `worker_counts`: active workers per enterprise.
+ * - `alarms_site_index` again, covering the alarm's area and enterprise (the risk map's page).
  * - `permit_site_counts`: permits per enterprise and site, and how many of them are live by their
  *   recorded status (the KPIs' per-site breakdown groups about a thousand rows instead of every
  *   (site, type, status) counter of `permit_counts`; the gateway moves the few permits whose
@@ -78,6 +79,10 @@ export async function up(knex: Knex): Promise<void> {
     values: { n: '1' },
     where: `#.status = 'active'`,
   });
+
+  // The risk map's page of sites reads its sites' alarms of the window by this index alone.
+  await knex.raw('DROP INDEX alarms_site_index');
+  await knex.raw('CREATE INDEX alarms_site_index ON alarms (site_id, recorded_at) INCLUDE (area_id, recorded_by_msp)');
 
   await knex.schema.createTable('permit_site_counts', (t) => {
     t.text('org_msp').notNullable();
@@ -153,6 +158,8 @@ async function refreshOnChange(knex: Knex, table: string, columns: string[]): Pr
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.raw('DROP INDEX alarms_site_index');
+  await knex.raw('CREATE INDEX alarms_site_index ON alarms (site_id, recorded_at)');
   await knex.raw('DROP TRIGGER workers_coverage_apply ON workers');
   await knex.raw('DROP FUNCTION workers_coverage_apply()');
   await knex.raw('DROP TRIGGER certificates_coverage_apply ON certificates');
