@@ -63,7 +63,9 @@ const SHAPES: [string, string][] = [
   ['monthly report, one enterprise', `/v1/regulator/reports/monthly?month=${thisMonth}&org=E7MSP`],
   ['monthly report, one site', `/v1/regulator/reports/monthly?month=${thisMonth}&site=site-7`],
   ['areas (active permits, open alarms)', '/v1/regulator/areas'],
-  ['risk map (one year)', '/v1/regulator/risk-map'],
+  ['risk map (one year): first page of 100 sites (before: every area)', '/v1/regulator/risk-map'],
+  ['risk map (one year), a later page of 100 sites', '/v1/regulator/risk-map?cursor=site-500'],
+  ['risk map (one year), one site by area', '/v1/regulator/risk-map?site=site-7'],
 ];
 
 /** Table and index bytes of the tables the mirror's permits fill, per permit. */

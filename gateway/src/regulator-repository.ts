@@ -8,6 +8,9 @@ import type { Pool, PoolClient } from 'pg';
 import { NotFoundError, UnavailableError } from './errors.js';
 import type { MonthWindow } from './report-calendar.js';
 
+/** Connections a document's snapshot is exported to besides its own (monthly report: about 20 queries). */
+const SNAPSHOT_HELPERS = 3;
+
 /** Largest exact `total` a permit listing reports. */
 export const COUNT_CAP = 10_000;
 
@@ -136,6 +139,32 @@ const PARK_P90 = `WITH h AS (
            WHERE i IN (b.lo - b.skip, b.hi - b.skip)) AS vals
     FROM b`;
 
+/**
+ * Instants counted per rollup day (migration 012) up to now: the days before today's from the
+ * counters, today's part from the rows, so the figure is exact at any instant.
+ */
+const TODAY = `rollup_day_start(rollup_day(now()))`;
+const countedBy = (days: string, table: string, col: string) =>
+  `((SELECT coalesce(sum(n), 0) FROM ${days} WHERE day < rollup_day(now())) + (SELECT count(*) FROM ${table} WHERE ${col} >= ${TODAY} AND ${col} <= now()))`;
+/**
+ * The whole park's training coverage now: active workers, and those inside a covered span (a
+ * valid certificate in force and not due for review): spans started by now less spans ended by now.
+ */
+const PARK_COVERAGE = `SELECT (SELECT coalesce(sum(n), 0) FROM worker_counts) AS active,
+    ${countedBy('coverage_start_days', 'worker_coverage', 'starts_at')} - ${countedBy('coverage_end_days', 'worker_coverage', 'ends_at')} AS covered`;
+/**
+ * The whole park's valid certificates due for review before now, and expiring in [now, now + 60
+ * days): the whole days between from the counters, the two edges from the rows.
+ */
+const SOON = `now() + interval '60 days'`;
+const PARK_CERTIFICATES = `SELECT
+    (SELECT coalesce(sum(n), 0) FROM certificate_review_days WHERE day < rollup_day(now()))
+      + (SELECT count(*) FROM counted_certificates WHERE review_due >= ${TODAY} AND review_due < now()) AS overdue,
+    (SELECT count(*) FROM counted_certificates WHERE valid_until >= now() AND valid_until < least(rollup_day_start(rollup_day(now()) + 1), ${SOON}))
+      + (SELECT coalesce(sum(n), 0) FROM certificate_expiry_days WHERE day > rollup_day(now()) AND day < rollup_day(${SOON}))
+      + (SELECT count(*) FROM counted_certificates WHERE valid_until >= greatest(rollup_day_start(rollup_day(${SOON})), rollup_day_start(rollup_day(now()) + 1))
+           AND valid_until < ${SOON}) AS expiring60`;
+
 /** percentile_cont(0.9)'s arithmetic (PostgreSQL's float8 interpolation) on the two values PARK_P90 read. */
 function p90From(row: Record<string, unknown> | undefined): number | null {
   if (!row || row.total == null) return null;
@@ -171,6 +200,26 @@ export interface Kpis {
   /** The same regulator's view broken down by enterprise (MSP id), and by each enterprise's sites. */
   byEnterprise: EnterpriseFigures[];
   bySite: (EnterpriseFigures & { siteId: string })[];
+}
+
+/** One cell of the risk heat map: a site's (or, `areaId` set, one of its areas') alarms and violations in a month (UTC). */
+export interface RiskCell {
+  siteId: string;
+  areaId?: string;
+  month: string;
+  alarms: number;
+  violations: number;
+}
+
+/** A risk map row (site_id, area_id, month, alarms, violations) as its cell; the area only at the area level. */
+export function riskCell(r: Record<string, unknown>, byArea: boolean): RiskCell {
+  return {
+    siteId: String(r.site_id),
+    ...(byArea ? { areaId: String(r.area_id) } : {}),
+    month: String(r.month),
+    alarms: Number(r.alarms),
+    violations: Number(r.violations),
+  };
 }
 
 /** One enterprise's (or one of its sites') permits now and alarms in the window. */
@@ -253,24 +302,85 @@ export class RegulatorRepository {
   /**
    * Runs the queries of one document in one read-only snapshot, so that its figures and the block
    * it names as its source describe the same state of the mirror even while the indexer commits.
+   * On PostgreSQL the snapshot is exported (pg_export_snapshot) to up to SNAPSHOT_HELPERS more
+   * connections that the pool has free at once, and the queries the document sends side by side
+   * run on them concurrently, each seeing exactly the same snapshot; with one connection (the PGlite
+   * socket, DATABASE_POOL_MAX=1) or none free, or where the export is refused, they run one after
+   * another on the first.
    */
   private async snapshot<T>(read: (q: Query) => Promise<T>): Promise<T> {
-    let client: PoolClient;
+    const clients: PoolClient[] = [];
     try {
-      client = await this.pool.connect();
+      let lead: PoolClient;
+      try {
+        lead = await this.pool.connect();
+      } catch (e) {
+        throw this.typed(e);
+      }
+      clients.push(lead);
+      await this.on(lead, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const lanes = [lead];
+      const free = () => this.pool.idleCount + (this.pool.options.max - this.pool.totalCount);
+      if (free() > 0) {
+        // A refused export (a standby, say) aborts the transaction: it begins again, nothing read yet.
+        const [exported] = await this.on<{ id: string }>(lead, 'SELECT pg_export_snapshot() AS id').catch(async () => {
+          await this.on(lead, 'ROLLBACK');
+          await this.on(lead, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          return [];
+        });
+        // Not a bind parameter: SET takes a literal; the id is PostgreSQL's own (hex digits and dashes).
+        const id = exported && /^[0-9A-Fa-f-]+$/.test(exported.id) ? exported.id : undefined;
+        for (let i = 0; id && i < SNAPSHOT_HELPERS && free() > 0; i++) {
+          const helper = await this.pool.connect().catch(() => undefined);
+          if (!helper) break;
+          clients.push(helper);
+          const joined = await this.on(helper, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+            .then(() => this.on(helper, `SET TRANSACTION SNAPSHOT '${id}'`))
+            .then(
+              () => true,
+              () => false,
+            );
+          // One that cannot take the snapshot only rolls back with the others; the rest use those that could.
+          if (!joined) break;
+          lanes.push(helper);
+        }
+      }
+      // Each query takes the next idle connection. After a failure no more start, and the ones
+      // running end before the connections roll back and go back to the pool.
+      const idle = [...lanes];
+      const waiting: ((c: PoolClient) => void)[] = [];
+      const running = new Set<Promise<unknown>>();
+      let failed = false;
+      const q: Query = async (sql, params) => {
+        const c = idle.pop() ?? (await new Promise<PoolClient>((r) => waiting.push(r)));
+        const run = failed ? Promise.reject(new Error('an earlier query of this snapshot failed')) : this.on<Record<string, unknown>>(c, sql, params);
+        running.add(run);
+        try {
+          return await run;
+        } catch (e) {
+          failed = true;
+          throw e;
+        } finally {
+          running.delete(run);
+          const next = waiting.shift();
+          if (next) next(c);
+          else idle.push(c);
+        }
+      };
+      try {
+        const result = await read(q);
+        for (const c of clients) await this.on(c, 'COMMIT');
+        return result;
+      } catch (e) {
+        failed = true;
+        while (running.size) await Promise.allSettled([...running]);
+        throw e;
+      }
     } catch (e) {
-      throw this.typed(e);
-    }
-    try {
-      await this.on(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await read((sql, params) => this.on(client, sql, params));
-      await this.on(client, 'COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      for (const c of clients) await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      for (const c of clients) c.release();
     }
   }
 
@@ -406,7 +516,7 @@ export class RegulatorRepository {
 
   /** KPIs over [from, to) (alarm and violation figures) and now (coverage, reviews, permits); `org`: of that enterprise only. */
   async kpis(from: string, to: string, org?: string): Promise<Kpis> {
-    return kpisOf((sql, params) => this.q(sql, params), from, to, org === undefined ? {} : { org }, true);
+    return kpisOf((sql, params) => this.q(sql, params), from, to, org === undefined ? {} : { org });
   }
 
   /**
@@ -418,12 +528,17 @@ export class RegulatorRepository {
     const sc = scopeSql(scope);
     return this.snapshot(async (q) => {
       const p = [from, to, ...sc.params];
-      const [block] = await q(`SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1`, []);
+      // A rollup day lies inside one local day when every local midnight is a rollup day's start
+      // (the default zone's are): then it counts for the local day its start is in.
+      const [{ aligned }] = (await q(`SELECT bool_and(rollup_day_start(rollup_day(b)) = b) AS aligned FROM unnest($1::timestamptz[]) b`, [
+        [...window.days.map((d) => d.from), to],
+      ])) as [{ aligned: boolean }];
+      const blockQ = q(`SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1`, []);
       const whole = scope.org === undefined && scope.site === undefined;
       // The whole park from the day rollups (with the permits that read expired moved, as in
       // effectiveCounts); an enterprise's or a site's month is read from its permits.
-      const permits = whole
-        ? await q(
+      const permitsQ = whole
+        ? q(
             `SELECT operation_type, level, status, sum(n) AS n FROM (
                SELECT operation_type, level, status, n FROM permit_days WHERE ${WHOLE_DAYS}
                UNION ALL ${edgeRows('SELECT operation_type, level, status, 1 FROM permits', 'applied_at')}
@@ -432,44 +547,36 @@ export class RegulatorRepository {
              GROUP BY 1, 2, 3 HAVING sum(n) <> 0 ORDER BY 1, 2, 3`,
             [from, to],
           )
-        : await q(
+        : q(
             `SELECT operation_type, level, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits
               WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
             p,
           );
-      const [gas] = await q(
+      const gasQ = q(
         `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.byPermit}`,
         p,
       );
-      const [gates] = await q(
-        `SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`,
-        p,
-      );
-      const alarms = whole
-        ? await q(
+      const gatesQ = q(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM gate_checks WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
+      const alarmsQ = whole
+        ? q(
             `SELECT grade, sum(n) AS n, sum(ms)::numeric / nullif(sum(responded), 0) AS avg_ms FROM (
                SELECT grade, n, responded, response_ms AS ms FROM alarm_days WHERE ${WHOLE_DAYS}
                UNION ALL ${edgeRows('SELECT grade, 1, (response_ms IS NOT NULL)::int, response_ms FROM alarms', 'recorded_at')}) x
              GROUP BY grade HAVING sum(n) > 0 ORDER BY grade`,
             [from, to],
           )
-        : await q(
+        : q(
             `SELECT grade, count(*) AS n, avg(response_ms) AS avg_ms FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}
               GROUP BY grade ORDER BY grade`,
             p,
           );
       // Evidence counts in the month it was captured: uploads lag behind capture, and the chaincode
       // accepts a late upload of what was captured earlier.
-      const [evidence] = await q(`SELECT count(*) AS n FROM evidence WHERE captured_at >= $1 AND captured_at < $2 AND ${sc.byPermit}`, p);
-      const [flags] = await q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
+      const evidenceQ = q(`SELECT count(*) AS n FROM evidence WHERE captured_at >= $1 AND captured_at < $2 AND ${sc.byPermit}`, p);
+      const flagsQ = q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
       // Day buckets by the local midnights: width_bucket's thresholds are the days' first instants.
       const bounds = [...window.days.map((d) => Date.parse(d.from) / 1000), Date.parse(to) / 1000];
       const dp = [from, to, bounds, ...sc.params];
-      // A rollup day lies inside one local day when every local midnight is a rollup day's start
-      // (the default zone's are): then it counts for the local day its start is in.
-      const [{ aligned }] = (await q(`SELECT bool_and(rollup_day_start(rollup_day(b)) = b) AS aligned FROM unnest($1::timestamptz[]) b`, [
-        [...window.days.map((d) => d.from), to],
-      ])) as [{ aligned: boolean }];
       const dayOf = (col: string) => `width_bucket(extract(epoch FROM ${col})::float8, $3::float8[])`;
       const fromDays = whole && aligned;
       // Each local day's permits applied and alarms recorded: whole park from the rollups, else the rows.
@@ -481,18 +588,32 @@ export class RegulatorRepository {
               [from, to, bounds],
             )
           : q(`SELECT ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 1`, dp);
-      const dailyPermits = await daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
-      const dailyAlarms = await daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
-      const sitePermits = await q(
+      const dailyPermitsQ = daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
+      const dailyAlarmsQ = daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
+      const sitePermitsQ = q(
         `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`,
         p,
       );
-      const siteAlarms = await q(
+      const siteAlarmsQ = q(
         `SELECT coalesce(d.owner_msp, '') AS org_msp, a.site_id, count(*) AS n FROM alarms a LEFT JOIN devices d USING (device_id)
           WHERE a.recorded_at >= $1 AND a.recorded_at < $2 AND ${sc.alarmsAs('a')} GROUP BY 1, 2`,
         p,
       );
-      const kpis = await kpisOf(q, from, to, scope, false);
+      // Sent side by side: on PostgreSQL the snapshot's connections run them concurrently.
+      const [[block], permits, [gas], [gates], alarms, [evidence], [flags], dailyPermits, dailyAlarms, sitePermits, siteAlarms, kpis] = await Promise.all([
+        blockQ,
+        permitsQ,
+        gasQ,
+        gatesQ,
+        alarmsQ,
+        evidenceQ,
+        flagsQ,
+        dailyPermitsQ,
+        dailyAlarmsQ,
+        sitePermitsQ,
+        siteAlarmsQ,
+        kpisOf(q, from, to, scope),
+      ]);
       const byDay = (rows: Record<string, unknown>[], i: number) => Number(rows.find((r) => Number(r.day) === i + 1)?.n ?? 0);
       const sites = new Map<string, { orgMsp: string; siteId: string; permitsApplied: number; alarms: number }>();
       const site = (org: unknown, id: unknown) => {
@@ -559,24 +680,69 @@ export class RegulatorRepository {
     return [...byArea.values()].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.areaId.localeCompare(b.areaId));
   }
 
-  /** Alarms and violations per area and calendar month (UTC) of [from, to): the risk heat map; `org`: of that enterprise only. */
-  async riskMap(from: string, to: string, org?: string): Promise<{ siteId: string; areaId: string; month: string; alarms: number; violations: number }[]> {
+  /**
+   * The risk heat map of [from, to): alarms and violations per calendar month (UTC), per site for a
+   * page of at most `limit` sites after `after` in site id order, or, with `site`, per area of that
+   * one site. A park's year per area is tens of thousands of cells (megabytes of JSON); a page of
+   * sites reads only its own sites' rows through the per-site indexes.
+   * The park's pages list every site that has any alarm or permit, found one index probe each (a
+   * loose index scan): a site with nothing in the window is a row without cells. `org` (an
+   * enterprise's own map): that enterprise's alarms and permits only, and its pages list the sites
+   * with cells in the window, so no other enterprise's site shows.
+   */
+  async riskMap(
+    from: string,
+    to: string,
+    at: { site: string } | { after: string | null; limit: number },
+    org?: string,
+  ): Promise<{ sites: string[]; cells: RiskCell[]; nextCursor: string | null }> {
+    if ('site' in at) return { sites: [at.site], cells: await this.riskCells(from, to, true, [at.site], org), nextCursor: null };
+    // `all`: the sites after the cursor in the database's order (its collation, not JavaScript's).
+    // nextCursor only when another site follows: the last page says so with null.
+    const page = (all: string[]) => {
+      const sites = all.slice(0, at.limit);
+      return { sites, nextCursor: all.length > at.limit ? sites[sites.length - 1]! : null };
+    };
+    if (org !== undefined) {
+      const cells = await this.riskCells(from, to, false, { after: at.after }, org);
+      const { sites, nextCursor } = page([...new Set(cells.map((c) => c.siteId))]);
+      const listed = new Set(sites);
+      return { sites, cells: cells.filter((c) => listed.has(c.siteId)), nextCursor };
+    }
+    // Each step: the least site id above the last one among the alarms' and the permits' sites;
+    // one more than the page asks for says whether another page follows.
+    const rows = await this.q<{ site_id: string }>(
+      `WITH RECURSIVE s(site_id, i) AS (
+         SELECT least((SELECT min(site_id) FROM alarms WHERE site_id > $1), (SELECT min(site_id) FROM permits WHERE site_id > $1)), 1
+         UNION ALL
+         SELECT least((SELECT min(site_id) FROM alarms WHERE site_id > s.site_id), (SELECT min(site_id) FROM permits WHERE site_id > s.site_id)), i + 1
+           FROM s WHERE s.site_id IS NOT NULL AND i <= $2::int)
+       SELECT site_id FROM s WHERE site_id IS NOT NULL ORDER BY i`,
+      [at.after ?? '', at.limit],
+    );
+    const { sites, nextCursor } = page(rows.map((r) => r.site_id));
+    return { sites, cells: sites.length ? await this.riskCells(from, to, false, sites, org) : [], nextCursor };
+  }
+
+  /** Alarms and violations of [from, to) per site (and area) and month (UTC), of the listed sites or of every site after one. */
+  private async riskCells(from: string, to: string, byArea: boolean, sites: string[] | { after: string | null }, org?: string): Promise<RiskCell[]> {
+    const listed = Array.isArray(sites);
+    const ofSites = (col: string) => (listed ? `${col} = ANY($4::text[])` : `($4::text IS NULL OR ${col} > $4)`);
     const rows = await this.q(
-      `WITH a AS (SELECT site_id, area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
-                   WHERE recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
+      `WITH a AS (SELECT site_id, ${byArea ? 'area_id' : 'NULL::text'} AS area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
+                   WHERE ${ofSites('site_id')} AND recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
                   UNION ALL
-                  SELECT site_id, zone_id, at, 0, 1 FROM (${VIOLATIONS}) v)
+                  SELECT p.site_id, ${byArea ? 'p.zone_id' : 'NULL::text'}, f.at, 0, 1 FROM investigation_flags f JOIN permits p USING (permit_no)
+                   WHERE f.at >= $1 AND f.at < $2 AND ($3::text IS NULL OR p.org_msp = $3) AND ${ofSites('p.site_id')}
+                  UNION ALL
+                  SELECT site_id, ${byArea ? 'zone_id' : 'NULL::text'}, status_changed_at, 0, 1 FROM permits
+                   WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2
+                     AND ($3::text IS NULL OR org_msp = $3) AND ${ofSites('site_id')})
        SELECT site_id, area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, sum(alarm) AS alarms, sum(violation) AS violations
          FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      [from, to, org ?? null],
+      [from, to, org ?? null, listed ? sites : sites.after],
     );
-    return rows.map((r) => ({
-      siteId: String(r.site_id),
-      areaId: String(r.area_id),
-      month: String(r.month),
-      alarms: Number(r.alarms),
-      violations: Number(r.violations),
-    }));
+    return rows.map((r) => riskCell(r, byArea));
   }
 
   /**
@@ -736,7 +902,7 @@ function scopeSql(scope: ReportScope, firstParam = 3) {
  * scope. Workers and certificates belong to an enterprise (the MSP that registered them), not to a
  * site: a site's report shows its enterprise's coverage and certificate figures, or everyone's.
  */
-async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, parallel: boolean): Promise<Kpis> {
+async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): Promise<Kpis> {
   const sc = scopeSql(scope);
   const p = [from, to, ...sc.params];
   const orgParam = scope.org === undefined ? [] : [scope.org];
@@ -751,8 +917,8 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
        SELECT work_unit, status_changed_at AS at FROM scoped
         WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
   const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
-  // On the pool (the KPI view) all at once, side by side on several connections: the first screen
-  // waits for the slowest, not for the sum. Inside a snapshot one after another on its one client.
+  // All at once, side by side on several connections (the pool's for the KPI view, the snapshot's
+  // for a report): the first screen waits for the slowest, not for the sum.
   const whole = scope.org === undefined && scope.site === undefined;
   const reads: (() => Promise<Record<string, unknown>[]>)[] = [
     // The whole park from the day rollups; an enterprise's or a site's alarms are few enough to read.
@@ -767,15 +933,18 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
               `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
             p,
           ),
+    // The whole park from the day counters of migration 012; a scope reads its workers.
     // IN, not EXISTS: the valid certificates are read once into a hash, not probed once per worker.
-    () =>
-      q(
-        `SELECT count(*) AS active,
+    whole
+      ? () => q(PARK_COVERAGE, [])
+      : () =>
+          q(
+            `SELECT count(*) AS active,
             count(*) FILTER (WHERE w.worker_id IN (SELECT c.worker_id FROM certificates c WHERE c.status = 'valid'
                                             AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
        FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
-        orgParam,
-      ),
+            orgParam,
+          ),
     () =>
       q(
         `${scopedViolations}
@@ -792,19 +961,25 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
       ),
     () => q(`SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`, sc.params),
     () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
-    () =>
-      q(
-        // Two index ranges of valid certificates (migration 011), not every certificate.
-        `SELECT (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now() AND ${certificateOfScope}) AS overdue,
+    whole
+      ? () => q(PARK_CERTIFICATES, [])
+      : () =>
+          q(
+            // Two index ranges of valid certificates (migration 011), not every certificate.
+            `SELECT (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now() AND ${certificateOfScope}) AS overdue,
             (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.valid_until >= now() AND c.valid_until < now() + interval '60 days'
                 AND ${certificateOfScope}) AS expiring60`,
-        orgParam,
-      ),
-    // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's.
+            orgParam,
+          ),
+    // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's. Permits
+    // per site from migration 012's counters, less the live ones that read expired by their clock.
     () =>
       q(
-        `WITH p AS (SELECT org_msp, site_id, sum(n) AS permits, coalesce(sum(n) FILTER (WHERE status IN (${live})), 0) AS live
-                  FROM (${effectiveCounts(sc.permits)}) e GROUP BY 1, 2),
+        `WITH p AS (SELECT org_msp, site_id, sum(n) AS permits, sum(live) AS live FROM (
+                    SELECT org_msp, site_id, n, live FROM permit_site_counts WHERE ${sc.permits} AND n <> 0
+                    UNION ALL SELECT org_msp, site_id, 0, -count(*) FROM permits
+                     WHERE status IN (${EXPIRABLE_LIST}) AND status IN (${live}) AND ${PERMIT_END} <= now() AND ${sc.permits} GROUP BY 1, 2) e
+                  GROUP BY 1, 2),
           a AS (SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
                   FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2)
      SELECT coalesce(p.org_msp, a.org_msp) AS org_msp, coalesce(p.site_id, a.site_id) AS site_id, coalesce(p.permits, 0) AS permits,
@@ -814,9 +989,7 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope, pa
         p,
       ),
   ];
-  const results: Record<string, unknown>[][] = [];
-  if (parallel) results.push(...(await Promise.all(reads.map((read) => read()))));
-  else for (const read of reads) results.push(await read());
+  const results = await Promise.all(reads.map((read) => read()));
   type Rows = Record<string, unknown>[];
   const [[alarm], [coverage], [repeat], trend, openByGrade, byTypeState, [reviews], perSite] = results as [Rows, Rows, Rows, Rows, Rows, Rows, Rows, Rows];
   const active = Number(coverage!.active);

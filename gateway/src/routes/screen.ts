@@ -5,6 +5,7 @@
  * what the API would refuse anyway. An enterprise user's data is their own enterprise's, limited by
  * the route (enterpriseScope), not by the screen.
  */
+import { idSchema } from '@compliance-ledger/schema';
 import { z } from 'zod';
 import { mayAccess } from '../auth.js';
 import { ApiError } from '../errors.js';
@@ -34,6 +35,9 @@ const SNAPSHOT_ALARMS = 200;
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEP_ALIVE_MS = 15_000;
 const YEAR_MS = 365 * 86_400_000;
+/** Sites per page of the risk map: a screen's worth of rows (a year is 12 cells a site). */
+const RISK_MAP_SITES = 100;
+const RISK_MAP_MAX_SITES = 500;
 
 function mirror(s: Services): RegulatorRepository {
   if (!s.regulator || !s.alarmFeed) throw new ApiError('NOT_CONFIGURED', "the screen's data comes from the indexer's mirror: set DATABASE_URL");
@@ -192,38 +196,73 @@ export function screenRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/regulator/risk-map',
       operationId: 'regulatorRiskMap',
-      summary: 'Alarms and violations per area and calendar month (UTC): the risk heat map; violations per work unit and month',
+      summary: "Alarms and violations per site (or one site's areas) and calendar month (UTC): the risk heat map, by pages of sites",
       description:
-        'Violations are investigation flags on a permit and permits suspended for a violation, counted in the area of the permit. ' +
+        'Without `site`, one page of at most `limit` sites in site id order, each with a cell per month (UTC) that had any alarm ' +
+        'or violation; `nextCursor` fetches the next page (null on the last). The park pages through every site that has any ' +
+        "alarm or permit (a site without cells had none in the window); an enterprise user's pages list their sites with cells. " +
+        'With `site`, that one site with a cell per area and month. Every count is exact for the mirror as it was when the page ' +
+        'was read (pages read at different times may straddle a block). ' +
+        'Violations are investigation flags on a permit and permits suspended for a violation, counted in the site and area of the permit. ' +
         "An enterprise user's map counts their own enterprise's alarms and permits only.",
       tags: ['regulator'],
       auth: true,
       access: SUPERVISORS,
-      query: z.strictObject({
-        from: isoTime('window start (default: one year before `to`)'),
-        to: isoTime('window end, exclusive (default: now)'),
-      }),
+      query: z
+        .strictObject({
+          from: isoTime('window start (default: one year before `to`)'),
+          to: isoTime('window end, exclusive (default: now)'),
+          site: idSchema.optional().describe("one site: its cells per area and month (no pages); default: the park's sites, by pages"),
+          cursor: idSchema.optional().describe("the previous page's `nextCursor`: the sites after it (not with `site`)"),
+          limit: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(RISK_MAP_MAX_SITES)
+            .optional()
+            .describe(`sites per page, 1–${RISK_MAP_MAX_SITES} (default ${RISK_MAP_SITES}; not with \`site\`)`),
+        })
+        .superRefine((q, ctx) => {
+          for (const k of ['cursor', 'limit'] as const) {
+            if (q.site !== undefined && q[k] !== undefined) {
+              ctx.addIssue({ code: 'custom', path: [k], message: `${k} pages the park's sites; leave it out with site (one site is one answer)` });
+            }
+          }
+        }),
       responses: [
         {
           status: 200,
-          description: 'one cell per area and month that had any',
+          description: 'one page of sites, or one site by area: a cell per site (or area) and month that had any',
           schema: z.object({
             window: z.object({ from: z.string(), to: z.string() }),
-            cells: z.array(z.object({ siteId: z.string(), areaId: z.string(), month: z.string(), alarms: z.number().int(), violations: z.number().int() })),
+            level: z.enum(['site', 'area']).describe('site: cells per site and month; area: cells per area and month of `site`'),
+            sites: z.array(z.string()).describe("this page's sites, in order; cells exist only for those with any in the window"),
+            cells: z.array(
+              z.object({
+                siteId: z.string(),
+                areaId: z.string().optional().describe('set at the area level only'),
+                month: z.string(),
+                alarms: z.number().int(),
+                violations: z.number().int(),
+              }),
+            ),
+            nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null: this was the last (always null with `site`)'),
             workUnits: z
               .array(z.object({ workUnit: z.string(), month: z.string(), violations: z.number().int() }))
-              .describe('violations per work unit (contractor or team) and month: more than one in a month is a repeat'),
+              .describe('violations per work unit (contractor or team) and month, of the whole park (or enterprise): more than one in a month is a repeat'),
           }),
         },
       ],
       errors: ['NOT_CONFIGURED', 'STORE_UNAVAILABLE'],
       handler: async (ctx) => {
-        const to = (ctx.query.to as string | undefined) ?? new Date().toISOString();
-        const from = (ctx.query.from as string | undefined) ?? new Date(Date.parse(to) - YEAR_MS).toISOString();
+        const q = ctx.query as { to?: string; from?: string; site?: string; cursor?: string; limit?: number };
+        const to = q.to ?? new Date().toISOString();
+        const from = q.from ?? new Date(Date.parse(to) - YEAR_MS).toISOString();
         assertWindow(from, to);
         const own = enterpriseScope(s, ctx);
-        const [cells, workUnits] = await Promise.all([mirror(s).riskMap(from, to, own), mirror(s).violationsByWorkUnit(from, to, own)]);
-        return { body: { window: { from, to }, cells, workUnits } };
+        const at = q.site !== undefined ? { site: q.site } : { after: q.cursor ?? null, limit: q.limit ?? RISK_MAP_SITES };
+        const [map, workUnits] = await Promise.all([mirror(s).riskMap(from, to, at, own), mirror(s).violationsByWorkUnit(from, to, own)]);
+        return { body: { window: { from, to }, level: q.site !== undefined ? 'area' : 'site', ...map, workUnits } };
       },
     },
   ];

@@ -66,6 +66,8 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
  * more) in a status that expires read `expired`, as the reporter's sweeper records it; without it
  * they stay as recorded (the sweeper never ran). Returns the number of permits in the table.
  */
+const PERMIT_CHUNK = 50_000;
+
 export async function syntheticPermits(
   databaseUrl: string,
   n: number,
@@ -79,8 +81,11 @@ export async function syntheticPermits(
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    await c.query(
-      `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
+    // By PERMIT_CHUNK permits a statement (one transaction each), as the indexer writes batches:
+    // in one transaction each counter row's updates walk its own dead versions (quadratic).
+    for (let lo = 1; lo <= n; lo += PERMIT_CHUNK) {
+      await c.query(
+        `INSERT INTO permits (permit_no, org_msp, operation_type, level, requested_level, status, site_id, zone_id, work_unit, fire_explosion_zone,
                             night_or_holiday, planned_start, planned_end, template_version, applied_at, status_changed_at, record, block_number, tx_id)
        SELECT 'SYN-' || g, CASE WHEN $2::int = 1 THEN 'EnterpriseMSP' ELSE 'E' || (g % $3::int) % $2::int || 'MSP' END,
               (ARRAY['hot_work','confined_space','work_at_height','lifting','temporary_electricity','blind_plate','excavation','road_breaking'])[1 + g % 8],
@@ -89,11 +94,12 @@ export async function syntheticPermits(
               'site-' || (g % $3::int), 'zone-' || (g % 7), 'unit-' || (g % 30), g % 3 = 0, false,
               now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + interval '8 hours', 1,
               now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval, '{}'::jsonb, 1, md5(g::text)
-         FROM generate_series(1, $1) g`,
-      [n, orgs, sites, shape.swept ?? false],
-    );
+         FROM generate_series($5::int, least($6::int, $1::int)) g`,
+        [n, orgs, sites, shape.swept ?? false, lo, lo + PERMIT_CHUNK - 1],
+      );
+    }
     await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
-    await compactCounters(c, ['permit_counts', 'permit_days']);
+    await compactCounters(c, ['permit_counts', 'permit_days', 'permit_site_counts']);
     return Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
   } finally {
     await c.end();
@@ -127,6 +133,13 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
   await c.connect();
   try {
     const run = async (sql: string, count: number, tag: string) => c.query(sql, [count, orgs, sites, tag]);
+    // Workers and certificates by 2,000 workers a statement (one transaction each), as the indexer
+    // writes them in batches: migration 012's day counters take every worker's span on a handful of
+    // days, and one transaction updating one counter row tens of thousands of times walks an
+    // ever longer chain of its own dead versions (quadratic; the 1 M bench's load did not finish).
+    const byWorkers = async (sql: string, tag: string) => {
+      for (let lo = 1; lo <= n / 50; lo += 2000) await c.query(sql, [n, orgs, sites, tag, lo, lo + 1999]);
+    };
     await run(
       `INSERT INTO devices (device_id, owner_msp, site_id, area_id, address, kind, status, registered_at, block_number, tx_id)
        SELECT 'dev-' || g, ${org('g / 7')}, 'site-' || (g / 7), 'zone-' || (g % 7), md5(g::text), 'gas_detector', 'active', now() - interval '3 years',
@@ -149,21 +162,19 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
       n,
       'a',
     );
-    await run(
+    await byWorkers(
       `INSERT INTO workers (worker_id, status, registered_by_msp, registered_at, block_number, tx_id)
        SELECT 'W-' || g, CASE WHEN g % 20 = 0 THEN 'inactive' ELSE 'active' END, ${org('g % $3::int')}, now() - interval '3 years', ${provenance}
-         FROM generate_series(1, $1::int / 50) g`,
-      n,
+         FROM generate_series($5::int, least($6::int, $1::int / 50)) g`,
       'w',
     );
-    await run(
+    await byWorkers(
       `INSERT INTO certificates (certificate_id, worker_id, category, item, authority, valid_from, valid_until, review_due, status, scan_sha256,
                                  added_by_msp, added_at, block_number, tx_id)
        SELECT 'C-' || g || '-' || k, 'W-' || g, (ARRAY['welding_cutting', 'guardian'])[k], 'item', 'authority', now() - interval '3 years',
               now() + ((g * 7 + k * 31) % 1095 || ' days')::interval, now() + ((g * 13 + k) % 730 - 30 || ' days')::interval,
               CASE WHEN g % 40 = 0 THEN 'revoked' ELSE 'valid' END, md5(g::text), ${org('g % $3::int')}, now() - interval '3 years', ${provenance}
-         FROM generate_series(1, $1::int / 50) g, generate_series(1, 2) k`,
-      n,
+         FROM generate_series($5::int, least($6::int, $1::int / 50)) g, generate_series(1, 2) k`,
       'c',
     );
     await run(
@@ -180,8 +191,18 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
       n,
       's',
     );
-    for (const t of ['devices', 'alarms', 'workers', 'certificates', 'investigation_flags', 'permits']) await c.query(`VACUUM ANALYZE ${t}`);
-    await compactCounters(c, ['alarm_days', 'alarm_response_days']);
+    for (const t of ['devices', 'alarms', 'workers', 'certificates', 'investigation_flags', 'permits', 'worker_coverage', 'counted_certificates']) {
+      await c.query(`VACUUM ANALYZE ${t}`);
+    }
+    await compactCounters(c, [
+      'alarm_days',
+      'alarm_response_days',
+      'worker_counts',
+      'coverage_start_days',
+      'coverage_end_days',
+      'certificate_review_days',
+      'certificate_expiry_days',
+    ]);
   } finally {
     await c.end();
   }

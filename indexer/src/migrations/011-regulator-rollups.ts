@@ -109,7 +109,7 @@ export async function up(knex: Knex): Promise<void> {
  * column the expressions read changes nothing (a replayed row). The counters start from the
  * rows already there. Deleting the trigger and function is left to `down`.
  */
-async function counters(
+export async function counters(
   knex: Knex,
   c: { table: string; source: string; key: Record<string, string>; values: Record<string, string>; where?: string },
 ): Promise<void> {

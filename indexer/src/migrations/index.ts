@@ -14,6 +14,7 @@ import * as gateCheckDevice from './008-gate-check-device.js';
 import * as evidencePins from './009-evidence-pins.js';
 import * as regulatorQueryScale from './010-regulator-query-scale.js';
 import * as regulatorRollups from './011-regulator-rollups.js';
+import * as kpiNowCounters from './012-kpi-now-counters.js';
 
 interface Migration {
   name: string;
@@ -33,6 +34,7 @@ const migrations: readonly Migration[] = [
   evidencePins,
   regulatorQueryScale,
   regulatorRollups,
+  kpiNowCounters,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

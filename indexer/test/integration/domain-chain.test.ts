@@ -61,6 +61,74 @@ export async function rollupsAndBase(db: Knex): Promise<{ rollups: Record<string
   };
 }
 
+/**
+ * Migration 012's counters and tables, and the same grouped from workers, certificates and permits
+ * (each worker's covered spans merged here in JavaScript, not by the migration's SQL).
+ */
+export async function nowCountersAndBase(
+  db: Knex,
+): Promise<{ counters: Record<string, Record<string, string>>; base: Record<string, Record<string, string>> }> {
+  const map = async (sql: string) => {
+    const rows = (await db.raw(sql)).rows as Record<string, unknown>[];
+    return Object.fromEntries(rows.map((r) => [String(r.k), String(r.v)]));
+  };
+  const day = (col: string) => `to_char(rollup_day(${col}), 'YYYY-MM-DD')`;
+  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+  const certs = (
+    await db.raw(`SELECT c.worker_id, c.valid_from, least(c.valid_until, c.review_due) AS ends FROM certificates c JOIN workers w USING (worker_id)
+                   WHERE w.status = 'active' AND c.status = 'valid' AND c.valid_from < least(c.valid_until, c.review_due) ORDER BY 1, 2, 3`)
+  ).rows as { worker_id: string; valid_from: unknown; ends: unknown }[];
+  const spans: Record<string, string> = {};
+  let open: { worker: string; from: number; to: number } | undefined;
+  const close = () => {
+    if (open) spans[`${open.worker}|${new Date(open.from).toISOString()}`] = new Date(open.to).toISOString();
+  };
+  for (const c of certs) {
+    const from = Date.parse(iso(c.valid_from));
+    const to = Date.parse(iso(c.ends));
+    if (open && open.worker === c.worker_id && from <= open.to) open.to = Math.max(open.to, to);
+    else {
+      close();
+      open = { worker: c.worker_id, from, to };
+    }
+  }
+  close();
+  const live = `status IN ('issued', 'briefed', 'active', 'suspended')`;
+  return {
+    counters: {
+      workers: await map(`SELECT org_msp AS k, n AS v FROM worker_counts WHERE n <> 0`),
+      sites: await map(`SELECT org_msp || '|' || site_id AS k, n || '|' || live AS v FROM permit_site_counts WHERE n <> 0`),
+      certificates: await map(`SELECT certificate_id AS k, worker_id AS v FROM counted_certificates`),
+      spans: Object.fromEntries(
+        ((await db.raw('SELECT worker_id, starts_at, ends_at FROM worker_coverage')).rows as Record<string, unknown>[]).map((r) => [
+          `${r.worker_id}|${iso(r.starts_at)}`,
+          iso(r.ends_at),
+        ]),
+      ),
+      starts: await map(`SELECT to_char(day, 'YYYY-MM-DD') AS k, n AS v FROM coverage_start_days WHERE n <> 0`),
+      ends: await map(`SELECT to_char(day, 'YYYY-MM-DD') AS k, n AS v FROM coverage_end_days WHERE n <> 0`),
+      reviews: await map(`SELECT to_char(day, 'YYYY-MM-DD') AS k, n AS v FROM certificate_review_days WHERE n <> 0`),
+      expiries: await map(`SELECT to_char(day, 'YYYY-MM-DD') AS k, n AS v FROM certificate_expiry_days WHERE n <> 0`),
+    },
+    base: {
+      workers: await map(`SELECT registered_by_msp AS k, count(*) AS v FROM workers WHERE status = 'active' GROUP BY 1`),
+      sites: await map(`SELECT org_msp || '|' || site_id AS k, count(*) || '|' || count(*) FILTER (WHERE ${live}) AS v FROM permits GROUP BY 1`),
+      certificates: await map(
+        `SELECT certificate_id AS k, worker_id AS v FROM certificates WHERE status = 'valid' AND worker_id IN (SELECT worker_id FROM workers)`,
+      ),
+      spans,
+      starts: await map(`SELECT ${day('starts_at')} AS k, count(*) AS v FROM worker_coverage GROUP BY 1`),
+      ends: await map(`SELECT ${day('ends_at')} AS k, count(*) AS v FROM worker_coverage GROUP BY 1`),
+      reviews: await map(
+        `SELECT ${day('review_due')} AS k, count(*) AS v FROM certificates WHERE status = 'valid' AND worker_id IN (SELECT worker_id FROM workers) GROUP BY 1`,
+      ),
+      expiries: await map(
+        `SELECT ${day('valid_until')} AS k, count(*) AS v FROM certificates WHERE status = 'valid' AND worker_id IN (SELECT worker_id FROM workers) GROUP BY 1`,
+      ),
+    },
+  };
+}
+
 interface Expected {
   permits: Map<string, { status: string; steps: number; gasTests: Set<string>; signOffs: number }>;
   counts: Record<string, number>;
@@ -188,6 +256,17 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
         const negative = await db(table).where('n', '<', 0).count<{ n: unknown }[]>({ n: '*' });
         expect(Number(negative[0]!.n), table).to.equal(0);
       }
+    });
+  }
+
+  for (const kind of ['postgres', 'pglite'] as const) {
+    it(`keeps the KPIs' counters of now equal to the workers, certificates and permits in ${kind} (migration 012's triggers)`, async () => {
+      const db = kind === 'postgres' ? pg.db : lite;
+      const { counters, base } = await nowCountersAndBase(db);
+      expect(counters).to.deep.equal(base);
+      expect(Object.keys(base.workers!).length, 'the channel registers active workers').to.be.greaterThan(0);
+      expect(Object.keys(base.certificates!).length, 'the channel adds valid certificates').to.be.greaterThan(0);
+      expect(Object.keys(base.sites!).length, 'the channel holds permits').to.be.greaterThan(0);
     });
   }
 

@@ -295,6 +295,17 @@ describe('supervision screen in Chromium against the real stack', function () {
     await indexer!.waitForBlock((await chainHeight()) - 1);
     await regulatorPage.goto(`${gw.url}/app/#/risk`);
     const month = new Date().toISOString().slice(0, 7);
+    // The park's map is per site, a page of sites at a time: the site's row is on a page, then its areas on demand.
+    const siteCell = regulatorPage.locator(`[data-heat="sites"] td[data-cell="${cast.siteId}|${month}"]`);
+    await regulatorPage.locator('[data-heat="sites"]').waitFor();
+    const siteRows = regulatorPage.locator('[data-heat="sites"] tbody tr');
+    while ((await siteCell.count()) === 0) {
+      const shown = await siteRows.count();
+      await regulatorPage.locator('[data-more-sites]:not([disabled])').click();
+      await regulatorPage.waitForFunction((n) => document.querySelectorAll('[data-heat="sites"] tbody tr').length > n, shown);
+    }
+    expect(await siteCell.textContent()).to.match(/^[1-9]\d* \/ 2$/);
+    await regulatorPage.locator(`[data-heat="sites"] button[data-site="${cast.siteId}"]`).click();
     const cell = regulatorPage.locator(`[data-heat="areas"] td[data-cell="${cast.siteId} / tank-farm|${month}"]`);
     await cell.waitFor();
     expect(await cell.textContent()).to.match(/^[1-9]\d* \/ 0$/);
