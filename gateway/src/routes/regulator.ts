@@ -30,8 +30,8 @@ import type { Services } from '../services.js';
 import type { WalletIdentity } from '../wallet.js';
 import { pageSchema } from './common.js';
 
+/** The regulator's people, its inspectors and its auditors: every enterprise's records. */
 export const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
-export const AUDITORS: Access = { regulator: ['auditor', 'regulator'] };
 /**
  * Who reads the supervision screen's permit views: the regulator's people, of every enterprise; and
  * the enterprise's people who oversee its operations as a whole, of their own enterprise only: the
@@ -176,7 +176,7 @@ function bundleRoute(
     query: z.ZodObject;
     subject: (ctx: RouteContext) => BundleSubject;
     filename: (ctx: RouteContext) => string;
-    /** Default AUDITORS. */
+    /** Default REGULATORS. */
     access?: Access;
     /** Before the bundle is built: throws when the caller may not have this subject. */
     guard?: (ctx: RouteContext, id: WalletIdentity) => Promise<void>;
@@ -196,7 +196,7 @@ function bundleRoute(
       'only new blocks).',
     tags: ['auditor'],
     auth: true,
-    access: o.access ?? AUDITORS,
+    access: o.access ?? REGULATORS,
     ...(o.params ? { params: o.params } : {}),
     query: o.query,
     responses: [
@@ -424,7 +424,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         'blocks).',
       tags: ['auditor'],
       auth: true,
-      access: AUDITORS,
+      access: REGULATORS,
       params: z.strictObject({ txId: txIdSchema }),
       query: z.strictObject({}),
       responses: [{ status: 200, description: 'ledger facts, the verification, and where the indexer mirrored it', schema: auditTransactionSchema }],
@@ -466,7 +466,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         "when every step's transaction verified; `bundle.ok` when every check of the bundle passed.",
       tags: ['auditor'],
       auth: true,
-      access: AUDITORS,
+      access: REGULATORS,
       params: z.strictObject({ permitNo: permitNoSchema }),
       query: z.strictObject({}),
       responses: [
@@ -556,7 +556,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
         '`ledger-verify archive import archive.tar dir && ledger-verify archive verify dir --trust <hash>`.',
       tags: ['auditor'],
       auth: true,
-      access: AUDITORS,
+      access: REGULATORS,
       query: z
         .strictObject({
           month: month.optional(),
@@ -617,7 +617,7 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       summary: "Re-read each evidence file of a permit from IPFS and compare sha256 and CID with the ledger's record",
       tags: ['auditor'],
       auth: true,
-      access: AUDITORS,
+      access: REGULATORS,
       params: z.strictObject({ permitNo: permitNoSchema }),
       query: z.strictObject({ timeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000) }),
       responses: [{ status: 200, description: 'one check per evidence record; ok is true only when every file matches', schema: row }],
