@@ -107,6 +107,14 @@ for (const r of rows) {
   console.log(`${r.suite.padEnd(12)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(4)} failed ${String(r.skipped).padStart(4)} skipped`);
   for (const k of Object.keys(total)) total[k] += r[k];
 }
+const failures = rows.flatMap((r) => (r.failures ?? []).map((f) => ({ suite: r.suite, ...f })));
+if (failures.length > 0) {
+  console.log('\n──────── failed tests ────────');
+  for (const f of failures) {
+    console.log(`${f.suite}: ${f.title}${f.file ? `\n  in ${f.file}` : ''}`);
+    console.log(f.message.replace(/^/gm, '  | '));
+  }
+}
 if (unavailable) {
   console.log(`\nNOT TESTED against a real Fabric network (${total.skipped} tests skipped): ${unavailable}`);
 }

@@ -140,12 +140,13 @@ const PARK_P90 = `WITH h AS (
     FROM b`;
 
 /**
- * Instants counted per rollup day (migration 012) up to now: the days before today's from the
- * counters, today's part from the rows, so the figure is exact at any instant.
+ * Instants counted per rollup day (migration 012) up to now (`<=`) or before it (`<`): the days
+ * before today's from the counters, today's part from the rows, so the figure is exact at any instant.
  */
 const TODAY = `rollup_day_start(rollup_day(now()))`;
-const countedBy = (days: string, table: string, col: string) =>
-  `((SELECT coalesce(sum(n), 0) FROM ${days} WHERE day < rollup_day(now())) + (SELECT count(*) FROM ${table} WHERE ${col} >= ${TODAY} AND ${col} <= now()))`;
+const countedBy = (days: string, table: string, col: string, upTo: '<' | '<=' = '<=') =>
+  `((SELECT coalesce(sum(n), 0) FROM ${days} WHERE day < rollup_day(now()))
+    + (SELECT count(*) FROM ${table} WHERE ${col} >= ${TODAY} AND ${col} ${upTo} now()))`;
 /**
  * The whole park's training coverage now: active workers, and those inside a covered span (a
  * valid certificate in force and not due for review): spans started by now less spans ended by now.
@@ -157,9 +158,7 @@ const PARK_COVERAGE = `SELECT (SELECT coalesce(sum(n), 0) FROM worker_counts) AS
  * days): the whole days between from the counters, the two edges from the rows.
  */
 const SOON = `now() + interval '60 days'`;
-const PARK_CERTIFICATES = `SELECT
-    (SELECT coalesce(sum(n), 0) FROM certificate_review_days WHERE day < rollup_day(now()))
-      + (SELECT count(*) FROM counted_certificates WHERE review_due >= ${TODAY} AND review_due < now()) AS overdue,
+const PARK_CERTIFICATES = `SELECT ${countedBy('certificate_review_days', 'counted_certificates', 'review_due', '<')} AS overdue,
     (SELECT count(*) FROM counted_certificates WHERE valid_until >= now() AND valid_until < least(rollup_day_start(rollup_day(now()) + 1), ${SOON}))
       + (SELECT coalesce(sum(n), 0) FROM certificate_expiry_days WHERE day > rollup_day(now()) AND day < rollup_day(${SOON}))
       + (SELECT count(*) FROM counted_certificates WHERE valid_until >= greatest(rollup_day_start(rollup_day(${SOON})), rollup_day_start(rollup_day(now()) + 1))
@@ -704,7 +703,8 @@ export class RegulatorRepository {
       return { sites, nextCursor: all.length > at.limit ? sites[sites.length - 1]! : null };
     };
     if (org !== undefined) {
-      const cells = await this.riskCells(from, to, false, { after: at.after }, org);
+      // The cells of the first limit + 1 sites after the cursor: one more says whether a page follows.
+      const cells = await this.riskCells(from, to, false, { after: at.after, limit: at.limit + 1 }, org);
       const { sites, nextCursor } = page([...new Set(cells.map((c) => c.siteId))]);
       const listed = new Set(sites);
       return { sites, cells: cells.filter((c) => listed.has(c.siteId)), nextCursor };
@@ -724,8 +724,17 @@ export class RegulatorRepository {
     return { sites, cells: sites.length ? await this.riskCells(from, to, false, sites, org) : [], nextCursor };
   }
 
-  /** Alarms and violations of [from, to) per site (and area) and month (UTC), of the listed sites or of every site after one. */
-  private async riskCells(from: string, to: string, byArea: boolean, sites: string[] | { after: string | null }, org?: string): Promise<RiskCell[]> {
+  /**
+   * Alarms and violations of [from, to) per site (and area) and month (UTC), of the listed sites, or
+   * of the first `limit` sites with any after one (in the database's order).
+   */
+  private async riskCells(
+    from: string,
+    to: string,
+    byArea: boolean,
+    sites: string[] | { after: string | null; limit: number },
+    org?: string,
+  ): Promise<RiskCell[]> {
     const listed = Array.isArray(sites);
     const ofSites = (col: string) => (listed ? `${col} = ANY($4::text[])` : `($4::text IS NULL OR ${col} > $4)`);
     const rows = await this.q(
@@ -738,9 +747,10 @@ export class RegulatorRepository {
                   SELECT site_id, ${byArea ? 'zone_id' : 'NULL::text'}, status_changed_at, 0, 1 FROM permits
                    WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2
                      AND ($3::text IS NULL OR org_msp = $3) AND ${ofSites('site_id')})
+       ${listed ? '' : ', s AS (SELECT DISTINCT site_id FROM a ORDER BY 1 LIMIT $5)'}
        SELECT site_id, area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, sum(alarm) AS alarms, sum(violation) AS violations
-         FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      [from, to, org ?? null, listed ? sites : sites.after],
+         FROM a ${listed ? '' : 'WHERE site_id IN (SELECT site_id FROM s)'} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [from, to, org ?? null, ...(listed ? [sites] : [sites.after, sites.limit])],
     );
     return rows.map((r) => riskCell(r, byArea));
   }

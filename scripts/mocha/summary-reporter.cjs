@@ -8,7 +8,17 @@ class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner, options) {
     super(runner, options);
     const skipped = [];
+    // The failures are repeated at the very end of npm test's output, because CI shows only its
+    // tail: a failed run must say which test failed and why without the whole log.
+    const failures = [];
     runner.on('pending', (test) => skipped.push(test.fullTitle()));
+    runner.on('fail', (test, err) => {
+      const message = String(err?.message ?? err)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n');
+      failures.push({ title: test.fullTitle(), file: test.file ?? test.parent?.file, message });
+    });
     runner.once('end', () => {
       const s = runner.stats ?? { passes: 0, failures: 0, pending: 0 };
       const file = process.env.TEST_SUMMARY_FILE;
@@ -18,6 +28,7 @@ class SummaryReporter extends Mocha.reporters.Spec {
         failed: s.failures,
         skipped: s.pending,
         skippedTitles: skipped,
+        failures,
       });
       if (file) fs.appendFileSync(file, `${line}\n`);
     });

@@ -249,7 +249,11 @@ export function screenRoutes(s: Services): RouteDef[] {
             nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null: this was the last (always null with `site`)'),
             workUnits: z
               .array(z.object({ workUnit: z.string(), month: z.string(), violations: z.number().int() }))
-              .describe('violations per work unit (contractor or team) and month, of the whole park (or enterprise): more than one in a month is a repeat'),
+              .optional()
+              .describe(
+                'violations per work unit (contractor or team) and month, of the whole park (or enterprise): more than one in a month is a repeat. ' +
+                  'On the first page only (no `cursor`, no `site`): it does not depend on the page, so later pages do not read it again',
+              ),
           }),
         },
       ],
@@ -261,8 +265,12 @@ export function screenRoutes(s: Services): RouteDef[] {
         assertWindow(from, to);
         const own = enterpriseScope(s, ctx);
         const at = q.site !== undefined ? { site: q.site } : { after: q.cursor ?? null, limit: q.limit ?? RISK_MAP_SITES };
-        const [map, workUnits] = await Promise.all([mirror(s).riskMap(from, to, at, own), mirror(s).violationsByWorkUnit(from, to, own)]);
-        return { body: { window: { from, to }, level: q.site !== undefined ? 'area' : 'site', ...map, workUnits } };
+        const firstPage = q.site === undefined && q.cursor === undefined;
+        const [map, workUnits] = await Promise.all([
+          mirror(s).riskMap(from, to, at, own),
+          firstPage ? mirror(s).violationsByWorkUnit(from, to, own) : undefined,
+        ]);
+        return { body: { window: { from, to }, level: q.site !== undefined ? 'area' : 'site', ...map, ...(workUnits ? { workUnits } : {}) } };
       },
     },
   ];

@@ -125,6 +125,32 @@ describe('gateway: the supervision screen routes (real network and mirror)', fun
     }
   });
 
+  it("gives the work units' violations on the risk map's first page only, not on the next pages or one site's areas", async () => {
+    const risk = await startTestGateway({ DATABASE_URL: db! });
+    try {
+      const cast = await makeCast(new Client(risk.url));
+      await registerCast(cast);
+      await cast.clients.gate.get(`/v1/devices/cam-${cast.tag}`);
+      await recordCameraAlarm(cast, risk.services.config.GATEWAY_WALLET_DIR, `risk-${cast.tag}`, { areaId: 'zone-3', grade: 3 });
+      await indexer!.waitForBlock((await chainHeight()) - 1);
+      const regulator = new Client(risk.url).as(await token({ sub: `screen-risk-${cast.tag}`, org: 'regulator', role: 'regulator' }));
+      const first = await regulator.get('/v1/regulator/risk-map?limit=1');
+      expect(first.status, first.text).to.equal(200);
+      expect(first.body.workUnits).to.be.an('array');
+      expect(first.body.sites).to.have.length(1);
+      const next = await regulator.get(`/v1/regulator/risk-map?cursor=${encodeURIComponent(first.body.sites[0])}`);
+      expect(next.status, next.text).to.equal(200);
+      expect(next.body).to.not.have.property('workUnits');
+      expect(next.body.sites).to.not.include(first.body.sites[0]);
+      const site = await regulator.get(`/v1/regulator/risk-map?site=${cast.siteId}`);
+      expect(site.status, site.text).to.equal(200);
+      expect(site.body).to.not.have.property('workUnits');
+      expect(site.body.cells.map((c: { areaId: string; alarms: number }) => [c.areaId, c.alarms])).to.deep.equal([['zone-3', 1]]);
+    } finally {
+      await risk.close();
+    }
+  });
+
   it('serves the screen under its content security policy: hashed chunks kept for good, the page and its entry revalidated', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'screen-'));
     fs.mkdirSync(path.join(dir, 'chunks'));

@@ -85,7 +85,8 @@ interface RiskPage {
   sites: string[];
   cells: Cell[];
   nextCursor: string | null;
-  workUnits: UnitCell[];
+  /** The first page's only: the work units do not depend on the page. */
+  workUnits?: UnitCell[];
 }
 
 /** The park's sites page by page: "more" appends the next page's rows (one request at a time). */
@@ -146,7 +147,7 @@ export function RiskView({ signed }: { signed: Signed }) {
   const sites = pages.flatMap((p) => p.sites);
   const cells = pages.flatMap((p) => p.cells);
   const bySite = new Map(cells.map((c) => [`${c.siteId}|${c.month}`, c]));
-  const workUnits = pages[0]!.workUnits;
+  const workUnits = pages[0]!.workUnits ?? [];
   const byUnit = new Map(workUnits.map((c) => [`${c.workUnit}|${c.month}`, c]));
   const more = pages[pages.length - 1]!.nextCursor !== null;
   const busy = more && next === null;
