@@ -21,6 +21,9 @@
 #            mirror's /healthz
 #
 #   stack.sh up      start what is not running (the network must be up, the chaincode deployed)
+#   stack.sh up --org <name>
+#                    only an onboarded enterprise's mirror and gateway: after `npm run org:add` while
+#                    the rest of the stack runs, nothing else is started or waited for
 #   stack.sh down    stop what this script started, by pid file; state is kept
 #   stack.sh status  what runs, and each /healthz; exit 1 when a service is down
 #
@@ -316,6 +319,20 @@ cmd_up() {
   log "services up in $(( $(date +%s) - t0 ))s: enterprise gateway :$GATEWAY_PORT, regulator gateway :$REGULATOR_GATEWAY_PORT, indexers :$INDEXER_HTTP_PORT (regulator) :$ENTERPRISE_INDEXER_HTTP_PORT (enterprise), ingest :$INGEST_HTTP_PORT (MQTT :$INGEST_MQTT_PORT), reporter :$REPORTER_HTTP_PORT"
 }
 
+cmd_up_org() {
+  local org=$1
+  [ -f "$LEDGER_RUN_DIR/connection-profile.json" ] || die "no network in $LEDGER_RUN_DIR: run 'bash scripts/network.sh up' and 'bash scripts/deploy-chaincode.sh' first"
+  added_orgs | grep -qx -- "$org" || die "$org is not an onboarded enterprise of this network (members: $(added_orgs | tr '\n' ' ')): onboard it with 'npm run org:add -- $org'"
+  mkdir -p "$pid_dir" "$log_dir"
+  (cd "$repo_root" && npx tsc -b indexer gateway) || die "the TypeScript build of the services failed (above)"
+  if needs_postgres; then start_postgres; fi
+  start_org_indexer "$org"
+  wait_healthy "org-$org-indexer" 120
+  start_org_gateway "$org"
+  wait_healthy "org-$org-gateway" 180
+  log "$org ($(org_msp "$org")): gateway http://127.0.0.1:$(org_gateway_port "$org"), mirror /healthz :$(org_indexer_http_port "$org")"
+}
+
 # The services, and those of an org offboarded since they started: no member any more, its pid files remain.
 known_services() {
   local f all=("${services[@]}")
@@ -352,8 +369,14 @@ cmd_status() {
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
+  up)
+    case "${2:-}" in
+      '') cmd_up ;;
+      --org) [ -n "${3:-}" ] || die "usage: $0 up --org <name of an onboarded enterprise>"; cmd_up_org "$3" ;;
+      *) echo "usage: $0 up [--org <name>] | down | status" >&2; exit 2 ;;
+    esac
+    ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up | down | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--org <name>] | down | status" >&2; exit 2 ;;
 esac

@@ -8,10 +8,14 @@
  * OTHER_ENTERPRISE, another enterprise's permit is 404 NOT_FOUND exactly as an unknown one. The
  * regulator sees both.
  */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
 import { type AddedEnterprise, addEnterprise } from '../support/enterprises.js';
-import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, uniqueId } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, runDir, startTestGateway, token, uniqueId } from '../support/env.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
 import { castWithPermit } from '../support/scenario.js';
 
@@ -153,5 +157,49 @@ describe("gateway: an enterprise sees its own enterprise's records only, the reg
     const r = await applicant.get('/v1/regulator/permits');
     expect(r.status, r.text).to.equal(403);
     expect(r.body.error.code).to.equal('FORBIDDEN');
+  });
+
+  // Last: it offboards the second enterprise.
+  it("npm start's stack runs the onboarded enterprise's own mirror and gateway (stack.sh up --org), and org-remove.sh stops them", async () => {
+    const o = other!;
+    const scripts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts');
+    execFileSync('bash', [path.join(scripts, 'stack.sh'), 'up', '--org', o.name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+    const pidFile = (service: string) => path.join(runDir(), 'pids', `org-${o.name}-${service}.pid`);
+    const pids = ['indexer', 'gateway'].map((service) => Number(fs.readFileSync(pidFile(service), 'utf8')));
+    // A zombie (exited, not yet reaped by whoever adopted it) is not alive.
+    const alive = (pid: number) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect(pids.map(alive)).to.deep.equal([true, true]);
+      // The org's block of ports begins one below its peer's; its gateway is at + 8 (README, Many enterprises).
+      const entry = fs.readFileSync(path.join(runDir(), 'orgs', `${o.name}.env`), 'utf8');
+      const peerPort = Number(new RegExp(`^${o.name.toUpperCase()}_PEER_PORT=(\\d+)$`, 'm').exec(entry)![1]);
+      const url = `http://127.0.0.1:${peerPort - 1 + 8}`;
+      const secret = fs.readFileSync(path.join(runDir(), `gateway-${o.name}`, 'jwt-hs256.secret'), 'utf8').trim();
+      const safety = new Client(url).as(await token({ sub: `stack-safety-${o.name}`, org: 'enterprise', role: 'safety_officer' }, { secret }));
+      const session = await safety.get('/v1/session');
+      expect(session.status, session.text).to.equal(200);
+      expect(session.body.enterprise).to.equal(o.msp);
+      // Its own mirror, built from its own peer: its permit, and not EnterpriseMSP's (bounded wait for the catch-up).
+      let listed: string[] = [];
+      for (const until = Date.now() + 120_000; !listed.includes(permitB) && Date.now() < until; ) {
+        const r = await safety.get('/v1/regulator/permits?limit=500');
+        expect(r.status, r.text).to.equal(200);
+        listed = permitNos(r);
+        if (!listed.includes(permitB)) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      expect(listed).to.include(permitB).and.not.include(permitA);
+      // A token signed for another gateway (the suites' secret) means nothing to this one.
+      const stranger = new Client(url).as(await token({ sub: `stack-stranger-${o.name}`, org: 'enterprise', role: 'safety_officer' }));
+      expect((await stranger.get('/v1/session')).status).to.equal(401);
+    } finally {
+      o.remove();
+    }
+    expect(pids.map(alive), 'org-remove.sh stopped the mirror and the gateway').to.deep.equal([false, false]);
   });
 });
