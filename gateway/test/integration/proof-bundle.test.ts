@@ -23,7 +23,7 @@ import { selfSignedCertificate } from '../../../fabric-client/test/support/self-
 import { resignWithRogueKey } from '../../../indexer/test/support/rogue-orderer.js';
 import { type BlockSummary, buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
-import { regulatorBlockSource, regulatorHeaderHash } from '../support/blocks.js';
+import { regulatorBlockSource, regulatorHeaderHash, waitForRegulatorBlock } from '../support/blocks.js';
 import { launchChromium } from '../support/browser.js';
 import { connectAsWalletUser } from '../support/direct.js';
 import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway } from '../support/env.js';
@@ -596,6 +596,8 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
         const status = await commit.getStatus();
         expect(status.successful).to.equal(false);
         expect(status.code).to.equal(10); // ENDORSEMENT_POLICY_FAILURE
+        // The status is the enterprise peer's; the auditor's route reads the regulator's peer.
+        await waitForRegulatorBlock(Number(status.blockNumber));
       } finally {
         conn.close();
       }

@@ -29,3 +29,19 @@ export async function regulatorHeaderHash(n: number): Promise<string> {
     source.close();
   }
 }
+
+/**
+ * Waits until the regulator's peer holds block n: a commit status comes from the submitting org's
+ * peer, and the regulator's peer (the auditor's) may commit the same block a moment later.
+ */
+export async function waitForRegulatorBlock(n: number, timeoutMs = 60_000): Promise<void> {
+  const source = regulatorBlockSource();
+  try {
+    for (const until = Date.now() + timeoutMs; (await source.height()) <= n; ) {
+      if (Date.now() > until) throw new Error(`the regulator's peer did not reach block ${n} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    source.close();
+  }
+}
