@@ -18,11 +18,10 @@
  * is still read: archives already issued are kept six years.
  */
 
-import type { DecodedBlock } from './block.js';
 import { type Bundle, type BundleSubject, type HeaderEntry, type Manifest, readBundle, readBundleManifest } from './bundle.js';
 import { fromUtf8, sha256, toHex } from './bytes.js';
 import { readTar } from './tar.js';
-import { type Check, type Report, type Trust, verifyBundle, verifyBundleContents } from './verify.js';
+import { type Check, type Report, type SharedDecoding, type Trust, verifyBundle, verifyBundleContents } from './verify.js';
 
 export const ARCHIVE_FORMAT = 'compliance-ledger-archive';
 /** The version this code writes; it reads ARCHIVE_VERSIONS_READ. */
@@ -164,7 +163,7 @@ interface Shared {
   /** Listed shared files by path, with whether they are present and as listed. */
   intact: Map<string, boolean>;
   headers: HeaderEntry[] | null;
-  decoded: WeakMap<Uint8Array, DecodedBlock>;
+  decoding: SharedDecoding;
 }
 
 async function sharedFiles(run: Run): Promise<Shared> {
@@ -189,7 +188,7 @@ async function sharedFiles(run: Run): Promise<Shared> {
       run.checks.push(fail('archive.headers', `${ARCHIVE_HEADERS} is not a JSON list of headers (${(e as Error).message})`));
     }
   }
-  return { intact, headers, decoded: new WeakMap() };
+  return { intact, headers, decoding: { blocks: new WeakMap(), headers: new WeakMap() } };
 }
 
 /**
@@ -226,7 +225,7 @@ async function verifyVersion2(run: Run, f: ArchiveBundleFile, shared: Shared): P
   const blocks = new Map(inner.blocks.map((n) => [n, run.files.get(blockPath(n))!] as const));
   const evidence = new Map(inner.evidenceFiles.map((cid) => [cid, run.files.get(evidencePath(cid))!] as const));
   const bundle: Bundle = { manifest: inner, headers: shared.headers, blocks, evidence };
-  await bundleChecks(run, f, inner, () => verifyBundleContents(bundle, run.anchor, shared.decoded));
+  await bundleChecks(run, f, inner, () => verifyBundleContents(bundle, run.anchor, shared.decoding));
 }
 
 /**

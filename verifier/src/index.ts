@@ -42,4 +42,14 @@ export { fromHex, toHex } from './bytes.js';
 export { computeCid } from './cid.js';
 export { type ChannelConfig, channelConfig } from './msp.js';
 export { readTar, writeTar } from './tar.js';
-export { type Check, EXIT, type OrdererSignedBlock, type Report, type Trust, verifyBundle, verifyBundleContents, verifyOrdererSignature } from './verify.js';
+export {
+  type Check,
+  EXIT,
+  type OrdererSignedBlock,
+  type Report,
+  type SharedDecoding,
+  type Trust,
+  verifyBundle,
+  verifyBundleContents,
+  verifyOrdererSignature,
+} from './verify.js';

@@ -5,7 +5,7 @@
  */
 
 import { type BlockHeader, type DecodedBlock, dataHash, decodeBlock, HEADER_TYPE, headerHash, type TransactionEntry } from './block.js';
-import { type Bundle, BundleFormatError, type ManifestRecord, readBundle } from './bundle.js';
+import { type Bundle, BundleFormatError, type HeaderEntry, type ManifestRecord, readBundle } from './bundle.js';
 import { equal, fromHex, fromUtf8, sha256, toHex } from './bytes.js';
 import { computeCid } from './cid.js';
 import { verifyEcdsa } from './ecdsa.js';
@@ -81,20 +81,32 @@ class Verification {
   private readonly configs = new Map<number, ChannelConfig>();
   private readonly definitions: Definition[] = [];
   private readonly chain = new Map<number, BlockHeader>();
+  /** The headers.json entry each header of the chain was read from (its parse and hash may be shared). */
+  private readonly entries = new Map<number, HeaderEntry>();
   private readonly blocks = new Map<number, DecodedBlock>();
 
   constructor(
     private readonly bundle: Bundle,
-    private readonly decoded?: WeakMap<Uint8Array, DecodedBlock>,
+    private readonly shared?: SharedDecoding,
   ) {}
 
   private decode(bytes: Uint8Array): DecodedBlock {
-    let block = this.decoded?.get(bytes);
+    let block = this.shared?.blocks.get(bytes);
     if (!block) {
       block = decodeBlock(bytes);
-      this.decoded?.set(bytes, block);
+      this.shared?.blocks.set(bytes, block);
     }
     return block;
+  }
+
+  /** The header hash of block n of the chain (the same entry of a shared headers.json hashes once). */
+  private async chainHash(n: number): Promise<Uint8Array> {
+    const entry = this.entries.get(n);
+    const known = entry && this.shared?.headers.get(entry);
+    if (known?.hash) return known.hash;
+    const hash = await headerHash(this.chain.get(n)!);
+    if (known) known.hash = hash;
+    return hash;
   }
 
   add(id: string, ok: boolean, detail: string): boolean {
@@ -144,7 +156,15 @@ class Verification {
   private async headerChain(): Promise<boolean> {
     const m = this.bundle.manifest;
     try {
-      for (const h of this.bundle.headers) this.chain.set(h.number, { number: h.number, previousHash: fromHex(h.previousHash), dataHash: fromHex(h.dataHash) });
+      for (const h of this.bundle.headers) {
+        let header = this.shared?.headers.get(h)?.header;
+        if (!header) {
+          header = { number: h.number, previousHash: fromHex(h.previousHash), dataHash: fromHex(h.dataHash) };
+          this.shared?.headers.set(h, { header });
+        }
+        this.chain.set(h.number, header);
+        this.entries.set(h.number, h);
+      }
     } catch (e) {
       return this.add('chain.headers', false, `headers.json is malformed (${(e as Error).message})`);
     }
@@ -158,7 +178,7 @@ class Verification {
         );
     }
     for (let n = low + 1; n <= m.checkpoint.number; n++) {
-      const expected = await headerHash(this.chain.get(n - 1)!);
+      const expected = await this.chainHash(n - 1);
       if (!equal(this.chain.get(n)!.previousHash, expected)) {
         return this.add(
           'chain.headers',
@@ -173,7 +193,7 @@ class Verification {
 
   private async trustAnchor(trust: Trust): Promise<boolean> {
     const m = this.bundle.manifest;
-    const top = await headerHash(this.chain.get(m.checkpoint.number)!);
+    const top = await this.chainHash(m.checkpoint.number);
     if ('blockHash' in trust) {
       const pinned = trust.blockHash.toLowerCase().replace(/^0x/, '');
       return this.add(
@@ -714,13 +734,22 @@ export async function verifyBundle(archive: Uint8Array, trust: Trust): Promise<R
 }
 
 /**
- * The same checks on a bundle already read: an archive of version 2 assembles each bundle from
- * its own manifest and the blocks, headers and evidence files the archive holds once. `decoded`
- * lets the bundles of one archive share the decoding of a block's bytes (the same bytes decode to
- * the same block; every check on it still runs for each bundle).
+ * What the bundles of one archive may share while each is checked in full: the decoding of the
+ * same block bytes, and the parse and hash of the same headers.json entry (pure functions of the
+ * same bytes). Every check, the hash chain's links and the signatures included, still runs for
+ * each bundle.
  */
-export async function verifyBundleContents(bundle: Bundle, trust: Trust, decoded?: WeakMap<Uint8Array, DecodedBlock>): Promise<Report> {
-  const v = new Verification(bundle, decoded);
+export interface SharedDecoding {
+  blocks: WeakMap<Uint8Array, DecodedBlock>;
+  headers: WeakMap<HeaderEntry, { header: BlockHeader; hash?: Uint8Array }>;
+}
+
+/**
+ * The same checks on a bundle already read: an archive of version 2 assembles each bundle from
+ * its own manifest and the blocks, headers and evidence files the archive holds once.
+ */
+export async function verifyBundleContents(bundle: Bundle, trust: Trust, shared?: SharedDecoding): Promise<Report> {
+  const v = new Verification(bundle, shared);
   v.add(
     'bundle.format',
     true,
