@@ -36,7 +36,8 @@ try {
     const m = JSON.parse(new TextDecoder().decode(files.get('manifest.json')!)) as { version: number; files: { kind: string }[]; transactions: number };
     const bundles = m.files.filter((f) => f.kind === 'range' || f.kind === 'permit').length;
     rows.push(
-      `| ${run} | v${m.version} | ${height} | ${m.transactions} | ${bundles} | ${files.size} | ${(r.bytes.length / MiB).toFixed(1)} MiB | ${seconds.toFixed(1)} s ` +
+      `| ${run} | v${m.version} | ${height} | ${m.transactions} | ${bundles} | ${files.size} ` +
+        `| ${(r.bytes.length / MiB).toFixed(1)} MiB | ${seconds.toFixed(1)} s ` +
         `| ${(atRest / MiB).toFixed(0)} → peak ${(gw.memory().peakRss / MiB).toFixed(0)} MiB |`,
     );
   }

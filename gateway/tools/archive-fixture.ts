@@ -56,7 +56,8 @@ try {
   };
   const v1 = writeTar([[ARCHIVE_MANIFEST, new TextEncoder().encode(`${JSON.stringify(v1manifest, null, 2)}\n`)], ...bundles]);
   fs.writeFileSync(path.join(out, 'archive-v1.tar'), v1);
-  console.log(`window ${window.from}; checkpoint ${v2.manifest.checkpoint.number} ${v2.manifest.checkpoint.headerHash}; v2 ${v2.archive.length} bytes, v1 ${v1.length} bytes`);
+  const { checkpoint } = v2.manifest;
+  console.log(`window ${window.from}; checkpoint ${checkpoint.number} ${checkpoint.headerHash}; v2 ${v2.archive.length} bytes, v1 ${v1.length} bytes`);
 } finally {
   peer.close();
 }
