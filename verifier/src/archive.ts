@@ -71,9 +71,16 @@ export interface ArchiveManifest {
   files: ArchiveFile[];
 }
 
+export interface ArchiveFileResult {
+  path: string;
+  ok: boolean;
+  /** Version 2: a block, headers.json or an evidence file, which bundles share (not itself a bundle). */
+  shared?: true;
+}
+
 export interface ArchiveReport extends Report {
   /** Each listed bundle (version 2: and shared file) and whether every check on it passed. */
-  files: { path: string; ok: boolean }[];
+  files: ArchiveFileResult[];
 }
 
 const isBundleFile = (f: ArchiveFile): f is ArchiveBundleFile => f.kind === 'range' || f.kind === 'permit';
@@ -236,7 +243,7 @@ async function verifyVersion2(run: Run, f: ArchiveBundleFile, shared: Shared): P
  */
 export async function verifyArchiveFiles(files: Map<string, Uint8Array>, trust?: Trust): Promise<ArchiveReport> {
   const checks: Check[] = [];
-  const fileResults: { path: string; ok: boolean }[] = [];
+  const fileResults: ArchiveFileResult[] = [];
   const manifest = parseManifest(files);
   if (typeof manifest === 'string') {
     checks.push(fail('archive.format', manifest));
@@ -275,7 +282,7 @@ export async function verifyArchiveFiles(files: Map<string, Uint8Array>, trust?:
     const before = checks.length;
     const shared = await sharedFiles(run);
     for (const f of manifest.files.filter((x) => !isBundleFile(x)))
-      fileResults.push({ path: f.path, ok: checks.slice(before).every((c) => c.status !== 'fail' || !c.id.startsWith(`file.${f.path}`)) });
+      fileResults.push({ path: f.path, ok: checks.slice(before).every((c) => c.status !== 'fail' || c.id !== `file.${f.path}`), shared: true });
     for (const f of bundles) {
       const start = checks.length;
       await verifyVersion2(run, f, shared);

@@ -6,6 +6,7 @@ export {
   ARCHIVE_VERSIONS_READ,
   type ArchiveBundleFile,
   type ArchiveFile,
+  type ArchiveFileResult,
   type ArchiveManifest,
   type ArchiveReport,
   type ArchiveSharedFile,

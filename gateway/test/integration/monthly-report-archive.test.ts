@@ -421,6 +421,7 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     const shared = offline(['archive', 'verify', 'imported', '--trust', trusted]);
     expect(shared.status).to.equal(1);
     expect(shared.stdout).to.contain('FAIL file.blocks/0.block: blocks/0.block changed: sha256');
+    expect(shared.stdout).to.contain('BAD  blocks/0.block').and.to.not.contain('OK   blocks/');
     for (const f of manifest.files.filter((x) => x.kind === 'range' || x.kind === 'permit')) {
       expect(shared.stdout).to.contain(`BAD  ${f.path}`);
       expect(shared.stdout).to.match(new RegExp(`FAIL file\\.${f.path.replace(/[.]/g, '\\.')}\\.shared: .*it uses blocks/0\\.block`));

@@ -142,6 +142,8 @@ describe('verifier: archive versions 2 and 1 of real bundles (unit)', () => {
       trust,
     );
     expect(failures(r).find((c) => c.id === 'file.blocks/0.block')!.detail).to.match(/^blocks\/0\.block changed: sha256/);
+    expect(r.files.find((f) => f.path === 'blocks/0.block')).to.deep.equal({ path: 'blocks/0.block', ok: false, shared: true });
+    expect(r.files.filter((f) => f.shared && f.ok).length).to.equal(m.files.length - bundles.length - 1);
     for (const p of bundles) {
       expect(blocksOf(files, p)).to.include(0);
       expect(failures(r).find((c) => c.id === `file.${p}.shared`)!.detail).to.contain('it uses blocks/0.block, which is not as');
