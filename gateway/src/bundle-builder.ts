@@ -35,8 +35,13 @@ export interface BundleRequest {
   /** The evidence file's bytes, or null when the content store does not have it (the bundle then carries the CID only). */
   evidence?: (cid: string) => Promise<Uint8Array | null>;
   now?: () => Date;
-  /** Blocks already decoded by an earlier bundle from the same source (an archive builds many), filled as blocks are decoded. */
+  /**
+   * Blocks already decoded by an earlier bundle from the same source (an archive builds many), filled
+   * with the blocks whose records a bundle reads.
+   */
   decoded?: Map<number, DecodedBlock>;
+  /** The bytes of blocks an earlier bundle from the same source carried, filled with the blocks this one carries. */
+  blockBytes?: Map<number, Uint8Array>;
   /**
    * What selection needs of each block, kept from earlier bundles of the same source and chaincode
    * (blocks never change): a bundle then decodes in full only the blocks it carries and the blocks
@@ -131,13 +136,42 @@ function permitsOf(key: string, value: Record<string, unknown> | null): string[]
   return [...new Set([...key.split('\u0000').filter(Boolean), ...(value ? permitsReferredBy(value) : [])])];
 }
 
+/** A bundle's parts before they are written: an archive stores blocks and evidence once for all its bundles. */
+export interface BundleParts {
+  manifest: Manifest;
+  /** The lowest block whose header the bundle's chain starts at (its headers run from it to the checkpoint). */
+  lowestHeader: number;
+  /** The header chain from lowestHeader to the checkpoint. */
+  headers(): HeaderEntry[];
+  /** The carried blocks' bytes, by number. */
+  blocks: Map<number, Uint8Array>;
+  evidence: Map<string, Uint8Array>;
+}
+
 export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8Array; manifest: Manifest }> {
+  const parts = await collectBundle(req);
+  const enc = new TextEncoder();
+  const files: [string, Uint8Array][] = [
+    ['manifest.json', enc.encode(`${JSON.stringify(parts.manifest, null, 2)}\n`)],
+    ['headers.json', enc.encode(`${JSON.stringify(parts.headers())}\n`)],
+    ...[...parts.blocks].map(([n, bytes]): [string, Uint8Array] => [`blocks/${n}.block`, bytes]),
+    ...[...parts.evidence].map(([cid, bytes]): [string, Uint8Array] => [`evidence/${cid}`, bytes]),
+  ];
+  return { archive: writeTar(files), manifest: parts.manifest };
+}
+
+export async function collectBundle(req: BundleRequest): Promise<BundleParts> {
   const height = await req.source.height();
+  const bytesOf = async (n: number): Promise<Uint8Array> => req.blockBytes?.get(n) ?? req.decoded?.get(n)?.bytes ?? (await req.source.block(n));
+  // Without a cache shared across bundles, the blocks this bundle reads records from are decoded once each.
+  const decoded = req.decoded ?? new Map<number, DecodedBlock>();
   const full = async (n: number): Promise<DecodedBlock> => {
-    let block = req.decoded?.get(n);
+    let block = decoded.get(n);
     if (!block) {
-      block = decodeBlock(await req.source.block(n));
-      req.decoded?.set(n, block);
+      const bytes = await bytesOf(n);
+      req.blockBytes?.set(n, bytes);
+      block = decodeBlock(bytes);
+      decoded.set(n, block);
     }
     return block;
   };
@@ -145,7 +179,8 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
   for (let n = 0; n < height; n++) {
     let summary = req.summaries?.get(n);
     if (!summary) {
-      summary = summarize(await full(n), req.chaincode);
+      // Selection needs only the summary: the decoded block is kept (in req.decoded) only when carried.
+      summary = summarize(req.decoded?.get(n) ?? decodeBlock(await req.source.block(n)), req.chaincode);
       req.summaries?.set(n, summary);
     }
     summaries.push(summary);
@@ -200,9 +235,7 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
   });
   carried.add(checkpoint.header.number);
   const low = Math.min(...carried);
-  const headers: HeaderEntry[] = summaries
-    .slice(low)
-    .map((b) => ({ number: b.header.number, previousHash: toHex(b.header.previousHash), dataHash: toHex(b.header.dataHash) }));
+  const headers = (): HeaderEntry[] => summaries.slice(low).map((b) => headerEntry(b.header));
 
   const evidenceFiles = new Map<string, Uint8Array>();
   for (const r of records) {
@@ -214,7 +247,12 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
 
   const numbers = [...carried].sort((a, b) => a - b);
   const carriedBytes = new Map<number, Uint8Array>();
-  for (const n of numbers) carriedBytes.set(n, (await full(n)).bytes);
+  for (const n of numbers) {
+    // Carried for their signatures, configs and definitions only: their bytes, not their decoding, are kept.
+    const bytes = await bytesOf(n);
+    req.blockBytes?.set(n, bytes);
+    carriedBytes.set(n, bytes);
+  }
   const manifest: Manifest = {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
@@ -228,12 +266,10 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
     records,
     evidenceFiles: [...evidenceFiles.keys()],
   };
-  const enc = new TextEncoder();
-  const files: [string, Uint8Array][] = [
-    ['manifest.json', enc.encode(`${JSON.stringify(manifest, null, 2)}\n`)],
-    ['headers.json', enc.encode(`${JSON.stringify(headers)}\n`)],
-    ...numbers.map((n): [string, Uint8Array] => [`blocks/${n}.block`, carriedBytes.get(n)!]),
-    ...[...evidenceFiles].map(([cid, bytes]): [string, Uint8Array] => [`evidence/${cid}`, bytes]),
-  ];
-  return { archive: writeTar(files), manifest };
+  return { manifest, lowestHeader: low, headers, blocks: carriedBytes, evidence: evidenceFiles };
+}
+
+/** A block header as a bundle's headers.json lists it. */
+export function headerEntry(h: DecodedBlock['header']): HeaderEntry {
+  return { number: h.number, previousHash: toHex(h.previousHash), dataHash: toHex(h.dataHash) };
 }

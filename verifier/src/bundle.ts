@@ -61,12 +61,34 @@ function json<T>(files: Map<string, Uint8Array>, name: string): T {
   }
 }
 
-export function readBundle(archive: Uint8Array): Bundle {
-  const files = readTar(archive);
-  const manifest = json<Manifest>(files, 'manifest.json');
-  if (manifest.format !== BUNDLE_FORMAT) throw new BundleFormatError(`manifest.json format is ${String(manifest.format)}, not ${BUNDLE_FORMAT}`);
+function checkManifest(manifest: Manifest, name: string): Manifest {
+  if (manifest === null || typeof manifest !== 'object') throw new BundleFormatError(`${name} is not a JSON object`);
+  if (manifest.format !== BUNDLE_FORMAT) throw new BundleFormatError(`${name} format is ${String(manifest.format)}, not ${BUNDLE_FORMAT}`);
   if (manifest.version !== BUNDLE_VERSION)
     throw new BundleFormatError(`bundle version ${String(manifest.version)} is not supported (this verifier reads version ${BUNDLE_VERSION})`);
+  for (const field of ['blocks', 'transactions', 'records', 'evidenceFiles'] as const)
+    if (!Array.isArray(manifest[field])) throw new BundleFormatError(`${name} has no ${field} list`);
+  if (!manifest.checkpoint || typeof manifest.checkpoint.number !== 'number') throw new BundleFormatError(`${name} has no checkpoint`);
+  return manifest;
+}
+
+/**
+ * A bundle's manifest kept on its own, as an archive of version 2 keeps each bundle: the blocks,
+ * headers and evidence files it names are the archive's, stored once for all its bundles.
+ */
+export function readBundleManifest(bytes: Uint8Array, name: string): Manifest {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(fromUtf8(bytes)) as Manifest;
+  } catch (e) {
+    throw new BundleFormatError(`${name} is not JSON (${(e as Error).message})`);
+  }
+  return checkManifest(manifest, name);
+}
+
+export function readBundle(archive: Uint8Array): Bundle {
+  const files = readTar(archive);
+  const manifest = checkManifest(json<Manifest>(files, 'manifest.json'), 'manifest.json');
   const headers = json<HeaderEntry[]>(files, 'headers.json');
   const blocks = new Map<number, Uint8Array>();
   for (const n of manifest.blocks) {

@@ -107,7 +107,10 @@ async function archiveCommand(args: string[]): Promise<number> {
         report.ok,
         report.signaturesVerified,
       );
-      for (const f of report.files) process.stdout.write(`${f.ok ? 'OK  ' : 'BAD '} ${f.path}\n`);
+      // Shared files (version 2: one per block) are named only when bad; the bundles each get a line.
+      for (const f of report.files) if (!f.shared || !f.ok) process.stdout.write(`${f.ok ? 'OK  ' : 'BAD '} ${f.path}\n`);
+      const shared = report.files.filter((f) => f.shared && f.ok).length;
+      if (shared > 0) process.stdout.write(`OK   ${shared} shared files (blocks, headers.json, evidence) as the manifest lists them\n`);
     }
     if (report.checks.length === 1 && report.checks[0]!.id === 'archive.format') return EXIT.UNUSABLE;
     return report.ok ? EXIT.OK : EXIT.FAILED;

@@ -1,10 +1,17 @@
 export {
   ARCHIVE_FORMAT,
+  ARCHIVE_HEADERS,
   ARCHIVE_MANIFEST,
   ARCHIVE_VERSION,
+  ARCHIVE_VERSIONS_READ,
+  type ArchiveBundleFile,
   type ArchiveFile,
+  type ArchiveFileResult,
   type ArchiveManifest,
   type ArchiveReport,
+  type ArchiveSharedFile,
+  blockPath,
+  evidencePath,
   verifyArchive,
   verifyArchiveFiles,
 } from './archive.js';
@@ -21,9 +28,29 @@ export {
   type TransactionEntry,
   type Write,
 } from './block.js';
-export { BUNDLE_FORMAT, BUNDLE_VERSION, type Bundle, type BundleSubject, type HeaderEntry, type Manifest, type ManifestRecord, readBundle } from './bundle.js';
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  type Bundle,
+  type BundleSubject,
+  type HeaderEntry,
+  type Manifest,
+  type ManifestRecord,
+  readBundle,
+  readBundleManifest,
+} from './bundle.js';
 export { fromHex, toHex } from './bytes.js';
 export { computeCid } from './cid.js';
 export { type ChannelConfig, channelConfig } from './msp.js';
 export { readTar, writeTar } from './tar.js';
-export { type Check, EXIT, type OrdererSignedBlock, type Report, type Trust, verifyBundle, verifyOrdererSignature } from './verify.js';
+export {
+  type Check,
+  EXIT,
+  type OrdererSignedBlock,
+  type Report,
+  type SharedDecoding,
+  type Trust,
+  verifyBundle,
+  verifyBundleContents,
+  verifyOrdererSignature,
+} from './verify.js';

@@ -5,7 +5,7 @@
  */
 
 import { type BlockHeader, type DecodedBlock, dataHash, decodeBlock, HEADER_TYPE, headerHash, type TransactionEntry } from './block.js';
-import { type Bundle, BundleFormatError, type ManifestRecord, readBundle } from './bundle.js';
+import { type Bundle, BundleFormatError, type HeaderEntry, type ManifestRecord, readBundle } from './bundle.js';
 import { equal, fromHex, fromUtf8, sha256, toHex } from './bytes.js';
 import { computeCid } from './cid.js';
 import { verifyEcdsa } from './ecdsa.js';
@@ -81,9 +81,33 @@ class Verification {
   private readonly configs = new Map<number, ChannelConfig>();
   private readonly definitions: Definition[] = [];
   private readonly chain = new Map<number, BlockHeader>();
+  /** The headers.json entry each header of the chain was read from (its parse and hash may be shared). */
+  private readonly entries = new Map<number, HeaderEntry>();
   private readonly blocks = new Map<number, DecodedBlock>();
 
-  constructor(private readonly bundle: Bundle) {}
+  constructor(
+    private readonly bundle: Bundle,
+    private readonly shared?: SharedDecoding,
+  ) {}
+
+  private decode(bytes: Uint8Array): DecodedBlock {
+    let block = this.shared?.blocks.get(bytes);
+    if (!block) {
+      block = decodeBlock(bytes);
+      this.shared?.blocks.set(bytes, block);
+    }
+    return block;
+  }
+
+  /** The header hash of block n of the chain (the same entry of a shared headers.json hashes once). */
+  private async chainHash(n: number): Promise<Uint8Array> {
+    const entry = this.entries.get(n);
+    const known = entry && this.shared?.headers.get(entry);
+    if (known?.hash) return known.hash;
+    const hash = await headerHash(this.chain.get(n)!);
+    if (known) known.hash = hash;
+    return hash;
+  }
 
   add(id: string, ok: boolean, detail: string): boolean {
     this.checks.push({ id, status: ok ? 'pass' : 'fail', detail });
@@ -98,7 +122,7 @@ class Verification {
     const m = this.bundle.manifest;
     for (const [n, bytes] of this.bundle.blocks) {
       try {
-        const block = decodeBlock(bytes);
+        const block = this.decode(bytes);
         if (block.header.number !== n) throw new Error(`blocks/${n}.block holds block ${block.header.number}`);
         this.blocks.set(n, block);
       } catch (e) {
@@ -132,7 +156,15 @@ class Verification {
   private async headerChain(): Promise<boolean> {
     const m = this.bundle.manifest;
     try {
-      for (const h of this.bundle.headers) this.chain.set(h.number, { number: h.number, previousHash: fromHex(h.previousHash), dataHash: fromHex(h.dataHash) });
+      for (const h of this.bundle.headers) {
+        let header = this.shared?.headers.get(h)?.header;
+        if (!header) {
+          header = { number: h.number, previousHash: fromHex(h.previousHash), dataHash: fromHex(h.dataHash) };
+          this.shared?.headers.set(h, { header });
+        }
+        this.chain.set(h.number, header);
+        this.entries.set(h.number, h);
+      }
     } catch (e) {
       return this.add('chain.headers', false, `headers.json is malformed (${(e as Error).message})`);
     }
@@ -146,7 +178,7 @@ class Verification {
         );
     }
     for (let n = low + 1; n <= m.checkpoint.number; n++) {
-      const expected = await headerHash(this.chain.get(n - 1)!);
+      const expected = await this.chainHash(n - 1);
       if (!equal(this.chain.get(n)!.previousHash, expected)) {
         return this.add(
           'chain.headers',
@@ -161,7 +193,7 @@ class Verification {
 
   private async trustAnchor(trust: Trust): Promise<boolean> {
     const m = this.bundle.manifest;
-    const top = await headerHash(this.chain.get(m.checkpoint.number)!);
+    const top = await this.chainHash(m.checkpoint.number);
     if ('blockHash' in trust) {
       const pinned = trust.blockHash.toLowerCase().replace(/^0x/, '');
       return this.add(
@@ -698,7 +730,26 @@ export async function verifyBundle(archive: Uint8Array, trust: Trust): Promise<R
     };
     return { ok: false, checks: [check], firstFailure: check, signaturesVerified: 0 };
   }
-  const v = new Verification(bundle);
+  return verifyBundleContents(bundle, trust);
+}
+
+/**
+ * What the bundles of one archive may share while each is checked in full: the decoding of the
+ * same block bytes, and the parse and hash of the same headers.json entry (pure functions of the
+ * same bytes). Every check, the hash chain's links and the signatures included, still runs for
+ * each bundle.
+ */
+export interface SharedDecoding {
+  blocks: WeakMap<Uint8Array, DecodedBlock>;
+  headers: WeakMap<HeaderEntry, { header: BlockHeader; hash?: Uint8Array }>;
+}
+
+/**
+ * The same checks on a bundle already read: an archive of version 2 assembles each bundle from
+ * its own manifest and the blocks, headers and evidence files the archive holds once.
+ */
+export async function verifyBundleContents(bundle: Bundle, trust: Trust, shared?: SharedDecoding): Promise<Report> {
+  const v = new Verification(bundle, shared);
   v.add(
     'bundle.format',
     true,

@@ -546,13 +546,16 @@ export function regulatorRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/v1/audit/archive',
       operationId: 'auditArchive',
-      summary: "The archive of a month (in the regulator's time zone) or a time range: proof bundles and a manifest, one tar, verifiable offline",
+      summary: "The archive of a month (in the regulator's time zone) or a time range: proof bundles sharing their blocks, one tar, verifiable offline",
       description:
-        'One POSIX ustar: `manifest.json` (format compliance-ledger-archive, version 1: the window, ' +
+        'One POSIX ustar: `manifest.json` (format compliance-ledger-archive, version 2: the window, ' +
         'the block range of its transactions, the checkpoint, and each file with its SHA-256 and size), ' +
-        '`bundles/range.tar` (every valid chaincode transaction in the window) and ' +
-        "`bundles/permits/<permitNo>.tar` (the whole trail of each permit those transactions touched), all built from the caller's own " +
-        'peer at one height. Give `month`, or both `from` and `to`. Import and verify it with no network: ' +
+        '`bundles/range.json` (the proof-bundle manifest of every valid chaincode transaction in the window), ' +
+        '`bundles/permits/<permitNo>.json` (that of the whole trail of each permit those transactions touched), and, once each ' +
+        'however many bundles use them, `blocks/<n>.block`, `headers.json` (the header chain from the lowest carried block to the ' +
+        "checkpoint) and `evidence/<cid>`; all built from the caller's own peer at one height. The verifier reassembles each bundle " +
+        'from these and checks it as a proof bundle; archives of version 1 (whole bundles, `bundles/*.tar`) still verify. ' +
+        'Give `month`, or both `from` and `to`. Import and verify it with no network: ' +
         '`ledger-verify archive import archive.tar dir && ledger-verify archive verify dir --trust <hash>`.',
       tags: ['auditor'],
       auth: true,

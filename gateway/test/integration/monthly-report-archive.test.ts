@@ -349,7 +349,24 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     manifest = JSON.parse(new TextDecoder().decode(files.get('manifest.json')!)) as ArchiveManifest;
     expect(manifest.format).to.equal('compliance-ledger-archive');
     expect(manifest.window).to.deep.equal({ from: new Date(windowFrom).toISOString(), to: new Date(windowTo).toISOString() });
-    expect(manifest.files.map((f) => f.path)).to.include.members(['bundles/range.tar', `bundles/permits/${permitA}.tar`, `bundles/permits/${permitB}.tar`]);
+    expect(manifest.version).to.equal(2);
+    expect(manifest.files.map((f) => f.path)).to.include.members(['bundles/range.json', `bundles/permits/${permitA}.json`, `bundles/permits/${permitB}.json`]);
+    // Version 2 holds each block once, however many bundles carry it: the archive is bounded by the
+    // blocks it holds, not by bundles × chain height.
+    const bundles = manifest.files.filter((f) => f.kind === 'range' || f.kind === 'permit');
+    const carried = bundles.map((f) => JSON.parse(new TextDecoder().decode(files.get(f.path)!)).blocks as number[]);
+    const union = [...new Set(carried.flat())].sort((a, b) => a - b);
+    const blockFiles = [...files.keys()].filter((p) => p.startsWith('blocks/'));
+    expect(blockFiles.sort()).to.deep.equal(union.map((n) => `blocks/${n}.block`).sort());
+    expect(
+      carried.every((b) => b.includes(0)),
+      'every bundle uses the genesis (config) block',
+    ).to.equal(true);
+    expect([...files.keys()].filter((p) => p === 'blocks/0.block')).to.have.length(1);
+    expect([...files.keys()].filter((p) => p.startsWith('bundles/') && !p.endsWith('.json'))).to.deep.equal([]);
+    expect([...files.keys()].filter((p) => p.endsWith('headers.json'))).to.deep.equal(['headers.json']);
+    const headers = JSON.parse(new TextDecoder().decode(files.get('headers.json')!)) as { number: number }[];
+    expect(headers.map((h) => h.number)).to.deep.equal(Array.from({ length: manifest.checkpoint.number - union[0]! + 1 }, (_, i) => union[0]! + i));
     expect(manifest.checkpoint.number).to.be.at.least(lastBlock);
     expect(manifest.blockRange.last).to.be.at.most(lastBlock);
     expect(manifest.transactions).to.be.greaterThan(15);
@@ -367,44 +384,58 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
       spawnSync('unshare', ['-rn', process.execPath, cli, ...args], { cwd: fresh, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     const imported = offline(['archive', 'import', 'archive.tar', 'imported']);
     expect(imported.status, imported.stderr).to.equal(0);
-    expect(fs.readdirSync(path.join(fresh, 'imported')).sort()).to.deep.equal(['bundles', 'manifest.json']);
+    const evidenceDir = manifest.files.some((f) => f.kind === 'evidence') ? ['evidence'] : [];
+    expect(fs.readdirSync(path.join(fresh, 'imported')).sort()).to.deep.equal(['blocks', 'bundles', ...evidenceDir, 'headers.json', 'manifest.json']);
     const ok = offline(['archive', 'verify', 'imported', '--trust', trusted]);
     expect(ok.status, ok.stdout + ok.stderr).to.equal(0);
     expect(ok.stdout).to.match(/^VERIFIED: \d+ passed, 0 failed/m);
-    expect(ok.stdout).to.contain(`OK   bundles/permits/${permitA}.tar`).and.to.contain('OK   bundles/range.tar');
+    expect(ok.stdout).to.contain(`OK   bundles/permits/${permitA}.json`).and.to.contain('OK   bundles/range.json');
     // The tar itself verifies the same; without a pinned hash it says which hash it relied on.
     const unpinned = offline(['archive', 'verify', 'archive.tar']);
     expect(unpinned.status, unpinned.stdout).to.equal(0);
     expect(unpinned.stdout).to.contain(`SKIP archive.trust: no hash pinned`).and.to.contain(trusted);
     const wrong = offline(['archive', 'verify', 'imported', '--trust', 'cd'.repeat(32)]);
     expect(wrong.status).to.equal(1);
-    expect(wrong.stdout).to.match(/FAIL bundles\/range\.tar:chain\.trust/);
+    expect(wrong.stdout).to.match(/FAIL bundles\/range\.json:chain\.trust/);
     const notEmpty = offline(['archive', 'import', 'archive.tar', 'imported']);
     expect(notEmpty.status).to.equal(2);
     expect(notEmpty.stderr).to.contain('not empty');
 
     // One byte of a permit bundle changed on disk: the file is named, by hash and by its own checks.
-    const victim = path.join(fresh, 'imported', 'bundles', 'permits', `${permitA}.tar`);
+    const victim = path.join(fresh, 'imported', 'bundles', 'permits', `${permitA}.json`);
     const bytes = fs.readFileSync(victim);
     const at = bytes.indexOf('"permitNo"');
     bytes[at + 1] = 'P'.charCodeAt(0);
     fs.writeFileSync(victim, bytes);
     const tampered = offline(['archive', 'verify', 'imported', '--trust', trusted]);
     expect(tampered.status).to.equal(1);
-    expect(tampered.stdout).to.contain(`FAIL file.bundles/permits/${permitA}.tar: bundles/permits/${permitA}.tar changed: sha256`);
-    expect(tampered.stdout).to.contain(`BAD  bundles/permits/${permitA}.tar`).and.to.contain('OK   bundles/range.tar');
+    expect(tampered.stdout).to.contain(`FAIL file.bundles/permits/${permitA}.json: bundles/permits/${permitA}.json changed: sha256`);
+    expect(tampered.stdout).to.contain(`BAD  bundles/permits/${permitA}.json`).and.to.contain('OK   bundles/range.json');
+
+    // One byte of the genesis block, which every bundle uses, changed on disk: the block is named,
+    // and every bundle fails and names it.
+    const genesis = path.join(fresh, 'imported', 'blocks', '0.block');
+    const block = fs.readFileSync(genesis);
+    block[block.length - 1] = block[block.length - 1]! ^ 1;
+    fs.writeFileSync(genesis, block);
+    const shared = offline(['archive', 'verify', 'imported', '--trust', trusted]);
+    expect(shared.status).to.equal(1);
+    expect(shared.stdout).to.contain('FAIL file.blocks/0.block: blocks/0.block changed: sha256');
+    expect(shared.stdout).to.contain('BAD  blocks/0.block').and.to.not.contain('OK   blocks/');
+    for (const f of manifest.files.filter((x) => x.kind === 'range' || x.kind === 'permit')) {
+      expect(shared.stdout).to.contain(`BAD  ${f.path}`);
+      expect(shared.stdout).to.match(new RegExp(`FAIL file\\.${f.path.replace(/[.]/g, '\\.')}\\.shared: .*it uses blocks/0\\.block`));
+    }
   });
 
   it('a tamper that also rewrites the manifest hash is still named: the bundle inside fails its own checks', async () => {
     const files = readTar(new Uint8Array(fs.readFileSync(archivePath)));
-    const target = `bundles/permits/${permitB}.tar`;
-    const inner = readTar(files.get(target)!);
-    const innerManifest = JSON.parse(new TextDecoder().decode(inner.get('manifest.json')!));
+    const target = `bundles/permits/${permitB}.json`;
+    const innerManifest = JSON.parse(new TextDecoder().decode(files.get(target)!));
     const flag = innerManifest.records.find((r: Json) => r.value.docType === 'flag' || r.value.flagId);
     expect(flag, 'the flag record is in the permit bundle').to.not.equal(undefined);
     flag.value.reason = 'nothing to see here';
-    inner.set('manifest.json', new TextEncoder().encode(JSON.stringify(innerManifest)));
-    const forged = writeTar(inner);
+    const forged = new TextEncoder().encode(JSON.stringify(innerManifest));
     files.set(target, forged);
     const outer = JSON.parse(new TextDecoder().decode(files.get('manifest.json')!)) as ArchiveManifest;
     const entry = outer.files.find((f) => f.path === target)!;
@@ -415,7 +446,7 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     expect(report.ok).to.equal(false);
     const failures = report.checks.filter((c) => c.status === 'fail');
     expect(failures.map((c) => c.id)).to.have.length(1);
-    expect(failures[0]!.id).to.match(new RegExp(`^bundles/permits/${permitB}\\.tar:record\\.`));
+    expect(failures[0]!.id).to.match(new RegExp(`^bundles/permits/${permitB}\\.json:record\\.`));
     expect(failures[0]!.detail).to.contain(target);
     expect(report.files.find((f) => f.path === target)!.ok).to.equal(false);
     // An extra file slipped in is named too.
@@ -432,7 +463,15 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     expect(m.subject).to.deep.equal({ kind: 'month', month, timeZone: 'Asia/Shanghai' });
     const w = monthWindow(month, 'Asia/Shanghai');
     expect([Date.parse(m.window.from), Date.parse(m.window.to)]).to.deep.equal([Date.parse(w.from), Date.parse(w.to)]);
-    expect(m.files.map((f) => f.path)).to.include(`bundles/permits/${permitA}.tar`);
+    expect(m.files.map((f) => f.path)).to.include(`bundles/permits/${permitA}.json`);
+    // Each block once: the month's bundles all carry the genesis and config blocks, the archive holds
+    // them once as blocks/<n>.block (the reader refuses a tar that holds a path twice) and the
+    // bundles are their manifests only.
+    const tar = readTar(r.bytes);
+    const bundleFiles = m.files.filter((f) => f.kind === 'range' || f.kind === 'permit');
+    const carried = new Set(bundleFiles.flatMap((f) => JSON.parse(new TextDecoder().decode(tar.get(f.path)!)).blocks as number[]));
+    expect([...tar.keys()].filter((p) => p.startsWith('blocks/')).sort()).to.deep.equal([...carried].map((n) => `blocks/${n}.block`).sort());
+    expect(bundleFiles.map((f) => f.path).every((p) => p.endsWith('.json'))).to.equal(true);
     const report = await verifyArchive(r.bytes, { blockHash: await regulatorHeaderHash(m.checkpoint.number) });
     expect(report.checks.filter((c) => c.status === 'fail')).to.deep.equal([]);
     expect(report.ok).to.equal(true);
