@@ -72,6 +72,14 @@ const effectiveCounts = (scope: string) => `WITH c AS (SELECT org_msp, site_id, 
         UNION ALL SELECT org_msp, site_id, operation_type, status, -n FROM x
         UNION ALL SELECT org_msp, site_id, operation_type, 'expired', n FROM x)
   SELECT org_msp, site_id, operation_type, status, sum(n) AS n FROM e GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0`;
+/** effectiveCounts for the whole park, per operation type and status: from permit_type_counts (migration 013). */
+const PARK_TYPE_COUNTS = `WITH x AS (SELECT operation_type, status, count(*) AS n FROM permits
+         WHERE status IN (${EXPIRABLE_LIST}) AND ${PERMIT_END} <= now() GROUP BY 1, 2)
+  SELECT operation_type, status, sum(n) AS n FROM (
+    SELECT operation_type, status, n FROM permit_type_counts WHERE n <> 0
+    UNION ALL SELECT operation_type, status, -n FROM x
+    UNION ALL SELECT operation_type, 'expired', n FROM x) e
+  GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2`;
 const STATUS_COLUMNS =
   `${EFFECTIVE_STATUS} AS status, status AS recorded_status, ` + `CASE WHEN ${READS_EXPIRED} OR status = 'expired' THEN ${PERMIT_END} END AS expired_at`;
 
@@ -614,10 +622,17 @@ export class RegulatorRepository {
           : q(`SELECT ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 1`, dp);
       const dailyPermitsQ = daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
       const dailyAlarmsQ = daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
-      const sitePermitsQ = q(
-        `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`,
-        p,
-      );
+      // The whole park's from the month counters of migration 013 (a month in the default zone is
+      // one rollup month: no edge to read); a scope's from its permits.
+      const sitePermitsQ = whole
+        ? q(
+            `SELECT org_msp, site_id, sum(n) AS n FROM (SELECT org_msp, site_id, n FROM permit_site_months WHERE ${WHOLE_MONTHS}
+               UNION ALL ${monthEdges('applied_at')
+                 .map((edge) => `SELECT org_msp, site_id, 1 FROM permits WHERE ${edge}`)
+                 .join(' UNION ALL ')}) x GROUP BY 1, 2 HAVING sum(n) > 0`,
+            [from, to],
+          )
+        : q(`SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`, p);
       const siteAlarmsQ = q(
         `SELECT coalesce(d.owner_msp, '') AS org_msp, a.site_id, count(*) AS n FROM alarms a LEFT JOIN devices d USING (device_id)
           WHERE a.recorded_at >= $1 AND a.recorded_at < $2 AND ${sc.alarmsAs('a')} GROUP BY 1, 2`,
@@ -773,8 +788,9 @@ export class RegulatorRepository {
                    WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2
                      AND ($3::text IS NULL OR org_msp = $3) AND ${ofSites('site_id')})
        ${listed ? '' : ', s AS (SELECT DISTINCT site_id FROM a ORDER BY 1 LIMIT $5)'}
-       SELECT site_id, area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, sum(alarm) AS alarms, sum(violation) AS violations
-         FROM a ${listed ? '' : 'WHERE site_id IN (SELECT site_id FROM s)'} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+       SELECT site_id, area_id, to_char(m, 'YYYY-MM') AS month, alarms, violations FROM (
+         SELECT site_id, area_id, date_trunc('month', at AT TIME ZONE 'UTC') AS m, sum(alarm) AS alarms, sum(violation) AS violations
+           FROM a ${listed ? '' : 'WHERE site_id IN (SELECT site_id FROM s)'} GROUP BY 1, 2, 3) g ORDER BY 1, 2, 3`,
       [from, to, org ?? null, ...(listed ? [sites] : [sites.after, sites.limit])],
     );
     return rows.map((r) => riskCell(r, byArea));
@@ -969,14 +985,15 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
           ),
     // Without an enterprise (the whole park, or a site, whose workers are everyone's) from the day
     // counters of migration 012; an enterprise reads its workers.
-    // IN, not EXISTS: the valid certificates are read once into a hash, not probed once per worker.
+    // A worker is covered when one of its merged spans (worker_coverage, migration 012) holds now:
+    // a probe per worker instead of every valid certificate of the park.
     scope.org === undefined
       ? () => q(PARK_COVERAGE, [])
       : () =>
           q(
             `SELECT count(*) AS active,
-            count(*) FILTER (WHERE w.worker_id IN (SELECT c.worker_id FROM certificates c WHERE c.status = 'valid'
-                                            AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
+            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM worker_coverage v WHERE v.worker_id = w.worker_id
+                                            AND v.starts_at <= now() AND v.ends_at > now())) AS covered
        FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
             orgParam,
           ),
@@ -992,7 +1009,9 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
         p,
       ),
     () => q(`SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`, sc.params),
-    () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
+    whole
+      ? () => q(PARK_TYPE_COUNTS, [])
+      : () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
     scope.org === undefined
       ? () => q(PARK_CERTIFICATES, [])
       : () =>

@@ -15,6 +15,11 @@
  *   times: the KPIs' per-enterprise and per-site alarms over whole months of the window; the
  *   window's edges are read from `alarms`. A per-site day rollup would be as large as the alarms
  *   (one or two a site a day); a month holds about 4,000 alarms in a thousand rows.
+ * - `permit_site_months`: permits per enterprise, site and rollup month of application (the
+ *   monthly report's per-site list of the whole park: a month is about 43,000 permits).
+ * - `permit_type_counts`: permits per operation type and recorded status (the KPIs' permits by
+ *   type and state for the whole park, summed before from every enterprise's and site's
+ *   `permit_counts`, some 5,000 rows).
  * - `alarms_site_index` covers the response time too (the window edges' per-site figures).
  */
 import type { Knex } from 'knex';
@@ -95,6 +100,32 @@ export async function up(knex: Knex): Promise<void> {
     values: { n: '1', responded: '(#.response_ms IS NOT NULL)::int', response_ms: 'coalesce(#.response_ms, 0)' },
   });
 
+  await knex.schema.createTable('permit_site_months', (t) => {
+    t.date('month').notNullable();
+    t.text('org_msp').notNullable();
+    t.text('site_id').notNullable();
+    t.bigInteger('n').notNullable();
+    t.primary(['month', 'org_msp', 'site_id']);
+  });
+  await counters(knex, {
+    table: 'permit_site_months',
+    source: 'permits',
+    key: { month: `date_trunc('month', rollup_day(#.applied_at))::date`, org_msp: '#.org_msp', site_id: '#.site_id' },
+    values: { n: '1' },
+  });
+  await knex.schema.createTable('permit_type_counts', (t) => {
+    t.text('operation_type').notNullable();
+    t.text('status').notNullable();
+    t.bigInteger('n').notNullable();
+    t.primary(['operation_type', 'status']);
+  });
+  await counters(knex, {
+    table: 'permit_type_counts',
+    source: 'permits',
+    key: { operation_type: '#.operation_type', status: '#.status' },
+    values: { n: '1' },
+  });
+
   await knex.raw('DROP INDEX alarms_site_index');
   await knex.raw('CREATE INDEX alarms_site_index ON alarms (site_id, recorded_at) INCLUDE (area_id, recorded_by_msp, response_ms)');
 }
@@ -102,6 +133,11 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP INDEX alarms_site_index');
   await knex.raw('CREATE INDEX alarms_site_index ON alarms (site_id, recorded_at) INCLUDE (area_id, recorded_by_msp)');
+  for (const table of ['permit_type_counts', 'permit_site_months']) {
+    await knex.raw(`DROP TRIGGER ${table}_apply ON permits`);
+    await knex.raw(`DROP FUNCTION ${table}_apply()`);
+    await knex.schema.dropTable(table);
+  }
   await knex.raw('DROP TRIGGER alarm_site_months_apply ON alarms');
   await knex.raw('DROP FUNCTION alarm_site_months_apply()');
   await knex.schema.dropTable('alarm_site_months');
