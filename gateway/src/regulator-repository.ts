@@ -127,10 +127,12 @@ const monthEdges = (col: string): [string, string] => [
  * The whole park's alarms of [$1, $2) per recording enterprise and site: count, acknowledged, sum
  * of response times, from alarm_site_months and the edges (alarms_window_index covers them).
  */
+// Summed as int and float8 (exact for integers below 2^53), not bigint: a bigint sum accumulates
+// in numeric, a third of this statement's time over a year's 15,000 rows.
 const PARK_SITE_ALARMS = `SELECT org_msp, site_id, sum(n) AS alarms, sum(response_ms) AS response_ms, sum(responded) AS responded FROM (
-    SELECT org_msp, site_id, n, response_ms, responded FROM alarm_site_months WHERE ${WHOLE_MONTHS}
+    SELECT org_msp, site_id, n::int AS n, response_ms::float8 AS response_ms, responded::int AS responded FROM alarm_site_months WHERE ${WHOLE_MONTHS}
     UNION ALL ${monthEdges('recorded_at')
-      .map((edge) => `SELECT recorded_by_msp, site_id, 1, coalesce(response_ms, 0), (response_ms IS NOT NULL)::int FROM alarms WHERE ${edge}`)
+      .map((edge) => `SELECT recorded_by_msp, site_id, 1, coalesce(response_ms, 0)::float8, (response_ms IS NOT NULL)::int FROM alarms WHERE ${edge}`)
       .join(' UNION ALL ')}) x
   GROUP BY 1, 2 HAVING sum(n) > 0`;
 
