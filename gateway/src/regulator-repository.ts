@@ -116,7 +116,8 @@ const windowEdges = (col: string): [string, string] => [
  * alarm_site_months) and the two edges before the first and after the last, read from the rows.
  */
 const MONTH_OF_FROM = `date_trunc('month', rollup_day($1::timestamptz))::date`;
-const FIRST_MONTH = `(CASE WHEN rollup_day_start(${MONTH_OF_FROM}) < $1::timestamptz THEN (${MONTH_OF_FROM} + interval '1 month')::date ELSE ${MONTH_OF_FROM} END)`;
+const FIRST_MONTH = `(CASE WHEN rollup_day_start(${MONTH_OF_FROM}) < $1::timestamptz
+  THEN (${MONTH_OF_FROM} + interval '1 month')::date ELSE ${MONTH_OF_FROM} END)`;
 const END_MONTH = `date_trunc('month', rollup_day($2::timestamptz))::date`;
 const WHOLE_MONTHS = `month >= ${FIRST_MONTH} AND month < ${END_MONTH}`;
 const monthEdges = (col: string): [string, string] => [

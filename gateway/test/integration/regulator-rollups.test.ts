@@ -113,8 +113,10 @@ async function windowFromBaseTables(pool: pg.Pool, from: string, to: string) {
     `SELECT recorded_by_msp AS org_msp, site_id, count(*) AS n, sum(response_ms) AS ms, count(response_ms) AS responded FROM alarms
       WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
   );
-  const violations = `WITH v AS (SELECT p.work_unit, f.at FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
-       UNION ALL SELECT work_unit, status_changed_at FROM permits WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
+  const violations = `WITH v AS (
+       SELECT p.work_unit, f.at FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+       UNION ALL
+       SELECT work_unit, status_changed_at FROM permits WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
   const [rate] = await q(
     `${violations} SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeats FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY 1) x`,
   );
@@ -132,7 +134,11 @@ async function windowFromBaseTables(pool: pg.Pool, from: string, to: string) {
       alarms: Number(r.n),
       averageAlarmResponseSeconds: Number(r.responded) ? Number(r.ms) / Number(r.responded) / 1000 : null,
     })),
-    repeatViolationRate: { workUnitsWithViolations: Number(rate!.units), workUnitsWithRepeats: Number(rate!.repeats), ratio: ratio(Number(rate!.units), Number(rate!.repeats)) },
+    repeatViolationRate: {
+      workUnitsWithViolations: Number(rate!.units),
+      workUnitsWithRepeats: Number(rate!.repeats),
+      ratio: ratio(Number(rate!.units), Number(rate!.repeats)),
+    },
     repeatViolationTrend: trend.map((r) => ({
       month: String(r.month),
       workUnitsWithViolations: Number(r.units),
@@ -407,7 +413,13 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const broken: [string, string, string, () => Promise<unknown>, () => Promise<unknown>][] = [
         ['alarm_site_months', 'n = n + 1', 'n = n - 1', () => repo.kpis(from, to).then(windowFigures), () => windowFromBaseTables(pool, from, to)],
         ['permit_type_counts', 'n = n + 1', 'n = n - 1', () => repo.kpis(from, to).then(windowFigures), () => windowFromBaseTables(pool, from, to)],
-        ['violation_flags', `work_unit = 'x' || work_unit`, 'work_unit = substr(work_unit, 2)', () => repo.kpis(from, to).then(windowFigures), () => windowFromBaseTables(pool, from, to)],
+        [
+          'violation_flags',
+          `work_unit = 'x' || work_unit`,
+          'work_unit = substr(work_unit, 2)',
+          () => repo.kpis(from, to).then(windowFigures),
+          () => windowFromBaseTables(pool, from, to),
+        ],
         ['permit_site_months', 'n = n + 1', 'n = n - 1', report, reportBase],
       ];
       const which: Record<string, [string, unknown[]]> = {

@@ -273,8 +273,7 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
   for (const kind of ['postgres', 'pglite'] as const) {
     it(`keeps the flags' permit attributes and the month and type counters equal to the base tables in ${kind} (migration 013's triggers)`, async () => {
       const db = kind === 'postgres' ? pg.db : lite;
-      const map = async (sql: string) =>
-        Object.fromEntries(((await db.raw(sql)).rows as Record<string, unknown>[]).map((r) => [String(r.k), String(r.v)]));
+      const map = async (sql: string) => Object.fromEntries(((await db.raw(sql)).rows as Record<string, unknown>[]).map((r) => [String(r.k), String(r.v)]));
       const month = (col: string) => `to_char(date_trunc('month', rollup_day(${col})), 'YYYY-MM')`;
       const counters = {
         flags: await map(`SELECT flag_id AS k, concat_ws('|', permit_no, at, org_msp, site_id, zone_id, work_unit) AS v FROM violation_flags`),
