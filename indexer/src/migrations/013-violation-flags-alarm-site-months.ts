@@ -27,6 +27,18 @@ import { counters } from './011-regulator-rollups.js';
 
 export const name = '013-violation-flags-alarm-site-months';
 
+/**
+ * `counters` (011) calls its PL/pgSQL function on every update and lets it find nothing changed;
+ * the indexer rewrites a permit's row on every event. Here an update fires the function only when
+ * a column its counter reads changed (the trigger's WHEN, evaluated without calling PL/pgSQL).
+ */
+async function onlyWhenChanged(knex: Knex, table: string, source: string, columns: string[]): Promise<void> {
+  await knex.raw(`DROP TRIGGER ${table}_apply ON ${source}`);
+  await knex.raw(`CREATE TRIGGER ${table}_apply AFTER INSERT OR DELETE ON ${source} FOR EACH ROW EXECUTE FUNCTION ${table}_apply()`);
+  const changed = columns.map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ');
+  await knex.raw(`CREATE TRIGGER ${table}_apply_changed AFTER UPDATE ON ${source} FOR EACH ROW WHEN (${changed}) EXECUTE FUNCTION ${table}_apply()`);
+}
+
 /** The permit columns a flag's row copies. */
 const PERMIT_COLUMNS = ['org_msp', 'site_id', 'zone_id', 'work_unit'];
 
@@ -99,6 +111,7 @@ export async function up(knex: Knex): Promise<void> {
     key: { month: `date_trunc('month', rollup_day(#.recorded_at))::date`, org_msp: '#.recorded_by_msp', site_id: '#.site_id' },
     values: { n: '1', responded: '(#.response_ms IS NOT NULL)::int', response_ms: 'coalesce(#.response_ms, 0)' },
   });
+  await onlyWhenChanged(knex, 'alarm_site_months', 'alarms', ['recorded_at', 'recorded_by_msp', 'site_id', 'response_ms']);
 
   await knex.schema.createTable('permit_site_months', (t) => {
     t.date('month').notNullable();
@@ -113,6 +126,7 @@ export async function up(knex: Knex): Promise<void> {
     key: { month: `date_trunc('month', rollup_day(#.applied_at))::date`, org_msp: '#.org_msp', site_id: '#.site_id' },
     values: { n: '1' },
   });
+  await onlyWhenChanged(knex, 'permit_site_months', 'permits', ['applied_at', 'org_msp', 'site_id']);
   await knex.schema.createTable('permit_type_counts', (t) => {
     t.text('operation_type').notNullable();
     t.text('status').notNullable();
@@ -125,6 +139,7 @@ export async function up(knex: Knex): Promise<void> {
     key: { operation_type: '#.operation_type', status: '#.status' },
     values: { n: '1' },
   });
+  await onlyWhenChanged(knex, 'permit_type_counts', 'permits', ['operation_type', 'status']);
 
   await knex.raw('DROP INDEX alarms_site_index');
   await knex.raw('CREATE INDEX alarms_site_index ON alarms (site_id, recorded_at) INCLUDE (area_id, recorded_by_msp, response_ms)');
@@ -134,10 +149,12 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP INDEX alarms_site_index');
   await knex.raw('CREATE INDEX alarms_site_index ON alarms (site_id, recorded_at) INCLUDE (area_id, recorded_by_msp)');
   for (const table of ['permit_type_counts', 'permit_site_months']) {
+    await knex.raw(`DROP TRIGGER ${table}_apply_changed ON permits`);
     await knex.raw(`DROP TRIGGER ${table}_apply ON permits`);
     await knex.raw(`DROP FUNCTION ${table}_apply()`);
     await knex.schema.dropTable(table);
   }
+  await knex.raw('DROP TRIGGER alarm_site_months_apply_changed ON alarms');
   await knex.raw('DROP TRIGGER alarm_site_months_apply ON alarms');
   await knex.raw('DROP FUNCTION alarm_site_months_apply()');
   await knex.schema.dropTable('alarm_site_months');
