@@ -24,6 +24,12 @@ const SITES = Number(process.env.BENCH_SITES ?? 1000);
 const TARGET_MS = 20;
 /** 0: the sweeper never ran, every permit whose window ended still reads expired only by its clock. */
 const SWEPT = process.env.BENCH_SWEPT !== '0';
+/** An existing mirror to measure again (one size only): its 1 M rows take minutes to build. */
+const REUSE_DB = process.env.BENCH_QUERY_DB;
+/** 1: keep the mirror built (its URL printed) for EXPLAIN or a later run with BENCH_QUERY_DB. */
+const KEEP_DB = process.env.BENCH_KEEP_DB === '1';
+/** Only the shapes whose name matches this regular expression. */
+const ONLY = process.env.BENCH_QUERY_ONLY ? new RegExp(process.env.BENCH_QUERY_ONLY) : undefined;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -94,17 +100,20 @@ async function main(): Promise<void> {
   const results = new Map<string, Map<number, { p50: number; p99: number }>>();
   const disks: { size: number; d: Awaited<ReturnType<typeof diskPerPermit>> }[] = [];
   for (const size of SIZES) {
-    const db = await createDatabase('gw_regq');
+    const db = REUSE_DB ?? (await createDatabase('gw_regq'));
     try {
-      const t0 = performance.now();
-      await syntheticPermits(db, size, { orgs: ORGS, sites: SITES, swept: SWEPT });
-      await syntheticSurroundings(db, size, { orgs: ORGS, sites: SITES });
-      console.error(`${size} permits generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      if (!REUSE_DB) {
+        const t0 = performance.now();
+        await syntheticPermits(db, size, { orgs: ORGS, sites: SITES, swept: SWEPT });
+        await syntheticSurroundings(db, size, { orgs: ORGS, sites: SITES });
+        console.error(`${size} permits generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      }
+      if (KEEP_DB) console.error(`mirror kept: ${db}`);
       disks.push({ size, d: await diskPerPermit(db) });
       const gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000' });
       try {
         const reg = (await makeCast(new Client(gw.url))).clients.regulator;
-        for (const [name, url] of SHAPES) {
+        for (const [name, url] of SHAPES.filter(([n]) => !ONLY || ONLY.test(n))) {
           const lat: number[] = [];
           for (let i = 0; i < 10; i++) await reg.get(url);
           for (let i = 0; i < RUNS; i++) {
@@ -116,13 +125,14 @@ async function main(): Promise<void> {
           const m = results.get(name) ?? new Map();
           m.set(size, { p50: pct(lat, 50), p99: pct(lat, 99) });
           results.set(name, m);
-          console.error(`${size} ${name}: p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}`);
+          // The minimum too: on a shared machine it moves least with the load.
+          console.error(`${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}`);
         }
       } finally {
         await gw.close();
       }
     } finally {
-      await dropDatabase(db);
+      if (!REUSE_DB && !KEEP_DB) await dropDatabase(db);
     }
   }
   out('');

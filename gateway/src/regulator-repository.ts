@@ -72,6 +72,14 @@ const effectiveCounts = (scope: string) => `WITH c AS (SELECT org_msp, site_id, 
         UNION ALL SELECT org_msp, site_id, operation_type, status, -n FROM x
         UNION ALL SELECT org_msp, site_id, operation_type, 'expired', n FROM x)
   SELECT org_msp, site_id, operation_type, status, sum(n) AS n FROM e GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0`;
+/** effectiveCounts for the whole park, per operation type and status: from permit_type_counts (migration 013). */
+const PARK_TYPE_COUNTS = `WITH x AS (SELECT operation_type, status, count(*) AS n FROM permits
+         WHERE status IN (${EXPIRABLE_LIST}) AND ${PERMIT_END} <= now() GROUP BY 1, 2)
+  SELECT operation_type, status, sum(n) AS n FROM (
+    SELECT operation_type, status, n FROM permit_type_counts WHERE n <> 0
+    UNION ALL SELECT operation_type, status, -n FROM x
+    UNION ALL SELECT operation_type, 'expired', n FROM x) e
+  GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2`;
 const STATUS_COLUMNS =
   `${EFFECTIVE_STATUS} AS status, status AS recorded_status, ` + `CASE WHEN ${READS_EXPIRED} OR status = 'expired' THEN ${PERMIT_END} END AS expired_at`;
 
@@ -81,11 +89,12 @@ const ALARM_COLUMNS = `alarm_id, device_id, device_kind, site_id, area_id, grade
 const OPEN_ALARM = `status <> 'closed'`;
 
 /**
- * Every violation of [$1, $2) with its work unit and time: investigation flags on a permit, and
- * permits suspended for a violation; of one enterprise's permits when $3 (an MSP id) is not null.
+ * Every violation of [$1, $2) with its work unit and time: investigation flags on a permit (with
+ * the permit's attributes, migration 013), and permits suspended for a violation; of one
+ * enterprise's permits when $3 (an MSP id) is not null.
  */
-const VIOLATIONS = `SELECT p.work_unit, f.at, p.site_id, p.zone_id FROM investigation_flags f JOIN permits p USING (permit_no)
-          WHERE f.at >= $1 AND f.at < $2 AND ($3::text IS NULL OR p.org_msp = $3)
+const VIOLATIONS = `SELECT work_unit, at, site_id, zone_id FROM violation_flags
+          WHERE at >= $1 AND at < $2 AND ($3::text IS NULL OR org_msp = $3)
          UNION ALL
          SELECT work_unit, status_changed_at AS at, site_id, zone_id FROM permits
           WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2 AND ($3::text IS NULL OR org_msp = $3)`;
@@ -102,6 +111,32 @@ const windowEdges = (col: string): [string, string] => [
   `${col} >= $1 AND ${col} < least(rollup_day_start(${FIRST_DAY}), $2::timestamptz)`,
   `${col} >= greatest(rollup_day_start(${END_DAY}), rollup_day_start(${FIRST_DAY})) AND ${col} < $2`,
 ];
+/**
+ * The window [$1, $2) as whole rollup months (the months of `rollup_day`, migration 013's
+ * alarm_site_months) and the two edges before the first and after the last, read from the rows.
+ */
+const MONTH_OF_FROM = `date_trunc('month', rollup_day($1::timestamptz))::date`;
+const FIRST_MONTH = `(CASE WHEN rollup_day_start(${MONTH_OF_FROM}) < $1::timestamptz
+  THEN (${MONTH_OF_FROM} + interval '1 month')::date ELSE ${MONTH_OF_FROM} END)`;
+const END_MONTH = `date_trunc('month', rollup_day($2::timestamptz))::date`;
+const WHOLE_MONTHS = `month >= ${FIRST_MONTH} AND month < ${END_MONTH}`;
+const monthEdges = (col: string): [string, string] => [
+  `${col} >= $1 AND ${col} < least(rollup_day_start(${FIRST_MONTH}), $2::timestamptz)`,
+  `${col} >= greatest(rollup_day_start(${END_MONTH}), rollup_day_start(${FIRST_MONTH})) AND ${col} < $2`,
+];
+/**
+ * The whole park's alarms of [$1, $2) per recording enterprise and site: count, acknowledged, sum
+ * of response times, from alarm_site_months and the edges (alarms_window_index covers them).
+ */
+// Summed as int and float8 (exact for integers below 2^53), not bigint: a bigint sum accumulates
+// in numeric, a third of this statement's time over a year's 15,000 rows.
+const PARK_SITE_ALARMS = `SELECT org_msp, site_id, sum(n) AS alarms, sum(response_ms) AS response_ms, sum(responded) AS responded FROM (
+    SELECT org_msp, site_id, n::int AS n, response_ms::float8 AS response_ms, responded::int AS responded FROM alarm_site_months WHERE ${WHOLE_MONTHS}
+    UNION ALL ${monthEdges('recorded_at')
+      .map((edge) => `SELECT recorded_by_msp, site_id, 1, coalesce(response_ms, 0)::float8, (response_ms IS NOT NULL)::int FROM alarms WHERE ${edge}`)
+      .join(' UNION ALL ')}) x
+  GROUP BY 1, 2 HAVING sum(n) > 0`;
+
 /** Rows of a base table in the window's edges, one SELECT per edge. */
 const edgeRows = (select: string, col: string, where = 'TRUE') =>
   windowEdges(col)
@@ -120,7 +155,8 @@ const PARK_ALARMS = `SELECT sum(n) AS n, sum(responded) AS responded, sum(ms)::n
  * The two response times around the p90 of the whole park's acknowledged alarms of [$1, $2), as
  * percentile_cont ranks them: the histogram (alarm_response_days and the edges) says which
  * buckets hold ranks floor and ceil of 0.9 × (n − 1); only the window's alarms of those buckets are
- * read and sorted (alarms_response_bucket_index). Exact, and one statement, so one snapshot.
+ * read, and only up to the second of the two ranks kept in order (a bounded sort, not a rank of
+ * every alarm of those buckets; alarms_response_bucket_index). Exact, and one statement, so one snapshot.
  */
 const PARK_P90 = `WITH h AS (
     SELECT bucket, sum(n) AS n FROM (
@@ -133,10 +169,10 @@ const PARK_P90 = `WITH h AS (
                (SELECT bucket FROM c WHERE r.hi >= before AND r.hi < before + n) AS b_hi,
                (SELECT before FROM c WHERE r.lo >= before AND r.lo < before + n) AS skip FROM r)
   SELECT b.total, b.lo, b.hi,
-         (SELECT array_agg(v ORDER BY i) FROM (
-            SELECT response_ms AS v, row_number() OVER (ORDER BY response_ms) - 1 AS i FROM alarms
-             WHERE response_ms IS NOT NULL AND alarm_response_bucket(response_ms) BETWEEN b.b_lo AND b.b_hi AND recorded_at >= $1 AND recorded_at < $2) s
-           WHERE i IN (b.lo - b.skip, b.hi - b.skip)) AS vals
+         (SELECT array_agg(v ORDER BY v) FROM (
+            SELECT response_ms AS v FROM alarms
+             WHERE response_ms IS NOT NULL AND alarm_response_bucket(response_ms) BETWEEN b.b_lo AND b.b_hi AND recorded_at >= $1 AND recorded_at < $2
+             ORDER BY response_ms OFFSET b.lo - b.skip LIMIT b.hi - b.lo + 1) s) AS vals
     FROM b`;
 
 /**
@@ -589,10 +625,17 @@ export class RegulatorRepository {
           : q(`SELECT ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 1`, dp);
       const dailyPermitsQ = daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
       const dailyAlarmsQ = daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
-      const sitePermitsQ = q(
-        `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`,
-        p,
-      );
+      // The whole park's from the month counters of migration 013 (a month in the default zone is
+      // one rollup month: no edge to read); a scope's from its permits.
+      const sitePermitsQ = whole
+        ? q(
+            `SELECT org_msp, site_id, sum(n) AS n FROM (SELECT org_msp, site_id, n FROM permit_site_months WHERE ${WHOLE_MONTHS}
+               UNION ALL ${monthEdges('applied_at')
+                 .map((edge) => `SELECT org_msp, site_id, 1 FROM permits WHERE ${edge}`)
+                 .join(' UNION ALL ')}) x GROUP BY 1, 2 HAVING sum(n) > 0`,
+            [from, to],
+          )
+        : q(`SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits} GROUP BY 1, 2`, p);
       const siteAlarmsQ = q(
         `SELECT coalesce(d.owner_msp, '') AS org_msp, a.site_id, count(*) AS n FROM alarms a LEFT JOIN devices d USING (device_id)
           WHERE a.recorded_at >= $1 AND a.recorded_at < $2 AND ${sc.alarmsAs('a')} GROUP BY 1, 2`,
@@ -741,15 +784,16 @@ export class RegulatorRepository {
       `WITH a AS (SELECT site_id, ${byArea ? 'area_id' : 'NULL::text'} AS area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
                    WHERE ${ofSites('site_id')} AND recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
                   UNION ALL
-                  SELECT p.site_id, ${byArea ? 'p.zone_id' : 'NULL::text'}, f.at, 0, 1 FROM investigation_flags f JOIN permits p USING (permit_no)
-                   WHERE f.at >= $1 AND f.at < $2 AND ($3::text IS NULL OR p.org_msp = $3) AND ${ofSites('p.site_id')}
+                  SELECT site_id, ${byArea ? 'zone_id' : 'NULL::text'}, at, 0, 1 FROM violation_flags
+                   WHERE at >= $1 AND at < $2 AND ($3::text IS NULL OR org_msp = $3) AND ${ofSites('site_id')}
                   UNION ALL
                   SELECT site_id, ${byArea ? 'zone_id' : 'NULL::text'}, status_changed_at, 0, 1 FROM permits
                    WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2
                      AND ($3::text IS NULL OR org_msp = $3) AND ${ofSites('site_id')})
        ${listed ? '' : ', s AS (SELECT DISTINCT site_id FROM a ORDER BY 1 LIMIT $5)'}
-       SELECT site_id, area_id, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, sum(alarm) AS alarms, sum(violation) AS violations
-         FROM a ${listed ? '' : 'WHERE site_id IN (SELECT site_id FROM s)'} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+       SELECT site_id, area_id, to_char(m, 'YYYY-MM') AS month, alarms, violations FROM (
+         SELECT site_id, area_id, date_trunc('month', at AT TIME ZONE 'UTC') AS m, sum(alarm) AS alarms, sum(violation) AS violations
+           FROM a ${listed ? '' : 'WHERE site_id IN (SELECT site_id FROM s)'} GROUP BY 1, 2, 3) g ORDER BY 1, 2, 3`,
       [from, to, org ?? null, ...(listed ? [sites] : [sites.after, sites.limit])],
     );
     return rows.map((r) => riskCell(r, byArea));
@@ -918,14 +962,13 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
   const orgParam = scope.org === undefined ? [] : [scope.org];
   const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $1';
   const certificateOfScope = `EXISTS (SELECT 1 FROM workers w WHERE w.worker_id = c.worker_id AND ${byWorkerOrg})`;
-  // NOT MATERIALIZED: referenced twice, the CTE would otherwise be copied whole (every permit, every
-  // column) before either branch filters it; inlined, each branch reads only its own rows.
-  const scopedViolations = `WITH scoped AS NOT MATERIALIZED (SELECT * FROM permits WHERE ${sc.permits}),
-     v AS (
-       SELECT p.work_unit, f.at FROM investigation_flags f JOIN scoped p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+  // A flag's row carries its permit's enterprise and site (violation_flags, migration 013), so the
+  // scope's permit conditions apply to it as they are.
+  const scopedViolations = `WITH v AS (
+       SELECT work_unit, at FROM violation_flags WHERE at >= $1 AND at < $2 AND ${sc.permits}
        UNION ALL
-       SELECT work_unit, status_changed_at AS at FROM scoped
-        WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
+       SELECT work_unit, status_changed_at AS at FROM permits
+        WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2 AND ${sc.permits})`;
   const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
   // All at once, side by side on several connections (the pool's for the KPI view, the snapshot's
   // for a report): the first screen waits for the slowest, not for the sum.
@@ -943,35 +986,36 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
               `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
             p,
           ),
-    // The whole park from the day counters of migration 012; a scope reads its workers.
-    // IN, not EXISTS: the valid certificates are read once into a hash, not probed once per worker.
-    whole
+    // Without an enterprise (the whole park, or a site, whose workers are everyone's) from the day
+    // counters of migration 012; an enterprise reads its workers.
+    // A worker is covered when one of its merged spans (worker_coverage, migration 012) holds now:
+    // a probe per worker instead of every valid certificate of the park.
+    scope.org === undefined
       ? () => q(PARK_COVERAGE, [])
       : () =>
           q(
             `SELECT count(*) AS active,
-            count(*) FILTER (WHERE w.worker_id IN (SELECT c.worker_id FROM certificates c WHERE c.status = 'valid'
-                                            AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
+            count(*) FILTER (WHERE EXISTS (SELECT 1 FROM worker_coverage v WHERE v.worker_id = w.worker_id
+                                            AND v.starts_at <= now() AND v.ends_at > now())) AS covered
        FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
             orgParam,
           ),
+    // The window's rate (the grouping set without the month, `whole`) and each month's, from one read of the violations.
     () =>
       q(
         `${scopedViolations}
-     SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY work_unit) x`,
-        p,
-      ),
-    () =>
-      q(
-        `${scopedViolations}
-     SELECT month, count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units
-       FROM (SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, work_unit, count(*) AS n FROM v GROUP BY 1, 2) x
-      GROUP BY month ORDER BY month`,
+     SELECT month, whole, count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units
+       FROM (SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
+                    grouping(to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM')) = 1 AS whole, work_unit, count(*) AS n
+               FROM v GROUP BY GROUPING SETS ((work_unit), (to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM'), work_unit))) x
+      GROUP BY month, whole ORDER BY whole DESC, month`,
         p,
       ),
     () => q(`SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`, sc.params),
-    () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
     whole
+      ? () => q(PARK_TYPE_COUNTS, [])
+      : () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
+    scope.org === undefined
       ? () => q(PARK_CERTIFICATES, [])
       : () =>
           q(
@@ -990,8 +1034,12 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
                     UNION ALL SELECT org_msp, site_id, 0, -count(*) FROM permits
                      WHERE status IN (${EXPIRABLE_LIST}) AND status IN (${live}) AND ${PERMIT_END} <= now() AND ${sc.permits} GROUP BY 1, 2) e
                   GROUP BY 1, 2),
-          a AS (SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
-                  FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2)
+          a AS (${
+            whole
+              ? PARK_SITE_ALARMS
+              : `SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
+                  FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2`
+          })
      SELECT coalesce(p.org_msp, a.org_msp) AS org_msp, coalesce(p.site_id, a.site_id) AS site_id, coalesce(p.permits, 0) AS permits,
             coalesce(p.live, 0) AS live, coalesce(a.alarms, 0) AS alarms, coalesce(a.response_ms, 0) AS response_ms,
             coalesce(a.responded, 0) AS responded
@@ -1001,9 +1049,11 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
   ];
   const results = await Promise.all(reads.map((read) => read()));
   type Rows = Record<string, unknown>[];
-  const [[alarm], [coverage], [repeat], trend, openByGrade, byTypeState, [reviews], perSite] = results as [Rows, Rows, Rows, Rows, Rows, Rows, Rows, Rows];
+  const [[alarm], [coverage], violations, openByGrade, byTypeState, [reviews], perSite] = results as [Rows, Rows, Rows, Rows, Rows, Rows, Rows];
+  const repeat = violations.find((r) => r.whole === true) ?? { units: 0, repeat_units: 0 };
+  const trend = violations.filter((r) => r.whole !== true);
   const active = Number(coverage!.active);
-  const units = Number(repeat!.units);
+  const units = Number(repeat.units);
   return {
     window: { from, to },
     averageAlarmResponseSeconds: alarm!.avg_ms == null ? null : Number(alarm!.avg_ms) / 1000,
@@ -1014,7 +1064,7 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
     trainingCoverage: { activeWorkers: active, coveredWorkers: Number(coverage!.covered), ratio: active ? Number(coverage!.covered) / active : null },
     repeatViolationRate: {
       workUnitsWithViolations: units,
-      workUnitsWithRepeats: Number(repeat!.repeat_units),
+      workUnitsWithRepeats: Number(repeat.repeat_units),
       ratio: units ? Number(repeat!.repeat_units) / units : null,
     },
     repeatViolationTrend: trend.map((r) => ({

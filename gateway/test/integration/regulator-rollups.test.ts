@@ -4,6 +4,9 @@
  * (served over its socket, as `npm start` serves it to the regulator gateway): windows on rollup
  * days and across them, months of three time zones, after permits changed status, alarms were
  * acknowledged, closed and deleted, and rows were rewritten unchanged as a replayed block does.
+ * Migration 013's tables too: flags with their permits' attributes (a permit moved, a flag deleted,
+ * a flag indexed before its permit), alarms and permits per site and month, permits per type and
+ * status; each with a broken row that must fail the comparison.
  */
 
 import { LIVE_PERMIT_STATUSES } from '@compliance-ledger/schema';
@@ -33,6 +36,15 @@ const CHANGES = [
   // Permits move on.
   `UPDATE permits SET status = 'active', status_changed_at = now() WHERE status = 'issued' AND permit_no LIKE 'SYN-1%'`,
   `UPDATE permits SET status = 'closed', status_changed_at = now() WHERE status = 'active' AND permit_no LIKE 'SYN-2%'`,
+  // Flagged permits move to another site, area and work unit; a flag is withdrawn; a flag is indexed before its permit.
+  `UPDATE permits SET site_id = 'site-39', zone_id = 'zone-6', work_unit = 'moved-unit'
+    WHERE permit_no IN (SELECT permit_no FROM investigation_flags ORDER BY at DESC LIMIT 3)`,
+  `DELETE FROM investigation_flags WHERE flag_id = (SELECT max(flag_id) FROM investigation_flags)`,
+  `INSERT INTO investigation_flags (flag_id, permit_no, reason, flagged_by_msp, at, block_number, tx_id)
+     VALUES ('F-late', 'SYN-late', 'violation', 'RegulatorMSP', now() - interval '1 day', 1, 'late'),
+            ('F-never', 'SYN-never', 'violation', 'RegulatorMSP', now() - interval '1 day', 1, 'never')`,
+  `INSERT INTO permits SELECT (jsonb_populate_record(NULL::permits, to_jsonb(p) || '{"permit_no": "SYN-late", "work_unit": "late-unit"}')).*
+     FROM permits p WHERE permit_no = 'SYN-200'`,
 ];
 
 const NOW = Date.now();
@@ -89,6 +101,63 @@ async function fromBaseTables(pool: pg.Pool, from: string, to: string, bounds: n
     dailyAlarms: (await daily('alarms', 'recorded_at')).map((r) => [num(r.day), Number(r.n)]),
   };
 }
+
+/**
+ * The KPIs' window figures migration 013 replaced, grouped from the base tables as before it: alarms
+ * per recording enterprise and site, the repeat-violation rate and trend through the flags' permits,
+ * and permits by type and state.
+ */
+async function windowFromBaseTables(pool: pg.Pool, from: string, to: string) {
+  const q = async (sql: string, params: unknown[] = [from, to]) => (await pool.query(sql, params)).rows as Record<string, unknown>[];
+  const sites = await q(
+    `SELECT recorded_by_msp AS org_msp, site_id, count(*) AS n, sum(response_ms) AS ms, count(response_ms) AS responded FROM alarms
+      WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
+  );
+  const violations = `WITH v AS (
+       SELECT p.work_unit, f.at FROM investigation_flags f JOIN permits p USING (permit_no) WHERE f.at >= $1 AND f.at < $2
+       UNION ALL
+       SELECT work_unit, status_changed_at FROM permits WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2)`;
+  const [rate] = await q(
+    `${violations} SELECT count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeats FROM (SELECT work_unit, count(*) AS n FROM v GROUP BY 1) x`,
+  );
+  const trend = await q(
+    `${violations} SELECT month, count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeats
+       FROM (SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, work_unit, count(*) AS n FROM v GROUP BY 1, 2) x
+      GROUP BY 1 ORDER BY 1`,
+  );
+  const types = await q(`SELECT operation_type, ${EFFECTIVE_STATUS} AS status, count(*) AS n FROM permits GROUP BY 1, 2 ORDER BY 1, 2`, []);
+  const ratio = (u: number, r: number) => (u ? r / u : null);
+  return {
+    alarmsBySite: sites.map((r) => ({
+      orgMsp: String(r.org_msp),
+      siteId: String(r.site_id),
+      alarms: Number(r.n),
+      averageAlarmResponseSeconds: Number(r.responded) ? Number(r.ms) / Number(r.responded) / 1000 : null,
+    })),
+    repeatViolationRate: {
+      workUnitsWithViolations: Number(rate!.units),
+      workUnitsWithRepeats: Number(rate!.repeats),
+      ratio: ratio(Number(rate!.units), Number(rate!.repeats)),
+    },
+    repeatViolationTrend: trend.map((r) => ({
+      month: String(r.month),
+      workUnitsWithViolations: Number(r.units),
+      workUnitsWithRepeats: Number(r.repeats),
+      ratio: ratio(Number(r.units), Number(r.repeats)),
+    })),
+    permitsByTypeAndState: types.map((r) => ({ operationType: String(r.operation_type), status: String(r.status), count: Number(r.n) })),
+  };
+}
+
+const windowFigures = (k: Kpis) => ({
+  alarmsBySite: k.bySite
+    .filter((x) => x.alarms > 0)
+    .map(({ orgMsp, siteId, alarms, averageAlarmResponseSeconds }) => ({ orgMsp, siteId, alarms, averageAlarmResponseSeconds }))
+    .sort((a, b) => (a.orgMsp + a.siteId < b.orgMsp + b.siteId ? -1 : 1)),
+  repeatViolationRate: k.repeatViolationRate,
+  repeatViolationTrend: k.repeatViolationTrend,
+  permitsByTypeAndState: k.permitsByTypeAndState,
+});
 
 /** The risk map's cells as the one answer before pages: every alarm and violation of the window grouped by site (and area) and month. */
 async function riskFromBaseTables(pool: pg.Pool, from: string, to: string, byArea: boolean, org: string | null, site: string | null) {
@@ -300,7 +369,76 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(kpiFigures(kpis)).to.deep.equal(base.kpis);
         if (name !== 'a few hours') expect(kpis.alarms, 'the window holds alarms').to.be.greaterThan(0);
       });
+
+      it(`KPIs over ${name}: alarms per enterprise and site, repeat violations and permits by type and state as from the base tables`, async () => {
+        const base = await windowFromBaseTables(pool, from, to);
+        const kpis = await repo.kpis(from, to);
+        expect(windowFigures(kpis)).to.deep.equal(base);
+        if (name !== 'a few hours') {
+          expect(base.alarmsBySite.length, 'the window holds alarms at several sites').to.be.greaterThan(5);
+          expect(base.repeatViolationRate.workUnitsWithViolations, 'the window holds violations').to.be.greaterThan(0);
+        }
+        const perOrg = new Map<string, number>();
+        for (const x of base.alarmsBySite) perOrg.set(x.orgMsp, (perOrg.get(x.orgMsp) ?? 0) + x.alarms);
+        expect(new Map(kpis.byEnterprise.filter((e) => e.alarms > 0).map((e) => [e.orgMsp, e.alarms]))).to.deep.equal(perOrg);
+      });
     }
+
+    it("migration 013's flags, month counters and type counters: each broken row shows in the figures", async () => {
+      const [from, to] = [WINDOWS[4]![1], WINDOWS[4]![2]];
+      const [r] = (
+        await pool.query(`SELECT (SELECT count(*) FROM violation_flags WHERE flag_id = 'F-late' AND work_unit = 'late-unit') AS late,
+                                 (SELECT count(*) FROM violation_flags WHERE flag_id = 'F-never') AS never,
+                                 (SELECT count(*) FROM violation_flags WHERE work_unit = 'moved-unit' AND site_id = 'site-39') AS moved`)
+      ).rows;
+      expect([Number(r.late), Number(r.never), Number(r.moved)], 'late permit, unindexed permit, moved permits').to.deep.equal([1, 0, 3]);
+      const report = async () => {
+        const window = monthWindow(month(0), 'Asia/Shanghai');
+        return (await repo.monthlyReport(window)).sites.filter((x) => x.permitsApplied > 0).map((x) => [x.orgMsp, x.siteId, x.permitsApplied]);
+      };
+      const reportBase = async () => {
+        const window = monthWindow(month(0), 'Asia/Shanghai');
+        const rows = (
+          await pool.query(
+            `SELECT org_msp, site_id, count(*) AS n FROM permits WHERE applied_at >= $1 AND applied_at < $2 GROUP BY 1, 2 ORDER BY org_msp || site_id`,
+            [window.from, window.to],
+          )
+        ).rows as Record<string, unknown>[];
+        return rows.map((x) => [String(x.org_msp), String(x.site_id), Number(x.n)]);
+      };
+      expect(await report(), "the park report's permits per site").to.deep.equal(await reportBase());
+      expect(windowFigures(await repo.kpis(from, to))).to.deep.equal(await windowFromBaseTables(pool, from, to));
+      const [one] = (await pool.query(`SELECT month, org_msp, site_id FROM alarm_site_months WHERE n > 0 ORDER BY month, org_msp, site_id LIMIT 1`)).rows;
+      const [ps] = (await pool.query(`SELECT month, org_msp, site_id FROM permit_site_months WHERE n > 0 ORDER BY month DESC, org_msp, site_id LIMIT 1`)).rows;
+      const broken: [string, string, string, () => Promise<unknown>, () => Promise<unknown>][] = [
+        ['alarm_site_months', 'n = n + 1', 'n = n - 1', () => repo.kpis(from, to).then(windowFigures), () => windowFromBaseTables(pool, from, to)],
+        ['permit_type_counts', 'n = n + 1', 'n = n - 1', () => repo.kpis(from, to).then(windowFigures), () => windowFromBaseTables(pool, from, to)],
+        [
+          'violation_flags',
+          `work_unit = 'x' || work_unit`,
+          'work_unit = substr(work_unit, 2)',
+          () => repo.kpis(from, to).then(windowFigures),
+          () => windowFromBaseTables(pool, from, to),
+        ],
+        ['permit_site_months', 'n = n + 1', 'n = n - 1', report, reportBase],
+      ];
+      const which: Record<string, [string, unknown[]]> = {
+        alarm_site_months: ['month = $1 AND org_msp = $2 AND site_id = $3', [one.month, one.org_msp, one.site_id]],
+        permit_type_counts: [`(operation_type, status) = (SELECT operation_type, status FROM permit_type_counts WHERE n > 0 ORDER BY 1, 2 LIMIT 1)`, []],
+        violation_flags: [`flag_id = (SELECT min(flag_id) FROM violation_flags)`, []],
+        permit_site_months: ['month = $1 AND org_msp = $2 AND site_id = $3', [ps.month, ps.org_msp, ps.site_id]],
+      };
+      for (const [table, breakIt, mend, figures, base] of broken) {
+        const [where, params] = which[table]!;
+        await pool.query(`UPDATE ${table} SET ${breakIt} WHERE ${where}`, params);
+        try {
+          expect(await figures(), `${table} broken`).to.not.deep.equal(await base());
+        } finally {
+          await pool.query(`UPDATE ${table} SET ${mend} WHERE ${where}`, params);
+        }
+        expect(await figures(), `${table} mended`).to.deep.equal(await base());
+      }
+    });
 
     for (const [name, from, to] of WINDOWS.filter(([n]) => n !== 'a few hours')) {
       it(`risk map over ${name}: its pages of sites, an enterprise's pages and one site's areas hold the cells grouped from the base tables`, async () => {
@@ -344,6 +482,15 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const after = await nowFromBaseTables(pool);
       expect(after, 'the passing instants changed the figures').to.not.deep.equal(before);
       expect(nowFigures(await repo.kpis(at(30), at(0)))).to.deep.equal(after);
+      // An enterprise's coverage probes its workers' merged spans: as from its workers' certificates.
+      const [own] = (
+        await pool.query(`SELECT count(*) AS active, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.worker_id = w.worker_id
+                            AND c.status = 'valid' AND c.valid_from <= now() AND c.valid_until > now() AND c.review_due > now())) AS covered
+                            FROM workers w WHERE w.status = 'active' AND w.registered_by_msp = 'E1MSP'`)
+      ).rows;
+      const ownKpis = (await repo.kpis(at(30), at(0), 'E1MSP')).trainingCoverage;
+      expect([ownKpis.activeWorkers, ownKpis.coveredWorkers], "one enterprise's coverage").to.deep.equal([Number(own.active), Number(own.covered)]);
+      expect(Number(own.covered), 'some of its workers are covered').to.be.greaterThan(0);
       // One counter off by one (the oldest day's coverage starts, one site's live permits) must fail the comparison.
       for (const [table, where] of [
         ['coverage_start_days', 'day = (SELECT min(day) FROM coverage_start_days)'],

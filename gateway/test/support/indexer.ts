@@ -99,7 +99,7 @@ export async function syntheticPermits(
       );
     }
     await c.query('VACUUM ANALYZE permits'); // the steady state autovacuum keeps: visibility map for index-only scans
-    await compactCounters(c, ['permit_counts', 'permit_days', 'permit_site_counts']);
+    await compactCounters(c, ['permit_counts', 'permit_days', 'permit_site_counts', 'permit_site_months', 'permit_type_counts', 'violation_flags']);
     return Number((await c.query('SELECT count(*) FROM permits')).rows[0].count);
   } finally {
     await c.end();
@@ -108,7 +108,7 @@ export async function syntheticPermits(
 }
 
 /**
- * A bulk insert updates each counter the triggers keep (migrations 010, 011) once per row in one
+ * A bulk insert updates each counter the triggers keep (migrations 010–013) once per row in one
  * transaction, leaving as many dead versions in the counters' tables; the indexer's batches (at
  * most INDEXER_BATCH_MAX_TXS transactions) and autovacuum keep them near their live size, which is
  * what they are compacted to here.
@@ -197,6 +197,8 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
     await compactCounters(c, [
       'alarm_days',
       'alarm_response_days',
+      'alarm_site_months',
+      'violation_flags',
       'worker_counts',
       'coverage_start_days',
       'coverage_end_days',

@@ -15,6 +15,7 @@ import * as evidencePins from './009-evidence-pins.js';
 import * as regulatorQueryScale from './010-regulator-query-scale.js';
 import * as regulatorRollups from './011-regulator-rollups.js';
 import * as kpiNowCounters from './012-kpi-now-counters.js';
+import * as violationFlags from './013-violation-flags-alarm-site-months.js';
 
 interface Migration {
   name: string;
@@ -35,6 +36,7 @@ const migrations: readonly Migration[] = [
   regulatorQueryScale,
   regulatorRollups,
   kpiNowCounters,
+  violationFlags,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
