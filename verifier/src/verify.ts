@@ -51,6 +51,9 @@ interface Definition {
   policy: { kind: 'signature'; bytes: Uint8Array } | { kind: 'reference'; path: string };
 }
 
+/** Namespace → key → each transaction that set the key's endorsement policy: block, index, whether valid. */
+type KeyPolicySets = Map<string, Map<string, { block: number; index: number; valid: boolean; policy: Uint8Array; txId: string }[]>>;
+
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
@@ -84,6 +87,8 @@ class Verification {
   /** The headers.json entry each header of the chain was read from (its parse and hash may be shared). */
   private readonly entries = new Map<number, HeaderEntry>();
   private readonly blocks = new Map<number, DecodedBlock>();
+  /** Key-level policies set in the bundle's blocks (keyPolicySets), built on first use. */
+  private keyPolicyIndex: KeyPolicySets | undefined;
 
   constructor(
     private readonly bundle: Bundle,
@@ -454,6 +459,26 @@ class Verification {
    * (the setter is not in it), makes the check fail rather than guess. Keys no bundled transaction
    * gives a policy are held by the chaincode's policy, as before key-level policies existed.
    */
+  /**
+   * Every key-level policy the bundle's blocks set, by namespace and key, built once: looking each
+   * written key up in every block made a range bundle's check quadratic in its transactions.
+   */
+  private keyPolicySets(): KeyPolicySets {
+    if (this.keyPolicyIndex) return this.keyPolicyIndex;
+    const index: KeyPolicySets = new Map();
+    for (const [bn, b] of this.blocks)
+      for (const t of b.transactions)
+        for (const k of t.keyPolicyWrites) {
+          const byKey = index.get(k.namespace) ?? new Map();
+          index.set(k.namespace, byKey);
+          const sets = byKey.get(k.key) ?? [];
+          byKey.set(k.key, sets);
+          sets.push({ block: bn, index: t.index, valid: b.validationCodes[t.index] === 0, policy: k.policy, txId: t.txId });
+        }
+    this.keyPolicyIndex = index;
+    return index;
+  }
+
   private keyLevelPolicies(n: number, tx: TransactionEntry): Map<string, { policy: Uint8Array; setIn: string }> | string {
     const out = new Map<string, { policy: Uint8Array; setIn: string }>();
     const cc = tx.chaincode;
@@ -463,19 +488,18 @@ class Verification {
     for (const key of written) {
       if (absent.has(key)) continue;
       let latest: { at: [number, number]; policy: Uint8Array; setIn: string } | undefined;
-      let setAnywhere = false;
-      for (const [bn, b] of this.blocks)
-        for (const t of b.transactions)
-          for (const k of t.keyPolicyWrites) {
-            if (k.namespace !== cc || k.key !== key) continue;
-            setAnywhere = true;
-            const earlier = bn < n || (bn === n && t.index < tx.index);
-            if (!earlier || b.validationCodes[t.index] !== 0) continue;
-            if (!latest || bn > latest.at[0] || (bn === latest.at[0] && t.index > latest.at[1]))
-              latest = { at: [bn, t.index], policy: k.policy, setIn: t.txId };
-          }
+      const sets =
+        this.keyPolicySets()
+          .get(cc ?? '')
+          ?.get(key) ?? [];
+      for (const set of sets) {
+        const earlier = set.block < n || (set.block === n && set.index < tx.index);
+        if (!earlier || !set.valid) continue;
+        if (!latest || set.block > latest.at[0] || (set.block === latest.at[0] && set.index > latest.at[1]))
+          latest = { at: [set.block, set.index], policy: set.policy, setIn: set.txId };
+      }
       if (latest) out.set(key, { policy: latest.policy, setIn: latest.setIn });
-      else if (setAnywhere) unknown.push(JSON.stringify(key));
+      else if (sets.length > 0) unknown.push(JSON.stringify(key));
     }
     if (unknown.length > 0)
       return `keys ${unknown.join(', ')} carry key-level endorsement policies, and the transaction that set the one in force here is not in the bundle`;
@@ -507,12 +531,11 @@ class Verification {
   }
 
   private verifiedRecords(docType: string): { record: ManifestRecord; value: Record<string, unknown>; at: [number, number] }[] {
+    // One set of the passed checks, not a scan of every check per record: a month's range bundle holds
+    // thousands of records and hundreds of thousands of checks.
+    const passed = new Set(this.checks.filter((c) => c.status === 'pass').map((c) => c.id));
     return this.bundle.manifest.records
-      .filter(
-        (r) =>
-          (r.value as { docType?: unknown })?.docType === docType &&
-          this.checks.some((c) => c.id === `record.${r.txId}.${JSON.stringify(r.key)}` && c.status === 'pass'),
-      )
+      .filter((r) => (r.value as { docType?: unknown })?.docType === docType && passed.has(`record.${r.txId}.${JSON.stringify(r.key)}`))
       .map((r) => {
         const f = this.byTxId.get(r.txId)!;
         return { record: r, value: r.value as Record<string, unknown>, at: [f.block.header.number, f.tx.index] as [number, number] };
