@@ -10,7 +10,7 @@ import { ChaincodeRefusal, classifyFabricError, type FabricFailure, PeersDisagre
 import type { FabricConnection } from '../../src/gateway.js';
 import { submitTransaction } from '../../src/submit.js';
 import { type LaggingRegulator, regulatorBehindBy, untilPeersDisagree } from '../support/lagging-peer.js';
-import { connectOrSkip } from '../support/network.js';
+import { connectOrSkip, untilEndorsable } from '../support/network.js';
 
 const heartbeatId = (what: string) => `fc-${what}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
 
@@ -20,8 +20,10 @@ describe('fabric-client: one classification of Fabric errors (real network)', fu
   let lag: LaggingRegulator | undefined;
   const heartbeat = () => conn.gateway.getNetwork(loadConnectionProfile().channel).getContract(loadConnectionProfile().chaincode, 'heartbeat');
 
-  before(function () {
+  before(async function () {
     conn = connectOrSkip(this);
+    // The first suite after the network came up: gossip may not have both orgs' peers yet.
+    await untilEndorsable(conn);
   });
   after(() => {
     lag?.catchUp();

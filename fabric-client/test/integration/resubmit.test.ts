@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { loadConnectionProfile } from '../../src/connection-profile.js';
 import { type FabricConnection, profileSigningIdentity } from '../../src/gateway.js';
 import { commitStatusOf, committedBlock } from '../../src/submit.js';
-import { connectOrSkip } from '../support/network.js';
+import { connectOrSkip, untilEndorsable } from '../support/network.js';
 
 const DUPLICATE_TXID = peer.TxValidationCode.DUPLICATE_TXID;
 const heartbeatId = (what: string) => `rs-${what}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
@@ -21,8 +21,10 @@ describe('fabric-client: a transaction handed to the orderer again (real network
   let conn: FabricConnection;
   const profile = () => loadConnectionProfile();
 
-  before(function () {
+  before(async function () {
     conn = connectOrSkip(this);
+    // The suite before this one restarts the regulator's peer.
+    await untilEndorsable(conn);
   });
   after(() => conn?.close());
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { connectionProfilePath } from '@compliance-ledger/schema';
 import { loadConnectionProfile } from '../../src/connection-profile.js';
+import { classifyFabricError, LedgerUnavailable } from '../../src/errors.js';
 import { connectToOrg, type FabricConnection } from '../../src/gateway.js';
 
 /**
@@ -14,4 +15,24 @@ export function connectOrSkip(ctx: Mocha.Context): FabricConnection {
   }
   if (!fs.existsSync(connectionProfilePath(process.env))) throw new Error("no Fabric network: run 'npm test' or 'bash scripts/network.sh up'");
   return connectToOrg(loadConnectionProfile(), 'enterprise');
+}
+
+/**
+ * Waits until the gateway peer can plan an endorsement by both orgs: right after the network came
+ * up, or after a test restarted a peer, its discovery may leave a peer out until gossip sees it
+ * ("no combination of peers can be derived"). A heartbeat proposal is endorsed, never submitted.
+ */
+export async function untilEndorsable(conn: FabricConnection, timeoutMs = 120_000): Promise<void> {
+  const profile = loadConnectionProfile();
+  const heartbeat = conn.gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await heartbeat.newProposal('Record', { arguments: [`endorsable-${Date.now().toString(36)}`, 'probe, not submitted'] }).endorse();
+      return;
+    } catch (e) {
+      if (!(classifyFabricError(e) instanceof LedgerUnavailable) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }

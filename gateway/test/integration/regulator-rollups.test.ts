@@ -36,13 +36,15 @@ const CHANGES = [
   // Permits move on.
   `UPDATE permits SET status = 'active', status_changed_at = now() WHERE status = 'issued' AND permit_no LIKE 'SYN-1%'`,
   `UPDATE permits SET status = 'closed', status_changed_at = now() WHERE status = 'active' AND permit_no LIKE 'SYN-2%'`,
-  // Flagged permits move to another site, area and work unit; a flag is withdrawn; a flag is indexed before its permit.
+  // Flagged permits move to another site, area and work unit; a flag is withdrawn; a flag is indexed before its permit;
+  // two permits carry a flag of the same id (an id is the regulator's, unique within its permit only).
   `UPDATE permits SET site_id = 'site-39', zone_id = 'zone-6', work_unit = 'moved-unit'
     WHERE permit_no IN (SELECT permit_no FROM investigation_flags ORDER BY at DESC LIMIT 3)`,
   `DELETE FROM investigation_flags WHERE flag_id = (SELECT max(flag_id) FROM investigation_flags)`,
   `INSERT INTO investigation_flags (flag_id, permit_no, reason, flagged_by_msp, at, block_number, tx_id)
      VALUES ('F-late', 'SYN-late', 'violation', 'RegulatorMSP', now() - interval '1 day', 1, 'late'),
-            ('F-never', 'SYN-never', 'violation', 'RegulatorMSP', now() - interval '1 day', 1, 'never')`,
+            ('F-never', 'SYN-never', 'violation', 'RegulatorMSP', now() - interval '1 day', 1, 'never'),
+            ('F-late', 'SYN-200', 'violation', 'RegulatorMSP', now() - interval '2 days', 1, 'same id, another permit')`,
   `INSERT INTO permits SELECT (jsonb_populate_record(NULL::permits, to_jsonb(p) || '{"permit_no": "SYN-late", "work_unit": "late-unit"}')).*
      FROM permits p WHERE permit_no = 'SYN-200'`,
 ];
@@ -389,9 +391,14 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const [r] = (
         await pool.query(`SELECT (SELECT count(*) FROM violation_flags WHERE flag_id = 'F-late' AND work_unit = 'late-unit') AS late,
                                  (SELECT count(*) FROM violation_flags WHERE flag_id = 'F-never') AS never,
-                                 (SELECT count(*) FROM violation_flags WHERE work_unit = 'moved-unit' AND site_id = 'site-39') AS moved`)
+                                 (SELECT count(*) FROM violation_flags WHERE flag_id = 'F-late') AS same_id,
+                                 (SELECT count(*) FROM violation_flags
+                                   WHERE work_unit = 'moved-unit' AND site_id = 'site-39' AND flag_id <> 'F-late') AS moved`)
       ).rows;
-      expect([Number(r.late), Number(r.never), Number(r.moved)], 'late permit, unindexed permit, moved permits').to.deep.equal([1, 0, 3]);
+      expect(
+        [Number(r.late), Number(r.never), Number(r.same_id), Number(r.moved)],
+        'late permit, unindexed permit, one id on two permits, moved permits',
+      ).to.deep.equal([1, 0, 2, 3]);
       const report = async () => {
         const window = monthWindow(month(0), 'Asia/Shanghai');
         return (await repo.monthlyReport(window)).sites.filter((x) => x.permitsApplied > 0).map((x) => [x.orgMsp, x.siteId, x.permitsApplied]);

@@ -44,14 +44,15 @@ const PERMIT_COLUMNS = ['org_msp', 'site_id', 'zone_id', 'work_unit'];
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('violation_flags', (t) => {
-    t.text('flag_id').primary();
+    // A flag's id is chosen by the regulator and unique only within its permit (migration 004).
     t.text('permit_no').notNullable();
+    t.text('flag_id').notNullable();
     t.timestamp('at', { useTz: true }).notNullable();
     t.text('org_msp').notNullable();
     t.text('site_id').notNullable();
     t.text('zone_id').notNullable();
     t.text('work_unit').notNullable();
-    t.index(['permit_no'], 'violation_flags_permit_index');
+    t.primary(['permit_no', 'flag_id']);
   });
   // The window's flags (KPIs, work units) and a page of sites' flags (risk map), each by its index alone.
   await knex.raw('CREATE INDEX violation_flags_at_index ON violation_flags (at) INCLUDE (work_unit, org_msp, site_id, zone_id)');
@@ -64,7 +65,7 @@ export async function up(knex: Knex): Promise<void> {
         RETURN NULL;
       END IF;
       IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        DELETE FROM violation_flags WHERE flag_id = OLD.flag_id;
+        DELETE FROM violation_flags WHERE permit_no = OLD.permit_no AND flag_id = OLD.flag_id;
       END IF;
       IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO violation_flags (flag_id, permit_no, at, ${PERMIT_COLUMNS.join(', ')})

@@ -276,7 +276,7 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
       const map = async (sql: string) => Object.fromEntries(((await db.raw(sql)).rows as Record<string, unknown>[]).map((r) => [String(r.k), String(r.v)]));
       const month = (col: string) => `to_char(date_trunc('month', rollup_day(${col})), 'YYYY-MM')`;
       const counters = {
-        flags: await map(`SELECT flag_id AS k, concat_ws('|', permit_no, at, org_msp, site_id, zone_id, work_unit) AS v FROM violation_flags`),
+        flags: await map(`SELECT permit_no || '/' || flag_id AS k, concat_ws('|', at, org_msp, site_id, zone_id, work_unit) AS v FROM violation_flags`),
         alarms: await map(
           `SELECT to_char(month, 'YYYY-MM') || '|' || org_msp || '|' || site_id AS k, concat_ws('|', n, responded, response_ms) AS v
              FROM alarm_site_months WHERE n <> 0`,
@@ -285,7 +285,7 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
         types: await map(`SELECT operation_type || '|' || status AS k, n AS v FROM permit_type_counts WHERE n <> 0`),
       };
       const base = {
-        flags: await map(`SELECT f.flag_id AS k, concat_ws('|', f.permit_no, f.at, p.org_msp, p.site_id, p.zone_id, p.work_unit) AS v
+        flags: await map(`SELECT f.permit_no || '/' || f.flag_id AS k, concat_ws('|', f.at, p.org_msp, p.site_id, p.zone_id, p.work_unit) AS v
                             FROM investigation_flags f JOIN permits p USING (permit_no)`),
         alarms: await map(
           `SELECT ${month('recorded_at')} || '|' || recorded_by_msp || '|' || site_id AS k,
