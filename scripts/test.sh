@@ -4,6 +4,21 @@
 # "N passed, N failed, N skipped".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# The network `npm test` starts is its own and starts empty: the suites count a month's
+# transactions and index the chain from block 0, so a ledger kept from an earlier run (on a CI
+# machine that keeps $HOME, or after a run that was interrupted) would carry that run's records
+# into this one's figures. A network already running (npm start's stack) is used as it is, and a
+# LEDGER_RUN_DIR set by the caller is that caller's network, resumed as it is.
+fresh_network=0
+if [ -z "${LEDGER_RUN_DIR:-}" ]; then
+  state_home=${XDG_STATE_HOME:-$HOME/.local/state}/compliance-ledger
+  if LEDGER_RUN_DIR="$state_home/run" bash "$here/network.sh" status >/dev/null 2>&1; then
+    export LEDGER_RUN_DIR="$state_home/run"
+  else
+    export LEDGER_RUN_DIR="$state_home/test-run"
+    fresh_network=1
+  fi
+fi
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
 # shellcheck source=scripts/pg-cluster.sh
@@ -41,6 +56,10 @@ if [ -z "$unavailable" ]; then
     log "using the running network in $LEDGER_RUN_DIR"
   else
     started_network=1
+    if [ "$fresh_network" = 1 ] && [ -e "$LEDGER_RUN_DIR" ]; then
+      log "wiping the network an earlier test run left in $LEDGER_RUN_DIR: the tests start from an empty ledger"
+      bash "$here/network.sh" down --wipe >/dev/null 2>&1 || true
+    fi
     # A stopped network made by an earlier version of this repository (a single orderer, before
     # config/ordering existed) cannot take the three consenters; for the tests it is disposable.
     if [ -f "$LEDGER_RUN_DIR/config/$LEDGER_CHANNEL.block" ] && [ ! -f "$LEDGER_RUN_DIR/config/ordering" ]; then
