@@ -2,12 +2,16 @@
  * Readings per second through the live MQTT path: a real broker, the ingest service as it runs
  * (MqttConsumer → IngestPipeline → outbox), its process pinned to one core.
  *
+ *   taskset -cp 1 $(cat $LEDGER_RUN_DIR/pids/mosquitto.pid)   # the broker beside the publisher
  *   cd ingest && taskset -c 1 npx tsx bench/live-mqtt.bench.ts [--url mqtt://127.0.0.1:18830] \
- *       [--batch 1,100] [--readings 300000] [--single-messages 60000] [--cpu-prof DIR]
+ *       [--batch 1,100] [--readings 300000] [--single-messages 60000] [--cpu-prof DIR] \
+ *       [--backlog] [--publisher raw|mqttjs]
  *
  * Without --url the service runs its embedded aedes broker (in its own process, so on its core).
- * The service runs in a child process under `taskset -c 0`; this process publishes (QoS 1, up
- * to 1,000 unacknowledged) from the other core. For each batch size (1: one reading per MQTT
+ * The service runs in a child process under `taskset -c 0`; this process publishes (QoS 1) from
+ * the other core: by default packets encoded before the clock starts, written to a socket with up
+ * to 10,000 unacknowledged (raw-publisher.ts), or with mqtt.js, up to 1,000 (`--publisher mqttjs`,
+ * the earlier figures). For each batch size (1: one reading per MQTT
  * message on the device topic; n: envelopes of n readings on the gateway's batch topic) it
  * reports readings/s between the 10 % and the 100 % mark of the readings handled (after the
  * JIT warmed up), and the rate at which the broker took the publishes: when that is not above
@@ -29,6 +33,7 @@ import { generateServiceKey, writeKeyFile } from '../src/pipeline/device-keys.js
 import type { StandardMessage } from '../src/pipeline/message.js';
 import { seededRandom } from '../tools/scenarios.js';
 import { connectPublisher } from '../tools/simulator.js';
+import { publishRaw } from './raw-publisher.js';
 
 const T0 = Date.parse('2026-11-30T02:00:00Z');
 const ROOT = 'bench';
@@ -151,7 +156,9 @@ function mqttMessages(batch: number, count: number): { topic: string; payload: s
   return out;
 }
 
-async function measure(batch: number, count: number, url: string | undefined, cpuProfDir: string | undefined, backlog: boolean) {
+type Publisher = 'raw' | 'mqttjs';
+
+async function measure(batch: number, count: number, url: string | undefined, cpuProfDir: string | undefined, backlog: boolean, publisher: Publisher) {
   const messages = mqttMessages(batch, count);
   const self = fileURLToPath(import.meta.url);
   const childArgs = [
@@ -180,20 +187,25 @@ async function measure(batch: number, count: number, url: string | undefined, cp
     }
   };
   if (backlog) await next('parked');
-  const publisher = await connectPublisher(
-    backlog ? url! : ((await next('ready')) as Extract<ChildReport, { type: 'ready' }>).brokerUrl,
-    `live-bench-pub-${process.pid}`,
-  );
+  const brokerUrl = backlog ? url! : ((await next('ready')) as Extract<ChildReport, { type: 'ready' }>).brokerUrl;
   const load = loadavg()[0]!;
-  const t = performance.now();
-  const window = 1000;
-  for (let i = 0; i < messages.length; i += window) {
-    await Promise.all(messages.slice(i, i + window).map((m) => publisher.publishAsync(m.topic, m.payload, { qos: 1 })));
+  let publishMs: number;
+  let end = async () => {};
+  if (publisher === 'raw') {
+    publishMs = (await publishRaw(brokerUrl, `live-bench-pub-${process.pid}`, messages)).ms;
+  } else {
+    const client = await connectPublisher(brokerUrl, `live-bench-pub-${process.pid}`);
+    const t = performance.now();
+    const window = 1000;
+    for (let i = 0; i < messages.length; i += window) {
+      await Promise.all(messages.slice(i, i + window).map((m) => client.publishAsync(m.topic, m.payload, { qos: 1 })));
+    }
+    publishMs = performance.now() - t;
+    end = () => client.endAsync();
   }
-  const publishMs = performance.now() - t;
   if (backlog) proc.send('go');
   const done = (await next('done')) as Extract<ChildReport, { type: 'done' }>;
-  await publisher.endAsync();
+  await end();
   await new Promise((r) => proc.once('exit', r));
   const perSecond = (n: number, ms: number) => Math.round((n / ms) * 1000);
   return {
@@ -220,8 +232,11 @@ const { values } = parseArgs({
     'single-messages': { type: 'string', default: '60000' },
     'cpu-prof': { type: 'string' },
     backlog: { type: 'boolean', default: false },
+    publisher: { type: 'string', default: 'raw' },
   },
 });
+if (values.publisher !== 'raw' && values.publisher !== 'mqttjs') throw new Error('--publisher is raw or mqttjs');
+const publisher = values.publisher as Publisher;
 
 if (values.backlog && !values.url) throw new Error('--backlog needs --url: the embedded broker keeps sessions only while ingest runs');
 if (values.child) {
@@ -231,8 +246,8 @@ if (values.child) {
   for (const batch of values.batch.split(',').map(Number)) {
     // Mosquitto queues at most max_queued_messages (100,000 in scripts/services.sh) per session.
     const count = batch === 1 ? Number(values['single-messages']) : Number(values.readings);
-    results.push(await measure(batch, count, values.url, values['cpu-prof'], values.backlog));
+    results.push(await measure(batch, count, values.url, values['cpu-prof'], values.backlog, publisher));
   }
   const mode = values.backlog ? 'backlog: published while ingest was away, then drained' : 'live: published while ingest consumes';
-  console.log(JSON.stringify({ node: process.version, broker: values.url ?? 'embedded aedes (in the ingest process)', mode, results }, null, 2));
+  console.log(JSON.stringify({ node: process.version, broker: values.url ?? 'embedded aedes (in the ingest process)', mode, publisher, results }, null, 2));
 }
