@@ -5,7 +5,12 @@
 # run directory's pid files and their descendants, listed one by one and summed:
 #   1. at rest, BENCH_SETTLE_S after the services answered;
 #   2. under load: the peak of each process, sampled every second, while the demo flow
-#      (scripts/demo.mts, what `npm start` runs) goes through both gateways BENCH_LOAD_ROUNDS times;
+#      (scripts/demo.mts, what `npm start` runs) goes through both gateways BENCH_LOAD_ROUNDS times
+#      (BENCH_LOAD=demo, the default), or while permit:Apply runs at saturation (BENCH_LOAD=saturation:
+#      gateway/bench/saturation.bench.ts, direct path, BENCH_SATURATION_LEVEL in flight (192, the
+#      ceiling of bench/RESULTS.md) for BENCH_SATURATION_SECONDS (60); its client is not part of the
+#      stack, the peers, orderers, chaincode servers and both mirrors following the blocks are;
+#      needs TEST_DATABASE_URL, as that bench does);
 #   3. at rest again afterwards.
 # The test servers of scripts/services.sh (mosquitto, PostgreSQL) are not part of `npm start` and
 # are left out. Prints Markdown for bench/RESULTS.md. Leaves the stack running (stack.sh down).
@@ -21,6 +26,12 @@ settle=${BENCH_SETTLE_S:-30}
 [ ! -e "$LEDGER_RUN_DIR/connection-profile.json" ] ||
   die "$LEDGER_RUN_DIR already holds a network: give the bench a new LEDGER_RUN_DIR (or wipe this one: scripts/network.sh down --wipe)"
 rounds=${BENCH_LOAD_ROUNDS:-2}
+load_kind=${BENCH_LOAD:-demo}
+case "$load_kind" in
+  demo) ;;
+  saturation) [ -n "${TEST_DATABASE_URL:-}" ] || die "BENCH_LOAD=saturation needs TEST_DATABASE_URL (scripts/services.sh start prints it)" ;;
+  *) die "BENCH_LOAD is demo or saturation, not $load_kind" ;;
+esac
 
 bash "$repo_root/scripts/network.sh" up >&2
 bash "$repo_root/scripts/deploy-chaincode.sh" >&2
@@ -82,7 +93,17 @@ table "at rest, ${settle} s after start"
 
 gateway_url="http://127.0.0.1:$GATEWAY_PORT"
 peak=()
-(
+if [ "$load_kind" = saturation ]; then
+  level=${BENCH_SATURATION_LEVEL:-192} seconds=${BENCH_SATURATION_SECONDS:-60}
+  load_title="permit:Apply at saturation, $level in flight for $seconds s (direct path)"
+  (
+    cd "$repo_root/gateway"
+    BENCH_PATHS=direct BENCH_LEVELS="$level" BENCH_LEVEL_SECONDS="$seconds" npx tsx bench/saturation.bench.ts >"$LEDGER_RUN_DIR/saturation.md" 2>&1 ||
+      echo "WARNING: the saturation load failed (see $LEDGER_RUN_DIR/saturation.md)" >&2
+  ) &
+else
+  load_title="the demo flow ${rounds} times"
+  (
   # The site stack.sh generated the simulated devices' keys for: the demo's gas leak is published by them.
   for i in $(seq 1 "$rounds"); do
     LEDGER_RUN_DIR="$LEDGER_RUN_DIR" GATEWAY_URL="$gateway_url" REGULATOR_GATEWAY_URL="http://127.0.0.1:$REGULATOR_GATEWAY_PORT" \
@@ -90,13 +111,15 @@ peak=()
       INGEST_MQTT_URL="mqtt://127.0.0.1:$INGEST_MQTT_PORT" LEDGER_DEMO_SITE="$LEDGER_DEMO_SITE" npx tsx "$repo_root/scripts/demo.mts" >/dev/null 2>&1 ||
       echo "WARNING: demo round $i failed" >&2
   done
-) &
+  ) &
+fi
 load=$!
 while kill -0 "$load" 2>/dev/null; do
   sample
   sleep 1
 done
-table "peak of each process under load: the demo flow ${rounds} times (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+table "peak of each process under load: ${load_title} (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$load_kind" != saturation ] || grep -E '^direct c=' "$LEDGER_RUN_DIR/saturation.md" || true
 
 sleep "$settle"
 peak=()
