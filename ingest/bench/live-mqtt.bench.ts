@@ -26,6 +26,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { connectAsync } from 'mqtt';
 import { loadConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-service.js';
 import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
@@ -207,6 +208,13 @@ async function measure(batch: number, count: number, url: string | undefined, cp
   const done = (await next('done')) as Extract<ChildReport, { type: 'done' }>;
   await end();
   await new Promise((r) => proc.once('exit', r));
+  // Ingest's session is durable (clean: false) and Mosquitto keeps it after the run, queueing every
+  // later bench publish for it (up to max_queued_messages each) and writing them at each autosave:
+  // runs would slow the next ones down. A clean connection with its client id discards it.
+  if (url) {
+    const sessionEnd = await connectAsync(url, { protocolVersion: 4, clean: true, clientId: `live-bench-${proc.pid}`, reconnectPeriod: 0 });
+    await sessionEnd.endAsync();
+  }
   const perSecond = (n: number, ms: number) => Math.round((n / ms) * 1000);
   return {
     readingsPerMessage: batch,
