@@ -452,14 +452,6 @@ class Verification {
   }
 
   /**
-   * The key-level (state-based) policies in force for the public keys a transaction writes, as
-   * Fabric's validator takes them: the policy the latest earlier valid transaction set on the key,
-   * never one the transaction itself sets. A key the transaction read as absent had none. A key a
-   * bundled transaction sets a policy on, whose policy at this transaction the bundle cannot show
-   * (the setter is not in it), makes the check fail rather than guess. Keys no bundled transaction
-   * gives a policy are held by the chaincode's policy, as before key-level policies existed.
-   */
-  /**
    * Every key-level policy the bundle's blocks set, by namespace and key, built once: looking each
    * written key up in every block made a range bundle's check quadratic in its transactions.
    */
@@ -479,6 +471,14 @@ class Verification {
     return index;
   }
 
+  /**
+   * The key-level (state-based) policies in force for the public keys a transaction writes, as
+   * Fabric's validator takes them: the policy the latest earlier valid transaction set on the key,
+   * never one the transaction itself sets. A key the transaction read as absent had none. A key a
+   * bundled transaction sets a policy on, whose policy at this transaction the bundle cannot show
+   * (the setter is not in it), makes the check fail rather than guess. Keys no bundled transaction
+   * gives a policy are held by the chaincode's policy, as before key-level policies existed.
+   */
   private keyLevelPolicies(n: number, tx: TransactionEntry): Map<string, { policy: Uint8Array; setIn: string }> | string {
     const out = new Map<string, { policy: Uint8Array; setIn: string }>();
     const cc = tx.chaincode;
