@@ -193,7 +193,7 @@ async function measure(batch: number, count: number, url: string | undefined, cp
   let publishMs: number;
   let end = async () => {};
   if (publisher === 'raw') {
-    publishMs = (await publishRaw(brokerUrl, `live-bench-pub-${process.pid}`, messages)).ms;
+    publishMs = await publishRaw(brokerUrl, `live-bench-pub-${process.pid}`, messages);
   } else {
     const client = await connectPublisher(brokerUrl, `live-bench-pub-${process.pid}`);
     const t = performance.now();

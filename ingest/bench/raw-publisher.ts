@@ -34,30 +34,19 @@ function connectPacket(clientId: string): Buffer {
 }
 
 /** PUBLISH, QoS 1 (fixed header 0x32), with its packet id. */
-export function publishPacket(topic: string, payload: string, packetId: number): Buffer {
+function publishPacket(topic: string, payload: string, packetId: number): Buffer {
   const id = Buffer.alloc(2);
   id.writeUInt16BE(packetId);
   const body = Buffer.concat([utf8Field(topic), id, Buffer.from(payload, 'utf8')]);
   return Buffer.concat([Buffer.from([0x32]), remainingLength(body.length), body]);
 }
 
-export interface RawPublishResult {
-  /** From the first write to the last PUBACK. */
-  ms: number;
-  acknowledged: number;
-}
-
 /**
- * Publishes every message once (QoS 1) and resolves when the broker acknowledged them all. Packet
- * ids run 1…65535 and wrap; `window` (≤ 65,535) bounds those unacknowledged, so none is reused
- * while in flight.
+ * Publishes every message once (QoS 1) and resolves, when the broker acknowledged them all, with
+ * the milliseconds from the first write to the last PUBACK. Packet ids run 1…65535 and wrap;
+ * `window` (≤ 65,535) bounds those unacknowledged, so none is reused while in flight.
  */
-export async function publishRaw(
-  url: string,
-  clientId: string,
-  messages: readonly { topic: string; payload: string }[],
-  window = 10_000,
-): Promise<RawPublishResult> {
+export async function publishRaw(url: string, clientId: string, messages: readonly { topic: string; payload: string }[], window = 10_000): Promise<number> {
   const { hostname, port } = new URL(url);
   const packets = messages.map((m, i) => publishPacket(m.topic, m.payload, (i % 65_535) + 1));
   const socket: Socket = connect(Number(port || 1883), hostname);
@@ -110,5 +99,5 @@ export async function publishRaw(
   await until(() => acked >= packets.length);
   const ms = performance.now() - t0;
   socket.end(Buffer.from([0xe0, 0x00])); // DISCONNECT
-  return { ms, acknowledged: acked };
+  return ms;
 }

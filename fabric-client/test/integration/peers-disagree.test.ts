@@ -22,7 +22,8 @@ describe('fabric-client: one classification of Fabric errors (real network)', fu
 
   before(async function () {
     conn = connectOrSkip(this);
-    // The first suite after the network came up: gossip may not have both orgs' peers yet.
+    // network.sh up waits until each peer's discovery lists the other org's peer, but the plan for
+    // the chaincode can still be missing a peer for a while (seen after a peer restart in resubmit).
     await untilEndorsable(conn);
   });
   after(() => {
