@@ -11,7 +11,9 @@
 #      ceiling of bench/RESULTS.md) for BENCH_SATURATION_SECONDS (60); its client is not part of the
 #      stack, the peers, orderers, chaincode servers and both mirrors following the blocks are;
 #      needs TEST_DATABASE_URL, as that bench does);
-#   3. at rest again afterwards.
+#   3. at rest again afterwards, BENCH_SETTLE_S after the load and, with BENCH_REST_AFTER_S, once
+#      more that many seconds after the load: Go collects an idle heap only every two minutes and
+#      returns its pages to the system over minutes after that, so 20 s shows the load's heap.
 # The test servers of scripts/services.sh (mosquitto, PostgreSQL) are not part of `npm start` and
 # are left out. Prints Markdown for bench/RESULTS.md. Leaves the stack running (stack.sh down).
 #
@@ -125,3 +127,9 @@ sleep "$settle"
 peak=()
 sample
 table "at rest again, ${settle} s after the load"
+if [ -n "${BENCH_REST_AFTER_S:-}" ] && [ "$BENCH_REST_AFTER_S" -gt "$settle" ]; then
+  sleep $((BENCH_REST_AFTER_S - settle))
+  peak=()
+  sample
+  table "at rest again, ${BENCH_REST_AFTER_S} s after the load"
+fi

@@ -6,18 +6,32 @@
  * result does not depend on the time zone data of PostgreSQL or PGlite.
  */
 
+/**
+ * One formatter per time zone: building an Intl.DateTimeFormat loads the zone's rules and costs about
+ * as much as sixty uses of it, and a month window asks for sixty-odd offsets.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterOf(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
 /** Milliseconds the zone is ahead of UTC at an instant (negative west of Greenwich). */
 function zoneOffsetMs(timeZone: string, epochMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(epochMs));
+  const parts = formatterOf(timeZone).formatToParts(new Date(epochMs));
   const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
   const wallClockAsUtc = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
   return wallClockAsUtc - Math.floor(epochMs / 1000) * 1000;
