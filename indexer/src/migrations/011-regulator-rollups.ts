@@ -44,12 +44,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('n').notNullable();
     t.primary(['day', 'operation_type', 'level', 'status']);
   });
-  await counters(knex, {
-    table: 'permit_days',
-    source: 'permits',
-    key: { day: 'rollup_day(#.applied_at)', operation_type: '#.operation_type', level: '#.level', status: '#.status' },
-    values: { n: '1' },
-  });
+  await counters(knex, PERMIT_DAYS);
 
   await knex.schema.createTable('alarm_days', (t) => {
     t.date('day').notNullable();
@@ -60,12 +55,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('response_ms').notNullable();
     t.primary(['day', 'grade']);
   });
-  await counters(knex, {
-    table: 'alarm_days',
-    source: 'alarms',
-    key: { day: 'rollup_day(#.recorded_at)', grade: '#.grade' },
-    values: { n: '1', responded: '(#.response_ms IS NOT NULL)::int', response_ms: 'coalesce(#.response_ms, 0)' },
-  });
+  await counters(knex, ALARM_DAYS);
 
   // A response time's bucket: four per doubling (0–1 ms in the first). Monotonic, so the buckets
   // in order hold the response times in order: a window's p90 is found in the histogram, then read
@@ -78,13 +68,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('n').notNullable();
     t.primary(['day', 'bucket']);
   });
-  await counters(knex, {
-    table: 'alarm_response_days',
-    source: 'alarms',
-    key: { day: 'rollup_day(#.recorded_at)', bucket: 'alarm_response_bucket(#.response_ms)' },
-    values: { n: '1' },
-    where: '#.response_ms IS NOT NULL',
-  });
+  await counters(knex, ALARM_RESPONSE_DAYS);
   await knex.raw(`CREATE INDEX alarms_response_bucket_index ON alarms (alarm_response_bucket(response_ms), recorded_at) INCLUDE (response_ms)
                     WHERE response_ms IS NOT NULL`);
 
@@ -103,16 +87,45 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 /**
+ * A counter table kept from a source table: its key and summed values as expressions of a source
+ * row (`#` stands for it), counting only the rows `where` holds.
+ */
+export interface Counter {
+  table: string;
+  source: string;
+  key: Record<string, string>;
+  values: Record<string, string>;
+  where?: string;
+}
+
+export const PERMIT_DAYS: Counter = {
+  table: 'permit_days',
+  source: 'permits',
+  key: { day: 'rollup_day(#.applied_at)', operation_type: '#.operation_type', level: '#.level', status: '#.status' },
+  values: { n: '1' },
+};
+export const ALARM_DAYS: Counter = {
+  table: 'alarm_days',
+  source: 'alarms',
+  key: { day: 'rollup_day(#.recorded_at)', grade: '#.grade' },
+  values: { n: '1', responded: '(#.response_ms IS NOT NULL)::int', response_ms: 'coalesce(#.response_ms, 0)' },
+};
+export const ALARM_RESPONSE_DAYS: Counter = {
+  table: 'alarm_response_days',
+  source: 'alarms',
+  key: { day: 'rollup_day(#.recorded_at)', bucket: 'alarm_response_bucket(#.response_ms)' },
+  values: { n: '1' },
+  where: '#.response_ms IS NOT NULL',
+};
+
+/**
  * Counters in `table` of the rows of `source`: `key` and `values` are expressions over a row (`#`
  * stands for it). A row trigger, in the transaction that writes the row, takes an old row's
  * values off its key's counters and adds a new row's to its own; an update that changes no
  * column the expressions read changes nothing (a replayed row). The counters start from the
  * rows already there. Deleting the trigger and function is left to `down`.
  */
-export async function counters(
-  knex: Knex,
-  c: { table: string; source: string; key: Record<string, string>; values: Record<string, string>; where?: string },
-): Promise<void> {
+export async function counters(knex: Knex, c: Counter): Promise<void> {
   const expr = (e: string, row: string) => e.replaceAll('#', row);
   const read = [...new Set([...Object.values(c.key), ...Object.values(c.values), c.where ?? ''].join(' ').match(/#\.\w+/g) ?? [])];
   const unchanged = read.map((col) => `${expr(col, 'OLD')} IS NOT DISTINCT FROM ${expr(col, 'NEW')}`).join(' AND ');

@@ -28,7 +28,7 @@
  * scoped KPIs still read the base tables (an enterprise's workers are few).
  */
 import type { Knex } from 'knex';
-import { counters } from './011-regulator-rollups.js';
+import { type Counter, counters } from './011-regulator-rollups.js';
 
 export const name = '012-kpi-now-counters';
 
@@ -42,6 +42,13 @@ const DAYS: [string, string, string][] = [
   ['certificate_review_days', 'counted_certificates', 'review_due'],
   ['certificate_expiry_days', 'counted_certificates', 'valid_until'],
 ];
+
+export const PERMIT_SITE_COUNTS: Counter = {
+  table: 'permit_site_counts',
+  source: 'permits',
+  key: { org_msp: '#.org_msp', site_id: '#.site_id' },
+  values: { n: '1', live: `(#.status IN (${LIVE_STATUSES.map((x) => `'${x}'`).join(', ')}))::int` },
+};
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('worker_coverage', (t) => {
@@ -91,12 +98,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('live').notNullable();
     t.primary(['org_msp', 'site_id']);
   });
-  await counters(knex, {
-    table: 'permit_site_counts',
-    source: 'permits',
-    key: { org_msp: '#.org_msp', site_id: '#.site_id' },
-    values: { n: '1', live: `(#.status IN (${LIVE_STATUSES.map((x) => `'${x}'`).join(', ')}))::int` },
-  });
+  await counters(knex, PERMIT_SITE_COUNTS);
 
   // Spans merged by gaps and islands: a certificate starts a new span only where no earlier one
   // (in start order) reaches it; [a, b) and [b, c) make one span [a, c). Only the rows that differ

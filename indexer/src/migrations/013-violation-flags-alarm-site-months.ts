@@ -23,7 +23,7 @@
  * - `alarms_site_index` covers the response time too (the window edges' per-site figures).
  */
 import type { Knex } from 'knex';
-import { counters } from './011-regulator-rollups.js';
+import { type Counter, counters } from './011-regulator-rollups.js';
 
 export const name = '013-violation-flags-alarm-site-months';
 
@@ -40,7 +40,26 @@ async function onlyWhenChanged(knex: Knex, table: string, source: string, column
 }
 
 /** The permit columns a flag's row copies. */
-const PERMIT_COLUMNS = ['org_msp', 'site_id', 'zone_id', 'work_unit'];
+export const PERMIT_COLUMNS = ['org_msp', 'site_id', 'zone_id', 'work_unit'];
+
+export const ALARM_SITE_MONTHS: Counter = {
+  table: 'alarm_site_months',
+  source: 'alarms',
+  key: { month: `date_trunc('month', rollup_day(#.recorded_at))::date`, org_msp: '#.recorded_by_msp', site_id: '#.site_id' },
+  values: { n: '1', responded: '(#.response_ms IS NOT NULL)::int', response_ms: 'coalesce(#.response_ms, 0)' },
+};
+export const PERMIT_SITE_MONTHS: Counter = {
+  table: 'permit_site_months',
+  source: 'permits',
+  key: { month: `date_trunc('month', rollup_day(#.applied_at))::date`, org_msp: '#.org_msp', site_id: '#.site_id' },
+  values: { n: '1' },
+};
+export const PERMIT_TYPE_COUNTS: Counter = {
+  table: 'permit_type_counts',
+  source: 'permits',
+  key: { operation_type: '#.operation_type', status: '#.status' },
+  values: { n: '1' },
+};
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('violation_flags', (t) => {
@@ -106,12 +125,7 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['month', 'org_msp', 'site_id']);
     t.index(['site_id', 'month'], 'alarm_site_months_site_index');
   });
-  await counters(knex, {
-    table: 'alarm_site_months',
-    source: 'alarms',
-    key: { month: `date_trunc('month', rollup_day(#.recorded_at))::date`, org_msp: '#.recorded_by_msp', site_id: '#.site_id' },
-    values: { n: '1', responded: '(#.response_ms IS NOT NULL)::int', response_ms: 'coalesce(#.response_ms, 0)' },
-  });
+  await counters(knex, ALARM_SITE_MONTHS);
   await onlyWhenChanged(knex, 'alarm_site_months', 'alarms', ['recorded_at', 'recorded_by_msp', 'site_id', 'response_ms']);
 
   await knex.schema.createTable('permit_site_months', (t) => {
@@ -121,12 +135,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('n').notNullable();
     t.primary(['month', 'org_msp', 'site_id']);
   });
-  await counters(knex, {
-    table: 'permit_site_months',
-    source: 'permits',
-    key: { month: `date_trunc('month', rollup_day(#.applied_at))::date`, org_msp: '#.org_msp', site_id: '#.site_id' },
-    values: { n: '1' },
-  });
+  await counters(knex, PERMIT_SITE_MONTHS);
   await onlyWhenChanged(knex, 'permit_site_months', 'permits', ['applied_at', 'org_msp', 'site_id']);
   await knex.schema.createTable('permit_type_counts', (t) => {
     t.text('operation_type').notNullable();
@@ -134,12 +143,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('n').notNullable();
     t.primary(['operation_type', 'status']);
   });
-  await counters(knex, {
-    table: 'permit_type_counts',
-    source: 'permits',
-    key: { operation_type: '#.operation_type', status: '#.status' },
-    values: { n: '1' },
-  });
+  await counters(knex, PERMIT_TYPE_COUNTS);
   await onlyWhenChanged(knex, 'permit_type_counts', 'permits', ['operation_type', 'status']);
 
   await knex.raw('DROP INDEX alarms_site_index');

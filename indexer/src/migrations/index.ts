@@ -16,6 +16,7 @@ import * as regulatorQueryScale from './010-regulator-query-scale.js';
 import * as regulatorRollups from './011-regulator-rollups.js';
 import * as kpiNowCounters from './012-kpi-now-counters.js';
 import * as violationFlags from './013-violation-flags-alarm-site-months.js';
+import * as statementCounters from './014-statement-counters.js';
 
 interface Migration {
   name: string;
@@ -37,6 +38,7 @@ const migrations: readonly Migration[] = [
   regulatorRollups,
   kpiNowCounters,
   violationFlags,
+  statementCounters,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
