@@ -57,6 +57,10 @@ export function openFabricSource(options: FabricSourceOptions): BlockSource {
       'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_receive_message_length': 110 * 1024 * 1024,
+      // How far the peer may stream ahead while the follower writes a batch: with HTTP/2's 64 KiB
+      // the peer stopped after a block or two and each batch then waited for the next ones
+      // (a tenth of a PGlite catch-up idle). Held only while the follower is behind.
+      'grpc-node.flow_control_window': 32 * 1024 * 1024,
       ...(options.reconnectMinMs === undefined ? {} : { 'grpc.initial_reconnect_backoff_ms': options.reconnectMinMs }),
       ...(options.reconnectMaxMs === undefined ? {} : { 'grpc.max_reconnect_backoff_ms': options.reconnectMaxMs }),
     },
