@@ -44,6 +44,7 @@ export class GapError extends Error {
 
 export class BlockStore {
   private readonly insertRaw: (trx: Knex.Transaction, table: string, rows: readonly Row[]) => Promise<void>;
+  private readonly pglite: boolean;
 
   constructor(
     private readonly db: Knex,
@@ -52,7 +53,8 @@ export class BlockStore {
     // PGlite spends about 2.5 times the CPU on a row of a multi-row INSERT (parsing and planning
     // thousands of parameters in WebAssembly) as on the same row loaded with COPY; PostgreSQL
     // gets multi-row INSERTs, which are fast there and need no COPY stream.
-    this.insertRaw = isPglite(db)
+    this.pglite = isPglite(db);
+    this.insertRaw = this.pglite
       ? (trx, table, rows) => (BINARY_COLUMNS[table] ? copyBinary(trx, table, BINARY_COLUMNS[table], rows) : copyCsv(trx, table, rows))
       : (trx, table, rows) => insertChunked(trx, table, rows);
   }
@@ -100,6 +102,7 @@ export class BlockStore {
       await this.insertRaw(trx, 'events', rows.events);
       await this.insertRaw(trx, 'writes', rows.writes);
       for (const group of rows.domain.groups()) {
+        if (this.pglite && (await upsertCopied(trx, group))) continue;
         await insertChunked(trx, group.table, group.rows, (q) => {
           const conflict = q.onConflict(group.key as string[]);
           return group.onConflict === 'merge' ? conflict.merge() : conflict.ignore();
@@ -176,11 +179,28 @@ function csvField(value: unknown): string {
 }
 
 /**
- * The raw tables that carry the ledger's bytes, with their columns' types (migration 001): loaded
- * in PGlite by binary COPY, which takes bytes as they are (CSV spells each byte in two hex digits
- * for the database to decode: half the cost of loading such a row there).
+ * The raw tables with the most rows, with their columns' types (migrations 001 and 006): loaded in
+ * PGlite by binary COPY, which takes bytes as they are (CSV spells each byte in two hex digits for
+ * the database to decode: half the cost of loading such a row there) and numbers and instants
+ * without text to parse.
  */
 const BINARY_COLUMNS: Record<string, readonly (readonly [string, BinaryColumnType])[]> = {
+  transactions: [
+    ['block_number', 'int8'],
+    ['tx_index', 'int4'],
+    ['tx_id', 'text'],
+    ['header_type', 'text'],
+    ['validation_code', 'int2'],
+    ['validation_code_name', 'text'],
+    ['valid', 'bool'],
+    ['creator_msp', 'text'],
+    ['creator_id', 'text'],
+    ['creator_cert_sha256', 'text'],
+    ['timestamp', 'timestamptz'],
+    ['chaincode', 'text'],
+    ['function', 'text'],
+    ['parse_error', 'text'],
+  ],
   events: [
     ['block_number', 'int8'],
     ['tx_index', 'int4'],
@@ -215,6 +235,40 @@ async function copyBinary(
   if (rows.length === 0) return;
   const blob = new Blob([binaryCopy(table, columns, rows)]);
   await trx.raw(`COPY "${table}" (${columns.map(([c]) => `"${c}"`).join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`).options({ blob });
+}
+
+/**
+ * PGlite only: a domain table's rows of the batch copied (CSV) into a session table of the same
+ * columns, then upserted from it in one INSERT … SELECT. A multi-row INSERT of the batch binds
+ * tens of thousands of parameters, each framed by the client and parsed by the database in its
+ * WebAssembly. The rows, the conflict target and what a conflict does are those of the INSERT, so
+ * the tables and their triggers see the same statement. False (nothing done) when the rows do not
+ * all have the same columns or hold a value CSV cannot carry: the caller inserts them as before.
+ */
+async function upsertCopied(
+  trx: Knex.Transaction,
+  group: { table: string; key: readonly string[]; onConflict: 'merge' | 'ignore'; rows: Row[] },
+): Promise<boolean> {
+  if (group.rows.length === 0) return true;
+  const columns = Object.keys(group.rows[0]!);
+  if (group.rows.some((r) => Object.keys(r).length !== columns.length || columns.some((c) => !(c in r)))) return false;
+  let csv: string;
+  try {
+    csv = group.rows.map((row) => columns.map((c) => csvField(row[c])).join(',')).join('\n');
+  } catch (e) {
+    if (e instanceof TypeError) return false;
+    throw e;
+  }
+  const list = columns.map((c) => `"${c}"`).join(', ');
+  // One per table, column list and conflict action (a batch has one group of each), kept for the
+  // session; emptied when the batch commits or rolls back.
+  const stage = `copied_${group.table}_${group.onConflict}_${columns.length}`;
+  await trx.raw(`CREATE TEMP TABLE IF NOT EXISTS "${stage}" ON COMMIT DELETE ROWS AS SELECT ${list} FROM "${group.table}" WITH NO DATA`);
+  await trx.raw(`COPY "${stage}" (${list}) FROM '/dev/blob' WITH (FORMAT csv)`).options({ blob: new Blob([csv]) });
+  const keys = group.key.map((c) => `"${c}"`).join(', ');
+  const onConflict = group.onConflict === 'merge' ? `DO UPDATE SET ${columns.map((c) => `"${c}" = excluded."${c}"`).join(', ')}` : 'DO NOTHING';
+  await trx.raw(`INSERT INTO "${group.table}" (${list}) SELECT ${list} FROM "${stage}" ON CONFLICT (${keys}) ${onConflict}`);
+  return true;
 }
 
 /** Appends rows to a raw table with COPY FROM a blob (PGlite only), inside the batch's transaction. */

@@ -5,8 +5,23 @@
  * row costs. Only the column types of those tables occur; a value of another type is refused.
  */
 
-/** The binary forms written here: int8, int4 and int2 big-endian, text as UTF-8, bytea as is, bool as one byte. */
-export type BinaryColumnType = 'int8' | 'int4' | 'int2' | 'text' | 'bytea' | 'bool';
+/**
+ * The binary forms written here: int8, int4 and int2 big-endian, text as UTF-8, bytea as is, bool
+ * as one byte, timestamptz as microseconds since 2000-01-01 UTC (from the block parser's ISO form).
+ */
+export type BinaryColumnType = 'int8' | 'int4' | 'int2' | 'text' | 'bytea' | 'bool' | 'timestamptz';
+
+/** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix milliseconds. */
+const POSTGRES_EPOCH_MS = 946_684_800_000;
+const ISO_INSTANT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?Z$/;
+
+/** Microseconds since PostgreSQL's epoch of `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`; anything else is refused, not guessed. */
+function postgresMicros(table: string, column: string, value: unknown): bigint {
+  const m = typeof value === 'string' ? ISO_INSTANT.exec(value) : null;
+  const ms = m ? Date.parse(`${m[1]}Z`) : Number.NaN;
+  if (!m || Number.isNaN(ms)) throw new TypeError(`${table}.${column}: ${String(value)} is not an ISO-8601 UTC instant`);
+  return BigInt(ms - POSTGRES_EPOCH_MS) * 1000n + BigInt((m[2] ?? '').padEnd(6, '0'));
+}
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
@@ -62,8 +77,9 @@ function writeValue(w: Writer, table: string, column: string, type: BinaryColumn
     return;
   }
   switch (type) {
-    case 'int8': {
-      const v = BigInt(integer(table, column, value));
+    case 'int8':
+    case 'timestamptz': {
+      const v = type === 'int8' ? BigInt(integer(table, column, value)) : postgresMicros(table, column, value);
       w.int32(8);
       const b = Buffer.allocUnsafe(8);
       b.writeBigInt64BE(v);

@@ -70,6 +70,35 @@ describe('binary COPY of raw rows', function () {
     expect(Buffer.from(last!.b).equals(Buffer.alloc(4096, 299 % 256))).to.equal(true);
   });
 
+  it('writes instants to the microsecond as PostgreSQL reads the same text, and refuses any other form', async () => {
+    const cols = [['at', 'timestamptz']] as const;
+    await db.exec('CREATE TEMP TABLE instants (at timestamptz)');
+    const instants = [
+      '2026-12-05T07:45:01.123456Z',
+      '1999-12-31T23:59:59.999999Z',
+      '2000-01-01T00:00:00Z',
+      '1970-01-01T00:00:00.5Z',
+      '2262-04-11T23:47:16.854775Z',
+    ];
+    await db.query(`COPY instants (at) FROM '/dev/blob' WITH (FORMAT binary)`, [], {
+      blob: new Blob([binaryCopy('instants', cols, [...instants.map((at) => ({ at })), { at: null }])]),
+    });
+    const read = (await db.query<{ same: boolean | null }>('SELECT at = ANY($1::timestamptz[]) AS same FROM instants', [instants])).rows;
+    expect(read.map((r) => r.same)).to.deep.equal([true, true, true, true, true, null]);
+    const texts = (await db.query<{ t: string }>(`SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t FROM instants WHERE at IS NOT NULL`))
+      .rows;
+    expect(texts.map((r) => r.t)).to.deep.equal([
+      '2026-12-05T07:45:01.123456',
+      '1999-12-31T23:59:59.999999',
+      '2000-01-01T00:00:00.000000',
+      '1970-01-01T00:00:00.500000',
+      '2262-04-11T23:47:16.854775',
+    ]);
+    for (const bad of ['2026-12-05 07:45:01Z', '2026-12-05T07:45:01+08:00', '2026-12-05T07:45:01.1234567Z', '2026-13-45T00:00:00Z', 1_700_000_000_000]) {
+      expect(() => binaryCopy('transactions', [['timestamp', 'timestamptz']], [{ timestamp: bad }]), String(bad)).to.throw(TypeError, 'transactions.timestamp');
+    }
+  });
+
   it('refuses a value of the wrong type, naming the table and column', () => {
     expect(() => binaryCopy('events', COLUMNS, [{ n8: 1.5 }])).to.throw(TypeError, 'events.n8');
     expect(() => binaryCopy('events', COLUMNS, [{ n8: 1, n4: 1, n2: 1, t: 7 }])).to.throw(TypeError, 'events.t');
