@@ -4,6 +4,7 @@
  * whose acknowledgement was lost) waits, then sees the new checkpoint and skips what is stored.
  * UNIQUE constraints on block number and tx id are the last line of defence.
  */
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { type BatchRows, batchRows } from './batch-rows.js';
 import type { ParsedBlock } from './block-parser.js';
@@ -262,7 +263,7 @@ async function upsertCopied(
   const list = columns.map((c) => `"${c}"`).join(', ');
   // One per table, column list and conflict action (a batch has one group of each), kept for the
   // session; emptied when the batch commits or rolls back.
-  const stage = `copied_${group.table}_${group.onConflict}_${columns.length}`;
+  const stage = `copied_${group.table}_${group.onConflict}_${createHash('sha256').update(list).digest('hex').slice(0, 12)}`;
   await trx.raw(`CREATE TEMP TABLE IF NOT EXISTS "${stage}" ON COMMIT DELETE ROWS AS SELECT ${list} FROM "${group.table}" WITH NO DATA`);
   await trx.raw(`COPY "${stage}" (${list}) FROM '/dev/blob' WITH (FORMAT csv)`).options({ blob: new Blob([csv]) });
   const keys = group.key.map((c) => `"${c}"`).join(', ');
