@@ -888,8 +888,8 @@ export class RegulatorRepository {
 /** Per-site rows summed per enterprise; the average response is over the responded alarms of each. */
 function breakdown(rows: Record<string, unknown>[]): Pick<Kpis, 'byEnterprise' | 'bySite'> {
   type Sum = { orgMsp: string; permits: number; livePermits: number; alarms: number; responseMs: number; responded: number };
-  // Written out, not by rest and spread: a year's KPIs have a row per site (a thousand in a park),
-  // and the transpiled object rest costs a millisecond of the request over them.
+  // Written out, not by object rest and spread: the KPIs have a row per site (a thousand in a park),
+  // and rest and spread over them took about a millisecond of the request (the bench's profile).
   const average = (s: Sum) => (s.responded ? s.responseMs / s.responded / 1000 : null);
   const sums = new Map<string, Sum>();
   const bySite: Kpis['bySite'] = [];
