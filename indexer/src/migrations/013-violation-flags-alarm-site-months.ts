@@ -32,12 +32,19 @@ export const name = '013-violation-flags-alarm-site-months';
  * the indexer rewrites a permit's row on every event. Here an update fires the function only when
  * a column its counter reads changed (the trigger's WHEN, evaluated without calling PL/pgSQL).
  */
-async function onlyWhenChanged(knex: Knex, table: string, source: string, columns: string[]): Promise<void> {
+export async function onlyWhenChanged(knex: Knex, table: string, source: string, columns: readonly string[]): Promise<void> {
   await knex.raw(`DROP TRIGGER ${table}_apply ON ${source}`);
   await knex.raw(`CREATE TRIGGER ${table}_apply AFTER INSERT OR DELETE ON ${source} FOR EACH ROW EXECUTE FUNCTION ${table}_apply()`);
   const changed = columns.map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ');
   await knex.raw(`CREATE TRIGGER ${table}_apply_changed AFTER UPDATE ON ${source} FOR EACH ROW WHEN (${changed}) EXECUTE FUNCTION ${table}_apply()`);
 }
+
+/** For each counter whose function an update calls only when one of these columns changed (`onlyWhenChanged`). */
+export const CHANGED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  alarm_site_months: ['recorded_at', 'recorded_by_msp', 'site_id', 'response_ms'],
+  permit_site_months: ['applied_at', 'org_msp', 'site_id'],
+  permit_type_counts: ['operation_type', 'status'],
+};
 
 /** The permit columns a flag's row copies. */
 export const PERMIT_COLUMNS = ['org_msp', 'site_id', 'zone_id', 'work_unit'];
@@ -126,7 +133,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['site_id', 'month'], 'alarm_site_months_site_index');
   });
   await counters(knex, ALARM_SITE_MONTHS);
-  await onlyWhenChanged(knex, 'alarm_site_months', 'alarms', ['recorded_at', 'recorded_by_msp', 'site_id', 'response_ms']);
+  await onlyWhenChanged(knex, 'alarm_site_months', 'alarms', CHANGED_COLUMNS.alarm_site_months!);
 
   await knex.schema.createTable('permit_site_months', (t) => {
     t.date('month').notNullable();
@@ -136,7 +143,7 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['month', 'org_msp', 'site_id']);
   });
   await counters(knex, PERMIT_SITE_MONTHS);
-  await onlyWhenChanged(knex, 'permit_site_months', 'permits', ['applied_at', 'org_msp', 'site_id']);
+  await onlyWhenChanged(knex, 'permit_site_months', 'permits', CHANGED_COLUMNS.permit_site_months!);
   await knex.schema.createTable('permit_type_counts', (t) => {
     t.text('operation_type').notNullable();
     t.text('status').notNullable();
@@ -144,7 +151,7 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['operation_type', 'status']);
   });
   await counters(knex, PERMIT_TYPE_COUNTS);
-  await onlyWhenChanged(knex, 'permit_type_counts', 'permits', ['operation_type', 'status']);
+  await onlyWhenChanged(knex, 'permit_type_counts', 'permits', CHANGED_COLUMNS.permit_type_counts!);
 
   await knex.raw('DROP INDEX alarms_site_index');
   await knex.raw('CREATE INDEX alarms_site_index ON alarms (site_id, recorded_at) INCLUDE (area_id, recorded_by_msp, response_ms)');

@@ -18,7 +18,14 @@
 import type { Knex } from 'knex';
 import { ALARM_DAYS, ALARM_RESPONSE_DAYS, type Counter, PERMIT_DAYS } from './011-regulator-rollups.js';
 import { PERMIT_SITE_COUNTS } from './012-kpi-now-counters.js';
-import { ALARM_SITE_MONTHS, PERMIT_COLUMNS, PERMIT_SITE_MONTHS, PERMIT_TYPE_COUNTS } from './013-violation-flags-alarm-site-months.js';
+import {
+  ALARM_SITE_MONTHS,
+  CHANGED_COLUMNS,
+  onlyWhenChanged,
+  PERMIT_COLUMNS,
+  PERMIT_SITE_MONTHS,
+  PERMIT_TYPE_COUNTS,
+} from './013-violation-flags-alarm-site-months.js';
 
 export const name = '014-statement-counters';
 
@@ -29,8 +36,6 @@ const PERMIT_COUNTS: Counter = {
   key: { org_msp: '#.org_msp', site_id: '#.site_id', operation_type: '#.operation_type', status: '#.status' },
   values: { n: '1' },
 };
-/** Migration 013 let these fire on update only when a column they read changed (a second trigger). */
-const WITH_CHANGED_TRIGGER = new Set([ALARM_SITE_MONTHS.table, PERMIT_SITE_MONTHS.table, PERMIT_TYPE_COUNTS.table]);
 const COUNTERS = [PERMIT_COUNTS, PERMIT_DAYS, PERMIT_SITE_COUNTS, PERMIT_SITE_MONTHS, PERMIT_TYPE_COUNTS, ALARM_DAYS, ALARM_RESPONSE_DAYS, ALARM_SITE_MONTHS];
 
 const EVENTS = [
@@ -68,7 +73,8 @@ async function statementCounter(knex: Knex, c: Counter): Promise<void> {
       RETURN NULL;
     END $$`);
   await knex.raw(`DROP TRIGGER ${c.table}_apply ON ${c.source}`);
-  if (WITH_CHANGED_TRIGGER.has(c.table)) await knex.raw(`DROP TRIGGER ${c.table}_apply_changed ON ${c.source}`);
+  // Migration 013 let some fire on update only when a column they read changed (a second trigger).
+  if (CHANGED_COLUMNS[c.table]) await knex.raw(`DROP TRIGGER ${c.table}_apply_changed ON ${c.source}`);
   for (const [suffix, event, referencing] of EVENTS) {
     await knex.raw(`CREATE TRIGGER ${c.table}_apply_${suffix} AFTER ${event} ON ${c.source} REFERENCING ${referencing}
                       FOR EACH STATEMENT EXECUTE FUNCTION ${c.table}_apply_rows()`);
@@ -106,14 +112,9 @@ export async function down(knex: Knex): Promise<void> {
   for (const c of [...COUNTERS].reverse()) {
     for (const [suffix] of EVENTS) await knex.raw(`DROP TRIGGER ${c.table}_apply_${suffix} ON ${c.source}`);
     await knex.raw(`DROP FUNCTION ${c.table}_apply_rows()`);
-    if (WITH_CHANGED_TRIGGER.has(c.table)) {
-      // As 013 left them: the function on insert and delete, on update only when a column it reads changed.
-      const read = [...new Set([...Object.values(c.key), ...Object.values(c.values)].join(' ').match(/#\.\w+/g) ?? [])].map((col) => col.slice(2));
-      await knex.raw(`CREATE TRIGGER ${c.table}_apply AFTER INSERT OR DELETE ON ${c.source} FOR EACH ROW EXECUTE FUNCTION ${c.table}_apply()`);
-      await knex.raw(`CREATE TRIGGER ${c.table}_apply_changed AFTER UPDATE ON ${c.source} FOR EACH ROW
-                        WHEN (${read.map((col) => `OLD.${col} IS DISTINCT FROM NEW.${col}`).join(' OR ')}) EXECUTE FUNCTION ${c.table}_apply()`);
-    } else {
-      await knex.raw(`CREATE TRIGGER ${c.table}_apply AFTER INSERT OR UPDATE OR DELETE ON ${c.source} FOR EACH ROW EXECUTE FUNCTION ${c.table}_apply()`);
-    }
+    // As 011–013 left them: the row trigger `counters` creates, then 013's split where it made one.
+    await knex.raw(`CREATE TRIGGER ${c.table}_apply AFTER INSERT OR UPDATE OR DELETE ON ${c.source} FOR EACH ROW EXECUTE FUNCTION ${c.table}_apply()`);
+    const changed = CHANGED_COLUMNS[c.table];
+    if (changed) await onlyWhenChanged(knex, c.table, c.source, changed);
   }
 }
