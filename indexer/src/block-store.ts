@@ -168,7 +168,8 @@ async function insertChunked(
 
 /**
  * One value as a CSV field for COPY: NULL unquoted and empty, text always quoted (so an empty
- * string stays one), bytea in Postgres's hex form. Only the raw tables' types occur.
+ * string stays one), bytea in Postgres's hex form. Text, numbers, booleans and bytes only (the
+ * blocks' and the domain rows' values); anything else is a TypeError.
  */
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -253,26 +254,28 @@ async function upsertCopied(
   if (group.rows.length === 0) return true;
   const columns = Object.keys(group.rows[0]!);
   if (group.rows.some((r) => Object.keys(r).length !== columns.length || columns.some((c) => !(c in r)))) return false;
-  let csv: string;
-  try {
-    csv = group.rows.map((row) => columns.map((c) => csvField(row[c])).join(',')).join('\n');
-  } catch (e) {
-    if (e instanceof TypeError) return false;
-    throw e;
-  }
   const list = columns.map((c) => `"${c}"`).join(', ');
   // One per table, column list and conflict action (a batch has one group of each), kept for the
   // session; emptied when the batch commits or rolls back.
   const stage = `copied_${group.table}_${group.onConflict}_${createHash('sha256').update(list).digest('hex').slice(0, 12)}`;
   await trx.raw(`CREATE TEMP TABLE IF NOT EXISTS "${stage}" ON COMMIT DELETE ROWS AS SELECT ${list} FROM "${group.table}" WITH NO DATA`);
-  await trx.raw(`COPY "${stage}" (${list}) FROM '/dev/blob' WITH (FORMAT csv)`).options({ blob: new Blob([csv]) });
+  try {
+    await copyCsv(trx, stage, group.rows);
+  } catch (e) {
+    // csvField refused a value before anything was sent: the session table stays empty.
+    if (e instanceof TypeError) return false;
+    throw e;
+  }
   const keys = group.key.map((c) => `"${c}"`).join(', ');
   const onConflict = group.onConflict === 'merge' ? `DO UPDATE SET ${columns.map((c) => `"${c}" = excluded."${c}"`).join(', ')}` : 'DO NOTHING';
   await trx.raw(`INSERT INTO "${group.table}" (${list}) SELECT ${list} FROM "${stage}" ON CONFLICT (${keys}) ${onConflict}`);
   return true;
 }
 
-/** Appends rows to a raw table with COPY FROM a blob (PGlite only), inside the batch's transaction. */
+/**
+ * Appends rows, their columns those of the first row, to a table with COPY FROM a blob (PGlite
+ * only), inside the batch's transaction. A value csvField refuses throws before anything is sent.
+ */
 async function copyCsv(trx: Knex.Transaction, table: string, rows: readonly Row[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);

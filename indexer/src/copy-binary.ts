@@ -43,6 +43,10 @@ class Writer {
     this.room(4);
     this.at = this.buf.writeInt32BE(v, this.at);
   }
+  int64(v: bigint): void {
+    this.room(8);
+    this.at = this.buf.writeBigInt64BE(v, this.at);
+  }
   bytes(b: Uint8Array): void {
     this.room(b.length);
     this.buf.set(b, this.at);
@@ -81,9 +85,7 @@ function writeValue(w: Writer, table: string, column: string, type: BinaryColumn
     case 'timestamptz': {
       const v = type === 'int8' ? BigInt(integer(table, column, value)) : postgresMicros(table, column, value);
       w.int32(8);
-      const b = Buffer.allocUnsafe(8);
-      b.writeBigInt64BE(v);
-      w.bytes(b);
+      w.int64(v);
       return;
     }
     case 'int4': {
