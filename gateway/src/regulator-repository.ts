@@ -934,10 +934,17 @@ function breakdown(rows: Record<string, unknown>[]): Pick<Kpis, 'byEnterprise' |
 /**
  * A named statement's name, from its text: the same text gets the same name on every connection,
  * and node-postgres sends Parse only the first time a connection sees a name. The texts are the
- * fixed ones of this module (scope and window are parameters), so each connection holds a few dozen.
+ * fixed ones of this module (scope and window are parameters), so each connection holds a few dozen
+ * and the names, hashed once a text, are kept here.
  */
+const statementNames = new Map<string, string>();
 function statementName(sql: string): string {
-  return `regulator_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `regulator_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 function camel(k: string): string {
