@@ -35,6 +35,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { ApiError, ConflictError, UnavailableError } from './errors.js';
+import { StatementBatch } from './statement-batch.js';
 
 export type Claim =
   | { kind: 'new' }
@@ -54,16 +55,99 @@ const STATES = ['pending', 'done', 'unknown'] as const;
 /** The advisory lock key of the table's creation and upgrades (any constant no other code of this database uses). */
 const MIGRATION_LOCK = 0x6c656467; // 'ledg'
 
+interface KeyOf {
+  scope: string;
+  key: string;
+}
+type ClaimItem = KeyOf & { fingerprint: string };
+type RecordItem = KeyOf & { transactionId: string; status: number };
+type CompletionItem = KeyOf & { status: number; body: string; transactionId: string | null };
+const keyOf = (i: KeyOf) => `${i.scope}\n${i.key}`;
+/** Sorted by key, so that two statements that share a row (a key's replay beside its first request) lock in one order. */
+const byKey = <T extends KeyOf>(items: T[]): [T, number][] =>
+  items.map((item, i) => [item, i] as [T, number]).sort(([a], [b]) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+
+/**
+ * Runs a batch's statement; a deadlock (40P01, possible only between two statements that share a key)
+ * is run once more, as the statement that lost did not change anything.
+ */
+async function once<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if ((e as { code?: string }).code !== '40P01') throw e;
+    return run();
+  }
+}
+
 export class IdempotencyStore {
   /** Claims of the requests running in this process, renewed until they end: scope and key by `${scope}\n${key}`. */
   private readonly held = new Map<string, [string, string]>();
+  /** The three statements of every POST, each grouped across the requests that arrive together (statement-batch.ts). */
+  private readonly claims: StatementBatch<ClaimItem, boolean>;
+  private readonly records: StatementBatch<RecordItem, boolean>;
+  private readonly completions: StatementBatch<CompletionItem, void>;
   constructor(
     private readonly pool: Pool,
     private readonly ttlHours: number,
     private readonly retryAfterSeconds: number,
     /** How long after its first request ended an `unknown` key may be released when the ledger does not have its transaction. */
     private readonly unknownReleaseMs: number,
-  ) {}
+  ) {
+    this.claims = new StatementBatch<ClaimItem, boolean>(async (items) => {
+      const sorted = byKey(items);
+      const r = await once(() =>
+        this.pool.query<KeyOf>(
+          `INSERT INTO gateway_idempotency (scope, key, fingerprint, state)
+           SELECT scope, key, fingerprint, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS v(scope, key, fingerprint)
+           ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now(), renewed_at = now()
+             WHERE gateway_idempotency.state = 'pending' AND gateway_idempotency.renewed_at < now() - ($4 || ' milliseconds')::interval
+               AND gateway_idempotency.fingerprint = EXCLUDED.fingerprint AND gateway_idempotency.transaction_id IS NULL
+           RETURNING scope, key`,
+          [sorted.map(([i]) => i.scope), sorted.map(([i]) => i.key), sorted.map(([i]) => i.fingerprint), String(PENDING_LEASE_MS)],
+        ),
+      );
+      const claimed = new Set(r.rows.map(keyOf));
+      return items.map((i) => claimed.has(keyOf(i)));
+    }, keyOf);
+    this.records = new StatementBatch<RecordItem, boolean>(async (items) => {
+      const sorted = byKey(items);
+      const r = await once(() =>
+        this.pool.query<KeyOf>(
+          `UPDATE gateway_idempotency t SET transaction_id = v.transaction_id, status = v.status
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS v(scope, key, transaction_id, status)
+           WHERE t.scope = v.scope AND t.key = v.key AND t.state = 'pending' AND t.transaction_id IS NULL
+           RETURNING t.scope, t.key`,
+          [sorted.map(([i]) => i.scope), sorted.map(([i]) => i.key), sorted.map(([i]) => i.transactionId), sorted.map(([i]) => i.status)],
+        ),
+      );
+      const recorded = new Set(r.rows.map(keyOf));
+      return items.map((i) => recorded.has(keyOf(i)));
+    }, keyOf);
+    this.completions = new StatementBatch<CompletionItem, void>(async (items) => {
+      const sorted = byKey(items);
+      await once(() =>
+        this.pool.query(
+          `UPDATE gateway_idempotency t SET state = 'done', status = v.status, body = v.body::jsonb, completed_at = now()
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[]) AS v(scope, key, status, body, transaction_id)
+           WHERE t.scope = v.scope AND t.key = v.key AND t.state = 'pending' AND t.transaction_id IS NOT DISTINCT FROM v.transaction_id`,
+          [
+            sorted.map(([i]) => i.scope),
+            sorted.map(([i]) => i.key),
+            sorted.map(([i]) => i.status),
+            sorted.map(([i]) => i.body),
+            sorted.map(([i]) => i.transactionId),
+          ],
+        ),
+      );
+      return items.map(() => undefined);
+    }, keyOf);
+  }
+
+  /** Statements and items of the grouped statements so far (tests, metrics). */
+  batchStats(): Record<'claim' | 'recordTransaction' | 'complete', { statements: number; items: number }> {
+    return { claim: { ...this.claims.stats }, recordTransaction: { ...this.records.stats }, complete: { ...this.completions.stats } };
+  }
 
   /**
    * Creates or upgrades the table. Gateways sharing a database (an org's replicas, or the test
@@ -119,15 +203,7 @@ export class IdempotencyStore {
 
   async claim(scope: string, key: string, fingerprint: string): Promise<Claim> {
     try {
-      const ins = await this.pool.query(
-        `INSERT INTO gateway_idempotency (scope, key, fingerprint, state) VALUES ($1, $2, $3, 'pending')
-         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = now(), renewed_at = now()
-           WHERE gateway_idempotency.state = 'pending' AND gateway_idempotency.renewed_at < now() - ($4 || ' milliseconds')::interval
-             AND gateway_idempotency.fingerprint = EXCLUDED.fingerprint AND gateway_idempotency.transaction_id IS NULL
-         RETURNING state`,
-        [scope, key, fingerprint, String(PENDING_LEASE_MS)],
-      );
-      if (ins.rowCount === 1) return { kind: 'new' };
+      if (await this.claims.run({ scope, key, fingerprint })) return { kind: 'new' };
       const row = (
         await this.pool.query(
           `SELECT fingerprint, state, status, body, transaction_id, completed_at < now() - ($3 || ' milliseconds')::interval AS releasable,
@@ -177,12 +253,7 @@ export class IdempotencyStore {
    */
   async recordTransaction(scope: string, key: string, transactionId: string, status: number): Promise<boolean> {
     try {
-      const r = await this.pool.query(
-        `UPDATE gateway_idempotency SET transaction_id = $3, status = $4
-         WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id IS NULL`,
-        [scope, key, transactionId, status],
-      );
-      return r.rowCount === 1;
+      return await this.records.run({ scope, key, transactionId, status });
     } catch (e) {
       throw this.storeError(e);
     }
@@ -190,11 +261,7 @@ export class IdempotencyStore {
 
   /** `transactionId`: the one recorded for this request, if it submitted one. */
   async complete(scope: string, key: string, status: number, body: unknown, transactionId?: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE gateway_idempotency SET state = 'done', status = $3, body = $4::jsonb, completed_at = now()
-       WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id IS NOT DISTINCT FROM $5`,
-      [scope, key, status, JSON.stringify(body), transactionId ?? null],
-    );
+    await this.completions.run({ scope, key, status, body: JSON.stringify(body), transactionId: transactionId ?? null });
   }
 
   /** The first request's transaction was ordered but its outcome is not known; `status` is the route's success status. */

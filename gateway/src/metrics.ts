@@ -37,4 +37,28 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }
+
+  /** The idempotency store's grouped statements (statement-batch.ts): items per statement is the grouping achieved. */
+  observeIdempotencyBatches(stats: () => Record<string, { statements: number; items: number }>): void {
+    // Counted by the store; each scrape copies its totals.
+    const read = (field: 'statements' | 'items') =>
+      function (this: Counter<'kind'>) {
+        this.reset();
+        for (const [kind, s] of Object.entries(stats())) this.inc({ kind }, s[field]);
+      };
+    new Counter({
+      name: 'gateway_idempotency_statements_total',
+      help: 'Statements the idempotency store ran for its grouped operations, by operation',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect: read('statements'),
+    });
+    new Counter({
+      name: 'gateway_idempotency_statement_items_total',
+      help: 'Requests those statements carried since start, by operation',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect: read('items'),
+    });
+  }
 }

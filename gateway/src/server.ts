@@ -93,6 +93,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS, cfg.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS)
     : undefined;
   await idempotency?.migrate();
+  if (idempotency) metrics.observeIdempotencyBatches(() => idempotency.batchStats());
   fs.mkdirSync(cfg.GATEWAY_BLOCKSTORE_DIR, { recursive: true, mode: 0o700 });
   const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });
   const ocr = cfg.GATEWAY_OCR_ENABLED ? new OcrService(languageDir(cfg.GATEWAY_OCR_LANG_DIR)) : undefined;

@@ -184,6 +184,49 @@ describe('gateway: idempotency store (PostgreSQL)', () => {
     expect(await store.claim('enterprise/u7', 'key-rec-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-9', status: 200, releasable: false });
   });
 
+  it('groups the claims, transaction records and results of requests that arrive together, each request getting its own answer', async () => {
+    const scope = 'enterprise/u-batch';
+    const keys = Array.from({ length: 60 }, (_, i) => `key-batch-${String(i).padStart(3, '0')}`);
+    const before = store.batchStats();
+    const grown = (kind: 'claim' | 'recordTransaction' | 'complete') => ({
+      statements: store.batchStats()[kind].statements - before[kind].statements,
+      items: store.batchStats()[kind].items - before[kind].items,
+    });
+    // Every key once, and the first five a second time in the same tick (a client's retry beside its first request).
+    const claims = await Promise.allSettled([...keys, ...keys.slice(0, 5)].map((k) => store.claim(scope, k, `f-${k}`)));
+    const outcomes = claims.map((c) => (c.status === 'fulfilled' ? c.value.kind : (c.reason as { code: string }).code));
+    for (const k of keys) {
+      const mine = outcomes.filter((_, i) => [...keys, ...keys.slice(0, 5)][i] === k);
+      expect(
+        mine.filter((o) => o === 'new'),
+        k,
+      ).to.have.length(1);
+      expect(
+        mine.filter((o) => o !== 'new').every((o) => o === 'IDEMPOTENCY_IN_PROGRESS'),
+        k,
+      ).to.equal(true);
+    }
+    expect(grown('claim').statements, 'statements of 65 claims at once').to.be.lessThan(20);
+
+    // Each claim takes one transaction: the second record of the first five keys is refused, whichever statement carried it.
+    const recorded = await Promise.all([...keys, ...keys.slice(0, 5)].map((k, i) => store.recordTransaction(scope, k, `tx-${k}-${i < 60 ? 'a' : 'b'}`, 201)));
+    expect(recorded.slice(0, 60).every(Boolean)).to.equal(true);
+    expect(recorded.slice(60)).to.deep.equal([false, false, false, false, false]);
+    expect(grown('recordTransaction').statements).to.be.lessThan(20);
+    expect(await row('key-batch-003')).to.deep.include({ transaction_id: 'tx-key-batch-003-a', state: 'pending' });
+
+    // Each result lands on its own key, and only with the transaction that key recorded.
+    await Promise.all([
+      ...keys.map((k) => store.complete(scope, k, 201, { body: { key: k } }, `tx-${k}-a`)),
+      store.complete(scope, 'key-batch-059', 201, { body: { wrong: true } }, 'tx-key-batch-059-b'),
+    ]);
+    expect(grown('complete').statements).to.be.lessThan(20);
+    const replays = await Promise.all(keys.map((k) => store.claim(scope, k, `f-${k}`)));
+    replays.forEach((r, i) => {
+      expect(r, keys[i]).to.deep.equal({ kind: 'replay', status: 201, body: { body: { key: keys[i] } } });
+    });
+  });
+
   it(
     'turns a stale pending claim that names a transaction into an unknown key (never taken ' + 'over blindly); its late first request changes nothing',
     async () => {

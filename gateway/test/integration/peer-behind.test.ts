@@ -142,5 +142,13 @@ describe('gateway: a refusal by the other org’s peer alone while it is behind 
     const again = await credential.post('/v1/certificates', second, { idem: impatientKey });
     expect(again.status, again.text).to.equal(201);
     expect(await row(impatientKey)).to.deep.include({ status: 201, transaction_id: again.body.transactionId });
+
+    // Its key statements are counted on /metrics: the requests above made claims, records and results.
+    const text = (await new Client(patient.url).as(METRICS_TOKEN).get('/metrics')).text;
+    for (const kind of ['claim', 'recordTransaction', 'complete']) {
+      const count = (name: string) => Number(new RegExp(`${name}\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      expect(count('gateway_idempotency_statements_total'), kind).to.be.greaterThan(0);
+      expect(count('gateway_idempotency_statement_items_total'), kind).to.be.at.least(count('gateway_idempotency_statements_total'));
+    }
   });
 });
