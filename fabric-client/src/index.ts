@@ -1,4 +1,5 @@
 export * from './client.js';
+export * from './commit-watcher.js';
 export * from './connection-profile.js';
 export * from './errors.js';
 export * from './gateway.js';

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type Commit, type Contract, type Gateway, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
+import type { CommitWatcher } from './commit-watcher.js';
 import { classifyFabricError, type FabricFailure, NotCommitted, OutcomeUnknown } from './errors.js';
 import { validationCodeName } from './validation-codes.js';
 
@@ -46,6 +47,8 @@ export interface SubmitPolicy {
   resubmitAfterMs?: number;
   /** Called before each retry, with the failure that caused it. */
   onRetry?: (failure: FabricFailure, retry: number, delayMs: number) => void;
+  /** Commit statuses from a stream of blocks (commit-watcher.ts) rather than a call per transaction. */
+  commits?: CommitWatcher;
 }
 
 export interface Committed {
@@ -85,10 +88,20 @@ export async function submitTransaction(contract: Contract, request: SubmitReque
       continue;
     }
     await request.beforeSubmit?.(transactionId);
-    const submitted = await handOver(() => endorsed.submit(), transactionId, policy.ownMspId);
+    // Registered before the hand-over, so that not even a block committed at once is missed.
+    const expected = policy.commits?.expect(transactionId);
+    let submitted: Awaited<ReturnType<typeof endorsed.submit>>;
+    try {
+      submitted = await handOver(() => endorsed.submit(), transactionId, policy.ownMspId);
+    } catch (e) {
+      expected?.cancel();
+      throw e;
+    }
     const everyMs = policy.resubmitAfterMs ?? RESUBMIT_AFTER_MS;
     const resubmit = everyMs > 0 ? { everyMs, send: () => endorsed.submit() } : undefined;
-    return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, () => submitted.getStatus(), resubmit) };
+    const ask = () => submitted.getStatus();
+    const getStatus = expected ? () => expected.status(ask) : ask;
+    return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, getStatus, resubmit) };
   }
 }
 

@@ -87,6 +87,18 @@ const schema = z.object({
   GATEWAY_EVALUATE_TIMEOUT_MS: env.durationMs(15_000).describe('Deadline of a ledger query (evaluate).'),
   GATEWAY_ENDORSE_TIMEOUT_MS: env.durationMs(30_000).describe('Deadline of collecting endorsements.'),
   GATEWAY_COMMIT_TIMEOUT_MS: env.durationMs(60_000).describe('Deadline of waiting for the commit status.'),
+  GATEWAY_COMMIT_STATUS_FROM_BLOCKS: env
+    .bool(true)
+    .describe(
+      "Learn writes' commit statuses from one stream of filtered blocks per org (@compliance-ledger/fabric-client, " +
+        'commit-watcher.ts) instead of a CommitStatus call per write; false: one call per write.',
+    ),
+  GATEWAY_COMMIT_STREAM_FALLBACK_MS: env
+    .durationMs(5_000)
+    .describe(
+      'How long a write waits for its transaction on that stream before asking its peer (CommitStatus) after all, ' +
+        'as it does at once while the stream is down; at most GATEWAY_COMMIT_TIMEOUT_MS, which then counts again from the call.',
+    ),
   GATEWAY_SUBMIT_TIMEOUT_MS: env
     .optionalDurationMs()
     .describe('Deadline of handing an endorsed transaction to the ordering service (default: GATEWAY_ENDORSE_TIMEOUT_MS).'),

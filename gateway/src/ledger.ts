@@ -6,6 +6,7 @@
  */
 import {
   ChaincodeRefusal,
+  CommitWatcher,
   CreatorRefused,
   classifyFabricError,
   commitStatusOf,
@@ -42,6 +43,10 @@ export interface LedgerOptions {
   endorseRetry: RetryPolicy;
   /** Told of each such retry (metrics, logs). */
   onEndorseRetry?: (tx: TxName, failure: FabricFailure, retry: number) => void;
+  /** Commit statuses from a stream of filtered blocks per org, asking the peer after this long without one; undefined: a call per write. */
+  commitStreamFallbackMs?: number;
+  /** Told when an org's block stream fails (it is opened again). */
+  onCommitStreamError?: (org: Org, e: unknown) => void;
 }
 
 export interface SubmitOptions {
@@ -89,6 +94,9 @@ function notCommitted(txId: string, validationCode: number): ConflictError {
 export class LedgerClient {
   private readonly clients = new Map<Org, grpc.Client>();
   private readonly gateways = new Map<string, Gateway>();
+  private readonly watchers = new Map<Org, CommitWatcher>();
+  /** The identity each org's block stream reads as: the org's latest submitter, so a stream opened again never needs one that is gone. */
+  private readonly readers = new Map<Org, WalletIdentity>();
 
   constructor(private readonly o: LedgerOptions) {}
 
@@ -165,6 +173,7 @@ export class LedgerClient {
           ownMspId: id.mspId,
           retry: this.o.endorseRetry,
           onRetry: (failure, retry) => this.o.onEndorseRetry?.(tx, failure, retry),
+          ...this.commitsFor(id),
         },
       );
       return { result: parseResult<T>(committed.result), transactionId: committed.transactionId, blockNumber: Number(committed.blockNumber) };
@@ -295,12 +304,41 @@ export class LedgerClient {
     return new ApiError('INTERNAL', f.message.startsWith('ledger error') ? f.message : `ledger error: ${f.message}`, details);
   }
 
+  /** The org's block stream (opened on its first write; that write still asks its peer), when commit statuses come from one. */
+  private commitsFor(id: WalletIdentity): { commits?: CommitWatcher } {
+    const fallbackAfterMs = this.o.commitStreamFallbackMs;
+    if (fallbackAfterMs === undefined) return {};
+    this.readers.set(id.org, id);
+    let w = this.watchers.get(id.org);
+    if (!w) {
+      w = new CommitWatcher(() => this.network(this.readers.get(id.org)!), {
+        fallbackAfterMs,
+        onStreamError: (e) => this.o.onCommitStreamError?.(id.org, e),
+      });
+      this.watchers.set(id.org, w);
+    }
+    return { commits: w };
+  }
+
+  /** Where writes' commit statuses came from so far, summed over the orgs (metrics). */
+  commitStatusCounts(): { stream: number; peer: number } {
+    let stream = 0;
+    let peer = 0;
+    for (const w of this.watchers.values()) {
+      stream += w.counts.fromStream;
+      peer += w.counts.asked;
+    }
+    return { stream, peer };
+  }
+
   /** Whether the org's peer accepts a connection within the deadline. */
   ping(org: Org, timeoutMs: number): Promise<boolean> {
     return waitForPeer(this.client(org), timeoutMs);
   }
 
   close(): void {
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     for (const g of this.gateways.values()) g.close();
     for (const c of this.clients.values()) c.close();
     this.gateways.clear();

@@ -38,6 +38,22 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }
 
+  /** Where writes' commit statuses came from: the org's block stream, or the peer asked after the stream did not bring one in time. */
+  observeCommitStatuses(counts: () => { stream: number; peer: number }): void {
+    new Counter({
+      name: 'gateway_commit_statuses_total',
+      help: "Commit statuses of writes by source: the org's block stream, or the peer asked after waiting on it (GATEWAY_COMMIT_STREAM_FALLBACK_MS)",
+      labelNames: ['source'],
+      registers: [this.registry],
+      collect(this: Counter<'source'>) {
+        const c = counts();
+        this.reset();
+        this.inc({ source: 'block_stream' }, c.stream);
+        this.inc({ source: 'peer_after_wait' }, c.peer);
+      },
+    });
+  }
+
   /** The idempotency store's grouped statements (statement-batch.ts): items per statement is the grouping achieved. */
   observeIdempotencyBatches(stats: () => Record<string, { statements: number; items: number }>): void {
     // Counted by the store; each scrape copies its totals.

@@ -63,6 +63,11 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     commitTimeoutMs: cfg.GATEWAY_COMMIT_TIMEOUT_MS,
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
     endorseRetry: { attempts: cfg.GATEWAY_ENDORSE_ATTEMPTS, baseDelayMs: cfg.GATEWAY_ENDORSE_RETRY_BASE_MS, maxDelayMs: cfg.GATEWAY_ENDORSE_RETRY_MAX_MS },
+    // Never longer than the commit deadline itself, which then counts again from the call to the peer.
+    ...(cfg.GATEWAY_COMMIT_STATUS_FROM_BLOCKS
+      ? { commitStreamFallbackMs: Math.min(cfg.GATEWAY_COMMIT_STREAM_FALLBACK_MS, cfg.GATEWAY_COMMIT_TIMEOUT_MS) }
+      : {}),
+    onCommitStreamError: (org, e) => logger.warn({ org, err: e }, "the org's block stream for commit statuses failed; opening it again"),
     onEndorseRetry: (tx, failure, retry) => {
       metrics.ledgerEndorseRetries.inc({ tx, reason: failure.name });
       logger.warn({ tx, transactionId: failure.transactionId, retry, err: failure.message }, 'endorsement failed in a way a retry may change; endorsing again');
@@ -94,6 +99,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     : undefined;
   await idempotency?.migrate();
   if (idempotency) metrics.observeIdempotencyBatches(() => idempotency.batchStats());
+  metrics.observeCommitStatuses(() => ledger.commitStatusCounts());
   fs.mkdirSync(cfg.GATEWAY_BLOCKSTORE_DIR, { recursive: true, mode: 0o700 });
   const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });
   const ocr = cfg.GATEWAY_OCR_ENABLED ? new OcrService(languageDir(cfg.GATEWAY_OCR_LANG_DIR)) : undefined;

@@ -145,6 +145,8 @@ describe('gateway: a refusal by the other org’s peer alone while it is behind 
 
     // Its key statements are counted on /metrics: the requests above made claims, records and results.
     const text = (await new Client(patient.url).as(METRICS_TOKEN).get('/metrics')).text;
+    // The last write's commit status came from the block stream its first write opened (commit-watcher.ts).
+    expect(Number(/gateway_commit_statuses_total\{source="block_stream"\} (\d+)/.exec(text)?.[1] ?? 0)).to.be.at.least(1);
     for (const kind of ['claim', 'recordTransaction', 'complete']) {
       const count = (name: string) => Number(new RegExp(`${name}\\{kind="${kind}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
       expect(count('gateway_idempotency_statements_total'), kind).to.be.greaterThan(0);
