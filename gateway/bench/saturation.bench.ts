@@ -14,7 +14,8 @@
  *
  *   BENCH_LEVELS=16,32,64,128,256,384 BENCH_LEVEL_SECONDS=20 BENCH_PATHS=direct,api,client-signed \
  *     npm run bench:saturation -w gateway
- * BENCH_GATEWAY_NODE_OPTIONS passes flags to the gateway's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * BENCH_GATEWAY_NODE_OPTIONS passes flags to the gateway's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
+ * BENCH_GATEWAY_ENV, a JSON object, more settings to the gateway (e.g. `{"GATEWAY_COMMIT_STATUS_FROM_BLOCKS":"false"}`).
  * Needs the network (connection profile) and TEST_DATABASE_URL.
  */
 import { fork } from 'node:child_process';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     DATABASE_URL: db,
     GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000',
     GATEWAY_OCR_ENABLED: '0',
+    ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>),
   });
   const out = (s: string) => console.log(s);
   try {
