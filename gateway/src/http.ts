@@ -441,18 +441,20 @@ async function idempotent(
       if (!idem.lost) await settleRefused(p, def, idem, err, x);
       throw err;
     }
-    // The write happened: answer it even if its record cannot be stored. The key then stays pending
-    // with its transaction id (replays get IDEMPOTENCY_IN_PROGRESS), and once its lease lapsed a
-    // replay finds the outcome on the ledger: never released for a second transaction.
-    await store
-      .complete(scope, key.data, result.status ?? 200, { body: result.body, contentType: result.contentType }, idem.transactionId)
-      .catch((e2: unknown) => {
-        x.log.error({ err: e2, idempotencyKey: key.data }, 'could not store the result of an idempotent request');
-      });
+    // The write happened: answer it at once, its result stored beside the answer, and even if that
+    // fails. The key then stays pending with its transaction id (replays get
+    // IDEMPOTENCY_IN_PROGRESS), and once its lease lapsed a replay finds the outcome on the ledger:
+    // never released for a second transaction. The lease is held until the result is stored.
+    void store
+      .completeAfterAnswer(scope, key.data, result.status ?? 200, { body: result.body, contentType: result.contentType }, idem.transactionId, (e2) =>
+        x.log.error({ err: e2, idempotencyKey: key.data }, 'could not store the result of an idempotent request'),
+      )
+      .finally(() => store.letGo(scope, key.data));
     return result;
-  } finally {
+  } catch (e) {
     // Whatever the store holds now, this request no longer runs: its lease lapses.
     store.letGo(scope, key.data);
+    throw e;
   }
 }
 

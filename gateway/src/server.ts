@@ -34,6 +34,8 @@ export interface RunningGateway {
   /** The custodial wallet of the served org(s). */
   wallet: Wallet;
   openapi: Record<string, unknown>;
+  /** The idempotency store, when a database is configured (settled(): every result stored). */
+  idempotency: IdempotencyStore | undefined;
   close(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     services,
     wallet,
     openapi,
+    idempotency,
     async close() {
       clearInterval(purge);
       clearInterval(renew);
@@ -162,6 +165,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
       ledger.close();
       await ocr?.close();
       await content.close();
+      await idempotency?.settled();
       await pool?.end();
       if (statePool && statePool !== pool) await statePool.end();
     },

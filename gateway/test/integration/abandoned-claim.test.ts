@@ -55,7 +55,10 @@ describe('gateway: a first request lost after its transaction was recorded on th
     await state.query(`CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'store lost'; END $$`);
     await state.query(`CREATE TRIGGER refuse_update BEFORE UPDATE ON gateway_idempotency FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION refuse_update()`);
     try {
-      return await send();
+      const reply = await send();
+      // The result is stored after the answer: the refusal must still be there when that is tried.
+      await fresh.idempotency!.settled();
+      return reply;
     } finally {
       await state.query('DROP TRIGGER refuse_update ON gateway_idempotency; DROP FUNCTION refuse_update()');
     }
@@ -215,6 +218,7 @@ describe('gateway: a first request lost after its transaction was recorded on th
       expect(late.body.transactionId)
         .to.match(/^[0-9a-f]{64}$/)
         .and.not.equal(lostTx);
+      await fresh.idempotency!.settled();
       expect(await row(key)).to.deep.equal({ state: 'done', status: 201, transaction_id: late.body.transactionId });
       expect(await txIds(permitNo)).to.deep.equal({ history: [late.body.transactionId], versions: [late.body.transactionId] });
       expect((await cast.clients.auditor.get(`/v1/audit/transactions/${lostTx}`)).status).to.equal(404);

@@ -227,6 +227,36 @@ describe('gateway: idempotency store (PostgreSQL)', () => {
     });
   });
 
+  it('stores a result beside its answer: a replay sent at once gets it, a failure is reported, settled() waits for both', async () => {
+    const scope = 'enterprise/u-after';
+    for (const k of ['key-after-0', 'key-after-1']) {
+      await store.claim(scope, k, 'f1');
+      await store.recordTransaction(scope, k, `tx-${k}`, 201);
+    }
+    // Another request's result held up in PostgreSQL (its row locked): the next results wait behind it.
+    const blocker = await pool.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(`SELECT 1 FROM gateway_idempotency WHERE key = 'key-after-0' FOR UPDATE`);
+    const fail = (e: unknown) => {
+      throw e;
+    };
+    const first = store.completeAfterAnswer(scope, 'key-after-0', 201, { body: { ok: 0 } }, 'tx-key-after-0', fail);
+    const storing = store.completeAfterAnswer(scope, 'key-after-1', 201, { body: { ok: 1 } }, 'tx-key-after-1', fail);
+    setTimeout(() => void blocker.query('COMMIT').finally(() => blocker.release()), 300);
+    // Not awaited: the client replays as soon as it has the answer, and gets it, not IDEMPOTENCY_IN_PROGRESS.
+    expect(await store.claim(scope, 'key-after-1', 'f1')).to.deep.equal({ kind: 'replay', status: 201, body: { body: { ok: 1 } } });
+    await Promise.all([first, storing]);
+
+    await store.claim(scope, 'key-after-2', 'f1');
+    await store.recordTransaction(scope, 'key-after-2', 'tx-after-2', 201);
+    const failures: unknown[] = [];
+    // A body JSON cannot hold: the store refuses it, and the key keeps its transaction for replays to resolve.
+    void store.completeAfterAnswer(scope, 'key-after-2', 201, { body: { n: 1n } }, 'tx-after-2', (e) => failures.push(e));
+    await store.settled();
+    expect(failures).to.have.length(1);
+    expect(await row('key-after-2')).to.deep.include({ state: 'pending', transaction_id: 'tx-after-2' });
+  });
+
   it(
     'turns a stale pending claim that names a transaction into an unknown key (never taken ' + 'over blindly); its late first request changes nothing',
     async () => {

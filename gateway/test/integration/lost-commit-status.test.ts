@@ -280,6 +280,7 @@ describe('gateway: a write whose commit status was lost (real network)', functio
         .to.match(/^[0-9a-f]{64}$/)
         .and.not.equal(lostTx);
       expect(late.body.record.workerId).to.equal(body.workerId);
+      await releasing.idempotency!.settled(); // stored beside the answer
       expect(await row(key)).to.deep.include({ state: 'done', status: 201 });
       const again = await client.post('/v1/workers', body, { idem: key });
       expect(again.body.transactionId).to.equal(late.body.transactionId);
