@@ -1,5 +1,6 @@
 import {
   ChaincodeRefusal,
+  CommitWatcher,
   classifyFabricError,
   type FabricConnection,
   openConnection,
@@ -34,6 +35,9 @@ export function raiseAlarmArgument(alarm: SignedAlarm): string {
     ...(alarm.clip !== undefined ? { clip: alarm.clip } : {}),
   });
 }
+
+/** How long an alarm's transaction is waited for on the block stream before its peer is asked. */
+const COMMIT_STREAM_FALLBACK_MS = 5_000;
 
 export interface FabricLedgerConfig {
   peerEndpoint: string;
@@ -79,6 +83,8 @@ export class FabricAlarmLedger implements AlarmLedger {
   private constructor(
     private readonly connection: FabricConnection,
     private readonly contract: Contract,
+    /** Commit statuses from the channel's block stream rather than a CommitStatus call per alarm (fabric-client). */
+    private readonly commits: CommitWatcher,
   ) {}
 
   static connect(config: FabricLedgerConfig): FabricAlarmLedger {
@@ -87,8 +93,16 @@ export class FabricAlarmLedger implements AlarmLedger {
       signingIdentityFromFiles(config.mspId, { certFile: config.certPath, keyFile: config.keyPath }),
       { deadlines: { evaluateMs: config.timeoutMs, endorseMs: config.timeoutMs, submitMs: config.timeoutMs, commitStatusMs: config.timeoutMs } },
     );
-    const contract = connection.gateway.getNetwork(config.channel).getContract(config.chaincode, ALARM_CONTRACT);
-    return new FabricAlarmLedger(connection, contract);
+    const network = connection.gateway.getNetwork(config.channel);
+    const contract = network.getContract(config.chaincode, ALARM_CONTRACT);
+    // Never waits on the stream longer than the commit deadline, which then counts again from the call.
+    const commits = new CommitWatcher(() => network, { fallbackAfterMs: Math.min(COMMIT_STREAM_FALLBACK_MS, config.timeoutMs) });
+    return new FabricAlarmLedger(connection, contract, commits);
+  }
+
+  /** Alarms whose commit status came from the block stream, and those asked of the peer after waiting on it. */
+  commitStatusCounts(): { stream: number; peer: number } {
+    return { stream: this.commits.counts.fromStream, peer: this.commits.counts.asked };
   }
 
   async submitAlarm(alarm: SignedAlarm): Promise<LedgerOutcome> {
@@ -98,7 +112,7 @@ export class FabricAlarmLedger implements AlarmLedger {
       const committed = await submitTransaction(
         this.contract,
         { name: RAISE_ALARM_TRANSACTION, options: { arguments: [raiseAlarmArgument(alarm)] } },
-        { ownMspId: this.connection.mspId },
+        { ownMspId: this.connection.mspId, commits: this.commits },
       );
       return { status: 'committed', txId: committed.transactionId };
     } catch (err) {
@@ -109,6 +123,7 @@ export class FabricAlarmLedger implements AlarmLedger {
   }
 
   async close(): Promise<void> {
+    this.commits.close();
     this.connection.close();
   }
 }

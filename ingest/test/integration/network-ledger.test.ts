@@ -457,6 +457,8 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
           }
         }
         expect(outcome).to.deep.include({ status: 'committed' });
+        // Its commit status came from the channel's block stream, open since the ledger connected.
+        expect(ledger.commitStatusCounts()).to.deep.equal({ stream: 1, peer: 0 });
         expect(await reader.getAlarm(alarm.fields.alarmId)).to.deep.include({ deviceId: lateId, status: 'open' });
       } finally {
         await ledger.close();
