@@ -8,14 +8,11 @@
  * transaction never reached the ledger, answers 503 until the release bound and then writes once.
  * And a transaction that could not be recorded is not submitted at all.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
 import type { LedgerClient } from '../../src/ledger.js';
 import type { RunningGateway } from '../../src/server.js';
-import { Client, chainHeight, createDatabase, dropDatabase, type Reply, requireNetwork, startTestGateway } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, type Reply, requireNetwork, scratchDir, startTestGateway } from '../support/env.js';
 import { applyBody, type Cast, makeCast, registerCast, uniqueId } from '../support/scenario.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -125,7 +122,7 @@ describe('gateway: a first request lost after its transaction was recorded on th
     state.on('error', () => undefined); // dropDatabase cuts its idle connections at the end
     env = {
       GATEWAY_STATE_DATABASE_URL: db,
-      GATEWAY_WALLET_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'gw-abandoned-wallet-')),
+      GATEWAY_WALLET_DIR: scratchDir('gw-abandoned-wallet-'),
       GATEWAY_RETRY_AFTER_SECONDS: '2',
       GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: String(RELEASE_MS),
     };

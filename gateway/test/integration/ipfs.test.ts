@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { computeCid, EmbeddedContentStore, KuboContentStore } from '../../src/ipfs.js';
-import { Client, createDatabase, dropDatabase, requireNetwork, startTestGateway, uniqueId } from '../support/env.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, scratchDir, startTestGateway, uniqueId } from '../support/env.js';
 import { type Kubo, kuboBinary, startKubo } from '../support/kubo.js';
 import { applyBody, iso, makeCast, registerCast } from '../support/scenario.js';
 
@@ -36,7 +36,7 @@ describe('gateway: IPFS — embedded blockstore and kubo give the same CIDs', fu
       this.skip();
     }
     kubo = await startKubo(bin!);
-    embedded = new EmbeddedContentStore(fs.mkdtempSync(path.join(os.tmpdir(), 'gw-blocks-')));
+    embedded = new EmbeddedContentStore(scratchDir('gw-blocks-'));
     viaRpc = new KuboContentStore(kubo.apiUrl);
   });
   after(async () => {

@@ -8,7 +8,6 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
@@ -22,6 +21,7 @@ import {
   profilePath,
   type Reply,
   requireNetwork,
+  scratchDir,
   startTestGateway,
   token,
   workerId,
@@ -70,7 +70,7 @@ describe('gateway: a write whose commit status was lost (real network)', functio
 
   before(async function () {
     requireNetwork(this);
-    walletDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-lost-wallet-'));
+    walletDir = scratchDir('gw-lost-wallet-');
     db = await createDatabase('gw_lost');
     state = new pg.Pool({ connectionString: db });
     state.on('error', () => undefined); // dropDatabase cuts its idle connections at the end

@@ -6,11 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
-import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token, workerId } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, scratchDir, startTestGateway, token, workerId } from '../support/env.js';
 
 const CONVERT = '/usr/bin/convert';
 const FONT = ['/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc', '/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc'].find((f) =>
@@ -136,7 +135,7 @@ describe('gateway: certificate OCR on generated images (Chinese and English)', f
       this.test!.title += ' (skipped: needs ImageMagick and fonts-noto-cjk: apt-get install -y imagemagick fonts-noto-cjk)';
       this.skip();
     }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ocr-'));
+    dir = scratchDir('gw-ocr-');
     db = await createDatabase('gw_ocr');
     gw = await startTestGateway({ DATABASE_URL: db });
     officer = new Client(gw.url).as(await token({ sub: 'gw-ocr-officer', org: 'enterprise', role: 'credential_officer' }));

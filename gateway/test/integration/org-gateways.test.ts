@@ -19,7 +19,7 @@ import { expect } from 'chai';
 import { signDigest, submitClientSigned } from '../../src/client-signing.js';
 import type { RunningGateway } from '../../src/server.js';
 import { certificateAttributes } from '../../src/wallet.js';
-import { Client, createDatabase, dropDatabase, requireNetwork, runDir, startTestGateway, token, uniqueId } from '../support/env.js';
+import { Client, createDatabase, dropDatabase, requireNetwork, runDir, scratchDir, startTestGateway, token, uniqueId } from '../support/env.js';
 import { applyBody, type Cast, makeCast, registerCast } from '../support/scenario.js';
 
 const execFileAsync = promisify(execFile);
@@ -59,7 +59,7 @@ describe('gateway: one gateway per org, user-held keys, roles from certificates 
   before(async function () {
     requireNetwork(this);
     db = await createDatabase('gw_orgs');
-    walletDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-org-'));
+    walletDir = scratchDir('gw-org-');
     enterprise = await startTestGateway({
       GATEWAY_ORG: 'enterprise',
       GATEWAY_WALLET_DIR: path.join(walletDir, 'enterprise-gateway'),

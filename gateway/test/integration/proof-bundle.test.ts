@@ -26,7 +26,7 @@ import type { RunningGateway } from '../../src/server.js';
 import { regulatorBlockSource, regulatorHeaderHash, waitForRegulatorBlock } from '../support/blocks.js';
 import { launchChromium } from '../support/browser.js';
 import { connectAsWalletUser } from '../support/direct.js';
-import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, startTestGateway } from '../support/env.js';
+import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, scratchDir, startTestGateway } from '../support/env.js';
 import { type Cast, iso, makeCast, recordCameraAlarm, registerCast, startPermit, uniqueId, uploadEvidence } from '../support/scenario.js';
 import { JPEG_HEAD } from '../support/tus.js';
 
@@ -479,7 +479,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
   });
 
   it('the CLI verifies with networking disabled (unshare -n), and exits 1 with the reason on a tamper', function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-'));
+    const dir = scratchDir('bundle-');
     fs.writeFileSync(path.join(dir, 'permit.tar'), archive);
     const cli = path.resolve('../verifier/bin/ledger-verify.mjs');
     const probe = spawnSync('unshare', ['-rn', 'true']);
@@ -512,7 +512,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
       const report = await verifyBundle(r.bytes, { blockHash: pinned });
       expect(failed(report)).to.deep.equal([]);
       expect(report.checks.some((c) => c.id === `alarm.${alarmId}.deviceSignature` && c.status === 'pass')).to.equal(true);
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-http-'));
+      const dir = scratchDir('bundle-http-');
       fs.writeFileSync(path.join(dir, 'permit.tar'), r.bytes);
       const cli = path.resolve('../verifier/bin/ledger-verify.mjs');
       // Pinning as the README says: the checkpoint block fetched from the regulator's peer, hashed by the CLI.
