@@ -247,7 +247,7 @@ async function copyBinary(
  * the tables and their triggers see the same statement. False (nothing done) when the rows do not
  * all have the same columns or hold a value CSV cannot carry: the caller inserts them as before.
  */
-async function upsertCopied(
+export async function upsertCopied(
   trx: Knex.Transaction,
   group: { table: string; key: readonly string[]; onConflict: 'merge' | 'ignore'; rows: Row[] },
 ): Promise<boolean> {
