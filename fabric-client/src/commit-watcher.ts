@@ -56,8 +56,8 @@ export class CommitWatcher {
   private events: { close(): void } | undefined;
   private readonly fallbackAfterMs: number;
   private readonly reconnectMs: number;
-  /** Blocks read, and transactions whose status came from the stream (tests, metrics). */
-  readonly counts = { blocks: 0, fromStream: 0, asked: 0 };
+  /** Transactions whose status came from the stream, and those asked of the peer after waiting on it (tests, metrics). */
+  readonly counts = { fromStream: 0, asked: 0 };
 
   /** `network`: the channel as seen by an identity that may read it, fetched again for each new stream. */
   constructor(
@@ -124,7 +124,6 @@ export class CommitWatcher {
           const number = BigInt(block.getNumber());
           for (const tx of block.getFilteredTransactionsList()) this.seen(tx.getTxid(), tx.getTxValidationCode(), number);
           this.next = number + 1n;
-          this.counts.blocks++;
         }
       } catch (e) {
         if (!this.closed) onError?.(e);

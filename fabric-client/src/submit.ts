@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type Commit, type Contract, type Gateway, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
-import type { CommitWatcher } from './commit-watcher.js';
+import type { CommitStatus, CommitWatcher } from './commit-watcher.js';
 import { classifyFabricError, type FabricFailure, NotCommitted, OutcomeUnknown } from './errors.js';
 import { validationCodeName } from './validation-codes.js';
 
@@ -159,12 +159,8 @@ export interface Resubmission {
  * fixed by its signed header, and a copy ordered after the first is committed is marked
  * DUPLICATE_TXID by every peer and writes nothing, while the status waited for is the first valid one.
  */
-export async function committedBlock(
-  transactionId: string,
-  getStatus: () => Promise<{ successful: boolean; code: number; blockNumber: bigint }>,
-  resubmit?: Resubmission,
-): Promise<bigint> {
-  let status: { successful: boolean; code: number; blockNumber: bigint };
+export async function committedBlock(transactionId: string, getStatus: () => Promise<CommitStatus>, resubmit?: Resubmission): Promise<bigint> {
+  let status: CommitStatus;
   try {
     status = resubmit ? await handingOverAgain(getStatus(), resubmit) : await getStatus();
   } catch (e) {

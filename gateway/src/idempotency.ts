@@ -64,8 +64,16 @@ type RecordItem = KeyOf & { transactionId: string; status: number };
 type CompletionItem = KeyOf & { status: number; body: string; transactionId: string | null };
 const keyOf = (i: KeyOf) => `${i.scope}\n${i.key}`;
 /** Sorted by key, so that two statements that share a row (a key's replay beside its first request) lock in one order. */
-const byKey = <T extends KeyOf>(items: T[]): [T, number][] =>
-  items.map((item, i) => [item, i] as [T, number]).sort(([a], [b]) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+const byKey = <T extends KeyOf>(items: T[]): T[] =>
+  items
+    .map((item) => ({ item, k: keyOf(item) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .map((e) => e.item);
+/** For each item, whether the statement's RETURNING named its key. */
+const returned = (rows: KeyOf[], items: KeyOf[]): boolean[] => {
+  const keys = new Set(rows.map(keyOf));
+  return items.map((i) => keys.has(keyOf(i)));
+};
 
 /**
  * Runs a batch's statement; a deadlock (40P01, possible only between two statements that share a key)
@@ -106,11 +114,10 @@ export class IdempotencyStore {
              WHERE gateway_idempotency.state = 'pending' AND gateway_idempotency.renewed_at < now() - ($4 || ' milliseconds')::interval
                AND gateway_idempotency.fingerprint = EXCLUDED.fingerprint AND gateway_idempotency.transaction_id IS NULL
            RETURNING scope, key`,
-          [sorted.map(([i]) => i.scope), sorted.map(([i]) => i.key), sorted.map(([i]) => i.fingerprint), String(PENDING_LEASE_MS)],
+          [sorted.map((i) => i.scope), sorted.map((i) => i.key), sorted.map((i) => i.fingerprint), String(PENDING_LEASE_MS)],
         ),
       );
-      const claimed = new Set(r.rows.map(keyOf));
-      return items.map((i) => claimed.has(keyOf(i)));
+      return returned(r.rows, items);
     }, keyOf);
     this.records = new StatementBatch<RecordItem, boolean>(async (items) => {
       const sorted = byKey(items);
@@ -120,11 +127,10 @@ export class IdempotencyStore {
            FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS v(scope, key, transaction_id, status)
            WHERE t.scope = v.scope AND t.key = v.key AND t.state = 'pending' AND t.transaction_id IS NULL
            RETURNING t.scope, t.key`,
-          [sorted.map(([i]) => i.scope), sorted.map(([i]) => i.key), sorted.map(([i]) => i.transactionId), sorted.map(([i]) => i.status)],
+          [sorted.map((i) => i.scope), sorted.map((i) => i.key), sorted.map((i) => i.transactionId), sorted.map((i) => i.status)],
         ),
       );
-      const recorded = new Set(r.rows.map(keyOf));
-      return items.map((i) => recorded.has(keyOf(i)));
+      return returned(r.rows, items);
     }, keyOf);
     this.completions = new StatementBatch<CompletionItem, void>(async (items) => {
       const sorted = byKey(items);
@@ -133,13 +139,7 @@ export class IdempotencyStore {
           `UPDATE gateway_idempotency t SET state = 'done', status = v.status, body = v.body::jsonb, completed_at = now()
            FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[]) AS v(scope, key, status, body, transaction_id)
            WHERE t.scope = v.scope AND t.key = v.key AND t.state = 'pending' AND t.transaction_id IS NOT DISTINCT FROM v.transaction_id`,
-          [
-            sorted.map(([i]) => i.scope),
-            sorted.map(([i]) => i.key),
-            sorted.map(([i]) => i.status),
-            sorted.map(([i]) => i.body),
-            sorted.map(([i]) => i.transactionId),
-          ],
+          [sorted.map((i) => i.scope), sorted.map((i) => i.key), sorted.map((i) => i.status), sorted.map((i) => i.body), sorted.map((i) => i.transactionId)],
         ),
       );
       return items.map(() => undefined);
