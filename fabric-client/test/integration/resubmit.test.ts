@@ -62,6 +62,8 @@ describe('fabric-client: a transaction handed to the orderer again (real network
 
   it('a copy of a committed transaction is DUPLICATE_TXID in a later block and writes nothing; the status stays the first commit', async () => {
     const id = heartbeatId('copy');
+    // Discovery may still drop the regulator's peer restarted by the suite before (ci-24 met it here).
+    await untilEndorsable(conn);
     const endorsed = await heartbeat()
       .newProposal('Record', { arguments: [id, 'sent twice'] })
       .endorse();
