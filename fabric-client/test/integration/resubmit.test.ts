@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import { loadConnectionProfile } from '../../src/connection-profile.js';
 import { type FabricConnection, profileSigningIdentity } from '../../src/gateway.js';
 import { commitStatusOf, committedBlock } from '../../src/submit.js';
-import { connectOrSkip, untilEndorsable } from '../support/network.js';
+import { connectOrSkip, untilEndorsable, whenEndorsable } from '../support/network.js';
 
 const DUPLICATE_TXID = peer.TxValidationCode.DUPLICATE_TXID;
 const heartbeatId = (what: string) => `rs-${what}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString('hex')}`;
@@ -40,9 +40,11 @@ describe('fabric-client: a transaction handed to the orderer again (real network
 
   it('a transaction the orderer never got (as when it died holding it) commits once handed over again, and its status comes', async () => {
     const id = heartbeatId('lost');
-    const endorsed = await heartbeat()
-      .newProposal('Record', { arguments: [id, 'handed over only on the second turn'] })
-      .endorse();
+    const endorsed = await whenEndorsable(() =>
+      heartbeat()
+        .newProposal('Record', { arguments: [id, 'handed over only on the second turn'] })
+        .endorse(),
+    );
     const txId = endorsed.getTransactionId();
     let sends = 0;
     // The first hand-over is left out: the status is awaited for a transaction no orderer has.
@@ -62,11 +64,13 @@ describe('fabric-client: a transaction handed to the orderer again (real network
 
   it('a copy of a committed transaction is DUPLICATE_TXID in a later block and writes nothing; the status stays the first commit', async () => {
     const id = heartbeatId('copy');
-    // Discovery may still drop the regulator's peer restarted by the suite before (ci-24 met it here).
-    await untilEndorsable(conn);
-    const endorsed = await heartbeat()
-      .newProposal('Record', { arguments: [id, 'sent twice'] })
-      .endorse();
+    // Discovery may drop the regulator's peer restarted by the suite before again after the
+    // before's wait (ci-24 met it here), so the endorsement itself is retried.
+    const endorsed = await whenEndorsable(() =>
+      heartbeat()
+        .newProposal('Record', { arguments: [id, 'sent twice'] })
+        .endorse(),
+    );
     const txId = endorsed.getTransactionId();
     const first = await committedBlock(txId, async () => (await endorsed.submit()).getStatus());
     const from = await height();

@@ -18,21 +18,29 @@ export function connectOrSkip(ctx: Mocha.Context): FabricConnection {
 }
 
 /**
- * Waits until the gateway peer can plan an endorsement by both orgs: right after the network came
- * up, or after a test restarted a peer, its discovery may leave a peer out until gossip sees it
- * ("no combination of peers can be derived"). A heartbeat proposal is endorsed, never submitted.
+ * Runs `attempt` until it stops failing with LedgerUnavailable: right after the network came up, or
+ * after a test restarted a peer, the gateway peer's discovery may leave a peer out until gossip sees
+ * it again ("no combination of peers can be derived"), and that gap can reopen between two calls.
+ * Any other failure, or the deadline, ends the wait with the error.
  */
-export async function untilEndorsable(conn: FabricConnection, timeoutMs = 120_000): Promise<void> {
-  const profile = loadConnectionProfile();
-  const heartbeat = conn.gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat');
+export async function whenEndorsable<T>(attempt: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await heartbeat.newProposal('Record', { arguments: [`endorsable-${Date.now().toString(36)}`, 'probe, not submitted'] }).endorse();
-      return;
+      return await attempt();
     } catch (e) {
       if (!(classifyFabricError(e) instanceof LedgerUnavailable) || Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+/** Waits until the gateway peer can plan an endorsement by both orgs: a heartbeat proposal is endorsed, never submitted. */
+export async function untilEndorsable(conn: FabricConnection, timeoutMs = 120_000): Promise<void> {
+  const profile = loadConnectionProfile();
+  const heartbeat = conn.gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat');
+  await whenEndorsable(
+    () => heartbeat.newProposal('Record', { arguments: [`endorsable-${Date.now().toString(36)}`, 'probe, not submitted'] }).endorse(),
+    timeoutMs,
+  );
 }
