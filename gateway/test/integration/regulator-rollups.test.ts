@@ -5,8 +5,9 @@
  * days and across them, months of three time zones, after permits changed status, alarms were
  * acknowledged, closed and deleted, and rows were rewritten unchanged as a replayed block does.
  * Migration 013's tables too: flags with their permits' attributes (a permit moved, a flag deleted,
- * a flag indexed before its permit), alarms and permits per site and month, permits per type and
- * status; each with a broken row that must fail the comparison.
+ * a flag indexed before its permit), permits per site and month, permits per type and status; and
+ * 015's per-site running totals of alarms (an alarm indexed before its site's first, one moved to
+ * another site and day, a site's first alarm); each with a broken row that must fail the comparison.
  */
 
 import { LIVE_PERMIT_STATUSES } from '@compliance-ledger/schema';
@@ -29,6 +30,12 @@ const CHANGES = [
   `UPDATE alarms SET status = 'acknowledged', acknowledged_at = recorded_at + interval '47 seconds', response_ms = 47000 WHERE status = 'open'`,
   `UPDATE alarms SET status = 'closed', closed_at = recorded_at + interval '2 hours' WHERE status = 'acknowledged' AND alarm_id LIKE 'AL-1%'`,
   `DELETE FROM alarms WHERE alarm_id IN ('AL-7', 'AL-77', 'AL-777')`,
+  // An alarm indexed late, weeks before its site's first; one moved to another site and a later day; a site's first alarm.
+  `INSERT INTO alarms SELECT (jsonb_populate_record(NULL::alarms, to_jsonb(a) || jsonb_build_object('alarm_id', 'AL-early',
+     'recorded_at', a.recorded_at - interval '40 days'))).* FROM alarms a WHERE alarm_id = 'AL-5'`,
+  `UPDATE alarms SET site_id = 'site-3', recorded_at = recorded_at + interval '3 days' WHERE alarm_id = 'AL-900'`,
+  `INSERT INTO alarms SELECT (jsonb_populate_record(NULL::alarms, to_jsonb(a) || '{"alarm_id": "AL-new-site", "site_id": "site-new"}')).*
+     FROM alarms a WHERE alarm_id = 'AL-6'`,
   // A replayed block upserts its rows again, unchanged.
   `INSERT INTO alarms SELECT * FROM alarms WHERE alarm_id LIKE 'AL-2%'
      ON CONFLICT (alarm_id) DO UPDATE SET response_ms = excluded.response_ms, status = excluded.status`,
@@ -386,7 +393,37 @@ for (const kind of ['postgres', 'pglite'] as const) {
       });
     }
 
-    it("migration 013's flags, month counters and type counters: each broken row shows in the figures", async () => {
+    it("migration 015's running totals: each site's alarms up to the end of every day of its span, and its span's totals", async () => {
+      const map = async (sql: string) => Object.fromEntries((await pool.query(sql)).rows.map((r: Record<string, unknown>) => [String(r.k), String(r.v)]));
+      const totals = await map(
+        `SELECT day || '|' || org_msp || '|' || site_id AS k, concat_ws('|', n, responded, response_ms) AS v FROM alarm_site_running_totals`,
+      );
+      const base = await map(
+        `SELECT (s.first_day + i) || '|' || s.org_msp || '|' || s.site_id AS k,
+                concat_ws('|', count(a.alarm_id), count(a.response_ms), coalesce(sum(a.response_ms), 0)) AS v
+           FROM alarm_site_spans s CROSS JOIN LATERAL generate_series(0, s.last_day - s.first_day) i
+           LEFT JOIN alarms a ON a.recorded_by_msp = s.org_msp AND a.site_id = s.site_id AND rollup_day(a.recorded_at) <= s.first_day + i
+          GROUP BY 1`,
+      );
+      expect(Object.keys(totals).length, 'a row for every day of every span').to.be.greaterThan(40 * 20);
+      expect(totals).to.deep.equal(base);
+      const spans = await map(`SELECT org_msp || '|' || site_id AS k, concat_ws('|', n, responded, response_ms) AS v FROM alarm_site_spans`);
+      const spansBase = await map(
+        `SELECT recorded_by_msp || '|' || site_id AS k, concat_ws('|', count(*), count(response_ms), coalesce(sum(response_ms), 0)) AS v
+           FROM alarms GROUP BY 1`,
+      );
+      // A site whose alarms all moved or were deleted keeps its span at zero; every site holding alarms matches.
+      expect(Object.fromEntries(Object.entries(spans).filter(([k, v]) => k in spansBase || v !== '0|0|0'))).to.deep.equal(spansBase);
+      expect(spans, "a site's first alarm opened its span").to.have.property('E1MSP|site-new');
+      // A span holds its site's alarms' days (deleting the last alarm does not shrink it: the rows after read the same totals).
+      const [outside] = (
+        await pool.query(`SELECT count(*) AS n FROM alarms a JOIN alarm_site_spans s ON s.org_msp = a.recorded_by_msp AND s.site_id = a.site_id
+                           WHERE rollup_day(a.recorded_at) NOT BETWEEN s.first_day AND s.last_day`)
+      ).rows;
+      expect(Number(outside.n)).to.equal(0);
+    });
+
+    it('migrations 013 and 015: flags, month counters, type counters and running totals: each broken row shows in the figures', async () => {
       const [from, to] = [WINDOWS[4]![1], WINDOWS[4]![2]];
       const [r] = (
         await pool.query(`SELECT (SELECT count(*) FROM violation_flags WHERE flag_id = 'F-late' AND work_unit = 'late-unit') AS late,
@@ -415,10 +452,29 @@ for (const kind of ['postgres', 'pglite'] as const) {
       };
       expect(await report(), "the park report's permits per site").to.deep.equal(await reportBase());
       expect(windowFigures(await repo.kpis(from, to))).to.deep.equal(await windowFromBaseTables(pool, from, to));
-      const [one] = (await pool.query(`SELECT month, org_msp, site_id FROM alarm_site_months WHERE n > 0 ORDER BY month, org_msp, site_id LIMIT 1`)).rows;
+      // A row of migration 015's running totals that the last 30 days read: the day before the window's
+      // first whole day, of a site with alarms after it.
+      const [last30From, last30To] = [WINDOWS[0]![1], WINDOWS[0]![2]];
+      const last30 = () => repo.kpis(last30From, last30To).then(windowFigures);
+      const last30Base = () => windowFromBaseTables(pool, last30From, last30To);
+      const [one] = (
+        await pool.query(
+          `SELECT t.day::text AS day, t.org_msp, t.site_id FROM alarm_site_running_totals t JOIN alarm_site_spans s USING (org_msp, site_id)
+            WHERE t.day = rollup_day($1::timestamptz) AND s.last_day > t.day AND t.n > 0 ORDER BY 2, 3 LIMIT 1`,
+          [last30From],
+        )
+      ).rows;
+      const [span] = (await pool.query('SELECT org_msp, site_id FROM alarm_site_spans WHERE n > 0 ORDER BY 1, 2 LIMIT 1')).rows;
       const [ps] = (await pool.query(`SELECT month, org_msp, site_id FROM permit_site_months WHERE n > 0 ORDER BY month DESC, org_msp, site_id LIMIT 1`)).rows;
       const broken: [string, string, string, () => Promise<unknown>, () => Promise<unknown>][] = [
-        ['alarm_site_months', 'n = n + 1', 'n = n - 1', () => repo.kpis(from, to).then(windowFigures), () => windowFromBaseTables(pool, from, to)],
+        ['alarm_site_running_totals', 'n = n + 1', 'n = n - 1', last30, last30Base],
+        [
+          'alarm_site_spans',
+          'response_ms = response_ms + 1',
+          'response_ms = response_ms - 1',
+          () => repo.kpis(from, to).then(windowFigures),
+          () => windowFromBaseTables(pool, from, to),
+        ],
         ['permit_type_counts', 'n = n + 1', 'n = n - 1', () => repo.kpis(from, to).then(windowFigures), () => windowFromBaseTables(pool, from, to)],
         [
           'violation_flags',
@@ -430,7 +486,8 @@ for (const kind of ['postgres', 'pglite'] as const) {
         ['permit_site_months', 'n = n + 1', 'n = n - 1', report, reportBase],
       ];
       const which: Record<string, [string, unknown[]]> = {
-        alarm_site_months: ['month = $1 AND org_msp = $2 AND site_id = $3', [one.month, one.org_msp, one.site_id]],
+        alarm_site_running_totals: ['day = $1 AND org_msp = $2 AND site_id = $3', [one.day, one.org_msp, one.site_id]],
+        alarm_site_spans: ['org_msp = $1 AND site_id = $2', [span.org_msp, span.site_id]],
         permit_type_counts: [`(operation_type, status) = (SELECT operation_type, status FROM permit_type_counts WHERE n > 0 ORDER BY 1, 2 LIMIT 1)`, []],
         violation_flags: [`flag_id = (SELECT min(flag_id) FROM violation_flags)`, []],
         permit_site_months: ['month = $1 AND org_msp = $2 AND site_id = $3', [ps.month, ps.org_msp, ps.site_id]],

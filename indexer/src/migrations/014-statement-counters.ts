@@ -44,24 +44,18 @@ const EVENTS = [
   ['deleted', 'DELETE', 'OLD TABLE AS old_rows'],
 ] as const;
 
-async function statementCounter(knex: Knex, c: Counter): Promise<void> {
-  const expr = (e: string, row: string) => e.replaceAll('#', row);
-  const keys = Object.keys(c.key);
-  const values = Object.keys(c.values);
-  // Each counted row's key and values, added (new rows) or taken off (old rows).
-  const rows = (table: 'new_rows' | 'old_rows', sign: '' | '-') => {
-    const columns = [
-      ...Object.values(c.key).map((e, i) => `${expr(e, 'r')} AS ${keys[i]}`),
-      ...Object.values(c.values).map((e, i) => `${sign}(${expr(e, 'r')}) AS ${values[i]}`),
-    ];
-    return `SELECT ${columns.join(', ')} FROM ${table} r WHERE ${c.where ? expr(c.where, 'r') : 'TRUE'}`;
-  };
-  const apply = (changes: string) => `INSERT INTO ${c.table} (${[...keys, ...values].join(', ')})
-      SELECT ${[...keys, ...values.map((v) => `sum(${v})`)].join(', ')} FROM (${changes}) x
-       GROUP BY ${keys.join(', ')} HAVING ${values.map((v) => `sum(${v}) <> 0`).join(' OR ')}
-      ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${values.map((v) => `${v} = ${c.table}.${v} + excluded.${v}`).join(', ')};`;
+/** A transition table's rows as changes: added ('', the new rows) or taken off ('-', the old rows). */
+export type ChangedRows = (table: 'new_rows' | 'old_rows', sign: '' | '-') => string;
+
+/**
+ * `${name}_apply_rows()`, run once per statement that inserts, updates or deletes rows of `source`
+ * (triggers `${name}_apply_inserted`, `_updated`, `_deleted`): `apply` is its body for the
+ * statement's changes, `rows` the changes of one transition table (an update: its new rows added
+ * and its old rows taken off).
+ */
+export async function onStatements(knex: Knex, name: string, source: string, rows: ChangedRows, apply: (changes: string) => string): Promise<void> {
   await knex.raw(`
-    CREATE FUNCTION ${c.table}_apply_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION ${name}_apply_rows() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF TG_OP = 'INSERT' THEN
         ${apply(rows('new_rows', ''))}
@@ -72,13 +66,38 @@ async function statementCounter(knex: Knex, c: Counter): Promise<void> {
       END IF;
       RETURN NULL;
     END $$`);
+  for (const [suffix, event, referencing] of EVENTS) {
+    await knex.raw(`CREATE TRIGGER ${name}_apply_${suffix} AFTER ${event} ON ${source} REFERENCING ${referencing}
+                      FOR EACH STATEMENT EXECUTE FUNCTION ${name}_apply_rows()`);
+  }
+}
+
+/** What onStatements created. */
+export async function dropOnStatements(knex: Knex, name: string, source: string): Promise<void> {
+  for (const [suffix] of EVENTS) await knex.raw(`DROP TRIGGER ${name}_apply_${suffix} ON ${source}`);
+  await knex.raw(`DROP FUNCTION ${name}_apply_rows()`);
+}
+
+export async function statementCounter(knex: Knex, c: Counter): Promise<void> {
+  const expr = (e: string, row: string) => e.replaceAll('#', row);
+  const keys = Object.keys(c.key);
+  const values = Object.keys(c.values);
+  // Each counted row's key and values, added (new rows) or taken off (old rows).
+  const rows: ChangedRows = (table, sign) => {
+    const columns = [
+      ...Object.values(c.key).map((e, i) => `${expr(e, 'r')} AS ${keys[i]}`),
+      ...Object.values(c.values).map((e, i) => `${sign}(${expr(e, 'r')}) AS ${values[i]}`),
+    ];
+    return `SELECT ${columns.join(', ')} FROM ${table} r WHERE ${c.where ? expr(c.where, 'r') : 'TRUE'}`;
+  };
+  const apply = (changes: string) => `INSERT INTO ${c.table} (${[...keys, ...values].join(', ')})
+      SELECT ${[...keys, ...values.map((v) => `sum(${v})`)].join(', ')} FROM (${changes}) x
+       GROUP BY ${keys.join(', ')} HAVING ${values.map((v) => `sum(${v}) <> 0`).join(' OR ')}
+      ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${values.map((v) => `${v} = ${c.table}.${v} + excluded.${v}`).join(', ')};`;
   await knex.raw(`DROP TRIGGER ${c.table}_apply ON ${c.source}`);
   // Migration 013 let some fire on update only when a column they read changed (a second trigger).
   if (CHANGED_COLUMNS[c.table]) await knex.raw(`DROP TRIGGER ${c.table}_apply_changed ON ${c.source}`);
-  for (const [suffix, event, referencing] of EVENTS) {
-    await knex.raw(`CREATE TRIGGER ${c.table}_apply_${suffix} AFTER ${event} ON ${c.source} REFERENCING ${referencing}
-                      FOR EACH STATEMENT EXECUTE FUNCTION ${c.table}_apply_rows()`);
-  }
+  await onStatements(knex, c.table, c.source, rows, apply);
 }
 
 export async function up(knex: Knex): Promise<void> {
@@ -110,8 +129,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`CREATE TRIGGER violation_flags_of_new_permit AFTER INSERT OR DELETE ON permits
                     FOR EACH ROW EXECUTE FUNCTION violation_flags_of_permit()`);
   for (const c of [...COUNTERS].reverse()) {
-    for (const [suffix] of EVENTS) await knex.raw(`DROP TRIGGER ${c.table}_apply_${suffix} ON ${c.source}`);
-    await knex.raw(`DROP FUNCTION ${c.table}_apply_rows()`);
+    await dropOnStatements(knex, c.table, c.source);
     // As 011–013 left them: the row trigger `counters` creates, then 013's split where it made one.
     await knex.raw(`CREATE TRIGGER ${c.table}_apply AFTER INSERT OR UPDATE OR DELETE ON ${c.source} FOR EACH ROW EXECUTE FUNCTION ${c.table}_apply()`);
     const changed = CHANGED_COLUMNS[c.table];

@@ -17,6 +17,7 @@ import * as regulatorRollups from './011-regulator-rollups.js';
 import * as kpiNowCounters from './012-kpi-now-counters.js';
 import * as violationFlags from './013-violation-flags-alarm-site-months.js';
 import * as statementCounters from './014-statement-counters.js';
+import * as alarmSiteRunningTotals from './015-alarm-site-running-totals.js';
 
 interface Migration {
   name: string;
@@ -39,6 +40,7 @@ const migrations: readonly Migration[] = [
   kpiNowCounters,
   violationFlags,
   statementCounters,
+  alarmSiteRunningTotals,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -271,15 +271,14 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
   }
 
   for (const kind of ['postgres', 'pglite'] as const) {
-    it(`keeps the flags' permit attributes and the month and type counters equal to the base tables in ${kind} (migration 013's triggers)`, async () => {
+    it(`keeps flags' permit attributes, month and type counters and alarm sites' spans equal to the base tables in ${kind} (migrations 013, 015)`, async () => {
       const db = kind === 'postgres' ? pg.db : lite;
       const map = async (sql: string) => Object.fromEntries(((await db.raw(sql)).rows as Record<string, unknown>[]).map((r) => [String(r.k), String(r.v)]));
       const month = (col: string) => `to_char(date_trunc('month', rollup_day(${col})), 'YYYY-MM')`;
       const counters = {
         flags: await map(`SELECT permit_no || '/' || flag_id AS k, concat_ws('|', at, org_msp, site_id, zone_id, work_unit) AS v FROM violation_flags`),
         alarms: await map(
-          `SELECT to_char(month, 'YYYY-MM') || '|' || org_msp || '|' || site_id AS k, concat_ws('|', n, responded, response_ms) AS v
-             FROM alarm_site_months WHERE n <> 0`,
+          `SELECT org_msp || '|' || site_id AS k, concat_ws('|', first_day, last_day, n, responded, response_ms) AS v FROM alarm_site_spans WHERE n <> 0`,
         ),
         permits: await map(`SELECT to_char(month, 'YYYY-MM') || '|' || org_msp || '|' || site_id AS k, n AS v FROM permit_site_months WHERE n <> 0`),
         types: await map(`SELECT operation_type || '|' || status AS k, n AS v FROM permit_type_counts WHERE n <> 0`),
@@ -288,8 +287,8 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
         flags: await map(`SELECT f.permit_no || '/' || f.flag_id AS k, concat_ws('|', f.at, p.org_msp, p.site_id, p.zone_id, p.work_unit) AS v
                             FROM investigation_flags f JOIN permits p USING (permit_no)`),
         alarms: await map(
-          `SELECT ${month('recorded_at')} || '|' || recorded_by_msp || '|' || site_id AS k,
-                  concat_ws('|', count(*), count(response_ms), coalesce(sum(response_ms), 0)) AS v FROM alarms GROUP BY 1`,
+          `SELECT recorded_by_msp || '|' || site_id AS k, concat_ws('|', min(rollup_day(recorded_at)), max(rollup_day(recorded_at)), count(*),
+                  count(response_ms), coalesce(sum(response_ms), 0)) AS v FROM alarms GROUP BY 1`,
         ),
         permits: await map(`SELECT ${month('applied_at')} || '|' || org_msp || '|' || site_id AS k, count(*) AS v FROM permits GROUP BY 1`),
         types: await map(`SELECT operation_type || '|' || status AS k, count(*) AS v FROM permits GROUP BY 1`),
@@ -301,7 +300,7 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
       expect(Object.keys(base.permits).length, 'the channel holds permits').to.be.greaterThan(0);
       // Its permits moved through several statuses: a type counter left at 0 shows a decrement ran.
       expect(Number((await db('permit_type_counts').where('n', 0).count<{ n: unknown }[]>({ n: '*' }))[0]!.n)).to.be.greaterThan(0);
-      for (const table of ['alarm_site_months', 'permit_site_months', 'permit_type_counts']) {
+      for (const table of ['alarm_site_spans', 'permit_site_months', 'permit_type_counts']) {
         const negative = await db(table).where('n', '<', 0).count<{ n: unknown }[]>({ n: '*' });
         expect(Number(negative[0]!.n), table).to.equal(0);
       }
