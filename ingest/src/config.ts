@@ -139,6 +139,12 @@ export const environmentSchema = z
     INGEST_FABRIC_CHANNEL: optionalText.describe(`Channel name (default: the profile's, else ${CHANNEL_NAME}).`),
     INGEST_FABRIC_CHAINCODE: optionalText.describe(`Chaincode name (default: the profile's, else ${CHAINCODE_NAME}).`),
     INGEST_FABRIC_TIMEOUT_MS: env.durationMs(15_000).describe('Deadline of each gateway call (endorse, submit, commit status).'),
+    INGEST_FABRIC_COMMIT_STREAM_FALLBACK_MS: env
+      .durationMs(5_000)
+      .describe(
+        "How long an alarm's transaction is waited for on the block stream before its peer is asked (CommitStatus) after all, " +
+          'as it is at once while the stream is down; at most INGEST_FABRIC_TIMEOUT_MS, which then counts again from the call.',
+      ),
   })
   .superRefine((e, ctx) => {
     if (e.INGEST_FABRIC_PEER_ENDPOINT && !e.INGEST_FABRIC_CONNECTION_PROFILE && !e.INGEST_FABRIC_TLS_CA_CERT) {
@@ -322,6 +328,7 @@ function fabricConfig(e: Environment): FabricLedgerConfig | undefined {
     channel: e.INGEST_FABRIC_CHANNEL ?? profile?.channel ?? CHANNEL_NAME,
     chaincode: e.INGEST_FABRIC_CHAINCODE ?? profile?.chaincode ?? CHAINCODE_NAME,
     timeoutMs: e.INGEST_FABRIC_TIMEOUT_MS,
+    commitStreamFallbackMs: e.INGEST_FABRIC_COMMIT_STREAM_FALLBACK_MS,
   };
 }
 

@@ -36,9 +36,6 @@ export function raiseAlarmArgument(alarm: SignedAlarm): string {
   });
 }
 
-/** How long an alarm's transaction is waited for on the block stream before its peer is asked. */
-const COMMIT_STREAM_FALLBACK_MS = 5_000;
-
 export interface FabricLedgerConfig {
   peerEndpoint: string;
   /** TLS server name when the endpoint's host differs from the peer certificate's name. */
@@ -50,6 +47,8 @@ export interface FabricLedgerConfig {
   channel: string;
   chaincode: string;
   timeoutMs: number;
+  /** How long an alarm's transaction is waited for on the block stream before its peer is asked (capped at timeoutMs). */
+  commitStreamFallbackMs: number;
 }
 
 /**
@@ -96,7 +95,7 @@ export class FabricAlarmLedger implements AlarmLedger {
     const network = connection.gateway.getNetwork(config.channel);
     const contract = network.getContract(config.chaincode, ALARM_CONTRACT);
     // Never waits on the stream longer than the commit deadline, which then counts again from the call.
-    const commits = new CommitWatcher(() => network, { fallbackAfterMs: Math.min(COMMIT_STREAM_FALLBACK_MS, config.timeoutMs) });
+    const commits = new CommitWatcher(() => network, { fallbackAfterMs: Math.min(config.commitStreamFallbackMs, config.timeoutMs) });
     return new FabricAlarmLedger(connection, contract, commits);
   }
 

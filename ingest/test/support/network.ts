@@ -110,6 +110,7 @@ export function ledgerConfig(profile: ConnectionProfile, id: Identity, timeoutMs
     channel: profile.channel,
     chaincode: profile.chaincode,
     timeoutMs,
+    commitStreamFallbackMs: 5_000,
   };
 }
 

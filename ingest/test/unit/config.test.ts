@@ -90,6 +90,7 @@ describe('config', () => {
         channel: 'ch1',
         chaincode: 'cc1',
         timeoutMs: 15_000,
+        commitStreamFallbackMs: 5_000,
       });
       const o = loadConfig({
         ...KEYS,
