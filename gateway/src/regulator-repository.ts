@@ -126,27 +126,30 @@ const monthEdges = (col: string): [string, string] => [
   `${col} >= greatest(rollup_day_start(${END_MONTH}), rollup_day_start(${FIRST_MONTH})) AND ${col} < $2`,
 ];
 /**
- * The whole park's alarms of [$1, $2) per recording enterprise and site: count, acknowledged, sum
- * of response times. The window's whole days are two rows a site of migration 015's running totals
- * (at its last whole day less at the day before its first; zero before a site's span, its total
- * after), the partial days at its edges are read from the alarms (alarms_window_index covers them).
+ * The whole park's alarms of [$1, $2) as rows per recording enterprise and site to be summed with
+ * the permits' rows (columns: enterprise, site, permits, live permits, alarms, sum of response
+ * times, acknowledged). The window's whole days are migration 015's running totals at its last
+ * whole day less those at the day before its first, two rows a site: a day's row while the day is
+ * in the site's span, its total (alarm_site_spans) once the span ended before the day, nothing
+ * before it began. The partial days at the edges are read from the alarms (alarms_window_index
+ * covers them). Signed rows grouped once, not joined: hash joins of a thousand sites' rows on
+ * their enterprise and site cost more than the rows themselves. Needs `w` (WINDOW_DAYS).
  */
-// Summed as int and float8 (exact for integers below 2^53), not bigint: a bigint sum accumulates
-// in numeric, a third of the per-site figures' time when they were grouped from month rows.
-const runningAt = (alias: string, day: string, v: string) =>
-  `CASE WHEN ${day} >= s.last_day THEN s.${v} WHEN ${day} < s.first_day THEN 0 ELSE ${alias}.${v} END`;
-const PARK_SITE_ALARMS = `SELECT org_msp, site_id, sum(n) AS alarms, sum(response_ms) AS response_ms, sum(responded) AS responded FROM (
-    SELECT s.org_msp, s.site_id, (${runningAt('hi', 'w.hi', 'n')} - ${runningAt('lo', 'w.lo', 'n')})::int AS n,
-           (${runningAt('hi', 'w.hi', 'response_ms')} - ${runningAt('lo', 'w.lo', 'response_ms')})::float8 AS response_ms,
-           (${runningAt('hi', 'w.hi', 'responded')} - ${runningAt('lo', 'w.lo', 'responded')})::int AS responded
-      FROM (SELECT ${END_DAY} - 1 AS hi, ${FIRST_DAY} - 1 AS lo) w
-      JOIN alarm_site_spans s ON w.lo < w.hi AND s.last_day > w.lo AND s.first_day <= w.hi
-      LEFT JOIN alarm_site_running_totals hi ON hi.day = w.hi AND hi.org_msp = s.org_msp AND hi.site_id = s.site_id
-      LEFT JOIN alarm_site_running_totals lo ON lo.day = w.lo AND lo.org_msp = s.org_msp AND lo.site_id = s.site_id
-    UNION ALL ${windowEdges('recorded_at')
-      .map((edge) => `SELECT recorded_by_msp, site_id, 1, coalesce(response_ms, 0)::float8, (response_ms IS NOT NULL)::int FROM alarms WHERE ${edge}`)
-      .join(' UNION ALL ')}) x
-  GROUP BY 1, 2 HAVING sum(n) > 0`;
+const WINDOW_DAYS = `w AS (SELECT ${END_DAY} - 1 AS hi, ${FIRST_DAY} - 1 AS lo)`;
+const PARK_SITE_ALARM_ROWS = [
+  ...(['hi', 'lo'] as const).flatMap((day) => {
+    const sign = day === 'hi' ? '' : '-';
+    return [
+      `SELECT t.org_msp, t.site_id, 0, 0, ${sign}t.n::int, ${sign}t.response_ms::float8, ${sign}t.responded::int
+         FROM w JOIN alarm_site_running_totals t ON t.day = w.${day} WHERE w.lo < w.hi`,
+      `SELECT s.org_msp, s.site_id, 0, 0, ${sign}s.n::int, ${sign}s.response_ms::float8, ${sign}s.responded::int
+         FROM w JOIN alarm_site_spans s ON s.last_day < w.${day} WHERE w.lo < w.hi`,
+    ];
+  }),
+  ...windowEdges('recorded_at').map(
+    (edge) => `SELECT recorded_by_msp, site_id, 0, 0, 1, coalesce(response_ms, 0)::float8, (response_ms IS NOT NULL)::int FROM alarms WHERE ${edge}`,
+  ),
+].join('\n    UNION ALL ');
 
 /** Rows of a base table in the window's edges, one SELECT per edge. */
 const edgeRows = (select: string, col: string, where = 'TRUE') =>
@@ -1060,15 +1063,16 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
        FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
             orgParam,
           ),
-    // The window's rate (the grouping set without the month, `whole`) and each month's, from one read of the violations.
+    // The window's rate (the grouping set without the month, `whole`) and each month's, from one read of the violations;
+    // the month formatted on the dozen result rows, not on each violation (to_char was half the statement's time).
     () =>
       q(
         `${scopedViolations}
-     SELECT month, whole, count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units
-       FROM (SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
-                    grouping(to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM')) = 1 AS whole, work_unit, count(*) AS n
-               FROM v GROUP BY GROUPING SETS ((work_unit), (to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM'), work_unit))) x
-      GROUP BY month, whole ORDER BY whole DESC, month`,
+     SELECT to_char(x.month, 'YYYY-MM') AS month, whole, count(*) AS units, count(*) FILTER (WHERE n > 1) AS repeat_units
+       FROM (SELECT date_trunc('month', at AT TIME ZONE 'UTC') AS month, grouping(date_trunc('month', at AT TIME ZONE 'UTC')) = 1 AS whole,
+                    work_unit, count(*) AS n
+               FROM v GROUP BY GROUPING SETS ((work_unit), (date_trunc('month', at AT TIME ZONE 'UTC'), work_unit))) x
+      GROUP BY x.month, whole ORDER BY whole DESC, x.month`,
         p,
       ),
     () => q(`SELECT grade, count(*) AS n FROM alarms WHERE ${OPEN_ALARM} AND ${scopeSql(scope, 1).alarms} GROUP BY grade ORDER BY grade`, sc.params),
@@ -1086,24 +1090,23 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
             orgParam,
           ),
     // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's. Permits
-    // per site from migration 012's counters, less the live ones that read expired by their clock.
+    // per site from migration 012's counters, less the live ones that read expired by their clock; a
+    // site is listed with permits or with alarms in the window.
     () =>
       q(
-        `WITH p AS (SELECT org_msp, site_id, sum(n) AS permits, sum(live) AS live FROM (
-                    SELECT org_msp, site_id, n, live FROM permit_site_counts WHERE ${sc.permits} AND n <> 0
-                    UNION ALL SELECT org_msp, site_id, 0, -count(*) FROM permits
-                     WHERE status IN (${EXPIRABLE_LIST}) AND status IN (${live}) AND ${PERMIT_END} <= now() AND ${sc.permits} GROUP BY 1, 2) e
-                  GROUP BY 1, 2),
-          a AS (${
-            whole
-              ? PARK_SITE_ALARMS
-              : `SELECT recorded_by_msp AS org_msp, site_id, count(*) AS alarms, sum(response_ms) AS response_ms, count(response_ms) AS responded
-                  FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms} GROUP BY 1, 2`
-          })
-     SELECT coalesce(p.org_msp, a.org_msp) AS org_msp, coalesce(p.site_id, a.site_id) AS site_id, coalesce(p.permits, 0) AS permits,
-            coalesce(p.live, 0) AS live, coalesce(a.alarms, 0) AS alarms, coalesce(a.response_ms, 0) AS response_ms,
-            coalesce(a.responded, 0) AS responded
-       FROM p FULL JOIN a ON a.org_msp = p.org_msp AND a.site_id = p.site_id ORDER BY 1, 2`,
+        `${whole ? `WITH ${WINDOW_DAYS} ` : ''}SELECT org_msp, site_id, sum(permits) AS permits, sum(live) AS live, sum(alarms) AS alarms,
+                sum(response_ms) AS response_ms, sum(responded) AS responded FROM (
+           SELECT org_msp, site_id, n::int AS permits, live::int AS live, 0 AS alarms, 0::float8 AS response_ms, 0 AS responded
+             FROM permit_site_counts WHERE ${sc.permits} AND n <> 0
+           UNION ALL SELECT org_msp, site_id, 0, -count(*)::int, 0, 0, 0 FROM permits
+            WHERE status IN (${EXPIRABLE_LIST}) AND status IN (${live}) AND ${PERMIT_END} <= now() AND ${sc.permits} GROUP BY 1, 2
+           UNION ALL ${
+             whole
+               ? PARK_SITE_ALARM_ROWS
+               : `SELECT recorded_by_msp, site_id, 0, 0, 1, coalesce(response_ms, 0)::float8, (response_ms IS NOT NULL)::int
+                    FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`
+           }) x
+         GROUP BY 1, 2 HAVING sum(permits) <> 0 OR sum(alarms) > 0 ORDER BY 1, 2`,
         p,
       ),
   ];
