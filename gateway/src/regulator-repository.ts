@@ -128,11 +128,12 @@ const monthEdges = (col: string): [string, string] => [
 /**
  * The whole park's alarms of [$1, $2) as rows per recording enterprise and site to be summed with
  * the permits' rows (columns: enterprise, site, permits, live permits, alarms, sum of response
- * times, acknowledged). The window's whole days are migration 015's running totals at its last
- * whole day less those at the day before its first, two rows a site: a day's row while the day is
- * in the site's span, its total (alarm_site_spans) once the span ended before the day, nothing
- * before it began. The partial days at the edges are read from the alarms (alarms_window_index
- * covers them). Signed rows grouped once, not joined: hash joins of a thousand sites' rows on
+ * times, acknowledged): the window's whole days as migration 015's running totals at its last
+ * whole day less those at the day before its first, two rows a site (a day's row while the day is
+ * in the site's span, its total from alarm_site_spans once the span ended before the day, nothing
+ * before it began), and the alarms of the partial days at its edges (alarms_window_index covers
+ * them). Read before as month rows and the alarms of two partial months: a year was 15,000 rows.
+ * Grouped once with the permits' rows, not joined to them: hash joins of a thousand sites' rows on
  * their enterprise and site cost more than the rows themselves. Needs `w` (WINDOW_DAYS).
  */
 const WINDOW_DAYS = `w AS (SELECT ${END_DAY} - 1 AS hi, ${FIRST_DAY} - 1 AS lo)`;
@@ -150,6 +151,25 @@ const PARK_SITE_ALARM_ROWS = [
     (edge) => `SELECT recorded_by_msp, site_id, 0, 0, 1, coalesce(response_ms, 0)::float8, (response_ms IS NOT NULL)::int FROM alarms WHERE ${edge}`,
   ),
 ].join('\n    UNION ALL ');
+/**
+ * The same rows for a window of one or two whole rollup months (a monthly report's in the default
+ * zone): migration 013's alarm_site_months, a row per site and month and no edge, fewer rows than
+ * the running totals' two.
+ */
+const PARK_SITE_ALARM_MONTH_ROWS = `SELECT org_msp, site_id, 0, 0, n::int, response_ms::float8, responded::int FROM alarm_site_months WHERE ${WHOLE_MONTHS}`;
+
+/** Migration 011's rollup days start at 00:00 UTC+8 (frozen there); its months are those days' months. */
+const ROLLUP_DAY_OFFSET_MS = 480 * 60_000;
+/** How many whole rollup months [from, to) is, or undefined when either end is not a rollup month's start. */
+export function wholeRollupMonths(from: string, to: string): number | undefined {
+  const monthIndex = (at: string) => {
+    const shifted = Date.parse(at) + ROLLUP_DAY_OFFSET_MS;
+    const d = new Date(shifted);
+    return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) === shifted ? d.getUTCFullYear() * 12 + d.getUTCMonth() : undefined;
+  };
+  const [a, b] = [monthIndex(from), monthIndex(to)];
+  return a === undefined || b === undefined ? undefined : b - a;
+}
 
 /** Rows of a base table in the window's edges, one SELECT per edge. */
 const edgeRows = (select: string, col: string, where = 'TRUE') =>
@@ -1036,6 +1056,8 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
   // All at once, side by side on several connections (the pool's for the KPI view, the snapshot's
   // for a report): the first screen waits for the slowest, not for the sum.
   const whole = scope.org === undefined && scope.site === undefined;
+  const months = wholeRollupMonths(from, to);
+  const byMonths = months !== undefined && months <= 2;
   const reads: (() => Promise<Record<string, unknown>[]>)[] = [
     // The whole park from the day rollups; an enterprise's or a site's alarms are few enough to read.
     whole
@@ -1094,7 +1116,7 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
     // site is listed with permits or with alarms in the window.
     () =>
       q(
-        `${whole ? `WITH ${WINDOW_DAYS} ` : ''}SELECT org_msp, site_id, sum(permits) AS permits, sum(live) AS live, sum(alarms) AS alarms,
+        `${whole && !byMonths ? `WITH ${WINDOW_DAYS} ` : ''}SELECT org_msp, site_id, sum(permits) AS permits, sum(live) AS live, sum(alarms) AS alarms,
                 sum(response_ms) AS response_ms, sum(responded) AS responded FROM (
            SELECT org_msp, site_id, n::int AS permits, live::int AS live, 0 AS alarms, 0::float8 AS response_ms, 0 AS responded
              FROM permit_site_counts WHERE ${sc.permits} AND n <> 0
@@ -1102,7 +1124,9 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
             WHERE status IN (${EXPIRABLE_LIST}) AND status IN (${live}) AND ${PERMIT_END} <= now() AND ${sc.permits} GROUP BY 1, 2
            UNION ALL ${
              whole
-               ? PARK_SITE_ALARM_ROWS
+               ? byMonths
+                 ? PARK_SITE_ALARM_MONTH_ROWS
+                 : PARK_SITE_ALARM_ROWS
                : `SELECT recorded_by_msp, site_id, 0, 0, 1, coalesce(response_ms, 0)::float8, (response_ms IS NOT NULL)::int
                     FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`
            }) x

@@ -5,8 +5,8 @@
  * days and across them, months of three time zones, after permits changed status, alarms were
  * acknowledged, closed and deleted, and rows were rewritten unchanged as a replayed block does.
  * Migration 013's tables too: flags with their permits' attributes (a permit moved, a flag deleted,
- * a flag indexed before its permit), permits per site and month, permits per type and status; and
- * 015's per-site running totals of alarms (an alarm indexed before its site's first, one moved to
+ * a flag indexed before its permit), alarms and permits per site and month, permits per type and
+ * status; and 015's per-site running totals of alarms (an alarm indexed before its site's first, one moved to
  * another site and day, a site's first alarm); each with a broken row that must fail the comparison.
  */
 
@@ -465,8 +465,20 @@ for (const kind of ['postgres', 'pglite'] as const) {
         )
       ).rows;
       const [span] = (await pool.query('SELECT org_msp, site_id FROM alarm_site_spans WHERE n > 0 ORDER BY 1, 2 LIMIT 1')).rows;
+      // A month row of migration 013, read by the KPIs of a window of whole months (the monthly report's).
+      const thisMonth = monthWindow(month(0), 'Asia/Shanghai');
+      const monthKpis = () => repo.kpis(thisMonth.from, thisMonth.to).then(windowFigures);
+      const monthBase = () => windowFromBaseTables(pool, thisMonth.from, thisMonth.to);
+      const [monthRow] = (
+        await pool.query(
+          `SELECT month::text AS month, org_msp, site_id FROM alarm_site_months
+                           WHERE month = rollup_day($1::timestamptz) AND n > 0 ORDER BY 2, 3 LIMIT 1`,
+          [thisMonth.from],
+        )
+      ).rows;
       const [ps] = (await pool.query(`SELECT month, org_msp, site_id FROM permit_site_months WHERE n > 0 ORDER BY month DESC, org_msp, site_id LIMIT 1`)).rows;
       const broken: [string, string, string, () => Promise<unknown>, () => Promise<unknown>][] = [
+        ['alarm_site_months', 'n = n + 1', 'n = n - 1', monthKpis, monthBase],
         ['alarm_site_running_totals', 'n = n + 1', 'n = n - 1', last30, last30Base],
         [
           'alarm_site_spans',
@@ -486,6 +498,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
         ['permit_site_months', 'n = n + 1', 'n = n - 1', report, reportBase],
       ];
       const which: Record<string, [string, unknown[]]> = {
+        alarm_site_months: ['month = $1 AND org_msp = $2 AND site_id = $3', [monthRow.month, monthRow.org_msp, monthRow.site_id]],
         alarm_site_running_totals: ['day = $1 AND org_msp = $2 AND site_id = $3', [one.day, one.org_msp, one.site_id]],
         alarm_site_spans: ['org_msp = $1 AND site_id = $2', [span.org_msp, span.site_id]],
         permit_type_counts: [`(operation_type, status) = (SELECT operation_type, status FROM permit_type_counts WHERE n > 0 ORDER BY 1, 2 LIMIT 1)`, []],

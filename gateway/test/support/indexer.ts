@@ -197,6 +197,7 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
     await compactCounters(c, [
       'alarm_days',
       'alarm_response_days',
+      'alarm_site_months',
       'alarm_site_spans',
       'alarm_site_running_totals',
       'violation_flags',

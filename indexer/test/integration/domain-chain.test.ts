@@ -278,6 +278,10 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
       const counters = {
         flags: await map(`SELECT permit_no || '/' || flag_id AS k, concat_ws('|', at, org_msp, site_id, zone_id, work_unit) AS v FROM violation_flags`),
         alarms: await map(
+          `SELECT to_char(month, 'YYYY-MM') || '|' || org_msp || '|' || site_id AS k, concat_ws('|', n, responded, response_ms) AS v
+             FROM alarm_site_months WHERE n <> 0`,
+        ),
+        spans: await map(
           `SELECT org_msp || '|' || site_id AS k, concat_ws('|', first_day, last_day, n, responded, response_ms) AS v FROM alarm_site_spans WHERE n <> 0`,
         ),
         permits: await map(`SELECT to_char(month, 'YYYY-MM') || '|' || org_msp || '|' || site_id AS k, n AS v FROM permit_site_months WHERE n <> 0`),
@@ -287,6 +291,10 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
         flags: await map(`SELECT f.permit_no || '/' || f.flag_id AS k, concat_ws('|', f.at, p.org_msp, p.site_id, p.zone_id, p.work_unit) AS v
                             FROM investigation_flags f JOIN permits p USING (permit_no)`),
         alarms: await map(
+          `SELECT ${month('recorded_at')} || '|' || recorded_by_msp || '|' || site_id AS k,
+                  concat_ws('|', count(*), count(response_ms), coalesce(sum(response_ms), 0)) AS v FROM alarms GROUP BY 1`,
+        ),
+        spans: await map(
           `SELECT recorded_by_msp || '|' || site_id AS k, concat_ws('|', min(rollup_day(recorded_at)), max(rollup_day(recorded_at)), count(*),
                   count(response_ms), coalesce(sum(response_ms), 0)) AS v FROM alarms GROUP BY 1`,
         ),
@@ -300,7 +308,7 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
       expect(Object.keys(base.permits).length, 'the channel holds permits').to.be.greaterThan(0);
       // Its permits moved through several statuses: a type counter left at 0 shows a decrement ran.
       expect(Number((await db('permit_type_counts').where('n', 0).count<{ n: unknown }[]>({ n: '*' }))[0]!.n)).to.be.greaterThan(0);
-      for (const table of ['alarm_site_spans', 'permit_site_months', 'permit_type_counts']) {
+      for (const table of ['alarm_site_months', 'alarm_site_spans', 'permit_site_months', 'permit_type_counts']) {
         const negative = await db(table).where('n', '<', 0).count<{ n: unknown }[]>({ n: '*' });
         expect(Number(negative[0]!.n), table).to.equal(0);
       }
