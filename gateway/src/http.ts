@@ -117,12 +117,6 @@ export interface RouteDef {
   selfIdempotent?: boolean;
   /** Chaincode transaction written (documentation and metrics). */
   tx?: string;
-  /**
-   * The handler's only effect is the transaction it hands to beforeSubmit (endorsing writes
-   * nothing): it may start while the Idempotency-Key is being claimed, its beforeSubmit waiting for
-   * the claim, so a write waits for the claim and the endorsement side by side instead of in turn.
-   */
-  endorsesWhileClaiming?: boolean;
   handler(ctx: RouteContext): Promise<RouteResult>;
 }
 
@@ -435,40 +429,18 @@ async function idempotent(
     sendsMultipart(def, x.req) ? { multipartLength: x.req.headers['content-length'] ?? '' } : { json: x.body },
   );
   const scope = `${x.principal.org}/${x.principal.sub}`;
-  const keyed: KeyedRequest = { res: x.res, principal: x.principal, scope, key: key.data, fingerprint, requestId: x.requestId };
+  if (await replayed(p, def, { res: x.res, principal: x.principal, scope, key: key.data, fingerprint, requestId: x.requestId })) return REPLAYED;
   const idem: KeyClaim = { scope, key: key.data };
-  // The claim, and with it the lease: held from the moment the key is this request's.
-  const claim = replayed(p, def, keyed).then((wasReplayed) => {
-    if (!wasReplayed) store.hold(scope, key.data);
-    return wasReplayed;
-  });
-  let outcome: { result: RouteResult } | { error: unknown };
-  if (def.endorsesWhileClaiming) {
-    // The handler endorses meanwhile; nothing reaches the orderer before the key is this request's.
-    // A replay or a refused claim is answered at once; an endorsement still under way then stops at its beforeSubmit.
-    const running = run(async (transactionId) => {
-      if (await claim) throw new ClaimAnsweredElsewhere();
-      await recordTransaction(p, def, idem)(transactionId);
-    }).then(
-      (result) => ({ result }),
-      (error: unknown) => ({ error }),
-    );
-    if (await claim) return REPLAYED;
-    outcome = await running;
-  } else {
-    if (await claim) return REPLAYED;
-    outcome = await run(recordTransaction(p, def, idem)).then(
-      (result) => ({ result }),
-      (error: unknown) => ({ error }),
-    );
-  }
+  store.hold(scope, key.data);
   try {
-    if ('error' in outcome) {
-      const err = toApiError(outcome.error, x.log);
+    let result: RouteResult;
+    try {
+      result = await run(recordTransaction(p, def, idem));
+    } catch (e) {
+      const err = toApiError(e, x.log);
       if (!idem.lost) await settleRefused(p, def, idem, err, x);
       throw err;
     }
-    const { result } = outcome;
     // The write happened: answer it at once, its result stored beside the answer, and even if that
     // fails. The key then stays pending with its transaction id (replays get
     // IDEMPOTENCY_IN_PROGRESS), and once its lease lapsed a replay finds the outcome on the ledger:
@@ -483,13 +455,6 @@ async function idempotent(
     // Whatever the store holds now, this request no longer runs: its lease lapses.
     store.letGo(scope, key.data);
     throw e;
-  }
-}
-
-/** Thrown into a handler's beforeSubmit when its request was answered from its Idempotency-Key meanwhile: nothing is submitted. */
-class ClaimAnsweredElsewhere extends Error {
-  constructor() {
-    super('the request was answered from its Idempotency-Key; its endorsement is dropped');
   }
 }
 

@@ -110,7 +110,6 @@ function ledgerWrite(s: Services, w: WriteSpec): RouteDef {
     body: key ? (w.input as z.ZodObject).omit({ [key.name]: true } as never) : w.input,
     ...(w.bodyExamples ? { bodyExamples: w.bodyExamples } : {}),
     tx: w.tx,
-    endorsesWhileClaiming: true,
     responses: [{ status, description: `committed; the record after ${w.tx}`, schema: txResultSchema }],
     errors: w.errors,
     handler: async (ctx) => ({ ...(await submitTx(s, ctx, w.tx, key ? { ...(ctx.body as object), [key.name]: ctx.params[key.name] } : ctx.body)), status }),
