@@ -100,6 +100,21 @@ describe('gateway: a hot-work permit end to end (real network, Postgres, indexer
     expect(again.headers.get('idempotent-replayed')).to.equal('true');
   });
 
+  it('a request its Idempotency-Key refuses writes nothing, though the chaincode would take it', async () => {
+    const { workerId } = await import('../support/env.js');
+    const [kept, refused] = [workerId(`keyed-${permitNo}`), workerId(`refused-${permitNo}`)];
+    const first = await cast.clients.credential.post('/v1/workers', { workerId: kept }, { idem: `wk-${permitNo}` });
+    expect(first.status, first.text).to.equal(201);
+    // The same key for another worker: the chaincode would register it, only the key stops it.
+    const other = await cast.clients.credential.post('/v1/workers', { workerId: refused }, { idem: `wk-${permitNo}` });
+    expect(other.status).to.equal(422);
+    expect(other.body.error.code).to.equal('IDEMPOTENCY_KEY_REUSED');
+    // Given time to commit, had anything been sent: nothing was.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await cast.clients.credential.get(`/v1/workers/${refused}`)).status).to.equal(404);
+    expect((await cast.clients.credential.get(`/v1/workers/${kept}`)).status).to.equal(200);
+  });
+
   it('refuses a step out of order with 409 carrying the chaincode reason', async () => {
     const r = await cast.clients.pic.post(`/v1/permits/${permitNo}/start`, {});
     expect(r.status).to.equal(409);
