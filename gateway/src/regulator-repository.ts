@@ -136,6 +136,8 @@ const monthEdges = (col: string): [string, string] => [
  * Grouped once with the permits' rows, not joined to them: hash joins of a thousand sites' rows on
  * their enterprise and site cost more than the rows themselves. Needs `w` (WINDOW_DAYS).
  */
+// Summed as int and float8 (exact for integers below 2^53), not bigint: a bigint sum accumulates
+// in numeric, a third of the grouping's time over a year's month rows.
 const WINDOW_DAYS = `w AS (SELECT ${END_DAY} - 1 AS hi, ${FIRST_DAY} - 1 AS lo)`;
 const PARK_SITE_ALARM_ROWS = [
   ...(['hi', 'lo'] as const).flatMap((day) => {
