@@ -2,7 +2,10 @@
  * schemathesis (from the virtualenv bootstrap builds: LEDGER_FUZZ_PYTHON) fuzzes the gateway's
  * served /openapi.json as the regulator, the applicant and the safety officer, each with their own
  * token, on the real network: no 5xx, no response outside the document's schemas, and the channel
- * grows by at most the writes the gateway answered 2xx, so no refused input wrote. npm test runs a
+ * grows by at most the writes the gateway answered 2xx, so no refused input wrote. Each role fuzzes
+ * the operations its `x-roles` let it call: the gateway refuses any other with 403 before it reads
+ * the input, the same answer for every input, which access-matrix.test.ts checks for every role on
+ * every route; fuzzing it too only doubled this suite's time. npm test runs a
  * bounded fuzz (LEDGER_FUZZ_MAX_EXAMPLES, default 2 per operation); `npm run fuzz` a longer one.
  * The fuzzer may publish valid but arbitrary templates and policies (the regulator may); afterwards the
  * rules in force before it are published again, so later suites and later runs on this ledger keep them.
@@ -53,6 +56,23 @@ async function restoreRules(regulator: Client, before: Map<string, Json>): Promi
     restored.push(p);
   }
   return restored;
+}
+
+/** The served document's operations that `role` of `org` may not call (by `x-roles`; none means open to every caller). */
+function refusedOperations(doc: Json, org: string, role: string): string[] {
+  const refused: string[] = [];
+  for (const ops of Object.values(doc.paths as Record<string, Record<string, Json>>)) {
+    for (const op of Object.values(ops)) {
+      const roles = op['x-roles'] as Record<string, string[] | 'any'> | undefined;
+      const mine = roles?.[org];
+      if (roles && mine !== 'any' && !mine?.includes(role)) refused.push(String(op.operationId));
+    }
+  }
+  return refused;
+}
+
+function countOperations(doc: Json): number {
+  return Object.values(doc.paths as Record<string, Json>).reduce((n, ops) => n + Object.keys(ops).length, 0);
 }
 
 /** The fuzzer's interpreter, or why there is none (the test fails with it: the fuzz is part of the suite). */
@@ -115,6 +135,9 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
       const heightBefore = await chainHeight();
       const before = await answered();
       const junit = path.join(reports, `${role}.xml`);
+      const doc = (await regulator.get<Json>('/openapi.json')).body;
+      const refused = refusedOperations(doc, org, role);
+      expect(refused.length, 'operations this role may not call').to.be.greaterThan(0);
       const args = [
         ...['-m', 'schemathesis.cli', 'run', `${gw.url}/openapi.json`, '--header', `Authorization: Bearer ${bearer}`],
         // The tus PATCH body (application/offset+octet-stream) is one schemathesis has no serializer for.
@@ -124,6 +147,7 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
         // The live alarm stream never ends: each request would hold the fuzzer for its whole request
         // timeout. Its events are checked against the document in screen-routes.test.ts.
         ...['--exclude-path', '/v1/alarm-stream'],
+        ...refused.flatMap((id) => ['--exclude-operation-id', id]),
         ...['--checks', 'not_a_server_error,response_schema_conformance', '--max-examples', MAX_EXAMPLES, '--seed', '17'],
         // A first bundle reads every block of the channel (then cached): on a long test ledger and a
         // busy machine that is more than the fuzzer's default 10 s.
@@ -137,7 +161,9 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
       const after = await answered();
       const sent = after.total - before.total;
       const grown = (await chainHeight()) - heightBefore;
-      console.log(`      fuzz as ${org}/${role}: ${sent} requests, ${after.writes2xx - before.writes2xx} writes answered 2xx, channel +${grown} blocks`);
+      const operations = `the ${countOperations(doc) - refused.length} of ${countOperations(doc)} operations it may call`;
+      const writes = after.writes2xx - before.writes2xx;
+      console.log(`      fuzz as ${org}/${role}: ${sent} requests to ${operations}, ${writes} writes answered 2xx, channel +${grown} blocks`);
       // The failures come first in schemathesis's output, the summary last.
       expect(outcome.code, `${outcome.out.slice(0, 6000)}\n…\n${outcome.out.slice(-2500)}`).to.equal(0);
       expect(after.server5xx - before.server5xx, 'answers with 5xx').to.equal(0);
