@@ -41,6 +41,7 @@ const thisMonth = new Date().toISOString().slice(0, 7);
 
 /** Every query shape the regulator's screens and reports send: name, path. */
 const SHAPES: [string, string][] = [
+  ["floor: the caller's session (HTTP, JWT, JSON; no query)", '/v1/session'],
   ['permits: no filter, newest first', '/v1/regulator/permits?limit=50'],
   ['permits: one enterprise', '/v1/regulator/permits?org=E7MSP&limit=50'],
   ['permits: one site', '/v1/regulator/permits?site=site-7&limit=50'],
