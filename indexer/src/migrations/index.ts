@@ -18,6 +18,7 @@ import * as kpiNowCounters from './012-kpi-now-counters.js';
 import * as violationFlags from './013-violation-flags-alarm-site-months.js';
 import * as statementCounters from './014-statement-counters.js';
 import * as alarmSiteRunningTotals from './015-alarm-site-running-totals.js';
+import * as alarmResponseBucketFloat from './016-alarm-response-bucket-float.js';
 
 interface Migration {
   name: string;
@@ -41,6 +42,7 @@ const migrations: readonly Migration[] = [
   violationFlags,
   statementCounters,
   alarmSiteRunningTotals,
+  alarmResponseBucketFloat,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
