@@ -116,6 +116,20 @@ function ledgerWrite(s: Services, w: WriteSpec): RouteDef {
   };
 }
 
+/** permit:GetLedgerHistory's answer: each version the ledger committed, not the record's own history array. */
+export const permitLedgerHistorySchema = z.object({
+  permitNo: z.string(),
+  versions: z.array(
+    z.object({
+      txId: z.string(),
+      at: z.string().meta({ description: "the committing transaction's timestamp (ISO 8601)" }),
+      isDelete: z.boolean(),
+      status: z.string().nullable().meta({ description: "the permit's status in that version; null for a deletion" }),
+      action: z.string().nullable().meta({ description: 'the step that wrote that version; null for a deletion' }),
+    }),
+  ),
+});
+
 /** Every read: one chaincode query, as the caller, of the record (or list) named in the path. */
 interface ReadSpec {
   path: string;
@@ -127,6 +141,8 @@ interface ReadSpec {
   /** What the answer is, for the OpenAPI document. */
   answer: string;
   list?: boolean;
+  /** The answer's shape when it is not a ledger record or a list of them. */
+  schema?: z.ZodType;
 }
 
 function ledgerRead(s: Services, r: ReadSpec): RouteDef {
@@ -140,7 +156,7 @@ function ledgerRead(s: Services, r: ReadSpec): RouteDef {
     access: ANY,
     params: z.strictObject({ [r.key.name]: r.key.schema }),
     query: z.strictObject({}),
-    responses: [{ status: 200, description: r.answer, schema: r.list ? z.array(ledgerRecordSchema) : ledgerRecordSchema }],
+    responses: [{ status: 200, description: r.answer, schema: r.schema ?? (r.list ? z.array(ledgerRecordSchema) : ledgerRecordSchema) }],
     errors: ['NOT_FOUND'],
     handler: async (ctx) => ({ body: await s.ledger.evaluate(await ctx.identity(), r.tx, { [r.key.name]: ctx.params[r.key.name] }) }),
   };
@@ -443,8 +459,8 @@ export function enterpriseRoutes(s: Services): RouteDef[] {
       summary: "The permit's committed versions from the ledger's history (getHistoryForKey)",
       tag: PERMITS,
       tx: 'permit:GetLedgerHistory',
-      answer: 'the committed versions, oldest first',
-      list: true,
+      answer: "the permit's number and its committed versions, oldest first",
+      schema: permitLedgerHistorySchema,
     },
     {
       path: '/v1/permits/{permitNo}/evidence',

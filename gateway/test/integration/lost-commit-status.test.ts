@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
 import { requestFingerprint } from '../../src/http.js';
+import { permitLedgerHistorySchema } from '../../src/routes/enterprise.js';
 import type { RunningGateway } from '../../src/server.js';
 import {
   Client,
@@ -117,6 +118,8 @@ describe('gateway: a write whose commit status was lost (real network)', functio
     expect(now.body.history.map((h: { txId: string }) => h.txId)).to.deep.equal([txId]);
     const versions = await cast.clients.auditor.get(`/v1/permits/${permitNo}/history`);
     expect(versions.body.versions.map((v: { txId: string }) => v.txId)).to.deep.equal([txId]);
+    // As the OpenAPI document describes it (the fuzz once found it documented as a list).
+    expect(permitLedgerHistorySchema.safeParse(versions.body).error?.issues ?? []).to.deep.equal([]);
     const facts = await cast.clients.auditor.get(`/v1/audit/transactions/${txId}`);
     expect(facts.body).to.include({ transactionId: txId, blockNumber: reply.body.blockNumber, valid: true });
 
