@@ -18,7 +18,7 @@ import * as kpiNowCounters from './012-kpi-now-counters.js';
 import * as violationFlags from './013-violation-flags-alarm-site-months.js';
 import * as statementCounters from './014-statement-counters.js';
 import * as alarmSiteRunningTotals from './015-alarm-site-running-totals.js';
-import * as alarmResponseBucketFloat from './016-alarm-response-bucket-float.js';
+import * as alarmResponseBucketTable from './016-alarm-response-bucket-table.js';
 
 interface Migration {
   name: string;
@@ -42,7 +42,7 @@ const migrations: readonly Migration[] = [
   violationFlags,
   statementCounters,
   alarmSiteRunningTotals,
-  alarmResponseBucketFloat,
+  alarmResponseBucketTable,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
