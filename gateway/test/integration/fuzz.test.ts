@@ -71,10 +71,6 @@ function refusedOperations(doc: Json, org: string, role: string): string[] {
   return refused;
 }
 
-function countOperations(doc: Json): number {
-  return Object.values(doc.paths as Record<string, Json>).reduce((n, ops) => n + Object.keys(ops).length, 0);
-}
-
 /** The fuzzer's interpreter, or why there is none (the test fails with it: the fuzz is part of the suite). */
 function fuzzPython(): string {
   const python = process.env.LEDGER_FUZZ_PYTHON;
@@ -93,6 +89,9 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
   let python: string;
   let regulator: Client;
   let rulesBefore: Map<string, Json> | undefined;
+  /** The served OpenAPI document, and its number of operations. */
+  let doc: Json;
+  let operationCount: number;
   const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-fuzz-'));
 
   before(async function () {
@@ -106,6 +105,8 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
     gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000', GATEWAY_AUTH_FAILURES_PER_WINDOW: '1000000' });
     regulator = new Client(gw.url).as(await token({ sub: uniqueId('fuzz-rules'), org: 'regulator', role: 'regulator' }));
     rulesBefore = await rulesInForce(regulator);
+    doc = (await regulator.get<Json>('/openapi.json')).body;
+    operationCount = Object.values(doc.paths as Record<string, Json>).reduce((n, ops) => n + Object.keys(ops).length, 0);
   });
   after(async () => {
     if (rulesBefore) {
@@ -135,7 +136,6 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
       const heightBefore = await chainHeight();
       const before = await answered();
       const junit = path.join(reports, `${role}.xml`);
-      const doc = (await regulator.get<Json>('/openapi.json')).body;
       const refused = refusedOperations(doc, org, role);
       expect(refused.length, 'operations this role may not call').to.be.greaterThan(0);
       const args = [
@@ -161,7 +161,7 @@ describe('gateway: schemathesis fuzz of the served OpenAPI document as three rol
       const after = await answered();
       const sent = after.total - before.total;
       const grown = (await chainHeight()) - heightBefore;
-      const operations = `the ${countOperations(doc) - refused.length} of ${countOperations(doc)} operations it may call`;
+      const operations = `the ${operationCount - refused.length} of ${operationCount} operations it may call`;
       const writes = after.writes2xx - before.writes2xx;
       console.log(`      fuzz as ${org}/${role}: ${sent} requests to ${operations}, ${writes} writes answered 2xx, channel +${grown} blocks`);
       // The failures come first in schemathesis's output, the summary last.

@@ -22,8 +22,8 @@ import type { Knex } from 'knex';
 
 export const name = '016-alarm-response-bucket-table';
 
-/** Migration 011's definition, kept to check against in `up` and restored by `down`. */
-export const NUMERIC_BUCKET = 'floor(log(2.0, greatest(ms, 1)::numeric) * 4)::int';
+/** Migration 011's definition of the bucket of `arg`, kept to check against in `up` and restored by `down`. */
+export const numericBucket = (arg = 'ms') => `floor(log(2.0, greatest(${arg}, 1)::numeric) * 4)::int`;
 
 /**
  * The least response time (ms, at least 1) whose bucket under 011's definition is k or more, for
@@ -57,20 +57,22 @@ export const BUCKET_LEAST_MS: readonly string[] = `
   .trim()
   .split(/\s+/);
 
+/** The table as an SQL array literal. */
+export const leastArray = (least: readonly string[] = BUCKET_LEAST_MS) => `'{${least.join(',')}}'::bigint[]`;
+
 /**
  * The bucket as the number of least values at or under the response time, less one. One expression
  * (no FROM), so PostgreSQL inlines it into the queries and triggers that call it.
  */
-export function tableBucket(least: readonly string[] = BUCKET_LEAST_MS): string {
-  return `width_bucket(greatest(ms, 1), '{${least.join(',')}}'::bigint[]) - 1`;
+export function tableBucket(arg = 'ms', least: readonly string[] = BUCKET_LEAST_MS): string {
+  return `width_bucket(greatest(${arg}, 1), ${leastArray(least)}) - 1`;
 }
 
 /** At how many of the buckets' edges (each least value and the one under it) the table's bucket with `least` differs from 011's. */
 export async function edgesDiffering(knex: Knex, least: readonly string[] = BUCKET_LEAST_MS): Promise<{ edges: number; differ: number }> {
-  const at = (body: string) => body.replaceAll('ms', 'e.ms');
   const { rows } = await knex.raw(
-    `SELECT count(*)::int AS edges, count(*) FILTER (WHERE (${at(NUMERIC_BUCKET)}) <> (${at(tableBucket(least))}))::int AS differ
-       FROM (SELECT DISTINCT v AS ms FROM unnest('{${least.join(',')}}'::bigint[]) t, LATERAL (VALUES (t), (t - 1)) x(v) WHERE v >= 1) e`,
+    `SELECT count(*)::int AS edges, count(*) FILTER (WHERE (${numericBucket('e.ms')}) <> (${tableBucket('e.ms', least)}))::int AS differ
+       FROM (SELECT DISTINCT v AS ms FROM unnest(${leastArray(least)}) t, LATERAL (VALUES (t), (t - 1)) x(v) WHERE v >= 1) e`,
   );
   return rows[0] as { edges: number; differ: number };
 }
@@ -90,5 +92,5 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(define(NUMERIC_BUCKET));
+  await knex.raw(define(numericBucket()));
 }

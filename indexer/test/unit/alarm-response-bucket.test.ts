@@ -8,12 +8,11 @@
  */
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { BUCKET_LEAST_MS, edgesDiffering, NUMERIC_BUCKET } from '../../src/migrations/016-alarm-response-bucket-table.js';
+import { BUCKET_LEAST_MS, edgesDiffering, leastArray, numericBucket } from '../../src/migrations/016-alarm-response-bucket-table.js';
 import { migrationSource } from '../../src/migrations/index.js';
 import { createPglite, createTestDatabase, type TestDatabase } from '../support/database.js';
 
 type Rows<T> = { rows: T[] };
-const NUMERIC = NUMERIC_BUCKET.replaceAll('ms', 'v');
 
 for (const engine of ['pglite', 'postgres'] as const) {
   describe(`indexer: migration 016's response-time bucket from a table equals migration 011's (${engine})`, function () {
@@ -40,7 +39,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
 
     const differing = async (values: string) =>
       (
-        (await db.raw(`SELECT count(*)::int AS n, count(*) FILTER (WHERE alarm_response_bucket(v) <> (${NUMERIC}))::int AS differ,
+        (await db.raw(`SELECT count(*)::int AS n, count(*) FILTER (WHERE alarm_response_bucket(v) <> (${numericBucket('v')}))::int AS differ,
                               min(v)::text AS lo, max(v)::text AS hi FROM (${values}) x(v)`)) as Rows<{ n: number; differ: number; lo: string; hi: string }>
       ).rows[0]!;
 
@@ -49,7 +48,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
     });
 
     it("each bucket's least value and the one under it, up to the largest bigint", async () => {
-      const edges = `SELECT DISTINCT t + d FROM unnest('{${BUCKET_LEAST_MS.join(',')}}'::bigint[]) t, generate_series(-1, 1) d
+      const edges = `SELECT DISTINCT t + d FROM unnest(${leastArray()}) t, generate_series(-1, 1) d
                       WHERE t + d::numeric <= 9223372036854775807`;
       const r = await differing(edges);
       expect(r.differ).to.equal(0);
@@ -65,8 +64,8 @@ for (const engine of ['pglite', 'postgres'] as const) {
 
     it("each entry of the table is the least value whose 011 bucket is its index or more; a table one value off fails the migration's check", async () => {
       const { rows } = (await db.raw(
-        `SELECT k::int, (${NUMERIC.replaceAll('v', 't')}) AS at_least, CASE WHEN t > 1 THEN (${NUMERIC.replaceAll('v', '(t - 1)')}) END AS under
-           FROM unnest('{${BUCKET_LEAST_MS.join(',')}}'::bigint[]) WITH ORDINALITY u(t, k1), LATERAL (SELECT k1 - 1) z(k)`,
+        `SELECT k::int, (${numericBucket('t')}) AS at_least, CASE WHEN t > 1 THEN (${numericBucket('t - 1')}) END AS under
+           FROM unnest(${leastArray()}) WITH ORDINALITY u(t, k1), LATERAL (SELECT k1 - 1) z(k)`,
       )) as Rows<{ k: number; at_least: number; under: number | null }>;
       expect(rows).to.have.length(253);
       for (const r of rows) {
