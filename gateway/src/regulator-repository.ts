@@ -293,6 +293,43 @@ export function riskCell(r: Record<string, unknown>, byArea: boolean): RiskCell 
   };
 }
 
+/** Windows longer than this group their rows by date_trunc instead (see utcMonths). */
+const MAX_BUCKETED_MONTHS = 1200;
+
+/**
+ * The calendar months (UTC) that [from, to) touches, for grouping rows by month: `labels[i]`
+ * (YYYY-MM) is the month of the instants that `width_bucket(at, starts)` puts in bucket i, `starts`
+ * being the first instant of each month after from's. A binary search over a dozen instants costs
+ * nothing next to date_trunc over a time zone (0.45 µs a row here, 2.4 ms of a year's page of 100
+ * sites) and to_char. undefined for a window of over MAX_BUCKETED_MONTHS (a query "since 1970"):
+ * `month` is then the slower expression, which any window can take.
+ */
+export function utcMonths(from: string, to: string): { starts: string[]; labels: string[] } | undefined {
+  const first = new Date(from);
+  const end = Date.parse(to);
+  const labels = [first.toISOString().slice(0, 7)];
+  const starts: string[] = [];
+  for (let m = first.getUTCMonth() + 1; ; m++) {
+    const start = new Date(Date.UTC(first.getUTCFullYear(), m, 1));
+    if (start.getTime() >= end) break;
+    if (labels.length === MAX_BUCKETED_MONTHS) return undefined;
+    starts.push(start.toISOString());
+    labels.push(start.toISOString().slice(0, 7));
+  }
+  return { starts, labels };
+}
+
+/**
+ * The month (UTC) of `at` in a query whose parameter `$param` is utcMonths(…).starts: a bucket
+ * number that monthLabel turns into YYYY-MM, or with no such parameter, YYYY-MM itself.
+ */
+function monthOf(at: string, months: ReturnType<typeof utcMonths>, param: number): string {
+  return months ? `width_bucket(${at}, $${param}::timestamptz[])` : `to_char(date_trunc('month', ${at} AT TIME ZONE 'UTC'), 'YYYY-MM')`;
+}
+function monthLabel(month: unknown, months: ReturnType<typeof utcMonths>): string {
+  return months ? months.labels[Number(month)]! : String(month);
+}
+
 /** One enterprise's (or one of its sites') permits now and alarms in the window. */
 export interface EnterpriseFigures {
   orgMsp: string;
@@ -830,6 +867,7 @@ export class RegulatorRepository {
   ): Promise<RiskCell[]> {
     const listed = Array.isArray(sites);
     const ofSites = (col: string) => (listed ? `${col} = ANY($4::text[])` : `($4::text IS NULL OR ${col} > $4)`);
+    const months = utcMonths(from, to);
     const rows = await this.q(
       `WITH a AS (SELECT site_id, ${byArea ? 'area_id' : 'NULL::text'} AS area_id, recorded_at AS at, 1 AS alarm, 0 AS violation FROM alarms
                    WHERE ${ofSites('site_id')} AND recorded_at >= $1 AND recorded_at < $2 AND ($3::text IS NULL OR recorded_by_msp = $3)
@@ -841,12 +879,11 @@ export class RegulatorRepository {
                    WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2
                      AND ($3::text IS NULL OR org_msp = $3) AND ${ofSites('site_id')})
        ${listed ? '' : ', s AS (SELECT DISTINCT site_id FROM a ORDER BY 1 LIMIT $5)'}
-       SELECT site_id, area_id, to_char(m, 'YYYY-MM') AS month, alarms, violations FROM (
-         SELECT site_id, area_id, date_trunc('month', at AT TIME ZONE 'UTC') AS m, sum(alarm) AS alarms, sum(violation) AS violations
-           FROM a ${listed ? '' : 'WHERE site_id IN (SELECT site_id FROM s)'} GROUP BY 1, 2, 3) g ORDER BY 1, 2, 3`,
-      [from, to, org ?? null, ...(listed ? [sites] : [sites.after, sites.limit])],
+       SELECT site_id, area_id, ${monthOf('at', months, listed ? 5 : 6)} AS month, sum(alarm) AS alarms, sum(violation) AS violations
+         FROM a ${listed ? '' : 'WHERE site_id IN (SELECT site_id FROM s)'} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      [from, to, org ?? null, ...(listed ? [sites] : [sites.after, sites.limit]), ...(months ? [months.starts] : [])],
     );
-    return rows.map((r) => riskCell(r, byArea));
+    return rows.map((r) => riskCell({ ...r, month: monthLabel(r.month, months) }, byArea));
   }
 
   /**
@@ -854,12 +891,14 @@ export class RegulatorRepository {
    * repeat-violation trend by unit; `org`: of that enterprise's permits only.
    */
   async violationsByWorkUnit(from: string, to: string, org?: string): Promise<{ workUnit: string; month: string; violations: number }[]> {
-    const rows = await this.q(
-      `SELECT work_unit, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, count(*) AS n
-         FROM (${VIOLATIONS}) v GROUP BY 1, 2 ORDER BY 1, 2`,
-      [from, to, org ?? null],
-    );
-    return rows.map((r) => ({ workUnit: String(r.work_unit), month: String(r.month), violations: Number(r.n) }));
+    const months = utcMonths(from, to);
+    const rows = await this.q(`SELECT work_unit, ${monthOf('at', months, 4)} AS month, count(*) AS n FROM (${VIOLATIONS}) v GROUP BY 1, 2 ORDER BY 1, 2`, [
+      from,
+      to,
+      org ?? null,
+      ...(months ? [months.starts] : []),
+    ]);
+    return rows.map((r) => ({ workUnit: String(r.work_unit), month: monthLabel(r.month, months), violations: Number(r.n) }));
   }
 
   /** The newest block the indexer has mirrored completely; -1 before the first. */

@@ -189,6 +189,22 @@ async function riskFromBaseTables(pool: pg.Pool, from: string, to: string, byAre
   return rows.map((r) => riskCell(r, byArea));
 }
 
+/** The risk map's violations per work unit and month (UTC), grouped from the flags joined to their permits. */
+async function workUnitsFromBaseTables(pool: pg.Pool, from: string, to: string, org: string | null) {
+  const rows = (
+    await pool.query(
+      `WITH v AS (SELECT p.work_unit, f.at FROM investigation_flags f JOIN permits p USING (permit_no)
+                   WHERE f.at >= $1 AND f.at < $2 AND ($3::text IS NULL OR p.org_msp = $3)
+                  UNION ALL
+                  SELECT work_unit, status_changed_at FROM permits
+                   WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2 AND ($3::text IS NULL OR org_msp = $3))
+       SELECT work_unit, to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, count(*) AS n FROM v GROUP BY 1, 2 ORDER BY 1, 2`,
+      [from, to, org],
+    )
+  ).rows as Record<string, unknown>[];
+  return rows.map((r) => ({ workUnit: String(r.work_unit), month: String(r.month), violations: Number(r.n) }));
+}
+
 /** Every page of the park's (or an enterprise's) risk map, `limit` sites each, checked to follow one another. */
 async function allRiskPages(repo: RegulatorRepository, from: string, to: string, limit: number, org?: string) {
   const sites: string[] = [];
@@ -536,6 +552,10 @@ for (const kind of ['postgres', 'pglite'] as const) {
         const areas = await repo.riskMap(from, to, { site });
         expect(areas.nextCursor).to.equal(null);
         expect(areas.cells).to.deep.equal(await riskFromBaseTables(pool, from, to, true, null, site));
+        const units = await workUnitsFromBaseTables(pool, from, to, null);
+        expect(units.length, 'the window holds violations').to.be.greaterThan(0);
+        expect(await repo.violationsByWorkUnit(from, to)).to.deep.equal(units);
+        expect(await repo.violationsByWorkUnit(from, to, org)).to.deep.equal(await workUnitsFromBaseTables(pool, from, to, org));
       });
     }
 

@@ -4,7 +4,7 @@
  * report's window in the default zone is; any other window is read from the running totals.
  */
 import { expect } from 'chai';
-import { wholeRollupMonths } from '../../src/regulator-repository.js';
+import { utcMonths, wholeRollupMonths } from '../../src/regulator-repository.js';
 import { monthWindow } from '../../src/report-calendar.js';
 
 describe('gateway: KPI windows of whole rollup months', () => {
@@ -22,5 +22,40 @@ describe('gateway: KPI windows of whole rollup months', () => {
     expect(wholeRollupMonths('2026-11-05T13:00:00Z', '2026-12-05T13:00:00Z')).to.equal(undefined);
     expect(wholeRollupMonths('2026-11-30T16:00:00Z', '2026-12-05T13:00:00Z')).to.equal(undefined);
     expect(wholeRollupMonths('2026-11-30T16:00:00.001Z', '2026-12-31T16:00:00Z')).to.equal(undefined);
+  });
+});
+
+describe('gateway: the UTC months of a risk map window (utcMonths)', () => {
+  /** The label of every instant as the bucket the database gives it, by the same rule as width_bucket. */
+  const labelOf = (m: { starts: string[]; labels: string[] }, at: string) => m.labels[m.starts.filter((s) => Date.parse(s) <= Date.parse(at)).length];
+
+  it('labels every instant of a window with its UTC month, across a year end and with an offset in the window', () => {
+    const m = utcMonths('2025-11-15T10:00:00+08:00', '2026-02-01T00:00:00Z')!;
+    expect(m.labels).to.deep.equal(['2025-11', '2025-12', '2026-01']);
+    expect(m.starts).to.deep.equal(['2025-12-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z']);
+    expect(labelOf(m, '2025-11-15T02:00:00Z')).to.equal('2025-11');
+    expect(labelOf(m, '2025-11-30T23:59:59.999Z')).to.equal('2025-11');
+    expect(labelOf(m, '2025-12-01T00:00:00Z')).to.equal('2025-12');
+    expect(labelOf(m, '2026-01-31T23:59:59.999Z')).to.equal('2026-01');
+  });
+
+  it("starts at from's own month when from is a month's first instant, and has one month for a window inside it", () => {
+    expect(utcMonths('2026-03-01T00:00:00Z', '2026-05-01T00:00:00Z')).to.deep.equal({
+      starts: ['2026-04-01T00:00:00.000Z'],
+      labels: ['2026-03', '2026-04'],
+    });
+    expect(utcMonths('2026-03-31T16:00:00+08:00', '2026-04-01T00:00:00.001Z')).to.deep.equal({
+      starts: ['2026-04-01T00:00:00.000Z'],
+      labels: ['2026-03', '2026-04'],
+    });
+    expect(utcMonths('2026-03-02T00:00:00Z', '2026-03-30T00:00:00Z')).to.deep.equal({ starts: [], labels: ['2026-03'] });
+  });
+
+  it('a year has 12 or 13 months, 100 years are bucketed, and a window of over 1,200 months is not (the query groups by date_trunc)', () => {
+    expect(utcMonths('2025-12-05T19:00:00Z', '2026-12-05T19:00:00Z')!.labels).to.have.length(13);
+    expect(utcMonths('2026-01-01T00:00:00Z', '2027-01-01T00:00:00Z')!.labels).to.have.length(12);
+    expect(utcMonths('1970-01-01T00:00:00Z', '2070-01-01T00:00:00Z')!.labels).to.have.length(1200);
+    expect(utcMonths('1970-01-01T00:00:00Z', '2070-01-01T00:00:00.001Z')).to.equal(undefined);
+    expect(utcMonths('1970-01-01T00:00:00Z', '9999-12-31T23:59:59Z')).to.equal(undefined);
   });
 });
