@@ -12,6 +12,7 @@
  *
  *   BENCH_QUERY_SIZES=100000,1000000 BENCH_QUERY_RUNS=200 npm run bench:regulator-queries -w gateway
  */
+import * as http from 'node:http';
 import pg from 'pg';
 import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
 import { syntheticPermits, syntheticSurroundings } from '../test/support/indexer.js';
@@ -30,6 +31,19 @@ const REUSE_DB = process.env.BENCH_QUERY_DB;
 const KEEP_DB = process.env.BENCH_KEEP_DB === '1';
 /** Only the shapes whose name matches this regular expression. */
 const ONLY = process.env.BENCH_QUERY_ONLY ? new RegExp(process.env.BENCH_QUERY_ONLY) : undefined;
+/**
+ * How the bench asks: `http` (default), node:http over one kept-alive connection, as a dashboard's
+ * browser or a regulator's server would; `fetch`, the tests' client (undici). The client shares
+ * the gateway's process and cores, so its own cost is in every figure: fetch added 0.7 ms at p50
+ * and 4 ms at p99 to a request that runs no query (bench/RESULTS.md, 2026-12-05, night).
+ */
+const CLIENT = process.env.BENCH_QUERY_CLIENT ?? 'http';
+/**
+ * Requests to the floor shape before any shape is measured: the first thousands of requests run
+ * the gateway's code before V8 has optimised it (p50 of the floor 3.0 ms over its first 2,000,
+ * 1.8 ms over the next 2,000), which would land on whichever shapes come first.
+ */
+const PROCESS_WARMUP = Number(process.env.BENCH_QUERY_PROCESS_WARMUP ?? 3000);
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,6 +89,20 @@ const SHAPES: [string, string][] = [
   ['risk map (one year), one site by area', '/v1/regulator/risk-map?site=site-7'],
 ];
 
+/** A GET read whole, as text. */
+function httpGet(agent: http.Agent, url: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 /** Table and index bytes of the tables the mirror's permits fill, per permit. */
 async function diskPerPermit(db: string): Promise<{ permits: number; tableBytes: number; indexBytes: number; allDomainBytes: number }> {
   const c = new pg.Client({ connectionString: db });
@@ -93,7 +121,10 @@ async function diskPerPermit(db: string): Promise<{ permits: number; tableBytes:
 
 async function main(): Promise<void> {
   const out = (s: string) => console.log(s);
-  out(`# Regulator queries at scale (${new Date().toISOString()}), ${RUNS} sequential runs per shape after 10 warm-ups`);
+  out(
+    `# Regulator queries at scale (${new Date().toISOString()}), ${RUNS} sequential runs per shape after 10 warm-ups ` +
+      `(and ${PROCESS_WARMUP} requests before the first shape), client: ${CLIENT}`,
+  );
   out(
     `${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; ` +
       `load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
@@ -112,14 +143,17 @@ async function main(): Promise<void> {
       if (KEEP_DB) console.error(`mirror kept: ${db}`);
       disks.push({ size, d: await diskPerPermit(db) });
       const gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000' });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
         const reg = (await makeCast(new Client(gw.url))).clients.regulator;
+        const get = CLIENT === 'fetch' ? (url: string) => reg.get(url) : (url: string) => httpGet(agent, gw.url + url, reg.auth);
+        for (let i = 0; i < PROCESS_WARMUP; i++) await get(SHAPES[0]![1]);
         for (const [name, url] of SHAPES.filter(([n]) => !ONLY || ONLY.test(n))) {
           const lat: number[] = [];
-          for (let i = 0; i < 10; i++) await reg.get(url);
+          for (let i = 0; i < 10; i++) await get(url);
           for (let i = 0; i < RUNS; i++) {
             const t = performance.now();
-            const r = await reg.get(url);
+            const r = await get(url);
             if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 300)}`);
             lat.push(performance.now() - t);
           }
@@ -130,6 +164,7 @@ async function main(): Promise<void> {
           console.error(`${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}`);
         }
       } finally {
+        agent.destroy();
         await gw.close();
       }
     } finally {
