@@ -10,6 +10,8 @@ import {
   type GateSnapshotState,
   implicitCollectionOf,
   LIVE_PERMIT_STATUSES,
+  NUL_CHARACTER_MESSAGE,
+  nulCharacterPath,
   type PermitRecord,
   type PersonalDataAccessRecord,
   type SignedGateCheckInput,
@@ -59,6 +61,8 @@ function readTransient<S extends z.ZodType>(ctx: Context, name: string, schema: 
   } catch {
     throw new ValidationError(`transient "${name}" is not valid JSON`);
   }
+  const nul = nulCharacterPath(value);
+  if (nul) throw new ValidationError(`fix transient "${name}": ${nul.join('.') || 'the entry'} ${NUL_CHARACTER_MESSAGE}`);
   const r = schema.safeParse(value);
   if (!r.success) {
     throw new ValidationError(`fix transient "${name}": ${formatZodIssues(r.error, 5)}`);

@@ -4,6 +4,8 @@ import {
   formatZodIssues,
   type LedgerEventOf,
   type LedgerEventType,
+  NUL_CHARACTER_MESSAGE,
+  nulCharacterPath,
   TX_INPUT_SCHEMAS,
   type TxData,
   type TxName,
@@ -28,6 +30,8 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.outp
   } catch {
     throw new ValidationError('the argument is not valid JSON');
   }
+  const nul = nulCharacterPath(value);
+  if (nul) throw new ValidationError(`fix the input: ${nul.join('.') || 'the argument'} ${NUL_CHARACTER_MESSAGE}`);
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new ValidationError(`fix the input: ${formatZodIssues(result.error, 5)}`);

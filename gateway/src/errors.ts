@@ -5,7 +5,7 @@
  * pass through unchanged, with the chaincode's reason as the message.
  */
 
-import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS } from '@compliance-ledger/schema';
+import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS, NUL_CHARACTER_MESSAGE, nulCharacterPath } from '@compliance-ledger/schema';
 import type { ZodError } from 'zod';
 
 export const GATEWAY_ERROR_CODES = [
@@ -111,7 +111,7 @@ export class ValidationError extends ApiError {
     super('VALIDATION_FAILED', message, { fields });
     this.fields = fields;
   }
-  static fromZod(error: ZodError, where: 'body' | 'query' | 'params' | 'headers' | 'form'): ValidationError {
+  static fromZod(error: ZodError, where: InputPart): ValidationError {
     return new ValidationError(
       error.issues.map((i) => ({
         path: [where, ...i.path.map(String)].join('.'),
@@ -119,6 +119,16 @@ export class ValidationError extends ApiError {
       })),
     );
   }
+}
+type InputPart = 'body' | 'query' | 'params' | 'headers' | 'form';
+/** 400 VALIDATION_FAILED naming the first field whose text holds U+0000 (see nulCharacterPath), or undefined. */
+export function nulCharacterError(value: unknown, where: InputPart): ValidationError | undefined {
+  const path = nulCharacterPath(value);
+  return path ? new ValidationError([{ path: [where, ...path].join('.'), message: NUL_CHARACTER_MESSAGE }]) : undefined;
+}
+export function refuseNulCharacter(value: unknown, where: InputPart): void {
+  const error = nulCharacterError(value, where);
+  if (error) throw error;
 }
 export class UnauthenticatedError extends ApiError {
   /** False when the request carried no credentials at all (not a guess, see the sign-in limit). */

@@ -10,6 +10,7 @@ export * from './events';
 export * from './heartbeat';
 export * from './inputs';
 export * from './mirror';
+export * from './nul-character';
 export * from './organizations';
 export * from './records';
 export * from './service-http';

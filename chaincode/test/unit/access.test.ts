@@ -135,6 +135,17 @@ describe('bad input returns a coded error and changes no state', () => {
     const extra = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, workerNames: ['Zhang San'] });
     expect(extra).to.contain('workerNames');
     await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, permitNo: '../x' });
+    // U+0000 anywhere, a key too: PostgreSQL (the regulator's mirror) stores none in text or jsonb.
+    const nul = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, description: 'sump\u0000' });
+    expect(nul).to.contain('description holds a NUL character (U+0000)');
+    const measures = app.measures as Record<string, unknown>[];
+    const nested = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, {
+      ...app,
+      measures: [measures[0], { ...measures[0], description: 'x\u0000' }],
+    });
+    expect(nested).to.contain('measures.1.description holds a NUL character');
+    const key = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, 'work\u0000Unit': 'u' });
+    expect(key).to.contain('NUL character');
     await h.fails('VALIDATION_FAILED', 'permit', 'Complete', who.pic, { permitNo: 'V-1', siteRestored: false });
     await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, {
       permitNo: 'V-1',

@@ -38,7 +38,7 @@ import {
   workerStatusInput,
 } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { type GatewayErrorCode, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { type GatewayErrorCode, nulCharacterError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import type { StoredContent } from '../ipfs.js';
 import { type TxResultBody, txResultBody } from '../ledger.js';
@@ -576,6 +576,11 @@ async function uploadEvidence(s: Services, ctx: RouteContext): Promise<RouteResu
       if (name !== 'file') {
         stream.resume();
         return fail(new ValidationError([{ path: `form.${name}`, message: 'unknown part; the file part must be named "file"' }]));
+      }
+      const nul = nulCharacterError(fields, 'form');
+      if (nul) {
+        stream.resume();
+        return fail(nul);
       }
       const parsed = evidenceFieldsSchema.safeParse(fields);
       if (!parsed.success) {

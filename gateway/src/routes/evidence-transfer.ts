@@ -13,7 +13,7 @@
 import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { cidSchema, permitNoSchema } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { ApiError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { ApiError, NotFoundError, PayloadTooLargeError, refuseNulCharacter, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import { checkMediaType, SNIFF_BYTES } from '../media-check.js';
 import type { Services } from '../services.js';
@@ -207,7 +207,9 @@ export function evidenceTransferRoutes(s: Services): RouteDef[] {
         const length = Number(ctx.req.headers['upload-length']);
         if (length < 1) throw new ValidationError([{ path: 'headers.upload-length', message: 'an empty file is not evidence' }]);
         if (length > max) throw new PayloadTooLargeError(max);
-        const meta = uploadMetadataSchema.safeParse(parseUploadMetadata(ctx.req.headers['upload-metadata'] as string | undefined));
+        const metadata = parseUploadMetadata(ctx.req.headers['upload-metadata'] as string | undefined);
+        refuseNulCharacter(metadata, 'form');
+        const meta = uploadMetadataSchema.safeParse(metadata);
         if (!meta.success) throw ValidationError.fromZod(meta.error, 'form');
         const mediaType = meta.data.filetype.toLowerCase();
         if (!s.config.GATEWAY_EVIDENCE_MEDIA_TYPES.includes(mediaType)) throw new UnsupportedMediaTypeError(mediaType, s.config.GATEWAY_EVIDENCE_MEDIA_TYPES);

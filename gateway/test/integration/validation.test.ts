@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import { ROLES, type Role } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
-import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, token } from '../support/env.js';
+import { Client, chainHeight, createDatabase, dropDatabase, type Reply, requireNetwork, startTestGateway, token } from '../support/env.js';
 
 type Json = Record<string, any>;
 
@@ -253,6 +253,39 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
     expect(cases).to.be.greaterThan(20);
     const missingMonth = await (await clientFor({ 'x-roles': { regulator: ['regulator'] } })).get('/v1/regulator/reports/monthly');
     expect(missingMonth.status).to.equal(400);
+  });
+
+  it('a NUL character (U+0000) in a query parameter, a path parameter or any JSON body field gets 400 VALIDATION_FAILED naming it', async () => {
+    // PostgreSQL stores no NUL in text or jsonb: a query parameter with one was a 500 (found by the fuzz test).
+    let cases = 0;
+    for (const { path, method, op } of ops()) {
+      if (!op.security?.length) continue;
+      const c = await clientFor(op);
+      const named = (r: Reply, field: string) => {
+        expect(r.status, `${method} ${path} ${field}`).to.equal(400);
+        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+        expect(r.body.error.details.fields, `${method} ${path}`).to.deep.equal([
+          { path: field, message: 'holds a NUL character (U+0000), which no field accepts: remove it' },
+        ]);
+        cases++;
+      };
+      const param = /\{(\w+)\}/.exec(path)?.[1];
+      if (param && method !== 'HEAD') named(await c.request(method, resolvePath(path, 'X%00Y'), method === 'POST' ? { json: {} } : {}), `params.${param}`);
+      if (method === 'GET') {
+        for (const p of (op.parameters ?? []) as Json[]) {
+          if (p.in === 'query') named(await c.get(`${resolvePath(path)}?${p.name}=a%00b`), `query.${p.name}`);
+        }
+      }
+      const schema = op.requestBody?.content?.['application/json']?.schema as Json | undefined;
+      if (method === 'POST' && schema) {
+        const { schema: member, fixed } = bodyMembers(schema, doc.components?.schemas ?? {})[0]!;
+        for (const name of Object.keys((member.properties ?? {}) as Json)) {
+          if (!(name in fixed)) named(await c.post(resolvePath(path), { ...fixed, [name]: 'a\u0000b' }), `body.${name}`);
+        }
+        named(await c.post(resolvePath(path), { ...fixed, nested: [{ text: 'ok' }, { text: '\u0000' }] }), 'body.nested.1.text');
+      }
+    }
+    expect(cases).to.be.greaterThan(200);
   });
 
   it('multipart uploads: no file or no boundary → 400, wrong media type → 415, over the size limit → 413, JSON instead → 415', async () => {
