@@ -10,14 +10,13 @@ import {
   type GateSnapshotState,
   implicitCollectionOf,
   LIVE_PERMIT_STATUSES,
-  NUL_CHARACTER_MESSAGE,
-  nulCharacterPath,
   type PermitRecord,
   type PersonalDataAccessRecord,
   type SignedGateCheckInput,
   type SignedWorkerCode,
   TRANSIENT_KEY,
   TX_TRANSIENT_SCHEMAS,
+  unstorableText,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
@@ -61,8 +60,8 @@ function readTransient<S extends z.ZodType>(ctx: Context, name: string, schema: 
   } catch {
     throw new ValidationError(`transient "${name}" is not valid JSON`);
   }
-  const nul = nulCharacterPath(value);
-  if (nul) throw new ValidationError(`fix transient "${name}": ${nul.join('.') || 'the entry'} ${NUL_CHARACTER_MESSAGE}`);
+  const unstorable = unstorableText(value);
+  if (unstorable) throw new ValidationError(`fix transient "${name}": ${unstorable.path.join('.') || 'the entry'} ${unstorable.problem}`);
   const r = schema.safeParse(value);
   if (!r.success) {
     throw new ValidationError(`fix transient "${name}": ${formatZodIssues(r.error, 5)}`);

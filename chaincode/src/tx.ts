@@ -4,11 +4,10 @@ import {
   formatZodIssues,
   type LedgerEventOf,
   type LedgerEventType,
-  NUL_CHARACTER_MESSAGE,
-  nulCharacterPath,
   TX_INPUT_SCHEMAS,
   type TxData,
   type TxName,
+  unstorableText,
 } from '@compliance-ledger/schema';
 import { type Context, Returns, Transaction } from 'fabric-contract-api';
 import type { z } from 'zod';
@@ -30,8 +29,8 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.outp
   } catch {
     throw new ValidationError('the argument is not valid JSON');
   }
-  const nul = nulCharacterPath(value);
-  if (nul) throw new ValidationError(`fix the input: ${nul.join('.') || 'the argument'} ${NUL_CHARACTER_MESSAGE}`);
+  const unstorable = unstorableText(value);
+  if (unstorable) throw new ValidationError(`fix the input: ${unstorable.path.join('.') || 'the argument'} ${unstorable.problem}`);
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new ValidationError(`fix the input: ${formatZodIssues(result.error, 5)}`);

@@ -5,7 +5,7 @@
  * pass through unchanged, with the chaincode's reason as the message.
  */
 
-import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS, NUL_CHARACTER_MESSAGE, nulCharacterPath } from '@compliance-ledger/schema';
+import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS, unstorableText } from '@compliance-ledger/schema';
 import type { ZodError } from 'zod';
 
 export const GATEWAY_ERROR_CODES = [
@@ -121,13 +121,13 @@ export class ValidationError extends ApiError {
   }
 }
 type InputPart = 'body' | 'query' | 'params' | 'headers' | 'form';
-/** 400 VALIDATION_FAILED naming the first field whose text holds U+0000 (see nulCharacterPath), or undefined. */
-export function nulCharacterError(value: unknown, where: InputPart): ValidationError | undefined {
-  const path = nulCharacterPath(value);
-  return path ? new ValidationError([{ path: [where, ...path].join('.'), message: NUL_CHARACTER_MESSAGE }]) : undefined;
+/** 400 VALIDATION_FAILED naming the first field whose text PostgreSQL cannot store (see unstorableText), or undefined. */
+export function unstorableTextError(value: unknown, where: InputPart): ValidationError | undefined {
+  const found = unstorableText(value);
+  return found ? new ValidationError([{ path: [where, ...found.path].join('.'), message: found.problem }]) : undefined;
 }
-export function refuseNulCharacter(value: unknown, where: InputPart): void {
-  const error = nulCharacterError(value, where);
+export function refuseUnstorableText(value: unknown, where: InputPart): void {
+  const error = unstorableTextError(value, where);
   if (error) throw error;
 }
 export class UnauthenticatedError extends ApiError {

@@ -22,7 +22,7 @@ import {
   type GatewayErrorCode,
   OrgNotServedError,
   RateLimitedError,
-  refuseNulCharacter,
+  refuseUnstorableText,
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
@@ -342,7 +342,7 @@ function recordTransaction(p: Pipeline, def: RouteDef, idem: KeyClaim): (transac
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params' | 'headers'): T {
-  refuseNulCharacter(value, where);
+  refuseUnstorableText(value, where);
   if (!schema) return value as T;
   const r = schema.safeParse(value);
   if (!r.success) throw ValidationError.fromZod(r.error, where);

@@ -145,9 +145,11 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { workers: 'W1' }));
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { priority: 'high' }));
       await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { level: '1' }));
-      // PostgreSQL stores no NUL in text or jsonb: a record with one would stop the regulator's mirror.
+      // PostgreSQL stores no NUL and no lone surrogate in jsonb: a record with either would stop the regulator's mirror.
       const nul = await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { description: 'Clean the sump\u0000 of P-7' }));
       expect(nul).to.contain('description holds a NUL character (U+0000)');
+      const half = await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { description: 'Clean the sump \udc00' }));
+      expect(half).to.contain('description holds a lone UTF-16 surrogate');
       await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', gasTestInput(permitNo, { testId: 'gt-2', flammableVolPct: '0.1' }));
       await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', gasTestInput(permitNo, { testId: 'gt-2', sampleTakenAt: iso(Date.now() + HOUR) }));
       await applicant.refused('ALREADY_EXISTS', 'permit:Apply', application(permitNo));

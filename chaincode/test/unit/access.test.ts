@@ -135,7 +135,7 @@ describe('bad input returns a coded error and changes no state', () => {
     const extra = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, workerNames: ['Zhang San'] });
     expect(extra).to.contain('workerNames');
     await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, permitNo: '../x' });
-    // U+0000 anywhere, a key too: PostgreSQL (the regulator's mirror) stores none in text or jsonb.
+    // U+0000 or a lone surrogate anywhere, a key too: PostgreSQL (the regulator's mirror) stores neither in jsonb.
     const nul = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, description: 'sump\u0000' });
     expect(nul).to.contain('description holds a NUL character (U+0000)');
     const measures = app.measures as Record<string, unknown>[];
@@ -146,6 +146,8 @@ describe('bad input returns a coded error and changes no state', () => {
     expect(nested).to.contain('measures.1.description holds a NUL character');
     const key = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, 'work\u0000Unit': 'u' });
     expect(key).to.contain('NUL character');
+    const surrogate = await h.fails('VALIDATION_FAILED', 'permit', 'Apply', who.applicant, { ...app, description: 'sump \ud800' });
+    expect(surrogate).to.contain('description holds a lone UTF-16 surrogate');
     await h.fails('VALIDATION_FAILED', 'permit', 'Complete', who.pic, { permitNo: 'V-1', siteRestored: false });
     await h.fails('VALIDATION_FAILED', 'permit', 'RecordGasTest', who.analyst, {
       permitNo: 'V-1',

@@ -38,7 +38,7 @@ import {
   workerStatusInput,
 } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { type GatewayErrorCode, nulCharacterError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { type GatewayErrorCode, PayloadTooLargeError, UnsupportedMediaTypeError, unstorableTextError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import type { StoredContent } from '../ipfs.js';
 import { type TxResultBody, txResultBody } from '../ledger.js';
@@ -577,10 +577,10 @@ async function uploadEvidence(s: Services, ctx: RouteContext): Promise<RouteResu
         stream.resume();
         return fail(new ValidationError([{ path: `form.${name}`, message: 'unknown part; the file part must be named "file"' }]));
       }
-      const nul = nulCharacterError(fields, 'form');
-      if (nul) {
+      const unstorable = unstorableTextError(fields, 'form');
+      if (unstorable) {
         stream.resume();
-        return fail(nul);
+        return fail(unstorable);
       }
       const parsed = evidenceFieldsSchema.safeParse(fields);
       if (!parsed.success) {

@@ -13,7 +13,7 @@
 import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { cidSchema, permitNoSchema } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { ApiError, NotFoundError, PayloadTooLargeError, refuseNulCharacter, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { ApiError, NotFoundError, PayloadTooLargeError, refuseUnstorableText, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import { checkMediaType, SNIFF_BYTES } from '../media-check.js';
 import type { Services } from '../services.js';
@@ -208,7 +208,7 @@ export function evidenceTransferRoutes(s: Services): RouteDef[] {
         if (length < 1) throw new ValidationError([{ path: 'headers.upload-length', message: 'an empty file is not evidence' }]);
         if (length > max) throw new PayloadTooLargeError(max);
         const metadata = parseUploadMetadata(ctx.req.headers['upload-metadata'] as string | undefined);
-        refuseNulCharacter(metadata, 'form');
+        refuseUnstorableText(metadata, 'form');
         const meta = uploadMetadataSchema.safeParse(metadata);
         if (!meta.success) throw ValidationError.fromZod(meta.error, 'form');
         const mediaType = meta.data.filetype.toLowerCase();

@@ -18,7 +18,7 @@ import {
   signedGateCheckInput,
 } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { NotFoundError, nulCharacterError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, unstorableTextError, ValidationError } from '../errors.js';
 import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
 import { checkMediaType, SNIFF_BYTES } from '../media-check.js';
 import { readMultipart } from '../multipart.js';
@@ -139,8 +139,8 @@ async function recordWithPhoto(s: Services, ctx: RouteContext): Promise<RouteRes
       } catch {
         return fail(new ValidationError([{ path: 'form.gateCheck', message: 'is not JSON; send the signed check (check, code, signature) as JSON text' }]));
       }
-      const nul = nulCharacterError(json, 'form');
-      if (nul) return fail(nul);
+      const unstorable = unstorableTextError(json, 'form');
+      if (unstorable) return fail(unstorable);
       const parsed = signedGateCheckBody.safeParse(json);
       if (!parsed.success) return fail(ValidationError.fromZod(parsed.error, 'form'));
       input = parsed.data;

@@ -1,0 +1,24 @@
+import { expect } from 'chai';
+import { unstorableText } from '../../src';
+
+describe('schema: text PostgreSQL cannot store, in input (unstorableText)', () => {
+  it('finds U+0000 in a string at any depth, in arrays and in keys, and gives the path to the first', () => {
+    expect(unstorableText('a\u0000b')?.path).to.deep.equal([]);
+    const nested = unstorableText({ permitNo: 'P-1', hazards: [{ id: 'h1' }, { id: 'h2', description: 'gas\u0000' }] });
+    expect(nested).to.deep.equal({ path: ['hazards', '1', 'description'], problem: 'holds a NUL character (U+0000), which no field accepts: remove it' });
+    expect(unstorableText({ ok: 'x', 'bad\u0000key': 1 })?.path).to.deep.equal(['bad\u0000key']);
+    expect(unstorableText([['x', '\u0000']])?.path).to.deep.equal(['0', '1']);
+  });
+
+  it('finds a lone surrogate, high or low, at the start, middle or end, and passes pairs', () => {
+    for (const bad of ['\ud800', 'a\ud800b', 'ab\udfff', '\udc00x', 'x\ud83d']) {
+      expect(unstorableText({ description: bad })?.problem, JSON.stringify(bad)).to.match(/lone UTF-16 surrogate/);
+    }
+    expect(unstorableText({ description: '氧含量 🔥 ok', emoji: '\ud83d\udd25' })).to.equal(undefined);
+  });
+
+  it('passes text without either, other control characters, numbers, booleans and null', () => {
+    expect(unstorableText({ a: 'line\nbreak\t\u0001\u001f', b: 1, c: true, d: null, e: ['\\u0000 as six characters'] })).to.equal(undefined);
+    expect(unstorableText(undefined)).to.equal(undefined);
+  });
+});
