@@ -5,7 +5,7 @@
  * pass through unchanged, with the chaincode's reason as the message.
  */
 
-import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS, unstorableText } from '@compliance-ledger/schema';
+import { type ErrorCode as ChaincodeErrorCode, ERROR_HTTP_STATUS } from '@compliance-ledger/schema';
 import type { ZodError } from 'zod';
 
 export const GATEWAY_ERROR_CODES = [
@@ -120,16 +120,8 @@ export class ValidationError extends ApiError {
     );
   }
 }
-type InputPart = 'body' | 'query' | 'params' | 'headers' | 'form';
-/** 400 VALIDATION_FAILED naming the first field whose text PostgreSQL cannot store (see unstorableText), or undefined. */
-export function unstorableTextError(value: unknown, where: InputPart): ValidationError | undefined {
-  const found = unstorableText(value);
-  return found ? new ValidationError([{ path: [where, ...found.path].join('.'), message: found.problem }]) : undefined;
-}
-export function refuseUnstorableText(value: unknown, where: InputPart): void {
-  const error = unstorableTextError(value, where);
-  if (error) throw error;
-}
+/** The part of a request a field is in, the first segment of its path in a VALIDATION_FAILED. */
+export type InputPart = 'body' | 'query' | 'params' | 'headers' | 'form';
 export class UnauthenticatedError extends ApiError {
   /** False when the request carried no credentials at all (not a guess, see the sign-in limit). */
   readonly credentialsPresented: boolean;

@@ -11,7 +11,7 @@ import * as crypto from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { canonicalJson, type Role } from '@compliance-ledger/schema';
+import { canonicalJson, type Role, unstorableText } from '@compliance-ledger/schema';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { type Authenticator, type Org, type Principal, presentedCredential, requireRole } from './auth.js';
@@ -20,9 +20,9 @@ import {
   ChaincodeError,
   ConflictError,
   type GatewayErrorCode,
+  type InputPart,
   OrgNotServedError,
   RateLimitedError,
-  refuseUnstorableText,
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
@@ -341,12 +341,24 @@ function recordTransaction(p: Pipeline, def: RouteDef, idem: KeyClaim): (transac
   };
 }
 
-function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params' | 'headers'): T {
-  refuseUnstorableText(value, where);
-  if (!schema) return value as T;
+/**
+ * One part of a request checked, the same way for every part and route (the multipart handlers
+ * call it for their fields): first for text PostgreSQL cannot store (unstorableText), then against
+ * the part's schema, if it has one. The data, or the 400 naming the field.
+ */
+export function checkInput<T>(schema: z.ZodType<T> | undefined, value: unknown, where: InputPart): { data: T } | { error: ValidationError } {
+  const unstorable = unstorableText(value);
+  if (unstorable) return { error: new ValidationError([{ path: [where, ...unstorable.path].join('.'), message: unstorable.problem }]) };
+  if (!schema) return { data: value as T };
   const r = schema.safeParse(value);
-  if (!r.success) throw ValidationError.fromZod(r.error, where);
-  return r.data;
+  return r.success ? { data: r.data } : { error: ValidationError.fromZod(r.error, where) };
+}
+
+/** checkInput, throwing its 400. */
+export function parseInput<T>(schema: z.ZodType<T> | undefined, value: unknown, where: InputPart): T {
+  const checked = checkInput(schema, value, where);
+  if ('error' in checked) throw checked.error;
+  return checked.data;
 }
 
 /** Stage 1, authenticate: the caller's principal, or none for public routes and the scrape token. */
@@ -376,11 +388,11 @@ interface ValidInput {
 
 /** Stage 3, validate: path, query and JSON body against the route's schemas (400 with field errors). */
 function validate(def: RouteDef, req: Request): ValidInput {
-  const params = parse(def.params, { ...req.params }, 'params') as Record<string, string>;
-  const query = parse(def.query, { ...(req.query as object) }, 'query') as Record<string, unknown>;
+  const params = parseInput(def.params, { ...req.params }, 'params') as Record<string, string>;
+  const query = parseInput(def.query, { ...(req.query as object) }, 'query') as Record<string, unknown>;
   if (def.requestHeaders) {
     const named = Object.fromEntries(Object.keys(def.requestHeaders.shape).flatMap((h) => (req.headers[h] === undefined ? [] : [[h, req.headers[h]]])));
-    parse(def.requestHeaders, named, 'headers');
+    parseInput(def.requestHeaders, named, 'headers');
   }
   let body: unknown;
   if (def.body && !sendsMultipart(def, req)) {
@@ -388,7 +400,7 @@ function validate(def: RouteDef, req: Request): ValidInput {
     if (hasBody && !req.is('application/json')) {
       throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json${def.multipart ? ' or multipart/form-data' : ''}`);
     }
-    body = parse(def.body, req.body ?? {}, 'body');
+    body = parseInput(def.body, req.body ?? {}, 'body');
   }
   return { params, query, body };
 }

@@ -38,8 +38,8 @@ import {
   workerStatusInput,
 } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { type GatewayErrorCode, PayloadTooLargeError, UnsupportedMediaTypeError, unstorableTextError, ValidationError } from '../errors.js';
-import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
+import { type GatewayErrorCode, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { type Access, checkInput, type RouteContext, type RouteDef, type RouteResult } from '../http.js';
 import type { StoredContent } from '../ipfs.js';
 import { type TxResultBody, txResultBody } from '../ledger.js';
 import { checkedStream } from '../media-check.js';
@@ -577,15 +577,10 @@ async function uploadEvidence(s: Services, ctx: RouteContext): Promise<RouteResu
         stream.resume();
         return fail(new ValidationError([{ path: `form.${name}`, message: 'unknown part; the file part must be named "file"' }]));
       }
-      const unstorable = unstorableTextError(fields, 'form');
-      if (unstorable) {
+      const checked = checkInput(evidenceFieldsSchema, fields, 'form');
+      if ('error' in checked) {
         stream.resume();
-        return fail(unstorable);
-      }
-      const parsed = evidenceFieldsSchema.safeParse(fields);
-      if (!parsed.success) {
-        stream.resume();
-        return fail(ValidationError.fromZod(parsed.error, 'form'));
+        return fail(checked.error);
       }
       const mediaType = info.mimeType.toLowerCase();
       if (!allowed.includes(mediaType)) {
@@ -600,7 +595,7 @@ async function uploadEvidence(s: Services, ctx: RouteContext): Promise<RouteResu
         .then((checked) => s.content.add(checked, max, () => new PayloadTooLargeError(max)))
         .then(
           (c) => {
-            result = { fields: parsed.data, mediaType, ...c };
+            result = { fields: checked.data, mediaType, ...c };
           },
           (e) => {
             stream.resume();

@@ -13,8 +13,8 @@
 import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { cidSchema, permitNoSchema } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { ApiError, NotFoundError, PayloadTooLargeError, refuseUnstorableText, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
-import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
+import { ApiError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { type Access, parseInput, type RouteContext, type RouteDef, type RouteResult } from '../http.js';
 import { checkMediaType, SNIFF_BYTES } from '../media-check.js';
 import type { Services } from '../services.js';
 import { BeyondLengthError, type EvidenceDeclaration, type UploadRecord, UploadStore } from '../uploads.js';
@@ -207,19 +207,16 @@ export function evidenceTransferRoutes(s: Services): RouteDef[] {
         const length = Number(ctx.req.headers['upload-length']);
         if (length < 1) throw new ValidationError([{ path: 'headers.upload-length', message: 'an empty file is not evidence' }]);
         if (length > max) throw new PayloadTooLargeError(max);
-        const metadata = parseUploadMetadata(ctx.req.headers['upload-metadata'] as string | undefined);
-        refuseUnstorableText(metadata, 'form');
-        const meta = uploadMetadataSchema.safeParse(metadata);
-        if (!meta.success) throw ValidationError.fromZod(meta.error, 'form');
-        const mediaType = meta.data.filetype.toLowerCase();
+        const meta = parseInput(uploadMetadataSchema, parseUploadMetadata(ctx.req.headers['upload-metadata'] as string | undefined), 'form');
+        const mediaType = meta.filetype.toLowerCase();
         if (!s.config.GATEWAY_EVIDENCE_MEDIA_TYPES.includes(mediaType)) throw new UnsupportedMediaTypeError(mediaType, s.config.GATEWAY_EVIDENCE_MEDIA_TYPES);
         // An unknown permit is refused before a byte is sent.
-        await s.ledger.evaluate(await ctx.identity(), 'permit:Get', { permitNo: meta.data.permitNo });
+        await s.ledger.evaluate(await ctx.identity(), 'permit:Get', { permitNo: meta.permitNo });
         const declared: EvidenceDeclaration = {
-          permitNo: meta.data.permitNo,
-          step: meta.data.step,
-          capturedAt: meta.data.capturedAt,
-          deviceId: meta.data.deviceId,
+          permitNo: meta.permitNo,
+          step: meta.step,
+          capturedAt: meta.capturedAt,
+          deviceId: meta.deviceId,
           mediaType,
         };
         const record = await store.create(owner(ctx), length, declared);

@@ -18,8 +18,8 @@ import {
   signedGateCheckInput,
 } from '@compliance-ledger/schema';
 import { z } from 'zod';
-import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, unstorableTextError, ValidationError } from '../errors.js';
-import type { Access, RouteContext, RouteDef, RouteResult } from '../http.js';
+import { NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { type Access, checkInput, type RouteContext, type RouteDef, type RouteResult } from '../http.js';
 import { checkMediaType, SNIFF_BYTES } from '../media-check.js';
 import { readMultipart } from '../multipart.js';
 import type { Services } from '../services.js';
@@ -139,11 +139,9 @@ async function recordWithPhoto(s: Services, ctx: RouteContext): Promise<RouteRes
       } catch {
         return fail(new ValidationError([{ path: 'form.gateCheck', message: 'is not JSON; send the signed check (check, code, signature) as JSON text' }]));
       }
-      const unstorable = unstorableTextError(json, 'form');
-      if (unstorable) return fail(unstorable);
-      const parsed = signedGateCheckBody.safeParse(json);
-      if (!parsed.success) return fail(ValidationError.fromZod(parsed.error, 'form'));
-      input = parsed.data;
+      const checked = checkInput(signedGateCheckBody, json, 'form');
+      if ('error' in checked) return fail(checked.error);
+      input = checked.data;
     });
     bb.on('file', (name, stream, info) => {
       stream.on('limit', () => fail(new PayloadTooLargeError(max)));
