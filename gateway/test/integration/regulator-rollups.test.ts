@@ -542,6 +542,8 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(park.cells).to.deep.equal(base);
         // Every site with cells is listed; listed sites without cells had nothing in the window.
         expect(park.sites).to.include.members([...new Set(base.map((c) => c.siteId))]);
+        const everySite = await pool.query<{ site_id: string }>('SELECT site_id FROM permits UNION SELECT site_id FROM alarms ORDER BY 1');
+        expect(park.sites, 'the pages list every site with any permit or alarm, in order').to.deep.equal(everySite.rows.map((r) => r.site_id));
         const org = 'E1MSP';
         const own = await allRiskPages(repo, from, to, 3, org);
         const ownBase = await riskFromBaseTables(pool, from, to, false, org, null);
