@@ -69,6 +69,17 @@ function invert(e: object): Map<number, string> {
   return new Map(Object.entries(e).map(([name, value]) => [value as number, name]));
 }
 
+/**
+ * A text field of an envelope as PostgreSQL can store it: each U+0000 (which no `text` column
+ * takes) as U+FFFD. In a transaction the peers invalidated (an endorsement forged or missing) these
+ * fields are whatever its creator wrote, and anyone allowed to broadcast can put such a transaction
+ * into a block: one NUL must not stop the mirror at that block for good. The block's own bytes,
+ * which auditors verify, keep the original.
+ */
+export function storableText(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
+
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -109,7 +120,7 @@ export function creatorIdentity(idBytes: Uint8Array): CreatorInfo {
     let id: string;
     try {
       const cert = new X509Certificate(asBuffer(idBytes));
-      id = `x509::${formatDn(cert.subject)}::${formatDn(cert.issuer)}`;
+      id = storableText(`x509::${formatDn(cert.subject)}::${formatDn(cert.issuer)}`);
     } catch {
       // Not an X.509 certificate (e.g. an idemix identity): keep the hash only.
       id = `sha256::${sha256}`;
@@ -126,7 +137,7 @@ function parseWriteSets(resultsBytes: Uint8Array): ParsedWrite[] {
   const writes: ParsedWrite[] = [];
   const rwset = ledger.rwset.TxReadWriteSet.deserializeBinary(resultsBytes);
   for (const ns of rwset.getNsRwsetList()) {
-    const namespace = ns.getNamespace();
+    const namespace = storableText(ns.getNamespace());
     const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
     for (const w of kv.getWritesList()) {
       writes.push({
@@ -144,7 +155,7 @@ function parseWriteSets(resultsBytes: Uint8Array): ParsedWrite[] {
       for (const w of hashed.getHashedWritesList()) {
         writes.push({
           namespace,
-          collection: coll.getCollectionName(),
+          collection: storableText(coll.getCollectionName()),
           key: asBuffer(w.getKeyHash_asU8()).toString('hex'),
           isDelete: w.getIsDelete(),
           value: null,
@@ -166,19 +177,24 @@ function parseEndorserTransaction(data: Uint8Array, tx: ParsedTransaction): void
     if (input.length > 0 && tx.functionName === null) {
       const spec = peer.ChaincodeInvocationSpec.deserializeBinary(input).getChaincodeSpec();
       const args = spec?.getInput()?.getArgsList_asU8() ?? [];
-      if (args[0]) tx.functionName = Buffer.from(args[0]).toString('utf8');
+      if (args[0]) tx.functionName = storableText(Buffer.from(args[0]).toString('utf8'));
     }
     const endorsed = actionPayload.getAction();
     if (!endorsed) continue;
     const prp = peer.ProposalResponsePayload.deserializeBinary(endorsed.getProposalResponsePayload_asU8());
     const ccAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
-    tx.chaincode ??= ccAction.getChaincodeId()?.getName() ?? null;
+    const chaincode = ccAction.getChaincodeId()?.getName();
+    tx.chaincode ??= chaincode === undefined ? null : storableText(chaincode);
     tx.writes.push(...parseWriteSets(ccAction.getResults_asU8()));
     const eventBytes = ccAction.getEvents_asU8();
     if (eventBytes.length > 0) {
       const event = peer.ChaincodeEvent.deserializeBinary(eventBytes);
       if (event.getEventName() !== '') {
-        tx.events.push({ chaincodeId: event.getChaincodeId(), name: event.getEventName(), payload: asBuffer(event.getPayload_asU8()) });
+        tx.events.push({
+          chaincodeId: storableText(event.getChaincodeId()),
+          name: storableText(event.getEventName()),
+          payload: asBuffer(event.getPayload_asU8()),
+        });
       }
     }
   }
@@ -210,7 +226,7 @@ function parseTransaction(index: number, envelopeBytes: Uint8Array, validationCo
     // marks it invalid. Such a transaction changed nothing, so it is stored with what could be read
     // and the reason. A valid transaction that cannot be read is a real problem: stop.
     if (tx.valid) throw err;
-    tx.parseError = err instanceof Error ? err.message : String(err);
+    tx.parseError = storableText(err instanceof Error ? err.message : String(err));
     tx.events = [];
     tx.writes = [];
   }
@@ -223,7 +239,7 @@ function fillTransaction(tx: ParsedTransaction, envelopeBytes: Uint8Array): void
   const header = payload.getHeader();
   const channelHeader = common.ChannelHeader.deserializeBinary(header?.getChannelHeader_asU8() ?? new Uint8Array());
   const headerType = channelHeader.getType();
-  tx.txId = channelHeader.getTxId();
+  tx.txId = storableText(channelHeader.getTxId());
   tx.headerType = headerType;
   tx.headerTypeName = headerTypeNames.get(headerType) ?? `UNKNOWN_${headerType}`;
   tx.timestamp = timestampToIso(channelHeader.getTimestamp());
@@ -232,7 +248,7 @@ function fillTransaction(tx: ParsedTransaction, envelopeBytes: Uint8Array): void
   if (creatorBytes.length > 0) {
     const creator = msp.SerializedIdentity.deserializeBinary(creatorBytes);
     const info = creatorIdentity(creator.getIdBytes_asU8());
-    tx.creatorMsp = creator.getMspid();
+    tx.creatorMsp = storableText(creator.getMspid());
     tx.creatorId = info.id;
     tx.creatorCertSha256 = info.sha256;
   }

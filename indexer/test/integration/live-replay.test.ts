@@ -4,14 +4,15 @@
  * mirrors are equal, row for row. Also checks /healthz and /metrics on the live indexer.
  */
 
-import { peer } from '@hyperledger/fabric-protos';
+import { gateway, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { BlockStore } from '../../src/block-store.js';
 import { startHttpServer } from '../../src/http-server.js';
 import { createPglite, createTestDatabase, dumpTable, RAW_TABLES, type TestDatabase, testDatabaseUrl } from '../support/database.js';
+import { forgeWithNul } from '../support/forged-envelope.js';
 import { lastIndexedBlock, type RunningIndexer, startIndexer, waitFor } from '../support/indexer.js';
-import { enterpriseSubmitter, requireNetwork, type SubmitResult, type Submitter, submitMany, uniqueId } from '../support/network.js';
+import { enterpriseSubmitter, requireNetwork, type SubmitResult, type Submitter, submitHeartbeat, submitMany, uniqueId } from '../support/network.js';
 
 async function dumpAll(db: Knex): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -109,6 +110,38 @@ describe('indexer live and replay (real Fabric, real PostgreSQL, PGlite)', funct
     ]);
     const heartbeat = await live.db('heartbeats').where({ tx_id: txId }).select('block_number');
     expect(heartbeat.map((h) => Number(h.block_number))).to.deep.equal([Number(status.blockNumber)]);
+  });
+
+  it('stores forged envelopes with U+0000 in their text (ordered, then invalidated by the peers) and goes on past them', async () => {
+    // Anyone allowed to broadcast can get such a transaction into a block; PostgreSQL's text takes no U+0000.
+    const forge = async (txId: boolean) => {
+      const endorsed = await submitter.heartbeat.newProposal('Record', { arguments: [uniqueId('hb-nul'), 'forged'] }).endorse();
+      const prepared = gateway.PreparedTransaction.deserializeBinary(endorsed.getBytes());
+      forgeWithNul(prepared.getEnvelope()!, { txId });
+      // Unsigned: submit() signs the forged payload with the submitter's own key, as a forger would.
+      return { txId: endorsed.getTransactionId(), submitted: await submitter.gateway.newTransaction(prepared.serializeBinary()).submit() };
+    };
+    const renamed = await forge(true);
+    const forged = await forge(false);
+    const status = await forged.submitted.getStatus();
+    expect(status.successful, 'the peers invalidate the forged transaction').to.equal(false);
+    await waitFor(async () => (await lastIndexedBlock(live.db)) >= Number(status.blockNumber), 30_000, `block ${status.blockNumber} indexed`);
+    const [row] = await live.db('transactions').where({ tx_id: forged.txId }).select('valid', 'validation_code', 'function', 'chaincode', 'block_number');
+    expect(row).to.deep.include({ valid: false, validation_code: status.code, function: 'heartbeat:Record\uFFFDforged', chaincode: 'compliance\uFFFD' });
+    const events = await live.db('events').where({ tx_id: forged.txId }).select('name', 'chaincode_id', 'valid');
+    expect(events).to.deep.equal([{ name: 'Heartbeat\uFFFDRecorded', chaincode_id: '\uFFFD', valid: false }]);
+    const namespaces = await live.db('writes').where({ block_number: row.block_number }).distinct('namespace');
+    expect(namespaces.map((w) => w.namespace)).to.include('compliance\uFFFD');
+    // The one with U+0000 in its id cannot be asked for by id: the mirror must reach it on its own.
+    await waitFor(async () => (await live.db('transactions').where({ tx_id: `${renamed.txId}\uFFFD` })).length === 1, 30_000, 'the renamed forgery indexed');
+    const [renamedRow] = await live
+      .db('transactions')
+      .where({ tx_id: `${renamed.txId}\uFFFD` })
+      .select('valid', 'validation_code_name');
+    expect(renamedRow.valid).to.equal(false);
+    // And the mirror goes on: a valid heartbeat after them is indexed with its domain row.
+    const after = await submitHeartbeat(submitter, 'after the forgeries');
+    await waitFor(async () => (await live.db('heartbeats').where({ tx_id: after.txId })).length === 1, 30_000, 'the next heartbeat indexed');
   });
 
   it('serves /healthz and /metrics with last block, chain height and lag', async () => {

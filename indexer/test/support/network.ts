@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectToOrg } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, connectionProfilePath as profilePathFromEnv } from '@compliance-ledger/schema';
-import type { Contract } from '@hyperledger/fabric-gateway';
+import type { Contract, Gateway } from '@hyperledger/fabric-gateway';
 import { loadProfile } from '../../src/fabric-source.js';
 
 export function connectionProfilePath(): string {
@@ -38,6 +38,8 @@ export function requireNetwork(ctx: Mocha.Context): ConnectionProfile {
 
 export interface Submitter {
   heartbeat: Contract;
+  /** The connection itself, for a transaction built by hand (`newTransaction`). */
+  gateway: Gateway;
   /** The submitting org's MSP: the only endorser of a one-org (invalidated) heartbeat. */
   mspId: string;
   close(): void;
@@ -51,7 +53,7 @@ export function enterpriseSubmitter(profile: ConnectionProfile): Submitter {
 /** An org's client connected to its own peer's gateway, which collects the other org's endorsement. */
 export function orgSubmitter(profile: ConnectionProfile, orgName: 'enterprise' | 'regulator'): Submitter {
   const { gateway, mspId, close } = connectToOrg(profile, orgName);
-  return { heartbeat: gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat'), mspId, close };
+  return { heartbeat: gateway.getNetwork(profile.channel).getContract(profile.chaincode, 'heartbeat'), gateway, mspId, close };
 }
 
 export function uniqueId(prefix: string): string {

@@ -1,6 +1,8 @@
+import { common, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { parseBlock } from '../../src/block-parser.js';
+import { parseBlock, storableText } from '../../src/block-parser.js';
 import { fixtureBlock, manifest } from '../support/fixtures.js';
+import { FORGED_FUNCTION, forgeWithNul } from '../support/forged-envelope.js';
 
 describe('block-parser: real blocks captured from the network (unit)', () => {
   it('reads the genesis block as one valid CONFIG transaction with an empty previous hash', () => {
@@ -66,5 +68,36 @@ describe('block-parser: malformed envelopes (unit, real blocks altered)', () => 
 
   it('refuses to go on when a valid transaction cannot be read', () => {
     expect(() => parseBlock(withGarbage(manifest.valid.blockNumber))).to.throw();
+  });
+});
+
+describe('block-parser: text PostgreSQL cannot store (unit, a real block altered)', () => {
+  /** The valid heartbeat's envelope forged (forgeWithNul, its id too) and marked invalid, as the peers would. */
+  function withNul(): ReturnType<typeof fixtureBlock> {
+    const block = fixtureBlock(manifest.valid.blockNumber);
+    const data = block.getData()!;
+    const entries = data.getDataList_asU8();
+    const i = parseBlock(fixtureBlock(manifest.valid.blockNumber)).transactions.findIndex((t) => t.txId === manifest.valid.txId);
+    const envelope = common.Envelope.deserializeBinary(entries[i]!);
+    forgeWithNul(envelope, { txId: true });
+    data.setDataList(entries.map((e, j) => (j === i ? envelope.serializeBinary() : e)));
+    const metadata = block.getMetadata()!.getMetadataList_asU8().slice();
+    const filter = metadata[common.BlockMetadataIndex.TRANSACTIONS_FILTER]!.slice();
+    filter[i] = peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE;
+    metadata[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = filter;
+    block.getMetadata()!.setMetadataList(metadata);
+    return block;
+  }
+
+  it('stores each U+0000 of an envelope text field as U+FFFD, keeping the rest of the field and the write keys as they are', () => {
+    const tx = parseBlock(withNul()).transactions.find((t) => t.txId === `${manifest.valid.txId}\uFFFD`)!;
+    expect(tx, 'the forged transaction, by its id with U+FFFD').to.not.equal(undefined);
+    expect(tx).to.include({ valid: false, functionName: storableText(FORGED_FUNCTION), chaincode: 'compliance\uFFFD', parseError: null });
+    expect(tx.functionName).to.equal('heartbeat:Record\uFFFDforged');
+    expect(tx.events.map((e) => [e.chaincodeId, e.name])).to.deep.equal([['\uFFFD', 'Heartbeat\uFFFDRecorded']]);
+    expect(tx.writes.length).to.be.greaterThan(0);
+    for (const w of tx.writes) expect(w.namespace.endsWith('\uFFFD'), w.namespace).to.equal(true);
+    // Keys are stored as bytes: their NULs (composite keys) are data.
+    expect(tx.writes.some((w) => w.key.startsWith('\u0000heartbeat\u0000'))).to.equal(true);
   });
 });
