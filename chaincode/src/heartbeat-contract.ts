@@ -1,6 +1,6 @@
 import { ENTERPRISE_MSP, type HeartbeatRecord, REGULATOR_MSP, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
 import { Context, Info } from 'fabric-contract-api';
-import { txTimeIso } from './clock';
+import { assertTxTimePlausible, txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
@@ -26,6 +26,8 @@ export class HeartbeatContract extends LedgerContract {
   async Record(ctx: Context, id: string, note: string): Promise<string> {
     return guarded(async () => {
       const mspId = assertMember(ctx);
+      // Its timestamp dates its block for the orderer-signature check, as every valid transaction's does.
+      assertTxTimePlausible(ctx);
       assertHeartbeatId(id);
       const k = key(ctx, KEYS.heartbeat, [id]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`heartbeat ${id} is already recorded; use a new id`);

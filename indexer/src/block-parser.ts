@@ -84,11 +84,24 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Fabric's timestamps carry nanoseconds; Postgres keeps microseconds, so we format to that. */
+/** 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in Unix seconds: the years ISO-8601 writes in four digits. */
+const FIRST_SECOND = -62_135_596_800;
+const END_SECOND = 253_402_300_800;
+
+/**
+ * Fabric's timestamps carry nanoseconds; Postgres keeps microseconds, so we format to that. The
+ * chaincode refuses a proposal more than two minutes off the peers' clocks, but an invalidated
+ * transaction's timestamp is whatever its creator wrote: one outside the years 1–9999 (or with
+ * nanoseconds outside a second) throws, and the transaction is stored with that reason.
+ */
 export function timestampToIso(ts: { getSeconds(): number; getNanos(): number } | undefined): string | null {
   if (!ts) return null;
   const seconds = ts.getSeconds();
-  const micros = Math.floor(ts.getNanos() / 1000);
+  const nanos = ts.getNanos();
+  if (!(seconds >= FIRST_SECOND && seconds < END_SECOND && nanos >= 0 && nanos < 1e9)) {
+    throw new RangeError(`the transaction's timestamp (${seconds} s, ${nanos} ns) is outside the years 1–9999`);
+  }
+  const micros = Math.floor(nanos / 1000);
   const base = new Date(seconds * 1000).toISOString().slice(0, 19);
   return `${base}.${micros.toString().padStart(6, '0')}Z`;
 }
@@ -242,7 +255,6 @@ function fillTransaction(tx: ParsedTransaction, envelopeBytes: Uint8Array): void
   tx.txId = storableText(channelHeader.getTxId());
   tx.headerType = headerType;
   tx.headerTypeName = headerTypeNames.get(headerType) ?? `UNKNOWN_${headerType}`;
-  tx.timestamp = timestampToIso(channelHeader.getTimestamp());
   const signatureHeader = common.SignatureHeader.deserializeBinary(header?.getSignatureHeader_asU8() ?? new Uint8Array());
   const creatorBytes = signatureHeader.getCreator_asU8();
   if (creatorBytes.length > 0) {
@@ -252,6 +264,8 @@ function fillTransaction(tx: ParsedTransaction, envelopeBytes: Uint8Array): void
     tx.creatorId = info.id;
     tx.creatorCertSha256 = info.sha256;
   }
+  // After the creator: a timestamp out of range leaves the transaction stored with its creator and the reason.
+  tx.timestamp = timestampToIso(channelHeader.getTimestamp());
   if (headerType === common.HeaderType.ENDORSER_TRANSACTION) parseEndorserTransaction(payload.getData_asU8(), tx);
 }
 

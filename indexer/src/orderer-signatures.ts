@@ -22,6 +22,7 @@ import {
   HEADER_TYPE,
   headerHash,
   type OrdererSignedBlock,
+  ordererSignedBlock,
   verifyOrdererSignature,
 } from '@compliance-ledger/verifier';
 import type { common } from '@hyperledger/fabric-protos';
@@ -94,7 +95,7 @@ export class OrdererSignatureVerifier {
       const n = signed.header.number;
       this.expect(n);
       if (n === 0) throw new ChainIntegrityError('block 0 is not a config block');
-      const transactions = parsed.transactions.map((t) => ({ timestampMs: isoToMs(t.timestamp!) }));
+      const transactions = parsed.transactions.map((t) => ({ timestampMs: isoToMs(t.timestamp!), valid: t.valid }));
       await this.checkSignature(n, { ordererSignatures: signed.ordererSignatures, transactions });
       this.next = n + 1;
       return;
@@ -111,7 +112,7 @@ export class OrdererSignatureVerifier {
     if (n === 0) {
       if (!isConfig) throw new ChainIntegrityError('block 0 is not a config block');
     } else {
-      await this.checkSignature(n, block);
+      await this.checkSignature(n, ordererSignedBlock(block));
     }
     if (isConfig) {
       // The signature covers the header only: the config is adopted once the data matches it.

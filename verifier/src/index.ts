@@ -47,6 +47,7 @@ export {
   type Check,
   EXIT,
   type OrdererSignedBlock,
+  ordererSignedBlock,
   type Report,
   type SharedDecoding,
   type Trust,

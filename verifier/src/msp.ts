@@ -131,7 +131,8 @@ export class IdentityError extends Error {
   override readonly name = 'IdentityError';
 }
 
-function withinValidity(cert: Certificate, atMs: number, what: string): void {
+function withinValidity(cert: Certificate, atMs: number | null, what: string): void {
+  if (atMs === null) return;
   if (atMs < cert.notBefore)
     throw new IdentityError(
       `${what} ${cert.subjectText} is not valid before ${new Date(cert.notBefore).toISOString()} (used at ${new Date(atMs).toISOString()})`,
@@ -146,8 +147,11 @@ async function signedBy(child: Certificate, issuer: Certificate): Promise<boolea
   return verifyEcdsa(issuer.spki, issuer.curve, hashOfAlgorithm(child.signatureAlgorithm), child.signature, child.tbs, false);
 }
 
-/** Validates a serialized identity against the channel's MSPs at a point in time. */
-export async function validateIdentity(identity: Identity, atMs: number, config: ChannelConfig): Promise<ValidIdentity> {
+/**
+ * Validates a serialized identity against the channel's MSPs at a point in time; `null`: at no
+ * instant (chain, roles and revocation only, as Fabric's MSP validates identities).
+ */
+export async function validateIdentity(identity: Identity, atMs: number | null, config: ChannelConfig): Promise<ValidIdentity> {
   const m = config.msps.get(identity.mspId);
   if (!m) throw new IdentityError(`MSP ${identity.mspId} is not an organisation of the channel in config block ${config.blockNumber}`);
   let cert: Certificate;

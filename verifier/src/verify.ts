@@ -255,7 +255,7 @@ class Verification {
   }
 
   private async ordererSignature(block: DecodedBlock, config: ChannelConfig): Promise<{ ok: boolean; detail: string }> {
-    const r = await verifyOrdererSignature(block, config);
+    const r = await verifyOrdererSignature(ordererSignedBlock(block), config);
     this.signatures += r.signaturesChecked;
     return r;
   }
@@ -675,12 +675,32 @@ function collectionPolicy(collection: string, endorsers: ValidIdentity[], config
   return { ok: endorsers.some((e) => e.mspId === mspId), text: `'${mspId}.member' (the default for implicit collection ${collection})` };
 }
 
-/** The newest transaction time of a block: the instant its orderer signature is judged at. */
-/** What the orderer-signature check reads of a block: its signatures, and its transactions' times. */
-export type OrdererSignedBlock = Pick<DecodedBlock, 'ordererSignatures'> & { transactions: readonly Pick<TransactionEntry, 'timestampMs'>[] };
+/**
+ * What the orderer-signature check reads of a block: its signatures, and its transactions' times
+ * with whether the block's transaction filter marks each valid.
+ */
+export type OrdererSignedBlock = Pick<DecodedBlock, 'ordererSignatures'> & { transactions: readonly { timestampMs: number; valid: boolean }[] };
 
-function blockTime(block: OrdererSignedBlock): number {
-  return Math.max(0, ...block.transactions.map((t) => t.timestampMs));
+/** A decoded block as the orderer-signature check reads it. */
+export function ordererSignedBlock(block: DecodedBlock): OrdererSignedBlock {
+  return {
+    ordererSignatures: block.ordererSignatures,
+    transactions: block.transactions.map((t) => ({ timestampMs: t.timestampMs, valid: block.validationCodes[t.index] === VALID })),
+  };
+}
+
+/**
+ * The instant a block's orderer signature is judged at: its newest valid transaction's time. A
+ * valid transaction's time is close to the peers' clocks (the chaincode refuses a proposal more
+ * than two minutes off; config and lifecycle transactions are the orderer's and the admins'). An
+ * invalid one's is whatever its creator wrote, and anyone allowed to broadcast gets a forged
+ * envelope into a block: dated in 2100, it would make every orderer certificate look expired and
+ * stop the mirror and every bundle holding that block. A block without a valid transaction
+ * changes no state; it is judged at no instant (null), as Fabric's MSP judges identities.
+ */
+function blockTime(block: OrdererSignedBlock): number | null {
+  const valid = block.transactions.filter((t) => t.valid).map((t) => t.timestampMs);
+  return valid.length ? Math.max(...valid) : null;
 }
 
 /**

@@ -23,6 +23,16 @@ describe('heartbeat: the liveness probe follows the contracts conventions', () =
     expect(await h.fails('FORBIDDEN', 'heartbeat', 'Record', outsider, new Positional('hb-3', 'x'))).to.contain('OtherMSP');
   });
 
+  it("refuses a proposal dated more than two minutes off the peers' clocks, which would date its block for the orderer-signature check", async () => {
+    const h = new Harness();
+    for (const skew of [2 * 60_000 + 1, -2 * 60_000 - 1, 75 * 365 * 86_400_000]) {
+      h.clientClockSkewMs = skew;
+      expect(await h.fails('RULE_VIOLATION', 'heartbeat', 'Record', operator, new Positional(`hb-skew-${skew}`, 'x'))).to.contain("peers' clocks");
+    }
+    h.clientClockSkewMs = 2 * 60_000;
+    await h.ok('heartbeat', 'Record', operator, new Positional('hb-skew-ok', 'x'));
+  });
+
   it('reading an unknown id is NOT_FOUND', async () => {
     const h = new Harness();
     const r = await h.evaluate('heartbeat', 'Read', operator, new Positional('nope'));

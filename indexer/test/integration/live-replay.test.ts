@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { BlockStore } from '../../src/block-store.js';
 import { startHttpServer } from '../../src/http-server.js';
 import { createPglite, createTestDatabase, dumpTable, RAW_TABLES, type TestDatabase, testDatabaseUrl } from '../support/database.js';
-import { forgeWithNul } from '../support/forged-envelope.js';
+import { type Forgery, forgeEnvelope } from '../support/forged-envelope.js';
 import { lastIndexedBlock, type RunningIndexer, startIndexer, waitFor } from '../support/indexer.js';
 import { enterpriseSubmitter, requireNetwork, type SubmitResult, type Submitter, submitHeartbeat, submitMany, uniqueId } from '../support/network.js';
 
@@ -112,33 +112,66 @@ describe('indexer live and replay (real Fabric, real PostgreSQL, PGlite)', funct
     expect(heartbeat.map((h) => Number(h.block_number))).to.deep.equal([Number(status.blockNumber)]);
   });
 
-  it('stores forged envelopes with U+0000 in their text (ordered, then invalidated by the peers) and goes on past them', async () => {
-    // Anyone allowed to broadcast can get such a transaction into a block; PostgreSQL's text takes no U+0000.
-    const forge = async (txId: boolean) => {
-      const endorsed = await submitter.heartbeat.newProposal('Record', { arguments: [uniqueId('hb-nul'), 'forged'] }).endorse();
+  it('stores forged envelopes (ordered, then invalidated by the peers) whose text or time no column holds, and goes on past them', async () => {
+    // Anyone allowed to broadcast can get such a transaction into a block: PostgreSQL's text takes no U+0000, and a
+    // time in 2100 would have dated the block past the orderers' certificates.
+    const forge = async (forgery: Forgery) => {
+      const endorsed = await submitter.heartbeat.newProposal('Record', { arguments: [uniqueId('hb-forged'), 'forged'] }).endorse();
       const prepared = gateway.PreparedTransaction.deserializeBinary(endorsed.getBytes());
-      forgeWithNul(prepared.getEnvelope()!, { txId });
+      forgeEnvelope(prepared.getEnvelope()!, forgery);
       // Unsigned: submit() signs the forged payload with the submitter's own key, as a forger would.
       return { txId: endorsed.getTransactionId(), submitted: await submitter.gateway.newTransaction(prepared.serializeBinary()).submit() };
     };
-    const renamed = await forge(true);
-    const forged = await forge(false);
-    const status = await forged.submitted.getStatus();
-    expect(status.successful, 'the peers invalidate the forged transaction').to.equal(false);
-    await waitFor(async () => (await lastIndexedBlock(live.db)) >= Number(status.blockNumber), 30_000, `block ${status.blockNumber} indexed`);
-    const [row] = await live.db('transactions').where({ tx_id: forged.txId }).select('valid', 'validation_code', 'function', 'chaincode', 'block_number');
-    expect(row).to.deep.include({ valid: false, validation_code: status.code, function: 'heartbeat:Record\uFFFDforged', chaincode: 'compliance\uFFFD' });
-    const events = await live.db('events').where({ tx_id: forged.txId }).select('name', 'chaincode_id', 'valid');
+    const in2100 = Date.parse('2100-01-01T00:00:00Z') / 1000;
+    const renamed = await forge({ nulText: true, nulInTxId: true });
+    const [text, dated, far] = [
+      await forge({ nulText: true }),
+      await forge({ timestamp: { seconds: in2100, nanos: 0 } }),
+      await forge({ timestamp: { seconds: 1e12, nanos: 0 } }),
+    ];
+    const statuses = await Promise.all([text, dated, far].map((f) => f.submitted.getStatus()));
+    expect(
+      statuses.map((st) => st.successful),
+      'the peers invalidate every forged transaction',
+    ).to.deep.equal([false, false, false]);
+    const top = Math.max(...statuses.map((st) => Number(st.blockNumber)));
+    await waitFor(async () => (await lastIndexedBlock(live.db)) >= top, 30_000, `block ${top} indexed`);
+    const row = async (txId: string) =>
+      (
+        await live
+          .db('transactions')
+          .where({ tx_id: txId })
+          .select('valid', 'validation_code', 'function', 'chaincode', 'block_number', 'timestamp', 'parse_error')
+      )[0];
+    expect(await row(text.txId)).to.deep.include({
+      valid: false,
+      validation_code: statuses[0]!.code,
+      function: 'heartbeat:Record\uFFFDforged',
+      chaincode: 'compliance\uFFFD',
+    });
+    const events = await live.db('events').where({ tx_id: text.txId }).select('name', 'chaincode_id', 'valid');
     expect(events).to.deep.equal([{ name: 'Heartbeat\uFFFDRecorded', chaincode_id: '\uFFFD', valid: false }]);
-    const namespaces = await live.db('writes').where({ block_number: row.block_number }).distinct('namespace');
+    const namespaces = await live
+      .db('writes')
+      .where({ block_number: (await row(text.txId)).block_number })
+      .distinct('namespace');
     expect(namespaces.map((w) => w.namespace)).to.include('compliance\uFFFD');
+    const datedRow = await row(dated.txId);
+    expect(datedRow).to.deep.include({ valid: false, parse_error: null });
+    expect(new Date(datedRow.timestamp).toISOString()).to.equal('2100-01-01T00:00:00.000Z');
+    const farRow = await row(far.txId);
+    expect(farRow).to.deep.include({ valid: false, timestamp: null });
+    expect(farRow.parse_error).to.match(/timestamp .* is outside the years 1–9999/);
     // The one with U+0000 in its id cannot be asked for by id: the mirror must reach it on its own.
     await waitFor(async () => (await live.db('transactions').where({ tx_id: `${renamed.txId}\uFFFD` })).length === 1, 30_000, 'the renamed forgery indexed');
-    const [renamedRow] = await live
-      .db('transactions')
-      .where({ tx_id: `${renamed.txId}\uFFFD` })
-      .select('valid', 'validation_code_name');
-    expect(renamedRow.valid).to.equal(false);
+    expect(
+      (
+        await live
+          .db('transactions')
+          .where({ tx_id: `${renamed.txId}\uFFFD` })
+          .first('valid')
+      ).valid,
+    ).to.equal(false);
     // And the mirror goes on: a valid heartbeat after them is indexed with its domain row.
     const after = await submitHeartbeat(submitter, 'after the forgeries');
     await waitFor(async () => (await live.db('heartbeats').where({ tx_id: after.txId })).length === 1, 30_000, 'the next heartbeat indexed');

@@ -1,23 +1,42 @@
 /**
  * An endorsed envelope rewritten as a forger would write it: text PostgreSQL cannot store (U+0000)
- * in its function name, chaincode name, event and namespaces, and optionally in its transaction id.
- * The endorsements then no longer match what they signed, so the peers mark the transaction
- * invalid, but anyone allowed to broadcast gets it into a block all the same.
+ * in its function name, chaincode name, event and namespaces, in its transaction id, or a timestamp
+ * no database column holds. The endorsements then no longer match what they signed, so the peers
+ * mark the transaction invalid, but anyone allowed to broadcast gets it into a block all the same.
  */
 import { common, ledger, peer } from '@hyperledger/fabric-protos';
 
 export const FORGED_FUNCTION = 'heartbeat:Record\u0000forged';
 export const FORGED_EVENT = 'Heartbeat\u0000Recorded';
 
+export interface Forgery {
+  /** U+0000 in the function, chaincode, event and namespace names. */
+  nulText?: boolean;
+  /** U+0000 at the end of the transaction id. */
+  nulInTxId?: boolean;
+  /** The channel header's timestamp. */
+  timestamp?: { seconds: number; nanos: number };
+}
+
 /** Rewrites the envelope's payload in place; its signature no longer matches and is cleared. */
-export function forgeWithNul(envelope: common.Envelope, options: { txId?: boolean } = {}): void {
+export function forgeEnvelope(envelope: common.Envelope, forgery: Forgery): void {
   const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
   const header = payload.getHeader()!;
-  if (options.txId) {
-    const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
-    channelHeader.setTxId(`${channelHeader.getTxId()}\u0000`);
-    header.setChannelHeader(channelHeader.serializeBinary());
+  const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+  if (forgery.nulInTxId) channelHeader.setTxId(`${channelHeader.getTxId()}\u0000`);
+  if (forgery.timestamp) {
+    const at = channelHeader.getTimestamp()!;
+    at.setSeconds(forgery.timestamp.seconds);
+    at.setNanos(forgery.timestamp.nanos);
+    channelHeader.setTimestamp(at);
   }
+  header.setChannelHeader(channelHeader.serializeBinary());
+  if (forgery.nulText) forgeText(payload);
+  envelope.setPayload(payload.serializeBinary());
+  envelope.setSignature(new Uint8Array());
+}
+
+function forgeText(payload: common.Payload): void {
   const transaction = peer.Transaction.deserializeBinary(payload.getData_asU8());
   const action = transaction.getActionsList()[0]!;
   const actionPayload = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
@@ -43,6 +62,4 @@ export function forgeWithNul(envelope: common.Envelope, options: { txId?: boolea
   endorsed.setProposalResponsePayload(response.serializeBinary());
   action.setPayload(actionPayload.serializeBinary());
   payload.setData(transaction.serializeBinary());
-  envelope.setPayload(payload.serializeBinary());
-  envelope.setSignature(new Uint8Array());
 }

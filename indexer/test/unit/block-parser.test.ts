@@ -1,8 +1,8 @@
 import { common, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { parseBlock, storableText } from '../../src/block-parser.js';
+import { parseBlock, storableText, timestampToIso } from '../../src/block-parser.js';
 import { fixtureBlock, manifest } from '../support/fixtures.js';
-import { FORGED_FUNCTION, forgeWithNul } from '../support/forged-envelope.js';
+import { FORGED_FUNCTION, type Forgery, forgeEnvelope } from '../support/forged-envelope.js';
 
 describe('block-parser: real blocks captured from the network (unit)', () => {
   it('reads the genesis block as one valid CONFIG transaction with an empty previous hash', () => {
@@ -71,26 +71,28 @@ describe('block-parser: malformed envelopes (unit, real blocks altered)', () => 
   });
 });
 
-describe('block-parser: text PostgreSQL cannot store (unit, a real block altered)', () => {
-  /** The valid heartbeat's envelope forged (forgeWithNul, its id too) and marked invalid, as the peers would. */
-  function withNul(): ReturnType<typeof fixtureBlock> {
+describe('block-parser: forged fields PostgreSQL cannot store (unit, a real block altered)', () => {
+  /** The valid heartbeat's envelope forged (forgeEnvelope), marked invalid as the peers would, or left valid. */
+  function forged(forgery: Forgery, valid = false): ReturnType<typeof fixtureBlock> {
     const block = fixtureBlock(manifest.valid.blockNumber);
     const data = block.getData()!;
     const entries = data.getDataList_asU8();
     const i = parseBlock(fixtureBlock(manifest.valid.blockNumber)).transactions.findIndex((t) => t.txId === manifest.valid.txId);
     const envelope = common.Envelope.deserializeBinary(entries[i]!);
-    forgeWithNul(envelope, { txId: true });
+    forgeEnvelope(envelope, forgery);
     data.setDataList(entries.map((e, j) => (j === i ? envelope.serializeBinary() : e)));
-    const metadata = block.getMetadata()!.getMetadataList_asU8().slice();
-    const filter = metadata[common.BlockMetadataIndex.TRANSACTIONS_FILTER]!.slice();
-    filter[i] = peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE;
-    metadata[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = filter;
-    block.getMetadata()!.setMetadataList(metadata);
+    if (!valid) {
+      const metadata = block.getMetadata()!.getMetadataList_asU8().slice();
+      const filter = metadata[common.BlockMetadataIndex.TRANSACTIONS_FILTER]!.slice();
+      filter[i] = peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE;
+      metadata[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = filter;
+      block.getMetadata()!.setMetadataList(metadata);
+    }
     return block;
   }
 
   it('stores each U+0000 of an envelope text field as U+FFFD, keeping the rest of the field and the write keys as they are', () => {
-    const tx = parseBlock(withNul()).transactions.find((t) => t.txId === `${manifest.valid.txId}\uFFFD`)!;
+    const tx = parseBlock(forged({ nulText: true, nulInTxId: true })).transactions.find((t) => t.txId === `${manifest.valid.txId}\uFFFD`)!;
     expect(tx, 'the forged transaction, by its id with U+FFFD').to.not.equal(undefined);
     expect(tx).to.include({ valid: false, functionName: storableText(FORGED_FUNCTION), chaincode: 'compliance\uFFFD', parseError: null });
     expect(tx.functionName).to.equal('heartbeat:Record\uFFFDforged');
@@ -99,5 +101,26 @@ describe('block-parser: text PostgreSQL cannot store (unit, a real block altered
     for (const w of tx.writes) expect(w.namespace.endsWith('\uFFFD'), w.namespace).to.equal(true);
     // Keys are stored as bytes: their NULs (composite keys) are data.
     expect(tx.writes.some((w) => w.key.startsWith('\u0000heartbeat\u0000'))).to.equal(true);
+  });
+
+  for (const [what, timestamp] of [
+    ['in the year 33658', { seconds: 1e12, nanos: 0 }],
+    ['before the year 1', { seconds: -62_135_596_801, nanos: 0 }],
+    ['with negative nanoseconds', { seconds: 1_700_000_000, nanos: -1 }],
+    ['with a second of nanoseconds', { seconds: 1_700_000_000, nanos: 1e9 }],
+  ] as const) {
+    it(`stores an invalid transaction whose timestamp is ${what} with the reason and its creator, and refuses a valid one`, () => {
+      const tx = parseBlock(forged({ timestamp })).transactions.find((t) => t.txId === manifest.valid.txId)!;
+      expect(tx).to.include({ valid: false, timestamp: null, creatorMsp: 'EnterpriseMSP' });
+      expect(tx.parseError).to.match(/timestamp .* is outside the years 1–9999/);
+      expect(() => parseBlock(forged({ timestamp }, true))).to.throw(RangeError);
+    });
+  }
+
+  it('formats the first and last instants of the years 1–9999 as PostgreSQL reads them', () => {
+    const at = (seconds: number, nanos: number) => timestampToIso({ getSeconds: () => seconds, getNanos: () => nanos });
+    expect(at(-62_135_596_800, 0)).to.equal('0001-01-01T00:00:00.000000Z');
+    expect(at(253_402_300_799, 999_999_999)).to.equal('9999-12-31T23:59:59.999999Z');
+    expect(() => at(253_402_300_800, 0)).to.throw(RangeError);
   });
 });
