@@ -7,6 +7,7 @@ import {
   ROLES,
   type Role,
   TX_ACCESS,
+  unstorableText,
   WORKER_ID_ATTRIBUTE,
 } from '@compliance-ledger/schema';
 import type { Context } from 'fabric-contract-api';
@@ -25,13 +26,28 @@ export function callerActor(ctx: Context): Actor {
   if (!(ROLES as readonly string[]).includes(role)) {
     throw new ForbiddenError(`the role "${role}" in ${ROLE_ATTRIBUTE} is not one of: ${ROLES.join(', ')}`);
   }
-  return {
+  const actor: Actor = {
     mspId,
     certificateId: ctx.clientIdentity.getID(),
     role: role as Role,
     department: ctx.clientIdentity.getAttributeValue(DEPARTMENT_ATTRIBUTE) || null,
     workerId: ctx.clientIdentity.getAttributeValue(WORKER_ID_ATTRIBUTE) || null,
   };
+  assertStorableIdentity({ [DEPARTMENT_ATTRIBUTE]: actor.department, [WORKER_ID_ATTRIBUTE]: actor.workerId, 'subject and issuer': actor.certificateId });
+  return actor;
+}
+
+/**
+ * The caller's identity goes into the records it writes (who recorded, who signed off), and so
+ * into the regulator's PostgreSQL mirror. Each org runs its own CA, which can write anything into
+ * a certificate: an attribute or a name with U+0000 (or a lone surrogate) would commit, endorsed
+ * as valid, and then stop the regulator's indexer at its block. Such a certificate is refused.
+ */
+export function assertStorableIdentity(parts: Record<string, string | null>): void {
+  const bad = unstorableText(parts);
+  if (bad) {
+    throw new ForbiddenError(`the caller's certificate cannot be recorded: its ${bad.path.join('.')} ${bad.problem}; issue a certificate without it`);
+  }
 }
 
 /** Checks role and MSP of the caller against TX_ACCESS and returns who is calling. */

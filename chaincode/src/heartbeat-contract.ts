@@ -1,5 +1,6 @@
-import { ENTERPRISE_MSP, type HeartbeatRecord, REGULATOR_MSP, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
+import { ENTERPRISE_MSP, type HeartbeatRecord, REGULATOR_MSP, ROLE_ATTRIBUTE, unstorableText } from '@compliance-ledger/schema';
 import { Context, Info } from 'fabric-contract-api';
+import { assertStorableIdentity } from './access';
 import { assertTxTimePlausible, txTimeIso } from './clock';
 import { AlreadyExistsError, ForbiddenError, ValidationError } from './errors';
 import { canonicalJson } from './json';
@@ -29,12 +30,16 @@ export class HeartbeatContract extends LedgerContract {
       // Its timestamp dates its block for the orderer-signature check, as every valid transaction's does.
       assertTxTimePlausible(ctx);
       assertHeartbeatId(id);
+      const unstorable = unstorableText(note);
+      if (unstorable) throw new ValidationError(`fix the input: note ${unstorable.problem}`);
+      const recordedBy = { mspId, certificateId: ctx.clientIdentity.getID(), role: ctx.clientIdentity.getAttributeValue(ROLE_ATTRIBUTE) };
+      assertStorableIdentity({ [ROLE_ATTRIBUTE]: recordedBy.role, 'subject and issuer': recordedBy.certificateId });
       const k = key(ctx, KEYS.heartbeat, [id]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`heartbeat ${id} is already recorded; use a new id`);
       const record: HeartbeatRecord = {
         id,
         note,
-        recordedBy: { mspId, certificateId: ctx.clientIdentity.getID(), role: ctx.clientIdentity.getAttributeValue(ROLE_ATTRIBUTE) },
+        recordedBy,
         recordedAt: txTimeIso(ctx),
         txId: ctx.stub.getTxID(),
       };

@@ -5,6 +5,7 @@
  * ordered, so the channel height and the records stay as they were.
  */
 
+import { connectToOrg } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, type ErrorCode, type PermitRecord, parseErrorCode } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
@@ -18,11 +19,12 @@ import {
   HOUR,
   heightOf,
   iso,
-  type Party,
+  Party,
   randomIdNumber,
   workerIdOf,
 } from '../support/ledger';
 import { requireNetwork, uniqueId } from '../support/network';
+import { issuedByOrgCa } from '../support/org-ca';
 
 describe('network: refusals change nothing (real Fabric, CA users)', function () {
   this.timeout(300_000);
@@ -164,6 +166,33 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
       );
       await applicant.refused('RULE_VIOLATION', 'permit:Apply', application(uniqueId('CS-R'), { plannedEnd: iso(Date.now() + 25 * HOUR) }));
     });
+  });
+
+  it("a certificate its org's own CA issued with U+0000 in an attribute: FORBIDDEN, since it would be recorded and stop the regulator's mirror", async () => {
+    const issue = (cn: string, attrs: Record<string, string>) =>
+      new Party(cn, connectToOrg(profile, 'enterprise', issuedByOrgCa(profile, 'enterprise', cn, attrs)), profile);
+    const officerNul = issue(uniqueId('rf-nul-dept'), { 'ledger.role': 'credential_officer', 'ledger.department': 'unit\u0000pumps' });
+    const probeNul = issue(uniqueId('rf-nul-role'), { 'ledger.role': 'probe\u0000' });
+    // The same CA and key with a clean attribute: the certificate itself is one the MSP accepts.
+    const officerClean = issue(uniqueId('rf-clean-dept'), { 'ledger.role': 'credential_officer', 'ledger.department': 'unit-pumps' });
+    try {
+      await unchanged(async () => {
+        const m = await officerNul.refused('FORBIDDEN', 'credential:RegisterWorker', { workerId: workerIdOf(randomIdNumber()) });
+        expect(m).to.contain('ledger.department holds a NUL character').and.to.contain('issue a certificate without it');
+        let heartbeat = '';
+        await probeNul
+          .contract('heartbeat')
+          .submitTransaction('Record', uniqueId('hb-nul'), 'probe')
+          .catch((e: unknown) => {
+            heartbeat = errorText(e);
+          });
+        expect(parseErrorCode(heartbeat), heartbeat).to.equal('FORBIDDEN');
+        expect(heartbeat).to.contain('ledger.role holds a NUL character');
+      });
+      await officerClean.submit('credential:RegisterWorker', { workerId: workerIdOf(randomIdNumber()) });
+    } finally {
+      for (const p of [officerNul, probeNul, officerClean]) p.conn.close();
+    }
   });
 
   it('malformed calls: an unknown transaction is coded by the chaincode; what the dispatcher refuses first maps to a code', async () => {

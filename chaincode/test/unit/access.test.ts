@@ -27,6 +27,20 @@ describe('access control', () => {
     await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', { ...noRole, attrs: { [ROLE_ATTRIBUTE]: 'superuser' } }, { workerId: W1 });
   });
 
+  it('a certificate whose department, worker id or name holds U+0000 or a lone surrogate is FORBIDDEN: the mirror could not store its records', async () => {
+    const h = fresh();
+    const cases: [ReturnType<typeof caller>, string][] = [
+      [caller('credential_officer', { dept: 'unit\u0000a' }), 'ledger.department holds a NUL character'],
+      [caller('credential_officer', { workerId: 'W\ud800' }), 'ledger.workerId holds a lone UTF-16 surrogate'],
+      [caller('credential_officer', { id: 'x509::/CN=off\u0000icer::/CN=ca' }), 'subject and issuer holds a NUL character'],
+    ];
+    for (const [who, problem] of cases) {
+      const m = await h.fails('FORBIDDEN', 'credential', 'RegisterWorker', who, { workerId: W1 });
+      expect(m).to.contain(problem).and.to.contain('issue a certificate without it');
+    }
+    await h.ok('credential', 'RegisterWorker', caller('credential_officer', { dept: 'unit-a' }), { workerId: W1 });
+  });
+
   it('wrong role is refused for each enterprise write', async () => {
     const h = fresh();
     await seed(h);

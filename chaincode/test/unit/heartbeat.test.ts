@@ -33,6 +33,15 @@ describe('heartbeat: the liveness probe follows the contracts conventions', () =
     await h.ok('heartbeat', 'Record', operator, new Positional('hb-skew-ok', 'x'));
   });
 
+  it("refuses a note, a role attribute or a certificate name that the regulator's mirror cannot store", async () => {
+    const h = new Harness();
+    expect(await h.fails('VALIDATION_FAILED', 'heartbeat', 'Record', operator, new Positional('hb-nul', 'pro\u0000be'))).to.contain('note holds a NUL');
+    const oddRole = { ...operator, attrs: { 'ledger.role': 'probe\u0000' } };
+    expect(await h.fails('FORBIDDEN', 'heartbeat', 'Record', oddRole, new Positional('hb-role', 'x'))).to.contain('ledger.role holds a NUL');
+    const oddName = { ...operator, id: 'x509::/CN=Admin\ud800::/CN=ca' };
+    expect(await h.fails('FORBIDDEN', 'heartbeat', 'Record', oddName, new Positional('hb-name', 'x'))).to.contain('lone UTF-16 surrogate');
+  });
+
   it('reading an unknown id is NOT_FOUND', async () => {
     const h = new Harness();
     const r = await h.evaluate('heartbeat', 'Read', operator, new Positional('nope'));
