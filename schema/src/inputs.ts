@@ -34,7 +34,18 @@ export const permitNoSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,63}
 /** HMAC-SHA256 of the ID number with the enterprise's key, as 64 lowercase hex characters. */
 export const workerIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be an HMAC-SHA256 as 64 lowercase hex characters');
 export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 as 64 lowercase hex characters');
-export const isoTimeSchema = z.iso.datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' });
+/**
+ * The instants the ledger takes. ISO-8601's four-digit years allow 0000, which PostgreSQL (the
+ * regulator's mirror) does not have: a certificate valid from 0000-01-01, endorsed as valid, would
+ * stop the regulator's indexer at its block. Nothing the ledger records lies before the Unix epoch,
+ * and the regulator's queries take the same range.
+ */
+export const EARLIEST_LEDGER_TIME = '1970-01-01T00:00:00Z';
+export const LATEST_LEDGER_TIME = '9999-12-31T23:59:59.999Z';
+export const LEDGER_TIME_RANGE = `between ${EARLIEST_LEDGER_TIME} and ${LATEST_LEDGER_TIME}`;
+export const isoTimeSchema = z.iso
+  .datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' })
+  .refine((v) => Date.parse(v) >= Date.parse(EARLIEST_LEDGER_TIME) && Date.parse(v) <= Date.parse(LATEST_LEDGER_TIME), `must be ${LEDGER_TIME_RANGE}`);
 export const textSchema = (max: number) => z.string().trim().min(1).max(max);
 /** CIDv0 (Qm…, base58btc) or CIDv1 in base32 (b…). */
 export const cidSchema = z.string().regex(/^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$/, 'must be an IPFS CID (CIDv0 Qm… or CIDv1 base32 b…)');

@@ -152,6 +152,10 @@ describe('network: refusals change nothing (real Fabric, CA users)', function ()
       expect(nul).to.contain('description holds a NUL character (U+0000)');
       const half = await applicant.refused('VALIDATION_FAILED', 'permit:Apply', application(uniqueId('CS-R'), { description: 'Clean the sump \udc00' }));
       expect(half).to.contain('description holds a lone UTF-16 surrogate');
+      // Nor has it a year 0000: a certificate valid from then would have been committed valid.
+      const year0 = guardianCertificate(uniqueId('cert-year0'), GUARDIAN);
+      const zero = await officer.refused('VALIDATION_FAILED', 'credential:AddCertificate', { ...year0, validFrom: '0000-01-01T00:00:00Z' });
+      expect(zero).to.contain('validFrom: must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z');
       await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', gasTestInput(permitNo, { testId: 'gt-2', flammableVolPct: '0.1' }));
       await analyst.refused('VALIDATION_FAILED', 'permit:RecordGasTest', gasTestInput(permitNo, { testId: 'gt-2', sampleTakenAt: iso(Date.now() + HOUR) }));
       await applicant.refused('ALREADY_EXISTS', 'permit:Apply', application(permitNo));

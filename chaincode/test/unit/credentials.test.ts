@@ -33,6 +33,14 @@ describe('credentials: workers and certificates', () => {
       who.officer,
       certificate('c-1', W1, 'electrician', { validUntil: '2030-01-01T00:00:00.001Z', reviewDue: '2027-01-01T00:00:00Z', validFrom: '2024-01-01T00:00:00Z' }),
     );
+    // Year 0000 passes ISO-8601 but not PostgreSQL: valid on the ledger, it would stop the regulator's mirror at its block.
+    for (const [field, at] of [
+      ['validFrom', '0000-01-01T00:00:00Z'],
+      ['validFrom', '1969-12-31T23:59:59Z'],
+    ] as const) {
+      const m = await h.fails('VALIDATION_FAILED', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician', { [field]: at }));
+      expect(m).to.contain(`${field}: must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z`);
+    }
     const c = await h.ok<CertificateRecord>('credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician'));
     expect(c.status).to.equal('valid');
     await h.fails('ALREADY_EXISTS', 'credential', 'AddCertificate', who.officer, certificate('c-1', W1, 'electrician'));

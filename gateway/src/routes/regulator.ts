@@ -6,7 +6,16 @@
  * certificate-expiry list of their own workers.
  */
 
-import { type EvidenceRecord, idSchema, OPERATION_TYPES, PERMIT_STATUSES, type PermitRecord, permitNoSchema } from '@compliance-ledger/schema';
+import {
+  EARLIEST_LEDGER_TIME,
+  type EvidenceRecord,
+  idSchema,
+  LATEST_LEDGER_TIME,
+  OPERATION_TYPES,
+  PERMIT_STATUSES,
+  type PermitRecord,
+  permitNoSchema,
+} from '@compliance-ledger/schema';
 import type { BundleSubject } from '@compliance-ledger/verifier';
 import { z } from 'zod';
 import { buildArchive } from '../archive.js';
@@ -44,10 +53,10 @@ export const SUPERVISORS: Access = { regulator: ['regulator', 'auditor'], enterp
  * The instants the regulator's queries accept. Wider inputs pass ISO-8601 but not PostgreSQL
  * (year 0000 does not exist there, and a five-digit year is not ISO-8601 any more), so they are
  * refused here with 400 instead of failing in the database with 500; no ledger record lies
- * outside 1970–9999.
+ * outside 1970–9999 (the schema's isoTimeSchema, which every ledger input's instant passes).
  */
-export const EARLIEST_QUERY_TIME = '1970-01-01T00:00:00Z';
-export const LATEST_QUERY_TIME = '9999-12-31T23:59:59.999Z';
+export const EARLIEST_QUERY_TIME = EARLIEST_LEDGER_TIME;
+export const LATEST_QUERY_TIME = LATEST_LEDGER_TIME;
 const EARLIEST_MONTH = EARLIEST_QUERY_TIME.slice(0, 7);
 const LATEST_MONTH = LATEST_QUERY_TIME.slice(0, 7);
 const RANGE = `between ${EARLIEST_QUERY_TIME} and ${LATEST_QUERY_TIME}`;

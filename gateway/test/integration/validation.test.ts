@@ -6,7 +6,7 @@
  */
 
 import * as http from 'node:http';
-import { ROLES, type Role } from '@compliance-ledger/schema';
+import { LEDGER_TIME_RANGE, ROLES, type Role } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import type { RunningGateway } from '../../src/server.js';
 import { Client, chainHeight, createDatabase, dropDatabase, type Reply, requireNetwork, startTestGateway, token } from '../support/env.js';
@@ -287,6 +287,47 @@ describe('gateway: every endpoint refuses missing, extra and wrong-typed input w
       }
     }
     expect(cases).to.be.greaterThan(200);
+  });
+
+  it('an instant of the year 0000 (which PostgreSQL has not) or before 1970, in any query parameter or JSON body field, gets 400 naming it', async () => {
+    // Accepted, a certificate valid from 0000-01-01 would have been committed valid and stopped the regulator's mirror.
+    const message = `must be ${LEDGER_TIME_RANGE}`;
+    const deref = (x: Json): Json => (x?.$ref ? deref(doc.components!.schemas![(x.$ref as string).replace('#/components/schemas/', '')] as Json) : x);
+    /** Paths of the date-time fields of an object schema, through nested objects (not arrays). */
+    const instants = (schema: Json, at: string[] = []): string[][] =>
+      Object.entries((deref(schema).properties ?? {}) as Record<string, Json>).flatMap(([name, prop]) => {
+        const p = deref(prop);
+        const options = [p, ...((p.anyOf ?? p.oneOf ?? []) as Json[]).map(deref)];
+        if (options.some((o) => o.format === 'date-time')) return [[...at, name]];
+        return options.some((o) => o.type === 'object') ? instants(options.find((o) => o.type === 'object')!, [...at, name]) : [];
+      });
+    const setAt = (body: Json, path: string[], value: unknown): Json =>
+      path.length === 1 ? { ...body, [path[0]!]: value } : { ...body, [path[0]!]: setAt((body[path[0]!] as Json) ?? {}, path.slice(1), value) };
+    let cases = 0;
+    for (const { path, method, op } of ops()) {
+      if (!op.security?.length) continue;
+      const c = await clientFor(op);
+      const named = (r: Reply, field: string) => {
+        expect(r.status, `${method} ${path} ${field}`).to.equal(400);
+        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+        expect(r.body.error.details.fields, `${method} ${path}`).to.deep.include({ path: field, message });
+        cases++;
+      };
+      if (method === 'GET') {
+        for (const p of (op.parameters ?? []) as Json[]) {
+          if (p.in !== 'query' || deref(p.schema).format !== 'date-time') continue;
+          for (const at of ['0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z']) named(await c.get(`${resolvePath(path)}?${p.name}=${at}`), `query.${p.name}`);
+        }
+      }
+      const schema = op.requestBody?.content?.['application/json']?.schema as Json | undefined;
+      if (method === 'POST' && schema) {
+        for (const { schema: member, fixed } of bodyMembers(schema, doc.components?.schemas ?? {})) {
+          for (const field of instants(member)) named(await c.post(resolvePath(path), setAt(fixed, field, '0000-01-01T00:00:00Z')), `body.${field.join('.')}`);
+        }
+      }
+    }
+    // The permit application's planned window, the gas test's sample, a certificate's dates, evidence capture, the regulator's windows, ...
+    expect(cases).to.be.greaterThan(20);
   });
 
   it('multipart uploads: no file or no boundary → 400, wrong media type → 415, over the size limit → 413, JSON instead → 415', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { unstorableText } from '../../src';
+import { isoTimeSchema, LEDGER_TIME_RANGE, unstorableText } from '../../src';
 
 describe('schema: text PostgreSQL cannot store, in input (unstorableText)', () => {
   it('finds U+0000 in a string at any depth, in arrays and in keys, and gives the path to the first', () => {
@@ -20,5 +20,19 @@ describe('schema: text PostgreSQL cannot store, in input (unstorableText)', () =
   it('passes text without either, other control characters, numbers, booleans and null', () => {
     expect(unstorableText({ a: 'line\nbreak\t\u0001\u001f', b: 1, c: true, d: null, e: ['\\u0000 as six characters'] })).to.equal(undefined);
     expect(unstorableText(undefined)).to.equal(undefined);
+  });
+});
+
+describe('schema: instants the ledger takes (isoTimeSchema)', () => {
+  it('takes 1970 to 9999 and refuses year 0000 (which PostgreSQL has not) and any instant before the epoch, saying the range', () => {
+    for (const ok of ['1970-01-01T00:00:00Z', '2026-01-31T08:00:00Z', '2026-01-31T08:00:00.123Z', '9999-12-31T23:59:59.999Z']) {
+      expect(isoTimeSchema.safeParse(ok).success, ok).to.equal(true);
+    }
+    for (const bad of ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z']) {
+      const r = isoTimeSchema.safeParse(bad);
+      expect(r.success, bad).to.equal(false);
+      expect(r.error?.issues[0]?.message).to.equal(`must be ${LEDGER_TIME_RANGE}`);
+    }
+    expect(isoTimeSchema.safeParse('2026-02-30T00:00:00Z').error?.issues[0]?.message).to.match(/ISO-8601 UTC timestamp/);
   });
 });
