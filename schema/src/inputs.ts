@@ -43,6 +43,15 @@ export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256
 export const EARLIEST_LEDGER_TIME = '1970-01-01T00:00:00Z';
 export const LATEST_LEDGER_TIME = '9999-12-31T23:59:59.999Z';
 export const LEDGER_TIME_RANGE = `between ${EARLIEST_LEDGER_TIME} and ${LATEST_LEDGER_TIME}`;
+/**
+ * The same range as epoch milliseconds, for the instants devices sign (uint64 in EIP-712): a larger
+ * one would be committed and then be no date the regulator's mirror can hold.
+ */
+export const epochMsSchema = z
+  .number()
+  .int()
+  .min(Date.parse(EARLIEST_LEDGER_TIME), `must be epoch milliseconds ${LEDGER_TIME_RANGE}`)
+  .max(Date.parse(LATEST_LEDGER_TIME), `must be epoch milliseconds ${LEDGER_TIME_RANGE}`);
 export const isoTimeSchema = z.iso
   .datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' })
   .refine((v) => Date.parse(v) >= Date.parse(EARLIEST_LEDGER_TIME) && Date.parse(v) <= Date.parse(LATEST_LEDGER_TIME), `must be ${LEDGER_TIME_RANGE}`);
@@ -516,7 +525,7 @@ export const signedGateCheckInput = z.strictObject({
     biometricSha256: bytes32Schema,
     offline: z.boolean(),
     snapshotHeight: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    checkedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    checkedAt: epochMsSchema,
     // Signed as version 2 when present (both or neither): the photo of the person at the gate.
     photoSha256: bytes32Schema.optional(),
     photoType: z.enum(GATE_PHOTO_MEDIA_TYPES).optional(),
@@ -586,7 +595,7 @@ export const signedAlarmSchema = z.strictObject({
   modelSha256: bytes32Schema,
   inputSha256: bytes32Schema,
   clipCid: z.union([z.literal(''), cidSchema]),
-  observedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  observedAt: epochMsSchema,
 });
 /**
  * Without `serviceId`: version 1, `signature` is the device's EIP-712 signature over `alarm`.

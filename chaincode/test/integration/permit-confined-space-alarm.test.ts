@@ -130,6 +130,9 @@ describe('network: a confined-space permit suspended by a signed device alarm (r
     await gateway.refused('SIGNATURE_INVALID', 'alarm:Record', { alarm, signature: await sign(Wallet.createRandom(), alarm) });
     await gateway.refused('SIGNATURE_INVALID', 'alarm:Record', { alarm: { ...alarm, grade: 4 }, signature });
     await gateway.refused('NOT_FOUND', 'alarm:Record', { alarm: { ...alarm, deviceId: 'no-such-device' }, signature });
+    // A time past 9999 signs as a uint64 but is no date the regulator's mirror can hold: refused before the signature is read.
+    const late = await gateway.refused('VALIDATION_FAILED', 'alarm:Record', { alarm: { ...alarm, observedAt: 9e15 }, signature });
+    expect(late).to.contain('alarm.observedAt: must be epoch milliseconds between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z');
     expect(await heightOf(regulator.conn, profile.channel)).to.equal(before);
     expect((await regulator.evaluate<PermitRecord>('permit:Get', { permitNo })).status).to.equal('active');
 

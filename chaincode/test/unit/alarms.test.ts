@@ -92,6 +92,10 @@ describe('alarms: signature, replay, devices', () => {
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, alarm: { ...good.alarm, grade: 4 } });
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, { ...good, signature: `0x${'00'.repeat(65)}` });
     await h.fails('VALIDATION_FAILED', 'alarm', 'Record', who.gateway, { ...good, signature: '0x1234' });
+    // Signed by the device all the same, a time past 9999 (or one JavaScript cannot date) would stop the regulator's mirror.
+    const late = await alarmInput({ grade: 3, observedAt: Date.parse('9999-12-31T23:59:59.999Z') + 1 });
+    const m = await h.fails('VALIDATION_FAILED', 'alarm', 'Record', who.gateway, late);
+    expect(m).to.contain('alarm.observedAt: must be epoch milliseconds between 1970-01-01T00:00:00Z');
     // the sensor's key signing as the camera is refused too
     await h.fails('SIGNATURE_INVALID', 'alarm', 'Record', who.gateway, await alarmInput({ deviceId: 'cam-1' }, SENSOR_KEY));
   });

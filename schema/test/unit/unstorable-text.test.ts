@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isoTimeSchema, LEDGER_TIME_RANGE, unstorableText } from '../../src';
+import { epochMsSchema, isoTimeSchema, LEDGER_TIME_RANGE, unstorableText } from '../../src';
 
 describe('schema: text PostgreSQL cannot store, in input (unstorableText)', () => {
   it('finds U+0000 in a string at any depth, in arrays and in keys, and gives the path to the first', () => {
@@ -34,5 +34,15 @@ describe('schema: instants the ledger takes (isoTimeSchema)', () => {
       expect(r.error?.issues[0]?.message).to.equal(`must be ${LEDGER_TIME_RANGE}`);
     }
     expect(isoTimeSchema.safeParse('2026-02-30T00:00:00Z').error?.issues[0]?.message).to.match(/ISO-8601 UTC timestamp/);
+  });
+});
+
+describe('schema: instants devices sign, as epoch milliseconds (epochMsSchema)', () => {
+  it('takes 1970 to 9999 and refuses what no date the mirror holds can be', () => {
+    for (const ok of [0, Date.parse('2026-01-31T08:00:00Z'), Date.parse('9999-12-31T23:59:59.999Z')])
+      expect(epochMsSchema.safeParse(ok).success, String(ok)).to.equal(true);
+    for (const bad of [-1, Date.parse('9999-12-31T23:59:59.999Z') + 1, 8.64e15 + 1, Number.MAX_SAFE_INTEGER]) {
+      expect(epochMsSchema.safeParse(bad).error?.issues[0]?.message, String(bad)).to.equal(`must be epoch milliseconds ${LEDGER_TIME_RANGE}`);
+    }
   });
 });
