@@ -10,7 +10,9 @@ import {
   EARLIEST_LEDGER_TIME,
   type EvidenceRecord,
   idSchema,
+  isoTimeSchema,
   LATEST_LEDGER_TIME,
+  LEDGER_TIME_RANGE,
   OPERATION_TYPES,
   PERMIT_STATUSES,
   type PermitRecord,
@@ -50,22 +52,15 @@ export const REGULATORS: Access = { regulator: ['regulator', 'auditor'] };
  */
 export const SUPERVISORS: Access = { regulator: ['regulator', 'auditor'], enterprise: ['safety_officer', 'person_in_charge', 'admin'] };
 /**
- * The instants the regulator's queries accept. Wider inputs pass ISO-8601 but not PostgreSQL
- * (year 0000 does not exist there, and a five-digit year is not ISO-8601 any more), so they are
- * refused here with 400 instead of failing in the database with 500; no ledger record lies
- * outside 1970–9999 (the schema's isoTimeSchema, which every ledger input's instant passes).
+ * The instants the regulator's queries accept: the ledger's own (isoTimeSchema). Wider inputs pass
+ * ISO-8601 but not PostgreSQL (year 0000 does not exist there, and a five-digit year is not
+ * ISO-8601 any more), so they are refused here with 400 instead of failing in the database with
+ * 500; no ledger record lies outside that range, since every ledger input's instant passes it.
  */
-export const EARLIEST_QUERY_TIME = EARLIEST_LEDGER_TIME;
-export const LATEST_QUERY_TIME = LATEST_LEDGER_TIME;
-const EARLIEST_MONTH = EARLIEST_QUERY_TIME.slice(0, 7);
-const LATEST_MONTH = LATEST_QUERY_TIME.slice(0, 7);
-const RANGE = `between ${EARLIEST_QUERY_TIME} and ${LATEST_QUERY_TIME}`;
-const requiredIsoTime = (description: string) =>
-  z.iso
-    .datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-01-31T08:00:00Z' })
-    .refine((v) => Date.parse(v) >= Date.parse(EARLIEST_QUERY_TIME) && Date.parse(v) <= Date.parse(LATEST_QUERY_TIME), `must be ${RANGE}`)
-    .describe(`${description}; ISO-8601 UTC, ${RANGE}`);
-export const isoTime = (description: string) => requiredIsoTime(description).optional().describe(`${description}; ISO-8601 UTC, ${RANGE}`);
+const EARLIEST_MONTH = EARLIEST_LEDGER_TIME.slice(0, 7);
+const LATEST_MONTH = LATEST_LEDGER_TIME.slice(0, 7);
+const requiredIsoTime = (description: string) => isoTimeSchema.describe(`${description}; ISO-8601 UTC, ${LEDGER_TIME_RANGE}`);
+export const isoTime = (description: string) => requiredIsoTime(description).optional().describe(`${description}; ISO-8601 UTC, ${LEDGER_TIME_RANGE}`);
 const month = z
   .string()
   .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'use YYYY-MM')
