@@ -4,7 +4,6 @@ import {
   type CertificateStatus,
   type DeviceRecord,
   decodeWorkerCode,
-  formatZodIssues,
   type GateCheckPhoto,
   type GateCheckRecord,
   type GateSnapshotState,
@@ -16,7 +15,6 @@ import {
   type SignedWorkerCode,
   TRANSIENT_KEY,
   TX_TRANSIENT_SCHEMAS,
-  unstorableText,
   type WorkerRecord,
 } from '@compliance-ledger/schema';
 import { getAddress } from 'ethers';
@@ -41,7 +39,7 @@ import { assertMayAccess, bindToOwner, mayAccess } from './ownership';
 import { loadPermit } from './permit-store';
 import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
-import { Evaluate, emit, putAndEmit, run, Submit } from './tx';
+import { Evaluate, emit, parseInput, putAndEmit, run, Submit } from './tx';
 import { assertNotExpired } from './validity';
 
 const CERTIFICATE_STATUS_MOVES: Record<CertificateStatus, readonly CertificateStatus[]> = {
@@ -54,19 +52,8 @@ const CERTIFICATE_STATUS_MOVES: Record<CertificateStatus, readonly CertificateSt
 function readTransient<S extends z.ZodType>(ctx: Context, name: string, schema: S): z.output<S> {
   const raw = ctx.stub.getTransient().get(name);
   if (raw === undefined || raw.length === 0) throw new ValidationError(`put the personal fields in the transient map under "${name}"`);
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(raw).toString('utf8'));
-  } catch {
-    throw new ValidationError(`transient "${name}" is not valid JSON`);
-  }
-  const unstorable = unstorableText(value);
-  if (unstorable) throw new ValidationError(`fix transient "${name}": ${unstorable.path.join('.') || 'the entry'} ${unstorable.problem}`);
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    throw new ValidationError(`fix transient "${name}": ${formatZodIssues(r.error, 5)}`);
-  }
-  return r.data;
+  const source = { name: `transient "${name}"`, whole: 'the entry', notJson: `transient "${name}" is not valid JSON` };
+  return parseInput(schema, Buffer.from(raw).toString('utf8'), source);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ENTERPRISE_MSP, type HeartbeatRecord, REGULATOR_MSP, ROLE_ATTRIBUTE, unstorableText } from '@compliance-ledger/schema';
+import { ENTERPRISE_MSP, type HeartbeatRecord, REGULATOR_MSP, ROLE_ATTRIBUTE } from '@compliance-ledger/schema';
 import { Context, Info } from 'fabric-contract-api';
 import { assertStorableIdentity } from './access';
 import { assertTxTimePlausible, txTimeIso } from './clock';
@@ -6,7 +6,7 @@ import { AlreadyExistsError, ForbiddenError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { exists, KEYS, key, mustGetJson } from './store';
-import { Evaluate, guarded, putAndEmit, Submit } from './tx';
+import { assertStorableInput, Evaluate, guarded, putAndEmit, Submit } from './tx';
 
 /**
  * Writes and reads a small record and emits one event: the smallest transaction that exercises
@@ -30,8 +30,7 @@ export class HeartbeatContract extends LedgerContract {
       // Its timestamp dates its block for the orderer-signature check, as every valid transaction's does.
       assertTxTimePlausible(ctx);
       assertHeartbeatId(id);
-      const unstorable = unstorableText(note);
-      if (unstorable) throw new ValidationError(`fix the input: note ${unstorable.problem}`);
+      assertStorableInput({ note });
       const recordedBy = { mspId, certificateId: ctx.clientIdentity.getID(), role: ctx.clientIdentity.getAttributeValue(ROLE_ATTRIBUTE) };
       assertStorableIdentity({ [ROLE_ATTRIBUTE]: recordedBy.role, 'subject and issuer': recordedBy.certificateId });
       const k = key(ctx, KEYS.heartbeat, [id]);

@@ -17,23 +17,44 @@ import { toLedgerError, ValidationError } from './errors';
 import { canonicalJson } from './json';
 import { putJson } from './store';
 
+/** Where a transaction's JSON input came from, as its error messages name it. */
+export interface InputSource {
+  /** After "fix": `the input`, `transient "worker"`. */
+  name: string;
+  /** The whole value, where a problem has no path inside it: `the argument`, `the entry`. */
+  whole: string;
+  /** The message when the text is not JSON. */
+  notJson: string;
+}
+
+/** The single JSON argument of a domain transaction. */
+export const ARGUMENT: InputSource = { name: 'the input', whole: 'the argument', notJson: 'the argument is not valid JSON' };
+
 /**
- * Parses the single JSON argument of a transaction. Runs before any state access, so that bad
- * input can never leave a partial write behind.
+ * Refuses input holding text no store of the ledger's records takes (U+0000, a lone surrogate),
+ * naming where it is.
  */
-export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+export function assertStorableInput(value: unknown, source: InputSource = ARGUMENT): void {
+  const unstorable = unstorableText(value);
+  if (unstorable) throw new ValidationError(`fix ${source.name}: ${unstorable.path.join('.') || source.whole} ${unstorable.problem}`);
+}
+
+/**
+ * Parses a transaction's JSON input (its single argument, or a transient entry) with its schema.
+ * Runs before any state access, so that bad input can never leave a partial write behind.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, raw: unknown, source: InputSource = ARGUMENT): z.output<S> {
   let value: unknown;
   if (typeof raw !== 'string') throw new ValidationError('the argument must be a JSON string');
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new ValidationError('the argument is not valid JSON');
+    throw new ValidationError(source.notJson);
   }
-  const unstorable = unstorableText(value);
-  if (unstorable) throw new ValidationError(`fix the input: ${unstorable.path.join('.') || 'the argument'} ${unstorable.problem}`);
+  assertStorableInput(value, source);
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new ValidationError(`fix the input: ${formatZodIssues(result.error, 5)}`);
+    throw new ValidationError(`fix ${source.name}: ${formatZodIssues(result.error, 5)}`);
   }
   return result.data;
 }
