@@ -11,6 +11,7 @@ import type { MonthWindow } from './report-calendar.js';
 
 /** Connections a document's snapshot is exported to besides its own (monthly report: about 20 queries). */
 const SNAPSHOT_HELPERS = 3;
+const BEGIN_SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
 
 /** Largest exact `total` a permit listing reports. */
 export const COUNT_CAP = 10_000;
@@ -405,6 +406,16 @@ export class RegulatorRepository {
     }
   }
 
+  /** Several statements without parameters in one round trip (the simple query protocol), each one's result. */
+  private async multi(db: PoolClient, sql: string): Promise<{ rows: Record<string, unknown>[] }[]> {
+    try {
+      const r = (await db.query(sql)) as unknown as { rows: Record<string, unknown>[] } | { rows: Record<string, unknown>[] }[];
+      return Array.isArray(r) ? r : [r];
+    } catch (e) {
+      throw this.typed(e);
+    }
+  }
+
   private typed(e: unknown): unknown {
     const code = (e as { code?: string }).code;
     if (code && /^(08|57P|53)/.test(code))
@@ -442,33 +453,44 @@ export class RegulatorRepository {
         throw this.typed(e);
       }
       clients.push(lead);
-      await this.on(lead, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const lanes = [lead];
       const free = () => this.pool.idleCount + (this.pool.options.max - this.pool.totalCount);
+      // Each connection's BEGIN goes with its next statement in one round trip (a simple query of two
+      // statements), and the helpers join side by side: a report's first query waited for eight
+      // round trips one after another before, and its end for one COMMIT per connection.
+      let id: string | undefined;
       if (free() > 0) {
         // A refused export (a standby, say) aborts the transaction: it begins again, nothing read yet.
-        const [exported] = await this.on<{ id: string }>(lead, 'SELECT pg_export_snapshot() AS id').catch(async () => {
-          await this.on(lead, 'ROLLBACK');
-          await this.on(lead, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          return [];
-        });
+        const exported = await this.multi(lead, `${BEGIN_SNAPSHOT}; SELECT pg_export_snapshot() AS id`).then(
+          (results) => results[1]?.rows[0] as { id?: unknown } | undefined,
+          async () => {
+            await this.on(lead, 'ROLLBACK');
+            await this.on(lead, BEGIN_SNAPSHOT);
+            return undefined;
+          },
+        );
         // Not a bind parameter: SET takes a literal; the id is PostgreSQL's own (hex digits and dashes).
-        const id = exported && /^[0-9A-Fa-f-]+$/.test(exported.id) ? exported.id : undefined;
-        for (let i = 0; id && i < SNAPSHOT_HELPERS && free() > 0; i++) {
-          const helper = await this.pool.connect().catch(() => undefined);
-          if (!helper) break;
-          clients.push(helper);
-          const joined = await this.on(helper, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-            .then(() => this.on(helper, `SET TRANSACTION SNAPSHOT '${id}'`))
-            .then(
-              () => true,
-              () => false,
-            );
-          // One that cannot take the snapshot only rolls back with the others; the rest use those that could.
-          if (!joined) break;
-          lanes.push(helper);
-        }
+        id = typeof exported?.id === 'string' && /^[0-9A-Fa-f-]+$/.test(exported.id) ? exported.id : undefined;
+      } else {
+        await this.on(lead, BEGIN_SNAPSHOT);
       }
+      const helpers: PoolClient[] = [];
+      for (let i = 0; id && i < SNAPSHOT_HELPERS && free() > 0; i++) {
+        const helper = await this.pool.connect().catch(() => undefined);
+        if (!helper) break;
+        clients.push(helper);
+        helpers.push(helper);
+      }
+      // One that cannot take the snapshot only rolls back with the others; the rest use those that could.
+      const joined = await Promise.all(
+        helpers.map((h) =>
+          this.multi(h, `${BEGIN_SNAPSHOT}; SET TRANSACTION SNAPSHOT '${id}'`).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      lanes.push(...helpers.filter((_, i) => joined[i]));
       // Each query takes the next idle connection. After a failure no more start, and the ones
       // running end before the connections roll back and go back to the pool.
       const idle = [...lanes];
@@ -493,7 +515,7 @@ export class RegulatorRepository {
       };
       try {
         const result = await read(q);
-        for (const c of clients) await this.on(c, 'COMMIT');
+        await Promise.all(clients.map((c) => this.on(c, 'COMMIT')));
         return result;
       } catch (e) {
         failed = true;

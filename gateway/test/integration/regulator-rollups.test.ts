@@ -687,6 +687,41 @@ for (const kind of ['postgres', 'pglite'] as const) {
         }
       });
 
+    if (kind === 'postgres')
+      it('every connection of a report reads the snapshot taken before its first query, not a later commit', async () => {
+        const wide = new pg.Pool({ connectionString: mirror!.url, max: 4 });
+        wide.on('error', () => undefined);
+        type Snapshot = (read: (q: (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>) => Promise<unknown>) => Promise<unknown>;
+        const concurrent = new RegulatorRepository(wide, 1) as unknown as { snapshot: Snapshot };
+        const snapshot = concurrent.snapshot.bind(concurrent);
+        const read = `SELECT count(*)::int AS n, pg_backend_pid() AS pid, pg_current_snapshot()::text AS snapshot FROM alarms`;
+        // Transactions committing all the while: a connection that took its own snapshot, even a
+        // moment after the first, would see a later one.
+        let churning = true;
+        const churn = (async () => {
+          while (churning) await pool.query('SELECT txid_current()');
+        })();
+        try {
+          const seen = (await snapshot(async (q) => {
+            const [first] = await q(read, []);
+            // Committed by another session after the report's snapshot: no connection of the report may see it.
+            await pool.query(
+              `INSERT INTO alarms SELECT (jsonb_populate_record(NULL::alarms, to_jsonb(a) || '{"alarm_id": "AL-late"}')).* FROM alarms a LIMIT 1`,
+            );
+            const rest = await Promise.all([1, 2, 3, 4].map(async () => (await q(`${read}, pg_sleep(0.05)`, []))[0]!));
+            return [first!, ...rest];
+          })) as { n: number; pid: number; snapshot: string }[];
+          expect(new Set(seen.map((r) => r.pid)).size, 'connections the report read on').to.equal(4);
+          expect(seen.map((r) => `${r.n} ${r.snapshot}`)).to.deep.equal(seen.map(() => `${seen[0]!.n} ${seen[0]!.snapshot}`));
+          expect((await pool.query(`SELECT count(*)::int AS n FROM alarms`)).rows[0].n).to.equal(seen[0]!.n + 1);
+        } finally {
+          churning = false;
+          await churn;
+          await pool.query(`DELETE FROM alarms WHERE alarm_id = 'AL-late'`);
+          await wide.end();
+        }
+      });
+
     for (const [m, zone] of REPORTS) {
       it(`monthly report of the park, ${m} in ${zone}: permits, alarms, each day, KPIs as from the base tables`, async () => {
         const window = monthWindow(m, zone);
