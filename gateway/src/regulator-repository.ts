@@ -456,8 +456,8 @@ export class RegulatorRepository {
       const lanes = [lead];
       const free = () => this.pool.idleCount + (this.pool.options.max - this.pool.totalCount);
       // Each connection's BEGIN goes with its next statement in one round trip (a simple query of two
-      // statements), and the helpers join side by side: a report's first query waited for eight
-      // round trips one after another before, and its end for one COMMIT per connection.
+      // statements), and the helpers join side by side: the first query waits for two round trips,
+      // not two per connection one after another.
       let id: string | undefined;
       if (free() > 0) {
         // A refused export (a standby, say) aborts the transaction: it begins again, nothing read yet.
