@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import pg from 'pg';
 
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -89,4 +90,16 @@ export function networkProcesses(runDir: string): Watched[] {
     if (readStat(pid)) out.push({ name: m[1]!, pid });
   }
   return out;
+}
+
+/** PostgreSQL's postmaster, whose children are the backends and its workers (the server must run on this machine). */
+export async function postgresPid(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const dir = (await c.query('SHOW data_directory')).rows[0].data_directory as string;
+    return Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } finally {
+    await c.end();
+  }
 }

@@ -4,19 +4,24 @@
  * (HTTP, JWT, validation, JSON) of one in-process gateway on a real PostgreSQL, for each size of
  * BENCH_QUERY_SIZES, with the table and index bytes per row of each size (disk per permit).
  *
- * The mirror is synthetic, in the indexer's schema (`syntheticPermits`, `syntheticSurroundings`):
- * BENCH_ORGS enterprises with BENCH_SITES sites among them, one permit a minute back from now,
- * one alarm per ten permits, one worker per fifty; the permits whose window ended swept to expired
+ * The mirror is synthetic, in the indexer's schema (`syntheticPermits`, `syntheticSurroundings`,
+ * `syntheticTrail`): BENCH_ORGS enterprises with BENCH_SITES sites among them, one permit a minute
+ * back from now, one alarm per ten permits, one worker per fifty, and each permit's gas tests, gate
+ * checks and evidence (about 4.75 rows a permit); the permits whose window ended swept to expired
  * as the reporter does (BENCH_SWEPT=0: not). Needs TEST_DATABASE_URL and the network's
- * connection profile (the gateway connects at start). Prints Markdown for bench/RESULTS.md.
+ * connection profile (the gateway connects at start). Prints Markdown for bench/RESULTS.md, with
+ * the CPU each request cost this process (the gateway and the client) and PostgreSQL (the server
+ * and all its processes, from /proc: a server on this machine), which move less with the
+ * machine's load than the latencies do.
  *
  *   BENCH_QUERY_SIZES=100000,1000000 BENCH_QUERY_RUNS=200 npm run bench:regulator-queries -w gateway
  */
 import * as http from 'node:http';
 import pg from 'pg';
 import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
-import { syntheticPermits, syntheticSurroundings } from '../test/support/indexer.js';
+import { syntheticPermits, syntheticSurroundings, syntheticTrail } from '../test/support/indexer.js';
 import { makeCast } from '../test/support/scenario.js';
+import { cpuBetween, postgresPid, snapshot, type Watched } from './proc-cpu.js';
 
 const SIZES = (process.env.BENCH_QUERY_SIZES ?? '100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 200);
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
     `${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; ` +
       `load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
   );
-  const results = new Map<string, Map<number, { p50: number; p99: number }>>();
+  const results = new Map<string, Map<number, { p50: number; p99: number; gatewayCpu: number; postgresCpu: number }>>();
   const disks: { size: number; d: Awaited<ReturnType<typeof diskPerPermit>> }[] = [];
   for (const size of SIZES) {
     const db = REUSE_DB ?? (await createDatabase('gw_regq'));
@@ -138,10 +143,15 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         await syntheticPermits(db, size, { orgs: ORGS, sites: SITES, swept: SWEPT });
         await syntheticSurroundings(db, size, { orgs: ORGS, sites: SITES });
+        await syntheticTrail(db, size, { orgs: ORGS });
         console.error(`${size} permits generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       }
       if (KEEP_DB) console.error(`mirror kept: ${db}`);
       disks.push({ size, d: await diskPerPermit(db) });
+      const watched: Watched[] = [
+        { name: 'gateway', pid: process.pid },
+        { name: 'postgres', pid: await postgresPid(db), withChildren: true },
+      ];
       const gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000' });
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
@@ -151,17 +161,24 @@ async function main(): Promise<void> {
         for (const [name, url] of SHAPES.filter(([n]) => !ONLY || ONLY.test(n))) {
           const lat: number[] = [];
           for (let i = 0; i < 10; i++) await get(url);
+          const before = snapshot(watched);
           for (let i = 0; i < RUNS; i++) {
             const t = performance.now();
             const r = await get(url);
             if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 300)}`);
             lat.push(performance.now() - t);
           }
+          const cpu = cpuBetween(before, snapshot(watched));
+          const gatewayCpu = cpu.get('gateway')! / RUNS;
+          const postgresCpu = cpu.get('postgres')! / RUNS;
           const m = results.get(name) ?? new Map();
-          m.set(size, { p50: pct(lat, 50), p99: pct(lat, 99) });
+          m.set(size, { p50: pct(lat, 50), p99: pct(lat, 99), gatewayCpu, postgresCpu });
           results.set(name, m);
           // The minimum too: on a shared machine it moves least with the load.
-          console.error(`${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}`);
+          console.error(
+            `${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}; ` +
+              `CPU ms a request: gateway and client ${gatewayCpu.toFixed(1)}, PostgreSQL ${postgresCpu.toFixed(1)}`,
+          );
         }
       } finally {
         agent.destroy();
@@ -172,8 +189,11 @@ async function main(): Promise<void> {
     }
   }
   out('');
-  out(`| query | ${SIZES.map((n) => `p50 / p99 ms, ${n.toLocaleString('en')} permits`).join(' | ')} | p99 growth |`);
-  out(`|---|${SIZES.map(() => '---|').join('')}---|`);
+  out(
+    `| query | ${SIZES.map((n) => `p50 / p99 ms, ${n.toLocaleString('en')} permits`).join(' | ')} | p99 growth | ` +
+      `CPU ms a request at ${SIZES[SIZES.length - 1]!.toLocaleString('en')}: gateway and client / PostgreSQL |`,
+  );
+  out(`|---|${SIZES.map(() => '---|').join('')}---|---|`);
   for (const [name, m] of results) {
     const cells = SIZES.map((n) => {
       const r = m.get(n)!;
@@ -181,7 +201,8 @@ async function main(): Promise<void> {
     });
     const first = m.get(SIZES[0]!)!.p99;
     const last = m.get(SIZES[SIZES.length - 1]!)!.p99;
-    out(`| ${name} | ${cells.join(' | ')} | ×${(last / first).toFixed(1)} |`);
+    const cpu = m.get(SIZES[SIZES.length - 1]!)!;
+    out(`| ${name} | ${cells.join(' | ')} | ×${(last / first).toFixed(1)} | ${cpu.gatewayCpu.toFixed(1)} / ${cpu.postgresCpu.toFixed(1)} |`);
   }
   out('');
   out('| permits | permits table | its indexes | bytes per permit (table + indexes) | every table of the mirror |');

@@ -23,11 +23,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connectToOrg, loadConnectionProfile } from '@compliance-ledger/fabric-client';
-import pg from 'pg';
 import { submitClientSigned } from '../src/client-signing.js';
 import { Client, createDatabase, dropDatabase, profilePath, runDir } from '../test/support/env.js';
 import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
-import { cpuBetween, networkProcesses, snapshot, type Watched } from './proc-cpu.js';
+import { cpuBetween, networkProcesses, postgresPid, snapshot, type Watched } from './proc-cpu.js';
 import { closedLoop, enrolKeyHolder, pct } from './support.js';
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '16,32,64,128,256,384').split(',').map(Number);
@@ -49,17 +48,6 @@ interface Row {
   load1: number;
   /** CPU ms per committed transaction, by process. */
   cpuPerTx: Record<string, number>;
-}
-
-async function postgresPid(url: string): Promise<number> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const dir = (await c.query('SHOW data_directory')).rows[0].data_directory as string;
-    return Number(fs.readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } finally {
-    await c.end();
-  }
 }
 
 function startGatewayProcess(env: Record<string, string>): Promise<{ url: string; walletDir: string; caClient: string; pid: number; close(): Promise<void> }> {

@@ -5,7 +5,8 @@
  * fire no domain trigger; this writes domain rows the way the projection does: each batch of
  * BENCH_BATCH permits inserted, then moved through three statuses (each an update of every column,
  * as the projection's upsert), one alarm per ten permits recorded then acknowledged, one flag per
- * hundred permits; one transaction per batch, as the indexer writes a batch of blocks.
+ * hundred permits, each permit's trail (gas tests, gate checks, evidence: migration 017's
+ * triggers); one transaction per batch, as the indexer writes a batch of blocks.
  *
  *   BENCH_PERMITS=20000 npx tsx bench/trigger-cost.bench.ts
  *
@@ -66,6 +67,31 @@ async function writeDomain(db: Knex): Promise<void> {
       await tx.raw(
         `UPDATE alarms SET status = 'acknowledged', acknowledged_at = recorded_at + interval '40 seconds', response_ms = 40000
           WHERE alarm_id IN (SELECT 'A-' || g FROM generate_series(?::int, ?::int, 10) g)`,
+        [lo, hi],
+      );
+      // The permit's trail, about as gateway/test/support/indexer.ts `syntheticTrail` shapes it: three
+      // gas tests a hot work permit, two gate checks and two evidence files a permit.
+      await tx.raw(
+        `INSERT INTO gas_tests (test_id, permit_no, lel_class, flammable_vol_pct, oxygen_vol_pct, toxic, passed, failures, sample_taken_at, recorded_at,
+                                analyst_msp, block_number, tx_id)
+         SELECT 'GT-' || g || '-' || k, 'P-' || g, 'lel_ge_4', 0.1, 20.9, '[]'::jsonb, (g + k) % 25 <> 0, '[]'::jsonb,
+                now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval + (k || ' hours')::interval, 'E0MSP', 1, md5(g::text)
+           FROM generate_series(?::int, ?::int) g, generate_series(0, 2) k WHERE g % 3 = 0`,
+        [lo, hi],
+      );
+      await tx.raw(
+        `INSERT INTO gate_checks (gate_check_id, permit_no, worker_id, at, passed, qr_passed, face_passed, face_score_bp, face_device_id,
+                                  certificate_passed, certificate_reason, health_passed, recorded_by_msp, block_number, tx_id)
+         SELECT 'GC-' || g || '-' || k, 'P-' || g, 'W-' || k, now() - (g || ' minutes')::interval, true, true, true, 9000, 'gate', true, '', true,
+                'E0MSP', 1, md5(g::text)
+           FROM generate_series(?::int, ?::int) g, generate_series(0, 1) k`,
+        [lo, hi],
+      );
+      await tx.raw(
+        `INSERT INTO evidence (permit_no, step, cid, sha256, size_bytes, media_type, captured_at, recorded_by_msp, recorded_at, block_number, tx_id)
+         SELECT 'P-' || g, 'completion', 'cid-' || g || '-' || k, md5(g::text), 1, 'image/jpeg', now() - (g || ' minutes')::interval, 'E0MSP', now(),
+                1, md5(g::text)
+           FROM generate_series(?::int, ?::int) g, generate_series(0, 1) k`,
         [lo, hi],
       );
       await tx.raw(

@@ -19,7 +19,7 @@ import { type PgliteSocket, startPgliteSocket } from '../../../indexer/src/pglit
 import { COUNT_CAP, EFFECTIVE_STATUS, type Kpis, RegulatorRepository, riskCell } from '../../src/regulator-repository.js';
 import { monthWindow } from '../../src/report-calendar.js';
 import { createDatabase, databaseUrl, dropDatabase } from '../support/env.js';
-import { syntheticPermits, syntheticSurroundings } from '../support/indexer.js';
+import { syntheticPermits, syntheticSurroundings, syntheticTrail } from '../support/indexer.js';
 
 /** About three weeks of permits (one a minute) and alarms (one every ten minutes) back from now. */
 const PERMITS = 30_000;
@@ -108,6 +108,30 @@ async function fromBaseTables(pool: pg.Pool, from: string, to: string, bounds: n
     alarms: grades.map((r) => ({ grade: Number(r.grade), count: Number(r.n), averageResponseSeconds: r.avg_ms == null ? null : Number(r.avg_ms) / 1000 })),
     dailyPermits: (await daily('permits', 'applied_at')).map((r) => [num(r.day), Number(r.n)]),
     dailyAlarms: (await daily('alarms', 'recorded_at')).map((r) => [num(r.day), Number(r.n)]),
+    ...(await trailFromBaseTables(pool, from, to, 'TRUE', [])),
+  };
+}
+
+/**
+ * A report's gas tests, gate checks and evidence of [from, to) counted from their rows, scoped
+ * through their permits as before migration 017 (`permits`: conditions on the permit, parameters from $3).
+ */
+async function trailFromBaseTables(pool: pg.Pool, from: string, to: string, permits: string, params: string[]) {
+  const ofScope = `permit_no IN (SELECT permit_no FROM permits WHERE ${permits})`;
+  const [r] = (
+    await pool.query(
+      `SELECT (SELECT count(*) FROM gas_tests WHERE recorded_at >= $1 AND recorded_at < $2 AND ${ofScope}) AS gas,
+              (SELECT count(*) FROM gas_tests WHERE NOT passed AND recorded_at >= $1 AND recorded_at < $2 AND ${ofScope}) AS gas_failed,
+              (SELECT count(*) FROM gate_checks WHERE at >= $1 AND at < $2 AND ${ofScope}) AS gates,
+              (SELECT count(*) FROM gate_checks WHERE NOT passed AND at >= $1 AND at < $2 AND ${ofScope}) AS gates_failed,
+              (SELECT count(*) FROM evidence WHERE captured_at >= $1 AND captured_at < $2 AND ${ofScope}) AS evidence`,
+      [from, to, ...params],
+    )
+  ).rows;
+  return {
+    gasTests: { total: Number(r.gas), failed: Number(r.gas_failed) },
+    gateChecks: { total: Number(r.gates), failed: Number(r.gates_failed) },
+    evidenceRecords: Number(r.evidence),
   };
 }
 
@@ -354,6 +378,8 @@ for (const kind of ['postgres', 'pglite'] as const) {
       }
       mirror = kind === 'postgres' ? await postgresMirror() : await pgliteMirror();
       await syntheticSurroundings(mirror.url, PERMITS, { orgs: 5, sites: 40 });
+      // The trail of one permit in twenty: through migration 017's triggers, each row is slow on PGlite.
+      await syntheticTrail(mirror.url, PERMITS, { orgs: 5, every: 20 });
       const c = new pg.Client({ connectionString: mirror.url });
       await c.connect();
       try {
@@ -736,7 +762,43 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(perDay('permitsApplied')).to.deep.equal(base.dailyPermits);
         expect(perDay('alarms')).to.deep.equal(base.dailyAlarms);
         expect(report.permitsTotal, 'the month holds permits').to.be.greaterThan(0);
+        expect({ gasTests: report.gasTests, gateChecks: report.gateChecks, evidenceRecords: report.evidenceRecords }).to.deep.equal({
+          gasTests: base.gasTests,
+          gateChecks: base.gateChecks,
+          evidenceRecords: base.evidenceRecords,
+        });
+        expect(
+          [base.gasTests.failed, base.gateChecks.failed, base.evidenceRecords],
+          'the month holds failed gas tests and gate checks, and evidence',
+        ).to.satisfy((ns: number[]) => ns.every((n) => n > 0));
       });
     }
+
+    it("an enterprise's, a site's and both's monthly gas tests, gate checks and evidence equal their permits' rows", async () => {
+      // The trail's permits (every twentieth) are at sites 0 and 20 of 40, both E0MSP's: site-3 holds none.
+      const scopes: [{ org?: string; site?: string }, string, string[]][] = [
+        [{ org: 'E0MSP' }, 'org_msp = $3', ['E0MSP']],
+        [{ site: 'site-20' }, 'site_id = $3', ['site-20']],
+        [{ org: 'E0MSP', site: 'site-20' }, 'org_msp = $3 AND site_id = $4', ['E0MSP', 'site-20']],
+        [{ site: 'site-3' }, 'site_id = $3', ['site-3']],
+      ];
+      const counted = new Map<string, number>();
+      for (const [m, zone] of REPORTS) {
+        const window = monthWindow(m, zone);
+        for (const [scope, permits, params] of scopes) {
+          const report = await repo.monthlyReport(window, scope);
+          const base = await trailFromBaseTables(pool, window.from, window.to, permits, params);
+          const label = JSON.stringify(scope);
+          expect({ gasTests: report.gasTests, gateChecks: report.gateChecks, evidenceRecords: report.evidenceRecords }, `${m} ${zone} ${label}`).to.deep.equal(
+            base,
+          );
+          counted.set(label, (counted.get(label) ?? 0) + base.gasTests.total + base.gateChecks.total + base.evidenceRecords);
+        }
+      }
+      expect(
+        [...counted.values()].map((n) => n > 0),
+        'which scopes hold trail rows',
+      ).to.deep.equal([true, true, true, false]);
+    });
   });
 }

@@ -211,3 +211,55 @@ export async function syntheticSurroundings(databaseUrl: string, n: number, shap
     await c.end();
   }
 }
+
+/**
+ * The trail a park's permits leave besides their own rows, for the permits `g` of syntheticPermits
+ * with g % every = 0: three gas tests for each hot work and confined space permit (the test before
+ * work and two re-tests, 2 h apart; one in 25 fails), a gate check for each of two workers 30 min
+ * after applying (one in 50 fails), and two evidence files (captured 3 h and 6 h after applying),
+ * about 4.75 rows a permit; none later than now. A monthly report counts them; without them its
+ * figures would be read from empty tables.
+ */
+export async function syntheticTrail(databaseUrl: string, n: number, shape: { orgs?: number; every?: number } = {}): Promise<void> {
+  const orgs = shape.orgs ?? 1;
+  const every = shape.every ?? 1;
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const applied = `now() - (g || ' minutes')::interval`;
+    const analyst = `CASE WHEN $4::int = 1 THEN 'EnterpriseMSP' ELSE 'E' || g % $4::int || 'MSP' END`;
+    for (let lo = 1; lo <= n; lo += PERMIT_CHUNK) {
+      const params = [lo, Math.min(n, lo + PERMIT_CHUNK - 1), every, orgs];
+      const permits = 'generate_series($1::int, $2::int) g';
+      const sampled = 'g % $3::int = 0';
+      await c.query(
+        `INSERT INTO gas_tests (test_id, permit_no, lel_class, flammable_vol_pct, oxygen_vol_pct, toxic, passed, failures, sample_taken_at, recorded_at,
+                                analyst_msp, block_number, tx_id)
+         SELECT 'GT-' || g || '-' || k, 'SYN-' || g, 'lel_ge_4', CASE WHEN (g + k) % 25 = 0 THEN 0.8 ELSE 0.1 END, 20.9, '[]'::jsonb,
+                (g + k) % 25 <> 0, CASE WHEN (g + k) % 25 = 0 THEN '["flammable"]'::jsonb ELSE '[]'::jsonb END,
+                ${applied} + (2 * k || ' hours')::interval - interval '5 minutes', ${applied} + (2 * k || ' hours')::interval, ${analyst}, 1,
+                md5('gt' || g || k)
+           FROM ${permits}, generate_series(0, 2) k WHERE ${sampled} AND g % 8 < 2 AND ${applied} + (2 * k || ' hours')::interval <= now()`,
+        params,
+      );
+      await c.query(
+        `INSERT INTO gate_checks (gate_check_id, permit_no, worker_id, at, passed, qr_passed, face_passed, face_score_bp, face_device_id,
+                                  certificate_passed, certificate_reason, health_passed, recorded_by_msp, block_number, tx_id)
+         SELECT 'GC-' || g || '-' || k, 'SYN-' || g, 'W-' || (2 * g + k) % 20000, ${applied} + interval '30 minutes', (g + k) % 50 <> 0, true, true, 9500,
+                'gate-' || g % 1000, (g + k) % 50 <> 0, CASE WHEN (g + k) % 50 = 0 THEN 'expired' ELSE '' END, true, ${analyst}, 1, md5('gc' || g || k)
+           FROM ${permits}, generate_series(0, 1) k WHERE ${sampled} AND ${applied} + interval '30 minutes' <= now()`,
+        params,
+      );
+      await c.query(
+        `INSERT INTO evidence (permit_no, step, cid, sha256, size_bytes, media_type, captured_at, recorded_by_msp, recorded_at, block_number, tx_id)
+         SELECT 'SYN-' || g, (ARRAY['signing_off', 'completion'])[k], 'bafk' || md5('ev' || g || k), md5('ev' || g || k), 250000, 'image/jpeg',
+                ${applied} + (3 * k || ' hours')::interval, ${analyst}, ${applied} + (3 * k || ' hours')::interval + interval '1 minute', 1, md5('ev' || g || k)
+           FROM ${permits}, generate_series(1, 2) k WHERE ${sampled} AND ${applied} + (3 * k || ' hours')::interval + interval '1 minute' <= now()`,
+        params,
+      );
+    }
+    for (const t of ['gas_tests', 'gate_checks', 'evidence']) await c.query(`VACUUM ANALYZE ${t}`);
+  } finally {
+    await c.end();
+  }
+}

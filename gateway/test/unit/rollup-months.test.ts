@@ -4,7 +4,7 @@
  * report's window in the default zone is; any other window is read from the running totals.
  */
 import { expect } from 'chai';
-import { utcMonths, wholeRollupMonths } from '../../src/regulator-repository.js';
+import { isRollupDayStart, utcMonths, wholeRollupMonths } from '../../src/regulator-repository.js';
 import { monthWindow } from '../../src/report-calendar.js';
 
 describe('gateway: KPI windows of whole rollup months', () => {
@@ -22,6 +22,21 @@ describe('gateway: KPI windows of whole rollup months', () => {
     expect(wholeRollupMonths('2026-11-05T13:00:00Z', '2026-12-05T13:00:00Z')).to.equal(undefined);
     expect(wholeRollupMonths('2026-11-30T16:00:00Z', '2026-12-05T13:00:00Z')).to.equal(undefined);
     expect(wholeRollupMonths('2026-11-30T16:00:00.001Z', '2026-12-31T16:00:00Z')).to.equal(undefined);
+  });
+});
+
+describe("gateway: which local days are rollup days (isRollupDayStart, a monthly report's day counts)", () => {
+  it("takes every local midnight of the default zone's month and its end, not UTC's, nor an instant a millisecond off", () => {
+    const feb = monthWindow('2026-02', 'Asia/Shanghai');
+    expect(feb.days).to.have.length(28);
+    expect([...feb.days.map((d) => d.from), feb.to].every(isRollupDayStart)).to.equal(true);
+    const utc = monthWindow('2026-02', 'UTC');
+    expect(utc.days.map((d) => isRollupDayStart(d.from))).to.deep.equal(utc.days.map(() => false));
+    expect(isRollupDayStart('2026-02-01T16:00:00.001Z')).to.equal(false);
+    expect(isRollupDayStart('2026-02-01T15:59:59.999Z')).to.equal(false);
+    // Before 1970 the remainder is negative or -0: only -0 is a day's start.
+    expect(isRollupDayStart('1969-12-30T16:00:00Z')).to.equal(true);
+    expect(isRollupDayStart('1969-12-30T17:00:00Z')).to.equal(false);
   });
 });
 

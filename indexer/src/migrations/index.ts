@@ -19,6 +19,7 @@ import * as violationFlags from './013-violation-flags-alarm-site-months.js';
 import * as statementCounters from './014-statement-counters.js';
 import * as alarmSiteRunningTotals from './015-alarm-site-running-totals.js';
 import * as alarmResponseBucketTable from './016-alarm-response-bucket-table.js';
+import * as trailScopeAndDays from './017-trail-scope-and-days.js';
 
 interface Migration {
   name: string;
@@ -43,6 +44,7 @@ const migrations: readonly Migration[] = [
   statementCounters,
   alarmSiteRunningTotals,
   alarmResponseBucketTable,
+  trailScopeAndDays,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

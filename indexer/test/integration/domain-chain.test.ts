@@ -313,6 +313,27 @@ describe('domain projection on a real captured channel (PostgreSQL and PGlite)',
         expect(Number(negative[0]!.n), table).to.equal(0);
       }
     });
+
+    it(`keeps each trail row's enterprise and site (gas tests, gate checks, evidence) and day counters as the base tables in ${kind} (017)`, async () => {
+      const db = kind === 'postgres' ? pg.db : lite;
+      const map = async (sql: string) => Object.fromEntries(((await db.raw(sql)).rows as Record<string, unknown>[]).map((r) => [String(r.k), String(r.v)]));
+      const trail = [
+        ['gas_tests', 'recorded_at', 'test_id', 'gas_test_days', 'NOT passed'],
+        ['gate_checks', 'at', 'gate_check_id', 'gate_check_days', 'NOT passed'],
+        ['evidence', 'captured_at', 'cid', 'evidence_days', 'FALSE'],
+      ] as const;
+      for (const [table, at, id, days, failed] of trail) {
+        const scopes = await map(`SELECT permit_no || '/' || ${id} AS k, concat_ws('|', org_msp, site_id) AS v FROM ${table}`);
+        const fromPermits = await map(
+          `SELECT t.permit_no || '/' || t.${id} AS k, concat_ws('|', p.org_msp, p.site_id) AS v FROM ${table} t LEFT JOIN permits p USING (permit_no)`,
+        );
+        expect(scopes, table).to.deep.equal(fromPermits);
+        expect(Object.keys(scopes).length, `the channel holds ${table}`).to.be.greaterThan(0);
+        const counted = await map(`SELECT day AS k, concat_ws('|', n, ${failed === 'FALSE' ? '0' : 'failed'}) AS v FROM ${days} WHERE n <> 0`);
+        const grouped = await map(`SELECT rollup_day(${at}) AS k, concat_ws('|', count(*), count(*) FILTER (WHERE ${failed})) AS v FROM ${table} GROUP BY 1`);
+        expect(counted, days).to.deep.equal(grouped);
+      }
+    });
   }
 
   it('PostgreSQL and PGlite hold identical domain tables', async () => {

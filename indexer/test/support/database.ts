@@ -5,6 +5,7 @@
 import * as crypto from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { migrate, openDatabase, openDb } from '../../src/db.js';
+import { migrationSource } from '../../src/migrations/index.js';
 
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
@@ -83,6 +84,16 @@ function migratedPglite(): Promise<Blob> {
     }
   })();
   return migratedFiles;
+}
+
+/** Applies every migration before `name`, leaving it pending: a test then writes the rows it must take over. */
+export async function migrateToJustBefore(db: Knex, name: string): Promise<void> {
+  for (;;) {
+    const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], { name: string }[]];
+    if (pending.length === 0) throw new Error(`no pending migration ${name}`);
+    if (pending[0]!.name === name) return;
+    await db.migrate.up({ migrationSource });
+  }
 }
 
 /** Every row of a table in a stable order, with volatile columns removed, for equality checks. */

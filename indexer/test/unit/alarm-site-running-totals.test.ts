@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { openDb } from '../../src/db.js';
 import { migrationSource } from '../../src/migrations/index.js';
+import { migrateToJustBefore } from '../support/database.js';
 
 const FIFTEEN = '015-alarm-site-running-totals';
 
@@ -40,11 +41,7 @@ describe('indexer: migration 015 (alarms per site as running totals) over alarms
   before(async () => {
     db = openDb({ pgliteDir: 'memory' });
     // Every migration before 015, then alarms, then 015.
-    for (;;) {
-      const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], { name: string }[]];
-      if (pending[0]?.name === FIFTEEN) break;
-      await db.migrate.up({ migrationSource });
-    }
+    await migrateToJustBefore(db, FIFTEEN);
     await insertAlarms(db, 'before', 60);
     await db.migrate.up({ migrationSource });
   });
