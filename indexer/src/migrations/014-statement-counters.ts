@@ -78,7 +78,7 @@ export async function dropOnStatements(knex: Knex, name: string, source: string)
   await knex.raw(`DROP FUNCTION ${name}_apply_rows()`);
 }
 
-async function statementCounter(knex: Knex, c: Counter): Promise<void> {
+export async function statementCounter(knex: Knex, c: Counter): Promise<void> {
   const expr = (e: string, row: string) => e.replaceAll('#', row);
   const keys = Object.keys(c.key);
   const values = Object.keys(c.values);

@@ -17,11 +17,16 @@
  * - Indexes by scope and time (`…_org_index`, `…_site_index`) and by time alone (the edges of the
  *   park's window), each covering `passed`.
  * - Day counters for the park (`gas_test_days`, `gate_check_days`, `evidence_days`): per rollup day
- *   (migration 011) of the time the report counts by, with the failed ones.
+ *   (migration 011) of the time the report counts by, with the failed ones, kept once per
+ *   statement (migration 014): a day's counter row is hot (a batch's trail mostly falls on one
+ *   day), and updated once per row it made a batch of 250 permits' trail quadratic in PGlite
+ *   (domain writes ten times slower, indexer/bench/trigger-cost.bench.ts).
+ * - A batch's new permits give their trail its scope in one statement per table, not a PL/pgSQL
+ *   call per permit; the rare change of a permit's enterprise or site moves its trail row by row.
  */
 import type { Knex } from 'knex';
 import { type Counter, counters } from './011-regulator-rollups.js';
-import { onlyWhenChanged } from './013-violation-flags-alarm-site-months.js';
+import { dropOnStatements, statementCounter } from './014-statement-counters.js';
 
 export const name = '017-trail-scope-and-days';
 
@@ -61,33 +66,43 @@ export async function up(knex: Knex): Promise<void> {
       c.bigInteger('n').notNullable();
       if (t.passed) c.bigInteger('failed').notNullable();
     });
+    // The row function and its first fill, then the statement triggers in place of its row trigger.
     await counters(knex, trailDays(t));
-    await onlyWhenChanged(knex, t.days, t.table, t.passed ? [t.at, 'passed'] : [t.at]);
+    await statementCounter(knex, trailDays(t));
   }
   // A permit's first row, or a change of its enterprise or site, moves its trail's rows with it.
+  const follow = (permits: string, alias: string) =>
+    TRAIL.map(
+      (t) => `UPDATE ${t.table} x SET org_msp = ${alias}.org_msp, site_id = ${alias}.site_id FROM ${permits}
+               WHERE x.permit_no = ${alias}.permit_no AND (x.org_msp IS DISTINCT FROM ${alias}.org_msp OR x.site_id IS DISTINCT FROM ${alias}.site_id);`,
+    ).join('\n      ');
   await knex.raw(`
-    CREATE FUNCTION trail_scope_of_permit() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION trail_scope_of_new_permits() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      ${TRAIL.map(
-        (t) => `UPDATE ${t.table} SET org_msp = NEW.org_msp, site_id = NEW.site_id
-                 WHERE permit_no = NEW.permit_no AND (org_msp IS DISTINCT FROM NEW.org_msp OR site_id IS DISTINCT FROM NEW.site_id);`,
-      ).join('\n      ')}
+      ${follow('new_rows r', 'r')}
       RETURN NULL;
     END $$`);
-  await knex.raw(`CREATE TRIGGER trail_scope_of_new_permit AFTER INSERT ON permits FOR EACH ROW EXECUTE FUNCTION trail_scope_of_permit()`);
-  await knex.raw(`CREATE TRIGGER trail_scope_of_changed_permit AFTER UPDATE ON permits
+  await knex.raw(`CREATE TRIGGER trail_scope_of_new_permits AFTER INSERT ON permits REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION trail_scope_of_new_permits()`);
+  await knex.raw(`
+    CREATE FUNCTION trail_scope_of_moved_permit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      ${follow('(SELECT NEW.permit_no, NEW.org_msp, NEW.site_id) p (permit_no, org_msp, site_id)', 'p')}
+      RETURN NULL;
+    END $$`);
+  await knex.raw(`CREATE TRIGGER trail_scope_of_moved_permit AFTER UPDATE ON permits
                     FOR EACH ROW WHEN (OLD.org_msp IS DISTINCT FROM NEW.org_msp OR OLD.site_id IS DISTINCT FROM NEW.site_id)
-                    EXECUTE FUNCTION trail_scope_of_permit()`);
+                    EXECUTE FUNCTION trail_scope_of_moved_permit()`);
   for (const t of TRAIL) await knex.raw(`ANALYZE ${t.table}`);
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TRIGGER trail_scope_of_changed_permit ON permits');
-  await knex.raw('DROP TRIGGER trail_scope_of_new_permit ON permits');
-  await knex.raw('DROP FUNCTION trail_scope_of_permit()');
+  await knex.raw('DROP TRIGGER trail_scope_of_moved_permit ON permits');
+  await knex.raw('DROP FUNCTION trail_scope_of_moved_permit()');
+  await knex.raw('DROP TRIGGER trail_scope_of_new_permits ON permits');
+  await knex.raw('DROP FUNCTION trail_scope_of_new_permits()');
   for (const t of [...TRAIL].reverse()) {
-    await knex.raw(`DROP TRIGGER ${t.days}_apply_changed ON ${t.table}`);
-    await knex.raw(`DROP TRIGGER ${t.days}_apply ON ${t.table}`);
+    await dropOnStatements(knex, t.days, t.table);
     await knex.raw(`DROP FUNCTION ${t.days}_apply()`);
     await knex.schema.dropTable(t.days);
     for (const index of ['window', 'org', 'site']) await knex.raw(`DROP INDEX ${t.table}_${index}_index`);
