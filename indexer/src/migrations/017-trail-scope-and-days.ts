@@ -70,29 +70,25 @@ export async function up(knex: Knex): Promise<void> {
     await counters(knex, trailDays(t));
     await statementCounter(knex, trailDays(t));
   }
-  // A permit's first row, or a change of its enterprise or site, moves its trail's rows with it.
-  const follow = (permits: string, alias: string) =>
-    TRAIL.map(
-      (t) => `UPDATE ${t.table} x SET org_msp = ${alias}.org_msp, site_id = ${alias}.site_id FROM ${permits}
-               WHERE x.permit_no = ${alias}.permit_no AND (x.org_msp IS DISTINCT FROM ${alias}.org_msp OR x.site_id IS DISTINCT FROM ${alias}.site_id);`,
-    ).join('\n      ');
-  await knex.raw(`
-    CREATE FUNCTION trail_scope_of_new_permits() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      ${follow('new_rows r', 'r')}
-      RETURN NULL;
-    END $$`);
-  await knex.raw(`CREATE TRIGGER trail_scope_of_new_permits AFTER INSERT ON permits REFERENCING NEW TABLE AS new_rows
-                    FOR EACH STATEMENT EXECUTE FUNCTION trail_scope_of_new_permits()`);
-  await knex.raw(`
-    CREATE FUNCTION trail_scope_of_moved_permit() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      ${follow('(SELECT NEW.permit_no, NEW.org_msp, NEW.site_id) p (permit_no, org_msp, site_id)', 'p')}
-      RETURN NULL;
-    END $$`);
-  await knex.raw(`CREATE TRIGGER trail_scope_of_moved_permit AFTER UPDATE ON permits
-                    FOR EACH ROW WHEN (OLD.org_msp IS DISTINCT FROM NEW.org_msp OR OLD.site_id IS DISTINCT FROM NEW.site_id)
-                    EXECUTE FUNCTION trail_scope_of_moved_permit()`);
+  // A permit's first row, or a change of its enterprise or site, moves its trail's rows with it:
+  // the batch's new permits (a statement's transition table), or the one permit that moved.
+  const followers = [
+    ['trail_scope_of_new_permits', 'new_rows r', 'r', 'AFTER INSERT ON permits REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'],
+    [
+      'trail_scope_of_moved_permit',
+      '(SELECT NEW.permit_no, NEW.org_msp, NEW.site_id) p (permit_no, org_msp, site_id)',
+      'p',
+      'AFTER UPDATE ON permits FOR EACH ROW WHEN (OLD.org_msp IS DISTINCT FROM NEW.org_msp OR OLD.site_id IS DISTINCT FROM NEW.site_id)',
+    ],
+  ] as const;
+  for (const [fn, permits, p, when] of followers) {
+    const updates = TRAIL.map(
+      (t) => `UPDATE ${t.table} x SET org_msp = ${p}.org_msp, site_id = ${p}.site_id FROM ${permits}
+               WHERE x.permit_no = ${p}.permit_no AND (x.org_msp IS DISTINCT FROM ${p}.org_msp OR x.site_id IS DISTINCT FROM ${p}.site_id);`,
+    );
+    await knex.raw(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${updates.join(' ')} RETURN NULL; END $$`);
+    await knex.raw(`CREATE TRIGGER ${fn} ${when} EXECUTE FUNCTION ${fn}()`);
+  }
   for (const t of TRAIL) await knex.raw(`ANALYZE ${t.table}`);
 }
 
