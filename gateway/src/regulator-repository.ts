@@ -684,7 +684,6 @@ export class RegulatorRepository {
       // (the default zone's are): then it counts for the local day its start is in. Decided here,
       // not by a statement every other one waited for.
       const aligned = [...window.days.map((d) => d.from), to].every(isRollupDayStart);
-      const blockQ = q(`SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1`, []);
       const whole = scope.org === undefined && scope.site === undefined;
       // The whole park from the day rollups (with the permits that read expired moved, as in
       // effectiveCounts); an enterprise's or a site's month is read from its permits.
@@ -707,19 +706,24 @@ export class RegulatorRepository {
       // enterprise and site each row carries (migration 017).
       const trail = (table: string, days: string, at: string, passed: boolean) =>
         whole
-          ? q(
-              `SELECT coalesce(sum(n), 0) AS n${passed ? ', coalesce(sum(failed), 0) AS failed' : ''} FROM (
-                 SELECT n${passed ? ', failed' : ''} FROM ${days} WHERE ${WHOLE_DAYS}
-                 UNION ALL ${edgeRows(`SELECT 1${passed ? ', (NOT passed)::int' : ''} FROM ${table}`, at)}) x`,
-              [from, to],
-            )
-          : q(
-              `SELECT count(*) AS n${passed ? ', count(*) FILTER (WHERE NOT passed) AS failed' : ''} FROM ${table}
-                WHERE ${at} >= $1 AND ${at} < $2 AND ${sc.permits}`,
-              p,
-            );
-      const gasQ = trail('gas_tests', 'gas_test_days', 'recorded_at', true);
-      const gatesQ = trail('gate_checks', 'gate_check_days', 'at', true);
+          ? `SELECT coalesce(sum(n), 0) AS n${passed ? ', coalesce(sum(failed), 0) AS failed' : ''} FROM (
+               SELECT n${passed ? ', failed' : ''} FROM ${days} WHERE ${WHOLE_DAYS}
+               UNION ALL ${edgeRows(`SELECT 1${passed ? ', (NOT passed)::int' : ''} FROM ${table}`, at)}) x`
+          : `SELECT count(*) AS n${passed ? ', count(*) FILTER (WHERE NOT passed) AS failed' : ''} FROM ${table}
+              WHERE ${at} >= $1 AND ${at} < $2 AND ${sc.permits}`;
+      // The month's single figures and the newest block in one statement: each is an index range or a
+      // few counter rows, and a statement's round trip cost the gateway about as much CPU as them.
+      // Evidence counts in the month it was captured: uploads lag behind capture, and the chaincode
+      // accepts a late upload of what was captured earlier.
+      const countsQ = q(
+        `SELECT b.number, b.header_hash, g.n AS gas, g.failed AS gas_failed, k.n AS gates, k.failed AS gates_failed, e.n AS evidence, f.n AS flags
+           FROM (${trail('gas_tests', 'gas_test_days', 'recorded_at', true)}) g
+          CROSS JOIN (${trail('gate_checks', 'gate_check_days', 'at', true)}) k
+          CROSS JOIN (${trail('evidence', 'evidence_days', 'captured_at', false)}) e
+          CROSS JOIN (SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2 AND ${sc.byPermit}) f
+           LEFT JOIN (SELECT number, encode(header_hash, 'hex') AS header_hash FROM blocks ORDER BY number DESC LIMIT 1) b ON TRUE`,
+        p,
+      );
       const alarmsQ = whole
         ? q(
             `SELECT grade, sum(n) AS n, sum(ms)::numeric / nullif(sum(responded), 0) AS avg_ms FROM (
@@ -733,26 +737,23 @@ export class RegulatorRepository {
               GROUP BY grade ORDER BY grade`,
             p,
           );
-      // Evidence counts in the month it was captured: uploads lag behind capture, and the chaincode
-      // accepts a late upload of what was captured earlier.
-      const evidenceQ = trail('evidence', 'evidence_days', 'captured_at', false);
-      const flagsQ = q(`SELECT count(*) AS n FROM investigation_flags WHERE at >= $1 AND at < $2 AND ${sc.byPermit}`, p);
       // Day buckets by the local midnights: width_bucket's thresholds are the days' first instants.
       const bounds = [...window.days.map((d) => Date.parse(d.from) / 1000), Date.parse(to) / 1000];
       const dp = [from, to, bounds, ...sc.params];
       const dayOf = (col: string) => `width_bucket(extract(epoch FROM ${col})::float8, $3::float8[])`;
       const fromDays = whole && aligned;
-      // Each local day's permits applied and alarms recorded: whole park from the rollups, else the rows.
-      const daily = (rollup: string, table: string, col: string, scoped: string) =>
+      // Each local day's permits applied (kind 'p') and alarms recorded ('a'), in one statement: the
+      // whole park from the rollups, else the rows.
+      const daily = (kind: string, rollup: string, table: string, col: string, scoped: string) =>
         fromDays
-          ? q(
-              `SELECT day, sum(n) AS n FROM (SELECT ${dayOf(rollupDayStart('day'))} AS day, n FROM ${rollup} WHERE ${WHOLE_DAYS}
-                 UNION ALL ${edgeRows(`SELECT ${dayOf(col)}, 1 FROM ${table}`, col)}) x GROUP BY 1`,
-              [from, to, bounds],
-            )
-          : q(`SELECT ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 1`, dp);
-      const dailyPermitsQ = daily('permit_days', 'permits', 'applied_at', sc.shifted(1).permits);
-      const dailyAlarmsQ = daily('alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms);
+          ? `SELECT '${kind}' AS kind, day, sum(n) AS n FROM (SELECT ${dayOf(rollupDayStart('day'))} AS day, n FROM ${rollup} WHERE ${WHOLE_DAYS}
+               UNION ALL ${edgeRows(`SELECT ${dayOf(col)}, 1 FROM ${table}`, col)}) x GROUP BY 2`
+          : `SELECT '${kind}' AS kind, ${dayOf(col)} AS day, count(*) AS n FROM ${table} WHERE ${col} >= $1 AND ${col} < $2 AND ${scoped} GROUP BY 2`;
+      const dailyQ = q(
+        `${daily('p', 'permit_days', 'permits', 'applied_at', sc.shifted(1).permits)}
+         UNION ALL ${daily('a', 'alarm_days', 'alarms', 'recorded_at', sc.shifted(1).alarms)}`,
+        fromDays ? [from, to, bounds] : dp,
+      );
       // The whole park's from the month counters of migration 013 (a month in the default zone is
       // one rollup month: no edge to read); a scope's from its permits.
       // Each a row per site of the month: one JSON value each (jsonRows).
@@ -783,21 +784,16 @@ export class RegulatorRepository {
         p,
       );
       // Sent side by side: on PostgreSQL the snapshot's connections run them concurrently.
-      const [[block], permits, [gas], [gates], alarms, [evidence], [flags], dailyPermits, dailyAlarms, [sitePermits], [siteAlarms], kpis] = await Promise.all([
-        blockQ,
+      const [[counts], permits, alarms, days, [sitePermits], [siteAlarms], kpis] = await Promise.all([
+        countsQ,
         permitsQ,
-        gasQ,
-        gatesQ,
         alarmsQ,
-        evidenceQ,
-        flagsQ,
-        dailyPermitsQ,
-        dailyAlarmsQ,
+        dailyQ,
         sitePermitsQ,
         siteAlarmsQ,
         kpisOf(q, from, to, scope),
       ]);
-      const byDay = (rows: Record<string, unknown>[], i: number) => Number(rows.find((r) => Number(r.day) === i + 1)?.n ?? 0);
+      const byDay = (kind: string, i: number) => Number(days.find((r) => r.kind === kind && Number(r.day) === i + 1)?.n ?? 0);
       const sites = new Map<string, { orgMsp: string; siteId: string; permitsApplied: number; alarms: number }>();
       const site = (org: string, id: string) => {
         const k = `${org}\u0000${id}`;
@@ -820,16 +816,19 @@ export class RegulatorRepository {
         timeZone: window.timeZone,
         scope: { org: scope.org ?? null, site: scope.site ?? null },
         window: { from, to },
-        builtFrom: block ? { blockNumber: Number(block.number), blockHeight: Number(block.number) + 1, headerHash: String(block.header_hash) } : null,
+        builtFrom:
+          counts!.number == null
+            ? null
+            : { blockNumber: Number(counts!.number), blockHeight: Number(counts!.number) + 1, headerHash: String(counts!.header_hash) },
         permits: permits.map((r) => ({ operationType: String(r.operation_type), level: String(r.level), status: String(r.status), count: Number(r.n) })),
         permitsTotal: permits.reduce((a, r) => a + Number(r.n), 0),
-        gasTests: { total: Number(gas!.n), failed: Number(gas!.failed) },
-        gateChecks: { total: Number(gates!.n), failed: Number(gates!.failed) },
+        gasTests: { total: Number(counts!.gas), failed: Number(counts!.gas_failed) },
+        gateChecks: { total: Number(counts!.gates), failed: Number(counts!.gates_failed) },
         alarms: alarmRows,
         alarmsTotal: alarmRows.reduce((a, r) => a + r.count, 0),
-        evidenceRecords: Number(evidence!.n),
-        investigationFlags: Number(flags!.n),
-        daily: window.days.map((d, i) => ({ date: d.date, permitsApplied: byDay(dailyPermits, i), alarms: byDay(dailyAlarms, i) })),
+        evidenceRecords: Number(counts!.evidence),
+        investigationFlags: Number(counts!.flags),
+        daily: window.days.map((d, i) => ({ date: d.date, permitsApplied: byDay('p', i), alarms: byDay('a', i) })),
         // By enterprise, then site, as the concatenation compared before (code units, not locale).
         sites: [...sites.values()]
           .map((v) => ({ order: v.orgMsp + v.siteId, v }))
