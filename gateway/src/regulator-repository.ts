@@ -1190,8 +1190,8 @@ function scopeSql(scope: ReportScope, firstParam = 3) {
 async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): Promise<Kpis> {
   const sc = scopeSql(scope);
   const p = [from, to, ...sc.params];
-  const orgParam = scope.org === undefined ? [] : [scope.org];
-  const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $1';
+  // The scope's enterprise is its first parameter (scopeSql), $3 after the window's.
+  const byWorkerOrg = scope.org === undefined ? 'TRUE' : 'w.registered_by_msp = $3';
   const certificateOfScope = `EXISTS (SELECT 1 FROM workers w WHERE w.worker_id = c.worker_id AND ${byWorkerOrg})`;
   // A flag's row carries its permit's enterprise and site (violation_flags, migration 013), so the
   // scope's permit conditions apply to it as they are.
@@ -1201,38 +1201,40 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
        SELECT work_unit, status_changed_at AS at FROM permits
         WHERE suspension_reason = 'violation' AND status_changed_at >= $1 AND status_changed_at < $2 AND ${sc.permits})`;
   const live = LIVE_PERMIT_STATUSES.map((x) => `'${x}'`).join(', ');
-  // All at once, side by side on several connections (the pool's for the KPI view, the snapshot's
-  // for a report): the first screen waits for the slowest, not for the sum.
   const whole = scope.org === undefined && scope.site === undefined;
   const months = wholeRollupMonths(from, to);
   const byMonths = months !== undefined && months <= 2;
-  const reads: (() => Promise<Record<string, unknown>[]>)[] = [
-    // The whole park from the day rollups; an enterprise's or a site's alarms are few enough to read.
-    whole
-      ? async () => {
-          const [[a], [p90]] = [await q(PARK_ALARMS, [from, to]), await q(PARK_P90, [from, to])];
-          return [{ ...a, p90_ms: p90From(p90) }];
-        }
-      : () =>
-          q(
-            `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n, ` +
-              `count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`,
-            p,
-          ),
-    // Without an enterprise (the whole park, or a site, whose workers are everyone's) from the day
-    // counters of migration 012; an enterprise reads its workers.
-    // A worker is covered when one of its merged spans (worker_coverage, migration 012) holds now:
-    // a probe per worker instead of every valid certificate of the park.
+  // The single figures: the window's alarms and response times (the whole park from the day rollups;
+  // an enterprise's or a site's alarms are few enough to read), training coverage and certificates now.
+  const alarmFigures = whole
+    ? // PARK_P90 has no row for a window without an acknowledged alarm.
+      `SELECT a.n, a.responded, a.avg_ms, r.total, r.vals FROM (${PARK_ALARMS}) a LEFT JOIN (${PARK_P90}) r ON TRUE`
+    : `SELECT avg(response_ms) AS avg_ms, percentile_cont(0.9) WITHIN GROUP (ORDER BY response_ms) AS p90_ms, count(*) AS n,
+              count(response_ms) AS responded FROM alarms WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}`;
+  // Without an enterprise (the whole park, or a site, whose workers are everyone's) from the day
+  // counters of migration 012; an enterprise reads its workers. A worker is covered when one of its
+  // merged spans (worker_coverage, migration 012) holds now: a probe per worker instead of every
+  // valid certificate of the park.
+  const coverageFigures =
     scope.org === undefined
-      ? () => q(PARK_COVERAGE, [])
-      : () =>
-          q(
-            `SELECT count(*) AS active,
+      ? PARK_COVERAGE
+      : `SELECT count(*) AS active,
             count(*) FILTER (WHERE EXISTS (SELECT 1 FROM worker_coverage v WHERE v.worker_id = w.worker_id
                                             AND v.starts_at <= now() AND v.ends_at > now())) AS covered
-       FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`,
-            orgParam,
-          ),
+           FROM workers w WHERE w.status = 'active' AND ${byWorkerOrg}`;
+  const certificateFigures =
+    scope.org === undefined
+      ? PARK_CERTIFICATES
+      : // Two index ranges of valid certificates (migration 011), not every certificate.
+        `SELECT (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now() AND ${certificateOfScope}) AS overdue,
+                (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.valid_until >= now() AND c.valid_until < now() + interval '60 days'
+                  AND ${certificateOfScope}) AS expiring60`;
+  // Four statements side by side on several connections (the pool's for the KPI view, the
+  // snapshot's for a report): the first screen waits for the slowest, not for the sum. The single
+  // figures go in one: each is a few counter rows or an index range, and a statement's round trip
+  // cost the gateway about as much CPU as them.
+  const reads: (() => Promise<Record<string, unknown>[]>)[] = [
+    () => q(`SELECT * FROM (${alarmFigures}) a CROSS JOIN (${coverageFigures}) c CROSS JOIN (${certificateFigures}) r`, p),
     // The window's rate (the grouping set without the month, `whole`) and each month's, from one read of the violations;
     // the month formatted on the dozen result rows, not on each violation (to_char was half the statement's time).
     () =>
@@ -1249,16 +1251,6 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
     whole
       ? () => q(PARK_TYPE_COUNTS, [])
       : () => q(`SELECT operation_type, status, sum(n) AS n FROM (${effectiveCounts(scopeSql(scope, 1).permits)}) e GROUP BY 1, 2 ORDER BY 1, 2`, sc.params),
-    scope.org === undefined
-      ? () => q(PARK_CERTIFICATES, [])
-      : () =>
-          q(
-            // Two index ranges of valid certificates (migration 011), not every certificate.
-            `SELECT (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.review_due < now() AND ${certificateOfScope}) AS overdue,
-            (SELECT count(*) FROM certificates c WHERE c.status = 'valid' AND c.valid_until >= now() AND c.valid_until < now() + interval '60 days'
-                AND ${certificateOfScope}) AS expiring60`,
-            orgParam,
-          ),
     // Permits are the applicant's enterprise's (org_msp), alarms the recording device gateway's. Permits
     // per site from migration 012's counters, less the live ones that read expired by their clock; a
     // site is listed with permits or with alarms in the window.
@@ -1287,7 +1279,10 @@ async function kpisOf(q: Query, from: string, to: string, scope: ReportScope): P
   ];
   const results = await Promise.all(reads.map((read) => read()));
   type Rows = Record<string, unknown>[];
-  const [[alarm], [coverage], violations, openByGrade, byTypeState, [reviews], [perSite]] = results as [Rows, Rows, Rows, Rows, Rows, Rows, Rows];
+  const [[figures], violations, openByGrade, byTypeState, [perSite]] = results as [Rows, Rows, Rows, Rows, Rows];
+  const alarm: Record<string, unknown> = { ...figures, p90_ms: whole ? p90From(figures) : figures!.p90_ms };
+  const coverage = figures!;
+  const reviews = figures!;
   const repeat = violations.find((r) => r.whole === true) ?? { units: 0, repeat_units: 0 };
   const trend = violations.filter((r) => r.whole !== true);
   const active = Number(coverage!.active);

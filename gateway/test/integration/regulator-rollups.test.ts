@@ -413,6 +413,20 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(Number(r.emptied_counters), 'permits that changed status left counters at 0').to.be.greaterThan(0);
     });
 
+    it("KPIs of a month before any record: no alarm and null response times (the p90's statement has no row), the figures of now as ever", async () => {
+      const [from, to] = ['2001-02-01T00:00:00Z', '2001-03-01T00:00:00Z'];
+      const kpis = await repo.kpis(from, to);
+      expect(kpiFigures(kpis)).to.deep.equal({ averageAlarmResponseSeconds: null, p90AlarmResponseSeconds: null, alarms: 0, alarmsResponded: 0 });
+      expect(kpiFigures(kpis)).to.deep.equal((await fromBaseTables(pool, from, to, [])).kpis);
+      const now = await repo.kpis(at(30), at(0));
+      expect([kpis.trainingCoverage, kpis.overdueReviews, kpis.certificatesExpiringWithin60Days]).to.deep.equal([
+        now.trainingCoverage,
+        now.overdueReviews,
+        now.certificatesExpiringWithin60Days,
+      ]);
+      expect(kpis.trainingCoverage.activeWorkers, 'the mirror holds workers').to.be.greaterThan(0);
+    });
+
     for (const [name, from, to] of WINDOWS) {
       it(`KPIs over ${name}: alarms, acknowledged, average and p90 response as from the alarms`, async () => {
         const base = await fromBaseTables(pool, from, to, []);
