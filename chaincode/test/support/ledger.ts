@@ -38,6 +38,16 @@ export function errorText(err: unknown): string {
   return [e.message ?? String(err), ...(e.details ?? []).map((d) => `${d.mspId ?? ''}: ${d.message ?? ''}`)].join(' | ');
 }
 
+/**
+ * The newest block each org's peer reported a transaction committed in (fabric-gateway's commit
+ * status comes from the submitter's own peer). A read on another org's peer first waits until that
+ * peer holds the block too: a test reading its own write there otherwise races the block's delivery
+ * (CI, once: a permit read on the regulator's peer before the alarm that suspended it).
+ */
+const committedOn = new Map<string, Map<string, bigint>>();
+const heightKnown = new WeakMap<OrgConnection, Map<string, bigint>>();
+const CATCH_UP_MS = 15_000;
+
 /** A person: a CA-enrolled identity with a role (and department/workerId), connected to its org's peer. */
 export class Party {
   constructor(
@@ -82,11 +92,32 @@ export class Party {
         throw new Error(`${tx} by ${this.name} failed after ${attempt} endorsement(s) in ${Date.now() - started} ms: ${errorText(err)}`);
       }
     }
-    return { status: await commit.getStatus(), txId: commit.getTransactionId(), result: commit.getResult() };
+    const status = await commit.getStatus();
+    const channel = committedOn.get(this.profile.channel) ?? committedOn.set(this.profile.channel, new Map()).get(this.profile.channel)!;
+    if (status.blockNumber > (channel.get(this.conn.mspId) ?? -1n)) channel.set(this.conn.mspId, status.blockNumber);
+    return { status, txId: commit.getTransactionId(), result: commit.getResult() };
+  }
+
+  /** Waits (up to CATCH_UP_MS) until this party's peer holds every block of its channel another org's peer committed a transaction of this run in. */
+  private async holdsCommittedBlocks(): Promise<void> {
+    let block = -1n;
+    for (const [mspId, n] of committedOn.get(this.profile.channel) ?? []) if (mspId !== this.conn.mspId && n > block) block = n;
+    const known = heightKnown.get(this.conn) ?? heightKnown.set(this.conn, new Map()).get(this.conn)!;
+    if (block < 0n || (known.get(this.profile.channel) ?? 0n) > block) return;
+    const deadline = Date.now() + CATCH_UP_MS;
+    for (;;) {
+      // A peer that does not answer is the evaluation's to report, with its own error.
+      const height = await heightOf(this.conn, this.profile.channel).catch(() => undefined);
+      if (height === undefined) return;
+      known.set(this.profile.channel, height);
+      if (height > block || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async evaluate<T = any>(tx: string, input: unknown): Promise<T> {
     const [c, fn] = splitTx(tx);
+    await this.holdsCommittedBlocks();
     try {
       return JSON.parse(decoder.decode(await this.contract(c).evaluateTransaction(fn, typeof input === 'string' ? input : JSON.stringify(input)))) as T;
     } catch (err) {
