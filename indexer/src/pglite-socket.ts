@@ -21,6 +21,13 @@
  * DATABASE_POOL_MAX=1). A client that disconnects mid-cycle or idles in a transaction longer than
  * IDLE_TIMEOUT_MS is dropped, its transaction rolled back and the lock freed, so the indexer cannot
  * be stalled by a reader.
+ *
+ * A client's named prepared statements outlive its connection on the one session; the next client
+ * (the gateway's pool reconnects after an idle minute) would then get "prepared statement … already
+ * exists" (42P05) for every statement its driver prepares again: the regulator's KPIs and monthly
+ * report, which are prepared, failed on `npm start` once the demo had finished. So each client's
+ * startup first deallocates them. The indexer prepares no named statement (knex-pglite sends
+ * unnamed ones), so this takes nothing of its own.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -90,6 +97,17 @@ export function indexerView(pglite: PGlite, lock: SessionLock): PGlite {
 // Frontend message types after which the session is between cycles: Query, Sync, Terminate;
 // a startup message begins with its length, whose first byte is 0.
 const CYCLE_END = new Set([0x51, 0x53, 0x58, 0x00]);
+/** A StartupMessage: length, then protocol version 3.0 (it has no type byte). */
+const isStartup = (m: Uint8Array) => m.length >= 8 && m[4] === 0 && m[5] === 3 && m[6] === 0 && m[7] === 0;
+/** `DEALLOCATE ALL` as a simple Query message. */
+const DEALLOCATE_ALL = (() => {
+  const sql = Buffer.from('DEALLOCATE ALL\0');
+  const m = Buffer.alloc(5 + sql.length);
+  m[0] = 0x51;
+  m.writeInt32BE(4 + sql.length, 1);
+  sql.copy(m, 5);
+  return new Uint8Array(m);
+})();
 
 export const IDLE_TIMEOUT_MS = 60_000;
 
@@ -118,8 +136,10 @@ export async function startPgliteSocket(pglite: PGlite, lock: SessionLock, host:
         afterSocketWork();
       }
     },
-    execProtocolRawStream: (message: Uint8Array, options: Parameters<PGlite['execProtocolRawStream']>[1]) => {
+    execProtocolRawStream: async (message: Uint8Array, options: Parameters<PGlite['execProtocolRawStream']>[1]) => {
       lastType = message[0] ?? -1;
+      // Inside the library's runExclusive, as its own messages: the reply is not the client's.
+      if (isStartup(message)) await pglite.execProtocolRawStream(DEALLOCATE_ALL, { onRawData: () => undefined });
       return pglite.execProtocolRawStream(message, options);
     },
     // Used by the library to roll back a disconnected client's transaction.

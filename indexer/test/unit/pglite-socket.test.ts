@@ -129,6 +129,27 @@ describe('PGlite mirror over the PostgreSQL socket', function () {
     }
   });
 
+  it("gives the next client a session without the last client's prepared statements (42P05 on npm start)", async () => {
+    const prepared = { name: 'kpis_alike', text: 'SELECT count(*)::int AS n FROM checkpoint WHERE id = $1', values: [1] };
+    const first = await client();
+    try {
+      expect((await first.query(prepared)).rows).to.deep.equal([{ n: 1 }]);
+      const left = await first.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'kpis_alike'`);
+      expect(left.rows, 'the statement is prepared on the session').to.deep.equal([{ n: 1 }]);
+    } finally {
+      await first.end();
+    }
+    // A new driver connection prepares the same name again, as the gateway's pool does after it
+    // closed an idle connection.
+    const next = await client();
+    try {
+      expect((await next.query(prepared)).rows).to.deep.equal([{ n: 1 }]);
+      expect((await next.query(prepared)).rows, 'and uses it again').to.deep.equal([{ n: 1 }]);
+    } finally {
+      await next.end();
+    }
+  });
+
   it('refuses a second connection while one is open', async () => {
     const c = await client();
     try {
