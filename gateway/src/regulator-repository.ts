@@ -949,13 +949,9 @@ export class RegulatorRepository {
       ),
       [from, to, org ?? null, ...(listed ? [sites] : [sites.after, sites.limit]), ...(months ? [months.starts] : [])],
     )) as [{ rows: [string, string | null, number | string, number, number][] }];
-    return rows.map(([siteId, areaId, month, alarms, violations]) => ({
-      siteId,
-      ...(byArea ? { areaId: String(areaId) } : {}),
-      month: monthLabel(month, months),
-      alarms,
-      violations,
-    }));
+    return rows.map(([site_id, area_id, month, alarms, violations]) =>
+      riskCell({ site_id, area_id, month: monthLabel(month, months), alarms, violations }, byArea),
+    );
   }
 
   /**
