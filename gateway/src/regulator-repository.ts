@@ -12,6 +12,15 @@ import type { MonthWindow } from './report-calendar.js';
 /** Connections a document's snapshot is exported to besides its own (monthly report: about 20 queries). */
 const SNAPSHOT_HELPERS = 3;
 const BEGIN_SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+/**
+ * How a document's statements are planned, for its transaction only. Their parameters are a
+ * window and a scope, and the plan a custom planning finds for one window is the plan of any: a
+ * custom plan cost more to make (the KPIs' single figures 4–5 ms) than to run (under 1 ms), and
+ * PostgreSQL kept making one because the generic plan's estimate, with ranges of unknown width,
+ * looked dearer. That estimate also crossed jit_above_cost, and compiling a plan (50–90 ms) is
+ * dearer than running any of them, so JIT is off too (bench/RESULTS.md, 2026-12-06 evening).
+ */
+const DOCUMENT_PLANNING = 'SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL jit = off';
 
 /** Largest exact `total` a permit listing reports. */
 export const COUNT_CAP = 10_000;
@@ -466,18 +475,18 @@ export class RegulatorRepository {
       let id: string | undefined;
       if (free() > 0) {
         // A refused export (a standby, say) aborts the transaction: it begins again, nothing read yet.
-        const exported = await this.multi(lead, `${BEGIN_SNAPSHOT}; SELECT pg_export_snapshot() AS id`).then(
+        const exported = await this.multi(lead, `${BEGIN_SNAPSHOT}; SELECT pg_export_snapshot() AS id; ${DOCUMENT_PLANNING}`).then(
           (results) => results[1]?.rows[0] as { id?: unknown } | undefined,
           async () => {
             await this.on(lead, 'ROLLBACK');
-            await this.on(lead, BEGIN_SNAPSHOT);
+            await this.multi(lead, `${BEGIN_SNAPSHOT}; ${DOCUMENT_PLANNING}`);
             return undefined;
           },
         );
         // Not a bind parameter: SET takes a literal; the id is PostgreSQL's own (hex digits and dashes).
         id = typeof exported?.id === 'string' && /^[0-9A-Fa-f-]+$/.test(exported.id) ? exported.id : undefined;
       } else {
-        await this.on(lead, BEGIN_SNAPSHOT);
+        await this.multi(lead, `${BEGIN_SNAPSHOT}; ${DOCUMENT_PLANNING}`);
       }
       const helpers: PoolClient[] = [];
       for (let i = 0; id && i < SNAPSHOT_HELPERS && free() > 0; i++) {
@@ -489,7 +498,7 @@ export class RegulatorRepository {
       // One that cannot take the snapshot only rolls back with the others; the rest use those that could.
       const joined = await Promise.all(
         helpers.map((h) =>
-          this.multi(h, `${BEGIN_SNAPSHOT}; SET TRANSACTION SNAPSHOT '${id}'`).then(
+          this.multi(h, `${BEGIN_SNAPSHOT}; SET TRANSACTION SNAPSHOT '${id}'; ${DOCUMENT_PLANNING}`).then(
             () => true,
             () => false,
           ),

@@ -36,6 +36,14 @@ const CHANGES = [
   `UPDATE alarms SET site_id = 'site-3', recorded_at = recorded_at + interval '3 days' WHERE alarm_id = 'AL-900'`,
   `INSERT INTO alarms SELECT (jsonb_populate_record(NULL::alarms, to_jsonb(a) || '{"alarm_id": "AL-new-site", "site_id": "site-new"}')).*
      FROM alarms a WHERE alarm_id = 'AL-6'`,
+  // Alarms in the 8 hours before a UTC month's first instant, which a rollup month (from 00:00 UTC+8)
+  // counts in the next month while the risk map's UTC months and a UTC report count them in this
+  // one; at the first instant itself, at the 8 hours' first instant and just before it.
+  `INSERT INTO alarms SELECT (jsonb_populate_record(NULL::alarms, to_jsonb(a) || jsonb_build_object('alarm_id', 'AL-edge-' || e.k,
+     'recorded_at', e.at))).* FROM alarms a, (SELECT k, (date_trunc('month', now() AT TIME ZONE 'UTC') - back) AT TIME ZONE 'UTC' - before AS at
+       FROM (VALUES ('1', interval '2 months', interval '3 hours'), ('2', interval '2 months', interval '0'), ('3', interval '2 months', interval '8 hours'),
+                    ('4', interval '2 months', interval '8 hours 1 second'), ('5', interval '3 months', interval '1 hour')) v(k, back, before)) e
+     WHERE a.alarm_id = 'AL-8'`,
   // A replayed block upserts its rows again, unchanged.
   `INSERT INTO alarms SELECT * FROM alarms WHERE alarm_id LIKE 'AL-2%'
      ON CONFLICT (alarm_id) DO UPDATE SET response_ms = excluded.response_ms, status = excluded.status`,
