@@ -14,10 +14,12 @@ export interface BatchRows {
   txCount: number;
   /** Event types with no projector, and events that are not envelopes (counted, not fatal). */
   unprojected: string[];
+  /** Events whose text the mirror holds with U+FFFD in place of what PostgreSQL cannot store (projectEvent). */
+  replacedText: { blockNumber: number; txId: string; type: string; path: string[] }[];
 }
 
 export function batchRows(blocks: readonly ParsedBlock[]): BatchRows {
-  const out: BatchRows = { blocks: [], transactions: [], events: [], writes: [], domain: new DomainBatch(), txCount: 0, unprojected: [] };
+  const out: BatchRows = { blocks: [], transactions: [], events: [], writes: [], domain: new DomainBatch(), txCount: 0, unprojected: [], replacedText: [] };
   for (const block of blocks) {
     out.blocks.push({
       number: block.number,
@@ -61,6 +63,7 @@ export function batchRows(blocks: readonly ParsedBlock[]): BatchRows {
         const projected = projectEvent(event.payload, { blockNumber: block.number, txId: tx.txId });
         if (projected.outcome === 'projected') out.domain.add(projected.ops);
         else out.unprojected.push(projected.type ?? `${event.chaincodeId}:${event.name}`);
+        if (projected.replacedText) out.replacedText.push({ blockNumber: block.number, txId: tx.txId, type: projected.type!, path: projected.replacedText });
       });
       tx.writes.forEach((w, i) => {
         out.writes.push({

@@ -297,6 +297,10 @@ export class Follower {
       this.metrics.transactions.inc({ valid: 'true' }, valid);
       this.metrics.transactions.inc({ valid: 'false' }, result.transactions - valid);
       for (const type of result.rows.unprojected) this.metrics.unprojected.inc({ type });
+      for (const r of result.rows.replacedText) {
+        this.metrics.replacedText.inc({ type: r.type });
+        this.log.warn(r, 'event text PostgreSQL cannot store (U+0000 or a lone surrogate) mirrored as U+FFFD; the block keeps the original');
+      }
     }
     this.metrics.setLastBlock(last.number);
     this.log.debug({ from: batch[0]!.number, to: last.number, transactions: result.transactions }, 'batch committed');

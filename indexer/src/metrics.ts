@@ -35,6 +35,12 @@ export class IndexerMetrics {
     labelNames: ['type'],
     registers: [this.registry],
   });
+  readonly replacedText = new Counter({
+    name: 'indexer_events_text_replaced_total',
+    help: 'Events mirrored with U+FFFD in place of text PostgreSQL cannot store (U+0000, lone surrogates): ledgers from before the chaincode refused it',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
   readonly batchSeconds = new Histogram({
     name: 'indexer_batch_write_seconds',
     help: 'Duration of one Postgres transaction writing a batch of blocks',

@@ -18,6 +18,7 @@ import type {
   PermitTransitionPayload,
   WorkerRecord,
 } from '@compliance-ledger/schema';
+import { unstorableText } from '@compliance-ledger/schema';
 
 export type Row = Record<string, unknown>;
 
@@ -393,8 +394,31 @@ export const projectors: Readonly<ProjectorTable> = Object.freeze(projectorTable
 
 export type ProjectionOutcome = 'projected' | 'unknown_type' | 'undecodable';
 
+const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `value` with U+0000 and lone surrogates replaced by U+FFFD in every string and key. Since
+ * 2026-12-05 the chaincode refuses them, but a ledger written before keeps them in its blocks for
+ * good, and PostgreSQL refuses them in `text` and `jsonb`: the mirror holds the replacement, the raw
+ * event (bytea) and the block what was written.
+ */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATES, '\uFFFD');
+  if (Array.isArray(value)) return value.map(storable);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k) as string, storable(v)]));
+}
+
+export interface ProjectedEvent {
+  outcome: ProjectionOutcome;
+  type: string | null;
+  ops: RowOp[];
+  /** Where the event first held text the mirror cannot store (replaced by U+FFFD); absent when none. */
+  replacedText?: string[];
+}
+
 /** Decodes one chaincode event and returns its row operations (none for unknown or foreign events). */
-export function projectEvent(payload: Uint8Array, ctx: EventContext): { outcome: ProjectionOutcome; type: string | null; ops: RowOp[] } {
+export function projectEvent(payload: Uint8Array, ctx: EventContext): ProjectedEvent {
   let envelope: Envelope;
   try {
     // Decode without copying: the payload is usually a view into the block's buffer already.
@@ -407,6 +431,9 @@ export function projectEvent(payload: Uint8Array, ctx: EventContext): { outcome:
   }
   const projector = (projectors as Readonly<Record<string, Projector | undefined>>)[envelope.type];
   if (!projector) return { outcome: 'unknown_type', type: envelope.type, ops: [] };
+  // Checked before copying: nearly every event has none, and the walk is cheaper than the copy.
+  const unstorable = unstorableText(envelope);
+  if (unstorable) envelope = storable(envelope) as Envelope;
   let ops: RowOp[];
   try {
     // The type names its projector; the payload's shape is the chaincode's promise, and a payload
@@ -415,7 +442,7 @@ export function projectEvent(payload: Uint8Array, ctx: EventContext): { outcome:
   } catch (err) {
     throw new ProjectionError(`block ${ctx.blockNumber} tx ${ctx.txId}: ${envelope.type} payload cannot be projected: ${(err as Error).message}`);
   }
-  return { outcome: 'projected', type: envelope.type, ops };
+  return { outcome: 'projected', type: envelope.type, ops, ...(unstorable ? { replacedText: unstorable.path } : {}) };
 }
 
 /**

@@ -204,6 +204,52 @@ for (const kind of ['postgres', 'pglite'] as const) {
     });
   });
 
+  // The chaincode and the gateway refuse U+0000 and lone surrogates since 2026-12-05, but a ledger
+  // written before holds them for good: its blocks must not stop the mirror.
+  describe(`text ${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'} cannot hold, in a valid transaction's event`, function () {
+    this.timeout(60_000);
+    it('is mirrored as U+FFFD and reported, the event kept as it was in the raw rows, and the next block follows', async () => {
+      const testDb = kind === 'postgres' ? await createTestDatabase('storenul') : undefined;
+      const db = testDb?.db ?? (await createPglite());
+      try {
+        const store = new BlockStore(db);
+        const old = permit('P-NUL', 'applied', 1);
+        const bad = {
+          ...old,
+          location: { ...old.location, zoneId: 'Z\u00001' },
+          description: 'valve\u0000 7',
+          workUnit: 'crew \ud800',
+          template: { 'key\u0000': 'x', ok: ['\udc00'] },
+        };
+        const applied = { permitNo: 'P-NUL', action: 'apply', from: null, to: 'applied', permit: bad };
+        const chain = syntheticChain([[syntheticTx(0, [{ type: 'PermitApplied', payload: applied }])]]);
+        const result = await store.writeBatch(chain);
+        expect(result.rows!.replacedText).to.deep.equal([
+          { blockNumber: 0, txId: chain[0]!.transactions[0]!.txId, type: 'PermitApplied', path: ['payload', 'permit', 'location', 'zoneId'] },
+        ]);
+        const row = await db('permits').first('zone_id', 'work_unit', 'record');
+        expect(row.zone_id).to.equal('Z\ufffd1');
+        expect(row.work_unit).to.equal('crew \ufffd');
+        const record = typeof row.record === 'string' ? JSON.parse(row.record) : row.record;
+        expect(record.description).to.equal('valve\ufffd 7');
+        expect(record.template).to.deep.equal({ 'key\ufffd': 'x', ok: ['\ufffd'] });
+        // The raw event keeps the block's bytes: what an auditor verifies.
+        const event = await db('events').first('payload');
+        expect(JSON.parse(Buffer.from(event.payload).toString('utf8')).payload.permit.description).to.equal('valve\u0000 7');
+        const next = syntheticChain(
+          [[syntheticTx(0, [{ type: 'PermitApplied', payload: { ...applied, permitNo: 'P-2', permit: permit('P-2', 'applied', 1) } }])]],
+          1,
+          chain[0]!.headerHash,
+        );
+        expect((await store.writeBatch(next)).rows!.replacedText).to.deep.equal([]);
+        expect((await db('permits').select('permit_no').orderBy('permit_no')).map((r) => r.permit_no)).to.deep.equal(['P-2', 'P-NUL']);
+      } finally {
+        if (testDb) await testDb.drop();
+        else await db.destroy();
+      }
+    });
+  });
+
   // PGlite loads the raw tables with COPY in CSV form, PostgreSQL with INSERT: both keep every value as given.
   describe(`raw rows on ${kind === 'postgres' ? 'real PostgreSQL' : 'PGlite'} keep awkward values exactly`, function () {
     this.timeout(60_000);

@@ -37,6 +37,23 @@ describe('projection: event type to domain rows (unit)', () => {
     expect(projectEvent(Buffer.from(JSON.stringify({ schemaVersion: 2, type: 'HeartbeatRecorded' })), ctx).outcome).to.equal('undecodable');
   });
 
+  it('replaces U+0000 and lone surrogates by U+FFFD and says where the first was; a clean event says nothing', () => {
+    const heartbeat = (note: string) => ({
+      id: 'h1',
+      note,
+      recordedBy: { mspId: 'EnterpriseMSP', certificateId: 'c' },
+      recordedAt: '2026-01-01T00:00:00Z',
+      txId: 'tx-1',
+    });
+    const bad = projectEvent(encode('HeartbeatRecorded', { ...heartbeat('a\u0000b \ud83d'), 'x\udc00': 1 }), ctx);
+    expect(bad.replacedText).to.deep.equal(['payload', 'note']);
+    expect(bad.ops[0]!.row).to.deep.include({ note: 'a\ufffdb \ufffd' });
+    // A surrogate pair is one character, not two halves.
+    const clean = projectEvent(encode('HeartbeatRecorded', heartbeat('flame \ud83d\udd25')), ctx);
+    expect(clean).to.not.have.property('replacedText');
+    expect(clean.ops[0]!.row).to.deep.include({ note: 'flame \ud83d\udd25' });
+  });
+
   it('refuses, loudly, a known event type whose payload does not have the expected shape', () => {
     expect(() => projectEvent(encode('PermitApplied', { permitNo: 'P-1' }), ctx)).to.throw(ProjectionError, /block 7 tx tx-1: PermitApplied/);
   });
