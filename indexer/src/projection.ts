@@ -395,6 +395,14 @@ export const projectors: Readonly<ProjectorTable> = Object.freeze(projectorTable
 export type ProjectionOutcome = 'projected' | 'unknown_type' | 'undecodable';
 
 const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/**
+ * Whether an event's JSON text may hold either: JSON writes U+0000 only as `\u0000` (a raw one is
+ * invalid JSON), and decoded UTF-8 holds no lone surrogate (invalid bytes decode as U+FFFD), so only
+ * a `\uD800`–`\uDFFF` escape can make one. A look at the text instead of a walk over every string
+ * of every event (a permit's record is 3 KB); a hit (an escaped backslash followed by `u0000` is
+ * one too) is decided by the walk.
+ */
+const MAYBE_UNSTORABLE = /\\u(?:0000|[dD][89a-fA-F])/;
 
 /**
  * `value` with U+0000 and lone surrogates replaced by U+FFFD in every string and key. Since
@@ -420,9 +428,11 @@ export interface ProjectedEvent {
 /** Decodes one chaincode event and returns its row operations (none for unknown or foreign events). */
 export function projectEvent(payload: Uint8Array, ctx: EventContext): ProjectedEvent {
   let envelope: Envelope;
+  let text: string;
   try {
     // Decode without copying: the payload is usually a view into the block's buffer already.
-    envelope = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as Envelope;
+    text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    envelope = JSON.parse(text) as Envelope;
   } catch {
     return { outcome: 'undecodable', type: null, ops: [] };
   }
@@ -431,8 +441,7 @@ export function projectEvent(payload: Uint8Array, ctx: EventContext): ProjectedE
   }
   const projector = (projectors as Readonly<Record<string, Projector | undefined>>)[envelope.type];
   if (!projector) return { outcome: 'unknown_type', type: envelope.type, ops: [] };
-  // Checked before copying: nearly every event has none, and the walk is cheaper than the copy.
-  const unstorable = unstorableText(envelope);
+  const unstorable = MAYBE_UNSTORABLE.test(text) ? unstorableText(envelope) : undefined;
   if (unstorable) envelope = storable(envelope) as Envelope;
   let ops: RowOp[];
   try {
