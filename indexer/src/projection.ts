@@ -18,7 +18,7 @@ import type {
   PermitTransitionPayload,
   WorkerRecord,
 } from '@compliance-ledger/schema';
-import { unstorableText } from '@compliance-ledger/schema';
+import { storableCopy, unstorableText } from '@compliance-ledger/schema';
 
 export type Row = Record<string, unknown>;
 
@@ -394,7 +394,6 @@ export const projectors: Readonly<ProjectorTable> = Object.freeze(projectorTable
 
 export type ProjectionOutcome = 'projected' | 'unknown_type' | 'undecodable';
 
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /**
  * Whether an event's JSON text may hold either: JSON writes U+0000 only as `\u0000` (a raw one is
  * invalid JSON), and decoded UTF-8 holds no lone surrogate (invalid bytes decode as U+FFFD), so only
@@ -403,19 +402,6 @@ const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])
  * one too) is decided by the walk.
  */
 const MAYBE_UNSTORABLE = /\\u(?:0000|[dD][89a-fA-F])/;
-
-/**
- * `value` with U+0000 and lone surrogates replaced by U+FFFD in every string and key. Since
- * 2026-12-05 the chaincode refuses them, but a ledger written before keeps them in its blocks for
- * good, and PostgreSQL refuses them in `text` and `jsonb`: the mirror holds the replacement, the raw
- * event (bytea) and the block what was written.
- */
-function storable(value: unknown): unknown {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATES, '\uFFFD');
-  if (Array.isArray(value)) return value.map(storable);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k) as string, storable(v)]));
-}
 
 export interface ProjectedEvent {
   outcome: ProjectionOutcome;
@@ -441,8 +427,11 @@ export function projectEvent(payload: Uint8Array, ctx: EventContext): ProjectedE
   }
   const projector = (projectors as Readonly<Record<string, Projector | undefined>>)[envelope.type];
   if (!projector) return { outcome: 'unknown_type', type: envelope.type, ops: [] };
+  // Since 2026-12-05 the chaincode refuses such text, but a ledger written before keeps it in its
+  // blocks for good and PostgreSQL refuses it in `text` and `jsonb`: the mirror holds U+FFFD, the raw
+  // event (bytea) and the block what was written.
   const unstorable = MAYBE_UNSTORABLE.test(text) ? unstorableText(envelope) : undefined;
-  if (unstorable) envelope = storable(envelope) as Envelope;
+  if (unstorable) envelope = storableCopy(envelope) as Envelope;
   let ops: RowOp[];
   try {
     // The type names its projector; the payload's shape is the chaincode's promise, and a payload

@@ -5,12 +5,14 @@
  * regulator and keeps the gateway's idempotency records: a query parameter with a NUL failed there
  * (a 500 the gateway's fuzz test found), and a record with either, once committed to the ledger,
  * would stop the indexer at its block. No field of the ledger's inputs needs them, so the chaincode
- * and the gateway both refuse such input, naming the field.
+ * and the gateway both refuse such input, naming the field; the indexer mirrors what a ledger from
+ * before that refusal holds through `storableCopy`.
  */
 
 const NUL = 'holds a NUL character (U+0000), which no field accepts: remove it';
 const LONE_SURROGATE = 'holds a lone UTF-16 surrogate (half of a pair, not a character): send valid Unicode text';
 const LONE_SURROGATE_PATTERN = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE_PATTERN.source, 'g');
 
 function problemOf(text: string): string | undefined {
   if (text.includes('\u0000')) return NUL;
@@ -32,4 +34,12 @@ export function unstorableText(value: unknown): { path: string[]; problem: strin
     if (inner) return { path: [key, ...inner.path], problem: inner.problem };
   }
   return undefined;
+}
+
+/** `value` with every U+0000 and lone surrogate (in strings and keys, at any depth) replaced by U+FFFD. */
+export function storableCopy(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATES, '\uFFFD');
+  if (Array.isArray(value)) return value.map(storableCopy);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableCopy(k) as string, storableCopy(v)]));
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { epochMsSchema, isoTimeSchema, LEDGER_TIME_RANGE, unstorableText } from '../../src';
+import { epochMsSchema, isoTimeSchema, LEDGER_TIME_RANGE, storableCopy, unstorableText } from '../../src';
 
 describe('schema: text PostgreSQL cannot store, in input (unstorableText)', () => {
   it('finds U+0000 in a string at any depth, in arrays and in keys, and gives the path to the first', () => {
@@ -20,6 +20,14 @@ describe('schema: text PostgreSQL cannot store, in input (unstorableText)', () =
   it('passes text without either, other control characters, numbers, booleans and null', () => {
     expect(unstorableText({ a: 'line\nbreak\t\u0001\u001f', b: 1, c: true, d: null, e: ['\\u0000 as six characters'] })).to.equal(undefined);
     expect(unstorableText(undefined)).to.equal(undefined);
+  });
+});
+
+describe('schema: a copy PostgreSQL can store (storableCopy)', () => {
+  it('replaces U+0000 and lone surrogates in strings and keys at any depth by U+FFFD, keeps pairs and every other value', () => {
+    const copy = storableCopy({ a: 'x\u0000y\ud800', 'k\udc00': [1, null, true, '\ud83d\udd25', { b: '\u0000' }] });
+    expect(copy).to.deep.equal({ a: 'x\ufffdy\ufffd', 'k\ufffd': [1, null, true, '\ud83d\udd25', { b: '\ufffd' }] });
+    expect(unstorableText(copy)).to.equal(undefined);
   });
 });
 
