@@ -68,6 +68,12 @@ const schema = z.object({
       'Parsed blocks buffered ahead of the writer before the block stream is paused. Bounds ' +
         "memory: with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB.",
     ),
+  INDEXER_PARSE_THREADS: env
+    .int(1, { max: 16 })
+    .describe(
+      'Worker threads that parse blocks (src/block-parsing.ts) while the main thread writes them; 0 parses on the main thread. ' +
+        'With PGlite, whose writes run on the main thread, one thread lets the catch-up use a second core.',
+    ),
   INDEXER_CHAIN_POLL_MS: env.durationMs(2000).describe('How often the chain height is asked from the peer (qscc GetChainInfo).'),
   INDEXER_NOTIFY: env
     .bool(true)

@@ -1,15 +1,16 @@
 /**
  * Rows as PostgreSQL's binary COPY format, for the raw tables whose rows carry the ledger's bytes
- * (event payloads, write values). The CSV form writes each byte as two hex digits, which the
+ * (event payloads, write values) and for new permits (block-store.ts, `copyNewRows`). The CSV form writes each byte as two hex digits, which the
  * database then decodes again: in PGlite's WebAssembly that is about half of what loading such a
  * row costs. Only the column types of those tables occur; a value of another type is refused.
  */
 
 /**
  * The binary forms written here: int8, int4 and int2 big-endian, text as UTF-8, bytea as is, bool
- * as one byte, timestamptz as microseconds since 2000-01-01 UTC (from the block parser's ISO form).
+ * as one byte, timestamptz as microseconds since 2000-01-01 UTC (from the block parser's ISO form),
+ * jsonb as its format version (1) and the JSON text, which the database parses as it parses text.
  */
-export type BinaryColumnType = 'int8' | 'int4' | 'int2' | 'text' | 'bytea' | 'bool' | 'timestamptz';
+export type BinaryColumnType = 'int8' | 'int4' | 'int2' | 'text' | 'bytea' | 'bool' | 'timestamptz' | 'jsonb';
 
 /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in Unix milliseconds. */
 const POSTGRES_EPOCH_MS = 946_684_800_000;
@@ -107,6 +108,14 @@ function writeValue(w: Writer, table: string, column: string, type: BinaryColumn
     case 'text': {
       if (typeof value !== 'string') throw new TypeError(`${table}.${column}: a ${typeof value} is not text`);
       w.field(() => w.text(value));
+      return;
+    }
+    case 'jsonb': {
+      if (typeof value !== 'string') throw new TypeError(`${table}.${column}: a ${typeof value} is not JSON text`);
+      w.field(() => {
+        w.bytes(ONE);
+        w.text(value);
+      });
       return;
     }
     case 'bytea': {

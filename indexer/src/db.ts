@@ -83,7 +83,22 @@ function initialiseFolder(dir: string): void {
 
 export async function migrate(db: Knex): Promise<void> {
   await db.migrate.latest({ migrationSource });
+  if (isPglite(db)) {
+    for (const table of UNCOMPRESSED_IN_PGLITE) await db.raw(`ALTER TABLE ?? SET (toast_tuple_target = ${PGLITE_TOAST_TUPLE_TARGET})`, [table]);
+  }
 }
+
+/**
+ * PGlite only: rows of these tables (a permit's record, an event's payload, a write's value: 2–4 KB
+ * each) stay uncompressed in the table up to a page's size. Above 2 KB PostgreSQL compresses a row
+ * with pglz (PGlite has no lz4), and in WebAssembly that cost about 140 µs a permit, compressed
+ * once for the batch's session table and again for the table itself: a tenth of a catch-up
+ * (bench/RESULTS.md). The embedded mirror spends the disk instead (about a fifth more). A
+ * PostgreSQL server keeps its default: its mirror is the one kept for years.
+ */
+export const UNCOMPRESSED_IN_PGLITE = ['permits', 'events', 'writes'] as const;
+/** The largest toast_tuple_target PostgreSQL accepts with 8 KB pages. */
+export const PGLITE_TOAST_TUPLE_TARGET = 8160;
 
 /** Whether `db` is the embedded PGlite (knex-pglite) rather than a PostgreSQL server. */
 export function isPglite(db: Knex): boolean {

@@ -1,14 +1,18 @@
 /**
  * Follows the channel and keeps Postgres an exact mirror. One loop: read the checkpoint, open a
- * block stream at the next block, parse blocks as they arrive (in a pump, so parsing overlaps the
- * database writes), write them in batches, each batch one transaction with the checkpoint. Any
+ * block stream at the next block, parse blocks as they arrive (in a pump; while behind the peer on
+ * threads of their own, block-parsing.ts, so parsing overlaps the database writes), write them in
+ * batches, each batch one transaction with the checkpoint. Any
  * error of the peer or of Postgres closes the stream and restarts the loop from the checkpoint
  * after a backoff: the checkpoint is the only state, so a restart can neither skip nor repeat.
  * A broken hash chain, a block the orderer did not sign (orderer-signatures.ts) or an unreadable
  * block is fatal: the mirror must not continue past it, and nothing of that block is written.
  */
+
+import type { common } from '@hyperledger/fabric-protos';
 import type { Logger } from 'pino';
-import { type ParsedBlock, parseBlock } from './block-parser.js';
+import type { ParsedBlock } from './block-parser.js';
+import { type BlockParsing, BlockUnreadableError, inThreadParsing, ParseThreadError } from './block-parsing.js';
 import { type BlockStore, GapError } from './block-store.js';
 import { ChainIntegrityError } from './chain-verifier.js';
 import type { BlockSource, BlockStream } from './fabric-source.js';
@@ -35,9 +39,11 @@ export interface FollowerOptions {
    * readers). A failure is logged, never retried: the batch is committed, and readers also poll.
    */
   onCommitted?: ((lastBlock: number) => Promise<void>) | undefined;
+  /** Where blocks are parsed (block-parsing.ts); on the follower's own thread when unset. The caller closes it. */
+  parsing?: BlockParsing | undefined;
 }
 
-type Cause = 'peer' | 'postgres' | 'gap';
+type Cause = 'peer' | 'postgres' | 'gap' | 'parse';
 
 /** While catching up, a batch is written once no further block has come for this long. */
 const GATHER_IDLE_MS = 100;
@@ -93,6 +99,7 @@ export class Follower {
   private delay: number;
   private poller: NodeJS.Timeout | undefined;
   private blockTimes = new Map<number, number>();
+  private readonly parsing: BlockParsing;
 
   constructor(
     private readonly store: BlockStore,
@@ -102,6 +109,7 @@ export class Follower {
     private readonly options: FollowerOptions,
   ) {
     this.delay = options.retryMinMs;
+    this.parsing = options.parsing ?? inThreadParsing;
   }
 
   /** Runs until stop() or stopAtBlock; rejects only on a fatal integrity error. */
@@ -176,29 +184,66 @@ export class Follower {
       w?.();
     };
 
+    // Blocks handed to the parser and not yet queued. They are parsed while the stream delivers
+    // the next ones (on a thread of their own with ParseThreads), then checked and queued strictly
+    // in stream order: each block's step waits for the step of the block before it.
+    let parsing = 0;
+    let inOrder: Promise<void> = Promise.resolve();
+    let settleError: unknown;
+    const settle = async (block: common.Block, result: Promise<ParsedBlock>) => {
+      try {
+        if (settleError !== undefined || abandoned || this.stopped) return;
+        let parsed: ParsedBlock;
+        try {
+          parsed = await result;
+        } catch (err) {
+          if (err instanceof BlockUnreadableError) throw new BlockParseError(`block ${block.getHeader()?.getNumber()} cannot be parsed: ${err.message}`);
+          throw err;
+        }
+        // Checked in stream order, before the block is queued: a refused block is never written.
+        if (signatures) await signatures.verify(block, parsed);
+        queue.push(parsed);
+        this.metrics.setPeerReachable(true);
+        this.metrics.setChainHeight(parsed.number + 1);
+        wake();
+      } finally {
+        // In the same step as the push: the writer, woken above, must see the block in one count only.
+        parsing -= 1;
+      }
+    };
+
     const pump = (async () => {
+      let streamError: unknown;
       try {
         for await (const block of stream) {
-          let parsed: ParsedBlock;
-          try {
-            parsed = parseBlock(block);
-          } catch (err) {
-            throw new BlockParseError(`block ${block.getHeader()?.getNumber()} cannot be parsed: ${(err as Error).message}`);
-          }
-          // Checked in stream order, before the block is queued: a refused block is never written.
-          if (signatures) await signatures.verify(block, parsed);
-          queue.push(parsed);
-          this.metrics.setPeerReachable(true);
-          this.metrics.setChainHeight(parsed.number + 1);
-          wake();
-          while (queue.length >= this.options.queueMaxBlocks && !this.stopped && !abandoned) {
+          // Parsing threads while behind the peer; at the head a block is parsed here, at once,
+          // with no hand-over to a thread (or a thread's start) in the way of its visibility.
+          const height = this.metrics.state.chainHeight;
+          const number = block.getHeader()?.getNumber();
+          const behind = height !== null && number !== undefined && number + 1 < height;
+          const result = (behind ? this.parsing : inThreadParsing).parse(block);
+          // Awaited by its step below; a rejection is handled there, not reported as unhandled.
+          result.catch(() => undefined);
+          parsing += 1;
+          inOrder = inOrder
+            .then(() => settle(block, result))
+            .catch((err: unknown) => {
+              settleError ??= err;
+              // The loop below may be waiting for the stream's next block: end it.
+              stream.close();
+              wakePump?.();
+            });
+          while (queue.length + parsing >= this.options.queueMaxBlocks && settleError === undefined && !this.stopped && !abandoned) {
             await new Promise<void>((r) => (wakePump = r));
           }
-          if (this.stopped || abandoned) break;
+          if (settleError !== undefined || this.stopped || abandoned) break;
         }
       } catch (err) {
-        pumpError = err;
+        streamError = err;
       } finally {
+        // The blocks already received are queued (or refused) before the stream's end is reported.
+        await inOrder;
+        pumpError = settleError ?? streamError;
         pumpDone = true;
         wake();
       }
@@ -209,6 +254,7 @@ export class Follower {
         if (queue.length === 0) {
           if (pumpError !== undefined) {
             if (pumpError instanceof BlockParseError || pumpError instanceof ChainIntegrityError) throw pumpError;
+            if (pumpError instanceof ParseThreadError) throw new StageError('parse', pumpError);
             throw new StageError('peer', pumpError);
           }
           if (pumpDone) throw new StageError('peer', new Error('block stream ended'));

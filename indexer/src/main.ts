@@ -5,6 +5,7 @@
  * 1 on a start-up error.
  */
 import { ConfigError, MIRROR_NOTIFY_CHANNEL } from '@compliance-ledger/schema';
+import { ParseThreads } from './block-parsing.js';
 import { BlockStore } from './block-store.js';
 import { config, configHelp } from './config.js';
 import { migrate, openDatabase } from './db.js';
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
     reconnectMinMs: cfg.INDEXER_RETRY_MIN_MS,
     reconnectMaxMs: cfg.INDEXER_RETRY_MAX_MS,
   });
+  const parsing = cfg.INDEXER_PARSE_THREADS > 0 ? new ParseThreads(cfg.INDEXER_PARSE_THREADS) : undefined;
   const follower = new Follower(new BlockStore(db, { testDelayInTxMs: cfg.INDEXER_TEST_DELAY_IN_TX_MS }), source, metrics, log, {
     batchMaxBlocks: cfg.INDEXER_BATCH_MAX_BLOCKS,
     batchMaxTxs: cfg.INDEXER_BATCH_MAX_TXS,
@@ -70,6 +72,7 @@ async function main(): Promise<number> {
     chainPollMs: cfg.INDEXER_CHAIN_POLL_MS,
     stopAtBlock: cfg.INDEXER_STOP_AT_BLOCK,
     ordererSignatures: new OrdererSignatureVerifier(),
+    parsing,
     onCommitted: cfg.INDEXER_NOTIFY
       ? async (lastBlock) => {
           await db.raw('SELECT pg_notify(?, ?)', [MIRROR_NOTIFY_CHANNEL, String(lastBlock)]);
@@ -108,6 +111,7 @@ async function main(): Promise<number> {
     code = isFatal(err) ? 2 : 1;
   } finally {
     source.close();
+    await parsing?.close();
     await http.close();
     await socket?.close();
     await db.destroy();

@@ -20,6 +20,7 @@ import * as statementCounters from './014-statement-counters.js';
 import * as alarmSiteRunningTotals from './015-alarm-site-running-totals.js';
 import * as alarmResponseBucketTable from './016-alarm-response-bucket-table.js';
 import * as trailScopeAndDays from './017-trail-scope-and-days.js';
+import * as rawLedgerWithoutForeignKeys from './018-raw-ledger-without-foreign-keys.js';
 
 interface Migration {
   name: string;
@@ -45,6 +46,7 @@ const migrations: readonly Migration[] = [
   alarmSiteRunningTotals,
   alarmResponseBucketTable,
   trailScopeAndDays,
+  rawLedgerWithoutForeignKeys,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {

@@ -59,6 +59,13 @@ export async function createTestDatabase(prefix: string, { runMigrations = true 
   };
 }
 
+/** A migrated database of either engine for a test that runs on both: a fresh PostgreSQL database or an in-memory PGlite. */
+export async function migratedDatabase(engine: 'postgres' | 'pglite', prefix: string): Promise<{ db: Knex; drop(): Promise<void> }> {
+  if (engine === 'postgres') return createTestDatabase(prefix);
+  const db = await createPglite();
+  return { db, drop: () => db.destroy() };
+}
+
 /** A migrated PGlite database, in memory unless a (fresh) folder is given. */
 export async function createPglite(dir = 'memory', sharedBuffers?: string): Promise<Knex> {
   const template = dir === 'memory' ? await migratedPglite() : undefined;

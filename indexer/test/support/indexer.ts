@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
+import { ParseThreads } from '../../src/block-parsing.js';
 import { BlockStore } from '../../src/block-store.js';
 import { toNumber } from '../../src/db.js';
 import { type BlockSource, openFabricSource } from '../../src/fabric-source.js';
@@ -28,8 +29,16 @@ export interface RunningIndexer {
 
 export function startIndexer(
   db: Knex,
-  options: Partial<FollowerOptions> & { peerEndpoint?: string; testDelayInTxMs?: number; wrapSource?: (s: BlockSource) => BlockSource } = {},
+  options: Partial<FollowerOptions> & {
+    peerEndpoint?: string;
+    testDelayInTxMs?: number;
+    wrapSource?: (s: BlockSource) => BlockSource;
+    /** Block-parsing threads, as INDEXER_PARSE_THREADS (0: on the follower's thread). Default 1, the indexer's default. */
+    parseThreads?: number;
+  } = {},
 ): RunningIndexer {
+  const parseThreads = options.parseThreads ?? 1;
+  const parsing = parseThreads > 0 ? new ParseThreads(parseThreads) : undefined;
   const real = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client', peerEndpoint: options.peerEndpoint });
   const source = options.wrapSource ? options.wrapSource(real) : real;
   const metrics = new IndexerMetrics();
@@ -42,9 +51,10 @@ export function startIndexer(
     retryMaxMs: 1000,
     chainPollMs: 500,
     ordererSignatures: new OrdererSignatureVerifier(),
+    parsing,
     ...options,
   });
-  const done = follower.run();
+  const done = follower.run().finally(() => parsing?.close());
   done.catch(() => undefined);
   return {
     follower,

@@ -4,14 +4,15 @@
  * figures it derives from the chain height, and the peer reported unreachable while it fails.
  */
 
-import type { common } from '@hyperledger/fabric-protos';
+import { common } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
 import type { ParsedBlock } from '../../src/block-parser.js';
+import { type BlockParsing, ParseThreadError, ParseThreads } from '../../src/block-parsing.js';
 import { BlockStore } from '../../src/block-store.js';
 import type { BlockSource, BlockStream } from '../../src/fabric-source.js';
-import { Follower, MirrorConstraintError } from '../../src/follower.js';
+import { BlockParseError, Follower, MirrorConstraintError } from '../../src/follower.js';
 import { IndexerMetrics } from '../../src/metrics.js';
 import { createPglite } from '../support/database.js';
 import { fixtureBlock } from '../support/fixtures.js';
@@ -48,6 +49,22 @@ function scriptedSource(height: number, blockTimeMs: number): BlockSource & { op
       return fixtureBlock(n);
     },
     close() {},
+  };
+}
+
+/** `source` with each block passed through `each` on its way (delayed, replaced) before the follower sees it. */
+function eachBlock(source: BlockSource, each: (block: common.Block) => Promise<common.Block>): BlockSource {
+  return {
+    ...source,
+    async blocks(start) {
+      const inner = await source.blocks(start);
+      return {
+        close: () => inner.close(),
+        async *[Symbol.asyncIterator]() {
+          for await (const b of inner) yield await each(b);
+        },
+      };
+    },
   };
 }
 
@@ -88,6 +105,48 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     const restarts = (await metrics.restarts.get()).values.find((v) => v.labels.cause === 'postgres');
     expect(restarts?.value).to.equal(2);
     expect(await new BlockStore(db).verifyStoredChain()).to.equal(4);
+  });
+
+  it('parses on a thread, and resumes at the checkpoint when a parsing thread stops with blocks in hand', async () => {
+    const threads = new ParseThreads(1);
+    let failures = 1;
+    // The first time block 2 is given, its thread stops (as on a crash) before answering.
+    const parsing: BlockParsing = {
+      parse: (block) => {
+        if (block.getHeader()!.getNumber() === 2 && failures > 0) {
+          failures -= 1;
+          return Promise.reject(new ParseThreadError('a block-parsing thread stopped (exit code 1)'));
+        }
+        return threads.parse(block);
+      },
+      close: () => threads.close(),
+    };
+    const source = scriptedSource(4, Date.now());
+    const metrics = new IndexerMetrics();
+    try {
+      await new Follower(new BlockStore(db), source, metrics, pino({ level: 'silent' }), { ...options, stopAtBlock: 3, parsing }).run();
+    } finally {
+      await parsing.close();
+    }
+    expect(await lastIndexedBlock(db)).to.equal(3);
+    expect(source.opened).to.deep.equal([0, 2]);
+    expect((await metrics.restarts.get()).values.find((v) => v.labels.cause === 'parse')?.value).to.equal(1);
+    expect(await new BlockStore(db).verifyStoredChain()).to.equal(4);
+  });
+
+  it('stops, writing nothing of it, at a block its parsing thread cannot read', async () => {
+    const threads = new ParseThreads(1);
+    const headless = new common.Block();
+    const source = scriptedSource(4, Date.now());
+    const broken = eachBlock(source, async (b) => (b.getHeader()!.getNumber() === 2 ? headless : b));
+    const metrics = new IndexerMetrics();
+    const err = await new Follower(new BlockStore(db), broken, metrics, pino({ level: 'silent' }), { ...options, parsing: threads })
+      .run()
+      .catch((e: unknown) => e)
+      .finally(() => threads.close());
+    expect(err).to.be.instanceOf(BlockParseError);
+    expect((err as Error).message).to.match(/block undefined cannot be parsed: block without header/);
+    expect(await lastIndexedBlock(db)).to.equal(1);
   });
 
   it("stops loudly, without retrying, when Postgres refuses a block's rows (constraint violation)", async () => {
@@ -193,22 +252,11 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
 
   it('while catching up, writes the blocks that arrive one by one as one batch, not one transaction each', async () => {
     const source = scriptedSource(4, Date.now());
-    const slow: BlockSource = {
-      ...source,
-      // Each block comes a few milliseconds after the previous, as from a peer reading its ledger.
-      async blocks(start) {
-        const inner = await source.blocks(start);
-        return {
-          close: () => inner.close(),
-          async *[Symbol.asyncIterator]() {
-            for await (const b of inner) {
-              await new Promise((r) => setTimeout(r, 5));
-              yield b;
-            }
-          },
-        };
-      },
-    };
+    // Each block comes a few milliseconds after the previous, as from a peer reading its ledger.
+    const slow = eachBlock(source, async (b) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return b;
+    });
     const batches: number[][] = [];
     class RecordingStore extends BlockStore {
       override async writeBatch(blocks: readonly ParsedBlock[]) {
