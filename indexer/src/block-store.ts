@@ -243,8 +243,8 @@ async function copyBinary(
  * Domain tables whose new rows PGlite loads by binary COPY straight into the table, with their
  * columns' types (migrations 002, 004, 007). Permits are a third of a catch-up's rows and each
  * carries its 2–4 KB record: through the session table each was parsed from CSV, stored there and
- * then inserted with the upsert's conflict check, about 310 µs a permit in PGlite against about
- * 120 µs loaded directly (bench/RESULTS.md).
+ * then inserted with the upsert's conflict check. Loading the new ones directly took the permits'
+ * share of a catch-up from about 336 to 210 µs a permit in PGlite (bench/RESULTS.md).
  */
 const BINARY_NEW_ROWS: Record<string, readonly (readonly [string, BinaryColumnType])[]> = {
   permits: [

@@ -5,8 +5,8 @@
  * A foreign key is checked per inserted row by a trigger that looks the parent row up and locks
  * it: in PGlite's WebAssembly that was 10–35 µs a row, three checks a transaction on average,
  * about an eighth of a catch-up's time (bench/RESULTS.md). The check could not fail: the only
- * writer of these tables (block-store.ts) builds a batch's events and writes from the transactions
- * it inserts in the same statement's batch, and those from the blocks it inserts first, in one
+ * writer of these tables (block-store.ts) derives a batch's events and writes from the
+ * transactions of that batch, and those from its blocks, and inserts all of them in one database
  * transaction. What the keys guarded is checked where it can fail: the stored chain (every header
  * hash and link) and each block's transaction count by `BlockStore.verifyStoredChain`, which the
  * audit command runs. Nothing deletes or rewrites raw rows, so no cascade is lost.
