@@ -11,7 +11,9 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { common } from '@hyperledger/fabric-protos';
+import type { Knex } from 'knex';
 import { type ParsedBlock, parseBlock } from './block-parser.js';
+import { isPglite } from './db.js';
 
 export interface BlockParsing {
   /** The parsed block; rejects with BlockUnreadableError when the block cannot be read. */
@@ -27,6 +29,15 @@ export class BlockUnreadableError extends Error {
 /** A parsing thread stopped with blocks in hand: nothing is wrong with them, so they are parsed again after a restart. */
 export class ParseThreadError extends Error {
   override readonly name = 'ParseThreadError';
+}
+
+/**
+ * Threads when INDEXER_PARSE_THREADS is unset: one with PGlite, whose writes share the main thread
+ * with parsing; none with a PostgreSQL server, which writes in its own processes, so the main
+ * thread has room and a thread only adds its start and the hand-over of each block.
+ */
+export function defaultParseThreads(db: Knex): number {
+  return isPglite(db) ? 1 : 0;
 }
 
 /** Parses on the calling thread, as each block is given. */

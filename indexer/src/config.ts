@@ -68,11 +68,16 @@ const schema = z.object({
       'Parsed blocks buffered ahead of the writer before the block stream is paused. Bounds ' +
         "memory: with the channel's 2 MB preferred block size, 100 blocks stay under about 200 MB.",
     ),
-  INDEXER_PARSE_THREADS: env
-    .int(1, { max: 16 })
+  INDEXER_PARSE_THREADS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16)
+    .optional()
     .describe(
       'Worker threads that parse blocks (src/block-parsing.ts) while the main thread writes them; 0 parses on the main thread. ' +
-        'With PGlite, whose writes run on the main thread, one thread lets the catch-up use a second core.',
+        'Unset: 1 with PGlite, whose writes run on the main thread (a second core for the catch-up), 0 with DATABASE_URL, ' +
+        "where the server writes and the thread's start and hand-over only added CPU (bench/RESULTS.md).",
     ),
   INDEXER_CHAIN_POLL_MS: env.durationMs(2000).describe('How often the chain height is asked from the peer (qscc GetChainInfo).'),
   INDEXER_NOTIFY: env

@@ -5,7 +5,7 @@
  * 1 on a start-up error.
  */
 import { ConfigError, MIRROR_NOTIFY_CHANNEL } from '@compliance-ledger/schema';
-import { ParseThreads } from './block-parsing.js';
+import { defaultParseThreads, ParseThreads } from './block-parsing.js';
 import { BlockStore } from './block-store.js';
 import { config, configHelp } from './config.js';
 import { migrate, openDatabase } from './db.js';
@@ -62,7 +62,8 @@ async function main(): Promise<number> {
     reconnectMinMs: cfg.INDEXER_RETRY_MIN_MS,
     reconnectMaxMs: cfg.INDEXER_RETRY_MAX_MS,
   });
-  const parsing = cfg.INDEXER_PARSE_THREADS > 0 ? new ParseThreads(cfg.INDEXER_PARSE_THREADS) : undefined;
+  const parseThreads = cfg.INDEXER_PARSE_THREADS ?? defaultParseThreads(db);
+  const parsing = parseThreads > 0 ? new ParseThreads(parseThreads) : undefined;
   const follower = new Follower(new BlockStore(db, { testDelayInTxMs: cfg.INDEXER_TEST_DELAY_IN_TX_MS }), source, metrics, log, {
     batchMaxBlocks: cfg.INDEXER_BATCH_MAX_BLOCKS,
     batchMaxTxs: cfg.INDEXER_BATCH_MAX_TXS,

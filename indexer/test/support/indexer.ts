@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { pino } from 'pino';
-import { ParseThreads } from '../../src/block-parsing.js';
+import { defaultParseThreads, ParseThreads } from '../../src/block-parsing.js';
 import { BlockStore } from '../../src/block-store.js';
 import { toNumber } from '../../src/db.js';
 import { type BlockSource, openFabricSource } from '../../src/fabric-source.js';
@@ -33,11 +33,11 @@ export function startIndexer(
     peerEndpoint?: string;
     testDelayInTxMs?: number;
     wrapSource?: (s: BlockSource) => BlockSource;
-    /** Block-parsing threads, as INDEXER_PARSE_THREADS (0: on the follower's thread). Default 1, the indexer's default. */
+    /** Block-parsing threads, as INDEXER_PARSE_THREADS (0: on the follower's thread). Default: the indexer's for `db`. */
     parseThreads?: number;
   } = {},
 ): RunningIndexer {
-  const parseThreads = options.parseThreads ?? 1;
+  const parseThreads = options.parseThreads ?? defaultParseThreads(db);
   const parsing = parseThreads > 0 ? new ParseThreads(parseThreads) : undefined;
   const real = openFabricSource({ profilePath: connectionProfilePath(), org: 'regulator', identity: 'client', peerEndpoint: options.peerEndpoint });
   const source = options.wrapSource ? options.wrapSource(real) : real;
