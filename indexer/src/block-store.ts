@@ -227,7 +227,10 @@ const BINARY_COLUMNS: Record<string, readonly (readonly [string, BinaryColumnTyp
   ],
 };
 
-/** Appends rows to a raw table with binary COPY FROM a blob (PGlite only), inside the batch's transaction. */
+/**
+ * Appends rows to a table with binary COPY FROM a blob (PGlite only), inside the batch's
+ * transaction. A value binaryCopy refuses throws before anything is sent.
+ */
 async function copyBinary(
   trx: Knex.Transaction,
   table: string,
@@ -300,14 +303,13 @@ async function copyNewRows(
   const existing = new Set((stored.rows as { k: string }[]).map((r) => r.k));
   const fresh = existing.size === 0 ? rows : rows.filter((r) => !existing.has(r[key] as string));
   if (fresh.length === 0) return rows;
-  let stream: Buffer;
   try {
-    stream = binaryCopy(table, columns, fresh);
+    await copyBinary(trx, table, columns, fresh);
   } catch (e) {
+    // binaryCopy refused a value before anything was sent.
     if (e instanceof TypeError) return rows;
     throw e;
   }
-  await trx.raw(`COPY "${table}" (${columns.map(([c]) => `"${c}"`).join(', ')}) FROM '/dev/blob' WITH (FORMAT binary)`).options({ blob: new Blob([stream]) });
   return existing.size === 0 ? [] : rows.filter((r) => existing.has(r[key] as string));
 }
 
