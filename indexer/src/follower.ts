@@ -100,6 +100,12 @@ export class Follower {
   private poller: NodeJS.Timeout | undefined;
   private blockTimes = new Map<number, number>();
   private readonly parsing: BlockParsing;
+  /**
+   * After a parsing thread stopped, the blocks it could have held are parsed on this thread: a block
+   * that stops every thread it is given to (out of memory, say) would otherwise be retried forever.
+   * Here it is parsed, or refused as unreadable, which stops the follower loudly.
+   */
+  private inThreadThrough = -1;
 
   constructor(
     private readonly store: BlockStore,
@@ -188,6 +194,8 @@ export class Follower {
     // the next ones (on a thread of their own with ParseThreads), then checked and queued strictly
     // in stream order: each block's step waits for the step of the block before it.
     let parsing = 0;
+    // The newest block given to a parsing thread on this stream.
+    let handedOver = -1;
     let inOrder: Promise<void> = Promise.resolve();
     let settleError: unknown;
     const settle = async (block: common.Block, result: Promise<ParsedBlock>) => {
@@ -198,6 +206,7 @@ export class Follower {
           parsed = await result;
         } catch (err) {
           if (err instanceof BlockUnreadableError) throw new BlockParseError(`block ${block.getHeader()?.getNumber()} cannot be parsed: ${err.message}`);
+          if (err instanceof ParseThreadError) this.inThreadThrough = Math.max(this.inThreadThrough, handedOver);
           throw err;
         }
         // Checked in stream order, before the block is queued: a refused block is never written.
@@ -220,8 +229,9 @@ export class Follower {
           // with no hand-over to a thread (or a thread's start) in the way of its visibility.
           const height = this.metrics.state.chainHeight;
           const number = block.getHeader()?.getNumber();
-          const behind = height !== null && number !== undefined && number + 1 < height;
-          const result = (behind ? this.parsing : inThreadParsing).parse(block);
+          const onThread = height !== null && number !== undefined && number + 1 < height && number > this.inThreadThrough;
+          if (onThread) handedOver = number;
+          const result = (onThread ? this.parsing : inThreadParsing).parse(block);
           // Awaited by its step below; a rejection is handled there, not reported as unhandled.
           result.catch(() => undefined);
           parsing += 1;

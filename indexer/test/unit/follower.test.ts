@@ -107,15 +107,22 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
     expect(await new BlockStore(db).verifyStoredChain()).to.equal(4);
   });
 
-  it('parses on a thread, and resumes at the checkpoint when a parsing thread stops with blocks in hand', async () => {
+  /**
+   * Indexes blocks 0–3 with one parsing thread, block 2's thread stopping (as on a crash, before it
+   * answers) the first `stops` times it is given; the blocks given to the thread, and the follower's
+   * restarts for `parse`, for the checks.
+   */
+  async function withStoppingThread(stops: number): Promise<{ given: number[]; opened: number[]; parseRestarts: number | undefined }> {
     const threads = new ParseThreads(1);
-    let failures = 1;
-    // The first time block 2 is given, its thread stops (as on a crash) before answering.
+    const given: number[] = [];
+    let left = stops;
     const parsing: BlockParsing = {
       parse: (block) => {
-        if (block.getHeader()!.getNumber() === 2 && failures > 0) {
-          failures -= 1;
-          return Promise.reject(new ParseThreadError('a block-parsing thread stopped (exit code 1)'));
+        const n = block.getHeader()!.getNumber();
+        given.push(n);
+        if (n === 2 && left > 0) {
+          left -= 1;
+          return Promise.reject(new ParseThreadError('a block-parsing thread stopped (exit code 134)'));
         }
         return threads.parse(block);
       },
@@ -129,9 +136,25 @@ describe('follower loop with a scripted source (unit, PGlite)', () => {
       await parsing.close();
     }
     expect(await lastIndexedBlock(db)).to.equal(3);
-    expect(source.opened).to.deep.equal([0, 2]);
-    expect((await metrics.restarts.get()).values.find((v) => v.labels.cause === 'parse')?.value).to.equal(1);
     expect(await new BlockStore(db).verifyStoredChain()).to.equal(4);
+    const parseRestarts = (await metrics.restarts.get()).values.find((v) => v.labels.cause === 'parse')?.value;
+    return { given, opened: source.opened, parseRestarts };
+  }
+
+  it('parses on a thread, and resumes at the checkpoint when a parsing thread stops with blocks in hand', async () => {
+    const run = await withStoppingThread(1);
+    expect(run.opened).to.deep.equal([0, 2]);
+    expect(run.parseRestarts).to.equal(1);
+  });
+
+  it('parses on its own thread, after a restart, the blocks a parsing thread held when it stopped', async () => {
+    // Block 2 stops every thread it is given to (as one that runs a thread out of memory would):
+    // before, the follower gave it to a thread again on each restart, forever.
+    const run = await withStoppingThread(Number.POSITIVE_INFINITY);
+    // Blocks 0–2 went to the thread once (3 is the head); after the restart at block 2 none did.
+    expect(run.given).to.deep.equal([0, 1, 2]);
+    expect(run.opened).to.deep.equal([0, 2]);
+    expect(run.parseRestarts).to.equal(1);
   });
 
   it('stops, writing nothing of it, at a block its parsing thread cannot read', async () => {
