@@ -50,6 +50,16 @@ const CLIENT = process.env.BENCH_QUERY_CLIENT ?? 'http';
  */
 const PROCESS_WARMUP = Number(process.env.BENCH_QUERY_PROCESS_WARMUP ?? 3000);
 
+/**
+ * Requests to each shape before its measured ones. A report runs its statements on up to four
+ * pooled connections, each of which plans a statement the first time it runs it there: over the
+ * first hundred or so reports those plans land on single requests (2026-12-06: of a park report's
+ * requests over 20 ms, most fell in its first 150 of 300; see `over` in the log line).
+ */
+const SHAPE_WARMUP = Number(process.env.BENCH_QUERY_SHAPE_WARMUP ?? 10);
+/** A pause before each measured request, ms: a regulator who asks now and then, not in a loop (0: none). */
+const PAUSE_MS = Number(process.env.BENCH_QUERY_PAUSE_MS ?? 0);
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -152,7 +162,11 @@ async function main(): Promise<void> {
         { name: 'gateway', pid: process.pid },
         { name: 'postgres', pid: await postgresPid(db), withChildren: true },
       ];
-      const gw = await startTestGateway({ DATABASE_URL: db, GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000' });
+      const gw = await startTestGateway({
+        DATABASE_URL: db,
+        GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000',
+        DATABASE_POOL_IDLE_MS: process.env.DATABASE_POOL_IDLE_MS,
+      });
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
         const reg = (await makeCast(new Client(gw.url))).clients.regulator;
@@ -160,9 +174,10 @@ async function main(): Promise<void> {
         for (let i = 0; i < PROCESS_WARMUP; i++) await get(SHAPES[0]![1]);
         for (const [name, url] of SHAPES.filter(([n]) => !ONLY || ONLY.test(n))) {
           const lat: number[] = [];
-          for (let i = 0; i < 10; i++) await get(url);
+          for (let i = 0; i < SHAPE_WARMUP; i++) await get(url);
           const before = snapshot(watched);
           for (let i = 0; i < RUNS; i++) {
+            if (PAUSE_MS > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
             const t = performance.now();
             const r = await get(url);
             if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 300)}`);
@@ -177,7 +192,8 @@ async function main(): Promise<void> {
           // The minimum too: on a shared machine it moves least with the load.
           console.error(
             `${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}; ` +
-              `CPU ms a request: gateway and client ${gatewayCpu.toFixed(1)}, PostgreSQL ${postgresCpu.toFixed(1)}`,
+              `CPU ms a request: gateway and client ${gatewayCpu.toFixed(1)}, PostgreSQL ${postgresCpu.toFixed(1)}; ` +
+              `over ${TARGET_MS} ms: ${lat.flatMap((x, i) => (x > TARGET_MS ? [`#${i} ${x.toFixed(0)}`] : [])).join(', ') || 'none'}`,
           );
         }
       } finally {

@@ -118,6 +118,13 @@ const schema = z.object({
   DATABASE_URL: env.url().optional().describe("PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records."),
   GATEWAY_STATE_DATABASE_URL: env.url().optional().describe('Separate PostgreSQL for idempotency records (default: DATABASE_URL).'),
   DATABASE_POOL_MAX: env.positiveInt(10).describe('Maximum PostgreSQL connections per pool.'),
+  DATABASE_POOL_IDLE_MS: env
+    .durationMs(300_000)
+    .describe(
+      "How long an idle PostgreSQL connection is kept open. Each connection holds the plans of the KPIs' and reports' " +
+        'statements it has run: closed after a few seconds idle, as node-postgres does by default (10 s), the next report ' +
+        'planned them all again.',
+    ),
   GATEWAY_IDEMPOTENCY_TTL_HOURS: env.positiveInt(24 * 7).describe('How long an idempotency record is kept, hours.'),
   GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS: env
     .optionalDurationMs()

@@ -89,10 +89,22 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
     logger,
   });
-  const pool = cfg.DATABASE_URL ? new pg.Pool({ connectionString: cfg.DATABASE_URL, max: cfg.DATABASE_POOL_MAX, connectionTimeoutMillis: 5000 }) : undefined;
+  const pool = cfg.DATABASE_URL
+    ? new pg.Pool({
+        connectionString: cfg.DATABASE_URL,
+        max: cfg.DATABASE_POOL_MAX,
+        idleTimeoutMillis: cfg.DATABASE_POOL_IDLE_MS,
+        connectionTimeoutMillis: 5000,
+      })
+    : undefined;
   const statePool =
     cfg.GATEWAY_STATE_DATABASE_URL && cfg.GATEWAY_STATE_DATABASE_URL !== cfg.DATABASE_URL
-      ? new pg.Pool({ connectionString: cfg.GATEWAY_STATE_DATABASE_URL, max: cfg.DATABASE_POOL_MAX, connectionTimeoutMillis: 5000 })
+      ? new pg.Pool({
+          connectionString: cfg.GATEWAY_STATE_DATABASE_URL,
+          max: cfg.DATABASE_POOL_MAX,
+          idleTimeoutMillis: cfg.DATABASE_POOL_IDLE_MS,
+          connectionTimeoutMillis: 5000,
+        })
       : pool;
   pool?.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
   if (statePool && statePool !== pool) statePool.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
