@@ -103,8 +103,8 @@ export class BlockStore {
       await this.insertRaw(trx, 'events', rows.events);
       await this.insertRaw(trx, 'writes', rows.writes);
       for (const group of rows.domain.groups()) {
-        if (this.pglite && (await upsertCopied(trx, group))) continue;
-        await insertChunked(trx, group.table, group.rows, (q) => {
+        const rest = this.pglite ? await upsertCopied(trx, group) : group.rows;
+        await insertChunked(trx, group.table, rest, (q) => {
           const conflict = q.onConflict(group.key as string[]);
           return group.onConflict === 'merge' ? conflict.merge() : conflict.ignore();
         });
@@ -318,23 +318,23 @@ async function copyNewRows(
  * columns, then upserted from it in one INSERT … SELECT. A multi-row INSERT of the batch binds
  * tens of thousands of parameters, each framed by the client and parsed by the database in its
  * WebAssembly. The rows, the conflict target and what a conflict does are those of the INSERT, so
- * the tables and their triggers see the same statement. False (nothing done) when the rows do not
- * all have the same columns or hold a value CSV cannot carry: the caller inserts them as before.
+ * the tables and their triggers see the same statement. Returns the rows it did not write, for the
+ * caller to insert as before: none, or all of them when they do not all have the same columns or
+ * one holds a value CSV cannot carry (after new permits were copied, only the stored ones).
  */
 export async function upsertCopied(
   trx: Knex.Transaction,
-  group: { table: string; key: readonly string[]; onConflict: 'merge' | 'ignore'; rows: Row[] },
-): Promise<boolean> {
-  if (group.rows.length === 0) return true;
+  group: { table: string; key: readonly string[]; onConflict: 'merge' | 'ignore'; rows: readonly Row[] },
+): Promise<Row[]> {
+  if (group.rows.length === 0) return [];
   const columns = Object.keys(group.rows[0]!);
-  if (group.rows.some((r) => Object.keys(r).length !== columns.length || columns.some((c) => !(c in r)))) return false;
+  if (group.rows.some((r) => Object.keys(r).length !== columns.length || columns.some((c) => !(c in r)))) return [...group.rows];
   const direct = BINARY_NEW_ROWS[group.table];
-  let rows = group.rows;
+  let rows = [...group.rows];
   if (direct && group.onConflict === 'merge' && group.key.length === 1 && direct.length === columns.length && direct.every(([c]) => c in rows[0]!)) {
+    // Should the session table decline the rest, the caller inserts only those: the others are stored.
     rows = await copyNewRows(trx, group.table, group.key[0]!, direct, rows);
-    if (rows.length === 0) return true;
-    // Should the session table decline them, the caller inserts only these: the others are stored.
-    group.rows = rows;
+    if (rows.length === 0) return [];
   }
   const list = columns.map((c) => `"${c}"`).join(', ');
   // One per table, column list and conflict action (a batch has one group of each), kept for the
@@ -347,13 +347,13 @@ export async function upsertCopied(
     await copyCsv(trx, stage, rows);
   } catch (e) {
     // csvField refused a value before anything was sent: the session table stays empty.
-    if (e instanceof TypeError) return false;
+    if (e instanceof TypeError) return rows;
     throw e;
   }
   const keys = group.key.map((c) => `"${c}"`).join(', ');
   const onConflict = group.onConflict === 'merge' ? `DO UPDATE SET ${columns.map((c) => `"${c}" = excluded."${c}"`).join(', ')}` : 'DO NOTHING';
   await trx.raw(`INSERT INTO "${group.table}" (${list}) SELECT ${list} FROM "${stage}" ON CONFLICT (${keys}) ${onConflict}`);
-  return true;
+  return [];
 }
 
 /**

@@ -80,7 +80,7 @@ describe('indexer: new permits copied straight into the table (PGlite)', functio
     const used: number[] = [];
     for (const batch of BATCHES) {
       await copied.transaction(async (trx) => {
-        expect(await upsertCopied(trx, { table: 'permits', key: ['permit_no'], onConflict: 'merge', rows: batch.map((r) => ({ ...r })) })).to.equal(true);
+        expect(await upsertCopied(trx, { table: 'permits', key: ['permit_no'], onConflict: 'merge', rows: batch.map((r) => ({ ...r })) })).to.deep.equal([]);
         used.push(await sessionTables(trx));
       });
       await inserted.transaction(async (trx) => {

@@ -31,9 +31,9 @@ describe('indexer: the copied upsert of PGlite', function () {
         { k: 'a', v: 'one, "quoted"', n: 1 },
         { k: 'b', v: null, n: 2 },
       ]),
-    ).to.equal(true);
-    expect(await upsert('merge', [{ k: 'a', v: 'changed', n: 10 }])).to.equal(true);
-    expect(await upsert('ignore', [{ k: 'b', v: 'ignored', n: 20 }])).to.equal(true);
+    ).to.deep.equal([]);
+    expect(await upsert('merge', [{ k: 'a', v: 'changed', n: 10 }])).to.deep.equal([]);
+    expect(await upsert('ignore', [{ k: 'b', v: 'ignored', n: 20 }])).to.deep.equal([]);
     expect(await rows()).to.deep.equal([
       { k: 'a', v: 'changed', n: 10, j: null },
       { k: 'b', v: null, n: 2, j: null },
@@ -47,11 +47,16 @@ describe('indexer: the copied upsert of PGlite', function () {
         { k: 'c', v: 'x' },
         { k: 'd', n: 4 },
       ]),
-    ).to.equal(false);
+    ).to.deep.equal([
+      { k: 'c', v: 'x' },
+      { k: 'd', n: 4 },
+    ]);
     // In one transaction, as a batch is: the refused rows must not reach the table with the next group.
     await db.transaction(async (trx) => {
-      expect(await upsertCopied(trx, { table: 't', key: ['k'], onConflict: 'merge', rows: [{ k: 'e', j: { a: 1 } }] })).to.equal(false);
-      expect(await upsertCopied(trx, { table: 't', key: ['k'], onConflict: 'merge', rows: [{ k: 'f', j: null }] })).to.equal(true);
+      expect(await upsertCopied(trx, { table: 't', key: ['k'], onConflict: 'merge', rows: [{ k: 'e', j: { a: 1 } }] })).to.deep.equal([
+        { k: 'e', j: { a: 1 } },
+      ]);
+      expect(await upsertCopied(trx, { table: 't', key: ['k'], onConflict: 'merge', rows: [{ k: 'f', j: null }] })).to.deep.equal([]);
     });
     expect(await rows()).to.deep.equal([...before, { k: 'f', v: null, n: null, j: null }]);
   });
