@@ -92,7 +92,13 @@ export interface KeyValue<T> {
   value: T;
 }
 
-/** Reads every entry under a partial composite key, in key order. */
+/**
+ * Reads every entry under a partial composite key, in key order. An iterator read to its end is not
+ * closed: the peer closes it itself when it sends the last results (Fabric's query response
+ * generator, has_more false), so the shim's QUERY_STATE_CLOSE was a round trip that closed nothing,
+ * three of a permit:Apply's nineteen state calls on each peer. One left early (an error) is closed
+ * here; the peer also closes every iterator of a transaction when the transaction completes.
+ */
 export async function listByPartialKey<T>(ctx: Context, type: string, attrs: string[], parse = true): Promise<KeyValue<T>[]> {
   const iterator = await ctx.stub.getStateByPartialCompositeKey(type, attrs);
   const out: KeyValue<T>[] = [];
@@ -102,8 +108,9 @@ export async function listByPartialKey<T>(ctx: Context, type: string, attrs: str
       const raw = Buffer.from(r.value.value).toString('utf8');
       out.push({ key: r.value.key, attributes, value: (parse ? JSON.parse(raw) : raw) as T });
     }
-  } finally {
-    await iterator.close();
+  } catch (e) {
+    await iterator.close().catch(() => undefined);
+    throw e;
   }
   return out;
 }
