@@ -1,7 +1,8 @@
 /**
  * The embedded mirror keeps records, payloads and write values uncompressed up to a page (src/db.ts,
  * UNCOMPRESSED_IN_PGLITE), and a PostgreSQL server keeps its default: a 3 KB event payload is
- * stored as it is in PGlite and compressed (pglz) by PostgreSQL.
+ * stored as it is in PGlite and compressed (pglz) by PostgreSQL. PGlite creates WAL segments without
+ * zero-filling them (PGLITE_SETTINGS); a server keeps its own settings.
  */
 import { expect } from 'chai';
 import type { Knex } from 'knex';
@@ -42,6 +43,11 @@ for (const engine of ['pglite', 'postgres'] as const) {
         expect(row!.method).to.equal('pglz');
         expect(row!.size).to.be.lessThan(payload.length / 2);
       }
+    });
+
+    it(engine === 'pglite' ? 'creates WAL segments without filling them with zeros first' : "keeps the server's WAL settings", async () => {
+      const [row] = (await db.raw('SHOW wal_init_zero')).rows as { wal_init_zero: string }[];
+      expect(row!.wal_init_zero).to.equal(engine === 'pglite' ? 'off' : 'on');
     });
   });
 }
