@@ -96,8 +96,8 @@ export interface KeyValue<T> {
  * Reads every entry under a partial composite key, in key order. An iterator read to its end is not
  * closed: the peer closes it itself when it sends the last results (Fabric's query response
  * generator, has_more false), so the shim's QUERY_STATE_CLOSE was a round trip that closed nothing,
- * three of the seventeen state calls a permit:Apply made on each peer. One left early (an error) is closed
- * here; the peer also closes every iterator of a transaction when the transaction completes.
+ * three of the seventeen state calls a permit:Apply made on each peer. One left early (an error) is
+ * closed here; the peer also closes every iterator of a transaction when the transaction completes.
  */
 export async function listByPartialKey<T>(ctx: Context, type: string, attrs: string[], parse = true): Promise<KeyValue<T>[]> {
   const iterator = await ctx.stub.getStateByPartialCompositeKey(type, attrs);

@@ -89,25 +89,14 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
     retryAfterSeconds: cfg.GATEWAY_RETRY_AFTER_SECONDS,
     logger,
   });
-  const pool = cfg.DATABASE_URL
-    ? new pg.Pool({
-        connectionString: cfg.DATABASE_URL,
-        max: cfg.DATABASE_POOL_MAX,
-        idleTimeoutMillis: cfg.DATABASE_POOL_IDLE_MS,
-        connectionTimeoutMillis: 5000,
-      })
-    : undefined;
-  const statePool =
-    cfg.GATEWAY_STATE_DATABASE_URL && cfg.GATEWAY_STATE_DATABASE_URL !== cfg.DATABASE_URL
-      ? new pg.Pool({
-          connectionString: cfg.GATEWAY_STATE_DATABASE_URL,
-          max: cfg.DATABASE_POOL_MAX,
-          idleTimeoutMillis: cfg.DATABASE_POOL_IDLE_MS,
-          connectionTimeoutMillis: 5000,
-        })
-      : pool;
-  pool?.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
-  if (statePool && statePool !== pool) statePool.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
+  // The mirror's pool and, when the idempotency records live elsewhere, theirs: the same limits each.
+  const newPool = (connectionString: string) => {
+    const p = new pg.Pool({ connectionString, max: cfg.DATABASE_POOL_MAX, idleTimeoutMillis: cfg.DATABASE_POOL_IDLE_MS, connectionTimeoutMillis: 5000 });
+    p.on('error', (e) => logger.warn({ err: e }, 'idle PostgreSQL client failed'));
+    return p;
+  };
+  const pool = cfg.DATABASE_URL ? newPool(cfg.DATABASE_URL) : undefined;
+  const statePool = cfg.GATEWAY_STATE_DATABASE_URL && cfg.GATEWAY_STATE_DATABASE_URL !== cfg.DATABASE_URL ? newPool(cfg.GATEWAY_STATE_DATABASE_URL) : pool;
   const idempotency = statePool
     ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS, cfg.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS)
     : undefined;

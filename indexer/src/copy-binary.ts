@@ -1,8 +1,9 @@
 /**
  * Rows as PostgreSQL's binary COPY format, for the raw tables whose rows carry the ledger's bytes
  * (event payloads, write values) and for new permits (block-store.ts, `copyNewRows`). The CSV form
- * writes each byte as two hex digits, which the database then decodes again: in PGlite's WebAssembly that is about half of what loading such a
- * row costs. Only the column types of those tables occur; a value of another type is refused.
+ * writes each byte as two hex digits, which the database then decodes again: in PGlite's
+ * WebAssembly that is about half of what loading such a row costs. Only the column types of those
+ * tables occur; a value of another type is refused.
  */
 
 /**
