@@ -8,7 +8,7 @@ import { AlreadyExistsError, ForbiddenError, InvalidStateError, ReplayError, Rul
 import { canonicalJson } from './json';
 import { LedgerContract } from './ledger-contract';
 import { listLivePermits, recordStep, savePermit } from './permit-store';
-import { exists, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
+import { deleteKey, exists, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { loadPolicy } from './template-contract';
 import { Evaluate, emit, putAndEmit, run, Submit } from './tx';
 
@@ -204,7 +204,7 @@ export class AlarmContract extends LedgerContract {
       if (d.note === '') throw new RuleViolationError('closing an alarm needs a note saying how it was resolved');
       const after: AlarmRecord = { ...alarm, status: 'closed', closedBy: actor, closedAt: txTimeIso(ctx), resolution: d.note };
       await putJson(ctx, k, after);
-      await ctx.stub.deleteState(key(ctx, KEYS.openAlarm, [alarm.siteId, alarm.areaId, alarm.alarmId]));
+      await deleteKey(ctx, key(ctx, KEYS.openAlarm, [alarm.siteId, alarm.areaId, alarm.alarmId]));
       emit(ctx, 'AlarmClosed', after);
       return canonicalJson(after);
     });

@@ -2,11 +2,15 @@ import type { CertificateRecord, GateCheckRecord, WorkerRecord, WorkflowTemplate
 import type { Context } from 'fabric-contract-api';
 import { workerCertificateProblems } from './certificate-rules';
 import { NotFoundError, RuleViolationError } from './errors';
-import { getJson, KEYS, key, listByPartialKey } from './store';
+import { getJson, KEYS, key, listByPartialKey, prefetch } from './store';
 import { guardianCategories } from './templates';
 
+export function workerKey(ctx: Context, workerId: string): string {
+  return key(ctx, KEYS.worker, [workerId]);
+}
+
 export async function loadWorker(ctx: Context, workerId: string): Promise<WorkerRecord> {
-  const w = await getJson<WorkerRecord>(ctx, key(ctx, KEYS.worker, [workerId]));
+  const w = await getJson<WorkerRecord>(ctx, workerKey(ctx, workerId));
   if (w === undefined) throw new NotFoundError(`worker ${workerId.slice(0, 12)}… is not registered; register the worker first`);
   return w;
 }
@@ -18,13 +22,32 @@ export async function loadActiveWorker(ctx: Context, workerId: string): Promise<
 }
 
 export async function listWorkerCertificates(ctx: Context, workerId: string): Promise<CertificateRecord[]> {
-  const entries = await listByPartialKey<unknown>(ctx, KEYS.certificateByWorker, [workerId]);
-  const out: CertificateRecord[] = [];
-  for (const e of entries) {
-    const id = e.attributes[1];
-    if (id === undefined) continue;
-    const c = await getJson<CertificateRecord>(ctx, key(ctx, KEYS.certificate, [id]));
-    if (c !== undefined) out.push(c);
+  return (await workersCertificates(ctx, [workerId])).get(workerId) ?? [];
+}
+
+/**
+ * Each worker's certificates: the index of each (a range read each), then every certificate they
+ * name in one request to the peer (prefetch), with `alsoRead`, not one request a certificate.
+ */
+async function workersCertificates(ctx: Context, workerIds: string[], alsoRead: string[] = []): Promise<Map<string, CertificateRecord[]>> {
+  const ids = new Map<string, string[]>();
+  for (const w of new Set(workerIds)) {
+    const entries = await listByPartialKey<unknown>(ctx, KEYS.certificateByWorker, [w]);
+    ids.set(
+      w,
+      entries.flatMap((e) => (e.attributes[1] === undefined ? [] : [e.attributes[1]])),
+    );
+  }
+  const certificateKey = (id: string) => key(ctx, KEYS.certificate, [id]);
+  await prefetch(ctx, [...[...ids.values()].flat().map(certificateKey), ...alsoRead]);
+  const out = new Map<string, CertificateRecord[]>();
+  for (const [w, certificateIds] of ids) {
+    const certificates: CertificateRecord[] = [];
+    for (const id of certificateIds) {
+      const c = await getJson<CertificateRecord>(ctx, certificateKey(id));
+      if (c !== undefined) certificates.push(c);
+    }
+    out.set(w, certificates);
   }
   return out;
 }
@@ -57,17 +80,18 @@ export async function assertCrewQualified(
   nowMs: number,
 ): Promise<void> {
   const problems: string[] = [];
-  for (const w of [...crew.workers, crew.guardianId]) {
+  const people = [...crew.workers, crew.guardianId];
+  const checked = people.filter((w) => categoriesFor(crew, template, w).length > 0);
+  // Each checked person's record is read below too: in the same request as the certificates.
+  const certificates = await workersCertificates(
+    ctx,
+    checked,
+    checked.map((w) => workerKey(ctx, w)),
+  );
+  for (const w of people) {
     const categories = categoriesFor(crew, template, w);
     if (categories.length === 0) continue;
-    const p = workerCertificateProblems(
-      await listWorkerCertificates(ctx, w),
-      categories,
-      windowStartMs,
-      windowEndMs,
-      nowMs,
-      offJobHolder(crew, await loadWorker(ctx, w)),
-    );
+    const p = workerCertificateProblems(certificates.get(w) ?? [], categories, windowStartMs, windowEndMs, nowMs, offJobHolder(crew, await loadWorker(ctx, w)));
     if (p.length > 0) problems.push(`${w === crew.guardianId ? 'guardian' : 'worker'} ${w.slice(0, 12)}…: ${p.join(', ')}`);
   }
   if (problems.length > 0) {

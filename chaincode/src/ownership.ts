@@ -2,6 +2,7 @@ import { type Actor, REGULATOR_MSP } from '@compliance-ledger/schema';
 import type { Context } from 'fabric-contract-api';
 import { KeyEndorsementPolicy } from 'fabric-shim';
 import { NotFoundError } from './errors';
+import { putKeyPolicy } from './store';
 
 /**
  * Many enterprises share one channel. Every record belongs to the enterprise whose member created
@@ -28,5 +29,5 @@ export function assertMayAccess(actor: Pick<Actor, 'mspId'>, ownerMsp: string, w
 export async function bindToOwner(ctx: Context, k: string, ownerMsp: string): Promise<void> {
   const policy = new KeyEndorsementPolicy();
   policy.addOrgs('PEER', ...new Set([ownerMsp, REGULATOR_MSP]));
-  await ctx.stub.setStateValidationParameter(k, policy.getPolicy());
+  await putKeyPolicy(ctx, k, policy.getPolicy());
 }

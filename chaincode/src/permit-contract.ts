@@ -13,7 +13,7 @@ import {
 import { Context, Info } from 'fabric-contract-api';
 import { alarmStopReason } from './alarm-rules';
 import { parseIso, toIso, txTimeIso, txTimeMs } from './clock';
-import { assertCrewQualified, listGateChecks, loadActiveWorker, loadWorker } from './credential-store';
+import { assertCrewQualified, listGateChecks, loadActiveWorker, loadWorker, workerKey } from './credential-store';
 import { AlreadyExistsError, ExpiredError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { dailyRetestDue, evaluateGasReading, findStartingTest, lastPassingSampleMs, monitoringDueAt, needsRetestBeforeResuming } from './gas-test-rules';
 import { workersWithoutRecentPass } from './gate-rules';
@@ -35,7 +35,7 @@ import {
 } from './permit-store';
 import { checkSignOff, currentStep } from './signoff-rules';
 import { findSimopsConflicts } from './simops';
-import { exists, getJson, KEYS, key, listByPartialKey, putJson } from './store';
+import { exists, getJson, KEYS, key, listByPartialKey, prefetch, putJson } from './store';
 import { loadPolicy, loadTemplate } from './template-contract';
 import { isKnownLevel } from './templates';
 import { Evaluate, enter, guarded, putAndEmit, run, Submit } from './tx';
@@ -50,6 +50,24 @@ interface Begun<T extends TxName> {
   data: TxData<T>;
   permit: PermitRecord;
   now: number;
+}
+
+/**
+ * The keys permit:Apply reads on its way to success, for one request to the peer before it starts:
+ * the ledger policy's pointer, the permit number (to refuse a duplicate), every person on the crew,
+ * the related and served permits, and the template's pointer when the level is already certain (a
+ * hot-work permit's can still rise at night by the site calendar, which the policy holds).
+ */
+function applyReads(ctx: Context, data: TxData<'permit:Apply'>): string[] {
+  const keys = [key(ctx, KEYS.policyLatest, []), permitKey(ctx, data.permitNo)];
+  for (const w of [...data.workers, data.guardianId, data.personInChargeId]) keys.push(workerKey(ctx, w));
+  for (const r of data.relatedPermitNos) keys.push(permitKey(ctx, r));
+  if (data.servesPermitNo !== null && data.operationType === 'temporary_electricity') keys.push(permitKey(ctx, data.servesPermitNo));
+  const level = effectiveLevel(data.operationType, data.level, data.nightOrHoliday, data.heightHazardFactors);
+  if (data.operationType !== 'hot_work' || level === effectiveLevel(data.operationType, data.level, true, data.heightHazardFactors)) {
+    keys.push(key(ctx, KEYS.templateLatest, [data.operationType, level]));
+  }
+  return keys;
 }
 
 /**
@@ -102,6 +120,7 @@ export class PermitContract extends LedgerContract {
       if (!isKnownLevel(data.operationType, data.level)) {
         throw new ValidationError(`level ${data.level} does not exist for ${data.operationType}`);
       }
+      await prefetch(ctx, applyReads(ctx, data));
       // With a site calendar the ledger itself finds night, rest days and holidays; the flag can only add.
       const calendar = (await loadPolicy(ctx)).workCalendar ?? null;
       const fromCalendar = data.operationType === 'hot_work' ? nightOrHolidayReason(parseIso(data.plannedStart), parseIso(data.plannedEnd), calendar) : null;

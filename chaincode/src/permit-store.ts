@@ -13,7 +13,7 @@ import { parseIso, toIso, txTimeIso } from './clock';
 import { monitoringDueAt } from './gas-test-rules';
 import { mayAccess } from './ownership';
 import { type SimopsPermit, simopsScans, simopsSlots } from './simops';
-import { exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
+import { deleteKey, exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
 import { emit } from './tx';
 import { isExpiredAt, permitEndMs } from './validity';
 
@@ -82,10 +82,10 @@ export async function savePermit(ctx: Context, before: PermitStatus | null, perm
     // A permit made live by the chaincode before the SIMOPS index has only its old entry.
     const legacy = legacyLivePermitKey(ctx, permit);
     if (await exists(ctx, legacy)) {
-      await ctx.stub.deleteState(legacy);
+      await deleteKey(ctx, legacy);
     } else {
-      await ctx.stub.deleteState(livePermitKey(ctx, permit));
-      for (const k of simopsEntryKeys(ctx, permit)) await ctx.stub.deleteState(k);
+      await deleteKey(ctx, livePermitKey(ctx, permit));
+      for (const k of simopsEntryKeys(ctx, permit)) await deleteKey(ctx, k);
     }
   }
 }

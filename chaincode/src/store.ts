@@ -1,6 +1,7 @@
 import type { Context } from 'fabric-contract-api';
 import { NotFoundError } from './errors';
 import { toBytes } from './json';
+import { batchedStateOf, type StateWrite } from './state-batch';
 
 /** Object types of composite keys. Changing one orphans existing data, so they are fixed here. */
 export const KEYS = {
@@ -46,18 +47,46 @@ export function key(ctx: Context, type: string, attrs: string[]): string {
  */
 const readsOfTransaction = new WeakMap<object, Map<string, Promise<Uint8Array>>>();
 
-function readState(ctx: Context, k: string): Promise<Uint8Array> {
+function readsOf(ctx: Context): Map<string, Promise<Uint8Array>> {
   let reads = readsOfTransaction.get(ctx.stub);
   if (reads === undefined) {
     reads = new Map();
     readsOfTransaction.set(ctx.stub, reads);
   }
+  return reads;
+}
+
+function readState(ctx: Context, k: string): Promise<Uint8Array> {
+  const reads = readsOf(ctx);
   let read = reads.get(k);
   if (read === undefined) {
     read = ctx.stub.getState(k);
     reads.set(k, read);
   }
   return read;
+}
+
+/**
+ * Reads keys the transaction is about to read, all in one request to the peer (state-batch.ts);
+ * the reads that follow take their values from here. Only for keys the transaction reads on the
+ * way to success: a prefetched key is in the read set like any other read.
+ */
+export async function prefetch(ctx: Context, keys: Iterable<string>): Promise<void> {
+  const reads = readsOf(ctx);
+  const wanted = [...new Set(keys)].filter((k) => !reads.has(k));
+  if (wanted.length === 0) return;
+  if (wanted.length === 1) {
+    await readState(ctx, wanted[0]!);
+    return;
+  }
+  const all = batchedStateOf(ctx.stub).getStates(wanted);
+  for (const [i, k] of wanted.entries()) {
+    const value = all.then((values) => values[i]!);
+    // Its failure is the transaction's (thrown below), not an unhandled one if nothing reads the key.
+    value.catch(() => undefined);
+    reads.set(k, value);
+  }
+  await all;
 }
 
 export async function getJson<T>(ctx: Context, k: string): Promise<T | undefined> {
@@ -77,13 +106,46 @@ export async function exists(ctx: Context, k: string): Promise<boolean> {
   return !!bytes && bytes.length > 0;
 }
 
+/**
+ * The public-state writes of each transaction, sent together when it ends (flushWrites, from the
+ * contracts' afterTransaction) instead of one request each. Nothing reads them back before then:
+ * Fabric's reads never see the transaction's own writes. A transaction that fails sends none.
+ */
+const writesOfTransaction = new WeakMap<object, StateWrite[]>();
+
+function write(ctx: Context, w: StateWrite): void {
+  let writes = writesOfTransaction.get(ctx.stub);
+  if (writes === undefined) {
+    writes = [];
+    writesOfTransaction.set(ctx.stub, writes);
+  }
+  writes.push(w);
+}
+
 export async function putJson(ctx: Context, k: string, value: unknown): Promise<void> {
-  await ctx.stub.putState(k, toBytes(value));
+  write(ctx, { kind: 'put', key: k, value: toBytes(value) });
 }
 
 /** Index entries carry no data: their presence is the information. */
 export async function putMarker(ctx: Context, k: string): Promise<void> {
-  await ctx.stub.putState(k, toBytes({}));
+  write(ctx, { kind: 'put', key: k, value: toBytes({}) });
+}
+
+export async function deleteKey(ctx: Context, k: string): Promise<void> {
+  write(ctx, { kind: 'delete', key: k });
+}
+
+/** The key's endorsement policy (state-based endorsement), written with the transaction's other writes. */
+export async function putKeyPolicy(ctx: Context, k: string, policy: Uint8Array): Promise<void> {
+  write(ctx, { kind: 'policy', key: k, policy });
+}
+
+/** Sends the transaction's writes to the peer, in their order, in one request; called once, as it ends. */
+export async function flushWrites(ctx: Context): Promise<void> {
+  const writes = writesOfTransaction.get(ctx.stub);
+  if (writes === undefined || writes.length === 0) return;
+  writesOfTransaction.delete(ctx.stub);
+  await batchedStateOf(ctx.stub).writeBatch(writes);
 }
 
 export interface KeyValue<T> {

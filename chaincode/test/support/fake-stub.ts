@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { StateWrite } from '../../src/state-batch';
 
 /**
  * In-memory stand-in for a peer's ledger and the chaincode stub, with Fabric's semantics where
@@ -146,20 +147,45 @@ export class FakeStub {
     return msp;
   }
 
+  /** Requests a peer would have served for this transaction, by kind, to check what the chaincode batches. */
+  readonly requests = { getState: 0, getStates: 0, rangeQuery: 0, putState: 0, deleteState: 0, setStateValidationParameter: 0, writeBatch: 0 };
+
   // ------------------------------------------------------------- public state
   async getState(key: string): Promise<Uint8Array> {
+    this.requests.getState++;
     this.reads.add(key);
     return this.ledger.state.get(key) ?? Buffer.alloc(0);
   }
+  /** As a Fabric 3.1 peer's GET_STATE_MULTIPLE: each key read as getState reads it, in one request. */
+  async getStates(keys: string[]): Promise<Uint8Array[]> {
+    this.requests.getStates++;
+    for (const k of keys) this.reads.add(k);
+    return keys.map((k) => this.ledger.state.get(k) ?? Buffer.alloc(0));
+  }
+  /** As a Fabric 3.1 peer's WRITE_BATCH_STATE: each write applied in order, as if sent alone. */
+  async writeBatch(writes: StateWrite[]): Promise<void> {
+    this.requests.writeBatch++;
+    for (const w of writes) {
+      if (w.kind === 'put') this.applyPut(w.key, w.value);
+      else if (w.kind === 'delete') this.writes.set(w.key, null);
+      else this.validationParameterWrites.set(w.key, Buffer.from(w.policy));
+    }
+  }
   async putState(key: string, value: Uint8Array): Promise<void> {
+    this.requests.putState++;
+    this.applyPut(key, value);
+  }
+  private applyPut(key: string, value: Uint8Array): void {
     if (typeof key !== 'string' || key === '') throw new Error('key must be a non-empty string');
     if (!value || value.length === 0) throw new Error('value must not be empty (use deleteState)');
     this.writes.set(key, Buffer.from(value));
   }
   async deleteState(key: string): Promise<void> {
+    this.requests.deleteState++;
     this.writes.set(key, null);
   }
   async setStateValidationParameter(key: string, ep: Uint8Array): Promise<void> {
+    this.requests.setStateValidationParameter++;
     this.validationParameterWrites.set(key, Buffer.from(ep));
   }
   async getStateValidationParameter(key: string): Promise<Uint8Array> {
@@ -183,11 +209,13 @@ export class FakeStub {
   }
   getStateByPartialCompositeKey(objectType: string, attributes: string[]) {
     const prefix = this.createCompositeKey(objectType, attributes);
+    this.requests.rangeQuery++;
     this.rangeReads.push([prefix, prefix + MAX_UNICODE]);
     return iterator(this.scan(this.ledger.state, prefix, prefix + MAX_UNICODE));
   }
   getStateByRange(startKey: string, endKey: string) {
     const to = endKey === '' ? MAX_UNICODE : endKey;
+    this.requests.rangeQuery++;
     this.rangeReads.push([startKey, to]);
     // Fabric keeps simple-key range queries away from composite keys.
     const items = this.scan(this.ledger.state, startKey, to).filter((kv) => !kv.key.startsWith(NS));

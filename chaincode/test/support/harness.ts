@@ -20,6 +20,7 @@ import { CredentialContract } from '../../src/credential-contract';
 import { DeviceContract } from '../../src/device-contract';
 import { EvidenceContract } from '../../src/evidence-contract';
 import { HeartbeatContract } from '../../src/heartbeat-contract';
+import type { LedgerContract } from '../../src/ledger-contract';
 import { PermitContract } from '../../src/permit-contract';
 import { TemplateContract } from '../../src/template-contract';
 import { FakeClientIdentity, type FakeIdentityOptions, FakeLedger, FakeStub, type ReadConflict } from './fake-stub';
@@ -58,6 +59,8 @@ export interface TxResult {
   error?: Error;
   events: { name: string; payload: string }[];
   attemptedWrites: number;
+  /** The state requests the transaction made, by kind (FakeStub.requests). */
+  requests: FakeStub['requests'];
 }
 
 export interface ConcurrentCall {
@@ -120,7 +123,10 @@ export class Harness {
     const method = c[fn];
     if (typeof method !== 'function') throw new Error(`no transaction ${contract}:${fn}`);
     try {
-      return { stub, result: await method.call(c, ctx, ...args) };
+      const result = await method.call(c, ctx, ...args);
+      // As fabric-contract-api: after a function that returned, never after one that threw.
+      await (c as unknown as LedgerContract).afterTransaction(ctx, result);
+      return { stub, result };
     } catch (error) {
       return { stub, error: error as Error };
     }
@@ -137,10 +143,10 @@ export class Harness {
     const { stub, result, error } = await this.execute(contract, fn, who, input, transient);
     const attemptedWrites = stub.writes.size + [...stub.privateWrites.values()].reduce((n, m) => n + m.size, 0);
     // A failed proposal is never ordered: nothing is committed.
-    if (error !== undefined) return { ok: false, error, events: [], attemptedWrites };
+    if (error !== undefined) return { ok: false, error, events: [], attemptedWrites, requests: stub.requests };
     const events = stub.events.map((e) => ({ name: e.name, payload: e.payload.toString('utf8') }));
     if (commit) stub.commit(result as string);
-    return { ok: true, result: result as string, events, attemptedWrites };
+    return { ok: true, result: result as string, events, attemptedWrites, requests: stub.requests };
   }
 
   /**
@@ -195,7 +201,9 @@ export class Harness {
 
   /**
    * Submits, expects the coded error, and checks the refusal changed nothing: no write was even
-   * attempted, no event set, and the ledger snapshot is identical.
+   * attempted, no event set, and the ledger snapshot is identical. Public-state writes go to the
+   * peer only after the function returns (store.ts), so for them the check holds by construction;
+   * private data is written as the function runs, and there it checks the order of the code.
    */
   async fails(code: ErrorCode, contract: ContractName, fn: string, who: Caller, input: unknown, transient?: Record<string, unknown>): Promise<string> {
     const before = this.ledger.snapshot();
