@@ -85,7 +85,7 @@ export class Party {
         // The services' rule (fabric-client): an endorsement that failed only because a peer is
         // behind the other (its answer differs, or it alone refused) is endorsed again; nothing
         // was ordered yet. A test reading its own write on the other org's peer would otherwise race.
-        if (err instanceof EndorseError && classifyFabricError(err).transient && Date.now() - started < ENDORSE_BUDGET_MS) {
+        if (err instanceof EndorseError && classifyFabricError(err, { ownMspId: this.conn.mspId }).transient && Date.now() - started < ENDORSE_BUDGET_MS) {
           await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2_000)));
           continue;
         }
