@@ -29,7 +29,7 @@ import {
   reviewWindowProblem,
 } from './certificate-rules';
 import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
-import { categoriesFor, listGateChecks, listWorkerCertificates, loadWorker, offJobHolder } from './credential-store';
+import { categoriesFor, certificateIdsOf, listGateChecks, listWorkerCertificates, loadWorker, offJobHolder } from './credential-store';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { assertGateCheckSignedBy, codeSha256, workerCodeSigner } from './gate-signature';
@@ -249,8 +249,10 @@ export class CredentialContract extends LedgerContract {
       if (await exists(ctx, k)) throw new AlreadyExistsError(`certificate ${d.certificateId} is already recorded`);
       const terms = certificateTermsProblem(parseIso(d.validFrom), parseIso(d.validUntil));
       if (terms !== null) throw new ValidationError(`${terms}; check validFrom and validUntil`);
-      await loadOwnWorker(ctx, actor, d.workerId);
-      await bumpCredentialEpoch(ctx, d.workerId);
+      const w = await loadOwnWorker(ctx, actor, d.workerId);
+      // The worker record names its certificates (and its epoch rises, as for every change to them).
+      const certificateIds = [...(await certificateIdsOf(ctx, d.workerId, w)), d.certificateId];
+      await putJson(ctx, key(ctx, KEYS.worker, [d.workerId]), { ...w, credentialEpoch: (w.credentialEpoch ?? 0) + 1, certificateIds });
       const c: CertificateRecord = {
         docType: 'certificate',
         ...d,

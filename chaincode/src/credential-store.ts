@@ -26,20 +26,30 @@ export async function listWorkerCertificates(ctx: Context, workerId: string): Pr
 }
 
 /**
- * Each worker's certificates: the index of each (a range read each), then every certificate they
- * name in one request to the peer (prefetch), with `alsoRead`, not one request a certificate.
+ * The ids of a worker's certificates: from the worker's record, or, for a record from before it
+ * kept them (or no record), from the certificate index, a range read.
  */
-async function workersCertificates(ctx: Context, workerIds: string[], alsoRead: string[] = []): Promise<Map<string, CertificateRecord[]>> {
+export async function certificateIdsOf(ctx: Context, workerId: string, worker: WorkerRecord | undefined): Promise<string[]> {
+  if (worker?.certificateIds !== undefined) return worker.certificateIds;
+  const entries = await listByPartialKey<unknown>(ctx, KEYS.certificateByWorker, [workerId]);
+  return entries.flatMap((e) => (e.attributes[1] === undefined ? [] : [e.attributes[1]]));
+}
+
+/**
+ * Each worker's certificates: the workers' records in one request to the peer (prefetch), which
+ * name their certificates, then every certificate in one more, not a range read a worker and a
+ * request a certificate.
+ */
+async function workersCertificates(ctx: Context, workerIds: string[]): Promise<Map<string, CertificateRecord[]>> {
+  const workers = [...new Set(workerIds)];
+  await prefetch(
+    ctx,
+    workers.map((w) => workerKey(ctx, w)),
+  );
   const ids = new Map<string, string[]>();
-  for (const w of new Set(workerIds)) {
-    const entries = await listByPartialKey<unknown>(ctx, KEYS.certificateByWorker, [w]);
-    ids.set(
-      w,
-      entries.flatMap((e) => (e.attributes[1] === undefined ? [] : [e.attributes[1]])),
-    );
-  }
+  for (const w of workers) ids.set(w, await certificateIdsOf(ctx, w, await getJson<WorkerRecord>(ctx, workerKey(ctx, w))));
   const certificateKey = (id: string) => key(ctx, KEYS.certificate, [id]);
-  await prefetch(ctx, [...[...ids.values()].flat().map(certificateKey), ...alsoRead]);
+  await prefetch(ctx, [...ids.values()].flat().map(certificateKey));
   const out = new Map<string, CertificateRecord[]>();
   for (const [w, certificateIds] of ids) {
     const certificates: CertificateRecord[] = [];
@@ -81,12 +91,9 @@ export async function assertCrewQualified(
 ): Promise<void> {
   const problems: string[] = [];
   const people = [...crew.workers, crew.guardianId];
-  const checked = people.filter((w) => categoriesFor(crew, template, w).length > 0);
-  // Each checked person's record is read below too: in the same request as the certificates.
   const certificates = await workersCertificates(
     ctx,
-    checked,
-    checked.map((w) => workerKey(ctx, w)),
+    people.filter((w) => categoriesFor(crew, template, w).length > 0),
   );
   for (const w of people) {
     const categories = categoriesFor(crew, template, w);

@@ -277,6 +277,13 @@ export interface WorkerRecord {
    * epoch are refused at the gate. Absent on records from before it existed: epoch 0.
    */
   credentialEpoch?: number;
+  /**
+   * Every certificate recorded for the worker, in the order added (the same as the chaincode's
+   * certificate index holds), so that a permit reads a crew's certificates with its records, not with
+   * a range query per person. Absent on records from before it existed: those are read through the
+   * index until the worker's next certificate.
+   */
+  certificateIds?: string[];
 }
 
 export interface CertificateRecord {
