@@ -29,7 +29,7 @@ import {
   reviewWindowProblem,
 } from './certificate-rules';
 import { MINUTE_MS, parseIso, toIso, txTimeIso, txTimeMs } from './clock';
-import { categoriesFor, certificateIdsOf, listGateChecks, listWorkerCertificates, loadWorker, offJobHolder } from './credential-store';
+import { categoriesFor, certificateIdsOf, listGateChecks, listWorkerCertificates, loadWorker, offJobHolder, workerKey } from './credential-store';
 import { AlreadyExistsError, ForbiddenError, InvalidStateError, NotFoundError, RuleViolationError, ValidationError } from './errors';
 import { faceMatchPassed, gateCheckPassed } from './gate-rules';
 import { assertGateCheckSignedBy, codeSha256, workerCodeSigner } from './gate-signature';
@@ -88,10 +88,10 @@ async function loadOwnWorker(ctx: Context, actor: Actor, workerId: string): Prom
   return w;
 }
 
-/** Every change to a worker's certificates supersedes the worker codes issued before it. */
-async function bumpCredentialEpoch(ctx: Context, workerId: string): Promise<void> {
+/** Every change to a worker's certificates supersedes the worker codes issued before it; `change` goes in the same write. */
+async function bumpCredentialEpoch(ctx: Context, workerId: string, change: Partial<WorkerRecord> = {}): Promise<void> {
   const w = await loadWorker(ctx, workerId);
-  await putJson(ctx, key(ctx, KEYS.worker, [workerId]), { ...w, credentialEpoch: (w.credentialEpoch ?? 0) + 1 });
+  await putJson(ctx, workerKey(ctx, workerId), { ...w, ...change, credentialEpoch: (w.credentialEpoch ?? 0) + 1 });
 }
 
 /** The permit a gate check is for: issued (or later, still live) and not past its validity. */
@@ -195,7 +195,7 @@ export class CredentialContract extends LedgerContract {
   @Submit()
   async RegisterWorker(ctx: Context, input: string): Promise<string> {
     return run(ctx, 'credential:RegisterWorker', input, async ({ actor, data: d }) => {
-      const k = key(ctx, KEYS.worker, [d.workerId]);
+      const k = workerKey(ctx, d.workerId);
       if (await exists(ctx, k)) throw new AlreadyExistsError('this worker id is already registered');
       const w: WorkerRecord = {
         docType: 'worker',
@@ -224,7 +224,7 @@ export class CredentialContract extends LedgerContract {
         statusHistory: [...w.statusHistory, { status: d.status, reason: d.reason, actor, at: txTimeIso(ctx) }],
         credentialEpoch: (w.credentialEpoch ?? 0) + 1,
       };
-      return putAndEmit(ctx, key(ctx, KEYS.worker, [d.workerId]), 'WorkerStatusChanged', after);
+      return putAndEmit(ctx, workerKey(ctx, d.workerId), 'WorkerStatusChanged', after);
     });
   }
 
@@ -250,9 +250,8 @@ export class CredentialContract extends LedgerContract {
       const terms = certificateTermsProblem(parseIso(d.validFrom), parseIso(d.validUntil));
       if (terms !== null) throw new ValidationError(`${terms}; check validFrom and validUntil`);
       const w = await loadOwnWorker(ctx, actor, d.workerId);
-      // The worker record names its certificates (and its epoch rises, as for every change to them).
-      const certificateIds = [...(await certificateIdsOf(ctx, d.workerId, w)), d.certificateId];
-      await putJson(ctx, key(ctx, KEYS.worker, [d.workerId]), { ...w, credentialEpoch: (w.credentialEpoch ?? 0) + 1, certificateIds });
+      // The worker record names its certificates.
+      await bumpCredentialEpoch(ctx, d.workerId, { certificateIds: [...(await certificateIdsOf(ctx, d.workerId, w)), d.certificateId] });
       const c: CertificateRecord = {
         docType: 'certificate',
         ...d,
@@ -507,7 +506,7 @@ export class CredentialContract extends LedgerContract {
     return run(ctx, 'credential:LogPersonalDataAccess', input, async ({ actor, data: d }) => {
       const k = key(ctx, KEYS.personalDataAccess, [d.accessId]);
       if (await exists(ctx, k)) throw new AlreadyExistsError(`access ${d.accessId} is already logged; use a new id`);
-      const subjectKey = d.subject.kind === 'worker' ? key(ctx, KEYS.worker, [d.subject.id]) : key(ctx, KEYS.certificate, [d.subject.id]);
+      const subjectKey = d.subject.kind === 'worker' ? workerKey(ctx, d.subject.id) : key(ctx, KEYS.certificate, [d.subject.id]);
       const subject = await getJson<WorkerRecord | CertificateRecord>(ctx, subjectKey);
       const owner = subject === undefined ? undefined : 'registeredBy' in subject ? subject.registeredBy.mspId : subject.addedBy.mspId;
       // Another enterprise's worker or certificate reads as missing: nobody logs access to data they cannot hold.

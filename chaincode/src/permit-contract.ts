@@ -36,7 +36,7 @@ import {
 import { checkSignOff, currentStep } from './signoff-rules';
 import { findSimopsConflicts } from './simops';
 import { exists, getJson, KEYS, key, listByPartialKey, prefetch, putJson } from './store';
-import { loadPolicy, loadTemplate } from './template-contract';
+import { loadPolicy, loadTemplate, policyLatestKey, templateLatestKey } from './template-contract';
 import { isKnownLevel } from './templates';
 import { Evaluate, enter, guarded, putAndEmit, run, Submit } from './tx';
 import { assertNotExpired, checkPlannedWindow, computeValidity, effectiveLevel, isExpiredAt, maxValidityMinutesFor, permitEndMs } from './validity';
@@ -59,13 +59,13 @@ interface Begun<T extends TxName> {
  * hot-work permit's can still rise at night by the site calendar, which the policy holds).
  */
 function applyReads(ctx: Context, data: TxData<'permit:Apply'>): string[] {
-  const keys = [key(ctx, KEYS.policyLatest, []), permitKey(ctx, data.permitNo)];
+  const keys = [policyLatestKey(ctx), permitKey(ctx, data.permitNo)];
   for (const w of [...data.workers, data.guardianId, data.personInChargeId]) keys.push(workerKey(ctx, w));
   for (const r of data.relatedPermitNos) keys.push(permitKey(ctx, r));
   if (data.servesPermitNo !== null && data.operationType === 'temporary_electricity') keys.push(permitKey(ctx, data.servesPermitNo));
   const level = effectiveLevel(data.operationType, data.level, data.nightOrHoliday, data.heightHazardFactors);
   if (data.operationType !== 'hot_work' || level === effectiveLevel(data.operationType, data.level, true, data.heightHazardFactors)) {
-    keys.push(key(ctx, KEYS.templateLatest, [data.operationType, level]));
+    keys.push(templateLatestKey(ctx, data.operationType, level));
   }
   return keys;
 }
@@ -405,7 +405,7 @@ export class PermitContract extends LedgerContract {
       const at = txTimeIso(ctx);
       for (const w of b.permit.workers) {
         const worker = await loadWorker(ctx, w);
-        await putJson(ctx, key(ctx, KEYS.worker, [w]), { ...worker, lastWorkedAt: at });
+        await putJson(ctx, workerKey(ctx, w), { ...worker, lastWorkedAt: at });
       }
       return this.transition(ctx, 'complete', b);
     });

@@ -122,8 +122,6 @@ function writeRecord(w: StateWrite): Uint8Array {
   return encodeMessage(fields);
 }
 
-const byStub = new WeakMap<object, BatchedState>();
-
 /**
  * The batched reads and writes of a transaction's stub: the stub's own where it has them (the unit
  * tests' in-memory stub), else requests to the peer through fabric-shim's stream.
@@ -131,16 +129,11 @@ const byStub = new WeakMap<object, BatchedState>();
 export function batchedStateOf(stub: ChaincodeStub): BatchedState {
   const own = stub as unknown as Partial<BatchedState>;
   if (typeof own.getStates === 'function' && typeof own.writeBatch === 'function') return own as BatchedState;
-  let batched = byStub.get(stub);
-  if (batched === undefined) {
-    const s = stub as unknown as ShimStub;
-    const handler = s.handler;
-    if (typeof handler?._askPeerAndListen !== 'function' || typeof s.channel_id !== 'string' || typeof s.txId !== 'string') {
-      // fabric-shim is pinned; a version that no longer has these fails every transaction loudly here.
-      throw new Error('this fabric-shim has no per-transaction request queue (handler._askPeerAndListen); batched state access needs fabric-shim 2.5');
-    }
-    batched = new PeerBatchedState(handler as ShimHandler, s.channel_id, s.txId);
-    byStub.set(stub, batched);
+  const s = stub as unknown as ShimStub;
+  const handler = s.handler;
+  if (typeof handler?._askPeerAndListen !== 'function' || typeof s.channel_id !== 'string' || typeof s.txId !== 'string') {
+    // fabric-shim is pinned; a version that no longer has these fails every transaction loudly here.
+    throw new Error('this fabric-shim has no per-transaction request queue (handler._askPeerAndListen); batched state access needs fabric-shim 2.5');
   }
-  return batched;
+  return new PeerBatchedState(handler as ShimHandler, s.channel_id, s.txId);
 }

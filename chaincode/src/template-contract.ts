@@ -9,6 +9,16 @@ import { getJson, KEYS, key, padVersion, putJson } from './store';
 import { DEFAULT_POLICY, defaultTemplate, isKnownLevel, loosenings } from './templates';
 import { Evaluate, emit, run, Submit } from './tx';
 
+/** The pointer to a type and level's latest published template (absent: built-in v1). */
+export function templateLatestKey(ctx: Context, operationType: string, level: string): string {
+  return key(ctx, KEYS.templateLatest, [operationType, level]);
+}
+
+/** The pointer to the latest published ledger policy (absent: the default policy). */
+export function policyLatestKey(ctx: Context): string {
+  return key(ctx, KEYS.policyLatest, []);
+}
+
 /** The newest template for a type and level: the latest published version, else built-in v1. */
 export async function loadTemplate(ctx: Context, operationType: OperationType, level: string, version?: number): Promise<WorkflowTemplate> {
   if (version === 1) {
@@ -21,12 +31,12 @@ export async function loadTemplate(ctx: Context, operationType: OperationType, l
     if (t === undefined) throw new NotFoundError(`template ${operationType} level ${level} has no version ${version}`);
     return t;
   }
-  const latest = await getJson<{ version: number }>(ctx, key(ctx, KEYS.templateLatest, [operationType, level]));
+  const latest = await getJson<{ version: number }>(ctx, templateLatestKey(ctx, operationType, level));
   return loadTemplate(ctx, operationType, level, latest?.version ?? 1);
 }
 
 export async function loadPolicy(ctx: Context): Promise<LedgerPolicy> {
-  const latest = await getJson<{ version: number }>(ctx, key(ctx, KEYS.policyLatest, []));
+  const latest = await getJson<{ version: number }>(ctx, policyLatestKey(ctx));
   if (latest === undefined) return DEFAULT_POLICY;
   const p = await getJson<LedgerPolicy>(ctx, key(ctx, KEYS.policy, [padVersion(latest.version)]));
   if (p === undefined) throw new NotFoundError(`policy version ${latest.version} is missing`);
