@@ -16,10 +16,12 @@
  *     npm run bench:saturation -w gateway
  * BENCH_GATEWAY_NODE_OPTIONS passes flags to the gateway's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
  * BENCH_GATEWAY_ENV, a JSON object, more settings to the gateway (e.g. `{"GATEWAY_COMMIT_STATUS_FROM_BLOCKS":"false"}`).
+ * BENCH_API_CLIENT: the REST API path's HTTP client, `http` (node:http, kept alive; default) or `fetch` (the tests' client).
  * Needs the network (connection profile) and TEST_DATABASE_URL.
  */
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connectToOrg, loadConnectionProfile } from '@compliance-ledger/fabric-client';
@@ -27,11 +29,16 @@ import { submitClientSigned } from '../src/client-signing.js';
 import { Client, createDatabase, dropDatabase, profilePath, runDir } from '../test/support/env.js';
 import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
 import { cpuBetween, networkProcesses, postgresPid, snapshot, type Watched } from './proc-cpu.js';
-import { closedLoop, enrolKeyHolder, pct } from './support.js';
+import { closedLoop, enrolKeyHolder, httpPostJson, pct } from './support.js';
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '16,32,64,128,256,384').split(',').map(Number);
 const LEVEL_SECONDS = Number(process.env.BENCH_LEVEL_SECONDS ?? 20);
 const PATHS = (process.env.BENCH_PATHS ?? 'direct,api,client-signed').split(',') as PathName[];
+/**
+ * The REST API path's HTTP client: `http` (default), node:http with kept-alive connections; `fetch`,
+ * the tests' client (undici), which costs this process more CPU a request (bench/support.ts).
+ */
+const API_CLIENT = process.env.BENCH_API_CLIENT ?? 'http';
 /** A level that does not beat the best so far by this factor has not raised throughput. */
 const RISE = 1.05;
 
@@ -97,12 +104,16 @@ async function main(): Promise<void> {
     if (ca === undefined) throw new Error('the connection profile names no enterprise CA');
     const keyHolder = PATHS.includes('client-signed') ? await enrolKeyHolder(gw.url, ca, gw.caClient) : undefined;
 
+    const apiAgent = new http.Agent({ keepAlive: true });
     const calls: Record<PathName, (permitNo: string) => Promise<void>> = {
       direct: async (permitNo) => {
         await contract.submit('permit:Apply', { arguments: [JSON.stringify(applyBody(cast, permitNo))] });
       },
       api: async (permitNo) => {
-        const r = await cast.clients.applicant.post('/v1/permits', applyBody(cast, permitNo));
+        const r =
+          API_CLIENT === 'fetch'
+            ? await cast.clients.applicant.post('/v1/permits', applyBody(cast, permitNo))
+            : await httpPostJson(apiAgent, `${gw.url}/v1/permits`, cast.clients.applicant.auth, applyBody(cast, permitNo));
         if (r.status !== 201) throw new Error(`${r.status} ${r.text}`);
       },
       'client-signed': async (permitNo) => {

@@ -65,18 +65,37 @@ export interface MonthWindow {
   /** First instant of the next month, exclusive. */
   to: string;
   /** Each local day of the month: its date and its first instant; a day ends where the next begins (the last at `to`). */
-  days: { date: string; from: string }[];
+  days: readonly { readonly date: string; readonly from: string }[];
 }
 
-/** The month `YYYY-MM` in the time zone as [from, to) in UTC, with its days. */
+/**
+ * Windows already computed, by zone and month. A window is a pure function of the two, and the
+ * sixty-odd offsets behind one cost about 0.6 ms of a monthly report's CPU (profiled at 1,000,000
+ * permits); a regulator's screens ask for the same few months over and over. Bounded, oldest out.
+ */
+const windows = new Map<string, MonthWindow>();
+const WINDOWS_KEPT = 256;
+
+/** The month `YYYY-MM` in the time zone as [from, to) in UTC, with its days (frozen: shared between callers). */
 export function monthWindow(month: string, timeZone: string): MonthWindow {
+  const key = `${timeZone}\u0000${month}`;
+  const known = windows.get(key);
+  if (known) return known;
+  const w = computeMonthWindow(month, timeZone);
+  if (windows.size >= WINDOWS_KEPT) windows.delete(windows.keys().next().value!);
+  windows.set(key, w);
+  return w;
+}
+
+function computeMonthWindow(month: string, timeZone: string): MonthWindow {
   const [year, m] = month.split('-').map(Number) as [number, number];
   const daysInMonth = new Date(Date.UTC(year, m, 0)).getUTCDate();
   const days = Array.from({ length: daysInMonth }, (_, i) => ({
     date: `${month}-${String(i + 1).padStart(2, '0')}`,
     from: isoInstant(localMidnight(year, m, i + 1, timeZone)),
   }));
-  return { month, timeZone, from: days[0]!.from, to: isoInstant(localMidnight(year, m + 1, 1, timeZone)), days };
+  for (const d of days) Object.freeze(d);
+  return Object.freeze({ month, timeZone, from: days[0]!.from, to: isoInstant(localMidnight(year, m + 1, 1, timeZone)), days: Object.freeze(days) });
 }
 
 /** The month (YYYY-MM) an instant falls in, in the time zone. */

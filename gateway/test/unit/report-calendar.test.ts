@@ -39,4 +39,19 @@ describe("gateway: the monthly report's calendar in the regulator's time zone", 
     expect(monthWindow('9999-12', 'America/New_York').to).to.equal('10000-01-01T05:00:00Z');
     expect(isoInstant(Date.parse('2026-01-01T00:00:00.250Z'))).to.equal('2026-01-01T00:00:00.250Z');
   });
+
+  it('hands out one frozen window per zone and month, so no caller can change what the next one reads', () => {
+    const w = monthWindow('2026-03', 'Europe/Berlin');
+    expect(monthWindow('2026-03', 'Europe/Berlin')).to.equal(w);
+    expect(monthWindow('2026-03', 'UTC')).to.not.equal(w);
+    expect(monthWindow('2026-03', 'UTC').from).to.equal('2026-03-01T00:00:00Z');
+    expect(Object.isFrozen(w) && Object.isFrozen(w.days) && w.days.every((d) => Object.isFrozen(d))).to.equal(true);
+    expect(Reflect.set(w.days[0]!, 'from', 'x')).to.equal(false);
+    expect(w.days[0]!.from).to.equal('2026-02-28T23:00:00Z');
+    // Past the bound the oldest windows go and are computed again, equal to what they were.
+    for (let y = 1970; y < 2270; y++) monthWindow(`${y}-01`, 'Asia/Shanghai');
+    const again = monthWindow('2026-03', 'Europe/Berlin');
+    expect(again).to.not.equal(w);
+    expect(again).to.deep.equal(w);
+  });
 });

@@ -21,6 +21,7 @@ import * as alarmSiteRunningTotals from './015-alarm-site-running-totals.js';
 import * as alarmResponseBucketTable from './016-alarm-response-bucket-table.js';
 import * as trailScopeAndDays from './017-trail-scope-and-days.js';
 import * as rawLedgerWithoutForeignKeys from './018-raw-ledger-without-foreign-keys.js';
+import * as alarmDeviceOwner from './019-alarm-device-owner.js';
 
 interface Migration {
   name: string;
@@ -47,6 +48,7 @@ const migrations: readonly Migration[] = [
   alarmResponseBucketTable,
   trailScopeAndDays,
   rawLedgerWithoutForeignKeys,
+  alarmDeviceOwner,
 ];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
