@@ -144,6 +144,28 @@ async function trailFromBaseTables(pool: pg.Pool, from: string, to: string, perm
 }
 
 /**
+ * A report's sites as the gateway built them before the database merged them (migration 019): each
+ * enterprise's and site's permits applied, and alarms under the owner of their device (a join), by
+ * enterprise, then site, in code units. `org`, `site`: a scope, as the report's.
+ */
+async function sitesFromBaseTables(pool: pg.Pool, from: string, to: string, org: string | null = null, site: string | null = null) {
+  const rows = (
+    await pool.query(
+      `SELECT org_msp, site_id, sum(p)::int AS p, sum(a)::int AS a FROM (
+         SELECT org_msp, site_id, 1 AS p, 0 AS a FROM permits
+          WHERE applied_at >= $1 AND applied_at < $2 AND ($3::text IS NULL OR org_msp = $3) AND ($4::text IS NULL OR site_id = $4)
+         UNION ALL SELECT coalesce(d.owner_msp, ''), x.site_id, 0, 1 FROM alarms x LEFT JOIN devices d USING (device_id)
+          WHERE x.recorded_at >= $1 AND x.recorded_at < $2 AND ($3::text IS NULL OR d.owner_msp = $3) AND ($4::text IS NULL OR x.site_id = $4)) u
+        GROUP BY 1, 2`,
+      [from, to, org, site],
+    )
+  ).rows as Record<string, unknown>[];
+  return rows
+    .map((r) => ({ orgMsp: String(r.org_msp), siteId: String(r.site_id), permitsApplied: Number(r.p), alarms: Number(r.a) }))
+    .sort((x, y) => (x.orgMsp !== y.orgMsp ? (x.orgMsp < y.orgMsp ? -1 : 1) : x.siteId < y.siteId ? -1 : x.siteId > y.siteId ? 1 : 0));
+}
+
+/**
  * The KPIs' window figures migration 013 replaced, grouped from the base tables as before it: alarms
  * per recording enterprise and site, the repeat-violation rate and trend through the flags' permits,
  * and permits by type and state.
@@ -784,6 +806,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
         expect(perDay('permitsApplied')).to.deep.equal(base.dailyPermits);
         expect(perDay('alarms')).to.deep.equal(base.dailyAlarms);
         expect(report.permitsTotal, 'the month holds permits').to.be.greaterThan(0);
+        const sites = await sitesFromBaseTables(pool, window.from, window.to);
+        expect(report.sites, "each site, its permits and its devices' alarms, in order").to.deep.equal(sites);
+        expect(sites.filter((x) => x.alarms > 0).length, 'sites with alarms').to.be.greaterThan(1);
         expect({ gasTests: report.gasTests, gateChecks: report.gateChecks, evidenceRecords: report.evidenceRecords }).to.deep.equal({
           gasTests: base.gasTests,
           gateChecks: base.gateChecks,
@@ -815,6 +840,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
             base,
           );
           counted.set(label, (counted.get(label) ?? 0) + base.gasTests.total + base.gateChecks.total + base.evidenceRecords);
+          expect(report.sites, `${m} ${zone} ${label}: sites`).to.deep.equal(
+            await sitesFromBaseTables(pool, window.from, window.to, scope.org ?? null, scope.site ?? null),
+          );
         }
       }
       expect(

@@ -7,6 +7,9 @@ import type { Knex } from 'knex';
 import { migrationSource } from '../../src/migrations/index.js';
 import { migratedDatabase } from '../support/database.js';
 
+/** By name: later migrations are applied too, and `down` alone would undo the last of them. */
+const EIGHTEEN = '018-raw-ledger-without-foreign-keys';
+
 const foreignKeys = async (db: Knex) =>
   (
     (await db.raw(`SELECT conrelid::regclass::text AS "table", conname AS name FROM pg_constraint
@@ -42,7 +45,7 @@ for (const engine of ['postgres', 'pglite'] as const) {
 
     it('drops the three keys; down restores them and they refuse an orphan again; up drops them again', async () => {
       expect(await foreignKeys(db)).to.deep.equal([]);
-      await db.migrate.down({ migrationSource });
+      await db.migrate.down({ migrationSource, name: EIGHTEEN });
       expect(await foreignKeys(db)).to.deep.equal([
         { table: 'events', name: 'events_block_number_tx_index_foreign' },
         { table: 'transactions', name: 'transactions_block_number_foreign' },
@@ -50,7 +53,7 @@ for (const engine of ['postgres', 'pglite'] as const) {
       ]);
       const refused = await orphanEvent(db).catch((e: { code?: string }) => e);
       expect((refused as { code?: string }).code).to.equal('23503');
-      await db.migrate.up({ migrationSource });
+      await db.migrate.up({ migrationSource, name: EIGHTEEN });
       expect(await foreignKeys(db)).to.deep.equal([]);
     });
   });
