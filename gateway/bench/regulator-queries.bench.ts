@@ -22,6 +22,7 @@ import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/
 import { syntheticPermits, syntheticSurroundings, syntheticTrail } from '../test/support/indexer.js';
 import { makeCast } from '../test/support/scenario.js';
 import { cpuBetween, postgresPid, snapshot, type Watched } from './proc-cpu.js';
+import { httpRequest } from './support.js';
 
 const SIZES = (process.env.BENCH_QUERY_SIZES ?? '100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 200);
@@ -104,20 +105,6 @@ const SHAPES: [string, string][] = [
   ['risk map (one year), one site by area', '/v1/regulator/risk-map?site=site-7'],
 ];
 
-/** A GET read whole, as text. */
-function httpGet(agent: http.Agent, url: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
-
 /** Table and index bytes of the tables the mirror's permits fill, per permit. */
 async function diskPerPermit(db: string): Promise<{ permits: number; tableBytes: number; indexBytes: number; allDomainBytes: number }> {
   const c = new pg.Client({ connectionString: db });
@@ -170,7 +157,7 @@ async function main(): Promise<void> {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
         const reg = (await makeCast(new Client(gw.url))).clients.regulator;
-        const get = CLIENT === 'fetch' ? (url: string) => reg.get(url) : (url: string) => httpGet(agent, gw.url + url, reg.auth);
+        const get = CLIENT === 'fetch' ? (url: string) => reg.get(url) : (url: string) => httpRequest(agent, gw.url + url, { headers: reg.auth });
         for (let i = 0; i < PROCESS_WARMUP; i++) await get(SHAPES[0]![1]);
         for (const [name, url] of SHAPES.filter(([n]) => !ONLY || ONLY.test(n))) {
           const lat: number[] = [];

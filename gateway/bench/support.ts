@@ -15,31 +15,35 @@ export function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 }
 
+/** A request over `agent` (kept-alive connections, as a dashboard or an enterprise's integration keeps them), the answer read whole as text. */
+export function httpRequest(
+  agent: http.Agent,
+  url: string,
+  options: { method?: string; headers: Record<string, string>; body?: Buffer },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', agent, headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
 /**
- * A POST of a JSON body with a fresh Idempotency-Key, as an enterprise's integration sends it:
- * node:http over kept-alive connections, the answer read whole as text. The tests' client (fetch,
- * undici) cost this process about 0.6 ms of CPU a request under load, which on a machine the bench
- * shares with the network was charged to the REST API's side of the comparison.
+ * A POST of a JSON body with a fresh Idempotency-Key, as an enterprise's integration sends it. The
+ * tests' client (fetch, undici) cost this process about 0.6 ms of CPU a request under load, which on
+ * a machine the bench shares with the network was charged to the REST API's side of the comparison.
  */
 export function httpPostJson(agent: http.Agent, url: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; text: string }> {
   const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(payload.length), 'idempotency-key': randomUUID() },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
+  return httpRequest(agent, url, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json', 'content-length': String(payload.length), 'idempotency-key': randomUUID() },
+    body: payload,
   });
 }
 

@@ -511,9 +511,9 @@ export class RegulatorRepository {
       // pairs of statement and lane planned (1–5 ms each) a hundred reports after the gateway
       // started (bench/RESULTS.md, 2026-12-06, fourth evening session). After a failure no more
       // start, and the ones running end before the connections roll back and go back to the pool.
-      const running = new Set<Promise<unknown>>();
       let failed = false;
       let issued = 0;
+      // Each lane's last statement, settled either way: what a failure waits for.
       const tails: Promise<unknown>[] = lanes.map(() => Promise.resolve());
       const q: Query = async (sql, params) => {
         const lane = issued++ % lanes.length;
@@ -521,14 +521,11 @@ export class RegulatorRepository {
           failed ? Promise.reject(new Error('an earlier query of this snapshot failed')) : this.on<Record<string, unknown>>(lanes[lane]!, sql, params, true),
         );
         tails[lane] = run.catch(() => undefined);
-        running.add(run);
         try {
           return await run;
         } catch (e) {
           failed = true;
           throw e;
-        } finally {
-          running.delete(run);
         }
       };
       try {
@@ -537,7 +534,8 @@ export class RegulatorRepository {
         return result;
       } catch (e) {
         failed = true;
-        while (running.size) await Promise.allSettled([...running]);
+        // A statement queued behind these finds `failed` and sends nothing.
+        await Promise.all(tails);
         throw e;
       }
     } catch (e) {
@@ -781,11 +779,14 @@ export class RegulatorRepository {
              .join(' UNION ALL ')}`
         : `SELECT org_msp, site_id, 1 AS n, 0 AS a FROM permits WHERE applied_at >= $1 AND applied_at < $2 AND ${sc.permits}`;
       const sitesQ = q(
-        `SELECT coalesce(json_agg(json_build_array(org_msp, site_id, n, a) ORDER BY org_msp COLLATE "C", site_id COLLATE "C"), '[]') AS sites
-           FROM (SELECT org_msp, site_id, sum(n)::int AS n, sum(a)::int AS a FROM (${sitePermits}
-                 UNION ALL SELECT coalesce(device_owner_msp, ''), site_id, 0, 1 FROM alarms
-                  WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}) x
-                 GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(a) > 0) r`,
+        jsonRows(
+          `SELECT org_msp, site_id, sum(n)::int AS n, sum(a)::int AS a FROM (${sitePermits}
+             UNION ALL SELECT coalesce(device_owner_msp, ''), site_id, 0, 1 FROM alarms
+              WHERE recorded_at >= $1 AND recorded_at < $2 AND ${sc.alarms}) x
+            GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(a) > 0`,
+          'org_msp, site_id, n, a',
+          'org_msp COLLATE "C", site_id COLLATE "C"',
+        ),
         p,
       );
       // Sent side by side: on PostgreSQL the snapshot's connections run them concurrently.
@@ -814,7 +815,7 @@ export class RegulatorRepository {
         evidenceRecords: Number(counts!.evidence),
         investigationFlags: Number(counts!.flags),
         daily: window.days.map((d, i) => ({ date: d.date, permitsApplied: byDay('p', i), alarms: byDay('a', i) })),
-        sites: (sites!.sites as [string, string, number, number][]).map(([orgMsp, siteId, permitsApplied, alarms]) => ({
+        sites: (sites!.rows as [string, string, number, number][]).map(([orgMsp, siteId, permitsApplied, alarms]) => ({
           orgMsp,
           siteId,
           permitsApplied,
