@@ -15,8 +15,11 @@
  * machine's load than the latencies do.
  *
  *   BENCH_QUERY_SIZES=100000,1000000 BENCH_QUERY_RUNS=200 npm run bench:regulator-queries -w gateway
+ * BENCH_QUERY_TRACE=1 also says, for each request over 20 ms, what else happened while it ran.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import pg from 'pg';
 import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
 import { syntheticPermits, syntheticSurroundings, syntheticTrail } from '../test/support/indexer.js';
@@ -58,6 +61,40 @@ const PROCESS_WARMUP = Number(process.env.BENCH_QUERY_PROCESS_WARMUP ?? 3000);
  * requests over 20 ms, most fell in its first 150 of 300; see `over` in the log line).
  */
 const SHAPE_WARMUP = Number(process.env.BENCH_QUERY_SHAPE_WARMUP ?? 10);
+/**
+ * 1: for each request over TARGET_MS, what else happened while it ran: this process's garbage
+ * collections (ms of pauses within it), its own CPU time, and the machine's stolen and idle time
+ * (/proc/stat, in clock ticks of 10 ms, all CPUs): a slow request that used little CPU of its own
+ * waited on PostgreSQL or on a hypervisor.
+ */
+const TRACE = process.env.BENCH_QUERY_TRACE === '1';
+
+/** The machine's cumulative idle and stolen clock ticks, all CPUs. */
+function machineTicks(): { idle: number; steal: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3]! + f[4]!, steal: f[7] ?? 0 };
+}
+
+/** GC pauses of this process, as [start, end, kind] in performance.now() time. */
+const gcPauses: [number, number, string][] = [];
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+const gcKind = (e: PerformanceEntry) => GC_KINDS[(e as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? '?';
+if (TRACE) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration, gcKind(e)]);
+  }).observe({ entryTypes: ['gc'] });
+}
+/** GC pause ms within [from, to), and the kinds of the collections that paused. */
+function gcWithin(from: number, to: number): string {
+  const hit = gcPauses.filter(([a, b]) => b > from && a < to);
+  const ms = hit.reduce((sum, [a, b]) => sum + Math.min(b, to) - Math.max(a, from), 0);
+  return `${ms.toFixed(1)} ms${hit.length ? ` (${hit.map(([, , kind]) => kind).join(', ')})` : ''}`;
+}
 /** A pause before each measured request, ms: a regulator who asks now and then, not in a loop (0: none). */
 const PAUSE_MS = Number(process.env.BENCH_QUERY_PAUSE_MS ?? 0);
 
@@ -163,13 +200,26 @@ async function main(): Promise<void> {
           const lat: number[] = [];
           for (let i = 0; i < SHAPE_WARMUP; i++) await get(url);
           const before = snapshot(watched);
+          const slow: string[] = [];
           for (let i = 0; i < RUNS; i++) {
             if (PAUSE_MS > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
+            const ticks = TRACE ? machineTicks() : undefined;
+            const cpu0 = TRACE ? process.cpuUsage() : undefined;
             const t = performance.now();
             const r = await get(url);
             if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 300)}`);
-            lat.push(performance.now() - t);
+            const end = performance.now();
+            lat.push(end - t);
+            if (ticks && cpu0 && end - t > TARGET_MS) {
+              const own = process.cpuUsage(cpu0);
+              const now = machineTicks();
+              slow.push(
+                `#${i} ${(end - t).toFixed(1)} ms: GC ${gcWithin(t, end)}, own CPU ${((own.user + own.system) / 1000).toFixed(1)} ms, ` +
+                  `machine idle ${now.idle - ticks.idle} / stolen ${now.steal - ticks.steal} ticks`,
+              );
+            }
           }
+          if (slow.length > 0) console.error(`${size} ${name}, requests over ${TARGET_MS} ms:\n  ${slow.join('\n  ')}`);
           const cpu = cpuBetween(before, snapshot(watched));
           const gatewayCpu = cpu.get('gateway')! / RUNS;
           const postgresCpu = cpu.get('postgres')! / RUNS;
