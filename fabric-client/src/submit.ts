@@ -33,15 +33,10 @@ export interface SubmitRequest {
   name: string;
   options?: ProposalOptions;
   /**
-   * Makes the transaction's id durable (e.g. on an idempotency key) before it can go to the
-   * orderer. It runs while the proposal is endorsed, not after: its wait (a database write, about
-   * 20 ms under load) then hides behind the endorsement's instead of adding to it, and the writes
-   * of requests that claimed their keys together go out together. If it throws, nothing is
-   * submitted and its error is what submit throws, as it is, whatever the endorsement did. A
-   * retried endorsement is a new proposal with a new id: `replaces` names the id the last call
-   * made durable, which was never handed over.
+   * Runs once the transaction is endorsed and before it goes to the orderer (e.g. to make its id
+   * durable); if it throws, nothing is submitted and its error is what submit throws, as it is.
    */
-  beforeSubmit?: (transactionId: string, replaces?: string) => Promise<void>;
+  beforeSubmit?: (transactionId: string) => Promise<void>;
 }
 
 export interface SubmitPolicy {
@@ -78,17 +73,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Endorses (with retries), orders and waits for the commit; throws a FabricFailure unless the transaction is valid. */
 export async function submitTransaction(contract: Contract, request: SubmitRequest, policy: SubmitPolicy): Promise<Committed> {
   const retry = policy.retry ?? NO_RETRY;
-  let durable: string | undefined;
   for (let attempt = 1; ; attempt++) {
     const proposal = contract.newProposal(request.name, request.options);
     const transactionId = proposal.getTransactionId();
-    const recording = request.beforeSubmit ? settledOf(request.beforeSubmit(transactionId, durable)) : undefined;
     let endorsed: Awaited<ReturnType<typeof proposal.endorse>>;
     try {
       endorsed = await proposal.endorse();
     } catch (e) {
-      // The record settles first: its refusal wins, and the next attempt replaces only what it wrote.
-      if (recording) durable = recorded(await recording, transactionId);
       const failure = classifyFabricError(e, { ownMspId: policy.ownMspId, transactionId });
       if (!failure.transient || attempt >= retry.attempts) throw failure;
       const delay = backoffDelayMs(attempt, retry);
@@ -96,7 +87,7 @@ export async function submitTransaction(contract: Contract, request: SubmitReque
       await sleep(delay);
       continue;
     }
-    if (recording) recorded(await recording, transactionId);
+    await request.beforeSubmit?.(transactionId);
     // Registered before the hand-over, so that not even a block committed at once is missed.
     const expected = policy.commits?.expect(transactionId);
     let submitted: Awaited<ReturnType<typeof endorsed.submit>>;
@@ -112,22 +103,6 @@ export async function submitTransaction(contract: Contract, request: SubmitReque
     const getStatus = expected ? () => expected.status(ask) : ask;
     return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, getStatus, resubmit) };
   }
-}
-
-type Settled = { ok: true } | { ok: false; error: unknown };
-
-/** A promise that never rejects, so that one left waiting while the endorsement fails is not an unhandled rejection. */
-function settledOf(p: Promise<void>): Promise<Settled> {
-  return p.then(
-    () => ({ ok: true }) as const,
-    (error: unknown) => ({ ok: false, error }) as const,
-  );
-}
-
-/** The id made durable, or the record's own error, thrown as it is. */
-function recorded(s: Settled, transactionId: string): string {
-  if (!s.ok) throw s.error;
-  return transactionId;
 }
 
 /** How often an unanswered hand-over is made in all, and the pause before the second (then 2×, 3× …). */

@@ -50,10 +50,9 @@ export interface RouteContext<P = Record<string, string>, Q = Record<string, unk
   /**
    * For a request under an Idempotency-Key: records the transaction on the key before it is handed
    * to the orderer (pass it to LedgerClient.submit); throws, and nothing may be submitted, when that
-   * is not possible. At most one transaction per request; `replaces`, one of its earlier proposals
-   * whose endorsement failed.
+   * is not possible. At most one transaction per request.
    */
-  beforeSubmit?: (transactionId: string, replaces?: string) => Promise<void>;
+  beforeSubmit?: (transactionId: string) => Promise<void>;
 }
 
 export interface RouteResult {
@@ -330,9 +329,9 @@ async function replayed(p: Pipeline, def: RouteDef, r: KeyedRequest): Promise<bo
  * The request's beforeSubmit: a transaction goes to the orderer only once the key durably names it,
  * so a request lost after that point leaves a key that replays resolve from the ledger.
  */
-function recordTransaction(p: Pipeline, def: RouteDef, idem: KeyClaim): (transactionId: string, replaces?: string) => Promise<void> {
-  return async (transactionId, replaces) => {
-    if (!(await p.idempotency!.recordTransaction(idem.scope, idem.key, transactionId, successStatus(def), replaces))) {
+function recordTransaction(p: Pipeline, def: RouteDef, idem: KeyClaim): (transactionId: string) => Promise<void> {
+  return async (transactionId) => {
+    if (!(await p.idempotency!.recordTransaction(idem.scope, idem.key, transactionId, successStatus(def)))) {
       // The claim already names a transaction, or another request took it over: the key is no
       // longer this request's to complete or free.
       idem.lost = true;
@@ -428,7 +427,7 @@ async function idempotent(
   p: Pipeline,
   def: RouteDef,
   x: Exchange,
-  run: (beforeSubmit?: (transactionId: string, replaces?: string) => Promise<void>) => Promise<RouteResult>,
+  run: (beforeSubmit?: (transactionId: string) => Promise<void>) => Promise<RouteResult>,
 ): Promise<RouteResult | typeof REPLAYED> {
   if (def.method !== 'post' || !def.auth || def.sideEffectFree || def.selfIdempotent || !x.principal) return run();
   const keyHeader = x.req.headers['idempotency-key'];

@@ -22,9 +22,7 @@
  * The first request may also end without any of these updates: its process dies, or the store
  * fails, after the transaction went to the orderer. So the transaction id (and the success status)
  * is written onto the `pending` row before the transaction is handed to the orderer
- * (recordTransaction, while the proposal is endorsed), and nothing is submitted unless that write
- * succeeded; a request that dies during its endorsement thus leaves a transaction id that never
- * reaches the ledger, resolved like one that died before its hand-over. A `pending` claim is
+ * (recordTransaction), and nothing is submitted unless that write succeeded. A `pending` claim is
  * leased to its request: while the request runs, its process renews the claim's `renewed_at` every
  * PENDING_LEASE_MS / 3 (renewHeld); a claim not renewed for PENDING_LEASE_MS counts as abandoned.
  * (A fixed age instead, long enough for a slow upload, kept a crashed gateway's keys answering
@@ -62,7 +60,7 @@ interface KeyOf {
   key: string;
 }
 type ClaimItem = KeyOf & { fingerprint: string };
-type RecordItem = KeyOf & { transactionId: string; status: number; replaces: string | null };
+type RecordItem = KeyOf & { transactionId: string; status: number };
 type CompletionItem = KeyOf & { status: number; body: string; transactionId: string | null };
 const keyOf = (i: KeyOf) => `${i.scope}\n${i.key}`;
 /** Sorted by key, so that two statements that share a row (a key's replay beside its first request) lock in one order. */
@@ -126,16 +124,10 @@ export class IdempotencyStore {
       const r = await once(() =>
         this.pool.query<KeyOf>(
           `UPDATE gateway_idempotency t SET transaction_id = v.transaction_id, status = v.status
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[]) AS v(scope, key, transaction_id, status, replaces)
-           WHERE t.scope = v.scope AND t.key = v.key AND t.state = 'pending' AND t.transaction_id IS NOT DISTINCT FROM v.replaces
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS v(scope, key, transaction_id, status)
+           WHERE t.scope = v.scope AND t.key = v.key AND t.state = 'pending' AND t.transaction_id IS NULL
            RETURNING t.scope, t.key`,
-          [
-            sorted.map((i) => i.scope),
-            sorted.map((i) => i.key),
-            sorted.map((i) => i.transactionId),
-            sorted.map((i) => i.status),
-            sorted.map((i) => i.replaces),
-          ],
+          [sorted.map((i) => i.scope), sorted.map((i) => i.key), sorted.map((i) => i.transactionId), sorted.map((i) => i.status)],
         ),
       );
       return returned(r.rows, items);
@@ -260,13 +252,12 @@ export class IdempotencyStore {
   /**
    * Durably ties the pending claim to the transaction about to be submitted (and the route's success
    * status, the answer should the transaction have to be looked up later). False when the claim is
-   * no longer this request's to submit under: it names another transaction, or it is gone. Must
-   * succeed before the transaction is handed to the orderer. `replaces`: the transaction this
-   * request recorded before, whose endorsement failed, so it was never handed over.
+   * no longer this request's to submit under: it already names a transaction, or it is gone. Must
+   * succeed before the transaction is handed to the orderer.
    */
-  async recordTransaction(scope: string, key: string, transactionId: string, status: number, replaces?: string): Promise<boolean> {
+  async recordTransaction(scope: string, key: string, transactionId: string, status: number): Promise<boolean> {
     try {
-      return await this.records.run({ scope, key, transactionId, status, replaces: replaces ?? null });
+      return await this.records.run({ scope, key, transactionId, status });
     } catch (e) {
       throw this.storeError(e);
     }

@@ -52,11 +52,8 @@ export interface LedgerOptions {
 export interface SubmitOptions {
   /** Private data for the chaincode (transient map), not written to the ledger. */
   transient?: unknown;
-  /**
-   * Makes the transaction id durable where a lost outcome can be looked up again (the idempotency
-   * record), while the proposal is endorsed; `replaces`, the id of an earlier attempt (submitTransaction).
-   */
-  beforeSubmit?: (transactionId: string, replaces?: string) => Promise<void>;
+  /** Makes the transaction id durable where a lost outcome can be looked up again (the idempotency record). */
+  beforeSubmit?: (transactionId: string) => Promise<void>;
 }
 
 export interface SubmitResult<T> {
@@ -154,8 +151,8 @@ export class LedgerClient {
 
   /**
    * Endorses, orders and waits for the commit; throws unless the transaction is valid. `beforeSubmit`
-   * runs while the transaction is endorsed and ends before it goes to the orderer: if it throws,
-   * nothing is submitted and its error is what submit() throws.
+   * runs once the transaction is endorsed and before it goes to the orderer: if it throws, nothing
+   * is submitted and its error is what submit() throws.
    */
   async submit<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown, opts: SubmitOptions = {}): Promise<SubmitResult<T>> {
     const { transient, beforeSubmit } = opts;
