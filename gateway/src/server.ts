@@ -15,6 +15,7 @@ import pg from 'pg';
 import { AlarmFeed } from './alarm-feed.js';
 import { createApp } from './app.js';
 import type { GatewayConfig } from './config.js';
+import { createHttpServer } from './http-server.js';
 import { IdempotencyStore, PENDING_LEASE_MS } from './idempotency.js';
 import { createContentStore } from './ipfs.js';
 import { LedgerClient } from './ledger.js';
@@ -130,7 +131,12 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
   };
   const { app, openapi, clientSigned } = createApp({ services, wallet, idempotency, logger });
   const server = await new Promise<Server>((resolve, reject) => {
-    const srv = app.listen(cfg.GATEWAY_PORT, cfg.GATEWAY_HOST, (err?: Error) => (err ? reject(err) : resolve(srv)));
+    const srv = createHttpServer(app);
+    srv.once('error', reject);
+    srv.listen(cfg.GATEWAY_PORT, cfg.GATEWAY_HOST, () => {
+      srv.off('error', reject);
+      resolve(srv);
+    });
   });
   const purge = setInterval(() => void idempotency?.purgeExpired().catch(() => undefined), 3_600_000);
   purge.unref();
