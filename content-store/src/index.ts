@@ -38,8 +38,8 @@ export interface ContentStore {
   readonly kind: 'kubo' | 'embedded';
   /** Stores a stream; throws what `limit` throws when the stream exceeds it. */
   add(source: Readable, maxBytes: number, onTooLarge: () => Error): Promise<StoredContent>;
-  /** Streams the content of a CID back (or the byte range given), each chunk its own; gives up after timeoutMs. */
-  cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array>;
+  /** Streams the content of a CID back (or the byte range given), each chunk its own; gives up after timeoutMs, or when `signal` aborts. */
+  cat(cid: string, timeoutMs: number, range?: ByteRange, signal?: AbortSignal): AsyncIterable<Uint8Array>;
   /**
    * Hands the content (or the byte range given) to `write` chunk by chunk, awaiting each call: the
    * chunk's memory is the store's again once that promise resolves, so a download of any size goes
@@ -135,9 +135,9 @@ export class EmbeddedContentStore implements ContentStore {
     if (!cid) throw new Error('nothing was imported');
     return { cid, ...m.result() };
   }
-  async *cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array> {
+  async *cat(cid: string, timeoutMs: number, range?: ByteRange, stop?: AbortSignal): AsyncIterable<Uint8Array> {
     await this.open();
-    const signal = AbortSignal.timeout(timeoutMs);
+    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
     const entry = await exporter(CID.parse(cid), this.store, { signal });
     if (entry.type !== 'file' && entry.type !== 'raw') throw new Error(`${cid} is not a file`);
     // The exporter walks the DAG of the range it is given without waiting for its reader, so a
@@ -281,8 +281,9 @@ export class KuboContentStore implements ContentStore {
     const added = JSON.parse(text.trim().split('\n').pop()!) as { Hash: string };
     return { cid: added.Hash, ...m.result() };
   }
-  async *cat(cid: string, timeoutMs: number, range?: ByteRange): AsyncIterable<Uint8Array> {
-    yield* (await this.kubo()).cat(CID.parse(cid), { signal: AbortSignal.timeout(timeoutMs), ...range });
+  async *cat(cid: string, timeoutMs: number, range?: ByteRange, stop?: AbortSignal): AsyncIterable<Uint8Array> {
+    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
+    yield* (await this.kubo()).cat(CID.parse(cid), { signal, ...range });
   }
   async pump(cid: string, timeoutMs: number, range: ByteRange | undefined, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
     for await (const chunk of this.cat(cid, timeoutMs, range)) await write(chunk);

@@ -4,6 +4,10 @@
  *     stored it and evidence:Record is committed; download throughput of the same file (GET
  *     /content), and of a 16 MiB range in its middle. Against a gateway process of its own, as
  *     `npm start` runs it, with the embedded blockstore, and with kubo (when built).
+ *     Then the archive of the minutes the upload was committed in (GET /v1/audit/archive, an
+ *     auditor): the permit's trail bundle carries the clip, which the gateway spools to disk and
+ *     streams; its download time, size, and the gateway's peak RSS during it alone (VmHWM reset
+ *     through /proc/<pid>/clear_refs, which needs root; otherwise the peak since start).
  *  2. The regulator's node pinning a 100 MiB clip held by the enterprise's node (two peered kubo
  *     daemons on loopback): the time of `pin add` on the regulator's node, as the indexer's pinner
  *     calls it, until every block is on the regulator's disk.
@@ -12,6 +16,7 @@
  *   BENCH_UPLOAD_MIB=1024 BENCH_PIN_MIB=100 npm run bench:evidence -w gateway
  */
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { KuboPins } from '../../indexer/src/evidence-pinner.js';
 import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
 import { startGatewayProcess } from '../test/support/gateway-process.js';
@@ -31,7 +36,17 @@ async function drain(res: Response): Promise<number> {
   return n;
 }
 
-async function transfer(label: string, env: Record<string, string>, setup: { auth: string; permitNo: string }): Promise<string> {
+/** Resets the process's peak RSS (VmHWM) to its current RSS, so that the next peak is one step's; false when not allowed. */
+function resetPeakRss(pid: number): boolean {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function transfer(label: string, env: Record<string, string>, setup: { auth: string; auditorAuth: string; permitNo: string }): Promise<string> {
   const gw = await startGatewayProcess(env);
   try {
     const seed = `bench-${label}-${Date.now()}`;
@@ -42,6 +57,7 @@ async function transfer(label: string, env: Record<string, string>, setup: { aut
       filetype: 'video/mp4',
       filename: 'bench.mp4',
     });
+    const from = iso(Date.now() - 1_000);
     const created = await createUpload(gw.url, setup.auth, UPLOAD_BYTES, meta);
     if (created.status !== 201) throw new Error(`create: ${created.status} ${created.text}`);
     const t0 = performance.now();
@@ -54,14 +70,24 @@ async function transfer(label: string, env: Record<string, string>, setup: { aut
     const whole = await drain(await fetch(url, { headers: { authorization: setup.auth } }));
     const downloadMs = performance.now() - t1;
     if (whole !== UPLOAD_BYTES) throw new Error(`download gave ${whole} bytes`);
-    const from = Math.floor(UPLOAD_BYTES / 2);
+    const middle = Math.floor(UPLOAD_BYTES / 2);
     const t2 = performance.now();
-    const part = await drain(await fetch(url, { headers: { authorization: setup.auth, range: `bytes=${from}-${from + 16 * MiB - 1}` } }));
+    const part = await drain(await fetch(url, { headers: { authorization: setup.auth, range: `bytes=${middle}-${middle + 16 * MiB - 1}` } }));
     const rangeMs = performance.now() - t2;
     const { peakRss } = gw.memory();
+    const reset = resetPeakRss(gw.pid);
+    const window = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(iso(Date.now() + 1_000))}`;
+    const t3 = performance.now();
+    const archive = await fetch(`${gw.url}/v1/audit/archive?${window}`, { headers: { authorization: setup.auditorAuth } });
+    if (archive.status !== 200) throw new Error(`archive: ${archive.status} ${await archive.text()}`);
+    const archiveBytes = await drain(archive);
+    const archiveMs = performance.now() - t3;
+    if (archiveBytes < UPLOAD_BYTES) throw new Error(`the archive (${archiveBytes} bytes) does not hold the clip`);
+    const archivePeak = gw.memory().peakRss;
     return (
       `| ${label} | ${UPLOAD_BYTES / MiB} MiB | ${rate(UPLOAD_BYTES, uploadMs)}` +
-      `| ${rate(whole, downloadMs)} | ${rate(part, rangeMs)} | ${(peakRss / MiB).toFixed(0)} MiB |`
+      `| ${rate(whole, downloadMs)} | ${rate(part, rangeMs)} | ${(peakRss / MiB).toFixed(0)} MiB ` +
+      `| ${(archiveBytes / MiB).toFixed(0)} MiB in ${rate(archiveBytes, archiveMs)} | ${(archivePeak / MiB).toFixed(0)} MiB${reset ? '' : ' (since start)'} |`
     );
   } finally {
     await gw.stop();
@@ -102,8 +128,12 @@ const bin = kuboBinary();
 const lines: string[] = [];
 try {
   const { cast, permitNo } = await castWithPermit(new Client(setupGateway.url));
-  const setup = { auth: cast.clients.applicant.auth.authorization!, permitNo };
-  lines.push('| content store | file | upload (tus, until committed) | download | 16 MiB range | gateway peak RSS |', '|---|---|---|---|---|---|');
+  const setup = { auth: cast.clients.applicant.auth.authorization!, auditorAuth: cast.clients.auditor.auth.authorization!, permitNo };
+  lines.push(
+    '| content store | file | upload (tus, until committed) | download | 16 MiB range | gateway peak RSS ' +
+      "| archive of the upload's minutes | gateway peak RSS during it |",
+    '|---|---|---|---|---|---|---|---|',
+  );
   lines.push(await transfer('embedded blockstore', {}, setup));
   if (bin) {
     const kubo = await startKubo(bin);

@@ -27,13 +27,17 @@ export interface BlockSource {
   block(n: number): Promise<Uint8Array>;
 }
 
-export interface BundleRequest {
+/**
+ * What a bundle is asked to build. `E` is how an evidence file is held: its bytes for a bundle, a
+ * file on disk for an archive (which may carry gigabytes of video).
+ */
+export interface BundleRequest<E = Uint8Array> {
   source: BlockSource;
   channel: string;
   chaincode: string;
   subject: BundleSubject;
-  /** The evidence file's bytes, or null when the content store does not have it (the bundle then carries the CID only). */
-  evidence?: (cid: string) => Promise<Uint8Array | null>;
+  /** The evidence file, or null when the content store does not have it (the bundle then carries the CID only). */
+  evidence?: (cid: string) => Promise<E | null>;
   now?: () => Date;
   /**
    * Blocks already decoded by an earlier bundle from the same source (an archive builds many), filled
@@ -137,7 +141,7 @@ function permitsOf(key: string, value: Record<string, unknown> | null): string[]
 }
 
 /** A bundle's parts before they are written: an archive stores blocks and evidence once for all its bundles. */
-export interface BundleParts {
+export interface BundleParts<E = Uint8Array> {
   manifest: Manifest;
   /** The lowest block whose header the bundle's chain starts at (its headers run from it to the checkpoint). */
   lowestHeader: number;
@@ -145,7 +149,7 @@ export interface BundleParts {
   headers(): HeaderEntry[];
   /** The carried blocks' bytes, by number. */
   blocks: Map<number, Uint8Array>;
-  evidence: Map<string, Uint8Array>;
+  evidence: Map<string, E>;
 }
 
 export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8Array; manifest: Manifest }> {
@@ -160,7 +164,7 @@ export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8A
   return { archive: writeTar(files), manifest: parts.manifest };
 }
 
-export async function collectBundle(req: BundleRequest): Promise<BundleParts> {
+export async function collectBundle<E = Uint8Array>(req: BundleRequest<E>): Promise<BundleParts<E>> {
   const height = await req.source.height();
   const bytesOf = async (n: number): Promise<Uint8Array> => req.blockBytes?.get(n) ?? req.decoded?.get(n)?.bytes ?? (await req.source.block(n));
   // Without a cache shared across bundles, the blocks this bundle reads records from are decoded once each.
@@ -237,12 +241,12 @@ export async function collectBundle(req: BundleRequest): Promise<BundleParts> {
   const low = Math.min(...carried);
   const headers = (): HeaderEntry[] => summaries.slice(low).map((b) => headerEntry(b.header));
 
-  const evidenceFiles = new Map<string, Uint8Array>();
+  const evidenceFiles = new Map<string, E>();
   for (const r of records) {
     const v = r.value as { docType?: string; cid?: unknown };
     if (v.docType !== 'evidence' || typeof v.cid !== 'string' || evidenceFiles.has(v.cid) || !req.evidence) continue;
-    const bytes = await req.evidence(v.cid);
-    if (bytes) evidenceFiles.set(v.cid, bytes);
+    const file = await req.evidence(v.cid);
+    if (file !== null) evidenceFiles.set(v.cid, file);
   }
 
   const numbers = [...carried].sort((a, b) => a - b);

@@ -173,6 +173,14 @@ const schema = z.object({
     .describe(
       'Directory of resumable (tus) uploads in progress; each file moves into the content store once complete. Default $LEDGER_RUN_DIR/gateway/uploads.',
     ),
+  GATEWAY_ARCHIVE_SPOOL_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Directory where an archive download spools its evidence files (gigabytes with video) between the content store and the response. ' +
+        'Default $LEDGER_RUN_DIR/gateway/archive-spool.',
+    ),
   GATEWAY_UPLOAD_MAX_BYTES: env.positiveInt(2 * 1024 ** 3).describe('Largest resumable (tus) upload, bytes (Tus-Max-Size).'),
   GATEWAY_DOWNLOAD_TIMEOUT_MS: env.durationMs(30 * 60_000).describe('How long one evidence download may stream from the content store before it is cut off.'),
   GATEWAY_GATE_PHOTO_MAX_BYTES: env
@@ -261,6 +269,7 @@ export type GatewayConfig = Readonly<
     | 'GATEWAY_WALLET_DIR'
     | 'GATEWAY_BLOCKSTORE_DIR'
     | 'GATEWAY_UPLOAD_DIR'
+    | 'GATEWAY_ARCHIVE_SPOOL_DIR'
     | 'GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE'
     | 'GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE'
   > & {
@@ -270,6 +279,7 @@ export type GatewayConfig = Readonly<
     GATEWAY_WALLET_DIR: string;
     GATEWAY_BLOCKSTORE_DIR: string;
     GATEWAY_UPLOAD_DIR: string;
+    GATEWAY_ARCHIVE_SPOOL_DIR: string;
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: string;
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: string;
     GATEWAY_EVIDENCE_MEDIA_TYPES: readonly string[];
@@ -305,6 +315,7 @@ export function parseConfig(environment: NodeJS.ProcessEnv): GatewayConfig {
     GATEWAY_WALLET_DIR: c.GATEWAY_WALLET_DIR ?? path.join(runDir, 'gateway', 'wallet'),
     GATEWAY_BLOCKSTORE_DIR: c.GATEWAY_BLOCKSTORE_DIR ?? path.join(runDir, 'gateway', 'blockstore'),
     GATEWAY_UPLOAD_DIR: c.GATEWAY_UPLOAD_DIR ?? path.join(runDir, 'gateway', 'uploads'),
+    GATEWAY_ARCHIVE_SPOOL_DIR: c.GATEWAY_ARCHIVE_SPOOL_DIR ?? path.join(runDir, 'gateway', 'archive-spool'),
     GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE: c.GATEWAY_CA_ENTERPRISE_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'enterprise', 'bootstrap-password'),
     GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE: c.GATEWAY_CA_REGULATOR_REGISTRAR_SECRET_FILE ?? path.join(runDir, 'ca', 'regulator', 'bootstrap-password'),
   });

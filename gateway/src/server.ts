@@ -14,6 +14,7 @@ import { connectionProfileSchema } from '@compliance-ledger/schema';
 import pg from 'pg';
 import { AlarmFeed } from './alarm-feed.js';
 import { createApp } from './app.js';
+import { removeStaleSpools } from './archive.js';
 import type { GatewayConfig } from './config.js';
 import { createHttpServer } from './http-server.js';
 import { IdempotencyStore, PENDING_LEASE_MS } from './idempotency.js';
@@ -138,6 +139,8 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
       resolve(srv);
     });
   });
+  const staleSpools = await removeStaleSpools(cfg.GATEWAY_ARCHIVE_SPOOL_DIR);
+  if (staleSpools > 0) logger.warn({ dir: cfg.GATEWAY_ARCHIVE_SPOOL_DIR, removed: staleSpools }, 'removed archive spools a stopped gateway left');
   const purge = setInterval(() => void idempotency?.purgeExpired().catch(() => undefined), 3_600_000);
   purge.unref();
   // Keeps the keys of requests in flight leased; a crashed process's keys lapse within PENDING_LEASE_MS.

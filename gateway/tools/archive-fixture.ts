@@ -9,9 +9,10 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARCHIVE_FORMAT, ARCHIVE_MANIFEST, type ArchiveManifest, decodeBlock, readTar, writeTar } from '@compliance-ledger/verifier';
-import { buildArchive } from '../src/archive.js';
+import { archiveBytes, buildArchive } from '../src/archive.js';
 import { buildBundle } from '../src/bundle-builder.js';
 import { regulatorBlockSource } from '../test/support/blocks.js';
 
@@ -31,7 +32,8 @@ try {
   }
   if (at === undefined) throw new Error('no permit on the channel: run a test that applies for one first');
   const window = { from: new Date(at).toISOString(), to: new Date(at + 1).toISOString() };
-  const v2 = await buildArchive({ source, channel: peer.channel, chaincode: peer.chaincode, subject: { kind: 'range' }, window });
+  const built = await buildArchive({ source, channel: peer.channel, chaincode: peer.chaincode, subject: { kind: 'range' }, window, spoolDir: os.tmpdir() });
+  const v2 = { manifest: built.manifest, archive: await archiveBytes(built) };
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'archive-v2.tar'), v2.archive);
 

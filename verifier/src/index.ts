@@ -42,7 +42,7 @@ export {
 export { fromHex, toHex } from './bytes.js';
 export { computeCid } from './cid.js';
 export { type ChannelConfig, channelConfig } from './msp.js';
-export { readTar, writeTar } from './tar.js';
+export { readTar, tarEnd, tarHeader, tarPadding, writeTar } from './tar.js';
 export {
   type Check,
   EXIT,

@@ -50,27 +50,40 @@ function putOctal(header: Uint8Array, offset: number, length: number, value: num
   putString(header, offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`);
 }
 
+/** The 512-byte ustar header of a regular file of `size` bytes. */
+export function tarHeader(path: string, size: number, mtimeSeconds = 0): Uint8Array {
+  const header = new Uint8Array(512);
+  if (utf8(path).length > 100) throw new TarError(`tar path too long: ${path}`);
+  putString(header, 0, 100, path);
+  putOctal(header, 100, 8, 0o644);
+  putOctal(header, 108, 8, 0);
+  putOctal(header, 116, 8, 0);
+  putOctal(header, 124, 12, size);
+  putOctal(header, 136, 12, mtimeSeconds);
+  header.fill(32, 148, 156);
+  header[156] = '0'.charCodeAt(0);
+  putString(header, 257, 6, 'ustar\0');
+  putString(header, 263, 2, '00');
+  let sum = 0;
+  for (const b of header) sum += b;
+  putString(header, 148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
+  return header;
+}
+
+/** The zero bytes that fill a file of `size` bytes up to a whole 512-byte record. */
+export function tarPadding(size: number): Uint8Array {
+  return new Uint8Array((512 - (size % 512)) % 512);
+}
+
+/** The two zero records that end an archive. */
+export function tarEnd(): Uint8Array {
+  return new Uint8Array(1024);
+}
+
 /** Writes files in the given order; mtime is fixed so the same content gives the same archive. */
 export function writeTar(files: Iterable<[string, Uint8Array]>, mtimeSeconds = 0): Uint8Array {
   const parts: Uint8Array[] = [];
-  for (const [path, content] of files) {
-    const header = new Uint8Array(512);
-    if (utf8(path).length > 100) throw new TarError(`tar path too long: ${path}`);
-    putString(header, 0, 100, path);
-    putOctal(header, 100, 8, 0o644);
-    putOctal(header, 108, 8, 0);
-    putOctal(header, 116, 8, 0);
-    putOctal(header, 124, 12, content.length);
-    putOctal(header, 136, 12, mtimeSeconds);
-    header.fill(32, 148, 156);
-    header[156] = '0'.charCodeAt(0);
-    putString(header, 257, 6, 'ustar\0');
-    putString(header, 263, 2, '00');
-    let sum = 0;
-    for (const b of header) sum += b;
-    putString(header, 148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
-    parts.push(header, content, new Uint8Array((512 - (content.length % 512)) % 512));
-  }
-  parts.push(new Uint8Array(1024));
+  for (const [path, content] of files) parts.push(tarHeader(path, content.length, mtimeSeconds), content, tarPadding(content.length));
+  parts.push(tarEnd());
   return concat(...parts);
 }

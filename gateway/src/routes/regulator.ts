@@ -6,6 +6,7 @@
  * certificate-expiry list of their own workers.
  */
 
+import { Readable } from 'node:stream';
 import {
   EARLIEST_LEDGER_TIME,
   type EvidenceRecord,
@@ -603,14 +604,20 @@ export function regulatorRoutes(s: Services): RouteDef[] {
           channel: s.ledger.channel,
           chaincode: s.ledger.chaincode,
           ...request,
-          evidence: evidenceFiles(s),
+          spoolDir: s.config.GATEWAY_ARCHIVE_SPOOL_DIR,
+          // Read while the archive is built: a file that has not started within BUNDLE_EVIDENCE_TIMEOUT_MS is left out (CID
+          // only); one that has may take as long as an evidence download.
+          evidence: (cid, signal) => s.content.cat(cid, s.config.GATEWAY_DOWNLOAD_TIMEOUT_MS, undefined, signal),
+          evidenceFirstByteMs: BUNDLE_EVIDENCE_TIMEOUT_MS,
         });
         const name = q.month ? `archive-${q.month}` : `archive-${q.from!.replace(/[^0-9TZ]/g, '')}-${q.to!.replace(/[^0-9TZ]/g, '')}`;
         return {
-          body: Buffer.from(built.archive.buffer, built.archive.byteOffset, built.archive.byteLength),
+          body: undefined,
+          stream: Readable.from(built.chunks()),
           contentType: 'application/x-tar',
           headers: {
             'Content-Disposition': `attachment; filename="${name}.tar"`,
+            'Content-Length': String(built.sizeBytes),
             'X-Archive-Checkpoint-Block': String(built.manifest.checkpoint.number),
             'X-Archive-Checkpoint-Hash': built.manifest.checkpoint.headerHash,
           },

@@ -17,9 +17,10 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { type ArchiveManifest, readTar, verifyArchive, writeTar } from '@compliance-ledger/verifier';
 import { expect } from 'chai';
+import { buildArchive } from '../../src/archive.js';
 import { monthOf, monthWindow } from '../../src/report-calendar.js';
 import type { RunningGateway } from '../../src/server.js';
-import { regulatorHeaderHash } from '../support/blocks.js';
+import { regulatorBlockSource, regulatorHeaderHash } from '../support/blocks.js';
 import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, testOutputDir, token } from '../support/env.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
 import { applyBody, type Cast, iso, makeCast, recordCameraAlarm, registerCast, uniqueId } from '../support/scenario.js';
@@ -455,6 +456,83 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     expect(extra.checks.find((c) => c.id === 'archive.unlisted')!.detail).to.contain('bundles/extra.tar');
   });
 
+  /**
+   * What archive downloads left in the gateway's spool, once the gateway has had up to 10 s to
+   * finish: the client may hold every announced byte before the gateway's stream has ended.
+   */
+  const spoolLeft = async () => {
+    const dir = gw.services.config.GATEWAY_ARCHIVE_SPOOL_DIR;
+    const left = () => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+    const until = Date.now() + 10_000;
+    while (left().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    return left();
+  };
+
+  it('streams the archive with its length announced; the spooled evidence is gone after the download and after an abandoned one', async () => {
+    expect(
+      manifest.files.filter((f) => f.kind === 'evidence'),
+      'the window holds both evidence files',
+    ).to.have.length(2);
+    const window = `/v1/audit/archive?from=${encodeURIComponent(windowFrom)}&to=${encodeURIComponent(windowTo)}`;
+    const whole = await auditor.download(window);
+    expect(whole.status, whole.text).to.equal(200);
+    expect(Number(whole.headers.get('content-length'))).to.equal(whole.bytes.length);
+    const files = readTar(whole.bytes);
+    for (const f of manifest.files.filter((e) => e.kind === 'evidence'))
+      expect(crypto.createHash('sha256').update(files.get(f.path)!).digest('hex'), f.path).to.equal(f.sha256);
+    expect(await spoolLeft()).to.deep.equal([]);
+
+    // A client that goes away after the first bytes: the gateway stops and removes what it spooled.
+    const abort = new AbortController();
+    const res = await fetch(gw.url + window, { headers: auditor.auth, signal: abort.signal });
+    expect(res.status).to.equal(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).to.equal(false);
+    abort.abort();
+    await reader.cancel().catch(() => undefined);
+    expect(await spoolLeft()).to.deep.equal([]);
+  });
+
+  it('removes the spooled evidence of an archive abandoned in the middle of a file, and leaves out a file the store fails to give', async () => {
+    const peer = regulatorBlockSource();
+    const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-spool-test-'));
+    try {
+      const height = await peer.height();
+      const cids = manifest.files.filter((f) => f.kind === 'evidence').map((f) => f.path.slice('evidence/'.length));
+      const MiB = 1024 * 1024;
+      // One file of 64 MiB, made as it is read; the other fails after its first chunk.
+      async function* content(cid: string): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < 64; i++) {
+          if (cid !== cids[0] && i === 1) throw new Error('the content store went away');
+          yield new Uint8Array(MiB).fill(i);
+        }
+      }
+      const built = await buildArchive({
+        source: { height: async () => height, block: peer.block },
+        channel: peer.channel,
+        chaincode: peer.chaincode,
+        subject: { kind: 'range' },
+        window: { from: windowFrom, to: windowTo },
+        spoolDir,
+        evidence: content,
+      });
+      const listed = built.manifest.files.filter((f) => f.kind === 'evidence');
+      expect(listed.map((f) => [f.path, f.sizeBytes])).to.deep.equal([[`evidence/${cids[0]}`, 64 * MiB]]);
+      const [spool] = fs.readdirSync(spoolDir);
+      expect(fs.readdirSync(path.join(spoolDir, spool!)), 'the spool holds the whole file, and no part of the failed one').to.have.length(1);
+      let read = 0;
+      for await (const chunk of built.chunks()) {
+        read += chunk.length;
+        if (read > built.sizeBytes - 32 * MiB) break; // the reader goes away in the middle of the clip
+      }
+      expect(read).to.be.lessThan(built.sizeBytes);
+      expect(fs.readdirSync(spoolDir)).to.deep.equal([]);
+    } finally {
+      peer.close();
+      fs.rmSync(spoolDir, { recursive: true, force: true });
+    }
+  });
+
   it("exports the month (in Asia/Shanghai) through the API: the window is the regulator's month; bad requests are 400, an empty window 404", async function () {
     // The month holds every transaction the suites before this one committed (thousands of blocks
     // in npm test): building and verifying it offline takes minutes on a loaded machine.
@@ -462,6 +540,8 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     const r = await auditor.download(`/v1/audit/archive?month=${month}`);
     expect(r.status, r.text).to.equal(200);
     expect(r.headers.get('content-type')).to.equal('application/x-tar');
+    expect(Number(r.headers.get('content-length'))).to.equal(r.bytes.length);
+    expect(await spoolLeft()).to.deep.equal([]);
     const m = JSON.parse(new TextDecoder().decode(readTar(r.bytes).get('manifest.json')!)) as ArchiveManifest;
     expect(m.subject).to.deep.equal({ kind: 'month', month, timeZone: 'Asia/Shanghai' });
     const w = monthWindow(month, 'Asia/Shanghai');

@@ -89,6 +89,7 @@ export function testEnvironment(scratch: string): Record<string, string> {
     GATEWAY_JWT_HS256_SECRET: TEST_SECRET,
     GATEWAY_WALLET_DIR: path.join(runDir(), 'gateway-test-wallet'),
     GATEWAY_BLOCKSTORE_DIR: path.join(scratch, 'blockstore'),
+    GATEWAY_ARCHIVE_SPOOL_DIR: path.join(scratch, 'archive-spool'),
     LOG_LEVEL: process.env.GATEWAY_TEST_LOG_LEVEL ?? 'silent',
     FABRIC_CA_CLIENT:
       process.env.FABRIC_CA_CLIENT ??
