@@ -610,10 +610,14 @@ export function regulatorRoutes(s: Services): RouteDef[] {
           evidence: (cid, signal) => s.content.cat(cid, s.config.GATEWAY_DOWNLOAD_TIMEOUT_MS, undefined, signal),
           evidenceFirstByteMs: BUNDLE_EVIDENCE_TIMEOUT_MS,
         });
+        const stream = Readable.from(built.chunks());
+        // The spool goes when the stream ends or is destroyed mid-file (the generator's finally); a client gone before the
+        // first chunk was pulled leaves a generator that never started, and so no finally: the stream's close covers it.
+        stream.once('close', () => void built.discard().catch(() => undefined));
         const name = q.month ? `archive-${q.month}` : `archive-${q.from!.replace(/[^0-9TZ]/g, '')}-${q.to!.replace(/[^0-9TZ]/g, '')}`;
         return {
           body: undefined,
-          stream: Readable.from(built.chunks()),
+          stream,
           contentType: 'application/x-tar',
           headers: {
             'Content-Disposition': `attachment; filename="${name}.tar"`,
