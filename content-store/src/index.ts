@@ -101,6 +101,12 @@ const discardBlockstore = {
   },
 };
 
+/** A read's signal: its time bound, and the caller's own stop when given. */
+function boundedSignal(timeoutMs: number, stop?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return stop ? AbortSignal.any([timeout, stop]) : timeout;
+}
+
 /** The kubo-compatible CIDv1 of some bytes, computed without storing them. */
 export async function computeCid(source: AsyncIterable<Uint8Array>): Promise<string> {
   let last: string | undefined;
@@ -137,7 +143,7 @@ export class EmbeddedContentStore implements ContentStore {
   }
   async *cat(cid: string, timeoutMs: number, range?: ByteRange, stop?: AbortSignal): AsyncIterable<Uint8Array> {
     await this.open();
-    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
+    const signal = boundedSignal(timeoutMs, stop);
     const entry = await exporter(CID.parse(cid), this.store, { signal });
     if (entry.type !== 'file' && entry.type !== 'raw') throw new Error(`${cid} is not a file`);
     // The exporter walks the DAG of the range it is given without waiting for its reader, so a
@@ -282,7 +288,7 @@ export class KuboContentStore implements ContentStore {
     return { cid: added.Hash, ...m.result() };
   }
   async *cat(cid: string, timeoutMs: number, range?: ByteRange, stop?: AbortSignal): AsyncIterable<Uint8Array> {
-    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
+    const signal = boundedSignal(timeoutMs, stop);
     yield* (await this.kubo()).cat(CID.parse(cid), { signal, ...range });
   }
   async pump(cid: string, timeoutMs: number, range: ByteRange | undefined, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {

@@ -7,7 +7,11 @@
  *     Then the archive of the minutes the upload was committed in (GET /v1/audit/archive, an
  *     auditor): the permit's trail bundle carries the clip, which the gateway spools to disk and
  *     streams; its download time, size, and the gateway's peak RSS during it alone (VmHWM reset
- *     through /proc/<pid>/clear_refs, which needs root; otherwise the peak since start).
+ *     through /proc/<pid>/clear_refs, which needs root; otherwise the peak since start). The
+ *     archive is saved, and the auditor's CLI verifies it offline (`ledger-verify archive verify`,
+ *     its own checkpoint as the anchor): its time and peak RSS (GNU time's %M). BENCH_VERIFIER_CLI
+ *     names another build of the CLI, to compare with. Then the permit's own proof bundle (GET
+ *     /v1/audit/permits/{permitNo}/bundle), which carries the clip too: time and gateway peak RSS.
  *  2. The regulator's node pinning a 100 MiB clip held by the enterprise's node (two peered kubo
  *     daemons on loopback): the time of `pin add` on the regulator's node, as the indexer's pinner
  *     calls it, until every block is on the regulator's disk.
@@ -15,8 +19,12 @@
  *
  *   BENCH_UPLOAD_MIB=1024 BENCH_PIN_MIB=100 npm run bench:evidence -w gateway
  */
+
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { KuboPins } from '../../indexer/src/evidence-pinner.js';
 import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
 import { startGatewayProcess } from '../test/support/gateway-process.js';
@@ -30,10 +38,29 @@ const PIN_BYTES = Number(process.env.BENCH_PIN_MIB ?? 100) * MiB;
 
 const rate = (bytes: number, ms: number) => `${(bytes / MiB / (ms / 1000)).toFixed(0)} MiB/s (${(ms / 1000).toFixed(1)} s)`;
 
-async function drain(res: Response): Promise<number> {
+async function drain(res: Response, file?: string): Promise<number> {
   let n = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += chunk.length;
+  const out = file ? fs.openSync(file, 'w') : undefined;
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (out !== undefined) fs.writeSync(out, chunk);
+      n += chunk.length;
+    }
+  } finally {
+    if (out !== undefined) fs.closeSync(out);
+  }
   return n;
+}
+
+const VERIFIER_CLI = process.env.BENCH_VERIFIER_CLI ?? path.resolve(import.meta.dirname, '../../verifier/bin/ledger-verify.mjs');
+
+/** The auditor's offline check of a saved archive: its verdict, time and peak RSS. */
+function verifyOffline(file: string): string {
+  const r = spawnSync('/usr/bin/time', ['-f', 'peak %M KiB, %e s', process.execPath, VERIFIER_CLI, 'archive', 'verify', file], { encoding: 'utf8' });
+  const verdict = /^(VERIFIED|NOT VERIFIED): .*$/m.exec(r.stdout)?.[0] ?? `exit ${r.status}: ${r.stderr.slice(-300)}`;
+  const m = /peak (\d+) KiB, ([\d.]+) s/.exec(r.stderr);
+  if (!m) throw new Error(`no figures from /usr/bin/time: ${r.stderr.slice(-300)}`);
+  return `${(Number(m[1]) / 1024).toFixed(0)} MiB, ${Number(m[2]).toFixed(1)} s (${verdict.replace(/;.*/, '')})`;
 }
 
 /** Resets the process's peak RSS (VmHWM) to its current RSS, so that the next peak is one step's; false when not allowed. */
@@ -78,16 +105,35 @@ async function transfer(label: string, env: Record<string, string>, setup: { aut
     const reset = resetPeakRss(gw.pid);
     const window = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(iso(Date.now() + 1_000))}`;
     const t3 = performance.now();
+    let archiveFigures = '';
     const archive = await fetch(`${gw.url}/v1/audit/archive?${window}`, { headers: { authorization: setup.auditorAuth } });
     if (archive.status !== 200) throw new Error(`archive: ${archive.status} ${await archive.text()}`);
-    const archiveBytes = await drain(archive);
-    const archiveMs = performance.now() - t3;
-    if (archiveBytes < UPLOAD_BYTES) throw new Error(`the archive (${archiveBytes} bytes) does not hold the clip`);
+    const saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-archive-')), 'archive.tar');
+    let offline: string;
+    try {
+      const archiveBytes = await drain(archive, saved);
+      const archiveMs = performance.now() - t3;
+      if (archiveBytes < UPLOAD_BYTES) throw new Error(`the archive (${archiveBytes} bytes) does not hold the clip`);
+      archiveFigures = `${(archiveBytes / MiB).toFixed(0)} MiB in ${rate(archiveBytes, archiveMs)}`;
+      offline = verifyOffline(saved);
+    } finally {
+      fs.rmSync(path.dirname(saved), { recursive: true, force: true });
+    }
     const archivePeak = gw.memory().peakRss;
+    // The permit's own proof bundle, which carries the clip too (GET /v1/audit/permits/{permitNo}/bundle).
+    resetPeakRss(gw.pid);
+    const t4 = performance.now();
+    const bundle = await fetch(`${gw.url}/v1/audit/permits/${setup.permitNo}/bundle`, { headers: { authorization: setup.auditorAuth } });
+    if (bundle.status !== 200) throw new Error(`bundle: ${bundle.status} ${await bundle.text()}`);
+    const bundleBytes = await drain(bundle);
+    const bundleMs = performance.now() - t4;
+    if (bundleBytes < UPLOAD_BYTES) throw new Error(`the bundle (${bundleBytes} bytes) does not hold the clip`);
+    const bundlePeak = gw.memory().peakRss;
     return (
       `| ${label} | ${UPLOAD_BYTES / MiB} MiB | ${rate(UPLOAD_BYTES, uploadMs)}` +
       `| ${rate(whole, downloadMs)} | ${rate(part, rangeMs)} | ${(peakRss / MiB).toFixed(0)} MiB ` +
-      `| ${(archiveBytes / MiB).toFixed(0)} MiB in ${rate(archiveBytes, archiveMs)} | ${(archivePeak / MiB).toFixed(0)} MiB${reset ? '' : ' (since start)'} |`
+      `| ${archiveFigures} | ${(archivePeak / MiB).toFixed(0)} MiB${reset ? '' : ' (since start)'} | ${offline} ` +
+      `| ${(bundleBytes / MiB).toFixed(0)} MiB in ${rate(bundleBytes, bundleMs)} | ${(bundlePeak / MiB).toFixed(0)} MiB |`
     );
   } finally {
     await gw.stop();
@@ -131,8 +177,9 @@ try {
   const setup = { auth: cast.clients.applicant.auth.authorization!, auditorAuth: cast.clients.auditor.auth.authorization!, permitNo };
   lines.push(
     '| content store | file | upload (tus, until committed) | download | 16 MiB range | gateway peak RSS ' +
-      "| archive of the upload's minutes | gateway peak RSS during it |",
-    '|---|---|---|---|---|---|---|---|',
+      "| archive of the upload's minutes | gateway peak RSS during it | the CLI's offline check: peak RSS, time " +
+      "| the permit's bundle | gateway peak RSS during it |",
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   );
   lines.push(await transfer('embedded blockstore', {}, setup));
   if (bin) {

@@ -12,9 +12,6 @@
  * is never assembled: it is written out file by file.
  */
 import * as crypto from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import {
   ARCHIVE_FORMAT,
   ARCHIVE_HEADERS,
@@ -26,9 +23,6 @@ import {
   type ArchiveSharedFile,
   blockPath,
   evidencePath,
-  tarEnd,
-  tarHeader,
-  tarPadding,
 } from '@compliance-ledger/verifier';
 import {
   type BlockSource,
@@ -40,9 +34,8 @@ import {
   permitsReferredBy,
 } from './bundle-builder.js';
 import { ApiError } from './errors.js';
-
-/** An evidence file's content from the content store, until `signal` aborts. */
-export type ArchiveEvidence = (cid: string, signal: AbortSignal) => AsyncIterable<Uint8Array>;
+import { type EvidenceContent, EvidenceSpool, type SpooledEvidence } from './evidence-spool.js';
+import { type StreamedTar, streamedTar } from './tar-stream.js';
 
 export interface ArchiveRequest {
   /** Blocks at a fixed height: every bundle must end at the same checkpoint. */
@@ -52,7 +45,7 @@ export interface ArchiveRequest {
   subject: ArchiveManifest['subject'];
   window: { from: string; to: string };
   /** An evidence file's content, chunk by chunk; a failure while it is read means the store does not have it (CID only). */
-  evidence?: ArchiveEvidence;
+  evidence?: EvidenceContent;
   /** How long an evidence file may take to start (default 30 s); once started, the content store's own bound applies. */
   evidenceFirstByteMs?: number;
   /** Where evidence files are spooled while the archive is built and sent (GATEWAY_ARCHIVE_SPOOL_DIR). */
@@ -63,39 +56,9 @@ export interface ArchiveRequest {
 
 type Hashed = 'sha256' | 'sizeBytes';
 
-const SPOOL_PREFIX = 'archive-evidence-';
-/** Older than any download: what a crashed gateway left. */
-const STALE_SPOOL_MS = 24 * 3_600_000;
-
-/** Removes the spool directories a gateway that stopped mid-download left behind (at start). */
-export async function removeStaleSpools(root: string, now = Date.now()): Promise<number> {
-  let removed = 0;
-  for (const name of await fs.readdir(root).catch(() => [] as string[])) {
-    if (!name.startsWith(SPOOL_PREFIX)) continue;
-    const dir = path.join(root, name);
-    const stat = await fs.stat(dir).catch(() => undefined);
-    if (stat && now - stat.mtimeMs > STALE_SPOOL_MS) {
-      await fs.rm(dir, { recursive: true, force: true });
-      removed++;
-    }
-  }
-  return removed;
-}
-
-/** An evidence file as an archive holds it: on disk, with the hash and size the manifest lists. */
-interface SpooledEvidence {
-  file: string;
-  sha256: string;
-  sizeBytes: number;
-}
-
 /** A built archive: its manifest now, its bytes when read. */
-export interface BuiltArchive {
+export interface BuiltArchive extends StreamedTar {
   manifest: ArchiveManifest;
-  /** The archive's length in bytes. */
-  sizeBytes: number;
-  /** The archive (POSIX ustar), file by file; the spooled evidence is removed once read to the end or abandoned. */
-  chunks(): AsyncGenerator<Uint8Array>;
   /** Removes the spooled evidence of an archive that will not be read. */
   discard(): Promise<void>;
 }
@@ -112,79 +75,31 @@ export async function archiveBytes(built: BuiltArchive): Promise<Uint8Array> {
   return out;
 }
 
-/**
- * Spooled in writes of this size: awaiting a write for each of kubo's ~14 KB chunks let its
- * response pile up behind the reader, and 64 MiB took 27 s to spool; gathered into 1 MiB writes,
- * 256 MiB took 1 s (measured, 2026-12-07).
- */
-const SPOOL_WRITE_BYTES = 1024 * 1024;
-
-async function writeAll(out: fs.FileHandle, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length; ) at += (await out.write(bytes, at, bytes.length - at)).bytesWritten;
-}
-
-async function spool(dir: string, name: string, content: ArchiveEvidence, cid: string, firstByteMs: number): Promise<SpooledEvidence | null> {
-  const file = path.join(dir, name);
-  const hash = crypto.createHash('sha256');
-  let sizeBytes = 0;
-  // A store that does not have the file may search for it until the whole transfer's bound (kubo
-  // asks the network): what has not started within firstByteMs is left out.
-  const stop = new AbortController();
-  const firstByte = setTimeout(() => stop.abort(new Error(`no byte of ${cid} within ${firstByteMs} ms`)), firstByteMs);
-  const out = await fs.open(file, 'w');
-  const batch = Buffer.allocUnsafe(SPOOL_WRITE_BYTES);
-  let held = 0;
-  try {
-    for await (const chunk of content(cid, stop.signal)) {
-      clearTimeout(firstByte);
-      hash.update(chunk);
-      sizeBytes += chunk.length;
-      for (let at = 0; at < chunk.length; ) {
-        const n = Math.min(chunk.length - at, batch.length - held);
-        batch.set(chunk.subarray(at, at + n), held);
-        held += n;
-        at += n;
-        if (held === batch.length) {
-          await writeAll(out, batch);
-          held = 0;
-        }
-      }
-    }
-    await writeAll(out, batch.subarray(0, held));
-  } catch {
-    await out.close();
-    await fs.rm(file, { force: true });
-    return null;
-  } finally {
-    clearTimeout(firstByte);
-  }
-  await out.close();
-  return { file, sha256: hash.digest('hex'), sizeBytes };
-}
-
 export async function buildArchive(req: ArchiveRequest): Promise<BuiltArchive> {
-  await fs.mkdir(req.spoolDir, { recursive: true });
-  const spoolDir = await fs.mkdtemp(path.join(req.spoolDir, SPOOL_PREFIX));
-  const discard = () => fs.rm(spoolDir, { recursive: true, force: true });
+  // Without a content store nothing is spooled; the spool directory is still one per download.
+  const spool = await EvidenceSpool.open(req.spoolDir, req.evidence ?? noEvidence, req.evidenceFirstByteMs);
+  const discard = () => spool.discard();
   try {
-    return await assemble(req, spoolDir, discard);
+    return await assemble(req, req.evidence ? spool : undefined, discard);
   } catch (e) {
     await discard();
     throw e;
   }
 }
 
-async function assemble(req: ArchiveRequest, spoolDir: string, discard: () => Promise<void>): Promise<BuiltArchive> {
+async function* noEvidence(): AsyncGenerator<Uint8Array> {}
+
+async function assemble(req: ArchiveRequest, spool: EvidenceSpool | undefined, discard: () => Promise<void>): Promise<BuiltArchive> {
   // What the bundles share, kept once: the carried blocks' bytes (each bundle decodes only the
-  // blocks it reads records from, and lets them go), the summaries, the evidence files by CID.
+  // blocks it reads records from, and lets them go), the summaries, the evidence files by CID (the spool's).
   const blockBytes = new Map<number, Uint8Array>();
   const summaries = req.summaries ?? new Map<number, BlockSummary>();
-  const evidence = new Map<string, SpooledEvidence | null>();
-  const content = req.evidence;
-  const fetchEvidence = content
+  const evidence = new Map<string, SpooledEvidence>();
+  const fetchEvidence = spool
     ? async (cid: string) => {
-        if (!evidence.has(cid)) evidence.set(cid, await spool(spoolDir, `${evidence.size}`, content, cid, req.evidenceFirstByteMs ?? 30_000));
-        return evidence.get(cid)!;
+        const spooled = await spool.get(cid);
+        if (spooled) evidence.set(cid, spooled);
+        return spooled;
       }
     : undefined;
   const bundle = (subject: Parameters<typeof collectBundle>[0]['subject']) =>
@@ -246,34 +161,13 @@ async function assemble(req: ArchiveRequest, spoolDir: string, discard: () => Pr
     ],
   };
   const manifestBytes = enc.encode(`${JSON.stringify(manifest, null, 2)}\n`);
-  const stored = (size: number) => 512 + size + tarPadding(size).length;
-  const sizeBytes =
-    stored(manifestBytes.length) +
-    files.reduce((sum, e) => sum + stored(e.bytes.length), 0) +
-    spooled.reduce((sum, e) => sum + stored(e.sizeBytes), 0) +
-    tarEnd().length;
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    try {
-      for (const [name, bytes] of [[ARCHIVE_MANIFEST, manifestBytes] as const, ...files.map((e) => [e.file.path, e.bytes] as const)]) {
-        yield tarHeader(name, bytes.length);
-        yield bytes;
-        yield tarPadding(bytes.length);
-      }
-      for (const e of spooled) {
-        yield tarHeader(e.path, e.sizeBytes);
-        let sent = 0;
-        for await (const chunk of createReadStream(e.file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-          sent += chunk.length;
-          yield chunk;
-        }
-        // The manifest already promised this size: a spooled file that changed underneath cannot be sent.
-        if (sent !== e.sizeBytes) throw new Error(`spooled evidence ${e.path} changed on disk (${sent} bytes, ${e.sizeBytes} spooled)`);
-        yield tarPadding(e.sizeBytes);
-      }
-      yield tarEnd();
-    } finally {
-      await discard();
-    }
-  }
-  return { manifest, sizeBytes, chunks, discard };
+  const tar = streamedTar(
+    [
+      { path: ARCHIVE_MANIFEST, bytes: manifestBytes },
+      ...files.map((e) => ({ path: e.file.path, bytes: e.bytes })),
+      ...spooled.map((e) => ({ path: e.path, spooled: e })),
+    ],
+    discard,
+  );
+  return { manifest, ...tar, discard };
 }

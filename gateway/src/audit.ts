@@ -14,11 +14,13 @@ import type { EvidenceRecord } from '@compliance-ledger/schema';
 import { type BundleSubject, type Check, type Manifest, type Report, toHex, verifyBundle } from '@compliance-ledger/verifier';
 import { common } from '@hyperledger/fabric-protos';
 import { z } from 'zod';
-import { type BlockSource, type BlockSummary, BundleSubjectNotFound, buildBundle } from './bundle-builder.js';
+import { type BlockSource, type BlockSummary, BundleSubjectNotFound, buildBundle, bundleFiles, collectBundle } from './bundle-builder.js';
 import { ApiError } from './errors.js';
+import { type EvidenceContent, EvidenceSpool, type SpooledEvidence } from './evidence-spool.js';
 import type { ContentStore } from './ipfs.js';
 import { computeCid } from './ipfs.js';
 import type { LedgerClient } from './ledger.js';
+import { type StreamedTar, streamedTar } from './tar-stream.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
 
@@ -104,27 +106,61 @@ export interface VerifiedBundle {
   checkpoint: CallerChain['checkpoint'];
 }
 
-/** Builds the subject's bundle from the caller's peer, ending at the block its GetChainInfo names. */
-export async function buildCallerBundle(
+function notFound(e: unknown): unknown {
+  return e instanceof BundleSubjectNotFound ? new ApiError('NOT_FOUND', e.message) : e;
+}
+
+/** Builds the subject's bundle from the caller's peer, ending at the block its GetChainInfo names; no evidence files. */
+export async function buildCallerBundle(ledger: LedgerClient, id: WalletIdentity, subject: BundleSubject): Promise<Omit<VerifiedBundle, 'report'>> {
+  const chain = await callerChain(ledger, id);
+  try {
+    const built = await buildBundle({ source: chain.source, summaries: chain.summaries, channel: ledger.channel, chaincode: ledger.chaincode, subject });
+    return { ...built, checkpoint: chain.checkpoint };
+  } catch (e) {
+    throw notFound(e);
+  }
+}
+
+/** A bundle download: its manifest and checkpoint now, its bytes when read. */
+export interface StreamedBundle extends StreamedTar {
+  manifest: Manifest;
+  checkpoint: CallerChain['checkpoint'];
+  /** Removes the spooled evidence of a bundle that will not be read. */
+  discard(): Promise<void>;
+}
+
+/**
+ * The subject's bundle from the caller's peer with the evidence files the content store gives,
+ * each spooled to disk (a permit's trail may carry gigabytes of video) and sent from there: the
+ * gateway holds the ledger's part of the bundle in memory, never its evidence.
+ */
+export async function streamCallerBundle(
   ledger: LedgerClient,
   id: WalletIdentity,
   subject: BundleSubject,
-  evidence?: (cid: string) => Promise<Uint8Array | null>,
-): Promise<Omit<VerifiedBundle, 'report'>> {
+  evidence: { spoolDir: string; content: EvidenceContent; firstByteMs: number },
+): Promise<StreamedBundle> {
   const chain = await callerChain(ledger, id);
+  const spool = await EvidenceSpool.open(evidence.spoolDir, evidence.content, evidence.firstByteMs);
+  const discard = () => spool.discard();
   try {
-    const built = await buildBundle({
+    const parts = await collectBundle<SpooledEvidence>({
       source: chain.source,
       summaries: chain.summaries,
       channel: ledger.channel,
       chaincode: ledger.chaincode,
       subject,
-      ...(evidence ? { evidence } : {}),
+      evidence: (cid) => spool.get(cid),
     });
-    return { ...built, checkpoint: chain.checkpoint };
+    const files = bundleFiles(parts);
+    const tar = streamedTar(
+      [...files.ledger.map(([path, bytes]) => ({ path, bytes })), ...files.evidence.map(([path, spooled]) => ({ path, spooled }))],
+      discard,
+    );
+    return { manifest: parts.manifest, checkpoint: chain.checkpoint, ...tar, discard };
   } catch (e) {
-    if (e instanceof BundleSubjectNotFound) throw new ApiError('NOT_FOUND', e.message);
-    throw e;
+    await discard();
+    throw notFound(e);
   }
 }
 

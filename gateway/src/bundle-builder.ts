@@ -154,14 +154,21 @@ export interface BundleParts<E = Uint8Array> {
 
 export async function buildBundle(req: BundleRequest): Promise<{ archive: Uint8Array; manifest: Manifest }> {
   const parts = await collectBundle(req);
+  const files = bundleFiles(parts);
+  return { archive: writeTar([...files.ledger, ...files.evidence]), manifest: parts.manifest };
+}
+
+/** A bundle's files in the order its tar holds them: the ledger's part (manifest first), then the evidence. */
+export function bundleFiles<E>(parts: BundleParts<E>): { ledger: [string, Uint8Array][]; evidence: [string, E][] } {
   const enc = new TextEncoder();
-  const files: [string, Uint8Array][] = [
-    ['manifest.json', enc.encode(`${JSON.stringify(parts.manifest, null, 2)}\n`)],
-    ['headers.json', enc.encode(`${JSON.stringify(parts.headers())}\n`)],
-    ...[...parts.blocks].map(([n, bytes]): [string, Uint8Array] => [`blocks/${n}.block`, bytes]),
-    ...[...parts.evidence].map(([cid, bytes]): [string, Uint8Array] => [`evidence/${cid}`, bytes]),
-  ];
-  return { archive: writeTar(files), manifest: parts.manifest };
+  return {
+    ledger: [
+      ['manifest.json', enc.encode(`${JSON.stringify(parts.manifest, null, 2)}\n`)],
+      ['headers.json', enc.encode(`${JSON.stringify(parts.headers())}\n`)],
+      ...[...parts.blocks].map(([n, bytes]): [string, Uint8Array] => [`blocks/${n}.block`, bytes]),
+    ],
+    evidence: [...parts.evidence].map(([cid, file]): [string, E] => [`evidence/${cid}`, file]),
+  };
 }
 
 export async function collectBundle<E = Uint8Array>(req: BundleRequest<E>): Promise<BundleParts<E>> {

@@ -178,7 +178,7 @@ const schema = z.object({
     .min(1)
     .optional()
     .describe(
-      'Directory where an archive download spools its evidence files (gigabytes with video) between the content store and the response. ' +
+      'Directory where an archive or bundle download spools its evidence files (gigabytes with video) between the content store and the response. ' +
         'Default $LEDGER_RUN_DIR/gateway/archive-spool.',
     ),
   GATEWAY_UPLOAD_MAX_BYTES: env.positiveInt(2 * 1024 ** 3).describe('Largest resumable (tus) upload, bytes (Tus-Max-Size).'),

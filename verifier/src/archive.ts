@@ -19,7 +19,8 @@
  */
 
 import { type Bundle, type BundleSubject, type HeaderEntry, type Manifest, readBundle, readBundleManifest } from './bundle.js';
-import { fromUtf8, sha256, toHex } from './bytes.js';
+import { fromUtf8 } from './bytes.js';
+import { digestsOf, type FileContent, isLargeFile } from './content.js';
 import { readTar } from './tar.js';
 import { type Check, type Report, type SharedDecoding, type Trust, verifyBundle, verifyBundleContents } from './verify.js';
 
@@ -90,8 +91,11 @@ export const evidencePath = (cid: string) => `evidence/${cid}`;
 const pass = (id: string, detail: string): Check => ({ id, status: 'pass', detail });
 const fail = (id: string, detail: string): Check => ({ id, status: 'fail', detail });
 
-function parseManifest(files: Map<string, Uint8Array>): ArchiveManifest | string {
-  const bytes = files.get(ARCHIVE_MANIFEST);
+/** Files other than evidence are read whole; only `evidence/` may be a file read when checked. */
+const inMemory = (c: FileContent | undefined): Uint8Array | undefined => (c && !isLargeFile(c) ? c : undefined);
+
+function parseManifest(files: Map<string, FileContent>): ArchiveManifest | string {
+  const bytes = inMemory(files.get(ARCHIVE_MANIFEST));
   if (!bytes) return `no ${ARCHIVE_MANIFEST}`;
   let m: Partial<ArchiveManifest>;
   try {
@@ -111,27 +115,34 @@ function parseManifest(files: Map<string, Uint8Array>): ArchiveManifest | string
 
 /** What the checks of one archive share: its files, the checks so far, the trust anchor. */
 interface Run {
-  files: Map<string, Uint8Array>;
+  files: Map<string, FileContent>;
   manifest: ArchiveManifest;
   anchor: Trust;
   checks: Check[];
   signatures: number;
 }
 
-/** The listed file is present with the listed hash and size; its bytes when present. */
-async function listedFile(run: Run, f: ArchiveFile): Promise<Uint8Array | undefined> {
-  const bytes = run.files.get(f.path);
-  if (!bytes) {
+/** The listed file is present with the listed hash and size; its content when present. */
+async function listedFile(run: Run, f: ArchiveFile): Promise<FileContent | undefined> {
+  const content = run.files.get(f.path);
+  if (!content) {
     run.checks.push(fail(`file.${f.path}`, `${f.path} is missing`));
     return undefined;
   }
-  const digest = toHex(await sha256(bytes));
+  const { sha256, sizeBytes } = await digestsOf(content);
   run.checks.push(
-    digest === f.sha256 && bytes.length === f.sizeBytes
-      ? pass(`file.${f.path}`, `sha256 ${digest}, ${bytes.length} bytes as listed`)
-      : fail(`file.${f.path}`, `${f.path} changed: sha256 ${digest} and ${bytes.length} bytes, the manifest lists ${f.sha256} and ${f.sizeBytes} bytes`),
+    sha256 === f.sha256 && sizeBytes === f.sizeBytes
+      ? pass(`file.${f.path}`, `sha256 ${sha256}, ${sizeBytes} bytes as listed`)
+      : fail(`file.${f.path}`, `${f.path} changed: sha256 ${sha256} and ${sizeBytes} bytes, the manifest lists ${f.sha256} and ${f.sizeBytes} bytes`),
   );
-  return bytes;
+  return content;
+}
+
+/** A listed file the checks read (a bundle, its manifest): present, as listed, and in memory. */
+async function listedBytes(run: Run, f: ArchiveFile): Promise<Uint8Array | undefined> {
+  const content = await listedFile(run, f);
+  if (content && isLargeFile(content)) run.checks.push(fail(`file.${f.path}.read`, `${f.path} was not read into memory; only evidence/ may be read later`));
+  return content && inMemory(content);
 }
 
 /** Checks that hold for a bundle of either version once its manifest is read, then the bundle's own checks. */
@@ -153,7 +164,7 @@ async function bundleChecks(run: Run, f: ArchiveBundleFile, inner: Manifest, ver
 
 /** Version 1: each bundle is a whole proof bundle (tar) of its own. */
 async function verifyVersion1(run: Run, f: ArchiveBundleFile): Promise<void> {
-  const bytes = await listedFile(run, f);
+  const bytes = await listedBytes(run, f);
   if (!bytes) return;
   let inner: Manifest;
   try {
@@ -183,7 +194,7 @@ async function sharedFiles(run: Run): Promise<Shared> {
   }
   let headers: HeaderEntry[] | null = null;
   const listed = run.manifest.files.find((f) => f.path === ARCHIVE_HEADERS && f.kind === 'headers');
-  const bytes = run.files.get(ARCHIVE_HEADERS);
+  const bytes = inMemory(run.files.get(ARCHIVE_HEADERS));
   if (!listed || !bytes) run.checks.push(fail('archive.headers', `the archive of version 2 has no ${ARCHIVE_HEADERS} listed and present`));
   else {
     try {
@@ -204,7 +215,7 @@ async function sharedFiles(run: Run): Promise<Shared> {
  * uses that is missing or changed is named in its own result.
  */
 async function verifyVersion2(run: Run, f: ArchiveBundleFile, shared: Shared): Promise<void> {
-  const bytes = await listedFile(run, f);
+  const bytes = await listedBytes(run, f);
   if (!bytes) return;
   let inner: Manifest;
   try {
@@ -214,7 +225,7 @@ async function verifyVersion2(run: Run, f: ArchiveBundleFile, shared: Shared): P
     return;
   }
   const uses = [ARCHIVE_HEADERS, ...inner.blocks.map(blockPath), ...inner.evidenceFiles.map(evidencePath)];
-  const absent = uses.filter((p) => !shared.intact.has(p) || !run.files.has(p));
+  const absent = uses.filter((p) => !shared.intact.has(p) || !run.files.has(p) || (!p.startsWith('evidence/') && !inMemory(run.files.get(p))));
   const changed = uses.filter((p) => shared.intact.get(p) === false && run.files.has(p));
   const problems = [
     absent.length ? `the archive lacks ${absent.join(', ')}, which it uses` : '',
@@ -229,7 +240,7 @@ async function verifyVersion2(run: Run, f: ArchiveBundleFile, shared: Shared): P
         ),
   );
   if (absent.length || !shared.headers) return;
-  const blocks = new Map(inner.blocks.map((n) => [n, run.files.get(blockPath(n))!] as const));
+  const blocks = new Map(inner.blocks.map((n) => [n, inMemory(run.files.get(blockPath(n)))!] as const));
   const evidence = new Map(inner.evidenceFiles.map((cid) => [cid, run.files.get(evidencePath(cid))!] as const));
   const bundle: Bundle = { manifest: inner, headers: shared.headers, blocks, evidence };
   await bundleChecks(run, f, inner, () => verifyBundleContents(bundle, run.anchor, shared.decoding));
@@ -241,7 +252,7 @@ async function verifyVersion2(run: Run, f: ArchiveBundleFile, shared: Shared): P
  * the bundles then prove they agree with each other and with that hash, which the reader must
  * compare with one they got elsewhere (the monthly report's PDF, or their own peer).
  */
-export async function verifyArchiveFiles(files: Map<string, Uint8Array>, trust?: Trust): Promise<ArchiveReport> {
+export async function verifyArchiveFiles(files: Map<string, FileContent>, trust?: Trust): Promise<ArchiveReport> {
   const checks: Check[] = [];
   const fileResults: ArchiveFileResult[] = [];
   const manifest = parseManifest(files);

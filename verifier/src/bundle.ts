@@ -1,5 +1,6 @@
 /** The proof bundle format, version 1 (documented in verifier/README.md). */
 import { fromUtf8 } from './bytes.js';
+import { type FileContent, isLargeFile } from './content.js';
 import { readTar } from './tar.js';
 
 export const BUNDLE_FORMAT = 'compliance-ledger-proof-bundle';
@@ -40,20 +41,22 @@ export interface HeaderEntry {
   dataHash: string;
 }
 
-export interface Bundle {
+/** A bundle read: evidence held as bytes, or (read from disk by the CLI) as files read when checked. */
+export interface Bundle<E extends FileContent = FileContent> {
   manifest: Manifest;
   headers: HeaderEntry[];
   blocks: Map<number, Uint8Array>;
-  evidence: Map<string, Uint8Array>;
+  evidence: Map<string, E>;
 }
 
 export class BundleFormatError extends Error {
   override readonly name = 'BundleFormatError';
 }
 
-function json<T>(files: Map<string, Uint8Array>, name: string): T {
+function json<T>(files: Map<string, FileContent>, name: string): T {
   const bytes = files.get(name);
   if (!bytes) throw new BundleFormatError(`the bundle has no ${name}`);
+  if (isLargeFile(bytes)) throw new BundleFormatError(`${name} was not read into memory`);
   try {
     return JSON.parse(fromUtf8(bytes)) as T;
   } catch (e) {
@@ -86,17 +89,22 @@ export function readBundleManifest(bytes: Uint8Array, name: string): Manifest {
   return checkManifest(manifest, name);
 }
 
-export function readBundle(archive: Uint8Array): Bundle {
-  const files = readTar(archive);
+export function readBundle(archive: Uint8Array): Bundle<Uint8Array> {
+  return bundleOfFiles(readTar(archive));
+}
+
+/** A bundle from its files by path (the tar's entries): everything but the evidence must be bytes. */
+export function bundleOfFiles<E extends FileContent>(files: Map<string, E>): Bundle<E> {
   const manifest = checkManifest(json<Manifest>(files, 'manifest.json'), 'manifest.json');
   const headers = json<HeaderEntry[]>(files, 'headers.json');
   const blocks = new Map<number, Uint8Array>();
   for (const n of manifest.blocks) {
     const b = files.get(`blocks/${n}.block`);
     if (!b) throw new BundleFormatError(`manifest lists block ${n} but blocks/${n}.block is missing`);
+    if (isLargeFile(b)) throw new BundleFormatError(`blocks/${n}.block was not read into memory`);
     blocks.set(n, b);
   }
-  const evidence = new Map<string, Uint8Array>();
+  const evidence = new Map<string, E>();
   for (const cid of manifest.evidenceFiles) {
     const e = files.get(`evidence/${cid}`);
     if (!e) throw new BundleFormatError(`manifest lists evidence ${cid} but evidence/${cid} is missing`);

@@ -53,17 +53,51 @@ async function parent(children: DagNode[]): Promise<DagNode> {
   return { cid: await cidBytes(DAG_PB, block), fileSize, treeSize: block.length + children.reduce((n, c) => n + c.treeSize, 0) };
 }
 
+/**
+ * Builds a file's CID from its bytes given in order, in pieces of any size, so that a file larger
+ * than memory can be checked: only the 256 KiB chunk being filled and the leaves' CIDs are held.
+ */
+export class CidBuilder {
+  private readonly leaves: DagNode[] = [];
+  private readonly chunk = new Uint8Array(CHUNK_BYTES);
+  private filled = 0;
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    if (this.filled > 0) {
+      at = Math.min(bytes.length, CHUNK_BYTES - this.filled);
+      this.chunk.set(bytes.subarray(0, at), this.filled);
+      this.filled += at;
+      if (this.filled < CHUNK_BYTES) return;
+      await this.leaf(this.chunk);
+      this.filled = 0;
+    }
+    // Whole chunks straight from the caller's bytes; only a remainder is copied.
+    for (; at + CHUNK_BYTES <= bytes.length; at += CHUNK_BYTES) await this.leaf(bytes.subarray(at, at + CHUNK_BYTES));
+    this.chunk.set(bytes.subarray(at), 0);
+    this.filled = bytes.length - at;
+  }
+
+  async end(): Promise<string> {
+    // An empty file is one empty raw leaf, as kubo imports it.
+    if (this.filled > 0 || this.leaves.length === 0) await this.leaf(this.chunk.subarray(0, this.filled));
+    this.filled = 0;
+    let level = this.leaves.splice(0);
+    while (level.length > 1) {
+      const next: DagNode[] = [];
+      for (let i = 0; i < level.length; i += MAX_LINKS) next.push(await parent(level.slice(i, i + MAX_LINKS)));
+      level = next;
+    }
+    return `b${base32(level[0]!.cid)}`;
+  }
+
+  private async leaf(chunk: Uint8Array): Promise<void> {
+    this.leaves.push({ cid: await cidBytes(RAW, chunk), fileSize: chunk.length, treeSize: chunk.length });
+  }
+}
+
 export async function computeCid(content: Uint8Array): Promise<string> {
-  let level: DagNode[] = [];
-  for (let at = 0; at < content.length || level.length === 0; at += CHUNK_BYTES) {
-    const chunk = content.subarray(at, at + CHUNK_BYTES);
-    level.push({ cid: await cidBytes(RAW, chunk), fileSize: chunk.length, treeSize: chunk.length });
-    if (content.length === 0) break;
-  }
-  while (level.length > 1) {
-    const next: DagNode[] = [];
-    for (let i = 0; i < level.length; i += MAX_LINKS) next.push(await parent(level.slice(i, i + MAX_LINKS)));
-    level = next;
-  }
-  return `b${base32(level[0]!.cid)}`;
+  const builder = new CidBuilder();
+  await builder.write(content);
+  return builder.end();
 }

@@ -6,13 +6,17 @@
  *   ledger-verify archive verify <archive.tar | directory> [--trust <block hash hex | config.block>] [--json]
  * Exit code 0: every check passed; 1: a check failed; 2: the bundle or the arguments are unusable.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ARCHIVE_MANIFEST, type ArchiveReport, verifyArchiveFiles } from './archive.js';
 import { decodeBlock, headerHash } from './block.js';
 import { toHex } from './bytes.js';
-import { readTar } from './tar.js';
-import { type Check, EXIT, type Trust, verifyBundle } from './verify.js';
+import { isLargeFile } from './content.js';
+import { type FilesOnDisk, openDirectory, openTar } from './node-files.js';
+import { TarError } from './tar.js';
+import { type Check, EXIT, type Report, type Trust, unreadableBundle, verifyBundleFiles } from './verify.js';
 
 const USAGE =
   'usage: ledger-verify <bundle.tar> --trust <block header hash (64 hex digits) | path of a ' +
@@ -30,27 +34,14 @@ function trustOf(args: string[]): Trust | undefined | string {
   return `--trust ${arg ?? ''} is neither a 64-digit hex block hash nor a readable config block file`;
 }
 
-function printChecks(checks: Check[], ok: boolean, signaturesVerified: number): void {
-  for (const c of checks) process.stdout.write(`${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP'} ${c.id}: ${c.detail}\n`);
+/** Prints the checks shown, then the verdict with the counts of all checks (an archive shows only some). */
+function printChecks(shown: Check[], ok: boolean, signaturesVerified: number, all: Check[] = shown): void {
+  for (const c of shown) process.stdout.write(`${c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'SKIP'} ${c.id}: ${c.detail}\n`);
   const counts = { pass: 0, fail: 0, skipped: 0 };
-  for (const c of checks) counts[c.status]++;
+  for (const c of all) counts[c.status]++;
   process.stdout.write(
     `${ok ? 'VERIFIED' : 'NOT VERIFIED'}: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped; ${signaturesVerified} signatures checked\n`,
   );
-}
-
-/** Every regular file under a directory, by its path relative to it with '/' separators. */
-function readDirectory(root: string): Map<string, Uint8Array> {
-  const files = new Map<string, Uint8Array>();
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else files.set(path.relative(root, full).split(path.sep).join('/'), new Uint8Array(readFileSync(full)));
-    }
-  };
-  walk(root);
-  return files;
 }
 
 async function archiveCommand(args: string[]): Promise<number> {
@@ -62,28 +53,35 @@ async function archiveCommand(args: string[]): Promise<number> {
       process.stderr.write(`${target} is not empty; import into an empty or new directory\n`);
       return EXIT.UNUSABLE;
     }
-    let files: Map<string, Uint8Array>;
+    let opened: FilesOnDisk;
     try {
-      files = readTar(new Uint8Array(readFileSync(source)));
+      opened = await openTar(source);
     } catch (e) {
       process.stderr.write(`${source} is not a readable archive: ${(e as Error).message}\n`);
       return EXIT.UNUSABLE;
     }
-    if (!files.has(ARCHIVE_MANIFEST)) {
-      process.stderr.write(`${source} has no ${ARCHIVE_MANIFEST}: not an archive\n`);
-      return EXIT.UNUSABLE;
-    }
-    for (const [name, bytes] of files) {
-      const out = path.resolve(target, name);
-      if (!out.startsWith(path.resolve(target) + path.sep)) {
-        process.stderr.write(`${source} names a file outside the directory (${name}); nothing more is written\n`);
+    try {
+      const { files } = opened;
+      if (!files.has(ARCHIVE_MANIFEST)) {
+        process.stderr.write(`${source} has no ${ARCHIVE_MANIFEST}: not an archive\n`);
         return EXIT.UNUSABLE;
       }
-      mkdirSync(path.dirname(out), { recursive: true });
-      writeFileSync(out, bytes);
+      for (const [name, content] of files) {
+        const out = path.resolve(target, name);
+        if (!out.startsWith(path.resolve(target) + path.sep)) {
+          process.stderr.write(`${source} names a file outside the directory (${name}); nothing more is written\n`);
+          return EXIT.UNUSABLE;
+        }
+        mkdirSync(path.dirname(out), { recursive: true });
+        // Evidence is copied in pieces, as it was read: a video never has to fit in memory.
+        if (isLargeFile(content)) await pipeline(Readable.from(content.read()), createWriteStream(out));
+        else writeFileSync(out, content);
+      }
+      process.stdout.write(`imported ${files.size} files into ${target}; check them with: ledger-verify archive verify ${target}\n`);
+      return EXIT.OK;
+    } finally {
+      await opened.close();
     }
-    process.stdout.write(`imported ${files.size} files into ${target}; check them with: ledger-verify archive verify ${target}\n`);
-    return EXIT.OK;
   }
   if (action === 'verify' && source) {
     const trust = trustOf(args);
@@ -91,14 +89,19 @@ async function archiveCommand(args: string[]): Promise<number> {
       process.stderr.write(`${trust}\n${USAGE}\n`);
       return EXIT.UNUSABLE;
     }
-    let files: Map<string, Uint8Array>;
+    let opened: FilesOnDisk;
     try {
-      files = statSync(source).isDirectory() ? readDirectory(source) : readTar(new Uint8Array(readFileSync(source)));
+      opened = statSync(source).isDirectory() ? await openDirectory(source) : await openTar(source);
     } catch (e) {
       process.stderr.write(`cannot read ${source}: ${(e as Error).message}\n`);
       return EXIT.UNUSABLE;
     }
-    const report: ArchiveReport = await verifyArchiveFiles(files, trust);
+    let report: ArchiveReport;
+    try {
+      report = await verifyArchiveFiles(opened.files, trust);
+    } finally {
+      await opened.close();
+    }
     if (args.includes('--json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       // An archive holds thousands of checks: the failures are printed, then one line per file.
@@ -106,6 +109,7 @@ async function archiveCommand(args: string[]): Promise<number> {
         report.checks.filter((c) => c.status !== 'pass' || c.id.startsWith('archive.')),
         report.ok,
         report.signaturesVerified,
+        report.checks,
       );
       // Shared files (version 2: one per block) are named only when bad; the bundles each get a line.
       for (const f of report.files) if (!f.shared || !f.ok) process.stdout.write(`${f.ok ? 'OK  ' : 'BAD '} ${f.path}\n`);
@@ -151,14 +155,21 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${trust}\n${USAGE}\n`);
     return EXIT.UNUSABLE;
   }
-  let archive: Uint8Array;
+  let report: Report;
+  let opened: FilesOnDisk | undefined;
   try {
-    archive = new Uint8Array(readFileSync(file));
+    opened = await openTar(file);
+    report = await verifyBundleFiles(opened.files, trust);
   } catch (e) {
-    process.stderr.write(`cannot read ${file}: ${(e as Error).message}\n`);
-    return EXIT.UNUSABLE;
+    // A file that is not a tar is a bundle that cannot be read (bundle.format), as for the library.
+    if (!(e instanceof TarError)) {
+      process.stderr.write(`cannot read ${file}: ${(e as Error).message}\n`);
+      return EXIT.UNUSABLE;
+    }
+    report = unreadableBundle(e);
+  } finally {
+    await opened?.close();
   }
-  const report = await verifyBundle(archive, trust);
   if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printChecks(report.checks, report.ok, report.signaturesVerified);
   if (report.checks.length === 1 && report.checks[0]!.id === 'bundle.format') return EXIT.UNUSABLE;

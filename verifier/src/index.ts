@@ -33,6 +33,7 @@ export {
   BUNDLE_VERSION,
   type Bundle,
   type BundleSubject,
+  bundleOfFiles,
   type HeaderEntry,
   type Manifest,
   type ManifestRecord,
@@ -40,9 +41,10 @@ export {
   readBundleManifest,
 } from './bundle.js';
 export { fromHex, toHex } from './bytes.js';
-export { computeCid } from './cid.js';
+export { CidBuilder, computeCid } from './cid.js';
+export { type Digests, digestsOf, type FileContent, type IncrementalSha256, isLargeFile, type LargeFile } from './content.js';
 export { type ChannelConfig, channelConfig } from './msp.js';
-export { readTar, tarEnd, tarHeader, tarPadding, writeTar } from './tar.js';
+export { readTar, type TarEntry, tarEnd, tarEntry, tarHeader, tarPadding, writeTar } from './tar.js';
 export {
   type Check,
   EXIT,
@@ -53,5 +55,6 @@ export {
   type Trust,
   verifyBundle,
   verifyBundleContents,
+  verifyBundleFiles,
   verifyOrdererSignature,
 } from './verify.js';

@@ -14,28 +14,48 @@ function octal(field: Uint8Array): number {
   return s === '' ? 0 : parseInt(s, 8);
 }
 
+/** One entry's header: where its content starts, how long it is, and its path when a regular file. */
+export interface TarEntry {
+  /** Null for anything but a regular file (directories, links: skipped). */
+  path: string | null;
+  size: number;
+  /** Offset of the content in the archive. */
+  start: number;
+  /** Offset of the next header. */
+  next: number;
+}
+
+/**
+ * Reads the 512-byte header at offset `at`; null at the archive's end (a zero record). Shared by the
+ * in-memory reader below and the CLI's reader of archives on disk, which never loads the evidence.
+ */
+export function tarEntry(header: Uint8Array, at: number): TarEntry | null {
+  if (header.every((b) => b === 0)) return null;
+  const stored = octal(header.subarray(148, 156));
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
+  if (sum !== stored) throw new TarError(`tar header checksum mismatch at offset ${at}`);
+  const name = fromUtf8(header.subarray(0, 100)).replace(/\0.*$/s, '');
+  const prefix = fromUtf8(header.subarray(345, 500)).replace(/\0.*$/s, '');
+  const size = octal(header.subarray(124, 136));
+  const type = String.fromCharCode(header[156]!);
+  const start = at + 512;
+  const regular = type === '0' || type === '\0';
+  return { path: regular ? (prefix ? `${prefix}/${name}` : name) : null, size, start, next: start + Math.ceil(size / 512) * 512 };
+}
+
 export function readTar(archive: Uint8Array): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   let at = 0;
   while (at + 512 <= archive.length) {
-    const header = archive.subarray(at, at + 512);
-    if (header.every((b) => b === 0)) break;
-    const stored = octal(header.subarray(148, 156));
-    let sum = 0;
-    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
-    if (sum !== stored) throw new TarError(`tar header checksum mismatch at offset ${at}`);
-    const name = fromUtf8(header.subarray(0, 100)).replace(/\0.*$/s, '');
-    const prefix = fromUtf8(header.subarray(345, 500)).replace(/\0.*$/s, '');
-    const size = octal(header.subarray(124, 136));
-    const type = String.fromCharCode(header[156]!);
-    const start = at + 512;
-    if (start + size > archive.length) throw new TarError(`tar entry ${name} runs past the end of the archive`);
-    if (type === '0' || type === '\0') {
-      const path = prefix ? `${prefix}/${name}` : name;
-      if (files.has(path)) throw new TarError(`tar holds ${path} twice`);
-      files.set(path, archive.subarray(start, start + size));
+    const entry = tarEntry(archive.subarray(at, at + 512), at);
+    if (!entry) break;
+    if (entry.start + entry.size > archive.length) throw new TarError(`tar entry ${entry.path ?? ''} runs past the end of the archive`);
+    if (entry.path !== null) {
+      if (files.has(entry.path)) throw new TarError(`tar holds ${entry.path} twice`);
+      files.set(entry.path, archive.subarray(entry.start, entry.start + entry.size));
     }
-    at = start + Math.ceil(size / 512) * 512;
+    at = entry.next;
   }
   return files;
 }

@@ -5,14 +5,15 @@
  */
 
 import { type BlockHeader, type DecodedBlock, dataHash, decodeBlock, HEADER_TYPE, headerHash, type TransactionEntry } from './block.js';
-import { type Bundle, BundleFormatError, type HeaderEntry, type ManifestRecord, readBundle } from './bundle.js';
-import { equal, fromHex, fromUtf8, sha256, toHex } from './bytes.js';
-import { computeCid } from './cid.js';
+import { type Bundle, BundleFormatError, bundleOfFiles, type HeaderEntry, type ManifestRecord } from './bundle.js';
+import { equal, fromHex, fromUtf8, toHex } from './bytes.js';
+import { digestsOf, type FileContent } from './content.js';
 import { verifyEcdsa } from './ecdsa.js';
 import { checkGradingSignature, checkReadingSignature, getAddress, recoverAlarmSigner } from './eip712.js';
 import { type ChannelConfig, channelConfig, type ValidIdentity, validateIdentity } from './msp.js';
 import { evaluateConfigPolicy, evaluateSignaturePolicy, parseSignaturePolicy } from './policy.js';
 import { lifecycle, peer } from './protos.js';
+import { readTar } from './tar.js';
 
 export type Trust = { blockHash: string } | { configBlock: Uint8Array };
 
@@ -548,22 +549,21 @@ class Verification {
       const cid = String(value.cid);
       if (seen.has(cid)) continue;
       seen.add(cid);
-      const bytes = this.bundle.evidence.get(cid);
-      if (!bytes) {
+      const content = this.bundle.evidence.get(cid);
+      if (!content) {
         this.skip(`evidence.${cid}`, 'the bundle carries the CID only, not the file: fetch it and check sha256 and CID');
         continue;
       }
-      const digest = toHex(await sha256(bytes));
-      const recomputed = await computeCid(bytes);
+      const got = await digestsOf(content, true);
       const problems = [
-        digest !== value.sha256 ? `sha256 is ${digest}, the ledger recorded ${String(value.sha256)}` : '',
-        bytes.length !== value.sizeBytes ? `size is ${bytes.length} bytes, the ledger recorded ${String(value.sizeBytes)}` : '',
-        recomputed !== cid ? `the bytes have CID ${recomputed}, the ledger recorded ${cid}` : '',
+        got.sha256 !== value.sha256 ? `sha256 is ${got.sha256}, the ledger recorded ${String(value.sha256)}` : '',
+        got.sizeBytes !== value.sizeBytes ? `size is ${got.sizeBytes} bytes, the ledger recorded ${String(value.sizeBytes)}` : '',
+        got.cid !== cid ? `the bytes have CID ${got.cid}, the ledger recorded ${cid}` : '',
       ].filter(Boolean);
       this.add(
         `evidence.${cid}`,
         problems.length === 0,
-        problems.length === 0 ? `${bytes.length} bytes match the recorded sha256 and CID` : problems.join('; '),
+        problems.length === 0 ? `${got.sizeBytes} bytes match the recorded sha256 and CID` : problems.join('; '),
       );
     }
   }
@@ -762,18 +762,34 @@ export async function verifyOrdererSignature(
 }
 
 export async function verifyBundle(archive: Uint8Array, trust: Trust): Promise<Report> {
+  let files: Map<string, Uint8Array>;
+  try {
+    files = readTar(archive);
+  } catch (e) {
+    return unreadableBundle(e);
+  }
+  return verifyBundleFiles(files, trust);
+}
+
+/** A bundle given as its files by path, as the CLI reads a tar on disk (evidence not loaded). */
+export async function verifyBundleFiles(files: Map<string, FileContent>, trust: Trust): Promise<Report> {
   let bundle: Bundle;
   try {
-    bundle = readBundle(archive);
+    bundle = bundleOfFiles(files);
   } catch (e) {
-    const check: Check = {
-      id: 'bundle.format',
-      status: 'fail',
-      detail: e instanceof BundleFormatError ? e.message : `the bundle cannot be read (${(e as Error).message})`,
-    };
-    return { ok: false, checks: [check], firstFailure: check, signaturesVerified: 0 };
+    return unreadableBundle(e);
   }
   return verifyBundleContents(bundle, trust);
+}
+
+/** The report on a bundle that cannot be read: one failed `bundle.format` check. */
+export function unreadableBundle(e: unknown): Report {
+  const check: Check = {
+    id: 'bundle.format',
+    status: 'fail',
+    detail: e instanceof BundleFormatError ? e.message : `the bundle cannot be read (${(e as Error).message})`,
+  };
+  return { ok: false, checks: [check], firstFailure: check, signaturesVerified: 0 };
 }
 
 /**

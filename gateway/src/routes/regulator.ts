@@ -23,13 +23,13 @@ import type { BundleSubject } from '@compliance-ledger/verifier';
 import { z } from 'zod';
 import { buildArchive } from '../archive.js';
 import {
-  buildCallerBundle,
   bundleVerification,
   bundleVerificationSchema,
   callerBundle,
   callerChain,
   checkEvidence,
   ledgerFacts,
+  streamCallerBundle,
   transactionVerification,
   transactionVerificationSchema,
 } from '../audit.js';
@@ -153,16 +153,15 @@ const auditPermitSchema = z.object({
 /** How long a bundle waits for one evidence file from the content store before leaving it out (CID only). */
 const BUNDLE_EVIDENCE_TIMEOUT_MS = 30_000;
 
-/** Evidence files for bundles from the content store, each waited for at most BUNDLE_EVIDENCE_TIMEOUT_MS. */
-function evidenceFiles(s: Services): (cid: string) => Promise<Uint8Array | null> {
-  return async (cid) => {
-    try {
-      const chunks: Uint8Array[] = [];
-      for await (const c of s.content.cat(cid, BUNDLE_EVIDENCE_TIMEOUT_MS)) chunks.push(c);
-      return Buffer.concat(chunks);
-    } catch {
-      return null; // the bundle then carries the CID only, and the verifier says SKIP
-    }
+/**
+ * Evidence for a download from the content store: a file that has not started within
+ * BUNDLE_EVIDENCE_TIMEOUT_MS is left out (CID only); one that has may take as long as an evidence download.
+ */
+function bundleEvidence(s: Services) {
+  return {
+    spoolDir: s.config.GATEWAY_ARCHIVE_SPOOL_DIR,
+    content: (cid: string, signal: AbortSignal) => s.content.cat(cid, s.config.GATEWAY_DOWNLOAD_TIMEOUT_MS, undefined, signal),
+    firstByteMs: BUNDLE_EVIDENCE_TIMEOUT_MS,
   };
 }
 
@@ -216,12 +215,17 @@ function bundleRoute(
     handler: async (ctx) => {
       const id = await ctx.identity();
       await o.guard?.(ctx, id);
-      const built = await buildCallerBundle(s.ledger, id, o.subject(ctx), evidenceFiles(s));
+      const built = await streamCallerBundle(s.ledger, id, o.subject(ctx), bundleEvidence(s));
+      const stream = Readable.from(built.chunks());
+      // As the archive's: the spool goes at the end of the stream, or at its close when the client left before the first chunk.
+      stream.once('close', () => void built.discard().catch(() => undefined));
       return {
-        body: Buffer.from(built.archive.buffer, built.archive.byteOffset, built.archive.byteLength),
+        body: undefined,
+        stream,
         contentType: 'application/x-tar',
         headers: {
           'Content-Disposition': `attachment; filename="${o.filename(ctx)}.tar"`,
+          'Content-Length': String(built.sizeBytes),
           'X-Bundle-Checkpoint-Block': String(built.checkpoint.number),
           'X-Bundle-Checkpoint-Hash': built.checkpoint.headerHash,
         },
@@ -598,17 +602,16 @@ export function regulatorRoutes(s: Services): RouteDef[] {
             })()
           : { subject: { kind: 'range' as const }, window: { from: new Date(q.from!).toISOString(), to: new Date(q.to!).toISOString() } };
         const chain = await callerChain(s.ledger, id);
+        const evidence = bundleEvidence(s);
         const built = await buildArchive({
           source: chain.source,
           summaries: chain.summaries,
           channel: s.ledger.channel,
           chaincode: s.ledger.chaincode,
           ...request,
-          spoolDir: s.config.GATEWAY_ARCHIVE_SPOOL_DIR,
-          // Read while the archive is built: a file that has not started within BUNDLE_EVIDENCE_TIMEOUT_MS is left out (CID
-          // only); one that has may take as long as an evidence download.
-          evidence: (cid, signal) => s.content.cat(cid, s.config.GATEWAY_DOWNLOAD_TIMEOUT_MS, undefined, signal),
-          evidenceFirstByteMs: BUNDLE_EVIDENCE_TIMEOUT_MS,
+          spoolDir: evidence.spoolDir,
+          evidence: evidence.content,
+          evidenceFirstByteMs: evidence.firstByteMs,
         });
         const stream = Readable.from(built.chunks());
         // The spool goes when the stream ends or is destroyed mid-file (the generator's finally); a client gone before the

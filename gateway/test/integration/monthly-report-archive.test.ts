@@ -24,6 +24,7 @@ import { regulatorBlockSource, regulatorHeaderHash } from '../support/blocks.js'
 import { Client, chainHeight, createDatabase, dropDatabase, requireNetwork, startTestGateway, testOutputDir, token } from '../support/env.js';
 import { type RunningIndexer, startIndexer } from '../support/indexer.js';
 import { applyBody, type Cast, iso, makeCast, recordCameraAlarm, registerCast, uniqueId } from '../support/scenario.js';
+import { spoolLeft as spoolOf } from '../support/spool.js';
 
 type Json = Record<string, any>;
 
@@ -456,17 +457,7 @@ describe('monthly report (JSON, CSV, PDF) and archive: totals equal the ledger, 
     expect(extra.checks.find((c) => c.id === 'archive.unlisted')!.detail).to.contain('bundles/extra.tar');
   });
 
-  /**
-   * What archive downloads left in the gateway's spool, once the gateway has had up to 10 s to
-   * finish: the client may hold every announced byte before the gateway's stream has ended.
-   */
-  const spoolLeft = async () => {
-    const dir = gw.services.config.GATEWAY_ARCHIVE_SPOOL_DIR;
-    const left = () => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
-    const until = Date.now() + 10_000;
-    while (left().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    return left();
-  };
+  const spoolLeft = () => spoolOf(gw.services.config.GATEWAY_ARCHIVE_SPOOL_DIR);
 
   it('streams the archive with its length announced; the spooled evidence is gone after the download and after an abandoned one', async () => {
     expect(

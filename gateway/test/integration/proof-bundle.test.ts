@@ -28,6 +28,7 @@ import { launchChromium } from '../support/browser.js';
 import { connectAsWalletUser } from '../support/direct.js';
 import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, scratchDir, startTestGateway } from '../support/env.js';
 import { type Cast, iso, makeCast, recordCameraAlarm, registerCast, startPermit, uniqueId, uploadEvidence } from '../support/scenario.js';
+import { spoolLeft } from '../support/spool.js';
 import { JPEG_HEAD } from '../support/tus.js';
 
 type Files = Map<string, Uint8Array>;
@@ -492,6 +493,17 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     });
     expect(bad.status).to.equal(1);
     expect(bad.stdout).to.match(/FAIL chain\.trust: the chain ends at block/);
+    // The CLI reads the evidence from the tar in pieces, never whole: one byte changed on disk fails it by sha256 and CID.
+    expect(out).to.contain(`PASS evidence.${evidenceCid}: `);
+    fs.writeFileSync(
+      path.join(dir, 'tampered.tar'),
+      rewrap(files, (f) => {
+        f.get(`evidence/${evidenceCid}`)![1000]! ^= 1;
+      }),
+    );
+    const tampered = spawnSync(wrap![0]!, [...wrap!.slice(1), process.execPath, cli, path.join(dir, 'tampered.tar'), '--trust', trusted], { encoding: 'utf8' });
+    expect(tampered.status, tampered.stdout + tampered.stderr).to.equal(1);
+    expect(tampered.stdout).to.match(new RegExp(`^FAIL evidence\\.${evidenceCid}: sha256 is [0-9a-f]{64}, the ledger recorded .*CID`, 'm'));
   });
 
   const pinnedHash = regulatorHeaderHash;
@@ -503,6 +515,9 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
       const r = await cast.clients.auditor.download(`/v1/audit/permits/${permitNo}/bundle`);
       expect(r.status, r.text).to.equal(200);
       expect(r.headers.get('content-type')).to.match(/^application\/x-tar/);
+      // Streamed with its length announced; the evidence it spooled on the way is gone after it.
+      expect(Number(r.headers.get('content-length'))).to.equal(r.bytes.length);
+      expect(await spoolLeft(gw.services.config.GATEWAY_ARCHIVE_SPOOL_DIR)).to.deep.equal([]);
       const m = manifestIn(r.bytes);
       expect(m.subject).to.deep.equal({ kind: 'permit', permitNo });
       expect(m.transactions.map((t) => t.txId)).to.deep.equal(manifest.transactions.map((t) => t.txId));

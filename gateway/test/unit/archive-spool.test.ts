@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { removeStaleSpools } from '../../src/archive.js';
+import { removeStaleSpools } from '../../src/evidence-spool.js';
 
 describe('gateway: archive spools a stopped gateway left', () => {
   it('removes the spool directories older than a day, and nothing else', async () => {
