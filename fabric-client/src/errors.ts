@@ -144,6 +144,16 @@ function peersOf(err: GatewayError): PeerAnswer[] {
   return err.details.map((d: ErrorDetail) => ({ mspId: d.mspId, address: d.address, message: d.message }));
 }
 
+/**
+ * A peer at its concurrency limit (`peer.limits.concurrency` in core.yaml) refuses a call before
+ * any handler runs, as gRPC UNKNOWN with this text: nothing was endorsed, evaluated or passed on.
+ * Under an overload (measured: 1,200 evaluations at once against a limit of 500) it was an
+ * unexpected error, answered 500.
+ */
+export function atConcurrencyLimit(message: string): boolean {
+  return /exceeding concurrency limit/.test(message);
+}
+
 /** Turns any failure of a Fabric call into one of the classes above (a FabricFailure passes through). */
 export function classifyFabricError(err: unknown, ctx: ClassifyContext = {}): FabricFailure {
   if (err instanceof FabricFailure) return err;
@@ -158,6 +168,9 @@ export function classifyFabricError(err: unknown, ctx: ClassifyContext = {}): Fa
   const o = { transactionId, grpcCode: err.code, peers, cause: err };
   const messages = [err.message, ...peers.map((p) => p.message)];
   const all = messages.join(' | ');
+  if (messages.some(atConcurrencyLimit)) {
+    return new LedgerUnavailable(`a peer is at its concurrency limit (peer.limits.concurrency) and refused the call without acting on it: ${all}`, o);
+  }
   if (messages.some((m) => /error validating proposal: access denied/.test(m))) {
     return new CreatorRefused(
       `the peer refused the transaction's creator: its certificate is revoked or no longer valid for its org on the channel, ` +

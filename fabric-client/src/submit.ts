@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { type Commit, type Contract, type Gateway, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import type { CommitStatus, CommitWatcher } from './commit-watcher.js';
-import { classifyFabricError, type FabricFailure, NotCommitted, OutcomeUnknown } from './errors.js';
+import { atConcurrencyLimit, classifyFabricError, type FabricFailure, NotCommitted, OutcomeUnknown } from './errors.js';
 import { validationCodeName } from './validation-codes.js';
 
 /** How often and how patiently a transient endorsement failure is tried again. */
@@ -116,7 +116,9 @@ export const HANDOVER_BACKOFF_MS = 1_000;
  * transaction is handed over again, up to `attempts` times in all, which is safe for the reason
  * committedBlock gives. Only then is the outcome unknown (OutcomeUnknown); every other error is
  * classified as it is. Without this, one call cut by an orderer's death left the request unknown
- * until the gateway's release bound (120 s in a clean-clone fault suite run).
+ * until the gateway's release bound (120 s in a clean-clone fault suite run). A refusal at the
+ * peer's concurrency limit is handed over again the same way; when every attempt was one, the
+ * orderer never got the transaction, and the failure is the refusal's (LedgerUnavailable).
  */
 export async function handOver<T>(
   send: () => Promise<T>,
@@ -124,11 +126,17 @@ export async function handOver<T>(
   ownMspId: string,
   o: { attempts: number; backoffMs: number } = { attempts: HANDOVER_ATTEMPTS, backoffMs: HANDOVER_BACKOFF_MS },
 ): Promise<T> {
+  // Whether any attempt went unanswered: refusals at the peer's concurrency limit alone mean the
+  // orderer never got the transaction, and the outcome is known.
+  let unanswered = false;
   for (let attempt = 1; ; attempt++) {
     try {
       return await send();
     } catch (e) {
-      if (!(e instanceof GatewayError && SUBMIT_UNANSWERED.has(e.code))) throw classifyFabricError(e, { ownMspId, transactionId });
+      const busy = e instanceof GatewayError && atConcurrencyLimit(e.message);
+      if (!(e instanceof GatewayError && (SUBMIT_UNANSWERED.has(e.code) || busy))) throw classifyFabricError(e, { ownMspId, transactionId });
+      unanswered ||= !busy;
+      if (attempt >= o.attempts && !unanswered) throw classifyFabricError(e, { ownMspId, transactionId });
       if (attempt >= o.attempts) {
         throw new OutcomeUnknown(`transaction ${transactionId} was sent to the orderer ${attempt} times but no answer came (${e.message})`, {
           transactionId,

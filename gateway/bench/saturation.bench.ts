@@ -10,6 +10,9 @@
  * from the client's. For each path at each level: permits/s, p50/p99 latency, failures, and the
  * CPU time per committed transaction of each process (peers, orderers, chaincode servers,
  * gateway, PostgreSQL with its backends, the bench client), from /proc/<pid>/stat before/after.
+ * Then, for each path, calls at fixed rates of BENCH_OPEN_FRACTIONS of its ceiling (default 0.8,0.9; an
+ * open loop, BENCH_OPEN_SECONDS each, default BENCH_LEVEL_SECONDS): the latency at a load near the
+ * ceiling without the closed loop's own queue (there, latency is in flight / throughput).
  * Prints Markdown for bench/RESULTS.md; BENCH_JSON=<file> also writes the figures as JSON.
  *
  *   BENCH_LEVELS=16,32,64,128,256,384 BENCH_LEVEL_SECONDS=20 BENCH_PATHS=direct,api,client-signed \
@@ -29,7 +32,7 @@ import { submitClientSigned } from '../src/client-signing.js';
 import { Client, createDatabase, dropDatabase, profilePath, runDir } from '../test/support/env.js';
 import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
 import { cpuBetween, networkProcesses, postgresPid, snapshot, type Watched } from './proc-cpu.js';
-import { closedLoop, enrolKeyHolder, httpPostJson, pct } from './support.js';
+import { closedLoop, enrolKeyHolder, httpPostJson, openLoop, pct } from './support.js';
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '16,32,64,128,256,384').split(',').map(Number);
 const LEVEL_SECONDS = Number(process.env.BENCH_LEVEL_SECONDS ?? 20);
@@ -41,6 +44,8 @@ const PATHS = (process.env.BENCH_PATHS ?? 'direct,api,client-signed').split(',')
 const API_CLIENT = process.env.BENCH_API_CLIENT ?? 'http';
 /** A level that does not beat the best so far by this factor has not raised throughput. */
 const RISE = 1.05;
+const OPEN_FRACTIONS = (process.env.BENCH_OPEN_FRACTIONS ?? '0.8,0.9').split(',').filter(Boolean).map(Number);
+const OPEN_SECONDS = Number(process.env.BENCH_OPEN_SECONDS ?? LEVEL_SECONDS);
 
 type PathName = 'direct' | 'api' | 'client-signed';
 
@@ -162,6 +167,28 @@ async function main(): Promise<void> {
       flat = rose ? 0 : flat + 1;
       if (flat === 2) break;
     }
+    // Fixed arrival rates near each path's ceiling, the paths taking turns at each fraction.
+    const ceilingOf = (p: PathName) => Math.max(...rows.filter((r) => r.path === p).map((r) => r.perSecond));
+    const open: { path: PathName; fraction: number; offered: number; perSecond: number; p50: number; p99: number; failed: number; skipped: number }[] = [];
+    for (const fraction of OPEN_FRACTIONS) {
+      for (const p of PATHS) {
+        const offered = fraction * ceilingOf(p);
+        const t = await openLoop({ perSecond: offered, seconds: OPEN_SECONDS, maxInFlight: 2000 }, (i) => calls[p](`SO-${run}-${p}-${fraction}-${i}`));
+        if (t.failed > 0) console.error(`${p} open at ${fraction}: ${t.failed} failed, first: ${String(t.firstError)}`);
+        const row = {
+          path: p,
+          fraction,
+          offered,
+          perSecond: t.done / t.seconds,
+          p50: pct(t.lat, 50),
+          p99: pct(t.lat, 99),
+          failed: t.failed,
+          skipped: t.skipped,
+        };
+        open.push(row);
+        console.error(`${p} open ${fraction} (${f1(offered)}/s offered): ${f1(row.perSecond)}/s p50 ${f0(row.p50)} p99 ${f0(row.p99)}`);
+      }
+    }
     direct.close();
 
     out(`## Saturation of permit:Apply (${new Date().toISOString()}), ${LEVEL_SECONDS} s per level, one enterprise gateway process`);
@@ -188,7 +215,16 @@ async function main(): Promise<void> {
     out(`| **total** | ${ceilings.map((r) => `**${total(r).toFixed(2)}**`).join(' | ')} |`);
     out(`| CPU-bound limit on ${os.cpus().length} cores, tx/s | ${ceilings.map((r) => f0((os.cpus().length * 1000) / total(r))).join(' | ')} |`);
     out('');
-    if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ levelSeconds: LEVEL_SECONDS, rows }, null, 2));
+    if (open.length > 0) {
+      out(`Fixed arrival rates (an open loop, ${OPEN_SECONDS} s each) at fractions of each path's ceiling above:`);
+      out('');
+      out('| path | fraction of its ceiling | offered /s | answered /s | p50 ms | p99 ms | failed | not sent (2,000 in flight) |');
+      out('|---|---|---|---|---|---|---|---|');
+      for (const o of open)
+        out(`| ${o.path} | ${o.fraction} | ${f1(o.offered)} | ${f1(o.perSecond)} | ${f0(o.p50)} | ${f0(o.p99)} | ${o.failed} | ${o.skipped} |`);
+      out('');
+    }
+    if (process.env.BENCH_JSON) fs.writeFileSync(process.env.BENCH_JSON, JSON.stringify({ levelSeconds: LEVEL_SECONDS, rows, open }, null, 2));
   } finally {
     await gw.close();
     await dropDatabase(db);

@@ -88,6 +88,49 @@ export async function closedLoop(opts: { concurrency: number; n?: number; untilM
   return r;
 }
 
+/**
+ * Calls started at a fixed rate whatever the answers (an open loop, as Caliper's fixed-rate
+ * controller and as independent enterprises' integrations behave), for `seconds`; `maxInFlight`
+ * bounds a system that falls behind. The latency is then the system's own queueing at that load,
+ * not the callers' (in a closed loop at N callers it is N / throughput by construction).
+ */
+export async function openLoop(
+  opts: { perSecond: number; seconds: number; maxInFlight: number },
+  fn: (i: number) => Promise<void>,
+): Promise<Timed & { skipped: number }> {
+  const lat: number[] = [];
+  const r: Timed & { skipped: number } = { done: 0, failed: 0, seconds: 0, lat, skipped: 0 };
+  const pending = new Set<Promise<void>>();
+  const t0 = performance.now();
+  const total = Math.round(opts.perSecond * opts.seconds);
+  for (let i = 0; i < total; i++) {
+    // Each call at its own time on the schedule, so a late timer does not shift the ones after it.
+    const due = t0 + (i * 1000) / opts.perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (pending.size >= opts.maxInFlight) {
+      r.skipped++;
+      continue;
+    }
+    const started = performance.now();
+    const call = fn(i).then(
+      () => {
+        lat.push(performance.now() - started);
+        r.done++;
+      },
+      (err: unknown) => {
+        r.failed++;
+        r.firstError ??= err;
+      },
+    );
+    pending.add(call);
+    void call.finally(() => pending.delete(call));
+  }
+  await Promise.all(pending);
+  r.seconds = (performance.now() - t0) / 1000;
+  return r;
+}
+
 export interface KeyHolder {
   sub: string;
   token: string;

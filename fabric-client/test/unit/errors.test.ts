@@ -102,6 +102,19 @@ describe('the classification of Fabric errors', () => {
     }
   });
 
+  it('a peer at its concurrency limit refused the call without acting on it: transient, whatever the call and wherever the peer', () => {
+    const limit = 'too many requests for /gateway.Gateway, exceeding concurrency limit (500)';
+    const own = classified(grpc.status.UNKNOWN, limit);
+    expect(own).to.be.instanceOf(LedgerUnavailable);
+    expect(own.transient).to.equal(true);
+    expect(own.message).to.contain('concurrency limit');
+    const remote = classifyFabricError(
+      endorseFailed({ ...REGULATOR, message: 'rpc error: code = Unknown desc = too many requests for /protos.Endorser, exceeding concurrency limit (2500)' }),
+      { ownMspId: 'EnterpriseMSP' },
+    );
+    expect(remote).to.be.instanceOf(LedgerUnavailable);
+  });
+
   it('anything else is unexpected, and keeps what it was', () => {
     const f = classifyFabricError(gatewayError(grpc.status.INTERNAL, 'oops'), own);
     expect(f).to.be.instanceOf(UnexpectedLedgerError);
@@ -185,6 +198,27 @@ describe('the classification of Fabric errors', () => {
     };
     expect(await handOver(refused, 'tx11', 'EnterpriseMSP', quick).catch((e: { kind: string }) => e.kind)).to.equal('unexpected');
     expect(calls).to.equal(1);
+  });
+
+  it("hands the same transaction over again after a refusal at the peer's concurrency limit; refused every time, it was never ordered", async () => {
+    const quick = { attempts: 3, backoffMs: 5 };
+    const busy = () => gatewayError(grpc.status.UNKNOWN, 'too many requests for /gateway.Gateway, exceeding concurrency limit (500)');
+    let calls = 0;
+    const once = () => (++calls === 1 ? Promise.reject(busy()) : Promise.resolve('submitted'));
+    expect(await handOver(once, 'tx12', 'EnterpriseMSP', quick)).to.equal('submitted');
+    expect(calls).to.equal(2);
+    calls = 0;
+    const always = () => {
+      calls++;
+      return Promise.reject(busy());
+    };
+    const refused = await handOver(always, 'tx13', 'EnterpriseMSP', quick).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(LedgerUnavailable).and.to.deep.include({ transactionId: 'tx13' });
+    expect(calls).to.equal(3);
+    // Once an attempt went unanswered, the orderer may have it: unknown, as before.
+    calls = 0;
+    const mixed = () => (++calls === 1 ? Promise.reject(gatewayError(grpc.status.UNAVAILABLE, 'orderer gone')) : Promise.reject(busy()));
+    expect(await handOver(mixed, 'tx14', 'EnterpriseMSP', quick).catch((e: unknown) => e)).to.be.instanceOf(OutcomeUnknown);
   });
 
   it('a classified error passes through unchanged', () => {
