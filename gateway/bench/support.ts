@@ -92,7 +92,9 @@ export async function closedLoop(opts: { concurrency: number; n?: number; untilM
  * Calls started at a fixed rate whatever the answers (an open loop, as Caliper's fixed-rate
  * controller and as independent enterprises' integrations behave), for `seconds`; `maxInFlight`
  * bounds a system that falls behind. The latency is then the system's own queueing at that load,
- * not the callers' (in a closed loop at N callers it is N / throughput by construction).
+ * not the callers' (in a closed loop at N callers it is N / throughput by construction). It is
+ * counted from when each call was due, not from when this process got round to it: a bench
+ * process starved of CPU would otherwise leave its own delay out (coordinated omission).
  */
 export async function openLoop(
   opts: { perSecond: number; seconds: number; maxInFlight: number },
@@ -112,10 +114,9 @@ export async function openLoop(
       r.skipped++;
       continue;
     }
-    const started = performance.now();
     const call = fn(i).then(
       () => {
-        lat.push(performance.now() - started);
+        lat.push(performance.now() - due);
         r.done++;
       },
       (err: unknown) => {
