@@ -554,7 +554,13 @@ class Verification {
         this.skip(`evidence.${cid}`, 'the bundle carries the CID only, not the file: fetch it and check sha256 and CID');
         continue;
       }
-      const got = await digestsOf(content, true);
+      let got: Awaited<ReturnType<typeof digestsOf>>;
+      try {
+        got = await digestsOf(content, true);
+      } catch (e) {
+        this.add(`evidence.${cid}`, false, `the file cannot be read: ${(e as Error).message}`);
+        continue;
+      }
       const problems = [
         got.sha256 !== value.sha256 ? `sha256 is ${got.sha256}, the ledger recorded ${String(value.sha256)}` : '',
         got.sizeBytes !== value.sizeBytes ? `size is ${got.sizeBytes} bytes, the ledger recorded ${String(value.sizeBytes)}` : '',

@@ -110,6 +110,27 @@ describe('verifier: archives and bundles read from disk (unit)', () => {
     return new Uint8Array(Buffer.concat(parts));
   }
 
+  it('a large file that fails while it is read fails its check, naming it, and the rest of the run goes on', async () => {
+    const broken: LargeFile = {
+      size: 10,
+      createSha256: () => ({ update: () => undefined, digest: () => new Uint8Array(32) }),
+      read: async function* () {
+        yield new Uint8Array(4);
+        throw new Error('EIO: i/o error, read');
+      },
+    };
+    const files = new Map<string, FileContent>(readTar(fixture));
+    const manifest = JSON.parse(new TextDecoder().decode(files.get('manifest.json') as Uint8Array)) as { files: object[] };
+    manifest.files.push({ path: 'evidence/bafk-broken', kind: 'evidence', sha256: '00'.repeat(32), sizeBytes: 10 });
+    files.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest)));
+    files.set('evidence/bafk-broken', broken);
+    const r = await verifyArchiveFiles(files);
+    const failed = r.checks.filter((c) => c.status === 'fail');
+    expect(failed.map((c) => c.id)).to.deep.equal(['file.evidence/bafk-broken']);
+    expect(failed[0]!.detail).to.contain('cannot be read: EIO');
+    expect(r.checks.filter((c) => c.status === 'pass').length).to.be.greaterThan(10);
+  });
+
   it('a tar on disk: the same entries as in memory, evidence left on disk and read in pieces', async () => {
     const files = new Map(readTar(fixture));
     files.set('evidence/bafk-test', evidence);
