@@ -59,8 +59,6 @@ type Hashed = 'sha256' | 'sizeBytes';
 /** A built archive: its manifest now, its bytes when read. */
 export interface BuiltArchive extends StreamedTar {
   manifest: ArchiveManifest;
-  /** Removes the spooled evidence of an archive that will not be read. */
-  discard(): Promise<void>;
 }
 
 /** The whole archive in memory, for tools and benchmarks over archives without evidence (the gateway streams it). */
@@ -169,5 +167,5 @@ async function assemble(req: ArchiveRequest, spool: EvidenceSpool | undefined, d
     ],
     discard,
   );
-  return { manifest, ...tar, discard };
+  return { manifest, ...tar };
 }

@@ -125,8 +125,6 @@ export async function buildCallerBundle(ledger: LedgerClient, id: WalletIdentity
 export interface StreamedBundle extends StreamedTar {
   manifest: Manifest;
   checkpoint: CallerChain['checkpoint'];
-  /** Removes the spooled evidence of a bundle that will not be read. */
-  discard(): Promise<void>;
 }
 
 /**
@@ -157,7 +155,7 @@ export async function streamCallerBundle(
       [...files.ledger.map(([path, bytes]) => ({ path, bytes })), ...files.evidence.map(([path, spooled]) => ({ path, spooled }))],
       discard,
     );
-    return { manifest: parts.manifest, checkpoint: chain.checkpoint, ...tar, discard };
+    return { manifest: parts.manifest, checkpoint: chain.checkpoint, ...tar };
   } catch (e) {
     await discard();
     throw notFound(e);

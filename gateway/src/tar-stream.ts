@@ -4,6 +4,7 @@
  * response announces it.
  */
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { tarEnd, tarHeader, tarPadding } from '@compliance-ledger/verifier';
 import type { SpooledEvidence } from './evidence-spool.js';
 
@@ -12,15 +13,27 @@ export type TarFile = { path: string; bytes: Uint8Array } | { path: string; spoo
 export interface StreamedTar {
   /** The tar's length in bytes. */
   sizeBytes: number;
-  /** The tar, file by file; `onEnd` runs once it is read to the end or abandoned. */
+  /** The tar, file by file; `discard` runs once it is read to the end or abandoned. */
   chunks(): AsyncGenerator<Uint8Array>;
+  /** Releases what the tar would have read from disk (its spooled evidence): for a tar that will not be read. */
+  discard(): Promise<void>;
+  /** The tar as a response body: its spool is released when the stream ends or closes, whoever closed it. */
+  readable(): Readable;
 }
 
 const sizeOf = (f: TarFile) => ('bytes' in f ? f.bytes.length : f.spooled.sizeBytes);
 const stored = (size: number) => 512 + size + tarPadding(size).length;
 
-export function streamedTar(files: readonly TarFile[], onEnd: () => Promise<void>): StreamedTar {
-  return {
+export function streamedTar(files: readonly TarFile[], discard: () => Promise<void>): StreamedTar {
+  const tar: StreamedTar = {
+    discard,
+    readable() {
+      const stream = Readable.from(tar.chunks());
+      // The generator's finally releases the spool when the stream ends or is destroyed mid-file; a client gone before
+      // the first chunk was pulled leaves a generator that never started, and so no finally: the stream's close covers it.
+      stream.once('close', () => void discard().catch(() => undefined));
+      return stream;
+    },
     sizeBytes: files.reduce((sum, f) => sum + stored(sizeOf(f)), 0) + tarEnd().length,
     async *chunks() {
       try {
@@ -40,8 +53,9 @@ export function streamedTar(files: readonly TarFile[], onEnd: () => Promise<void
         }
         yield tarEnd();
       } finally {
-        await onEnd();
+        await discard();
       }
     },
   };
+  return tar;
 }

@@ -20,7 +20,7 @@
 
 import { type Bundle, type BundleSubject, type HeaderEntry, type Manifest, readBundle, readBundleManifest } from './bundle.js';
 import { fromUtf8 } from './bytes.js';
-import { digestsOf, type FileContent, isLargeFile } from './content.js';
+import { digestsOf, type FileContent, inMemory, isLargeFile } from './content.js';
 import { readTar } from './tar.js';
 import { type Check, type Report, type SharedDecoding, type Trust, verifyBundle, verifyBundleContents } from './verify.js';
 
@@ -92,7 +92,6 @@ const pass = (id: string, detail: string): Check => ({ id, status: 'pass', detai
 const fail = (id: string, detail: string): Check => ({ id, status: 'fail', detail });
 
 /** Files other than evidence are read whole; only `evidence/` may be a file read when checked. */
-const inMemory = (c: FileContent | undefined): Uint8Array | undefined => (c && !isLargeFile(c) ? c : undefined);
 
 function parseManifest(files: Map<string, FileContent>): ArchiveManifest | string {
   const bytes = inMemory(files.get(ARCHIVE_MANIFEST));

@@ -1,6 +1,6 @@
 /** The proof bundle format, version 1 (documented in verifier/README.md). */
 import { fromUtf8 } from './bytes.js';
-import { type FileContent, isLargeFile } from './content.js';
+import { type FileContent, inMemory } from './content.js';
 import { readTar } from './tar.js';
 
 export const BUNDLE_FORMAT = 'compliance-ledger-proof-bundle';
@@ -53,10 +53,17 @@ export class BundleFormatError extends Error {
   override readonly name = 'BundleFormatError';
 }
 
+/** A file the checks parse, which must be held in memory; `absent` names what is wrong when the bundle lacks it. */
+function held(files: Map<string, FileContent>, name: string, absent: string): Uint8Array {
+  const content = files.get(name);
+  if (!content) throw new BundleFormatError(absent);
+  const bytes = inMemory(content);
+  if (!bytes) throw new BundleFormatError(`${name} was not read into memory`);
+  return bytes;
+}
+
 function json<T>(files: Map<string, FileContent>, name: string): T {
-  const bytes = files.get(name);
-  if (!bytes) throw new BundleFormatError(`the bundle has no ${name}`);
-  if (isLargeFile(bytes)) throw new BundleFormatError(`${name} was not read into memory`);
+  const bytes = held(files, name, `the bundle has no ${name}`);
   try {
     return JSON.parse(fromUtf8(bytes)) as T;
   } catch (e) {
@@ -99,10 +106,7 @@ export function bundleOfFiles<E extends FileContent>(files: Map<string, E>): Bun
   const headers = json<HeaderEntry[]>(files, 'headers.json');
   const blocks = new Map<number, Uint8Array>();
   for (const n of manifest.blocks) {
-    const b = files.get(`blocks/${n}.block`);
-    if (!b) throw new BundleFormatError(`manifest lists block ${n} but blocks/${n}.block is missing`);
-    if (isLargeFile(b)) throw new BundleFormatError(`blocks/${n}.block was not read into memory`);
-    blocks.set(n, b);
+    blocks.set(n, held(files, `blocks/${n}.block`, `manifest lists block ${n} but blocks/${n}.block is missing`));
   }
   const evidence = new Map<string, E>();
   for (const cid of manifest.evidenceFiles) {

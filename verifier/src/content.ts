@@ -4,7 +4,7 @@
  * computes the digests itself; the file only supplies bytes.
  */
 import { sha256, toHex } from './bytes.js';
-import { CidBuilder } from './cid.js';
+import { CidBuilder, computeCid } from './cid.js';
 
 /** An incremental SHA-256: WebCrypto has none, so a large file brings its platform's. */
 export interface IncrementalSha256 {
@@ -23,6 +23,9 @@ export interface LargeFile {
 export type FileContent = Uint8Array | LargeFile;
 
 export const isLargeFile = (c: FileContent): c is LargeFile => !(c instanceof Uint8Array);
+
+/** The bytes of a file held in memory; undefined for a file left on disk (or none). Manifests and blocks must be held. */
+export const inMemory = (c: FileContent | undefined): Uint8Array | undefined => (c && !isLargeFile(c) ? c : undefined);
 
 export interface Digests {
   sha256: string;
@@ -58,10 +61,6 @@ export async function digestsOf(content: FileContent, withCid = false): Promise<
     return pending;
   }
   const digests: Digests = { sha256: toHex(await sha256(content)), sizeBytes: content.length };
-  if (withCid) {
-    const cid = new CidBuilder();
-    await cid.write(content);
-    digests.cid = await cid.end();
-  }
+  if (withCid) digests.cid = await computeCid(content);
   return digests;
 }

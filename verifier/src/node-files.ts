@@ -6,7 +6,7 @@
  * evidence's size.
  */
 import { createHash } from 'node:crypto';
-import { type FileHandle, open, readdir, readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { FileContent, LargeFile } from './content.js';
 import { TarError, tarEntry } from './tar.js';
@@ -105,14 +105,20 @@ export async function openTar(file: string): Promise<FilesOnDisk> {
 /** Every regular file under a directory (an imported archive), by its path relative to it with '/' separators. */
 export async function openDirectory(root: string): Promise<FilesOnDisk> {
   const files = new Map<string, FileContent>();
+  // Links are followed (an auditor may link a large evidence folder in rather than copy it); a link back up the tree
+  // would recurse for ever, so each directory is walked once by its real path.
+  const walked = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
+    const real = await realpath(dir);
+    if (walked.has(real)) return;
+    walked.add(real);
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else {
-        const name = path.relative(root, full).split(path.sep).join('/');
-        files.set(name, isEvidence(name) ? fileOf(full, (await stat(full)).size) : new Uint8Array(await readFile(full)));
-      }
+      const info = entry.isSymbolicLink() ? await stat(full) : entry;
+      const name = path.relative(root, full).split(path.sep).join('/');
+      if (info.isDirectory()) await walk(full);
+      else if (info.isFile()) files.set(name, isEvidence(name) ? fileOf(full, (await stat(full)).size) : new Uint8Array(await readFile(full)));
+      else throw new Error(`${name} is neither a file nor a directory; an archive directory holds only files`);
     }
   };
   await walk(root);

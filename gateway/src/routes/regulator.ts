@@ -6,7 +6,6 @@
  * certificate-expiry list of their own workers.
  */
 
-import { Readable } from 'node:stream';
 import {
   EARLIEST_LEDGER_TIME,
   type EvidenceRecord,
@@ -216,12 +215,9 @@ function bundleRoute(
       const id = await ctx.identity();
       await o.guard?.(ctx, id);
       const built = await streamCallerBundle(s.ledger, id, o.subject(ctx), bundleEvidence(s));
-      const stream = Readable.from(built.chunks());
-      // As the archive's: the spool goes at the end of the stream, or at its close when the client left before the first chunk.
-      stream.once('close', () => void built.discard().catch(() => undefined));
       return {
         body: undefined,
-        stream,
+        stream: built.readable(),
         contentType: 'application/x-tar',
         headers: {
           'Content-Disposition': `attachment; filename="${o.filename(ctx)}.tar"`,
@@ -613,14 +609,10 @@ export function regulatorRoutes(s: Services): RouteDef[] {
           evidence: evidence.content,
           evidenceFirstByteMs: evidence.firstByteMs,
         });
-        const stream = Readable.from(built.chunks());
-        // The spool goes when the stream ends or is destroyed mid-file (the generator's finally); a client gone before the
-        // first chunk was pulled leaves a generator that never started, and so no finally: the stream's close covers it.
-        stream.once('close', () => void built.discard().catch(() => undefined));
         const name = q.month ? `archive-${q.month}` : `archive-${q.from!.replace(/[^0-9TZ]/g, '')}-${q.to!.replace(/[^0-9TZ]/g, '')}`;
         return {
           body: undefined,
-          stream,
+          stream: built.readable(),
           contentType: 'application/x-tar',
           headers: {
             'Content-Disposition': `attachment; filename="${name}.tar"`,

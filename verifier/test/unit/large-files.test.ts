@@ -168,6 +168,29 @@ describe('verifier: archives and bundles read from disk (unit)', () => {
     }
   });
 
+  it('follows a link to a directory (a folder kept elsewhere) and walks a link back up the tree only once', async () => {
+    const inMemory = await verifyArchive(fixture);
+    const entries = readTar(fixture);
+    // The archive's first folder is laid out elsewhere and linked in, as an auditor might link a large evidence folder.
+    const folder = [...entries.keys()].find((n) => n.includes('/'))!.split('/')[0]!;
+    const linked = path.join(dir, 'linked');
+    const elsewhere = path.join(dir, 'folder-elsewhere');
+    let moved = 0;
+    for (const [name, bytes] of entries) {
+      const inFolder = name.startsWith(`${folder}/`);
+      const target = inFolder ? path.join(elsewhere, name.slice(folder.length + 1)) : path.join(linked, name);
+      if (inFolder) moved++;
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, bytes);
+    }
+    expect(moved).to.be.greaterThan(0);
+    fs.symlinkSync(elsewhere, path.join(linked, folder), 'dir');
+    fs.symlinkSync(linked, path.join(elsewhere, 'loop'), 'dir');
+    const directory = await openDirectory(linked);
+    expect([...directory.files.keys()].filter((n) => n.startsWith(`${folder}/`))).to.have.length(moved);
+    expect(await verifyArchiveFiles(directory.files)).to.deep.equal(inMemory);
+  });
+
   it('the CLI: verifies the archive on disk, counting every check in its verdict; imports it and verifies the directory the same', async () => {
     const file = path.join(dir, 'cli.tar');
     fs.writeFileSync(file, fixture);
