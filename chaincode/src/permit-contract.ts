@@ -28,6 +28,7 @@ import {
   listSimopsNeighbours,
   loadPermit,
   openAlarms,
+  permitAnswer,
   permitKey,
   permitOwnerMsp,
   recordStep,
@@ -103,7 +104,7 @@ export class PermitContract extends LedgerContract {
   private async commit(ctx: Context, action: PermitAction, before: PermitRecord, after: PermitRecord): Promise<string> {
     await savePermit(ctx, before.status, after);
     emitPermitEvent(ctx, action, before.status, after);
-    return canonicalJson(after);
+    return permitAnswer(ctx, after);
   }
 
   private async transition(ctx: Context, action: PermitAction, b: { actor: Actor; permit: PermitRecord }, patch: Partial<PermitRecord> = {}): Promise<string> {
@@ -196,7 +197,7 @@ export class PermitContract extends LedgerContract {
       await savePermit(ctx, null, permit);
       await bindToOwner(ctx, permitKey(ctx, permit.permitNo), actor.mspId);
       emitPermitEvent(ctx, 'apply', null, permit);
-      return canonicalJson(permit);
+      return permitAnswer(ctx, permit);
     });
   }
 

@@ -7,10 +7,12 @@ import {
   type PermitRecord,
   type PermitStatus,
   type SimopsRule,
+  type WrittenAnswer,
 } from '@compliance-ledger/schema';
 import type { Context } from 'fabric-contract-api';
 import { parseIso, toIso, txTimeIso } from './clock';
 import { monitoringDueAt } from './gas-test-rules';
+import { canonicalJson } from './json';
 import { mayAccess } from './ownership';
 import { type SimopsPermit, simopsScans, simopsSlots } from './simops';
 import { deleteKey, exists, getJson, KEYS, key, listByPartialKey, mustGetJson, putJson, putMarker } from './store';
@@ -90,8 +92,26 @@ export async function savePermit(ctx: Context, before: PermitStatus | null, perm
   }
 }
 
+/** The event of a permit step: the transition and a summary; the permit itself is the transaction's write (PermitTransitionPayload). */
 export function emitPermitEvent(ctx: Context, action: PermitAction, from: PermitStatus | null, permit: PermitRecord): void {
-  emit(ctx, PERMIT_EVENT_TYPES[action], { permitNo: permit.permitNo, action, from, to: permit.status, permit });
+  emit(ctx, PERMIT_EVENT_TYPES[action], {
+    permitNo: permit.permitNo,
+    action,
+    from,
+    to: permit.status,
+    summary: {
+      enterpriseMsp: permit.history[0]?.actor.mspId ?? null,
+      siteId: permit.location.siteId,
+      operationType: permit.operationType,
+      level: permit.level,
+      suspensionReason: permit.suspension?.reason ?? null,
+    },
+  });
+}
+
+/** The answer of a permit step: the key it wrote, not a copy of the permit (schema's WrittenAnswer). */
+export function permitAnswer(ctx: Context, permit: PermitRecord): string {
+  return canonicalJson({ written: permitKey(ctx, permit.permitNo), permitNo: permit.permitNo, status: permit.status } satisfies WrittenAnswer);
 }
 
 /** Live permits of a site (optionally one zone) whose validity has not run out at nowMs, by zone and number. */

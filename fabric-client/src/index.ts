@@ -1,3 +1,4 @@
+export * from './answer.js';
 export * from './client.js';
 export * from './commit-watcher.js';
 export * from './connection-profile.js';

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type Commit, type Contract, type Gateway, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
+import { answerOfEndorsed } from './answer.js';
 import type { CommitStatus, CommitWatcher } from './commit-watcher.js';
 import { atConcurrencyLimit, classifyFabricError, type FabricFailure, NotCommitted, OutcomeUnknown } from './errors.js';
 import { validationCodeName } from './validation-codes.js';
@@ -54,7 +55,7 @@ export interface SubmitPolicy {
 export interface Committed {
   transactionId: string;
   blockNumber: bigint;
-  /** What the chaincode returned. */
+  /** What the chaincode returned, or the record it wrote when it answered with the key (answerOf). */
   result: Uint8Array;
 }
 
@@ -87,6 +88,8 @@ export async function submitTransaction(contract: Contract, request: SubmitReque
       await sleep(delay);
       continue;
     }
+    // Read before anything is ordered: an answer naming a key the transaction does not write is refused while nothing is written.
+    const answer = answerOfEndorsed(endorsed, contract.getChaincodeName());
     await request.beforeSubmit?.(transactionId);
     // Registered before the hand-over, so that not even a block committed at once is missed.
     const expected = policy.commits?.expect(transactionId);
@@ -101,7 +104,7 @@ export async function submitTransaction(contract: Contract, request: SubmitReque
     const resubmit = everyMs > 0 ? { everyMs, send: () => endorsed.submit() } : undefined;
     const ask = () => submitted.getStatus();
     const getStatus = expected ? () => expected.status(ask) : ask;
-    return { transactionId, result: endorsed.getResult(), blockNumber: await committedBlock(transactionId, getStatus, resubmit) };
+    return { transactionId, result: answer, blockNumber: await committedBlock(transactionId, getStatus, resubmit) };
   }
 }
 

@@ -36,7 +36,7 @@ export interface LedgerFacts {
 
 export async function ledgerFacts(ledger: LedgerClient, id: WalletIdentity, txId: string): Promise<LedgerFacts> {
   const [txBytes, blockBytes] = await Promise.all([ledger.qscc(id, 'GetTransactionByID', txId), ledger.qscc(id, 'GetBlockByTxID', txId)]);
-  const { result: _result, creatorMsp: _creator, endorsingOrgs: _endorsers, ...tx } = decodeProcessedTransaction(txBytes);
+  const { result: _result, envelope: _envelope, creatorMsp: _creator, endorsingOrgs: _endorsers, ...tx } = decodeProcessedTransaction(txBytes);
   return { ...tx, blockNumber: blockNumberOf(blockBytes), validationCodeName: validationCodeName(tx.validationCode) };
 }
 

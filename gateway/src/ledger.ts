@@ -5,6 +5,7 @@
  * failures into the gateway's typed errors (the chaincode's `CODE: reason` passes through).
  */
 import {
+  answerOf,
   ChaincodeRefusal,
   CommitWatcher,
   CreatorRefused,
@@ -198,7 +199,8 @@ export class LedgerClient {
     const tx = decodeProcessedTransaction(txBytes);
     if (!tx.valid) throw notCommitted(txId, tx.validationCode);
     const blockNumber = blockNumberOf(await this.qscc(id, 'GetBlockByTxID', txId));
-    return { result: parseResult<T>(tx.result ?? new Uint8Array()), transactionId: txId, blockNumber };
+    const answer = tx.result ? answerOf(tx.result, tx.envelope, this.o.profile.chaincode, txId) : new Uint8Array();
+    return { result: parseResult<T>(answer), transactionId: txId, blockNumber };
   }
 
   /**

@@ -16,6 +16,8 @@ export interface DecodedTransaction {
   chaincode: string | null;
   /** What the chaincode returned to the endorsers (the same bytes the submitting client got); null for non-endorser transactions. */
   result: Uint8Array | null;
+  /** The transaction as it was ordered (a serialized Envelope): its write set resolves a written-key answer (fabric-client answerOf). */
+  envelope: Uint8Array;
 }
 
 export function decodeProcessedTransaction(bytes: Uint8Array): DecodedTransaction {
@@ -51,6 +53,7 @@ export function decodeProcessedTransaction(bytes: Uint8Array): DecodedTransactio
     endorsingOrgs: [...endorsers].sort(),
     chaincode,
     result,
+    envelope: envelope.serializeBinary(),
   };
 }
 

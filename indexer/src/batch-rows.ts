@@ -2,7 +2,7 @@
  * Flattens parsed blocks into the rows of the raw tables and the domain row operations, ready for
  * one multi-row INSERT per table. Pure, so the row shapes are tested without a database.
  */
-import type { ParsedBlock } from './block-parser.js';
+import type { ParsedBlock, ParsedTransaction } from './block-parser.js';
 import { DomainBatch, projectEvent, type Row } from './projection.js';
 
 export interface BatchRows {
@@ -16,6 +16,12 @@ export interface BatchRows {
   unprojected: string[];
   /** Events whose text the mirror holds with U+FFFD in place of what PostgreSQL cannot store (projectEvent). */
   replacedText: { blockNumber: number; txId: string; type: string; path: string[] }[];
+}
+
+/** What a transaction wrote to a public key of its own chaincode (a permit event's permit is its write since event schema 2). */
+function writtenBy(tx: ParsedTransaction, key: string): Uint8Array | undefined {
+  const w = tx.writes.find((x) => x.key === key && x.collection === null && x.namespace === tx.chaincode && !x.isDelete);
+  return w?.value ?? undefined;
 }
 
 export function batchRows(blocks: readonly ParsedBlock[]): BatchRows {
@@ -60,7 +66,7 @@ export function batchRows(blocks: readonly ParsedBlock[]): BatchRows {
         });
         // Invalid transactions changed nothing on the ledger, so they change no domain row.
         if (!tx.valid) return;
-        const projected = projectEvent(event.payload, { blockNumber: block.number, txId: tx.txId });
+        const projected = projectEvent(event.payload, { blockNumber: block.number, txId: tx.txId, written: (key) => writtenBy(tx, key) });
         if (projected.outcome === 'projected') out.domain.add(projected.ops);
         else out.unprojected.push(projected.type ?? `${event.chaincodeId}:${event.name}`);
         if (projected.replacedText) out.replacedText.push({ blockNumber: block.number, txId: tx.txId, type: projected.type!, path: projected.replacedText });

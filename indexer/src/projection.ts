@@ -1,8 +1,9 @@
 /**
  * Domain projection: chaincode events (LedgerEventEnvelope JSON) to rows of the domain tables.
  * Table-driven by event `type`: adding an event type is adding one entry to `projectors`. Every
- * event carries the whole record after the change, so a row is simply replaced by the newest
- * version (upsert); append-only facts (steps, sign-offs, gas tests) are inserted once by their key.
+ * event comes with the whole record after the change (a permit's since event schema 2 as the
+ * transaction's write of it, not in the event), so a row is simply replaced by the newest version
+ * (upsert); append-only facts (steps, sign-offs, gas tests) are inserted once by their key.
  * Only valid transactions reach this module: the caller filters invalid ones out.
  */
 import type {
@@ -18,7 +19,7 @@ import type {
   PermitTransitionPayload,
   WorkerRecord,
 } from '@compliance-ledger/schema';
-import { storableCopy, unstorableText } from '@compliance-ledger/schema';
+import { EVENT_SCHEMA_VERSIONS_READ, PERMIT_EVENT_TYPES, permitStateKey, storableCopy, unstorableText } from '@compliance-ledger/schema';
 
 export type Row = Record<string, unknown>;
 
@@ -34,6 +35,8 @@ export interface RowOp {
 export interface EventContext {
   blockNumber: number;
   txId: string;
+  /** The value the event's transaction wrote to a key of its chaincode's public state; undefined when it wrote none there. */
+  written?: (key: string) => Uint8Array | undefined;
 }
 
 /**
@@ -230,7 +233,11 @@ function deviceOp(d: DeviceRecord, ctx: EventContext): RowOp {
   });
 }
 
-const permitTransition = (e: { payload: PermitTransitionPayload }, ctx: EventContext) => permitOps(e.payload.permit, ctx);
+const permitTransition = (e: { payload: PermitTransitionPayload }, ctx: EventContext) => {
+  // projectEvent puts the written permit in place for events of schema 2.
+  if (e.payload.permit === undefined) throw new Error(`the transaction writes no permit ${e.payload.permitNo}`);
+  return permitOps(e.payload.permit, ctx);
+};
 const worker = (e: { payload: WorkerRecord }, ctx: EventContext) => [workerOp(e.payload, ctx)];
 const certificate = (e: { payload: CertificateRecord }, ctx: EventContext) => [certificateOp(e.payload, ctx)];
 const device = (e: { payload: DeviceRecord }, ctx: EventContext) => [deviceOp(e.payload, ctx)];
@@ -411,6 +418,18 @@ export interface ProjectedEvent {
   replacedText?: string[];
 }
 
+const PERMIT_EVENTS: ReadonlySet<string> = new Set(Object.values(PERMIT_EVENT_TYPES));
+const utf8 = new TextDecoder();
+
+/** A schema-2 permit event's permit, as its transaction wrote it (JSON text); undefined for any other event or when not written. */
+function writtenPermitText(envelope: Envelope, ctx: EventContext): string | undefined {
+  if (!PERMIT_EVENTS.has(envelope.type)) return undefined;
+  const payload = envelope.payload as Partial<PermitTransitionPayload> | null;
+  if (typeof payload !== 'object' || payload === null || payload.permit !== undefined || typeof payload.permitNo !== 'string') return undefined;
+  const value = ctx.written?.(permitStateKey(payload.permitNo));
+  return value === undefined ? undefined : utf8.decode(value);
+}
+
 /** Decodes one chaincode event and returns its row operations (none for unknown or foreign events). */
 export function projectEvent(payload: Uint8Array, ctx: EventContext): ProjectedEvent {
   let envelope: Envelope;
@@ -422,11 +441,16 @@ export function projectEvent(payload: Uint8Array, ctx: EventContext): ProjectedE
   } catch {
     return { outcome: 'undecodable', type: null, ops: [] };
   }
-  if (typeof envelope !== 'object' || envelope === null || typeof envelope.type !== 'string' || envelope.schemaVersion !== 1) {
+  if (typeof envelope !== 'object' || envelope === null || typeof envelope.type !== 'string' || !EVENT_SCHEMA_VERSIONS_READ.includes(envelope.schemaVersion)) {
     return { outcome: 'undecodable', type: null, ops: [] };
   }
   const projector = (projectors as Readonly<Record<string, Projector | undefined>>)[envelope.type];
   if (!projector) return { outcome: 'unknown_type', type: envelope.type, ops: [] };
+  const permitText = writtenPermitText(envelope, ctx);
+  if (permitText !== undefined) {
+    (envelope.payload as { permit?: unknown }).permit = JSON.parse(permitText);
+    text += permitText;
+  }
   // Since 2026-12-05 the chaincode refuses such text, but a ledger written before keeps it in its
   // blocks for good and PostgreSQL refuses it in `text` and `jsonb`: the mirror holds U+FFFD, the raw
   // event (bytea) and the block what was written.

@@ -18,11 +18,15 @@ import type {
 /**
  * Every transaction emits exactly one chaincode event. The event name equals `type`, and the
  * payload is JSON of this envelope; the indexer and the gateway decode it with these types.
+ * Version 2: a permit event names the transition and a summary, no longer the whole permit (see
+ * PermitTransitionPayload). Blocks keep version 1 events for ever, so readers take both.
  */
-export const EVENT_SCHEMA_VERSION = 1;
+export const EVENT_SCHEMA_VERSION = 2;
+export type EventSchemaVersion = 1 | typeof EVENT_SCHEMA_VERSION;
+export const EVENT_SCHEMA_VERSIONS_READ: readonly EventSchemaVersion[] = [1, 2];
 
 export interface LedgerEventEnvelope<T extends string, P> {
-  schemaVersion: typeof EVENT_SCHEMA_VERSION;
+  schemaVersion: EventSchemaVersion;
   type: T;
   txId: string;
   /** ISO-8601 transaction timestamp (from the proposal, identical on every endorser). */
@@ -32,14 +36,37 @@ export interface LedgerEventEnvelope<T extends string, P> {
 
 export type HeartbeatRecordedEvent = LedgerEventEnvelope<'HeartbeatRecorded', HeartbeatRecord>;
 
-/** Payload of every permit lifecycle event: the transition and the whole permit after it. */
+/**
+ * Payload of every permit lifecycle event: the transition, and what a subscriber filters on. The
+ * permit after it is the transaction's own write of `permitStateKey(permitNo)`, in the same block:
+ * a copy in the event made every permit transaction carry the record three times (write set, event,
+ * answer), and its bytes were a tenth of the network's CPU per permit (bench/RESULTS.md, 2026-12-07).
+ * Version 1 events (older blocks) carry `permit` and no summary.
+ */
 export interface PermitTransitionPayload {
   permitNo: string;
   action: PermitAction;
   from: PermitStatus | null;
   to: PermitStatus;
-  permit: PermitRecord;
+  /** Version 1 only. */
+  permit?: PermitRecord;
+  /** Version 2 on. */
+  summary?: PermitEventSummary;
 }
+
+/** The facts of a permit that event subscribers (regulator push) filter and label on. */
+export interface PermitEventSummary {
+  /** MSP of the enterprise that applied for it. */
+  enterpriseMsp: string | null;
+  siteId: string;
+  operationType: string;
+  level: string;
+  /** Why it is suspended, when the transition suspended it; null otherwise. */
+  suspensionReason: string | null;
+}
+
+/** The world-state key a permit is stored under (Fabric's composite key of type `permit`). */
+export const permitStateKey = (permitNo: string): string => `\u0000permit\u0000${permitNo}\u0000`;
 
 /** Event type per permit action. */
 export const PERMIT_EVENT_TYPES = {

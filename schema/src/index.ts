@@ -1,5 +1,6 @@
 export * from './access';
 export * from './alarm-signature';
+export * from './answers';
 export * from './canonical-json';
 export * from './config';
 export * from './connection-profile';

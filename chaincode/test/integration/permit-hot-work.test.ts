@@ -7,7 +7,14 @@
  */
 
 import * as crypto from 'node:crypto';
-import { type ConnectionProfile, PERMIT_EVENT_TYPES, type PermitRecord, type WorkflowTemplate } from '@compliance-ledger/schema';
+import {
+  type ConnectionProfile,
+  EVENT_SCHEMA_VERSION,
+  PERMIT_EVENT_TYPES,
+  type PermitRecord,
+  type PermitTransitionPayload,
+  type WorkflowTemplate,
+} from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { Cast, certificateInput, endorsementOf, eventsOf, freshWorkerIds, guardianCertificate, HOUR, iso, MIN, type Party } from '../support/ledger';
@@ -224,13 +231,16 @@ describe('network: a hot-work permit from application to close (real Fabric, CA 
     for (const [txId, e] of events) {
       expect(e.name).to.equal(e.body.type);
       expect(e.body.txId).to.equal(txId);
-      expect(e.body.schemaVersion).to.equal(1);
+      expect(e.body.schemaVersion).to.equal(EVENT_SCHEMA_VERSION);
     }
     const permitEvents = history.steps.map((s) => events.get(s.txId)!);
     expect(permitEvents.map((e) => e.name)).to.deep.equal(history.steps.map((s) => PERMIT_EVENT_TYPES[s.action]));
     for (const [i, e] of permitEvents.entries()) {
-      const payload = e.body.payload as { permitNo: string; action: string; to: string };
+      const payload = e.body.payload as PermitTransitionPayload;
       expect(payload).to.include({ permitNo, action: history.steps[i]!.action, to: history.steps[i]!.to });
+      // The permit itself is the transaction's write, not a second copy in the event.
+      expect(payload).to.not.have.property('permit');
+      expect(payload.summary).to.include({ enterpriseMsp: 'EnterpriseMSP', operationType: 'hot_work' });
       expect(e.body.at).to.equal(history.steps[i]!.at);
     }
   });

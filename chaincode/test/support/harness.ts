@@ -11,6 +11,7 @@ import {
   ROLE_ATTRIBUTE,
   type Role,
   WORKER_ID_ATTRIBUTE,
+  writtenKeyOf,
 } from '@compliance-ledger/schema';
 import { expect } from 'chai';
 import type { Context } from 'fabric-contract-api';
@@ -55,7 +56,10 @@ export function workerId(idNumber: string): string {
 
 export interface TxResult {
   ok: boolean;
+  /** The answer as a client sees it: a written-key answer resolved to the record written (answerOf). */
   result?: string;
+  /** What the chaincode returned, as the transaction carries it. */
+  rawResult?: string;
   error?: Error;
   events: { name: string; payload: string }[];
   attemptedWrites: number;
@@ -80,6 +84,23 @@ export interface ConcurrentOutcome {
 export const T0 = Date.parse('2026-06-01T08:00:00.000Z');
 
 /** Arguments passed as they are, one string each, for the heartbeat's positional transactions. */
+/**
+ * The answer as a client sees it (fabric-client's answerOf): a `{ written: key }` answer is the value
+ * the transaction wrote under that key; one naming a key it did not write fails the test.
+ */
+function answerOf(stub: FakeStub, result: string, tx: string): string {
+  let key: string | undefined;
+  try {
+    key = writtenKeyOf(JSON.parse(result));
+  } catch {
+    return result;
+  }
+  if (key === undefined) return result;
+  const value = stub.writes.get(key);
+  if (!value) throw new Error(`${tx} answered with the record written under ${JSON.stringify(key)}, but it wrote none there`);
+  return value.toString('utf8');
+}
+
 export class Positional {
   readonly args: string[];
   constructor(...args: string[]) {
@@ -146,7 +167,14 @@ export class Harness {
     if (error !== undefined) return { ok: false, error, events: [], attemptedWrites, requests: stub.requests };
     const events = stub.events.map((e) => ({ name: e.name, payload: e.payload.toString('utf8') }));
     if (commit) stub.commit(result as string);
-    return { ok: true, result: result as string, events, attemptedWrites, requests: stub.requests };
+    return {
+      ok: true,
+      result: answerOf(stub, result as string, `${contract}:${fn}`),
+      rawResult: result as string,
+      events,
+      attemptedWrites,
+      requests: stub.requests,
+    };
   }
 
   /**
@@ -159,13 +187,13 @@ export class Harness {
     const endorsed = [];
     for (const c of calls) endorsed.push(await this.execute(c.contract, c.fn, c.who, c.input, undefined));
     const written = new Set<string>();
-    return endorsed.map(({ stub, result, error }) => {
+    return endorsed.map(({ stub, result, error }, i) => {
       if (error !== undefined) return { validation: null, error };
       const conflict = stub.conflictWith(written);
       if (conflict !== null) return { validation: conflict };
       for (const k of stub.writes.keys()) written.add(k);
       stub.commit(result as string);
-      return { validation: 'VALID', result: result as string };
+      return { validation: 'VALID', result: answerOf(stub, result as string, `${calls[i]!.contract}:${calls[i]!.fn}`) };
     });
   }
 

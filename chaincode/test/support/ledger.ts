@@ -4,9 +4,9 @@
  * channel height. Everything runs against the real network; there is no stub here.
  */
 import * as crypto from 'node:crypto';
-import { classifyFabricError } from '@compliance-ledger/fabric-client';
+import { answerOfEndorsed, classifyFabricError } from '@compliance-ledger/fabric-client';
 import { type ConnectionProfile, type ErrorCode, type LedgerEvent, type OrganizationName, parseErrorCode } from '@compliance-ledger/schema';
-import { type Contract, EndorseError, type Proposal, type Status } from '@hyperledger/fabric-gateway';
+import { type Commit, EndorseError, type Proposal, type Status, type Transaction } from '@hyperledger/fabric-gateway';
 import { common, gateway as gatewayProtos, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 import { connectAs, connectAsUser, connectAsUserAsync, type OrgConnection, type UserAttributes } from './network';
@@ -68,19 +68,23 @@ export class Party {
   }
 
   /** Submits `contract:tx` and waits for the commit, valid or not: for tests of what the validators refuse. */
-  async committed(tx: string, input: unknown, o: SubmitOptions = {}): Promise<{ status: Status; txId: string; result: Uint8Array }> {
+  async committed(tx: string, input: unknown, o: SubmitOptions = {}): Promise<{ status: Status; txId: string; result: Uint8Array; rawResult: Uint8Array }> {
     const [c, fn] = splitTx(tx);
     const transientData: Record<string, Uint8Array> = {};
     for (const [k, v] of Object.entries(o.transient ?? {})) transientData[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
-    let commit: Awaited<ReturnType<Contract['submitAsync']>> | undefined;
+    let endorsed: Transaction | undefined;
+    let commit: Commit | undefined;
     const started = Date.now();
     for (let attempt = 1; commit === undefined; attempt++) {
       try {
-        commit = await this.contract(c).submitAsync(fn, {
-          arguments: [typeof input === 'string' ? input : JSON.stringify(input)],
-          ...(o.transient !== undefined ? { transientData } : {}),
-          ...(o.endorsingOrganizations !== undefined ? { endorsingOrganizations: o.endorsingOrganizations } : {}),
-        });
+        endorsed = await this.contract(c)
+          .newProposal(fn, {
+            arguments: [typeof input === 'string' ? input : JSON.stringify(input)],
+            ...(o.transient !== undefined ? { transientData } : {}),
+            ...(o.endorsingOrganizations !== undefined ? { endorsingOrganizations: o.endorsingOrganizations } : {}),
+          })
+          .endorse();
+        commit = await endorsed.submit();
       } catch (err) {
         // The services' rule (fabric-client): an endorsement that failed only because a peer is
         // behind the other (its answer differs, or it alone refused) is endorsed again; nothing
@@ -95,7 +99,10 @@ export class Party {
     const status = await commit.getStatus();
     const channel = committedOn.get(this.profile.channel) ?? committedOn.set(this.profile.channel, new Map()).get(this.profile.channel)!;
     if (status.blockNumber > (channel.get(this.conn.mspId) ?? -1n)) channel.set(this.conn.mspId, status.blockNumber);
-    return { status, txId: commit.getTransactionId(), result: commit.getResult() };
+    const txId = commit.getTransactionId();
+    // As the services read an answer (fabric-client answerOf): a permit step's is the permit it wrote.
+    const rawResult = endorsed!.getResult();
+    return { status, txId, result: answerOfEndorsed(endorsed!, this.profile.chaincode), rawResult };
   }
 
   /** Waits (up to CATCH_UP_MS) until this party's peer holds every block of its channel another org's peer committed a transaction of this run in. */

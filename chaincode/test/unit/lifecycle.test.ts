@@ -1,9 +1,34 @@
-import type { PermitRecord } from '@compliance-ledger/schema';
+import { type PermitRecord, type PermitTransitionPayload, permitStateKey } from '@compliance-ledger/schema';
 import { expect } from 'chai';
-import { application, CONFIRMER, fresh, GUARDIAN, gasTest, gateAll, HOUR, iso, MIN, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
+import { application, CONFIRMER, fresh, GUARDIAN, gasTest, gateAll, HOUR, iso, MIN, SITE, seed, toActive, toSignedOff, W1, W2, who } from '../support/fixtures';
 import { T0 } from '../support/harness';
 
 describe('permit lifecycle (hot work level 2)', () => {
+  it('answers each step with the key it wrote, and emits the transition with a summary rather than a copy of the permit', async () => {
+    const h = fresh();
+    await seed(h);
+    const r = await h.submit('permit', 'Apply', who.applicant, application('HW-A'));
+    expect(r.ok, r.error?.message).to.equal(true);
+    expect(JSON.parse(r.rawResult!)).to.deep.equal({ permitNo: 'HW-A', status: 'applied', written: permitStateKey('HW-A') });
+    const stored = h.ledger.state.get(permitStateKey('HW-A'))!.toString('utf8');
+    expect(r.result).to.equal(stored);
+    const event = JSON.parse(r.events[0]!.payload) as { schemaVersion: number; payload: PermitTransitionPayload };
+    expect(event.schemaVersion).to.equal(2);
+    expect(event.payload).to.deep.equal({
+      permitNo: 'HW-A',
+      action: 'apply',
+      from: null,
+      to: 'applied',
+      summary: { enterpriseMsp: 'EnterpriseMSP', siteId: SITE, operationType: 'hot_work', level: JSON.parse(stored).level, suspensionReason: null },
+    });
+    await toActive(h, 'HW-B');
+    const suspended = await h.submit('permit', 'Suspend', who.pic, { permitNo: 'HW-B', reason: 'violation' });
+    expect(JSON.parse(suspended.rawResult!)).to.deep.equal({ permitNo: 'HW-B', status: 'suspended', written: permitStateKey('HW-B') });
+    expect(JSON.parse(suspended.result!).suspension.reason).to.equal('violation');
+    const payload = (JSON.parse(suspended.events[0]!.payload) as { payload: PermitTransitionPayload }).payload;
+    expect([payload.from, payload.to, payload.summary?.suspensionReason, payload.permit]).to.deep.equal(['active', 'suspended', 'violation', undefined]);
+  });
+
   it('runs from application to close, one event per step, recording who and when', async () => {
     const h = fresh();
     await seed(h);

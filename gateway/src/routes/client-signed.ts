@@ -17,7 +17,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { handOver } from '@compliance-ledger/fabric-client';
+import { answerOfEndorsed, handOver } from '@compliance-ledger/fabric-client';
 import { allowedRoles, DEPARTMENT_ATTRIBUTE, ROLE_ATTRIBUTE, TX_ACCESS, TX_INPUT_SCHEMAS, type TxName, WORKER_ID_ATTRIBUTE } from '@compliance-ledger/schema';
 import type { Gateway, Proposal, Transaction } from '@hyperledger/fabric-gateway';
 import { z } from 'zod';
@@ -197,14 +197,17 @@ export class ClientSignedTransactions {
 
   private async send(p: Pending, txId: string, signature: string): Promise<unknown> {
     const signed = p.gateway.newSignedTransaction(p.transaction!.getBytes(), Buffer.from(signature, 'base64'));
+    let answer: Uint8Array;
     try {
+      // As submit() reads it, before anything is ordered (fabric-client answerOf).
+      answer = answerOfEndorsed(p.transaction!, this.s.ledger.chaincode);
       // An unanswered hand-over is repeated with the same signed transaction before it counts as unknown.
       await handOver(() => signed.submit(), txId, p.gateway.getIdentity().mspId);
     } catch (e) {
       throw this.s.ledger.translate(e, txId);
     }
     // The user's signed transaction is handed over again if its status is slow to come (fabric-client committedBlock).
-    const committed = await this.s.ledger.awaitCommit(await this.wallet.serviceIdentity(p.org), txId, p.transaction!.getResult(), () => signed.submit());
+    const committed = await this.s.ledger.awaitCommit(await this.wallet.serviceIdentity(p.org), txId, answer, () => signed.submit());
     this.s.metrics.ledgerTx.inc({ tx: p.tx });
     p.outcome = txResultBody(committed);
     return p.outcome;

@@ -11,69 +11,7 @@ import { ChainIntegrityError } from '../../src/chain-verifier.js';
 import { toNumber } from '../../src/db.js';
 import { createPglite, createTestDatabase, dumpTable, type TestDatabase } from '../support/database.js';
 import { fixtureBlock } from '../support/fixtures.js';
-import { syntheticChain, syntheticTx } from '../support/synthetic.js';
-
-const actor = (mspId: string) => ({ mspId, certificateId: 'x509::/CN=a::/CN=ca', role: 'safety_officer', department: 'hse', workerId: null });
-
-function permit(permitNo: string, status: string, steps: number) {
-  const history = Array.from({ length: steps }, (_, i) => ({
-    action: i === 0 ? 'apply' : 'gas_test',
-    from: i === 0 ? null : 'applied',
-    to: status,
-    actor: actor('EnterpriseMSP'),
-    at: `2026-11-30T10:0${i}:00Z`,
-    txId: `t${i}`,
-  }));
-  return {
-    docType: 'permit',
-    permitNo,
-    operationType: 'hot_work',
-    level: '1',
-    requestedLevel: '1',
-    nightOrHoliday: false,
-    location: { siteId: 'S1', zoneId: 'Z1', coordinates: null, fireExplosionZone: true, outdoor: true, dikeId: null, pipelineId: null },
-    workUnit: 'maintenance',
-    description: 'd',
-    plannedStart: '2026-11-30T10:00:00Z',
-    plannedEnd: '2026-11-30T18:00:00Z',
-    workers: [],
-    personInChargeId: 'w1',
-    guardianId: 'w2',
-    hazards: [],
-    measures: [],
-    activities: [],
-    relatedPermitNos: [],
-    servesPermitNo: null,
-    templateVersion: 1,
-    template: {},
-    status,
-    confirmations: [],
-    gasTests:
-      steps > 1
-        ? [
-            {
-              testId: `${permitNo}-g1`,
-              sampleTakenAt: '2026-11-30T10:01:00Z',
-              recordedAt: '2026-11-30T10:01:30Z',
-              lelClass: 'lel_ge_4',
-              flammableVolPct: 0.1,
-              oxygenVolPct: null,
-              toxic: [],
-              passed: true,
-              failures: [],
-              analyst: actor('EnterpriseMSP'),
-              txId: 't1',
-            },
-          ]
-        : [],
-    signOffs: [],
-    briefedWorkerIds: [],
-    validFrom: null,
-    validUntil: null,
-    suspension: null,
-    history,
-  };
-}
+import { syntheticActor as actor, syntheticPermit as permit, syntheticChain, syntheticTx } from '../support/synthetic.js';
 
 for (const kind of ['postgres', 'pglite'] as const) {
   describe(`block-store on ${kind === 'postgres' ? 'real PostgreSQL' : 'PGlite'}`, function () {

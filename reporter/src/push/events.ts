@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type AlarmRecord, canonicalJson, PERMIT_EVENT_TYPES, type PermitRecord } from '@compliance-ledger/schema';
+import { type AlarmRecord, canonicalJson, PERMIT_EVENT_TYPES, type PermitRecord, type PermitTransitionPayload } from '@compliance-ledger/schema';
 
 /**
  * What can be pushed: every permit lifecycle event, a flag on a permit, the alarm events, and
@@ -57,9 +57,34 @@ interface Envelope {
   payload: Record<string, unknown>;
 }
 
-const permitSummary = (p: PermitRecord) => ({ permitNo: p.permitNo, operationType: p.operationType, level: p.level, status: p.status });
-/** The enterprise a permit belongs to: the MSP of whoever applied for it. */
-const permitEnterprise = (p: PermitRecord) => p.history[0]?.actor.mspId ?? null;
+/**
+ * What a permit event tells a subscriber. Since event schema 2 it carries a summary (the permit is the
+ * transaction's write, which a chaincode event stream does not deliver); version 1 events carry the
+ * whole permit. The enterprise is the MSP of whoever applied for it.
+ */
+function permitFacts(p: PermitTransitionPayload): {
+  enterpriseId: string | null;
+  siteId: string;
+  suspensionReason: string | null;
+  permit: NonNullable<LedgerFact['permit']>;
+} {
+  if (p.summary) {
+    const s = p.summary;
+    return {
+      enterpriseId: s.enterpriseMsp,
+      siteId: s.siteId,
+      suspensionReason: s.suspensionReason,
+      permit: { permitNo: p.permitNo, operationType: s.operationType, level: s.level, status: p.to },
+    };
+  }
+  const permit = p.permit as PermitRecord;
+  return {
+    enterpriseId: permit.history[0]?.actor.mspId ?? null,
+    siteId: permit.location.siteId,
+    suspensionReason: permit.suspension?.reason ?? null,
+    permit: { permitNo: permit.permitNo, operationType: permit.operationType, level: permit.level, status: permit.status },
+  };
+}
 
 /** Decodes one chaincode event into a fact, or null when it is not pushable. */
 export function factOf(eventName: string, payload: Uint8Array, blockNumber: bigint, txId: string): LedgerFact | null {
@@ -72,17 +97,17 @@ export function factOf(eventName: string, payload: Uint8Array, blockNumber: bigi
   const base = { blockNumber: blockNumber.toString(), txId, occurredAt: e.at, data: e.payload };
   const permitTypes = Object.values(PERMIT_EVENT_TYPES) as string[];
   if (permitTypes.includes(eventName)) {
-    const permit = e.payload.permit as PermitRecord;
-    const overdue = eventName === 'PermitSuspended' && permit.suspension?.reason === 'monitoring_overdue';
+    const facts = permitFacts(e.payload as unknown as PermitTransitionPayload);
+    const overdue = eventName === 'PermitSuspended' && facts.suspensionReason === 'monitoring_overdue';
     return {
       ...base,
       eventType: overdue ? 'MonitoringOverdue' : (eventName as PushEventType),
-      enterpriseId: permitEnterprise(permit),
-      siteId: permit.location.siteId,
+      enterpriseId: facts.enterpriseId,
+      siteId: facts.siteId,
       alarmGrade: null,
-      permit: permitSummary(permit),
+      permit: facts.permit,
       alarmId: null,
-      orderKey: `permit:${permit.permitNo}`,
+      orderKey: `permit:${facts.permit.permitNo}`,
     };
   }
   if (eventName === 'PermitFlagged') {
