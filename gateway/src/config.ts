@@ -115,6 +115,14 @@ const schema = z.object({
   GATEWAY_ENDORSE_RETRY_BASE_MS: env.durationMs(250).describe('Wait before the second endorsement of a write; it doubles with each further one.'),
   GATEWAY_ENDORSE_RETRY_MAX_MS: env.durationMs(4_000).describe('Longest wait between two endorsements of one write.'),
   GATEWAY_RETRY_AFTER_SECONDS: env.positiveInt(5).describe('Retry-After (seconds) sent with 503 when the ledger or a store is unreachable.'),
+  GATEWAY_LEDGER_MAX_IN_FLIGHT: env
+    .positiveInt(400)
+    .describe(
+      "Ledger calls (writes from endorsement to commit, reads) the gateway has at its org's peer at once; keep it below the peer's " +
+        'peer.limits.concurrency.gatewayService (500). Calls beyond it wait their turn.',
+    ),
+  GATEWAY_LEDGER_MAX_QUEUED: env.int(2_000, { min: 0 }).describe('Ledger calls that may wait for a place at the peer; one more is answered 503 at once.'),
+  GATEWAY_LEDGER_QUEUE_WAIT_MS: env.durationMs(10_000).describe('How long a ledger call waits for a place at the peer before it is answered 503.'),
   DATABASE_URL: env.url().optional().describe("PostgreSQL of the indexer (regulator queries) and of the gateway's idempotency records."),
   GATEWAY_STATE_DATABASE_URL: env.url().optional().describe('Separate PostgreSQL for idempotency records (default: DATABASE_URL).'),
   DATABASE_POOL_MAX: env.positiveInt(10).describe('Maximum PostgreSQL connections per pool.'),

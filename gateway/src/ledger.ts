@@ -30,6 +30,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Gateway, Network, Proposal } from '@hyperledger/fabric-gateway';
 import type { Org } from './auth.js';
 import { ApiError, ChaincodeError, ConflictError, UnavailableError } from './errors.js';
+import { type AdmissionLimits, LedgerAdmission, LedgerBusy } from './ledger-admission.js';
 import { blockNumberOf, decodeProcessedTransaction } from './transaction.js';
 import type { WalletIdentity } from './wallet.js';
 
@@ -48,6 +49,10 @@ export interface LedgerOptions {
   commitStreamFallbackMs?: number;
   /** Told when an org's block stream fails (it is opened again). */
   onCommitStreamError?: (org: Org, e: unknown) => void;
+  /** How many calls each org's peer gets at once, and how many may wait (ledger-admission.ts); unset: no bound. */
+  admission?: AdmissionLimits;
+  /** Told of each call refused for want of a place at the peer. */
+  onAdmissionRefused?: (org: Org, reason: LedgerBusy['reason']) => void;
 }
 
 export interface SubmitOptions {
@@ -98,8 +103,30 @@ export class LedgerClient {
   private readonly watchers = new Map<Org, CommitWatcher>();
   /** The identity each org's block stream reads as: the org's latest submitter, so a stream opened again never needs one that is gone. */
   private readonly readers = new Map<Org, WalletIdentity>();
+  private readonly admissions = new Map<Org, LedgerAdmission>();
 
   constructor(private readonly o: LedgerOptions) {}
+
+  /** Calls at the org's peer now, and calls waiting for a place (metrics). */
+  admissionOf(org: Org): { inFlight: number; queued: number } {
+    const a = this.admissions.get(org);
+    return { inFlight: a?.inFlight ?? 0, queued: a?.queued ?? 0 };
+  }
+
+  /** Runs a call to the org's peer once it has a place there (see ledger-admission.ts). */
+  private admitted<T>(org: Org, call: () => Promise<T>): Promise<T> {
+    const limits = this.o.admission;
+    if (!limits) return call();
+    let a = this.admissions.get(org);
+    if (!a) {
+      a = new LedgerAdmission(org, limits);
+      this.admissions.set(org, a);
+    }
+    return a.run(call).catch((e: unknown) => {
+      if (e instanceof LedgerBusy) this.o.onAdmissionRefused?.(org, e.reason);
+      throw e;
+    });
+  }
 
   get channel(): string {
     return this.o.profile.channel;
@@ -159,23 +186,25 @@ export class LedgerClient {
     const { transient, beforeSubmit } = opts;
     const contract = this.network(id).getContract(this.o.profile.chaincode);
     try {
-      const committed = await submitTransaction(
-        contract,
-        {
-          name: tx,
-          options: {
-            arguments: [JSON.stringify(input)],
-            ...(transient !== undefined ? { transientData: { [TRANSIENT_KEY]: JSON.stringify(transient) } } : {}),
-            ...this.endorsers(tx),
+      const committed = await this.admitted(id.org, () =>
+        submitTransaction(
+          contract,
+          {
+            name: tx,
+            options: {
+              arguments: [JSON.stringify(input)],
+              ...(transient !== undefined ? { transientData: { [TRANSIENT_KEY]: JSON.stringify(transient) } } : {}),
+              ...this.endorsers(tx),
+            },
+            ...(beforeSubmit ? { beforeSubmit } : {}),
           },
-          ...(beforeSubmit ? { beforeSubmit } : {}),
-        },
-        {
-          ownMspId: id.mspId,
-          retry: this.o.endorseRetry,
-          onRetry: (failure, retry) => this.o.onEndorseRetry?.(tx, failure, retry),
-          ...this.commitsFor(id),
-        },
+          {
+            ownMspId: id.mspId,
+            retry: this.o.endorseRetry,
+            onRetry: (failure, retry) => this.o.onEndorseRetry?.(tx, failure, retry),
+            ...this.commitsFor(id),
+          },
+        ),
       );
       return { result: parseResult<T>(committed.result), transactionId: committed.transactionId, blockNumber: Number(committed.blockNumber) };
     } catch (e) {
@@ -255,7 +284,10 @@ export class LedgerClient {
   async evaluate<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown): Promise<T> {
     const contract = this.network(id).getContract(this.o.profile.chaincode);
     try {
-      return parseResult<T>(await evaluateTransaction(contract, tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) }, id.mspId));
+      const answer = await this.admitted(id.org, () =>
+        evaluateTransaction(contract, tx, { arguments: [JSON.stringify(input)], ...this.endorsers(tx) }, id.mspId),
+      );
+      return parseResult<T>(answer);
     } catch (e) {
       throw this.translate(e);
     }
@@ -265,7 +297,7 @@ export class LedgerClient {
   async qscc(id: WalletIdentity, fn: 'GetTransactionByID' | 'GetBlockByTxID' | 'GetChainInfo' | 'GetBlockByNumber', ...args: string[]): Promise<Uint8Array> {
     const contract = this.network(id).getContract('qscc');
     try {
-      return await contract.evaluateTransaction(fn, this.o.profile.channel, ...args);
+      return await this.admitted(id.org, () => contract.evaluateTransaction(fn, this.o.profile.channel, ...args));
     } catch (e) {
       const err = this.translate(e);
       if (err.code === 'INTERNAL' && /not found|no such transaction/i.test(err.message)) {
@@ -278,6 +310,8 @@ export class LedgerClient {
   /** The gateway's answer to a Fabric failure, as the one classification (fabric-client) has it. */
   translate(e: unknown, transactionId?: string, ownMspId?: string): ApiError {
     if (e instanceof ApiError) return e;
+    // Refused before anything was endorsed: nothing can have been written.
+    if (e instanceof LedgerBusy) return new UnavailableError('LEDGER_UNAVAILABLE', `${e.message}; nothing was written, retry later`, this.o.retryAfterSeconds);
     const f = classifyFabricError(e, { transactionId, ownMspId });
     const txId = f.transactionId;
     const details = txId ? { transactionId: txId } : undefined;

@@ -1,5 +1,5 @@
 /** Prometheus metrics (prom-client), served at /metrics. */
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -34,8 +34,33 @@ export class Metrics {
     labelNames: ['tx', 'reason'],
     registers: [this.registry],
   });
+  readonly ledgerAdmissionRefusals = new Counter({
+    name: 'gateway_ledger_admission_refusals_total',
+    help: "Ledger calls answered 503 for want of a place at the org's peer: the queue was full, or the call waited GATEWAY_LEDGER_QUEUE_WAIT_MS",
+    labelNames: ['org', 'reason'],
+    registers: [this.registry],
+  });
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
+  }
+
+  /** Ledger calls at each org's peer now, and calls waiting for a place (GATEWAY_LEDGER_MAX_IN_FLIGHT). */
+  observeLedgerAdmission(orgs: readonly string[], of: (org: string) => { inFlight: number; queued: number }): void {
+    const gauges = [
+      ['gateway_ledger_calls_in_flight', "Ledger calls at the org's peer now", 'inFlight'],
+      ['gateway_ledger_calls_queued', "Ledger calls waiting for a place at the org's peer", 'queued'],
+    ] as const;
+    for (const [name, help, field] of gauges) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['org'],
+        registers: [this.registry],
+        collect() {
+          for (const org of orgs) this.set({ org }, of(org)[field]);
+        },
+      });
+    }
   }
 
   /** Where writes' commit statuses came from: the org's block stream, or the peer asked after the stream did not bring one in time. */

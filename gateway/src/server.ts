@@ -14,6 +14,7 @@ import { connectionProfileSchema } from '@compliance-ledger/schema';
 import pg from 'pg';
 import { AlarmFeed } from './alarm-feed.js';
 import { createApp } from './app.js';
+import { ORGS, type Org } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { removeStaleSpools } from './evidence-spool.js';
 import { createHttpServer } from './http-server.js';
@@ -72,6 +73,8 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
       ? { commitStreamFallbackMs: Math.min(cfg.GATEWAY_COMMIT_STREAM_FALLBACK_MS, cfg.GATEWAY_COMMIT_TIMEOUT_MS) }
       : {}),
     onCommitStreamError: (org, e) => logger.warn({ org, err: e }, "the org's block stream for commit statuses failed; opening it again"),
+    admission: { maxInFlight: cfg.GATEWAY_LEDGER_MAX_IN_FLIGHT, maxQueued: cfg.GATEWAY_LEDGER_MAX_QUEUED, maxWaitMs: cfg.GATEWAY_LEDGER_QUEUE_WAIT_MS },
+    onAdmissionRefused: (org, reason) => metrics.ledgerAdmissionRefusals.inc({ org, reason }),
     onEndorseRetry: (tx, failure, retry) => {
       metrics.ledgerEndorseRetries.inc({ tx, reason: failure.name });
       logger.warn({ tx, transactionId: failure.transactionId, retry, err: failure.message }, 'endorsement failed in a way a retry may change; endorsing again');
@@ -105,6 +108,7 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
   await idempotency?.migrate();
   if (idempotency) metrics.observeIdempotencyBatches(() => idempotency.batchStats());
   metrics.observeCommitStatuses(() => ledger.commitStatusCounts());
+  metrics.observeLedgerAdmission(ORGS, (org) => ledger.admissionOf(org as Org));
   fs.mkdirSync(cfg.GATEWAY_BLOCKSTORE_DIR, { recursive: true, mode: 0o700 });
   const content = createContentStore({ apiUrl: cfg.IPFS_API_URL, dir: cfg.GATEWAY_BLOCKSTORE_DIR });
   const ocr = cfg.GATEWAY_OCR_ENABLED ? new OcrService(languageDir(cfg.GATEWAY_OCR_LANG_DIR)) : undefined;
