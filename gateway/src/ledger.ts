@@ -228,7 +228,7 @@ export class LedgerClient {
     const tx = decodeProcessedTransaction(txBytes);
     if (!tx.valid) throw notCommitted(txId, tx.validationCode);
     const blockNumber = blockNumberOf(await this.qscc(id, 'GetBlockByTxID', txId));
-    const answer = tx.result ? answerOf(tx.result, tx.envelope, this.o.profile.chaincode, txId) : new Uint8Array();
+    const answer = tx.result ? answerOf(tx.result, () => tx.envelope, this.o.profile.chaincode, txId) : new Uint8Array();
     return { result: parseResult<T>(answer), transactionId: txId, blockNumber };
   }
 

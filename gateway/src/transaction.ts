@@ -16,8 +16,8 @@ export interface DecodedTransaction {
   chaincode: string | null;
   /** What the chaincode returned to the endorsers (the same bytes the submitting client got); null for non-endorser transactions. */
   result: Uint8Array | null;
-  /** The transaction as it was ordered (a serialized Envelope): its write set resolves a written-key answer (fabric-client answerOf). */
-  envelope: Uint8Array;
+  /** The transaction as it was ordered, decoded already: its write set resolves a written-key answer (fabric-client answerOf). */
+  envelope: common.Envelope;
 }
 
 export function decodeProcessedTransaction(bytes: Uint8Array): DecodedTransaction {
@@ -53,7 +53,7 @@ export function decodeProcessedTransaction(bytes: Uint8Array): DecodedTransactio
     endorsingOrgs: [...endorsers].sort(),
     chaincode,
     result,
-    envelope: envelope.serializeBinary(),
+    envelope,
   };
 }
 
