@@ -6,6 +6,8 @@ import {
   type PermitAction,
   type PermitRecord,
   type PermitStatus,
+  permitApplicantMsp,
+  permitEventSummary,
   type SimopsRule,
   type WrittenAnswer,
 } from '@compliance-ledger/schema';
@@ -40,9 +42,9 @@ export function simopsEntryKeys(ctx: Context, p: SimopsPermit): string[] {
   return simopsSlots(p).map((s) => key(ctx, KEYS.simopsPermit, [p.location.siteId, s.selector, s.kind, s.scope, p.permitNo]));
 }
 
-/** The enterprise a permit belongs to: the org of the member who applied for it. */
+/** The enterprise a permit belongs to ('' before anyone applied, which no actor's org matches). */
 export function permitOwnerMsp(p: Pick<PermitRecord, 'history'>): string {
-  return p.history[0]?.actor.mspId ?? '';
+  return permitApplicantMsp(p) ?? '';
 }
 
 export async function loadPermit(ctx: Context, permitNo: string): Promise<PermitRecord> {
@@ -99,13 +101,7 @@ export function emitPermitEvent(ctx: Context, action: PermitAction, from: Permit
     action,
     from,
     to: permit.status,
-    summary: {
-      enterpriseMsp: permit.history[0]?.actor.mspId ?? null,
-      siteId: permit.location.siteId,
-      operationType: permit.operationType,
-      level: permit.level,
-      suspensionReason: permit.suspension?.reason ?? null,
-    },
+    summary: permitEventSummary(permit),
   });
 }
 

@@ -6,8 +6,9 @@
  */
 import { writtenKeyOf } from '@compliance-ledger/schema';
 import type { Transaction } from '@hyperledger/fabric-gateway';
-import { common, gateway as gatewayProtos, ledger, peer } from '@hyperledger/fabric-protos';
+import { type common, gateway as gatewayProtos } from '@hyperledger/fabric-protos';
 import { UnexpectedLedgerError } from './errors.js';
+import { writtenValue } from './transaction.js';
 
 /** A written-key answer is a few hundred bytes; anything larger is an answer in its own right and is not parsed here. */
 const MAX_REFERENCE_BYTES = 4096;
@@ -22,27 +23,6 @@ export function writtenKeyIn(result: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The value an endorser transaction (an Envelope, or its bytes) writes to `key` of `namespace`; undefined when it writes none there. */
-export function writtenValue(envelope: Uint8Array | common.Envelope, namespace: string, key: string): Uint8Array | undefined {
-  const env = envelope instanceof Uint8Array ? common.Envelope.deserializeBinary(envelope) : envelope;
-  const payload = common.Payload.deserializeBinary(env.getPayload_asU8());
-  const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
-  for (const action of tx.getActionsList()) {
-    const endorsed = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8()).getAction();
-    if (!endorsed) continue;
-    const response = peer.ProposalResponsePayload.deserializeBinary(endorsed.getProposalResponsePayload_asU8());
-    const results = peer.ChaincodeAction.deserializeBinary(response.getExtension_asU8()).getResults_asU8();
-    if (results.length === 0) continue;
-    for (const ns of ledger.rwset.TxReadWriteSet.deserializeBinary(results).getNsRwsetList()) {
-      if (ns.getNamespace() !== namespace) continue;
-      for (const w of ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8()).getWritesList()) {
-        if (w.getKey() === key && !w.getIsDelete()) return w.getValue_asU8();
-      }
-    }
-  }
-  return undefined;
 }
 
 /**

@@ -7,4 +7,5 @@ export * from './gateway.js';
 export * from './identity.js';
 export * from './signer.js';
 export * from './submit.js';
+export * from './transaction.js';
 export * from './validation-codes.js';

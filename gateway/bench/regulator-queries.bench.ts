@@ -1,8 +1,9 @@
 /**
  * Benchmark (not part of `npm test`): p50/p99 of every query shape of the regulator's API at large
  * mirrors (issue 18, point 6: p99 ≤ 20 ms at 1,000,000 permits), measured through the routes
- * (HTTP, JWT, validation, JSON) of one in-process gateway on a real PostgreSQL, for each size of
- * BENCH_QUERY_SIZES, with the table and index bytes per row of each size (disk per permit).
+ * (HTTP, JWT, validation, JSON) of one gateway (a process of its own; BENCH_QUERY_GATEWAY) on a
+ * real PostgreSQL, for each size of BENCH_QUERY_SIZES, with the table and index bytes per row of
+ * each size (disk per permit).
  *
  * The mirror is synthetic, in the indexer's schema (`syntheticPermits`, `syntheticSurroundings`,
  * `syntheticTrail`): BENCH_ORGS enterprises with BENCH_SITES sites among them, one permit a minute
@@ -10,9 +11,9 @@
  * checks and evidence (about 4.75 rows a permit); the permits whose window ended swept to expired
  * as the reporter does (BENCH_SWEPT=0: not). Needs TEST_DATABASE_URL and the network's
  * connection profile (the gateway connects at start). Prints Markdown for bench/RESULTS.md, with
- * the CPU each request cost this process (the gateway and the client) and PostgreSQL (the server
- * and all its processes, from /proc: a server on this machine), which move less with the
- * machine's load than the latencies do.
+ * the CPU each request cost the gateway, the client and PostgreSQL (the server and all its
+ * processes, from /proc: a server on this machine), which move less with the machine's load than
+ * the latencies do.
  *
  *   BENCH_QUERY_SIZES=100000,1000000 BENCH_QUERY_RUNS=200 npm run bench:regulator-queries -w gateway
  * BENCH_QUERY_TRACE=1 also says, for each request over 20 ms, what else happened while it ran.
@@ -25,7 +26,7 @@ import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/
 import { syntheticPermits, syntheticSurroundings, syntheticTrail } from '../test/support/indexer.js';
 import { makeCast } from '../test/support/scenario.js';
 import { cpuBetween, postgresPid, snapshot, type Watched } from './proc-cpu.js';
-import { httpRequest } from './support.js';
+import { forkGateway, httpRequest } from './support.js';
 
 const SIZES = (process.env.BENCH_QUERY_SIZES ?? '100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_QUERY_RUNS ?? 200);
@@ -68,6 +69,14 @@ const SHAPE_WARMUP = Number(process.env.BENCH_QUERY_SHAPE_WARMUP ?? 10);
  * waited on PostgreSQL or on a hypervisor.
  */
 const TRACE = process.env.BENCH_QUERY_TRACE === '1';
+/**
+ * Where the gateway runs: `process` (default), a process of its own as in production, so that the
+ * client's garbage and collections are not the gateway's (the slow requests of the 2026-12-07 night
+ * entry were this process's collections, the client's share included); `in-process`, in the bench's
+ * own process as before. BENCH_GATEWAY_NODE_OPTIONS are the forked gateway's node flags.
+ */
+const GATEWAY = process.env.BENCH_QUERY_GATEWAY ?? 'process';
+if (GATEWAY !== 'process' && GATEWAY !== 'in-process') throw new Error(`BENCH_QUERY_GATEWAY must be process or in-process, not ${GATEWAY}`);
 
 /** The machine's cumulative idle and stolen clock ticks, all CPUs. */
 function machineTicks(): { idle: number; steal: number } {
@@ -97,6 +106,15 @@ function gcWithin(from: number, to: number): string {
 }
 /** A pause before each measured request, ms: a regulator who asks now and then, not in a loop (0: none). */
 const PAUSE_MS = Number(process.env.BENCH_QUERY_PAUSE_MS ?? 0);
+
+/** The CPU of a request: the gateway's (with the client's when it shares the process), the client's, PostgreSQL's. */
+function cpuCells(gateway: number, client: number, postgres: number, sep?: string): string {
+  const parts = Number.isNaN(client) ? [gateway, postgres] : [gateway, client, postgres];
+  if (sep) return parts.map((x) => x.toFixed(1)).join(sep);
+  return Number.isNaN(client)
+    ? `gateway and client ${gateway.toFixed(1)}, PostgreSQL ${postgres.toFixed(1)}`
+    : `gateway ${gateway.toFixed(1)}, client ${client.toFixed(1)}, PostgreSQL ${postgres.toFixed(1)}`;
+}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -168,7 +186,7 @@ async function main(): Promise<void> {
     `${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; ` +
       `load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
   );
-  const results = new Map<string, Map<number, { p50: number; p99: number; gatewayCpu: number; postgresCpu: number }>>();
+  const results = new Map<string, Map<number, { p50: number; p99: number; gatewayCpu: number; clientCpu: number; postgresCpu: number }>>();
   const disks: { size: number; d: Awaited<ReturnType<typeof diskPerPermit>> }[] = [];
   for (const size of SIZES) {
     const db = REUSE_DB ?? (await createDatabase('gw_regq'));
@@ -182,15 +200,17 @@ async function main(): Promise<void> {
       }
       if (KEEP_DB) console.error(`mirror kept: ${db}`);
       disks.push({ size, d: await diskPerPermit(db) });
-      const watched: Watched[] = [
-        { name: 'gateway', pid: process.pid },
-        { name: 'postgres', pid: await postgresPid(db), withChildren: true },
-      ];
-      const gw = await startTestGateway({
+      const env = {
         DATABASE_URL: db,
         GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000',
-        DATABASE_POOL_IDLE_MS: process.env.DATABASE_POOL_IDLE_MS,
-      });
+        ...(process.env.DATABASE_POOL_IDLE_MS ? { DATABASE_POOL_IDLE_MS: process.env.DATABASE_POOL_IDLE_MS } : {}),
+      };
+      const gw = GATEWAY === 'process' ? await forkGateway(env) : await startTestGateway(env);
+      const watched: Watched[] = [
+        { name: 'gateway', pid: 'pid' in gw ? gw.pid : process.pid },
+        ...('pid' in gw ? [{ name: 'client', pid: process.pid }] : []),
+        { name: 'postgres', pid: await postgresPid(db), withChildren: true },
+      ];
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
         const reg = (await makeCast(new Client(gw.url))).clients.regulator;
@@ -222,14 +242,15 @@ async function main(): Promise<void> {
           if (slow.length > 0) console.error(`${size} ${name}, requests over ${TARGET_MS} ms:\n  ${slow.join('\n  ')}`);
           const cpu = cpuBetween(before, snapshot(watched));
           const gatewayCpu = cpu.get('gateway')! / RUNS;
+          const clientCpu = (cpu.get('client') ?? Number.NaN) / RUNS;
           const postgresCpu = cpu.get('postgres')! / RUNS;
           const m = results.get(name) ?? new Map();
-          m.set(size, { p50: pct(lat, 50), p99: pct(lat, 99), gatewayCpu, postgresCpu });
+          m.set(size, { p50: pct(lat, 50), p99: pct(lat, 99), gatewayCpu, clientCpu, postgresCpu });
           results.set(name, m);
           // The minimum too: on a shared machine it moves least with the load.
           console.error(
             `${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}; ` +
-              `CPU ms a request: gateway and client ${gatewayCpu.toFixed(1)}, PostgreSQL ${postgresCpu.toFixed(1)}; ` +
+              `CPU ms a request: ${cpuCells(gatewayCpu, clientCpu, postgresCpu)}; ` +
               `over ${TARGET_MS} ms: ${lat.flatMap((x, i) => (x > TARGET_MS ? [`#${i} ${x.toFixed(0)}`] : [])).join(', ') || 'none'}`,
           );
         }
@@ -242,9 +263,10 @@ async function main(): Promise<void> {
     }
   }
   out('');
+  const cpuWho = GATEWAY === 'process' ? 'gateway / client' : 'gateway and client';
   out(
     `| query | ${SIZES.map((n) => `p50 / p99 ms, ${n.toLocaleString('en')} permits`).join(' | ')} | p99 growth | ` +
-      `CPU ms a request at ${SIZES[SIZES.length - 1]!.toLocaleString('en')}: gateway and client / PostgreSQL |`,
+      `CPU ms a request at ${SIZES[SIZES.length - 1]!.toLocaleString('en')}: ${cpuWho} / PostgreSQL |`,
   );
   out(`|---|${SIZES.map(() => '---|').join('')}---|---|`);
   for (const [name, m] of results) {
@@ -255,7 +277,7 @@ async function main(): Promise<void> {
     const first = m.get(SIZES[0]!)!.p99;
     const last = m.get(SIZES[SIZES.length - 1]!)!.p99;
     const cpu = m.get(SIZES[SIZES.length - 1]!)!;
-    out(`| ${name} | ${cells.join(' | ')} | ×${(last / first).toFixed(1)} | ${cpu.gatewayCpu.toFixed(1)} / ${cpu.postgresCpu.toFixed(1)} |`);
+    out(`| ${name} | ${cells.join(' | ')} | ×${(last / first).toFixed(1)} | ${cpuCells(cpu.gatewayCpu, cpu.clientCpu, cpu.postgresCpu, ' / ')} |`);
   }
   out('');
   out('| permits | permits table | its indexes | bytes per permit (table + indexes) | every table of the mirror |');

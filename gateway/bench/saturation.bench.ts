@@ -22,7 +22,6 @@
  * BENCH_API_CLIENT: the REST API path's HTTP client, `http` (node:http, kept alive; default) or `fetch` (the tests' client).
  * Needs the network (connection profile) and TEST_DATABASE_URL.
  */
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -32,7 +31,7 @@ import { submitClientSigned } from '../src/client-signing.js';
 import { Client, createDatabase, dropDatabase, profilePath, runDir } from '../test/support/env.js';
 import { applyBody, makeCast, registerCast } from '../test/support/scenario.js';
 import { cpuBetween, networkProcesses, postgresPid, snapshot, type Watched } from './proc-cpu.js';
-import { closedLoop, enrolKeyHolder, httpPostJson, openLoop, pct } from './support.js';
+import { closedLoop, enrolKeyHolder, forkGateway, httpPostJson, openLoop, pct } from './support.js';
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '16,32,64,128,256,384').split(',').map(Number);
 const LEVEL_SECONDS = Number(process.env.BENCH_LEVEL_SECONDS ?? 20);
@@ -62,33 +61,12 @@ interface Row {
   cpuPerTx: Record<string, number>;
 }
 
-function startGatewayProcess(env: Record<string, string>): Promise<{ url: string; walletDir: string; caClient: string; pid: number; close(): Promise<void> }> {
-  const extra = (process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
-  const child = fork(new URL('./gateway-process.ts', import.meta.url).pathname, [JSON.stringify(env)], {
-    execArgv: ['--import', 'tsx', ...extra],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the gateway process exited (${code}) before it listened`)));
-    child.once('message', (m: { url: string; walletDir: string; caClient: string }) => {
-      child.removeAllListeners('exit');
-      const close = () =>
-        new Promise<void>((done) => {
-          child.once('exit', () => done());
-          child.send('close');
-        });
-      resolve({ ...m, pid: child.pid!, close });
-    });
-  });
-}
-
 const f0 = (x: number) => x.toFixed(0);
 const f1 = (x: number) => x.toFixed(1);
 
 async function main(): Promise<void> {
   const db = await createDatabase('gw_bench_sat');
-  const gw = await startGatewayProcess({
+  const gw = await forkGateway({
     GATEWAY_ORG: 'enterprise',
     DATABASE_URL: db,
     GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000',

@@ -2,13 +2,44 @@
  * What the gateway benchmarks share: percentiles, a closed-loop pool of concurrent callers, and a
  * key-holding user enrolled with the org's CA for client-signed submissions.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, token, uniqueId } from '../test/support/env.js';
+
+/** A test gateway forked into a process of its own (gateway-process.ts), so that its CPU is measured apart from the bench client's. */
+export interface ForkedGateway {
+  url: string;
+  walletDir: string;
+  caClient: string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+/** Forks gateway-process.ts with `env` over the test configuration; BENCH_GATEWAY_NODE_OPTIONS are its node's flags. */
+export function forkGateway(env: Record<string, string>): Promise<ForkedGateway> {
+  const extra = (process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const child = fork(new URL('./gateway-process.ts', import.meta.url).pathname, [JSON.stringify(env)], {
+    execArgv: ['--import', 'tsx', ...extra],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the gateway process exited (${code}) before it listened`)));
+    child.once('message', (m: { url: string; walletDir: string; caClient: string }) => {
+      child.removeAllListeners('exit');
+      const close = () =>
+        new Promise<void>((done) => {
+          child.once('exit', () => done());
+          child.send('close');
+        });
+      resolve({ ...m, pid: child.pid!, close });
+    });
+  });
+}
 
 export function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

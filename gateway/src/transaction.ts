@@ -4,6 +4,7 @@
  * auditors' ledger facts and the recovery of a write whose commit status was lost both need it, and
  * both must read the same bytes the same way.
  */
+import { endorsedActions } from '@compliance-ledger/fabric-client/transaction';
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 
 export interface DecodedTransaction {
@@ -32,14 +33,10 @@ export function decodeProcessedTransaction(bytes: Uint8Array): DecodedTransactio
   let chaincode: string | null = null;
   let result: Uint8Array | null = null;
   if (channelHeader.getType() === common.HeaderType.ENDORSER_TRANSACTION) {
-    const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
-    for (const action of tx.getActionsList()) {
-      const cap = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
+    for (const { payload: cap, chaincodeAction } of endorsedActions(payload.getData_asU8())) {
       for (const e of cap.getAction()?.getEndorsementsList() ?? []) endorsers.add(msp.SerializedIdentity.deserializeBinary(e.getEndorser_asU8()).getMspid());
-      const prp = peer.ProposalResponsePayload.deserializeBinary(cap.getAction()!.getProposalResponsePayload_asU8());
-      const ccAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
-      chaincode = ccAction.getChaincodeId()?.getName() ?? null;
-      result = ccAction.getResponse()?.getPayload_asU8() ?? new Uint8Array();
+      chaincode = chaincodeAction?.getChaincodeId()?.getName() ?? null;
+      result = chaincodeAction?.getResponse()?.getPayload_asU8() ?? new Uint8Array();
     }
   }
   const ts = channelHeader.getTimestamp();

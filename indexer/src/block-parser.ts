@@ -4,6 +4,7 @@
  * is unit-tested on blocks captured from the real network.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { endorsedActions } from '@compliance-ledger/fabric-client/transaction';
 import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { blockDataHash, blockHeaderHash } from './header-hash.js';
 
@@ -182,24 +183,19 @@ function parseWriteSets(resultsBytes: Uint8Array): ParsedWrite[] {
 }
 
 function parseEndorserTransaction(data: Uint8Array, tx: ParsedTransaction): void {
-  const transaction = peer.Transaction.deserializeBinary(data);
-  for (const action of transaction.getActionsList()) {
-    const actionPayload = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
-    const proposalPayload = peer.ChaincodeProposalPayload.deserializeBinary(actionPayload.getChaincodeProposalPayload_asU8());
+  for (const { payload, chaincodeAction } of endorsedActions(data)) {
+    const proposalPayload = peer.ChaincodeProposalPayload.deserializeBinary(payload.getChaincodeProposalPayload_asU8());
     const input = proposalPayload.getInput_asU8();
     if (input.length > 0 && tx.functionName === null) {
       const spec = peer.ChaincodeInvocationSpec.deserializeBinary(input).getChaincodeSpec();
       const args = spec?.getInput()?.getArgsList_asU8() ?? [];
       if (args[0]) tx.functionName = storableText(Buffer.from(args[0]).toString('utf8'));
     }
-    const endorsed = actionPayload.getAction();
-    if (!endorsed) continue;
-    const prp = peer.ProposalResponsePayload.deserializeBinary(endorsed.getProposalResponsePayload_asU8());
-    const ccAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
-    const chaincode = ccAction.getChaincodeId()?.getName();
+    if (!chaincodeAction) continue;
+    const chaincode = chaincodeAction.getChaincodeId()?.getName();
     tx.chaincode ??= chaincode === undefined ? null : storableText(chaincode);
-    tx.writes.push(...parseWriteSets(ccAction.getResults_asU8()));
-    const eventBytes = ccAction.getEvents_asU8();
+    tx.writes.push(...parseWriteSets(chaincodeAction.getResults_asU8()));
+    const eventBytes = chaincodeAction.getEvents_asU8();
     if (eventBytes.length > 0) {
       const event = peer.ChaincodeEvent.deserializeBinary(eventBytes);
       if (event.getEventName() !== '') {

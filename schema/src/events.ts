@@ -65,6 +65,22 @@ export interface PermitEventSummary {
   suspensionReason: string | null;
 }
 
+/** The MSP of the enterprise a permit belongs to: the org of the member who applied for it. */
+export function permitApplicantMsp(p: Pick<PermitRecord, 'history'>): string | null {
+  return p.history[0]?.actor.mspId ?? null;
+}
+
+/** A permit's summary as its events carry it (the chaincode) and as a version 1 event's permit gives it (readers). */
+export function permitEventSummary(p: PermitRecord): PermitEventSummary {
+  return {
+    enterpriseMsp: permitApplicantMsp(p),
+    siteId: p.location.siteId,
+    operationType: p.operationType,
+    level: p.level,
+    suspensionReason: p.suspension?.reason ?? null,
+  };
+}
+
 /** The world-state key a permit is stored under (Fabric's composite key of type `permit`). */
 export const permitStateKey = (permitNo: string): string => `\u0000permit\u0000${permitNo}\u0000`;
 

@@ -4,8 +4,9 @@
  */
 import { common, gateway as gatewayProtos, ledger, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
-import { answerOf, answerOfEndorsed, writtenKeyIn, writtenValue } from '../../src/answer.js';
+import { answerOf, answerOfEndorsed, writtenKeyIn } from '../../src/answer.js';
 import { UnexpectedLedgerError } from '../../src/errors.js';
+import { writtenValue } from '../../src/transaction.js';
 
 const enc = new TextEncoder();
 

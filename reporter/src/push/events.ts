@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { type AlarmRecord, canonicalJson, PERMIT_EVENT_TYPES, type PermitRecord, type PermitTransitionPayload } from '@compliance-ledger/schema';
+import {
+  type AlarmRecord,
+  canonicalJson,
+  PERMIT_EVENT_TYPES,
+  type PermitRecord,
+  type PermitTransitionPayload,
+  permitEventSummary,
+} from '@compliance-ledger/schema';
 
 /**
  * What can be pushed: every permit lifecycle event, a flag on a permit, the alarm events, and
@@ -68,21 +75,12 @@ function permitFacts(p: PermitTransitionPayload): {
   suspensionReason: string | null;
   permit: NonNullable<LedgerFact['permit']>;
 } {
-  if (p.summary) {
-    const s = p.summary;
-    return {
-      enterpriseId: s.enterpriseMsp,
-      siteId: s.siteId,
-      suspensionReason: s.suspensionReason,
-      permit: { permitNo: p.permitNo, operationType: s.operationType, level: s.level, status: p.to },
-    };
-  }
-  const permit = p.permit as PermitRecord;
+  const s = p.summary ?? permitEventSummary(p.permit as PermitRecord);
   return {
-    enterpriseId: permit.history[0]?.actor.mspId ?? null,
-    siteId: permit.location.siteId,
-    suspensionReason: permit.suspension?.reason ?? null,
-    permit: { permitNo: permit.permitNo, operationType: permit.operationType, level: permit.level, status: permit.status },
+    enterpriseId: s.enterpriseMsp,
+    siteId: s.siteId,
+    suspensionReason: s.suspensionReason,
+    permit: { permitNo: p.permitNo, operationType: s.operationType, level: s.level, status: p.to },
   };
 }
 
