@@ -9,7 +9,8 @@
  * `syntheticTrail`): BENCH_ORGS enterprises with BENCH_SITES sites among them, one permit a minute
  * back from now, one alarm per ten permits, one worker per fifty, and each permit's gas tests, gate
  * checks and evidence (about 4.75 rows a permit); the permits whose window ended swept to expired
- * as the reporter does (BENCH_SWEPT=0: not). Needs TEST_DATABASE_URL and the network's
+ * as the reporter does (BENCH_SWEPT=0: not). Each size is measured by a process of its own
+ * (measureInOwnProcess). Needs TEST_DATABASE_URL and the network's
  * connection profile (the gateway connects at start). Prints Markdown for bench/RESULTS.md, with
  * the CPU each request cost the gateway, the client and PostgreSQL (the server and all its
  * processes, from /proc: a server on this machine), which move less with the machine's load than
@@ -18,9 +19,13 @@
  *   BENCH_QUERY_SIZES=100000,1000000 BENCH_QUERY_RUNS=200 npm run bench:regulator-queries -w gateway
  * BENCH_QUERY_TRACE=1 also says, for each request over 20 ms, what else happened while it ran.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Client, createDatabase, dropDatabase, startTestGateway } from '../test/support/env.js';
 import { syntheticPermits, syntheticSurroundings, syntheticTrail } from '../test/support/indexer.js';
@@ -69,6 +74,8 @@ const SHAPE_WARMUP = Number(process.env.BENCH_QUERY_SHAPE_WARMUP ?? 10);
  * waited on PostgreSQL or on a hypervisor.
  */
 const TRACE = process.env.BENCH_QUERY_TRACE === '1';
+/** Set by measureInOwnProcess for its child: where the child writes its figures. */
+const RESULTS_FILE = process.env.BENCH_QUERY_RESULTS_FILE;
 /**
  * Where the gateway runs: `process` (default), a process of its own as in production, so that the
  * client's garbage and collections are not the gateway's (the slow requests of the 2026-12-07 night
@@ -176,17 +183,110 @@ async function diskPerPermit(db: string): Promise<{ permits: number; tableBytes:
   }
 }
 
+/** One shape's figures at one size. */
+interface Figures {
+  p50: number;
+  p99: number;
+  gatewayCpu: number;
+  clientCpu: number;
+  postgresCpu: number;
+}
+
+/** Every shape (of BENCH_QUERY_ONLY) against the mirror `db`, through a gateway started for it. */
+async function measure(db: string, size: number): Promise<Map<string, Figures>> {
+  const figures = new Map<string, Figures>();
+  const env = {
+    DATABASE_URL: db,
+    GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000',
+    ...(process.env.DATABASE_POOL_IDLE_MS ? { DATABASE_POOL_IDLE_MS: process.env.DATABASE_POOL_IDLE_MS } : {}),
+  };
+  const gw = GATEWAY === 'process' ? await forkGateway(env) : await startTestGateway(env);
+  const watched: Watched[] = [
+    { name: 'gateway', pid: 'pid' in gw ? gw.pid : process.pid },
+    ...('pid' in gw ? [{ name: 'client', pid: process.pid }] : []),
+    { name: 'postgres', pid: await postgresPid(db), withChildren: true },
+  ];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const reg = (await makeCast(new Client(gw.url))).clients.regulator;
+    const get = CLIENT === 'fetch' ? (url: string) => reg.get(url) : (url: string) => httpRequest(agent, gw.url + url, { headers: reg.auth });
+    for (let i = 0; i < PROCESS_WARMUP; i++) await get(SHAPES[0]![1]);
+    for (const [name, url] of SHAPES.filter(([n]) => !ONLY || ONLY.test(n))) {
+      const lat: number[] = [];
+      for (let i = 0; i < SHAPE_WARMUP; i++) await get(url);
+      const before = snapshot(watched);
+      const slow: string[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        if (PAUSE_MS > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
+        const ticks = TRACE ? machineTicks() : undefined;
+        const cpu0 = TRACE ? process.cpuUsage() : undefined;
+        const t = performance.now();
+        const r = await get(url);
+        if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 300)}`);
+        const end = performance.now();
+        lat.push(end - t);
+        if (ticks && cpu0 && end - t > TARGET_MS) {
+          const own = process.cpuUsage(cpu0);
+          const now = machineTicks();
+          slow.push(
+            `#${i} ${(end - t).toFixed(1)} ms: GC ${gcWithin(t, end)}, own CPU ${((own.user + own.system) / 1000).toFixed(1)} ms, ` +
+              `machine idle ${now.idle - ticks.idle} / stolen ${now.steal - ticks.steal} ticks`,
+          );
+        }
+      }
+      if (slow.length > 0) console.error(`${size} ${name}, requests over ${TARGET_MS} ms:\n  ${slow.join('\n  ')}`);
+      const cpu = cpuBetween(before, snapshot(watched));
+      const gatewayCpu = cpu.get('gateway')! / RUNS;
+      const clientCpu = (cpu.get('client') ?? Number.NaN) / RUNS;
+      const postgresCpu = cpu.get('postgres')! / RUNS;
+      figures.set(name, { p50: pct(lat, 50), p99: pct(lat, 99), gatewayCpu, clientCpu, postgresCpu });
+      // The minimum too: on a shared machine it moves least with the load.
+      console.error(
+        `${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}; ` +
+          `CPU ms a request: ${cpuCells(gatewayCpu, clientCpu, postgresCpu)}; ` +
+          `over ${TARGET_MS} ms: ${lat.flatMap((x, i) => (x > TARGET_MS ? [`#${i} ${x.toFixed(0)}`] : [])).join(', ') || 'none'}`,
+      );
+    }
+  } finally {
+    agent.destroy();
+    await gw.close();
+  }
+  return figures;
+}
+
+/**
+ * measure() in a process of its own, started after the mirror is built: the process that waited
+ * for the build kept a 56 MB heap whose old generation V8 then marked again every few dozen
+ * reports (an incremental mark-compact with about 40 ms of marking each), which put the KPIs' and
+ * the park report's p99 at 100,000 permits at 23–35 ms, against 13–17 ms measured by a new
+ * process on the same mirror at once after it (40 MB, three mark-compacts in all; 2026-12-07).
+ */
+function measureInOwnProcess(db: string, size: number): Map<string, Figures> {
+  const file = path.join(os.tmpdir(), `regulator-queries-${process.pid}-${size}.json`);
+  try {
+    execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_QUERY_DB: db, BENCH_QUERY_SIZES: String(size), BENCH_QUERY_RESULTS_FILE: file },
+    });
+    return new Map(JSON.parse(fs.readFileSync(file, 'utf8')) as [string, Figures][]);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (RESULTS_FILE) {
+    // The child of measureInOwnProcess: its figures go to the parent, which prints the tables.
+    fs.writeFileSync(RESULTS_FILE, JSON.stringify([...(await measure(REUSE_DB!, SIZES[0]!))]));
+    return;
+  }
   const out = (s: string) => console.log(s);
   out(
     `# Regulator queries at scale (${new Date().toISOString()}), ${RUNS} sequential runs per shape after 10 warm-ups ` +
       `(and ${PROCESS_WARMUP} requests before the first shape), client: ${CLIENT}`,
   );
-  out(
-    `${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; ` +
-      `load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
-  );
-  const results = new Map<string, Map<number, { p50: number; p99: number; gatewayCpu: number; clientCpu: number; postgresCpu: number }>>();
+  out(`${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; ` + `load average ${os.loadavg()[0]!.toFixed(1)}`);
+  const results = new Map<string, Map<number, Figures>>();
   const disks: { size: number; d: Awaited<ReturnType<typeof diskPerPermit>> }[] = [];
   for (const size of SIZES) {
     const db = REUSE_DB ?? (await createDatabase('gw_regq'));
@@ -200,64 +300,8 @@ async function main(): Promise<void> {
       }
       if (KEEP_DB) console.error(`mirror kept: ${db}`);
       disks.push({ size, d: await diskPerPermit(db) });
-      const env = {
-        DATABASE_URL: db,
-        GATEWAY_RATE_LIMIT_PER_WINDOW: '1000000',
-        ...(process.env.DATABASE_POOL_IDLE_MS ? { DATABASE_POOL_IDLE_MS: process.env.DATABASE_POOL_IDLE_MS } : {}),
-      };
-      const gw = GATEWAY === 'process' ? await forkGateway(env) : await startTestGateway(env);
-      const watched: Watched[] = [
-        { name: 'gateway', pid: 'pid' in gw ? gw.pid : process.pid },
-        ...('pid' in gw ? [{ name: 'client', pid: process.pid }] : []),
-        { name: 'postgres', pid: await postgresPid(db), withChildren: true },
-      ];
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      try {
-        const reg = (await makeCast(new Client(gw.url))).clients.regulator;
-        const get = CLIENT === 'fetch' ? (url: string) => reg.get(url) : (url: string) => httpRequest(agent, gw.url + url, { headers: reg.auth });
-        for (let i = 0; i < PROCESS_WARMUP; i++) await get(SHAPES[0]![1]);
-        for (const [name, url] of SHAPES.filter(([n]) => !ONLY || ONLY.test(n))) {
-          const lat: number[] = [];
-          for (let i = 0; i < SHAPE_WARMUP; i++) await get(url);
-          const before = snapshot(watched);
-          const slow: string[] = [];
-          for (let i = 0; i < RUNS; i++) {
-            if (PAUSE_MS > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
-            const ticks = TRACE ? machineTicks() : undefined;
-            const cpu0 = TRACE ? process.cpuUsage() : undefined;
-            const t = performance.now();
-            const r = await get(url);
-            if (r.status !== 200) throw new Error(`${name}: ${r.status} ${r.text.slice(0, 300)}`);
-            const end = performance.now();
-            lat.push(end - t);
-            if (ticks && cpu0 && end - t > TARGET_MS) {
-              const own = process.cpuUsage(cpu0);
-              const now = machineTicks();
-              slow.push(
-                `#${i} ${(end - t).toFixed(1)} ms: GC ${gcWithin(t, end)}, own CPU ${((own.user + own.system) / 1000).toFixed(1)} ms, ` +
-                  `machine idle ${now.idle - ticks.idle} / stolen ${now.steal - ticks.steal} ticks`,
-              );
-            }
-          }
-          if (slow.length > 0) console.error(`${size} ${name}, requests over ${TARGET_MS} ms:\n  ${slow.join('\n  ')}`);
-          const cpu = cpuBetween(before, snapshot(watched));
-          const gatewayCpu = cpu.get('gateway')! / RUNS;
-          const clientCpu = (cpu.get('client') ?? Number.NaN) / RUNS;
-          const postgresCpu = cpu.get('postgres')! / RUNS;
-          const m = results.get(name) ?? new Map();
-          m.set(size, { p50: pct(lat, 50), p99: pct(lat, 99), gatewayCpu, clientCpu, postgresCpu });
-          results.set(name, m);
-          // The minimum too: on a shared machine it moves least with the load.
-          console.error(
-            `${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}; ` +
-              `CPU ms a request: ${cpuCells(gatewayCpu, clientCpu, postgresCpu)}; ` +
-              `over ${TARGET_MS} ms: ${lat.flatMap((x, i) => (x > TARGET_MS ? [`#${i} ${x.toFixed(0)}`] : [])).join(', ') || 'none'}`,
-          );
-        }
-      } finally {
-        agent.destroy();
-        await gw.close();
-      }
+      const figures = REUSE_DB ? await measure(db, size) : measureInOwnProcess(db, size);
+      for (const [name, f] of figures) results.set(name, (results.get(name) ?? new Map<number, Figures>()).set(size, f));
     } finally {
       if (!REUSE_DB && !KEEP_DB) await dropDatabase(db);
     }
