@@ -51,6 +51,10 @@ export type Claim =
  */
 export const PENDING_LEASE_MS = 9_000;
 
+/** How often a replay that waits for a running first request (pendingWaitMs) reads its key again. */
+export const PENDING_WAIT_POLL_MS = 50;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const STATES = ['pending', 'done', 'unknown'] as const;
 /** The advisory lock key of the table's creation and upgrades (any constant no other code of this database uses). */
 const MIGRATION_LOCK = 0x6c656467; // 'ledg'
@@ -103,6 +107,11 @@ export class IdempotencyStore {
     private readonly retryAfterSeconds: number,
     /** How long after its first request ended an `unknown` key may be released when the ledger does not have its transaction. */
     private readonly unknownReleaseMs: number,
+    /**
+     * How long a replay waits for the outcome of a running first request that already submitted its
+     * transaction (PENDING_WAIT_POLL_MS apart) before it is answered IDEMPOTENCY_IN_PROGRESS; 0: not at all.
+     */
+    private readonly pendingWaitMs = 0,
   ) {
     this.claims = new StatementBatch<ClaimItem, boolean>(async (items) => {
       const sorted = byKey(items);
@@ -203,7 +212,7 @@ export class IdempotencyStore {
     }
   }
 
-  async claim(scope: string, key: string, fingerprint: string): Promise<Claim> {
+  async claim(scope: string, key: string, fingerprint: string, waitedMs = 0): Promise<Claim> {
     // A replay sent right after its answer finds the result stored, not its request still running.
     await this.storing.get(keyOf({ scope, key }));
     try {
@@ -239,6 +248,14 @@ export class IdempotencyStore {
           [scope, key, row.transaction_id, String(PENDING_LEASE_MS)],
         );
         return this.claim(scope, key, fingerprint);
+      }
+      if (row.state === 'pending' && row.transaction_id !== null && waitedMs < this.pendingWaitMs) {
+        // Its transaction is submitted, so its outcome is near: a client whose answer was lost and
+        // who asks again at once, of another gateway of the org, gets that outcome, not a 409 sent
+        // while the first gateway stores the result it has just answered (storing, above, covers
+        // only replays to the same process).
+        await sleep(PENDING_WAIT_POLL_MS);
+        return this.claim(scope, key, fingerprint, waitedMs + PENDING_WAIT_POLL_MS);
       }
       if (row.state === 'pending')
         throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still running; retry later');

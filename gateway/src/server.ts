@@ -103,7 +103,13 @@ export async function startGateway(cfg: GatewayConfig, logger: Logger = createLo
   const pool = cfg.DATABASE_URL ? newPool(cfg.DATABASE_URL) : undefined;
   const statePool = cfg.GATEWAY_STATE_DATABASE_URL && cfg.GATEWAY_STATE_DATABASE_URL !== cfg.DATABASE_URL ? newPool(cfg.GATEWAY_STATE_DATABASE_URL) : pool;
   const idempotency = statePool
-    ? new IdempotencyStore(statePool, cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS, cfg.GATEWAY_RETRY_AFTER_SECONDS, cfg.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS)
+    ? new IdempotencyStore(
+        statePool,
+        cfg.GATEWAY_IDEMPOTENCY_TTL_HOURS,
+        cfg.GATEWAY_RETRY_AFTER_SECONDS,
+        cfg.GATEWAY_IDEMPOTENCY_UNKNOWN_RELEASE_MS,
+        cfg.GATEWAY_IDEMPOTENCY_REPLAY_WAIT_MS,
+      )
     : undefined;
   await idempotency?.migrate();
   if (idempotency) metrics.observeIdempotencyBatches(() => idempotency.batchStats());

@@ -184,6 +184,32 @@ describe('gateway: idempotency store (PostgreSQL)', () => {
     expect(await store.claim('enterprise/u7', 'key-rec-3', 'f1')).to.deep.equal({ kind: 'unknown', transactionId: 'tx-9', status: 200, releasable: false });
   });
 
+  it('a replay to another gateway waits for the outcome of a first request that submitted its transaction, and only that long', async () => {
+    // Two gateways of one org on one store: `first` runs the request, `other` gets the client's retry.
+    const other = new IdempotencyStore(pool, 24, 5, 60_000, 1_000);
+    await store.claim('enterprise/u9', 'key-wait-1', 'f1');
+    await store.recordTransaction('enterprise/u9', 'key-wait-1', 'tx-w1', 201);
+    const started = Date.now();
+    const replay = other.claim('enterprise/u9', 'key-wait-1', 'f1');
+    await new Promise((r) => setTimeout(r, 300));
+    await store.complete('enterprise/u9', 'key-wait-1', 201, { body: { transactionId: 'tx-w1' } }, 'tx-w1');
+    expect(await replay).to.deep.equal({ kind: 'replay', status: 201, body: { body: { transactionId: 'tx-w1' } } });
+    expect(Date.now() - started).to.be.within(300, 1_000);
+
+    // No outcome within the bound: 409, after the bound.
+    await store.claim('enterprise/u9', 'key-wait-2', 'f1');
+    await store.recordTransaction('enterprise/u9', 'key-wait-2', 'tx-w2', 201);
+    const t2 = Date.now();
+    await expectInProgress(other.claim('enterprise/u9', 'key-wait-2', 'f1'));
+    expect(Date.now() - t2).to.be.at.least(1_000);
+
+    // A first request that has not submitted anything may run for long (an upload): 409 at once.
+    await store.claim('enterprise/u9', 'key-wait-3', 'f1');
+    const t3 = Date.now();
+    await expectInProgress(other.claim('enterprise/u9', 'key-wait-3', 'f1'));
+    expect(Date.now() - t3).to.be.below(500);
+  });
+
   it('groups the claims, transaction records and results of requests that arrive together, each request getting its own answer', async () => {
     const scope = 'enterprise/u-batch';
     const keys = Array.from({ length: 60 }, (_, i) => `key-batch-${String(i).padStart(3, '0')}`);
