@@ -212,7 +212,7 @@ export class IdempotencyStore {
     }
   }
 
-  async claim(scope: string, key: string, fingerprint: string, waitedMs = 0): Promise<Claim> {
+  async claim(scope: string, key: string, fingerprint: string, waited = false): Promise<Claim> {
     // A replay sent right after its answer finds the result stored, not its request still running.
     await this.storing.get(keyOf({ scope, key }));
     try {
@@ -249,13 +249,13 @@ export class IdempotencyStore {
         );
         return this.claim(scope, key, fingerprint);
       }
-      if (row.state === 'pending' && row.transaction_id !== null && waitedMs < this.pendingWaitMs) {
+      if (row.state === 'pending' && row.transaction_id !== null && !waited && this.pendingWaitMs > 0) {
         // Its transaction is submitted, so its outcome is near: a client whose answer was lost and
         // who asks again at once, of another gateway of the org, gets that outcome, not a 409 sent
         // while the first gateway stores the result it has just answered (storing, above, covers
-        // only replays to the same process).
-        await sleep(PENDING_WAIT_POLL_MS);
-        return this.claim(scope, key, fingerprint, waitedMs + PENDING_WAIT_POLL_MS);
+        // only replays to the same process). Then the key is read once more in full.
+        await this.untilSettled(scope, key, row.transaction_id);
+        return this.claim(scope, key, fingerprint, true);
       }
       if (row.state === 'pending')
         throw new ConflictError('IDEMPOTENCY_IN_PROGRESS', 'the first request with this Idempotency-Key is still running; retry later');
@@ -263,6 +263,19 @@ export class IdempotencyStore {
       return { kind: 'replay', status: row.status, body: row.body };
     } catch (e) {
       throw this.storeError(e);
+    }
+  }
+
+  /** Reads a pending key every PENDING_WAIT_POLL_MS, for at most pendingWaitMs, until it no longer is pending with `transactionId` and fresh. */
+  private async untilSettled(scope: string, key: string, transactionId: string): Promise<void> {
+    for (let waited = 0; waited < this.pendingWaitMs; waited += PENDING_WAIT_POLL_MS) {
+      await sleep(PENDING_WAIT_POLL_MS);
+      const { rows } = await this.pool.query(
+        `SELECT 1 FROM gateway_idempotency WHERE scope = $1 AND key = $2 AND state = 'pending' AND transaction_id = $3
+           AND renewed_at >= now() - ($4 || ' milliseconds')::interval`,
+        [scope, key, transactionId, String(PENDING_LEASE_MS)],
+      );
+      if (rows.length === 0) return;
     }
   }
 
