@@ -15,6 +15,8 @@
  * ceiling without the closed loop's own queue (there, latency is in flight / throughput).
  * Prints Markdown for bench/RESULTS.md; BENCH_JSON=<file> also writes the figures as JSON.
  *
+ * BENCH_TURNS=k: at each level the paths take k turns each, alternating, summed per path.
+ *
  *   BENCH_LEVELS=16,32,64,128,256,384 BENCH_LEVEL_SECONDS=20 BENCH_PATHS=direct,api,client-signed \
  *     npm run bench:saturation -w gateway
  * BENCH_GATEWAY_NODE_OPTIONS passes flags to the gateway's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
@@ -35,6 +37,12 @@ import { closedLoop, enrolKeyHolder, forkGateway, httpPostJson, openLoop, pct } 
 
 const LEVELS = (process.env.BENCH_LEVELS ?? '16,32,64,128,256,384').split(',').map(Number);
 const LEVEL_SECONDS = Number(process.env.BENCH_LEVEL_SECONDS ?? 20);
+/**
+ * Turns each path takes at a level (each BENCH_LEVEL_SECONDS long, the paths alternating): the
+ * machine's drift within a level then falls on every path alike, and the API / direct column also
+ * gives the range of the turns' own ratios. Default 1.
+ */
+const TURNS = Number(process.env.BENCH_TURNS ?? 1);
 const PATHS = (process.env.BENCH_PATHS ?? 'direct,api,client-signed').split(',') as PathName[];
 /**
  * The REST API path's HTTP client: `http` (default), node:http with kept-alive connections; `fetch`,
@@ -59,6 +67,8 @@ interface Row {
   load1: number;
   /** CPU ms per committed transaction, by process. */
   cpuPerTx: Record<string, number>;
+  /** Throughput of each turn (BENCH_TURNS), in order. */
+  turns: number[];
 }
 
 const f0 = (x: number) => x.toFixed(0);
@@ -128,16 +138,35 @@ async function main(): Promise<void> {
     let flat = 0;
     for (const concurrency of LEVELS) {
       let rose = false;
+      // The paths take TURNS turns each at a level; a path's figures are the sum of its turns.
+      const sums = new Map<PathName, { done: number; failed: number; seconds: number; lat: number[]; cpu: Map<string, number>; firstError?: unknown }>();
+      const turnRates = new Map<PathName, number[]>();
+      for (let turn = 0; turn < TURNS; turn++) {
+        for (const p of PATHS) {
+          const before = snapshot(watched);
+          const t = await closedLoop({ concurrency, untilMs: LEVEL_SECONDS * 1000 }, (i) => calls[p](`S-${run}-${p}-${concurrency}-${turn}-${i}`));
+          const cpu = cpuBetween(before, snapshot(watched));
+          const sum = sums.get(p) ?? { done: 0, failed: 0, seconds: 0, lat: [], cpu: new Map<string, number>() };
+          sum.done += t.done;
+          sum.failed += t.failed;
+          sum.seconds += t.seconds;
+          sum.lat.push(...t.lat);
+          sum.firstError ??= t.firstError;
+          for (const [name, ms] of cpu) sum.cpu.set(name, (sum.cpu.get(name) ?? 0) + ms);
+          sums.set(p, sum);
+          turnRates.set(p, [...(turnRates.get(p) ?? []), t.done / t.seconds]);
+          if (TURNS > 1) console.error(`${p} c=${concurrency} turn ${turn + 1}: ${f1(t.done / t.seconds)}/s`);
+        }
+      }
       for (const p of PATHS) {
-        const before = snapshot(watched);
-        const t = await closedLoop({ concurrency, untilMs: LEVEL_SECONDS * 1000 }, (i) => calls[p](`S-${run}-${p}-${concurrency}-${i}`));
-        const cpu = cpuBetween(before, snapshot(watched));
+        const t = sums.get(p)!;
         if (t.failed > 0) console.error(`${p} at ${concurrency}: ${t.failed} failed, first: ${String(t.firstError)}`);
         const perSecond = t.done / t.seconds;
         const cpuPerTx: Record<string, number> = {};
-        for (const [name, ms] of cpu) cpuPerTx[name] = ms / Math.max(1, t.done);
+        for (const [name, ms] of t.cpu) cpuPerTx[name] = ms / Math.max(1, t.done);
         const load1 = os.loadavg()[0]!;
-        rows.push({ path: p, concurrency, perSecond, p50: pct(t.lat, 50), p99: pct(t.lat, 99), done: t.done, failed: t.failed, load1, cpuPerTx });
+        const turns = turnRates.get(p)!;
+        rows.push({ path: p, concurrency, perSecond, p50: pct(t.lat, 50), p99: pct(t.lat, 99), done: t.done, failed: t.failed, load1, cpuPerTx, turns });
         console.error(`${p} c=${concurrency}: ${f1(perSecond)}/s p50 ${f0(pct(t.lat, 50))} p99 ${f0(pct(t.lat, 99))} load ${os.loadavg()[0]!.toFixed(1)}`);
         if (perSecond > (best.get(p) ?? 0) * RISE) rose = true;
         best.set(p, Math.max(best.get(p) ?? 0, perSecond));
@@ -169,7 +198,8 @@ async function main(): Promise<void> {
     }
     direct.close();
 
-    out(`## Saturation of permit:Apply (${new Date().toISOString()}), ${LEVEL_SECONDS} s per level, one enterprise gateway process`);
+    const perLevel = TURNS > 1 ? `${TURNS} turns of ${LEVEL_SECONDS} s per path and level` : `${LEVEL_SECONDS} s per level`;
+    out(`## Saturation of permit:Apply (${new Date().toISOString()}), ${perLevel}, one enterprise gateway process`);
     out('');
     out(`| concurrency | ${PATHS.map((p) => `${p} /s | p50 ms | p99 ms`).join(' | ')} | API / direct | load (1 min) |`);
     out(`|---|${PATHS.map(() => '---|---|---').join('|')}|---|---|`);
@@ -179,7 +209,11 @@ async function main(): Promise<void> {
         const r = at(p);
         return r ? `${f1(r.perSecond)}${r.failed ? ` (${r.failed} failed)` : ''} | ${f0(r.p50)} | ${f0(r.p99)}` : '— | — | —';
       });
-      const ratio = at('api') && at('direct') ? (at('api')!.perSecond / at('direct')!.perSecond).toFixed(2) : '—';
+      const a = at('api');
+      const d = at('direct');
+      const perTurn = a && d && TURNS > 1 ? a.turns.map((x, i) => x / d.turns[i]!) : [];
+      const range = perTurn.length > 0 ? ` (turns ${Math.min(...perTurn).toFixed(2)}–${Math.max(...perTurn).toFixed(2)})` : '';
+      const ratio = a && d ? `${(a.perSecond / d.perSecond).toFixed(2)}${range}` : '—';
       out(`| ${c} | ${cells.join(' | ')} | ${ratio} | ${Math.max(...rows.filter((r) => r.concurrency === c).map((r) => r.load1)).toFixed(1)} |`);
     }
     out('');
