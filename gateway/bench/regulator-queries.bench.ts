@@ -285,7 +285,7 @@ async function main(): Promise<void> {
     `# Regulator queries at scale (${new Date().toISOString()}), ${RUNS} sequential runs per shape after 10 warm-ups ` +
       `(and ${PROCESS_WARMUP} requests before the first shape), client: ${CLIENT}`,
   );
-  out(`${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; ` + `load average ${os.loadavg()[0]!.toFixed(1)}`);
+  out(`${ORGS} enterprises, ${SITES} sites, ended permits ${SWEPT ? 'swept to expired' : 'not swept'}; load average ${os.loadavg()[0]!.toFixed(1)}`);
   const results = new Map<string, Map<number, Figures>>();
   const disks: { size: number; d: Awaited<ReturnType<typeof diskPerPermit>> }[] = [];
   for (const size of SIZES) {
