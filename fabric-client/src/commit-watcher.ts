@@ -11,6 +11,7 @@
  * A copy marked DUPLICATE_TXID is left to that call too: the status that counts is the first
  * commit of the id, which the peer's index holds and the stream may not have shown.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Network } from '@hyperledger/fabric-gateway';
 import { peer } from '@hyperledger/fabric-protos';
 
@@ -45,7 +46,6 @@ interface Waiter {
 
 const DUPLICATE_TXID = peer.TxValidationCode.DUPLICATE_TXID;
 const VALID = peer.TxValidationCode.VALID;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CommitWatcher {
   private readonly waiters = new Map<string, Waiter>();

@@ -4,6 +4,7 @@
  * new proposal, a bounded number of times with backoff, before anything is handed to the orderer.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { type Commit, type Contract, type Gateway, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
@@ -68,8 +69,6 @@ export const RESUBMIT_AFTER_MS = 15_000;
 
 /** gRPC codes of a hand-over to the orderer that got no answer: the orderer may have it. */
 const SUBMIT_UNANSWERED = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Endorses (with retries), orders and waits for the commit; throws a FabricFailure unless the transaction is valid. */
 export async function submitTransaction(contract: Contract, request: SubmitRequest, policy: SubmitPolicy): Promise<Committed> {

@@ -33,6 +33,7 @@
  * that submitted nothing), so a request that outlived its claim cannot overwrite the outcome of the
  * one that took it over, nor delete a claim whose transaction may have been written.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolClient } from 'pg';
 import { ApiError, ConflictError, UnavailableError } from './errors.js';
 import { StatementBatch } from './statement-batch.js';
@@ -53,7 +54,6 @@ export const PENDING_LEASE_MS = 9_000;
 
 /** How often a replay that waits for a running first request (pendingWaitMs) reads its key again. */
 export const PENDING_WAIT_POLL_MS = 50;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const STATES = ['pending', 'done', 'unknown'] as const;
 /** The advisory lock key of the table's creation and upgrades (any constant no other code of this database uses). */
