@@ -115,9 +115,13 @@ function gcWithin(from: number, to: number): string {
 const PAUSE_MS = Number(process.env.BENCH_QUERY_PAUSE_MS ?? 0);
 
 /** The CPU of a request: the gateway's (with the client's when it shares the process), the client's, PostgreSQL's. */
-function cpuCells(gateway: number, client: number, postgres: number, sep?: string): string {
-  const parts = Number.isNaN(client) ? [gateway, postgres] : [gateway, client, postgres];
-  if (sep) return parts.map((x) => x.toFixed(1)).join(sep);
+/** The CPU figures of a shape as one table cell: gateway / client / PostgreSQL (no client: the gateway ran in the bench's process). */
+function cpuCell(gateway: number, client: number, postgres: number): string {
+  return (Number.isNaN(client) ? [gateway, postgres] : [gateway, client, postgres]).map((x) => x.toFixed(1)).join(' / ');
+}
+
+/** The same figures in words, for the line printed after each shape. */
+function cpuWords(gateway: number, client: number, postgres: number): string {
   return Number.isNaN(client)
     ? `gateway and client ${gateway.toFixed(1)}, PostgreSQL ${postgres.toFixed(1)}`
     : `gateway ${gateway.toFixed(1)}, client ${client.toFixed(1)}, PostgreSQL ${postgres.toFixed(1)}`;
@@ -243,7 +247,7 @@ async function measure(db: string, size: number): Promise<Map<string, Figures>> 
       // The minimum too: on a shared machine it moves least with the load.
       console.error(
         `${size} ${name}: min ${Math.min(...lat).toFixed(1)} p50 ${pct(lat, 50).toFixed(1)} p99 ${pct(lat, 99).toFixed(1)}; ` +
-          `CPU ms a request: ${cpuCells(gatewayCpu, clientCpu, postgresCpu)}; ` +
+          `CPU ms a request: ${cpuWords(gatewayCpu, clientCpu, postgresCpu)}; ` +
           `over ${TARGET_MS} ms: ${lat.flatMap((x, i) => (x > TARGET_MS ? [`#${i} ${x.toFixed(0)}`] : [])).join(', ') || 'none'}`,
       );
     }
@@ -321,7 +325,7 @@ async function main(): Promise<void> {
     const first = m.get(SIZES[0]!)!.p99;
     const last = m.get(SIZES[SIZES.length - 1]!)!.p99;
     const cpu = m.get(SIZES[SIZES.length - 1]!)!;
-    out(`| ${name} | ${cells.join(' | ')} | ×${(last / first).toFixed(1)} | ${cpuCells(cpu.gatewayCpu, cpu.clientCpu, cpu.postgresCpu, ' / ')} |`);
+    out(`| ${name} | ${cells.join(' | ')} | ×${(last / first).toFixed(1)} | ${cpuCell(cpu.gatewayCpu, cpu.clientCpu, cpu.postgresCpu)} |`);
   }
   out('');
   out('| permits | permits table | its indexes | bytes per permit (table + indexes) | every table of the mirror |');
