@@ -114,8 +114,10 @@ function gcWithin(from: number, to: number): string {
 /** A pause before each measured request, ms: a regulator who asks now and then, not in a loop (0: none). */
 const PAUSE_MS = Number(process.env.BENCH_QUERY_PAUSE_MS ?? 0);
 
-/** The CPU of a request: the gateway's (with the client's when it shares the process), the client's, PostgreSQL's. */
-/** The CPU figures of a shape as one table cell: gateway / client / PostgreSQL (no client: the gateway ran in the bench's process). */
+/**
+ * The CPU of a request as one table cell: the gateway's, the client's, PostgreSQL's; without the client's
+ * (NaN) when the gateway ran in the bench's process, whose figure then holds both.
+ */
 function cpuCell(gateway: number, client: number, postgres: number): string {
   return (Number.isNaN(client) ? [gateway, postgres] : [gateway, client, postgres]).map((x) => x.toFixed(1)).join(' / ');
 }

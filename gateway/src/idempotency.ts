@@ -106,7 +106,7 @@ export class IdempotencyStore {
    * The three statements of every POST, each grouped across the requests that arrive together
    * (statement-batch.ts), and named, so that each pooled connection parses and plans them once:
    * PostgreSQL spent 13 % less a permit on them at saturation than on the same statements unnamed
-   * (bench/RESULTS.md, 2026-12-07 evening). Their plans cannot go stale: each joins its arrays to the
+   * (bench/RESULTS.md, 2026-12-07 late session). Their plans cannot go stale: each joins its arrays to the
    * table on the primary key, whatever the arrays hold.
    */
   private readonly claims: StatementBatch<ClaimItem, boolean>;
