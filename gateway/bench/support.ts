@@ -2,12 +2,14 @@
  * What the gateway benchmarks share: percentiles, a closed-loop pool of concurrent callers, and a
  * key-holding user enrolled with the org's CA for client-signed submissions.
  */
+
 import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, token, uniqueId } from '../test/support/env.js';
 
 /** A test gateway forked into a process of its own (gateway-process.ts), so that its CPU is measured apart from the bench client's. */
@@ -140,7 +142,7 @@ export async function openLoop(
     // Each call at its own time on the schedule, so a late timer does not shift the ones after it.
     const due = t0 + (i * 1000) / opts.perSecond;
     const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) await sleep(wait);
     if (pending.size >= opts.maxInFlight) {
       r.skipped++;
       continue;

@@ -4,7 +4,9 @@
  * whose acknowledgement was lost) waits, then sees the new checkpoint and skips what is stored.
  * UNIQUE constraints on block number and tx id are the last line of defence.
  */
+
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { type BatchRows, batchRows } from './batch-rows.js';
 import type { ParsedBlock } from './block-parser.js';
@@ -112,7 +114,7 @@ export class BlockStore {
       await trx('checkpoint')
         .where({ id: 1 })
         .update({ last_block: fresh[fresh.length - 1]!.number, updated_at: trx.fn.now() });
-      if (this.options.testDelayInTxMs) await new Promise((r) => setTimeout(r, this.options.testDelayInTxMs));
+      if (this.options.testDelayInTxMs) await sleep(this.options.testDelayInTxMs);
       return { blocks: fresh.length, transactions: rows.txCount, rows };
     });
   }

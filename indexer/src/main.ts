@@ -4,6 +4,7 @@
  * rows Postgres refuses or an event that cannot be projected;
  * 1 on a start-up error.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, MIRROR_NOTIFY_CHANNEL } from '@compliance-ledger/schema';
 import { defaultParseThreads, ParseThreads } from './block-parsing.js';
 import { BlockStore } from './block-store.js';
@@ -40,7 +41,7 @@ async function main(): Promise<number> {
       break;
     } catch (err) {
       log.warn({ err, retryInMs: delay }, 'database unavailable for migrations; retrying');
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type MqttClient } from 'mqtt';
 import type { Logger } from '../logger.js';
 import { type Delivery, PartlyHandled } from '../pipeline/ingest-pipeline.js';
@@ -132,7 +133,7 @@ export class MqttConsumer {
         from += handled;
         if (this.closing) throw err;
         this.options.log.error({ err, topic: batch[from]?.topic }, 'handling failed; retrying before acknowledging');
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
         delay = Math.min(delay * 2, 5_000);
       }
     }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Network } from '@hyperledger/fabric-gateway';
 import type { Logger } from 'pino';
 import { bodyOf, deliveryIdOf, factOf, matches } from './events.js';
@@ -89,7 +90,7 @@ export class Pusher {
         this.followerConnected = false;
         this.stream = undefined;
       }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, this.options.reconnectMs));
+      if (!this.stopped) await sleep(this.options.reconnectMs);
     }
   }
 
