@@ -139,22 +139,24 @@ async function main(): Promise<void> {
     for (const concurrency of LEVELS) {
       let rose = false;
       // The paths take TURNS turns each at a level; a path's figures are the sum of its turns.
-      const sums = new Map<PathName, { done: number; failed: number; seconds: number; lat: number[]; cpu: Map<string, number>; firstError?: unknown }>();
-      const turnRates = new Map<PathName, number[]>();
+      const sums = new Map<
+        PathName,
+        { done: number; failed: number; seconds: number; lat: number[]; cpu: Map<string, number>; rates: number[]; firstError?: unknown }
+      >();
       for (let turn = 0; turn < TURNS; turn++) {
         for (const p of PATHS) {
           const before = snapshot(watched);
           const t = await closedLoop({ concurrency, untilMs: LEVEL_SECONDS * 1000 }, (i) => calls[p](`S-${run}-${p}-${concurrency}-${turn}-${i}`));
           const cpu = cpuBetween(before, snapshot(watched));
-          const sum = sums.get(p) ?? { done: 0, failed: 0, seconds: 0, lat: [], cpu: new Map<string, number>() };
+          const sum = sums.get(p) ?? { done: 0, failed: 0, seconds: 0, lat: [], cpu: new Map<string, number>(), rates: [] };
           sum.done += t.done;
           sum.failed += t.failed;
           sum.seconds += t.seconds;
           sum.lat.push(...t.lat);
           sum.firstError ??= t.firstError;
           for (const [name, ms] of cpu) sum.cpu.set(name, (sum.cpu.get(name) ?? 0) + ms);
+          sum.rates.push(t.done / t.seconds);
           sums.set(p, sum);
-          turnRates.set(p, [...(turnRates.get(p) ?? []), t.done / t.seconds]);
           if (TURNS > 1) console.error(`${p} c=${concurrency} turn ${turn + 1}: ${f1(t.done / t.seconds)}/s`);
         }
       }
@@ -165,8 +167,18 @@ async function main(): Promise<void> {
         const cpuPerTx: Record<string, number> = {};
         for (const [name, ms] of t.cpu) cpuPerTx[name] = ms / Math.max(1, t.done);
         const load1 = os.loadavg()[0]!;
-        const turns = turnRates.get(p)!;
-        rows.push({ path: p, concurrency, perSecond, p50: pct(t.lat, 50), p99: pct(t.lat, 99), done: t.done, failed: t.failed, load1, cpuPerTx, turns });
+        rows.push({
+          path: p,
+          concurrency,
+          perSecond,
+          p50: pct(t.lat, 50),
+          p99: pct(t.lat, 99),
+          done: t.done,
+          failed: t.failed,
+          load1,
+          cpuPerTx,
+          turns: t.rates,
+        });
         console.error(`${p} c=${concurrency}: ${f1(perSecond)}/s p50 ${f0(pct(t.lat, 50))} p99 ${f0(pct(t.lat, 99))} load ${os.loadavg()[0]!.toFixed(1)}`);
         if (perSecond > (best.get(p) ?? 0) * RISE) rose = true;
         best.set(p, Math.max(best.get(p) ?? 0, perSecond));
