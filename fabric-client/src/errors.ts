@@ -13,7 +13,7 @@
  * | OutcomeUnknown       | unknown-outcome | handed to the orderer, but no answer: it may be on the ledger                 |
  * | UnexpectedLedgerError| unexpected      | anything else                                                                 |
  *
- * `transient` may be retried as it is (a new proposal); `retry` needs a new transaction;
+ * `transient` may be retried as it is (the same proposal endorsed again); `retry` needs a new transaction;
  * `unknown-outcome` must be looked up by its transaction id before anything is sent again.
  */
 import { type ErrorCode, parseChaincodeError } from '@compliance-ledger/schema';
@@ -46,7 +46,7 @@ export abstract class FabricFailure extends Error {
     this.grpcCode = o.grpcCode;
     this.peers = o.peers ?? [];
   }
-  /** Whether sending the same request again, as a new proposal, may succeed. */
+  /** Whether sending the same request again (the same proposal) may succeed. */
   get transient(): boolean {
     return this.kind === 'transient';
   }

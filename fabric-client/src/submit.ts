@@ -1,12 +1,12 @@
 /**
  * Submitting and evaluating with the one classification: every failure leaves as a FabricFailure,
- * and a transient endorsement failure (a peer behind, a peer unreachable) is endorsed again as a
- * new proposal, a bounded number of times with backoff, before anything is handed to the orderer.
+ * and a transient endorsement failure (a peer behind, a peer unreachable) is endorsed again, a
+ * bounded number of times with backoff, before anything is handed to the orderer.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import { type Commit, type Contract, type Gateway, GatewayError, type ProposalOptions } from '@hyperledger/fabric-gateway';
+import { type Commit, type Contract, type Gateway, GatewayError, type Proposal, type ProposalOptions } from '@hyperledger/fabric-gateway';
 import { gateway as gatewayProtos, msp } from '@hyperledger/fabric-protos';
 import { answerOfEndorsed } from './answer.js';
 import type { CommitStatus, CommitWatcher } from './commit-watcher.js';
@@ -35,8 +35,11 @@ export interface SubmitRequest {
   name: string;
   options?: ProposalOptions;
   /**
-   * Runs once the transaction is endorsed and before it goes to the orderer (e.g. to make its id
-   * durable); if it throws, nothing is submitted and its error is what submit throws, as it is.
+   * Must end before the transaction goes to the orderer (e.g. to make its id durable). It starts as
+   * soon as the id is known, beside the endorsement, so that it adds nothing to the request's time
+   * and the ids of requests that arrive together share a statement (bench/RESULTS.md, 2026-12-07
+   * night session). If it throws, nothing is submitted and its error is what submit throws, as it
+   * is; if the endorsement fails, the endorsement's failure is thrown once it has ended.
    */
   beforeSubmit?: (transactionId: string) => Promise<void>;
 }
@@ -70,40 +73,66 @@ export const RESUBMIT_AFTER_MS = 15_000;
 /** gRPC codes of a hand-over to the orderer that got no answer: the orderer may have it. */
 const SUBMIT_UNANSWERED = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
 
-/** Endorses (with retries), orders and waits for the commit; throws a FabricFailure unless the transaction is valid. */
+/**
+ * Endorses (with retries), orders and waits for the commit; throws a FabricFailure unless the
+ * transaction is valid. A retried endorsement sends the same signed proposal again, so the
+ * transaction keeps the id `beforeSubmit` was given: a peer endorses a proposal as often as it is
+ * asked, and refuses only an id already on the ledger.
+ */
 export async function submitTransaction(contract: Contract, request: SubmitRequest, policy: SubmitPolicy): Promise<Committed> {
   const retry = policy.retry ?? NO_RETRY;
+  const proposal = contract.newProposal(request.name, request.options);
+  const transactionId = proposal.getTransactionId();
+  const before = request.beforeSubmit ? outcomeOf(request.beforeSubmit(transactionId)) : undefined;
+  let endorsed: Awaited<ReturnType<typeof proposal.endorse>>;
+  let answer: Uint8Array;
+  try {
+    endorsed = await endorseWithRetries(proposal, transactionId, retry, policy);
+    // Read before anything is ordered: an answer naming a key the transaction does not write is refused while nothing is written.
+    answer = answerOfEndorsed(endorsed, contract.getChaincodeName());
+  } catch (e) {
+    // The caller settles what beforeSubmit did (e.g. frees the id it recorded) only once it ended.
+    await before;
+    throw e;
+  }
+  const ended = await before;
+  if (ended && 'error' in ended) throw ended.error;
+  // Registered before the hand-over, so that not even a block committed at once is missed.
+  const expected = policy.commits?.expect(transactionId);
+  let submitted: Awaited<ReturnType<typeof endorsed.submit>>;
+  try {
+    submitted = await handOver(() => endorsed.submit(), transactionId, policy.ownMspId);
+  } catch (e) {
+    expected?.cancel();
+    throw e;
+  }
+  const everyMs = policy.resubmitAfterMs ?? RESUBMIT_AFTER_MS;
+  const resubmit = everyMs > 0 ? { everyMs, send: () => endorsed.submit() } : undefined;
+  const ask = () => submitted.getStatus();
+  const getStatus = expected ? () => expected.status(ask) : ask;
+  return { transactionId, result: answer, blockNumber: await committedBlock(transactionId, getStatus, resubmit) };
+}
+
+/** A promise's end as a value: awaited later, its failure is not an unhandled rejection meanwhile. */
+function outcomeOf(p: Promise<void>): Promise<{ error: unknown } | undefined> {
+  return p.then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** The proposal endorsed, a transient failure tried again with backoff up to `retry.attempts` in all. */
+async function endorseWithRetries(proposal: Proposal, transactionId: string, retry: RetryPolicy, policy: SubmitPolicy) {
   for (let attempt = 1; ; attempt++) {
-    const proposal = contract.newProposal(request.name, request.options);
-    const transactionId = proposal.getTransactionId();
-    let endorsed: Awaited<ReturnType<typeof proposal.endorse>>;
     try {
-      endorsed = await proposal.endorse();
+      return await proposal.endorse();
     } catch (e) {
       const failure = classifyFabricError(e, { ownMspId: policy.ownMspId, transactionId });
       if (!failure.transient || attempt >= retry.attempts) throw failure;
       const delay = backoffDelayMs(attempt, retry);
       policy.onRetry?.(failure, attempt, delay);
       await sleep(delay);
-      continue;
     }
-    // Read before anything is ordered: an answer naming a key the transaction does not write is refused while nothing is written.
-    const answer = answerOfEndorsed(endorsed, contract.getChaincodeName());
-    await request.beforeSubmit?.(transactionId);
-    // Registered before the hand-over, so that not even a block committed at once is missed.
-    const expected = policy.commits?.expect(transactionId);
-    let submitted: Awaited<ReturnType<typeof endorsed.submit>>;
-    try {
-      submitted = await handOver(() => endorsed.submit(), transactionId, policy.ownMspId);
-    } catch (e) {
-      expected?.cancel();
-      throw e;
-    }
-    const everyMs = policy.resubmitAfterMs ?? RESUBMIT_AFTER_MS;
-    const resubmit = everyMs > 0 ? { everyMs, send: () => endorsed.submit() } : undefined;
-    const ask = () => submitted.getStatus();
-    const getStatus = expected ? () => expected.status(ask) : ask;
-    return { transactionId, result: answer, blockNumber: await committedBlock(transactionId, getStatus, resubmit) };
   }
 }
 

@@ -179,8 +179,9 @@ export class LedgerClient {
 
   /**
    * Endorses, orders and waits for the commit; throws unless the transaction is valid. `beforeSubmit`
-   * runs once the transaction is endorsed and before it goes to the orderer: if it throws, nothing
-   * is submitted and its error is what submit() throws.
+   * runs from the moment the transaction id is known, beside the endorsement, and the transaction
+   * goes to the orderer only once it ended: if it throws, nothing is submitted and its error is what
+   * submit() throws.
    */
   async submit<T = unknown>(id: WalletIdentity, tx: TxName, input: unknown, opts: SubmitOptions = {}): Promise<SubmitResult<T>> {
     const { transient, beforeSubmit } = opts;

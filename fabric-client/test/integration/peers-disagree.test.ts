@@ -1,7 +1,7 @@
 /**
  * The classification against the real network: a refusal by the own org's peer is final, a refusal
  * by the regulator's peer alone while it is behind is PeersDisagree, and submitTransaction endorses
- * again until the peer has caught up, then commits.
+ * the same proposal again until the peer has caught up, then commits.
  */
 import * as crypto from 'node:crypto';
 import { expect } from 'chai';
@@ -71,6 +71,8 @@ describe('fabric-client: one classification of Fabric errors (real network)', fu
     );
     expect(retried.filter((f) => f instanceof PeersDisagree)).to.have.length.greaterThan(0);
     expect(retried.every((f) => f.transient)).to.equal(true);
+    // Every attempt endorsed the one proposal: the transaction kept the id it started with.
+    expect([...new Set(retried.map((f) => f.transactionId))]).to.deep.equal([committed.transactionId]);
     expect(committed.blockNumber > lag.blockNumber).to.equal(true);
     expect(JSON.parse(Buffer.from(committed.result).toString()).id).to.equal(id);
   });
