@@ -19,7 +19,7 @@
  *
  *   BENCH_LEVELS=16,32,64,128,256,384 BENCH_LEVEL_SECONDS=20 BENCH_PATHS=direct,api,client-signed \
  *     npm run bench:saturation -w gateway
- * BENCH_GATEWAY_NODE_OPTIONS passes flags to the gateway's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
+ * BENCH_GATEWAY_NODE_OPTIONS adds flags to the gateway's node after those it ships with (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
  * BENCH_GATEWAY_ENV, a JSON object, more settings to the gateway (e.g. `{"GATEWAY_COMMIT_STATUS_FROM_BLOCKS":"false"}`).
  * BENCH_API_CLIENT: the REST API path's HTTP client, `http` (node:http, kept alive; default) or `fetch` (the tests' client).
  * Needs the network (connection profile) and TEST_DATABASE_URL.

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, token, uniqueId } from '../test/support/env.js';
+import { GATEWAY_MEMORY_ENV, GATEWAY_NODE_OPTIONS } from '../test/support/gateway-process.js';
 
 /** A test gateway forked into a process of its own (gateway-process.ts), so that its CPU is measured apart from the bench client's. */
 export interface ForkedGateway {
@@ -21,11 +22,16 @@ export interface ForkedGateway {
   close(): Promise<void>;
 }
 
-/** Forks gateway-process.ts with `env` over the test configuration; BENCH_GATEWAY_NODE_OPTIONS are its node's flags. */
+/**
+ * Forks gateway-process.ts with `env` over the test configuration, with the node flags and memory
+ * settings the gateway ships with (GATEWAY_NODE_OPTIONS); BENCH_GATEWAY_NODE_OPTIONS adds flags after
+ * them (a later value of the same flag wins).
+ */
 export function forkGateway(env: Record<string, string>): Promise<ForkedGateway> {
   const extra = (process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
   const child = fork(new URL('./gateway-process.ts', import.meta.url).pathname, [JSON.stringify(env)], {
-    execArgv: ['--import', 'tsx', ...extra],
+    execArgv: ['--import', 'tsx', ...GATEWAY_NODE_OPTIONS.split(' '), ...extra],
+    env: { ...process.env, ...GATEWAY_MEMORY_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -9,7 +9,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testEnvironment } from './env.js';
 
-export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=1';
+/**
+ * The gateway's node flags and memory settings as `npm start` and scripts/stack.sh run it (gateway
+ * README, Memory); the saturation bench's gateway runs with them too, so that it measures what ships.
+ */
+export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=8';
 export const GATEWAY_MEMORY_ENV = { MALLOC_ARENA_MAX: '2' };
 const gatewayRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
