@@ -145,8 +145,8 @@ const schema = z.object({
   GATEWAY_IDEMPOTENCY_REPLAY_WAIT_MS: env
     .int(2_000, { min: 0 })
     .describe(
-      'How long a replay waits for the outcome of a first request that is still running and has already submitted ' +
-        'its transaction (e.g. a retry sent at once to another gateway of the org after a lost answer) before it is ' +
+      'How long a replay waits for the outcome of a first request that is still running and has its transaction ' +
+        'under way (its id recorded on the key; e.g. a retry sent at once to another gateway of the org after a lost answer) before it is ' +
         'answered 409 IDEMPOTENCY_IN_PROGRESS; 0: at once.',
     ),
   GATEWAY_JWT_HS256_SECRET: z

@@ -119,8 +119,8 @@ export class IdempotencyStore {
     /** How long after its first request ended an `unknown` key may be released when the ledger does not have its transaction. */
     private readonly unknownReleaseMs: number,
     /**
-     * How long a replay waits for the outcome of a running first request that already submitted its
-     * transaction (PENDING_WAIT_POLL_MS apart) before it is answered IDEMPOTENCY_IN_PROGRESS; 0: not at all.
+     * How long a replay waits for the outcome of a running first request whose transaction is under way
+     * (its id recorded, PENDING_WAIT_POLL_MS apart) before it is answered IDEMPOTENCY_IN_PROGRESS; 0: not at all.
      */
     private readonly pendingWaitMs = 0,
   ) {
@@ -270,7 +270,7 @@ export class IdempotencyStore {
         return this.claim(scope, key, fingerprint);
       }
       if (row.state === 'pending' && row.transaction_id !== null && !waited && this.pendingWaitMs > 0) {
-        // Its transaction is submitted, so its outcome is near: a client whose answer was lost and
+        // Its transaction is under way (endorsed or being endorsed), so its outcome is near: a client whose answer was lost and
         // who asks again at once, of another gateway of the org, gets that outcome, not a 409 sent
         // while the first gateway stores the result it has just answered (storing, above, covers
         // only replays to the same process). Then the key is read once more in full.

@@ -76,7 +76,7 @@ const IDEMPOTENCY_KEY_DOC =
   'transaction id is stored with the key before the transaction is submitted, so a retry ' +
   'gets 409 IDEMPOTENCY_IN_PROGRESS while the first request may still be running ' +
   `(while it runs, and ${PENDING_LEASE_MS / 1000} s after its gateway stopped renewing the key; a retry of a request ` +
-  'that already submitted its transaction first waits a little for its outcome), ' +
+  'whose transaction is under way first waits a little for its outcome), ' +
   "then that transaction's outcome as above, or, if nothing was submitted, the retry runs as a new request.";
 const LOST_COMMIT_STATUS_DOC =
   '. With `details.transactionId` (LEDGER_UNAVAILABLE): the transaction was submitted but ' +
