@@ -30,7 +30,7 @@ export interface ForkedGateway {
 export function forkGateway(env: Record<string, string>): Promise<ForkedGateway> {
   const extra = (process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
   const child = fork(new URL('./gateway-process.ts', import.meta.url).pathname, [JSON.stringify(env)], {
-    execArgv: ['--import', 'tsx', ...GATEWAY_NODE_OPTIONS.split(' '), ...extra],
+    execArgv: ['--import', 'tsx', ...GATEWAY_NODE_OPTIONS, ...extra],
     env: { ...process.env, ...GATEWAY_MEMORY_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -270,10 +270,11 @@ export class IdempotencyStore {
         return this.claim(scope, key, fingerprint);
       }
       if (row.state === 'pending' && row.transaction_id !== null && !waited && this.pendingWaitMs > 0) {
-        // Its transaction is under way (endorsed or being endorsed), so its outcome is near: a client whose answer was lost and
-        // who asks again at once, of another gateway of the org, gets that outcome, not a 409 sent
-        // while the first gateway stores the result it has just answered (storing, above, covers
-        // only replays to the same process). Then the key is read once more in full.
+        // Its transaction is under way (being endorsed, or past that), so its outcome is near: a
+        // client whose answer was lost and who asks again at once, of another gateway of the org,
+        // gets that outcome, not a 409 sent while the first gateway stores the result it has just
+        // answered (storing, above, covers only replays to the same process). Then the key is read
+        // once more in full.
         await this.untilSettled(scope, key, row.transaction_id);
         return this.claim(scope, key, fingerprint, true);
       }

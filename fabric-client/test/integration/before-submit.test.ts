@@ -103,7 +103,7 @@ describe('fabric-client: beforeSubmit runs beside the endorsement (real network)
 
   it('when it fails, nothing is handed over and its error is what submit throws', async () => {
     const { contract, seen } = watchedHeartbeat();
-    const before = await height();
+    const heightBefore = await height();
     let given = '';
     const refused = new Error('the store refused the transaction id');
     const e = await submitTransaction(
@@ -122,7 +122,7 @@ describe('fabric-client: beforeSubmit runs beside the endorsement (real network)
     expect(e).to.equal(refused);
     expect(seen.events).to.deep.equal(['endorsed']);
     await new Promise((r) => setTimeout(r, 1_000)); // a block would have been cut by now (250 ms batches)
-    expect(await height()).to.equal(before);
+    expect(await height()).to.equal(heightBefore);
     expect(await onLedger(given)).to.equal(false);
   });
 

@@ -13,7 +13,7 @@ import { testEnvironment } from './env.js';
  * The gateway's node flags and memory settings as `npm start` and scripts/stack.sh run it (gateway
  * README, Memory); the saturation bench's gateway runs with them too, so that it measures what ships.
  */
-export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=8';
+export const GATEWAY_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=8'];
 export const GATEWAY_MEMORY_ENV = { MALLOC_ARENA_MAX: '2' };
 const gatewayRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -39,7 +39,7 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
   // tsx the transpiler's own memory would count against the gateway's.
   const compiled = path.join(gatewayRoot, 'dist', 'main.js');
   const entry = fs.existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(gatewayRoot, 'src', 'main.ts')];
-  const child: ChildProcess = spawn(process.execPath, [GATEWAY_NODE_OPTIONS, ...entry], {
+  const child: ChildProcess = spawn(process.execPath, [...GATEWAY_NODE_OPTIONS, ...entry], {
     cwd: gatewayRoot,
     env: {
       ...process.env,
