@@ -98,12 +98,12 @@ main_of() {
     *) echo "$repo_root/$1/src/main.ts" ;;
   esac
 }
-# The gateways stream evidence of up to 2 GiB: a young generation of 8 MiB a semi-space (half V8's
-# default) and two malloc arenas keep the buffers passing through from growing the process. 8 rather
-# than 1: 14 % less gateway CPU a permit at saturation for 28 MiB more at the peak of a 1 GiB upload
-# (gateway README, Memory; gateway/package.json's start does the same).
-node_options_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) echo --max-semi-space-size=8 ;; esac; }
-memory_env_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) echo MALLOC_ARENA_MAX=2 ;; esac; }
+# The gateways stream evidence of up to 2 GiB: a small young generation and two malloc arenas keep
+# the buffers passing through from growing the process (gateway README, Memory). The flags are
+# gateway/package.json's `config`, which its start script and the tests' gateway process read too.
+gateway_config() { node -p "require('$repo_root/gateway/package.json').config.$1"; }
+node_options_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) gateway_config nodeFlags ;; esac; }
+memory_env_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) echo "MALLOC_ARENA_MAX=$(gateway_config mallocArenaMax)" ;; esac; }
 dir_of() { case "$1" in gateway-* | org-*-gateway) echo gateway ;; indexer-* | org-*-indexer) echo indexer ;; *) echo "$1" ;; esac; }
 # A package's src/main.ts runs as its dist/main.js, which cmd_up builds first (tsc -b), as the
 # gateway's tests run it: under tsx, its loader thread and the esbuild child cost each service

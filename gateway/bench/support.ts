@@ -2,7 +2,6 @@
  * What the gateway benchmarks share: percentiles, a closed-loop pool of concurrent callers, and a
  * key-holding user enrolled with the org's CA for client-signed submissions.
  */
-
 import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';

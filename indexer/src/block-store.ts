@@ -4,7 +4,6 @@
  * whose acknowledgement was lost) waits, then sees the new checkpoint and skips what is stored.
  * UNIQUE constraints on block number and tx id are the last line of defence.
  */
-
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';

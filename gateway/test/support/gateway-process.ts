@@ -9,13 +9,17 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testEnvironment } from './env.js';
 
-/**
- * The gateway's node flags and memory settings as `npm start` and scripts/stack.sh run it (gateway
- * README, Memory); the saturation bench's gateway runs with them too, so that it measures what ships.
- */
-export const GATEWAY_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=8'];
-export const GATEWAY_MEMORY_ENV = { MALLOC_ARENA_MAX: '2' };
 const gatewayRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The gateway's node flags and memory settings, from its package.json's `config`, which `npm start`
+ * and scripts/stack.sh read too (gateway README, Memory); the benches' gateway runs with them, so
+ * that it measures what ships.
+ */
+const shipped = (JSON.parse(fs.readFileSync(path.join(gatewayRoot, 'package.json'), 'utf8')) as { config: { nodeFlags: string; mallocArenaMax: string } })
+  .config;
+export const GATEWAY_NODE_OPTIONS: readonly string[] = shipped.nodeFlags.split(' ').filter(Boolean);
+export const GATEWAY_MEMORY_ENV = { MALLOC_ARENA_MAX: shipped.mallocArenaMax };
 
 export interface GatewayProcess {
   url: string;
