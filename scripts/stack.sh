@@ -176,12 +176,18 @@ launch() {
   local pidf="$pid_dir/$name.pid" logf="$log_dir/$name.log"
   if service_alive "$name"; then log "$name already running (pid $(cat "$pidf"))"; return 0; fi
   log "starting $what"
+  # Read here, not in the subshell: it must exec the service at once, since the pid file names the
+  # subshell and wait_healthy takes a command line without the service's folder for a dead service.
+  local node_options memory_env
+  node_options=$(node_options_of "$name")
+  memory_env=$(memory_env_of "$name")
   (
     cd "$repo_root/$(dir_of "$name")"
     # Only what is given here: no DATABASE_URL or broker URL leaks in from the caller's shell.
+    # shellcheck disable=SC2086 # the flags and settings are words
     exec env -u DATABASE_URL -u GATEWAY_STATE_DATABASE_URL -u INGEST_MQTT_URL -u PGLITE_DIR \
       LEDGER_RUN_DIR="$LEDGER_RUN_DIR" LEDGER_CONNECTION_PROFILE="$LEDGER_RUN_DIR/connection-profile.json" FABRIC_HOME="$FABRIC_HOME" \
-      "$@" $(memory_env_of "$name") nohup node $(node_options_of "$name") "$(entry_of "$name")" ${LAUNCH_ARGS:-} >>"$logf" 2>&1
+      "$@" $memory_env nohup node $node_options "$(entry_of "$name")" ${LAUNCH_ARGS:-} >>"$logf" 2>&1
   ) &
   echo $! >"$pidf"
 }

@@ -8,7 +8,12 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 export interface RunningIndexer {
   process: ChildProcess;
-  waitForBlock(block: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Until the mirror holds `block`. Fails when its checkpoint has not moved for `stallMs` (default
+   * 60 s): a new mirror of a developer's long-lived channel catches up from block 0 for minutes,
+   * which a fixed deadline took for a fault.
+   */
+  waitForBlock(block: number, stallMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -24,16 +29,22 @@ export function startIndexer(databaseUrl: string, env: Record<string, string> = 
   });
   return {
     process: child,
-    async waitForBlock(block, timeoutMs = 60_000) {
+    async waitForBlock(block, stallMs = 60_000) {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
       try {
-        const until = Date.now() + timeoutMs;
+        let seen = -1;
+        let until = Date.now() + stallMs;
         for (;;) {
           if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the indexer exited with ${child.exitCode ?? child.signalCode}: ${stderr}`);
           const r = await client.query('SELECT last_block FROM checkpoint WHERE id = 1').catch(() => ({ rows: [] as { last_block: string }[] }));
-          if (r.rows[0] && Number(r.rows[0].last_block) >= block) return;
-          if (Date.now() > until) throw new Error(`the indexer did not reach block ${block} in ${timeoutMs} ms: ${stderr}`);
+          const at = r.rows[0] ? Number(r.rows[0].last_block) : -1;
+          if (at >= block) return;
+          if (at > seen) {
+            seen = at;
+            until = Date.now() + stallMs;
+          }
+          if (Date.now() > until) throw new Error(`the indexer did not reach block ${block}: stuck at ${seen} for ${stallMs} ms: ${stderr}`);
           await new Promise((res) => setTimeout(res, 200));
         }
       } finally {
