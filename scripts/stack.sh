@@ -101,9 +101,13 @@ main_of() {
 # The gateways stream evidence of up to 2 GiB: a small young generation and two malloc arenas keep
 # the buffers passing through from growing the process (gateway README, Memory). The flags are
 # gateway/package.json's `config`, which its start script and the tests' gateway process read too.
-gateway_config() { node -p "require('$repo_root/gateway/package.json').config.$1"; }
-node_options_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) gateway_config nodeFlags ;; esac; }
-memory_env_of() { case "$1" in gateway | gateway-regulator | org-*-gateway) echo "MALLOC_ARENA_MAX=$(gateway_config mallocArenaMax)" ;; esac; }
+# Read once, at the first gateway's launch (in the caller's shell, so that the next launch keeps them).
+gateway_node_flags="" gateway_malloc_arenas=""
+load_gateway_config() {
+  [ -n "$gateway_malloc_arenas" ] && return 0
+  { read -r gateway_malloc_arenas && read -r gateway_node_flags; } < <(node -e \
+    "const c = require('$repo_root/gateway/package.json').config; console.log(c.mallocArenaMax); console.log(c.nodeFlags)")
+}
 dir_of() { case "$1" in gateway-* | org-*-gateway) echo gateway ;; indexer-* | org-*-indexer) echo indexer ;; *) echo "$1" ;; esac; }
 # A package's src/main.ts runs as its dist/main.js, which cmd_up builds first (tsc -b), as the
 # gateway's tests run it: under tsx, its loader thread and the esbuild child cost each service
@@ -178,9 +182,11 @@ launch() {
   log "starting $what"
   # Read here, not in the subshell: it must exec the service at once, since the pid file names the
   # subshell and wait_healthy takes a command line without the service's folder for a dead service.
-  local node_options memory_env
-  node_options=$(node_options_of "$name")
-  memory_env=$(memory_env_of "$name")
+  local node_options="" memory_env=""
+  case "$name" in gateway | gateway-regulator | org-*-gateway)
+    load_gateway_config
+    node_options=$gateway_node_flags memory_env="MALLOC_ARENA_MAX=$gateway_malloc_arenas" ;;
+  esac
   (
     cd "$repo_root/$(dir_of "$name")"
     # Only what is given here: no DATABASE_URL or broker URL leaks in from the caller's shell.
