@@ -22,6 +22,9 @@ export interface LargeFile {
 
 export type FileContent = Uint8Array | LargeFile;
 
+/** A bundle's or an archive's files under evidence/ may be large and are read in pieces; every other file is held in memory. */
+export const isEvidenceFile = (path: string): boolean => path.startsWith('evidence/');
+
 export const isLargeFile = (c: FileContent): c is LargeFile => !(c instanceof Uint8Array);
 
 /** The bytes of a file held in memory; undefined for a file left on disk (or none). Manifests and blocks must be held. */

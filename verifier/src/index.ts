@@ -15,6 +15,7 @@ export {
   verifyArchive,
   verifyArchiveFiles,
 } from './archive.js';
+export { BlobFile, type BlobSource, isBlobFile, openTarBlob, type SliceOf } from './blob-files.js';
 export {
   type BlockHeader,
   type BlockSignatures,
@@ -42,9 +43,10 @@ export {
 } from './bundle.js';
 export { fromHex, toHex } from './bytes.js';
 export { CidBuilder, computeCid } from './cid.js';
-export { type Digests, digestsOf, type FileContent, type IncrementalSha256, isLargeFile, type LargeFile } from './content.js';
+export { type Digests, digestsOf, type FileContent, type IncrementalSha256, isEvidenceFile, isLargeFile, type LargeFile } from './content.js';
 export { type ChannelConfig, channelConfig } from './msp.js';
-export { readTar, type TarEntry, tarEnd, tarEntry, tarHeader, tarPadding, writeTar } from './tar.js';
+export { Sha256 } from './sha256.js';
+export { indexTar, readTar, type TarEntry, type TarFile, tarEnd, tarEntry, tarHeader, tarPadding, writeTar } from './tar.js';
 export {
   type Check,
   EXIT,
@@ -54,6 +56,7 @@ export {
   type SharedDecoding,
   type Trust,
   verifyBundle,
+  verifyBundleBlob,
   verifyBundleContents,
   verifyBundleFiles,
   verifyOrdererSignature,

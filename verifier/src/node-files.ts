@@ -8,13 +8,11 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { FileContent, LargeFile } from './content.js';
-import { TarError, tarEntry } from './tar.js';
+import { type FileContent, isEvidenceFile, type LargeFile } from './content.js';
+import { indexTar, TarError } from './tar.js';
 
 /** Pieces read at a time: large enough for few system calls, small against any evidence file. */
 const PIECE_BYTES = 1 << 20;
-
-const isEvidence = (p: string) => p.startsWith('evidence/');
 
 const nodeSha256 = () => {
   const h = createHash('sha256');
@@ -85,15 +83,8 @@ export async function openTar(file: string): Promise<FilesOnDisk> {
   try {
     const { size: length } = await handle.stat();
     const files = new Map<string, FileContent>();
-    for (let at = 0; at + 512 <= length; ) {
-      const entry = tarEntry(await readExactly(handle, 512, at), at);
-      if (!entry) break;
-      if (entry.start + entry.size > length) throw new TarError(`tar entry ${entry.path ?? ''} runs past the end of the archive`);
-      if (entry.path !== null) {
-        if (files.has(entry.path)) throw new TarError(`tar holds ${entry.path} twice`);
-        files.set(entry.path, isEvidence(entry.path) ? rangeOf(handle, entry.start, entry.size) : await readExactly(handle, entry.size, entry.start));
-      }
-      at = entry.next;
+    for (const entry of await indexTar(length, (offset, size) => readExactly(handle, size, offset))) {
+      files.set(entry.path, isEvidenceFile(entry.path) ? rangeOf(handle, entry.start, entry.size) : await readExactly(handle, entry.size, entry.start));
     }
     return { files, close: () => handle.close() };
   } catch (e) {
@@ -117,7 +108,7 @@ export async function openDirectory(root: string): Promise<FilesOnDisk> {
       const info = entry.isSymbolicLink() ? await stat(full) : entry;
       const name = path.relative(root, full).split(path.sep).join('/');
       if (info.isDirectory()) await walk(full);
-      else if (info.isFile()) files.set(name, isEvidence(name) ? fileOf(full, (await stat(full)).size) : new Uint8Array(await readFile(full)));
+      else if (info.isFile()) files.set(name, isEvidenceFile(name) ? fileOf(full, (await stat(full)).size) : new Uint8Array(await readFile(full)));
       else throw new Error(`${name} is neither a file nor a directory; an archive directory holds only files`);
     }
   };

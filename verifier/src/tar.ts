@@ -60,6 +60,30 @@ export function readTar(archive: Uint8Array): Map<string, Uint8Array> {
   return files;
 }
 
+/** A regular file's entry: where its content is in the archive. */
+export type TarFile = TarEntry & { path: string };
+
+/**
+ * The regular files of a tar that stays where it is (a file on disk, a browser's Blob), each header
+ * read with `readAt` and checked, with the refusals of readTar; the contents are not read.
+ */
+export async function indexTar(length: number, readAt: (offset: number, size: number) => Promise<Uint8Array>): Promise<TarFile[]> {
+  const files: TarFile[] = [];
+  const seen = new Set<string>();
+  for (let at = 0; at + 512 <= length; ) {
+    const entry = tarEntry(await readAt(at, 512), at);
+    if (!entry) break;
+    if (entry.start + entry.size > length) throw new TarError(`tar entry ${entry.path ?? ''} runs past the end of the archive`);
+    if (entry.path !== null) {
+      if (seen.has(entry.path)) throw new TarError(`tar holds ${entry.path} twice`);
+      seen.add(entry.path);
+      files.push({ ...entry, path: entry.path });
+    }
+    at = entry.next;
+  }
+  return files;
+}
+
 function putString(header: Uint8Array, offset: number, length: number, value: string): void {
   const bytes = utf8(value);
   if (bytes.length > length) throw new TarError(`tar field too long: ${value}`);

@@ -4,6 +4,7 @@
  * the trust anchor are all it needs, so it runs the same in Node and in a browser.
  */
 
+import { type BlobSource, openTarBlob } from './blob-files.js';
 import { type BlockHeader, type DecodedBlock, dataHash, decodeBlock, HEADER_TYPE, headerHash, type TransactionEntry } from './block.js';
 import { type Bundle, BundleFormatError, bundleOfFiles, type HeaderEntry, type ManifestRecord } from './bundle.js';
 import { equal, fromHex, fromUtf8, toHex } from './bytes.js';
@@ -786,6 +787,20 @@ export async function verifyBundleFiles(files: Map<string, FileContent>, trust: 
     return unreadableBundle(e);
   }
   return verifyBundleContents(bundle, trust);
+}
+
+/**
+ * A bundle held as a Blob (a browser's download), read by slices: its evidence is hashed in pieces,
+ * never copied whole, so a bundle with gigabytes of video is checked in a page (blob-files.ts).
+ */
+export async function verifyBundleBlob(blob: BlobSource, trust: Trust): Promise<Report> {
+  let files: Map<string, FileContent>;
+  try {
+    files = await openTarBlob(blob);
+  } catch (e) {
+    return unreadableBundle(e);
+  }
+  return verifyBundleFiles(files, trust);
 }
 
 /** The report on a bundle that cannot be read: one failed `bundle.format` check. */

@@ -82,10 +82,11 @@ export class Api {
     return (await res.json()) as T;
   }
 
-  async bytes(path: string): Promise<Uint8Array> {
+  /** A download as a Blob, which the browser may keep on disk: a bundle with gigabytes of video is never in the page's memory. */
+  async blob(path: string): Promise<Blob> {
     const res = await fetch(path, { headers: this.headers() });
     if (!res.ok) throw await failure(res);
-    return new Uint8Array(await res.arrayBuffer());
+    return res.blob();
   }
 
   /**

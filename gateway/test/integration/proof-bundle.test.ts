@@ -11,7 +11,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { connectionProfileSchema } from '@compliance-ledger/schema';
-import { decodeBlock, type HeaderEntry, headerHash, type Manifest, type Report, readTar, toHex, verifyBundle, writeTar } from '@compliance-ledger/verifier';
+import {
+  decodeBlock,
+  type HeaderEntry,
+  headerHash,
+  type Manifest,
+  type Report,
+  readTar,
+  toHex,
+  verifyBundle,
+  verifyBundleBlob,
+  writeTar,
+} from '@compliance-ledger/verifier';
 import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { expect } from 'chai';
 
@@ -156,6 +167,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const report = await verifyBundle(archive, { blockHash: trusted });
     expect(failed(report)).to.deep.equal([]);
     expect(report.ok).to.equal(true);
+    expect(await verifyBundleBlob(new Blob([new Uint8Array(archive)]), { blockHash: trusted }), 'the same report from a Blob').to.deep.equal(report);
     const ids = report.checks.map((c) => c.id);
     for (const re of [
       /^chain\.trust$/,
@@ -225,6 +237,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
             const g = globalThis as unknown as {
               LedgerVerifier: {
                 verifyBundle(a: Uint8Array, t: { blockHash: string }): Promise<{ ok: boolean; checks: { id: string; status: string; detail: string }[] }>;
+                verifyBundleBlob(b: Blob, t: { blockHash: string }): Promise<{ checks: { id: string; status: string; detail: string }[] }>;
               };
               process?: unknown;
             };
@@ -233,7 +246,10 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
             for (let i = 0; i < bin.length; i++) a[i] = bin.charCodeAt(i);
             const r = await g.LedgerVerifier.verifyBundle(a, { blockHash: h });
             const bad = r.checks.filter((c) => c.status === 'fail');
+            // As the web app's Verify panel reads a download: a Blob, by slices, its evidence hashed in pieces.
+            const fromBlob = await g.LedgerVerifier.verifyBundleBlob(new Blob([a]), { blockHash: h });
             return {
+              sameFromBlob: JSON.stringify(fromBlob.checks) === JSON.stringify(r.checks),
               ok: r.ok,
               checks: r.checks.length,
               failed: bad.map((c) => c.id),
@@ -248,9 +264,20 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
       expect(genuine.failed, JSON.stringify(genuine.details)).to.deep.equal([]);
       expect(genuine.ok).to.equal(true);
       expect(genuine.checks).to.equal((await verifyBundle(archive, { blockHash: trusted })).checks.length);
+      expect(genuine.sameFromBlob, 'the same checks from a Blob').to.equal(true);
       const tampered = await inPage(archive, 'ab'.repeat(32));
       expect(tampered.ok).to.equal(false);
       expect(tampered.failed).to.include('chain.trust');
+      expect(tampered.sameFromBlob, 'the same checks from a Blob').to.equal(true);
+      const badEvidence = await inPage(
+        rewrap(files, (f) => {
+          f.get(`evidence/${evidenceCid}`)![1000]! ^= 1;
+        }),
+        trusted,
+      );
+      expect(badEvidence.failed).to.deep.equal([`evidence.${evidenceCid}`]);
+      expect(badEvidence.details[0]).to.match(/sha256 is .*CID/);
+      expect(badEvidence.sameFromBlob, 'the same checks from a Blob').to.equal(true);
     } finally {
       await browser.close();
     }
@@ -442,6 +469,7 @@ describe('proof bundle: a permit trail verified offline (real network)', functio
     const report = await verifyBundle(bad, { blockHash: trusted });
     expect(failed(report).map((c) => c.id)).to.deep.equal([`evidence.${evidenceCid}`]);
     expect(failed(report)[0]!.detail).to.match(/sha256 is .*CID/);
+    expect(await verifyBundleBlob(new Blob([new Uint8Array(bad)]), { blockHash: trusted }), 'the same report from a Blob').to.deep.equal(report);
   });
 
   it('fails an alarm whose device signature was changed in the manifest (the record no longer matches, and the signer differs)', async () => {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { computeCid as contentStoreCid } from '@compliance-ledger/content-store';
 import { expect } from 'chai';
 import { verifyArchive, verifyArchiveFiles } from '../../src/archive.js';
+import { openTarBlob } from '../../src/blob-files.js';
 import { CHUNK_BYTES, CidBuilder, MAX_LINKS } from '../../src/cid.js';
 import { digestsOf, type FileContent, isLargeFile, type LargeFile } from '../../src/content.js';
 import { openDirectory, openTar } from '../../src/node-files.js';
@@ -214,7 +215,7 @@ describe('verifier: archives and bundles read from disk (unit)', () => {
     expect(refused.stderr).to.contain('checksum');
   });
 
-  it('refuses what the in-memory reader refuses: a bad header checksum, an entry past the end, a name twice', async () => {
+  it('refuses what the in-memory reader refuses, from disk and from a Blob: a bad header checksum, an entry past the end, a name twice', async () => {
     const refusals: [string, Uint8Array][] = [];
     const bad = writeTar([['manifest.json', new TextEncoder().encode('{}')]]);
     bad[3]! ^= 1;
@@ -232,6 +233,12 @@ describe('verifier: archives and bundles read from disk (unit)', () => {
       });
       expect(thrown, message).to.be.instanceOf(TarError);
       expect((thrown as Error).message, message).to.contain(message);
+      const fromBlob = await openTarBlob(new Blob([new Uint8Array(bytes)])).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(fromBlob, message).to.be.instanceOf(TarError);
+      expect((fromBlob as Error).message, message).to.contain(message);
     }
   });
 });

@@ -67,19 +67,20 @@ function VerifyPanel({ signed, permitNo, evidence }: { signed: Signed; permitNo:
     setError(null);
     setResult(null);
     try {
-      const [archive, verifier] = await Promise.all([
-        signed.api.bytes(`/v1/audit/permits/${encodeURIComponent(permitNo)}/bundle`),
+      const [bundle, verifier] = await Promise.all([
+        signed.api.blob(`/v1/audit/permits/${encodeURIComponent(permitNo)}/bundle`),
         import('@compliance-ledger/verifier'),
       ]);
-      const report = await verifier.verifyBundle(archive, { blockHash: hash.trim().toLowerCase() });
+      // Read by slices: the evidence is hashed as it streams from the Blob, never copied whole.
+      const report = await verifier.verifyBundleBlob(bundle, { blockHash: hash.trim().toLowerCase() });
       // The files are shown only from the bundle just checked: what the verifier saw is what is shown.
       const media: Verification['media'] = [];
       if (report.checks.some((c) => c.id === 'bundle.format' && c.status === 'pass')) {
-        const files = verifier.readBundle(archive).evidence;
+        const files = await verifier.openTarBlob(bundle);
         for (const row of evidence) {
-          const bytes = files.get(row.cid);
-          if (bytes && /^(image|video)\//.test(row.mediaType))
-            media.push({ cid: row.cid, mediaType: row.mediaType, url: URL.createObjectURL(new Blob([bytes as BlobPart], { type: row.mediaType })) });
+          const file = files.get(`evidence/${row.cid}`);
+          if (file instanceof verifier.BlobFile && /^(image|video)\//.test(row.mediaType))
+            media.push({ cid: row.cid, mediaType: row.mediaType, url: URL.createObjectURL(file.blob.slice(0, file.size, row.mediaType)) });
         }
       }
       setResult({ ok: report.ok, checks: report.checks, media });
