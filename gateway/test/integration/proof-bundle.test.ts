@@ -35,7 +35,7 @@ import { resignWithRogueKey } from '../../../indexer/test/support/rogue-orderer.
 import { type BlockSummary, buildBundle } from '../../src/bundle-builder.js';
 import type { RunningGateway } from '../../src/server.js';
 import { regulatorBlockSource, regulatorHeaderHash, waitForRegulatorBlock } from '../support/blocks.js';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, verifierForBrowsers } from '../support/browser.js';
 import { connectAsWalletUser } from '../support/direct.js';
 import { Client, createDatabase, dropDatabase, profilePath, requireNetwork, scratchDir, startTestGateway } from '../support/env.js';
 import { type Cast, iso, makeCast, recordCameraAlarm, registerCast, startPermit, uniqueId, uploadEvidence } from '../support/scenario.js';
@@ -57,21 +57,6 @@ function rewrap(files: Files, change: (f: Files) => void): Uint8Array {
 
 function manifestOf(files: Files): Manifest {
   return JSON.parse(new TextDecoder().decode(files.get('manifest.json')!)) as Manifest;
-}
-
-/** The verifier's core (src/index.ts) bundled for browsers: any Node-only import would fail here. */
-async function verifierForBrowsers(): Promise<string> {
-  const esbuild = await import('esbuild');
-  const out = await esbuild.build({
-    entryPoints: [path.resolve('../verifier/src/index.ts')],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    globalName: 'LedgerVerifier',
-    write: false,
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0]!.text;
 }
 
 describe('proof bundle: a permit trail verified offline (real network)', function () {
