@@ -9,7 +9,8 @@ to rank everything that the hard rules do not decide.
 
 Usage:  python train.py [--out DIR]      (writes risk-model.onnx, manifest.json, evaluation.json)
 Everything is seeded: the same pinned requirements give the same model file and hash on a CPU
-that OpenBLAS drives with the same kernels (the manifest records which: training.blas).
+that OpenBLAS drives with the same kernels (the manifest records which: training.blas), and
+OpenBLAS is asked for its Haswell kernels wherever the CPU has them (below).
 """
 
 from __future__ import annotations
@@ -20,17 +21,37 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-from skl2onnx import convert_sklearn
-from skl2onnx.common.data_types import FloatTensorType
-from sklearn.metrics import precision_score, recall_score, roc_auc_score
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_info, threadpool_limits
+
+def _cpu_runs_haswell_kernels() -> bool:
+    """AVX2 and FMA, which OpenBLAS's Haswell kernels need (Linux's /proc/cpuinfo; elsewhere: no)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            flags = next((line.split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx2" in flags and "fma" in flags
+
+
+# OpenBLAS picks its CPU kernels when numpy loads it, and their rounding decides the model's
+# bytes: a SkylakeX machine and a Haswell one trained two models of the same quality. Haswell's
+# kernels run on nearly every x86-64 CPU of the last decade (SkylakeX and Zen included), so they
+# are asked for wherever the CPU has them, and the same requirements give the same bytes on any
+# such machine, not only on one of the CPU the model was trained on. A caller's own
+# OPENBLAS_CORETYPE is kept.
+if "OPENBLAS_CORETYPE" not in os.environ and _cpu_runs_haswell_kernels():
+    os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+
+import numpy as np  # noqa: E402  (after OPENBLAS_CORETYPE, which OpenBLAS reads when numpy loads it)
+from skl2onnx import convert_sklearn  # noqa: E402
+from skl2onnx.common.data_types import FloatTensorType  # noqa: E402
+from sklearn.metrics import precision_score, recall_score, roc_auc_score  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 MODEL_NAME = "site-risk-mlp"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 SEED = 20260601
 N_TRAIN = 60_000
 N_TEST = 20_000
@@ -223,8 +244,8 @@ def main() -> None:
     with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
         model.fit(x_train, y_train)
         score = model.predict_proba(x_test)[:, 1]
-        # The CPU kernels OpenBLAS picked decide the rounding too: another architecture (say
-        # Haswell instead of SkylakeX) trains an equally good model with another hash.
+        # The CPU kernels OpenBLAS picked decide the rounding too (see OPENBLAS_CORETYPE above):
+        # recorded, so that a test on another machine knows whether the bytes can match.
         blas = sorted({f"{lib['internal_api']} {lib['architecture']}, {lib['num_threads']} threads"
                        for lib in threadpool_info() if lib["user_api"] == "blas"})
 

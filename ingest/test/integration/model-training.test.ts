@@ -16,12 +16,13 @@ const MODEL_DIR = join(INGEST_DIR, 'model');
 const run = promisify(execFile);
 
 /** The held-out figures model/README.md states, each rounded to the decimals written there. */
-const DOCUMENTED = { rocAuc: 0.984, grade4: [0.934, 0.911], grade1: [0.988, 0.685], situationRecallAtGrade4: 0.94 };
+const DOCUMENTED = { rocAuc: 0.985, grade4: [0.929, 0.918], grade1: [0.988, 0.704], situationRecallAtGrade4: 0.94 };
 /**
- * Another CPU's OpenBLAS kernels train another model (see requireSameBlas); with Haswell's instead
- * of SkylakeX's, grade IV precision comes out 0.005 lower, so such a model gets a margin of 0.01.
+ * Other OpenBLAS kernels (a CPU without AVX2, see requireSameBlas) train another model. Measured
+ * against Haswell's: SkylakeX's within 0.007 on every figure but grade I recall (0.019 lower),
+ * Sandybridge's likewise but grade I recall 0.022 lower; so such a model gets a margin of 0.03.
  */
-const OTHER_KERNELS_MARGIN = 0.01;
+const OTHER_KERNELS_MARGIN = 0.03;
 
 interface Evaluation {
   heldOut: {
@@ -53,11 +54,10 @@ describe('risk model training (model/train.py)', function () {
         throw new Error(`train.py failed: ${e.stderr || e.message}`);
       });
     await train();
-    // Once in about a dozen runs, a run with the same kernels trains other bytes (sha256 cf1aa72d…
-    // against c8801dca…, always that one). The hash seed was ruled out (20 seeds, one model), and so
-    // were OpenBLAS's threads and address layout: 1 of 10 runs with OPENBLAS_NUM_THREADS=1, 1 of 4
-    // with ASLR off gave it (2026-12-07). Cause not found; one clean-clone run got it twice in a row,
-    // so up to two more runs are trained before the bytes are compared, each other hash printed.
+    // With SkylakeX's kernels (model 1.0.0), about one run in a dozen trained other bytes (sha256
+    // cf1aa72d… against c8801dca…), cause not found (not the hash seed, OpenBLAS's threads or ASLR).
+    // Haswell's gave one model in 16 of 16 runs (2026-12-08); should other bytes come, up to two
+    // more runs are trained before the bytes are compared, each other hash printed.
     for (let retry = 0; retry < 2 && !otherKernels() && trained('manifest.json') !== committed('manifest.json'); retry++) {
       console.warn(`train.py gave sha256 ${JSON.parse(trained('manifest.json')).sha256}, not the committed model's; training again`);
       await train();
