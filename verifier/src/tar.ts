@@ -27,7 +27,7 @@ export interface TarEntry {
 
 /**
  * Reads the 512-byte header at offset `at`; null at the archive's end (a zero record). Shared by the
- * in-memory reader below and the CLI's reader of archives on disk, which never loads the evidence.
+ * in-memory reader below and indexTar, which the readers of a tar on disk and in a Blob walk.
  */
 export function tarEntry(header: Uint8Array, at: number): TarEntry | null {
   if (header.every((b) => b === 0)) return null;
