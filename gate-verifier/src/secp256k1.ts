@@ -162,32 +162,57 @@ export function linearCombination(u1: bigint, q: Point | Table, u2: bigint): { X
   return acc.inf ? null : { X: acc.X, Y: acc.Y, Z: acc.Z };
 }
 
-/**
- * Tables of the registered signers' public keys seen so far: verifying against a known key costs
- * less than recovering the key from the signature, and a gate sees the same few credential office
- * keys all day.
- */
-const knownKeys = new Map<string, Table>();
-
 /** The address whose key made this 65-byte signature over the 32-byte digest (a full recovery). */
 export function recoverSigner(digest: string, signature: string): string {
   return getAddress(computeAddress(SigningKey.recoverPublicKey(digest, signature)));
 }
 
 /**
- * Whether `address` made the signature: a plain ECDSA verification when its key is known (r and
- * s in range, as recovery accepts them), else a recovery and a comparison.
+ * Tables of registered signers' public keys (about 380 KB and 14 ms to build each): verifying
+ * against a known key costs about a seventh of recovering the key from the signature (bench/RESULTS.md,
+ * 2026-12-04 and 2026-12-08). A table is kept for each of the first `maxKeys` signers seen and never
+ * replaced: a signer beyond them is checked by recovery, as without tables, so that more active
+ * signers than places never rebuild tables in turn (each rebuild would cost about ten recoveries).
  */
-export function signedBy(digest: string, signature: string, address: string): boolean {
-  const key = knownKeys.get(address);
-  if (key === undefined) {
-    // Learned only from a signature that recovers to the expected address, so a table belongs to
-    // that address; rogue signers' keys are never kept.
-    const publicKey = SigningKey.recoverPublicKey(digest, signature);
-    if (getAddress(computeAddress(publicKey)) !== address) return false;
-    if (knownKeys.size < 64) knownKeys.set(address, table(secp256k1.ProjectivePoint.fromHex(publicKey.slice(2))));
-    return true;
+export class SignerKeys {
+  private readonly tables = new Map<string, Table>();
+
+  constructor(readonly maxKeys: number) {}
+
+  get size(): number {
+    return this.tables.size;
   }
+
+  /**
+   * Whether `address` made the 65-byte signature over the 32-byte digest (hex): a plain ECDSA
+   * verification when its key is known (r and s in range, as recovery accepts them), else a
+   * recovery and a comparison.
+   */
+  signedBy(digest: string, signature: string, address: string): boolean {
+    // Addresses compared as hex, whatever their checksum casing (a registry may keep them lower case).
+    const hex = address.toLowerCase();
+    const key = this.tables.get(hex);
+    if (key === undefined) {
+      // Learned only from a signature that recovers to the expected address, so a table belongs to
+      // that address; rogue signers' keys are never kept.
+      const publicKey = SigningKey.recoverPublicKey(digest, signature);
+      if (computeAddress(publicKey).toLowerCase() !== hex) return false;
+      if (this.tables.size < this.maxKeys) this.tables.set(hex, table(secp256k1.ProjectivePoint.fromHex(publicKey.slice(2))));
+      return true;
+    }
+    return verifiedWith(key, digest, signature);
+  }
+}
+
+/** A gate sees the same few credential office keys all day. */
+const officeKeys = new SignerKeys(64);
+
+/** SignerKeys.signedBy over the gate's own tables of credential office keys. */
+export function signedBy(digest: string, signature: string, address: string): boolean {
+  return officeKeys.signedBy(digest, signature, address);
+}
+
+function verifiedWith(key: Table, digest: string, signature: string): boolean {
   const sig = Signature.from(signature);
   const r = BigInt(sig.r);
   const s = BigInt(sig.s);

@@ -5,7 +5,7 @@
  *   taskset -cp 1 $(cat $LEDGER_RUN_DIR/pids/mosquitto.pid)   # the broker beside the publisher
  *   cd ingest && taskset -c 1 npx tsx bench/live-mqtt.bench.ts [--url mqtt://127.0.0.1:18830] \
  *       [--batch 1,100] [--readings 300000] [--single-messages 60000] [--cpu-prof DIR] \
- *       [--backlog] [--publisher raw|mqttjs]
+ *       [--backlog] [--publisher raw|mqttjs] [--signed [--key-tables 64]]
  *
  * Without --url the service runs its embedded aedes broker (in its own process, so on its core).
  * The service runs in a child process under `taskset -c 0`; this process publishes (QoS 1) from
@@ -17,7 +17,9 @@
  * JIT warmed up), and the rate at which the broker took the publishes: when that is not above
  * the handled rate, the publisher and not ingest was the limit. Normal air in 50 areas, so no
  * alarms: this is the per-reading path (decode, area state, inference, grading, dedup, ack).
- * Not part of the tests.
+ * With --signed each reading is signed by its area's device (50 keys, signed before the clock
+ * starts), ingest requires signatures and knows the devices' addresses, and --key-tables sets
+ * INGEST_DEVICE_KEY_TABLES (0: every signer recovered). Not part of the tests.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,12 +28,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { keccak256, toUtf8Bytes, Wallet } from 'ethers';
 import { connectAsync } from 'mqtt';
 import { loadConfig } from '../src/config.js';
 import { startIngest } from '../src/ingest-service.js';
 import { batchTopicFor, topicFor } from '../src/mqtt/topics.js';
 import { generateServiceKey, writeKeyFile } from '../src/pipeline/device-keys.js';
 import type { StandardMessage } from '../src/pipeline/message.js';
+import { signStandardMessage } from '../src/pipeline/message-signature.js';
 import { seededRandom } from '../tools/scenarios.js';
 import { connectPublisher } from '../tools/simulator.js';
 import { publishRaw } from './raw-publisher.js';
@@ -47,11 +51,25 @@ type ChildReport =
   | { type: 'done'; readings: number; steadyReadings: number; steadyMs: number; totalMs: number; inferenceBatches: number; cpuMs: number };
 
 // ---- the ingest process (pinned to core 0) ----
-async function child(expected: number, url: string | undefined, cpuProfDir: string | undefined, backlog: boolean): Promise<void> {
+/** The bench's devices, one per area, with keys both processes derive from their ids. */
+const AREAS = 50;
+const deviceOf = (i: number) => `gas-area-${i % AREAS}`;
+const deviceWallet = (deviceId: string) => new Wallet(keccak256(toUtf8Bytes(`live-bench ${deviceId}`)));
+
+async function child(
+  expected: number,
+  url: string | undefined,
+  cpuProfDir: string | undefined,
+  backlog: boolean,
+  keyTables: number | undefined,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'live-mqtt-'));
-  // Unsigned readings: these benchmarks time the pipeline without device-signature checks (the
-  // opt-out path); the registry is empty and ingest has only its own service key.
-  writeFileSync(join(dir, 'devices.json'), JSON.stringify({ version: 1, devices: {} }));
+  // Unsigned readings (the opt-out path): the registry is empty and ingest has only its own service
+  // key. Signed (keyTables set): the registry lists the devices' addresses.
+  const devices = Object.fromEntries(
+    keyTables === undefined ? [] : Array.from({ length: AREAS }, (_, i) => [deviceOf(i), { address: deviceWallet(deviceOf(i)).address }]),
+  );
+  writeFileSync(join(dir, 'devices.json'), JSON.stringify({ version: 1, devices }));
   writeKeyFile(join(dir, 'ingest-key.json'), generateServiceKey('ingest-bench'));
   let handled = 0;
   let first = 0;
@@ -74,7 +92,8 @@ async function child(expected: number, url: string | undefined, cpuProfDir: stri
     INGEST_DATA_DIR: join(dir, 'data'),
     INGEST_DEVICE_REGISTRY_FILE: join(dir, 'devices.json'),
     INGEST_SERVICE_KEY_FILE: join(dir, 'ingest-key.json'),
-    INGEST_REQUIRE_SIGNED_MESSAGES: 'false',
+    INGEST_REQUIRE_SIGNED_MESSAGES: String(keyTables !== undefined),
+    INGEST_DEVICE_KEY_TABLES: String(keyTables ?? 0),
     INGEST_HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
   });
@@ -124,14 +143,14 @@ async function child(expected: number, url: string | undefined, cpuProfDir: stri
 function readings(count: number): StandardMessage[] {
   const rnd = seededRandom(42);
   return Array.from({ length: count }, (_, i) => {
-    const area = `area-${i % 50}`;
+    const area = `area-${i % AREAS}`;
     return {
       v: 1,
       kind: 'env',
       messageId: `r-${i}`,
       siteId: SITE,
       areaId: area,
-      deviceId: `gas-${area}`,
+      deviceId: deviceOf(i),
       observedAt: T0 + i * 10,
       reading: {
         flammableLelPct: rnd() * 3,
@@ -146,8 +165,12 @@ function readings(count: number): StandardMessage[] {
   });
 }
 
-function mqttMessages(batch: number, count: number): { topic: string; payload: string }[] {
-  const all = readings(count);
+async function mqttMessages(batch: number, count: number, signed: boolean): Promise<{ topic: string; payload: string }[]> {
+  let all = readings(count);
+  if (signed) {
+    const wallets = new Map(Array.from({ length: AREAS }, (_, i) => [deviceOf(i), deviceWallet(deviceOf(i))]));
+    all = await Promise.all(all.map((m) => signStandardMessage(wallets.get(m.deviceId)!, m)));
+  }
   if (batch === 1) return all.map((m) => ({ topic: topicFor(ROOT, { ...m, channel: 'env' }), payload: JSON.stringify(m) }));
   const out: { topic: string; payload: string }[] = [];
   for (let i = 0; i < all.length; i += batch) {
@@ -159,8 +182,16 @@ function mqttMessages(batch: number, count: number): { topic: string; payload: s
 
 type Publisher = 'raw' | 'mqttjs';
 
-async function measure(batch: number, count: number, url: string | undefined, cpuProfDir: string | undefined, backlog: boolean, publisher: Publisher) {
-  const messages = mqttMessages(batch, count);
+async function measure(
+  batch: number,
+  count: number,
+  url: string | undefined,
+  cpuProfDir: string | undefined,
+  backlog: boolean,
+  publisher: Publisher,
+  keyTables: number | undefined,
+) {
+  const messages = await mqttMessages(batch, count, keyTables !== undefined);
   const self = fileURLToPath(import.meta.url);
   const childArgs = [
     '--child',
@@ -169,6 +200,7 @@ async function measure(batch: number, count: number, url: string | undefined, cp
     ...(url ? ['--url', url] : []),
     ...(cpuProfDir ? ['--cpu-prof', cpuProfDir] : []),
     ...(backlog ? ['--backlog'] : []),
+    ...(keyTables === undefined ? [] : ['--signed', '--key-tables', String(keyTables)]),
   ];
   const proc = spawn('taskset', ['-c', '0', process.execPath, '--import', 'tsx', self, ...childArgs], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -241,21 +273,27 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     backlog: { type: 'boolean', default: false },
     publisher: { type: 'string', default: 'raw' },
+    signed: { type: 'boolean', default: false },
+    'key-tables': { type: 'string', default: '64' },
   },
 });
+const keyTables = values.signed ? Number(values['key-tables']) : undefined;
 if (values.publisher !== 'raw' && values.publisher !== 'mqttjs') throw new Error('--publisher is raw or mqttjs');
 const publisher = values.publisher as Publisher;
 
 if (values.backlog && !values.url) throw new Error('--backlog needs --url: the embedded broker keeps sessions only while ingest runs');
 if (values.child) {
-  await child(Number(values.expected), values.url, values['cpu-prof'], values.backlog);
+  await child(Number(values.expected), values.url, values['cpu-prof'], values.backlog, keyTables);
 } else {
   const results = [];
   for (const batch of values.batch.split(',').map(Number)) {
     // Mosquitto queues at most max_queued_messages (100,000 in scripts/services.sh) per session.
     const count = batch === 1 ? Number(values['single-messages']) : Number(values.readings);
-    results.push(await measure(batch, count, values.url, values['cpu-prof'], values.backlog, publisher));
+    results.push(await measure(batch, count, values.url, values['cpu-prof'], values.backlog, publisher, keyTables));
   }
   const mode = values.backlog ? 'backlog: published while ingest was away, then drained' : 'live: published while ingest consumes';
-  console.log(JSON.stringify({ node: process.version, broker: values.url ?? 'embedded aedes (in the ingest process)', mode, publisher, results }, null, 2));
+  const signatures = keyTables === undefined ? 'unsigned (opt-out)' : `signed by ${AREAS} devices, INGEST_DEVICE_KEY_TABLES=${keyTables}`;
+  console.log(
+    JSON.stringify({ node: process.version, broker: values.url ?? 'embedded aedes (in the ingest process)', mode, publisher, signatures, results }, null, 2),
+  );
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { type ContentStore, createContentStore } from '@compliance-ledger/content-store';
+import { SignerKeys } from '@compliance-ledger/gate-verifier/secp256k1';
 import { startServiceHttpServer } from '@compliance-ledger/schema';
 import type { IngestConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -116,6 +117,7 @@ export async function startIngest(config: IngestConfig, overrides: IngestOverrid
     decode: {
       topicRoot: config.mqtt.topicRoot,
       deviceAddresses: registry.addresses(),
+      deviceKeys: new SignerKeys(config.deviceKeyTables),
       requireSignature: config.requireSignedMessages,
       maxFutureSkewMs: config.maxFutureSkewMs,
     },

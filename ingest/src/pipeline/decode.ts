@@ -1,10 +1,11 @@
+import type { SignerKeys } from '@compliance-ledger/gate-verifier/secp256k1';
 import { formatZodIssues } from '@compliance-ledger/schema';
 import { gasmonAdapter } from '../adapters/gasmon.js';
 import type { VendorAdapter } from '../adapters/vendor-adapter.js';
 import { visionboxAdapter } from '../adapters/visionbox.js';
 import { parseTopic } from '../mqtt/topics.js';
 import { batchEnvelopeSchema, messageSchema, type StandardMessage } from './message.js';
-import { messageSigner } from './message-signature.js';
+import { signedByDevice } from './message-signature.js';
 
 export const DEFAULT_ADAPTERS: readonly VendorAdapter[] = [gasmonAdapter, visionboxAdapter];
 
@@ -13,6 +14,8 @@ export interface DecodeOptions {
   adapters?: readonly VendorAdapter[];
   /** deviceId → lower-case address; a signed message from a device not listed is refused. */
   deviceAddresses?: ReadonlyMap<string, string>;
+  /** Tables of signing devices' keys, for a verification faster than a recovery; without: every signer recovered. */
+  deviceKeys?: SignerKeys;
   requireSignature?: boolean;
   /** Messages stamped further than this into the future are refused (a device clock is off). */
   maxFutureSkewMs?: number;
@@ -112,8 +115,7 @@ function checkMessage(
     }
     const expected = options.deviceAddresses?.get(message.deviceId);
     if (!expected) return { ok: false, code: 'signature', reason: `signed by device ${message.deviceId}, which the device registry file does not list` };
-    const signer = messageSigner(message);
-    if (!signer || signer.toLowerCase() !== expected) {
+    if (!signedByDevice(message, expected, options.deviceKeys)) {
       return {
         ok: false,
         code: 'signature',

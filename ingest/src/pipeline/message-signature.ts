@@ -1,5 +1,6 @@
+import { SignerKeys } from '@compliance-ledger/gate-verifier/secp256k1';
 import { canonicalJson } from '@compliance-ledger/schema';
-import { type BaseWallet, verifyMessage } from 'ethers';
+import { type BaseWallet, hashMessage } from 'ethers';
 import type { StandardMessage } from './message.js';
 
 /**
@@ -19,13 +20,20 @@ export async function signStandardMessage<T extends StandardMessage>(wallet: Bas
   return { ...message, sig };
 }
 
-/** The address that signed the message, or undefined when unsigned or unrecoverable. */
-export function messageSigner(message: StandardMessage): string | undefined {
-  if (!message.sig) return undefined;
+/** Without tables, every signature's signer is recovered. */
+const RECOVERY_ONLY = new SignerKeys(0);
+
+/**
+ * Whether the device at `address` signed the message: against its key's table when `keys` holds one
+ * (gate-verifier/src/secp256k1.ts, about 180 µs against 1.2 ms for recovering the signer, which is
+ * what every message cost before), else by recovery; false when unsigned or malformed.
+ */
+export function signedByDevice(message: StandardMessage, address: string, keys: SignerKeys = RECOVERY_ONLY): boolean {
+  if (!message.sig) return false;
   try {
-    return verifyMessage(signedText(message), message.sig);
+    return keys.signedBy(hashMessage(signedText(message)), message.sig, address);
   } catch {
-    return undefined;
+    return false;
   }
 }
 

@@ -7,7 +7,7 @@ import { raiseAlarmArgument } from '../../src/outbox/fabric-ledger.js';
 import { resolveClip } from '../../src/pipeline/camera-clip.js';
 import { decodeMessage } from '../../src/pipeline/decode.js';
 import type { AiMessage, StandardMessage } from '../../src/pipeline/message.js';
-import { messageSigner, signedText, signStandardMessage } from '../../src/pipeline/message-signature.js';
+import { signedByDevice, signedText, signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { permitsMessage } from '../support/burst.js';
 import { detectionWithClip, sha256Hex } from '../support/camera-clip.js';
 import { type PipelineFixture, pipelineFixture } from '../support/pipeline.js';
@@ -34,13 +34,13 @@ describe('camera clips', () => {
       const wallet = Wallet.createRandom();
       const { message, bytes } = detectionWithClip({ ...camera, observedAt: T0 }, 'attached');
       const signed = await signStandardMessage(wallet, message);
-      expect(messageSigner(signed)).to.equal(wallet.address);
+      expect(signedByDevice(signed, wallet.address)).to.equal(true);
       const text = signedText(signed);
       expect(JSON.parse(text).detection.clipSha256).to.equal(sha256Hex(bytes));
       expect(text).to.not.contain(message.clip!.slice(0, 64));
       // Other bytes leave the signature intact (the hash check catches them); another hash does not.
-      expect(messageSigner({ ...signed, clip: Buffer.from('other').toString('base64') })).to.equal(wallet.address);
-      expect(messageSigner({ ...signed, detection: { ...signed.detection, clipSha256: sha256Hex(Buffer.from('x')) } })).to.not.equal(wallet.address);
+      expect(signedByDevice({ ...signed, clip: Buffer.from('other').toString('base64') }, wallet.address)).to.equal(true);
+      expect(signedByDevice({ ...signed, detection: { ...signed.detection, clipSha256: sha256Hex(Buffer.from('x')) } }, wallet.address)).to.equal(false);
     });
 
     it('a detection signed before clips were signed still verifies', async () => {
@@ -48,7 +48,7 @@ describe('camera clips', () => {
       const { clip: _bytes, detection, ...rest } = detectionWithClip({ ...camera, observedAt: T0 }, 'attached').message;
       const { clipSha256: _hash, ...older } = detection;
       const signed = await signStandardMessage(wallet, { ...rest, detection: older } as AiMessage);
-      expect(messageSigner(signed)).to.equal(wallet.address);
+      expect(signedByDevice(signed, wallet.address)).to.equal(true);
       const decoded = decodeMessage(topicFor('ledger', { ...signed, channel: 'ai' }), Buffer.from(JSON.stringify(signed)), {
         topicRoot: 'ledger',
         deviceAddresses: new Map([[camera.deviceId, wallet.address.toLowerCase()]]),

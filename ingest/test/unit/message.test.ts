@@ -1,3 +1,4 @@
+import { SignerKeys } from '@compliance-ledger/gate-verifier/secp256k1';
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { parseTopic, topicFor } from '../../src/mqtt/topics.js';
@@ -198,6 +199,42 @@ describe('message standard', () => {
         ok: false,
         code: 'signature',
       });
+    });
+
+    it("decides the same against a device's key table as by recovery, for devices within the tables and beyond them", async () => {
+      const [a, b, rogue] = [Wallet.createRandom(), Wallet.createRandom(), Wallet.createRandom()];
+      // Registry addresses are lower case; the tables take either casing.
+      const addresses = new Map([
+        ['gas-a', a.address.toLowerCase()],
+        ['gas-b', b.address.toLowerCase()],
+      ]);
+      // One table: gas-a gets it with its first valid message, gas-b stays with recovery.
+      const deviceKeys = new SignerKeys(1);
+      const withTables = { ...opts, deviceAddresses: addresses, requireSignature: true, deviceKeys };
+      const byRecovery = { ...opts, deviceAddresses: addresses, requireSignature: true };
+      const cases: [string, Uint8Array, boolean][] = [];
+      for (const [deviceId, wallet] of [
+        ['gas-a', a],
+        ['gas-b', b],
+      ] as const) {
+        const topic = `ledger/v1/site-1/tank-farm/${deviceId}/env`;
+        for (let i = 0; i < 3; i++) {
+          const good = await signStandardMessage(wallet, { ...env, deviceId, messageId: `${deviceId}-${i}` } as StandardMessage);
+          cases.push([`${deviceId} good ${i}`, bytes(good), true]);
+          cases.push([`${deviceId} changed ${i}`, bytes({ ...good, reading: { ...env.reading, flammableLelPct: i + 7 } }), false]);
+          const forged = await signStandardMessage(rogue, { ...env, deviceId, messageId: `${deviceId}-${i}` } as StandardMessage);
+          cases.push([`${deviceId} forged ${i}`, bytes(forged), false]);
+          // s out of range (above n) and a recovery byte that is neither 27 nor 28: refused, not thrown.
+          cases.push([`${deviceId} bad s ${i}`, bytes({ ...good, sig: `${good.sig!.slice(0, 66)}${'f'.repeat(64)}${good.sig!.slice(130)}` }), false]);
+          cases.push([`${deviceId} bad v ${i}`, bytes({ ...good, sig: `${good.sig!.slice(0, 130)}05` }), false]);
+        }
+        for (const [name, payload, accepted] of cases.splice(0)) {
+          const expected = accepted ? { ok: true } : { ok: false, code: 'signature' };
+          expect(decodeMessage(topic, payload, byRecovery), `${name}, by recovery`).to.deep.include(expected);
+          expect(decodeMessage(topic, payload, withTables), `${name}, with tables`).to.deep.include(expected);
+        }
+      }
+      expect(deviceKeys.size, 'only gas-a has a table').to.equal(1);
     });
   });
 });
