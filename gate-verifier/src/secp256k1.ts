@@ -220,9 +220,16 @@ function verifiedWith(key: Table, digest: string, signature: string): boolean {
   const sInv = invert(s, N);
   const sum = linearCombination(mod(BigInt(digest) * sInv, N), key, mod(r * sInv, N));
   if (sum === null) return false;
-  // x mod n = r, compared in Jacobian coordinates (x = X/Z²) to save a field inversion; x may also
-  // be r + n when that is below the field prime.
+  // The point's x must be r itself, compared in Jacobian coordinates (x = X/Z²) without an
+  // inversion. ECDSA would also accept x = r + n, but a 65-byte signature's recovery byte (27 or
+  // 28) names only x = r, and recovery, which the ledger's chaincode and the auditor's verifier
+  // use, would refuse it.
   const zz = mul(sum.Z, sum.Z);
-  if (sum.X === mul(r, zz)) return true;
-  return r + N < P && sum.X === mul(r + N, zz);
+  if (sum.X !== mul(r, zz)) return false;
+  // And the recovery byte must name this point's y (its parity): otherwise the same (r, s) with
+  // the other byte would pass here while recovery refuses it, and a device's message accepted
+  // here would carry a signature the ledger refuses.
+  const zInv = invert(sum.Z, P);
+  const y = mul(sum.Y, mul(zInv, mul(zInv, zInv)));
+  return Number(y & 1n) === sig.yParity;
 }

@@ -38,6 +38,11 @@ describe('gate-verifier: signature check against a known key', () => {
         byRecovery = false;
       }
       expect(signedBy(digest, changed, key.address)).to.equal(byRecovery);
+      // The same r and s with the other recovery byte: recovery finds another signer, and the
+      // check against the known key must refuse it too.
+      const flipped = `${signature.slice(0, 130)}${signature.endsWith('1b') ? '1c' : '1b'}`;
+      expect(recoverSigner(digest, flipped)).to.not.equal(key.address);
+      expect(signedBy(digest, flipped, key.address)).to.equal(false);
     }
   });
 

@@ -25,8 +25,8 @@ const RECOVERY_ONLY = new SignerKeys(0);
 
 /**
  * Whether the device at `address` signed the message: against its key's table when `keys` holds one
- * (gate-verifier/src/secp256k1.ts, about 180 µs against 1.2 ms for recovering the signer, which is
- * what every message cost before), else by recovery; false when unsigned or malformed.
+ * (gate-verifier/src/secp256k1.ts: about 0.2 ms, against 1.3 ms for recovering the signer, which
+ * every message cost before), else by recovery; false when unsigned or malformed.
  */
 export function signedByDevice(message: StandardMessage, address: string, keys: SignerKeys = RECOVERY_ONLY): boolean {
   if (!message.sig) return false;

@@ -227,6 +227,9 @@ describe('message standard', () => {
           // s out of range (above n) and a recovery byte that is neither 27 nor 28: refused, not thrown.
           cases.push([`${deviceId} bad s ${i}`, bytes({ ...good, sig: `${good.sig!.slice(0, 66)}${'f'.repeat(64)}${good.sig!.slice(130)}` }), false]);
           cases.push([`${deviceId} bad v ${i}`, bytes({ ...good, sig: `${good.sig!.slice(0, 130)}05` }), false]);
+          // The other recovery byte: valid (r, s) for the device's key, but recovery (the ledger's check) names another signer.
+          const otherV = good.sig!.endsWith('1b') ? '1c' : '1b';
+          cases.push([`${deviceId} other recovery byte ${i}`, bytes({ ...good, sig: `${good.sig!.slice(0, 130)}${otherV}` }), false]);
         }
         for (const [name, payload, accepted] of cases.splice(0)) {
           const expected = accepted ? { ok: true } : { ok: false, code: 'signature' };
