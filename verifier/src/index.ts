@@ -55,6 +55,7 @@ export {
   type Report,
   type SharedDecoding,
   type Trust,
+  unreadableBundle,
   verifyBundle,
   verifyBundleBlob,
   verifyBundleContents,
