@@ -1,6 +1,6 @@
 /** The screen's shell: sign-in, the views the signed-in role opens, language switch, hash routes. */
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import 'uplot/dist/uPlot.min.css';
 import './app.css';
 import { Api, ApiFailure, type Session, type View } from './api.js';
@@ -136,7 +136,9 @@ function App() {
     localStorage.setItem(LANG_KEY, l);
     setLangState(l);
   };
-  useEffect(() => {
+  // With the labels' render, not after the next paint: a reader (or a test) that sees the new
+  // labels sees the document's language change with them.
+  useLayoutEffect(() => {
     document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
     document.title = translate(lang, 'title');
   }, [lang]);
