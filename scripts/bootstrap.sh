@@ -11,12 +11,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 cd "$repo_root"
 
-# Debian packages the stack and its tests use: servers (PostgreSQL, Mosquitto), openssl and curl
+# Debian packages the stack and its tests use: servers (PostgreSQL, Mosquitto), openssl, curl and jq
 # for the scripts, ImageMagick and CJK fonts to render certificate images for OCR tests, poppler-utils
 # (pdftoppm, pdftotext) to render and read the monthly report's PDF in its tests, librsvg2-bin for
 # the SVG delegate zbarimg's ImageMagick reads badge SVGs through (a recommendation of imagemagick,
 # which --no-install-recommends leaves out: without it no SVG can be read).
-debian_packages=(postgresql mosquitto openssl curl perl imagemagick librsvg2-bin fonts-noto-cjk chromium zbar-tools poppler-utils)
+debian_packages=(postgresql mosquitto openssl curl jq perl imagemagick librsvg2-bin fonts-noto-cjk chromium zbar-tools poppler-utils)
 
 log "bootstrap 1/7: Debian packages"
 missing=()

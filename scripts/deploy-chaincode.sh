@@ -168,6 +168,7 @@ if [ "$committed_sequence" != 0 ] && all_approved && same_policy; then
       activate "$org" "$id" "$(active_port "$org")"
     fi
   done
+  wait_discovery "$LEDGER_CHAINCODE"
   log "[6/6] deployed"
   exit 0
 fi
@@ -262,4 +263,6 @@ if [ "$external" = 0 ]; then
     activate "$org" "${new_id[$org]}" "${new_port[$org]}"
   done
 fi
+# Committed is not yet usable: each org's gateway must see every org's peer with it (onboarding).
+wait_discovery "$LEDGER_CHAINCODE"
 log "deployed $LEDGER_CHAINCODE sequence $next ($label) on channel $LEDGER_CHANNEL"

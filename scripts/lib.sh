@@ -163,6 +163,32 @@ wait_tcp() {
   done
 }
 
+# Waits until every member org's peer sees, through gossip, the peer of every member org, each with
+# chaincode $1 installed when $1 is given. A Fabric gateway finds endorsers through its own peer's
+# discovery: until gossip has spread a peer (after an onboarding, a restart or a new definition), a
+# transaction that needs its org fails with "failed to find any endorsing peers", every process healthy.
+wait_discovery() {
+  local chaincode=${1:-} orgs want org seen missing i t0
+  t0=$(date +%s)
+  orgs=($(peer_orgs))
+  want=$(for org in "${orgs[@]}"; do org_msp "$org"; done | sort -u)
+  for org in "${orgs[@]}"; do
+    local admin; admin="$(org_dir "$org")/users/Admin@$org.ledger.local/msp"
+    for i in $(seq 1 120); do
+      seen=$(discover --peerTLSCA "$(peer_node_dir "$org")/tls/ca.crt" --userKey "$admin/keystore/priv_sk" \
+        --userCert "$admin/signcerts/Admin@$org.ledger.local-cert.pem" --MSP "$(org_msp "$org")" \
+        peers --channel "$LEDGER_CHANNEL" --server "127.0.0.1:$(org_peer_port "$org")" 2>/dev/null \
+        | jq -r --arg cc "$chaincode" '.[] | select($cc == "" or ((.Chaincodes // []) | index($cc) != null)) | .MSPID' 2>/dev/null | sort -u || true)
+      missing=$(comm -23 <(echo "$want") <(echo "$seen") | tr '\n' ' ')
+      [ -z "${missing// /}" ] && break
+      [ "$i" = 1 ] && log "waiting for the $org peer to discover ${missing% }${chaincode:+ with $chaincode} (gossip)"
+      [ "$i" = 120 ] && die "the $org peer still does not see ${missing% }${chaincode:+ with $chaincode} after 120s (logs: $log_dir/peer-*.log)"
+      sleep 1
+    done
+  done
+  log "the ${#orgs[@]} peers see each other${chaincode:+ with $chaincode} (discovery) after $(( $(date +%s) - t0 ))s"
+}
+
 # Stops a process we started, by its pid file, and only if that pid still runs the expected program.
 stop_pid() {
   local pidf=$1 expect=$2 pid

@@ -250,27 +250,6 @@ JS
   log "connection profile: $out"
 }
 
-wait_discovery() {
-  # Healthy processes are not enough: each peer's gateway must see the other org's peer through
-  # gossip before it can collect both endorsements. After a restart that takes a few seconds.
-  local t0; t0=$(date +%s)
-  for org in enterprise regulator; do
-    local base; base=$(org_dir "$org")
-    local admin="$base/users/Admin@$org.ledger.local/msp"
-    for i in $(seq 1 120); do
-      local seen
-      seen=$(discover --peerTLSCA "$(peer_node_dir "$org")/tls/ca.crt" --userKey "$admin/keystore/priv_sk" \
-        --userCert "$admin/signcerts/Admin@$org.ledger.local-cert.pem" --MSP "$(org_msp "$org")" \
-        peers --channel "$LEDGER_CHANNEL" --server "127.0.0.1:$(org_peer_port "$org")" 2>/dev/null | grep -o '"MSPID": *"[A-Za-z]*"' | sort -u | wc -l)
-      [ "$seen" -ge 2 ] && break
-      [ "$i" = 1 ] && log "waiting for the $org peer to discover the other org's peer (gossip)"
-      [ "$i" = 120 ] && die "the $org peer still does not see the other org's peer after 120s (logs: $log_dir/peer-*.log)"
-      sleep 1
-    done
-  done
-  log "both peers see each other (discovery) after $(( $(date +%s) - t0 ))s"
-}
-
 cmd_generate() {
   command -v cryptogen >/dev/null 2>&1 && command -v configtxgen >/dev/null 2>&1 || die "cryptogen and configtxgen are needed: run 'bash scripts/install-fabric.sh'"
   mkdir -p "$pid_dir" "$log_dir"
