@@ -44,18 +44,28 @@ export function tarEntry(header: Uint8Array, at: number): TarEntry | null {
   return { path: regular ? (prefix ? `${prefix}/${name}` : name) : null, size, start, next: start + Math.ceil(size / 512) * 512 };
 }
 
+/**
+ * The header at `at` with the checks both walks make (the content inside an archive of `length`
+ * bytes, no path twice); null at the archive's end.
+ */
+function checkedEntry(header: Uint8Array, at: number, length: number, seen: Set<string>): TarEntry | null {
+  const entry = tarEntry(header, at);
+  if (!entry) return null;
+  if (entry.start + entry.size > length) throw new TarError(`tar entry ${entry.path ?? ''} runs past the end of the archive`);
+  if (entry.path !== null) {
+    if (seen.has(entry.path)) throw new TarError(`tar holds ${entry.path} twice`);
+    seen.add(entry.path);
+  }
+  return entry;
+}
+
 export function readTar(archive: Uint8Array): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  let at = 0;
-  while (at + 512 <= archive.length) {
-    const entry = tarEntry(archive.subarray(at, at + 512), at);
+  const seen = new Set<string>();
+  for (let at = 0, entry: TarEntry | null; at + 512 <= archive.length; at = entry.next) {
+    entry = checkedEntry(archive.subarray(at, at + 512), at, archive.length, seen);
     if (!entry) break;
-    if (entry.start + entry.size > archive.length) throw new TarError(`tar entry ${entry.path ?? ''} runs past the end of the archive`);
-    if (entry.path !== null) {
-      if (files.has(entry.path)) throw new TarError(`tar holds ${entry.path} twice`);
-      files.set(entry.path, archive.subarray(entry.start, entry.start + entry.size));
-    }
-    at = entry.next;
+    if (entry.path !== null) files.set(entry.path, archive.subarray(entry.start, entry.start + entry.size));
   }
   return files;
 }
@@ -70,16 +80,10 @@ export type TarFile = TarEntry & { path: string };
 export async function indexTar(length: number, readAt: (offset: number, size: number) => Promise<Uint8Array>): Promise<TarFile[]> {
   const files: TarFile[] = [];
   const seen = new Set<string>();
-  for (let at = 0; at + 512 <= length; ) {
-    const entry = tarEntry(await readAt(at, 512), at);
+  for (let at = 0, entry: TarEntry | null; at + 512 <= length; at = entry.next) {
+    entry = checkedEntry(await readAt(at, 512), at, length, seen);
     if (!entry) break;
-    if (entry.start + entry.size > length) throw new TarError(`tar entry ${entry.path ?? ''} runs past the end of the archive`);
-    if (entry.path !== null) {
-      if (seen.has(entry.path)) throw new TarError(`tar holds ${entry.path} twice`);
-      seen.add(entry.path);
-      files.push({ ...entry, path: entry.path });
-    }
-    at = entry.next;
+    if (entry.path !== null) files.push({ ...entry, path: entry.path });
   }
   return files;
 }
