@@ -35,6 +35,7 @@ import {
   serviceKey,
   writeKeyFile,
 } from '../../src/pipeline/device-keys.js';
+import { KIND_OXYGEN } from '../../src/pipeline/grading.js';
 import type { AiMessage, StandardMessage } from '../../src/pipeline/message.js';
 import { signStandardMessage } from '../../src/pipeline/message-signature.js';
 import { connectPublisher } from '../../tools/simulator.js';
@@ -397,22 +398,37 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
       for (const m of messages) await publisher.publishAsync(topicFor(topicRoot, { ...m, channel: 'env' }), JSON.stringify(m), { qos: 1 });
       await publisher.endAsync();
 
-      await waitFor(() => raised.length >= 3 && s.outbox.depth === 0, 60_000, 'three alarms settled');
+      // Each reading's low oxygen is a hard-rule alarm, one a message at any hour. The risk model may
+      // add a scored alarm: its score for this reading is over grade IV's 0.5 from 11:31 to 13:59 at
+      // the site (the hour of day is one of its features; a CI run at 11:45 raised six). So the
+      // rule's alarms name the cases, and every alarm a device's message raised shares its fate.
+      const ruleAlarms = () => raised.filter((e) => e.alarm.fields.kind === KIND_OXYGEN);
+      await waitFor(() => ruleAlarms().length >= 3 && s.outbox.depth === 0, 60_000, 'three alarms settled');
       // Retained permit sets of earlier tests' sites (signed by gateways this registry does not list) are refused too; only this site's count.
       const letters = s.deadLetters.readAll().filter((l) => l.topic.includes(`/${layout.siteId}/`));
       expect(letters.map((l) => [l.code, (JSON.parse(Buffer.from(l.payloadBase64, 'base64').toString()) as StandardMessage).messageId])).to.deep.equal([
         ['signature', impostor.messageId],
       ]);
       expect(letters[0]!.reason).to.contain(`does not match the key registered for device ${a1.gasDeviceId}`);
-      expect(raised.map((e) => e.alarm.fields.deviceId).sort()).to.deep.equal([a0.gasDeviceId, a1.gasDeviceId, ghostId].sort());
-      const outcome = (deviceId: string) => s.outbox.outcome(raised.find((e) => e.alarm.fields.deviceId === deviceId)!.alarm.fields.alarmId);
-      expect(outcome(a0.gasDeviceId)).to.deep.include({ status: 'rejected' });
-      expect(JSON.stringify(outcome(a0.gasDeviceId))).to.match(/SIGNATURE_INVALID: the reading is not signed by the key registered for device/);
-      expect(outcome(ghostId)).to.deep.include({ status: 'rejected' });
-      expect(JSON.stringify(outcome(ghostId))).to.match(/NOT_FOUND/);
-      expect(outcome(a1.gasDeviceId)).to.deep.include({ status: 'committed' });
+      expect(
+        ruleAlarms()
+          .map((e) => e.alarm.fields.deviceId)
+          .sort(),
+      ).to.deep.equal([a0.gasDeviceId, a1.gasDeviceId, ghostId].sort());
+      expect(raised.every((e) => [a0.gasDeviceId, a1.gasDeviceId, ghostId].includes(e.alarm.fields.deviceId))).to.equal(true);
+      const outcomes = (deviceId: string) => raised.filter((e) => e.alarm.fields.deviceId === deviceId).map((e) => s.outbox.outcome(e.alarm.fields.alarmId));
+      for (const o of outcomes(a0.gasDeviceId)) {
+        expect(o).to.deep.include({ status: 'rejected' });
+        expect(JSON.stringify(o)).to.match(/SIGNATURE_INVALID: the reading is not signed by the key registered for device/);
+      }
+      for (const o of outcomes(ghostId)) {
+        expect(o).to.deep.include({ status: 'rejected' });
+        expect(JSON.stringify(o)).to.match(/NOT_FOUND/);
+      }
+      for (const o of outcomes(a1.gasDeviceId)) expect(o).to.deep.include({ status: 'committed' });
       const metrics = await (await fetch(`http://127.0.0.1:${s.httpPort}/metrics`)).text();
-      expect(metrics).to.contain('ingest_ledger_outcomes_total{status="rejected"} 2');
+      const rejected = outcomes(a0.gasDeviceId).length + outcomes(ghostId).length;
+      expect(metrics).to.contain(`ingest_ledger_outcomes_total{status="rejected"} ${rejected}`);
     },
   );
 
