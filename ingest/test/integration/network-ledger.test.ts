@@ -400,7 +400,7 @@ describe('ingest on the real network (Fabric + Mosquitto)', function () {
 
       // Each reading's low oxygen is a hard-rule alarm, one a message at any hour. The risk model may
       // add a scored alarm: its score for this reading is over grade IV's 0.5 from 11:31 to 13:59 at
-      // the site (the hour of day is one of its features; a CI run at 11:45 raised six). So the
+      // the site (the hour of day is one of its features; a CI run at about 11:47 raised six). So the
       // rule's alarms (ruleAlarms, below) name the cases, and every alarm a device's message raised shares its fate.
       await waitFor(() => ruleAlarms(raised).length >= 3 && s.outbox.depth === 0, 60_000, 'three alarms settled');
       // Retained permit sets of earlier tests' sites (signed by gateways this registry does not list) are refused too; only this site's count.
