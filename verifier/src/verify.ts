@@ -794,13 +794,21 @@ export async function verifyBundleFiles(files: Map<string, FileContent>, trust: 
  * never copied whole, so a bundle with gigabytes of video is checked in a page (blob-files.ts).
  */
 export async function verifyBundleBlob(blob: BlobSource, trust: Trust): Promise<Report> {
+  return (await verifyBundleBlobFiles(blob, trust)).report;
+}
+
+/**
+ * verifyBundleBlob, with the files it checked (undefined when the tar cannot be read): a page that
+ * shows the evidence shows it from the same slices the checks hashed, the bundle opened once.
+ */
+export async function verifyBundleBlobFiles(blob: BlobSource, trust: Trust): Promise<{ report: Report; files?: Map<string, FileContent> }> {
   let files: Map<string, FileContent>;
   try {
     files = await openTarBlob(blob);
   } catch (e) {
-    return unreadableBundle(e);
+    return { report: unreadableBundle(e) };
   }
-  return verifyBundleFiles(files, trust);
+  return { report: await verifyBundleFiles(files, trust), files };
 }
 
 /** The report on a bundle that cannot be read: one failed `bundle.format` check. */

@@ -73,12 +73,10 @@ function VerifyPanel({ signed, permitNo, evidence }: { signed: Signed; permitNo:
       ]);
       // Opened once, read by slices: the evidence is hashed as it streams from the Blob, never copied
       // whole, and shown from the same files the checks read (an unreadable bundle is one failed check).
-      const files = await verifier.openTarBlob(bundle).catch((e: unknown) => e as Error);
-      const trust = { blockHash: hash.trim().toLowerCase() };
-      const report = files instanceof Error ? verifier.unreadableBundle(files) : await verifier.verifyBundleFiles(files, trust);
+      const { report, files } = await verifier.verifyBundleBlobFiles(bundle, { blockHash: hash.trim().toLowerCase() });
       // The files are shown only from the bundle just checked: what the verifier saw is what is shown.
       const media: Verification['media'] = [];
-      if (!(files instanceof Error) && report.checks.some((c) => c.id === 'bundle.format' && c.status === 'pass')) {
+      if (files && report.checks.some((c) => c.id === 'bundle.format' && c.status === 'pass')) {
         for (const row of evidence) {
           const file = files.get(`evidence/${row.cid}`);
           if (file instanceof verifier.BlobFile && /^(image|video)\//.test(row.mediaType))
